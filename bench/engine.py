@@ -1,0 +1,191 @@
+"""Engine benchmark (issue #2): the cost of one complete-task service call vs. raw SpiffWorkflow.
+
+For the 10-user-task approval in bench/models/approval_10_steps.bpmn, on SQLite and/or PostgreSQL:
+  * complete-task service call (load + lock + complete + project + audit + commit): median and p95
+  * instances started per second (start + first task projected + commit)
+  * raw SpiffWorkflow advance for the same model, same machine:
+      - "raw advance": deserialize + complete + engine steps + serialize, stock serializer and script engine
+        (the unit the SpiffWorkflow notes measure), and
+      - "raw step": complete + engine steps on an in-memory workflow (no persistence at all)
+  * ratio service / raw advance (targets: ≤ 3 on SQLite, ≤ 4 on PostgreSQL) and state size after 10 steps (≤ 10 KB)
+
+Usage: python bench/engine.py [--db sqlite|postgres|both] [--instances 200]
+       [--postgres-url postgresql+psycopg://postgres@127.0.0.1:5432/canbo_bench]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import sessionmaker
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from SpiffWorkflow.bpmn import BpmnWorkflow  # noqa: E402
+from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer  # noqa: E402
+from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser  # noqa: E402
+from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG  # noqa: E402
+from SpiffWorkflow.util.task import TaskState  # noqa: E402
+
+from workflows.db import make_engine, transaction  # noqa: E402
+from workflows.deployment.operations import deploy_bundle  # noqa: E402
+from workflows.deployment.validation import BundleFile  # noqa: E402
+from workflows.engine import operations  # noqa: E402
+from workflows.engine.runtime import ProcessEngine  # noqa: E402
+from workflows.migrate import upgrade  # noqa: E402
+from workflows.models import HumanTask, ProcessInstance  # noqa: E402
+from workflows.registry.demo import load_demo  # noqa: E402
+from workflows.registry.models import Cadre, User  # noqa: E402
+from workflows.states import TaskStatus  # noqa: E402
+
+MODEL = ROOT / "bench" / "models" / "approval_10_steps.bpmn"
+PROCESS_ID = "approval_10_steps"
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def summary(values: list[float]) -> str:
+    return f"median {statistics.median(values) * 1000:.2f} ms, p95 {percentile(values, 0.95) * 1000:.2f} ms"
+
+
+def raw_engine(instances: int) -> tuple[list[float], list[float]]:
+    parser = SpiffBpmnParser()
+    parser.add_bpmn_file(str(MODEL))
+    spec, subs = parser.get_spec(PROCESS_ID), parser.get_subprocess_specs(PROCESS_ID)
+    serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
+    advance, step = [], []
+    for _ in range(instances):
+        workflow = BpmnWorkflow(spec, subs)
+        workflow.do_engine_steps()
+        state = serializer.serialize_json(workflow)
+        while True:
+            t0 = time.perf_counter()
+            workflow = serializer.deserialize_json(state)
+            ready = workflow.get_tasks(state=TaskState.READY, manual=True)
+            if not ready:
+                break
+            t1 = time.perf_counter()
+            ready[0].data.update({"decision": "approve"})
+            ready[0].run()
+            workflow.do_engine_steps()
+            t2 = time.perf_counter()
+            state = serializer.serialize_json(workflow)
+            t3 = time.perf_counter()
+            advance.append(t3 - t0)
+            step.append(t2 - t1)
+    return advance, step
+
+
+def fresh_database(kind: str, postgres_url: str) -> tuple[str, object]:
+    if kind == "sqlite":
+        directory = tempfile.mkdtemp(prefix="canbo-bench-")
+        return f"sqlite:///{directory}/bench.db", directory
+    url = make_url(postgres_url)
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{url.database}"'))
+        conn.execute(text(f'CREATE DATABASE "{url.database}"'))
+    admin.dispose()
+    return url.render_as_string(hide_password=False), None
+
+
+def service_benchmark(kind: str, url: str, instances: int) -> dict[str, object]:
+    engine = make_engine(url)
+    upgrade(engine)
+    factory = sessionmaker(bind=engine, expire_on_commit=False)
+    with factory() as s, transaction(s):
+        load_demo(s)
+        deploy_bundle(s, [BundleFile(MODEL.name, MODEL.read_bytes())], actor=None, forms_dir=None)
+    process_engine = ProcessEngine()
+    with factory() as s:
+        subject_id = s.scalar(select(Cadre.id).where(Cadre.code == "CB0001"))
+        users = {u.username: u for u in s.scalars(select(User))}
+        for user in users.values():
+            _ = user.role_assignments
+
+    # warm-up: parse + cache the spec, compile scripts
+    with factory() as s, transaction(s):
+        operations.start_instance(s, process_engine, actor=None, process_id=PROCESS_ID, subject_cadre_id=subject_id)
+
+    start_times: list[float] = []
+    ids: list[int] = []
+    for _ in range(instances):
+        t0 = time.perf_counter()
+        with factory() as s, transaction(s):
+            instance = operations.start_instance(
+                s, process_engine, actor=None, process_id=PROCESS_ID, subject_cadre_id=subject_id
+            )
+            ids.append(instance.id)
+        start_times.append(time.perf_counter() - t0)
+
+    complete_times: list[float] = []
+    for instance_id in ids:
+        while True:
+            with factory() as s:
+                row = s.execute(
+                    select(HumanTask.id, HumanTask.lane)
+                    .where(HumanTask.instance_id == instance_id, HumanTask.status == TaskStatus.OPEN)
+                    .limit(1)
+                ).first()
+            if row is None:
+                break
+            actor = users["officer1" if row.lane == "Cán bộ" else "supervisor1"]
+            t0 = time.perf_counter()
+            with factory() as s, transaction(s):
+                s.add(actor)
+                operations.complete_task(s, process_engine, actor=actor, task_id=row.id, data={"decision": "approve"})
+            complete_times.append(time.perf_counter() - t0)
+
+    with factory() as s:
+        sizes = [len(state) for state in s.scalars(select(ProcessInstance.state).where(ProcessInstance.id.in_(ids)))]
+    engine.dispose()
+    return {
+        "complete": complete_times,
+        "start": start_times,
+        "state_bytes": max(sizes),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--instances", type=int, default=200)
+    parser.add_argument("--postgres-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/canbo_bench")
+    args = parser.parse_args()
+
+    raw_advance, raw_step = raw_engine(args.instances)
+    raw_median = statistics.median(raw_advance)
+    print(f"raw SpiffWorkflow advance (deserialize+complete+engine+serialize): {summary(raw_advance)}")
+    print(f"raw SpiffWorkflow step (complete+engine, in memory):              {summary(raw_step)}")
+
+    kinds = ["sqlite", "postgres"] if args.db == "both" else [args.db]
+    targets = {"sqlite": 3.0, "postgres": 4.0}
+    for kind in kinds:
+        url, _ = fresh_database(kind, args.postgres_url)
+        result = service_benchmark(kind, url, args.instances)
+        complete = result["complete"]
+        start = result["start"]
+        assert isinstance(complete, list) and isinstance(start, list)
+        ratio = statistics.median(complete) / raw_median
+        ratio_step = statistics.median(complete) / statistics.median(raw_step)
+        print(f"\n[{kind}] {args.instances} instances × 10 user tasks")
+        print(f"  complete-task service call: {summary(complete)}  ({len(complete)} calls)")
+        print(f"  instances started/s:        {len(start) / sum(start):.0f}  (start call {summary(start)})")
+        print(f"  ratio service/raw advance:  {ratio:.2f}  (target ≤ {targets[kind]:.0f})")
+        print(f"  ratio service/raw step:     {ratio_step:.2f}  (no persistence at all in the denominator)")
+        print(f"  state size after 10 steps:  {result['state_bytes'] / 1024:.1f} KB  (target ≤ 10 KB)")
+
+
+if __name__ == "__main__":
+    main()

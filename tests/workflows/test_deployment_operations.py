@@ -1,0 +1,112 @@
+"""Deploying process versions: identical content is a no-op, changes make a new version, bad models store nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from tests.fixtures.workflow_helpers import WorkflowDriver
+from workflows.audit import verify_chains
+from workflows.db import transaction
+from workflows.deployment.operations import deploy_bundle
+from workflows.deployment.validation import BundleFile
+from workflows.errors import Invalid, NotAllowed
+from workflows.models import AuditEvent, ProcessVersion
+from workflows.states import InstanceStatus
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "bpmn"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _bundle(*names: str) -> list[BundleFile]:
+    return [BundleFile(n.split("/")[-1], (FIXTURES / n).read_bytes()) for n in names]
+
+
+def _count(session: Session, model: type) -> int:
+    return session.scalar(select(func.count()).select_from(model)) or 0
+
+
+def _deploy(factory: sessionmaker[Session], files: list[BundleFile], **kwargs: object) -> list:
+    with factory() as s, transaction(s):
+        return deploy_bundle(s, files, actor=kwargs.get("actor"), forms_dir=ROOT / "forms")  # type: ignore[arg-type]
+
+
+def test_identical_redeploy_is_a_no_op(session_factory: sessionmaker[Session]) -> None:
+    (first,) = _deploy(session_factory, _bundle("two_versions_v1.bpmn"))
+    (again,) = _deploy(session_factory, _bundle("two_versions_v1.bpmn"))
+    assert (first.version, first.created) == (1, True)
+    assert (again.version, again.created) == (1, False)
+    with session_factory() as s:
+        assert _count(s, ProcessVersion) == 1
+        assert s.scalar(select(func.count()).where(AuditEvent.event_type == "process_deployed")) == 1
+
+
+def test_changed_content_is_a_new_version_and_running_instances_stay_on_theirs(
+    session_factory: sessionmaker[Session], driver: WorkflowDriver
+) -> None:
+    _deploy(session_factory, [BundleFile("versioned.bpmn", (FIXTURES / "two_versions_v1.bpmn").read_bytes())])
+    old_id = driver.start("versioned", as_user="personnel1", subject="CB0001")
+    (v2,) = _deploy(session_factory, [BundleFile("versioned.bpmn", (FIXTURES / "two_versions_v2.bpmn").read_bytes())])
+    assert (v2.version, v2.created) == (2, True)
+    new_id = driver.start("versioned", as_user="personnel1", subject="CB0001")
+    assert driver.instance(old_id).process_version.version == 1
+    assert driver.instance(new_id).process_version.version == 2
+
+    def finish(instance_id: int) -> int:
+        steps = 0
+        while tasks := driver.open_tasks(instance_id):
+            driver.complete("officer1", tasks[0].id, {})
+            steps += 1
+        assert driver.instance(instance_id).status == InstanceStatus.COMPLETED
+        return steps
+
+    assert finish(new_id) == finish(old_id) + 1  # v2 has one more user task; v1 finished on v1
+
+
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        (["not_executable.bpmn"], "executable"),
+        (["no_start_event.bpmn"], "start event"),
+        (["xsd_error.bpmn"], "line"),
+        (["malformed.bpmn"], "line"),
+        (["missing_form.bpmn"], "does_not_exist.json"),
+        (["missing_dmn.bpmn"], "decision"),
+        (["xxe.bpmn"], "DOCTYPE"),
+        (["billion_laughs.bpmn"], "DOCTYPE"),
+    ],
+)
+def test_invalid_models_are_rejected_and_leave_no_row(
+    session_factory: sessionmaker[Session], files: list[str], expected: str
+) -> None:
+    with pytest.raises(Invalid) as rejected:
+        _deploy(session_factory, _bundle(*files))
+    assert expected.lower() in str(rejected.value).lower()
+    with session_factory() as s:
+        assert _count(s, ProcessVersion) == 0 and _count(s, AuditEvent) == 0
+
+
+def test_a_bundle_with_a_decision_table_deploys(session_factory: sessionmaker[Session]) -> None:
+    (result,) = _deploy(session_factory, _bundle("with_dmn.bpmn", "grade.dmn"))
+    with session_factory() as s:
+        version = s.scalars(select(ProcessVersion)).one()
+        assert set(version.files) == {"with_dmn.bpmn", "grade.dmn"} and result.created
+        assert verify_chains(s).ok
+
+
+def test_only_administrators_may_deploy(session_factory: sessionmaker[Session], demo_users: dict) -> None:
+    from workflows.registry.models import User
+
+    with session_factory() as s:
+        officer = s.scalars(select(User).where(User.username == "supervisor1")).one()
+        before = _count(s, ProcessVersion)
+        with pytest.raises(NotAllowed):
+            deploy_bundle(s, _bundle("two_versions_v1.bpmn"), actor=officer, forms_dir=None)
+        s.rollback()
+        admin = s.scalars(select(User).where(User.username == "admin")).one()
+        deploy_bundle(s, _bundle("two_versions_v1.bpmn"), actor=admin, forms_dir=None)
+        s.commit()
+        assert _count(s, ProcessVersion) == before + 1

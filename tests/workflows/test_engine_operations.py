@@ -1,0 +1,252 @@
+"""Starting, claiming and completing tasks through the services, on the real sample model and a real database."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.fixtures.workflow_helpers import WorkflowDriver
+from workflows import clock
+from workflows.audit import instance_chain, verify_chains
+from workflows.db import transaction
+from workflows.engine import operations
+from workflows.errors import Conflict, Invalid, NotAllowed, NotFound
+from workflows.models import AuditEvent, HumanTask, ProcessInstance
+from workflows.states import EventType, InstanceStatus, TaskStatus
+
+REQUEST = {"subject_line": "Đề nghị cử đi học lớp trung cấp lý luận chính trị", "amount": 1}
+
+
+def _events(driver: WorkflowDriver, instance_id: int) -> list[AuditEvent]:
+    with driver.session_factory() as s:
+        return list(s.scalars(select(AuditEvent).where(AuditEvent.instance_id == instance_id).order_by(AuditEvent.seq)))
+
+
+def _start_sample(driver: WorkflowDriver) -> int:
+    return driver.start("sample_approval", as_user="officer1", subject="CB0001")
+
+
+def test_start_opens_the_first_task_for_the_subject_themself(driver: WorkflowDriver, demo_users: dict) -> None:
+    instance_id = _start_sample(driver)
+    (task,) = driver.open_tasks(instance_id)
+    assert (task.task_key, task.name, task.lane) == ("submit_request", "Lập đề nghị", "Cán bộ")
+    assert task.assignee_id == demo_users["officer1"].id
+    assert task.form_filename == "sample_request.json"
+    assert task.assignment_problem is None
+    instance = driver.instance(instance_id)
+    assert instance.status == InstanceStatus.RUNNING and instance.process_version.version == 1
+    assert [e.event_type for e in _events(driver, instance_id)] == [EventType.INSTANCE_STARTED, EventType.TASK_OPENED]
+
+
+def test_approval_runs_through_two_lanes_and_the_gateway(driver: WorkflowDriver, demo_users: dict) -> None:
+    instance_id = _start_sample(driver)
+    driver.complete("officer1", driver.task(instance_id, "submit_request").id, REQUEST)
+
+    review = driver.task(instance_id, "review_request")
+    assert review.lane == "Lãnh đạo trực tiếp"
+    assert review.assignee_id is None and review.candidate_role == "supervisor"
+    assert review.candidate_unit_id == demo_users["officer1"].unit_id
+    assert review.due_dt is not None
+
+    instance = driver.complete("supervisor1", review.id, {"decision": "approve", "comment": "Đồng ý"})
+    assert instance.status == InstanceStatus.COMPLETED and instance.ended_dt is not None
+    assert instance.next_timer_at is None
+    assert driver.open_tasks(instance_id) == []
+
+    types = [e.event_type for e in _events(driver, instance_id)]
+    assert types.count(EventType.TASK_COMPLETED) == 2
+    assert types[-1] == EventType.INSTANCE_COMPLETED
+    completed = next(e for e in _events(driver, instance_id) if e.event_type == EventType.INSTANCE_COMPLETED)
+    assert json.loads(completed.payload)["end_event"] == "end_approved"
+    with driver.session_factory() as s:
+        assert verify_chains(s, instance_chain(instance_id)).ok
+
+
+def test_data_changes_are_audited_with_before_and_after(driver: WorkflowDriver) -> None:
+    instance_id = _start_sample(driver)
+    task = driver.task(instance_id, "submit_request")
+    driver.complete("officer1", task.id, REQUEST)
+    change = next(e for e in _events(driver, instance_id) if e.event_type == EventType.DATA_CHANGED)
+    payload = json.loads(change.payload)
+    assert payload["changes"]["subject_line"] == {"from": None, "to": REQUEST["subject_line"]}
+    assert change.actor_name == "officer1" and change.human_task_id == task.id
+
+
+def test_return_for_revision_loops_back_and_is_capped(driver: WorkflowDriver) -> None:
+    instance_id = _start_sample(driver)
+    for _ in range(3):
+        driver.complete("officer1", driver.task(instance_id, "submit_request").id, REQUEST)
+        driver.complete(
+            "supervisor1", driver.task(instance_id, "review_request").id, {"decision": "return", "comment": "Bổ sung"}
+        )
+    driver.complete("officer1", driver.task(instance_id, "submit_request").id, REQUEST)
+    instance = driver.complete(  # the 4th return is more than the model allows: the procedure stops
+        "supervisor1", driver.task(instance_id, "review_request").id, {"decision": "return", "comment": "Lần 4"}
+    )
+    assert instance.status == InstanceStatus.COMPLETED
+    completed = next(e for e in _events(driver, instance_id) if e.event_type == EventType.INSTANCE_COMPLETED)
+    assert json.loads(completed.payload)["end_event"] == "end_too_many_returns"
+
+
+@pytest.mark.parametrize(
+    ("username", "task_key"),
+    [
+        ("officer2", "submit_request"),  # a colleague in the same unit
+        ("supervisor1", "submit_request"),  # the manager cannot fill in the officer's own request
+        ("officer3", "submit_request"),  # another commune
+        ("officer1", "review_request"),  # the requester cannot approve their own request
+        ("officer3", "review_request"),
+        ("personnel1", "review_request"),  # a province role that is not the lane's role
+        ("auditor1", "review_request"),  # auditors read, never act
+    ],
+)
+def test_only_the_right_people_may_complete(driver: WorkflowDriver, username: str, task_key: str) -> None:
+    instance_id = _start_sample(driver)
+    if task_key == "review_request":
+        driver.complete("officer1", driver.task(instance_id, "submit_request").id, REQUEST)
+    task = driver.task(instance_id, task_key)
+    before = driver.instance(instance_id).lock_version
+    with pytest.raises(NotAllowed):
+        driver.complete(username, task.id, {"decision": "approve"} if task_key == "review_request" else REQUEST)
+    assert driver.instance(instance_id).lock_version == before
+    assert driver.task(instance_id, task_key).status == TaskStatus.OPEN
+
+
+def test_invalid_form_data_is_refused_with_field_problems_and_nothing_changes(driver: WorkflowDriver) -> None:
+    instance_id = _start_sample(driver)
+    task = driver.task(instance_id, "submit_request")
+    events_before = len(_events(driver, instance_id))
+    with pytest.raises(Invalid) as refused:
+        driver.complete("officer1", task.id, {"amount": -5, "_secret": 1})
+    fields = {p.field for p in refused.value.problems}
+    assert {"subject_line", "amount", "_secret"} <= fields
+    assert driver.task(instance_id, "submit_request").id == task.id
+    assert len(_events(driver, instance_id)) == events_before
+
+
+def test_completing_a_closed_task_is_a_conflict(driver: WorkflowDriver) -> None:
+    instance_id = _start_sample(driver)
+    task = driver.task(instance_id, "submit_request")
+    driver.complete("officer1", task.id, REQUEST)
+    with pytest.raises(Conflict):
+        driver.complete("officer1", task.id, REQUEST)
+
+
+def test_unknown_task_and_process_are_not_found(driver: WorkflowDriver) -> None:
+    with pytest.raises(NotFound):
+        driver.complete("officer1", 999_999, {})
+    with pytest.raises(NotFound):
+        driver.start("no_such_process", as_user="personnel1")
+
+
+def test_starting_for_someone_else_needs_a_personnel_role_in_scope(driver: WorkflowDriver) -> None:
+    with pytest.raises(NotAllowed):
+        driver.start("sample_approval", as_user="officer2", subject="CB0001")
+    with pytest.raises(NotAllowed):
+        driver.start("sample_approval", as_user="officer3", subject="CB0001")
+    assert driver.start("sample_approval", as_user="personnel1", subject="CB0001") > 0
+
+
+def test_business_key_makes_start_idempotent(driver: WorkflowDriver) -> None:
+    first = driver.start("sample_approval", as_user="officer1", subject="CB0001", business_key="2026-11:CB0001")
+    again = driver.start("sample_approval", as_user="officer1", subject="CB0001", business_key="2026-11:CB0001")
+    assert first == again
+    with driver.session_factory() as s:
+        assert s.scalar(select(func.count()).select_from(ProcessInstance)) == 1
+
+
+def test_group_task_claim_and_release(driver: WorkflowDriver, demo_users: dict) -> None:
+    instance_id = _start_sample(driver)
+    driver.complete("officer1", driver.task(instance_id, "submit_request").id, REQUEST)
+    review_id = driver.task(instance_id, "review_request").id
+    with driver.session_factory() as s, transaction(s):
+        head = driver.user(s, "head1")  # head1 also holds the supervisor role in the commune
+        operations.claim_task(s, actor=head, task_id=review_id)
+    with pytest.raises(NotAllowed):  # claimed: the other supervisor can no longer act on it
+        driver.complete("supervisor1", review_id, {"decision": "approve"})
+    with driver.session_factory() as s, transaction(s):
+        operations.release_task(s, actor=driver.user(s, "head1"), task_id=review_id)
+    driver.complete("supervisor1", review_id, {"decision": "approve"})
+    types = [e.event_type for e in _events(driver, instance_id)]
+    assert EventType.TASK_CLAIMED in types and EventType.TASK_RELEASED in types
+
+
+def test_cancel_needs_an_admin_and_a_reason(driver: WorkflowDriver) -> None:
+    instance_id = _start_sample(driver)
+    with driver.session_factory() as s:
+        with pytest.raises(NotAllowed), transaction(s):
+            operations.cancel_instance(
+                s, driver.engine, actor=driver.user(s, "supervisor1"), instance_id=instance_id, reason="x"
+            )
+        with pytest.raises(Invalid), transaction(s):
+            operations.cancel_instance(
+                s, driver.engine, actor=driver.user(s, "admin"), instance_id=instance_id, reason=" "
+            )
+        with transaction(s):
+            operations.cancel_instance(
+                s, driver.engine, actor=driver.user(s, "admin"), instance_id=instance_id, reason="Nhập nhầm"
+            )
+    instance = driver.instance(instance_id)
+    assert instance.status == InstanceStatus.CANCELLED and instance.cancel_reason == "Nhập nhầm"
+    assert driver.open_tasks(instance_id) == []
+    types = [e.event_type for e in _events(driver, instance_id)]
+    assert types[-2:] == [EventType.TASK_CANCELLED, EventType.INSTANCE_CANCELLED]
+
+
+def test_a_crash_before_commit_leaves_the_previous_state(
+    driver: WorkflowDriver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    instance_id = _start_sample(driver)
+    task = driver.task(instance_id, "submit_request")
+    before = driver.instance(instance_id)
+
+    def crash(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("process killed between engine step and commit")
+
+    monkeypatch.setattr(operations, "append_events", crash)
+    with pytest.raises(RuntimeError):
+        driver.complete("officer1", task.id, REQUEST)
+    monkeypatch.undo()
+
+    after = driver.instance(instance_id)
+    assert (after.state, after.lock_version) == (before.state, before.lock_version)
+    assert [t.id for t in driver.open_tasks(instance_id)] == [task.id]
+    with driver.session_factory() as s:
+        assert verify_chains(s).ok
+    driver.complete("officer1", task.id, REQUEST)  # and the work can simply be done again
+    assert driver.task(instance_id, "review_request")
+
+
+def test_state_keeps_the_spec_by_reference(driver: WorkflowDriver) -> None:
+    instance_id = _start_sample(driver)
+    state = json.loads(driver.instance(instance_id).state)
+    assert "spec" not in state and "subprocess_specs" not in state
+    assert driver.instance(instance_id).serializer_version.startswith("canbo-1/spiff-")
+
+
+def test_timer_deadline_is_computed_from_the_clock(driver: WorkflowDriver) -> None:
+    start = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
+    clock.set_now(start)
+    instance_id = _start_sample(driver)
+    driver.complete("officer1", driver.task(instance_id, "submit_request").id, REQUEST)
+    review = driver.task(instance_id, "review_request")
+    assert review.due_dt == (start + timedelta(days=3)).replace(tzinfo=None)
+    assert driver.instance(instance_id).next_timer_at == review.due_dt
+
+
+def test_human_tasks_match_ready_spiff_tasks(driver: WorkflowDriver) -> None:
+    instance_id = _start_sample(driver)
+    driver.complete("officer1", driver.task(instance_id, "submit_request").id, REQUEST)
+    instance = driver.instance(instance_id)
+    with driver.session_factory() as s:
+        instance = s.get(ProcessInstance, instance_id)
+        ready = {t.spiff_task_id for t in driver.engine.ready_user_tasks(driver.engine.load(instance))}
+        rows = set(
+            s.scalars(
+                select(HumanTask.spiff_task_id).where(HumanTask.instance_id == instance_id, HumanTask.status == "open")
+            )
+        )
+    assert ready == rows and len(rows) == 1

@@ -1,0 +1,301 @@
+"""`canbo`: the Flask CLI with the app preloaded, plus the operators' commands.
+
+Each command is a thin wrapper: parse arguments, call one `workflows` function in a transaction, print.
+Errors print a readable message and exit non-zero; the database is left as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+from sqlalchemy import select
+from sqlalchemy.orm import sessionmaker
+
+from webapp.extensions import db
+from workflows.audit import instance_chain, verify_chains
+from workflows.db import transaction
+from workflows.deployment.operations import deploy_bundle, list_versions
+from workflows.deployment.validation import BundleFile, validate_bundle
+from workflows.engine import operations
+from workflows.errors import Invalid, WorkflowError
+from workflows.registry.demo import DEMO_PASSWORD, load_demo
+from workflows.registry.models import Cadre, OrgUnit, User
+from workflows.timers import run_due_timers
+
+
+def main() -> None:
+    from webapp import create_app
+
+    cli = FlaskGroup(create_app=create_app, help="Cán bộ — personnel procedures as BPMN workflows.")
+    cli.main(prog_name="canbo")
+
+
+def init_app(app: Flask) -> None:
+    for group in (processes, audit, demo, instances, tasks):
+        app.cli.add_command(group)
+    app.cli.add_command(worker)
+
+
+def _fail(message: str) -> None:
+    click.echo(message, err=True)
+    sys.exit(1)
+
+
+def _user(username: str | None) -> User | None:
+    if username is None:
+        return None
+    user = db.session.scalar(select(User).where(User.username == username))
+    if user is None:
+        _fail(f"no such user: {username}")
+    return user
+
+
+def _engine():  # type: ignore[no-untyped-def]
+    return current_app.extensions["canbo_engine"]
+
+
+def _read_bundle(paths: tuple[str, ...]) -> tuple[list[BundleFile], dict[str, bytes]]:
+    files, forms = [], {}
+    for raw in paths:
+        path = Path(raw)
+        if not path.is_file():
+            _fail(f"{raw}: no such file")
+        if path.suffix == ".json":
+            forms[path.name] = path.read_bytes()
+        else:
+            files.append(BundleFile(path.name, path.read_bytes()))
+    return files, forms
+
+
+# -- processes ----------------------------------------------------------------------------------------
+
+
+@click.group(help="Deploy, list and validate process definitions.")
+def processes() -> None:
+    pass
+
+
+@processes.command("deploy", help="Deploy BPMN/DMN files (and form .json files they name) as new versions.")
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--as", "username", help="Record the deployment as this (admin) user.")
+@with_appcontext
+def deploy_command(paths: tuple[str, ...], username: str | None) -> None:
+    files, forms = _read_bundle(paths)
+    try:
+        with transaction(db.session):
+            results = deploy_bundle(
+                db.session,
+                files,
+                actor=_user(username),
+                forms_dir=Path(current_app.config["FORMS_DIR"]),
+                extra_forms=forms,
+            )
+    except Invalid as error:
+        _fail(f"Rejected, nothing was stored.\n{error}")
+    except WorkflowError as error:
+        _fail(error.message)
+    for result in results:
+        click.echo(str(result))
+
+
+@processes.command("validate", help="Check BPMN/DMN files; print every problem and exit non-zero if any.")
+@click.argument("paths", nargs=-1, required=True)
+@with_appcontext
+def validate_command(paths: tuple[str, ...]) -> None:
+    files, forms = _read_bundle(paths)
+    try:
+        bundle = validate_bundle(files, Path(current_app.config["FORMS_DIR"]), forms)
+    except Invalid as error:
+        _fail(str(error))
+    click.echo(f"valid: {', '.join(bundle.process_ids)}")
+
+
+@processes.command("list", help="List deployed process versions.")
+@with_appcontext
+def list_command() -> None:
+    for version in list_versions(db.session):
+        click.echo(
+            f"{version.process_id}\tv{version.version}\t{version.content_hash[:12]}\t"
+            f"{version.deployed_dt:%Y-%m-%d %H:%M}\t{version.name}"
+        )
+
+
+# -- audit --------------------------------------------------------------------------------------------
+
+
+@click.group(help="Audit trail.")
+def audit() -> None:
+    pass
+
+
+@audit.command("verify", help="Recompute every hash chain; exit non-zero naming the first broken event.")
+@click.option("--instance", "instance_id", type=int, help="Only this instance's chain.")
+@with_appcontext
+def verify_command(instance_id: int | None) -> None:
+    report = verify_chains(db.session, instance_chain(instance_id) if instance_id is not None else None)
+    db.session.rollback()
+    if instance_id is not None and report.chains == 0:
+        _fail(f"instance {instance_id} has no audit chain")
+    if not report.ok:
+        for chain_break in report.breaks:
+            click.echo(f"BROKEN {chain_break}", err=True)
+        _fail(f"audit trail NOT intact: {len(report.breaks)} broken chain(s) of {report.chains}")
+    click.echo(f"audit trail intact: {report.chains} chain(s), {report.events} event(s)")
+
+
+# -- demo ---------------------------------------------------------------------------------------------
+
+
+@click.group(help="Demo data.")
+def demo() -> None:
+    pass
+
+
+@demo.command("load", help="Create the demo organisation and logins (idempotent).")
+@with_appcontext
+def demo_load_command() -> None:
+    with transaction(db.session):
+        logins = load_demo(db.session)
+    click.echo(f"Demo logins (password: {DEMO_PASSWORD}):")
+    for login in logins:
+        click.echo(f"  {login.username:<12} {login.full_name:<18} {login.description}")
+
+
+# -- instances and tasks ------------------------------------------------------------------------------
+
+
+@click.group(help="Start and inspect process instances.")
+def instances() -> None:
+    pass
+
+
+@instances.command("start", help="Start PROCESS_ID (latest version).")
+@click.argument("process_id")
+@click.option("--subject", "subject_code", help="Cadre code of the person the procedure is about.")
+@click.option("--unit", "unit_code", help="Org unit code (defaults to the subject's unit).")
+@click.option("--data", "data_json", default="{}", help="Initial data as a JSON object.")
+@click.option("--as", "username", help="Act as this user (default: the system).")
+@with_appcontext
+def start_command(
+    process_id: str, subject_code: str | None, unit_code: str | None, data_json: str, username: str | None
+) -> None:
+    data = _json_object(data_json)
+    subject_id = _lookup_id(Cadre, subject_code) if subject_code else None
+    unit_id = _lookup_id(OrgUnit, unit_code) if unit_code else None
+    try:
+        with transaction(db.session):
+            instance = operations.start_instance(
+                db.session,
+                _engine(),
+                actor=_user(username),
+                process_id=process_id,
+                data=data,
+                subject_cadre_id=subject_id,
+                unit_id=unit_id,
+            )
+    except WorkflowError as error:
+        _fail(str(error))
+    click.echo(f"started {instance.reference} (id {instance.id})")
+    _print_open_tasks(instance.id)
+
+
+@click.group(help="Work on user tasks.")
+def tasks() -> None:
+    pass
+
+
+@tasks.command("list", help="Open tasks of an instance.")
+@click.argument("instance_id", type=int)
+@with_appcontext
+def tasks_list_command(instance_id: int) -> None:
+    _print_open_tasks(instance_id)
+
+
+@tasks.command("complete", help="Complete an open task as a user.")
+@click.argument("task_id", type=int)
+@click.option("--as", "username", required=True)
+@click.option("--data", "data_json", default="{}")
+@with_appcontext
+def tasks_complete_command(task_id: int, username: str, data_json: str) -> None:
+    actor = _user(username)
+    assert actor is not None
+    data = _json_object(data_json)
+    try:
+        instance = _complete(actor, task_id, data)
+    except WorkflowError as error:
+        _fail(str(error))
+    click.echo(f"{instance.reference}: {instance.status}")
+    _print_open_tasks(instance.id)
+
+
+def _complete(actor: User, task_id: int, data: dict[str, Any]):  # type: ignore[no-untyped-def]
+    from workflows.errors import ScriptFailure
+
+    try:
+        with transaction(db.session):
+            return operations.complete_task(db.session, _engine(), actor=actor, task_id=task_id, data=data)
+    except ScriptFailure as failure:
+        instance_id = operations._task_instance_id(db.session, task_id)
+        with transaction(db.session):
+            operations.record_failure(db.session, actor=actor, instance_id=instance_id, error=failure)
+        raise
+
+
+def _print_open_tasks(instance_id: int) -> None:
+    from workflows.models import HumanTask
+    from workflows.states import TaskStatus
+
+    rows = db.session.scalars(
+        select(HumanTask).where(HumanTask.instance_id == instance_id, HumanTask.status == TaskStatus.OPEN)
+    )
+    for row in rows:
+        who = f"user {row.assignee_id}" if row.assignee_id else f"{row.candidate_role}@unit {row.candidate_unit_id}"
+        due = f" due {row.due_dt:%Y-%m-%d %H:%M}" if row.due_dt else ""
+        click.echo(f"  task {row.id}: {row.name} [{row.lane}] → {who}{due}")
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        _fail(f"--data is not valid JSON: {error}")
+    if not isinstance(value, dict):
+        _fail("--data must be a JSON object")
+    return value
+
+
+def _lookup_id(model: Any, code: str) -> int:
+    found = db.session.scalar(select(model.id).where(model.code == code))
+    if found is None:
+        _fail(f"no {model.__tablename__[:-1].replace('_', ' ')} with code {code}")
+    return found
+
+
+# -- worker -------------------------------------------------------------------------------------------
+
+
+@click.command("worker", help="Run due timers (deadlines, escalations) in a loop, or once with --once.")
+@click.option("--once", is_flag=True, help="Process what is due now, then exit.")
+@click.option("--poll", type=float, default=None, help="Seconds between polls (default WORKER_POLL_SECONDS).")
+@with_appcontext
+def worker(once: bool, poll: float | None) -> None:
+    session_factory = sessionmaker(bind=db.engine, expire_on_commit=False)
+    interval = poll if poll is not None else current_app.config["WORKER_POLL_SECONDS"]
+    while True:
+        run = run_due_timers(session_factory, _engine())
+        if once or run.instances or run.failures:
+            click.echo(
+                f"timers: {run.instances} instance(s) advanced, {run.timers_fired} fired, {len(run.failures)} failed"
+            )
+        for instance_id, message in run.failures:
+            click.echo(f"  instance {instance_id}: {message}", err=True)
+        if once:
+            return
+        time.sleep(interval)

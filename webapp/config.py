@@ -1,0 +1,42 @@
+"""Configuration defaults; every value can be overridden by an environment variable of the same name."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _secret_key(instance_path: Path) -> str:
+    """Never in the repository: taken from SECRET_KEY, else generated once into the instance folder."""
+    if os.environ.get("SECRET_KEY"):
+        return os.environ["SECRET_KEY"]
+    key_file = instance_path / "secret_key"
+    if not key_file.exists():
+        instance_path.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(secrets.token_hex(32))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+def default_config(instance_path: Path) -> dict[str, Any]:
+    return {
+        "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL", f"sqlite:///{instance_path / 'canbo.db'}"),
+        "SQLALCHEMY_ENGINE_OPTIONS": {},
+        "BPMN_DIR": os.environ.get("CANBO_BPMN_DIR", str(PROJECT_ROOT / "bpmn")),
+        "FORMS_DIR": os.environ.get("CANBO_FORMS_DIR", str(PROJECT_ROOT / "forms")),
+        "DEPLOY_ON_STARTUP": os.environ.get("CANBO_DEPLOY_ON_STARTUP", "1") == "1",
+        "SCRIPT_TIME_LIMIT": float(os.environ.get("CANBO_SCRIPT_TIME_LIMIT", "1.0")),
+        # Lane name → "role", "role@root" or "subject"; see workflows/assignment.py for the defaults.
+        "LANE_RULES": {},
+        "WORKER_POLL_SECONDS": float(os.environ.get("CANBO_WORKER_POLL_SECONDS", "5")),
+        "BABEL_DEFAULT_LOCALE": "vi",
+        "LANGUAGES": ["vi", "en"],
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": os.environ.get("CANBO_SECURE_COOKIES", "0") == "1",
+        "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
+    }

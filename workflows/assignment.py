@@ -1,0 +1,123 @@
+"""Who a user task belongs to: BPMN lanes name roles, resolved relative to the instance.
+
+The lane → rule table is configuration (LANE_RULES in the app config overrides the defaults here).
+A lane nobody can resolve still opens the task, with `assignment_problem` set for an administrator to fix —
+a task is never silently dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from workflows.models import HumanTask, ProcessInstance
+from workflows.registry.models import OrgUnit, User
+from workflows.states import Role
+
+SUBJECT = "subject"  # the subject cadre themself
+
+
+@dataclass(frozen=True)
+class LaneRule:
+    """`who` is SUBJECT or a role; `where` is 'instance' (the instance's unit, found by walking up) or 'root'."""
+
+    who: str
+    where: str = "instance"
+
+
+DEFAULT_LANE_RULES: dict[str, LaneRule] = {
+    "Cán bộ": LaneRule(SUBJECT),
+    "Lãnh đạo trực tiếp": LaneRule(Role.SUPERVISOR),
+    "Thủ trưởng đơn vị": LaneRule(Role.HEAD),
+    "Ban Tổ chức": LaneRule(Role.PERSONNEL, "root"),
+    "Ủy ban Kiểm tra": LaneRule(Role.AUDITOR, "root"),
+}
+
+
+def parse_lane_rules(config: Mapping[str, str] | None) -> dict[str, LaneRule]:
+    """Config form: {"Lane name": "supervisor"} or {"Lane name": "personnel@root"} or {"Lane name": "subject"}."""
+    rules = dict(DEFAULT_LANE_RULES)
+    for lane, text in (config or {}).items():
+        who, _, where = text.partition("@")
+        rules[lane] = LaneRule(who.strip(), (where or "instance").strip())
+    return rules
+
+
+@dataclass(frozen=True)
+class Assignment:
+    assignee_id: int | None = None
+    candidate_role: str | None = None
+    candidate_unit_id: int | None = None
+    problem: str | None = None
+
+
+def resolve_assignment(
+    session: Session,
+    instance: ProcessInstance,
+    lane: str | None,
+    properties: Mapping[str, str],
+    rules: Mapping[str, LaneRule],
+) -> Assignment:
+    role_property = properties.get("candidateRole") or properties.get("candidateGroups")
+    if role_property:
+        rule = LaneRule(role_property.split(",")[0].strip())
+    elif lane and lane in rules:
+        rule = rules[lane]
+    else:
+        return Assignment(problem=f"no assignment rule for lane {lane!r}")
+
+    if rule.who == SUBJECT:
+        if instance.subject_cadre_id is None:
+            return Assignment(problem="the task belongs to the subject cadre, but the instance has no subject")
+        user_id = session.scalar(select(User.id).where(User.cadre_id == instance.subject_cadre_id, User.is_active))
+        if user_id is None:
+            return Assignment(problem="the subject cadre has no active user account")
+        return Assignment(assignee_id=user_id)
+
+    if rule.who not in {r.value for r in Role}:
+        return Assignment(problem=f"lane {lane!r} names an unknown role {rule.who!r}")
+    unit_id = _rule_unit(session, instance, rule)
+    if unit_id is None:
+        return Assignment(candidate_role=rule.who, problem="the instance has no org unit to resolve the role in")
+    return Assignment(candidate_role=rule.who, candidate_unit_id=unit_id)
+
+
+def _rule_unit(session: Session, instance: ProcessInstance, rule: LaneRule) -> int | None:
+    if instance.unit_id is None:
+        return None
+    if rule.where == "root":
+        path = session.scalar(select(OrgUnit.path).where(OrgUnit.id == instance.unit_id)) or "/"
+        ancestors = [int(part) for part in path.strip("/").split("/") if part]
+        return ancestors[0] if ancestors else instance.unit_id
+    return instance.unit_id
+
+
+# -- permission predicates (pure) ------------------------------------------------------------------
+
+
+def unit_chain(path: str, unit_id: int) -> list[int]:
+    """The unit and all its ancestors, from an OrgUnit.path such as '/1/7/'."""
+    return [int(part) for part in path.strip("/").split("/") if part] + [unit_id]
+
+
+def holds_role_over(role_units: Iterable[tuple[str, int]], role: str, unit_chain_ids: list[int]) -> bool:
+    """True when the user holds `role` in the unit or any unit above it (a role covers its subtree)."""
+    chain = set(unit_chain_ids)
+    return any(r == role and unit in chain for r, unit in role_units)
+
+
+def can_act_on_task(
+    user_id: int,
+    role_units: Iterable[tuple[str, int]],
+    task: HumanTask,
+    candidate_unit_chain: list[int],
+) -> bool:
+    """May this user claim or complete this task? Assigned tasks: only the assignee. Group tasks: the role in scope."""
+    if task.assignee_id is not None:
+        return task.assignee_id == user_id
+    if task.candidate_role is None or task.candidate_unit_id is None:
+        return False
+    return holds_role_over(role_units, task.candidate_role, candidate_unit_chain)

@@ -1,0 +1,242 @@
+"""Tamper-evident audit trail: append-only events, one SHA-256 hash chain per instance (and one for the system).
+
+hash(event) = SHA-256(previous hash ⏎ canonical header ⏎ canonical payload). Changing, deleting or reordering any
+stored event breaks the recomputation from that event on; the chain head (audit_chains) also catches a cut tail.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from workflows.clock import utcnow_naive
+from workflows.models import AuditChain, AuditEvent
+from workflows.registry.models import User
+
+GENESIS_HASH = "0" * 64
+SYSTEM_CHAIN = "system"
+SYSTEM_ACTOR = "system"
+
+
+def instance_chain(instance_id: int) -> str:
+    return f"instance:{instance_id}"
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, set | frozenset):
+        return sorted(value, key=str)
+    return str(value)
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_json_default)
+
+
+def compute_hash(
+    *,
+    prev_hash: str,
+    chain_key: str,
+    seq: int,
+    event_type: str,
+    instance_id: int | None,
+    human_task_id: int | None,
+    actor_id: int | None,
+    actor_name: str,
+    occurred_dt: datetime,
+    payload: str,
+) -> str:
+    header = canonical_json(
+        [chain_key, seq, event_type, instance_id, human_task_id, actor_id, actor_name, occurred_dt.isoformat()]
+    )
+    return hashlib.sha256(f"{prev_hash}\n{header}\n{payload}".encode()).hexdigest()
+
+
+@dataclass
+class PendingEvent:
+    event_type: str
+    payload: dict[str, Any] = field(default_factory=dict)
+    human_task_id: int | None = None
+
+
+def append_events(
+    session: Session,
+    chain_key: str,
+    events: Iterable[PendingEvent],
+    *,
+    actor: User | None,
+    instance_id: int | None = None,
+) -> int:
+    """Append events to a chain in one statement; returns how many. Caller owns the transaction."""
+    pending = list(events)
+    if not pending:
+        return 0
+    head = session.execute(
+        select(AuditChain.last_seq, AuditChain.last_hash).where(AuditChain.chain_key == chain_key).with_for_update()
+    ).first()
+    seq, prev_hash = (head.last_seq, head.last_hash) if head else (0, GENESIS_HASH)
+    occurred = utcnow_naive()
+    actor_id = actor.id if actor is not None else None
+    actor_name = actor.username if actor is not None else SYSTEM_ACTOR
+    rows = []
+    for event in pending:
+        seq += 1
+        payload = canonical_json(event.payload)
+        digest = compute_hash(
+            prev_hash=prev_hash,
+            chain_key=chain_key,
+            seq=seq,
+            event_type=event.event_type,
+            instance_id=instance_id,
+            human_task_id=event.human_task_id,
+            actor_id=actor_id,
+            actor_name=actor_name,
+            occurred_dt=occurred,
+            payload=payload,
+        )
+        rows.append(
+            {
+                "chain_key": chain_key,
+                "seq": seq,
+                "instance_id": instance_id,
+                "human_task_id": event.human_task_id,
+                "event_type": event.event_type,
+                "actor_id": actor_id,
+                "actor_name": actor_name,
+                "occurred_dt": occurred,
+                "payload": payload,
+                "prev_hash": prev_hash,
+                "hash": digest,
+            }
+        )
+        prev_hash = digest
+    session.execute(insert(AuditEvent), rows)
+    if head:
+        session.execute(
+            update(AuditChain).where(AuditChain.chain_key == chain_key).values(last_seq=seq, last_hash=prev_hash)
+        )
+    else:
+        session.execute(insert(AuditChain).values(chain_key=chain_key, last_seq=seq, last_hash=prev_hash))
+    return len(rows)
+
+
+def append_event(
+    session: Session,
+    chain_key: str,
+    event_type: str,
+    payload: dict[str, Any],
+    *,
+    actor: User | None,
+    instance_id: int | None = None,
+    human_task_id: int | None = None,
+) -> None:
+    append_events(
+        session, chain_key, [PendingEvent(event_type, payload, human_task_id)], actor=actor, instance_id=instance_id
+    )
+
+
+@dataclass(frozen=True)
+class ChainBreak:
+    chain_key: str
+    seq: int | None
+    event_id: int | None
+    reason: str
+
+    def __str__(self) -> str:
+        where = f"event id {self.event_id} (#{self.seq})" if self.event_id is not None else f"#{self.seq}"
+        return f"chain {self.chain_key}, {where}: {self.reason}"
+
+
+@dataclass
+class VerifyReport:
+    chains: int = 0
+    events: int = 0
+    breaks: list[ChainBreak] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.breaks
+
+
+def _events_in_order(session: Session, chain_key: str | None) -> Iterator[AuditEvent]:
+    query = select(AuditEvent).order_by(AuditEvent.chain_key, AuditEvent.seq)
+    if chain_key is not None:
+        query = query.where(AuditEvent.chain_key == chain_key)
+    yield from session.scalars(query.execution_options(yield_per=2000))
+
+
+def verify_chains(session: Session, chain_key: str | None = None) -> VerifyReport:
+    """Recompute every chain (or one). Reports the first broken event of each broken chain."""
+    report = VerifyReport()
+    heads_query = select(AuditChain)
+    if chain_key is not None:
+        heads_query = heads_query.where(AuditChain.chain_key == chain_key)
+    heads = {h.chain_key: (h.last_seq, h.last_hash) for h in session.scalars(heads_query)}
+
+    current: str | None = None
+    expected_seq, prev_hash, broken = 0, GENESIS_HASH, False
+    seen: set[str] = set()
+
+    def close_chain() -> None:
+        if current is None or broken:
+            return
+        head = heads.get(current)
+        if head is None:
+            report.breaks.append(ChainBreak(current, expected_seq, None, "chain head missing"))
+        elif head != (expected_seq, prev_hash):
+            report.breaks.append(
+                ChainBreak(current, head[0], None, f"events end at #{expected_seq} but the head records #{head[0]}")
+            )
+
+    for event in _events_in_order(session, chain_key):
+        if event.chain_key != current:
+            close_chain()
+            current, expected_seq, prev_hash, broken = event.chain_key, 0, GENESIS_HASH, False
+            seen.add(current)
+            report.chains += 1
+        report.events += 1
+        if broken:
+            continue
+        expected_seq += 1
+        reason = None
+        if event.seq != expected_seq:
+            reason = f"expected #{expected_seq}, found #{event.seq} (an event was deleted or reordered)"
+        elif event.prev_hash != prev_hash:
+            reason = "previous-hash link does not match (an event was deleted, inserted or reordered)"
+        elif (
+            compute_hash(
+                prev_hash=event.prev_hash,
+                chain_key=event.chain_key,
+                seq=event.seq,
+                event_type=event.event_type,
+                instance_id=event.instance_id,
+                human_task_id=event.human_task_id,
+                actor_id=event.actor_id,
+                actor_name=event.actor_name,
+                occurred_dt=event.occurred_dt,
+                payload=event.payload,
+            )
+            != event.hash
+        ):
+            reason = "content does not match its hash (the event was altered)"
+        if reason:
+            report.breaks.append(ChainBreak(event.chain_key, event.seq, event.id, reason))
+            broken = True
+            continue
+        prev_hash = event.hash
+    close_chain()
+    for missing in sorted(set(heads) - seen):
+        report.chains += 1
+        report.breaks.append(ChainBreak(missing, 1, None, "chain head exists but all its events are gone"))
+    return report

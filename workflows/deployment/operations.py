@@ -1,0 +1,99 @@
+"""Store deployed process versions: validate everything first, store each distinct content once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from workflows.audit import SYSTEM_CHAIN, append_event
+from workflows.clock import utcnow_naive
+from workflows.deployment.validation import BundleFile, bundles_from_directory, validate_bundle
+from workflows.errors import NotAllowed
+from workflows.models import ProcessVersion
+from workflows.registry.models import User
+from workflows.states import EventType, Role
+
+
+@dataclass(frozen=True)
+class DeployResult:
+    process_id: str
+    version: int
+    created: bool  # False: identical content was already deployed, nothing stored
+
+    def __str__(self) -> str:
+        state = "deployed" if self.created else "unchanged"
+        return f"{self.process_id} v{self.version} ({state})"
+
+
+def can_deploy(user: User | None) -> bool:
+    if user is None:  # operators' CLI and start-up deployment act as the system
+        return True
+    return any(a.role == Role.ADMIN for a in user.role_assignments)
+
+
+def deploy_bundle(
+    session: Session,
+    files: list[BundleFile],
+    *,
+    actor: User | None,
+    forms_dir: Path | None,
+    extra_forms: dict[str, bytes] | None = None,
+) -> list[DeployResult]:
+    """Raises Invalid (listing every problem) before anything is written."""
+    if not can_deploy(actor):
+        raise NotAllowed("only administrators may deploy processes")
+    bundle = validate_bundle(files, forms_dir, extra_forms)
+    stored_files = {f.filename: f.content.decode("utf-8") for f in bundle.files}
+    stored_forms = {name: content.decode("utf-8") for name, content in bundle.form_files.items()}
+    results = []
+    for process_id in bundle.process_ids:
+        existing = session.scalar(
+            select(ProcessVersion.version).where(
+                ProcessVersion.process_id == process_id, ProcessVersion.content_hash == bundle.content_hash
+            )
+        )
+        if existing is not None:
+            results.append(DeployResult(process_id, existing, created=False))
+            continue
+        latest = session.scalar(select(func.max(ProcessVersion.version)).where(ProcessVersion.process_id == process_id))
+        version = ProcessVersion(
+            process_id=process_id,
+            version=(latest or 0) + 1,
+            name=bundle.process_names.get(process_id, process_id),
+            content_hash=bundle.content_hash,
+            files=stored_files,
+            forms=stored_forms,
+            deployed_by_id=actor.id if actor is not None else None,
+            deployed_dt=utcnow_naive(),
+        )
+        session.add(version)
+        session.flush()
+        append_event(
+            session,
+            SYSTEM_CHAIN,
+            EventType.PROCESS_DEPLOYED,
+            {
+                "process_id": process_id,
+                "version": version.version,
+                "content_hash": bundle.content_hash,
+                "files": sorted(stored_files),
+                "forms": sorted(stored_forms),
+            },
+            actor=actor,
+        )
+        results.append(DeployResult(process_id, version.version, created=True))
+    return results
+
+
+def deploy_directory(session: Session, bpmn_dir: Path, forms_dir: Path, *, actor: User | None) -> list[DeployResult]:
+    results: list[DeployResult] = []
+    for bundle in bundles_from_directory(bpmn_dir):
+        results.extend(deploy_bundle(session, bundle, actor=actor, forms_dir=forms_dir))
+    return results
+
+
+def list_versions(session: Session) -> list[ProcessVersion]:
+    return list(session.scalars(select(ProcessVersion).order_by(ProcessVersion.process_id, ProcessVersion.version)))

@@ -1,0 +1,812 @@
+"""Validation of an uploaded model bundle (BPMN + DMN files and the JSON Schema forms they reference).
+
+Everything is checked before anything is stored, and every problem found is reported at once
+(`Invalid.problems`), each located by file, element id and source line where we can.
+
+Order of the checks:
+
+1. file names, sizes and encoding;
+2. safe XML parsing: a DOCTYPE or any entity declaration is refused outright (no external entities,
+   no entity expansion), then lxml parses with entity resolution, DTD loading and network access off;
+3. XSD validation of each .bpmn (BPMN 2.0 + SpiffWorkflow extensions) and .dmn, listing every schema error;
+4. bundle semantics: at least one executable process, a start event in each, the forms referenced by
+   user tasks exist and are valid JSON Schemas (draft 2020-12), the DMN decisions called exist,
+   conditions/scripts are Python syntax, timer expressions are quoted;
+5. only when 1-3 found nothing: SpiffWorkflow builds the spec of each executable process, and its
+   `ValidationException`s become problems too.
+
+SpiffWorkflow never sees raw bytes: `build_parser` hands it trees that went through `parse_xml_safely`.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+import re
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.dmn.parser.BpmnDmnParser import SCHEMAS as DMN_SCHEMAS
+from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
+
+from workflows.errors import Invalid, Problem
+
+__all__ = [
+    "DOCTYPE_MESSAGE",
+    "MAX_FILE_BYTES",
+    "NO_EXECUTABLE_MESSAGE",
+    "BundleFile",
+    "ValidatedBundle",
+    "build_parser",
+    "bundles_from_directory",
+    "parse_xml_safely",
+    "validate_bundle",
+]
+
+MAX_FILE_BYTES = 5 * 1024 * 1024
+MAX_SCHEMA_ERRORS_PER_FILE = 100
+
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+BPMNDI_NS = "http://www.omg.org/spec/BPMN/20100524/DI"
+DC_NS = "http://www.omg.org/spec/DD/20100524/DC"
+DI_NS = "http://www.omg.org/spec/DD/20100524/DI"
+SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+NSMAP = {"bpmn": BPMN_NS, "spiffworkflow": SPIFF_NS}
+
+FORM_PROPERTY = "formJsonSchemaFilename"
+
+DOCTYPE_MESSAGE = (
+    "XML with a DOCTYPE or entity declarations is not accepted (external entities and entity expansion are refused)"
+)
+NO_EXECUTABLE_MESSAGE = 'no executable process: set isExecutable="true" on the process'
+
+_FILENAME_RE = re.compile(r"[A-Za-z0-9_.-]+")
+_FORM_FILENAME_RE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*\.json")
+_XML_DECL_ENCODING_RE = re.compile(rb"""^\s*<\?xml[^>]*?\sencoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
+# An unquoted ISO 8601 duration/cycle: a valid Python name (or division), so it only fails at run time.
+_BARE_ISO_TIMER_RE = re.compile(r"(R\d*/)?P(\d+[YMWD])*(T(\d+(\.\d+)?[HMS])+)?")
+_CONTAINERS = {"process", "subProcess", "transaction", "adHocSubProcess"}
+_NAMESPACE_ABBREVIATIONS = {
+    BPMN_NS: "bpmn",
+    BPMNDI_NS: "bpmndi",
+    DC_NS: "dc",
+    DI_NS: "di",
+    SPIFF_NS: "spiffworkflow",
+}
+
+_MARKERS = (b"<!DOCTYPE", b"<!ENTITY")
+_ENCODINGS_TO_SCAN = ("utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be")
+
+# One lxml XMLSchema object keeps its error log on itself: serialise its use between threads.
+_schema_lock = threading.Lock()
+_dmn_schemas: dict[str, etree.XMLSchema] = {}
+
+
+# ---------------------------------------------------------------------------------------------
+# Public data types
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class BundleFile:
+    filename: str
+    content: bytes
+
+
+@dataclass
+class ValidatedBundle:
+    files: list[BundleFile]  # the input, sorted by filename
+    process_ids: list[str]  # executable processes (isExecutable="true"), in document order
+    process_names: dict[str, str]  # process id -> name attribute (or the id)
+    form_files: dict[str, bytes]  # every form referenced, filename -> content
+    content_hash: str  # sha256 hex over the sorted files and the referenced forms
+
+
+# ---------------------------------------------------------------------------------------------
+# Safe XML
+# ---------------------------------------------------------------------------------------------
+def _safe_parser() -> etree.XMLParser:
+    # A new parser per call: lxml parser objects must not be shared between threads.
+    return etree.XMLParser(
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        huge_tree=False,
+        remove_comments=False,
+        dtd_validation=False,
+    )
+
+
+def _find_marker(content: bytes) -> int | None:
+    """Offset of a DOCTYPE/ENTITY declaration in any of the encodings XML allows, or None."""
+    for marker in _MARKERS:
+        pos = content.find(marker)
+        if pos >= 0:
+            return pos
+        for encoding in _ENCODINGS_TO_SCAN:
+            if content.find(marker.decode("ascii").encode(encoding)) >= 0:
+                return -1  # found, but the line cannot be computed by counting b"\n"
+    return None
+
+
+def parse_xml_safely(content: bytes, filename: str) -> etree._Element:
+    """Parse untrusted XML: refuse any DTD outright, never resolve entities nor touch the network.
+
+    Raises `Invalid` with one located `Problem` (the line comes from lxml for malformed XML).
+    """
+    pos = _find_marker(content)
+    if pos is not None:
+        line = content.count(b"\n", 0, pos) + 1 if pos >= 0 else None
+        raise Invalid(f"{filename}: {DOCTYPE_MESSAGE}", [Problem(DOCTYPE_MESSAGE, line=line, filename=filename)])
+    try:
+        root = etree.fromstring(content, parser=_safe_parser())
+    except etree.XMLSyntaxError as exc:
+        line = exc.lineno if exc.lineno else None
+        message = f"malformed XML: {exc.msg}"
+        raise Invalid(f"{filename}: {message}", [Problem(message, line=line, filename=filename)]) from None
+    except ValueError as exc:  # e.g. a str with an encoding declaration, or empty input
+        message = f"malformed XML: {exc}"
+        raise Invalid(f"{filename}: {message}", [Problem(message, filename=filename)]) from None
+    if root is None:
+        message = "malformed XML: empty document"
+        raise Invalid(f"{filename}: {message}", [Problem(message, filename=filename)])
+    # Second line of defence, should the byte scan ever be fooled.
+    tree = root.getroottree()
+    if tree.docinfo.internalDTD is not None or tree.docinfo.doctype or any(True for _ in root.iter(etree.Entity)):
+        raise Invalid(f"{filename}: {DOCTYPE_MESSAGE}", [Problem(DOCTYPE_MESSAGE, filename=filename)])
+    return root
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers
+# ---------------------------------------------------------------------------------------------
+def _localname(element: etree._Element) -> str:
+    tag = element.tag
+    return etree.QName(tag).localname if isinstance(tag, str) else ""
+
+
+def _namespace(element: etree._Element) -> str | None:
+    tag = element.tag
+    return etree.QName(tag).namespace if isinstance(tag, str) else None
+
+
+def _shorten(message: str) -> str:
+    for uri, prefix in _NAMESPACE_ABBREVIATIONS.items():
+        message = message.replace("{" + uri + "}", prefix + ":")
+    return message
+
+
+def _owner(element: etree._Element) -> etree._Element:
+    """The flow element (task, event, gateway, flow...) an extension/expression belongs to."""
+    current = element
+    while True:
+        parent = current.getparent()
+        if parent is None or (_namespace(parent) == BPMN_NS and _localname(parent) in _CONTAINERS):
+            return current
+        if _namespace(parent) == BPMN_NS and _localname(parent) == "definitions":
+            return current
+        current = parent
+
+
+def _at(message: str, owner: etree._Element, located: etree._Element, filename: str) -> Problem:
+    return Problem(message, element_id=owner.get("id"), line=_line(located), filename=filename)
+
+
+def _line(element: etree._Element | None) -> int | None:
+    if element is None:
+        return None
+    line = element.sourceline
+    return int(line) if line else None
+
+
+def _executable_processes(root: etree._Element) -> list[etree._Element]:
+    return [p for p in root.findall(f"{{{BPMN_NS}}}process") if p.get("isExecutable") == "true"]
+
+
+def _referenced_decisions(root: etree._Element) -> list[tuple[str | None, etree._Element]]:
+    refs: list[tuple[str | None, etree._Element]] = []
+    for task in root.iter(f"{{{BPMN_NS}}}businessRuleTask"):
+        called = task.find(f"{{{BPMN_NS}}}extensionElements/{{{SPIFF_NS}}}calledDecisionId")
+        text = called.text.strip() if called is not None and called.text else None
+        refs.append((text or None, task))
+    return refs
+
+
+def _decision_ids(root: etree._Element) -> list[tuple[str, etree._Element]]:
+    ns = _namespace(root)
+    return [(d.get("id") or "", d) for d in root.findall(f"{{{ns}}}decision")]
+
+
+def _form_references(root: etree._Element) -> list[tuple[str, etree._Element]]:
+    refs = []
+    for prop in root.iter(f"{{{SPIFF_NS}}}property"):
+        if prop.get("name") == FORM_PROPERTY:
+            refs.append(((prop.get("value") or "").strip(), prop))
+    return refs
+
+
+def _process_of(trees: dict[str, etree._Element], filename: str | None, element_id: str | None) -> str | None:
+    """Id of the top-level process holding the element (or being it)."""
+    root = trees.get(filename or "")
+    element = _element_by_id(root, element_id or "") if root is not None else None
+    while element is not None:
+        if _namespace(element) == BPMN_NS and _localname(element) == "process":
+            return element.get("id")
+        element = element.getparent()
+    return None
+
+
+def _element_by_id(root: etree._Element, element_id: str) -> etree._Element | None:
+    if not element_id:
+        return None
+    for element in root.iter():
+        if isinstance(element.tag, str) and element.get("id") == element_id:
+            return element
+    return None
+
+
+def _xsd_problems(schema: etree.XMLSchema, root: etree._Element, filename: str) -> list[Problem]:
+    with _schema_lock:
+        valid = schema.validate(root)
+        errors = list(schema.error_log)
+    if valid:
+        return []
+    nsmap = {k: v for k, v in root.nsmap.items() if k}
+    problems = []
+    for error in errors[:MAX_SCHEMA_ERRORS_PER_FILE]:
+        element_id = None
+        try:
+            found = root.getroottree().xpath(error.path, namespaces=nsmap) if error.path else []
+        except etree.XPathError:
+            found = []
+        if isinstance(found, list) and found and isinstance(found[0], etree._Element):
+            element_id = found[0].get("id") or _owner(found[0]).get("id")
+        problems.append(
+            Problem(
+                f"does not conform to the schema: {_shorten(error.message)}",
+                element_id=element_id,
+                line=error.line or None,
+                filename=filename,
+            )
+        )
+    if len(errors) > MAX_SCHEMA_ERRORS_PER_FILE:
+        problems.append(
+            Problem(f"{len(errors) - MAX_SCHEMA_ERRORS_PER_FILE} more schema errors not listed", filename=filename)
+        )
+    return problems
+
+
+def _dmn_schema(namespace: str) -> etree.XMLSchema | None:
+    path = DMN_SCHEMAS.get(namespace)
+    if path is None:
+        return None
+    with _schema_lock:
+        schema = _dmn_schemas.get(namespace)
+        if schema is None:
+            # Trusted files shipped with SpiffWorkflow (they import their DI/DC schemas by relative path).
+            schema = etree.XMLSchema(etree.parse(path))
+            _dmn_schemas[namespace] = schema
+    return schema
+
+
+def _bpmn_schema() -> etree.XMLSchema:
+    return VALIDATOR.validator
+
+
+def _check_encoding(file: BundleFile) -> Problem | None:
+    """Stored versions are kept as UTF-8 text: refuse anything that would not survive that round trip."""
+    try:
+        file.content.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = file.content.count(b"\n", 0, exc.start) + 1
+        return Problem("the file must be UTF-8 encoded", line=line, filename=file.filename)
+    match = _XML_DECL_ENCODING_RE.match(file.content.removeprefix(b"\xef\xbb\xbf"))
+    if match and match.group(1).decode("ascii").lower().replace("_", "-") not in ("utf-8", "utf8"):
+        declared = match.group(1).decode("ascii")
+        return Problem(
+            f'the XML declaration says encoding="{declared}"; only UTF-8 is accepted', line=1, filename=file.filename
+        )
+    return None
+
+
+def _python_syntax_problem(source: str, mode: str, what: str, element: etree._Element, filename: str) -> Problem | None:
+    owner = _owner(element)
+    try:
+        ast.parse(source, mode=mode)
+    except SyntaxError as exc:
+        base = _line(element) or 0
+        line = base + (exc.lineno or 1) - 1 if base else None
+        return Problem(
+            f"{what} is not valid Python: {exc.msg}", element_id=owner.get("id"), line=line, filename=filename
+        )
+    except (ValueError, RecursionError, MemoryError) as exc:
+        return Problem(
+            f"{what} is not valid Python: {exc.__class__.__name__}",
+            element_id=owner.get("id"),
+            line=_line(element),
+            filename=filename,
+        )
+    return None
+
+
+def _expression_problems(root: etree._Element, filename: str) -> Iterator[Problem]:
+    # SpiffWorkflow hands the raw text to eval()/exec(): check it the same way (eval() itself only
+    # skips leading spaces and tabs, so a condition starting with a newline and an indent fails).
+    for condition in root.iter(f"{{{BPMN_NS}}}conditionExpression"):
+        raw = condition.text or ""
+        if raw.strip():
+            problem = _python_syntax_problem(raw.lstrip(" \t"), "eval", "the condition", condition, filename)
+            if problem:
+                yield problem
+    for script in root.iter(f"{{{BPMN_NS}}}script"):
+        text = script.text or ""
+        if text.strip():
+            problem = _python_syntax_problem(text, "exec", "the script", script, filename)
+            if problem:
+                yield problem
+    for tag in ("timeDuration", "timeDate", "timeCycle"):
+        for timer in root.iter(f"{{{BPMN_NS}}}{tag}"):
+            raw = timer.text or ""
+            text = raw.strip()
+            owner = _owner(timer)
+            if not text:
+                yield Problem(
+                    f"the timer has an empty {tag}", element_id=owner.get("id"), line=_line(timer), filename=filename
+                )
+            elif _BARE_ISO_TIMER_RE.fullmatch(text):
+                yield Problem(
+                    f'timer expressions are Python expressions: write "{text}" with the quotes',
+                    element_id=owner.get("id"),
+                    line=_line(timer),
+                    filename=filename,
+                )
+            else:
+                problem = _python_syntax_problem(raw.lstrip(" \t"), "eval", f"the timer {tag}", timer, filename)
+                if problem:
+                    yield problem
+
+
+def _load_form(name: str, forms_dir: Path | None, extra_forms: dict[str, bytes]) -> tuple[bytes | None, str | None]:
+    """(content, None) or (None, reason)."""
+    if name in extra_forms:
+        content = extra_forms[name]
+    elif forms_dir is not None:
+        path = forms_dir / name
+        if not path.is_file():
+            return None, "not found"
+        if path.stat().st_size > MAX_FILE_BYTES:
+            return None, f"larger than {MAX_FILE_BYTES // (1024 * 1024)} MB"
+        content = path.read_bytes()
+    else:
+        return None, "not found (no forms were supplied)"
+    if len(content) > MAX_FILE_BYTES:
+        return None, f"larger than {MAX_FILE_BYTES // (1024 * 1024)} MB"
+    return content, None
+
+
+def _form_content_problems(name: str, content: bytes, referenced_by: str) -> list[Problem]:
+    try:
+        text = content.decode("utf-8")
+    except UnicodeDecodeError:
+        return [Problem(f"form (used by {referenced_by}) must be UTF-8 encoded", filename=name)]
+    try:
+        schema = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return [Problem(f"form (used by {referenced_by}) is not valid JSON: {exc.msg}", line=exc.lineno, filename=name)]
+    except RecursionError:
+        return [Problem(f"form (used by {referenced_by}) is nested too deeply", filename=name)]
+    if not isinstance(schema, dict):
+        return [Problem(f"form (used by {referenced_by}) must be a JSON object (a JSON Schema)", filename=name)]
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as exc:
+        where = "/".join(str(p) for p in exc.absolute_path) or "(root)"
+        return [
+            Problem(
+                f"form (used by {referenced_by}) is not a valid JSON Schema (draft 2020-12): {exc.message}",
+                filename=name,
+                field=where,
+            )
+        ]
+    except RecursionError:
+        return [Problem(f"form (used by {referenced_by}) is nested too deeply", filename=name)]
+    return []
+
+
+def _content_hash(files: Iterable[BundleFile], forms: dict[str, bytes]) -> str:
+    """Length-prefixed so that no two different bundles can produce the same byte stream."""
+    digest = hashlib.sha256(b"canbo-bundle-v1\n")
+    for kind, items in (("file", [(f.filename, f.content) for f in files]), ("form", sorted(forms.items()))):
+        for name, content in items:
+            encoded = name.encode("utf-8")
+            digest.update(f"{kind} {len(encoded)} {len(content)}\n".encode("ascii"))
+            digest.update(encoded)
+            digest.update(content)
+    return digest.hexdigest()
+
+
+def _spiff_problem(exc: ValidationException, trees: dict[str, etree._Element], process_file: str) -> Problem:
+    element_id = str(getattr(exc, "id", "") or "") or None
+    filename = str(getattr(exc, "file_name", "") or "") or None
+    line_number = getattr(exc, "line_number", "")
+    line = int(line_number) if isinstance(line_number, int) or str(line_number).isdigit() else None
+    # SpiffWorkflow reads `node.line_number`, which lxml elements do not have: find the line ourselves.
+    if element_id and (line is None or filename is None):
+        candidates = [filename] if filename in trees else [process_file, *sorted(trees)]
+        for name in candidates:
+            found = _element_by_id(trees[name], element_id) if name in trees else None
+            if found is not None:
+                filename = filename or name
+                line = line or _line(found)
+                break
+    message = exc.args[0] if exc.args else str(exc)
+    notes = getattr(exc, "notes", None) or []
+    if notes:
+        message = f"{message}. " + ". ".join(str(n) for n in notes)
+    return Problem(str(message), element_id=element_id, line=line, filename=filename or process_file)
+
+
+def _add_to_parser(parser: SpiffBpmnParser, filename: str, root: etree._Element) -> None:
+    if filename.endswith(".dmn"):
+        parser.add_dmn_xml(root, filename=filename)
+    else:
+        parser.add_bpmn_xml(root, filename=filename)
+
+
+# ---------------------------------------------------------------------------------------------
+# Public functions
+# ---------------------------------------------------------------------------------------------
+def build_parser(files: list[BundleFile]) -> SpiffBpmnParser:
+    """A SpiffBpmnParser holding the bundle, every file parsed by `parse_xml_safely`.
+
+    Used by the engine to rebuild specs from stored (already validated) XML, so no XSD validation
+    is repeated here. Raises `Invalid` when a file cannot be read.
+    """
+    parser = SpiffBpmnParser()
+    problems: list[Problem] = []
+    for file in sorted(files, key=lambda f: f.filename):
+        if not file.filename.endswith((".bpmn", ".dmn")):
+            problems.append(Problem("only .bpmn and .dmn files can be parsed", filename=file.filename))
+            continue
+        try:
+            root = parse_xml_safely(file.content, file.filename)
+        except Invalid as exc:
+            problems.extend(exc.problems)
+            continue
+        try:
+            _add_to_parser(parser, file.filename, root)
+        except ValidationException as exc:
+            problems.append(_spiff_problem(exc, {file.filename: root}, file.filename))
+    if problems:
+        raise Invalid("the process model cannot be parsed", problems)
+    return parser
+
+
+def validate_bundle(
+    files: list[BundleFile], forms_dir: Path | None, extra_forms: dict[str, bytes] | None = None
+) -> ValidatedBundle:
+    """Check a bundle completely; raise `Invalid` listing every problem, or return what to store."""
+    extra_forms = dict(extra_forms or {})
+    ordered = sorted(files, key=lambda f: f.filename)
+    problems: list[Problem] = []
+    fatal = False  # a problem that keeps SpiffWorkflow from being asked to build the specs
+
+    # 1. names, sizes, encodings
+    readable: list[BundleFile] = []
+    seen: set[str] = set()
+    for file in ordered:
+        name = file.filename
+        if name in seen:
+            problems.append(Problem("the same file name appears twice in the bundle", filename=name))
+            fatal = True
+            continue
+        seen.add(name)
+        if not _FILENAME_RE.fullmatch(name) or name.startswith(".") or not name.endswith((".bpmn", ".dmn")):
+            problems.append(
+                Problem(
+                    "invalid file name: use only letters, digits, '_', '.' and '-', ending in .bpmn or .dmn",
+                    filename=name,
+                )
+            )
+            fatal = True
+            continue
+        if len(file.content) > MAX_FILE_BYTES:
+            problems.append(
+                Problem(
+                    f"the file is too large ({len(file.content)} bytes; the limit is {MAX_FILE_BYTES} bytes)",
+                    filename=name,
+                )
+            )
+            fatal = True
+            continue
+        encoding_problem = _check_encoding(file)
+        if encoding_problem:
+            problems.append(encoding_problem)
+            fatal = True
+            continue
+        readable.append(file)
+
+    if not any(f.filename.endswith(".bpmn") for f in ordered):
+        problems.append(Problem("the bundle contains no .bpmn file"))
+        fatal = True
+
+    # 2. safe parsing, 3. schema validation
+    trees: dict[str, etree._Element] = {}
+    for file in readable:
+        try:
+            root = parse_xml_safely(file.content, file.filename)
+        except Invalid as exc:
+            problems.extend(exc.problems)
+            fatal = True
+            continue
+        if file.filename.endswith(".bpmn"):
+            if _namespace(root) != BPMN_NS or _localname(root) != "definitions":
+                problems.append(
+                    Problem(
+                        f"not a BPMN 2.0 document: the root element is {_shorten(str(root.tag))}, "
+                        "expected bpmn:definitions",
+                        line=_line(root),
+                        filename=file.filename,
+                    )
+                )
+                fatal = True
+                continue
+            VALIDATOR.preprocess(root)  # the same bpmn-js correlation work-around SpiffWorkflow applies
+            schema_problems = _xsd_problems(_bpmn_schema(), root, file.filename)
+        else:
+            namespace = _namespace(root) or ""
+            schema = _dmn_schema(namespace) if _localname(root) == "definitions" else None
+            if schema is None:
+                problems.append(
+                    Problem(
+                        f"not a supported DMN document: root element {_shorten(str(root.tag))} "
+                        f"(supported namespaces: {', '.join(sorted(DMN_SCHEMAS))})",
+                        line=_line(root),
+                        filename=file.filename,
+                    )
+                )
+                fatal = True
+                continue
+            schema_problems = _xsd_problems(schema, root, file.filename)
+        if schema_problems:
+            problems.extend(schema_problems)
+            fatal = True
+        trees[file.filename] = root
+
+    bpmn_trees = {name: root for name, root in trees.items() if name.endswith(".bpmn")}
+    dmn_trees = {name: root for name, root in trees.items() if name.endswith(".dmn")}
+
+    # 4. bundle semantics
+    process_ids: list[str] = []
+    process_names: dict[str, str] = {}
+    process_files: dict[str, str] = {}
+    all_processes: dict[str, str] = {}
+    for name, root in bpmn_trees.items():
+        for process in root.findall(f"{{{BPMN_NS}}}process"):
+            pid = process.get("id") or ""
+            if pid in all_processes:
+                problems.append(
+                    Problem(
+                        f"process id {pid!r} is already defined in {all_processes[pid]}",
+                        element_id=pid,
+                        line=_line(process),
+                        filename=name,
+                    )
+                )
+                fatal = True
+                continue
+            all_processes[pid] = name
+        for process in _executable_processes(root):
+            pid = process.get("id") or ""
+            if pid in process_files:
+                continue
+            process_ids.append(pid)
+            process_names[pid] = process.get("name") or pid
+            process_files[pid] = name
+            if process.find(f"{{{BPMN_NS}}}startEvent") is None:
+                problems.append(
+                    Problem("the process has no start event", element_id=pid, line=_line(process), filename=name)
+                )
+    all_bpmn_read = bool(bpmn_trees) and len(bpmn_trees) == sum(f.filename.endswith(".bpmn") for f in ordered)
+    if all_bpmn_read and not process_ids:
+        first_file = sorted(bpmn_trees)[0]
+        first_process = bpmn_trees[first_file].find(f"{{{BPMN_NS}}}process")
+        problems.append(
+            Problem(
+                NO_EXECUTABLE_MESSAGE,
+                element_id=first_process.get("id") if first_process is not None else None,
+                line=_line(first_process),
+                filename=first_file,
+            )
+        )
+
+    # forms
+    form_files: dict[str, bytes] = {}
+    checked_forms: set[str] = set()
+    for name, root in bpmn_trees.items():
+        for form_name, prop in _form_references(root):
+            owner = _owner(prop)
+            if not form_name:
+                problems.append(_at(f"the {FORM_PROPERTY} property is empty", owner, prop, name))
+                continue
+            if not _FORM_FILENAME_RE.fullmatch(form_name):
+                message = (
+                    f"invalid form file name {form_name!r}: use only letters, digits, '_', '.' and '-', ending in .json"
+                )
+                problems.append(_at(message, owner, prop, name))
+                continue
+            if form_name in form_files:
+                continue
+            content, reason = _load_form(form_name, forms_dir, extra_forms)
+            if content is None:
+                problems.append(_at(f"form {form_name} is {reason}", owner, prop, name))
+                continue
+            form_files[form_name] = content
+            if form_name not in checked_forms:
+                checked_forms.add(form_name)
+                problems.extend(_form_content_problems(form_name, content, f"{name} element {owner.get('id')}"))
+
+    # decisions
+    decisions: dict[str, str] = {}
+    for name, root in dmn_trees.items():
+        ids = _decision_ids(root)
+        if len(ids) > 1:
+            problems.append(
+                Problem(
+                    "SpiffWorkflow supports one decision per DMN file: put each decision in its own file",
+                    element_id=ids[1][0],
+                    line=_line(ids[1][1]),
+                    filename=name,
+                )
+            )
+            fatal = True
+        for decision_id, element in ids[:1]:
+            if decision_id in decisions:
+                problems.append(
+                    Problem(
+                        f"decision id {decision_id!r} is already defined in {decisions[decision_id]}",
+                        element_id=decision_id,
+                        line=_line(element),
+                        filename=name,
+                    )
+                )
+                fatal = True
+            else:
+                decisions[decision_id] = name
+    for name, root in bpmn_trees.items():
+        for decision_ref, task in _referenced_decisions(root):
+            task_id = task.get("id") or ""
+            if decision_ref is None:
+                problems.append(
+                    Problem(
+                        "the business rule task has no spiffworkflow:calledDecisionId",
+                        element_id=task_id,
+                        line=_line(task),
+                        filename=name,
+                    )
+                )
+            elif decision_ref not in decisions:
+                available = ", ".join(sorted(decisions)) or "none"
+                problems.append(
+                    Problem(
+                        f"decision {decision_ref!r} is not defined in any DMN file of the bundle "
+                        f"(decisions available: {available})",
+                        element_id=task_id,
+                        line=_line(task),
+                        filename=name,
+                    )
+                )
+
+    # call activities
+    for name, root in bpmn_trees.items():
+        for call in root.iter(f"{{{BPMN_NS}}}callActivity"):
+            called = call.get("calledElement")
+            if not called:
+                problems.append(_at("the call activity has no calledElement", call, call, name))
+            elif called not in all_processes:
+                problems.append(
+                    _at(f"the call activity calls process {called!r}, which is not in the bundle", call, call, name)
+                )
+
+    # Python syntax of conditions, scripts and timers
+    for name, root in bpmn_trees.items():
+        problems.extend(_expression_problems(root, name))
+
+    # 5. SpiffWorkflow's own checks, on the trees we parsed safely
+    if not fatal and process_ids:
+        parser = SpiffBpmnParser()
+        added = True
+        for name, root in sorted(trees.items()):
+            try:
+                _add_to_parser(parser, name, root)
+            except ValidationException as exc:
+                problems.append(_spiff_problem(exc, trees, name))
+                added = False
+            except Exception as exc:  # SpiffWorkflow raises assorted errors on odd models
+                problems.append(
+                    Problem(f"SpiffWorkflow cannot read the file: {exc.__class__.__name__}: {exc}", filename=name)
+                )
+                added = False
+        if added:
+            located = {(p.filename, p.element_id) for p in problems if p.element_id}
+            # A process with a problem already reported would only make SpiffWorkflow repeat it.
+            troubled = {_process_of(trees, filename, element_id) for filename, element_id in located}
+            for pid in process_ids:
+                if pid in troubled:
+                    continue
+                try:
+                    parser.get_spec(pid)
+                    parser.get_subprocess_specs(pid)
+                except ValidationException as exc:
+                    problem = _spiff_problem(exc, trees, process_files[pid])
+                    key = (problem.filename, problem.element_id)
+                    if key not in located:
+                        problems.append(problem)
+                except Exception as exc:
+                    problems.append(
+                        Problem(
+                            f"SpiffWorkflow cannot build the process: {exc.__class__.__name__}: {exc}",
+                            element_id=pid,
+                            filename=process_files[pid],
+                        )
+                    )
+
+    if problems:
+        problems.sort(key=lambda p: (p.filename or "", p.line or 0))
+        count = len(problems)
+        raise Invalid(f"the process model is not valid: {count} problem{'s' if count != 1 else ''} found", problems)
+
+    return ValidatedBundle(
+        files=ordered,
+        process_ids=process_ids,
+        process_names=process_names,
+        form_files=dict(sorted(form_files.items())),
+        content_hash=_content_hash(ordered, form_files),
+    )
+
+
+def bundles_from_directory(path: Path) -> list[list[BundleFile]]:
+    """One bundle per .bpmn file of `path` (not recursive), each with the .dmn files of the same
+    directory that define a decision it calls. Unreadable files are still returned, so that
+    `validate_bundle` reports them."""
+    dmn_files: dict[str, BundleFile] = {}
+    decision_files: dict[str, list[str]] = {}
+    for dmn_path in sorted(path.glob("*.dmn")):
+        if not dmn_path.is_file():
+            continue
+        dmn = BundleFile(dmn_path.name, _read_limited(dmn_path))
+        dmn_files[dmn.filename] = dmn
+        try:
+            root = parse_xml_safely(dmn.content, dmn.filename)
+        except Invalid:
+            continue
+        for decision_id, _element in _decision_ids(root):
+            decision_files.setdefault(decision_id, []).append(dmn.filename)
+
+    bundles: list[list[BundleFile]] = []
+    for bpmn_path in sorted(path.glob("*.bpmn")):
+        if not bpmn_path.is_file():
+            continue
+        bpmn = BundleFile(bpmn_path.name, _read_limited(bpmn_path))
+        wanted: set[str] = set()
+        try:
+            root = parse_xml_safely(bpmn.content, bpmn.filename)
+        except Invalid:
+            root = None
+        if root is not None:
+            for decision_ref, _task in _referenced_decisions(root):
+                if decision_ref:
+                    wanted.update(decision_files.get(decision_ref, []))
+        bundles.append([bpmn, *(dmn_files[name] for name in sorted(wanted))])
+    return bundles
+
+
+def _read_limited(path: Path) -> bytes:
+    """Read at most one byte more than the size limit: enough for validation to refuse the file."""
+    with path.open("rb") as handle:
+        return handle.read(MAX_FILE_BYTES + 1)

@@ -1,0 +1,211 @@
+"""The SpiffWorkflow adapter: specs from stored versions, state in and out, engine steps with errors translated.
+
+One `ProcessEngine` per process (it caches parsed specs); a `BpmnWorkflow` itself is never shared between threads.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
+from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
+from SpiffWorkflow.util.task import TaskState
+
+from workflows.assignment import LaneRule, parse_lane_rules
+from workflows.deployment.validation import BundleFile, build_parser
+from workflows.engine.serializer import SERIALIZER_VERSION, StateSerializer
+from workflows.errors import ScriptFailure
+from workflows.models import ProcessInstance, ProcessVersion
+from workflows.scripting import ScriptTimeout, ScriptViolation, create_script_engine
+
+
+@dataclass(frozen=True)
+class ReadyUserTask:
+    """What the inbox needs to know about a READY SpiffWorkflow user task."""
+
+    spiff_task_id: str
+    task_key: str
+    name: str
+    lane: str | None
+    form_filename: str | None
+    properties: dict[str, str]
+    due_dt: datetime | None
+
+
+class ProcessEngine:
+    serializer_version = SERIALIZER_VERSION
+
+    def __init__(self, script_time_limit: float = 1.0, lane_rules: Mapping[str, str] | None = None) -> None:
+        self.lane_rules: dict[str, LaneRule] = parse_lane_rules(lane_rules)
+        self.serializer = StateSerializer()
+        self.script_engine = create_script_engine(script_time_limit)
+        self._specs: dict[int, tuple[Any, dict[str, Any]]] = {}
+        self._specs_lock = threading.Lock()
+        self._forms: dict[tuple[int, str], dict[str, Any] | None] = {}
+
+    # -- definitions -------------------------------------------------------------------------
+    def specs_for(self, version: ProcessVersion) -> tuple[Any, dict[str, Any]]:
+        cached = self._specs.get(version.id)
+        if cached is not None:
+            return cached
+        with self._specs_lock:
+            cached = self._specs.get(version.id)
+            if cached is None:
+                files = [BundleFile(name, text.encode()) for name, text in sorted(version.files.items())]
+                parser = build_parser(files)
+                cached = (parser.get_spec(version.process_id), parser.get_subprocess_specs(version.process_id))
+                self._specs[version.id] = cached
+        return cached
+
+    def form_schema(self, version: ProcessVersion, form_filename: str | None) -> dict[str, Any] | None:
+        """The task form's JSON Schema as deployed with this version (parsed once per version)."""
+        if not form_filename:
+            return None
+        key = (version.id, form_filename)
+        if key not in self._forms:
+            text = version.forms.get(form_filename)
+            self._forms[key] = json.loads(text) if text else None
+        return self._forms[key]
+
+    # -- state in and out ----------------------------------------------------------------------
+    def new_workflow(self, version: ProcessVersion) -> BpmnWorkflow:
+        spec, subprocess_specs = self.specs_for(version)
+        return BpmnWorkflow(spec, subprocess_specs, script_engine=self.script_engine)
+
+    def load(self, instance: ProcessInstance) -> BpmnWorkflow:
+        spec, subprocess_specs = self.specs_for(instance.process_version)
+        workflow = self.serializer.loads(instance.state, spec, subprocess_specs, instance.serializer_version)
+        workflow.script_engine = self.script_engine
+        return workflow
+
+    def dump(self, workflow: BpmnWorkflow) -> str:
+        return self.serializer.dumps(workflow)
+
+    # -- running -------------------------------------------------------------------------------
+    def run_engine_steps(self, workflow: BpmnWorkflow) -> None:
+        with translate_engine_errors():
+            workflow.refresh_timers()
+            workflow.do_engine_steps()
+
+    def ready_user_tasks(self, workflow: BpmnWorkflow) -> list[ReadyUserTask]:
+        return [describe_user_task(task) for task in workflow.get_tasks(state=TaskState.READY, manual=True)]
+
+
+@contextmanager
+def translate_engine_errors() -> Iterator[None]:
+    """Any engine or script error becomes a ScriptFailure naming the BPMN element."""
+    try:
+        yield
+    except ScriptFailure:
+        raise
+    except (SpiffWorkflowException, WorkflowException, ScriptViolation, ScriptTimeout) as error:
+        raise to_script_failure(error) from error
+
+
+def to_script_failure(exc: BaseException) -> ScriptFailure:
+    task_spec = getattr(exc, "task_spec", None)
+    element_id = getattr(task_spec, "bpmn_id", None) or getattr(task_spec, "name", None)
+    line = getattr(exc, "line_number", None) or None
+    message = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
+    notes = getattr(exc, "__notes__", None) or []
+    cause = exc.__cause__ or exc.__context__
+    details = {"error_type": getattr(exc, "error_type", exc.__class__.__name__), "notes": list(notes)}
+    if cause is not None:
+        details["cause"] = f"{cause.__class__.__name__}: {cause}"
+    return ScriptFailure(message=message, element_id=element_id, line=line, details=details)
+
+
+def describe_user_task(task: Any) -> ReadyUserTask:
+    spec = task.task_spec
+    extensions = getattr(spec, "extensions", None) or {}
+    properties = dict(extensions.get("properties") or {})
+    return ReadyUserTask(
+        spiff_task_id=str(task.id),
+        task_key=spec.bpmn_id or spec.name,
+        name=spec.bpmn_name or spec.bpmn_id or spec.name,
+        lane=spec.lane,
+        form_filename=properties.get("formJsonSchemaFilename"),
+        properties=properties,
+        due_dt=boundary_timer_due(task),
+    )
+
+
+def boundary_timer_due(task: Any) -> datetime | None:
+    """A task's deadline is the earliest timer on its boundary (interrupting or not), as naive UTC."""
+    parent = task.parent
+    if parent is None:
+        return None
+    due: list[datetime] = []
+    for sibling in parent.children:
+        if sibling is task or not sibling.has_state(TaskState.WAITING):
+            continue
+        definition = getattr(sibling.task_spec, "event_definition", None)
+        if not isinstance(definition, TimerEventDefinition):
+            continue
+        value = sibling.internal_data.get("event_value")
+        if isinstance(value, str):
+            try:
+                due.append(TimerEventDefinition.get_datetime(value))
+            except ValueError:
+                continue
+    return min(due).astimezone(UTC).replace(tzinfo=None) if due else None
+
+
+def next_timer_at(workflow: BpmnWorkflow) -> datetime | None:
+    """Earliest due time of any waiting timer, naive UTC, so the worker's poll is one indexed query."""
+    due: list[datetime] = []
+    for pending in workflow.waiting_events():
+        if "Timer" not in pending.event_type and "TimeDate" not in pending.event_type:
+            continue
+        # A cycle timer reports a dict ({'cycles', 'next', 'duration'}) until its next refresh.
+        value = pending.value.get("next") if isinstance(pending.value, dict) else pending.value
+        if not isinstance(value, str):
+            continue
+        try:
+            due.append(TimerEventDefinition.get_datetime(value))
+        except ValueError:
+            continue
+    return min(due).astimezone(UTC).replace(tzinfo=None) if due else None
+
+
+def reached_end_event(workflow: BpmnWorkflow) -> Any | None:
+    """The BPMN end event the top-level process finished at (the last one, if parallel branches ended)."""
+    ends = [
+        task
+        for task in workflow.tasks.values()  # the top-level process only, not its subprocesses
+        if task.has_state(TaskState.COMPLETED) and isinstance(task.task_spec, EndEvent) and task.task_spec.bpmn_id
+    ]
+    return max(ends, key=lambda t: t.last_state_change).task_spec if ends else None
+
+
+def waiting_timer_tasks(workflow: BpmnWorkflow) -> dict[Any, Any]:
+    return {
+        task.id: task
+        for task in workflow.get_tasks(state=TaskState.WAITING)
+        if isinstance(getattr(task.task_spec, "event_definition", None), TimerEventDefinition)
+    }
+
+
+def fired_timers(workflow: BpmnWorkflow, waiting_before: dict[Any, Any]) -> list[dict[str, Any]]:
+    fired = []
+    for task_id, task in waiting_before.items():
+        current = workflow.get_task_from_id(task_id) if task_id in _all_task_ids(workflow) else task
+        if current.has_state(TaskState.COMPLETED):
+            spec = current.task_spec
+            fired.append({"element_id": spec.bpmn_id, "name": spec.bpmn_name})
+    return fired
+
+
+def _all_task_ids(workflow: BpmnWorkflow) -> set[Any]:
+    ids = set(workflow.tasks)
+    for sub in workflow.subprocesses.values():
+        ids.update(sub.tasks)
+    return ids

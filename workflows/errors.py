@@ -1,0 +1,87 @@
+"""Errors raised by the workflow services.
+
+Each carries a message a person can read; the web layer maps the class to an HTTP status
+(NotFound → 404, NotAllowed → 403, Conflict → 409, Invalid → 422, ScriptFailure → 422).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+class WorkflowError(Exception):
+    """Base class: something the caller asked for could not be done; nothing was changed."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotFound(WorkflowError):
+    pass
+
+
+class NotAllowed(WorkflowError):
+    pass
+
+
+class Conflict(WorkflowError):
+    """The object changed under the caller (task already completed, instance advanced meanwhile)."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem found in a model or in submitted data, located as precisely as we can."""
+
+    message: str
+    element_id: str | None = None
+    line: int | None = None
+    filename: str | None = None
+    field: str | None = None
+
+    def __str__(self) -> str:
+        where = []
+        if self.filename:
+            where.append(self.filename)
+        if self.line is not None:
+            where.append(f"line {self.line}")
+        if self.element_id:
+            where.append(f"element {self.element_id}")
+        if self.field:
+            where.append(f"field {self.field}")
+        prefix = ", ".join(where)
+        return f"{prefix}: {self.message}" if prefix else self.message
+
+
+class Invalid(WorkflowError):
+    """Input that cannot be accepted; `problems` lists every reason found, not only the first."""
+
+    def __init__(self, message: str, problems: list[Problem] | None = None) -> None:
+        super().__init__(message)
+        self.problems: list[Problem] = list(problems or [])
+
+    def __str__(self) -> str:
+        if not self.problems:
+            return self.message
+        return self.message + "\n" + "\n".join(f"  - {p}" for p in self.problems)
+
+
+@dataclass
+class ScriptFailure(WorkflowError):
+    """A script, condition or expression of a model failed (error, forbidden operation, or time limit)."""
+
+    message: str
+    element_id: str | None = None
+    line: int | None = None
+    details: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        Exception.__init__(self, self.message)
+
+    def __str__(self) -> str:
+        where = (
+            f" (element {self.element_id}" + (f", line {self.line}" if self.line else "") + ")"
+            if self.element_id
+            else ""
+        )
+        return f"{self.message}{where}"

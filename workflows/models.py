@@ -1,0 +1,164 @@
+"""Persistent shape of process definitions, their running instances, the inbox projection and the audit trail.
+
+Definition vs runtime: a *process version* is an immutable deployed model; a *process instance* runs one version.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from workflows.clock import utcnow_naive
+from workflows.db import Base
+from workflows.registry.models import Cadre, OrgUnit, User
+from workflows.states import InstanceStatus, TaskStatus
+
+
+class ProcessVersion(Base):
+    """One deployed version of one executable BPMN process, with every file it was deployed from."""
+
+    __tablename__ = "process_versions"
+    __table_args__ = (
+        UniqueConstraint("process_id", "version"),
+        UniqueConstraint("process_id", "content_hash"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    process_id: Mapped[str] = mapped_column(String(120), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(255))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    # {"filename": "xml text"} of the BPMN and DMN files, and {"filename": "json text"} of the forms they name.
+    files: Mapped[dict] = mapped_column(JSON)
+    forms: Mapped[dict] = mapped_column(JSON, default=dict)
+    deployed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    deployed_dt: Mapped[datetime] = mapped_column(DateTime, default=utcnow_naive)
+
+    def __repr__(self) -> str:
+        return f"<ProcessVersion {self.process_id} v{self.version}>"
+
+
+class ProcessInstance(Base):
+    __tablename__ = "process_instances"
+    __table_args__ = (
+        UniqueConstraint("process_id", "business_key"),
+        Index("ix_process_instances_due_timers", "status", "next_timer_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    process_version_id: Mapped[int] = mapped_column(ForeignKey("process_versions.id"), index=True)
+    process_id: Mapped[str] = mapped_column(String(120), index=True)
+    # Optional caller-chosen key that makes a start idempotent (e.g. one evaluation per cadre per month).
+    business_key: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20), default=InstanceStatus.RUNNING, index=True)
+    subject_cadre_id: Mapped[int | None] = mapped_column(ForeignKey("cadres.id"), index=True)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"), index=True)
+    started_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    started_dt: Mapped[datetime] = mapped_column(DateTime, default=utcnow_naive)
+    ended_dt: Mapped[datetime | None] = mapped_column(DateTime)
+    # The serialized SpiffWorkflow state is the source of truth; the spec is referenced, not embedded.
+    state: Mapped[str] = mapped_column(Text)
+    serializer_version: Mapped[str] = mapped_column(String(20))
+    next_timer_at: Mapped[datetime | None] = mapped_column(DateTime)
+    lock_version: Mapped[int] = mapped_column(Integer, default=1)
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+    process_version: Mapped[ProcessVersion] = relationship(lazy="joined")
+    subject: Mapped[Cadre | None] = relationship()
+    unit: Mapped[OrgUnit | None] = relationship()
+
+    __mapper_args__ = {"version_id_col": lock_version}
+
+    @property
+    def reference(self) -> str:
+        return f"{self.process_id}#{self.id}"
+
+    def __repr__(self) -> str:
+        return f"<ProcessInstance {self.reference} {self.status}>"
+
+
+class HumanTask(Base):
+    """The inbox: one row per user task SpiffWorkflow holds READY, kept in step with the state in each advance."""
+
+    __tablename__ = "human_tasks"
+    __table_args__ = (
+        Index("ix_human_tasks_open_assignee", "status", "assignee_id"),
+        Index("ix_human_tasks_open_group", "status", "candidate_role", "candidate_unit_id"),
+        Index("ix_human_tasks_instance_status", "instance_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id"))
+    spiff_task_id: Mapped[str] = mapped_column(String(36), unique=True)
+    task_key: Mapped[str] = mapped_column(String(120))  # the BPMN element id
+    name: Mapped[str] = mapped_column(String(255))
+    lane: Mapped[str | None] = mapped_column(String(120))
+    form_filename: Mapped[str | None] = mapped_column(String(200))
+    process_id: Mapped[str] = mapped_column(String(120))
+    process_name: Mapped[str] = mapped_column(String(255))
+    subject_cadre_id: Mapped[int | None] = mapped_column(ForeignKey("cadres.id"))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"))
+    candidate_role: Mapped[str | None] = mapped_column(String(20))
+    candidate_unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    due_dt: Mapped[datetime | None] = mapped_column(DateTime)
+    status: Mapped[str] = mapped_column(String(20), default=TaskStatus.OPEN)
+    opened_dt: Mapped[datetime] = mapped_column(DateTime, default=utcnow_naive)
+    closed_dt: Mapped[datetime | None] = mapped_column(DateTime)
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    assignment_problem: Mapped[str | None] = mapped_column(Text)
+
+    instance: Mapped[ProcessInstance] = relationship()
+    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == TaskStatus.OPEN
+
+    def __repr__(self) -> str:
+        return f"<HumanTask {self.id} {self.task_key} {self.status}>"
+
+
+class AuditChain(Base):
+    """Head of one hash chain. Appends lock this row, so a chain can never fork; verify checks the tail against it."""
+
+    __tablename__ = "audit_chains"
+
+    chain_key: Mapped[str] = mapped_column(String(60), primary_key=True)
+    last_seq: Mapped[int] = mapped_column(Integer, default=0)
+    last_hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditEvent(Base):
+    """Append-only. Each event hashes the previous event's hash and its own canonical JSON."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (UniqueConstraint("chain_key", "seq"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chain_key: Mapped[str] = mapped_column(String(60))
+    seq: Mapped[int] = mapped_column(Integer)
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instances.id"), index=True)
+    human_task_id: Mapped[int | None] = mapped_column(Integer)
+    event_type: Mapped[str] = mapped_column(String(40), index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    actor_name: Mapped[str] = mapped_column(String(80))
+    occurred_dt: Mapped[datetime] = mapped_column(DateTime)
+    payload: Mapped[str] = mapped_column(Text)  # canonical JSON, hashed as stored
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+    def __repr__(self) -> str:
+        return f"<AuditEvent {self.chain_key}#{self.seq} {self.event_type}>"

@@ -1,0 +1,43 @@
+"""Every business status in one place, with stable string values (they are stored and exported)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class InstanceStatus(StrEnum):
+    RUNNING = "running"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+class TaskStatus(StrEnum):
+    OPEN = "open"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"  # closed by the engine: boundary timer, instance cancelled, branch ended
+
+
+class EventType(StrEnum):
+    PROCESS_DEPLOYED = "process_deployed"
+    INSTANCE_STARTED = "instance_started"
+    INSTANCE_COMPLETED = "instance_completed"
+    INSTANCE_CANCELLED = "instance_cancelled"
+    TASK_OPENED = "task_opened"
+    TASK_CLAIMED = "task_claimed"
+    TASK_RELEASED = "task_released"
+    TASK_COMPLETED = "task_completed"
+    TASK_CANCELLED = "task_cancelled"
+    DATA_CHANGED = "data_changed"
+    TIMER_FIRED = "timer_fired"
+    ERROR = "error"
+
+
+class Role(StrEnum):
+    """Roles a user holds in an org unit. `head` is the unit head (thủ trưởng), the competent person of a unit."""
+
+    OFFICER = "officer"
+    SUPERVISOR = "supervisor"
+    HEAD = "head"
+    PERSONNEL = "personnel"
+    AUDITOR = "auditor"
+    ADMIN = "admin"
