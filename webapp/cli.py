@@ -242,7 +242,7 @@ def _complete(actor: User, task_id: int, data: dict[str, Any]):  # type: ignore[
         with transaction(db.session):
             return operations.complete_task(db.session, _engine(), actor=actor, task_id=task_id, data=data)
     except ScriptFailure as failure:
-        instance_id = operations._task_instance_id(db.session, task_id)
+        instance_id = operations.task_instance_id(db.session, task_id)
         with transaction(db.session):
             operations.record_failure(db.session, actor=actor, instance_id=instance_id, error=failure)
         raise

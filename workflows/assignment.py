@@ -9,15 +9,26 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflows.models import HumanTask, ProcessInstance
 from workflows.registry.models import OrgUnit, User
 from workflows.states import Role
 
 SUBJECT = "subject"  # the subject cadre themself
+
+
+class InstanceLike(Protocol):
+    subject_cadre_id: int | None
+    unit_id: int | None
+
+
+class TaskLike(Protocol):
+    assignee_id: int | None
+    candidate_role: str | None
+    candidate_unit_id: int | None
 
 
 @dataclass(frozen=True)
@@ -54,9 +65,34 @@ class Assignment:
     problem: str | None = None
 
 
+class AssignmentContext:
+    """What lanes resolve against, for one instance; looks each fact up at most once per advance."""
+
+    _UNKNOWN: object = object()
+
+    def __init__(self, session: Session, instance: InstanceLike, subject_user_id: object = _UNKNOWN) -> None:
+        self.session = session
+        self.subject_cadre_id = instance.subject_cadre_id
+        self.unit_id = instance.unit_id
+        self._subject_user_id = subject_user_id
+
+    def subject_user_id(self) -> int | None:
+        if self._subject_user_id is AssignmentContext._UNKNOWN:
+            self._subject_user_id = self.session.scalar(
+                select(User.id).where(User.cadre_id == self.subject_cadre_id, User.is_active)
+            )
+        return self._subject_user_id  # type: ignore[return-value]
+
+    def root_unit_id(self) -> int | None:
+        if self.unit_id is None:
+            return None
+        path = self.session.scalar(select(OrgUnit.path).where(OrgUnit.id == self.unit_id)) or "/"
+        ancestors = [int(part) for part in path.strip("/").split("/") if part]
+        return ancestors[0] if ancestors else self.unit_id
+
+
 def resolve_assignment(
-    session: Session,
-    instance: ProcessInstance,
+    context: AssignmentContext,
     lane: str | None,
     properties: Mapping[str, str],
     rules: Mapping[str, LaneRule],
@@ -70,29 +106,19 @@ def resolve_assignment(
         return Assignment(problem=f"no assignment rule for lane {lane!r}")
 
     if rule.who == SUBJECT:
-        if instance.subject_cadre_id is None:
+        if context.subject_cadre_id is None:
             return Assignment(problem="the task belongs to the subject cadre, but the instance has no subject")
-        user_id = session.scalar(select(User.id).where(User.cadre_id == instance.subject_cadre_id, User.is_active))
+        user_id = context.subject_user_id()
         if user_id is None:
             return Assignment(problem="the subject cadre has no active user account")
         return Assignment(assignee_id=user_id)
 
     if rule.who not in {r.value for r in Role}:
         return Assignment(problem=f"lane {lane!r} names an unknown role {rule.who!r}")
-    unit_id = _rule_unit(session, instance, rule)
+    unit_id = context.root_unit_id() if rule.where == "root" else context.unit_id
     if unit_id is None:
         return Assignment(candidate_role=rule.who, problem="the instance has no org unit to resolve the role in")
     return Assignment(candidate_role=rule.who, candidate_unit_id=unit_id)
-
-
-def _rule_unit(session: Session, instance: ProcessInstance, rule: LaneRule) -> int | None:
-    if instance.unit_id is None:
-        return None
-    if rule.where == "root":
-        path = session.scalar(select(OrgUnit.path).where(OrgUnit.id == instance.unit_id)) or "/"
-        ancestors = [int(part) for part in path.strip("/").split("/") if part]
-        return ancestors[0] if ancestors else instance.unit_id
-    return instance.unit_id
 
 
 # -- permission predicates (pure) ------------------------------------------------------------------
@@ -112,7 +138,7 @@ def holds_role_over(role_units: Iterable[tuple[str, int]], role: str, unit_chain
 def can_act_on_task(
     user_id: int,
     role_units: Iterable[tuple[str, int]],
-    task: HumanTask,
+    task: TaskLike,
     candidate_unit_chain: list[int],
 ) -> bool:
     """May this user claim or complete this task? Assigned tasks: only the assignee. Group tasks: the role in scope."""

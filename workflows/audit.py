@@ -12,16 +12,20 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.orm import Session
 
 from workflows.clock import utcnow_naive
-from workflows.models import AuditChain, AuditEvent
+from workflows.models import AuditChain, AuditEvent, ProcessInstance
 from workflows.registry.models import User
 
+if TYPE_CHECKING:
+    from workflows.engine.store import InstanceSnapshot
+
 GENESIS_HASH = "0" * 64
+_audit_events = cast(Table, AuditEvent.__table__)
 SYSTEM_CHAIN = "system"
 SYSTEM_ACTOR = "system"
 
@@ -70,27 +74,20 @@ class PendingEvent:
     human_task_id: int | None = None
 
 
-def append_events(
-    session: Session,
+def _chain_rows(
     chain_key: str,
-    events: Iterable[PendingEvent],
+    events: list[PendingEvent],
     *,
     actor: User | None,
-    instance_id: int | None = None,
-) -> int:
-    """Append events to a chain in one statement; returns how many. Caller owns the transaction."""
-    pending = list(events)
-    if not pending:
-        return 0
-    head = session.execute(
-        select(AuditChain.last_seq, AuditChain.last_hash).where(AuditChain.chain_key == chain_key).with_for_update()
-    ).first()
-    seq, prev_hash = (head.last_seq, head.last_hash) if head else (0, GENESIS_HASH)
+    instance_id: int | None,
+    seq: int,
+    prev_hash: str,
+) -> tuple[list[dict[str, Any]], int, str]:
     occurred = utcnow_naive()
     actor_id = actor.id if actor is not None else None
     actor_name = actor.username if actor is not None else SYSTEM_ACTOR
     rows = []
-    for event in pending:
+    for event in events:
         seq += 1
         payload = canonical_json(event.payload)
         digest = compute_hash(
@@ -121,13 +118,59 @@ def append_events(
             }
         )
         prev_hash = digest
-    session.execute(insert(AuditEvent), rows)
+    return rows, seq, prev_hash
+
+
+def instance_audit_rows(
+    instance: InstanceSnapshot, events: list[PendingEvent], *, actor: User | None
+) -> tuple[list[dict[str, Any]], int, str]:
+    """Rows continuing an instance's chain, and the new head (seq, hash) the caller saves on the instance row,
+    which it holds locked: the instance row is the chain head, so no separate head row is read or written."""
+    return _chain_rows(
+        instance_chain(instance.id),
+        events,
+        actor=actor,
+        instance_id=instance.id,
+        seq=instance.audit_seq,
+        prev_hash=instance.audit_head,
+    )
+
+
+def insert_audit_rows(session: Session, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        session.connection().execute(insert(_audit_events), rows)
+
+
+def append_events(
+    session: Session,
+    chain_key: str,
+    events: Iterable[PendingEvent],
+    *,
+    actor: User | None,
+    instance_id: int | None = None,
+) -> int:
+    """Append to a chain whose head lives in audit_chains (the system chain); returns how many were written."""
+    pending = list(events)
+    if not pending:
+        return 0
+    head = session.execute(
+        select(AuditChain.last_seq, AuditChain.last_hash).where(AuditChain.chain_key == chain_key).with_for_update()
+    ).first()
+    rows, seq, last_hash = _chain_rows(
+        chain_key,
+        pending,
+        actor=actor,
+        instance_id=instance_id,
+        seq=head.last_seq if head else 0,
+        prev_hash=head.last_hash if head else GENESIS_HASH,
+    )
+    insert_audit_rows(session, rows)
     if head:
         session.execute(
-            update(AuditChain).where(AuditChain.chain_key == chain_key).values(last_seq=seq, last_hash=prev_hash)
+            update(AuditChain).where(AuditChain.chain_key == chain_key).values(last_seq=seq, last_hash=last_hash)
         )
     else:
-        session.execute(insert(AuditChain).values(chain_key=chain_key, last_seq=seq, last_hash=prev_hash))
+        session.execute(insert(AuditChain).values(chain_key=chain_key, last_seq=seq, last_hash=last_hash))
     return len(rows)
 
 
@@ -176,13 +219,25 @@ def _events_in_order(session: Session, chain_key: str | None) -> Iterator[AuditE
     yield from session.scalars(query.execution_options(yield_per=2000))
 
 
+def _chain_heads(session: Session, chain_key: str | None) -> dict[str, tuple[int, str]]:
+    heads_query = select(AuditChain)
+    instances_query = select(ProcessInstance.id, ProcessInstance.audit_seq, ProcessInstance.audit_head).where(
+        ProcessInstance.audit_seq > 0
+    )
+    if chain_key is not None:
+        heads_query = heads_query.where(AuditChain.chain_key == chain_key)
+        instance_id = int(chain_key.split(":", 1)[1]) if chain_key.startswith("instance:") else -1
+        instances_query = instances_query.where(ProcessInstance.id == instance_id)
+    heads = {h.chain_key: (h.last_seq, h.last_hash) for h in session.scalars(heads_query)}
+    for row in session.execute(instances_query):
+        heads[instance_chain(row.id)] = (row.audit_seq, row.audit_head)
+    return heads
+
+
 def verify_chains(session: Session, chain_key: str | None = None) -> VerifyReport:
     """Recompute every chain (or one). Reports the first broken event of each broken chain."""
     report = VerifyReport()
-    heads_query = select(AuditChain)
-    if chain_key is not None:
-        heads_query = heads_query.where(AuditChain.chain_key == chain_key)
-    heads = {h.chain_key: (h.last_seq, h.last_hash) for h in session.scalars(heads_query)}
+    heads = _chain_heads(session, chain_key)
 
     current: str | None = None
     expected_seq, prev_hash, broken = 0, GENESIS_HASH, False

@@ -40,8 +40,8 @@ class ProcessVersion(Base):
     name: Mapped[str] = mapped_column(String(255))
     content_hash: Mapped[str] = mapped_column(String(64))
     # {"filename": "xml text"} of the BPMN and DMN files, and {"filename": "json text"} of the forms they name.
-    files: Mapped[dict] = mapped_column(JSON)
-    forms: Mapped[dict] = mapped_column(JSON, default=dict)
+    files: Mapped[dict] = mapped_column(JSON, deferred=True)
+    forms: Mapped[dict] = mapped_column(JSON, default=dict, deferred=True)
     deployed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     deployed_dt: Mapped[datetime] = mapped_column(DateTime, default=utcnow_naive)
 
@@ -74,8 +74,11 @@ class ProcessInstance(Base):
     lock_version: Mapped[int] = mapped_column(Integer, default=1)
     cancel_reason: Mapped[str | None] = mapped_column(Text)
     last_error: Mapped[str | None] = mapped_column(Text)
+    # Head of this instance's audit hash chain, kept on the row the advance locks and updates anyway.
+    audit_seq: Mapped[int] = mapped_column(Integer, default=0)
+    audit_head: Mapped[str] = mapped_column(String(64), default="0" * 64)
 
-    process_version: Mapped[ProcessVersion] = relationship(lazy="joined")
+    process_version: Mapped[ProcessVersion] = relationship()
     subject: Mapped[Cadre | None] = relationship()
     unit: Mapped[OrgUnit | None] = relationship()
 
@@ -132,7 +135,10 @@ class HumanTask(Base):
 
 
 class AuditChain(Base):
-    """Head of one hash chain. Appends lock this row, so a chain can never fork; verify checks the tail against it."""
+    """Head of a chain that has no owning row (the system chain). Instance chains keep their head on the instance.
+
+    Appends lock the head, so a chain can never fork; verify checks the tail against it.
+    """
 
     __tablename__ = "audit_chains"
 

@@ -1,97 +1,135 @@
-"""Keep the inbox (human_tasks) in step with the READY user tasks of a workflow, inside the advance's transaction."""
+"""Keep the inbox (human_tasks) in step with the READY user tasks of a workflow, inside the advance's transaction.
+
+This is the hot path of every task completion, so it speaks SQL directly: one SELECT of the open rows, at most
+one UPDATE per closing reason and one multi-row INSERT.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, insert, update
 from sqlalchemy.orm import Session
 
-from workflows.assignment import LaneRule, resolve_assignment
+from workflows.assignment import AssignmentContext, LaneRule, resolve_assignment
 from workflows.audit import PendingEvent
 from workflows.clock import utcnow_naive
-from workflows.engine.runtime import ReadyUserTask
-from workflows.models import HumanTask, ProcessInstance
+from workflows.engine.runtime import Definition, ReadyUserTask
+from workflows.engine.store import InstanceSnapshot, TaskSnapshot
+from workflows.models import HumanTask
 from workflows.registry.models import User
 from workflows.states import EventType, TaskStatus
+
+_tasks = cast(Table, HumanTask.__table__)
 
 
 def sync_human_tasks(
     session: Session,
-    instance: ProcessInstance,
-    ready: list[ReadyUserTask],
+    context: AssignmentContext,
+    instance: InstanceSnapshot,
+    definition: Definition,
     *,
+    ready_before: set[str],
+    ready_after: list[ReadyUserTask],
     lane_rules: Mapping[str, LaneRule],
-    completed_spiff_id: str | None = None,
+    completed: TaskSnapshot | None = None,
     actor: User | None = None,
-    is_new_instance: bool = False,
 ) -> list[PendingEvent]:
-    """Close rows whose task is no longer READY, open rows for newly READY tasks; return their audit events."""
+    """Close the rows of tasks that stopped being READY, open rows for tasks that became READY.
+
+    The open rows of an instance are, by construction, exactly the READY user tasks of its stored state, so
+    `ready_before` (read from the state we loaded) tells which rows exist without querying them.
+    Returns the audit events of what changed; `completed` is the row the actor just completed.
+    """
+    connection = session.connection()
     events: list[PendingEvent] = []
     now = utcnow_naive()
-    ready_by_id = {task.spiff_task_id: task for task in ready}
-    open_rows: list[HumanTask] = []
-    if not is_new_instance:
-        open_rows = list(
-            session.scalars(
-                select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.status == TaskStatus.OPEN)
+    after_ids = {task.spiff_task_id for task in ready_after}
+    if completed is not None:
+        connection.execute(
+            update(_tasks)
+            .where(_tasks.c.id == completed.id)
+            .values(status=TaskStatus.COMPLETED, closed_dt=now, closed_by_id=actor.id if actor is not None else None)
+        )
+    gone = ready_before - after_ids - ({completed.spiff_task_id} if completed is not None else set())
+    if gone:
+        cancelled = connection.execute(
+            update(_tasks)
+            .where(
+                _tasks.c.instance_id == instance.id,
+                _tasks.c.status == TaskStatus.OPEN,
+                _tasks.c.spiff_task_id.in_(sorted(gone)),
             )
+            .values(status=TaskStatus.CANCELLED, closed_dt=now)
+            .returning(_tasks.c.id, _tasks.c.task_key, _tasks.c.name, _tasks.c.lane)
+        ).all()
+        events.extend(
+            PendingEvent(EventType.TASK_CANCELLED, {"task_key": r.task_key, "name": r.name, "lane": r.lane}, r.id)
+            for r in sorted(cancelled, key=lambda r: r.id)
         )
-    for row in open_rows:
-        if row.spiff_task_id in ready_by_id:
-            ready_by_id.pop(row.spiff_task_id)
-            continue
-        row.closed_dt = now
-        if row.spiff_task_id == completed_spiff_id:
-            row.status = TaskStatus.COMPLETED
-            row.closed_by_id = actor.id if actor is not None else None
-        else:
-            row.status = TaskStatus.CANCELLED
-            events.append(PendingEvent(EventType.TASK_CANCELLED, _task_payload(row), row.id))
-
-    new_rows = []
-    for task in ready_by_id.values():
-        assignment = resolve_assignment(session, instance, task.lane, task.properties, lane_rules)
-        row = HumanTask(
-            instance_id=instance.id,
-            spiff_task_id=task.spiff_task_id,
-            task_key=task.task_key,
-            name=task.name,
-            lane=task.lane,
-            form_filename=task.form_filename,
-            process_id=instance.process_id,
-            process_name=instance.process_version.name,
-            subject_cadre_id=instance.subject_cadre_id,
-            unit_id=instance.unit_id,
-            candidate_role=assignment.candidate_role,
-            candidate_unit_id=assignment.candidate_unit_id,
-            assignee_id=assignment.assignee_id,
-            due_dt=task.due_dt,
-            status=TaskStatus.OPEN,
-            opened_dt=now,
-            assignment_problem=assignment.problem,
-        )
-        session.add(row)
-        new_rows.append(row)
-    if new_rows:
-        session.flush(new_rows)
-    for row in new_rows:
-        payload = _task_payload(row)
-        payload.update(
-            assignee_id=row.assignee_id,
-            candidate_role=row.candidate_role,
-            candidate_unit_id=row.candidate_unit_id,
-            due_dt=row.due_dt,
-        )
-        if row.assignment_problem:
-            payload["assignment_problem"] = row.assignment_problem
-        events.append(PendingEvent(EventType.TASK_OPENED, payload, row.id))
+    new = [task for task in ready_after if task.spiff_task_id not in ready_before]
+    if new:
+        events.extend(_open_rows(session, context, instance, definition, new, lane_rules, now))
     return events
 
 
-def _task_payload(row: HumanTask) -> dict[str, Any]:
-    return {"task_key": row.task_key, "name": row.name, "lane": row.lane}
+def _open_rows(
+    session: Session,
+    context: AssignmentContext,
+    instance: InstanceSnapshot,
+    definition: Definition,
+    tasks: list[ReadyUserTask],
+    lane_rules: Mapping[str, LaneRule],
+    now: Any,
+) -> list[PendingEvent]:
+    rows = []
+    for task in tasks:
+        assignment = resolve_assignment(context, task.lane, task.properties, lane_rules)
+        rows.append(
+            {
+                "instance_id": instance.id,
+                "spiff_task_id": task.spiff_task_id,
+                "task_key": task.task_key,
+                "name": task.name,
+                "lane": task.lane,
+                "form_filename": task.form_filename,
+                "process_id": instance.process_id,
+                "process_name": definition.name,
+                "subject_cadre_id": instance.subject_cadre_id,
+                "unit_id": instance.unit_id,
+                "candidate_role": assignment.candidate_role,
+                "candidate_unit_id": assignment.candidate_unit_id,
+                "assignee_id": assignment.assignee_id,
+                "due_dt": task.due_dt,
+                "status": TaskStatus.OPEN,
+                "opened_dt": now,
+                "closed_dt": None,
+                "closed_by_id": None,
+                "assignment_problem": assignment.problem,
+            }
+        )
+    ids = (
+        session.connection()
+        .execute(insert(_tasks).returning(_tasks.c.id, sort_by_parameter_order=True), rows)
+        .scalars()
+        .all()
+    )
+    events = []
+    for row_id, row in zip(ids, rows, strict=True):
+        payload = {
+            "task_key": row["task_key"],
+            "name": row["name"],
+            "lane": row["lane"],
+            "assignee_id": row["assignee_id"],
+            "candidate_role": row["candidate_role"],
+            "candidate_unit_id": row["candidate_unit_id"],
+            "due_dt": row["due_dt"],
+        }
+        if row["assignment_problem"]:
+            payload["assignment_problem"] = row["assignment_problem"]
+        events.append(PendingEvent(EventType.TASK_OPENED, payload, row_id))
+    return events
 
 
 def diff_data(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, dict[str, Any]]:

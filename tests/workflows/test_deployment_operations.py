@@ -52,8 +52,8 @@ def test_changed_content_is_a_new_version_and_running_instances_stay_on_theirs(
     (v2,) = _deploy(session_factory, [BundleFile("versioned.bpmn", (FIXTURES / "two_versions_v2.bpmn").read_bytes())])
     assert (v2.version, v2.created) == (2, True)
     new_id = driver.start("versioned", as_user="personnel1", subject="CB0001")
-    assert driver.instance(old_id).process_version.version == 1
-    assert driver.instance(new_id).process_version.version == 2
+    assert driver.version_of(old_id) == 1
+    assert driver.version_of(new_id) == 2
 
     def finish(instance_id: int) -> int:
         steps = 0

@@ -100,6 +100,6 @@ def test_decision_table_runs_in_the_restricted_engine(driver: WorkflowDriver) ->
         instance_id = driver.start("with_dmn", as_user="personnel1", subject="CB0001", data={"score": score})
         with driver.session_factory() as s:
             instance = s.get(ProcessInstance, instance_id)
-            workflow = driver.engine.load(instance)
+            workflow = driver.engine.load(driver.engine.definition(s, instance.process_version_id), instance)
             (ready,) = workflow.get_tasks(state=TaskState.READY, manual=True)
             assert ready.data["grade"] == grade

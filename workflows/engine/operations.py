@@ -1,8 +1,8 @@
 """What people and the worker do to process instances: start, claim, release, complete, cancel.
 
 Every operation locks the instance first, checks, acts on the workflow, then writes — in the caller's
-transaction — the new state, the inbox rows and the audit events. It flushes; the caller commits or rolls back
-(workflows.db.transaction). An exception therefore never leaves a half-advanced instance behind.
+transaction — the new state, the inbox rows and the audit events. It does not commit: the caller commits or
+rolls back (workflows.db.transaction), so an exception never leaves a half-advanced instance behind.
 """
 
 from __future__ import annotations
@@ -14,13 +14,14 @@ from uuid import UUID
 
 import jsonschema
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflows.assignment import can_act_on_task, holds_role_over, unit_chain
-from workflows.audit import PendingEvent, append_event, append_events, instance_chain
+from workflows.assignment import AssignmentContext, can_act_on_task, holds_role_over, unit_chain
+from workflows.audit import GENESIS_HASH, PendingEvent, insert_audit_rows, instance_audit_rows
 from workflows.clock import utcnow_naive
 from workflows.engine.runtime import (
+    Definition,
     ProcessEngine,
     fired_timers,
     next_timer_at,
@@ -28,45 +29,26 @@ from workflows.engine.runtime import (
     translate_engine_errors,
     waiting_timer_tasks,
 )
+from workflows.engine.store import (
+    InstanceSnapshot,
+    LockedTask,
+    TaskSnapshot,
+    insert_instance,
+    lock_instance,
+    lock_task,
+    save_instance,
+    update_task,
+)
 from workflows.errors import Conflict, Invalid, NotAllowed, NotFound, Problem, ScriptFailure
 from workflows.models import HumanTask, ProcessInstance, ProcessVersion
 from workflows.projection import diff_data, sync_human_tasks
 from workflows.registry.models import Cadre, OrgUnit, User
-from workflows.states import EventType, InstanceStatus, Role, TaskStatus
+from workflows.states import EventType, InstanceStatus, Role
 
 MAX_DATA_KEYS = 200
 
 
-# -- loading with the lock ---------------------------------------------------------------------------
-
-
-def lock_instance(session: Session, instance_id: int) -> ProcessInstance:
-    """Row lock on PostgreSQL (SELECT … FOR UPDATE); on SQLite the transaction already holds the write lock."""
-    instance = session.scalars(
-        select(ProcessInstance)
-        .where(ProcessInstance.id == instance_id)
-        .with_for_update(of=ProcessInstance)
-        .execution_options(populate_existing=True)
-    ).one_or_none()
-    if instance is None:
-        raise NotFound(f"instance {instance_id} does not exist")
-    return instance
-
-
-def _reload_task(session: Session, task_id: int) -> HumanTask:
-    task = session.scalars(
-        select(HumanTask).where(HumanTask.id == task_id).execution_options(populate_existing=True)
-    ).one_or_none()
-    if task is None:
-        raise NotFound(f"task {task_id} does not exist")
-    return task
-
-
-def _task_instance_id(session: Session, task_id: int) -> int:
-    instance_id = session.scalar(select(HumanTask.instance_id).where(HumanTask.id == task_id))
-    if instance_id is None:
-        raise NotFound(f"task {task_id} does not exist")
-    return instance_id
+# -- permissions ---------------------------------------------------------------------------------------
 
 
 def _role_units(user: User) -> list[tuple[str, int]]:
@@ -80,63 +62,28 @@ def _unit_chain(session: Session, unit_id: int | None) -> list[int]:
     return unit_chain(path or "/", unit_id)
 
 
-def can_act(session: Session, user: User, task: HumanTask) -> bool:
-    return can_act_on_task(user.id, _role_units(user), task, _unit_chain(session, task.candidate_unit_id))
+def can_act(user: User, locked: LockedTask) -> bool:
+    return can_act_on_task(user.id, _role_units(user), locked.task, locked.candidate_unit_chain)
 
 
-# -- saving one advance ------------------------------------------------------------------------------
+def can_start(session: Session, user: User | None, unit_id: int | None, subject_cadre_id: int | None) -> bool:
+    if user is None:  # the worker and operators' CLI act as the system
+        return True
+    if subject_cadre_id is not None and user.cadre_id == subject_cadre_id:
+        return True
+    chain = _unit_chain(session, unit_id)
+    role_units = _role_units(user)
+    return any(holds_role_over(role_units, role, chain) for role in (Role.PERSONNEL, Role.ADMIN))
 
 
-def _save_advance(
-    session: Session,
-    engine: ProcessEngine,
-    instance: ProcessInstance,
-    workflow: Any,
-    events: list[PendingEvent],
-    *,
-    actor: User | None,
-    completed_spiff_id: str | None = None,
-    is_new_instance: bool = False,
-) -> None:
-    events.extend(
-        sync_human_tasks(
-            session,
-            instance,
-            engine.ready_user_tasks(workflow),
-            lane_rules=engine.lane_rules,
-            completed_spiff_id=completed_spiff_id,
-            actor=actor,
-            is_new_instance=is_new_instance,
-        )
-    )
-    instance.state = engine.dump(workflow)
-    instance.serializer_version = engine.serializer_version
-    instance.next_timer_at = next_timer_at(workflow)
-    instance.last_error = None
-    if workflow.is_completed() and instance.status == InstanceStatus.RUNNING:
-        instance.status = InstanceStatus.COMPLETED
-        instance.ended_dt = utcnow_naive()
-        instance.next_timer_at = None
-        end = reached_end_event(workflow)
-        events.append(
-            PendingEvent(
-                EventType.INSTANCE_COMPLETED,
-                {"end_event": getattr(end, "bpmn_id", None), "end_name": getattr(end, "bpmn_name", None)},
-            )
-        )
-    session.flush()
-    append_events(session, instance_chain(instance.id), events, actor=actor, instance_id=instance.id)
+def can_cancel(session: Session, user: User, instance: InstanceSnapshot) -> bool:
+    return holds_role_over(_role_units(user), Role.ADMIN, _unit_chain(session, instance.unit_id))
 
 
-def _current_data(workflow: Any) -> dict[str, Any]:
-    last = workflow.last_task
-    return dict(last.data) if last is not None else {}
+# -- validation of submitted data ------------------------------------------------------------------------
 
 
-# -- validation of submitted data ---------------------------------------------------------------------
-
-
-def validate_task_data(data: Any, schema: Mapping[str, Any] | None) -> dict[str, Any]:
+def validate_task_data(data: Any, validator: jsonschema.protocols.Validator | None) -> dict[str, Any]:
     """Form data becomes script variables: plain identifiers only, and it must satisfy the task's form schema."""
     if not isinstance(data, dict):
         raise Invalid("task data must be a JSON object", [Problem("expected an object of field values")])
@@ -146,8 +93,7 @@ def validate_task_data(data: Any, schema: Mapping[str, Any] | None) -> dict[str,
     for key in data:
         if not isinstance(key, str) or not key.isidentifier() or key.startswith("_") or keyword.iskeyword(key):
             problems.append(Problem("field names must be identifiers not starting with '_'", field=str(key)))
-    if schema:
-        validator = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
+    if validator is not None:
         for error in sorted(validator.iter_errors(data), key=lambda e: list(e.path)):
             field = ".".join(str(p) for p in error.path) or _missing_field(error)
             problems.append(Problem(error.message, field=field))
@@ -163,7 +109,72 @@ def _missing_field(error: jsonschema.ValidationError) -> str | None:
     return None
 
 
-# -- operations --------------------------------------------------------------------------------------
+# -- writing one advance -----------------------------------------------------------------------------------
+
+
+def _save_advance(
+    session: Session,
+    engine: ProcessEngine,
+    definition: Definition,
+    instance: InstanceSnapshot,
+    workflow: Any,
+    events: list[PendingEvent],
+    *,
+    actor: User | None,
+    ready_before: set[str],
+    completed: TaskSnapshot | None = None,
+    context: AssignmentContext | None = None,
+) -> None:
+    """Inbox rows, then audit events, then one UPDATE of the instance (state, timers, status, chain head)."""
+    events.extend(
+        sync_human_tasks(
+            session,
+            context or AssignmentContext(session, instance),
+            instance,
+            definition,
+            ready_before=ready_before,
+            ready_after=engine.ready_user_tasks(workflow),
+            lane_rules=engine.lane_rules,
+            completed=completed,
+            actor=actor,
+        )
+    )
+    changes: dict[str, Any] = {
+        "state": engine.dump(workflow),
+        "serializer_version": engine.serializer_version,
+        "next_timer_at": next_timer_at(workflow),
+        "last_error": None,
+    }
+    if workflow.is_completed() and instance.status == InstanceStatus.RUNNING:
+        end = reached_end_event(workflow)
+        changes.update(status=InstanceStatus.COMPLETED, ended_dt=utcnow_naive(), next_timer_at=None)
+        events.append(
+            PendingEvent(
+                EventType.INSTANCE_COMPLETED,
+                {"end_event": getattr(end, "bpmn_id", None), "end_name": getattr(end, "bpmn_name", None)},
+            )
+        )
+    _write(session, instance, events, actor, changes)
+
+
+def _write(
+    session: Session,
+    instance: InstanceSnapshot,
+    events: list[PendingEvent],
+    actor: User | None,
+    changes: dict[str, Any],
+) -> None:
+    rows, seq, head = instance_audit_rows(instance, events, actor=actor)
+    insert_audit_rows(session, rows)
+    save_instance(session, instance, audit_seq=seq, audit_head=head, **changes)
+
+
+def _current_data(workflow: Any) -> dict[str, Any]:
+    last = workflow.last_task
+    return dict(last.data) if last is not None else {}
+
+
+# -- operations ------------------------------------------------------------------------------------------
 
 
 def latest_version(session: Session, process_id: str) -> ProcessVersion:
@@ -173,16 +184,6 @@ def latest_version(session: Session, process_id: str) -> ProcessVersion:
     if version is None:
         raise NotFound(f"process {process_id!r} is not deployed")
     return version
-
-
-def can_start(session: Session, user: User | None, unit_id: int | None, subject_cadre_id: int | None) -> bool:
-    if user is None:  # the worker and operators' CLI act as the system
-        return True
-    if subject_cadre_id is not None and user.cadre_id == subject_cadre_id:
-        return True
-    chain = _unit_chain(session, unit_id)
-    role_units = _role_units(user)
-    return any(holds_role_over(role_units, role, chain) for role in (Role.PERSONNEL, Role.ADMIN))
 
 
 def start_instance(
@@ -195,7 +196,8 @@ def start_instance(
     subject_cadre_id: int | None = None,
     unit_id: int | None = None,
     business_key: str | None = None,
-) -> ProcessInstance:
+) -> InstanceSnapshot:
+    """Start the latest version of a process. With a business key, starting twice returns the first instance."""
     version = latest_version(session, process_id)
     initial = validate_task_data(dict(data or {}), None)
     if subject_cadre_id is not None:
@@ -208,35 +210,40 @@ def start_instance(
     if not can_start(session, actor, unit_id, subject_cadre_id):
         raise NotAllowed("you may not start this procedure for that unit or person")
     if business_key is not None:
-        existing = session.scalar(
-            select(ProcessInstance).where(
+        existing_id = session.scalar(
+            select(ProcessInstance.id).where(
                 ProcessInstance.process_id == process_id, ProcessInstance.business_key == business_key
             )
         )
-        if existing is not None:
-            return existing
+        if existing_id is not None:
+            return lock_instance(session, existing_id)
 
-    workflow = engine.new_workflow(version)
+    definition = engine.definition(session, version.id)
+    workflow = engine.new_workflow(definition)
     with translate_engine_errors():
         start_task = workflow.get_next_task(state=TaskState.READY)
         if start_task is not None:
             start_task.data.update(initial)
         workflow.do_engine_steps()
 
-    instance = ProcessInstance(
-        process_version=version,
-        process_id=version.process_id,
-        business_key=business_key,
-        status=InstanceStatus.RUNNING,
-        subject_cadre_id=subject_cadre_id,
-        unit_id=unit_id,
-        started_by_id=actor.id if actor is not None else None,
-        started_dt=utcnow_naive(),
-        state="",
-        serializer_version=engine.serializer_version,
+    instance = insert_instance(
+        session,
+        {
+            "process_version_id": version.id,
+            "process_id": version.process_id,
+            "business_key": business_key,
+            "status": InstanceStatus.RUNNING,
+            "subject_cadre_id": subject_cadre_id,
+            "unit_id": unit_id,
+            "started_by_id": actor.id if actor is not None else None,
+            "started_dt": utcnow_naive(),
+            "state": "",
+            "serializer_version": engine.serializer_version,
+            "lock_version": 1,
+            "audit_seq": 0,
+            "audit_head": GENESIS_HASH,
+        },
     )
-    session.add(instance)
-    session.flush()
     started = PendingEvent(
         EventType.INSTANCE_STARTED,
         {
@@ -249,56 +256,47 @@ def start_instance(
             "data": initial,
         },
     )
-    _save_advance(session, engine, instance, workflow, [started], actor=actor, is_new_instance=True)
+    _save_advance(session, engine, definition, instance, workflow, [started], actor=actor, ready_before=set())
     return instance
 
 
-def claim_task(session: Session, *, actor: User, task_id: int) -> HumanTask:
-    instance = lock_instance(session, _task_instance_id(session, task_id))
-    task = _reload_task(session, task_id)
-    if not task.is_open:
+def claim_task(session: Session, *, actor: User, task_id: int) -> TaskSnapshot:
+    """Take a group task into one's own inbox."""
+    locked = lock_task(session, task_id)
+    task = locked.task
+    if task.status != "open":
         raise Conflict("this task is no longer open")
     if task.assignee_id == actor.id:
         return task
     if task.assignee_id is not None:
         raise Conflict("this task has already been claimed by someone else")
-    if not can_act(session, actor, task):
+    if not can_act(actor, locked):
         raise NotAllowed("you may not take this task")
+    update_task(session, task.id, assignee_id=actor.id)
     task.assignee_id = actor.id
-    session.flush()
-    append_event(
-        session,
-        instance_chain(instance.id),
-        EventType.TASK_CLAIMED,
-        {"task_key": task.task_key, "name": task.name},
-        actor=actor,
-        instance_id=instance.id,
-        human_task_id=task.id,
-    )
+    _write_task_event(session, locked, EventType.TASK_CLAIMED, actor)
     return task
 
 
-def release_task(session: Session, *, actor: User, task_id: int) -> HumanTask:
-    instance = lock_instance(session, _task_instance_id(session, task_id))
-    task = _reload_task(session, task_id)
-    if not task.is_open:
+def release_task(session: Session, *, actor: User, task_id: int) -> TaskSnapshot:
+    """Give a claimed group task back to the group."""
+    locked = lock_task(session, task_id)
+    task = locked.task
+    if task.status != "open":
         raise Conflict("this task is no longer open")
     if task.assignee_id != actor.id:
         raise NotAllowed("only the person holding a task can release it")
     if task.candidate_role is None:
         raise Conflict("this task is assigned to you personally and cannot be returned to a group")
+    update_task(session, task.id, assignee_id=None)
     task.assignee_id = None
-    session.flush()
-    append_event(
-        session,
-        instance_chain(instance.id),
-        EventType.TASK_RELEASED,
-        {"task_key": task.task_key, "name": task.name},
-        actor=actor,
-        instance_id=instance.id,
-        human_task_id=task.id,
-    )
+    _write_task_event(session, locked, EventType.TASK_RELEASED, actor)
     return task
+
+
+def _write_task_event(session: Session, locked: LockedTask, event_type: str, actor: User) -> None:
+    payload = {"task_key": locked.task.task_key, "name": locked.task.name}
+    _write(session, locked.instance, [PendingEvent(event_type, payload, locked.task.id)], actor, {})
 
 
 def complete_task(
@@ -308,28 +306,31 @@ def complete_task(
     actor: User,
     task_id: int,
     data: Mapping[str, Any] | None = None,
-) -> ProcessInstance:
+) -> InstanceSnapshot:
     """Complete one open user task with the person's data and run the process on to its next wait state.
 
     Raises NotFound, NotAllowed, Conflict (already completed, or a deadline fired first), Invalid (data),
     ScriptFailure (a model script failed: the instance keeps its previous state).
     """
-    instance = lock_instance(session, _task_instance_id(session, task_id))
-    task = _reload_task(session, task_id)
-    if not task.is_open:
+    locked = lock_task(session, task_id)
+    task, instance = locked.task, locked.instance
+    if task.status != "open":
         raise Conflict("this task has already been completed or closed")
-    if not can_act(session, actor, task):
+    if not can_act(actor, locked):
         raise NotAllowed("you may not complete this task")
-    schema = engine.form_schema(instance.process_version, task.form_filename)
-    submitted = validate_task_data(dict(data or {}), schema)
+    definition = engine.definition(session, instance.process_version_id)
+    submitted = validate_task_data(dict(data or {}), definition.form_validator(task.form_filename))
 
-    workflow = engine.load(instance)
+    workflow = engine.load(definition, instance)
+    ready_before = engine.ready_task_ids(workflow)
     waiting_before = waiting_timer_tasks(workflow)
     # Timer race (SpiffWorkflow notes): let due timers fire first, then re-check the task is still READY.
     engine.run_engine_steps(workflow)
     spiff_task = workflow.get_task_from_id(UUID(task.spiff_task_id))
-    if spiff_task is None or not spiff_task.has_state(TaskState.READY):
-        raise Conflict("the deadline of this task passed before it was submitted; it has been escalated")
+    if not spiff_task.has_state(TaskState.READY):
+        if fired_timers(workflow, waiting_before):
+            raise Conflict("the deadline of this task passed before it was submitted; it has been escalated")
+        raise Conflict("this task is no longer open")
 
     before = dict(spiff_task.data)
     with translate_engine_errors():
@@ -344,10 +345,22 @@ def complete_task(
             task.id,
         )
     )
-    changes = diff_data(before, _current_data(workflow) if not workflow.is_completed() else spiff_task.data)
+    changes = diff_data(before, _current_data(workflow))
     if changes:
         events.append(PendingEvent(EventType.DATA_CHANGED, {"changes": changes}, task.id))
-    _save_advance(session, engine, instance, workflow, events, actor=actor, completed_spiff_id=task.spiff_task_id)
+    context = AssignmentContext(session, instance, subject_user_id=locked.subject_user_id)
+    _save_advance(
+        session,
+        engine,
+        definition,
+        instance,
+        workflow,
+        events,
+        actor=actor,
+        ready_before=ready_before,
+        completed=task,
+        context=context,
+    )
     return instance
 
 
@@ -356,7 +369,9 @@ def fire_due_timers(session: Session, engine: ProcessEngine, instance_id: int) -
     instance = lock_instance(session, instance_id)
     if instance.status != InstanceStatus.RUNNING:
         return []
-    workflow = engine.load(instance)
+    definition = engine.definition(session, instance.process_version_id)
+    workflow = engine.load(definition, instance)
+    ready_before = engine.ready_task_ids(workflow)
     waiting_before = waiting_timer_tasks(workflow)
     before = _current_data(workflow)
     engine.run_engine_steps(workflow)
@@ -365,17 +380,14 @@ def fire_due_timers(session: Session, engine: ProcessEngine, instance_id: int) -
     changes = diff_data(before, _current_data(workflow))
     if changes:
         events.append(PendingEvent(EventType.DATA_CHANGED, {"changes": changes}))
-    _save_advance(session, engine, instance, workflow, events, actor=None)
+    _save_advance(session, engine, definition, instance, workflow, events, actor=None, ready_before=ready_before)
     return fired
-
-
-def can_cancel(session: Session, user: User, instance: ProcessInstance) -> bool:
-    return holds_role_over(_role_units(user), Role.ADMIN, _unit_chain(session, instance.unit_id))
 
 
 def cancel_instance(
     session: Session, engine: ProcessEngine, *, actor: User | None, instance_id: int, reason: str
-) -> ProcessInstance:
+) -> InstanceSnapshot:
+    """Stop a running procedure for good, with the reason recorded; its open tasks close as cancelled."""
     reason = (reason or "").strip()
     if not reason:
         raise Invalid("a reason is required to cancel", [Problem("a reason is required", field="reason")])
@@ -384,39 +396,41 @@ def cancel_instance(
         raise NotAllowed("only an administrator may cancel a procedure")
     if instance.status != InstanceStatus.RUNNING:
         raise Conflict(f"the procedure is already {instance.status}")
-    workflow = engine.load(instance)
+    definition = engine.definition(session, instance.process_version_id)
+    workflow = engine.load(definition, instance)
+    ready_before = engine.ready_task_ids(workflow)
     workflow.cancel()
-    events = sync_human_tasks(session, instance, [], lane_rules=engine.lane_rules, actor=actor)
-    instance.state = engine.dump(workflow)
-    instance.status = InstanceStatus.CANCELLED
-    instance.ended_dt = utcnow_naive()
-    instance.next_timer_at = None
-    instance.cancel_reason = reason
+    events = sync_human_tasks(
+        session,
+        AssignmentContext(session, instance),
+        instance,
+        definition,
+        ready_before=ready_before,
+        ready_after=[],
+        lane_rules=engine.lane_rules,
+        actor=actor,
+    )
     events.append(PendingEvent(EventType.INSTANCE_CANCELLED, {"reason": reason}))
-    session.flush()
-    append_events(session, instance_chain(instance.id), events, actor=actor, instance_id=instance.id)
+    changes = {
+        "state": engine.dump(workflow),
+        "status": InstanceStatus.CANCELLED,
+        "ended_dt": utcnow_naive(),
+        "next_timer_at": None,
+        "cancel_reason": reason,
+    }
+    _write(session, instance, events, actor, changes)
     return instance
 
 
 def record_failure(session: Session, *, actor: User | None, instance_id: int, error: ScriptFailure) -> None:
     """After a rollback: note the failure on the instance and in its audit chain (its own small transaction)."""
     instance = lock_instance(session, instance_id)
-    instance.last_error = str(error)
-    session.flush()
-    append_event(
-        session,
-        instance_chain(instance_id),
-        EventType.ERROR,
-        {"message": error.message, "element_id": error.element_id, "line": error.line, "details": error.details},
-        actor=actor,
-        instance_id=instance_id,
-    )
+    payload = {"message": error.message, "element_id": error.element_id, "line": error.line, "details": error.details}
+    _write(session, instance, [PendingEvent(EventType.ERROR, payload)], actor, {"last_error": str(error)})
 
 
-def count_open_tasks(session: Session, instance_id: int) -> int:
-    return (
-        session.scalar(
-            select(func.count()).where(HumanTask.instance_id == instance_id, HumanTask.status == TaskStatus.OPEN)
-        )
-        or 0
-    )
+def task_instance_id(session: Session, task_id: int) -> int:
+    instance_id = session.scalar(select(HumanTask.instance_id).where(HumanTask.id == task_id))
+    if instance_id is None:
+        raise NotFound(f"task {task_id} does not exist")
+    return instance_id

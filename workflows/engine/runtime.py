@@ -9,22 +9,58 @@ import json
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
+import jsonschema
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.util.task import TaskState
+from sqlalchemy.orm import Session
 
 from workflows.assignment import LaneRule, parse_lane_rules
 from workflows.deployment.validation import BundleFile, build_parser
 from workflows.engine.serializer import SERIALIZER_VERSION, StateSerializer
 from workflows.errors import ScriptFailure
-from workflows.models import ProcessInstance, ProcessVersion
+from workflows.models import ProcessVersion
 from workflows.scripting import ScriptTimeout, ScriptViolation, create_script_engine
+
+
+class StoredState(Protocol):
+    state: str
+    serializer_version: str
+
+
+@dataclass(frozen=True)
+class Definition:
+    """A deployed process version, parsed: what the engine needs to run and check its instances."""
+
+    id: int
+    process_id: str
+    version: int
+    name: str
+    content_hash: str
+    spec: Any
+    subprocess_specs: dict[str, Any]
+    forms: dict[str, dict[str, Any]]
+    _validators: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def form_schema(self, form_filename: str | None) -> dict[str, Any] | None:
+        return self.forms.get(form_filename) if form_filename else None
+
+    def form_validator(self, form_filename: str | None) -> Any | None:
+        """A JSON Schema validator for the task's form, built once (building one costs more than validating)."""
+        schema = self.form_schema(form_filename)
+        if schema is None or form_filename is None:
+            return None
+        if form_filename not in self._validators:
+            self._validators[form_filename] = jsonschema.Draft202012Validator(
+                schema, format_checker=jsonschema.FormatChecker()
+            )
+        return self._validators[form_filename]
 
 
 @dataclass(frozen=True)
@@ -47,42 +83,44 @@ class ProcessEngine:
         self.lane_rules: dict[str, LaneRule] = parse_lane_rules(lane_rules)
         self.serializer = StateSerializer()
         self.script_engine = create_script_engine(script_time_limit)
-        self._specs: dict[int, tuple[Any, dict[str, Any]]] = {}
-        self._specs_lock = threading.Lock()
-        self._forms: dict[tuple[int, str], dict[str, Any] | None] = {}
+        self._definitions: dict[int, Definition] = {}
+        self._lock = threading.Lock()
 
     # -- definitions -------------------------------------------------------------------------
-    def specs_for(self, version: ProcessVersion) -> tuple[Any, dict[str, Any]]:
-        cached = self._specs.get(version.id)
+    def definition(self, session: Session, version_id: int) -> Definition:
+        """A deployed version, parsed once per process: versions are immutable, so the cache never goes stale."""
+        cached = self._definitions.get(version_id)
         if cached is not None:
             return cached
-        with self._specs_lock:
-            cached = self._specs.get(version.id)
+        with self._lock:
+            cached = self._definitions.get(version_id)
             if cached is None:
+                version = session.get(ProcessVersion, version_id)
+                if version is None:
+                    raise LookupError(f"process version {version_id} does not exist")
                 files = [BundleFile(name, text.encode()) for name, text in sorted(version.files.items())]
                 parser = build_parser(files)
-                cached = (parser.get_spec(version.process_id), parser.get_subprocess_specs(version.process_id))
-                self._specs[version.id] = cached
+                cached = Definition(
+                    id=version.id,
+                    process_id=version.process_id,
+                    version=version.version,
+                    name=version.name,
+                    content_hash=version.content_hash,
+                    spec=parser.get_spec(version.process_id),
+                    subprocess_specs=parser.get_subprocess_specs(version.process_id),
+                    forms={name: json.loads(text) for name, text in (version.forms or {}).items()},
+                )
+                self._definitions[version_id] = cached
         return cached
 
-    def form_schema(self, version: ProcessVersion, form_filename: str | None) -> dict[str, Any] | None:
-        """The task form's JSON Schema as deployed with this version (parsed once per version)."""
-        if not form_filename:
-            return None
-        key = (version.id, form_filename)
-        if key not in self._forms:
-            text = version.forms.get(form_filename)
-            self._forms[key] = json.loads(text) if text else None
-        return self._forms[key]
-
     # -- state in and out ----------------------------------------------------------------------
-    def new_workflow(self, version: ProcessVersion) -> BpmnWorkflow:
-        spec, subprocess_specs = self.specs_for(version)
-        return BpmnWorkflow(spec, subprocess_specs, script_engine=self.script_engine)
+    def new_workflow(self, definition: Definition) -> BpmnWorkflow:
+        return BpmnWorkflow(definition.spec, definition.subprocess_specs, script_engine=self.script_engine)
 
-    def load(self, instance: ProcessInstance) -> BpmnWorkflow:
-        spec, subprocess_specs = self.specs_for(instance.process_version)
-        workflow = self.serializer.loads(instance.state, spec, subprocess_specs, instance.serializer_version)
+    def load(self, definition: Definition, instance: StoredState) -> BpmnWorkflow:
+        workflow = self.serializer.loads(
+            instance.state, definition.spec, definition.subprocess_specs, instance.serializer_version
+        )
         workflow.script_engine = self.script_engine
         return workflow
 
@@ -94,6 +132,9 @@ class ProcessEngine:
         with translate_engine_errors():
             workflow.refresh_timers()
             workflow.do_engine_steps()
+
+    def ready_task_ids(self, workflow: BpmnWorkflow) -> set[str]:
+        return {str(task.id) for task in workflow.get_tasks(state=TaskState.READY, manual=True)}
 
     def ready_user_tasks(self, workflow: BpmnWorkflow) -> list[ReadyUserTask]:
         return [describe_user_task(task) for task in workflow.get_tasks(state=TaskState.READY, manual=True)]

@@ -1,16 +1,16 @@
 """Create the engine tables (process versions, instances, the human_tasks inbox, audit chains and events)
 and the registry tables (org units, cadres, users, role assignments).
 
-Revision ID: f3fce9f3e30f
+Revision ID: 6b26d966265e
 Revises: 
-Create Date: 2026-11-22 02:27:46.483306
+Create Date: 2026-11-22 02:31:12.691689
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 
-revision = 'f3fce9f3e30f'
+revision = '6b26d966265e'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -123,6 +123,8 @@ def upgrade():
     sa.Column('lock_version', sa.Integer(), nullable=False),
     sa.Column('cancel_reason', sa.Text(), nullable=True),
     sa.Column('last_error', sa.Text(), nullable=True),
+    sa.Column('audit_seq', sa.Integer(), nullable=False),
+    sa.Column('audit_head', sa.String(length=64), nullable=False),
     sa.ForeignKeyConstraint(['process_version_id'], ['process_versions.id'], name=op.f('fk_process_instances_process_version_id_process_versions')),
     sa.ForeignKeyConstraint(['started_by_id'], ['users.id'], name=op.f('fk_process_instances_started_by_id_users')),
     sa.ForeignKeyConstraint(['subject_cadre_id'], ['cadres.id'], name=op.f('fk_process_instances_subject_cadre_id_cadres')),
