@@ -141,3 +141,46 @@ def test_a_failing_timer_step_is_recorded_and_does_not_block_others(
         ).one()
         assert "boom" in error.payload
         assert verify_chains(s).ok
+
+
+def test_timer_start_cycle_runs_each_cycle_once(driver: WorkflowDriver) -> None:
+    _deploy_fixture(driver, "timer_start.bpmn")
+    clock.set_now(T0)
+    instance_id = driver.start("timer_start", as_user="personnel1", subject="CB0001")
+    assert driver.open_tasks(instance_id) == []
+    clock.set_now(T0 + timedelta(hours=1, seconds=1))
+    assert run_due_timers(driver.session_factory, driver.engine).timers_fired >= 1
+    assert len(driver.open_tasks(instance_id)) == 1
+    clock.set_now(T0 + timedelta(hours=2, seconds=2))
+    run_due_timers(driver.session_factory, driver.engine)
+    assert len(driver.open_tasks(instance_id)) == 2  # R2: two cycles, two runs of the task
+    clock.set_now(T0 + timedelta(hours=5))
+    run_due_timers(driver.session_factory, driver.engine)
+    assert len(driver.open_tasks(instance_id)) == 2  # and no third
+    with driver.session_factory() as s:
+        assert verify_chains(s).ok
+
+
+@pytest.mark.concurrency
+def test_several_workers_side_by_side_fire_each_timer_once(driver: WorkflowDriver) -> None:
+    import threading
+
+    ids = [_at_review(driver) for _ in range(12)]
+    clock.set_now(T0 + timedelta(days=4))
+    barrier = threading.Barrier(3)
+    runs = []
+
+    def work() -> None:
+        barrier.wait()
+        runs.append(run_due_timers(driver.session_factory, driver.engine))
+
+    threads = [threading.Thread(target=work) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert sum(r.timers_fired for r in runs) == 12 and all(not r.failures for r in runs)
+    with driver.session_factory() as s:
+        fired = s.scalars(select(AuditEvent.instance_id).where(AuditEvent.event_type == EventType.TIMER_FIRED)).all()
+        assert sorted(fired) == sorted(ids)
+        assert verify_chains(s).ok

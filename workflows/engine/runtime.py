@@ -227,19 +227,24 @@ def reached_end_event(workflow: BpmnWorkflow) -> Any | None:
     return max(ends, key=lambda t: t.last_state_change).task_spec if ends else None
 
 
-def waiting_timer_tasks(workflow: BpmnWorkflow) -> dict[Any, Any]:
+def waiting_timer_tasks(workflow: BpmnWorkflow) -> dict[Any, tuple[Any, str]]:
+    """Waiting timer events with a fingerprint of their schedule, to tell afterwards which ones fired."""
     return {
-        task.id: task
+        task.id: (task, repr(task.internal_data.get("event_value")))
         for task in workflow.get_tasks(state=TaskState.WAITING)
         if isinstance(getattr(task.task_spec, "event_definition", None), TimerEventDefinition)
     }
 
 
-def fired_timers(workflow: BpmnWorkflow, waiting_before: dict[Any, Any]) -> list[dict[str, Any]]:
+def fired_timers(workflow: BpmnWorkflow, waiting_before: dict[Any, tuple[Any, str]]) -> list[dict[str, Any]]:
+    """Timers that fired since `waiting_before`: completed ones, and cycles whose schedule moved on."""
     fired = []
-    for task_id, task in waiting_before.items():
-        current = workflow.get_task_from_id(task_id) if task_id in _all_task_ids(workflow) else task
-        if current.has_state(TaskState.COMPLETED):
+    known = _all_task_ids(workflow)
+    for task_id, (task, schedule) in waiting_before.items():
+        current = workflow.get_task_from_id(task_id) if task_id in known else task
+        completed = current.has_state(TaskState.COMPLETED)
+        cycled = current.has_state(TaskState.WAITING) and repr(current.internal_data.get("event_value")) != schedule
+        if completed or cycled:
             spec = current.task_spec
             fired.append({"element_id": spec.bpmn_id, "name": spec.bpmn_name})
     return fired

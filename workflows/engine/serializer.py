@@ -3,7 +3,7 @@
 Stock SpiffWorkflow JSON embeds the whole spec in every instance; we store each deployed version once
 (process_versions) and hand the cached spec back when restoring. Measured in the SpiffWorkflow notes:
 about half the per-step time and 60% less JSON. The serializer version is stored beside the state so a
-future SpiffWorkflow upgrade can migrate old rows deliberately (docs/decisions/0003).
+future SpiffWorkflow upgrade can migrate old rows deliberately (docs/decisions/0001).
 """
 
 from __future__ import annotations

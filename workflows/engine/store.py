@@ -1,5 +1,5 @@
 """Reading, locking and writing instance and task rows on the hot path, in SQL rather than through the ORM unit
-of work: a task completion is ~7 statements and most of its cost was ORM bookkeeping (docs/decisions/0004).
+of work: a task completion is ~7 statements and most of its cost was ORM bookkeeping (docs/decisions/0003).
 
 Services hand out `InstanceSnapshot`s — plain values, safe to use after the transaction — never live ORM rows.
 """
