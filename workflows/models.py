@@ -168,3 +168,82 @@ class AuditEvent(Base):
 
     def __repr__(self) -> str:
         return f"<AuditEvent {self.chain_key}#{self.seq} {self.event_type}>"
+
+
+class TaskDraft(Base):
+    """What a person typed into a task form and saved without submitting; deleted when the task closes."""
+
+    __tablename__ = "task_drafts"
+
+    human_task_id: Mapped[int] = mapped_column(ForeignKey("human_tasks.id"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    data: Mapped[dict] = mapped_column(JSON)
+    saved_dt: Mapped[datetime] = mapped_column(DateTime, default=utcnow_naive)
+
+
+class Comment(Base):
+    """A remark on an instance (also the required comment of a return or a rejection). Kept out of workflow data:
+    a growing list in task data makes the state grow quadratically."""
+
+    __tablename__ = "comments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id"), index=True)
+    human_task_id: Mapped[int | None] = mapped_column(ForeignKey("human_tasks.id"))
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    body: Mapped[str] = mapped_column(Text)
+    created_dt: Mapped[datetime] = mapped_column(DateTime, default=utcnow_naive)
+
+    author: Mapped[User] = relationship()
+
+
+class Attachment(Base):
+    """A file uploaded for a task; stored outside the workflow state, named by its SHA-256 in the upload folder."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id"), index=True)
+    human_task_id: Mapped[int | None] = mapped_column(ForeignKey("human_tasks.id"))
+    field_name: Mapped[str | None] = mapped_column(String(120))
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(120))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    uploaded_dt: Mapped[datetime] = mapped_column(DateTime, default=utcnow_naive)
+
+
+class Notification(Base):
+    """In-app notification, also e-mailed by the worker (after the commit that caused it) unless the user opted out."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        Index("ix_notifications_user_unread", "user_id", "read_dt"),
+        Index("ix_notifications_email_pending", "email_status"),
+        UniqueConstraint("user_id", "kind", "human_task_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    kind: Mapped[str] = mapped_column(String(30))  # new_task | returned | due_soon | overdue
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instances.id"))
+    human_task_id: Mapped[int | None] = mapped_column(ForeignKey("human_tasks.id"))
+    title: Mapped[str] = mapped_column(String(255))
+    body: Mapped[str] = mapped_column(Text, default="")
+    created_dt: Mapped[datetime] = mapped_column(DateTime, default=utcnow_naive)
+    read_dt: Mapped[datetime | None] = mapped_column(DateTime)
+    email_status: Mapped[str] = mapped_column(String(20), default="pending")  # pending | sent | skipped | failed
+    email_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    email_next_try_dt: Mapped[datetime | None] = mapped_column(DateTime)
+    email_error: Mapped[str | None] = mapped_column(Text)
+
+
+class WorkerCursor(Base):
+    """How far a background job has read an append-only log (e.g. the audit events it turns into notifications)."""
+
+    __tablename__ = "worker_cursors"
+
+    name: Mapped[str] = mapped_column(String(60), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    updated_dt: Mapped[datetime] = mapped_column(DateTime, default=utcnow_naive)

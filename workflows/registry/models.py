@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from workflows.clock import utcnow_naive
@@ -58,6 +58,9 @@ class User(Base):
     cadre_id: Mapped[int | None] = mapped_column(ForeignKey("cadres.id"), unique=True)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     locale: Mapped[str] = mapped_column(String(8), default="vi")
+    email: Mapped[str | None] = mapped_column(String(255))
+    notify_by_email: Mapped[bool] = mapped_column(Boolean, default=True)
+    password_changed_dt: Mapped[datetime | None] = mapped_column(DateTime)
     created_dt: Mapped[datetime] = mapped_column(DateTime, default=utcnow_naive)
 
     unit: Mapped[OrgUnit] = relationship()
@@ -86,3 +89,32 @@ class RoleAssignment(Base):
 
     user: Mapped[User] = relationship(back_populates="role_assignments")
     unit: Mapped[OrgUnit] = relationship(lazy="joined")
+
+
+class ApiToken(Base):
+    """A bearer token for other software. Only its SHA-256 is stored; the token is shown once, when created."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(120), default="")
+    created_dt: Mapped[datetime] = mapped_column(DateTime, default=utcnow_naive)
+    last_used_dt: Mapped[datetime | None] = mapped_column(DateTime)
+    revoked_dt: Mapped[datetime | None] = mapped_column(DateTime)
+
+    user: Mapped[User] = relationship()
+
+
+class LoginAttempt(Base):
+    """Sign-in attempts, kept so that repeated failures are throttled across every app process."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (Index("ix_login_attempts_username_dt", "username", "attempted_dt"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(80))
+    remote_addr: Mapped[str | None] = mapped_column(String(64))
+    attempted_dt: Mapped[datetime] = mapped_column(DateTime, default=utcnow_naive)
+    succeeded: Mapped[bool] = mapped_column(Boolean, default=False)
