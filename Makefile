@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 PYTEST_ARGS ?=
 
-.PHONY: run test lint typecheck test-postgres test-browser bench install install-dev clean
+.PHONY: run test lint typecheck test-postgres test-browser bench install install-dev clean translations
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,8 +47,21 @@ test: lint typecheck
 test-postgres: install-dev
 	DATABASE_URL=$${DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} $(BIN)/python -m pytest -n 2 -q $(PYTEST_ARGS)
 
+# Real browser (Debian's chromium) through Playwright; screenshots land in test-artifacts/screenshots/.
+test-browser: install-dev
+	$(BIN)/python -m pytest -q -m browser tests/browser $(PYTEST_ARGS)
+
 bench: install-dev
 	$(BIN)/python bench/engine.py
+
+# Re-extract UI strings, merge them into the catalogs, compile. Msgids are English; vi is the default locale.
+BABEL_KEYWORDS := -k _l -k lazy_gettext -k N_ -k NotFound -k NotAllowed -k Conflict -k Invalid -k Problem \
+                  -k TooManyAttempts -k ScriptFailure
+translations: install-dev
+	$(BIN)/pybabel extract -F babel.cfg $(BABEL_KEYWORDS) --no-location --sort-output --omit-header \
+	  -o webapp/translations/messages.pot .
+	$(BIN)/pybabel update -i webapp/translations/messages.pot -d webapp/translations -l vi --no-fuzzy-matching
+	$(BIN)/pybabel compile -d webapp/translations -l vi
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import Flask, render_template
+from flask import Flask, request
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
 from sqlalchemy import inspect
 from sqlalchemy.exc import IntegrityError
+from werkzeug.wrappers import Response
 
 from webapp.config import _secret_key, default_config
 from webapp.extensions import babel, csrf, db, login_manager, migrate
@@ -16,6 +22,7 @@ from workflows.db import configure_engine
 from workflows.deployment.operations import deploy_directory
 from workflows.engine.runtime import ProcessEngine
 from workflows.migrate import MIGRATIONS_DIR
+from workflows.registry.models import User
 
 log = logging.getLogger(__name__)
 
@@ -28,16 +35,18 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.from_mapping(test_config)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(instance_path)
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
-        Path(app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    if uri.startswith("sqlite:///"):
+        Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         app.config["SQLALCHEMY_ENGINE_OPTIONS"].setdefault("connect_args", {"timeout": 30, "check_same_thread": False})
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
-    login_manager.init_app(app)
+    _init_login(app)
     csrf.init_app(app)
-    babel.init_app(app)
+    from webapp.i18n import select_locale
+
+    babel.init_app(app, locale_selector=select_locale, default_translation_directories="translations")
     with app.app_context():
         configure_engine(db.engine)
 
@@ -45,17 +54,116 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         script_time_limit=app.config["SCRIPT_TIME_LIMIT"], lane_rules=app.config["LANE_RULES"]
     )
 
-    @app.get("/")
-    def index() -> str:
-        return render_template("index.html")
+    _register_blueprints(app)
+    _init_templates(app)
+    _init_security_headers(app)
+    from webapp import cli, errors
 
-    from webapp import cli
-
+    errors.init_app(app)
     cli.init_app(app)
 
     if app.config["DEPLOY_ON_STARTUP"]:
         deploy_bundled_processes(app)
     return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    from webapp.api.views import bp as api_bp
+    from webapp.auth.views import bp as auth_bp
+    from webapp.inbox.views import bp as inbox_bp
+    from webapp.instances.views import bp as instances_bp
+    from webapp.notifications.views import bp as notifications_bp
+    from webapp.tasks.views import bp as tasks_bp
+
+    for blueprint in (auth_bp, inbox_bp, tasks_bp, instances_bp, notifications_bp):
+        app.register_blueprint(blueprint)
+    app.register_blueprint(csrf.exempt(api_bp))  # bearer tokens only, never the session cookie: no CSRF to forge
+
+
+def _init_login(app: Flask) -> None:
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None  # the sign-in page explains itself
+    login_manager.session_protection = "strong"
+
+    @login_manager.user_loader
+    def load_user(session_id: str) -> User | None:
+        user_id = session_id.partition(".")[0]
+        if not user_id.isdigit():
+            return None
+        user = db.session.get(User, int(user_id))
+        if user is None or not user.is_active or user.get_id() != session_id:
+            return None  # deactivated, or the password changed since this session signed in
+        return user
+
+    @login_manager.unauthorized_handler
+    def unauthorized() -> Response | tuple[Any, int]:
+        from flask import jsonify, redirect, url_for
+
+        if request.path.startswith("/api/"):
+            return jsonify({"error": _("Sign-in required."), "status": 401}), 401
+        return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
+
+
+def _display_zone(app: Flask) -> timezone | ZoneInfo:
+    try:
+        return ZoneInfo(app.config.get("DISPLAY_TIMEZONE", "Asia/Ho_Chi_Minh"))
+    except ZoneInfoNotFoundError:
+        return timezone(timedelta(hours=7))
+
+
+def _init_templates(app: Flask) -> None:
+    zone = _display_zone(app)
+
+    def localdatetime(value: datetime | None, fmt: str = "%d/%m/%Y %H:%M") -> str:
+        """Stored times are naive UTC; officials read Vietnam time."""
+        if value is None:
+            return ""
+        return value.replace(tzinfo=UTC).astimezone(zone).strftime(fmt)
+
+    app.jinja_env.filters["localdatetime"] = localdatetime
+
+    @app.context_processor
+    def navigation() -> dict[str, Any]:
+        context: dict[str, Any] = {"current_locale": str(get_locale() or "vi")}
+        if not current_user.is_authenticated:
+            return context
+        from workflows.inbox import inbox_counts
+
+        context["nav_counts"] = inbox_counts(db.session, current_user)
+        context["nav_items"] = _nav_items()
+        return context
+
+
+def _nav_items() -> list[dict[str, Any]]:
+    from flask import url_for
+
+    from workflows.notifications import unread_count
+
+    return [
+        {"url": url_for("instances.index"), "label": _("Procedures"), "prefix": "instances"},
+        {
+            "url": url_for("notifications.index"),
+            "label": _("Notifications"),
+            "prefix": "notifications",
+            "count": unread_count(db.session, current_user.id),
+        },
+    ]
+
+
+def _init_security_headers(app: Flask) -> None:
+    @app.after_request
+    def headers(response: Response) -> Response:
+        # Everything is served by the app itself (it must work offline); no inline scripts.
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+            "frame-ancestors 'none'; form-action 'self'; base-uri 'self'",
+        )
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        return response
 
 
 def process_engine(app: Flask) -> ProcessEngine:
@@ -78,3 +186,6 @@ def deploy_bundled_processes(app: Flask) -> None:
         for result in results:
             if result.created:
                 log.info("deployed %s", result)
+
+
+__all__ = ["create_app", "process_engine"]

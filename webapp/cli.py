@@ -27,6 +27,7 @@ from workflows.engine import operations
 from workflows.errors import Invalid, WorkflowError
 from workflows.registry.demo import DEMO_PASSWORD, load_demo
 from workflows.registry.models import Cadre, OrgUnit, User
+from workflows.registry.tokens import create_token
 from workflows.timers import run_due_timers
 
 
@@ -38,7 +39,7 @@ def main() -> None:
 
 
 def init_app(app: Flask) -> None:
-    for group in (processes, audit, demo, instances, tasks):
+    for group in (processes, audit, demo, instances, tasks, users):
         app.cli.add_command(group)
     app.cli.add_command(worker)
 
@@ -299,3 +300,23 @@ def worker(once: bool, poll: float | None) -> None:
         if once:
             return
         time.sleep(interval)
+
+
+# -- users --------------------------------------------------------------------------------------------
+
+
+@click.group(help="User accounts.")
+def users() -> None:
+    pass
+
+
+@users.command("token", help="Create an API token for USERNAME; prints the token alone (it is not stored).")
+@click.argument("username")
+@click.option("--name", default="cli", help="A label to recognise the token by.")
+@with_appcontext
+def token_command(username: str, name: str) -> None:
+    user = _user(username)
+    assert user is not None
+    with transaction(db.session):
+        token = create_token(db.session, user, name)
+    click.echo(token)

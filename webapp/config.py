@@ -33,6 +33,17 @@ def default_config(instance_path: Path) -> dict[str, Any]:
         # Lane name → "role", "role@root" or "subject"; see workflows/assignment.py for the defaults.
         "LANE_RULES": {},
         "WORKER_POLL_SECONDS": float(os.environ.get("CANBO_WORKER_POLL_SECONDS", "5")),
+        "UPLOAD_DIR": os.environ.get("CANBO_UPLOAD_DIR", str(instance_path / "uploads")),
+        "DISPLAY_TIMEZONE": os.environ.get("CANBO_TIMEZONE", "Asia/Ho_Chi_Minh"),
+        # E-mail notifications (empty SMTP_HOST: in-app notifications only).
+        "SMTP_HOST": os.environ.get("SMTP_HOST", ""),
+        "SMTP_PORT": int(os.environ.get("SMTP_PORT", "25")),
+        "SMTP_USERNAME": os.environ.get("SMTP_USERNAME", ""),
+        "SMTP_PASSWORD": os.environ.get("SMTP_PASSWORD", ""),
+        "SMTP_STARTTLS": os.environ.get("SMTP_STARTTLS", "0") == "1",
+        "SMTP_TIMEOUT": float(os.environ.get("SMTP_TIMEOUT", "10")),
+        "MAIL_SENDER": os.environ.get("MAIL_SENDER", "canbo@localhost"),
+        "BASE_URL": os.environ.get("BASE_URL", "http://127.0.0.1:5000"),
         "BABEL_DEFAULT_LOCALE": "vi",
         "LANGUAGES": ["vi", "en"],
         "SESSION_COOKIE_HTTPONLY": True,

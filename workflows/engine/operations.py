@@ -102,6 +102,15 @@ def validate_task_data(data: Any, validator: jsonschema.protocols.Validator | No
     return dict(data)
 
 
+def is_bulk_approvable(schema: Mapping[str, Any] | None) -> bool:
+    """An approval step that needs nothing but the decision: safe to agree to in bulk with {"decision": "approve"}."""
+    if not schema:
+        return False
+    decision = (schema.get("properties") or {}).get("decision") or {}
+    choices = decision.get("enum") or [option.get("const") for option in decision.get("oneOf", [])]
+    return "approve" in choices and set(schema.get("required") or []) <= {"decision"}
+
+
 def _missing_field(error: jsonschema.ValidationError) -> str | None:
     if error.validator == "required" and isinstance(error.instance, dict):
         missing = [name for name in error.validator_value if name not in error.instance]

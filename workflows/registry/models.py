@@ -69,6 +69,19 @@ class User(Base):
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"
     )
 
+    # Flask-Login's user protocol, by duck typing (workflows never imports Flask).
+    is_authenticated = True
+    is_anonymous = False
+
+    def get_id(self) -> str:
+        """Changes when the password changes, so sessions signed in with the old password stop working."""
+        stamp = int(self.password_changed_dt.timestamp()) if self.password_changed_dt else 0
+        return f"{self.id}.{stamp}"
+
+    @property
+    def roles(self) -> set[str]:
+        return {a.role for a in self.role_assignments}
+
     def has_role(self, role: str, unit_id: int | None = None) -> bool:
         return any(a.role == role and (unit_id is None or a.unit_id == unit_id) for a in self.role_assignments)
 

@@ -1,0 +1,104 @@
+"""What people do, in a real browser: an officer submits (after a validation error), a supervisor approves,
+the instance page shows the highlighted diagram, the language switch works."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.fixtures.workflow_helpers import WorkflowDriver
+from workflows.states import InstanceStatus
+
+pytestmark = pytest.mark.browser
+
+
+def sign_in(page, base: str, username: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto(f"{base}/auth/login")
+    page.fill("#username", username)
+    page.fill("#password", "demo")
+    page.click("button[type=submit].primary")
+    page.wait_for_url(f"{base}/inbox")
+
+
+def sign_out(page) -> None:  # type: ignore[no-untyped-def]
+    page.get_by_role("button", name="Đăng xuất").click()
+
+
+def test_officer_submits_and_supervisor_approves(live_server: str, page, shoot, driver: WorkflowDriver) -> None:  # type: ignore[no-untyped-def]
+    instance_id = driver.start("sample_approval", as_user="officer1", subject="CB0001")
+
+    page.goto(f"{live_server}/auth/login")
+    shoot("01-sign-in")
+    sign_in(page, live_server, "officer1")
+    assert page.locator("h1").inner_text() == "Hộp công việc"
+    shoot("02-officer-inbox")
+
+    page.get_by_role("link", name="Lập đề nghị").click()
+    page.fill("#amount", "-3")
+    page.click("button[value=submit]")
+    error = page.locator(".field-error").first
+    assert error.is_visible()
+    assert "0" in page.locator("#amount").input_value() or page.locator("#amount").input_value() == "-3"
+    shoot("03-form-validation-error")
+    assert page.locator("#amount").input_value() == "-3"  # what the person typed is kept
+
+    page.fill("#subject_line", "Đề nghị cử đi học lớp trung cấp lý luận chính trị")
+    page.fill("#amount", "1")
+    page.click("button[value=submit]")
+    page.wait_for_url(f"{live_server}/inbox")
+    assert "Lập đề nghị" in page.locator(".flash.success").inner_text()
+    sign_out(page)
+
+    sign_in(page, live_server, "supervisor1")
+    page.get_by_role("link", name="Việc của nhóm").click()
+    shoot("04-supervisor-group-tasks")
+    page.click("button:has-text('Nhận việc')")
+    assert page.locator("h1").inner_text() == "Xem xét, phê duyệt"
+    shoot("05-review-form")
+    page.click("button[value=approve]")
+    page.wait_for_url(f"{live_server}/inbox")
+    assert driver.instance(instance_id).status == InstanceStatus.COMPLETED
+
+    page.goto(f"{live_server}/instances/{instance_id}")
+    diagram = page.locator("svg[role=img]")
+    assert diagram.is_visible()
+    assert "completed" in (page.locator('[data-element-id="review_request"]').get_attribute("class") or "")
+    assert "completed" in (page.locator('[data-element-id="end_approved"]').get_attribute("class") or "")
+    shoot("06-instance-diagram")
+
+
+def test_instance_page_highlights_the_current_step(live_server: str, page, shoot, driver: WorkflowDriver) -> None:  # type: ignore[no-untyped-def]
+    instance_id = driver.start("sample_approval", as_user="officer1", subject="CB0001")
+    driver.complete("officer1", driver.task(instance_id, "submit_request").id, {"subject_line": "Đề nghị"})
+    sign_in(page, live_server, "supervisor1")
+    page.goto(f"{live_server}/instances/{instance_id}")
+    current = page.locator('[data-element-id="review_request"]')
+    assert "current" in (current.get_attribute("class") or "")
+    assert "completed" in (page.locator('[data-element-id="submit_request"]').get_attribute("class") or "")
+    shoot("07-instance-current-step")
+
+
+def test_language_switch(live_server: str, page, shoot, driver: WorkflowDriver) -> None:  # type: ignore[no-untyped-def]
+    sign_in(page, live_server, "officer1")
+    page.click("button:has-text('English')")
+    page.wait_for_load_state()
+    assert page.locator("h1").inner_text() == "Inbox"
+    assert page.locator("html").get_attribute("lang") == "en"
+    shoot("08-english-inbox")
+    page.click("button:has-text('Tiếng Việt')")
+    page.wait_for_load_state()
+    assert page.locator("h1").inner_text() == "Hộp công việc"
+
+
+def test_phone_sized_inbox(live_server: str, browser, driver: WorkflowDriver) -> None:  # type: ignore[no-untyped-def]
+    driver.start("sample_approval", as_user="officer1", subject="CB0001")
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="vi-VN", is_mobile=True)
+    page = context.new_page()
+    sign_in(page, live_server, "officer1")
+    assert page.get_by_role("link", name="Lập đề nghị").is_visible()
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 400  # no sideways scrolling on a phone
+    from tests.browser.conftest import ARTIFACTS
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "09-phone-inbox.png"), full_page=True)
+    context.close()

@@ -1,0 +1,707 @@
+"""The JSON API through the real app: bearer tokens only, org scope on every object, every status code it promises."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select, update
+from werkzeug.test import TestResponse
+
+from tests.fixtures.app import AuthActions
+from tests.fixtures.workflow_helpers import WorkflowDriver
+from webapp.extensions import db
+from workflows import clock
+from workflows.models import AuditEvent, ProcessInstance, ProcessVersion
+from workflows.registry.models import ApiToken, User
+from workflows.registry.tokens import create_token, revoke_token
+from workflows.states import InstanceStatus
+
+T0 = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "bpmn"
+
+ROUTES = [
+    ("GET", "/api/v1/me"),
+    ("GET", "/api/v1/tasks"),
+    ("GET", "/api/v1/tasks/1"),
+    ("POST", "/api/v1/tasks/1/claim"),
+    ("POST", "/api/v1/tasks/1/complete"),
+    ("GET", "/api/v1/processes"),
+    ("POST", "/api/v1/processes"),
+    ("POST", "/api/v1/instances"),
+    ("GET", "/api/v1/instances/1"),
+    ("GET", "/api/v1/instances/1/history"),
+    ("GET", "/api/v1/instances/1/diagram.svg"),
+    ("GET", "/api/v1/audit/verify"),
+]
+
+
+class Api:
+    """A client that sends a demo user's bearer token and no cookie."""
+
+    def __init__(self, client: FlaskClient, tokens: dict[str, str]) -> None:
+        self.client = client
+        self.tokens = tokens
+
+    def call(self, method: str, path: str, as_user: str | None, **kwargs: Any) -> TestResponse:
+        headers = dict(kwargs.pop("headers", {}))
+        if as_user is not None:
+            headers["Authorization"] = f"Bearer {self.tokens[as_user]}"
+        return self.client.open(path, method=method, headers=headers, **kwargs)
+
+    def get(self, path: str, as_user: str | None, **kwargs: Any) -> TestResponse:
+        return self.call("GET", path, as_user, **kwargs)
+
+    def post(self, path: str, as_user: str | None, **kwargs: Any) -> TestResponse:
+        return self.call("POST", path, as_user, **kwargs)
+
+    def user_id(self, username: str) -> int:
+        return self.get("/api/v1/me", username).get_json()["id"]
+
+
+def issue_tokens(app: Flask) -> dict[str, str]:
+    with app.app_context():
+        issued = {user.username: create_token(db.session, user, "tests") for user in db.session.scalars(select(User))}
+        db.session.commit()
+    return issued
+
+
+@pytest.fixture
+def tokens(app: Flask) -> dict[str, str]:
+    return issue_tokens(app)
+
+
+@pytest.fixture
+def api(app: Flask, tokens: dict[str, str]) -> Api:
+    return Api(app.test_client(use_cookies=False), tokens)
+
+
+def _submitted(driver: WorkflowDriver, officer: str, cadre: str) -> int:
+    instance_id = driver.start("sample_approval", as_user=officer, subject=cadre)
+    driver.complete(officer, driver.task(instance_id, "submit_request").id, {"subject_line": "Đề nghị"})
+    return instance_id
+
+
+@pytest.fixture
+def two_communes(driver: WorkflowDriver) -> dict[str, int]:
+    """A request waiting for review in each commune, and one not yet submitted (as in test_inbox)."""
+    clock.set_now(T0)
+    return {
+        "x001_review": _submitted(driver, "officer1", "CB0001"),
+        "x002_review": _submitted(driver, "officer3", "CB0005"),
+        "x001_draft": driver.start("sample_approval", as_user="officer2", subject="CB0002"),
+    }
+
+
+def _nested(depth: int) -> Any:
+    value: Any = "x"
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def _problem_fields(response: TestResponse) -> set[str | None]:
+    body = response.get_json()
+    assert body["status"] == response.status_code
+    return {p["field"] for p in body["problems"]}
+
+
+# -- authentication ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("method", "path"), ROUTES)
+@pytest.mark.parametrize(
+    ("authorization", "challenge"),
+    [
+        (None, 'Bearer realm="canbo"'),
+        ("Bearer not-a-token", 'Bearer realm="canbo", error="invalid_token"'),
+        ("Basic b2ZmaWNlcjE6ZGVtbw==", 'Bearer realm="canbo"'),  # officer1:demo — passwords are not accepted
+        ("Bearer ", 'Bearer realm="canbo"'),
+    ],
+)
+def test_every_route_needs_a_valid_bearer_token(
+    api: Api, method: str, path: str, authorization: str | None, challenge: str
+) -> None:
+    headers = {"Authorization": authorization} if authorization is not None else {}
+    response = api.call(method, path, None, headers=headers, json={})
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == challenge
+    assert response.get_json() == {"error": response.get_json()["error"], "status": 401}
+
+
+def test_a_revoked_token_is_refused(app: Flask, api: Api) -> None:
+    assert api.get("/api/v1/me", "officer1").status_code == 200
+    with app.app_context():
+        user = db.session.scalars(select(User).where(User.username == "officer1")).one()
+        token = db.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id)).one()
+        revoke_token(db.session, user, token.id)
+        db.session.commit()
+    response = api.get("/api/v1/me", "officer1")
+    assert response.status_code == 401 and 'error="invalid_token"' in response.headers["WWW-Authenticate"]
+
+
+def test_a_deactivated_users_token_is_refused(app: Flask, api: Api) -> None:
+    with app.app_context():
+        db.session.execute(update(User).where(User.username == "officer2").values(is_active=False))
+        db.session.commit()
+    assert api.get("/api/v1/me", "officer2").status_code == 401
+
+
+def test_the_session_cookie_alone_is_not_accepted(
+    auth: AuthActions, client: FlaskClient, two_communes: dict, driver: WorkflowDriver
+) -> None:
+    assert auth.login("officer2").status_code == 302
+    assert client.get("/inbox").status_code == 200  # signed in for the web pages
+    assert client.get("/api/v1/me").status_code == 401
+    task = driver.task(two_communes["x001_draft"], "submit_request")
+    refused = client.post(f"/api/v1/tasks/{task.id}/complete", json={"subject_line": "qua cookie"})
+    assert refused.status_code == 401
+    assert driver.task(two_communes["x001_draft"], "submit_request").id == task.id  # still open
+    with driver.session_factory() as s:
+        before = s.scalar(select(func.count()).select_from(ProcessInstance))
+    assert client.post("/api/v1/instances", json={"process": "sample_approval"}).status_code == 401
+    with driver.session_factory() as s:
+        assert s.scalar(select(func.count()).select_from(ProcessInstance)) == before
+
+
+def test_with_a_cookie_and_a_token_the_token_decides(auth: AuthActions, client: FlaskClient, tokens: dict) -> None:
+    auth.login("officer1")
+    response = client.get("/api/v1/me", headers={"Authorization": f"Bearer {tokens['supervisor1']}"})
+    assert response.get_json()["username"] == "supervisor1"
+
+
+def test_token_use_is_recorded(app: Flask, api: Api) -> None:
+    clock.set_now(T0)
+    api.get("/api/v1/me", "auditor1")
+    with app.app_context():
+        user = db.session.scalars(select(User).where(User.username == "auditor1")).one()
+        token = db.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id)).one()
+        assert token.last_used_dt == T0.replace(tzinfo=None)
+
+
+def test_unknown_api_paths_answer_json(api: Api) -> None:
+    response = api.get("/api/v1/nothing-here", "officer1")
+    assert response.status_code == 404 and response.get_json()["status"] == 404
+    assert api.get("/api/v1/tasks/99999999999", "officer1").status_code == 404  # beyond any id: no database error
+
+
+def test_api_answers_are_not_cached(api: Api) -> None:
+    assert api.get("/api/v1/me", "officer1").headers["Cache-Control"] == "no-store"
+
+
+# -- me ----------------------------------------------------------------------------------------------------
+
+
+def test_me_describes_the_tokens_user(api: Api) -> None:
+    body = api.get("/api/v1/me", "head1").get_json()
+    assert body["username"] == "head1" and body["full_name"] == "Phạm Quốc Dũng"
+    assert body["unit"] == {"code": "X001", "name": "Xã An Phú"}
+    assert body["cadre"]["code"] == "CB0004"
+    assert {(r["role"], r["unit"]["code"]) for r in body["roles"]} == {("head", "X001"), ("supervisor", "X001")}
+    assert body["locale"] == "vi"
+
+
+def test_province_wide_roles_name_the_province(api: Api) -> None:
+    body = api.get("/api/v1/me", "admin").get_json()
+    assert body["roles"] == [{"role": "admin", "unit": {"code": "T01", "name": "Tỉnh Sơn Hà (demo)"}}]
+    assert body["cadre"] is None
+
+
+# -- the task list -----------------------------------------------------------------------------------------
+
+
+def test_my_tasks_and_group_tasks(api: Api, two_communes: dict, driver: WorkflowDriver) -> None:
+    draft = driver.task(two_communes["x001_draft"], "submit_request")
+    mine = api.get("/api/v1/tasks", "officer2").get_json()
+    assert [t["id"] for t in mine["items"]] == [draft.id]
+    item = mine["items"][0]
+    assert item["subject"] == {"code": "CB0002", "name": "Trần Văn Hùng"}
+    assert item["unit"] == {"code": "X001", "name": "Xã An Phú"}
+    assert item["process_id"] == "sample_approval" and item["task_key"] == "submit_request"
+    assert item["instance_id"] == two_communes["x001_draft"] and item["due"] is None and item["overdue"] is False
+    assert mine["total"] == 1 and mine["page"] == 1 and mine["per_page"] == 25
+    assert api.get("/api/v1/tasks?scope=group", "officer2").get_json()["items"] == []
+
+    review = driver.task(two_communes["x001_review"], "review_request")
+    group = api.get("/api/v1/tasks?scope=group", "supervisor1").get_json()
+    assert [t["id"] for t in group["items"]] == [review.id]  # not X002's review
+    assert group["items"][0]["due"] == "2026-11-05T08:00:00Z" and group["items"][0]["assignee_id"] is None
+    province = api.get("/api/v1/tasks?scope=group", "auditor1").get_json()
+    assert province["items"] == []  # overseeing is not working: auditors have no review tasks
+
+
+def test_overdue_filter(api: Api, two_communes: dict) -> None:
+    clock.set_now(T0 + timedelta(days=3, hours=2))  # past the 3-day review deadline; the worker has not run
+    overdue = api.get("/api/v1/tasks?scope=group&overdue=true", "supervisor1").get_json()
+    assert [t["task_key"] for t in overdue["items"]] == ["review_request"] and overdue["items"][0]["overdue"]
+    assert api.get("/api/v1/tasks?scope=group&overdue=false", "supervisor1").get_json()["total"] == 0
+    assert api.get("/api/v1/tasks?overdue=false", "officer2").get_json()["total"] == 1  # no deadline: not overdue
+    assert api.get("/api/v1/tasks?overdue=true", "officer2").get_json()["total"] == 0
+
+
+def test_process_filter_and_paging(api: Api, driver: WorkflowDriver) -> None:
+    started = [driver.start("sample_approval", as_user="officer1", subject="CB0001") for _ in range(3)]
+    first = api.get("/api/v1/tasks?per_page=2&process=sample_approval", "officer1").get_json()
+    second = api.get("/api/v1/tasks?per_page=2&page=2&process=sample_approval", "officer1").get_json()
+    assert first["total"] == second["total"] == 3 and (first["page"], second["page"]) == (1, 2)
+    assert [t["instance_id"] for t in first["items"] + second["items"]] == started
+    assert api.get("/api/v1/tasks?process=other_process", "officer1").get_json()["total"] == 0
+    assert api.get("/api/v1/tasks?page=9", "officer1").get_json()["items"] == []
+
+
+@pytest.mark.parametrize(
+    ("query", "fields"),
+    [
+        ("per_page=101", {"per_page"}),
+        ("per_page=0", {"per_page"}),
+        ("page=0&per_page=x", {"page", "per_page"}),
+        ("page=-1", {"page"}),
+        ("page=99999999999999999999", {"page"}),
+        ("scope=watching", {"scope"}),
+        ("overdue=yes", {"overdue"}),
+        ("process=%00", {"process"}),
+        (
+            "scope=everyone&overdue=1&page=abc&per_page=1000&process=a%20b",
+            {"scope", "overdue", "page", "per_page", "process"},
+        ),
+    ],
+)
+def test_bad_task_list_parameters_are_422_naming_every_field(api: Api, query: str, fields: set[str]) -> None:
+    response = api.get(f"/api/v1/tasks?{query}", "officer1")
+    assert response.status_code == 422
+    assert _problem_fields(response) == fields
+
+
+# -- one task ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("username", "instance_key", "task_key", "status"),
+    [
+        ("officer1", "x001_review", "review_request", 404),  # own request, manager's step
+        ("officer3", "x001_review", "review_request", 404),  # another commune
+        ("supervisor1", "x002_review", "review_request", 404),  # another commune's supervisor
+        ("officer2", "x001_review", "review_request", 404),
+        ("supervisor1", "x001_review", "review_request", 200),
+        ("head1", "x001_review", "review_request", 200),
+        ("personnel1", "x001_review", "review_request", 200),  # province-wide oversight, read-only
+        ("auditor1", "x002_review", "review_request", 200),
+        ("admin", "x002_review", "review_request", 200),
+        ("officer2", "x001_draft", "submit_request", 200),
+        ("officer1", "x001_draft", "submit_request", 404),
+    ],
+)
+def test_task_scope(
+    api: Api, two_communes: dict, driver: WorkflowDriver, username: str, instance_key: str, task_key: str, status: int
+) -> None:
+    task = driver.task(two_communes[instance_key], task_key)
+    response = api.get(f"/api/v1/tasks/{task.id}", username)
+    assert response.status_code == status
+    if status == 404:
+        assert set(response.get_json()) == {"error", "status"}  # nothing about the task
+
+
+def test_task_detail_has_form_schema_instructions_and_context(
+    api: Api, two_communes: dict, driver: WorkflowDriver
+) -> None:
+    review = driver.task(two_communes["x001_review"], "review_request")
+    body = api.get(f"/api/v1/tasks/{review.id}", "supervisor1").get_json()
+    assert body["status"] == "open" and body["can_act"] is True and body["lane"] == "Lãnh đạo trực tiếp"
+    assert body["form_schema"]["properties"]["decision"]["enum"] == ["approve", "return", "reject"]
+    assert body["instructions"].startswith("Xem xét đề nghị")
+    assert body["context"]["subject_line"] == "Đề nghị" and body["context"]["return_count"] == 0
+    assert body["process_version"] == 1 and body["opened"] == "2026-11-02T08:00:00Z" and body["closed"] is None
+    overseer = api.get(f"/api/v1/tasks/{review.id}", "personnel1").get_json()
+    assert overseer["can_act"] is False
+
+
+def test_a_task_without_a_form_has_a_null_form_schema(api: Api) -> None:
+    upload = _upload(api, "admin", "two_versions_v1.bpmn")
+    assert upload.status_code == 201
+    started = api.post("/api/v1/instances", "officer1", json={"process": "versioned"})
+    (task,) = started.get_json()["open_tasks"]
+    assert api.get(f"/api/v1/tasks/{task['id']}", "officer1").get_json()["form_schema"] is None
+
+
+# -- claim -------------------------------------------------------------------------------------------------
+
+
+def test_claim(api: Api, two_communes: dict, driver: WorkflowDriver) -> None:
+    review = driver.task(two_communes["x001_review"], "review_request")
+    path = f"/api/v1/tasks/{review.id}/claim"
+    assert api.post(path, "officer3").status_code == 404  # another commune: not even there
+    assert api.post(path, "auditor1").status_code == 403  # sees it, may not take it
+    claimed = api.post(path, "supervisor1")
+    assert claimed.status_code == 200
+    assert claimed.get_json()["assignee_id"] == api.user_id("supervisor1") and claimed.get_json()["can_act"]
+    assert api.post(path, "supervisor1").status_code == 200  # claiming one's own task again changes nothing
+    assert api.post(path, "head1").status_code == 409  # already taken by someone else
+    assert [t["id"] for t in api.get("/api/v1/tasks", "supervisor1").get_json()["items"]] == [review.id]
+    assert api.get("/api/v1/tasks?scope=group", "head1").get_json()["items"] == []
+
+
+def test_claiming_a_closed_task_is_a_conflict(api: Api, two_communes: dict, driver: WorkflowDriver) -> None:
+    review = driver.task(two_communes["x001_review"], "review_request")
+    driver.complete("supervisor1", review.id, {"decision": "approve"})
+    assert api.post(f"/api/v1/tasks/{review.id}/claim", "head1").status_code == 409
+
+
+# -- complete ----------------------------------------------------------------------------------------------
+
+
+def test_invalid_data_is_422_naming_the_fields(api: Api, two_communes: dict, driver: WorkflowDriver) -> None:
+    draft = driver.task(two_communes["x001_draft"], "submit_request")
+    response = api.post(
+        f"/api/v1/tasks/{draft.id}/complete",
+        "officer2",
+        json={"amount": -1, "needed_by": "next week", "_hidden": 1},
+    )
+    assert response.status_code == 422
+    assert _problem_fields(response) == {"subject_line", "amount", "needed_by", "_hidden"}
+    assert all(p["message"] for p in response.get_json()["problems"])
+    assert driver.task(two_communes["x001_draft"], "submit_request").id == draft.id  # still open
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"", b"{", b"[1, 2]", b'"text"', b"null", b'{"subject_line": NaN}', b"[" * 5000 + b"]" * 5000],
+)
+def test_a_body_that_is_not_a_json_object_is_422(
+    api: Api, two_communes: dict, driver: WorkflowDriver, body: bytes
+) -> None:
+    draft = driver.task(two_communes["x001_draft"], "submit_request")
+    response = api.post(
+        f"/api/v1/tasks/{draft.id}/complete", "officer2", data=body, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 422
+    (problem,) = response.get_json()["problems"]
+    assert problem["message"] and problem | {"message": None} == {
+        "field": None,
+        "message": None,
+        "file": None,
+        "line": None,
+        "element": None,
+    }
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({"subject_line": "a\u0000b"}, "subject_line"),
+        ({"subject_line": "ok", "details": {"a": [{"b": "\ud800"}]}}, "details.a.0.b"),
+        ({"subject_line": "ok", "details": _nested(40)}, "details.0.0"),  # where it got too deep
+    ],
+)
+def test_text_that_cannot_be_stored_is_422(
+    api: Api, two_communes: dict, driver: WorkflowDriver, data: dict, field: str
+) -> None:
+    draft = driver.task(two_communes["x001_draft"], "submit_request")
+    response = api.post(f"/api/v1/tasks/{draft.id}/complete", "officer2", json=data)
+    assert response.status_code == 422
+    (problem,) = _problem_fields(response)
+    assert problem is not None and problem.startswith(field)
+
+
+def test_complete_scope_and_rights(api: Api, two_communes: dict, driver: WorkflowDriver) -> None:
+    review = driver.task(two_communes["x001_review"], "review_request")
+    path = f"/api/v1/tasks/{review.id}/complete"
+    assert api.post(path, "officer3", json={"decision": "approve"}).status_code == 404
+    assert api.post(path, "officer1", json={"decision": "approve"}).status_code == 404  # own request, not their step
+    assert api.post(path, "personnel1", json={"decision": "approve"}).status_code == 403  # oversees, cannot act
+    assert api.post(path, "auditor1", json={"decision": "approve"}).status_code == 403
+    assert driver.instance(two_communes["x001_review"]).status == InstanceStatus.RUNNING
+
+
+def test_double_completion_is_a_conflict(api: Api, two_communes: dict, driver: WorkflowDriver) -> None:
+    draft = driver.task(two_communes["x001_draft"], "submit_request")
+    path = f"/api/v1/tasks/{draft.id}/complete"
+    assert api.post(path, "officer2", json={"subject_line": "Lần một"}).status_code == 200
+    again = api.post(path, "officer2", json={"subject_line": "Lần hai"})
+    assert again.status_code == 409 and again.get_json()["status"] == 409
+    task = api.get(f"/api/v1/tasks/{draft.id}", "officer2").get_json()
+    assert task["status"] == "completed" and task["can_act"] is False
+
+
+# -- a whole procedure -------------------------------------------------------------------------------------
+
+
+def test_full_approval_through_the_api(api: Api) -> None:
+    clock.set_now(T0)
+    started = api.post("/api/v1/instances", "officer1", json={"process": "sample_approval"})
+    assert started.status_code == 201
+    instance = started.get_json()["instance"]
+    assert started.headers["Location"].endswith(f"/api/v1/instances/{instance['id']}")
+    assert instance["subject"]["code"] == "CB0001" and instance["unit"]["code"] == "X001"  # the caller's own
+    assert instance["started_by"] == "officer1" and instance["status"] == "running" and instance["version"] == 1
+    (submit,) = started.get_json()["open_tasks"]
+    assert submit["task_key"] == "submit_request" and submit["assignee_id"] == api.user_id("officer1")
+
+    submitted = api.post(f"/api/v1/tasks/{submit['id']}/complete", "officer1", json={"subject_line": "Xin cấp máy"})
+    assert submitted.status_code == 200
+    (review,) = submitted.get_json()["open_tasks"]
+    assert review["task_key"] == "review_request" and review["assignee_id"] is None
+
+    assert [t["id"] for t in api.get("/api/v1/tasks?scope=group", "supervisor1").get_json()["items"]] == [review["id"]]
+    assert api.post(f"/api/v1/tasks/{review['id']}/claim", "supervisor1").status_code == 200
+    approved = api.post(f"/api/v1/tasks/{review['id']}/complete", "supervisor1", json={"decision": "approve"})
+    assert approved.status_code == 200
+    assert approved.get_json()["instance"]["status"] == "completed" and approved.get_json()["open_tasks"] == []
+    assert approved.get_json()["instance"]["ended"] == "2026-11-02T08:00:00Z"
+
+    history = api.get(f"/api/v1/instances/{instance['id']}/history", "officer1").get_json()
+    assert history["intact"] is True and history["instance_id"] == instance["id"]
+    events = history["events"]
+    assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+    types = [e["type"] for e in events]
+    assert types[0] == "instance_started" and types[-1] == "instance_completed"
+    assert {"task_completed", "task_claimed", "data_changed"} <= set(types)
+    assert all(e["time"] == "2026-11-02T08:00:00Z" for e in events)
+    claimed = next(e for e in events if e["type"] == "task_claimed")
+    assert claimed["actor"] == "supervisor1" and claimed["payload"]["task_key"] == "review_request"
+    assert claimed["task_id"] == review["id"]
+    verified = api.get("/api/v1/audit/verify", "auditor1").get_json()
+    assert verified["ok"] is True and verified["breaks"] == [] and verified["events"] >= len(events)
+
+
+# -- processes ---------------------------------------------------------------------------------------------
+
+
+def _upload(api: Api, as_user: str, *names: str, extra: list[tuple[bytes, str]] = ()) -> TestResponse:
+    files = [(io.BytesIO((FIXTURES / name).read_bytes()), name) for name in names]
+    files += [(io.BytesIO(content), name) for content, name in extra]
+    return api.post("/api/v1/processes", as_user, data={"files": files}, content_type="multipart/form-data")
+
+
+def _versions(driver: WorkflowDriver) -> list[tuple[str, int]]:
+    with driver.session_factory() as s:
+        return [(v.process_id, v.version) for v in s.scalars(select(ProcessVersion).order_by(ProcessVersion.id))]
+
+
+def test_list_processes(api: Api) -> None:
+    body = api.get("/api/v1/processes", "officer1").get_json()
+    assert body["items"] == [
+        {
+            "process_id": "sample_approval",
+            "name": "Phê duyệt đề nghị (mẫu)",
+            "version": 1,
+            "versions": [1],
+            "deployed": body["items"][0]["deployed"],
+        }
+    ]
+    assert body["items"][0]["deployed"].endswith("Z")
+
+
+def test_admin_deploys_a_valid_model(api: Api, driver: WorkflowDriver) -> None:
+    response = _upload(api, "admin", "two_versions_v1.bpmn")
+    assert response.status_code == 201
+    assert response.get_json() == {"deployed": [{"process_id": "versioned", "version": 1, "created": True}]}
+    again = _upload(api, "admin", "two_versions_v1.bpmn")
+    assert again.status_code == 201 and again.get_json()["deployed"][0]["created"] is False
+    second = _upload(api, "admin", "two_versions_v2.bpmn")
+    assert second.get_json()["deployed"] == [{"process_id": "versioned", "version": 2, "created": True}]
+    listed = {p["process_id"]: p for p in api.get("/api/v1/processes", "officer1").get_json()["items"]}
+    assert listed["versioned"]["version"] == 2 and listed["versioned"]["versions"] == [1, 2]
+    assert ("versioned", 2) in _versions(driver)
+
+
+def test_forms_can_be_uploaded_with_the_model(api: Api) -> None:
+    form = b'{"type": "object", "properties": {"note": {"type": "string"}}}'
+    response = _upload(api, "admin", "missing_form.bpmn", extra=[(form, "does_not_exist.json")])
+    assert response.status_code == 201, response.get_json()
+
+
+def test_an_invalid_model_lists_every_problem_and_stores_nothing(api: Api, driver: WorkflowDriver) -> None:
+    before = _versions(driver)
+    response = _upload(api, "admin", "xsd_error.bpmn", "missing_form.bpmn", extra=[(b"{}", "readme.txt")])
+    assert response.status_code == 422
+    problems = response.get_json()["problems"]
+    assert {p["file"] for p in problems} == {"xsd_error.bpmn", "missing_form.bpmn", "readme.txt"}
+    flow = next(p for p in problems if p["element"] == "Flow_2")
+    assert flow["line"] > 1 and flow["message"].startswith("does not conform to the schema")
+    assert any(p["element"] == "task_with_missing_form" and "does_not_exist.json" in p["message"] for p in problems)
+    assert _versions(driver) == before
+
+
+def test_duplicate_form_files_are_reported_with_the_other_problems(api: Api, driver: WorkflowDriver) -> None:
+    before = _versions(driver)
+    response = _upload(api, "admin", "xsd_error.bpmn", extra=[(b"{}", "a.json"), (b"{}", "a.json")])
+    assert response.status_code == 422
+    files = [p["file"] for p in response.get_json()["problems"]]
+    assert "a.json" in files and "xsd_error.bpmn" in files
+    assert _versions(driver) == before
+
+
+def test_deploying_needs_files_and_an_administrator(api: Api, driver: WorkflowDriver) -> None:
+    before = _versions(driver)
+    for username in ("officer1", "supervisor1", "personnel1", "auditor1"):
+        assert _upload(api, username, "two_versions_v1.bpmn").status_code == 403
+    empty = api.post("/api/v1/processes", "admin", data={}, content_type="multipart/form-data")
+    assert empty.status_code == 422 and _problem_fields(empty) == {"files"}
+    assert _versions(driver) == before
+
+
+# -- instances ---------------------------------------------------------------------------------------------
+
+
+def test_start_for_someone_else_needs_the_personnel_role(api: Api) -> None:
+    assert (
+        api.post("/api/v1/instances", "officer1", json={"process": "sample_approval", "subject": "CB0002"}).status_code
+        == 403
+    )
+    assert (
+        api.post(
+            "/api/v1/instances", "supervisor1", json={"process": "sample_approval", "subject": "CB0001"}
+        ).status_code
+        == 403
+    )
+    started = api.post("/api/v1/instances", "personnel1", json={"process": "sample_approval", "subject": "CB0005"})
+    assert started.status_code == 201
+    instance = started.get_json()["instance"]
+    assert instance["subject"]["code"] == "CB0005" and instance["unit"]["code"] == "X002"  # the subject's unit
+    with_unit = api.post(
+        "/api/v1/instances", "admin", json={"process": "sample_approval", "unit": "X001", "data": {"source": "api"}}
+    )
+    assert with_unit.status_code == 201
+    assert (
+        with_unit.get_json()["instance"]["subject"] is None
+        and with_unit.get_json()["instance"]["unit"]["code"] == "X001"
+    )
+
+
+def test_an_explicit_unit_must_be_in_the_callers_scope(api: Api) -> None:
+    response = api.post("/api/v1/instances", "officer1", json={"process": "sample_approval", "unit": "X002"})
+    assert response.status_code == 403
+    assert (
+        api.post("/api/v1/instances", "officer1", json={"process": "sample_approval", "unit": "X001"}).status_code
+        == 201
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "fields"),
+    [
+        ({"process": "no_such_process"}, {"process"}),
+        ({"process": "sample_approval", "subject": "CB9999"}, {"subject"}),
+        ({"process": "sample_approval", "unit": "X999"}, {"unit"}),
+        ({"process": "nope", "subject": "nope", "unit": "nope"}, {"process", "subject", "unit"}),
+        ({}, {"process"}),
+        (
+            {"process": 7, "subject": 1, "unit": "", "data": [], "extra": 1},
+            {"process", "subject", "unit", "data", "extra"},
+        ),
+        ({"process": "sample_approval", "data": {"_private": 1, "class": 2}}, {"_private", "class"}),
+    ],
+)
+def test_start_with_unknown_references_or_bad_fields_is_422(api: Api, body: dict, fields: set[str]) -> None:
+    response = api.post("/api/v1/instances", "personnel1", json=body)
+    assert response.status_code == 422
+    assert _problem_fields(response) == fields
+
+
+@pytest.mark.parametrize(
+    ("username", "instance_key", "status"),
+    [
+        ("officer1", "x001_review", 200),  # about them, and they started it
+        ("officer2", "x001_review", 404),  # a colleague's request
+        ("officer3", "x001_review", 404),  # another commune
+        ("supervisor1", "x001_review", 200),
+        ("supervisor1", "x002_review", 404),
+        ("head1", "x001_review", 200),
+        ("personnel1", "x002_review", 200),
+        ("auditor1", "x001_review", 200),
+        ("admin", "x002_review", 200),
+    ],
+)
+@pytest.mark.parametrize("suffix", ["", "/history", "/diagram.svg"])
+def test_instance_scope(
+    api: Api, two_communes: dict, username: str, instance_key: str, status: int, suffix: str
+) -> None:
+    response = api.get(f"/api/v1/instances/{two_communes[instance_key]}{suffix}", username)
+    assert response.status_code == status
+    if status == 404:
+        assert response.mimetype == "application/json" and set(response.get_json()) == {"error", "status"}
+
+
+def _object_routes(task_id: int, instance_id: int) -> list[tuple[str, str, Any]]:
+    return [
+        ("GET", f"/api/v1/tasks/{task_id}", None),
+        ("POST", f"/api/v1/tasks/{task_id}/claim", None),
+        ("POST", f"/api/v1/tasks/{task_id}/complete", {"decision": "approve"}),
+        ("POST", f"/api/v1/tasks/{task_id}/complete", ["not", "an", "object"]),
+        ("GET", f"/api/v1/instances/{instance_id}", None),
+        ("GET", f"/api/v1/instances/{instance_id}/history", None),
+        ("GET", f"/api/v1/instances/{instance_id}/diagram.svg", None),
+    ]
+
+
+def test_forged_ids_from_another_unit_are_404_like_missing_ones(
+    api: Api, two_communes: dict, driver: WorkflowDriver
+) -> None:
+    review = driver.task(two_communes["x001_review"], "review_request")
+    instance_id = two_communes["x001_review"]
+    forged = _object_routes(review.id, instance_id)
+    missing = _object_routes(987654, 987655)
+    for (method, path, body), (_, missing_path, _) in zip(forged, missing, strict=True):
+        response = api.call(method, path, "officer3", json=body)
+        absent = api.call(method, missing_path, "officer3", json=body)
+        assert response.status_code == absent.status_code == 404, path
+        assert set(response.get_json()) == set(absent.get_json()) == {"error", "status"}
+    assert driver.task(instance_id, "review_request").assignee_id is None
+    assert driver.instance(instance_id).status == InstanceStatus.RUNNING
+
+
+def test_instance_and_its_open_tasks(api: Api, two_communes: dict, driver: WorkflowDriver) -> None:
+    body = api.get(f"/api/v1/instances/{two_communes['x001_review']}", "supervisor1").get_json()
+    assert body["instance"]["reference"] == f"sample_approval#{two_communes['x001_review']}"
+    assert body["instance"]["process_name"] == "Phê duyệt đề nghị (mẫu)" and body["instance"]["ended"] is None
+    assert [t["task_key"] for t in body["open_tasks"]] == ["review_request"]
+
+
+def test_diagram_shows_progress(api: Api, two_communes: dict) -> None:
+    response = api.get(f"/api/v1/instances/{two_communes['x001_review']}/diagram.svg", "officer1")
+    assert response.status_code == 200 and response.mimetype == "image/svg+xml"
+    svg = response.get_data(as_text=True)
+    assert "<svg" in svg and "current" in svg and "completed" in svg
+    assert "script-src" not in response.headers["Content-Security-Policy"]
+    assert response.headers["Content-Security-Policy"].startswith("default-src 'none'")
+
+
+# -- audit -------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("username", "status"),
+    [("auditor1", 200), ("admin", 200), ("officer1", 403), ("supervisor1", 403), ("head1", 403), ("personnel1", 403)],
+)
+def test_only_auditors_and_admins_verify_the_audit_trail(
+    api: Api, two_communes: dict, username: str, status: int
+) -> None:
+    response = api.get("/api/v1/audit/verify", username)
+    assert response.status_code == status
+    if status == 200:
+        assert response.get_json()["ok"] is True and response.get_json()["chains"] >= 3
+
+
+def test_tampering_is_reported(api: Api, two_communes: dict, driver: WorkflowDriver) -> None:
+    instance_id = two_communes["x001_review"]
+    with driver.session_factory() as s:
+        event = s.scalars(select(AuditEvent).where(AuditEvent.instance_id == instance_id, AuditEvent.seq == 2)).one()
+        s.execute(update(AuditEvent).where(AuditEvent.id == event.id).values(payload='{"forged": true}'))
+        s.commit()
+    report = api.get("/api/v1/audit/verify", "auditor1").get_json()
+    assert report["ok"] is False
+    assert report["breaks"] == [
+        {
+            "chain": f"instance:{instance_id}",
+            "seq": 2,
+            "event_id": event.id,
+            "reason": "content does not match its hash (the event was altered)",
+        }
+    ]
+    history = api.get(f"/api/v1/instances/{instance_id}/history", "officer1").get_json()
+    assert history["intact"] is False and history["events"][1]["payload"] == {"forged": True}

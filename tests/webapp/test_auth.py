@@ -1,0 +1,110 @@
+"""Signing in and out: hashed passwords, throttling, CSRF, language, no open redirect, password change."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from tests.fixtures.app import AuthActions
+from tests.fixtures.workflow_helpers import WorkflowDriver
+from workflows.registry.models import LoginAttempt, User
+
+
+def test_pages_require_sign_in(client) -> None:
+    for path in ("/", "/inbox", "/instances", "/tasks/1", "/auth/password"):
+        response = client.get(path)
+        assert response.status_code == 302 and "/auth/login" in response.headers["Location"], path
+
+
+def test_sign_in_page_is_vietnamese_by_default(client) -> None:
+    page = client.get("/auth/login").get_data(as_text=True)
+    assert "Đăng nhập" in page and 'lang="vi"' in page
+
+
+def test_sign_in_and_out(auth: AuthActions, client) -> None:
+    response = auth.login("officer1")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/inbox")
+    assert "Nguyễn Thị Lan" in client.get("/inbox").get_data(as_text=True)
+    auth.logout()
+    assert client.get("/inbox").status_code == 302
+
+
+def test_wrong_password_is_refused_without_saying_which_part_was_wrong(auth: AuthActions) -> None:
+    wrong_password = auth.login("officer1", "not-the-password")
+    unknown_user = auth.login("nobody", "x")
+    assert wrong_password.status_code == unknown_user.status_code == 401
+    assert "Sai tên đăng nhập hoặc mật khẩu" in wrong_password.get_data(as_text=True)
+    assert "Sai tên đăng nhập hoặc mật khẩu" in unknown_user.get_data(as_text=True)
+
+
+def test_repeated_failures_are_throttled(auth: AuthActions, driver: WorkflowDriver) -> None:
+    for _ in range(5):
+        assert auth.login("officer2", "bad").status_code == 401
+    throttled = auth.login("officer2")  # even the right password, for now
+    assert throttled.status_code == 429
+    assert "15 phút" in throttled.get_data(as_text=True)
+    assert auth.login("officer1").status_code == 302  # other accounts are unaffected
+    with driver.session_factory() as s:
+        assert len(s.scalars(select(LoginAttempt).where(LoginAttempt.username == "officer2")).all()) == 5
+
+
+def test_passwords_are_stored_hashed(driver: WorkflowDriver) -> None:
+    with driver.session_factory() as s:
+        user = s.scalars(select(User).where(User.username == "officer1")).one()
+    assert user.password_hash.startswith("$argon2") and "demo" not in user.password_hash
+
+
+def test_forms_without_a_csrf_token_are_refused(client, auth: AuthActions) -> None:
+    response = client.post("/auth/login", data={"username": "officer1", "password": "demo"})
+    assert response.status_code == 400
+    auth.login("officer1")
+    assert client.post("/auth/logout").status_code == 400
+
+
+def test_next_parameter_cannot_redirect_elsewhere(auth: AuthActions, client) -> None:
+    token = auth.csrf_token()
+    response = client.post(
+        "/auth/login?next=https://evil.example/steal",
+        data={"username": "officer1", "password": "demo", "csrf_token": token},
+    )
+    assert response.headers["Location"].endswith("/inbox")
+
+
+def test_language_switch_is_kept_for_the_user(auth: AuthActions, client) -> None:
+    auth.login("officer1")
+    auth.post("/auth/language", {"locale": "en", "next": "/inbox"})
+    assert "My tasks" in client.get("/inbox").get_data(as_text=True)
+    auth.logout()
+    auth.login("officer1")
+    assert "My tasks" in client.get("/inbox").get_data(as_text=True)
+    auth.post("/auth/language", {"locale": "xx", "next": "/inbox"})  # unknown: ignored
+    assert "My tasks" in client.get("/inbox").get_data(as_text=True)
+
+
+def test_password_change_ends_other_sessions(app, auth: AuthActions, client) -> None:
+    other = app.test_client()
+    AuthActions(other).login("officer1")
+    assert other.get("/inbox").status_code == 200
+    auth.login("officer1")
+    bad = auth.post(
+        "/auth/password",
+        {"current_password": "demo", "new_password": "short", "confirm_password": "short"},
+        page="/auth/password",
+    )
+    assert bad.status_code == 422 and "8" in bad.get_data(as_text=True)
+    ok = auth.post(
+        "/auth/password",
+        {"current_password": "demo", "new_password": "a-longer-secret", "confirm_password": "a-longer-secret"},
+        page="/auth/password",
+    )
+    assert ok.status_code == 302
+    assert client.get("/inbox").status_code == 200  # this session continues
+    assert other.get("/inbox").status_code == 302  # the other one must sign in again
+    auth.logout()
+    assert auth.login("officer1", "demo").status_code == 401
+    assert auth.login("officer1", "a-longer-secret").status_code == 302
+
+
+def test_security_headers(client) -> None:
+    response = client.get("/auth/login")
+    assert "default-src 'self'" in response.headers["Content-Security-Policy"]
+    assert response.headers["X-Frame-Options"] == "DENY"

@@ -1,0 +1,159 @@
+"""The inbox through the real app: scope per role and unit, claim/release, filters, bulk approval."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tests.fixtures.app import AuthActions
+from tests.fixtures.workflow_helpers import WorkflowDriver
+from workflows import clock
+from workflows.states import InstanceStatus
+
+T0 = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
+
+
+def _submitted(driver: WorkflowDriver, officer: str, cadre: str, text: str = "Đề nghị") -> int:
+    instance_id = driver.start("sample_approval", as_user=officer, subject=cadre)
+    driver.complete(officer, driver.task(instance_id, "submit_request").id, {"subject_line": text})
+    return instance_id
+
+
+@pytest.fixture
+def two_communes(driver: WorkflowDriver) -> dict[str, int]:
+    """A request waiting for review in each commune, and one not yet submitted."""
+    clock.set_now(T0)
+    return {
+        "x001_review": _submitted(driver, "officer1", "CB0001"),
+        "x002_review": _submitted(driver, "officer3", "CB0005"),
+        "x001_draft": driver.start("sample_approval", as_user="officer2", subject="CB0002"),
+    }
+
+
+def test_officer_sees_only_their_own_task(
+    auth: AuthActions, client, two_communes: dict, driver: WorkflowDriver
+) -> None:
+    auth.login("officer2")
+    page = client.get("/inbox").get_data(as_text=True)
+    own = driver.task(two_communes["x001_draft"], "submit_request")
+    assert f"/tasks/{own.id}" in page
+    assert "Trần Văn Hùng" in page and "Nguyễn Thị Lan" not in page
+    group = client.get("/inbox?scope=group").get_data(as_text=True)
+    assert "/tasks/" not in group
+
+
+def test_supervisor_group_tasks_are_limited_to_their_unit(
+    auth: AuthActions, client, two_communes: dict, driver: WorkflowDriver
+) -> None:
+    auth.login("supervisor1")
+    page = client.get("/inbox?scope=group").get_data(as_text=True)
+    mine = driver.task(two_communes["x001_review"], "review_request")
+    other = driver.task(two_communes["x002_review"], "review_request")
+    assert f"/tasks/{mine.id}" in page and f"/tasks/{other.id}" not in page
+
+
+@pytest.mark.parametrize(
+    ("username", "instance_key", "task_key", "status"),
+    [
+        ("officer1", "x001_review", "review_request", 404),  # own request, manager's step: not theirs to see
+        ("officer3", "x001_review", "review_request", 404),  # another commune
+        ("supervisor1", "x002_review", "review_request", 404),  # another commune's supervisor
+        ("officer2", "x001_review", "review_request", 404),
+        ("supervisor1", "x001_review", "review_request", 200),
+        ("head1", "x001_review", "review_request", 200),
+        ("personnel1", "x001_review", "review_request", 200),  # province-wide oversight, read-only
+        ("auditor1", "x002_review", "review_request", 200),  # province-wide, read-only
+        ("officer2", "x001_draft", "submit_request", 200),
+        ("officer1", "x001_draft", "submit_request", 404),
+    ],
+)
+def test_task_page_scope(
+    auth: AuthActions,
+    client,
+    two_communes: dict,
+    driver: WorkflowDriver,
+    username: str,
+    instance_key: str,
+    task_key: str,
+    status: int,
+) -> None:
+    task = driver.task(two_communes[instance_key], task_key)
+    auth.login(username)
+    assert client.get(f"/tasks/{task.id}").status_code == status
+
+
+@pytest.mark.parametrize("username", ["personnel1", "auditor1", "officer1", "officer3"])
+def test_people_outside_the_lane_cannot_complete(
+    auth: AuthActions, client, two_communes: dict, driver: WorkflowDriver, username: str
+) -> None:
+    task = driver.task(two_communes["x001_review"], "review_request")
+    auth.login(username)
+    response = auth.post(f"/tasks/{task.id}", {"decision": "approve"}, page="/inbox")
+    assert response.status_code in (403, 404)
+    assert driver.instance(two_communes["x001_review"]).status == InstanceStatus.RUNNING
+    assert driver.task(two_communes["x001_review"], "review_request").id == task.id
+
+
+def test_claim_moves_a_group_task_to_my_tasks_and_release_returns_it(
+    auth: AuthActions, client, two_communes: dict, driver: WorkflowDriver, demo_users: dict
+) -> None:
+    task = driver.task(two_communes["x001_review"], "review_request")
+    auth.login("head1")
+    auth.post(f"/inbox/tasks/{task.id}/claim", {"next": "/inbox?scope=group"})
+    assert driver.task(two_communes["x001_review"], "review_request").assignee_id == demo_users["head1"].id
+    assert f"/tasks/{task.id}" in client.get("/inbox").get_data(as_text=True)
+    # supervisor1 no longer sees it among the group's tasks, and cannot take it
+    other = AuthActions(client.application.test_client())
+    other.login("supervisor1")
+    assert f"/tasks/{task.id}" not in other.client.get("/inbox?scope=group").get_data(as_text=True)
+    refused = other.post(f"/inbox/tasks/{task.id}/claim", {"next": "/inbox"})
+    assert "đã được người khác nhận" in other.client.get(refused.headers["Location"]).get_data(as_text=True)
+    auth.post(f"/inbox/tasks/{task.id}/release", {"next": "/inbox"})
+    assert driver.task(two_communes["x001_review"], "review_request").assignee_id is None
+
+
+def test_overdue_tasks_are_highlighted_and_filterable(auth: AuthActions, client, two_communes: dict) -> None:
+    clock.set_now(T0 + timedelta(days=3, hours=2))  # past the 3-day deadline; the worker has not run
+    auth.login("supervisor1")
+    page = client.get("/inbox?scope=group").get_data(as_text=True)
+    assert 'class="overdue"' in page and "Quá hạn" in page
+    assert client.get("/inbox?scope=group&due=soon").get_data(as_text=True).count("/tasks/") == 0
+    assert client.get("/inbox?scope=group&due=overdue").get_data(as_text=True).count('href="/tasks/') >= 1
+
+
+def test_search_by_name_and_reference(auth: AuthActions, client, two_communes: dict, driver: WorkflowDriver) -> None:
+    task = driver.task(two_communes["x001_review"], "review_request")
+    auth.login("supervisor1")
+    assert f"/tasks/{task.id}" in client.get("/inbox?scope=group&q=lan").get_data(as_text=True)
+    assert f"/tasks/{task.id}" not in client.get("/inbox?scope=group&q=Hùng").get_data(as_text=True)
+    ref = f"%23{two_communes['x001_review']}"
+    assert f"/tasks/{task.id}" in client.get(f"/inbox?scope=group&q={ref}").get_data(as_text=True)
+
+
+def test_nav_shows_counts(auth: AuthActions, client, two_communes: dict) -> None:
+    auth.login("supervisor1")
+    page = client.get("/inbox").get_data(as_text=True)
+    assert 'title="Việc của tôi">0<' in page and 'title="Việc của nhóm">+1<' in page
+
+
+def test_bulk_approval_completes_each_task_separately(
+    auth: AuthActions, client, driver: WorkflowDriver, two_communes: dict
+) -> None:
+    second = _submitted(driver, "officer2", "CB0002", "Đề nghị thứ hai")
+    first_task = driver.task(two_communes["x001_review"], "review_request")
+    second_task = driver.task(second, "review_request")
+    auth.login("supervisor1")
+    for task in (first_task, second_task):
+        auth.post(f"/inbox/tasks/{task.id}/claim", {"next": "/inbox"})
+    draft_task = driver.task(two_communes["x001_draft"], "submit_request")  # not an approval step, not theirs
+    auth.post("/inbox/bulk-approve", {"task_id": [str(first_task.id), str(second_task.id), str(draft_task.id)]})
+    assert driver.instance(two_communes["x001_review"]).status == InstanceStatus.COMPLETED
+    assert driver.instance(second).status == InstanceStatus.COMPLETED
+    assert driver.instance(two_communes["x001_draft"]).status == InstanceStatus.RUNNING
+
+
+def test_bad_filter_values_are_ignored_not_errors(auth: AuthActions, client, two_communes: dict) -> None:
+    auth.login("supervisor1")
+    for query in ("scope=nope", "page=-4", "page=abc", "sort=drop", "due=yesterday", "unit=x", "q=" + "x" * 500):
+        assert client.get(f"/inbox?{query}").status_code == 200, query

@@ -1,0 +1,479 @@
+"""Instance pages through the real app: who sees which procedure, the page of one, its diagram, history,
+comments and files, starting one from the UI and cancelling one.
+
+Assertions read ids, data attributes and stored rows rather than wording, which the translators own.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from lxml import etree
+from lxml import html as lxml_html
+from sqlalchemy import func, select
+
+from tests.fixtures.app import AuthActions
+from tests.fixtures.workflow_helpers import WorkflowDriver
+from workflows import clock
+from workflows.models import Attachment, Comment, HumanTask, ProcessInstance
+from workflows.registry.models import OrgUnit
+from workflows.states import InstanceStatus, TaskStatus
+
+T0 = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
+
+
+def _submitted(driver: WorkflowDriver, officer: str, cadre: str, text: str = "Đề nghị") -> int:
+    instance_id = driver.start("sample_approval", as_user=officer, subject=cadre)
+    driver.complete(officer, driver.task(instance_id, "submit_request").id, {"subject_line": text})
+    return instance_id
+
+
+@pytest.fixture
+def procedures(driver: WorkflowDriver) -> dict[str, int]:
+    """A request under review in each commune, and one in X001 that its officer has not submitted yet."""
+    clock.set_now(T0)
+    return {
+        "x001": _submitted(driver, "officer1", "CB0001"),
+        "x002": _submitted(driver, "officer3", "CB0005"),
+        "x001_draft": driver.start("sample_approval", as_user="officer2", subject="CB0002"),
+    }
+
+
+def _listed(client, query: str = "") -> set[int]:
+    page = client.get(f"/instances{query}")
+    assert page.status_code == 200
+    return {int(n) for n in re.findall(r'data-instance-id="(\d+)"', page.get_data(as_text=True))}
+
+
+def _doc(response):  # type: ignore[no-untyped-def]
+    return lxml_html.fromstring(response.get_data(as_text=True))
+
+
+def _count(driver: WorkflowDriver, model: type) -> int:
+    with driver.session_factory() as s:
+        return s.scalar(select(func.count()).select_from(model)) or 0
+
+
+# -- the list ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("username", "expected"),
+    [
+        ("officer1", {"x001"}),  # their own request only
+        ("officer2", {"x001_draft"}),
+        ("officer3", {"x002"}),
+        ("supervisor1", {"x001", "x001_draft"}),  # their commune's, not the other commune's
+        ("head1", {"x001", "x001_draft"}),
+        ("personnel1", {"x001", "x002", "x001_draft"}),  # province-wide
+        ("auditor1", {"x001", "x002", "x001_draft"}),
+        ("admin", {"x001", "x002", "x001_draft"}),
+    ],
+)
+def test_list_shows_the_instances_in_scope(
+    auth: AuthActions, client, procedures: dict[str, int], username: str, expected: set[str]
+) -> None:
+    auth.login(username)
+    assert _listed(client) == {procedures[key] for key in expected}
+
+
+def test_list_columns(auth: AuthActions, client, procedures: dict[str, int]) -> None:
+    auth.login("supervisor1")
+    row = _doc(client.get("/instances")).xpath(f'//tr[@data-instance-id="{procedures["x001"]}"]')[0]
+    text = row.text_content()
+    assert f"#{procedures['x001']}" in text and "Phê duyệt đề nghị (mẫu)" in text
+    assert "Nguyễn Thị Lan" in text and "Xã An Phú" in text
+    assert "Xem xét, phê duyệt" in text  # the current step
+    assert row.xpath('.//span[contains(@class, "status-running")]')
+    assert "02/11/2026 15:00" in text  # 08:00 UTC, shown in Vietnam time
+
+
+def test_filters(auth: AuthActions, client, procedures: dict[str, int], driver: WorkflowDriver) -> None:
+    with driver.session_factory() as s:
+        x002 = s.scalars(select(OrgUnit.id).where(OrgUnit.code == "X002")).one()
+    auth.login("personnel1")
+    everything = set(procedures.values())
+    assert _listed(client, "?status=running") == everything
+    assert _listed(client, "?status=completed") == set()
+    assert _listed(client, "?process=sample_approval") == everything
+    assert _listed(client, f"?unit={x002}") == {procedures["x002"]}
+    assert _listed(client, "?q=lan") == {procedures["x001"]}
+    assert _listed(client, "?q=CB0005") == {procedures["x002"]}
+    assert _listed(client, f"?q=%23{procedures['x001_draft']}") == {procedures["x001_draft"]}
+    # 2 November in Vietnam, written either way; the 3rd is after every start.
+    assert _listed(client, "?from=02/11/2026&to=02/11/2026") == everything
+    assert _listed(client, "?from=2026-11-02") == everything
+    assert _listed(client, "?from=03/11/2026") == set()
+    assert _listed(client, "?to=01/11/2026") == set()
+
+
+def test_sorting_and_pages(auth: AuthActions, client, procedures: dict[str, int]) -> None:
+    auth.login("personnel1")
+    newest = re.findall(r'data-instance-id="(\d+)"', client.get("/instances").get_data(as_text=True))
+    oldest = re.findall(r'data-instance-id="(\d+)"', client.get("/instances?sort=oldest").get_data(as_text=True))
+    assert newest == list(reversed(oldest))
+    by_person = _doc(client.get("/instances?sort=subject")).xpath("//tr[@data-instance-id]/td[2]/text()")
+    assert by_person == sorted(by_person)
+
+
+def test_bad_filter_values_are_ignored_not_errors(auth: AuthActions, client, procedures: dict[str, int]) -> None:
+    auth.login("supervisor1")
+    everything = {procedures["x001"], procedures["x001_draft"]}
+    for query in (
+        "status=nope",
+        "process=unknown",
+        "unit=abc",
+        "unit=99999999999999999999",
+        "sort=drop",
+        "page=-4",
+        "page=abc",
+        "page=" + "9" * 30,
+        "q=" + "x" * 500,
+        "q=%23" + "9" * 30,
+        "from=",
+    ):
+        response = client.get(f"/instances?{query}")
+        assert response.status_code == 200, query
+    assert _listed(client, "?unit=99999") == everything  # a unit outside one's scope is dropped, not applied
+
+
+@pytest.mark.parametrize("value", ["31/02/2026", "2026-13-01", "yesterday", "02/11/0001", "1/1/99999"])
+def test_unreadable_dates_are_named_not_errors(
+    auth: AuthActions, client, procedures: dict[str, int], value: str
+) -> None:
+    auth.login("supervisor1")
+    response = client.get(f"/instances?from={value}")
+    assert response.status_code == 200
+    doc = _doc(response)
+    assert doc.xpath('//*[@id="from-error"]')
+    assert len(doc.xpath("//tr[@data-instance-id]")) == 2  # the other filters still apply
+
+
+# -- one instance -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("username", "key"),
+    [
+        ("officer1", "x002"),
+        ("officer1", "x001_draft"),
+        ("officer3", "x001"),
+        ("supervisor1", "x002"),
+        ("officer2", "x001"),
+    ],
+)
+def test_out_of_scope_instances_do_not_exist(
+    auth: AuthActions, client, procedures: dict[str, int], username: str, key: str
+) -> None:
+    auth.login(username)
+    instance_id = procedures[key]
+    assert client.get(f"/instances/{instance_id}").status_code == 404
+    assert client.get(f"/instances/{instance_id}/diagram.svg").status_code == 404
+
+
+@pytest.mark.parametrize("forged", ["0", "999999", "2147483648", "9" * 30])
+def test_forged_ids_are_404(auth: AuthActions, client, procedures: dict[str, int], forged: str) -> None:
+    auth.login("admin")
+    assert client.get(f"/instances/{forged}").status_code == 404
+    assert client.get(f"/instances/{forged}/diagram.svg").status_code == 404
+    assert client.get(f"/attachments/{forged}").status_code == 404
+
+
+def test_instance_page(auth: AuthActions, client, procedures: dict[str, int], driver: WorkflowDriver) -> None:
+    auth.login("supervisor1")
+    response = client.get(f"/instances/{procedures['x001']}")
+    assert response.status_code == 200
+    doc = _doc(response)
+    facts = doc.xpath('//dl[contains(@class, "facts")]')[0].text_content()
+    assert "v1" in facts and "Nguyễn Thị Lan" in facts and "CB0001" in facts and "Xã An Phú" in facts
+    assert doc.xpath('//span[@data-status="running"]')
+    # The open task is a group task: the role and the unit, its deadline three days on, and a link to take it.
+    row = doc.xpath('//tr[@data-task-key="review_request"]')[0]
+    assert "Xã An Phú" in row.text_content() and "05/11/2026" in row.text_content()
+    task = driver.task(procedures["x001"], "review_request")
+    assert row.xpath(f'.//a[@href="/tasks/{task.id}"]')
+    # Current data, without the model's bookkeeping keys.
+    assert doc.xpath('//dd[@data-key="subject_line"]')[0].text_content().strip() == "Đề nghị"
+    assert doc.xpath('//dd[@data-key="return_count"]')
+    assert not doc.xpath('//dd[starts-with(@data-key, "_")]')
+    # The diagram inline, with the current step highlighted, and its styles allowed by hash only.
+    assert doc.xpath('//figure[@class="diagram"]//*[@data-element-id="review_request"]')
+    policy = response.headers["Content-Security-Policy"]
+    style = re.search(r"<style>(.*?)</style>", response.get_data(as_text=True), re.DOTALL)
+    assert style is not None
+    digest = base64.b64encode(hashlib.sha256(style.group(1).encode()).digest()).decode()
+    assert f"'sha256-{digest}'" in policy and "unsafe-inline" not in policy
+
+
+def test_diagram_svg(auth: AuthActions, client, procedures: dict[str, int]) -> None:
+    auth.login("officer1")
+    response = client.get(f"/instances/{procedures['x001']}/diagram.svg")
+    assert response.status_code == 200
+    assert response.mimetype == "image/svg+xml"
+    svg = etree.fromstring(response.get_data())
+    current = svg.xpath('//*[@data-element-id="review_request"]')[0]
+    assert "current" in current.get("class").split()
+    done = svg.xpath('//*[@data-element-id="submit_request"]')[0]
+    assert "completed" in done.get("class").split()
+    assert "script-src" not in response.headers["Content-Security-Policy"]  # default-src 'none' covers it
+
+
+def test_timeline_shows_completion_with_data_before_and_after(
+    auth: AuthActions, client, procedures: dict[str, int], driver: WorkflowDriver
+) -> None:
+    instance_id = procedures["x001"]
+    driver.complete("supervisor1", driver.task(instance_id, "review_request").id, {"decision": "return"})
+    driver.complete("officer1", driver.task(instance_id, "submit_request").id, {"subject_line": "Đề nghị đã sửa"})
+    auth.login("officer1")
+    doc = _doc(client.get(f"/instances/{instance_id}"))
+    completions = doc.xpath('//li[@data-event="task_completed"][@data-task-key="submit_request"]')
+    assert len(completions) == 2
+    first, second = (c.xpath('.//li[@data-key="subject_line"]')[0] for c in completions)
+    assert first.xpath("string(.//ins)").strip() == "Đề nghị"
+    assert second.xpath("string(.//del)").strip() == "Đề nghị"
+    assert second.xpath("string(.//ins)").strip() == "Đề nghị đã sửa"
+    assert (
+        "Lê Văn Minh"
+        in doc.xpath('//li[@data-event="task_completed"][@data-task-key="review_request"]')[0].text_content()
+    )
+    assert doc.xpath('//li[@data-event="instance_started"]')
+    assert not doc.xpath('//li[@data-event="data_changed"]')  # folded into the completions
+
+
+def test_last_error_is_shown_to_administrators_only(
+    auth: AuthActions, client, procedures: dict[str, int], driver: WorkflowDriver
+) -> None:
+    with driver.session_factory() as s:
+        s.get(ProcessInstance, procedures["x001"]).last_error = "NameError: boom (element review_outcome)"
+        s.commit()
+    auth.login("supervisor1")
+    assert "NameError: boom" not in client.get(f"/instances/{procedures['x001']}").get_data(as_text=True)
+    auth.logout()
+    auth.login("admin")
+    assert "NameError: boom" in client.get(f"/instances/{procedures['x001']}").get_data(as_text=True)
+
+
+# -- comments -------------------------------------------------------------------------------------------------
+
+
+def test_add_a_comment(auth: AuthActions, client, procedures: dict[str, int], driver: WorkflowDriver) -> None:
+    instance_id = procedures["x001"]
+    auth.login("officer1")
+    response = auth.post(f"/instances/{instance_id}/comments", {"body": "  Tôi đã bổ sung hồ sơ.  "})
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"/instances/{instance_id}#comments")
+    with driver.session_factory() as s:
+        stored = s.scalars(select(Comment).where(Comment.instance_id == instance_id)).one()
+        assert stored.body == "Tôi đã bổ sung hồ sơ."
+    assert "Tôi đã bổ sung hồ sơ." in client.get(f"/instances/{instance_id}").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("body", ["", "   ", "x" * 2001])
+def test_invalid_comments_are_refused(
+    auth: AuthActions, client, procedures: dict[str, int], driver: WorkflowDriver, body: str
+) -> None:
+    auth.login("supervisor1")
+    response = auth.post(f"/instances/{procedures['x001']}/comments", {"body": body})
+    assert response.status_code == 422
+    assert _doc(response).xpath('//*[@id="comment-body-error"]')
+    assert _count(driver, Comment) == 0
+
+
+def test_auditors_cannot_comment(auth: AuthActions, client, procedures: dict[str, int], driver: WorkflowDriver) -> None:
+    auth.login("auditor1")
+    page = _doc(client.get(f"/instances/{procedures['x001']}"))
+    assert not page.xpath('//textarea[@name="body"]')
+    assert auth.post(f"/instances/{procedures['x001']}/comments", {"body": "Ý kiến"}).status_code == 403
+    assert _count(driver, Comment) == 0
+
+
+def test_comments_need_scope_and_a_csrf_token(
+    auth: AuthActions, client, procedures: dict[str, int], driver: WorkflowDriver
+) -> None:
+    auth.login("officer3")
+    assert auth.post(f"/instances/{procedures['x001']}/comments", {"body": "Xin chào"}).status_code == 404
+    assert client.post(f"/instances/{procedures['x002']}/comments", data={"body": "Xin chào"}).status_code == 400
+    assert _count(driver, Comment) == 0
+
+
+# -- attachments --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def attachment(app, procedures: dict[str, int], driver: WorkflowDriver, demo_users: dict) -> int:
+    content = b"%PDF-1.4 quyet dinh"
+    digest = hashlib.sha256(content).hexdigest()
+    folder = Path(app.config["UPLOAD_DIR"])
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / digest).write_bytes(content)
+    with driver.session_factory() as s:
+        row = Attachment(
+            instance_id=procedures["x001"],
+            filename="quyet_dinh.pdf",
+            content_type="application/pdf",
+            size=len(content),
+            sha256=digest,
+            uploaded_by_id=demo_users["officer1"].id,
+        )
+        s.add(row)
+        s.commit()
+        return row.id
+
+
+@pytest.mark.parametrize(
+    ("username", "status"),
+    [("officer1", 200), ("supervisor1", 200), ("auditor1", 200), ("officer3", 404), ("officer2", 404)],
+)
+def test_attachment_download_scope(auth: AuthActions, client, attachment: int, username: str, status: int) -> None:
+    auth.login(username)
+    response = client.get(f"/attachments/{attachment}")
+    assert response.status_code == status
+    if status == 200:
+        assert response.get_data() == b"%PDF-1.4 quyet dinh"
+        assert response.headers["Content-Disposition"].startswith("attachment")
+        assert "quyet_dinh.pdf" in response.headers["Content-Disposition"]
+        assert "sandbox" in response.headers["Content-Security-Policy"]
+    response.close()  # the file is streamed from disk
+
+
+def test_attachment_is_listed_and_a_missing_file_is_404(
+    auth: AuthActions, client, app, attachment: int, procedures: dict[str, int]
+) -> None:
+    auth.login("officer1")
+    assert _doc(client.get(f"/instances/{procedures['x001']}")).xpath(f'//a[@href="/attachments/{attachment}"]')
+    for stored in Path(app.config["UPLOAD_DIR"]).iterdir():
+        stored.unlink()
+    assert client.get(f"/attachments/{attachment}").status_code == 404
+
+
+# -- starting -----------------------------------------------------------------------------------------------
+
+
+def test_personnel_starts_a_procedure(auth: AuthActions, client, driver: WorkflowDriver, demo_users: dict) -> None:
+    auth.login("personnel1")
+    assert client.get("/instances/start").status_code == 200
+    response = auth.post(
+        "/instances/start", {"process_id": "sample_approval", "subject": "CB0001", "unit": ""}, page="/instances/start"
+    )
+    assert response.status_code == 302
+    instance_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    with driver.session_factory() as s:
+        instance = s.get(ProcessInstance, instance_id)
+        assert instance is not None and instance.status == InstanceStatus.RUNNING
+        assert instance.subject is not None and instance.subject.code == "CB0001"
+        assert instance.started_by_id == demo_users["personnel1"].id
+        assert instance.unit_id == instance.subject.unit_id  # the subject's unit by default
+    task = driver.task(instance_id, "submit_request")
+    assert task.assignee_id == demo_users["officer1"].id
+    assert client.get(response.headers["Location"]).status_code == 200
+
+
+def test_an_officer_starts_for_themself_with_the_code_prefilled(
+    auth: AuthActions, client, driver: WorkflowDriver
+) -> None:
+    auth.login("officer2")
+    form = _doc(client.get("/instances/start"))
+    assert form.xpath('//input[@name="subject"]/@value') == ["CB0002"]
+    response = auth.post(
+        "/instances/start", {"process_id": "sample_approval", "subject": "CB0002"}, page="/instances/start"
+    )
+    assert response.status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("username", "data"),
+    [
+        ("officer2", {"process_id": "sample_approval", "subject": "CB0001"}),  # someone else: not theirs to start
+        ("officer3", {"process_id": "sample_approval", "subject": "CB0001"}),  # another commune: reads as unknown
+        ("personnel1", {"process_id": "sample_approval", "subject": "XX9999"}),
+        ("personnel1", {"process_id": "sample_approval", "subject": ""}),
+        ("personnel1", {"process_id": "no_such_process", "subject": "CB0001"}),
+        ("personnel1", {"process_id": "", "subject": "CB0001"}),
+        ("personnel1", {"process_id": "sample_approval", "subject": "CB0001", "unit": "abc"}),
+        ("personnel1", {"process_id": "sample_approval", "subject": "CB0001", "unit": "99999"}),
+    ],
+)
+def test_refused_starts_write_nothing(
+    auth: AuthActions, client, driver: WorkflowDriver, username: str, data: dict[str, str]
+) -> None:
+    before = (_count(driver, ProcessInstance), _count(driver, HumanTask))
+    auth.login(username)
+    response = auth.post("/instances/start", data, page="/instances/start")
+    assert response.status_code == 422
+    doc = _doc(response)
+    assert doc.xpath('//*[@role="alert"]')
+    assert (_count(driver, ProcessInstance), _count(driver, HumanTask)) == before
+
+
+def test_auditors_cannot_start(auth: AuthActions, client, driver: WorkflowDriver) -> None:
+    auth.login("auditor1")
+    assert client.get("/instances/start").status_code == 403
+    response = auth.post("/instances/start", {"process_id": "sample_approval", "subject": "CB0007"})
+    assert response.status_code == 403
+    assert _count(driver, ProcessInstance) == 0
+
+
+def test_start_suggests_only_people_one_may_start_for(auth: AuthActions, client) -> None:
+    auth.login("officer1")
+    assert _doc(client.get("/instances/start")).xpath("//datalist/option/@value") == ["CB0001"]
+    auth.logout()
+    auth.login("personnel1")
+    suggested = _doc(client.get("/instances/start")).xpath("//datalist/option/@value")
+    assert {"CB0001", "CB0005", "CB0007"} <= set(suggested)
+
+
+# -- cancelling -----------------------------------------------------------------------------------------------
+
+
+def test_admin_cancels_with_a_reason(
+    auth: AuthActions, client, procedures: dict[str, int], driver: WorkflowDriver
+) -> None:
+    instance_id = procedures["x001"]
+    auth.login("admin")
+    assert _doc(client.get(f"/instances/{instance_id}")).xpath('//textarea[@name="reason"]')
+    response = auth.post(f"/instances/{instance_id}/cancel", {"reason": "Nộp trùng hồ sơ"})
+    assert response.status_code == 302
+    instance = driver.instance(instance_id)
+    assert instance.status == InstanceStatus.CANCELLED and instance.cancel_reason == "Nộp trùng hồ sơ"
+    assert driver.open_tasks(instance_id) == []
+    doc = _doc(client.get(f"/instances/{instance_id}"))
+    assert doc.xpath('//li[@data-event="instance_cancelled"]') and not doc.xpath('//textarea[@name="reason"]')
+    again = auth.post(f"/instances/{instance_id}/cancel", {"reason": "Lần nữa"})
+    assert again.status_code == 302  # already ended: said on the page, nothing changes
+    assert driver.instance(instance_id).cancel_reason == "Nộp trùng hồ sơ"
+
+
+def test_cancel_needs_a_reason(auth: AuthActions, client, procedures: dict[str, int], driver: WorkflowDriver) -> None:
+    auth.login("admin")
+    response = auth.post(f"/instances/{procedures['x001']}/cancel", {"reason": "   "})
+    assert response.status_code == 422
+    assert _doc(response).xpath('//*[@id="cancel-reason-error"]')
+    assert driver.instance(procedures["x001"]).status == InstanceStatus.RUNNING
+
+
+@pytest.mark.parametrize("username", ["supervisor1", "head1", "personnel1", "auditor1"])
+def test_only_administrators_cancel(
+    auth: AuthActions, client, procedures: dict[str, int], driver: WorkflowDriver, username: str
+) -> None:
+    auth.login(username)
+    assert not _doc(client.get(f"/instances/{procedures['x001']}")).xpath('//textarea[@name="reason"]')
+    assert auth.post(f"/instances/{procedures['x001']}/cancel", {"reason": "Không cần nữa"}).status_code == 403
+    assert driver.instance(procedures["x001"]).status == InstanceStatus.RUNNING
+    with driver.session_factory() as s:
+        assert (
+            s.scalar(
+                select(func.count()).where(
+                    HumanTask.instance_id == procedures["x001"], HumanTask.status == TaskStatus.OPEN
+                )
+            )
+            == 1
+        )
+
+
+def test_cancel_of_an_invisible_instance_is_404(auth: AuthActions, client, procedures: dict[str, int]) -> None:
+    auth.login("supervisor1")
+    assert auth.post(f"/instances/{procedures['x002']}/cancel", {"reason": "x"}).status_code == 404

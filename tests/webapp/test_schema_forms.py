@@ -1,0 +1,635 @@
+"""Task forms built from JSON Schemas: the page's form accepts exactly what the API's jsonschema check accepts."""
+
+from __future__ import annotations
+
+import io
+import json
+import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask, render_template_string
+from jsonschema import Draft202012Validator, FormatChecker
+from markupsafe import escape
+from werkzeug.datastructures import FileStorage, MultiDict
+
+from webapp.tasks.schema_forms import (
+    UnsupportedSchema,
+    add_row,
+    build_form_class,
+    data_to_formdata,
+    file_fields,
+    form_to_data,
+    form_to_draft,
+    uploaded_files,
+    wants_more_rows,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+FORMS = ROOT / "forms"
+
+APP = Flask(__name__, template_folder=str(ROOT / "webapp" / "templates"))
+APP.config.update(SECRET_KEY="test-secret", WTF_CSRF_ENABLED=False, TESTING=True)
+APP.jinja_env.globals["_"] = lambda text, **kwargs: text
+
+SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "Báo cáo kết quả",
+    "type": "object",
+    "required": ["subject", "amount", "needed_by", "agreed", "kind", "products"],
+    "properties": {
+        "subject": {"type": "string", "title": "Nội dung", "minLength": 1, "maxLength": 500},
+        "code": {"type": "string", "title": "Mã hồ sơ", "pattern": "^[A-Z]{2}[0-9]+$"},
+        "details": {"type": "string", "title": "Chi tiết", "maxLength": 500},
+        "amount": {"type": "integer", "title": "Số lượng", "minimum": 0, "description": "Số người đề nghị."},
+        "ratio": {"type": "number", "title": "Tỉ lệ", "exclusiveMinimum": 0, "maximum": 1},
+        "needed_by": {"type": "string", "title": "Cần trước ngày", "format": "date"},
+        "agreed": {"type": "boolean", "title": "Thủ trưởng đã đồng ý"},
+        "kind": {
+            "type": "string",
+            "title": "Loại",
+            "enum": ["new", "renew"],
+            "x-labels": {"new": "Cấp mới", "renew": "Gia hạn"},
+        },
+        "level": {
+            "type": "integer",
+            "title": "Mức độ",
+            "oneOf": [{"const": 1, "title": "Thấp"}, {"const": 2, "title": "Cao"}],
+        },
+        "topics": {
+            "type": "array",
+            "title": "Lĩnh vực",
+            "uniqueItems": True,
+            "maxItems": 2,
+            "items": {"type": "string", "enum": ["hr", "finance", "it"]},
+            "x-labels": {"hr": "Nhân sự", "finance": "Tài chính", "it": "Công nghệ"},
+        },
+        "products": {
+            "type": "array",
+            "title": "Sản phẩm công việc",
+            "minItems": 1,
+            "maxItems": 3,
+            "items": {
+                "type": "object",
+                "required": ["name"],
+                "additionalProperties": False,
+                "properties": {
+                    "name": {"type": "string", "title": "Tên sản phẩm", "maxLength": 200},
+                    "assigned": {"type": "integer", "title": "Được giao", "minimum": 0},
+                    "completed": {"type": "integer", "title": "Hoàn thành", "minimum": 0},
+                    "on_time": {"type": "boolean", "title": "Đúng hạn"},
+                },
+            },
+        },
+        "evidence": {"type": "string", "title": "Minh chứng", "format": "binary"},
+    },
+    "x-ui": {
+        "details": {"widget": "textarea", "help": "Ghi rõ lý do.", "label_en": "Details", "help_en": "Say why."},
+        "level": {"widget": "radio"},
+        "evidence": {"accept": ".pdf,.jpg,.png", "max_size_mb": 1},
+    },
+}
+VALIDATOR = Draft202012Validator(SCHEMA, format_checker=FormatChecker())
+
+VALID_POST: dict[str, Any] = {
+    "subject": "  Đề nghị cử cán bộ đi học  ",
+    "code": "HS2026",
+    "details": "Dòng một\r\nDòng hai",
+    "amount": "0",
+    "ratio": "0,5",
+    "needed_by": "15/03/2026",
+    "agreed": "false",
+    "kind": "renew",
+    "level": "2",
+    "topics": ["hr", "it"],
+    "products-0-name": "Báo cáo quý",
+    "products-0-assigned": "3",
+    "products-0-completed": "2",
+    "products-0-on_time": "true",
+}
+VALID_DATA: dict[str, Any] = {
+    "subject": "Đề nghị cử cán bộ đi học",
+    "code": "HS2026",
+    "details": "Dòng một\nDòng hai",
+    "amount": 0,
+    "ratio": 0.5,
+    "needed_by": "2026-03-15",
+    "agreed": False,
+    "kind": "renew",
+    "level": 2,
+    "topics": ["hr", "it"],
+    "products": [{"name": "Báo cáo quý", "assigned": 3, "completed": 2, "on_time": True}],
+}
+DELETE = object()
+CHOICES = {"agreed", "kind", "level", "topics", "on_time"}
+
+
+def _multidict(post: dict[str, Any]) -> MultiDict:
+    data = MultiDict()
+    for key, value in post.items():
+        for item in value if isinstance(value, list) else [value]:
+            data.add(key, item)
+    return data
+
+
+@contextmanager
+def posted(post: dict[str, Any], schema: dict[str, Any] = SCHEMA, **build: Any) -> Iterator[Any]:
+    with APP.test_request_context(method="POST", data=_multidict(post)) as ctx:
+        try:
+            yield build_form_class(schema, **build)()
+        finally:
+            ctx.request.environ["wsgi.input"].close()  # a large test body is spooled to a file nobody else closes
+
+
+@contextmanager
+def shown(data: dict[str, Any] | None = None, schema: dict[str, Any] = SCHEMA, **build: Any) -> Iterator[Any]:
+    with APP.test_request_context(method="GET"):
+        yield build_form_class(schema, **build)(data=data_to_formdata(data or {}, schema))
+
+
+def _changed(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    result = dict(base)
+    for key, value in changes.items():
+        if value is DELETE:
+            result.pop(key, None)
+        else:
+            result[key] = value
+    return result
+
+
+def render(form: Any, schema: dict[str, Any] = SCHEMA) -> str:
+    return render_template_string(
+        '{% import "tasks/_fields.html" as f %}{{ f.render_form_fields(form, schema) }}', form=form, schema=schema
+    )
+
+
+def _field(form: Any, path: tuple[Any, ...]) -> Any:
+    field = form[path[0]]
+    for step in path[1:]:
+        field = field[step]
+    return field
+
+
+# -- valid input -----------------------------------------------------------------------------------------------------
+
+
+def test_valid_post_gives_typed_json_that_the_schema_accepts() -> None:
+    with posted(VALID_POST) as form:
+        assert form.validate(), form.errors
+        data = form_to_data(form, SCHEMA)
+    assert data == VALID_DATA
+    assert type(data["amount"]) is int and type(data["ratio"]) is float and data["agreed"] is False
+    assert type(data["products"][0]["assigned"]) is int and data["products"][0]["on_time"] is True
+    assert list(VALIDATOR.iter_errors(data)) == []
+
+
+def test_false_and_zero_answer_required_fields() -> None:
+    with posted(_changed(VALID_POST, {"agreed": "false", "amount": "0"})) as form:
+        assert form.validate(), form.errors
+        data = form_to_data(form, SCHEMA)
+    assert data["agreed"] is False and data["amount"] == 0
+
+
+@pytest.mark.parametrize("typed", ["15/03/2026", "2026-03-15", "15-03-2026", "15.03.2026", "15/3/2026", " 2026-3-15 "])
+def test_dates_typed_either_way_become_iso(typed: str) -> None:
+    with posted(_changed(VALID_POST, {"needed_by": typed})) as form:
+        assert form.validate(), form.errors
+        assert form_to_data(form, SCHEMA)["needed_by"] == "2026-03-15"
+
+
+def test_text_is_counted_as_the_person_saw_it() -> None:
+    decomposed = unicodedata.normalize("NFD", "Nguyễn Thị Hồng")
+    exactly_500 = ("a" * 99 + "\r\n") * 5  # 500 characters in the browser, 505 bytes of CRLF on the wire
+    with posted(_changed(VALID_POST, {"subject": decomposed, "details": exactly_500, "code": "HS1\x00"})) as form:
+        assert form.validate(), form.errors
+        data = form_to_data(form, SCHEMA)
+    assert data["subject"] == "Nguyễn Thị Hồng" and unicodedata.is_normalized("NFC", data["subject"])
+    assert len(data["details"]) == 499 and "\r" not in data["details"]  # the last newline is trailing space
+    assert data["code"] == "HS1"
+    assert list(VALIDATOR.iter_errors(data)) == []
+
+
+def test_unanswered_optional_fields_are_left_out() -> None:
+    required_only = {
+        key: value
+        for key, value in VALID_POST.items()
+        if key in ("subject", "amount", "needed_by", "agreed", "kind") or key.startswith("products-0-name")
+    }
+    required_only.update({"code": "", "ratio": " ", "level": "", "products-1-name": "", "products-1-assigned": ""})
+    with posted(required_only) as form:
+        assert form.validate(), form.errors
+        data = form_to_data(form, SCHEMA)
+    assert data == {
+        "subject": "Đề nghị cử cán bộ đi học",
+        "amount": 0,
+        "needed_by": "2026-03-15",
+        "agreed": False,
+        "kind": "renew",
+        "topics": [],  # nothing ticked is an answer
+        "products": [{"name": "Báo cáo quý"}],  # the blank second row is dropped
+    }
+    assert list(VALIDATOR.iter_errors(data)) == []
+
+
+# -- invalid input: the form refuses, with a Vietnamese message on the field, and so does the API ------------------
+
+INVALID = [
+    # (id, changed inputs, field path, message, same change in the JSON or None when JSON cannot say it)
+    ("negative amount", {"amount": "-1"}, ("amount",), "Giá trị phải lớn hơn hoặc bằng 0.", {"amount": -1}),
+    ("amount not a number", {"amount": "mười"}, ("amount",), "Phải là một số nguyên.", {"amount": "mười"}),
+    ("amount with decimals", {"amount": "1.5"}, ("amount",), "Phải là một số nguyên.", {"amount": 1.5}),
+    ("amount missing", {"amount": ""}, ("amount",), "Trường này là bắt buộc.", {"amount": DELETE}),
+    ("subject blank", {"subject": "   "}, ("subject",), "Trường này là bắt buộc.", {"subject": ""}),
+    ("subject 501 chars", {"subject": "x" * 501}, ("subject",), "Độ dài tối đa là 500 ký tự.", {"subject": "x" * 501}),
+    ("code pattern", {"code": "hs2026"}, ("code",), "Giá trị không đúng định dạng yêu cầu.", {"code": "hs2026"}),
+    ("ratio zero", {"ratio": "0"}, ("ratio",), "Giá trị phải lớn hơn 0.", {"ratio": 0}),
+    ("ratio too big", {"ratio": "1,5"}, ("ratio",), "Giá trị phải nhỏ hơn hoặc bằng 1.", {"ratio": 1.5}),
+    ("ratio not finite", {"ratio": "nan"}, ("ratio",), "Phải là một số.", None),
+    (
+        "31 February",
+        {"needed_by": "31/02/2026"},
+        ("needed_by",),
+        "Không phải là ngày hợp lệ (dd/mm/yyyy hoặc yyyy-mm-dd).",
+        {"needed_by": "2026-02-31"},
+    ),
+    (
+        "month 13",
+        {"needed_by": "2026-13-01"},
+        ("needed_by",),
+        "Không phải là ngày hợp lệ (dd/mm/yyyy hoặc yyyy-mm-dd).",
+        {"needed_by": "2026-13-01"},
+    ),
+    ("boolean unanswered", {"agreed": DELETE}, ("agreed",), "Trường này là bắt buộc.", {"agreed": DELETE}),
+    ("boolean nonsense", {"agreed": "maybe"}, ("agreed",), "Lựa chọn không hợp lệ.", {"agreed": "maybe"}),
+    ("enum not allowed", {"kind": "other"}, ("kind",), "Lựa chọn không hợp lệ.", {"kind": "other"}),
+    ("enum placeholder", {"kind": ""}, ("kind",), "Trường này là bắt buộc.", {"kind": DELETE}),
+    ("oneOf not allowed", {"level": "3"}, ("level",), "Lựa chọn không hợp lệ.", {"level": 3}),
+    ("too many topics", {"topics": ["hr", "finance", "it"]}, ("topics",), "Chỉ được chọn tối đa 2 mục.", None),
+    ("unknown topic", {"topics": ["sales"]}, ("topics",), "Lựa chọn không hợp lệ.", {"topics": ["sales"]}),
+    (
+        "row count negative",
+        {"products-0-completed": "-1"},
+        ("products", 0, "completed"),
+        "Giá trị phải lớn hơn hoặc bằng 0.",
+        {"products": [{"name": "Báo cáo quý", "completed": -1}]},
+    ),
+    (
+        "row name missing",
+        {"products-0-name": ""},
+        ("products", 0, "name"),
+        "Trường này là bắt buộc.",
+        {"products": [{"assigned": 3}]},
+    ),
+    (
+        "row boolean nonsense",
+        {"products-0-on_time": "perhaps"},
+        ("products", 0, "on_time"),
+        "Lựa chọn không hợp lệ.",
+        {"products": [{"name": "x", "on_time": "perhaps"}]},
+    ),
+    (
+        "no rows",
+        {"products-0-name": "", "products-0-assigned": "", "products-0-completed": "", "products-0-on_time": DELETE},
+        ("products",),
+        "Cần nhập ít nhất 1 dòng.",
+        {"products": []},
+    ),
+    (
+        "too many rows",
+        {f"products-{i}-name": f"Sản phẩm {i}" for i in range(1, 4)},
+        ("products",),
+        "Chỉ được nhập tối đa 3 dòng.",
+        {"products": [{"name": f"Sản phẩm {i}"} for i in range(4)]},
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("changes", "path", "message", "api_change"), [case[1:] for case in INVALID], ids=[c[0] for c in INVALID]
+)
+def test_invalid_input_is_refused_on_the_field(
+    changes: dict[str, Any], path: tuple[Any, ...], message: str, api_change: dict[str, Any] | None
+) -> None:
+    with posted(_changed(VALID_POST, changes)) as form:
+        assert not form.validate()
+        assert set(form.errors) == {path[0]}, form.errors  # nothing else is blamed
+        field = _field(form, path)
+        errors = field.table_errors if path == ("products",) else field.errors
+        assert message in errors
+        html = render(form)
+    assert escape(message) in html
+    for key, typed in changes.items():
+        if isinstance(typed, str) and typed.strip() and key.split("-")[-1] not in CHOICES:
+            assert f'value="{escape(typed)}"' in html  # shown back as typed, next to its error
+    if api_change is not None:
+        assert list(VALIDATOR.iter_errors(_changed(VALID_DATA, api_change))), "the API would have accepted it"
+
+
+def test_messages_follow_the_locale() -> None:
+    with posted(_changed(VALID_POST, {"amount": "-1", "subject": ""}), locale="en") as form:
+        assert not form.validate()
+        assert form.amount.errors == ["Must be greater than or equal to 0."]
+        assert form.subject.errors == ["This field is required."]
+        assert form.details.label.text == "Details" and form.details.description == "Say why."
+        assert [option.label.text for option in form.agreed] == ["Yes", "No"]
+    with posted(VALID_POST) as form:
+        assert form.details.label.text == "Chi tiết" and form.details.description == "Ghi rõ lý do."
+        assert [option.label.text for option in form.agreed] == ["Có", "Không"]
+        assert [option.label.text for option in form.level] == ["Thấp", "Cao"]
+        assert [option.label.text for option in form.kind] == ["— Chọn —", "Cấp mới", "Gia hạn"]
+
+
+def test_repeated_rows_are_refused_when_items_must_be_unique() -> None:
+    schema = json.loads(json.dumps(SCHEMA))
+    schema["properties"]["products"]["uniqueItems"] = True
+    twice = {"products-1-name": "Báo cáo quý", "products-1-assigned": "3", "products-1-completed": "2"}
+    twice["products-1-on_time"] = "true"
+    with posted(_changed(VALID_POST, twice), schema) as form:
+        assert not form.validate()
+        assert form.products.table_errors == ["Các dòng không được trùng nhau."]
+
+
+# -- pre-filling and drafts ------------------------------------------------------------------------------------------
+
+
+def test_saved_data_fills_the_form_and_comes_back_unchanged() -> None:
+    with shown(VALID_DATA) as form:
+        assert form.needed_by._value() == "2026-03-15"
+        assert form.agreed.data == "false" and form.level.data == "2"
+        assert form.products[0]["on_time"].data == "true"
+        assert form.validate(), form.errors
+        assert form_to_data(form, SCHEMA) == VALID_DATA
+        html = render(form)
+    assert 'value="2026-03-15"' in html and 'value="Báo cáo quý"' in html
+    assert '<input checked id="agreed-1" name="agreed" required type="radio" value="false">' in html
+
+
+def test_data_to_formdata_drops_what_the_schema_does_not_know() -> None:
+    prefilled = data_to_formdata({**VALID_DATA, "instance_note": "x", "kind": "gone", "ratio": None}, SCHEMA)
+    assert "instance_note" not in prefilled and "kind" not in prefilled and "ratio" not in prefilled
+    assert prefilled["agreed"] == "false" and prefilled["topics"] == ["hr", "it"]
+
+
+def test_odd_saved_values_do_not_break_the_page() -> None:
+    odd = {"amount": [1, 2], "needed_by": 5, "subject": {"a": 1}, "agreed": "yes", "topics": "hr", "products": "x"}
+    with shown(odd) as form:
+        assert form.amount.data is None and form.needed_by.data is None and form.subject.data == ""
+        assert form.agreed.data is None and form.topics.data == [] and len(form.products) == 1
+        assert form_to_data(form, SCHEMA) == {"topics": []}
+        render(form)
+
+
+def test_a_draft_keeps_what_could_not_be_read() -> None:
+    with posted(_changed(VALID_POST, {"amount": "mười", "needed_by": "31/02/2026", "subject": ""})) as form:
+        draft = form_to_draft(form, SCHEMA)
+    assert draft["amount"] == "mười" and draft["needed_by"] == "31/02/2026" and "subject" not in draft
+    json.dumps(draft)  # stored as JSON
+    with shown(draft) as form:
+        assert form.amount._value() == "mười" and form.needed_by._value() == "31/02/2026"
+        assert form.kind.data == "renew" and form.products[0]["name"].data == "Báo cáo quý"
+
+
+def test_a_post_overrides_prefilled_choices() -> None:
+    with APP.test_request_context(method="POST", data=_multidict(_changed(VALID_POST, {"agreed": DELETE}))):
+        form = build_form_class(SCHEMA)(data=data_to_formdata(VALID_DATA, SCHEMA))
+        assert not form.validate()
+        assert form.agreed.errors == ["Trường này là bắt buộc."]
+
+
+# -- files -------------------------------------------------------------------------------------------------------------
+
+
+def _upload(content: bytes, filename: str, content_type: str = "application/pdf") -> FileStorage:
+    return FileStorage(stream=io.BytesIO(content), filename=filename, content_type=content_type)
+
+
+def test_an_accepted_file_comes_back_separately() -> None:
+    assert file_fields(SCHEMA) == ["evidence"]
+    with posted({**VALID_POST, "evidence": _upload(b"%PDF-1.7 " * 10, "Quyết định.PDF")}) as form:
+        assert form.validate(), form.errors
+        assert "evidence" not in form_to_data(form, SCHEMA)
+        files = uploaded_files(form, SCHEMA)
+        assert list(files) == ["evidence"] and files["evidence"].filename == "Quyết định.PDF"
+        assert files["evidence"].read() == b"%PDF-1.7 " * 10  # the size check left the stream at its start
+        assert 'accept=".pdf,.jpg,.png"' in render(form)
+
+
+@pytest.mark.parametrize(
+    ("upload", "message"),
+    [
+        (lambda: _upload(b"x" * (1024 * 1024 + 1), "big.pdf"), "Tệp không được lớn hơn 1 MB."),
+        (
+            lambda: _upload(b"MZ", "virus.exe", "application/octet-stream"),
+            "Chỉ chấp nhận tệp có định dạng: .pdf, .jpg, .png.",
+        ),
+        (lambda: _upload(b"x", "scan.pdf.exe"), "Chỉ chấp nhận tệp có định dạng: .pdf, .jpg, .png."),
+    ],
+    ids=["too big", "wrong type", "double extension"],
+)
+def test_files_of_the_wrong_size_or_type_are_refused(upload: Any, message: str) -> None:
+    with posted({**VALID_POST, "evidence": upload()}) as form:
+        assert not form.validate()
+        assert form.evidence.errors == [message]
+        assert uploaded_files(form, SCHEMA)["evidence"]  # the view must not store it: it checks validate() first
+
+
+def test_a_required_file_is_satisfied_by_one_uploaded_before() -> None:
+    schema = json.loads(json.dumps(SCHEMA))
+    schema["required"].append("evidence")
+    with posted(VALID_POST, schema) as form:
+        assert not form.validate()
+        assert form.evidence.errors == ["Trường này là bắt buộc."]
+    with APP.test_request_context(method="POST", data=_multidict(VALID_POST)):
+        form = build_form_class(schema)(data=data_to_formdata({"evidence": "attachment:7"}, schema))
+        assert form.validate(), form.errors
+        data = form_to_data(form, schema)
+        assert data["evidence"] == "attachment:7"
+        assert list(Draft202012Validator(schema, format_checker=FormatChecker()).iter_errors(data)) == []
+        html = render(form, schema)
+    assert 'aria-describedby="evidence-existing"' in html
+    assert "<input" in html and 'name="evidence" required' not in html
+
+
+# -- the repeating table ---------------------------------------------------------------------------------------------
+
+
+def test_add_row_button_adds_a_row_and_keeps_what_was_typed() -> None:
+    with posted({**VALID_POST, "amount": "-5", "add_row__products": "1"}) as form:
+        assert wants_more_rows(form) == "products"
+        assert len(form.products) == 2
+        assert form.products[1]["name"].render_kw == {"autofocus": True}
+        html = render(form)
+    assert 'name="products-1-name"' in html and 'value="Báo cáo quý"' in html and 'value="-5"' in html
+    assert (
+        '<button type="submit" name="add_row__products" value="1" formnovalidate class="add-row">Add row</button>'
+        in html
+    )
+    with posted(VALID_POST) as form:
+        assert wants_more_rows(form) is None and len(form.products) == 1
+
+
+def test_no_row_beyond_max_items() -> None:
+    rows = {f"products-{i}-name": f"Sản phẩm {i}" for i in range(3)}
+    with posted({**rows, "add_row__products": "1"}) as form:
+        assert wants_more_rows(form) == "products"
+        assert len(form.products) == 3
+        assert add_row(form, "products") is False
+        assert "add_row__products" not in render(form)
+
+
+def test_an_empty_table_offers_one_row_to_fill_in() -> None:
+    with shown() as form:
+        assert len(form.products) == 1
+        html = render(form)
+    assert '<table class="table-field">' in html and 'id="products-col-completed"' in html
+    assert 'aria-labelledby="products-col-name"' in html and 'aria-required="true"' in html
+    assert 'name="products-0-name" type="text" value=""' in html  # no `required`: it would block leftover rows
+
+
+def test_hand_made_row_numbers_are_ignored() -> None:
+    with posted({**VALID_POST, "products-²-name": "x", "products-0x1-name": "y"}) as form:
+        assert form.validate(), form.errors
+        assert len(form_to_data(form, SCHEMA)["products"]) == 1
+
+
+# -- the sample forms ------------------------------------------------------------------------------------------------
+
+SAMPLES = [
+    (
+        "sample_request.json",
+        {"subject_line": "Xin cấp thẻ", "amount": "2", "needed_by": "01/12/2026", "details": "Lý do"},
+        {"subject_line": "Xin cấp thẻ", "amount": 2, "needed_by": "2026-12-01", "details": "Lý do"},
+        {"subject_line": "", "amount": "-1"},
+    ),
+    (
+        "sample_review.json",
+        {"decision": "return", "comment": "Bổ sung hồ sơ"},
+        {"decision": "return", "comment": "Bổ sung hồ sơ"},
+        {"decision": "maybe"},
+    ),
+]
+
+
+@pytest.mark.parametrize(("filename", "post", "expected", "bad"), SAMPLES, ids=[s[0] for s in SAMPLES])
+def test_sample_forms_build_and_validate(
+    filename: str, post: dict[str, str], expected: dict[str, Any], bad: dict[str, str]
+) -> None:
+    schema = json.loads((FORMS / filename).read_text(encoding="utf-8"))
+    validator = Draft202012Validator(schema, format_checker=FormatChecker())
+    with posted(post, schema) as form:
+        assert form.validate(), form.errors
+        data = form_to_data(form, schema)
+    assert data == expected and list(validator.iter_errors(data)) == []
+    with posted({**post, **bad}, schema) as form:
+        assert not form.validate()
+        assert set(form.errors) == set(bad)
+    assert file_fields(schema) == []
+
+
+def test_sample_review_renders_its_decision_as_radios() -> None:
+    schema = json.loads((FORMS / "sample_review.json").read_text(encoding="utf-8"))
+    with shown({"decision": "approve"}, schema) as form:
+        html = render(form, schema)
+    assert "<legend>Quyết định" in html
+    assert '<input checked id="decision-0" name="decision" required type="radio" value="approve">' in html
+    assert '<label for="decision-0">Đồng ý</label>' in html
+    assert '<textarea id="comment" name="comment" rows="4">' in html
+
+
+# -- rendering -------------------------------------------------------------------------------------------------------
+
+
+def test_fields_render_accessibly_and_keep_what_was_typed() -> None:
+    with posted(_changed(VALID_POST, {"amount": "-1", "needed_by": "31/02/2026", "subject": "x" * 501})) as form:
+        form.validate()
+        html = render(form)
+    assert '<label for="amount">Số lượng<span class="required-mark" aria-hidden="true"> *</span></label>' in html
+    assert '<div class="help" id="amount-help">Số người đề nghị.</div>' in html
+    assert 'aria-describedby="amount-help amount-error"' in html and 'aria-invalid="true"' in html
+    assert (
+        '<div class="field-error" id="amount-error" role="alert"><p>Giá trị phải lớn hơn hoặc bằng 0.</p></div>' in html
+    )
+    assert 'id="amount" inputmode="numeric" name="amount" required type="text" value="-1"' in html
+    assert 'type="date" value="31/02/2026"' in html
+    assert f'maxlength="500" minlength="1" name="subject" required type="text" value="{"x" * 501}"' in html
+    assert '<textarea aria-describedby="details-help" id="details" maxlength="500" name="details" rows="4">' in html
+    assert '<option value="">— Chọn —</option><option value="new">Cấp mới</option>' in html
+    assert '<option selected value="renew">Gia hạn</option>' in html
+    assert '<fieldset class="field field-checkboxes" id="topics">' in html
+    assert '<input checked id="topics-0" name="topics" type="checkbox" value="hr">' in html
+    assert '<p class="help form-help">' not in html
+
+
+def test_readonly_forms_render_disabled_and_cannot_grow() -> None:
+    with shown(VALID_DATA, readonly=True) as form:
+        html = render(form)
+    assert 'disabled id="subject"' in html and 'disabled id="products-0-name"' in html
+    assert '<input checked disabled id="agreed-1"' in html
+    assert "add_row__" not in html and "required" not in html.replace("required-mark", "")
+
+
+def test_skipped_fields_are_left_to_the_page() -> None:
+    with shown() as form:
+        html = render_template_string(
+            '{% import "tasks/_fields.html" as f %}{{ f.render_form_fields(form, schema, skip=["kind", "topics"]) }}',
+            form=form,
+            schema=SCHEMA,
+        )
+    assert 'name="kind"' not in html and 'name="topics"' not in html and 'name="subject"' in html
+
+
+# -- schemas the form cannot honour ----------------------------------------------------------------------------------
+
+UNSUPPORTED = [
+    ("$ref", {"type": "object", "properties": {"who": {"$ref": "#/$defs/person"}}}, "who"),
+    ("$defs", {"type": "object", "$defs": {}, "properties": {"a": {"type": "string"}}}, "$defs"),
+    ("nested object", {"type": "object", "properties": {"addr": {"type": "object", "properties": {}}}}, "addr"),
+    ("array of arrays", {"type": "object", "properties": {"m": {"type": "array", "items": {"type": "array"}}}}, "m"),
+    (
+        "free-text list",
+        {"type": "object", "properties": {"tags": {"type": "array", "items": {"type": "string"}}}},
+        "tags",
+    ),
+    ("format uri", {"type": "object", "properties": {"site": {"type": "string", "format": "uri"}}}, "site"),
+    ("anyOf", {"type": "object", "properties": {"x": {"type": "string", "anyOf": [{"minLength": 1}]}}}, "x"),
+    ("multipleOf", {"type": "object", "properties": {"n": {"type": "integer", "multipleOf": 5}}}, "n"),
+    ("type list", {"type": "object", "properties": {"n": {"type": ["integer", "null"]}}}, "n"),
+    (
+        "file in a row",
+        {
+            "type": "object",
+            "properties": {
+                "t": {
+                    "type": "array",
+                    "items": {"type": "object", "properties": {"f": {"type": "string", "format": "binary"}}},
+                }
+            },
+        },
+        "t.f",
+    ),
+    ("unknown required", {"type": "object", "required": ["ghost"], "properties": {}}, "ghost"),
+    ("x-ui for unknown field", {"type": "object", "properties": {"a": {"type": "string"}}, "x-ui": {"b": {}}}, "b"),
+    (
+        "unknown hint",
+        {"type": "object", "properties": {"a": {"type": "string"}}, "x-ui": {"a": {"colour": "red"}}},
+        "colour",
+    ),
+    (
+        "widget mismatch",
+        {"type": "object", "properties": {"n": {"type": "integer"}}, "x-ui": {"n": {"widget": "textarea"}}},
+        "n",
+    ),
+    ("name clash", {"type": "object", "properties": {"validate": {"type": "string"}}}, "validate"),
+    ("bad pattern", {"type": "object", "properties": {"p": {"type": "string", "pattern": "("}}}, "p"),
+    ("not a schema", {"type": "object", "properties": {"a": {"type": "string", "maxLength": -1}}}, "maxLength"),
+]
+
+
+@pytest.mark.parametrize(("schema", "named"), [case[1:] for case in UNSUPPORTED], ids=[case[0] for case in UNSUPPORTED])
+def test_unsupported_schemas_are_refused_naming_the_field(schema: dict[str, Any], named: str) -> None:
+    with pytest.raises(UnsupportedSchema) as raised:
+        build_form_class(schema)
+    assert named in str(raised.value)

@@ -1,0 +1,147 @@
+"""Request input for the API: query strings and JSON bodies become plain values, or `Invalid` listing every problem.
+
+Text that cannot be stored is refused here, before it reaches a query: PostgreSQL rejects NUL characters in text
+and no database driver can encode a lone UTF-16 surrogate, so either would otherwise surface as a server error.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from flask_babel import gettext as _
+
+from webapp.api.queries import TaskQuery
+from workflows.errors import Invalid, Problem
+
+MAX_PER_PAGE = 100
+DEFAULT_PER_PAGE = 25
+MAX_PAGE = 100_000  # keeps OFFSET within what SQLite and PostgreSQL accept
+MAX_JSON_DEPTH = 32
+PROCESS_ID_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,119}")
+_DIGITS_RE = re.compile(r"[0-9]{1,9}")
+_SCOPES = ("mine", "group")
+_BOOLEANS = {"true": True, "false": False}
+
+
+def _text_problem(text: str) -> str | None:
+    if "\x00" in text:
+        return _("must not contain NUL characters")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _("must be valid Unicode text")
+    return None
+
+
+def _positive_int(args: Mapping[str, str], name: str, default: int, maximum: int, problems: list[Problem]) -> int:
+    raw = args.get(name)
+    if raw is None:
+        return default
+    if _DIGITS_RE.fullmatch(raw) and 1 <= int(raw) <= maximum:
+        return int(raw)
+    problems.append(Problem(_("must be a whole number from 1 to %(max)d", max=maximum), field=name))
+    return default
+
+
+def task_query(args: Mapping[str, str]) -> TaskQuery:
+    problems: list[Problem] = []
+    scope = args.get("scope", "mine")
+    if scope not in _SCOPES:
+        problems.append(Problem(_("must be one of: %(values)s", values=", ".join(_SCOPES)), field="scope"))
+    process_id = args.get("process") or None
+    if process_id is not None and not PROCESS_ID_RE.fullmatch(process_id):
+        problems.append(Problem(_("is not a process id"), field="process"))
+    overdue_text = args.get("overdue")
+    if overdue_text is not None and overdue_text not in _BOOLEANS:
+        problems.append(Problem(_("must be true or false"), field="overdue"))
+    page = _positive_int(args, "page", 1, MAX_PAGE, problems)
+    per_page = _positive_int(args, "per_page", DEFAULT_PER_PAGE, MAX_PER_PAGE, problems)
+    if problems:
+        raise Invalid("the query parameters are not valid", problems)
+    return TaskQuery(
+        scope=scope,
+        process_id=process_id,
+        overdue=_BOOLEANS[overdue_text] if overdue_text is not None else None,
+        page=page,
+        per_page=per_page,
+    )
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _storable_problems(value: Any) -> list[Problem]:
+    """Walk the document without recursion (its depth is what is being checked)."""
+    problems: list[Problem] = []
+    stack: list[tuple[Any, str, int]] = [(value, "", 0)]
+    while stack:
+        item, path, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            return [Problem(_("is nested too deeply (at most %(max)d levels)", max=MAX_JSON_DEPTH), field=path or None)]
+        if isinstance(item, str):
+            message = _text_problem(item)
+            if message:
+                problems.append(Problem(message, field=path or None))
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                child_path = f"{path}.{key}" if path else str(key)
+                message = _text_problem(key)
+                if message:
+                    problems.append(Problem(message, field=path or None))
+                    continue
+                stack.append((child, child_path, depth + 1))
+        elif isinstance(item, list):
+            stack.extend(
+                (child, f"{path}.{index}" if path else str(index), depth + 1) for index, child in enumerate(item)
+            )
+    return problems
+
+
+def json_object(body: bytes) -> dict[str, Any]:
+    """The request body as a JSON object whose every string can be stored."""
+    try:
+        value = json.loads(body, parse_constant=_refuse_constant)
+    except (ValueError, RecursionError):
+        value = None  # "not JSON" and "not an object" get the same answer
+    if not isinstance(value, dict):
+        raise Invalid("the request body must be a JSON object", [Problem(_("expected a JSON object"))])
+    problems = _storable_problems(value)
+    if problems:
+        raise Invalid("the request body is not valid", problems)
+    return value
+
+
+@dataclass(frozen=True)
+class StartRequest:
+    process_id: str
+    subject_code: str | None
+    unit_code: str | None
+    data: dict[str, Any]
+
+
+_START_FIELDS = {"process", "subject", "unit", "data"}
+
+
+def start_request(body: dict[str, Any]) -> StartRequest:
+    problems = [Problem(_("unknown field"), field=str(key)) for key in body if key not in _START_FIELDS]
+    process_id = body.get("process")
+    if not isinstance(process_id, str) or not PROCESS_ID_RE.fullmatch(process_id):
+        problems.append(Problem(_("a deployed process id is required"), field="process"))
+    codes: dict[str, str | None] = {}
+    for name in ("subject", "unit"):
+        code = body.get(name)
+        if code is not None and not (isinstance(code, str) and 0 < len(code) <= 40):
+            problems.append(Problem(_("must be a code of at most 40 characters, or null"), field=name))
+            code = None
+        codes[name] = code
+    data = body.get("data", {})
+    if not isinstance(data, dict):
+        problems.append(Problem(_("must be an object"), field="data"))
+    if problems:
+        raise Invalid("the request body is not valid", problems)
+    return StartRequest(str(process_id), codes["subject"], codes["unit"], data)

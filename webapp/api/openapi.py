@@ -1,0 +1,442 @@
+"""The OpenAPI 3.1 description of the API, built here in Python so that it changes together with the views.
+
+tests/webapp/test_openapi.py checks that every route under /api is described and nothing else is, and
+tests/webapp/test_api_fuzz.py sends what this document allows to the real app.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from webapp.api.inputs import DEFAULT_PER_PAGE, MAX_JSON_DEPTH, MAX_PAGE, MAX_PER_PAGE, PROCESS_ID_RE
+
+API_VERSION = "1.0.0"
+MAX_ID = 2_147_483_647
+
+Schema = dict[str, Any]
+
+
+def _ref(name: str) -> Schema:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _nullable(schema: Schema) -> Schema:
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+def _object(properties: dict[str, Schema], *, optional: tuple[str, ...] = ()) -> Schema:
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": [name for name in properties if name not in optional],
+    }
+
+
+_TEXT: Schema = {"type": "string"}
+_INT: Schema = {"type": "integer"}
+_ID: Schema = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+_TIME: Schema = {"type": "string", "format": "date-time", "description": "ISO 8601, UTC (ends in Z)"}
+_PROCESS_ID: Schema = {"type": "string", "pattern": f"^{PROCESS_ID_RE.pattern}$"}
+_ANY_OBJECT: Schema = {"type": "object", "additionalProperties": True}
+
+_TASK_SUMMARY: dict[str, Schema] = {
+    "id": _ID,
+    "name": _TEXT,
+    "task_key": {**_TEXT, "description": "the BPMN element id of the user task"},
+    "process_id": _TEXT,
+    "process_name": _TEXT,
+    "instance_id": _ID,
+    "subject": _nullable(_ref("Ref")),
+    "unit": _nullable(_ref("Ref")),
+    "due": _nullable(_TIME),
+    "overdue": {"type": "boolean"},
+    "assignee_id": _nullable(_ID),
+}
+
+SCHEMAS: dict[str, Schema] = {
+    "Problem": _object(
+        {
+            "field": {**_nullable(_TEXT), "description": "the field of the request it is about, if any"},
+            "message": _TEXT,
+            "file": {**_nullable(_TEXT), "description": "the uploaded file it is about, if any"},
+            "line": _nullable(_INT),
+            "element": {**_nullable(_TEXT), "description": "the BPMN/DMN element id, if any"},
+        },
+        optional=("file", "line", "element"),
+    ),
+    "Error": _object(
+        {"error": _TEXT, "status": _INT, "problems": {"type": "array", "items": _ref("Problem")}},
+        optional=("problems",),
+    ),
+    "Ref": _object({"code": _TEXT, "name": _TEXT}),
+    "Me": _object(
+        {
+            "id": _ID,
+            "username": _TEXT,
+            "full_name": _TEXT,
+            "unit": _ref("Ref"),
+            "cadre": {**_nullable(_ref("Ref")), "description": "the caller's own cadre record, if any"},
+            "roles": {
+                "type": "array",
+                "items": _object({"role": _TEXT, "unit": {**_ref("Ref"), "description": "covers its subtree"}}),
+            },
+            "locale": _TEXT,
+        }
+    ),
+    "TaskSummary": _object(_TASK_SUMMARY),
+    "TaskList": _object(
+        {
+            "items": {"type": "array", "items": _ref("TaskSummary")},
+            "total": _INT,
+            "page": _INT,
+            "per_page": _INT,
+        }
+    ),
+    "Task": _object(
+        {
+            **_TASK_SUMMARY,
+            "status": {"type": "string", "enum": ["open", "completed", "cancelled"]},
+            "lane": _nullable(_TEXT),
+            "candidate_role": _nullable(_TEXT),
+            "process_version": _INT,
+            "opened": _TIME,
+            "closed": _nullable(_TIME),
+            "can_act": {"type": "boolean", "description": "whether the caller may claim or complete it now"},
+            "instructions": _nullable(_TEXT),
+            "form_schema": {
+                **_nullable(_ANY_OBJECT),
+                "description": "the JSON Schema (draft 2020-12) the completion data must satisfy; null: no form",
+            },
+            "context": {**_ANY_OBJECT, "description": "the process data this task sees (read-only)"},
+        }
+    ),
+    "Instance": _object(
+        {
+            "id": _ID,
+            "reference": _TEXT,
+            "process_id": _TEXT,
+            "process_name": _TEXT,
+            "version": _INT,
+            "status": {"type": "string", "enum": ["running", "completed", "cancelled"]},
+            "subject": _nullable(_ref("Ref")),
+            "unit": _nullable(_ref("Ref")),
+            "started_by": {**_nullable(_TEXT), "description": "username; null: started by the system"},
+            "started": _TIME,
+            "ended": _nullable(_TIME),
+            "cancel_reason": _nullable(_TEXT),
+        }
+    ),
+    "InstanceWithTasks": _object(
+        {"instance": _ref("Instance"), "open_tasks": {"type": "array", "items": _ref("TaskSummary")}}
+    ),
+    "StartInstance": {
+        **_object(
+            {
+                "process": {**_PROCESS_ID, "description": "a deployed process id; its latest version starts"},
+                "subject": {
+                    **_nullable({"type": "string", "minLength": 1, "maxLength": 40}),
+                    "description": "cadre code of the person it is about; absent or null: the caller's own record",
+                },
+                "unit": {
+                    **_nullable({"type": "string", "minLength": 1, "maxLength": 40}),
+                    "description": "org unit code; absent or null: the subject's unit, else the caller's",
+                },
+                "data": {**_ANY_OBJECT, "description": "initial process data (identifier keys)"},
+            },
+            optional=("subject", "unit", "data"),
+        ),
+        "additionalProperties": False,
+    },
+    "HistoryEvent": _object(
+        {
+            "seq": _INT,
+            "type": _TEXT,
+            "actor": {**_TEXT, "description": "username, or 'system'"},
+            "time": _TIME,
+            "task_id": _nullable(_INT),
+            "payload": _ANY_OBJECT,
+        }
+    ),
+    "History": _object(
+        {
+            "instance_id": _ID,
+            "intact": {"type": "boolean", "description": "the instance's hash chain recomputes to its stored head"},
+            "events": {"type": "array", "items": _ref("HistoryEvent")},
+        }
+    ),
+    "Process": _object(
+        {
+            "process_id": _TEXT,
+            "name": _TEXT,
+            "version": {**_INT, "description": "the latest version, the one new instances start"},
+            "versions": {"type": "array", "items": _INT},
+            "deployed": _TIME,
+        }
+    ),
+    "ProcessList": _object({"items": {"type": "array", "items": _ref("Process")}}),
+    "Deployed": _object(
+        {
+            "deployed": {
+                "type": "array",
+                "items": _object(
+                    {
+                        "process_id": _TEXT,
+                        "version": _INT,
+                        "created": {"type": "boolean", "description": "false: identical content was already there"},
+                    }
+                ),
+            }
+        }
+    ),
+    "ChainBreak": _object({"chain": _TEXT, "seq": _nullable(_INT), "event_id": _nullable(_INT), "reason": _TEXT}),
+    "VerifyReport": _object(
+        {
+            "ok": {"type": "boolean"},
+            "chains": _INT,
+            "events": _INT,
+            "breaks": {"type": "array", "items": _ref("ChainBreak")},
+        }
+    ),
+}
+
+_ERRORS = {
+    401: "No valid bearer token (missing, unknown, revoked, or its user deactivated).",
+    403: "The caller's roles do not allow this.",
+    404: "No such object, or it is outside the caller's org scope (the two are not told apart).",
+    409: "The object changed meanwhile: the task is no longer open, or someone else claimed it.",
+    422: "The request is not valid; `problems` lists every reason found.",
+}
+
+
+def _error_response(status: int) -> Schema:
+    response: Schema = {
+        "description": _ERRORS[status],
+        "content": {"application/json": {"schema": _ref("Error")}},
+    }
+    if status == 401:
+        response["headers"] = {"WWW-Authenticate": {"schema": _TEXT, "description": 'Bearer realm="canbo"'}}
+    return response
+
+
+def _json(schema: Schema, description: str) -> Schema:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _path_id(name: str) -> Schema:
+    return {"name": name, "in": "path", "required": True, "schema": _ID}
+
+
+def _operation(
+    operation_id: str,
+    summary: str,
+    tag: str,
+    ok: tuple[int, Schema],
+    errors: tuple[int, ...] = (),
+    **extra: Any,
+) -> Schema:
+    status, response = ok
+    return {
+        "operationId": operation_id,
+        "summary": summary,
+        "tags": [tag],
+        **extra,
+        "responses": {
+            str(status): response,
+            **{str(code): _error_response(code) for code in (401, *errors)},
+        },
+    }
+
+
+def _task_query_parameters() -> list[Schema]:
+    return [
+        {
+            "name": "scope",
+            "in": "query",
+            "description": "mine: assigned to the caller; group: unclaimed tasks of the caller's roles and units",
+            "schema": {"type": "string", "enum": ["mine", "group"], "default": "mine"},
+        },
+        {"name": "process", "in": "query", "description": "only this process", "schema": _PROCESS_ID},
+        {
+            "name": "overdue",
+            "in": "query",
+            "description": "true: past their deadline only; false: not past it (or without one)",
+            "schema": {"type": "boolean"},
+        },
+        {
+            "name": "page",
+            "in": "query",
+            "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1},
+        },
+        {
+            "name": "per_page",
+            "in": "query",
+            "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE, "default": DEFAULT_PER_PAGE},
+        },
+    ]
+
+
+def _paths() -> dict[str, Schema]:
+    task_id = [_path_id("task_id")]
+    instance_id = [_path_id("instance_id")]
+    instance_with_tasks = _json(_ref("InstanceWithTasks"), "The instance and its open tasks.")
+    return {
+        "/api/openapi.json": {
+            "get": {
+                "operationId": "openapi",
+                "summary": "This document",
+                "tags": ["meta"],
+                "security": [],
+                "responses": {"200": _json({"type": "object"}, "The OpenAPI document.")},
+            }
+        },
+        "/api/v1/me": {"get": _operation("me", "The caller", "me", (200, _json(_ref("Me"), "The token's user.")))},
+        "/api/v1/tasks": {
+            "get": _operation(
+                "list_tasks",
+                "Open tasks in the caller's inbox, deadlines first",
+                "tasks",
+                (200, _json(_ref("TaskList"), "One page of tasks.")),
+                (422,),
+                parameters=_task_query_parameters(),
+            )
+        },
+        "/api/v1/tasks/{task_id}": {
+            "get": _operation(
+                "show_task",
+                "A task with its form schema, instructions and context",
+                "tasks",
+                (200, _json(_ref("Task"), "The task.")),
+                (404,),
+                parameters=task_id,
+            )
+        },
+        "/api/v1/tasks/{task_id}/claim": {
+            "post": _operation(
+                "claim_task",
+                "Take an unclaimed group task",
+                "tasks",
+                (200, _json(_ref("Task"), "The task, now assigned to the caller.")),
+                (403, 404, 409),
+                parameters=task_id,
+            )
+        },
+        "/api/v1/tasks/{task_id}/complete": {
+            "post": _operation(
+                "complete_task",
+                "Complete a task with its form data",
+                "tasks",
+                (200, instance_with_tasks),
+                (403, 404, 409, 422),
+                parameters=task_id,
+                requestBody={
+                    "required": True,
+                    "description": (
+                        "The form data: a JSON object checked against the task's `form_schema` "
+                        f"(at most {MAX_JSON_DEPTH} levels deep, no NUL characters)."
+                    ),
+                    "content": {"application/json": {"schema": _ANY_OBJECT}},
+                },
+            )
+        },
+        "/api/v1/processes": {
+            "get": _operation(
+                "list_processes",
+                "Deployed processes with their version numbers",
+                "processes",
+                (200, _json(_ref("ProcessList"), "Every deployed process.")),
+            ),
+            "post": _operation(
+                "deploy",
+                "Deploy BPMN/DMN files and the JSON forms they name (administrators)",
+                "processes",
+                (201, _json(_ref("Deployed"), "What was deployed; nothing is stored unless all of it is valid.")),
+                (403, 422),
+                requestBody={
+                    "required": True,
+                    "content": {
+                        "multipart/form-data": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {
+                                    "files": {
+                                        "type": "array",
+                                        "items": {"type": "string", "format": "binary"},
+                                        "description": ".bpmn and .dmn files, and .json form files",
+                                    }
+                                },
+                                "required": ["files"],
+                            }
+                        }
+                    },
+                },
+            ),
+        },
+        "/api/v1/instances": {
+            "post": _operation(
+                "start_instance",
+                "Start the latest version of a process",
+                "instances",
+                (201, {**instance_with_tasks, "headers": {"Location": {"schema": _TEXT}}}),
+                (403, 422),
+                requestBody={"required": True, "content": {"application/json": {"schema": _ref("StartInstance")}}},
+            )
+        },
+        "/api/v1/instances/{instance_id}": {
+            "get": _operation(
+                "show_instance", "An instance", "instances", (200, instance_with_tasks), (404,), parameters=instance_id
+            )
+        },
+        "/api/v1/instances/{instance_id}/history": {
+            "get": _operation(
+                "history",
+                "The instance's audit events, and whether its hash chain is intact",
+                "instances",
+                (200, _json(_ref("History"), "The events, oldest first.")),
+                (404,),
+                parameters=instance_id,
+            )
+        },
+        "/api/v1/instances/{instance_id}/diagram.svg": {
+            "get": _operation(
+                "diagram",
+                "The process diagram with the instance's progress",
+                "instances",
+                (200, {"description": "An SVG image.", "content": {"image/svg+xml": {"schema": _TEXT}}}),
+                (404,),
+                parameters=instance_id,
+            )
+        },
+        "/api/v1/audit/verify": {
+            "get": _operation(
+                "verify_audit",
+                "Recompute every audit hash chain (auditors and administrators)",
+                "audit",
+                (200, _json(_ref("VerifyReport"), "The verification report.")),
+                (403,),
+            )
+        },
+    }
+
+
+@cache
+def openapi_document() -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Cán bộ API",
+            "version": API_VERSION,
+            "description": (
+                "Personnel procedures as BPMN workflows. Authenticate with `Authorization: Bearer <token>` "
+                "(`canbo users token USERNAME`); the session cookie of the web app is not accepted. Objects outside "
+                "the caller's org scope answer 404, exactly like objects that do not exist. Unknown process ids, "
+                "cadre codes and unit codes in a request body answer 422 naming the field."
+            ),
+        },
+        "security": [{"bearerAuth": []}],
+        "paths": _paths(),
+        "components": {
+            "schemas": SCHEMAS,
+            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
+        },
+    }

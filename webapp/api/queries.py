@@ -1,0 +1,120 @@
+"""Reads the API needs that `workflows` does not offer yet (see the module docstrings for what could move there).
+
+Scope is never decided here: the task list is filtered with `workflows.access.group_task_condition`, the same
+predicate as the inbox, and every other read is preceded by a `can_view*` check in the view.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from workflows.access import group_task_condition
+from workflows.deployment.validation import BPMN_NS, parse_xml_safely
+from workflows.errors import Invalid
+from workflows.models import AuditEvent, HumanTask, ProcessVersion
+from workflows.registry.models import Cadre, OrgUnit, User
+from workflows.states import Role, TaskStatus
+
+
+@dataclass(frozen=True)
+class TaskQuery:
+    scope: str  # "mine" | "group"
+    process_id: str | None
+    overdue: bool | None  # None: both
+    page: int
+    per_page: int
+
+
+def task_page(
+    session: Session, user: User, query: TaskQuery, now: datetime
+) -> tuple[list[tuple[HumanTask, Cadre | None, OrgUnit | None]], int]:
+    """Open tasks in the caller's inbox. `workflows.inbox.inbox_page` cannot filter on "not overdue" and does not
+    return cadre and unit codes, which API clients need to refer back to them."""
+    candidate_unit = aliased(OrgUnit)
+    subject = aliased(Cadre)
+    unit = aliased(OrgUnit)
+    if query.scope == "group":
+        in_scope = and_(HumanTask.assignee_id.is_(None), group_task_condition(user, candidate_unit))
+    else:
+        in_scope = HumanTask.assignee_id == user.id
+    statement: Select[Any] = (
+        select(HumanTask, subject, unit)
+        .outerjoin(candidate_unit, HumanTask.candidate_unit_id == candidate_unit.id)
+        .outerjoin(subject, HumanTask.subject_cadre_id == subject.id)
+        .outerjoin(unit, HumanTask.unit_id == unit.id)
+        .where(HumanTask.status == TaskStatus.OPEN, in_scope)
+    )
+    if query.process_id:
+        statement = statement.where(HumanTask.process_id == query.process_id)
+    if query.overdue is True:
+        statement = statement.where(HumanTask.due_dt < now)
+    elif query.overdue is False:
+        statement = statement.where(or_(HumanTask.due_dt.is_(None), HumanTask.due_dt >= now))
+    total = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
+    # The inbox's default order: deadlines first, soonest first; then the rest, oldest first.
+    rows = session.execute(
+        statement.order_by(HumanTask.due_dt.is_(None), HumanTask.due_dt, HumanTask.opened_dt, HumanTask.id)
+        .limit(query.per_page)
+        .offset((query.page - 1) * query.per_page)
+    ).all()
+    return [(row[0], row[1], row[2]) for row in rows], total
+
+
+def open_tasks(session: Session, instance_id: int) -> list[HumanTask]:
+    return list(
+        session.scalars(
+            select(HumanTask)
+            .where(HumanTask.instance_id == instance_id, HumanTask.status == TaskStatus.OPEN)
+            .order_by(HumanTask.id)
+        )
+    )
+
+
+def instance_events(session: Session, chain_key: str) -> list[AuditEvent]:
+    return list(session.scalars(select(AuditEvent).where(AuditEvent.chain_key == chain_key).order_by(AuditEvent.seq)))
+
+
+def latest_versions(session: Session) -> list[tuple[ProcessVersion, list[int]]]:
+    """The newest version of each deployed process, with all its version numbers (oldest first)."""
+    by_process: dict[str, tuple[ProcessVersion, list[int]]] = {}
+    for version in session.scalars(select(ProcessVersion).order_by(ProcessVersion.process_id, ProcessVersion.version)):
+        numbers = by_process[version.process_id][1] if version.process_id in by_process else []
+        numbers.append(version.version)
+        by_process[version.process_id] = (version, numbers)
+    return list(by_process.values())
+
+
+def is_deployed(session: Session, process_id: str) -> bool:
+    return session.scalar(select(ProcessVersion.id).where(ProcessVersion.process_id == process_id).limit(1)) is not None
+
+
+def cadre_by_code(session: Session, code: str) -> Cadre | None:
+    return session.scalar(select(Cadre).where(Cadre.code == code))
+
+
+def unit_by_code(session: Session, code: str) -> OrgUnit | None:
+    return session.scalar(select(OrgUnit).where(OrgUnit.code == code))
+
+
+def can_verify_audit(user: User) -> bool:
+    """Recomputing every chain shows the whole province's activity: auditors and administrators only."""
+    return any(a.role in (Role.AUDITOR, Role.ADMIN) for a in user.role_assignments)
+
+
+def diagram_source(version: ProcessVersion) -> str | None:
+    """The stored BPMN file that defines the version's process (a bundle may hold several files)."""
+    for filename, text in sorted(version.files.items()):
+        if not filename.endswith(".bpmn"):
+            continue
+        try:
+            root = parse_xml_safely(text.encode("utf-8"), filename)
+        except Invalid:
+            continue  # stored files passed validation; an unreadable one simply has no diagram
+        if any(p.get("id") == version.process_id for p in root.iter(f"{{{BPMN_NS}}}process")):
+            return text
+    return None

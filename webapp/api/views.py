@@ -1,0 +1,319 @@
+"""The JSON API for other software: the inbox, tasks, processes, instances and the audit trail.
+
+Only a bearer token authenticates (`Authorization: Bearer …`); the session cookie is never read, so the blueprint
+is exempt from CSRF without a signed-in browser being able to use it. Each view loads (404 outside the caller's
+scope, as if the object did not exist), checks (403), validates (422) and makes one call into `workflows`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, Flask, current_app, g, jsonify, request, url_for
+from flask.blueprints import BlueprintSetupState
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response
+
+from webapp.api import inputs, payloads, queries
+from webapp.api.openapi import openapi_document
+from webapp.extensions import db, login_manager
+from webapp.http import act, process_engine, status_for, translated
+from workflows.access import can_view_instance, visible_units
+from workflows.audit import instance_chain, verify_chains
+from workflows.clock import utcnow_naive
+from workflows.db import transaction
+from workflows.deployment.operations import can_deploy, deploy_bundle
+from workflows.deployment.validation import BundleFile, validate_bundle
+from workflows.diagram import element_states_from_workflow, render_svg
+from workflows.engine import operations
+from workflows.errors import Invalid, NotAllowed, NotFound, Problem, ScriptFailure, WorkflowError
+from workflows.models import HumanTask, ProcessInstance
+from workflows.registry.models import User
+from workflows.registry.tokens import user_for_token
+from workflows.tasks import can_view, discard_drafts, load_task_view
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+# Primary keys are 32-bit on PostgreSQL: a larger number cannot name anything, and sent to the database it would
+# fail as an out-of-range parameter instead of simply not matching.
+ID = "int(min=1, max=2147483647)"
+OPENAPI_PATH = "/api/openapi.json"
+PUBLIC_ENDPOINTS = frozenset({"api.openapi"})
+
+
+# -- authentication and errors -------------------------------------------------------------------------
+
+
+def _bearer_token() -> str | None:
+    scheme, _sep, token = request.headers.get("Authorization", "").partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
+
+
+def _unauthorized(token_given: bool) -> Response:
+    response = jsonify(payloads.error(401, _("A valid API token is required: send Authorization: Bearer <token>.")))
+    response.status_code = 401
+    challenge = 'Bearer realm="canbo"'
+    if token_given:
+        challenge += ', error="invalid_token"'  # RFC 6750: tells a client its token was refused, not missing
+    response.headers["WWW-Authenticate"] = challenge
+    return response
+
+
+@bp.before_request
+def authenticate() -> Response | None:
+    # Flask-Login takes the user from g before it looks at the session cookie. Setting it here, for every API
+    # request, means no code running for the API (locale selection included) ever sees the browser's session.
+    g._login_user = login_manager.anonymous_user()
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    token = _bearer_token()
+    user = None
+    if token is not None:
+        with transaction(db.session):  # user_for_token records when the token was last used
+            user = user_for_token(db.session, token)
+    if user is None:
+        return _unauthorized(token is not None)
+    g.api_user = g._login_user = user
+    return None
+
+
+@bp.after_request
+def no_store(response: Response) -> Response:
+    response.headers.setdefault("Cache-Control", "no-store")  # answers carry personal data
+    return response
+
+
+@bp.errorhandler(WorkflowError)
+def workflow_error(error: WorkflowError) -> ResponseReturnValue:
+    problems: list[Problem] | None = None
+    if isinstance(error, Invalid):
+        problems = error.problems
+    elif isinstance(error, ScriptFailure):
+        problems = [Problem(error.message, element_id=error.element_id, line=error.line)]
+    status = status_for(error)
+    return jsonify(payloads.error(status, translated(error), problems)), status
+
+
+def _user() -> User:
+    return g.api_user  # type: ignore[no-any-return]
+
+
+# -- loaders: the object, or NotFound when it is missing or outside the caller's scope -------------------
+
+
+def _visible_task(task_id: int) -> HumanTask:
+    task = db.session.get(HumanTask, task_id)
+    if task is None or not can_view(db.session, _user(), task):
+        raise NotFound(f"task {task_id} does not exist")
+    return task
+
+
+def _visible_instance(instance_id: int) -> ProcessInstance:
+    found = db.session.get(ProcessInstance, instance_id)
+    if found is None or not can_view_instance(db.session, _user(), found):
+        raise NotFound(f"instance {instance_id} does not exist")
+    return found
+
+
+def _instance_with_tasks(instance_id: int) -> dict[str, Any]:
+    found = db.session.get(ProcessInstance, instance_id)
+    assert found is not None  # just written or checked in this request
+    started_by = db.session.get(User, found.started_by_id) if found.started_by_id is not None else None
+    return payloads.instance_with_tasks(found, started_by, queries.open_tasks(db.session, found.id), utcnow_naive())
+
+
+# -- the caller and their inbox ------------------------------------------------------------------------
+
+
+@bp.get("/me")
+def me() -> ResponseReturnValue:
+    return jsonify(payloads.me(_user()))
+
+
+@bp.get("/tasks")
+def list_tasks() -> ResponseReturnValue:
+    query = inputs.task_query(request.args)
+    now = utcnow_naive()
+    rows, total = queries.task_page(db.session, _user(), query, now)
+    return jsonify(
+        {
+            "items": [payloads.task_summary(task, subject, unit, now) for task, subject, unit in rows],
+            "total": total,
+            "page": query.page,
+            "per_page": query.per_page,
+        }
+    )
+
+
+@bp.get(f"/tasks/<{ID}:task_id>")
+def show_task(task_id: int) -> ResponseReturnValue:
+    view = load_task_view(db.session, process_engine(), _user(), task_id)
+    return jsonify(payloads.task_detail(view, utcnow_naive()))
+
+
+@bp.post(f"/tasks/<{ID}:task_id>/claim")
+def claim_task(task_id: int) -> ResponseReturnValue:
+    _visible_task(task_id)
+    act(lambda: operations.claim_task(db.session, actor=_user(), task_id=task_id))
+    return show_task(task_id)
+
+
+@bp.post(f"/tasks/<{ID}:task_id>/complete")
+def complete_task(task_id: int) -> ResponseReturnValue:
+    instance_id = _visible_task(task_id).instance_id
+    data = inputs.json_object(request.get_data())
+    user = _user()
+
+    def complete() -> Any:
+        discard_drafts(db.session, task_id)  # drafts live until their task closes, as in the web form
+        return operations.complete_task(db.session, process_engine(), actor=user, task_id=task_id, data=data)
+
+    act(complete, instance_id=instance_id)
+    return jsonify(_instance_with_tasks(instance_id))
+
+
+# -- process definitions -------------------------------------------------------------------------------
+
+
+@bp.get("/processes")
+def list_processes() -> ResponseReturnValue:
+    return jsonify(payloads.processes(queries.latest_versions(db.session)))
+
+
+def _uploaded_bundle(forms_dir: Path) -> tuple[list[BundleFile], dict[str, bytes]]:
+    uploads = [upload for upload in request.files.getlist("files") if upload.filename]
+    if not uploads:
+        raise Invalid("no files were uploaded", [Problem(_("upload at least one .bpmn file"), field="files")])
+    files: list[BundleFile] = []
+    forms: dict[str, bytes] = {}
+    problems: list[Problem] = []
+    for upload in uploads:
+        name, content = str(upload.filename), upload.read()
+        if not name.endswith(".json"):
+            files.append(BundleFile(name, content))  # validation judges names and kinds, with every other problem
+        elif name in forms:
+            problems.append(Problem("the same file name appears twice in the bundle", filename=name))
+        else:
+            forms[name] = content
+    if problems:
+        try:
+            validate_bundle(files, forms_dir, forms)
+        except Invalid as error:
+            problems.extend(error.problems)
+        raise Invalid("the model bundle is not valid", problems)
+    return files, forms
+
+
+@bp.post("/processes")
+def deploy() -> ResponseReturnValue:
+    user = _user()
+    if not can_deploy(user):
+        raise NotAllowed("only administrators may deploy processes")
+    forms_dir = Path(current_app.config["FORMS_DIR"])
+    files, forms = _uploaded_bundle(forms_dir)
+    results = act(lambda: deploy_bundle(db.session, files, actor=user, forms_dir=forms_dir, extra_forms=forms))
+    return jsonify(payloads.deployed(results)), 201
+
+
+# -- process instances ---------------------------------------------------------------------------------
+
+
+@bp.post("/instances")
+def start_instance() -> ResponseReturnValue:
+    user = _user()
+    start = inputs.start_request(inputs.json_object(request.get_data()))
+    problems: list[Problem] = []
+    if not queries.is_deployed(db.session, start.process_id):
+        problems.append(Problem(_("no process with this id is deployed"), field="process"))
+    subject_id, unit_id = user.cadre_id, None
+    if start.subject_code is not None:
+        cadre = queries.cadre_by_code(db.session, start.subject_code)
+        if cadre is None:
+            problems.append(Problem(_("no cadre has this code"), field="subject"))
+        subject_id = cadre.id if cadre is not None else None
+    if start.unit_code is not None:
+        unit = queries.unit_by_code(db.session, start.unit_code)
+        if unit is None:
+            problems.append(Problem(_("no org unit has this code"), field="unit"))
+        unit_id = unit.id if unit is not None else None
+    if problems:
+        raise Invalid("the request body is not valid", problems)
+    # workflows lets anyone start a procedure about themselves in any unit; the API keeps an explicit unit to
+    # the caller's own org scope.
+    if unit_id is not None and unit_id not in {u.id for u in visible_units(db.session, user)}:
+        raise NotAllowed("you may not start this procedure for that unit or person")
+    if subject_id is None and unit_id is None:
+        unit_id = user.unit_id  # with a subject, start_instance takes the subject's unit
+    snapshot = act(
+        lambda: operations.start_instance(
+            db.session,
+            process_engine(),
+            actor=user,
+            process_id=start.process_id,
+            data=start.data,
+            subject_cadre_id=subject_id,
+            unit_id=unit_id,
+        )
+    )
+    response = jsonify(_instance_with_tasks(snapshot.id))
+    response.status_code = 201
+    response.headers["Location"] = url_for("api.show_instance", instance_id=snapshot.id)
+    return response
+
+
+@bp.get(f"/instances/<{ID}:instance_id>")
+def show_instance(instance_id: int) -> ResponseReturnValue:
+    return jsonify(_instance_with_tasks(_visible_instance(instance_id).id))
+
+
+@bp.get(f"/instances/<{ID}:instance_id>/history")
+def history(instance_id: int) -> ResponseReturnValue:
+    found = _visible_instance(instance_id)
+    chain = instance_chain(found.id)
+    report = verify_chains(db.session, chain)
+    return jsonify(payloads.history(found.id, queries.instance_events(db.session, chain), report.ok))
+
+
+@bp.get(f"/instances/<{ID}:instance_id>/diagram.svg")
+def diagram(instance_id: int) -> ResponseReturnValue:
+    found = _visible_instance(instance_id)
+    source = queries.diagram_source(found.process_version)
+    if source is None:
+        raise NotFound("this process has no diagram")
+    engine = process_engine()
+    states, taken = element_states_from_workflow(
+        engine.load(engine.definition(db.session, found.process_version_id), found)
+    )
+    svg = render_svg(source, found.process_id, states, taken, title=found.process_version.name)
+    response = Response(svg, mimetype="image/svg+xml")
+    # Opened on its own, the drawing needs its inline <style>, and must never run anything.
+    response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+    return response
+
+
+# -- audit ---------------------------------------------------------------------------------------------
+
+
+@bp.get("/audit/verify")
+def verify_audit() -> ResponseReturnValue:
+    if not queries.can_verify_audit(_user()):
+        raise NotAllowed("only auditors and administrators may verify the audit trail")
+    return jsonify(payloads.verify_report(verify_chains(db.session)))
+
+
+# -- the description of all of the above ---------------------------------------------------------------
+
+
+def openapi() -> ResponseReturnValue:
+    return jsonify(openapi_document())
+
+
+@bp.record_once
+def _add_openapi_route(state: BlueprintSetupState) -> None:
+    # The document describes every version of the API, so it sits above /api/v1; its endpoint stays in this
+    # blueprint ("api.") so the blueprint's hooks and error handlers apply to it too.
+    app: Flask = state.app
+    app.add_url_rule(OPENAPI_PATH, "api.openapi", openapi, methods=["GET"])

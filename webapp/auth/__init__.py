@@ -1,0 +1,1 @@
+"""Signing in and out, changing password, choosing the language."""

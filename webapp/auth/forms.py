@@ -1,0 +1,28 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, PasswordField, StringField
+from wtforms.validators import DataRequired, Email, Length, Optional
+
+
+class LoginForm(FlaskForm):
+    username = StringField(_l("Username"), validators=[DataRequired(_l("Enter your username.")), Length(max=80)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(_l("Enter your password."))])
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField(_l("Current password"), validators=[DataRequired(_l("This field is required."))])
+    new_password = PasswordField(_l("New password"), validators=[DataRequired(_l("This field is required."))])
+    confirm_password = PasswordField(
+        _l("Repeat the new password"), validators=[DataRequired(_l("This field is required."))]
+    )
+
+
+class ProfileForm(FlaskForm):
+    email = StringField(
+        _l("E-mail address"), validators=[Optional(), Email(_l("Not a valid e-mail address.")), Length(max=255)]
+    )
+    notify_by_email = BooleanField(_l("Send me notifications by e-mail"))
+
+
+class TokenForm(FlaskForm):
+    name = StringField(_l("Token name (which software uses it)"), validators=[Length(max=120)])

@@ -1,0 +1,134 @@
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+from werkzeug.wrappers import Response
+
+from webapp.auth.forms import ChangePasswordForm, LoginForm, ProfileForm, TokenForm
+from webapp.extensions import db
+from workflows.db import transaction
+from workflows.errors import Invalid, NotFound
+from workflows.registry.authentication import TooManyAttempts, authenticate, change_password
+from workflows.registry.tokens import create_token, revoke_token, tokens_of
+
+bp = Blueprint("auth", __name__, url_prefix="/auth")
+
+
+def _safe_next(target: str | None) -> str:
+    """Only local paths: a crafted ?next= must not send a freshly signed-in official to another site."""
+    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
+        return target
+    return url_for("inbox.index")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> str | Response | tuple[str, int]:
+    if current_user.is_authenticated:
+        return redirect(url_for("inbox.index"))
+    form = LoginForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            with transaction(db.session):  # committed either way: failed attempts count towards throttling
+                user = authenticate(db.session, form.username.data or "", form.password.data or "", request.remote_addr)
+        except TooManyAttempts:
+            form.password.errors = [_("Too many failed attempts. Please wait 15 minutes and try again.")]
+            status = 429
+        else:
+            if user is None:
+                form.password.errors = [_("Wrong username or password.")]
+                return render_template("auth/login.html", form=form), 401
+            locale = session.get("locale")
+            session.clear()  # a fresh session on sign-in: no fixation
+            if locale:
+                session["locale"] = locale
+            login_user(user)
+            return redirect(_safe_next(request.args.get("next")))
+    elif request.method == "POST":
+        status = 400
+    return render_template("auth/login.html", form=form), status
+
+
+@bp.post("/logout")
+@login_required
+def logout() -> Response:
+    logout_user()
+    session.clear()
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+def password() -> str | Response | tuple[str, int]:
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            with transaction(db.session):
+                change_password(
+                    db.session,
+                    current_user,
+                    form.current_password.data or "",
+                    form.new_password.data or "",
+                    form.confirm_password.data or "",
+                )
+        except Invalid as error:
+            for problem in error.problems:
+                getattr(form, problem.field or "new_password").errors = [_(problem.message)]
+            return render_template("auth/password.html", form=form), 422
+        login_user(current_user._get_current_object())  # keep this session; others end with the old password
+        flash(_("Your password has been changed."), "success")
+        return redirect(url_for("inbox.index"))
+    return render_template("auth/password.html", form=form)
+
+
+@bp.post("/language")
+def language() -> Response:
+    chosen = request.form.get("locale", "")
+    if chosen in current_app.config["LANGUAGES"]:
+        session["locale"] = chosen
+        if current_user.is_authenticated:
+            with transaction(db.session):
+                current_user.locale = chosen
+    return redirect(_safe_next(request.form.get("next")))
+
+
+@bp.route("/profile", methods=["GET", "POST"])
+@login_required
+def profile() -> str | Response | tuple[str, int]:
+    """E-mail address, notification opt-out, and API tokens for other software."""
+    form = ProfileForm(obj=current_user)
+    new_token = None
+    if request.method == "POST" and request.form.get("action") == "create_token":
+        token_form = TokenForm()
+        if token_form.validate_on_submit():
+            with transaction(db.session):
+                new_token = create_token(db.session, current_user, token_form.name.data or "")
+    elif request.method == "POST" and request.form.get("action") == "revoke_token":
+        if TokenForm().validate_on_submit():
+            try:
+                with transaction(db.session):
+                    revoke_token(db.session, current_user, request.form.get("token_id", 0, type=int))
+            except NotFound:
+                abort(404)
+            flash(_("The token was revoked."), "success")
+            return redirect(url_for("auth.profile"))
+    elif form.validate_on_submit():
+        with transaction(db.session):
+            current_user.email = (form.email.data or "").strip() or None
+            current_user.notify_by_email = bool(form.notify_by_email.data)
+        flash(_("Saved."), "success")
+        return redirect(url_for("auth.profile"))
+    elif request.method == "POST":
+        return render_template(
+            "auth/profile.html", form=form, token_form=TokenForm(), tokens=tokens_of(db.session, current_user)
+        ), 422
+    return render_template(
+        "auth/profile.html",
+        form=form,
+        token_form=TokenForm(),
+        tokens=tokens_of(db.session, current_user),
+        new_token=new_token,
+    )

@@ -1,0 +1,58 @@
+"""Error pages and JSON errors: a person sees a Vietnamese page, other software a JSON object."""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify, render_template
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from webapp.http import status_for, translated, wants_json
+from workflows.errors import Invalid, WorkflowError
+
+MESSAGES = {
+    400: "The request could not be understood.",
+    403: "You do not have permission to do this.",
+    404: "This page or object does not exist, or is outside your scope.",
+    405: "This action is not allowed here.",
+    409: "Someone else changed this meanwhile. Reload the page and try again.",
+    413: "The upload is too large.",
+    422: "The submitted data is not valid.",
+    429: "Too many attempts. Please wait and try again.",
+    500: "Something went wrong on our side. Nothing was saved; please try again.",
+    503: "The service is temporarily unavailable. Please try again shortly.",
+}
+
+
+def _respond(status: int, message: str, problems: list[dict[str, str | None]] | None = None):  # type: ignore[no-untyped-def]
+    if wants_json():
+        body: dict[str, object] = {"error": message, "status": status}
+        if problems:
+            body["problems"] = problems
+        return jsonify(body), status
+    return render_template("errors/error.html", status=status, message=message), status
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(WorkflowError)
+    def workflow_error(error: WorkflowError):  # type: ignore[no-untyped-def]
+        problems = None
+        if isinstance(error, Invalid):
+            problems = [{"field": p.field, "message": _(p.message)} for p in error.problems]
+        return _respond(status_for(error), translated(error), problems)
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError):  # type: ignore[no-untyped-def]
+        return _respond(400, _("The form expired or did not come from this site. Reload the page and try again."))
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):  # type: ignore[no-untyped-def]
+        status = error.code or 500
+        return _respond(status, _(MESSAGES.get(status, error.description or "Error")))
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception):  # type: ignore[no-untyped-def]
+        if app.testing:
+            raise error  # let tests see the real failure
+        app.logger.exception("unhandled error")
+        return _respond(500, _(MESSAGES[500]))

@@ -1,0 +1,69 @@
+"""Shared view plumbing: the process engine, one transaction per action, workflow errors → HTTP answers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import abort, current_app, flash, request
+from flask_babel import gettext
+
+from webapp.extensions import db
+from workflows.db import transaction
+from workflows.engine import operations
+from workflows.engine.runtime import ProcessEngine
+from workflows.errors import Conflict, Invalid, NotAllowed, NotFound, ScriptFailure, WorkflowError
+
+T = TypeVar("T")
+
+STATUS_BY_ERROR: dict[type[WorkflowError], int] = {
+    NotFound: 404,
+    NotAllowed: 403,
+    Conflict: 409,
+    Invalid: 422,
+    ScriptFailure: 422,
+}
+
+
+def process_engine() -> ProcessEngine:
+    return current_app.extensions["canbo_engine"]
+
+
+def status_for(error: WorkflowError) -> int:
+    for cls, status in STATUS_BY_ERROR.items():
+        if isinstance(error, cls):
+            return status
+    return 400
+
+
+def translated(error: WorkflowError) -> str:
+    """The service's message in the user's language (service messages are msgids in the catalogs)."""
+    return gettext(error.message)
+
+
+def act(work: Callable[[], T], *, instance_id: int | None = None) -> T:
+    """Run one service call in its own transaction. A failed model script is recorded on the instance after the
+    rollback, so administrators see it even though the person's action did not go through."""
+    try:
+        with transaction(db.session):
+            return work()
+    except ScriptFailure as failure:
+        if instance_id is not None:
+            with transaction(db.session):
+                operations.record_failure(db.session, actor=None, instance_id=instance_id, error=failure)
+        raise
+
+
+def flash_error(error: WorkflowError) -> None:
+    flash(translated(error), "error")
+
+
+def get_or_404(model: type[Any], object_id: int) -> Any:
+    found = db.session.get(model, object_id)
+    if found is None:
+        abort(404)
+    return found
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"

@@ -1,0 +1,120 @@
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from flask_login import current_user, login_required
+from werkzeug.wrappers import Response
+
+from webapp.extensions import db
+from webapp.http import act, flash_error, process_engine
+from workflows.access import visible_units
+from workflows.engine import operations
+from workflows.errors import WorkflowError
+from workflows.inbox import SCOPES, SORTS, InboxFilters, inbox_facets, inbox_page, watched_instances
+from workflows.models import HumanTask
+from workflows.states import TaskStatus
+
+bp = Blueprint("inbox", __name__)
+
+
+def _filters() -> InboxFilters:
+    args = request.args
+    scope = args.get("scope", "mine")
+    return InboxFilters(
+        scope=scope if scope in SCOPES else "mine",
+        process_id=args.get("process") or None,
+        task_key=args.get("step") or None,
+        unit_id=args.get("unit", type=int),
+        search=(args.get("q") or "").strip()[:100] or None,
+        due=args.get("due") if args.get("due") in ("overdue", "soon") else None,
+        sort=args.get("sort") if args.get("sort") in SORTS else "due",
+        page=max(1, args.get("page", 1, type=int)),
+    )
+
+
+@bp.get("/")
+@login_required
+def home() -> Response:
+    return redirect(url_for("inbox.index"))
+
+
+@bp.get("/inbox")
+@login_required
+def index() -> str:
+    filters = _filters()
+    if filters.scope == "watching":
+        instances, total = watched_instances(db.session, current_user, page=filters.page)
+        return render_template("inbox/watching.html", filters=filters, instances=instances, total=total)
+    page = inbox_page(db.session, current_user, filters)
+    return render_template(
+        "inbox/index.html",
+        filters=filters,
+        page=page,
+        facets=inbox_facets(db.session, current_user, filters.scope),
+        units=visible_units(db.session, current_user),
+    )
+
+
+def _back() -> Response:
+    target = request.form.get("next") or ""
+    if not target.startswith("/") or target.startswith("//"):
+        target = url_for("inbox.index")
+    return redirect(target)
+
+
+@bp.post("/inbox/tasks/<int:task_id>/claim")
+@login_required
+def claim(task_id: int) -> Response:
+    try:
+        act(lambda: operations.claim_task(db.session, actor=current_user, task_id=task_id))
+    except WorkflowError as error:
+        flash_error(error)
+        return _back()
+    flash(_("The task is now in your inbox."), "success")
+    return redirect(url_for("tasks.show", task_id=task_id))  # taking a task is the first step of doing it
+
+
+@bp.post("/inbox/tasks/<int:task_id>/release")
+@login_required
+def release(task_id: int) -> Response:
+    try:
+        act(lambda: operations.release_task(db.session, actor=current_user, task_id=task_id))
+        flash(_("The task was returned to the group."), "success")
+    except WorkflowError as error:
+        flash_error(error)
+    return _back()
+
+
+@bp.post("/inbox/bulk-approve")
+@login_required
+def bulk_approve() -> Response:
+    """Agree to several identical approval tasks at once; each is completed (and audited) on its own."""
+    task_ids = [int(v) for v in request.form.getlist("task_id") if v.isdigit()][:200]
+    engine = process_engine()
+    done, refused = 0, []
+    for task_id in task_ids:
+        task = db.session.get(HumanTask, task_id)
+        if task is None or task.status != TaskStatus.OPEN:
+            refused.append(str(task_id))
+            continue
+        definition = engine.definition(db.session, task.instance.process_version_id)
+        if not operations.is_bulk_approvable(definition.form_schema(task.form_filename)):
+            refused.append(f"#{task.instance_id} {task.name}")
+            continue
+        instance_id = task.instance_id
+        try:
+            act(
+                lambda task_id=task_id: operations.complete_task(
+                    db.session, engine, actor=current_user, task_id=task_id, data={"decision": "approve"}
+                ),
+                instance_id=instance_id,
+            )
+            done += 1
+        except WorkflowError:
+            refused.append(f"#{instance_id}")
+    if done:
+        flash(ngettext("%(num)d task approved.", "%(num)d tasks approved.", done), "success")
+    if refused:
+        flash(_("Not approved (not an approval step, or no longer open): %(list)s", list=", ".join(refused)), "error")
+    return _back()

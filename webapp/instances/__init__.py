@@ -1,0 +1,1 @@
+"""Procedure instances: list, detail with diagram and history, start, cancel, comments."""

@@ -1,0 +1,376 @@
+"""Procedure instances: the list in one's scope, one instance's page (diagram, history, comments, files),
+starting a procedure and cancelling one."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import re
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from werkzeug.wrappers import Response
+
+from webapp import _display_zone
+from webapp.extensions import db
+from webapp.http import act, process_engine, translated
+from webapp.instances.forms import CancelForm, CommentForm, StartForm
+from workflows.access import visible_units
+from workflows.engine import operations
+from workflows.errors import Conflict, Invalid, NotAllowed, NotFound, WorkflowError
+from workflows.instances import (
+    SORTS,
+    STARTING_ROLES,
+    STATUSES,
+    InstanceFilters,
+    can_cancel_instance,
+    can_comment,
+    can_start_any,
+    day_start_utc,
+    diagram_for,
+    display_value,
+    find_cadre,
+    instance_page,
+    load_instance_detail,
+    load_visible_attachment,
+    load_visible_instance,
+    parse_day,
+    startable_processes,
+    startable_subjects,
+)
+from workflows.models import Comment, ProcessInstance
+from workflows.registry.models import OrgUnit
+from workflows.states import EventType, InstanceStatus, Role
+
+bp = Blueprint("instances", __name__)
+
+STATUS_LABELS = {
+    InstanceStatus.RUNNING: _l("In progress"),
+    InstanceStatus.COMPLETED: _l("Completed"),
+    InstanceStatus.CANCELLED: _l("Cancelled"),
+}
+ROLE_LABELS = {
+    Role.OFFICER: _l("Officer"),
+    Role.SUPERVISOR: _l("Direct supervisor"),
+    Role.HEAD: _l("Head of unit"),
+    Role.PERSONNEL: _l("Personnel officer"),
+    Role.AUDITOR: _l("Inspector"),
+    Role.ADMIN: _l("Administrator"),
+}
+SORT_LABELS = {
+    "newest": _l("Newest first"),
+    "oldest": _l("Oldest first"),
+    "ended": _l("Recently ended"),
+    "process": _l("Procedure"),
+    "subject": _l("Person"),
+}
+# The app-wide policy (webapp._init_security_headers) plus the diagram's own styles, allowed by hash: the page
+# still refuses any other inline style, and the SVG our renderer drew keeps its look.
+PAGE_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self' {styles}; script-src 'self'; "
+    "frame-ancestors 'none'; form-action 'self'; base-uri 'self'"
+)
+SVG_POLICY = "default-src 'none'; style-src {styles}; frame-ancestors 'none'"
+# An uploaded file is whatever its uploader sent; opened by mistake in the browser it must not run as our site.
+DOWNLOAD_POLICY = "default-src 'none'; sandbox"
+SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+
+
+@bp.context_processor
+def labels() -> dict[str, Any]:
+    return {
+        "status_labels": STATUS_LABELS,
+        "role_labels": ROLE_LABELS,
+        "event_types": EventType,
+        "show_value": display_value,
+    }
+
+
+def _load(instance_id: int) -> ProcessInstance:
+    try:
+        return load_visible_instance(db.session, current_user, instance_id)
+    except NotFound:
+        abort(404)
+
+
+def _style_sources(svg: str) -> str:
+    """CSP sources for exactly the styles inside an SVG drawn by workflows.diagram."""
+    hashes = {_csp_hash(css) for css in re.findall(r"<style>(.*?)</style>", svg, re.DOTALL)}
+    attributes = {_csp_hash(value) for value in re.findall(r'\sstyle="([^"]*)"', svg)}
+    if attributes:
+        hashes |= attributes | {"'unsafe-hashes'"}
+    return " ".join(sorted(hashes)) or "'none'"
+
+
+def _csp_hash(text: str) -> str:
+    digest = hashlib.sha256(html.unescape(text).encode()).digest()
+    return f"'sha256-{base64.b64encode(digest).decode()}'"
+
+
+# -- the list ---------------------------------------------------------------------------------------------------
+
+
+def _filters(process_ids: set[str], unit_ids: set[int]) -> tuple[InstanceFilters, dict[str, str]]:
+    """Unknown values are dropped rather than refused, so a stale bookmark still shows a list; a date that cannot
+    be read is named on the page."""
+    args = request.args
+    zone = _display_zone(current_app)
+    errors: dict[str, str] = {}
+    days = {}
+    for name in ("from", "to"):
+        text = (args.get(name) or "").strip()
+        if not text:
+            continue
+        try:
+            days[name] = parse_day(text)
+        except ValueError:
+            errors[name] = _("Enter a date as dd/mm/yyyy, for example 02/11/2026.")
+    unit_id = args.get("unit", type=int)
+    sort = args.get("sort", "")
+    filters = InstanceFilters(
+        status=args.get("status") if args.get("status") in STATUSES else None,
+        process_id=args.get("process") if args.get("process") in process_ids else None,
+        unit_id=unit_id if unit_id in unit_ids else None,
+        search=(args.get("q") or "").strip()[:100] or None,
+        started_from=day_start_utc(days["from"], zone) if "from" in days else None,
+        # The "to" day is included: the bound is the start of the day after it.
+        started_before=day_start_utc(days["to"] + timedelta(days=1), zone) if "to" in days else None,
+        sort=sort if sort in SORTS else "newest",
+        page=max(1, args.get("page", 1, type=int)),
+    )
+    return filters, errors
+
+
+def _date_inputs(errors: dict[str, str]) -> dict[str, str]:
+    """Values for the date inputs: ISO when readable (what type=date expects), else what was typed."""
+    values = {}
+    for name in ("from", "to"):
+        text = (request.args.get(name) or "").strip()
+        values[name] = text if name in errors or not text else parse_day(text).isoformat()
+    return values
+
+
+@bp.get("/instances")
+@login_required
+def index() -> str:
+    processes = startable_processes(db.session)
+    units = visible_units(db.session, current_user)
+    filters, errors = _filters({p.process_id for p in processes}, {u.id for u in units})
+    return render_template(
+        "instances/index.html",
+        filters=filters,
+        errors=errors,
+        dates=_date_inputs(errors),
+        page=instance_page(db.session, current_user, filters),
+        processes=processes,
+        units=units,
+        statuses=STATUSES,
+        sort_labels=SORT_LABELS,
+        can_start=can_start_any(db.session, current_user),
+    )
+
+
+# -- one instance -----------------------------------------------------------------------------------------------
+
+
+def _render_show(
+    instance_id: int,
+    *,
+    comment_form: CommentForm | None = None,
+    cancel_form: CancelForm | None = None,
+    status: int = 200,
+) -> Response:
+    try:
+        detail = load_instance_detail(
+            db.session, process_engine(), current_user, instance_id, locale=str(get_locale() or "vi")
+        )
+    except NotFound:
+        abort(404)
+    page = render_template(
+        "instances/show.html",
+        detail=detail,
+        instance=detail.instance,
+        comment_form=comment_form or CommentForm(formdata=None),
+        cancel_form=cancel_form or CancelForm(formdata=None),
+    )
+    response = make_response(page, status)
+    if detail.diagram_svg:
+        response.headers["Content-Security-Policy"] = PAGE_POLICY.format(styles=_style_sources(detail.diagram_svg))
+    return response
+
+
+@bp.get("/instances/<int:instance_id>")
+@login_required
+def show(instance_id: int) -> Response:
+    return _render_show(instance_id)
+
+
+@bp.get("/instances/<int:instance_id>/diagram.svg")
+@login_required
+def diagram(instance_id: int) -> Response:
+    svg = diagram_for(db.session, process_engine(), _load(instance_id))
+    if svg is None:
+        abort(404)
+    response = Response(svg, mimetype="image/svg+xml")
+    response.headers["Content-Security-Policy"] = SVG_POLICY.format(styles=_style_sources(svg))
+    response.cache_control.private = True
+    response.cache_control.no_cache = True
+    return response
+
+
+@bp.get("/attachments/<int:attachment_id>")
+@login_required
+def download(attachment_id: int) -> Response:
+    try:
+        attachment = load_visible_attachment(db.session, current_user, attachment_id)
+    except NotFound:
+        abort(404)
+    path = Path(current_app.config["UPLOAD_DIR"]) / attachment.sha256
+    if not SHA256_HEX.fullmatch(attachment.sha256) or not path.is_file():
+        abort(404)
+    response = send_file(
+        path,
+        mimetype=attachment.content_type or "application/octet-stream",
+        as_attachment=True,
+        download_name=attachment.filename,
+        max_age=0,
+    )
+    response.headers["Content-Security-Policy"] = DOWNLOAD_POLICY
+    response.cache_control.private = True
+    response.cache_control.public = False
+    return response
+
+
+@bp.post("/instances/<int:instance_id>/comments")
+@login_required
+def comment(instance_id: int) -> Response:
+    instance = _load(instance_id)
+    if not can_comment(current_user):
+        abort(403)
+    form = CommentForm()
+    if not form.validate():
+        return _render_show(instance.id, comment_form=form, status=422)
+    body = form.body.data or ""
+
+    def add() -> None:
+        db.session.add(Comment(instance_id=instance.id, author_id=current_user.id, body=body))
+
+    act(add)
+    flash(_("Your comment was added."), "success")
+    return redirect(url_for("instances.show", instance_id=instance.id, _anchor="comments"))
+
+
+@bp.post("/instances/<int:instance_id>/cancel")
+@login_required
+def cancel(instance_id: int) -> Response:
+    instance = _load(instance_id)
+    if not can_cancel_instance(db.session, current_user, instance):
+        abort(403)
+    form = CancelForm()
+    if not form.validate():
+        return _render_show(instance.id, cancel_form=form, status=422)
+    reason = form.reason.data or ""
+    try:
+        act(
+            lambda: operations.cancel_instance(
+                db.session, process_engine(), actor=current_user, instance_id=instance.id, reason=reason
+            )
+        )
+    except NotAllowed:
+        abort(403)
+    except Invalid as error:
+        form.reason.errors = [*form.reason.errors, translated(error)]
+        return _render_show(instance.id, cancel_form=form, status=422)
+    except Conflict as error:
+        flash(translated(error), "error")
+        return redirect(url_for("instances.show", instance_id=instance.id))
+    flash(_("The procedure was cancelled."), "success")
+    return redirect(url_for("instances.show", instance_id=instance.id))
+
+
+# -- starting -----------------------------------------------------------------------------------------------------
+
+
+def _start_form(units: list[OrgUnit]) -> StartForm:
+    form = StartForm()
+    form.process_id.choices = [("", _("Choose a procedure"))] + [
+        (p.process_id, f"{p.name} (v{p.version})") for p in startable_processes(db.session)
+    ]
+    form.unit.choices = [("", _("The unit of the person concerned"))] + [(str(u.id), u.name) for u in units]
+    if request.method == "GET":
+        form.process_id.data = request.args.get("process") or ""
+        own = current_user.cadre
+        starts_for_others = any(role in STARTING_ROLES for role in current_user.roles)
+        form.subject.data = request.args.get("subject") or (
+            own.code if own is not None and not starts_for_others else ""
+        )
+    return form
+
+
+def _chosen_unit(form: StartForm, units: list[OrgUnit]) -> tuple[int | None, bool]:
+    """(unit id or None for the subject's own unit, whether the choice is acceptable)."""
+    raw = (form.unit.data or "").strip()
+    if not raw:
+        return None, True
+    by_id = {str(u.id): u.id for u in units}
+    return by_id.get(raw), raw in by_id
+
+
+@bp.route("/instances/start", methods=["GET", "POST"])
+@login_required
+def start() -> Response | str:
+    if not can_start_any(db.session, current_user):
+        abort(403)
+    units = visible_units(db.session, current_user)
+    form = _start_form(units)
+    problems: list[str] = []
+    if form.validate_on_submit():
+        cadre = find_cadre(db.session, current_user, form.subject.data or "")
+        unit_id, unit_ok = _chosen_unit(form, units)
+        if cadre is None:
+            form.subject.errors = [*form.subject.errors, _("No cadre with this code in your units.")]
+        if not unit_ok:
+            form.unit.errors = [*form.unit.errors, _("Choose a unit from the list.")]
+        if cadre is not None and unit_ok:
+            process_id = form.process_id.data or ""
+            try:
+                started = act(
+                    lambda: operations.start_instance(
+                        db.session,
+                        process_engine(),
+                        actor=current_user,
+                        process_id=process_id,
+                        subject_cadre_id=cadre.id,
+                        unit_id=unit_id,
+                    )
+                )
+            except WorkflowError as error:
+                problems.append(translated(error))
+            else:
+                flash(_("The procedure was started for %(name)s.", name=cadre.full_name), "success")
+                return redirect(url_for("instances.show", instance_id=started.id))
+    page = render_template(
+        "instances/start.html",
+        form=form,
+        problems=problems,
+        subjects=startable_subjects(db.session, current_user),
+    )
+    return make_response(page, 422 if request.method == "POST" else 200)

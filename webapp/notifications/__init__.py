@@ -1,0 +1,1 @@
+"""In-app notifications: new tasks, returns for revision, deadlines."""

@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import func, select, update
+from werkzeug.wrappers import Response
+
+from webapp.extensions import db
+from workflows.clock import utcnow_naive
+from workflows.db import transaction
+from workflows.errors import NotFound
+from workflows.models import Notification
+from workflows.notifications import mark_read
+
+bp = Blueprint("notifications", __name__, url_prefix="/notifications")
+PER_PAGE = 30
+
+
+class _Page:
+    def __init__(self, page: int, total: int) -> None:
+        self.page, self.total = page, total
+        self.pages = max(1, -(-total // PER_PAGE))
+
+
+@bp.get("")
+@login_required
+def index() -> str:
+    page = max(1, request.args.get("page", 1, type=int))
+    query = select(Notification).where(Notification.user_id == current_user.id)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    items = db.session.scalars(
+        query.order_by(Notification.read_dt.is_not(None), Notification.created_dt.desc(), Notification.id.desc())
+        .limit(PER_PAGE)
+        .offset((page - 1) * PER_PAGE)
+    ).all()
+    return render_template("notifications/index.html", items=items, page=_Page(page, total))
+
+
+@bp.post("/<int:notification_id>/open")
+@login_required
+def open_(notification_id: int) -> Response:
+    """Mark as read and go to the task it is about."""
+    try:
+        with transaction(db.session):
+            mark_read(db.session, current_user, notification_id)
+    except NotFound:
+        abort(404)
+    item = db.session.get(Notification, notification_id)
+    if item is not None and item.human_task_id:
+        return redirect(url_for("tasks.show", task_id=item.human_task_id))
+    return redirect(url_for("notifications.index"))
+
+
+@bp.post("/read-all")
+@login_required
+def read_all() -> Response:
+    with transaction(db.session):
+        db.session.execute(
+            update(Notification)
+            .where(Notification.user_id == current_user.id, Notification.read_dt.is_(None))
+            .values(read_dt=utcnow_naive())
+        )
+    return redirect(url_for("notifications.index"))

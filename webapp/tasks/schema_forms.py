@@ -1,0 +1,1119 @@
+"""Task forms built from the JSON Schema a user task names in its `formJsonSchemaFilename` property.
+
+One schema serves both doors: the web page gets the WTForms form built here, the REST API checks posted JSON with
+jsonschema. The form refuses what the schema refuses, and `form_to_data` turns a valid form into JSON that the same
+schema accepts, so nobody gets past the page only to be refused by the engine. A keyword the form could not enforce
+raises `UnsupportedSchema` instead of being ignored, which lets deployment validation call `build_form_class` early.
+
+Supported properties: string (minLength, maxLength, pattern, format date / email / binary), integer and number
+(minimum, maximum, exclusiveMinimum, exclusiveMaximum), boolean, enum or oneOf [{const, title}] of strings or numbers,
+an array of such strings (checkboxes), an array of objects (a table of rows). Annotations (title, description,
+default, examples, $comment, deprecated) and any "x-" key may appear anywhere.
+
+Hints live in the top-level "x-ui" object (for table columns, in the row schema's own "x-ui"):
+
+    "order": ["field", ...]
+    "field": {"widget": "text" | "textarea" | "date" | "select" | "radio" | "checkboxes" | "table" | "file",
+              "label_en": "...", "help": "...", "help_en": "...", "labels_en": {"value": "label"},
+              "rows": 6, "placeholder": "...", "autofocus": true,
+              "accept": ".pdf,.jpg,image/*", "max_size_mb": 10}
+
+Choice labels come from oneOf[].title, else "x-labels" (on the property, or top-level keyed by field), else the value.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import lru_cache
+from typing import Any
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+from werkzeug.datastructures import FileStorage
+from wtforms import (
+    Field,
+    FieldList,
+    Form,
+    FormField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    widgets,
+)
+from wtforms.validators import StopValidation, ValidationError
+
+__all__ = [
+    "ADD_ROW_PREFIX",
+    "SchemaForm",
+    "UnsupportedSchema",
+    "add_row",
+    "build_form_class",
+    "data_to_formdata",
+    "file_fields",
+    "form_to_data",
+    "form_to_draft",
+    "uploaded_files",
+    "wants_more_rows",
+]
+
+ADD_ROW_PREFIX = "add_row__"
+DEFAULT_MAX_SIZE_MB = 10
+
+# Flask-Babel catalogs come later; until then the two languages the app offers are spelled out here.
+MESSAGES: dict[str, dict[str, str]] = {
+    "vi": {
+        "required": "Trường này là bắt buộc.",
+        "min_length": "Độ dài tối thiểu là {n} ký tự.",
+        "max_length": "Độ dài tối đa là {n} ký tự.",
+        "pattern": "Giá trị không đúng định dạng yêu cầu.",
+        "email": "Không phải là địa chỉ email hợp lệ.",
+        "integer": "Phải là một số nguyên.",
+        "number": "Phải là một số.",
+        "minimum": "Giá trị phải lớn hơn hoặc bằng {n}.",
+        "maximum": "Giá trị phải nhỏ hơn hoặc bằng {n}.",
+        "exclusive_minimum": "Giá trị phải lớn hơn {n}.",
+        "exclusive_maximum": "Giá trị phải nhỏ hơn {n}.",
+        "date": "Không phải là ngày hợp lệ (dd/mm/yyyy hoặc yyyy-mm-dd).",
+        "choice": "Lựa chọn không hợp lệ.",
+        "min_choices": "Cần chọn ít nhất {n} mục.",
+        "max_choices": "Chỉ được chọn tối đa {n} mục.",
+        "min_rows": "Cần nhập ít nhất {n} dòng.",
+        "max_rows": "Chỉ được nhập tối đa {n} dòng.",
+        "duplicate_rows": "Các dòng không được trùng nhau.",
+        "file_type": "Chỉ chấp nhận tệp có định dạng: {accept}.",
+        "file_size": "Tệp không được lớn hơn {n} MB.",
+        "yes": "Có",
+        "no": "Không",
+        "choose": "— Chọn —",
+    },
+    "en": {
+        "required": "This field is required.",
+        "min_length": "Must be at least {n} characters long.",
+        "max_length": "Must be at most {n} characters long.",
+        "pattern": "The value is not in the required format.",
+        "email": "Not a valid email address.",
+        "integer": "Must be a whole number.",
+        "number": "Must be a number.",
+        "minimum": "Must be greater than or equal to {n}.",
+        "maximum": "Must be less than or equal to {n}.",
+        "exclusive_minimum": "Must be greater than {n}.",
+        "exclusive_maximum": "Must be less than {n}.",
+        "date": "Not a valid date (dd/mm/yyyy or yyyy-mm-dd).",
+        "choice": "Not a valid choice.",
+        "min_choices": "Choose at least {n}.",
+        "max_choices": "Choose at most {n}.",
+        "min_rows": "Fill in at least {n} rows.",
+        "max_rows": "At most {n} rows are allowed.",
+        "duplicate_rows": "Rows must not repeat.",
+        "file_type": "Only these file types are accepted: {accept}.",
+        "file_size": "The file must not be larger than {n} MB.",
+        "yes": "Yes",
+        "no": "No",
+        "choose": "— Choose —",
+    },
+}
+
+
+class UnsupportedSchema(ValueError):
+    """The schema asks for something the task form cannot show or enforce; the message names the field."""
+
+
+# -- reading the schema ------------------------------------------------------------------------------------------
+
+_ANNOTATIONS = frozenset({"title", "description", "default", "examples", "$comment", "deprecated"})
+_NUMERIC = frozenset({"type", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "enum", "oneOf"})
+_KEYWORDS: dict[str, frozenset[str]] = {
+    "string": frozenset({"type", "minLength", "maxLength", "pattern", "format", "enum", "oneOf"}),
+    "integer": _NUMERIC,
+    "number": _NUMERIC,
+    "boolean": frozenset({"type"}),
+    "array": frozenset({"type", "items", "minItems", "maxItems", "uniqueItems"}),
+}
+_OBJECT_KEYWORDS = frozenset({"type", "properties", "required", "additionalProperties"})
+_TOP_KEYWORDS = _OBJECT_KEYWORDS | {"$schema", "$id"}
+_HINTS = frozenset(
+    {"widget", "label_en", "help", "help_en", "labels_en", "rows", "placeholder", "autofocus", "accept", "max_size_mb"}
+)
+# Arguments that Form.__init__ takes by keyword: a row column with one of these names would be swallowed by them.
+_FORM_KWARGS = frozenset({"formdata", "obj", "prefix", "data", "meta", "extra_filters", "form_errors", "csrf_token"})
+_MISSING: Any = object()
+
+
+@dataclass(frozen=True)
+class _Spec:
+    """One property of the schema as the form sees it."""
+
+    name: str
+    kind: str  # string textarea email date integer number boolean select radio checkboxes table file
+    schema: Mapping[str, Any]
+    required: bool
+    label: str
+    help: str
+    hints: Mapping[str, Any]
+    choices: tuple[tuple[str, Any, str], ...] = ()  # (value in the form, value in JSON, label)
+    columns: tuple[_Spec, ...] = ()
+
+    @property
+    def values(self) -> dict[str, Any]:
+        return {key: value for key, value, _label in self.choices}
+
+
+def _language(locale: str | None) -> str:
+    lang = str(locale or "vi").replace("-", "_").split("_")[0].lower()
+    return lang if lang in MESSAGES else "vi"
+
+
+def _specs(schema: Mapping[str, Any], locale: str = "vi") -> tuple[_Spec, ...]:
+    if not isinstance(schema, Mapping):
+        raise UnsupportedSchema("the form schema must be a JSON object")
+    try:
+        text = json.dumps(schema, ensure_ascii=False)
+    except (TypeError, ValueError) as exc:
+        raise UnsupportedSchema(f"the form schema is not plain JSON: {exc}") from exc
+    return _parse_cached(text, _language(locale))
+
+
+@lru_cache(maxsize=256)
+def _parse_cached(text: str, lang: str) -> tuple[_Spec, ...]:
+    # Pages build a form per request; checking the schema against the metaschema each time would dominate that.
+    schema = json.loads(text)
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as exc:
+        where = ".".join(str(step) for step in exc.absolute_path) or "the top level"
+        raise UnsupportedSchema(
+            f"the form schema is not a valid JSON Schema (draft 2020-12) at {where}: {exc.message}"
+        ) from exc
+    return _parse_object(schema, "", lang)
+
+
+def _check_keywords(node: Mapping[str, Any], allowed: frozenset[str], where: str) -> None:
+    for key in node:
+        if key in allowed or key in _ANNOTATIONS or key.startswith("x-"):
+            continue
+        raise UnsupportedSchema(f"{where}: the keyword {key!r} is not supported by task forms")
+
+
+def _reserved_names() -> frozenset[str]:
+    return frozenset(name for name in dir(SchemaForm) if not name.startswith("_")) | _FORM_KWARGS
+
+
+def _parse_object(node: Mapping[str, Any], path: str, lang: str) -> tuple[_Spec, ...]:
+    top = not path
+    where = "the form schema" if top else f"field {path!r}"
+    _check_keywords(node, _TOP_KEYWORDS if top else _OBJECT_KEYWORDS, where)
+    if node.get("type") != "object":
+        raise UnsupportedSchema(f'{where}: must have "type": "object"')
+    properties = node.get("properties") or {}
+    if not top and not properties:
+        raise UnsupportedSchema(f"{where}: table rows need at least one property")
+    required = node.get("required") or []
+    for name in required:
+        if name not in properties:
+            raise UnsupportedSchema(f"{where}: required field {name!r} is not among the properties")
+    ui = node.get("x-ui") or {}
+    if not isinstance(ui, Mapping):
+        raise UnsupportedSchema(f'{where}: "x-ui" must be an object')
+    order = ui.get("order") or []
+    if not isinstance(order, list) or len(set(order)) != len(order):
+        raise UnsupportedSchema(f'{where}: "x-ui.order" must be a list of distinct field names')
+    for name in [*order, *(key for key in ui if key != "order")]:
+        if name not in properties:
+            raise UnsupportedSchema(f'{where}: "x-ui" names {name!r}, which is not among the properties')
+    top_labels = node.get("x-labels") or {}
+    reserved = _reserved_names()
+    specs = []
+    for name in [*order, *(key for key in properties if key not in order)]:
+        field_path = f"{path}.{name}" if path else name
+        if not name.isidentifier() or name.startswith("_") or name in reserved:
+            raise UnsupportedSchema(
+                f"field {field_path!r}: field names must be identifiers, not start with '_' "
+                f"and not be one of the form's own attributes ({', '.join(sorted(reserved))})"
+            )
+        specs.append(
+            _parse_property(
+                name,
+                properties[name],
+                field_path,
+                lang,
+                required=name in required,
+                hints=ui.get(name) or {},
+                labels=top_labels.get(name) if isinstance(top_labels, Mapping) else None,
+                in_row=not top,
+            )
+        )
+    return tuple(specs)
+
+
+def _check_hints(hints: Any, where: str) -> Mapping[str, Any]:
+    if not isinstance(hints, Mapping):
+        raise UnsupportedSchema(f'{where}: its "x-ui" entry must be an object')
+    for key in hints:
+        if key not in _HINTS:
+            raise UnsupportedSchema(f'{where}: the hint "x-ui.{key}" is unknown (known: {", ".join(sorted(_HINTS))})')
+    size = hints.get("max_size_mb", DEFAULT_MAX_SIZE_MB)
+    if isinstance(size, bool) or not isinstance(size, int | float) or size <= 0:
+        raise UnsupportedSchema(f'{where}: "x-ui.max_size_mb" must be a positive number')
+    for key in ("widget", "label_en", "help", "help_en", "placeholder", "accept"):
+        if key in hints and not isinstance(hints[key], str):
+            raise UnsupportedSchema(f'{where}: "x-ui.{key}" must be a string')
+    if "labels_en" in hints and not isinstance(hints["labels_en"], Mapping):
+        raise UnsupportedSchema(f'{where}: "x-ui.labels_en" must map values to labels')
+    return hints
+
+
+def _parse_property(
+    name: str,
+    prop: Any,
+    path: str,
+    lang: str,
+    *,
+    required: bool,
+    hints: Any,
+    labels: Any,
+    in_row: bool,
+) -> _Spec:
+    where = f"field {path!r}"
+    if not isinstance(prop, Mapping):
+        raise UnsupportedSchema(f"{where}: its schema must be an object")
+    hints = _check_hints(hints, where)
+    kind_of_type = prop.get("type")
+    if kind_of_type == "object":
+        raise UnsupportedSchema(f"{where}: nested objects are only supported as the rows of an array (a table)")
+    if not isinstance(kind_of_type, str) or kind_of_type not in _KEYWORDS:
+        raise UnsupportedSchema(f"{where}: type {kind_of_type!r} is not supported (one type name is needed)")
+    _check_keywords(prop, _KEYWORDS[kind_of_type], where)
+    widget = hints.get("widget")
+    label = str(prop.get("title") or name)
+    if lang == "en":
+        label = hints.get("label_en") or label
+    help_text = (hints.get("help_en") if lang == "en" else None) or hints.get("help") or prop.get("description") or ""
+    spec = {"name": name, "schema": prop, "required": required, "label": label, "help": help_text, "hints": hints}
+
+    def refuse_widget(*allowed: str | None) -> None:
+        if widget not in allowed:
+            raise UnsupportedSchema(f"{where}: the widget {widget!r} does not fit a {kind_of_type} field")
+
+    if kind_of_type == "array":
+        if in_row:
+            raise UnsupportedSchema(f"{where}: a table cell cannot hold a list")
+        items = prop.get("items")
+        if not isinstance(items, Mapping):
+            raise UnsupportedSchema(f'{where}: an array needs "items" with one schema')
+        if items.get("type") == "object":
+            refuse_widget(None, "table")
+            return _Spec(kind="table", columns=_parse_object(items, path, lang), **spec)
+        if items.get("type") == "string" and ("enum" in items or "oneOf" in items):
+            refuse_widget(None, "checkboxes")
+            _check_keywords(items, frozenset({"type", "enum", "oneOf"}), f"{where} (items)")
+            choices = _choices(items, "string", hints, prop.get("x-labels") or labels, where, lang)
+            return _Spec(kind="checkboxes", choices=choices, **spec)
+        raise UnsupportedSchema(
+            f"{where}: arrays must hold objects (a table) or strings from a fixed list (checkboxes)"
+        )
+
+    if "enum" in prop or "oneOf" in prop:
+        if kind_of_type == "boolean":
+            raise UnsupportedSchema(f"{where}: a boolean needs no enum")
+        refuse_widget(None, "select", "radio")
+        choices = _choices(prop, kind_of_type, hints, labels, where, lang)
+        return _Spec(kind="radio" if widget == "radio" else "select", choices=choices, **spec)
+
+    if kind_of_type == "boolean":
+        refuse_widget(None, "radio")
+        messages = MESSAGES[lang]
+        choices = (("true", True, messages["yes"]), ("false", False, messages["no"]))
+        return _Spec(kind="boolean", choices=choices, **spec)
+
+    if kind_of_type in ("integer", "number"):
+        refuse_widget(None, "text")
+        return _Spec(kind=kind_of_type, **spec)
+
+    fmt = prop.get("format")
+    text_rules = [key for key in ("minLength", "maxLength", "pattern") if key in prop]
+    if fmt == "binary" or widget == "file":
+        if in_row:
+            raise UnsupportedSchema(f"{where}: a table cell cannot hold a file")
+        refuse_widget(None, "file")
+        if fmt not in (None, "binary") or text_rules:
+            raise UnsupportedSchema(f"{where}: a file field takes no format or length rules besides binary")
+        return _Spec(kind="file", **spec)
+    if fmt == "date":
+        refuse_widget(None, "date")
+        if text_rules:
+            raise UnsupportedSchema(f"{where}: length and pattern rules do not apply to dates")
+        return _Spec(kind="date", **spec)
+    if fmt == "email":
+        refuse_widget(None, "text")
+        kind = "email"
+    elif fmt is not None:
+        raise UnsupportedSchema(f"{where}: the format {fmt!r} is not supported (date, email, binary are)")
+    else:
+        refuse_widget(None, "text", "textarea")
+        kind = "textarea" if widget == "textarea" else "string"
+    if "pattern" in prop:
+        try:
+            re.compile(prop["pattern"])
+        except re.error as exc:
+            raise UnsupportedSchema(f"{where}: the pattern is not a valid regular expression: {exc}") from exc
+    return _Spec(kind=kind, **spec)
+
+
+def _choice_key(value: Any) -> str | None:
+    """How a JSON value travels in the HTML form: strings as they are, numbers and booleans as JSON text."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool | int | float):
+        return json.dumps(value)
+    return None
+
+
+def _choices(
+    prop: Mapping[str, Any], kind_of_type: str, hints: Mapping[str, Any], labels: Any, where: str, lang: str
+) -> tuple[tuple[str, Any, str], ...]:
+    titles: dict[str, str] = {}
+    if "oneOf" in prop:
+        values = []
+        for option in prop["oneOf"]:
+            if not isinstance(option, Mapping) or "const" not in option:
+                raise UnsupportedSchema(f'{where}: "oneOf" is only supported as a list of {{"const", "title"}}')
+            _check_keywords(option, frozenset({"const"}), f"{where} (oneOf)")
+            values.append(option["const"])
+            if option.get("title"):
+                titles[str(_choice_key(option["const"]))] = str(option["title"])
+        if "enum" in prop and {_choice_key(v) for v in prop["enum"]} != {_choice_key(v) for v in values}:
+            raise UnsupportedSchema(f'{where}: "enum" and "oneOf" list different values')
+    else:
+        values = list(prop["enum"])
+    expected: tuple[type, ...] = {"string": (str,), "integer": (int,), "number": (int, float)}[kind_of_type]
+    for value in values:
+        if isinstance(value, bool) or not isinstance(value, expected):
+            raise UnsupportedSchema(f"{where}: the choice {value!r} is not a {kind_of_type}")
+        if kind_of_type == "number" and not math.isfinite(value):
+            raise UnsupportedSchema(f"{where}: the choice {value!r} is not a finite number")
+    x_labels = prop.get("x-labels") or labels or {}
+    if not isinstance(x_labels, Mapping):
+        raise UnsupportedSchema(f'{where}: "x-labels" must map values to labels')
+    labels_en = (hints.get("labels_en") or {}) if lang == "en" else {}
+    choices: dict[str, tuple[str, Any, str]] = {}
+    for value in values:
+        key = str(_choice_key(value))
+        label = labels_en.get(key) or titles.get(key) or x_labels.get(key) or key
+        choices.setdefault(key, (key, value, str(label)))
+    return tuple(choices.values())
+
+
+# -- cleaning what people type ---------------------------------------------------------------------------------------
+
+# NUL cannot be stored in PostgreSQL text or jsonb, and the other C0 controls are never meant; tab and newline stay.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:[.,][0-9]*)?|[.,][0-9]+)(?:[eE][+-]?[0-9]+)?")
+_ISO_DATE = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})")
+_DMY_DATE = re.compile(r"([0-9]{1,2})[/.-]([0-9]{1,2})[/.-]([0-9]{4})")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
+
+
+def _clean_text(value: str) -> str:
+    # Browsers send textarea line breaks as CRLF but count them as one character against maxlength, and some
+    # Vietnamese input methods send decomposed letters (e + combining marks): normalising makes the server count what
+    # the person saw, and stores one spelling of each word.
+    value = value.replace("\r\n", "\n").replace("\r", "\n")
+    return _CONTROL.sub("", unicodedata.normalize("NFC", value)).strip()
+
+
+def _first_text(valuelist: Sequence[Any]) -> str:
+    return _clean_text(valuelist[0]) if valuelist and isinstance(valuelist[0], str) else ""
+
+
+def parse_date(text: str) -> date | None:
+    """A date typed as dd/mm/yyyy (also with - or .) or yyyy-mm-dd; None when it is not a real day."""
+    text = text.strip()
+    if match := _ISO_DATE.fullmatch(text):
+        year, month, day = match.groups()
+    elif match := _DMY_DATE.fullmatch(text):
+        day, month, year = match.groups()
+    else:
+        return None
+    try:
+        return date(int(year), int(month), int(day))
+    except ValueError:
+        return None
+
+
+def _number_text(value: float, lang: str) -> str:
+    text = str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else repr(float(value))
+    return text.replace(".", ",") if lang == "vi" else text
+
+
+# -- fields ----------------------------------------------------------------------------------------------------------
+
+
+class _SchemaField:
+    """What every field built here shares: the hints the template reads, and what counts as left empty."""
+
+    ui: dict[str, Any]
+    shown: str | None = None  # a saved value that could not be read back (an invalid draft entry), shown as it was
+
+    def __init__(self, *args: Any, ui: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.ui = dict(ui or {})
+
+    @property
+    def messages(self) -> dict[str, str]:
+        return self.ui.get("messages") or MESSAGES["vi"]
+
+    def is_blank(self) -> bool:
+        raw = getattr(self, "raw_data", None)
+        if raw:
+            return all(isinstance(value, str) and not value.strip() for value in raw)
+        data = getattr(self, "data", None)
+        return (data is None or data == "" or data == []) and not self.shown
+
+    def own_errors(self) -> list[str]:
+        return [error for error in getattr(self, "errors", ()) if isinstance(error, str)]
+
+    def describedby(self, *extra: str) -> str:
+        ids = [*extra]
+        if getattr(self, "description", ""):
+            ids.append(f"{self.id}-help")  # type: ignore[attr-defined]
+        if self.own_errors():
+            ids.append(f"{self.id}-error")  # type: ignore[attr-defined]
+        return " ".join(ids)
+
+    def aria_attrs(self, labelledby: str | None = None, describedby: str | None = None) -> dict[str, str]:
+        """Attributes that tie the input to its label, help and errors, for `field(**field.aria_attrs())`."""
+        attrs: dict[str, str] = {}
+        ids = self.describedby(*([describedby] if describedby else []))
+        if ids:
+            attrs["aria-describedby"] = ids
+        if self.own_errors():
+            attrs["aria-invalid"] = "true"
+        if labelledby:
+            attrs["aria-labelledby"] = labelledby
+        if self.ui.get("cell") and self.ui.get("required") and not self.ui.get("readonly"):
+            attrs["aria-required"] = "true"  # cells carry no `required`: it would block the blank rows left over
+        return attrs
+
+
+class SchemaTextField(_SchemaField, StringField):
+    def process_data(self, value: Any) -> None:
+        self.data = "" if value is None else str(value)
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        # A POST speaks for every field: an absent key means emptied, never "keep what was pre-filled".
+        self.data = _first_text(valuelist)
+
+
+class SchemaTextAreaField(SchemaTextField):
+    widget = widgets.TextArea()
+
+
+class SchemaEmailField(SchemaTextField):
+    widget = widgets.EmailInput()
+
+
+class SchemaDateField(_SchemaField, Field):
+    widget = widgets.DateInput()
+
+    def process_data(self, value: Any) -> None:
+        self.data = None
+        if isinstance(value, datetime):
+            self.data = value.date()
+        elif isinstance(value, date):
+            self.data = value
+        elif isinstance(value, str) and value.strip():
+            self.data = parse_date(value)
+            self.shown = None if self.data else value
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        self.shown = None
+        text = _first_text(valuelist)
+        self.data = parse_date(text) if text else None
+        if text and self.data is None:
+            raise ValueError(self.messages["date"])
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return str(self.raw_data[0])
+        if isinstance(self.data, date):
+            return self.data.isoformat()  # <input type="date"> only takes ISO dates
+        return self.shown or ""
+
+
+class _NumberField(_SchemaField, Field):
+    # type="number" makes browsers drop what they cannot parse, so a mistyped value would vanish instead of being
+    # shown back with its error; a text input with a numeric keyboard keeps it.
+    widget = widgets.TextInput()
+
+    def _read(self, text: str) -> int | float | None:
+        raise NotImplementedError
+
+    def _accepts(self, value: Any) -> bool:
+        raise NotImplementedError
+
+    def process_data(self, value: Any) -> None:
+        self.data = None
+        if self._accepts(value):
+            self.data = value
+        elif isinstance(value, float) and value.is_integer() and self._accepts(int(value)):
+            self.data = int(value)
+        elif value is not None and value != "":
+            self.shown = str(value)
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        self.shown = None
+        text = _first_text(valuelist)
+        self.data = self._read(text) if text else None
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return str(self.raw_data[0])
+        if self.data is None:
+            return self.shown or ""
+        text = repr(self.data)
+        return text[:-2] if text.endswith(".0") else text
+
+
+class SchemaIntegerField(_NumberField):
+    def _accepts(self, value: Any) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool)
+
+    def _read(self, text: str) -> int:
+        if not _INTEGER.fullmatch(text):
+            raise ValueError(self.messages["integer"])
+        try:
+            return int(text)
+        except ValueError as exc:  # more digits than Python converts
+            raise ValueError(self.messages["integer"]) from exc
+
+
+class SchemaNumberField(_NumberField):
+    def _accepts(self, value: Any) -> bool:
+        return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+    def _read(self, text: str) -> float:
+        # A decimal comma is how Vietnamese writes 1,5; thousands separators are refused rather than guessed at.
+        if not _NUMBER.fullmatch(text):
+            raise ValueError(self.messages["number"])
+        value = float(text.replace(",", "."))
+        if not math.isfinite(value):
+            raise ValueError(self.messages["number"])
+        return value
+
+
+def _lookup_key(values: Mapping[str, Any], value: Any) -> str | None:
+    if isinstance(value, str) and value in values:
+        return value
+    key = _choice_key(value)
+    return key if key is not None and key in values else None
+
+
+class SchemaSelectField(_SchemaField, SelectField):
+    """One value from a fixed list; `data` holds the value as the form spells it, `ui["values"]` maps it to JSON."""
+
+    def process_data(self, value: Any) -> None:
+        self.data = _lookup_key(self.ui["values"], value)
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        value = valuelist[0] if valuelist else None
+        self.data = value if isinstance(value, str) and value != "" else None
+
+    def pre_validate(self, form: Any) -> None:
+        if self.data is not None and self.data not in self.ui["values"]:
+            raise ValidationError(self.messages["choice"])
+
+
+class SchemaRadioField(SchemaSelectField):
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.RadioInput()
+
+
+class SchemaCheckboxesField(_SchemaField, SelectMultipleField):
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
+
+    def process_data(self, value: Any) -> None:
+        keys = (_lookup_key(self.ui["values"], item) for item in value) if isinstance(value, list | tuple) else ()
+        self.data = list(dict.fromkeys(key for key in keys if key is not None))
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        # Ticking is a set: a repeated value (only a hand-made request sends one) would break uniqueItems.
+        self.data = list(dict.fromkeys(v for v in valuelist if isinstance(v, str) and v != ""))
+
+    def pre_validate(self, form: Any) -> None:
+        if any(value not in self.ui["values"] for value in self.data or ()):
+            raise ValidationError(self.messages["choice"])
+
+    def is_blank(self) -> bool:
+        return not self.data
+
+
+class SchemaFileField(_SchemaField, FileField):
+    """An upload; `existing` is the reference to a file stored earlier (from `data=`), kept unless a new one comes."""
+
+    existing: str | None = None
+
+    def process_data(self, value: Any) -> None:
+        self.data = None
+        self.existing = value if isinstance(value, str) and value else None
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        self.data = next((v for v in valuelist if isinstance(v, FileStorage) and v.filename), None)
+
+    def is_blank(self) -> bool:
+        return self.data is None and not self.existing
+
+    def __call__(self, **kwargs: Any) -> Any:
+        if self.existing:
+            kwargs.setdefault("required", False)  # a file is already there; choosing another is optional
+        return super().__call__(**kwargs)
+
+
+def _row_is_blank(entry: Any) -> bool:
+    return all(field.is_blank() for field in entry.form)
+
+
+class SchemaTableField(_SchemaField, FieldList):
+    """Rows of a table. Rows left entirely empty are ignored, so the empty row offered for filling in costs nothing."""
+
+    table_errors: list[str]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.table_errors = []
+        if self.ui.get("required"):
+            self.flags.required = True
+
+    def _extract_indices(self, prefix: str, formdata: Any) -> Any:
+        # The stock version trusts str.isdigit(), which also accepts digits int() refuses (such as "²").
+        start = prefix + self._separator
+        for key in formdata:
+            if isinstance(key, str) and key.startswith(start):
+                index = key[len(start) :].split(self._field_separator, 1)[0]
+                if index.isascii() and index.isdigit() and len(index) <= 6:
+                    yield int(index)
+
+    @property
+    def filled_rows(self) -> list[Any]:
+        return [entry for entry in self.entries if not _row_is_blank(entry)]
+
+    @property
+    def add_row_name(self) -> str:
+        """The name of this table's "add row" submit button."""
+        return f"{ADD_ROW_PREFIX}{self.name}"
+
+    @property
+    def can_add_row(self) -> bool:
+        maximum = self.ui.get("max_rows")
+        return not self.ui.get("readonly") and (maximum is None or len(self.entries) < maximum)
+
+    def validate(self, form: Any, extra_validators: Any = ()) -> bool:
+        messages = self.messages
+        self.errors = []
+        self.table_errors = []
+        rows = self.filled_rows
+        for entry in rows:
+            if not entry.validate(form):
+                self.errors.append(entry.errors)
+        minimum = max(self.ui.get("min_rows") or 0, 1 if self.ui.get("required") else 0)
+        maximum = self.ui.get("max_rows")
+        if (rows or self.ui.get("required")) and len(rows) < minimum:
+            self.table_errors.append(messages["min_rows"].format(n=minimum))
+        if maximum is not None and len(rows) > maximum:
+            self.table_errors.append(messages["max_rows"].format(n=maximum))
+        if self.ui.get("unique") and not self.errors:
+            seen = [
+                json.dumps(_collect(entry.form, self.ui["columns_spec"], draft=False), sort_keys=True) for entry in rows
+            ]
+            if len(set(seen)) != len(seen):
+                self.table_errors.append(messages["duplicate_rows"])
+        self.errors.extend(self.table_errors)
+        return not self.errors
+
+
+# -- validators ------------------------------------------------------------------------------------------------------
+
+
+class _Required:
+    def __init__(self, message: str, *, flag: bool = True) -> None:
+        self.message = message
+        # The flag renders `required`; left off where the browser would apply it wrongly (each checkbox, table cells).
+        self.field_flags = {"required": True} if flag else {}
+
+    def __call__(self, form: Any, field: Any) -> None:
+        if field.is_blank():
+            raise StopValidation(self.message)
+
+
+class _Length:
+    def __init__(self, minimum: int | None, maximum: int | None, messages: Mapping[str, str]) -> None:
+        self.minimum, self.maximum, self.messages = minimum, maximum, messages
+        self.field_flags = {
+            key: value for key, value in (("minlength", minimum), ("maxlength", maximum)) if value is not None
+        }
+
+    def __call__(self, form: Any, field: Any) -> None:
+        if not field.data:
+            return
+        if self.maximum is not None and len(field.data) > self.maximum:
+            raise ValidationError(self.messages["max_length"].format(n=self.maximum))
+        if self.minimum is not None and len(field.data) < self.minimum:
+            raise ValidationError(self.messages["min_length"].format(n=self.minimum))
+
+
+class _Pattern:
+    def __init__(self, pattern: str, message: str) -> None:
+        # re.search, as jsonschema does: a JSON Schema pattern is not anchored.
+        self.regex, self.message = re.compile(pattern), message
+
+    def __call__(self, form: Any, field: Any) -> None:
+        if field.data and not self.regex.search(field.data):
+            raise ValidationError(self.message)
+
+
+class _Email:
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+    def __call__(self, form: Any, field: Any) -> None:
+        if field.data and not _EMAIL.fullmatch(field.data):
+            raise ValidationError(self.message)
+
+
+class _Bounds:
+    def __init__(self, schema: Mapping[str, Any], messages: Mapping[str, str], lang: str) -> None:
+        self.rules = [
+            (keyword, schema[keyword], check, key)
+            for keyword, check, key in (
+                ("minimum", lambda v, n: v >= n, "minimum"),
+                ("maximum", lambda v, n: v <= n, "maximum"),
+                ("exclusiveMinimum", lambda v, n: v > n, "exclusive_minimum"),
+                ("exclusiveMaximum", lambda v, n: v < n, "exclusive_maximum"),
+            )
+            if keyword in schema
+        ]
+        self.messages, self.lang = messages, lang
+
+    def __call__(self, form: Any, field: Any) -> None:
+        if field.data is None:
+            return
+        for _keyword, limit, check, key in self.rules:
+            if not check(field.data, limit):
+                raise ValidationError(self.messages[key].format(n=_number_text(limit, self.lang)))
+
+
+class _Count:
+    def __init__(self, minimum: int | None, maximum: int | None, messages: Mapping[str, str]) -> None:
+        self.minimum, self.maximum, self.messages = minimum, maximum, messages
+
+    def __call__(self, form: Any, field: Any) -> None:
+        count = len(field.data or ())
+        if count and self.minimum is not None and count < self.minimum:
+            raise ValidationError(self.messages["min_choices"].format(n=self.minimum))
+        if self.maximum is not None and count > self.maximum:
+            raise ValidationError(self.messages["max_choices"].format(n=self.maximum))
+
+
+def _upload_size(upload: FileStorage) -> int:
+    stream = upload.stream
+    try:
+        position = stream.tell()
+        stream.seek(0, os.SEEK_END)
+        size = stream.tell()
+        stream.seek(position)  # the view reads the file after validation
+        return size
+    except (AttributeError, OSError):
+        return upload.content_length or 0
+
+
+class _FileRules:
+    def __init__(self, accept: str | None, max_size_mb: float, messages: Mapping[str, str], lang: str) -> None:
+        self.tokens = [token.strip().lower() for token in (accept or "").split(",") if token.strip()]
+        self.max_size_mb = max_size_mb
+        self.messages, self.lang = messages, lang
+
+    def _accepted(self, upload: FileStorage) -> bool:
+        # Both the name and the declared type come from the client: this steers honest mistakes, it is no safeguard.
+        extension = os.path.splitext(upload.filename or "")[1].lower()
+        mimetype = (upload.mimetype or "").lower()
+        for token in self.tokens:
+            if token.startswith("."):
+                if extension == token:
+                    return True
+            elif token.endswith("/*"):
+                if mimetype.startswith(token[:-1]):
+                    return True
+            elif mimetype == token:
+                return True
+        return False
+
+    def __call__(self, form: Any, field: Any) -> None:
+        upload = field.data
+        if upload is None:
+            return
+        if self.tokens and not self._accepted(upload):
+            raise ValidationError(self.messages["file_type"].format(accept=", ".join(self.tokens)))
+        if _upload_size(upload) > self.max_size_mb * 1024 * 1024:
+            raise ValidationError(self.messages["file_size"].format(n=_number_text(self.max_size_mb, self.lang)))
+
+
+# -- building the form -----------------------------------------------------------------------------------------------
+
+
+class SchemaForm(FlaskForm):
+    """Base of the classes `build_form_class` makes. Pressing a table's "add row" button adds the row right here,
+    while the form is read, so the view only has to show the form again (see `wants_more_rows`)."""
+
+    _add_row_field: str | None = None
+
+    def post_process(self, formdata: Any = None) -> None:
+        super().post_process(formdata)
+        if formdata is None or self._add_row_field is not None:
+            return
+        for field in self:
+            if isinstance(field, SchemaTableField) and field.add_row_name in formdata:
+                self._add_row_field = field.short_name
+                add_row(self, field.short_name)
+                return
+
+
+def _unbound(spec: _Spec, lang: str, readonly: bool, *, in_row: bool) -> Any:
+    messages = MESSAGES[lang]
+    hints, schema, kind = spec.hints, spec.schema, spec.kind
+    layout = {"boolean": "group", "radio": "group", "checkboxes": "group", "table": "table"}.get(kind, "single")
+    ui: dict[str, Any] = {
+        "kind": kind,
+        "layout": layout,
+        "required": spec.required,
+        "readonly": readonly,
+        "cell": in_row,
+        "messages": messages,
+        "values": spec.values,
+    }
+    render_kw: dict[str, Any] = {}
+    if readonly:
+        render_kw["disabled"] = True
+    if hints.get("placeholder"):
+        render_kw["placeholder"] = hints["placeholder"]
+    if hints.get("autofocus") and not in_row and not readonly:
+        render_kw["autofocus"] = True
+    validators: list[Any] = []
+    if spec.required and kind != "table":
+        validators.append(_Required(messages["required"], flag=not (in_row or readonly or kind == "checkboxes")))
+    # A cell's help sits once in its column header, which the template points every cell of the column at.
+    options: dict[str, Any] = {
+        "label": spec.label,
+        "description": "" if in_row else spec.help,
+        "validators": validators,
+        "ui": ui,
+    }
+    if "default" in schema and not in_row:
+        default = _to_form_value(spec, schema["default"])
+        if default is not None:
+            options["default"] = default
+
+    if kind in ("string", "textarea", "email"):
+        if "minLength" in schema or "maxLength" in schema:
+            validators.append(_Length(schema.get("minLength"), schema.get("maxLength"), messages))
+        if "pattern" in schema:
+            validators.append(_Pattern(schema["pattern"], messages["pattern"]))
+        if kind == "email":
+            validators.append(_Email(messages["email"]))
+        if kind == "textarea":
+            render_kw["rows"] = hints.get("rows", 4)
+        field_class = {"string": SchemaTextField, "textarea": SchemaTextAreaField, "email": SchemaEmailField}[kind]
+        return field_class(render_kw=render_kw, **options)
+    if kind == "date":
+        return SchemaDateField(render_kw=render_kw, **options)
+    if kind in ("integer", "number"):
+        validators.append(_Bounds(schema, messages, lang))
+        render_kw["inputmode"] = "numeric" if kind == "integer" else "decimal"
+        field_class = SchemaIntegerField if kind == "integer" else SchemaNumberField
+        return field_class(render_kw=render_kw, **options)
+    if kind in ("boolean", "radio", "select"):
+        choices = [SelectChoice(key, label) for key, _value, label in spec.choices]
+        if kind == "select":
+            choices.insert(0, SelectChoice("", messages["choose"]))
+        field_class = SchemaSelectField if kind == "select" else SchemaRadioField
+        return field_class(choices=choices, render_kw=render_kw, **options)
+    if kind == "checkboxes":
+        validators.append(_Count(schema.get("minItems"), schema.get("maxItems"), messages))
+        choices = [SelectChoice(key, label) for key, _value, label in spec.choices]
+        return SchemaCheckboxesField(choices=choices, render_kw=render_kw, **options)
+    if kind == "file":
+        accept = hints.get("accept")
+        if accept:
+            render_kw["accept"] = accept
+        validators.append(_FileRules(accept, hints.get("max_size_mb", DEFAULT_MAX_SIZE_MB), messages, lang))
+        return SchemaFileField(render_kw=render_kw, **options)
+    if kind == "table":
+        row_class = type(
+            "SchemaRowForm",
+            (Form,),
+            {column.name: _unbound(column, lang, readonly, in_row=True) for column in spec.columns},
+        )
+        ui.update(
+            min_rows=schema.get("minItems"),
+            max_rows=schema.get("maxItems"),
+            unique=bool(schema.get("uniqueItems")),
+            columns_spec=spec.columns,
+            columns=[
+                {"name": column.name, "label": column.label, "help": column.help, "required": column.required}
+                for column in spec.columns
+            ],
+        )
+        options.pop("validators")
+        return SchemaTableField(
+            FormField(row_class, label=spec.label), min_entries=max(1, schema.get("minItems") or 0), **options
+        )
+    raise UnsupportedSchema(f"field {spec.name!r}: kind {kind!r} has no form field")  # pragma: no cover
+
+
+def build_form_class(schema: dict[str, Any], *, locale: str = "vi", readonly: bool = False) -> type[FlaskForm]:
+    """A FlaskForm class for the task form `schema`; labels and messages in `locale` ("vi" or "en").
+
+    With `readonly`, every input is rendered disabled and no row can be added: for showing a task's data."""
+    lang = _language(locale)
+    attrs = {spec.name: _unbound(spec, lang, readonly, in_row=False) for spec in _specs(schema, lang)}
+    return type("SchemaTaskForm", (SchemaForm,), attrs)
+
+
+# -- reading the form back -------------------------------------------------------------------------------------------
+
+
+def _field_json(field: Any, spec: _Spec, *, draft: bool) -> Any:
+    kind = spec.kind
+    if draft and kind not in ("table", "checkboxes", "file") and field.process_errors and field.raw_data:
+        return str(field.raw_data[0])  # keep what was typed; it is checked when the form is submitted
+    data = field.data
+    if kind in ("string", "textarea", "email"):
+        return data if isinstance(data, str) and data else _MISSING
+    if kind == "date":
+        if isinstance(data, date):
+            return data.isoformat()
+        return field.shown if draft and field.shown else _MISSING
+    if kind in ("integer", "number"):
+        if isinstance(data, int | float) and not isinstance(data, bool):
+            return int(data) if kind == "integer" else float(data)
+        return field.shown if draft and field.shown else _MISSING
+    if kind in ("boolean", "radio", "select"):
+        return spec.values.get(data, _MISSING) if isinstance(data, str) else _MISSING
+    if kind == "file":
+        return field.existing if field.data is None and field.existing else _MISSING
+    if kind == "checkboxes":
+        values = [spec.values[key] for key in data or () if key in spec.values]
+    else:
+        values = [
+            _collect(entry.form, spec.columns, draft=draft) for entry in field.entries if not _row_is_blank(entry)
+        ]
+    # Nothing ticked (no row filled) is an answer, unless the schema's minimum makes [] invalid: then it is no answer.
+    if not values and (spec.required or (spec.schema.get("minItems") or 0) > 0):
+        return _MISSING
+    return values
+
+
+def _collect(form: Any, specs: Sequence[_Spec], *, draft: bool) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    for spec in specs:
+        value = _field_json(form[spec.name], spec, draft=draft)
+        if value is not _MISSING:
+            data[spec.name] = value
+    return data
+
+
+def form_to_data(form: Any, schema: dict[str, Any]) -> dict[str, Any]:
+    """The JSON object for the engine, from a form that passed `validate()`.
+
+    Unanswered optional fields are left out (the schema's types have no "empty"). Files are not in it: see
+    `uploaded_files`; a file field keeps the reference it was pre-filled with when no new file came."""
+    return _collect(form, _specs(schema), draft=False)
+
+
+def form_to_draft(form: Any, schema: dict[str, Any]) -> dict[str, Any]:
+    """Like `form_to_data`, for a form that may not validate: what could not be read (a number typed as "abc", the
+    date 31/02/2026) is kept as the text typed, so the draft shows it again. Not for the engine."""
+    return _collect(form, _specs(schema), draft=True)
+
+
+def _to_form_value(spec: _Spec, value: Any) -> Any:
+    kind = spec.kind
+    # Strings stay whatever they hold (a draft keeps unreadable input as typed); other JSON shapes cannot be shown.
+    if kind in ("string", "textarea", "email", "date", "integer", "number", "file") and (
+        isinstance(value, bool) or not isinstance(value, str | int | float)
+    ):
+        return None
+    if kind == "date" and isinstance(value, str):
+        return parse_date(value) or value
+    if kind in ("boolean", "radio", "select"):
+        return _lookup_key(spec.values, value)
+    if kind == "checkboxes":
+        return [key for key in (_lookup_key(spec.values, v) for v in value) if key] if isinstance(value, list) else []
+    if kind == "table":
+        return (
+            [_to_form(row, spec.columns) for row in value if isinstance(row, Mapping)]
+            if isinstance(value, list)
+            else []
+        )
+    return value
+
+
+def _to_form(data: Any, specs: Sequence[_Spec]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if not isinstance(data, Mapping):
+        return out
+    for spec in specs:
+        value = data.get(spec.name)
+        if value is None:
+            continue
+        converted = _to_form_value(spec, value)
+        if converted is not None:
+            out[spec.name] = converted
+    return out
+
+
+def data_to_formdata(data: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    """Task data (or a draft from `form_to_draft`) as `data=` for the form class; keys the schema lacks are dropped."""
+    return _to_form(data, _specs(schema))
+
+
+def file_fields(schema: dict[str, Any]) -> list[str]:
+    """Names of the file fields: the page needs enctype="multipart/form-data" when there are any."""
+    return [spec.name for spec in _specs(schema) if spec.kind == "file"]
+
+
+def uploaded_files(form: Any, schema: dict[str, Any]) -> dict[str, FileStorage]:
+    """The files chosen in this request, by field name (their size and type already checked by `validate()`)."""
+    return {name: form[name].data for name in file_fields(schema) if form[name].data is not None}
+
+
+def wants_more_rows(form: Any) -> str | None:
+    """The table whose "add row" button was pressed (the row is already added), or None.
+
+    Show the form again without validating it; its other inputs keep what was typed."""
+    return getattr(form, "_add_row_field", None)
+
+
+def add_row(form: Any, name: str) -> bool:
+    """Append an empty row to the table `name` and put the focus in it; False when its maxItems is reached."""
+    field = form[name]
+    if not isinstance(field, SchemaTableField) or not field.can_add_row:
+        return False
+    entry = field.append_entry()
+    for other in form:
+        if other.render_kw and "autofocus" in other.render_kw:
+            other.render_kw = {k: v for k, v in other.render_kw.items() if k != "autofocus"}
+    first = next(iter(entry.form), None)
+    if first is not None:
+        first.render_kw = {**(first.render_kw or {}), "autofocus": True}
+    return True

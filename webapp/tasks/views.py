@@ -1,0 +1,190 @@
+"""The task page: read the instructions and context, fill in the form, save a draft, submit / approve / return."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from werkzeug.datastructures import FileStorage
+from werkzeug.utils import secure_filename
+from werkzeug.wrappers import Response
+
+from webapp.extensions import db
+from webapp.http import act, flash_error, process_engine
+from webapp.tasks.schema_forms import (
+    build_form_class,
+    data_to_formdata,
+    form_to_data,
+    form_to_draft,
+    uploaded_files,
+    wants_more_rows,
+)
+from workflows.clock import utcnow_naive
+from workflows.db import transaction
+from workflows.engine import operations
+from workflows.errors import Conflict, Invalid, NotAllowed, NotFound, ScriptFailure
+from workflows.models import Attachment, Comment
+from workflows.tasks import TaskView, discard_drafts, load_task_view, save_draft
+
+bp = Blueprint("tasks", __name__, url_prefix="/tasks")
+
+DECISIONS_NEEDING_COMMENT = ("return", "reject")
+
+
+def _load(task_id: int) -> TaskView:
+    try:
+        return load_task_view(db.session, process_engine(), current_user, task_id)
+    except NotFound:
+        abort(404)
+
+
+def _decision_choices(schema: dict[str, Any] | None) -> list[str]:
+    decision = ((schema or {}).get("properties") or {}).get("decision") or {}
+    return list(decision.get("enum") or [o.get("const") for o in decision.get("oneOf", [])])
+
+
+def _form(view: TaskView, *, submitted: bool = False, data: dict[str, Any] | None = None) -> Any:
+    if view.schema is None:
+        return None
+    form_class = build_form_class(view.schema, locale=str(get_locale() or "vi"), readonly=not view.can_act)
+    if submitted:
+        return form_class()  # Flask-WTF reads request.form and request.files itself
+    return form_class(data=data_to_formdata(data or {}, view.schema))
+
+
+def _render(view: TaskView, form: Any, status: int = 200, comment: str = "", comment_error: str | None = None):  # type: ignore[no-untyped-def]
+    return (
+        render_template(
+            "tasks/show.html",
+            view=view,
+            form=form,
+            decisions=_decision_choices(view.schema),
+            comment=comment,
+            comment_error=comment_error,
+        ),
+        status,
+    )
+
+
+@bp.get("/<int:task_id>")
+@login_required
+def show(task_id: int):  # type: ignore[no-untyped-def]
+    view = _load(task_id)
+    initial = view.draft if view.draft is not None else {k: v for k, v in view.context.items()}
+    return _render(view, _form(view, data=initial))
+
+
+def _store_files(view: TaskView, form: Any) -> dict[str, str]:
+    """Uploaded files go to the upload folder under their SHA-256; task data keeps only a reference."""
+    stored: dict[str, str] = {}
+    folder = Path(current_app.config["UPLOAD_DIR"])
+    folder.mkdir(parents=True, exist_ok=True)
+    if form is None:
+        return stored
+    for name, upload in uploaded_files(form, view.schema or {}).items():
+        content = upload.read()
+        digest = hashlib.sha256(content).hexdigest()
+        (folder / digest).write_bytes(content)
+        attachment = Attachment(
+            instance_id=view.instance.id,
+            human_task_id=view.task.id,
+            field_name=name,
+            filename=secure_filename(upload.filename) or "file",
+            content_type=upload.mimetype or "application/octet-stream",
+            size=len(content),
+            sha256=digest,
+            uploaded_by_id=current_user.id,
+            uploaded_dt=utcnow_naive(),
+        )
+        db.session.add(attachment)
+        db.session.flush()
+        stored[name] = f"attachment:{attachment.id}"
+    return stored
+
+
+@bp.post("/<int:task_id>")
+@login_required
+def submit(task_id: int):  # type: ignore[no-untyped-def]
+    view = _load(task_id)
+    if not view.can_act:
+        abort(403)
+    form = _form(view, submitted=True)
+    comment = (request.form.get("comment_text") or "").strip()
+    action = request.form.get("action", "submit")
+
+    if form is not None and wants_more_rows(form):
+        return _render(view, form, comment=comment)
+
+    if action == "draft":
+        data = form_to_draft(form, view.schema) if form is not None else {}
+        try:
+            act(lambda: save_draft(db.session, current_user, view.task, _jsonable(data)))
+        except NotAllowed:
+            abort(403)
+        flash(_("Draft saved. You can come back to it later."), "success")
+        return redirect(url_for("tasks.show", task_id=task_id))
+
+    decision = request.form.get("decision")
+    if decision in DECISIONS_NEEDING_COMMENT and not comment:
+        if form is not None:
+            form.validate()
+        return _render(view, form, 422, comment, _("Write a comment explaining why."))
+    if form is not None and not form.validate():
+        return _render(view, form, 422, comment)
+
+    data = form_to_data(form, view.schema) if form is not None else {}
+    if decision and "decision" in ((view.schema or {}).get("properties") or {}):
+        data["decision"] = decision
+    if comment and "comment" in ((view.schema or {}).get("properties") or {}):
+        data["comment"] = comment
+
+    instance_id = view.instance.id
+
+    def complete() -> Any:
+        data.update(_store_files(view, form))
+        if comment:
+            db.session.add(
+                Comment(instance_id=instance_id, human_task_id=task_id, author_id=current_user.id, body=comment)
+            )
+        discard_drafts(db.session, task_id)
+        return operations.complete_task(db.session, process_engine(), actor=current_user, task_id=task_id, data=data)
+
+    try:
+        act(complete, instance_id=instance_id)
+    except Conflict as error:
+        flash(_(error.message), "error")
+        return redirect(url_for("inbox.index"))
+    except Invalid as error:
+        for problem in error.problems:
+            field = getattr(form, problem.field, None) if form is not None and problem.field else None
+            if field is not None:
+                field.errors = [*field.errors, _(problem.message)]
+            else:
+                flash(_(problem.message), "error")
+        return _render(view, form, 422, comment)
+    except ScriptFailure as error:
+        flash_error(error)
+        flash(_("Nothing was saved. The administrators have been shown the problem."), "error")
+        return _render(view, form, 422, comment)
+    except NotAllowed:
+        abort(403)
+    flash(_("Done: “%(name)s” was submitted.", name=view.task.name), "success")
+    return redirect(url_for("inbox.index"))
+
+
+def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if not isinstance(v, FileStorage)}
+
+
+@bp.post("/<int:task_id>/discard-draft")
+@login_required
+def discard_draft(task_id: int) -> Response:
+    _load(task_id)
+    with transaction(db.session):
+        discard_drafts(db.session, task_id)
+    return redirect(url_for("tasks.show", task_id=task_id))

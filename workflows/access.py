@@ -1,0 +1,86 @@
+"""Who may see what: org scope as SQL conditions and as predicates. A role held in a unit covers its subtree.
+
+Views and the API ask these; a lookup outside scope is answered as if the object did not exist (404).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, false, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from workflows.assignment import holds_role_over, unit_chain
+from workflows.models import HumanTask, ProcessInstance
+from workflows.registry.models import OrgUnit, User
+from workflows.states import Role
+
+# Roles that see every instance of the units they cover (supervisors and heads: their unit's procedures;
+# personnel: to run them; auditors: to inspect them; admins: to operate).
+OVERSEEING_ROLES = (Role.SUPERVISOR, Role.HEAD, Role.PERSONNEL, Role.AUDITOR, Role.ADMIN)
+
+
+def role_units(user: User) -> list[tuple[str, int]]:
+    return [(a.role, a.unit_id) for a in user.role_assignments]
+
+
+def in_subtree(unit: Any, root_id: int) -> ColumnElement[bool]:
+    """SQL: the unit (OrgUnit or an alias of it) is `root_id` or below it (path lists the ancestors: '/1/7/')."""
+    return or_(unit.id == root_id, unit.path.like(f"%/{root_id}/%"))
+
+
+def group_task_condition(user: User, candidate_unit: Any) -> ColumnElement[bool]:
+    """Open group tasks this user may claim: the task's role held in the candidate unit or above."""
+    clauses = [
+        and_(HumanTask.candidate_role == role, in_subtree(candidate_unit, unit_id))
+        for role, unit_id in role_units(user)
+    ]
+    return or_(*clauses) if clauses else false()
+
+
+def instance_scope_condition(
+    user: User, unit: type[OrgUnit], roles: Iterable[str] = OVERSEEING_ROLES
+) -> ColumnElement[bool]:
+    """Instances this user oversees by role, or that are about them, or that they started."""
+    wanted = set(roles)
+    clauses: list[ColumnElement[bool]] = [ProcessInstance.started_by_id == user.id]
+    if user.cadre_id is not None:
+        clauses.append(ProcessInstance.subject_cadre_id == user.cadre_id)
+    clauses.extend(in_subtree(unit, unit_id) for role, unit_id in role_units(user) if role in wanted)
+    participated = select(HumanTask.id).where(
+        HumanTask.instance_id == ProcessInstance.id,
+        or_(HumanTask.assignee_id == user.id, HumanTask.closed_by_id == user.id),
+    )
+    clauses.append(participated.exists())
+    return or_(*clauses)
+
+
+def can_view_instance(session: Session, user: User, instance: ProcessInstance) -> bool:
+    unit = aliased(OrgUnit)
+    query = (
+        select(ProcessInstance.id)
+        .outerjoin(unit, ProcessInstance.unit_id == unit.id)
+        .where(ProcessInstance.id == instance.id, instance_scope_condition(user, unit))
+    )
+    return session.scalar(query) is not None
+
+
+def oversees_unit(session: Session, user: User, unit_id: int | None, roles: Iterable[str]) -> bool:
+    if unit_id is None:
+        return False
+    path = session.scalar(select(OrgUnit.path).where(OrgUnit.id == unit_id))
+    chain = unit_chain(path or "/", unit_id)
+    return any(holds_role_over(role_units(user), role, chain) for role in roles)
+
+
+def visible_units(session: Session, user: User) -> list[OrgUnit]:
+    """Units a user may filter by or start procedures in: the subtrees of the units where they hold a role."""
+    roots = {unit_id for _role, unit_id in role_units(user)} | {user.unit_id}
+    if not roots:
+        return []
+    return list(
+        session.scalars(
+            select(OrgUnit).where(or_(*(in_subtree(OrgUnit, r) for r in roots))).order_by(OrgUnit.path, OrgUnit.name)
+        )
+    )

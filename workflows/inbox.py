@@ -1,0 +1,213 @@
+"""The inbox: what a person has to do. One indexed query on human_tasks per page, never a workflow load."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, func, select
+from sqlalchemy.orm import Session, aliased
+
+from workflows.access import group_task_condition, in_subtree, instance_scope_condition
+from workflows.clock import utcnow_naive
+from workflows.models import HumanTask, ProcessInstance
+from workflows.registry.models import Cadre, OrgUnit, User
+from workflows.states import InstanceStatus, TaskStatus
+
+SCOPES = ("mine", "group", "watching")
+SORTS = {"due": "due", "opened": "opened", "process": "process", "subject": "subject"}
+DUE_SOON = timedelta(days=2)
+PER_PAGE = 25
+
+
+@dataclass
+class InboxFilters:
+    scope: str = "mine"
+    process_id: str | None = None
+    task_key: str | None = None
+    unit_id: int | None = None
+    search: str | None = None  # subject name, or an instance reference such as "sample_approval#12" or "#12"
+    due: str | None = None  # "overdue" | "soon"
+    sort: str = "due"
+    page: int = 1
+    per_page: int = PER_PAGE
+
+
+@dataclass
+class InboxRow:
+    task_id: int
+    name: str
+    task_key: str
+    process_id: str
+    process_name: str
+    instance_id: int
+    subject_name: str | None
+    unit_name: str | None
+    assignee_id: int | None
+    due_dt: datetime | None
+    opened_dt: datetime
+    is_overdue: bool
+    is_due_soon: bool
+
+    @property
+    def reference(self) -> str:
+        return f"{self.process_id}#{self.instance_id}"
+
+
+@dataclass
+class InboxPage:
+    rows: list[InboxRow]
+    total: int
+    page: int
+    per_page: int
+    facets: dict[str, list[tuple[str, str, int]]] = field(default_factory=dict)
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def _scope_condition(user: User, scope: str, candidate_unit: Any) -> ColumnElement[bool]:
+    if scope == "group":
+        return and_(HumanTask.assignee_id.is_(None), group_task_condition(user, candidate_unit))
+    return HumanTask.assignee_id == user.id
+
+
+def _task_query(user: User, filters: InboxFilters, now: datetime) -> tuple[Select[Any], Any]:
+    candidate_unit = aliased(OrgUnit)
+    subject = aliased(Cadre)
+    unit = aliased(OrgUnit)
+    query = (
+        select(
+            HumanTask.id,
+            HumanTask.name,
+            HumanTask.task_key,
+            HumanTask.process_id,
+            HumanTask.process_name,
+            HumanTask.instance_id,
+            subject.full_name,
+            unit.name,
+            HumanTask.assignee_id,
+            HumanTask.due_dt,
+            HumanTask.opened_dt,
+        )
+        .outerjoin(candidate_unit, HumanTask.candidate_unit_id == candidate_unit.id)
+        .outerjoin(subject, HumanTask.subject_cadre_id == subject.id)
+        .outerjoin(unit, HumanTask.unit_id == unit.id)
+        .where(HumanTask.status == TaskStatus.OPEN, _scope_condition(user, filters.scope, candidate_unit))
+    )
+    if filters.process_id:
+        query = query.where(HumanTask.process_id == filters.process_id)
+    if filters.task_key:
+        query = query.where(HumanTask.task_key == filters.task_key)
+    if filters.unit_id:
+        query = query.where(HumanTask.unit_id.in_(select(OrgUnit.id).where(in_subtree(OrgUnit, filters.unit_id))))
+    if filters.due == "overdue":
+        query = query.where(HumanTask.due_dt < now)
+    elif filters.due == "soon":
+        query = query.where(HumanTask.due_dt >= now, HumanTask.due_dt < now + DUE_SOON)
+    if filters.search:
+        query = query.where(_search_condition(filters.search, subject))
+    return query, subject
+
+
+def _search_condition(text: str, subject: Any) -> ColumnElement[bool]:
+    text = text.strip()
+    reference = text.rsplit("#", 1)
+    if len(reference) == 2 and reference[1].isdigit():
+        condition = HumanTask.instance_id == int(reference[1])
+        return and_(condition, HumanTask.process_id == reference[0]) if reference[0] else condition
+    return func.lower(subject.full_name).contains(text.lower(), autoescape=True)
+
+
+def _order(query: Select[Any], sort: str, subject: Any) -> Select[Any]:
+    if sort == "opened":
+        return query.order_by(HumanTask.opened_dt.desc(), HumanTask.id.desc())
+    if sort == "process":
+        return query.order_by(HumanTask.process_name, HumanTask.name, HumanTask.id)
+    if sort == "subject":
+        return query.order_by(subject.full_name, HumanTask.id)
+    # Due first: tasks with a deadline, soonest first; then the rest, oldest first.
+    return query.order_by(HumanTask.due_dt.is_(None), HumanTask.due_dt, HumanTask.opened_dt, HumanTask.id)
+
+
+def inbox_page(session: Session, user: User, filters: InboxFilters) -> InboxPage:
+    now = utcnow_naive()
+    query, subject = _task_query(user, filters, now)
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    page = max(1, filters.page)
+    rows = session.execute(
+        _order(query, filters.sort, subject).limit(filters.per_page).offset((page - 1) * filters.per_page)
+    ).all()
+    return InboxPage(
+        rows=[
+            InboxRow(
+                task_id=row[0],
+                name=row[1],
+                task_key=row[2],
+                process_id=row[3],
+                process_name=row[4],
+                instance_id=row[5],
+                subject_name=row[6],
+                unit_name=row[7],
+                assignee_id=row[8],
+                due_dt=row[9],
+                opened_dt=row[10],
+                is_overdue=row[9] is not None and row[9] < now,
+                is_due_soon=row[9] is not None and now <= row[9] < now + DUE_SOON,
+            )
+            for row in rows
+        ],
+        total=total,
+        page=page,
+        per_page=filters.per_page,
+    )
+
+
+def inbox_facets(session: Session, user: User, scope: str) -> list[tuple[str, str, str, str, int]]:
+    """(process_id, process_name, task_key, step name, count) of the open tasks in this scope, for filters."""
+    candidate_unit = aliased(OrgUnit)
+    query = (
+        select(HumanTask.process_id, HumanTask.process_name, HumanTask.task_key, HumanTask.name, func.count())
+        .outerjoin(candidate_unit, HumanTask.candidate_unit_id == candidate_unit.id)
+        .where(HumanTask.status == TaskStatus.OPEN, _scope_condition(user, scope, candidate_unit))
+        .group_by(HumanTask.process_id, HumanTask.process_name, HumanTask.task_key, HumanTask.name)
+        .order_by(HumanTask.process_name, HumanTask.name)
+    )
+    return [(row[0], row[1], row[2], row[3], row[4]) for row in session.execute(query)]
+
+
+def inbox_counts(session: Session, user: User) -> dict[str, int]:
+    candidate_unit = aliased(OrgUnit)
+    mine = session.scalar(
+        select(func.count()).where(HumanTask.status == TaskStatus.OPEN, HumanTask.assignee_id == user.id)
+    )
+    group = session.scalar(
+        select(func.count())
+        .select_from(HumanTask)
+        .outerjoin(candidate_unit, HumanTask.candidate_unit_id == candidate_unit.id)
+        .where(HumanTask.status == TaskStatus.OPEN, _scope_condition(user, "group", candidate_unit))
+    )
+    return {"mine": mine or 0, "group": group or 0}
+
+
+def watched_instances(session: Session, user: User, page: int = 1, per_page: int = PER_PAGE) -> tuple[list[Any], int]:
+    """Running procedures this user started (e.g. a personnel officer following an appointment)."""
+    query = select(ProcessInstance).where(
+        ProcessInstance.started_by_id == user.id, ProcessInstance.status == InstanceStatus.RUNNING
+    )
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = list(
+        session.scalars(query.order_by(ProcessInstance.started_dt.desc()).limit(per_page).offset((page - 1) * per_page))
+    )
+    return rows, total
+
+
+def visible_instances_query(user: User) -> Select[Any]:
+    unit = aliased(OrgUnit)
+    return (
+        select(ProcessInstance)
+        .outerjoin(unit, ProcessInstance.unit_id == unit.id)
+        .where(instance_scope_condition(user, unit))
+    )

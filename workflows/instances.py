@@ -1,0 +1,633 @@
+"""Reading procedure instances for the people who follow them: the list in one's scope, one instance's page
+(tasks, data, history, comments, files, diagram), and what the start form offers.
+
+Nothing here changes an instance; starting and cancelling stay in `workflows.engine.operations`.
+Lookups outside a user's scope raise `NotFound`, exactly like lookups of ids that do not exist.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, tzinfo
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select
+from sqlalchemy.orm import Session, aliased, contains_eager, joinedload
+
+from workflows.access import can_view_instance, in_subtree, oversees_unit, role_units
+from workflows.diagram import element_states_from_workflow, render_svg
+from workflows.engine.runtime import Definition, ProcessEngine
+from workflows.errors import NotFound
+from workflows.inbox import PER_PAGE, visible_instances_query
+from workflows.models import Attachment, AuditEvent, Comment, HumanTask, ProcessInstance, ProcessVersion
+from workflows.registry.models import Cadre, OrgUnit, User
+from workflows.states import EventType, InstanceStatus, Role, TaskStatus
+from workflows.tasks import can_view as can_view_task
+
+SORTS = ("newest", "oldest", "ended", "process", "subject")
+STATUSES = tuple(status.value for status in InstanceStatus)
+# Primary keys are 32-bit on PostgreSQL: a larger id cannot exist, and sending one makes the driver fail.
+MAX_ID = 2**31 - 1
+# Keys a model keeps for its own bookkeeping; the task page hides them too (workflows.tasks).
+HIDDEN_PREFIX = "_"
+ATTACHMENT_PREFIX = "attachment:"
+MAX_SUBJECT_CHOICES = 1000
+DAY_FORMATS = ("%d/%m/%Y", "%Y-%m-%d")
+STARTING_ROLES = (Role.PERSONNEL, Role.ADMIN)
+
+
+# -- the list ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class InstanceFilters:
+    status: str | None = None
+    process_id: str | None = None
+    unit_id: int | None = None
+    search: str | None = None  # the subject's name or code, or a reference such as "#12"
+    started_from: datetime | None = None  # naive UTC, inclusive
+    started_before: datetime | None = None  # naive UTC, exclusive
+    sort: str = "newest"
+    page: int = 1
+    per_page: int = PER_PAGE
+
+
+@dataclass
+class InstanceRow:
+    instance: ProcessInstance
+    current_steps: list[str]
+
+
+@dataclass
+class InstancePage:
+    rows: list[InstanceRow]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def parse_day(text: str) -> date:
+    """A calendar day as officials write it (02/11/2026) or as date inputs send it (2026-11-02).
+
+    Raises ValueError; years outside 1900–2999 too, since they are typing mistakes and would overflow
+    once shifted to UTC.
+    """
+    for fmt in DAY_FORMATS:
+        try:
+            day = datetime.strptime(text.strip(), fmt).date()
+        except ValueError:
+            continue
+        if 1900 <= day.year <= 2999:
+            return day
+    raise ValueError(f"not a day: {text!r}")
+
+
+def day_start_utc(day: date, zone: tzinfo) -> datetime:
+    """Stored times are naive UTC while people pick days on their own calendar."""
+    return datetime.combine(day, time(), zone).astimezone(UTC).replace(tzinfo=None)
+
+
+def _filtered(user: User, filters: InstanceFilters, subject: Any, version: Any) -> Select[Any]:
+    query = (
+        visible_instances_query(user)
+        .join(version, ProcessInstance.process_version_id == version.id)
+        .outerjoin(subject, ProcessInstance.subject_cadre_id == subject.id)
+    )
+    if filters.status in STATUSES:
+        query = query.where(ProcessInstance.status == filters.status)
+    if filters.process_id:
+        query = query.where(ProcessInstance.process_id == filters.process_id)
+    if filters.unit_id is not None:
+        query = query.where(ProcessInstance.unit_id.in_(select(OrgUnit.id).where(in_subtree(OrgUnit, filters.unit_id))))
+    if filters.started_from is not None:
+        query = query.where(ProcessInstance.started_dt >= filters.started_from)
+    if filters.started_before is not None:
+        query = query.where(ProcessInstance.started_dt < filters.started_before)
+    if filters.search:
+        query = query.where(_search_condition(filters.search, subject))
+    return query
+
+
+def _search_condition(text: str, subject: Any) -> ColumnElement[bool]:
+    text = text.strip()
+    reference = text.rsplit("#", 1)
+    if len(reference) == 2 and reference[1].isdigit():
+        instance_id = int(reference[1])
+        if instance_id > MAX_ID:
+            return false()
+        condition = ProcessInstance.id == instance_id
+        return and_(condition, ProcessInstance.process_id == reference[0]) if reference[0] else condition
+    # lower() folds only ASCII on SQLite; PostgreSQL folds Vietnamese letters too.
+    return or_(
+        func.lower(subject.full_name).contains(text.lower(), autoescape=True),
+        func.lower(subject.code) == text.lower(),
+    )
+
+
+def _order(query: Select[Any], sort: str, subject: Any, version: Any) -> Select[Any]:
+    # NULLs sort first on SQLite and last on PostgreSQL; an explicit IS NULL key makes both agree.
+    if sort == "oldest":
+        return query.order_by(ProcessInstance.started_dt, ProcessInstance.id)
+    if sort == "ended":
+        return query.order_by(
+            ProcessInstance.ended_dt.is_(None), ProcessInstance.ended_dt.desc(), ProcessInstance.id.desc()
+        )
+    if sort == "process":
+        return query.order_by(version.name, ProcessInstance.id.desc())
+    if sort == "subject":
+        return query.order_by(subject.full_name.is_(None), subject.full_name, ProcessInstance.id.desc())
+    return query.order_by(ProcessInstance.started_dt.desc(), ProcessInstance.id.desc())
+
+
+def instance_page(session: Session, user: User, filters: InstanceFilters) -> InstancePage:
+    subject = aliased(Cadre)
+    version = aliased(ProcessVersion)
+    query = _filtered(user, filters, subject, version)
+    total = session.scalar(
+        select(func.count()).select_from(query.with_only_columns(ProcessInstance.id).order_by(None).subquery())
+    )
+    result = InstancePage(rows=[], total=total or 0, page=1, per_page=filters.per_page)
+    # Past the last page shows the last page: a huge page number must not reach the database as an offset.
+    result.page = min(max(1, filters.page), result.pages)
+    instances = session.scalars(
+        _order(query, filters.sort if filters.sort in SORTS else "newest", subject, version)
+        .options(
+            contains_eager(ProcessInstance.process_version.of_type(version)),
+            contains_eager(ProcessInstance.subject.of_type(subject)),
+            joinedload(ProcessInstance.unit),
+        )
+        .limit(result.per_page)
+        .offset((result.page - 1) * result.per_page)
+    ).all()
+    steps = current_steps(session, [instance.id for instance in instances])
+    result.rows = [InstanceRow(instance, steps.get(instance.id, [])) for instance in instances]
+    return result
+
+
+def current_steps(session: Session, instance_ids: list[int]) -> dict[int, list[str]]:
+    """Names of the open tasks of each instance, in the order they opened."""
+    steps: dict[int, list[str]] = {}
+    if not instance_ids:
+        return steps
+    rows = session.execute(
+        select(HumanTask.instance_id, HumanTask.name)
+        .where(HumanTask.instance_id.in_(instance_ids), HumanTask.status == TaskStatus.OPEN)
+        .order_by(HumanTask.id)
+    )
+    for instance_id, name in rows:
+        steps.setdefault(instance_id, []).append(name)
+    return steps
+
+
+# -- permissions --------------------------------------------------------------------------------------------
+
+
+def is_read_only(user: User) -> bool:
+    """Auditors inspect and never take part: someone whose only role is auditor changes nothing."""
+    roles = user.roles
+    return bool(roles) and roles <= {Role.AUDITOR}
+
+
+def can_comment(user: User) -> bool:
+    """Anyone who can see an instance may remark on it, except read-only inspectors (the caller checked scope)."""
+    return not is_read_only(user)
+
+
+def can_cancel_instance(session: Session, user: User, instance: ProcessInstance) -> bool:
+    """Mirrors operations.can_cancel (an administrator over the instance's unit) for a loaded instance row.
+    Whether the instance is still running is the operation's business: it answers Conflict."""
+    return oversees_unit(session, user, instance.unit_id, (Role.ADMIN,))
+
+
+def sees_errors(user: User) -> bool:
+    """Script errors name model internals, which only administrators can act on."""
+    return Role.ADMIN in user.roles
+
+
+def can_start_any(session: Session, user: User) -> bool:
+    """Whether to offer "start a procedure": something is deployed and the user may start for someone."""
+    if is_read_only(user):
+        return False
+    if user.cadre_id is None and not any(role in STARTING_ROLES for role in user.roles):
+        return False
+    return session.scalar(select(ProcessVersion.id).limit(1)) is not None
+
+
+# -- loading one instance -----------------------------------------------------------------------------------
+
+
+def load_visible_instance(session: Session, user: User, instance_id: int) -> ProcessInstance:
+    instance = session.get(ProcessInstance, instance_id) if 0 < instance_id <= MAX_ID else None
+    if instance is None or not can_view_instance(session, user, instance):
+        raise NotFound(f"instance {instance_id} does not exist")
+    return instance
+
+
+def load_visible_attachment(session: Session, user: User, attachment_id: int) -> Attachment:
+    attachment = session.get(Attachment, attachment_id) if 0 < attachment_id <= MAX_ID else None
+    if attachment is None:
+        raise NotFound(f"attachment {attachment_id} does not exist")
+    load_visible_instance(session, user, attachment.instance_id)
+    return attachment
+
+
+@dataclass
+class OpenTask:
+    task: HumanTask
+    assignee_name: str | None
+    candidate_unit_name: str | None
+    can_open: bool = False  # whether the task page would let this user in
+
+
+@dataclass
+class DataItem:
+    key: str
+    label: str
+    value: Any
+    attachment: Attachment | None = None
+
+
+@dataclass
+class DataChange:
+    key: str
+    label: str
+    before: Any
+    after: Any
+    removed: bool = False
+
+
+@dataclass
+class TimelineEntry:
+    event: AuditEvent
+    payload: dict[str, Any]
+    actor_full_name: str | None
+    changes: list[DataChange] = field(default_factory=list)
+    assignee_name: str | None = None
+    candidate_unit_name: str | None = None
+    due_dt: datetime | None = None
+
+
+@dataclass
+class CommentRow:
+    comment: Comment
+    author_name: str
+    task_name: str | None
+
+
+@dataclass
+class AttachmentRow:
+    attachment: Attachment
+    uploaded_by_name: str | None
+
+
+@dataclass
+class InstanceDetail:
+    instance: ProcessInstance
+    definition: Definition
+    started_by_name: str | None
+    open_tasks: list[OpenTask]
+    data: list[DataItem]
+    comments: list[CommentRow]
+    attachments: list[AttachmentRow]
+    timeline: list[TimelineEntry]
+    diagram_svg: str | None
+    can_comment: bool
+    can_cancel: bool
+    sees_errors: bool
+
+
+def load_instance_detail(
+    session: Session, engine: ProcessEngine, user: User, instance_id: int, *, locale: str = "vi"
+) -> InstanceDetail:
+    """Everything the instance page shows; one workflow load serves both the data and the diagram."""
+    instance = load_visible_instance(session, user, instance_id)
+    definition = engine.definition(session, instance.process_version_id)
+    workflow = engine.load(definition, instance)
+    names = field_names(definition, locale)
+    attachments = instance_attachments(session, instance.id)
+    started_by_name = (
+        session.scalar(select(User.full_name).where(User.id == instance.started_by_id))
+        if instance.started_by_id is not None
+        else None
+    )
+    return InstanceDetail(
+        instance=instance,
+        definition=definition,
+        started_by_name=started_by_name,
+        open_tasks=open_tasks(session, instance.id, user),
+        data=data_summary(_current_data(workflow), names, [row.attachment for row in attachments]),
+        comments=instance_comments(session, instance.id),
+        attachments=attachments,
+        timeline=timeline(session, instance.id, names),
+        diagram_svg=instance_diagram(instance.process_version, workflow),
+        can_comment=can_comment(user),
+        can_cancel=can_cancel_instance(session, user, instance),
+        sees_errors=sees_errors(user),
+    )
+
+
+def _current_data(workflow: Any) -> dict[str, Any]:
+    last = workflow.last_task
+    return dict(last.data) if last is not None else {}
+
+
+@dataclass(frozen=True)
+class FieldNames:
+    """How a version's forms name its data, so that people read "Nội dung đề nghị: Trả lại" rather than
+    "subject_line: return"."""
+
+    titles: dict[str, str] = field(default_factory=dict)
+    choices: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def title(self, key: str) -> str:
+        return self.titles.get(key, key)
+
+    def value(self, key: str, value: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            return value
+        return self.choices.get(key, {}).get(str(value), value)
+
+
+def field_names(definition: Definition, locale: str = "vi") -> FieldNames:
+    """Titles and choice labels from every form of the version, in the reader's language where the form has it
+    (the same hints webapp.tasks.schema_forms reads: title / x-ui label_en, oneOf titles / x-labels / labels_en)."""
+    names = FieldNames()
+    for schema in definition.forms.values():
+        hints = schema.get("x-ui") or {}
+        top_labels = schema.get("x-labels") or {}
+        for key, prop in (schema.get("properties") or {}).items():
+            if not isinstance(prop, dict):
+                continue
+            hint = hints.get(key)
+            if not isinstance(hint, dict):
+                hint = {}
+            title = (hint.get("label_en") if locale == "en" else None) or prop.get("title")
+            if isinstance(title, str) and title:
+                names.titles.setdefault(key, title)
+            choices: dict[str, str] = {}
+            for source in (top_labels.get(key), prop.get("x-labels")):
+                if isinstance(source, dict):
+                    choices.update({str(v): str(label) for v, label in source.items()})
+            for option in prop.get("oneOf") or []:
+                if isinstance(option, dict) and "const" in option and isinstance(option.get("title"), str):
+                    choices[str(option["const"])] = option["title"]
+            if locale == "en" and isinstance(hint.get("labels_en"), dict):
+                choices.update({str(v): str(label) for v, label in hint["labels_en"].items()})
+            if choices:
+                names.choices.setdefault(key, choices)
+    return names
+
+
+def data_summary(data: dict[str, Any], names: FieldNames, attachments: list[Attachment]) -> list[DataItem]:
+    by_reference = {f"{ATTACHMENT_PREFIX}{a.id}": a for a in attachments}
+    return [
+        DataItem(
+            key,
+            names.title(key),
+            names.value(key, value),
+            by_reference.get(value) if isinstance(value, str) else None,
+        )
+        for key, value in sorted(data.items())
+        if not key.startswith(HIDDEN_PREFIX)
+    ]
+
+
+def display_value(value: Any) -> Any:
+    """Text for a data value; None and booleans pass through for the page to word in the reader's language."""
+    if value is None or isinstance(value, bool | str | int | float):
+        return value
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def open_tasks(session: Session, instance_id: int, user: User | None = None) -> list[OpenTask]:
+    assignee = aliased(User)
+    candidate_unit = aliased(OrgUnit)
+    rows = session.execute(
+        select(HumanTask, assignee.full_name, candidate_unit.name)
+        .outerjoin(assignee, HumanTask.assignee_id == assignee.id)
+        .outerjoin(candidate_unit, HumanTask.candidate_unit_id == candidate_unit.id)
+        .where(HumanTask.instance_id == instance_id, HumanTask.status == TaskStatus.OPEN)
+        .order_by(HumanTask.id)
+    )
+    return [
+        OpenTask(task, assignee_name, unit_name, user is not None and can_view_task(session, user, task))
+        for task, assignee_name, unit_name in rows
+    ]
+
+
+def instance_comments(session: Session, instance_id: int) -> list[CommentRow]:
+    rows = session.execute(
+        select(Comment, User.full_name, HumanTask.name)
+        .join(User, Comment.author_id == User.id)
+        .outerjoin(HumanTask, Comment.human_task_id == HumanTask.id)
+        .where(Comment.instance_id == instance_id)
+        .order_by(Comment.created_dt, Comment.id)
+    )
+    return [CommentRow(comment, author, task_name) for comment, author, task_name in rows]
+
+
+def instance_attachments(session: Session, instance_id: int) -> list[AttachmentRow]:
+    rows = session.execute(
+        select(Attachment, User.full_name)
+        .outerjoin(User, Attachment.uploaded_by_id == User.id)
+        .where(Attachment.instance_id == instance_id)
+        .order_by(Attachment.uploaded_dt, Attachment.id)
+    )
+    return [AttachmentRow(attachment, name) for attachment, name in rows]
+
+
+def timeline(session: Session, instance_id: int, names: FieldNames | None = None) -> list[TimelineEntry]:
+    """The audit events of an instance in order. A data change right after a task completion with the same task
+    is folded into it: people read "X completed the step, changing A from … to …"."""
+    events = list(
+        session.scalars(select(AuditEvent).where(AuditEvent.instance_id == instance_id).order_by(AuditEvent.seq))
+    )
+    payloads = [_payload(event) for event in events]
+    user_ids = {e.actor_id for e in events if e.actor_id is not None}
+    unit_ids: set[int] = set()
+    for payload in payloads:
+        if isinstance(payload.get("assignee_id"), int):
+            user_ids.add(payload["assignee_id"])
+        if isinstance(payload.get("candidate_unit_id"), int):
+            unit_ids.add(payload["candidate_unit_id"])
+    people: dict[int, str] = {}
+    if user_ids:
+        people = {
+            row.id: row.full_name
+            for row in session.execute(select(User.id, User.full_name).where(User.id.in_(user_ids)))
+        }
+    units: dict[int, str] = {}
+    if unit_ids:
+        units = {
+            row.id: row.name
+            for row in session.execute(select(OrgUnit.id, OrgUnit.name).where(OrgUnit.id.in_(unit_ids)))
+        }
+
+    entries: list[TimelineEntry] = []
+    for event, payload in zip(events, payloads, strict=True):
+        changes = _changes(payload.get("changes"), names or FieldNames())
+        previous = entries[-1] if entries else None
+        if (
+            event.event_type == EventType.DATA_CHANGED
+            and previous is not None
+            and previous.event.event_type == EventType.TASK_COMPLETED
+            and previous.event.human_task_id == event.human_task_id
+            and not previous.changes
+        ):
+            previous.changes = changes
+            continue
+        if event.event_type == EventType.DATA_CHANGED and not changes:
+            continue  # only hidden bookkeeping keys changed
+        entries.append(
+            TimelineEntry(
+                event=event,
+                payload=payload,
+                actor_full_name=_name_of(people, event.actor_id),
+                changes=changes,
+                assignee_name=_name_of(people, payload.get("assignee_id")),
+                candidate_unit_name=_name_of(units, payload.get("candidate_unit_id")),
+                due_dt=_parse_datetime(payload.get("due_dt")),
+            )
+        )
+    return entries
+
+
+def _name_of(names: dict[int, str], key: Any) -> str | None:
+    return names.get(key) if isinstance(key, int) else None
+
+
+def _payload(event: AuditEvent) -> dict[str, Any]:
+    try:
+        payload = json.loads(event.payload)
+    except ValueError:
+        return {}
+    return payload if isinstance(payload, dict) else {}
+
+
+def _changes(raw: Any, names: FieldNames) -> list[DataChange]:
+    if not isinstance(raw, dict):
+        return []
+    changes = []
+    for key, change in sorted(raw.items()):
+        key = str(key)
+        if key.startswith(HIDDEN_PREFIX) or not isinstance(change, dict):
+            continue
+        changes.append(
+            DataChange(
+                key=key,
+                label=names.title(key),
+                before=names.value(key, change.get("from")),
+                after=names.value(key, change.get("to")),
+                removed=bool(change.get("removed")),
+            )
+        )
+    return changes
+
+
+def _parse_datetime(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed.astimezone(UTC).replace(tzinfo=None) if parsed.tzinfo is not None else parsed
+
+
+# -- the diagram --------------------------------------------------------------------------------------------
+
+
+def bpmn_source(version: ProcessVersion) -> str | None:
+    """The BPMN file of a version that defines its process (a version also stores DMN and called models)."""
+    pattern = re.compile(r"<(?:\w+:)?process\b[^>]*\bid\s*=\s*[\"']" + re.escape(version.process_id) + r"[\"']")
+    for _name, text in sorted(version.files.items()):
+        if pattern.search(text):
+            return text
+    return None
+
+
+def instance_diagram(version: ProcessVersion, workflow: Any, title: str | None = None) -> str | None:
+    """The version's diagram with this workflow's progress; None when no stored file defines the process."""
+    source = bpmn_source(version)
+    if source is None:
+        return None
+    states, taken = element_states_from_workflow(workflow)
+    return render_svg(source, version.process_id, states, taken, title=title or f"{version.name} v{version.version}")
+
+
+def diagram_for(session: Session, engine: ProcessEngine, instance: ProcessInstance) -> str | None:
+    definition = engine.definition(session, instance.process_version_id)
+    return instance_diagram(instance.process_version, engine.load(definition, instance))
+
+
+# -- starting -----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProcessChoice:
+    process_id: str
+    name: str
+    version: int
+
+
+def startable_processes(session: Session) -> list[ProcessChoice]:
+    """The latest version of every deployed process: what a start uses (operations.latest_version)."""
+    latest = (
+        select(ProcessVersion.process_id, func.max(ProcessVersion.version).label("version"))
+        .group_by(ProcessVersion.process_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(ProcessVersion.process_id, ProcessVersion.name, ProcessVersion.version)
+        .join(
+            latest,
+            and_(ProcessVersion.process_id == latest.c.process_id, ProcessVersion.version == latest.c.version),
+        )
+        .order_by(ProcessVersion.name, ProcessVersion.process_id)
+    )
+    return [ProcessChoice(process_id, name, version) for process_id, name, version in rows]
+
+
+def _scope_roots(user: User) -> set[int]:
+    return {unit_id for _role, unit_id in role_units(user)} | {user.unit_id}
+
+
+def find_cadre(session: Session, user: User, code: str) -> Cadre | None:
+    """A cadre by code among those the user can see (their units' subtrees, and themself); None otherwise, so
+    that a code outside one's scope reads the same as a code that does not exist."""
+    code = code.strip()
+    if not code:
+        return None
+    unit_condition = or_(*(in_subtree(OrgUnit, root) for root in _scope_roots(user)))
+    in_scope = or_(Cadre.id == user.cadre_id, Cadre.unit_id.in_(select(OrgUnit.id).where(unit_condition)))
+    candidates = session.scalars(
+        select(Cadre).where(func.upper(Cadre.code) == code.upper(), in_scope).options(joinedload(Cadre.unit))
+    ).all()
+    # Codes are compared case-insensitively for people typing them; an exact match wins if both exist.
+    exact = [cadre for cadre in candidates if cadre.code == code]
+    return next(iter(exact or candidates), None)
+
+
+def startable_subjects(session: Session, user: User, limit: int = MAX_SUBJECT_CHOICES) -> list[Cadre]:
+    """Cadres the start form suggests: everyone in the units where the user may start procedures, and the
+    user themself (anyone may start a procedure about themself)."""
+    roots = [unit_id for role, unit_id in role_units(user) if role in STARTING_ROLES]
+    conditions: list[ColumnElement[bool]] = []
+    if user.cadre_id is not None:
+        conditions.append(Cadre.id == user.cadre_id)
+    if roots:
+        units = select(OrgUnit.id).where(or_(*(in_subtree(OrgUnit, root) for root in roots)))
+        conditions.append(Cadre.unit_id.in_(units))
+    if not conditions:
+        return []
+    return list(
+        session.scalars(
+            select(Cadre).where(or_(*conditions)).options(joinedload(Cadre.unit)).order_by(Cadre.code).limit(limit)
+        )
+    )

@@ -1,0 +1,46 @@
+"""API bearer tokens: random, shown once, stored as SHA-256, revocable."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from workflows.clock import utcnow_naive
+from workflows.errors import Invalid, NotFound, Problem
+from workflows.registry.models import ApiToken, User
+from workflows.registry.passwords import hash_token, new_token
+
+
+def create_token(session: Session, user: User, name: str = "") -> str:
+    """Returns the token itself; only its hash is kept, so it cannot be shown again."""
+    name = (name or "").strip()
+    if len(name) > 120:
+        raise Invalid("the token name is too long", [Problem("at most 120 characters", field="name")])
+    token = new_token()
+    session.add(ApiToken(user_id=user.id, token_hash=hash_token(token), name=name, created_dt=utcnow_naive()))
+    session.flush()
+    return token
+
+
+def user_for_token(session: Session, token: str) -> User | None:
+    if not token or len(token) > 200:
+        return None
+    found = session.scalar(
+        select(ApiToken).where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_dt.is_(None))
+    )
+    if found is None or not found.user.is_active:
+        return None
+    found.last_used_dt = utcnow_naive()
+    return found.user
+
+
+def revoke_token(session: Session, user: User, token_id: int) -> None:
+    found = session.get(ApiToken, token_id)
+    if found is None or found.user_id != user.id:
+        raise NotFound("token not found")
+    found.revoked_dt = found.revoked_dt or utcnow_naive()
+    session.flush()
+
+
+def tokens_of(session: Session, user: User) -> list[ApiToken]:
+    return list(session.scalars(select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.created_dt)))

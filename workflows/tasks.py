@@ -1,0 +1,102 @@
+"""Reading a task for the person about to work on it: its form, instructions, the data it shows, drafts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from workflows.access import OVERSEEING_ROLES, oversees_unit
+from workflows.assignment import can_act_on_task, unit_chain
+from workflows.clock import utcnow_naive
+from workflows.engine.runtime import Definition, ProcessEngine
+from workflows.errors import NotAllowed, NotFound
+from workflows.models import HumanTask, ProcessInstance, TaskDraft
+from workflows.registry.models import OrgUnit, User
+from workflows.states import TaskStatus
+
+# Keys a model may keep in task data for its own bookkeeping; not shown to people.
+HIDDEN_PREFIXES = ("_",)
+
+
+@dataclass
+class TaskView:
+    task: HumanTask
+    instance: ProcessInstance
+    definition: Definition
+    schema: dict[str, Any] | None
+    instructions: str | None
+    context: dict[str, Any]  # the process data this task sees, read-only
+    can_act: bool
+    draft: dict[str, Any] | None
+
+
+def can_act(session: Session, user: User, task: HumanTask) -> bool:
+    path = (
+        session.scalar(select(OrgUnit.path).where(OrgUnit.id == task.candidate_unit_id))
+        if task.candidate_unit_id
+        else None
+    )
+    chain = unit_chain(path, task.candidate_unit_id) if path and task.candidate_unit_id else []
+    return task.status == TaskStatus.OPEN and can_act_on_task(
+        user.id, [(a.role, a.unit_id) for a in user.role_assignments], task, chain
+    )
+
+
+def can_view(session: Session, user: User, task: HumanTask) -> bool:
+    if task.assignee_id == user.id or task.closed_by_id == user.id or can_act(session, user, task):
+        return True
+    return oversees_unit(session, user, task.unit_id, OVERSEEING_ROLES)
+
+
+def load_task_view(session: Session, engine: ProcessEngine, user: User, task_id: int) -> TaskView:
+    """Everything the task page shows. NotFound also when the task is outside the user's scope."""
+    task = session.get(HumanTask, task_id)
+    if task is None or not can_view(session, user, task):
+        raise NotFound(f"task {task_id} does not exist")
+    instance = task.instance
+    definition = engine.definition(session, instance.process_version_id)
+    instructions, context = None, {}
+    if task.status == TaskStatus.OPEN:
+        workflow = engine.load(definition, instance)
+        spiff_task = workflow.get_task_from_id(UUID(task.spiff_task_id))
+        if spiff_task is not None:
+            extensions = getattr(spiff_task.task_spec, "extensions", None) or {}
+            instructions = extensions.get("instructionsForEndUser") or spiff_task.task_spec.documentation
+            context = {k: v for k, v in spiff_task.data.items() if not k.startswith(HIDDEN_PREFIXES)}
+    draft = session.scalar(
+        select(TaskDraft.data).where(TaskDraft.human_task_id == task.id, TaskDraft.user_id == user.id)
+    )
+    return TaskView(
+        task=task,
+        instance=instance,
+        definition=definition,
+        schema=definition.form_schema(task.form_filename),
+        instructions=instructions,
+        context=context,
+        can_act=can_act(session, user, task),
+        draft=draft,
+    )
+
+
+def save_draft(session: Session, user: User, task: HumanTask, data: dict[str, Any]) -> None:
+    if not can_act(session, user, task):
+        raise NotAllowed("you may not work on this task")
+    existing = session.get(TaskDraft, task.id)
+    if existing is not None and existing.user_id != user.id:
+        session.delete(existing)
+        session.flush()
+        existing = None
+    if existing is None:
+        session.add(TaskDraft(human_task_id=task.id, user_id=user.id, data=data, saved_dt=utcnow_naive()))
+    else:
+        existing.data = data
+        existing.saved_dt = utcnow_naive()
+    session.flush()
+
+
+def discard_drafts(session: Session, task_id: int) -> None:
+    session.execute(delete(TaskDraft).where(TaskDraft.human_task_id == task_id))
