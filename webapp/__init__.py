@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import Flask, request
+from flask import Flask, g, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -23,6 +23,7 @@ from workflows.deployment.operations import deploy_directory
 from workflows.engine.runtime import ProcessEngine
 from workflows.migrate import MIGRATIONS_DIR
 from workflows.registry.models import User
+from workflows.states import Role
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from webapp.admin.views import bp as admin_bp
     from webapp.api.views import bp as api_bp
     from webapp.auth.views import bp as auth_bp
     from webapp.inbox.views import bp as inbox_bp
@@ -75,7 +77,7 @@ def _register_blueprints(app: Flask) -> None:
     from webapp.notifications.views import bp as notifications_bp
     from webapp.tasks.views import bp as tasks_bp
 
-    for blueprint in (auth_bp, inbox_bp, tasks_bp, instances_bp, notifications_bp):
+    for blueprint in (auth_bp, inbox_bp, tasks_bp, instances_bp, notifications_bp, admin_bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(csrf.exempt(api_bp))  # bearer tokens only, never the session cookie: no CSRF to forge
 
@@ -123,6 +125,16 @@ def _init_templates(app: Flask) -> None:
 
     app.jinja_env.filters["localdatetime"] = localdatetime
 
+    def page_url(number: int) -> str:
+        """The current page's URL with its filters kept and another page number."""
+        from flask import url_for
+
+        args = request.args.to_dict()
+        args["page"] = str(number)
+        return url_for(request.endpoint or "inbox.index", **(request.view_args or {}), **args)
+
+    app.jinja_env.globals["page_url"] = page_url
+
     @app.context_processor
     def navigation() -> dict[str, Any]:
         context: dict[str, Any] = {"current_locale": str(get_locale() or "vi")}
@@ -130,7 +142,7 @@ def _init_templates(app: Flask) -> None:
             return context
         from workflows.inbox import inbox_counts
 
-        context["nav_counts"] = inbox_counts(db.session, current_user)
+        context["nav_counts"] = inbox_counts(db.session, current_user, g.get("inbox_counts"))
         context["nav_items"] = _nav_items()
         return context
 
@@ -140,7 +152,7 @@ def _nav_items() -> list[dict[str, Any]]:
 
     from workflows.notifications import unread_count
 
-    return [
+    items = [
         {"url": url_for("instances.index"), "label": _("Procedures"), "prefix": "instances"},
         {
             "url": url_for("notifications.index"),
@@ -149,6 +161,9 @@ def _nav_items() -> list[dict[str, Any]]:
             "count": unread_count(db.session, current_user.id),
         },
     ]
+    if current_user.has_role(Role.ADMIN):
+        items.append({"url": url_for("admin.index"), "label": _("Administration"), "prefix": "admin"})
+    return items
 
 
 def _init_security_headers(app: Flask) -> None:

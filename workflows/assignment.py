@@ -14,7 +14,7 @@ from typing import Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflows.registry.models import OrgUnit, User
+from workflows.registry.models import Cadre, OrgUnit, User
 from workflows.states import Role
 
 SUBJECT = "subject"  # the subject cadre themself
@@ -83,6 +83,15 @@ class AssignmentContext:
             )
         return self._subject_user_id  # type: ignore[return-value]
 
+    def user_id_for(self, hint: str | int) -> int | None:
+        """An assignee expression may give a username, a user id or a cadre code."""
+        if isinstance(hint, int):
+            condition = User.id == hint
+        else:
+            cadre_user = select(User.id).join(Cadre, User.cadre_id == Cadre.id).where(Cadre.code == hint)
+            condition = (User.username == hint) | User.id.in_(cadre_user.scalar_subquery())
+        return self.session.scalar(select(User.id).where(condition, User.is_active).limit(1))
+
     def root_unit_id(self) -> int | None:
         if self.unit_id is None:
             return None
@@ -96,7 +105,13 @@ def resolve_assignment(
     lane: str | None,
     properties: Mapping[str, str],
     rules: Mapping[str, LaneRule],
+    assignee_hint: str | int | None = None,
 ) -> Assignment:
+    if assignee_hint is not None:
+        user_id = context.user_id_for(assignee_hint)
+        if user_id is None:
+            return Assignment(problem=f"the assignee {assignee_hint!r} is not an active user")
+        return Assignment(assignee_id=user_id)
     role_property = properties.get("candidateRole") or properties.get("candidateGroups")
     if role_property:
         rule = LaneRule(role_property.split(",")[0].strip())

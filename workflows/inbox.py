@@ -132,10 +132,19 @@ def _order(query: Select[Any], sort: str, subject: Any) -> Select[Any]:
     return query.order_by(HumanTask.due_dt.is_(None), HumanTask.due_dt, HumanTask.opened_dt, HumanTask.id)
 
 
-def inbox_page(session: Session, user: User, filters: InboxFilters) -> InboxPage:
+def _is_unfiltered(filters: InboxFilters) -> bool:
+    return not (filters.process_id or filters.task_key or filters.unit_id or filters.search or filters.due)
+
+
+def inbox_page(session: Session, user: User, filters: InboxFilters, known_total: int | None = None) -> InboxPage:
+    """One page of tasks. `known_total`: the caller already counted this scope (e.g. from the facets), which
+    saves the COUNT over every task in scope — the most expensive part for a supervisor with thousands."""
     now = utcnow_naive()
     query, subject = _task_query(user, filters, now)
-    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    if known_total is not None and _is_unfiltered(filters):
+        total = known_total
+    else:
+        total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
     page = max(1, filters.page)
     rows = session.execute(
         _order(query, filters.sort, subject).limit(filters.per_page).offset((page - 1) * filters.per_page)
@@ -178,18 +187,28 @@ def inbox_facets(session: Session, user: User, scope: str) -> list[tuple[str, st
     return [(row[0], row[1], row[2], row[3], row[4]) for row in session.execute(query)]
 
 
-def inbox_counts(session: Session, user: User) -> dict[str, int]:
-    candidate_unit = aliased(OrgUnit)
-    mine = session.scalar(
-        select(func.count()).where(HumanTask.status == TaskStatus.OPEN, HumanTask.assignee_id == user.id)
-    )
-    group = session.scalar(
-        select(func.count())
-        .select_from(HumanTask)
-        .outerjoin(candidate_unit, HumanTask.candidate_unit_id == candidate_unit.id)
-        .where(HumanTask.status == TaskStatus.OPEN, _scope_condition(user, "group", candidate_unit))
-    )
-    return {"mine": mine or 0, "group": group or 0}
+def inbox_counts(session: Session, user: User, known: dict[str, int] | None = None) -> dict[str, int]:
+    """Open tasks in "mine" and "group"; counts the caller already has are not counted again."""
+    counts = dict(known or {})
+    if "mine" not in counts:
+        counts["mine"] = (
+            session.scalar(
+                select(func.count()).where(HumanTask.status == TaskStatus.OPEN, HumanTask.assignee_id == user.id)
+            )
+            or 0
+        )
+    if "group" not in counts:
+        candidate_unit = aliased(OrgUnit)
+        counts["group"] = (
+            session.scalar(
+                select(func.count())
+                .select_from(HumanTask)
+                .outerjoin(candidate_unit, HumanTask.candidate_unit_id == candidate_unit.id)
+                .where(HumanTask.status == TaskStatus.OPEN, _scope_condition(user, "group", candidate_unit))
+            )
+            or 0
+        )
+    return counts
 
 
 def watched_instances(session: Session, user: User, page: int = 1, per_page: int = PER_PAGE) -> tuple[list[Any], int]:

@@ -85,7 +85,7 @@ def _open_rows(
 ) -> list[PendingEvent]:
     rows = []
     for task in tasks:
-        assignment = resolve_assignment(context, task.lane, task.properties, lane_rules)
+        assignment = resolve_assignment(context, task.lane, task.properties, lane_rules, task.assignee_hint)
         rows.append(
             {
                 "instance_id": instance.id,
@@ -106,7 +106,7 @@ def _open_rows(
                 "opened_dt": now,
                 "closed_dt": None,
                 "closed_by_id": None,
-                "assignment_problem": assignment.problem,
+                "assignment_problem": "; ".join(p for p in (assignment.problem, task.problem) if p) or None,
             }
         )
     ids = (

@@ -265,6 +265,7 @@ def test_process_filter_and_paging(api: Api, driver: WorkflowDriver) -> None:
         ("scope=watching", {"scope"}),
         ("overdue=yes", {"overdue"}),
         ("process=%00", {"process"}),
+        ("process=", {"process"}),
         (
             "scope=everyone&overdue=1&page=abc&per_page=1000&process=a%20b",
             {"scope", "overdue", "page", "per_page", "process"},
@@ -549,16 +550,10 @@ def test_deploying_needs_files_and_an_administrator(api: Api, driver: WorkflowDr
 
 
 def test_start_for_someone_else_needs_the_personnel_role(api: Api) -> None:
-    assert (
-        api.post("/api/v1/instances", "officer1", json={"process": "sample_approval", "subject": "CB0002"}).status_code
-        == 403
-    )
-    assert (
-        api.post(
-            "/api/v1/instances", "supervisor1", json={"process": "sample_approval", "subject": "CB0001"}
-        ).status_code
-        == 403
-    )
+    colleague = api.post("/api/v1/instances", "officer1", json={"process": "sample_approval", "subject": "CB0002"})
+    assert colleague.status_code == 403
+    staff = api.post("/api/v1/instances", "supervisor1", json={"process": "sample_approval", "subject": "CB0001"})
+    assert staff.status_code == 403
     started = api.post("/api/v1/instances", "personnel1", json={"process": "sample_approval", "subject": "CB0005"})
     assert started.status_code == 201
     instance = started.get_json()["instance"]
@@ -567,15 +562,27 @@ def test_start_for_someone_else_needs_the_personnel_role(api: Api) -> None:
         "/api/v1/instances", "admin", json={"process": "sample_approval", "unit": "X001", "data": {"source": "api"}}
     )
     assert with_unit.status_code == 201
-    assert (
-        with_unit.get_json()["instance"]["subject"] is None
-        and with_unit.get_json()["instance"]["unit"]["code"] == "X001"
-    )
+    assert with_unit.get_json()["instance"]["subject"] is None
+    assert with_unit.get_json()["instance"]["unit"]["code"] == "X001"
 
 
-def test_an_explicit_unit_must_be_in_the_callers_scope(api: Api) -> None:
-    response = api.post("/api/v1/instances", "officer1", json={"process": "sample_approval", "unit": "X002"})
-    assert response.status_code == 403
+def test_inspectors_do_not_start_procedures(api: Api) -> None:
+    assert api.post("/api/v1/instances", "auditor1", json={"process": "sample_approval"}).status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"process": "sample_approval", "subject": "CB0005"}, "subject"),  # another commune's cadre
+        ({"process": "sample_approval", "unit": "X002"}, "unit"),  # another commune
+        ({"process": "sample_approval", "unit": "T01"}, "unit"),  # above the caller's units
+    ],
+)
+def test_references_outside_the_callers_units_read_as_unknown(api: Api, body: dict, field: str) -> None:
+    outside = api.post("/api/v1/instances", "officer1", json=body)
+    unknown = api.post("/api/v1/instances", "officer1", json=body | {field: "NO_SUCH_CODE"})
+    assert outside.status_code == unknown.status_code == 422
+    assert outside.get_json() == unknown.get_json()
     assert (
         api.post("/api/v1/instances", "officer1", json={"process": "sample_approval", "unit": "X001"}).status_code
         == 201

@@ -157,3 +157,14 @@ def test_bad_filter_values_are_ignored_not_errors(auth: AuthActions, client, two
     auth.login("supervisor1")
     for query in ("scope=nope", "page=-4", "page=abc", "sort=drop", "due=yesterday", "unit=x", "q=" + "x" * 500):
         assert client.get(f"/inbox?{query}").status_code == 200, query
+
+
+def test_pagination_keeps_filters(auth: AuthActions, client, driver: WorkflowDriver) -> None:
+    for _ in range(27):
+        _submitted(driver, "officer1", "CB0001")
+    auth.login("supervisor1")
+    first = client.get("/inbox?scope=group&sort=opened").get_data(as_text=True)
+    assert first.count('href="/tasks/') == 25
+    assert 'rel="next"' in first and "scope=group" in first and "sort=opened" in first
+    second = client.get("/inbox?scope=group&sort=opened&page=2").get_data(as_text=True)
+    assert second.count('href="/tasks/') == 2 and 'rel="prev"' in second

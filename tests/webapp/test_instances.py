@@ -208,6 +208,11 @@ def test_instance_page(auth: AuthActions, client, procedures: dict[str, int], dr
     assert style is not None
     digest = base64.b64encode(hashlib.sha256(style.group(1).encode()).digest()).decode()
     assert f"'sha256-{digest}'" in policy and "unsafe-inline" not in policy
+    # Apart from those hashes, the page keeps the policy every other page gets.
+    assert (
+        re.sub(r" '(sha256-[^']+|unsafe-hashes)'", "", policy)
+        == client.get("/instances").headers["Content-Security-Policy"]
+    )
 
 
 def test_diagram_svg(auth: AuthActions, client, procedures: dict[str, int]) -> None:

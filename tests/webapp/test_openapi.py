@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 from flask import Flask
 from openapi_spec_validator import validate
+
+from webapp.api.openapi import openapi_document
 
 AUTOMATIC_METHODS = {"HEAD", "OPTIONS"}
 
@@ -22,6 +25,10 @@ def test_the_document_is_valid_openapi(client) -> None:
     validate(spec)
     assert spec["openapi"].startswith("3.1")
     assert spec["components"]["securitySchemes"]["bearerAuth"] == {"type": "http", "scheme": "bearer"}
+
+
+def test_the_app_serves_the_document_the_fuzz_test_loads(client) -> None:
+    assert client.get("/api/openapi.json").get_json() == json.loads(json.dumps(openapi_document()))
 
 
 def test_every_api_route_is_described_and_nothing_else(app: Flask, client) -> None:

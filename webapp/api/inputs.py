@@ -52,7 +52,7 @@ def task_query(args: Mapping[str, str]) -> TaskQuery:
     scope = args.get("scope", "mine")
     if scope not in _SCOPES:
         problems.append(Problem(_("must be one of: %(values)s", values=", ".join(_SCOPES)), field="scope"))
-    process_id = args.get("process") or None
+    process_id = args.get("process")
     if process_id is not None and not PROCESS_ID_RE.fullmatch(process_id):
         problems.append(Problem(_("is not a process id"), field="process"))
     overdue_text = args.get("overdue")

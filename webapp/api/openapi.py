@@ -429,8 +429,9 @@ def openapi_document() -> dict[str, Any]:
             "description": (
                 "Personnel procedures as BPMN workflows. Authenticate with `Authorization: Bearer <token>` "
                 "(`canbo users token USERNAME`); the session cookie of the web app is not accepted. Objects outside "
-                "the caller's org scope answer 404, exactly like objects that do not exist. Unknown process ids, "
-                "cadre codes and unit codes in a request body answer 422 naming the field."
+                "the caller's org scope answer 404, exactly like objects that do not exist. In a request body, a "
+                "process id that is not deployed, or a cadre or unit code unknown or outside the caller's units, "
+                "answers 422 naming the field; 403 means the caller's roles do not allow the action."
             ),
         },
         "security": [{"bearerAuth": []}],

@@ -1,4 +1,4 @@
-"""Reads the API needs that `workflows` does not offer yet (see the module docstrings for what could move there).
+"""Reads the API needs that `workflows` does not offer (yet); each docstring says what is missing there.
 
 Scope is never decided here: the task list is filtered with `workflows.access.group_task_condition`, the same
 predicate as the inbox, and every other read is preceded by a `can_view*` check in the view.
@@ -14,8 +14,6 @@ from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from workflows.access import group_task_condition
-from workflows.deployment.validation import BPMN_NS, parse_xml_safely
-from workflows.errors import Invalid
 from workflows.models import AuditEvent, HumanTask, ProcessVersion
 from workflows.registry.models import Cadre, OrgUnit, User
 from workflows.states import Role, TaskStatus
@@ -66,6 +64,7 @@ def task_page(
 
 
 def open_tasks(session: Session, instance_id: int) -> list[HumanTask]:
+    """The rows themselves: `workflows.instances.open_tasks` shapes them for the instance page."""
     return list(
         session.scalars(
             select(HumanTask)
@@ -80,7 +79,8 @@ def instance_events(session: Session, chain_key: str) -> list[AuditEvent]:
 
 
 def latest_versions(session: Session) -> list[tuple[ProcessVersion, list[int]]]:
-    """The newest version of each deployed process, with all its version numbers (oldest first)."""
+    """The newest version of each deployed process with all its version numbers, oldest first
+    (`workflows.instances.startable_processes` gives the newest only)."""
     by_process: dict[str, tuple[ProcessVersion, list[int]]] = {}
     for version in session.scalars(select(ProcessVersion).order_by(ProcessVersion.process_id, ProcessVersion.version)):
         numbers = by_process[version.process_id][1] if version.process_id in by_process else []
@@ -93,28 +93,6 @@ def is_deployed(session: Session, process_id: str) -> bool:
     return session.scalar(select(ProcessVersion.id).where(ProcessVersion.process_id == process_id).limit(1)) is not None
 
 
-def cadre_by_code(session: Session, code: str) -> Cadre | None:
-    return session.scalar(select(Cadre).where(Cadre.code == code))
-
-
-def unit_by_code(session: Session, code: str) -> OrgUnit | None:
-    return session.scalar(select(OrgUnit).where(OrgUnit.code == code))
-
-
 def can_verify_audit(user: User) -> bool:
     """Recomputing every chain shows the whole province's activity: auditors and administrators only."""
     return any(a.role in (Role.AUDITOR, Role.ADMIN) for a in user.role_assignments)
-
-
-def diagram_source(version: ProcessVersion) -> str | None:
-    """The stored BPMN file that defines the version's process (a bundle may hold several files)."""
-    for filename, text in sorted(version.files.items()):
-        if not filename.endswith(".bpmn"):
-            continue
-        try:
-            root = parse_xml_safely(text.encode("utf-8"), filename)
-        except Invalid:
-            continue  # stored files passed validation; an unreadable one simply has no diagram
-        if any(p.get("id") == version.process_id for p in root.iter(f"{{{BPMN_NS}}}process")):
-            return text
-    return None

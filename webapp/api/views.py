@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Flask, current_app, g, jsonify, request, url_for
+from flask import Blueprint, current_app, g, jsonify, request, url_for
 from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
@@ -20,15 +20,15 @@ from webapp.api import inputs, payloads, queries
 from webapp.api.openapi import openapi_document
 from webapp.extensions import db, login_manager
 from webapp.http import act, process_engine, status_for, translated
-from workflows.access import can_view_instance, visible_units
+from workflows.access import visible_units
 from workflows.audit import instance_chain, verify_chains
 from workflows.clock import utcnow_naive
 from workflows.db import transaction
 from workflows.deployment.operations import can_deploy, deploy_bundle
 from workflows.deployment.validation import BundleFile, validate_bundle
-from workflows.diagram import element_states_from_workflow, render_svg
 from workflows.engine import operations
-from workflows.errors import Invalid, NotAllowed, NotFound, Problem, ScriptFailure, WorkflowError
+from workflows.errors import Invalid, NotAllowed, NotFound, Problem, WorkflowError
+from workflows.instances import diagram_for, find_cadre, is_read_only, load_visible_instance
 from workflows.models import HumanTask, ProcessInstance
 from workflows.registry.models import User
 from workflows.registry.tokens import user_for_token
@@ -41,6 +41,7 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 ID = "int(min=1, max=2147483647)"
 OPENAPI_PATH = "/api/openapi.json"
 PUBLIC_ENDPOINTS = frozenset({"api.openapi"})
+SVG_POLICY = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
 
 
 # -- authentication and errors -------------------------------------------------------------------------
@@ -88,17 +89,15 @@ def no_store(response: Response) -> Response:
 
 @bp.errorhandler(WorkflowError)
 def workflow_error(error: WorkflowError) -> ResponseReturnValue:
-    problems: list[Problem] | None = None
-    if isinstance(error, Invalid):
-        problems = error.problems
-    elif isinstance(error, ScriptFailure):
-        problems = [Problem(error.message, element_id=error.element_id, line=error.line)]
+    # The app-wide handler gives problems only a field and a message; uploaded models need file, line and element.
+    problems = error.problems if isinstance(error, Invalid) else None
     status = status_for(error)
     return jsonify(payloads.error(status, translated(error), problems)), status
 
 
 def _user() -> User:
-    return g.api_user  # type: ignore[no-any-return]
+    user: User = g.api_user  # set by authenticate() for every endpoint that is not public
+    return user
 
 
 # -- loaders: the object, or NotFound when it is missing or outside the caller's scope -------------------
@@ -109,13 +108,6 @@ def _visible_task(task_id: int) -> HumanTask:
     if task is None or not can_view(db.session, _user(), task):
         raise NotFound(f"task {task_id} does not exist")
     return task
-
-
-def _visible_instance(instance_id: int) -> ProcessInstance:
-    found = db.session.get(ProcessInstance, instance_id)
-    if found is None or not can_view_instance(db.session, _user(), found):
-        raise NotFound(f"instance {instance_id} does not exist")
-    return found
 
 
 def _instance_with_tasks(instance_id: int) -> dict[str, Any]:
@@ -224,27 +216,26 @@ def deploy() -> ResponseReturnValue:
 @bp.post("/instances")
 def start_instance() -> ResponseReturnValue:
     user = _user()
+    if is_read_only(user):
+        raise NotAllowed("inspectors follow procedures; they do not start them")
     start = inputs.start_request(inputs.json_object(request.get_data()))
+    # A code outside the caller's units reads exactly like one that does not exist (as a forged id answers 404).
     problems: list[Problem] = []
     if not queries.is_deployed(db.session, start.process_id):
         problems.append(Problem(_("no process with this id is deployed"), field="process"))
     subject_id, unit_id = user.cadre_id, None
     if start.subject_code is not None:
-        cadre = queries.cadre_by_code(db.session, start.subject_code)
+        cadre = find_cadre(db.session, user, start.subject_code)
         if cadre is None:
-            problems.append(Problem(_("no cadre has this code"), field="subject"))
+            problems.append(Problem(_("no cadre with this code in your units"), field="subject"))
         subject_id = cadre.id if cadre is not None else None
     if start.unit_code is not None:
-        unit = queries.unit_by_code(db.session, start.unit_code)
-        if unit is None:
-            problems.append(Problem(_("no org unit has this code"), field="unit"))
-        unit_id = unit.id if unit is not None else None
+        units = {unit.code: unit.id for unit in visible_units(db.session, user)}
+        unit_id = units.get(start.unit_code)
+        if unit_id is None:
+            problems.append(Problem(_("no org unit with this code in your units"), field="unit"))
     if problems:
         raise Invalid("the request body is not valid", problems)
-    # workflows lets anyone start a procedure about themselves in any unit; the API keeps an explicit unit to
-    # the caller's own org scope.
-    if unit_id is not None and unit_id not in {u.id for u in visible_units(db.session, user)}:
-        raise NotAllowed("you may not start this procedure for that unit or person")
     if subject_id is None and unit_id is None:
         unit_id = user.unit_id  # with a subject, start_instance takes the subject's unit
     snapshot = act(
@@ -266,12 +257,12 @@ def start_instance() -> ResponseReturnValue:
 
 @bp.get(f"/instances/<{ID}:instance_id>")
 def show_instance(instance_id: int) -> ResponseReturnValue:
-    return jsonify(_instance_with_tasks(_visible_instance(instance_id).id))
+    return jsonify(_instance_with_tasks(load_visible_instance(db.session, _user(), instance_id).id))
 
 
 @bp.get(f"/instances/<{ID}:instance_id>/history")
 def history(instance_id: int) -> ResponseReturnValue:
-    found = _visible_instance(instance_id)
+    found = load_visible_instance(db.session, _user(), instance_id)
     chain = instance_chain(found.id)
     report = verify_chains(db.session, chain)
     return jsonify(payloads.history(found.id, queries.instance_events(db.session, chain), report.ok))
@@ -279,18 +270,12 @@ def history(instance_id: int) -> ResponseReturnValue:
 
 @bp.get(f"/instances/<{ID}:instance_id>/diagram.svg")
 def diagram(instance_id: int) -> ResponseReturnValue:
-    found = _visible_instance(instance_id)
-    source = queries.diagram_source(found.process_version)
-    if source is None:
+    svg = diagram_for(db.session, process_engine(), load_visible_instance(db.session, _user(), instance_id))
+    if svg is None:
         raise NotFound("this process has no diagram")
-    engine = process_engine()
-    states, taken = element_states_from_workflow(
-        engine.load(engine.definition(db.session, found.process_version_id), found)
-    )
-    svg = render_svg(source, found.process_id, states, taken, title=found.process_version.name)
     response = Response(svg, mimetype="image/svg+xml")
-    # Opened on its own, the drawing needs its inline <style>, and must never run anything.
-    response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+    # Opened on its own, the drawing needs its inline <style>; nothing in it may run or be framed.
+    response.headers["Content-Security-Policy"] = SVG_POLICY
     return response
 
 
@@ -315,5 +300,4 @@ def openapi() -> ResponseReturnValue:
 def _add_openapi_route(state: BlueprintSetupState) -> None:
     # The document describes every version of the API, so it sits above /api/v1; its endpoint stays in this
     # blueprint ("api.") so the blueprint's hooks and error handlers apply to it too.
-    app: Flask = state.app
-    app.add_url_rule(OPENAPI_PATH, "api.openapi", openapi, methods=["GET"])
+    state.app.add_url_rule(OPENAPI_PATH, "api.openapi", openapi, methods=["GET"])

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
@@ -46,12 +46,16 @@ def index() -> str:
     if filters.scope == "watching":
         instances, total = watched_instances(db.session, current_user, page=filters.page)
         return render_template("inbox/watching.html", filters=filters, instances=instances, total=total)
-    page = inbox_page(db.session, current_user, filters)
+    facets = inbox_facets(db.session, current_user, filters.scope)
+    in_scope = sum(count for *_names, count in facets)
+    page = inbox_page(db.session, current_user, filters, known_total=in_scope)
+    # The navigation shows the same number for this scope: no need to count it again.
+    g.inbox_counts = {filters.scope: in_scope}
     return render_template(
         "inbox/index.html",
         filters=filters,
         page=page,
-        facets=inbox_facets(db.session, current_user, filters.scope),
+        facets=facets,
         units=visible_units(db.session, current_user),
     )
 

@@ -85,7 +85,7 @@ SORT_LABELS = {
 # The app-wide policy (webapp._init_security_headers) plus the diagram's own styles, allowed by hash: the page
 # still refuses any other inline style, and the SVG our renderer drew keeps its look.
 PAGE_POLICY = (
-    "default-src 'self'; img-src 'self' data:; style-src 'self' {styles}; script-src 'self'; "
+    "default-src 'self'; img-src 'self' data:; style-src {styles}; script-src 'self'; "
     "frame-ancestors 'none'; form-action 'self'; base-uri 'self'"
 )
 SVG_POLICY = "default-src 'none'; style-src {styles}; frame-ancestors 'none'"
@@ -111,13 +111,13 @@ def _load(instance_id: int) -> ProcessInstance:
         abort(404)
 
 
-def _style_sources(svg: str) -> str:
+def _style_sources(svg: str) -> list[str]:
     """CSP sources for exactly the styles inside an SVG drawn by workflows.diagram."""
     hashes = {_csp_hash(css) for css in re.findall(r"<style>(.*?)</style>", svg, re.DOTALL)}
     attributes = {_csp_hash(value) for value in re.findall(r'\sstyle="([^"]*)"', svg)}
     if attributes:
         hashes |= attributes | {"'unsafe-hashes'"}
-    return " ".join(sorted(hashes)) or "'none'"
+    return sorted(hashes)
 
 
 def _csp_hash(text: str) -> str:
@@ -213,7 +213,8 @@ def _render_show(
     )
     response = make_response(page, status)
     if detail.diagram_svg:
-        response.headers["Content-Security-Policy"] = PAGE_POLICY.format(styles=_style_sources(detail.diagram_svg))
+        styles = " ".join(["'self'", *_style_sources(detail.diagram_svg)])
+        response.headers["Content-Security-Policy"] = PAGE_POLICY.format(styles=styles)
     return response
 
 
@@ -229,8 +230,9 @@ def diagram(instance_id: int) -> Response:
     svg = diagram_for(db.session, process_engine(), _load(instance_id))
     if svg is None:
         abort(404)
-    response = Response(svg, mimetype="image/svg+xml")
-    response.headers["Content-Security-Policy"] = SVG_POLICY.format(styles=_style_sources(svg))
+    response = make_response(svg)
+    response.mimetype = "image/svg+xml"
+    response.headers["Content-Security-Policy"] = SVG_POLICY.format(styles=" ".join(_style_sources(svg)) or "'none'")
     response.cache_control.private = True
     response.cache_control.no_cache = True
     return response
@@ -255,7 +257,6 @@ def download(attachment_id: int) -> Response:
     )
     response.headers["Content-Security-Policy"] = DOWNLOAD_POLICY
     response.cache_control.private = True
-    response.cache_control.public = False
     return response
 
 
@@ -336,7 +337,7 @@ def _chosen_unit(form: StartForm, units: list[OrgUnit]) -> tuple[int | None, boo
 
 @bp.route("/instances/start", methods=["GET", "POST"])
 @login_required
-def start() -> Response | str:
+def start() -> Response:
     if not can_start_any(db.session, current_user):
         abort(403)
     units = visible_units(db.session, current_user)

@@ -142,7 +142,7 @@ def _save_advance(
             instance,
             definition,
             ready_before=ready_before,
-            ready_after=engine.ready_user_tasks(workflow),
+            ready_after=engine.ready_user_tasks(workflow, definition),
             lane_rules=engine.lane_rules,
             completed=completed,
             actor=actor,

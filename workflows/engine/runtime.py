@@ -10,7 +10,7 @@ import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
 import jsonschema
@@ -22,7 +22,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy.orm import Session
 
 from workflows.assignment import LaneRule, parse_lane_rules
-from workflows.deployment.validation import BundleFile, build_parser
+from workflows.deployment.validation import BundleFile, build_parser, parse_xml_safely
 from workflows.engine.serializer import SERIALIZER_VERSION, StateSerializer
 from workflows.errors import ScriptFailure
 from workflows.models import ProcessVersion
@@ -46,6 +46,8 @@ class Definition:
     spec: Any
     subprocess_specs: dict[str, Any]
     forms: dict[str, dict[str, Any]]
+    # Camunda modeler assignment attributes per BPMN element id (SpiffWorkflow's parsers do not read them).
+    task_attributes: dict[str, dict[str, str]] = field(default_factory=dict)
     _validators: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def form_schema(self, form_filename: str | None) -> dict[str, Any] | None:
@@ -74,6 +76,8 @@ class ReadyUserTask:
     form_filename: str | None
     properties: dict[str, str]
     due_dt: datetime | None
+    assignee_hint: str | int | None = None  # a username or user id an assignee expression evaluated to
+    problem: str | None = None  # an assignment or due-date expression that could not be evaluated
 
 
 class ProcessEngine:
@@ -109,6 +113,7 @@ class ProcessEngine:
                     spec=parser.get_spec(version.process_id),
                     subprocess_specs=parser.get_subprocess_specs(version.process_id),
                     forms={name: json.loads(text) for name, text in (version.forms or {}).items()},
+                    task_attributes=camunda_task_attributes(files),
                 )
                 self._definitions[version_id] = cached
         return cached
@@ -136,8 +141,12 @@ class ProcessEngine:
     def ready_task_ids(self, workflow: BpmnWorkflow) -> set[str]:
         return {str(task.id) for task in workflow.get_tasks(state=TaskState.READY, manual=True)}
 
-    def ready_user_tasks(self, workflow: BpmnWorkflow) -> list[ReadyUserTask]:
-        return [describe_user_task(task) for task in workflow.get_tasks(state=TaskState.READY, manual=True)]
+    def ready_user_tasks(self, workflow: BpmnWorkflow, definition: Definition | None = None) -> list[ReadyUserTask]:
+        attributes = definition.task_attributes if definition is not None else {}
+        return [
+            describe_user_task(task, attributes.get(task.task_spec.bpmn_id or "", {}), self.script_engine)
+            for task in workflow.get_tasks(state=TaskState.READY, manual=True)
+        ]
 
 
 @contextmanager
@@ -164,10 +173,27 @@ def to_script_failure(exc: BaseException) -> ScriptFailure:
     return ScriptFailure(message=message, element_id=element_id, line=line, details=details)
 
 
-def describe_user_task(task: Any) -> ReadyUserTask:
+def describe_user_task(task: Any, attributes: dict[str, str], script_engine: Any) -> ReadyUserTask:
+    """The task as the inbox sees it. Assignee and due-date expressions (SpiffArena properties `assignee`,
+    `dueDate`, or Camunda's `camunda:assignee`/`camunda:dueDate` with `${…}`) are evaluated on the task's data
+    in the restricted script environment — e.g. `${member}` gives each committee member their own vote task."""
     spec = task.task_spec
     extensions = getattr(spec, "extensions", None) or {}
     properties = dict(extensions.get("properties") or {})
+    if "candidateGroups" in attributes and "candidateGroups" not in properties:
+        properties["candidateGroups"] = attributes["candidateGroups"]
+    problems: list[str] = []
+    assignee_hint = _evaluate_hint(
+        task, properties.get("assignee"), attributes.get("assignee"), script_engine, problems
+    )
+    due_dt = boundary_timer_due(task)
+    due_value = _evaluate_hint(task, properties.get("dueDate"), attributes.get("dueDate"), script_engine, problems)
+    if due_value is not None:
+        explicit = _as_due_datetime(due_value)
+        if explicit is None:
+            problems.append(f"due date {due_value!r} is not an ISO date or date-time")
+        else:
+            due_dt = min(due_dt, explicit) if due_dt is not None else explicit
     return ReadyUserTask(
         spiff_task_id=str(task.id),
         task_key=spec.bpmn_id or spec.name,
@@ -175,8 +201,68 @@ def describe_user_task(task: Any) -> ReadyUserTask:
         lane=spec.lane,
         form_filename=properties.get("formJsonSchemaFilename"),
         properties=properties,
-        due_dt=boundary_timer_due(task),
+        due_dt=due_dt,
+        assignee_hint=assignee_hint if isinstance(assignee_hint, str | int) else None,
+        problem="; ".join(problems) or None,
     )
+
+
+def _evaluate_hint(
+    task: Any, spiff_expression: str | None, camunda_value: str | None, script_engine: Any, problems: list[str]
+) -> Any:
+    """Spiff properties are Python expressions; Camunda attributes are literals unless written ${expression}."""
+    if spiff_expression:
+        expression = spiff_expression
+    elif camunda_value:
+        stripped = camunda_value.strip()
+        if not (stripped.startswith("${") and stripped.endswith("}")):
+            return stripped
+        expression = stripped[2:-1]
+    else:
+        return None
+    try:
+        return script_engine.evaluate(task, expression)
+    except Exception as error:  # the model is at fault, not the person: report it, keep the task
+        problems.append(f"expression {expression!r} failed: {str(error).splitlines()[0]}")
+        return None
+
+
+def _as_due_datetime(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, date):
+        moment = datetime.combine(value, datetime.min.time())
+    elif isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    else:
+        return None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment
+
+
+CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+
+
+def camunda_task_attributes(files: list[BundleFile]) -> dict[str, dict[str, str]]:
+    found: dict[str, dict[str, str]] = {}
+    for bundle_file in files:
+        if not bundle_file.filename.endswith(".bpmn") or CAMUNDA_NS.encode() not in bundle_file.content:
+            continue
+        root = parse_xml_safely(bundle_file.content, bundle_file.filename)
+        for element in root.iter(f"{{{BPMN_NS}}}userTask"):
+            values = {
+                name: element.get(f"{{{CAMUNDA_NS}}}{name}")
+                for name in ("assignee", "candidateGroups", "candidateUsers", "dueDate")
+            }
+            kept = {k: v for k, v in values.items() if v}
+            if kept and element.get("id"):
+                found[element.get("id", "")] = kept
+    return found
 
 
 def boundary_timer_due(task: Any) -> datetime | None:

@@ -1,0 +1,1 @@
+"""Administration: deployed procedure versions, uploading a new version, problems that need an administrator."""

@@ -1,0 +1,124 @@
+from __future__ import annotations
+
+from functools import wraps
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from webapp.extensions import db
+from webapp.http import act
+from workflows.deployment.operations import deploy_bundle
+from workflows.deployment.validation import BundleFile
+from workflows.errors import Invalid, NotAllowed
+from workflows.models import HumanTask, ProcessInstance, ProcessVersion
+from workflows.states import InstanceStatus, Role, TaskStatus
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+def admin_required(view: Any) -> Any:
+    @wraps(view)
+    @login_required
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if not current_user.has_role(Role.ADMIN):
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def _versions() -> list[Any]:
+    return list(
+        db.session.execute(
+            select(
+                ProcessVersion.process_id,
+                ProcessVersion.name,
+                ProcessVersion.version,
+                ProcessVersion.deployed_dt,
+                ProcessVersion.content_hash,
+            ).order_by(ProcessVersion.process_id, ProcessVersion.version.desc())
+        )
+    )
+
+
+@bp.get("")
+@admin_required
+def index() -> str:
+    return _render()
+
+
+def _render(problems: list[Any] | None = None, status: int = 200) -> Any:
+    unassigned = db.session.scalars(
+        select(HumanTask)
+        .where(HumanTask.status == TaskStatus.OPEN, HumanTask.assignment_problem.is_not(None))
+        .order_by(HumanTask.opened_dt)
+        .limit(100)
+    ).all()
+    failing = db.session.scalars(
+        select(ProcessInstance)
+        .where(ProcessInstance.status == InstanceStatus.RUNNING, ProcessInstance.last_error.is_not(None))
+        .order_by(ProcessInstance.id)
+        .limit(100)
+    ).all()
+    page = render_template(
+        "admin/index.html",
+        versions=_versions(),
+        unassigned=unassigned,
+        failing=failing,
+        deploy_problems=problems or [],
+    )
+    return page, status
+
+
+@bp.post("/processes")
+@admin_required
+def deploy() -> Any:
+    """Upload BPMN/DMN files, with the form files they name; every problem is listed and nothing is stored."""
+    files, forms = [], {}
+    for upload in request.files.getlist("files"):
+        if not upload or not upload.filename:
+            continue
+        name = Path(upload.filename).name
+        content = upload.read()
+        if name.endswith(".json"):
+            forms[name] = content
+        else:
+            files.append(BundleFile(name, content))
+    if not files:
+        flash(_("Choose at least one .bpmn file."), "error")
+        return _render(status=422)
+    try:
+        results = act(
+            lambda: deploy_bundle(
+                db.session,
+                files,
+                actor=current_user,
+                forms_dir=Path(current_app.config["FORMS_DIR"]),
+                extra_forms=forms,
+            )
+        )
+    except Invalid as error:
+        flash(_("The model was refused; nothing was stored."), "error")
+        return _render(error.problems, status=422)
+    except NotAllowed:
+        abort(403)
+    for result in results:
+        if result.created:
+            flash(
+                _("Deployed %(process)s version %(version)d.", process=result.process_id, version=result.version),
+                "success",
+            )
+        else:
+            flash(
+                _(
+                    "%(process)s version %(version)d is identical; nothing changed.",
+                    process=result.process_id,
+                    version=result.version,
+                ),
+                "info",
+            )
+    return redirect(url_for("admin.index"))
