@@ -35,6 +35,7 @@ from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser  # noqa: E402
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG  # noqa: E402
 from SpiffWorkflow.util.task import TaskState  # noqa: E402
 
+from bench.stats import summary  # noqa: E402
 from workflows.db import make_engine, transaction  # noqa: E402
 from workflows.deployment.operations import deploy_bundle  # noqa: E402
 from workflows.deployment.validation import BundleFile  # noqa: E402
@@ -48,15 +49,6 @@ from workflows.states import TaskStatus  # noqa: E402
 
 MODEL = ROOT / "bench" / "models" / "approval_10_steps.bpmn"
 PROCESS_ID = "approval_10_steps"
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
-def summary(values: list[float]) -> str:
-    return f"median {statistics.median(values) * 1000:.2f} ms, p95 {percentile(values, 0.95) * 1000:.2f} ms"
 
 
 def raw_engine(instances: int) -> tuple[list[float], list[float]]:

@@ -15,7 +15,6 @@ Usage: python bench/inbox.py [--postgres-url postgresql+psycopg://postgres@127.0
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -27,6 +26,7 @@ from sqlalchemy.orm import sessionmaker
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.stats import summary  # noqa: E402
 from webapp import create_app  # noqa: E402
 from workflows.db import make_engine, transaction  # noqa: E402
 from workflows.deployment.operations import deploy_directory  # noqa: E402
@@ -37,15 +37,6 @@ from workflows.registry.models import OrgUnit, User  # noqa: E402
 
 # The first `in_scope` open rows belong to X001's supervisors; the others are spread over 99 other communes.
 UNIT_OF_ROW = "CASE WHEN g <= :in_scope THEN :x001 ELSE (SELECT id FROM org_units WHERE code = 'B' || (1 + g % 99)) END"
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
-def summary(values: list[float]) -> str:
-    return f"median {statistics.median(values) * 1000:.1f} ms, p95 {percentile(values, 0.95) * 1000:.1f} ms"
 
 
 def fresh_database(url: str) -> str:
@@ -162,7 +153,7 @@ def main() -> None:
                 started = time.perf_counter()
                 page = inbox_page(db.session, user, InboxFilters(scope=scope))
                 times.append(time.perf_counter() - started)
-            print(f"inbox query   scope={scope:5s} ({page.total:,} tasks in scope): {summary(times)}")
+            print(f"inbox query   scope={scope:5s} ({page.total:,} tasks in scope): {summary(times, 1)}")
 
     client = app.test_client()
     response = client.post("/auth/login", data={"username": "supervisor1", "password": "demo"})
@@ -173,7 +164,7 @@ def main() -> None:
         response = client.get("/inbox?scope=group")
         times.append(time.perf_counter() - started)
         assert response.status_code == 200
-    print(f"inbox page    GET /inbox?scope=group (server side, test client): {summary(times)}  (target p95 ≤ 50 ms)")
+    print(f"inbox page    GET /inbox?scope=group (server side, test client): {summary(times, 1)}  (target p95 ≤ 50 ms)")
 
 
 if __name__ == "__main__":

@@ -11,11 +11,13 @@ import hashlib
 import re
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from lxml import etree
 from lxml import html as lxml_html
 from sqlalchemy import func, select
+from werkzeug.test import TestResponse
 
 from tests.fixtures.app import AuthActions
 from tests.fixtures.workflow_helpers import WorkflowDriver
@@ -50,7 +52,7 @@ def _listed(client, query: str = "") -> set[int]:
     return {int(n) for n in re.findall(r'data-instance-id="(\d+)"', page.get_data(as_text=True))}
 
 
-def _doc(response):  # type: ignore[no-untyped-def]
+def _doc(response: TestResponse) -> Any:
     return lxml_html.fromstring(response.get_data(as_text=True))
 
 
@@ -119,6 +121,18 @@ def test_sorting_and_pages(auth: AuthActions, client, procedures: dict[str, int]
     assert newest == list(reversed(oldest))
     by_person = _doc(client.get("/instances?sort=subject")).xpath("//tr[@data-instance-id]/td[2]/text()")
     assert by_person == sorted(by_person)
+
+
+def test_pagination_keeps_the_filters(
+    auth: AuthActions, client, procedures: dict[str, int], driver: WorkflowDriver
+) -> None:
+    started = [driver.start("sample_approval", as_user="personnel1", subject="CB0005") for _ in range(23)]
+    auth.login("personnel1")  # 26 in all: one more than a page
+    first = _doc(client.get("/instances?status=running&sort=oldest"))
+    assert len(first.xpath("//tr[@data-instance-id]")) == 25
+    (next_link,) = first.xpath('//a[@rel="next"]/@href')
+    assert "status=running" in next_link and "sort=oldest" in next_link and "page=2" in next_link
+    assert _listed(client, next_link.removeprefix("/instances")) == {started[-1]}
 
 
 def test_bad_filter_values_are_ignored_not_errors(auth: AuthActions, client, procedures: dict[str, int]) -> None:
@@ -254,7 +268,9 @@ def test_last_error_is_shown_to_administrators_only(
     auth: AuthActions, client, procedures: dict[str, int], driver: WorkflowDriver
 ) -> None:
     with driver.session_factory() as s:
-        s.get(ProcessInstance, procedures["x001"]).last_error = "NameError: boom (element review_outcome)"
+        instance = s.get(ProcessInstance, procedures["x001"])
+        assert instance is not None
+        instance.last_error = "NameError: boom (element review_outcome)"
         s.commit()
     auth.login("supervisor1")
     assert "NameError: boom" not in client.get(f"/instances/{procedures['x001']}").get_data(as_text=True)

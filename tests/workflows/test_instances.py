@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -82,8 +83,8 @@ def procedures(driver: WorkflowDriver) -> dict[str, int]:
     return ids
 
 
-def _ids(session: Session, username: str, **filters: object) -> list[int]:
-    page = instance_page(session, _user(session, username), InstanceFilters(**filters))  # type: ignore[arg-type]
+def _ids(session: Session, username: str, **filters: Any) -> list[int]:
+    page = instance_page(session, _user(session, username), InstanceFilters(**filters))
     return [row.instance.id for row in page.rows]
 
 
@@ -401,8 +402,10 @@ def test_startable_processes_are_the_latest_versions(session_factory: sessionmak
 
 
 def test_find_cadre_within_scope(session: Session, demo_users: dict) -> None:
-    assert find_cadre(session, _user(session, "personnel1"), "CB0005").full_name == "Hoàng Thị Mai"  # type: ignore[union-attr]
-    assert find_cadre(session, _user(session, "officer1"), " cb0001 ").code == "CB0001"  # type: ignore[union-attr]
+    found = find_cadre(session, _user(session, "personnel1"), "CB0005")
+    assert found is not None and found.full_name == "Hoàng Thị Mai"
+    typed = find_cadre(session, _user(session, "officer1"), " cb0001 ")
+    assert typed is not None and typed.code == "CB0001"
     # A colleague in one's unit is found (the start itself decides whether one may start for them) ...
     assert find_cadre(session, _user(session, "officer2"), "CB0001") is not None
     # ... someone in another commune reads the same as a code that does not exist.

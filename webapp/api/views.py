@@ -217,7 +217,7 @@ def deploy() -> ResponseReturnValue:
 def start_instance() -> ResponseReturnValue:
     user = _user()
     if is_read_only(user):
-        raise NotAllowed("inspectors follow procedures; they do not start them")
+        raise NotAllowed("you may not start this procedure for that unit or person")  # inspectors only follow
     start = inputs.start_request(inputs.json_object(request.get_data()))
     # A code outside the caller's units reads exactly like one that does not exist (as a forged id answers 404).
     problems: list[Problem] = []
@@ -227,13 +227,13 @@ def start_instance() -> ResponseReturnValue:
     if start.subject_code is not None:
         cadre = find_cadre(db.session, user, start.subject_code)
         if cadre is None:
-            problems.append(Problem(_("no cadre with this code in your units"), field="subject"))
+            problems.append(Problem(_("no cadre has this code"), field="subject"))
         subject_id = cadre.id if cadre is not None else None
     if start.unit_code is not None:
         units = {unit.code: unit.id for unit in visible_units(db.session, user)}
         unit_id = units.get(start.unit_code)
         if unit_id is None:
-            problems.append(Problem(_("no org unit with this code in your units"), field="unit"))
+            problems.append(Problem(_("no org unit has this code"), field="unit"))
     if problems:
         raise Invalid("the request body is not valid", problems)
     if subject_id is None and unit_id is None:

@@ -1,7 +1,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, StringField
-from wtforms.validators import DataRequired, Email, Length, Optional
+from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 
 class LoginForm(FlaskForm):
@@ -19,7 +19,12 @@ class ChangePasswordForm(FlaskForm):
 
 class ProfileForm(FlaskForm):
     email = StringField(
-        _l("E-mail address"), validators=[Optional(), Email(_l("Not a valid e-mail address.")), Length(max=255)]
+        _l("E-mail address"),
+        validators=[
+            Optional(),
+            Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message=_l("Not a valid e-mail address.")),
+            Length(max=255),
+        ],
     )
     notify_by_email = BooleanField(_l("Send me notifications by e-mail"))
 

@@ -1,0 +1,71 @@
+"""In-app notifications and the account page (e-mail opt-out, API tokens)."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+
+from tests.fixtures.app import AuthActions
+from tests.fixtures.workflow_helpers import WorkflowDriver
+from workflows.models import Notification
+from workflows.notifications import create_notifications
+from workflows.registry.models import ApiToken, User
+from workflows.registry.tokens import user_for_token
+
+
+def test_a_new_task_notification_opens_the_task(auth: AuthActions, client, driver: WorkflowDriver) -> None:
+    instance_id = driver.start("sample_approval", as_user="officer1", subject="CB0001")
+    create_notifications(driver.session_factory)
+    auth.login("officer1")
+    page = client.get("/notifications").get_data(as_text=True)
+    assert "Lập đề nghị" in page
+    with driver.session_factory() as s:
+        item = s.scalars(select(Notification).where(Notification.instance_id == instance_id)).one()
+    response = auth.post(f"/notifications/{item.id}/open", page="/notifications")
+    assert response.headers["Location"].endswith(f"/tasks/{item.human_task_id}")
+    with driver.session_factory() as s:
+        assert s.get(Notification, item.id).read_dt is not None
+
+
+def test_someone_elses_notification_is_not_found(auth: AuthActions, client, driver: WorkflowDriver) -> None:
+    driver.start("sample_approval", as_user="officer1", subject="CB0001")
+    create_notifications(driver.session_factory)
+    with driver.session_factory() as s:
+        item = s.scalars(select(Notification)).first()
+    auth.login("officer3")
+    assert auth.post(f"/notifications/{item.id}/open", page="/notifications").status_code == 404
+
+
+def test_email_opt_out_and_address(auth: AuthActions, client, driver: WorkflowDriver) -> None:
+    auth.login("officer1")
+    bad = auth.post("/auth/profile", {"email": "not-an-address"}, page="/auth/profile")
+    assert bad.status_code == 422
+    ok = auth.post("/auth/profile", {"email": "lan@xa-anphu.example.vn"}, page="/auth/profile")
+    assert ok.status_code == 302
+    with driver.session_factory() as s:
+        user = s.scalars(select(User).where(User.username == "officer1")).one()
+        assert user.email == "lan@xa-anphu.example.vn" and user.notify_by_email is False
+
+
+def test_api_token_is_shown_once_stored_hashed_and_revocable(auth: AuthActions, client, driver: WorkflowDriver) -> None:
+    auth.login("officer1")
+    page = auth.post(
+        "/auth/profile", {"action": "create_token", "name": "Hệ thống văn bản"}, page="/auth/profile"
+    ).get_data(as_text=True)
+    token = re.search(r"<code>([^<]+)</code>", page).group(1)
+    with driver.session_factory() as s:
+        stored = s.scalars(select(ApiToken)).one()
+        assert stored.token_hash != token and token not in stored.token_hash
+        assert user_for_token(s, token).username == "officer1"
+    auth.post("/auth/profile", {"action": "revoke_token", "token_id": str(stored.id)}, page="/auth/profile")
+    with driver.session_factory() as s:
+        assert user_for_token(s, token) is None
+    other = AuthActions(client.application.test_client())
+    other.login("officer2")
+    assert (
+        other.post(
+            "/auth/profile", {"action": "revoke_token", "token_id": str(stored.id)}, page="/auth/profile"
+        ).status_code
+        == 404
+    )
