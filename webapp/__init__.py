@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import inspect
 from sqlalchemy.exc import IntegrityError
+from werkzeug.routing import IntegerConverter
 from werkzeug.wrappers import Response
 
 from webapp.config import _secret_key, default_config
@@ -68,7 +69,16 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     return app
 
 
+class BoundedInt(IntegerConverter):
+    """Ids in URLs fit the database's integer column: a larger one is simply not found (404), not a 500."""
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
+
+
 def _register_blueprints(app: Flask) -> None:
+    app.url_map.converters["int"] = BoundedInt
     from webapp.admin.views import bp as admin_bp
     from webapp.api.views import bp as api_bp
     from webapp.auth.views import bp as auth_bp
@@ -107,7 +117,7 @@ def _init_login(app: Flask) -> None:
         return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
 
 
-def _display_zone(app: Flask) -> timezone | ZoneInfo:
+def display_zone(app: Flask) -> timezone | ZoneInfo:
     try:
         return ZoneInfo(app.config.get("DISPLAY_TIMEZONE", "Asia/Ho_Chi_Minh"))
     except ZoneInfoNotFoundError:
@@ -115,7 +125,7 @@ def _display_zone(app: Flask) -> timezone | ZoneInfo:
 
 
 def _init_templates(app: Flask) -> None:
-    zone = _display_zone(app)
+    zone = display_zone(app)
 
     def localdatetime(value: datetime | None, fmt: str = "%d/%m/%Y %H:%M") -> str:
         """Stored times are naive UTC; officials read Vietnam time."""
@@ -150,10 +160,13 @@ def _init_templates(app: Flask) -> None:
 def _nav_items() -> list[dict[str, Any]]:
     from flask import url_for
 
+    from workflows.instances import can_start_any
     from workflows.notifications import unread_count
 
-    items = [
-        {"url": url_for("instances.index"), "label": _("Procedures"), "prefix": "instances"},
+    items = [{"url": url_for("instances.index"), "label": _("Procedures"), "prefix": "instances."}]
+    if can_start_any(db.session, current_user):
+        items.append({"url": url_for("instances.start"), "label": _("Start a procedure"), "prefix": "instances.start"})
+    items += [
         {
             "url": url_for("notifications.index"),
             "label": _("Notifications"),

@@ -65,8 +65,8 @@ def _unauthorized(token_given: bool) -> Response:
 
 @bp.before_request
 def authenticate() -> Response | None:
-    # Flask-Login takes the user from g before it looks at the session cookie. Setting it here, for every API
-    # request, means no code running for the API (locale selection included) ever sees the browser's session.
+    # Flask-Login takes the user from g before it looks at the session cookie. Pinning it here, for every API
+    # request, means nothing that runs for the API (locale selection included) can pick up a signed-in browser.
     g._login_user = login_manager.anonymous_user()
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None

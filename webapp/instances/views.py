@@ -29,7 +29,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from webapp import _display_zone
+from webapp import display_zone
 from webapp.extensions import db
 from webapp.http import act, process_engine, translated
 from webapp.instances.forms import CancelForm, CommentForm, StartForm
@@ -132,7 +132,7 @@ def _filters(process_ids: set[str], unit_ids: set[int]) -> tuple[InstanceFilters
     """Unknown values are dropped rather than refused, so a stale bookmark still shows a list; a date that cannot
     be read is named on the page."""
     args = request.args
-    zone = _display_zone(current_app)
+    zone = display_zone(current_app)
     errors: dict[str, str] = {}
     days = {}
     for name in ("from", "to"):
