@@ -15,6 +15,7 @@ from workflows.db import transaction
 from workflows.engine import operations
 from workflows.errors import Conflict, Invalid, NotAllowed, NotFound
 from workflows.models import AuditEvent, HumanTask, ProcessInstance
+from workflows.registry.models import OrgUnit
 from workflows.states import EventType, InstanceStatus, TaskStatus
 
 REQUEST = {"subject_line": "Đề nghị cử đi học lớp trung cấp lý luận chính trị", "amount": 1}
@@ -251,3 +252,39 @@ def test_human_tasks_match_ready_spiff_tasks(driver: WorkflowDriver) -> None:
             )
         )
     assert ready == rows and len(rows) == 1
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"subject_line": "nul\x00byte"},
+        {"subject_line": "lone \ud800 surrogate"},
+        {"subject_line": "x", "deep": [[[[]]]] * 1},
+    ],
+)
+def test_text_that_cannot_be_stored_is_invalid_not_a_crash(driver: WorkflowDriver, data: dict) -> None:
+    instance_id = _start_sample(driver)
+    task = driver.task(instance_id, "submit_request")
+    if "deep" in data:
+        nested: list = []
+        for _ in range(40):
+            nested = [nested]
+        data = {"subject_line": "x", "details": nested}
+    with pytest.raises(Invalid):
+        driver.complete("officer1", task.id, data)
+    assert driver.task(instance_id, "submit_request").id == task.id
+
+
+def test_an_officer_starts_about_themself_only_in_their_own_unit(driver: WorkflowDriver) -> None:
+    with driver.session_factory() as s, transaction(s):
+        other_unit = s.scalar(select(OrgUnit.id).where(OrgUnit.code == "X002"))
+        officer = driver.user(s, "officer1")
+        with pytest.raises(NotAllowed):
+            operations.start_instance(
+                s,
+                driver.engine,
+                actor=officer,
+                process_id="sample_approval",
+                subject_cadre_id=officer.cadre_id,
+                unit_id=other_unit,
+            )

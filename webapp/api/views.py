@@ -32,7 +32,7 @@ from workflows.instances import diagram_for, find_cadre, is_read_only, load_visi
 from workflows.models import HumanTask, ProcessInstance
 from workflows.registry.models import User
 from workflows.registry.tokens import user_for_token
-from workflows.tasks import can_view, discard_drafts, load_task_view
+from workflows.tasks import can_view, load_task_view
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -159,11 +159,10 @@ def complete_task(task_id: int) -> ResponseReturnValue:
     data = inputs.json_object(request.get_data())
     user = _user()
 
-    def complete() -> Any:
-        discard_drafts(db.session, task_id)  # drafts live until their task closes, as in the web form
-        return operations.complete_task(db.session, process_engine(), actor=user, task_id=task_id, data=data)
-
-    act(complete, instance_id=instance_id)
+    act(
+        lambda: operations.complete_task(db.session, process_engine(), actor=user, task_id=task_id, data=data),
+        instance_id=instance_id,
+    )
     return jsonify(_instance_with_tasks(instance_id))
 
 

@@ -151,7 +151,6 @@ def submit(task_id: int):  # type: ignore[no-untyped-def]
             db.session.add(
                 Comment(instance_id=instance_id, human_task_id=task_id, author_id=current_user.id, body=comment)
             )
-        discard_drafts(db.session, task_id)
         return operations.complete_task(db.session, process_engine(), actor=current_user, task_id=task_id, data=data)
 
     try:

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import keyword
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 import jsonschema
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select
+from sqlalchemy import Table, delete, select
 from sqlalchemy.orm import Session
 
 from workflows.assignment import AssignmentContext, can_act_on_task, holds_role_over, unit_chain
@@ -40,12 +40,13 @@ from workflows.engine.store import (
     update_task,
 )
 from workflows.errors import Conflict, Invalid, NotAllowed, NotFound, Problem, ScriptFailure
-from workflows.models import HumanTask, ProcessInstance, ProcessVersion
+from workflows.models import HumanTask, ProcessInstance, ProcessVersion, TaskDraft
 from workflows.projection import diff_data, sync_human_tasks
 from workflows.registry.models import Cadre, OrgUnit, User
 from workflows.states import EventType, InstanceStatus, Role
 
 MAX_DATA_KEYS = 200
+_drafts = cast(Table, TaskDraft.__table__)
 
 
 # -- permissions ---------------------------------------------------------------------------------------
@@ -69,8 +70,8 @@ def can_act(user: User, locked: LockedTask) -> bool:
 def can_start(session: Session, user: User | None, unit_id: int | None, subject_cadre_id: int | None) -> bool:
     if user is None:  # the worker and operators' CLI act as the system
         return True
-    if subject_cadre_id is not None and user.cadre_id == subject_cadre_id:
-        return True
+    if subject_cadre_id is not None and user.cadre_id == subject_cadre_id and unit_id in (None, user.unit_id):
+        return True  # an officer may start a procedure about themself, in their own unit
     chain = _unit_chain(session, unit_id)
     role_units = _role_units(user)
     return any(holds_role_over(role_units, role, chain) for role in (Role.PERSONNEL, Role.ADMIN))
@@ -93,6 +94,7 @@ def validate_task_data(data: Any, validator: jsonschema.protocols.Validator | No
     for key in data:
         if not isinstance(key, str) or not key.isidentifier() or key.startswith("_") or keyword.iskeyword(key):
             problems.append(Problem("field names must be identifiers not starting with '_'", field=str(key)))
+    problems.extend(_unstorable_values(data))
     if validator is not None:
         for error in sorted(validator.iter_errors(data), key=lambda e: list(e.path)):
             field = ".".join(str(p) for p in error.path) or _missing_field(error)
@@ -100,6 +102,29 @@ def validate_task_data(data: Any, validator: jsonschema.protocols.Validator | No
     if problems:
         raise Invalid("the submitted data is not valid", problems)
     return dict(data)
+
+
+MAX_NESTING = 32
+
+
+def _unstorable_values(data: Any) -> list[Problem]:
+    """Text the databases cannot store (NUL, lone surrogates) or structures nested absurdly deep: refuse them
+    as invalid input rather than fail on write."""
+    problems: list[Problem] = []
+    stack: list[tuple[Any, str, int]] = [(data, "", 0)]
+    while stack:
+        value, path, depth = stack.pop()
+        if depth > MAX_NESTING:
+            problems.append(Problem("the data is nested too deeply", field=path or None))
+            continue
+        if isinstance(value, str):
+            if "\x00" in value or any("\ud800" <= ch <= "\udfff" for ch in value):
+                problems.append(Problem("the text contains characters that cannot be stored", field=path or None))
+        elif isinstance(value, dict):
+            stack.extend((v, f"{path}.{k}" if path else str(k), depth + 1) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((v, f"{path}.{i}" if path else str(i), depth + 1) for i, v in enumerate(value))
+    return problems
 
 
 def is_bulk_approvable(schema: Mapping[str, Any] | None) -> bool:
@@ -370,6 +395,7 @@ def complete_task(
         completed=task,
         context=context,
     )
+    session.connection().execute(delete(_drafts).where(_drafts.c.human_task_id == task.id))
     return instance
 
 
