@@ -147,6 +147,8 @@ def submit(task_id: int):  # type: ignore[no-untyped-def]
 
     def complete() -> Any:
         data.update(_store_files(view, form))
+        # Drafts belong to the web form; the hot path of the engine does not pay for them.
+        discard_drafts(db.session, task_id)
         if comment:
             db.session.add(
                 Comment(instance_id=instance_id, human_task_id=task_id, author_id=current_user.id, body=comment)

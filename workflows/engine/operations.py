@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import keyword
 from collections.abc import Mapping
-from typing import Any, cast
+from typing import Any
 from uuid import UUID
 
 import jsonschema
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import Table, delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workflows.assignment import AssignmentContext, can_act_on_task, holds_role_over, unit_chain
@@ -40,13 +40,12 @@ from workflows.engine.store import (
     update_task,
 )
 from workflows.errors import Conflict, Invalid, NotAllowed, NotFound, Problem, ScriptFailure
-from workflows.models import HumanTask, ProcessInstance, ProcessVersion, TaskDraft
+from workflows.models import HumanTask, ProcessInstance, ProcessVersion
 from workflows.projection import diff_data, sync_human_tasks
 from workflows.registry.models import Cadre, OrgUnit, User
 from workflows.states import EventType, InstanceStatus, Role
 
 MAX_DATA_KEYS = 200
-_drafts = cast(Table, TaskDraft.__table__)
 
 
 # -- permissions ---------------------------------------------------------------------------------------
@@ -395,7 +394,6 @@ def complete_task(
         completed=task,
         context=context,
     )
-    session.connection().execute(delete(_drafts).where(_drafts.c.human_task_id == task.id))
     return instance
 
 

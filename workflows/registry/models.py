@@ -1,14 +1,95 @@
-"""Who works where: org units, users with their roles, cadre records (issue #4 grows these)."""
+"""Who works where: org units, users with their roles, cadre records (issue #4 grows these).
+
+Cadre records and the records hanging off them (positions held, discipline, planning, evaluations, rotations) are
+written only through `workflows.registry.records`, which audits every change; the vocabularies below are the
+values it accepts. They are stored as plain strings, not database enums, because several come from rules the
+domain reference marks as still to be confirmed.
+"""
 
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 
-from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from workflows.clock import utcnow_naive
 from workflows.db import Base
+
+
+class UnitType(StrEnum):
+    PROVINCE = "province"
+    COMMUNE = "commune"
+    WARD = "ward"
+    SPECIAL_ZONE = "special_zone"
+    PARTY_COMMITTEE = "party_committee"
+    PEOPLES_COMMITTEE = "peoples_committee"
+    DEPARTMENT = "department"
+    MASS_ORGANISATION = "mass_organisation"
+    PARTY_BODY = "party_body"
+
+
+class Gender(StrEnum):
+    MALE = "male"
+    FEMALE = "female"
+
+
+class EducationLevel(StrEnum):
+    TRUNG_CAP = "trung_cap"
+    CAO_DANG = "cao_dang"
+    DAI_HOC = "dai_hoc"
+    THAC_SI = "thac_si"
+    TIEN_SI = "tien_si"
+
+
+class PoliticalTheory(StrEnum):
+    SO_CAP = "so_cap"
+    TRUNG_CAP = "trung_cap"
+    CAO_CAP = "cao_cap"
+    CU_NHAN = "cu_nhan"
+
+
+class DisciplineLevel(StrEnum):
+    """Party discipline (khiển trách … khai trừ) and the state forms for cán bộ and công chức."""
+
+    KHIEN_TRACH = "khien_trach"
+    CANH_CAO = "canh_cao"
+    HA_BAC_LUONG = "ha_bac_luong"
+    GIANG_CHUC = "giang_chuc"
+    CACH_CHUC = "cach_chuc"
+    BAI_NHIEM = "bai_nhiem"
+    BUOC_THOI_VIEC = "buoc_thoi_viec"
+    KHAI_TRU = "khai_tru"
+
+
+class PlanningStatus(StrEnum):
+    ACTIVE = "active"
+    REMOVED = "removed"
+
+
+class PeriodKind(StrEnum):
+    MONTH = "month"
+    QUARTER = "quarter"
+    YEAR = "year"
+
+
+class EvaluationGrade(StrEnum):
+    HTXSNV = "HTXSNV"
+    HTTNV = "HTTNV"
+    HTNV = "HTNV"
+    KHTNV = "KHTNV"
 
 
 class OrgUnit(Base):
@@ -22,12 +103,45 @@ class OrgUnit(Base):
     # "/1/7/" — ancestors' ids; a subtree is one indexed LIKE query.
     path: Mapped[str] = mapped_column(String(255), default="/", index=True)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Units are merged and dissolved (the 2025 two-level reform); the dates keep history readable afterwards.
+    active_from: Mapped[date | None] = mapped_column(Date)
+    active_to: Mapped[date | None] = mapped_column(Date)
     created_dt: Mapped[datetime] = mapped_column(DateTime, default=utcnow_naive)
 
     parent: Mapped[OrgUnit | None] = relationship(remote_side=[id])
 
+    def is_active_on(self, day: date) -> bool:
+        return (
+            self.is_active
+            and (self.active_from is None or self.active_from <= day)
+            and (self.active_to is None or day <= self.active_to)
+        )
+
     def __repr__(self) -> str:
         return f"<OrgUnit {self.code}>"
+
+
+class Position(Base):
+    """A title (chức danh) or job position (vị trí việc làm) of one unit; the people holding it are CadrePositions."""
+
+    __tablename__ = "positions"
+    __table_args__ = (UniqueConstraint("unit_id", "title"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title: Mapped[str] = mapped_column(String(255))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"), index=True)
+    level: Mapped[str] = mapped_column(String(20))  # "province", "commune": planning limits count titles per level
+    is_leadership: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_key_title: Mapped[bool] = mapped_column(Boolean, default=False)  # chủ chốt
+    # Bí thư, chủ tịch UBND xã, chủ nhiệm UBKT of a commune are filled by people from elsewhere (hometown_unit_id).
+    requires_non_local: Mapped[bool] = mapped_column(Boolean, default=False)
+    term_years: Mapped[int] = mapped_column(Integer, default=5)
+    created_dt: Mapped[datetime] = mapped_column(DateTime, default=utcnow_naive)
+
+    unit: Mapped[OrgUnit] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<Position {self.title!r} of unit {self.unit_id}>"
 
 
 class Cadre(Base):
@@ -39,12 +153,123 @@ class Cadre(Base):
     unit_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"), index=True)
     birth_date: Mapped[date | None] = mapped_column(Date)
     gender: Mapped[str | None] = mapped_column(String(10))
+    ethnicity: Mapped[str | None] = mapped_column(String(60))
+    hometown: Mapped[str | None] = mapped_column(String(255))
+    hometown_unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"), index=True)
+    is_party_member: Mapped[bool] = mapped_column(Boolean, default=False)
+    party_joined_date: Mapped[date | None] = mapped_column(Date)
+    education_level: Mapped[str | None] = mapped_column(String(20))
+    education_field: Mapped[str | None] = mapped_column(String(255))
+    is_science_technology: Mapped[bool] = mapped_column(Boolean, default=False)
+    political_theory: Mapped[str | None] = mapped_column(String(20))
+    state_management_training: Mapped[str | None] = mapped_column(String(255))
+    # Stored so that lists can filter and sort by it; records.py recomputes it whenever birth date or gender change.
+    retirement_date: Mapped[date | None] = mapped_column(Date, index=True)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_dt: Mapped[datetime] = mapped_column(DateTime, default=utcnow_naive)
 
-    unit: Mapped[OrgUnit] = relationship()
+    unit: Mapped[OrgUnit] = relationship(foreign_keys=[unit_id])
+    hometown_unit: Mapped[OrgUnit | None] = relationship(foreign_keys=[hometown_unit_id])
 
     def __repr__(self) -> str:
         return f"<Cadre {self.code}>"
+
+
+class CadrePosition(Base):
+    """A cadre holding a position over a period; `ended_on` is None while it is held."""
+
+    __tablename__ = "cadre_positions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cadre_id: Mapped[int] = mapped_column(ForeignKey("cadres.id"), index=True)
+    position_id: Mapped[int] = mapped_column(ForeignKey("positions.id"), index=True)
+    started_on: Mapped[date] = mapped_column(Date)
+    ended_on: Mapped[date | None] = mapped_column(Date)
+    term_ends_on: Mapped[date | None] = mapped_column(Date)  # the last day of the term: re-appointment falls due
+    source_instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instances.id"))
+    created_dt: Mapped[datetime] = mapped_column(DateTime, default=utcnow_naive)
+
+    cadre: Mapped[Cadre] = relationship()
+    position: Mapped[Position] = relationship()
+
+
+class DisciplineRecord(Base):
+    __tablename__ = "discipline_records"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cadre_id: Mapped[int] = mapped_column(ForeignKey("cadres.id"), index=True)
+    level: Mapped[str] = mapped_column(String(20))
+    decided_on: Mapped[date] = mapped_column(Date)
+    # A reprimand or warning whose effect has expired no longer bars planning (domain rules §2.2).
+    expires_on: Mapped[date | None] = mapped_column(Date)
+    note: Mapped[str | None] = mapped_column(Text)
+    created_dt: Mapped[datetime] = mapped_column(DateTime, default=utcnow_naive)
+
+    cadre: Mapped[Cadre] = relationship()
+
+
+class PlanningEntry(Base):
+    """A cadre in the succession plan for a title and a term. Removal keeps the row, with its date and reason."""
+
+    __tablename__ = "planning_entries"
+    __table_args__ = (Index("ix_planning_entries_position_term", "position_id", "term", "status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cadre_id: Mapped[int] = mapped_column(ForeignKey("cadres.id"), index=True)
+    position_id: Mapped[int] = mapped_column(ForeignKey("positions.id"))
+    term: Mapped[str] = mapped_column(String(9))  # "2026-2031"
+    status: Mapped[str] = mapped_column(String(10), default=PlanningStatus.ACTIVE)
+    added_on: Mapped[date] = mapped_column(Date)
+    removed_on: Mapped[date | None] = mapped_column(Date)
+    reason: Mapped[str | None] = mapped_column(Text)  # why the entry was removed
+    source_instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instances.id"))
+    created_dt: Mapped[datetime] = mapped_column(DateTime, default=utcnow_naive)
+
+    cadre: Mapped[Cadre] = relationship()
+    position: Mapped[Position] = relationship()
+
+
+class EvaluationResult(Base):
+    """The latest grade of a cadre for one period; earlier grades of the same period live in the cadre's audit chain."""
+
+    __tablename__ = "evaluation_results"
+    __table_args__ = (UniqueConstraint("cadre_id", "period_kind", "period"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cadre_id: Mapped[int] = mapped_column(ForeignKey("cadres.id"), index=True)
+    period_kind: Mapped[str] = mapped_column(String(10))
+    period: Mapped[str] = mapped_column(String(7))  # "2026-11", "2026-Q4", "2026"
+    # A 100-point score with two decimals, read back as float: SQLite has no decimal type.
+    score: Mapped[float | None] = mapped_column(Numeric(5, 2, asdecimal=False))
+    grade: Mapped[str] = mapped_column(String(10))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"), index=True)  # where the cadre was evaluated
+    source_instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instances.id"))
+    updated_dt: Mapped[datetime] = mapped_column(DateTime, default=utcnow_naive)
+
+    cadre: Mapped[Cadre] = relationship()
+    unit: Mapped[OrgUnit] = relationship()
+
+
+class RotationRecord(Base):
+    """A rotation (luân chuyển) from one unit to another; the cadre's own unit_id is changed separately."""
+
+    __tablename__ = "rotation_records"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cadre_id: Mapped[int] = mapped_column(ForeignKey("cadres.id"), index=True)
+    from_unit_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"))
+    to_unit_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"), index=True)
+    position_id: Mapped[int | None] = mapped_column(ForeignKey("positions.id"))
+    started_on: Mapped[date] = mapped_column(Date)
+    planned_end_on: Mapped[date | None] = mapped_column(Date)
+    ended_on: Mapped[date | None] = mapped_column(Date)
+    source_instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instances.id"))
+    created_dt: Mapped[datetime] = mapped_column(DateTime, default=utcnow_naive)
+
+    cadre: Mapped[Cadre] = relationship()
+    from_unit: Mapped[OrgUnit] = relationship(foreign_keys=[from_unit_id])
+    to_unit: Mapped[OrgUnit] = relationship(foreign_keys=[to_unit_id])
+    position: Mapped[Position | None] = relationship()
 
 
 class User(Base):
