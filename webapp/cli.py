@@ -19,14 +19,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
 from webapp.extensions import db
+from workflows import clock
 from workflows.audit import instance_chain, verify_chains
 from workflows.db import transaction
 from workflows.deployment.operations import deploy_bundle, list_versions
 from workflows.deployment.validation import BundleFile, validate_bundle
 from workflows.engine import operations
 from workflows.errors import Invalid, WorkflowError
+from workflows.registry.cadre_columns import CADRE_COLUMNS
 from workflows.registry.demo import DEMO_PASSWORD, load_demo
+from workflows.registry.importing import ImportRefused, export_cadres, import_cadres
 from workflows.registry.models import Cadre, OrgUnit, User
+from workflows.registry.tabular import template, write_problem_report
 from workflows.registry.tokens import create_token
 from workflows.timers import run_due_timers
 
@@ -39,7 +43,7 @@ def main() -> None:
 
 
 def init_app(app: Flask) -> None:
-    for group in (processes, audit, demo, instances, tasks, users):
+    for group in (processes, audit, demo, instances, tasks, users, import_group, export_group):
         app.cli.add_command(group)
     app.cli.add_command(worker)
 
@@ -320,3 +324,83 @@ def token_command(username: str, name: str) -> None:
     with transaction(db.session):
         token = create_token(db.session, user, name)
     click.echo(token)
+
+
+# -- import / export ------------------------------------------------------------------------------------
+
+
+@click.group("import", help="Import lists from .xlsx or .csv files.")
+def import_group() -> None:
+    pass
+
+
+@import_group.command(
+    "cadres",
+    help="Import cadre records (template: `canbo export template`). Nothing is imported "
+    "unless the whole file is valid, or with --skip-bad-rows.",
+)
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--skip-bad-rows", is_flag=True, help="Import the good rows; write a report of the bad ones.")
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Where to write the problem report (default: next to the file, *-loi.xlsx).",
+)
+@click.option("--as", "username", help="Record the changes as this user (default: the system).")
+@with_appcontext
+def import_cadres_command(path: Path, skip_bad_rows: bool, report_path: Path | None, username: str | None) -> None:
+    actor = _user(username)
+    content = path.read_bytes()
+    with click.progressbar(length=1, label="Kiểm tra tệp", file=sys.stderr) as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.length = max(total, 1)
+            bar.update(done - bar.pos)
+
+        try:
+            with transaction(db.session):
+                result = import_cadres(
+                    db.session,
+                    actor,
+                    content,
+                    path.name,
+                    today=clock.now().date(),
+                    skip_bad_rows=skip_bad_rows,
+                    on_progress=progress,
+                )
+        except ImportRefused as refused:
+            for problem in refused.report.problems:
+                click.echo(str(problem), err=True)
+            _fail(f"{len(refused.report.problems)} lỗi; không có dòng nào được nhập.")
+        except WorkflowError as error:
+            _fail(str(error))
+    click.echo(f"đã tạo {result.created}, cập nhật {result.updated}, không đổi {result.unchanged}")
+    if result.skipped_rows:
+        target = report_path or path.with_name(f"{path.stem}-loi.xlsx")
+        target.write_bytes(write_problem_report(result.report, "xlsx"))
+        click.echo(f"bỏ qua {len(result.skipped_rows)} dòng có lỗi; báo cáo: {target}", err=True)
+
+
+@click.group("export", help="Export lists to .xlsx or .csv with Vietnamese headers.")
+def export_group() -> None:
+    pass
+
+
+@export_group.command("cadres", help="Export every cadre record (the same columns as the import template).")
+@click.option("--format", "fmt", type=click.Choice(["xlsx", "csv"]), default="xlsx")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@with_appcontext
+def export_cadres_command(fmt: str, output: Path) -> None:
+    output.write_bytes(export_cadres(db.session, "csv" if fmt == "csv" else "xlsx"))
+    click.echo(str(output))
+
+
+@export_group.command("template", help="Write the empty cadre import template, with a sheet explaining each column.")
+@click.option("--format", "fmt", type=click.Choice(["xlsx", "csv"]), default="xlsx")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@with_appcontext
+def export_template_command(fmt: str, output: Path) -> None:
+    output.write_bytes(template(CADRE_COLUMNS, "csv" if fmt == "csv" else "xlsx"))
+    click.echo(str(output))

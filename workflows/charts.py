@@ -34,7 +34,7 @@ _LINE_HEIGHT = 1.25
 _CHAR_WIDTH = 0.55
 _BAR_HEIGHT = 16.0
 _ROW_GAP = 10.0
-_VALUE_ROOM = 60.0  # right of the longest bar, so that its value label is never clipped
+_VALUE_ROOM = 64.0  # right of the longest bar, so that its value label is never clipped
 _LABEL_LINES = 2
 
 _TEXT = "#1f2937"
@@ -42,6 +42,8 @@ _MUTED = "#6b7280"
 _BAR = "#2563eb"
 _TARGET = "#b91c1c"
 _TRACK = "#e5e7eb"
+# A white outline painted under the glyphs keeps a label legible where it crosses a line or a bar.
+_HALO = {"stroke": "#ffffff", "stroke_width": "3", "stroke_linejoin": "round", "paint_order": "stroke"}
 _FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Noto Sans', Arial, sans-serif"
 
 NO_DATA = "Không có dữ liệu"
@@ -177,20 +179,20 @@ def bar_chart(
     body = [parts]
     target_text = target_label or (f"Mục tiêu: {_value_text(target, unit)}" if target is not None else "")
     if target is not None:
+        legend_lines = _wrap(target_text, track, _SMALL_FONT, 2)
         legend_y = y + _SMALL_FONT / 2 + 2
         body.append(
             f'<g class="target-legend"><path d="M{_n(_PAD)} {_n(legend_y)}h22" stroke="{_TARGET}" stroke-width="2" '
-            f'stroke-dasharray="5 3"/>'
-            + _text(_wrap(target_text, track, _SMALL_FONT, 2), _PAD + 28, y, _SMALL_FONT, fill=_TARGET)
-            + "</g>"
+            f'stroke-dasharray="5 3"/>' + _text(legend_lines, _PAD + 28, y, _SMALL_FONT, fill=_TARGET) + "</g>"
         )
-        y += _block_height(len(_wrap(target_text, track, _SMALL_FONT, 2)), _SMALL_FONT) + 6
+        y += _block_height(len(legend_lines), _SMALL_FONT) + 6
     y += 4
 
     if not items:
         body.append(_text([NO_DATA], _PAD, y, _LABEL_FONT, fill=_MUTED, class_="no-data"))
         y += _block_height(1, _LABEL_FONT)
     target_segments: list[str] = []
+    value_labels: list[str] = []
     for label, value in items:
         lines = _wrap(label, _WIDTH - 2 * _PAD, _LABEL_FONT, _LABEL_LINES)
         shown = _value_text(value, unit)
@@ -212,7 +214,7 @@ def bar_chart(
             )
             value_x = end + 4
         value_top = bar_y + (_BAR_HEIGHT - _VALUE_FONT * _LINE_HEIGHT) / 2
-        row.append(
+        value_labels.append(
             _text(
                 [shown if value is not None else NO_DATA],
                 value_x,
@@ -220,6 +222,7 @@ def bar_chart(
                 _VALUE_FONT,
                 fill=_TEXT if value is not None else _MUTED,
                 class_="bar-value",
+                **_HALO,
             )
         )
         row.append("</g>")
@@ -228,11 +231,13 @@ def bar_chart(
             target_segments.append(f"M{_n(x_of(target))} {_n(bar_y - 3)}V{_n(bar_y + _BAR_HEIGHT + 3)}")
         y = bar_y + _BAR_HEIGHT + _ROW_GAP
     if target_segments:
-        # Drawn last so that the line stays visible over the bars it crosses.
+        # After the bars, so that the line stays visible where it crosses them.
         body.append(
             f'<path class="target-line" d="{"".join(target_segments)}" stroke="{_TARGET}" stroke-width="2" '
             f'stroke-dasharray="5 3" fill="none"><title>{_esc(target_text)}</title></path>'
         )
+    # Values go on top of the target line, haloed, so that a line crossing a number does not hide it.
+    body.append(f'<g class="bar-values">{"".join(value_labels)}</g>')
 
     summary = "; ".join(
         f"{label}: {_value_text(value, unit) if value is not None else NO_DATA}" for label, value in items

@@ -105,3 +105,22 @@ def test_demo_load_is_idempotent_and_prints_logins(runner: FlaskCliRunner) -> No
     for login in ("admin", "officer1", "officer2", "supervisor1", "head1", "officer3", "personnel1", "auditor1"):
         assert login in second.output
     assert "password: demo" in second.output
+
+
+def test_import_and_export_cadres_from_the_command_line(
+    runner: FlaskCliRunner, driver: WorkflowDriver, tmp_path: Path
+) -> None:
+    template = tmp_path / "mau.xlsx"
+    assert runner.invoke(args=["export", "template", "-o", str(template)]).exit_code == 0
+    exported = tmp_path / "canbo.csv"
+    result = runner.invoke(args=["export", "cadres", "--format", "csv", "-o", str(exported)])
+    assert result.exit_code == 0 and "CB0001" in exported.read_text(encoding="utf-8-sig")
+    bad = tmp_path / "bad.csv"
+    bad.write_text(exported.read_text(encoding="utf-8-sig").replace("X001", "NOWHERE", 1), encoding="utf-8")
+    refused = runner.invoke(args=["import", "cadres", str(bad)])
+    assert refused.exit_code == 1 and "NOWHERE" in refused.output and "không có dòng nào được nhập" in refused.output
+    ok = runner.invoke(args=["import", "cadres", str(exported)])
+    assert ok.exit_code == 0, ok.output
+    assert "không đổi" in ok.output
+    skipped = runner.invoke(args=["import", "cadres", str(bad), "--skip-bad-rows"])
+    assert skipped.exit_code == 0 and (tmp_path / "bad-loi.xlsx").exists()

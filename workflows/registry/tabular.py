@@ -63,6 +63,7 @@ _BOOL_WORDS = {"có": True, "không": False, "x": True, "1": True, "0": False, "
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _DASHES = str.maketrans({"–": "-", "—": "-", "‑": "-"})
 _SHOWN_VALUE_LIMIT = 60
+_DAMAGED_XLSX = "Không đọc được tệp Excel: tệp bị hỏng hoặc không phải định dạng .xlsx."
 
 
 @dataclass(frozen=True)
@@ -188,7 +189,7 @@ def _xlsx_table(content: bytes, max_rows: int) -> list[tuple[int, list[str]]]:
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
             unpacked = sum(info.file_size for info in archive.infolist())
     except zipfile.BadZipFile:
-        raise _unreadable("Không đọc được tệp Excel: tệp bị hỏng hoặc không phải định dạng .xlsx.") from None
+        raise _unreadable(_DAMAGED_XLSX) from None
     if unpacked > MAX_UNPACKED_BYTES:
         raise _unreadable("Tệp Excel khi giải nén quá lớn; hãy chia thành nhiều tệp nhỏ hơn.")
 
@@ -198,8 +199,8 @@ def _xlsx_table(content: bytes, max_rows: int) -> list[tuple[int, list[str]]]:
         warnings.filterwarnings("ignore", category=UserWarning, module="openpyxl")
         try:
             workbook = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-        except Exception as exc:  # openpyxl raises many types for a damaged package
-            raise _unreadable("Không đọc được tệp Excel: tệp bị hỏng hoặc không phải định dạng .xlsx.") from exc
+        except Exception as exc:  # a damaged package fails in zipfile, the XML parser or openpyxl itself
+            raise _unreadable(_DAMAGED_XLSX) from exc
         try:
             sheet = workbook.worksheets[0]
             for number, cells in enumerate(sheet.iter_rows(max_col=MAX_COLUMNS + 1, values_only=True), start=1):
@@ -209,6 +210,10 @@ def _xlsx_table(content: bytes, max_rows: int) -> list[tuple[int, list[str]]]:
                 if len(table) > max_rows:
                     raise _too_many_rows(max_rows)
                 table.append((number, texts))
+        except UnreadableFile:
+            raise
+        except Exception as exc:  # read-only mode parses each sheet lazily, so damage can surface only here
+            raise _unreadable(_DAMAGED_XLSX) from exc
         finally:
             workbook.close()
     return table
@@ -244,7 +249,7 @@ def _csv_table(content: bytes, max_rows: int) -> list[tuple[int, list[str]]]:
 
 
 def _label_rows(table: list[tuple[int, list[str]]]) -> Iterator[tuple[int, dict[str, str]]]:
-    if not table or table[0][0] != HEADER_ROW or not any(table[0][1]):
+    if not table or not any(table[0][1]):
         raise _unreadable("Dòng 1 trống: dòng đầu tiên của tệp phải là dòng tiêu đề cột.")
     headers = [" ".join(h.split()) for h in table[0][1]]
     if sum(1 for h in headers if h) > MAX_COLUMNS:
@@ -562,12 +567,15 @@ def _csv_bytes(columns: Sequence[Column], rows: list[list[Any]]) -> bytes:
 
 
 def _csv_text(value: Any) -> str:
+    text = _shown_text(value)
+    return "'" + text if isinstance(value, str) and text.startswith(_FORMULA_STARTS) else text
+
+
+def _shown_text(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, date):
         return value.strftime("%d/%m/%Y")
-    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
-        return "'" + value
     return str(value)
 
 
@@ -585,7 +593,7 @@ def _fill_sheet(sheet: Worksheet, headers: list[str], rows: list[list[Any]]) -> 
     if rows:
         sheet.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{len(rows) + 1}"
     for index, header in enumerate(headers, start=1):
-        longest = max([len(header), *(len(_csv_text(r[index - 1])) for r in rows)])
+        longest = max([len(header), *(len(_shown_text(r[index - 1])) for r in rows)])
         sheet.column_dimensions[get_column_letter(index)].width = min(max(longest + 2, 10), 60)
 
 

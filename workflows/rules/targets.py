@@ -28,9 +28,16 @@ from typing import Any, TypeVar
 from workflows.rules.retirement import age_in_months
 
 __all__ = [
+    "COMMUNE_INSPECTION_CHAIR",
+    "COMMUNE_PARTY_SECRETARY",
+    "COMMUNE_PC_CHAIR",
     "DEFAULT_DEFINITIONS",
     "FIGURE_KEYS",
     "GRADES",
+    "KEY_CADRE",
+    "LEADER",
+    "LEADER_PROVINCE_MANAGED",
+    "PARTY_COMMITTEE_MEMBER",
     "CadreFacts",
     "DrilldownRow",
     "Figure",
@@ -43,6 +50,8 @@ __all__ = [
     "compute_all",
     "compute_figure",
     "drilldown",
+    "format_number",
+    "format_percent",
     "grade_distribution",
     "htxsnv_quota_check",
     "overdue_by_unit",
@@ -128,7 +137,9 @@ class TargetDefinition:
 
     `low` is the bound of at_least and the value of equals, `high` the bound of at_most; between uses both,
     inclusive. `population_title` limits the denominator to cadres holding that title (None: every cadre given).
-    `confidence` is the domain reference's tag for the target as applied here: V, P or U.
+    `confidence` tags the reading of `source` as the domain reference does: V the number is in the text, P the
+    text states the policy or the number but the figure adds a reading of ours (explained in `note_vi`), U not
+    found. Whether a seed text binds the deploying province at all is the province's call, made by configuration.
     """
 
     key: str
@@ -265,6 +276,7 @@ def _non_local(key: str, title: str, label: str, who: str, source: str, confiden
 
 
 _DEFINITIONS: tuple[TargetDefinition, ...] = (
+    # Seed 000 (NQ 06-NQ/TU, mục II.3) sets 100%; seed 001 (NQ 05-NQ/TU Lai Châu, mục II.2.1) the same policy.
     _non_local(
         "non_local_commune_pc_chair",
         COMMUNE_PC_CHAIR,
@@ -275,6 +287,7 @@ _DEFINITIONS: tuple[TargetDefinition, ...] = (
         "V",
         "Văn bản nguồn ghi số hiệu ở tiêu đề là 06-NQ/TW, trong thân bài là 06-NQ/TU.",
     ),
+    # Seed 001 (NQ 05-NQ/TU Lai Châu, mục II.2.1): a policy, no rate.
     _non_local(
         "non_local_commune_party_secretary",
         COMMUNE_PARTY_SECRETARY,
@@ -285,6 +298,7 @@ _DEFINITIONS: tuple[TargetDefinition, ...] = (
         "P",
         "Văn bản nêu chủ trương, không ghi tỷ lệ; mục tiêu 100% là cách hiểu.",
     ),
+    # Seed 002 (Hưng Yên, mục III.5) and seed 001 (mục II.2.1): a policy, no rate.
     _non_local(
         "non_local_commune_inspection_chair",
         COMMUNE_INSPECTION_CHAIR,
@@ -295,6 +309,7 @@ _DEFINITIONS: tuple[TargetDefinition, ...] = (
         "P",
         "Văn bản nêu chủ trương, không ghi tỷ lệ; mục tiêu 100% là cách hiểu.",
     ),
+    # Seed 000 (NQ 06-NQ/TU, mục II.3): "10% cán bộ chủ chốt dưới 42 tuổi".
     TargetDefinition(
         key="key_cadres_under_42",
         label_vi="Cán bộ chủ chốt dưới 42 tuổi",
@@ -310,6 +325,7 @@ _DEFINITIONS: tuple[TargetDefinition, ...] = (
         confidence="P",
         note_vi="Văn bản ghi “10%”, hiểu là mức tối thiểu. Danh sách chức danh chủ chốt cấp xã do tỉnh quy định.",
     ),
+    # Seed 000 (NQ 06-NQ/TU, mục II.3): "cấp ủy viên nữ đạt từ 20 - 25%".
     TargetDefinition(
         key="women_party_committee",
         label_vi="Nữ cấp ủy viên",
@@ -325,6 +341,7 @@ _DEFINITIONS: tuple[TargetDefinition, ...] = (
         confidence="V",
         note_vi="Trên 25% được tính là ngoài khoảng mục tiêu; nếu tỉnh coi 20% là mức sàn, cấu hình kind = at_least.",
     ),
+    # Seed 000 (NQ 06-NQ/TU, mục II.3): "đại học về khoa học công nghệ đạt 5 - 10% vào năm 2030".
     TargetDefinition(
         key="university_science_technology",
         label_vi="Cán bộ có trình độ đại học về khoa học, công nghệ",
@@ -344,6 +361,7 @@ _DEFINITIONS: tuple[TargetDefinition, ...] = (
             "ngoài khoảng mục tiêu; nếu tỉnh coi 5% là mức sàn, cấu hình kind = at_least."
         ),
     ),
+    # Seed 003 (NQ Tuyên Quang 2026–2030, mục II.2.2 (3)): 20% of other leaders with a master's by end 2029.
     TargetDefinition(
         key="leaders_masters",
         label_vi="Cán bộ lãnh đạo, quản lý có trình độ thạc sĩ trở lên",
@@ -359,6 +377,7 @@ _DEFINITIONS: tuple[TargetDefinition, ...] = (
         confidence="P",
         note_vi="Văn bản ghi “thạc sĩ”; tính cả tiến sĩ là cách hiểu.",
     ),
+    # Seed 003 (NQ Tuyên Quang 2026–2030, mục II.2.2 (3)): 68% of BTV-managed leaders by end 2029.
     TargetDefinition(
         key="province_managed_leaders_masters",
         label_vi="Cán bộ lãnh đạo diện Ban Thường vụ Tỉnh ủy quản lý có trình độ thạc sĩ trở lên",
@@ -373,6 +392,7 @@ _DEFINITIONS: tuple[TargetDefinition, ...] = (
         population_title=LEADER_PROVINCE_MANAGED,
         confidence="V",
     ),
+    # Seed 003 (NQ Tuyên Quang 2026–2030, mục II.2.2 (3)): 100% intermediate theory or higher by end 2029.
     TargetDefinition(
         key="leaders_political_theory_intermediate",
         label_vi="Cán bộ lãnh đạo, quản lý có lý luận chính trị từ trung cấp trở lên",
@@ -388,6 +408,7 @@ _DEFINITIONS: tuple[TargetDefinition, ...] = (
         population_title=LEADER,
         confidence="V",
     ),
+    # Seed 003 (NQ Tuyên Quang 2026–2030, mục II.2.2 (3)): 25% advanced theory or higher by end 2029.
     TargetDefinition(
         key="leaders_political_theory_advanced",
         label_vi="Cán bộ lãnh đạo, quản lý có lý luận chính trị cao cấp trở lên",

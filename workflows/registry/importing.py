@@ -1,0 +1,155 @@
+"""Importing and exporting cadre lists: the whole file is validated first, then written through the records API
+(every change audited), matched on the cadre code so re-importing the same file changes nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from workflows.access import oversees_unit
+from workflows.errors import Invalid, Problem
+from workflows.registry.cadre_columns import CADRE_COLUMNS, cadre_extra_checks
+from workflows.registry.models import Cadre, OrgUnit, User
+from workflows.registry.records import create_cadre, update_cadre
+from workflows.registry.tabular import (
+    CellProblem,
+    Format,
+    ParsedRow,
+    ValidationReport,
+    read_rows,
+    validate,
+    write_table,
+)
+from workflows.states import Role
+
+UNIT_HEADER = next(c.header for c in CADRE_COLUMNS if c.key == "unit_code")
+HOMETOWN_HEADER = next(c.header for c in CADRE_COLUMNS if c.key == "hometown_unit_code")
+DEFAULT_ETHNICITY = "Kinh"
+IMPORT_ROLES = (Role.PERSONNEL, Role.ADMIN)
+
+
+class ImportRefused(Invalid):
+    """The file has problems and nothing was imported; `report` lists every one."""
+
+    def __init__(self, report: ValidationReport) -> None:
+        super().__init__(
+            "the file has problems; nothing was imported",
+            [Problem(str(problem)) for problem in report.problems],
+        )
+        self.report = report
+
+
+@dataclass
+class ImportResult:
+    report: ValidationReport
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped_rows: list[int] = field(default_factory=list)
+
+
+def _unit_checks(
+    session: Session, actor: User | None, units: Mapping[str, int]
+) -> Callable[[int, Mapping[str, Any]], list[CellProblem]]:
+    allowed: dict[int, bool] = {}
+
+    def may_write(unit_id: int) -> bool:
+        if actor is None:
+            return True
+        if unit_id not in allowed:
+            allowed[unit_id] = oversees_unit(session, actor, unit_id, IMPORT_ROLES)
+        return allowed[unit_id]
+
+    def check(row_number: int, values: Mapping[str, Any]) -> list[CellProblem]:
+        problems = []
+        code = values.get("unit_code")
+        if isinstance(code, str):
+            if code not in units:
+                problems.append(CellProblem(row_number, UNIT_HEADER, code, "không có trong hệ thống."))
+            elif not may_write(units[code]):
+                problems.append(CellProblem(row_number, UNIT_HEADER, code, "nằm ngoài phạm vi bạn được cập nhật."))
+        hometown = values.get("hometown_unit_code")
+        if isinstance(hometown, str) and hometown not in units:
+            problems.append(CellProblem(row_number, HOMETOWN_HEADER, hometown, "không có trong hệ thống."))
+        return problems
+
+    return check
+
+
+def _record_values(row: ParsedRow, units: Mapping[str, int], is_new: bool) -> dict[str, Any]:
+    """File values → record fields. A column the file does not have is left alone (not blanked)."""
+    values: dict[str, Any] = dict(row.values)
+    values.pop("email", None)  # belongs to the linked user account, not to the cadre record
+    if "unit_code" in values:
+        values["unit_id"] = units[values.pop("unit_code")]
+    if "hometown_unit_code" in values:
+        code = values.pop("hometown_unit_code")
+        values["hometown_unit_id"] = units[code] if code else None
+    if is_new:
+        values.setdefault("ethnicity", DEFAULT_ETHNICITY)
+        values["ethnicity"] = values["ethnicity"] or DEFAULT_ETHNICITY
+        for flag in ("is_party_member", "is_science_technology"):
+            values[flag] = bool(values.get(flag))
+    return values
+
+
+def import_cadres(
+    session: Session,
+    actor: User | None,
+    content: bytes,
+    filename: str,
+    *,
+    today: date,
+    skip_bad_rows: bool = False,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> ImportResult:
+    """Validate everything, then create or update each cadre by code. Raises ImportRefused (nothing written)
+    when the file has problems, unless `skip_bad_rows` (then the good rows are imported and reported)."""
+    units = dict(session.execute(select(OrgUnit.code, OrgUnit.id)).tuples().all())
+    base_checks = cadre_extra_checks(today)
+    unit_checks = _unit_checks(session, actor, units)
+
+    def checks(row_number: int, values: dict[str, Any]) -> list[CellProblem]:
+        return [*base_checks(row_number, values), *unit_checks(row_number, values)]
+
+    report = validate(read_rows(content, filename), CADRE_COLUMNS, extra_checks=checks, on_progress=on_progress)
+    if not report.ok and (not skip_bad_rows or report.file_problems):
+        raise ImportRefused(report)
+    result = ImportResult(report=report, skipped_rows=report.bad_row_numbers)
+    codes = [str(row.values["code"]) for row in report.good_rows]
+    existing = {c.code: c for c in session.scalars(select(Cadre).where(Cadre.code.in_(codes)))} if codes else {}
+    for row in report.good_rows:
+        cadre = existing.get(str(row.values["code"]))
+        if cadre is None:
+            create_cadre(session, actor, _record_values(row, units, is_new=True))
+            result.created += 1
+        elif update_cadre(session, actor, cadre, _record_values(row, units, is_new=False)):
+            result.updated += 1
+        else:
+            result.unchanged += 1
+    return result
+
+
+def cadre_rows(session: Session, cadres: Iterable[Cadre]) -> list[dict[str, Any]]:
+    codes = dict(session.execute(select(OrgUnit.id, OrgUnit.code)).tuples().all())
+    emails = dict(session.execute(select(User.cadre_id, User.email).where(User.cadre_id.is_not(None))).tuples().all())
+    rows = []
+    for cadre in cadres:
+        row = {column.key: getattr(cadre, column.key, None) for column in CADRE_COLUMNS}
+        row["unit_code"] = codes.get(cadre.unit_id)
+        row["hometown_unit_code"] = codes.get(cadre.hometown_unit_id) if cadre.hometown_unit_id else None
+        row["email"] = emails.get(cadre.id)
+        rows.append(row)
+    return rows
+
+
+def export_cadres(session: Session, fmt: Format, cadres: Iterable[Cadre] | None = None) -> bytes:
+    """The same columns as the import template, so an export can be edited and imported back."""
+    if cadres is None:
+        cadres = session.scalars(select(Cadre).order_by(Cadre.code))
+    return write_table(cadre_rows(session, cadres), CADRE_COLUMNS, fmt)
