@@ -102,3 +102,14 @@ def test_phone_sized_inbox(live_server: str, browser, driver: WorkflowDriver) ->
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "09-phone-inbox.png"), full_page=True)
     context.close()
+
+
+def test_targets_dashboard_renders_its_charts(live_server: str, page, shoot, driver: WorkflowDriver) -> None:  # type: ignore[no-untyped-def]
+    sign_in(page, live_server, "personnel1")
+    page.goto(f"{live_server}/reports/targets")
+    assert page.locator("h1").inner_text() == "Chỉ tiêu"
+    assert page.locator("svg[role=img]").first.is_visible()
+    shoot("10-targets-dashboard")
+    page.locator("table.tasks a").first.click()
+    assert page.locator("svg[role=img]").first.is_visible()
+    shoot("11-target-drilldown")

@@ -135,6 +135,11 @@ class Position(Base):
     is_key_title: Mapped[bool] = mapped_column(Boolean, default=False)  # chủ chốt
     # Bí thư, chủ tịch UBND xã, chủ nhiệm UBKT of a commune are filled by people from elsewhere (hometown_unit_id).
     requires_non_local: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Which standard title this is ("commune_pc_chair", "commune_party_secretary", "commune_inspection_chair",
+    # "party_committee_member", …): the targets dashboard counts holders by title, not by free-text name.
+    title_code: Mapped[str | None] = mapped_column(String(60), index=True)
+    # Leaders managed by the provincial standing committee have their own education target (seed 003).
+    is_province_managed: Mapped[bool] = mapped_column(Boolean, default=False)
     term_years: Mapped[int] = mapped_column(Integer, default=5)
     created_dt: Mapped[datetime] = mapped_column(DateTime, default=utcnow_naive)
 

@@ -116,18 +116,17 @@ def upgrade():
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_task_drafts_user_id_users')),
     sa.PrimaryKeyConstraint('human_task_id', name=op.f('pk_task_drafts'))
     )
-    with op.batch_alter_table('users', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('email', sa.String(length=255), nullable=True))
-        batch_op.add_column(sa.Column('notify_by_email', sa.Boolean(), nullable=False, server_default=sa.true()))
-        batch_op.add_column(sa.Column('password_changed_dt', sa.DateTime(), nullable=True))
+    # Plain ADD COLUMN (not a batch rebuild): SQLite cannot rebuild `users` while other rows point at it.
+    op.add_column('users', sa.Column('email', sa.String(length=255), nullable=True))
+    op.add_column('users', sa.Column('notify_by_email', sa.Boolean(), nullable=False, server_default='1'))
+    op.add_column('users', sa.Column('password_changed_dt', sa.DateTime(), nullable=True))
 
 
 
 def downgrade():
-    with op.batch_alter_table('users', schema=None) as batch_op:
-        batch_op.drop_column('password_changed_dt')
-        batch_op.drop_column('notify_by_email')
-        batch_op.drop_column('email')
+    op.drop_column('users', 'password_changed_dt')
+    op.drop_column('users', 'notify_by_email')
+    op.drop_column('users', 'email')
 
     op.drop_table('task_drafts')
     with op.batch_alter_table('notifications', schema=None) as batch_op:

@@ -1,0 +1,70 @@
+"""The targets dashboard through the app: figures on a hand-made dataset with a known answer, scope, drill-down."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+from tests.fixtures.app import AuthActions
+from tests.fixtures.workflow_helpers import WorkflowDriver
+from workflows.db import transaction
+from workflows.registry.models import Cadre, OrgUnit, Position
+from workflows.registry.records import add_position, update_cadre
+
+
+@pytest.fixture
+def two_chairs(driver: WorkflowDriver) -> None:
+    """X001's chair (CB0004) comes from X002: non-local. X002's chair (CB0005) is from X002: local."""
+    with driver.session_factory() as s, transaction(s):
+        units = {u.code: u for u in s.scalars(select(OrgUnit))}
+        cadres = {c.code: c for c in s.scalars(select(Cadre))}
+        for code, unit_code, hometown in (("CB0004", "X001", "X002"), ("CB0005", "X002", "X002")):
+            position = Position(
+                title="Chủ tịch UBND xã",
+                unit_id=units[unit_code].id,
+                level="commune",
+                is_leadership=True,
+                is_key_title=True,
+                requires_non_local=True,
+                title_code="commune_pc_chair",
+            )
+            s.add(position)
+            s.flush()
+            update_cadre(s, None, cadres[code], {"hometown_unit_id": units[hometown].id})
+            add_position(s, None, cadres[code], position_id=position.id, started_on=date(2025, 7, 1))
+
+
+def _row(page: str, label_fragment: str) -> str:
+    start = page.index(label_fragment)
+    return page[start : page.index("</tr>", start)]
+
+
+def test_province_figure_counts_both_communes(auth: AuthActions, client, two_chairs) -> None:
+    auth.login("personnel1")
+    page = client.get("/reports/targets").get_data(as_text=True)
+    assert "<svg" in page
+    row = _row(page, "/reports/targets/non_local_commune_pc_chair")
+    assert "50.0%" in row and "(1/2)" in row
+
+
+def test_a_commune_leader_sees_only_their_commune(auth: AuthActions, client, two_chairs) -> None:
+    auth.login("supervisor1")
+    row = _row(client.get("/reports/targets").get_data(as_text=True), "/reports/targets/non_local_commune_pc_chair")
+    assert "100.0%" in row and "(1/1)" in row
+
+
+def test_drilldown_lists_the_people_and_exports(auth: AuthActions, client, two_chairs) -> None:
+    auth.login("personnel1")
+    page = client.get("/reports/targets/non_local_commune_pc_chair").get_data(as_text=True)
+    assert "CB0004" in page and "CB0005" in page
+    export = client.get("/reports/targets/non_local_commune_pc_chair?format=csv")
+    assert export.status_code == 200 and "CB0004" in export.get_data(as_text=True)
+    assert client.get("/reports/targets/no_such_figure").status_code == 404
+
+
+@pytest.mark.parametrize("username", ["officer1", "officer3"])
+def test_officers_have_no_dashboard(auth: AuthActions, client, username: str) -> None:
+    auth.login(username)
+    assert client.get("/reports/targets").status_code == 403
