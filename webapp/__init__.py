@@ -85,10 +85,11 @@ def _register_blueprints(app: Flask) -> None:
     from webapp.inbox.views import bp as inbox_bp
     from webapp.instances.views import bp as instances_bp
     from webapp.notifications.views import bp as notifications_bp
+    from webapp.registry.views import bp as registry_bp
     from webapp.reports.views import bp as reports_bp
     from webapp.tasks.views import bp as tasks_bp
 
-    for blueprint in (auth_bp, inbox_bp, tasks_bp, instances_bp, notifications_bp, admin_bp, reports_bp):
+    for blueprint in (auth_bp, inbox_bp, tasks_bp, instances_bp, notifications_bp, admin_bp, reports_bp, registry_bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(csrf.exempt(api_bp))  # bearer tokens only, never the session cookie: no CSRF to forge
 
@@ -178,6 +179,7 @@ def _nav_items() -> list[dict[str, Any]]:
     from workflows.reports import can_view_dashboard
 
     if can_view_dashboard(current_user):
+        items.append({"url": url_for("registry.cadres"), "label": _("Cadre records"), "prefix": "registry"})
         items.append({"url": url_for("reports.targets"), "label": _("Targets"), "prefix": "reports"})
     if current_user.has_role(Role.ADMIN):
         items.append({"url": url_for("admin.index"), "label": _("Administration"), "prefix": "admin"})

@@ -1,0 +1,86 @@
+"""Cadre record pages: scope, record history, export, the import upload page and its template."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.fixtures.app import AuthActions
+from tests.fixtures.workflow_helpers import WorkflowDriver
+from workflows.registry.cadre_columns import CADRE_COLUMNS
+from workflows.registry.models import Cadre
+from workflows.registry.tabular import write_table
+
+ROW = {
+    "code": "CB9100",
+    "full_name": "Lò Thị Én",
+    "birth_date": date(1990, 6, 1),
+    "gender": "female",
+    "unit_code": "X001",
+}
+
+
+def _count(driver: WorkflowDriver) -> int:
+    with driver.session_factory() as s:
+        return s.scalar(select(func.count()).select_from(Cadre)) or 0
+
+
+def test_a_commune_leader_lists_only_their_commune(auth: AuthActions, client) -> None:
+    auth.login("supervisor1")
+    page = client.get("/registry/cadres").get_data(as_text=True)
+    assert "Nguyễn Thị Lan" in page and "Hoàng Thị Mai" not in page  # officer3 works in another commune
+
+
+def test_record_outside_scope_is_not_found(auth: AuthActions, client, driver: WorkflowDriver) -> None:
+    with driver.session_factory() as s:
+        other = s.scalars(select(Cadre).where(Cadre.code == "CB0005")).one()
+        own = s.scalars(select(Cadre).where(Cadre.code == "CB0001")).one()
+    auth.login("supervisor1")
+    assert client.get(f"/registry/cadres/{other.id}").status_code == 404
+    assert client.get(f"/registry/cadres/{own.id}").status_code == 200
+
+
+@pytest.mark.parametrize("username", ["officer1", "officer3"])
+def test_officers_have_no_registry(auth: AuthActions, client, username: str) -> None:
+    auth.login(username)
+    assert client.get("/registry/cadres").status_code == 403
+    assert client.get("/registry/import").status_code == 403
+
+
+def test_export_and_template(auth: AuthActions, client) -> None:
+    auth.login("personnel1")
+    export = client.get("/registry/cadres?format=csv")
+    assert export.status_code == 200 and "CB0001" in export.get_data(as_text=True)
+    template = client.get("/registry/template.xlsx")
+    assert template.status_code == 200 and template.data[:2] == b"PK"
+
+
+def test_upload_refuses_a_bad_file_whole_and_imports_a_good_one(
+    auth: AuthActions, client, driver: WorkflowDriver
+) -> None:
+    auth.login("personnel1")
+    before = _count(driver)
+    bad = write_table([ROW, {**ROW, "code": "CB9101", "unit_code": "NOWHERE"}], CADRE_COLUMNS, "xlsx")
+    refused = auth.post(
+        "/registry/import",
+        {"file": (io.BytesIO(bad), "ds.xlsx")},
+        page="/registry/import",
+        content_type="multipart/form-data",
+    )
+    assert refused.status_code == 422 and "NOWHERE" in refused.get_data(as_text=True)
+    assert _count(driver) == before
+    good = write_table([ROW], CADRE_COLUMNS, "xlsx")
+    ok = auth.post(
+        "/registry/import",
+        {"file": (io.BytesIO(good), "ds.xlsx")},
+        page="/registry/import",
+        content_type="multipart/form-data",
+    )
+    assert ok.status_code == 302 and _count(driver) == before + 1
+    with driver.session_factory() as s:
+        created = s.scalars(select(Cadre).where(Cadre.code == "CB9100")).one()
+    history = client.get(f"/registry/cadres/{created.id}").get_data(as_text=True)
+    assert "personnel1" in history and "Lò Thị Én" in history

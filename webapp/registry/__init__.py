@@ -1,0 +1,1 @@
+"""Cadre records: lists, a record with its history, import from Excel/CSV, export."""

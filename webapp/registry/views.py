@@ -1,0 +1,161 @@
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import func, or_, select
+
+from webapp.extensions import db
+from workflows import clock
+from workflows.access import in_subtree, oversees_unit, role_units
+from workflows.db import transaction
+from workflows.errors import WorkflowError
+from workflows.models import AuditEvent
+from workflows.registry.cadre_columns import CADRE_COLUMNS
+from workflows.registry.importing import IMPORT_ROLES, ImportRefused, export_cadres, import_cadres
+from workflows.registry.models import Cadre, CadrePosition, EvaluationResult, OrgUnit, PlanningEntry, Position
+from workflows.registry.records import cadre_chain
+from workflows.registry.tabular import MEDIA_TYPES, template, write_problem_report
+from workflows.states import Role
+
+bp = Blueprint("registry", __name__, url_prefix="/registry")
+READ_ROLES = (Role.SUPERVISOR, Role.HEAD, Role.PERSONNEL, Role.AUDITOR, Role.ADMIN)
+PER_PAGE = 50
+
+
+class _Page:
+    def __init__(self, page: int, total: int) -> None:
+        self.page, self.total = page, total
+        self.pages = max(1, -(-total // PER_PAGE))
+
+
+def _roots() -> list[int]:
+    roots = sorted({unit for role, unit in role_units(current_user) if role in READ_ROLES})
+    if not roots:
+        abort(403)
+    return roots
+
+
+def _scoped_query(roots: list[int]) -> Any:
+    query = (
+        select(Cadre).join(OrgUnit, Cadre.unit_id == OrgUnit.id).where(or_(*(in_subtree(OrgUnit, r) for r in roots)))
+    )
+    search = (request.args.get("q") or "").strip()[:100]
+    if search:
+        query = query.where(
+            or_(func.lower(Cadre.full_name).contains(search.lower(), autoescape=True), Cadre.code == search.upper())
+        )
+    return query
+
+
+def _can_import() -> bool:
+    return any(role in IMPORT_ROLES for role, _unit in role_units(current_user))
+
+
+@bp.get("/cadres")
+@login_required
+def cadres() -> Any:
+    query = _scoped_query(_roots())
+    fmt = request.args.get("format")
+    if fmt in ("xlsx", "csv"):
+        content = export_cadres(db.session, fmt, db.session.scalars(query.order_by(Cadre.code)))  # type: ignore[arg-type]
+        return Response(
+            content, mimetype=MEDIA_TYPES[fmt], headers={"Content-Disposition": f'attachment; filename="can-bo.{fmt}"'}
+        )
+    page = max(1, min(request.args.get("page", 1, type=int), 100_000))
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = db.session.scalars(query.order_by(Cadre.full_name, Cadre.code).limit(PER_PAGE).offset((page - 1) * PER_PAGE))
+    return render_template("registry/cadres.html", cadres=rows.all(), page=_Page(page, total), can_import=_can_import())
+
+
+@bp.get("/cadres/<int:cadre_id>")
+@login_required
+def cadre(cadre_id: int) -> str:
+    roots = _roots()
+    found = db.session.get(Cadre, cadre_id)
+    if found is None or not oversees_unit(db.session, current_user, found.unit_id, READ_ROLES) or not roots:
+        abort(404)
+    positions = db.session.execute(
+        select(CadrePosition, Position)
+        .join(Position)
+        .where(CadrePosition.cadre_id == cadre_id)
+        .order_by(CadrePosition.started_on.desc())
+    ).all()
+    planning = db.session.execute(
+        select(PlanningEntry, Position).join(Position).where(PlanningEntry.cadre_id == cadre_id)
+    ).all()
+    evaluations = db.session.scalars(
+        select(EvaluationResult).where(EvaluationResult.cadre_id == cadre_id).order_by(EvaluationResult.period.desc())
+    ).all()
+    history = [
+        (event, json.loads(event.payload))
+        for event in db.session.scalars(
+            select(AuditEvent).where(AuditEvent.chain_key == cadre_chain(cadre_id)).order_by(AuditEvent.seq)
+        )
+    ]
+    return render_template(
+        "registry/cadre.html",
+        cadre=found,
+        positions=positions,
+        planning=planning,
+        evaluations=evaluations,
+        history=history,
+    )
+
+
+@bp.get("/template.<fmt>")
+@login_required
+def download_template(fmt: str) -> Response:
+    if fmt not in ("xlsx", "csv"):
+        abort(404)
+    return Response(
+        template(CADRE_COLUMNS, fmt),  # type: ignore[arg-type]
+        mimetype=MEDIA_TYPES[fmt],
+        headers={"Content-Disposition": f'attachment; filename="mau-nhap-can-bo.{fmt}"'},
+    )
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@login_required
+def import_file() -> Any:
+    if not _can_import():
+        abort(403)
+    if request.method == "GET":
+        return render_template("registry/import.html", problems=None)
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        flash(_("Choose an .xlsx or .csv file."), "error")
+        return render_template("registry/import.html", problems=None), 422
+    skip = request.form.get("skip_bad_rows") == "1"
+    try:
+        with transaction(db.session):
+            result = import_cadres(
+                db.session, current_user, upload.read(), upload.filename, today=clock.now().date(), skip_bad_rows=skip
+            )
+    except ImportRefused as refused:
+        return render_template("registry/import.html", problems=[str(p) for p in refused.report.problems]), 422
+    except WorkflowError as error:
+        flash(_(error.message), "error")
+        return render_template("registry/import.html", problems=None), 422
+    flash(
+        _(
+            "Imported: %(created)d new, %(updated)d updated, %(unchanged)d unchanged.",
+            created=result.created,
+            updated=result.updated,
+            unchanged=result.unchanged,
+        ),
+        "success",
+    )
+    if result.skipped_rows:
+        flash(
+            _("Rows not imported because of errors: %(rows)s", rows=", ".join(map(str, result.skipped_rows))), "error"
+        )
+        return Response(
+            write_problem_report(result.report, "xlsx"),
+            mimetype=MEDIA_TYPES["xlsx"],
+            headers={"Content-Disposition": 'attachment; filename="bao-cao-loi.xlsx"'},
+        )
+    return redirect(url_for("registry.cadres"))
