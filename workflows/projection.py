@@ -35,23 +35,29 @@ def sync_human_tasks(
     lane_rules: Mapping[str, LaneRule],
     completed: TaskSnapshot | None = None,
     actor: User | None = None,
+    deferred: list[Any] | None = None,
 ) -> list[PendingEvent]:
     """Close the rows of tasks that stopped being READY, open rows for tasks that became READY.
 
     The open rows of an instance are, by construction, exactly the READY user tasks of its stored state, so
     `ready_before` (read from the state we loaded) tells which rows exist without querying them.
-    Returns the audit events of what changed; `completed` is the row the actor just completed.
+    Returns the audit events of what changed; `completed` is the row the actor just completed. With `deferred`,
+    closing that row is appended there as a statement for the caller to send with its other writes.
     """
     connection = session.connection()
     events: list[PendingEvent] = []
     now = utcnow_naive()
     after_ids = {task.spiff_task_id for task in ready_after}
     if completed is not None:
-        connection.execute(
+        close = (
             update(_tasks)
             .where(_tasks.c.id == completed.id)
             .values(status=TaskStatus.COMPLETED, closed_dt=now, closed_by_id=actor.id if actor is not None else None)
         )
+        if deferred is not None:
+            deferred.append(close)
+        else:
+            connection.execute(close)
     gone = ready_before - after_ids - ({completed.spiff_task_id} if completed is not None else set())
     if gone:
         cancelled = connection.execute(

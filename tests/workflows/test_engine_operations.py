@@ -207,7 +207,7 @@ def test_a_crash_before_commit_leaves_the_previous_state(
     def crash(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("process killed between engine step and commit")
 
-    monkeypatch.setattr(operations, "insert_audit_rows", crash)
+    monkeypatch.setattr(operations, "audit_rows_statement", crash)
     with pytest.raises(RuntimeError):
         driver.complete("officer1", task.id, REQUEST)
     monkeypatch.undo()

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workflows.assignment import AssignmentContext, can_act_on_task, holds_role_over, unit_chain
-from workflows.audit import GENESIS_HASH, PendingEvent, insert_audit_rows, instance_audit_rows
+from workflows.audit import GENESIS_HASH, PendingEvent, audit_rows_statement, instance_audit_rows
 from workflows.clock import utcnow_naive
 from workflows.engine.runtime import (
     Definition,
@@ -159,6 +159,7 @@ def _save_advance(
     context: AssignmentContext | None = None,
 ) -> None:
     """Inbox rows, then audit events, then one UPDATE of the instance (state, timers, status, chain head)."""
+    deferred: list[Any] = []
     events.extend(
         sync_human_tasks(
             session,
@@ -170,6 +171,7 @@ def _save_advance(
             lane_rules=engine.lane_rules,
             completed=completed,
             actor=actor,
+            deferred=deferred,
         )
     )
     changes: dict[str, Any] = {
@@ -187,7 +189,7 @@ def _save_advance(
                 {"end_event": getattr(end, "bpmn_id", None), "end_name": getattr(end, "bpmn_name", None)},
             )
         )
-    _write(session, instance, events, actor, changes)
+    _write(session, instance, events, actor, changes, deferred)
 
 
 def _write(
@@ -196,10 +198,11 @@ def _write(
     events: list[PendingEvent],
     actor: User | None,
     changes: dict[str, Any],
+    deferred: list[Any] | None = None,
 ) -> None:
     rows, seq, head = instance_audit_rows(instance, events, actor=actor)
-    insert_audit_rows(session, rows)
-    save_instance(session, instance, audit_seq=seq, audit_head=head, **changes)
+    also = [*(deferred or []), *([audit_rows_statement(rows)] if rows else [])]
+    save_instance(session, instance, also=also, audit_seq=seq, audit_head=head, **changes)
 
 
 def _current_data(workflow: Any) -> dict[str, Any]:

@@ -6,6 +6,7 @@ Services hand out `InstanceSnapshot`s — plain values, safe to use after the tr
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, cast
@@ -115,14 +116,27 @@ def insert_instance(session: Session, values: dict[str, Any]) -> InstanceSnapsho
     return InstanceSnapshot(*row)
 
 
-def save_instance(session: Session, instance: InstanceSnapshot, **changes: Any) -> None:
-    """Write changes with an optimistic version check; the snapshot is updated to match."""
+def save_instance(session: Session, instance: InstanceSnapshot, *, also: Sequence[Any] = (), **changes: Any) -> None:
+    """Write changes with an optimistic version check; the snapshot is updated to match.
+
+    `also`: other INSERT/UPDATE statements of the same advance (audit rows, the completed task). On PostgreSQL
+    they ride along as data-modifying CTEs of this UPDATE — one round trip instead of three; elsewhere they run
+    just before it. Either way they share the transaction.
+    """
     new_version = instance.lock_version + 1
-    result = session.connection().execute(
+    statement = (
         update(_instances)
         .where(_instances.c.id == instance.id, _instances.c.lock_version == instance.lock_version)
         .values(lock_version=new_version, **changes)
     )
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        for number, other in enumerate(also):
+            statement = statement.add_cte(other.cte(f"advance_{number}"))
+    else:
+        for other in also:
+            connection.execute(other)
+    result = connection.execute(statement)
     if result.rowcount != 1:
         raise Conflict("the procedure was changed by someone else meanwhile; reload and try again")
     for name, value in changes.items():
