@@ -26,11 +26,27 @@ from workflows.deployment.operations import deploy_bundle, list_versions
 from workflows.deployment.validation import BundleFile, validate_bundle
 from workflows.engine import operations
 from workflows.errors import Invalid, WorkflowError
+from workflows.exports import (
+    AUDIT_COLUMNS,
+    EVALUATION_COLUMNS,
+    TASK_COLUMNS,
+    audit_records,
+    evaluation_records,
+    task_records,
+)
 from workflows.registry.cadre_columns import CADRE_COLUMNS
-from workflows.registry.demo import DEMO_PASSWORD, load_demo
+from workflows.registry.demo import (
+    DEFAULT_PROVINCE_CADRES,
+    DEMO_PASSWORD,
+    DEMO_SEED,
+    MAX_PROVINCE_CADRES,
+    load_demo,
+    load_demo_province,
+)
 from workflows.registry.importing import ImportRefused, export_cadres, import_cadres
 from workflows.registry.models import Cadre, OrgUnit, User
-from workflows.registry.tabular import template, write_problem_report
+from workflows.registry.records import local_today
+from workflows.registry.tabular import template, write_problem_report, write_table
 from workflows.registry.tokens import create_token
 from workflows.timers import run_due_timers
 
@@ -163,11 +179,42 @@ def demo() -> None:
     pass
 
 
-@demo.command("load", help="Create the demo organisation and logins (idempotent).")
+@demo.command(
+    "load",
+    help="Create the demo province (Tỉnh Sơn Hà): units, generated cadres with planning and evaluations, and the "
+    "demo logins. Idempotent: a second run adds nothing, a larger --cadres adds only the missing cadres.",
+)
+@click.option(
+    "--cadres",
+    type=click.IntRange(0, MAX_PROVINCE_CADRES),
+    default=DEFAULT_PROVINCE_CADRES,
+    show_default=True,
+    help="Generated cadres in the province (0: only the small demo organisation).",
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=DEMO_SEED,
+    show_default=True,
+    help="The same seed gives the same people; cadres already loaded keep theirs.",
+)
 @with_appcontext
-def demo_load_command() -> None:
+def demo_load_command(cadres: int, seed: int) -> None:
+    started = time.perf_counter()
     with transaction(db.session):
         logins = load_demo(db.session)
+        summary = load_demo_province(db.session, cadres=cadres, seed=seed, today=local_today()) if cadres else None
+    if summary is not None:
+        months = summary.evaluated_months
+        click.echo(f"{summary.province}, seed {summary.seed} ({time.perf_counter() - started:.1f} s):")
+        click.echo(f"  units        {summary.units:,} ({summary.positions:,} titles)")
+        click.echo(f"  cadres       {summary.cadres:,} ({summary.cadres_added:,} added)")
+        click.echo(f"  women        {summary.women_percent:.1f} %")
+        click.echo(f"  minorities   {summary.minority_percent:.1f} %")
+        click.echo(f"  planning     {summary.planning_entries:,} entries for {summary.planning_term}")
+        click.echo(f"  evaluations  {summary.evaluations:,} ({months[0]} to {months[-1]})")
+        click.echo(f"  discipline   {summary.disciplined:,} cadres; rotations {summary.rotations:,}")
+        logins = [*logins, *summary.logins]
     click.echo(f"Demo logins (password: {DEMO_PASSWORD}):")
     for login in logins:
         click.echo(f"  {login.username:<12} {login.full_name:<18} {login.description}")
@@ -403,4 +450,22 @@ def export_cadres_command(fmt: str, output: Path) -> None:
 @with_appcontext
 def export_template_command(fmt: str, output: Path) -> None:
     output.write_bytes(template(CADRE_COLUMNS, "csv" if fmt == "csv" else "xlsx"))
+    click.echo(str(output))
+
+
+EXPORT_LISTS = {
+    "tasks": ("cong-viec", TASK_COLUMNS, lambda: task_records(db.session)),
+    "evaluations": ("ket-qua-danh-gia", EVALUATION_COLUMNS, lambda: evaluation_records(db.session)),
+    "audit": ("nhat-ky", AUDIT_COLUMNS, lambda: audit_records(db.session)),
+}
+
+
+@export_group.command("list", help="Export another list: tasks, evaluations (results) or audit (events).")
+@click.argument("name", type=click.Choice(sorted(EXPORT_LISTS)))
+@click.option("--format", "fmt", type=click.Choice(["xlsx", "csv"]), default="xlsx")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@with_appcontext
+def export_list_command(name: str, fmt: str, output: Path) -> None:
+    _stem, columns, records = EXPORT_LISTS[name]
+    output.write_bytes(write_table(records(), columns, "csv" if fmt == "csv" else "xlsx"))
     click.echo(str(output))

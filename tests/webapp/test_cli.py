@@ -124,3 +124,17 @@ def test_import_and_export_cadres_from_the_command_line(
     assert "không đổi" in ok.output
     skipped = runner.invoke(args=["import", "cadres", str(bad), "--skip-bad-rows"])
     assert skipped.exit_code == 0 and (tmp_path / "bad-loi.xlsx").exists()
+
+
+def test_export_tasks_evaluations_and_audit_lists(
+    runner: FlaskCliRunner, driver: WorkflowDriver, tmp_path: Path
+) -> None:
+    driver.start("sample_approval", as_user="officer1", subject="CB0001")
+    for name, expected in (("tasks", "Lập đề nghị"), ("audit", "instance_started")):
+        target = tmp_path / f"{name}.csv"
+        result = runner.invoke(args=["export", "list", name, "--format", "csv", "-o", str(target)])
+        assert result.exit_code == 0, result.output
+        assert expected in target.read_text(encoding="utf-8-sig")
+    target = tmp_path / "evaluations.xlsx"
+    assert runner.invoke(args=["export", "list", "evaluations", "-o", str(target)]).exit_code == 0
+    assert target.read_bytes()[:2] == b"PK"

@@ -68,3 +68,19 @@ def test_drilldown_lists_the_people_and_exports(auth: AuthActions, client, two_c
 def test_officers_have_no_dashboard(auth: AuthActions, client, username: str) -> None:
     auth.login(username)
     assert client.get("/reports/targets").status_code == 403
+
+
+def test_grade_distribution_and_quota_of_the_latest_month(auth: AuthActions, client, driver: WorkflowDriver) -> None:
+    from workflows.registry.records import record_evaluation
+
+    with driver.session_factory() as s, transaction(s):
+        cadres = {c.code: c for c in s.scalars(select(Cadre))}
+        grades = {"CB0001": "HTXSNV", "CB0002": "HTXSNV", "CB0003": "HTTNV", "CB0004": "HTTNV"}
+        for code, grade in grades.items():
+            score = 95 if grade == "HTXSNV" else 80
+            record_evaluation(s, None, cadres[code], period_kind="month", period="2026-10", score=score, grade=grade)
+    auth.login("personnel1")
+    page = client.get("/reports/targets").get_data(as_text=True)
+    assert "Xếp loại tháng 2026-10" in page
+    row = _row(page, "<td>Xã An Phú</td>")
+    assert "<td>2</td><td>2</td><td>0</td><td>2</td>" in row.replace("\n", "")  # 2 HTXSNV, 2 HTTNV: 0 allowed, 2 over

@@ -22,7 +22,6 @@ from workflows.reports import (
 )
 from workflows.rules.targets import (
     FIGURE_KEYS,
-    GRADES,
     HTTNV,
     HTXSNV,
     average_step_durations,
@@ -74,11 +73,17 @@ def targets() -> str:
     grades_chart, quota_rows = None, []
     if month:
         distribution = grade_distribution(month_grades(db.session, month, roots, index))
-        rows = [(index.name(commune), [counts.get(g, 0) for g in GRADES]) for commune, counts in distribution.items()]
-        if rows:
-            grades_chart = trusted_svg(stacked_bar(sorted(rows), title=f"Xếp loại tháng {month}"))
-        for commune, counts in sorted(distribution.items(), key=lambda item: index.name(item[0])):
-            check = htxsnv_quota_check(counts)
+        ordered = sorted(distribution.items(), key=lambda item: index.name(item[0]))
+        checks = [htxsnv_quota_check(counts) for _commune, counts in ordered]
+        if ordered:
+            grades_chart = trusted_svg(
+                stacked_bar(
+                    [(index.name(commune), counts) for commune, counts in ordered],
+                    title=f"Xếp loại tháng {month}",
+                    row_notes=[f"Vượt tỷ lệ HTXSNV: {c.over_by}" if c.over_by else None for c in checks],
+                )
+            )
+        for (commune, counts), check in zip(ordered, checks, strict=True):
             quota_rows.append((index.name(commune), counts.get(HTXSNV, 0), counts.get(HTTNV, 0), check))
     now = clock.utcnow_naive()
     tasks = task_rows(db.session, roots, index, now - timedelta(days=90))

@@ -59,8 +59,8 @@ MINORITY_SHARE = {
     "urban": 0.04,
     "lowland": 0.04,
     "coastal": 0.06,
-    "midland": 0.25,
-    "highland": 0.55,
+    "midland": 0.22,
+    "highland": 0.50,
     "province": 0.10,
 }
 
@@ -169,7 +169,8 @@ NAMING: dict[str, NamingStyle] = {
 GENERAL_FIELDS: tuple[tuple[str, bool], ...] = (
     ("Luật", False), ("Kinh tế", False), ("Quản lý nhà nước", False), ("Hành chính học", False),
     ("Xây dựng Đảng và chính quyền nhà nước", False), ("Chính trị học", False), ("Quản trị kinh doanh", False),
-    ("Công tác xã hội", False), ("Văn hóa học", False), ("Ngôn ngữ Anh", False), ("Công nghệ thông tin", True),
+    ("Công tác xã hội", False), ("Văn hóa học", False), ("Ngôn ngữ Anh", False), ("Quản lý công", False),
+    ("Kế toán", False), ("Triết học", False), ("Lịch sử", False), ("Báo chí", False), ("Công nghệ thông tin", True),
 )  # fmt: skip
 
 # Fields by the unit code's suffix, for people whose work is that unit's speciality.
