@@ -530,17 +530,41 @@ def end_position(
     session: Session, actor: User | None, cadre: Cadre, cadre_position_id: int, *, ended_on: date | str | None = None
 ) -> CadrePosition:
     """Without `ended_on`, the position ends today."""
+    return _end_record(
+        session,
+        actor,
+        cadre,
+        CadrePosition,
+        cadre_position_id,
+        ended_on,
+        missing="the position held does not exist",
+        already="this position has already ended",
+        event=CadreEvent.POSITION_ENDED,
+    )
+
+
+def _end_record(
+    session: Session,
+    actor: User | None,
+    cadre: Cadre,
+    model: Any,
+    record_id: int,
+    ended_on: date | str | None,
+    *,
+    missing: str,
+    already: str,
+    event: CadreEvent,
+) -> Any:
+    """Close a dated record of this cadre (a position held, a rotation): checks, the end date, the audit event."""
     form = _Form()
     end = form.take("ended_on", ended_on, _date)
     form.check(_change_failed)
     cadre = _lock(session, cadre)
-    row = session.scalar(
-        select(CadrePosition).where(CadrePosition.id == cadre_position_id, CadrePosition.cadre_id == cadre.id)
-    )
+    row = session.scalar(select(model).where(model.id == record_id, model.cadre_id == cadre.id))
     if row is None:
-        raise NotFound("the position held does not exist")
+        raise NotFound(missing)
     if row.ended_on is not None:
-        raise Conflict("this position has already ended")
+        raise Conflict(already)
     today = local_today()
     end = end or today
     form.past("ended_on", end, today)
@@ -551,7 +575,7 @@ def end_position(
     row.ended_on = end
     session.flush()
     changes = {"ended_on": _change(None, end)}
-    _audit(session, actor, cadre.id, CadreEvent.POSITION_ENDED, {"record_id": row.id, "changes": changes})
+    _audit(session, actor, cadre.id, event, {"record_id": row.id, "changes": changes})
     return row
 
 
@@ -862,26 +886,14 @@ def end_rotation(
     session: Session, actor: User | None, cadre: Cadre, rotation_id: int, *, ended_on: date | str | None = None
 ) -> RotationRecord:
     """Without `ended_on`, the rotation ends today."""
-    form = _Form()
-    end = form.take("ended_on", ended_on, _date)
-    form.check(_change_failed)
-    cadre = _lock(session, cadre)
-    row = session.scalar(
-        select(RotationRecord).where(RotationRecord.id == rotation_id, RotationRecord.cadre_id == cadre.id)
+    return _end_record(
+        session,
+        actor,
+        cadre,
+        RotationRecord,
+        rotation_id,
+        ended_on,
+        missing="the rotation does not exist",
+        already="this rotation has already ended",
+        event=CadreEvent.ROTATION_ENDED,
     )
-    if row is None:
-        raise NotFound("the rotation does not exist")
-    if row.ended_on is not None:
-        raise Conflict("this rotation has already ended")
-    today = local_today()
-    end = end or today
-    form.past("ended_on", end, today)
-    if end < row.started_on:
-        form.add(Problem("the end date cannot be before the start date", field="ended_on"))
-    form.check(_change_failed)
-
-    row.ended_on = end
-    session.flush()
-    changes = {"ended_on": _change(None, end)}
-    _audit(session, actor, cadre.id, CadreEvent.ROTATION_ENDED, {"record_id": row.id, "changes": changes})
-    return row
