@@ -74,3 +74,11 @@ def trusted_svg(svg: str) -> Markup:
     """SVG from our own renderers (workflows/diagram.py, workflows/charts.py), which escape every text they draw:
     safe to inline in a page."""
     return Markup(svg)  # noqa: S704
+
+
+class Pagination:
+    """What templates/_pagination.html needs: the page shown, how many pages, how many rows in all."""
+
+    def __init__(self, page: int, total: int, per_page: int) -> None:
+        self.page, self.total = page, total
+        self.pages = max(1, -(-total // per_page))

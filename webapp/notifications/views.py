@@ -6,6 +6,7 @@ from sqlalchemy import func, select, update
 from werkzeug.wrappers import Response
 
 from webapp.extensions import db
+from webapp.http import Pagination
 from workflows.clock import utcnow_naive
 from workflows.db import transaction
 from workflows.errors import NotFound
@@ -14,12 +15,6 @@ from workflows.notifications import mark_read
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 PER_PAGE = 30
-
-
-class _Page:
-    def __init__(self, page: int, total: int) -> None:
-        self.page, self.total = page, total
-        self.pages = max(1, -(-total // PER_PAGE))
 
 
 @bp.get("")
@@ -33,7 +28,7 @@ def index() -> str:
         .limit(PER_PAGE)
         .offset((page - 1) * PER_PAGE)
     ).all()
-    return render_template("notifications/index.html", items=items, page=_Page(page, total))
+    return render_template("notifications/index.html", items=items, page=Pagination(page, total, PER_PAGE))
 
 
 @bp.post("/<int:notification_id>/open")

@@ -9,6 +9,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select
 
 from webapp.extensions import db
+from webapp.http import Pagination
 from workflows import clock
 from workflows.access import in_subtree, oversees_unit, role_units
 from workflows.db import transaction
@@ -24,12 +25,6 @@ from workflows.states import Role
 bp = Blueprint("registry", __name__, url_prefix="/registry")
 READ_ROLES = (Role.SUPERVISOR, Role.HEAD, Role.PERSONNEL, Role.AUDITOR, Role.ADMIN)
 PER_PAGE = 50
-
-
-class _Page:
-    def __init__(self, page: int, total: int) -> None:
-        self.page, self.total = page, total
-        self.pages = max(1, -(-total // PER_PAGE))
 
 
 def _roots() -> list[int]:
@@ -68,7 +63,9 @@ def cadres() -> Any:
     page = max(1, min(request.args.get("page", 1, type=int), 100_000))
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = db.session.scalars(query.order_by(Cadre.full_name, Cadre.code).limit(PER_PAGE).offset((page - 1) * PER_PAGE))
-    return render_template("registry/cadres.html", cadres=rows.all(), page=_Page(page, total), can_import=_can_import())
+    return render_template(
+        "registry/cadres.html", cadres=rows.all(), page=Pagination(page, total, PER_PAGE), can_import=_can_import()
+    )
 
 
 @bp.get("/cadres/<int:cadre_id>")
