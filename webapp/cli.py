@@ -23,7 +23,7 @@ from workflows import clock
 from workflows.audit import instance_chain, verify_chains
 from workflows.db import transaction
 from workflows.deployment.operations import deploy_bundle, list_versions
-from workflows.deployment.validation import BundleFile, validate_bundle
+from workflows.deployment.validation import BundleFile, split_uploads, validate_bundle
 from workflows.engine import operations
 from workflows.errors import Invalid, WorkflowError
 from workflows.exports import (
@@ -83,15 +83,12 @@ def _engine():  # type: ignore[no-untyped-def]
 
 
 def _read_bundle(paths: tuple[str, ...]) -> tuple[list[BundleFile], dict[str, bytes]]:
-    files, forms = [], {}
     for raw in paths:
-        path = Path(raw)
-        if not path.is_file():
+        if not Path(raw).is_file():
             _fail(f"{raw}: no such file")
-        if path.suffix == ".json":
-            forms[path.name] = path.read_bytes()
-        else:
-            files.append(BundleFile(path.name, path.read_bytes()))
+    files, forms, problems = split_uploads((raw, Path(raw).read_bytes()) for raw in paths)
+    if problems:
+        _fail(str(Invalid("the model bundle is not valid", problems)))
     return files, forms
 
 

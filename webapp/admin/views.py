@@ -12,7 +12,7 @@ from sqlalchemy import select
 from webapp.extensions import db
 from webapp.http import act
 from workflows.deployment.operations import deploy_bundle
-from workflows.deployment.validation import BundleFile
+from workflows.deployment.validation import split_uploads
 from workflows.errors import Invalid, NotAllowed
 from workflows.models import HumanTask, ProcessInstance, ProcessVersion
 from workflows.states import InstanceStatus, Role, TaskStatus
@@ -78,16 +78,12 @@ def _render(problems: list[Any] | None = None, status: int = 200) -> Any:
 @admin_required
 def deploy() -> Any:
     """Upload BPMN/DMN files, with the form files they name; every problem is listed and nothing is stored."""
-    files, forms = [], {}
-    for upload in request.files.getlist("files"):
-        if not upload or not upload.filename:
-            continue
-        name = Path(upload.filename).name
-        content = upload.read()
-        if name.endswith(".json"):
-            forms[name] = content
-        else:
-            files.append(BundleFile(name, content))
+    files, forms, problems = split_uploads(
+        (upload.filename, upload.read()) for upload in request.files.getlist("files") if upload and upload.filename
+    )
+    if problems:
+        flash(_("The model was refused; nothing was stored."), "error")
+        return _render(problems, status=422)
     if not files:
         flash(_("Choose at least one .bpmn file."), "error")
         return _render(status=422)

@@ -25,7 +25,7 @@ from workflows.audit import instance_chain, verify_chains
 from workflows.clock import utcnow_naive
 from workflows.db import transaction
 from workflows.deployment.operations import can_deploy, deploy_bundle
-from workflows.deployment.validation import BundleFile, validate_bundle
+from workflows.deployment.validation import BundleFile, split_uploads, validate_bundle
 from workflows.engine import operations
 from workflows.errors import Invalid, NotAllowed, NotFound, Problem, WorkflowError
 from workflows.instances import diagram_for, find_cadre, is_read_only, load_visible_instance
@@ -178,17 +178,7 @@ def _uploaded_bundle(forms_dir: Path) -> tuple[list[BundleFile], dict[str, bytes
     uploads = [upload for upload in request.files.getlist("files") if upload.filename]
     if not uploads:
         raise Invalid("no files were uploaded", [Problem(_("upload at least one .bpmn file"), field="files")])
-    files: list[BundleFile] = []
-    forms: dict[str, bytes] = {}
-    problems: list[Problem] = []
-    for upload in uploads:
-        name, content = str(upload.filename), upload.read()
-        if not name.endswith(".json"):
-            files.append(BundleFile(name, content))  # validation judges names and kinds, with every other problem
-        elif name in forms:
-            problems.append(Problem("the same file name appears twice in the bundle", filename=name))
-        else:
-            forms[name] = content
+    files, forms, problems = split_uploads((str(upload.filename), upload.read()) for upload in uploads)
     if problems:
         try:
             validate_bundle(files, forms_dir, forms)

@@ -27,7 +27,7 @@ import re
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
@@ -810,3 +810,20 @@ def _read_limited(path: Path) -> bytes:
     """Read at most one byte more than the size limit: enough for validation to refuse the file."""
     with path.open("rb") as handle:
         return handle.read(MAX_FILE_BYTES + 1)
+
+
+def split_uploads(named: Iterable[tuple[str, bytes]]) -> tuple[list[BundleFile], dict[str, bytes], list[Problem]]:
+    """Files uploaded together (web form, API, command line) as one bundle: `.json` files are the forms it names,
+    every other file is a model file that `validate_bundle` judges. Two forms with one name is a problem."""
+    files: list[BundleFile] = []
+    forms: dict[str, bytes] = {}
+    problems: list[Problem] = []
+    for raw_name, content in named:
+        name = PurePath(raw_name).name
+        if not name.endswith(".json"):
+            files.append(BundleFile(name, content))
+        elif name in forms:
+            problems.append(Problem("the same file name appears twice in the bundle", filename=name))
+        else:
+            forms[name] = content
+    return files, forms, problems
