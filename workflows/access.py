@@ -66,11 +66,18 @@ def can_view_instance(session: Session, user: User, instance: ProcessInstance) -
     return session.scalar(query) is not None
 
 
+def ancestry(session: Session, unit_id: int | None) -> list[int]:
+    """The unit and every unit above it (empty for no unit): what a role must be held in to cover it."""
+    if unit_id is None:
+        return []
+    path = session.scalar(select(OrgUnit.path).where(OrgUnit.id == unit_id))
+    return unit_chain(path or "/", unit_id)
+
+
 def oversees_unit(session: Session, user: User, unit_id: int | None, roles: Iterable[str]) -> bool:
     if unit_id is None:
         return False
-    path = session.scalar(select(OrgUnit.path).where(OrgUnit.id == unit_id))
-    chain = unit_chain(path or "/", unit_id)
+    chain = ancestry(session, unit_id)
     return any(holds_role_over(role_units(user), role, chain) for role in roles)
 
 

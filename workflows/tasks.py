@@ -9,13 +9,13 @@ from uuid import UUID
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from workflows.access import OVERSEEING_ROLES, oversees_unit
-from workflows.assignment import can_act_on_task, unit_chain
+from workflows.access import OVERSEEING_ROLES, ancestry, oversees_unit, role_units
+from workflows.assignment import can_act_on_task
 from workflows.clock import utcnow_naive
 from workflows.engine.runtime import Definition, ProcessEngine
 from workflows.errors import NotAllowed, NotFound
 from workflows.models import HumanTask, ProcessInstance, TaskDraft
-from workflows.registry.models import OrgUnit, User
+from workflows.registry.models import User
 from workflows.states import TaskStatus
 
 # Keys a model may keep in task data for its own bookkeeping; not shown to people.
@@ -35,14 +35,8 @@ class TaskView:
 
 
 def can_act(session: Session, user: User, task: HumanTask) -> bool:
-    path = (
-        session.scalar(select(OrgUnit.path).where(OrgUnit.id == task.candidate_unit_id))
-        if task.candidate_unit_id
-        else None
-    )
-    chain = unit_chain(path, task.candidate_unit_id) if path and task.candidate_unit_id else []
     return task.status == TaskStatus.OPEN and can_act_on_task(
-        user.id, [(a.role, a.unit_id) for a in user.role_assignments], task, chain
+        user.id, role_units(user), task, ancestry(session, task.candidate_unit_id)
     )
 
 

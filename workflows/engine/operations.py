@@ -17,8 +17,8 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflows.access import role_units
-from workflows.assignment import AssignmentContext, can_act_on_task, holds_role_over, unit_chain
+from workflows.access import ancestry, role_units
+from workflows.assignment import AssignmentContext, can_act_on_task, holds_role_over
 from workflows.audit import GENESIS_HASH, PendingEvent, audit_rows_statement, instance_audit_rows
 from workflows.clock import utcnow_naive
 from workflows.engine.runtime import (
@@ -52,13 +52,6 @@ MAX_DATA_KEYS = 200
 # -- permissions ---------------------------------------------------------------------------------------
 
 
-def _unit_chain(session: Session, unit_id: int | None) -> list[int]:
-    if unit_id is None:
-        return []
-    path = session.scalar(select(OrgUnit.path).where(OrgUnit.id == unit_id))
-    return unit_chain(path or "/", unit_id)
-
-
 def can_act(user: User, locked: LockedTask) -> bool:
     return can_act_on_task(user.id, role_units(user), locked.task, locked.candidate_unit_chain)
 
@@ -68,13 +61,13 @@ def can_start(session: Session, user: User | None, unit_id: int | None, subject_
         return True
     if subject_cadre_id is not None and user.cadre_id == subject_cadre_id and unit_id in (None, user.unit_id):
         return True  # an officer may start a procedure about themself, in their own unit
-    chain = _unit_chain(session, unit_id)
+    chain = ancestry(session, unit_id)
     held = role_units(user)
     return any(holds_role_over(held, role, chain) for role in (Role.PERSONNEL, Role.ADMIN))
 
 
 def can_cancel(session: Session, user: User, instance: InstanceSnapshot) -> bool:
-    return holds_role_over(role_units(user), Role.ADMIN, _unit_chain(session, instance.unit_id))
+    return holds_role_over(role_units(user), Role.ADMIN, ancestry(session, instance.unit_id))
 
 
 # -- validation of submitted data ------------------------------------------------------------------------
