@@ -33,7 +33,8 @@ class TaskLike(Protocol):
 
 @dataclass(frozen=True)
 class LaneRule:
-    """`who` is SUBJECT or a role; `where` is 'instance' (the instance's unit, found by walking up) or 'root'."""
+    """`who` is SUBJECT or a role; `where` is 'instance' (the instance's unit, found by walking up), 'parent' (the
+    unit above the instance's: where a missed deadline escalates to) or 'root'."""
 
     who: str
     where: str = "instance"
@@ -43,6 +44,7 @@ DEFAULT_LANE_RULES: dict[str, LaneRule] = {
     "Cán bộ": LaneRule(SUBJECT),
     "Lãnh đạo trực tiếp": LaneRule(Role.SUPERVISOR),
     "Thủ trưởng đơn vị": LaneRule(Role.HEAD),
+    "Cấp trên": LaneRule(Role.HEAD, "parent"),
     "Ban Tổ chức": LaneRule(Role.PERSONNEL, "root"),
     "Ủy ban Kiểm tra": LaneRule(Role.AUDITOR, "root"),
 }
@@ -92,12 +94,22 @@ class AssignmentContext:
             condition = (User.username == hint) | User.id.in_(cadre_user.scalar_subquery())
         return self.session.scalar(select(User.id).where(condition, User.is_active).limit(1))
 
+    def _ancestors(self) -> list[int]:
+        path = self.session.scalar(select(OrgUnit.path).where(OrgUnit.id == self.unit_id)) or "/"
+        return [int(part) for part in path.strip("/").split("/") if part]
+
     def root_unit_id(self) -> int | None:
         if self.unit_id is None:
             return None
-        path = self.session.scalar(select(OrgUnit.path).where(OrgUnit.id == self.unit_id)) or "/"
-        ancestors = [int(part) for part in path.strip("/").split("/") if part]
+        ancestors = self._ancestors()
         return ancestors[0] if ancestors else self.unit_id
+
+    def parent_unit_id(self) -> int | None:
+        """The unit above the instance's; the province itself has none above it, so it answers for itself."""
+        if self.unit_id is None:
+            return None
+        ancestors = self._ancestors()
+        return ancestors[-1] if ancestors else self.unit_id
 
 
 def resolve_assignment(
@@ -130,7 +142,12 @@ def resolve_assignment(
 
     if rule.who not in {r.value for r in Role}:
         return Assignment(problem=f"lane {lane!r} names an unknown role {rule.who!r}")
-    unit_id = context.root_unit_id() if rule.where == "root" else context.unit_id
+    if rule.where == "root":
+        unit_id = context.root_unit_id()
+    elif rule.where == "parent":
+        unit_id = context.parent_unit_id()
+    else:
+        unit_id = context.unit_id
     if unit_id is None:
         return Assignment(candidate_role=rule.who, problem="the instance has no org unit to resolve the role in")
     return Assignment(candidate_role=rule.who, candidate_unit_id=unit_id)

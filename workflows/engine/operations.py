@@ -41,6 +41,7 @@ from workflows.engine.store import (
     update_task,
 )
 from workflows.errors import Conflict, Invalid, NotAllowed, NotFound, Problem, ScriptFailure
+from workflows.hooks import apply_task_hook, run_completion_effect
 from workflows.models import HumanTask, ProcessInstance, ProcessVersion
 from workflows.projection import diff_data, sync_human_tasks
 from workflows.registry.models import Cadre, OrgUnit, User
@@ -359,6 +360,7 @@ def complete_task(
         raise Conflict("this task is no longer open")
 
     before = dict(spiff_task.data)
+    submitted = apply_task_hook(session, definition.form_schema(task.form_filename), submitted, before)
     with translate_engine_errors():
         spiff_task.data.update(submitted)
         spiff_task.run()
@@ -387,6 +389,8 @@ def complete_task(
         completed=task,
         context=context,
     )
+    if workflow.is_completed():
+        run_completion_effect(session, instance, _current_data(workflow), actor)
     return instance
 
 

@@ -1,0 +1,287 @@
+"""The monthly evaluation process (bpmn/monthly_evaluation.bpmn) run by the real engine on the demo organisation:
+opening a month, the server-side checks and score, returns, the decision, the grade on the record, deadlines."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from workflows import clock
+from workflows.audit import verify_chains
+from workflows.db import transaction
+from workflows.engine.runtime import ProcessEngine
+from workflows.errors import Conflict, Invalid, NotAllowed, NotFound
+from workflows.evaluation import PROCESS_ID
+from workflows.evaluation.opening import open_for_cadres, plan_month
+from workflows.models import HumanTask, Notification, ProcessInstance
+from workflows.registry.models import Cadre, DisciplineRecord, EvaluationResult, User
+from workflows.rules.evaluation import DEFAULT_POLICY
+from workflows.states import TaskStatus
+from workflows.timers import run_due_timers
+
+MONTH = "2026-11"
+# Inside November 2026, before every deadline.
+OPENED_AT = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)
+
+PRODUCTS = [
+    {"name": "Tham mưu văn bản", "assigned": 10, "completed": 10, "completed_quality": 10, "completed_on_time": 10},
+    {"name": "Giải quyết hồ sơ", "assigned": 20, "completed": 20, "completed_quality": 20, "completed_on_time": 20},
+]
+SELF = {
+    "products": PRODUCTS,
+    "criteria_politics": 10,
+    "criteria_competence": 9,
+    "criteria_innovation": 9,
+    "self_report": "Hoàn thành đầy đủ",
+    "proposed_grade": "HTXSNV",
+}
+
+
+@pytest.fixture(autouse=True)
+def _november() -> Any:
+    clock.set_now(OPENED_AT)
+    yield
+    clock.set_now(None)
+
+
+def _open(
+    session_factory: sessionmaker[Session],
+    engine: ProcessEngine,
+    username: str | None,
+    unit: str = "X001",
+    month: str = MONTH,
+) -> tuple[int, int]:
+    with session_factory() as session, transaction(session):
+        actor = session.scalar(select(User).where(User.username == username)) if username else None
+        plan = plan_month(session, actor=actor, month=month, unit_code=unit)
+        result = open_for_cadres(session, engine, actor=actor, plan=plan, cadres=plan.to_open, policy=DEFAULT_POLICY)
+        return result.opened, plan.already_open
+
+
+def _instance_of(session_factory: sessionmaker[Session], cadre_code: str) -> int:
+    with session_factory() as session:
+        instance_id = session.scalar(
+            select(ProcessInstance.id).where(ProcessInstance.business_key == f"{MONTH}/{cadre_code}")
+        )
+        assert instance_id is not None
+        return instance_id
+
+
+def _data(session_factory: sessionmaker[Session], engine: ProcessEngine, instance_id: int) -> dict[str, Any]:
+    with session_factory() as session:
+        instance = session.get(ProcessInstance, instance_id)
+        assert instance is not None
+        definition = engine.definition(session, instance.process_version_id)
+        workflow = engine.load(definition, instance)
+        return dict(workflow.last_task.data)
+
+
+def test_opening_a_month_starts_one_instance_per_active_cadre_and_is_idempotent(driver, session_factory):
+    opened, already = _open(session_factory, driver.engine, "personnel1")
+    with session_factory() as session:
+        cadres = session.scalar(select(func.count(Cadre.id)).where(Cadre.unit_id == _unit_id(session, "X001")))
+    assert opened == cadres and already == 0
+    again, already = _open(session_factory, driver.engine, "personnel1")
+    assert again == 0 and already == cadres
+    with session_factory() as session:
+        assert (
+            session.scalar(select(func.count(ProcessInstance.id)).where(ProcessInstance.process_id == PROCESS_ID))
+            == cadres
+        )
+
+
+def _unit_id(session: Session, code: str) -> int:
+    from workflows.registry.models import OrgUnit
+
+    unit_id = session.scalar(select(OrgUnit.id).where(OrgUnit.code == code))
+    assert unit_id is not None
+    return unit_id
+
+
+def test_the_self_assessment_lands_in_the_cadres_own_inbox(driver, session_factory):
+    _open(session_factory, driver.engine, "personnel1")
+    task = driver.task(_instance_of(session_factory, "CB0001"), "self_assessment")
+    with session_factory() as session:
+        officer1 = session.scalar(select(User.id).where(User.username == "officer1"))
+    assert task.assignee_id == officer1
+    assert task.due_dt == datetime(2026, 11, 25, 16, 59, 59)  # the 25th, end of day in UTC+7
+
+
+@pytest.mark.parametrize(
+    ("username", "unit", "month", "error"),
+    [
+        ("officer1", "X001", MONTH, NotAllowed),  # not a personnel officer
+        ("personnel1", "X001", "2026-12", Invalid),  # a month in the future
+        ("personnel1", "X001", "2026-13", Invalid),  # not a month
+        ("personnel1", "NOPE", MONTH, NotFound),
+    ],
+)
+def test_opening_refuses_bad_requests_and_writes_nothing(driver, session_factory, username, unit, month, error):
+    with pytest.raises(error):
+        _open(session_factory, driver.engine, username, unit=unit, month=month)
+    with session_factory() as session:
+        assert session.scalar(select(func.count(ProcessInstance.id))) == 0
+
+
+def test_full_month_with_one_return_ends_with_the_grade_on_the_record(driver, session_factory):
+    _open(session_factory, driver.engine, "personnel1")
+    instance_id = _instance_of(session_factory, "CB0001")
+
+    driver.complete("officer1", driver.task(instance_id, "self_assessment").id, SELF)
+    data = _data(session_factory, driver.engine, instance_id)
+    assert data["self_score"] == 98.0  # 28 criteria points + 70 task points: the server's number
+
+    review = driver.task(instance_id, "manager_review")
+    with pytest.raises(Invalid) as refused:
+        driver.complete("supervisor1", review.id, {**SELF, "decision": "return"})
+    assert [p.field for p in refused.value.problems] == ["comment"]
+    driver.complete("supervisor1", review.id, {**SELF, "decision": "return", "comment": "Bổ sung minh chứng"})
+
+    driver.complete("officer1", driver.task(instance_id, "self_assessment").id, SELF)
+    changed = [dict(PRODUCTS[0]), dict(PRODUCTS[1], completed_on_time=15)]
+    with pytest.raises(Invalid) as refused:
+        driver.complete(
+            "supervisor1",
+            driver.task(instance_id, "manager_review").id,
+            {**SELF, "products": changed, "decision": "submit"},
+        )
+    assert [p.field for p in refused.value.problems] == ["products.1.reason"]
+    changed[1]["reason"] = "5 hồ sơ trễ hạn theo sổ theo dõi"
+    driver.complete(
+        "supervisor1",
+        driver.task(instance_id, "manager_review").id,
+        {**SELF, "products": changed, "decision": "submit"},
+    )
+    data = _data(session_factory, driver.engine, instance_id)
+    assert data["grade"] == "HTXSNV"  # the DMN's proposal from the reviewed score
+    assert 90 <= data["score"] < 98
+
+    decision = driver.task(instance_id, "head_decision")
+    with pytest.raises(Invalid) as refused:
+        driver.complete("head1", decision.id, {"grade": "HTTNV"})
+    assert [p.field for p in refused.value.problems] == ["grade_reason"]
+    driver.complete("head1", decision.id, {"grade": "HTXSNV"})
+
+    with session_factory() as session:
+        instance = session.get(ProcessInstance, instance_id)
+        assert instance is not None and instance.status == "completed"
+        result = session.scalars(select(EvaluationResult).join(Cadre).where(Cadre.code == "CB0001")).one()
+        assert (result.period, result.grade, result.source_instance_id) == (MONTH, "HTXSNV", instance_id)
+        assert result.score == data["score"]
+        officer1 = session.scalar(select(User.id).where(User.username == "officer1"))
+        assert (
+            session.scalar(
+                select(func.count(Notification.id)).where(
+                    Notification.user_id == officer1, Notification.kind == "evaluation_result"
+                )
+            )
+            == 1
+        )
+        assert verify_chains(session).ok
+
+
+def test_returns_are_limited_by_the_policy(driver, session_factory):
+    _open(session_factory, driver.engine, "personnel1")
+    instance_id = _instance_of(session_factory, "CB0002")
+    for _ in range(DEFAULT_POLICY.max_returns):
+        driver.complete("officer2", driver.task(instance_id, "self_assessment").id, SELF)
+        driver.complete(
+            "supervisor1",
+            driver.task(instance_id, "manager_review").id,
+            {**SELF, "decision": "return", "comment": "Sửa lại"},
+        )
+    driver.complete("officer2", driver.task(instance_id, "self_assessment").id, SELF)
+    with pytest.raises(Invalid) as refused:
+        driver.complete(
+            "supervisor1",
+            driver.task(instance_id, "manager_review").id,
+            {**SELF, "decision": "return", "comment": "Sửa lại"},
+        )
+    assert [p.field for p in refused.value.problems] == ["decision"]
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"products": [dict(PRODUCTS[0], completed=-1)]}, "products.0.completed"),
+        ({"products": [dict(PRODUCTS[0], completed=11)]}, "products.0.completed"),
+        ({"products": [dict(PRODUCTS[0], completed_on_time=11)]}, "products.0.completed_on_time"),
+        ({"criteria_politics": 11}, "criteria_politics"),  # above the policy's 10 for criterion (a)
+        ({"criteria_innovation": 31}, "criteria_innovation"),  # above the form's own maximum
+    ],
+)
+def test_bad_self_assessments_are_refused_and_change_nothing(driver, session_factory, change, field):
+    _open(session_factory, driver.engine, "personnel1")
+    instance_id = _instance_of(session_factory, "CB0001")
+    task = driver.task(instance_id, "self_assessment")
+    with pytest.raises(Invalid) as refused:
+        driver.complete("officer1", task.id, {**SELF, **change})
+    assert field in [p.field for p in refused.value.problems]
+    assert driver.task(instance_id, "self_assessment").id == task.id  # still open, nothing advanced
+
+
+def test_discipline_in_the_month_makes_the_grade_khtnv(driver, session_factory):
+    _open(session_factory, driver.engine, "personnel1")
+    with session_factory() as session, transaction(session):
+        cadre_id = session.scalar(select(Cadre.id).where(Cadre.code == "CB0001"))
+        session.add(DisciplineRecord(cadre_id=cadre_id, level="khien_trach", decided_on=datetime(2026, 11, 10).date()))
+    instance_id = _instance_of(session_factory, "CB0001")
+    driver.complete("officer1", driver.task(instance_id, "self_assessment").id, SELF)
+    driver.complete("supervisor1", driver.task(instance_id, "manager_review").id, {**SELF, "decision": "submit"})
+    assert _data(session_factory, driver.engine, instance_id)["grade"] == "KHTNV"
+    with pytest.raises(Invalid) as refused:
+        driver.complete("head1", driver.task(instance_id, "head_decision").id, {"grade": "HTTNV", "grade_reason": "x"})
+    assert [p.field for p in refused.value.problems] == ["grade"]
+
+
+def test_a_missed_deadline_escalates_and_never_grades(driver, session_factory):
+    _open(session_factory, driver.engine, "personnel1")
+    instance_id = _instance_of(session_factory, "CB0001")
+    clock.set_now(datetime(2026, 11, 26, 1, 0, tzinfo=UTC))  # past the 25th in Vietnam
+    run_due_timers(session_factory, driver.engine)
+    open_keys = sorted(t.task_key for t in driver.open_tasks(instance_id))
+    assert open_keys == ["escalate_self_assessment", "self_assessment"]  # the cadre can still submit
+    escalation = driver.task(instance_id, "escalate_self_assessment")
+    assert escalation.candidate_role == "supervisor"
+    with session_factory() as session:
+        assert session.scalar(select(func.count(EvaluationResult.id))) == 0
+    driver.complete("supervisor1", escalation.id, {"instruction": "Đã nhắc đồng chí hoàn thành trong ngày 27"})
+    driver.complete("officer1", driver.task(instance_id, "self_assessment").id, SELF)
+    assert [t.task_key for t in driver.open_tasks(instance_id)] == ["manager_review"]
+
+
+def test_the_decision_deadline_escalates_to_the_level_above(driver, session_factory):
+    _open(session_factory, driver.engine, "personnel1")
+    instance_id = _instance_of(session_factory, "CB0001")
+    driver.complete("officer1", driver.task(instance_id, "self_assessment").id, SELF)
+    driver.complete("supervisor1", driver.task(instance_id, "manager_review").id, {**SELF, "decision": "submit"})
+    clock.set_now(datetime(2026, 12, 4, 1, 0, tzinfo=UTC))
+    run_due_timers(session_factory, driver.engine)
+    escalation = driver.task(instance_id, "escalate_decision")
+    with session_factory() as session:
+        from workflows.registry.models import OrgUnit
+
+        unit = session.get(OrgUnit, escalation.candidate_unit_id)
+        assert unit is not None and unit.code == "T01"  # the province above the commune
+    # Deciding closes the process; the open escalation is cancelled with it.
+    driver.complete("head1", driver.task(instance_id, "head_decision").id, {"grade": "HTXSNV"})
+    with session_factory() as session:
+        statuses = dict(
+            session.execute(
+                select(HumanTask.task_key, HumanTask.status).where(HumanTask.instance_id == instance_id)
+            ).all()
+        )
+    assert statuses["escalate_decision"] == TaskStatus.CANCELLED
+
+
+def test_submitting_after_the_instance_moved_on_is_a_conflict(driver, session_factory):
+    _open(session_factory, driver.engine, "personnel1")
+    instance_id = _instance_of(session_factory, "CB0001")
+    task = driver.task(instance_id, "self_assessment")
+    driver.complete("officer1", task.id, SELF)
+    with pytest.raises(Conflict):
+        driver.complete("officer1", task.id, SELF)

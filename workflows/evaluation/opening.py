@@ -1,0 +1,244 @@
+"""Opening month M for a unit: one monthly-evaluation instance per active cadre in scope, idempotently.
+
+Two steps so that callers can commit in chunks and show progress (50,000 cadres is one province's month):
+`plan_month` checks everything and lists who still needs an instance; `open_for_cadres` starts them, one
+transaction per chunk at the caller's choice. Re-running either is harmless: the business key `<month>/<cadre code>`
+is unique per process, so a cadre already open for M is counted, never duplicated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from typing import Any
+
+from sqlalchemy import exists, func, select
+from sqlalchemy.orm import Session
+
+from workflows.access import ancestry, in_subtree, role_units
+from workflows.assignment import holds_role_over
+from workflows.engine import operations
+from workflows.engine.runtime import ProcessEngine
+from workflows.errors import Invalid, NotAllowed, NotFound
+from workflows.evaluation import PROCESS_ID
+from workflows.models import ProcessInstance
+from workflows.registry.models import Cadre, CadrePosition, OrgUnit, Position, RoleAssignment, User
+from workflows.registry.records import VIETNAM_TZ, local_today
+from workflows.rules.evaluation import EvaluationPolicy, month_problems, period_deadlines
+from workflows.states import Role
+
+OPENING_ROLES = (Role.PERSONNEL, Role.ADMIN)
+
+
+def business_key(month: str, cadre_code: str) -> str:
+    return f"{month}/{cadre_code}"
+
+
+@dataclass(frozen=True)
+class CadreToOpen:
+    cadre_id: int
+    code: str
+    full_name: str
+    unit_id: int
+    unit_name: str
+    parent_unit_id: int | None
+    is_leader: bool  # holds a leadership post: their score includes the unit-results criterion (§6.2)
+    is_unit_head: bool  # heads the unit: their own evaluation is reviewed and decided at the level above
+
+
+@dataclass
+class MonthPlan:
+    month: str
+    month_start: date
+    unit: OrgUnit
+    include_subunits: bool
+    to_open: list[CadreToOpen] = field(default_factory=list)
+    already_open: int = 0
+
+
+@dataclass
+class OpenResult:
+    opened: int = 0
+    already_open: int = 0
+    without_account: int = 0
+
+
+def check_month(month: str, today: date | None = None) -> date:
+    """A month the evaluation may be opened for: well-formed and not in the future; returns its first day."""
+    month = (month or "").strip()
+    problems = month_problems(month, today or local_today())
+    if problems:
+        raise Invalid("the month is not valid", problems)
+    return date.fromisoformat(month + "-01")
+
+
+def _end_of(day: date) -> str:
+    """A deadline is the end of its day in Vietnam's time; timers compare it in UTC."""
+    return datetime.combine(day, time(23, 59, 59), VIETNAM_TZ).isoformat()
+
+
+def can_open_for(session: Session, actor: User | None, unit_id: int) -> bool:
+    """Personnel officers (and administrators) open months for the units they cover; the system may too."""
+    if actor is None:
+        return True
+    chain = ancestry(session, unit_id)
+    return any(holds_role_over(role_units(actor), role, chain) for role in OPENING_ROLES)
+
+
+def plan_month(
+    session: Session, *, actor: User | None, month: str, unit_code: str, include_subunits: bool = True
+) -> MonthPlan:
+    month_start = check_month(month)
+    unit = session.scalar(select(OrgUnit).where(OrgUnit.code == (unit_code or "").strip()))
+    if unit is None:
+        raise NotFound(f"there is no unit with the code {unit_code!r}")
+    if not can_open_for(session, actor, unit.id):
+        raise NotAllowed("you may not open evaluations for this unit")
+    plan = MonthPlan(month=month.strip(), month_start=month_start, unit=unit, include_subunits=include_subunits)
+
+    cadre_unit = OrgUnit
+    scope = in_subtree(cadre_unit, unit.id) if include_subunits else cadre_unit.id == unit.id
+    already = (
+        select(ProcessInstance.id)
+        .where(
+            ProcessInstance.process_id == PROCESS_ID,
+            ProcessInstance.business_key == plan.month + "/" + Cadre.code,
+        )
+        .exists()
+    )
+    leadership = exists().where(
+        CadrePosition.cadre_id == Cadre.id,
+        CadrePosition.ended_on.is_(None),
+        CadrePosition.position_id == Position.id,
+        Position.is_leadership,
+    )
+    heads_unit = exists().where(
+        User.cadre_id == Cadre.id,
+        RoleAssignment.user_id == User.id,
+        RoleAssignment.role == Role.HEAD,
+        RoleAssignment.unit_id == Cadre.unit_id,
+    )
+    rows = session.execute(
+        select(Cadre.id, Cadre.code, Cadre.full_name, Cadre.unit_id, OrgUnit.name, OrgUnit.path, leadership, heads_unit)
+        .join(cadre_unit, Cadre.unit_id == cadre_unit.id)
+        .where(scope, Cadre.is_active, ~already)
+        .order_by(OrgUnit.path, Cadre.code)
+    ).all()
+    for cadre_id, code, name, unit_id, unit_name, path, is_leader, is_head in rows:
+        ancestors = [int(part) for part in (path or "/").strip("/").split("/") if part]
+        plan.to_open.append(
+            CadreToOpen(
+                cadre_id=cadre_id,
+                code=code,
+                full_name=name,
+                unit_id=unit_id,
+                unit_name=unit_name,
+                parent_unit_id=ancestors[-1] if ancestors else None,
+                is_leader=bool(is_leader),
+                is_unit_head=bool(is_head),
+            )
+        )
+    plan.already_open = _count_open(session, plan)
+    return plan
+
+
+def _count_open(session: Session, plan: MonthPlan) -> int:
+    scope = in_subtree(OrgUnit, plan.unit.id) if plan.include_subunits else OrgUnit.id == plan.unit.id
+    query = (
+        select(func.count(ProcessInstance.id))
+        .join(Cadre, Cadre.id == ProcessInstance.subject_cadre_id)
+        .join(OrgUnit, OrgUnit.id == Cadre.unit_id)
+        .where(
+            ProcessInstance.process_id == PROCESS_ID,
+            ProcessInstance.business_key.like(f"{plan.month}/%"),
+            scope,
+        )
+    )
+    return session.scalar(query) or 0
+
+
+def start_data(
+    cadre: CadreToOpen, month: str, month_start: date, policy: EvaluationPolicy, products: Sequence[Mapping[str, Any]]
+) -> dict[str, Any]:
+    """What the instance starts with: who, which month, the deadlines, and the policy in force when it opened —
+    kept in the instance so that an auditor sees which rules graded it."""
+    due = period_deadlines(month, policy)
+    return {
+        "period": month,
+        "cadre_code": cadre.code,
+        "cadre_name": cadre.full_name,
+        "cadre_unit_id": cadre.unit_id,
+        "cadre_unit_name": cadre.unit_name,
+        "is_leader": cadre.is_leader,
+        "evaluated_above": cadre.is_unit_head,
+        "products": [dict(p) for p in products],
+        "return_count": 0,
+        "deadline_self_assessment": _end_of(due.self_assessment_due),
+        "deadline_review": _end_of(due.review_due),
+        "deadline_decision": _end_of(due.decision_due),
+        "policy": policy.to_mapping(),
+    }
+
+
+def open_for_cadres(
+    session: Session,
+    engine: ProcessEngine,
+    *,
+    actor: User | None,
+    plan: MonthPlan,
+    cadres: Iterable[CadreToOpen],
+    policy: EvaluationPolicy,
+    products: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
+    on_each: Callable[[], None] | None = None,
+) -> OpenResult:
+    """Start one instance per cadre (in the caller's transaction). The instance's unit is where it is reviewed and
+    decided: the cadre's own unit, or the unit above for the unit's head (§6.2: leaders go to the level above)."""
+    result = OpenResult()
+    for cadre in cadres:
+        key = business_key(plan.month, cadre.code)
+        unit_id = cadre.parent_unit_id if cadre.is_unit_head and cadre.parent_unit_id else cadre.unit_id
+        before = session.scalar(
+            select(ProcessInstance.id).where(
+                ProcessInstance.process_id == PROCESS_ID, ProcessInstance.business_key == key
+            )
+        )
+        if before is not None:
+            result.already_open += 1
+        else:
+            operations.start_instance(
+                session,
+                engine,
+                actor=actor,
+                process_id=PROCESS_ID,
+                data=start_data(cadre, plan.month, plan.month_start, policy, (products or {}).get(cadre.code, [])),
+                subject_cadre_id=cadre.cadre_id,
+                unit_id=unit_id,
+                business_key=key,
+            )
+            result.opened += 1
+        if on_each is not None:
+            on_each()
+    return result
+
+
+def without_account(session: Session, cadre_ids: Sequence[int]) -> int:
+    """How many of these cadres have no active user account: their self-assessment cannot reach them."""
+    if not cadre_ids:
+        return 0
+    with_account = set(session.scalars(select(User.cadre_id).where(User.cadre_id.in_(cadre_ids), User.is_active)))
+    return len(set(cadre_ids) - with_account)
+
+
+__all__ = [
+    "CadreToOpen",
+    "MonthPlan",
+    "OpenResult",
+    "business_key",
+    "can_open_for",
+    "check_month",
+    "open_for_cadres",
+    "plan_month",
+    "start_data",
+    "without_account",
+]

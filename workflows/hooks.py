@@ -1,0 +1,78 @@
+"""Server-side work a procedure needs beyond what BPMN and JSON Schema can say.
+
+Two kinds, both run inside the advance's transaction, so they succeed or fail with it:
+
+* a **task hook**, named by a form's top-level ``"x-server-hook"``, sees the submitted values together with the
+  task's current data. It refuses what the schema cannot express (a changed count needs a reason, completed cannot
+  exceed assigned) with `Invalid`, and adds the values only the server may compute (a score): whatever a browser or
+  an API client sends, the server's number is the one the process carries on with.
+* a **completion effect**, keyed by process id, writes what a finished instance decided into the records (a grade on
+  the cadre's record, a notification).
+
+The procedures register theirs in their own package; this module only looks them up, so the engine stays generic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from functools import cache
+from typing import Any, Protocol
+
+from sqlalchemy.orm import Session
+
+from workflows.errors import Problem
+from workflows.registry.models import User
+
+HOOK_KEY = "x-server-hook"
+
+
+class InstanceLike(Protocol):
+    id: int
+    process_id: str
+    subject_cadre_id: int | None
+    unit_id: int | None
+
+
+# (session, submitted values, the task's data before it runs) -> the values to store; raises Invalid.
+TaskHook = Callable[[Session, dict[str, Any], Mapping[str, Any]], dict[str, Any]]
+# (session, the finished instance, its final data, who finished it)
+CompletionEffect = Callable[[Session, InstanceLike, Mapping[str, Any], User | None], None]
+
+
+@cache
+def _registry() -> tuple[dict[str, TaskHook], dict[str, CompletionEffect]]:
+    from workflows.evaluation import hooks as evaluation
+
+    return dict(evaluation.TASK_HOOKS), dict(evaluation.COMPLETION_EFFECTS)
+
+
+def task_hook_names() -> frozenset[str]:
+    return frozenset(_registry()[0])
+
+
+def hook_problems(schema: Mapping[str, Any] | None, filename: str) -> list[Problem]:
+    """Deployment check: a form may only name a hook that exists."""
+    name = (schema or {}).get(HOOK_KEY)
+    if name is None or name in _registry()[0]:
+        return []
+    return [Problem(f"the form names an unknown server hook {name!r}", filename=filename)]
+
+
+def apply_task_hook(
+    session: Session, schema: Mapping[str, Any] | None, submitted: dict[str, Any], task_data: Mapping[str, Any]
+) -> dict[str, Any]:
+    name = (schema or {}).get(HOOK_KEY)
+    if name is None:
+        return submitted
+    hook = _registry()[0].get(name)
+    if hook is None:
+        raise LookupError(f"the form names an unknown server hook {name!r}")
+    return hook(session, submitted, task_data)
+
+
+def run_completion_effect(
+    session: Session, instance: InstanceLike, data: Mapping[str, Any], actor: User | None
+) -> None:
+    effect = _registry()[1].get(instance.process_id)
+    if effect is not None:
+        effect(session, instance, data, actor)
