@@ -20,10 +20,13 @@ from workflows.rules.evaluation import (
     WorkProduct,
     annual_score,
     approve_quota_exception,
+    changed_fields,
     criteria_problems,
+    decision_problems,
     demote_for_quota,
     grade_for,
     leader_unit_factor,
+    may_return,
     month_problems,
     monthly_score,
     period_deadlines,
@@ -31,6 +34,7 @@ from workflows.rules.evaluation import (
     quarter_of,
     quarterly_score,
     quota_check,
+    review_problems,
     validate_self_assessment,
 )
 
@@ -778,3 +782,82 @@ def test_nd335_dieu17_a_month_in_the_future_cannot_be_opened(month: Any, today: 
     found = month_problems(month, today)
     assert [p.message for p in found] == problems
     assert all(p.field == "month" for p in found)
+
+
+# ---------------------------------------------------------------------------------------------
+# Review and decision (NĐ 335 Điều 18–20; issue #5 steps 3–4)
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(("returns", "allowed"), [(0, True), (1, True), (2, False), (5, False)])
+def test_nd335_dieu18_manager_returns_at_most_max_returns(returns: int, allowed: bool) -> None:
+    """NĐ 335 Điều 18 (returns [U], default 2): the manager may send the self-assessment back a limited number
+    of times."""
+    assert may_return(returns) is allowed
+    assert may_return(returns, EvaluationPolicy(max_returns=0)) is False
+
+
+@pytest.mark.parametrize(
+    ("after_products", "after_criteria", "reasons", "fields"),
+    [
+        pytest.param([row()], FULL, {}, [], id="unchanged-needs-no-reason"),
+        pytest.param([row(completed=7)], FULL, {}, ["products.0.completed"], id="changed-count-needs-reason"),
+        pytest.param([row(completed=7)], FULL, {"products.0.completed": "Một báo cáo chưa nộp"}, [], id="reasoned"),
+        pytest.param([row(completed=7)], FULL, {"products.0.completed": "  "}, ["products.0.completed"], id="blank"),
+        pytest.param(
+            [row(delays=1)],
+            (10, 9, 10),
+            {"criteria.1": "Chậm phối hợp"},
+            ["products.0.delays"],
+            id="each-change-its-own-reason",
+        ),
+        pytest.param([row(), row(name="Thêm")], FULL, {}, ["products.1"], id="added-product"),
+        pytest.param(
+            [row(completed=11)],
+            FULL,
+            {"products.0.completed": "x"},
+            ["products.0.completed"],
+            id="adjusted-table-must-be-valid",
+        ),
+    ],
+)
+def test_nd335_dieu18_manager_adjustments_need_a_reason(
+    after_products: list[dict[str, Any]], after_criteria: tuple[float, ...], reasons: dict[str, str], fields: list[str]
+) -> None:
+    """NĐ 335 Điều 18 (issue #5 step 3): the direct manager adjusts counts and criteria with a reason per change."""
+    problems = review_problems([row()], FULL, after_products, after_criteria, reasons)
+    assert [p.field for p in problems] == fields
+
+
+def test_nd335_dieu18_changed_fields_lists_every_change() -> None:
+    """NĐ 335 Điều 18: the audit of a review names each field the manager changed."""
+    before = [WorkProduct("A", 10, 8, 6, 7), WorkProduct("B", 4, 4, 4, 4)]
+    after = [
+        row(name="A", completed=8, completed_quality=5, major_errors=1),
+        row(name="B", assigned=4, completed=4, completed_quality=4, completed_on_time=4),
+    ]
+    assert changed_fields(before, FULL, after, (10, 10, 9)) == [
+        "products.0.completed_quality",
+        "products.0.major_errors",
+        "criteria.2",
+    ]
+    assert changed_fields(before, FULL, before[:1], FULL) == ["products.1"]
+
+
+@pytest.mark.parametrize(
+    ("computed", "decided", "reason", "fields"),
+    [
+        pytest.param(grade_for(85), "HTTNV", None, [], id="confirm"),
+        pytest.param(grade_for(85), "HTNV", "Chưa hoàn thành chỉ tiêu quý", [], id="change-with-reason"),
+        pytest.param(grade_for(85), "HTXSNV", "", ["reason"], id="change-without-reason"),
+        pytest.param(grade_for(85), "Tốt", "x", ["grade"], id="unknown-grade"),
+        pytest.param(
+            grade_for(95, degradation_finding=True), "HTXSNV", "Đã khắc phục", ["grade"], id="override-cannot-be-lifted"
+        ),
+        pytest.param(grade_for(95, degradation_finding=True), "KHTNV", None, [], id="override-confirmed"),
+    ],
+)
+def test_nd335_dieu19_20_decision_confirms_or_changes_with_reason(
+    computed: Any, decided: str, reason: str | None, fields: list[str]
+) -> None:
+    """NĐ 335 Điều 19–20: the competent person confirms the grade or changes it with a reason; the KHTNV cases of
+    Điều 20 (b)–(d) stand."""
+    assert [p.field for p in decision_problems(computed, decided, reason)] == fields

@@ -54,10 +54,13 @@ __all__ = [
     "WorkProduct",
     "annual_score",
     "approve_quota_exception",
+    "changed_fields",
     "criteria_problems",
+    "decision_problems",
     "demote_for_quota",
     "grade_for",
     "leader_unit_factor",
+    "may_return",
     "month_problems",
     "monthly_score",
     "period_deadlines",
@@ -66,6 +69,7 @@ __all__ = [
     "quarter_of",
     "quarterly_score",
     "quota_check",
+    "review_problems",
     "validate_self_assessment",
 ]
 
@@ -623,6 +627,80 @@ def grade_for(
     else:
         reasons.append(f"Điểm {shown} ({text}): {GRADE_LABELS[band]}")
     return Grade(grade=KHTNV if overridden else band, score=float(score), reasons=tuple(reasons), overridden=overridden)
+
+
+# ---------------------------------------------------------------------------------------------
+# Review and decision
+# ---------------------------------------------------------------------------------------------
+# NĐ 335 Điều 18 (domain rules §6.3, returns [U]): the direct manager may return the self-assessment at most N times.
+def may_return(returns_so_far: int, policy: EvaluationPolicy = DEFAULT_POLICY) -> bool:
+    return returns_so_far < policy.max_returns
+
+
+def _cell(products: Sequence[Any], index: int, field: str) -> Any:
+    if index >= len(products):
+        return None
+    return _row_value(products[index], field, 0 if field in _COUNTS else None)
+
+
+# NĐ 335 Điều 18 (domain rules §6.3): what the direct manager changed in the cadre's self-assessment.
+def changed_fields(
+    before_products: Sequence[WorkProduct | Mapping[str, Any]],
+    before_criteria: Sequence[float],
+    after_products: Sequence[WorkProduct | Mapping[str, Any]],
+    after_criteria: Sequence[float],
+) -> list[str]:
+    """Field names as in `validate_self_assessment` (`products.1.completed`, `criteria.0`); a product added or
+    removed by the manager is `products.<index>`."""
+    changed: list[str] = []
+    for index in range(max(len(before_products), len(after_products))):
+        if index >= len(before_products) or index >= len(after_products):
+            changed.append(f"products.{index}")
+            continue
+        for field in ("name", *_AMOUNTS, *_COUNTS):
+            if _cell(before_products, index, field) != _cell(after_products, index, field):
+                changed.append(f"products.{index}.{field}")
+    for index in range(max(len(before_criteria), len(after_criteria))):
+        old = before_criteria[index] if index < len(before_criteria) else None
+        new = after_criteria[index] if index < len(after_criteria) else None
+        if old != new:
+            changed.append(f"criteria.{index}")
+    return changed
+
+
+# NĐ 335 Điều 18 (issue #5 step 3): every adjustment by the direct manager carries a reason.
+def review_problems(
+    before_products: Sequence[WorkProduct | Mapping[str, Any]],
+    before_criteria: Sequence[float],
+    after_products: Sequence[WorkProduct | Mapping[str, Any]],
+    after_criteria: Sequence[float],
+    reasons: Mapping[str, str],
+    policy: EvaluationPolicy = DEFAULT_POLICY,
+) -> list[Problem]:
+    """The adjusted table must be valid itself, and each changed field needs a non-blank reason in `reasons`
+    keyed by its field name (the problem is reported on that field)."""
+    problems = validate_self_assessment(after_products, after_criteria, policy)
+    if problems:
+        return problems
+    for field in changed_fields(before_products, before_criteria, after_products, after_criteria):
+        reason = reasons.get(field)
+        if not isinstance(reason, str) or not reason.strip():
+            problems.append(Problem("give the reason for this change", field=field))
+    return problems
+
+
+# NĐ 335 Điều 19–20 (issue #5 step 4): the competent person confirms the computed grade or changes it with a reason;
+# a KHTNV case of Điều 20 (b)–(d) is a finding, not a judgement of the score, so it cannot be changed here.
+def decision_problems(computed: Grade, decided: str, reason: str | None) -> list[Problem]:
+    if decided not in GRADES:
+        return [Problem("not one of the allowed values", field="grade")]
+    if decided == computed.grade:
+        return []
+    if computed.overridden:
+        return [Problem("the grade is fixed by a case of not completing the tasks", field="grade")]
+    if not isinstance(reason, str) or not reason.strip():
+        return [Problem("give the reason for changing the grade", field="reason")]
+    return []
 
 
 # ---------------------------------------------------------------------------------------------
