@@ -285,3 +285,103 @@ def test_submitting_after_the_instance_moved_on_is_a_conflict(driver, session_fa
     driver.complete("officer1", task.id, SELF)
     with pytest.raises(Conflict):
         driver.complete("officer1", task.id, SELF)
+
+
+def test_bulk_start_writes_what_an_ordinary_start_writes(driver, session_factory):
+    """workflows.engine.bulk: the templated start of CB0001 and the ordinary start of CB0002 give the same rows."""
+    from workflows.audit import AuditEvent
+    from workflows.engine import operations
+    from workflows.engine.bulk import StartRequest, start_many
+    from workflows.evaluation.opening import business_key, cadre_data, shared_data
+
+    with session_factory() as session, transaction(session):
+        plan = plan_month(session, actor=None, month=MONTH, unit_code="X001")
+        first, second = (c for c in plan.to_open if c.code in ("CB0001", "CB0002"))
+        version = operations.latest_version(session, PROCESS_ID)
+        shared = shared_data(MONTH, DEFAULT_POLICY)
+        request = StartRequest(
+            cadre_data(first, PRODUCTS),
+            first.cadre_id,
+            first.instance_unit_id,
+            business_key(MONTH, "CB0001"),
+            first.user_id,
+        )
+        [bulk_id] = start_many(
+            session,
+            driver.engine,
+            actor=None,
+            definition=driver.engine.definition(session, version.id),
+            version=version.version,
+            shared=shared,
+            requests=[request],
+        )
+        ordinary_id = operations.start_instance(
+            session,
+            driver.engine,
+            actor=None,
+            process_id=PROCESS_ID,
+            data={**shared, **cadre_data(second, PRODUCTS)},
+            subject_cadre_id=second.cadre_id,
+            unit_id=second.instance_unit_id,
+            business_key=business_key(MONTH, "CB0002"),
+        ).id
+
+    def described(instance_id: int) -> tuple[Any, ...]:
+        with session_factory() as session:
+            task = session.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id)).one()
+            events = session.scalars(
+                select(AuditEvent).where(AuditEvent.instance_id == instance_id).order_by(AuditEvent.seq)
+            ).all()
+            instance = session.get(ProcessInstance, instance_id)
+            assert instance is not None
+            return (
+                (task.task_key, task.name, task.lane, task.form_filename, task.due_dt, task.status, task.unit_id),
+                [e.event_type for e in events],
+                (instance.status, instance.next_timer_at, instance.audit_seq, instance.lock_version),
+            )
+
+    assert described(bulk_id) == described(ordinary_id)
+    with session_factory() as session:
+        assert verify_chains(session).ok
+    data = _data(session_factory, driver.engine, bulk_id)
+    assert (data["cadre_code"], data["products"], data["period"]) == ("CB0001", PRODUCTS, MONTH)
+    # The templated instance runs like any other.
+    driver.complete("officer1", driver.task(bulk_id, "self_assessment").id, SELF)
+    assert [t.task_key for t in driver.open_tasks(bulk_id)] == ["manager_review"]
+
+
+GATEWAY_FIRST = b"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+  xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" id="d" targetNamespace="http://bpmn.io/schema/bpmn">
+  <bpmn:process id="gateway_first" isExecutable="true">
+    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:exclusiveGateway id="gw" default="f3"><bpmn:incoming>f1</bpmn:incoming>
+      <bpmn:outgoing>f2</bpmn:outgoing><bpmn:outgoing>f3</bpmn:outgoing></bpmn:exclusiveGateway>
+    <bpmn:userTask id="big" name="Big"><bpmn:incoming>f2</bpmn:incoming></bpmn:userTask>
+    <bpmn:userTask id="small" name="Small"><bpmn:incoming>f3</bpmn:incoming></bpmn:userTask>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="gw" />
+    <bpmn:sequenceFlow id="f2" sourceRef="gw" targetRef="big">
+      <bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">amount &gt; 10</bpmn:conditionExpression>
+    </bpmn:sequenceFlow>
+    <bpmn:sequenceFlow id="f3" sourceRef="gw" targetRef="small" />
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+def test_bulk_start_refuses_a_process_that_reads_the_data_before_waiting(session_factory, process_engine, demo_users):
+    """A gateway on per-instance data before the first wait: one template cannot serve, so it is refused."""
+    from workflows.deployment.operations import deploy_bundle
+    from workflows.deployment.validation import BundleFile
+    from workflows.engine import operations
+    from workflows.engine.bulk import BulkStartUnsupported, StartRequest, start_many
+
+    with session_factory() as session, transaction(session):
+        deploy_bundle(session, [BundleFile("gateway_first.bpmn", GATEWAY_FIRST)], actor=None, forms_dir=None)
+        version = operations.latest_version(session, "gateway_first")
+        definition = process_engine.definition(session, version.id)
+        request = StartRequest({"amount": 50}, None, None, "x", None)
+        with pytest.raises(BulkStartUnsupported):
+            start_many(
+                session, process_engine, actor=None, definition=definition, version=1, shared={}, requests=[request]
+            )

@@ -8,7 +8,7 @@ is unique per process, so a cadre already open for M is counted, never duplicate
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any
@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from workflows.access import ancestry, in_subtree, role_units
 from workflows.assignment import holds_role_over
 from workflows.engine import operations
+from workflows.engine.bulk import BulkStartUnsupported, StartRequest, start_many
 from workflows.engine.runtime import ProcessEngine
 from workflows.errors import Invalid, NotAllowed, NotFound
 from workflows.evaluation import PROCESS_ID
@@ -45,6 +46,12 @@ class CadreToOpen:
     parent_unit_id: int | None
     is_leader: bool  # holds a leadership post: their score includes the unit-results criterion (§6.2)
     is_unit_head: bool  # heads the unit: their own evaluation is reviewed and decided at the level above
+    user_id: int | None  # the cadre's active account: their self-assessment goes there
+
+    @property
+    def instance_unit_id(self) -> int:
+        """Where the evaluation is reviewed and decided: the cadre's unit, or the one above for its head."""
+        return self.parent_unit_id if self.is_unit_head and self.parent_unit_id else self.unit_id
 
 
 @dataclass
@@ -119,13 +126,26 @@ def plan_month(
         RoleAssignment.role == Role.HEAD,
         RoleAssignment.unit_id == Cadre.unit_id,
     )
+    account = (
+        select(User.id).where(User.cadre_id == Cadre.id, User.is_active).limit(1).correlate(Cadre).scalar_subquery()
+    )
     rows = session.execute(
-        select(Cadre.id, Cadre.code, Cadre.full_name, Cadre.unit_id, OrgUnit.name, OrgUnit.path, leadership, heads_unit)
+        select(
+            Cadre.id,
+            Cadre.code,
+            Cadre.full_name,
+            Cadre.unit_id,
+            OrgUnit.name,
+            OrgUnit.path,
+            leadership,
+            heads_unit,
+            account,
+        )
         .join(cadre_unit, Cadre.unit_id == cadre_unit.id)
         .where(scope, Cadre.is_active, ~already)
         .order_by(OrgUnit.path, Cadre.code)
     ).all()
-    for cadre_id, code, name, unit_id, unit_name, path, is_leader, is_head in rows:
+    for cadre_id, code, name, unit_id, unit_name, path, is_leader, is_head, user_id in rows:
         ancestors = [int(part) for part in (path or "/").strip("/").split("/") if part]
         plan.to_open.append(
             CadreToOpen(
@@ -137,6 +157,7 @@ def plan_month(
                 parent_unit_id=ancestors[-1] if ancestors else None,
                 is_leader=bool(is_leader),
                 is_unit_head=bool(is_head),
+                user_id=user_id,
             )
         )
     plan.already_open = _count_open(session, plan)
@@ -158,14 +179,23 @@ def _count_open(session: Session, plan: MonthPlan) -> int:
     return session.scalar(query) or 0
 
 
-def start_data(
-    cadre: CadreToOpen, month: str, month_start: date, policy: EvaluationPolicy, products: Sequence[Mapping[str, Any]]
-) -> dict[str, Any]:
-    """What the instance starts with: who, which month, the deadlines, and the policy in force when it opened —
-    kept in the instance so that an auditor sees which rules graded it."""
+def shared_data(month: str, policy: EvaluationPolicy) -> dict[str, Any]:
+    """What every instance of the month starts with: the month, its deadlines, and the policy in force when it
+    opened — kept in the instance so that an auditor sees which rules graded it."""
     due = period_deadlines(month, policy)
     return {
         "period": month,
+        "return_count": 0,
+        "deadline_self_assessment": _end_of(due.self_assessment_due),
+        "deadline_review": _end_of(due.review_due),
+        "deadline_decision": _end_of(due.decision_due),
+        "policy": policy.to_mapping(),
+    }
+
+
+def cadre_data(cadre: CadreToOpen, products: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """What only this cadre's instance starts with: who, and the work products assigned for the month if known."""
+    return {
         "cadre_code": cadre.code,
         "cadre_name": cadre.full_name,
         "cadre_unit_id": cadre.unit_id,
@@ -173,11 +203,6 @@ def start_data(
         "is_leader": cadre.is_leader,
         "evaluated_above": cadre.is_unit_head,
         "products": [dict(p) for p in products],
-        "return_count": 0,
-        "deadline_self_assessment": _end_of(due.self_assessment_due),
-        "deadline_review": _end_of(due.review_due),
-        "deadline_decision": _end_of(due.decision_due),
-        "policy": policy.to_mapping(),
     }
 
 
@@ -190,35 +215,56 @@ def open_for_cadres(
     cadres: Iterable[CadreToOpen],
     policy: EvaluationPolicy,
     products: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
-    on_each: Callable[[], None] | None = None,
 ) -> OpenResult:
-    """Start one instance per cadre (in the caller's transaction). The instance's unit is where it is reviewed and
-    decided: the cadre's own unit, or the unit above for the unit's head (§6.2: leaders go to the level above)."""
-    result = OpenResult()
-    for cadre in cadres:
-        key = business_key(plan.month, cadre.code)
-        unit_id = cadre.parent_unit_id if cadre.is_unit_head and cadre.parent_unit_id else cadre.unit_id
-        before = session.scalar(
-            select(ProcessInstance.id).where(
-                ProcessInstance.process_id == PROCESS_ID, ProcessInstance.business_key == key
+    """Start one instance per cadre not yet open for the month, in the caller's transaction (leaders' at the level
+    above, §6.2). All of them in a few statements when the process allows it (`workflows.engine.bulk`), else one by
+    one — the rows written are the same either way."""
+    wanted = list(cadres)
+    keys = {business_key(plan.month, c.code): c for c in wanted}
+    existing = set(
+        session.scalars(
+            select(ProcessInstance.business_key).where(
+                ProcessInstance.process_id == PROCESS_ID, ProcessInstance.business_key.in_(list(keys))
             )
         )
-        if before is not None:
-            result.already_open += 1
-        else:
+    )
+    to_start = [c for key, c in keys.items() if key not in existing]
+    result = OpenResult(opened=len(to_start), already_open=len(wanted) - len(to_start))
+    result.without_account = sum(1 for c in to_start if c.user_id is None)
+    shared = shared_data(plan.month, policy)
+    requests = [
+        StartRequest(
+            data=cadre_data(c, (products or {}).get(c.code, [])),
+            subject_cadre_id=c.cadre_id,
+            unit_id=c.instance_unit_id,
+            business_key=business_key(plan.month, c.code),
+            subject_user_id=c.user_id,
+        )
+        for c in to_start
+    ]
+    version = operations.latest_version(session, PROCESS_ID)
+    try:
+        start_many(
+            session,
+            engine,
+            actor=actor,
+            definition=engine.definition(session, version.id),
+            version=version.version,
+            shared=shared,
+            requests=requests,
+        )
+    except BulkStartUnsupported:
+        for request in requests:
             operations.start_instance(
                 session,
                 engine,
                 actor=actor,
                 process_id=PROCESS_ID,
-                data=start_data(cadre, plan.month, plan.month_start, policy, (products or {}).get(cadre.code, [])),
-                subject_cadre_id=cadre.cadre_id,
-                unit_id=unit_id,
-                business_key=key,
+                data={**shared, **request.data},
+                subject_cadre_id=request.subject_cadre_id,
+                unit_id=request.unit_id,
+                business_key=request.business_key,
             )
-            result.opened += 1
-        if on_each is not None:
-            on_each()
     return result
 
 
@@ -235,10 +281,11 @@ __all__ = [
     "MonthPlan",
     "OpenResult",
     "business_key",
+    "cadre_data",
     "can_open_for",
     "check_month",
     "open_for_cadres",
     "plan_month",
-    "start_data",
+    "shared_data",
     "without_account",
 ]
