@@ -9,7 +9,7 @@ is the number the process carries.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
 
@@ -23,17 +23,20 @@ from workflows.models import Notification
 from workflows.registry.models import Cadre, DisciplineRecord, EvaluationResult, User
 from workflows.registry.records import record_evaluation
 from workflows.rules.evaluation import (
+    GRADES,
     EvaluationPolicy,
     ScoreBreakdown,
+    changed_fields,
+    decision_problems,
     grade_for,
     leader_unit_factor,
+    may_return,
     monthly_score,
+    review_problems,
     validate_self_assessment,
 )
 
 CRITERIA_FIELDS = ("criteria_politics", "criteria_competence", "criteria_innovation")
-PRODUCT_FIELDS = ("assigned", "completed", "completed_quality", "completed_on_time", "major_errors", "delays")
-GRADES = ("HTXSNV", "HTTNV", "HTNV", "KHTNV")
 
 
 def _policy(task_data: Mapping[str, Any]) -> EvaluationPolicy:
@@ -107,20 +110,18 @@ def _subordinate_grades(session: Session, task_data: Mapping[str, Any]) -> list[
     return list(rows)
 
 
-def _changed_rows_without_reason(before: list[Any], after: list[Any]) -> list[Problem]:
-    problems = []
-    for index, row in enumerate(after):
-        old = before[index] if index < len(before) else None
-        changed = (
-            old is None
-            or any(float(row.get(name) or 0) != float(old.get(name) or 0) for name in PRODUCT_FIELDS)
-            or str(row.get("name") or "") != str(old.get("name") or "")
-        )
-        if changed and not str(row.get("reason") or "").strip():
-            problems.append(Problem("give the reason for changing this row", field=f"products.{index}.reason"))
-    if len(after) < len(before) and not any(str(r.get("reason") or "").strip() for r in after):
-        problems.append(Problem("give the reason for removing rows", field="products"))
-    return problems
+def _reason_field(problem: Problem) -> Problem:
+    """A missing reason is shown where the reason is written: the row's reason cell, or the criteria reason."""
+    parts = (problem.field or "").split(".")
+    if parts[0] == "criteria":
+        return dataclasses.replace(problem, field="criteria_reason")
+    if parts[0] == "products" and len(parts) >= 2:
+        return dataclasses.replace(problem, field=f"products.{parts[1]}.reason")
+    return problem
+
+
+def _deduplicated(problems: Iterable[Problem]) -> list[Problem]:
+    return list(dict.fromkeys(problems))
 
 
 def review(session: Session, submitted: dict[str, Any], task_data: Mapping[str, Any]) -> dict[str, Any]:
@@ -129,7 +130,7 @@ def review(session: Session, submitted: dict[str, Any], task_data: Mapping[str, 
         problems = []
         if not str(submitted.get("comment") or "").strip():
             problems.append(Problem("write what the cadre should correct", field="comment"))
-        if int(task_data.get("return_count") or 0) >= policy.max_returns:
+        if not may_return(int(task_data.get("return_count") or 0), policy):
             problems.append(
                 Problem(
                     f"this evaluation has already been returned {policy.max_returns} times; decide on it now",
@@ -141,12 +142,19 @@ def review(session: Session, submitted: dict[str, Any], task_data: Mapping[str, 
         return submitted
 
     products, criteria = _products(submitted.get("products")), _criteria(submitted)
+    before_products, before_criteria = list(task_data.get("products") or []), _criteria(task_data)
     _check(products, criteria, policy)
-    problems = _changed_rows_without_reason(list(task_data.get("products") or []), list(submitted["products"]))
-    if criteria != _criteria(task_data) and not str(submitted.get("criteria_reason") or "").strip():
-        problems.append(Problem("give the reason for changing the general criteria", field="criteria_reason"))
+    # A changed cell's reason is written on its row; the general criteria share one reason.
+    reasons: dict[str, str] = {}
+    for field in changed_fields(before_products, before_criteria, products, criteria):
+        parts = field.split(".")
+        if parts[0] == "criteria":
+            reasons[field] = str(submitted.get("criteria_reason") or "")
+        elif int(parts[1]) < len(products):
+            reasons[field] = str(products[int(parts[1])].get("reason") or "")
+    problems = review_problems(before_products, before_criteria, products, criteria, reasons, policy)
     if problems:
-        raise Invalid("the evaluation is not valid", problems)
+        raise Invalid("the evaluation is not valid", _deduplicated(_reason_field(p) for p in problems))
 
     factor = leader_unit_factor(_subordinate_grades(session, task_data)) if task_data.get("is_leader") else None
     breakdown = monthly_score(products, criteria, policy, leader_unit_factor=factor)
@@ -167,20 +175,14 @@ def decision(session: Session, submitted: dict[str, Any], task_data: Mapping[str
         degradation_finding=bool(task_data.get("degradation")),
         leader_unit_corruption=bool(task_data.get("unit_corruption")),
     )
-    chosen = submitted.get("grade")
-    reason = str(submitted.get("grade_reason") or "").strip()
-    problems = []
-    overridden = computed.grade == "KHTNV" and float(task_data.get("score") or 0) >= 50
-    if overridden and chosen != "KHTNV":
-        problems.append(
-            Problem("a case of not completing the tasks applies, so the grade must be KHTNV", field="grade")
-        )
-    elif chosen != computed.grade and not reason:
-        problems.append(
-            Problem("give the reason for choosing a grade other than the proposed one", field="grade_reason")
-        )
+    chosen = str(submitted.get("grade") or "")
+    problems = decision_problems(computed, chosen, submitted.get("grade_reason"))
     if problems:
-        raise Invalid("the decision is not valid", problems)
+        fields = {"reason": "grade_reason"}
+        raise Invalid(
+            "the decision is not valid",
+            [dataclasses.replace(p, field=fields.get(p.field or "", p.field)) for p in problems],
+        )
     return {**submitted, "computed_grade": computed.grade, "final_grade": chosen}
 
 
