@@ -81,6 +81,7 @@ def _register_blueprints(app: Flask) -> None:
     app.url_map.converters["int"] = BoundedInt
     from webapp.admin.views import bp as admin_bp
     from webapp.api.views import bp as api_bp
+    from webapp.audit.views import bp as audit_bp
     from webapp.auth.views import bp as auth_bp
     from webapp.inbox.views import bp as inbox_bp
     from webapp.instances.views import bp as instances_bp
@@ -89,7 +90,18 @@ def _register_blueprints(app: Flask) -> None:
     from webapp.reports.views import bp as reports_bp
     from webapp.tasks.views import bp as tasks_bp
 
-    for blueprint in (auth_bp, inbox_bp, tasks_bp, instances_bp, notifications_bp, admin_bp, reports_bp, registry_bp):
+    blueprints = (
+        auth_bp,
+        inbox_bp,
+        tasks_bp,
+        instances_bp,
+        notifications_bp,
+        admin_bp,
+        reports_bp,
+        registry_bp,
+        audit_bp,
+    )
+    for blueprint in blueprints:
         app.register_blueprint(blueprint)
     app.register_blueprint(csrf.exempt(api_bp))  # bearer tokens only, never the session cookie: no CSRF to forge
 
@@ -179,8 +191,15 @@ def _nav_items() -> list[dict[str, Any]]:
     from workflows.reports import can_view_dashboard
 
     if can_view_dashboard(current_user):
-        items.append({"url": url_for("registry.cadres"), "label": _("Cadre records"), "prefix": "registry"})
+        items.append({"url": url_for("registry.cadres"), "label": _("Cadre records"), "prefix": "registry.cadre"})
+        items.append(
+            {"url": url_for("registry.evaluations"), "label": _("Evaluation results"), "prefix": "registry.evaluations"}
+        )
         items.append({"url": url_for("reports.targets"), "label": _("Targets"), "prefix": "reports"})
+    from workflows.exports import can_view_audit
+
+    if can_view_audit(current_user):
+        items.append({"url": url_for("audit.events"), "label": _("Audit log"), "prefix": "audit."})
     if current_user.has_role(Role.ADMIN):
         items.append({"url": url_for("admin.index"), "label": _("Administration"), "prefix": "admin"})
     return items

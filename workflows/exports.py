@@ -1,16 +1,39 @@
-"""The lists people export besides cadre records: tasks, evaluation results, audit events (Vietnamese headers)."""
+"""The lists people export besides cadre records — tasks, evaluation results, audit events — with Vietnamese headers,
+and the scoped, filtered queries behind their pages (the page and its .xlsx/.csv buttons read the same query).
+
+Records are generated, never listed whole: a province's audit log holds hundreds of thousands of events, and the
+writers in `registry/tabular.py` send them on as they are read. A query given `roots=None` is unscoped (the CLI,
+run by whoever administers the server); pages always pass the units the signed-in person may see.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta, tzinfo
+from itertools import islice
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Select, String, cast, false, func, literal, or_, select, true
 from sqlalchemy.orm import Session, aliased
 
-from workflows.models import AuditEvent, HumanTask
-from workflows.registry.models import Cadre, EvaluationResult, OrgUnit, User
+from workflows.access import in_subtree, role_units
+from workflows.errors import Invalid, Problem
+from workflows.inbox import InboxFilters, inbox_task_ids
+from workflows.instances import day_start_utc, parse_day
+from workflows.models import AuditEvent, HumanTask, ProcessInstance
+from workflows.registry.importing import cadre_rows
+from workflows.registry.models import Cadre, EvaluationGrade, EvaluationResult, OrgUnit, PeriodKind, User
+from workflows.registry.records import PERIOD_PATTERNS, CadreEvent, period_start
 from workflows.registry.tabular import Column
+from workflows.states import EventType, Role
+
+# An .xlsx file is built whole before it is sent (the zip needs its directory at the end); past this many rows the
+# page asks for narrower filters or the .csv, which is streamed without a limit. Excel itself stops at 1,048,576.
+XLSX_ROW_LIMIT = 100_000
+# Rows read from the database per round trip while a list is exported.
+BATCH = 2000
 
 TASK_COLUMNS = [
     Column("id", "Mã công việc", "int"),
@@ -52,66 +75,346 @@ def _when(value: Any) -> str | None:
     return value.strftime("%d/%m/%Y %H:%M") if value is not None else None
 
 
-def task_records(session: Session, status: str | None = None) -> Iterator[dict[str, Any]]:
+def _scoped(unit: Any, roots: Sequence[int] | None) -> ColumnElement[bool]:
+    if roots is None:
+        return true()
+    return or_(*(in_subtree(unit, root) for root in roots)) if roots else false()
+
+
+def count_rows(session: Session, query: Select[Any]) -> int:
+    return session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+
+
+@dataclass
+class ListPage:
+    """One page of a list: its records (the export's dicts, plus what the page links to) and the total in scope."""
+
+    records: list[dict[str, Any]]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def _page(session: Session, query: Select[Any], page: int, per_page: int, to_record: Any) -> ListPage:
+    total = count_rows(session, query)
+    result = ListPage([], total, 1, per_page)
+    # Past the last page shows the last page: a huge page number must not reach the database as an offset.
+    result.page = min(max(1, page), result.pages)
+    rows = session.execute(query.limit(per_page).offset((result.page - 1) * per_page))
+    result.records = [to_record(row) for row in rows]
+    return result
+
+
+def _stream(session: Session, query: Select[Any], to_record: Any) -> Iterator[dict[str, Any]]:
+    for row in session.execute(query.execution_options(yield_per=BATCH)):
+        yield to_record(row)
+
+
+class _Problems:
+    """Every bad filter of one request, reported together."""
+
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+
+    def add(self, problem: Problem) -> None:
+        self.problems.append(problem)
+
+    def check(self) -> None:
+        if self.problems:
+            raise Invalid("the filters are not valid", self.problems)
+
+
+def _text_arg(args: Mapping[str, Any], name: str) -> str | None:
+    value = args.get(name)
+    return value.strip() or None if isinstance(value, str) else None
+
+
+def _unit_arg(args: Mapping[str, Any], problems: _Problems, unit_ids: Collection[int]) -> int | None:
+    raw = _text_arg(args, "unit")
+    if raw is None:
+        return None
+    if not raw.isdigit() or int(raw) not in unit_ids:
+        problems.add(Problem("the unit does not exist or is outside your scope", field="unit"))
+        return None
+    return int(raw)
+
+
+def _choice_arg(args: Mapping[str, Any], problems: _Problems, name: str, allowed: Collection[str]) -> str | None:
+    raw = _text_arg(args, name)
+    if raw is not None and raw not in allowed:
+        problems.add(Problem("not one of the allowed values", field=name))
+        return None
+    return raw
+
+
+# -- cadres ---------------------------------------------------------------------------------------------------------
+
+
+def cadre_records(session: Session, cadres: Select[Any]) -> Iterator[dict[str, Any]]:
+    """The cadre export (the import template's columns) of a query of cadres, read BATCH at a time."""
+    found = session.scalars(cadres.execution_options(yield_per=BATCH))
+    while batch := list(islice(found, BATCH)):
+        yield from cadre_rows(session, batch)
+
+
+# -- tasks ---------------------------------------------------------------------------------------------------------
+
+
+def _task_query(condition: ColumnElement[bool] | None = None) -> Select[Any]:
     subject, unit, assignee = aliased(Cadre), aliased(OrgUnit), aliased(User)
     query = (
         select(HumanTask, subject.full_name, unit.name, assignee.username)
         .outerjoin(subject, HumanTask.subject_cadre_id == subject.id)
         .outerjoin(unit, HumanTask.unit_id == unit.id)
         .outerjoin(assignee, HumanTask.assignee_id == assignee.id)
-        .order_by(HumanTask.id)
     )
-    if status:
-        query = query.where(HumanTask.status == status)
-    for task, subject_name, unit_name, assignee_name in session.execute(query.execution_options(yield_per=2000)):
-        yield {
-            "id": task.id,
-            "reference": f"{task.process_id}#{task.instance_id}",
-            "process_name": task.process_name,
-            "name": task.name,
-            "subject": subject_name,
-            "unit": unit_name,
-            "assignee": assignee_name or (f"{task.candidate_role}" if task.candidate_role else None),
-            "status": task.status,
-            "opened": _when(task.opened_dt),
-            "due": _when(task.due_dt),
-            "closed": _when(task.closed_dt),
-        }
+    return query.where(condition) if condition is not None else query
 
 
-def evaluation_records(session: Session, period: str | None = None) -> Iterator[dict[str, Any]]:
+def _task_record(row: Any) -> dict[str, Any]:
+    task, subject_name, unit_name, assignee_name = row
+    return {
+        "id": task.id,
+        "reference": f"{task.process_id}#{task.instance_id}",
+        "process_name": task.process_name,
+        "name": task.name,
+        "subject": subject_name,
+        "unit": unit_name,
+        "assignee": assignee_name or (f"{task.candidate_role}" if task.candidate_role else None),
+        "status": task.status,
+        "opened": _when(task.opened_dt),
+        "due": _when(task.due_dt),
+        "closed": _when(task.closed_dt),
+    }
+
+
+def task_records(session: Session, status: str | None = None) -> Iterator[dict[str, Any]]:
+    """Every task (the CLI), oldest first."""
+    query = _task_query(HumanTask.status == status if status else None).order_by(HumanTask.id)
+    yield from _stream(session, query, _task_record)
+
+
+def inbox_task_records(session: Session, user: User, filters: InboxFilters) -> Iterator[dict[str, Any]]:
+    """The tasks of one inbox tab with its filters, every page of them, in the order the inbox shows them."""
+    ids = session.scalars(inbox_task_ids(user, filters).execution_options(yield_per=BATCH))
+    while batch := list(islice(ids, BATCH)):
+        found = {row[0].id: row for row in session.execute(_task_query(HumanTask.id.in_(batch)))}
+        yield from (_task_record(found[task_id]) for task_id in batch if task_id in found)
+
+
+def inbox_task_count(session: Session, user: User, filters: InboxFilters) -> int:
+    return count_rows(session, inbox_task_ids(user, filters))
+
+
+# -- evaluation results ----------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class EvaluationFilters:
+    unit_id: int | None = None  # the unit where the cadre was evaluated, and the units below it
+    period_kind: str | None = None
+    period: str | None = None
+    grade: str | None = None
+
+
+def parse_evaluation_filters(args: Mapping[str, Any], unit_ids: Collection[int]) -> EvaluationFilters:
+    """Filters from a query string; raises Invalid naming each bad one. `unit_ids`: the units the person may pick."""
+    problems = _Problems()
+    unit_id = _unit_arg(args, problems, unit_ids)
+    kind = _choice_arg(args, problems, "period_kind", {k.value for k in PeriodKind})
+    period = _text_arg(args, "period")
+    if period is not None:
+        if kind is not None and period_start(kind, period) is None:
+            problems.add(Problem("the period does not match its kind (2026-11, 2026-Q4 or 2026)", field="period"))
+        elif not any(pattern.fullmatch(period) for pattern in PERIOD_PATTERNS.values()):
+            problems.add(Problem("a period is written 2026-11, 2026-Q4 or 2026", field="period"))
+    grade = _choice_arg(args, problems, "grade", {g.value for g in EvaluationGrade})
+    problems.check()
+    return EvaluationFilters(unit_id=unit_id, period_kind=kind, period=period, grade=grade)
+
+
+def _evaluation_query(filters: EvaluationFilters, roots: Sequence[int] | None) -> Select[Any]:
+    unit = aliased(OrgUnit)
     query = (
-        select(EvaluationResult, Cadre.code, Cadre.full_name, OrgUnit.name)
+        select(EvaluationResult, Cadre.id, Cadre.code, Cadre.full_name, unit.name)
         .join(Cadre, EvaluationResult.cadre_id == Cadre.id)
-        .join(OrgUnit, Cadre.unit_id == OrgUnit.id)
-        .order_by(EvaluationResult.period, Cadre.code)
+        .join(unit, EvaluationResult.unit_id == unit.id)
+        .where(_scoped(unit, roots))
     )
-    if period:
-        query = query.where(EvaluationResult.period == period)
-    for result, code, full_name, unit_name in session.execute(query):
-        yield {
-            "code": code,
-            "full_name": full_name,
-            "unit": unit_name,
-            "period_kind": result.period_kind,
-            "period": result.period,
-            "score": None if result.score is None else f"{result.score:.2f}",
-            "grade": result.grade,
-        }
+    if filters.unit_id is not None:
+        query = query.where(in_subtree(unit, filters.unit_id))
+    if filters.period_kind:
+        query = query.where(EvaluationResult.period_kind == filters.period_kind)
+    if filters.period:
+        query = query.where(EvaluationResult.period == filters.period)
+    if filters.grade:
+        query = query.where(EvaluationResult.grade == filters.grade)
+    return query.order_by(EvaluationResult.period.desc(), Cadre.code, EvaluationResult.period_kind)
 
 
-def audit_records(session: Session, chain_key: str | None = None) -> Iterator[dict[str, Any]]:
-    query = select(AuditEvent).order_by(AuditEvent.chain_key, AuditEvent.seq)
-    if chain_key:
-        query = query.where(AuditEvent.chain_key == chain_key)
-    for event in session.scalars(query.execution_options(yield_per=2000)):
-        yield {
-            "id": event.id,
-            "chain_key": event.chain_key,
-            "seq": event.seq,
-            "occurred": event.occurred_dt.isoformat(),
-            "actor": event.actor_name,
-            "event_type": event.event_type,
-            "payload": event.payload,
-            "hash": event.hash,
-        }
+def _evaluation_record(row: Any) -> dict[str, Any]:
+    result, cadre_id, code, full_name, unit_name = row
+    return {
+        "cadre_id": cadre_id,
+        "code": code,
+        "full_name": full_name,
+        "unit": unit_name,
+        "period_kind": result.period_kind,
+        "period": result.period,
+        "score": None if result.score is None else f"{result.score:.2f}",
+        "grade": result.grade,
+    }
+
+
+def evaluation_page(
+    session: Session, filters: EvaluationFilters, roots: Sequence[int], *, page: int, per_page: int
+) -> ListPage:
+    return _page(session, _evaluation_query(filters, roots), page, per_page, _evaluation_record)
+
+
+def evaluation_count(session: Session, filters: EvaluationFilters, roots: Sequence[int] | None) -> int:
+    return count_rows(session, _evaluation_query(filters, roots))
+
+
+def evaluation_records(
+    session: Session, filters: EvaluationFilters | None = None, roots: Sequence[int] | None = None
+) -> Iterator[dict[str, Any]]:
+    """Results where the cadre was evaluated in `roots` (None: everywhere), latest period first."""
+    yield from _stream(session, _evaluation_query(filters or EvaluationFilters(), roots), _evaluation_record)
+
+
+# -- audit events ----------------------------------------------------------------------------------------------
+
+# Auditors inspect, administrators operate; nobody else reads the audit log itself (people read the history of
+# the instances and records they may see, on those pages).
+AUDIT_READERS = (Role.AUDITOR, Role.ADMIN)
+# What the event-type filter offers: every type the code writes.
+AUDIT_EVENT_TYPES = tuple(sorted({*EventType, *CadreEvent, "demo_loaded"}))
+CHAIN_PATTERN = re.compile(r"system|(instance|cadre):[1-9]\d{0,9}")
+MAX_ACTOR_LENGTH = 80
+
+
+@dataclass(frozen=True)
+class AuditFilters:
+    chain_key: str | None = None
+    event_type: str | None = None
+    actor: str | None = None  # a username, or "system"
+    occurred_from: datetime | None = None  # naive UTC, inclusive
+    occurred_before: datetime | None = None  # naive UTC, exclusive
+
+
+def parse_audit_filters(args: Mapping[str, Any], zone: tzinfo) -> AuditFilters:
+    """Filters from a query string; `from`/`to` are days on the reader's calendar (`zone`), both included."""
+    problems = _Problems()
+    chain = _text_arg(args, "chain")
+    if chain is not None:
+        chain = chain.lower().replace(" ", "")
+        if chain.lstrip("#").isdigit():
+            chain = f"instance:{chain.lstrip('#')}"  # "#12", as instances are referred to everywhere else
+        if not CHAIN_PATTERN.fullmatch(chain):
+            problems.add(Problem("a chain is written system, instance:12 (or #12) or cadre:5", field="chain"))
+    event_type = _choice_arg(args, problems, "event_type", AUDIT_EVENT_TYPES)
+    actor = _text_arg(args, "actor")
+    if actor is not None and len(actor) > MAX_ACTOR_LENGTH:
+        problems.add(Problem("at most 80 characters", field="actor"))
+    days = {}
+    for name in ("from", "to"):
+        raw = _text_arg(args, name)
+        if raw is None:
+            continue
+        try:
+            days[name] = parse_day(raw)
+        except ValueError:
+            problems.add(Problem("Enter a date as dd/mm/yyyy, for example 02/11/2026.", field=name))
+    if "from" in days and "to" in days and days["to"] < days["from"]:
+        problems.add(Problem("the end date cannot be before the start date", field="to"))
+    problems.check()
+    return AuditFilters(
+        chain_key=chain,
+        event_type=event_type,
+        actor=actor,
+        occurred_from=day_start_utc(days["from"], zone) if "from" in days else None,
+        # The "to" day is included: the bound is the start of the day after it.
+        occurred_before=day_start_utc(days["to"] + timedelta(days=1), zone) if "to" in days else None,
+    )
+
+
+def can_view_audit(user: User) -> bool:
+    return any(role in AUDIT_READERS for role, _unit in role_units(user))
+
+
+def audit_scope(session: Session, user: User) -> ColumnElement[bool]:
+    """SQL: the events this user may read. A reader at the top of the tree (the province) reads everything,
+    the system chain included; one placed lower reads the chains of the instances and cadres of their subtree."""
+    roots = sorted({unit for role, unit in role_units(user) if role in AUDIT_READERS})
+    if not roots:
+        return false()
+    top = session.scalar(select(OrgUnit.id).where(OrgUnit.id.in_(roots), OrgUnit.parent_id.is_(None)).limit(1))
+    if top is not None:
+        return true()
+    unit = aliased(OrgUnit)
+    instances = select(ProcessInstance.id).join(unit, ProcessInstance.unit_id == unit.id).where(_scoped(unit, roots))
+    cadre_unit = aliased(OrgUnit)
+    cadre_chains = (
+        select(literal("cadre:") + cast(Cadre.id, String))
+        .join(cadre_unit, Cadre.unit_id == cadre_unit.id)
+        .where(_scoped(cadre_unit, roots))
+    )
+    return or_(AuditEvent.instance_id.in_(instances), AuditEvent.chain_key.in_(cadre_chains))
+
+
+def _audit_query(filters: AuditFilters, scope: ColumnElement[bool]) -> Select[Any]:
+    query = select(AuditEvent).where(scope)
+    if filters.chain_key:
+        query = query.where(AuditEvent.chain_key == filters.chain_key)
+    if filters.event_type:
+        query = query.where(AuditEvent.event_type == filters.event_type)
+    if filters.actor:
+        query = query.where(func.lower(AuditEvent.actor_name) == filters.actor.lower())
+    if filters.occurred_from is not None:
+        query = query.where(AuditEvent.occurred_dt >= filters.occurred_from)
+    if filters.occurred_before is not None:
+        query = query.where(AuditEvent.occurred_dt < filters.occurred_before)
+    # One chain reads in its own order; the whole log newest first.
+    if filters.chain_key:
+        return query.order_by(AuditEvent.seq)
+    return query.order_by(AuditEvent.id.desc())
+
+
+def _audit_record(row: Any) -> dict[str, Any]:
+    event = row[0]
+    return {
+        "id": event.id,
+        "chain_key": event.chain_key,
+        "seq": event.seq,
+        "occurred": event.occurred_dt.isoformat(),
+        "occurred_dt": event.occurred_dt,
+        "actor": event.actor_name,
+        "event_type": event.event_type,
+        "payload": event.payload,
+        "hash": event.hash,
+    }
+
+
+def audit_page(
+    session: Session, filters: AuditFilters, scope: ColumnElement[bool], *, page: int, per_page: int
+) -> ListPage:
+    return _page(session, _audit_query(filters, scope), page, per_page, _audit_record)
+
+
+def audit_count(session: Session, filters: AuditFilters, scope: ColumnElement[bool]) -> int:
+    return count_rows(session, _audit_query(filters, scope))
+
+
+def audit_records(
+    session: Session, filters: AuditFilters | None = None, scope: ColumnElement[bool] | None = None
+) -> Iterator[dict[str, Any]]:
+    """Events in `scope` (None: all), in the page's order for these filters; without filters (the CLI) chain by
+    chain in sequence, the order in which a copy of the log is re-verified."""
+    query = _audit_query(filters or AuditFilters(), scope if scope is not None else true())
+    if filters is None:
+        query = query.order_by(None).order_by(AuditEvent.chain_key, AuditEvent.seq)
+    yield from _stream(session, query, _audit_record)

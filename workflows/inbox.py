@@ -174,6 +174,12 @@ def inbox_page(session: Session, user: User, filters: InboxFilters, known_total:
     )
 
 
+def inbox_task_ids(user: User, filters: InboxFilters) -> Select[Any]:
+    """The ids of every task the inbox lists for these filters, in its order, unpaged (exports read them all)."""
+    query, subject = _task_query(user, filters, utcnow_naive())
+    return _order(query.with_only_columns(HumanTask.id), filters.sort, subject)
+
+
 def inbox_facets(session: Session, user: User, scope: str) -> list[tuple[str, str, str, str, int]]:
     """(process_id, process_name, task_key, step name, count) of the open tasks in this scope, for filters."""
     candidate_unit = aliased(OrgUnit)

@@ -1,16 +1,20 @@
 from __future__ import annotations
 
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from typing import Any
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
+from webapp.downloads import bad_filters, export_format, format_problems, send_table
 from webapp.extensions import db
 from webapp.http import act, flash_error, process_engine
 from workflows.access import visible_units
 from workflows.engine import operations
 from workflows.errors import WorkflowError
+from workflows.exports import TASK_COLUMNS, inbox_task_count, inbox_task_records
 from workflows.inbox import SCOPES, SORTS, InboxFilters, inbox_facets, inbox_page, watched_instances
 from workflows.models import HumanTask
 from workflows.states import TaskStatus
@@ -41,8 +45,22 @@ def home() -> Response:
 
 @bp.get("/inbox")
 @login_required
-def index() -> str:
+def index() -> Any:
     filters = _filters()
+    problems = format_problems()
+    if problems:
+        return bad_filters(problems)
+    fmt = export_format()
+    if fmt is not None:
+        if filters.scope == "watching":
+            abort(404)  # a list of procedures, not tasks: the instances page exports nothing of it
+        return send_table(
+            inbox_task_records(db.session, current_user, filters),
+            TASK_COLUMNS,
+            fmt,
+            "cong-viec",
+            count=lambda: inbox_task_count(db.session, current_user, filters),
+        )
     if filters.scope == "watching":
         instances, total = watched_instances(db.session, current_user, page=filters.page)
         return render_template("inbox/watching.html", filters=filters, instances=instances, total=total)

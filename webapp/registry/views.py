@@ -5,19 +5,41 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select
 
+from webapp.downloads import bad_filters, export_format, format_problems, send_table
 from webapp.extensions import db
 from webapp.http import Pagination
 from workflows import clock
 from workflows.access import in_subtree, oversees_unit, role_units
 from workflows.db import transaction
-from workflows.errors import WorkflowError
+from workflows.errors import Invalid, WorkflowError
+from workflows.exports import (
+    EVALUATION_COLUMNS,
+    EvaluationFilters,
+    ListPage,
+    cadre_records,
+    count_rows,
+    evaluation_count,
+    evaluation_page,
+    evaluation_records,
+    parse_evaluation_filters,
+)
 from workflows.models import AuditEvent
 from workflows.registry.cadre_columns import CADRE_COLUMNS
-from workflows.registry.importing import IMPORT_ROLES, ImportRefused, export_cadres, import_cadres
-from workflows.registry.models import Cadre, CadrePosition, EvaluationResult, OrgUnit, PlanningEntry, Position
+from workflows.registry.importing import IMPORT_ROLES, ImportRefused, import_cadres
+from workflows.registry.models import (
+    Cadre,
+    CadrePosition,
+    EvaluationGrade,
+    EvaluationResult,
+    OrgUnit,
+    PeriodKind,
+    PlanningEntry,
+    Position,
+)
 from workflows.registry.records import cadre_chain
 from workflows.registry.tabular import MEDIA_TYPES, template, write_problem_report
 from workflows.states import Role
@@ -25,6 +47,8 @@ from workflows.states import Role
 bp = Blueprint("registry", __name__, url_prefix="/registry")
 READ_ROLES = (Role.SUPERVISOR, Role.HEAD, Role.PERSONNEL, Role.AUDITOR, Role.ADMIN)
 PER_PAGE = 50
+PERIOD_KINDS = {PeriodKind.MONTH: _l("Month"), PeriodKind.QUARTER: _l("Quarter"), PeriodKind.YEAR: _l("Year")}
+GRADES = tuple(grade.value for grade in EvaluationGrade)
 
 
 def _roots() -> list[int]:
@@ -54,11 +78,18 @@ def _can_import() -> bool:
 @login_required
 def cadres() -> Any:
     query = _scoped_query(_roots())
-    fmt = request.args.get("format")
-    if fmt in ("xlsx", "csv"):
-        content = export_cadres(db.session, fmt, db.session.scalars(query.order_by(Cadre.code)))  # type: ignore[arg-type]
-        return Response(
-            content, mimetype=MEDIA_TYPES[fmt], headers={"Content-Disposition": f'attachment; filename="can-bo.{fmt}"'}
+    problems = format_problems()
+    if problems:
+        return bad_filters(problems)
+    fmt = export_format()
+    if fmt is not None:
+        ordered = query.order_by(Cadre.code)
+        return send_table(
+            cadre_records(db.session, ordered),
+            CADRE_COLUMNS,
+            fmt,
+            "can-bo",
+            count=lambda: count_rows(db.session, ordered),
         )
     page = max(1, min(request.args.get("page", 1, type=int), 100_000))
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
@@ -66,6 +97,40 @@ def cadres() -> Any:
     return render_template(
         "registry/cadres.html", cadres=rows.all(), page=Pagination(page, total, PER_PAGE), can_import=_can_import()
     )
+
+
+@bp.get("/evaluations")
+@login_required
+def evaluations() -> Any:
+    """Evaluation results where the cadres were evaluated, in the reader's units; filters, pages, export."""
+    roots = _roots()
+    units = db.session.scalars(
+        select(OrgUnit).where(or_(*(in_subtree(OrgUnit, r) for r in roots))).order_by(OrgUnit.path, OrgUnit.name)
+    ).all()
+    problems = format_problems()
+    try:
+        filters = parse_evaluation_filters(request.args, {unit.id for unit in units})
+    except Invalid as invalid:
+        problems = [*invalid.problems, *problems]
+        filters = EvaluationFilters()
+    context = {"units": units, "filters": filters, "kinds": PERIOD_KINDS, "grades": GRADES}
+    if problems:
+        errors = {problem.field: _(problem.message) for problem in problems}
+        empty = ListPage([], 0, 1, PER_PAGE)
+        return render_template("registry/evaluations.html", page=empty, errors=errors, **context), 400
+    fmt = export_format()
+    if fmt is not None:
+        return send_table(
+            evaluation_records(db.session, filters, roots),
+            EVALUATION_COLUMNS,
+            fmt,
+            "ket-qua-danh-gia",
+            count=lambda: evaluation_count(db.session, filters, roots),
+        )
+    page = evaluation_page(
+        db.session, filters, roots, page=request.args.get("page", 1, type=int) or 1, per_page=PER_PAGE
+    )
+    return render_template("registry/evaluations.html", page=page, errors={}, **context)
 
 
 @bp.get("/cadres/<int:cadre_id>")

@@ -1,0 +1,1 @@
+"""The audit log for auditors and administrators: events in their scope, filtered, paged, exported."""
