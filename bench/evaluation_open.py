@@ -116,10 +116,10 @@ def main() -> None:
         times = []
         for _ in range(args.runs):
             t0 = time.perf_counter()
-            response = client.get("/")
+            response = client.get("/inbox")
             times.append(time.perf_counter() - t0)
             assert response.status_code == 200, response.status_code
-        print(f"GET / (inbox) as {username:<12} {summary(times, 1)}")
+        print(f"GET /inbox as {username:<12} {summary(times, 1)}")
 
 
 if __name__ == "__main__":
