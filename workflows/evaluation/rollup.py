@@ -1,0 +1,334 @@
+"""The quarterly and annual roll-up of the monthly evaluation for a unit (and the units below it), and the HTXSNV quota.
+
+For each active cadre whose unit is in scope, every monthly result of the year (`EvaluationResult`, kind "month",
+whichever unit recorded it: a transferred cadre is graded by the new unit with the old unit's months, §6.3) gives:
+- the score of each quarter with a month in it (`quarterly_score`);
+- the annual score: the average of the months with a score; a month with no result counts as not worked (leave,
+  before joining), NĐ 335 Điều 21 (§6.3) — `annual_score`;
+- the proposed annual grade: `grade_for` the annual score, KHTNV when disciplined at reprimand or above in the year
+  (NĐ 335 Điều 20 điểm c).
+
+The quota (NĐ 335 Điều 20, §6.4) is checked per (unit, task group). The task group of a cadre is the `title_code`
+of the position they currently hold (the lowest id when several, leadership posts first), or "chung" when none;
+a `TaskGrouping` maps title codes onto wider groups (configurable, e.g. from the app's config), so several titles
+with similar tasks can share one quota.
+
+`record_rollup` writes the quarter and year results through `records.record_evaluation`, the audited write path.
+Queries and writes only: no Flask, no clock except the one `records.local_today` reads.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from workflows.access import ancestry, in_subtree, role_units
+from workflows.assignment import holds_role_over
+from workflows.errors import Invalid, NotAllowed, NotFound, Problem
+from workflows.registry.models import (
+    Cadre,
+    CadrePosition,
+    DisciplineRecord,
+    EvaluationResult,
+    OrgUnit,
+    Position,
+    User,
+)
+from workflows.registry.records import local_today, record_evaluation
+from workflows.rules.evaluation import (
+    DEFAULT_POLICY,
+    GRADES,
+    HTXSNV,
+    EvaluationPolicy,
+    Grade,
+    QuotaEntry,
+    QuotaReport,
+    annual_score,
+    grade_for,
+    quarter_of,
+    quarterly_score,
+    quota_check,
+)
+from workflows.states import Role
+
+DEFAULT_TASK_GROUP = "chung"
+# Who may see a unit's roll-up, and who may write its quarter and year results.
+VIEW_ROLES = (Role.PERSONNEL, Role.HEAD, Role.SUPERVISOR, Role.AUDITOR, Role.ADMIN)
+WRITE_ROLES = (Role.PERSONNEL, Role.HEAD, Role.ADMIN)
+FIRST_YEAR = 2000
+
+
+@dataclass(frozen=True)
+class TaskGrouping:
+    """Which quota group a cadre belongs to (NĐ 335 Điều 20: "nhóm có nhiệm vụ tương đồng" [U]): the title code of
+    their current position, renamed by `groups` when listed there; `default` when they hold no position (or one
+    without a title code)."""
+
+    groups: Mapping[str, str] = field(default_factory=dict)
+    default: str = DEFAULT_TASK_GROUP
+
+    def of(self, title_code: str | None) -> str:
+        if not title_code:
+            return self.default
+        return self.groups.get(title_code, title_code)
+
+
+@dataclass(frozen=True)
+class CadreRollup:
+    cadre_id: int
+    code: str
+    full_name: str
+    unit_id: int
+    unit_code: str
+    task_group: str
+    monthly: dict[str, float | None]  # every month of the year that has a result → its score
+    monthly_htxsnv: int  # months graded HTXSNV: the quota's tie-break among equal annual scores
+    quarterly: dict[str, float | None]  # "2026-Q1" → score, for the quarters with a result
+    annual: float | None  # None: no month worked
+    grade: Grade | None  # the proposed annual grade; None when no month was worked
+    disciplined_on: tuple[date, ...]  # discipline decided in the year (reprimand or above)
+
+    @property
+    def months_worked(self) -> int:
+        return sum(1 for score in self.monthly.values() if score is not None)
+
+    @property
+    def proposed_grade(self) -> str | None:
+        return self.grade.grade if self.grade else None
+
+    def quota_entry(self, grade: str | None = None, exception_approved: bool = False) -> QuotaEntry:
+        return QuotaEntry(
+            cadre_id=self.cadre_id,
+            unit_id=self.unit_id,
+            task_group=self.task_group,
+            grade=grade or self.proposed_grade or "",
+            score=self.annual,
+            tie_key=float(self.monthly_htxsnv),
+            exception_approved=exception_approved,
+        )
+
+
+@dataclass(frozen=True)
+class Rollup:
+    unit: OrgUnit
+    year: int
+    include_subunits: bool
+    cadres: tuple[CadreRollup, ...]  # by unit code, then cadre code
+    policy: EvaluationPolicy = DEFAULT_POLICY
+
+    def cadre(self, cadre_id: int) -> CadreRollup:
+        for row in self.cadres:
+            if row.cadre_id == cadre_id:
+                return row
+        raise KeyError(cadre_id)
+
+    def quota_entries(
+        self, grades: Mapping[int, str] | None = None, exceptions: Iterable[int] = ()
+    ) -> list[QuotaEntry]:
+        """The graded cadres (a month worked) as quota entries; `grades` replaces proposed grades (a demotion)."""
+        chosen = dict(grades or {})
+        excepted = set(exceptions)
+        return [
+            row.quota_entry(chosen.get(row.cadre_id), row.cadre_id in excepted)
+            for row in self.cadres
+            if row.grade is not None
+        ]
+
+    def quota(self, grades: Mapping[int, str] | None = None, exceptions: Iterable[int] = ()) -> QuotaReport:
+        return quota_check(self.quota_entries(grades, exceptions), self.policy)
+
+
+def year_problems(year: object, today: date) -> list[Problem]:
+    if isinstance(year, str) and year.strip().isdigit():
+        year = int(year.strip())
+    if not isinstance(year, int) or isinstance(year, bool) or year < FIRST_YEAR:
+        return [Problem("expected a year (YYYY)", field="year")]
+    if year > today.year:
+        return [Problem("the year has not begun yet", field="year")]
+    return []
+
+
+def may_view(session: Session, actor: User | None, unit_id: int, roles: Iterable[str] = VIEW_ROLES) -> bool:
+    if actor is None:
+        return True  # the system (CLI without --as)
+    chain = ancestry(session, unit_id)
+    return any(holds_role_over(role_units(actor), role, chain) for role in roles)
+
+
+def find_unit(session: Session, actor: User | None, unit_code: str, roles: Iterable[str] = VIEW_ROLES) -> OrgUnit:
+    unit = session.scalar(select(OrgUnit).where(OrgUnit.code == (unit_code or "").strip()))
+    if unit is None:
+        raise NotFound(f"there is no unit with the code {unit_code!r}")
+    if not may_view(session, actor, unit.id, roles):
+        raise NotAllowed("you may not see the evaluation results of this unit")
+    return unit
+
+
+def _task_groups(session: Session, cadre_ids: list[int], grouping: TaskGrouping) -> dict[int, str]:
+    rows = session.execute(
+        select(CadrePosition.cadre_id, Position.title_code)
+        .join(Position, Position.id == CadrePosition.position_id)
+        .where(CadrePosition.cadre_id.in_(cadre_ids), CadrePosition.ended_on.is_(None))
+        .order_by(CadrePosition.cadre_id, Position.is_leadership.desc(), Position.id)
+    )
+    codes: dict[int, str | None] = {}
+    for cadre_id, title_code in rows:
+        codes.setdefault(cadre_id, title_code)
+    return {cadre_id: grouping.of(codes.get(cadre_id)) for cadre_id in cadre_ids}
+
+
+def build_rollup(
+    session: Session,
+    *,
+    actor: User | None,
+    unit_code: str,
+    year: int | str,
+    include_subunits: bool = True,
+    grouping: TaskGrouping | None = None,
+    policy: EvaluationPolicy = DEFAULT_POLICY,
+    today: date | None = None,
+    roles: Iterable[str] = VIEW_ROLES,
+) -> Rollup:
+    """The roll-up of `year` for a unit; `Invalid` for a bad or future year, `NotFound` for an unknown unit,
+    `NotAllowed` when the actor holds none of `roles` over it."""
+    problems = year_problems(year, today or local_today())
+    if problems:
+        raise Invalid("the year is not valid", problems)
+    year = int(year)
+    unit = find_unit(session, actor, unit_code, roles)
+    grouping = grouping or TaskGrouping()
+
+    scope = in_subtree(OrgUnit, unit.id) if include_subunits else OrgUnit.id == unit.id
+    cadres = session.execute(
+        select(Cadre.id, Cadre.code, Cadre.full_name, Cadre.unit_id, OrgUnit.code)
+        .join(OrgUnit, OrgUnit.id == Cadre.unit_id)
+        .where(scope, Cadre.is_active)
+        .order_by(OrgUnit.code, Cadre.code)
+    ).all()
+    ids = [row[0] for row in cadres]
+    monthly: dict[int, dict[str, float | None]] = defaultdict(dict)
+    excellent: dict[int, int] = defaultdict(int)
+    disciplined: dict[int, list[date]] = defaultdict(list)
+    groups: dict[int, str] = {}
+    if ids:
+        results = session.execute(
+            select(EvaluationResult.cadre_id, EvaluationResult.period, EvaluationResult.score, EvaluationResult.grade)
+            .where(
+                EvaluationResult.cadre_id.in_(ids),
+                EvaluationResult.period_kind == "month",
+                EvaluationResult.period.like(f"{year}-%"),
+            )
+            .order_by(EvaluationResult.period)
+        )
+        for cadre_id, period, score, grade in results:
+            monthly[cadre_id][period] = None if score is None else float(score)
+            excellent[cadre_id] += grade == HTXSNV
+        # NĐ 335 Điều 20 điểm c: disciplined at reprimand (the lowest level) or above in the year.
+        for cadre_id, decided_on in session.execute(
+            select(DisciplineRecord.cadre_id, DisciplineRecord.decided_on).where(
+                DisciplineRecord.cadre_id.in_(ids),
+                DisciplineRecord.decided_on >= date(year, 1, 1),
+                DisciplineRecord.decided_on <= date(year, 12, 31),
+            )
+        ):
+            disciplined[cadre_id].append(decided_on)
+        groups = _task_groups(session, ids, grouping)
+
+    rows = []
+    for cadre_id, code, full_name, unit_id, unit_code_of in cadres:
+        months = monthly.get(cadre_id, {})
+        by_quarter: dict[str, dict[str, float | None]] = defaultdict(dict)
+        for month, score in months.items():
+            by_quarter[quarter_of(month)][month] = score
+        annual = annual_score(months)
+        days = tuple(sorted(disciplined.get(cadre_id, [])))
+        rows.append(
+            CadreRollup(
+                cadre_id=cadre_id,
+                code=code,
+                full_name=full_name,
+                unit_id=unit_id,
+                unit_code=unit_code_of,
+                task_group=groups.get(cadre_id, grouping.default),
+                monthly=dict(months),
+                monthly_htxsnv=excellent.get(cadre_id, 0),
+                quarterly={q: quarterly_score(m) for q, m in sorted(by_quarter.items())},
+                annual=annual,
+                grade=None if annual is None else grade_for(annual, disciplined_reprimand_or_above=bool(days)),
+                disciplined_on=days,
+            )
+        )
+    return Rollup(unit=unit, year=year, include_subunits=include_subunits, cadres=tuple(rows), policy=policy)
+
+
+def _quarter_grade(row: CadreRollup, quarter: str, score: float) -> str:
+    number = int(quarter[-1])
+    start, end = 3 * number - 2, 3 * number
+    disciplined = any(start <= day.month <= end for day in row.disciplined_on)
+    return grade_for(score, disciplined_reprimand_or_above=disciplined).grade
+
+
+@dataclass(frozen=True)
+class RollupWritten:
+    quarters: int
+    years: int
+
+
+def record_rollup(
+    session: Session,
+    actor: User | None,
+    rollup: Rollup,
+    *,
+    year_grades: Mapping[int, str] | None = None,
+    with_year: bool = True,
+    source_instance_id: int | None = None,
+) -> RollupWritten:
+    """Write each cadre's quarter results and (with `with_year`) the year result through `record_evaluation`.
+    `year_grades` are the decided grades by cadre id (after the quota is resolved); the proposed grade otherwise.
+    Re-running writes only what changed (record_evaluation keeps the earlier values in the audit chain)."""
+    decided = dict(year_grades or {})
+    bad = [cadre_id for cadre_id, grade in decided.items() if grade not in GRADES]
+    if bad:
+        raise Invalid("the grades are not valid", [Problem("not one of the allowed values", field=str(bad[0]))])
+    today = local_today()
+    quarters = years = 0
+    for row in rollup.cadres:
+        if row.grade is None:
+            continue
+        cadre = session.get(Cadre, row.cadre_id)
+        assert cadre is not None
+        for quarter, score in row.quarterly.items():
+            start_month = 3 * int(quarter[-1]) - 2
+            if score is None or date(rollup.year, start_month, 1) > today:
+                continue
+            record_evaluation(
+                session,
+                actor,
+                cadre,
+                period_kind="quarter",
+                period=quarter,
+                grade=_quarter_grade(row, quarter, score),
+                score=score,
+                unit_id=row.unit_id,
+                source_instance_id=source_instance_id,
+            )
+            quarters += 1
+        if with_year:
+            record_evaluation(
+                session,
+                actor,
+                cadre,
+                period_kind="year",
+                period=str(rollup.year),
+                grade=decided.get(row.cadre_id, row.proposed_grade or ""),
+                score=row.annual,
+                unit_id=row.unit_id,
+                source_instance_id=source_instance_id,
+            )
+            years += 1
+    return RollupWritten(quarters=quarters, years=years)
