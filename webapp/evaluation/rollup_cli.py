@@ -1,0 +1,112 @@
+"""`canbo evaluation rollup --year 2026 --unit CODE [--write]`: the year's roll-up of a unit and its HTXSNV quota.
+
+Registered in the `evaluation` group of webapp/cli.py. The task groups of the quota come from the configuration key
+EVALUATION_TASK_GROUPS (a mapping of position title codes to group names; unlisted title codes are their own group,
+no position is "chung"); the ratio, rounding and tie-break from EVALUATION_POLICY.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+from sqlalchemy import select
+
+from webapp.evaluation import evaluation_policy
+from webapp.extensions import db
+from workflows.db import transaction
+from workflows.errors import WorkflowError
+from workflows.evaluation.rollup import VIEW_ROLES, WRITE_ROLES, Rollup, TaskGrouping, build_rollup, record_rollup
+from workflows.registry.models import User
+
+
+def _fail(message: str) -> None:
+    click.echo(message, err=True)
+    sys.exit(1)
+
+
+def _score(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f}"
+
+
+def _grouping() -> TaskGrouping:
+    groups = current_app.config.get("EVALUATION_TASK_GROUPS") or {}
+    if not isinstance(groups, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in groups.items()):
+        _fail("EVALUATION_TASK_GROUPS phải là một ánh xạ mã chức danh → tên nhóm.")
+    return TaskGrouping(dict(groups))
+
+
+def print_rollup(rollup: Rollup) -> None:
+    click.echo(f"Tổng hợp kết quả năm {rollup.year} — {rollup.unit.code} ({rollup.unit.name})")
+    click.echo(f"{'Mã':<12} {'Họ và tên':<30} {'Đơn vị':<12} {'Nhóm':<14} {'Số tháng':>8} {'Điểm năm':>9}  Đề xuất")
+    for row in rollup.cadres:
+        click.echo(
+            f"{row.code:<12} {row.full_name[:30]:<30} {row.unit_code:<12} {row.task_group[:14]:<14} "
+            f"{row.months_worked:>8} {_score(row.annual):>9}  {row.proposed_grade or '—'}"
+        )
+    codes = {row.cadre_id: row for row in rollup.cadres}
+    units = {row.unit_id: row.unit_code for row in rollup.cadres}
+    click.echo("")
+    click.echo("Tỷ lệ HTXSNV (≤ 20% số HTTNV, theo đơn vị và nhóm nhiệm vụ — NĐ 335 Điều 20):")
+    report = rollup.quota()
+    if not report.groups:
+        click.echo("  (chưa có kết quả tháng nào trong năm)")
+    for group in report.groups:
+        click.echo(
+            f"  {units[group.unit_id]} / {group.task_group}: HTTNV {group.httnv}, HTXSNV {group.htxsnv}, "
+            f"được phép {group.allowed}, vượt {len(group.over)}"
+        )
+        for rank, cadre_id in enumerate(group.over, start=1):
+            row = codes[cadre_id]
+            click.echo(f"    {rank}. {row.code} {row.full_name} — {_score(row.annual)}")
+        if group.tied_at_cut:
+            tied = ", ".join(codes[c].code for c in group.tied_at_cut)
+            click.echo(f"    bằng điểm tại ngưỡng, thủ trưởng quyết định: {tied}")
+
+
+@click.command(
+    "rollup",
+    help="The year's quarterly and annual results of a unit (and the units below it) from the monthly results, "
+    "the proposed grades and the HTXSNV quota per unit and task group. With --write, the quarter results are "
+    "recorded, and the year results too when no group is over the quota (otherwise use the annual grading run).",
+)
+@click.option("--year", required=True, help="The year, YYYY; it must have begun.")
+@click.option("--unit", "unit_code", required=True, help="Code of the unit.")
+@click.option("--no-subunits", is_flag=True, help="Only the unit itself, not the units below it.")
+@click.option("--write", is_flag=True, help="Record the quarter (and, within the quota, the year) results.")
+@click.option("--as", "username", help="Act as this user (default: the system).")
+@with_appcontext
+def rollup_command(year: str, unit_code: str, no_subunits: bool, write: bool, username: str | None) -> None:
+    actor = None
+    if username is not None:
+        actor = db.session.scalar(select(User).where(User.username == username))
+        if actor is None:
+            _fail(f"no such user: {username}")
+    grouping = _grouping()
+    try:
+        with transaction(db.session):
+            rollup = build_rollup(
+                db.session,
+                actor=actor,
+                unit_code=unit_code,
+                year=year,
+                include_subunits=not no_subunits,
+                grouping=grouping,
+                policy=evaluation_policy(),
+                roles=WRITE_ROLES if write else VIEW_ROLES,
+            )
+            print_rollup(rollup)
+            if write:
+                within = rollup.quota().is_within
+                written = record_rollup(db.session, actor, rollup, with_year=within)
+                click.echo("")
+                click.echo(f"Đã ghi {written.quarters} kết quả quý, {written.years} kết quả năm.")
+                if not within:
+                    click.echo(
+                        "Chưa ghi kết quả năm: còn HTXSNV vượt tỷ lệ; thủ trưởng giải quyết trong quy trình "
+                        "xếp loại cuối năm."
+                    )
+    except WorkflowError as error:
+        _fail(f"Không tổng hợp được; không có gì được ghi.\n{error}")
