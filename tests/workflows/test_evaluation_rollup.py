@@ -14,8 +14,9 @@ from workflows import clock
 from workflows.audit import verify_chains
 from workflows.db import transaction
 from workflows.errors import Invalid, NotAllowed, NotFound
+from workflows.evaluation.annual import start_annual_run
 from workflows.evaluation.rollup import TaskGrouping, build_rollup, record_rollup
-from workflows.models import AuditEvent
+from workflows.models import AuditEvent, ProcessInstance
 from workflows.registry.models import (
     Cadre,
     CadrePosition,
@@ -261,3 +262,113 @@ def test_a_quarter_is_graded_with_that_quarters_discipline_only(session_factory,
 
 def _unit_id(session: Session) -> int:
     return session.scalars(select(OrgUnit.id).where(OrgUnit.code == UNIT)).one()
+
+
+# ---------------------------------------------------------------------------------------------
+# The annual grading run (bpmn/annual_grading.bpmn)
+# ---------------------------------------------------------------------------------------------
+def _start_run(driver, username: str = "personnel1") -> int:
+    with driver.session_factory() as session, transaction(session):
+        actor = session.scalars(select(User).where(User.username == username)).one()
+        return start_annual_run(session, driver.engine, actor=actor, unit_code=UNIT, year=YEAR)
+
+
+def _year_results(session_factory: sessionmaker[Session]) -> dict[str, str]:
+    with session_factory() as session:
+        return dict(
+            session.execute(
+                select(Cadre.code, EvaluationResult.grade)
+                .join(Cadre, Cadre.id == EvaluationResult.cadre_id)
+                .where(EvaluationResult.period_kind == "year")
+            )
+            .tuples()
+            .all()
+        )
+
+
+def test_annual_run_closes_only_once_every_htxsnv_over_quota_is_resolved(driver, session_factory, seeded):
+    """NĐ 335 Điều 20–21 (§6.3–§6.4): personnel prepares, the head confirms; over-quota HTXSNV must be demoted with
+    a reason or excepted; the year results are written on completion."""
+    instance_id = _start_run(driver)
+    assert _start_run(driver) == instance_id  # one run per unit and year
+    prepare = driver.task(instance_id, "prepare")
+    assert prepare.candidate_role == "personnel"
+    # A month recorded after the run started is picked up when the officer submits the preparation.
+    with session_factory() as session, transaction(session):
+        session.add(
+            EvaluationResult(
+                cadre_id=seeded["RN01"],
+                period_kind="month",
+                period="2026-12",
+                score=75.0,
+                grade=HTTNV,
+                unit_id=_unit_id(session),
+            )
+        )
+    driver.complete("personnel1", prepare.id, {"note": "Trình thủ trưởng"})
+    confirm = driver.task(instance_id, "head_confirm")
+    assert confirm.candidate_role == "head"
+
+    with session_factory() as session:
+        instance = session.get(ProcessInstance, instance_id)
+        assert instance is not None
+        data = driver.engine.load(driver.engine.definition(session, instance.process_version_id), instance)
+        prepared = dict(data.last_task.data)
+    assert prepared["over_quota"] == ["RX01", "RA02"]
+    rn01 = next(row for row in prepared["cadres"] if row["code"] == "RN01")
+    assert (rn01["months_worked"], rn01["proposed_grade"]) == (1, HTTNV)
+
+    with pytest.raises(Invalid) as nothing:
+        driver.complete("head1", confirm.id, {})
+    assert "RX01, RA02" in str(nothing.value)
+    demote = {"cadre_code": "RX01", "action": "demote", "reason": "Thấp điểm nhất trong nhóm"}
+    with pytest.raises(Invalid) as one_left:
+        driver.complete("head1", confirm.id, {"resolutions": [demote]})
+    assert "RA02" in str(one_left.value) and "RX01" not in str(one_left.value)
+    with pytest.raises(Invalid) as not_htxsnv:
+        driver.complete(
+            "head1", confirm.id, {"resolutions": [demote, {"cadre_code": "RG01", "action": "demote", "reason": "x"}]}
+        )
+    assert not_htxsnv.value.problems[0].field == "resolutions.1.cadre_code"
+    with pytest.raises(Invalid):  # a resolution needs its reason (the form's schema)
+        driver.complete("head1", confirm.id, {"resolutions": [{**demote, "reason": ""}]})
+    assert _year_results(session_factory) == {}
+
+    exception = {"cadre_code": "RA02", "action": "exception", "reason": "Văn bản số 12/QĐ-UBND cho phép vượt tỷ lệ"}
+    finished = driver.complete("head1", confirm.id, {"resolutions": [demote, exception]})
+    assert finished.status == "completed"
+    year = _year_results(session_factory)
+    assert year["RX01"] == HTTNV and year["RA02"] == HTXSNV and year["RX02"] == HTXSNV and year["RX03"] == HTXSNV
+    assert year["RK01"] == KHTNV and year["RN01"] == HTTNV and len(year) == 17
+    with session_factory() as session:
+        rx01 = session.scalars(
+            select(EvaluationResult).where(
+                EvaluationResult.cadre_id == seeded["RX01"], EvaluationResult.period_kind == "year"
+            )
+        ).one()
+        assert rx01.score == 91.0 and rx01.source_instance_id == instance_id
+        assert verify_chains(session).ok
+
+
+def test_demoting_the_lowest_is_enough_because_the_denominator_grows(driver, session_factory, seeded):
+    """§6.4: 10 HTTNV + 3 HTXSNV → 1 over; after one demotion 11 HTTNV allow 2 HTXSNV (the accounting group is
+    merged away here so only the general group counts)."""
+    with session_factory() as session, transaction(session):
+        actor = session.scalars(select(User).where(User.username == "personnel1")).one()
+        instance_id = start_annual_run(
+            session, driver.engine, actor=actor, unit_code=UNIT, year=YEAR, grouping=TaskGrouping({"ke_toan": "chung"})
+        )
+    driver.complete("personnel1", driver.task(instance_id, "prepare").id, {})
+    confirm = driver.task(instance_id, "head_confirm")
+    # 11 HTTNV + 4 HTXSNV → 2 over (RX01, RA02); demoting both gives 13 HTTNV, 2 HTXSNV, 2 allowed.
+    resolutions = [
+        {"cadre_code": code, "action": "demote", "reason": "Vượt tỷ lệ, điểm thấp hơn"} for code in ("RX01", "RA02")
+    ]
+    driver.complete("head1", confirm.id, {"resolutions": resolutions})
+    year = _year_results(session_factory)
+    assert [code for code, grade in sorted(year.items()) if grade == HTXSNV] == ["RX02", "RX03"]
+
+
+def test_only_personnel_start_an_annual_run(driver, seeded):
+    with pytest.raises(NotAllowed):
+        _start_run(driver, "head1")

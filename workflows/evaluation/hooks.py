@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workflows.errors import Invalid, Problem
-from workflows.evaluation import PROCESS_ID
+from workflows.evaluation import PROCESS_ID, annual
 from workflows.hooks import CompletionEffect, InstanceLike, TaskHook
 from workflows.models import Notification
 from workflows.registry.models import Cadre, DisciplineRecord, EvaluationResult, User
@@ -220,5 +220,6 @@ TASK_HOOKS: dict[str, TaskHook] = {
     "evaluation_self_assessment": self_assessment,
     "evaluation_review": review,
     "evaluation_decision": decision,
+    **annual.TASK_HOOKS,
 }
-COMPLETION_EFFECTS: dict[str, CompletionEffect] = {PROCESS_ID: record_result}
+COMPLETION_EFFECTS: dict[str, CompletionEffect] = {PROCESS_ID: record_result, **annual.COMPLETION_EFFECTS}
