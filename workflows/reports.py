@@ -1,25 +1,80 @@
-"""Queries behind the targets dashboard: the facts each figure is computed from, in the viewer's scope.
+"""Queries behind the targets dashboard, in the viewer's scope.
 
-The figures themselves are pure rules (workflows/rules/targets.py); this module only gathers their inputs.
+The figures are pure rules (workflows/rules/targets.py). Here the database sums what they need: one aggregate
+query counts, per commune and per figure, the cadres in the numerator, in the denominator and unknown
+(`figure_counts`), with the same measures the rules apply one cadre at a time written as SQL (`_measures`); the
+people behind a figure are loaded only on its drill-down page, a page at a time (`figure_rows`). Evaluation grades
+and task timings are likewise filtered by scope in SQL. `cadre_facts` still loads whole cadres: it is the reference
+the aggregation is tested against.
+
+Two facts are not columns: the commune a unit is in, and the commune a recorded hometown is today (through the
+2025 mergers). Both come from the pure rules in workflows/rules/communes.py over the units (a province has a few
+thousand), and reach the queries as two small VALUES tables.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    and_,
+    case,
+    column,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+    true,
+)
 from sqlalchemy.orm import Session
 
 from workflows.access import in_subtree, role_units
 from workflows.models import HumanTask
 from workflows.registry.models import Cadre, CadrePosition, EvaluationResult, OrgUnit, Position, User
-from workflows.rules.targets import KEY_CADRE, LEADER, LEADER_PROVINCE_MANAGED, CadreFacts
+from workflows.rules.communes import UnitNode, commune_of, current_commune
+from workflows.rules.targets import (
+    FEMALE,
+    FIGURE_KEYS,
+    MALE,
+    MASTERS_OR_HIGHER,
+    THEORY_ADVANCED_OR_HIGHER,
+    THEORY_INTERMEDIATE_OR_HIGHER,
+    UNIVERSITY_OR_HIGHER,
+    YOUNG_AGE_YEARS,
+    CadreFacts,
+    FigureCounts,
+    TargetDefinition,
+    earliest_birth_date_under,
+    population_titles,
+    position_titles,
+)
 from workflows.states import Role, TaskStatus
 
-COMMUNE_TYPES = frozenset({"commune", "ward", "special_zone"})
+__all__ = [
+    "COUNTED_FILTERS",
+    "DASHBOARD_ROLES",
+    "DashboardCounts",
+    "FigureRow",
+    "UnitIndex",
+    "cadre_facts",
+    "can_view_dashboard",
+    "dashboard_roots",
+    "figure_counts",
+    "figure_rows",
+    "latest_month",
+    "month_grade_counts",
+    "task_rows",
+]
+
 DASHBOARD_ROLES = (Role.SUPERVISOR, Role.HEAD, Role.PERSONNEL, Role.AUDITOR, Role.ADMIN)
 
 
@@ -32,43 +87,58 @@ def can_view_dashboard(user: User) -> bool:
     return bool(dashboard_roots(user))
 
 
+def _scope(roots: Iterable[int]) -> ColumnElement[bool]:
+    clauses = [in_subtree(OrgUnit, root) for root in roots]
+    return or_(*clauses) if clauses else false()
+
+
 class UnitIndex:
-    """All org units once (a province has a few thousand): commune-of and name lookups without more queries."""
+    """All org units once (a province has a few thousand): names, the commune a unit is in and the commune a place
+    is today, without more queries."""
 
     def __init__(self, session: Session) -> None:
-        self.units = {
-            row.id: row for row in session.execute(select(OrgUnit.id, OrgUnit.name, OrgUnit.unit_type, OrgUnit.path))
+        rows = session.execute(
+            select(OrgUnit.id, OrgUnit.name, OrgUnit.unit_type, OrgUnit.path, OrgUnit.merged_into_id, OrgUnit.merged_on)
+        ).all()
+        self.names = {row.id: row.name for row in rows}
+        self.nodes = {
+            row.id: UnitNode(
+                id=row.id,
+                unit_type=row.unit_type,
+                ancestors=tuple(int(p) for p in row.path.strip("/").split("/") if p),
+                merged_into_id=row.merged_into_id,
+                merged_on=row.merged_on,
+            )
+            for row in rows
         }
 
     def commune_of(self, unit_id: int | None) -> int | None:
-        if unit_id is None or unit_id not in self.units:
-            return None
-        chain = [int(p) for p in self.units[unit_id].path.strip("/").split("/") if p] + [unit_id]
-        for candidate in reversed(chain):
-            if candidate in self.units and self.units[candidate].unit_type in COMMUNE_TYPES:
-                return candidate
-        return None
+        return commune_of(unit_id, self.nodes)
+
+    def current_commune(self, unit_id: int | None, today: date) -> int | None:
+        return current_commune(unit_id, self.nodes, today)
 
     def name(self, unit_id: int | None) -> str:
-        return self.units[unit_id].name if unit_id in self.units else ""
+        return self.names.get(unit_id, "") if unit_id is not None else ""
 
     def in_roots(self, unit_id: int, roots: Iterable[int]) -> bool:
-        chain = {int(p) for p in self.units[unit_id].path.strip("/").split("/") if p} | {unit_id}
-        return any(root in chain for root in roots)
+        node = self.nodes.get(unit_id)
+        return node is not None and any(root == unit_id or root in node.ancestors for root in roots)
 
 
-def cadre_facts(session: Session, roots: list[int], index: UnitIndex | None = None) -> list[CadreFacts]:
+# ---------------------------------------------------------------------------------------------
+# The reference: every cadre's facts (small scopes, and the tests of the aggregation below)
+# ---------------------------------------------------------------------------------------------
+def cadre_facts(session: Session, roots: list[int], today: date, index: UnitIndex | None = None) -> list[CadreFacts]:
+    """Every active cadre in scope with what the figures need to know, in id order. Loads whole rows: fine for a
+    commune, slow for a province of 50,000 (the dashboard uses `figure_counts`)."""
     index = index or UnitIndex(session)
     if not roots:
         return []
-    scope = or_(*(in_subtree(OrgUnit, root) for root in roots))
-    cadres = (
-        session.execute(
-            select(Cadre).join(OrgUnit, Cadre.unit_id == OrgUnit.id).where(Cadre.is_active.is_not(False), scope)
-        )
-        .scalars()
-        .all()
+    in_scope = (
+        select(Cadre).join(OrgUnit, Cadre.unit_id == OrgUnit.id).where(Cadre.is_active.is_not(False), _scope(roots))
     )
+    cadres = session.execute(in_scope.order_by(Cadre.id)).scalars().all()
     titles: dict[int, set[str]] = defaultdict(set)
     for row in session.execute(
         select(
@@ -79,17 +149,9 @@ def cadre_facts(session: Session, roots: list[int], index: UnitIndex | None = No
             Position.is_province_managed,
         )
         .join(Position, CadrePosition.position_id == Position.id)
-        .where(CadrePosition.ended_on.is_(None))
+        .where(CadrePosition.ended_on.is_(None), CadrePosition.cadre_id.in_(in_scope.with_only_columns(Cadre.id)))
     ):
-        held = titles[row.cadre_id]
-        if row.title_code:
-            held.add(row.title_code)
-        if row.is_key_title:
-            held.add(KEY_CADRE)
-        if row.is_leadership:
-            held.add(LEADER)
-        if row.is_province_managed:
-            held.add(LEADER_PROVINCE_MANAGED)
+        titles[row.cadre_id] |= position_titles(*row[1:])
     return [
         CadreFacts(
             cadre_id=c.id,
@@ -98,9 +160,9 @@ def cadre_facts(session: Session, roots: list[int], index: UnitIndex | None = No
             unit_id=c.unit_id,
             unit_name=index.name(c.unit_id),
             commune_id=index.commune_of(c.unit_id),
-            hometown_commune_id=index.commune_of(c.hometown_unit_id),
+            hometown_commune_id=index.current_commune(c.hometown_unit_id, today),
             birth_date=c.birth_date,
-            gender=c.gender if c.gender in ("male", "female") else None,
+            gender=c.gender if c.gender in (MALE, FEMALE) else None,
             ethnicity=c.ethnicity,
             education_level=c.education_level,
             is_science_technology=bool(c.is_science_technology),
@@ -111,47 +173,270 @@ def cadre_facts(session: Session, roots: list[int], index: UnitIndex | None = No
     ]
 
 
-def latest_month(session: Session) -> str | None:
-    return session.scalar(
-        select(EvaluationResult.period)
-        .where(EvaluationResult.period_kind == "month")
-        .order_by(EvaluationResult.period.desc())
-    )
+# ---------------------------------------------------------------------------------------------
+# The figures summed by the database
+# ---------------------------------------------------------------------------------------------
+class _Query:
+    """The cadres in scope as one FROM clause, with each figure's population and measure as SQL expressions.
+
+    A measure is 1 (counted in the numerator), 0 (known, not counted) or NULL (unknown), exactly as the rule
+    functions `_MEASURES` in workflows/rules/targets.py answer True, False and None for one cadre. A population is a
+    flag per cadre: holds an open position giving the title (`position_titles`), however many such positions they
+    hold. The positions giving each title are looked up first (a province has a few thousand), so the flags come
+    from an index lookup of their holders and the cadres table is read once."""
+
+    def __init__(
+        self,
+        session: Session,
+        roots: list[int],
+        today: date,
+        definitions: Mapping[str, TargetDefinition],
+        index: UnitIndex,
+    ) -> None:
+        self.definitions = definitions
+        titles = population_titles(definitions.values())
+        self.from_clause = Cadre.__table__.join(OrgUnit, Cadre.unit_id == OrgUnit.id)
+        self.flags: dict[str, Any] = {}
+        giving: dict[str, list[int]] = {title: [] for title in titles}
+        if titles:
+            for position_id, *row in session.execute(
+                select(
+                    Position.id,
+                    Position.title_code,
+                    Position.is_key_title,
+                    Position.is_leadership,
+                    Position.is_province_managed,
+                )
+            ):
+                for title in position_titles(*row) & giving.keys():
+                    giving[title].append(position_id)
+        if any(giving.values()):
+            held = (
+                select(
+                    CadrePosition.cadre_id.label("cadre_id"),
+                    *(
+                        func.max(case((CadrePosition.position_id.in_(ids), 1), else_=0) if ids else literal(0)).label(
+                            f"t{i}"
+                        )
+                        for i, ids in enumerate(giving.values())
+                    ),
+                )
+                .where(
+                    CadrePosition.ended_on.is_(None),
+                    CadrePosition.position_id.in_(sorted({i for ids in giving.values() for i in ids})),
+                )
+                .group_by(CadrePosition.cadre_id)
+                .subquery("held")
+            )
+            # COALESCE: a cadre without such a post is false, not NULL, so `flag AND measure` stops at the flag.
+            self.flags = {title: func.coalesce(held.c[f"t{i}"], 0) == 1 for i, title in enumerate(giving)}
+            self.from_clause = self.from_clause.outerjoin(held, held.c.cadre_id == Cadre.id)
+        # Where each cadre works (a commune, or None at province level) and where their hometown is today.
+        work = _unit_table("work_commune", ((u, index.commune_of(u)) for u in index.nodes))
+        home = _unit_table("home_commune", ((u, index.current_commune(u, today)) for u in index.nodes))
+        self.from_clause = self.from_clause.outerjoin(work, work.c.unit_id == Cadre.unit_id).outerjoin(
+            home, home.c.unit_id == Cadre.hometown_unit_id
+        )
+        self.commune = work.c.commune_id
+        self.where = and_(Cadre.is_active.is_not(False), _scope(roots))
+        self.measures = _measures(self.commune, home.c.commune_id, today)
+
+    def population(self, key: str) -> ColumnElement[bool]:
+        title = self.definitions[key].population_title
+        return true() if title is None else self.flags.get(title, false())
+
+    def select(self, *columns: Any) -> Select[Any]:
+        return select(*columns).select_from(self.from_clause).where(self.where)
 
 
-def month_grades(session: Session, month: str, roots: list[int], index: UnitIndex) -> list[tuple[int, str]]:
-    """(commune id, grade) for one month's evaluations in scope."""
-    rows = session.execute(
-        select(EvaluationResult.unit_id, Cadre.unit_id, EvaluationResult.grade)
-        .join(Cadre, EvaluationResult.cadre_id == Cadre.id)
-        .where(EvaluationResult.period_kind == "month", EvaluationResult.period == month)
+def _unit_table(name: str, pairs: Iterable[tuple[int, int | None]]) -> Any:
+    """(unit id, commune id) for every unit that has a commune, as a VALUES table. The ids are integers from our own
+    rows (`int` below makes sure), written into the SQL text: rendering thousands of literals through the
+    expression compiler would cost more than the query, and the same text lets the compiled statement be cached.
+    (-1, -1) stands in for an empty table."""
+    rows = ", ".join(f"({int(unit)}, {int(commune)})" for unit, commune in pairs if commune is not None) or "(-1, -1)"
+    # Both PostgreSQL and SQLite name the columns of a bare VALUES list column1, column2.
+    table = text(f"SELECT column1 AS unit_id, column2 AS commune_id FROM (VALUES {rows}) AS {name}_rows")  # noqa: S608
+    return table.columns(column("unit_id", Integer), column("commune_id", Integer)).subquery(name)
+
+
+def _in(expression: Any, choices: Iterable[str]) -> ColumnElement[int]:
+    """1 when the value is one of `choices`, else 0 (a NULL value too: "none recorded" does not hold a level)."""
+    return case((expression.in_(sorted(choices)), 1), else_=0)
+
+
+def _measures(work_commune: Any, home_commune: Any, today: date) -> dict[str, ColumnElement[Any]]:
+    """The measures of workflows/rules/targets.py `_MEASURES`, one SQL expression per figure."""
+    non_local = case(
+        (or_(work_commune.is_(None), home_commune.is_(None)), None), (work_commune != home_commune, 1), else_=0
     )
-    result = []
-    for evaluated_unit, cadre_unit, grade in rows:
-        unit = evaluated_unit or cadre_unit
-        if unit in index.units and index.in_roots(unit, roots):
-            commune = index.commune_of(unit)
-            if commune is not None and grade:
-                result.append((commune, grade))
+    under_42 = case(
+        (Cadre.birth_date.is_(None), None),
+        (Cadre.birth_date >= earliest_birth_date_under(YOUNG_AGE_YEARS, today), 1),
+        else_=0,
+    )
+    woman = case((Cadre.gender == FEMALE, 1), (Cadre.gender == MALE, 0), else_=None)
+    science = case(
+        (and_(Cadre.is_science_technology.is_(True), Cadre.education_level.in_(sorted(UNIVERSITY_OR_HIGHER))), 1),
+        else_=0,
+    )
+    measures: dict[str, ColumnElement[Any]] = {
+        "non_local_commune_pc_chair": non_local,
+        "non_local_commune_party_secretary": non_local,
+        "non_local_commune_inspection_chair": non_local,
+        "key_cadres_under_42": under_42,
+        "women_party_committee": woman,
+        "university_science_technology": science,
+        "leaders_masters": _in(Cadre.education_level, MASTERS_OR_HIGHER),
+        "province_managed_leaders_masters": _in(Cadre.education_level, MASTERS_OR_HIGHER),
+        "leaders_political_theory_intermediate": _in(Cadre.political_theory, THEORY_INTERMEDIATE_OR_HIGHER),
+        "leaders_political_theory_advanced": _in(Cadre.political_theory, THEORY_ADVANCED_OR_HIGHER),
+    }
+    assert set(measures) == set(FIGURE_KEYS)
+    return measures
+
+
+@dataclass(frozen=True)
+class DashboardCounts:
+    """Counts per figure and commune (None: cadres at province level), and the cadres in scope per commune."""
+
+    by_commune: dict[int | None, dict[str, FigureCounts]] = field(default_factory=dict)
+    cadres_by_commune: dict[int | None, int] = field(default_factory=dict)
+
+    @property
+    def cadres(self) -> int:
+        return sum(self.cadres_by_commune.values())
+
+    def total(self, key: str) -> FigureCounts:
+        return sum((counts[key] for counts in self.by_commune.values()), FigureCounts())
+
+
+def figure_counts(
+    session: Session,
+    roots: list[int],
+    today: date,
+    definitions: Mapping[str, TargetDefinition],
+    index: UnitIndex,
+    keys: Iterable[str] | None = None,
+) -> DashboardCounts:
+    """Every figure's (or those of `keys`) numerator, denominator and unknown per commune, and the cadres in scope
+    per commune, in one aggregate query."""
+    if not roots:
+        return DashboardCounts()
+    wanted = list(keys) if keys is not None else list(FIGURE_KEYS)
+    query = _Query(session, roots, today, {key: definitions[key] for key in wanted}, index)
+    columns: list[Any] = [query.commune, func.count()]
+    for key in wanted:
+        population, measure = query.population(key), query.measures[key]
+        columns += [
+            func.count().filter(and_(population, measure == 1)),
+            func.count().filter(and_(population, measure.is_not(None))),
+            func.count().filter(and_(population, measure.is_(None))),
+        ]
+    result = DashboardCounts()
+    for commune, cadres, *numbers in session.execute(query.select(*columns).group_by(query.commune)):
+        result.cadres_by_commune[commune] = cadres
+        result.by_commune[commune] = {key: FigureCounts(*numbers[3 * i : 3 * i + 3]) for i, key in enumerate(wanted)}
     return result
 
 
-def task_rows(session: Session, roots: list[int], index: UnitIndex, since: datetime) -> list[Any]:
-    """(task id, unit, process, name, opened, closed, due, status) of tasks opened since `since`, in scope."""
+@dataclass(frozen=True)
+class FigureRow:
+    """A cadre behind a figure. `counted`: True in the numerator, False only in the denominator, None unknown."""
+
+    cadre_id: int
+    code: str
+    full_name: str
+    unit_name: str
+    counted: bool | None
+
+
+COUNTED_FILTERS = ("yes", "no", "unknown")
+
+
+def figure_rows(
+    session: Session,
+    roots: list[int],
+    today: date,
+    definitions: Mapping[str, TargetDefinition],
+    index: UnitIndex,
+    key: str,
+    *,
+    counted: str | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> tuple[list[FigureRow], int]:
+    """The cadres behind figure `key` (its population), by unit name, name and code; with `counted` only those in
+    the numerator ("yes"), the denominator only ("no") or unknown ("unknown"). Returns a page and the total."""
+    if not roots:
+        return [], 0
+    query = _Query(session, roots, today, {key: definitions[key]}, index)
+    measure = query.measures[key]
+    condition = query.population(key)
+    if counted == "yes":
+        condition = and_(condition, measure == 1)
+    elif counted == "no":
+        condition = and_(condition, measure == 0)
+    elif counted == "unknown":
+        condition = and_(condition, measure.is_(None))
+    total = session.scalar(query.select(func.count()).where(condition)) or 0
+    page = (
+        query.select(Cadre.id, Cadre.code, Cadre.full_name, OrgUnit.name, measure.label("counted"))
+        .where(condition)
+        .order_by(OrgUnit.name, Cadre.full_name, Cadre.code)
+        .offset(offset)
+    )
+    if limit is not None:
+        page = page.limit(limit)
+    rows = [
+        FigureRow(row.id, row.code, row.full_name, row.name, None if row.counted is None else row.counted == 1)
+        for row in session.execute(page)
+    ]
+    return rows, total
+
+
+# ---------------------------------------------------------------------------------------------
+# Evaluation grades and tasks
+# ---------------------------------------------------------------------------------------------
+def latest_month(session: Session) -> str | None:
+    return session.scalar(select(func.max(EvaluationResult.period)).where(EvaluationResult.period_kind == "month"))
+
+
+def month_grade_counts(session: Session, month: str, roots: list[int], index: UnitIndex) -> list[tuple[int, str, int]]:
+    """(commune id, grade, head count) of one month's evaluations in scope, by the unit where each was evaluated."""
+    if not roots:
+        return []
     rows = session.execute(
-        select(
-            HumanTask.id,
-            HumanTask.unit_id,
-            HumanTask.process_id,
-            HumanTask.name,
-            HumanTask.opened_dt,
-            HumanTask.closed_dt,
-            HumanTask.due_dt,
-            HumanTask.status,
-        ).where(HumanTask.opened_dt >= since, HumanTask.status != TaskStatus.CANCELLED)
-    ).all()
-    return [row for row in rows if row.unit_id in index.units and index.in_roots(row.unit_id, roots)]
+        select(EvaluationResult.unit_id, EvaluationResult.grade, func.count())
+        .join(OrgUnit, EvaluationResult.unit_id == OrgUnit.id)
+        .where(EvaluationResult.period_kind == "month", EvaluationResult.period == month, _scope(roots))
+        .group_by(EvaluationResult.unit_id, EvaluationResult.grade)
+    )
+    result = []
+    for unit, grade, count in rows:
+        commune = index.commune_of(unit)
+        if commune is not None and grade:
+            result.append((commune, grade, count))
+    return result
 
 
-def today_of(moment: datetime) -> date:
-    return moment.date()
+def task_rows(session: Session, roots: list[int], since: datetime) -> list[Any]:
+    """(task id, unit, process, name, opened, closed, due, status) of tasks opened since `since`, in scope."""
+    if not roots:
+        return []
+    return list(
+        session.execute(
+            select(
+                HumanTask.id,
+                HumanTask.unit_id,
+                HumanTask.process_id,
+                HumanTask.name,
+                HumanTask.opened_dt,
+                HumanTask.closed_dt,
+                HumanTask.due_dt,
+                HumanTask.status,
+            )
+            .join(OrgUnit, HumanTask.unit_id == OrgUnit.id)
+            .where(HumanTask.opened_dt >= since, HumanTask.status != TaskStatus.CANCELLED, _scope(roots))
+        ).all()
+    )

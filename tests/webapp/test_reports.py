@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from tests.fixtures.app import AuthActions
 from tests.fixtures.workflow_helpers import WorkflowDriver
@@ -62,6 +62,65 @@ def test_drilldown_lists_the_people_and_exports(auth: AuthActions, client, two_c
     export = client.get("/reports/targets/non_local_commune_pc_chair?format=csv")
     assert export.status_code == 200 and "CB0004" in export.get_data(as_text=True)
     assert client.get("/reports/targets/no_such_figure").status_code == 404
+
+
+def test_drilldown_filters_by_how_each_person_counts(auth: AuthActions, client, two_chairs) -> None:
+    auth.login("personnel1")
+    page = client.get("/reports/targets/non_local_commune_pc_chair").get_data(as_text=True)
+    assert "(2)" in page and 'aria-current="page"' in page  # everyone: two chairs
+
+    counted = client.get("/reports/targets/non_local_commune_pc_chair?counted=yes").get_data(as_text=True)
+    assert "CB0004" in counted and "CB0005" not in counted
+    local = client.get("/reports/targets/non_local_commune_pc_chair?counted=no").get_data(as_text=True)
+    assert "CB0005" in local and "CB0004" not in local
+    unknown = client.get("/reports/targets/non_local_commune_pc_chair?counted=unknown").get_data(as_text=True)
+    assert "CB0004" not in unknown and "CB0005" not in unknown
+    # An unknown filter value lists everyone rather than failing.
+    anything = client.get("/reports/targets/non_local_commune_pc_chair?counted=maybe").get_data(as_text=True)
+    assert "CB0004" in anything and "CB0005" in anything
+
+    export = client.get("/reports/targets/non_local_commune_pc_chair?counted=no&format=csv").get_data(as_text=True)
+    assert "CB0005" in export and "CB0004" not in export and "Không" in export
+
+
+def test_drilldown_pages_a_long_list(auth: AuthActions, client, driver: WorkflowDriver) -> None:
+    from webapp.reports.views import PER_PAGE
+
+    with driver.session_factory() as s, transaction(s):
+        unit = s.scalars(select(OrgUnit).where(OrgUnit.code == "X001")).one()
+        s.add_all(Cadre(code=f"CX{i:04d}", full_name=f"Người {i:04d}", unit_id=unit.id) for i in range(PER_PAGE + 5))
+        s.flush()
+        everyone = s.scalar(select(func.count(Cadre.id)).where(Cadre.is_active.is_not(False))) or 0
+    auth.login("personnel1")
+    first = client.get("/reports/targets/university_science_technology").get_data(as_text=True)
+    second = client.get("/reports/targets/university_science_technology?page=2").get_data(as_text=True)
+
+    assert first.count("<tr><td>") == PER_PAGE
+    assert second.count("<tr><td>") == everyone - PER_PAGE
+    assert f"({everyone})" in first and 'rel="next"' in first and 'rel="prev"' in second
+    full = client.get("/reports/targets/university_science_technology?format=csv").get_data(as_text=True)
+    assert full.count("\n") == everyone + 1  # a header, then everyone
+
+
+def test_a_chair_born_in_a_commune_merged_into_their_own_is_local(
+    auth: AuthActions, client, driver: WorkflowDriver, two_chairs
+) -> None:
+    """CB0004 chairs X001 and was recorded from X002: non-local. Recorded instead from a former commune merged into
+    X001 on 1/7/2025, they are local, and the province figure drops from 1/2 to 0/2."""
+    with driver.session_factory() as s, transaction(s):
+        units = {u.code: u for u in s.scalars(select(OrgUnit))}
+        former = OrgUnit(code="XC99", name="Xã Cũ", unit_type="commune", parent_id=units["T01"].id,
+                         path=f"/{units['T01'].id}/", is_active=False, active_to=date(2025, 6, 30),
+                         merged_into_id=units["X001"].id, merged_on=date(2025, 7, 1))  # fmt: skip
+        s.add(former)
+        s.flush()
+        chair = s.scalars(select(Cadre).where(Cadre.code == "CB0004")).one()
+        update_cadre(s, None, chair, {"hometown_unit_id": former.id})
+    auth.login("personnel1")
+    row = _row(client.get("/reports/targets").get_data(as_text=True), "/reports/targets/non_local_commune_pc_chair")
+    assert "0.0%" in row and "(0/2)" in row
+    local = client.get("/reports/targets/non_local_commune_pc_chair?counted=no").get_data(as_text=True)
+    assert "CB0004" in local and "CB0005" in local
 
 
 @pytest.mark.parametrize("username", ["officer1", "officer3"])

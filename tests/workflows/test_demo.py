@@ -105,10 +105,10 @@ def test_the_province_has_communes_bodies_and_varied_cadres(session_factory: ses
 def test_key_commune_posts_are_filled_mostly_by_non_locals(session_factory: sessionmaker[Session]) -> None:
     _load(session_factory)
     with session_factory() as s:
-        communes = {
-            u.id: u.code
-            for u in s.scalars(select(OrgUnit).where(OrgUnit.unit_type.in_(("commune", "ward", "special_zone"))))
-        }
+        units = list(s.scalars(select(OrgUnit).where(OrgUnit.unit_type.in_(("commune", "ward", "special_zone")))))
+        communes = {u.id: u.code for u in units if u.merged_into_id is None}
+        # A hometown recorded as a commune merged in 2025 is the commune it became.
+        today = {**communes, **{u.id: communes[u.merged_into_id] for u in units if u.merged_into_id is not None}}
         for title in ("Bí thư Đảng ủy", "Chủ tịch UBND", "Chủ nhiệm Ủy ban Kiểm tra"):
             position = s.scalars(select(Position).where(Position.title == title)).first()
             assert position is not None and position.is_key_title and position.requires_non_local
@@ -117,7 +117,7 @@ def test_key_commune_posts_are_filled_mostly_by_non_locals(session_factory: sess
             known = [
                 (code, cadre) for code, held in holders.items() for cadre in held if cadre.hometown_unit_id is not None
             ]
-            non_local = sum(communes.get(cadre.hometown_unit_id) != code for code, cadre in known)
+            non_local = sum(today.get(cadre.hometown_unit_id) != code for code, cadre in known)
             # Mostly from elsewhere, as the rule wants, but not all: the dashboard has something to show.
             assert len(known) / 2 < non_local < len(known), title
         supervisor = s.scalar(select(Cadre).where(Cadre.code == "CB0003"))

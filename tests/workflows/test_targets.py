@@ -5,26 +5,34 @@ Every figure is computed on one hand-made population whose answers were worked o
 
 from __future__ import annotations
 
+import itertools
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 import pytest
 
+from workflows.rules.retirement import age_in_months
 from workflows.rules.targets import (
     DEFAULT_DEFINITIONS,
     FIGURE_KEYS,
     CadreFacts,
     DrilldownRow,
+    FigureCounts,
     TargetDefinition,
     TargetKind,
     average_step_durations,
     compute_all,
     compute_figure,
     drilldown,
+    earliest_birth_date_under,
+    figure_from_counts,
     grade_distribution,
+    grade_distribution_from_counts,
     htxsnv_quota_check,
     overdue_by_unit,
+    population_titles,
+    position_titles,
     resolve_definitions,
 )
 
@@ -156,6 +164,73 @@ def test_compute_all_gives_every_figure_in_order_and_accepts_a_generator() -> No
     assert [f.key for f in figures] == list(FIGURE_KEYS)
     for figure in figures:
         assert figure == compute_figure(figure.key, CADRES, TODAY)
+
+
+@pytest.mark.parametrize("key", FIGURE_KEYS)
+def test_a_figure_from_head_counts_is_the_figure_from_the_cadres(key: str) -> None:
+    numerator, denominator, unknown, percent, meets = EXPECTED[key]
+    counts = FigureCounts(len(numerator), len(denominator), len(unknown))
+
+    figure = figure_from_counts(DEFAULT_DEFINITIONS[key], counts)
+
+    assert (figure.key, figure.numerator, figure.denominator, figure.unknown) == (key, *map(len, EXPECTED[key][:3]))
+    assert figure.percent == pytest.approx(percent)
+    assert figure.meets_target is meets
+    assert figure.cadre_ids_in_numerator == figure.cadre_ids_unknown == ()
+    reference = compute_figure(key, CADRES, TODAY)
+    assert (figure.percent, figure.meets_target, figure.unknown) == (
+        reference.percent,
+        reference.meets_target,
+        reference.unknown,
+    )
+
+
+def test_counts_add_up_per_commune() -> None:
+    total = sum((FigureCounts(1, 2, 0), FigureCounts(0, 3, 1), FigureCounts()), FigureCounts())
+
+    assert total == FigureCounts(1, 5, 1)
+
+
+@pytest.mark.parametrize(("numerator", "denominator", "unknown"), [(-1, 0, 0), (0, -1, 0), (0, 0, -1), (3, 2, 0)])
+def test_impossible_counts_are_refused(numerator: int, denominator: int, unknown: int) -> None:
+    with pytest.raises(ValueError, match="inconsistent"):
+        FigureCounts(numerator, denominator, unknown)
+
+
+def test_the_birth_date_cut_off_for_under_42_agrees_with_the_age_rule_every_day() -> None:
+    # Eleven years of "today", leap days included: born on or after the cut-off ⟺ under 42 by completed months.
+    today = date(2024, 1, 1)
+    while today < date(2035, 1, 1):
+        cut_off = earliest_birth_date_under(42, today)
+        assert age_in_months(cut_off, today) < 42 * 12, today
+        assert age_in_months(cut_off - timedelta(days=1), today) >= 42 * 12, today
+        today += timedelta(days=1)
+    assert earliest_birth_date_under(42, date(2026, 6, 15)) == date(1984, 6, 16)  # cadres 2 and 4 of CADRES
+
+
+@pytest.mark.parametrize(
+    ("row", "titles"),
+    [
+        (("commune_pc_chair", True, True, False), {PC_CHAIR, KEY, LEADER}),
+        (("party_committee_member", False, False, False), {COMMITTEE}),
+        ((None, False, True, True), {LEADER, PROVINCE_MANAGED}),
+        (("", None, None, None), set()),  # an empty code is no title
+    ],
+)
+def test_the_titles_a_position_gives(row: tuple, titles: set[str]) -> None:
+    assert position_titles(*row) == titles
+
+
+def test_population_titles_are_listed_once_in_order() -> None:
+    assert population_titles(DEFAULT_DEFINITIONS.values()) == [
+        PC_CHAIR,
+        SECRETARY,
+        INSPECTION,
+        KEY,
+        COMMITTEE,
+        LEADER,
+        PROVINCE_MANAGED,
+    ]
 
 
 def test_an_unknown_figure_is_refused() -> None:
@@ -444,6 +519,21 @@ def test_grade_distribution_counts_every_grade_per_unit_and_month() -> None:
     assert distribution[(MINH_XUAN, "2026-05")] == {"HTXSNV": 0, "HTTNV": 0, "HTNV": 0, "KHTNV": 1}
     assert distribution[(TAN_TRAO, "2026-06")] == {"HTXSNV": 1, "HTTNV": 0, "HTNV": 0, "KHTNV": 0}
     assert list(distribution[(TAN_TRAO, "2026-06")]) == ["HTXSNV", "HTTNV", "HTNV", "KHTNV"]
+
+
+def test_grade_distribution_from_counts_adds_the_rows_of_one_group() -> None:
+    rows = [(TAN_TRAO, "HTTNV", 3), (MINH_XUAN, "KHTNV", 1), (TAN_TRAO, "HTTNV", 2), (TAN_TRAO, "HTXSNV", 1)]
+
+    distribution = grade_distribution_from_counts(rows)
+
+    assert distribution == {
+        TAN_TRAO: {"HTXSNV": 1, "HTTNV": 5, "HTNV": 0, "KHTNV": 0},
+        MINH_XUAN: {"HTXSNV": 0, "HTTNV": 0, "HTNV": 0, "KHTNV": 1},
+    }
+    expanded = itertools.chain.from_iterable([(unit, grade)] * n for unit, grade, n in rows)
+    assert grade_distribution(expanded) == distribution
+    with pytest.raises(ValueError, match="unknown grade"):
+        grade_distribution_from_counts([(TAN_TRAO, "A", 2)])
 
 
 def test_grade_distribution_refuses_an_unknown_grade() -> None:

@@ -7,28 +7,29 @@ from flask import Blueprint, Response, abort, current_app, render_template, requ
 from flask_login import current_user, login_required
 
 from webapp.extensions import db
-from webapp.http import trusted_svg
+from webapp.http import Pagination, trusted_svg
 from workflows import clock
 from workflows.charts import bar_chart, stacked_bar
 from workflows.registry.tabular import MEDIA_TYPES, Column, write_table
 from workflows.reports import (
+    COUNTED_FILTERS,
     UnitIndex,
-    cadre_facts,
     can_view_dashboard,
     dashboard_roots,
+    figure_counts,
+    figure_rows,
     latest_month,
-    month_grades,
+    month_grade_counts,
     task_rows,
 )
 from workflows.rules.targets import (
     FIGURE_KEYS,
     HTTNV,
     HTXSNV,
+    TargetDefinition,
     average_step_durations,
-    compute_all,
-    compute_figure,
-    drilldown,
-    grade_distribution,
+    figure_from_counts,
+    grade_distribution_from_counts,
     htxsnv_quota_check,
     overdue_by_unit,
     resolve_definitions,
@@ -42,6 +43,7 @@ DRILLDOWN_COLUMNS = [
     Column("unit_name", "Đơn vị", "text"),
     Column("counted", "Được tính vào tử số", "text"),
 ]
+PER_PAGE = 100
 
 
 def _scope() -> list[int]:
@@ -50,8 +52,8 @@ def _scope() -> list[int]:
     return dashboard_roots(current_user)
 
 
-def _config() -> dict[str, Any]:
-    return current_app.config.get("TARGETS", {}) or {}
+def _definitions() -> dict[str, TargetDefinition]:
+    return resolve_definitions(current_app.config.get("TARGETS", {}) or {})
 
 
 @bp.get("/targets")
@@ -59,10 +61,10 @@ def _config() -> dict[str, Any]:
 def targets() -> str:
     roots = _scope()
     today = clock.now().date()
+    definitions = _definitions()
     index = UnitIndex(db.session)
-    facts = cadre_facts(db.session, roots, index)
-    figures = compute_all(facts, today, _config())
-    definitions = resolve_definitions(_config())
+    counts = figure_counts(db.session, roots, today, definitions, index)
+    figures = [figure_from_counts(definitions[key], counts.total(key)) for key in FIGURE_KEYS]
     overview = trusted_svg(
         bar_chart(
             [(definitions[f.key].label_vi, f.percent) for f in figures],
@@ -72,21 +74,21 @@ def targets() -> str:
     month = latest_month(db.session)
     grades_chart, quota_rows = None, []
     if month:
-        distribution = grade_distribution(month_grades(db.session, month, roots, index))
+        distribution = grade_distribution_from_counts(month_grade_counts(db.session, month, roots, index))
         ordered = sorted(distribution.items(), key=lambda item: index.name(item[0]))
-        checks = [htxsnv_quota_check(counts) for _commune, counts in ordered]
+        checks = [htxsnv_quota_check(grades) for _commune, grades in ordered]
         if ordered:
             grades_chart = trusted_svg(
                 stacked_bar(
-                    [(index.name(commune), counts) for commune, counts in ordered],
+                    [(index.name(commune), grades) for commune, grades in ordered],
                     title=f"Xếp loại tháng {month}",
                     row_notes=[f"Vượt tỷ lệ HTXSNV: {c.over_by}" if c.over_by else None for c in checks],
                 )
             )
-        for (commune, counts), check in zip(ordered, checks, strict=True):
-            quota_rows.append((index.name(commune), counts.get(HTXSNV, 0), counts.get(HTTNV, 0), check))
+        for (commune, grades), check in zip(ordered, checks, strict=True):
+            quota_rows.append((index.name(commune), grades.get(HTXSNV, 0), grades.get(HTTNV, 0), check))
     now = clock.utcnow_naive()
-    tasks = task_rows(db.session, roots, index, now - timedelta(days=90))
+    tasks = task_rows(db.session, roots, now - timedelta(days=90))
     steps = average_step_durations(
         [(t.process_id, t.name, t.opened_dt, t.closed_dt) for t in tasks if t.closed_dt is not None]
     )
@@ -105,7 +107,7 @@ def targets() -> str:
         quota_rows=quota_rows,
         steps=steps,
         overdue=overdue,
-        cadre_count=len(facts),
+        cadre_count=counts.cadres,
     )
 
 
@@ -116,13 +118,15 @@ def figure(key: str) -> Any:
     if key not in FIGURE_KEYS:
         abort(404)
     today = clock.now().date()
+    definitions = _definitions()
+    definition = definitions[key]
     index = UnitIndex(db.session)
-    facts = cadre_facts(db.session, roots, index)
-    result = compute_figure(key, facts, today, _config())
-    definition = resolve_definitions(_config())[key]
-    rows = drilldown(result, facts)
+    counted = request.args.get("counted")
+    if counted not in COUNTED_FILTERS:
+        counted = None
     fmt = request.args.get("format")
     if fmt in ("xlsx", "csv"):
+        everyone, _total = figure_rows(db.session, roots, today, definitions, index, key, counted=counted)
         records = [
             {
                 "code": r.code,
@@ -130,7 +134,7 @@ def figure(key: str) -> Any:
                 "unit_name": r.unit_name,
                 "counted": "Có" if r.counted else ("Không" if r.counted is False else "Chưa rõ"),
             }
-            for r in rows
+            for r in everyone
         ]
         content = write_table(records, DRILLDOWN_COLUMNS, fmt)  # type: ignore[arg-type]
         return Response(
@@ -138,19 +142,39 @@ def figure(key: str) -> Any:
             mimetype=MEDIA_TYPES[fmt],
             headers={"Content-Disposition": f'attachment; filename="{key}.{fmt}"'},
         )
-    by_commune: dict[int, list[Any]] = {}
-    for fact in facts:
-        if fact.commune_id is not None:
-            by_commune.setdefault(fact.commune_id, []).append(fact)
+    counts = figure_counts(db.session, roots, today, definitions, index, keys=[key])
+    result = figure_from_counts(definition, counts.total(key))
+    page = max(1, min(request.args.get("page", 1, type=int), 100_000))
+    rows, total = figure_rows(
+        db.session,
+        roots,
+        today,
+        definitions,
+        index,
+        key,
+        counted=counted,
+        limit=PER_PAGE,
+        offset=(page - 1) * PER_PAGE,
+    )
     per_commune = [
-        (index.name(c), compute_figure(key, group, today, _config()).percent) for c, group in by_commune.items()
+        (index.name(commune), figure_from_counts(definition, by_key[key]).percent)
+        for commune, by_key in counts.by_commune.items()
+        if commune is not None
     ]
     chart = trusted_svg(
         bar_chart(
-            sorted(per_commune),
+            sorted(per_commune, key=lambda item: item[0]),
             title=definition.label_vi,
             target=definition.reference_value,
             target_label=f"Mục tiêu {definition.target_text}",
         )
     )
-    return render_template("reports/figure.html", figure=result, definition=definition, rows=rows, chart=chart)
+    return render_template(
+        "reports/figure.html",
+        figure=result,
+        definition=definition,
+        rows=rows,
+        chart=chart,
+        counted=counted,
+        page=Pagination(page, total, PER_PAGE),
+    )

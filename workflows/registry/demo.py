@@ -646,6 +646,7 @@ class _Generator:
 
         unit_id = self.unit_ids[post.unit_code]
         code = cadre_code(number)
+        former = _former_hometown(code, home)
         row = {
             "code": code,
             "full_name": full_name,
@@ -653,8 +654,8 @@ class _Generator:
             "birth_date": birth,
             "gender": gender,
             "ethnicity": ethnicity,
-            "hometown": self._hometown_text(rng, home),
-            "hometown_unit_id": self.unit_ids[home.code] if home is not None else None,
+            "hometown": f"{_place(former[1])}, tỉnh Sơn Hà" if former else self._hometown_text(rng, home),
+            "hometown_unit_id": self.unit_ids[former[0] if former else home.code] if home is not None else None,
             "is_party_member": is_party_member,
             "party_joined_date": joined,
             "education_level": education,
@@ -834,6 +835,27 @@ def _refresh_statistics(session: Session) -> None:
         session.execute(text(f"ANALYZE {', '.join(model.__tablename__ for model in tables)}"))
 
 
+# Communes merged on 1/7/2025 (two-level local government, domain rules §0): inactive, each linked to the commune it
+# became, so that some cadres' hometowns are recorded as they were and the non-local figure has mergers to resolve.
+FORMER_COMMUNES = (
+    # code, name, type, the commune it became
+    ("XC01", "Xã Kim Bình", UnitType.COMMUNE, "X006"),
+    ("XC02", "Xã Đồng Tâm", UnitType.COMMUNE, "X006"),
+    ("XC03", "Phường Thanh Bình", UnitType.WARD, "X003"),
+    ("XC04", "Xã Nậm Xe", UnitType.COMMUNE, "X019"),
+)
+MERGED_ON = date(2025, 7, 1)
+FORMER_HOMETOWN_SHARE = 0.4  # of the cadres from a commune that absorbed others
+
+
+def _former_hometown(code: str, home: names.Commune | None) -> tuple[str, str] | None:
+    """For some cadres from a commune that absorbed others, the former commune their record names: (code, name).
+    Drawn from the cadre's code, not the generator, so every other value stays as it was."""
+    formers = [(c, name) for c, name, _type, into in FORMER_COMMUNES if home is not None and into == home.code]
+    draw, pick = _fractions(2, "former-hometown", code)
+    return formers[int(pick * len(formers))] if formers and draw < FORMER_HOMETOWN_SHARE else None
+
+
 def _ensure_units(session: Session, added: Counter[str]) -> dict[str, int]:
     specs = _unit_specs()
     existing = {u.code: u for u in session.scalars(select(OrgUnit).where(OrgUnit.code.in_([s.code for s in specs])))}
@@ -861,7 +883,27 @@ def _ensure_units(session: Session, added: Counter[str]) -> dict[str, int]:
             session.add_all(created)
             session.flush()
             added["units"] += len(created)
-    return {code: unit.id for code, unit in existing.items()}
+    province = existing[PROVINCE_CODE]
+    codes = [code for code, *_ in FORMER_COMMUNES]
+    formers = dict(session.execute(select(OrgUnit.code, OrgUnit.id).where(OrgUnit.code.in_(codes))).tuples().all())
+    for code, name, unit_type, into in FORMER_COMMUNES:
+        if code not in formers:
+            unit = OrgUnit(
+                code=code,
+                name=name,
+                unit_type=str(unit_type),
+                parent_id=province.id,
+                path=f"{province.path}{province.id}/",
+                is_active=False,
+                active_to=MERGED_ON - timedelta(days=1),
+                merged_into_id=existing[into].id,
+                merged_on=MERGED_ON,
+            )
+            session.add(unit)
+            session.flush()
+            formers[code] = unit.id
+            added["units"] += 1
+    return {code: unit.id for code, unit in existing.items()} | formers
 
 
 def _ensure_positions(

@@ -106,9 +106,14 @@ class OrgUnit(Base):
     # Units are merged and dissolved (the 2025 two-level reform); the dates keep history readable afterwards.
     active_from: Mapped[date | None] = mapped_column(Date)
     active_to: Mapped[date | None] = mapped_column(Date)
+    # A unit merged into another (a 2025 commune merger): the unit it became, from `merged_on` (normally the day
+    # after `active_to`). Hometowns recorded as the old unit count as the new one (workflows/rules/communes.py).
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"), index=True)
+    merged_on: Mapped[date | None] = mapped_column(Date)
     created_dt: Mapped[datetime] = mapped_column(DateTime, default=utcnow_naive)
 
-    parent: Mapped[OrgUnit | None] = relationship(remote_side=[id])
+    parent: Mapped[OrgUnit | None] = relationship(remote_side=[id], foreign_keys=[parent_id])
+    merged_into: Mapped[OrgUnit | None] = relationship(remote_side=[id], foreign_keys=[merged_into_id])
 
     def is_active_on(self, day: date) -> bool:
         return (
@@ -238,7 +243,11 @@ class EvaluationResult(Base):
     """The latest grade of a cadre for one period; earlier grades of the same period live in the cadre's audit chain."""
 
     __tablename__ = "evaluation_results"
-    __table_args__ = (UniqueConstraint("cadre_id", "period_kind", "period"),)
+    __table_args__ = (
+        UniqueConstraint("cadre_id", "period_kind", "period"),
+        # The dashboard's latest month and its grade counts per unit, read from the index alone.
+        Index("ix_evaluation_results_period", "period_kind", "period", "unit_id", "grade"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     cadre_id: Mapped[int] = mapped_column(ForeignKey("cadres.id"), index=True)

@@ -1,8 +1,11 @@
 """The numbers behind the targets dashboard (issue #4): structure figures against the targets the resolutions set,
 evaluation grade distributions with the HTXSNV quota, overdue tasks and time per procedure step.
 
-Everything here is a pure function of plain data. The caller loads the cadres (`CadreFacts`), the grades and the
-task timings, and passes `today` / `now`: nothing reads the database or the clock.
+Everything here is a pure function of plain data, and nothing reads the database or the clock: the caller passes
+`today` / `now`. A figure is computed either from the cadres themselves (`CadreFacts`, `compute_figure`: the
+reference, which also names the people behind each count) or from head counts the database has already summed
+(`FigureCounts`, `figure_from_counts`: what the dashboard does at 50,000 cadres, workflows/reports.py). Both give the
+same figure; tests hold the two paths to each other.
 
 Targets are data (`TargetDefinition`). The defaults come from the seed resolutions in `shared/seeds/`, which are
 provincial texts of *different* provinces; each carries a confidence tag in the sense of the domain reference
@@ -25,7 +28,7 @@ from enum import StrEnum
 from fractions import Fraction
 from typing import Any, TypeVar
 
-from workflows.rules.retirement import age_in_months
+from workflows.rules.retirement import add_months, age_in_months
 
 __all__ = [
     "COMMUNE_INSPECTION_CHAIR",
@@ -41,6 +44,7 @@ __all__ = [
     "CadreFacts",
     "DrilldownRow",
     "Figure",
+    "FigureCounts",
     "OverdueCount",
     "QuotaCheck",
     "StepDuration",
@@ -50,11 +54,16 @@ __all__ = [
     "compute_all",
     "compute_figure",
     "drilldown",
+    "earliest_birth_date_under",
+    "figure_from_counts",
     "format_number",
     "format_percent",
     "grade_distribution",
+    "grade_distribution_from_counts",
     "htxsnv_quota_check",
     "overdue_by_unit",
+    "population_titles",
+    "position_titles",
     "resolve_definitions",
 ]
 
@@ -94,6 +103,8 @@ class CadreFacts:
     """What the figures need to know about one cadre, as of the day the dashboard is computed.
 
     `commune_id` is the commune-level unit (xã, phường, đặc khu) the cadre works in, None at province level.
+    `hometown_commune_id` is the commune the recorded hometown is today: a commune merged in 2025 counts as the
+    commune it became (workflows/rules/communes.py), None when not recorded or not a commune of the province.
     `education_level` and `political_theory` None mean "none recorded" and count as not holding the level.
     """
 
@@ -122,6 +133,21 @@ class CadreFacts:
         if not isinstance(self.titles, frozenset):
             # A list or set from a query would make the dataclass unhashable or mutable.
             object.__setattr__(self, "titles", frozenset(self.titles))
+
+
+def position_titles(
+    title_code: str | None, is_key_title: bool | None, is_leadership: bool | None, is_province_managed: bool | None
+) -> frozenset[str]:
+    """The titles holding one position gives a cadre (`CadreFacts.titles` is the union over their open positions):
+    its standard title code, and the groups the figures count (key cadres, leaders, province-managed leaders)."""
+    titles = {title_code} if title_code else set()
+    if is_key_title:
+        titles.add(KEY_CADRE)
+    if is_leadership:
+        titles.add(LEADER)
+    if is_province_managed:
+        titles.add(LEADER_PROVINCE_MANAGED)
+    return frozenset(titles)
 
 
 class TargetKind(StrEnum):
@@ -451,8 +477,27 @@ def resolve_definitions(config: Mapping[str, Mapping[str, Any]] | None = None) -
 # Figures
 # ---------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
+class FigureCounts:
+    """Head counts behind one figure: in the numerator, known (the denominator: numerator included), unknown."""
+
+    numerator: int = 0
+    denominator: int = 0
+    unknown: int = 0
+
+    def __post_init__(self) -> None:
+        if min(self.numerator, self.denominator, self.unknown) < 0 or self.numerator > self.denominator:
+            raise ValueError(f"inconsistent counts {self}")
+
+    def __add__(self, other: FigureCounts) -> FigureCounts:
+        return FigureCounts(
+            self.numerator + other.numerator, self.denominator + other.denominator, self.unknown + other.unknown
+        )
+
+
+@dataclass(frozen=True)
 class Figure:
-    """One computed figure. The id tuples keep the order the cadres were given in, for the drill-down list."""
+    """One computed figure. Computed from cadres, the id tuples name them in the order given, for the drill-down
+    list; computed from counts (`figure_from_counts`) they are empty and the list is loaded when asked for."""
 
     key: str
     numerator: int
@@ -460,13 +505,10 @@ class Figure:
     percent: float | None
     target: TargetDefinition
     meets_target: bool | None
-    cadre_ids_in_numerator: tuple[int, ...]
-    cadre_ids_in_denominator: tuple[int, ...]
+    cadre_ids_in_numerator: tuple[int, ...] = ()
+    cadre_ids_in_denominator: tuple[int, ...] = ()
     cadre_ids_unknown: tuple[int, ...] = ()
-
-    @property
-    def unknown(self) -> int:
-        return len(self.cadre_ids_unknown)
+    unknown: int = 0
 
 
 # A measure answers "does this cadre count in the numerator?": True, False, or None when the facts are missing.
@@ -484,6 +526,17 @@ def _is_under_42(cadre: CadreFacts, today: date) -> bool | None:
         return None
     # The same completed-months age as the retirement rules, so the two never disagree about a birthday.
     return age_in_months(cadre.birth_date, today) < YOUNG_AGE_YEARS * 12
+
+
+def earliest_birth_date_under(years: int, today: date) -> date:
+    """The earliest birth date of someone still under `years` on `today`, by the completed-months age of
+    `_is_under_42`: under ⟺ born on or after this day, so a query can compare birth dates with it."""
+    # Age only grows with an earlier birth date, so the answer is the first day after the last one of full age;
+    # it lies within a few days of the same date `years` earlier (month ends move it by at most three).
+    day = add_months(today, -12 * years) - timedelta(days=4)
+    while age_in_months(day, today) >= 12 * years:
+        day += timedelta(days=1)
+    return day
 
 
 def _is_woman(cadre: CadreFacts, today: date) -> bool | None:
@@ -543,6 +596,26 @@ def compute_all(
     return [_compute(definitions[key], population, today) for key in FIGURE_KEYS]
 
 
+def population_titles(definitions: Iterable[TargetDefinition]) -> list[str]:
+    """The distinct titles that limit a figure's population, in first-seen order: what a query must flag per cadre."""
+    return list(dict.fromkeys(d.population_title for d in definitions if d.population_title is not None))
+
+
+def figure_from_counts(definition: TargetDefinition, counts: FigureCounts) -> Figure:
+    """The figure from head counts summed elsewhere (by the database): the same percent and verdict as
+    `compute_figure` gives on the cadres those counts came from."""
+    known = counts.denominator
+    return Figure(
+        key=definition.key,
+        numerator=counts.numerator,
+        denominator=known,
+        percent=100 * counts.numerator / known if known else None,
+        target=definition,
+        meets_target=_verdict(definition, counts.numerator, known, counts.unknown),
+        unknown=counts.unknown,
+    )
+
+
 def _compute(definition: TargetDefinition, cadres: Iterable[CadreFacts], today: date) -> Figure:
     measure = _MEASURES[definition.key]
     numerator: list[int] = []
@@ -558,14 +631,9 @@ def _compute(definition: TargetDefinition, cadres: Iterable[CadreFacts], today: 
         denominator.append(cadre.cadre_id)
         if counted:
             numerator.append(cadre.cadre_id)
-    known = len(denominator)
-    return Figure(
-        key=definition.key,
-        numerator=len(numerator),
-        denominator=known,
-        percent=100 * len(numerator) / known if known else None,
-        target=definition,
-        meets_target=_verdict(definition, len(numerator), known, len(unknown)),
+    counts = FigureCounts(len(numerator), len(denominator), len(unknown))
+    return dataclasses.replace(
+        figure_from_counts(definition, counts),
         cadre_ids_in_numerator=tuple(numerator),
         cadre_ids_in_denominator=tuple(denominator),
         cadre_ids_unknown=tuple(unknown),
@@ -621,12 +689,18 @@ def grade_distribution(results: Iterable[tuple[K, str]]) -> dict[K, dict[str, in
     The key is whatever the caller groups by: a unit id, or (unit id, month), or (unit id, task group) for the
     quota. An unknown grade raises ValueError rather than vanishing from the totals.
     """
+    return grade_distribution_from_counts((group, grade, 1) for group, grade in results)
+
+
+def grade_distribution_from_counts(results: Iterable[tuple[K, str, int]]) -> dict[K, dict[str, int]]:
+    """`grade_distribution` of rows already counted: (key, grade, how many). A key and grade may come more than
+    once (several units of one commune); their counts add up."""
     distribution: dict[K, dict[str, int]] = {}
-    for group, grade in results:
+    for group, grade, count in results:
         if grade not in GRADES:
             raise ValueError(f"unknown grade {grade!r}; expected one of {', '.join(GRADES)}")
         counts = distribution.setdefault(group, dict.fromkeys(GRADES, 0))
-        counts[str(grade)] += 1
+        counts[str(grade)] += count
     return distribution
 
 
