@@ -6,9 +6,11 @@ Definition vs runtime: a *process version* is an immutable deployed model; a *pr
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     DateTime,
     ForeignKey,
     Index,
@@ -247,3 +249,79 @@ class WorkerCursor(Base):
     name: Mapped[str] = mapped_column(String(60), primary_key=True)
     position: Mapped[int] = mapped_column(Integer, default=0)
     updated_dt: Mapped[datetime] = mapped_column(DateTime, default=utcnow_naive)
+
+
+# -- secret ballots (issue #6; docs/decisions/0015) ---------------------------------------------------------------
+
+
+class BallotMode(StrEnum):
+    ONLINE = "online"  # members vote on their own screen
+    PAPER = "paper"  # members vote on paper; the secretary enters the counts of the tally minutes
+
+
+class BallotBoxStatus(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class BallotBox(Base):
+    """One secret ballot of one step of a procedure: who is summoned, who came, the ballots, and the tally once
+    closed. The rules (workflows/rules/ballots.py) are stored as the step configured them."""
+
+    __tablename__ = "ballot_boxes"
+    __table_args__ = (Index("ix_ballot_boxes_instance_step", "instance_id", "step_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"), index=True)  # the collective that votes
+    step_key: Mapped[str] = mapped_column(String(120))  # the BPMN element the ballot serves
+    question: Mapped[str] = mapped_column(Text)
+    candidates: Mapped[list] = mapped_column(JSON)  # [{"key": "...", "name": "..."}] in ballot order
+    rules: Mapped[dict] = mapped_column(JSON)  # BallotRules.to_json()
+    members_count: Mapped[int] = mapped_column(Integer)  # members of the collective (a possible denominator)
+    mode: Mapped[str] = mapped_column(String(10), default=BallotMode.ONLINE)
+    is_signable: Mapped[bool] = mapped_column(Boolean, default=False)  # a voter may sign the slip (step 4)
+    status: Mapped[str] = mapped_column(String(10), default=BallotBoxStatus.OPEN)
+    opened_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    opened_dt: Mapped[datetime] = mapped_column(DateTime, default=utcnow_naive)
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    closed_dt: Mapped[datetime | None] = mapped_column(DateTime)
+    tally: Mapped[dict | None] = mapped_column(JSON)  # TallyResult.to_json(), the same for paper and online
+
+    instance: Mapped[ProcessInstance] = relationship()
+    unit: Mapped[OrgUnit] = relationship()
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == BallotBoxStatus.OPEN
+
+    def __repr__(self) -> str:
+        return f"<BallotBox {self.id} {self.step_key} {self.status}>"
+
+
+class BallotElector(Base):
+    """A member called to the conference: THAT they came and THAT they voted — never what they marked."""
+
+    __tablename__ = "ballot_electors"
+
+    box_id: Mapped[int] = mapped_column(ForeignKey("ballot_boxes.id"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True, index=True)
+    is_summoned: Mapped[bool] = mapped_column(Boolean, default=True)
+    is_present: Mapped[bool] = mapped_column(Boolean, default=False)
+    has_voted: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    user: Mapped[User] = relationship()
+
+
+class Ballot(Base):
+    """What one ballot marked, with nothing that points at the voter: a random id, no time, no sequence. At the
+    close every ballot of the box is written again in shuffled order under fresh ids (decision 0015). A slip the
+    voter chose to sign, where the box allows it, names them."""
+
+    __tablename__ = "ballots"
+    __table_args__ = {"sqlite_with_rowid": False}  # no hidden insertion-ordered rowid on SQLite
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # uuid4, never sequential
+    box_id: Mapped[int] = mapped_column(ForeignKey("ballot_boxes.id"), index=True)
+    contents: Mapped[dict] = mapped_column(JSON)  # candidate key → yes | no | abstain
+    signed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
