@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.routing import IntegerConverter
 from werkzeug.wrappers import Response
 
-from webapp.config import _secret_key, default_config
+from webapp.config import _secret_key, default_config, evaluation_policy_from
 from webapp.extensions import babel, csrf, db, login_manager, migrate
 from workflows.db import configure_engine
 from workflows.deployment.operations import deploy_directory
@@ -37,6 +37,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.from_mapping(test_config)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(instance_path)
+    from webapp.evaluation import POLICY_KEY
+
+    # A bad setting stops the start with every problem named, rather than grading a month by wrong rules.
+    app.extensions[POLICY_KEY] = evaluation_policy_from(app.config["EVALUATION_POLICY"])
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
     if uri.startswith("sqlite:///"):
         Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
@@ -83,6 +87,8 @@ def _register_blueprints(app: Flask) -> None:
     from webapp.api.views import bp as api_bp
     from webapp.audit.views import bp as audit_bp
     from webapp.auth.views import bp as auth_bp
+    from webapp.ballots.views import bp as ballots_bp
+    from webapp.evaluation.views import bp as evaluation_bp
     from webapp.inbox.views import bp as inbox_bp
     from webapp.instances.views import bp as instances_bp
     from webapp.notifications.views import bp as notifications_bp
@@ -100,6 +106,8 @@ def _register_blueprints(app: Flask) -> None:
         reports_bp,
         registry_bp,
         audit_bp,
+        evaluation_bp,
+        ballots_bp,
     )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
@@ -188,6 +196,9 @@ def _nav_items() -> list[dict[str, Any]]:
             "count": unread_count(db.session, current_user.id),
         },
     ]
+    from webapp.evaluation.views import nav_items as evaluation_nav_items
+
+    items += evaluation_nav_items(current_user)
     from workflows.reports import can_view_dashboard
 
     if can_view_dashboard(current_user):

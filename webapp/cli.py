@@ -18,6 +18,7 @@ from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
+from webapp.evaluation.rollup_cli import rollup_command
 from webapp.extensions import db
 from workflows import clock
 from workflows.audit import instance_chain, verify_chains
@@ -59,7 +60,7 @@ def main() -> None:
 
 
 def init_app(app: Flask) -> None:
-    for group in (processes, audit, demo, instances, tasks, users, import_group, export_group):
+    for group in (processes, audit, demo, instances, tasks, users, import_group, export_group, evaluation):
         app.cli.add_command(group)
     app.cli.add_command(worker)
 
@@ -466,3 +467,54 @@ def export_list_command(name: str, fmt: str, output: Path) -> None:
     _stem, columns, records = EXPORT_LISTS[name]
     output.write_bytes(write_table(records(), columns, "csv" if fmt == "csv" else "xlsx"))
     click.echo(str(output))
+
+
+# -- monthly evaluation -----------------------------------------------------------------------------------------
+
+
+@click.group(help="Monthly evaluation (đánh giá, xếp loại hằng tháng).")
+def evaluation() -> None:
+    pass
+
+
+evaluation.add_command(rollup_command)  # canbo evaluation rollup: webapp/evaluation/rollup_cli.py
+
+
+@evaluation.command(
+    "open",
+    help="Open MONTH for a unit (and the units below it): one evaluation per active cadre, committed in chunks. "
+    "Running it again opens only what is missing.",
+)
+@click.option("--month", required=True, help="The month, YYYY-MM; it must have begun.")
+@click.option("--unit", "unit_code", required=True, help="Code of the unit.")
+@click.option("--no-subunits", is_flag=True, help="Only the unit itself, not the units below it.")
+@click.option("--as", "username", help="Act as this (personnel) user (default: the system).")
+@click.option("--chunk", type=click.IntRange(1, 10_000), default=500, show_default=True, help="Instances per commit.")
+@with_appcontext
+def evaluation_open_command(month: str, unit_code: str, no_subunits: bool, username: str | None, chunk: int) -> None:
+    from webapp.evaluation.opening import open_month
+
+    actor = _user(username)
+    started = time.perf_counter()
+    with click.progressbar(length=1, label=f"Mở kỳ đánh giá {month}", file=sys.stderr) as bar:
+
+        def planned(plan: Any) -> None:
+            bar.length = max(len(plan.to_open), 1)
+
+        try:
+            summary = open_month(
+                actor=actor,
+                month=month,
+                unit_code=unit_code,
+                include_subunits=not no_subunits,
+                chunk=chunk,
+                on_planned=planned,
+                on_chunk=bar.update,
+            )
+        except WorkflowError as error:
+            _fail(f"Không mở được kỳ đánh giá; không có gì được ghi.\n{error}")
+    click.echo(
+        f"{summary.month} {summary.unit_code} ({summary.unit_name}): đã mở {summary.opened}, "
+        f"đã mở từ trước {summary.already_open}, chưa có tài khoản {summary.without_account} "
+        f"({time.perf_counter() - started:.1f} s)"
+    )

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+from workflows.errors import Invalid
+from workflows.rules.evaluation import EvaluationPolicy
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -50,4 +55,30 @@ def default_config(instance_path: Path) -> dict[str, Any]:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": os.environ.get("CANBO_SECURE_COOKIES", "0") == "1",
         "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
+        # The monthly evaluation's configurable rules (workflows.rules.evaluation.EvaluationPolicy): a JSON object
+        # of the settings that differ from the defaults, e.g. {"criteria_max": [8, 12, 10], "max_returns": 1}.
+        # Checked at start-up; an unknown or inconsistent setting stops the app with every problem listed.
+        "EVALUATION_POLICY": os.environ.get("CANBO_EVALUATION_POLICY", "{}"),
     }
+
+
+class ConfigError(ValueError):
+    """A setting the app cannot run with; the message names the setting and every problem found."""
+
+
+def evaluation_policy_from(value: Any) -> EvaluationPolicy:
+    """EVALUATION_POLICY (a mapping, or its JSON text from the environment) as a checked policy."""
+    if isinstance(value, EvaluationPolicy):
+        return value
+    if isinstance(value, str | bytes):
+        try:
+            value = json.loads(value or "{}")
+        except json.JSONDecodeError as error:
+            raise ConfigError(f"EVALUATION_POLICY is not valid JSON: {error}") from error
+    if not isinstance(value, Mapping):
+        raise ConfigError("EVALUATION_POLICY must be a JSON object of settings")
+    try:
+        return EvaluationPolicy.from_mapping(value)
+    except Invalid as invalid:
+        problems = "; ".join(f"{p.field}: {p.message}" if p.field else p.message for p in invalid.problems)
+        raise ConfigError(f"EVALUATION_POLICY is not valid: {problems}") from invalid

@@ -27,7 +27,7 @@ from webapp.tasks.schema_forms import (
 from workflows.clock import utcnow_naive
 from workflows.db import transaction
 from workflows.engine import operations
-from workflows.errors import Conflict, Invalid, NotAllowed, NotFound, ScriptFailure
+from workflows.errors import Conflict, Invalid, NotAllowed, NotFound, Problem, ScriptFailure
 from workflows.models import Attachment, Comment
 from workflows.tasks import TaskView, discard_drafts, load_task_view, save_draft
 
@@ -57,6 +57,19 @@ def _form(view: TaskView, *, submitted: bool = False, data: dict[str, Any] | Non
     return form_class(data=data_to_formdata(data or {}, view.schema))
 
 
+def _decision_labels(schema: dict[str, Any] | None) -> dict[str, str]:
+    decision = ((schema or {}).get("properties") or {}).get("decision") or {}
+    return {str(o.get("const")): str(o.get("title") or o.get("const")) for o in decision.get("oneOf", [])}
+
+
+def _live_score(view: TaskView) -> dict[str, Any] | None:
+    """What the live score of an evaluation form needs: the policy the instance was opened with."""
+    if not view.can_act or not (view.schema or {}).get("x-live-score"):
+        return None
+    policy = view.context.get("policy")
+    return {"policy": policy if isinstance(policy, dict) else {}, "is_leader": bool(view.context.get("is_leader"))}
+
+
 def _render(view: TaskView, form: Any, status: int = 200, comment: str = "", comment_error: str | None = None):  # type: ignore[no-untyped-def]
     return (
         render_template(
@@ -64,11 +77,35 @@ def _render(view: TaskView, form: Any, status: int = 200, comment: str = "", com
             view=view,
             form=form,
             decisions=_decision_choices(view.schema),
+            decision_labels=_decision_labels(view.schema),
             comment=comment,
             comment_error=comment_error,
+            live_score=_live_score(view),
         ),
         status,
     )
+
+
+def _show_problem(form: Any, problem: Problem) -> bool:
+    """Put a server problem on the field it names — `criteria_politics`, or the cell `products.2.completed` where 2
+    counts the rows sent (blank rows are left out of the data) — and say whether there was such a field."""
+    if form is None or not problem.field:
+        return False
+    message = _(problem.message)
+    head, *rest = problem.field.split(".")
+    field = getattr(form, head, None)
+    if field is not None and rest:
+        rows = getattr(field, "filled_rows", None)
+        if rows is None or not rest[0].isdigit() or int(rest[0]) >= len(rows) or len(rest) > 2:
+            return False
+        if len(rest) == 1:  # the row as a whole: said under the table
+            message = _("Row %(row)d: %(message)s", row=int(rest[0]) + 1, message=message)
+        else:
+            field = rows[int(rest[0])].form._fields.get(rest[1])
+    if field is None:
+        return False
+    field.errors = [*field.errors, message]
+    return True
 
 
 @bp.get("/<int:task_id>")
@@ -162,10 +199,7 @@ def submit(task_id: int):  # type: ignore[no-untyped-def]
         return redirect(url_for("inbox.index"))
     except Invalid as error:
         for problem in error.problems:
-            field = getattr(form, problem.field, None) if form is not None and problem.field else None
-            if field is not None:
-                field.errors = [*field.errors, _(problem.message)]
-            else:
+            if not _show_problem(form, problem):
                 flash(_(problem.message), "error")
         return _render(view, form, 422, comment)
     except ScriptFailure as error:

@@ -1,0 +1,482 @@
+"""The monthly evaluation over HTTP: opening a month (page and CLI), the self-assessment → review → decision through
+the task page, the results page with its chart and export, my history, the live-score panel and nested field errors,
+and the refusals (bad input, outside scope) that write nothing."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+import openpyxl
+import pytest
+from flask import Flask
+from flask_babel import force_locale, gettext
+from markupsafe import escape
+from sqlalchemy import func, select
+
+from tests.fixtures.app import AuthActions
+from tests.fixtures.workflow_helpers import WorkflowDriver
+from webapp import create_app
+from webapp.config import ConfigError
+from webapp.evaluation import evaluation_policy
+from workflows import clock
+from workflows.audit import verify_chains
+from workflows.db import transaction
+from workflows.evaluation import PROCESS_ID
+from workflows.models import HumanTask, Notification, ProcessInstance
+from workflows.registry.models import Cadre, EvaluationResult, OrgUnit, RoleAssignment, User
+from workflows.states import InstanceStatus, Role, TaskStatus
+
+MONTH = "2026-11"
+OPENED_AT = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)  # inside November 2026, before every deadline
+
+ROWS = [
+    {
+        "name": "Tham mưu văn bản",
+        "assigned": "10",
+        "completed": "10",
+        "completed_quality": "10",
+        "completed_on_time": "10",
+    },
+    {
+        "name": "Giải quyết hồ sơ",
+        "assigned": "20",
+        "completed": "20",
+        "completed_quality": "20",
+        "completed_on_time": "20",
+    },
+]
+CRITERIA = {"criteria_politics": "10", "criteria_competence": "9", "criteria_innovation": "9"}
+
+
+@pytest.fixture(autouse=True)
+def _november() -> Any:
+    clock.set_now(OPENED_AT)
+    yield
+    clock.set_now(None)
+
+
+def _vi(app: Flask, message: str) -> str:
+    """A message as the Vietnamese page shows it (HTML-escaped), whatever the catalog holds for it today."""
+    with app.test_request_context(), force_locale("vi"):
+        return str(escape(gettext(message)))
+
+
+def _table(rows: list[dict[str, str]]) -> dict[str, str]:
+    return {f"products-{i}-{key}": value for i, row in enumerate(rows) for key, value in row.items()}
+
+
+def _self_assessment(rows: list[dict[str, str]] | None = None, **changes: str) -> dict[str, str]:
+    return {
+        **_table(ROWS if rows is None else rows),
+        **CRITERIA,
+        "self_report": "Hoàn thành đầy đủ",
+        "proposed_grade": "HTXSNV",
+        "action": "submit",
+        **changes,
+    }
+
+
+def _open(auth: AuthActions, month: str = MONTH, unit: str = "X001", subunits: bool = False) -> Any:
+    data = {"month": month, "unit": unit}
+    if subunits:
+        data["include_subunits"] = "y"
+    return auth.post("/evaluation/open", data, page="/evaluation/open")
+
+
+def _instance_count(driver: WorkflowDriver) -> int:
+    with driver.session_factory() as s:
+        return s.scalar(select(func.count(ProcessInstance.id)).where(ProcessInstance.process_id == PROCESS_ID)) or 0
+
+
+def _active_cadres(driver: WorkflowDriver, unit_code: str) -> int:
+    with driver.session_factory() as s:
+        return (
+            s.scalar(
+                select(func.count(Cadre.id))
+                .join(OrgUnit, OrgUnit.id == Cadre.unit_id)
+                .where(OrgUnit.code == unit_code, Cadre.is_active)
+            )
+            or 0
+        )
+
+
+def _task(driver: WorkflowDriver, cadre_code: str, task_key: str) -> HumanTask:
+    with driver.session_factory() as s:
+        instance_id = s.scalar(
+            select(ProcessInstance.id).where(ProcessInstance.business_key == f"{MONTH}/{cadre_code}")
+        )
+    assert instance_id is not None, f"no evaluation for {cadre_code}"
+    return driver.task(instance_id, task_key)
+
+
+def _switch(auth: AuthActions, username: str) -> None:
+    auth.logout()
+    assert auth.login(username).status_code == 302
+
+
+# -- the whole month over HTTP --------------------------------------------------------------------------------------
+
+
+def test_a_month_from_opening_to_the_published_result(app: Flask, auth: AuthActions, client, driver) -> None:
+    with driver.session_factory() as s, transaction(s):
+        x001 = s.scalars(select(OrgUnit).where(OrgUnit.code == "X001")).one()
+        s.add(Cadre(code="CB0100", full_name="Ngô Văn Tư", unit=x001))  # no user account
+    auth.login("personnel1")
+    form = client.get("/evaluation/open")
+    assert form.status_code == 200
+    page = form.get_data(as_text=True)
+    assert f'value="{MONTH}"' in page  # the current month by default
+    assert '<option value="X001">Xã An Phú</option>' in page
+
+    response = _open(auth)
+    assert response.status_code == 302
+    assert response.headers["Location"] == f"/evaluation/results?unit=X001&month={MONTH}"
+    cadres = _active_cadres(driver, "X001")
+    assert cadres >= 4 and _instance_count(driver) == cadres
+    summary = client.get(response.headers["Location"]).get_data(as_text=True)
+    flash = re.search(r'<div class="flash success"[^>]*>(.*?)</div>', summary, re.S)
+    assert flash is not None and re.findall(r"\d+", flash.group(1))[-3:] == [str(cadres), "0", "1"]
+
+    # officer1's inbox has the self-assessment, with the live score panel and the policy it was opened with.
+    _switch(auth, "officer1")
+    assert "Tự đánh giá kết quả tháng" in client.get("/inbox").get_data(as_text=True)
+    task = _task(driver, "CB0001", "self_assessment")
+    task_page = client.get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert "data-live-score" in task_page and "evaluation_score.js" in task_page
+    policy = re.search(r"data-policy='([^']*)'", task_page)
+    assert policy is not None and '"criteria_max": [10, 10, 10]' in policy.group(1)
+    submitted = auth.post(f"/tasks/{task.id}", _self_assessment(), page=f"/tasks/{task.id}")
+    assert submitted.status_code == 302
+
+    # supervisor1 returns it once, with a comment.
+    _switch(auth, "supervisor1")
+    review = _task(driver, "CB0001", "manager_review")
+    review_page = client.get(f"/tasks/{review.id}").get_data(as_text=True)
+    assert 'name="decision" value="submit"' in review_page  # the process's own decision gets its button
+    assert "Đồng ý, trình thủ trưởng quyết định" in review_page
+    returned = auth.post(
+        f"/tasks/{review.id}",
+        {**_table(ROWS), **CRITERIA, "decision": "return", "comment_text": "Bổ sung minh chứng"},
+        page=f"/tasks/{review.id}",
+    )
+    assert returned.status_code == 302
+
+    _switch(auth, "officer1")
+    again = _task(driver, "CB0001", "self_assessment")
+    assert "Tham mưu văn bản" in client.get(f"/tasks/{again.id}").get_data(as_text=True)  # what was sent comes back
+    assert auth.post(f"/tasks/{again.id}", _self_assessment(), page=f"/tasks/{again.id}").status_code == 302
+
+    _switch(auth, "supervisor1")
+    review = _task(driver, "CB0001", "manager_review")
+    agreed = auth.post(
+        f"/tasks/{review.id}", {**_table(ROWS), **CRITERIA, "decision": "submit"}, page=f"/tasks/{review.id}"
+    )
+    assert agreed.status_code == 302
+
+    _switch(auth, "head1")
+    decision = _task(driver, "CB0001", "head_decision")
+    decided = auth.post(f"/tasks/{decision.id}", {"grade": "HTXSNV", "action": "submit"}, page=f"/tasks/{decision.id}")
+    assert decided.status_code == 302
+
+    with driver.session_factory() as s:
+        result = s.scalars(select(EvaluationResult).join(Cadre).where(Cadre.code == "CB0001")).one()
+        assert (result.period, result.grade, result.score) == (MONTH, "HTXSNV", 98.0)
+        officer1 = s.scalar(select(User.id).where(User.username == "officer1"))
+        assert s.scalar(
+            select(func.count(Notification.id)).where(
+                Notification.user_id == officer1, Notification.kind == "evaluation_result"
+            )
+        )
+        assert verify_chains(s).ok
+
+    # The head sees the month: the chart, the decided row with who decided, the others still under way.
+    results = client.get(f"/evaluation/results?unit=X001&month={MONTH}")
+    assert results.status_code == 200
+    html = results.get_data(as_text=True)
+    assert '<svg xmlns="http://www.w3.org/2000/svg" class="chart chart-stacked"' in html
+    assert 'data-series="HTXSNV"' in html
+    row = re.search(r"<tr[^>]*>\s*<td>CB0001</td>(.*?)</tr>", html, re.S)
+    assert row is not None
+    assert ">98<" in row.group(1) and "HTXSNV" in row.group(1) and "Phạm Quốc Dũng" in row.group(1)
+    assert 'class="overdue"' not in row.group(0)  # every step within its deadline
+    assert re.search(r"<td>CB0002</td>", html)  # still under way: listed for the head
+
+    exported = client.get(f"/evaluation/results?unit=X001&month={MONTH}&format=csv")
+    assert exported.status_code == 200 and exported.mimetype == "text/csv"
+    lines = list(csv.reader(io.StringIO(exported.get_data().decode("utf-8-sig"))))
+    assert lines[0][:7] == ["Mã cán bộ", "Họ và tên", "Đơn vị", "Tháng", "Điểm", "Xếp loại", "Người quyết định"]
+    cb1 = next(line for line in lines if line[0] == "CB0001")
+    assert cb1[4:9] == ["98", "HTXSNV", "Phạm Quốc Dũng", "Không", "Đã xếp loại"]
+    assert len(lines) == 1 + cadres
+
+    workbook = client.get(f"/evaluation/results?unit=X001&month={MONTH}&format=xlsx")
+    assert workbook.status_code == 200
+    sheet = openpyxl.load_workbook(io.BytesIO(workbook.get_data())).active
+    assert sheet is not None
+    values = [[cell.value for cell in line] for line in sheet.iter_rows()]
+    assert values[0][0] == "Mã cán bộ" and values[1][:2] == ["CB0001", "Nguyễn Thị Lan"]
+
+    # officer1 sees the published result of the unit (only the decided one), and their own history.
+    _switch(auth, "officer1")
+    published = client.get(f"/evaluation/results?unit=X001&month={MONTH}").get_data(as_text=True)
+    assert "<td>CB0001</td>" in published and "<td>CB0002</td>" not in published
+    mine = client.get("/evaluation/mine").get_data(as_text=True)
+    assert "chart-bar" in mine and f"<td>{MONTH}</td>" in mine and "<td>98</td>" in mine
+
+
+# -- the task page: server problems at their fields -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("changes", "field_id", "message"),
+    [
+        # The form's own bound (JSON Schema minimum 0), in the form's Vietnamese.
+        ({"products-0-completed": "-1"}, "products-0-completed", "Giá trị phải lớn hơn hoặc bằng 0."),
+        # The server's rule, put on the table cell it names (products.0.completed).
+        ({"products-0-completed": "11"}, "products-0-completed", "cannot exceed the amount assigned"),
+        ({"products-1-completed_on_time": "21"}, "products-1-completed_on_time", "cannot exceed the amount completed"),
+        # Within the form's 0–30 but above the policy's 10 for criterion (a).
+        ({"criteria_politics": "11"}, "criteria_politics", "the score must be between 0 and the criterion's maximum"),
+    ],
+)
+def test_bad_self_assessments_are_refused_at_the_field(
+    app: Flask, auth: AuthActions, client, driver, changes: dict[str, str], field_id: str, message: str
+) -> None:
+    auth.login("personnel1")
+    assert _open(auth).status_code == 302
+    _switch(auth, "officer1")
+    task = _task(driver, "CB0001", "self_assessment")
+    response = auth.post(f"/tasks/{task.id}", {**_self_assessment(), **changes}, page=f"/tasks/{task.id}")
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    error = re.search(rf'<div class="field-error" id="{field_id}-error" role="alert">(.*?)</div>', page, re.S)
+    assert error is not None, f"no error at {field_id}"
+    expected = message if message.startswith("Giá trị") else _vi(app, message)
+    assert expected in error.group(1)
+    assert 'class="flash error"' not in page  # at the field, not in a banner
+    assert _task(driver, "CB0001", "self_assessment").id == task.id  # still open: nothing advanced
+    with driver.session_factory() as s:
+        assert s.scalar(select(func.count(EvaluationResult.id))) == 0
+
+
+def test_a_cell_error_lands_on_the_row_as_sent_when_blank_rows_are_skipped(
+    app: Flask, auth: AuthActions, client, driver
+) -> None:
+    """Blank rows are left out of the data, so the server's products.0 is the form's second row here."""
+    auth.login("personnel1")
+    _open(auth)
+    _switch(auth, "officer1")
+    task = _task(driver, "CB0001", "self_assessment")
+    blank = {key: "" for key in ROWS[0]}
+    rows = [blank, dict(ROWS[0], completed="12")]
+    response = auth.post(f"/tasks/{task.id}", _self_assessment(rows), page=f"/tasks/{task.id}")
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert 'id="products-1-completed-error"' in page and 'id="products-0-completed-error"' not in page
+    assert _vi(app, "cannot exceed the amount assigned") in page
+
+
+# -- opening: refusals ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("month", "message"),
+    [("2026-12", "the month has not begun yet"), ("2026-13", "expected a month (YYYY-MM)")],
+)
+def test_opening_a_bad_month_is_refused_on_the_form(app: Flask, auth: AuthActions, driver, month, message) -> None:
+    auth.login("personnel1")
+    response = _open(auth, month=month)
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    error = re.search(r'<div class="field-error" id="month-error" role="alert">(.*?)</div>', page, re.S)
+    assert error is not None and _vi(app, message) in error.group(1)
+    assert f'value="{month}"' in page  # what was typed stays
+    assert _instance_count(driver) == 0
+
+
+def test_opening_outside_ones_scope_is_refused_and_writes_nothing(auth: AuthActions, client, driver) -> None:
+    with driver.session_factory() as s, transaction(s):
+        supervisor = s.scalars(select(User).where(User.username == "supervisor1")).one()
+        x002 = s.scalar(select(OrgUnit.id).where(OrgUnit.code == "X002"))
+        s.add(RoleAssignment(user_id=supervisor.id, role=Role.PERSONNEL, unit_id=x002))
+    auth.login("supervisor1")
+    page = client.get("/evaluation/open").get_data(as_text=True)
+    assert '<option value="X002">' in page and '<option value="X001">' not in page  # only the units in scope
+    assert _open(auth, unit="X001").status_code == 403
+    assert _open(auth, unit="NOPE").status_code == 404
+    assert _instance_count(driver) == 0
+    assert _open(auth, unit="X002").status_code == 302
+    assert _instance_count(driver) == _active_cadres(driver, "X002")
+
+
+def test_only_personnel_and_administrators_open_months(auth: AuthActions, client, driver) -> None:
+    auth.login("officer1")
+    assert client.get("/evaluation/open").status_code == 403
+    token = auth.csrf_token("/inbox")
+    refused = client.post("/evaluation/open", data={"month": MONTH, "unit": "X001", "csrf_token": token})
+    assert refused.status_code == 403
+    _switch(auth, "personnel1")
+    without_token = client.post("/evaluation/open", data={"month": MONTH, "unit": "X001"})
+    assert without_token.status_code == 400  # CSRF
+    assert _instance_count(driver) == 0
+
+
+def test_opening_again_opens_nobody_twice_and_subunits_are_optional(auth: AuthActions, client, driver) -> None:
+    auth.login("personnel1")
+    _open(auth, unit="T01")  # the province alone: its own cadres only
+    only_province = _active_cadres(driver, "T01")
+    assert _instance_count(driver) == only_province
+    response = _open(auth, unit="T01", subunits=True)
+    with driver.session_factory() as s:
+        everyone = s.scalar(select(func.count(Cadre.id)).where(Cadre.is_active)) or 0
+    assert _instance_count(driver) == everyone
+    flash = re.search(
+        r'<div class="flash success"[^>]*>(.*?)</div>', client.get(response.headers["Location"]).get_data(as_text=True)
+    )
+    assert flash is not None
+    assert re.findall(r"\d+", flash.group(1))[-3:-1] == [str(everyone - only_province), str(only_province)]
+
+
+# -- results and history: scope -------------------------------------------------------------------------------------
+
+
+def test_results_are_scoped(auth: AuthActions, client, driver) -> None:
+    auth.login("personnel1")
+    _open(auth)
+    _switch(auth, "auditor1")
+    assert client.get(f"/evaluation/results?unit=X001&month={MONTH}").status_code == 200
+    _switch(auth, "officer3")  # of Phường Bình Minh
+    assert client.get(f"/evaluation/results?unit=X001&month={MONTH}").status_code == 404
+    assert client.get(f"/evaluation/results?unit=X001&month={MONTH}&format=csv").status_code == 404
+    own = client.get("/evaluation/results")  # defaults to one's own unit
+    assert own.status_code == 200 and "Phường Bình Minh" in own.get_data(as_text=True)
+    assert client.get("/evaluation/results?unit=NOPE").status_code == 404
+    bad = client.get("/evaluation/results?unit=X002&month=11-2026")
+    assert bad.status_code == 400 and 'aria-invalid="true"' in bad.get_data(as_text=True)
+
+
+def test_late_means_a_step_past_its_deadline(auth: AuthActions, client, driver) -> None:
+    auth.login("personnel1")
+    _open(auth)
+    _switch(auth, "officer1")
+    task = _task(driver, "CB0001", "self_assessment")
+    auth.post(f"/tasks/{task.id}", _self_assessment(), page=f"/tasks/{task.id}")
+    clock.set_now(datetime(2026, 11, 26, 1, 0, tzinfo=UTC))  # past the 25th in Vietnam
+    _switch(auth, "personnel1")
+    html = client.get(f"/evaluation/results?unit=X001&month={MONTH}").get_data(as_text=True)
+    late = re.search(r'<tr class="overdue">\s*<td>CB0002</td>', html)
+    on_time = re.search(r"<tr>\s*<td>CB0001</td>", html)
+    assert late is not None and on_time is not None  # officer2 never submitted; officer1 did in time
+
+
+def test_my_history_without_results_or_without_a_cadre(auth: AuthActions, client) -> None:
+    auth.login("officer1")
+    page = client.get("/evaluation/mine")
+    assert page.status_code == 200 and "<svg" not in page.get_data(as_text=True)
+    _switch(auth, "admin")
+    assert client.get("/evaluation/mine").status_code == 200
+
+
+def test_the_menu_and_tabs_follow_the_role(auth: AuthActions, client) -> None:
+    auth.login("officer1")
+    page = client.get("/evaluation/results").get_data(as_text=True)
+    assert 'href="/evaluation/results"' in page and 'href="/evaluation/mine"' in page
+    assert 'href="/evaluation/open"' not in page
+    _switch(auth, "personnel1")
+    assert 'href="/evaluation/open"' in client.get("/evaluation/results").get_data(as_text=True)
+
+
+# -- the CLI --------------------------------------------------------------------------------------------------------
+
+
+def test_cli_opens_a_month_with_progress_and_is_idempotent(runner, driver) -> None:
+    result = runner.invoke(args=["evaluation", "open", "--month", MONTH, "--unit", "X001", "--chunk", "2"])
+    assert result.exit_code == 0, result.output
+    cadres = _active_cadres(driver, "X001")
+    assert f"đã mở {cadres}, đã mở từ trước 0" in result.stdout
+    assert "Mở kỳ đánh giá" in result.stderr  # the progress bar
+    assert _instance_count(driver) == cadres
+    again = runner.invoke(args=["evaluation", "open", "--month", MONTH, "--unit", "X001"])
+    assert again.exit_code == 0 and f"đã mở 0, đã mở từ trước {cadres}" in again.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--month", "2026-12", "--unit", "X001"], "the month has not begun yet"),
+        (["--month", "tháng 11", "--unit", "X001"], "expected a month (YYYY-MM)"),
+        (["--month", MONTH, "--unit", "NOPE"], "no unit with the code"),
+        (["--month", MONTH, "--unit", "X001", "--as", "officer1"], "may not open evaluations"),
+    ],
+)
+def test_cli_refuses_bad_input_and_writes_nothing(runner, driver, args, message) -> None:
+    result = runner.invoke(args=["evaluation", "open", *args])
+    assert result.exit_code != 0
+    assert message in result.stderr
+    assert _instance_count(driver) == 0
+
+
+def test_cli_without_subunits(runner, driver) -> None:
+    result = runner.invoke(args=["evaluation", "open", "--month", MONTH, "--unit", "T01", "--no-subunits"])
+    assert result.exit_code == 0, result.output
+    assert _instance_count(driver) == _active_cadres(driver, "T01")
+
+
+# -- configuration --------------------------------------------------------------------------------------------------
+
+
+def test_the_policy_comes_from_the_configuration(database_url: str, tmp_path, demo_users, driver) -> None:
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "x",
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "DEPLOY_ON_STARTUP": False,
+            "UPLOAD_DIR": str(tmp_path),
+            "EVALUATION_POLICY": '{"criteria_max": [8, 12, 10], "max_returns": 1}',
+        }
+    )
+    assert evaluation_policy(app).criteria_max == (8, 12, 10)
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["evaluation", "open", "--month", MONTH, "--unit", "X001"]).exit_code == 0
+    with driver.session_factory() as s:
+        instance_id = s.scalar(select(ProcessInstance.id).where(ProcessInstance.business_key == f"{MONTH}/CB0001"))
+    with app.app_context():
+        from webapp.extensions import db
+
+        instance = db.session.get(ProcessInstance, instance_id)
+        assert instance is not None and instance.status == InstanceStatus.RUNNING
+        engine = app.extensions["canbo_engine"]
+        workflow = engine.load(engine.definition(db.session, instance.process_version_id), instance)
+        assert workflow.last_task.data["policy"]["criteria_max"] == [8, 12, 10]
+        db.session.remove()
+        db.engine.dispose()
+    with driver.session_factory() as s:
+        assert s.scalar(select(func.count(HumanTask.id)).where(HumanTask.status == TaskStatus.OPEN))
+
+
+@pytest.mark.parametrize(
+    ("setting", "named"),
+    [
+        ({"criteria_max": [10, 10, 5]}, "criteria_max"),
+        ({"max_return": 1}, "max_return"),
+        ('{"combine": ', "not valid JSON"),
+        ("[1, 2]", "JSON object"),
+    ],
+)
+def test_a_bad_policy_stops_the_start_with_a_clear_error(tmp_path, setting, named) -> None:
+    with pytest.raises(ConfigError) as refused:
+        create_app(
+            {
+                "TESTING": True,
+                "SECRET_KEY": "x",
+                "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.db'}",
+                "DEPLOY_ON_STARTUP": False,
+                "EVALUATION_POLICY": setting,
+            }
+        )
+    assert "EVALUATION_POLICY" in str(refused.value) and named in str(refused.value)

@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, SelectField, StringField
+from wtforms.validators import DataRequired, Length
+
+
+def _strip(value: Any) -> Any:
+    return value.strip() if isinstance(value, str) else value
+
+
+class OpenMonthForm(FlaskForm):
+    """The unit's choices are set per request (the units the person may open for); the month and the unit are
+    checked by the service (`plan_month`), whose messages the view puts on these fields."""
+
+    month = StringField(
+        _l("Month"),
+        filters=[_strip],
+        validators=[DataRequired(_l("Enter the month (YYYY-MM).")), Length(max=7, message=_l("Use the form YYYY-MM."))],
+    )
+    unit = SelectField(_l("Unit"), validate_choice=False, validators=[DataRequired(_l("Choose a unit."))])
+    include_subunits = BooleanField(_l("Include the units below"), default=True)

@@ -1,0 +1,83 @@
+"""Opening a month from the web page or the CLI: plan it, then start the instances a chunk per transaction.
+
+A province's month is ~50,000 instances: one transaction for all of them would hold the write lock for minutes
+and lose everything on one failure. Each chunk commits on its own; re-running picks up where a failed run stopped,
+because `open_for_cadres` never duplicates a cadre already open for the month. Bad input (a month in the future,
+a unit outside the actor's scope) is refused by `plan_month` before anything is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from webapp.evaluation import evaluation_policy
+from webapp.extensions import db
+from webapp.http import act, process_engine
+from workflows.evaluation.opening import (
+    CadreToOpen,
+    MonthPlan,
+    OpenResult,
+    open_for_cadres,
+    plan_month,
+    without_account,
+)
+from workflows.registry.models import User
+
+CHUNK = 500
+
+
+@dataclass(frozen=True)
+class OpeningSummary:
+    month: str
+    unit_code: str
+    unit_name: str
+    include_subunits: bool
+    opened: int
+    already_open: int
+    without_account: int
+
+
+def open_month(
+    *,
+    actor: User | None,
+    month: str,
+    unit_code: str,
+    include_subunits: bool,
+    chunk: int = CHUNK,
+    on_planned: Callable[[MonthPlan], None] | None = None,
+    on_chunk: Callable[[int], None] | None = None,
+) -> OpeningSummary:
+    """Raises what `plan_month` raises (Invalid, NotFound, NotAllowed) with nothing written. `on_planned` hears
+    the plan (how many to open), `on_chunk` how many cadres each committed chunk handled."""
+    policy = evaluation_policy()
+    engine = process_engine()
+    plan = act(
+        lambda: plan_month(db.session, actor=actor, month=month, unit_code=unit_code, include_subunits=include_subunits)
+    )
+    unit_code, unit_name = plan.unit.code, plan.unit.name
+    if on_planned is not None:
+        on_planned(plan)
+    opened = raced = missing = 0
+    for start in range(0, len(plan.to_open), chunk):
+        part = plan.to_open[start : start + chunk]
+
+        def work(part: list[CadreToOpen] = part) -> tuple[OpenResult, int]:
+            result = open_for_cadres(db.session, engine, actor=actor, plan=plan, cadres=part, policy=policy)
+            return result, without_account(db.session, [cadre.cadre_id for cadre in part])
+
+        result, part_missing = act(work)
+        opened += result.opened
+        raced += result.already_open  # opened by someone else since the plan was made
+        missing += part_missing
+        if on_chunk is not None:
+            on_chunk(len(part))
+    return OpeningSummary(
+        month=plan.month,
+        unit_code=unit_code,
+        unit_name=unit_name,
+        include_subunits=include_subunits,
+        opened=opened,
+        already_open=plan.already_open + raced,
+        without_account=missing,
+    )

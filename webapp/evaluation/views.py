@@ -1,0 +1,203 @@
+"""Monthly evaluation pages: open a month for a unit, a unit's results of a month (chart, list, export), and the
+signed-in cadre's own history of monthly scores."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import or_, select
+
+from webapp.downloads import export_format, format_problems, send_table
+from webapp.evaluation.forms import OpenMonthForm
+from webapp.evaluation.opening import open_month
+from webapp.extensions import db
+from webapp.http import status_for, translated, trusted_svg
+from workflows.access import in_subtree, role_units
+from workflows.charts import bar_chart, stacked_bar
+from workflows.errors import Invalid, NotAllowed, NotFound, WorkflowError
+from workflows.evaluation.opening import OPENING_ROLES
+from workflows.evaluation.results import (
+    RESULT_COLUMNS,
+    grade_counts,
+    latest_month,
+    month_problems,
+    month_results,
+    monthly_history,
+    result_access,
+    result_records,
+    result_units,
+)
+from workflows.registry.models import OrgUnit
+from workflows.registry.records import local_today
+from workflows.rules.evaluation import GRADE_LABELS
+
+bp = Blueprint("evaluation", __name__, url_prefix="/evaluation")
+
+
+@bp.context_processor
+def _tabs() -> dict[str, Any]:
+    return {"can_open_evaluations": current_user.is_authenticated and can_open_any(current_user)}
+
+
+def can_open_any(user: Any) -> bool:
+    return any(role in OPENING_ROLES for role, _unit in role_units(user))
+
+
+def _opening_units() -> list[OrgUnit]:
+    roots = {unit_id for role, unit_id in role_units(current_user) if role in OPENING_ROLES}
+    if not roots:
+        return []
+    return list(
+        db.session.scalars(
+            select(OrgUnit).where(or_(*(in_subtree(OrgUnit, r) for r in roots))).order_by(OrgUnit.path, OrgUnit.name)
+        )
+    )
+
+
+# -- opening a month -------------------------------------------------------------------------------------------------
+
+
+@bp.route("/open", methods=["GET", "POST"])
+@login_required
+def open_page() -> Any:
+    if not can_open_any(current_user):
+        abort(403)
+    units = _opening_units()
+    form = OpenMonthForm()
+    form.unit.choices = [(unit.code, unit.name) for unit in units]
+    if request.method == "GET":
+        form.month.data = form.month.data or f"{local_today():%Y-%m}"
+    problems: list[str] = []
+    status = 200
+    if request.method == "POST":
+        status = 422
+        if form.validate_on_submit():
+            actor = current_user._get_current_object()
+            try:
+                summary = open_month(
+                    actor=actor,
+                    month=form.month.data or "",
+                    unit_code=form.unit.data or "",
+                    include_subunits=bool(form.include_subunits.data),
+                )
+            except WorkflowError as error:
+                status = status_for(error)
+                if isinstance(error, Invalid) and error.problems:
+                    for problem in error.problems:
+                        field = getattr(form, problem.field or "", None)
+                        if field is not None:
+                            field.errors = [*field.errors, _(problem.message)]
+                        else:
+                            problems.append(_(problem.message))
+                elif isinstance(error, NotFound | NotAllowed):
+                    form.unit.errors = [*form.unit.errors, translated(error)]
+                else:
+                    problems.append(translated(error))
+            else:
+                flash(
+                    _(
+                        "Month %(month)s, %(unit)s: %(opened)s evaluations opened, %(already)s already open, "
+                        "%(missing)s cadres without a user account.",
+                        month=summary.month,
+                        unit=summary.unit_name,
+                        opened=summary.opened,
+                        already=summary.already_open,
+                        missing=summary.without_account,
+                    ),
+                    "success",
+                )
+                return redirect(url_for("evaluation.results", unit=summary.unit_code, month=summary.month))
+    page = render_template("evaluation/open.html", form=form, problems=problems, units=units)
+    return page, status
+
+
+# -- a unit's results ------------------------------------------------------------------------------------------------
+
+
+def _results_unit(units: list[OrgUnit]) -> OrgUnit:
+    code = (request.args.get("unit") or "").strip()
+    if not code:
+        if not units:
+            abort(404)
+        own = next((unit for unit in units if unit.id == current_user.unit_id), None)
+        return own or units[0]
+    unit = db.session.scalar(select(OrgUnit).where(OrgUnit.code == code))
+    if unit is None:
+        abort(404)
+    return unit
+
+
+@bp.get("/results")
+@login_required
+def results() -> Any:
+    units = result_units(db.session, current_user)
+    unit = _results_unit(units)
+    access = result_access(db.session, current_user, unit.id)
+    if access is None:
+        abort(404)  # outside scope: as if the unit did not exist
+    month = (request.args.get("month") or "").strip() or latest_month(db.session, unit.id) or f"{local_today():%Y-%m}"
+    problems = month_problems(month) + format_problems()
+    context: dict[str, Any] = {"units": units, "unit": unit, "month": month, "access": access}
+    if problems:
+        errors = {problem.field: _(problem.message) for problem in problems}
+        return render_template("evaluation/results.html", rows=[], errors=errors, chart=None, **context), 400
+    rows = month_results(db.session, unit.id, month, access=access)
+    fmt = export_format()
+    if fmt is not None:
+        return send_table(result_records(rows), RESULT_COLUMNS, fmt, f"ket-qua-danh-gia-{unit.code}-{month}")
+    counts = grade_counts(rows)
+    chart = trusted_svg(
+        stacked_bar(
+            [(unit.name, counts)] if any(counts.values()) else [],
+            title=_("Grades of %(month)s: %(unit)s", month=month, unit=unit.name),
+        )
+    )
+    return render_template(
+        "evaluation/results.html",
+        rows=rows,
+        errors={},
+        chart=chart,
+        counts=counts,
+        labels=GRADE_LABELS,
+        pending=sum(1 for row in rows if row.grade is None),
+        **context,
+    )
+
+
+# -- my history ------------------------------------------------------------------------------------------------------
+
+
+@bp.get("/mine")
+@login_required
+def mine() -> str:
+    history = monthly_history(db.session, current_user.cadre_id) if current_user.cadre_id is not None else []
+    chart = None
+    if history:
+        chart = trusted_svg(
+            bar_chart(
+                [(row.period, row.score) for row in history],
+                title=_("My monthly scores"),
+                unit=_("points"),
+                max_value=100,
+                target=90,
+                target_label=_("90 points and above: HTXSNV"),
+            )
+        )
+    return render_template(
+        "evaluation/mine.html",
+        history=list(reversed(history)),
+        chart=chart,
+        labels=GRADE_LABELS,
+        has_cadre=current_user.cadre_id is not None,
+    )
+
+
+def nav_items(user: Any) -> list[dict[str, Any]]:
+    """The evaluation's link in the main menu; its pages link to each other by role (evaluation/_tabs.html)."""
+    return [{"url": url_for("evaluation.results"), "label": _("Monthly evaluation"), "prefix": "evaluation."}]
+
+
+__all__ = ["bp", "can_open_any", "nav_items"]

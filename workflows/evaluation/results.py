@@ -1,0 +1,317 @@
+"""Reading the monthly evaluation's results: a unit's month (grades, who decided, whether it ran late) and a cadre's
+own history of monthly scores. Queries only; the pages and exports in `webapp/evaluation` show them.
+
+Who sees what: the roles that oversee a unit (personnel, heads, supervisors, auditors, administrators) see its whole
+month, the evaluations still under way included; everyone else of the unit sees the decided results, which are
+published inside the unit (NĐ 335/2025 Điều 19: the result is made known in the agency).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from workflows import clock
+from workflows.access import in_subtree, oversees_unit, role_units
+from workflows.errors import Problem
+from workflows.evaluation import PROCESS_ID
+from workflows.models import HumanTask, ProcessInstance
+from workflows.registry.models import Cadre, EvaluationResult, OrgUnit, User
+from workflows.registry.tabular import Column
+from workflows.rules.evaluation import GRADES
+from workflows.states import InstanceStatus, Role, TaskStatus
+
+RESULT_ROLES = (Role.PERSONNEL, Role.HEAD, Role.SUPERVISOR, Role.AUDITOR, Role.ADMIN)
+DECISION_TASK = "head_decision"
+MONTH_KIND = "month"
+
+FULL = "full"  # every evaluation of the month, under way or decided
+PUBLISHED = "published"  # the decided results only
+
+_MONTH = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
+
+RESULT_COLUMNS = [
+    Column("code", "Mã cán bộ", "text"),
+    Column("full_name", "Họ và tên", "text"),
+    Column("unit", "Đơn vị", "text"),
+    Column("period", "Tháng", "text"),
+    Column("score", "Điểm", "text"),
+    Column("grade", "Xếp loại", "text"),
+    Column("decided_by", "Người quyết định", "text"),
+    Column("is_late", "Trễ hạn", "bool"),
+    Column("state", "Tình trạng", "text"),
+]
+STATE_LABELS = {"decided": "Đã xếp loại", "running": "Đang đánh giá", "cancelled": "Đã hủy"}
+
+
+@dataclass(frozen=True)
+class ResultRow:
+    cadre_id: int
+    code: str
+    full_name: str
+    unit_name: str
+    period: str
+    score: float | None
+    grade: str | None  # None while the evaluation is under way
+    decided_by: str | None
+    decided_dt: datetime | None
+    is_late: bool | None  # None: no process behind the result (an imported grade)
+    instance_id: int | None
+    state: str  # decided / running / cancelled
+
+    @property
+    def score_text(self) -> str | None:
+        return _score_text(self.score)
+
+    def to_record(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "full_name": self.full_name,
+            "unit": self.unit_name,
+            "period": self.period,
+            "score": self.score_text,
+            "grade": self.grade,
+            "decided_by": self.decided_by,
+            "is_late": self.is_late,
+            "state": STATE_LABELS.get(self.state, self.state),
+        }
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    period: str
+    score: float | None
+    grade: str
+    unit_name: str
+
+    @property
+    def score_text(self) -> str | None:
+        return _score_text(self.score)
+
+
+def _score_text(score: float | None) -> str | None:
+    if score is None:
+        return None
+    text = f"{score:.2f}".rstrip("0").rstrip(".")
+    return text.replace(".", ",")
+
+
+def month_problems(month: str | None) -> list[Problem]:
+    """A results month is any well-formed month (a future one simply has no results yet)."""
+    if month is None or not _MONTH.fullmatch(month):
+        return [Problem("expected a month (YYYY-MM)", field="month")]
+    return []
+
+
+# -- who may see -----------------------------------------------------------------------------------------------------
+
+
+def result_access(session: Session, user: User, unit_id: int) -> str | None:
+    """FULL for the roles that oversee the unit, PUBLISHED for the people of the unit, else None."""
+    if oversees_unit(session, user, unit_id, RESULT_ROLES):
+        return FULL
+    if unit_id == user.unit_id:
+        return PUBLISHED
+    if user.cadre_id is not None and session.scalar(select(Cadre.unit_id).where(Cadre.id == user.cadre_id)) == unit_id:
+        return PUBLISHED
+    return None
+
+
+def result_units(session: Session, user: User) -> list[OrgUnit]:
+    """The units whose results this user may open: the subtrees they oversee, and their own unit."""
+    roots = {unit_id for role, unit_id in role_units(user) if role in RESULT_ROLES}
+    conditions: list[ColumnElement[bool]] = [in_subtree(OrgUnit, root) for root in roots]
+    conditions.append(OrgUnit.id == user.unit_id)
+    if user.cadre_id is not None:
+        conditions.append(OrgUnit.id == select(Cadre.unit_id).where(Cadre.id == user.cadre_id).scalar_subquery())
+    return list(session.scalars(select(OrgUnit).where(or_(*conditions)).order_by(OrgUnit.path, OrgUnit.name)))
+
+
+def latest_month(session: Session, unit_id: int) -> str | None:
+    """The latest month with a result or an evaluation under way in the unit."""
+    decided = session.scalar(
+        select(func.max(EvaluationResult.period)).where(
+            EvaluationResult.period_kind == MONTH_KIND, EvaluationResult.unit_id == unit_id
+        )
+    )
+    running = session.scalar(
+        select(func.max(func.substr(ProcessInstance.business_key, 1, 7)))
+        .join(Cadre, Cadre.id == ProcessInstance.subject_cadre_id)
+        .where(ProcessInstance.process_id == PROCESS_ID, Cadre.unit_id == unit_id)
+    )
+    months = [m for m in (decided, running) if m and _MONTH.fullmatch(m)]
+    return max(months) if months else None
+
+
+# -- a unit's month --------------------------------------------------------------------------------------------------
+
+
+def _late(instance: Any, now: datetime) -> ColumnElement[bool]:
+    """A task of the instance finished after its deadline, or still open past it."""
+    return exists().where(
+        HumanTask.instance_id == instance.id,
+        HumanTask.due_dt.is_not(None),
+        or_(
+            and_(HumanTask.status == TaskStatus.COMPLETED, HumanTask.closed_dt > HumanTask.due_dt),
+            and_(HumanTask.status == TaskStatus.OPEN, HumanTask.due_dt < now),
+        ),
+    )
+
+
+def _decider(instance: Any) -> Any:
+    """Who completed the decision step (the latest, should it have run twice)."""
+    return (
+        select(User.full_name)
+        .join(HumanTask, HumanTask.closed_by_id == User.id)
+        .where(
+            HumanTask.instance_id == instance.id,
+            HumanTask.task_key == DECISION_TASK,
+            HumanTask.status == TaskStatus.COMPLETED,
+        )
+        .order_by(HumanTask.closed_dt.desc(), HumanTask.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def _decided(session: Session, unit_id: int, month: str, now: datetime) -> list[ResultRow]:
+    instance = aliased(ProcessInstance)
+    unit = aliased(OrgUnit)
+    rows = session.execute(
+        select(
+            EvaluationResult,
+            Cadre.code,
+            Cadre.full_name,
+            unit.name,
+            _decider(instance),
+            _late(instance, now),
+            instance.id,
+            instance.ended_dt,
+        )
+        .join(Cadre, Cadre.id == EvaluationResult.cadre_id)
+        .join(unit, unit.id == EvaluationResult.unit_id)
+        .outerjoin(instance, instance.id == EvaluationResult.source_instance_id)
+        .where(
+            EvaluationResult.period_kind == MONTH_KIND,
+            EvaluationResult.period == month,
+            EvaluationResult.unit_id == unit_id,
+        )
+    ).all()
+    return [
+        ResultRow(
+            cadre_id=result.cadre_id,
+            code=code,
+            full_name=name,
+            unit_name=unit_name,
+            period=month,
+            score=result.score,
+            grade=result.grade,
+            decided_by=decider,
+            decided_dt=ended or result.updated_dt,
+            is_late=bool(late) if instance_id is not None else None,
+            instance_id=instance_id,
+            state="decided",
+        )
+        for result, code, name, unit_name, decider, late, instance_id, ended in rows
+    ]
+
+
+def _under_way(session: Session, unit_id: int, month: str, now: datetime) -> list[ResultRow]:
+    """Evaluations of the month for cadres of the unit that have no result yet."""
+    instance = aliased(ProcessInstance)
+    result_exists = exists().where(
+        EvaluationResult.cadre_id == Cadre.id,
+        EvaluationResult.period_kind == MONTH_KIND,
+        EvaluationResult.period == month,
+    )
+    rows = session.execute(
+        select(Cadre.id, Cadre.code, Cadre.full_name, OrgUnit.name, instance.id, instance.status, _late(instance, now))
+        .join(Cadre, Cadre.id == instance.subject_cadre_id)
+        .join(OrgUnit, OrgUnit.id == Cadre.unit_id)
+        .where(
+            instance.process_id == PROCESS_ID,
+            instance.business_key == month + "/" + Cadre.code,
+            Cadre.unit_id == unit_id,
+            ~result_exists,
+        )
+    ).all()
+    return [
+        ResultRow(
+            cadre_id=cadre_id,
+            code=code,
+            full_name=name,
+            unit_name=unit_name,
+            period=month,
+            score=None,
+            grade=None,
+            decided_by=None,
+            decided_dt=None,
+            is_late=bool(late),
+            instance_id=instance_id,
+            state="cancelled" if status == InstanceStatus.CANCELLED else "running",
+        )
+        for cadre_id, code, name, unit_name, instance_id, status, late in rows
+    ]
+
+
+def month_results(
+    session: Session, unit_id: int, month: str, *, access: str, now: datetime | None = None
+) -> list[ResultRow]:
+    """The unit's month, by cadre code: the decided results, and with FULL access the evaluations under way."""
+    moment = now or clock.utcnow_naive()
+    rows = _decided(session, unit_id, month, moment)
+    if access == FULL:
+        rows += _under_way(session, unit_id, month, moment)
+    return sorted(rows, key=lambda row: (row.code, row.cadre_id))
+
+
+def result_records(rows: Sequence[ResultRow]) -> Iterator[dict[str, Any]]:
+    """The export's rows (RESULT_COLUMNS)."""
+    for row in rows:
+        yield row.to_record()
+
+
+def grade_counts(rows: Sequence[ResultRow]) -> dict[str, int]:
+    """How many of each grade, in the grades' order (every grade present, zero included)."""
+    counted = Counter(row.grade for row in rows if row.grade in GRADES)
+    return {grade: counted.get(grade, 0) for grade in GRADES}
+
+
+# -- a cadre's own history -------------------------------------------------------------------------------------------
+
+
+def monthly_history(session: Session, cadre_id: int, *, limit: int = 36) -> list[HistoryRow]:
+    """The cadre's monthly results, oldest first (the last `limit` months)."""
+    rows = session.execute(
+        select(EvaluationResult.period, EvaluationResult.score, EvaluationResult.grade, OrgUnit.name)
+        .join(OrgUnit, OrgUnit.id == EvaluationResult.unit_id)
+        .where(EvaluationResult.cadre_id == cadre_id, EvaluationResult.period_kind == MONTH_KIND)
+        .order_by(EvaluationResult.period.desc())
+        .limit(limit)
+    ).all()
+    return [HistoryRow(period, score, grade, unit_name) for period, score, grade, unit_name in reversed(rows)]
+
+
+__all__ = [
+    "FULL",
+    "PUBLISHED",
+    "RESULT_COLUMNS",
+    "RESULT_ROLES",
+    "HistoryRow",
+    "ResultRow",
+    "grade_counts",
+    "latest_month",
+    "month_problems",
+    "month_results",
+    "monthly_history",
+    "result_access",
+    "result_records",
+    "result_units",
+]
