@@ -1,0 +1,243 @@
+"""Ballot pages through HTTP: voting once with CSRF, the secretary's attendance / close / paper counts, the
+tally minutes, and who may see what."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from tests.fixtures.app import AuthActions
+from tests.fixtures.ballots import ballot_tables, collective, open_test_box, user
+from tests.fixtures.workflow_helpers import WorkflowDriver
+from workflows import ballots
+from workflows.db import transaction
+from workflows.models import Ballot, BallotBox, BallotMode
+from workflows.rules.ballots import BallotRules
+
+YES_A = {"candidate_0": "yes", "candidate_1": "no"}
+
+
+@pytest.fixture
+def members(app: Any, session_factory: sessionmaker[Session]) -> dict[str, int]:
+    return collective(session_factory)
+
+
+@pytest.fixture
+def instance_id(driver: WorkflowDriver) -> int:
+    return driver.start("sample_approval", as_user="officer1", subject="CB0001")
+
+
+def _attend(session_factory: sessionmaker[Session], box_id: int, ids: list[int]) -> None:
+    with session_factory() as s, transaction(s):
+        ballots.mark_attendance(s, actor=user(s, "personnel1"), box_id=box_id, present_ids=ids)
+
+
+@pytest.fixture
+def box_id(session_factory: sessionmaker[Session], members: dict[str, int], instance_id: int) -> int:
+    """Seven summoned, all but member3 present."""
+    box = open_test_box(session_factory, instance_id, list(members.values()))
+    _attend(session_factory, box, [i for name, i in members.items() if name != "member3"])
+    return box
+
+
+def _ballot_count(session_factory: sessionmaker[Session]) -> int:
+    with session_factory() as s:
+        return s.scalar(select(func.count()).select_from(Ballot)) or 0
+
+
+def _vote(auth: AuthActions, box_id: int, data: dict[str, str]) -> Any:
+    return auth.post(f"/ballots/{box_id}/vote", data, page=f"/ballots/{box_id}/vote")
+
+
+def test_a_present_member_votes_once(
+    client: FlaskClient, auth: AuthActions, session_factory: sessionmaker[Session], box_id: int
+) -> None:
+    auth.login("officer1")
+    page = client.get(f"/ballots/{box_id}/vote")
+    assert page.status_code == 200
+    assert 'name="candidate_0"' in page.get_data(as_text=True)
+    response = _vote(auth, box_id, YES_A)
+    assert response.status_code == 302
+    assert _ballot_count(session_factory) == 1
+    after = client.get(f"/ballots/{box_id}/vote").get_data(as_text=True)
+    assert 'name="candidate_0"' not in after  # no second form
+    before = ballot_tables(session_factory)
+    again = auth.client.post(f"/ballots/{box_id}/vote", data={**YES_A, "csrf_token": auth.csrf_token("/inbox")})
+    assert again.status_code == 409
+    assert ballot_tables(session_factory) == before
+
+
+def test_vote_without_csrf_is_refused(
+    client: FlaskClient, auth: AuthActions, session_factory: sessionmaker[Session], box_id: int
+) -> None:
+    auth.login("officer1")
+    response = client.post(f"/ballots/{box_id}/vote", data=YES_A)
+    assert response.status_code == 400
+    assert _ballot_count(session_factory) == 0
+
+
+@pytest.mark.parametrize(
+    ("username", "data", "status"),
+    [
+        ("member3", YES_A, 403),  # summoned, absent
+        ("officer1", {"candidate_0": "yes", "candidate_1": "yes"}, 422),  # two names for one seat
+        ("officer1", {"candidate_0": "yes"}, 422),  # a candidate left unmarked
+        ("officer1", {"candidate_0": "maybe", "candidate_1": "no"}, 422),
+    ],
+)
+def test_bad_votes_change_nothing(
+    auth: AuthActions, session_factory: sessionmaker[Session], box_id: int, username: str, data: dict, status: int
+) -> None:
+    auth.login(username)
+    before = ballot_tables(session_factory)
+    response = _vote(auth, box_id, data)
+    assert response.status_code == status
+    assert 'role="alert"' in response.get_data(as_text=True)
+    assert ballot_tables(session_factory) == before
+
+
+@pytest.mark.parametrize(("username", "status"), [("officer3", 404), ("admin", 404), ("personnel1", 403)])
+def test_only_summoned_members_reach_the_voting_page(
+    client: FlaskClient,
+    auth: AuthActions,
+    session_factory: sessionmaker[Session],
+    box_id: int,
+    username: str,
+    status: int,
+) -> None:
+    auth.login(username)
+    assert client.get(f"/ballots/{box_id}/vote").status_code == status
+    before = ballot_tables(session_factory)
+    assert _vote(auth, box_id, YES_A).status_code == status
+    assert ballot_tables(session_factory) == before
+
+
+def test_anonymous_is_sent_to_sign_in(client: FlaskClient, box_id: int) -> None:
+    for path in ("vote", "manage", "minutes"):
+        response = client.get(f"/ballots/{box_id}/{path}")
+        assert response.status_code == 302 and "/auth/login" in response.headers["Location"]
+
+
+@pytest.mark.parametrize(
+    ("username", "status"),
+    [("personnel1", 200), ("head1", 200), ("officer1", 403), ("auditor1", 403), ("officer3", 404)],
+)
+def test_manage_page_access(client: FlaskClient, auth: AuthActions, box_id: int, username: str, status: int) -> None:
+    auth.login(username)
+    assert client.get(f"/ballots/{box_id}/manage").status_code == status
+
+
+def test_secretary_records_attendance_closes_and_prints_the_minutes(
+    client: FlaskClient, auth: AuthActions, session_factory: sessionmaker[Session], members: dict[str, int], box_id: int
+) -> None:
+    for name in ("officer1", "officer2", "supervisor1", "head1"):
+        auth.login(name)
+        assert _vote(auth, box_id, YES_A).status_code == 302
+        auth.logout()
+    auth.login("personnel1")
+    manage = f"/ballots/{box_id}/manage"
+    present = [i for name, i in members.items() if name not in ("member2", "member3")]
+    response = auth.post(f"/ballots/{box_id}/attendance", {"present": [str(i) for i in present]}, page=manage)
+    assert response.status_code == 302
+    # Marking a member who voted as absent is refused with the reason, and nothing changes.
+    before = ballot_tables(session_factory)
+    response = auth.post(f"/ballots/{box_id}/attendance", {"present": [str(members["member1"])]}, page=manage)
+    assert response.status_code == 422
+    assert ballot_tables(session_factory) == before
+    assert client.get(f"/ballots/{box_id}/minutes").status_code == 409  # not counted yet
+    response = auth.post(f"/ballots/{box_id}/close", {}, page=manage)
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"/ballots/{box_id}/minutes")
+    minutes = client.get(f"/ballots/{box_id}/minutes")
+    assert minutes.status_code == 200
+    html = minutes.get_data(as_text=True)
+    assert "print.css" in html and "Nguyễn Văn An" in html and "57.14" in html  # 4 of the 7 summoned
+    stylesheet = client.get("/ballots/static/print.css")
+    assert stylesheet.status_code == 200 and b"@media print" in stylesheet.data
+    stylesheet.close()
+    with session_factory() as s:
+        box = s.get(BallotBox, box_id)
+        assert box is not None and not box.is_open and box.tally is not None
+        assert (box.tally["present"], box.tally["returned"], box.tally["outcome"]) == (5, 4, "elected")
+    # Closed: no more votes, attendance or closing.
+    auth.logout()
+    auth.login("member1")
+    assert _vote(auth, box_id, YES_A).status_code == 409
+
+
+def test_minutes_are_for_the_authority_and_inspectors_not_the_conference(
+    client: FlaskClient, auth: AuthActions, session_factory: sessionmaker[Session], box_id: int
+) -> None:
+    with session_factory() as s, transaction(s):
+        ballots.close_box(s, actor=user(s, "personnel1"), box_id=box_id)
+    for username, status in (("auditor1", 200), ("head1", 200), ("officer1", 403), ("officer3", 404)):
+        auth.login(username)
+        assert client.get(f"/ballots/{box_id}/minutes").status_code == status, username
+        auth.logout()
+    auth.login("officer1")
+    page = client.get(f"/ballots/{box_id}/vote").get_data(as_text=True)
+    assert "Nguyễn Văn An" not in page  # step not announced: the member does not see the result
+
+
+def test_an_announced_result_is_shown_to_the_members(
+    client: FlaskClient,
+    auth: AuthActions,
+    session_factory: sessionmaker[Session],
+    members: dict[str, int],
+    instance_id: int,
+) -> None:
+    box = open_test_box(session_factory, instance_id, list(members.values()), rules=BallotRules(announce=True))
+    _attend(session_factory, box, list(members.values()))
+    with session_factory() as s, transaction(s):
+        ballots.close_box(s, actor=user(s, "personnel1"), box_id=box)
+    auth.login("officer1")
+    page = client.get(f"/ballots/{box}/vote").get_data(as_text=True)
+    assert "Nguyễn Văn An" in page
+
+
+def test_paper_counts_through_the_form(
+    client: FlaskClient,
+    auth: AuthActions,
+    session_factory: sessionmaker[Session],
+    members: dict[str, int],
+    instance_id: int,
+) -> None:
+    box = open_test_box(session_factory, instance_id, list(members.values()), mode=BallotMode.PAPER)
+    _attend(session_factory, box, list(members.values())[:6])
+    auth.login("personnel1")
+    manage = f"/ballots/{box}/manage"
+    assert 'name="candidate_0_yes"' in client.get(manage).get_data(as_text=True)
+    counts = {
+        "candidate_0_yes": "4",
+        "candidate_0_no": "1",
+        "candidate_0_abstain": "0",
+        "candidate_1_yes": "1",
+        "candidate_1_no": "4",
+        "candidate_1_abstain": "0",
+    }
+    before = ballot_tables(session_factory)
+    too_many = auth.post(f"/ballots/{box}/paper", {"issued": "7", "returned": "7", "valid": "5", **counts}, page=manage)
+    assert too_many.status_code == 422
+    assert 'role="alert"' in too_many.get_data(as_text=True)
+    assert ballot_tables(session_factory) == before
+    negative = auth.post(
+        f"/ballots/{box}/paper", {"issued": "-1", "returned": "5", "valid": "5", **counts}, page=manage
+    )
+    assert negative.status_code == 422
+    assert ballot_tables(session_factory) == before
+    ok = auth.post(f"/ballots/{box}/paper", {"issued": "6", "returned": "5", "valid": "5", **counts}, page=manage)
+    assert ok.status_code == 302
+    with session_factory() as s:
+        stored = s.get(BallotBox, box)
+        assert stored is not None and stored.tally is not None and stored.tally["elected"] == ["a"]
+    assert client.get(f"/ballots/{box}/minutes").status_code == 200
+
+
+def test_unknown_box_is_not_found(client: FlaskClient, auth: AuthActions, box_id: int) -> None:
+    auth.login("personnel1")
+    for path in ("vote", "manage", "minutes"):
+        assert client.get(f"/ballots/999999/{path}").status_code == 404
+    assert client.get(f"/ballots/{2**40}/vote").status_code == 404

@@ -1,0 +1,238 @@
+"""Ballot pages: a summoned member votes; the secretary records attendance, closes or enters the paper counts; the
+tally minutes print. Every route loads the box in the user's scope (404 otherwise), then checks the role (403)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
+
+from webapp.ballots.forms import (
+    MARK_LABELS,
+    AttendanceForm,
+    CloseForm,
+    candidate_field,
+    paper_form,
+    vote_form,
+)
+from webapp.extensions import db
+from webapp.http import act, status_for, translated
+from workflows import ballots
+from workflows.errors import Invalid, NotFound, WorkflowError
+from workflows.models import BallotBox, BallotElector, BallotMode
+from workflows.registry.models import User
+from workflows.rules.ballots import BallotRules, CandidateCount, Mark, Outcome
+
+bp = Blueprint("ballots", __name__, url_prefix="/ballots", static_folder="static")
+
+OUTCOME_LABELS = {
+    Outcome.ELECTED: _l("Chosen"),
+    Outcome.HEAD_DECIDES: _l("Exactly at the threshold or tied: the head decides"),
+    Outcome.RUNOFF: _l("Nobody passed: the top candidates go on to the next step"),
+    Outcome.NOT_ELECTED: _l("Nobody passed"),
+    Outcome.QUORUM_FAILED: _l("Quorum not reached: the conference is not valid"),
+}
+DENOMINATOR_LABELS = {
+    "members": _l("members of the collective"),
+    "summoned": _l("those summoned"),
+    "present": _l("those present"),
+}
+MODE_LABELS = {BallotMode.ONLINE: _l("Online"), BallotMode.PAPER: _l("Paper ballots")}
+
+
+@bp.context_processor
+def labels() -> dict[str, Any]:
+    return {
+        "outcome_labels": OUTCOME_LABELS,
+        "denominator_labels": DENOMINATOR_LABELS,
+        "mode_labels": MODE_LABELS,
+        "mark_labels": MARK_LABELS,
+    }
+
+
+def _load(box_id: int) -> BallotBox:
+    try:
+        return ballots.load_box(db.session, current_user, box_id)
+    except NotFound:
+        abort(404)
+
+
+def _problems(error: WorkflowError) -> list[str]:
+    messages = [translated(error)]
+    if isinstance(error, Invalid):
+        messages += [_(problem.message) for problem in error.problems]
+    return messages
+
+
+# -- voting -----------------------------------------------------------------------------------------------------
+
+
+def _render_vote(box: BallotBox, elector: BallotElector, form: Any, *, errors: list[str], status: int) -> Any:
+    fields = [(candidate, form[candidate_field(i)]) for i, candidate in enumerate(box.candidates)]
+    result = box.tally if ballots.can_see_result(db.session, current_user, box) else None
+    context = {
+        "box": box,
+        "elector": elector,
+        "form": form,
+        "fields": fields,
+        "errors": errors,
+        "result": result,
+        "names": {c["key"]: c["name"] for c in box.candidates},
+        "may_vote": box.is_open and box.mode == BallotMode.ONLINE and elector.is_present and not elector.has_voted,
+    }
+    return render_template("ballots/vote.html", **context), status
+
+
+@bp.route("/<int:box_id>/vote", methods=["GET", "POST"])
+@login_required
+def vote(box_id: int) -> Any:
+    box = _load(box_id)
+    elector = db.session.get(BallotElector, (box.id, current_user.id))
+    if elector is None or not elector.is_summoned:
+        abort(403)
+    form = vote_form(box.candidates, box.is_signable)
+    if request.method == "GET":
+        return _render_vote(box, elector, form, errors=[], status=200)
+    if not form.validate():
+        return _render_vote(box, elector, form, errors=[_("Mark every candidate.")], status=422)
+    contents = {c["key"]: form[candidate_field(i)].data for i, c in enumerate(box.candidates)}
+    sign = bool(box.is_signable and form["sign"].data)
+    try:
+        act(lambda: ballots.cast_ballot(db.session, voter=current_user, box_id=box.id, contents=contents, sign=sign))
+    except WorkflowError as error:
+        db.session.expire_all()
+        elector = db.session.get(BallotElector, (box.id, current_user.id))
+        assert elector is not None
+        return _render_vote(box, elector, form, errors=_problems(error), status=status_for(error))
+    flash(_("Your ballot was received. What you marked is not stored with your name."), "success")
+    return redirect(url_for("ballots.vote", box_id=box.id))
+
+
+# -- the secretary's page ---------------------------------------------------------------------------------------
+
+
+def _electors(box: BallotBox) -> list[tuple[BallotElector, User]]:
+    return list(
+        db.session.execute(
+            select(BallotElector, User)
+            .join(User, User.id == BallotElector.user_id)
+            .where(BallotElector.box_id == box.id, BallotElector.is_summoned.is_(True))
+            .order_by(User.full_name)
+        ).tuples()
+    )
+
+
+def _attendance_form(box: BallotBox, electors: list[tuple[BallotElector, User]], **kwargs: Any) -> AttendanceForm:
+    form = AttendanceForm(**kwargs)
+    form.present.choices = [SelectChoice(user.id, user.full_name) for _elector, user in electors]
+    if request.method == "GET":
+        form.present.data = [elector.user_id for elector, _user in electors if elector.is_present]
+    return form
+
+
+def _render_manage(box: BallotBox, *, attendance: Any = None, paper: Any = None, errors: list[str], status: int) -> Any:
+    electors = _electors(box)
+    context = {
+        "box": box,
+        "rules": BallotRules.from_json(box.rules),
+        "electors": electors,
+        "voted": sum(1 for elector, _user in electors if elector.has_voted),
+        "present": sum(1 for elector, _user in electors if elector.is_present),
+        "attendance": attendance or _attendance_form(box, electors),
+        "close_form": CloseForm(),
+        "paper": paper or paper_form(box.candidates),
+        "candidate_field": candidate_field,
+        "marks": list(Mark),
+        "errors": errors,
+    }
+    return render_template("ballots/manage.html", **context), status
+
+
+def _load_managed(box_id: int) -> BallotBox:
+    box = _load(box_id)
+    if not ballots.can_manage_box(db.session, current_user, box):
+        abort(403)
+    return box
+
+
+@bp.get("/<int:box_id>/manage")
+@login_required
+def manage(box_id: int) -> Any:
+    box = _load_managed(box_id)
+    return _render_manage(box, errors=[], status=200)
+
+
+@bp.post("/<int:box_id>/attendance")
+@login_required
+def attendance(box_id: int) -> Any:
+    box = _load_managed(box_id)
+    form = _attendance_form(box, _electors(box))
+    if not form.validate():
+        return _render_manage(box, attendance=form, errors=[_("Choose members from the list.")], status=422)
+    present = list(form.present.data or [])
+    try:
+        act(lambda: ballots.mark_attendance(db.session, actor=current_user, box_id=box.id, present_ids=present))
+    except WorkflowError as error:
+        db.session.expire_all()
+        return _render_manage(box, attendance=form, errors=_problems(error), status=status_for(error))
+    flash(_("Attendance recorded: %(count)d present.", count=len(present)), "success")
+    return redirect(url_for("ballots.manage", box_id=box.id))
+
+
+@bp.post("/<int:box_id>/close")
+@login_required
+def close(box_id: int) -> Any:
+    box = _load_managed(box_id)
+    if not CloseForm().validate():
+        return _render_manage(box, errors=[_("The form expired; try again.")], status=400)
+    try:
+        act(lambda: ballots.close_box(db.session, actor=current_user, box_id=box.id))
+    except WorkflowError as error:
+        db.session.expire_all()
+        return _render_manage(box, errors=_problems(error), status=status_for(error))
+    flash(_("The ballot is closed and counted."), "success")
+    return redirect(url_for("ballots.minutes", box_id=box.id))
+
+
+@bp.post("/<int:box_id>/paper")
+@login_required
+def paper(box_id: int) -> Any:
+    box = _load_managed(box_id)
+    form = paper_form(box.candidates)
+    if not form.validate():
+        return _render_manage(box, paper=form, errors=[_("Enter every count.")], status=422)
+    counts = {
+        c["key"]: CandidateCount(*(form[f"{candidate_field(i)}_{mark}"].data for mark in Mark))
+        for i, c in enumerate(box.candidates)
+    }
+    values = {"issued": form["issued"].data, "returned": form["returned"].data, "valid": form["valid"].data}
+    try:
+        act(lambda: ballots.enter_paper_tally(db.session, actor=current_user, box_id=box.id, counts=counts, **values))
+    except WorkflowError as error:
+        db.session.expire_all()
+        return _render_manage(box, paper=form, errors=_problems(error), status=status_for(error))
+    flash(_("The counts are recorded and the ballot is closed."), "success")
+    return redirect(url_for("ballots.minutes", box_id=box.id))
+
+
+# -- the tally minutes ------------------------------------------------------------------------------------------
+
+
+@bp.get("/<int:box_id>/minutes")
+@login_required
+def minutes(box_id: int) -> Any:
+    box = _load(box_id)
+    if box.is_open:
+        return render_template("ballots/not_counted.html", box=box), 409
+    if not ballots.can_view_minutes(db.session, current_user, box):
+        abort(403)
+    return render_template(
+        "ballots/minutes.html",
+        minutes=ballots.tally_minutes(db.session, box),
+        may_manage=ballots.can_manage_box(db.session, current_user, box),
+    )
