@@ -489,7 +489,11 @@ def test_list_processes(api: Api) -> None:
         "deployed": sample["deployed"],
     }
     assert sample["deployed"].endswith("Z")
-    assert sorted(item["process_id"] for item in body["items"]) == ["monthly_evaluation", "sample_approval"]
+    assert sorted(item["process_id"] for item in body["items"]) == [
+        "annual_grading",
+        "monthly_evaluation",
+        "sample_approval",
+    ]
 
 
 def test_admin_deploys_a_valid_model(api: Api, driver: WorkflowDriver) -> None:

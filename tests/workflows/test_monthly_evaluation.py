@@ -385,3 +385,16 @@ def test_bulk_start_refuses_a_process_that_reads_the_data_before_waiting(session
             start_many(
                 session, process_engine, actor=None, definition=definition, version=1, shared={}, requests=[request]
             )
+
+
+def test_a_degradation_finding_in_the_review_makes_the_grade_khtnv(driver, session_factory):
+    """NĐ 335 Điều 20 (b): ticked by the direct manager, it fixes the grade whatever the score."""
+    _open(session_factory, driver.engine, "personnel1")
+    instance_id = _instance_of(session_factory, "CB0001")
+    driver.complete("officer1", driver.task(instance_id, "self_assessment").id, SELF)
+    driver.complete(
+        "supervisor1",
+        driver.task(instance_id, "manager_review").id,
+        {**SELF, "decision": "submit", "degradation": True},
+    )
+    assert _data(session_factory, driver.engine, instance_id)["grade"] == "KHTNV"
