@@ -28,7 +28,7 @@ from workflows.models import BallotBox, BallotElector, BallotMode
 from workflows.registry.models import User
 from workflows.rules.ballots import BallotRules, CandidateCount, Mark, Outcome
 
-bp = Blueprint("ballots", __name__, url_prefix="/ballots", static_folder="static")
+bp = Blueprint("ballots", __name__, url_prefix="/ballots")
 
 OUTCOME_LABELS = {
     Outcome.ELECTED: _l("Chosen"),
