@@ -18,6 +18,7 @@ from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
+from webapp.evaluation import evaluation_policy
 from webapp.evaluation.rollup_cli import rollup_command
 from webapp.extensions import db
 from workflows import clock
@@ -27,6 +28,7 @@ from workflows.deployment.operations import deploy_bundle, list_versions
 from workflows.deployment.validation import BundleFile, split_uploads, validate_bundle
 from workflows.engine import operations
 from workflows.errors import Invalid, WorkflowError
+from workflows.evaluation.schedule import open_scheduled_months
 from workflows.exports import (
     AUDIT_COLUMNS,
     EVALUATION_COLUMNS,
@@ -338,6 +340,7 @@ def _lookup_id(model: Any, code: str) -> int:
 def worker(once: bool, poll: float | None) -> None:
     session_factory = sessionmaker(bind=db.engine, expire_on_commit=False)
     interval = poll if poll is not None else current_app.config["WORKER_POLL_SECONDS"]
+    auto_open = [code.strip() for code in current_app.config["EVALUATION_AUTO_OPEN_UNITS"].split(",") if code.strip()]
     while True:
         run = run_due_timers(session_factory, _engine())
         if once or run.instances or run.failures:
@@ -346,6 +349,11 @@ def worker(once: bool, poll: float | None) -> None:
             )
         for instance_id, message in run.failures:
             click.echo(f"  instance {instance_id}: {message}", err=True)
+        if auto_open:
+            for opening in open_scheduled_months(
+                session_factory, _engine(), unit_codes=auto_open, policy=evaluation_policy()
+            ):
+                click.echo(f"evaluation {opening.month} opened for {opening.unit_code}: {opening.opened} instance(s)")
         if once:
             return
         time.sleep(interval)

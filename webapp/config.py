@@ -59,6 +59,9 @@ def default_config(instance_path: Path) -> dict[str, Any]:
         # of the settings that differ from the defaults, e.g. {"criteria_max": [8, 12, 10], "max_returns": 1}.
         # Checked at start-up; an unknown or inconsistent setting stops the app with every problem listed.
         "EVALUATION_POLICY": os.environ.get("CANBO_EVALUATION_POLICY", "{}"),
+        # Units (codes, comma-separated) whose month the worker opens by itself on the policy's opening day, with
+        # every unit below them; empty: personnel officers open months by hand (`canbo evaluation open`).
+        "EVALUATION_AUTO_OPEN_UNITS": os.environ.get("CANBO_EVALUATION_AUTO_OPEN_UNITS", ""),
     }
 
 

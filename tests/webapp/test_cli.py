@@ -10,7 +10,7 @@ from sqlalchemy import func, select, text
 
 from tests.fixtures.workflow_helpers import WorkflowDriver
 from workflows import clock
-from workflows.models import AuditEvent, ProcessVersion
+from workflows.models import AuditEvent, ProcessInstance, ProcessVersion
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "bpmn"
 T0 = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
@@ -79,6 +79,22 @@ def test_worker_once_escalates_an_overdue_review(runner: FlaskCliRunner, driver:
     assert result.exit_code == 0
     assert "1 instance(s) advanced, 1 fired, 0 failed" in result.output
     assert driver.task(instance_id, "escalated_review")
+
+
+def test_worker_once_opens_the_month_for_configured_units(app, runner: FlaskCliRunner, driver: WorkflowDriver) -> None:
+    """EVALUATION_AUTO_OPEN_UNITS: on or after the opening day the worker opens the month as personnel would."""
+    clock.set_now(datetime(2026, 11, 21, 3, 0, tzinfo=UTC))
+    app.config["EVALUATION_AUTO_OPEN_UNITS"] = "X001"
+    first = runner.invoke(args=["worker", "--once"])
+    assert first.exit_code == 0, first.output
+    assert "evaluation 2026-11 opened for X001" in first.output
+    with driver.session_factory() as s:
+        opened = s.scalar(
+            select(func.count(ProcessInstance.id)).where(ProcessInstance.process_id == "monthly_evaluation")
+        )
+    assert opened and opened > 0
+    again = runner.invoke(args=["worker", "--once"])
+    assert "evaluation" not in again.output
 
 
 def test_audit_verify_names_a_tampered_event(runner: FlaskCliRunner, driver: WorkflowDriver) -> None:

@@ -398,3 +398,23 @@ def test_a_degradation_finding_in_the_review_makes_the_grade_khtnv(driver, sessi
         {**SELF, "decision": "submit", "degradation": True},
     )
     assert _data(session_factory, driver.engine, instance_id)["grade"] == "KHTNV"
+
+
+def test_the_worker_opens_the_month_on_the_opening_day_once(driver, session_factory):
+    """Issue #5 step 1: the scheduled start on the policy's day (default the 20th), idempotent across loops."""
+    from datetime import date
+
+    from workflows.evaluation.schedule import open_scheduled_months
+
+    def run(day: date) -> list[Any]:
+        return open_scheduled_months(
+            session_factory, driver.engine, unit_codes=["X001"], policy=DEFAULT_POLICY, today=day
+        )
+
+    assert run(date(2026, 11, 19)) == []  # before the opening day
+    [opening] = run(date(2026, 11, 20))
+    with session_factory() as session:
+        cadres = session.scalar(select(func.count(Cadre.id)).where(Cadre.unit_id == _unit_id(session, "X001")))
+        opened = session.scalar(select(func.count(ProcessInstance.id)).where(ProcessInstance.process_id == PROCESS_ID))
+    assert (opening.month, opening.opened, opened) == (MONTH, cadres, cadres)
+    assert run(date(2026, 11, 21)) == []  # the cursor remembers the month: nothing planned again

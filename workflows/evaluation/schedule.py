@@ -1,0 +1,96 @@
+"""The scheduled start of the monthly evaluation: on the policy's opening day (default the 20th, domain rules §6.3
+[U]) the worker opens the month for the configured units, as a personnel officer would by hand.
+
+Run on every worker loop, so it must be cheap when there is nothing to do: a worker cursor per unit remembers the
+last month opened completely, and only a month after it is planned. Opening is idempotent (business keys), so two
+workers racing over the same chunk cost one of them a refused chunk, never a duplicate; the next loop finishes it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from workflows.db import transaction
+from workflows.engine.runtime import ProcessEngine
+from workflows.errors import WorkflowError
+from workflows.evaluation.opening import open_for_cadres, plan_month
+from workflows.models import WorkerCursor
+from workflows.registry.records import local_today
+from workflows.rules.evaluation import EvaluationPolicy
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ScheduledOpening:
+    unit_code: str
+    month: str
+    opened: int
+
+
+def _cursor_name(unit_code: str) -> str:
+    return f"evaluation_open:{unit_code}"[:60]
+
+
+def _month_number(day: date) -> int:
+    return day.year * 100 + day.month
+
+
+def open_scheduled_months(
+    session_factory: sessionmaker[Session],
+    engine: ProcessEngine,
+    *,
+    unit_codes: Iterable[str],
+    policy: EvaluationPolicy,
+    today: date | None = None,
+    chunk: int = 1000,
+) -> list[ScheduledOpening]:
+    """Open this month for each unit (and the units below it) once the opening day has come; what was opened."""
+    today = today or local_today()
+    if today.day < policy.open_day:
+        return []
+    month, number = today.strftime("%Y-%m"), _month_number(today)
+    done: list[ScheduledOpening] = []
+    for unit_code in unit_codes:
+        with session_factory() as session:
+            cursor = session.get(WorkerCursor, _cursor_name(unit_code))
+            if cursor is not None and cursor.position >= number:
+                continue
+            try:
+                plan = plan_month(session, actor=None, month=month, unit_code=unit_code)
+            except WorkflowError as error:  # a unit removed from the tree: say so, keep the worker running
+                log.error("scheduled evaluation opening for %s failed: %s", unit_code, error)
+                continue
+            session.rollback()
+            opened = 0
+            complete = True
+            for offset in range(0, len(plan.to_open), chunk):
+                try:
+                    with transaction(session):
+                        result = open_for_cadres(
+                            session,
+                            engine,
+                            actor=None,
+                            plan=plan,
+                            cadres=plan.to_open[offset : offset + chunk],
+                            policy=policy,
+                        )
+                    opened += result.opened
+                except IntegrityError:  # another worker opened some of this chunk meanwhile
+                    complete = False
+                session.expunge_all()
+            if complete:
+                with transaction(session):
+                    row = session.get(WorkerCursor, _cursor_name(unit_code))
+                    if row is None:
+                        session.add(WorkerCursor(name=_cursor_name(unit_code), position=number))
+                    else:
+                        row.position = number
+            done.append(ScheduledOpening(unit_code, month, opened))
+    return done
