@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
 from webapp.evaluation import evaluation_policy
-from webapp.evaluation.rollup_cli import rollup_command
+from webapp.evaluation.rollup_cli import annual_command, rollup_command
 from webapp.extensions import db
 from workflows import clock
 from workflows.audit import instance_chain, verify_chains
@@ -28,6 +28,7 @@ from workflows.deployment.operations import deploy_bundle, list_versions
 from workflows.deployment.validation import BundleFile, split_uploads, validate_bundle
 from workflows.engine import operations
 from workflows.errors import Invalid, WorkflowError
+from workflows.evaluation.products import read_assigned_products
 from workflows.evaluation.schedule import open_scheduled_months
 from workflows.exports import (
     AUDIT_COLUMNS,
@@ -486,6 +487,7 @@ def evaluation() -> None:
 
 
 evaluation.add_command(rollup_command)  # canbo evaluation rollup: webapp/evaluation/rollup_cli.py
+evaluation.add_command(annual_command)  # canbo evaluation annual: webapp/evaluation/rollup_cli.py
 
 
 @evaluation.command(
@@ -498,11 +500,26 @@ evaluation.add_command(rollup_command)  # canbo evaluation rollup: webapp/evalua
 @click.option("--no-subunits", is_flag=True, help="Only the unit itself, not the units below it.")
 @click.option("--as", "username", help="Act as this (personnel) user (default: the system).")
 @click.option("--chunk", type=click.IntRange(1, 10_000), default=500, show_default=True, help="Instances per commit.")
+@click.option(
+    "--products",
+    "products_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="An .xlsx/.csv of the work products assigned for the month (Mã cán bộ, Tên sản phẩm, công việc, "
+    "Số sản phẩm quy đổi được giao): each self-assessment opens with its rows filled in.",
+)
 @with_appcontext
-def evaluation_open_command(month: str, unit_code: str, no_subunits: bool, username: str | None, chunk: int) -> None:
+def evaluation_open_command(
+    month: str, unit_code: str, no_subunits: bool, username: str | None, chunk: int, products_file: Path | None
+) -> None:
     from webapp.evaluation.opening import open_month
 
     actor = _user(username)
+    products = None
+    if products_file is not None:
+        try:
+            products = read_assigned_products(products_file.read_bytes(), products_file.name)
+        except Invalid as error:
+            _fail(f"Không dùng được tệp sản phẩm được giao; không có gì được ghi.\n{error}")
     started = time.perf_counter()
     with click.progressbar(length=1, label=f"Mở kỳ đánh giá {month}", file=sys.stderr) as bar:
 
@@ -516,6 +533,7 @@ def evaluation_open_command(month: str, unit_code: str, no_subunits: bool, usern
                 unit_code=unit_code,
                 include_subunits=not no_subunits,
                 chunk=chunk,
+                products=products,
                 on_planned=planned,
                 on_chunk=bar.update,
             )

@@ -420,6 +420,32 @@ def test_cli_refuses_bad_input_and_writes_nothing(runner, driver, args, message)
     assert _instance_count(driver) == 0
 
 
+def test_cli_opens_with_the_assigned_products_filled_in(runner, driver, tmp_path) -> None:
+    products = tmp_path / "san-pham.csv"
+    header = 'Mã cán bộ,"Tên sản phẩm, công việc",Số sản phẩm quy đổi được giao\n'
+    products.write_text(header + 'CB0001,Tham mưu văn bản,12\nCB0001,Giải quyết hồ sơ,"2,5"\n', encoding="utf-8")
+    result = runner.invoke(args=["evaluation", "open", "--month", MONTH, "--unit", "X001", "--products", str(products)])
+    assert result.exit_code == 0, result.output
+    with driver.session_factory() as s:
+        instance = s.scalars(select(ProcessInstance).where(ProcessInstance.business_key == f"{MONTH}/CB0001")).one()
+        definition = driver.engine.definition(s, instance.process_version_id)
+        data = driver.engine.load(definition, instance).last_task.data
+    assert [(p["name"], p["assigned"]) for p in data["products"]] == [
+        ("Tham mưu văn bản", 12.0),
+        ("Giải quyết hồ sơ", 2.5),
+    ]
+
+
+def test_cli_refuses_a_bad_products_file_and_opens_nothing(runner, driver, tmp_path) -> None:
+    products = tmp_path / "san-pham.csv"
+    header = 'Mã cán bộ,"Tên sản phẩm, công việc",Số sản phẩm quy đổi được giao\n'
+    products.write_text(header + "CB0001,Tham mưu,-3\nCB0002,,4\n", encoding="utf-8")
+    result = runner.invoke(args=["evaluation", "open", "--month", MONTH, "--unit", "X001", "--products", str(products)])
+    assert result.exit_code != 0
+    assert "Dòng 2" in result.stderr and "Dòng 3" in result.stderr
+    assert _instance_count(driver) == 0
+
+
 def test_cli_without_subunits(runner, driver) -> None:
     result = runner.invoke(args=["evaluation", "open", "--month", MONTH, "--unit", "T01", "--no-subunits"])
     assert result.exit_code == 0, result.output

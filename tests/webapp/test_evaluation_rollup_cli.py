@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tests.workflows.test_evaluation_rollup import DECEMBER, UNIT, seed_unit
 from workflows import clock
 from workflows.db import transaction
+from workflows.models import ProcessInstance
 from workflows.registry.models import Cadre, EvaluationResult
 
 
@@ -104,3 +105,15 @@ def test_bad_requests_exit_non_zero_and_write_nothing(
     assert result.exit_code == 1
     assert message in result.output
     assert _results(session_factory, "quarter") == 0 and _results(session_factory, "year") == 0
+
+
+def test_annual_command_starts_the_run_once_and_refuses_outside_scope(runner, driver) -> None:
+    first = runner.invoke(args=["evaluation", "annual", "--year", "2026", "--unit", "X001", "--as", "personnel1"])
+    assert first.exit_code == 0, first.output
+    again = runner.invoke(args=["evaluation", "annual", "--year", "2026", "--unit", "X001", "--as", "personnel1"])
+    assert again.exit_code == 0 and again.output == first.output  # the same run, not a second one
+    refused = runner.invoke(args=["evaluation", "annual", "--year", "2026", "--unit", "X001", "--as", "officer1"])
+    assert refused.exit_code != 0
+    with driver.session_factory() as s:
+        runs = s.scalar(select(func.count(ProcessInstance.id)).where(ProcessInstance.process_id == "annual_grading"))
+    assert runs == 1

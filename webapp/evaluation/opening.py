@@ -8,8 +8,9 @@ a unit outside the actor's scope) is refused by `plan_month` before anything is 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from webapp.evaluation import evaluation_policy
 from webapp.extensions import db
@@ -45,6 +46,7 @@ def open_month(
     unit_code: str,
     include_subunits: bool,
     chunk: int = CHUNK,
+    products: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
     on_planned: Callable[[MonthPlan], None] | None = None,
     on_chunk: Callable[[int], None] | None = None,
 ) -> OpeningSummary:
@@ -63,7 +65,9 @@ def open_month(
         part = plan.to_open[start : start + chunk]
 
         def work(part: list[CadreToOpen] = part) -> tuple[OpenResult, int]:
-            result = open_for_cadres(db.session, engine, actor=actor, plan=plan, cadres=part, policy=policy)
+            result = open_for_cadres(
+                db.session, engine, actor=actor, plan=plan, cadres=part, policy=policy, products=products
+            )
             return result, without_account(db.session, [cadre.cadre_id for cadre in part])
 
         result, part_missing = act(work)

@@ -16,8 +16,10 @@ from sqlalchemy import select
 
 from webapp.evaluation import evaluation_policy
 from webapp.extensions import db
+from webapp.http import process_engine
 from workflows.db import transaction
 from workflows.errors import WorkflowError
+from workflows.evaluation.annual import start_annual_run
 from workflows.evaluation.rollup import VIEW_ROLES, WRITE_ROLES, Rollup, TaskGrouping, build_rollup, record_rollup
 from workflows.registry.models import User
 
@@ -110,3 +112,36 @@ def rollup_command(year: str, unit_code: str, no_subunits: bool, write: bool, us
                     )
     except WorkflowError as error:
         _fail(f"Không tổng hợp được; không có gì được ghi.\n{error}")
+
+
+@click.command(
+    "annual",
+    help="Start the annual grading run of a unit (and the units below it): the personnel officer prepares the "
+    "roll-up, the head confirms it and resolves any HTXSNV over the quota. Starting it again finds the same run.",
+)
+@click.option("--year", required=True, help="The year, YYYY; it must have begun.")
+@click.option("--unit", "unit_code", required=True, help="Code of the unit.")
+@click.option("--no-subunits", is_flag=True, help="Only the unit itself, not the units below it.")
+@click.option("--as", "username", help="Act as this (personnel) user (default: the system).")
+@with_appcontext
+def annual_command(year: str, unit_code: str, no_subunits: bool, username: str | None) -> None:
+    actor = None
+    if username is not None:
+        actor = db.session.scalar(select(User).where(User.username == username))
+        if actor is None:
+            _fail(f"no such user: {username}")
+    try:
+        with transaction(db.session):
+            instance_id = start_annual_run(
+                db.session,
+                process_engine(),
+                actor=actor,
+                unit_code=unit_code,
+                year=year,
+                include_subunits=not no_subunits,
+                grouping=_grouping(),
+                policy=evaluation_policy(),
+            )
+    except WorkflowError as error:
+        _fail(f"Không bắt đầu được kỳ xếp loại cuối năm; không có gì được ghi.\n{error}")
+    click.echo(f"Kỳ xếp loại cuối năm {year} của {unit_code}: quy trình số {instance_id}.")
