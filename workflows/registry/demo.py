@@ -8,9 +8,11 @@ commune and a provincial department.
 
 Every generated value is a function of the seed and a stable key (the cadre's number, a title, a month), never of
 what the database already holds, so one seed always gives the same people and a larger count later only adds
-the missing ones. The records are bulk-inserted rather than written through `records.py`: auditing 50,000 cadres
-one event at a time would take minutes. Instead each load that adds anything writes one `demo_loaded` event on
-the system chain saying what it added.
+the missing ones. The records are bulk-inserted rather than written through `records.py`, which locks, checks and
+appends one event at a time (minutes for 50,000 cadres). Each generated cadre still gets its own history: the chain
+`cadre:<id>` holds the events `records.py` would have written for the same records (created, positions, discipline,
+rotations, evaluations, planning), hashed here and inserted in bulk (`_CadreChains`; decision 0010). Each load that
+adds anything also writes one `demo_loaded` event on the system chain saying what it added.
 """
 
 from __future__ import annotations
@@ -20,16 +22,26 @@ import hashlib
 import itertools
 import random
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, func, insert, or_, select, text
+from sqlalchemy import ColumnElement, Table, delete, func, insert, or_, select, text
 from sqlalchemy.orm import Session
 
 from workflows.access import in_subtree
-from workflows.audit import SYSTEM_CHAIN, PendingEvent, append_events
+from workflows.audit import (
+    GENESIS_HASH,
+    SYSTEM_ACTOR,
+    SYSTEM_CHAIN,
+    PendingEvent,
+    append_events,
+    canonical_json,
+    compute_hash,
+)
+from workflows.clock import utcnow_naive
+from workflows.models import AuditChain, AuditEvent
 from workflows.registry import demo_names as names
 from workflows.registry.models import (
     Cadre,
@@ -51,7 +63,18 @@ from workflows.registry.models import (
     User,
 )
 from workflows.registry.passwords import hash_password
-from workflows.registry.records import MAX_CADRES_PER_TITLE, MAX_TITLES_PER_CADRE_AND_LEVEL, local_today
+from workflows.registry.records import (
+    _CADRE_FIELDS,
+    _CADRE_POSITION_FIELDS,
+    _DISCIPLINE_FIELDS,
+    _PLANNING_FIELDS,
+    _ROTATION_FIELDS,
+    MAX_CADRES_PER_TITLE,
+    MAX_TITLES_PER_CADRE_AND_LEVEL,
+    CadreEvent,
+    cadre_chain,
+    local_today,
+)
 from workflows.rules.retirement import add_months, age_in_months, required_age_months, retirement_date
 from workflows.states import Role
 
@@ -503,6 +526,151 @@ def _copy_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> No
             copy.write_row([*row.values(), *extra])
 
 
+# What records.py snapshots for each kind of record (its field lists, so the two cannot drift apart).
+_EVALUATION_FIELDS = ("score", "grade", "unit_id", "source_instance_id")
+
+
+def _snapshot(values: Mapping[str, Any], fields: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """records.py's payload for a new record: every field that has a value, from nothing to it (dates as ISO)."""
+    return {
+        name: {"from": None, "to": value.isoformat() if isinstance(value, date) else value}
+        for name in fields
+        if (value := values.get(name)) is not None
+    }
+
+
+class _CadreChains:
+    """The audit chains `cadre:<id>` of the cadres one load touches, written in bulk.
+
+    Each event is the one `records.py` appends for the same change: same type, same payload, hashed by
+    `audit.compute_hash` over the same header (actor: the system). Only the mechanics differ: the hashes are chained
+    here in Python, the events inserted `CHUNK` at a time, and each chain's head (audit_chains) written once at the
+    end instead of being locked and rewritten per event. Heads of chains that already exist are read locked, as an
+    append would, so a concurrent change to the same cadre waits rather than forks the chain."""
+
+    def __init__(self, session: Session, added: Counter[str]) -> None:
+        self.session = session
+        self.added = added
+        self.occurred = utcnow_naive()
+        self.heads: dict[int, tuple[int, str]] = {}  # cadre id -> (last seq, last hash), for every chain touched
+        self.stored: set[int] = set()  # those whose head row existed before this load
+        self.rows: list[dict[str, Any]] = []
+
+    def start(self, cadre_id: int, values: Mapping[str, Any]) -> None:
+        """A new cadre's chain: its creation, with every value it was created with."""
+        self.heads[cadre_id] = (0, GENESIS_HASH)
+        self.append(cadre_id, CadreEvent.CREATED, {"changes": _snapshot(values, _CADRE_FIELDS)})
+
+    def open(self, cadre_ids: Iterable[int]) -> None:
+        """Make the chains of cadres stored before this load ready to continue: their heads, or for a cadre that has
+        no chain yet (the small organisation's, or one loaded before the demo wrote chains) a chain started from its
+        record as it stands."""
+        wanted = sorted(set(cadre_ids) - self.heads.keys())
+        for start in range(0, len(wanted), CHUNK):
+            part = wanted[start : start + CHUNK]
+            keys = {cadre_chain(cadre_id): cadre_id for cadre_id in part}
+            heads = self.session.execute(
+                select(AuditChain.chain_key, AuditChain.last_seq, AuditChain.last_hash)
+                .where(AuditChain.chain_key.in_(list(keys)))
+                .with_for_update()
+            )
+            for key, seq, last_hash in heads:
+                self.heads[keys[key]] = (seq, last_hash)
+                self.stored.add(keys[key])
+            missing = [cadre_id for cadre_id in part if cadre_id not in self.heads]
+            if missing:
+                columns = [getattr(Cadre, name) for name in _CADRE_FIELDS]
+                for cadre_id, *values in self.session.execute(
+                    select(Cadre.id, *columns).where(Cadre.id.in_(missing)).order_by(Cadre.id)
+                ):
+                    self.start(cadre_id, dict(zip(_CADRE_FIELDS, values, strict=True)))
+
+    def append(self, cadre_id: int, event: CadreEvent, payload: dict[str, Any]) -> None:
+        seq, prev_hash = self.heads[cadre_id]
+        seq += 1
+        chain_key, text = cadre_chain(cadre_id), canonical_json(payload)
+        digest = compute_hash(
+            prev_hash=prev_hash,
+            chain_key=chain_key,
+            seq=seq,
+            event_type=event.value,
+            instance_id=None,
+            human_task_id=None,
+            actor_id=None,
+            actor_name=SYSTEM_ACTOR,
+            occurred_dt=self.occurred,
+            payload=text,
+        )
+        self.rows.append(
+            {
+                "chain_key": chain_key,
+                "seq": seq,
+                "instance_id": None,
+                "human_task_id": None,
+                "event_type": event.value,
+                "actor_id": None,
+                "actor_name": SYSTEM_ACTOR,
+                "occurred_dt": self.occurred,
+                "payload": text,
+                "prev_hash": prev_hash,
+                "hash": digest,
+            }
+        )
+        self.heads[cadre_id] = (seq, digest)
+        if len(self.rows) >= 2 * CHUNK:
+            self.flush()
+
+    def record(
+        self,
+        event: CadreEvent,
+        model: type[Any],
+        rows: list[dict[str, Any]],
+        fields: Iterable[str],
+        key: tuple[str, ...],
+        extra: tuple[str, ...] = (),
+    ) -> None:
+        """The events of rows just bulk-inserted into `model`: `{"record_id", *extra, "changes"}` each. COPY returns
+        no ids, so they are read back, matched on the `key` columns (the newest row when an older one matches)."""
+        if not rows:
+            return
+        fields = tuple(fields)
+        self.open(row["cadre_id"] for row in rows)
+        wanted = {tuple(row[name] for name in key) for row in rows}
+        ids: dict[tuple[Any, ...], int] = {}
+        cadre_ids = sorted({row["cadre_id"] for row in rows})
+        for start in range(0, len(cadre_ids), CHUNK):
+            found = self.session.execute(
+                select(model.id, *(getattr(model, name) for name in key)).where(
+                    model.cadre_id.in_(cadre_ids[start : start + CHUNK])
+                )
+            )
+            for record_id, *values in found:
+                if (matched := tuple(values)) in wanted:
+                    ids[matched] = max(ids.get(matched, 0), record_id)
+        for row in rows:
+            payload = {"record_id": ids[tuple(row[name] for name in key)], **{name: row[name] for name in extra}}
+            payload["changes"] = _snapshot(row, fields)
+            self.append(row["cadre_id"], event, payload)
+
+    def flush(self) -> None:
+        _bulk_insert(self.session, AuditEvent, self.rows, self.added, "audit_events")
+        self.rows = []
+
+    def close(self) -> None:
+        """The last events, then every touched chain's head."""
+        self.flush()
+        stored = [cadre_chain(cadre_id) for cadre_id in sorted(self.stored)]
+        for start in range(0, len(stored), CHUNK):
+            self.session.execute(delete(AuditChain).where(AuditChain.chain_key.in_(stored[start : start + CHUNK])))
+        heads = [
+            {"chain_key": cadre_chain(cadre_id), "last_seq": seq, "last_hash": last_hash}
+            for cadre_id, (seq, last_hash) in sorted(self.heads.items())
+        ]
+        for start in range(0, len(heads), CHUNK):
+            _bulk_insert(self.session, AuditChain, heads[start : start + CHUNK], Counter(), "audit_chains")
+        self.heads, self.stored = {}, set()
+
+
 @functools.cache
 def _retirement(birth_month: date, gender: str) -> tuple[int, date]:
     """Required age (months) and retirement date. retirement.py counts reaching an age by month and retires on the
@@ -805,13 +973,17 @@ def load_demo_province(
     posts = _all_posts()
     position_ids = _ensure_positions(session, posts, unit_ids, added)
     generator = _Generator(seed, today, unit_ids, posts)
-    new_codes = _add_cadres(session, generator, cadres, position_ids, added)
+    chains = _CadreChains(session, added)
+    new_codes = _add_cadres(session, generator, cadres, position_ids, added, chains)
     if added["cadres"] >= CHUNK:
         _refresh_statistics(session)
-    _add_existing_posts(session, today, posts, position_ids, added)
+    _add_existing_posts(session, today, posts, position_ids, added, chains)
     months = _months_before(today, EVALUATED_MONTHS)
-    _add_evaluations(session, seed, months, added)
-    _add_planning(session, seed, today, posts, position_ids, added)
+    _add_evaluations(session, seed, months, added, chains)
+    _add_planning(session, seed, today, posts, position_ids, added, chains)
+    chains.close()
+    if added["audit_events"] >= CHUNK:
+        _refresh_statistics(session, (AuditEvent, AuditChain))
     logins = _add_province_logins(session, unit_ids, position_ids, added)
     if added:
         payload = {
@@ -827,11 +999,20 @@ def load_demo_province(
     return _summary(session, seed, months, logins, len(position_ids), added)
 
 
-def _refresh_statistics(session: Session) -> None:
+def _refresh_statistics(
+    session: Session,
+    tables: Sequence[type[Any]] = (
+        Cadre,
+        CadrePosition,
+        DisciplineRecord,
+        RotationRecord,
+        EvaluationResult,
+        PlanningEntry,
+    ),
+) -> None:
     """PostgreSQL plans by statistics that autovacuum refreshes only later: right after a bulk load it believes the
     tables nearly empty and picks nested loops over 50,000 rows, for the queries below and the app's first pages."""
     if session.get_bind().dialect.name == "postgresql":
-        tables = (Cadre, CadrePosition, DisciplineRecord, RotationRecord, EvaluationResult, PlanningEntry)
         session.execute(text(f"ANALYZE {', '.join(model.__tablename__ for model in tables)}"))
 
 
@@ -945,8 +1126,10 @@ def _add_cadres(
     cadres: int,
     position_ids: dict[tuple[str, str], int],
     added: Counter[str],
+    chains: _CadreChains,
 ) -> list[str]:
-    """Generated cadres not yet stored, with their posts, discipline and rotations, CHUNK at a time."""
+    """Generated cadres not yet stored, with their posts, discipline and rotations, CHUNK at a time; each with the
+    history records.py would have written for them."""
     existing = set(session.scalars(select(Cadre.code).where(Cadre.code.between(_FIRST_CODE, cadre_code(cadres)))))
     new_codes = []
     for start in range(1, cadres + 1, CHUNK):
@@ -981,12 +1164,31 @@ def _add_cadres(
             (RotationRecord, rotations, "rotations"),
         ):
             _bulk_insert(session, model, rows, added, name)
+        for g in batch:
+            chains.start(ids[g.row["code"]], g.row)
+        chains.record(
+            CadreEvent.POSITION_ADDED, CadrePosition, held, _CADRE_POSITION_FIELDS, ("cadre_id", "position_id")
+        )
+        chains.record(
+            CadreEvent.DISCIPLINE_ADDED, DisciplineRecord, discipline, _DISCIPLINE_FIELDS, ("cadre_id", "decided_on")
+        )
+        chains.record(
+            CadreEvent.ROTATION_ADDED, RotationRecord, rotations, _ROTATION_FIELDS, ("cadre_id", "started_on")
+        )
+        # A past rotation was added, then ended: two changes, two events.
+        ended = [row for row in rotations if row["ended_on"] is not None]
+        chains.record(CadreEvent.ROTATION_ENDED, RotationRecord, ended, ("ended_on",), ("cadre_id", "started_on"))
         new_codes += codes
     return new_codes
 
 
 def _add_existing_posts(
-    session: Session, today: date, posts: list[_Post], position_ids: dict[tuple[str, str], int], added: Counter[str]
+    session: Session,
+    today: date,
+    posts: list[_Post],
+    position_ids: dict[tuple[str, str], int],
+    added: Counter[str],
+    chains: _CadreChains,
 ) -> None:
     titles = {post.key: post.title for post in posts}
     ids = dict(session.execute(select(Cadre.code, Cadre.id).where(Cadre.code.in_(EXISTING_POSTS))).tuples().all())
@@ -1013,6 +1215,9 @@ def _add_existing_posts(
                 }
             )
     _bulk_insert(session, CadrePosition, rows, added, "positions_held")
+    # An earlier, ended holding of the same post is another record: match on the open one.
+    match = ("cadre_id", "position_id", "ended_on")
+    chains.record(CadreEvent.POSITION_ADDED, CadrePosition, rows, _CADRE_POSITION_FIELDS, match)
 
 
 def _months_before(today: date, count: int) -> tuple[str, ...]:
@@ -1040,7 +1245,9 @@ def _grade(seed: int, code: str, period: str, usual: float, disciplined: bool) -
     return grade, round(low + (high - low) * position, 2)
 
 
-def _add_evaluations(session: Session, seed: int, months: tuple[str, ...], added: Counter[str]) -> None:
+def _add_evaluations(
+    session: Session, seed: int, months: tuple[str, ...], added: Counter[str], chains: _CadreChains
+) -> None:
     """One result per demo cadre and month, for the months missing: a later load adds the months passed since."""
     done = set(
         session.execute(
@@ -1080,6 +1287,9 @@ def _add_evaluations(session: Session, seed: int, months: tuple[str, ...], added
                     }
                 )
         _bulk_insert(session, EvaluationResult, rows, added, "evaluations")
+        key = ("cadre_id", "period_kind", "period")
+        extra = ("period_kind", "period")
+        chains.record(CadreEvent.EVALUATION_RECORDED, EvaluationResult, rows, _EVALUATION_FIELDS, key, extra)
 
 
 @dataclass
@@ -1097,6 +1307,7 @@ def _add_planning(
     posts: list[_Post],
     position_ids: dict[tuple[str, str], int],
     added: Counter[str],
+    chains: _CadreChains,
 ) -> None:
     """A planning list for the next term, read from what is stored (so it also fits cadres made by earlier loads).
 
@@ -1207,6 +1418,8 @@ def _add_planning(
                 }
             )
     _bulk_insert(session, PlanningEntry, entries, added, "planning_entries")
+    key = ("cadre_id", "position_id", "term", "status")
+    chains.record(CadreEvent.PLANNING_ADDED, PlanningEntry, entries, _PLANNING_FIELDS, key)
 
 
 def _add_province_logins(
