@@ -506,3 +506,39 @@ def test_a_bad_policy_stops_the_start_with_a_clear_error(tmp_path, setting, name
             }
         )
     assert "EVALUATION_POLICY" in str(refused.value) and named in str(refused.value)
+
+
+# -- the annual grading run -----------------------------------------------------------------------------------------
+
+
+def _annual_runs(driver: WorkflowDriver) -> int:
+    with driver.session_factory() as s:
+        return (
+            s.scalar(select(func.count(ProcessInstance.id)).where(ProcessInstance.process_id == "annual_grading")) or 0
+        )
+
+
+def test_personnel_start_the_annual_run_from_its_page(auth: AuthActions, client, driver) -> None:
+    auth.login("personnel1")
+    page = client.get("/evaluation/annual")
+    assert page.status_code == 200 and 'name="year"' in page.get_data(as_text=True)
+    started = auth.post("/evaluation/annual", {"year": "2026", "unit": "X001"}, page="/evaluation/annual")
+    assert started.status_code == 302 and "/instances/" in started.headers["Location"]
+    assert _annual_runs(driver) == 1
+    again = auth.post("/evaluation/annual", {"year": "2026", "unit": "X001"}, page="/evaluation/annual")
+    assert again.headers["Location"] == started.headers["Location"] and _annual_runs(driver) == 1
+
+
+@pytest.mark.parametrize(("year", "status"), [("2027", 422), ("20x6", 422), ("", 422)])
+def test_the_annual_page_refuses_a_bad_year_and_starts_nothing(auth: AuthActions, driver, year, status) -> None:
+    auth.login("personnel1")
+    response = auth.post("/evaluation/annual", {"year": year, "unit": "X001"}, page="/evaluation/annual")
+    assert response.status_code == status
+    assert _annual_runs(driver) == 0
+
+
+def test_only_personnel_and_admins_reach_the_annual_page(auth: AuthActions, client, driver) -> None:
+    auth.login("officer1")
+    assert client.get("/evaluation/annual").status_code == 403
+    _switch(auth, "head1")
+    assert client.get("/evaluation/annual").status_code == 403

@@ -23,3 +23,15 @@ class OpenMonthForm(FlaskForm):
     )
     unit = SelectField(_l("Unit"), validate_choice=False, validators=[DataRequired(_l("Choose a unit."))])
     include_subunits = BooleanField(_l("Include the units below"), default=True)
+
+
+class AnnualRunForm(FlaskForm):
+    """Start the annual grading run of a unit; the year and the unit are checked by the service."""
+
+    year = StringField(
+        _l("Year"),
+        filters=[_strip],
+        validators=[DataRequired(_l("Enter the year (YYYY).")), Length(max=4, message=_l("Use the form YYYY."))],
+    )
+    unit = SelectField(_l("Unit"), validate_choice=False, validators=[DataRequired(_l("Choose a unit."))])
+    include_subunits = BooleanField(_l("Include the units below"), default=True)

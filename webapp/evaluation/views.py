@@ -11,13 +11,15 @@ from flask_login import current_user, login_required
 from sqlalchemy import or_, select
 
 from webapp.downloads import export_format, format_problems, send_table
-from webapp.evaluation.forms import OpenMonthForm
+from webapp.evaluation import evaluation_policy
+from webapp.evaluation.forms import AnnualRunForm, OpenMonthForm
 from webapp.evaluation.opening import open_month
 from webapp.extensions import db
-from webapp.http import status_for, translated, trusted_svg
+from webapp.http import act, process_engine, status_for, translated, trusted_svg
 from workflows.access import in_subtree, role_units
 from workflows.charts import bar_chart, stacked_bar
 from workflows.errors import Invalid, NotAllowed, NotFound, WorkflowError
+from workflows.evaluation.annual import start_annual_run
 from workflows.evaluation.opening import OPENING_ROLES
 from workflows.evaluation.results import (
     RESULT_COLUMNS,
@@ -112,6 +114,58 @@ def open_page() -> Any:
                 return redirect(url_for("evaluation.results", unit=summary.unit_code, month=summary.month))
     page = render_template("evaluation/open.html", form=form, problems=problems, units=units)
     return page, status
+
+
+# -- the annual grading run ------------------------------------------------------------------------------------------
+
+
+@bp.route("/annual", methods=["GET", "POST"])
+@login_required
+def annual_page() -> Any:
+    """Personnel officers start a unit's annual grading run (before 15/12); the run itself is an ordinary process
+    whose tasks reach the inbox: prepare (personnel), confirm and resolve the HTXSNV quota (the head)."""
+    if not can_open_any(current_user):
+        abort(403)
+    units = _opening_units()
+    form = AnnualRunForm()
+    form.unit.choices = [(unit.code, unit.name) for unit in units]
+    if request.method == "GET":
+        form.year.data = form.year.data or f"{local_today():%Y}"
+    problems: list[str] = []
+    status = 200
+    if request.method == "POST":
+        status = 422
+        if form.validate_on_submit():
+            actor = current_user._get_current_object()
+            try:
+                instance_id = act(
+                    lambda: start_annual_run(
+                        db.session,
+                        process_engine(),
+                        actor=actor,
+                        unit_code=form.unit.data or "",
+                        year=form.year.data or "",
+                        include_subunits=bool(form.include_subunits.data),
+                        policy=evaluation_policy(),
+                    )
+                )
+            except WorkflowError as error:
+                status = status_for(error)
+                if isinstance(error, Invalid) and error.problems:
+                    for problem in error.problems:
+                        field = getattr(form, problem.field or "", None)
+                        if field is not None:
+                            field.errors = [*field.errors, _(problem.message)]
+                        else:
+                            problems.append(_(problem.message))
+                elif isinstance(error, NotFound | NotAllowed):
+                    form.unit.errors = [*form.unit.errors, translated(error)]
+                else:
+                    problems.append(translated(error))
+            else:
+                flash(_("The annual grading run has started; its first task is in the inbox."), "success")
+                return redirect(url_for("instances.show", instance_id=instance_id))
+    return render_template("evaluation/annual.html", form=form, problems=problems), status
 
 
 # -- a unit's results ------------------------------------------------------------------------------------------------
