@@ -212,6 +212,7 @@ def inbox_task_count(session: Session, user: User, filters: InboxFilters) -> int
 
 # -- evaluation results ----------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class EvaluationFilters:
     unit_id: int | None = None  # the unit where the cadre was evaluated, and the units below it

@@ -120,7 +120,9 @@ def evaluations(driver: WorkflowDriver) -> dict[str, int]:
             ("month", "2026-11", "HTXSNV", 92.0),
             ("year", "2025", "HTNV", None),
         ):
-            records.record_evaluation(s, None, cadre["CB0001"], period_kind=kind, period=period, grade=grade, score=score)
+            records.record_evaluation(
+                s, None, cadre["CB0001"], period_kind=kind, period=period, grade=grade, score=score
+            )
         records.record_evaluation(s, None, cadre["CB0005"], period_kind="month", period="2026-11", grade="KHTNV")
         return {code: found.unit_id for code, found in cadre.items()}
 
@@ -178,9 +180,7 @@ def test_bad_evaluation_filters_are_named(auth: AuthActions, client, evaluations
             assert ".xlsx" in text
 
 
-def test_a_unit_outside_scope_is_a_bad_filter(
-    auth: AuthActions, client, evaluations, driver: WorkflowDriver
-) -> None:
+def test_a_unit_outside_scope_is_a_bad_filter(auth: AuthActions, client, evaluations, driver: WorkflowDriver) -> None:
     auth.login("supervisor1")
     response = client.get(f"/registry/evaluations?unit={evaluations['CB0005']}&format=csv")
     assert response.status_code == 400 and "Hoàng Thị Mai" not in response.get_data(as_text=True)
