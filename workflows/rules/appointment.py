@@ -1,0 +1,647 @@
+"""Appointment (bổ nhiệm) and re-appointment (bổ nhiệm lại) eligibility (issue #6): one readable result per rule.
+
+Pure functions of plain data: nothing reads the database or the clock (`workflows.appointment.facts` gathers the
+facts from the registry). Sources: QĐ 377-QĐ/TW (2025) Điều 34, NĐ 170/2025/NĐ-CP Điều 28, 29, 33, 39, HD 06-HD/BTCTW
+(age), NĐ 138/2024 Điều 49 (near retirement) — domain rules §3.1–§3.9 and §8. Everything the domain reference tags
+[P] or [U] is a field of `AppointmentPolicy` with a documented default, so a province changes it by configuration.
+
+`check_eligibility` returns one `RuleResult` per rule, in `RULES` order, passed or not, each with a Vietnamese
+message a personnel officer can read and check by hand (the numbers and the dates it compared) and its legal
+source. A failed rule stops the appointment unless the competent authority records an exception with a reason;
+that decision belongs to the process, not here.
+
+Months are completed months (`months_between`), with the same convention as the ages of
+`workflows.rules.retirement`: a month completes on the same day-of-month, or on the last day of a shorter month.
+
+Title ranks: "planned for that title or an equivalent or higher one" and "appointment to a higher post" compare
+titles. The registry stores no seniority, so `AppointmentPolicy.title_ranks` maps a position's `title_code` to a
+rank, a larger number being more senior; equal ranks are equivalent titles. The defaults cover the standard titles
+of a province and its communes [U: the equivalence of commune and provincial titles after the 2025 reform is the
+province's own decision]. A title without a rank is equivalent only to itself (the same position).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any, NamedTuple
+
+from workflows.errors import Invalid, Problem
+from workflows.rules.evaluation import GRADE_LABELS, GRADES
+from workflows.rules.retirement import (
+    DEFAULT_SCHEDULE,
+    RetirementSchedule,
+    add_months,
+    age_in_months,
+    months_until_retirement,
+)
+from workflows.rules.workdays import WorkCalendar
+
+__all__ = [
+    "DEFAULT_POLICY",
+    "DEFAULT_TITLE_RANKS",
+    "DISCIPLINE_LABELS",
+    "RULES",
+    "RULE_AGE",
+    "RULE_ANNUAL_GRADE",
+    "RULE_CONCURRENT",
+    "RULE_DISCIPLINE",
+    "RULE_PLANNING",
+    "RULE_TIME_IN_POST",
+    "AppointmentPolicy",
+    "CandidateFacts",
+    "DisciplineFact",
+    "PlannedTitle",
+    "ReappointmentPlan",
+    "RuleResult",
+    "age_rule_applies",
+    "check_eligibility",
+    "extension_applies",
+    "failed_rules",
+    "format_date",
+    "is_eligible",
+    "months_between",
+    "months_to_retirement",
+    "reappointment_due",
+    "reappointment_plan",
+    "reappointment_start_date",
+    "reappointment_term_end",
+]
+
+RULE_PLANNING = "planning"
+RULE_TIME_IN_POST = "time_in_post"
+RULE_AGE = "age"
+RULE_DISCIPLINE = "discipline"
+RULE_CONCURRENT = "no_concurrent_procedure"
+RULE_ANNUAL_GRADE = "annual_grade"
+RULES = (RULE_PLANNING, RULE_TIME_IN_POST, RULE_AGE, RULE_DISCIPLINE, RULE_CONCURRENT, RULE_ANNUAL_GRADE)
+
+# What each rule checks, for headings next to the results (Vietnamese, as the results are).
+RULE_LABELS: dict[str, str] = {
+    RULE_PLANNING: "Quy hoạch",
+    RULE_TIME_IN_POST: "Thời gian giữ chức vụ",
+    RULE_AGE: "Tuổi bổ nhiệm",
+    RULE_DISCIPLINE: "Thời hạn sau kỷ luật",
+    RULE_CONCURRENT: "Không quy hoạch, bổ nhiệm đồng thời",
+    RULE_ANNUAL_GRADE: "Xếp loại chất lượng năm gần nhất",
+}
+
+# The strings of workflows.registry.models.DisciplineLevel, as the decisions write them.
+DISCIPLINE_LABELS: dict[str, str] = {
+    "khien_trach": "khiển trách",
+    "canh_cao": "cảnh cáo",
+    "ha_bac_luong": "hạ bậc lương",
+    "giang_chuc": "giáng chức",
+    "cach_chuc": "cách chức",
+    "bai_nhiem": "bãi nhiệm",
+    "buoc_thoi_viec": "buộc thôi việc",
+    "khai_tru": "khai trừ",
+}
+
+# Larger = more senior; equal = equivalent. Commune titles 11–19, provincial 31–39 [U] (see the module docstring).
+DEFAULT_TITLE_RANKS: dict[str, int] = {
+    "commune_department_head": 14,
+    "commune_office_chief": 14,
+    "commune_pc_vice_chair": 15,
+    "commune_front_chair": 15,
+    "commune_inspection_chair": 15,
+    "commune_pc_chair": 16,
+    "commune_deputy_party_secretary": 16,
+    "commune_party_secretary": 17,
+    "province_office_deputy": 31,
+    "province_organisation_deputy": 31,
+    "province_inspection_deputy": 31,
+    "department_deputy_director": 31,
+    "province_office_chief": 32,
+    "department_director": 32,
+    "province_pc_vice_chair": 33,
+    "province_organisation_head": 33,
+    "province_inspection_chair": 33,
+    "province_front_chair": 33,
+    "province_pc_chair": 34,
+    "province_deputy_party_secretary": 34,
+    "province_party_secretary": 35,
+}
+
+MAX_MONTHS = 600  # 50 years: no waiting time or margin is longer
+
+
+def format_date(day: date) -> str:
+    """dd/mm/yyyy, as Vietnamese documents write dates."""
+    return day.strftime("%d/%m/%Y")
+
+
+# ---------------------------------------------------------------------------------------------
+# Policy
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class AppointmentPolicy:
+    """The configurable values of the appointment rules; every default carries its source or tag.
+
+    `AppointmentPolicy(...)` and `from_mapping` both refuse an inconsistent policy with `Invalid`, one `Problem`
+    per bad setting (field = the setting's name, `discipline_wait_months.<level>` for nested ones)."""
+
+    # ≥ 24 months in the current or an equivalent post, first appointments exempt: QĐ 80 Điều 18 [V] S44, QĐ 727
+    # [V] S40; NĐ 170 Điều 29 leaves it to the competent authority [P].
+    min_months_in_post: int = 24
+    # HD 06-HD/BTCTW [V] S45: retirement age minus age at dossier receipt ≥ 60 months for a 5-year post.
+    min_months_to_retirement: int = 60
+    # No age condition for a post of the same level or lower: [V] viên chức (S40), [P] công chức. True applies it.
+    age_rule_for_same_or_lower: bool = False
+    # QĐ 377-QĐ/TW [V] S10: waiting time before a higher post, by discipline level. A level missing here bars the
+    # appointment until configured [U]: the domain reference gives no waiting time for the state forms.
+    discipline_wait_months: Mapping[str, int] = field(
+        default_factory=lambda: {"khien_trach": 24, "canh_cao": 36, "cach_chuc": 60}
+    )
+    # The latest annual grade must be at least this (NĐ 335 Điều 23 k3 uses the results; the minimum is [U]).
+    min_annual_grade: str = "HTNV"
+    # A cadre with no annual grade at all passes the grade rule only when this is True [U].
+    allow_missing_annual_grade: bool = False
+    # Local source: planned for the title or an equivalent / higher one [V] S4, S5, S39, S40.
+    planning_accepts_equivalent: bool = True
+    # title_code → rank (larger = more senior) [U]; see DEFAULT_TITLE_RANKS.
+    title_ranks: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_TITLE_RANKS))
+    # Term of office: 5 years from the decision's effective date, NĐ 170 Điều 28 [V] S39.
+    term_years: int = 5
+    # Re-appointment starts ≥ 90 days before the term ends, NĐ 170 Điều 39 [V] S37; QĐ 377 says 90 working days
+    # [V] S6 — set reappointment_lead_in_working_days for party-managed cadres.
+    reappointment_lead_days: int = 90
+    reappointment_lead_in_working_days: bool = False
+    # Near retirement, NĐ 138 Điều 49 [V] S42, carried into NĐ 170 [U]: < 60 months left at term end → the new
+    # term runs to retirement; < 24 months → extension (kéo dài thời gian giữ chức vụ) instead of re-appointment.
+    to_retirement_below_months: int = 60
+    extension_below_months: int = 24
+
+    def __post_init__(self) -> None:
+        problems = _policy_problems({f.name: getattr(self, f.name) for f in dataclasses.fields(self)})
+        if problems:
+            raise Invalid("the appointment settings are not valid", problems)
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> AppointmentPolicy:
+        """Settings as JSON (admin configuration); every bad value is reported, not only the first."""
+        if not isinstance(values, Mapping):
+            raise Invalid("the appointment settings are not valid", [Problem("expected an object of settings")])
+        names = {f.name for f in dataclasses.fields(cls)}
+        problems: list[Problem] = []
+        merged: dict[str, Any] = {f.name: getattr(DEFAULT_POLICY, f.name) for f in dataclasses.fields(cls)}
+        for key, value in values.items():
+            if key not in names:
+                problems.append(Problem("unknown setting", field=str(key)))
+            else:
+                merged[key] = value
+        problems.extend(_policy_problems(merged))
+        if problems:
+            raise Invalid("the appointment settings are not valid", problems)
+        merged["discipline_wait_months"] = dict(merged["discipline_wait_months"])
+        merged["title_ranks"] = dict(merged["title_ranks"])
+        return cls(**merged)
+
+    def to_mapping(self) -> dict[str, Any]:
+        """JSON-ready settings; `from_mapping(p.to_mapping()) == p`."""
+        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        data["discipline_wait_months"] = dict(self.discipline_wait_months)
+        data["title_ranks"] = dict(self.title_ranks)
+        return data
+
+    def rank_of(self, title_code: str | None) -> int | None:
+        return self.title_ranks.get(title_code) if title_code else None
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _policy_problems(values: Mapping[str, Any]) -> list[Problem]:
+    problems: list[Problem] = []
+
+    def whole_in(name: str, low: int, high: int) -> bool:
+        value = values[name]
+        if not _whole(value):
+            problems.append(Problem("expected a whole number", field=name))
+            return False
+        if not low <= value <= high:
+            problems.append(Problem("the value is outside the allowed range", field=name))
+            return False
+        return True
+
+    def flag(name: str) -> None:
+        if not isinstance(values[name], bool):
+            problems.append(Problem("expected true or false", field=name))
+
+    whole_in("min_months_in_post", 0, MAX_MONTHS)
+    whole_in("min_months_to_retirement", 0, MAX_MONTHS)
+    flag("age_rule_for_same_or_lower")
+    waits = values["discipline_wait_months"]
+    if not isinstance(waits, Mapping):
+        problems.append(Problem("expected an object of settings", field="discipline_wait_months"))
+    else:
+        for level, months in waits.items():
+            where = f"discipline_wait_months.{level}"
+            if level not in DISCIPLINE_LABELS:
+                problems.append(Problem("unknown discipline level", field=where))
+            elif not _whole(months):
+                problems.append(Problem("expected a whole number", field=where))
+            elif not 0 <= months <= MAX_MONTHS:
+                problems.append(Problem("the value is outside the allowed range", field=where))
+    if values["min_annual_grade"] not in GRADES:
+        problems.append(Problem("must be one of HTXSNV, HTTNV, HTNV, KHTNV", field="min_annual_grade"))
+    flag("allow_missing_annual_grade")
+    flag("planning_accepts_equivalent")
+    ranks = values["title_ranks"]
+    if not isinstance(ranks, Mapping):
+        problems.append(Problem("expected an object of settings", field="title_ranks"))
+    else:
+        for code, rank in ranks.items():
+            where = f"title_ranks.{code}"
+            if not isinstance(code, str) or not code:
+                problems.append(Problem("expected a title code", field=where))
+            elif not _whole(rank):
+                problems.append(Problem("expected a whole number", field=where))
+            elif not 0 <= rank <= 1000:
+                problems.append(Problem("the value is outside the allowed range", field=where))
+    whole_in("term_years", 1, 10)
+    whole_in("reappointment_lead_days", 1, 365)
+    flag("reappointment_lead_in_working_days")
+    below_ok = [whole_in(name, 0, MAX_MONTHS) for name in ("extension_below_months", "to_retirement_below_months")]
+    if all(below_ok) and values["extension_below_months"] > values["to_retirement_below_months"]:
+        problems.append(
+            Problem(
+                "the extension threshold cannot exceed the term-to-retirement threshold",
+                field="extension_below_months",
+            )
+        )
+    return problems
+
+
+DEFAULT_POLICY = AppointmentPolicy()
+
+
+# ---------------------------------------------------------------------------------------------
+# Facts and results
+# ---------------------------------------------------------------------------------------------
+class PlannedTitle(NamedTuple):
+    """An active planning entry of the cadre: the position, its title and its rank (None when unranked)."""
+
+    position_id: int
+    title: str
+    rank: int | None = None
+
+
+class DisciplineFact(NamedTuple):
+    level: str  # a DisciplineLevel string
+    decided_on: date
+    expires_on: date | None = None
+
+
+@dataclass(frozen=True)
+class CandidateFacts:
+    """What the rules need to know about a candidate and the post, as of the check (see
+    `workflows.appointment.facts.candidate_facts`)."""
+
+    birth_date: date | None
+    gender: str | None  # "male" / "female"
+    retirement_date: date | None  # stored on the cadre (first day of retirement)
+    current_post_started_on: date | None  # start of the current leadership post; None when none is held
+    first_appointment: bool  # no leadership post held: time in post does not apply
+    planned: tuple[PlannedTitle, ...]
+    target_position_id: int
+    target_title: str
+    target_rank: int | None
+    disciplines: tuple[DisciplineFact, ...] = ()
+    appointment_in_progress: bool = False  # another appointment of this cadre is running
+    planning_in_progress: bool = False  # a planning review naming this cadre is running
+    latest_annual_grade: str | None = None
+    latest_annual_period: str | None = None  # "2025"
+    current_rank: int | None = None  # the most senior current leadership post's rank
+    current_title: str | None = None
+    # Months in earlier equivalent posts, added to the current post's (NĐ 170 / QĐ 80: time can be added up).
+    earlier_equivalent_months: int = 0
+    in_progress_references: tuple[str, ...] = ()  # "appointment#12", "planning_review#3"
+
+    @property
+    def planned_position_ids(self) -> tuple[int, ...]:
+        return tuple(p.position_id for p in self.planned)
+
+    def to_mapping(self) -> dict[str, Any]:
+        """JSON-ready (dates as ISO text), for workflow data and the audit log."""
+
+        def plain(value: Any) -> Any:
+            if isinstance(value, date):
+                return value.isoformat()
+            if isinstance(value, tuple):
+                return [plain(v) for v in value]
+            return value
+
+        data = {f.name: plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
+        data["planned"] = [p._asdict() for p in self.planned]
+        data["disciplines"] = [{k: plain(v) for k, v in d._asdict().items()} for d in self.disciplines]
+        return data
+
+
+@dataclass(frozen=True)
+class RuleResult:
+    rule: str  # one of RULES
+    passed: bool
+    message: str  # Vietnamese, with the numbers compared
+    source: str  # the legal source
+
+    def to_mapping(self) -> dict[str, Any]:
+        return {"rule": self.rule, "passed": self.passed, "message": self.message, "source": self.source}
+
+
+def is_eligible(results: Iterable[RuleResult]) -> bool:
+    return all(result.passed for result in results)
+
+
+def failed_rules(results: Iterable[RuleResult]) -> list[str]:
+    return [result.rule for result in results if not result.passed]
+
+
+# ---------------------------------------------------------------------------------------------
+# Months and age
+# ---------------------------------------------------------------------------------------------
+def months_between(start: date, end: date) -> int:
+    """Completed months from `start` to `end` (negative when `end` is earlier): 15/01 → 15/03 is 2, → 14/03 is 1;
+    31/01 → 28/02 is 1 (the month completes on the last day of a month too short for the 31st)."""
+    return age_in_months(start, end)
+
+
+# HD 06-HD/BTCTW: months to retirement = required retirement age − age on the day the dossier is received.
+def months_to_retirement(
+    facts: CandidateFacts, on: date, schedule: RetirementSchedule = DEFAULT_SCHEDULE
+) -> int | None:
+    """None when the birth date or the gender is missing (the age rule then fails: it cannot be checked)."""
+    if facts.birth_date is None or facts.gender not in ("male", "female"):
+        return None
+    return months_until_retirement(facts.birth_date, facts.gender, on, schedule)
+
+
+# QĐ 727 / QĐ 80 Điều 18 [V] S40, S44: the age condition is for a first appointment or a higher post only.
+def age_rule_applies(facts: CandidateFacts, policy: AppointmentPolicy = DEFAULT_POLICY) -> bool:
+    if policy.age_rule_for_same_or_lower or facts.first_appointment:
+        return True
+    if facts.current_rank is None or facts.target_rank is None:
+        return True  # cannot tell whether the post is higher: the age condition is checked
+    return facts.target_rank > facts.current_rank
+
+
+# ---------------------------------------------------------------------------------------------
+# The rules
+# ---------------------------------------------------------------------------------------------
+_SOURCE_PLANNING = "QĐ 377-QĐ/TW Điều 34; NĐ 170/2025/NĐ-CP Điều 29"
+_SOURCE_TIME = "QĐ 80-QĐ/TW Điều 18 (QĐ 377 giữ nguyên); NĐ 170/2025/NĐ-CP Điều 29"
+_SOURCE_AGE = "HD 06-HD/BTCTW; Bộ luật Lao động 2019 Điều 169, NĐ 135/2020/NĐ-CP"
+_SOURCE_DISCIPLINE = "QĐ 377-QĐ/TW (thời hạn sau kỷ luật khi bổ nhiệm chức vụ cao hơn)"
+_SOURCE_CONCURRENT = "QĐ 377-QĐ/TW (không thực hiện quy hoạch đồng thời với đề xuất bổ nhiệm)"
+_SOURCE_GRADE = "NĐ 335/2025/NĐ-CP Điều 23 k3; QĐ 366-QĐ/TW"
+
+
+# QĐ 377 Điều 34, NĐ 170 Điều 29: planned for the title, or (both sources) an equivalent or higher title.
+def _check_planning(facts: CandidateFacts, policy: AppointmentPolicy) -> RuleResult:
+    target = facts.target_title
+    for planned in facts.planned:
+        if planned.position_id == facts.target_position_id:
+            return RuleResult(RULE_PLANNING, True, f"Có trong quy hoạch chức danh {target}", _SOURCE_PLANNING)
+    if policy.planning_accepts_equivalent and facts.target_rank is not None:
+        matches = [p for p in facts.planned if p.rank is not None and p.rank >= facts.target_rank]
+        if matches:
+            best = max(matches, key=lambda p: p.rank or 0)
+            kind = "tương đương" if best.rank == facts.target_rank else "cao hơn"
+            return RuleResult(
+                RULE_PLANNING,
+                True,
+                f"Có trong quy hoạch chức danh {best.title}, {kind} chức danh {target}",
+                _SOURCE_PLANNING,
+            )
+    if facts.planned:
+        listed = "; ".join(p.title for p in facts.planned)
+        detail = f"đang trong quy hoạch: {listed}"
+    else:
+        detail = "chưa có trong quy hoạch chức danh nào"
+    wanted = "hoặc chức danh tương đương, cao hơn" if policy.planning_accepts_equivalent else ""
+    return RuleResult(
+        RULE_PLANNING,
+        False,
+        " ".join(f"Không có trong quy hoạch chức danh {target} {wanted}".split()) + f" ({detail})",
+        _SOURCE_PLANNING,
+    )
+
+
+# QĐ 80 Điều 18 / QĐ 727 [V]: ≥ 24 months in the current or an equivalent post; first appointments exempt.
+def _check_time_in_post(facts: CandidateFacts, on: date, policy: AppointmentPolicy) -> RuleResult:
+    need = policy.min_months_in_post
+    if facts.first_appointment:
+        return RuleResult(
+            RULE_TIME_IN_POST, True, "Bổ nhiệm lần đầu: không yêu cầu thời gian giữ chức vụ", _SOURCE_TIME
+        )
+    if facts.current_post_started_on is None:
+        return RuleResult(
+            RULE_TIME_IN_POST,
+            False,
+            "Hồ sơ không ghi ngày bắt đầu giữ chức vụ hiện tại, không tính được thời gian giữ chức vụ",
+            _SOURCE_TIME,
+        )
+    current = max(0, months_between(facts.current_post_started_on, on))
+    held = current + facts.earlier_equivalent_months
+    post = f"chức vụ {facts.current_title}" if facts.current_title else "chức vụ hiện tại"
+    since = f"từ {format_date(facts.current_post_started_on)}"
+    if facts.earlier_equivalent_months:
+        since += f", cộng {facts.earlier_equivalent_months} tháng ở chức vụ tương đương trước đó"
+    when = f"tính đến ngày nhận hồ sơ {format_date(on)}"
+    if held >= need:
+        message = f"Đã giữ {post} {held} tháng ({since}), đủ ít nhất {need} tháng {when}"
+    else:
+        message = f"Mới giữ {post} {held} tháng ({since}), cần ít nhất {need} tháng {when}"
+    return RuleResult(RULE_TIME_IN_POST, held >= need, message, _SOURCE_TIME)
+
+
+# HD 06-HD/BTCTW [V] S45: ≥ 60 months from the age at dossier receipt to the retirement age.
+def _check_age(facts: CandidateFacts, on: date, policy: AppointmentPolicy, schedule: RetirementSchedule) -> RuleResult:
+    need = policy.min_months_to_retirement
+    if not age_rule_applies(facts, policy):
+        return RuleResult(
+            RULE_AGE,
+            True,
+            f"Bổ nhiệm vào chức vụ cùng cấp hoặc thấp hơn {facts.current_title or 'chức vụ hiện tại'}: "
+            "không áp dụng điều kiện tuổi",
+            _SOURCE_AGE,
+        )
+    left = months_to_retirement(facts, on, schedule)
+    if left is None:
+        return RuleResult(
+            RULE_AGE,
+            False,
+            "Hồ sơ thiếu ngày sinh hoặc giới tính, không tính được thời gian còn lại đến tuổi nghỉ hưu",
+            _SOURCE_AGE,
+        )
+    when = f"tính đến ngày nhận hồ sơ {format_date(on)}"
+    retires = f" (nghỉ hưu từ {format_date(facts.retirement_date)})" if facts.retirement_date else ""
+    if left <= 0:
+        return RuleResult(RULE_AGE, False, f"Đã đến tuổi nghỉ hưu {when}{retires}", _SOURCE_AGE)
+    if left >= need:
+        message = f"Còn {left} tháng đến tuổi nghỉ hưu, đủ ít nhất {need} tháng {when}{retires}"
+    else:
+        message = f"Còn {left} tháng đến tuổi nghỉ hưu, cần ít nhất {need} tháng {when}{retires}"
+    return RuleResult(RULE_AGE, left >= need, message, _SOURCE_AGE)
+
+
+# QĐ 377-QĐ/TW [V] S10: khiển trách 24, cảnh cáo 36, cách chức 60 months before a higher post.
+def _check_discipline(facts: CandidateFacts, on: date, policy: AppointmentPolicy) -> RuleResult:
+    if not facts.disciplines:
+        return RuleResult(RULE_DISCIPLINE, True, "Không bị kỷ luật", _SOURCE_DISCIPLINE)
+    blocking: list[str] = []
+    cleared: list[str] = []
+    when = f"tính đến ngày nhận hồ sơ {format_date(on)}"
+    for record in sorted(facts.disciplines, key=lambda d: d.decided_on):
+        label = DISCIPLINE_LABELS.get(record.level, record.level)
+        what = f"kỷ luật {label} ngày {format_date(record.decided_on)}"
+        wait = policy.discipline_wait_months.get(record.level)
+        if record.expires_on is not None and record.expires_on > on:
+            blocking.append(f"{what} còn hiệu lực đến {format_date(record.expires_on)}")
+            continue
+        if wait is None:
+            blocking.append(f"{what}: mức kỷ luật này chưa có thời hạn chờ, cấp có thẩm quyền xem xét")
+            continue
+        passed = max(0, months_between(record.decided_on, on))
+        if passed >= wait:
+            cleared.append(f"{what} đã qua {passed} tháng (thời hạn {wait} tháng)")
+        else:
+            until = format_date(add_months(record.decided_on, wait))
+            blocking.append(f"{what} mới được {passed} tháng, cần {wait} tháng (đến {until})")
+    if blocking:
+        return RuleResult(RULE_DISCIPLINE, False, "Bị " + "; ".join(blocking) + f" {when}", _SOURCE_DISCIPLINE)
+    return RuleResult(RULE_DISCIPLINE, True, "Có " + "; ".join(cleared) + f" {when}", _SOURCE_DISCIPLINE)
+
+
+# QĐ 377-QĐ/TW [V] S7, S8: planning is never done together with proposing an appointment.
+def _check_concurrent(facts: CandidateFacts) -> RuleResult:
+    problems: list[str] = []
+    if facts.planning_in_progress:
+        problems.append("đang thực hiện quy trình quy hoạch đối với cán bộ")
+    if facts.appointment_in_progress:
+        problems.append("đang có quy trình bổ nhiệm khác đối với cán bộ")
+    if not problems:
+        return RuleResult(
+            RULE_CONCURRENT, True, "Không có quy trình quy hoạch hoặc bổ nhiệm khác đang thực hiện", _SOURCE_CONCURRENT
+        )
+    refs = f" ({', '.join(facts.in_progress_references)})" if facts.in_progress_references else ""
+    message = "; ".join(problems) + refs + ": không thực hiện quy hoạch đồng thời với bổ nhiệm"
+    return RuleResult(RULE_CONCURRENT, False, message[0].upper() + message[1:], _SOURCE_CONCURRENT)
+
+
+# NĐ 335 Điều 23 k3: the evaluation results are used for appointment; the minimum grade is configured [U].
+def _check_annual_grade(facts: CandidateFacts, policy: AppointmentPolicy) -> RuleResult:
+    minimum = policy.min_annual_grade
+    need = GRADE_LABELS[minimum]
+    grade = facts.latest_annual_grade
+    if grade is None:
+        message = "Chưa có kết quả xếp loại chất lượng năm"
+        if policy.allow_missing_annual_grade:
+            return RuleResult(RULE_ANNUAL_GRADE, True, message + " (cho phép theo cấu hình)", _SOURCE_GRADE)
+        return RuleResult(RULE_ANNUAL_GRADE, False, message + f", cần tối thiểu {need}", _SOURCE_GRADE)
+    if grade not in GRADES:
+        return RuleResult(RULE_ANNUAL_GRADE, False, f"Kết quả xếp loại không hợp lệ: {grade}", _SOURCE_GRADE)
+    year = f" năm {facts.latest_annual_period}" if facts.latest_annual_period else " năm gần nhất"
+    ok = GRADES.index(grade) <= GRADES.index(minimum)
+    relation = "đạt mức tối thiểu" if ok else "thấp hơn mức tối thiểu"
+    return RuleResult(RULE_ANNUAL_GRADE, ok, f"Xếp loại{year}: {GRADE_LABELS[grade]}, {relation} {need}", _SOURCE_GRADE)
+
+
+def check_eligibility(
+    facts: CandidateFacts,
+    *,
+    dossier_received_on: date,
+    policy: AppointmentPolicy = DEFAULT_POLICY,
+    schedule: RetirementSchedule = DEFAULT_SCHEDULE,
+) -> list[RuleResult]:
+    """One result per rule, in `RULES` order. `dossier_received_on` is the day the personnel body received the
+    tờ trình and dossier (HD 06); the months of every rule are counted to that day."""
+    return [
+        _check_planning(facts, policy),
+        _check_time_in_post(facts, dossier_received_on, policy),
+        _check_age(facts, dossier_received_on, policy, schedule),
+        _check_discipline(facts, dossier_received_on, policy),
+        _check_concurrent(facts),
+        _check_annual_grade(facts, policy),
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Re-appointment (NĐ 170 Điều 39, NĐ 138 Điều 49; domain rules §3.8)
+# ---------------------------------------------------------------------------------------------
+# NĐ 170 Điều 39 [V] S37: the review starts at least 90 days before the term ends (QĐ 377: 90 working days [V] S6).
+def reappointment_start_date(term_ends_on: date, lead_days: int = 90, calendar: WorkCalendar | None = None) -> date:
+    """The last day on which the re-appointment review may start: `lead_days` before the term's last day, in
+    calendar days, or in working days when a calendar is given."""
+    if calendar is not None:
+        return calendar.add_working_days(term_ends_on, -lead_days)
+    return term_ends_on - timedelta(days=lead_days)
+
+
+def reappointment_due(
+    term_ends_on: date, today: date, lead_days: int = 90, calendar: WorkCalendar | None = None
+) -> bool:
+    """True from `reappointment_start_date` on, also after the term ended (a late review is still due)."""
+    return today >= reappointment_start_date(term_ends_on, lead_days, calendar)
+
+
+def _term_end(start: date, years: int) -> date:
+    return add_months(start, 12 * years) - timedelta(days=1)
+
+
+# NĐ 170 Điều 28 [V] S39 (5-year term); NĐ 138 Điều 49 [V] S42: < 5 years to retirement, the term runs to it.
+def reappointment_term_end(start: date, retirement_date: date | None, term_years: int = 5) -> date:
+    """The last day of a term starting on `start`: `term_years` later less a day, or the last day before
+    retirement (`retirement_date` is the first day of retirement) when that comes first."""
+    end = _term_end(start, term_years)
+    if retirement_date is not None and retirement_date - timedelta(days=1) < end:
+        return retirement_date - timedelta(days=1)
+    return end
+
+
+# NĐ 138 Điều 49 [V] S42: < 2 years left at the term's end → extension instead of re-appointment.
+def extension_applies(term_ends_on: date, retirement_date: date | None, below_months: int = 24) -> bool:
+    if retirement_date is None:
+        return False
+    return months_between(term_ends_on + timedelta(days=1), retirement_date) < below_months
+
+
+class ReappointmentPlan(NamedTuple):
+    kind: str  # "reappointment" (a full term), "to_retirement" (re-appointed until retirement), "extension"
+    new_term_ends_on: date
+    months_to_retirement: int | None  # counted from the day after the term ends
+    message: str
+
+
+def reappointment_plan(
+    term_ends_on: date, retirement_date: date | None, policy: AppointmentPolicy = DEFAULT_POLICY
+) -> ReappointmentPlan:
+    """Which branch of §3.8 applies when the term ending on `term_ends_on` is renewed, and the new term's end."""
+    start = term_ends_on + timedelta(days=1)
+    left = months_between(start, retirement_date) if retirement_date is not None else None
+    new_end = reappointment_term_end(start, retirement_date, policy.term_years)
+    if left is not None and left < policy.extension_below_months:
+        return ReappointmentPlan(
+            "extension",
+            new_end,
+            left,
+            f"Còn {max(left, 0)} tháng đến tuổi nghỉ hưu khi hết nhiệm kỳ ({format_date(term_ends_on)}), dưới "
+            f"{policy.extension_below_months} tháng: kéo dài thời gian giữ chức vụ đến {format_date(new_end)}",
+        )
+    if left is not None and left < policy.to_retirement_below_months:
+        return ReappointmentPlan(
+            "to_retirement",
+            new_end,
+            left,
+            f"Còn {left} tháng đến tuổi nghỉ hưu khi hết nhiệm kỳ ({format_date(term_ends_on)}), dưới "
+            f"{policy.to_retirement_below_months} tháng: bổ nhiệm lại đến khi nghỉ hưu ({format_date(new_end)})",
+        )
+    return ReappointmentPlan(
+        "reappointment",
+        new_end,
+        left,
+        f"Bổ nhiệm lại {policy.term_years} năm, đến {format_date(new_end)}",
+    )
