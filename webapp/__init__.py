@@ -203,9 +203,6 @@ def _nav_items() -> list[dict[str, Any]]:
 
     if can_view_dashboard(current_user):
         items.append({"url": url_for("registry.cadres"), "label": _("Cadre records"), "prefix": "registry.cadre"})
-        items.append(
-            {"url": url_for("registry.evaluations"), "label": _("Evaluation results"), "prefix": "registry.evaluations"}
-        )
         items.append({"url": url_for("reports.targets"), "label": _("Targets"), "prefix": "reports"})
     from workflows.exports import can_view_audit
 

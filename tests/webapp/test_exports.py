@@ -196,12 +196,12 @@ def test_officers_have_no_evaluation_list(auth: AuthActions, client, evaluations
     assert client.get("/registry/evaluations?format=csv").status_code == 403
 
 
-def test_the_navigation_links_the_evaluation_list_for_readers_only(auth: AuthActions, client) -> None:
+def test_the_evaluation_tabs_link_the_evaluation_list_for_readers_only(auth: AuthActions, client) -> None:
     auth.login("supervisor1")
-    assert 'href="/registry/evaluations"' in client.get("/inbox").get_data(as_text=True)
+    assert 'href="/registry/evaluations"' in client.get("/evaluation/results").get_data(as_text=True)
     auth.logout()
     auth.login("officer1")
-    assert 'href="/registry/evaluations"' not in client.get("/inbox").get_data(as_text=True)
+    assert 'href="/registry/evaluations"' not in client.get("/evaluation/results").get_data(as_text=True)
 
 
 # -- cadre records and the shared limits --------------------------------------------------------------------------

@@ -34,6 +34,7 @@ from workflows.evaluation.results import (
 )
 from workflows.registry.models import OrgUnit
 from workflows.registry.records import local_today
+from workflows.reports import can_view_dashboard
 from workflows.rules.evaluation import GRADE_LABELS
 
 bp = Blueprint("evaluation", __name__, url_prefix="/evaluation")
@@ -41,7 +42,12 @@ bp = Blueprint("evaluation", __name__, url_prefix="/evaluation")
 
 @bp.context_processor
 def _tabs() -> dict[str, Any]:
-    return {"can_open_evaluations": current_user.is_authenticated and can_open_any(current_user)}
+    signed_in = current_user.is_authenticated
+    return {
+        "can_open_evaluations": signed_in and can_open_any(current_user),
+        # The registry's list of every result (months, quarters, years) across the units in scope.
+        "can_list_all_results": signed_in and can_view_dashboard(current_user),
+    }
 
 
 def can_open_any(user: Any) -> bool:
