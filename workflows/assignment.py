@@ -47,6 +47,8 @@ DEFAULT_LANE_RULES: dict[str, LaneRule] = {
     "Cấp trên": LaneRule(Role.HEAD, "parent"),
     "Ban Tổ chức": LaneRule(Role.PERSONNEL, "root"),
     "Ủy ban Kiểm tra": LaneRule(Role.AUDITOR, "root"),
+    # The competent authority of an appointment (cấp có thẩm quyền bổ nhiệm): the head of the unit above the post's.
+    "Cấp có thẩm quyền": LaneRule(Role.HEAD, "parent"),
 }
 
 

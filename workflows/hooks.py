@@ -41,9 +41,13 @@ CompletionEffect = Callable[[Session, InstanceLike, Mapping[str, Any], User | No
 
 @cache
 def _registry() -> tuple[dict[str, TaskHook], dict[str, CompletionEffect]]:
+    from workflows.appointment import hooks as appointment
     from workflows.evaluation import hooks as evaluation
 
-    return dict(evaluation.TASK_HOOKS), dict(evaluation.COMPLETION_EFFECTS)
+    return (
+        {**evaluation.TASK_HOOKS, **appointment.TASK_HOOKS},
+        {**evaluation.COMPLETION_EFFECTS, **appointment.COMPLETION_EFFECTS},
+    )
 
 
 def task_hook_names() -> frozenset[str]:

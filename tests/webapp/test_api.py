@@ -491,6 +491,7 @@ def test_list_processes(api: Api) -> None:
     assert sample["deployed"].endswith("Z")
     assert sorted(item["process_id"] for item in body["items"]) == [
         "annual_grading",
+        "appointment",
         "monthly_evaluation",
         "sample_approval",
     ]

@@ -398,7 +398,13 @@ def test_startable_processes_are_the_latest_versions(session_factory: sessionmak
             )
     with session_factory() as s:
         choices = {c.process_id: c.version for c in startable_processes(s)}
-    assert choices == {"sample_approval": 1, "monthly_evaluation": 1, "annual_grading": 1, "versioned": 2}
+    assert choices == {
+        "sample_approval": 1,
+        "monthly_evaluation": 1,
+        "annual_grading": 1,
+        "appointment": 1,
+        "versioned": 2,
+    }
 
 
 def test_find_cadre_within_scope(session: Session, demo_users: dict) -> None:

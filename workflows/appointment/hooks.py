@@ -1,0 +1,343 @@
+"""The server side of the appointment's forms, and what a finished appointment writes (decision 0014).
+
+Each hook gets the submitted values and the task's data, refuses what the rules refuse (`Invalid`, one Problem per
+field) and adds what only the server may compute: the eligibility results, the deadlines in working days, the
+tally of a closed ballot box (never a ballot), the term's end. Every value a hook adds lands in the instance's
+audit chain through the task's data diff — an exception to a failed rule is recorded there with its reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from workflows.appointment import PROCESS_ID, Source
+from workflows.appointment.ballots import USED_BOXES, open_ballot_task, pending_box
+from workflows.appointment.facts import candidate_facts
+from workflows.appointment.steps import Next, after_ballot, after_head_choice, tally_key
+from workflows.errors import Invalid, Problem
+from workflows.hooks import CompletionEffect, InstanceLike, TaskHook
+from workflows.models import Notification, ProcessInstance
+from workflows.registry.models import Cadre, CadrePosition, RoleAssignment, User
+from workflows.registry.records import VIETNAM_TZ, add_position, end_position, local_today
+from workflows.rules.appointment import (
+    AppointmentPolicy,
+    check_eligibility,
+    failed_rules,
+    is_eligible,
+    reappointment_term_end,
+)
+from workflows.rules.retirement import add_months
+from workflows.rules.workdays import DEFAULT_CALENDAR, WorkCalendar
+from workflows.states import Role
+
+# NĐ 170/2025 Điều 33 k1: the policy within 15 working days, the whole process within 30 after it.
+POLICY_WORKING_DAYS = 15
+PROCESS_WORKING_DAYS = 30
+# NĐ 170 Điều 35 (domain rules §3.6, §8): the CV photo and the health certificate are at most 6 months old.
+VALIDITY_MONTHS = 6
+DOSSIER_ITEMS = (
+    "submission",
+    "minutes",
+    "cv",
+    "self_assessment",
+    "unit_evaluation",
+    "residence_comment",
+    "political_conclusion",
+    "asset_declaration",
+    "health_certificate",
+    "diplomas",
+)
+CLEARANCES = ("political", "residence", "inspection")
+
+
+def end_of_day(day: date) -> str:
+    """A deadline is the end of its day in Vietnam's time (a timer's timeDate)."""
+    return datetime.combine(day, time(23, 59, 59), VIETNAM_TZ).isoformat()
+
+
+def working_deadline(start: date, days: int, calendar: WorkCalendar = DEFAULT_CALENDAR) -> str:
+    return end_of_day(calendar.add_working_days(start, days))
+
+
+def _instance(session: Session, data: Mapping[str, Any]) -> ProcessInstance:
+    key = data.get("appointment_key")
+    instance = session.scalar(
+        select(ProcessInstance).where(ProcessInstance.process_id == PROCESS_ID, ProcessInstance.business_key == key)
+    )
+    if instance is None:  # a model bug, not the person's: the start always sets the key
+        raise LookupError(f"no appointment with the key {key!r}")
+    return instance
+
+
+def _policy(data: Mapping[str, Any]) -> AppointmentPolicy:
+    return AppointmentPolicy.from_mapping(data.get("policy") or {})
+
+
+def _text(values: Mapping[str, Any], name: str) -> str:
+    return str(values.get(name) or "").strip()
+
+
+def _day(values: Mapping[str, Any], name: str) -> date | None:
+    try:
+        return date.fromisoformat(str(values.get(name)))
+    except ValueError:
+        return None
+
+
+# -- eligibility ------------------------------------------------------------------------------------------------
+
+
+def eligibility(session: Session, submitted: dict[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
+    """Every rule checked against the registry as it stands; the results go into the data, readable, one a rule."""
+    received = _day(submitted, "dossier_received_on")
+    if received is None or received > local_today():
+        raise Invalid(
+            "the eligibility check is not valid",
+            [
+                Problem(
+                    "Enter the date the dossier was received; it cannot be in the future.", field="dossier_received_on"
+                )
+            ],
+        )
+    instance = _instance(session, data)
+    assert instance.subject_cadre_id is not None
+    facts = candidate_facts(
+        session, instance.subject_cadre_id, int(data["target_position_id"]), exclude_instance_id=instance.id
+    )
+    results = check_eligibility(facts, dossier_received_on=received, policy=_policy(data))
+    return {
+        **submitted,
+        "eligibility": [result.to_mapping() for result in results],
+        "eligible": is_eligible(results),
+        "eligibility_failed": failed_rules(results),
+        "eligibility_checked_on": local_today().isoformat(),
+    }
+
+
+def exception(session: Session, submitted: dict[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
+    """The competent authority stops the procedure or lets it go on as a special case — with a reason either way;
+    the failed rules it overrode are recorded with the reason (QĐ 377: the competent authority decides and answers
+    for special cases)."""
+    if not _text(submitted, "exception_reason"):
+        raise Invalid("the decision needs a reason", [Problem("Write the reason.", field="exception_reason")])
+    exceptions = list(data.get("eligibility_exceptions") or [])
+    if submitted.get("exception_decision") == "exception":
+        exceptions.append(
+            {
+                "rules": list(data.get("eligibility_failed") or []),
+                "reason": _text(submitted, "exception_reason"),
+                "decided_on": local_today().isoformat(),
+            }
+        )
+    return {**submitted, "eligibility_exceptions": exceptions}
+
+
+# -- the policy and its deadlines -------------------------------------------------------------------------------
+
+
+def policy(session: Session, submitted: dict[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
+    if submitted.get("policy_decision") != "approve":
+        if not _text(submitted, "policy_reason"):
+            raise Invalid("a refusal needs a reason", [Problem("Write the reason.", field="policy_reason")])
+        return submitted
+    today = local_today()
+    return {
+        **submitted,
+        "policy_decided_on": today.isoformat(),
+        # NĐ 170 Đ33 k1c: the whole personnel process within 30 working days of the policy.
+        "deadline_process": working_deadline(today, PROCESS_WORKING_DAYS),
+    }
+
+
+# -- the dossier and the clearances ------------------------------------------------------------------------------
+
+
+def dossier(session: Session, submitted: dict[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
+    """NĐ 170 Điều 35: every item received; the photo and the health certificate at most 6 months old."""
+    problems = []
+    received = set(submitted.get("documents_received") or [])
+    missing = [item for item in DOSSIER_ITEMS if item not in received]
+    if missing:
+        problems.append(
+            Problem("The dossier is incomplete: mark every document once received.", field="documents_received")
+        )
+    today = local_today()
+    for name in ("photo_taken_on", "health_certificate_on"):
+        day = _day(submitted, name)
+        if day is None or day > today:
+            problems.append(Problem("Enter a date that is not in the future.", field=name))
+        elif add_months(day, VALIDITY_MONTHS) < today:
+            problems.append(Problem("Older than 6 months: ask for a new one.", field=name))
+    if problems:
+        raise Invalid("the dossier is not complete", problems)
+    return {**submitted, "dossier_missing": missing, "dossier_checked_on": today.isoformat()}
+
+
+def clearance(session: Session, submitted: dict[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
+    problems = [
+        Problem("Describe the issue.", field=f"{name}_note")
+        for name in CLEARANCES
+        if submitted.get(f"{name}_result") == "issues" and not _text(submitted, f"{name}_note")
+    ]
+    if problems:
+        raise Invalid("the opinion is not complete", problems)
+    return submitted
+
+
+# -- ballots ----------------------------------------------------------------------------------------------------
+
+
+def ballot(session: Session, submitted: dict[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
+    """The step is done once its box is closed: its tally (only the tally) goes into the data, and where to go
+    next (`ballot_next`) is decided by the step's rules (steps.after_ballot)."""
+    instance = _instance(session, data)
+    task = open_ballot_task(session, instance.id)
+    assert task is not None
+    step = task.task_key
+    box = pending_box(session, instance.id, step, data)
+    if box is None:
+        raise Invalid(
+            "the ballot of this step has not been held",
+            [Problem("Open the ballot box of this step, hold the vote and close it first.", field="ballot_note")],
+        )
+    if box.is_open or box.tally is None:
+        raise Invalid(
+            "the ballot of this step is still open",
+            [Problem("Close the ballot box (or enter the paper counts) first.", field="ballot_note")],
+        )
+    names = {str(n["key"]): str(n["name"]) for n in data.get("candidate_names") or []}
+    names.update({str(c["key"]): str(c["name"]) for c in box.candidates})
+    nominees = [str(n["key"]) for n in data.get("nominees") or []]
+    after = after_ballot(step, box.tally, str(data.get("cadre_code")), nominees)
+    return {
+        **submitted,
+        tally_key(step): dict(box.tally),
+        "ballot_next": str(after.next),
+        "nominees": [{"key": key, "name": names.get(key, key)} for key in after.nominees],
+        "head_candidates": [{"key": key, "name": names.get(key, key)} for key in after.head_candidates],
+        "candidate_names": [{"key": key, "name": name} for key, name in sorted(names.items())],
+        USED_BOXES: [*(data.get(USED_BOXES) or []), box.id],
+    }
+
+
+def head_choice(session: Session, submitted: dict[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
+    """Exactly at the threshold or tied: the head chooses among those tied, or nobody (NĐ 170 Đ33 k3)."""
+    allowed = [str(c["key"]) for c in data.get("head_candidates") or []] or [str(data.get("cadre_code"))]
+    choice = _text(submitted, "head_choice") or None
+    problems = []
+    if choice is not None and choice not in allowed:
+        problems.append(Problem(f"Choose one of: {', '.join(allowed)}.", field="head_choice"))
+    if not _text(submitted, "head_reason"):
+        problems.append(Problem("Write the reason.", field="head_reason"))
+    if problems:
+        raise Invalid("the head's decision is not valid", problems)
+    outcome = after_head_choice(choice, str(data.get("cadre_code")))
+    values = {**submitted, "head_choice": choice or "", "ballot_next": str(outcome)}
+    if outcome == Next.PROCEED:
+        values["nominees"] = [n for n in data.get("nominees") or [] if n["key"] == choice] or [
+            {"key": choice, "name": data.get("cadre_name")}
+        ]
+    return values
+
+
+# -- the decision -----------------------------------------------------------------------------------------------
+
+
+def decision(session: Session, submitted: dict[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
+    if submitted.get("final_decision") != "approve":
+        if not _text(submitted, "decision_reason"):
+            raise Invalid("a refusal needs a reason", [Problem("Write the reason.", field="decision_reason")])
+        return submitted
+    problems = []
+    if not _text(submitted, "decision_number"):
+        problems.append(Problem("Enter the number of the decision.", field="decision_number"))
+    effective = _day(submitted, "effective_on")
+    if effective is None:
+        problems.append(Problem("Enter the date the decision takes effect.", field="effective_on"))
+    if problems:
+        raise Invalid("the decision is not complete", problems)
+    assert effective is not None
+    retirement = _day(data, "retirement_date")
+    term_years = _policy(data).term_years
+    # NĐ 170 Điều 28: 5 years from the effective date; near retirement the term runs to retirement (§3.8).
+    term_end = reappointment_term_end(effective, retirement, term_years)
+    return {**submitted, "term_ends_on": term_end.isoformat()}
+
+
+# -- what a finished appointment writes -------------------------------------------------------------------------
+
+
+def _notify(session: Session, user_ids: set[int], instance: InstanceLike, title: str, body: str) -> None:
+    for user_id in sorted(user_ids):
+        session.add(
+            Notification(user_id=user_id, kind="appointment_result", instance_id=instance.id, title=title, body=body)
+        )
+
+
+def _outcome(data: Mapping[str, Any]) -> tuple[bool, str]:
+    if data.get("final_decision") == "approve":
+        return True, f"Quyết định số {data.get('decision_number')}, hiệu lực từ {data.get('effective_on')}."
+    if data.get("final_decision") == "reject":
+        return False, f"Cấp có thẩm quyền không bổ nhiệm: {data.get('decision_reason')}"
+    if data.get("ballot_next") == Next.STOP:
+        return False, "Không đạt số phiếu cần thiết."
+    if data.get("policy_decision") == "reject":
+        return False, f"Không đồng ý chủ trương: {data.get('policy_reason')}"
+    if data.get("exception_decision") == "stop":
+        return False, f"Không đủ điều kiện, tiêu chuẩn: {data.get('exception_reason')}"
+    return False, "Thủ tục kết thúc."
+
+
+def record_result(session: Session, instance: InstanceLike, data: Mapping[str, Any], actor: User | None) -> None:
+    """Approved: the new position on the cadre's record (start date, term end), on the cadre's audit chain; a
+    re-appointment ends the term it renews. Either way the cadre and the heads of the unit are told."""
+    cadre = session.get(Cadre, instance.subject_cadre_id) if instance.subject_cadre_id else None
+    if cadre is None:
+        return
+    appointed, detail = _outcome(data)
+    position_id = int(data["target_position_id"])
+    if appointed:
+        effective = date.fromisoformat(str(data["effective_on"]))
+        if data.get("source") == Source.REAPPOINTMENT and data.get("current_cadre_position_id"):
+            held = session.get(CadrePosition, int(data["current_cadre_position_id"]))
+            if held is not None and held.ended_on is None:
+                ended = min(effective - timedelta(days=1), local_today())
+                end_position(session, actor, cadre, held.id, ended_on=max(ended, held.started_on))
+        add_position(
+            session,
+            actor,
+            cadre,
+            position_id=position_id,
+            started_on=effective,
+            term_ends_on=str(data["term_ends_on"]),
+            source_instance_id=instance.id,
+        )
+    verb = "bổ nhiệm lại" if data.get("source") == Source.REAPPOINTMENT else "bổ nhiệm"
+    title = f"{'Đã' if appointed else 'Không'} {verb} {data.get('target_position_title')}: {cadre.full_name}"
+    users = set(session.scalars(select(User.id).where(User.cadre_id == cadre.id, User.is_active)))
+    users |= set(
+        session.scalars(
+            select(RoleAssignment.user_id).where(
+                RoleAssignment.role == Role.HEAD, RoleAssignment.unit_id.in_({instance.unit_id, cadre.unit_id})
+            )
+        )
+    )
+    _notify(session, users, instance, title[:255], detail)
+
+
+TASK_HOOKS: dict[str, TaskHook] = {
+    "appointment_eligibility": eligibility,
+    "appointment_exception": exception,
+    "appointment_policy": policy,
+    "appointment_dossier": dossier,
+    "appointment_clearance": clearance,
+    "appointment_ballot": ballot,
+    "appointment_head_choice": head_choice,
+    "appointment_decision": decision,
+}
+COMPLETION_EFFECTS: dict[str, CompletionEffect] = {PROCESS_ID: record_result}

@@ -1,0 +1,272 @@
+"""Starting an appointment, and the re-appointments the worker starts before a term ends.
+
+The data an appointment starts with is everything its hooks and gateways read: the key that finds the instance
+again (`appointment_key`, also its business key), the source, the nominee and the post, the policy in force, and
+the first deadline (the policy decision within 15 working days, NĐ 170 Điều 33 k1).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from workflows.access import ancestry, role_units
+from workflows.appointment import PROCESS_ID, Source
+from workflows.appointment.hooks import POLICY_WORKING_DAYS, working_deadline
+from workflows.assignment import holds_role_over
+from workflows.db import transaction
+from workflows.engine.operations import start_instance
+from workflows.engine.runtime import ProcessEngine
+from workflows.engine.store import InstanceSnapshot
+from workflows.errors import Conflict, Invalid, NotAllowed, NotFound, Problem, WorkflowError
+from workflows.models import ProcessInstance
+from workflows.registry.models import Cadre, CadrePosition, Position, User
+from workflows.registry.records import local_today
+from workflows.rules.appointment import DEFAULT_POLICY, AppointmentPolicy, reappointment_due, reappointment_plan
+from workflows.rules.workdays import DEFAULT_CALENDAR
+from workflows.states import InstanceStatus, Role
+
+log = logging.getLogger(__name__)
+
+STARTING_ROLES = (Role.PERSONNEL, Role.ADMIN)
+
+
+def can_start_appointment(session: Session, actor: User | None, unit_id: int) -> bool:
+    """The personnel body (or an administrator) over the post's unit; the system (worker, operators) too."""
+    if actor is None:
+        return True
+    chain = ancestry(session, unit_id)
+    return any(holds_role_over(role_units(actor), role, chain) for role in STARTING_ROLES)
+
+
+def _key_prefix(cadre: Cadre, position: Position) -> str:
+    return f"/{cadre.code}/{position.id}/"
+
+
+def _running_for(session: Session, cadre: Cadre, position: Position) -> int | None:
+    return session.scalar(
+        select(ProcessInstance.id).where(
+            ProcessInstance.process_id == PROCESS_ID,
+            ProcessInstance.status == InstanceStatus.RUNNING,
+            ProcessInstance.business_key.contains(_key_prefix(cadre, position)),
+        )
+    )
+
+
+def _base_data(cadre: Cadre, position: Position, source: Source, key: str, policy: AppointmentPolicy) -> dict:
+    return {
+        "appointment_key": key,
+        "source": str(source),
+        "cadre_code": cadre.code,
+        "cadre_name": cadre.full_name,
+        "cadre_unit_id": cadre.unit_id,
+        "target_position_id": position.id,
+        "target_position_title": f"{position.title} ({position.unit.name})",
+        "target_unit_id": position.unit_id,
+        "retirement_date": cadre.retirement_date.isoformat() if cadre.retirement_date else None,
+        "nominees": [{"key": cadre.code, "name": cadre.full_name}],
+        "candidate_names": [{"key": cadre.code, "name": cadre.full_name}],
+        "ballot_boxes_used": [],
+        "policy": policy.to_mapping(),
+    }
+
+
+def start_appointment(
+    session: Session,
+    engine: ProcessEngine,
+    *,
+    actor: User | None,
+    cadre_code: str,
+    position_id: int,
+    source: str,
+    policy: AppointmentPolicy = DEFAULT_POLICY,
+) -> InstanceSnapshot:
+    """Start the appointment of a cadre to a post. Refused, with nothing written, when the cadre or post does not
+    exist, the source does not match where the cadre works (local source: inside the post's unit; from elsewhere:
+    outside it), the cadre already holds the post, or an appointment of this cadre to this post is running."""
+    problems: list[Problem] = []
+    cadre = session.scalar(select(Cadre).where(Cadre.code == (cadre_code or "").strip()))
+    position = session.get(Position, position_id) if isinstance(position_id, int) and 0 < position_id < 2**31 else None
+    if cadre is None or not cadre.is_active:
+        problems.append(Problem("No active cadre has this code.", field="cadre"))
+    if position is None:
+        problems.append(Problem("No such position.", field="position"))
+    if source not in (Source.INTERNAL, Source.EXTERNAL):
+        problems.append(Problem("Choose the local source or a source from elsewhere.", field="source"))
+    if problems:
+        raise Invalid("The appointment cannot be started.", problems)
+    assert cadre is not None and position is not None
+    if not can_start_appointment(session, actor, position.unit_id):
+        raise NotAllowed("Only the personnel body over this unit may start an appointment.")
+    is_local = position.unit_id in ancestry(session, cadre.unit_id)
+    if source == Source.INTERNAL and not is_local:
+        problems.append(
+            Problem("The cadre does not work in this unit: choose a source from elsewhere.", field="source")
+        )
+    if source == Source.EXTERNAL and is_local:
+        problems.append(Problem("The cadre works in this unit: choose the local source.", field="source"))
+    held = select(CadrePosition.id).where(
+        CadrePosition.cadre_id == cadre.id, CadrePosition.position_id == position.id, CadrePosition.ended_on.is_(None)
+    )
+    if session.scalar(held) is not None:
+        problems.append(Problem("The cadre already holds this position.", field="position"))
+    if problems:
+        raise Invalid("The appointment cannot be started.", problems)
+    if _running_for(session, cadre, position) is not None:
+        raise Conflict("An appointment of this cadre to this position is already running.")
+
+    started = session.scalar(
+        select(func.count())
+        .select_from(ProcessInstance)
+        .where(
+            ProcessInstance.process_id == PROCESS_ID,
+            ProcessInstance.business_key.contains(_key_prefix(cadre, position)),
+        )
+    )
+    key = f"{source}{_key_prefix(cadre, position)}{int(started or 0) + 1}"
+    today = local_today()
+    data = {
+        **_base_data(cadre, position, Source(source), key, policy),
+        "requested_on": today.isoformat(),
+        # NĐ 170 Đ33 k1b: the competent authority decides on the policy within 15 working days.
+        "deadline_policy": working_deadline(today, POLICY_WORKING_DAYS),
+    }
+    return start_instance(
+        session,
+        engine,
+        actor=actor,
+        process_id=PROCESS_ID,
+        data=data,
+        subject_cadre_id=cadre.id,
+        unit_id=position.unit_id,
+        business_key=key,
+    )
+
+
+# -- re-appointment ---------------------------------------------------------------------------------------------
+
+
+def reappointment_key(held: CadrePosition, cadre: Cadre) -> str:
+    return f"{Source.REAPPOINTMENT}/{cadre.code}/{held.position_id}/{held.id}"
+
+
+def start_reappointment(
+    session: Session,
+    engine: ProcessEngine,
+    *,
+    actor: User | None,
+    held: CadrePosition,
+    policy: AppointmentPolicy = DEFAULT_POLICY,
+) -> InstanceSnapshot:
+    """The re-appointment of the term `held` (idempotent: the business key is the term's)."""
+    cadre = held.cadre
+    position = held.position
+    if held.term_ends_on is None or held.ended_on is not None:
+        raise Conflict("This position has no running term to renew.")
+    if not can_start_appointment(session, actor, position.unit_id):
+        raise NotAllowed("Only the personnel body over this unit may start a re-appointment.")
+    plan = reappointment_plan(held.term_ends_on, cadre.retirement_date, policy)
+    key = reappointment_key(held, cadre)
+    data = {
+        **_base_data(cadre, position, Source.REAPPOINTMENT, key, policy),
+        "current_cadre_position_id": held.id,
+        "current_term_ends_on": held.term_ends_on.isoformat(),
+        "reappointment_kind": plan.kind,
+        "reappointment_plan": plan.message,
+        "proposed_term_ends_on": plan.new_term_ends_on.isoformat(),
+    }
+    return start_instance(
+        session,
+        engine,
+        actor=actor,
+        process_id=PROCESS_ID,
+        data=data,
+        subject_cadre_id=cadre.id,
+        unit_id=position.unit_id,
+        business_key=key,
+    )
+
+
+@dataclass(frozen=True)
+class StartedReappointment:
+    instance_id: int
+    cadre_code: str
+    term_ends_on: date
+
+
+def due_terms(session: Session, today: date, policy: AppointmentPolicy = DEFAULT_POLICY) -> list[CadrePosition]:
+    """Terms that end within the lead time (NĐ 170 Đ39: ≥ 90 days before), still held, with no re-appointment."""
+    lead = policy.reappointment_lead_days
+    horizon = today + timedelta(days=lead * 2 if policy.reappointment_lead_in_working_days else lead)
+    rows = session.scalars(
+        select(CadrePosition)
+        .join(Cadre, Cadre.id == CadrePosition.cadre_id)
+        .where(
+            CadrePosition.ended_on.is_(None),
+            CadrePosition.term_ends_on.is_not(None),
+            CadrePosition.term_ends_on <= horizon,
+            CadrePosition.term_ends_on >= today,
+            Cadre.is_active,
+        )
+        .order_by(CadrePosition.term_ends_on, CadrePosition.id)
+    ).all()
+    calendar = DEFAULT_CALENDAR if policy.reappointment_lead_in_working_days else None
+    due = [row for row in rows if row.term_ends_on and reappointment_due(row.term_ends_on, today, lead, calendar)]
+    if not due:
+        return []
+    keys = {reappointment_key(row, row.cadre): row for row in due}
+    started = set(
+        session.scalars(
+            select(ProcessInstance.business_key).where(
+                ProcessInstance.process_id == PROCESS_ID, ProcessInstance.business_key.in_(list(keys))
+            )
+        )
+    )
+    return [row for key, row in keys.items() if key not in started]
+
+
+def start_due_reappointments(
+    session_factory: sessionmaker[Session],
+    engine: ProcessEngine,
+    *,
+    today: date | None = None,
+    policy: AppointmentPolicy = DEFAULT_POLICY,
+    limit: int = 200,
+) -> list[StartedReappointment]:
+    """The worker's step: one transaction per re-appointment, so one failure does not stop the others; a second
+    worker racing on the same term loses on the business key and the next loop finds nothing to do."""
+    today = today or local_today()
+    with session_factory() as session:
+        due = [
+            (row.id, row.cadre.code, row.term_ends_on)
+            for row in due_terms(session, today, policy)[:limit]
+            if row.term_ends_on is not None
+        ]
+    done: list[StartedReappointment] = []
+    for held_id, code, term_end in due:
+        with session_factory() as session:
+            try:
+                with transaction(session):
+                    held = session.get(CadrePosition, held_id)
+                    if held is None:
+                        continue
+                    instance = start_reappointment(session, engine, actor=None, held=held, policy=policy)
+                done.append(StartedReappointment(instance.id, code, term_end))
+            except (IntegrityError, WorkflowError, NotFound) as error:
+                log.error("re-appointment of %s (term ending %s) not started: %s", code, term_end, error)
+    return done
+
+
+__all__ = [
+    "StartedReappointment",
+    "can_start_appointment",
+    "due_terms",
+    "start_appointment",
+    "start_due_reappointments",
+    "start_reappointment",
+]

@@ -1,0 +1,148 @@
+"""The ballots of the appointment procedure, by the BPMN user task that holds them, and where the procedure goes
+after each tally. Pure: no database, no clock.
+
+Publicity per §7 of the domain rules: step 2 not announced, step 3 announced (and shows step 2's result), step 4 not
+announced (slips may be signed), the re-appointment confidence ballot not announced. A result that is not announced
+goes into the task data under a key starting with "_", which task pages never show; the tally minutes stay with
+those who run the ballot and the inspectors (workflows/ballots.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from workflows.rules.ballots import BallotRules, Denominator, Outcome
+
+
+class StepKind(StrEnum):
+    POOL = "pool"  # a nomination whose result feeds the next step (step 2)
+    CHOOSE = "choose"  # picks the nominee(s) for the next steps (step 3)
+    OPINION = "opinion"  # an opinion that goes with the dossier (step 4, the re-appointment confidence ballot)
+    FINAL = "final"  # decides whether the nominee goes to the competent authority
+
+
+class Next(StrEnum):
+    """`ballot_next` in the task data: the gateways after a ballot route on it."""
+
+    PROCEED = "proceed"
+    REPEAT = "repeat"  # the quorum was missed: the conference is held again (a new box)
+    HEAD = "head"  # exactly at the threshold, or tied: the head decides
+    STOP = "stop"  # the nominee was not chosen
+
+
+class VotingUnit(StrEnum):
+    PROCEDURE = "procedure"  # the unit where the post is (the instance's unit)
+    CADRE = "cadre"  # the unit where the nominee works now (external source, NĐ 170 Đ33 k3 step 2)
+
+
+@dataclass(frozen=True)
+class StepBallot:
+    question: str
+    kind: StepKind
+    rules: BallotRules
+    is_signable: bool = False
+    voting_unit: VotingUnit = VotingUnit.PROCEDURE
+    accepts_more_candidates: bool = False  # a nomination may name others than the nominee
+    shows_result_of: str | None = None  # §7: step 3 announces step 2's result
+
+
+# Rules per step: domain rules §3.4 (NĐ 170 Đ33 k2, QĐ 105 pattern), §3.5 (Đ33 k3), §3.8 (Đ39), §7.
+STEPS: dict[str, StepBallot] = {
+    "ballot_step2": StepBallot(
+        "Hội nghị tập thể lãnh đạo mở rộng: giới thiệu nhân sự bổ nhiệm {position}",
+        StepKind.POOL,
+        BallotRules(announce=False),
+        accepts_more_candidates=True,
+    ),
+    "ballot_step3": StepBallot(
+        "Hội nghị tập thể lãnh đạo (lần 2): giới thiệu nhân sự bổ nhiệm {position}",
+        StepKind.CHOOSE,
+        BallotRules(announce=True),
+        accepts_more_candidates=True,
+        shows_result_of="ballot_step2",
+    ),
+    "ballot_step4": StepBallot(
+        "Hội nghị cán bộ chủ chốt: lấy ý kiến về nhân sự bổ nhiệm {position}",
+        StepKind.OPINION,
+        BallotRules(seats=None, runoff_size=0, head_decides_at_threshold=False, announce=False),
+        is_signable=True,
+    ),
+    "ballot_step5": StepBallot(
+        "Hội nghị tập thể lãnh đạo (lần 3): biểu quyết bổ nhiệm {position}",
+        StepKind.FINAL,
+        BallotRules(denominator=Denominator.MEMBERS, runoff_size=0, announce=False),
+    ),
+    "ballot_sending_unit": StepBallot(
+        "Tập thể lãnh đạo nơi cán bộ đang công tác: lấy phiếu về việc bổ nhiệm {position}",
+        StepKind.FINAL,
+        BallotRules(denominator=Denominator.SUMMONED, runoff_size=0, announce=False),
+        voting_unit=VotingUnit.CADRE,
+    ),
+    "ballot_confidence": StepBallot(
+        "Hội nghị cán bộ chủ chốt: tín nhiệm bổ nhiệm lại {position}",
+        StepKind.OPINION,
+        BallotRules(seats=None, runoff_size=0, head_decides_at_threshold=False, announce=False),
+    ),
+    "ballot_reappointment": StepBallot(
+        "Tập thể lãnh đạo biểu quyết bổ nhiệm lại {position}",
+        StepKind.FINAL,
+        BallotRules(denominator=Denominator.MEMBERS, runoff_size=0, announce=False),
+    ),
+}
+
+
+def tally_key(step: str) -> str:
+    """Where a step's tally goes in the task data; hidden ("_") unless the step announces its result."""
+    return f"tally_{step}" if STEPS[step].rules.announce else f"_tally_{step}"
+
+
+@dataclass(frozen=True)
+class AfterBallot:
+    next: Next
+    nominees: tuple[str, ...]  # candidate keys the next steps vote on
+    head_candidates: tuple[str, ...] = ()
+
+
+def after_ballot(step: str, tally: Mapping[str, Any], subject_key: str, nominees: Sequence[str]) -> AfterBallot:
+    """Where the procedure goes after the tally of `step`; `subject_key` is the nominee the procedure is about."""
+    kind = STEPS[step].kind
+    outcome = tally.get("outcome")
+    current = tuple(nominees)
+    if outcome == Outcome.QUORUM_FAILED:
+        return AfterBallot(Next.REPEAT, current)
+    if kind in (StepKind.POOL, StepKind.OPINION):
+        return AfterBallot(Next.PROCEED, current)
+    elected = tuple(tally.get("elected") or ())
+    if outcome == Outcome.HEAD_DECIDES:
+        head = tuple(tally.get("head_decides") or ())
+        if subject_key in elected:
+            return AfterBallot(Next.PROCEED, (subject_key,))
+        if subject_key not in head:
+            return AfterBallot(Next.STOP, current)
+        return AfterBallot(Next.HEAD, current, head)
+    if outcome == Outcome.ELECTED:
+        if subject_key in elected:
+            return AfterBallot(Next.PROCEED, (subject_key,))
+        return AfterBallot(Next.STOP, current)
+    if outcome == Outcome.RUNOFF and kind == StepKind.CHOOSE:
+        runoff = tuple(tally.get("runoff") or ())
+        if subject_key in runoff:
+            return AfterBallot(Next.PROCEED, runoff)
+        return AfterBallot(Next.STOP, current)
+    return AfterBallot(Next.STOP, current)
+
+
+def after_head_choice(choice: str | None, subject_key: str) -> Next:
+    return Next.PROCEED if choice == subject_key else Next.STOP
+
+
+def result_line(tally: Mapping[str, Any], names: Mapping[str, str]) -> str:
+    """A one-line summary of a tally for the next conference: 'Nguyễn Văn An: 5/7 (71.43%)'."""
+    parts = [
+        f"{names.get(c['key'], c['key'])}: {c['yes']}/{tally.get('denominator')} ({c['percent']}%)"
+        for c in tally.get("candidates") or []
+    ]
+    return "; ".join(parts)
