@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tests.fixtures.appointment import (
     ALL_DOCUMENTS,
     NOMINEE,
+    OUTSIDER,
     attend,
     close,
     open_ballot,
@@ -25,15 +26,19 @@ from tests.fixtures.appointment import (
     today_text,
     vote,
 )
-from tests.fixtures.ballots import user
+from tests.fixtures.ballots import ballot_tables, user
 from tests.fixtures.workflow_helpers import WorkflowDriver
-from workflows.appointment.steps import Next
+from workflows import clock
+from workflows.appointment.service import start_appointment, start_due_reappointments
+from workflows.appointment.steps import Next, after_ballot
 from workflows.audit import verify_chains
-from workflows.errors import Conflict, Invalid
+from workflows.db import transaction
+from workflows.errors import Conflict, Invalid, NotAllowed
 from workflows.models import AuditEvent, Notification, ProcessInstance
 from workflows.registry.models import Cadre, CadrePosition
-from workflows.registry.records import local_today
+from workflows.registry.records import add_position, local_today
 from workflows.states import InstanceStatus
+from workflows.timers import run_due_timers
 
 YES = {NOMINEE: "yes"}
 
@@ -141,4 +146,233 @@ def test_internal_source_from_policy_to_decision(
         # Ballot contents never entered the audit log: only "a member voted".
         casts = s.scalars(select(AuditEvent.payload).where(AuditEvent.event_type == "ballot_cast")).all()
         assert casts and all(set(json.loads(p)) == {"box_id"} for p in casts)
+    _verify(session_factory)
+
+
+def test_external_source_votes_at_the_sending_unit(
+    driver: WorkflowDriver, session_factory: sessionmaker[Session], world: dict[str, Any]
+) -> None:
+    with pytest.raises(Invalid) as refused:  # officer3 works in X002: not the local source of X001
+        start(session_factory, driver.engine, world["post_id"], OUTSIDER)
+    assert refused.value.problems[0].field == "source"
+    instance_id = start(session_factory, driver.engine, world["post_id"], OUTSIDER, source="external")
+    _to_policy(driver, instance_id)
+    assert {t.task_key for t in driver.open_tasks(instance_id)} == {"ext_consult_receiving"}
+    _complete(
+        driver, instance_id, "ext_consult_receiving", "personnel1", {"held_on": today_text(), "minutes_summary": "y"}
+    )
+    _clearances_and_final_check(driver, instance_id)
+    senders = world["senders"]
+    with pytest.raises(Invalid):  # the sending unit votes, not the receiving one
+        open_ballot(session_factory, driver.engine, instance_id, world["members"].values())
+    # 2 of 4 summoned: exactly 50% → the head decides (NĐ 170 Đ33 k3).
+    marks = {"sender1": {OUTSIDER: "yes"}, "sender2": {OUTSIDER: "yes"}, "sender3": {OUTSIDER: "no"}}
+    marks["officer3"] = {OUTSIDER: "no"}
+    tally = run_ballot(session_factory, driver.engine, instance_id, senders, marks)
+    assert tally["outcome"] == "head_decides"
+    _complete(driver, instance_id, "ballot_sending_unit", "personnel1")
+    head_task = driver.task(instance_id, "head_final")
+    with pytest.raises(Invalid):
+        driver.complete("head1", head_task.id, {"head_choice": "CB0001", "head_reason": "x"})
+    driver.complete("head1", head_task.id, {"head_choice": OUTSIDER, "head_reason": "Đáp ứng yêu cầu"})
+    _decide(driver, instance_id, local_today())
+    with session_factory() as s:
+        cadre = s.scalars(select(Cadre).where(Cadre.code == OUTSIDER)).one()
+        assert s.scalars(select(CadrePosition.position_id).where(CadrePosition.cadre_id == cadre.id)).all() == [
+            world["post_id"]
+        ]
+    _verify(session_factory)
+
+
+def test_failed_eligibility_goes_on_only_with_a_recorded_exception(
+    driver: WorkflowDriver, session_factory: sessionmaker[Session], world: dict[str, Any]
+) -> None:
+    instance_id = start(session_factory, driver.engine, world["post_id"], "CB0001")  # not planned, no grade
+    _complete(driver, instance_id, "eligibility_policy", "personnel1", {"dossier_received_on": today_text()})
+    data = _data(driver, instance_id)
+    assert data["eligible"] is False
+    assert {"planning", "annual_grade"} <= set(data["eligibility_failed"])
+    assert all(r["message"] and r["source"] for r in data["eligibility"])
+    task = driver.task(instance_id, "exception_policy")
+    with pytest.raises(Invalid):  # a blank reason
+        driver.complete("leader1", task.id, {"exception_decision": "exception", "exception_reason": "   "})
+    with pytest.raises(NotAllowed):  # only the competent authority
+        driver.complete("head1", task.id, {"exception_decision": "exception", "exception_reason": "x"})
+    reason = "Đơn vị mới thành lập, chưa có quy hoạch được duyệt"
+    driver.complete("leader1", task.id, {"exception_decision": "exception", "exception_reason": reason})
+    assert {t.task_key for t in driver.open_tasks(instance_id)} == {"policy_decision"}
+    with session_factory() as s:
+        changes = s.scalars(
+            select(AuditEvent.payload).where(
+                AuditEvent.instance_id == instance_id, AuditEvent.event_type == "data_changed"
+            )
+        ).all()
+    assert any(reason in payload and "planning" in payload for payload in changes)
+    _verify(session_factory)
+
+
+def test_stopping_for_ineligibility_ends_and_tells_the_cadre(
+    driver: WorkflowDriver, session_factory: sessionmaker[Session], world: dict[str, Any]
+) -> None:
+    instance_id = start(session_factory, driver.engine, world["post_id"], "CB0001")
+    _complete(driver, instance_id, "eligibility_policy", "personnel1", {"dossier_received_on": today_text()})
+    stop = {"exception_decision": "stop", "exception_reason": "Không có trong quy hoạch"}
+    _complete(driver, instance_id, "exception_policy", "leader1", stop)
+    assert driver.instance(instance_id).status == InstanceStatus.COMPLETED
+    with session_factory() as s:
+        notes = s.scalars(select(Notification).where(Notification.user_id == user(s, "officer1").id)).all()
+        assert any("Không có trong quy hoạch" in (n.body or "") for n in notes)
+        assert s.scalars(select(CadrePosition)).all() == []
+
+
+def test_policy_deadline_escalates_without_interrupting(
+    driver: WorkflowDriver, session_factory: sessionmaker[Session], world: dict[str, Any]
+) -> None:
+    instance_id = start(session_factory, driver.engine, world["post_id"])
+    _complete(driver, instance_id, "eligibility_policy", "personnel1", {"dossier_received_on": today_text()})
+    clock.set_now(clock.now() + timedelta(days=40))  # 15 working days are at most ~3 weeks plus holidays
+    run_due_timers(session_factory, driver.engine)
+    assert {t.task_key for t in driver.open_tasks(instance_id)} == {"policy_decision", "escalate_policy"}
+    _complete(driver, instance_id, "policy_decision", "leader1", {"policy_decision": "approve"})
+    assert "step1_conference" in {t.task_key for t in driver.open_tasks(instance_id)}
+    clock.set_now(clock.now() + timedelta(days=60))
+    run_due_timers(session_factory, driver.engine)
+    assert "escalate_process" in {t.task_key for t in driver.open_tasks(instance_id)}
+    _verify(session_factory)
+
+
+def test_quorum_failure_holds_the_step_again(
+    driver: WorkflowDriver, session_factory: sessionmaker[Session], world: dict[str, Any]
+) -> None:
+    members = world["members"]
+    instance_id = start(session_factory, driver.engine, world["post_id"])
+    _to_policy(driver, instance_id)
+    _complete(driver, instance_id, "step1_conference", "personnel1", {"held_on": today_text(), "minutes_summary": "x"})
+    box = open_ballot(session_factory, driver.engine, instance_id, members.values())
+    attend(session_factory, box, list(members.values())[:4])  # 4 of 7 < 2/3
+    assert close(session_factory, box)["outcome"] == "quorum_failed"
+    _complete(driver, instance_id, "ballot_step2", "personnel1")
+    assert _data(driver, instance_id)["ballot_next"] == Next.REPEAT
+    assert {t.task_key for t in driver.open_tasks(instance_id)} == {"ballot_step2"}
+    # The repeated step takes a new box; the old one is spent.
+    run_ballot(session_factory, driver.engine, instance_id, members, _everyone_votes(members, YES))
+    _complete(driver, instance_id, "ballot_step2", "personnel1")
+    assert {t.task_key for t in driver.open_tasks(instance_id)} == {"ballot_step3"}
+
+
+def test_a_nominee_voted_down_at_step_5_ends_not_nominated(
+    driver: WorkflowDriver, session_factory: sessionmaker[Session], world: dict[str, Any]
+) -> None:
+    members = world["members"]
+    instance_id = start(session_factory, driver.engine, world["post_id"])
+    _to_policy(driver, instance_id)
+    _complete(driver, instance_id, "step1_conference", "personnel1", {"held_on": today_text(), "minutes_summary": "x"})
+    for step in ("ballot_step2", "ballot_step3", "ballot_step4"):
+        run_ballot(session_factory, driver.engine, instance_id, members, _everyone_votes(members, YES))
+        _complete(driver, instance_id, step, "personnel1")
+    _clearances_and_final_check(driver, instance_id)
+    run_ballot(session_factory, driver.engine, instance_id, members, _everyone_votes(members, {NOMINEE: "no"}))
+    _complete(driver, instance_id, "ballot_step5", "personnel1")
+    assert driver.instance(instance_id).status == InstanceStatus.COMPLETED
+    with session_factory() as s:
+        assert s.scalars(select(CadrePosition)).all() == []
+
+
+@pytest.mark.parametrize(
+    ("step", "tally", "nominees", "expected"),
+    [
+        ("ballot_step2", {"outcome": "quorum_failed"}, ["A"], (Next.REPEAT, ("A",))),
+        ("ballot_step2", {"outcome": "runoff", "runoff": ["A", "B"]}, ["A"], (Next.PROCEED, ("A",))),
+        ("ballot_step3", {"outcome": "elected", "elected": ["A"]}, ["A", "B"], (Next.PROCEED, ("A",))),
+        ("ballot_step3", {"outcome": "elected", "elected": ["B"]}, ["A", "B"], (Next.STOP, ("A", "B"))),
+        ("ballot_step3", {"outcome": "runoff", "runoff": ["B", "A"]}, ["A"], (Next.PROCEED, ("B", "A"))),
+        ("ballot_step3", {"outcome": "runoff", "runoff": ["B", "C"]}, ["A"], (Next.STOP, ("A",))),
+        ("ballot_step3", {"outcome": "head_decides", "head_decides": ["A", "B"]}, ["A"], (Next.HEAD, ("A",))),
+        ("ballot_step4", {"outcome": "not_elected"}, ["A"], (Next.PROCEED, ("A",))),
+        ("ballot_step5", {"outcome": "not_elected"}, ["A"], (Next.STOP, ("A",))),
+        ("ballot_step5", {"outcome": "head_decides", "head_decides": ["A"]}, ["A"], (Next.HEAD, ("A",))),
+        ("ballot_reappointment", {"outcome": "elected", "elected": ["A"]}, ["A"], (Next.PROCEED, ("A",))),
+    ],
+)
+def test_where_the_procedure_goes_after_a_ballot(
+    step: str, tally: dict, nominees: list[str], expected: tuple[Next, tuple[str, ...]]
+) -> None:
+    after = after_ballot(step, tally, "A", nominees)
+    assert (after.next, after.nominees) == expected
+
+
+def test_start_refusals_write_nothing(
+    driver: WorkflowDriver, session_factory: sessionmaker[Session], world: dict[str, Any]
+) -> None:
+    before = ballot_tables(session_factory)
+    with session_factory() as s:
+        for code, position, source, error in [
+            ("NOPE", world["post_id"], "internal", Invalid),
+            (NOMINEE, 999999, "internal", Invalid),
+            (NOMINEE, world["post_id"], "sideways", Invalid),
+        ]:
+            with pytest.raises(error), transaction(s):
+                start_appointment(
+                    s, driver.engine, actor=user(s, "personnel1"), cadre_code=code, position_id=position, source=source
+                )
+        with pytest.raises(NotAllowed), transaction(s):  # an officer cannot start their own appointment
+            start_appointment(
+                s,
+                driver.engine,
+                actor=user(s, "officer2"),
+                cadre_code=NOMINEE,
+                position_id=world["post_id"],
+                source="internal",
+            )
+    assert ballot_tables(session_factory) == before
+    start(session_factory, driver.engine, world["post_id"])
+    with pytest.raises(Conflict):  # one running appointment per cadre and post
+        start(session_factory, driver.engine, world["post_id"])
+
+
+def test_reappointment_started_by_the_worker(
+    driver: WorkflowDriver, session_factory: sessionmaker[Session], world: dict[str, Any]
+) -> None:
+    today = local_today()
+    term_end = today + timedelta(days=60)
+    with session_factory() as s, transaction(s):
+        cadre = s.scalars(select(Cadre).where(Cadre.code == NOMINEE)).one()
+        add_position(
+            s,
+            None,
+            cadre,
+            position_id=world["post_id"],
+            started_on=term_end - timedelta(days=5 * 365),
+            term_ends_on=term_end,
+        )
+    started = start_due_reappointments(session_factory, driver.engine, today=today)
+    assert [(r.cadre_code, r.term_ends_on) for r in started] == [(NOMINEE, term_end)]
+    assert start_due_reappointments(session_factory, driver.engine, today=today) == []  # idempotent
+    instance_id = started[0].instance_id
+    members = world["members"]
+    _complete(driver, instance_id, "self_report", "officer2", {"self_report": "Hoàn thành tốt nhiệm vụ"})
+    run_ballot(session_factory, driver.engine, instance_id, members, _everyone_votes(members, YES))
+    _complete(driver, instance_id, "ballot_confidence", "personnel1")
+    data = _data(driver, instance_id)
+    assert "_tally_ballot_confidence" in data and "tally_ballot_confidence" not in data  # not announced
+    _complete(driver, instance_id, "head_proposal", "head1", {"proposal": "reappoint", "proposal_comment": "Tốt"})
+    _clearances_and_final_check(driver, instance_id)
+    if not _data(driver, instance_id)["eligible"]:
+        _complete(
+            driver,
+            instance_id,
+            "exception_final",
+            "leader1",
+            {"exception_decision": "exception", "exception_reason": "Bổ nhiệm lại cùng chức vụ"},
+        )
+    run_ballot(session_factory, driver.engine, instance_id, members, _everyone_votes(members, YES))
+    _complete(driver, instance_id, "ballot_reappointment", "personnel1")
+    _decide(driver, instance_id, term_end + timedelta(days=1))
+    with session_factory() as s:
+        cadre = s.scalars(select(Cadre).where(Cadre.code == NOMINEE)).one()
+        rows = s.scalars(
+            select(CadrePosition).where(CadrePosition.cadre_id == cadre.id).order_by(CadrePosition.id)
+        ).all()
+        assert len(rows) == 2 and rows[0].ended_on is not None and rows[1].ended_on is None
+        assert rows[1].started_on == term_end + timedelta(days=1)
     _verify(session_factory)
