@@ -9,7 +9,7 @@ the aggregation is tested against.
 
 Two facts are not columns: the commune a unit is in, and the commune a recorded hometown is today (through the
 2025 mergers). Both come from the pure rules in workflows/rules/communes.py over the units (a province has a few
-thousand), and reach the queries as two small VALUES tables.
+thousand), and reach the queries as small VALUES tables (see `_Query`, and docs/decisions/0011).
 """
 
 from __future__ import annotations
@@ -29,13 +29,14 @@ from sqlalchemy import (
     column,
     false,
     func,
-    literal,
+    literal_column,
+    null,
     or_,
     select,
     text,
     true,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from workflows.access import in_subtree, role_units
 from workflows.models import HumanTask
@@ -122,8 +123,9 @@ class UnitIndex:
         return self.names.get(unit_id, "") if unit_id is not None else ""
 
     def in_roots(self, unit_id: int, roots: Iterable[int]) -> bool:
+        """The subtree rule of workflows/access.py (`in_subtree`): the unit is a root or lies below one."""
         node = self.nodes.get(unit_id)
-        return node is not None and any(root == unit_id or root in node.ancestors for root in roots)
+        return node is not None and not {unit_id, *node.ancestors}.isdisjoint(roots)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -183,7 +185,15 @@ class _Query:
     functions `_MEASURES` in workflows/rules/targets.py answer True, False and None for one cadre. A population is a
     flag per cadre: holds an open position giving the title (`position_titles`), however many such positions they
     hold. The positions giving each title are looked up first (a province has a few thousand), so the flags come
-    from an index lookup of their holders and the cadres table is read once."""
+    from an index lookup of their holders (`held`, one row per holder).
+
+    The units in scope (the subtree rule of workflows/access.py, applied to the unit index) come as a VALUES table
+    with the commune of each, and the cadres are joined to it: PostgreSQL hashes it, SQLite reads the cadres of
+    each unit by index. Today's commune of each hometown comes from a second VALUES table, joined where it is
+    needed: to the holders when the non-local figures count title holders (as they do), to every cadre only if a
+    province counts everyone. Ids are our own integers, written into the SQL text (`_one_of`, `_values_table`): the
+    text is the same from one request to the next, so the compiled statement is cached, and no plan depends on
+    parameter values."""
 
     def __init__(
         self,
@@ -194,36 +204,41 @@ class _Query:
         index: UnitIndex,
     ) -> None:
         self.definitions = definitions
-        titles = population_titles(definitions.values())
-        self.from_clause = Cadre.__table__.join(OrgUnit, Cadre.unit_id == OrgUnit.id)
+        scope = _values_table(
+            "scope_units", [(unit, index.commune_of(unit)) for unit in index.nodes if index.in_roots(unit, roots)]
+        )
+        self.commune = scope.c.commune_id
+        self.from_clause = scope.join(Cadre, Cadre.unit_id == scope.c.unit_id)
+        self.where = Cadre.is_active.is_not(False)
+        communes_today = [(unit, index.current_commune(unit, today)) for unit in index.nodes]
+        everyone_non_local = any(
+            definitions[key].population_title is None for key in NON_LOCAL_FIGURES if key in definitions
+        )
+        home: Any = null()
+        if everyone_non_local:
+            homes = _values_table("home_communes", communes_today)
+            self.from_clause = self.from_clause.outerjoin(homes, homes.c.unit_id == Cadre.hometown_unit_id)
+            home = homes.c.commune_id
+
         self.flags: dict[str, Any] = {}
-        giving: dict[str, list[int]] = {title: [] for title in titles}
-        if titles:
-            for position_id, *row in session.execute(
-                select(
-                    Position.id,
-                    Position.title_code,
-                    Position.is_key_title,
-                    Position.is_leadership,
-                    Position.is_province_managed,
-                )
-            ):
-                for title in position_titles(*row) & giving.keys():
-                    giving[title].append(position_id)
+        giving = _positions_giving(session, population_titles(definitions.values()))
         if any(giving.values()):
+            holder = aliased(Cadre, name="holder")
+            holder_homes = _values_table("holder_homes", communes_today)
             held = (
                 select(
                     CadrePosition.cadre_id.label("cadre_id"),
+                    func.max(holder_homes.c.commune_id).label("home"),
                     *(
-                        func.max(case((CadrePosition.position_id.in_(ids), 1), else_=0) if ids else literal(0)).label(
-                            f"t{i}"
-                        )
+                        func.max(case((_one_of(CadrePosition.position_id, ids), 1), else_=0)).label(f"t{i}")
                         for i, ids in enumerate(giving.values())
                     ),
                 )
+                .join(holder, holder.id == CadrePosition.cadre_id)
+                .outerjoin(holder_homes, holder_homes.c.unit_id == holder.hometown_unit_id)
                 .where(
                     CadrePosition.ended_on.is_(None),
-                    CadrePosition.position_id.in_(sorted({i for ids in giving.values() for i in ids})),
+                    _one_of(CadrePosition.position_id, {i for ids in giving.values() for i in ids}),
                 )
                 .group_by(CadrePosition.cadre_id)
                 .subquery("held")
@@ -231,15 +246,9 @@ class _Query:
             # COALESCE: a cadre without such a post is false, not NULL, so `flag AND measure` stops at the flag.
             self.flags = {title: func.coalesce(held.c[f"t{i}"], 0) == 1 for i, title in enumerate(giving)}
             self.from_clause = self.from_clause.outerjoin(held, held.c.cadre_id == Cadre.id)
-        # Where each cadre works (a commune, or None at province level) and where their hometown is today.
-        work = _unit_table("work_commune", ((u, index.commune_of(u)) for u in index.nodes))
-        home = _unit_table("home_commune", ((u, index.current_commune(u, today)) for u in index.nodes))
-        self.from_clause = self.from_clause.outerjoin(work, work.c.unit_id == Cadre.unit_id).outerjoin(
-            home, home.c.unit_id == Cadre.hometown_unit_id
-        )
-        self.commune = work.c.commune_id
-        self.where = and_(Cadre.is_active.is_not(False), _scope(roots))
-        self.measures = _measures(self.commune, home.c.commune_id, today)
+            if not everyone_non_local:
+                home = held.c.home
+        self.measures = _measures(self.commune, home, today)
 
     def population(self, key: str) -> ColumnElement[bool]:
         title = self.definitions[key].population_title
@@ -249,20 +258,49 @@ class _Query:
         return select(*columns).select_from(self.from_clause).where(self.where)
 
 
-def _unit_table(name: str, pairs: Iterable[tuple[int, int | None]]) -> Any:
-    """(unit id, commune id) for every unit that has a commune, as a VALUES table. The ids are integers from our own
-    rows (`int` below makes sure), written into the SQL text: rendering thousands of literals through the
-    expression compiler would cost more than the query, and the same text lets the compiled statement be cached.
-    (-1, -1) stands in for an empty table."""
-    rows = ", ".join(f"({int(unit)}, {int(commune)})" for unit, commune in pairs if commune is not None) or "(-1, -1)"
+def _positions_giving(session: Session, titles: list[str]) -> dict[str, list[int]]:
+    """The ids of the positions that give each title (`position_titles`)."""
+    giving: dict[str, list[int]] = {title: [] for title in titles}
+    if titles:
+        for position_id, *row in session.execute(
+            select(
+                Position.id,
+                Position.title_code,
+                Position.is_key_title,
+                Position.is_leadership,
+                Position.is_province_managed,
+            )
+        ):
+            for title in position_titles(*row) & giving.keys():
+                giving[title].append(position_id)
+    return giving
+
+
+def _one_of(expression: Any, ids: Iterable[int]) -> ColumnElement[bool]:
+    """`expression IN (1, 2, 3)` with the ids written into the text (integers only), or false for no ids."""
+    wanted = sorted({int(i) for i in ids})
+    return expression.in_([literal_column(str(i)) for i in wanted]) if wanted else false()
+
+
+def _values_table(name: str, rows: Iterable[tuple[int, int | None]]) -> Any:
+    """(unit id, commune id or NULL) as a VALUES table with the integers written into the text (`int` makes sure).
+    A row (-1, -1), matching no unit, keeps the table non-empty and its columns typed as integers."""
+    values = ", ".join(f"({int(u)}, {'NULL' if c is None else int(c)})" for u, c in [*rows, (-1, -1)])
     # Both PostgreSQL and SQLite name the columns of a bare VALUES list column1, column2.
-    table = text(f"SELECT column1 AS unit_id, column2 AS commune_id FROM (VALUES {rows}) AS {name}_rows")  # noqa: S608
+    table = text(f"SELECT column1 AS unit_id, column2 AS commune_id FROM (VALUES {values}) AS {name}_rows")  # noqa: S608
     return table.columns(column("unit_id", Integer), column("commune_id", Integer)).subquery(name)
 
 
 def _in(expression: Any, choices: Iterable[str]) -> ColumnElement[int]:
     """1 when the value is one of `choices`, else 0 (a NULL value too: "none recorded" does not hold a level)."""
     return case((expression.in_(sorted(choices)), 1), else_=0)
+
+
+NON_LOCAL_FIGURES = (
+    "non_local_commune_pc_chair",
+    "non_local_commune_party_secretary",
+    "non_local_commune_inspection_chair",
+)
 
 
 def _measures(work_commune: Any, home_commune: Any, today: date) -> dict[str, ColumnElement[Any]]:
@@ -281,9 +319,7 @@ def _measures(work_commune: Any, home_commune: Any, today: date) -> dict[str, Co
         else_=0,
     )
     measures: dict[str, ColumnElement[Any]] = {
-        "non_local_commune_pc_chair": non_local,
-        "non_local_commune_party_secretary": non_local,
-        "non_local_commune_inspection_chair": non_local,
+        **dict.fromkeys(NON_LOCAL_FIGURES, non_local),
         "key_cadres_under_42": under_42,
         "women_party_committee": woman,
         "university_science_technology": science,
@@ -382,6 +418,7 @@ def figure_rows(
     total = session.scalar(query.select(func.count()).where(condition)) or 0
     page = (
         query.select(Cadre.id, Cadre.code, Cadre.full_name, OrgUnit.name, measure.label("counted"))
+        .join(OrgUnit, OrgUnit.id == Cadre.unit_id)
         .where(condition)
         .order_by(OrgUnit.name, Cadre.full_name, Cadre.code)
         .offset(offset)

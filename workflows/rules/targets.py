@@ -280,7 +280,8 @@ _NON_LOCAL_RULE = (
 )
 _NON_LOCAL_NOTE = (
     "Cách hiểu “người địa phương” theo quê quán là giả định; tỉnh có thể định nghĩa khác (nơi sinh, nơi cư trú). "
-    "Quê quán ở xã cũ đã sáp nhập phải được quy về xã mới trước khi so sánh."
+    "Quê quán ghi theo xã cũ đã sáp nhập được quy về xã hiện nay theo liên kết sáp nhập ghi ở đơn vị; xã cũ chưa "
+    "được ghi liên kết thì vẫn được so sánh như một xã riêng."
 )
 
 
