@@ -85,6 +85,7 @@ def _register_blueprints(app: Flask) -> None:
     app.url_map.converters["int"] = BoundedInt
     from webapp.admin.views import bp as admin_bp
     from webapp.api.views import bp as api_bp
+    from webapp.appointment.views import bp as appointment_bp
     from webapp.audit.views import bp as audit_bp
     from webapp.auth.views import bp as auth_bp
     from webapp.ballots.views import bp as ballots_bp
@@ -108,6 +109,7 @@ def _register_blueprints(app: Flask) -> None:
         audit_bp,
         evaluation_bp,
         ballots_bp,
+        appointment_bp,
     )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)

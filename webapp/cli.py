@@ -22,6 +22,7 @@ from webapp.evaluation import evaluation_policy
 from webapp.evaluation.rollup_cli import annual_command, rollup_command
 from webapp.extensions import db
 from workflows import clock
+from workflows.appointment.service import start_appointment, start_due_reappointments
 from workflows.audit import instance_chain, verify_chains
 from workflows.db import transaction
 from workflows.deployment.operations import deploy_bundle, list_versions
@@ -63,7 +64,7 @@ def main() -> None:
 
 
 def init_app(app: Flask) -> None:
-    for group in (processes, audit, demo, instances, tasks, users, import_group, export_group, evaluation):
+    for group in (processes, audit, demo, instances, tasks, users, import_group, export_group, evaluation, appointment):
         app.cli.add_command(group)
     app.cli.add_command(worker)
 
@@ -355,9 +356,49 @@ def worker(once: bool, poll: float | None) -> None:
                 session_factory, _engine(), unit_codes=auto_open, policy=evaluation_policy()
             ):
                 click.echo(f"evaluation {opening.month} opened for {opening.unit_code}: {opening.opened} instance(s)")
+        for started in start_due_reappointments(session_factory, _engine()):
+            click.echo(
+                f"re-appointment of {started.cadre_code} (term ends {started.term_ends_on}): {started.instance_id}"
+            )
         if once:
             return
         time.sleep(interval)
+
+
+# -- appointment --------------------------------------------------------------------------------------
+
+
+@click.group(help="Appointments (bổ nhiệm) and re-appointments.")
+def appointment() -> None:
+    pass
+
+
+@appointment.command("start", help="Start the appointment of a cadre to a position.")
+@click.option("--cadre", "cadre_code", required=True, help="The cadre's code.")
+@click.option("--position", "position_id", type=int, required=True, help="The position's id.")
+@click.option("--source", type=click.Choice(["internal", "external"]), required=True, help="Local source or elsewhere.")
+@click.option("--as", "username", required=True, help="The personnel officer starting it.")
+@with_appcontext
+def appointment_start(cadre_code: str, position_id: int, source: str, username: str) -> None:
+    actor = _user(username)
+    try:
+        with transaction(db.session):
+            instance = start_appointment(
+                db.session, _engine(), actor=actor, cadre_code=cadre_code, position_id=position_id, source=source
+            )
+    except WorkflowError as error:
+        _fail(str(error))
+    click.echo(f"started {instance.reference} ({instance.business_key})")
+
+
+@appointment.command("reappointments", help="Start the re-appointments that are due now (the worker does this too).")
+@with_appcontext
+def appointment_reappointments() -> None:
+    session_factory = sessionmaker(bind=db.engine, expire_on_commit=False)
+    started = start_due_reappointments(session_factory, _engine())
+    for item in started:
+        click.echo(f"re-appointment of {item.cadre_code} (term ends {item.term_ends_on}): {item.instance_id}")
+    click.echo(f"{len(started)} re-appointment(s) started")
 
 
 # -- users --------------------------------------------------------------------------------------------

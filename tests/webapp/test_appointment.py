@@ -1,0 +1,310 @@
+"""The appointment through HTTP: started on its page, every task submitted on the task pages, each ballot opened
+on the appointment's ballot page, attended, voted by seven members and closed on the ballot pages; the position
+lands on the record and the audit chains verify. Refusals answer with a clear message and change nothing."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient, FlaskCliRunner
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from tests.fixtures.app import AuthActions
+from tests.fixtures.appointment import ALL_DOCUMENTS, NOMINEE, recent, setup_appointment, today_text
+from tests.fixtures.ballots import ballot_tables, user
+from tests.fixtures.workflow_helpers import WorkflowDriver
+from workflows.audit import verify_chains
+from workflows.db import transaction
+from workflows.models import BallotBox, ProcessInstance
+from workflows.registry.models import Cadre, CadrePosition
+from workflows.registry.records import add_position, local_today
+from workflows.states import InstanceStatus
+
+YES = {"candidate_0": "yes"}
+
+
+@pytest.fixture
+def world(app: Any, driver: WorkflowDriver, session_factory: sessionmaker[Session]) -> dict[str, Any]:
+    return setup_appointment(session_factory)
+
+
+def _as(auth: AuthActions, username: str) -> None:
+    if auth.client.get("/inbox").status_code == 200:
+        auth.logout()
+    assert auth.login(username).status_code == 302
+
+
+def _submit(auth: AuthActions, driver: WorkflowDriver, instance_id: int, key: str, username: str, data: dict) -> Any:
+    _as(auth, username)
+    task = driver.task(instance_id, key)
+    return auth.post(f"/tasks/{task.id}", {**data, "action": "submit"}, page=f"/tasks/{task.id}")
+
+
+def _start(auth: AuthActions, post_id: int, code: str = NOMINEE, source: str = "internal") -> Any:
+    _as(auth, "personnel1")
+    return auth.post(
+        "/appointments/start", {"cadre": code, "position": str(post_id), "source": source}, page="/appointments/start"
+    )
+
+
+def _instance_id(response: Any) -> int:
+    match = re.search(r"/instances/(\d+)", response.headers["Location"])
+    assert match
+    return int(match.group(1))
+
+
+def _open_box(auth: AuthActions, instance_id: int, electors: list[int], mode: str = "online") -> int:
+    _as(auth, "personnel1")
+    page = f"/appointments/{instance_id}/ballot"
+    response = auth.post(
+        page, {"electors": [str(i) for i in electors], "members_count": str(len(electors)), "mode": mode}, page=page
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)
+    match = re.search(r"/ballots/(\d+)/manage", response.headers["Location"])
+    assert match
+    return int(match.group(1))
+
+
+def _hold_ballot(auth: AuthActions, instance_id: int, members: dict[str, int], marks: dict[str, dict]) -> int:
+    box = _open_box(auth, instance_id, list(members.values()))
+    manage = f"/ballots/{box}/manage"
+    assert (
+        auth.post(
+            f"/ballots/{box}/attendance", {"present": [str(i) for i in members.values()]}, page=manage
+        ).status_code
+        == 302
+    )
+    for username, contents in marks.items():
+        _as(auth, username)
+        assert auth.post(f"/ballots/{box}/vote", contents, page=f"/ballots/{box}/vote").status_code == 302
+    _as(auth, "personnel1")
+    assert auth.post(f"/ballots/{box}/close", {}, page=manage).status_code == 302
+    return box
+
+
+def _verified(session_factory: sessionmaker[Session]) -> None:
+    with session_factory() as s:
+        report = verify_chains(s)
+        assert report.ok, report
+
+
+def test_internal_appointment_of_a_commune_vice_chair_through_http(
+    client: FlaskClient,
+    auth: AuthActions,
+    driver: WorkflowDriver,
+    session_factory: sessionmaker[Session],
+    world: dict[str, Any],
+) -> None:
+    members = world["members"]
+    everyone = {name: YES for name in members}
+    auth.login("personnel1")
+    started = _start(auth, world["post_id"])
+    assert started.status_code == 302
+    instance_id = _instance_id(started)
+
+    assert (
+        _submit(
+            auth, driver, instance_id, "eligibility_policy", "personnel1", {"dossier_received_on": today_text()}
+        ).status_code
+        == 302
+    )
+    assert (
+        _submit(auth, driver, instance_id, "policy_decision", "leader1", {"policy_decision": "approve"}).status_code
+        == 302
+    )
+    conference = {"held_on": today_text(), "minutes_summary": "Thống nhất cơ cấu, tiêu chuẩn"}
+    assert _submit(auth, driver, instance_id, "step1_conference", "personnel1", conference).status_code == 302
+
+    # Completing a ballot step before its box is closed is refused on the page.
+    refused = _submit(auth, driver, instance_id, "ballot_step2", "personnel1", {})
+    assert refused.status_code == 422 and 'role="alert"' in refused.get_data(as_text=True)
+
+    for step in ("ballot_step2", "ballot_step3", "ballot_step4"):
+        _hold_ballot(auth, instance_id, members, everyone)
+        assert _submit(auth, driver, instance_id, step, "personnel1", {}).status_code == 302
+
+    # §7: step 3's result is shown to its members, step 4's is not; the minutes are not for members.
+    with session_factory() as s:
+        boxes = {b.step_key: b.id for b in s.scalars(select(BallotBox).where(BallotBox.instance_id == instance_id))}
+    _as(auth, "member1")
+    assert '<table class="list">' in client.get(f"/ballots/{boxes['ballot_step3']}/vote").get_data(as_text=True)
+    assert '<table class="list">' not in client.get(f"/ballots/{boxes['ballot_step4']}/vote").get_data(as_text=True)
+    assert client.get(f"/ballots/{boxes['ballot_step4']}/minutes").status_code == 403
+
+    dossier = {"documents_received": ALL_DOCUMENTS, "photo_taken_on": recent(), "health_certificate_on": recent()}
+    stale = {**dossier, "photo_taken_on": recent(400)}
+    assert _submit(auth, driver, instance_id, "dossier_checklist", "personnel1", stale).status_code == 422
+    assert _submit(auth, driver, instance_id, "dossier_checklist", "personnel1", dossier).status_code == 302
+    assert (
+        _submit(
+            auth, driver, instance_id, "clearance_political", "personnel1", {"political_result": "cleared"}
+        ).status_code
+        == 302
+    )
+    assert (
+        _submit(
+            auth, driver, instance_id, "clearance_residence", "personnel1", {"residence_result": "cleared"}
+        ).status_code
+        == 302
+    )
+    assert (
+        _submit(
+            auth, driver, instance_id, "clearance_inspection", "auditor1", {"inspection_result": "cleared"}
+        ).status_code
+        == 302
+    )
+    assert (
+        _submit(
+            auth, driver, instance_id, "eligibility_final", "personnel1", {"dossier_received_on": today_text()}
+        ).status_code
+        == 302
+    )
+    _hold_ballot(auth, instance_id, members, everyone)
+    assert _submit(auth, driver, instance_id, "ballot_step5", "personnel1", {}).status_code == 302
+    assert (
+        _submit(auth, driver, instance_id, "submission", "personnel1", {"submission_summary": "Tờ trình"}).status_code
+        == 302
+    )
+    effective = local_today()
+    decision = {"final_decision": "approve", "decision_number": "45/QĐ-UBND", "effective_on": effective.isoformat()}
+    assert _submit(auth, driver, instance_id, "decision", "leader1", decision).status_code == 302
+
+    with session_factory() as s:
+        instance = s.get(ProcessInstance, instance_id)
+        assert instance is not None and instance.status == InstanceStatus.COMPLETED
+        cadre = s.scalars(select(Cadre).where(Cadre.code == NOMINEE)).one()
+        held = s.scalars(select(CadrePosition).where(CadrePosition.cadre_id == cadre.id)).one()
+        assert (held.position_id, held.started_on) == (world["post_id"], effective)
+        assert held.term_ends_on is not None and held.term_ends_on.year == effective.year + 5
+    _as(auth, "officer2")
+    assert "45/QĐ-UBND" in client.get("/notifications").get_data(as_text=True)
+    _verified(session_factory)
+
+
+def test_start_page_refusals(
+    client: FlaskClient, auth: AuthActions, session_factory: sessionmaker[Session], world: dict[str, Any]
+) -> None:
+    auth.login("officer1")
+    assert client.get("/appointments/start").status_code == 403
+    before = ballot_tables(session_factory)
+    response = _start(auth, world["post_id"], code="CB0005", source="internal")  # works elsewhere
+    assert response.status_code == 422
+    assert 'role="alert"' in response.get_data(as_text=True)
+    with session_factory() as s:
+        assert (
+            s.scalar(
+                select(func.count()).select_from(ProcessInstance).where(ProcessInstance.process_id == "appointment")
+            )
+            == 0
+        )
+    assert ballot_tables(session_factory) == before
+
+
+@pytest.fixture
+def open_box(auth: AuthActions, driver: WorkflowDriver, world: dict[str, Any]) -> dict[str, Any]:
+    """An appointment at step 2 with its box open: six of the seven members present (member3 absent)."""
+    instance_id = _instance_id(_start(auth, world["post_id"]))
+    _submit(auth, driver, instance_id, "eligibility_policy", "personnel1", {"dossier_received_on": today_text()})
+    _submit(auth, driver, instance_id, "policy_decision", "leader1", {"policy_decision": "approve"})
+    _submit(
+        auth, driver, instance_id, "step1_conference", "personnel1", {"held_on": today_text(), "minutes_summary": "x"}
+    )
+    members = world["members"]
+    box = _open_box(auth, instance_id, list(members.values()))
+    present = [str(i) for name, i in members.items() if name != "member3"]
+    auth.post(f"/ballots/{box}/attendance", {"present": present}, page=f"/ballots/{box}/manage")
+    return {"instance_id": instance_id, "box": box, "members": members}
+
+
+def test_bad_ballots_are_refused_and_change_nothing(
+    client: FlaskClient, auth: AuthActions, session_factory: sessionmaker[Session], open_box: dict[str, Any]
+) -> None:
+    box = open_box["box"]
+    vote_page = f"/ballots/{box}/vote"
+    _as(auth, "officer1")
+    assert auth.post(vote_page, YES, page=vote_page).status_code == 302
+    cases = [
+        ("officer1", 409),  # voting twice
+        ("member3", 403),  # summoned, not present
+        ("officer3", 404),  # a member of another unit: the box does not exist for them
+        ("auditor1", 403),  # an inspector in scope, not summoned
+    ]
+    for username, status in cases:
+        _as(auth, username)
+        before = ballot_tables(session_factory)
+        response = auth.client.post(vote_page, data={**YES, "csrf_token": auth.csrf_token("/inbox")})
+        assert response.status_code == status, username
+        assert ballot_tables(session_factory) == before
+    # A second box for the same step is refused while this one is open.
+    _as(auth, "personnel1")
+    page = f"/appointments/{open_box['instance_id']}/ballot"
+    before = ballot_tables(session_factory)
+    again = auth.post(
+        page, {"electors": [str(open_box["members"]["member1"])], "members_count": "7", "mode": "online"}, page=page
+    )
+    assert again.status_code == 409 and 'role="alert"' in again.get_data(as_text=True)
+    assert ballot_tables(session_factory) == before
+    # After the close, nobody votes.
+    assert auth.post(f"/ballots/{box}/close", {}, page=f"/ballots/{box}/manage").status_code == 302
+    _as(auth, "officer2")
+    before = ballot_tables(session_factory)
+    assert auth.client.post(vote_page, data={**YES, "csrf_token": auth.csrf_token("/inbox")}).status_code == 409
+    assert ballot_tables(session_factory) == before
+    _verified(session_factory)
+
+
+def test_paper_tally_with_more_ballots_than_attendees_is_refused(
+    auth: AuthActions, driver: WorkflowDriver, session_factory: sessionmaker[Session], world: dict[str, Any]
+) -> None:
+    instance_id = _instance_id(_start(auth, world["post_id"]))
+    _submit(auth, driver, instance_id, "eligibility_policy", "personnel1", {"dossier_received_on": today_text()})
+    _submit(auth, driver, instance_id, "policy_decision", "leader1", {"policy_decision": "approve"})
+    _submit(
+        auth, driver, instance_id, "step1_conference", "personnel1", {"held_on": today_text(), "minutes_summary": "x"}
+    )
+    members = list(world["members"].values())
+    box = _open_box(auth, instance_id, members, mode="paper")
+    manage = f"/ballots/{box}/manage"
+    auth.post(f"/ballots/{box}/attendance", {"present": [str(i) for i in members[:5]]}, page=manage)
+    before = ballot_tables(session_factory)
+    counts = {"issued": "6", "returned": "6", "valid": "6", "candidate_0_yes": "6", "candidate_0_no": "0"}
+    counts["candidate_0_abstain"] = "0"
+    response = auth.post(f"/ballots/{box}/paper", counts, page=manage)
+    assert response.status_code == 422 and 'role="alert"' in response.get_data(as_text=True)
+    assert ballot_tables(session_factory) == before
+    good = {**counts, "issued": "5", "returned": "5", "valid": "5", "candidate_0_yes": "5"}
+    assert auth.post(f"/ballots/{box}/paper", good, page=manage).status_code == 302
+    assert _submit(auth, driver, instance_id, "ballot_step2", "personnel1", {}).status_code == 302
+    assert {t.task_key for t in driver.open_tasks(instance_id)} == {"ballot_step3"}
+
+
+def test_the_worker_starts_a_reappointment_once(
+    runner: FlaskCliRunner, driver: WorkflowDriver, session_factory: sessionmaker[Session], world: dict[str, Any]
+) -> None:
+    term_end = local_today() + timedelta(days=80)
+    with session_factory() as s, transaction(s):
+        cadre = s.scalars(select(Cadre).where(Cadre.code == NOMINEE)).one()
+        add_position(s, None, cadre, position_id=world["post_id"], started_on="2022-01-01", term_ends_on=term_end)
+    first = runner.invoke(args=["worker", "--once"])
+    assert first.exit_code == 0 and f"re-appointment of {NOMINEE}" in first.output
+    second = runner.invoke(args=["worker", "--once"])
+    assert "re-appointment of" not in second.output
+    with session_factory() as s:
+        started = s.scalars(select(ProcessInstance).where(ProcessInstance.process_id == "appointment")).all()
+        officer2 = user(s, "officer2").id
+    assert len(started) == 1 and (started[0].business_key or "").startswith("reappointment/")
+    tasks = driver.open_tasks(started[0].id)
+    assert [(t.task_key, t.assignee_id) for t in tasks] == [("self_report", officer2)]
+    _verified(session_factory)
+
+
+def test_appointment_cli_start(runner: FlaskCliRunner, world: dict[str, Any]) -> None:
+    args = ["appointment", "start", "--cadre", NOMINEE, "--position", str(world["post_id"]), "--source", "internal"]
+    result = runner.invoke(args=[*args, "--as", "personnel1"])
+    assert result.exit_code == 0 and "appointment#" in result.output
+    refused = runner.invoke(args=[*args, "--as", "personnel1"])
+    assert refused.exit_code == 1 and "already running" in refused.output

@@ -1,0 +1,50 @@
+"""Forms of the appointment pages."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import IntegerField, RadioField, SelectMultipleField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from workflows.models import BallotMode
+
+
+class StartForm(FlaskForm):
+    cadre = StringField(_l("Cadre code"), validators=[InputRequired(_l("Enter the cadre's code.")), Length(max=40)])
+    position = IntegerField(
+        _l("Position (id)"), validators=[InputRequired(_l("Choose the position.")), NumberRange(1, 2**31 - 1)]
+    )
+    source = RadioField(
+        _l("Source"),
+        choices=[
+            SelectChoice("internal", _l("Local source (5 steps)")),
+            SelectChoice("external", _l("From elsewhere (3 steps)")),
+        ],
+        validators=[InputRequired(_l("Choose the source."))],
+    )
+
+
+class OpenBallotForm(FlaskForm):
+    electors = SelectMultipleField(
+        _l("Members summoned"),
+        coerce=int,
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+        validators=[InputRequired(_l("Summon at least one member."))],
+    )
+    members_count = IntegerField(
+        _l("Members of the collective"),
+        validators=[InputRequired(_l("Enter the number of members.")), NumberRange(1, 10_000)],
+    )
+    mode = RadioField(
+        _l("Ballots"),
+        choices=[SelectChoice(BallotMode.ONLINE, _l("Online")), SelectChoice(BallotMode.PAPER, _l("Paper ballots"))],
+        default=BallotMode.ONLINE,
+        validators=[InputRequired()],
+    )
+    more_candidates = StringField(
+        _l("Other people nominated (cadre codes, comma-separated)"), validators=[Optional(), Length(max=2000)]
+    )
