@@ -308,3 +308,73 @@ def test_appointment_cli_start(runner: FlaskCliRunner, world: dict[str, Any]) ->
     assert result.exit_code == 0 and "appointment#" in result.output
     refused = runner.invoke(args=[*args, "--as", "personnel1"])
     assert refused.exit_code == 1 and "already running" in refused.output
+
+
+def _clearances(auth: AuthActions, driver: WorkflowDriver, instance_id: int) -> None:
+    dossier = {"documents_received": ALL_DOCUMENTS, "photo_taken_on": recent(), "health_certificate_on": recent()}
+    steps = [
+        ("dossier_checklist", "personnel1", dossier),
+        ("clearance_political", "personnel1", {"political_result": "cleared"}),
+        ("clearance_residence", "personnel1", {"residence_result": "cleared"}),
+        ("clearance_inspection", "auditor1", {"inspection_result": "cleared"}),
+        ("eligibility_final", "personnel1", {"dossier_received_on": today_text()}),
+    ]
+    for key, username, data in steps:
+        assert _submit(auth, driver, instance_id, key, username, data).status_code == 302, key
+
+
+def test_external_appointment_through_http(
+    auth: AuthActions, driver: WorkflowDriver, session_factory: sessionmaker[Session], world: dict[str, Any]
+) -> None:
+    instance_id = _instance_id(_start(auth, world["post_id"], code="CB0005", source="external"))
+    _submit(auth, driver, instance_id, "eligibility_policy", "personnel1", {"dossier_received_on": today_text()})
+    _submit(auth, driver, instance_id, "policy_decision", "leader1", {"policy_decision": "approve"})
+    consult = {"held_on": today_text(), "minutes_summary": "Tập thể lãnh đạo xã An Phú thống nhất"}
+    assert _submit(auth, driver, instance_id, "ext_consult_receiving", "personnel1", consult).status_code == 302
+    _clearances(auth, driver, instance_id)
+    # The sending unit (X002) votes: its members are the ones offered on the ballot page.
+    _as(auth, "personnel1")
+    page = auth.client.get(f"/appointments/{instance_id}/ballot").get_data(as_text=True)
+    assert "Ủy viên sender 1" in page and "Ủy viên member 1" not in page
+    senders = world["senders"]
+    _hold_ballot(auth, instance_id, senders, {name: YES for name in senders})
+    assert _submit(auth, driver, instance_id, "ballot_sending_unit", "personnel1", {}).status_code == 302
+    assert (
+        _submit(auth, driver, instance_id, "submission", "personnel1", {"submission_summary": "Tờ trình"}).status_code
+        == 302
+    )
+    decision = {"final_decision": "reject", "decision_reason": ""}
+    refused = _submit(auth, driver, instance_id, "decision", "leader1", decision)
+    assert refused.status_code == 422 and 'role="alert"' in refused.get_data(as_text=True)
+    decision["decision_reason"] = "Chưa phù hợp với yêu cầu nhiệm vụ"
+    assert _submit(auth, driver, instance_id, "decision", "leader1", decision).status_code == 302
+    with session_factory() as s:
+        instance = s.get(ProcessInstance, instance_id)
+        assert instance is not None and instance.status == InstanceStatus.COMPLETED
+        assert s.scalars(select(CadrePosition)).all() == []
+    _as(auth, "officer3")
+    assert "Chưa phù hợp với yêu cầu nhiệm vụ" in auth.client.get("/notifications").get_data(as_text=True)
+    _verified(session_factory)
+
+
+def test_failed_eligibility_with_a_recorded_exception_through_http(
+    client: FlaskClient,
+    auth: AuthActions,
+    driver: WorkflowDriver,
+    session_factory: sessionmaker[Session],
+    world: dict[str, Any],
+) -> None:
+    instance_id = _instance_id(_start(auth, world["post_id"], code="CB0001"))  # not planned, no annual grade
+    _submit(auth, driver, instance_id, "eligibility_policy", "personnel1", {"dossier_received_on": today_text()})
+    _as(auth, "leader1")
+    task = driver.task(instance_id, "exception_policy")
+    page = client.get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert "QĐ 377" in page  # each rule's result is shown with its source
+    reason = "Trường hợp đặc biệt theo chỉ đạo của Ban Thường vụ"
+    decided = {"exception_decision": "exception", "exception_reason": reason}
+    assert _submit(auth, driver, instance_id, "exception_policy", "leader1", decided).status_code == 302
+    assert [t.task_key for t in driver.open_tasks(instance_id)] == ["policy_decision"]
+    _as(auth, "auditor1")
+    history = client.get(f"/instances/{instance_id}").get_data(as_text=True)
+    assert reason in history
+    _verified(session_factory)
