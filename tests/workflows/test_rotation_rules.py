@@ -1,0 +1,250 @@
+"""Rotation eligibility (QĐ 65-QĐ/TW Điều 4–8, NĐ 170/2025 Điều 48, seeds 000–002; domain rules §4.2) rule by rule
+at the boundaries."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date
+from typing import Any
+
+import pytest
+
+from workflows.errors import Invalid
+from workflows.rules.appointment import PlannedTitle, RuleResult
+from workflows.rules.retirement import months_until_retirement
+from workflows.rules.rotation import (
+    DEFAULT_POLICY,
+    ROTATION_RULES,
+    RULE_CAPABILITY,
+    RULE_DURATION,
+    RULE_EQUIVALENT_POST,
+    RULE_NO_NEW_POST,
+    RULE_NON_LOCAL,
+    RULE_PLANNING,
+    RULE_PURPOSE,
+    RULE_SERVICE_LEFT,
+    RULE_UNITS,
+    RotationFacts,
+    RotationPolicy,
+    check_rotation,
+    rotation_months,
+)
+
+START = date(2026, 7, 1)
+
+
+def candidate(**overrides: Any) -> RotationFacts:
+    """A provincial deputy director in planning, rotated to chair a commune's People's Committee for 3 years."""
+    values: dict[str, Any] = {
+        "cadre_name": "Nguyễn Văn An",
+        "birth_date": date(1984, 2, 10),
+        "gender": "male",
+        "planned": (PlannedTitle(40, "Giám đốc Sở (Sở Nội vụ)", 32),),
+        "from_unit_id": 2,
+        "from_unit_name": "Sở Nội vụ",
+        "to_unit_id": 9,
+        "to_unit_name": "Ủy ban nhân dân xã An Phú",
+        "starts_on": START,
+        "planned_end_on": date(2029, 6, 30),
+        "purpose": "training",
+        "current_title": "Phó Giám đốc Sở (Sở Nội vụ)",
+        "current_title_code": "department_deputy_director",
+        "target_position_id": 50,
+        "target_title": "Chủ tịch UBND (Ủy ban nhân dân xã An Phú)",
+        "target_title_code": "commune_pc_chair",
+        "target_level": "commune",
+        "target_is_key_title": True,
+        "target_requires_non_local": True,
+        "latest_annual_grade": "HTTNV",
+        "latest_annual_period": "2025",
+        "hometown": "Xã Bình Minh",
+        "hometown_commune_id": 11,
+        "receiving_commune_id": 8,
+        "receiving_commune_name": "Xã An Phú",
+    }
+    values.update(overrides)
+    return RotationFacts(**values)
+
+
+def rule(name: str, facts: RotationFacts, **policy: Any) -> RuleResult:
+    results = check_rotation(facts, policy=dataclasses.replace(DEFAULT_POLICY, **policy))
+    return next(r for r in results if r.rule == name)
+
+
+def test_a_provincial_officer_to_a_commune_chair_passes_every_rule_in_order() -> None:
+    results = check_rotation(candidate())
+    assert [r.rule for r in results] == list(ROTATION_RULES)
+    assert all(r.passed for r in results), [r.message for r in results if not r.passed]
+    assert all(r.message and r.source for r in results)
+
+
+def test_qd65_a_rotated_cadre_must_be_in_planning() -> None:
+    result = rule(RULE_PLANNING, candidate(planned=()))
+    assert not result.passed and result.message == "Nguyễn Văn An chưa có trong quy hoạch chức danh nào"
+    assert rule(
+        RULE_PLANNING, candidate(planned=(), purpose="non_local"), planning_exempt_purposes=("non_local",)
+    ).passed
+
+
+@pytest.mark.parametrize(("shift", "passed"), [(0, True), (1, False), (-1, True)])
+def test_qd65_at_least_10_years_of_service_left_at_the_start(shift: int, passed: bool) -> None:
+    facts = candidate()
+    assert facts.birth_date is not None
+    left = months_until_retirement(facts.birth_date, "male", START)
+    result = rule(RULE_SERVICE_LEFT, facts, min_months_of_service_left=left + shift)
+    assert result.passed is passed
+    assert f"Còn {left} tháng công tác tính từ ngày luân chuyển 01/07/2026" in result.message
+    default = rule(RULE_SERVICE_LEFT, facts)
+    assert default.passed is (left >= 120)
+
+
+def test_qd65_service_left_fails_readably_without_a_birth_date() -> None:
+    assert "thiếu ngày sinh" in rule(RULE_SERVICE_LEFT, candidate(birth_date=None)).message
+
+
+@pytest.mark.parametrize(
+    ("end", "months", "passed"),
+    [
+        (date(2029, 6, 30), 36, True),  # the last day inclusive: exactly 3 years
+        (date(2029, 6, 29), 35, False),
+        (date(2030, 6, 30), 48, True),
+        (date(2029, 1, 1), 30, False),
+    ],
+)
+def test_nd170_art48_rotation_lasts_at_least_36_months(end: date, months: int, passed: bool) -> None:
+    assert rotation_months(START, end) == months
+    result = rule(RULE_DURATION, candidate(planned_end_on=end))
+    assert result.passed is passed
+    assert f"{months} tháng" in result.message and "36 tháng" in result.message
+
+
+@pytest.mark.parametrize(
+    ("end", "words"), [(None, "Chưa ghi ngày kết thúc"), (date(2026, 6, 30), "trước ngày bắt đầu")]
+)
+def test_nd170_art48_duration_needs_a_sane_end(end: date | None, words: str) -> None:
+    result = rule(RULE_DURATION, candidate(planned_end_on=end))
+    assert not result.passed and words in result.message
+
+
+@pytest.mark.parametrize(
+    ("current_code", "target_code", "exception", "passed", "words"),
+    [
+        ("department_deputy_director", "commune_pc_chair", None, True, "tương đương"),  # 31 ≡ 31
+        ("department_deputy_director", "commune_party_secretary", None, False, "cần quyết định"),  # 31 → 32
+        ("department_deputy_director", "commune_party_secretary", "Cán bộ có triển vọng", True, "Cán bộ có triển vọng"),
+        ("department_director", "commune_pc_chair", None, False, "thấp hơn"),  # 32 → 31
+        ("department_deputy_director", "unranked_title", None, False, "Không so sánh được"),
+    ],
+)
+def test_qd65_equivalent_post_higher_only_with_a_recorded_exception(
+    current_code: str, target_code: str, exception: str | None, passed: bool, words: str
+) -> None:
+    facts = candidate(current_title_code=current_code, target_title_code=target_code, higher_post_exception=exception)
+    result = rule(RULE_EQUIVALENT_POST, facts)
+    assert result.passed is passed
+    assert words in result.message
+
+
+def test_qd65_no_leadership_post_is_a_higher_post_and_lower_posts_are_configurable() -> None:
+    assert not rule(RULE_EQUIVALENT_POST, candidate(current_title=None, current_title_code=None)).passed
+    lower = candidate(current_title_code="department_director")
+    assert rule(RULE_EQUIVALENT_POST, lower, allow_lower_post=True).passed
+    assert not rule(RULE_EQUIVALENT_POST, candidate(target_position_id=None)).passed
+
+
+@pytest.mark.parametrize(
+    ("created", "holders", "exception", "passed", "words"),
+    [
+        (date(2025, 7, 1), (), None, True, "chức vụ sẵn có"),
+        (date(2026, 5, 1), (), None, True, "chức vụ sẵn có"),  # created on the approval day: not added for it
+        (date(2026, 5, 2), (), None, False, "sau khi phê duyệt"),
+        ((date(2025, 7, 1)), ("Trần Văn Cũ",), None, False, "đang có người giữ (Trần Văn Cũ)"),
+        (date(2026, 5, 2), (), "Kết luận của Bộ Chính trị số 1", True, "Bộ Chính trị cho phép"),
+    ],
+)
+def test_qd65_no_post_is_added_for_the_rotation(
+    created: date, holders: tuple[str, ...], exception: str | None, passed: bool, words: str
+) -> None:
+    facts = candidate(target_created_on=created, plan_approved_on=date(2026, 5, 1), target_holders=holders,
+                      new_post_exception=exception)  # fmt: skip
+    result = rule(RULE_NO_NEW_POST, facts)
+    assert result.passed is passed
+    assert words in result.message
+
+
+def test_qd65_a_vice_chair_post_may_have_other_holders() -> None:
+    facts = candidate(target_title_code="commune_pc_vice_chair", target_holders=("Người khác",))
+    assert rule(RULE_NO_NEW_POST, facts).passed
+
+
+@pytest.mark.parametrize(
+    ("purpose", "note", "passed"),
+    [("training", None, True), ("term_limit", None, True), ("other", None, False), ("other", "Theo KL số 5", True),
+     (None, None, False), ("holiday", None, False)],
+)  # fmt: skip
+def test_qd65_art4_the_purpose_is_one_of_the_listed_ones(purpose: str | None, note: str | None, passed: bool) -> None:
+    assert rule(RULE_PURPOSE, candidate(purpose=purpose, purpose_note=note)).passed is passed
+
+
+@pytest.mark.parametrize(
+    ("overrides", "words"),
+    [
+        ({"to_unit_id": 2}, "trùng đơn vị cử đi"),
+        ({"to_unit_active": False}, "không còn hoạt động"),
+        ({"target_in_receiving_unit": False}, "không thuộc Ủy ban nhân dân xã An Phú"),
+    ],
+)
+def test_qd65_art4_a_rotation_goes_to_another_active_unit(overrides: dict[str, Any], words: str) -> None:
+    result = rule(RULE_UNITS, candidate(**overrides))
+    assert not result.passed and words in result.message
+
+
+@pytest.mark.parametrize(
+    ("overrides", "passed", "words"),
+    [
+        ({"latest_annual_grade": "KHTNV"}, False, "Không hoàn thành nhiệm vụ"),
+        ({"latest_annual_grade": "HTNV"}, True, "Hoàn thành nhiệm vụ"),
+        ({"low_capability_reason": "Uy tín thấp qua lấy phiếu 2025"}, False, "năng lực hạn chế, uy tín thấp"),
+        # Not a commune key post: the seed's bar does not apply.
+        ({"latest_annual_grade": "KHTNV", "target_title_code": "department_director", "target_level": "province",
+          "target_is_key_title": False}, True, "không áp dụng"),
+    ],
+)  # fmt: skip
+def test_seed001_no_commune_key_post_for_a_khtnv_or_weak_cadre(
+    overrides: dict[str, Any], passed: bool, words: str
+) -> None:
+    result = rule(RULE_CAPABILITY, candidate(**overrides))
+    assert result.passed is passed
+    assert words in result.message
+
+
+@pytest.mark.parametrize(
+    ("overrides", "passed", "words"),
+    [
+        ({"hometown_commune_id": 8}, False, "là người địa phương"),
+        ({"hometown_commune_id": None, "hometown": "Thôn Đông"}, False, "quê quán ghi: Thôn Đông"),
+        ({"receiving_commune_id": None}, False, "Không xác định được xã, phường của"),
+        ({"hometown_commune_id": 8, "target_title_code": "commune_pc_vice_chair", "target_requires_non_local": False},
+         True, "không yêu cầu"),
+        # Flagged on the position even without a listed title code.
+        ({"hometown_commune_id": 8, "target_title_code": None}, False, "là người địa phương"),
+    ],
+)  # fmt: skip
+def test_seeds_000_002_non_local_commune_key_posts(overrides: dict[str, Any], passed: bool, words: str) -> None:
+    result = rule(RULE_NON_LOCAL, candidate(**overrides))
+    assert result.passed is passed
+    assert words in result.message
+
+
+def test_policy_round_trips_and_reports_every_bad_setting() -> None:
+    assert RotationPolicy.from_mapping(DEFAULT_POLICY.to_mapping()) == DEFAULT_POLICY
+    with pytest.raises(Invalid) as caught:
+        RotationPolicy.from_mapping(
+            {"min_duration_months": 0, "barred_grades": ["ZZ"], "purposes_needing_note": ["nope"], "x": 1}
+        )
+    assert {p.field for p in caught.value.problems} == {
+        "min_duration_months",
+        "barred_grades.ZZ",
+        "purposes_needing_note.nope",
+        "x",
+    }
