@@ -18,7 +18,7 @@ class StartForm(FlaskForm):
         _l("Position (id)"), validators=[InputRequired(_l("Choose the position.")), NumberRange(1, 2**31 - 1)]
     )
     source = RadioField(
-        _l("Source"),
+        _l("Source of the candidate"),
         choices=[
             SelectChoice("internal", _l("Local source (5 steps)")),
             SelectChoice("external", _l("From elsewhere (3 steps)")),
