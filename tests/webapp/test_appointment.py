@@ -4,6 +4,7 @@ lands on the record and the audit chains verify. Refusals answer with a clear me
 
 from __future__ import annotations
 
+import io
 import re
 from datetime import timedelta
 from typing import Any
@@ -135,10 +136,21 @@ def test_internal_appointment_of_a_commune_vice_chair_through_http(
     assert '<table class="list">' not in client.get(f"/ballots/{boxes['ballot_step4']}/vote").get_data(as_text=True)
     assert client.get(f"/ballots/{boxes['ballot_step4']}/minutes").status_code == 403
 
-    dossier = {"documents_received": ALL_DOCUMENTS, "photo_taken_on": recent(), "health_certificate_on": recent()}
+    # The dossier: the CV uploaded, the rest marked received on paper; a stale photo or a missing item is refused.
+    on_paper = [item for item in ALL_DOCUMENTS if item != "cv"]
+    dossier = {"documents_received": on_paper, "photo_taken_on": recent(), "health_certificate_on": recent()}
     stale = {**dossier, "photo_taken_on": recent(400)}
     assert _submit(auth, driver, instance_id, "dossier_checklist", "personnel1", stale).status_code == 422
-    assert _submit(auth, driver, instance_id, "dossier_checklist", "personnel1", dossier).status_code == 302
+    incomplete = _submit(auth, driver, instance_id, "dossier_checklist", "personnel1", dossier)
+    assert incomplete.status_code == 422 and 'role="alert"' in incomplete.get_data(as_text=True)
+    task = driver.task(instance_id, "dossier_checklist")
+    uploaded = auth.post(
+        f"/tasks/{task.id}",
+        {**dossier, "action": "submit", "file_cv": (io.BytesIO(b"%PDF-1.4 so yeu ly lich"), "so-yeu-ly-lich.pdf")},
+        page=f"/tasks/{task.id}",
+        content_type="multipart/form-data",
+    )
+    assert uploaded.status_code == 302
     assert (
         _submit(
             auth, driver, instance_id, "clearance_political", "personnel1", {"political_result": "cleared"}

@@ -158,13 +158,14 @@ def policy(session: Session, submitted: dict[str, Any], data: Mapping[str, Any])
 
 
 def dossier(session: Session, submitted: dict[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
-    """NĐ 170 Điều 35: every item received; the photo and the health certificate at most 6 months old."""
+    """NĐ 170 Điều 35: every item received on paper or uploaded (`file_<item>`); the photo and the health
+    certificate at most 6 months old."""
     problems = []
     received = set(submitted.get("documents_received") or [])
-    missing = [item for item in DOSSIER_ITEMS if item not in received]
+    missing = [item for item in DOSSIER_ITEMS if item not in received and not submitted.get(f"file_{item}")]
     if missing:
         problems.append(
-            Problem("The dossier is incomplete: mark every document once received.", field="documents_received")
+            Problem("The dossier is incomplete: mark every document received or upload it.", field="documents_received")
         )
     today = local_today()
     for name in ("photo_taken_on", "health_certificate_on"):
@@ -175,7 +176,7 @@ def dossier(session: Session, submitted: dict[str, Any], data: Mapping[str, Any]
             problems.append(Problem("Older than 6 months: ask for a new one.", field=name))
     if problems:
         raise Invalid("the dossier is not complete", problems)
-    return {**submitted, "dossier_missing": missing, "dossier_checked_on": today.isoformat()}
+    return {**submitted, "dossier_checked_on": today.isoformat()}
 
 
 def clearance(session: Session, submitted: dict[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
