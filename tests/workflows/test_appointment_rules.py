@@ -468,7 +468,7 @@ def test_reappointment_due_in_working_days() -> None:
     assert DEFAULT_CALENDAR.working_days_between(start, date(2027, 6, 30)) == 90
     assert reappointment_due(date(2027, 6, 30), date(2027, 2, 19), 90, DEFAULT_CALENDAR)
     assert not reappointment_due(date(2027, 6, 30), date(2027, 2, 18), 90, DEFAULT_CALENDAR)
-    assert not reappointment_due(date(2027, 6, 30), date(2027, 3, 31))  # the same day in calendar days
+    assert not reappointment_due(date(2027, 6, 30), date(2027, 3, 31))  # in calendar days it starts on 1/4
 
 
 @pytest.mark.parametrize(
