@@ -121,6 +121,8 @@ def test_internal_appointment_of_a_commune_vice_chair_through_http(
     assert _submit(auth, driver, instance_id, "step1_conference", "personnel1", conference).status_code == 302
 
     # Completing a ballot step before its box is closed is refused on the page.
+    show = client.get(f"/instances/{instance_id}").get_data(as_text=True)
+    assert f'href="/appointments/{instance_id}/ballot"' in show  # the way to the step's ballot
     refused = _submit(auth, driver, instance_id, "ballot_step2", "personnel1", {})
     assert refused.status_code == 422 and 'role="alert"' in refused.get_data(as_text=True)
 
