@@ -21,10 +21,11 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import create_engine, select, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy import create_engine, event, select, text
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import Session, sessionmaker
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -141,12 +142,74 @@ def service_benchmark(kind: str, url: str, instances: int) -> dict[str, object]:
 
     with factory() as s:
         sizes = [len(state) for state in s.scalars(select(ProcessInstance.state).where(ProcessInstance.id.in_(ids)))]
+    statements = statements_per_completion(engine, factory, process_engine, users, subject_id)
+    floor = transaction_floor(engine, len(complete_times) // 4)
     engine.dispose()
     return {
         "complete": complete_times,
         "start": start_times,
         "state_bytes": max(sizes),
+        "statements": statements,
+        "floor": floor,
     }
+
+
+def transaction_floor(engine: Engine, rounds: int) -> list[float]:
+    """The database's own floor, for reading the ratio on a busy machine: the same round trips as a completion
+    (BEGIN, a locking SELECT, one UPDATE, COMMIT — durably) on a one-row table, with nothing else to do."""
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE bench_floor (id INTEGER PRIMARY KEY, counter INTEGER NOT NULL)")
+        conn.exec_driver_sql("INSERT INTO bench_floor VALUES (1, 0)")
+    lock = select(text("counter")).select_from(text("bench_floor")).where(text("id = 1"))
+    if engine.dialect.name == "postgresql":
+        lock = lock.with_for_update()
+    bump = text("UPDATE bench_floor SET counter = counter + 1 WHERE id = 1")
+    times = []
+    with engine.connect() as conn:
+        for _ in range(max(rounds, 50)):
+            t0 = time.perf_counter()
+            with conn.begin():
+                conn.execute(lock).scalar_one()
+                conn.execute(bump)
+            times.append(time.perf_counter() - t0)
+    return times
+
+
+def statements_per_completion(
+    engine: Engine, factory: sessionmaker[Session], process_engine: ProcessEngine, users: dict[str, User], subject: int
+) -> float:
+    """Statements one complete-task call sends (besides BEGIN and COMMIT), counted on one more instance, untimed:
+    on PostgreSQL each is a round trip, which is most of what the service adds to the raw engine."""
+    with factory() as s, transaction(s):
+        instance_id = operations.start_instance(
+            s, process_engine, actor=None, process_id=PROCESS_ID, subject_cadre_id=subject
+        ).id
+    sent: list[str] = []
+    calls = 0
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if not statement.lstrip().upper().startswith("BEGIN"):
+            sent.append(statement)
+
+    while True:
+        with factory() as s:
+            row = s.execute(
+                select(HumanTask.id, HumanTask.lane)
+                .where(HumanTask.instance_id == instance_id, HumanTask.status == TaskStatus.OPEN)
+                .limit(1)
+            ).first()
+        if row is None:
+            break
+        actor = users["officer1" if row.lane == "Cán bộ" else "supervisor1"]
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            with factory() as s, transaction(s):
+                s.add(actor)
+                operations.complete_task(s, process_engine, actor=actor, task_id=row.id, data={"decision": "approve"})
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        calls += 1
+    return len(sent) / calls
 
 
 def main() -> None:
@@ -177,6 +240,11 @@ def main() -> None:
         print(f"  ratio service/raw advance:  {ratio:.2f}  (target ≤ {targets[kind]:.0f})")
         print(f"  ratio service/raw step:     {ratio_step:.2f}  (no persistence at all in the denominator)")
         print(f"  state size after 10 steps:  {result['state_bytes'] / 1024:.1f} KB  (target ≤ 10 KB)")
+        print(f"  statements per completion:  {result['statements']:.1f}  (besides BEGIN and COMMIT)")
+        floor = result["floor"]
+        assert isinstance(floor, list)
+        print(f"  bare locked transaction:    {summary(floor)}  (BEGIN, SELECT, UPDATE, COMMIT of one row: the")
+        print("                              database's floor under this machine's load, inside the service time)")
 
 
 if __name__ == "__main__":

@@ -141,11 +141,6 @@ def insert_audit_rows(session: Session, rows: list[dict[str, Any]]) -> None:
         session.connection().execute(insert(_audit_events), rows)
 
 
-def audit_rows_statement(rows: list[dict[str, Any]]) -> Any:
-    """One multi-row INSERT of audit rows, to be sent together with the advance's other writes."""
-    return insert(_audit_events).values(rows)
-
-
 def append_events(
     session: Session,
     chain_key: str,

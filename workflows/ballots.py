@@ -25,7 +25,7 @@ from sqlalchemy import Table, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from workflows.access import ancestry, oversees_unit
-from workflows.audit import PendingEvent, audit_rows_statement, instance_audit_rows
+from workflows.audit import PendingEvent, instance_audit_rows
 from workflows.clock import utcnow_naive
 from workflows.engine.store import lock_instance, save_instance
 from workflows.errors import Conflict, Invalid, NotAllowed, NotFound, Problem
@@ -135,7 +135,7 @@ def _audit(session: Session, box: BallotBox, actor: User, event_type: str, paylo
     """Append to the instance's chain; the instance row holds the chain head (workflows/audit.py)."""
     instance = lock_instance(session, box.instance_id)
     rows, seq, head = instance_audit_rows(instance, [PendingEvent(event_type, payload)], actor=actor)
-    save_instance(session, instance, also=[audit_rows_statement(rows)], audit_seq=seq, audit_head=head)
+    save_instance(session, instance, audit_rows=rows, audit_seq=seq, audit_head=head)
 
 
 def _lock_box(session: Session, box_id: int) -> BallotBox:

@@ -9,14 +9,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, update
+from sqlalchemy import Table, update
 from sqlalchemy.orm import Session
 
 from workflows.assignment import AssignmentContext, LaneRule, resolve_assignment
 from workflows.audit import PendingEvent
 from workflows.clock import utcnow_naive
 from workflows.engine.runtime import Definition, ReadyUserTask
-from workflows.engine.store import InstanceSnapshot, TaskSnapshot
+from workflows.engine.store import AdvanceWrites, InstanceSnapshot, TaskSnapshot, open_task_rows
 from workflows.models import HumanTask
 from workflows.registry.models import User
 from workflows.states import EventType, TaskStatus
@@ -35,29 +35,29 @@ def sync_human_tasks(
     lane_rules: Mapping[str, LaneRule],
     completed: TaskSnapshot | None = None,
     actor: User | None = None,
-    deferred: list[Any] | None = None,
+    writes: AdvanceWrites | None = None,
 ) -> list[PendingEvent]:
     """Close the rows of tasks that stopped being READY, open rows for tasks that became READY.
 
     The open rows of an instance are, by construction, exactly the READY user tasks of its stored state, so
     `ready_before` (read from the state we loaded) tells which rows exist without querying them.
-    Returns the audit events of what changed; `completed` is the row the actor just completed. With `deferred`,
-    closing that row is appended there as a statement for the caller to send with its other writes.
+    Returns the audit events of what changed; `completed` is the row the actor just completed. With `writes`,
+    closing that row and opening the new ones are left there for the caller to send with the instance row.
     """
     connection = session.connection()
     events: list[PendingEvent] = []
     now = utcnow_naive()
     after_ids = {task.spiff_task_id for task in ready_after}
     if completed is not None:
-        close = (
-            update(_tasks)
-            .where(_tasks.c.id == completed.id)
-            .values(status=TaskStatus.COMPLETED, closed_dt=now, closed_by_id=actor.id if actor is not None else None)
-        )
-        if deferred is not None:
-            deferred.append(close)
+        closed_by_id = actor.id if actor is not None else None
+        if writes is not None:
+            writes.close_task(completed.id, status=TaskStatus.COMPLETED, closed_dt=now, closed_by_id=closed_by_id)
         else:
-            connection.execute(close)
+            connection.execute(
+                update(_tasks)
+                .where(_tasks.c.id == completed.id)
+                .values(status=TaskStatus.COMPLETED, closed_dt=now, closed_by_id=closed_by_id)
+            )
     gone = ready_before - after_ids - ({completed.spiff_task_id} if completed is not None else set())
     if gone:
         cancelled = connection.execute(
@@ -76,7 +76,7 @@ def sync_human_tasks(
         )
     new = [task for task in ready_after if task.spiff_task_id not in ready_before]
     if new:
-        events.extend(_open_rows(session, context, instance, definition, new, lane_rules, now))
+        events.extend(_open_rows(session, context, instance, definition, new, lane_rules, now, writes))
     return events
 
 
@@ -88,6 +88,7 @@ def _open_rows(
     tasks: list[ReadyUserTask],
     lane_rules: Mapping[str, LaneRule],
     now: Any,
+    writes: AdvanceWrites | None,
 ) -> list[PendingEvent]:
     rows = []
     for task in tasks:
@@ -115,12 +116,7 @@ def _open_rows(
                 "assignment_problem": "; ".join(p for p in (assignment.problem, task.problem) if p) or None,
             }
         )
-    ids = (
-        session.connection()
-        .execute(insert(_tasks).returning(_tasks.c.id, sort_by_parameter_order=True), rows)
-        .scalars()
-        .all()
-    )
+    ids = open_task_rows(session, rows, writes)
     events = []
     for row_id, row in zip(ids, rows, strict=True):
         payload = {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -13,6 +14,7 @@ from workflows import clock
 from workflows.audit import instance_chain, verify_chains
 from workflows.db import transaction
 from workflows.engine import operations
+from workflows.engine.store import save_instance
 from workflows.errors import Conflict, Invalid, NotAllowed, NotFound
 from workflows.models import AuditEvent, HumanTask, ProcessInstance
 from workflows.registry.models import OrgUnit
@@ -204,10 +206,11 @@ def test_a_crash_before_commit_leaves_the_previous_state(
     task = driver.task(instance_id, "submit_request")
     before = driver.instance(instance_id)
 
-    def crash(*_args: object, **_kwargs: object) -> None:
-        raise RuntimeError("process killed between engine step and commit")
+    def crash_after_writing(*args: Any, **kwargs: Any) -> None:
+        save_instance(*args, **kwargs)  # every write of the advance has reached the database …
+        raise RuntimeError("process killed between engine step and commit")  # … and then the process dies
 
-    monkeypatch.setattr(operations, "audit_rows_statement", crash)
+    monkeypatch.setattr(operations, "save_instance", crash_after_writing)
     with pytest.raises(RuntimeError):
         driver.complete("officer1", task.id, REQUEST)
     monkeypatch.undo()

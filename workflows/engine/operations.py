@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from workflows.access import ancestry, role_units
 from workflows.assignment import AssignmentContext, can_act_on_task, holds_role_over
-from workflows.audit import GENESIS_HASH, PendingEvent, audit_rows_statement, instance_audit_rows
+from workflows.audit import GENESIS_HASH, PendingEvent, instance_audit_rows
 from workflows.clock import utcnow_naive
 from workflows.engine.runtime import (
     Definition,
@@ -31,6 +31,7 @@ from workflows.engine.runtime import (
     waiting_timer_tasks,
 )
 from workflows.engine.store import (
+    AdvanceWrites,
     InstanceSnapshot,
     LockedTask,
     TaskSnapshot,
@@ -148,9 +149,10 @@ def _save_advance(
     ready_before: set[str],
     completed: TaskSnapshot | None = None,
     context: AssignmentContext | None = None,
+    writes: AdvanceWrites | None = None,
 ) -> None:
     """Inbox rows, then audit events, then one UPDATE of the instance (state, timers, status, chain head)."""
-    deferred: list[Any] = []
+    writes = writes or AdvanceWrites()
     events.extend(
         sync_human_tasks(
             session,
@@ -162,7 +164,7 @@ def _save_advance(
             lane_rules=engine.lane_rules,
             completed=completed,
             actor=actor,
-            deferred=deferred,
+            writes=writes,
         )
     )
     changes: dict[str, Any] = {
@@ -180,7 +182,7 @@ def _save_advance(
                 {"end_event": getattr(end, "bpmn_id", None), "end_name": getattr(end, "bpmn_name", None)},
             )
         )
-    _write(session, instance, events, actor, changes, deferred)
+    _write(session, instance, events, actor, changes, writes)
 
 
 def _write(
@@ -189,11 +191,10 @@ def _write(
     events: list[PendingEvent],
     actor: User | None,
     changes: dict[str, Any],
-    deferred: list[Any] | None = None,
+    writes: AdvanceWrites | None = None,
 ) -> None:
     rows, seq, head = instance_audit_rows(instance, events, actor=actor)
-    also = [*(deferred or []), *([audit_rows_statement(rows)] if rows else [])]
-    save_instance(session, instance, also=also, audit_seq=seq, audit_head=head, **changes)
+    save_instance(session, instance, writes=writes, audit_rows=rows, audit_seq=seq, audit_head=head, **changes)
 
 
 def _current_data(workflow: Any) -> dict[str, Any]:
@@ -253,6 +254,7 @@ def start_instance(
             start_task.data.update(initial)
         workflow.do_engine_steps()
 
+    writes = AdvanceWrites()
     instance = insert_instance(
         session,
         {
@@ -270,6 +272,7 @@ def start_instance(
             "audit_seq": 0,
             "audit_head": GENESIS_HASH,
         },
+        writes,
     )
     started = PendingEvent(
         EventType.INSTANCE_STARTED,
@@ -283,7 +286,9 @@ def start_instance(
             "data": initial,
         },
     )
-    _save_advance(session, engine, definition, instance, workflow, [started], actor=actor, ready_before=set())
+    _save_advance(
+        session, engine, definition, instance, workflow, [started], actor=actor, ready_before=set(), writes=writes
+    )
     return instance
 
 
@@ -339,7 +344,7 @@ def complete_task(
     Raises NotFound, NotAllowed, Conflict (already completed, or a deadline fired first), Invalid (data),
     ScriptFailure (a model script failed: the instance keeps its previous state).
     """
-    locked = lock_task(session, task_id)
+    locked = lock_task(session, task_id, reserve_task_id=True)
     task, instance = locked.task, locked.instance
     if task.status != "open":
         raise Conflict("this task has already been completed or closed")
@@ -388,6 +393,7 @@ def complete_task(
         ready_before=ready_before,
         completed=task,
         context=context,
+        writes=AdvanceWrites(reserved_task_ids=locked.reserved_task_ids),
     )
     if workflow.is_completed():
         run_completion_effect(session, instance, _current_data(workflow), actor)
