@@ -22,7 +22,11 @@ from webapp.evaluation import evaluation_policy
 from webapp.evaluation.rollup_cli import annual_command, rollup_command
 from webapp.extensions import db
 from workflows import clock
-from workflows.appointment.service import start_appointment, start_due_reappointments
+from workflows.appointment.service import (
+    start_appointment,
+    start_due_reappointments,
+    start_due_reappointments_daily,
+)
 from workflows.audit import instance_chain, verify_chains
 from workflows.db import transaction
 from workflows.deployment.operations import deploy_bundle, list_versions
@@ -356,7 +360,7 @@ def worker(once: bool, poll: float | None) -> None:
                 session_factory, _engine(), unit_codes=auto_open, policy=evaluation_policy()
             ):
                 click.echo(f"evaluation {opening.month} opened for {opening.unit_code}: {opening.opened} instance(s)")
-        for started in start_due_reappointments(session_factory, _engine()):
+        for started in start_due_reappointments_daily(session_factory, _engine()):
             click.echo(
                 f"re-appointment of {started.cadre_code} (term ends {started.term_ends_on}): {started.instance_id}"
             )

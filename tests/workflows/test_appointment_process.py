@@ -29,7 +29,11 @@ from tests.fixtures.appointment import (
 from tests.fixtures.ballots import ballot_tables, user
 from tests.fixtures.workflow_helpers import WorkflowDriver
 from workflows import clock
-from workflows.appointment.service import start_appointment, start_due_reappointments
+from workflows.appointment.service import (
+    start_appointment,
+    start_due_reappointments,
+    start_due_reappointments_daily,
+)
 from workflows.appointment.steps import Next, after_ballot
 from workflows.audit import verify_chains
 from workflows.db import transaction
@@ -376,3 +380,24 @@ def test_reappointment_started_by_the_worker(
         assert len(rows) == 2 and rows[0].ended_on is not None and rows[1].ended_on is None
         assert rows[1].started_on == term_end + timedelta(days=1)
     _verify(session_factory)
+
+
+def test_the_worker_scans_terms_once_a_day(
+    driver: WorkflowDriver, session_factory: sessionmaker[Session], world: dict[str, Any]
+) -> None:
+    today = local_today()
+    assert start_due_reappointments_daily(session_factory, driver.engine, today=today) == []
+    with session_factory() as s, transaction(s):
+        cadre = s.scalars(select(Cadre).where(Cadre.code == NOMINEE)).one()
+        add_position(
+            s,
+            None,
+            cadre,
+            position_id=world["post_id"],
+            started_on="2022-01-01",
+            term_ends_on=today + timedelta(days=30),
+        )
+    # Scanned already today: the new term waits for tomorrow's scan (or `canbo appointment reappointments`).
+    assert start_due_reappointments_daily(session_factory, driver.engine, today=today) == []
+    tomorrow = start_due_reappointments_daily(session_factory, driver.engine, today=today + timedelta(days=1))
+    assert [r.cadre_code for r in tomorrow] == [NOMINEE]

@@ -24,7 +24,7 @@ from workflows.engine.operations import start_instance
 from workflows.engine.runtime import ProcessEngine
 from workflows.engine.store import InstanceSnapshot
 from workflows.errors import Conflict, Invalid, NotAllowed, NotFound, Problem, WorkflowError
-from workflows.models import ProcessInstance
+from workflows.models import ProcessInstance, WorkerCursor
 from workflows.registry.models import Cadre, CadrePosition, Position, User
 from workflows.registry.records import local_today
 from workflows.rules.appointment import DEFAULT_POLICY, AppointmentPolicy, reappointment_due, reappointment_plan
@@ -268,5 +268,37 @@ __all__ = [
     "due_terms",
     "start_appointment",
     "start_due_reappointments",
+    "start_due_reappointments_daily",
     "start_reappointment",
 ]
+
+
+REAPPOINTMENT_CURSOR = "reappointment_scan"
+
+
+def start_due_reappointments_daily(
+    session_factory: sessionmaker[Session],
+    engine: ProcessEngine,
+    *,
+    today: date | None = None,
+    policy: AppointmentPolicy = DEFAULT_POLICY,
+) -> list[StartedReappointment]:
+    """The worker loop's call: scans the terms once per day (a worker cursor holds the last day scanned), so the
+    poll stays cheap; a day whose scan left a term unstarted (an error was logged) is scanned again next loop."""
+    today = today or local_today()
+    with session_factory() as session:
+        cursor = session.get(WorkerCursor, REAPPOINTMENT_CURSOR)
+        if cursor is not None and cursor.position >= today.toordinal():
+            return []
+    started = start_due_reappointments(session_factory, engine, today=today, policy=policy)
+    with session_factory() as session:
+        if due_terms(session, today, policy):
+            return started  # something failed to start: try again on the next loop
+        session.rollback()
+        with transaction(session):
+            row = session.get(WorkerCursor, REAPPOINTMENT_CURSOR)
+            if row is None:
+                session.add(WorkerCursor(name=REAPPOINTMENT_CURSOR, position=today.toordinal()))
+            else:
+                row.position = today.toordinal()
+    return started
