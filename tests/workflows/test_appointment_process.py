@@ -401,3 +401,27 @@ def test_the_worker_scans_terms_once_a_day(
     assert start_due_reappointments_daily(session_factory, driver.engine, today=today) == []
     tomorrow = start_due_reappointments_daily(session_factory, driver.engine, today=today + timedelta(days=1))
     assert [r.cadre_code for r in tomorrow] == [NOMINEE]
+
+
+def test_reappointment_escalates_when_the_last_day_for_the_decision_passes(
+    driver: WorkflowDriver, session_factory: sessionmaker[Session], world: dict[str, Any]
+) -> None:
+    today = local_today()
+    with session_factory() as s, transaction(s):
+        cadre = s.scalars(select(Cadre).where(Cadre.code == NOMINEE)).one()
+        add_position(
+            s,
+            None,
+            cadre,
+            position_id=world["post_id"],
+            started_on="2022-01-01",
+            term_ends_on=today + timedelta(days=20),
+        )
+    [started] = start_due_reappointments(session_factory, driver.engine, today=today)
+    assert _data(driver, started.instance_id)["deadline_reappointment"] < (today + timedelta(days=20)).isoformat()
+    run_due_timers(session_factory, driver.engine)
+    assert {t.task_key for t in driver.open_tasks(started.instance_id)} == {"self_report"}
+    clock.set_now(clock.now() + timedelta(days=21))
+    run_due_timers(session_factory, driver.engine)
+    assert {t.task_key for t in driver.open_tasks(started.instance_id)} == {"self_report", "escalate_reappointment"}
+    _verify(session_factory)

@@ -179,6 +179,8 @@ def start_reappointment(
         "reappointment_kind": plan.kind,
         "reappointment_plan": plan.message,
         "proposed_term_ends_on": plan.new_term_ends_on.isoformat(),
+        # NĐ 138 Điều 49: the decision is issued at least 1 working day before the term ends; escalate after that.
+        "deadline_reappointment": working_deadline(held.term_ends_on, -1),
     }
     return start_instance(
         session,
