@@ -34,7 +34,7 @@ from workflows.appointment.service import (
     start_due_reappointments,
     start_due_reappointments_daily,
 )
-from workflows.appointment.steps import Next, after_ballot
+from workflows.appointment.steps import Confidence, Next, after_ballot, confidence_level
 from workflows.audit import verify_chains
 from workflows.db import transaction
 from workflows.errors import Conflict, Invalid, NotAllowed
@@ -359,6 +359,7 @@ def test_reappointment_started_by_the_worker(
     _complete(driver, instance_id, "ballot_confidence", "personnel1")
     data = _data(driver, instance_id)
     assert "_tally_ballot_confidence" in data and "tally_ballot_confidence" not in data  # not announced
+    assert data["_confidence_level"] == "normal"
     _complete(driver, instance_id, "head_proposal", "head1", {"proposal": "reappoint", "proposal_comment": "Tốt"})
     _clearances_and_final_check(driver, instance_id)
     if not _data(driver, instance_id)["eligible"]:
@@ -425,3 +426,20 @@ def test_reappointment_escalates_when_the_last_day_for_the_decision_passes(
     run_due_timers(session_factory, driver.engine)
     assert {t.task_key for t in driver.open_tasks(started.instance_id)} == {"self_report", "escalate_reappointment"}
     _verify(session_factory)
+
+
+@pytest.mark.parametrize(
+    ("no", "denominator", "quorum_met", "expected"),
+    [
+        (3, 7, True, Confidence.NORMAL),
+        (4, 8, True, Confidence.NORMAL),  # exactly half is not "more than half"
+        (4, 7, True, Confidence.LOW),
+        (5, 8, True, Confidence.LOW),
+        (4, 6, True, Confidence.DISMISSAL),  # exactly 2/3
+        (7, 7, True, Confidence.DISMISSAL),
+        (7, 7, False, Confidence.NORMAL),  # an invalid conference decides nothing
+    ],
+)
+def test_confidence_levels_of_qd_96(no: int, denominator: int, quorum_met: bool, expected: Confidence) -> None:
+    tally = {"quorum_met": quorum_met, "denominator": denominator, "candidates": [{"key": "A", "no": no}]}
+    assert confidence_level(tally, "A") == expected

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from workflows.appointment import PROCESS_ID, Source
 from workflows.appointment.ballots import USED_BOXES, open_ballot_task, pending_box
 from workflows.appointment.facts import candidate_facts
-from workflows.appointment.steps import Next, after_ballot, after_head_choice, tally_key
+from workflows.appointment.steps import Next, after_ballot, after_head_choice, confidence_level, tally_key
 from workflows.errors import Invalid, Problem
 from workflows.hooks import CompletionEffect, InstanceLike, TaskHook
 from workflows.models import Notification, ProcessInstance
@@ -215,8 +215,12 @@ def ballot(session: Session, submitted: dict[str, Any], data: Mapping[str, Any])
     names.update({str(c["key"]): str(c["name"]) for c in box.candidates})
     nominees = [str(n["key"]) for n in data.get("nominees") or []]
     after = after_ballot(step, box.tally, str(data.get("cadre_code")), nominees)
+    extra: dict[str, Any] = {}
+    if step == "ballot_confidence":  # not announced (§7): kept with the tally, under a hidden key
+        extra["_confidence_level"] = str(confidence_level(box.tally, str(data.get("cadre_code"))))
     return {
         **submitted,
+        **extra,
         tally_key(step): dict(box.tally),
         "ballot_next": str(after.next),
         "nominees": [{"key": key, "name": names.get(key, key)} for key in after.nominees],

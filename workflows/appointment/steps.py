@@ -146,3 +146,24 @@ def result_line(tally: Mapping[str, Any], names: Mapping[str, str]) -> str:
         for c in tally.get("candidates") or []
     ]
     return "; ".join(parts)
+
+
+class Confidence(StrEnum):
+    """QĐ 96-QĐ/TW (domain rules §3.9), read from the share of "low confidence" (no) marks."""
+
+    NORMAL = "normal"
+    LOW = "low"  # > 1/2 and < 2/3: out of planning for higher posts, considered for leaving the post
+    DISMISSAL = "dismissal"  # ≥ 2/3: considered for dismissal (miễn nhiệm)
+
+
+# QĐ 96-QĐ/TW [V] S47: > 1/2 low confidence, and ≥ 2/3 low confidence.
+def confidence_level(tally: Mapping[str, Any], subject_key: str) -> Confidence:
+    row = next((c for c in tally.get("candidates") or [] if c.get("key") == subject_key), None)
+    if row is None or not tally.get("quorum_met"):
+        return Confidence.NORMAL
+    no, denominator = int(row.get("no") or 0), int(tally.get("denominator") or 0)
+    if denominator and 3 * no >= 2 * denominator:
+        return Confidence.DISMISSAL
+    if denominator and 2 * no > denominator:
+        return Confidence.LOW
+    return Confidence.NORMAL
