@@ -361,18 +361,32 @@ def figure_counts(
         return DashboardCounts()
     wanted = list(keys) if keys is not None else list(FIGURE_KEYS)
     query = _Query(session, roots, today, {key: definitions[key] for key in wanted}, index)
-    columns: list[Any] = [query.commune, func.count()]
+    # Per figure: SUM(measure) is the numerator (1s), COUNT(measure) the denominator (1s and 0s, not NULLs); the
+    # unknown are the population less the denominator, and figures with the same population share its count. Each
+    # measure is thus written twice, not three times: the aggregation is most of the query's time.
+    titles = list(dict.fromkeys([None, *(definitions[key].population_title for key in wanted)]))
+    columns: list[Any] = [query.commune]
+    for title in titles:
+        columns.append(func.count() if title is None else func.count().filter(query.flags.get(title, false())))
     for key in wanted:
         population, measure = query.population(key), query.measures[key]
-        columns += [
-            func.count().filter(and_(population, measure == 1)),
-            func.count().filter(and_(population, measure.is_not(None))),
-            func.count().filter(and_(population, measure.is_(None))),
-        ]
+        if definitions[key].population_title is None:
+            columns += [func.coalesce(func.sum(measure), 0), func.count(measure)]
+        else:
+            columns += [func.coalesce(func.sum(measure).filter(population), 0), func.count(measure).filter(population)]
     result = DashboardCounts()
-    for commune, cadres, *numbers in session.execute(query.select(*columns).group_by(query.commune)):
-        result.cadres_by_commune[commune] = cadres
-        result.by_commune[commune] = {key: FigureCounts(*numbers[3 * i : 3 * i + 3]) for i, key in enumerate(wanted)}
+    for commune, *numbers in session.execute(query.select(*columns).group_by(query.commune)):
+        sizes = dict(zip(titles, numbers[: len(titles)], strict=True))
+        figures = numbers[len(titles) :]
+        result.cadres_by_commune[commune] = sizes[None]
+        result.by_commune[commune] = {
+            key: FigureCounts(
+                int(figures[2 * i]),
+                figures[2 * i + 1],
+                sizes[definitions[key].population_title] - figures[2 * i + 1],
+            )
+            for i, key in enumerate(wanted)
+        }
     return result
 
 
