@@ -16,6 +16,7 @@ Usage: python bench/engine.py [--db sqlite|postgres|both] [--instances 200]
 from __future__ import annotations
 
 import argparse
+import shutil
 import statistics
 import sys
 import tempfile
@@ -80,7 +81,7 @@ def raw_engine(instances: int) -> tuple[list[float], list[float]]:
     return advance, step
 
 
-def fresh_database(kind: str, postgres_url: str) -> tuple[str, object]:
+def fresh_database(kind: str, postgres_url: str) -> tuple[str, str | None]:
     if kind == "sqlite":
         directory = tempfile.mkdtemp(prefix="canbo-bench-")
         return f"sqlite:///{directory}/bench.db", directory
@@ -227,8 +228,12 @@ def main() -> None:
     kinds = ["sqlite", "postgres"] if args.db == "both" else [args.db]
     targets = {"sqlite": 3.0, "postgres": 4.0}
     for kind in kinds:
-        url, _ = fresh_database(kind, args.postgres_url)
-        result = service_benchmark(kind, url, args.instances)
+        url, directory = fresh_database(kind, args.postgres_url)
+        try:
+            result = service_benchmark(kind, url, args.instances)
+        finally:
+            if directory is not None:
+                shutil.rmtree(directory, ignore_errors=True)
         complete = result["complete"]
         start = result["start"]
         assert isinstance(complete, list) and isinstance(start, list)
