@@ -33,15 +33,27 @@ _configured_engines: weakref.WeakSet[Engine] = weakref.WeakSet()
 
 
 def configure_engine(engine: Engine) -> Engine:
-    """Give SQLite the behaviour the services rely on; PostgreSQL needs nothing extra.
+    """Give SQLite the behaviour the services rely on; on PostgreSQL turn psycopg's automatic preparation off.
 
     SQLite: WAL (readers never block the writer), foreign keys on, and every transaction starts with
     BEGIN IMMEDIATE so that the instance being advanced is locked from the first statement — a deferred
     transaction would fail, instead of wait, when it upgrades to a writer (docs/decisions/0002).
     """
-    if engine.dialect.name != "sqlite" or engine in _configured_engines:
+    if engine in _configured_engines:
         return engine
     _configured_engines.add(engine)
+    if engine.dialect.name == "postgresql":
+
+        @event.listens_for(engine, "connect")
+        def _no_automatic_prepare(dbapi_connection: Any, _record: Any) -> None:
+            # psycopg's automatic preparation is forgotten at every ROLLBACK and drops every prepared statement of
+            # the connection then (DEALLOCATE ALL) — including the ones the hot path prepares itself
+            # (workflows/engine/store.py, docs/decisions/0017).
+            dbapi_connection.prepare_threshold = None
+
+        return engine
+    if engine.dialect.name != "sqlite":
+        return engine
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, text
 from sqlalchemy.engine import Engine
 
 from tests.fixtures.workflow_helpers import WorkflowDriver
 from workflows.audit import PendingEvent, instance_audit_rows, verify_chains
 from workflows.db import transaction
+from workflows.engine import store
 from workflows.engine.store import AdvanceWrites, _json_value, lock_instance, save_instance
 from workflows.errors import Conflict
 from workflows.models import AuditEvent, HumanTask
@@ -25,10 +27,17 @@ HOT_TABLES = ("human_tasks", "process_instances", "audit_events")
 
 @contextmanager
 def _statements(engine: Engine) -> Iterator[list[str]]:
-    """The SQL of every statement sent that touches the tables of an advance."""
+    """The SQL of every statement sent that touches the tables of an advance; a prepared statement's EXECUTE is
+    reported as the statement it runs."""
     seen: list[str] = []
 
     def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.startswith("EXECUTE canbo_"):
+            name = statement.split("(", 1)[0].removeprefix("EXECUTE ")
+            statement = next(form.prepare for _, form in store._prepared_forms.values() if form.name == name)
+            statement = statement.split(" AS ", 1)[1]
+        elif statement.startswith("PREPARE"):
+            return
         if any(table in statement for table in HOT_TABLES):
             seen.append(" ".join(statement.split()))
 
@@ -44,9 +53,10 @@ def test_on_postgres_a_completion_is_one_locking_read_and_one_write(driver: Work
         pytest.skip("the single-statement write is PostgreSQL's; SQLite has no round trips to save")
     instance_id = driver.start("sample_approval", as_user="officer1", subject="CB0001")
     task = driver.task(instance_id, "submit_request")
+    data = {**REQUEST, "subject_line": 'Đề nghị 50% — O\'Brien \\ "trích dẫn"'}  # quotes, a backslash, a percent
 
     with _statements(db_engine) as sent:
-        driver.complete("officer1", task.id, REQUEST)
+        driver.complete("officer1", task.id, data)
 
     assert len(sent) == 2, sent
     lock, write = sent
@@ -54,7 +64,8 @@ def test_on_postgres_a_completion_is_one_locking_read_and_one_write(driver: Work
     assert write.startswith("WITH") and "UPDATE process_instances" in write
     assert "UPDATE human_tasks" in write and "INSERT INTO human_tasks" in write and "INSERT INTO audit_events" in write
 
-    # … and it wrote what a completion writes: the task closed, the next one open, events naming the new row.
+    # … and it wrote what a completion writes: the task closed, the next one open, events naming the new row,
+    # the submitted text exactly as sent.
     (review,) = driver.open_tasks(instance_id)
     assert review.task_key == "review_request"
     with driver.session_factory() as s:
@@ -66,6 +77,30 @@ def test_on_postgres_a_completion_is_one_locking_read_and_one_write(driver: Work
         ).all()
         assert opened[-1] == review.id
         assert verify_chains(s).ok
+        changed = s.scalars(
+            select(AuditEvent.payload).where(
+                AuditEvent.instance_id == instance_id, AuditEvent.event_type == EventType.DATA_CHANGED
+            )
+        ).first()
+    assert changed is not None and json.loads(changed)["changes"]["subject_line"]["to"] == data["subject_line"]
+    assert json.loads(driver.instance(instance_id).state)["typename"] == "BpmnWorkflow"
+
+
+def test_prepared_statements_outlive_a_rollback(driver: WorkflowDriver, db_engine: Engine) -> None:
+    """A read-only request ends with ROLLBACK; the next completion on the same connection still finds its prepared
+    statements (psycopg's automatic preparation, which would drop them, is off on our connections)."""
+    if db_engine.dialect.name != "postgresql":
+        pytest.skip("prepared statements are PostgreSQL's")
+    instance_id = driver.start("sample_approval", as_user="officer1", subject="CB0001")
+    driver.complete("officer1", driver.task(instance_id, "submit_request").id, REQUEST)
+    with driver.session_factory() as s:  # a read-only request: it ends with ROLLBACK
+        for _ in range(7):  # enough for psycopg to prepare this one itself (and drop all at the ROLLBACK), if allowed
+            s.execute(select(HumanTask.id).where(HumanTask.instance_id == instance_id)).all()
+    with driver.session_factory() as s:
+        prepared = set(s.scalars(text("SELECT name FROM pg_prepared_statements")))
+    assert {form.name for _, form in store._prepared_forms.values()} & prepared
+    driver.complete("supervisor1", driver.task(instance_id, "review_request").id, {"decision": "approve"})
+    assert driver.open_tasks(instance_id) == []
 
 
 def test_a_stale_version_writes_nothing(driver: WorkflowDriver) -> None:

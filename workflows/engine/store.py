@@ -2,22 +2,38 @@
 of work (docs/decisions/0003).
 
 Every statement here is built once, at import or on first use of its shape, with named bind parameters: SQLAlchemy
-then neither rebuilds nor re-keys it per call, and its SQL text never changes, so psycopg prepares it on the server.
-On PostgreSQL a whole advance is three round trips after BEGIN — the locking SELECT, one UPDATE carrying every other
-write as data-modifying CTEs, COMMIT (docs/decisions/0017).
+then neither rebuilds nor re-keys it per call. On PostgreSQL a whole advance is three round trips after BEGIN — the
+locking SELECT, one UPDATE carrying every other write as data-modifying CTEs, COMMIT — and those two statements are
+prepared on the server once per connection (docs/decisions/0017).
 
 Services hand out `InstanceSnapshot`s — plain values, safe to use after the transaction — never live ORM rows.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime
 from typing import Any, cast
 
-from sqlalchemy import JSON, Connection, Table, Text, bindparam, column, func, insert, select, update
+from psycopg.sql import quote
+from sqlalchemy import (
+    JSON,
+    Connection,
+    CursorResult,
+    Table,
+    Text,
+    bindparam,
+    column,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Update
@@ -132,8 +148,66 @@ def _json_value(value: Any) -> Any:
 
 
 def _as_json(rows: Sequence[dict[str, Any]]) -> tuple[tuple[str, ...], str]:
-    text = json.dumps(rows, ensure_ascii=False, separators=(",", ":"), default=_json_value)
-    return tuple(rows[0]), text
+    encoded = json.dumps(rows, ensure_ascii=False, separators=(",", ":"), default=_json_value)
+    return tuple(rows[0]), encoded
+
+
+# -- server-side prepared statements (PostgreSQL) -------------------------------------------------------------
+# Parsing and planning the locking SELECT and the advance's UPDATE cost the server about as much as running them.
+# psycopg's automatic preparation does not help: it forgets its prepared statements at every ROLLBACK (and drops
+# them with DEALLOCATE ALL), and every read-only request ends with one. So the hot statements are prepared with
+# SQL PREPARE, which outlives transactions, once per connection, and run with EXECUTE; psycopg's own preparation is
+# turned off on our connections (workflows.db.configure_engine), so that nothing deallocates them. On a connection
+# where it is on, or on SQLite, statements run the ordinary way.
+
+
+@dataclass(frozen=True)
+class _PreparedForm:
+    name: str
+    prepare: str  # PREPARE name AS <the statement with $1 … $n>
+    parameters: tuple[str, ...]  # the bind parameter behind $1 … $n
+    compiled: Any
+
+
+_prepared_forms: dict[int, tuple[Any, _PreparedForm]] = {}
+_PREPARED_ON_CONNECTION = "canbo_prepared_statements"
+_PLACEHOLDER = re.compile(r"%\(([^)]+)\)s")
+_IS_PREPARED = text("SELECT EXISTS (SELECT FROM pg_prepared_statements WHERE name = :name)")
+
+
+def _prepared_form(statement: Any, dialect: Any) -> _PreparedForm:
+    cached = _prepared_forms.get(id(statement))
+    if cached is not None and cached[0] is statement:
+        return cached[1]
+    compiled = statement.compile(dialect=dialect)
+    parameters: list[str] = []
+
+    def number(match: re.Match[str]) -> str:
+        if match.group(1) not in parameters:
+            parameters.append(match.group(1))
+        return f"${parameters.index(match.group(1)) + 1}"
+
+    sql = _PLACEHOLDER.sub(number, compiled.string).replace("%%", "%")
+    name = "canbo_" + hashlib.sha256(sql.encode()).hexdigest()[:16]
+    form = _PreparedForm(name, f"PREPARE {name} AS {sql}", tuple(parameters), compiled)
+    _prepared_forms[id(statement)] = (statement, form)  # statements are built once and live as long as the process
+    return form
+
+
+def _execute(connection: Connection, statement: Any, params: dict[str, Any]) -> CursorResult[Any]:
+    """Run a hot-path statement; on PostgreSQL as a server-side prepared statement (see above)."""
+    raw: Any = connection.connection.dbapi_connection
+    if not _is_postgres(connection) or getattr(raw, "prepare_threshold", 0) is not None:
+        return connection.execute(statement, params)
+    form = _prepared_form(statement, connection.dialect)
+    prepared = connection.connection.info.setdefault(_PREPARED_ON_CONNECTION, set())  # cleared on reconnect
+    if form.name not in prepared:
+        if not connection.scalar(_IS_PREPARED, {"name": form.name}):
+            connection.exec_driver_sql(form.prepare, execution_options={"no_parameters": True})
+        prepared.add(form.name)
+    values = form.compiled.construct_params(params)
+    arguments = ", ".join(quote(values[name], raw) for name in form.parameters)
+    return connection.exec_driver_sql(f"EXECUTE {form.name}({arguments})", execution_options={"no_parameters": True})
 
 
 @dataclass
@@ -177,7 +251,7 @@ def lock_task(session: Session, task_id: int, *, reserve_task_id: bool = False) 
     `reserve_task_id`: on PostgreSQL also draw one human_tasks id for `AdvanceWrites.reserved_task_ids`."""
     connection = session.connection()
     reserving = reserve_task_id and _is_postgres(connection)
-    row = connection.execute(_LOCK_TASK_RESERVING if reserving else _LOCK_TASK, {"task_id": task_id}).one_or_none()
+    row = _execute(connection, _LOCK_TASK_RESERVING if reserving else _LOCK_TASK, {"task_id": task_id}).one_or_none()
     if row is None:
         raise NotFound(f"task {task_id} does not exist")
     task = TaskSnapshot(*row[:_N_TASK])
@@ -190,7 +264,7 @@ def lock_task(session: Session, task_id: int, *, reserve_task_id: bool = False) 
 
 def lock_instance(session: Session, instance_id: int) -> InstanceSnapshot:
     """Row lock on PostgreSQL (SELECT … FOR UPDATE); on SQLite the transaction already holds the write lock."""
-    row = session.connection().execute(_LOCK_INSTANCE, {"instance_id": instance_id}).one_or_none()
+    row = _execute(session.connection(), _LOCK_INSTANCE, {"instance_id": instance_id}).one_or_none()
     if row is None:
         raise NotFound(f"instance {instance_id} does not exist")
     return InstanceSnapshot(*row)
@@ -216,7 +290,7 @@ def open_task_rows(session: Session, rows: list[dict[str, Any]], writes: Advance
         return list(connection.execute(_INSERT_TASKS, rows).scalars())
     missing = len(rows) - len(writes.reserved_task_ids)
     if missing > 0:
-        writes.reserved_task_ids.extend(connection.execute(_DRAW_TASK_IDS, {"count": missing}).scalars())
+        writes.reserved_task_ids.extend(_execute(connection, _DRAW_TASK_IDS, {"count": missing}).scalars())
     ids = writes.reserved_task_ids[: len(rows)]
     del writes.reserved_task_ids[: len(rows)]
     writes.opened_tasks.extend({**row, "id": row_id} for row_id, row in zip(ids, rows, strict=True))
@@ -278,7 +352,7 @@ def save_instance(
             connection.execute(_CLOSE_TASK, writes.closed_task)
         if audit_rows:
             connection.execute(_INSERT_AUDIT_ROWS, list(audit_rows))
-    result = connection.execute(_save_statement(tuple(sorted(values)), tuple(ctes)), params)
+    result = _execute(connection, _save_statement(tuple(sorted(values)), tuple(ctes)), params)
     if result.rowcount != 1:
         raise Conflict("the procedure was changed by someone else meanwhile; reload and try again")
     for name, value in changes.items():
