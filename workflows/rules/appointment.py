@@ -26,9 +26,10 @@ import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import partial
 from typing import Any, NamedTuple
 
-from workflows.errors import Invalid, Problem
+from workflows.errors import Problem
 from workflows.rules.evaluation import GRADE_LABELS, GRADES
 from workflows.rules.retirement import (
     DEFAULT_SCHEDULE,
@@ -37,6 +38,7 @@ from workflows.rules.retirement import (
     age_in_months,
     months_until_retirement,
 )
+from workflows.rules.settings import check_settings, is_whole, merged_settings, whole_setting
 from workflows.rules.workdays import WorkCalendar
 
 __all__ = [
@@ -175,26 +177,14 @@ class AppointmentPolicy:
     extension_below_months: int = 24
 
     def __post_init__(self) -> None:
-        problems = _policy_problems({f.name: getattr(self, f.name) for f in dataclasses.fields(self)})
-        if problems:
-            raise Invalid("the appointment settings are not valid", problems)
+        check_settings(self, _policy_problems, "the appointment settings are not valid")
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> AppointmentPolicy:
         """Settings as JSON (admin configuration); every bad value is reported, not only the first."""
-        if not isinstance(values, Mapping):
-            raise Invalid("the appointment settings are not valid", [Problem("expected an object of settings")])
-        names = {f.name for f in dataclasses.fields(cls)}
-        problems: list[Problem] = []
-        merged: dict[str, Any] = {f.name: getattr(DEFAULT_POLICY, f.name) for f in dataclasses.fields(cls)}
-        for key, value in values.items():
-            if key not in names:
-                problems.append(Problem("unknown setting", field=str(key)))
-            else:
-                merged[key] = value
-        problems.extend(_policy_problems(merged))
-        if problems:
-            raise Invalid("the appointment settings are not valid", problems)
+        merged = merged_settings(
+            DEFAULT_POLICY, values, _policy_problems, "the appointment settings are not valid", convert=_as_given
+        )
         merged["discipline_wait_months"] = dict(merged["discipline_wait_months"])
         merged["title_ranks"] = dict(merged["title_ranks"])
         return cls(**merged)
@@ -210,22 +200,14 @@ class AppointmentPolicy:
         return self.title_ranks.get(title_code) if title_code else None
 
 
-def _whole(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+def _as_given(name: str, value: Any, default: Any) -> tuple[Any, list[Problem]]:
+    return value, []
 
 
 def _policy_problems(values: Mapping[str, Any]) -> list[Problem]:
     problems: list[Problem] = []
 
-    def whole_in(name: str, low: int, high: int) -> bool:
-        value = values[name]
-        if not _whole(value):
-            problems.append(Problem("expected a whole number", field=name))
-            return False
-        if not low <= value <= high:
-            problems.append(Problem("the value is outside the allowed range", field=name))
-            return False
-        return True
+    whole_in = partial(whole_setting, values, problems)
 
     def flag(name: str) -> None:
         if not isinstance(values[name], bool):
@@ -242,7 +224,7 @@ def _policy_problems(values: Mapping[str, Any]) -> list[Problem]:
             where = f"discipline_wait_months.{level}"
             if level not in DISCIPLINE_LABELS:
                 problems.append(Problem("unknown discipline level", field=where))
-            elif not _whole(months):
+            elif not is_whole(months):
                 problems.append(Problem("expected a whole number", field=where))
             elif not 0 <= months <= MAX_MONTHS:
                 problems.append(Problem("the value is outside the allowed range", field=where))
@@ -258,7 +240,7 @@ def _policy_problems(values: Mapping[str, Any]) -> list[Problem]:
             where = f"title_ranks.{code}"
             if not isinstance(code, str) or not code:
                 problems.append(Problem("expected a title code", field=where))
-            elif not _whole(rank):
+            elif not is_whole(rank):
                 problems.append(Problem("expected a whole number", field=where))
             elif not 0 <= rank <= 1000:
                 problems.append(Problem("the value is outside the allowed range", field=where))

@@ -29,9 +29,11 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from fractions import Fraction
+from functools import partial
 from typing import Any
 
 from workflows.errors import Invalid, Problem
+from workflows.rules.settings import KEEP_DEFAULT, check_settings, merged_settings, plain, whole_setting
 from workflows.rules.targets import htxsnv_quota_check
 
 __all__ = [
@@ -168,33 +170,14 @@ class EvaluationPolicy:
     leader_unit_criterion: LeaderUnitCriterion = LeaderUnitCriterion()
 
     def __post_init__(self) -> None:
-        problems = _policy_problems({f.name: getattr(self, f.name) for f in dataclasses.fields(self)})
-        if problems:
-            raise Invalid("the evaluation settings are not valid", problems)
+        check_settings(self, _policy_problems, "the evaluation settings are not valid")
 
     # Settings arrive as JSON (admin configuration); every bad value is reported, not only the first.
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> EvaluationPolicy:
-        if not isinstance(values, Mapping):
-            raise Invalid("the evaluation settings are not valid", [Problem("expected an object of settings")])
-        names = {f.name for f in dataclasses.fields(cls)}
-        problems: list[Problem] = []
-        merged: dict[str, Any] = {f.name: getattr(DEFAULT_POLICY, f.name) for f in dataclasses.fields(cls)}
-        for key, value in values.items():
-            if key not in names:
-                problems.append(Problem("unknown setting", field=str(key)))
-            elif key == "leader_unit_criterion":
-                criterion, nested = _leader_criterion_from(value)
-                problems.extend(nested)
-                if criterion is not None:
-                    merged[key] = criterion
-            elif isinstance(value, list):
-                merged[key] = tuple(value)
-            else:
-                merged[key] = value
-        problems.extend(_policy_problems(merged))
-        if problems:
-            raise Invalid("the evaluation settings are not valid", problems)
+        merged = merged_settings(
+            DEFAULT_POLICY, values, _policy_problems, "the evaluation settings are not valid", convert=_setting
+        )
         return cls(**merged)
 
     def to_mapping(self) -> dict[str, Any]:
@@ -203,6 +186,13 @@ class EvaluationPolicy:
         data["criteria_max"] = list(self.criteria_max)
         data["weights"] = list(self.weights)
         return data
+
+
+def _setting(name: str, value: Any, default: Any) -> tuple[Any, list[Problem]]:
+    if name == "leader_unit_criterion":
+        criterion, problems = _leader_criterion_from(value)
+        return (criterion if criterion is not None else KEEP_DEFAULT), problems
+    return plain(name, value, default)
 
 
 def _leader_criterion_from(value: Any) -> tuple[LeaderUnitCriterion | None, list[Problem]]:
@@ -230,15 +220,7 @@ def _policy_problems(values: Mapping[str, Any]) -> list[Problem]:
             return False
         return True
 
-    def whole_in(name: str, low: int, high: int) -> bool:
-        value = values[name]
-        if not isinstance(value, int) or isinstance(value, bool):
-            problems.append(Problem("expected a whole number", field=name))
-            return False
-        if not low <= value <= high:
-            problems.append(Problem("the value is outside the allowed range", field=name))
-            return False
-        return True
+    whole_in = partial(whole_setting, values, problems)
 
     def triple(name: str) -> tuple[float, ...] | None:
         value = values[name]

@@ -27,9 +27,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from fractions import Fraction
+from functools import partial
 from typing import Any, NamedTuple
 
-from workflows.errors import Invalid, Problem
+from workflows.errors import Problem
 from workflows.registry.records import MAX_CADRES_PER_TITLE, MAX_TITLES_PER_CADRE_AND_LEVEL, TERM_PATTERN
 from workflows.rules.appointment import (
     DEFAULT_TITLE_RANKS,
@@ -45,6 +46,7 @@ from workflows.rules.retirement import (
     age_in_months,
     months_until_retirement,
 )
+from workflows.rules.settings import check_settings, is_whole, merged_settings, plain, whole_setting
 from workflows.rules.targets import (
     UNIVERSITY_OR_HIGHER,
     Figure,
@@ -145,10 +147,6 @@ _SOURCE_DISCIPLINE = "QĐ 50-QĐ/TW (kỷ luật từ khiển trách trở lên)
 _SOURCE_GRADE = "QĐ 377-QĐ/TW (rà soát hằng năm: đưa ra cán bộ không hoàn thành nhiệm vụ); NĐ 335/2025 Điều 23 k3"
 _SOURCE_CONFIDENCE = "QĐ 96-QĐ/TW: trên 1/2 đến dưới 2/3 phiếu tín nhiệm thấp thì không quy hoạch lên chức vụ cao hơn"
 _SOURCE_POLITICAL = "QĐ 50-QĐ/TW (kết luận không đạt tiêu chuẩn chính trị của chức danh)"
-
-
-def _whole(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _number(value: Any) -> bool:
@@ -264,31 +262,15 @@ class PlanningPolicy:
     title_ranks: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_TITLE_RANKS))
 
     def __post_init__(self) -> None:
-        problems = _policy_problems({f.name: getattr(self, f.name) for f in dataclasses.fields(self)})
-        if problems:
-            raise Invalid("the planning settings are not valid", problems)
+        check_settings(self, _policy_problems, "the planning settings are not valid")
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> PlanningPolicy:
         """Settings as JSON (admin configuration); every bad value is reported, not only the first. Lists become
         tuples; `structure_targets` entries replace the default entry of the same key."""
-        if not isinstance(values, Mapping):
-            raise Invalid("the planning settings are not valid", [Problem("expected an object of settings")])
-        names = {f.name for f in dataclasses.fields(cls)}
-        problems: list[Problem] = []
-        merged: dict[str, Any] = {f.name: getattr(DEFAULT_POLICY, f.name) for f in dataclasses.fields(cls)}
-        for key, value in values.items():
-            if key not in names:
-                problems.append(Problem("unknown setting", field=str(key)))
-            elif key == "structure_targets" and isinstance(value, Mapping):
-                merged[key] = {**merged[key], **value}
-            elif isinstance(value, list):
-                merged[key] = tuple(value)
-            else:
-                merged[key] = value
-        problems.extend(_policy_problems(merged))
-        if problems:
-            raise Invalid("the planning settings are not valid", problems)
+        merged = merged_settings(
+            DEFAULT_POLICY, values, _policy_problems, "the planning settings are not valid", convert=_setting
+        )
         merged["structure_targets"] = {
             k: (dict(v) if v is not None else None) for k, v in merged["structure_targets"].items()
         }
@@ -312,15 +294,16 @@ class PlanningPolicy:
         return _target_definition(key, spec) if spec is not None else None
 
 
+def _setting(name: str, value: Any, default: Any) -> tuple[Any, list[Problem]]:
+    if name == "structure_targets" and isinstance(value, Mapping):
+        return {**default, **value}, []
+    return plain(name, value, default)
+
+
 def _policy_problems(values: Mapping[str, Any]) -> list[Problem]:
     problems: list[Problem] = []
 
-    def whole_in(name: str, low: int, high: int) -> None:
-        value = values[name]
-        if not _whole(value):
-            problems.append(Problem("expected a whole number", field=name))
-        elif not low <= value <= high:
-            problems.append(Problem("the value is outside the allowed range", field=name))
+    whole_in = partial(whole_setting, values, problems)
 
     def codes(name: str, allowed: Iterable[str]) -> None:
         value = values[name]
@@ -373,7 +356,7 @@ def _policy_problems(values: Mapping[str, Any]) -> list[Problem]:
             where = f"title_ranks.{code}"
             if not isinstance(code, str) or not code:
                 problems.append(Problem("expected a title code", field=where))
-            elif not _whole(rank) or not 0 <= rank <= 1000:
+            elif not is_whole(rank) or not 0 <= rank <= 1000:
                 problems.append(Problem("the value is outside the allowed range", field=where))
     return problems
 

@@ -24,9 +24,10 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import partial
 from typing import Any
 
-from workflows.errors import Invalid, Problem
+from workflows.errors import Problem
 from workflows.rules.appointment import (
     DEFAULT_TITLE_RANKS,
     PlannedTitle,
@@ -36,6 +37,7 @@ from workflows.rules.appointment import (
 )
 from workflows.rules.evaluation import GRADE_LABELS, GRADES, KHTNV
 from workflows.rules.retirement import DEFAULT_SCHEDULE, RetirementSchedule, months_until_retirement
+from workflows.rules.settings import check_settings, is_whole, merged_settings, whole_setting
 
 __all__ = [
     "DEFAULT_POLICY",
@@ -115,10 +117,6 @@ _SOURCE_NON_LOCAL = (
 )
 
 
-def _whole(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 # ---------------------------------------------------------------------------------------------
 # Policy
 # ---------------------------------------------------------------------------------------------
@@ -172,26 +170,12 @@ class RotationPolicy:
     non_local_titles: tuple[str, ...] = ("commune_party_secretary", "commune_pc_chair", "commune_inspection_chair")
 
     def __post_init__(self) -> None:
-        problems = _policy_problems({f.name: getattr(self, f.name) for f in dataclasses.fields(self)})
-        if problems:
-            raise Invalid("the rotation settings are not valid", problems)
+        check_settings(self, _policy_problems, "the rotation settings are not valid")
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> RotationPolicy:
         """Settings as JSON (admin configuration); every bad value is reported, not only the first."""
-        if not isinstance(values, Mapping):
-            raise Invalid("the rotation settings are not valid", [Problem("expected an object of settings")])
-        names = {f.name for f in dataclasses.fields(cls)}
-        problems: list[Problem] = []
-        merged: dict[str, Any] = {f.name: getattr(DEFAULT_POLICY, f.name) for f in dataclasses.fields(cls)}
-        for key, value in values.items():
-            if key not in names:
-                problems.append(Problem("unknown setting", field=str(key)))
-            else:
-                merged[key] = tuple(value) if isinstance(value, list) else value
-        problems.extend(_policy_problems(merged))
-        if problems:
-            raise Invalid("the rotation settings are not valid", problems)
+        merged = merged_settings(DEFAULT_POLICY, values, _policy_problems, "the rotation settings are not valid")
         merged["purposes"] = dict(merged["purposes"])
         merged["title_ranks"] = dict(merged["title_ranks"])
         return cls(**merged)
@@ -213,12 +197,7 @@ class RotationPolicy:
 def _policy_problems(values: Mapping[str, Any]) -> list[Problem]:
     problems: list[Problem] = []
 
-    def whole_in(name: str, low: int, high: int) -> None:
-        value = values[name]
-        if not _whole(value):
-            problems.append(Problem("expected a whole number", field=name))
-        elif not low <= value <= high:
-            problems.append(Problem("the value is outside the allowed range", field=name))
+    whole_in = partial(whole_setting, values, problems)
 
     def texts(name: str) -> list[str]:
         value = values[name]
@@ -249,7 +228,7 @@ def _policy_problems(values: Mapping[str, Any]) -> list[Problem]:
         problems.append(Problem("expected an object of settings", field="title_ranks"))
     else:
         for code, rank in ranks.items():
-            if not isinstance(code, str) or not code or not _whole(rank) or not 0 <= rank <= 1000:
+            if not isinstance(code, str) or not code or not is_whole(rank) or not 0 <= rank <= 1000:
                 problems.append(Problem("the value is outside the allowed range", field=f"title_ranks.{code}"))
     texts("single_holder_titles")
     texts("commune_key_titles")
