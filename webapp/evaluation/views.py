@@ -65,6 +65,24 @@ def _opening_units() -> list[OrgUnit]:
     )
 
 
+def _refusal_on_form(form: Any, error: WorkflowError) -> list[str]:
+    """A refused request shown where it belongs: a field's problem on that field, a unit out of reach on the unit;
+    returns what belongs to no field, for the top of the page."""
+    if isinstance(error, NotFound | NotAllowed):
+        form.unit.errors = [*form.unit.errors, translated(error)]
+        return []
+    if not (isinstance(error, Invalid) and error.problems):
+        return [translated(error)]
+    unplaced = []
+    for problem in error.problems:
+        field = getattr(form, problem.field or "", None)
+        if field is not None:
+            field.errors = [*field.errors, _(problem.message)]
+        else:
+            unplaced.append(_(problem.message))
+    return unplaced
+
+
 # -- opening a month -------------------------------------------------------------------------------------------------
 
 
@@ -93,17 +111,7 @@ def open_page() -> Any:
                 )
             except WorkflowError as error:
                 status = status_for(error)
-                if isinstance(error, Invalid) and error.problems:
-                    for problem in error.problems:
-                        field = getattr(form, problem.field or "", None)
-                        if field is not None:
-                            field.errors = [*field.errors, _(problem.message)]
-                        else:
-                            problems.append(_(problem.message))
-                elif isinstance(error, NotFound | NotAllowed):
-                    form.unit.errors = [*form.unit.errors, translated(error)]
-                else:
-                    problems.append(translated(error))
+                problems = _refusal_on_form(form, error)
             else:
                 flash(
                     _(
@@ -157,17 +165,7 @@ def annual_page() -> Any:
                 )
             except WorkflowError as error:
                 status = status_for(error)
-                if isinstance(error, Invalid) and error.problems:
-                    for problem in error.problems:
-                        field = getattr(form, problem.field or "", None)
-                        if field is not None:
-                            field.errors = [*field.errors, _(problem.message)]
-                        else:
-                            problems.append(_(problem.message))
-                elif isinstance(error, NotFound | NotAllowed):
-                    form.unit.errors = [*form.unit.errors, translated(error)]
-                else:
-                    problems.append(translated(error))
+                problems = _refusal_on_form(form, error)
             else:
                 flash(_("The annual grading run has started; its first task is in the inbox."), "success")
                 return redirect(url_for("instances.show", instance_id=instance_id))
