@@ -97,8 +97,7 @@ class AssignmentContext:
         return self.session.scalar(select(User.id).where(condition, User.is_active).limit(1))
 
     def _ancestors(self) -> list[int]:
-        path = self.session.scalar(select(OrgUnit.path).where(OrgUnit.id == self.unit_id)) or "/"
-        return [int(part) for part in path.strip("/").split("/") if part]
+        return path_ancestors(self.session.scalar(select(OrgUnit.path).where(OrgUnit.id == self.unit_id)))
 
     def root_unit_id(self) -> int | None:
         if self.unit_id is None:
@@ -158,9 +157,14 @@ def resolve_assignment(
 # -- permission predicates (pure) ------------------------------------------------------------------
 
 
+def path_ancestors(path: str | None) -> list[int]:
+    """The ancestors' ids, from the root down, of an OrgUnit.path such as '/1/7/'."""
+    return [int(part) for part in (path or "/").strip("/").split("/") if part]
+
+
 def unit_chain(path: str, unit_id: int) -> list[int]:
     """The unit and all its ancestors, from an OrgUnit.path such as '/1/7/'."""
-    return [int(part) for part in path.strip("/").split("/") if part] + [unit_id]
+    return [*path_ancestors(path), unit_id]
 
 
 def holds_role_over(role_units: Iterable[tuple[str, int]], role: str, unit_chain_ids: list[int]) -> bool:

@@ -39,6 +39,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, aliased
 
 from workflows.access import in_subtree, role_units
+from workflows.assignment import path_ancestors
 from workflows.models import HumanTask
 from workflows.registry.models import Cadre, CadrePosition, EvaluationResult, OrgUnit, Position, User
 from workflows.rules.communes import UnitNode, commune_of, current_commune
@@ -106,7 +107,7 @@ class UnitIndex:
             row.id: UnitNode(
                 id=row.id,
                 unit_type=row.unit_type,
-                ancestors=tuple(int(p) for p in row.path.strip("/").split("/") if p),
+                ancestors=tuple(path_ancestors(row.path)),
                 merged_into_id=row.merged_into_id,
                 merged_on=row.merged_on,
             )

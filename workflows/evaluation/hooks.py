@@ -43,10 +43,6 @@ def _policy(task_data: Mapping[str, Any]) -> EvaluationPolicy:
     return EvaluationPolicy.from_mapping(task_data.get("policy") or {})
 
 
-def _products(rows: Any) -> list[Mapping[str, Any]]:
-    return [dict(row) for row in rows] if isinstance(rows, list) else rows
-
-
 def _criteria(values: Mapping[str, Any]) -> list[float]:
     return [float(values.get(name) or 0) for name in CRITERIA_FIELDS]
 
@@ -72,7 +68,7 @@ def _score_fields(prefix: str, breakdown: ScoreBreakdown) -> dict[str, Any]:
 
 def self_assessment(session: Session, submitted: dict[str, Any], task_data: Mapping[str, Any]) -> dict[str, Any]:
     policy = _policy(task_data)
-    products, criteria = _products(submitted.get("products")), _criteria(submitted)
+    products, criteria = list(submitted.get("products") or []), _criteria(submitted)
     _check(products, criteria, policy)
     return {**submitted, **_score_fields("self_", monthly_score(products, criteria, policy))}
 
@@ -141,7 +137,7 @@ def review(session: Session, submitted: dict[str, Any], task_data: Mapping[str, 
             raise Invalid("the evaluation cannot be returned", problems)
         return submitted
 
-    products, criteria = _products(submitted.get("products")), _criteria(submitted)
+    products, criteria = list(submitted.get("products") or []), _criteria(submitted)
     before_products, before_criteria = list(task_data.get("products") or []), _criteria(task_data)
     _check(products, criteria, policy)
     # A changed cell's reason is written on its row; the general criteria share one reason.

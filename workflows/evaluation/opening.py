@@ -18,7 +18,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from workflows.access import ancestry, in_subtree, role_units
-from workflows.assignment import holds_role_over
+from workflows.assignment import holds_role_over, path_ancestors
 from workflows.engine import operations
 from workflows.engine.bulk import BulkStartUnsupported, StartRequest, start_many
 from workflows.engine.runtime import ProcessEngine
@@ -147,7 +147,7 @@ def plan_month(
         .order_by(OrgUnit.path, Cadre.code)
     ).all()
     for cadre_id, code, name, unit_id, unit_name, path, is_leader, is_head, user_id in rows:
-        ancestors = [int(part) for part in (path or "/").strip("/").split("/") if part]
+        ancestors = path_ancestors(path)
         plan.to_open.append(
             CadreToOpen(
                 cadre_id=cadre_id,
@@ -274,14 +274,6 @@ def open_for_cadres(
     return result
 
 
-def without_account(session: Session, cadre_ids: Sequence[int]) -> int:
-    """How many of these cadres have no active user account: their self-assessment cannot reach them."""
-    if not cadre_ids:
-        return 0
-    with_account = set(session.scalars(select(User.cadre_id).where(User.cadre_id.in_(cadre_ids), User.is_active)))
-    return len(set(cadre_ids) - with_account)
-
-
 __all__ = [
     "CadreToOpen",
     "MonthPlan",
@@ -293,5 +285,4 @@ __all__ = [
     "open_for_cadres",
     "plan_month",
     "shared_data",
-    "without_account",
 ]
