@@ -34,7 +34,8 @@ class TaskLike(Protocol):
 @dataclass(frozen=True)
 class LaneRule:
     """`who` is SUBJECT or a role; `where` is 'instance' (the instance's unit, found by walking up), 'parent' (the
-    unit above the instance's: where a missed deadline escalates to) or 'root'."""
+    unit above the instance's: where a missed deadline escalates to), 'root', or 'subject' (the subject cadre's
+    unit when the task opens: the unit a rotated cadre leaves)."""
 
     who: str
     where: str = "instance"
@@ -49,6 +50,9 @@ DEFAULT_LANE_RULES: dict[str, LaneRule] = {
     "Ủy ban Kiểm tra": LaneRule(Role.AUDITOR, "root"),
     # The competent authority of an appointment (cấp có thẩm quyền bổ nhiệm): the head of the unit above the post's.
     "Cấp có thẩm quyền": LaneRule(Role.HEAD, "parent"),
+    # Rotation (issue #7): the instance's unit is the receiving unit; the sending unit is where the cadre works.
+    "Đơn vị tiếp nhận": LaneRule(Role.HEAD),
+    "Đơn vị cử đi": LaneRule(Role.HEAD, "subject"),
 }
 
 
@@ -105,6 +109,11 @@ class AssignmentContext:
         ancestors = self._ancestors()
         return ancestors[0] if ancestors else self.unit_id
 
+    def subject_unit_id(self) -> int | None:
+        if self.subject_cadre_id is None:
+            return None
+        return self.session.scalar(select(Cadre.unit_id).where(Cadre.id == self.subject_cadre_id))
+
     def parent_unit_id(self) -> int | None:
         """The unit above the instance's; the province itself has none above it, so it answers for itself."""
         if self.unit_id is None:
@@ -147,6 +156,8 @@ def resolve_assignment(
         unit_id = context.root_unit_id()
     elif rule.where == "parent":
         unit_id = context.parent_unit_id()
+    elif rule.where == "subject":
+        unit_id = context.subject_unit_id()
     else:
         unit_id = context.unit_id
     if unit_id is None:

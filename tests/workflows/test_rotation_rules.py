@@ -27,6 +27,7 @@ from workflows.rules.rotation import (
     RotationFacts,
     RotationPolicy,
     check_rotation,
+    exceptable,
     rotation_months,
 )
 
@@ -248,3 +249,16 @@ def test_policy_round_trips_and_reports_every_bad_setting() -> None:
         "purposes_needing_note.nope",
         "x",
     }
+
+
+# QĐ 65 [V] S49, S50: only the remaining service and a higher post are the competent authority's to set aside.
+def test_only_the_configured_rules_may_be_set_aside_by_the_competent_authority() -> None:
+    assert exceptable([RULE_SERVICE_LEFT], DEFAULT_POLICY)
+    assert exceptable([RULE_SERVICE_LEFT, RULE_EQUIVALENT_POST], DEFAULT_POLICY)
+    assert not exceptable([RULE_SERVICE_LEFT, RULE_NON_LOCAL], DEFAULT_POLICY)
+    assert not exceptable([RULE_CAPABILITY], DEFAULT_POLICY)
+    assert not exceptable([], DEFAULT_POLICY)
+    assert exceptable([RULE_NON_LOCAL], dataclasses.replace(DEFAULT_POLICY, exceptable_rules=(RULE_NON_LOCAL,)))
+    with pytest.raises(Invalid) as caught:
+        RotationPolicy.from_mapping({"exceptable_rules": ["nope"], "review_lead_days": -1})
+    assert {p.field for p in caught.value.problems} == {"exceptable_rules.nope", "review_lead_days"}

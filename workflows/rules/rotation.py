@@ -56,6 +56,7 @@ __all__ = [
     "RotationFacts",
     "RotationPolicy",
     "check_rotation",
+    "exceptable",
     "rotation_months",
 ]
 
@@ -168,6 +169,13 @@ class RotationPolicy:
     barred_grades: tuple[str, ...] = (KHTNV,)
     # Non-local posts, besides those flagged requires_non_local (seeds 000, 001, 002 [V]/[P]).
     non_local_titles: tuple[str, ...] = ("commune_party_secretary", "commune_pc_chair", "commune_inspection_chair")
+    # Failed rules the competent authority may set aside with a recorded reason: QĐ 65 [V] S49, S50 leave "special
+    # cases" of the remaining service and a higher post to it; the provincial non-local and capability rules, the
+    # planning requirement and "no new post" (only the Politburo) are not its to waive [U: the list is the province's].
+    exceptable_rules: tuple[str, ...] = (RULE_SERVICE_LEFT, RULE_EQUIVALENT_POST)
+    # The end-of-rotation review opens this many days before the last day (QĐ 65 Điều 6: the deciding authority
+    # reviews the rotated cadre and places them afterwards; NĐ 170 Điều 50) [U: the lead time is not set by law].
+    review_lead_days: int = 60
 
     def __post_init__(self) -> None:
         check_settings(self, _policy_problems, "the rotation settings are not valid")
@@ -208,6 +216,10 @@ def _policy_problems(values: Mapping[str, Any]) -> list[Problem]:
 
     whole_in("min_months_of_service_left", 0, MAX_MONTHS)
     whole_in("min_duration_months", 1, MAX_MONTHS)
+    whole_in("review_lead_days", 0, 3650)
+    for rule in texts("exceptable_rules"):
+        if rule not in ROTATION_RULES:
+            problems.append(Problem("unknown value", field=f"exceptable_rules.{rule}"))
     purposes = values["purposes"]
     if not isinstance(purposes, Mapping) or not purposes:
         problems.append(Problem("expected an object of settings", field="purposes"))
@@ -522,6 +534,11 @@ def _check_non_local(facts: RotationFacts, policy: RotationPolicy) -> RuleResult
     return RuleResult(
         RULE_NON_LOCAL, True, f"{facts.cadre_name} không là người địa phương của {commune}{home}", _SOURCE_NON_LOCAL
     )
+
+
+def exceptable(failed: list[str] | tuple[str, ...], policy: RotationPolicy = DEFAULT_POLICY) -> bool:
+    """Whether the competent authority may set aside every one of these failed rules (`exceptable_rules`)."""
+    return bool(failed) and all(rule in policy.exceptable_rules for rule in failed)
 
 
 def check_rotation(
