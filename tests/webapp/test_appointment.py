@@ -18,6 +18,7 @@ from tests.fixtures.app import AuthActions
 from tests.fixtures.appointment import ALL_DOCUMENTS, NOMINEE, recent, setup_appointment, today_text
 from tests.fixtures.ballots import ballot_tables, user
 from tests.fixtures.workflow_helpers import WorkflowDriver
+from workflows.appointment.service import start_due_reappointments
 from workflows.audit import verify_chains
 from workflows.db import transaction
 from workflows.models import BallotBox, ProcessInstance
@@ -391,4 +392,86 @@ def test_failed_eligibility_with_a_recorded_exception_through_http(
     _as(auth, "auditor1")
     history = client.get(f"/instances/{instance_id}").get_data(as_text=True)
     assert reason in history
+    _verified(session_factory)
+
+
+NO = {"candidate_0": "no"}
+
+
+def _reappointment_at_confidence_review(
+    auth: AuthActions, driver: WorkflowDriver, session_factory: sessionmaker[Session], world: dict[str, Any], no: int
+) -> int:
+    """A re-appointment of the nominee whose confidence ballot (seven present) gets `no` low-confidence marks."""
+    term_end = local_today() + timedelta(days=80)
+    with session_factory() as s, transaction(s):
+        cadre = s.scalars(select(Cadre).where(Cadre.code == NOMINEE)).one()
+        add_position(s, None, cadre, position_id=world["post_id"], started_on="2022-01-01", term_ends_on=term_end)
+    [started] = start_due_reappointments(session_factory, driver.engine, today=local_today())
+    instance_id = started.instance_id
+    report = {"self_report": "Hoàn thành nhiệm vụ"}
+    assert _submit(auth, driver, instance_id, "self_report", "officer2", report).status_code == 302
+    members = world["members"]
+    marks = {name: (NO if n < no else YES) for n, name in enumerate(members)}
+    _hold_ballot(auth, instance_id, members, marks)
+    assert _submit(auth, driver, instance_id, "ballot_confidence", "personnel1", {}).status_code == 302
+    return instance_id
+
+
+def test_normal_confidence_goes_on_to_the_heads_proposal(
+    auth: AuthActions, driver: WorkflowDriver, session_factory: sessionmaker[Session], world: dict[str, Any]
+) -> None:
+    instance_id = _reappointment_at_confidence_review(auth, driver, session_factory, world, no=3)  # 3/7 ≤ 1/2
+    assert [t.task_key for t in driver.open_tasks(instance_id)] == ["head_proposal"]
+
+
+def test_low_confidence_goes_to_the_competent_authority_through_http(
+    client: FlaskClient,
+    auth: AuthActions,
+    driver: WorkflowDriver,
+    session_factory: sessionmaker[Session],
+    world: dict[str, Any],
+) -> None:
+    # QĐ 96: 4 of 7 (> 1/2, < 2/3) low confidence → the competent authority considers; not the head's proposal yet.
+    instance_id = _reappointment_at_confidence_review(auth, driver, session_factory, world, no=4)
+    assert [t.task_key for t in driver.open_tasks(instance_id)] == ["confidence_low_review"]
+    before = ballot_tables(session_factory)
+    blank = {"confidence_decision": "continue", "confidence_reason": " "}
+    refused = _submit(auth, driver, instance_id, "confidence_low_review", "leader1", blank)
+    assert refused.status_code == 422 and 'role="alert"' in refused.get_data(as_text=True)
+    assert ballot_tables(session_factory) == before
+    go_on = {"confidence_decision": "continue", "confidence_reason": "Phiếu thấp do luân chuyển, cần đánh giá thêm"}
+    assert _submit(auth, driver, instance_id, "confidence_low_review", "head1", go_on).status_code == 403
+    assert _submit(auth, driver, instance_id, "confidence_low_review", "leader1", go_on).status_code == 302
+    assert [t.task_key for t in driver.open_tasks(instance_id)] == ["head_proposal"]
+    _verified(session_factory)
+
+
+def test_low_confidence_not_reappointed_ends_and_tells_the_cadre(
+    auth: AuthActions, driver: WorkflowDriver, session_factory: sessionmaker[Session], world: dict[str, Any]
+) -> None:
+    instance_id = _reappointment_at_confidence_review(auth, driver, session_factory, world, no=4)
+    stop = {"confidence_decision": "not_reappoint", "confidence_reason": "Bố trí công tác khác"}
+    assert _submit(auth, driver, instance_id, "confidence_low_review", "leader1", stop).status_code == 302
+    with session_factory() as s:
+        instance = s.get(ProcessInstance, instance_id)
+        assert instance is not None and instance.status == InstanceStatus.COMPLETED
+        assert len(s.scalars(select(CadrePosition)).all()) == 1  # the term was not renewed
+    _as(auth, "officer2")
+    assert "Bố trí công tác khác" in auth.client.get("/notifications").get_data(as_text=True)
+    _verified(session_factory)
+
+
+def test_two_thirds_low_confidence_goes_to_dismissal_through_http(
+    auth: AuthActions, driver: WorkflowDriver, session_factory: sessionmaker[Session], world: dict[str, Any]
+) -> None:
+    # QĐ 96: 5 of 7 (≥ 2/3) low confidence → dismissal considered; the re-appointment cannot go on.
+    instance_id = _reappointment_at_confidence_review(auth, driver, session_factory, world, no=5)
+    assert [t.task_key for t in driver.open_tasks(instance_id)] == ["confidence_dismissal_review"]
+    go_on = {"confidence_decision": "continue", "confidence_reason": "x"}
+    assert _submit(auth, driver, instance_id, "confidence_dismissal_review", "leader1", go_on).status_code == 422
+    dismiss = {"confidence_decision": "dismiss", "confidence_reason": "Từ 2/3 phiếu tín nhiệm thấp"}
+    assert _submit(auth, driver, instance_id, "confidence_dismissal_review", "leader1", dismiss).status_code == 302
+    with session_factory() as s:
+        instance = s.get(ProcessInstance, instance_id)
+        assert instance is not None and instance.status == InstanceStatus.COMPLETED
     _verified(session_factory)

@@ -21,11 +21,13 @@ from workflows.rules.appointment import (
     RULES,
     AppointmentPolicy,
     CandidateFacts,
+    Confidence,
     DisciplineFact,
     PlannedTitle,
     RuleResult,
     age_rule_applies,
     check_eligibility,
+    confidence_level,
     extension_applies,
     failed_rules,
     is_eligible,
@@ -420,6 +422,10 @@ def test_policy_defaults_round_trip_and_overrides() -> None:
         ({"term_years": 0}, ["term_years"]),
         ({"extension_below_months": 70}, ["extension_below_months"]),
         ({"colour": "red"}, ["colour"]),
+        ({"confidence_low_above": [1, 0]}, ["confidence_low_above"]),
+        ({"confidence_low_above": 0.5}, ["confidence_low_above"]),
+        ({"confidence_dismissal_from": [3, 2]}, ["confidence_dismissal_from"]),
+        ({"confidence_low_above": [2, 3], "confidence_dismissal_from": [1, 2]}, ["confidence_dismissal_from"]),
         ({"min_months_in_post": "x", "term_years": 11}, ["min_months_in_post", "term_years"]),
     ],
 )
@@ -504,3 +510,36 @@ def test_near_retirement_branches(retires: date | None, extension: bool, kind: s
     assert plan.kind == kind
     assert plan.new_term_ends_on == reappointment_term_end(date(2027, 7, 1), retires)
     assert "30/06/2027" in plan.message or kind == "reappointment"
+
+
+# QĐ 96-QĐ/TW [V] S47 (domain rules §3.9): > 1/2 low confidence → low; ≥ 2/3 → dismissal considered.
+@pytest.mark.parametrize(
+    ("no", "denominator", "level"),
+    [
+        (0, 7, Confidence.NORMAL),
+        (3, 6, Confidence.NORMAL),  # exactly 1/2 is not "more than half"
+        (4, 7, Confidence.LOW),  # 57 %
+        (5, 9, Confidence.LOW),  # 55.6 %: above 1/2, below 2/3
+        (19, 30, Confidence.LOW),  # 63.3 %: just below 2/3
+        (4, 6, Confidence.DISMISSAL),  # exactly 2/3
+        (20, 30, Confidence.DISMISSAL),
+        (7, 7, Confidence.DISMISSAL),
+    ],
+)
+def test_confidence_levels_at_the_qd_96_boundaries(no: int, denominator: int, level: Confidence) -> None:
+    assert confidence_level(no, denominator) == level
+
+
+def test_an_invalid_conference_reads_no_confidence_level() -> None:
+    assert confidence_level(7, 7, quorum_met=False) == Confidence.NORMAL
+    assert confidence_level(0, 0) == Confidence.NORMAL
+
+
+def test_confidence_thresholds_are_configuration() -> None:
+    # A province reading QĐ 96 as amended (whether it was in 2025 is [U]) changes the shares, not the code.
+    policy = AppointmentPolicy.from_mapping({"confidence_low_above": [1, 3], "confidence_dismissal_from": [1, 2]})
+    assert confidence_level(2, 6, policy=policy) == Confidence.NORMAL  # exactly 1/3
+    assert confidence_level(3, 7, policy=policy) == Confidence.LOW
+    assert confidence_level(3, 6, policy=policy) == Confidence.DISMISSAL
+    assert AppointmentPolicy.from_mapping(policy.to_mapping()) == policy
+    assert DEFAULT_POLICY.to_mapping()["confidence_dismissal_from"] == [2, 3]

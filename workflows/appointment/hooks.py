@@ -18,7 +18,14 @@ from sqlalchemy.orm import Session
 from workflows.appointment import PROCESS_ID, Source
 from workflows.appointment.ballots import USED_BOXES, open_ballot_task, pending_box
 from workflows.appointment.facts import candidate_facts
-from workflows.appointment.steps import Next, after_ballot, after_head_choice, confidence_level, tally_key
+from workflows.appointment.steps import (
+    Confidence,
+    Next,
+    after_ballot,
+    after_head_choice,
+    confidence_level,
+    tally_key,
+)
 from workflows.errors import Invalid, Problem
 from workflows.hooks import CompletionEffect, InstanceLike, TaskHook
 from workflows.models import Notification, ProcessInstance
@@ -217,7 +224,10 @@ def ballot(session: Session, submitted: dict[str, Any], data: Mapping[str, Any])
     after = after_ballot(step, box.tally, str(data.get("cadre_code")), nominees)
     extra: dict[str, Any] = {}
     if step == "ballot_confidence":  # not announced (§7): kept with the tally, under a hidden key
-        extra["_confidence_level"] = str(confidence_level(box.tally, str(data.get("cadre_code"))))
+        level = confidence_level(box.tally, str(data.get("cadre_code")), _policy(data))
+        extra["_confidence_level"] = str(level)
+        # Gateways cannot read "_" names (restricted expressions); the path taken shows on the diagram anyway.
+        extra["confidence_path"] = str(level)
     return {
         **submitted,
         **extra,
@@ -248,6 +258,27 @@ def head_choice(session: Session, submitted: dict[str, Any], data: Mapping[str, 
             {"key": choice, "name": data.get("cadre_name")}
         ]
     return values
+
+
+# -- a low-confidence result (QĐ 96) ----------------------------------------------------------------------------
+
+
+def confidence_review(session: Session, submitted: dict[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
+    """The competent authority's decision on a re-appointment whose confidence ballot read low confidence (QĐ 96,
+    domain rules §3.9): always with a reason; at the dismissal level (≥ 2/3) the re-appointment cannot go on."""
+    problems = []
+    if not _text(submitted, "confidence_reason"):
+        problems.append(Problem("Write the reason.", field="confidence_reason"))
+    if submitted.get("confidence_decision") == "continue" and data.get("_confidence_level") == Confidence.DISMISSAL:
+        problems.append(
+            Problem(
+                "At least the dismissal share voted low confidence: the re-appointment cannot go on.",
+                field="confidence_decision",
+            )
+        )
+    if problems:
+        raise Invalid("the decision is not valid", problems)
+    return {**submitted, "confidence_decided_on": local_today().isoformat()}
 
 
 # -- the decision -----------------------------------------------------------------------------------------------
@@ -289,6 +320,8 @@ def _outcome(data: Mapping[str, Any]) -> tuple[bool, str]:
         return True, f"Quyết định số {data.get('decision_number')}, hiệu lực từ {data.get('effective_on')}."
     if data.get("final_decision") == "reject":
         return False, f"Cấp có thẩm quyền không bổ nhiệm: {data.get('decision_reason')}"
+    if data.get("confidence_decision") in ("not_reappoint", "dismiss"):
+        return False, f"Kết quả lấy phiếu tín nhiệm thấp: {data.get('confidence_reason')}"
     if data.get("ballot_next") == Next.STOP:
         return False, "Không đạt số phiếu cần thiết."
     if data.get("policy_decision") == "reject":
@@ -343,6 +376,7 @@ TASK_HOOKS: dict[str, TaskHook] = {
     "appointment_clearance": clearance,
     "appointment_ballot": ballot,
     "appointment_head_choice": head_choice,
+    "appointment_confidence_review": confidence_review,
     "appointment_decision": decision,
 }
 COMPLETION_EFFECTS: dict[str, CompletionEffect] = {PROCESS_ID: record_result}

@@ -14,6 +14,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from workflows.rules.appointment import DEFAULT_POLICY, AppointmentPolicy
+from workflows.rules.appointment import Confidence as Confidence  # re-exported: the confidence step's levels
+from workflows.rules.appointment import confidence_level as rules_confidence_level
 from workflows.rules.ballots import BallotRules, Denominator, Outcome
 
 
@@ -148,22 +151,17 @@ def result_line(tally: Mapping[str, Any], names: Mapping[str, str]) -> str:
     return "; ".join(parts)
 
 
-class Confidence(StrEnum):
-    """QĐ 96-QĐ/TW (domain rules §3.9), read from the share of "low confidence" (no) marks."""
-
-    NORMAL = "normal"
-    LOW = "low"  # > 1/2 and < 2/3: out of planning for higher posts, considered for leaving the post
-    DISMISSAL = "dismissal"  # ≥ 2/3: considered for dismissal (miễn nhiệm)
-
-
-# QĐ 96-QĐ/TW [V] S47: > 1/2 low confidence, and ≥ 2/3 low confidence.
-def confidence_level(tally: Mapping[str, Any], subject_key: str) -> Confidence:
+# QĐ 96-QĐ/TW [V] S47 through rules.appointment.confidence_level: > 1/2 low confidence, ≥ 2/3 dismissal.
+def confidence_level(
+    tally: Mapping[str, Any], subject_key: str, policy: AppointmentPolicy = DEFAULT_POLICY
+) -> Confidence:
+    """The level of the subject's row in a confidence ballot's tally (NORMAL when the subject is not on it)."""
     row = next((c for c in tally.get("candidates") or [] if c.get("key") == subject_key), None)
-    if row is None or not tally.get("quorum_met"):
+    if row is None:
         return Confidence.NORMAL
-    no, denominator = int(row.get("no") or 0), int(tally.get("denominator") or 0)
-    if denominator and 3 * no >= 2 * denominator:
-        return Confidence.DISMISSAL
-    if denominator and 2 * no > denominator:
-        return Confidence.LOW
-    return Confidence.NORMAL
+    return rules_confidence_level(
+        int(row.get("no") or 0),
+        int(tally.get("denominator") or 0),
+        quorum_met=bool(tally.get("quorum_met")),
+        policy=policy,
+    )

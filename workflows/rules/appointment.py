@@ -26,6 +26,8 @@ import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from enum import StrEnum
+from fractions import Fraction
 from functools import partial
 from typing import Any, NamedTuple
 
@@ -54,12 +56,14 @@ __all__ = [
     "RULE_TIME_IN_POST",
     "AppointmentPolicy",
     "CandidateFacts",
+    "Confidence",
     "DisciplineFact",
     "PlannedTitle",
     "ReappointmentPlan",
     "RuleResult",
     "age_rule_applies",
     "check_eligibility",
+    "confidence_level",
     "extension_applies",
     "failed_rules",
     "format_date",
@@ -175,6 +179,12 @@ class AppointmentPolicy:
     # term runs to retirement; < 24 months → extension (kéo dài thời gian giữ chức vụ) instead of re-appointment.
     to_retirement_below_months: int = 60
     extension_below_months: int = 24
+    # QĐ 96-QĐ/TW (2023) [V] S47, unchanged in 2025 [U]: a share of "low confidence" marks above
+    # `confidence_low_above` (1/2) is low confidence — the competent authority considers leaving the post,
+    # reassignment or resignation; at least `confidence_dismissal_from` (2/3) leads to dismissal (miễn nhiệm).
+    # Fractions as [numerator, denominator], so 2/3 is exact.
+    confidence_low_above: tuple[int, int] = (1, 2)
+    confidence_dismissal_from: tuple[int, int] = (2, 3)
 
     def __post_init__(self) -> None:
         check_settings(self, _policy_problems, "the appointment settings are not valid")
@@ -187,6 +197,8 @@ class AppointmentPolicy:
         )
         merged["discipline_wait_months"] = dict(merged["discipline_wait_months"])
         merged["title_ranks"] = dict(merged["title_ranks"])
+        for name in _FRACTIONS:
+            merged[name] = tuple(merged[name])
         return cls(**merged)
 
     def to_mapping(self) -> dict[str, Any]:
@@ -194,6 +206,8 @@ class AppointmentPolicy:
         data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         data["discipline_wait_months"] = dict(self.discipline_wait_months)
         data["title_ranks"] = dict(self.title_ranks)
+        for name in _FRACTIONS:
+            data[name] = list(getattr(self, name))
         return data
 
     def rank_of(self, title_code: str | None) -> int | None:
@@ -202,6 +216,23 @@ class AppointmentPolicy:
 
 def _as_given(name: str, value: Any, default: Any) -> tuple[Any, list[Problem]]:
     return value, []
+
+
+_FRACTIONS = ("confidence_low_above", "confidence_dismissal_from")
+
+
+def _fraction_setting(values: Mapping[str, Any], problems: list[Problem], name: str) -> Fraction | None:
+    """[numerator, denominator] strictly between 0 and 1."""
+    value = values[name]
+    if (
+        not isinstance(value, list | tuple)
+        or len(value) != 2
+        or not all(is_whole(part) for part in value)
+        or not 0 < value[0] < value[1] <= 100
+    ):
+        problems.append(Problem("expected [numerator, denominator], a fraction between 0 and 1", field=name))
+        return None
+    return Fraction(value[0], value[1])
 
 
 def _policy_problems(values: Mapping[str, Any]) -> list[Problem]:
@@ -254,6 +285,11 @@ def _policy_problems(values: Mapping[str, Any]) -> list[Problem]:
                 "the extension threshold cannot exceed the term-to-retirement threshold",
                 field="extension_below_months",
             )
+        )
+    low, dismissal = (_fraction_setting(values, problems, name) for name in _FRACTIONS)
+    if low is not None and dismissal is not None and dismissal <= low:
+        problems.append(
+            Problem("the dismissal share must be above the low-confidence share", field="confidence_dismissal_from")
         )
     return problems
 
@@ -627,3 +663,29 @@ def reappointment_plan(
         left,
         f"Bổ nhiệm lại {policy.term_years} năm, đến {format_date(new_end)}",
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Confidence votes (QĐ 96-QĐ/TW; domain rules §3.9)
+# ---------------------------------------------------------------------------------------------
+class Confidence(StrEnum):
+    """The level a confidence ballot reads, from the share of "low confidence" (no) marks."""
+
+    NORMAL = "normal"
+    LOW = "low"  # > 1/2 and < 2/3: out of planning for higher posts, considered for leaving the post
+    DISMISSAL = "dismissal"  # ≥ 2/3: considered for dismissal (miễn nhiệm)
+
+
+# QĐ 96-QĐ/TW [V] S47: more than 1/2 low confidence → low; at least 2/3 → dismissal (thresholds configurable).
+def confidence_level(
+    no: int, denominator: int, *, quorum_met: bool = True, policy: AppointmentPolicy = DEFAULT_POLICY
+) -> Confidence:
+    """An invalid conference (quorum missed) or an empty denominator decides nothing: NORMAL."""
+    if not quorum_met or denominator <= 0:
+        return Confidence.NORMAL
+    share = Fraction(no, denominator)
+    if share >= Fraction(*policy.confidence_dismissal_from):
+        return Confidence.DISMISSAL
+    if share > Fraction(*policy.confidence_low_above):
+        return Confidence.LOW
+    return Confidence.NORMAL
