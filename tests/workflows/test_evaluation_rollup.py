@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 
@@ -26,7 +27,7 @@ from workflows.registry.models import (
     Position,
     User,
 )
-from workflows.registry.records import cadre_chain
+from workflows.registry.records import cadre_chain, record_evaluation
 from workflows.rules.evaluation import HTTNV, HTXSNV, KHTNV, grade_for
 
 YEAR = 2026
@@ -372,3 +373,117 @@ def test_demoting_the_lowest_is_enough_because_the_denominator_grows(driver, ses
 def test_only_personnel_start_an_annual_run(driver, seeded):
     with pytest.raises(NotAllowed):
         _start_run(driver, "head1")
+
+
+def _instance_data(driver, session_factory: sessionmaker[Session], instance_id: int) -> dict:
+    with session_factory() as session:
+        instance = session.get(ProcessInstance, instance_id)
+        assert instance is not None
+        state = driver.engine.load(driver.engine.definition(session, instance.process_version_id), instance)
+        return dict(state.last_task.data)
+
+
+def _instance_events(session_factory: sessionmaker[Session], instance_id: int, event_type: str) -> list[dict]:
+    with session_factory() as session:
+        return [
+            json.loads(payload)
+            for payload in session.scalars(
+                select(AuditEvent.payload)
+                .where(AuditEvent.instance_id == instance_id, AuditEvent.event_type == event_type)
+                .order_by(AuditEvent.id)
+            )
+        ]
+
+
+def test_the_head_returns_the_preparation_to_personnel_with_a_comment_a_limited_number_of_times(
+    driver, session_factory, seeded
+):
+    """The annual run's return path (bpmn/annual_grading.bpmn: head_outcome → count_return → prepare): a return
+    needs its comment, is audited on the run's chain, reopens the personnel officer's preparation, and is limited
+    by the policy's max_returns (2 by default) like the monthly returns; then the head confirms as usual."""
+    instance_id = _start_run(driver)
+    driver.complete("personnel1", driver.task(instance_id, "prepare").id, {"note": "Lần 1"})
+    confirm = driver.task(instance_id, "head_confirm")
+
+    with pytest.raises(Invalid) as no_comment:
+        driver.complete("head1", confirm.id, {"decision": "return", "comment": "  "})
+    assert [p.field for p in no_comment.value.problems] == ["comment"]
+    assert driver.task(instance_id, "head_confirm").id == confirm.id  # nothing moved
+
+    for round_number in (1, 2):
+        driver.complete(
+            "head1", driver.task(instance_id, "head_confirm").id, {"decision": "return", "comment": "Soát lại RG10"}
+        )
+        prepare = driver.task(instance_id, "prepare")
+        assert prepare.candidate_role == "personnel"
+        assert _instance_data(driver, session_factory, instance_id)["return_count"] == round_number
+        driver.complete("personnel1", prepare.id, {"note": f"Đã soát lại, lần {round_number + 1}"})
+
+    with pytest.raises(Invalid) as too_many:
+        driver.complete("head1", driver.task(instance_id, "head_confirm").id, {"decision": "return", "comment": "x"})
+    assert [p.field for p in too_many.value.problems] == ["decision"]
+    assert _instance_data(driver, session_factory, instance_id)["return_count"] == 2
+
+    changes = [e["changes"] for e in _instance_events(session_factory, instance_id, "data_changed")]
+    returns = [c for c in changes if c.get("decision", {}).get("to") == "return"]
+    assert returns and returns[0]["comment"]["to"] == "Soát lại RG10"
+
+    reference = "Văn bản số 12/QĐ-UBND cho phép vượt tỷ lệ"
+    resolutions = [
+        {"cadre_code": "RX01", "action": "demote", "reason": "Thấp điểm nhất trong nhóm"},
+        {"cadre_code": "RA02", "action": "exception", "reason": reference},
+    ]
+    finished = driver.complete(
+        "head1", driver.task(instance_id, "head_confirm").id, {"decision": "confirm", "resolutions": resolutions}
+    )
+    assert finished.status == "completed"
+    assert _year_results(session_factory)["RA02"] == HTXSNV
+    with session_factory() as session:
+        assert verify_chains(session).ok
+
+
+def test_the_approved_exception_is_on_the_year_result_and_in_its_audit_event(driver, session_factory, seeded):
+    """NĐ 335 Điều 20 k5 (§6.4): the approval under which an over-quota HTXSNV was kept is recorded on the result and
+    in the cadre's chain, not only in the run's data; a demoted cadre carries none."""
+    instance_id = _start_run(driver)
+    driver.complete("personnel1", driver.task(instance_id, "prepare").id, {})
+    reference = "Văn bản số 12/QĐ-UBND cho phép vượt tỷ lệ"
+    driver.complete(
+        "head1",
+        driver.task(instance_id, "head_confirm").id,
+        {
+            "resolutions": [
+                {"cadre_code": "RX01", "action": "demote", "reason": "Thấp điểm nhất"},
+                {"cadre_code": "RA02", "action": "exception", "reason": f"  {reference} "},
+            ]
+        },
+    )
+    with session_factory() as session:
+        year = {
+            row.cadre_id: row
+            for row in session.scalars(select(EvaluationResult).where(EvaluationResult.period_kind == "year"))
+        }
+        assert year[seeded["RA02"]].quota_exception == reference
+        assert year[seeded["RX01"]].quota_exception is None and year[seeded["RX01"]].grade == HTTNV
+        payloads = [
+            json.loads(p)
+            for p in session.scalars(
+                select(AuditEvent.payload).where(
+                    AuditEvent.chain_key == cadre_chain(seeded["RA02"]),
+                    AuditEvent.event_type == "evaluation_recorded",
+                )
+            )
+        ]
+        year_event = next(p for p in payloads if p["period_kind"] == "year")
+        assert year_event["changes"]["quota_exception"] == {"from": None, "to": reference}
+
+
+def test_only_an_htxsnv_result_carries_a_quota_exception(session_factory, seeded):
+    with session_factory() as session, pytest.raises(Invalid) as refused, transaction(session):
+        cadre = session.get(Cadre, seeded["RG01"])
+        record_evaluation(
+            session, None, cadre, period_kind="year", period="2026", grade=HTTNV, score=80.0, quota_exception="VB 1"
+        )
+    assert refused.value.problems[0].field == "quota_exception"
+    with session_factory() as session:
+        assert session.scalar(select(func.count()).where(EvaluationResult.period_kind == "year")) == 0

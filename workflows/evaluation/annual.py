@@ -8,9 +8,12 @@ process of its own: `bpmn/annual_grading.bpmn`, forms `forms/annual_*.json`.
 3. The head confirms: the `annual_confirm` hook refuses the confirmation while any (unit, task group) has HTXSNV over
    the quota (NĐ 335 Điều 20, §6.4): each over-quota cadre is demoted to HTTNV with a reason, or recorded as an
    exception approved by the competent superior (Điều 20 k5 [P]), with its reference. Demoting raises the
-   denominator, so the check is made on the grades as resolved.
+   denominator, so the check is made on the grades as resolved. Or the head returns the preparation to personnel
+   with a comment (at most `max_returns` times, as the monthly returns; each return is a completed task with its
+   comment in the instance's audit chain), and personnel prepare again.
 4. On completion (`record_run`), the quarter and year results are written through `records.record_evaluation`
-   (audited, one event per result in each cadre's chain) with the confirmed grades.
+   (audited, one event per result in each cadre's chain) with the confirmed grades; an excepted HTXSNV's result
+   carries the approval reference (`quota_exception`).
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from workflows.rules.evaluation import (
     QuotaReport,
     approve_quota_exception,
     demote_for_quota,
+    may_return,
     quota_check,
 )
 from workflows.states import Role
@@ -44,6 +48,8 @@ PROCESS_ID = "annual_grading"
 START_ROLES = (Role.PERSONNEL, Role.ADMIN)
 DEMOTE = "demote"
 EXCEPTION = "exception"
+CONFIRM = "confirm"
+RETURN = "return"
 
 
 def business_key(year: int, unit_code: str) -> str:
@@ -141,7 +147,7 @@ def start_annual_run(
         engine,
         actor=actor,
         process_id=PROCESS_ID,
-        data=rollup_data(rollup, grouping),
+        data={**rollup_data(rollup, grouping), "return_count": 0},
         unit_id=rollup.unit.id,
         business_key=business_key(rollup.year, rollup.unit.code),
     )
@@ -168,14 +174,32 @@ def _entries(cadres: list[Mapping[str, Any]]) -> list[QuotaEntry]:
     ]
 
 
+def _return_to_personnel(
+    submitted: dict[str, Any], task_data: Mapping[str, Any], policy: EvaluationPolicy
+) -> dict[str, Any]:
+    problems = []
+    if not str(submitted.get("comment") or "").strip():
+        problems.append(Problem("write what the personnel officer should prepare again", field="comment"))
+    if not may_return(int(task_data.get("return_count") or 0), policy):
+        problems.append(
+            Problem("this run has been returned as many times as the policy allows; confirm it now", field="decision")
+        )
+    if problems:
+        raise Invalid("the run cannot be returned", problems)
+    return {**submitted, "decision": RETURN}
+
+
 # NĐ 335 Điều 20 (§6.4): the run closes only within the quota; each over-quota HTXSNV is demoted or excepted.
 def confirm(session: Session, submitted: dict[str, Any], task_data: Mapping[str, Any]) -> dict[str, Any]:
+    policy = EvaluationPolicy.from_mapping(task_data.get("policy") or {})
+    if submitted.get("decision") == RETURN:
+        return _return_to_personnel(submitted, task_data, policy)
     cadres = [row for row in task_data.get("cadres") or [] if isinstance(row, Mapping)]
     by_code = {str(row["code"]): row for row in cadres}
-    policy = EvaluationPolicy.from_mapping(task_data.get("policy") or {})
     problems: list[Problem] = []
     demoted: list[int] = []
     excepted: list[int] = []
+    references: dict[str, str] = {}
     seen: set[str] = set()
     resolutions = submitted.get("resolutions") or []
     for index, item in enumerate(resolutions):
@@ -191,7 +215,11 @@ def confirm(session: Session, submitted: dict[str, Any], task_data: Mapping[str,
         if not str(item.get("reason") or "").strip():
             problems.append(Problem("give the reason or the approval reference", field=f"resolutions.{index}.reason"))
             continue
-        (demoted if item.get("action") == DEMOTE else excepted).append(int(row["cadre_id"]))
+        if item.get("action") == DEMOTE:
+            demoted.append(int(row["cadre_id"]))
+        else:
+            excepted.append(int(row["cadre_id"]))
+            references[code] = str(item["reason"]).strip()
     if problems:
         raise Invalid("the confirmation is not valid", problems)
 
@@ -212,9 +240,11 @@ def confirm(session: Session, submitted: dict[str, Any], task_data: Mapping[str,
     final = {codes[e.cadre_id]: e.grade for e in entries}
     return {
         **submitted,
+        "decision": CONFIRM,
         "final_grades": final,
         "demoted": [codes[c] for c in demoted],
         "exceptions": [codes[c] for c in excepted],
+        "quota_exceptions": references,  # code → the approval's reference, written on the year result
         "over_quota": [],
     }
 
@@ -228,7 +258,15 @@ def record_run(session: Session, instance: InstanceLike, data: Mapping[str, Any]
     # Only the cadres the head confirmed: one graded after the confirmation (a late month) needs a new run.
     confirmed = dataclasses.replace(rollup, cadres=tuple(row for row in rollup.cadres if row.code in final))
     grades = {row.cadre_id: str(final[row.code]) for row in confirmed.cadres}
-    record_rollup(session, actor, confirmed, year_grades=grades, source_instance_id=instance.id)
+    references = data.get("quota_exceptions") or {}
+    exceptions = {
+        row.cadre_id: str(references[row.code])
+        for row in confirmed.cadres
+        if row.code in references and grades[row.cadre_id] == HTXSNV
+    }
+    record_rollup(
+        session, actor, confirmed, year_grades=grades, source_instance_id=instance.id, quota_exceptions=exceptions
+    )
 
 
 TASK_HOOKS: dict[str, TaskHook] = {"annual_prepare": prepare, "annual_confirm": confirm}

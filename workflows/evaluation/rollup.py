@@ -92,6 +92,7 @@ class CadreRollup:
     annual: float | None  # None: no month worked
     grade: Grade | None  # the proposed annual grade; None when no month was worked
     disciplined_on: tuple[date, ...]  # discipline decided in the year (reprimand or above)
+    htxsnv_months: tuple[str, ...] = ()  # the months graded HTXSNV (a quarter's tie-break)
 
     @property
     def months_worked(self) -> int:
@@ -212,7 +213,7 @@ def build_rollup(
     ).all()
     ids = [row[0] for row in cadres]
     monthly: dict[int, dict[str, float | None]] = defaultdict(dict)
-    excellent: dict[int, int] = defaultdict(int)
+    excellent: dict[int, list[str]] = defaultdict(list)
     disciplined: dict[int, list[date]] = defaultdict(list)
     groups: dict[int, str] = {}
     if ids:
@@ -227,7 +228,8 @@ def build_rollup(
         )
         for cadre_id, period, score, grade in results:
             monthly[cadre_id][period] = None if score is None else float(score)
-            excellent[cadre_id] += grade == HTXSNV
+            if grade == HTXSNV:
+                excellent[cadre_id].append(period)
         # NĐ 335 Điều 20 điểm c: disciplined at reprimand (the lowest level) or above in the year.
         for cadre_id, decided_on in session.execute(
             select(DisciplineRecord.cadre_id, DisciplineRecord.decided_on).where(
@@ -256,11 +258,12 @@ def build_rollup(
                 unit_code=unit_code_of,
                 task_group=groups.get(cadre_id, grouping.default),
                 monthly=dict(months),
-                monthly_htxsnv=excellent.get(cadre_id, 0),
+                monthly_htxsnv=len(excellent.get(cadre_id, [])),
                 quarterly={q: quarterly_score(m) for q, m in sorted(by_quarter.items())},
                 annual=annual,
                 grade=None if annual is None else grade_for(annual, disciplined_reprimand_or_above=bool(days)),
                 disciplined_on=days,
+                htxsnv_months=tuple(excellent.get(cadre_id, [])),
             )
         )
     return Rollup(unit=unit, year=year, include_subunits=include_subunits, cadres=tuple(rows), policy=policy)
@@ -287,11 +290,15 @@ def record_rollup(
     year_grades: Mapping[int, str] | None = None,
     with_year: bool = True,
     source_instance_id: int | None = None,
+    quota_exceptions: Mapping[int, str] | None = None,
 ) -> RollupWritten:
     """Write each cadre's quarter results and (with `with_year`) the year result through `record_evaluation`.
     `year_grades` are the decided grades by cadre id (after the quota is resolved); the proposed grade otherwise.
-    Re-running writes only what changed (record_evaluation keeps the earlier values in the audit chain)."""
+    `quota_exceptions` are the approval references of the HTXSNV kept over the quota, by cadre id: recorded on the
+    year result (and so in its audit event). Re-running writes only what changed (record_evaluation keeps the
+    earlier values in the audit chain)."""
     decided = dict(year_grades or {})
+    excepted = dict(quota_exceptions or {})
     bad = [cadre_id for cadre_id, grade in decided.items() if grade not in GRADES]
     if bad:
         raise Invalid("the grades are not valid", [Problem("not one of the allowed values", field=str(bad[0]))])
@@ -329,6 +336,7 @@ def record_rollup(
                 score=row.annual,
                 unit_id=row.unit_id,
                 source_instance_id=source_instance_id,
+                quota_exception=excepted.get(row.cadre_id),
             )
             years += 1
     return RollupWritten(quarters=quarters, years=years)

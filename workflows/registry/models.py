@@ -233,6 +233,8 @@ class PlanningEntry(Base):
     removed_on: Mapped[date | None] = mapped_column(Date)
     reason: Mapped[str | None] = mapped_column(Text)  # why the entry was removed
     source_instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instances.id"))
+    # The procedure that took the entry off the plan (the annual review), when one did.
+    removal_instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instances.id"))
     created_dt: Mapped[datetime] = mapped_column(DateTime, default=utcnow_naive)
 
     cadre: Mapped[Cadre] = relationship()
@@ -258,6 +260,8 @@ class EvaluationResult(Base):
     grade: Mapped[str] = mapped_column(String(10))
     unit_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"), index=True)  # where the cadre was evaluated
     source_instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instances.id"))
+    # The approval under which an HTXSNV over the quota was kept (NĐ 335 Điều 20 k5), as the head recorded it.
+    quota_exception: Mapped[str | None] = mapped_column(Text)
     updated_dt: Mapped[datetime] = mapped_column(DateTime, default=utcnow_naive)
 
     cadre: Mapped[Cadre] = relationship()

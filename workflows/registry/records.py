@@ -696,18 +696,22 @@ def remove_planning_entry(
     *,
     reason: str,
     removed_on: date | str | None = None,
+    removal_instance_id: int | None = None,
 ) -> PlanningEntry:
-    """The entry stays, marked removed, with the date and the reason (annual review: domain rules §2.4)."""
+    """The entry stays, marked removed, with the date and the reason (annual review: domain rules §2.4), and the
+    procedure that removed it when one did."""
     form = _Form()
     today = local_today()
     reason = form.take("reason", reason, _text(2000))
     if reason is None and not any(problem.field == "reason" for problem in form.problems):
         form.add(Problem("a reason is required", field="reason"))
     removed = form.take("removed_on", removed_on, _date) or today
+    removal_instance_id = form.take("removal_instance_id", removal_instance_id, _id)
     form.past("removed_on", removed, today)
     form.check(_change_failed)
 
     cadre = _lock(session, cadre)
+    _check_instance(session, removal_instance_id)
     row = session.scalar(select(PlanningEntry).where(PlanningEntry.id == entry_id, PlanningEntry.cadre_id == cadre.id))
     if row is None:
         raise NotFound("the planning entry does not exist")
@@ -722,7 +726,10 @@ def remove_planning_entry(
         "removed_on": _change(None, removed),
         "reason": _change(None, reason),
     }
+    if removal_instance_id is not None:
+        changes["removal_instance_id"] = _change(None, removal_instance_id)
     row.status, row.removed_on, row.reason = PlanningStatus.REMOVED, removed, reason
+    row.removal_instance_id = removal_instance_id
     session.flush()
     _audit(session, actor, cadre.id, CadreEvent.PLANNING_REMOVED, {"record_id": row.id, "changes": changes})
     return row
@@ -756,15 +763,21 @@ def record_evaluation(
     score: float | Decimal | None = None,
     unit_id: int | None = None,
     source_instance_id: int | None = None,
+    quota_exception: str | None = None,
 ) -> EvaluationResult:
-    """One result per cadre and period: a second call re-grades it (grade and score as given; unit and source kept
-    unless given) and the chain keeps the earlier values. Nothing is written when nothing differs."""
+    """One result per cadre and period: a second call re-grades it (grade, score and quota exception as given; unit
+    and source kept unless given) and the chain keeps the earlier values. Nothing is written when nothing differs.
+    `quota_exception` is the reference of the approval under which an HTXSNV over the quota was kept."""
     form = _Form()
     kind = form.need("period_kind", period_kind, _choice(PeriodKind))
     grade = form.need("grade", grade, _choice(EvaluationGrade))
     score = form.take("score", score, _score)
     unit_id = form.take("unit_id", unit_id, _id)
     source_instance_id = form.take("source_instance_id", source_instance_id, _id)
+    quota_exception = form.take("quota_exception", quota_exception, _text(2000))
+    # NĐ 335 Điều 20 k5: only an HTXSNV can be over the HTXSNV quota, so only it can carry the approved exception.
+    if quota_exception is not None and grade is not None and grade != EvaluationGrade.HTXSNV:
+        form.add(Problem("an approved quota exception belongs to an HTXSNV grade only", field="quota_exception"))
     if kind is not None:
         start = period_start(kind, period)
         if start is None:
@@ -793,16 +806,18 @@ def record_evaluation(
             grade=grade,
             unit_id=unit_id if unit_id is not None else cadre.unit_id,
             source_instance_id=source_instance_id,
+            quota_exception=quota_exception,
         )
         session.add(row)
         session.flush()
-        changes = _snapshot(row, ("score", "grade", "unit_id", "source_instance_id"))
+        changes = _snapshot(row, ("score", "grade", "unit_id", "source_instance_id", "quota_exception"))
     else:
         wanted = {
             "score": score,
             "grade": grade,
             "unit_id": unit_id if unit_id is not None else row.unit_id,
             "source_instance_id": source_instance_id if source_instance_id is not None else row.source_instance_id,
+            "quota_exception": quota_exception,
         }
         changes = {
             name: _change(getattr(row, name), value) for name, value in wanted.items() if getattr(row, name) != value
