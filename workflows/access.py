@@ -81,13 +81,15 @@ def oversees_unit(session: Session, user: User, unit_id: int | None, roles: Iter
     return any(holds_role_over(role_units(user), role, chain) for role in roles)
 
 
-def visible_units(session: Session, user: User) -> list[OrgUnit]:
-    """Units a user may filter by or start procedures in: the subtrees of the units where they hold a role."""
+def visible_units(session: Session, user: User, *, active_only: bool = False) -> list[OrgUnit]:
+    """Units a user may filter by or start procedures in: the subtrees of the units where they hold a role.
+
+    `active_only` leaves out units merged or dissolved (the 2025 reform): nothing new starts there, while filters
+    over history still need them."""
     roots = {unit_id for _role, unit_id in role_units(user)} | {user.unit_id}
     if not roots:
         return []
-    return list(
-        session.scalars(
-            select(OrgUnit).where(or_(*(in_subtree(OrgUnit, r) for r in roots))).order_by(OrgUnit.path, OrgUnit.name)
-        )
-    )
+    query = select(OrgUnit).where(or_(*(in_subtree(OrgUnit, r) for r in roots)))
+    if active_only:
+        query = query.where(OrgUnit.is_active)
+    return list(session.scalars(query.order_by(OrgUnit.path, OrgUnit.name)))

@@ -498,3 +498,44 @@ def test_only_administrators_cancel(
 def test_cancel_of_an_invisible_instance_is_404(auth: AuthActions, client, procedures: dict[str, int]) -> None:
     auth.login("supervisor1")
     assert auth.post(f"/instances/{procedures['x002']}/cancel", {"reason": "x"}).status_code == 404
+
+
+def _merged_commune(driver: WorkflowDriver) -> int:
+    """A commune merged into X001 in the 2025 reform, beside it under the same parent."""
+    with driver.session_factory() as s, s.begin():
+        x001 = s.scalar(select(OrgUnit).where(OrgUnit.code == "X001"))
+        former = OrgUnit(
+            code="XC01",
+            name="Xã Kim Bình",
+            unit_type=x001.unit_type,
+            parent_id=x001.parent_id,
+            path=x001.path,
+            is_active=False,
+            merged_into_id=x001.id,
+        )
+        s.add(former)
+        s.flush()
+        return former.id
+
+
+def test_merged_communes_are_offered_for_filtering_history_but_not_for_starting(
+    auth: AuthActions, client, driver: WorkflowDriver
+) -> None:
+    _merged_commune(driver)
+    auth.login("personnel1")
+    with_former = _doc(client.get("/instances")).xpath('//select[@name="unit"]/option/text()')
+    offered = _doc(client.get("/instances/start")).xpath('//select[@name="unit"]/option/text()')
+    assert "Xã Kim Bình" in with_former  # merged into another commune in 2025: its history stays searchable
+    assert "Xã Kim Bình" not in offered and offered
+
+
+def test_a_start_in_a_merged_commune_is_refused_and_writes_nothing(
+    auth: AuthActions, client, driver: WorkflowDriver
+) -> None:
+    former = _merged_commune(driver)
+    auth.login("personnel1")
+    response = auth.post(
+        "/instances/start", {"process_id": "sample_approval", "subject": "CB0001", "unit": str(former)}
+    )
+    assert response.status_code == 422
+    assert _count(driver, ProcessInstance) == 0

@@ -291,3 +291,20 @@ def test_an_officer_starts_about_themself_only_in_their_own_unit(driver: Workflo
                 subject_cadre_id=officer.cadre_id,
                 unit_id=other_unit,
             )
+
+
+def test_nothing_starts_in_a_unit_merged_away(driver: WorkflowDriver) -> None:
+    with driver.session_factory() as s, s.begin():
+        x001 = s.scalar(select(OrgUnit).where(OrgUnit.code == "X001"))
+        merged = OrgUnit(code="XC01", name="Xã Kim Bình", unit_type=x001.unit_type, parent_id=x001.parent_id)
+        merged.path, merged.is_active, merged.merged_into_id = x001.path, False, x001.id
+        s.add(merged)
+        s.flush()
+        former = merged.id
+    with pytest.raises(Invalid) as refused, driver.session_factory() as s, transaction(s):
+        operations.start_instance(
+            s, driver.engine, actor=driver.user(s, "admin"), process_id="sample_approval", unit_id=former
+        )
+    assert refused.value.problems[0].field == "unit"
+    with driver.session_factory() as s:
+        assert s.scalar(select(func.count()).select_from(ProcessInstance)) == 0

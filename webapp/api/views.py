@@ -219,7 +219,7 @@ def start_instance() -> ResponseReturnValue:
             problems.append(Problem(_("no cadre has this code"), field="subject"))
         subject_id = cadre.id if cadre is not None else None
     if start.unit_code is not None:
-        units = {unit.code: unit.id for unit in visible_units(db.session, user)}
+        units = {unit.code: unit.id for unit in visible_units(db.session, user, active_only=True)}
         unit_id = units.get(start.unit_code)
         if unit_id is None:
             problems.append(Problem(_("no org unit has this code"), field="unit"))

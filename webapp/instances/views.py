@@ -340,7 +340,7 @@ def _chosen_unit(form: StartForm, units: list[OrgUnit]) -> tuple[int | None, boo
 def start() -> Response:
     if not can_start_any(db.session, current_user):
         abort(403)
-    units = visible_units(db.session, current_user)
+    units = visible_units(db.session, current_user, active_only=True)
     form = _start_form(units)
     problems: list[str] = []
     if form.validate_on_submit():

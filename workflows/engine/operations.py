@@ -233,8 +233,14 @@ def start_instance(
         if subject is None:
             raise NotFound(f"cadre {subject_cadre_id} does not exist")
         unit_id = unit_id if unit_id is not None else subject.unit_id
-    if unit_id is not None and session.get(OrgUnit, unit_id) is None:
+    unit = session.get(OrgUnit, unit_id) if unit_id is not None else None
+    if unit_id is not None and unit is None:
         raise NotFound(f"org unit {unit_id} does not exist")
+    if unit is not None and not unit.is_active:
+        raise Invalid(
+            "this org unit no longer exists",
+            [Problem("this org unit was merged or dissolved; choose the unit that took over its work", field="unit")],
+        )
     if not can_start(session, actor, unit_id, subject_cadre_id):
         raise NotAllowed("you may not start this procedure for that unit or person")
     if business_key is not None:
