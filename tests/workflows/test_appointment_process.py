@@ -39,8 +39,9 @@ from workflows.audit import verify_chains
 from workflows.db import transaction
 from workflows.errors import Conflict, Invalid, NotAllowed
 from workflows.models import AuditEvent, Notification, ProcessInstance
-from workflows.registry.models import Cadre, CadrePosition
-from workflows.registry.records import add_position, local_today
+from workflows.registry.models import Cadre, CadrePosition, PlanningEntry
+from workflows.registry.records import add_position, local_today, remove_planning_entry
+from workflows.rules.appointment import REAPPOINTMENT_RULES
 from workflows.states import InstanceStatus
 from workflows.timers import run_due_timers
 
@@ -361,15 +362,17 @@ def test_reappointment_started_by_the_worker(
     assert "_tally_ballot_confidence" in data and "tally_ballot_confidence" not in data  # not announced
     assert data["_confidence_level"] == "normal"
     _complete(driver, instance_id, "head_proposal", "head1", {"proposal": "reappoint", "proposal_comment": "Tốt"})
+    with session_factory() as s, transaction(s):  # §3.8: planning is not a condition of renewing the same post
+        cadre = s.scalars(select(Cadre).where(Cadre.code == NOMINEE)).one()
+        [entry] = s.scalars(select(PlanningEntry).where(PlanningEntry.cadre_id == cadre.id)).all()
+        remove_planning_entry(s, None, cadre, entry.id, reason="Đã bổ nhiệm")
     _clearances_and_final_check(driver, instance_id)
-    if not _data(driver, instance_id)["eligible"]:
-        _complete(
-            driver,
-            instance_id,
-            "exception_final",
-            "leader1",
-            {"exception_decision": "exception", "exception_reason": "Bổ nhiệm lại cùng chức vụ"},
-        )
+    data = _data(driver, instance_id)
+    assert data["eligible"] is True, data["eligibility"]  # no exception needed
+    rules = {r["rule"]: r for r in data["eligibility"]}
+    assert list(rules) == list(REAPPOINTMENT_RULES)
+    assert rules["planning"]["passed"] and "không xét" in rules["planning"]["message"]
+    assert {t.task_key for t in driver.open_tasks(instance_id)} == {"ballot_reappointment"}
     run_ballot(session_factory, driver.engine, instance_id, members, _everyone_votes(members, YES))
     _complete(driver, instance_id, "ballot_reappointment", "personnel1")
     _decide(driver, instance_id, term_end + timedelta(days=1))
@@ -443,3 +446,25 @@ def test_reappointment_escalates_when_the_last_day_for_the_decision_passes(
 def test_confidence_levels_of_qd_96(no: int, denominator: int, quorum_met: bool, expected: Confidence) -> None:
     tally = {"quorum_met": quorum_met, "denominator": denominator, "candidates": [{"key": "A", "no": no}]}
     assert confidence_level(tally, "A") == expected
+
+
+def test_a_reappointment_the_head_does_not_propose_needs_the_competent_authority(
+    driver: WorkflowDriver, session_factory: sessionmaker[Session], world: dict[str, Any]
+) -> None:
+    today = local_today()
+    with session_factory() as s, transaction(s):
+        cadre = s.scalars(select(Cadre).where(Cadre.code == NOMINEE)).one()
+        add_position(
+            s, None, cadre, position_id=world["post_id"], started_on="2022-01-01", term_ends_on=today + timedelta(60)
+        )
+    [started] = start_due_reappointments(session_factory, driver.engine, today=today)
+    instance_id, members = started.instance_id, world["members"]
+    _complete(driver, instance_id, "self_report", "officer2", {"self_report": "Báo cáo"})
+    run_ballot(session_factory, driver.engine, instance_id, members, _everyone_votes(members, YES))
+    _complete(driver, instance_id, "ballot_confidence", "personnel1")
+    proposal = {"proposal": "not_reappoint", "proposal_comment": "Chưa đáp ứng yêu cầu"}
+    _complete(driver, instance_id, "head_proposal", "head1", proposal)
+    _clearances_and_final_check(driver, instance_id)
+    data = _data(driver, instance_id)
+    assert data["eligibility_failed"] == ["standards"]
+    assert {t.task_key for t in driver.open_tasks(instance_id)} == {"exception_final"}

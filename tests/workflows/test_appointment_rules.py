@@ -12,6 +12,7 @@ import pytest
 from workflows.errors import Invalid
 from workflows.rules.appointment import (
     DEFAULT_POLICY,
+    REAPPOINTMENT_RULES,
     RULE_AGE,
     RULE_ANNUAL_GRADE,
     RULE_CONCURRENT,
@@ -24,9 +25,11 @@ from workflows.rules.appointment import (
     Confidence,
     DisciplineFact,
     PlannedTitle,
+    ReappointmentFacts,
     RuleResult,
     age_rule_applies,
     check_eligibility,
+    check_reappointment_eligibility,
     confidence_level,
     extension_applies,
     failed_rules,
@@ -543,3 +546,109 @@ def test_confidence_thresholds_are_configuration() -> None:
     assert confidence_level(3, 6, policy=policy) == Confidence.DISMISSAL
     assert AppointmentPolicy.from_mapping(policy.to_mapping()) == policy
     assert DEFAULT_POLICY.to_mapping()["confidence_dismissal_from"] == [2, 3]
+
+
+# -- re-appointment (NĐ 170 Điều 39, NĐ 138 Điều 49 [V] S42; domain rules §3.8) ------------------------------------
+TERM_START, TERM_END = date(2022, 6, 1), date(2027, 5, 31)
+
+
+def renewal(**overrides: Any) -> ReappointmentFacts:
+    """The vice-chair renewing her term: graded every year, the head proposes, a fresh health certificate; not
+    planned for anything (planning is not a condition of renewing the same post)."""
+    candidate = facts(
+        planned=(),
+        current_rank=VICE_CHAIR,
+        current_post_started_on=TERM_START,
+        current_title="Phó Chủ tịch UBND (Xã An Phú)",
+    )
+    values: dict[str, Any] = {
+        "candidate": candidate,
+        "term_started_on": TERM_START,
+        "term_ends_on": TERM_END,
+        "term_grades": (("2022", "HTNV"), ("2023", "HTTNV"), ("2024", "HTXSNV"), ("2025", "HTTNV"), ("2026", "HTNV")),
+        "health_certificate_on": date(2026, 12, 1),
+        "head_proposes": True,
+    }
+    values.update(overrides)
+    return ReappointmentFacts(**values)
+
+
+def renewal_result(rule: str, renewal_facts: ReappointmentFacts, on: date = RECEIVED, **policy: Any) -> RuleResult:
+    checked = check_reappointment_eligibility(
+        renewal_facts, dossier_received_on=on, policy=dataclasses.replace(DEFAULT_POLICY, **policy)
+    )
+    return next(r for r in checked if r.rule == rule)
+
+
+def test_a_reappointment_is_eligible_without_planning_or_time_in_post() -> None:
+    results = check_reappointment_eligibility(renewal(), dossier_received_on=RECEIVED)
+    assert [r.rule for r in results] == list(REAPPOINTMENT_RULES)
+    assert is_eligible(results), [r.message for r in results if not r.passed]
+    planning = next(r for r in results if r.rule == RULE_PLANNING)
+    assert "không xét điều kiện quy hoạch" in planning.message and "Điều 39" in planning.source
+
+
+@pytest.mark.parametrize(
+    ("grades", "minimum", "passed"),
+    [
+        ((("2025", "HTNV"),), "HTNV", True),  # exactly the minimum
+        ((("2024", "HTTNV"), ("2025", "KHTNV")), "HTNV", False),  # one year below fails the term
+        ((("2021", "KHTNV"), ("2025", "HTTNV")), "HTNV", True),  # 2021 is before the term
+        ((("2025", "HTNV"),), "HTTNV", False),  # a stricter configured minimum
+        ((), "HTNV", False),  # no grade in the term
+    ],
+)
+def test_reappointment_term_duties(grades: tuple, minimum: str, passed: bool) -> None:
+    checked = renewal_result("term_duties", renewal(term_grades=grades), reappointment_min_grade=minimum)
+    assert checked.passed is passed, checked.message
+
+
+def test_reappointment_standards_follow_the_heads_proposal() -> None:
+    assert renewal_result("standards", renewal(head_proposes=True)).passed
+    assert not renewal_result("standards", renewal(head_proposes=False)).passed
+    assert "Chưa có" in renewal_result("standards", renewal(head_proposes=None)).message
+
+
+@pytest.mark.parametrize(
+    ("issued", "passed"),
+    [
+        (date(2026, 9, 12), True),  # exactly 6 months before the dossier (12/03/2027)
+        (date(2026, 9, 11), False),  # a day older
+        (date(2027, 3, 13), False),  # after the dossier was received
+        (None, False),
+    ],
+)
+def test_reappointment_health_certificate(issued: date | None, passed: bool) -> None:
+    assert renewal_result("health", renewal(health_certificate_on=issued)).passed is passed
+
+
+def test_the_health_certificate_validity_is_configuration() -> None:
+    old = renewal(health_certificate_on=date(2026, 6, 12))
+    assert not renewal_result("health", old).passed
+    assert renewal_result("health", old, health_certificate_valid_months=9).passed
+
+
+@pytest.mark.parametrize(
+    ("retires", "passed", "fragment"),
+    [
+        (date(2040, 1, 1), True, "Bổ nhiệm lại 5 năm"),
+        (date(2030, 1, 1), True, "đến khi nghỉ hưu"),  # < 5 years: the term runs to retirement
+        (date(2028, 1, 1), True, "kéo dài"),  # < 2 years: extension
+        (date(2027, 6, 2), True, "kéo dài"),  # retires the day after the new term starts
+        (date(2027, 6, 1), False, "trước khi bắt đầu"),  # retires on the first day of the new term
+    ],
+)
+def test_reappointment_age_follows_the_near_retirement_branches(retires: date, passed: bool, fragment: str) -> None:
+    candidate = dataclasses.replace(renewal().candidate, retirement_date=retires)
+    checked = renewal_result("age", renewal(candidate=candidate))
+    assert checked.passed is passed and fragment in checked.message, checked.message
+
+
+def test_reappointment_is_barred_only_while_a_discipline_is_in_effect() -> None:
+    # The waiting times before a higher post do not apply; a discipline still in effect does.
+    served = DisciplineFact("khien_trach", date(2025, 1, 1), date(2026, 1, 1))
+    in_effect = DisciplineFact("canh_cao", date(2026, 6, 1), date(2027, 6, 1))
+    ends_today = DisciplineFact("canh_cao", date(2026, 3, 12), RECEIVED)
+    for record, passed in ((served, True), (in_effect, False), (ends_today, True)):
+        candidate = dataclasses.replace(renewal().candidate, disciplines=(record,))
+        assert renewal_result("not_barred", renewal(candidate=candidate)).passed is passed, record

@@ -44,13 +44,14 @@ from workflows.rules.appointment import (
     CandidateFacts,
     DisciplineFact,
     PlannedTitle,
+    ReappointmentFacts,
     months_between,
 )
 from workflows.states import InstanceStatus
 
 PLANNING_PROCESS_IDS: tuple[str, ...] = ("planning_review",)
 
-__all__ = ["PLANNING_PROCESS_IDS", "candidate_facts", "position_label"]
+__all__ = ["PLANNING_PROCESS_IDS", "candidate_facts", "position_label", "reappointment_facts"]
 
 
 def position_label(position: Position, unit: OrgUnit) -> str:
@@ -171,4 +172,38 @@ def candidate_facts(
         current_title=position_label(current_post[1], current_post[2]) if current_post else None,
         earlier_equivalent_months=earlier_months,
         in_progress_references=tuple(f"{p}#{i}" for i, p in others),
+    )
+
+
+def reappointment_facts(
+    session: Session,
+    held_id: int,
+    *,
+    health_certificate_on: date | None,
+    head_proposes: bool | None,
+    exclude_instance_id: int | None = None,
+    on: date | None = None,
+    policy: AppointmentPolicy = DEFAULT_POLICY,
+) -> ReappointmentFacts:
+    """The facts of renewing the term `held_id` (a CadrePosition): the candidate's facts for the same post, the
+    term, and the annual grades of the cadre (the rules keep those of the term's years). NotFound when the term
+    does not exist or has no end."""
+    held = session.get(CadrePosition, held_id)
+    if held is None or held.term_ends_on is None:
+        raise NotFound("term not found")
+    candidate = candidate_facts(
+        session, held.cadre_id, held.position_id, exclude_instance_id=exclude_instance_id, on=on, policy=policy
+    )
+    grades = session.execute(
+        select(EvaluationResult.period, EvaluationResult.grade)
+        .where(EvaluationResult.cadre_id == held.cadre_id, EvaluationResult.period_kind == PeriodKind.YEAR)
+        .order_by(EvaluationResult.period)
+    ).all()
+    return ReappointmentFacts(
+        candidate=candidate,
+        term_started_on=held.started_on,
+        term_ends_on=held.term_ends_on,
+        term_grades=tuple((str(period), str(grade)) for period, grade in grades if grade),
+        health_certificate_on=health_certificate_on,
+        head_proposes=head_proposes,
     )

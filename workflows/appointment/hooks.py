@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from workflows.appointment import PROCESS_ID, Source
 from workflows.appointment.ballots import USED_BOXES, open_ballot_task, pending_box
-from workflows.appointment.facts import candidate_facts
+from workflows.appointment.facts import candidate_facts, reappointment_facts
 from workflows.appointment.steps import (
     Confidence,
     Next,
@@ -34,6 +34,7 @@ from workflows.registry.records import VIETNAM_TZ, add_position, end_position, l
 from workflows.rules.appointment import (
     AppointmentPolicy,
     check_eligibility,
+    check_reappointment_eligibility,
     failed_rules,
     is_eligible,
     reappointment_term_end,
@@ -45,7 +46,7 @@ from workflows.states import Role
 # NĐ 170/2025 Điều 33 k1: the policy within 15 working days, the whole process within 30 after it.
 POLICY_WORKING_DAYS = 15
 PROCESS_WORKING_DAYS = 30
-# NĐ 170 Điều 35 (domain rules §3.6, §8): the CV photo and the health certificate are at most 6 months old.
+# NĐ 170 Điều 35 (domain rules §3.6, §8): the CV photo is at most 6 months old.
 VALIDITY_MONTHS = 6
 DOSSIER_ITEMS = (
     "submission",
@@ -113,10 +114,28 @@ def eligibility(session: Session, submitted: dict[str, Any], data: Mapping[str, 
         )
     instance = _instance(session, data)
     assert instance.subject_cadre_id is not None
-    facts = candidate_facts(
-        session, instance.subject_cadre_id, int(data["target_position_id"]), exclude_instance_id=instance.id
-    )
-    results = check_eligibility(facts, dossier_received_on=received, policy=_policy(data))
+    policy = _policy(data)
+    if data.get("source") == Source.REAPPOINTMENT:
+        # §3.8: re-appointment has its own conditions; planning and time in post do not apply to the same post.
+        proposal = data.get("proposal")
+        renewal = reappointment_facts(
+            session,
+            int(data["current_cadre_position_id"]),
+            health_certificate_on=_day(data, "health_certificate_on"),
+            head_proposes=None if proposal is None else proposal == "reappoint",
+            exclude_instance_id=instance.id,
+            policy=policy,
+        )
+        results = check_reappointment_eligibility(renewal, dossier_received_on=received, policy=policy)
+    else:
+        facts = candidate_facts(
+            session,
+            instance.subject_cadre_id,
+            int(data["target_position_id"]),
+            exclude_instance_id=instance.id,
+            policy=policy,
+        )
+        results = check_eligibility(facts, dossier_received_on=received, policy=policy)
     return {
         **submitted,
         "eligibility": [result.to_mapping() for result in results],
@@ -175,12 +194,22 @@ def dossier(session: Session, submitted: dict[str, Any], data: Mapping[str, Any]
             Problem("The dossier is incomplete: mark every document received or upload it.", field="documents_received")
         )
     today = local_today()
-    for name in ("photo_taken_on", "health_certificate_on"):
+    # The photo's 6 months are NĐ 170 Điều 35 [V]; the health certificate's are configuration [U].
+    valid_months = {
+        "photo_taken_on": VALIDITY_MONTHS,
+        "health_certificate_on": _policy(data).health_certificate_valid_months,
+    }
+    for name, months in valid_months.items():
         day = _day(submitted, name)
         if day is None or day > today:
             problems.append(Problem("Enter a date that is not in the future.", field=name))
-        elif add_months(day, VALIDITY_MONTHS) < today:
-            problems.append(Problem("Older than 6 months: ask for a new one.", field=name))
+        elif add_months(day, months) < today:
+            too_old = (
+                "Older than 6 months: ask for a new one."
+                if months == VALIDITY_MONTHS
+                else "Too old: ask for a new one."
+            )
+            problems.append(Problem(too_old, field=name))
     if problems:
         raise Invalid("the dossier is not complete", problems)
     return {**submitted, "dossier_checked_on": today.isoformat()}

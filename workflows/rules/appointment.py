@@ -39,6 +39,7 @@ from workflows.rules.retirement import (
     add_months,
     age_in_months,
     months_until_retirement,
+    retirement_date,
 )
 from workflows.rules.settings import check_settings, is_whole, merged_settings, whole_setting
 from workflows.rules.workdays import WorkCalendar
@@ -47,22 +48,29 @@ __all__ = [
     "DEFAULT_POLICY",
     "DEFAULT_TITLE_RANKS",
     "DISCIPLINE_LABELS",
+    "REAPPOINTMENT_RULES",
     "RULES",
     "RULE_AGE",
     "RULE_ANNUAL_GRADE",
     "RULE_CONCURRENT",
     "RULE_DISCIPLINE",
+    "RULE_HEALTH",
+    "RULE_NOT_BARRED",
     "RULE_PLANNING",
+    "RULE_STANDARDS",
+    "RULE_TERM_DUTIES",
     "RULE_TIME_IN_POST",
     "AppointmentPolicy",
     "CandidateFacts",
     "Confidence",
     "DisciplineFact",
     "PlannedTitle",
+    "ReappointmentFacts",
     "ReappointmentPlan",
     "RuleResult",
     "age_rule_applies",
     "check_eligibility",
+    "check_reappointment_eligibility",
     "confidence_level",
     "extension_applies",
     "failed_rules",
@@ -83,6 +91,24 @@ RULE_DISCIPLINE = "discipline"
 RULE_CONCURRENT = "no_concurrent_procedure"
 RULE_ANNUAL_GRADE = "annual_grade"
 RULES = (RULE_PLANNING, RULE_TIME_IN_POST, RULE_AGE, RULE_DISCIPLINE, RULE_CONCURRENT, RULE_ANNUAL_GRADE)
+# Re-appointment (NĐ 170 Điều 39; NĐ 138 Điều 49 [V] S42, QĐ 377 [V] S6): its own conditions — duties completed
+# in the term, the post's standards (the head's evaluation and proposal, step 4), health, not barred — and the
+# age rule of §3.8. Planning and time in post are not conditions of renewing the same post: they are reported as
+# not applicable, so a re-appointment never needs an exception for them.
+RULE_TERM_DUTIES = "term_duties"
+RULE_STANDARDS = "standards"
+RULE_HEALTH = "health"
+RULE_NOT_BARRED = "not_barred"
+REAPPOINTMENT_RULES = (
+    RULE_PLANNING,
+    RULE_TIME_IN_POST,
+    RULE_TERM_DUTIES,
+    RULE_STANDARDS,
+    RULE_HEALTH,
+    RULE_AGE,
+    RULE_NOT_BARRED,
+    RULE_CONCURRENT,
+)
 
 # What each rule checks, for headings next to the results (Vietnamese, as the results are).
 RULE_LABELS: dict[str, str] = {
@@ -92,6 +118,10 @@ RULE_LABELS: dict[str, str] = {
     RULE_DISCIPLINE: "Thời hạn sau kỷ luật",
     RULE_CONCURRENT: "Không quy hoạch, bổ nhiệm đồng thời",
     RULE_ANNUAL_GRADE: "Xếp loại chất lượng năm gần nhất",
+    RULE_TERM_DUTIES: "Hoàn thành nhiệm vụ trong thời gian giữ chức vụ",
+    RULE_STANDARDS: "Đáp ứng tiêu chuẩn chức danh",
+    RULE_HEALTH: "Sức khỏe",
+    RULE_NOT_BARRED: "Không thuộc trường hợp bị cấm, đang bị kỷ luật",
 }
 
 # The strings of workflows.registry.models.DisciplineLevel, as the decisions write them.
@@ -185,6 +215,11 @@ class AppointmentPolicy:
     # Fractions as [numerator, denominator], so 2/3 is exact.
     confidence_low_above: tuple[int, int] = (1, 2)
     confidence_dismissal_from: tuple[int, int] = (2, 3)
+    # Re-appointment "hoàn thành nhiệm vụ" in the term (NĐ 138 Điều 49 [V] S42, NĐ 170 [P]): every annual grade of
+    # the term's years at least this [U: which years and which grade the text means].
+    reappointment_min_grade: str = "HTNV"
+    # The health certificate (giấy chứng nhận sức khỏe) is at most this old at dossier receipt [U] (§3.6, §8).
+    health_certificate_valid_months: int = 6
 
     def __post_init__(self) -> None:
         check_settings(self, _policy_problems, "the appointment settings are not valid")
@@ -263,6 +298,9 @@ def _policy_problems(values: Mapping[str, Any]) -> list[Problem]:
         problems.append(Problem("must be one of HTXSNV, HTTNV, HTNV, KHTNV", field="min_annual_grade"))
     flag("allow_missing_annual_grade")
     flag("planning_accepts_equivalent")
+    if values["reappointment_min_grade"] not in GRADES:
+        problems.append(Problem("must be one of HTXSNV, HTTNV, HTNV, KHTNV", field="reappointment_min_grade"))
+    whole_in("health_certificate_valid_months", 1, 60)
     ranks = values["title_ranks"]
     if not isinstance(ranks, Mapping):
         problems.append(Problem("expected an object of settings", field="title_ranks"))
@@ -689,3 +727,153 @@ def confidence_level(
     if share > Fraction(*policy.confidence_low_above):
         return Confidence.LOW
     return Confidence.NORMAL
+
+
+# ---------------------------------------------------------------------------------------------
+# Re-appointment eligibility (NĐ 170 Điều 39; NĐ 138 Điều 49; QĐ 377; domain rules §3.8)
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ReappointmentFacts:
+    """The candidate's facts plus the term being renewed and what the procedure has gathered so far."""
+
+    candidate: CandidateFacts
+    term_started_on: date
+    term_ends_on: date
+    term_grades: tuple[tuple[str, str], ...] = ()  # (year, grade) of the annual results in the term's years
+    health_certificate_on: date | None = None  # from the dossier
+    head_proposes: bool | None = None  # the head's proposal (step 4): True re-appoint, False not, None not yet
+
+
+_SOURCE_REAPPOINTMENT = "NĐ 170/2025/NĐ-CP Điều 39; NĐ 138/2024/NĐ-CP Điều 49; QĐ 377-QĐ/TW"
+_SOURCE_STANDARDS = "NĐ 170/2025/NĐ-CP Điều 39 (thủ trưởng nhận xét, đánh giá, đề xuất)"
+_SOURCE_HEALTH = "NĐ 138/2024/NĐ-CP Điều 49 (đủ sức khỏe); NĐ 170/2025/NĐ-CP Điều 35"
+_SOURCE_AGE_REAPPOINTMENT = "NĐ 138/2024/NĐ-CP Điều 49 (còn dưới 5 năm, dưới 2 năm công tác)"
+_SOURCE_BARRED = "NĐ 170/2025/NĐ-CP Điều 29; QĐ 377-QĐ/TW (đang thi hành kỷ luật)"
+
+
+def _not_applicable(facts: ReappointmentFacts) -> list[RuleResult]:
+    post = facts.candidate.target_title
+    return [
+        RuleResult(
+            RULE_PLANNING,
+            True,
+            f"Bổ nhiệm lại chức vụ {post}: không xét điều kiện quy hoạch",
+            _SOURCE_REAPPOINTMENT,
+        ),
+        RuleResult(
+            RULE_TIME_IN_POST,
+            True,
+            f"Bổ nhiệm lại chức vụ {post}: không xét thời gian giữ chức vụ",
+            _SOURCE_REAPPOINTMENT,
+        ),
+    ]
+
+
+# NĐ 138 Điều 49 [V] S42 (NĐ 170 Điều 39 [P]): duties completed in the term, read from its annual grades.
+def _check_term_duties(facts: ReappointmentFacts, on: date, policy: AppointmentPolicy) -> RuleResult:
+    minimum = policy.reappointment_min_grade
+    first, last = facts.term_started_on.year, min(on.year, facts.term_ends_on.year)
+    graded = sorted((period, grade) for period, grade in facts.term_grades if period.isdigit())
+    in_term = [(period, grade) for period, grade in graded if first <= int(period) <= last]
+    term = f"nhiệm kỳ {format_date(facts.term_started_on)} – {format_date(facts.term_ends_on)}"
+    if not in_term:
+        message = f"Chưa có kết quả xếp loại chất lượng năm nào trong {term}"
+        if policy.allow_missing_annual_grade:
+            return RuleResult(RULE_TERM_DUTIES, True, message + " (cho phép theo cấu hình)", _SOURCE_REAPPOINTMENT)
+        return RuleResult(RULE_TERM_DUTIES, False, message, _SOURCE_REAPPOINTMENT)
+    below = [(p, g) for p, g in in_term if g not in GRADES or GRADES.index(g) > GRADES.index(minimum)]
+    listed = "; ".join(f"năm {p}: {GRADE_LABELS.get(g, g)}" for p, g in in_term)
+    if below:
+        years = ", ".join(p for p, _ in below)
+        message = f"Năm {years} xếp loại thấp hơn {GRADE_LABELS[minimum]} trong {term} ({listed})"
+        return RuleResult(RULE_TERM_DUTIES, False, message, _SOURCE_REAPPOINTMENT)
+    message = f"Các năm trong {term} đều đạt tối thiểu {GRADE_LABELS[minimum]} ({listed})"
+    return RuleResult(RULE_TERM_DUTIES, True, message, _SOURCE_REAPPOINTMENT)
+
+
+# NĐ 170 Điều 39 step 4: the head evaluates the cadre against the post's standards and proposes.
+def _check_standards(facts: ReappointmentFacts) -> RuleResult:
+    if facts.head_proposes is None:
+        return RuleResult(RULE_STANDARDS, False, "Chưa có nhận xét, đề xuất của thủ trưởng đơn vị", _SOURCE_STANDARDS)
+    if facts.head_proposes:
+        return RuleResult(
+            RULE_STANDARDS,
+            True,
+            "Thủ trưởng đơn vị đánh giá đáp ứng tiêu chuẩn, đề nghị bổ nhiệm lại",
+            _SOURCE_STANDARDS,
+        )
+    return RuleResult(RULE_STANDARDS, False, "Thủ trưởng đơn vị không đề nghị bổ nhiệm lại", _SOURCE_STANDARDS)
+
+
+# NĐ 138 Điều 49 [V] S42: health to perform the duties, shown by a certificate at most 6 months old [U].
+def _check_health(facts: ReappointmentFacts, on: date, policy: AppointmentPolicy) -> RuleResult:
+    months = policy.health_certificate_valid_months
+    issued = facts.health_certificate_on
+    if issued is None:
+        return RuleResult(RULE_HEALTH, False, "Hồ sơ chưa có giấy chứng nhận sức khỏe", _SOURCE_HEALTH)
+    when = f"tính đến ngày nhận hồ sơ {format_date(on)}"
+    if issued > on:
+        message = f"Giấy chứng nhận sức khỏe ghi ngày {format_date(issued)}, sau ngày nhận hồ sơ {format_date(on)}"
+        return RuleResult(RULE_HEALTH, False, message, _SOURCE_HEALTH)
+    if add_months(issued, months) < on:
+        message = f"Giấy chứng nhận sức khỏe ngày {format_date(issued)} đã quá {months} tháng {when}"
+        return RuleResult(RULE_HEALTH, False, message, _SOURCE_HEALTH)
+    message = f"Giấy chứng nhận sức khỏe ngày {format_date(issued)}, trong thời hạn {months} tháng {when}"
+    return RuleResult(RULE_HEALTH, True, message, _SOURCE_HEALTH)
+
+
+# NĐ 138 Điều 49 [V] S42: a term that reaches retirement runs to it (< 5 years) or is extended (< 2 years); the
+# renewal is barred only when the cadre retires before the new term would start.
+def _check_reappointment_age(
+    facts: ReappointmentFacts, policy: AppointmentPolicy, schedule: RetirementSchedule
+) -> RuleResult:
+    candidate = facts.candidate
+    retires = candidate.retirement_date
+    if retires is None and candidate.birth_date is not None and candidate.gender in ("male", "female"):
+        retires = retirement_date(candidate.birth_date, candidate.gender, schedule)
+    if retires is None:
+        return RuleResult(
+            RULE_AGE,
+            False,
+            "Hồ sơ thiếu ngày sinh hoặc giới tính, không xác định được thời điểm nghỉ hưu",
+            _SOURCE_AGE_REAPPOINTMENT,
+        )
+    new_start = facts.term_ends_on + timedelta(days=1)
+    if retires <= new_start:
+        message = f"Nghỉ hưu từ {format_date(retires)}, trước khi bắt đầu thời hạn mới ({format_date(new_start)})"
+        return RuleResult(RULE_AGE, False, message, _SOURCE_AGE_REAPPOINTMENT)
+    plan = reappointment_plan(facts.term_ends_on, retires, policy)
+    return RuleResult(RULE_AGE, True, plan.message, _SOURCE_AGE_REAPPOINTMENT)
+
+
+# NĐ 170 Điều 29, QĐ 377: not while a discipline is in effect (the waiting times of a higher post do not apply).
+def _check_not_barred(facts: ReappointmentFacts, on: date) -> RuleResult:
+    in_effect = [
+        f"kỷ luật {DISCIPLINE_LABELS.get(d.level, d.level)} ngày {format_date(d.decided_on)} còn hiệu lực đến "
+        f"{format_date(d.expires_on)}"
+        for d in sorted(facts.candidate.disciplines, key=lambda d: d.decided_on)
+        if d.expires_on is not None and d.expires_on > on
+    ]
+    when = f"tính đến ngày nhận hồ sơ {format_date(on)}"
+    if in_effect:
+        return RuleResult(RULE_NOT_BARRED, False, "Đang thi hành " + "; ".join(in_effect) + f" {when}", _SOURCE_BARRED)
+    return RuleResult(RULE_NOT_BARRED, True, f"Không đang thi hành kỷ luật {when}", _SOURCE_BARRED)
+
+
+def check_reappointment_eligibility(
+    facts: ReappointmentFacts,
+    *,
+    dossier_received_on: date,
+    policy: AppointmentPolicy = DEFAULT_POLICY,
+    schedule: RetirementSchedule = DEFAULT_SCHEDULE,
+) -> list[RuleResult]:
+    """One result per rule, in `REAPPOINTMENT_RULES` order (planning and time in post reported as not applicable)."""
+    return [
+        *_not_applicable(facts),
+        _check_term_duties(facts, dossier_received_on, policy),
+        _check_standards(facts),
+        _check_health(facts, dossier_received_on, policy),
+        _check_reappointment_age(facts, policy, schedule),
+        _check_not_barred(facts, dossier_received_on),
+        _check_concurrent(facts.candidate),
+    ]
