@@ -22,9 +22,9 @@ from workflows.appointment.service import start_due_reappointments
 from workflows.audit import verify_chains
 from workflows.db import transaction
 from workflows.models import BallotBox, ProcessInstance
-from workflows.registry.models import Cadre, CadrePosition
+from workflows.registry.models import Cadre, CadrePosition, OrgUnit, RoleAssignment, User
 from workflows.registry.records import add_position, local_today
-from workflows.states import InstanceStatus
+from workflows.states import InstanceStatus, Role
 
 YES = {"candidate_0": "yes"}
 
@@ -474,4 +474,39 @@ def test_two_thirds_low_confidence_goes_to_dismissal_through_http(
     with session_factory() as s:
         instance = s.get(ProcessInstance, instance_id)
         assert instance is not None and instance.status == InstanceStatus.COMPLETED
+    _verified(session_factory)
+
+
+def test_external_source_at_exactly_half_goes_to_the_receiving_units_head(
+    auth: AuthActions, driver: WorkflowDriver, session_factory: sessionmaker[Session], world: dict[str, Any]
+) -> None:
+    # NĐ 170 Đ33 k3: at exactly 50% "người đứng đầu quyết định" — the head where the post is (X001), not the head
+    # of the unit the nominee comes from (X002).
+    with session_factory() as s, transaction(s):
+        sending_head = User(
+            username="head_x002", full_name="Chủ tịch UBND phường", password_hash=user(s, "head1").password_hash
+        )
+        sending_head.unit_id = s.scalars(select(OrgUnit.id).where(OrgUnit.code == "X002")).one()
+        s.add(sending_head)
+        s.flush()
+        s.add(RoleAssignment(user_id=sending_head.id, role=Role.HEAD, unit_id=sending_head.unit_id))
+    instance_id = _instance_id(_start(auth, world["post_id"], code="CB0005", source="external"))
+    _submit(auth, driver, instance_id, "eligibility_policy", "personnel1", {"dossier_received_on": today_text()})
+    _submit(auth, driver, instance_id, "policy_decision", "leader1", {"policy_decision": "approve"})
+    consult = {"held_on": today_text(), "minutes_summary": "Thống nhất"}
+    assert _submit(auth, driver, instance_id, "ext_consult_receiving", "personnel1", consult).status_code == 302
+    _clearances(auth, driver, instance_id)
+    senders = world["senders"]
+    marks = {"sender1": YES, "sender2": YES, "sender3": NO, "officer3": NO}  # 2 of 4 summoned: exactly 50%
+    _hold_ballot(auth, instance_id, senders, marks)
+    assert _submit(auth, driver, instance_id, "ballot_sending_unit", "personnel1", {}).status_code == 302
+    [task] = driver.open_tasks(instance_id)
+    assert task.task_key == "head_final"
+    with session_factory() as s:
+        instance = s.get(ProcessInstance, instance_id)
+        assert instance is not None and (task.candidate_role, task.candidate_unit_id) == ("head", instance.unit_id)
+    choice = {"head_choice": "CB0005", "head_reason": "Đáp ứng yêu cầu nhiệm vụ"}
+    assert _submit(auth, driver, instance_id, "head_final", "head_x002", choice).status_code in (403, 404)
+    assert _submit(auth, driver, instance_id, "head_final", "head1", choice).status_code == 302
+    assert [t.task_key for t in driver.open_tasks(instance_id)] == ["submission"]
     _verified(session_factory)
