@@ -1,0 +1,143 @@
+"""Org units through the real app: the tree in scope, and an administrator creating, renaming and merging units
+(the 2025 two-level reform), each refusal with its message and nothing written."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lxml import html as lxml_html
+from sqlalchemy import func, select
+
+from tests.fixtures.app import AuthActions
+from tests.fixtures.workflow_helpers import WorkflowDriver
+from workflows.audit import verify_chains
+from workflows.models import AuditEvent
+from workflows.registry.models import OrgUnit
+
+
+def _doc(response: Any) -> Any:
+    return lxml_html.fromstring(response.get_data(as_text=True))
+
+
+def _unit(driver: WorkflowDriver, code: str) -> OrgUnit:
+    with driver.session_factory() as s:
+        unit = s.scalar(select(OrgUnit).where(OrgUnit.code == code))
+        assert unit is not None
+        s.expunge(unit)
+        return unit
+
+
+def _unit_events(driver: WorkflowDriver) -> int:
+    with driver.session_factory() as s:
+        return s.scalar(select(func.count()).where(AuditEvent.chain_key.like("unit:%"))) or 0
+
+
+def test_the_tree_shows_the_units_in_scope(auth: AuthActions, client) -> None:
+    auth.login("officer3")
+    listed = set(_doc(client.get("/units")).xpath("//tr/@data-unit"))
+    assert "X002" in listed and "X001" not in listed and "T01" not in listed
+    auth.logout()
+    auth.login("admin")
+    listed = set(_doc(client.get("/units")).xpath("//tr/@data-unit"))
+    assert {"T01", "X001", "X002"} <= listed
+
+
+def test_a_unit_outside_scope_is_404(auth: AuthActions, client, driver: WorkflowDriver) -> None:
+    auth.login("officer3")
+    x001 = _unit(driver, "X001")
+    assert client.get(f"/units/{x001.id}").status_code == 404
+    assert auth.post(f"/units/{x001.id}", {"unit-name": "X", "unit-unit_type": "commune"}).status_code == 404
+
+
+def test_only_administrators_change_units(auth: AuthActions, client, driver: WorkflowDriver) -> None:
+    x002 = _unit(driver, "X002")
+    auth.login("personnel1")
+    page = _doc(client.get(f"/units/{x002.id}"))
+    assert not page.xpath('//input[@name="unit-name"]')
+    response = auth.post(f"/units/{x002.id}", {"unit-name": "Đổi tên", "unit-unit_type": "ward"})
+    assert response.status_code == 403
+    assert (
+        auth.post("/units/new", {"parent_id": "1", "code": "X9", "name": "Xã", "unit_type": "commune"}).status_code
+        == 403
+    )
+    assert _unit(driver, "X002").name == x002.name and _unit_events(driver) == 0
+
+
+def test_an_administrator_renames_a_unit_with_before_and_after_in_its_history(
+    auth: AuthActions, client, driver: WorkflowDriver
+) -> None:
+    x002 = _unit(driver, "X002")
+    auth.login("admin")
+    response = auth.post(f"/units/{x002.id}", {"unit-name": "  Phường  Bình Minh mới ", "unit-unit_type": "ward"})
+    assert response.status_code == 302
+    assert _unit(driver, "X002").name == "Phường Bình Minh mới"
+    history = _doc(client.get(f"/units/{x002.id}")).xpath('//ol[@id="unit-history"]/li')
+    assert [li.get("data-event") for li in history] == ["unit_updated"]
+    assert "Phường Bình Minh → Phường Bình Minh mới" in history[0].text_content()
+
+
+def test_a_blank_name_or_unknown_type_is_refused_on_its_field(
+    auth: AuthActions, client, driver: WorkflowDriver
+) -> None:
+    x002 = _unit(driver, "X002")
+    auth.login("admin")
+    response = auth.post(f"/units/{x002.id}", {"unit-name": "   ", "unit-unit_type": "kingdom"})
+    assert response.status_code == 422
+    page = _doc(response)
+    assert page.xpath('//*[@id="unit-name-error"]') and page.xpath('//*[@id="unit-unit_type-error"]')
+    assert _unit(driver, "X002").name == x002.name and _unit_events(driver) == 0
+
+
+def test_an_administrator_adds_a_unit_under_another(auth: AuthActions, client, driver: WorkflowDriver) -> None:
+    province = _unit(driver, "T01")
+    auth.login("admin")
+    response = auth.post(
+        "/units/new", {"parent_id": str(province.id), "code": "x003", "name": "Xã Tân Lập", "unit_type": "commune"}
+    )
+    assert response.status_code == 302
+    created = _unit(driver, "X003")
+    assert created.parent_id == province.id and created.path == f"{province.path}{province.id}/"
+    again = auth.post(
+        "/units/new", {"parent_id": str(province.id), "code": "X003", "name": "Trùng", "unit_type": "commune"}
+    )
+    assert again.status_code == 422 and _doc(again).xpath('//*[@id="code-error"]')
+
+
+def test_a_unit_with_people_cannot_be_merged(auth: AuthActions, client, driver: WorkflowDriver) -> None:
+    x002, x001 = _unit(driver, "X002"), _unit(driver, "X001")
+    auth.login("admin")
+    response = auth.post(f"/units/{x002.id}/merge", {"merge-into_id": str(x001.id), "merge-merged_on": "2025-07-01"})
+    assert response.status_code == 422
+    assert _doc(response).xpath('//*[@role="alert"]')
+    assert _unit(driver, "X002").is_active and _unit_events(driver) == 0
+
+
+def test_merging_an_empty_commune_keeps_it_readable_and_no_longer_offered(
+    auth: AuthActions, client, driver: WorkflowDriver
+) -> None:
+    province, x001 = _unit(driver, "T01"), _unit(driver, "X001")
+    auth.login("admin")
+    auth.post(
+        "/units/new", {"parent_id": str(province.id), "code": "X009", "name": "Xã Kim Bình", "unit_type": "commune"}
+    )
+    former = _unit(driver, "X009")
+    bad_date = auth.post(f"/units/{former.id}/merge", {"merge-into_id": str(x001.id), "merge-merged_on": "01/07"})
+    assert bad_date.status_code == 422 and _doc(bad_date).xpath('//*[@id="merge-merged_on-error"]')
+    into_itself = auth.post(
+        f"/units/{former.id}/merge", {"merge-into_id": str(former.id), "merge-merged_on": "2025-07-01"}
+    )
+    assert into_itself.status_code == 422 and _doc(into_itself).xpath('//*[@id="merge-into_id-error"]')
+    assert _unit(driver, "X009").is_active
+
+    response = auth.post(f"/units/{former.id}/merge", {"merge-into_id": str(x001.id), "merge-merged_on": "2025-07-01"})
+    assert response.status_code == 302
+    merged = _unit(driver, "X009")
+    assert not merged.is_active and merged.merged_into_id == x001.id
+    assert merged.active_to is not None and merged.active_to.isoformat() == "2025-06-30"
+    page = _doc(client.get(f"/units/{former.id}"))
+    assert [li.get("data-event") for li in page.xpath('//ol[@id="unit-history"]/li')] == ["unit_created", "unit_merged"]
+    assert not page.xpath('//form[contains(@action, "/merge")]')  # already merged: nothing more to do
+    start_units = _doc(client.get("/instances/start")).xpath('//select[@name="unit"]/option/text()')
+    assert "Xã Kim Bình" not in start_units
+    with driver.session_factory() as s:
+        assert verify_chains(s, f"unit:{former.id}").ok

@@ -1,0 +1,55 @@
+"""Org unit changes at the service: the refusals that keep the tree and the people in it consistent."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tests.fixtures.workflow_helpers import WorkflowDriver
+from workflows.db import transaction
+from workflows.errors import Invalid, NotAllowed
+from workflows.registry.models import OrgUnit
+from workflows.registry.units import create_unit, merge_unit
+
+
+def _id(session: Session, code: str) -> int:
+    unit_id = session.scalar(select(OrgUnit.id).where(OrgUnit.code == code))
+    assert unit_id is not None
+    return unit_id
+
+
+def _fields(error: Invalid) -> set[str | None]:
+    return {problem.field for problem in error.problems}
+
+
+def test_a_unit_cannot_merge_into_a_unit_below_it_nor_while_units_below_are_active(driver: WorkflowDriver) -> None:
+    with driver.session_factory() as s, transaction(s):
+        admin = driver.user(s, "admin")
+        parent = create_unit(s, admin, parent_id=_id(s, "T01"), code="H01", name="Huyện cũ", unit_type="commune")
+        child = create_unit(s, admin, parent_id=parent.id, code="H01-A", name="Xã con", unit_type="commune")
+        ids = parent.id, child.id
+    with driver.session_factory() as s, pytest.raises(Invalid) as refused:
+        merge_unit(s, driver.user(s, "admin"), ids[0], into_id=ids[1], merged_on=date(2025, 7, 1))
+    assert "into_id" in _fields(refused.value)
+    assert any("below this one are still active" in p.message for p in refused.value.problems)
+
+
+def test_nothing_is_created_under_a_merged_unit(driver: WorkflowDriver) -> None:
+    with driver.session_factory() as s, transaction(s):
+        admin = driver.user(s, "admin")
+        gone = create_unit(s, admin, parent_id=_id(s, "T01"), code="X008", name="Xã cũ", unit_type="commune")
+        merge_unit(s, admin, gone.id, into_id=_id(s, "X001"), merged_on=date(2025, 7, 1))
+        gone_id = gone.id
+    with driver.session_factory() as s, pytest.raises(Invalid) as refused:
+        create_unit(s, driver.user(s, "admin"), parent_id=gone_id, code="X008-A", name="Thôn", unit_type="commune")
+    assert "parent_id" in _fields(refused.value)
+    with driver.session_factory() as s, pytest.raises(Invalid):
+        merge_unit(s, driver.user(s, "admin"), gone_id, into_id=_id(s, "X002"), merged_on=date(2025, 8, 1))
+
+
+def test_only_an_administrator_over_the_unit_changes_it(driver: WorkflowDriver) -> None:
+    with driver.session_factory() as s, pytest.raises(NotAllowed):
+        create_unit(s, driver.user(s, "head1"), parent_id=_id(s, "X001"), code="X001-Z", name="Tổ", unit_type="commune")

@@ -1,0 +1,232 @@
+"""Org units: the tree a person can see; administrators create, rename and merge units in their subtree."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from sqlalchemy import func, select
+
+from webapp.extensions import db
+from webapp.http import act, translated
+from webapp.units.forms import MergeForm, NewUnitForm, UnitForm
+from workflows.access import visible_units
+from workflows.errors import Invalid, NotAllowed, NotFound, WorkflowError
+from workflows.models import AuditEvent
+from workflows.registry.models import Cadre, OrgUnit, UnitType
+from workflows.registry.units import UnitEvent, can_manage_unit, create_unit, merge_unit, org_unit_chain, update_unit
+
+bp = Blueprint("units", __name__, url_prefix="/units")
+
+UNIT_TYPES = {
+    UnitType.PROVINCE: _l("Province"),
+    UnitType.COMMUNE: _l("Commune"),
+    UnitType.WARD: _l("Ward"),
+    UnitType.SPECIAL_ZONE: _l("Special zone"),
+    UnitType.PARTY_COMMITTEE: _l("Party committee"),
+    UnitType.PEOPLES_COMMITTEE: _l("People's committee"),
+    UnitType.DEPARTMENT: _l("Department"),
+    UnitType.MASS_ORGANISATION: _l("Mass organisation"),
+    UnitType.PARTY_BODY: _l("Party body"),
+}
+
+
+EVENT_LABELS = {
+    UnitEvent.CREATED: _l("Created"),
+    UnitEvent.UPDATED: _l("Changed"),
+    UnitEvent.MERGED: _l("Merged"),
+}
+
+
+def _in_scope(unit_id: int) -> tuple[OrgUnit, list[OrgUnit]]:
+    """The unit (404 unless the person can see it) and every unit they can see."""
+    units = visible_units(db.session, current_user)
+    unit = next((u for u in units if u.id == unit_id), None)
+    if unit is None:
+        abort(404)
+    return unit, units
+
+
+def _problems_on_form(form: Any, error: WorkflowError) -> list[str]:
+    """Each problem on its field; returns those that belong to no field, for the top of the page."""
+    if not (isinstance(error, Invalid) and error.problems):
+        return [translated(error)]
+    unplaced = []
+    for problem in error.problems:
+        field = getattr(form, problem.field or "", None)
+        if field is not None:
+            field.errors = [*field.errors, _(problem.message)]
+        else:
+            unplaced.append(_(problem.message))
+    return unplaced
+
+
+def _type_choices() -> list[tuple[str, str]]:
+    return [(value.value, str(label)) for value, label in UNIT_TYPES.items()]
+
+
+@bp.get("")
+@login_required
+def index() -> str:
+    units = visible_units(db.session, current_user)
+    people = dict(
+        db.session.execute(
+            select(Cadre.unit_id, func.count())
+            .where(Cadre.is_active, Cadre.unit_id.in_([u.id for u in units]))
+            .group_by(Cadre.unit_id)
+        )
+        .tuples()
+        .all()
+    )
+    names = {u.id: u.name for u in units}
+    return render_template(
+        "units/index.html",
+        units=units,
+        depth={u.id: u.path.count("/") - 1 for u in units},
+        people=people,
+        names=names,
+        types=UNIT_TYPES,
+        manageable={u.id for u in units if can_manage_unit(db.session, current_user, u.id)},
+    )
+
+
+def _history(unit_id: int) -> list[dict[str, Any]]:
+    events = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.chain_key == org_unit_chain(unit_id)).order_by(AuditEvent.seq)
+    )
+    return [
+        {"type": e.event_type, "when": e.occurred_dt, "who": e.actor_name, "payload": json.loads(e.payload)}
+        for e in events
+    ]
+
+
+def _render_unit(
+    unit: OrgUnit, units: list[OrgUnit], form: UnitForm, merge: MergeForm, problems: list[str], status: int = 200
+) -> Any:
+    page = render_template(
+        "units/unit.html",
+        unit=unit,
+        form=form,
+        merge=merge,
+        problems=problems,
+        history=_history(unit.id),
+        event_labels=EVENT_LABELS,
+        types=UNIT_TYPES,
+        names={u.id: u.name for u in units},
+        can_manage=can_manage_unit(db.session, current_user, unit.id),
+        people=db.session.scalar(select(func.count()).where(Cadre.unit_id == unit.id, Cadre.is_active)),
+    )
+    return page, status
+
+
+def _forms(unit: OrgUnit, units: list[OrgUnit]) -> tuple[UnitForm, MergeForm]:
+    form = UnitForm(prefix="unit")
+    form.unit_type.choices = _type_choices()
+    merge = MergeForm(prefix="merge")
+    merge.into_id.choices = [("", _("Choose a unit"))] + [
+        (str(u.id), u.name) for u in units if u.is_active and u.id != unit.id and f"/{unit.id}/" not in u.path
+    ]
+    if request.method == "GET":
+        form.name.data, form.unit_type.data = unit.name, unit.unit_type
+    return form, merge
+
+
+@bp.get("/<int:unit_id>")
+@login_required
+def show(unit_id: int) -> Any:
+    unit, units = _in_scope(unit_id)
+    form, merge = _forms(unit, units)
+    return _render_unit(unit, units, form, merge, [])
+
+
+@bp.post("/<int:unit_id>")
+@login_required
+def edit(unit_id: int) -> Any:
+    unit, units = _in_scope(unit_id)
+    if not can_manage_unit(db.session, current_user, unit.id):
+        abort(403)
+    form, merge = _forms(unit, units)
+    if not form.validate_on_submit():
+        return _render_unit(unit, units, form, merge, [_("The form has expired; please try again.")], 422)
+    try:
+        act(lambda: update_unit(db.session, current_user, unit.id, name=form.name.data, unit_type=form.unit_type.data))
+    except (Invalid, NotAllowed) as error:
+        db.session.refresh(unit)
+        return _render_unit(unit, units, form, merge, _problems_on_form(form, error), 422)
+    flash(_("The unit was saved."), "success")
+    return redirect(url_for("units.show", unit_id=unit.id))
+
+
+def _merge_day(raw: str | None) -> date | None:
+    try:
+        return date.fromisoformat((raw or "").strip())
+    except ValueError:
+        return None
+
+
+@bp.post("/<int:unit_id>/merge")
+@login_required
+def merge(unit_id: int) -> Any:
+    unit, units = _in_scope(unit_id)
+    if not can_manage_unit(db.session, current_user, unit.id):
+        abort(403)
+    form, merge_form = _forms(unit, units)
+    if not merge_form.validate_on_submit():
+        return _render_unit(unit, units, form, merge_form, [_("The form has expired; please try again.")], 422)
+    merged_on = _merge_day(merge_form.merged_on.data)
+    if merged_on is None and (merge_form.merged_on.data or "").strip():
+        merge_form.merged_on.errors = [_("Enter a date as dd/mm/yyyy.")]
+        return _render_unit(unit, units, form, merge_form, [], 422)
+    into = (merge_form.into_id.data or "").strip()
+    into_id = int(into) if into.isdigit() and any(u.id == int(into) for u in units) else None
+    try:
+        act(lambda: merge_unit(db.session, current_user, unit.id, into_id=into_id, merged_on=merged_on))
+    except (Invalid, NotAllowed) as error:
+        db.session.refresh(unit)
+        return _render_unit(unit, units, form, merge_form, _problems_on_form(merge_form, error), 422)
+    flash(_("The unit was merged; its history stays readable here."), "success")
+    return redirect(url_for("units.show", unit_id=unit.id))
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def new() -> Any:
+    units = [u for u in visible_units(db.session, current_user, active_only=True)]
+    parents = [u for u in units if can_manage_unit(db.session, current_user, u.id)]
+    if not parents:
+        abort(403)
+    form = NewUnitForm()
+    form.unit_type.choices = _type_choices()
+    parent_choices = [(str(u.id), u.name) for u in parents]
+    parent_raw = request.values.get("parent_id", "")
+    parent = next((u for u in parents if str(u.id) == parent_raw), None)
+    problems: list[str] = []
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            problems = [_("The form has expired; please try again.")]
+        elif parent is None:
+            problems = [_("Choose the unit above the new one.")]
+        else:
+            try:
+                created = act(
+                    lambda: create_unit(
+                        db.session,
+                        current_user,
+                        parent_id=parent.id,
+                        code=form.code.data,
+                        name=form.name.data,
+                        unit_type=form.unit_type.data,
+                    )
+                )
+            except (Invalid, NotAllowed, NotFound) as error:
+                problems = _problems_on_form(form, error)
+            else:
+                flash(_("The unit was created."), "success")
+                return redirect(url_for("units.show", unit_id=created.id))
+    page = render_template("units/new.html", form=form, parents=parent_choices, parent_id=parent_raw, problems=problems)
+    return page, 422 if request.method == "POST" else 200

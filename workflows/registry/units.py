@@ -1,0 +1,187 @@
+"""Org units: creating, renaming and merging them, each change chained in the unit's audit log (`unit:<id>`).
+
+The 2025 two-level reform merged communes and dissolved districts. A merged unit is never deleted: its history,
+procedures and the hometowns recorded against it stay readable, and `merged_into` says what it became
+(workflows/rules/communes.py follows that link).
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from workflows.access import in_subtree, oversees_unit
+from workflows.audit import PendingEvent, append_events
+from workflows.errors import Invalid, NotAllowed, NotFound, Problem
+from workflows.registry.models import Cadre, OrgUnit, UnitType, User
+from workflows.states import Role
+
+NAME_LIMIT = 255
+CODE_LIMIT = 40
+
+
+class UnitEvent(StrEnum):
+    CREATED = "unit_created"
+    UPDATED = "unit_updated"
+    MERGED = "unit_merged"
+
+
+def org_unit_chain(unit_id: int) -> str:
+    return f"unit:{unit_id}"
+
+
+def can_manage_unit(session: Session, user: User, unit_id: int | None) -> bool:
+    """Administrators manage the units in their subtree (creating one needs that right over its parent)."""
+    return oversees_unit(session, user, unit_id, (Role.ADMIN,))
+
+
+def _unit(session: Session, unit_id: int) -> OrgUnit:
+    unit = session.get(OrgUnit, unit_id)
+    if unit is None:
+        raise NotFound("the org unit does not exist")
+    return unit
+
+
+def _checked_name(raw: Any, problems: list[Problem]) -> str:
+    name = " ".join(str(raw or "").split())
+    if not name:
+        problems.append(Problem("a name is required", field="name"))
+    elif len(name) > NAME_LIMIT:
+        problems.append(Problem("the name is too long", field="name"))
+    return name
+
+
+def _checked_type(raw: Any, problems: list[Problem]) -> str:
+    value = str(raw or "")
+    if value not in {t.value for t in UnitType}:
+        problems.append(Problem("choose a unit type from the list", field="unit_type"))
+    return value
+
+
+def _audit(session: Session, actor: User, unit_id: int, event: UnitEvent, payload: dict[str, Any]) -> None:
+    append_events(session, org_unit_chain(unit_id), [PendingEvent(event, payload)], actor=actor)
+
+
+def create_unit(session: Session, actor: User, *, parent_id: int, code: Any, name: Any, unit_type: Any) -> OrgUnit:
+    parent = _unit(session, parent_id)
+    if not can_manage_unit(session, actor, parent.id):
+        raise NotAllowed("you may not add units here")
+    problems: list[Problem] = []
+    code_text = str(code or "").strip().upper()
+    if not code_text:
+        problems.append(Problem("a code is required", field="code"))
+    elif len(code_text) > CODE_LIMIT or not code_text.replace("-", "").replace("_", "").isalnum():
+        problems.append(Problem("the code may hold only letters, digits, - and _ (at most 40)", field="code"))
+    elif session.scalar(select(OrgUnit.id).where(OrgUnit.code == code_text)) is not None:
+        problems.append(Problem("another unit already has this code", field="code"))
+    name_text = _checked_name(name, problems)
+    type_value = _checked_type(unit_type, problems)
+    if not parent.is_active:
+        problems.append(Problem("the unit above was merged or dissolved", field="parent_id"))
+    if problems:
+        raise Invalid("the unit was not created", problems)
+    unit = OrgUnit(
+        code=code_text,
+        name=name_text,
+        unit_type=type_value,
+        parent_id=parent.id,
+        path=f"{parent.path}{parent.id}/",
+        is_active=True,
+    )
+    session.add(unit)
+    session.flush()
+    _audit(
+        session,
+        actor,
+        unit.id,
+        UnitEvent.CREATED,
+        {"code": code_text, "name": name_text, "unit_type": type_value, "parent_id": parent.id},
+    )
+    return unit
+
+
+def update_unit(session: Session, actor: User, unit_id: int, *, name: Any, unit_type: Any) -> OrgUnit:
+    unit = _unit(session, unit_id)
+    if not can_manage_unit(session, actor, unit.id):
+        raise NotAllowed("you may not change this unit")
+    problems: list[Problem] = []
+    values = {"name": _checked_name(name, problems), "unit_type": _checked_type(unit_type, problems)}
+    if problems:
+        raise Invalid("the unit was not changed", problems)
+    changes = {
+        field: {"from": getattr(unit, field), "to": value}
+        for field, value in values.items()
+        if getattr(unit, field) != value
+    }
+    if changes:
+        for field, change in changes.items():
+            setattr(unit, field, change["to"])
+        session.flush()
+        _audit(session, actor, unit.id, UnitEvent.UPDATED, {"changes": changes})
+    return unit
+
+
+def merge_unit(session: Session, actor: User, unit_id: int, *, into_id: int | None, merged_on: date | None) -> OrgUnit:
+    """The unit stops on the day before `merged_on`; what it was becomes part of `into_id` from that day.
+
+    Refused while people or active units remain in it: they move first, through their own records, so that no
+    cadre is left in a unit that no longer exists."""
+    unit = _unit(session, unit_id)
+    if not can_manage_unit(session, actor, unit.id):
+        raise NotAllowed("you may not change this unit")
+    problems: list[Problem] = []
+    into = session.get(OrgUnit, into_id) if into_id is not None else None
+    if not unit.is_active:
+        problems.append(Problem("this unit was already merged or dissolved"))
+    if into is None:
+        problems.append(Problem("choose the unit it becomes part of", field="into_id"))
+    elif into.id == unit.id or f"/{unit.id}/" in into.path:
+        problems.append(Problem("a unit cannot be merged into itself or a unit below it", field="into_id"))
+    elif not into.is_active:
+        problems.append(Problem("that unit was itself merged or dissolved", field="into_id"))
+    elif not can_manage_unit(session, actor, into.id):
+        problems.append(Problem("that unit is outside your scope", field="into_id"))
+    if merged_on is None:
+        problems.append(Problem("the date of the merger is required", field="merged_on"))
+    people = session.scalar(select(func.count()).where(Cadre.unit_id == unit.id, Cadre.is_active)) or 0
+    if people:
+        problems.append(Problem("cadres still belong to this unit; move them to their new unit first"))
+    below = session.scalar(
+        select(func.count()).where(in_subtree(OrgUnit, unit.id), OrgUnit.id != unit.id, OrgUnit.is_active)
+    )
+    if below:
+        problems.append(Problem("units below this one are still active; merge or move them first"))
+    if problems:
+        raise Invalid("the unit was not merged", problems)
+    assert into is not None and merged_on is not None
+    before = {"is_active": unit.is_active, "active_to": unit.active_to, "merged_into_id": unit.merged_into_id}
+    unit.is_active = False
+    unit.active_to = merged_on - timedelta(days=1)
+    unit.merged_into_id = into.id
+    unit.merged_on = merged_on
+    session.flush()
+    after = {"is_active": False, "active_to": unit.active_to, "merged_into_id": into.id}
+    _audit(
+        session,
+        actor,
+        unit.id,
+        UnitEvent.MERGED,
+        {
+            "into": {"id": into.id, "code": into.code, "name": into.name},
+            "merged_on": merged_on.isoformat(),
+            "changes": {
+                field: {"from": _plain(before[field]), "to": _plain(after[field])}
+                for field in after
+                if before[field] != after[field]
+            },
+        },
+    )
+    return unit
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, date) else value
