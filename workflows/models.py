@@ -325,3 +325,36 @@ class Ballot(Base):
     box_id: Mapped[int] = mapped_column(ForeignKey("ballot_boxes.id"), index=True)
     contents: Mapped[dict] = mapped_column(JSON)  # candidate key → yes | no | abstain
     signed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+# -- the auditor workspace (issue #8; docs/decisions/0021, 0022) ---------------------------------------------------
+
+
+class RecordView(Base):
+    """Someone read a personal record or a procedure's history: who, what, when. Append-only like the audit log
+    (refused UPDATE/DELETE on PostgreSQL), so inspectors can see who looked at what."""
+
+    __tablename__ = "record_views"
+    __table_args__ = (Index("ix_record_views_object", "object_kind", "object_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    viewer_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    viewer_name: Mapped[str] = mapped_column(String(80))
+    object_kind: Mapped[str] = mapped_column(String(30))  # workflows.inspection.reads.ViewedObject
+    object_id: Mapped[int] = mapped_column(Integer)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"))  # the unit the object belongs to (scope)
+    viewed_dt: Mapped[datetime] = mapped_column(DateTime, default=utcnow_naive, index=True)
+
+
+class AuditAnchor(Base):
+    """A signed digest of the head of every audit chain at one moment (decision 0022): exported and kept off the
+    server, it proves later that no chain was rewritten from its start."""
+
+    __tablename__ = "audit_anchors"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    anchored_on: Mapped[str] = mapped_column(String(10), index=True)  # the local day, ISO
+    created_dt: Mapped[datetime] = mapped_column(DateTime, default=utcnow_naive)
+    chains: Mapped[int] = mapped_column(Integer)
+    events: Mapped[int] = mapped_column(Integer)
+    document: Mapped[str] = mapped_column(Text, deferred=True)  # the signed digest, exactly as exported

@@ -16,6 +16,7 @@ from sqlalchemy import func, select, update
 from werkzeug.test import TestResponse
 
 from tests.fixtures.app import AuthActions
+from tests.fixtures.tampering import bypass_append_only
 from tests.fixtures.workflow_helpers import WorkflowDriver
 from webapp.extensions import db
 from workflows import clock
@@ -698,6 +699,7 @@ def test_tampering_is_reported(api: Api, two_communes: dict, driver: WorkflowDri
     instance_id = two_communes["x001_review"]
     with driver.session_factory() as s:
         event = s.scalars(select(AuditEvent).where(AuditEvent.instance_id == instance_id, AuditEvent.seq == 2)).one()
+        bypass_append_only(s)
         s.execute(update(AuditEvent).where(AuditEvent.id == event.id).values(payload='{"forged": true}'))
         s.commit()
     report = api.get("/api/v1/audit/verify", "auditor1").get_json()

@@ -8,6 +8,7 @@ from pathlib import Path
 from flask.testing import FlaskCliRunner
 from sqlalchemy import func, select, text
 
+from tests.fixtures.tampering import bypass_append_only
 from tests.fixtures.workflow_helpers import WorkflowDriver
 from workflows import clock
 from workflows.models import AuditEvent, ProcessInstance, ProcessVersion
@@ -103,6 +104,7 @@ def test_audit_verify_names_a_tampered_event(runner: FlaskCliRunner, driver: Wor
     assert intact.exit_code == 0 and "intact" in intact.output
     with driver.session_factory() as s:
         event_id = s.scalars(select(AuditEvent.id).where(AuditEvent.instance_id == instance_id)).first()
+        bypass_append_only(s)
         s.execute(text("UPDATE audit_events SET actor_name = 'someone' WHERE id = :id"), {"id": event_id})
         s.commit()
     broken = runner.invoke(args=["audit", "verify"])

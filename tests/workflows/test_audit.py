@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
+from tests.fixtures.tampering import bypass_append_only
 from workflows.audit import (
     GENESIS_HASH,
     SYSTEM_CHAIN,
@@ -51,6 +52,7 @@ def test_appends_continue_an_existing_chain(session: Session) -> None:
 def test_chains_are_independent(session: Session) -> None:
     _chain_with_events(session, instance_chain(1), 2)
     _chain_with_events(session, instance_chain(2), 2)
+    bypass_append_only(session)
     session.execute(
         update(AuditEvent).where(AuditEvent.chain_key == "instance:2", AuditEvent.seq == 2).values(payload="{}")
     )
@@ -62,6 +64,7 @@ def test_chains_are_independent(session: Session) -> None:
 
 def test_altered_payload_is_named(session: Session) -> None:
     events = _chain_with_events(session, "instance:7", 4)
+    bypass_append_only(session)
     session.execute(update(AuditEvent).where(AuditEvent.id == events[1].id).values(payload='{"n":99}'))
     session.commit()
     report = verify_chains(session)
@@ -79,6 +82,7 @@ def test_altered_header_is_detected(session: Session, column: str) -> None:
         "event_type": "task_completed",
         "occurred_dt": events[0].occurred_dt.replace(year=2000),
     }[column]
+    bypass_append_only(session)
     session.execute(update(AuditEvent).where(AuditEvent.id == events[0].id).values({column: value}))
     session.commit()
     (broken,) = verify_chains(session).breaks
@@ -87,6 +91,7 @@ def test_altered_header_is_detected(session: Session, column: str) -> None:
 
 def test_deleted_middle_event_is_detected(session: Session) -> None:
     events = _chain_with_events(session, "instance:3", 4)
+    bypass_append_only(session)
     session.execute(text("DELETE FROM audit_events WHERE id = :id"), {"id": events[1].id})
     session.commit()
     (broken,) = verify_chains(session).breaks
@@ -95,6 +100,7 @@ def test_deleted_middle_event_is_detected(session: Session) -> None:
 
 def test_deleted_last_event_is_detected_by_the_head(session: Session) -> None:
     events = _chain_with_events(session, "instance:4", 3)
+    bypass_append_only(session)
     session.execute(text("DELETE FROM audit_events WHERE id = :id"), {"id": events[2].id})
     session.commit()
     (broken,) = verify_chains(session).breaks
@@ -103,6 +109,7 @@ def test_deleted_last_event_is_detected_by_the_head(session: Session) -> None:
 
 def test_deleting_a_whole_chain_is_detected(session: Session) -> None:
     _chain_with_events(session, "instance:5", 2)
+    bypass_append_only(session)
     session.execute(text("DELETE FROM audit_events WHERE chain_key = 'instance:5'"))
     session.commit()
     (broken,) = verify_chains(session).breaks
@@ -113,6 +120,7 @@ def test_swapped_events_are_detected(session: Session) -> None:
     events = _chain_with_events(session, "instance:6", 4)
     first, second = events[1], events[2]
     # Swap the contents of two rows (what a reordering by an attacker with SQL access looks like).
+    bypass_append_only(session)
     for target, source in ((first.id, second), (second.id, first)):
         session.execute(
             update(AuditEvent)

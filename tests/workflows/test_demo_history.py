@@ -10,6 +10,7 @@ from datetime import date
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from tests.fixtures.tampering import bypass_append_only
 from workflows.audit import verify_chains
 from workflows.models import AuditChain, AuditEvent
 from workflows.registry import records
@@ -157,6 +158,7 @@ def test_a_later_load_continues_the_chains(session_factory: sessionmaker[Session
         before = {key: len(events) for key, events in _chains(s).items()}
         # A cadre loaded before the demo wrote histories has none; the next load starts it from the record.
         bare = s.scalars(select(Cadre).where(Cadre.code == "SH000020")).one()
+        bypass_append_only(s)
         s.execute(delete(AuditEvent).where(AuditEvent.chain_key == records.cadre_chain(bare.id)))
         s.execute(delete(AuditChain).where(AuditChain.chain_key == records.cadre_chain(bare.id)))
         s.commit()
