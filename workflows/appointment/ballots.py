@@ -1,8 +1,8 @@
-"""The ballot box of the step an appointment is at.
+"""The ballot box of the step an appointment is at (the mechanism is `workflows.ballot_steps`, decision 0016).
 
 A ballot step is a user task of the secretary (personnel body) named in `steps.STEPS`. While it is open, the secretary
-opens the step's box here (the electors and mode are theirs to choose; the question, candidates, rules and whether
-slips may be signed come from the step and the procedure's data), runs the vote on the ballot pages
+opens the step's box here (the electors and mode are theirs to choose; the question, candidates, rules and whether slips
+may be signed come from the step and the procedure's data), runs the vote on the ballot pages
 (workflows/ballots.py) and closes it. Completing the task is refused until the box is closed; the form hook then
 copies the tally — never a ballot — into the task data.
 
@@ -14,74 +14,31 @@ which then takes a new box.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
-from uuid import UUID
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from workflows import ballot_steps
 from workflows.appointment import PROCESS_ID
 from workflows.appointment.steps import STEPS, VotingUnit, result_line, tally_key
-from workflows.ballots import Candidate, open_box
+from workflows.ballot_steps import USED_BOXES, BallotProcedure, OpenStep, boxes_of_step, pending_box
+from workflows.ballots import Candidate
 from workflows.engine.runtime import ProcessEngine
-from workflows.errors import Conflict, Invalid, NotFound, Problem
-from workflows.models import BallotBox, BallotMode, HumanTask, ProcessInstance
+from workflows.errors import Invalid, Problem
+from workflows.models import BallotBox, BallotMode, HumanTask
 from workflows.registry.models import Cadre, User
-from workflows.states import InstanceStatus, TaskStatus
 
-USED_BOXES = "ballot_boxes_used"
-
-
-@dataclass(frozen=True)
-class OpenStep:
-    instance: ProcessInstance
-    task: HumanTask
-    step: str
-    data: Mapping[str, Any]
-
-
-def open_ballot_task(session: Session, instance_id: int) -> HumanTask | None:
-    """The open ballot task of an appointment, if it is at one (ballot steps never run in parallel)."""
-    return session.scalar(
-        select(HumanTask).where(
-            HumanTask.instance_id == instance_id,
-            HumanTask.status == TaskStatus.OPEN,
-            HumanTask.task_key.in_(list(STEPS)),
-        )
-    )
-
-
-def current_step(session: Session, engine: ProcessEngine, instance_id: int) -> OpenStep:
-    instance = session.get(ProcessInstance, instance_id)
-    if instance is None or instance.process_id != PROCESS_ID:
-        raise NotFound(f"appointment {instance_id} does not exist")
-    if instance.status != InstanceStatus.RUNNING:
-        raise Conflict("The procedure is no longer running.")
-    task = open_ballot_task(session, instance.id)
-    if task is None:
-        raise Conflict("The procedure is not at a ballot step.")
-    definition = engine.definition(session, instance.process_version_id)
-    workflow = engine.load(definition, instance)
-    spiff_task = workflow.get_task_from_id(UUID(task.spiff_task_id))
-    return OpenStep(instance, task, task.task_key, dict(spiff_task.data))
-
-
-def boxes_of_step(session: Session, instance_id: int, step: str) -> list[BallotBox]:
-    return list(
-        session.scalars(
-            select(BallotBox)
-            .where(BallotBox.instance_id == instance_id, BallotBox.step_key == step)
-            .order_by(BallotBox.id)
-        )
-    )
-
-
-def pending_box(session: Session, instance_id: int, step: str, data: Mapping[str, Any]) -> BallotBox | None:
-    """The box of this activation of the step: the newest not yet taken into the data."""
-    used = set(data.get(USED_BOXES) or [])
-    pending = [box for box in boxes_of_step(session, instance_id, step) if box.id not in used]
-    return pending[-1] if pending else None
+__all__ = [
+    "APPOINTMENT_BALLOTS",
+    "USED_BOXES",
+    "OpenStep",
+    "boxes_of_step",
+    "current_step",
+    "open_ballot_task",
+    "open_step_ballot",
+    "pending_box",
+]
 
 
 def _candidates(session: Session, step: str, data: Mapping[str, Any], more_codes: Sequence[str]) -> list[Candidate]:
@@ -118,6 +75,25 @@ def _question(step: str, data: Mapping[str, Any]) -> str:
     return question
 
 
+def _voting_unit(step: str, data: Mapping[str, Any]) -> int | None:
+    if STEPS[step].voting_unit == VotingUnit.CADRE:
+        unit = data.get("cadre_unit_id")
+        return int(unit) if unit is not None else None
+    return None
+
+
+APPOINTMENT_BALLOTS = BallotProcedure(PROCESS_ID, STEPS, _question, _candidates, _voting_unit)
+
+
+def open_ballot_task(session: Session, instance_id: int) -> HumanTask | None:
+    """The open ballot task of an appointment, if it is at one (ballot steps never run in parallel)."""
+    return ballot_steps.open_ballot_task(session, instance_id, STEPS)
+
+
+def current_step(session: Session, engine: ProcessEngine, instance_id: int) -> OpenStep:
+    return ballot_steps.current_step(session, engine, APPOINTMENT_BALLOTS, instance_id)
+
+
 def open_step_ballot(
     session: Session,
     engine: ProcessEngine,
@@ -129,25 +105,15 @@ def open_step_ballot(
     mode: str = BallotMode.ONLINE,
     more_candidates: Sequence[str] = (),
 ) -> BallotBox:
-    """Open the box of the ballot step the appointment is at. Refused (nothing written) when the procedure is not at
-    a ballot step, when this step already has a box not yet taken into the data, or by `ballots.open_box`."""
-    current = current_step(session, engine, instance_id)
-    step = current.step
-    if pending_box(session, current.instance.id, step, current.data) is not None:
-        raise Conflict("A ballot for this step is already open or counted; complete the step with its result.")
-    config = STEPS[step]
-    unit_id = current.data.get("cadre_unit_id") if config.voting_unit == VotingUnit.CADRE else None
-    return open_box(
+    """Open the box of the ballot step the appointment is at (`ballot_steps.open_step_ballot`)."""
+    return ballot_steps.open_step_ballot(
         session,
+        engine,
+        APPOINTMENT_BALLOTS,
         actor=actor,
-        instance_id=current.instance.id,
-        step_key=step,
-        question=_question(step, current.data),
-        candidates=_candidates(session, step, current.data, more_candidates),
+        instance_id=instance_id,
         elector_ids=elector_ids,
         members_count=members_count,
-        rules=config.rules,
         mode=mode,
-        unit_id=unit_id,
-        is_signable=config.is_signable,
+        more_candidates=more_candidates,
     )

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import select, true
 from sqlalchemy.orm import Session
 
 from workflows.access import in_subtree
@@ -106,9 +106,11 @@ def nomination_facts(
     on: date | None = None,
     earlier: Sequence[tuple[int, int]] = (),
     policy: PlanningPolicy = DEFAULT_POLICY,
+    leaving: Collection[int] = (),
 ) -> NominationFacts:
     """The facts of nominating `cadre_id` for `position_id` in `term`, as of `on` (today in Vietnam by default).
     `earlier`: the (cadre id, position id) nominations that come before this one in the list being built.
+    `leaving`: planning entry ids the same review takes off the plan (they no longer count).
     NotFound when the cadre or the position does not exist."""
     day = on or local_today()
     cadre = session.get(Cadre, cadre_id)
@@ -124,6 +126,7 @@ def nomination_facts(
         .join(Cadre, Cadre.id == PlanningEntry.cadre_id)
         .where(PlanningEntry.term == term, PlanningEntry.status == PlanningStatus.ACTIVE)
         .where((PlanningEntry.position_id == position_id) | (PlanningEntry.cadre_id == cadre_id))
+        .where(PlanningEntry.id.not_in(list(leaving)) if leaving else true())
         .order_by(PlanningEntry.added_on, PlanningEntry.id)
     ).all()
     pairs: list[tuple[int, int]] = [(c, p) for c, p, _ in entries]
@@ -176,10 +179,14 @@ def list_facts(
     *,
     on: date | None = None,
     policy: PlanningPolicy = DEFAULT_POLICY,
+    leaving: Collection[int] = (),
 ) -> list[NominationFacts]:
-    """The facts of each (cadre id, position id) of a list, in order, each seeing the nominations before it."""
+    """The facts of each (cadre id, position id) of a list, in order, each seeing the nominations before it
+    (`leaving`: entries the same review takes off the plan)."""
     return [
-        nomination_facts(session, cadre_id, position_id, term, on=on, earlier=nominations[:index], policy=policy)
+        nomination_facts(
+            session, cadre_id, position_id, term, on=on, earlier=nominations[:index], policy=policy, leaving=leaving
+        )
         for index, (cadre_id, position_id) in enumerate(nominations)
     ]
 

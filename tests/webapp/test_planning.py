@@ -1,0 +1,395 @@
+"""The planning review through HTTP: an annual review of the demo commune started on its page, every task submitted
+on the task pages, each ballot opened on the review's ballot page, attended, voted by the seven members of the
+collective and closed on the ballot pages. The screening proposes two removals the collective confirms one by one,
+three nominees go through the ballots, the 4th nominee for a full title is refused at its row; the approved list
+lands on each cadre's record, the plan page shows it with its history and structure, and the audit chains verify.
+Bad input answers with a clear message and changes nothing."""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import date
+from typing import Any
+
+import openpyxl
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from tests.fixtures.app import AuthActions
+from tests.fixtures.ballots import collective, unit_id
+from tests.fixtures.workflow_helpers import WorkflowDriver
+from workflows.audit import verify_chains
+from workflows.db import transaction
+from workflows.models import AuditEvent, BallotBox, Notification, ProcessInstance
+from workflows.registry.demo import DEMO_PASSWORD
+from workflows.registry.models import Cadre, PlanningEntry, PlanningStatus, Position, RoleAssignment, User
+from workflows.registry.passwords import hash_password
+from workflows.registry.records import add_discipline, add_planning_entry, add_position, local_today, record_evaluation
+from workflows.states import InstanceStatus, Role
+
+TERM = "2026-2031"
+# Planned for the chair before the review: three, so the title is full.
+CHAIR_PLANNED = ("QH01", "QH02", "QH03")
+DISCIPLINED, FAILED_YEAR = "QH04", "QH05"  # planned for vice-chair; the screening proposes both for removal
+NEW_VICE, NEW_VICE_2, NEW_SECRETARY, FOURTH = "QH06", "QH07", "QH08", "QH09"
+PEOPLE = {
+    "QH01": ("Nguyễn Văn Bình", "male", "Kinh"),
+    "QH02": ("Trần Thị Cúc", "female", "Kinh"),
+    "QH03": ("Lò Văn Dũng", "male", "Thái"),
+    "QH04": ("Phạm Văn Em", "male", "Kinh"),
+    "QH05": ("Hoàng Thị Gấm", "female", "Kinh"),
+    "QH06": ("Vũ Thị Hạnh", "female", "Kinh"),
+    "QH07": ("Đặng Văn Khoa", "male", "Tày"),
+    "QH08": ("Bùi Thị Lan", "female", "Kinh"),
+    "QH09": ("Đỗ Văn Minh", "male", "Kinh"),
+}
+
+
+@pytest.fixture
+def world(app: Flask, driver: WorkflowDriver, session_factory: sessionmaker[Session]) -> dict[str, Any]:
+    """Titles of X001, the province head ("leader1", the competent authority), seven members of X001's collective,
+    nine cadres of X001 of whom five are on the plan; CB0003 holds the vice-chair post."""
+    members = collective(session_factory)
+    today = local_today()
+    with session_factory() as s, transaction(s):
+        x001, t01 = unit_id(s, "X001"), unit_id(s, "T01")
+
+        def post(title: str, code: str, leadership: bool = True) -> Position:
+            row = Position(title=title, unit_id=x001, level="commune", is_leadership=leadership, title_code=code)
+            s.add(row)
+            return row
+
+        chair = post("Chủ tịch UBND xã", "commune_pc_chair")
+        vice = post("Phó Chủ tịch UBND xã", "commune_pc_vice_chair")
+        secretary = post("Bí thư Đảng ủy xã", "commune_party_secretary")
+        department = post("Trưởng phòng Kinh tế", "commune_department_head")
+        leader = User(
+            username="leader1", full_name="Bí thư Tỉnh ủy", password_hash=hash_password(DEMO_PASSWORD), unit_id=t01
+        )
+        s.add(leader)
+        s.flush()
+        s.add(RoleAssignment(user_id=leader.id, role=Role.HEAD, unit_id=t01))
+        cadres = {}
+        for number, (code, (name, gender, ethnicity)) in enumerate(PEOPLE.items()):
+            cadre = Cadre(
+                code=code,
+                full_name=name,
+                unit_id=x001,
+                birth_date=date(1984 + number % 5, 3, 1),
+                gender=gender,
+                ethnicity=ethnicity,
+                education_level="dai_hoc",
+                is_science_technology=number % 2 == 0,
+            )
+            s.add(cadre)
+            cadres[code] = cadre
+        s.flush()
+        for code in CHAIR_PLANNED:
+            add_planning_entry(s, None, cadres[code], position_id=chair.id, term=TERM)
+        for code in (DISCIPLINED, FAILED_YEAR):
+            add_planning_entry(s, None, cadres[code], position_id=vice.id, term=TERM)
+        add_discipline(s, None, cadres[DISCIPLINED], level="khien_trach", decided_on=date(today.year, 3, 1))
+        record_evaluation(s, None, cadres[FAILED_YEAR], period_kind="year", period=str(today.year - 1), grade="KHTNV")
+        supervisor = s.scalars(select(Cadre).where(Cadre.code == "CB0003")).one()
+        add_position(s, None, supervisor, position_id=vice.id, started_on=date(today.year - 2, 1, 1))
+        ids = {"chair": chair.id, "vice": vice.id, "secretary": secretary.id, "department": department.id}
+    return {"members": members, **ids}
+
+
+def _as(auth: AuthActions, username: str) -> None:
+    if auth.client.get("/inbox").status_code == 200:
+        auth.logout()
+    assert auth.login(username).status_code == 302
+
+
+def _submit(auth: AuthActions, driver: WorkflowDriver, instance_id: int, key: str, username: str, data: dict) -> Any:
+    _as(auth, username)
+    task = driver.task(instance_id, key)
+    return auth.post(f"/tasks/{task.id}", {**data, "action": "submit"}, page=f"/tasks/{task.id}")
+
+
+def _rows(name: str, rows: list[dict[str, Any]]) -> dict[str, str]:
+    return {f"{name}-{i}-{key}": str(value) for i, row in enumerate(rows) for key, value in row.items()}
+
+
+def _hold_ballot(auth: AuthActions, instance_id: int, members: dict[str, int], mark: str = "yes") -> int:
+    _as(auth, "personnel1")
+    page = f"/planning/{instance_id}/ballot"
+    electors = [str(i) for i in members.values()]
+    opened = auth.post(page, {"electors": electors, "members_count": str(len(electors)), "mode": "online"}, page=page)
+    assert opened.status_code == 302, opened.get_data(as_text=True)
+    match = re.search(r"/ballots/(\d+)/manage", opened.headers["Location"])
+    assert match
+    box = int(match.group(1))
+    manage = f"/ballots/{box}/manage"
+    assert auth.post(f"/ballots/{box}/attendance", {"present": electors}, page=manage).status_code == 302
+    for username in members:
+        _as(auth, username)
+        vote_page = auth.client.get(f"/ballots/{box}/vote").get_data(as_text=True)
+        fields = sorted(set(re.findall(r'name="(candidate_\d+)"', vote_page)))
+        assert fields
+        response = auth.post(f"/ballots/{box}/vote", {f: mark for f in fields}, page=f"/ballots/{box}/vote")
+        assert response.status_code == 302
+    _as(auth, "personnel1")
+    assert auth.post(f"/ballots/{box}/close", {}, page=manage).status_code == 302
+    return box
+
+
+def _start(auth: AuthActions, variant: str = "annual", unit: str = "X001", term: str = TERM) -> Any:
+    _as(auth, "personnel1")
+    return auth.post("/planning/start", {"unit": unit, "term": term, "variant": variant}, page="/planning/start")
+
+
+def _instance_id(response: Any) -> int:
+    match = re.search(r"/instances/(\d+)", response.headers["Location"])
+    assert match
+    return int(match.group(1))
+
+
+def _entries(session_factory: sessionmaker[Session]) -> list[tuple[Any, ...]]:
+    with session_factory() as s:
+        return [
+            (e.id, e.cadre_id, e.position_id, e.status, e.removal_instance_id)
+            for e in s.scalars(select(PlanningEntry).order_by(PlanningEntry.id))
+        ]
+
+
+def _events(session_factory: sessionmaker[Session]) -> int:
+    with session_factory() as s:
+        return int(s.scalar(select(func.count(AuditEvent.id))) or 0)
+
+
+def _verified(session_factory: sessionmaker[Session]) -> None:
+    with session_factory() as s:
+        report = verify_chains(s)
+        assert report.ok, report
+
+
+def _through_frame(auth: AuthActions, driver: WorkflowDriver, instance_id: int, world: dict[str, Any]) -> None:
+    """Screening (no extra inputs), the collective removes both proposals, frame of three titles, approved."""
+    assert _submit(auth, driver, instance_id, "screening", "personnel1", {"screening_note": ""}).status_code == 302
+    with driver.session_factory() as s:
+        proposed = {
+            e.id: c
+            for e, c in s.execute(
+                select(PlanningEntry, Cadre.code)
+                .join(Cadre, Cadre.id == PlanningEntry.cadre_id)
+                .where(Cadre.code.in_([DISCIPLINED, FAILED_YEAR]))
+            )
+        }
+    rows = [{"entry_id": entry, "decision": "remove", "keep_reason": ""} for entry in sorted(proposed)]
+    confirmed = _submit(auth, driver, instance_id, "confirm_removals", "head1", _rows("removals", rows))
+    assert confirmed.status_code == 302, confirmed.get_data(as_text=True)
+    frame = [{"position_id": world[name]} for name in ("chair", "vice", "secretary", "department")]
+    assert (
+        _submit(auth, driver, instance_id, "review_frame", "personnel1", _rows("frame_titles", frame)).status_code
+        == 302
+    )
+    approved = _submit(auth, driver, instance_id, "approve_frame", "head1", {"frame_decision": "approve"})
+    assert approved.status_code == 302
+
+
+def test_annual_review_of_a_commune_removes_two_and_adds_three_through_http(
+    client: FlaskClient, auth: AuthActions, driver: WorkflowDriver, session_factory, world: dict[str, Any]
+) -> None:
+    members = world["members"]
+    started = _start(auth)
+    assert started.status_code == 302, started.get_data(as_text=True)
+    instance_id = _instance_id(started)
+
+    # The screening proposes exactly the disciplined cadre and the one graded KHTNV, each with the reason.
+    assert _submit(auth, driver, instance_id, "screening", "personnel1", {}).status_code == 302
+    _as(auth, "head1")
+    page = client.get(f"/tasks/{driver.task(instance_id, 'confirm_removals').id}").get_data(as_text=True)
+    assert "Phạm Văn Em" in page and "Hoàng Thị Gấm" in page and "Nguyễn Văn Bình" not in page
+    assert "khiển trách" in page and "Không hoàn thành nhiệm vụ" in page
+    with session_factory() as s:
+        proposed = sorted(
+            s.scalars(
+                select(PlanningEntry.id)
+                .join(Cadre, Cadre.id == PlanningEntry.cadre_id)
+                .where(Cadre.code.in_([DISCIPLINED, FAILED_YEAR]))
+            )
+        )
+    # Keeping one without a reason is refused at its row; then both are removed one by one.
+    keep = [{"entry_id": proposed[0], "decision": "keep", "keep_reason": ""}]
+    keep.append({"entry_id": proposed[1], "decision": "remove", "keep_reason": ""})
+    refused = _submit(auth, driver, instance_id, "confirm_removals", "head1", _rows("removals", keep))
+    assert refused.status_code == 422
+    assert 'id="removals-0-keep_reason-error"' in refused.get_data(as_text=True)
+    rows = [{"entry_id": entry, "decision": "remove", "keep_reason": ""} for entry in proposed]
+    assert _submit(auth, driver, instance_id, "confirm_removals", "head1", _rows("removals", rows)).status_code == 302
+
+    frame = [{"position_id": world[name]} for name in ("chair", "vice", "secretary", "department")]
+    assert (
+        _submit(auth, driver, instance_id, "review_frame", "personnel1", _rows("frame_titles", frame)).status_code
+        == 302
+    )
+    assert (
+        _submit(auth, driver, instance_id, "approve_frame", "head1", {"frame_decision": "approve"}).status_code == 302
+    )
+
+    # The 4th nominee for the full chair title is refused at its row, with the three names; nothing advances.
+    nominations = [
+        {"cadre_code": NEW_VICE, "position_id": world["vice"]},
+        {"cadre_code": NEW_VICE_2, "position_id": world["vice"]},
+        {"cadre_code": NEW_SECRETARY, "position_id": world["secretary"]},
+        {"cadre_code": FOURTH, "position_id": world["chair"]},
+    ]
+    before = (_entries(session_factory), _events(session_factory))
+    fourth = _submit(auth, driver, instance_id, "nominate", "personnel1", _rows("nominations", nominations))
+    assert fourth.status_code == 422
+    html = fourth.get_data(as_text=True)
+    error = re.search(r'id="nominations-3-cadre_code-error"[^>]*>(.*?)</div>', html, re.S)
+    assert (
+        error is not None and "đã có 3 người trong quy hoạch" in error.group(1) and "tối đa 3 người" in error.group(1)
+    )
+    assert 'id="nominations-0-cadre_code-error"' not in html
+    assert (_entries(session_factory), _events(session_factory)) == before
+    assert driver.task(instance_id, "nominate") is not None
+
+    listed = _submit(auth, driver, instance_id, "nominate", "personnel1", _rows("nominations", nominations[:3]))
+    assert listed.status_code == 302, listed.get_data(as_text=True)
+    # The structure of the plan with the list added is shown on the next step.
+    _as(auth, "personnel1")
+    ballot_page = client.get(f"/tasks/{driver.task(instance_id, 'ballot_key_cadres').id}").get_data(as_text=True)
+    assert "Nữ: " in ballot_page and "Dân tộc thiểu số" in ballot_page
+
+    # Completing a ballot step before its box is closed is refused.
+    early = _submit(auth, driver, instance_id, "ballot_key_cadres", "personnel1", {})
+    assert early.status_code == 422
+    key_box = _hold_ballot(auth, instance_id, members)
+    assert _submit(auth, driver, instance_id, "ballot_key_cadres", "personnel1", {}).status_code == 302
+    _hold_ballot(auth, instance_id, members)
+    assert _submit(auth, driver, instance_id, "ballot_leadership", "personnel1", {}).status_code == 302
+    # The party committee votes only on the committee title (the party secretary).
+    committee_box = _hold_ballot(auth, instance_id, members)
+    with session_factory() as s:
+        committee = s.get(BallotBox, committee_box)
+        assert committee is not None and [c["key"] for c in committee.candidates] == [
+            f"{NEW_SECRETARY}@{world['secretary']}"
+        ]
+        assert len(s.get(BallotBox, key_box).candidates) == 3  # type: ignore[union-attr]
+    assert _submit(auth, driver, instance_id, "ballot_committee", "personnel1", {}).status_code == 302
+    assert (
+        _submit(auth, driver, instance_id, "dossier", "personnel1", {"submission_number": "15/TTr-BTC"}).status_code
+        == 302
+    )
+    no_number = _submit(auth, driver, instance_id, "approval", "leader1", {"approval_decision": "approve"})
+    assert no_number.status_code == 422
+    approved = _submit(
+        auth,
+        driver,
+        instance_id,
+        "approval",
+        "leader1",
+        {"approval_decision": "approve", "decision_number": "120-QĐ/TU"},
+    )
+    assert approved.status_code == 302, approved.get_data(as_text=True)
+
+    with session_factory() as s:
+        instance = s.get(ProcessInstance, instance_id)
+        assert instance is not None and instance.status == InstanceStatus.COMPLETED
+        rows = s.execute(
+            select(Cadre.code, PlanningEntry.position_id, PlanningEntry.status, PlanningEntry.source_instance_id,
+                   PlanningEntry.removal_instance_id, PlanningEntry.reason)
+            .join(Cadre, Cadre.id == PlanningEntry.cadre_id)
+            .order_by(PlanningEntry.id)
+        ).all()  # fmt: skip
+        by_code = {row[0]: row for row in rows}
+        for code in (DISCIPLINED, FAILED_YEAR):
+            assert by_code[code][2] == PlanningStatus.REMOVED and by_code[code][4] == instance_id
+            assert by_code[code][5]
+        for code, post in ((NEW_VICE, "vice"), (NEW_VICE_2, "vice"), (NEW_SECRETARY, "secretary")):
+            assert by_code[code][1:4] == (world[post], PlanningStatus.ACTIVE, instance_id)
+        assert FOURTH not in by_code
+        assert all(by_code[code][2] == PlanningStatus.ACTIVE for code in CHAIR_PLANNED)
+        # Made known in the unit.
+        told = s.scalar(
+            select(func.count(Notification.id)).where(
+                Notification.instance_id == instance_id, Notification.kind == "planning_result"
+            )
+        )
+        assert told and told >= 7
+        # Each change is on the cadre's own chain.
+        new_vice = s.scalars(select(Cadre.id).where(Cadre.code == NEW_VICE)).one()
+        kinds = s.scalars(select(AuditEvent.event_type).where(AuditEvent.chain_key == f"cadre:{new_vice}")).all()
+        assert "planning_entry_added" in kinds
+    _verified(session_factory)
+
+    # The plan page: by unit, title and term, the history linking each change to the review, the structure.
+    _as(auth, "personnel1")
+    plan = client.get(f"/planning?unit=X001&term={TERM}")
+    assert plan.status_code == 200
+    html = plan.get_data(as_text=True)
+    assert html.count('data-change="added"') == 8 and html.count('data-change="removed"') == 2
+    assert html.count(f'href="/instances/{instance_id}"') == 5  # 3 additions + 2 removals
+    assert 'data-indicator="women"' in html and 'data-indicator="ethnic_minority"' in html
+    exported = client.get(f"/planning?unit=X001&term={TERM}&format=xlsx")
+    assert exported.status_code == 200
+    sheet = openpyxl.load_workbook(io.BytesIO(exported.get_data())).active
+    assert sheet is not None
+    values = [[cell.value for cell in line] for line in sheet.iter_rows()]
+    assert values[0][:6] == ["Đơn vị", "Chức danh quy hoạch", "Nhiệm kỳ", "Mã cán bộ", "Họ và tên", "Trạng thái"]
+    assert len(values) == 1 + 8
+    assert sum(1 for v in values[1:] if v[5] == "Đã đưa ra khỏi quy hoạch") == 2
+
+
+@pytest.mark.parametrize(
+    ("nominations", "row", "message"),
+    [
+        # The same cadre twice for one title.
+        ([(NEW_VICE, "vice"), (NEW_VICE, "vice")], 1, "đã có trong quy hoạch"),
+        # CB0003 holds the vice-chair post: a department head is a lower title.
+        ([("CB0003", "department")], 0, "chỉ quy hoạch chức danh cao hơn"),
+    ],
+)
+def test_bad_nominations_are_refused_at_the_row_and_nothing_is_written(
+    client: FlaskClient,
+    auth: AuthActions,
+    driver: WorkflowDriver,
+    session_factory,
+    world: dict[str, Any],
+    nominations: list[tuple[str, str]],
+    row: int,
+    message: str,
+) -> None:
+    instance_id = _instance_id(_start(auth))
+    _through_frame(auth, driver, instance_id, world)
+    task = driver.task(instance_id, "nominate")
+    before = (_entries(session_factory), _events(session_factory))
+    data = _rows("nominations", [{"cadre_code": c, "position_id": world[p]} for c, p in nominations])
+    response = _submit(auth, driver, instance_id, "nominate", "personnel1", data)
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    error = re.search(rf'id="nominations-{row}-cadre_code-error"[^>]*>(.*?)</div>', html, re.S)
+    assert error is not None and message in error.group(1)
+    assert (_entries(session_factory), _events(session_factory)) == before
+    assert driver.task(instance_id, "nominate").id == task.id
+    _verified(session_factory)
+
+
+def test_starting_is_scoped_and_checked(
+    client: FlaskClient, auth: AuthActions, driver: WorkflowDriver, session_factory, world: dict[str, Any]
+) -> None:
+    with session_factory() as s:
+        count = s.scalar(select(func.count(ProcessInstance.id)))
+    bad = _start(auth, term="2031-2026")
+    assert bad.status_code == 422 and "2026-2031" in bad.get_data(as_text=True)
+    assert _start(auth, unit="NOPE").status_code == 422
+    _as(auth, "officer1")
+    assert auth.client.get("/planning/start").status_code == 403
+    with session_factory() as s:
+        assert s.scalar(select(func.count(ProcessInstance.id))) == count
+    first = _start(auth)
+    assert first.status_code == 302
+    again = _start(auth)
+    assert again.status_code == 409
+    # An officer of the other commune cannot see X001's plan or open its ballots: as if they did not exist.
+    _as(auth, "officer3")
+    assert client.get("/planning?unit=X001").status_code == 404
+    assert client.get(f"/planning/{_instance_id(first)}/ballot").status_code == 404

@@ -1,0 +1,99 @@
+"""The page that opens the ballot box of the step a procedure is at, for every procedure with ballot steps
+(`workflows.ballot_steps`; the appointment and the planning review). Personnel or the head over the procedure's
+unit; 404 outside scope, 409 when the procedure is not at a ballot step."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
+
+from webapp.appointment.forms import OpenBallotForm
+from webapp.extensions import db
+from webapp.http import act, process_engine, status_for, translated
+from workflows.access import OVERSEEING_ROLES, in_subtree, oversees_unit
+from workflows.ballot_steps import BallotProcedure, current_step, open_ballot_task, open_step_ballot
+from workflows.ballots import MANAGING_ROLES
+from workflows.errors import Invalid, WorkflowError
+from workflows.models import ProcessInstance
+from workflows.registry.models import Cadre, OrgUnit, User
+
+__all__ = ["load_instance", "messages", "open_ballot_page"]
+
+
+def messages(error: WorkflowError) -> list[str]:
+    found = [translated(error)]
+    if isinstance(error, Invalid):
+        found += [_(problem.message) for problem in error.problems]
+    return found
+
+
+def load_instance(instance_id: int, process_id: str) -> ProcessInstance:
+    """The instance if the user oversees its unit (404 otherwise) and may run its ballots (403 otherwise)."""
+    instance = db.session.get(ProcessInstance, instance_id)
+    if (
+        instance is None
+        or instance.process_id != process_id
+        or not oversees_unit(db.session, current_user, instance.unit_id, OVERSEEING_ROLES)
+    ):
+        abort(404)
+    if not oversees_unit(db.session, current_user, instance.unit_id, MANAGING_ROLES):
+        abort(403)
+    return instance
+
+
+def _members(unit_id: int | None) -> list[User]:
+    if unit_id is None:
+        return []
+    return list(
+        db.session.scalars(
+            select(User)
+            .join(OrgUnit, OrgUnit.id == User.unit_id)
+            .where(User.is_active, in_subtree(OrgUnit, unit_id))
+            .order_by(User.full_name)
+        )
+    )
+
+
+def open_ballot_page(instance: ProcessInstance, procedure: BallotProcedure) -> Any:
+    task = open_ballot_task(db.session, instance.id, procedure.steps)
+    context: dict[str, Any] = {"instance": instance, "task": task, "form": None, "errors": [], "nominee": None}
+    if task is None:
+        return render_template("appointment/ballot.html", **context), 409
+    step = current_step(db.session, process_engine(), procedure, instance.id)
+    voting_unit = procedure.voting_unit(task.task_key, step.data)
+    form = OpenBallotForm()
+    members = _members(voting_unit if voting_unit is not None else instance.unit_id)
+    form.electors.choices = [SelectChoice(member.id, member.full_name) for member in members]
+    errors: list[str] = []
+    status = 200
+    if form.validate_on_submit():
+        more = [code for code in (form.more_candidates.data or "").split(",") if code.strip()]
+        try:
+            box = act(
+                lambda: open_step_ballot(
+                    db.session,
+                    process_engine(),
+                    procedure,
+                    actor=current_user,
+                    instance_id=instance.id,
+                    elector_ids=form.electors.data or [],
+                    members_count=form.members_count.data or 0,
+                    mode=form.mode.data or "",
+                    more_candidates=more,
+                )
+            )
+        except WorkflowError as error:
+            errors, status = messages(error), status_for(error)
+        else:
+            flash(_("The ballot is open."), "success")
+            return redirect(url_for("ballots.manage", box_id=box.id))
+    elif form.is_submitted():
+        errors, status = [_("Check the fields marked below.")], 422
+    nominee = db.session.get(Cadre, instance.subject_cadre_id) if instance.subject_cadre_id else None
+    context.update(form=form, errors=errors, nominee=nominee)
+    return render_template("appointment/ballot.html", **context), status

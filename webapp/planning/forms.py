@@ -1,0 +1,22 @@
+"""Forms of the planning pages."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import RadioField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import InputRequired, Length
+
+
+class StartForm(FlaskForm):
+    unit = StringField(_l("Unit code"), validators=[InputRequired(_l("Enter the unit's code.")), Length(max=40)])
+    term = StringField(_l("Term"), validators=[InputRequired(_l("Enter the term, like 2026-2031.")), Length(max=9)])
+    variant = RadioField(
+        _l("Kind of review"),
+        choices=[
+            SelectChoice("annual", _l("Annual review (screening, removals, additions)")),
+            SelectChoice("term", _l("Plan for the next term")),
+        ],
+        validators=[InputRequired(_l("Choose the kind of review."))],
+    )

@@ -1,0 +1,128 @@
+"""Planning pages. Start: the personnel body over the unit. The plan: whoever oversees the unit (404 outside
+scope), with each addition and removal linked to its procedure, the structure against its targets, and the export.
+Open a ballot: personnel or the head over the review's unit, while the review is at a ballot step."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from webapp.ballots.steps import load_instance, messages, open_ballot_page
+from webapp.downloads import export_format, format_problems, send_table
+from webapp.extensions import db
+from webapp.http import act, process_engine, status_for
+from webapp.planning.forms import StartForm
+from workflows.access import role_units
+from workflows.errors import NotFound, Problem, WorkflowError
+from workflows.planning import PROCESS_ID
+from workflows.planning.ballots import PLANNING_BALLOTS
+from workflows.planning.plan import (
+    PLAN_COLUMNS,
+    STATUS_LABELS,
+    history,
+    plan_records,
+    plan_rows,
+    plan_structure,
+    plan_terms,
+    plan_unit,
+    plan_units,
+)
+from workflows.planning.service import STARTING_ROLES, start_planning
+from workflows.registry.models import OrgUnit
+from workflows.registry.records import TERM_PATTERN, local_today
+
+bp = Blueprint("planning", __name__, url_prefix="/planning")
+
+
+def _may_start() -> bool:
+    return any(role in STARTING_ROLES for role, _unit in role_units(current_user))
+
+
+@bp.route("/start", methods=["GET", "POST"])
+@login_required
+def start() -> Any:
+    if not _may_start():
+        abort(403)
+    form = StartForm()
+    errors: list[str] = []
+    status = 200
+    if form.validate_on_submit():
+        try:
+            instance = act(
+                lambda: start_planning(
+                    db.session,
+                    process_engine(),
+                    actor=current_user,
+                    unit_code=form.unit.data or "",
+                    term=form.term.data or "",
+                    variant=form.variant.data or "",
+                )
+            )
+        except WorkflowError as error:
+            errors, status = messages(error), status_for(error)
+        else:
+            flash(_("The planning review was started."), "success")
+            return redirect(url_for("instances.show", instance_id=instance.id))
+    elif form.is_submitted():
+        errors, status = [_("Check the fields marked below.")], 422
+    return render_template("planning/start.html", form=form, errors=errors), status
+
+
+def _unit(units: list[OrgUnit]) -> OrgUnit:
+    code = (request.args.get("unit") or "").strip()
+    if not code:
+        if not units:
+            abort(404)
+        own = next((unit for unit in units if unit.id == current_user.unit_id), None)
+        return own or units[0]
+    try:
+        return plan_unit(db.session, current_user, code)
+    except NotFound:
+        abort(404)
+
+
+@bp.get("")
+@login_required
+def plan() -> Any:
+    units = plan_units(db.session, current_user)
+    unit = _unit(units)
+    term = (request.args.get("term") or "").strip()
+    problems = format_problems()
+    if term and TERM_PATTERN.fullmatch(term) is None:
+        problems.append(Problem("a term is written like 2026-2031", field="term"))
+    context: dict[str, Any] = {
+        "units": units,
+        "unit": unit,
+        "term": term,
+        "terms": plan_terms(db.session),
+        "status_labels": STATUS_LABELS,
+        "may_start": _may_start(),
+    }
+    if problems:
+        errors = {problem.field: _(problem.message) for problem in problems}
+        return render_template("planning/plan.html", rows=[], events=[], figures=[], errors=errors, **context), 400
+    rows = plan_rows(db.session, unit.id, term or None)
+    fmt = export_format()
+    if fmt is not None:
+        return send_table(plan_records(rows), PLAN_COLUMNS, fmt, f"quy-hoach-{unit.code}{'-' + term if term else ''}")
+    figures = plan_structure(db.session, rows, local_today())
+    return render_template("planning/plan.html", rows=rows, events=history(rows), figures=figures, errors={}, **context)
+
+
+@bp.route("/<int:instance_id>/ballot", methods=["GET", "POST"])
+@login_required
+def open_ballot(instance_id: int) -> Any:
+    return open_ballot_page(load_instance(instance_id, PROCESS_ID), PLANNING_BALLOTS)
+
+
+def nav_items(user: Any) -> list[dict[str, Any]]:
+    """The plan's link in the main menu, for those who oversee a unit."""
+    if not plan_units(db.session, user):
+        return []
+    return [{"url": url_for("planning.plan"), "label": _("Planning"), "prefix": "planning."}]
+
+
+__all__ = ["bp", "nav_items"]

@@ -1,0 +1,193 @@
+"""Ballot steps of any procedure: the secret ballot of a BPMN user task, run in a box of `workflows.ballots`.
+
+Decision 0016 describes the mechanism (the appointment was its first user): a ballot step is a secretary's user task
+whose id names a step of the procedure's table; the secretary opens the step's box by its own action (electors,
+members of the collective, online or paper are theirs to choose; the question, candidates, rules and whether slips
+may be signed come from the procedure), runs the vote on the ballot pages and closes it; completing the task is
+refused until the box is closed, and the form hook copies the tally — never a ballot — into the task data.
+
+A procedure describes itself with a `BallotProcedure`; this module holds what every procedure does the same way:
+finding the open ballot task, the one box per activation of a step, opening it, and the closed box a hook reads.
+`procedure_for(process_id)` finds the procedures the application ships (decision 0019: the planning review reuses
+the appointment's mechanism instead of a second one).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import Any, Protocol
+from uuid import UUID
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from workflows.ballots import Candidate, open_box
+from workflows.engine.runtime import ProcessEngine
+from workflows.errors import Conflict, Invalid, NotFound, Problem
+from workflows.models import BallotBox, BallotMode, HumanTask, ProcessInstance
+from workflows.registry.models import User
+from workflows.rules.ballots import BallotRules
+from workflows.states import InstanceStatus, TaskStatus
+
+__all__ = [
+    "USED_BOXES",
+    "BallotProcedure",
+    "OpenStep",
+    "StepConfig",
+    "boxes_of_step",
+    "closed_box",
+    "current_step",
+    "open_ballot_task",
+    "open_step_ballot",
+    "pending_box",
+    "procedure_for",
+]
+
+# The ids of the boxes already taken into the data (one box per activation of a step).
+USED_BOXES = "ballot_boxes_used"
+
+
+class StepConfig(Protocol):
+    """What this module needs of a procedure's step; the procedures' own step tables carry more."""
+
+    @property
+    def rules(self) -> BallotRules: ...
+
+    @property
+    def is_signable(self) -> bool: ...
+
+
+@dataclass(frozen=True)
+class BallotProcedure:
+    process_id: str
+    steps: Mapping[str, StepConfig]
+    # (step, task data) -> the question on the slip
+    question: Callable[[str, Mapping[str, Any]], str]
+    # (session, step, task data, cadre codes the secretary adds) -> the candidates; Invalid when refused
+    candidates: Callable[[Session, str, Mapping[str, Any], Sequence[str]], list[Candidate]]
+    # (step, task data) -> the unit whose members vote; None: the procedure's own unit
+    voting_unit: Callable[[str, Mapping[str, Any]], int | None]
+
+
+@dataclass(frozen=True)
+class OpenStep:
+    instance: ProcessInstance
+    task: HumanTask
+    step: str
+    data: Mapping[str, Any]
+
+
+@cache
+def _procedures() -> dict[str, BallotProcedure]:
+    from workflows.appointment.ballots import APPOINTMENT_BALLOTS
+    from workflows.planning.ballots import PLANNING_BALLOTS
+    from workflows.rotation.ballots import ROTATION_BALLOTS
+
+    return {p.process_id: p for p in (APPOINTMENT_BALLOTS, PLANNING_BALLOTS, ROTATION_BALLOTS)}
+
+
+def procedure_for(process_id: str) -> BallotProcedure | None:
+    """The ballot steps of a shipped procedure, or None when it holds no ballots."""
+    return _procedures().get(process_id)
+
+
+def open_ballot_task(session: Session, instance_id: int, steps: Iterable[str]) -> HumanTask | None:
+    """The open ballot task of an instance, if it is at one (ballot steps never run in parallel)."""
+    return session.scalar(
+        select(HumanTask).where(
+            HumanTask.instance_id == instance_id,
+            HumanTask.status == TaskStatus.OPEN,
+            HumanTask.task_key.in_(list(steps)),
+        )
+    )
+
+
+def current_step(session: Session, engine: ProcessEngine, procedure: BallotProcedure, instance_id: int) -> OpenStep:
+    instance = session.get(ProcessInstance, instance_id)
+    if instance is None or instance.process_id != procedure.process_id:
+        raise NotFound(f"{procedure.process_id} {instance_id} does not exist")
+    if instance.status != InstanceStatus.RUNNING:
+        raise Conflict("The procedure is no longer running.")
+    task = open_ballot_task(session, instance.id, procedure.steps)
+    if task is None:
+        raise Conflict("The procedure is not at a ballot step.")
+    definition = engine.definition(session, instance.process_version_id)
+    workflow = engine.load(definition, instance)
+    spiff_task = workflow.get_task_from_id(UUID(task.spiff_task_id))
+    return OpenStep(instance, task, task.task_key, dict(spiff_task.data))
+
+
+def boxes_of_step(session: Session, instance_id: int, step: str) -> list[BallotBox]:
+    return list(
+        session.scalars(
+            select(BallotBox)
+            .where(BallotBox.instance_id == instance_id, BallotBox.step_key == step)
+            .order_by(BallotBox.id)
+        )
+    )
+
+
+def pending_box(session: Session, instance_id: int, step: str, data: Mapping[str, Any]) -> BallotBox | None:
+    """The box of this activation of the step: the newest not yet taken into the data."""
+    used = set(data.get(USED_BOXES) or [])
+    pending = [box for box in boxes_of_step(session, instance_id, step) if box.id not in used]
+    return pending[-1] if pending else None
+
+
+def open_step_ballot(
+    session: Session,
+    engine: ProcessEngine,
+    procedure: BallotProcedure,
+    *,
+    actor: User,
+    instance_id: int,
+    elector_ids: Iterable[int],
+    members_count: int,
+    mode: str = BallotMode.ONLINE,
+    more_candidates: Sequence[str] = (),
+) -> BallotBox:
+    """Open the box of the ballot step the instance is at. Refused (nothing written) when the procedure is not at a
+    ballot step, when this step already has a box not yet taken into the data, or by `ballots.open_box`."""
+    current = current_step(session, engine, procedure, instance_id)
+    step = current.step
+    if pending_box(session, current.instance.id, step, current.data) is not None:
+        raise Conflict("A ballot for this step is already open or counted; complete the step with its result.")
+    config = procedure.steps[step]
+    return open_box(
+        session,
+        actor=actor,
+        instance_id=current.instance.id,
+        step_key=step,
+        question=procedure.question(step, current.data),
+        candidates=procedure.candidates(session, step, current.data, more_candidates),
+        elector_ids=elector_ids,
+        members_count=members_count,
+        rules=config.rules,
+        mode=mode,
+        unit_id=procedure.voting_unit(step, current.data),
+        is_signable=config.is_signable,
+    )
+
+
+def closed_box(
+    session: Session, procedure: BallotProcedure, instance_id: int, data: Mapping[str, Any], field: str
+) -> tuple[str, BallotBox]:
+    """For a ballot step's hook: the step and its closed box; `Invalid` at `field` until the box has been opened,
+    voted and closed."""
+    task = open_ballot_task(session, instance_id, procedure.steps)
+    if task is None:  # a model bug: the hook is named by a ballot step's form only
+        raise LookupError(f"instance {instance_id} is not at a ballot step")
+    box = pending_box(session, instance_id, task.task_key, data)
+    if box is None:
+        raise Invalid(
+            "the ballot of this step has not been held",
+            [Problem("Open the ballot box of this step, hold the vote and close it first.", field=field)],
+        )
+    if box.is_open or box.tally is None:
+        raise Invalid(
+            "the ballot of this step is still open",
+            [Problem("Close the ballot box (or enter the paper counts) first.", field=field)],
+        )
+    return task.task_key, box

@@ -1,0 +1,442 @@
+"""The server side of the planning review's forms, and what an approved review writes (decisions 0014, 0019).
+
+Each hook gets the submitted values and the task's data, refuses what the rules refuse (`Invalid`, one Problem per
+field, the table cell of the row it is about: `nominations.3.cadre_code`) and adds what only the server computes:
+the screening's proposals, the checks of every nomination (`workflows.rules.planning`), the structure figures of the
+list as it stands, the tally of a closed ballot box (never a ballot). The nomination rules run twice: when the list
+is submitted, and again when the competent authority approves it, against the registry as it then is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from workflows.access import ancestry, in_subtree
+from workflows.appointment.facts import position_label
+from workflows.ballot_steps import USED_BOXES, closed_box
+from workflows.errors import Invalid, NotFound, Problem
+from workflows.hooks import CompletionEffect, InstanceLike, TaskHook
+from workflows.models import Notification, ProcessInstance
+from workflows.planning import PROCESS_ID
+from workflows.planning.ballots import PLANNING_BALLOTS
+from workflows.planning.facts import list_facts, review_facts, structure_members
+from workflows.planning.steps import after_ballot, nomination_key, tally_key
+from workflows.registry.models import Cadre, OrgUnit, PlanningEntry, PlanningStatus, Position, User
+from workflows.registry.records import add_planning_entry, local_today, remove_planning_entry
+from workflows.rules.planning import (
+    ConfidenceVote,
+    PlanningPolicy,
+    check_nomination,
+    screen_for_review,
+    structure_figures,
+)
+
+__all__ = ["COMPLETION_EFFECTS", "TASK_HOOKS", "plan_cadre_ids"]
+
+
+def _instance(session: Session, data: Mapping[str, Any]) -> ProcessInstance:
+    key = data.get("planning_key")
+    instance = session.scalar(
+        select(ProcessInstance).where(ProcessInstance.process_id == PROCESS_ID, ProcessInstance.business_key == key)
+    )
+    if instance is None:  # a model bug, not the person's: the start always sets the key
+        raise LookupError(f"no planning review with the key {key!r}")
+    return instance
+
+
+def _policy(data: Mapping[str, Any]) -> PlanningPolicy:
+    return PlanningPolicy.from_mapping(data.get("policy") or {})
+
+
+def _text(values: Mapping[str, Any], name: str) -> str:
+    return str(values.get(name) or "").strip()
+
+
+def _codes(text: str) -> list[str]:
+    return [part.strip() for part in text.replace(";", ",").split(",") if part.strip()]
+
+
+def _leaving(data: Mapping[str, Any]) -> list[int]:
+    """The entries this review takes off the plan (confirmed by the collective)."""
+    return [int(r["entry_id"]) for r in data.get("removals_confirmed") or []]
+
+
+def _titles(session: Session, position_ids: Sequence[int]) -> dict[int, tuple[Position, OrgUnit]]:
+    rows = session.execute(
+        select(Position, OrgUnit).join(OrgUnit, OrgUnit.id == Position.unit_id).where(Position.id.in_(position_ids))
+    ).all()
+    return {position.id: (position, unit) for position, unit in rows}
+
+
+def plan_cadre_ids(session: Session, unit_id: int, term: str, leaving: Sequence[int] = ()) -> list[int]:
+    """The people on a unit's plan for a term (titles of the unit or below), the leaving entries left out."""
+    query = (
+        select(PlanningEntry.cadre_id)
+        .join(Position, Position.id == PlanningEntry.position_id)
+        .join(OrgUnit, OrgUnit.id == Position.unit_id)
+        .where(PlanningEntry.term == term, PlanningEntry.status == PlanningStatus.ACTIVE, in_subtree(OrgUnit, unit_id))
+        .order_by(PlanningEntry.id)
+    )
+    if leaving:
+        query = query.where(PlanningEntry.id.not_in(list(leaving)))
+    return list(dict.fromkeys(session.scalars(query)))
+
+
+def _structure(session: Session, cadre_ids: Sequence[int], policy: PlanningPolicy) -> list[str]:
+    members = structure_members(session, cadre_ids)
+    return [figure.message for figure in structure_figures(members, on=local_today(), policy=policy)]
+
+
+# -- the annual review's screening and the collective's confirmation -------------------------------------------
+
+
+def _cadres_by_code(session: Session, codes: Sequence[str]) -> dict[str, Cadre]:
+    if not codes:
+        return {}
+    return {c.code: c for c in session.scalars(select(Cadre).where(Cadre.code.in_(list(codes))))}
+
+
+def screening(session: Session, submitted: dict[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
+    """QĐ 377 annual review: every planned cadre of the unit screened by the rules; each failed screening is a
+    proposal to remove, with its reasons. The inputs the registry does not hold come with the form."""
+    problems: list[Problem] = []
+    votes = list(submitted.get("confidence_votes") or [])
+    political = _codes(_text(submitted, "political_failed_codes"))
+    known = _cadres_by_code(session, [str(v.get("cadre_code") or "").strip() for v in votes] + political)
+    confidence: dict[int, ConfidenceVote] = {}
+    for index, vote in enumerate(votes):
+        cadre = known.get(str(vote.get("cadre_code") or "").strip())
+        if cadre is None:
+            problems.append(Problem("No cadre has this code.", field=f"confidence_votes.{index}.cadre_code"))
+        elif int(vote["low"]) > int(vote["summoned"]):
+            problems.append(
+                Problem("More low-confidence votes than people summoned.", field=f"confidence_votes.{index}.low")
+            )
+        else:
+            confidence[cadre.id] = ConfidenceVote(int(vote["low"]), int(vote["summoned"]))
+    failed_ids = []
+    for code in political:
+        if code in known:
+            failed_ids.append(known[code].id)
+        else:
+            problems.append(Problem(f"No cadre has the code {code}.", field="political_failed_codes"))
+    waived = [int(part) for part in _codes(_text(submitted, "waived_discipline_ids")) if part.isdigit()]
+    if problems:
+        raise Invalid("the screening inputs are not valid", problems)
+
+    today = local_today()
+    policy = _policy(data)
+    facts = review_facts(
+        session,
+        str(data["term"]),
+        unit_id=int(data["unit_id"]),
+        confidence=confidence,
+        waived_discipline_ids=waived,
+        political_standard_failed=failed_ids,
+    )
+    outcomes = [screen_for_review(fact, on=today, policy=policy) for fact in facts]
+    proposed = [o for o in outcomes if o.proposed_for_removal]
+    entry_ids = [entry for o in proposed for entry in o.entry_ids]
+    entries = (
+        {e.id: e for e in session.scalars(select(PlanningEntry).where(PlanningEntry.id.in_(entry_ids)))}
+        if entry_ids
+        else {}
+    )
+    titles = _titles(session, [e.position_id for e in entries.values()])
+    codes = {c.id: c.code for c in session.scalars(select(Cadre).where(Cadre.id.in_([o.cadre_id for o in proposed])))}
+    rows = []
+    for outcome in proposed:
+        for entry_id in outcome.entry_ids:
+            position, unit = titles[entries[entry_id].position_id]
+            rows.append(
+                {
+                    "entry_id": entry_id,
+                    "cadre_code": codes.get(outcome.cadre_id, ""),
+                    "cadre_name": outcome.cadre_name,
+                    "title": position_label(position, unit),
+                    "reason": outcome.reason,
+                    "decision": "remove",
+                    "keep_reason": "",
+                }
+            )
+    return {
+        **submitted,
+        "removals": rows,
+        "_screening": rows,
+        "screened_count": len(outcomes),
+        "screened_on": today.isoformat(),
+    }
+
+
+def removals(session: Session, submitted: dict[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
+    """The collective decides each proposed removal: remove, or keep with a reason. Only the decisions are taken
+    from the form; the cadre, title and reason are the screening's own (a row edited in the browser changes nothing)."""
+    proposals = {int(r["entry_id"]): r for r in data.get("_screening") or []}
+    rows = list(submitted.get("removals") or [])
+    problems: list[Problem] = []
+    decided: dict[int, tuple[str, str]] = {}
+    for index, row in enumerate(rows):
+        entry_id = int(row["entry_id"])
+        if entry_id not in proposals:
+            problems.append(Problem("This entry was not proposed for removal.", field=f"removals.{index}.entry_id"))
+            continue
+        if entry_id in decided:
+            problems.append(Problem("This entry is listed twice.", field=f"removals.{index}.entry_id"))
+            continue
+        keep_reason = _text(row, "keep_reason")
+        if row.get("decision") == "keep" and not keep_reason:
+            problems.append(Problem("Write the reason for keeping this cadre.", field=f"removals.{index}.keep_reason"))
+        decided[entry_id] = (str(row.get("decision")), keep_reason)
+    if not problems and set(decided) != set(proposals):
+        problems.append(Problem("Decide on every proposed removal.", field="removals"))
+    if problems:
+        raise Invalid("the decisions on the removals are not complete", problems)
+    final = [
+        {**proposal, "decision": decided[entry_id][0], "keep_reason": decided[entry_id][1]}
+        for entry_id, proposal in proposals.items()
+    ]
+    return {
+        **submitted,
+        "removals": final,
+        "removals_confirmed": [r for r in final if r["decision"] == "remove"],
+        "removals_kept": [r for r in final if r["decision"] == "keep"],
+    }
+
+
+# -- the frame ----------------------------------------------------------------------------------------------------
+
+
+def frame(session: Session, submitted: dict[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
+    """The titles of the plan: titles of the unit or of a unit below it, each once. The current plan (without the
+    confirmed removals) and its structure are shown with the frame."""
+    rows = list(submitted.get("frame_titles") or [])
+    titles = _titles(session, [int(r["position_id"]) for r in rows])
+    unit_id = int(data["unit_id"])
+    problems: list[Problem] = []
+    seen: set[int] = set()
+    framed = []
+    for index, row in enumerate(rows):
+        position_id = int(row["position_id"])
+        found = titles.get(position_id)
+        if found is None or unit_id not in ancestry(session, found[1].id):
+            problems.append(Problem("No such title in this unit.", field=f"frame_titles.{index}.position_id"))
+        elif position_id in seen:
+            problems.append(Problem("This title is listed twice.", field=f"frame_titles.{index}.position_id"))
+        else:
+            seen.add(position_id)
+            position, unit = found
+            framed.append(
+                {
+                    "position_id": position_id,
+                    "title": position_label(position, unit),
+                    "planned_count": row.get("planned_count"),
+                }
+            )
+    if problems:
+        raise Invalid("the frame is not valid", problems)
+    kept = plan_cadre_ids(session, unit_id, str(data["term"]), _leaving(data))
+    return {
+        **submitted,
+        "frame": framed,
+        "structure_current": _structure(session, kept, _policy(data)),
+    }
+
+
+def frame_approval(session: Session, submitted: dict[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
+    if submitted.get("frame_decision") == "return" and not _text(submitted, "frame_comment"):
+        raise Invalid("a return needs a reason", [Problem("Write the reason.", field="frame_comment")])
+    return submitted
+
+
+# -- nominations ----------------------------------------------------------------------------------------------------
+
+
+def _checked(
+    session: Session, data: Mapping[str, Any], pairs: list[tuple[int, int]], fields: list[str]
+) -> tuple[list[Problem], list[list[str]]]:
+    """Every nomination checked by the rules, each seeing the ones before it; a Problem per refused nomination."""
+    policy = _policy(data)
+    today = local_today()
+    facts = list_facts(session, pairs, str(data["term"]), on=today, policy=policy, leaving=_leaving(data))
+    problems: list[Problem] = []
+    lines: list[list[str]] = []
+    for field, fact in zip(fields, facts, strict=True):
+        results = check_nomination(fact, on=today, policy=policy)
+        failed = [r.message for r in results if not r.passed]
+        if failed:
+            problems.append(Problem(f"{fact.cadre_name} — {fact.target_title}: " + "; ".join(failed), field=field))
+        lines.append([r.message for r in results])
+    return problems, lines
+
+
+def nominations(session: Session, submitted: dict[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
+    """The list being built: each cadre for a title of the approved frame, checked by every nomination rule in
+    order (the 4th nominee for a title is refused at its row); the structure of the plan with the list added."""
+    rows = list(submitted.get("nominations") or [])
+    framed = {int(f["position_id"]): f["title"] for f in data.get("frame") or []}
+    cadres = _cadres_by_code(session, [str(r["cadre_code"]).strip() for r in rows])
+    problems: list[Problem] = []
+    pairs: list[tuple[int, int]] = []
+    fields: list[str] = []
+    for index, row in enumerate(rows):
+        cadre = cadres.get(str(row["cadre_code"]).strip())
+        position_id = int(row["position_id"])
+        if cadre is None or not cadre.is_active:
+            problems.append(Problem("No active cadre has this code.", field=f"nominations.{index}.cadre_code"))
+        if position_id not in framed:
+            problems.append(
+                Problem("This title is not in the approved frame.", field=f"nominations.{index}.position_id")
+            )
+        if cadre is not None and position_id in framed:
+            pairs.append((cadre.id, position_id))
+            fields.append(f"nominations.{index}.cadre_code")
+    if problems:
+        raise Invalid("the list of nominations is not valid", problems)
+    try:
+        refused, lines = _checked(session, data, pairs, fields)
+    except NotFound as error:  # a title deleted since the frame: the person can only start the list again
+        raise Invalid("the list of nominations is not valid", [Problem(str(error), field="nominations")]) from error
+    if refused:
+        raise Invalid("the list of nominations is not valid", refused)
+
+    committee_codes = set(data.get("committee_title_codes") or [])
+    titles = _titles(session, [p for _, p in pairs])
+    by_id = {c.id: c for c in cadres.values()}
+    nominees = []
+    for (cadre_id, position_id), checks in zip(pairs, lines, strict=True):
+        cadre = by_id[cadre_id]
+        position, unit = titles[position_id]
+        nominees.append(
+            {
+                "key": nomination_key(cadre.code, position_id),
+                "cadre_code": cadre.code,
+                "cadre_name": cadre.full_name,
+                "position_id": position_id,
+                "title": position_label(position, unit),
+                "committee": position.title_code in committee_codes,
+                "checks": checks,
+            }
+        )
+    planned = plan_cadre_ids(session, int(data["unit_id"]), str(data["term"]), _leaving(data))
+    return {
+        **submitted,
+        "nominees": nominees,
+        "has_nominees": bool(nominees),
+        "has_committee_nominees": any(n["committee"] for n in nominees),
+        "structure": _structure(session, [*planned, *(c for c, _ in pairs)], _policy(data)),
+    }
+
+
+# -- ballots ----------------------------------------------------------------------------------------------------------
+
+
+def ballot(session: Session, submitted: dict[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
+    """The step is done once its box is closed: its tally (only the tally, hidden: planning ballots are not
+    announced) goes into the data, and the nominations that did not reach the threshold leave the list."""
+    instance = _instance(session, data)
+    step, box = closed_box(session, PLANNING_BALLOTS, instance.id, data, "ballot_note")
+    assert box.tally is not None
+    after = after_ballot(step, box.tally, list(data.get("nominees") or []))
+    nominees = list(after.nominees)
+    return {
+        **submitted,
+        tally_key(step): dict(box.tally),
+        "ballot_next": str(after.next),
+        "nominees": nominees,
+        "not_nominated": [*(data.get("not_nominated") or []), *after.dropped],
+        "has_nominees": bool(nominees),
+        "has_committee_nominees": any(n.get("committee") for n in nominees),
+        USED_BOXES: [*(data.get(USED_BOXES) or []), box.id],
+    }
+
+
+# -- dossier and approval -----------------------------------------------------------------------------------------
+
+
+def dossier(session: Session, submitted: dict[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
+    return {**submitted, "dossier_checked_on": local_today().isoformat()}
+
+
+def approval(session: Session, submitted: dict[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
+    """The competent authority approves or not. On approval every nomination is checked again against the
+    registry as it now stands (an appointment started meanwhile, a fourth person planned elsewhere) and refused with
+    the same messages; the removals confirmed by the collective stand."""
+    if submitted.get("approval_decision") != "approve":
+        if not _text(submitted, "decision_reason"):
+            raise Invalid("a refusal needs a reason", [Problem("Write the reason.", field="decision_reason")])
+        return submitted
+    if not _text(submitted, "decision_number"):
+        raise Invalid(
+            "the decision is not complete", [Problem("Enter the number of the decision.", field="decision_number")]
+        )
+    nominees = list(data.get("nominees") or [])
+    cadres = _cadres_by_code(session, [str(n["cadre_code"]) for n in nominees])
+    pairs = [(cadres[str(n["cadre_code"])].id, int(n["position_id"])) for n in nominees]
+    refused, _lines = _checked(session, data, pairs, ["approval_decision"] * len(pairs))
+    if refused:
+        raise Invalid("the list can no longer be approved as it is", refused)
+    return {**submitted, "approved_on": local_today().isoformat()}
+
+
+# -- what an approved review writes -------------------------------------------------------------------------------
+
+
+def record_plan(session: Session, instance: InstanceLike, data: Mapping[str, Any], actor: User | None) -> None:
+    """Approved: the confirmed removals, then the new entries, on each cadre's record (title, term, status) through
+    the records' write path, chained in each cadre's audit log with this procedure as their source; the unit's
+    people are told. Not approved: nothing on the records, the unit's personnel and heads are told why."""
+    approved = data.get("approval_decision") == "approve"
+    term = str(data["term"])
+    if approved:
+        for row in data.get("removals_confirmed") or []:
+            entry = session.get(PlanningEntry, int(row["entry_id"]))
+            if entry is None or entry.status != PlanningStatus.ACTIVE:
+                continue
+            remove_planning_entry(
+                session, actor, entry.cadre, entry.id, reason=str(row["reason"])[:2000], removal_instance_id=instance.id
+            )
+        for nominee in data.get("nominees") or []:
+            cadre = session.scalar(select(Cadre).where(Cadre.code == str(nominee["cadre_code"])))
+            assert cadre is not None
+            add_planning_entry(
+                session,
+                actor,
+                cadre,
+                position_id=int(nominee["position_id"]),
+                term=term,
+                source_instance_id=instance.id,
+            )
+    unit_id = int(data["unit_id"])
+    if approved:
+        title = f"Quy hoạch {data.get('unit_name')} nhiệm kỳ {term} đã được phê duyệt"
+        body = (
+            f"Quyết định số {data.get('decision_number')}: bổ sung {len(data.get('nominees') or [])} người, "
+            f"đưa ra {len(data.get('removals_confirmed') or [])} người."
+        )
+    else:
+        title = f"Quy hoạch {data.get('unit_name')} nhiệm kỳ {term} không được phê duyệt"
+        body = str(data.get("decision_reason") or "")
+    users = session.scalars(
+        select(User.id).join(OrgUnit, OrgUnit.id == User.unit_id).where(User.is_active, in_subtree(OrgUnit, unit_id))
+    )
+    for user_id in sorted(set(users)):
+        session.add(
+            Notification(user_id=user_id, kind="planning_result", instance_id=instance.id, title=title[:255], body=body)
+        )
+
+
+TASK_HOOKS: dict[str, TaskHook] = {
+    "planning_screening": screening,
+    "planning_removals": removals,
+    "planning_frame": frame,
+    "planning_frame_approval": frame_approval,
+    "planning_nominations": nominations,
+    "planning_ballot": ballot,
+    "planning_dossier": dossier,
+    "planning_approval": approval,
+}
+COMPLETION_EFFECTS: dict[str, CompletionEffect] = {PROCESS_ID: record_plan}

@@ -1,0 +1,108 @@
+"""Starting a planning review of a unit for a term: building the plan of the next term, or the annual review.
+
+The data a review starts with is everything its hooks and gateways read: the key that finds the instance again
+(`planning_key`, also its business key), the variant, the unit and the term, the policy in force and the titles the
+party committee votes on. One review of a unit and term runs at a time.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from workflows.access import ancestry, role_units
+from workflows.assignment import holds_role_over
+from workflows.engine.operations import start_instance
+from workflows.engine.runtime import ProcessEngine
+from workflows.engine.store import InstanceSnapshot
+from workflows.errors import Conflict, Invalid, NotAllowed, Problem
+from workflows.models import ProcessInstance
+from workflows.planning import PROCESS_ID
+from workflows.planning.steps import COMMITTEE_TITLE_CODES
+from workflows.registry.models import OrgUnit, User
+from workflows.registry.records import TERM_PATTERN, local_today
+from workflows.rules.planning import DEFAULT_POLICY, PlanningPolicy
+from workflows.states import InstanceStatus, Role
+
+__all__ = ["STARTING_ROLES", "Variant", "can_start_planning", "start_planning"]
+
+STARTING_ROLES = (Role.PERSONNEL, Role.ADMIN)
+
+
+class Variant(StrEnum):
+    TERM = "term"  # building the plan of the next term (domain rules §2.3)
+    ANNUAL = "annual"  # the annual review: screening, removals, additions (§2.4)
+
+
+def can_start_planning(session: Session, actor: User | None, unit_id: int) -> bool:
+    """The personnel body (or an administrator) over the unit; the system (operators) too."""
+    if actor is None:
+        return True
+    chain = ancestry(session, unit_id)
+    return any(holds_role_over(role_units(actor), role, chain) for role in STARTING_ROLES)
+
+
+def _term_problem(term: str) -> Problem | None:
+    match = TERM_PATTERN.fullmatch(term)
+    if match is None or int(match.group(2)) <= int(match.group(1)):
+        return Problem("a term is written like 2026-2031", field="term")
+    return None
+
+
+def start_planning(
+    session: Session,
+    engine: ProcessEngine,
+    *,
+    actor: User | None,
+    unit_code: str,
+    term: str,
+    variant: str,
+    policy: PlanningPolicy = DEFAULT_POLICY,
+) -> InstanceSnapshot:
+    """Start a planning review. Refused, with nothing written, when the unit does not exist, the term or the variant
+    is not valid (`Invalid`), the actor does not oversee the unit (`NotAllowed`), or a review of the unit and term is
+    already running (`Conflict`)."""
+    problems: list[Problem] = []
+    unit = session.scalar(select(OrgUnit).where(OrgUnit.code == (unit_code or "").strip(), OrgUnit.is_active))
+    if unit is None:
+        problems.append(Problem("No active unit has this code.", field="unit"))
+    term = (term or "").strip()
+    if (problem := _term_problem(term)) is not None:
+        problems.append(problem)
+    if variant not in set(Variant):
+        problems.append(Problem("Choose the annual review or the plan of a new term.", field="variant"))
+    if problems:
+        raise Invalid("The planning review cannot be started.", problems)
+    assert unit is not None
+    if not can_start_planning(session, actor, unit.id):
+        raise NotAllowed("Only the personnel body over this unit may start a planning review.")
+    prefix = f"/{unit.code}/{term}/"
+    reviews = select(ProcessInstance.status).where(
+        ProcessInstance.process_id == PROCESS_ID, ProcessInstance.business_key.contains(prefix)
+    )
+    statuses = list(session.scalars(reviews))
+    if InstanceStatus.RUNNING in statuses:
+        raise Conflict("A planning review of this unit and term is already running.")
+    started = session.scalar(select(func.count()).select_from(reviews.subquery()))
+    key = f"{variant}{prefix}{int(started or 0) + 1}"
+    data = {
+        "planning_key": key,
+        "variant": str(variant),
+        "term": term,
+        "unit_id": unit.id,
+        "unit_code": unit.code,
+        "unit_name": unit.name,
+        "requested_on": local_today().isoformat(),
+        "policy": policy.to_mapping(),
+        "committee_title_codes": list(COMMITTEE_TITLE_CODES),
+        "removals": [],
+        "nominees": [],
+        "has_nominees": False,
+        "has_committee_nominees": False,
+        "ballot_boxes_used": [],
+    }
+    return start_instance(
+        session, engine, actor=actor, process_id=PROCESS_ID, data=data, unit_id=unit.id, business_key=key
+    )
