@@ -10,11 +10,11 @@ from __future__ import annotations
 import sys
 
 import click
-from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from webapp.evaluation import evaluation_policy
+from webapp.config import ConfigError
+from webapp.evaluation import evaluation_policy, task_grouping
 from webapp.extensions import db
 from webapp.http import process_engine
 from workflows.db import transaction
@@ -34,10 +34,11 @@ def _score(value: float | None) -> str:
 
 
 def _grouping() -> TaskGrouping:
-    groups = current_app.config.get("EVALUATION_TASK_GROUPS") or {}
-    if not isinstance(groups, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in groups.items()):
+    try:
+        return task_grouping()
+    except ConfigError:
         _fail("EVALUATION_TASK_GROUPS phải là một ánh xạ mã chức danh → tên nhóm.")
-    return TaskGrouping(dict(groups))
+        raise
 
 
 def print_rollup(rollup: Rollup) -> None:

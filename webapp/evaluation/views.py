@@ -1,5 +1,6 @@
-"""Monthly evaluation pages: open a month for a unit, a unit's results of a month (chart, list, export), and the
-signed-in cadre's own history of monthly scores."""
+"""Monthly evaluation pages: open a month for a unit, a unit's results of a month (chart, list, export), the
+quarterly and annual roll-up with the HTXSNV quota (list, export), and the signed-in cadre's own history of monthly
+scores."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import or_, select
 
 from webapp.downloads import export_format, format_problems, send_table
-from webapp.evaluation import evaluation_policy
+from webapp.evaluation import evaluation_policy, task_grouping
 from webapp.evaluation.forms import AnnualRunForm, OpenMonthForm
 from webapp.evaluation.opening import open_month
 from webapp.extensions import db
@@ -19,6 +20,8 @@ from webapp.http import act, process_engine, status_for, translated, trusted_svg
 from workflows.access import in_subtree, role_units
 from workflows.charts import bar_chart, stacked_bar
 from workflows.errors import Invalid, NotAllowed, NotFound, WorkflowError
+from workflows.evaluation.annual import PROCESS_ID as ANNUAL_PROCESS_ID
+from workflows.evaluation.annual import business_key as annual_business_key
 from workflows.evaluation.annual import start_annual_run
 from workflows.evaluation.opening import OPENING_ROLES
 from workflows.evaluation.results import (
@@ -32,6 +35,19 @@ from workflows.evaluation.results import (
     result_records,
     result_units,
 )
+from workflows.evaluation.rollup import (
+    PERIODS,
+    ROLLUP_COLUMNS,
+    VIEW_ROLES,
+    YEAR_PERIOD,
+    build_rollup,
+    period_problems,
+    period_records,
+    period_rollup,
+    year_problems,
+)
+from workflows.exports import ListPage
+from workflows.models import ProcessInstance
 from workflows.registry.models import OrgUnit
 from workflows.registry.records import local_today
 from workflows.reports import can_view_dashboard
@@ -45,6 +61,7 @@ def _tabs() -> dict[str, Any]:
     signed_in = current_user.is_authenticated
     return {
         "can_open_evaluations": signed_in and can_open_any(current_user),
+        "can_view_rollups": signed_in and can_view_rollups(current_user),
         # The registry's list of every result (months, quarters, years) across the units in scope.
         "can_list_all_results": signed_in and can_view_dashboard(current_user),
     }
@@ -54,8 +71,13 @@ def can_open_any(user: Any) -> bool:
     return any(role in OPENING_ROLES for role, _unit in role_units(user))
 
 
-def _opening_units() -> list[OrgUnit]:
-    roots = {unit_id for role, unit_id in role_units(current_user) if role in OPENING_ROLES}
+def can_view_rollups(user: Any) -> bool:
+    return any(role in VIEW_ROLES for role, _unit in role_units(user))
+
+
+def _units_under(roles: tuple[str, ...]) -> list[OrgUnit]:
+    """The units in the subtrees where the signed-in person holds one of `roles`."""
+    roots = {unit_id for role, unit_id in role_units(current_user) if role in roles}
     if not roots:
         return []
     return list(
@@ -91,7 +113,7 @@ def _refusal_on_form(form: Any, error: WorkflowError) -> list[str]:
 def open_page() -> Any:
     if not can_open_any(current_user):
         abort(403)
-    units = _opening_units()
+    units = _units_under(OPENING_ROLES)
     form = OpenMonthForm()
     form.unit.choices = [(unit.code, unit.name) for unit in units]
     if request.method == "GET":
@@ -140,7 +162,7 @@ def annual_page() -> Any:
     whose tasks reach the inbox: prepare (personnel), confirm and resolve the HTXSNV quota (the head)."""
     if not can_open_any(current_user):
         abort(403)
-    units = _opening_units()
+    units = _units_under(OPENING_ROLES)
     form = AnnualRunForm()
     form.unit.choices = [(unit.code, unit.name) for unit in units]
     if request.method == "GET":
@@ -160,6 +182,7 @@ def annual_page() -> Any:
                         unit_code=form.unit.data or "",
                         year=form.year.data or "",
                         include_subunits=bool(form.include_subunits.data),
+                        grouping=task_grouping(),
                         policy=evaluation_policy(),
                     )
                 )
@@ -225,6 +248,78 @@ def results() -> Any:
     )
 
 
+# -- the quarterly and annual roll-up --------------------------------------------------------------------------------
+
+ROLLUP_PER_PAGE = 100
+
+
+@bp.get("/rollup")
+@login_required
+def rollup() -> Any:
+    """A unit's year or quarter from the monthly results: each cadre's score and proposed grade, what is recorded,
+    and the HTXSNV quota per (unit, task group) with who is over it; the same list as .xlsx/.csv."""
+    if not can_view_rollups(current_user):
+        abort(403)
+    units = _units_under(VIEW_ROLES)
+    code = (request.args.get("unit") or "").strip()
+    unit = next((u for u in units if u.code == code), None) if code else (units[0] if units else None)
+    if unit is None:
+        abort(404)  # unknown, or outside the units this person oversees: the same answer
+    year = (request.args.get("year") or "").strip() or f"{local_today():%Y}"
+    period = (request.args.get("period") or "").strip() or YEAR_PERIOD
+    include_subunits = request.args.get("subunits") == "1"
+    context: dict[str, Any] = {
+        "units": units,
+        "unit": unit,
+        "year": year,
+        "period": period,
+        "periods": PERIODS,
+        "include_subunits": include_subunits,
+        "labels": GRADE_LABELS,
+    }
+    problems = year_problems(year, local_today()) + period_problems(period) + format_problems()
+    if problems:
+        errors = {problem.field: _(problem.message) for problem in problems}
+        return render_template("evaluation/rollup.html", view=None, errors=errors, **context), 400
+    actor = current_user._get_current_object()
+    try:
+        built = build_rollup(
+            db.session,
+            actor=actor,
+            unit_code=unit.code,
+            year=year,
+            include_subunits=include_subunits,
+            grouping=task_grouping(),
+            policy=evaluation_policy(),
+        )
+        view = period_rollup(db.session, built, period)
+    except (NotFound, NotAllowed):
+        abort(404)
+    fmt = export_format()
+    if fmt is not None:
+        label = view.period.replace("-", "")
+        return send_table(period_records(view), ROLLUP_COLUMNS, fmt, f"tong-hop-danh-gia-{unit.code}-{label}")
+    number = request.args.get("page", 1, type=int) or 1
+    page = ListPage([], len(view.rows), 1, ROLLUP_PER_PAGE)
+    page.page = min(max(1, number), page.pages)
+    start = (page.page - 1) * ROLLUP_PER_PAGE
+    annual_run = db.session.scalar(
+        select(ProcessInstance).where(
+            ProcessInstance.process_id == ANNUAL_PROCESS_ID,
+            ProcessInstance.business_key == annual_business_key(built.year, unit.code),
+        )
+    )
+    return render_template(
+        "evaluation/rollup.html",
+        view=view,
+        rows=view.rows[start : start + ROLLUP_PER_PAGE],
+        page=page,
+        annual_run=annual_run,
+        errors={},
+        **context,
+    )
+
+
 # -- my history ------------------------------------------------------------------------------------------------------
 
 
@@ -258,4 +353,4 @@ def nav_items(user: Any) -> list[dict[str, Any]]:
     return [{"url": url_for("evaluation.results"), "label": _("Monthly evaluation"), "prefix": "evaluation."}]
 
 
-__all__ = ["bp", "can_open_any", "nav_items"]
+__all__ = ["bp", "can_open_any", "can_view_rollups", "nav_items"]

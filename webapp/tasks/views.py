@@ -198,8 +198,11 @@ def submit(task_id: int):  # type: ignore[no-untyped-def]
         flash(_(error.message), "error")
         return redirect(url_for("inbox.index"))
     except Invalid as error:
+        # With decision buttons, the decision and comment fields are not drawn as form fields: a problem on them
+        # (e.g. "returned too many times") would be put on a field nobody sees.
+        drawn_apart = ("decision", "comment") if _decision_choices(view.schema) else ()
         for problem in error.problems:
-            if not _show_problem(form, problem):
+            if problem.field in drawn_apart or not _show_problem(form, problem):
                 flash(_(problem.message), "error")
         return _render(view, form, 422, comment)
     except ScriptFailure as error:

@@ -20,9 +20,10 @@ Queries and writes only: no Flask, no clock except the one `records.local_today`
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -40,6 +41,7 @@ from workflows.registry.models import (
     User,
 )
 from workflows.registry.records import local_today, record_evaluation
+from workflows.registry.tabular import Column
 from workflows.rules.evaluation import (
     DEFAULT_POLICY,
     GRADES,
@@ -274,6 +276,148 @@ def _quarter_grade(row: CadreRollup, quarter: str, score: float) -> str:
     start, end = 3 * number - 2, 3 * number
     disciplined = any(start <= day.month <= end for day in row.disciplined_on)
     return grade_for(score, disciplined_reprimand_or_above=disciplined).grade
+
+
+# -- one period of the roll-up, as the page and its export show it ---------------------------------------------------
+
+YEAR_PERIOD = "year"
+PERIODS = (YEAR_PERIOD, "Q1", "Q2", "Q3", "Q4")
+
+ROLLUP_COLUMNS = [
+    Column("code", "Mã cán bộ", "text"),
+    Column("full_name", "Họ và tên", "text"),
+    Column("unit", "Đơn vị", "text"),
+    Column("task_group", "Nhóm nhiệm vụ", "text"),
+    Column("period", "Kỳ", "text"),
+    Column("months_worked", "Số tháng có kết quả", "int"),
+    Column("score", "Điểm", "text"),
+    Column("proposed_grade", "Xếp loại đề xuất", "text"),
+    Column("recorded_grade", "Xếp loại đã ghi", "text"),
+    Column("is_over_quota", "Vượt tỷ lệ HTXSNV", "bool"),
+    Column("quota_exception", "Văn bản cho phép vượt tỷ lệ", "text"),
+]
+
+
+def period_problems(period: object) -> list[Problem]:
+    if period not in PERIODS:
+        return [Problem("choose the year or a quarter (Q1 to Q4)", field="period")]
+    return []
+
+
+@dataclass(frozen=True)
+class PeriodRow:
+    """One cadre in one period: the score and grade the months give, and what is recorded for the period."""
+
+    cadre: CadreRollup
+    months_worked: int
+    score: float | None
+    proposed_grade: str | None  # None: no month worked in the period
+    recorded_grade: str | None  # the period's result on the record (after the annual run: the decided grade)
+    quota_exception: str | None  # the approval under which an HTXSNV over the quota was kept
+    is_over_quota: bool
+
+    @property
+    def grade(self) -> str | None:
+        """The grade the quota counts: the recorded one when there is one, else the proposed one."""
+        return self.recorded_grade or self.proposed_grade
+
+    def to_record(self, period: str) -> dict[str, Any]:
+        return {
+            "code": self.cadre.code,
+            "full_name": self.cadre.full_name,
+            "unit": self.cadre.unit_code,
+            "task_group": self.cadre.task_group,
+            "period": period,
+            "months_worked": self.months_worked,
+            "score": None if self.score is None else f"{self.score:.2f}".replace(".", ","),
+            "proposed_grade": self.proposed_grade,
+            "recorded_grade": self.recorded_grade,
+            "is_over_quota": self.is_over_quota,
+            "quota_exception": self.quota_exception,
+        }
+
+
+@dataclass(frozen=True)
+class PeriodRollup:
+    rollup: Rollup
+    period: str  # "2026" or "2026-Q3"
+    rows: tuple[PeriodRow, ...]
+    quota: QuotaReport
+
+    def unit_code(self, unit_id: int) -> str:
+        return next((row.cadre.unit_code for row in self.rows if row.cadre.unit_id == unit_id), str(unit_id))
+
+    def codes(self, cadre_ids: Iterable[int]) -> str:
+        """Cadre codes for a list of ids ("RX01, RA02"), in the given order."""
+        by_id = {row.cadre.cadre_id: row.cadre.code for row in self.rows}
+        return ", ".join(by_id.get(cadre_id, str(cadre_id)) for cadre_id in cadre_ids)
+
+
+def period_rollup(session: Session, rollup: Rollup, which: str) -> PeriodRollup:
+    """The year (`which` = "year") or one quarter ("Q1".."Q4") of a roll-up, with what is recorded for that period
+    and the HTXSNV quota counted on the grades as they stand (recorded, else proposed; NĐ 335 Điều 20, §6.4): an
+    approved exception recorded on the result does not count against the quota."""
+    problems = period_problems(which)
+    if problems:
+        raise Invalid("the period is not valid", problems)
+    kind, period = ("year", str(rollup.year)) if which == YEAR_PERIOD else ("quarter", f"{rollup.year}-{which}")
+    ids = [row.cadre_id for row in rollup.cadres]
+    recorded: dict[int, tuple[str, float | None, str | None]] = {}
+    if ids:
+        for cadre_id, grade, score, exception in session.execute(
+            select(
+                EvaluationResult.cadre_id,
+                EvaluationResult.grade,
+                EvaluationResult.score,
+                EvaluationResult.quota_exception,
+            ).where(
+                EvaluationResult.cadre_id.in_(ids),
+                EvaluationResult.period_kind == kind,
+                EvaluationResult.period == period,
+            )
+        ):
+            recorded[cadre_id] = (grade, None if score is None else float(score), exception)
+
+    drafts = []
+    entries = []
+    for row in rollup.cadres:
+        if kind == "year":
+            months, score, proposed = row.months_worked, row.annual, row.proposed_grade
+            tie_key = row.monthly_htxsnv
+        else:
+            in_quarter = {m: v for m, v in row.monthly.items() if quarter_of(m) == period}
+            months = sum(1 for v in in_quarter.values() if v is not None)
+            score = row.quarterly.get(period)
+            proposed = None if score is None else _quarter_grade(row, period, score)
+            tie_key = sum(1 for m in row.htxsnv_months if quarter_of(m) == period)
+        grade, recorded_score, exception = recorded.get(row.cadre_id, (None, None, None))
+        drafts.append((row, months, score, proposed, grade, exception))
+        counted = grade or proposed
+        if counted in GRADES:
+            entries.append(
+                QuotaEntry(
+                    cadre_id=row.cadre_id,
+                    unit_id=row.unit_id,
+                    task_group=row.task_group,
+                    grade=counted,
+                    score=score if score is not None else (recorded_score or 0.0),
+                    tie_key=float(tie_key),
+                    exception_approved=exception is not None,
+                )
+            )
+    report = quota_check(entries, rollup.policy)
+    over = set(report.over)
+    rows = tuple(
+        PeriodRow(row, months, score, proposed, grade, exception, row.cadre_id in over)
+        for row, months, score, proposed, grade, exception in drafts
+    )
+    return PeriodRollup(rollup=rollup, period=period, rows=rows, quota=report)
+
+
+def period_records(view: PeriodRollup) -> Iterator[dict[str, Any]]:
+    """The export's rows (ROLLUP_COLUMNS)."""
+    for row in view.rows:
+        yield row.to_record(view.period)
 
 
 @dataclass(frozen=True)
