@@ -494,6 +494,7 @@ def test_list_processes(api: Api) -> None:
         "annual_grading",
         "appointment",
         "monthly_evaluation",
+        "planning_review",
         "sample_approval",
     ]
 

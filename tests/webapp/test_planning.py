@@ -393,3 +393,22 @@ def test_starting_is_scoped_and_checked(
     _as(auth, "officer3")
     assert client.get("/planning?unit=X001").status_code == 404
     assert client.get(f"/planning/{_instance_id(first)}/ballot").status_code == 404
+
+
+def test_canbo_planning_start(app: Flask, driver: WorkflowDriver, session_factory, world: dict[str, Any]) -> None:
+    runner = app.test_cli_runner()
+    refused = runner.invoke(args=["planning", "start", "--unit", "X001", "--term", "2026", "--variant", "term",
+                                  "--as", "personnel1"])  # fmt: skip
+    assert refused.exit_code != 0
+    with session_factory() as s:
+        assert (
+            s.scalar(select(func.count(ProcessInstance.id)).where(ProcessInstance.process_id == "planning_review")) == 0
+        )
+    result = runner.invoke(args=["planning", "start", "--unit", "X001", "--term", TERM, "--variant", "term",
+                                 "--as", "personnel1"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert f"(term/X001/{TERM}/1)" in result.output
+    with session_factory() as s:
+        instance = s.scalars(select(ProcessInstance).where(ProcessInstance.process_id == "planning_review")).one()
+    # The plan of a new term skips the screening: its first step is the frame.
+    assert [t.task_key for t in driver.open_tasks(instance.id)] == ["review_frame"]
