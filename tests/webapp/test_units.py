@@ -141,3 +141,13 @@ def test_merging_an_empty_commune_keeps_it_readable_and_no_longer_offered(
     assert "Xã Kim Bình" not in start_units
     with driver.session_factory() as s:
         assert verify_chains(s, f"unit:{former.id}").ok
+
+
+def test_search_finds_units_at_any_depth_and_a_unit_lists_the_units_below(
+    auth: AuthActions, client, driver: WorkflowDriver
+) -> None:
+    auth.login("admin")
+    assert set(_doc(client.get("/units?q=ubkt")).xpath('//table[@id="units"]//tr/@data-unit')) == {"T01-UBKT"}
+    province = _unit(driver, "T01")
+    below = set(_doc(client.get(f"/units/{province.id}")).xpath('//table[@id="children"]//tr/@data-unit'))
+    assert {"X001", "X002", "T01-BTC", "T01-UBKT"} <= below and "T01" not in below

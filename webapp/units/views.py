@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
@@ -73,25 +74,37 @@ def _type_choices() -> list[tuple[str, str]]:
 @bp.get("")
 @login_required
 def index() -> str:
+    """The top of the tree in scope (two levels), or every unit matching a search; a unit's page lists the rest."""
     units = visible_units(db.session, current_user)
-    people = dict(
+    search = " ".join((request.args.get("q") or "").split())[:80]
+    if search:
+        needle = search.casefold()
+        shown = [u for u in units if needle in u.name.casefold() or needle in u.code.casefold()]
+    else:
+        top = min((u.path.count("/") for u in units), default=0)
+        shown = [u for u in units if u.path.count("/") <= top + 1]
+    return render_template(
+        "units/index.html",
+        units=shown,
+        search=search,
+        depth={u.id: 0 if search else u.path.count("/") - 1 for u in shown},
+        people=_people(u.id for u in shown),
+        names={u.id: u.name for u in units},
+        types=UNIT_TYPES,
+        can_add=any(can_manage_unit(db.session, current_user, u.id) for u in units if u.is_active),
+    )
+
+
+def _people(unit_ids: Iterable[int]) -> dict[int, int]:
+    """Active cadres per unit."""
+    return dict(
         db.session.execute(
             select(Cadre.unit_id, func.count())
-            .where(Cadre.is_active, Cadre.unit_id.in_([u.id for u in units]))
+            .where(Cadre.is_active, Cadre.unit_id.in_(list(unit_ids)))
             .group_by(Cadre.unit_id)
         )
         .tuples()
         .all()
-    )
-    names = {u.id: u.name for u in units}
-    return render_template(
-        "units/index.html",
-        units=units,
-        depth={u.id: u.path.count("/") - 1 for u in units},
-        people=people,
-        names=names,
-        types=UNIT_TYPES,
-        manageable={u.id for u in units if can_manage_unit(db.session, current_user, u.id)},
     )
 
 
@@ -108,6 +121,7 @@ def _history(unit_id: int) -> list[dict[str, Any]]:
 def _render_unit(
     unit: OrgUnit, units: list[OrgUnit], form: UnitForm, merge: MergeForm, problems: list[str], status: int = 200
 ) -> Any:
+    children = [u for u in units if u.parent_id == unit.id]
     page = render_template(
         "units/unit.html",
         unit=unit,
@@ -120,6 +134,8 @@ def _render_unit(
         names={u.id: u.name for u in units},
         can_manage=can_manage_unit(db.session, current_user, unit.id),
         people=db.session.scalar(select(func.count()).where(Cadre.unit_id == unit.id, Cadre.is_active)),
+        children=children,
+        children_people=_people(u.id for u in children),
     )
     return page, status
 
