@@ -17,7 +17,13 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.routing import IntegerConverter
 from werkzeug.wrappers import Response
 
-from webapp.config import _secret_key, default_config, evaluation_policy_from
+from webapp.config import (
+    _secret_key,
+    appointment_policy_from,
+    default_config,
+    evaluation_policy_from,
+    work_calendar_from,
+)
 from webapp.extensions import babel, csrf, db, login_manager, migrate
 from workflows.db import configure_engine
 from workflows.deployment.operations import deploy_directory
@@ -41,6 +47,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     # A bad setting stops the start with every problem named, rather than grading a month by wrong rules.
     app.extensions[POLICY_KEY] = evaluation_policy_from(app.config["EVALUATION_POLICY"])
+    from webapp import appointment as appointment_settings
+
+    app.extensions[appointment_settings.POLICY_KEY] = appointment_policy_from(app.config["APPOINTMENT_POLICY"])
+    app.extensions[appointment_settings.CALENDAR_KEY] = work_calendar_from(app.config["WORK_CALENDAR"])
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
     if uri.startswith("sqlite:///"):
         Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)

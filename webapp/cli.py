@@ -18,6 +18,7 @@ from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
+from webapp.appointment import appointment_policy, work_calendar
 from webapp.evaluation import evaluation_policy
 from webapp.evaluation.rollup_cli import annual_command, rollup_command
 from webapp.extensions import db
@@ -360,7 +361,9 @@ def worker(once: bool, poll: float | None) -> None:
                 session_factory, _engine(), unit_codes=auto_open, policy=evaluation_policy()
             ):
                 click.echo(f"evaluation {opening.month} opened for {opening.unit_code}: {opening.opened} instance(s)")
-        for started in start_due_reappointments_daily(session_factory, _engine()):
+        for started in start_due_reappointments_daily(
+            session_factory, _engine(), policy=appointment_policy(), calendar=work_calendar()
+        ):
             click.echo(
                 f"re-appointment of {started.cadre_code} (term ends {started.term_ends_on}): {started.instance_id}"
             )
@@ -388,7 +391,14 @@ def appointment_start(cadre_code: str, position_id: int, source: str, username: 
     try:
         with transaction(db.session):
             instance = start_appointment(
-                db.session, _engine(), actor=actor, cadre_code=cadre_code, position_id=position_id, source=source
+                db.session,
+                _engine(),
+                actor=actor,
+                cadre_code=cadre_code,
+                position_id=position_id,
+                source=source,
+                policy=appointment_policy(),
+                calendar=work_calendar(),
             )
     except WorkflowError as error:
         _fail(str(error))
@@ -399,7 +409,9 @@ def appointment_start(cadre_code: str, position_id: int, source: str, username: 
 @with_appcontext
 def appointment_reappointments() -> None:
     session_factory = sessionmaker(bind=db.engine, expire_on_commit=False)
-    started = start_due_reappointments(session_factory, _engine())
+    started = start_due_reappointments(
+        session_factory, _engine(), policy=appointment_policy(), calendar=work_calendar()
+    )
     for item in started:
         click.echo(f"re-appointment of {item.cadre_code} (term ends {item.term_ends_on}): {item.instance_id}")
     click.echo(f"{len(started)} re-appointment(s) started")

@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from workflows.errors import Invalid
+from workflows.rules.appointment import AppointmentPolicy
 from workflows.rules.evaluation import EvaluationPolicy
+from workflows.rules.workdays import DEFAULT_CALENDAR_CONFIG, WorkCalendar
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -62,6 +64,13 @@ def default_config(instance_path: Path) -> dict[str, Any]:
         # Units (codes, comma-separated) whose month the worker opens by itself on the policy's opening day, with
         # every unit below them; empty: personnel officers open months by hand (`canbo evaluation open`).
         "EVALUATION_AUTO_OPEN_UNITS": os.environ.get("CANBO_EVALUATION_AUTO_OPEN_UNITS", ""),
+        # The appointment's configurable rules (workflows.rules.appointment.AppointmentPolicy): a JSON object of
+        # the settings that differ from the defaults, e.g. {"min_annual_grade": "HTTNV"}. Checked at start-up.
+        "APPOINTMENT_POLICY": os.environ.get("CANBO_APPOINTMENT_POLICY", "{}"),
+        # The working-day calendar of the deadlines counted in working days (workflows/rules/workdays.py format:
+        # {"holidays": [...], "working_days": [...], "weekend": [5, 6]}); empty: the shipped calendar (2026
+        # official, 2027 provisional until the Prime Minister's notice, later years the solar holidays only).
+        "WORK_CALENDAR": os.environ.get("CANBO_WORK_CALENDAR", ""),
     }
 
 
@@ -69,19 +78,50 @@ class ConfigError(ValueError):
     """A setting the app cannot run with; the message names the setting and every problem found."""
 
 
+def _settings_from(name: str, value: Any, empty: str = "{}") -> Mapping[str, Any]:
+    """A setting given as a mapping, or as its JSON text from the environment (`empty` when blank)."""
+    if isinstance(value, str | bytes):
+        try:
+            value = json.loads(value or empty)
+        except json.JSONDecodeError as error:
+            raise ConfigError(f"{name} is not valid JSON: {error}") from error
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{name} must be a JSON object of settings")
+    return value
+
+
+def _invalid_setting(name: str, invalid: Invalid) -> ConfigError:
+    problems = "; ".join(f"{p.field}: {p.message}" if p.field else p.message for p in invalid.problems)
+    return ConfigError(f"{name} is not valid: {problems}")
+
+
 def evaluation_policy_from(value: Any) -> EvaluationPolicy:
     """EVALUATION_POLICY (a mapping, or its JSON text from the environment) as a checked policy."""
     if isinstance(value, EvaluationPolicy):
         return value
-    if isinstance(value, str | bytes):
-        try:
-            value = json.loads(value or "{}")
-        except json.JSONDecodeError as error:
-            raise ConfigError(f"EVALUATION_POLICY is not valid JSON: {error}") from error
-    if not isinstance(value, Mapping):
-        raise ConfigError("EVALUATION_POLICY must be a JSON object of settings")
     try:
-        return EvaluationPolicy.from_mapping(value)
+        return EvaluationPolicy.from_mapping(_settings_from("EVALUATION_POLICY", value))
     except Invalid as invalid:
-        problems = "; ".join(f"{p.field}: {p.message}" if p.field else p.message for p in invalid.problems)
-        raise ConfigError(f"EVALUATION_POLICY is not valid: {problems}") from invalid
+        raise _invalid_setting("EVALUATION_POLICY", invalid) from invalid
+
+
+def appointment_policy_from(value: Any) -> AppointmentPolicy:
+    """APPOINTMENT_POLICY (a mapping, or its JSON text) as a checked policy."""
+    if isinstance(value, AppointmentPolicy):
+        return value
+    try:
+        return AppointmentPolicy.from_mapping(_settings_from("APPOINTMENT_POLICY", value))
+    except Invalid as invalid:
+        raise _invalid_setting("APPOINTMENT_POLICY", invalid) from invalid
+
+
+def work_calendar_from(value: Any) -> WorkCalendar:
+    """WORK_CALENDAR (a mapping, or its JSON text; blank: the shipped calendar) as a checked calendar."""
+    if isinstance(value, WorkCalendar):
+        return value
+    if value is None or (isinstance(value, str | bytes) and not value.strip()):
+        value = DEFAULT_CALENDAR_CONFIG
+    try:
+        return WorkCalendar.from_mapping(_settings_from("WORK_CALENDAR", value))
+    except Invalid as invalid:
+        raise _invalid_setting("WORK_CALENDAR", invalid) from invalid

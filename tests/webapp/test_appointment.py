@@ -5,11 +5,14 @@ lands on the record and the audit chains verify. Refusals answer with a clear me
 from __future__ import annotations
 
 import io
+import json
 import re
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -18,12 +21,17 @@ from tests.fixtures.app import AuthActions
 from tests.fixtures.appointment import ALL_DOCUMENTS, NOMINEE, recent, setup_appointment, today_text
 from tests.fixtures.ballots import ballot_tables, user
 from tests.fixtures.workflow_helpers import WorkflowDriver
+from webapp import create_app
+from webapp.appointment import appointment_policy
+from webapp.config import ConfigError
+from workflows.appointment.hooks import working_deadline
 from workflows.appointment.service import start_due_reappointments
 from workflows.audit import verify_chains
 from workflows.db import transaction
 from workflows.models import BallotBox, ProcessInstance
 from workflows.registry.models import Cadre, CadrePosition, OrgUnit, RoleAssignment, User
 from workflows.registry.records import add_position, local_today
+from workflows.rules.workdays import WorkCalendar
 from workflows.states import InstanceStatus, Role
 
 YES = {"candidate_0": "yes"}
@@ -510,3 +518,79 @@ def test_external_source_at_exactly_half_goes_to_the_receiving_units_head(
     assert _submit(auth, driver, instance_id, "head_final", "head1", choice).status_code == 302
     assert [t.task_key for t in driver.open_tasks(instance_id)] == ["submission"]
     _verified(session_factory)
+
+
+# -- configuration: APPOINTMENT_POLICY and WORK_CALENDAR ---------------------------------------------------------
+
+
+def _configured_app(database_url: str, tmp_path: Path, **settings: Any) -> Flask:
+    return create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "x",
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "DEPLOY_ON_STARTUP": False,
+            "UPLOAD_DIR": str(tmp_path),
+            **settings,
+        }
+    )
+
+
+def test_the_policy_and_calendar_come_from_the_configuration(
+    database_url: str, tmp_path: Path, driver: WorkflowDriver, world: dict[str, Any]
+) -> None:
+    today = local_today()
+    closed = [(today + timedelta(days=n)).isoformat() for n in range(1, 15)]  # two weeks declared off
+    app = _configured_app(
+        database_url,
+        tmp_path,
+        APPOINTMENT_POLICY='{"min_annual_grade": "HTXSNV", "confidence_dismissal_from": [3, 4]}',
+        WORK_CALENDAR=json.dumps({"holidays": closed}),
+    )
+    assert appointment_policy(app).min_annual_grade == "HTXSNV"
+    args = ["appointment", "start", "--cadre", NOMINEE, "--position", str(world["post_id"]), "--source", "internal"]
+    assert app.test_cli_runner().invoke(args=[*args, "--as", "personnel1"]).exit_code == 0
+    with app.app_context():
+        from webapp.extensions import db
+
+        instance = db.session.scalars(select(ProcessInstance).where(ProcessInstance.process_id == "appointment")).one()
+        engine = app.extensions["canbo_engine"]
+        data = engine.load(engine.definition(db.session, instance.process_version_id), instance).last_task.data
+        db.session.remove()
+        db.engine.dispose()
+    assert data["policy"]["min_annual_grade"] == "HTXSNV"
+    assert data["policy"]["confidence_dismissal_from"] == [3, 4]
+    assert set(closed) <= set(data["work_calendar"]["holidays"])
+    # NĐ 170 Đ33 k1b: 15 working days, counted on the configured calendar (the fortnight off does not count).
+    expected = WorkCalendar.from_mapping({"holidays": closed}).add_working_days(today, 15)
+    assert data["deadline_policy"].startswith(expected.isoformat())
+    assert data["deadline_policy"] > working_deadline(today, 15)  # later than on the shipped calendar
+    # The configured minimum grade applies: last year's HTTNV is now below it.
+    _complete_as(driver, instance.id, "eligibility_policy", "personnel1", {"dossier_received_on": today.isoformat()})
+    with driver.session_factory() as s:
+        row = s.get(ProcessInstance, instance.id)
+        assert row is not None
+        checked = driver.engine.load(driver.engine.definition(s, row.process_version_id), row).last_task.data
+    assert checked["eligibility_failed"] == ["annual_grade"]
+
+
+def _complete_as(driver: WorkflowDriver, instance_id: int, key: str, username: str, data: dict) -> None:
+    driver.complete(username, driver.task(instance_id, key).id, data)
+
+
+@pytest.mark.parametrize(
+    ("settings", "named"),
+    [
+        ({"APPOINTMENT_POLICY": '{"confidence_low_above": [2, 1]}'}, "confidence_low_above"),
+        ({"APPOINTMENT_POLICY": '{"min_annual_grad": "HTNV"}'}, "min_annual_grad"),
+        ({"APPOINTMENT_POLICY": "[1]"}, "JSON object"),
+        ({"WORK_CALENDAR": '{"holidays": ["2027-02-30"]}'}, "holidays.0"),
+        ({"WORK_CALENDAR": '{"holidays": '}, "not valid JSON"),
+    ],
+)
+def test_a_bad_appointment_setting_stops_the_start_with_a_clear_error(
+    tmp_path: Path, settings: dict[str, str], named: str
+) -> None:
+    with pytest.raises(ConfigError) as refused:
+        _configured_app(f"sqlite:///{tmp_path / 'x.db'}", tmp_path, **settings)
+    assert next(iter(settings)) in str(refused.value) and named in str(refused.value)

@@ -207,3 +207,10 @@ def test_bad_configuration_reports_all_problems_at_once() -> None:
         "holidays.2",
         "working_days.0",
     ]
+
+
+def test_a_window_of_the_calendar_counts_the_same_inside_it() -> None:
+    window = DEFAULT_CALENDAR.between(date(2026, 1, 1), date(2027, 12, 31))
+    assert date(2026, 2, 16) in window.holidays and all(d.year in (2026, 2027) for d in window.holidays)
+    assert window.add_working_days(date(2026, 2, 10), 15) == DEFAULT_CALENDAR.add_working_days(date(2026, 2, 10), 15)
+    assert WorkCalendar.from_mapping(window.to_mapping()) == window

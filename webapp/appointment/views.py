@@ -12,6 +12,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
+from webapp.appointment import appointment_policy, work_calendar
 from webapp.appointment.forms import OpenBallotForm, StartForm
 from webapp.extensions import db
 from webapp.http import act, process_engine, status_for, translated
@@ -53,6 +54,8 @@ def start() -> Any:
                     cadre_code=form.cadre.data or "",
                     position_id=form.position.data or 0,
                     source=form.source.data or "",
+                    policy=appointment_policy(),
+                    calendar=work_calendar(),
                 )
             )
         except WorkflowError as error:

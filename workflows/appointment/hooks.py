@@ -61,6 +61,7 @@ DOSSIER_ITEMS = (
     "diplomas",
 )
 CLEARANCES = ("political", "residence", "inspection")
+CALENDAR_KEY = "work_calendar"
 
 
 def end_of_day(day: date) -> str:
@@ -84,6 +85,12 @@ def _instance(session: Session, data: Mapping[str, Any]) -> ProcessInstance:
 
 def _policy(data: Mapping[str, Any]) -> AppointmentPolicy:
     return AppointmentPolicy.from_mapping(data.get("policy") or {})
+
+
+def _calendar(data: Mapping[str, Any]) -> WorkCalendar:
+    """The calendar the procedure started with; the shipped one for procedures started before it was kept."""
+    kept = data.get(CALENDAR_KEY)
+    return WorkCalendar.from_mapping(kept) if kept else DEFAULT_CALENDAR
 
 
 def _text(values: Mapping[str, Any], name: str) -> str:
@@ -176,7 +183,7 @@ def policy(session: Session, submitted: dict[str, Any], data: Mapping[str, Any])
         **submitted,
         "policy_decided_on": today.isoformat(),
         # NĐ 170 Đ33 k1c: the whole personnel process within 30 working days of the policy.
-        "deadline_process": working_deadline(today, PROCESS_WORKING_DAYS),
+        "deadline_process": working_deadline(today, PROCESS_WORKING_DAYS, _calendar(data)),
     }
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from workflows.access import ancestry, role_units
 from workflows.appointment import PROCESS_ID, Source
-from workflows.appointment.hooks import POLICY_WORKING_DAYS, working_deadline
+from workflows.appointment.hooks import CALENDAR_KEY, POLICY_WORKING_DAYS, working_deadline
 from workflows.assignment import holds_role_over
 from workflows.db import transaction
 from workflows.engine.operations import start_instance
@@ -28,12 +28,15 @@ from workflows.models import ProcessInstance, WorkerCursor
 from workflows.registry.models import Cadre, CadrePosition, Position, User
 from workflows.registry.records import local_today
 from workflows.rules.appointment import DEFAULT_POLICY, AppointmentPolicy, reappointment_due, reappointment_plan
-from workflows.rules.workdays import DEFAULT_CALENDAR
+from workflows.rules.retirement import add_months
+from workflows.rules.workdays import DEFAULT_CALENDAR, WorkCalendar
 from workflows.states import InstanceStatus, Role
 
 log = logging.getLogger(__name__)
 
 STARTING_ROLES = (Role.PERSONNEL, Role.ADMIN)
+# A procedure keeps the holidays of this many years from its start (its deadlines are weeks or months away).
+CALENDAR_YEARS = 3
 
 
 def can_start_appointment(session: Session, actor: User | None, unit_id: int) -> bool:
@@ -58,7 +61,11 @@ def _running_for(session: Session, cadre: Cadre, position: Position) -> int | No
     )
 
 
-def _base_data(cadre: Cadre, position: Position, source: Source, key: str, policy: AppointmentPolicy) -> dict:
+def _base_data(
+    cadre: Cadre, position: Position, source: Source, key: str, policy: AppointmentPolicy, calendar: WorkCalendar
+) -> dict:
+    today = local_today()
+    window = calendar.between(today - timedelta(days=366), add_months(today, 12 * CALENDAR_YEARS))
     return {
         "appointment_key": key,
         "source": str(source),
@@ -73,6 +80,9 @@ def _base_data(cadre: Cadre, position: Position, source: Source, key: str, polic
         "candidate_names": [{"key": cadre.code, "name": cadre.full_name}],
         "ballot_boxes_used": [],
         "policy": policy.to_mapping(),
+        # The calendar in force at the start (the app's WORK_CALENDAR setting): the hooks count the later
+        # deadlines with it, so one procedure never mixes two calendars.
+        CALENDAR_KEY: window.to_mapping(),
     }
 
 
@@ -85,6 +95,7 @@ def start_appointment(
     position_id: int,
     source: str,
     policy: AppointmentPolicy = DEFAULT_POLICY,
+    calendar: WorkCalendar = DEFAULT_CALENDAR,
 ) -> InstanceSnapshot:
     """Start the appointment of a cadre to a post. Refused, with nothing written, when the cadre or post does not
     exist, the source does not match where the cadre works (local source: inside the post's unit; from elsewhere:
@@ -131,10 +142,10 @@ def start_appointment(
     key = f"{source}{_key_prefix(cadre, position)}{int(started or 0) + 1}"
     today = local_today()
     data = {
-        **_base_data(cadre, position, Source(source), key, policy),
+        **_base_data(cadre, position, Source(source), key, policy, calendar),
         "requested_on": today.isoformat(),
         # NĐ 170 Đ33 k1b: the competent authority decides on the policy within 15 working days.
-        "deadline_policy": working_deadline(today, POLICY_WORKING_DAYS),
+        "deadline_policy": working_deadline(today, POLICY_WORKING_DAYS, calendar),
     }
     return start_instance(
         session,
@@ -162,6 +173,7 @@ def start_reappointment(
     actor: User | None,
     held: CadrePosition,
     policy: AppointmentPolicy = DEFAULT_POLICY,
+    calendar: WorkCalendar = DEFAULT_CALENDAR,
 ) -> InstanceSnapshot:
     """The re-appointment of the term `held` (idempotent: the business key is the term's)."""
     cadre = held.cadre
@@ -173,14 +185,14 @@ def start_reappointment(
     plan = reappointment_plan(held.term_ends_on, cadre.retirement_date, policy)
     key = reappointment_key(held, cadre)
     data = {
-        **_base_data(cadre, position, Source.REAPPOINTMENT, key, policy),
+        **_base_data(cadre, position, Source.REAPPOINTMENT, key, policy, calendar),
         "current_cadre_position_id": held.id,
         "current_term_ends_on": held.term_ends_on.isoformat(),
         "reappointment_kind": plan.kind,
         "reappointment_plan": plan.message,
         "proposed_term_ends_on": plan.new_term_ends_on.isoformat(),
         # NĐ 138 Điều 49: the decision is issued at least 1 working day before the term ends; escalate after that.
-        "deadline_reappointment": working_deadline(held.term_ends_on, -1),
+        "deadline_reappointment": working_deadline(held.term_ends_on, -1, calendar),
     }
     return start_instance(
         session,
@@ -201,7 +213,12 @@ class StartedReappointment:
     term_ends_on: date
 
 
-def due_terms(session: Session, today: date, policy: AppointmentPolicy = DEFAULT_POLICY) -> list[CadrePosition]:
+def due_terms(
+    session: Session,
+    today: date,
+    policy: AppointmentPolicy = DEFAULT_POLICY,
+    calendar: WorkCalendar = DEFAULT_CALENDAR,
+) -> list[CadrePosition]:
     """Terms that end within the lead time (NĐ 170 Đ39: ≥ 90 days before), still held, with no re-appointment."""
     lead = policy.reappointment_lead_days
     horizon = today + timedelta(days=lead * 2 if policy.reappointment_lead_in_working_days else lead)
@@ -217,8 +234,8 @@ def due_terms(session: Session, today: date, policy: AppointmentPolicy = DEFAULT
         )
         .order_by(CadrePosition.term_ends_on, CadrePosition.id)
     ).all()
-    calendar = DEFAULT_CALENDAR if policy.reappointment_lead_in_working_days else None
-    due = [row for row in rows if row.term_ends_on and reappointment_due(row.term_ends_on, today, lead, calendar)]
+    counted_in = calendar if policy.reappointment_lead_in_working_days else None
+    due = [row for row in rows if row.term_ends_on and reappointment_due(row.term_ends_on, today, lead, counted_in)]
     if not due:
         return []
     keys = {reappointment_key(row, row.cadre): row for row in due}
@@ -238,6 +255,7 @@ def start_due_reappointments(
     *,
     today: date | None = None,
     policy: AppointmentPolicy = DEFAULT_POLICY,
+    calendar: WorkCalendar = DEFAULT_CALENDAR,
     limit: int = 200,
 ) -> list[StartedReappointment]:
     """The worker's step: one transaction per re-appointment, so one failure does not stop the others; a second
@@ -246,7 +264,7 @@ def start_due_reappointments(
     with session_factory() as session:
         due = [
             (row.id, row.cadre.code, row.term_ends_on)
-            for row in due_terms(session, today, policy)[:limit]
+            for row in due_terms(session, today, policy, calendar)[:limit]
             if row.term_ends_on is not None
         ]
     done: list[StartedReappointment] = []
@@ -257,7 +275,9 @@ def start_due_reappointments(
                     held = session.get(CadrePosition, held_id)
                     if held is None:
                         continue
-                    instance = start_reappointment(session, engine, actor=None, held=held, policy=policy)
+                    instance = start_reappointment(
+                        session, engine, actor=None, held=held, policy=policy, calendar=calendar
+                    )
                 done.append(StartedReappointment(instance.id, code, term_end))
             except (IntegrityError, WorkflowError, NotFound) as error:
                 log.error("re-appointment of %s (term ending %s) not started: %s", code, term_end, error)
@@ -284,6 +304,7 @@ def start_due_reappointments_daily(
     *,
     today: date | None = None,
     policy: AppointmentPolicy = DEFAULT_POLICY,
+    calendar: WorkCalendar = DEFAULT_CALENDAR,
 ) -> list[StartedReappointment]:
     """The worker loop's call: scans the terms once per day (a worker cursor holds the last day scanned), so the
     poll stays cheap; a day whose scan left a term unstarted (an error was logged) is scanned again next loop."""
@@ -292,9 +313,9 @@ def start_due_reappointments_daily(
         cursor = session.get(WorkerCursor, REAPPOINTMENT_CURSOR)
         if cursor is not None and cursor.position >= today.toordinal():
             return []
-    started = start_due_reappointments(session_factory, engine, today=today, policy=policy)
+    started = start_due_reappointments(session_factory, engine, today=today, policy=policy, calendar=calendar)
     with session_factory() as session:
-        if due_terms(session, today, policy):
+        if due_terms(session, today, policy, calendar):
             return started  # something failed to start: try again on the next loop
         session.rollback()
         with transaction(session):

@@ -183,6 +183,15 @@ class WorkCalendar:
             "weekend": list(self.weekend),
         }
 
+    def between(self, first: date, last: date) -> WorkCalendar:
+        """The same calendar keeping only the listed days from `first` to `last`: what a procedure running in that
+        window needs (a procedure keeps its calendar in its data, and the whole list would grow every state)."""
+        return WorkCalendar(
+            holidays=frozenset(d for d in self.holidays if first <= d <= last),
+            weekend=self.weekend,
+            working_days=frozenset(d for d in self.working_days if first <= d <= last),
+        )
+
     def is_working_day(self, day: date) -> bool:
         if day in self.working_days:
             return True
