@@ -163,6 +163,16 @@ def _events(session_factory: sessionmaker[Session]) -> int:
         return int(s.scalar(select(func.count(AuditEvent.id))) or 0)
 
 
+def _dashboard_counts(client: FlaskClient) -> dict[str, str]:
+    html = client.get("/reports/targets").get_data(as_text=True)
+    found = {}
+    for key in ("women", "ethnic_minority"):
+        match = re.search(rf'data-indicator="{key}">.*?data-count="([^"]+)"', html, re.S)
+        assert match, key
+        found[key] = match.group(1)
+    return found
+
+
 def _verified(session_factory: sessionmaker[Session]) -> None:
     with session_factory() as s:
         report = verify_chains(s)
@@ -197,6 +207,9 @@ def test_annual_review_of_a_commune_removes_two_and_adds_three_through_http(
     client: FlaskClient, auth: AuthActions, driver: WorkflowDriver, session_factory, world: dict[str, Any]
 ) -> None:
     members = world["members"]
+    # The targets dashboard shows the plan's structure: 2 women and 1 ethnic minority among 5 planned people.
+    _as(auth, "personnel1")
+    assert _dashboard_counts(client) == {"women": "2/5", "ethnic_minority": "1/5"}
     started = _start(auth)
     assert started.status_code == 302, started.get_data(as_text=True)
     instance_id = _instance_id(started)
@@ -320,6 +333,10 @@ def test_annual_review_of_a_commune_removes_two_and_adds_three_through_http(
         kinds = s.scalars(select(AuditEvent.event_type).where(AuditEvent.chain_key == f"cadre:{new_vice}")).all()
         assert "planning_entry_added" in kinds
     _verified(session_factory)
+
+    # The dashboard reflects the new plan: a man and a woman out, two women and a Tày man in.
+    _as(auth, "personnel1")
+    assert _dashboard_counts(client) == {"women": "3/6", "ethnic_minority": "2/6"}
 
     # The plan page: by unit, title and term, the history linking each change to the review, the structure.
     _as(auth, "personnel1")

@@ -10,6 +10,7 @@ from webapp.extensions import db
 from webapp.http import Pagination, trusted_svg
 from workflows import clock
 from workflows.charts import bar_chart, stacked_bar
+from workflows.planning.plan import scope_structure
 from workflows.registry.tabular import MEDIA_TYPES, Column, write_table
 from workflows.reports import (
     COUNTED_FILTERS,
@@ -97,8 +98,11 @@ def targets() -> str:
         for o in overdue_by_unit([(t.id, t.unit_id, t.process_id, t.due_dt, t.closed_dt) for t in tasks], now)
         if o.open_count
     ]
+    planning_term, planning_figures = scope_structure(db.session, roots, today)
     return render_template(
         "reports/targets.html",
+        planning_term=planning_term,
+        planning_figures=planning_figures,
         figures=figures,
         definitions=definitions,
         overview=overview,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from workflows.access import OVERSEEING_ROLES, in_subtree, oversees_unit, role_units
@@ -20,7 +20,13 @@ from workflows.errors import NotFound
 from workflows.planning.facts import structure_members
 from workflows.registry.models import Cadre, OrgUnit, PlanningEntry, PlanningStatus, Position, User
 from workflows.registry.tabular import Column
-from workflows.rules.planning import DEFAULT_POLICY, PlanningPolicy, StructureFigure, structure_figures
+from workflows.rules.planning import (
+    DEFAULT_POLICY,
+    PlanningPolicy,
+    StructureFigure,
+    StructureMember,
+    structure_figures,
+)
 
 __all__ = [
     "PLAN_COLUMNS",
@@ -34,6 +40,7 @@ __all__ = [
     "plan_terms",
     "plan_unit",
     "plan_units",
+    "scope_structure",
 ]
 
 STATUS_LABELS = {PlanningStatus.ACTIVE: "Trong quy hoạch", PlanningStatus.REMOVED: "Đã đưa ra khỏi quy hoạch"}
@@ -170,3 +177,39 @@ def plan_records(rows: Sequence[PlanRow]) -> Iterator[dict[str, Any]]:
     """The export's rows (PLAN_COLUMNS)."""
     for row in rows:
         yield row.to_record()
+
+
+def scope_structure(
+    session: Session, roots: Sequence[int], on: date, policy: PlanningPolicy = DEFAULT_POLICY
+) -> tuple[str | None, list[StructureFigure]]:
+    """The dashboard's figures of the plan: the latest term with active entries for titles in the scope (the units
+    `roots` and below), each planned person once, through the same rules as the list being built. Only the five
+    columns the figures need are read, one row per planned person (at most 3 per title)."""
+    if not roots:
+        return None, []
+    scope = or_(*(in_subtree(OrgUnit, root) for root in roots))
+    active = (
+        select(PlanningEntry.term)
+        .join(Position, Position.id == PlanningEntry.position_id)
+        .join(OrgUnit, OrgUnit.id == Position.unit_id)
+        .where(PlanningEntry.status == PlanningStatus.ACTIVE, scope)
+    )
+    term = session.scalar(active.order_by(PlanningEntry.term.desc()).limit(1))
+    if term is None:
+        return None, []
+    people = session.execute(
+        select(
+            Cadre.id,
+            Cadre.birth_date,
+            Cadre.gender,
+            Cadre.ethnicity,
+            Cadre.education_level,
+            Cadre.is_science_technology,
+        )
+        .where(Cadre.id.in_(active.with_only_columns(PlanningEntry.cadre_id).where(PlanningEntry.term == term)))
+        .order_by(Cadre.id)
+    ).all()
+    members = [
+        StructureMember(i, born, gender, ethnicity, level, bool(st)) for i, born, gender, ethnicity, level, st in people
+    ]
+    return term, structure_figures(members, on=on, policy=policy)
