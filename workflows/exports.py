@@ -19,15 +19,17 @@ from sqlalchemy import ColumnElement, Select, String, cast, false, func, literal
 from sqlalchemy.orm import Session, aliased
 
 from workflows.access import in_subtree, role_units
+from workflows.ballots import BALLOT_EVENTS
 from workflows.errors import Invalid, Problem
 from workflows.inbox import InboxFilters, inbox_task_ids
+from workflows.inspection.notes import NOTE_EVENT
 from workflows.instances import day_start_utc, parse_day
 from workflows.models import AuditEvent, HumanTask, ProcessInstance
 from workflows.registry.importing import cadre_rows
 from workflows.registry.models import Cadre, EvaluationGrade, EvaluationResult, OrgUnit, PeriodKind, User
 from workflows.registry.records import PERIOD_PATTERNS, CadreEvent, period_start
 from workflows.registry.tabular import Column
-from workflows.states import EventType, Role
+from workflows.states import EventType, InstanceStatus, Role
 
 # An .xlsx file is built whole before it is sent (the zip needs its directory at the end); past this many rows the
 # page asks for narrower filters or the .csv, which is streamed without a limit. Excel itself stops at 1,048,576.
@@ -293,7 +295,9 @@ def evaluation_records(
 # the instances and records they may see, on those pages).
 AUDIT_READERS = (Role.AUDITOR, Role.ADMIN)
 # What the event-type filter offers: every type the code writes.
-AUDIT_EVENT_TYPES = tuple(sorted({*EventType, *CadreEvent, "demo_loaded"}))
+AUDIT_EVENT_TYPES = tuple(sorted({*EventType, *CadreEvent, *BALLOT_EVENTS, NOTE_EVENT, "demo_loaded"}))
+STEP_PATTERN = re.compile(r"[A-Za-z_][\w.-]{0,119}")
+MAX_SUBJECT_LENGTH = 40
 CHAIN_PATTERN = re.compile(r"system|(instance|cadre):[1-9]\d{0,9}")
 MAX_ACTOR_LENGTH = 80
 
@@ -305,11 +309,33 @@ class AuditFilters:
     actor: str | None = None  # a username, or "system"
     occurred_from: datetime | None = None  # naive UTC, inclusive
     occurred_before: datetime | None = None  # naive UTC, exclusive
+    # Of the procedure the event belongs to (a cadre record's events match `subject` and `unit` by the cadre):
+    process_id: str | None = None
+    unit_id: int | None = None  # the unit or below
+    subject: str | None = None  # the cadre's code
+    step: str | None = None  # the BPMN element of the task the event is about
+    outcome: str | None = None  # the procedure's status: running, completed, cancelled
 
 
-def parse_audit_filters(args: Mapping[str, Any], zone: tzinfo) -> AuditFilters:
-    """Filters from a query string; `from`/`to` are days on the reader's calendar (`zone`), both included."""
+def parse_audit_filters(
+    args: Mapping[str, Any],
+    zone: tzinfo,
+    *,
+    process_ids: Collection[str] = (),
+    unit_ids: Collection[int] = (),
+) -> AuditFilters:
+    """Filters from a query string; `from`/`to` are days on the reader's calendar (`zone`), both included.
+    `process_ids` and `unit_ids` are what the reader may choose from (the deployed processes, their units)."""
     problems = _Problems()
+    process_id = _choice_arg(args, problems, "process", process_ids)
+    unit_id = _unit_arg(args, problems, unit_ids)
+    subject = _text_arg(args, "subject")
+    if subject is not None and len(subject) > MAX_SUBJECT_LENGTH:
+        problems.add(Problem("at most 40 characters", field="subject"))
+    step = _text_arg(args, "step")
+    if step is not None and not STEP_PATTERN.fullmatch(step):
+        problems.add(Problem("a step is named by its identifier in the model, such as review", field="step"))
+    outcome = _choice_arg(args, problems, "outcome", tuple(InstanceStatus))
     chain = _text_arg(args, "chain")
     if chain is not None:
         chain = chain.lower().replace(" ", "")
@@ -340,6 +366,11 @@ def parse_audit_filters(args: Mapping[str, Any], zone: tzinfo) -> AuditFilters:
         occurred_from=day_start_utc(days["from"], zone) if "from" in days else None,
         # The "to" day is included: the bound is the start of the day after it.
         occurred_before=day_start_utc(days["to"] + timedelta(days=1), zone) if "to" in days else None,
+        process_id=process_id,
+        unit_id=unit_id,
+        subject=subject,
+        step=step,
+        outcome=outcome,
     )
 
 
@@ -347,15 +378,23 @@ def can_view_audit(user: User) -> bool:
     return any(role in AUDIT_READERS for role, _unit in role_units(user))
 
 
+def audit_roots(session: Session, user: User) -> list[int] | None:
+    """The units whose subtrees this reader inspects; None for a reader at the top of the tree (everything)."""
+    roots = sorted({unit for role, unit in role_units(user) if role in AUDIT_READERS})
+    if not roots:
+        return []
+    top = session.scalar(select(OrgUnit.id).where(OrgUnit.id.in_(roots), OrgUnit.parent_id.is_(None)).limit(1))
+    return None if top is not None else roots
+
+
 def audit_scope(session: Session, user: User) -> ColumnElement[bool]:
     """SQL: the events this user may read. A reader at the top of the tree (the province) reads everything,
     the system chain included; one placed lower reads the chains of the instances and cadres of their subtree."""
-    roots = sorted({unit for role, unit in role_units(user) if role in AUDIT_READERS})
+    roots = audit_roots(session, user)
+    if roots is None:
+        return true()
     if not roots:
         return false()
-    top = session.scalar(select(OrgUnit.id).where(OrgUnit.id.in_(roots), OrgUnit.parent_id.is_(None)).limit(1))
-    if top is not None:
-        return true()
     unit = aliased(OrgUnit)
     instances = select(ProcessInstance.id).join(unit, ProcessInstance.unit_id == unit.id).where(_scoped(unit, roots))
     cadre_unit = aliased(OrgUnit)
@@ -379,6 +418,43 @@ def _audit_query(filters: AuditFilters, scope: ColumnElement[bool]) -> Select[An
         query = query.where(AuditEvent.occurred_dt >= filters.occurred_from)
     if filters.occurred_before is not None:
         query = query.where(AuditEvent.occurred_dt < filters.occurred_before)
+    return _procedure_filters(query, filters)
+
+
+def _procedure_filters(query: Select[Any], filters: AuditFilters) -> Select[Any]:
+    instances = select(ProcessInstance.id)
+    cadres = select(literal("cadre:") + cast(Cadre.id, String))
+    by_instance = by_cadre = False
+    if filters.process_id:
+        instances = instances.where(ProcessInstance.process_id == filters.process_id)
+        by_instance = True
+    if filters.outcome:
+        instances = instances.where(ProcessInstance.status == filters.outcome)
+        by_instance = True
+    if filters.unit_id is not None:
+        unit = aliased(OrgUnit)
+        instances = instances.join(unit, ProcessInstance.unit_id == unit.id).where(in_subtree(unit, filters.unit_id))
+        cadre_unit = aliased(OrgUnit)
+        cadres = cadres.join(cadre_unit, Cadre.unit_id == cadre_unit.id).where(in_subtree(cadre_unit, filters.unit_id))
+        by_cadre = True
+    if filters.subject:
+        subject = aliased(Cadre)
+        instances = instances.join(subject, ProcessInstance.subject_cadre_id == subject.id).where(
+            func.lower(subject.code) == filters.subject.lower()
+        )
+        cadres = cadres.where(func.lower(Cadre.code) == filters.subject.lower())
+        by_cadre = True
+    if by_instance or by_cadre:
+        # A cadre record's chain belongs to no procedure: only the unit and subject filters can select it.
+        condition = AuditEvent.instance_id.in_(instances)
+        query = query.where(condition if by_instance else or_(condition, AuditEvent.chain_key.in_(cadres)))
+    if filters.step:
+        steps = select(HumanTask.id).where(HumanTask.task_key == filters.step)
+        query = query.where(AuditEvent.human_task_id.in_(steps))
+    return _audit_order(query, filters)
+
+
+def _audit_order(query: Select[Any], filters: AuditFilters) -> Select[Any]:
     # One chain reads in its own order; the whole log newest first.
     if filters.chain_key:
         return query.order_by(AuditEvent.seq)

@@ -442,9 +442,12 @@ def instance_attachments(session: Session, instance_id: int) -> list[AttachmentR
     return [AttachmentRow(attachment, name) for attachment, name in rows]
 
 
-def timeline(session: Session, instance_id: int, names: FieldNames | None = None) -> list[TimelineEntry]:
+def timeline(
+    session: Session, instance_id: int, names: FieldNames | None = None, *, every_event: bool = False
+) -> list[TimelineEntry]:
     """The audit events of an instance in order. A data change right after a task completion with the same task
-    is folded into it: people read "X completed the step, changing A from … to …"."""
+    is folded into it: people read "X completed the step, changing A from … to …". `every_event` (inspectors)
+    keeps each event as its own entry, hidden bookkeeping changes included."""
     events = list(
         session.scalars(select(AuditEvent).where(AuditEvent.instance_id == instance_id).order_by(AuditEvent.seq))
     )
@@ -471,19 +474,19 @@ def timeline(session: Session, instance_id: int, names: FieldNames | None = None
 
     entries: list[TimelineEntry] = []
     for event, payload in zip(events, payloads, strict=True):
-        changes = _changes(payload.get("changes"), names or FieldNames())
+        changes = _changes(payload.get("changes"), names or FieldNames(), every_event)
         previous = entries[-1] if entries else None
-        if (
-            event.event_type == EventType.DATA_CHANGED
-            and previous is not None
-            and previous.event.event_type == EventType.TASK_COMPLETED
-            and previous.event.human_task_id == event.human_task_id
-            and not previous.changes
-        ):
-            previous.changes = changes
-            continue
-        if event.event_type == EventType.DATA_CHANGED and not changes:
-            continue  # only hidden bookkeeping keys changed
+        if not every_event and event.event_type == EventType.DATA_CHANGED:
+            if (
+                previous is not None
+                and previous.event.event_type == EventType.TASK_COMPLETED
+                and previous.event.human_task_id == event.human_task_id
+                and not previous.changes
+            ):
+                previous.changes = changes
+                continue
+            if not changes:
+                continue  # only hidden bookkeeping keys changed
         entries.append(
             TimelineEntry(
                 event=event,
@@ -510,13 +513,13 @@ def _payload(event: AuditEvent) -> dict[str, Any]:
     return payload if isinstance(payload, dict) else {}
 
 
-def _changes(raw: Any, names: FieldNames) -> list[DataChange]:
+def _changes(raw: Any, names: FieldNames, with_hidden: bool = False) -> list[DataChange]:
     if not isinstance(raw, dict):
         return []
     changes = []
     for key, change in sorted(raw.items()):
         key = str(key)
-        if key.startswith(HIDDEN_PREFIX) or not isinstance(change, dict):
+        if (key.startswith(HIDDEN_PREFIX) and not with_hidden) or not isinstance(change, dict):
             continue
         changes.append(
             DataChange(

@@ -1,0 +1,97 @@
+"""What an inspector reads: every event of an instance with who, role, when and before → after; the rule versions;
+ballot tallies without ballots; a cadre's procedures in time order."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tests.fixtures.appointment import NOMINEE, setup_appointment
+from tests.fixtures.appointment import start as start_appointment
+from tests.fixtures.inspection import EVERY_EVENT, T0, build_story
+from tests.fixtures.workflow_helpers import WorkflowDriver
+from workflows import clock
+from workflows.db import transaction
+from workflows.errors import NotFound
+from workflows.evaluation.opening import open_for_cadres, plan_month
+from workflows.inspection.history import load_cadre_history, load_instance_history
+from workflows.models import ProcessInstance
+from workflows.registry.models import Cadre, User
+from workflows.rules.evaluation import DEFAULT_POLICY
+
+
+def _user(driver: WorkflowDriver, s: Session, name: str) -> User:
+    return s.scalars(select(User).where(User.username == name)).one()
+
+
+def test_every_event_type_appears_with_actor_time_and_diff(driver: WorkflowDriver) -> None:
+    story = build_story(driver)
+    with driver.session_factory() as s:
+        history = load_instance_history(s, driver.engine, _user(driver, s, "auditor1"), story["eventful"])
+        kinds = {item.event.event_type for item in history.entries}
+        assert kinds == EVERY_EVENT
+        assert [item.event.seq for item in history.entries] == list(range(1, len(history.entries) + 1))
+        for item in history.entries:
+            assert item.event.actor_name and item.event.occurred_dt is not None
+        by_kind = {item.event.event_type: item for item in history.entries}
+        assert by_kind["task_claimed"].event.actor_name == "supervisor1"
+        assert by_kind["task_claimed"].role == "supervisor"
+        assert by_kind["inspection_note"].role == "auditor"
+        assert by_kind["instance_cancelled"].event.actor_name == "admin"
+        submitted = next(
+            item for item in history.entries if item.event.event_type == "data_changed" and item.entry.changes
+        )
+        change = {c.key: c for c in submitted.entry.changes}["subject_line"]
+        assert (change.before, change.after) == (None, "Xin nghỉ")
+        assert submitted.is_decision and not by_kind["task_opened"].is_decision
+        assert history.model.version >= 1 and len(history.model.content_hash) == 64
+        (tally,) = history.tallies
+        assert (tally.present, tally.voted) == (3, 2)
+        assert {row["key"]: row["yes"] for row in tally.tally["candidates"]} == {"a": 2, "b": 0}
+        assert history.chain_intact
+
+        completed = load_instance_history(s, driver.engine, _user(driver, s, "auditor1"), story["completed"])
+        assert "instance_completed" in {item.event.event_type for item in completed.entries}
+
+
+def test_an_instance_outside_the_inspector_s_scope_is_not_found(driver: WorkflowDriver) -> None:
+    story = build_story(driver)
+    # officer3 works in X002 and took no part: the procedure about CB0001 does not exist for them.
+    with driver.session_factory() as s, pytest.raises(NotFound):
+        load_instance_history(s, driver.engine, _user(driver, s, "officer3"), story["eventful"])
+
+
+def test_a_cadre_timeline_runs_across_three_procedures(driver: WorkflowDriver) -> None:
+    """A sample procedure, an appointment and a monthly evaluation about CB0002, with the record's own events
+    (planning, last year's grade), in time order."""
+    factory = driver.session_factory
+    clock.set_now(T0)
+    sample = driver.start("sample_approval", as_user="officer2", subject=NOMINEE)
+    clock.set_now(T0 + timedelta(days=1))
+    setup = setup_appointment(factory)
+    clock.set_now(T0 + timedelta(days=2))
+    appointment = start_appointment(factory, driver.engine, setup["post_id"])
+    clock.set_now(T0 + timedelta(days=18))
+    with factory() as s, transaction(s):
+        plan = plan_month(s, actor=None, month="2026-11", unit_code="X001")
+        open_for_cadres(s, driver.engine, actor=None, plan=plan, cadres=plan.to_open, policy=DEFAULT_POLICY)
+    with factory() as s:
+        evaluation = s.scalars(
+            select(ProcessInstance.id).where(ProcessInstance.business_key == f"2026-11/{NOMINEE}")
+        ).one()
+        cadre_id = s.scalars(select(Cadre.id).where(Cadre.code == NOMINEE)).one()
+        history = load_cadre_history(s, _user(driver, s, "auditor1"), cadre_id)
+        started = [(item.procedure_kind, item.instance.id) for item in history.items if item.kind == "started"]
+        assert started == [("other", sample), ("appointment", appointment), ("evaluation", evaluation)]
+        record = [item.event_type for item in history.items if item.kind == "record"]
+        assert {"planning_entry_added", "evaluation_recorded"} <= set(record)
+        times = [item.when for item in history.items]
+        assert times == sorted(times)
+        # The record's planning entry (day 1) sits between the sample (day 0) and the appointment (day 2).
+        kinds = [item.event_type or item.procedure_kind for item in history.items]
+        assert kinds.index("other") < kinds.index("planning_entry_added") < kinds.index("appointment")
+        with pytest.raises(NotFound):
+            load_cadre_history(s, _user(driver, s, "auditor1"), 10**6)

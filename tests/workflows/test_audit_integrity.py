@@ -1,0 +1,209 @@
+"""Proving the record was not rewritten: tampering caught by the chains, a whole chain rewritten caught by a signed
+anchor digest kept off the server, the PostgreSQL triggers, and an instance export verified offline."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+
+import pytest
+from sqlalchemy import delete, select, text, update
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session, sessionmaker
+
+from tests.fixtures.inspection import build_story
+from tests.fixtures.tampering import bypass_append_only
+from tests.fixtures.workflow_helpers import WorkflowDriver
+from workflows.audit import GENESIS_HASH, compute_hash, instance_chain, verify_chains
+from workflows.errors import Invalid
+from workflows.inspection.anchors import build_digest, read_digest, write_anchor, write_daily_anchor
+from workflows.inspection.exporting import dumps_export, export_instance, render_export_html, verify_export
+from workflows.models import AuditAnchor, AuditEvent, ProcessInstance, RecordView
+from workflows.registry.models import User
+
+KEY = b"k" * 32
+
+
+def _rewrite_chain(session: Session, chain_key: str, new_payload: str) -> None:
+    """What an attacker holding the whole database does: change the first event, then recompute every hash after
+    it and the head, so the chain verifies on its own."""
+    bypass_append_only(session)
+    events = list(session.scalars(select(AuditEvent).where(AuditEvent.chain_key == chain_key).order_by(AuditEvent.seq)))
+    prev = GENESIS_HASH
+    for index, event in enumerate(events):
+        payload = new_payload if index == 0 else event.payload
+        digest = compute_hash(
+            prev_hash=prev,
+            chain_key=event.chain_key,
+            seq=event.seq,
+            event_type=event.event_type,
+            instance_id=event.instance_id,
+            human_task_id=event.human_task_id,
+            actor_id=event.actor_id,
+            actor_name=event.actor_name,
+            occurred_dt=event.occurred_dt,
+            payload=payload,
+        )
+        session.execute(
+            update(AuditEvent).where(AuditEvent.id == event.id).values(payload=payload, prev_hash=prev, hash=digest)
+        )
+        prev = digest
+    instance_id = int(chain_key.split(":")[1])
+    session.execute(
+        update(ProcessInstance)
+        .where(ProcessInstance.id == instance_id)
+        .values(audit_head=prev, lock_version=ProcessInstance.lock_version + 1)
+    )
+    session.commit()
+
+
+def test_a_whole_chain_rewritten_is_caught_only_by_the_anchored_digest(driver: WorkflowDriver) -> None:
+    story = build_story(driver)
+    chain = instance_chain(story["eventful"])
+    with driver.session_factory() as s, s.begin():
+        anchor = write_anchor(s, key=KEY, anchored_on=date(2026, 11, 7))
+        document = anchor.document
+    with driver.session_factory() as s:
+        _rewrite_chain(s, chain, '{"process_id":"sample_approval","version":99}')
+        assert verify_chains(s).ok  # consistent on its own: the chains alone cannot tell
+        digest = read_digest(document, key=KEY)
+        report = verify_chains(s, anchored=digest.chains)
+        assert [b.chain_key for b in report.breaks] == [chain]
+        assert "anchored digest" in report.breaks[0].reason
+        # The chains the attacker left alone still pass through their anchored hashes.
+        assert verify_chains(s, instance_chain(story["completed"]), anchored=digest.chains).ok
+
+
+def test_a_chain_cut_below_its_anchor_or_removed_is_caught(driver: WorkflowDriver) -> None:
+    story = build_story(driver)
+    with driver.session_factory() as s, s.begin():
+        digest = read_digest(write_anchor(s, key=KEY).document, key=KEY)
+    chain = instance_chain(story["completed"])
+    with driver.session_factory() as s:
+        bypass_append_only(s)
+        s.execute(delete(AuditEvent).where(AuditEvent.chain_key == chain))
+        s.execute(update(ProcessInstance).where(ProcessInstance.id == story["completed"]).values(audit_seq=0))
+        s.commit()
+        assert verify_chains(s).ok  # the instance now looks like one that never had events
+        (broken,) = verify_chains(s, anchored=digest.chains).breaks
+        assert broken.chain_key == chain and "gone" in broken.reason
+
+
+def test_a_digest_edited_or_signed_with_another_key_is_refused(driver: WorkflowDriver) -> None:
+    build_story(driver)
+    with driver.session_factory() as s, s.begin():
+        document = write_anchor(s, key=KEY).document
+    edited = json.loads(document)
+    first = next(iter(edited["chains"]))
+    edited["chains"][first][1] = "f" * 64
+    with pytest.raises(Invalid, match="signature"):
+        read_digest(json.dumps(edited), key=KEY)
+    with pytest.raises(Invalid, match="signature"):
+        read_digest(document, key=b"another key of 32 bytes........")
+    with pytest.raises(Invalid, match="not an audit anchor"):
+        read_digest('{"format": "something"}', key=KEY)
+    with pytest.raises(Invalid, match="too short"):
+        build_digest({}, key=b"short", anchored_on=date(2026, 11, 7))
+
+
+def test_the_worker_writes_one_anchor_a_day(driver: WorkflowDriver) -> None:
+    build_story(driver)
+    factory = driver.session_factory
+    first = write_daily_anchor(factory, key=KEY, today=date(2026, 11, 7))
+    assert first is not None and first.chains >= 3 and first.events > 15
+    assert write_daily_anchor(factory, key=KEY, today=date(2026, 11, 7)) is None
+    assert write_daily_anchor(factory, key=KEY, today=date(2026, 11, 8)) is not None
+    with factory() as s:
+        assert s.scalars(select(AuditAnchor.anchored_on).order_by(AuditAnchor.id)).all() == [
+            "2026-11-07",
+            "2026-11-08",
+        ]
+
+
+# -- the database refuses ---------------------------------------------------------------------------------------
+
+
+def _is_postgres(factory: sessionmaker[Session]) -> bool:
+    with factory() as s:
+        return s.get_bind().dialect.name == "postgresql"
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE audit_events SET payload = '{}' WHERE id = (SELECT min(id) FROM audit_events)",
+        "DELETE FROM audit_events WHERE id = (SELECT max(id) FROM audit_events)",
+        "UPDATE record_views SET viewer_name = 'someone'",
+        "DELETE FROM record_views",
+        "DELETE FROM process_instances WHERE id = (SELECT min(id) FROM process_instances)",
+    ],
+)
+def test_postgresql_refuses_changes_to_the_audit_tables(driver: WorkflowDriver, statement: str) -> None:
+    if not _is_postgres(driver.session_factory):
+        pytest.skip("the append-only triggers are PostgreSQL's (SQLite has no database users to keep out)")
+    story = build_story(driver)
+    with driver.session_factory() as s, s.begin():
+        auditor = s.scalars(select(User).where(User.username == "auditor1")).one()
+        s.add(RecordView(viewer_id=auditor.id, viewer_name="auditor1", object_kind="instance", object_id=1))
+    with driver.session_factory() as s:
+        before = s.scalar(select(AuditEvent.payload).order_by(AuditEvent.id).limit(1))
+        with pytest.raises(DBAPIError, match="append-only"):
+            s.execute(text(statement))
+        s.rollback()
+        assert s.scalar(select(AuditEvent.payload).order_by(AuditEvent.id).limit(1)) == before
+        assert s.get(ProcessInstance, story["eventful"]) is not None
+        assert verify_chains(s).ok
+
+
+# -- the export -------------------------------------------------------------------------------------------------
+
+
+def _export(driver: WorkflowDriver, instance_id: int) -> dict:
+    with driver.session_factory() as s:
+        auditor = s.scalars(select(User).where(User.username == "auditor1")).one()
+        instance = s.get(ProcessInstance, instance_id)
+        assert instance is not None
+        return export_instance(s, instance, exported_by=auditor)
+
+
+@pytest.mark.parametrize("render", [dumps_export, render_export_html], ids=["json", "html"])
+def test_an_export_verifies_offline_and_fails_after_any_one_byte_change(driver: WorkflowDriver, render) -> None:  # type: ignore[no-untyped-def]
+    story = build_story(driver)
+    document = _export(driver, story["eventful"])
+    assert {e["event_type"] for e in document["events"]} >= {"ballot_closed", "inspection_note"}
+    assert document["ballots"][0]["tally"]["candidates"][0]["yes"] == 2
+    assert '"contents"' not in dumps_export(document)  # tallies only, never what a ballot marked
+    data = render(document).encode()
+    report = verify_export(data)
+    assert report.ok, report.problems
+    assert report.events == len(document["events"]) > 15
+
+    # A change of one byte anywhere fails: in an event, in the metadata, in the layout.
+    for needle in (
+        b"Xin ngh",
+        b"sample_approval",
+        b"supervisor1",
+        b"  ",
+        b"</td>" if render is render_export_html else b"\n",
+    ):
+        position = data.find(needle)
+        assert position >= 0, needle
+        for changed in (
+            data[:position] + bytes([data[position] ^ 1]) + data[position + 1 :],
+            data[:position] + data[position + 1 :],
+        ):
+            assert not verify_export(changed).ok, needle
+
+
+def test_an_export_names_what_was_altered(driver: WorkflowDriver) -> None:
+    story = build_story(driver)
+    document = _export(driver, story["completed"])
+    document["events"][1]["actor_name"] = "someone"
+    report = verify_export(dumps_export(document).encode())
+    assert any("event #2" in problem and "altered" in problem for problem in report.problems)
+    document = _export(driver, story["completed"])
+    del document["events"][2]
+    report = verify_export(dumps_export(document).encode())
+    assert any("event #4" in problem for problem in report.problems)
+    assert not verify_export(b"\xff\xfe").ok and not verify_export(b"<html></html>").ok
+    assert datetime.fromisoformat(document["events"][0]["occurred"])  # times are ISO, as hashed

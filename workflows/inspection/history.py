@@ -1,0 +1,272 @@
+"""What an inspector reads: an instance's whole history, and every procedure that touched a cadre.
+
+Built on the instance page's reading (`workflows.instances`) — the same scope, the same readable before → after —
+with what only an inspection needs: every event on its own (hidden bookkeeping included), the role each step was
+acted in, the model version and the hashes of the rule files every decision ran under, the ballot tallies (never
+a ballot), the eligibility results as they stood when decided, and whether the chain is intact.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, joinedload
+
+from workflows.access import ancestry
+from workflows.audit import instance_chain, verify_chains
+from workflows.engine.runtime import ProcessEngine
+from workflows.errors import NotFound
+from workflows.exports import audit_roots
+from workflows.instances import MAX_ID, InstanceDetail, TimelineEntry, field_names, load_instance_detail, timeline
+from workflows.models import AuditEvent, BallotBox, BallotElector, HumanTask, ProcessInstance, ProcessVersion
+from workflows.registry.models import Cadre, User
+from workflows.registry.records import cadre_chain
+from workflows.states import EventType, Role
+
+NOTE_EVENT = "inspection_note"  # workflows.inspection.notes writes it
+# Events that record a decision: the model version and its rule files are shown with them.
+DECISION_EVENTS = (EventType.TASK_COMPLETED, EventType.DATA_CHANGED, EventType.TIMER_FIRED, "ballot_closed")
+RULE_SUFFIXES = (".dmn",)
+# How a process reads in a cadre's timeline; anything else is "other".
+PROCEDURE_KINDS = {
+    "monthly_evaluation": "evaluation",
+    "annual_grading": "evaluation",
+    "appointment": "appointment",
+    "reappointment": "appointment",
+    "planning": "planning",
+    "planning_review": "planning",
+    "rotation": "rotation",
+}
+
+
+@dataclass(frozen=True)
+class RuleFile:
+    name: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    process_id: str
+    name: str
+    version: int
+    content_hash: str
+    rule_files: tuple[RuleFile, ...]
+
+
+def model_version(version: ProcessVersion) -> ModelVersion:
+    """The deployed version and the SHA-256 of each decision table it carries: the rule version of its decisions."""
+    rules = tuple(
+        RuleFile(name, hashlib.sha256(text.encode()).hexdigest())
+        for name, text in sorted(version.files.items())
+        if name.endswith(RULE_SUFFIXES)
+    )
+    return ModelVersion(version.process_id, version.name, version.version, version.content_hash, rules)
+
+
+@dataclass
+class BallotTally:
+    box_id: int
+    step_key: str
+    question: str
+    mode: str
+    is_open: bool
+    closed_dt: datetime | None
+    tally: dict[str, Any]
+    candidate_names: dict[str, str]
+    present: int
+    voted: int
+
+
+def ballot_tallies(session: Session, instance_id: int) -> list[BallotTally]:
+    """Each ballot box of the instance with its tally and attendance counts. The ballots table is never read."""
+    boxes = session.scalars(select(BallotBox).where(BallotBox.instance_id == instance_id).order_by(BallotBox.id))
+    result = []
+    for box in boxes:
+        present, voted = session.execute(
+            select(
+                func.count().filter(BallotElector.is_present.is_(True)),
+                func.count().filter(BallotElector.has_voted.is_(True)),
+            ).where(BallotElector.box_id == box.id)
+        ).one()
+        result.append(
+            BallotTally(
+                box_id=box.id,
+                step_key=box.step_key,
+                question=box.question,
+                mode=box.mode,
+                is_open=box.is_open,
+                closed_dt=box.closed_dt,
+                tally=dict(box.tally or {}),
+                candidate_names={str(c.get("key")): str(c.get("name")) for c in box.candidates or []},
+                present=present or 0,
+                voted=voted or 0,
+            )
+        )
+    return result
+
+
+@dataclass
+class HistoryEntry:
+    entry: TimelineEntry
+    role: str | None  # the role the step was acted in (its lane), or the inspector's for a note
+    is_decision: bool
+
+    @property
+    def event(self) -> AuditEvent:
+        return self.entry.event
+
+
+@dataclass
+class EligibilitySnapshot:
+    """The eligibility results exactly as the chain recorded them when they were decided."""
+
+    decided_dt: datetime
+    actor_name: str
+    eligible: bool | None
+    checked_on: str | None
+    results: list[dict[str, Any]]
+
+
+@dataclass
+class InstanceHistory:
+    detail: InstanceDetail
+    model: ModelVersion
+    entries: list[HistoryEntry]
+    tallies: list[BallotTally]
+    eligibility: list[EligibilitySnapshot]
+    chain_problems: list[str] = field(default_factory=list)
+
+    @property
+    def chain_intact(self) -> bool:
+        return not self.chain_problems
+
+
+def load_instance_history(
+    session: Session, engine: ProcessEngine, user: User, instance_id: int, *, locale: str = "vi"
+) -> InstanceHistory:
+    """NotFound outside the user's scope, like the instance page (the caller checked they are an inspector)."""
+    detail = load_instance_detail(session, engine, user, instance_id, locale=locale)
+    names = field_names(detail.definition, locale)
+    entries = timeline(session, instance_id, names, every_event=True)
+    lanes = {
+        row.id: row.candidate_role or row.lane
+        for row in session.execute(
+            select(HumanTask.id, HumanTask.candidate_role, HumanTask.lane).where(HumanTask.instance_id == instance_id)
+        )
+    }
+    history_entries = []
+    for entry in entries:
+        kind = entry.event.event_type
+        role = Role.AUDITOR if kind == NOTE_EVENT else lanes.get(entry.event.human_task_id or 0)
+        history_entries.append(HistoryEntry(entry, role, kind in DECISION_EVENTS))
+    report = verify_chains(session, instance_chain(instance_id))
+    return InstanceHistory(
+        detail=detail,
+        model=model_version(detail.instance.process_version),
+        entries=history_entries,
+        tallies=ballot_tallies(session, instance_id),
+        eligibility=eligibility_snapshots(entries),
+        chain_problems=[str(chain_break) for chain_break in report.breaks],
+    )
+
+
+def eligibility_snapshots(entries: list[TimelineEntry]) -> list[EligibilitySnapshot]:
+    snapshots = []
+    for entry in entries:
+        changes = entry.payload.get("changes")
+        if not isinstance(changes, dict) or not isinstance(changes.get("eligibility"), dict):
+            continue
+        results = changes["eligibility"].get("to")
+        if not isinstance(results, list):
+            continue
+
+        def after(key: str, changes: dict[str, Any] = changes) -> Any:
+            change = changes.get(key)
+            return change.get("to") if isinstance(change, dict) else None
+
+        snapshots.append(
+            EligibilitySnapshot(
+                decided_dt=entry.event.occurred_dt,
+                actor_name=entry.actor_full_name or entry.event.actor_name,
+                eligible=after("eligible"),
+                checked_on=after("eligibility_checked_on"),
+                results=[r for r in results if isinstance(r, dict)],
+            )
+        )
+    return snapshots
+
+
+# -- a cadre ----------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class CadreTimelineItem:
+    when: datetime
+    kind: str  # "started", "completed", "cancelled" (a procedure) or "record" (an event of the cadre's record)
+    procedure_kind: str | None  # evaluation, appointment, planning, rotation, other
+    instance: ProcessInstance | None
+    event_type: str | None
+    actor_name: str | None
+    payload: dict[str, Any]
+
+
+@dataclass
+class CadreHistory:
+    cadre: Cadre
+    procedures: list[ProcessInstance]
+    items: list[CadreTimelineItem]
+
+
+def load_cadre(session: Session, user: User, cadre_id: int) -> Cadre:
+    """A cadre of the inspector's scope (the subtree of a unit where they inspect), else NotFound."""
+    cadre = session.get(Cadre, cadre_id) if 0 < cadre_id <= MAX_ID else None
+    roots = audit_roots(session, user)
+    if cadre is None or (roots is not None and not set(roots) & set(ancestry(session, cadre.unit_id))):
+        raise NotFound(f"cadre {cadre_id} does not exist")
+    return cadre
+
+
+def load_cadre_history(session: Session, user: User, cadre_id: int) -> CadreHistory:
+    """Every procedure about the cadre and every change to their record, in time order."""
+    cadre = load_cadre(session, user, cadre_id)
+    procedures = list(
+        session.scalars(
+            select(ProcessInstance)
+            .options(joinedload(ProcessInstance.process_version))
+            .where(ProcessInstance.subject_cadre_id == cadre.id)
+            .order_by(ProcessInstance.started_dt, ProcessInstance.id)
+        )
+    )
+    items: list[CadreTimelineItem] = []
+    for instance in procedures:
+        kind = PROCEDURE_KINDS.get(instance.process_id, "other")
+        items.append(CadreTimelineItem(instance.started_dt, "started", kind, instance, None, None, {}))
+        if instance.ended_dt is not None:
+            items.append(CadreTimelineItem(instance.ended_dt, instance.status, kind, instance, None, None, {}))
+    record_events = session.scalars(
+        select(AuditEvent).where(AuditEvent.chain_key == cadre_chain(cadre.id)).order_by(AuditEvent.seq)
+    )
+    for event in record_events:
+        try:
+            payload = json.loads(event.payload)
+        except ValueError:
+            payload = {}
+        items.append(
+            CadreTimelineItem(
+                event.occurred_dt,
+                "record",
+                None,
+                None,
+                event.event_type,
+                event.actor_name,
+                payload if isinstance(payload, dict) else {},
+            )
+        )
+    items.sort(key=lambda item: item.when)  # stable: a procedure's start stays before what it wrote that instant
+    return CadreHistory(cadre, procedures, items)

@@ -1,0 +1,95 @@
+"""The read log: every read of a personal record or of a procedure's history, by anyone, kept append-only
+(record_views; PostgreSQL refuses UPDATE/DELETE) and listed to inspectors in their scope."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Select, insert, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from workflows.access import in_subtree
+from workflows.clock import utcnow_naive
+from workflows.exports import ListPage, audit_roots, count_rows
+from workflows.models import RecordView
+from workflows.registry.models import OrgUnit, User
+
+
+class ViewedObject(StrEnum):
+    INSTANCE = "instance"  # the instance page anyone in scope reads
+    INSTANCE_HISTORY = "instance_history"  # the inspector's full history
+    INSTANCE_EXPORT = "instance_export"  # the history downloaded as a file
+    CADRE = "cadre"  # a personal record
+    CADRE_HISTORY = "cadre_history"  # the inspector's timeline of a cadre's procedures
+
+
+def record_view(session: Session, viewer: User, kind: ViewedObject, object_id: int, unit_id: int | None) -> None:
+    """Log one read in the caller's transaction."""
+    session.execute(
+        insert(RecordView).values(
+            viewer_id=viewer.id,
+            viewer_name=viewer.username,
+            object_kind=str(kind),
+            object_id=object_id,
+            unit_id=unit_id,
+            viewed_dt=utcnow_naive(),
+        )
+    )
+
+
+@dataclass(frozen=True)
+class ViewFilters:
+    viewer: str | None = None  # a username
+    kind: str | None = None
+    object_id: int | None = None
+
+
+def _views_query(session: Session, user: User, filters: ViewFilters) -> Select[Any]:
+    query = select(RecordView)
+    roots = audit_roots(session, user)
+    if roots is not None:
+        unit = aliased(OrgUnit)
+        in_scope = select(unit.id).where(or_(*(in_subtree(unit, root) for root in roots)))
+        query = query.where(RecordView.unit_id.in_(in_scope))
+    if filters.viewer:
+        query = query.where(RecordView.viewer_name == filters.viewer)
+    if filters.kind:
+        query = query.where(RecordView.object_kind == filters.kind)
+    if filters.object_id is not None:
+        query = query.where(RecordView.object_id == filters.object_id)
+    return query.order_by(RecordView.id.desc())
+
+
+def _view_record(row: Any) -> dict[str, Any]:
+    view: RecordView = row[0]
+    return {
+        "id": view.id,
+        "viewer": view.viewer_name,
+        "kind": view.object_kind,
+        "object_id": view.object_id,
+        "viewed_dt": view.viewed_dt,
+    }
+
+
+def views_page(session: Session, user: User, filters: ViewFilters, *, page: int, per_page: int) -> ListPage:
+    """Reads of objects in this inspector's scope, newest first (the caller checked `can_view_audit`)."""
+    query = _views_query(session, user, filters)
+    total = count_rows(session, query)
+    result = ListPage([], total, 1, per_page)
+    result.page = min(max(1, page), result.pages)
+    rows = session.execute(query.limit(per_page).offset((result.page - 1) * per_page))
+    result.records = [_view_record(row) for row in rows]
+    return result
+
+
+def views_of(session: Session, kind: ViewedObject, object_id: int) -> list[tuple[str, datetime]]:
+    """Who read one object, newest first."""
+    rows = session.execute(
+        select(RecordView.viewer_name, RecordView.viewed_dt)
+        .where(RecordView.object_kind == str(kind), RecordView.object_id == object_id)
+        .order_by(RecordView.id.desc())
+    )
+    return [(row.viewer_name, row.viewed_dt) for row in rows]
