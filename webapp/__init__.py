@@ -78,6 +78,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     cli.init_app(app)
 
+    if app.config["LOG_FORMAT"] == "json":
+        from workflows.production.logs import use_json_lines
+
+        use_json_lines()
     if app.config["DEPLOY_ON_STARTUP"]:
         deploy_bundled_processes(app)
     return app
@@ -124,6 +128,11 @@ def _register_blueprints(app: Flask) -> None:
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
     app.register_blueprint(csrf.exempt(api_bp))  # bearer tokens only, never the session cookie: no CSRF to forge
+    from webapp.production import requests as production_requests
+    from webapp.production.views import bp as production_bp
+
+    app.register_blueprint(production_bp)  # /healthz, /metrics: GET only, read no session
+    production_requests.init_app(app)
 
 
 def _init_login(app: Flask) -> None:

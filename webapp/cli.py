@@ -44,6 +44,8 @@ from workflows.exports import (
     evaluation_records,
     task_records,
 )
+from workflows.notifications import SmtpSettings, run_notifications
+from workflows.production.heartbeat import WorkerIdentity, beat
 from workflows.registry.cadre_columns import CADRE_COLUMNS
 from workflows.registry.demo import (
     DEFAULT_PROVINCE_CADRES,
@@ -72,6 +74,10 @@ def init_app(app: Flask) -> None:
     for group in (processes, audit, demo, instances, tasks, users, import_group, export_group, evaluation, appointment):
         app.cli.add_command(group)
     app.cli.add_command(worker)
+    from webapp.production.cli import COMMANDS as production_commands
+
+    for command in production_commands:
+        app.cli.add_command(command)
 
 
 def _fail(message: str) -> None:
@@ -340,7 +346,11 @@ def _lookup_id(model: Any, code: str) -> int:
 # -- worker -------------------------------------------------------------------------------------------
 
 
-@click.command("worker", help="Run due timers (deadlines, escalations) in a loop, or once with --once.")
+@click.command(
+    "worker",
+    help="Run due timers (deadlines, escalations), notifications and scheduled starts in a loop, or once with "
+    "--once. Run M of these (on one or several hosts) against PostgreSQL: they share the due work (SKIP LOCKED).",
+)
 @click.option("--once", is_flag=True, help="Process what is due now, then exit.")
 @click.option("--poll", type=float, default=None, help="Seconds between polls (default WORKER_POLL_SECONDS).")
 @with_appcontext
@@ -348,8 +358,14 @@ def worker(once: bool, poll: float | None) -> None:
     session_factory = sessionmaker(bind=db.engine, expire_on_commit=False)
     interval = poll if poll is not None else current_app.config["WORKER_POLL_SECONDS"]
     auto_open = [code.strip() for code in current_app.config["EVALUATION_AUTO_OPEN_UNITS"].split(",") if code.strip()]
+    identity = WorkerIdentity()
+    smtp = _smtp_settings()
     while True:
         run = run_due_timers(session_factory, _engine())
+        mail = run_notifications(session_factory, smtp)
+        if mail.created or mail.emailed or mail.failed:
+            click.echo(f"notifications: {mail.created} created, {mail.emailed} e-mailed, {mail.failed} failed")
+        beat(session_factory, identity, run.instances + len(run.failures) + mail.created + mail.emailed)
         if once or run.instances or run.failures:
             click.echo(
                 f"timers: {run.instances} instance(s) advanced, {run.timers_fired} fired, {len(run.failures)} failed"
@@ -370,6 +386,22 @@ def worker(once: bool, poll: float | None) -> None:
         if once:
             return
         time.sleep(interval)
+
+
+def _smtp_settings() -> SmtpSettings | None:
+    config = current_app.config
+    if not config["SMTP_HOST"]:
+        return None  # in-app notifications only; e-mails wait until SMTP is configured
+    return SmtpSettings(
+        host=config["SMTP_HOST"],
+        port=config["SMTP_PORT"],
+        username=config["SMTP_USERNAME"] or None,
+        password=config["SMTP_PASSWORD"] or None,
+        use_tls=config["SMTP_STARTTLS"],
+        sender=config["MAIL_SENDER"],
+        timeout=config["SMTP_TIMEOUT"],
+        base_url=config["BASE_URL"],
+    )
 
 
 # -- appointment --------------------------------------------------------------------------------------

@@ -40,6 +40,11 @@ def default_config(instance_path: Path) -> dict[str, Any]:
         # Lane name → "role", "role@root" or "subject"; see workflows/assignment.py for the defaults.
         "LANE_RULES": {},
         "WORKER_POLL_SECONDS": float(os.environ.get("CANBO_WORKER_POLL_SECONDS", "5")),
+        # Production mode (docs/deploy.md): /healthz fails when no worker has polled for this long; /metrics answers
+        # only this bearer token (empty: /metrics is off); "json": one JSON line per request and per worker job.
+        "WORKER_HEARTBEAT_MAX_AGE": float(os.environ.get("CANBO_WORKER_HEARTBEAT_MAX_AGE", "60")),
+        "METRICS_TOKEN": os.environ.get("CANBO_METRICS_TOKEN", ""),
+        "LOG_FORMAT": os.environ.get("CANBO_LOG_FORMAT", "text"),
         "UPLOAD_DIR": os.environ.get("CANBO_UPLOAD_DIR", str(instance_path / "uploads")),
         "DISPLAY_TIMEZONE": os.environ.get("CANBO_TIMEZONE", "Asia/Ho_Chi_Minh"),
         # E-mail notifications (empty SMTP_HOST: in-app notifications only).

@@ -47,12 +47,16 @@ def act(work: Callable[[], T], *, instance_id: int | None = None) -> T:
     rollback, so administrators see it even though the person's action did not go through."""
     try:
         with transaction(db.session):
-            return work()
+            result = work()
     except ScriptFailure as failure:
         if instance_id is not None:
             with transaction(db.session):
                 operations.record_failure(db.session, actor=None, instance_id=instance_id, error=failure)
         raise
+    from webapp.production.requests import note_advance
+
+    note_advance(result, instance_id)  # committed: the request log and the completion counter may count it
+    return result
 
 
 def flash_error(error: WorkflowError) -> None:

@@ -7,6 +7,7 @@ no timer is fired twice. SQLite: one writer at a time anyway (BEGIN IMMEDIATE).
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -58,6 +59,7 @@ def run_due_timers(session_factory: sessionmaker[Session], engine: ProcessEngine
             if instance_id is None:
                 session.rollback()
                 break
+            started = time.perf_counter()
             try:
                 fired = fire_due_timers(session, engine, instance_id)
                 session.commit()
@@ -66,7 +68,9 @@ def run_due_timers(session_factory: sessionmaker[Session], engine: ProcessEngine
                 _note_failure(session, instance_id, failure)
                 run.failures.append((instance_id, str(failure)))
                 skip.add(instance_id)
+                _log_job(instance_id, started, fired=0, error=str(failure))
                 continue
+            _log_job(instance_id, started, fired=len(fired))
             run.instances += 1
             run.timers_fired += len(fired)
             if not fired:
@@ -74,6 +78,21 @@ def run_due_timers(session_factory: sessionmaker[Session], engine: ProcessEngine
                 # next_timer_at; make sure we do not spin on it.
                 skip.add(instance_id)
     return run
+
+
+def _log_job(instance_id: int, started: float, *, fired: int, error: str | None = None) -> None:
+    """One line per job; as JSON under `canbo worker` in production (workflows/production/logs.py)."""
+    log.info(
+        "timer job",
+        extra={
+            "event": "job",
+            "job": "timers",
+            "instance_id": instance_id,
+            "fired": fired,
+            "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+            "error": error,
+        },
+    )
 
 
 def _note_failure(session: Session, instance_id: int, failure: ScriptFailure) -> None:

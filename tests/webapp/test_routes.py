@@ -6,7 +6,8 @@ import re
 
 from flask import Flask
 
-PUBLIC = {"static", "auth.login", "auth.language", "api.openapi"}
+# /healthz is public by design and /metrics answers only its bearer token (docs/decisions/0023; tests/webapp/test_production.py).
+PUBLIC = {"static", "auth.login", "auth.language", "api.openapi", "production.healthz", "production.metrics"}
 
 
 def _sample_path(rule: str) -> str:

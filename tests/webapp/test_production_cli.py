@@ -1,0 +1,164 @@
+"""Operators' commands: `canbo check` finds each broken invariant, `canbo worker` beats, SQLite backup/restore."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask.testing import FlaskCliRunner
+from sqlalchemy import func, select, text, update
+
+from tests.fixtures.workflow_helpers import WorkflowDriver
+from workflows.audit import PendingEvent, insert_audit_rows, instance_audit_rows
+from workflows.engine.store import lock_instance
+from workflows.models import HumanTask, ProcessInstance
+from workflows.production.models import WorkerHeartbeat
+from workflows.states import EventType, TaskStatus
+
+
+def _some_work(driver: WorkflowDriver) -> tuple[int, int]:
+    """One instance waiting at review (one task completed), one just started."""
+    reviewed = driver.start("sample_approval", as_user="officer1", subject="CB0001")
+    driver.complete("officer1", driver.task(reviewed, "submit_request").id, {"subject_line": "Đề nghị"})
+    fresh = driver.start("sample_approval", as_user="officer1", subject="CB0001")
+    return reviewed, fresh
+
+
+def _check(runner: FlaskCliRunner):  # type: ignore[no-untyped-def]
+    return runner.invoke(args=["check"])
+
+
+def test_check_passes_on_consistent_data(runner: FlaskCliRunner, driver: WorkflowDriver) -> None:
+    _some_work(driver)
+    result = _check(runner)
+    assert result.exit_code == 0, result.output
+    assert "consistent: 2 running instance(s), 2 open task(s), 1 completion(s)" in result.output
+
+
+def test_check_reports_an_inbox_task_the_engine_does_not_hold(runner: FlaskCliRunner, driver: WorkflowDriver) -> None:
+    reviewed, _ = _some_work(driver)
+    with driver.session_factory() as s:
+        task = s.scalars(select(HumanTask).where(HumanTask.instance_id == reviewed)).first()
+        assert task is not None and task.status == TaskStatus.COMPLETED
+        s.execute(update(HumanTask).where(HumanTask.id == task.id).values(status=TaskStatus.OPEN))
+        s.commit()
+    result = _check(runner)
+    assert result.exit_code == 1
+    assert f"[inbox] instance {reviewed}: open inbox task {task.spiff_task_id} is not READY" in result.output
+    # Reopened yet recorded as completed once: the advances invariant sees it too.
+    assert f"[advances] instance {reviewed}: task {task.id} is open but was recorded as completed 1 time(s)" in (
+        result.output
+    )
+
+
+def test_check_reports_a_ready_engine_task_without_inbox_row(runner: FlaskCliRunner, driver: WorkflowDriver) -> None:
+    _, fresh = _some_work(driver)
+    (task,) = driver.open_tasks(fresh)
+    with driver.session_factory() as s:
+        s.execute(update(HumanTask).where(HumanTask.id == task.id).values(status=TaskStatus.CANCELLED))
+        s.commit()
+    result = _check(runner)
+    assert result.exit_code == 1
+    assert f"[inbox] instance {fresh}: READY engine task {task.spiff_task_id} has no open inbox task" in result.output
+    assert "NOT consistent: 1 finding(s)" in result.output
+
+
+def test_check_reports_open_tasks_of_an_ended_instance(runner: FlaskCliRunner, driver: WorkflowDriver) -> None:
+    _, fresh = _some_work(driver)
+    with driver.session_factory() as s:
+        s.execute(update(ProcessInstance).where(ProcessInstance.id == fresh).values(status="completed"))
+        s.commit()
+    result = _check(runner)
+    assert result.exit_code == 1
+    assert f"[inbox] instance {fresh}: the instance has ended but 1 inbox task(s) are open" in result.output
+
+
+def test_check_reports_a_broken_audit_chain(runner: FlaskCliRunner, driver: WorkflowDriver) -> None:
+    reviewed, _ = _some_work(driver)
+    with driver.session_factory() as s:
+        # The head on the instance claims one more event than the chain holds (an event lost).
+        s.execute(
+            update(ProcessInstance)
+            .where(ProcessInstance.id == reviewed)
+            .values(audit_seq=ProcessInstance.audit_seq + 1)
+            .execution_options(synchronize_session=False)
+        )
+        s.execute(text("UPDATE process_instances SET lock_version = lock_version WHERE id = :i"), {"i": reviewed})
+        s.commit()
+    result = _check(runner)
+    assert result.exit_code == 1
+    assert f"[audit] instance {reviewed}: chain instance:{reviewed}" in result.output
+
+
+def test_check_reports_a_task_completed_twice(runner: FlaskCliRunner, driver: WorkflowDriver) -> None:
+    reviewed, _ = _some_work(driver)
+    with driver.session_factory() as s:
+        completed = s.scalar(
+            select(HumanTask.id).where(HumanTask.instance_id == reviewed, HumanTask.status == TaskStatus.COMPLETED)
+        )
+    # A second completion of the same task, chained properly so that only the duplicate is wrong.
+    with driver.session_factory() as s:
+        snapshot = lock_instance(s, reviewed)
+        rows, seq, head = instance_audit_rows(
+            snapshot, [PendingEvent(EventType.TASK_COMPLETED, {"task_key": "submit_request"}, completed)], actor=None
+        )
+        insert_audit_rows(s, rows)
+        s.execute(
+            update(ProcessInstance)
+            .where(ProcessInstance.id == reviewed)
+            .values(audit_seq=seq, audit_head=head)
+            .execution_options(synchronize_session=False)
+        )
+        s.commit()
+    result = _check(runner)
+    assert result.exit_code == 1
+    assert f"[advances] instance {reviewed}: task {completed} was completed 2 times" in result.output
+    assert "[audit]" not in result.output
+
+
+def test_worker_writes_its_heartbeat(runner: FlaskCliRunner, driver: WorkflowDriver) -> None:
+    first = runner.invoke(args=["worker", "--once"])
+    assert first.exit_code == 0, first.output
+    with driver.session_factory() as s:
+        (beat,) = s.scalars(select(WorkerHeartbeat)).all()
+        first_beat = beat.beat_dt
+    runner.invoke(args=["worker", "--once"])
+    with driver.session_factory() as s:
+        (again,) = s.scalars(select(WorkerHeartbeat)).all()
+    assert again.worker_id == beat.worker_id and again.beat_dt >= first_beat
+
+
+def test_backup_and_restore_sqlite(app, runner: FlaskCliRunner, driver: WorkflowDriver, tmp_path: Path) -> None:
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        refused = runner.invoke(args=["backup", str(tmp_path / "b.db")])
+        assert refused.exit_code == 1 and "pg_dump" in refused.output
+        return
+    reviewed, _ = _some_work(driver)
+    backup = tmp_path / "backups" / "canbo-1.db"
+    made = runner.invoke(args=["backup", str(backup)])
+    assert made.exit_code == 0, made.output
+    assert "integrity ok" in made.output and backup.is_file()
+    assert runner.invoke(args=["backup", str(backup)]).exit_code == 1  # never overwrites
+
+    # Work after the backup, then restore: the database is as it was at the backup.
+    driver.start("sample_approval", as_user="officer1", subject="CB0001")
+    assert runner.invoke(args=["restore", str(backup)]).exit_code == 1  # needs --yes
+    restored = runner.invoke(args=["restore", str(backup), "--yes"])
+    assert restored.exit_code == 0, restored.output
+    with driver.session_factory() as s:
+        assert s.scalar(select(func.count()).select_from(ProcessInstance)) == 2
+    assert driver.task(reviewed, "review_request")
+    check = runner.invoke(args=["check"])
+    assert check.exit_code == 0, check.output
+
+
+def test_restore_refuses_a_damaged_backup(app, runner: FlaskCliRunner, driver: WorkflowDriver, tmp_path: Path) -> None:
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        (tmp_path / "x.db").write_bytes(b"")
+        refused = runner.invoke(args=["restore", str(tmp_path / "x.db"), "--yes"])
+        assert refused.exit_code == 1 and "pg_dump" in refused.output
+        return
+    damaged = tmp_path / "damaged.db"
+    damaged.write_bytes(b"SQLite format 3\x00" + b"\x00" * 200)
+    result = runner.invoke(args=["restore", str(damaged), "--yes"])
+    assert result.exit_code == 1
+    assert runner.invoke(args=["check"]).exit_code == 0

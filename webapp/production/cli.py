@@ -1,0 +1,118 @@
+"""`canbo serve`, `canbo check`, `canbo backup`, `canbo restore` (docs/deploy.md)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from webapp.extensions import db
+from workflows.production.backup import BackupError, backup_sqlite, restore_sqlite, sqlite_path
+from workflows.production.consistency import check_consistency
+
+GUNICORN_CONF = Path(__file__).with_name("gunicorn_conf.py")
+
+
+def _fail(message: str, code: int = 1) -> None:
+    click.echo(message, err=True)
+    sys.exit(code)
+
+
+@click.command("serve", help="Run the web app under gunicorn: N worker processes, JSON logs, shared metrics.")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 256),
+    default=lambda: int(os.environ.get("CANBO_WEB_WORKERS", "2")),
+    show_default="CANBO_WEB_WORKERS or 2",
+    help="Worker processes; one per core is right for this CPU-bound app.",
+)
+@click.option(
+    "--bind",
+    default=lambda: os.environ.get("CANBO_BIND", "127.0.0.1:8000"),
+    show_default="CANBO_BIND or 127.0.0.1:8000",
+    help="Address to listen on; loopback by default: the reverse proxy in front is what the network reaches.",
+)
+@click.option("--timeout", type=int, default=60, show_default=True, help="Seconds before a stuck worker is replaced.")
+def serve_command(workers: int, bind: str, timeout: int) -> None:
+    gunicorn = shutil.which("gunicorn", path=os.path.dirname(sys.executable)) or shutil.which("gunicorn")
+    if gunicorn is None:
+        _fail("gunicorn is not installed (pip install -e .)")
+    env = dict(os.environ)
+    env.setdefault("CANBO_LOG_FORMAT", "json")
+    # Each gunicorn worker writes its counters here; emptied at every start so a restart does not double-count.
+    metrics_dir = Path(env.get("PROMETHEUS_MULTIPROC_DIR") or tempfile.mkdtemp(prefix="canbo-metrics-"))
+    if metrics_dir.exists():
+        shutil.rmtree(metrics_dir)
+    metrics_dir.mkdir(parents=True)
+    env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+    args = [
+        gunicorn,
+        "--config",
+        str(GUNICORN_CONF),
+        "--workers",
+        str(workers),
+        "--bind",
+        bind,
+        "--timeout",
+        str(timeout),
+        # gunicorn's control socket is one path per user: two services on one host would fight over it.
+        "--no-control-socket",
+        "webapp:create_app()",
+    ]
+    # Replace this process: gunicorn's master then receives the service manager's signals directly.
+    os.execve(gunicorn, args, env)  # noqa: S606
+
+
+@click.command(
+    "check",
+    help="Check the invariants (inbox = READY engine tasks, audit chains verify, each task completed once); "
+    "print every finding and exit 1 if there is any.",
+)
+@with_appcontext
+def check_command() -> None:
+    report = check_consistency(db.session, current_app.extensions["canbo_engine"])
+    for finding in report.findings:
+        click.echo(str(finding), err=True)
+    summary = (
+        f"{report.instances} running instance(s), {report.open_tasks} open task(s), {report.completions} "
+        f"completion(s), {report.chains} audit chain(s) with {report.events} event(s)"
+    )
+    if not report.ok:
+        _fail(f"NOT consistent: {len(report.findings)} finding(s) in {summary}")
+    click.echo(f"consistent: {summary}")
+
+
+@click.command("backup", help="Copy the SQLite database to PATH while the app runs (online backup API).")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@with_appcontext
+def backup_command(path: Path) -> None:
+    try:
+        result = backup_sqlite(sqlite_path(current_app.config["SQLALCHEMY_DATABASE_URI"]), path)
+    except BackupError as error:
+        _fail(str(error))
+    click.echo(f"backup written: {result.path} ({result.bytes:,} bytes, {result.pages:,} pages, integrity ok)")
+
+
+@click.command("restore", help="Replace the SQLite database with the backup at PATH. Stop the app and workers first.")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="Confirm that the current contents are to be replaced.")
+@with_appcontext
+def restore_command(path: Path, yes: bool) -> None:
+    if not yes:
+        _fail("restore replaces every row of the database: add --yes to confirm")
+    db.session.remove()
+    db.engine.dispose()  # our own connections must not hold the file while it is replaced
+    try:
+        result = restore_sqlite(path, sqlite_path(current_app.config["SQLALCHEMY_DATABASE_URI"]))
+    except BackupError as error:
+        _fail(str(error))
+    click.echo(f"restored {result.path} from {path} ({result.bytes:,} bytes); run `canbo check` before reopening")
+
+
+COMMANDS = (serve_command, check_command, backup_command, restore_command)

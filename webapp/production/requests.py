@@ -1,0 +1,102 @@
+"""Per request: an id (the caller's X-Request-Id when it is sane, else a new one, echoed back), one JSON log line
+(request id, user id, instance id, status, duration), the latency histogram and the completion counter; and a
+database that cannot be reached answers 503 instead of 500 (the pool reconnects on the next request)."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from typing import Any
+
+from flask import Flask, g, request
+from flask_babel import gettext as _
+from sqlalchemy.exc import InterfaceError, OperationalError
+from werkzeug.wrappers import Response
+
+from webapp.extensions import db
+from webapp.production.metrics import COMPLETION_ENDPOINTS, AppMetrics
+from webapp.production.views import METRICS_KEY
+from workflows.engine.store import InstanceSnapshot
+
+log = logging.getLogger("canbo.request")
+
+_SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+UNAVAILABLE = "The service is temporarily unavailable. Please try again shortly."
+
+
+def note_advance(result: Any, instance_id: int | None) -> None:
+    """Called by webapp.http.act after a commit: which instance the request moved (for the log and the counter)."""
+    if isinstance(result, InstanceSnapshot):
+        g.setdefault("advanced", []).append((result.id, result.process_id))
+    elif instance_id is not None:
+        g.setdefault("advanced", []).append((instance_id, None))
+
+
+def init_app(app: Flask) -> None:
+    from workflows.clock import utcnow_naive
+    from workflows.production.figures import read_figures
+
+    metrics = AppMetrics(lambda: read_figures(db.session, utcnow_naive()))
+    app.extensions[METRICS_KEY] = metrics
+
+    @app.before_request
+    def start() -> None:
+        g.request_started = time.perf_counter()
+        given = request.headers.get("X-Request-Id", "")
+        g.request_id = given if _SANE_REQUEST_ID.match(given) else uuid.uuid4().hex
+
+    @app.after_request
+    def finish(response: Response) -> Response:
+        started = g.get("request_started")
+        if started is None:
+            return response
+        seconds = time.perf_counter() - started
+        endpoint = request.endpoint or "unmatched"
+        metrics.request_seconds.labels(endpoint, request.method).observe(seconds)
+        advanced = g.get("advanced", [])
+        if endpoint in COMPLETION_ENDPOINTS and response.status_code < 400:
+            for _instance_id, process_id in advanced:
+                metrics.completions.labels(process_id or "unknown").inc()
+        user = g.get("_login_user")
+        instance_id = advanced[0][0] if advanced else (request.view_args or {}).get("instance_id")
+        response.headers["X-Request-Id"] = g.request_id
+        log.info(
+            "%s %s %s",
+            request.method,
+            request.path,
+            response.status_code,
+            extra={
+                "event": "request",
+                "request_id": g.request_id,
+                "method": request.method,
+                "path": request.path,
+                "endpoint": endpoint,
+                "status": response.status_code,
+                "user_id": getattr(user, "id", None),
+                "instance_id": instance_id,
+                "duration_ms": round(seconds * 1000, 2),
+            },
+        )
+        return response
+
+    def unavailable(error: Exception) -> Any:
+        from webapp.errors import _respond as respond
+
+        # The connection is gone or the server is restarting: nothing was committed. SQLAlchemy has already
+        # invalidated the pool's connections, so the next request connects afresh.
+        try:
+            db.session.rollback()
+        except Exception:  # the rollback on a dead connection can fail too; the session is discarded anyway
+            db.session.remove()
+        log.warning("database unavailable: %s", type(error).__name__, extra={"error": str(error).splitlines()[0]})
+        answer, status = respond(503, _(UNAVAILABLE))
+        response = app.make_response((answer, status))
+        response.headers["Retry-After"] = "5"
+        return response
+
+    # OperationalError: connection refused or cut, server shutting down, lock timeouts; InterfaceError: a
+    # connection already closed under us. Programming and integrity errors stay 500s: retrying would not help.
+    app.register_error_handler(OperationalError, unavailable)
+    app.register_error_handler(InterfaceError, unavailable)

@@ -1,0 +1,71 @@
+"""What /metrics and /healthz read from the database: the same figures on every app host, whichever one is asked.
+
+Each figure is one indexed query (open tasks by status, due timers by (status, next_timer_at), heartbeats), so a
+scrape every 15 s costs a few milliseconds even with millions of rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from workflows.models import HumanTask, ProcessInstance
+from workflows.production.heartbeat import heartbeats
+from workflows.states import InstanceStatus, TaskStatus
+
+
+@dataclass(frozen=True)
+class WorkerFigure:
+    worker_id: str
+    age_seconds: float
+    jobs: int
+    beat_dt: datetime
+
+
+@dataclass
+class Figures:
+    open_tasks_by_process: dict[str, int] = field(default_factory=dict)
+    overdue_tasks: int = 0
+    due_timers: int = 0
+    # How long the oldest due timer has been waiting for a worker (0 when none is due).
+    timer_lag_seconds: float = 0.0
+    workers: list[WorkerFigure] = field(default_factory=list)
+
+    def freshest_worker_age(self) -> float | None:
+        return min((w.age_seconds for w in self.workers), default=None)
+
+
+def read_figures(session: Session, now: datetime) -> Figures:
+    figures = Figures()
+    open_rows = session.execute(
+        select(HumanTask.process_id, func.count())
+        .where(HumanTask.status == TaskStatus.OPEN)
+        .group_by(HumanTask.process_id)
+        .order_by(HumanTask.process_id)
+    )
+    figures.open_tasks_by_process = {process_id: count for process_id, count in open_rows}
+    figures.overdue_tasks = (
+        session.scalar(
+            select(func.count())
+            .select_from(HumanTask)
+            .where(HumanTask.status == TaskStatus.OPEN, HumanTask.due_dt < now)
+        )
+        or 0
+    )
+    due_count, oldest_due = session.execute(
+        select(func.count(), func.min(ProcessInstance.next_timer_at)).where(
+            ProcessInstance.status == InstanceStatus.RUNNING, ProcessInstance.next_timer_at <= now
+        )
+    ).one()
+    figures.due_timers = due_count or 0
+    figures.timer_lag_seconds = _seconds(now - oldest_due) if oldest_due is not None else 0.0
+    figures.workers = [
+        WorkerFigure(row.worker_id, _seconds(now - row.beat_dt), row.jobs, row.beat_dt) for row in heartbeats(session)
+    ]
+    return figures
+
+
+def _seconds(delta: timedelta) -> float:
+    return max(delta.total_seconds(), 0.0)

@@ -1,0 +1,52 @@
+"""One JSON object per line: what log shippers read without parsing prose. Used by `canbo serve` and `canbo worker`
+(CANBO_LOG_FORMAT=json). Fields passed as `extra=` that are in FIELDS become keys of the line."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import UTC, datetime
+from typing import Any, TextIO
+
+FIELDS = (
+    "event",
+    "request_id",
+    "method",
+    "path",
+    "endpoint",
+    "status",
+    "user_id",
+    "instance_id",
+    "duration_ms",
+    "job",
+    "fired",
+    "worker_id",
+    "error",
+)
+
+
+class JsonLineFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        for name in FIELDS:
+            value = getattr(record, name, None)
+            if value is not None:
+                line[name] = value
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return json.dumps(line, ensure_ascii=False, default=str)
+
+
+def use_json_lines(stream: TextIO | None = None, level: int = logging.INFO) -> None:
+    """Send every logger's records to `stream` (stderr) as JSON lines, replacing the root handlers."""
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(JsonLineFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
