@@ -594,3 +594,65 @@ def test_a_bad_appointment_setting_stops_the_start_with_a_clear_error(
     with pytest.raises(ConfigError) as refused:
         _configured_app(f"sqlite:///{tmp_path / 'x.db'}", tmp_path, **settings)
     assert next(iter(settings)) in str(refused.value) and named in str(refused.value)
+
+
+# -- a clearance that reports issues blocks the procedure (domain rules §3.7) ------------------------------------
+
+
+def _at_clearances_with_issues(auth: AuthActions, driver: WorkflowDriver, post_id: int) -> int:
+    """An external-source appointment (no ballot before the clearances) whose inspection committee reports issues."""
+    instance_id = _instance_id(_start(auth, post_id, code="CB0005", source="external"))
+    _submit(auth, driver, instance_id, "eligibility_policy", "personnel1", {"dossier_received_on": today_text()})
+    _submit(auth, driver, instance_id, "policy_decision", "leader1", {"policy_decision": "approve"})
+    consult = {"held_on": today_text(), "minutes_summary": "Thống nhất"}
+    assert _submit(auth, driver, instance_id, "ext_consult_receiving", "personnel1", consult).status_code == 302
+    dossier = {"documents_received": ALL_DOCUMENTS, "photo_taken_on": recent(), "health_certificate_on": recent()}
+    issues = {"inspection_result": "issues", "inspection_note": "Đơn tố cáo về kê khai tài sản, chưa xác minh"}
+    for key, username, data in [
+        ("dossier_checklist", "personnel1", dossier),
+        ("clearance_political", "personnel1", {"political_result": "cleared"}),
+        ("clearance_residence", "personnel1", {"residence_result": "cleared"}),
+        ("clearance_inspection", "auditor1", issues),
+    ]:
+        assert _submit(auth, driver, instance_id, key, username, data).status_code == 302, key
+    return instance_id
+
+
+def test_a_clearance_with_issues_blocks_until_the_competent_authority_decides(
+    client: FlaskClient,
+    auth: AuthActions,
+    driver: WorkflowDriver,
+    session_factory: sessionmaker[Session],
+    world: dict[str, Any],
+) -> None:
+    instance_id = _at_clearances_with_issues(auth, driver, world["post_id"])
+    # Blocked: no final eligibility check, no vote, until the competent authority decides.
+    assert [t.task_key for t in driver.open_tasks(instance_id)] == ["clearance_resolution"]
+    resolved = {"clearance_decision": "resolved", "clearance_reason": ""}
+    refused = _submit(auth, driver, instance_id, "clearance_resolution", "leader1", resolved)
+    assert refused.status_code == 422 and 'role="alert"' in refused.get_data(as_text=True)
+    conclusion = "UBKT đã xác minh: đơn tố cáo không có cơ sở (kết luận số 12-KL/UBKT)"
+    resolved["clearance_reason"] = conclusion
+    assert _submit(auth, driver, instance_id, "clearance_resolution", "personnel1", resolved).status_code in (403, 404)
+    assert [t.task_key for t in driver.open_tasks(instance_id)] == ["clearance_resolution"]
+    assert _submit(auth, driver, instance_id, "clearance_resolution", "leader1", resolved).status_code == 302
+    assert [t.task_key for t in driver.open_tasks(instance_id)] == ["eligibility_final"]
+    _as(auth, "auditor1")  # the issue and the decision are in the procedure's history
+    history = client.get(f"/instances/{instance_id}").get_data(as_text=True)
+    assert conclusion in history
+    _verified(session_factory)
+
+
+def test_a_clearance_with_issues_can_stop_the_procedure(
+    auth: AuthActions, driver: WorkflowDriver, session_factory: sessionmaker[Session], world: dict[str, Any]
+) -> None:
+    instance_id = _at_clearances_with_issues(auth, driver, world["post_id"])
+    stop = {"clearance_decision": "stop", "clearance_reason": "Vi phạm đã được kết luận"}
+    assert _submit(auth, driver, instance_id, "clearance_resolution", "leader1", stop).status_code == 302
+    with session_factory() as s:
+        instance = s.get(ProcessInstance, instance_id)
+        assert instance is not None and instance.status == InstanceStatus.COMPLETED
+        assert s.scalars(select(CadrePosition)).all() == []
+    _as(auth, "officer3")
+    assert "Vi phạm đã được kết luận" in auth.client.get("/notifications").get_data(as_text=True)
+    _verified(session_factory)

@@ -233,6 +233,34 @@ def clearance(session: Session, submitted: dict[str, Any], data: Mapping[str, An
     return submitted
 
 
+def clearance_issues(data: Mapping[str, Any]) -> list[dict[str, str]]:
+    """The clearances that reported issues, with their notes (domain rules §3.7)."""
+    return [
+        {"clearance": name, "note": _text(data, f"{name}_note")}
+        for name in CLEARANCES
+        if data.get(f"{name}_result") == "issues"
+    ]
+
+
+def clearance_resolution(session: Session, submitted: dict[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
+    """A clearance reported issues: new issues are verified and concluded before the decision (§3.7), so the
+    procedure waits for the competent authority — resolved with the verification's conclusion, an exception, or a
+    stop — always with its reason; the issues and the decision are kept together in the data (and so in the audit
+    log, through the task's data diff)."""
+    if not _text(submitted, "clearance_reason"):
+        raise Invalid("the decision needs a reason", [Problem("Write the reason.", field="clearance_reason")])
+    decisions = list(data.get("clearance_decisions") or [])
+    decisions.append(
+        {
+            "issues": clearance_issues(data),
+            "decision": str(submitted.get("clearance_decision")),
+            "reason": _text(submitted, "clearance_reason"),
+            "decided_on": local_today().isoformat(),
+        }
+    )
+    return {**submitted, "clearance_decisions": decisions}
+
+
 # -- ballots ----------------------------------------------------------------------------------------------------
 
 
@@ -362,6 +390,8 @@ def _outcome(data: Mapping[str, Any]) -> tuple[bool, str]:
         return False, "Không đạt số phiếu cần thiết."
     if data.get("policy_decision") == "reject":
         return False, f"Không đồng ý chủ trương: {data.get('policy_reason')}"
+    if data.get("clearance_decision") == "stop":
+        return False, f"Vấn đề phát sinh chưa được giải quyết: {data.get('clearance_reason')}"
     if data.get("exception_decision") == "stop":
         return False, f"Không đủ điều kiện, tiêu chuẩn: {data.get('exception_reason')}"
     return False, "Thủ tục kết thúc."
@@ -410,6 +440,7 @@ TASK_HOOKS: dict[str, TaskHook] = {
     "appointment_policy": policy,
     "appointment_dossier": dossier,
     "appointment_clearance": clearance,
+    "appointment_clearance_resolution": clearance_resolution,
     "appointment_ballot": ballot,
     "appointment_head_choice": head_choice,
     "appointment_confidence_review": confidence_review,
