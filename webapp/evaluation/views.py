@@ -25,11 +25,13 @@ from workflows.evaluation.annual import business_key as annual_business_key
 from workflows.evaluation.annual import start_annual_run
 from workflows.evaluation.opening import OPENING_ROLES
 from workflows.evaluation.results import (
+    FULL,
     RESULT_COLUMNS,
-    grade_counts,
+    MonthQuery,
+    iter_month_results,
     latest_month,
+    month_page,
     month_problems,
-    month_results,
     monthly_history,
     result_access,
     result_records,
@@ -211,6 +213,9 @@ def _results_unit(units: list[OrgUnit]) -> OrgUnit:
     return unit
 
 
+RESULTS_PER_PAGE = 100
+
+
 @bp.get("/results")
 @login_required
 def results() -> Any:
@@ -220,30 +225,38 @@ def results() -> Any:
     if access is None:
         abort(404)  # outside scope: as if the unit did not exist
     month = (request.args.get("month") or "").strip() or latest_month(db.session, unit.id) or f"{local_today():%Y-%m}"
+    # The units below are for those who oversee the unit; its own people see what is published in their unit only.
+    include_subunits = request.args.get("subunits") == "1" and access == FULL
     problems = month_problems(month) + format_problems()
-    context: dict[str, Any] = {"units": units, "unit": unit, "month": month, "access": access}
+    context: dict[str, Any] = {
+        "units": units,
+        "unit": unit,
+        "month": month,
+        "access": access,
+        "include_subunits": include_subunits,
+    }
     if problems:
         errors = {problem.field: _(problem.message) for problem in problems}
-        return render_template("evaluation/results.html", rows=[], errors=errors, chart=None, **context), 400
-    rows = month_results(db.session, unit.id, month, access=access)
+        return render_template("evaluation/results.html", page=None, errors=errors, chart=None, **context), 400
+    query = MonthQuery(unit.id, month, access, include_subunits)
     fmt = export_format()
     if fmt is not None:
-        return send_table(result_records(rows), RESULT_COLUMNS, fmt, f"ket-qua-danh-gia-{unit.code}-{month}")
-    counts = grade_counts(rows)
+        records = result_records(iter_month_results(db.session, query))
+        suffix = "-va-don-vi-truc-thuoc" if include_subunits else ""
+        return send_table(records, RESULT_COLUMNS, fmt, f"ket-qua-danh-gia-{unit.code}{suffix}-{month}")
+    page = month_page(db.session, query, page=request.args.get("page", 1, type=int) or 1, per_page=RESULTS_PER_PAGE)
     chart = trusted_svg(
         stacked_bar(
-            [(unit.name, counts)] if any(counts.values()) else [],
+            [(unit.name, page.counts)] if any(page.counts.values()) else [],
             title=_("Grades of %(month)s: %(unit)s", month=month, unit=unit.name),
         )
     )
     return render_template(
         "evaluation/results.html",
-        rows=rows,
+        page=page,
         errors={},
         chart=chart,
-        counts=counts,
         labels=GRADE_LABELS,
-        pending=sum(1 for row in rows if row.grade is None),
         **context,
     )
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, cast, exists, func, literal, null, or_, select, union_all
 from sqlalchemy.orm import Session, aliased
 
 from workflows import clock
@@ -181,19 +181,27 @@ def _decider(instance: Any) -> Any:
     )
 
 
-def _decided(session: Session, unit_id: int, month: str, now: datetime) -> list[ResultRow]:
+def _in_scope(unit: Any, unit_id: int, include_subunits: bool) -> ColumnElement[bool]:
+    return in_subtree(unit, unit_id) if include_subunits else unit.id == unit_id
+
+
+def _decided(unit_id: int, month: str, now: datetime, include_subunits: bool) -> Select[Any]:
+    """The month's results recorded for the unit (and, asked, the units below it)."""
     instance = aliased(ProcessInstance)
     unit = aliased(OrgUnit)
-    rows = session.execute(
+    return (
         select(
-            EvaluationResult,
-            Cadre.code,
-            Cadre.full_name,
-            unit.name,
-            _decider(instance),
-            _late(instance, now),
-            instance.id,
-            instance.ended_dt,
+            EvaluationResult.cadre_id.label("cadre_id"),
+            Cadre.code.label("code"),
+            Cadre.full_name.label("full_name"),
+            unit.name.label("unit_name"),
+            EvaluationResult.score.label("score"),
+            EvaluationResult.grade.label("grade"),
+            _decider(instance).label("decided_by"),
+            func.coalesce(instance.ended_dt, EvaluationResult.updated_dt).label("decided_dt"),
+            _late(instance, now).label("is_late"),
+            instance.id.label("instance_id"),
+            literal("decided").label("state"),
         )
         .join(Cadre, Cadre.id == EvaluationResult.cadre_id)
         .join(unit, unit.id == EvaluationResult.unit_id)
@@ -201,84 +209,146 @@ def _decided(session: Session, unit_id: int, month: str, now: datetime) -> list[
         .where(
             EvaluationResult.period_kind == MONTH_KIND,
             EvaluationResult.period == month,
-            EvaluationResult.unit_id == unit_id,
+            _in_scope(unit, unit_id, include_subunits),
         )
-    ).all()
-    return [
-        ResultRow(
-            cadre_id=result.cadre_id,
-            code=code,
-            full_name=name,
-            unit_name=unit_name,
-            period=month,
-            score=result.score,
-            grade=result.grade,
-            decided_by=decider,
-            decided_dt=ended or result.updated_dt,
-            is_late=bool(late) if instance_id is not None else None,
-            instance_id=instance_id,
-            state="decided",
-        )
-        for result, code, name, unit_name, decider, late, instance_id, ended in rows
-    ]
+    )
 
 
-def _under_way(session: Session, unit_id: int, month: str, now: datetime) -> list[ResultRow]:
-    """Evaluations of the month for cadres of the unit that have no result yet."""
+def _under_way(unit_id: int, month: str, now: datetime, include_subunits: bool) -> Select[Any]:
+    """Evaluations of the month for cadres of the unit (and, asked, the units below) that have no result yet."""
     instance = aliased(ProcessInstance)
     result_exists = exists().where(
         EvaluationResult.cadre_id == Cadre.id,
         EvaluationResult.period_kind == MONTH_KIND,
         EvaluationResult.period == month,
     )
-    rows = session.execute(
-        select(Cadre.id, Cadre.code, Cadre.full_name, OrgUnit.name, instance.id, instance.status, _late(instance, now))
+    return (
+        select(
+            Cadre.id.label("cadre_id"),
+            Cadre.code.label("code"),
+            Cadre.full_name.label("full_name"),
+            OrgUnit.name.label("unit_name"),
+            cast(null(), EvaluationResult.score.type).label("score"),
+            cast(null(), EvaluationResult.grade.type).label("grade"),
+            cast(null(), User.full_name.type).label("decided_by"),
+            cast(null(), EvaluationResult.updated_dt.type).label("decided_dt"),
+            _late(instance, now).label("is_late"),
+            instance.id.label("instance_id"),
+            case((instance.status == InstanceStatus.CANCELLED, literal("cancelled")), else_=literal("running")).label(
+                "state"
+            ),
+        )
         .join(Cadre, Cadre.id == instance.subject_cadre_id)
         .join(OrgUnit, OrgUnit.id == Cadre.unit_id)
         .where(
             instance.process_id == PROCESS_ID,
             instance.business_key == month + "/" + Cadre.code,
-            Cadre.unit_id == unit_id,
+            _in_scope(OrgUnit, unit_id, include_subunits),
             ~result_exists,
         )
-    ).all()
-    return [
-        ResultRow(
-            cadre_id=cadre_id,
-            code=code,
-            full_name=name,
-            unit_name=unit_name,
-            period=month,
-            score=None,
-            grade=None,
-            decided_by=None,
-            decided_dt=None,
-            is_late=bool(late),
-            instance_id=instance_id,
-            state="cancelled" if status == InstanceStatus.CANCELLED else "running",
-        )
-        for cadre_id, code, name, unit_name, instance_id, status, late in rows
-    ]
+    )
+
+
+@dataclass(frozen=True)
+class MonthQuery:
+    """Which evaluations of a month a results page lists: the unit, the units below it or not, and whether the
+    evaluations under way are shown (FULL access) or only the decided results (PUBLISHED)."""
+
+    unit_id: int
+    month: str
+    access: str
+    include_subunits: bool = False
+    now: datetime | None = None
+
+    def rows(self) -> Any:
+        """The rows as one query, by cadre code (a subquery: the page, the count, the summary read from it)."""
+        moment = self.now or clock.utcnow_naive()
+        decided = _decided(self.unit_id, self.month, moment, self.include_subunits)
+        if self.access != FULL:
+            return decided.subquery()
+        return union_all(decided, _under_way(self.unit_id, self.month, moment, self.include_subunits)).subquery()
+
+
+def _row(record: Any, month: str) -> ResultRow:
+    return ResultRow(
+        cadre_id=record.cadre_id,
+        code=record.code,
+        full_name=record.full_name,
+        unit_name=record.unit_name,
+        period=month,
+        score=None if record.score is None else float(record.score),
+        grade=record.grade,
+        decided_by=record.decided_by,
+        decided_dt=record.decided_dt,
+        is_late=bool(record.is_late) if record.instance_id is not None else None,
+        instance_id=record.instance_id,
+        state=record.state,
+    )
+
+
+def _ordered(rows: Any) -> Select[Any]:
+    return select(rows).order_by(rows.c.code, rows.c.cadre_id)
 
 
 def month_results(
-    session: Session, unit_id: int, month: str, *, access: str, now: datetime | None = None
+    session: Session,
+    unit_id: int,
+    month: str,
+    *,
+    access: str,
+    now: datetime | None = None,
+    include_subunits: bool = False,
 ) -> list[ResultRow]:
     """The unit's month, by cadre code: the decided results, and with FULL access the evaluations under way."""
-    moment = now or clock.utcnow_naive()
-    rows = _decided(session, unit_id, month, moment)
-    if access == FULL:
-        rows += _under_way(session, unit_id, month, moment)
-    return sorted(rows, key=lambda row: (row.code, row.cadre_id))
+    query = MonthQuery(unit_id, month, access, include_subunits, now)
+    return [_row(record, month) for record in session.execute(_ordered(query.rows()))]
 
 
-def result_records(rows: Sequence[ResultRow]) -> Iterator[dict[str, Any]]:
+def iter_month_results(session: Session, query: MonthQuery, *, batch: int = 2000) -> Iterator[ResultRow]:
+    """Every row of the month, read a batch at a time (the export)."""
+    for record in session.execute(_ordered(query.rows()).execution_options(yield_per=batch)):
+        yield _row(record, query.month)
+
+
+@dataclass(frozen=True)
+class MonthPage:
+    rows: list[ResultRow]  # this page's rows
+    total: int  # every row of the month in scope
+    page: int
+    per_page: int
+    counts: dict[str, int]  # grade → how many, over every row (the chart), every grade present
+    pending: int  # under way or cancelled: no grade yet
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def month_page(session: Session, query: MonthQuery, *, page: int = 1, per_page: int = 100) -> MonthPage:
+    """One page of the month, with the grade counts of the whole month (one aggregate, not the rows)."""
+    rows = query.rows()
+    counted = Counter(dict(session.execute(select(rows.c.grade, func.count()).group_by(rows.c.grade)).tuples().all()))
+    total = sum(counted.values())
+    pages = max(1, -(-total // per_page))
+    number = min(max(1, page), pages)  # past the last page shows the last page; no huge offset reaches the database
+    records = session.execute(_ordered(rows).limit(per_page).offset((number - 1) * per_page))
+    return MonthPage(
+        rows=[_row(record, query.month) for record in records],
+        total=total,
+        page=number,
+        per_page=per_page,
+        counts={grade: counted.get(grade, 0) for grade in GRADES},
+        pending=counted.get(None, 0),
+    )
+
+
+def result_records(rows: Iterable[ResultRow]) -> Iterator[dict[str, Any]]:
     """The export's rows (RESULT_COLUMNS)."""
     for row in rows:
         yield row.to_record()
 
 
-def grade_counts(rows: Sequence[ResultRow]) -> dict[str, int]:
+def grade_counts(rows: Iterable[ResultRow]) -> dict[str, int]:
     """How many of each grade, in the grades' order (every grade present, zero included)."""
     counted = Counter(row.grade for row in rows if row.grade in GRADES)
     return {grade: counted.get(grade, 0) for grade in GRADES}
@@ -305,9 +375,13 @@ __all__ = [
     "RESULT_COLUMNS",
     "RESULT_ROLES",
     "HistoryRow",
+    "MonthPage",
+    "MonthQuery",
     "ResultRow",
     "grade_counts",
+    "iter_month_results",
     "latest_month",
+    "month_page",
     "month_problems",
     "month_results",
     "monthly_history",

@@ -1,0 +1,142 @@
+"""A unit's monthly results page (/evaluation/results): a page at a time, the units below included on request (for
+those who oversee the unit), the export holding every row, bad filters refused with nothing written, and scope."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterator
+
+import pytest
+from flask import Flask
+from flask_babel import force_locale, gettext
+from markupsafe import escape
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from tests.fixtures.app import AuthActions
+from tests.workflows.test_evaluation_rollup import DECEMBER, UNIT, seed_unit
+from webapp.evaluation import views
+from workflows import clock
+from workflows.db import transaction
+from workflows.models import ProcessInstance
+from workflows.registry.models import EvaluationResult
+
+MONTH = "2026-11"
+# X001-VP's November as seed_unit writes it: every cadre but RN01 (no month worked) has a decided result.
+SUBUNIT_RESULTS = 16
+
+
+@pytest.fixture(autouse=True)
+def _december() -> Iterator[None]:
+    clock.set_now(DECEMBER)
+    yield
+    clock.set_now(None)
+
+
+@pytest.fixture
+def seeded(app: Flask, session_factory: sessionmaker[Session]) -> None:
+    with session_factory() as session, transaction(session):
+        seed_unit(session)
+
+
+def _vi(app: Flask, message: str, **values: object) -> str:
+    with app.test_request_context(), force_locale("vi"):
+        return str(escape(gettext(message, **values)))
+
+
+def _codes(html: str) -> list[str]:
+    return re.findall(r"<tr(?: class=\"overdue\")?>\s*<td>([A-Z0-9]+)</td>", html)
+
+
+def _counts(session_factory: sessionmaker[Session]) -> tuple[int, int]:
+    with session_factory() as session:
+        return (
+            session.scalar(select(func.count(EvaluationResult.id))) or 0,
+            session.scalar(select(func.count(ProcessInstance.id))) or 0,
+        )
+
+
+def _open_commune(auth: AuthActions) -> None:
+    """X001's own cadres get November's evaluations, under way."""
+    response = auth.post("/evaluation/open", {"month": MONTH, "unit": "X001"}, page="/evaluation/open")
+    assert response.status_code == 302
+
+
+def test_the_units_below_are_listed_only_when_asked(auth: AuthActions, client, seeded) -> None:
+    auth.login("personnel1")
+    _open_commune(auth)
+    own = client.get(f"/evaluation/results?unit=X001&month={MONTH}").get_data(as_text=True)
+    assert "CB0001" in _codes(own) and "RX01" not in _codes(own)
+    assert 'name="subunits"' in own
+    below = client.get(f"/evaluation/results?unit=X001&month={MONTH}&subunits=1").get_data(as_text=True)
+    codes = _codes(below)
+    assert "CB0001" in codes and "RX01" in codes and "RN01" not in codes  # RN01 has no November result
+    assert "Văn phòng (thử)" in below  # the unit column
+    assert codes == sorted(codes)
+
+
+def test_a_page_at_a_time_with_the_whole_month_counted(
+    app: Flask, auth: AuthActions, client, seeded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(views, "RESULTS_PER_PAGE", 5)
+    auth.login("personnel1")
+    base = f"/evaluation/results?unit={UNIT}&month={MONTH}"
+    first = client.get(base).get_data(as_text=True)
+    assert len(_codes(first)) == 5 and 'rel="next"' in first and 'rel="prev"' not in first
+    assert f"({SUBUNIT_RESULTS})" in first  # the total beside the page number
+    seen = []
+    for number in range(1, 5):
+        seen += _codes(client.get(f"{base}&page={number}").get_data(as_text=True))
+    assert len(seen) == SUBUNIT_RESULTS and len(set(seen)) == SUBUNIT_RESULTS and seen == sorted(seen)
+    last = client.get(f"{base}&page=999").get_data(as_text=True)  # past the end: the last page
+    assert _codes(last) == seen[-1:] and 'rel="next"' not in last
+    assert _codes(client.get(f"{base}&page=x").get_data(as_text=True)) == seen[:5]
+    # The summary counts the whole month, not the page.
+    summary = "%(decided)s decided, %(pending)s under way."
+    assert _vi(app, summary, decided=SUBUNIT_RESULTS, pending=0) in last
+
+
+def test_the_export_holds_every_row_of_every_page(
+    auth: AuthActions, client, seeded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(views, "RESULTS_PER_PAGE", 5)
+    auth.login("personnel1")
+    _open_commune(auth)
+    response = client.get(f"/evaluation/results?unit=X001&month={MONTH}&subunits=1&page=2&format=csv")
+    assert response.status_code == 200
+    assert "ket-qua-danh-gia-X001-va-don-vi-truc-thuoc-2026-11" in response.headers["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
+    codes = [row["Mã cán bộ"] for row in rows]
+    assert len([c for c in codes if c.startswith("R")]) == SUBUNIT_RESULTS and "CB0001" in codes
+
+
+@pytest.mark.parametrize(
+    ("month", "message"),
+    [("2026-13", "expected a month (YYYY-MM)"), ("11-2026", "expected a month (YYYY-MM)"), ("", None)],
+)
+def test_a_bad_month_is_refused_with_a_clear_message_and_nothing_written(
+    app: Flask, auth: AuthActions, client, seeded, session_factory, month, message
+) -> None:
+    auth.login("personnel1")
+    before = _counts(session_factory)
+    response = client.get(f"/evaluation/results?unit={UNIT}&month={month}&subunits=1")
+    if message is None:  # no month: the latest month with results
+        assert response.status_code == 200 and "2026-12" in response.get_data(as_text=True)
+        return
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert _vi(app, message) in html and 'aria-invalid="true"' in html and not _codes(html)
+    assert client.get(f"/evaluation/results?unit={UNIT}&month={month}&format=csv").status_code == 400
+    assert _counts(session_factory) == before
+
+
+def test_scope_and_the_units_below_for_the_units_own_people(auth: AuthActions, client, seeded) -> None:
+    auth.login("officer3")  # of Phường Bình Minh
+    assert client.get(f"/evaluation/results?unit={UNIT}&month={MONTH}").status_code == 404
+    assert client.get(f"/evaluation/results?unit=X001&month={MONTH}&subunits=1&format=csv").status_code == 404
+    auth.logout()
+    auth.login("officer1")  # of the commune: sees what is published in the commune, not the units below
+    page = client.get(f"/evaluation/results?unit=X001&month={MONTH}&subunits=1").get_data(as_text=True)
+    assert "RX01" not in _codes(page) and 'name="subunits"' not in page
