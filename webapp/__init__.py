@@ -107,9 +107,12 @@ def _register_blueprints(app: Flask) -> None:
     from webapp.inbox.views import bp as inbox_bp
     from webapp.instances.views import bp as instances_bp
     from webapp.notifications.views import bp as notifications_bp
+    from webapp.planning.views import bp as planning_bp
     from webapp.registry.views import bp as registry_bp
     from webapp.reports.views import bp as reports_bp
+    from webapp.rotation.views import bp as rotation_bp
     from webapp.tasks.views import bp as tasks_bp
+    from webapp.units.views import bp as units_bp
 
     blueprints = (
         auth_bp,
@@ -124,6 +127,9 @@ def _register_blueprints(app: Flask) -> None:
         evaluation_bp,
         ballots_bp,
         appointment_bp,
+        planning_bp,
+        rotation_bp,
+        units_bp,
     )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
@@ -220,6 +226,12 @@ def _nav_items() -> list[dict[str, Any]]:
     from webapp.evaluation.views import nav_items as evaluation_nav_items
 
     items += evaluation_nav_items(current_user)
+    from webapp.planning.views import nav_items as planning_nav_items
+
+    items += planning_nav_items(current_user)
+    from webapp.rotation.views import nav_items as rotation_nav_items
+
+    items += rotation_nav_items(current_user)
     from workflows.reports import can_view_dashboard
 
     if can_view_dashboard(current_user):

@@ -19,6 +19,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
 from webapp.appointment import appointment_policy, work_calendar
+from webapp.audit.anchoring import anchor_key
+from webapp.audit.cli import anchor_command, verify_against, verify_export_command
 from webapp.evaluation import evaluation_policy
 from webapp.evaluation.rollup_cli import annual_command, rollup_command
 from webapp.extensions import db
@@ -44,6 +46,7 @@ from workflows.exports import (
     evaluation_records,
     task_records,
 )
+from workflows.inspection.anchors import write_daily_anchor
 from workflows.notifications import SmtpSettings, run_notifications
 from workflows.production.heartbeat import WorkerIdentity, beat
 from workflows.registry.cadre_columns import CADRE_COLUMNS
@@ -74,6 +77,12 @@ def init_app(app: Flask) -> None:
     for group in (processes, audit, demo, instances, tasks, users, import_group, export_group, evaluation, appointment):
         app.cli.add_command(group)
     app.cli.add_command(worker)
+    from webapp.rotation.cli import rotation
+
+    app.cli.add_command(rotation)
+    from webapp.planning.cli import planning
+
+    app.cli.add_command(planning)
     from webapp.production.cli import COMMANDS as production_commands
 
     for command in production_commands:
@@ -171,9 +180,18 @@ def audit() -> None:
 
 @audit.command("verify", help="Recompute every hash chain; exit non-zero naming the first broken event.")
 @click.option("--instance", "instance_id", type=int, help="Only this instance's chain.")
+@click.option(
+    "--against",
+    "digest_file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="A signed anchor digest kept off the server: a chain rewritten whole is detected too.",
+)
 @with_appcontext
-def verify_command(instance_id: int | None) -> None:
-    report = verify_chains(db.session, instance_chain(instance_id) if instance_id is not None else None)
+def verify_command(instance_id: int | None, digest_file: str | None) -> None:
+    if digest_file is not None:
+        report = verify_against(digest_file)
+    else:
+        report = verify_chains(db.session, instance_chain(instance_id) if instance_id is not None else None)
     db.session.rollback()
     if instance_id is not None and report.chains == 0:
         _fail(f"instance {instance_id} has no audit chain")
@@ -182,6 +200,10 @@ def verify_command(instance_id: int | None) -> None:
             click.echo(f"BROKEN {chain_break}", err=True)
         _fail(f"audit trail NOT intact: {len(report.breaks)} broken chain(s) of {report.chains}")
     click.echo(f"audit trail intact: {report.chains} chain(s), {report.events} event(s)")
+
+
+audit.add_command(anchor_command)
+audit.add_command(verify_export_command)
 
 
 # -- demo ---------------------------------------------------------------------------------------------
@@ -361,6 +383,7 @@ def worker(once: bool, poll: float | None) -> None:
     identity = WorkerIdentity()
     smtp = _smtp_settings()
     while True:
+        beat(session_factory, identity, 0)  # alive before a long run too, not only after it
         run = run_due_timers(session_factory, _engine())
         mail = run_notifications(session_factory, smtp)
         if mail.created or mail.emailed or mail.failed:
@@ -383,6 +406,12 @@ def worker(once: bool, poll: float | None) -> None:
             click.echo(
                 f"re-appointment of {started.cadre_code} (term ends {started.term_ends_on}): {started.instance_id}"
             )
+        from workflows.rotation.signals import notify_signals_weekly
+
+        if notified := notify_signals_weekly(session_factory):
+            click.echo(f"rotation signals sent to {notified} personnel officer(s)")
+        if anchor := write_daily_anchor(session_factory, key=anchor_key()):
+            click.echo(f"audit anchor of {anchor.anchored_on}: {anchor.chains} chain(s), {anchor.events} event(s)")
         if once:
             return
         time.sleep(interval)

@@ -43,10 +43,17 @@ CompletionEffect = Callable[[Session, InstanceLike, Mapping[str, Any], User | No
 def _registry() -> tuple[dict[str, TaskHook], dict[str, CompletionEffect]]:
     from workflows.appointment import hooks as appointment
     from workflows.evaluation import hooks as evaluation
+    from workflows.planning import hooks as planning
+    from workflows.rotation import hooks as rotation
 
     return (
-        {**evaluation.TASK_HOOKS, **appointment.TASK_HOOKS},
-        {**evaluation.COMPLETION_EFFECTS, **appointment.COMPLETION_EFFECTS},
+        {**evaluation.TASK_HOOKS, **appointment.TASK_HOOKS, **planning.TASK_HOOKS, **rotation.TASK_HOOKS},
+        {
+            **evaluation.COMPLETION_EFFECTS,
+            **appointment.COMPLETION_EFFECTS,
+            **planning.COMPLETION_EFFECTS,
+            **rotation.COMPLETION_EFFECTS,
+        },
     )
 
 

@@ -495,6 +495,7 @@ def test_list_processes(api: Api) -> None:
         "appointment",
         "monthly_evaluation",
         "planning_review",
+        "rotation",
         "sample_approval",
     ]
 

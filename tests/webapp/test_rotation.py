@@ -1,0 +1,352 @@
+"""The rotation through HTTP (issue #7, QĐ 65-QĐ/TW's five steps): started on its page, every task submitted on the
+task pages, the collective's ballot opened on the rotation's ballot page and voted; the decision lands on the
+cadre's record, the arrival moves the cadre (the targets dashboard counts them in the commune), the worker opens
+the end-of-rotation review when the clock nears the period's end, and the audit chains verify. Refusals answer with
+a clear message and change nothing."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from tests.fixtures.app import AuthActions
+from tests.fixtures.ballots import unit_id, user
+from tests.fixtures.rotation import BOARD, LOCAL, OFFICER, WEAK, setup_rotation
+from tests.fixtures.workflow_helpers import WorkflowDriver
+from workflows import clock
+from workflows.audit import verify_chains
+from workflows.db import transaction
+from workflows.models import AuditEvent, ProcessInstance
+from workflows.registry.models import (
+    Cadre,
+    CadrePosition,
+    Position,
+    RotationRecord,
+)
+from workflows.registry.records import (
+    add_position,
+    create_cadre,
+    local_today,
+)
+from workflows.rules.retirement import add_months
+from workflows.states import InstanceStatus
+from workflows.timers import run_due_timers
+
+YES = {"candidate_0": "yes"}
+
+
+@pytest.fixture
+def world(app: Any, driver: WorkflowDriver, session_factory: sessionmaker[Session]) -> dict[str, Any]:
+    return setup_rotation(session_factory)
+
+
+def _as(auth: AuthActions, username: str) -> None:
+    if auth.client.get("/inbox").status_code == 200:
+        auth.logout()
+    assert auth.login(username).status_code == 302
+
+
+def _submit(auth: AuthActions, driver: WorkflowDriver, instance_id: int, key: str, username: str, data: dict) -> Any:
+    _as(auth, username)
+    task = driver.task(instance_id, key)
+    return auth.post(f"/tasks/{task.id}", {**data, "action": "submit"}, page=f"/tasks/{task.id}")
+
+
+def _ok(response: Any) -> None:
+    assert response.status_code == 302, response.get_data(as_text=True)[-3000:]
+
+
+def _period(months: int = 36) -> tuple[date, date]:
+    starts = local_today()
+    return starts, add_months(starts, months) - timedelta(days=1)
+
+
+def _start(auth: AuthActions, world: dict, code: str, *, months: int = 36, to_unit: int | None = None) -> Any:
+    starts, ends = _period(months)
+    return auth.post(
+        "/rotations/start",
+        {
+            "cadre": code,
+            "to_unit": str(to_unit or world["x001"]),
+            "position": str(world["post"]),
+            "starts_on": starts.isoformat(),
+            "planned_end_on": ends.isoformat(),
+            "purpose": "non_local",
+        },
+        page="/rotations/start",
+    )
+
+
+def _instance_id(response: Any) -> int:
+    match = re.search(r"/instances/(\d+)", response.headers["Location"])
+    assert match
+    return int(match.group(1))
+
+
+def _through_eligibility(auth: AuthActions, driver: WorkflowDriver, world: dict, code: str) -> int:
+    _as(auth, "personnel1")
+    started = _start(auth, world, code)
+    _ok(started)
+    instance_id = _instance_id(started)
+    plan = {
+        "plan_reference": "KH-01/2026",
+        "plan_count": "3",
+        "plan_needs": "Bố trí chủ tịch UBND xã không là người địa phương",
+        "plan_posts_places": "Chủ tịch UBND xã An Phú",
+        "expected_placement": "Trở về Sở Nội vụ hoặc bố trí chức vụ tương đương",
+    }
+    _ok(_submit(auth, driver, instance_id, "plan", "personnel1", plan))
+    _ok(_submit(auth, driver, instance_id, "plan_approval", "leader1", {"plan_decision": "approve"}))
+    _ok(_submit(auth, driver, instance_id, "propose", "personnel1", {"proposal_summary": "Đề xuất theo kế hoạch"}))
+    _ok(_submit(auth, driver, instance_id, "eligibility", "personnel1", {}))
+    return instance_id
+
+
+def _data(driver: WorkflowDriver, instance_id: int) -> dict[str, Any]:
+    with driver.session_factory() as s:
+        instance = s.get(ProcessInstance, instance_id)
+        assert instance is not None
+        definition = driver.engine.definition(s, instance.process_version_id)
+        workflow = driver.engine.load(definition, instance)
+        return dict(workflow.last_task.data) if workflow.last_task else {}
+
+
+def _verified(session_factory: sessionmaker[Session]) -> None:
+    with session_factory() as s:
+        report = verify_chains(s)
+        assert report.ok, report
+
+
+def _non_local_row(auth: AuthActions) -> str:
+    _as(auth, "personnel1")
+    page = auth.client.get("/reports/targets").get_data(as_text=True)
+    start = page.index("/reports/targets/non_local_commune_pc_chair")
+    return page[start : page.index("</tr>", start)]
+
+
+def test_a_provincial_officer_rotated_to_chair_a_commune_through_http(
+    client: FlaskClient,
+    auth: AuthActions,
+    driver: WorkflowDriver,
+    session_factory: sessionmaker[Session],
+    world: dict[str, Any],
+) -> None:
+    assert "0.0%" in _non_local_row(auth) and "(0/1)" in _non_local_row(auth)  # X002's chair is local
+    instance_id = _through_eligibility(auth, driver, world, OFFICER)
+    data = _data(driver, instance_id)
+    assert data["eligible"] is True, data["eligibility"]
+    messages = {r["rule"]: r["message"] for r in data["eligibility"]}
+    assert "không là người địa phương" in messages["non_local"] and "36 tháng" in messages["duration"]
+
+    # Step 3 in parallel: the sending unit, the receiving unit, the meeting with the cadre.
+    assert {t.task_key for t in driver.open_tasks(instance_id)} == {
+        "consult_sending",
+        "consult_receiving",
+        "meet_cadre",
+    }
+    refused = _submit(auth, driver, instance_id, "consult_sending", "headsnv", {"sending_opinion": "disagree"})
+    assert refused.status_code == 422 and 'role="alert"' in refused.get_data(as_text=True)
+    _ok(_submit(auth, driver, instance_id, "consult_sending", "headsnv", {"sending_opinion": "agree"}))
+    _ok(_submit(auth, driver, instance_id, "consult_receiving", "head1", {"receiving_opinion": "agree"}))
+    meeting = {"met_on": local_today().isoformat(), "cadre_agrees": "agree", "cadre_opinion": "Sẵn sàng nhận nhiệm vụ"}
+    _ok(_submit(auth, driver, instance_id, "meet_cadre", "personnel1", meeting))
+    assert client.get(f"/rotations/{instance_id}/ballot").status_code == 409  # not at the ballot step yet
+    _as(auth, "officer1")
+    assert client.get(f"/rotations/{instance_id}/ballot").status_code == 404  # not theirs to see
+    _ok(_submit(auth, driver, instance_id, "submission", "personnel1", {"submission_summary": "Tờ trình số 12"}))
+
+    # Step 4: a leadership post, so the collective of the province votes by secret ballot.
+    show = client.get(f"/instances/{instance_id}").get_data(as_text=True)
+    assert f'href="/rotations/{instance_id}/ballot"' in show
+    assert _submit(auth, driver, instance_id, "ballot_collective", "personnel1", {}).status_code == 422
+    _as(auth, "personnel1")
+    page = f"/rotations/{instance_id}/ballot"
+    board = [str(i) for i in world["board"]]
+    opened = auth.post(page, {"electors": board, "members_count": str(len(board)), "mode": "online"}, page=page)
+    _ok(opened)
+    box = int(re.search(r"/ballots/(\d+)/manage", opened.headers["Location"]).group(1))  # type: ignore[union-attr]
+    manage = f"/ballots/{box}/manage"
+    _ok(auth.post(f"/ballots/{box}/attendance", {"present": board}, page=manage))
+    for username in BOARD:
+        _as(auth, username)
+        _ok(auth.post(f"/ballots/{box}/vote", YES, page=f"/ballots/{box}/vote"))
+    _as(auth, "personnel1")
+    _ok(auth.post(f"/ballots/{box}/close", {}, page=manage))
+    _ok(_submit(auth, driver, instance_id, "ballot_collective", "personnel1", {}))
+
+    # Step 5: the decision on the record, the handover, the arrival.
+    starts, ends = _period()
+    decision = {"final_decision": "approve", "decision_number": "125-QĐ/TU", "effective_on": starts.isoformat()}
+    _ok(_submit(auth, driver, instance_id, "decision", "leader1", decision))
+    with session_factory() as s:
+        record = s.scalars(select(RotationRecord)).one()
+        assert (record.to_unit_id, record.position_id, record.planned_end_on) == (world["x001"], world["post"], ends)
+        assert record.source_instance_id == instance_id and record.ended_on is None
+    _ok(_submit(auth, driver, instance_id, "handover", "headsnv", {"handover_on": starts.isoformat(),
+                                                                     "handover_note": "Bàn giao hồ sơ"}))  # fmt: skip
+    arrival = {"arrived_on": starts.isoformat(), "assigned_work": "Chủ tịch UBND xã, phụ trách chung"}
+    _ok(_submit(auth, driver, instance_id, "arrival", "head1", arrival))
+    with session_factory() as s:
+        cadre = s.scalars(select(Cadre).where(Cadre.code == OFFICER)).one()
+        assert cadre.unit_id == world["x001"]
+        held = {row.position_id for row in s.scalars(select(CadrePosition).where(CadrePosition.cadre_id == cadre.id,
+                                                                                  CadrePosition.ended_on.is_(None)))}  # fmt: skip
+        assert held == {world["post"]}
+    # The dashboard (#4) counts the rotated chair: non-local in X001.
+    row = _non_local_row(auth)
+    assert "50.0%" in row and "(1/2)" in row
+    assert driver.open_tasks(instance_id) == []  # waiting for the end of the period
+
+    # The worker opens the end-of-rotation review when the clock passes the lead time (60 days before the end).
+    clock.set_now(datetime.combine(ends - timedelta(days=61), datetime.min.time(), UTC))
+    run_due_timers(session_factory, driver.engine)
+    assert driver.open_tasks(instance_id) == []
+    clock.set_now(datetime.combine(ends - timedelta(days=59), datetime.min.time(), UTC))
+    run = run_due_timers(session_factory, driver.engine)
+    assert run.timers_fired == 1
+    review = {"review_results": "Hoàn thành tốt nhiệm vụ", "placement_proposal": "stay"}
+    _ok(_submit(auth, driver, instance_id, "review", "head1", review))
+    clock.set_now(datetime.combine(ends + timedelta(days=1), datetime.min.time(), UTC))
+    placement = {"placement": "stay", "placement_on": ends.isoformat(), "placement_note": "Ở lại công tác"}
+    _ok(_submit(auth, driver, instance_id, "placement", "leader1", placement))
+    with session_factory() as s:
+        instance = s.get(ProcessInstance, instance_id)
+        assert instance is not None and instance.status == InstanceStatus.COMPLETED
+        record = s.scalars(select(RotationRecord)).one()
+        assert record.ended_on == ends  # stays: no longer counted as rotated
+        assert s.scalars(select(Cadre.unit_id).where(Cadre.code == OFFICER)).one() == world["x001"]
+    _verified(session_factory)
+
+
+@pytest.mark.parametrize(
+    ("code", "failed", "words"),
+    [(LOCAL, "non_local", "là người địa phương"), (WEAK, "commune_key_post_capability", "Không hoàn thành")],
+)
+def test_a_local_or_weak_cadre_is_refused_with_the_rule_that_failed(
+    auth: AuthActions,
+    driver: WorkflowDriver,
+    session_factory: sessionmaker[Session],
+    world: dict[str, Any],
+    code: str,
+    failed: str,
+    words: str,
+) -> None:
+    instance_id = _through_eligibility(auth, driver, world, code)
+    data = _data(driver, instance_id)
+    assert data["eligible"] is False and data["eligibility_failed"] == [failed]
+    assert words.lower() in next(r["message"] for r in data["eligibility"] if r["rule"] == failed).lower()
+    # The provincial rules are not the competent authority's to waive: the rotation stops there.
+    assert data["eligibility_exceptable"] is False
+    with session_factory() as s:
+        instance = s.get(ProcessInstance, instance_id)
+        assert instance is not None and instance.status == InstanceStatus.COMPLETED
+        assert s.scalar(select(func.count()).select_from(RotationRecord)) == 0
+    assert driver.open_tasks(instance_id) == []
+    _verified(session_factory)
+
+
+def _written(session_factory: sessionmaker[Session]) -> tuple[int, int, int]:
+    with session_factory() as s:
+        return (
+            s.scalar(select(func.count()).select_from(ProcessInstance)) or 0,
+            s.scalar(select(func.count()).select_from(AuditEvent)) or 0,
+            s.scalar(select(func.count()).select_from(RotationRecord)) or 0,
+        )
+
+
+def test_bad_starts_are_refused_with_a_clear_message_and_nothing_written(
+    auth: AuthActions, session_factory: sessionmaker[Session], world: dict[str, Any]
+) -> None:
+    before = _written(session_factory)
+    _as(auth, "personnel1")
+    short = _start(auth, world, OFFICER, months=35)
+    text = short.get_data(as_text=True)
+    assert short.status_code == 422 and "36" in text and 'role="alert"' in text
+    # A personnel officer of X002 may not send anyone to X001.
+    _as(auth, "personnelx2")
+    outside = _start(auth, world, "CB0005")
+    assert outside.status_code == 422
+    assert "phạm vi" in outside.get_data(as_text=True) or "scope" in outside.get_data(as_text=True)
+    assert _written(session_factory) == before
+    # Officers cannot start rotations at all.
+    _as(auth, "officer1")
+    assert auth.client.get("/rotations/start").status_code == 403
+    assert auth.client.get("/rotations/signals").status_code == 403
+
+
+def test_signals_list_the_local_chair_with_a_start_action(
+    auth: AuthActions, client: FlaskClient, world: dict[str, Any]
+) -> None:
+    _as(auth, "personnel1")
+    page = client.get("/rotations/signals").get_data(as_text=True)
+    assert 'data-signal="local_key_post" data-cadre="CB0005"' in page
+    assert 'href="/rotations/start?cadre=CB0005"' in page
+    form = client.get("/rotations/start?cadre=CB0005").get_data(as_text=True)
+    assert 'value="CB0005"' in form
+
+
+def test_signals_cover_the_three_cases_in_scope_and_are_sent_weekly(
+    auth: AuthActions, client: FlaskClient, runner: Any, session_factory: sessionmaker[Session], world: dict[str, Any]
+) -> None:
+    with session_factory() as s, transaction(s):
+        x002, btc = unit_id(s, "X002"), unit_id(s, "T01-BTC")
+        secretary = Position(title="Bí thư Đảng ủy", unit_id=x002, level="commune", is_leadership=True,
+                             title_code="commune_party_secretary")  # fmt: skip
+        staff = Position(title="Chuyên viên", unit_id=btc, level="province", title_code="province_specialist")
+        s.add_all([secretary, staff])
+        s.flush()
+        head = create_cadre(s, None, {"code": "BT001", "full_name": "Đinh Văn Bí", "unit_id": x002,
+                                      "birth_date": "1975-05-05", "gender": "male"})  # fmt: skip
+        since = add_months(local_today(), -84)  # seven years ago: the second term runs
+        first = add_position(s, None, head, position_id=secretary.id, started_on=since)
+        first.ended_on = add_months(since, 60) - timedelta(days=1)
+        add_position(s, None, head, position_id=secretary.id, started_on=add_months(since, 60))
+        hoa = s.scalars(select(Cadre).where(Cadre.code == "CB0006")).one()
+        add_position(s, None, hoa, position_id=staff.id, started_on=add_months(local_today(), -60))
+    _as(auth, "personnel1")
+    page = client.get("/rotations/signals").get_data(as_text=True)
+    for kind, code in (("head_terms", "BT001"), ("personnel_years", "CB0006"), ("local_key_post", "CB0005")):
+        assert f'data-signal="{kind}" data-cadre="{code}"' in page
+    assert "nhiệm kỳ thứ 2" in page
+    # A personnel officer of X002 sees X002's cadres only.
+    _as(auth, "personnelx2")
+    scoped = client.get("/rotations/signals").get_data(as_text=True)
+    assert 'data-cadre="BT001"' in scoped and 'data-cadre="CB0006"' not in scoped
+
+    from workflows.models import Notification
+    from workflows.rotation.signals import notify_signals_weekly
+
+    assert notify_signals_weekly(session_factory) == 2  # personnel1 and personnelx2
+    assert notify_signals_weekly(session_factory) == 0  # once a week
+    with session_factory() as s:
+        officer = user(s, "personnel1")
+        note = s.scalars(select(Notification).where(Notification.user_id == officer.id)).one()
+        assert note.kind == "rotation_signals" and note.title.startswith("3 cán bộ")
+    result = runner.invoke(args=["rotation", "signals", "--as", "personnelx2"])
+    assert result.exit_code == 0 and "BT001" in result.output and "CB0006" not in result.output
+
+
+def test_cli_starts_a_rotation_and_refuses_a_short_one(
+    runner: Any, session_factory: sessionmaker[Session], world: dict[str, Any]
+) -> None:
+    starts, ends = _period()
+    common = ["rotation", "start", OFFICER, "--to-unit", str(world["x001"]), "--position", str(world["post"]),
+              "--starts-on", starts.isoformat(), "--purpose", "training", "--as", "personnel1"]  # fmt: skip
+    short = runner.invoke(args=[*common, "--ends-on", (ends - timedelta(days=1)).isoformat()])
+    assert short.exit_code == 1 and "planned_end_on" in short.output
+    assert _written(session_factory)[0] == 0
+    started = runner.invoke(args=[*common, "--ends-on", ends.isoformat()])
+    assert started.exit_code == 0, started.output
+    with session_factory() as s:
+        instance = s.scalars(select(ProcessInstance)).one()
+        assert (instance.process_id, instance.unit_id, instance.business_key) == (
+            "rotation",
+            world["x001"],
+            f"{OFFICER}/1",
+        )

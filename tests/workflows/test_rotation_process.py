@@ -1,0 +1,168 @@
+"""The rotation procedure run by SpiffWorkflow on the real database, through the task service: the competent
+authority's exception for a higher post, its refusal, a collective vote that does not pass, a decision whose
+effective day would shorten the rotation below 36 months (NĐ 170 Điều 48) — refused with nothing written."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from tests.fixtures.ballots import user
+from tests.fixtures.rotation import BOARD, OFFICER, setup_rotation
+from tests.fixtures.workflow_helpers import WorkflowDriver
+from workflows import ballots
+from workflows.audit import verify_chains
+from workflows.ballot_steps import open_step_ballot
+from workflows.db import transaction
+from workflows.errors import Invalid
+from workflows.models import AuditEvent, ProcessInstance
+from workflows.registry.models import Cadre, CadrePosition, RotationRecord
+from workflows.registry.records import end_position, local_today
+from workflows.rotation.ballots import ROTATION_BALLOTS
+from workflows.rotation.service import RotationRequest, start_rotation
+from workflows.rules.retirement import add_months
+from workflows.states import InstanceStatus
+
+
+@pytest.fixture
+def world(driver: WorkflowDriver, session_factory: sessionmaker[Session]) -> dict[str, Any]:
+    return setup_rotation(session_factory)
+
+
+def _start(driver: WorkflowDriver, world: dict[str, Any], code: str = OFFICER) -> int:
+    starts = local_today()
+    with driver.session_factory() as s, transaction(s):
+        request = RotationRequest(
+            code, world["x001"], world["post"], starts, add_months(starts, 36) - timedelta(1), "training"
+        )
+        return start_rotation(s, driver.engine, actor=user(s, "personnel1"), request=request).id
+
+
+def _do(driver: WorkflowDriver, instance_id: int, key: str, username: str, data: dict | None = None) -> None:
+    driver.complete(username, driver.task(instance_id, key).id, data or {})
+
+
+def _to_eligibility(driver: WorkflowDriver, world: dict[str, Any], code: str = OFFICER) -> int:
+    instance_id = _start(driver, world, code)
+    _do(driver, instance_id, "plan", "personnel1", {
+        "plan_reference": "KH-02", "plan_count": 1, "plan_needs": "Đào tạo", "plan_posts_places": "Xã An Phú",
+        "expected_placement": "Trở về",
+    })  # fmt: skip
+    _do(driver, instance_id, "plan_approval", "leader1", {"plan_decision": "approve"})
+    _do(driver, instance_id, "propose", "personnel1", {"proposal_summary": "Đề xuất"})
+    _do(driver, instance_id, "eligibility", "personnel1")
+    return instance_id
+
+
+def _data(driver: WorkflowDriver, instance_id: int) -> dict[str, Any]:
+    with driver.session_factory() as s:
+        row = s.get(ProcessInstance, instance_id)
+        assert row is not None
+        workflow = driver.engine.load(driver.engine.definition(s, row.process_version_id), row)
+        return dict(workflow.last_task.data) if workflow.last_task else {}
+
+
+def _without_a_leadership_post(session_factory: sessionmaker[Session], code: str = OFFICER) -> None:
+    """Ends the cadre's deputy director post: the commune chair becomes a higher post for them."""
+    with session_factory() as s, transaction(s):
+        cadre = s.scalars(select(Cadre).where(Cadre.code == code)).one()
+        held = s.scalars(select(CadrePosition).where(CadrePosition.cadre_id == cadre.id)).one()
+        end_position(s, None, cadre, held.id, ended_on=local_today() - timedelta(days=1))
+
+
+def _consulted(driver: WorkflowDriver, instance_id: int) -> None:
+    _do(driver, instance_id, "consult_sending", "headsnv", {"sending_opinion": "agree"})
+    _do(driver, instance_id, "consult_receiving", "head1", {"receiving_opinion": "agree"})
+    _do(driver, instance_id, "meet_cadre", "personnel1", {
+        "met_on": local_today().isoformat(), "cadre_agrees": "agree", "cadre_opinion": "Đồng ý",
+    })  # fmt: skip
+    _do(driver, instance_id, "submission", "personnel1", {"submission_summary": "Tờ trình"})
+
+
+# QĐ 65 [V] S50: a higher post only with the competent authority's recorded decision.
+def test_a_higher_post_goes_on_with_the_competent_authoritys_recorded_reason(
+    driver: WorkflowDriver, session_factory: sessionmaker[Session], world: dict[str, Any]
+) -> None:
+    _without_a_leadership_post(session_factory)
+    instance_id = _to_eligibility(driver, world)
+    assert _data(driver, instance_id)["eligibility_failed"] == ["equivalent_post"]
+    task = driver.task(instance_id, "exception")
+    with pytest.raises(Invalid):  # a decision without a reason
+        driver.complete("leader1", task.id, {"exception_decision": "exception", "exception_reason": " "})
+    _do(driver, instance_id, "exception", "leader1",
+        {"exception_decision": "exception", "exception_reason": "Cán bộ trẻ, triển vọng, đã qua thử thách"})  # fmt: skip
+    data = _data(driver, instance_id)
+    assert data["higher_post_exception"] == "Cán bộ trẻ, triển vọng, đã qua thử thách"
+    assert data["eligibility_exceptions"][0]["rules"] == ["equivalent_post"]
+    assert {t.task_key for t in driver.open_tasks(instance_id)} == {
+        "consult_sending",
+        "consult_receiving",
+        "meet_cadre",
+    }
+
+
+def test_the_competent_authority_may_stop_instead(
+    driver: WorkflowDriver, session_factory: sessionmaker[Session], world: dict[str, Any]
+) -> None:
+    _without_a_leadership_post(session_factory)
+    instance_id = _to_eligibility(driver, world)
+    _do(driver, instance_id, "exception", "leader1", {"exception_decision": "stop", "exception_reason": "Chưa đủ"})
+    assert driver.instance(instance_id).status == InstanceStatus.COMPLETED
+    assert driver.open_tasks(instance_id) == []
+
+
+def _vote(driver: WorkflowDriver, instance_id: int, marks: dict[str, str]) -> None:
+    with driver.session_factory() as s, transaction(s):
+        electors = [user(s, name).id for name in BOARD]
+        box = open_step_ballot(
+            s, driver.engine, ROTATION_BALLOTS, actor=user(s, "personnel1"), instance_id=instance_id,
+            elector_ids=electors, members_count=len(electors),
+        ).id  # fmt: skip
+    with driver.session_factory() as s, transaction(s):
+        ballots.mark_attendance(s, actor=user(s, "personnel1"), box_id=box, present_ids=electors)
+    for name, mark in marks.items():
+        with driver.session_factory() as s, transaction(s):
+            ballots.cast_ballot(s, voter=user(s, name), box_id=box, contents={OFFICER: mark})
+    with driver.session_factory() as s, transaction(s):
+        ballots.close_box(s, actor=user(s, "personnel1"), box_id=box)
+
+
+# QĐ 65 §4.4 step 4: more than half of all the members; 2 of 5 is not.
+def test_a_vote_that_does_not_pass_ends_the_rotation_without_a_record(
+    driver: WorkflowDriver, session_factory: sessionmaker[Session], world: dict[str, Any]
+) -> None:
+    instance_id = _to_eligibility(driver, world)
+    _consulted(driver, instance_id)
+    _vote(driver, instance_id, {"leader1": "yes", "btv1": "yes", "btv2": "no", "btv3": "no", "btv4": "no"})
+    _do(driver, instance_id, "ballot_collective", "personnel1")
+    data = _data(driver, instance_id)
+    assert data["ballot_next"] == "stop" and "tally_ballot_collective" not in data  # not announced
+    assert driver.instance(instance_id).status == InstanceStatus.COMPLETED
+    with session_factory() as s:
+        assert s.scalar(select(func.count()).select_from(RotationRecord)) == 0
+        assert verify_chains(s).ok
+
+
+# NĐ 170 Điều 48: the decision's effective day cannot shorten the rotation below 36 months.
+def test_a_late_effective_day_is_refused_and_nothing_is_written(
+    driver: WorkflowDriver, session_factory: sessionmaker[Session], world: dict[str, Any]
+) -> None:
+    instance_id = _to_eligibility(driver, world)
+    _consulted(driver, instance_id)
+    _vote(driver, instance_id, dict.fromkeys(BOARD, "yes"))
+    _do(driver, instance_id, "ballot_collective", "personnel1")
+    with session_factory() as s:
+        events = s.scalar(select(func.count()).select_from(AuditEvent))
+    late = (local_today() + timedelta(days=1)).isoformat()
+    task = driver.task(instance_id, "decision")
+    with pytest.raises(Invalid) as refused:
+        driver.complete("leader1", task.id, {"final_decision": "approve", "decision_number": "1", "effective_on": late})
+    assert [p.field for p in refused.value.problems] == ["effective_on"]
+    with session_factory() as s:
+        assert s.scalar(select(func.count()).select_from(AuditEvent)) == events
+        assert s.scalar(select(func.count()).select_from(RotationRecord)) == 0
+    assert driver.task(instance_id, "decision").id == task.id

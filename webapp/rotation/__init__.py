@@ -1,0 +1,1 @@
+"""Rotation pages: start a rotation, the proactive signals, the collective's ballot."""

@@ -1,0 +1,26 @@
+"""Forms of the rotation pages."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
+
+
+class StartRotationForm(FlaskForm):
+    cadre = StringField(_l("Cadre code"), validators=[InputRequired(_l("Enter the cadre's code.")), Length(max=40)])
+    to_unit = IntegerField(
+        _l("Receiving unit (id)"),
+        validators=[InputRequired(_l("Choose the receiving unit.")), NumberRange(1, 2**31 - 1)],
+    )
+    position = IntegerField(
+        _l("Post at the receiving unit (id)"),
+        validators=[InputRequired(_l("Choose the position.")), NumberRange(1, 2**31 - 1)],
+    )
+    starts_on = DateField(_l("First day of the rotation"), validators=[InputRequired(_l("Enter a date."))])
+    planned_end_on = DateField(_l("Last day of the rotation"), validators=[InputRequired(_l("Enter a date."))])
+    purpose = SelectField(_l("Purpose"), validators=[InputRequired(_l("Choose the purpose of the rotation."))])
+    purpose_note = TextAreaField(
+        _l("Grounds (decision of the competent authority)"), validators=[Optional(), Length(max=4000)]
+    )

@@ -1,0 +1,96 @@
+"""Rotation pages. Start: the personnel body over both the cadre's and the receiving unit (a receiving unit outside
+the officer's scope is refused with the form's message, nothing written). Signals: personnel officers (and
+administrators), in their scope. Ballot: the collective's vote where the rotation is also an appointment, on the
+shared ballot-step page. Each route loads (404 outside scope), checks (403), calls one service and redirects."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from wtforms.fields.choices import SelectChoice
+
+from webapp.ballots.steps import load_instance, messages, open_ballot_page
+from webapp.extensions import db
+from webapp.http import act, process_engine, status_for
+from webapp.rotation.forms import StartRotationForm
+from workflows.access import role_units
+from workflows.errors import WorkflowError
+from workflows.rotation import PROCESS_ID
+from workflows.rotation.ballots import ROTATION_BALLOTS
+from workflows.rotation.service import STARTING_ROLES, RotationRequest, start_rotation
+from workflows.rotation.signals import rotation_signals, signal_scope
+from workflows.rules.rotation import DEFAULT_POLICY, RotationPolicy
+
+bp = Blueprint("rotation", __name__, url_prefix="/rotations")
+
+
+def _policy() -> RotationPolicy:
+    settings = current_app.config.get("ROTATION_POLICY")
+    return RotationPolicy.from_mapping(settings) if settings else DEFAULT_POLICY
+
+
+def _may_start() -> bool:
+    return any(role in STARTING_ROLES for role, _unit in role_units(current_user))
+
+
+@bp.route("/start", methods=["GET", "POST"])
+@login_required
+def start() -> Any:
+    if not _may_start():
+        abort(403)
+    policy = _policy()
+    form = StartRotationForm()
+    form.purpose.choices = [SelectChoice(key, label) for key, label in policy.purposes.items()]
+    if request.method == "GET" and request.args.get("cadre"):
+        form.cadre.data = request.args.get("cadre", "")[:40]
+    errors: list[str] = []
+    status = 200
+    if form.validate_on_submit():
+        rotation = RotationRequest(
+            cadre_code=form.cadre.data or "",
+            to_unit_id=form.to_unit.data,
+            position_id=form.position.data,
+            starts_on=form.starts_on.data,
+            planned_end_on=form.planned_end_on.data,
+            purpose=form.purpose.data or "",
+            purpose_note=form.purpose_note.data or "",
+        )
+        try:
+            instance = act(
+                lambda: start_rotation(
+                    db.session, process_engine(), actor=current_user, request=rotation, policy=policy
+                )
+            )
+        except WorkflowError as error:
+            errors, status = messages(error), status_for(error)
+        else:
+            flash(_("The rotation was started."), "success")
+            return redirect(url_for("instances.show", instance_id=instance.id))
+    elif form.is_submitted():
+        errors, status = [_("Check the fields marked below.")], 422
+    return render_template("rotation/start.html", form=form, errors=errors), status
+
+
+@bp.route("/signals")
+@login_required
+def signals() -> Any:
+    roots = signal_scope(current_user)
+    if not roots:
+        abort(403)
+    found = rotation_signals(db.session, roots)
+    return render_template("rotation/signals.html", signals=found)
+
+
+@bp.route("/<int:instance_id>/ballot", methods=["GET", "POST"])
+@login_required
+def open_ballot(instance_id: int) -> Any:
+    return open_ballot_page(load_instance(instance_id, PROCESS_ID), ROTATION_BALLOTS)
+
+
+def nav_items(user: Any) -> list[dict[str, Any]]:
+    if not signal_scope(user):
+        return []
+    return [{"url": url_for("rotation.signals"), "label": _("Rotation"), "prefix": "rotation."}]

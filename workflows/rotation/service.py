@@ -1,0 +1,170 @@
+"""Starting a rotation (luân chuyển): the checks a proposal must pass before anything is written.
+
+The instance's unit is the receiving unit (its head confirms the arrival, the unit above it is the competent
+authority: lanes "Đơn vị tiếp nhận" and "Cấp có thẩm quyền"); the subject is the cadre. The data a rotation starts
+with is everything its hooks and gateways read: the key that finds the instance again (`rotation_key`, also its
+business key), the cadre, the units, the post, the dates, the purpose and the policy in force.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from workflows.access import ancestry, role_units
+from workflows.appointment.facts import position_label
+from workflows.assignment import holds_role_over
+from workflows.engine.operations import start_instance
+from workflows.engine.runtime import ProcessEngine
+from workflows.engine.store import InstanceSnapshot
+from workflows.errors import Conflict, Invalid, NotAllowed, Problem
+from workflows.models import ProcessInstance
+from workflows.registry.models import Cadre, OrgUnit, Position, RotationRecord, User
+from workflows.rotation import PROCESS_ID
+from workflows.rules.rotation import DEFAULT_POLICY, RotationPolicy, rotation_months
+from workflows.states import InstanceStatus, Role
+
+__all__ = ["STARTING_ROLES", "RotationRequest", "can_start_rotation", "start_rotation"]
+
+STARTING_ROLES = (Role.PERSONNEL, Role.ADMIN)
+
+
+def can_start_rotation(session: Session, actor: User | None, unit_id: int) -> bool:
+    """The personnel body (or an administrator) over the unit; the system (operators) too."""
+    if actor is None:
+        return True
+    chain = ancestry(session, unit_id)
+    return any(holds_role_over(role_units(actor), role, chain) for role in STARTING_ROLES)
+
+
+@dataclass(frozen=True)
+class RotationRequest:
+    cadre_code: str
+    to_unit_id: int | None
+    position_id: int | None
+    starts_on: date | None
+    planned_end_on: date | None  # the last day
+    purpose: str
+    purpose_note: str = ""
+
+
+def _valid_id(value: int | None) -> bool:
+    return isinstance(value, int) and 0 < value < 2**31
+
+
+def _running_for(session: Session, cadre: Cadre) -> int | None:
+    return session.scalar(
+        select(ProcessInstance.id).where(
+            ProcessInstance.process_id == PROCESS_ID,
+            ProcessInstance.status == InstanceStatus.RUNNING,
+            ProcessInstance.subject_cadre_id == cadre.id,
+        )
+    )
+
+
+def start_rotation(
+    session: Session,
+    engine: ProcessEngine,
+    *,
+    actor: User | None,
+    request: RotationRequest,
+    policy: RotationPolicy = DEFAULT_POLICY,
+) -> InstanceSnapshot:
+    """Start the rotation of a cadre to a post of another unit. Refused, with nothing written (`Invalid`, one
+    problem per field), when: the cadre, unit or post does not exist; the receiving unit or the cadre is outside
+    the actor's scope; the post is not in the receiving unit; the cadre already works there; the dates are missing
+    or the rotation is shorter than the policy's minimum (NĐ 170 Điều 48: 36 months); the purpose is unknown or an
+    "other" purpose has no note. `Conflict` while the cadre has a rotation running or not ended."""
+    problems: list[Problem] = []
+    cadre = session.scalar(select(Cadre).where(Cadre.code == (request.cadre_code or "").strip()))
+    if cadre is None or not cadre.is_active or not can_start_rotation(session, actor, cadre.unit_id):
+        problems.append(Problem("No active cadre in your scope has this code.", field="cadre"))
+        cadre = None
+    to_unit = session.get(OrgUnit, request.to_unit_id) if _valid_id(request.to_unit_id) else None
+    if to_unit is None:
+        problems.append(Problem("No such unit.", field="to_unit"))
+    elif not can_start_rotation(session, actor, to_unit.id):
+        problems.append(Problem("The receiving unit is outside your scope.", field="to_unit"))
+        to_unit = None
+    position = session.get(Position, request.position_id) if _valid_id(request.position_id) else None
+    if position is None:
+        problems.append(Problem("No such position.", field="position"))
+    elif to_unit is not None and to_unit.id not in ancestry(session, position.unit_id):
+        problems.append(Problem("The position does not belong to the receiving unit.", field="position"))
+    if to_unit is not None and cadre is not None and to_unit.id in ancestry(session, cadre.unit_id):
+        problems.append(Problem("The cadre already works in the receiving unit.", field="to_unit"))
+    starts, ends = request.starts_on, request.planned_end_on
+    if starts is None:
+        problems.append(Problem("Enter the first day of the rotation.", field="starts_on"))
+    if ends is None:
+        problems.append(Problem("Enter the last day of the rotation.", field="planned_end_on"))
+    if starts is not None and ends is not None:
+        if ends < starts:
+            problems.append(Problem("The last day cannot be before the first.", field="planned_end_on"))
+        elif rotation_months(starts, ends) < policy.min_duration_months:
+            # NĐ 170/2025 Điều 48 [V]: each rotation lasts at least 3 years.
+            problems.append(
+                Problem(
+                    "The rotation is shorter than the minimum set (NĐ 170 Điều 48: at least 36 months).",
+                    field="planned_end_on",
+                )
+            )
+    if request.purpose not in policy.purposes:
+        problems.append(Problem("Choose the purpose of the rotation.", field="purpose"))
+    elif request.purpose in policy.purposes_needing_note and not (request.purpose_note or "").strip():
+        problems.append(Problem("Write the competent authority's grounds for this purpose.", field="purpose_note"))
+    if problems:
+        raise Invalid("The rotation cannot be started.", problems)
+    assert cadre is not None and to_unit is not None and position is not None
+    assert starts is not None and ends is not None
+    if actor is not None and not can_start_rotation(session, actor, to_unit.id):
+        raise NotAllowed("Only the personnel body over the receiving unit may start a rotation.")
+    open_record = select(RotationRecord.id).where(
+        RotationRecord.cadre_id == cadre.id, RotationRecord.ended_on.is_(None)
+    )
+    if _running_for(session, cadre) is not None or session.scalar(open_record) is not None:
+        raise Conflict("This cadre already has a rotation that has not ended.")
+
+    started = session.scalar(
+        select(func.count())
+        .select_from(ProcessInstance)
+        .where(ProcessInstance.process_id == PROCESS_ID, ProcessInstance.subject_cadre_id == cadre.id)
+    )
+    key = f"{cadre.code}/{int(started or 0) + 1}"
+    authority = to_unit.parent_id if to_unit.parent_id is not None else to_unit.id
+    data = {
+        "rotation_key": key,
+        "cadre_code": cadre.code,
+        "cadre_name": cadre.full_name,
+        "cadre_unit_id": cadre.unit_id,
+        "sending_unit_name": cadre.unit.name,
+        "to_unit_id": to_unit.id,
+        "to_unit_name": to_unit.name,
+        "authority_unit_id": authority,
+        "target_position_id": position.id,
+        "target_position_title": position_label(position, position.unit),
+        # QĐ 65 §4.4 step 4: a rotation onto a leadership post is also an appointment, voted by the collective.
+        "is_appointment": bool(position.is_leadership),
+        "starts_on": starts.isoformat(),
+        "planned_end_on": ends.isoformat(),
+        "purpose": request.purpose,
+        "purpose_label": policy.purposes[request.purpose],
+        "purpose_note": (request.purpose_note or "").strip(),
+        "nominees": [{"key": cadre.code, "name": cadre.full_name}],
+        "candidate_names": [{"key": cadre.code, "name": cadre.full_name}],
+        "ballot_boxes_used": [],
+        "policy": policy.to_mapping(),
+    }
+    return start_instance(
+        session,
+        engine,
+        actor=actor,
+        process_id=PROCESS_ID,
+        data=data,
+        subject_cadre_id=cadre.id,
+        unit_id=to_unit.id,
+        business_key=key,
+    )
