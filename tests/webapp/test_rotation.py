@@ -322,8 +322,10 @@ def test_signals_cover_the_three_cases_in_scope_and_are_sent_weekly(
     from workflows.models import Notification
     from workflows.rotation.signals import notify_signals_weekly
 
-    assert notify_signals_weekly(session_factory) == 2  # personnel1 and personnelx2
+    worked = runner.invoke(args=["worker", "--once"])  # personnel1 and personnelx2
+    assert worked.exit_code == 0 and "rotation signals sent to 2 personnel officer(s)" in worked.output
     assert notify_signals_weekly(session_factory) == 0  # once a week
+    assert "rotation signals" not in runner.invoke(args=["worker", "--once"]).output
     with session_factory() as s:
         officer = user(s, "personnel1")
         note = s.scalars(select(Notification).where(Notification.user_id == officer.id)).one()

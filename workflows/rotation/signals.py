@@ -162,6 +162,10 @@ def notify_signals_weekly(
     them. The notification, the count and the cursor commit together: a second worker finds the week done."""
     day = today or local_today()
     monday = (day - timedelta(days=day.weekday())).toordinal()
+    with session_factory() as session:  # the cheap read every poll; the write lock only once a week
+        done = session.get(WorkerCursor, WEEKLY_CURSOR)
+        if done is not None and done.position >= monday:
+            return 0
     with session_factory() as session, transaction(session):
         cursor = session.get(WorkerCursor, WEEKLY_CURSOR, with_for_update=True)
         if cursor is not None and cursor.position >= monday:
