@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import date
 from typing import Any
 
 import openpyxl
@@ -20,84 +19,27 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.fixtures.app import AuthActions
-from tests.fixtures.ballots import collective, unit_id
+from tests.fixtures.planning import (
+    CHAIR_PLANNED,
+    DISCIPLINED,
+    FAILED_YEAR,
+    FOURTH,
+    NEW_SECRETARY,
+    NEW_VICE,
+    NEW_VICE_2,
+    TERM,
+    setup_planning,
+)
 from tests.fixtures.workflow_helpers import WorkflowDriver
 from workflows.audit import verify_chains
-from workflows.db import transaction
 from workflows.models import AuditEvent, BallotBox, Notification, ProcessInstance
-from workflows.registry.demo import DEMO_PASSWORD
-from workflows.registry.models import Cadre, PlanningEntry, PlanningStatus, Position, RoleAssignment, User
-from workflows.registry.passwords import hash_password
-from workflows.registry.records import add_discipline, add_planning_entry, add_position, local_today, record_evaluation
-from workflows.states import InstanceStatus, Role
-
-TERM = "2026-2031"
-# Planned for the chair before the review: three, so the title is full.
-CHAIR_PLANNED = ("QH01", "QH02", "QH03")
-DISCIPLINED, FAILED_YEAR = "QH04", "QH05"  # planned for vice-chair; the screening proposes both for removal
-NEW_VICE, NEW_VICE_2, NEW_SECRETARY, FOURTH = "QH06", "QH07", "QH08", "QH09"
-PEOPLE = {
-    "QH01": ("Nguyễn Văn Bình", "male", "Kinh"),
-    "QH02": ("Trần Thị Cúc", "female", "Kinh"),
-    "QH03": ("Lò Văn Dũng", "male", "Thái"),
-    "QH04": ("Phạm Văn Em", "male", "Kinh"),
-    "QH05": ("Hoàng Thị Gấm", "female", "Kinh"),
-    "QH06": ("Vũ Thị Hạnh", "female", "Kinh"),
-    "QH07": ("Đặng Văn Khoa", "male", "Tày"),
-    "QH08": ("Bùi Thị Lan", "female", "Kinh"),
-    "QH09": ("Đỗ Văn Minh", "male", "Kinh"),
-}
+from workflows.registry.models import Cadre, PlanningEntry, PlanningStatus
+from workflows.states import InstanceStatus
 
 
 @pytest.fixture
 def world(app: Flask, driver: WorkflowDriver, session_factory: sessionmaker[Session]) -> dict[str, Any]:
-    """Titles of X001, the province head ("leader1", the competent authority), seven members of X001's collective,
-    nine cadres of X001 of whom five are on the plan; CB0003 holds the vice-chair post."""
-    members = collective(session_factory)
-    today = local_today()
-    with session_factory() as s, transaction(s):
-        x001, t01 = unit_id(s, "X001"), unit_id(s, "T01")
-
-        def post(title: str, code: str, leadership: bool = True) -> Position:
-            row = Position(title=title, unit_id=x001, level="commune", is_leadership=leadership, title_code=code)
-            s.add(row)
-            return row
-
-        chair = post("Chủ tịch UBND xã", "commune_pc_chair")
-        vice = post("Phó Chủ tịch UBND xã", "commune_pc_vice_chair")
-        secretary = post("Bí thư Đảng ủy xã", "commune_party_secretary")
-        department = post("Trưởng phòng Kinh tế", "commune_department_head")
-        leader = User(
-            username="leader1", full_name="Bí thư Tỉnh ủy", password_hash=hash_password(DEMO_PASSWORD), unit_id=t01
-        )
-        s.add(leader)
-        s.flush()
-        s.add(RoleAssignment(user_id=leader.id, role=Role.HEAD, unit_id=t01))
-        cadres = {}
-        for number, (code, (name, gender, ethnicity)) in enumerate(PEOPLE.items()):
-            cadre = Cadre(
-                code=code,
-                full_name=name,
-                unit_id=x001,
-                birth_date=date(1984 + number % 5, 3, 1),
-                gender=gender,
-                ethnicity=ethnicity,
-                education_level="dai_hoc",
-                is_science_technology=number % 2 == 0,
-            )
-            s.add(cadre)
-            cadres[code] = cadre
-        s.flush()
-        for code in CHAIR_PLANNED:
-            add_planning_entry(s, None, cadres[code], position_id=chair.id, term=TERM)
-        for code in (DISCIPLINED, FAILED_YEAR):
-            add_planning_entry(s, None, cadres[code], position_id=vice.id, term=TERM)
-        add_discipline(s, None, cadres[DISCIPLINED], level="khien_trach", decided_on=date(today.year, 3, 1))
-        record_evaluation(s, None, cadres[FAILED_YEAR], period_kind="year", period=str(today.year - 1), grade="KHTNV")
-        supervisor = s.scalars(select(Cadre).where(Cadre.code == "CB0003")).one()
-        add_position(s, None, supervisor, position_id=vice.id, started_on=date(today.year - 2, 1, 1))
-        ids = {"chair": chair.id, "vice": vice.id, "secretary": secretary.id, "department": department.id}
-    return {"members": members, **ids}
+    return setup_planning(session_factory)
 
 
 def _as(auth: AuthActions, username: str) -> None:

@@ -1,0 +1,180 @@
+"""The planning review run by the real engine through the service and the task completions: the variants route
+as the model says, the nomination rules refuse again at the approval when the registry changed, a nomination
+below the collective's threshold leaves the list, a missed quorum holds the conference again, a refused review
+writes nothing on the records. Refusals change nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from tests.fixtures.ballots import user
+from tests.fixtures.planning import CHAIR_PLANNED, NEW_SECRETARY, NEW_VICE, NEW_VICE_2, TERM, setup_planning
+from tests.fixtures.workflow_helpers import WorkflowDriver
+from workflows import ballots
+from workflows.appointment.service import start_appointment
+from workflows.audit import verify_chains
+from workflows.ballot_steps import open_step_ballot
+from workflows.db import transaction
+from workflows.errors import Conflict, Invalid, NotAllowed
+from workflows.models import ProcessInstance
+from workflows.planning.ballots import PLANNING_BALLOTS
+from workflows.planning.service import start_planning
+from workflows.registry.models import Cadre, PlanningEntry, PlanningStatus
+from workflows.states import InstanceStatus
+
+
+@pytest.fixture
+def world(driver: WorkflowDriver, session_factory: sessionmaker[Session]) -> dict[str, Any]:
+    return setup_planning(session_factory)
+
+
+def _start(driver: WorkflowDriver, variant: str = "term", unit: str = "X001", by: str = "personnel1") -> int:
+    with driver.session_factory() as s, transaction(s):
+        return start_planning(s, driver.engine, actor=user(s, by), unit_code=unit, term=TERM, variant=variant).id
+
+
+def _do(driver: WorkflowDriver, instance_id: int, key: str, username: str, data: dict[str, Any]) -> None:
+    driver.complete(username, driver.task(instance_id, key).id, data)
+
+
+def _ballot(driver: WorkflowDriver, instance_id: int, members: dict[str, int], marks: dict[str, str] | None = None,
+            present: int | None = None) -> dict[str, Any]:  # fmt: skip
+    """Open the step's box for every member, `present` of them attend, each votes yes (or `marks` by candidate)."""
+    ids = list(members.values())
+    with driver.session_factory() as s, transaction(s):
+        box = open_step_ballot(
+            s, driver.engine, PLANNING_BALLOTS, actor=user(s, "personnel1"), instance_id=instance_id,
+            elector_ids=ids, members_count=len(ids),
+        )  # fmt: skip
+        box_id, keys = box.id, [c["key"] for c in box.candidates]
+    attending = ids[: present if present is not None else len(ids)]
+    with driver.session_factory() as s, transaction(s):
+        ballots.mark_attendance(s, actor=user(s, "personnel1"), box_id=box_id, present_ids=attending)
+    for username, user_id in members.items():
+        if user_id not in attending:
+            continue
+        with driver.session_factory() as s, transaction(s):
+            contents = {key: (marks or {}).get(key, "yes") for key in keys}
+            ballots.cast_ballot(s, voter=user(s, username), box_id=box_id, contents=contents)
+    with driver.session_factory() as s, transaction(s):
+        return ballots.close_box(s, actor=user(s, "personnel1"), box_id=box_id).to_json()
+
+
+def _to_nominations(driver: WorkflowDriver, instance_id: int, world: dict[str, Any]) -> None:
+    frame = [{"position_id": world[name]} for name in ("chair", "vice", "secretary", "department")]
+    _do(driver, instance_id, "review_frame", "personnel1", {"frame_titles": frame})
+    _do(driver, instance_id, "approve_frame", "head1", {"frame_decision": "approve"})
+
+
+def _entries(session_factory: sessionmaker[Session]) -> list[tuple[Any, ...]]:
+    with session_factory() as s:
+        return list(s.execute(select(PlanningEntry.id, PlanningEntry.status).order_by(PlanningEntry.id)).all())
+
+
+def _nominate(driver: WorkflowDriver, instance_id: int, world: dict[str, Any], rows: list[tuple[str, str]]) -> None:
+    data = {"nominations": [{"cadre_code": code, "position_id": world[post]} for code, post in rows]}
+    _do(driver, instance_id, "nominate", "personnel1", data)
+
+
+def test_the_plan_of_a_new_term_starts_at_the_frame_and_a_returned_frame_comes_back(
+    driver: WorkflowDriver, world: dict[str, Any]
+) -> None:
+    instance_id = _start(driver, "term")
+    assert [t.task_key for t in driver.open_tasks(instance_id)] == ["review_frame"]
+    with pytest.raises(Invalid) as refused:
+        _do(driver, instance_id, "review_frame", "personnel1",
+            {"frame_titles": [{"position_id": world["vice"]}, {"position_id": world["vice"]}]})  # fmt: skip
+    assert [p.field for p in refused.value.problems] == ["frame_titles.1.position_id"]
+    _do(driver, instance_id, "review_frame", "personnel1", {"frame_titles": [{"position_id": world["vice"]}]})
+    with pytest.raises(Invalid):
+        _do(driver, instance_id, "approve_frame", "head1", {"frame_decision": "return"})
+    _do(driver, instance_id, "approve_frame", "head1", {"frame_decision": "return", "frame_comment": "Thêm chức danh"})
+    assert [t.task_key for t in driver.open_tasks(instance_id)] == ["review_frame"]
+
+
+def test_starting_refuses_others_and_a_second_review(driver: WorkflowDriver, world: dict[str, Any]) -> None:
+    with pytest.raises(NotAllowed):
+        _start(driver, by="head1")  # a commune head is not the personnel body
+    _start(driver)
+    with pytest.raises(Conflict):
+        _start(driver, "annual")
+
+
+def test_approval_checks_the_rules_again_and_a_nomination_below_the_threshold_leaves(
+    driver: WorkflowDriver, session_factory: sessionmaker[Session], world: dict[str, Any]
+) -> None:
+    members = world["members"]
+    instance_id = _start(driver)
+    _to_nominations(driver, instance_id, world)
+    _nominate(
+        driver, instance_id, world, [(NEW_VICE, "vice"), (NEW_VICE_2, "department"), (NEW_SECRETARY, "secretary")]
+    )
+    assert [t.task_key for t in driver.open_tasks(instance_id)] == ["ballot_key_cadres"]
+
+    # Only 4 of 7 attend: below 2/3, the key cadres conference is held again with a new box.
+    assert _ballot(driver, instance_id, members, present=4)["outcome"] == "quorum_failed"
+    _do(driver, instance_id, "ballot_key_cadres", "personnel1", {})
+    assert [t.task_key for t in driver.open_tasks(instance_id)] == ["ballot_key_cadres"]
+    _ballot(driver, instance_id, members)
+    _do(driver, instance_id, "ballot_key_cadres", "personnel1", {})
+
+    # The collective: 4 of 7 members say no to the department head nominee (3/7 yes, not more than half).
+    second = f"{NEW_VICE_2}@{world['department']}"
+    no_votes = dict.fromkeys(list(members)[:4], "no")
+    ids = list(members.values())
+    with driver.session_factory() as s, transaction(s):
+        box = open_step_ballot(
+            s, driver.engine, PLANNING_BALLOTS, actor=user(s, "personnel1"), instance_id=instance_id,
+            elector_ids=ids, members_count=len(ids),
+        )  # fmt: skip
+        box_id, keys = box.id, [c["key"] for c in box.candidates]
+    with driver.session_factory() as s, transaction(s):
+        ballots.mark_attendance(s, actor=user(s, "personnel1"), box_id=box_id, present_ids=ids)
+    for username in members:
+        with driver.session_factory() as s, transaction(s):
+            contents = {k: (no_votes.get(username, "yes") if k == second else "yes") for k in keys}
+            ballots.cast_ballot(s, voter=user(s, username), box_id=box_id, contents=contents)
+    with driver.session_factory() as s, transaction(s):
+        ballots.close_box(s, actor=user(s, "personnel1"), box_id=box_id)
+    _do(driver, instance_id, "ballot_leadership", "personnel1", {})
+    _ballot(driver, instance_id, members)
+    _do(driver, instance_id, "ballot_committee", "personnel1", {})
+    _do(driver, instance_id, "dossier", "personnel1", {"submission_number": "7/TTr"})
+
+    # Meanwhile an appointment of the first nominee has started: the approval refuses, nothing is written.
+    with driver.session_factory() as s, transaction(s):
+        start_appointment(
+            s, driver.engine, actor=user(s, "personnel1"), cadre_code=NEW_VICE, position_id=world["chair"],
+            source="internal",
+        )  # fmt: skip
+    before = _entries(session_factory)
+    with pytest.raises(Invalid) as refused:
+        _do(driver, instance_id, "approval", "leader1", {"approval_decision": "approve", "decision_number": "9/QĐ"})
+    assert any("đang có quy trình bổ nhiệm" in p.message for p in refused.value.problems)
+    assert _entries(session_factory) == before
+
+    # Refused instead: the records are left as they were.
+    with pytest.raises(Invalid):
+        _do(driver, instance_id, "approval", "leader1", {"approval_decision": "reject"})
+    _do(driver, instance_id, "approval", "leader1", {"approval_decision": "reject", "decision_reason": "Chưa đủ"})
+    data_nominees = [n["key"] for n in instance_data(driver, instance_id)["nominees"]]
+    assert second not in data_nominees and len(data_nominees) == 2
+    with session_factory() as s:
+        instance = s.get(ProcessInstance, instance_id)
+        assert instance is not None and instance.status == InstanceStatus.COMPLETED
+        planned = s.scalar(select(func.count(PlanningEntry.id)).where(PlanningEntry.status == PlanningStatus.ACTIVE))
+        assert planned == len(CHAIR_PLANNED) + 2  # as before: nothing added, nothing removed
+        assert s.scalar(select(Cadre.id).where(Cadre.code == NEW_VICE)) is not None
+        assert verify_chains(s).ok
+
+
+def instance_data(driver: WorkflowDriver, instance_id: int) -> dict[str, Any]:
+    with driver.session_factory() as s:
+        instance = s.get(ProcessInstance, instance_id)
+        assert instance is not None
+        definition = driver.engine.definition(s, instance.process_version_id)
+        return dict(driver.engine.load(definition, instance).data)
