@@ -4,7 +4,7 @@ to its process (issue #7, decision 0019).
 
 Revision ID: 5e7c1d9b2a64
 Revises: a300f421fc82
-Create Date: 2026-12-03 03:00:00.000000
+Create Date: 2026-12-03 04:20:00.000000
 """
 
 import sqlalchemy as sa
