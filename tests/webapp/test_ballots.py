@@ -3,16 +3,22 @@ tally minutes, and who may see what."""
 
 from __future__ import annotations
 
+import unicodedata
+import warnings
+from pathlib import Path
 from typing import Any
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
+from fontTools.ttLib import TTFont
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.fixtures.app import AuthActions
 from tests.fixtures.ballots import ballot_tables, collective, open_test_box, user
 from tests.fixtures.workflow_helpers import WorkflowDriver
+from webapp.ballots.pdf import DEFAULT_FONT
 from workflows import ballots
 from workflows.db import transaction
 from workflows.models import Ballot, BallotBox, BallotMode
@@ -241,3 +247,59 @@ def test_unknown_box_is_not_found(client: FlaskClient, auth: AuthActions, box_id
     for path in ("vote", "manage", "minutes"):
         assert client.get(f"/ballots/999999/{path}").status_code == 404
     assert client.get(f"/ballots/{2**40}/vote").status_code == 404
+
+
+# -- the tally minutes as a PDF (fpdf2 with a Unicode TrueType font) ------------------------------------------------
+
+needs_font = pytest.mark.skipif(
+    not Path(DEFAULT_FONT).is_file(), reason=f"no Unicode font at {DEFAULT_FONT} (Debian: fonts-dejavu-core)"
+)
+
+
+@needs_font
+def test_the_minutes_download_as_a_pdf(
+    app: Flask, client: FlaskClient, auth: AuthActions, session_factory: sessionmaker[Session], box_id: int
+) -> None:
+    auth.login("personnel1")
+    assert client.get(f"/ballots/{box_id}/minutes.pdf").status_code == 409  # not counted yet
+    with session_factory() as s, transaction(s):
+        ballots.close_box(s, actor=user(s, "personnel1"), box_id=box_id)
+    page = client.get(f"/ballots/{box_id}/minutes").get_data(as_text=True)
+    assert f'href="/ballots/{box_id}/minutes.pdf"' in page
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a glyph missing from the font would be a warning
+        response = client.get(f"/ballots/{box_id}/minutes.pdf")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    assert response.data.startswith(b"%PDF-") and b"DejaVuSans" in response.data  # the Unicode font is embedded
+    auth.logout()
+    for username, status in (("auditor1", 200), ("officer1", 403), ("officer3", 404)):  # as the printable page
+        auth.login(username)
+        assert client.get(f"/ballots/{box_id}/minutes.pdf").status_code == status, username
+        auth.logout()
+
+
+def test_without_a_font_the_pdf_is_not_offered(
+    app: Flask, client: FlaskClient, auth: AuthActions, session_factory: sessionmaker[Session], box_id: int
+) -> None:
+    app.config["MINUTES_PDF_FONT"] = "/nonexistent/font.ttf"
+    with session_factory() as s, transaction(s):
+        ballots.close_box(s, actor=user(s, "personnel1"), box_id=box_id)
+    auth.login("personnel1")
+    assert "minutes.pdf" not in client.get(f"/ballots/{box_id}/minutes").get_data(as_text=True)
+    assert client.get(f"/ballots/{box_id}/minutes.pdf").status_code == 404
+
+
+@needs_font
+def test_the_default_font_has_every_vietnamese_letter() -> None:
+    letters = "aăâbcdđeêghiklmnoôơpqrstuưvxy"
+    tones = ("", "\u0300", "\u0301", "\u0303", "\u0309", "\u0323")  # huyền, sắc, ngã, hỏi, nặng
+    wanted = {
+        unicodedata.normalize("NFC", base + tone).upper() if upper else unicodedata.normalize("NFC", base + tone)
+        for base in letters
+        for tone in tones
+        for upper in (False, True)
+        if base in "aăâeêioôơuưy" or tone == ""
+    }
+    covered = TTFont(DEFAULT_FONT).getBestCmap()
+    assert all(len(ch) == 1 for ch in wanted)
+    assert sorted(ch for ch in wanted if ord(ch) not in covered) == []

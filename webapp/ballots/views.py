@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -20,6 +20,8 @@ from webapp.ballots.forms import (
     paper_form,
     vote_form,
 )
+from webapp.ballots.pdf import minutes_pdf as build_minutes_pdf
+from webapp.ballots.pdf import pdf_font
 from webapp.extensions import db
 from webapp.http import act, status_for, translated
 from workflows import ballots
@@ -235,4 +237,27 @@ def minutes(box_id: int) -> Any:
         "ballots/minutes.html",
         minutes=ballots.tally_minutes(db.session, box),
         may_manage=ballots.can_manage_box(db.session, current_user, box),
+        has_pdf=pdf_font() is not None,
     )
+
+
+@bp.get("/<int:box_id>/minutes.pdf")
+@login_required
+def minutes_pdf(box_id: int) -> Any:
+    """The same minutes as a PDF file; 404 when no Unicode font is installed (the printable page remains)."""
+    box = _load(box_id)
+    if box.is_open:
+        return render_template("ballots/not_counted.html", box=box), 409
+    if not ballots.can_view_minutes(db.session, current_user, box):
+        abort(403)
+    fonts = pdf_font()
+    if fonts is None:
+        abort(404)
+    labels = {"outcome": OUTCOME_LABELS, "denominator": DENOMINATOR_LABELS, "mode": MODE_LABELS}
+    document = build_minutes_pdf(
+        ballots.tally_minutes(db.session, box), fonts, labels, current_app.jinja_env.filters["localdatetime"]
+    )
+    response = make_response(document)
+    response.headers["Content-Type"] = "application/pdf"
+    response.headers["Content-Disposition"] = f'inline; filename="bien-ban-kiem-phieu-{box.id}.pdf"'
+    return response
