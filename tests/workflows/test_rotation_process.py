@@ -4,7 +4,7 @@ effective day would shorten the rotation below 36 months (NĐ 170 Điều 48) �
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tests.fixtures.ballots import user
 from tests.fixtures.rotation import BOARD, OFFICER, setup_rotation
 from tests.fixtures.workflow_helpers import WorkflowDriver
-from workflows import ballots
+from workflows import ballots, clock
 from workflows.audit import verify_chains
 from workflows.ballot_steps import open_step_ballot
 from workflows.db import transaction
@@ -26,6 +26,7 @@ from workflows.rotation.ballots import ROTATION_BALLOTS
 from workflows.rotation.service import RotationRequest, start_rotation
 from workflows.rules.retirement import add_months
 from workflows.states import InstanceStatus
+from workflows.timers import run_due_timers
 
 
 @pytest.fixture
@@ -166,3 +167,38 @@ def test_a_late_effective_day_is_refused_and_nothing_is_written(
         assert s.scalar(select(func.count()).select_from(AuditEvent)) == events
         assert s.scalar(select(func.count()).select_from(RotationRecord)) == 0
     assert driver.task(instance_id, "decision").id == task.id
+
+
+# NĐ 170 Điều 50: after the rotation the cadre may return; the post rotated to ends and the cadre's unit goes back.
+def test_a_return_after_the_review_ends_the_post_and_moves_the_cadre_back(
+    driver: WorkflowDriver, session_factory: sessionmaker[Session], world: dict[str, Any]
+) -> None:
+    instance_id = _to_eligibility(driver, world)
+    _consulted(driver, instance_id)
+    _vote(driver, instance_id, dict.fromkeys(BOARD, "yes"))
+    _do(driver, instance_id, "ballot_collective", "personnel1")
+    today = local_today()
+    ends = add_months(today, 36) - timedelta(days=1)
+    _do(driver, instance_id, "decision", "leader1",
+        {"final_decision": "approve", "decision_number": "7", "effective_on": today.isoformat()})  # fmt: skip
+    _do(driver, instance_id, "handover", "headsnv", {"handover_on": today.isoformat(), "handover_note": "Xong"})
+    _do(driver, instance_id, "arrival", "head1", {"arrived_on": today.isoformat(), "assigned_work": "Phụ trách chung"})
+    assert _data(driver, instance_id)["review_opens_at"].startswith((ends - timedelta(days=60)).isoformat())
+    clock.set_now(datetime.combine(ends, datetime.min.time(), UTC))
+    assert run_due_timers(session_factory, driver.engine).timers_fired == 1
+    with pytest.raises(Invalid):  # another post needs to be named
+        driver.complete("head1", driver.task(instance_id, "review").id,
+                        {"review_results": "Tốt", "placement_proposal": "other_post"})  # fmt: skip
+    _do(driver, instance_id, "review", "head1", {"review_results": "Tốt", "placement_proposal": "return"})
+    _do(driver, instance_id, "placement", "leader1", {"placement": "return", "placement_on": ends.isoformat()})
+    with session_factory() as s:
+        cadre = s.scalars(select(Cadre).where(Cadre.code == OFFICER)).one()
+        assert cadre.unit_id == world["snv"]
+        record = s.scalars(select(RotationRecord)).one()
+        assert record.ended_on == ends
+        post = s.scalars(
+            select(CadrePosition).where(CadrePosition.cadre_id == cadre.id, CadrePosition.position_id == world["post"])
+        ).one()
+        assert post.ended_on == ends
+        assert verify_chains(s).ok
+    assert driver.instance(instance_id).status == InstanceStatus.COMPLETED
