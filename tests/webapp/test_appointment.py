@@ -29,8 +29,8 @@ from workflows.appointment.service import start_due_reappointments
 from workflows.audit import verify_chains
 from workflows.db import transaction
 from workflows.models import BallotBox, ProcessInstance
-from workflows.registry.models import Cadre, CadrePosition, OrgUnit, RoleAssignment, User
-from workflows.registry.records import add_position, local_today
+from workflows.registry.models import Cadre, CadrePosition, OrgUnit, PlanningEntry, RoleAssignment, User
+from workflows.registry.records import add_position, local_today, remove_planning_entry
 from workflows.rules.workdays import WorkCalendar
 from workflows.states import InstanceStatus, Role
 
@@ -655,4 +655,20 @@ def test_a_clearance_with_issues_can_stop_the_procedure(
         assert s.scalars(select(CadrePosition)).all() == []
     _as(auth, "officer3")
     assert "Vi phạm đã được kết luận" in auth.client.get("/notifications").get_data(as_text=True)
+    _verified(session_factory)
+
+
+def test_a_reappointment_reaches_its_vote_without_an_exception_through_http(
+    auth: AuthActions, driver: WorkflowDriver, session_factory: sessionmaker[Session], world: dict[str, Any]
+) -> None:
+    # §3.8: planning is not a condition of renewing the same post — the nominee is taken out of every plan first.
+    instance_id = _reappointment_at_confidence_review(auth, driver, session_factory, world, no=0)
+    with session_factory() as s, transaction(s):
+        cadre = s.scalars(select(Cadre).where(Cadre.code == NOMINEE)).one()
+        for entry in s.scalars(select(PlanningEntry).where(PlanningEntry.cadre_id == cadre.id)).all():
+            remove_planning_entry(s, None, cadre, entry.id, reason="Rà soát hằng năm")
+    proposal = {"proposal": "reappoint", "proposal_comment": "Hoàn thành tốt nhiệm vụ"}
+    assert _submit(auth, driver, instance_id, "head_proposal", "head1", proposal).status_code == 302
+    _clearances(auth, driver, instance_id)
+    assert [t.task_key for t in driver.open_tasks(instance_id)] == ["ballot_reappointment"]
     _verified(session_factory)
