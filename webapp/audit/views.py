@@ -1,15 +1,27 @@
+"""The auditor workspace: the audit log and its search, an instance's full history (and its export), a cadre's
+procedures, the integrity check and the anchors, the read log, and the inspection note — the one write."""
+
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, current_app, render_template, request
+from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from werkzeug.wrappers import Response
 
 from webapp import display_zone
+from webapp.audit.anchoring import anchor_key
+from webapp.audit.forms import DigestForm, NoteForm
+from webapp.audit.reads import log_read
 from webapp.downloads import export_format, format_problems, send_table
 from webapp.extensions import db
-from workflows.errors import Invalid
+from webapp.http import act, process_engine, translated
+from webapp.instances.views import diagram_page_policy, labels
+from workflows.access import visible_units
+from workflows.audit import verify_chains
+from workflows.errors import Invalid, NotFound
 from workflows.exports import (
     AUDIT_COLUMNS,
     AUDIT_EVENT_TYPES,
@@ -18,28 +30,71 @@ from workflows.exports import (
     audit_count,
     audit_page,
     audit_records,
+    audit_roots,
     audit_scope,
     can_view_audit,
     parse_audit_filters,
 )
+from workflows.inspection.anchors import read_digest, recent_anchors
+from workflows.inspection.exporting import dumps_export, export_instance, render_export_html
+from workflows.inspection.history import load_cadre_history, load_instance_history
+from workflows.inspection.notes import add_note, can_add_note
+from workflows.inspection.reads import ViewedObject, ViewFilters, views_page
+from workflows.instances import STATUSES, load_visible_instance, startable_processes
+from workflows.models import AuditAnchor, ProcessInstance
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 PER_PAGE = 50
 
 
+def _require_reader() -> None:
+    if not can_view_audit(current_user):
+        abort(403)
+
+
+def _load_instance(instance_id: int) -> ProcessInstance:
+    _require_reader()
+    try:
+        return load_visible_instance(db.session, current_user, instance_id)
+    except NotFound:
+        abort(404)
+
+
+def _require_whole_trail() -> None:
+    """The integrity check and the anchors cover every chain: readers at the top of the tree only."""
+    _require_reader()
+    if audit_roots(db.session, current_user) is not None:
+        abort(403)
+
+
+# -- the log and its search -------------------------------------------------------------------------------------
+
+
 @bp.get("/events")
 @login_required
 def events() -> Any:
-    if not can_view_audit(current_user):
-        abort(403)
+    _require_reader()
     scope = audit_scope(db.session, current_user)
+    processes = startable_processes(db.session)
+    units = visible_units(db.session, current_user)
     problems = format_problems()
     try:
-        filters = parse_audit_filters(request.args, display_zone(current_app))
+        filters = parse_audit_filters(
+            request.args,
+            display_zone(current_app),
+            process_ids={p.process_id for p in processes},
+            unit_ids={u.id for u in units},
+        )
     except Invalid as invalid:
         problems = [*invalid.problems, *problems]
         filters = AuditFilters()
-    context = {"filters": filters, "event_types": AUDIT_EVENT_TYPES}
+    context = {
+        "filters": filters,
+        "event_types": AUDIT_EVENT_TYPES,
+        "processes": processes,
+        "units": units,
+        "outcomes": STATUSES,
+    }
     if problems:
         errors = {problem.field: _(problem.message) for problem in problems}
         return render_template("audit/events.html", page=ListPage([], 0, 1, PER_PAGE), errors=errors, **context), 400
@@ -54,3 +109,163 @@ def events() -> Any:
         )
     page = audit_page(db.session, filters, scope, page=request.args.get("page", 1, type=int) or 1, per_page=PER_PAGE)
     return render_template("audit/events.html", page=page, errors={}, **context)
+
+
+# -- one instance -------------------------------------------------------------------------------------------------
+
+
+def _render_history(instance_id: int, *, note_form: NoteForm | None = None, status: int = 200) -> Response:
+    try:
+        history = load_instance_history(
+            db.session, process_engine(), current_user, instance_id, locale=str(get_locale() or "vi")
+        )
+    except NotFound:
+        abort(404)
+    instance = history.detail.instance
+    page = render_template(
+        "audit/instance.html",
+        history=history,
+        detail=history.detail,
+        instance=instance,
+        note_form=note_form or NoteForm(formdata=None),
+        can_note=can_add_note(db.session, current_user, instance),
+        **labels(),
+    )
+    response = make_response(page, status)
+    if history.detail.diagram_svg:
+        response.headers["Content-Security-Policy"] = diagram_page_policy(history.detail.diagram_svg)
+    return response
+
+
+@bp.get("/instances/<int:instance_id>")
+@login_required
+def instance(instance_id: int) -> Response:
+    found = _load_instance(instance_id)
+    log_read(ViewedObject.INSTANCE_HISTORY, found.id, found.unit_id)
+    return _render_history(instance_id)
+
+
+@bp.get("/instances/<int:instance_id>/export")
+@login_required
+def export(instance_id: int) -> Response:
+    found = _load_instance(instance_id)
+    fmt = request.args.get("format", "json")
+    if fmt not in ("json", "html"):
+        abort(400)
+    log_read(ViewedObject.INSTANCE_EXPORT, found.id, found.unit_id)
+    found = _load_instance(instance_id)  # the read log's commit expired it
+    document = export_instance(db.session, found, exported_by=current_user)
+    if fmt == "json":
+        response = make_response(dumps_export(document))
+        response.mimetype = "application/json"
+    else:
+        response = make_response(render_export_html(document))
+        response.mimetype = "text/html"
+        # Opened from the disk or the browser, the file must not run anything: it has no script to run.
+        response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
+    filename = f"lich-su-ho-so-{found.id}.{fmt}"
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.post("/instances/<int:instance_id>/notes")
+@login_required
+def note(instance_id: int) -> Response:
+    found = _load_instance(instance_id)
+    if not can_add_note(db.session, current_user, found):
+        abort(403)
+    form = NoteForm()
+    if not form.validate():
+        return _render_history(found.id, note_form=form, status=422)
+    body = form.body.data or ""
+    try:
+        act(lambda: add_note(db.session, current_user, found.id, body))
+    except Invalid as error:
+        form.body.errors = [*form.body.errors, translated(error)]
+        return _render_history(found.id, note_form=form, status=422)
+    flash(_("Your inspection note was added to the history."), "success")
+    return redirect(url_for("audit.instance", instance_id=found.id, _anchor="notes"))
+
+
+# -- one cadre ----------------------------------------------------------------------------------------------------
+
+
+@bp.get("/cadres/<int:cadre_id>")
+@login_required
+def cadre(cadre_id: int) -> str:
+    _require_reader()
+    try:
+        history = load_cadre_history(db.session, current_user, cadre_id)
+    except NotFound:
+        abort(404)
+    log_read(ViewedObject.CADRE_HISTORY, history.cadre.id, history.cadre.unit_id)
+    history = load_cadre_history(db.session, current_user, cadre_id)
+    return render_template("audit/cadre.html", history=history, **labels())
+
+
+# -- integrity ------------------------------------------------------------------------------------------------
+
+
+@bp.route("/integrity", methods=["GET", "POST"])
+@login_required
+def integrity() -> Response:
+    """GET recomputes every chain; POST does the same against an uploaded anchor digest (nothing is written)."""
+    _require_whole_trail()
+    form = DigestForm()
+    against = None
+    problems: list[str] = []
+    status = 200
+    if request.method == "POST":
+        upload = form.digest.data if form.validate_on_submit() else None
+        if upload is None:
+            problems.append(_("Choose an anchor digest file."))
+        else:
+            try:
+                against = read_digest(upload.read(), key=anchor_key())
+            except Invalid as error:
+                problems.append(translated(error))
+        status = 422 if problems else 200
+    report = verify_chains(db.session, anchored=against.chains if against else None)
+    db.session.rollback()
+    page = render_template(
+        "audit/integrity.html",
+        report=report,
+        against=against,
+        problems=problems,
+        form=form,
+        anchors=recent_anchors(db.session),
+    )
+    return make_response(page, status)
+
+
+@bp.get("/anchors/<int:anchor_id>.json")
+@login_required
+def anchor(anchor_id: int) -> Response:
+    _require_whole_trail()
+    found = db.session.get(AuditAnchor, anchor_id) if 0 < anchor_id <= 2**31 - 1 else None
+    if found is None:
+        abort(404)
+    response = make_response(found.document)
+    response.mimetype = "application/json"
+    response.headers["Content-Disposition"] = f'attachment; filename="neo-nhat-ky-{found.anchored_on}.json"'
+    return response
+
+
+# -- who read what ----------------------------------------------------------------------------------------------
+
+
+@bp.get("/reads")
+@login_required
+def reads() -> str:
+    _require_reader()
+    kind = request.args.get("kind") or None
+    filters = ViewFilters(
+        viewer=(request.args.get("viewer") or "").strip()[:80] or None,
+        kind=kind if kind in set(ViewedObject) else None,
+        object_id=request.args.get("object", type=int),
+    )
+    page = views_page(
+        db.session, current_user, filters, page=request.args.get("page", 1, type=int) or 1, per_page=PER_PAGE
+    )
+    return render_template("audit/reads.html", page=page, filters=filters, kinds=list(ViewedObject))

@@ -30,12 +30,14 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from webapp import display_zone
+from webapp.audit.reads import log_read
 from webapp.extensions import db
 from webapp.http import act, process_engine, translated
 from webapp.instances.forms import CancelForm, CommentForm, StartForm
 from workflows.access import visible_units
 from workflows.engine import operations
 from workflows.errors import Conflict, Invalid, NotAllowed, NotFound, WorkflowError
+from workflows.inspection.reads import ViewedObject
 from workflows.instances import (
     SORTS,
     STARTING_ROLES,
@@ -118,6 +120,11 @@ def _style_sources(svg: str) -> list[str]:
     if attributes:
         hashes |= attributes | {"'unsafe-hashes'"}
     return sorted(hashes)
+
+
+def diagram_page_policy(svg: str) -> str:
+    """The Content-Security-Policy of a page that shows this diagram inline."""
+    return PAGE_POLICY.format(styles=" ".join(["'self'", *_style_sources(svg)]))
 
 
 def _csp_hash(text: str) -> str:
@@ -213,14 +220,15 @@ def _render_show(
     )
     response = make_response(page, status)
     if detail.diagram_svg:
-        styles = " ".join(["'self'", *_style_sources(detail.diagram_svg)])
-        response.headers["Content-Security-Policy"] = PAGE_POLICY.format(styles=styles)
+        response.headers["Content-Security-Policy"] = diagram_page_policy(detail.diagram_svg)
     return response
 
 
 @bp.get("/instances/<int:instance_id>")
 @login_required
 def show(instance_id: int) -> Response:
+    found = _load(instance_id)
+    log_read(ViewedObject.INSTANCE, found.id, found.unit_id)
     return _render_show(instance_id)
 
 

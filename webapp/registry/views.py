@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select
 
+from webapp.audit.reads import log_read
 from webapp.downloads import bad_filters, export_format, format_problems, send_table
 from webapp.extensions import db
 from webapp.http import Pagination
@@ -27,6 +28,7 @@ from workflows.exports import (
     evaluation_records,
     parse_evaluation_filters,
 )
+from workflows.inspection.reads import ViewedObject
 from workflows.models import AuditEvent
 from workflows.registry.cadre_columns import CADRE_COLUMNS
 from workflows.registry.importing import IMPORT_ROLES, ImportRefused, import_cadres
@@ -140,6 +142,7 @@ def cadre(cadre_id: int) -> str:
     found = db.session.get(Cadre, cadre_id)
     if found is None or not oversees_unit(db.session, current_user, found.unit_id, READ_ROLES) or not roots:
         abort(404)
+    log_read(ViewedObject.CADRE, found.id, found.unit_id)
     positions = db.session.execute(
         select(CadrePosition, Position)
         .join(Position)

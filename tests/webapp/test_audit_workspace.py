@@ -1,0 +1,290 @@
+"""The auditor workspace through HTTP: the full history page, the cadre view, search with export, the integrity
+page and anchors, the CLI, the read log, inspection notes — and that auditors change nothing else."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select, update
+
+from tests.fixtures.app import AuthActions
+from tests.fixtures.inspection import EVERY_EVENT, build_story
+from tests.fixtures.tampering import bypass_append_only
+from tests.fixtures.workflow_helpers import WorkflowDriver
+from tests.webapp.test_exports import csv_rows
+from workflows.audit import compute_hash
+from workflows.db import transaction
+from workflows.models import AuditEvent, HumanTask, ProcessInstance, RecordView
+from workflows.registry.models import Cadre, OrgUnit, RoleAssignment, User
+from workflows.registry.passwords import hash_password
+from workflows.states import Role, TaskStatus
+
+
+@pytest.fixture
+def story(driver: WorkflowDriver) -> dict[str, int]:
+    return build_story(driver)
+
+
+def _rows(html: str) -> list[str]:
+    return re.findall(r'<tr data-event="([a-z_]+)" data-seq="\d+">', html)
+
+
+def test_the_history_page_shows_every_event_with_who_role_when_and_diff(auth: AuthActions, client, story) -> None:
+    auth.login("auditor1")
+    response = client.get(f"/audit/instances/{story['eventful']}")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert set(_rows(html)) == EVERY_EVENT
+    for row in re.findall(r'<tr data-event="[a-z_]+" data-seq="\d+">(.*?)</tr>', html, re.DOTALL):
+        assert re.search(r'<time datetime="[0-9T:.-]+Z">', row)
+        assert re.search(r'<td class="actor">\s*[^<\s]', row)  # a person or the system, always someone
+    claimed = re.search(r'<tr data-event="task_claimed".*?</tr>', html, re.DOTALL).group(0)  # type: ignore[union-attr]
+    assert "supervisor1" in claimed and "Lãnh đạo trực tiếp" in claimed  # the role the step was taken in
+    changed = re.search(r'<li data-key="subject_line">.*?</li>', html, re.DOTALL).group(0)  # type: ignore[union-attr]
+    assert "<del>" in changed and "<ins>Xin nghỉ</ins>" in changed
+    assert 'data-model-version="1"' in html and 'class="rules">v1' in html
+    assert 'data-intact="yes"' in html
+    assert 'data-step="collective_vote"' in html and "Nguyễn Văn An" in html  # the tally, with names
+    assert "<svg" in html and "sha256-" in response.headers["Content-Security-Policy"]
+    assert "Đã xem hồ sơ, chưa thấy sai sót." in html
+
+
+def test_the_history_is_the_inspector_s(auth: AuthActions, client, story, driver: WorkflowDriver) -> None:
+    auth.login("supervisor1")  # sees the instance page, is no inspector
+    assert client.get(f"/instances/{story['eventful']}").status_code == 200
+    assert client.get(f"/audit/instances/{story['eventful']}").status_code == 403
+    with driver.session_factory() as s, transaction(s):
+        x002 = s.scalars(select(OrgUnit).where(OrgUnit.code == "X002")).one()
+        user = User(username="auditor2", full_name="Kiểm tra Phường", password_hash=hash_password("demo"), unit=x002)
+        s.add(user)
+        s.flush()
+        s.add(RoleAssignment(user_id=user.id, role=Role.AUDITOR, unit_id=x002.id))
+        cadre_id = s.scalars(select(Cadre.id).where(Cadre.code == "CB0001")).one()
+    auth.logout()
+    auth.login("auditor2", "demo")
+    for path in (
+        f"/audit/instances/{story['eventful']}",
+        f"/audit/instances/{story['eventful']}/export",
+        f"/audit/cadres/{cadre_id}",
+        "/audit/instances/999999",
+    ):
+        assert client.get(path).status_code == 404, path
+    assert client.get("/audit/integrity").status_code == 403  # the whole trail is the province's
+
+
+def test_the_cadre_view_lists_procedures_in_time_order(auth: AuthActions, client, story, driver) -> None:
+    with driver.session_factory() as s:
+        cadre_id = s.scalars(select(Cadre.id).where(Cadre.code == "CB0001")).one()
+    auth.login("auditor1")
+    html = client.get(f"/audit/cadres/{cadre_id}").get_data(as_text=True)
+    links = re.findall(r'href="/audit/instances/(\d+)"', html)
+    assert [int(x) for x in dict.fromkeys(links)] == [story["eventful"], story["completed"]]
+    assert html.count('data-kind="started"') == 2 and 'data-kind="cancelled"' in html
+    assert 'data-kind="completed"' in html
+
+
+def test_search_filters_by_process_unit_subject_step_and_outcome(auth: AuthActions, client, story, driver) -> None:
+    def chains(query: str) -> set[str]:
+        response = client.get(f"/audit/events?{query}&format=csv")
+        assert response.status_code == 200, response.get_data(as_text=True)[:500]
+        return {row[1] for row in csv_rows(response)[1:]}
+
+    eventful, completed = f"instance:{story['eventful']}", f"instance:{story['completed']}"
+    with driver.session_factory() as s:
+        x001 = s.scalars(select(OrgUnit.id).where(OrgUnit.code == "X001")).one()
+        x002 = s.scalars(select(OrgUnit.id).where(OrgUnit.code == "X002")).one()
+    other = driver.start("sample_approval", as_user="officer3", subject="CB0005")
+    auth.login("auditor1")
+    assert chains("process=sample_approval") == {eventful, completed, f"instance:{other}"}
+    assert chains("outcome=cancelled") == {eventful}
+    assert chains("outcome=completed") == {completed}
+    assert chains(f"unit={x002}") == {f"instance:{other}"}
+    assert {eventful, completed} <= chains(f"unit={x001}")
+    assert chains("subject=cb0001") == {eventful, completed}
+    steps = csv_rows(client.get("/audit/events?step=review_request&format=csv"))[1:]
+    assert {row[1] for row in steps} == {eventful, completed}
+    assert {row[5] for row in steps} >= {"task_opened", "task_claimed", "task_released", "task_completed"}
+    assert chains("subject=CB0001&event_type=inspection_note") == {eventful}
+    for bad, field in (("process=nothing", "process"), ("outcome=lost", "outcome"), ("step=a%20b", "step")):
+        response = client.get(f"/audit/events?{bad}")
+        assert response.status_code == 400
+        assert re.search(rf'name="{field}"[^>]*aria-invalid="true"', response.get_data(as_text=True)), bad
+
+
+# -- integrity ------------------------------------------------------------------------------------------------
+
+
+def _rewrite_first_event(driver: WorkflowDriver, instance_id: int) -> None:
+    """A consistent rewrite of a whole chain (hashes and head recomputed)."""
+    with driver.session_factory() as s:
+        bypass_append_only(s)
+        events = list(
+            s.scalars(select(AuditEvent).where(AuditEvent.instance_id == instance_id).order_by(AuditEvent.seq))
+        )
+        prev = events[0].prev_hash
+        for index, event in enumerate(events):
+            payload = '{"forged":true}' if index == 0 else event.payload
+            digest = compute_hash(
+                prev_hash=prev,
+                chain_key=event.chain_key,
+                seq=event.seq,
+                event_type=event.event_type,
+                instance_id=event.instance_id,
+                human_task_id=event.human_task_id,
+                actor_id=event.actor_id,
+                actor_name=event.actor_name,
+                occurred_dt=event.occurred_dt,
+                payload=payload,
+            )
+            s.execute(
+                update(AuditEvent).where(AuditEvent.id == event.id).values(payload=payload, prev_hash=prev, hash=digest)
+            )
+            prev = digest
+        s.execute(update(ProcessInstance).where(ProcessInstance.id == instance_id).values(audit_head=prev))
+        s.commit()
+
+
+def test_the_cli_anchors_and_detects_a_whole_chain_rewritten(runner, story, driver, tmp_path: Path) -> None:
+    digest = tmp_path / "neo.json"
+    anchored = runner.invoke(args=["audit", "anchor", "--output", str(digest)])
+    assert anchored.exit_code == 0 and "anchored" in anchored.output
+    assert runner.invoke(args=["audit", "verify", "--against", str(digest)]).exit_code == 0
+    _rewrite_first_event(driver, story["completed"])
+    alone = runner.invoke(args=["audit", "verify"])
+    assert alone.exit_code == 0  # the rewrite is consistent on its own
+    against = runner.invoke(args=["audit", "verify", "--against", str(digest)])
+    assert against.exit_code == 1
+    assert f"instance:{story['completed']}" in against.output and "anchored digest" in against.output
+    forged = json.loads(digest.read_text())
+    forged["chains"][f"instance:{story['completed']}"][1] = "0" * 64
+    digest.write_text(json.dumps(forged))
+    refused = runner.invoke(args=["audit", "verify", "--against", str(digest)])
+    assert refused.exit_code == 1 and "signature" in refused.output
+
+
+def test_the_worker_writes_the_daily_anchor(runner, story) -> None:
+    first = runner.invoke(args=["worker", "--once"])
+    assert first.exit_code == 0, first.output
+    assert "audit anchor of" in first.output
+    assert "audit anchor of" not in runner.invoke(args=["worker", "--once"]).output
+
+
+def test_the_integrity_page_verifies_and_checks_an_uploaded_digest(
+    auth: AuthActions, client, runner, story, driver, tmp_path: Path
+) -> None:
+    digest = tmp_path / "neo.json"
+    runner.invoke(args=["audit", "anchor", "--output", str(digest)])
+    auth.login("auditor1")
+    page = client.get("/audit/integrity").get_data(as_text=True)
+    assert 'data-ok="yes"' in page
+    anchor_link = re.search(r'href="(/audit/anchors/\d+\.json)"', page).group(1)  # type: ignore[union-attr]
+    assert client.get(anchor_link).get_data() == digest.read_bytes()
+    _rewrite_first_event(driver, story["eventful"])
+    assert 'data-ok="yes"' in client.get("/audit/integrity").get_data(as_text=True)
+    token = auth.csrf_token("/audit/integrity")
+    with digest.open("rb") as handle:
+        response = client.post(
+            "/audit/integrity",
+            data={"csrf_token": token, "digest": (handle, "neo.json")},
+            content_type="multipart/form-data",
+        )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and 'data-ok="no"' in html and f"instance:{story['eventful']}" in html
+    assert client.post("/audit/integrity", data={"csrf_token": token}).status_code == 422
+
+
+def test_an_export_downloads_and_verifies_offline(auth: AuthActions, client, runner, story, tmp_path: Path) -> None:
+    auth.login("auditor1")
+    for fmt in ("json", "html"):
+        response = client.get(f"/audit/instances/{story['eventful']}/export?format={fmt}")
+        assert response.status_code == 200 and "attachment" in response.headers["Content-Disposition"]
+        path = tmp_path / f"export.{fmt}"
+        path.write_bytes(response.get_data())
+        ok = runner.invoke(args=["audit", "verify-export", str(path)])
+        assert ok.exit_code == 0 and "intact" in ok.output, ok.output
+        data = bytearray(path.read_bytes())
+        data[len(data) // 2] ^= 1
+        path.write_bytes(bytes(data))
+        broken = runner.invoke(args=["audit", "verify-export", str(path)])
+        assert broken.exit_code == 1 and "NOT intact" in broken.output
+    assert client.get(f"/audit/instances/{story['eventful']}/export?format=pdf").status_code == 400
+
+
+# -- who read what --------------------------------------------------------------------------------------------
+
+
+def test_reads_of_histories_and_records_are_logged_and_shown(auth: AuthActions, client, story, driver) -> None:
+    with driver.session_factory() as s:
+        cadre_id = s.scalars(select(Cadre.id).where(Cadre.code == "CB0001")).one()
+    auth.login("supervisor1")
+    client.get(f"/instances/{story['completed']}")
+    auth.logout()
+    auth.login("personnel1")
+    assert client.get(f"/registry/cadres/{cadre_id}").status_code == 200
+    auth.logout()
+    auth.login("auditor1")
+    client.get(f"/audit/instances/{story['eventful']}")
+    with driver.session_factory() as s:
+        views = s.execute(select(RecordView.viewer_name, RecordView.object_kind, RecordView.object_id)).all()
+    assert ("supervisor1", "instance", story["completed"]) in views
+    assert ("personnel1", "cadre", cadre_id) in views
+    assert ("auditor1", "instance_history", story["eventful"]) in views
+    page = client.get("/audit/reads").get_data(as_text=True)
+    assert 'data-viewer="supervisor1" data-kind="instance"' in page
+    assert 'data-viewer="personnel1" data-kind="cadre"' in page
+    only = client.get("/audit/reads?viewer=personnel1").get_data(as_text=True)
+    assert 'data-viewer="supervisor1"' not in only and 'data-viewer="personnel1"' in only
+    auth.logout()
+    auth.login("officer1")
+    assert client.get("/audit/reads").status_code == 403
+
+
+# -- the one write, and nothing else --------------------------------------------------------------------------
+
+
+def _counts(driver: WorkflowDriver) -> tuple[int, int, int]:
+    with driver.session_factory() as s:
+        return (
+            s.scalar(select(func.count()).select_from(AuditEvent)) or 0,
+            s.scalar(select(func.count()).select_from(HumanTask).where(HumanTask.status == TaskStatus.OPEN)) or 0,
+            s.scalar(select(func.count()).select_from(ProcessInstance)) or 0,
+        )
+
+
+def test_an_inspection_note_is_appended_to_the_chain(auth: AuthActions, client, story, driver, runner) -> None:
+    auth.login("auditor1")
+    path = f"/audit/instances/{story['completed']}"
+    before = _counts(driver)
+    empty = auth.post(f"{path}/notes", {"body": "   "}, page=path)
+    assert empty.status_code == 422 and _counts(driver) == before
+    posted = auth.post(f"{path}/notes", {"body": "Hồ sơ đầy đủ."}, page=path)
+    assert posted.status_code == 302
+    with driver.session_factory() as s:
+        last = s.scalars(
+            select(AuditEvent).where(AuditEvent.instance_id == story["completed"]).order_by(AuditEvent.seq.desc())
+        ).first()
+        assert last is not None and last.event_type == "inspection_note" and last.actor_name == "auditor1"
+        assert json.loads(last.payload) == {"note": "Hồ sơ đầy đủ."}
+    assert runner.invoke(args=["audit", "verify"]).exit_code == 0
+    auth.logout()
+    auth.login("supervisor1")  # may see the instance, is no inspector
+    assert auth.post(f"{path}/notes", {"body": "x"}, page="/inbox").status_code == 403
+
+
+def test_an_auditor_cannot_complete_a_task_or_change_data(auth: AuthActions, client, driver) -> None:
+    instance_id = driver.start("sample_approval", as_user="officer1", subject="CB0001")
+    task = driver.task(instance_id, "submit_request")
+    before = _counts(driver)
+    auth.login("auditor1")
+    completed = auth.post(f"/tasks/{task.id}", {"subject_line": "Giả mạo"}, page="/inbox")
+    assert completed.status_code in (403, 404)
+    commented = auth.post(f"/instances/{instance_id}/comments", {"body": "x"}, page="/inbox")
+    assert commented.status_code == 403
+    cancelled = auth.post(f"/instances/{instance_id}/cancel", {"reason": "x"}, page="/inbox")
+    assert cancelled.status_code == 403
+    assert client.get("/instances/start").status_code == 403
+    assert _counts(driver) == before
+    assert driver.task(instance_id, "submit_request").status == TaskStatus.OPEN

@@ -1,0 +1,52 @@
+"""`canbo audit anchor` and `canbo audit verify-export` (the `audit` group lives in webapp/cli.py)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask.cli import with_appcontext
+
+from webapp.audit.anchoring import anchor_key
+from webapp.extensions import db
+from workflows.audit import VerifyReport, verify_chains
+from workflows.db import transaction
+from workflows.errors import Invalid
+from workflows.inspection.anchors import read_digest, write_anchor
+from workflows.inspection.exporting import verify_export
+
+
+def verify_against(digest_file: str) -> VerifyReport:
+    """Every chain recomputed and checked against a signed digest; exits 1 when the digest cannot be trusted."""
+    try:
+        digest = read_digest(Path(digest_file).read_bytes(), key=anchor_key())
+    except (OSError, Invalid) as error:
+        click.echo(f"{digest_file}: {error}", err=True)
+        sys.exit(1)
+    click.echo(f"against the digest of {digest.anchored_on}: {len(digest.chains)} chain(s)")
+    return verify_chains(db.session, anchored=digest.chains)
+
+
+@click.command("anchor", help="Anchor the head of every chain now in a signed digest; --output writes it to a file.")
+@click.option("--output", type=click.Path(dir_okay=False, writable=True), help="Where to write the digest (.json).")
+@with_appcontext
+def anchor_command(output: str | None) -> None:
+    with transaction(db.session):
+        anchor = write_anchor(db.session, key=anchor_key())
+        document, chains, events = anchor.document, anchor.chains, anchor.events
+    if output:
+        Path(output).write_text(document, encoding="utf-8")
+    click.echo(f"anchored {chains} chain(s), {events} event(s)" + (f" into {output}" if output else ""))
+
+
+@click.command("verify-export", help="Check an exported instance history (.json or .html) offline.")
+@click.argument("export_file", type=click.Path(exists=True, dir_okay=False))
+def verify_export_command(export_file: str) -> None:
+    report = verify_export(Path(export_file).read_bytes())
+    if not report.ok:
+        for problem in report.problems:
+            click.echo(f"BROKEN {problem}", err=True)
+        click.echo(f"{export_file}: NOT intact", err=True)
+        sys.exit(1)
+    click.echo(f"{export_file}: intact, {report.events} event(s)")
