@@ -240,3 +240,33 @@ def test_an_approved_exception_shows_on_the_rollup_and_the_cadres_record(
         assert session.get(ProcessInstance, instance_id).status == "completed"  # type: ignore[union-attr]
     record = client.get(f"/registry/cadres/{ra02_id}").get_data(as_text=True)
     assert REFERENCE in record and "quota_exception" in record  # the result, and its audited change
+    # The cadre's own history shows the year with its approval.
+    with session_factory() as session, transaction(session):
+        officer = session.scalars(select(User).where(User.username == "officer1")).one()
+        officer.cadre_id = ra02_id
+    _switch(auth, "officer1")
+    mine = client.get("/evaluation/mine").get_data(as_text=True)
+    year_row = re.search(r"<tr><td>2026</td>.*?</tr>", mine, re.S)
+    assert year_row is not None and "HTXSNV" in year_row.group(0) and REFERENCE in year_row.group(0)
+    assert "<td>2026-Q4</td>" in mine
+
+
+def test_the_task_groups_setting_reaches_the_page_and_the_annual_run(
+    app: Flask, auth: AuthActions, client, seeded, driver
+) -> None:
+    """EVALUATION_TASK_GROUPS merges title codes into one quota group (NĐ 335 Điều 20, "nhóm có nhiệm vụ tương
+    đồng"): 11 HTTNV + 4 HTXSNV in one group allow 2, so two are over (RX01 91, RA02 92)."""
+    app.config["EVALUATION_TASK_GROUPS"] = {"ke_toan": "chung"}
+    auth.login("personnel1")
+    html = client.get(PAGE).get_data(as_text=True)
+    assert "<td>ke_toan</td>" not in html
+    assert re.search(r"<td>chung</td><td>11</td><td>4</td>\s*<td>2</td>", html)
+    started = auth.post("/evaluation/annual", {"year": "2026", "unit": UNIT}, page="/evaluation/annual")
+    assert started.status_code == 302
+    instance_id = int(started.headers["Location"].rstrip("/").split("/")[-1])
+    with driver.session_factory() as session:
+        instance = session.get(ProcessInstance, instance_id)
+        assert instance is not None
+        data = driver.engine.load(driver.engine.definition(session, instance.process_version_id), instance)
+        run = dict(data.last_task.data)
+    assert run["task_groups"] == {"ke_toan": "chung"} and run["over_quota"] == ["RX01", "RA02"]

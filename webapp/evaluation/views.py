@@ -33,6 +33,7 @@ from workflows.evaluation.results import (
     month_page,
     month_problems,
     monthly_history,
+    period_history,
     result_access,
     result_records,
     result_units,
@@ -340,6 +341,7 @@ def rollup() -> Any:
 @login_required
 def mine() -> str:
     history = monthly_history(db.session, current_user.cadre_id) if current_user.cadre_id is not None else []
+    periods = period_history(db.session, current_user.cadre_id) if current_user.cadre_id is not None else []
     chart = None
     if history:
         chart = trusted_svg(
@@ -355,6 +357,7 @@ def mine() -> str:
     return render_template(
         "evaluation/mine.html",
         history=list(reversed(history)),
+        periods=periods,
         chart=chart,
         labels=GRADE_LABELS,
         has_cadre=current_user.cadre_id is not None,

@@ -90,6 +90,7 @@ class HistoryRow:
     score: float | None
     grade: str
     unit_name: str
+    quota_exception: str | None = None  # a year kept HTXSNV over the quota: the approval's reference
 
     @property
     def score_text(self) -> str | None:
@@ -290,20 +291,6 @@ def _ordered(rows: Any) -> Select[Any]:
     return select(rows).order_by(rows.c.code, rows.c.cadre_id)
 
 
-def month_results(
-    session: Session,
-    unit_id: int,
-    month: str,
-    *,
-    access: str,
-    now: datetime | None = None,
-    include_subunits: bool = False,
-) -> list[ResultRow]:
-    """The unit's month, by cadre code: the decided results, and with FULL access the evaluations under way."""
-    query = MonthQuery(unit_id, month, access, include_subunits, now)
-    return [_row(record, month) for record in session.execute(_ordered(query.rows()))]
-
-
 def iter_month_results(session: Session, query: MonthQuery, *, batch: int = 2000) -> Iterator[ResultRow]:
     """Every row of the month, read a batch at a time (the export)."""
     for record in session.execute(_ordered(query.rows()).execution_options(yield_per=batch)):
@@ -348,12 +335,6 @@ def result_records(rows: Iterable[ResultRow]) -> Iterator[dict[str, Any]]:
         yield row.to_record()
 
 
-def grade_counts(rows: Iterable[ResultRow]) -> dict[str, int]:
-    """How many of each grade, in the grades' order (every grade present, zero included)."""
-    counted = Counter(row.grade for row in rows if row.grade in GRADES)
-    return {grade: counted.get(grade, 0) for grade in GRADES}
-
-
 # -- a cadre's own history -------------------------------------------------------------------------------------------
 
 
@@ -369,6 +350,24 @@ def monthly_history(session: Session, cadre_id: int, *, limit: int = 36) -> list
     return [HistoryRow(period, score, grade, unit_name) for period, score, grade, unit_name in reversed(rows)]
 
 
+def period_history(session: Session, cadre_id: int) -> list[HistoryRow]:
+    """The cadre's quarter and year results (from the roll-up and the annual grading run), newest year first, each
+    year before its quarters."""
+    rows = session.execute(
+        select(
+            EvaluationResult.period,
+            EvaluationResult.score,
+            EvaluationResult.grade,
+            OrgUnit.name,
+            EvaluationResult.quota_exception,
+        )
+        .join(OrgUnit, OrgUnit.id == EvaluationResult.unit_id)
+        .where(EvaluationResult.cadre_id == cadre_id, EvaluationResult.period_kind.in_(("quarter", "year")))
+    ).all()
+    ordered = sorted(rows, key=lambda row: (row.period[:4], row.period == row.period[:4], row.period), reverse=True)
+    return [HistoryRow(*row) for row in ordered]
+
+
 __all__ = [
     "FULL",
     "PUBLISHED",
@@ -378,13 +377,12 @@ __all__ = [
     "MonthPage",
     "MonthQuery",
     "ResultRow",
-    "grade_counts",
     "iter_month_results",
     "latest_month",
     "month_page",
     "month_problems",
-    "month_results",
     "monthly_history",
+    "period_history",
     "result_access",
     "result_records",
     "result_units",
