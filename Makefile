@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 PYTEST_ARGS ?=
 
-.PHONY: run test lint typecheck test-postgres test-browser bench install install-dev clean translations
+.PHONY: run test lint typecheck test-postgres test-browser test-resilience bench install install-dev clean translations
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,11 @@ test: lint typecheck
 # The same suite against PostgreSQL (DATABASE_URL must point at it; .ci/run sets it up).
 test-postgres: install-dev
 	DATABASE_URL=$${DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} $(BIN)/python -m pytest -n 2 -q $(PYTEST_ARGS)
+
+# Faults injected into canbo serve / canbo worker processes on PostgreSQL (tests/resilience; short form, a few
+# hundred operations per fault). Not in `make test`: the marker is deselected there, never skipped.
+test-resilience: install-dev
+	DATABASE_URL=$${DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} $(BIN)/python -m pytest -q -m resilience tests/resilience $(PYTEST_ARGS)
 
 # Real browser (Debian's chromium) through Playwright; screenshots land in test-artifacts/screenshots/.
 test-browser: install-dev

@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Flask, g, request
 from flask_babel import gettext as _
+from sqlalchemy import inspect
 from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.wrappers import Response
 
@@ -32,6 +33,15 @@ def note_advance(result: Any, instance_id: int | None) -> None:
         g.setdefault("advanced", []).append((result.id, result.process_id))
     elif instance_id is not None:
         g.setdefault("advanced", []).append((instance_id, None))
+
+
+def _user_id(user: Any) -> int | None:
+    """The signed-in user's id without touching the database: after a rollback the object is expired and reading
+    its attributes would query (and fail again while the database is away)."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    identity = inspect(user).identity
+    return int(identity[0]) if identity else None
 
 
 def init_app(app: Flask) -> None:
@@ -59,7 +69,7 @@ def init_app(app: Flask) -> None:
         if endpoint in COMPLETION_ENDPOINTS and response.status_code < 400:
             for _instance_id, process_id in advanced:
                 metrics.completions.labels(process_id or "unknown").inc()
-        user = g.get("_login_user")
+        user_id = _user_id(g.get("_login_user"))
         instance_id = advanced[0][0] if advanced else (request.view_args or {}).get("instance_id")
         response.headers["X-Request-Id"] = g.request_id
         log.info(
@@ -74,7 +84,7 @@ def init_app(app: Flask) -> None:
                 "path": request.path,
                 "endpoint": endpoint,
                 "status": response.status_code,
-                "user_id": getattr(user, "id", None),
+                "user_id": user_id,
                 "instance_id": instance_id,
                 "duration_ms": round(seconds * 1000, 2),
             },
@@ -95,6 +105,17 @@ def init_app(app: Flask) -> None:
         response = app.make_response((answer, status))
         response.headers["Retry-After"] = "5"
         return response
+
+    @app.teardown_appcontext
+    def close_session(_error: BaseException | None) -> None:
+        # Runs before Flask-SQLAlchemy's own teardown. A connection cut after the response was built makes the
+        # session's closing ROLLBACK fail; that must not turn a finished answer into a 500 (nothing is committed
+        # by a rollback anyway, and the pool discards the dead connection).
+        try:
+            db.session.remove()
+        except (OperationalError, InterfaceError) as error:
+            log.warning("connection lost while closing the session", extra={"error": str(error).splitlines()[0]})
+            db.session.registry.clear()
 
     # OperationalError: connection refused or cut, server shutting down, lock timeouts; InterfaceError: a
     # connection already closed under us. Programming and integrity errors stay 500s: retrying would not help.

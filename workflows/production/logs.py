@@ -50,3 +50,6 @@ def use_json_lines(stream: TextIO | None = None, level: int = logging.INFO) -> N
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # SpiffWorkflow logs every task state change at INFO: several lines per completion, costly and of no use to
+    # operators (the audit log has what happened).
+    logging.getLogger("spiff").setLevel(logging.WARNING)

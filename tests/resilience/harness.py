@@ -1,0 +1,391 @@
+"""Real processes for the resilience suite: `canbo serve` and `canbo worker` as subprocesses on a PostgreSQL database
+of their own, HTTP over loopback, and the consistency check at the end. Bounded: every wait has a deadline, every
+process started here is ended here (by its pid)."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from workflows.db import make_engine, transaction
+from workflows.deployment.operations import deploy_directory
+from workflows.engine import operations
+from workflows.engine.runtime import ProcessEngine
+from workflows.migrate import upgrade
+from workflows.production.consistency import CheckReport, check_consistency
+from workflows.registry.demo import load_demo
+from workflows.registry.models import Cadre, User
+from workflows.registry.tokens import create_token
+
+ROOT = Path(__file__).resolve().parents[2]
+CANBO = str(Path(sys.executable).with_name("canbo"))
+
+
+def postgres_url() -> str:
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgresql"):
+        raise RuntimeError(
+            "the resilience suite runs against PostgreSQL only: set DATABASE_URL=postgresql+psycopg://... "
+            "(.ci/run does); it is not skipped, it fails"
+        )
+    return url
+
+
+def fresh_database(suffix: str) -> str:
+    """An empty database of our own next to DATABASE_URL's, migrated, with the demo organisation and bpmn/."""
+    base = make_url(postgres_url())
+    name = f"{base.database}_{suffix}"
+    admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    url = base.set(database=name).render_as_string(hide_password=False)
+    engine = make_engine(url)
+    upgrade(engine)
+    with sessionmaker(bind=engine)() as session:
+        load_demo(session)
+        deploy_directory(session, ROOT / "bpmn", ROOT / "forms", actor=None)
+        session.commit()
+    engine.dispose()
+    return url
+
+
+def terminate_connections(url: str) -> int:
+    """pg_terminate_backend on every connection to this database (ours only: the server is shared)."""
+    parsed = make_url(url)
+    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        cut = conn.execute(
+            text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = :name AND pid <> pg_backend_pid()"
+            ),
+            {"name": parsed.database},
+        ).scalar_one()
+    admin.dispose()
+    return int(cut)
+
+
+class Seeder:
+    """Starts instances and hands out API tokens in-process, through the real services."""
+
+    def __init__(self, url: str) -> None:
+        # pre-ping: the tests cut connections on purpose, the test's own included
+        self.engine: Engine = make_engine(url, pool_pre_ping=True)
+        self.session_factory: sessionmaker[Session] = sessionmaker(bind=self.engine, expire_on_commit=False)
+        self.process_engine = ProcessEngine(script_time_limit=1.0)
+
+    def user(self, session: Session, username: str) -> User:
+        return session.scalars(select(User).where(User.username == username)).one()
+
+    def token(self, username: str) -> str:
+        with self.session_factory() as session, transaction(session):
+            return create_token(session, self.user(session, username), "resilience")
+
+    def start(self, process_id: str, count: int, *, as_user: str = "officer1", subject: str = "CB0001") -> list[int]:
+        ids = []
+        with self.session_factory() as session:
+            actor = self.user(session, as_user)
+            subject_id = session.scalar(select(Cadre.id).where(Cadre.code == subject))
+            for _ in range(count):
+                with transaction(session):
+                    instance = operations.start_instance(
+                        session,
+                        self.process_engine,
+                        actor=actor,
+                        process_id=process_id,
+                        subject_cadre_id=subject_id,
+                    )
+                ids.append(instance.id)
+        return ids
+
+    def complete(self, username: str, task_id: int, data: dict[str, Any]) -> None:
+        with self.session_factory() as session, transaction(session):
+            operations.complete_task(
+                session, self.process_engine, actor=self.user(session, username), task_id=task_id, data=data
+            )
+
+    def scalar(self, sql: str, **params: Any) -> Any:
+        with self.engine.connect() as conn:
+            return conn.execute(text(sql), params).scalar()
+
+    def rows(self, sql: str, **params: Any) -> list[Any]:
+        with self.engine.connect() as conn:
+            return list(conn.execute(text(sql), params))
+
+    def check(self) -> CheckReport:
+        with self.session_factory() as session:
+            return check_consistency(session, self.process_engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _env(url: str, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
+    env.update(DATABASE_URL=url, CANBO_DEPLOY_ON_STARTUP="0", SECRET_KEY="resilience", CANBO_LOG_FORMAT="json")
+    env.update(extra)
+    return env
+
+
+@dataclass
+class Answer:
+    status: int  # 0: no answer (connection refused, reset or timed out)
+    body: Any = None
+
+
+class Http:
+    def __init__(self, port: int, timeout: float = 30.0) -> None:
+        self.port, self.timeout = port, timeout
+
+    def call(self, method: str, path: str, token: str | None = None, payload: Any = None) -> Answer:
+        headers = {"Accept": "application/json"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        body = None
+        if payload is not None:
+            body = json.dumps(payload).encode()
+            headers["Content-Type"] = "application/json"
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
+        try:
+            connection.request(method, path, body=body, headers=headers)
+            response = connection.getresponse()
+            raw = response.read()
+        except (OSError, http.client.HTTPException):
+            return Answer(0)
+        finally:
+            connection.close()
+        try:
+            parsed = json.loads(raw) if raw else None
+        except ValueError:
+            parsed = raw.decode(errors="replace")
+        return Answer(response.status, parsed)
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(entry.name))
+    return sorted(found)
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen[bytes]
+    port: int
+    log_path: Path
+
+    @property
+    def http(self) -> Http:
+        return Http(self.port)
+
+    def worker_pids(self) -> list[int]:
+        return _children(self.process.pid)
+
+    def log_lines(self) -> list[dict[str, Any]]:
+        lines = []
+        for raw in self.log_path.read_text(errors="replace").splitlines():
+            if raw.startswith("{"):
+                try:
+                    lines.append(json.loads(raw))
+                except ValueError:
+                    continue
+        return lines
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+def wait_until(condition: Any, *, timeout: float, interval: float = 0.1, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+@contextmanager
+def serve(url: str, tmp_path: Path, workers: int = 2) -> Iterator[Server]:
+    port = free_port()
+    log_path = tmp_path / f"serve-{port}.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [CANBO, "serve", "--workers", str(workers), "--bind", f"127.0.0.1:{port}"],
+            env=_env(url, PROMETHEUS_MULTIPROC_DIR=str(tmp_path / f"metrics-{port}")),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+        )
+    server = Server(process, port, log_path)
+    try:
+        wait_until(
+            lambda: (
+                server.http.call("GET", "/healthz?check=app").status == 200 and len(server.worker_pids()) == workers
+            ),
+            timeout=90,
+            what="canbo serve to answer",
+        )
+        yield server
+    finally:
+        _stop(process)
+
+
+@contextmanager
+def worker(url: str, tmp_path: Path, name: str, **env: str) -> Iterator[subprocess.Popen[bytes]]:
+    log_path = tmp_path / f"worker-{name}.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [CANBO, "worker", "--poll", "0.2"],
+            env=_env(url, **env),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+        )
+    try:
+        yield process
+    finally:
+        _stop(process)
+
+
+@dataclass
+class Job:
+    task_id: int
+    username: str
+    data: dict[str, Any]
+
+
+@dataclass
+class Outcomes:
+    acknowledged: list[int]  # answered 200: the completion must be in the database exactly once
+    conflicts: list[int]  # 409 on a retry: an earlier attempt had gone through
+    unavailable: int = 0  # 503 answers (retried)
+    no_answer: int = 0  # connection reset or refused (retried)
+    other: list[tuple[int, int, Any]] | None = None
+
+
+def complete_all(
+    http: Http,
+    tokens: dict[str, str],
+    jobs: list[Job],
+    *,
+    threads: int = 4,
+    on_progress: Any = None,
+    deadline_seconds: float = 240,
+) -> Outcomes:
+    """POST each job's completion from `threads` clients; retry what got no answer or a 503 until the deadline."""
+    import threading
+
+    pending = list(reversed(jobs))
+    lock = threading.Lock()
+    outcomes = Outcomes(acknowledged=[], conflicts=[], other=[])
+    attempts: dict[int, int] = {}
+    done = 0
+    stop_at = time.monotonic() + deadline_seconds
+
+    def client() -> None:
+        nonlocal done
+        while time.monotonic() < stop_at:
+            with lock:
+                if not pending:
+                    return
+                job = pending.pop()
+                attempts[job.task_id] = attempts.get(job.task_id, 0) + 1
+                first_try = attempts[job.task_id] == 1
+            answer = http.call("POST", f"/api/v1/tasks/{job.task_id}/complete", tokens[job.username], job.data)
+            retry = False
+            with lock:
+                if answer.status == 200:
+                    outcomes.acknowledged.append(job.task_id)
+                elif answer.status == 409 and not first_try:
+                    outcomes.conflicts.append(job.task_id)
+                elif answer.status in (0, 503):
+                    if answer.status == 0:
+                        outcomes.no_answer += 1
+                    else:
+                        outcomes.unavailable += 1
+                    retry = True
+                else:
+                    assert outcomes.other is not None
+                    outcomes.other.append((job.task_id, answer.status, answer.body))
+                done += 1
+                progress = done
+            if retry:
+                time.sleep(0.2)
+                with lock:
+                    pending.insert(0, job)
+            if on_progress is not None:
+                on_progress(progress)
+
+    workers = [threading.Thread(target=client) for _ in range(threads)]
+    for thread in workers:
+        thread.start()
+    for thread in workers:
+        thread.join(timeout=deadline_seconds + 60)
+    assert not pending, f"{len(pending)} completion(s) still pending at the deadline"
+    return outcomes
+
+
+def open_jobs(seeder: Seeder, instance_ids: list[int], task_key: str, username: str, data: dict[str, Any]) -> list[Job]:
+    rows = seeder.rows(
+        "SELECT id FROM human_tasks WHERE status = 'open' AND task_key = :key AND instance_id = ANY(:ids) ORDER BY id",
+        key=task_key,
+        ids=instance_ids,
+    )
+    return [Job(row.id, username, data) for row in rows]
+
+
+def assert_exactly_once(seeder: Seeder, acknowledged: list[int]) -> None:
+    """Every acknowledged completion is in the database, completed, with exactly one completion event."""
+    if not acknowledged:
+        return
+    rows = seeder.rows(
+        "SELECT t.id, t.status, (SELECT count(*) FROM audit_events e WHERE e.human_task_id = t.id "
+        "AND e.event_type = 'task_completed') AS times FROM human_tasks t WHERE t.id = ANY(:ids)",
+        ids=acknowledged,
+    )
+    assert len(rows) == len(set(acknowledged)) == len(acknowledged), "a task was acknowledged twice"
+    wrong = [(row.id, row.status, row.times) for row in rows if row.status != "completed" or row.times != 1]
+    assert not wrong, f"acknowledged completions not in the database exactly once: {wrong[:10]}"
+
+
+def assert_consistent(seeder: Seeder) -> CheckReport:
+    report = seeder.check()
+    assert report.ok, "\n".join(str(finding) for finding in report.findings[:20])
+    return report

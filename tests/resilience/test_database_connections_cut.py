@@ -1,0 +1,80 @@
+"""The database goes away under load. Restarting the shared PostgreSQL server is not ours to do, so the app's own
+connections are cut with pg_terminate_backend (on this test's database only) — what a restart does to a client.
+Requests in the way answer 503 (never 500), the pool reconnects, and the app recovers without being restarted."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.resilience.harness import (
+    Seeder,
+    assert_consistent,
+    assert_exactly_once,
+    complete_all,
+    fresh_database,
+    open_jobs,
+    serve,
+    terminate_connections,
+)
+
+pytestmark = pytest.mark.resilience
+
+INSTANCES = 150  # 300 completions while the connections are cut
+CUTS = 4
+
+
+def test_connections_cut_under_load_answer_503_and_recover(run_dir: Path) -> None:
+    url = fresh_database("res_pgcut")
+    seeder = Seeder(url)
+    try:
+        instance_ids = seeder.start("sample_approval", INSTANCES)
+        tokens = {name: seeder.token(name) for name in ("officer1", "supervisor1")}
+        seeder.engine.dispose()
+        with serve(url, run_dir, workers=2) as server:
+            pids_before = server.worker_pids()
+            cuts: list[int] = []
+            stop = threading.Event()
+
+            def cut_now_and_then() -> None:
+                while not stop.is_set() and len(cuts) < CUTS:
+                    time.sleep(0.7)
+                    cuts.append(terminate_connections(url))
+
+            cutter = threading.Thread(target=cut_now_and_then)
+            cutter.start()
+            try:
+                submitted = complete_all(
+                    server.http,
+                    tokens,
+                    open_jobs(seeder, instance_ids, "submit_request", "officer1", {"subject_line": "Đề nghị"}),
+                )
+                reviewed = complete_all(
+                    server.http,
+                    tokens,
+                    open_jobs(seeder, instance_ids, "review_request", "supervisor1", {"decision": "approve"}),
+                )
+            finally:
+                stop.set()
+                cutter.join(timeout=30)
+            # Recovered without a restart: the same worker processes answer, the database check passes.
+            assert server.worker_pids() == pids_before
+            assert server.http.call("GET", "/healthz?check=app").status == 200
+            unavailable = [line for line in server.log_lines() if line.get("status") == 503]
+        assert len(cuts) == CUTS and sum(cuts) >= CUTS, cuts
+        assert submitted.unavailable + reviewed.unavailable >= 1, "no request met a cut connection"
+        assert len(unavailable) == submitted.unavailable + reviewed.unavailable
+        for outcome in (submitted, reviewed):
+            assert not outcome.other, outcome.other[:5]  # no 500s, no unexpected answers
+            assert_exactly_once(seeder, outcome.acknowledged)
+            assert len(outcome.acknowledged) + len(outcome.conflicts) == INSTANCES
+        assert_consistent(seeder)
+        print(
+            f"\n{CUTS} cuts ({sum(cuts)} connections): {submitted.unavailable + reviewed.unavailable} request(s) "
+            f"answered 503 and were retried; {2 * INSTANCES} completions, each once"
+        )
+    finally:
+        seeder.close()

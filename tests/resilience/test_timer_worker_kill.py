@@ -1,0 +1,73 @@
+"""kill -9 of a timer worker while it holds due timers: PostgreSQL rolls its transaction back when the connection
+drops, another worker (SKIP LOCKED) fires those timers, and no timer fires twice."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import make_url
+
+from tests.resilience.harness import Seeder, assert_consistent, fresh_database, wait_until, worker
+from workflows import clock
+
+pytestmark = pytest.mark.resilience
+
+INSTANCES = 200  # 200 due deadlines (and 200 completions to set them up)
+
+
+def _named(url: str, name: str) -> str:
+    return make_url(url).update_query_dict({"application_name": name}).render_as_string(hide_password=False)
+
+
+def test_kill_9_of_a_timer_worker_holding_due_timers(run_dir: Path) -> None:
+    url = fresh_database("res_timers")
+    seeder = Seeder(url)
+    try:
+        clock.set_now(clock.now() - timedelta(days=4))  # the review deadline (3 days) is due by now
+        instance_ids = seeder.start("sample_approval", INSTANCES)
+        for row in seeder.rows("SELECT id FROM human_tasks WHERE task_key = 'submit_request' AND status = 'open'"):
+            seeder.complete("officer1", row.id, {"subject_line": "Đề nghị"})
+        clock.set_now(None)
+        due = "SELECT count(*) FROM process_instances WHERE status = 'running' AND next_timer_at <= now() AT TIME ZONE 'UTC'"
+        assert seeder.scalar(due) == INSTANCES
+        fired = "SELECT count(*) FROM audit_events WHERE event_type = 'timer_fired'"
+
+        with worker(_named(url, "worker-a"), run_dir, "a") as worker_a, worker(_named(url, "worker-b"), run_dir, "b"):
+            wait_until(lambda: seeder.scalar(fired) >= INSTANCES // 10, timeout=120, what="the workers to start firing")
+            # Kill A at a moment it is inside a transaction, i.e. holds a due instance's row lock.
+            holding = None
+            deadline = time.monotonic() + 30
+            while holding is None and time.monotonic() < deadline:
+                holding = seeder.scalar(
+                    "SELECT pid FROM pg_stat_activity WHERE application_name = 'worker-a' AND xact_start IS NOT NULL "
+                    "AND pid IN (SELECT pid FROM pg_locks WHERE relation = 'process_instances'::regclass)"
+                )
+            assert holding is not None, "worker A was never seen holding a due instance"
+            os.kill(worker_a.pid, signal.SIGKILL)
+            worker_a.wait(timeout=10)
+            fired_at_kill = seeder.scalar(fired)
+            assert fired_at_kill < INSTANCES, "the kill came too late to matter"
+            wait_until(lambda: seeder.scalar(due) == 0, timeout=180, what="worker B to fire every due timer")
+
+        per_instance = seeder.rows(
+            "SELECT instance_id, count(*) AS times FROM audit_events WHERE event_type = 'timer_fired' "
+            "AND instance_id = ANY(:ids) GROUP BY instance_id",
+            ids=instance_ids,
+        )
+        assert len(per_instance) == INSTANCES
+        assert {row.times for row in per_instance} == {1}, "a timer fired twice"
+        escalated = seeder.scalar(
+            "SELECT count(*) FROM human_tasks WHERE task_key = 'escalated_review' AND status = 'open'"
+        )
+        assert escalated == INSTANCES
+        assert seeder.scalar("SELECT count(*) FROM worker_heartbeats") == 2
+        assert_consistent(seeder)
+        print(f"\ntimer worker kill -9 at {fired_at_kill}/{INSTANCES} fired: every deadline fired once")
+    finally:
+        clock.set_now(None)
+        seeder.close()

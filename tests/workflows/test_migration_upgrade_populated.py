@@ -1,0 +1,104 @@
+"""Upgrade from the previous release's schema on a database full of real work (issue #9): the newest migration is
+taken back, then applied again, and every instance, task and audit event is still there, the invariants of
+`canbo check` hold and the procedures go on. Runs on its own SQLite file, and on a database of its own when
+DATABASE_URL names PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import sessionmaker
+
+from tests.fixtures.workflow_helpers import WorkflowDriver
+from workflows.db import make_engine
+from workflows.deployment.operations import deploy_directory
+from workflows.engine.runtime import ProcessEngine
+from workflows.migrate import alembic_config, current_revision, upgrade
+from workflows.production.consistency import check_consistency
+from workflows.registry.demo import load_demo
+
+ROOT = Path(__file__).resolve().parents[2]
+COUNTED = ("process_instances", "human_tasks", "audit_events", "users", "cadres", "process_versions")
+
+
+@pytest.fixture
+def own_engine(tmp_path: Path) -> Iterator[Engine]:
+    url = os.environ.get("DATABASE_URL", "")
+    if url.startswith("postgresql"):
+        base = make_url(url)
+        name = f"{base.database}_upgrade"
+        admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        engine = make_engine(base.set(database=name).render_as_string(hide_password=False))
+        yield engine
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+        return
+    engine = make_engine(f"sqlite:///{tmp_path / 'populated.db'}")
+    yield engine
+    engine.dispose()
+
+
+def _run(engine: Engine, action, revision: str) -> None:  # type: ignore[no-untyped-def]
+    with engine.connect() as connection:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        action(config, revision)
+        connection.commit()
+
+
+def _counts(engine: Engine) -> dict[str, int]:
+    with engine.connect() as conn:
+        return {table: conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one() for table in COUNTED}
+
+
+def test_upgrade_from_the_previous_revision_keeps_a_populated_database_working(own_engine: Engine) -> None:
+    script = ScriptDirectory.from_config(alembic_config())
+    (head,) = script.get_heads()
+    previous = script.get_revision(head).down_revision
+    assert isinstance(previous, str), "the newest migration has one predecessor"
+
+    upgrade(own_engine)
+    factory = sessionmaker(bind=own_engine, expire_on_commit=False)
+    with factory() as session:
+        load_demo(session)
+        deploy_directory(session, ROOT / "bpmn", ROOT / "forms", actor=None)
+        session.commit()
+    driver = WorkflowDriver(factory, ProcessEngine(script_time_limit=1.0))
+    finished = driver.start("sample_approval", as_user="officer1", subject="CB0001")
+    driver.complete("officer1", driver.task(finished, "submit_request").id, {"subject_line": "Đề nghị 1"})
+    driver.complete("supervisor1", driver.task(finished, "review_request").id, {"decision": "approve"})
+    waiting = driver.start("sample_approval", as_user="officer1", subject="CB0001")
+    driver.complete("officer1", driver.task(waiting, "submit_request").id, {"subject_line": "Đề nghị 2"})
+    fresh = driver.start("sample_approval", as_user="officer1", subject="CB0001")
+    before = _counts(own_engine)
+    assert before["process_instances"] == 3 and before["audit_events"] > 6
+
+    _run(own_engine, command.downgrade, previous)
+    assert current_revision(own_engine) == previous
+    assert _counts(own_engine) == before
+
+    upgrade(own_engine)
+    assert current_revision(own_engine) == head
+    assert _counts(own_engine) == before
+    with factory() as session:
+        report = check_consistency(session, driver.engine)
+    assert report.ok, [str(finding) for finding in report.findings]
+    assert (report.instances, report.open_tasks, report.completions) == (2, 2, 3)
+
+    # The work goes on where it stopped.
+    done = driver.complete("supervisor1", driver.task(waiting, "review_request").id, {"decision": "approve"})
+    assert done.status == "completed"
+    driver.complete("officer1", driver.task(fresh, "submit_request").id, {"subject_line": "Đề nghị 3"})
+    assert [t.task_key for t in driver.open_tasks(fresh)] == ["review_request"]
