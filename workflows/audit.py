@@ -44,8 +44,13 @@ def _json_default(value: Any) -> Any:
     return str(value)
 
 
+# One encoder for every call: json.dumps with options builds a new encoder each time, which verify would pay
+# once per event.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_json_default)
+
+
 def canonical_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_json_default)
+    return _CANONICAL.encode(value)
 
 
 def compute_hash(
@@ -234,7 +239,10 @@ def _events_in_order(session: Session, chain_key: str | None) -> Iterator[Any]:
     query = select(*_VERIFY_COLUMNS).order_by(AuditEvent.chain_key, AuditEvent.seq)
     if chain_key is not None:
         query = query.where(AuditEvent.chain_key == chain_key)
-    yield from session.execute(query.execution_options(yield_per=5000))
+    # Core rows fetched a batch at a time, not the ORM's result processing: a third of the time per row.
+    result = session.connection().execute(query.execution_options(yield_per=5000))
+    for batch in result.partitions():
+        yield from batch
 
 
 def chain_heads(session: Session, chain_key: str | None) -> dict[str, tuple[int, str]]:
