@@ -17,7 +17,7 @@ from workflows.db import transaction
 from workflows.errors import Invalid, NotAllowed, NotFound
 from workflows.evaluation.annual import start_annual_run
 from workflows.evaluation.rollup import TaskGrouping, build_rollup, record_rollup
-from workflows.models import AuditEvent, ProcessInstance
+from workflows.models import AuditEvent, HumanTask, ProcessInstance
 from workflows.registry.models import (
     Cadre,
     CadrePosition,
@@ -28,7 +28,9 @@ from workflows.registry.models import (
     User,
 )
 from workflows.registry.records import cadre_chain, record_evaluation
-from workflows.rules.evaluation import HTTNV, HTXSNV, KHTNV, grade_for
+from workflows.rules.evaluation import HTTNV, HTXSNV, KHTNV, EvaluationPolicy, annual_due, grade_for
+from workflows.states import TaskStatus
+from workflows.timers import run_due_timers
 
 YEAR = 2026
 UNIT = "X001-VP"
@@ -487,3 +489,54 @@ def test_only_an_htxsnv_result_carries_a_quota_exception(session_factory, seeded
     assert refused.value.problems[0].field == "quota_exception"
     with session_factory() as session:
         assert session.scalar(select(func.count()).where(EvaluationResult.period_kind == "year")) == 0
+
+
+def test_a_late_annual_run_is_escalated_never_graded_automatically(driver, session_factory, seeded):
+    """NĐ 335 Điều 21 (§6.3): the year is graded before 15/12 (policy: due by the end of 14/12). Past it, a late
+    preparation goes to the unit's head and a late confirmation to the level above; the steps stay open and nothing
+    is written until the head confirms."""
+    instance_id = _start_run(driver)
+    prepare = driver.task(instance_id, "prepare")
+    assert prepare.due_dt is not None
+    run_due_timers(session_factory, driver.engine)  # 10 December: not due yet
+    assert [t.task_key for t in driver.open_tasks(instance_id)] == ["prepare"]
+
+    clock.set_now(datetime(2026, 12, 14, 18, 0, tzinfo=UTC))  # 01:00 on 15 December in Vietnam
+    run_due_timers(session_factory, driver.engine)
+    assert sorted(t.task_key for t in driver.open_tasks(instance_id)) == ["escalate_prepare", "prepare"]
+    escalation = driver.task(instance_id, "escalate_prepare")
+    assert escalation.candidate_role == "head"
+    driver.complete("head1", escalation.id, {"instruction": "Trình ngay trong ngày 15/12"})
+
+    driver.complete("personnel1", driver.task(instance_id, "prepare").id, {})
+    # Already past the due day: the confirmation is late as soon as it opens, and goes up a level.
+    assert sorted(t.task_key for t in driver.open_tasks(instance_id)) == ["escalate_confirm", "head_confirm"]
+    with session_factory() as session:
+        above = driver.task(instance_id, "escalate_confirm")
+        unit = session.get(OrgUnit, above.candidate_unit_id)
+        assert unit is not None and unit.code == "X001" and above.candidate_role == "head"
+    assert _year_results(session_factory) == {}
+    resolutions = [
+        {"cadre_code": "RX01", "action": "demote", "reason": "Thấp điểm nhất"},
+        {"cadre_code": "RA02", "action": "demote", "reason": "Vượt tỷ lệ"},
+    ]
+    finished = driver.complete("head1", driver.task(instance_id, "head_confirm").id, {"resolutions": resolutions})
+    assert finished.status == "completed"  # the open escalation ends with the run
+    assert _year_results(session_factory)["RA02"] == HTTNV
+    with session_factory() as session:
+        left = session.scalar(
+            select(func.count(HumanTask.id)).where(
+                HumanTask.instance_id == instance_id, HumanTask.status == TaskStatus.OPEN
+            )
+        )
+        assert left == 0
+
+
+def test_the_annual_due_day_is_a_setting():
+    """§6.3: bodies whose year ends later finish by 15/01 of the following year; only December or January."""
+    assert annual_due(2026) == date(2026, 12, 14)
+    later = EvaluationPolicy.from_mapping({"annual_due_month": 1, "annual_due_day": 15})
+    assert annual_due(2026, later) == date(2027, 1, 15)
+    with pytest.raises(Invalid) as refused:
+        EvaluationPolicy.from_mapping({"annual_due_month": 6})
+    assert [p.field for p in refused.value.problems] == ["annual_due_month"]

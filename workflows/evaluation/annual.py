@@ -11,6 +11,8 @@ process of its own: `bpmn/annual_grading.bpmn`, forms `forms/annual_*.json`.
    denominator, so the check is made on the grades as resolved. Or the head returns the preparation to personnel
    with a comment (at most `max_returns` times, as the monthly returns; each return is a completed task with its
    comment in the instance's audit chain), and personnel prepare again.
+   Deadline: the policy's annual due day (before 15/12 by default, NĐ 335 Điều 21): past it, a late preparation is
+   escalated to the unit's head and a late confirmation to the level above; nothing is graded automatically.
 4. On completion (`record_run`), the quarter and year results are written through `records.record_evaluation`
    (audited, one event per result in each cadre's chain) with the confirmed grades; an excepted HTXSNV's result
    carries the approval reference (`quota_exception`).
@@ -27,6 +29,7 @@ from sqlalchemy.orm import Session
 from workflows.engine import operations
 from workflows.engine.runtime import ProcessEngine
 from workflows.errors import Invalid, Problem
+from workflows.evaluation.opening import end_of_day
 from workflows.evaluation.rollup import Rollup, TaskGrouping, build_rollup, record_rollup
 from workflows.hooks import CompletionEffect, InstanceLike, TaskHook
 from workflows.registry.models import User
@@ -37,6 +40,7 @@ from workflows.rules.evaluation import (
     EvaluationPolicy,
     QuotaEntry,
     QuotaReport,
+    annual_due,
     approve_quota_exception,
     demote_for_quota,
     may_return,
@@ -142,12 +146,14 @@ def start_annual_run(
         roles=START_ROLES,
         policy=policy or DEFAULT_POLICY,
     )
+    due = annual_due(rollup.year, rollup.policy)
     instance = operations.start_instance(
         session,
         engine,
         actor=actor,
         process_id=PROCESS_ID,
-        data={**rollup_data(rollup, grouping), "return_count": 0},
+        # Past the due day the step at hand is escalated (boundary timers), never closed for the people on it.
+        data={**rollup_data(rollup, grouping), "return_count": 0, "deadline_annual": end_of_day(due)},
         unit_id=rollup.unit.id,
         business_key=business_key(rollup.year, rollup.unit.code),
     )

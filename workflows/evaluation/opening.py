@@ -81,7 +81,7 @@ def check_month(month: str, today: date | None = None) -> date:
     return date.fromisoformat(month + "-01")
 
 
-def _end_of(day: date) -> str:
+def end_of_day(day: date) -> str:
     """A deadline is the end of its day in Vietnam's time; timers compare it in UTC."""
     return datetime.combine(day, time(23, 59, 59), VIETNAM_TZ).isoformat()
 
@@ -187,9 +187,9 @@ def shared_data(month: str, policy: EvaluationPolicy) -> dict[str, Any]:
     return {
         "period": month,
         "return_count": 0,
-        "deadline_self_assessment": _end_of(due.self_assessment_due),
-        "deadline_review": _end_of(due.review_due),
-        "deadline_decision": _end_of(due.decision_due),
+        "deadline_self_assessment": end_of_day(due.self_assessment_due),
+        "deadline_review": end_of_day(due.review_due),
+        "deadline_decision": end_of_day(due.decision_due),
         "policy": policy.to_mapping(),
     }
 

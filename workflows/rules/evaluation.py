@@ -54,6 +54,7 @@ __all__ = [
     "QuotaReport",
     "ScoreBreakdown",
     "WorkProduct",
+    "annual_due",
     "annual_score",
     "approve_quota_exception",
     "changed_fields",
@@ -160,6 +161,10 @@ class EvaluationPolicy:
     decision_day: int = 3
     # Reminder this many days before each deadline [U] §8.
     reminder_days_before: int = 2
+    # The annual grading run is due by the end of this day (NĐ 335 Điều 21 [V] §6.3: before 15/12; bodies whose
+    # year ends later finish by 15/01 of the following year): month 12 of the year, or month 1 of the next.
+    annual_due_month: int = 12
+    annual_due_day: int = 14
     # NĐ 335 Điều 20 [V] S22: HTXSNV ≤ 20% of the number graded HTTNV, per unit and task group.
     quota_ratio: float = 0.20
     # Rounding of the allowance (20% of 11 = 2.2) [U]: "floor", "round" (half up) or "ceil".
@@ -253,6 +258,9 @@ def _policy_problems(values: Mapping[str, Any]) -> list[Problem]:
         )
     whole_in("decision_day", 1, 28)
     whole_in("reminder_days_before", 0, 27)
+    if whole_in("annual_due_month", 1, 12) and values["annual_due_month"] not in (1, 12):
+        problems.append(Problem("must be 12 (December) or 1 (January of the following year)", field="annual_due_month"))
+    whole_in("annual_due_day", 1, 31)
     number_in("quota_ratio", 0, 1)
     if values["quota_rounding"] not in ROUNDINGS:
         problems.append(Problem("must be 'floor', 'round' or 'ceil'", field="quota_rounding"))
@@ -725,6 +733,12 @@ class PeriodDeadlines:
 
     def reminder_for(self, due: date) -> date:
         return due - timedelta(days=self.reminder_days_before)
+
+
+# NĐ 335 Điều 21 (domain rules §6.3) [V]: the year is graded before 15/12, or by 15/01 where the year ends later.
+def annual_due(year: int, policy: EvaluationPolicy = DEFAULT_POLICY) -> date:
+    """The last day of the annual grading run of `year`."""
+    return date(year + (policy.annual_due_month == 1), policy.annual_due_month, policy.annual_due_day)
 
 
 # NĐ 335 Điều 17–19: open → self-assessment → review → decision; the days are [U] (policy, domain rules §6.3, §8).
