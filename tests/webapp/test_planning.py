@@ -288,6 +288,11 @@ def test_annual_review_of_a_commune_removes_two_and_adds_three_through_http(
     assert html.count('data-change="added"') == 8 and html.count('data-change="removed"') == 2
     assert html.count(f'href="/instances/{instance_id}"') == 5  # 3 additions + 2 removals
     assert 'data-indicator="women"' in html and 'data-indicator="ethnic_minority"' in html
+    # Each cadre's record shows the entry and the review that made it.
+    with session_factory() as s:
+        removed_id = s.scalars(select(Cadre.id).where(Cadre.code == DISCIPLINED)).one()
+    record = client.get(f"/registry/cadres/{removed_id}").get_data(as_text=True)
+    assert f'href="/instances/{instance_id}"' in record and "khiển trách" in record
     exported = client.get(f"/planning?unit=X001&term={TERM}&format=xlsx")
     assert exported.status_code == 200
     sheet = openpyxl.load_workbook(io.BytesIO(exported.get_data())).active
