@@ -152,6 +152,11 @@ def test_a_provincial_officer_rotated_to_chair_a_commune_through_http(
     }
     refused = _submit(auth, driver, instance_id, "consult_sending", "headsnv", {"sending_opinion": "disagree"})
     assert refused.status_code == 422 and 'role="alert"' in refused.get_data(as_text=True)
+    # "Đơn vị cử đi" is the head of the unit the cadre works in, not the receiving unit's head.
+    assert _submit(auth, driver, instance_id, "consult_sending", "head1", {"sending_opinion": "agree"}).status_code in (
+        403,
+        404,
+    )
     _ok(_submit(auth, driver, instance_id, "consult_sending", "headsnv", {"sending_opinion": "agree"}))
     _ok(_submit(auth, driver, instance_id, "consult_receiving", "head1", {"receiving_opinion": "agree"}))
     meeting = {"met_on": local_today().isoformat(), "cadre_agrees": "agree", "cadre_opinion": "Sẵn sàng nhận nhiệm vụ"}
