@@ -542,3 +542,41 @@ def test_only_personnel_and_admins_reach_the_annual_page(auth: AuthActions, clie
     assert client.get("/evaluation/annual").status_code == 403
     _switch(auth, "head1")
     assert client.get("/evaluation/annual").status_code == 403
+
+
+# -- the open page with the month's assigned work products ----------------------------------------------------------
+
+PRODUCTS_HEADER = 'Mã cán bộ,"Tên sản phẩm, công việc",Số sản phẩm quy đổi được giao\n'
+
+
+def _open_with_products(auth: AuthActions, content: str) -> Any:
+    data = {"month": MONTH, "unit": "X001", "products": (io.BytesIO(content.encode("utf-8")), "san-pham.csv")}
+    return auth.post("/evaluation/open", data, page="/evaluation/open", content_type="multipart/form-data")
+
+
+def test_the_open_page_fills_in_the_assigned_products_from_a_file(auth: AuthActions, client, driver) -> None:
+    auth.login("personnel1")
+    assert 'name="products"' in client.get("/evaluation/open").get_data(as_text=True)
+    response = _open_with_products(
+        auth, PRODUCTS_HEADER + 'CB0001,Tham mưu văn bản,12\nCB0001,Giải quyết hồ sơ,"2,5"\n'
+    )
+    assert response.status_code == 302
+    with driver.session_factory() as s:
+        instance = s.scalars(select(ProcessInstance).where(ProcessInstance.business_key == f"{MONTH}/CB0001")).one()
+        data = driver.engine.load(driver.engine.definition(s, instance.process_version_id), instance).last_task.data
+    assert [(p["name"], p["assigned"]) for p in data["products"]] == [
+        ("Tham mưu văn bản", 12.0),
+        ("Giải quyết hồ sơ", 2.5),
+    ]
+
+
+def test_a_bad_products_file_is_refused_on_the_page_and_opens_nothing(
+    app: Flask, auth: AuthActions, client, driver
+) -> None:
+    auth.login("personnel1")
+    response = _open_with_products(auth, PRODUCTS_HEADER + "CB0001,Tham mưu văn bản,mười\n")
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert _vi(app, "the file of assigned work products cannot be used") in html
+    assert "phải là một số không âm" in html and 'aria-invalid="true"' in html
+    assert _instance_count(driver) == 0

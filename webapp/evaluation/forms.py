@@ -4,6 +4,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from wtforms import BooleanField, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
@@ -23,6 +24,8 @@ class OpenMonthForm(FlaskForm):
     )
     unit = SelectField(_l("Unit"), validate_choice=False, validators=[DataRequired(_l("Choose a unit."))])
     include_subunits = BooleanField(_l("Include the units below"), default=True)
+    # Optional: the month's assigned work products (read by workflows.evaluation.products; every cell checked).
+    products = FileField(_l("Assigned work products (.xlsx or .csv, optional)"))
 
 
 class AnnualRunForm(FlaskForm):

@@ -24,6 +24,7 @@ from workflows.evaluation.annual import PROCESS_ID as ANNUAL_PROCESS_ID
 from workflows.evaluation.annual import business_key as annual_business_key
 from workflows.evaluation.annual import start_annual_run
 from workflows.evaluation.opening import OPENING_ROLES
+from workflows.evaluation.products import read_assigned_products
 from workflows.evaluation.results import (
     FULL,
     RESULT_COLUMNS,
@@ -111,6 +112,19 @@ def _refusal_on_form(form: Any, error: WorkflowError) -> list[str]:
 # -- opening a month -------------------------------------------------------------------------------------------------
 
 
+def _assigned_products(form: OpenMonthForm) -> dict[str, list[dict[str, Any]]] | None:
+    """The uploaded file of the month's assigned work products, checked whole; None when none was sent. A file that
+    cannot be used puts every problem (by row and column) on the field, and nothing is opened."""
+    upload = form.products.data
+    if not upload or not getattr(upload, "filename", ""):
+        return None
+    try:
+        return read_assigned_products(upload.read(), upload.filename)
+    except Invalid as error:
+        form.products.errors = [_(error.message), *(problem.message for problem in error.problems)]
+        return None
+
+
 @bp.route("/open", methods=["GET", "POST"])
 @login_required
 def open_page() -> Any:
@@ -125,7 +139,9 @@ def open_page() -> Any:
     status = 200
     if request.method == "POST":
         status = 422
-        if form.validate_on_submit():
+        valid = form.validate_on_submit()
+        products = _assigned_products(form) if valid else None
+        if valid and not form.products.errors:
             actor = current_user._get_current_object()
             try:
                 summary = open_month(
@@ -133,6 +149,7 @@ def open_page() -> Any:
                     month=form.month.data or "",
                     unit_code=form.unit.data or "",
                     include_subunits=bool(form.include_subunits.data),
+                    products=products,
                 )
             except WorkflowError as error:
                 status = status_for(error)
