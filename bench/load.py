@@ -186,6 +186,51 @@ def start_server(url: str, workers: int, port: int, log_dir: Path) -> subprocess
     raise SystemExit("canbo serve did not come up; see " + str(log_dir / "serve.log"))
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of one process (Linux /proc), 0 when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def _backend_pids(url: str) -> list[int]:
+    parsed = make_url(url)
+    admin = create_engine(parsed.set(database="postgres"))
+    with admin.connect() as conn:
+        pids = list(
+            conn.execute(text("SELECT pid FROM pg_stat_activity WHERE datname = :n"), {"n": parsed.database}).scalars()
+        )
+    admin.dispose()
+    return pids
+
+
+def cpu_snapshot(server_pid: int, url: str) -> dict[str, dict[int, float]]:
+    """CPU seconds so far of the gunicorn workers and of the PostgreSQL backends serving this database: the cost
+    per request independent of how loaded the machine is (what sizing needs)."""
+    return {
+        "app": {pid: _cpu_seconds(pid) for pid in _children(server_pid)},
+        "database": {pid: _cpu_seconds(pid) for pid in _backend_pids(url)},
+    }
+
+
+def cpu_used(before: dict[str, dict[int, float]], after: dict[str, dict[int, float]]) -> dict[str, float]:
+    return {side: sum(seconds - before[side].get(pid, 0.0) for pid, seconds in after[side].items()) for side in after}
+
+
 # -- clients -------------------------------------------------------------------------------------------------------
 
 
@@ -310,8 +355,11 @@ def main() -> None:
         ]
         for process in processes:
             process.start()
+        # The clients sign in first (a few requests); the snapshot is taken while they do, close enough.
+        before = cpu_snapshot(server.pid, args.postgres_url)
         collected = [out.get(timeout=args.duration + 120) for _ in processes]
         wall = time.monotonic() - started
+        used = cpu_used(before, cpu_snapshot(server.pid, args.postgres_url))
         for process in processes:
             process.join(timeout=30)
     finally:
@@ -351,6 +399,12 @@ def main() -> None:
         f"completions / raw single-core advance rate: {per_second / rate:.0%} "
         f"(target ≥ {TARGET_RAW_SHARE:.0%}: {'met' if per_second / rate >= TARGET_RAW_SHARE else 'NOT met'})"
     )
+    if total:
+        print(
+            f"CPU per answered request: app {used['app'] / total * 1000:.1f} ms (gunicorn workers), database "
+            f"{used['database'] / total * 1000:.1f} ms (its backends); {used['app'] / wall:.2f} + "
+            f"{used['database'] / wall:.2f} cores busy on average"
+        )
     print(f"server log: {log_dir / 'serve.log'}")
 
 
