@@ -11,6 +11,8 @@ import pytest
 from sqlalchemy import func, select, update
 
 from tests.fixtures.app import AuthActions
+from tests.fixtures.appointment import setup_appointment, today_text
+from tests.fixtures.appointment import start as start_appointment
 from tests.fixtures.inspection import EVERY_EVENT, build_story
 from tests.fixtures.tampering import bypass_append_only
 from tests.fixtures.workflow_helpers import WorkflowDriver
@@ -288,3 +290,17 @@ def test_an_auditor_cannot_complete_a_task_or_change_data(auth: AuthActions, cli
     assert client.get("/instances/start").status_code == 403
     assert _counts(driver) == before
     assert driver.task(instance_id, "submit_request").status == TaskStatus.OPEN
+
+
+def test_the_history_page_shows_eligibility_as_decided(auth: AuthActions, client, driver: WorkflowDriver) -> None:
+    factory = driver.session_factory
+    setup = setup_appointment(factory)
+    instance_id = start_appointment(factory, driver.engine, setup["post_id"], "CB0001")  # not planned, no grade
+    driver.complete(
+        "personnel1", driver.task(instance_id, "eligibility_policy").id, {"dossier_received_on": today_text()}
+    )
+    auth.login("auditor1")
+    html = client.get(f"/audit/instances/{instance_id}").get_data(as_text=True)
+    section = html.split('id="eligibility-heading"')[1].split("</section>")[0]
+    assert 'data-rule="planning" data-passed="no"' in section
+    assert 'data-rule="annual_grade" data-passed="no"' in section

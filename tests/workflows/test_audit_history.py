@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tests.fixtures.appointment import NOMINEE, setup_appointment
+from tests.fixtures.appointment import NOMINEE, setup_appointment, today_text
 from tests.fixtures.appointment import start as start_appointment
 from tests.fixtures.inspection import EVERY_EVENT, T0, build_story
 from tests.fixtures.workflow_helpers import WorkflowDriver
@@ -19,6 +19,7 @@ from workflows.errors import NotFound
 from workflows.evaluation.opening import open_for_cadres, plan_month
 from workflows.inspection.history import load_cadre_history, load_instance_history
 from workflows.models import ProcessInstance
+from workflows.registry import records
 from workflows.registry.models import Cadre, User
 from workflows.rules.evaluation import DEFAULT_POLICY
 
@@ -95,3 +96,23 @@ def test_a_cadre_timeline_runs_across_three_procedures(driver: WorkflowDriver) -
         assert kinds.index("other") < kinds.index("planning_entry_added") < kinds.index("appointment")
         with pytest.raises(NotFound):
             load_cadre_history(s, _user(driver, s, "auditor1"), 10**6)
+
+
+def test_eligibility_is_shown_as_it_was_decided(driver: WorkflowDriver) -> None:
+    """The results recorded when the eligibility step was completed, even after the cadre's record changed."""
+    factory = driver.session_factory
+    setup = setup_appointment(factory)
+    instance_id = start_appointment(factory, driver.engine, setup["post_id"], "CB0001")  # not planned, no grade
+    driver.complete(
+        "personnel1", driver.task(instance_id, "eligibility_policy").id, {"dossier_received_on": today_text()}
+    )
+    with factory() as s, transaction(s):  # later, the record changes: the decision's results must not
+        cadre = s.scalars(select(Cadre).where(Cadre.code == "CB0001")).one()
+        records.record_evaluation(s, None, cadre, period_kind="year", period="2025", grade="HTXSNV")
+    with factory() as s:
+        history = load_instance_history(s, driver.engine, _user(driver, s, "auditor1"), instance_id)
+        (snapshot,) = history.eligibility
+        assert snapshot.eligible is False and snapshot.actor_name
+        failed = {r["rule"] for r in snapshot.results if not r["passed"]}
+        assert {"planning", "annual_grade"} <= failed
+        assert all(r["message"] and r["source"] for r in snapshot.results)
