@@ -21,7 +21,7 @@ from sqlalchemy.orm import sessionmaker
 from webapp.appointment import appointment_policy, work_calendar
 from webapp.audit.anchoring import anchor_key
 from webapp.audit.cli import anchor_command, verify_against, verify_export_command
-from webapp.evaluation import evaluation_policy
+from webapp.evaluation import evaluation_policy, reminder_leads
 from webapp.evaluation.rollup_cli import annual_command, rollup_command
 from webapp.extensions import db
 from workflows import clock
@@ -385,7 +385,7 @@ def worker(once: bool, poll: float | None) -> None:
     while True:
         beat(session_factory, identity, 0)  # alive before a long run too, not only after it
         run = run_due_timers(session_factory, _engine())
-        mail = run_notifications(session_factory, smtp)
+        mail = run_notifications(session_factory, smtp, reminders=reminder_leads())
         if mail.created or mail.emailed or mail.failed:
             click.echo(f"notifications: {mail.created} created, {mail.emailed} e-mailed, {mail.failed} failed")
         beat(session_factory, identity, run.instances + len(run.failures) + mail.created + mail.emailed)

@@ -21,7 +21,7 @@ import json
 import logging
 import smtplib
 import ssl
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from email.message import EmailMessage
@@ -30,7 +30,7 @@ from ipaddress import ip_address
 from typing import Any, cast
 from urllib.parse import urlsplit
 
-from sqlalchemy import Table, case, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Table, and_, case, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
@@ -135,18 +135,29 @@ def mark_read(session: Session, user: User, notification_id: int) -> None:
 # -- the worker ----------------------------------------------------------------------------------------------------
 
 
-def run_notifications(session_factory: sessionmaker[Session], smtp: SmtpSettings | None) -> NotificationRun:
-    """One poll of the worker: derive new notifications, then e-mail what is pending."""
-    created = create_notifications(session_factory)
+def run_notifications(
+    session_factory: sessionmaker[Session],
+    smtp: SmtpSettings | None,
+    *,
+    reminders: Mapping[str, timedelta] | None = None,
+) -> NotificationRun:
+    """One poll of the worker: derive new notifications, then e-mail what is pending. `reminders` gives some
+    processes their own reminder lead time (the monthly evaluation's policy: days before each deadline)."""
+    created = create_notifications(session_factory, reminders=reminders)
     mailed = send_pending_emails(session_factory, smtp)
     return NotificationRun(created=created, emailed=mailed.emailed, failed=mailed.failed, skipped=mailed.skipped)
 
 
 def create_notifications(
-    session_factory: sessionmaker[Session], *, batch: int = 1000, due_soon: timedelta = timedelta(days=1)
+    session_factory: sessionmaker[Session],
+    *,
+    batch: int = 1000,
+    due_soon: timedelta = timedelta(days=1),
+    reminders: Mapping[str, timedelta] | None = None,
 ) -> int:
     """Turn committed `task_opened` events into new_task/returned notifications and near or past deadlines into
-    due_soon/overdue ones. Each batch is one transaction holding the cursor row, so concurrent workers take turns
+    due_soon/overdue ones (due_soon: within `due_soon` of the deadline, or the process's own lead in `reminders`).
+    Each batch is one transaction holding the cursor row, so concurrent workers take turns
     and never create the same rows. Returns how many notifications were created."""
     _ensure_cursor(session_factory)
     created = 0
@@ -178,7 +189,9 @@ def create_notifications(
     while True:
         with session_factory() as session, transaction(session):
             _lock_cursor(session)
-            candidates, last_task_id, page_size = _from_deadlines(session, after_task_id, batch, due_soon)
+            candidates, last_task_id, page_size = _from_deadlines(
+                session, after_task_id, batch, due_soon, reminders or {}
+            )
             created += _insert_missing(session, candidates)
         if page_size < batch:
             break
@@ -401,8 +414,18 @@ def _is_returned(session: Session, event_id: int, task: HumanTask) -> bool:
     return done_before_cause is not None
 
 
+def _due_within(now: datetime, due_soon: timedelta, reminders: Mapping[str, timedelta]) -> ColumnElement[bool]:
+    """Due within the reminder lead of the task's process (`reminders`), or `due_soon` for the others."""
+    clauses = [
+        and_(HumanTask.process_id == process_id, HumanTask.due_dt <= now + lead)
+        for process_id, lead in reminders.items()
+    ]
+    clauses.append(and_(HumanTask.process_id.not_in(list(reminders)), HumanTask.due_dt <= now + due_soon))
+    return or_(*clauses)
+
+
 def _from_deadlines(
-    session: Session, after_task_id: int, batch: int, due_soon: timedelta
+    session: Session, after_task_id: int, batch: int, due_soon: timedelta, reminders: Mapping[str, timedelta]
 ) -> tuple[list[_Candidate], int, int]:
     """One page (by task id) of open tasks due within `due_soon` or past due, without a notification of that kind
     yet. Recipients are resolved when a task first qualifies; someone given the role later is not told again."""
@@ -419,7 +442,7 @@ def _from_deadlines(
                 HumanTask.id > after_task_id,
                 HumanTask.status == TaskStatus.OPEN,
                 HumanTask.due_dt.is_not(None),
-                HumanTask.due_dt <= now + due_soon,
+                _due_within(now, due_soon, reminders),
                 ~already,
             )
             .order_by(HumanTask.id)

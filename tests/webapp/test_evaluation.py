@@ -580,3 +580,19 @@ def test_a_bad_products_file_is_refused_on_the_page_and_opens_nothing(
     assert _vi(app, "the file of assigned work products cannot be used") in html
     assert "phải là một số không âm" in html and 'aria-invalid="true"' in html
     assert _instance_count(driver) == 0
+
+
+def test_the_worker_reminds_the_policys_days_before_the_deadline(auth: AuthActions, runner, driver) -> None:
+    """`canbo worker --once` reminds evaluation tasks EVALUATION_POLICY.reminder_days_before (2) days ahead."""
+    auth.login("personnel1")
+    _open(auth)
+    clock.set_now(datetime(2026, 11, 24, 3, 0, tzinfo=UTC))  # 1.6 days before the end of the 25th in Vietnam
+    result = runner.invoke(args=["worker", "--once"])
+    assert result.exit_code == 0, result.output
+    with driver.session_factory() as s:
+        reminded = s.scalar(
+            select(func.count(Notification.id))
+            .join(User, User.id == Notification.user_id)
+            .where(Notification.kind == "due_soon", User.username == "officer1")
+        )
+    assert reminded == 1

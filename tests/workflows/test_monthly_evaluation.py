@@ -3,7 +3,7 @@ opening a month, the server-side checks and score, returns, the decision, the gr
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -18,6 +18,7 @@ from workflows.errors import Conflict, Invalid, NotAllowed, NotFound
 from workflows.evaluation import PROCESS_ID
 from workflows.evaluation.opening import open_for_cadres, plan_month
 from workflows.models import HumanTask, Notification, ProcessInstance
+from workflows.notifications import create_notifications
 from workflows.registry.models import Cadre, DisciplineRecord, EvaluationResult, User
 from workflows.rules.evaluation import DEFAULT_POLICY
 from workflows.states import TaskStatus
@@ -418,3 +419,34 @@ def test_the_worker_opens_the_month_on_the_opening_day_once(driver, session_fact
         opened = session.scalar(select(func.count(ProcessInstance.id)).where(ProcessInstance.process_id == PROCESS_ID))
     assert (opening.month, opening.opened, opened) == (MONTH, cadres, cadres)
     assert run(date(2026, 11, 21)) == []  # the cursor remembers the month: nothing planned again
+
+
+def _reminders(session_factory: sessionmaker[Session], username: str, task_key: str) -> int:
+    with session_factory() as session:
+        return (
+            session.scalar(
+                select(func.count(Notification.id))
+                .join(HumanTask, HumanTask.id == Notification.human_task_id)
+                .join(User, User.id == Notification.user_id)
+                .where(Notification.kind == "due_soon", User.username == username, HumanTask.task_key == task_key)
+            )
+            or 0
+        )
+
+
+def test_the_reminder_comes_the_policys_days_before_each_deadline(driver, session_factory):
+    """§8 (policy reminder_days_before, default 2): the self-assessment is due at the end of the 25th; on the 24th
+    in the morning (less than 2 days before) the cadre is reminded, where the worker's general lead (1 day) would
+    still be silent; a process without a lead of its own keeps the general one."""
+    _open(session_factory, driver.engine, "personnel1")
+    lead = {PROCESS_ID: timedelta(days=DEFAULT_POLICY.reminder_days_before)}
+    clock.set_now(datetime(2026, 11, 22, 3, 0, tzinfo=UTC))  # 10:00 on the 22nd in Vietnam: 3.5 days ahead
+    create_notifications(session_factory, reminders=lead)
+    assert _reminders(session_factory, "officer1", "self_assessment") == 0
+    clock.set_now(datetime(2026, 11, 24, 3, 0, tzinfo=UTC))  # 10:00 on the 24th: 1.6 days ahead
+    create_notifications(session_factory)  # the general one-day lead: not yet
+    assert _reminders(session_factory, "officer1", "self_assessment") == 0
+    create_notifications(session_factory, reminders=lead)
+    assert _reminders(session_factory, "officer1", "self_assessment") == 1
+    create_notifications(session_factory, reminders=lead)  # once only
+    assert _reminders(session_factory, "officer1", "self_assessment") == 1

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import Flask, current_app
 
 from webapp.config import ConfigError
+from workflows.evaluation import PROCESS_ID
+from workflows.evaluation.annual import PROCESS_ID as ANNUAL_PROCESS_ID
 from workflows.evaluation.rollup import TaskGrouping
 from workflows.rules.evaluation import EvaluationPolicy
 
@@ -24,3 +28,10 @@ def task_grouping(app: Flask | None = None) -> TaskGrouping:
     if not isinstance(groups, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in groups.items()):
         raise ConfigError("EVALUATION_TASK_GROUPS must map position title codes to group names")
     return TaskGrouping(dict(groups))
+
+
+def reminder_leads(app: Flask | None = None) -> dict[str, timedelta]:
+    """How long before a deadline the evaluation's tasks are reminded (the policy's reminder_days_before, §8), for
+    the worker's notifications; other processes keep its default."""
+    lead = timedelta(days=evaluation_policy(app).reminder_days_before)
+    return {PROCESS_ID: lead, ANNUAL_PROCESS_ID: lead}
