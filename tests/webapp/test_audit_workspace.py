@@ -52,6 +52,13 @@ def test_the_history_page_shows_every_event_with_who_role_when_and_diff(auth: Au
     assert 'data-step="collective_vote"' in html and "Nguyễn Văn An" in html  # the tally, with names
     assert "<svg" in html and "sha256-" in response.headers["Content-Security-Policy"]
     assert "Đã xem hồ sơ, chưa thấy sai sót." in html
+    # The instance page leads inspectors here, and nobody else.
+    assert f'href="/audit/instances/{story["eventful"]}"' in client.get(f"/instances/{story['eventful']}").get_data(
+        as_text=True
+    )
+    auth.logout()
+    auth.login("supervisor1")
+    assert "/audit/instances/" not in client.get(f"/instances/{story['eventful']}").get_data(as_text=True)
 
 
 def test_the_history_is_the_inspector_s(auth: AuthActions, client, story, driver: WorkflowDriver) -> None:
@@ -81,6 +88,8 @@ def test_the_cadre_view_lists_procedures_in_time_order(auth: AuthActions, client
     with driver.session_factory() as s:
         cadre_id = s.scalars(select(Cadre.id).where(Cadre.code == "CB0001")).one()
     auth.login("auditor1")
+    record = client.get(f"/registry/cadres/{cadre_id}").get_data(as_text=True)
+    assert f'href="/audit/cadres/{cadre_id}"' in record
     html = client.get(f"/audit/cadres/{cadre_id}").get_data(as_text=True)
     links = re.findall(r'href="/audit/instances/(\d+)"', html)
     assert [int(x) for x in dict.fromkeys(links)] == [story["eventful"], story["completed"]]

@@ -47,6 +47,16 @@ bp = Blueprint("audit", __name__, url_prefix="/audit")
 PER_PAGE = 50
 
 
+@bp.app_context_processor
+def inspection_links() -> dict[str, Any]:
+    """Pages outside the workspace (an instance, a cadre's record) link to its view for inspectors."""
+
+    def can_inspect() -> bool:
+        return bool(current_user.is_authenticated and can_view_audit(current_user))
+
+    return {"can_inspect": can_inspect}
+
+
 def _require_reader() -> None:
     if not can_view_audit(current_user):
         abort(403)
