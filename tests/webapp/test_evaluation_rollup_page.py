@@ -212,7 +212,7 @@ def test_the_head_returns_the_run_to_personnel_through_the_task_page(
 
 
 def test_an_approved_exception_shows_on_the_rollup_and_the_cadres_record(
-    auth: AuthActions, client, seeded, session_factory, driver
+    app: Flask, auth: AuthActions, client, seeded, session_factory, driver
 ) -> None:
     instance_id = _start_run(session_factory, driver)
     driver.complete("personnel1", driver.task(instance_id, "prepare").id, {})
@@ -233,6 +233,7 @@ def test_an_approved_exception_shows_on_the_rollup_and_the_cadres_record(
     rx01 = _row(html, "RX01")
     assert "HTXSNV" in rx01 and "HTTNV" in rx01 and 'class="overdue"' not in rx01  # proposed, then recorded
     assert "Exceeded" not in html and f'href="/instances/{instance_id}"' in html
+    assert _vi(app, "Completed") in html  # the annual run's state, as the instances pages name it
     exported = client.get(PAGE + "&format=csv").get_data(as_text=True)
     assert REFERENCE in exported
     with session_factory() as session:

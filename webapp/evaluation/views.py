@@ -17,6 +17,7 @@ from webapp.evaluation.forms import AnnualRunForm, OpenMonthForm
 from webapp.evaluation.opening import open_month
 from webapp.extensions import db
 from webapp.http import act, process_engine, status_for, translated, trusted_svg
+from webapp.instances.views import STATUS_LABELS
 from workflows.access import in_subtree, role_units
 from workflows.charts import bar_chart, stacked_bar
 from workflows.errors import Invalid, NotAllowed, NotFound, WorkflowError
@@ -346,6 +347,7 @@ def rollup() -> Any:
         rows=view.rows[start : start + ROLLUP_PER_PAGE],
         page=page,
         annual_run=annual_run,
+        status_labels=STATUS_LABELS,
         errors={},
         **context,
     )
