@@ -17,11 +17,13 @@ from tests.fixtures.inspection import EVERY_EVENT, build_story
 from tests.fixtures.tampering import bypass_append_only
 from tests.fixtures.workflow_helpers import WorkflowDriver
 from tests.webapp.test_exports import csv_rows
+from webapp.extensions import db
 from workflows.audit import compute_hash
 from workflows.db import transaction
 from workflows.models import AuditEvent, HumanTask, ProcessInstance, RecordView
 from workflows.registry.models import Cadre, OrgUnit, RoleAssignment, User
 from workflows.registry.passwords import hash_password
+from workflows.registry.tokens import create_token
 from workflows.states import Role, TaskStatus
 
 
@@ -313,3 +315,21 @@ def test_the_history_page_shows_eligibility_as_decided(auth: AuthActions, client
     section = html.split('id="eligibility-heading"')[1].split("</section>")[0]
     assert 'data-rule="planning" data-passed="no"' in section
     assert 'data-rule="annual_grade" data-passed="no"' in section
+
+
+def test_reads_through_the_api_are_logged_too(app, story, driver: WorkflowDriver) -> None:  # type: ignore[no-untyped-def]
+    with app.app_context():
+        officer = db.session.scalars(select(User).where(User.username == "officer1")).one()
+        token = create_token(db.session, officer, "tests")
+        db.session.commit()
+    client = app.test_client(use_cookies=False)
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.get(f"/api/v1/instances/{story['completed']}", headers=headers).status_code == 200
+    assert client.get(f"/api/v1/instances/{story['completed']}/history", headers=headers).status_code == 200
+    with driver.session_factory() as s:
+        views = s.execute(
+            select(RecordView.object_kind).where(
+                RecordView.viewer_name == "officer1", RecordView.object_id == story["completed"]
+            )
+        ).scalars()
+        assert sorted(views) == ["instance", "instance_history"]

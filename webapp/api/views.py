@@ -18,6 +18,7 @@ from werkzeug.wrappers import Response
 
 from webapp.api import inputs, payloads, queries
 from webapp.api.openapi import openapi_document
+from webapp.audit.reads import log_read
 from webapp.extensions import db, login_manager
 from webapp.http import act, process_engine, status_for, translated
 from workflows.access import visible_units
@@ -28,6 +29,7 @@ from workflows.deployment.operations import can_deploy, deploy_bundle
 from workflows.deployment.validation import BundleFile, split_uploads, validate_bundle
 from workflows.engine import operations
 from workflows.errors import Invalid, NotAllowed, NotFound, Problem, WorkflowError
+from workflows.inspection.reads import ViewedObject
 from workflows.instances import diagram_for, find_cadre, is_read_only, load_visible_instance
 from workflows.models import HumanTask, ProcessInstance
 from workflows.registry.models import User
@@ -246,15 +248,18 @@ def start_instance() -> ResponseReturnValue:
 
 @bp.get(f"/instances/<{ID}:instance_id>")
 def show_instance(instance_id: int) -> ResponseReturnValue:
-    return jsonify(_instance_with_tasks(load_visible_instance(db.session, _user(), instance_id).id))
+    found = load_visible_instance(db.session, _user(), instance_id)
+    log_read(ViewedObject.INSTANCE, found.id, found.unit_id)
+    return jsonify(_instance_with_tasks(instance_id))
 
 
 @bp.get(f"/instances/<{ID}:instance_id>/history")
 def history(instance_id: int) -> ResponseReturnValue:
     found = load_visible_instance(db.session, _user(), instance_id)
-    chain = instance_chain(found.id)
+    log_read(ViewedObject.INSTANCE_HISTORY, found.id, found.unit_id)
+    chain = instance_chain(instance_id)
     report = verify_chains(db.session, chain)
-    return jsonify(payloads.history(found.id, queries.instance_events(db.session, chain), report.ok))
+    return jsonify(payloads.history(instance_id, queries.instance_events(db.session, chain), report.ok))
 
 
 @bp.get(f"/instances/<{ID}:instance_id>/diagram.svg")
