@@ -3,6 +3,7 @@ worker has beaten recently. Each part is reported on its own so an operator sees
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
@@ -14,6 +15,8 @@ from sqlalchemy.orm import Session
 
 from workflows.migrate import alembic_config
 from workflows.production.figures import read_figures
+
+log = logging.getLogger(__name__)
 
 DATABASE = "database"
 MIGRATIONS = "migrations"
@@ -46,7 +49,10 @@ def health(
     try:
         session.execute(text("SELECT 1"))
     except Exception as error:  # any failure to reach the database is the answer, not a crash of the check
-        session.rollback()
+        try:
+            session.rollback()
+        except Exception:  # the connection is gone; the session is discarded at the end of the request anyway
+            log.debug("rollback after a failed health query failed too", exc_info=True)
         report.checks[DATABASE] = {"ok": False, "error": type(error).__name__}
         for name in checks:
             if name != DATABASE:
