@@ -87,6 +87,19 @@ def visible_units(session: Session, user: User, *, active_only: bool = False) ->
     `active_only` leaves out units merged or dissolved (the 2025 reform): nothing new starts there, while filters
     over history still need them."""
     roots = {unit_id for _role, unit_id in role_units(user)} | {user.unit_id}
+    return _subtrees(session, roots, active_only=active_only)
+
+
+def units_under_roles(session: Session, user: User, roles: Iterable[str], *, active_only: bool = True) -> list[OrgUnit]:
+    """Units in the subtrees where the user holds one of `roles`: where a procedure started by those roles may be
+    started (active units only by default: nothing new starts in a merged or dissolved unit)."""
+    wanted = set(roles)
+    return _subtrees(
+        session, {unit_id for role, unit_id in role_units(user) if role in wanted}, active_only=active_only
+    )
+
+
+def _subtrees(session: Session, roots: set[int], *, active_only: bool) -> list[OrgUnit]:
     if not roots:
         return []
     query = select(OrgUnit).where(or_(*(in_subtree(OrgUnit, r) for r in roots)))

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
+from lxml import html as lxml_html
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -24,12 +25,13 @@ from tests.fixtures.workflow_helpers import WorkflowDriver
 from webapp import create_app
 from webapp.appointment import appointment_policy
 from webapp.config import ConfigError
+from webapp.extensions import db
 from workflows.appointment.hooks import working_deadline
 from workflows.appointment.service import start_due_reappointments
 from workflows.audit import verify_chains
 from workflows.db import transaction
 from workflows.models import BallotBox, ProcessInstance
-from workflows.registry.models import Cadre, CadrePosition, OrgUnit, PlanningEntry, RoleAssignment, User
+from workflows.registry.models import Cadre, CadrePosition, OrgUnit, PlanningEntry, Position, RoleAssignment, User
 from workflows.registry.records import add_position, local_today, remove_planning_entry
 from workflows.rules.workdays import WorkCalendar
 from workflows.states import InstanceStatus, Role
@@ -54,11 +56,18 @@ def _submit(auth: AuthActions, driver: WorkflowDriver, instance_id: int, key: st
     return auth.post(f"/tasks/{task.id}", {**data, "action": "submit"}, page=f"/tasks/{task.id}")
 
 
+def _post_unit(auth: AuthActions, post_id: int) -> int:
+    with auth.client.application.app_context():
+        post = db.session.get(Position, post_id)
+        assert post is not None
+        return post.unit_id
+
+
 def _start(auth: AuthActions, post_id: int, code: str = NOMINEE, source: str = "internal") -> Any:
+    """What the start page posts: the cadre code, the unit and post chosen in the two selects, the source."""
     _as(auth, "personnel1")
-    return auth.post(
-        "/appointments/start", {"cadre": code, "position": str(post_id), "source": source}, page="/appointments/start"
-    )
+    chosen = {"cadre": code, "unit": str(_post_unit(auth, post_id)), "position": str(post_id), "source": source}
+    return auth.post("/appointments/start", chosen, page="/appointments/start")
 
 
 def _instance_id(response: Any) -> int:
@@ -225,6 +234,64 @@ def test_start_page_refusals(
             == 0
         )
     assert ballot_tables(session_factory) == before
+
+
+def _doc(response: Any) -> Any:
+    return lxml_html.fromstring(response.get_data(as_text=True))
+
+
+def _appointments(session_factory: sessionmaker[Session]) -> int:
+    with session_factory() as s:
+        query = select(func.count()).select_from(ProcessInstance).where(ProcessInstance.process_id == "appointment")
+        return s.scalar(query) or 0
+
+
+def test_the_start_page_picks_the_unit_in_scope_then_its_post(
+    client: FlaskClient, auth: AuthActions, session_factory: sessionmaker[Session], world: dict[str, Any]
+) -> None:
+    with session_factory() as s, transaction(s):
+        x001, x002 = (s.scalars(select(OrgUnit.id).where(OrgUnit.code == code)).one() for code in ("X001", "X002"))
+        officer = User(username="personnelx2", full_name="Tổ chức phường", password_hash=user(s, "officer3").password_hash,
+                       unit_id=x002)  # fmt: skip
+        s.add(officer)
+        s.flush()
+        s.add(RoleAssignment(user_id=officer.id, role=Role.PERSONNEL, unit_id=x002))
+    _as(auth, "personnelx2")
+    page = _doc(client.get("/appointments/start"))
+    offered = [int(value) for value in page.xpath('//select[@name="unit"]/option/@value') if value]
+    with session_factory() as s:
+        paths = dict(s.execute(select(OrgUnit.id, OrgUnit.path).where(OrgUnit.id.in_(offered))).tuples().all())
+    assert x002 in offered and x001 not in offered
+    assert all(unit == x002 or f"/{x002}/" in paths[unit] for unit in offered)
+    assert client.get(f"/appointments/posts?unit={x001}").status_code == 404  # outside the scope
+    assert client.get(f"/appointments/posts?unit={x002}").status_code == 200
+
+    # personnel1 (the whole province): the JSON and the page without JavaScript give the same posts of X001.
+    _as(auth, "personnel1")
+    answer = client.get(f"/appointments/posts?unit={x001}").get_json()
+    assert {"id": world["post_id"], "title": "Phó Chủ tịch UBND xã", "is_occupied": False,
+            "label": "Phó Chủ tịch UBND xã"} in answer["posts"]  # fmt: skip
+    chosen = {"cadre": NOMINEE, "unit": str(x001), "source": "internal", "show_posts": "1"}
+    shown = auth.post("/appointments/start", chosen, page="/appointments/start")
+    assert shown.status_code == 200
+    offered_posts = _doc(shown).xpath('//select[@name="position"]/option/@value')
+    assert offered_posts == ["", *(str(post["id"]) for post in answer["posts"])]
+    assert _doc(shown).xpath('//input[@name="source"][@checked]/@value') == ["internal"]
+    assert NOMINEE in _doc(shown).xpath("//datalist/option/@value")
+    assert _appointments(session_factory) == 0
+    # A refusal of the service is said on its field, the unit and its posts still chosen.
+    refused = auth.post(
+        "/appointments/start",
+        {"cadre": "CB0005", "unit": str(x001), "position": str(world["post_id"]), "source": "internal"},
+        page="/appointments/start",
+    )
+    assert refused.status_code == 422
+    doc = _doc(refused)
+    assert doc.xpath('//*[@id="source-error"]') and doc.xpath('//select[@name="unit"]/option[@selected]/@value') == [
+        str(x001)
+    ]
+    assert doc.xpath('//select[@name="position"]/option[@selected]/@value') == [str(world["post_id"])]
+    assert _appointments(session_factory) == 0
 
 
 @pytest.fixture

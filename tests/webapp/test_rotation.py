@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
+from lxml import html as lxml_html
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -20,12 +21,14 @@ from tests.fixtures.ballots import unit_id, user
 from tests.fixtures.rotation import BOARD, LOCAL, OFFICER, WEAK, setup_rotation
 from tests.fixtures.workflow_helpers import WorkflowDriver
 from workflows import clock
+from workflows.access import in_subtree
 from workflows.audit import verify_chains
 from workflows.db import transaction
 from workflows.models import AuditEvent, ProcessInstance
 from workflows.registry.models import (
     Cadre,
     CadrePosition,
+    OrgUnit,
     Position,
     RotationRecord,
 )
@@ -68,6 +71,7 @@ def _period(months: int = 36) -> tuple[date, date]:
 
 
 def _start(auth: AuthActions, world: dict, code: str, *, months: int = 36, to_unit: int | None = None) -> Any:
+    """What the start page posts: the cadre code, the receiving unit and its post chosen in the selects, the rest."""
     starts, ends = _period(months)
     return auth.post(
         "/rotations/start",
@@ -283,6 +287,65 @@ def test_bad_starts_are_refused_with_a_clear_message_and_nothing_written(
     _as(auth, "officer1")
     assert auth.client.get("/rotations/start").status_code == 403
     assert auth.client.get("/rotations/signals").status_code == 403
+
+
+def _doc(response: Any) -> Any:
+    return lxml_html.fromstring(response.get_data(as_text=True))
+
+
+def test_the_unit_select_offers_only_the_units_in_scope_and_the_posts_endpoint_refuses_others(
+    auth: AuthActions, client: FlaskClient, session_factory: sessionmaker[Session], world: dict[str, Any]
+) -> None:
+    _as(auth, "personnelx2")  # personnel of X002 only
+    page = _doc(client.get("/rotations/start"))
+    offered = [int(v) for v in page.xpath('//select[@name="to_unit"]/option/@value') if v]
+    with session_factory() as s:
+        x002_subtree = s.scalars(
+            select(OrgUnit.id).where(in_subtree(OrgUnit, world["x002"]), OrgUnit.is_active).order_by(OrgUnit.path)
+        ).all()
+    assert world["x002"] in offered and sorted(offered) == sorted(x002_subtree)
+    assert world["x001"] not in offered and world["snv"] not in offered
+    # No post is offered before a unit is chosen; the page loads its script (no inline script: the CSP).
+    assert page.xpath('//select[@name="position"]/option/@value') == [""]
+    assert page.xpath("//script/@src") == ["/static/post_picker.js"] and not page.xpath("//script[not(@src)]")
+
+    own = client.get(f"/rotations/posts?unit={world['x002']}")
+    assert own.status_code == 200 and own.is_json
+    [chair] = [post for post in own.get_json()["posts"] if post["id"] == world["x002_post"]]
+    assert chair["title"] == "Chủ tịch UBND phường" and chair["is_occupied"] is True  # CB0005 holds it
+    for outside in (world["x001"], world["snv"], 999_999, "abc", ""):
+        assert client.get(f"/rotations/posts?unit={outside}").status_code == 404, outside
+    _as(auth, "officer1")
+    assert client.get(f"/rotations/posts?unit={world['x001']}").status_code == 403
+
+
+def test_without_javascript_the_page_shows_the_posts_of_the_chosen_unit(
+    auth: AuthActions, client: FlaskClient, session_factory: sessionmaker[Session], world: dict[str, Any]
+) -> None:
+    before = _written(session_factory)
+    _as(auth, "personnel1")
+    chosen = {"cadre": OFFICER, "to_unit": str(world["x001"]), "purpose": "non_local", "show_posts": "1"}
+    shown = auth.post("/rotations/start", chosen, page="/rotations/start")
+    assert shown.status_code == 200
+    page = _doc(shown)
+    assert page.xpath('//select[@name="to_unit"]/option[@selected]/@value') == [str(world["x001"])]
+    posts = dict(zip(page.xpath('//select[@name="position"]/option/@value'),
+                     page.xpath('//select[@name="position"]/option/text()'), strict=True))  # fmt: skip
+    assert posts[str(world["post"])] == "Chủ tịch UBND xã" and str(world["x002_post"]) not in posts
+    assert page.xpath('//input[@name="cadre"]/@value') == [OFFICER]  # what was typed stays
+    assert OFFICER in page.xpath("//datalist/option/@value")
+    assert _written(session_factory) == before
+    # A unit outside the list: said on the unit field, no posts, nothing written.
+    _as(auth, "personnelx2")
+    refused = auth.post("/rotations/start", {**chosen, "to_unit": str(world["x001"])}, page="/rotations/start")
+    assert refused.status_code == 422
+    assert _doc(refused).xpath('//select[@name="position"]/option/@value') == [""]
+    assert _doc(refused).xpath('//*[@id="to_unit-error"]')
+    assert _written(session_factory) == before
+    # The same choice as a GET parameter (a link) fills the posts too.
+    _as(auth, "personnel1")
+    linked = _doc(client.get(f"/rotations/start?unit={world['x001']}"))
+    assert str(world["post"]) in linked.xpath('//select[@name="position"]/option/@value')
 
 
 def test_signals_list_the_local_chair_with_a_start_action(

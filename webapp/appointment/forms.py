@@ -14,8 +14,11 @@ from workflows.models import BallotMode
 
 class StartForm(FlaskForm):
     cadre = StringField(_l("Cadre code"), validators=[InputRequired(_l("Enter the cadre's code.")), Length(max=40)])
+    # Only narrows the posts offered: the post decides the unit (and the service checks the scope over it).
+    unit = IntegerField(_l("Unit of the post"), validators=[Optional()])
+    # A <select> of the chosen unit's posts (templates/_post_picker.html); the id it posts is checked by the service.
     position = IntegerField(
-        _l("Position (id)"), validators=[InputRequired(_l("Choose the position.")), NumberRange(1, 2**31 - 1)]
+        _l("Post"), validators=[InputRequired(_l("Choose the position.")), NumberRange(1, 2**31 - 1)]
     )
     source = RadioField(
         _l("Source of the candidate"),

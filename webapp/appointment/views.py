@@ -6,15 +6,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from webapp.appointment import appointment_policy, work_calendar
 from webapp.appointment.forms import StartForm
-from webapp.ballots.steps import load_instance, messages, open_ballot_page
+from webapp.ballots.steps import load_instance, open_ballot_page
 from webapp.extensions import db
 from webapp.http import act, process_engine, status_for
+from webapp.start_form import cadre_suggestions, post_picker, posts_json, refusal_on_fields, showing_posts
 from workflows.access import role_units
 from workflows.appointment import PROCESS_ID
 from workflows.appointment.ballots import APPOINTMENT_BALLOTS
@@ -24,15 +25,21 @@ from workflows.errors import WorkflowError
 bp = Blueprint("appointment", __name__, url_prefix="/appointments")
 
 
+def _may_start() -> bool:
+    return any(role in STARTING_ROLES for role, _unit in role_units(current_user))
+
+
 @bp.route("/start", methods=["GET", "POST"])
 @login_required
 def start() -> Any:
-    if not any(role in STARTING_ROLES for role, _unit in role_units(current_user)):
+    if not _may_start():
         abort(403)
     form = StartForm()
     errors: list[str] = []
     status = 200
-    if form.validate_on_submit():
+    if showing_posts():
+        pass  # only the posts of the chosen unit: the page again, nothing started
+    elif form.validate_on_submit():
         try:
             instance = act(
                 lambda: start_appointment(
@@ -47,13 +54,29 @@ def start() -> Any:
                 )
             )
         except WorkflowError as error:
-            errors, status = messages(error), status_for(error)
+            errors, status = refusal_on_fields(form, error), status_for(error)
         else:
             flash(_("The appointment was started."), "success")
             return redirect(url_for("instances.show", instance_id=instance.id))
     elif form.is_submitted():
         errors, status = [_("Check the fields marked below.")], 422
-    return render_template("appointment/start.html", form=form, errors=errors), status
+    picker = post_picker(STARTING_ROLES, form.unit.raw_data[0] if form.unit.raw_data else request.args.get("unit"))
+    if showing_posts() and picker.unit_id is None:
+        form.unit.errors = [_("Choose a unit from the list.")]
+        status = 422
+    page = render_template(
+        "appointment/start.html", form=form, errors=errors, picker=picker, subjects=cadre_suggestions()
+    )
+    return page, status
+
+
+@bp.get("/posts")
+@login_required
+def posts() -> Any:
+    """The posts of a unit the person may start an appointment in (JSON for static/post_picker.js); 404 otherwise."""
+    if not _may_start():
+        abort(403)
+    return posts_json(STARTING_ROLES)
 
 
 @bp.route("/<int:instance_id>/ballot", methods=["GET", "POST"])

@@ -10,12 +10,14 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 class StartRotationForm(FlaskForm):
     cadre = StringField(_l("Cadre code"), validators=[InputRequired(_l("Enter the cadre's code.")), Length(max=40)])
+    # <select>s of the units in scope and of the chosen unit's posts (templates/_post_picker.html); the ids they post
+    # are checked by the service.
     to_unit = IntegerField(
-        _l("Receiving unit (id)"),
+        _l("Receiving unit"),
         validators=[InputRequired(_l("Choose the receiving unit.")), NumberRange(1, 2**31 - 1)],
     )
     position = IntegerField(
-        _l("Post at the receiving unit (id)"),
+        _l("Post at the receiving unit"),
         validators=[InputRequired(_l("Choose the position.")), NumberRange(1, 2**31 - 1)],
     )
     starts_on = DateField(_l("First day of the rotation"), validators=[InputRequired(_l("Enter a date."))])

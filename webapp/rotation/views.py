@@ -12,10 +12,11 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
-from webapp.ballots.steps import load_instance, messages, open_ballot_page
+from webapp.ballots.steps import load_instance, open_ballot_page
 from webapp.extensions import db
 from webapp.http import act, process_engine, status_for
 from webapp.rotation.forms import StartRotationForm
+from webapp.start_form import cadre_suggestions, post_picker, posts_json, refusal_on_fields, showing_posts
 from workflows.access import role_units
 from workflows.errors import WorkflowError
 from workflows.rotation import PROCESS_ID
@@ -48,7 +49,9 @@ def start() -> Any:
         form.cadre.data = request.args.get("cadre", "")[:40]
     errors: list[str] = []
     status = 200
-    if form.validate_on_submit():
+    if showing_posts():
+        pass  # only the posts of the chosen unit: the page again, nothing started
+    elif form.validate_on_submit():
         rotation = RotationRequest(
             cadre_code=form.cadre.data or "",
             to_unit_id=form.to_unit.data,
@@ -65,13 +68,28 @@ def start() -> Any:
                 )
             )
         except WorkflowError as error:
-            errors, status = messages(error), status_for(error)
+            errors, status = refusal_on_fields(form, error), status_for(error)
         else:
             flash(_("The rotation was started."), "success")
             return redirect(url_for("instances.show", instance_id=instance.id))
     elif form.is_submitted():
         errors, status = [_("Check the fields marked below.")], 422
-    return render_template("rotation/start.html", form=form, errors=errors), status
+    chosen = form.to_unit.raw_data[0] if form.to_unit.raw_data else request.args.get("unit")
+    picker = post_picker(STARTING_ROLES, chosen)
+    if showing_posts() and picker.unit_id is None:
+        form.to_unit.errors = [_("Choose a unit from the list.")]
+        status = 422
+    page = render_template("rotation/start.html", form=form, errors=errors, picker=picker, subjects=cadre_suggestions())
+    return page, status
+
+
+@bp.get("/posts")
+@login_required
+def posts() -> Any:
+    """The posts of a unit the person may receive a rotation in (JSON for static/post_picker.js); 404 otherwise."""
+    if not _may_start():
+        abort(403)
+    return posts_json(STARTING_ROLES)
 
 
 @bp.route("/signals")

@@ -1,0 +1,106 @@
+"""What the start pages of the appointment and the rotation share: the unit picker (the active units the person may
+start for), the post picker (the posts of the chosen unit: in the page when it is rendered — a "Show the posts of
+this unit" button re-renders it without JavaScript — and as JSON for static/post_picker.js), the cadre suggestions,
+and a refusal shown on the fields it concerns."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from flask import abort, jsonify, request
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
+
+from webapp.extensions import db
+from webapp.http import translated
+from workflows.access import oversees_unit, units_under_roles
+from workflows.errors import Invalid, WorkflowError
+from workflows.instances import startable_subjects
+from workflows.registry.models import OrgUnit
+from workflows.registry.posts import PostChoice, unit_posts
+
+# The submit button that re-renders the page with the posts of the chosen unit (the way without JavaScript).
+SHOW_POSTS = "show_posts"
+
+
+@dataclass(frozen=True)
+class Choice:
+    value: int
+    label: str
+
+
+@dataclass
+class PostPicker:
+    """The two selects of a start page: `units` in scope, the `unit_id` chosen (None: none, or one out of scope)
+    and the `posts` of that unit."""
+
+    units: list[Choice]
+    unit_id: int | None
+    posts: list[Choice]
+
+
+def post_label(post: PostChoice) -> str:
+    return _("%(title)s (occupied)", title=post.title) if post.is_occupied else post.title
+
+
+def _unit_choices(units: list[OrgUnit]) -> list[Choice]:
+    """Units in tree order, each indented under its parent (the path lists the ancestors: '/1/7/')."""
+    top = min((unit.path.count("/") for unit in units), default=0)
+    return [Choice(unit.id, "— " * (unit.path.count("/") - top) + unit.name) for unit in units]
+
+
+def _as_id(raw: Any) -> int | None:
+    text = str(raw or "").strip()
+    return int(text) if text.isdigit() and 0 < int(text) < 2**31 else None
+
+
+def post_picker(roles: Iterable[str], raw_unit: Any) -> PostPicker:
+    units = units_under_roles(db.session, current_user, roles)
+    chosen = _as_id(raw_unit)
+    unit_id = chosen if chosen in {unit.id for unit in units} else None
+    posts = [Choice(post.id, post_label(post)) for post in unit_posts(db.session, unit_id)] if unit_id else []
+    return PostPicker(_unit_choices(units), unit_id, posts)
+
+
+def showing_posts() -> bool:
+    """Whether this POST only asks for the posts of the chosen unit (nothing is started)."""
+    return request.method == "POST" and SHOW_POSTS in request.form
+
+
+def posts_json(roles: Iterable[str]) -> Response:
+    """The posts of `?unit=` as JSON; 404 for a unit that is not active and in the person's scope for `roles`."""
+    unit_id = _as_id(request.args.get("unit"))
+    unit = db.session.get(OrgUnit, unit_id) if unit_id else None
+    if unit is None or not unit.is_active or not oversees_unit(db.session, current_user, unit.id, roles):
+        abort(404)
+    posts = unit_posts(db.session, unit.id)
+    return jsonify(
+        {
+            "unit": unit.id,
+            "posts": [
+                {"id": p.id, "title": p.title, "is_occupied": p.is_occupied, "label": post_label(p)} for p in posts
+            ],
+        }
+    )
+
+
+def cadre_suggestions() -> list[Any]:
+    return startable_subjects(db.session, current_user)
+
+
+def refusal_on_fields(form: FlaskForm, error: WorkflowError) -> list[str]:
+    """The refusal's problems on the fields they name; returns what goes at the top of the page (the refusal itself
+    and problems of no field of the form)."""
+    top = [translated(error)]
+    if isinstance(error, Invalid):
+        for problem in error.problems:
+            field = getattr(form, problem.field or "", None)
+            if field is not None and hasattr(field, "errors"):
+                field.errors = [*field.errors, _(problem.message)]
+            else:
+                top.append(_(problem.message))
+    return top
