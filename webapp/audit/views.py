@@ -37,7 +37,7 @@ from workflows.exports import (
 )
 from workflows.inspection.anchors import read_digest, recent_anchors
 from workflows.inspection.exporting import dumps_export, export_instance, render_export_html
-from workflows.inspection.history import load_cadre_history, load_instance_history
+from workflows.inspection.history import load_cadre, load_cadre_history, load_instance_history
 from workflows.inspection.notes import add_note, can_add_note
 from workflows.inspection.reads import ViewedObject, ViewFilters, views_page
 from workflows.instances import STATUSES, load_visible_instance, startable_processes
@@ -163,7 +163,6 @@ def export(instance_id: int) -> Response:
     if fmt not in ("json", "html"):
         abort(400)
     log_read(ViewedObject.INSTANCE_EXPORT, found.id, found.unit_id)
-    found = _load_instance(instance_id)  # the read log's commit expired it
     document = export_instance(db.session, found, exported_by=current_user)
     if fmt == "json":
         response = make_response(dumps_export(document))
@@ -206,10 +205,10 @@ def note(instance_id: int) -> Response:
 def cadre(cadre_id: int) -> str:
     _require_reader()
     try:
-        history = load_cadre_history(db.session, current_user, cadre_id)
+        found = load_cadre(db.session, current_user, cadre_id)
     except NotFound:
         abort(404)
-    log_read(ViewedObject.CADRE_HISTORY, history.cadre.id, history.cadre.unit_id)
+    log_read(ViewedObject.CADRE_HISTORY, found.id, found.unit_id)
     history = load_cadre_history(db.session, current_user, cadre_id)
     return render_template("audit/cadre.html", history=history, **labels())
 
