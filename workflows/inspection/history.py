@@ -22,13 +22,13 @@ from workflows.audit import instance_chain, verify_chains
 from workflows.engine.runtime import ProcessEngine
 from workflows.errors import NotFound
 from workflows.exports import audit_roots
+from workflows.inspection.notes import NOTE_EVENT
 from workflows.instances import MAX_ID, InstanceDetail, TimelineEntry, field_names, load_instance_detail, timeline
 from workflows.models import AuditEvent, BallotBox, BallotElector, HumanTask, ProcessInstance, ProcessVersion
 from workflows.registry.models import Cadre, User
 from workflows.registry.records import cadre_chain
 from workflows.states import EventType, Role
 
-NOTE_EVENT = "inspection_note"  # workflows.inspection.notes writes it
 # Events that record a decision: the model version and its rule files are shown with them.
 DECISION_EVENTS = (EventType.TASK_COMPLETED, EventType.DATA_CHANGED, EventType.TIMER_FIRED, "ballot_closed")
 RULE_SUFFIXES = (".dmn",)
