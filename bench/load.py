@@ -1,24 +1,27 @@
 """Load benchmark (issue #9): real HTTP against `canbo serve` on PostgreSQL over loopback, mixed traffic.
 
 What runs:
-  * a fresh PostgreSQL database (--postgres-url), migrated, the demo organisation, bpmn/ deployed, and --instances
-    sample_approval procedures started beforehand (each gives two completions: the officer's request, the
-    supervisor's review);
+  * a fresh PostgreSQL database (--postgres-url), migrated, the demo organisation, bpmn/ deployed, --instances
+    sample_approval procedures started beforehand (the officer's request, the supervisor's review) and the current
+    month's monthly evaluation opened for --evaluations cadres given logins in commune X001 (the cadre's
+    self-assessment, the direct leader's review, the head's decision — the procedure with the national volume);
   * `canbo serve --workers N` on 127.0.0.1 (a free port);
   * --clients client processes, each a closed loop (send, wait for the answer, send the next), mixing
-      complete     POST /api/v1/tasks/<id>/complete   (request, then review of the same instance)
+      complete     POST /api/v1/tasks/<id>/complete   (each instance's steps in order, by the right person)
       inbox_api    GET  /api/v1/tasks                  (a person's open tasks)
       inbox_page   GET  /inbox                         (the HTML inbox, signed-in session)
       instance     GET  /instances/<id>                (the HTML instance page with its history)
       instance_api GET  /api/v1/instances/<id>
     until --duration seconds pass or --max-requests are sent, whichever comes first;
-  * in the same run, before the load, the raw SpiffWorkflow advance rate for the same model on one core
-    (deserialize + complete + engine steps + serialize, stock serializer, as bench/engine.py measures it).
+  * in the same run, before the load, the raw SpiffWorkflow advance rate of the same models on one core
+    (deserialize + complete + engine steps + serialize, stock serializer, as bench/engine.py measures it), with the
+    data the app's hooks would add, and its rate for the mix of completions the run achieved.
 
 Prints throughput and latency percentiles per request kind, completions/s against the target (≥ 300/s with p95
 ≤ 100 ms) and against 50 % of the raw single-core rate. Everything is bounded and stops by itself; only loopback.
 
 Usage: python bench/load.py [--duration 20] [--max-requests 20000] [--clients 4] [--workers 4] [--instances 3000]
+       [--evaluations 1000]
        [--postgres-url postgresql+psycopg://postgres@127.0.0.1:5432/canbo_load]
 """
 
@@ -70,6 +73,26 @@ MODEL = ROOT / "bpmn" / "sample_approval.bpmn"
 PROCESS_ID = "sample_approval"
 REQUEST = {"subject_line": "Đề nghị cấp phòng họp", "amount": 1}
 REVIEW = {"decision": "approve", "comment": "Đồng ý"}
+# The monthly evaluation (the procedure with the national volume): self-assessment by the cadre, the direct
+# leader's review, the head's decision; the data of tests/workflows/test_monthly_evaluation.py.
+SELF_ASSESSMENT = {
+    "products": [
+        {"name": "Tham mưu văn bản", "assigned": 10, "completed": 10, "completed_quality": 10, "completed_on_time": 10},
+        {"name": "Giải quyết hồ sơ", "assigned": 20, "completed": 20, "completed_quality": 20, "completed_on_time": 20},
+    ],
+    "criteria_politics": 10,
+    "criteria_competence": 9,
+    "criteria_innovation": 9,
+    "self_report": "Hoàn thành đầy đủ",
+    "proposed_grade": "HTXSNV",
+}
+# (user, data, the task the answer should show next) per step; None: the cadre of the instance.
+SAMPLE_STEPS = (("officer1", REQUEST, "review_request"), ("supervisor1", REVIEW, None))
+EVALUATION_STEPS = (
+    (None, SELF_ASSESSMENT, "manager_review"),
+    ("supervisor1", {**SELF_ASSESSMENT, "decision": "submit"}, "head_decision"),
+    ("head1", {"grade": "HTXSNV"}, None),
+)
 # Share of the non-completion requests among all requests (the rest are completions).
 READ_MIX = {"inbox_api": 0.1, "inbox_page": 0.1, "instance": 0.1, "instance_api": 0.1}
 TARGET_RATE, TARGET_P95, TARGET_RAW_SHARE = 300.0, 0.100, 0.5
@@ -78,19 +101,46 @@ TARGET_RATE, TARGET_P95, TARGET_RAW_SHARE = 300.0, 0.100, 0.5
 # -- raw engine, one core ------------------------------------------------------------------------------------------
 
 
-def raw_rate(instances: int) -> tuple[float, list[float]]:
-    """Advances per second of SpiffWorkflow alone on this model: each advance deserializes, completes the READY
-    user task, runs the engine to the next wait and serializes (the unit the app's completion also pays)."""
+RAW_MODELS = {
+    # procedure: (files, process id, data set at the start, data of each step as the app's hooks leave it)
+    "sample": ((MODEL,), PROCESS_ID, {}, (REQUEST, REVIEW)),
+    "evaluation": (
+        (ROOT / "bpmn" / "monthly_evaluation.bpmn", ROOT / "bpmn" / "evaluation_grade.dmn"),
+        "monthly_evaluation",
+        {
+            "deadline_self_assessment": "2099-12-10T00:00:00",
+            "deadline_review": "2099-12-15T00:00:00",
+            "deadline_decision": "2099-12-20T00:00:00",
+            "return_count": 0,
+            "max_returns": 2,
+            "disciplined": False,
+            "degradation": False,
+            "unit_corruption": False,
+        },
+        ({**SELF_ASSESSMENT, "self_score": 98.0}, {"decision": "submit", "score": 95.0}, {"grade": "HTXSNV"}),
+    ),
+}
+
+
+def raw_rate(procedure: str, instances: int) -> tuple[float, list[float]]:
+    """Advances per second of SpiffWorkflow alone on one core: each advance deserializes, completes the READY user
+    task, runs the engine to the next wait and serializes (the unit the app's completion also pays)."""
+    files, process_id, initial, steps = RAW_MODELS[procedure]
     parser = SpiffBpmnParser()
-    parser.add_bpmn_file(str(MODEL))
-    spec, subs = parser.get_spec(PROCESS_ID), parser.get_subprocess_specs(PROCESS_ID)
+    for path in files:
+        if path.suffix == ".dmn":
+            parser.add_dmn_file(str(path))
+        else:
+            parser.add_bpmn_file(str(path))
+    spec, subs = parser.get_spec(process_id), parser.get_subprocess_specs(process_id)
     serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
     timings = []
     for _ in range(instances):
         workflow = BpmnWorkflow(spec, subs)
+        workflow.get_tasks(state=TaskState.READY)[0].data.update(initial)
         workflow.do_engine_steps()
         state = serializer.serialize_json(workflow)
-        for data in (REQUEST, REVIEW):
+        for data in steps:
             started = time.perf_counter()
             workflow = serializer.deserialize_json(state)
             (task,) = workflow.get_tasks(state=TaskState.READY, manual=True)
@@ -99,13 +149,33 @@ def raw_rate(instances: int) -> tuple[float, list[float]]:
             workflow.do_engine_steps()
             state = serializer.serialize_json(workflow)
             timings.append(time.perf_counter() - started)
+        assert workflow.is_completed(), f"the raw {process_id} run did not finish"
     return len(timings) / sum(timings), timings
 
 
 # -- set-up --------------------------------------------------------------------------------------------------------
 
 
-def prepare(url: str, instances: int) -> dict[str, Any]:
+def _evaluated_cadres(session: Any, count: int) -> dict[str, str]:
+    """`count` cadres with their own logins in commune X001 (whose leaders review and decide); their tokens."""
+    from workflows.registry.models import OrgUnit, RoleAssignment
+    from workflows.states import Role
+
+    unit_id = session.scalar(select(OrgUnit.id).where(OrgUnit.code == "X001"))
+    tokens = {}
+    for number in range(count):
+        cadre = Cadre(code=f"LD{number:05d}", full_name=f"Cán bộ tải {number}", unit_id=unit_id)
+        session.add(cadre)
+        session.flush()
+        user = User(username=f"ld{number:05d}", full_name=cadre.full_name, unit_id=unit_id, cadre_id=cadre.id)
+        user.role_assignments.append(RoleAssignment(role=Role.OFFICER, unit_id=unit_id))
+        session.add(user)
+        session.flush()
+        tokens[user.username] = create_token(session, user, "load")
+    return tokens
+
+
+def prepare(url: str, instances: int, evaluations: int) -> dict[str, Any]:
     parsed = make_url(url)
     admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
@@ -121,9 +191,10 @@ def prepare(url: str, instances: int) -> dict[str, Any]:
         deploy_directory(session, ROOT / "bpmn", ROOT / "forms", actor=None)
     tokens = {}
     with factory() as session, transaction(session):
-        for username in ("officer1", "supervisor1"):
+        for username in ("officer1", "supervisor1", "head1"):
             user = session.scalars(select(User).where(User.username == username)).one()
             tokens[username] = create_token(session, user, "load")
+        tokens.update(_evaluated_cadres(session, evaluations))
     started = time.perf_counter()
     ids: list[int] = []
     with factory() as session:
@@ -137,15 +208,34 @@ def prepare(url: str, instances: int) -> dict[str, Any]:
                     )
                     ids.append(instance.id)
     print(f"set-up: {instances} {PROCESS_ID} instances started in {time.perf_counter() - started:.1f} s")
+    if evaluations:
+        from workflows.evaluation.opening import open_for_cadres, plan_month
+        from workflows.rules.evaluation import EvaluationPolicy
+
+        with factory() as session, transaction(session):
+            personnel = session.scalars(select(User).where(User.username == "personnel1")).one()
+            # The current month: its deadlines lie ahead, so no escalation overtakes the load.
+            plan = plan_month(session, actor=personnel, month=time.strftime("%Y-%m", time.gmtime()), unit_code="X001")
+            cadres = [c for c in plan.to_open if c.code.startswith("LD")]
+            opened = open_for_cadres(
+                session, process_engine, actor=personnel, plan=plan, cadres=cadres, policy=EvaluationPolicy()
+            )
+        print(f"set-up: {opened.opened} monthly evaluations opened")
     with engine.connect() as conn:
-        first_tasks = dict(
-            conn.execute(
-                text("SELECT instance_id, id FROM human_tasks WHERE status = 'open' AND instance_id = ANY(:ids)"),
-                {"ids": ids},
-            ).all()
-        )
+        rows = conn.execute(
+            text(
+                "SELECT t.instance_id, t.id, t.process_id, u.username FROM human_tasks t "
+                "LEFT JOIN users u ON u.id = t.assignee_id WHERE t.status = 'open' "
+                "AND t.task_key IN ('submit_request', 'self_assessment') ORDER BY t.id"
+            )
+        ).all()
     engine.dispose()
-    return {"tokens": tokens, "work": [(i, first_tasks[i]) for i in ids]}
+    work = [
+        (row.instance_id, row.id, "evaluation" if row.process_id == "monthly_evaluation" else "sample", row.username)
+        for row in rows
+    ]
+    random.Random(7).shuffle(work)
+    return {"tokens": tokens, "work": work}
 
 
 def free_port() -> int:
@@ -248,15 +338,23 @@ def _signed_in_opener(port: int) -> urllib.request.OpenerDirector:
 
 
 def client(
-    port: int, tokens: dict[str, str], work: list[tuple[int, int]], stop_at: float, budget: int, seed: int, out: Any
+    port: int,
+    tokens: dict[str, str],
+    work: list[tuple[int, int, str, str | None]],
+    stop_at: float,
+    budget: int,
+    seed: int,
+    out: Any,
 ) -> None:
     random.seed(seed)
     opener = _signed_in_opener(port)
     results: dict[str, list[float]] = defaultdict(list)
     errors: dict[str, int] = defaultdict(int)
-    pending_reviews: list[tuple[int, int]] = []
-    queue = list(reversed(work))
-    seen = [instance_id for instance_id, _ in work[:50]]
+    # (instance, task, procedure, the instance's cadre user, step number)
+    pending_steps: list[tuple[int, int, str, str | None, int]] = []
+    queue = [(instance_id, task_id, kind, owner, 0) for instance_id, task_id, kind, owner in reversed(work)]
+    # Instances officer1 may open (the ones they started); the evaluations are other cadres' business.
+    seen = [item[0] for item in work if item[2] == "sample"][:50]
     sent = 0
 
     def api(method: str, path: str, token: str, payload: Any = None) -> tuple[int, Any]:
@@ -285,18 +383,23 @@ def client(
         status = 0
         try:
             if kind == "complete":
-                if pending_reviews and (not queue or random.random() < 0.5):
-                    instance_id, task_id = pending_reviews.pop(0)
-                    status, _ = api("POST", f"/api/v1/tasks/{task_id}/complete", tokens["supervisor1"], REVIEW)
+                if pending_steps and (not queue or random.random() < 0.6):
+                    step = pending_steps.pop(0)
                 elif queue:
-                    instance_id, task_id = queue.pop()
-                    status, body = api("POST", f"/api/v1/tasks/{task_id}/complete", tokens["officer1"], REQUEST)
-                    if status == 200:
-                        if body["open_tasks"]:
-                            pending_reviews.append((instance_id, body["open_tasks"][0]["id"]))
-                        seen.append(instance_id)
+                    step = queue.pop()
                 else:
                     break  # no work left for this client
+                instance_id, task_id, procedure, owner, number = step
+                user, data, next_key = (SAMPLE_STEPS if procedure == "sample" else EVALUATION_STEPS)[number]
+                kind = f"complete_{procedure}"
+                path = f"/api/v1/tasks/{task_id}/complete"
+                status, body = api("POST", path, tokens[user or owner or "officer1"], data)
+                if status == 200:
+                    if procedure == "sample":
+                        seen.append(instance_id)
+                    following = [t["id"] for t in body["open_tasks"] if t["task_key"] == next_key]
+                    if next_key and following:
+                        pending_steps.append((instance_id, following[0], procedure, owner, number + 1))
             elif kind == "inbox_api":
                 status, _ = api("GET", "/api/v1/tasks", tokens["officer1"])
             elif kind == "instance_api":
@@ -327,18 +430,24 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--duration", type=float, default=20.0)
     parser.add_argument("--max-requests", type=int, default=20000)
-    parser.add_argument("--instances", type=int, default=3000)
+    parser.add_argument("--instances", type=int, default=3000, help="sample_approval instances (2 steps each)")
+    parser.add_argument(
+        "--evaluations", type=int, default=1000, help="monthly evaluations of cadres with logins (3 steps each)"
+    )
     parser.add_argument("--raw-instances", type=int, default=300)
     args = parser.parse_args()
     if make_url(args.postgres_url).host not in ("127.0.0.1", "localhost", "::1"):
         raise SystemExit("the load benchmark runs against a database on this machine only")
 
-    rate, raw = raw_rate(args.raw_instances)
-    print(
-        f"raw SpiffWorkflow advance, one core, {PROCESS_ID}: {rate:.0f}/s "
-        f"(median {percentile(raw, 0.5) * 1000:.2f} ms, p95 {percentile(raw, 0.95) * 1000:.2f} ms, {len(raw)} advances)"
-    )
-    setup = prepare(args.postgres_url, args.instances)
+    raw_seconds = {}
+    for procedure in RAW_MODELS:
+        rate, raw = raw_rate(procedure, args.raw_instances)
+        raw_seconds[procedure] = sum(raw) / len(raw)
+        print(
+            f"raw SpiffWorkflow advance, one core, {RAW_MODELS[procedure][1]}: {rate:.0f}/s (median "
+            f"{percentile(raw, 0.5) * 1000:.2f} ms, p95 {percentile(raw, 0.95) * 1000:.2f} ms, {len(raw)} advances)"
+        )
+    setup = prepare(args.postgres_url, args.instances, args.evaluations)
     log_dir = Path(tempfile.mkdtemp(prefix="canbo-load-"))
     port = free_port()
     server = start_server(args.postgres_url, args.workers, port, log_dir)
@@ -373,22 +482,35 @@ def main() -> None:
             results[kind].extend(values)
         for kind, count in failed.items():
             errors[kind] += count
-    total = sum(len(v) for v in results.values())
+    total = sum(len(v) for v in results.values())  # before the combined "complete" row is added
     print(
         f"\nload: {args.clients} client processes (closed loop) → canbo serve --workers {args.workers}, PostgreSQL, "
         f"loopback; {wall:.1f} s, {total} answered requests ({total / wall:.0f}/s), errors: {dict(errors) or 'none'}"
     )
-    print(f"{'kind':<14}{'count':>8}{'per s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}")
-    for kind in ("complete", "inbox_api", "inbox_page", "instance", "instance_api"):
+    print(f"{'kind':<20}{'count':>8}{'per s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}")
+    results["complete"] = results.get("complete_sample", []) + results.get("complete_evaluation", [])
+    for kind in (
+        "complete",
+        "complete_sample",
+        "complete_evaluation",
+        "inbox_api",
+        "inbox_page",
+        "instance",
+        "instance_api",
+    ):
         values = results.get(kind, [])
         if not values:
             continue
         print(
-            f"{kind:<14}{len(values):>8}{len(values) / wall:>9.1f}{percentile(values, 0.5) * 1000:>9.1f}"
+            f"{kind:<20}{len(values):>8}{len(values) / wall:>9.1f}{percentile(values, 0.5) * 1000:>9.1f}"
             f"{percentile(values, 0.95) * 1000:>9.1f}{percentile(values, 0.99) * 1000:>9.1f}"
         )
     completions = results.get("complete", [])
     per_second = len(completions) / wall
+    # The raw rate of the same mix: the mean raw advance weighted by how many completions each procedure had.
+    done = {procedure: len(results.get(f"complete_{procedure}", [])) for procedure in RAW_MODELS}
+    rate = sum(done.values()) / max(sum(done[p] * raw_seconds[p] for p in RAW_MODELS), 1e-9)
+    print(f"raw single-core rate of this mix of completions: {rate:.0f}/s")
     p95 = percentile(completions, 0.95) if completions else float("nan")
     print(
         f"\ncompletions: {per_second:.0f}/s, p95 {p95 * 1000:.0f} ms "
