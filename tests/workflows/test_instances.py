@@ -403,6 +403,8 @@ def test_startable_processes_are_the_latest_versions(session_factory: sessionmak
         "monthly_evaluation": 1,
         "annual_grading": 1,
         "appointment": 1,
+        "planning_review": 1,
+        "rotation": 1,
         "versioned": 2,
     }
 
