@@ -215,3 +215,20 @@ def test_a_lost_database_answers_503_and_the_app_recovers(app: Flask, client, dr
 @pytest.mark.parametrize("path", ["/healthz", "/metrics"])
 def test_operational_routes_take_no_post(client, path: str) -> None:
     assert client.post(path).status_code == 405
+
+
+def test_token_use_is_written_at_most_once_a_minute(app: Flask, client, driver) -> None:
+    """A read through the API stays a read: the last-use time moves only when a minute has passed."""
+    from workflows.registry.models import ApiToken
+
+    token = _api_token(driver, "officer1")
+    start = clock.now()
+
+    def last_used():  # type: ignore[no-untyped-def]
+        with driver.session_factory() as session:
+            return session.scalars(select(ApiToken.last_used_dt)).one()
+
+    for offset, expected in ((0, 0), (30, 0), (59, 0), (61, 61)):
+        clock.set_now(start + timedelta(seconds=offset))
+        assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+        assert last_used() == (start + timedelta(seconds=expected)).replace(tzinfo=None)

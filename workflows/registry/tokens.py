@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -9,6 +11,10 @@ from workflows.clock import utcnow_naive
 from workflows.errors import Invalid, NotFound, Problem
 from workflows.registry.models import ApiToken, User
 from workflows.registry.passwords import hash_token, new_token
+
+# "Last used" is shown to a person to the minute; writing it on every request would turn each API read into a
+# write transaction (an UPDATE and a flushed commit), the largest cost of a small API request (issue #9 load test).
+LAST_USE_PRECISION = timedelta(minutes=1)
 
 
 def create_token(session: Session, user: User, name: str = "") -> str:
@@ -30,7 +36,9 @@ def user_for_token(session: Session, token: str) -> User | None:
     )
     if found is None or not found.user.is_active:
         return None
-    found.last_used_dt = utcnow_naive()
+    now = utcnow_naive()
+    if found.last_used_dt is None or now - found.last_used_dt >= LAST_USE_PRECISION:
+        found.last_used_dt = now
     return found.user
 
 
