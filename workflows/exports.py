@@ -29,6 +29,7 @@ from workflows.registry.importing import cadre_rows
 from workflows.registry.models import Cadre, EvaluationGrade, EvaluationResult, OrgUnit, PeriodKind, User
 from workflows.registry.records import PERIOD_PATTERNS, CadreEvent, period_start
 from workflows.registry.tabular import Column
+from workflows.registry.units import UnitEvent
 from workflows.states import EventType, InstanceStatus, Role
 
 # An .xlsx file is built whole before it is sent (the zip needs its directory at the end); past this many rows the
@@ -295,10 +296,10 @@ def evaluation_records(
 # the instances and records they may see, on those pages).
 AUDIT_READERS = (Role.AUDITOR, Role.ADMIN)
 # What the event-type filter offers: every type the code writes.
-AUDIT_EVENT_TYPES = tuple(sorted({*EventType, *CadreEvent, *BALLOT_EVENTS, NOTE_EVENT, "demo_loaded"}))
+AUDIT_EVENT_TYPES = tuple(sorted({*EventType, *CadreEvent, *UnitEvent, *BALLOT_EVENTS, NOTE_EVENT, "demo_loaded"}))
 STEP_PATTERN = re.compile(r"[A-Za-z_][\w.-]{0,119}")
 MAX_SUBJECT_LENGTH = 40
-CHAIN_PATTERN = re.compile(r"system|(instance|cadre):[1-9]\d{0,9}")
+CHAIN_PATTERN = re.compile(r"system|(instance|cadre|unit):[1-9]\d{0,9}")
 MAX_ACTOR_LENGTH = 80
 
 
@@ -342,7 +343,7 @@ def parse_audit_filters(
         if chain.lstrip("#").isdigit():
             chain = f"instance:{chain.lstrip('#')}"  # "#12", as instances are referred to everywhere else
         if not CHAIN_PATTERN.fullmatch(chain):
-            problems.add(Problem("a chain is written system, instance:12 (or #12) or cadre:5", field="chain"))
+            problems.add(Problem("a chain is written system, instance:12 (or #12), cadre:5 or unit:3", field="chain"))
     event_type = _choice_arg(args, problems, "event_type", AUDIT_EVENT_TYPES)
     actor = _text_arg(args, "actor")
     if actor is not None and len(actor) > MAX_ACTOR_LENGTH:
@@ -403,7 +404,12 @@ def audit_scope(session: Session, user: User) -> ColumnElement[bool]:
         .join(cadre_unit, Cadre.unit_id == cadre_unit.id)
         .where(_scoped(cadre_unit, roots))
     )
-    return or_(AuditEvent.instance_id.in_(instances), AuditEvent.chain_key.in_(cadre_chains))
+    unit_chains = select(literal("unit:") + cast(OrgUnit.id, String)).where(_scoped(OrgUnit, roots))
+    return or_(
+        AuditEvent.instance_id.in_(instances),
+        AuditEvent.chain_key.in_(cadre_chains),
+        AuditEvent.chain_key.in_(unit_chains),
+    )
 
 
 def _audit_query(filters: AuditFilters, scope: ColumnElement[bool]) -> Select[Any]:

@@ -151,3 +151,16 @@ def test_search_finds_units_at_any_depth_and_a_unit_lists_the_units_below(
     province = _unit(driver, "T01")
     below = set(_doc(client.get(f"/units/{province.id}")).xpath('//table[@id="children"]//tr/@data-unit'))
     assert {"X001", "X002", "T01-BTC", "T01-UBKT"} <= below and "T01" not in below
+
+
+def test_inspectors_find_a_units_changes_in_the_audit_log(auth: AuthActions, client, driver: WorkflowDriver) -> None:
+    x002 = _unit(driver, "X002")
+    auth.login("admin")
+    auth.post(f"/units/{x002.id}", {"unit-name": "Phường Bình Minh mới", "unit-unit_type": "ward"})
+    auth.logout()
+    auth.login("auditor1")
+    page = client.get(f"/audit/events?chain=unit:{x002.id}")
+    assert page.status_code == 200
+    assert _doc(page).xpath(f'//a[@href="/units/{x002.id}"]')
+    assert "unit_updated" in page.get_data(as_text=True)
+    assert client.get("/audit/events?chain=unit:x").status_code == 400  # a bad filter, as elsewhere
