@@ -614,6 +614,23 @@ def test_start_with_unknown_references_or_bad_fields_is_422(api: Api, body: dict
 
 
 @pytest.mark.parametrize(
+    ("process_id", "page"), [("appointment", "/appointments/start"), ("monthly_evaluation", "/evaluation/open")]
+)
+def test_a_procedure_with_its_own_start_page_is_refused_here(
+    api: Api, driver: WorkflowDriver, process_id: str, page: str
+) -> None:
+    """Started without the data its page gathers it would fail at its first gateway: 422, nothing written."""
+    with driver.session_factory() as s:
+        before = s.scalar(select(func.count()).select_from(ProcessInstance))
+    response = api.post("/api/v1/instances", "personnel1", json={"process": process_id, "subject": "CB0001"})
+    assert response.status_code == 422
+    [problem] = response.get_json()["problems"]
+    assert problem["field"] == "process" and page in problem["message"]
+    with driver.session_factory() as s:
+        assert s.scalar(select(func.count()).select_from(ProcessInstance)) == before
+
+
+@pytest.mark.parametrize(
     ("username", "instance_key", "status"),
     [
         ("officer1", "x001_review", 200),  # about them, and they started it

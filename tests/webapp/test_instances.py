@@ -447,6 +447,50 @@ def test_start_suggests_only_people_one_may_start_for(auth: AuthActions, client)
     assert {"CB0001", "CB0005", "CB0007"} <= set(suggested)
 
 
+OWN_PAGES = {
+    "appointment": "/appointments/start",
+    "planning_review": "/planning/start",
+    "rotation": "/rotations/start",
+    "monthly_evaluation": "/evaluation/open",
+    "annual_grading": "/evaluation/annual",
+}
+
+
+def test_procedures_with_their_own_page_are_linked_not_offered(auth: AuthActions, client) -> None:
+    auth.login("personnel1")
+    page = _doc(client.get("/instances/start"))
+    offered = set(page.xpath('//select[@name="process_id"]/option/@value'))
+    assert "sample_approval" in offered and not offered & set(OWN_PAGES)
+    assert set(page.xpath('//section[@class="own-start-pages"]//a/@href')) == set(OWN_PAGES.values())
+    auth.logout()
+    auth.login("officer1")  # may start for themself, but none of those pages is theirs
+    page = _doc(client.get("/instances/start"))
+    assert "sample_approval" in page.xpath('//select[@name="process_id"]/option/@value')
+    assert not page.xpath('//section[@class="own-start-pages"]')
+
+
+@pytest.mark.parametrize(("process_id", "url"), sorted(OWN_PAGES.items()))
+def test_starting_a_procedure_with_its_own_page_here_is_refused(
+    auth: AuthActions, client, driver: WorkflowDriver, process_id: str, url: str
+) -> None:
+    before = (_count(driver, ProcessInstance), _count(driver, HumanTask))
+    auth.login("personnel1")
+    response = auth.post("/instances/start", {"process_id": process_id, "subject": "CB0001"}, page="/instances/start")
+    assert response.status_code == 422
+    [message] = _doc(response).xpath('//*[@id="process_id-error"]/text()')
+    assert url in message
+    assert (_count(driver, ProcessInstance), _count(driver, HumanTask)) == before
+
+
+def test_the_own_pages_let_in_exactly_whom_the_links_are_shown_to(auth: AuthActions, client) -> None:
+    """webapp/own_start_pages.py's roles agree with each page's own check."""
+    auth.login("personnel1")
+    assert {url: client.get(url).status_code for url in OWN_PAGES.values()} == dict.fromkeys(OWN_PAGES.values(), 200)
+    auth.logout()
+    auth.login("officer1")
+    assert {url: client.get(url).status_code for url in OWN_PAGES.values()} == dict.fromkeys(OWN_PAGES.values(), 403)
+
+
 # -- cancelling -----------------------------------------------------------------------------------------------
 
 

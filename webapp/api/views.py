@@ -21,6 +21,7 @@ from webapp.api.openapi import openapi_document
 from webapp.audit.reads import log_read
 from webapp.extensions import db, login_manager
 from webapp.http import act, process_engine, status_for, translated
+from webapp.own_start_pages import own_start_page, refusal_message
 from workflows.access import visible_units
 from workflows.audit import instance_chain, verify_chains
 from workflows.clock import utcnow_naive
@@ -212,8 +213,12 @@ def start_instance() -> ResponseReturnValue:
     start = inputs.start_request(inputs.json_object(request.get_data()))
     # A code outside the caller's units reads exactly like one that does not exist (as a forged id answers 404).
     problems: list[Problem] = []
+    own_page = own_start_page(start.process_id)
     if not queries.is_deployed(db.session, start.process_id):
         problems.append(Problem(_("no process with this id is deployed"), field="process"))
+    elif own_page is not None:
+        # It would lack the data its page gathers and fail at its first gateway (webapp/own_start_pages.py).
+        problems.append(Problem(refusal_message(own_page), field="process"))
     subject_id, unit_id = user.cadre_id, None
     if start.subject_code is not None:
         cadre = find_cadre(db.session, user, start.subject_code)

@@ -34,6 +34,7 @@ from webapp.audit.reads import log_read
 from webapp.extensions import db
 from webapp.http import act, process_engine, translated
 from webapp.instances.forms import CancelForm, CommentForm, StartForm
+from webapp.own_start_pages import own_page_links, own_start_page, refusal_message
 from workflows.access import visible_units
 from workflows.engine import operations
 from workflows.errors import Conflict, Invalid, NotAllowed, NotFound, WorkflowError
@@ -43,6 +44,7 @@ from workflows.instances import (
     STARTING_ROLES,
     STATUSES,
     InstanceFilters,
+    ProcessChoice,
     can_cancel_instance,
     can_comment,
     can_start_any,
@@ -318,10 +320,11 @@ def cancel(instance_id: int) -> Response:
 # -- starting -----------------------------------------------------------------------------------------------------
 
 
-def _start_form(units: list[OrgUnit]) -> StartForm:
+def _start_form(units: list[OrgUnit], processes: list[ProcessChoice]) -> StartForm:
+    """Procedures with a page of their own (webapp/own_start_pages.py) are not offered: they are linked."""
     form = StartForm()
     form.process_id.choices = [("", _("Choose a procedure"))] + [
-        (p.process_id, f"{p.name} (v{p.version})") for p in startable_processes(db.session)
+        (p.process_id, f"{p.name} (v{p.version})") for p in processes if own_start_page(p.process_id) is None
     ]
     form.unit.choices = [("", _("The unit of the person concerned"))] + [(str(u.id), u.name) for u in units]
     if request.method == "GET":
@@ -349,9 +352,14 @@ def start() -> Response:
     if not can_start_any(db.session, current_user):
         abort(403)
     units = visible_units(db.session, current_user, active_only=True)
-    form = _start_form(units)
+    processes = startable_processes(db.session)
+    form = _start_form(units, processes)
     problems: list[str] = []
-    if form.validate_on_submit():
+    own_page = own_start_page(request.form.get("process_id")) if request.method == "POST" else None
+    if own_page is not None:
+        # Started here it would lack the data its own page gathers: refused, nothing written.
+        form.process_id.errors = [refusal_message(own_page)]
+    elif form.validate_on_submit():
         cadre = find_cadre(db.session, current_user, form.subject.data or "")
         unit_id, unit_ok = _chosen_unit(form, units)
         if cadre is None:
@@ -381,5 +389,6 @@ def start() -> Response:
         form=form,
         problems=problems,
         subjects=startable_subjects(db.session, current_user),
+        own_pages=own_page_links(current_user, processes),
     )
     return make_response(page, 422 if request.method == "POST" else 200)
