@@ -291,6 +291,13 @@ def test_the_start_page_picks_the_unit_in_scope_then_its_post(
         str(x001)
     ]
     assert doc.xpath('//select[@name="position"]/option[@selected]/@value') == [str(world["post_id"])]
+    # The unit changed after its posts were shown (no script): X001's post is not started for X002.
+    mismatched = auth.post(
+        "/appointments/start",
+        {"cadre": "CB0005", "unit": str(x002), "position": str(world["post_id"]), "source": "external"},
+        page="/appointments/start",
+    )
+    assert mismatched.status_code == 422 and _doc(mismatched).xpath('//*[@id="position-error"]')
     assert _appointments(session_factory) == 0
 
 

@@ -21,12 +21,21 @@ from workflows.appointment import PROCESS_ID
 from workflows.appointment.ballots import APPOINTMENT_BALLOTS
 from workflows.appointment.service import STARTING_ROLES, start_appointment
 from workflows.errors import WorkflowError
+from workflows.registry.models import Position
 
 bp = Blueprint("appointment", __name__, url_prefix="/appointments")
 
 
 def _may_start() -> bool:
     return any(role in STARTING_ROLES for role, _unit in role_units(current_user))
+
+
+def _post_of_chosen_unit(form: StartForm) -> bool:
+    """The post belongs to the unit chosen (no unit chosen, or no such post: the service answers)."""
+    if form.unit.data is None:
+        return True
+    post = db.session.get(Position, form.position.data)
+    return post is None or post.unit_id == form.unit.data
 
 
 @bp.route("/start", methods=["GET", "POST"])
@@ -40,24 +49,30 @@ def start() -> Any:
     if showing_posts():
         pass  # only the posts of the chosen unit: the page again, nothing started
     elif form.validate_on_submit():
-        try:
-            instance = act(
-                lambda: start_appointment(
-                    db.session,
-                    process_engine(),
-                    actor=current_user,
-                    cadre_code=form.cadre.data or "",
-                    position_id=form.position.data or 0,
-                    source=form.source.data or "",
-                    policy=appointment_policy(),
-                    calendar=work_calendar(),
+        if _post_of_chosen_unit(form):
+            try:
+                instance = act(
+                    lambda: start_appointment(
+                        db.session,
+                        process_engine(),
+                        actor=current_user,
+                        cadre_code=form.cadre.data or "",
+                        position_id=form.position.data or 0,
+                        source=form.source.data or "",
+                        policy=appointment_policy(),
+                        calendar=work_calendar(),
+                    )
                 )
-            )
-        except WorkflowError as error:
-            errors, status = refusal_on_fields(form, error), status_for(error)
+            except WorkflowError as error:
+                errors, status = refusal_on_fields(form, error), status_for(error)
+            else:
+                flash(_("The appointment was started."), "success")
+                return redirect(url_for("instances.show", instance_id=instance.id))
         else:
-            flash(_("The appointment was started."), "success")
-            return redirect(url_for("instances.show", instance_id=instance.id))
+            # Without the script the unit may have been changed after its posts were shown: never start for a post
+            # of another unit than the one on the screen.
+            form.position.errors = [*form.position.errors, _("This post is not one of the chosen unit's posts.")]
+            errors, status = [_("Check the fields marked below.")], 422
     elif form.is_submitted():
         errors, status = [_("Check the fields marked below.")], 422
     picker = post_picker(STARTING_ROLES, form.unit.raw_data[0] if form.unit.raw_data else request.args.get("unit"))
