@@ -241,6 +241,10 @@ def test_an_approved_exception_shows_on_the_rollup_and_the_cadres_record(
         assert session.get(ProcessInstance, instance_id).status == "completed"  # type: ignore[union-attr]
     record = client.get(f"/registry/cadres/{ra02_id}").get_data(as_text=True)
     assert REFERENCE in record and "quota_exception" in record  # the result, and its audited change
+    with session_factory() as session:
+        rx01_id = session.scalars(select(Cadre.id).where(Cadre.code == "RX01")).one()
+    demoted = client.get(f"/registry/cadres/{rx01_id}").get_data(as_text=True)
+    assert "Hạ xuống HTTNV do vượt tỷ lệ HTXSNV: Thấp điểm nhất" in demoted
     # The cadre's own history shows the year with its approval.
     with session_factory() as session, transaction(session):
         officer = session.scalars(select(User).where(User.username == "officer1")).one()

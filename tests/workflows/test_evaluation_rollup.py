@@ -446,7 +446,7 @@ def test_the_head_returns_the_preparation_to_personnel_with_a_comment_a_limited_
 
 def test_the_approved_exception_is_on_the_year_result_and_in_its_audit_event(driver, session_factory, seeded):
     """NĐ 335 Điều 20 k5 (§6.4): the approval under which an over-quota HTXSNV was kept is recorded on the result and
-    in the cadre's chain, not only in the run's data; a demoted cadre carries none."""
+    in the cadre's chain, not only in the run's data; a demoted cadre carries none, and the chain says why."""
     instance_id = _start_run(driver)
     driver.complete("personnel1", driver.task(instance_id, "prepare").id, {})
     reference = "Văn bản số 12/QĐ-UBND cho phép vượt tỷ lệ"
@@ -478,6 +478,18 @@ def test_the_approved_exception_is_on_the_year_result_and_in_its_audit_event(dri
         ]
         year_event = next(p for p in payloads if p["period_kind"] == "year")
         assert year_event["changes"]["quota_exception"] == {"from": None, "to": reference}
+        demoted = [
+            json.loads(p)
+            for p in session.scalars(
+                select(AuditEvent.payload).where(
+                    AuditEvent.chain_key == cadre_chain(seeded["RX01"]),
+                    AuditEvent.event_type == "evaluation_recorded",
+                )
+            )
+        ]
+        demoted_year = next(p for p in demoted if p["period_kind"] == "year")
+        assert demoted_year["reason"] == "Hạ xuống HTTNV do vượt tỷ lệ HTXSNV: Thấp điểm nhất"
+        assert all("reason" not in p for p in demoted if p["period_kind"] == "quarter")
 
 
 def test_only_an_htxsnv_result_carries_a_quota_exception(session_factory, seeded):

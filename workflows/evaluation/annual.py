@@ -206,6 +206,7 @@ def confirm(session: Session, submitted: dict[str, Any], task_data: Mapping[str,
     demoted: list[int] = []
     excepted: list[int] = []
     references: dict[str, str] = {}
+    demotion_reasons: dict[str, str] = {}
     seen: set[str] = set()
     resolutions = submitted.get("resolutions") or []
     for index, item in enumerate(resolutions):
@@ -223,6 +224,7 @@ def confirm(session: Session, submitted: dict[str, Any], task_data: Mapping[str,
             continue
         if item.get("action") == DEMOTE:
             demoted.append(int(row["cadre_id"]))
+            demotion_reasons[code] = str(item["reason"]).strip()
         else:
             excepted.append(int(row["cadre_id"]))
             references[code] = str(item["reason"]).strip()
@@ -251,6 +253,7 @@ def confirm(session: Session, submitted: dict[str, Any], task_data: Mapping[str,
         "demoted": [codes[c] for c in demoted],
         "exceptions": [codes[c] for c in excepted],
         "quota_exceptions": references,  # code → the approval's reference, written on the year result
+        "demotion_reasons": demotion_reasons,  # code → why, written with the year result into the cadre's chain
         "over_quota": [],
     }
 
@@ -270,8 +273,20 @@ def record_run(session: Session, instance: InstanceLike, data: Mapping[str, Any]
         for row in confirmed.cadres
         if row.code in references and grades[row.cadre_id] == HTXSNV
     }
+    demotions = data.get("demotion_reasons") or {}
+    reasons = {
+        row.cadre_id: f"Hạ xuống {grades[row.cadre_id]} do vượt tỷ lệ HTXSNV: {demotions[row.code]}"
+        for row in confirmed.cadres
+        if row.code in demotions
+    }
     record_rollup(
-        session, actor, confirmed, year_grades=grades, source_instance_id=instance.id, quota_exceptions=exceptions
+        session,
+        actor,
+        confirmed,
+        year_grades=grades,
+        source_instance_id=instance.id,
+        quota_exceptions=exceptions,
+        reasons=reasons,
     )
 
 

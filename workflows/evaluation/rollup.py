@@ -435,14 +435,17 @@ def record_rollup(
     with_year: bool = True,
     source_instance_id: int | None = None,
     quota_exceptions: Mapping[int, str] | None = None,
+    reasons: Mapping[int, str] | None = None,
 ) -> RollupWritten:
     """Write each cadre's quarter results and (with `with_year`) the year result through `record_evaluation`.
     `year_grades` are the decided grades by cadre id (after the quota is resolved); the proposed grade otherwise.
     `quota_exceptions` are the approval references of the HTXSNV kept over the quota, by cadre id: recorded on the
-    year result (and so in its audit event). Re-running writes only what changed (record_evaluation keeps the
+    year result (and so in its audit event); `reasons` (why a grade differs from the proposed one) go into the year
+    result's audit event. Re-running writes only what changed (record_evaluation keeps the
     earlier values in the audit chain)."""
     decided = dict(year_grades or {})
     excepted = dict(quota_exceptions or {})
+    why = dict(reasons or {})
     bad = [cadre_id for cadre_id, grade in decided.items() if grade not in GRADES]
     if bad:
         raise Invalid("the grades are not valid", [Problem("not one of the allowed values", field=str(bad[0]))])
@@ -481,6 +484,7 @@ def record_rollup(
                 unit_id=row.unit_id,
                 source_instance_id=source_instance_id,
                 quota_exception=excepted.get(row.cadre_id),
+                reason=why.get(row.cadre_id),
             )
             years += 1
     return RollupWritten(quarters=quarters, years=years)

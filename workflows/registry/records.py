@@ -764,10 +764,12 @@ def record_evaluation(
     unit_id: int | None = None,
     source_instance_id: int | None = None,
     quota_exception: str | None = None,
+    reason: str | None = None,
 ) -> EvaluationResult:
     """One result per cadre and period: a second call re-grades it (grade, score and quota exception as given; unit
     and source kept unless given) and the chain keeps the earlier values. Nothing is written when nothing differs.
-    `quota_exception` is the reference of the approval under which an HTXSNV over the quota was kept."""
+    `quota_exception` is the reference of the approval under which an HTXSNV over the quota was kept; `reason`
+    (e.g. why an HTXSNV over the quota was demoted) goes with the change into the chain."""
     form = _Form()
     kind = form.need("period_kind", period_kind, _choice(PeriodKind))
     grade = form.need("grade", grade, _choice(EvaluationGrade))
@@ -775,6 +777,7 @@ def record_evaluation(
     unit_id = form.take("unit_id", unit_id, _id)
     source_instance_id = form.take("source_instance_id", source_instance_id, _id)
     quota_exception = form.take("quota_exception", quota_exception, _text(2000))
+    reason = form.take("reason", reason, _text(2000))
     # NĐ 335 Điều 20 k5: only an HTXSNV can be over the HTXSNV quota, so only it can carry the approved exception.
     if quota_exception is not None and grade is not None and grade != EvaluationGrade.HTXSNV:
         form.add(Problem("an approved quota exception belongs to an HTXSNV grade only", field="quota_exception"))
@@ -828,7 +831,9 @@ def record_evaluation(
             setattr(row, name, value)
         row.updated_dt = clock.utcnow_naive()
         session.flush()
-    payload = {"record_id": row.id, "period_kind": kind, "period": period, "changes": changes}
+    payload: dict[str, Any] = {"record_id": row.id, "period_kind": kind, "period": period, "changes": changes}
+    if reason is not None:
+        payload["reason"] = reason
     _audit(session, actor, cadre.id, CadreEvent.EVALUATION_RECORDED, payload)
     return row
 
