@@ -64,7 +64,7 @@ def _open_commune(auth: AuthActions) -> None:
     assert response.status_code == 302
 
 
-def test_the_units_below_are_listed_only_when_asked(auth: AuthActions, client, seeded) -> None:
+def test_the_units_below_are_listed_only_when_asked(app: Flask, auth: AuthActions, client, seeded) -> None:
     auth.login("personnel1")
     _open_commune(auth)
     own = client.get(f"/evaluation/results?unit=X001&month={MONTH}").get_data(as_text=True)
@@ -74,6 +74,8 @@ def test_the_units_below_are_listed_only_when_asked(auth: AuthActions, client, s
     codes = _codes(below)
     assert "CB0001" in codes and "RX01" in codes and "RN01" not in codes  # RN01 has no November result
     assert "Văn phòng (thử)" in below  # the unit column
+    title = "Grades of %(month)s: %(unit)s and the units below"
+    assert _vi(app, title, month=MONTH, unit="Xã An Phú") in below  # the chart says what it counts
     assert codes == sorted(codes)
 
 

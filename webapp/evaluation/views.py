@@ -264,12 +264,12 @@ def results() -> Any:
         suffix = "-va-don-vi-truc-thuoc" if include_subunits else ""
         return send_table(records, RESULT_COLUMNS, fmt, f"ket-qua-danh-gia-{unit.code}{suffix}-{month}")
     page = month_page(db.session, query, page=request.args.get("page", 1, type=int) or 1, per_page=RESULTS_PER_PAGE)
-    chart = trusted_svg(
-        stacked_bar(
-            [(unit.name, page.counts)] if any(page.counts.values()) else [],
-            title=_("Grades of %(month)s: %(unit)s", month=month, unit=unit.name),
-        )
+    title = (
+        _("Grades of %(month)s: %(unit)s and the units below", month=month, unit=unit.name)
+        if include_subunits
+        else _("Grades of %(month)s: %(unit)s", month=month, unit=unit.name)
     )
+    chart = trusted_svg(stacked_bar([(unit.name, page.counts)] if any(page.counts.values()) else [], title=title))
     return render_template(
         "evaluation/results.html",
         page=page,
