@@ -47,9 +47,9 @@ def serve_command(workers: int, bind: str, timeout: int) -> None:
     env.setdefault("CANBO_LOG_FORMAT", "json")
     # Each gunicorn worker writes its counters here; emptied at every start so a restart does not double-count.
     metrics_dir = Path(env.get("PROMETHEUS_MULTIPROC_DIR") or tempfile.mkdtemp(prefix="canbo-metrics-"))
-    if metrics_dir.exists():
-        shutil.rmtree(metrics_dir)
-    metrics_dir.mkdir(parents=True)
+    metrics_dir.mkdir(parents=True, exist_ok=True)
+    for stale in metrics_dir.glob("*.db"):  # prometheus_client's files only: the directory may be the operator's
+        stale.unlink()
     env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     args = [
         gunicorn,
