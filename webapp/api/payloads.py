@@ -6,15 +6,18 @@ Times are stored as naive UTC and leave as ISO 8601 with a `Z`, so no client has
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import date, datetime
+from types import SimpleNamespace
 from typing import Any
 
 from flask_babel import gettext as _
+from sqlalchemy import Row
 
 from workflows.audit import ChainBreak, VerifyReport
 from workflows.deployment.operations import DeployResult
 from workflows.errors import Problem
-from workflows.models import AuditEvent, HumanTask, ProcessInstance, ProcessVersion
+from workflows.models import AuditEvent, HumanTask, ProcessVersion
 from workflows.registry.models import Cadre, OrgUnit, User
 from workflows.states import TaskStatus
 from workflows.tasks import TaskView
@@ -75,15 +78,22 @@ def me(user: User) -> dict[str, Any]:
 
 
 def task_summary(task: HumanTask, subject: Cadre | None, unit: OrgUnit | None, now: datetime) -> dict[str, Any]:
+    return _task_summary(task, task.instance_id, ref(subject), ref(unit), now)
+
+
+def _task_summary(
+    task: Any, instance_id: int, subject: dict[str, str] | None, unit: dict[str, str] | None, now: datetime
+) -> dict[str, Any]:
+    """`task` is a HumanTask or a row with the same attribute names."""
     return {
         "id": task.id,
         "name": task.name,
         "task_key": task.task_key,
         "process_id": task.process_id,
         "process_name": task.process_name,
-        "instance_id": task.instance_id,
-        "subject": ref(subject),
-        "unit": ref(unit),
+        "instance_id": instance_id,
+        "subject": subject,
+        "unit": unit,
         "due": utc(task.due_dt),
         "overdue": task.status == TaskStatus.OPEN and task.due_dt is not None and task.due_dt < now,
         "assignee_id": task.assignee_id,
@@ -107,29 +117,50 @@ def task_detail(view: TaskView, now: datetime) -> dict[str, Any]:
     }
 
 
-def instance(found: ProcessInstance, started_by: User | None) -> dict[str, Any]:
-    return {
-        "id": found.id,
-        "reference": found.reference,
-        "process_id": found.process_id,
-        "process_name": found.process_version.name,
-        "version": found.process_version.version,
-        "status": found.status,
-        "subject": ref(found.subject),
-        "unit": ref(found.unit),
-        "started_by": started_by.username if started_by is not None else None,
-        "started": utc(found.started_dt),
-        "ended": utc(found.ended_dt),
-        "cancel_reason": found.cancel_reason,
-    }
+def _code_and_name(code: str | None, name: str) -> dict[str, str] | None:
+    return None if code is None else {"code": code, "name": name}
 
 
-def instance_with_tasks(
-    found: ProcessInstance, started_by: User | None, tasks: list[HumanTask], now: datetime
-) -> dict[str, Any]:
+def instance_reply(rows: Sequence[Row[Any]], now: datetime) -> dict[str, Any]:
+    """An instance and its open tasks, from `queries.instance_with_open_tasks` (one row per open task)."""
+    first = rows[0]
+    subject = _code_and_name(first.subject_code, first.subject_name)
+    unit = _code_and_name(first.unit_code, first.unit_name)
     return {
-        "instance": instance(found, started_by),
-        "open_tasks": [task_summary(t, found.subject, found.unit, now) for t in tasks],
+        "instance": {
+            "id": first.id,
+            "reference": f"{first.process_id}#{first.id}",  # ProcessInstance.reference
+            "process_id": first.process_id,
+            "process_name": first.process_name,
+            "version": first.version,
+            "status": first.status,
+            "subject": subject,
+            "unit": unit,
+            "started_by": first.started_by,
+            "started": utc(first.started_dt),
+            "ended": utc(first.ended_dt),
+            "cancel_reason": first.cancel_reason,
+        },
+        "open_tasks": [
+            _task_summary(
+                SimpleNamespace(
+                    id=row.task_id,
+                    name=row.task_name,
+                    task_key=row.task_key,
+                    process_id=row.task_process_id,
+                    process_name=row.task_process_name,
+                    due_dt=row.due_dt,
+                    status=row.task_status,
+                    assignee_id=row.assignee_id,
+                ),
+                first.id,
+                subject,
+                unit,
+                now,
+            )
+            for row in rows
+            if row.task_id is not None
+        ],
     }
 
 

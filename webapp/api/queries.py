@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Row, Select, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from workflows.access import group_task_condition
-from workflows.models import AuditEvent, HumanTask, ProcessVersion
+from workflows.models import AuditEvent, HumanTask, ProcessInstance, ProcessVersion
 from workflows.registry.models import Cadre, OrgUnit, User
 from workflows.states import Role, TaskStatus
 
@@ -72,6 +72,51 @@ def open_tasks(session: Session, instance_id: int) -> list[HumanTask]:
             .order_by(HumanTask.id)
         )
     )
+
+
+_subject = aliased(Cadre)
+_unit = aliased(OrgUnit)
+_starter = aliased(User)
+# An instance as the API shows it — with its version, subject, unit, who started it and its open tasks — in one
+# statement built once (one row per open task, one row with no task when none is open). A completion answers with
+# it from inside its own transaction: no second transaction, nothing loaded as ORM objects.
+_INSTANCE_WITH_OPEN_TASKS = (
+    select(
+        ProcessInstance.id,
+        ProcessInstance.process_id,
+        ProcessInstance.status,
+        ProcessInstance.started_dt,
+        ProcessInstance.ended_dt,
+        ProcessInstance.cancel_reason,
+        ProcessVersion.name.label("process_name"),
+        ProcessVersion.version,
+        _subject.code.label("subject_code"),
+        _subject.full_name.label("subject_name"),
+        _unit.code.label("unit_code"),
+        _unit.name.label("unit_name"),
+        _starter.username.label("started_by"),
+        HumanTask.id.label("task_id"),
+        HumanTask.name.label("task_name"),
+        HumanTask.task_key,
+        HumanTask.process_id.label("task_process_id"),
+        HumanTask.process_name.label("task_process_name"),
+        HumanTask.due_dt,
+        HumanTask.status.label("task_status"),
+        HumanTask.assignee_id,
+    )
+    .join(ProcessVersion, ProcessVersion.id == ProcessInstance.process_version_id)
+    .outerjoin(_subject, _subject.id == ProcessInstance.subject_cadre_id)
+    .outerjoin(_unit, _unit.id == ProcessInstance.unit_id)
+    .outerjoin(_starter, _starter.id == ProcessInstance.started_by_id)
+    .outerjoin(HumanTask, and_(HumanTask.instance_id == ProcessInstance.id, HumanTask.status == TaskStatus.OPEN))
+    .where(ProcessInstance.id == bindparam("instance_id"))
+    .order_by(HumanTask.id)
+)
+
+
+def instance_with_open_tasks(session: Session, instance_id: int) -> list[Row[Any]]:
+    """Rows for `payloads.instance_reply`; the caller has checked the instance is visible (or just wrote it)."""
+    return list(session.execute(_INSTANCE_WITH_OPEN_TASKS, {"instance_id": instance_id}).all())
 
 
 def instance_events(session: Session, chain_key: str) -> list[AuditEvent]:

@@ -25,17 +25,16 @@ from webapp.own_start_pages import own_start_page, refusal_message
 from workflows.access import visible_units
 from workflows.audit import instance_chain, verify_chains
 from workflows.clock import utcnow_naive
-from workflows.db import transaction
 from workflows.deployment.operations import can_deploy, deploy_bundle
 from workflows.deployment.validation import BundleFile, split_uploads, validate_bundle
 from workflows.engine import operations
+from workflows.engine.store import InstanceSnapshot
 from workflows.errors import Invalid, NotAllowed, NotFound, Problem, WorkflowError
 from workflows.inspection.reads import ViewedObject
 from workflows.instances import diagram_for, find_cadre, is_read_only, load_visible_instance
-from workflows.models import HumanTask, ProcessInstance
 from workflows.registry.models import User
 from workflows.registry.tokens import user_for_token
-from workflows.tasks import can_view, load_task_view
+from workflows.tasks import load_task_view, visible_task_instance
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -76,8 +75,15 @@ def authenticate() -> Response | None:
     token = _bearer_token()
     user = None
     if token is not None:
-        with transaction(db.session):  # user_for_token records when the token was last used
+        # Usually a plain read: the request's own work goes on in the same transaction (no COMMIT and no fresh
+        # BEGIN between them). Only when the token's last use is due to be written (once a minute) is it committed.
+        try:
             user = user_for_token(db.session, token)
+            if db.session.dirty:
+                db.session.commit()
+        except BaseException:
+            db.session.rollback()
+            raise
     if user is None:
         return _unauthorized(token is not None)
     g.api_user = g._login_user = user
@@ -106,18 +112,18 @@ def _user() -> User:
 # -- loaders: the object, or NotFound when it is missing or outside the caller's scope -------------------
 
 
-def _visible_task(task_id: int) -> HumanTask:
-    task = db.session.get(HumanTask, task_id)
-    if task is None or not can_view(db.session, _user(), task):
+def _visible_task_instance(task_id: int) -> int:
+    """The task's instance id, or NotFound when the task is missing or outside the caller's scope."""
+    instance_id = visible_task_instance(db.session, _user(), task_id)
+    if instance_id is None:
         raise NotFound(f"task {task_id} does not exist")
-    return task
+    return instance_id
 
 
 def _instance_with_tasks(instance_id: int) -> dict[str, Any]:
-    found = db.session.get(ProcessInstance, instance_id)
-    assert found is not None  # just written or checked in this request
-    started_by = db.session.get(User, found.started_by_id) if found.started_by_id is not None else None
-    return payloads.instance_with_tasks(found, started_by, queries.open_tasks(db.session, found.id), utcnow_naive())
+    rows = queries.instance_with_open_tasks(db.session, instance_id)
+    assert rows  # just written or checked in this request
+    return payloads.instance_reply(rows, utcnow_naive())
 
 
 # -- the caller and their inbox ------------------------------------------------------------------------
@@ -151,22 +157,26 @@ def show_task(task_id: int) -> ResponseReturnValue:
 
 @bp.post(f"/tasks/<{ID}:task_id>/claim")
 def claim_task(task_id: int) -> ResponseReturnValue:
-    _visible_task(task_id)
+    _visible_task_instance(task_id)
     act(lambda: operations.claim_task(db.session, actor=_user(), task_id=task_id))
     return show_task(task_id)
 
 
 @bp.post(f"/tasks/<{ID}:task_id>/complete")
 def complete_task(task_id: int) -> ResponseReturnValue:
-    instance_id = _visible_task(task_id).instance_id
+    instance_id = _visible_task_instance(task_id)
     data = inputs.json_object(request.get_data())
     user = _user()
+    reply: dict[str, Any] = {}
 
-    act(
-        lambda: operations.complete_task(db.session, process_engine(), actor=user, task_id=task_id, data=data),
-        instance_id=instance_id,
-    )
-    return jsonify(_instance_with_tasks(instance_id))
+    def complete() -> InstanceSnapshot:
+        advanced = operations.complete_task(db.session, process_engine(), actor=user, task_id=task_id, data=data)
+        # Read before the commit, in the same transaction: what is about to be committed, without a second one.
+        reply.update(_instance_with_tasks(instance_id))
+        return advanced
+
+    act(complete, instance_id=instance_id)
+    return jsonify(reply)
 
 
 # -- process definitions -------------------------------------------------------------------------------
