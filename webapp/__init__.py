@@ -12,8 +12,9 @@ from flask import Flask, g, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import inspect
+from sqlalchemy import bindparam, inspect, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 from werkzeug.routing import IntegerConverter
 from werkzeug.wrappers import Response
 
@@ -141,6 +142,9 @@ def _register_blueprints(app: Flask) -> None:
     production_requests.init_app(app)
 
 
+_USER_WITH_ROLES = select(User).options(joinedload(User.role_assignments)).where(User.id == bindparam("user_id"))
+
+
 def _init_login(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
@@ -152,7 +156,8 @@ def _init_login(app: Flask) -> None:
         user_id = session_id.partition(".")[0]
         if not user_id.isdigit():
             return None
-        user = db.session.get(User, int(user_id))
+        # One statement with the roles (their selectin load would be a second round trip on every page).
+        user = db.session.execute(_USER_WITH_ROLES, {"user_id": int(user_id)}).unique().scalar_one_or_none()
         if user is None or not user.is_active or user.get_id() != session_id:
             return None  # deactivated, or the password changed since this session signed in
         return user

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Row, Select, and_, bindparam, func, or_, select
+from sqlalchemy import ColumnElement, Row, Select, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from workflows.access import group_task_condition
@@ -28,38 +29,77 @@ class TaskQuery:
     per_page: int
 
 
+_candidate_unit = aliased(OrgUnit, name="candidate_unit")
+_subject = aliased(Cadre, name="subject")
+_unit = aliased(OrgUnit, name="task_unit")
+_starter = aliased(User, name="started_by")
+# Built once (fresh aliases per request made SQLAlchemy adapt every column anew: most of an inbox read's CPU). The
+# window count rides in the page's statement: one round trip instead of a COUNT and a SELECT.
+_OPEN_TASKS = (
+    select(HumanTask, _subject, _unit, func.count().over().label("total"))
+    .outerjoin(_candidate_unit, HumanTask.candidate_unit_id == _candidate_unit.id)
+    .outerjoin(_subject, HumanTask.subject_cadre_id == _subject.id)
+    .outerjoin(_unit, HumanTask.unit_id == _unit.id)
+    .where(HumanTask.status == TaskStatus.OPEN)
+)
+# The inbox's default order: deadlines first, soonest first; then the rest, oldest first.
+_INBOX_ORDER = (HumanTask.due_dt.is_(None), HumanTask.due_dt, HumanTask.opened_dt, HumanTask.id)
+
+
+def _filtered(statement: Select[Any], query: TaskQuery, in_scope: ColumnElement[bool]) -> Select[Any]:
+    statement = statement.where(in_scope)
+    if query.process_id:
+        statement = statement.where(HumanTask.process_id == bindparam("process_id"))
+    if query.overdue is True:
+        statement = statement.where(HumanTask.due_dt < bindparam("now"))
+    elif query.overdue is False:
+        statement = statement.where(or_(HumanTask.due_dt.is_(None), HumanTask.due_dt >= bindparam("now")))
+    return statement
+
+
+@cache
+def _own_tasks_page(has_process: bool, overdue: bool | None) -> Select[Any]:
+    """The page of a person's own tasks, one statement per combination of filters, each built once."""
+    shape = TaskQuery("mine", "x" if has_process else None, overdue, 1, 1)
+    return (
+        _filtered(_OPEN_TASKS, shape, HumanTask.assignee_id == bindparam("user_id"))
+        .order_by(*_INBOX_ORDER)
+        .limit(bindparam("limit"))
+        .offset(bindparam("offset"))
+    )
+
+
 def task_page(
     session: Session, user: User, query: TaskQuery, now: datetime
 ) -> tuple[list[tuple[HumanTask, Cadre | None, OrgUnit | None]], int]:
     """Open tasks in the caller's inbox. `workflows.inbox.inbox_page` cannot filter on "not overdue" and does not
     return cadre and unit codes, which API clients need to refer back to them."""
-    candidate_unit = aliased(OrgUnit)
-    subject = aliased(Cadre)
-    unit = aliased(OrgUnit)
+    params: dict[str, Any] = {
+        "user_id": user.id,
+        "process_id": query.process_id,
+        "now": now,
+        "limit": query.per_page,
+        "offset": (query.page - 1) * query.per_page,
+    }
     if query.scope == "group":
-        in_scope = and_(HumanTask.assignee_id.is_(None), group_task_condition(user, candidate_unit))
+        # The condition depends on the caller's roles: built per request.
+        in_scope = and_(HumanTask.assignee_id.is_(None), group_task_condition(user, _candidate_unit))
+        statement = (
+            _filtered(_OPEN_TASKS, query, in_scope)
+            .order_by(*_INBOX_ORDER)
+            .limit(bindparam("limit"))
+            .offset(bindparam("offset"))
+        )
     else:
-        in_scope = HumanTask.assignee_id == user.id
-    statement: Select[Any] = (
-        select(HumanTask, subject, unit)
-        .outerjoin(candidate_unit, HumanTask.candidate_unit_id == candidate_unit.id)
-        .outerjoin(subject, HumanTask.subject_cadre_id == subject.id)
-        .outerjoin(unit, HumanTask.unit_id == unit.id)
-        .where(HumanTask.status == TaskStatus.OPEN, in_scope)
-    )
-    if query.process_id:
-        statement = statement.where(HumanTask.process_id == query.process_id)
-    if query.overdue is True:
-        statement = statement.where(HumanTask.due_dt < now)
-    elif query.overdue is False:
-        statement = statement.where(or_(HumanTask.due_dt.is_(None), HumanTask.due_dt >= now))
-    total = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
-    # The inbox's default order: deadlines first, soonest first; then the rest, oldest first.
-    rows = session.execute(
-        statement.order_by(HumanTask.due_dt.is_(None), HumanTask.due_dt, HumanTask.opened_dt, HumanTask.id)
-        .limit(query.per_page)
-        .offset((query.page - 1) * query.per_page)
-    ).all()
+        statement = _own_tasks_page(bool(query.process_id), query.overdue)
+    rows = session.execute(statement, params).all()
+    if rows:
+        total = rows[0].total
+    elif query.page == 1:
+        total = 0
+    else:  # past the last page: the window count came with no row
+        counted = statement.with_only_columns(func.count()).order_by(None).limit(None).offset(None)
+        total = session.scalar(counted, params) or 0
     return [(row[0], row[1], row[2]) for row in rows], total
 
 
@@ -74,9 +114,6 @@ def open_tasks(session: Session, instance_id: int) -> list[HumanTask]:
     )
 
 
-_subject = aliased(Cadre)
-_unit = aliased(OrgUnit)
-_starter = aliased(User)
 # An instance as the API shows it — with its version, subject, unit, who started it and its open tasks — in one
 # statement built once (one row per open task, one row with no task when none is open). A completion answers with
 # it from inside its own transaction: no second transaction, nothing loaded as ORM objects.
