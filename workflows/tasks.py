@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from uuid import UUID
 
 from sqlalchemy import bindparam, delete, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session, aliased, joinedload
 
 from workflows.access import OVERSEEING_ROLES, ancestry, oversees_unit, role_units
 from workflows.assignment import can_act_on_task, holds_role_over, unit_chain
@@ -87,34 +87,49 @@ def visible_task_instance(session: Session, user: User, task_id: int) -> int | N
     return None
 
 
-def load_task_view(session: Session, engine: ProcessEngine, user: User, task_id: int) -> TaskView:
-    """Everything the task page shows. NotFound also when the task is outside the user's scope."""
-    task = session.get(HumanTask, task_id)
+def load_task_view(
+    session: Session, engine: ProcessEngine, user: User, task_id: int, *, with_process_data: bool = True
+) -> TaskView:
+    """Everything the task page shows. NotFound also when the task is outside the user's scope.
+
+    `with_process_data=False` leaves out what only the page shows besides the form — the instructions, the process
+    data and the person's draft — and so the deserialisation of the workflow: a posted form needs them only when
+    it is shown again (`add_process_data`)."""
+    instance_load = joinedload(HumanTask.instance)
+    if not with_process_data:
+        instance_load = instance_load.defer(ProcessInstance.state)  # the workflow itself: tens of kilobytes
+    task = session.get(HumanTask, task_id, options=[instance_load])
     if task is None or not can_view(session, user, task):
         raise NotFound(f"task {task_id} does not exist")
     instance = task.instance
     definition = engine.definition(session, instance.process_version_id)
+    view = TaskView(
+        task=task,
+        instance=instance,
+        definition=definition,
+        schema=definition.form_schema(task.form_filename),
+        instructions=None,
+        context={},
+        can_act=can_act(session, user, task),
+        draft=None,
+    )
+    return add_process_data(session, engine, user, view) if with_process_data else view
+
+
+def add_process_data(session: Session, engine: ProcessEngine, user: User, view: TaskView) -> TaskView:
+    """The view with the task's instructions, the process data it sees and the user's draft."""
     instructions, context = None, {}
-    if task.status == TaskStatus.OPEN:
-        workflow = engine.load(definition, instance)
-        spiff_task = workflow.get_task_from_id(UUID(task.spiff_task_id))
+    if view.task.status == TaskStatus.OPEN:
+        workflow = engine.load(view.definition, view.instance)
+        spiff_task = workflow.get_task_from_id(UUID(view.task.spiff_task_id))
         if spiff_task is not None:
             extensions = getattr(spiff_task.task_spec, "extensions", None) or {}
             instructions = extensions.get("instructionsForEndUser") or spiff_task.task_spec.documentation
             context = {k: v for k, v in spiff_task.data.items() if not k.startswith(HIDDEN_PREFIXES)}
     draft = session.scalar(
-        select(TaskDraft.data).where(TaskDraft.human_task_id == task.id, TaskDraft.user_id == user.id)
+        select(TaskDraft.data).where(TaskDraft.human_task_id == view.task.id, TaskDraft.user_id == user.id)
     )
-    return TaskView(
-        task=task,
-        instance=instance,
-        definition=definition,
-        schema=definition.form_schema(task.form_filename),
-        instructions=instructions,
-        context=context,
-        can_act=can_act(session, user, task),
-        draft=draft,
-    )
+    return replace(view, instructions=instructions, context=context, draft=draft)
 
 
 def save_draft(session: Session, user: User, task: HumanTask, data: dict[str, Any]) -> None:

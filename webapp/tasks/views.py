@@ -29,18 +29,23 @@ from workflows.db import transaction
 from workflows.engine import operations
 from workflows.errors import Conflict, Invalid, NotAllowed, NotFound, Problem, ScriptFailure
 from workflows.models import Attachment, Comment
-from workflows.tasks import TaskView, discard_drafts, load_task_view, save_draft
+from workflows.tasks import TaskView, add_process_data, discard_drafts, load_task_view, save_draft
 
 bp = Blueprint("tasks", __name__, url_prefix="/tasks")
 
 DECISIONS_NEEDING_COMMENT = ("return", "reject")
 
 
-def _load(task_id: int) -> TaskView:
+def _load(task_id: int, *, with_process_data: bool = True) -> TaskView:
     try:
-        return load_task_view(db.session, process_engine(), current_user, task_id)
+        return load_task_view(db.session, process_engine(), current_user, task_id, with_process_data=with_process_data)
     except NotFound:
         abort(404)
+
+
+def _shown(view: TaskView) -> TaskView:
+    """A posted form shown again: now it needs what the page shows besides the form."""
+    return add_process_data(db.session, process_engine(), current_user, view)
 
 
 def _decision_choices(schema: dict[str, Any] | None) -> list[str]:
@@ -147,7 +152,8 @@ def _store_files(view: TaskView, form: Any) -> dict[str, str]:
 @bp.post("/<int:task_id>")
 @login_required
 def submit(task_id: int):  # type: ignore[no-untyped-def]
-    view = _load(task_id)
+    # Only the form is needed to take the answer; the rest of the page is read if it has to be shown again.
+    view = _load(task_id, with_process_data=False)
     if not view.can_act:
         abort(403)
     form = _form(view, submitted=True)
@@ -155,7 +161,7 @@ def submit(task_id: int):  # type: ignore[no-untyped-def]
     action = request.form.get("action", "submit")
 
     if form is not None and wants_more_rows(form):
-        return _render(view, form, comment=comment)
+        return _render(_shown(view), form, comment=comment)
 
     if action == "draft":
         data = form_to_draft(form, view.schema) if form is not None else {}
@@ -170,9 +176,9 @@ def submit(task_id: int):  # type: ignore[no-untyped-def]
     if decision in DECISIONS_NEEDING_COMMENT and not comment:
         if form is not None:
             form.validate()
-        return _render(view, form, 422, comment, _("Write a comment explaining why."))
+        return _render(_shown(view), form, 422, comment, _("Write a comment explaining why."))
     if form is not None and not form.validate():
-        return _render(view, form, 422, comment)
+        return _render(_shown(view), form, 422, comment)
 
     data = form_to_data(form, view.schema) if form is not None else {}
     if decision and "decision" in ((view.schema or {}).get("properties") or {}):
@@ -180,7 +186,7 @@ def submit(task_id: int):  # type: ignore[no-untyped-def]
     if comment and "comment" in ((view.schema or {}).get("properties") or {}):
         data["comment"] = comment
 
-    instance_id = view.instance.id
+    instance_id, task_name = view.instance.id, view.task.name  # the commit expires the ORM objects
 
     def complete() -> Any:
         data.update(_store_files(view, form))
@@ -204,14 +210,14 @@ def submit(task_id: int):  # type: ignore[no-untyped-def]
         for problem in error.problems:
             if problem.field in drawn_apart or not _show_problem(form, problem):
                 flash(_(problem.message), "error")
-        return _render(view, form, 422, comment)
+        return _render(_shown(view), form, 422, comment)
     except ScriptFailure as error:
         flash_error(error)
         flash(_("Nothing was saved. The administrators have been shown the problem."), "error")
-        return _render(view, form, 422, comment)
+        return _render(_shown(view), form, 422, comment)
     except NotAllowed:
         abort(403)
-    flash(_("Done: “%(name)s” was submitted.", name=view.task.name), "success")
+    flash(_("Done: “%(name)s” was submitted.", name=task_name), "success")
     return redirect(url_for("inbox.index"))
 
 

@@ -1,0 +1,158 @@
+"""What one request costs the database on PostgreSQL (issue #9 load test): statements and transactions per request.
+
+A completion over the API was 14 statements in 4 transactions (the token, its user and roles, each re-read after
+every commit; the task loaded for the visibility check, then locked again; the reply rebuilt from ORM objects after
+the commit). These pin what is left, so that a change which adds a round trip to the hot paths is seen: the engine's
+own share is the locking read and the write (tests/workflows/test_store.py, docs/decisions/0017).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import event, select
+from sqlalchemy.engine import Engine
+
+from tests.fixtures.app import AuthActions
+from tests.fixtures.workflow_helpers import WorkflowDriver
+from webapp.extensions import db
+from workflows.registry.models import User
+from workflows.registry.tokens import create_token
+
+REQUEST = {"subject_line": "Đề nghị cấp phòng họp", "amount": 1}
+FORM = {key: str(value) for key, value in REQUEST.items()}
+
+
+@dataclass
+class Sent:
+    statements: list[str] = field(default_factory=list)
+    commits: int = 0
+
+    def __str__(self) -> str:
+        return "\n".join(" ".join(s.split())[:150] for s in self.statements)
+
+
+@contextmanager
+def _sent(engine: Engine) -> Iterator[Sent]:
+    sent = Sent()
+
+    def statement(_conn: Any, _cursor: Any, text: str, *_args: Any) -> None:
+        sent.statements.append(text)
+
+    def commit(_conn: Any) -> None:
+        sent.commits += 1
+
+    event.listen(engine, "before_cursor_execute", statement)
+    event.listen(engine, "commit", commit)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "before_cursor_execute", statement)
+        event.remove(engine, "commit", commit)
+
+
+@pytest.fixture
+def engine(app: Flask) -> Engine:
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("round trips are PostgreSQL's cost; SQLite has none to save")
+        return db.engine
+
+
+@pytest.fixture
+def officer_token(app: Flask) -> str:
+    with app.app_context():
+        officer = db.session.scalars(select(User).where(User.username == "officer1")).one()
+        token = create_token(db.session, officer, "round trips")
+        db.session.commit()
+        return token
+
+
+def _requests(driver: WorkflowDriver, count: int) -> list[tuple[int, int]]:
+    """(instance id, id of its open request step) of `count` new sample_approval procedures of officer1."""
+    instances = [driver.start("sample_approval", as_user="officer1", subject="CB0001") for _ in range(count)]
+    return [(instance_id, driver.task(instance_id, "submit_request").id) for instance_id in instances]
+
+
+def test_an_api_completion_is_five_statements_in_one_transaction(
+    app: Flask, engine: Engine, officer_token: str, driver: WorkflowDriver
+) -> None:
+    api = app.test_client(use_cookies=False)
+    headers = {"Authorization": f"Bearer {officer_token}"}
+    (_, warm_up), (_, task_id) = _requests(driver, 2)
+    # The first request records the token's use and prepares the hot path's statements on the connection.
+    assert api.post(f"/api/v1/tasks/{warm_up}/complete", json=REQUEST, headers=headers).status_code == 200
+
+    with _sent(engine) as sent:
+        response = api.post(f"/api/v1/tasks/{task_id}/complete", json=REQUEST, headers=headers)
+
+    assert response.status_code == 200
+    assert [t["task_key"] for t in response.get_json()["open_tasks"]] == ["review_request"]
+    # The token with its user and roles; what the visibility check needs; the engine's locking read and its one
+    # write; the reply, read before the commit.
+    assert len(sent.statements) == 5, str(sent)
+    assert "api_tokens" in sent.statements[0] and "role_assignments" in sent.statements[0], str(sent)
+    assert sent.commits == 1
+
+
+def test_an_api_inbox_read_is_two_statements_and_no_commit(
+    app: Flask, engine: Engine, officer_token: str, driver: WorkflowDriver
+) -> None:
+    _requests(driver, 3)
+    api = app.test_client(use_cookies=False)
+    headers = {"Authorization": f"Bearer {officer_token}"}
+    assert api.get("/api/v1/tasks", headers=headers).status_code == 200
+
+    with _sent(engine) as sent:
+        response = api.get("/api/v1/tasks", headers=headers)
+
+    assert response.status_code == 200 and response.get_json()["total"] == 3
+    assert len(sent.statements) == 2, str(sent)  # the token with user and roles; the page with its total
+    assert sent.commits == 0
+
+
+def test_the_html_inbox_loads_the_user_once_with_the_roles(
+    engine: Engine, auth: AuthActions, client: FlaskClient, driver: WorkflowDriver
+) -> None:
+    _requests(driver, 3)
+    auth.login("officer1")
+    assert client.get("/inbox").status_code == 200
+
+    with _sent(engine) as sent:
+        response = client.get("/inbox")
+
+    assert response.status_code == 200
+    users = [s for s in sent.statements if re.search(r"\bFROM users\b", s)]
+    assert len(users) == 1 and "role_assignments" in users[0], str(sent)
+    assert not any(re.search(r"\bFROM role_assignments\b", s) for s in sent.statements), str(sent)
+    # the user; the step filters with their counts; the page; the units filter; the group count, whether anything
+    # may be started and the unread notifications of the navigation
+    assert len(sent.statements) <= 7, str(sent)
+    assert sent.commits == 0
+
+
+def test_a_task_form_post_is_five_statements_in_one_transaction(
+    engine: Engine, auth: AuthActions, client: FlaskClient, driver: WorkflowDriver
+) -> None:
+    (_, warm_up), (instance_id, task_id) = _requests(driver, 2)
+    auth.login("officer1")
+    csrf = auth.csrf_token(f"/tasks/{task_id}")
+    assert client.post(f"/tasks/{warm_up}", data={**FORM, "csrf_token": csrf}).status_code == 302
+
+    with _sent(engine) as sent:
+        response = client.post(f"/tasks/{task_id}", data={**FORM, "csrf_token": csrf})
+
+    assert response.status_code == 302
+    assert driver.task(instance_id, "review_request").status == "open"
+    # the user with roles; the task with its instance (not the workflow state: the form needs none of it); the
+    # web form's drafts discarded; the engine's locking read and its one write
+    assert len(sent.statements) == 5, str(sent)
+    assert not any("process_instances.state" in s for s in sent.statements[:2]), str(sent)
+    assert sent.commits == 1
