@@ -86,3 +86,17 @@ class Pagination:
     def __init__(self, page: int, total: int, per_page: int) -> None:
         self.page, self.total = page, total
         self.pages = max(1, -(-total // per_page))
+
+
+def refusal_on_fields(form: Any, error: WorkflowError) -> list[str]:
+    """A refused request shown where it belongs: each problem on the form field it names. Returns what goes at the
+    top of the page: the refusal itself and the problems that name no field of this form."""
+    top = [translated(error)]
+    if isinstance(error, Invalid):
+        for problem in error.problems:
+            field = getattr(form, problem.field or "", None)
+            if field is not None and hasattr(field, "errors"):
+                field.errors = [*field.errors, gettext(problem.message)]
+            else:
+                top.append(gettext(problem.message))
+    return top

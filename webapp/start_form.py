@@ -12,13 +12,10 @@ from typing import Any
 from flask import abort, jsonify, request
 from flask_babel import gettext as _
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
 from webapp.extensions import db
-from webapp.http import translated
 from workflows.access import oversees_unit, units_under_roles
-from workflows.errors import Invalid, WorkflowError
 from workflows.instances import startable_subjects
 from workflows.registry.models import OrgUnit
 from workflows.registry.posts import PostChoice, unit_posts
@@ -90,17 +87,3 @@ def posts_json(roles: Iterable[str]) -> Response:
 
 def cadre_suggestions() -> list[Any]:
     return startable_subjects(db.session, current_user)
-
-
-def refusal_on_fields(form: FlaskForm, error: WorkflowError) -> list[str]:
-    """The refusal's problems on the fields they name; returns what goes at the top of the page (the refusal itself
-    and problems of no field of the form)."""
-    top = [translated(error)]
-    if isinstance(error, Invalid):
-        for problem in error.problems:
-            field = getattr(form, problem.field or "", None)
-            if field is not None and hasattr(field, "errors"):
-                field.errors = [*field.errors, _(problem.message)]
-            else:
-                top.append(_(problem.message))
-    return top

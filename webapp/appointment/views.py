@@ -14,8 +14,8 @@ from webapp.appointment import appointment_policy, work_calendar
 from webapp.appointment.forms import StartForm
 from webapp.ballots.steps import load_instance, open_ballot_page
 from webapp.extensions import db
-from webapp.http import act, process_engine, status_for
-from webapp.start_form import cadre_suggestions, post_picker, posts_json, refusal_on_fields, showing_posts
+from webapp.http import act, process_engine, refusal_on_fields, status_for
+from webapp.start_form import cadre_suggestions, post_picker, posts_json, showing_posts
 from workflows.access import role_units
 from workflows.appointment import PROCESS_ID
 from workflows.appointment.ballots import APPOINTMENT_BALLOTS

@@ -16,7 +16,7 @@ from webapp.evaluation import evaluation_policy, task_grouping
 from webapp.evaluation.forms import AnnualRunForm, OpenMonthForm
 from webapp.evaluation.opening import open_month
 from webapp.extensions import db
-from webapp.http import act, process_engine, status_for, translated, trusted_svg
+from webapp.http import act, process_engine, refusal_on_fields, status_for, translated, trusted_svg
 from webapp.instances.views import STATUS_LABELS
 from workflows.access import in_subtree, role_units
 from workflows.charts import bar_chart, stacked_bar
@@ -93,21 +93,11 @@ def _units_under(roles: tuple[str, ...]) -> list[OrgUnit]:
 
 
 def _refusal_on_form(form: Any, error: WorkflowError) -> list[str]:
-    """A refused request shown where it belongs: a field's problem on that field, a unit out of reach on the unit;
-    returns what belongs to no field, for the top of the page."""
+    """As `refusal_on_fields`, and a unit out of reach is said on the unit field."""
     if isinstance(error, NotFound | NotAllowed):
         form.unit.errors = [*form.unit.errors, translated(error)]
         return []
-    if not (isinstance(error, Invalid) and error.problems):
-        return [translated(error)]
-    unplaced = []
-    for problem in error.problems:
-        field = getattr(form, problem.field or "", None)
-        if field is not None:
-            field.errors = [*field.errors, _(problem.message)]
-        else:
-            unplaced.append(_(problem.message))
-    return unplaced
+    return refusal_on_fields(form, error)
 
 
 # -- opening a month -------------------------------------------------------------------------------------------------

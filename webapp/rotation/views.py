@@ -14,9 +14,9 @@ from wtforms.fields.choices import SelectChoice
 
 from webapp.ballots.steps import load_instance, open_ballot_page
 from webapp.extensions import db
-from webapp.http import act, process_engine, status_for
+from webapp.http import act, process_engine, refusal_on_fields, status_for
 from webapp.rotation.forms import StartRotationForm
-from webapp.start_form import cadre_suggestions, post_picker, posts_json, refusal_on_fields, showing_posts
+from webapp.start_form import cadre_suggestions, post_picker, posts_json, showing_posts
 from workflows.access import role_units
 from workflows.errors import WorkflowError
 from workflows.rotation import PROCESS_ID

@@ -14,10 +14,10 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
 from webapp.extensions import db
-from webapp.http import act, translated
+from webapp.http import act, refusal_on_fields
 from webapp.units.forms import MergeForm, NewUnitForm, UnitForm
 from workflows.access import visible_units
-from workflows.errors import Invalid, NotAllowed, NotFound, WorkflowError
+from workflows.errors import Invalid, NotAllowed, NotFound
 from workflows.models import AuditEvent
 from workflows.registry.models import Cadre, OrgUnit, UnitType
 from workflows.registry.units import UnitEvent, can_manage_unit, create_unit, merge_unit, org_unit_chain, update_unit
@@ -51,20 +51,6 @@ def _in_scope(unit_id: int) -> tuple[OrgUnit, list[OrgUnit]]:
     if unit is None:
         abort(404)
     return unit, units
-
-
-def _problems_on_form(form: Any, error: WorkflowError) -> list[str]:
-    """Each problem on its field; returns those that belong to no field, for the top of the page."""
-    if not (isinstance(error, Invalid) and error.problems):
-        return [translated(error)]
-    unplaced = []
-    for problem in error.problems:
-        field = getattr(form, problem.field or "", None)
-        if field is not None:
-            field.errors = [*field.errors, _(problem.message)]
-        else:
-            unplaced.append(_(problem.message))
-    return unplaced
 
 
 def _type_choices() -> list[tuple[str, str]]:
@@ -173,7 +159,7 @@ def edit(unit_id: int) -> Any:
         act(lambda: update_unit(db.session, current_user, unit.id, name=form.name.data, unit_type=form.unit_type.data))
     except (Invalid, NotAllowed) as error:
         db.session.refresh(unit)
-        return _render_unit(unit, units, form, merge, _problems_on_form(form, error), 422)
+        return _render_unit(unit, units, form, merge, refusal_on_fields(form, error), 422)
     flash(_("The unit was saved."), "success")
     return redirect(url_for("units.show", unit_id=unit.id))
 
@@ -204,7 +190,7 @@ def merge(unit_id: int) -> Any:
         act(lambda: merge_unit(db.session, current_user, unit.id, into_id=into_id, merged_on=merged_on))
     except (Invalid, NotAllowed) as error:
         db.session.refresh(unit)
-        return _render_unit(unit, units, form, merge_form, _problems_on_form(merge_form, error), 422)
+        return _render_unit(unit, units, form, merge_form, refusal_on_fields(merge_form, error), 422)
     flash(_("The unit was merged; its history stays readable here."), "success")
     return redirect(url_for("units.show", unit_id=unit.id))
 
@@ -240,7 +226,7 @@ def new() -> Any:
                     )
                 )
             except (Invalid, NotAllowed, NotFound) as error:
-                problems = _problems_on_form(form, error)
+                problems = refusal_on_fields(form, error)
             else:
                 flash(_("The unit was created."), "success")
                 return redirect(url_for("units.show", unit_id=created.id))
