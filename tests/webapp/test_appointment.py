@@ -532,12 +532,20 @@ def test_low_confidence_not_reappointed_ends_and_tells_the_cadre(
     auth: AuthActions, driver: WorkflowDriver, session_factory: sessionmaker[Session], world: dict[str, Any]
 ) -> None:
     instance_id = _reappointment_at_confidence_review(auth, driver, session_factory, world, no=4)
+    with session_factory() as s:
+        nominee = s.scalars(select(Cadre).where(Cadre.code == NOMINEE)).one()
+        planned = {e.id for e in s.scalars(select(PlanningEntry).where(PlanningEntry.cadre_id == nominee.id))}
+    assert planned  # the nominee is in the plan for a higher post
     stop = {"confidence_decision": "not_reappoint", "confidence_reason": "Bố trí công tác khác"}
     assert _submit(auth, driver, instance_id, "confidence_low_review", "leader1", stop).status_code == 302
     with session_factory() as s:
         instance = s.get(ProcessInstance, instance_id)
         assert instance is not None and instance.status == InstanceStatus.COMPLETED
         assert len(s.scalars(select(CadrePosition)).all()) == 1  # the term was not renewed
+        # QĐ 96: more than half low confidence also takes the cadre out of planning, naming this procedure.
+        entries = s.scalars(select(PlanningEntry).where(PlanningEntry.id.in_(planned))).all()
+        assert {(e.status, e.removal_instance_id) for e in entries} == {("removed", instance_id)}
+        assert all("QĐ 96" in (e.reason or "") for e in entries)
     _as(auth, "officer2")
     assert "Bố trí công tác khác" in auth.client.get("/notifications").get_data(as_text=True)
     _verified(session_factory)

@@ -29,8 +29,8 @@ from workflows.appointment.steps import (
 from workflows.errors import Invalid, Problem
 from workflows.hooks import CompletionEffect, InstanceLike, TaskHook
 from workflows.models import Notification, ProcessInstance
-from workflows.registry.models import Cadre, CadrePosition, RoleAssignment, User
-from workflows.registry.records import VIETNAM_TZ, add_position, end_position, local_today
+from workflows.registry.models import Cadre, CadrePosition, PlanningEntry, PlanningStatus, RoleAssignment, User
+from workflows.registry.records import VIETNAM_TZ, add_position, end_position, local_today, remove_planning_entry
 from workflows.rules.appointment import (
     AppointmentPolicy,
     check_eligibility,
@@ -421,6 +421,7 @@ def record_result(session: Session, instance: InstanceLike, data: Mapping[str, A
             term_ends_on=str(data["term_ends_on"]),
             source_instance_id=instance.id,
         )
+    _out_of_planning_after_low_confidence(session, instance, cadre, data, actor)
     verb = "bổ nhiệm lại" if data.get("source") == Source.REAPPOINTMENT else "bổ nhiệm"
     title = f"{'Đã' if appointed else 'Không'} {verb} {data.get('target_position_title')}: {cadre.full_name}"
     users = set(session.scalars(select(User.id).where(User.cadre_id == cadre.id, User.is_active)))
@@ -432,6 +433,33 @@ def record_result(session: Session, instance: InstanceLike, data: Mapping[str, A
         )
     )
     _notify(session, users, instance, title[:255], detail)
+
+
+# QĐ 96-QĐ/TW [V] S47: more than half low confidence takes the cadre out of planning for higher posts.
+def _out_of_planning_after_low_confidence(
+    session: Session, instance: InstanceLike, cadre: Cadre, data: Mapping[str, Any], actor: User | None
+) -> None:
+    """Every active planning entry ends, whatever the competent authority decided on the post itself; the entries
+    stay on the record as removed, naming this procedure. Planning only ever holds higher titles (QĐ 377), so
+    "planning for higher posts" is all of it."""
+    if data.get("_confidence_level") not in (Confidence.LOW, Confidence.DISMISSAL):
+        return
+    decided = str(data.get("confidence_decided_on") or local_today().isoformat())
+    entries = session.scalars(
+        select(PlanningEntry.id).where(
+            PlanningEntry.cadre_id == cadre.id, PlanningEntry.status == PlanningStatus.ACTIVE
+        )
+    ).all()
+    for entry_id in entries:
+        remove_planning_entry(
+            session,
+            actor,
+            cadre,
+            entry_id,
+            reason="Kết quả lấy phiếu tín nhiệm: trên 1/2 tín nhiệm thấp (QĐ 96-QĐ/TW), đưa ra khỏi quy hoạch",
+            removed_on=min(date.fromisoformat(decided), local_today()),
+            removal_instance_id=instance.id,
+        )
 
 
 TASK_HOOKS: dict[str, TaskHook] = {
