@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, func, select
 from sqlalchemy.orm import Session, aliased
 
 from workflows.access import group_task_condition, in_subtree, instance_scope_condition
@@ -81,27 +82,30 @@ def _scope_condition(user: User, scope: str, candidate_unit: Any) -> ColumnEleme
     return HumanTask.assignee_id == user.id
 
 
-def _task_query(user: User, filters: InboxFilters, now: datetime) -> tuple[Select[Any], Any]:
-    candidate_unit, subject, unit = _CANDIDATE_UNIT, _SUBJECT, _UNIT
-    query = (
-        select(
-            HumanTask.id,
-            HumanTask.name,
-            HumanTask.task_key,
-            HumanTask.process_id,
-            HumanTask.process_name,
-            HumanTask.instance_id,
-            subject.full_name,
-            unit.name,
-            HumanTask.assignee_id,
-            HumanTask.due_dt,
-            HumanTask.opened_dt,
-        )
-        .outerjoin(candidate_unit, HumanTask.candidate_unit_id == candidate_unit.id)
-        .outerjoin(subject, HumanTask.subject_cadre_id == subject.id)
-        .outerjoin(unit, HumanTask.unit_id == unit.id)
-        .where(HumanTask.status == TaskStatus.OPEN, _scope_condition(user, filters.scope, candidate_unit))
+_TASK_ROWS = (
+    select(
+        HumanTask.id,
+        HumanTask.name,
+        HumanTask.task_key,
+        HumanTask.process_id,
+        HumanTask.process_name,
+        HumanTask.instance_id,
+        _SUBJECT.full_name,
+        _UNIT.name,
+        HumanTask.assignee_id,
+        HumanTask.due_dt,
+        HumanTask.opened_dt,
     )
+    .outerjoin(_CANDIDATE_UNIT, HumanTask.candidate_unit_id == _CANDIDATE_UNIT.id)
+    .outerjoin(_SUBJECT, HumanTask.subject_cadre_id == _SUBJECT.id)
+    .outerjoin(_UNIT, HumanTask.unit_id == _UNIT.id)
+    .where(HumanTask.status == TaskStatus.OPEN)
+)
+_OWN = HumanTask.assignee_id == bindparam("user_id")
+
+
+def _task_query(user: User, filters: InboxFilters, now: datetime) -> tuple[Select[Any], Any]:
+    query = _TASK_ROWS.where(_scope_condition(user, filters.scope, _CANDIDATE_UNIT))
     if filters.process_id:
         query = query.where(HumanTask.process_id == filters.process_id)
     if filters.task_key:
@@ -113,8 +117,14 @@ def _task_query(user: User, filters: InboxFilters, now: datetime) -> tuple[Selec
     elif filters.due == "soon":
         query = query.where(HumanTask.due_dt >= now, HumanTask.due_dt < now + DUE_SOON)
     if filters.search:
-        query = query.where(_search_condition(filters.search, subject))
-    return query, subject
+        query = query.where(_search_condition(filters.search, _SUBJECT))
+    return query, _SUBJECT
+
+
+@cache
+def _own_tasks_page(sort: str) -> Select[Any]:
+    """A page of a person's own tasks without filters (the inbox as it opens), one statement per order, built once."""
+    return _order(_TASK_ROWS.where(_OWN), sort, _SUBJECT).limit(bindparam("limit")).offset(bindparam("offset"))
 
 
 def _search_condition(text: str, subject: Any) -> ColumnElement[bool]:
@@ -145,15 +155,20 @@ def inbox_page(session: Session, user: User, filters: InboxFilters, known_total:
     """One page of tasks. `known_total`: the caller already counted this scope (e.g. from the facets), which
     saves the COUNT over every task in scope — the most expensive part for a supervisor with thousands."""
     now = utcnow_naive()
-    query, subject = _task_query(user, filters, now)
-    if known_total is not None and _is_unfiltered(filters):
-        total = known_total
-    else:
-        total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
     page = max(1, filters.page)
-    rows = session.execute(
-        _order(query, filters.sort, subject).limit(filters.per_page).offset((page - 1) * filters.per_page)
-    ).all()
+    window = {"limit": filters.per_page, "offset": (page - 1) * filters.per_page}
+    if known_total is not None and _is_unfiltered(filters) and filters.scope == "mine":
+        total = known_total
+        rows = session.execute(_own_tasks_page(filters.sort), {"user_id": user.id, **window}).all()
+    else:
+        query, subject = _task_query(user, filters, now)
+        if known_total is not None and _is_unfiltered(filters):
+            total = known_total
+        else:
+            total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+        rows = session.execute(
+            _order(query, filters.sort, subject).limit(bindparam("limit")).offset(bindparam("offset")), window
+        ).all()
     return InboxPage(
         rows=[
             InboxRow(
@@ -185,37 +200,36 @@ def inbox_task_ids(user: User, filters: InboxFilters) -> Select[Any]:
     return _order(query.with_only_columns(HumanTask.id), filters.sort, subject)
 
 
+_FACET_COLUMNS = (HumanTask.process_id, HumanTask.process_name, HumanTask.task_key, HumanTask.name)
+_FACETS = (
+    select(*_FACET_COLUMNS, func.count())
+    .outerjoin(_CANDIDATE_UNIT, HumanTask.candidate_unit_id == _CANDIDATE_UNIT.id)
+    .where(HumanTask.status == TaskStatus.OPEN)
+    .group_by(*_FACET_COLUMNS)
+    .order_by(HumanTask.process_name, HumanTask.name)
+)
+_OWN_FACETS = _FACETS.where(_OWN)
+_OWN_COUNT = select(func.count()).where(HumanTask.status == TaskStatus.OPEN, _OWN)
+
+
 def inbox_facets(session: Session, user: User, scope: str) -> list[tuple[str, str, str, str, int]]:
     """(process_id, process_name, task_key, step name, count) of the open tasks in this scope, for filters."""
-    candidate_unit = _CANDIDATE_UNIT
-    query = (
-        select(HumanTask.process_id, HumanTask.process_name, HumanTask.task_key, HumanTask.name, func.count())
-        .outerjoin(candidate_unit, HumanTask.candidate_unit_id == candidate_unit.id)
-        .where(HumanTask.status == TaskStatus.OPEN, _scope_condition(user, scope, candidate_unit))
-        .group_by(HumanTask.process_id, HumanTask.process_name, HumanTask.task_key, HumanTask.name)
-        .order_by(HumanTask.process_name, HumanTask.name)
-    )
-    return [(row[0], row[1], row[2], row[3], row[4]) for row in session.execute(query)]
+    query = _OWN_FACETS if scope == "mine" else _FACETS.where(_scope_condition(user, scope, _CANDIDATE_UNIT))
+    return [(row[0], row[1], row[2], row[3], row[4]) for row in session.execute(query, {"user_id": user.id})]
 
 
 def inbox_counts(session: Session, user: User, known: dict[str, int] | None = None) -> dict[str, int]:
     """Open tasks in "mine" and "group"; counts the caller already has are not counted again."""
     counts = dict(known or {})
     if "mine" not in counts:
-        counts["mine"] = (
-            session.scalar(
-                select(func.count()).where(HumanTask.status == TaskStatus.OPEN, HumanTask.assignee_id == user.id)
-            )
-            or 0
-        )
+        counts["mine"] = session.scalar(_OWN_COUNT, {"user_id": user.id}) or 0
     if "group" not in counts:
-        candidate_unit = _CANDIDATE_UNIT
         counts["group"] = (
             session.scalar(
                 select(func.count())
                 .select_from(HumanTask)
-                .outerjoin(candidate_unit, HumanTask.candidate_unit_id == candidate_unit.id)
-                .where(HumanTask.status == TaskStatus.OPEN, _scope_condition(user, "group", candidate_unit))
+                .outerjoin(_CANDIDATE_UNIT, HumanTask.candidate_unit_id == _CANDIDATE_UNIT.id)
+                .where(HumanTask.status == TaskStatus.OPEN, _scope_condition(user, "group", _CANDIDATE_UNIT))
             )
             or 0
         )
