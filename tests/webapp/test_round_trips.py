@@ -156,3 +156,17 @@ def test_a_task_form_post_is_five_statements_in_one_transaction(
     assert len(sent.statements) == 5, str(sent)
     assert not any("process_instances.state" in s for s in sent.statements[:2]), str(sent)
     assert sent.commits == 1
+
+
+def test_the_task_list_total_rides_in_the_page_and_survives_a_page_past_the_end(
+    app: Flask, officer_token: str, driver: WorkflowDriver
+) -> None:
+    """The total comes with the rows (a window count); a page past the end has no row to carry it and counts."""
+    _requests(driver, 3)
+    api = app.test_client(use_cookies=False)
+    headers = {"Authorization": f"Bearer {officer_token}"}
+    pages = [api.get(f"/api/v1/tasks?per_page=2&page={n}", headers=headers).get_json() for n in (1, 2, 9)]
+    assert [len(page["items"]) for page in pages] == [2, 1, 0]
+    assert [page["total"] for page in pages] == [3, 3, 3]
+    overdue = api.get("/api/v1/tasks?overdue=true&page=2", headers=headers).get_json()
+    assert (overdue["items"], overdue["total"]) == ([], 0)
