@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -15,10 +15,12 @@ from webapp.downloads import export_format, format_problems, send_table
 from webapp.extensions import db
 from webapp.http import act, process_engine, status_for
 from webapp.planning.forms import StartForm
-from workflows.access import role_units
+from workflows.access import OVERSEEING_ROLES, oversees_unit, role_units
 from workflows.errors import NotFound, Problem, WorkflowError
+from workflows.models import ProcessInstance
 from workflows.planning import PROCESS_ID
 from workflows.planning.ballots import PLANNING_BALLOTS
+from workflows.planning.live import cadre_flags, review_policy
 from workflows.planning.plan import (
     PLAN_COLUMNS,
     STATUS_LABELS,
@@ -116,6 +118,28 @@ def plan() -> Any:
 @login_required
 def open_ballot(instance_id: int) -> Any:
     return open_ballot_page(load_instance(instance_id, PROCESS_ID), PLANNING_BALLOTS)
+
+
+@bp.get("/<int:instance_id>/structure-facts")
+@login_required
+def structure_facts(instance_id: int) -> Any:
+    """Each cadre's part in the four structure figures, for the live panel of the nominations form: the codes of
+    `?codes=a,b` that are active cadres of the review's unit (or below it), under the review's policy, today.
+    404 for a review outside the user's units."""
+    instance = db.session.get(ProcessInstance, instance_id)
+    if (
+        instance is None
+        or instance.process_id != PROCESS_ID
+        or not oversees_unit(db.session, current_user, instance.unit_id, OVERSEEING_ROLES)
+    ):
+        abort(404)
+    assert instance.unit_id is not None  # oversees_unit refuses a unit-less instance
+    engine = process_engine()
+    workflow = engine.load(engine.definition(db.session, instance.process_version_id), instance)
+    data = workflow.last_task.data if workflow.last_task is not None else {}
+    codes = (request.args.get("codes") or "").split(",")
+    facts = cadre_flags(db.session, instance.unit_id, codes, on=local_today(), policy=review_policy(data))
+    return jsonify({"facts": facts})
 
 
 def nav_items(user: Any) -> list[dict[str, Any]]:

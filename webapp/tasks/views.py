@@ -16,6 +16,7 @@ from werkzeug.wrappers import Response
 
 from webapp.extensions import db
 from webapp.http import act, flash_error, process_engine
+from webapp.planning.live import live_structure_panel
 from webapp.tasks.schema_forms import (
     build_form_class,
     data_to_formdata,
@@ -86,6 +87,7 @@ def _render(view: TaskView, form: Any, status: int = 200, comment: str = "", com
             comment=comment,
             comment_error=comment_error,
             live_score=_live_score(view),
+            live_structure=live_structure_panel(view, form),
         ),
         status,
     )

@@ -49,7 +49,7 @@ from workflows.rules.planning import (
 )
 from workflows.states import InstanceStatus
 
-__all__ = ["held_posts", "list_facts", "nomination_facts", "review_facts", "structure_members"]
+__all__ = ["held_posts", "list_facts", "nomination_facts", "review_facts", "structure_member", "structure_members"]
 
 
 def _position_rows(session: Session, ids: Iterable[int]) -> dict[int, tuple[Position, OrgUnit]]:
@@ -260,7 +260,11 @@ def structure_members(session: Session, cadre_ids: Iterable[int]) -> list[Struct
     if not wanted:
         return []
     rows = {c.id: c for c in session.scalars(select(Cadre).where(Cadre.id.in_(wanted)))}
-    return [
-        StructureMember(c.id, c.birth_date, c.gender, c.ethnicity, c.education_level, bool(c.is_science_technology))
-        for c in (rows[i] for i in wanted if i in rows)
-    ]
+    return [structure_member(rows[i]) for i in wanted if i in rows]
+
+
+def structure_member(cadre: Cadre) -> StructureMember:
+    return StructureMember(
+        cadre.id, cadre.birth_date, cadre.gender, cadre.ethnicity, cadre.education_level,
+        bool(cadre.is_science_technology),
+    )  # fmt: skip

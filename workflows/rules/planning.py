@@ -95,6 +95,7 @@ __all__ = [
     "check_nomination",
     "screen_for_review",
     "structure_figures",
+    "structure_flags",
     "term_start",
 ]
 
@@ -760,6 +761,14 @@ def _measure(key: str, member: StructureMember, on: date, policy: PlanningPolicy
         return None if not ethnicity else ethnicity.casefold() != policy.majority_ethnicity.strip().casefold()
     # S&T as the dashboard's figure counts it: university or higher in a science and technology field.
     return member.is_science_technology and member.education_level in UNIVERSITY_OR_HIGHER
+
+
+# QĐ 377 [V] S7, S8: what each of the four structure figures counts of one person (None: not recorded).
+def structure_flags(
+    member: StructureMember, *, on: date, policy: PlanningPolicy = DEFAULT_POLICY
+) -> dict[str, bool | None]:
+    """One person's part in each figure, in `STRUCTURE_KEYS` order: what the live figures of a list add up."""
+    return {key: _measure(key, member, on, policy) for key in STRUCTURE_KEYS}
 
 
 # QĐ 377 [V] S7, S8: suitable shares of young cadres, women, ethnic minorities and S&T; targets per the policy.
