@@ -100,3 +100,6 @@ def test_structure_facts_answer_for_cadres_of_the_unit_only(
     _as(auth, "head1")  # the head of X001 oversees the review
     assert client.get(f"{url}?codes={NEW_VICE}").status_code == 200
     assert client.get(f"/planning/{instance_id + 999}/structure-facts?codes={NEW_VICE}").status_code == 404
+    # Another procedure of the same unit is not a planning review.
+    other = driver.start("sample_approval", as_user="officer1", subject="CB0001")
+    assert client.get(f"/planning/{other}/structure-facts?codes={NEW_VICE}").status_code == 404
