@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
+from tests.fixtures.tampering import bypass_append_only
 from workflows.audit import SYSTEM_CHAIN, verify_chains
 from workflows.db import Base
 from workflows.models import AuditEvent
@@ -260,7 +261,9 @@ def _digest_of(parts: dict[str, list[tuple]], limit: int) -> dict[str, list[tupl
 
 
 def _empty(session_factory: sessionmaker[Session]) -> None:
+    """A fresh database for the next load: as an administrator recreating it would, past the append-only guard."""
     with session_factory() as s:
+        bypass_append_only(s)
         for table in reversed(Base.metadata.sorted_tables):
             s.execute(delete(table))
         s.commit()
