@@ -113,7 +113,12 @@
       });
       output(key + "-percent", percent(numerator, denominator));
       output(key + "-count", numerator + "/" + denominator);
-      output(key + "-verdict", verdicts[verdict(targets[key], numerator, denominator, unknown)] || "");
+      var judged = verdict(targets[key], numerator, denominator, unknown);
+      output(key + "-verdict", verdicts[judged] || "");
+      var verdictElement = panel.querySelector('[data-out="' + key + '-verdict"]');
+      if (verdictElement) {
+        verdictElement.setAttribute("data-verdict", judged);
+      }
     });
   }
 
