@@ -18,7 +18,7 @@ from webapp.audit.reads import log_read
 from webapp.downloads import export_format, format_problems, send_table
 from webapp.extensions import db
 from webapp.http import act, process_engine, translated
-from webapp.instances.views import diagram_page_policy, labels
+from webapp.instances.views import labels, page_with_diagram
 from workflows.access import visible_units
 from workflows.audit import verify_chains
 from workflows.errors import Invalid, NotFound
@@ -141,10 +141,7 @@ def _render_history(instance_id: int, *, note_form: NoteForm | None = None, stat
         can_note=can_add_note(db.session, current_user, instance),
         **labels(),
     )
-    response = make_response(page, status)
-    if history.detail.diagram_svg:
-        response.headers["Content-Security-Policy"] = diagram_page_policy(history.detail.diagram_svg)
-    return response
+    return page_with_diagram(page, status, history.detail.diagram_svg)
 
 
 @bp.get("/instances/<int:instance_id>")

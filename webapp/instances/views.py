@@ -129,6 +129,14 @@ def diagram_page_policy(svg: str) -> str:
     return PAGE_POLICY.format(styles=" ".join(["'self'", *_style_sources(svg)]))
 
 
+def page_with_diagram(page: str, status: int, svg: str | None) -> Response:
+    """The response of a page that may show a diagram inline, with the policy that lets its styles through."""
+    response = make_response(page, status)
+    if svg:
+        response.headers["Content-Security-Policy"] = diagram_page_policy(svg)
+    return response
+
+
 def _csp_hash(text: str) -> str:
     digest = hashlib.sha256(html.unescape(text).encode()).digest()
     return f"'sha256-{base64.b64encode(digest).decode()}'"
@@ -220,10 +228,7 @@ def _render_show(
         comment_form=comment_form or CommentForm(formdata=None),
         cancel_form=cancel_form or CancelForm(formdata=None),
     )
-    response = make_response(page, status)
-    if detail.diagram_svg:
-        response.headers["Content-Security-Policy"] = diagram_page_policy(detail.diagram_svg)
-    return response
+    return page_with_diagram(page, status, detail.diagram_svg)
 
 
 @bp.get("/instances/<int:instance_id>")
