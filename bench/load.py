@@ -5,23 +5,31 @@ What runs:
     sample_approval procedures started beforehand (the officer's request, the supervisor's review) and the current
     month's monthly evaluation opened for --evaluations cadres given logins in commune X001 (the cadre's
     self-assessment, the direct leader's review, the head's decision — the procedure with the national volume);
+    --appointments, --rotations and --plannings appointment, rotation and planning-review procedures started with
+    the services of their start pages (bench/load_procedures.py: the people and data they need, and which of their
+    steps the load completes — up to the first ballot step or timer, which the API cannot do or wait for);
   * `canbo serve --workers N` on 127.0.0.1 (a free port);
   * --clients client processes, each a closed loop (send, wait for the answer, send the next), mixing
-      complete     POST /api/v1/tasks/<id>/complete   (each instance's steps in order, by the right person)
+      complete     POST /api/v1/tasks/<id>/complete   (each instance's steps in order, by the right person; one
+                                                       row per procedure: sample, evaluation, appointment, rotation,
+                                                       planning)
       inbox_api    GET  /api/v1/tasks                  (a person's open tasks)
       inbox_page   GET  /inbox                         (the HTML inbox, signed-in session)
       instance     GET  /instances/<id>                (the HTML instance page with its history)
       instance_api GET  /api/v1/instances/<id>
+      history      GET  /audit/instances/<id>          (the inspector's full history page, signed in as auditor1)
     until --duration seconds pass or --max-requests are sent, whichever comes first;
   * in the same run, before the load, the raw SpiffWorkflow advance rate of the same models on one core
     (deserialize + complete + engine steps + serialize, stock serializer, as bench/engine.py measures it), with the
-    data the app's hooks would add, and its rate for the mix of completions the run achieved.
+    data the app's hooks would add, and its rate for the mix of completions the run achieved (each procedure
+    weighted by its completions; all five procedures have a raw figure: none of their covered steps goes through a
+    call activity or a signal).
 
 Prints throughput and latency percentiles per request kind, completions/s against the target (≥ 300/s with p95
 ≤ 100 ms) and against 50 % of the raw single-core rate. Everything is bounded and stops by itself; only loopback.
 
 Usage: python bench/load.py [--duration 20] [--max-requests 20000] [--clients 4] [--workers 4] [--instances 3000]
-       [--evaluations 1000]
+       [--evaluations 1000] [--appointments 150] [--rotations 150] [--plannings 150]
        [--postgres-url postgresql+psycopg://postgres@127.0.0.1:5432/canbo_load]
 """
 
@@ -55,10 +63,19 @@ from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer  # noq
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser  # noqa: E402
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG  # noqa: E402
 from SpiffWorkflow.util.task import TaskState  # noqa: E402
-from sqlalchemy import create_engine, select, text  # noqa: E402
+from sqlalchemy import bindparam, create_engine, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.orm import sessionmaker  # noqa: E402
 
+from bench.load_procedures import (  # noqa: E402
+    FIRST_TASKS,
+    PROCESS_IDS,
+    RAW_PROCEDURES,
+    STEPS,
+    RawModel,
+    prepare_procedures,
+)
+from bench.load_procedures import step_data as procedure_step_data  # noqa: E402
 from bench.stats import percentile  # noqa: E402
 from workflows.db import make_engine, transaction  # noqa: E402
 from workflows.deployment.operations import deploy_directory  # noqa: E402
@@ -94,16 +111,21 @@ EVALUATION_STEPS = (
     ("head1", {"grade": "HTXSNV"}, None),
 )
 # Share of the non-completion requests among all requests (the rest are completions).
-READ_MIX = {"inbox_api": 0.1, "inbox_page": 0.1, "instance": 0.1, "instance_api": 0.1}
+READ_MIX = {"inbox_api": 0.1, "inbox_page": 0.1, "instance": 0.075, "instance_api": 0.075, "history": 0.05}
+ALL_STEPS = {"sample": SAMPLE_STEPS, "evaluation": EVALUATION_STEPS, **STEPS}
+# The procedure of each process, and the task each instance's chain starts with.
+PROCEDURES = {PROCESS_ID: "sample", "monthly_evaluation": "evaluation", **{p: k for k, p in PROCESS_IDS.items()}}
+FIRST_KEYS = ("submit_request", "self_assessment", *FIRST_TASKS.values())
 TARGET_RATE, TARGET_P95, TARGET_RAW_SHARE = 300.0, 0.100, 0.5
 
 
 # -- raw engine, one core ------------------------------------------------------------------------------------------
 
 
-RAW_MODELS = {
-    # procedure: (files, process id, data set at the start, data of each step as the app's hooks leave it)
-    "sample": ((MODEL,), PROCESS_ID, {}, (REQUEST, REVIEW)),
+RAW_MODELS: dict[str, RawModel] = {
+    # procedure: (files, process id, data set at the start, (task key, data as the app's hooks leave it) of each
+    # step, whether the last step ends the instance)
+    "sample": ((MODEL,), PROCESS_ID, {}, (("submit_request", REQUEST), ("review_request", REVIEW)), True),
     "evaluation": (
         (ROOT / "bpmn" / "monthly_evaluation.bpmn", ROOT / "bpmn" / "evaluation_grade.dmn"),
         "monthly_evaluation",
@@ -117,15 +139,21 @@ RAW_MODELS = {
             "degradation": False,
             "unit_corruption": False,
         },
-        ({**SELF_ASSESSMENT, "self_score": 98.0}, {"decision": "submit", "score": 95.0}, {"grade": "HTXSNV"}),
+        (
+            ("self_assessment", {**SELF_ASSESSMENT, "self_score": 98.0}),
+            ("manager_review", {"decision": "submit", "score": 95.0}),
+            ("head_decision", {"grade": "HTXSNV"}),
+        ),
+        True,
     ),
+    **RAW_PROCEDURES,
 }
 
 
 def raw_rate(procedure: str, instances: int) -> tuple[float, list[float]]:
     """Advances per second of SpiffWorkflow alone on one core: each advance deserializes, completes the READY user
     task, runs the engine to the next wait and serializes (the unit the app's completion also pays)."""
-    files, process_id, initial, steps = RAW_MODELS[procedure]
+    files, process_id, initial, steps, finishes = RAW_MODELS[procedure]
     parser = SpiffBpmnParser()
     for path in files:
         if path.suffix == ".dmn":
@@ -140,16 +168,16 @@ def raw_rate(procedure: str, instances: int) -> tuple[float, list[float]]:
         workflow.get_tasks(state=TaskState.READY)[0].data.update(initial)
         workflow.do_engine_steps()
         state = serializer.serialize_json(workflow)
-        for data in steps:
+        for key, data in steps:
             started = time.perf_counter()
             workflow = serializer.deserialize_json(state)
-            (task,) = workflow.get_tasks(state=TaskState.READY, manual=True)
+            (task,) = [t for t in workflow.get_tasks(state=TaskState.READY, manual=True) if t.task_spec.name == key]
             task.data.update(data)
             task.run()
             workflow.do_engine_steps()
             state = serializer.serialize_json(workflow)
             timings.append(time.perf_counter() - started)
-        assert workflow.is_completed(), f"the raw {process_id} run did not finish"
+        assert workflow.is_completed() == finishes, f"the raw {process_id} run did not end where the load's does"
     return len(timings) / sum(timings), timings
 
 
@@ -175,7 +203,9 @@ def _evaluated_cadres(session: Any, count: int) -> dict[str, str]:
     return tokens
 
 
-def prepare(url: str, instances: int, evaluations: int) -> dict[str, Any]:
+def prepare(
+    url: str, instances: int, evaluations: int, appointments: int, rotations: int, plannings: int
+) -> dict[str, Any]:
     parsed = make_url(url)
     admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
@@ -221,19 +251,31 @@ def prepare(url: str, instances: int, evaluations: int) -> dict[str, Any]:
                 session, process_engine, actor=personnel, plan=plan, cadres=cadres, policy=EvaluationPolicy()
             )
         print(f"set-up: {opened.opened} monthly evaluations opened")
+    started = time.perf_counter()
+    procedure_tokens, contexts = prepare_procedures(
+        factory, process_engine, appointments=appointments, rotations=rotations, plannings=plannings
+    )
+    tokens.update(procedure_tokens)
+    print(
+        f"set-up: {appointments} appointments, {rotations} rotations, {plannings} planning reviews started in "
+        f"{time.perf_counter() - started:.1f} s"
+    )
     with engine.connect() as conn:
         rows = conn.execute(
             text(
                 "SELECT t.instance_id, t.id, t.process_id, u.username FROM human_tasks t "
                 "LEFT JOIN users u ON u.id = t.assignee_id WHERE t.status = 'open' "
-                "AND t.task_key IN ('submit_request', 'self_assessment') ORDER BY t.id"
-            )
+                "AND t.task_key IN :keys ORDER BY t.id"
+            ).bindparams(bindparam("keys", expanding=True)),
+            {"keys": list(FIRST_KEYS)},
         ).all()
     engine.dispose()
-    work = [
-        (row.instance_id, row.id, "evaluation" if row.process_id == "monthly_evaluation" else "sample", row.username)
-        for row in rows
-    ]
+    # (instance, first task, procedure, the instance's own person, its context); the own person is the evaluated
+    # cadre (the task's assignee) or, for a planning review, the head of the ward reviewed.
+    work = []
+    for row in rows:
+        context = contexts.get(row.instance_id, {})
+        work.append((row.instance_id, row.id, PROCEDURES[row.process_id], context.get("owner", row.username), context))
     random.Random(7).shuffle(work)
     return {"tokens": tokens, "work": work}
 
@@ -324,7 +366,7 @@ def cpu_used(before: dict[str, dict[int, float]], after: dict[str, dict[int, flo
 # -- clients -------------------------------------------------------------------------------------------------------
 
 
-def _signed_in_opener(port: int) -> urllib.request.OpenerDirector:
+def _signed_in_opener(port: int, username: str) -> urllib.request.OpenerDirector:
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
     page = opener.open(f"http://127.0.0.1:{port}/auth/login", timeout=30).read().decode()
@@ -332,7 +374,7 @@ def _signed_in_opener(port: int) -> urllib.request.OpenerDirector:
         r'name="csrf_token" value="([^"]+)"', page
     )
     assert token, "no CSRF token on the sign-in page"
-    form = urllib.parse.urlencode({"username": "officer1", "password": DEMO_PASSWORD, "csrf_token": token.group(1)})
+    form = urllib.parse.urlencode({"username": username, "password": DEMO_PASSWORD, "csrf_token": token.group(1)})
     opener.open(f"http://127.0.0.1:{port}/auth/login", data=form.encode(), timeout=30).read()
     return opener
 
@@ -340,21 +382,24 @@ def _signed_in_opener(port: int) -> urllib.request.OpenerDirector:
 def client(
     port: int,
     tokens: dict[str, str],
-    work: list[tuple[int, int, str, str | None]],
+    work: list[tuple[int, int, str, str | None, dict[str, Any]]],
     stop_at: float,
     budget: int,
     seed: int,
     out: Any,
 ) -> None:
     random.seed(seed)
-    opener = _signed_in_opener(port)
+    opener = _signed_in_opener(port, "officer1")
+    inspector = _signed_in_opener(port, "auditor1")
     results: dict[str, list[float]] = defaultdict(list)
     errors: dict[str, int] = defaultdict(int)
-    # (instance, task, procedure, the instance's cadre user, step number)
-    pending_steps: list[tuple[int, int, str, str | None, int]] = []
-    queue = [(instance_id, task_id, kind, owner, 0) for instance_id, task_id, kind, owner in reversed(work)]
+    # (instance, task, procedure, the instance's own person, its context, step number)
+    pending_steps: list[tuple[int, int, str, str | None, dict[str, Any], int]] = []
+    queue = [(*item, 0) for item in reversed(work)]
     # Instances officer1 may open (the ones they started); the evaluations are other cadres' business.
     seen = [item[0] for item in work if item[2] == "sample"][:50]
+    # The inspector sees every instance: any procedure's, running or done.
+    inspected = [item[0] for item in work]
     sent = 0
 
     def api(method: str, path: str, token: str, payload: Any = None) -> tuple[int, Any]:
@@ -389,8 +434,9 @@ def client(
                     step = queue.pop()
                 else:
                     break  # no work left for this client
-                instance_id, task_id, procedure, owner, number = step
-                user, data, next_key = (SAMPLE_STEPS if procedure == "sample" else EVALUATION_STEPS)[number]
+                instance_id, task_id, procedure, owner, context, number = step
+                user, _data, next_key = ALL_STEPS[procedure][number]
+                data = procedure_step_data(ALL_STEPS[procedure][number], context)
                 kind = f"complete_{procedure}"
                 path = f"/api/v1/tasks/{task_id}/complete"
                 status, body = api("POST", path, tokens[user or owner or "officer1"], data)
@@ -399,11 +445,18 @@ def client(
                         seen.append(instance_id)
                     following = [t["id"] for t in body["open_tasks"] if t["task_key"] == next_key]
                     if next_key and following:
-                        pending_steps.append((instance_id, following[0], procedure, owner, number + 1))
+                        pending_steps.append((instance_id, following[0], procedure, owner, context, number + 1))
+                    elif next_key:
+                        status = -2  # the answer does not show the next step: the step data took another path
             elif kind == "inbox_api":
                 status, _ = api("GET", "/api/v1/tasks", tokens["officer1"])
             elif kind == "instance_api":
                 status, _ = api("GET", f"/api/v1/instances/{random.choice(seen)}", tokens["officer1"])
+            elif kind == "history":
+                path = f"/audit/instances/{random.choice(inspected)}"
+                with inspector.open(f"http://127.0.0.1:{port}{path}", timeout=60) as response:
+                    response.read()
+                    status = response.status
             else:
                 path = "/inbox" if kind == "inbox_page" else f"/instances/{random.choice(seen)}"
                 with opener.open(f"http://127.0.0.1:{port}{path}", timeout=60) as response:
@@ -434,6 +487,12 @@ def main() -> None:
     parser.add_argument(
         "--evaluations", type=int, default=1000, help="monthly evaluations of cadres with logins (3 steps each)"
     )
+    for name, what in (
+        ("appointments", "appointments (3 steps each through the API, up to the first ballot)"),
+        ("rotations", "rotations (12 steps each, up to the end-of-rotation timer)"),
+        ("plannings", "annual planning reviews (7 steps each, to the end)"),
+    ):
+        parser.add_argument(f"--{name}", type=int, default=150, help=what)
     parser.add_argument("--raw-instances", type=int, default=300)
     args = parser.parse_args()
     if make_url(args.postgres_url).host not in ("127.0.0.1", "localhost", "::1"):
@@ -447,7 +506,9 @@ def main() -> None:
             f"raw SpiffWorkflow advance, one core, {RAW_MODELS[procedure][1]}: {rate:.0f}/s (median "
             f"{percentile(raw, 0.5) * 1000:.2f} ms, p95 {percentile(raw, 0.95) * 1000:.2f} ms, {len(raw)} advances)"
         )
-    setup = prepare(args.postgres_url, args.instances, args.evaluations)
+    setup = prepare(
+        args.postgres_url, args.instances, args.evaluations, args.appointments, args.rotations, args.plannings
+    )
     log_dir = Path(tempfile.mkdtemp(prefix="canbo-load-"))
     port = free_port()
     server = start_server(args.postgres_url, args.workers, port, log_dir)
@@ -488,16 +549,8 @@ def main() -> None:
         f"loopback; {wall:.1f} s, {total} answered requests ({total / wall:.0f}/s), errors: {dict(errors) or 'none'}"
     )
     print(f"{'kind':<20}{'count':>8}{'per s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}")
-    results["complete"] = results.get("complete_sample", []) + results.get("complete_evaluation", [])
-    for kind in (
-        "complete",
-        "complete_sample",
-        "complete_evaluation",
-        "inbox_api",
-        "inbox_page",
-        "instance",
-        "instance_api",
-    ):
+    results["complete"] = [value for procedure in ALL_STEPS for value in results.get(f"complete_{procedure}", [])]
+    for kind in ("complete", *(f"complete_{procedure}" for procedure in ALL_STEPS), *READ_MIX):
         values = results.get(kind, [])
         if not values:
             continue
@@ -510,7 +563,7 @@ def main() -> None:
     # The raw rate of the same mix: the mean raw advance weighted by how many completions each procedure had.
     done = {procedure: len(results.get(f"complete_{procedure}", [])) for procedure in RAW_MODELS}
     rate = sum(done.values()) / max(sum(done[p] * raw_seconds[p] for p in RAW_MODELS), 1e-9)
-    print(f"raw single-core rate of this mix of completions: {rate:.0f}/s")
+    print(f"raw single-core rate of this mix of completions: {rate:.0f}/s (weighted: {', '.join(RAW_MODELS)})")
     p95 = percentile(completions, 0.95) if completions else float("nan")
     print(
         f"\ncompletions: {per_second:.0f}/s, p95 {p95 * 1000:.0f} ms "
