@@ -570,9 +570,10 @@ def main() -> None:
         f"(target ≥ {TARGET_RATE:.0f}/s with p95 ≤ {TARGET_P95 * 1000:.0f} ms: "
         f"{'met' if per_second >= TARGET_RATE and p95 <= TARGET_P95 else 'NOT met'})"
     )
+    share = per_second / rate if rate else 0.0  # no completion at all (a run too short for the clients' sign-in)
     print(
-        f"completions / raw single-core advance rate: {per_second / rate:.0%} "
-        f"(target ≥ {TARGET_RAW_SHARE:.0%}: {'met' if per_second / rate >= TARGET_RAW_SHARE else 'NOT met'})"
+        f"completions / raw single-core advance rate: {share:.0%} "
+        f"(target ≥ {TARGET_RAW_SHARE:.0%}: {'met' if share >= TARGET_RAW_SHARE else 'NOT met'})"
     )
     if total:
         print(
