@@ -1,23 +1,33 @@
 """Real processes for the resilience suite: `canbo serve` and `canbo worker` as subprocesses on a PostgreSQL database
-of their own, HTTP over loopback, and the consistency check at the end. Bounded: every wait has a deadline, every
-process started here is ended here (by its pid)."""
+of their own (or on a private PostgreSQL cluster, for the restart), HTTP over loopback, and the consistency check at
+the end. Bounded: every wait has a deadline, every process started here is ended here (by its pid).
+
+CANBO_RESILIENCE_SCALE (a whole number, default 1) multiplies every test's operation counts — instances, hence
+completions and due timers, and kills, cuts and restarts where they repeat — and its deadlines: 1 is the short form
+CI runs, 10 the long form (make test-resilience-long)."""
 
 from __future__ import annotations
 
 import http.client
 import json
 import os
+import pwd
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
+import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -36,6 +46,16 @@ ROOT = Path(__file__).resolve().parents[2]
 CANBO = str(Path(sys.executable).with_name("canbo"))
 
 
+def _scale() -> int:
+    raw = os.environ.get("CANBO_RESILIENCE_SCALE", "1")
+    if not raw.isdigit() or int(raw) < 1:
+        raise RuntimeError(f"CANBO_RESILIENCE_SCALE must be a whole number >= 1, not {raw!r}")
+    return int(raw)
+
+
+SCALE = _scale()
+
+
 def postgres_url() -> str:
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith("postgresql"):
@@ -46,9 +66,10 @@ def postgres_url() -> str:
     return url
 
 
-def fresh_database(suffix: str) -> str:
-    """An empty database of our own next to DATABASE_URL's, migrated, with the demo organisation and bpmn/."""
-    base = make_url(postgres_url())
+def fresh_database(suffix: str, server_url: str | None = None) -> str:
+    """An empty database of our own next to DATABASE_URL's (or server_url's), migrated, with the demo organisation
+    and bpmn/."""
+    base = make_url(server_url or postgres_url())
     name = f"{base.database}_{suffix}"
     admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
@@ -80,6 +101,140 @@ def terminate_connections(url: str) -> int:
         ).scalar_one()
     admin.dispose()
     return int(cut)
+
+
+POSTGRESQL_VERSIONS = Path("/usr/lib/postgresql")
+
+
+def postgresql_bin_dir() -> Path | None:
+    """The newest installed server's bin directory (Debian's layout), holding initdb and pg_ctl."""
+    found = [path for path in POSTGRESQL_VERSIONS.glob("*/bin") if (path / "initdb").is_file()]
+    if not found:
+        return None
+    return max(found, key=lambda path: [int(part) for part in path.parent.name.split(".") if part.isdigit()])
+
+
+def private_cluster_missing() -> str | None:
+    """Why a private PostgreSQL cluster cannot be started here, or None when it can."""
+    if postgresql_bin_dir() is None:
+        return f"no PostgreSQL server binaries (initdb, pg_ctl) under {POSTGRESQL_VERSIONS}/<version>/bin"
+    if os.geteuid() == 0:  # initdb refuses to run as root
+        try:
+            pwd.getpwnam("postgres")
+        except KeyError:
+            return "running as root and there is no `postgres` OS user to run initdb and pg_ctl as"
+        if shutil.which("runuser") is None:
+            return "running as root and there is no runuser to run initdb and pg_ctl as the `postgres` user"
+    return None
+
+
+def require_private_cluster() -> None:
+    """Skip without the binaries or the OS user — but fail when CI is set: CI must prove the real restart."""
+    missing = private_cluster_missing()
+    if missing is None:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"CI is set and the private PostgreSQL cluster cannot be started: {missing}", pytrace=False)
+    pytest.skip(missing)
+
+
+@dataclass
+class Cluster:
+    """A PostgreSQL cluster of our own: restarting it disturbs nobody else's work."""
+
+    bin_dir: Path
+    directory: Path  # data/, the server's log, its unix socket
+    port: int
+    as_owner: list[str]  # the command prefix that runs a program as the cluster's OS user
+
+    @property
+    def data(self) -> Path:
+        return self.directory / "data"
+
+    @property
+    def url(self) -> str:
+        """The server's URL; fresh_database makes its database next to the one named here."""
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/canbo"
+
+    def run(self, program: str, *args: str, timeout: float = 120) -> None:
+        # Output to a file, not a pipe: the server pg_ctl starts would hold a pipe open after pg_ctl returns.
+        with (self.directory / "commands.log").open("ab") as output:
+            subprocess.run(
+                [*self.as_owner, str(self.bin_dir / program), *args],
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                check=True,
+                timeout=timeout,
+            )
+
+    def pg_ctl(self, command: str, *args: str) -> None:
+        log = str(self.directory / "server.log")
+        self.run("pg_ctl", command, "-D", str(self.data), "-l", log, "-w", "-t", "90", *args)
+
+    def restart(self) -> tuple[float, float]:
+        """pg_ctl restart -m fast (connections terminated, a shutdown checkpoint, a new postmaster); its start
+        and end on time.monotonic()."""
+        started = time.monotonic()
+        self.pg_ctl("restart", "-m", "fast")
+        return started, time.monotonic()
+
+    def postmaster_pid(self) -> int:
+        return int((self.data / "postmaster.pid").read_text().split()[0])
+
+    def log_tail(self, lines: int = 30) -> str:
+        texts = []
+        for name in ("commands.log", "server.log"):
+            path = self.directory / name
+            if path.exists():
+                texts.append(f"--- {name}\n" + "\n".join(path.read_text(errors="replace").splitlines()[-lines:]))
+        return "\n".join(texts)
+
+
+@contextmanager
+def private_cluster() -> Iterator[Cluster]:
+    """initdb a cluster in a temporary directory (trust auth, 127.0.0.1 on a free port, its socket in that
+    directory), start it, and stop and remove it at the end whatever happened. As root, initdb and pg_ctl run as
+    the `postgres` OS user, which then owns the directory."""
+    missing = private_cluster_missing()
+    if missing:
+        raise RuntimeError(missing)
+    bin_dir = postgresql_bin_dir()
+    assert bin_dir is not None
+    directory = Path(tempfile.mkdtemp(prefix="canbo-pg-"))
+    as_owner: list[str] = []
+    if os.geteuid() == 0:
+        owner = pwd.getpwnam("postgres")
+        os.chown(directory, owner.pw_uid, owner.pw_gid)
+        as_owner = ["runuser", "-u", "postgres", "--"]
+    cluster = Cluster(bin_dir, directory, free_port(), as_owner)
+    started = False
+    try:
+        cluster.run(
+            "initdb", "-D", str(cluster.data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8",
+            "--no-sync",
+        )  # fmt: skip
+        with (cluster.data / "postgresql.conf").open("a") as conf:
+            conf.write(
+                f"listen_addresses = '127.0.0.1'\nport = {cluster.port}\n"
+                f"unix_socket_directories = '{directory}'\nmax_connections = 50\nshared_buffers = 32MB\n"
+            )
+        started = True  # from here on, stop it even if the start itself fails halfway
+        cluster.pg_ctl("start")
+        yield cluster
+    except subprocess.SubprocessError as error:
+        raise AssertionError(f"the private PostgreSQL cluster failed: {error}\n{cluster.log_tail()}") from error
+    finally:
+        try:
+            if started and (cluster.data / "postmaster.pid").exists():
+                try:
+                    cluster.pg_ctl("stop", "-m", "fast")
+                except subprocess.SubprocessError:
+                    pid = cluster.postmaster_pid()
+                    os.kill(pid, signal.SIGQUIT)  # immediate shutdown, by its pid
+                    wait_until(lambda: not Path(f"/proc/{pid}").exists(), timeout=30, what="the postmaster to end")
+        finally:
+            shutil.rmtree(directory, ignore_errors=True)
 
 
 class Seeder:
@@ -211,6 +366,12 @@ class Server:
     def worker_pids(self) -> list[int]:
         return _children(self.process.pid)
 
+    def errors(self, limit: int = 12) -> list[str]:
+        """The last exception lines gunicorn wrote (tracebacks' final lines), to say what a 500 was."""
+        text = self.log_path.read_text(errors="replace")
+        found = [line for line in text.splitlines() if line[:1].isalpha() and "Error" in line.split(":", 1)[0]]
+        return found[-limit:]
+
     def log_lines(self) -> list[dict[str, Any]]:
         lines = []
         for raw in self.log_path.read_text(errors="replace").splitlines():
@@ -293,11 +454,24 @@ class Job:
 
 @dataclass
 class Outcomes:
-    acknowledged: list[int]  # answered 200: the completion must be in the database exactly once
-    conflicts: list[int]  # 409 on a retry: an earlier attempt had gone through
+    acknowledged: list[int] = field(default_factory=list)  # 200: the completion must be in the database once
+    conflicts: list[int] = field(default_factory=list)  # 409 on a retry: an earlier attempt had gone through
     unavailable: int = 0  # 503 answers (retried)
     no_answer: int = 0  # connection reset or refused (retried)
-    other: list[tuple[int, int, Any]] | None = None
+    other: list[tuple[int, int, Any]] = field(default_factory=list)
+    answers: list[tuple[float, int]] = field(default_factory=list)  # (time.monotonic(), status) of every attempt
+    seconds: float = 0.0  # from the first request to the last answer
+
+    def statuses(self) -> Counter[int]:
+        return Counter(status for _, status in self.answers)
+
+
+def answered(*outcomes: Outcomes) -> dict[int, int]:
+    """Answers by HTTP status over several rounds (0: no answer), for the figures."""
+    total: Counter[int] = Counter()
+    for outcome in outcomes:
+        total.update(outcome.statuses())
+    return dict(sorted(total.items()))
 
 
 def complete_all(
@@ -307,17 +481,18 @@ def complete_all(
     *,
     threads: int = 4,
     on_progress: Any = None,
-    deadline_seconds: float = 240,
+    deadline_seconds: float = 240 * SCALE,
+    outcomes: Outcomes | None = None,
 ) -> Outcomes:
-    """POST each job's completion from `threads` clients; retry what got no answer or a 503 until the deadline."""
-    import threading
-
+    """POST each job's completion from `threads` clients; retry what got no answer or a 503 until the deadline.
+    `outcomes`, when given, is filled as the answers come (another thread may watch it)."""
     pending = list(reversed(jobs))
     lock = threading.Lock()
-    outcomes = Outcomes(acknowledged=[], conflicts=[], other=[])
+    outcomes = outcomes if outcomes is not None else Outcomes()
     attempts: dict[int, int] = {}
     done = 0
-    stop_at = time.monotonic() + deadline_seconds
+    started = time.monotonic()
+    stop_at = started + deadline_seconds
 
     def client() -> None:
         nonlocal done
@@ -331,6 +506,7 @@ def complete_all(
             answer = http.call("POST", f"/api/v1/tasks/{job.task_id}/complete", tokens[job.username], job.data)
             retry = False
             with lock:
+                outcomes.answers.append((time.monotonic(), answer.status))
                 if answer.status == 200:
                     outcomes.acknowledged.append(job.task_id)
                 elif answer.status == 409 and not first_try:
@@ -342,7 +518,6 @@ def complete_all(
                         outcomes.unavailable += 1
                     retry = True
                 else:
-                    assert outcomes.other is not None
                     outcomes.other.append((job.task_id, answer.status, answer.body))
                 done += 1
                 progress = done
@@ -358,6 +533,7 @@ def complete_all(
         thread.start()
     for thread in workers:
         thread.join(timeout=deadline_seconds + 60)
+    outcomes.seconds = time.monotonic() - started
     assert not pending, f"{len(pending)} completion(s) still pending at the deadline"
     return outcomes
 

@@ -8,23 +8,24 @@ import signal
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.resilience.harness import Seeder, assert_consistent, fresh_database, wait_until, worker
+from tests.resilience.harness import SCALE, Seeder, assert_consistent, fresh_database, wait_until, worker
 from workflows import clock
 
 pytestmark = pytest.mark.resilience
 
-INSTANCES = 200  # 200 due deadlines (and 200 completions to set them up)
+INSTANCES = 200 * SCALE  # 200 due deadlines (and 200 completions to set them up) in the short form
 
 
 def _named(url: str, name: str) -> str:
     return make_url(url).update_query_dict({"application_name": name}).render_as_string(hide_password=False)
 
 
-def test_kill_9_of_a_timer_worker_holding_due_timers(run_dir: Path) -> None:
+def test_kill_9_of_a_timer_worker_holding_due_timers(run_dir: Path, figures: Any) -> None:
     url = fresh_database("res_timers")
     seeder = Seeder(url)
     try:
@@ -37,6 +38,7 @@ def test_kill_9_of_a_timer_worker_holding_due_timers(run_dir: Path) -> None:
         assert seeder.scalar(due) == INSTANCES
         fired = "SELECT count(*) FROM audit_events WHERE event_type = 'timer_fired'"
 
+        started = time.monotonic()
         with worker(_named(url, "worker-a"), run_dir, "a") as worker_a, worker(_named(url, "worker-b"), run_dir, "b"):
             wait_until(lambda: seeder.scalar(fired) >= INSTANCES // 10, timeout=120, what="the workers to start firing")
             # Kill A at a moment it is inside a transaction, i.e. holds a due instance's row lock.
@@ -52,7 +54,8 @@ def test_kill_9_of_a_timer_worker_holding_due_timers(run_dir: Path) -> None:
             worker_a.wait(timeout=10)
             fired_at_kill = seeder.scalar(fired)
             assert fired_at_kill < INSTANCES, "the kill came too late to matter"
-            wait_until(lambda: seeder.scalar(due) == 0, timeout=180, what="worker B to fire every due timer")
+            wait_until(lambda: seeder.scalar(due) == 0, timeout=180 * SCALE, what="worker B to fire every due timer")
+            seconds = time.monotonic() - started
 
         per_instance = seeder.rows(
             "SELECT instance_id, count(*) AS times FROM audit_events WHERE event_type = 'timer_fired' "
@@ -67,7 +70,11 @@ def test_kill_9_of_a_timer_worker_holding_due_timers(run_dir: Path) -> None:
         assert escalated == INSTANCES
         assert seeder.scalar("SELECT count(*) FROM worker_heartbeats") == 2
         assert_consistent(seeder)
-        print(f"\ntimer worker kill -9 at {fired_at_kill}/{INSTANCES} fired: every deadline fired once")
+        figures(
+            operations=f"{INSTANCES} due timers fired, each once",
+            seconds=seconds,
+            outages=f"timer worker A killed -9 holding a due instance, at {fired_at_kill}/{INSTANCES} fired",
+        )
     finally:
         clock.set_now(None)
         seeder.close()
