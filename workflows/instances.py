@@ -246,11 +246,28 @@ class OpenTask:
 
 
 @dataclass
+class DataCell:
+    key: str
+    value: Any
+    attachment: Attachment | None = None
+
+
+@dataclass
+class DataTable:
+    """A value that is a list of rows (a form's table), shown as a table: a cell holding a stored file's reference
+    (a row's evidence) links to it."""
+
+    columns: list[tuple[str, str]]  # (key, label)
+    rows: list[list[DataCell]]
+
+
+@dataclass
 class DataItem:
     key: str
     label: str
     value: Any
     attachment: Attachment | None = None
+    table: DataTable | None = None
 
 
 @dataclass
@@ -344,9 +361,13 @@ class FieldNames:
 
     titles: dict[str, str] = field(default_factory=dict)
     choices: dict[str, dict[str, str]] = field(default_factory=dict)
+    columns: dict[str, dict[str, str]] = field(default_factory=dict)  # table → column → title
 
     def title(self, key: str) -> str:
         return self.titles.get(key, key)
+
+    def column(self, key: str, column: str) -> str:
+        return self.columns.get(key, {}).get(column, column)
 
     def value(self, key: str, value: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, str | int | float):
@@ -381,7 +402,40 @@ def field_names(definition: Definition, locale: str = "vi") -> FieldNames:
                 choices.update({str(v): str(label) for v, label in hint["labels_en"].items()})
             if choices:
                 names.choices.setdefault(key, choices)
+            items = prop.get("items")
+            if isinstance(items, dict) and isinstance(items.get("properties"), dict):
+                raw_hints = items.get("x-ui")
+                row_hints: dict[str, Any] = raw_hints if isinstance(raw_hints, dict) else {}
+                columns = names.columns.setdefault(key, {})
+                for column, column_prop in items["properties"].items():
+                    raw_hint = row_hints.get(column)
+                    column_hint: dict[str, Any] = raw_hint if isinstance(raw_hint, dict) else {}
+                    column_title = (column_hint.get("label_en") if locale == "en" else None) or (
+                        column_prop.get("title") if isinstance(column_prop, dict) else None
+                    )
+                    if isinstance(column_title, str) and column_title:
+                        columns.setdefault(column, column_title)
     return names
+
+
+def _data_table(key: str, value: Any, names: FieldNames, by_reference: dict[str, Attachment]) -> DataTable | None:
+    if not isinstance(value, list) or not value or not all(isinstance(row, dict) for row in value):
+        return None
+    keys = list(dict.fromkeys(column for row in value for column in row if not str(column).startswith(HIDDEN_PREFIX)))
+    return DataTable(
+        columns=[(column, names.column(key, column)) for column in keys],
+        rows=[
+            [
+                DataCell(
+                    column,
+                    row.get(column),
+                    by_reference.get(row[column]) if isinstance(row.get(column), str) else None,
+                )
+                for column in keys
+            ]
+            for row in value
+        ],
+    )
 
 
 def data_summary(data: dict[str, Any], names: FieldNames, attachments: list[Attachment]) -> list[DataItem]:
@@ -392,6 +446,7 @@ def data_summary(data: dict[str, Any], names: FieldNames, attachments: list[Atta
             names.title(key),
             names.value(key, value),
             by_reference.get(value) if isinstance(value, str) else None,
+            _data_table(key, value, names, by_reference),
         )
         for key, value in sorted(data.items())
         if not key.startswith(HIDDEN_PREFIX)

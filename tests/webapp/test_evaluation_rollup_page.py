@@ -275,3 +275,51 @@ def test_the_task_groups_setting_reaches_the_page_and_the_annual_run(
         data = driver.engine.load(driver.engine.definition(session, instance.process_version_id), instance)
         run = dict(data.last_task.data)
     assert run["task_groups"] == {"ke_toan": "chung"} and run["over_quota"] == ["RX01", "RA02"]
+
+
+def _rollup_rows(html: str) -> dict[str, dict[str, str]]:
+    """The head's roll-up table on the confirm task page, by cadre code: its data attributes."""
+    section = re.search(r'<section class="annual-rollup".*?</section>', html, re.S)
+    assert section is not None, "no roll-up table on the page"
+    rows = {}
+    for tag in re.findall(r"<tr data-cadre=[^>]*>", section.group(0)):
+        attrs = dict(re.findall(r'data-([a-z-]+)="([^"]*)"', tag))
+        rows[attrs["cadre"]] = attrs
+    return rows
+
+
+def test_the_confirm_task_shows_the_rollup_as_a_table(
+    auth: AuthActions, client, seeded, session_factory, driver
+) -> None:
+    """The head reads the roll-up of the run as a table (name, score, proposed and recorded grade, over the quota),
+    not as the raw data of the process."""
+    instance_id = _start_run(session_factory, driver)
+    with session_factory() as session, transaction(session):
+        rx03 = session.scalars(select(Cadre).where(Cadre.code == "RX03")).one()
+        session.add(
+            EvaluationResult(
+                cadre_id=rx03.id, period_kind="year", period="2026", score=95, grade="HTXSNV", unit_id=rx03.unit_id
+            )
+        )
+    driver.complete("personnel1", driver.task(instance_id, "prepare").id, {})
+    auth.login("head1")
+    confirm = driver.task(instance_id, "head_confirm")
+    page = client.get(f"/tasks/{confirm.id}")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    rows = _rollup_rows(html)
+    assert len(rows) == 17
+    assert rows["RX01"] == {
+        "cadre": "RX01",
+        "score": "91.00",
+        "proposed": "HTXSNV",
+        "recorded": "",
+        "over-quota": "yes",
+    }
+    assert rows["RA02"]["over-quota"] == "yes"
+    assert {code for code, row in rows.items() if row["over-quota"] == "yes"} == {"RX01", "RA02"}
+    assert rows["RX03"]["recorded"] == "HTXSNV" and rows["RX03"]["over-quota"] == "no"
+    assert rows["RG10"]["score"] == "82.00"
+    assert rows["RN01"]["score"] == "" and rows["RN01"]["proposed"] == ""  # no month worked
+    assert rows["RK01"]["proposed"] == "KHTNV"
+    assert "Cán bộ RX01" in html  # the name is in the row

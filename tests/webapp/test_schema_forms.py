@@ -20,10 +20,14 @@ from webapp.tasks.schema_forms import (
     UnsupportedSchema,
     add_row,
     build_form_class,
+    check_uploads,
     data_to_formdata,
     file_fields,
     form_to_data,
     form_to_draft,
+    kept_references,
+    pending_uploads,
+    place_reference,
     uploaded_files,
     wants_more_rows,
 )
@@ -453,6 +457,163 @@ def test_a_required_file_is_satisfied_by_one_uploaded_before() -> None:
     assert "<input" in html and 'name="evidence" required' not in html
 
 
+# -- a file in each table row ---------------------------------------------------------------------------------------
+
+ROW_FILES: dict[str, Any] = {
+    "type": "object",
+    "required": ["products"],
+    "properties": {
+        "products": {
+            "type": "array",
+            "title": "Sản phẩm",
+            "minItems": 1,
+            "maxItems": 5,
+            "items": {
+                "type": "object",
+                "required": ["name"],
+                "properties": {
+                    "name": {"type": "string", "title": "Tên", "minLength": 1, "maxLength": 100},
+                    "evidence": {"type": "string", "title": "Minh chứng", "format": "binary"},
+                },
+                "x-ui": {"evidence": {"label_en": "Evidence", "accept": ".pdf,.png", "max_size_mb": 1}},
+            },
+        },
+        "evidence": {"type": "string", "title": "Minh chứng khác", "format": "binary"},
+    },
+}
+ROW_VALIDATOR = Draft202012Validator(ROW_FILES, format_checker=FormatChecker())
+
+
+def test_a_table_column_can_hold_a_file() -> None:
+    assert file_fields(ROW_FILES) == ["products.evidence", "evidence"]
+    with shown({"products": [{"name": "Báo cáo"}]}, ROW_FILES) as form:
+        html = render(form, ROW_FILES)
+    assert 'type="file"' in html and 'name="products-0-evidence"' in html and 'accept=".pdf,.png"' in html
+    assert 'aria-labelledby="products-col-evidence"' in html  # the cell is named by its column header
+    with shown({"products": [{"name": "Báo cáo"}]}, ROW_FILES, locale="en") as form:
+        assert "Evidence" in render(form, ROW_FILES)
+
+
+def test_files_chosen_in_rows_come_back_with_the_row_they_belong_to() -> None:
+    post = {
+        "products-0-name": "",  # a blank row: the data's rows skip it, and so do the uploads' paths
+        "products-1-name": "Báo cáo",
+        "products-1-evidence": _upload(b"%PDF-1 a", "a.pdf"),
+        "products-2-name": "Tờ trình",
+        "products-3-name": "Kế hoạch",
+        "products-3-evidence": _upload(b"\x89PNG b", "b.png", "image/png"),
+    }
+    with posted(post, ROW_FILES) as form:
+        assert form.validate(), form.errors
+        data = form_to_data(form, ROW_FILES)
+        assert data == {"products": [{"name": "Báo cáo"}, {"name": "Tờ trình"}, {"name": "Kế hoạch"}]}
+        uploads = pending_uploads(form, ROW_FILES)
+        assert [(u.path, u.name, u.file.filename) for u in uploads] == [
+            (("products", 0, "evidence"), "products.0.evidence", "a.pdf"),
+            (("products", 2, "evidence"), "products.2.evidence", "b.png"),
+        ]
+        assert uploaded_files(form, ROW_FILES) == {}  # the top-level field got nothing
+        for number, upload in enumerate(uploads, start=1):
+            place_reference(data, upload.path, f"attachment:{number}")
+    assert data["products"][0]["evidence"] == "attachment:1" and "evidence" not in data["products"][1]
+    assert data["products"][2]["evidence"] == "attachment:2"
+    assert list(ROW_VALIDATOR.iter_errors(data)) == []
+
+
+@pytest.mark.parametrize(
+    ("upload", "message"),
+    [
+        (lambda: _upload(b"x" * (1024 * 1024 + 1), "big.pdf"), "Tệp không được lớn hơn 1 MB."),
+        (
+            lambda: _upload(b"MZ", "virus.exe", "application/octet-stream"),
+            "Chỉ chấp nhận tệp có định dạng: .pdf, .png.",
+        ),
+    ],
+    ids=["too big", "wrong type"],
+)
+def test_a_refused_row_file_is_said_on_its_cell(upload: Any, message: str) -> None:
+    def post() -> dict[str, Any]:
+        return {
+            "products-0-name": "Báo cáo",
+            "products-0-evidence": _upload(b"%PDF ok", "ok.pdf"),
+            "products-1-name": "Tờ trình",
+            "products-1-evidence": upload(),
+        }
+
+    with posted(post(), ROW_FILES) as form:
+        assert not form.validate()
+        assert form.products[1].evidence.errors == [message]
+        assert not form.products[0].evidence.errors
+        html = render(form, ROW_FILES)
+    assert 'id="products-1-evidence-error"' in html and message in html
+    assert 'value="Tờ trình"' in html and 'value="Báo cáo"' in html  # the other inputs are shown again
+    with posted({**post(), "add_row__products": "1"}, ROW_FILES) as form:
+        assert wants_more_rows(form) == "products"
+        assert not check_uploads(form, ROW_FILES)  # a row added checks the files chosen, not the rest
+        assert form.products[1].evidence.errors == [message] and not form.products[0].evidence.errors
+
+
+def test_a_row_shown_with_a_stored_file_keeps_it_unless_another_is_chosen() -> None:
+    data = {"products": [{"name": "Báo cáo", "evidence": "attachment:7"}, {"name": "Tờ trình"}]}
+    with shown(data, ROW_FILES) as form:
+        assert [ref for _field, ref in kept_references(form, ROW_FILES)] == ["attachment:7"]
+        html = render(form, ROW_FILES)
+    assert '<input type="hidden" name="products-0-evidence__kept" value="attachment:7">' in html
+    assert 'name="products-1-evidence__kept"' not in html
+    assert 'aria-describedby="products-0-evidence-existing"' in html
+    # Posted back without a new file: the reference stays in its row (the row's value is replaced as a whole).
+    post = {
+        "products-0-name": "Báo cáo",
+        "products-0-evidence__kept": "attachment:7",
+        "products-1-name": "Tờ trình",
+    }
+    with posted(post, ROW_FILES) as form:
+        assert form.validate(), form.errors
+        assert form_to_data(form, ROW_FILES)["products"] == data["products"]
+        assert pending_uploads(form, ROW_FILES) == []
+    # A new file replaces it: the view stores the upload and puts the new reference there.
+    with posted({**post, "products-0-evidence": _upload(b"%PDF new", "new.pdf")}, ROW_FILES) as form:
+        assert form.validate(), form.errors
+        (upload,) = pending_uploads(form, ROW_FILES)
+        assert upload.path == ("products", 0, "evidence")
+        upload.field.keep("attachment:8")
+        assert form_to_data(form, ROW_FILES)["products"][0]["evidence"] == "attachment:8"
+
+
+def test_adding_a_row_and_drafts_keep_the_row_files() -> None:
+    post = {
+        "products-0-name": "Báo cáo",
+        "products-0-evidence__kept": "attachment:7",
+        "products-1-name": "",
+        "products-1-evidence": _upload(b"%PDF chosen", "chosen.pdf"),
+        "add_row__products": "1",
+    }
+    with posted(post, ROW_FILES) as form:
+        assert wants_more_rows(form) == "products" and len(form.products.entries) == 3
+        assert check_uploads(form, ROW_FILES)
+        (upload,) = pending_uploads(form, ROW_FILES)
+        upload.field.keep("attachment:9")  # what the view does once it stored the chosen file
+        html = render(form, ROW_FILES)
+        draft = form_to_draft(form, ROW_FILES)
+    assert 'name="products-0-evidence__kept" value="attachment:7"' in html
+    assert 'name="products-1-evidence__kept" value="attachment:9"' in html
+    assert draft["products"] == [{"name": "Báo cáo", "evidence": "attachment:7"}, {"evidence": "attachment:9"}]
+    with shown(draft, ROW_FILES) as form:
+        assert [ref for _field, ref in kept_references(form, ROW_FILES)] == ["attachment:7", "attachment:9"]
+
+
+def test_a_row_with_only_a_file_is_not_blank() -> None:
+    with posted({"products-0-evidence__kept": "attachment:7"}, ROW_FILES) as form:
+        assert not form.validate()
+        assert form.products[0]["name"].errors == ["Trường này là bắt buộc."]
+
+
+def test_kept_references_are_plain_short_text() -> None:
+    post = {"products-0-name": "Báo cáo", "products-0-evidence__kept": "attachment:1\x00", "evidence__kept": "x" * 500}
+    with posted(post, ROW_FILES) as form:
+        assert kept_references(form, ROW_FILES) == []
+
+
 # -- the repeating table ---------------------------------------------------------------------------------------------
 
 
@@ -598,13 +759,16 @@ UNSUPPORTED = [
     ("multipleOf", {"type": "object", "properties": {"n": {"type": "integer", "multipleOf": 5}}}, "n"),
     ("type list", {"type": "object", "properties": {"n": {"type": ["integer", "null"]}}}, "n"),
     (
-        "file in a row",
+        "file in a row with a length rule",
         {
             "type": "object",
             "properties": {
                 "t": {
                     "type": "array",
-                    "items": {"type": "object", "properties": {"f": {"type": "string", "format": "binary"}}},
+                    "items": {
+                        "type": "object",
+                        "properties": {"f": {"type": "string", "format": "binary", "maxLength": 10}},
+                    },
                 }
             },
         },

@@ -7,8 +7,13 @@ raises `UnsupportedSchema` instead of being ignored, which lets deployment valid
 
 Supported properties: string (minLength, maxLength, pattern, format date / email / binary), integer and number
 (minimum, maximum, exclusiveMinimum, exclusiveMaximum), boolean, enum or oneOf [{const, title}] of strings or numbers,
-an array of such strings (checkboxes), an array of objects (a table of rows). Annotations (title, description,
-default, examples, $comment, deprecated) and any "x-" key may appear anywhere.
+an array of such strings (checkboxes), an array of objects (a table of rows, whose cells may also be files).
+Annotations (title, description, default, examples, $comment, deprecated) and any "x-" key may appear anywhere.
+
+Files (format binary): the form checks a chosen file (accept, max_size_mb) and the view stores it (`pending_uploads`,
+`place_reference`); the data keeps only a reference to the stored file. A field or cell shown with a reference
+carries it in a hidden input named `<field name>__kept`, so a posted form keeps a file stored earlier unless a new one
+is chosen: in a table row too, where the row's whole value is replaced by what is posted.
 
 Hints live in the top-level "x-ui" object (for table columns, in the row schema's own "x-ui"):
 
@@ -50,23 +55,31 @@ from wtforms import (
     StringField,
     widgets,
 )
+from wtforms.utils import unset_value
 from wtforms.validators import StopValidation, ValidationError
 
 __all__ = [
     "ADD_ROW_PREFIX",
     "SchemaForm",
     "UnsupportedSchema",
+    "Upload",
     "add_row",
     "build_form_class",
+    "check_uploads",
     "data_to_formdata",
     "file_fields",
     "form_to_data",
     "form_to_draft",
+    "kept_references",
+    "pending_uploads",
+    "place_reference",
     "uploaded_files",
     "wants_more_rows",
 ]
 
 ADD_ROW_PREFIX = "add_row__"
+KEPT_SUFFIX = "__kept"
+MAX_REFERENCE_LENGTH = 200
 DEFAULT_MAX_SIZE_MB = 10
 
 # Flask-Babel catalogs come later; until then the two languages the app offers are spelled out here.
@@ -342,8 +355,6 @@ def _parse_property(
     fmt = prop.get("format")
     text_rules = [key for key in ("minLength", "maxLength", "pattern") if key in prop]
     if fmt == "binary" or widget == "file":
-        if in_row:
-            raise UnsupportedSchema(f"{where}: a table cell cannot hold a file")
         refuse_widget(None, "file")
         if fmt not in (None, "binary") or text_rules:
             raise UnsupportedSchema(f"{where}: a file field takes no format or length rules besides binary")
@@ -659,17 +670,53 @@ class SchemaCheckboxesField(_SchemaField, SelectMultipleField):
         return not self.data
 
 
+def _reference(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return None
+    value = value.strip()
+    return value if value and len(value) <= MAX_REFERENCE_LENGTH and not _CONTROL.search(value) else None
+
+
 class SchemaFileField(_SchemaField, FileField):
-    """An upload; `existing` is the reference to a file stored earlier (from `data=`), kept unless a new one comes."""
+    """An upload; `existing` is the reference to a file stored earlier (from `data=`, or posted back in the hidden
+    input `kept_name`), kept unless a new one comes."""
 
     existing: str | None = None
 
+    @property
+    def kept_name(self) -> str:
+        return f"{self.name}{KEPT_SUFFIX}"
+
+    def process(self, formdata: Any, data: Any = unset_value, extra_filters: Any = None) -> None:
+        super().process(formdata, data, extra_filters)
+        if formdata is not None and self.kept_name in formdata:
+            # Only a reference the page handed out comes back here; the view still checks it names a file of the
+            # same procedure before anything is kept (a hand-made request can send any text).
+            self.existing = _reference(formdata.get(self.kept_name))
+
     def process_data(self, value: Any) -> None:
         self.data = None
-        self.existing = value if isinstance(value, str) and value else None
+        self.existing = _reference(value)
 
     def process_formdata(self, valuelist: list[Any]) -> None:
         self.data = next((v for v in valuelist if isinstance(v, FileStorage) and v.filename), None)
+
+    def keep(self, reference: str | None) -> None:
+        """The chosen file is stored (or refused): from now on the field holds `reference` instead of the upload."""
+        self.data = None
+        self.existing = reference
+
+    def check_upload(self) -> bool:
+        """Only the file rules (type, size) on the chosen file, for a form that is not validated as a whole (a row
+        added, a draft saved): errors land on the field like validate()'s."""
+        self.errors = []
+        for validator in self.validators:
+            if isinstance(validator, _FileRules):
+                try:
+                    validator(None, self)
+                except ValidationError as error:
+                    self.errors.append(str(error))
+        return not self.errors
 
     def is_blank(self) -> bool:
         return self.data is None and not self.existing
@@ -1088,13 +1135,80 @@ def data_to_formdata(data: dict[str, Any], schema: dict[str, Any]) -> dict[str, 
 
 
 def file_fields(schema: dict[str, Any]) -> list[str]:
-    """Names of the file fields: the page needs enctype="multipart/form-data" when there are any."""
-    return [spec.name for spec in _specs(schema) if spec.kind == "file"]
+    """Names of the file fields, a table's file columns as "table.column": the page needs
+    enctype="multipart/form-data" when there are any."""
+    names = []
+    for spec in _specs(schema):
+        if spec.kind == "file":
+            names.append(spec.name)
+        names.extend(f"{spec.name}.{column.name}" for column in spec.columns if column.kind == "file")
+    return names
 
 
 def uploaded_files(form: Any, schema: dict[str, Any]) -> dict[str, FileStorage]:
-    """The files chosen in this request, by field name (their size and type already checked by `validate()`)."""
-    return {name: form[name].data for name in file_fields(schema) if form[name].data is not None}
+    """The files chosen in this request for the top-level file fields, by field name (their size and type already
+    checked by `validate()`). Table cells too: see `pending_uploads`."""
+    return {
+        spec.name: form[spec.name].data
+        for spec in _specs(schema)
+        if spec.kind == "file" and form[spec.name].data is not None
+    }
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file chosen in this request: where its reference goes in the data (`path`: ("evidence",) or
+    ("products", 1, "evidence"), the row counted as in the data, blank rows left out), and the field holding it."""
+
+    path: tuple[str | int, ...]
+    field: SchemaFileField
+
+    @property
+    def file(self) -> FileStorage:
+        return self.field.data  # type: ignore[no-any-return]
+
+    @property
+    def name(self) -> str:
+        return ".".join(str(step) for step in self.path)
+
+
+def _file_cells(form: Any, schema: dict[str, Any]) -> list[tuple[tuple[str | int, ...], SchemaFileField]]:
+    cells: list[tuple[tuple[str | int, ...], SchemaFileField]] = []
+    for spec in _specs(schema):
+        if spec.kind == "file":
+            cells.append(((spec.name,), form[spec.name]))
+        elif spec.kind == "table" and any(column.kind == "file" for column in spec.columns):
+            for index, entry in enumerate(form[spec.name].filled_rows):
+                cells.extend(
+                    ((spec.name, index, column.name), entry.form[column.name])
+                    for column in spec.columns
+                    if column.kind == "file"
+                )
+    return cells
+
+
+def pending_uploads(form: Any, schema: dict[str, Any]) -> list[Upload]:
+    """Every file chosen in this request, top-level fields and table cells alike, in the schema's order."""
+    return [Upload(path, field) for path, field in _file_cells(form, schema) if field.data is not None]
+
+
+def kept_references(form: Any, schema: dict[str, Any]) -> list[tuple[SchemaFileField, str]]:
+    """The references to files stored earlier that the form holds (pre-filled, or posted back), with their field."""
+    return [(field, field.existing) for _path, field in _file_cells(form, schema) if field.existing]
+
+
+def check_uploads(form: Any, schema: dict[str, Any]) -> bool:
+    """Check the chosen files' type and size only (for a row added or a draft saved); False when one is refused."""
+    return all([upload.field.check_upload() for upload in pending_uploads(form, schema)])
+
+
+def place_reference(data: dict[str, Any], path: Sequence[str | int], reference: str) -> None:
+    """Put the stored file's reference where `path` (an Upload's) says, in data made by `form_to_data`."""
+    *steps, last = path
+    node: Any = data
+    for step in steps:
+        node = node[step]
+    node[last] = reference
 
 
 def wants_more_rows(form: Any) -> str | None:

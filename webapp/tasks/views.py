@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 from pathlib import Path
 from typing import Any
@@ -10,25 +11,33 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 from werkzeug.utils import secure_filename
 from werkzeug.wrappers import Response
 
+from webapp.evaluation.annual_panel import annual_rollup_panel
 from webapp.extensions import db
 from webapp.http import act, flash_error, process_engine
 from webapp.planning.live import live_structure_panel
 from webapp.tasks.schema_forms import (
+    Upload,
     build_form_class,
+    check_uploads,
     data_to_formdata,
+    file_fields,
     form_to_data,
     form_to_draft,
-    uploaded_files,
+    kept_references,
+    pending_uploads,
+    place_reference,
     wants_more_rows,
 )
 from workflows.clock import utcnow_naive
 from workflows.db import transaction
 from workflows.engine import operations
 from workflows.errors import Conflict, Invalid, NotAllowed, NotFound, Problem, ScriptFailure
+from workflows.instances import ATTACHMENT_PREFIX
 from workflows.models import Attachment, Comment
 from workflows.tasks import TaskView, add_process_data, discard_drafts, load_task_view, save_draft
 
@@ -76,12 +85,31 @@ def _live_score(view: TaskView) -> dict[str, Any] | None:
     return {"policy": policy if isinstance(policy, dict) else {}, "is_leader": bool(view.context.get("is_leader"))}
 
 
+def _instance_files(view: TaskView) -> dict[str, dict[str, Any]]:
+    """The files stored on this procedure by reference ("attachment:12"), for forms with file fields (or cells)."""
+    if not view.schema or not file_fields(view.schema):
+        return {}
+    rows = db.session.execute(
+        select(Attachment.id, Attachment.filename).where(Attachment.instance_id == view.instance.id)
+    )
+    return {
+        f"{ATTACHMENT_PREFIX}{attachment_id}": {
+            "id": attachment_id,
+            "filename": filename,
+            "url": url_for("instances.download", attachment_id=attachment_id),
+        }
+        for attachment_id, filename in rows
+    }
+
+
 def _render(view: TaskView, form: Any, status: int = 200, comment: str = "", comment_error: str | None = None):  # type: ignore[no-untyped-def]
     return (
         render_template(
             "tasks/show.html",
             view=view,
             form=form,
+            files=_instance_files(view),
+            annual_rollup=annual_rollup_panel(view),
             decisions=_decision_choices(view.schema),
             decision_labels=_decision_labels(view.schema),
             comment=comment,
@@ -123,23 +151,26 @@ def show(task_id: int):  # type: ignore[no-untyped-def]
     return _render(view, _form(view, data=initial))
 
 
-def _store_files(view: TaskView, form: Any) -> dict[str, str]:
-    """Uploaded files go to the upload folder under their SHA-256; task data keeps only a reference."""
-    stored: dict[str, str] = {}
+def _store_files(view: TaskView, uploads: list[Upload]) -> list[tuple[Upload, str]]:
+    """Uploaded files go to the upload folder under their SHA-256; task data keeps only a reference, which the caller
+    puts where each upload's path says (a top-level field, or a table row's cell)."""
+    stored: list[tuple[Upload, str]] = []
+    if not uploads:
+        return stored
     folder = Path(current_app.config["UPLOAD_DIR"])
     folder.mkdir(parents=True, exist_ok=True)
-    if form is None:
-        return stored
-    for name, upload in uploaded_files(form, view.schema or {}).items():
-        content = upload.read()
+    for upload in uploads:
+        file = upload.file
+        content = file.read()
+        file.seek(0)  # a retried transaction reads it again
         digest = hashlib.sha256(content).hexdigest()
         (folder / digest).write_bytes(content)
         attachment = Attachment(
             instance_id=view.instance.id,
             human_task_id=view.task.id,
-            field_name=name,
-            filename=secure_filename(upload.filename) or "file",
-            content_type=upload.mimetype or "application/octet-stream",
+            field_name=upload.name[:120],
+            filename=secure_filename(file.filename or "") or "file",
+            content_type=(file.mimetype or "application/octet-stream")[:120],
             size=len(content),
             sha256=digest,
             uploaded_by_id=current_user.id,
@@ -147,8 +178,62 @@ def _store_files(view: TaskView, form: Any) -> dict[str, str]:
         )
         db.session.add(attachment)
         db.session.flush()
-        stored[name] = f"attachment:{attachment.id}"
+        stored.append((upload, f"{ATTACHMENT_PREFIX}{attachment.id}"))
     return stored
+
+
+def _attachment_id(reference: str) -> int | None:
+    number = reference.removeprefix(ATTACHMENT_PREFIX)
+    if number == reference or not (number.isascii() and number.isdigit()) or len(number) > 10:
+        return None
+    return int(number)
+
+
+def _foreign_files(view: TaskView, form: Any) -> bool:
+    """A reference posted back must name a file of this procedure: the page only hands those out. Anything else (a
+    hand-made request) is refused on its field, and the field lets it go; says whether there was such a reference."""
+    if form is None or not view.schema:
+        return False
+    kept = kept_references(form, view.schema)
+    ids = {i for i in (_attachment_id(reference) for _field, reference in kept) if i is not None}
+    known: set[int] = set()
+    if ids:
+        known = set(
+            db.session.scalars(
+                select(Attachment.id).where(Attachment.instance_id == view.instance.id, Attachment.id.in_(ids))
+            )
+        )
+    foreign = False
+    for field, reference in kept:
+        if _attachment_id(reference) not in known:
+            field.keep(None)
+            field.errors = [*field.errors, _("This file is not attached to this procedure. Choose the file again.")]
+            foreign = True
+    return foreign
+
+
+def _keep_chosen_files(view: TaskView, form: Any, then: Any = None) -> bool:
+    """A row added or a draft saved: the files chosen so far are checked and stored now (a browser cannot show a
+    chosen file again), each field then holding its reference. With `then`, it runs in the same transaction.
+    False (nothing written) when a file is refused or a reference is not this procedure's."""
+    if form is None or not view.schema:
+        if then is not None:
+            act(then)
+        return True
+    accepted = check_uploads(form, view.schema)
+    if _foreign_files(view, form) or not accepted:
+        return False
+    uploads = pending_uploads(form, view.schema)
+
+    def work() -> None:
+        for upload, reference in _store_files(view, uploads):
+            upload.field.keep(reference)
+        if then is not None:
+            then()
+
+    if uploads or then is not None:
+        act(work)
+    return True
 
 
 @bp.post("/<int:task_id>")
@@ -163,12 +248,18 @@ def submit(task_id: int):  # type: ignore[no-untyped-def]
     action = request.form.get("action", "submit")
 
     if form is not None and wants_more_rows(form):
-        return _render(_shown(view), form, comment=comment)
+        kept = _keep_chosen_files(view, form)
+        return _render(_shown(view), form, 200 if kept else 422, comment=comment)
 
     if action == "draft":
-        data = form_to_draft(form, view.schema) if form is not None else {}
+
+        def save() -> None:
+            data = form_to_draft(form, view.schema) if form is not None else {}
+            save_draft(db.session, current_user, view.task, _jsonable(data))
+
         try:
-            act(lambda: save_draft(db.session, current_user, view.task, _jsonable(data)))
+            if not _keep_chosen_files(view, form, then=save):
+                return _render(_shown(view), form, 422, comment=comment)
         except NotAllowed:
             abort(403)
         flash(_("Draft saved. You can come back to it later."), "success")
@@ -179,10 +270,13 @@ def submit(task_id: int):  # type: ignore[no-untyped-def]
         if form is not None:
             form.validate()
         return _render(_shown(view), form, 422, comment, _("Write a comment explaining why."))
-    if form is not None and not form.validate():
-        return _render(_shown(view), form, 422, comment)
+    if form is not None:
+        valid = form.validate()  # first: it starts every field's errors afresh
+        if _foreign_files(view, form) or not valid:
+            return _render(_shown(view), form, 422, comment)
 
     data = form_to_data(form, view.schema) if form is not None else {}
+    uploads = pending_uploads(form, view.schema) if form is not None and view.schema else []
     if decision and "decision" in ((view.schema or {}).get("properties") or {}):
         data["decision"] = decision
     if comment and "comment" in ((view.schema or {}).get("properties") or {}):
@@ -191,14 +285,18 @@ def submit(task_id: int):  # type: ignore[no-untyped-def]
     instance_id, task_name = view.instance.id, view.task.name  # the commit expires the ORM objects
 
     def complete() -> Any:
-        data.update(_store_files(view, form))
+        submitted = copy.deepcopy(data)
+        for upload, reference in _store_files(view, uploads):
+            place_reference(submitted, upload.path, reference)
         # Drafts belong to the web form; the hot path of the engine does not pay for them.
         discard_drafts(db.session, task_id)
         if comment:
             db.session.add(
                 Comment(instance_id=instance_id, human_task_id=task_id, author_id=current_user.id, body=comment)
             )
-        return operations.complete_task(db.session, process_engine(), actor=current_user, task_id=task_id, data=data)
+        return operations.complete_task(
+            db.session, process_engine(), actor=current_user, task_id=task_id, data=submitted
+        )
 
     try:
         act(complete, instance_id=instance_id)

@@ -1,0 +1,304 @@
+"""Evidence per work product in the monthly self-assessment (issue #5): a file in each row of the products table,
+through the task page (real Flask test client, real BPMN). Stored like the form's other files, linked to its row, kept
+when a row is added, a draft is saved or the manager submits the review, shown as a download link to those who may
+see the procedure; refused files and references to other procedures write nothing."""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask_babel import force_locale, gettext
+from markupsafe import escape
+from sqlalchemy import func, select
+
+from tests.fixtures.app import AuthActions
+from tests.fixtures.workflow_helpers import WorkflowDriver
+from tests.webapp.test_api import Api
+from tests.webapp.test_api import api as api
+from tests.webapp.test_api import tokens as tokens
+from workflows import clock
+from workflows.models import Attachment, HumanTask, ProcessInstance, TaskDraft
+
+MONTH = "2026-11"
+OPENED_AT = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)
+ACCEPTED = ".pdf, .doc, .docx, .xlsx, .jpg, .png"
+ROWS = [
+    {
+        "name": "Tham mưu văn bản",
+        "assigned": "10",
+        "completed": "10",
+        "completed_quality": "10",
+        "completed_on_time": "10",
+    },
+    {
+        "name": "Giải quyết hồ sơ",
+        "assigned": "20",
+        "completed": "20",
+        "completed_quality": "20",
+        "completed_on_time": "20",
+    },
+]
+CRITERIA = {"criteria_politics": "10", "criteria_competence": "9", "criteria_innovation": "9"}
+PDF_A = b"%PDF-1.4 bien ban hop"
+PDF_B = b"%PDF-1.4 ho so da giai quyet"
+
+
+@pytest.fixture(autouse=True)
+def _november() -> Iterator[None]:
+    clock.set_now(OPENED_AT)
+    yield
+    clock.set_now(None)
+
+
+def _vi(app: Flask, message: str) -> str:
+    with app.test_request_context(), force_locale("vi"):
+        return str(escape(gettext(message)))
+
+
+def _switch(auth: AuthActions, username: str) -> None:
+    auth.logout()
+    assert auth.login(username).status_code == 302
+
+
+def _form(rows: list[dict[str, Any]] | None = None, **changes: Any) -> dict[str, Any]:
+    table = {
+        f"products-{i}-{key}": value
+        for i, row in enumerate(ROWS if rows is None else rows)
+        for key, value in row.items()
+    }
+    return {**table, **CRITERIA, "self_report": "Hoàn thành", "proposed_grade": "HTXSNV", "action": "submit", **changes}
+
+
+def _file(content: bytes, name: str) -> tuple[io.BytesIO, str]:
+    return (io.BytesIO(content), name)
+
+
+def _opened(auth: AuthActions, driver: WorkflowDriver) -> tuple[int, HumanTask]:
+    auth.login("personnel1")
+    assert auth.post("/evaluation/open", {"month": MONTH, "unit": "X001"}, page="/evaluation/open").status_code == 302
+    _switch(auth, "officer1")
+    with driver.session_factory() as s:
+        instance_id = s.scalar(select(ProcessInstance.id).where(ProcessInstance.business_key == f"{MONTH}/CB0001"))
+    assert instance_id is not None
+    return instance_id, driver.task(instance_id, "self_assessment")
+
+
+def _post(auth: AuthActions, task: HumanTask, data: dict[str, Any]) -> Any:
+    return auth.post(f"/tasks/{task.id}", data, page=f"/tasks/{task.id}", content_type="multipart/form-data")
+
+
+def _data(driver: WorkflowDriver, instance_id: int) -> dict[str, Any]:
+    with driver.session_factory() as s:
+        instance = s.get(ProcessInstance, instance_id)
+        assert instance is not None
+        workflow = driver.engine.load(driver.engine.definition(s, instance.process_version_id), instance)
+        return dict(workflow.last_task.data)
+
+
+def _attachments(driver: WorkflowDriver) -> list[Attachment]:
+    with driver.session_factory() as s:
+        return list(s.scalars(select(Attachment).order_by(Attachment.id)))
+
+
+def _kept(html: str) -> dict[str, str]:
+    """The references the page posts back, by input name (what a browser sends with the form)."""
+    return dict(re.findall(r'<input type="hidden" name="([^"]+__kept)" value="([^"]*)">', html))
+
+
+def _stored_files(app: Flask) -> list[Path]:
+    folder = Path(app.config["UPLOAD_DIR"])
+    return sorted(folder.iterdir()) if folder.exists() else []
+
+
+def test_each_row_keeps_its_own_evidence_from_self_assessment_to_review(
+    app: Flask, auth: AuthActions, client, driver: WorkflowDriver
+) -> None:
+    instance_id, task = _opened(auth, driver)
+    page = client.get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert 'name="products-0-evidence"' in page and 'type="file"' in page
+    submitted = _post(
+        auth,
+        task,
+        _form(
+            **{"products-0-evidence": _file(PDF_A, "bien-ban.pdf"), "products-1-evidence": _file(PDF_B, "ho-so.pdf")}
+        ),
+    )
+    assert submitted.status_code == 302
+
+    first, second = _attachments(driver)
+    assert (first.filename, first.field_name, first.size) == ("bien-ban.pdf", "products.0.evidence", len(PDF_A))
+    assert (second.filename, second.field_name) == ("ho-so.pdf", "products.1.evidence")
+    assert first.instance_id == second.instance_id == instance_id
+    data = _data(driver, instance_id)
+    assert [row.get("evidence") for row in data["products"]] == [f"attachment:{first.id}", f"attachment:{second.id}"]
+    assert data["self_score"] == 98.0  # the evidence column is no part of the score
+    assert b"bien ban hop" not in driver.instance(instance_id).state.encode()
+
+    # The manager sees each row's file as a link on the review form and on the procedure's page, and downloads both.
+    _switch(auth, "supervisor1")
+    review = driver.task(instance_id, "manager_review")
+    review_page = client.get(f"/tasks/{review.id}").get_data(as_text=True)
+    for attachment in (first, second):
+        assert f'href="/attachments/{attachment.id}" data-attachment="{attachment.id}"' in review_page
+    assert _kept(review_page) == {
+        "products-0-evidence__kept": f"attachment:{first.id}",
+        "products-1-evidence__kept": f"attachment:{second.id}",
+    }
+    instance_page = client.get(f"/instances/{instance_id}").get_data(as_text=True)
+    cells = re.findall(r'<td data-column="evidence"><a href="/attachments/(\d+)"', instance_page)
+    assert cells == [str(first.id), str(second.id)]
+    for attachment, content in ((first, PDF_A), (second, PDF_B)):
+        download = client.get(f"/attachments/{attachment.id}")
+        assert download.status_code == 200 and download.get_data() == content
+        download.close()
+
+    # The review is sent with the references the page holds: the rows keep their files.
+    table = {f"products-{i}-{key}": value for i, row in enumerate(ROWS) for key, value in row.items()}
+    agreed = auth.post(
+        f"/tasks/{review.id}",
+        {**table, **CRITERIA, **_kept(review_page), "decision": "submit"},
+        page=f"/tasks/{review.id}",
+    )
+    assert agreed.status_code == 302
+    after = _data(driver, instance_id)
+    assert [row.get("evidence") for row in after["products"]] == [f"attachment:{first.id}", f"attachment:{second.id}"]
+    assert after["score"] == 98.0
+
+    # Someone who may not see the procedure gets neither the files nor the page.
+    for outsider in ("officer2", "officer3"):
+        _switch(auth, outsider)
+        for attachment in (first, second):
+            assert client.get(f"/attachments/{attachment.id}").status_code in (403, 404)
+        assert client.get(f"/instances/{instance_id}").status_code in (403, 404)
+
+
+@pytest.mark.parametrize(
+    ("upload", "message"),
+    [
+        (lambda: _file(b"MZ\x90\x00", "virus.exe"), f"Chỉ chấp nhận tệp có định dạng: {ACCEPTED}."),
+        (lambda: _file(b"%PDF" + b"x" * (10 * 1024 * 1024), "qua-lon.pdf"), "Tệp không được lớn hơn 10 MB."),
+    ],
+    ids=["wrong type", "too big"],
+)
+def test_a_refused_row_file_is_said_on_its_cell_and_nothing_is_written(
+    app: Flask, auth: AuthActions, client, driver: WorkflowDriver, upload: Any, message: str
+) -> None:
+    instance_id, task = _opened(auth, driver)
+    response = _post(
+        auth, task, _form(**{"products-0-evidence": _file(PDF_A, "bien-ban.pdf"), "products-1-evidence": upload()})
+    )
+    response.request.environ["wsgi.input"].close()  # a large test body is spooled to a file nobody else closes
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    error = re.search(r'<div class="field-error" id="products-1-evidence-error" role="alert">(.*?)</div>', page, re.S)
+    assert error is not None and message in error.group(1)
+    assert 'id="products-0-evidence-error"' not in page
+    assert 'value="Tham mưu văn bản"' in page and 'value="Giải quyết hồ sơ"' in page  # the rows are shown again
+    assert re.search(r'name="criteria_politics"[^>]*value="10"', page)
+    assert _attachments(driver) == [] and _stored_files(app) == []
+    assert driver.task(instance_id, "self_assessment").id == task.id  # still open
+
+
+def test_adding_a_row_stores_the_chosen_file_and_keeps_its_reference(
+    app: Flask, auth: AuthActions, client, driver: WorkflowDriver
+) -> None:
+    instance_id, task = _opened(auth, driver)
+    added = _post(
+        auth,
+        task,
+        _form(**{"products-0-evidence": _file(PDF_A, "bien-ban.pdf"), "add_row__products": "1", "action": ""}),
+    )
+    assert added.status_code == 200
+    page = added.get_data(as_text=True)
+    (stored,) = _attachments(driver)
+    assert stored.filename == "bien-ban.pdf" and stored.instance_id == instance_id
+    assert _kept(page) == {"products-0-evidence__kept": f"attachment:{stored.id}"}
+    assert f'data-attachment="{stored.id}"' in page  # a link to what was chosen
+    assert 'name="products-2-name"' in page  # the row was added
+    assert driver.task(instance_id, "self_assessment").id == task.id
+
+    # Submitted as the browser sends the page back: the reference is in its row, no second copy is stored.
+    assert _post(auth, task, {**_form(), **_kept(page)}).status_code == 302
+    assert len(_attachments(driver)) == 1
+    products = _data(driver, instance_id)["products"]
+    assert products[0]["evidence"] == f"attachment:{stored.id}" and "evidence" not in products[1]
+
+
+def test_a_draft_keeps_the_chosen_row_file(app: Flask, auth: AuthActions, client, driver: WorkflowDriver) -> None:
+    _instance_id, task = _opened(auth, driver)
+    saved = _post(auth, task, _form(**{"products-1-evidence": _file(PDF_B, "ho-so.pdf"), "action": "draft"}))
+    assert saved.status_code == 302
+    (stored,) = _attachments(driver)
+    with driver.session_factory() as s:
+        draft = s.scalars(select(TaskDraft).where(TaskDraft.human_task_id == task.id)).one()
+        assert draft.data["products"][1]["evidence"] == f"attachment:{stored.id}"
+    page = client.get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert _kept(page) == {"products-1-evidence__kept": f"attachment:{stored.id}"}
+
+
+def test_a_reference_to_another_procedures_file_is_refused(
+    app: Flask, auth: AuthActions, client, driver: WorkflowDriver
+) -> None:
+    instance_id, task = _opened(auth, driver)
+    with driver.session_factory() as s:
+        other = s.scalar(
+            select(ProcessInstance.id).where(
+                ProcessInstance.business_key == f"{MONTH}/CB0002", ProcessInstance.id != instance_id
+            )
+        )
+        assert other is not None
+        foreign = Attachment(
+            instance_id=other,
+            filename="cua-nguoi-khac.pdf",
+            content_type="application/pdf",
+            size=3,
+            sha256="0" * 64,
+            uploaded_by_id=1,
+        )
+        s.add(foreign)
+        s.commit()
+        foreign_id = foreign.id
+    response = _post(auth, task, _form(**{"products-0-evidence__kept": f"attachment:{foreign_id}"}))
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert 'id="products-0-evidence-error"' in page
+    assert _vi(app, "This file is not attached to this procedure. Choose the file again.") in page
+    assert f"attachment:{foreign_id}" not in page
+    assert driver.task(instance_id, "self_assessment").id == task.id
+    with driver.session_factory() as s:
+        assert s.scalar(select(func.count(Attachment.id))) == 1
+
+
+def test_the_api_accepts_a_rows_stored_reference_like_the_top_level_file(
+    auth: AuthActions,
+    api: Api,
+    driver: WorkflowDriver,
+) -> None:
+    """The JSON door takes a binary field as the schema types it (a string: the stored reference), in a row as at
+    the top level; the score ignores it."""
+    instance_id, task = _opened(auth, driver)
+    body = {
+        "products": [
+            {**{k: float(v) if k != "name" else v for k, v in row.items()}, "evidence": f"attachment:{n}"}
+            for n, row in enumerate(ROWS, start=1)
+        ],
+        "criteria_politics": 10,
+        "criteria_competence": 9,
+        "criteria_innovation": 9,
+        "proposed_grade": "HTXSNV",
+        "evidence": "attachment:9",
+    }
+    refused = api.post(f"/api/v1/tasks/{task.id}/complete", "officer1", json={**body, "products": [{"evidence": 5}]})
+    assert refused.status_code == 422
+    response = api.post(f"/api/v1/tasks/{task.id}/complete", "officer1", json=body)
+    assert response.status_code == 200, response.get_json()
+    data = _data(driver, instance_id)
+    assert [row["evidence"] for row in data["products"]] == ["attachment:1", "attachment:2"]
+    assert data["self_score"] == 98.0
