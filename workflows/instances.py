@@ -8,7 +8,6 @@ Lookups outside a user's scope raise `NotFound`, exactly like lookups of ids tha
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, tzinfo
 from typing import Any
@@ -322,8 +321,21 @@ class InstanceDetail:
 def load_instance_detail(
     session: Session, engine: ProcessEngine, user: User, instance_id: int, *, locale: str = "vi"
 ) -> InstanceDetail:
-    """Everything the instance page shows; one workflow load serves both the data and the diagram."""
-    instance = load_visible_instance(session, user, instance_id)
+    """Everything the instance page shows; NotFound when the instance is missing or outside the user's scope."""
+    return instance_detail(session, engine, user, load_visible_instance(session, user, instance_id), locale=locale)
+
+
+def instance_detail(
+    session: Session,
+    engine: ProcessEngine,
+    user: User,
+    instance: ProcessInstance,
+    *,
+    locale: str = "vi",
+    with_timeline: bool = True,
+) -> InstanceDetail:
+    """Everything the instance page shows of an instance the caller has already checked the user may see; one
+    workflow load serves both the data and the diagram."""
     definition = engine.definition(session, instance.process_version_id)
     workflow = engine.load(definition, instance)
     names = field_names(definition, locale)
@@ -341,8 +353,8 @@ def load_instance_detail(
         data=data_summary(_current_data(workflow), names, [row.attachment for row in attachments]),
         comments=instance_comments(session, instance.id),
         attachments=attachments,
-        timeline=timeline(session, instance.id, names),
-        diagram_svg=instance_diagram(instance.process_version, workflow),
+        timeline=timeline(session, instance.id, names) if with_timeline else [],
+        diagram_svg=instance_diagram(definition, workflow),
         can_comment=can_comment(user),
         can_cancel=can_cancel_instance(session, user, instance),
         sees_errors=sees_errors(user),
@@ -377,7 +389,13 @@ class FieldNames:
 
 def field_names(definition: Definition, locale: str = "vi") -> FieldNames:
     """Titles and choice labels from every form of the version, in the reader's language where the form has it
-    (the same hints webapp.tasks.schema_forms reads: title / x-ui label_en, oneOf titles / x-labels / labels_en)."""
+    (the same hints webapp.tasks.schema_forms reads: title / x-ui label_en, oneOf titles / x-labels / labels_en).
+    Worked out once per version and language."""
+    names: FieldNames = definition.derived(("field_names", locale), lambda: _field_names(definition, locale))
+    return names
+
+
+def _field_names(definition: Definition, locale: str) -> FieldNames:
     names = FieldNames()
     for schema in definition.forms.values():
         hints = schema.get("x-ui") or {}
@@ -601,27 +619,24 @@ def _parse_datetime(value: Any) -> datetime | None:
 # -- the diagram --------------------------------------------------------------------------------------------
 
 
-def bpmn_source(version: ProcessVersion) -> str | None:
-    """The BPMN file of a version that defines its process (a version also stores DMN and called models)."""
-    pattern = re.compile(r"<(?:\w+:)?process\b[^>]*\bid\s*=\s*[\"']" + re.escape(version.process_id) + r"[\"']")
-    for _name, text in sorted(version.files.items()):
-        if pattern.search(text):
-            return text
-    return None
+def instance_diagram(definition: Definition, workflow: Any, title: str | None = None) -> str | None:
+    """The version's diagram with this workflow's progress; None when no stored file defines the process.
 
-
-def instance_diagram(version: ProcessVersion, workflow: Any, title: str | None = None) -> str | None:
-    """The version's diagram with this workflow's progress; None when no stored file defines the process."""
-    source = bpmn_source(version)
+    Drawn once per version and progress (instances at the same step look the same): parsing the model and laying
+    out the SVG cost more than the rest of the instance page together."""
+    source = definition.diagram_source
     if source is None:
         return None
     states, taken = element_states_from_workflow(workflow)
-    return render_svg(source, version.process_id, states, taken, title=title or f"{version.name} v{version.version}")
+    title = title or f"{definition.name} v{definition.version}"
+    progress = tuple(sorted((element, str(state)) for element, state in states.items()))
+    key = ("diagram", progress, frozenset(taken), title)
+    return str(definition.derived(key, lambda: render_svg(source, definition.process_id, states, taken, title=title)))
 
 
 def diagram_for(session: Session, engine: ProcessEngine, instance: ProcessInstance) -> str | None:
     definition = engine.definition(session, instance.process_version_id)
-    return instance_diagram(instance.process_version, engine.load(definition, instance))
+    return instance_diagram(definition, engine.load(definition, instance))
 
 
 # -- starting -----------------------------------------------------------------------------------------------

@@ -371,8 +371,8 @@ def test_attachments_follow_their_instance(session: Session, procedures: dict[st
 # -- the diagram source ------------------------------------------------------------------------------------
 
 
-def test_bpmn_source_is_the_file_defining_the_process() -> None:
-    from workflows.instances import bpmn_source
+def test_the_diagram_is_drawn_from_the_file_defining_the_process() -> None:
+    from workflows.engine.runtime import defining_bpmn_file
 
     version = ProcessVersion(
         process_id="main",
@@ -383,8 +383,8 @@ def test_bpmn_source_is_the_file_defining_the_process() -> None:
             "d_main.bpmn": "<bpmn:process isExecutable='true' id='main'></bpmn:process>",
         },
     )
-    assert bpmn_source(version) == version.files["d_main.bpmn"]
-    assert bpmn_source(ProcessVersion(process_id="other", files=version.files)) is None
+    assert defining_bpmn_file(version) == version.files["d_main.bpmn"]
+    assert defining_bpmn_file(ProcessVersion(process_id="other", files=version.files)) is None
 
 
 # -- starting ------------------------------------------------------------------------------------------------

@@ -37,7 +37,7 @@ from workflows.exports import (
 )
 from workflows.inspection.anchors import read_digest, recent_anchors
 from workflows.inspection.exporting import dumps_export, export_instance, render_export_html
-from workflows.inspection.history import load_cadre, load_cadre_history, load_instance_history
+from workflows.inspection.history import instance_history, load_cadre, load_cadre_history
 from workflows.inspection.notes import add_note, can_add_note
 from workflows.inspection.reads import ViewedObject, ViewFilters, views_page
 from workflows.instances import STATUSES, load_visible_instance, startable_processes
@@ -124,14 +124,8 @@ def events() -> Any:
 # -- one instance -------------------------------------------------------------------------------------------------
 
 
-def _render_history(instance_id: int, *, note_form: NoteForm | None = None, status: int = 200) -> Response:
-    try:
-        history = load_instance_history(
-            db.session, process_engine(), current_user, instance_id, locale=str(get_locale() or "vi")
-        )
-    except NotFound:
-        abort(404)
-    instance = history.detail.instance
+def _render_history(instance: ProcessInstance, *, note_form: NoteForm | None = None, status: int = 200) -> Response:
+    history = instance_history(db.session, process_engine(), current_user, instance, locale=str(get_locale() or "vi"))
     page = render_template(
         "audit/instance.html",
         history=history,
@@ -149,7 +143,7 @@ def _render_history(instance_id: int, *, note_form: NoteForm | None = None, stat
 def instance(instance_id: int) -> Response:
     found = _load_instance(instance_id)
     log_read(ViewedObject.INSTANCE_HISTORY, found.id, found.unit_id)
-    return _render_history(instance_id)
+    return _render_history(found)
 
 
 @bp.get("/instances/<int:instance_id>/export")
@@ -183,13 +177,13 @@ def note(instance_id: int) -> Response:
         abort(403)
     form = NoteForm()
     if not form.validate():
-        return _render_history(found.id, note_form=form, status=422)
+        return _render_history(found, note_form=form, status=422)
     body = form.body.data or ""
     try:
         act(lambda: add_note(db.session, current_user, found.id, body))
     except Invalid as error:
         form.body.errors = [*form.body.errors, translated(error)]
-        return _render_history(found.id, note_form=form, status=422)
+        return _render_history(found, note_form=form, status=422)
     flash(_("Your inspection note was added to the history."), "success")
     return redirect(url_for("audit.instance", instance_id=found.id, _anchor="notes"))
 

@@ -52,8 +52,8 @@ from workflows.instances import (
     diagram_for,
     display_value,
     find_cadre,
+    instance_detail,
     instance_page,
-    load_instance_detail,
     load_visible_attachment,
     load_visible_instance,
     parse_day,
@@ -209,18 +209,13 @@ def index() -> str:
 
 
 def _render_show(
-    instance_id: int,
+    instance: ProcessInstance,
     *,
     comment_form: CommentForm | None = None,
     cancel_form: CancelForm | None = None,
     status: int = 200,
 ) -> Response:
-    try:
-        detail = load_instance_detail(
-            db.session, process_engine(), current_user, instance_id, locale=str(get_locale() or "vi")
-        )
-    except NotFound:
-        abort(404)
+    detail = instance_detail(db.session, process_engine(), current_user, instance, locale=str(get_locale() or "vi"))
     page = render_template(
         "instances/show.html",
         detail=detail,
@@ -236,7 +231,7 @@ def _render_show(
 def show(instance_id: int) -> Response:
     found = _load(instance_id)
     log_read(ViewedObject.INSTANCE, found.id, found.unit_id)
-    return _render_show(instance_id)
+    return _render_show(found)
 
 
 @bp.get("/instances/<int:instance_id>/diagram.svg")
@@ -283,7 +278,7 @@ def comment(instance_id: int) -> Response:
         abort(403)
     form = CommentForm()
     if not form.validate():
-        return _render_show(instance.id, comment_form=form, status=422)
+        return _render_show(instance, comment_form=form, status=422)
     body = form.body.data or ""
 
     def add() -> None:
@@ -302,7 +297,7 @@ def cancel(instance_id: int) -> Response:
         abort(403)
     form = CancelForm()
     if not form.validate():
-        return _render_show(instance.id, cancel_form=form, status=422)
+        return _render_show(instance, cancel_form=form, status=422)
     reason = form.reason.data or ""
     try:
         act(
@@ -314,7 +309,7 @@ def cancel(instance_id: int) -> Response:
         abort(403)
     except Invalid as error:
         form.reason.errors = [*form.reason.errors, translated(error)]
-        return _render_show(instance.id, cancel_form=form, status=422)
+        return _render_show(instance, cancel_form=form, status=422)
     except Conflict as error:
         flash(translated(error), "error")
         return redirect(url_for("instances.show", instance_id=instance.id))

@@ -6,6 +6,7 @@ One `ProcessEngine` per process (it caches parsed specs); a `BpmnWorkflow` itsel
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -29,6 +30,15 @@ from workflows.models import ProcessVersion
 from workflows.scripting import ScriptTimeout, ScriptViolation, create_script_engine
 
 
+def defining_bpmn_file(version: ProcessVersion) -> str | None:
+    """The stored BPMN file of a version that defines its process (a version also stores DMN and called models)."""
+    pattern = re.compile(r"<(?:\w+:)?process\b[^>]*\bid\s*=\s*[\"']" + re.escape(version.process_id) + r"[\"']")
+    for _name, text in sorted(version.files.items()):
+        if pattern.search(text):
+            return text
+    return None
+
+
 class StoredState(Protocol):
     state: str
     serializer_version: str
@@ -48,7 +58,24 @@ class Definition:
     forms: dict[str, dict[str, Any]]
     # Camunda modeler assignment attributes per BPMN element id (SpiffWorkflow's parsers do not read them).
     task_attributes: dict[str, dict[str, str]] = field(default_factory=dict)
+    # The stored BPMN file that defines the process itself (a version also stores DMN and called models): what
+    # its diagram is drawn from. None when no stored file defines it.
+    diagram_source: str | None = None
     _validators: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    # Values derived from the version alone (its forms' field names, its diagram in a given progress), kept because
+    # versions are immutable; see `derived`.
+    _derived: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def derived(self, key: Any, compute: Any, *, limit: int = 256) -> Any:
+        """`compute()` once per key for this version. At most `limit` keys are kept: past it nothing new is
+        stored (a version only ever shows a handful of progress states, so the limit guards only against misuse)."""
+        try:
+            return self._derived[key]
+        except KeyError:
+            value = compute()
+            if len(self._derived) < limit:
+                self._derived[key] = value
+            return value
 
     def form_schema(self, form_filename: str | None) -> dict[str, Any] | None:
         return self.forms.get(form_filename) if form_filename else None
@@ -114,6 +141,7 @@ class ProcessEngine:
                     subprocess_specs=parser.get_subprocess_specs(version.process_id),
                     forms={name: json.loads(text) for name, text in (version.forms or {}).items()},
                     task_attributes=camunda_task_attributes(files),
+                    diagram_source=defining_bpmn_file(version),
                 )
                 self._definitions[version_id] = cached
         return cached

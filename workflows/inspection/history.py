@@ -23,7 +23,15 @@ from workflows.engine.runtime import ProcessEngine
 from workflows.errors import NotFound
 from workflows.exports import audit_roots
 from workflows.inspection.notes import NOTE_EVENT
-from workflows.instances import MAX_ID, InstanceDetail, TimelineEntry, field_names, load_instance_detail, timeline
+from workflows.instances import (
+    MAX_ID,
+    InstanceDetail,
+    TimelineEntry,
+    field_names,
+    instance_detail,
+    load_visible_instance,
+    timeline,
+)
 from workflows.models import AuditEvent, BallotBox, BallotElector, HumanTask, ProcessInstance, ProcessVersion
 from workflows.registry.models import Cadre, User
 from workflows.registry.records import cadre_chain
@@ -151,7 +159,16 @@ def load_instance_history(
     session: Session, engine: ProcessEngine, user: User, instance_id: int, *, locale: str = "vi"
 ) -> InstanceHistory:
     """NotFound outside the user's scope, like the instance page (the caller checked they are an inspector)."""
-    detail = load_instance_detail(session, engine, user, instance_id, locale=locale)
+    return instance_history(session, engine, user, load_visible_instance(session, user, instance_id), locale=locale)
+
+
+def instance_history(
+    session: Session, engine: ProcessEngine, user: User, instance: ProcessInstance, *, locale: str = "vi"
+) -> InstanceHistory:
+    """The history of an instance the caller has already checked the user may see."""
+    # The page's own timeline (every event) replaces the instance page's shorter one.
+    detail = instance_detail(session, engine, user, instance, locale=locale, with_timeline=False)
+    instance_id = instance.id
     names = field_names(detail.definition, locale)
     entries = timeline(session, instance_id, names, every_event=True)
     lanes = {
