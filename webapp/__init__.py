@@ -202,7 +202,7 @@ def _init_templates(app: Flask) -> None:
     @app.context_processor
     def navigation() -> dict[str, Any]:
         context: dict[str, Any] = {"current_locale": str(get_locale() or "vi")}
-        if not current_user.is_authenticated:
+        if g.get("database_unavailable") or not current_user.is_authenticated:
             return context
         from workflows.inbox import inbox_counts
 

@@ -14,6 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
+from tests.fixtures.app import AuthActions
 from tests.fixtures.workflow_helpers import WorkflowDriver
 from webapp.extensions import db
 from workflows import clock
@@ -195,6 +196,9 @@ def test_a_lost_database_answers_503_and_the_app_recovers(app: Flask, client, dr
         assert client.get("/api/v1/processes", headers={"Authorization": f"Bearer {token}"}).status_code == 200
         return
     path = Path(make_url(database_url).database or "")
+    browser = app.test_client()
+    AuthActions(browser).login("officer1")
+    assert browser.get("/inbox").status_code == 200
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
@@ -206,6 +210,11 @@ def test_a_lost_database_answers_503_and_the_app_recovers(app: Flask, client, dr
         assert down.status_code == 503 and down.headers["Retry-After"] == "5"
         assert down.get_json()["status"] == 503
         assert client.get("/healthz?check=app").status_code == 503
+        # A signed-in person's page: neither their language nor the menu's counts may be read from the database
+        # that is away, or the 503 would become a 500.
+        page = browser.get("/inbox")
+        assert page.status_code == 503 and page.headers["Retry-After"] == "5"
+        assert b'data-status="503"' in page.data
     finally:
         path.rmdir()
         shutil.move(moved, path)

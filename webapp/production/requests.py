@@ -10,7 +10,8 @@ import time
 import uuid
 from typing import Any
 
-from flask import Flask, g, request
+from flask import Flask, g, jsonify, request
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import inspect
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -92,7 +93,7 @@ def init_app(app: Flask) -> None:
         return response
 
     def unavailable(error: Exception) -> Any:
-        from webapp.errors import _respond as respond
+        from webapp.errors import wants_json
 
         # The connection is gone or the server is restarting: nothing was committed. SQLAlchemy has already
         # invalidated the pool's connections, so the next request connects afresh.
@@ -100,9 +101,20 @@ def init_app(app: Flask) -> None:
             db.session.rollback()
         except Exception:  # the rollback on a dead connection can fail too; the session is discarded anyway
             db.session.remove()
+        # Nothing below may touch the database: not the signed-in user (expired by the rollback, or never loaded),
+        # whose language the message would otherwise be chosen by, nor the page's navigation counts. A query here
+        # fails again and turns the 503 into a 500 (tests/resilience/test_database_restart.py).
+        g.database_unavailable = True
         log.warning("database unavailable: %s", type(error).__name__, extra={"error": str(error).splitlines()[0]})
-        answer, status = respond(503, _(UNAVAILABLE))
-        response = app.make_response((answer, status))
+        message = _(UNAVAILABLE)
+        if wants_json():
+            answer: Any = jsonify({"error": message, "status": 503})
+        else:
+            # Straight from the Jinja environment: Flask's context processors (navigation counts, the user's
+            # menus) would query the database.
+            locale = str(get_locale() or "vi")
+            answer = app.jinja_env.get_template("errors/unavailable.html").render(message=message, locale=locale)
+        response = app.make_response((answer, 503))
         response.headers["Retry-After"] = "5"
         return response
 
