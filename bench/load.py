@@ -13,10 +13,12 @@ What runs:
       complete     POST /api/v1/tasks/<id>/complete   (each instance's steps in order, by the right person; one
                                                        row per procedure: sample, evaluation, appointment, rotation,
                                                        planning)
-      inbox_api    GET  /api/v1/tasks                  (a person's open tasks)
-      inbox_page   GET  /inbox                         (the HTML inbox, signed-in session)
-      instance     GET  /instances/<id>                (the HTML instance page with its history)
-      instance_api GET  /api/v1/instances/<id>
+      inbox_api    GET  /api/v1/tasks                  (the open tasks of anyone with a token: the evaluated
+                                                       cadres, officer1 — who starts every sample approval and so
+                                                       has thousands —, the leaders and personnel officers)
+      inbox_page   GET  /inbox                         (the HTML inbox, signed in as officer1 or supervisor1)
+      instance     GET  /instances/<id>                (the HTML instance page with its history, as officer1)
+      instance_api GET  /api/v1/instances/<id>         (by someone who may see it: its cadre, its starter)
       history      GET  /audit/instances/<id>          (the inspector's full history page, signed in as auditor1)
     until --duration seconds pass or --max-requests are sent, whichever comes first;
   * in the same run, before the load, the raw SpiffWorkflow advance rate of the same models on one core
@@ -390,6 +392,9 @@ def client(
 ) -> None:
     random.seed(seed)
     opener = _signed_in_opener(port, "officer1")
+    # Many people read their inboxes, not one: a second signed-in page reader, every token for the API.
+    openers = [opener, _signed_in_opener(port, "supervisor1")]
+    readers = sorted(tokens)
     inspector = _signed_in_opener(port, "auditor1")
     results: dict[str, list[float]] = defaultdict(list)
     errors: dict[str, int] = defaultdict(int)
@@ -398,6 +403,9 @@ def client(
     queue = [(*item, 0) for item in reversed(work)]
     # Instances officer1 may open (the ones they started); the evaluations are other cadres' business.
     seen = [item[0] for item in work if item[2] == "sample"][:50]
+    # (instance, someone who may read it through the API): the cadre evaluated, else the person who started it.
+    starters = {"sample": "officer1"}
+    readable = [(item[0], item[3] or starters.get(item[2], "personnel1")) for item in work]
     # The inspector sees every instance: any procedure's, running or done.
     inspected = [item[0] for item in work]
     sent = 0
@@ -449,9 +457,10 @@ def client(
                     elif next_key:
                         status = -2  # the answer does not show the next step: the step data took another path
             elif kind == "inbox_api":
-                status, _ = api("GET", "/api/v1/tasks", tokens["officer1"])
+                status, _ = api("GET", "/api/v1/tasks", tokens[random.choice(readers)])
             elif kind == "instance_api":
-                status, _ = api("GET", f"/api/v1/instances/{random.choice(seen)}", tokens["officer1"])
+                instance_id, reader = random.choice(readable)
+                status, _ = api("GET", f"/api/v1/instances/{instance_id}", tokens[reader])
             elif kind == "history":
                 path = f"/audit/instances/{random.choice(inspected)}"
                 with inspector.open(f"http://127.0.0.1:{port}{path}", timeout=60) as response:
@@ -459,7 +468,8 @@ def client(
                     status = response.status
             else:
                 path = "/inbox" if kind == "inbox_page" else f"/instances/{random.choice(seen)}"
-                with opener.open(f"http://127.0.0.1:{port}{path}", timeout=60) as response:
+                reader_session = random.choice(openers) if kind == "inbox_page" else opener
+                with reader_session.open(f"http://127.0.0.1:{port}{path}", timeout=60) as response:
                     response.read()
                     status = response.status
         except Exception:
