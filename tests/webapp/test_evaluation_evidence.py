@@ -171,6 +171,19 @@ def test_each_row_keeps_its_own_evidence_from_self_assessment_to_review(
     assert [row.get("evidence") for row in after["products"]] == [f"attachment:{first.id}", f"attachment:{second.id}"]
     assert after["score"] == 98.0
 
+    # The head deciding reads the procedure's data beside the form as the instance page shows it: titled fields,
+    # the products as a table, each row's file a link — not raw keys and Python lists.
+    _switch(auth, "head1")
+    decision = driver.task(instance_id, "head_decision")
+    decision_page = client.get(f"/tasks/{decision.id}").get_data(as_text=True)
+    context = decision_page.split('<details class="context">', 1)[1].split("</details>", 1)[0]
+    assert re.search(r'<dt title="products">(?!products<)[^<]+</dt>', context)
+    assert re.findall(r'<td data-column="evidence"><a href="/attachments/(\d+)"', context) == [
+        str(first.id),
+        str(second.id),
+    ]
+    assert "[{" not in context and "'evidence'" not in context
+
     # Someone who may not see the procedure gets neither the files nor the page.
     for outsider in ("officer2", "officer3"):
         _switch(auth, outsider)

@@ -37,7 +37,7 @@ from workflows.clock import utcnow_naive
 from workflows.db import transaction
 from workflows.engine import operations
 from workflows.errors import Conflict, Invalid, NotAllowed, NotFound, Problem, ScriptFailure
-from workflows.instances import ATTACHMENT_PREFIX
+from workflows.instances import ATTACHMENT_PREFIX, DataItem, data_summary, display_value, field_names
 from workflows.models import Attachment, Comment
 from workflows.tasks import TaskView, add_process_data, discard_drafts, load_task_view, save_draft
 
@@ -85,30 +85,40 @@ def _live_score(view: TaskView) -> dict[str, Any] | None:
     return {"policy": policy if isinstance(policy, dict) else {}, "is_leader": bool(view.context.get("is_leader"))}
 
 
-def _instance_files(view: TaskView) -> dict[str, dict[str, Any]]:
+def _instance_files(view: TaskView, attachments: list[Attachment]) -> dict[str, dict[str, Any]]:
     """The files stored on this procedure by reference ("attachment:12"), for forms with file fields (or cells)."""
     if not view.schema or not file_fields(view.schema):
         return {}
-    rows = db.session.execute(
-        select(Attachment.id, Attachment.filename).where(Attachment.instance_id == view.instance.id)
-    )
     return {
-        f"{ATTACHMENT_PREFIX}{attachment_id}": {
-            "id": attachment_id,
-            "filename": filename,
-            "url": url_for("instances.download", attachment_id=attachment_id),
+        f"{ATTACHMENT_PREFIX}{attachment.id}": {
+            "id": attachment.id,
+            "filename": attachment.filename,
+            "url": url_for("instances.download", attachment_id=attachment.id),
         }
-        for attachment_id, filename in rows
+        for attachment in attachments
     }
 
 
+def _context_items(view: TaskView, attachments: list[Attachment]) -> list[DataItem]:
+    """The procedure's data beside the form, named and laid out as on the instance page (not raw keys and lists)."""
+    if not view.context:
+        return []
+    names = field_names(view.definition, str(get_locale() or "vi"))
+    return data_summary(view.context, names, attachments)
+
+
 def _render(view: TaskView, form: Any, status: int = 200, comment: str = "", comment_error: str | None = None):  # type: ignore[no-untyped-def]
+    attachments: list[Attachment] = []
+    if view.context or (view.schema and file_fields(view.schema)):
+        attachments = list(db.session.scalars(select(Attachment).where(Attachment.instance_id == view.instance.id)))
     return (
         render_template(
             "tasks/show.html",
             view=view,
             form=form,
-            files=_instance_files(view),
+            files=_instance_files(view, attachments),
+            context_items=_context_items(view, attachments),
+            show_value=display_value,
             annual_rollup=annual_rollup_panel(view),
             decisions=_decision_choices(view.schema),
             decision_labels=_decision_labels(view.schema),
