@@ -18,6 +18,7 @@ from markupsafe import escape
 from sqlalchemy import func, select
 
 from tests.fixtures.app import AuthActions
+from tests.fixtures.evaluation import CRITERIA, MONTH, OPENED_AT, ROWS
 from tests.fixtures.workflow_helpers import WorkflowDriver
 from webapp import create_app
 from webapp.config import ConfigError
@@ -29,27 +30,6 @@ from workflows.evaluation import PROCESS_ID
 from workflows.models import HumanTask, Notification, ProcessInstance
 from workflows.registry.models import Cadre, EvaluationResult, OrgUnit, RoleAssignment, User
 from workflows.states import InstanceStatus, Role, TaskStatus
-
-MONTH = "2026-11"
-OPENED_AT = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)  # inside November 2026, before every deadline
-
-ROWS = [
-    {
-        "name": "Tham mưu văn bản",
-        "assigned": "10",
-        "completed": "10",
-        "completed_quality": "10",
-        "completed_on_time": "10",
-    },
-    {
-        "name": "Giải quyết hồ sơ",
-        "assigned": "20",
-        "completed": "20",
-        "completed_quality": "20",
-        "completed_on_time": "20",
-    },
-]
-CRITERIA = {"criteria_politics": "10", "criteria_competence": "9", "criteria_innovation": "9"}
 
 
 @pytest.fixture(autouse=True)

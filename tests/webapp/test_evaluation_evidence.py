@@ -8,7 +8,6 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ from markupsafe import escape
 from sqlalchemy import func, select
 
 from tests.fixtures.app import AuthActions
+from tests.fixtures.evaluation import CRITERIA, MONTH, OPENED_AT, ROWS
 from tests.fixtures.workflow_helpers import WorkflowDriver
 from tests.webapp.test_api import Api
 from tests.webapp.test_api import api as api
@@ -26,26 +26,7 @@ from tests.webapp.test_api import tokens as tokens
 from workflows import clock
 from workflows.models import Attachment, HumanTask, ProcessInstance, TaskDraft
 
-MONTH = "2026-11"
-OPENED_AT = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)
 ACCEPTED = ".pdf, .doc, .docx, .xlsx, .jpg, .png"
-ROWS = [
-    {
-        "name": "Tham mưu văn bản",
-        "assigned": "10",
-        "completed": "10",
-        "completed_quality": "10",
-        "completed_on_time": "10",
-    },
-    {
-        "name": "Giải quyết hồ sơ",
-        "assigned": "20",
-        "completed": "20",
-        "completed_quality": "20",
-        "completed_on_time": "20",
-    },
-]
-CRITERIA = {"criteria_politics": "10", "criteria_competence": "9", "criteria_innovation": "9"}
 PDF_A = b"%PDF-1.4 bien ban hop"
 PDF_B = b"%PDF-1.4 ho so da giai quyet"
 
