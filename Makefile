@@ -53,7 +53,8 @@ test-postgres: install-dev
 # user); without those it skips — and fails when CI is set.
 # CANBO_RESILIENCE_SCALE=N (default 1) multiplies each test's operations (instances, kills, cuts, restarts) and
 # deadlines; the run ends with a "resilience figures" section (operations, answers by status, seconds, outages).
-# test-resilience-long is the long form (scale 10, about 15 minutes here); .ci/run runs the short form only.
+# test-resilience-long is the long form (scale 10: 6 minutes here when the machine is quiet, 2 for the short
+# form); .ci/run runs the short form only.
 RESILIENCE_LONG_SCALE ?= 10
 test-resilience: install-dev
 	DATABASE_URL=$${DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} $(BIN)/python -m pytest -q -m resilience tests/resilience $(PYTEST_ARGS)
