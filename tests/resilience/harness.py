@@ -87,17 +87,21 @@ def fresh_database(suffix: str, server_url: str | None = None) -> str:
     return url
 
 
+SEEDER_NAME = "canbo-resilience-test"  # application_name of the test's own connections
+
+
 def terminate_connections(url: str) -> int:
-    """pg_terminate_backend on every connection to this database (ours only: the server is shared)."""
+    """pg_terminate_backend on every connection of the app's to this database (ours only: the server is shared);
+    the test's own (the Seeder's) are spared, so its checks between rounds never meet a cut."""
     parsed = make_url(url)
     admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         cut = conn.execute(
             text(
                 "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                "WHERE datname = :name AND pid <> pg_backend_pid()"
+                "WHERE datname = :name AND pid <> pg_backend_pid() AND application_name <> :spared"
             ),
-            {"name": parsed.database},
+            {"name": parsed.database, "spared": SEEDER_NAME},
         ).scalar_one()
     admin.dispose()
     return int(cut)
@@ -247,8 +251,8 @@ class Seeder:
     """Starts instances and hands out API tokens in-process, through the real services."""
 
     def __init__(self, url: str) -> None:
-        # pre-ping: the tests cut connections on purpose, the test's own included
-        self.engine: Engine = make_engine(url, pool_pre_ping=True)
+        # pre-ping: the database is restarted under it (terminate_connections spares its connections by name)
+        self.engine: Engine = make_engine(url, pool_pre_ping=True, connect_args={"application_name": SEEDER_NAME})
         self.session_factory: sessionmaker[Session] = sessionmaker(bind=self.engine, expire_on_commit=False)
         self.process_engine = ProcessEngine(script_time_limit=1.0)
 
