@@ -31,7 +31,7 @@ Prints throughput and latency percentiles per request kind, completions/s agains
 ≤ 100 ms) and against 50 % of the raw single-core rate. Everything is bounded and stops by itself; only loopback.
 
 Usage: python bench/load.py [--duration 20] [--max-requests 20000] [--clients 4] [--workers 4] [--instances 3000]
-       [--evaluations 1000] [--appointments 150] [--rotations 150] [--plannings 150]
+       [--evaluations 1000] [--appointments 150] [--rotations 150] [--plannings 150] [--read-share 0.4]
        [--postgres-url postgresql+psycopg://postgres@127.0.0.1:5432/canbo_load]
 """
 
@@ -389,6 +389,7 @@ def client(
     budget: int,
     seed: int,
     out: Any,
+    read_scale: float = 1.0,
 ) -> None:
     random.seed(seed)
     opener = _signed_in_opener(port, "officer1")
@@ -428,6 +429,7 @@ def client(
         roll = random.random()
         kind = "complete"
         for name, share in READ_MIX.items():
+            share *= read_scale
             if roll < share:
                 kind = name
                 break
@@ -480,7 +482,7 @@ def client(
             results[kind].append(elapsed)
         else:
             errors[f"{kind}:{status}"] += 1
-    out.put((dict(results), dict(errors)))
+    out.put((dict(results), dict(errors), time.process_time()))
 
 
 # -- report --------------------------------------------------------------------------------------------------------
@@ -504,6 +506,12 @@ def main() -> None:
     ):
         parser.add_argument(f"--{name}", type=int, default=150, help=what)
     parser.add_argument("--raw-instances", type=int, default=300)
+    parser.add_argument(
+        "--read-share",
+        type=float,
+        default=0.4,
+        help="share of reads among the requests (the mix's proportions kept); 0: completions only",
+    )
     args = parser.parse_args()
     if make_url(args.postgres_url).host not in ("127.0.0.1", "localhost", "::1"):
         raise SystemExit("the load benchmark runs against a database on this machine only")
@@ -530,7 +538,9 @@ def main() -> None:
         stop_at = started + args.duration
         budget = args.max_requests // args.clients
         processes = [
-            multiprocessing.Process(target=client, args=(port, setup["tokens"], shares[i], stop_at, budget, i, out))
+            multiprocessing.Process(
+                target=client, args=(port, setup["tokens"], shares[i], stop_at, budget, i, out, args.read_share / 0.4)
+            )
             for i in range(args.clients)
         ]
         for process in processes:
@@ -548,7 +558,8 @@ def main() -> None:
 
     results: dict[str, list[float]] = defaultdict(list)
     errors: dict[str, int] = defaultdict(int)
-    for got, failed in collected:
+    client_cpu = sum(item[2] for item in collected)
+    for got, failed, _cpu in collected:
         for kind, values in got.items():
             results[kind].extend(values)
         for kind, count in failed.items():
@@ -589,7 +600,8 @@ def main() -> None:
         print(
             f"CPU per answered request: app {used['app'] / total * 1000:.1f} ms (gunicorn workers), database "
             f"{used['database'] / total * 1000:.1f} ms (its backends); {used['app'] / wall:.2f} + "
-            f"{used['database'] / wall:.2f} cores busy on average"
+            f"{used['database'] / wall:.2f} cores busy on average; the load's own clients "
+            f"{client_cpu / total * 1000:.1f} ms per request, {client_cpu / wall:.2f} cores (the same machine)"
         )
     print(f"server log: {log_dir / 'serve.log'}")
 
