@@ -28,7 +28,6 @@ from webapp.tasks.schema_forms import (
     kept_references,
     pending_uploads,
     place_reference,
-    uploaded_files,
     wants_more_rows,
 )
 
@@ -415,7 +414,7 @@ def test_an_accepted_file_comes_back_separately() -> None:
     with posted({**VALID_POST, "evidence": _upload(b"%PDF-1.7 " * 10, "Quyết định.PDF")}) as form:
         assert form.validate(), form.errors
         assert "evidence" not in form_to_data(form, SCHEMA)
-        files = uploaded_files(form, SCHEMA)
+        files = {upload.name: upload.file for upload in pending_uploads(form, SCHEMA)}
         assert list(files) == ["evidence"] and files["evidence"].filename == "Quyết định.PDF"
         assert files["evidence"].read() == b"%PDF-1.7 " * 10  # the size check left the stream at its start
         assert 'accept=".pdf,.jpg,.png"' in render(form)
@@ -437,7 +436,8 @@ def test_files_of_the_wrong_size_or_type_are_refused(upload: Any, message: str) 
     with posted({**VALID_POST, "evidence": upload()}) as form:
         assert not form.validate()
         assert form.evidence.errors == [message]
-        assert uploaded_files(form, SCHEMA)["evidence"]  # the view must not store it: it checks validate() first
+        # The view must not store it: it checks validate() first.
+        assert [upload.name for upload in pending_uploads(form, SCHEMA)] == ["evidence"]
 
 
 def test_a_required_file_is_satisfied_by_one_uploaded_before() -> None:
@@ -512,7 +512,6 @@ def test_files_chosen_in_rows_come_back_with_the_row_they_belong_to() -> None:
             (("products", 0, "evidence"), "products.0.evidence", "a.pdf"),
             (("products", 2, "evidence"), "products.2.evidence", "b.png"),
         ]
-        assert uploaded_files(form, ROW_FILES) == {}  # the top-level field got nothing
         for number, upload in enumerate(uploads, start=1):
             place_reference(data, upload.path, f"attachment:{number}")
     assert data["products"][0]["evidence"] == "attachment:1" and "evidence" not in data["products"][1]

@@ -73,7 +73,6 @@ __all__ = [
     "kept_references",
     "pending_uploads",
     "place_reference",
-    "uploaded_files",
     "wants_more_rows",
 ]
 
@@ -1083,7 +1082,7 @@ def form_to_data(form: Any, schema: dict[str, Any]) -> dict[str, Any]:
     """The JSON object for the engine, from a form that passed `validate()`.
 
     Unanswered optional fields are left out (the schema's types have no "empty"). Files are not in it: see
-    `uploaded_files`; a file field keeps the reference it was pre-filled with when no new file came."""
+    `pending_uploads`; a file field keeps the reference it was pre-filled with when no new file came."""
     return _collect(form, _specs(schema), draft=False)
 
 
@@ -1143,16 +1142,6 @@ def file_fields(schema: dict[str, Any]) -> list[str]:
             names.append(spec.name)
         names.extend(f"{spec.name}.{column.name}" for column in spec.columns if column.kind == "file")
     return names
-
-
-def uploaded_files(form: Any, schema: dict[str, Any]) -> dict[str, FileStorage]:
-    """The files chosen in this request for the top-level file fields, by field name (their size and type already
-    checked by `validate()`). Table cells too: see `pending_uploads`."""
-    return {
-        spec.name: form[spec.name].data
-        for spec in _specs(schema)
-        if spec.kind == "file" and form[spec.name].data is not None
-    }
 
 
 @dataclass(frozen=True)
