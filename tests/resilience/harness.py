@@ -575,3 +575,12 @@ def assert_consistent(seeder: Seeder) -> CheckReport:
     report = seeder.check()
     assert report.ok, "\n".join(str(finding) for finding in report.findings[:20])
     return report
+
+
+def assert_all_completed(seeder: Seeder, instance_ids: list[int], completions: int) -> None:
+    """Every sample approval of the run ended, with `completions` task completions in all, and `canbo check` holds."""
+    completed = seeder.scalar(
+        "SELECT count(*) FROM process_instances WHERE status = 'completed' AND id = ANY(:ids)", ids=instance_ids
+    )
+    assert completed == len(instance_ids)
+    assert assert_consistent(seeder).completions == completions

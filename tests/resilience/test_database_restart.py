@@ -19,7 +19,7 @@ from tests.resilience.harness import (
     Outcomes,
     Seeder,
     answered,
-    assert_consistent,
+    assert_all_completed,
     assert_exactly_once,
     complete_all,
     fresh_database,
@@ -119,13 +119,7 @@ def test_postgresql_restart_under_load_answers_503_and_recovers(run_dir: Path, f
                 assert_exactly_once(seeder, outcome.acknowledged)
                 assert len(outcome.acknowledged) + len(outcome.conflicts) == INSTANCES
             assert len(logged_503) == submitted.unavailable + reviewed.unavailable
-            completed = seeder.scalar(
-                "SELECT count(*) FROM process_instances WHERE status = 'completed' AND id = ANY(:ids)",
-                ids=instance_ids,
-            )
-            assert completed == INSTANCES
-            report = assert_consistent(seeder)
-            assert report.completions == 2 * INSTANCES
+            assert_all_completed(seeder, instance_ids, 2 * INSTANCES)
             figures(
                 operations=f"{2 * INSTANCES} completions",
                 answers=answered(submitted, reviewed),

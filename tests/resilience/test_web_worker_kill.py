@@ -15,7 +15,7 @@ from tests.resilience.harness import (
     SCALE,
     Seeder,
     answered,
-    assert_consistent,
+    assert_all_completed,
     assert_exactly_once,
     complete_all,
     fresh_database,
@@ -78,12 +78,7 @@ def test_kill_9_of_a_web_worker_during_completions(run_dir: Path, figures: Any) 
             assert_exactly_once(seeder, outcome.acknowledged)
             # Each job ended acknowledged or, after a lost answer, as a 409 because the first try had committed.
             assert len(outcome.acknowledged) + len(outcome.conflicts) == INSTANCES
-        completed = seeder.scalar(
-            "SELECT count(*) FROM process_instances WHERE status = 'completed' AND id = ANY(:ids)", ids=instance_ids
-        )
-        assert completed == INSTANCES
-        report = assert_consistent(seeder)
-        assert report.completions == 2 * INSTANCES
+        assert_all_completed(seeder, instance_ids, 2 * INSTANCES)
         figures(
             operations=f"{2 * INSTANCES} completions",
             answers=answered(submitted, reviewed),
