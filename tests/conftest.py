@@ -29,7 +29,7 @@ BPMN_DIR = ROOT / "bpmn"
 FORMS_DIR = ROOT / "forms"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
-pytest_plugins = ["tests.fixtures.workflow_helpers", "tests.fixtures.app"]
+pytest_plugins = ["tests.fixtures.workflow_helpers", "tests.fixtures.app", "tests.fixtures.evaluation"]
 
 
 def _postgres_url(worker_id: str) -> str | None:

@@ -3,33 +3,22 @@ said at the cell in the page's language (before submitting, and by the server af
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Any
-
 import pytest
 from flask import Flask
-from flask_babel import force_locale, gettext
 from sqlalchemy import select
 
 from tests.browser.test_journeys import sign_in, sign_out
+from tests.fixtures.evaluation import vietnamese
 from tests.fixtures.workflow_helpers import WorkflowDriver
-from workflows import clock
 from workflows.db import transaction
 from workflows.evaluation.opening import open_for_cadres, plan_month
 from workflows.models import ProcessInstance
 from workflows.registry.models import User
 from workflows.rules.evaluation import DEFAULT_POLICY
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("in_november")]
 
 MONTH = "2026-11"
-
-
-@pytest.fixture(autouse=True)
-def _november() -> Any:
-    clock.set_now(datetime(2026, 11, 20, 3, 0, tzinfo=UTC))
-    yield
-    clock.set_now(None)
 
 
 def _open_month(driver: WorkflowDriver) -> int:
@@ -43,11 +32,6 @@ def _open_month(driver: WorkflowDriver) -> int:
         )
         assert instance_id is not None
         return instance_id
-
-
-def _vi(app: Flask, message: str) -> str:
-    with app.test_request_context(), force_locale("vi"):
-        return gettext(message)
 
 
 def test_live_score_validation_and_submit(  # type: ignore[no-untyped-def]
@@ -84,7 +68,7 @@ def test_live_score_validation_and_submit(  # type: ignore[no-untyped-def]
     assert panel.locator('[data-out="grade"]').inner_text() == "HTXSNV"
     shoot("20-evaluation-live-score")
 
-    over = _vi(app, "cannot exceed the amount assigned")
+    over = vietnamese(app, "cannot exceed the amount assigned", html=False)
     page.fill("#products-0-completed", "12")
     live_error = page.locator("#products-0-completed-live-error")
     assert live_error.inner_text() == over

@@ -13,12 +13,10 @@ from typing import Any
 import openpyxl
 import pytest
 from flask import Flask
-from flask_babel import force_locale, gettext
-from markupsafe import escape
 from sqlalchemy import func, select
 
 from tests.fixtures.app import AuthActions
-from tests.fixtures.evaluation import CRITERIA, MONTH, OPENED_AT, ROWS
+from tests.fixtures.evaluation import CRITERIA, MONTH, ROWS, vietnamese
 from tests.fixtures.workflow_helpers import WorkflowDriver
 from webapp import create_app
 from webapp.config import ConfigError
@@ -31,18 +29,7 @@ from workflows.models import HumanTask, Notification, ProcessInstance
 from workflows.registry.models import Cadre, EvaluationResult, OrgUnit, RoleAssignment, User
 from workflows.states import InstanceStatus, Role, TaskStatus
 
-
-@pytest.fixture(autouse=True)
-def _november() -> Any:
-    clock.set_now(OPENED_AT)
-    yield
-    clock.set_now(None)
-
-
-def _vi(app: Flask, message: str) -> str:
-    """A message as the Vietnamese page shows it (HTML-escaped), whatever the catalog holds for it today."""
-    with app.test_request_context(), force_locale("vi"):
-        return str(escape(gettext(message)))
+pytestmark = pytest.mark.usefixtures("in_november")
 
 
 def _table(rows: list[dict[str, str]]) -> dict[str, str]:
@@ -235,7 +222,7 @@ def test_bad_self_assessments_are_refused_at_the_field(
     page = response.get_data(as_text=True)
     error = re.search(rf'<div class="field-error" id="{field_id}-error" role="alert">(.*?)</div>', page, re.S)
     assert error is not None, f"no error at {field_id}"
-    expected = message if message.startswith("Giá trị") else _vi(app, message)
+    expected = message if message.startswith("Giá trị") else vietnamese(app, message)
     assert expected in error.group(1)
     assert 'class="flash error"' not in page  # at the field, not in a banner
     assert _task(driver, "CB0001", "self_assessment").id == task.id  # still open: nothing advanced
@@ -257,7 +244,7 @@ def test_a_cell_error_lands_on_the_row_as_sent_when_blank_rows_are_skipped(
     assert response.status_code == 422
     page = response.get_data(as_text=True)
     assert 'id="products-1-completed-error"' in page and 'id="products-0-completed-error"' not in page
-    assert _vi(app, "cannot exceed the amount assigned") in page
+    assert vietnamese(app, "cannot exceed the amount assigned") in page
 
 
 # -- opening: refusals ----------------------------------------------------------------------------------------------
@@ -273,7 +260,7 @@ def test_opening_a_bad_month_is_refused_on_the_form(app: Flask, auth: AuthAction
     assert response.status_code == 422
     page = response.get_data(as_text=True)
     error = re.search(r'<div class="field-error" id="month-error" role="alert">(.*?)</div>', page, re.S)
-    assert error is not None and _vi(app, message) in error.group(1)
+    assert error is not None and vietnamese(app, message) in error.group(1)
     assert f'value="{month}"' in page  # what was typed stays
     assert _instance_count(driver) == 0
 
@@ -557,7 +544,7 @@ def test_a_bad_products_file_is_refused_on_the_page_and_opens_nothing(
     response = _open_with_products(auth, PRODUCTS_HEADER + "CB0001,Tham mưu văn bản,mười\n")
     assert response.status_code == 422
     html = response.get_data(as_text=True)
-    assert _vi(app, "the file of assigned work products cannot be used") in html
+    assert vietnamese(app, "the file of assigned work products cannot be used") in html
     assert "phải là một số không âm" in html and 'aria-invalid="true"' in html
     assert _instance_count(driver) == 0
 

@@ -7,40 +7,26 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
-from flask_babel import force_locale, gettext
-from markupsafe import escape
 from sqlalchemy import func, select
 
 from tests.fixtures.app import AuthActions
-from tests.fixtures.evaluation import CRITERIA, MONTH, OPENED_AT, ROWS
+from tests.fixtures.evaluation import CRITERIA, MONTH, ROWS, vietnamese
 from tests.fixtures.workflow_helpers import WorkflowDriver
 from tests.webapp.test_api import Api
 from tests.webapp.test_api import api as api
 from tests.webapp.test_api import tokens as tokens
-from workflows import clock
 from workflows.models import Attachment, HumanTask, ProcessInstance, TaskDraft
+
+pytestmark = pytest.mark.usefixtures("in_november")
 
 ACCEPTED = ".pdf, .doc, .docx, .xlsx, .jpg, .png"
 PDF_A = b"%PDF-1.4 bien ban hop"
 PDF_B = b"%PDF-1.4 ho so da giai quyet"
-
-
-@pytest.fixture(autouse=True)
-def _november() -> Iterator[None]:
-    clock.set_now(OPENED_AT)
-    yield
-    clock.set_now(None)
-
-
-def _vi(app: Flask, message: str) -> str:
-    with app.test_request_context(), force_locale("vi"):
-        return str(escape(gettext(message)))
 
 
 def _switch(auth: AuthActions, username: str) -> None:
@@ -263,7 +249,7 @@ def test_a_reference_to_another_procedures_file_is_refused(
     assert response.status_code == 422
     page = response.get_data(as_text=True)
     assert 'id="products-0-evidence-error"' in page
-    assert _vi(app, "This file is not attached to this procedure. Choose the file again.") in page
+    assert vietnamese(app, "This file is not attached to this procedure. Choose the file again.") in page
     assert f"attachment:{foreign_id}" not in page
     assert driver.task(instance_id, "self_assessment").id == task.id
     with driver.session_factory() as s:

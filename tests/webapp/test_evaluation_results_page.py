@@ -10,12 +10,11 @@ from collections.abc import Iterator
 
 import pytest
 from flask import Flask
-from flask_babel import force_locale, gettext
-from markupsafe import escape
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.fixtures.app import AuthActions
+from tests.fixtures.evaluation import vietnamese
 from tests.workflows.test_evaluation_rollup import DECEMBER, UNIT, seed_unit
 from webapp.evaluation import views
 from workflows import clock
@@ -39,11 +38,6 @@ def _december() -> Iterator[None]:
 def seeded(app: Flask, session_factory: sessionmaker[Session]) -> None:
     with session_factory() as session, transaction(session):
         seed_unit(session)
-
-
-def _vi(app: Flask, message: str, **values: object) -> str:
-    with app.test_request_context(), force_locale("vi"):
-        return str(escape(gettext(message, **values)))
 
 
 def _codes(html: str) -> list[str]:
@@ -75,7 +69,7 @@ def test_the_units_below_are_listed_only_when_asked(app: Flask, auth: AuthAction
     assert "CB0001" in codes and "RX01" in codes and "RN01" not in codes  # RN01 has no November result
     assert "Văn phòng (thử)" in below  # the unit column
     title = "Grades of %(month)s: %(unit)s and the units below"
-    assert _vi(app, title, month=MONTH, unit="Xã An Phú") in below  # the chart says what it counts
+    assert vietnamese(app, title, month=MONTH, unit="Xã An Phú") in below  # the chart says what it counts
     assert codes == sorted(codes)
 
 
@@ -97,7 +91,7 @@ def test_a_page_at_a_time_with_the_whole_month_counted(
     assert _codes(client.get(f"{base}&page=x").get_data(as_text=True)) == seen[:5]
     # The summary counts the whole month, not the page.
     summary = "%(decided)s decided, %(pending)s under way."
-    assert _vi(app, summary, decided=SUBUNIT_RESULTS, pending=0) in last
+    assert vietnamese(app, summary, decided=SUBUNIT_RESULTS, pending=0) in last
 
 
 def test_the_export_holds_every_row_of_every_page(
@@ -129,7 +123,7 @@ def test_a_bad_month_is_refused_with_a_clear_message_and_nothing_written(
         return
     assert response.status_code == 400
     html = response.get_data(as_text=True)
-    assert _vi(app, message) in html and 'aria-invalid="true"' in html and not _codes(html)
+    assert vietnamese(app, message) in html and 'aria-invalid="true"' in html and not _codes(html)
     assert client.get(f"/evaluation/results?unit={UNIT}&month={month}&format=csv").status_code == 400
     assert _counts(session_factory) == before
 

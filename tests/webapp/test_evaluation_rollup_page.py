@@ -14,12 +14,11 @@ from collections.abc import Iterator
 import openpyxl
 import pytest
 from flask import Flask
-from flask_babel import force_locale, gettext
-from markupsafe import escape
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.fixtures.app import AuthActions
+from tests.fixtures.evaluation import vietnamese
 from tests.workflows.test_evaluation_rollup import DECEMBER, UNIT, seed_unit
 from workflows import clock
 from workflows.db import transaction
@@ -43,11 +42,6 @@ def _december() -> Iterator[None]:
 def seeded(app: Flask, session_factory: sessionmaker[Session]) -> None:
     with session_factory() as session, transaction(session):
         seed_unit(session)
-
-
-def _vi(app: Flask, message: str, **values: str) -> str:
-    with app.test_request_context(), force_locale("vi"):
-        return str(escape(gettext(message, **values)))
 
 
 def _switch(auth: AuthActions, username: str) -> None:
@@ -159,7 +153,7 @@ def test_bad_filters_are_refused_with_a_clear_message_and_nothing_written(
     response = client.get(f"/evaluation/rollup?unit={UNIT}&{query}")
     assert response.status_code == 400
     html = response.get_data(as_text=True)
-    assert _vi(app, message) in html
+    assert vietnamese(app, message) in html
     if field != "format":
         assert 'aria-invalid="true"' in html
     assert "<td>RX01</td>" not in html
@@ -188,7 +182,7 @@ def test_the_head_returns_the_run_to_personnel_through_the_task_page(
     assert 'name="decision" value="return"' in form
     refused = auth.post(f"/tasks/{confirm.id}", {"decision": "return"}, page=f"/tasks/{confirm.id}")
     assert refused.status_code == 422
-    assert _vi(app, "Write a comment explaining why.") in refused.get_data(as_text=True)
+    assert vietnamese(app, "Write a comment explaining why.") in refused.get_data(as_text=True)
     assert driver.task(instance_id, "head_confirm").id == confirm.id
     for _round in (1, 2):
         returned = auth.post(
@@ -207,7 +201,7 @@ def test_the_head_returns_the_run_to_personnel_through_the_task_page(
     )
     assert third.status_code == 422
     message = "this run has been returned as many times as the policy allows; confirm it now"
-    assert _vi(app, message) in third.get_data(as_text=True)
+    assert vietnamese(app, message) in third.get_data(as_text=True)
     assert driver.task(instance_id, "head_confirm").id == confirm.id
 
 
@@ -233,7 +227,7 @@ def test_an_approved_exception_shows_on_the_rollup_and_the_cadres_record(
     rx01 = _row(html, "RX01")
     assert "HTXSNV" in rx01 and "HTTNV" in rx01 and 'class="overdue"' not in rx01  # proposed, then recorded
     assert "Exceeded" not in html and f'href="/instances/{instance_id}"' in html
-    assert _vi(app, "Completed") in html  # the annual run's state, as the instances pages name it
+    assert vietnamese(app, "Completed") in html  # the annual run's state, as the instances pages name it
     exported = client.get(PAGE + "&format=csv").get_data(as_text=True)
     assert REFERENCE in exported
     with session_factory() as session:

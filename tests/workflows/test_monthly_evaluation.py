@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from tests.fixtures.evaluation import MONTH
 from workflows import clock
 from workflows.audit import verify_chains
 from workflows.db import transaction
@@ -24,9 +25,8 @@ from workflows.rules.evaluation import DEFAULT_POLICY
 from workflows.states import TaskStatus
 from workflows.timers import run_due_timers
 
-MONTH = "2026-11"
-# Inside November 2026, before every deadline.
-OPENED_AT = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)
+pytestmark = pytest.mark.usefixtures("in_november")
+
 
 PRODUCTS = [
     {"name": "Tham mưu văn bản", "assigned": 10, "completed": 10, "completed_quality": 10, "completed_on_time": 10},
@@ -40,13 +40,6 @@ SELF = {
     "self_report": "Hoàn thành đầy đủ",
     "proposed_grade": "HTXSNV",
 }
-
-
-@pytest.fixture(autouse=True)
-def _november() -> Any:
-    clock.set_now(OPENED_AT)
-    yield
-    clock.set_now(None)
 
 
 def _open(
