@@ -42,8 +42,7 @@ from workflows.appointment.hooks import POLICY_WORKING_DAYS, PROCESS_WORKING_DAY
 from workflows.appointment.service import CALENDAR_YEARS, start_appointment
 from workflows.db import transaction
 from workflows.engine.runtime import ProcessEngine
-from workflows.planning.service import start_planning
-from workflows.planning.steps import COMMITTEE_TITLE_CODES
+from workflows.planning.service import start_data, start_planning
 from workflows.registry.models import OrgUnit, Position, RoleAssignment, User
 from workflows.registry.records import (
     VIETNAM_TZ,
@@ -371,22 +370,14 @@ _ROTATION_ADDED: tuple[dict[str, Any], ...] = (
 ROTATION_HOOKED = tuple(
     {**step_data(step, {}), **added} for step, added in zip(ROTATION_STEPS, _ROTATION_ADDED, strict=True)
 )
-PLANNING_START = {
-    "planning_key": "annual/QH001/2026-2031/1",
-    "variant": "annual",
-    "term": "2026-2031",
-    "unit_id": 40,
-    "unit_code": "QH001",
-    "unit_name": "Phường Quy Hoạch 1 (tải)",
-    "requested_on": DAY,
-    "policy": PLANNING_POLICY.to_mapping(),
-    "committee_title_codes": list(COMMITTEE_TITLE_CODES),
-    "removals": [],
-    "nominees": [],
-    "has_nominees": False,
-    "has_committee_nominees": False,
-    "ballot_boxes_used": [],
-}
+PLANNING_START = start_data(
+    "annual/QH001/2026-2031/1",
+    "annual",
+    "2026-2031",
+    OrgUnit(id=40, code="QH001", name="Phường Quy Hoạch 1 (tải)"),
+    TODAY,
+    PLANNING_POLICY,
+)
 _STRUCTURE = [
     f"{name}: 0/0 người trong quy hoạch (chỉ tiêu tối thiểu {share}%)"
     for name, share in (("Nữ", 15), ("Dân tộc thiểu số", 10), ("Dưới 45 tuổi", 30), ("Đủ 2 nhiệm kỳ", 50))

@@ -7,7 +7,9 @@ party committee votes on. One review of a unit and term runs at a time.
 
 from __future__ import annotations
 
+from datetime import date
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -87,14 +89,24 @@ def start_planning(
         raise Conflict("A planning review of this unit and term is already running.")
     started = session.scalar(select(func.count()).select_from(reviews.subquery()))
     key = f"{variant}{prefix}{int(started or 0) + 1}"
-    data = {
+    data = start_data(key, variant, term, unit, local_today(), policy)
+    return start_instance(
+        session, engine, actor=actor, process_id=PROCESS_ID, data=data, unit_id=unit.id, business_key=key
+    )
+
+
+def start_data(
+    key: str, variant: str, term: str, unit: OrgUnit, requested_on: date, policy: PlanningPolicy
+) -> dict[str, Any]:
+    """What a planning review starts with: the model's gateways read every one of these keys."""
+    return {
         "planning_key": key,
         "variant": str(variant),
         "term": term,
         "unit_id": unit.id,
         "unit_code": unit.code,
         "unit_name": unit.name,
-        "requested_on": local_today().isoformat(),
+        "requested_on": requested_on.isoformat(),
         "policy": policy.to_mapping(),
         "committee_title_codes": list(COMMITTEE_TITLE_CODES),
         "removals": [],
@@ -103,6 +115,3 @@ def start_planning(
         "has_committee_nominees": False,
         "ballot_boxes_used": [],
     }
-    return start_instance(
-        session, engine, actor=actor, process_id=PROCESS_ID, data=data, unit_id=unit.id, business_key=key
-    )
