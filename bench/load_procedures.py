@@ -413,25 +413,16 @@ def _keys(procedure: str) -> tuple[str, ...]:
 # ends the instance)
 RawModel = tuple[tuple[Path, ...], str, dict[str, Any], tuple[tuple[str, Mapping[str, Any]], ...], bool]
 RAW_PROCEDURES: dict[str, RawModel] = {
-    "appointment": (
-        (ROOT / "bpmn" / "appointment.bpmn",),
-        "appointment",
-        APPOINTMENT_START,
-        tuple(zip(_keys("appointment"), APPOINTMENT_HOOKED, strict=True)),
-        False,
-    ),
-    "rotation": (
-        (ROOT / "bpmn" / "rotation.bpmn",),
-        "rotation",
-        ROTATION_START,
-        tuple(zip(_keys("rotation"), ROTATION_HOOKED, strict=True)),
-        False,
-    ),
-    "planning": (
-        (ROOT / "bpmn" / "planning_review.bpmn",),
-        "planning_review",
-        PLANNING_START,
-        tuple(zip(_keys("planning"), PLANNING_HOOKED, strict=True)),
-        True,
-    ),
+    procedure: (
+        (ROOT / "bpmn" / f"{PROCESS_IDS[procedure]}.bpmn",),
+        PROCESS_IDS[procedure],
+        start,
+        tuple(zip(_keys(procedure), hooked, strict=True)),
+        ends,
+    )
+    for procedure, start, hooked, ends in (
+        ("appointment", APPOINTMENT_START, APPOINTMENT_HOOKED, False),
+        ("rotation", ROTATION_START, ROTATION_HOOKED, False),
+        ("planning", PLANNING_START, PLANNING_HOOKED, True),
+    )
 }
