@@ -10,7 +10,7 @@ import time
 import uuid
 from typing import Any
 
-from flask import Flask, g, jsonify, request
+from flask import Flask, g, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import inspect
@@ -93,6 +93,7 @@ def init_app(app: Flask) -> None:
         return response
 
     def unavailable(error: Exception) -> Any:
+        from webapp.errors import _respond as respond
         from webapp.errors import wants_json
 
         # The connection is gone or the server is restarting: nothing was committed. SQLAlchemy has already
@@ -108,7 +109,7 @@ def init_app(app: Flask) -> None:
         log.warning("database unavailable: %s", type(error).__name__, extra={"error": str(error).splitlines()[0]})
         message = _(UNAVAILABLE)
         if wants_json():
-            answer: Any = jsonify({"error": message, "status": 503})
+            answer, _status = respond(503, message)  # the JSON answer reads nothing from the database
         else:
             # Straight from the Jinja environment: Flask's context processors (navigation counts, the user's
             # menus) would query the database.
