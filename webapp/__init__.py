@@ -30,6 +30,7 @@ from workflows.db import configure_engine
 from workflows.deployment.operations import deploy_directory
 from workflows.engine.runtime import ProcessEngine
 from workflows.migrate import MIGRATIONS_DIR
+from workflows.prepared import server_prepared
 from workflows.registry.models import User
 from workflows.states import Role
 
@@ -142,7 +143,9 @@ def _register_blueprints(app: Flask) -> None:
     production_requests.init_app(app)
 
 
-_USER_WITH_ROLES = select(User).options(joinedload(User.role_assignments)).where(User.id == bindparam("user_id"))
+_USER_WITH_ROLES = server_prepared(
+    select(User).options(joinedload(User.role_assignments)).where(User.id == bindparam("user_id"))
+)
 
 
 def _init_login(app: Flask) -> None:

@@ -8,11 +8,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, or_, select
+from sqlalchemy import ColumnElement, and_, bindparam, false, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from workflows.assignment import holds_role_over, unit_chain
 from workflows.models import HumanTask, ProcessInstance
+from workflows.prepared import server_prepared
 from workflows.registry.models import OrgUnit, User
 from workflows.states import Role
 
@@ -66,11 +67,14 @@ def can_view_instance(session: Session, user: User, instance: ProcessInstance) -
     return session.scalar(query) is not None
 
 
+_UNIT_PATH = server_prepared(select(OrgUnit.path).where(OrgUnit.id == bindparam("unit_id")))
+
+
 def ancestry(session: Session, unit_id: int | None) -> list[int]:
     """The unit and every unit above it (empty for no unit): what a role must be held in to cover it."""
     if unit_id is None:
         return []
-    path = session.scalar(select(OrgUnit.path).where(OrgUnit.id == unit_id))
+    path = session.scalar(_UNIT_PATH, {"unit_id": unit_id})
     return unit_chain(path or "/", unit_id)
 
 

@@ -47,10 +47,13 @@ def configure_engine(engine: Engine) -> Engine:
         @event.listens_for(engine, "connect")
         def _no_automatic_prepare(dbapi_connection: Any, _record: Any) -> None:
             # psycopg's automatic preparation is forgotten at every ROLLBACK and drops every prepared statement of
-            # the connection then (DEALLOCATE ALL) — including the ones the hot path prepares itself
-            # (workflows/engine/store.py, docs/decisions/0017).
+            # the connection then (DEALLOCATE ALL) — including the ones we prepare ourselves (workflows/prepared.py,
+            # docs/decisions/0017 and 0028).
             dbapi_connection.prepare_threshold = None
 
+        from workflows.prepared import install
+
+        install(engine)  # statements marked server_prepared run as prepared statements
         return engine
     if engine.dialect.name != "sqlite":
         return engine

@@ -15,6 +15,7 @@ from workflows.clock import utcnow_naive
 from workflows.engine.runtime import Definition, ProcessEngine
 from workflows.errors import NotAllowed, NotFound
 from workflows.models import HumanTask, ProcessInstance, TaskDraft
+from workflows.prepared import server_prepared
 from workflows.registry.models import OrgUnit, User
 from workflows.states import TaskStatus
 
@@ -49,7 +50,7 @@ def can_view(session: Session, user: User, task: HumanTask) -> bool:
 _candidate_unit = aliased(OrgUnit)
 _task_unit = aliased(OrgUnit)
 # What `can_view` reads, with both units' paths, in one statement built once (the API asks it before every action).
-_VISIBILITY_FACTS = (
+_VISIBILITY_FACTS = server_prepared(
     select(
         HumanTask.instance_id,
         HumanTask.status,

@@ -17,14 +17,16 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import event, select
+from sqlalchemy import event, select, update
 from sqlalchemy.engine import Engine
 
 from tests.fixtures.app import AuthActions
 from tests.fixtures.workflow_helpers import WorkflowDriver
 from webapp.extensions import db
-from workflows.registry.models import User
-from workflows.registry.tokens import create_token
+from workflows import prepared
+from workflows.clock import utcnow_naive
+from workflows.registry.models import ApiToken, User
+from workflows.registry.tokens import LAST_USE_PRECISION, create_token
 
 REQUEST = {"subject_line": "Đề nghị cấp phòng họp", "amount": 1}
 FORM = {key: str(value) for key, value in REQUEST.items()}
@@ -32,7 +34,8 @@ FORM = {key: str(value) for key, value in REQUEST.items()}
 
 @dataclass
 class Sent:
-    statements: list[str] = field(default_factory=list)
+    statements: list[str] = field(default_factory=list)  # as built (a prepared one as the statement it runs)
+    executed: list[str] = field(default_factory=list)  # as sent (a prepared one as its EXECUTE)
     commits: int = 0
 
     def __str__(self) -> str:
@@ -44,6 +47,9 @@ def _sent(engine: Engine) -> Iterator[Sent]:
     sent = Sent()
 
     def statement(_conn: Any, _cursor: Any, text: str, *_args: Any) -> None:
+        sent.executed.append(text)
+        if text.startswith("EXECUTE canbo_"):
+            text = prepared.forms_by_name[text.split("(", 1)[0].removeprefix("EXECUTE ")].prepare.split(" AS ", 1)[1]
         sent.statements.append(text)
 
     def commit(_conn: Any) -> None:
@@ -100,6 +106,29 @@ def test_an_api_completion_is_five_statements_in_one_transaction(
     assert len(sent.statements) == 5, str(sent)
     assert "api_tokens" in sent.statements[0] and "role_assignments" in sent.statements[0], str(sent)
     assert sent.commits == 1
+    # … and every one of them is a statement prepared on the connection: none is parsed or planned again.
+    assert all(s.startswith("EXECUTE canbo_") for s in sent.executed), str(sent)
+
+
+def test_recording_the_tokens_use_does_not_read_the_user_again(
+    app: Flask, engine: Engine, officer_token: str, driver: WorkflowDriver
+) -> None:
+    """Once a minute a request also writes the token's last use and commits it; what it loaded stays loaded."""
+    api = app.test_client(use_cookies=False)
+    headers = {"Authorization": f"Bearer {officer_token}"}
+    (_, warm_up), (_, task_id) = _requests(driver, 2)
+    assert api.post(f"/api/v1/tasks/{warm_up}/complete", json=REQUEST, headers=headers).status_code == 200
+    with app.app_context():
+        db.session.execute(update(ApiToken).values(last_used_dt=utcnow_naive() - LAST_USE_PRECISION))
+        db.session.commit()
+
+    with _sent(engine) as sent:
+        response = api.post(f"/api/v1/tasks/{task_id}/complete", json=REQUEST, headers=headers)
+
+    assert response.status_code == 200
+    assert len(sent.statements) == 6 and "UPDATE api_tokens" in sent.statements[1], str(sent)
+    assert sum("users.password_hash" in s for s in sent.statements) == 1, str(sent)  # the token's own read
+    assert sent.commits == 2
 
 
 def test_an_api_inbox_read_is_two_statements_and_no_commit(

@@ -13,9 +13,9 @@ from sqlalchemy import event, func, select, text
 from sqlalchemy.engine import Engine
 
 from tests.fixtures.workflow_helpers import WorkflowDriver
+from workflows import prepared
 from workflows.audit import PendingEvent, instance_audit_rows, verify_chains
 from workflows.db import transaction
-from workflows.engine import store
 from workflows.engine.store import AdvanceWrites, _json_value, lock_instance, save_instance
 from workflows.errors import Conflict
 from workflows.models import AuditEvent, HumanTask
@@ -34,10 +34,7 @@ def _statements(engine: Engine) -> Iterator[list[str]]:
     def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         if statement.startswith("EXECUTE canbo_"):
             name = statement.split("(", 1)[0].removeprefix("EXECUTE ")
-            statement = next(form.prepare for _, form in store._prepared_forms.values() if form.name == name)
-            statement = statement.split(" AS ", 1)[1]
-        elif statement.startswith("PREPARE"):
-            return
+            statement = prepared.forms_by_name[name].prepare.split(" AS ", 1)[1]
         if any(table in statement for table in HOT_TABLES):
             seen.append(" ".join(statement.split()))
 
@@ -97,8 +94,8 @@ def test_prepared_statements_outlive_a_rollback(driver: WorkflowDriver, db_engin
         for _ in range(7):  # enough for psycopg to prepare this one itself (and drop all at the ROLLBACK), if allowed
             s.execute(select(HumanTask.id).where(HumanTask.instance_id == instance_id)).all()
     with driver.session_factory() as s:
-        prepared = set(s.scalars(text("SELECT name FROM pg_prepared_statements")))
-    assert {form.name for _, form in store._prepared_forms.values()} & prepared
+        server_side = set(s.scalars(text("SELECT name FROM pg_prepared_statements")))
+    assert set(prepared.forms_by_name) & server_side
     driver.complete("supervisor1", driver.task(instance_id, "review_request").id, {"decision": "approve"})
     assert driver.open_tasks(instance_id) == []
 

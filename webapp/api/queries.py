@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, aliased
 
 from workflows.access import group_task_condition
 from workflows.models import AuditEvent, HumanTask, ProcessInstance, ProcessVersion
+from workflows.prepared import server_prepared
 from workflows.registry.models import Cadre, OrgUnit, User
 from workflows.states import Role, TaskStatus
 
@@ -117,7 +118,7 @@ def open_tasks(session: Session, instance_id: int) -> list[HumanTask]:
 # An instance as the API shows it — with its version, subject, unit, who started it and its open tasks — in one
 # statement built once (one row per open task, one row with no task when none is open). A completion answers with
 # it from inside its own transaction: no second transaction, nothing loaded as ORM objects.
-_INSTANCE_WITH_OPEN_TASKS = (
+_INSTANCE_WITH_OPEN_TASKS = server_prepared(
     select(
         ProcessInstance.id,
         ProcessInstance.process_id,

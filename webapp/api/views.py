@@ -65,6 +65,17 @@ def _unauthorized(token_given: bool) -> Response:
     return response
 
 
+def _commit_keeping_loaded() -> None:
+    """Commit the token's last use without expiring what the request has loaded: the user and their roles were
+    read a moment ago in this transaction, and reading them again would cost a query (and its planning)."""
+    session = db.session()
+    expiring, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = expiring
+
+
 @bp.before_request
 def authenticate() -> Response | None:
     # Flask-Login takes the user from g before it looks at the session cookie. Pinning it here, for every API
@@ -80,7 +91,7 @@ def authenticate() -> Response | None:
         try:
             user = user_for_token(db.session, token)
             if db.session.dirty:
-                db.session.commit()
+                _commit_keeping_loaded()
         except BaseException:
             db.session.rollback()
             raise

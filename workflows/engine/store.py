@@ -4,22 +4,19 @@ of work (docs/decisions/0003).
 Every statement here is built once, at import or on first use of its shape, with named bind parameters: SQLAlchemy
 then neither rebuilds nor re-keys it per call. On PostgreSQL a whole advance is three round trips after BEGIN — the
 locking SELECT, one UPDATE carrying every other write as data-modifying CTEs, COMMIT — and those two statements are
-prepared on the server once per connection (docs/decisions/0017).
+prepared on the server once per connection (docs/decisions/0017, workflows/prepared.py).
 
 Services hand out `InstanceSnapshot`s — plain values, safe to use after the transaction — never live ORM rows.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime
 from typing import Any, cast
 
-from psycopg.sql import quote
 from sqlalchemy import (
     JSON,
     Connection,
@@ -31,7 +28,6 @@ from sqlalchemy import (
     func,
     insert,
     select,
-    text,
     update,
 )
 from sqlalchemy import cast as sql_cast
@@ -41,6 +37,7 @@ from sqlalchemy.sql.dml import Update
 from workflows.assignment import unit_chain
 from workflows.errors import Conflict, NotFound
 from workflows.models import AuditEvent, HumanTask, ProcessInstance
+from workflows.prepared import execute_call
 from workflows.registry.models import OrgUnit, User
 
 _instances = cast(Table, ProcessInstance.__table__)
@@ -153,61 +150,32 @@ def _as_json(rows: Sequence[dict[str, Any]]) -> tuple[tuple[str, ...], str]:
 
 
 # -- server-side prepared statements (PostgreSQL) -------------------------------------------------------------
-# Parsing and planning the locking SELECT and the advance's UPDATE cost the server about as much as running them.
-# psycopg's automatic preparation does not help: it forgets its prepared statements at every ROLLBACK (and drops
-# them with DEALLOCATE ALL), and every read-only request ends with one. So the hot statements are prepared with
-# SQL PREPARE, which outlives transactions, once per connection, and run with EXECUTE; psycopg's own preparation is
-# turned off on our connections (workflows.db.configure_engine), so that nothing deallocates them. On a connection
-# where it is on, or on SQLite, statements run the ordinary way.
+# The locking SELECT and the advance's UPDATE run as server-side prepared statements (workflows/prepared.py). They
+# are compiled here once per statement object, not per call: the UPDATE's cache key alone would cost SQLAlchemy
+# more than the prepared statement saves.
+
+_compiled: dict[int, tuple[Any, Any]] = {}
 
 
-@dataclass(frozen=True)
-class _PreparedForm:
-    name: str
-    prepare: str  # PREPARE name AS <the statement with $1 … $n>
-    parameters: tuple[str, ...]  # the bind parameter behind $1 … $n
-    compiled: Any
-
-
-_prepared_forms: dict[int, tuple[Any, _PreparedForm]] = {}
-_PREPARED_ON_CONNECTION = "canbo_prepared_statements"
-_PLACEHOLDER = re.compile(r"%\(([^)]+)\)s")
-_IS_PREPARED = text("SELECT EXISTS (SELECT FROM pg_prepared_statements WHERE name = :name)")
-
-
-def _prepared_form(statement: Any, dialect: Any) -> _PreparedForm:
-    cached = _prepared_forms.get(id(statement))
+def _compiled_form(statement: Any, dialect: Any) -> Any:
+    cached = _compiled.get(id(statement))
     if cached is not None and cached[0] is statement:
         return cached[1]
     compiled = statement.compile(dialect=dialect)
-    parameters: list[str] = []
-
-    def number(match: re.Match[str]) -> str:
-        if match.group(1) not in parameters:
-            parameters.append(match.group(1))
-        return f"${parameters.index(match.group(1)) + 1}"
-
-    sql = _PLACEHOLDER.sub(number, compiled.string).replace("%%", "%")
-    name = "canbo_" + hashlib.sha256(sql.encode()).hexdigest()[:16]
-    form = _PreparedForm(name, f"PREPARE {name} AS {sql}", tuple(parameters), compiled)
-    _prepared_forms[id(statement)] = (statement, form)  # statements are built once and live as long as the process
-    return form
+    _compiled[id(statement)] = (statement, compiled)  # statements are built once and live as long as the process
+    return compiled
 
 
 def _execute(connection: Connection, statement: Any, params: dict[str, Any]) -> CursorResult[Any]:
     """Run a hot-path statement; on PostgreSQL as a server-side prepared statement (see above)."""
-    raw: Any = connection.connection.dbapi_connection
-    if not _is_postgres(connection) or getattr(raw, "prepare_threshold", 0) is not None:
+    if not _is_postgres(connection):
         return connection.execute(statement, params)
-    form = _prepared_form(statement, connection.dialect)
-    prepared = connection.connection.info.setdefault(_PREPARED_ON_CONNECTION, set())  # cleared on reconnect
-    if form.name not in prepared:
-        if not connection.scalar(_IS_PREPARED, {"name": form.name}):
-            connection.exec_driver_sql(form.prepare, execution_options={"no_parameters": True})
-        prepared.add(form.name)
-    values = form.compiled.construct_params(params)
-    arguments = ", ".join(quote(values[name], raw) for name in form.parameters)
-    return connection.exec_driver_sql(f"EXECUTE {form.name}({arguments})", execution_options={"no_parameters": True})
+    compiled = _compiled_form(statement, connection.dialect)
+    raw = connection.connection.dbapi_connection
+    call = execute_call(connection.connection.info, raw, compiled.string, compiled.construct_params(params))
+    if call is None:
+        return connection.execute(statement, params)
+    return connection.exec_driver_sql(call, execution_options={"no_parameters": True})
 
 
 @dataclass

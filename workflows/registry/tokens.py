@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, contains_eager
 
 from workflows.clock import utcnow_naive
 from workflows.errors import Invalid, NotFound, Problem
+from workflows.prepared import server_prepared
 from workflows.registry.models import ApiToken, User
 from workflows.registry.passwords import hash_token, new_token
 
@@ -18,7 +19,7 @@ LAST_USE_PRECISION = timedelta(minutes=1)
 
 # The token, its user and the user's roles in one statement, built once: every API request starts with it, and
 # loading them one relationship at a time was three round trips.
-_TOKEN_WITH_USER = (
+_TOKEN_WITH_USER = server_prepared(
     select(ApiToken)
     .join(ApiToken.user)
     .options(contains_eager(ApiToken.user).joinedload(User.role_assignments))

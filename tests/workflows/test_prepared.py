@@ -1,0 +1,150 @@
+"""Statements marked `server_prepared` (workflows/prepared.py): on PostgreSQL they run as EXECUTE of a statement
+prepared once per connection, give exactly the rows the ordinary statement gives, and fall back to the ordinary
+way whenever preparing is not possible — without harming the caller's transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import bindparam, event, func, select, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from workflows import prepared
+from workflows.db import make_engine, transaction
+from workflows.prepared import server_prepared
+from workflows.registry.models import OrgUnit
+
+# Quotes, a backslash, a percent sign and Vietnamese: what psycopg's quoting must carry through EXECUTE untouched.
+AWKWARD = 'Phòng 50% — O\'Brien \\ "trích dẫn" %(x)s $1'
+ECHO = server_prepared(
+    select(
+        func.coalesce(bindparam("text_value", type_=OrgUnit.name.type), ""),
+        bindparam("number", type_=OrgUnit.id.type) + 1,
+        func.coalesce(bindparam("missing", type_=OrgUnit.name.type), "none"),
+        func.coalesce(bindparam("moment", type_=OrgUnit.created_dt.type), None),
+    )
+)
+UNITS_BY_CODE = server_prepared(select(OrgUnit.name).where(OrgUnit.code == bindparam("code")))
+VALUES = {"text_value": AWKWARD, "number": 41, "missing": None, "moment": datetime(2026, 12, 3, 9, 45, 12)}
+
+
+def _postgres_only(engine: Engine) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("server-side prepared statements are PostgreSQL's")
+
+
+@contextmanager
+def _sent(engine: Engine) -> Iterator[list[str]]:
+    """The statements as they reach the cursor (after `workflows.prepared` has rewritten them)."""
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def _server_statements(session: Session) -> set[str]:
+    return set(session.scalars(text("SELECT name FROM pg_prepared_statements")))
+
+
+def test_a_marked_statement_gives_the_same_row_either_way(db_engine: Engine) -> None:
+    """On SQLite (and wherever preparing is off) the mark changes nothing; on PostgreSQL the prepared run gives the
+    row the unmarked statement gives, awkward text included."""
+    with Session(db_engine) as session:
+        plain = session.execute(ECHO.execution_options(**{prepared.OPTION: False}), VALUES).one()
+        for _ in range(3):  # the first run prepares, the next ones only execute
+            assert session.execute(ECHO, VALUES).one() == plain
+    assert tuple(plain) == (AWKWARD, 42, "none", VALUES["moment"])
+
+
+def test_on_postgres_it_is_prepared_once_and_then_executed(db_engine: Engine) -> None:
+    _postgres_only(db_engine)
+    with Session(db_engine) as session, _sent(db_engine) as sent:
+        for _ in range(3):
+            session.execute(ECHO, VALUES).one()
+        assert all(statement.startswith("EXECUTE canbo_") for statement in sent), sent
+        name = sent[0].split("(", 1)[0].removeprefix("EXECUTE ")
+        assert len(set(statement.split("(", 1)[0] for statement in sent)) == 1
+        assert name in _server_statements(session)
+
+
+def test_prepared_statements_outlive_rollbacks_and_serve_later_transactions(db_engine: Engine) -> None:
+    _postgres_only(db_engine)
+    engine = make_engine(db_engine.url.render_as_string(hide_password=False), pool_size=1, max_overflow=0)
+    try:
+        with Session(engine) as session:
+            session.execute(UNITS_BY_CODE, {"code": "nothing"}).all()
+            session.rollback()
+            assert any(name in _server_statements(session) for name in prepared.forms_by_name)
+        with Session(engine) as session, transaction(session), _sent(engine) as sent:
+            session.add(OrgUnit(code="PX1", name=AWKWARD, unit_type="commune", path="/"))
+            session.flush()
+            assert session.execute(UNITS_BY_CODE, {"code": "PX1"}).scalar_one() == AWKWARD
+        assert [s for s in sent if "PREPARE" in s] == [] and any(s.startswith("EXECUTE") for s in sent)
+    finally:
+        engine.dispose()
+
+
+def test_a_statement_the_server_refuses_to_prepare_runs_unprepared_in_the_same_transaction(
+    db_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server refuses the PREPARE (here a broken one stands in for a statement whose parameter types it cannot
+    tell): the refusal happens in a savepoint, the statement runs the ordinary way, and what the transaction wrote
+    before it is still there."""
+    _postgres_only(db_engine)
+    real_form = prepared.prepared_form
+
+    def refused(sql: str) -> prepared.PreparedForm:
+        form = real_form(sql)
+        name = form.name + "_refused"
+        return prepared.PreparedForm(name, f"PREPARE {name} AS SELECT no_such_column FROM org_units", form.parameters)
+
+    monkeypatch.setattr(prepared, "prepared_form", refused)
+    with Session(db_engine) as session, _sent(db_engine) as sent:
+        with transaction(session):
+            session.add(OrgUnit(code="PX2", name="Trước", unit_type="commune", path="/"))
+            session.flush()
+            assert session.execute(UNITS_BY_CODE, {"code": "PX2"}).scalar_one() == "Trước"
+            assert session.execute(UNITS_BY_CODE, {"code": "PX2"}).scalar_one() == "Trước"  # not tried again
+        assert session.scalar(select(OrgUnit.name).where(OrgUnit.code == "PX2")) == "Trước"
+    assert not any(statement.startswith("EXECUTE") for statement in sent)
+
+
+def test_past_the_limit_statements_run_unprepared(db_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    _postgres_only(db_engine)
+    monkeypatch.setattr(prepared, "PREPARED_PER_CONNECTION", 0)
+    engine = make_engine(db_engine.url.render_as_string(hide_password=False))
+    try:
+        with Session(engine) as session, _sent(engine) as sent:
+            assert session.execute(ECHO, VALUES).one()[1] == 42
+            assert _server_statements(session) == set()
+        assert not any(statement.startswith(("EXECUTE", "PREPARE")) for statement in sent)
+    finally:
+        engine.dispose()
+
+
+def test_with_automatic_preparation_on_nothing_is_prepared_by_us(db_engine: Engine) -> None:
+    """An engine not configured by us keeps psycopg's own preparation, which would drop ours at a ROLLBACK."""
+    _postgres_only(db_engine)
+    engine = make_engine(db_engine.url.render_as_string(hide_password=False))
+
+    @event.listens_for(engine, "connect")
+    def automatic(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.prepare_threshold = 5
+
+    try:
+        with Session(engine) as session, _sent(engine) as sent:
+            assert session.execute(ECHO, VALUES).one()[1] == 42
+        assert not any(statement.startswith("EXECUTE") for statement in sent)
+    finally:
+        engine.dispose()

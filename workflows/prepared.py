@@ -1,0 +1,128 @@
+"""Server-side prepared statements on PostgreSQL, for the statements every request repeats (decisions 0017, 0028).
+
+Parsing and planning a statement cost the server more than running it for the small reads and writes a request
+makes: the planner alone took 0.2–0.9 ms per statement against 0.04–0.15 ms of execution (pg_stat_statements, issue
+#9 load). So a statement marked `server_prepared(statement)` is prepared once per connection with SQL `PREPARE`
+and then run as `EXECUTE name(arguments)`, the arguments quoted by psycopg.
+
+psycopg's own automatic preparation cannot do this: it forgets every prepared statement at each ROLLBACK, which
+every read-only request ends with, and drops them from the server then (DEALLOCATE ALL). It is turned off on our
+engines (`workflows.db.configure_engine`), which is also what keeps these alive; on a connection where it is on,
+or on SQLite, a marked statement simply runs the ordinary way.
+
+Mark statements whose SQL text is fixed (built once, bound parameters only): each distinct text is one more
+prepared statement on every connection, and past `PREPARED_PER_CONNECTION` the rest run unprepared.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import psycopg
+from psycopg.sql import quote
+from sqlalchemy import Engine, event
+from sqlalchemy.sql import Executable
+
+OPTION = "canbo_server_prepared"
+PREPARED_PER_CONNECTION = 200
+_ON_CONNECTION = "canbo_prepared_statements"  # names prepared on this DBAPI connection (cleared on reconnect)
+_PLACEHOLDER = re.compile(r"%\(([^)]+)\)s")
+
+E = TypeVar("E", bound=Executable)
+
+
+def server_prepared(statement: E) -> E:
+    """The statement, marked to run as a server-side prepared statement on PostgreSQL."""
+    return statement.execution_options(**{OPTION: True})
+
+
+@dataclass(frozen=True)
+class PreparedForm:
+    name: str
+    prepare: str  # PREPARE name AS <the statement with $1 … $n>
+    parameters: tuple[str, ...]  # the bind parameter behind $1 … $n
+
+
+# Every SQL text seen, by text and by name; texts come from statements built once, so these stay small.
+_forms: dict[str, PreparedForm] = {}
+forms_by_name: dict[str, PreparedForm] = {}
+_not_preparable: set[str] = set()  # names the server refused to prepare (a parameter whose type it cannot tell)
+
+
+def prepared_form(sql: str) -> PreparedForm:
+    """The PREPARE for a statement as SQLAlchemy compiles it for psycopg (`%(name)s` parameters, `%%` for %)."""
+    form = _forms.get(sql)
+    if form is not None:
+        return form
+    parameters: list[str] = []
+
+    def number(match: re.Match[str]) -> str:
+        if match.group(1) not in parameters:
+            parameters.append(match.group(1))
+        return f"${parameters.index(match.group(1)) + 1}"
+
+    text = _PLACEHOLDER.sub(number, sql).replace("%%", "%")
+    name = "canbo_" + hashlib.sha256(text.encode()).hexdigest()[:16]
+    form = PreparedForm(name, f"PREPARE {name} AS {text}", tuple(parameters))
+    _forms[sql] = forms_by_name[name] = form
+    return form
+
+
+def _prepare(raw: psycopg.Connection[Any], form: PreparedForm) -> bool:
+    """PREPARE on the connection; False when the server refuses. Inside a transaction the attempt runs in a
+    savepoint, so that a refusal leaves the caller's transaction usable (it then runs the statement unprepared)."""
+    guarded = not raw.autocommit
+    try:
+        if guarded:
+            raw.execute("SAVEPOINT canbo_prepare")
+        raw.execute(form.prepare.encode())
+    except psycopg.errors.DuplicatePreparedStatement:
+        pass  # prepared on this session by a path that did not record it: usable all the same
+    except psycopg.Error:
+        if guarded:
+            raw.execute("ROLLBACK TO SAVEPOINT canbo_prepare")
+            raw.execute("RELEASE SAVEPOINT canbo_prepare")
+        _not_preparable.add(form.name)
+        return False
+    if guarded:
+        raw.execute("RELEASE SAVEPOINT canbo_prepare")
+    return True
+
+
+def execute_call(info: dict[str, Any], raw: Any, sql: str, values: Mapping[str, Any]) -> str | None:
+    """`EXECUTE name(arguments)` running `sql` with `values` on `raw` (psycopg), preparing it there first if
+    needed; None when it should run the ordinary way (automatic preparation on, too many prepared, refused).
+
+    `info` is the pool's per-connection dictionary, which starts empty on every new DBAPI connection."""
+    if not isinstance(raw, psycopg.Connection) or raw.prepare_threshold is not None:
+        return None
+    form = prepared_form(sql)
+    if form.name in _not_preparable:
+        return None
+    prepared: set[str] = info.setdefault(_ON_CONNECTION, set())
+    if form.name not in prepared:
+        if len(prepared) >= PREPARED_PER_CONNECTION or not _prepare(raw, form):
+            return None
+        prepared.add(form.name)
+    if not form.parameters:
+        return f"EXECUTE {form.name}"
+    return f"EXECUTE {form.name}({', '.join(quote(values[name], raw) for name in form.parameters)})"
+
+
+def install(engine: Engine) -> None:
+    """Run statements marked `server_prepared` on `engine` (PostgreSQL) as prepared statements."""
+
+    @event.listens_for(engine, "before_cursor_execute", retval=True)
+    def _run_prepared(
+        conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
+    ) -> tuple[str, Any]:
+        if executemany or context is None or not context.execution_options.get(OPTION):
+            return statement, parameters
+        call = execute_call(conn.connection.info, cursor.connection, statement, parameters or {})
+        if call is None:
+            return statement, parameters
+        return call, None
