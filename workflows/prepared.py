@@ -76,21 +76,23 @@ def _prepare(raw: psycopg.Connection[Any], form: PreparedForm) -> bool:
     """PREPARE on the connection; False when the server refuses. Inside a transaction the attempt runs in a
     savepoint, so that a refusal leaves the caller's transaction usable (it then runs the statement unprepared)."""
     guarded = not raw.autocommit
+    if guarded:
+        raw.execute("SAVEPOINT canbo_prepare")
     try:
-        if guarded:
-            raw.execute("SAVEPOINT canbo_prepare")
         raw.execute(form.prepare.encode())
     except psycopg.errors.DuplicatePreparedStatement:
-        pass  # prepared on this session by a path that did not record it: usable all the same
-    except psycopg.Error:
-        if guarded:
-            raw.execute("ROLLBACK TO SAVEPOINT canbo_prepare")
-            raw.execute("RELEASE SAVEPOINT canbo_prepare")
+        usable = True  # prepared on this session by a path that did not record it: usable all the same
+    except (psycopg.ProgrammingError, psycopg.DataError, psycopg.NotSupportedError):
+        usable = False  # the server refuses this statement; a lost connection is not caught here
         _not_preparable.add(form.name)
-        return False
+    else:
+        if guarded:
+            raw.execute("RELEASE SAVEPOINT canbo_prepare")
+        return True
     if guarded:
+        raw.execute("ROLLBACK TO SAVEPOINT canbo_prepare")
         raw.execute("RELEASE SAVEPOINT canbo_prepare")
-    return True
+    return usable
 
 
 def execute_call(info: dict[str, Any], raw: Any, sql: str, values: Mapping[str, Any]) -> str | None:

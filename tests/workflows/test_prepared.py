@@ -148,3 +148,24 @@ def test_with_automatic_preparation_on_nothing_is_prepared_by_us(db_engine: Engi
         assert not any(statement.startswith("EXECUTE") for statement in sent)
     finally:
         engine.dispose()
+
+
+def test_a_statement_already_prepared_on_the_session_is_used_in_the_same_transaction(db_engine: Engine) -> None:
+    """The server already holds the statement but the connection's record does not say so (prepared by another
+    path): the duplicate PREPARE is undone in its savepoint and the EXECUTE runs in the caller's transaction."""
+    _postgres_only(db_engine)
+    engine = make_engine(db_engine.url.render_as_string(hide_password=False), pool_size=1, max_overflow=0)
+    try:
+        with Session(engine) as session:
+            session.execute(UNITS_BY_CODE, {"code": "nothing"}).all()
+            session.connection().connection.info.clear()  # forget what this connection prepared
+            session.rollback()
+        with Session(engine) as session, _sent(engine) as sent:
+            with transaction(session):
+                session.add(OrgUnit(code="PX3", name="Đã có", unit_type="commune", path="/"))
+                session.flush()
+                assert session.execute(UNITS_BY_CODE, {"code": "PX3"}).scalar_one() == "Đã có"
+            assert session.scalar(select(OrgUnit.name).where(OrgUnit.code == "PX3")) == "Đã có"
+        assert any(statement.startswith("EXECUTE canbo_") for statement in sent)
+    finally:
+        engine.dispose()
