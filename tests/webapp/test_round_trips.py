@@ -87,14 +87,22 @@ def _requests(driver: WorkflowDriver, count: int) -> list[tuple[int, int]]:
     return [(instance_id, driver.task(instance_id, "submit_request").id) for instance_id in instances]
 
 
+def _after_a_first_completion(
+    app: Flask, token: str, driver: WorkflowDriver
+) -> tuple[FlaskClient, dict[str, str], int]:
+    """An API client whose first completion has recorded the token's use and prepared the hot path's statements on
+    the connection; its headers, and the id of a second open request step."""
+    api = app.test_client(use_cookies=False)
+    headers = {"Authorization": f"Bearer {token}"}
+    (_, warm_up), (_, task_id) = _requests(driver, 2)
+    assert api.post(f"/api/v1/tasks/{warm_up}/complete", json=REQUEST, headers=headers).status_code == 200
+    return api, headers, task_id
+
+
 def test_an_api_completion_is_five_statements_in_one_transaction(
     app: Flask, engine: Engine, officer_token: str, driver: WorkflowDriver
 ) -> None:
-    api = app.test_client(use_cookies=False)
-    headers = {"Authorization": f"Bearer {officer_token}"}
-    (_, warm_up), (_, task_id) = _requests(driver, 2)
-    # The first request records the token's use and prepares the hot path's statements on the connection.
-    assert api.post(f"/api/v1/tasks/{warm_up}/complete", json=REQUEST, headers=headers).status_code == 200
+    api, headers, task_id = _after_a_first_completion(app, officer_token, driver)
 
     with _sent(engine) as sent:
         response = api.post(f"/api/v1/tasks/{task_id}/complete", json=REQUEST, headers=headers)
@@ -114,10 +122,7 @@ def test_recording_the_tokens_use_does_not_read_the_user_again(
     app: Flask, engine: Engine, officer_token: str, driver: WorkflowDriver
 ) -> None:
     """Once a minute a request also writes the token's last use and commits it; what it loaded stays loaded."""
-    api = app.test_client(use_cookies=False)
-    headers = {"Authorization": f"Bearer {officer_token}"}
-    (_, warm_up), (_, task_id) = _requests(driver, 2)
-    assert api.post(f"/api/v1/tasks/{warm_up}/complete", json=REQUEST, headers=headers).status_code == 200
+    api, headers, task_id = _after_a_first_completion(app, officer_token, driver)
     with app.app_context():
         db.session.execute(update(ApiToken).values(last_used_dt=utcnow_naive() - LAST_USE_PRECISION))
         db.session.commit()
