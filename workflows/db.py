@@ -11,6 +11,8 @@ from sqlalchemy import MetaData, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
+from workflows import prepared
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -51,9 +53,7 @@ def configure_engine(engine: Engine) -> Engine:
             # docs/decisions/0017 and 0028).
             dbapi_connection.prepare_threshold = None
 
-        from workflows.prepared import install
-
-        install(engine)  # statements marked server_prepared run as prepared statements
+        prepared.install(engine)  # statements marked server_prepared run as prepared statements
         return engine
     if engine.dialect.name != "sqlite":
         return engine

@@ -151,8 +151,8 @@ def _as_json(rows: Sequence[dict[str, Any]]) -> tuple[tuple[str, ...], str]:
 
 # -- server-side prepared statements (PostgreSQL) -------------------------------------------------------------
 # The locking SELECT and the advance's UPDATE run as server-side prepared statements (workflows/prepared.py). They
-# are compiled here once per statement object, not per call: the UPDATE's cache key alone would cost SQLAlchemy
-# more than the prepared statement saves.
+# are compiled here once per statement object and sent as a plain EXECUTE, so SQLAlchemy does no per-call work on
+# them at all — not even the cache-key lookup a marked statement goes through (decision 0017).
 
 _compiled: dict[int, tuple[Any, Any]] = {}
 
