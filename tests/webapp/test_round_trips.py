@@ -9,59 +9,23 @@ own share is the locking read and the write (tests/workflows/test_store.py, docs
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 
 from tests.fixtures.app import AuthActions
+from tests.fixtures.statements import statements_sent
 from tests.fixtures.workflow_helpers import WorkflowDriver
 from webapp.extensions import db
-from workflows import prepared
 from workflows.clock import utcnow_naive
 from workflows.registry.models import ApiToken, User
 from workflows.registry.tokens import LAST_USE_PRECISION, create_token
 
 REQUEST = {"subject_line": "Đề nghị cấp phòng họp", "amount": 1}
 FORM = {key: str(value) for key, value in REQUEST.items()}
-
-
-@dataclass
-class Sent:
-    statements: list[str] = field(default_factory=list)  # as built (a prepared one as the statement it runs)
-    executed: list[str] = field(default_factory=list)  # as sent (a prepared one as its EXECUTE)
-    commits: int = 0
-
-    def __str__(self) -> str:
-        return "\n".join(" ".join(s.split())[:150] for s in self.statements)
-
-
-@contextmanager
-def _sent(engine: Engine) -> Iterator[Sent]:
-    sent = Sent()
-
-    def statement(_conn: Any, _cursor: Any, text: str, *_args: Any) -> None:
-        sent.executed.append(text)
-        if text.startswith("EXECUTE canbo_"):
-            text = prepared.forms_by_name[text.split("(", 1)[0].removeprefix("EXECUTE ")].prepare.split(" AS ", 1)[1]
-        sent.statements.append(text)
-
-    def commit(_conn: Any) -> None:
-        sent.commits += 1
-
-    event.listen(engine, "before_cursor_execute", statement)
-    event.listen(engine, "commit", commit)
-    try:
-        yield sent
-    finally:
-        event.remove(engine, "before_cursor_execute", statement)
-        event.remove(engine, "commit", commit)
 
 
 @pytest.fixture
@@ -104,7 +68,7 @@ def test_an_api_completion_is_five_statements_in_one_transaction(
 ) -> None:
     api, headers, task_id = _after_a_first_completion(app, officer_token, driver)
 
-    with _sent(engine) as sent:
+    with statements_sent(engine) as sent:
         response = api.post(f"/api/v1/tasks/{task_id}/complete", json=REQUEST, headers=headers)
 
     assert response.status_code == 200
@@ -127,7 +91,7 @@ def test_recording_the_tokens_use_does_not_read_the_user_again(
         db.session.execute(update(ApiToken).values(last_used_dt=utcnow_naive() - LAST_USE_PRECISION))
         db.session.commit()
 
-    with _sent(engine) as sent:
+    with statements_sent(engine) as sent:
         response = api.post(f"/api/v1/tasks/{task_id}/complete", json=REQUEST, headers=headers)
 
     assert response.status_code == 200
@@ -144,7 +108,7 @@ def test_an_api_inbox_read_is_two_statements_and_no_commit(
     headers = {"Authorization": f"Bearer {officer_token}"}
     assert api.get("/api/v1/tasks", headers=headers).status_code == 200
 
-    with _sent(engine) as sent:
+    with statements_sent(engine) as sent:
         response = api.get("/api/v1/tasks", headers=headers)
 
     assert response.status_code == 200 and response.get_json()["total"] == 3
@@ -159,7 +123,7 @@ def test_the_html_inbox_loads_the_user_once_with_the_roles(
     auth.login("officer1")
     assert client.get("/inbox").status_code == 200
 
-    with _sent(engine) as sent:
+    with statements_sent(engine) as sent:
         response = client.get("/inbox")
 
     assert response.status_code == 200
@@ -180,7 +144,7 @@ def test_a_task_form_post_is_five_statements_in_one_transaction(
     csrf = auth.csrf_token(f"/tasks/{task_id}")
     assert client.post(f"/tasks/{warm_up}", data={**FORM, "csrf_token": csrf}).status_code == 302
 
-    with _sent(engine) as sent:
+    with statements_sent(engine) as sent:
         response = client.post(f"/tasks/{task_id}", data={**FORM, "csrf_token": csrf})
 
     assert response.status_code == 302

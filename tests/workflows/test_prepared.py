@@ -4,8 +4,6 @@ way whenever preparing is not possible — without harming the caller's transact
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -14,6 +12,7 @@ from sqlalchemy import bindparam, event, func, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from tests.fixtures.statements import statements_sent
 from workflows import prepared
 from workflows.db import make_engine, transaction
 from workflows.prepared import server_prepared
@@ -38,21 +37,6 @@ def _postgres_only(engine: Engine) -> None:
         pytest.skip("server-side prepared statements are PostgreSQL's")
 
 
-@contextmanager
-def _sent(engine: Engine) -> Iterator[list[str]]:
-    """The statements as they reach the cursor (after `workflows.prepared` has rewritten them)."""
-    seen: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-
-
 def _server_statements(session: Session) -> set[str]:
     return set(session.scalars(text("SELECT name FROM pg_prepared_statements")))
 
@@ -69,12 +53,12 @@ def test_a_marked_statement_gives_the_same_row_either_way(db_engine: Engine) -> 
 
 def test_on_postgres_it_is_prepared_once_and_then_executed(db_engine: Engine) -> None:
     _postgres_only(db_engine)
-    with Session(db_engine) as session, _sent(db_engine) as sent:
+    with Session(db_engine) as session, statements_sent(db_engine) as recorded:
         for _ in range(3):
             session.execute(ECHO, VALUES).one()
-        assert all(statement.startswith("EXECUTE canbo_") for statement in sent), sent
-        name = sent[0].split("(", 1)[0].removeprefix("EXECUTE ")
-        assert len(set(statement.split("(", 1)[0] for statement in sent)) == 1
+        assert all(statement.startswith("EXECUTE canbo_") for statement in recorded.executed), recorded
+        name = recorded.executed[0].split("(", 1)[0].removeprefix("EXECUTE ")
+        assert len(set(statement.split("(", 1)[0] for statement in recorded.executed)) == 1
         assert name in _server_statements(session)
 
 
@@ -86,11 +70,13 @@ def test_prepared_statements_outlive_rollbacks_and_serve_later_transactions(db_e
             session.execute(UNITS_BY_CODE, {"code": "nothing"}).all()
             session.rollback()
             assert any(name in _server_statements(session) for name in prepared.forms_by_name)
-        with Session(engine) as session, transaction(session), _sent(engine) as sent:
+        with Session(engine) as session, transaction(session), statements_sent(engine) as recorded:
             session.add(OrgUnit(code="PX1", name=AWKWARD, unit_type="commune", path="/"))
             session.flush()
             assert session.execute(UNITS_BY_CODE, {"code": "PX1"}).scalar_one() == AWKWARD
-        assert [s for s in sent if "PREPARE" in s] == [] and any(s.startswith("EXECUTE") for s in sent)
+        assert [s for s in recorded.executed if "PREPARE" in s] == [] and any(
+            s.startswith("EXECUTE") for s in recorded.executed
+        )
     finally:
         engine.dispose()
 
@@ -110,14 +96,14 @@ def test_a_statement_the_server_refuses_to_prepare_runs_unprepared_in_the_same_t
         return prepared.PreparedForm(name, f"PREPARE {name} AS SELECT no_such_column FROM org_units", form.parameters)
 
     monkeypatch.setattr(prepared, "prepared_form", refused)
-    with Session(db_engine) as session, _sent(db_engine) as sent:
+    with Session(db_engine) as session, statements_sent(db_engine) as recorded:
         with transaction(session):
             session.add(OrgUnit(code="PX2", name="Trước", unit_type="commune", path="/"))
             session.flush()
             assert session.execute(UNITS_BY_CODE, {"code": "PX2"}).scalar_one() == "Trước"
             assert session.execute(UNITS_BY_CODE, {"code": "PX2"}).scalar_one() == "Trước"  # not tried again
         assert session.scalar(select(OrgUnit.name).where(OrgUnit.code == "PX2")) == "Trước"
-    assert not any(statement.startswith("EXECUTE") for statement in sent)
+    assert not any(statement.startswith("EXECUTE") for statement in recorded.executed)
 
 
 def test_past_the_limit_statements_run_unprepared(db_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -125,10 +111,10 @@ def test_past_the_limit_statements_run_unprepared(db_engine: Engine, monkeypatch
     monkeypatch.setattr(prepared, "PREPARED_PER_CONNECTION", 0)
     engine = make_engine(db_engine.url.render_as_string(hide_password=False))
     try:
-        with Session(engine) as session, _sent(engine) as sent:
+        with Session(engine) as session, statements_sent(engine) as recorded:
             assert session.execute(ECHO, VALUES).one()[1] == 42
             assert _server_statements(session) == set()
-        assert not any(statement.startswith(("EXECUTE", "PREPARE")) for statement in sent)
+        assert not any(statement.startswith(("EXECUTE", "PREPARE")) for statement in recorded.executed)
     finally:
         engine.dispose()
 
@@ -143,9 +129,9 @@ def test_with_automatic_preparation_on_nothing_is_prepared_by_us(db_engine: Engi
         dbapi_connection.prepare_threshold = 5
 
     try:
-        with Session(engine) as session, _sent(engine) as sent:
+        with Session(engine) as session, statements_sent(engine) as recorded:
             assert session.execute(ECHO, VALUES).one()[1] == 42
-        assert not any(statement.startswith("EXECUTE") for statement in sent)
+        assert not any(statement.startswith("EXECUTE") for statement in recorded.executed)
     finally:
         engine.dispose()
 
@@ -160,12 +146,12 @@ def test_a_statement_already_prepared_on_the_session_is_used_in_the_same_transac
             session.execute(UNITS_BY_CODE, {"code": "nothing"}).all()
             session.connection().connection.info.clear()  # forget what this connection prepared
             session.rollback()
-        with Session(engine) as session, _sent(engine) as sent:
+        with Session(engine) as session, statements_sent(engine) as recorded:
             with transaction(session):
                 session.add(OrgUnit(code="PX3", name="Đã có", unit_type="commune", path="/"))
                 session.flush()
                 assert session.execute(UNITS_BY_CODE, {"code": "PX3"}).scalar_one() == "Đã có"
             assert session.scalar(select(OrgUnit.name).where(OrgUnit.code == "PX3")) == "Đã có"
-        assert any(statement.startswith("EXECUTE canbo_") for statement in sent)
+        assert any(statement.startswith("EXECUTE canbo_") for statement in recorded.executed)
     finally:
         engine.dispose()

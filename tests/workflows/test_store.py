@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.engine import Engine
 
+from tests.fixtures.statements import Sent, statements_sent
 from tests.fixtures.workflow_helpers import WorkflowDriver
 from workflows import prepared
 from workflows.audit import PendingEvent, instance_audit_rows, verify_chains
@@ -25,24 +23,9 @@ REQUEST = {"subject_line": "Đề nghị cử đi học lớp trung cấp lý lu
 HOT_TABLES = ("human_tasks", "process_instances", "audit_events")
 
 
-@contextmanager
-def _statements(engine: Engine) -> Iterator[list[str]]:
-    """The SQL of every statement sent that touches the tables of an advance; a prepared statement's EXECUTE is
-    reported as the statement it runs."""
-    seen: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if statement.startswith("EXECUTE canbo_"):
-            name = statement.split("(", 1)[0].removeprefix("EXECUTE ")
-            statement = prepared.forms_by_name[name].prepare.split(" AS ", 1)[1]
-        if any(table in statement for table in HOT_TABLES):
-            seen.append(" ".join(statement.split()))
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
+def _hot(sent: Sent) -> list[str]:
+    """The statements that touched the tables of an advance, a prepared one as the statement it runs."""
+    return [" ".join(s.split()) for s in sent.statements if any(table in s for table in HOT_TABLES)]
 
 
 def test_on_postgres_a_completion_is_one_locking_read_and_one_write(driver: WorkflowDriver, db_engine: Engine) -> None:
@@ -52,8 +35,9 @@ def test_on_postgres_a_completion_is_one_locking_read_and_one_write(driver: Work
     task = driver.task(instance_id, "submit_request")
     data = {**REQUEST, "subject_line": 'Đề nghị 50% — O\'Brien \\ "trích dẫn"'}  # quotes, a backslash, a percent
 
-    with _statements(db_engine) as sent:
+    with statements_sent(db_engine) as recorded:
         driver.complete("officer1", task.id, data)
+    sent = _hot(recorded)
 
     assert len(sent) == 2, sent
     lock, write = sent
