@@ -44,14 +44,16 @@ def translated(error: WorkflowError) -> str:
 
 def act(work: Callable[[], T], *, instance_id: int | None = None) -> T:
     """Run one service call in its own transaction. A failed model script is recorded on the instance after the
-    rollback, so administrators see it even though the person's action did not go through."""
+    rollback, so administrators see it even though the person's action did not go through (the instance is
+    `instance_id`, else the one the failure names)."""
     try:
         with transaction(db.session):
             result = work()
     except ScriptFailure as failure:
-        if instance_id is not None:
+        failed = instance_id if instance_id is not None else failure.instance_id
+        if failed is not None:
             with transaction(db.session):
-                operations.record_failure(db.session, actor=None, instance_id=instance_id, error=failure)
+                operations.record_failure(db.session, actor=None, instance_id=failed, error=failure)
         raise
     from webapp.production.requests import note_advance
 

@@ -6,16 +6,16 @@ Views and the API ask these; a lookup outside scope is answered as if the object
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, and_, bindparam, false, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from workflows.assignment import holds_role_over, unit_chain
+from workflows.assignment import can_act_on_task, holds_role_over, unit_chain
 from workflows.models import HumanTask, ProcessInstance
 from workflows.prepared import server_prepared
 from workflows.registry.models import OrgUnit, User
-from workflows.states import Role
+from workflows.states import Role, TaskStatus
 
 # Roles that see every instance of the units they cover (supervisors and heads: their unit's procedures;
 # personnel: to run them; auditors: to inspect them; admins: to operate).
@@ -24,6 +24,32 @@ OVERSEEING_ROLES = (Role.SUPERVISOR, Role.HEAD, Role.PERSONNEL, Role.AUDITOR, Ro
 
 def role_units(user: User) -> list[tuple[str, int]]:
     return [(a.role, a.unit_id) for a in user.role_assignments]
+
+
+class TaskFacts(Protocol):
+    status: str
+    assignee_id: int | None
+    closed_by_id: int | None
+    candidate_role: str | None
+    candidate_unit_id: int | None
+
+
+def sees_task(
+    user_id: int,
+    held: Iterable[tuple[str, int]],
+    task: TaskFacts,
+    candidate_unit_chain: list[int],
+    unit_chain_ids: list[int],
+) -> bool:
+    """May this person see the task (`workflows.tasks.can_view`) — on facts already read: its assignee, whoever
+    closed it, whoever may act on it while it is open, and the roles that oversee its unit (the chains are the
+    candidate unit's and the task's unit's ancestry, empty when there is none)."""
+    if task.assignee_id == user_id or task.closed_by_id == user_id:
+        return True
+    held = list(held)
+    if task.status == TaskStatus.OPEN and can_act_on_task(user_id, held, task, candidate_unit_chain):
+        return True
+    return any(holds_role_over(held, role, unit_chain_ids) for role in OVERSEEING_ROLES)
 
 
 def in_subtree(unit: Any, root_id: int) -> ColumnElement[bool]:

@@ -74,6 +74,7 @@ class ScriptFailure(WorkflowError):
     element_id: str | None = None
     line: int | None = None
     details: dict = field(default_factory=dict)
+    instance_id: int | None = None  # the instance it failed in, when the service knows it
 
     def __post_init__(self) -> None:
         Exception.__init__(self, self.message)

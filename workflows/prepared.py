@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import psycopg
-from psycopg.sql import quote
-from sqlalchemy import Engine, event
+from psycopg.adapt import Transformer
+from sqlalchemy import Connection, CursorResult, Engine, event
 from sqlalchemy.sql import Executable
 
 OPTION = "canbo_server_prepared"
@@ -112,7 +112,10 @@ def execute_call(info: dict[str, Any], raw: Any, sql: str, values: Mapping[str, 
         prepared.add(form.name)
     if not form.parameters:
         return f"EXECUTE {form.name}"
-    return f"EXECUTE {form.name}({', '.join(quote(values[name], raw) for name in form.parameters)})"
+    # One adaptation context for all the arguments: `psycopg.sql.quote` would build one per argument.
+    adapt, encoding = Transformer.from_context(raw), raw.info.encoding
+    arguments = ", ".join(adapt.as_literal(values[name]).decode(encoding) for name in form.parameters)
+    return f"EXECUTE {form.name}({arguments})"
 
 
 def install(engine: Engine) -> None:
@@ -128,3 +131,34 @@ def install(engine: Engine) -> None:
         if call is None:
             return statement, parameters
         return call, None
+
+
+# -- statements run without SQLAlchemy's per-call work ------------------------------------------------------------
+# The hot path's own statements (the engine's lock and write, the completion's reply) are compiled once per
+# statement object and sent as a plain EXECUTE: SQLAlchemy then does no per-call work on them at all, not even the
+# cache-key lookup and result set-up a marked statement goes through in a Session (decision 0017). Their rows come
+# back without SQLAlchemy's result processing, so they must select only what psycopg returns as it is wanted
+# (numbers, text, timestamps).
+
+_compiled: dict[int, tuple[Any, Any]] = {}
+
+
+def _compiled_form(statement: Any, dialect: Any) -> Any:
+    cached = _compiled.get(id(statement))
+    if cached is not None and cached[0] is statement:
+        return cached[1]
+    compiled = statement.compile(dialect=dialect)
+    _compiled[id(statement)] = (statement, compiled)  # statements are built once and live as long as the process
+    return compiled
+
+
+def run_prepared(connection: Connection, statement: Any, params: Mapping[str, Any]) -> CursorResult[Any]:
+    """Run a statement built once; on PostgreSQL as a server-side prepared statement, elsewhere the ordinary way."""
+    if connection.dialect.name != "postgresql":
+        return connection.execute(statement, dict(params))
+    compiled = _compiled_form(statement, connection.dialect)
+    raw = connection.connection.dbapi_connection
+    call = execute_call(connection.connection.info, raw, compiled.string, compiled.construct_params(dict(params)))
+    if call is None:
+        return connection.execute(statement, dict(params))
+    return connection.exec_driver_sql(call, execution_options={"no_parameters": True})

@@ -9,8 +9,8 @@ from uuid import UUID
 from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session, aliased, joinedload
 
-from workflows.access import OVERSEEING_ROLES, ancestry, oversees_unit, role_units
-from workflows.assignment import can_act_on_task, holds_role_over, unit_chain
+from workflows.access import OVERSEEING_ROLES, ancestry, oversees_unit, role_units, sees_task
+from workflows.assignment import can_act_on_task, unit_chain
 from workflows.clock import utcnow_naive
 from workflows.engine.runtime import Definition, ProcessEngine
 from workflows.errors import NotAllowed, NotFound
@@ -74,18 +74,13 @@ def visible_task_instance(session: Session, user: User, task_id: int) -> int | N
     facts = session.execute(_VISIBILITY_FACTS, {"task_id": task_id}).one_or_none()
     if facts is None:
         return None
-    if facts.assignee_id == user.id or facts.closed_by_id == user.id:
-        return int(facts.instance_id)
-    roles = role_units(user)
-    if facts.status == TaskStatus.OPEN and facts.candidate_unit_id is not None:
-        chain = unit_chain(facts.candidate_unit_path or "/", facts.candidate_unit_id)
-        if can_act_on_task(user.id, roles, facts, chain):
-            return int(facts.instance_id)
-    if facts.unit_id is not None:
-        chain = unit_chain(facts.unit_path or "/", facts.unit_id)
-        if any(holds_role_over(roles, role, chain) for role in OVERSEEING_ROLES):
-            return int(facts.instance_id)
-    return None
+    candidate_chain = (
+        unit_chain(facts.candidate_unit_path or "/", facts.candidate_unit_id)
+        if facts.candidate_unit_id is not None
+        else []
+    )
+    chain = unit_chain(facts.unit_path or "/", facts.unit_id) if facts.unit_id is not None else []
+    return int(facts.instance_id) if sees_task(user.id, role_units(user), facts, candidate_chain, chain) else None
 
 
 def load_task_view(

@@ -16,10 +16,13 @@ from sqlalchemy import func, select, update
 from werkzeug.test import TestResponse
 
 from tests.fixtures.app import AuthActions
+from tests.fixtures.models import script_model
 from tests.fixtures.tampering import bypass_append_only
 from tests.fixtures.workflow_helpers import WorkflowDriver
 from webapp.extensions import db
 from workflows import clock
+from workflows.db import transaction
+from workflows.deployment.operations import deploy_bundle
 from workflows.models import AuditEvent, ProcessInstance, ProcessVersion
 from workflows.registry.models import ApiToken, User
 from workflows.registry.tokens import create_token, revoke_token
@@ -422,6 +425,22 @@ def test_double_completion_is_a_conflict(api: Api, two_communes: dict, driver: W
     assert again.status_code == 409 and again.get_json()["status"] == 409
     task = api.get(f"/api/v1/tasks/{draft.id}", "officer2").get_json()
     assert task["status"] == "completed" and task["can_act"] is False
+
+
+def test_a_failed_script_is_422_and_noted_on_the_instance(api: Api, driver: WorkflowDriver) -> None:
+    with driver.session_factory() as session, transaction(session):
+        deploy_bundle(session, [script_model("failing", "result = 1 / value")], actor=None, forms_dir=None)
+    instance_id = driver.start("failing", as_user="officer1", subject="CB0001")
+    task = driver.task(instance_id, "enter_data")
+    before = driver.instance(instance_id)
+
+    refused = api.post(f"/api/v1/tasks/{task.id}/complete", "officer1", json={"value": 0})
+
+    assert refused.status_code == 422 and refused.get_json()["status"] == 422
+    after = driver.instance(instance_id)
+    assert after.state == before.state and driver.task(instance_id, "enter_data").status == "open"
+    # Recorded after the rollback, on the instance the service named: administrators see what failed and where.
+    assert "compute" in (after.last_error or "")
 
 
 # -- a whole procedure -------------------------------------------------------------------------------------

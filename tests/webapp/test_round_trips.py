@@ -63,7 +63,7 @@ def _after_a_first_completion(
     return api, headers, task_id
 
 
-def test_an_api_completion_is_five_statements_in_one_transaction(
+def test_an_api_completion_is_four_statements_in_one_transaction(
     app: Flask, engine: Engine, officer_token: str, driver: WorkflowDriver
 ) -> None:
     api, headers, task_id = _after_a_first_completion(app, officer_token, driver)
@@ -73,10 +73,11 @@ def test_an_api_completion_is_five_statements_in_one_transaction(
 
     assert response.status_code == 200
     assert [t["task_key"] for t in response.get_json()["open_tasks"]] == ["review_request"]
-    # The token with its user and roles; what the visibility check needs; the engine's locking read and its one
-    # write; the reply, read before the commit.
-    assert len(sent.statements) == 5, str(sent)
+    # The token with its user and roles; the engine's locking read (who may see the task is decided on it) and its
+    # one write; the reply, read before the commit.
+    assert len(sent.statements) == 4, str(sent)
     assert "api_tokens" in sent.statements[0] and "role_assignments" in sent.statements[0], str(sent)
+    assert "FOR UPDATE" in sent.statements[1] and "task_unit.path" in sent.statements[1], str(sent)
     assert sent.commits == 1
     # … and every one of them is a statement prepared on the connection: none is parsed or planned again.
     assert all(s.startswith("EXECUTE canbo_") for s in sent.executed), str(sent)
@@ -95,7 +96,7 @@ def test_recording_the_tokens_use_does_not_read_the_user_again(
         response = api.post(f"/api/v1/tasks/{task_id}/complete", json=REQUEST, headers=headers)
 
     assert response.status_code == 200
-    assert len(sent.statements) == 6 and "UPDATE api_tokens" in sent.statements[1], str(sent)
+    assert len(sent.statements) == 5 and "UPDATE api_tokens" in sent.statements[1], str(sent)
     assert sum("users.password_hash" in s for s in sent.statements) == 1, str(sent)  # the token's own read
     assert sent.commits == 2
 

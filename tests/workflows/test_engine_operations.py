@@ -95,24 +95,27 @@ def test_return_for_revision_loops_back_and_is_capped(driver: WorkflowDriver) ->
 
 
 @pytest.mark.parametrize(
-    ("username", "task_key"),
+    ("username", "task_key", "refusal"),
     [
-        ("officer2", "submit_request"),  # a colleague in the same unit
-        ("supervisor1", "submit_request"),  # the manager cannot fill in the officer's own request
-        ("officer3", "submit_request"),  # another commune
-        ("officer1", "review_request"),  # the requester cannot approve their own request
-        ("officer3", "review_request"),
-        ("personnel1", "review_request"),  # a province role that is not the lane's role
-        ("auditor1", "review_request"),  # auditors read, never act
+        # Those who may not even see the task are told it does not exist, as the web layer tells them (404).
+        ("officer2", "submit_request", NotFound),  # a colleague in the same unit
+        ("supervisor1", "submit_request", NotAllowed),  # the manager cannot fill in the officer's own request
+        ("officer3", "submit_request", NotFound),  # another commune
+        ("officer1", "review_request", NotFound),  # the requester cannot approve their own request
+        ("officer3", "review_request", NotFound),
+        ("personnel1", "review_request", NotAllowed),  # a province role that is not the lane's role
+        ("auditor1", "review_request", NotAllowed),  # auditors read, never act
     ],
 )
-def test_only_the_right_people_may_complete(driver: WorkflowDriver, username: str, task_key: str) -> None:
+def test_only_the_right_people_may_complete(
+    driver: WorkflowDriver, username: str, task_key: str, refusal: type[Exception]
+) -> None:
     instance_id = _start_sample(driver)
     if task_key == "review_request":
         driver.complete("officer1", driver.task(instance_id, "submit_request").id, REQUEST)
     task = driver.task(instance_id, task_key)
     before = driver.instance(instance_id).lock_version
-    with pytest.raises(NotAllowed):
+    with pytest.raises(refusal):
         driver.complete(username, task.id, {"decision": "approve"} if task_key == "review_request" else REQUEST)
     assert driver.instance(instance_id).lock_version == before
     assert driver.task(instance_id, task_key).status == TaskStatus.OPEN

@@ -51,6 +51,19 @@ def test_a_marked_statement_gives_the_same_row_either_way(db_engine: Engine) -> 
     assert tuple(plain) == (AWKWARD, 42, "none", VALUES["moment"])
 
 
+def test_run_prepared_gives_the_rows_the_ordinary_statement_gives(db_engine: Engine) -> None:
+    """`run_prepared` (the hot path's statements, past the Session): the same rows, awkward text included; on
+    PostgreSQL as an EXECUTE, even for an unmarked statement."""
+    unmarked = ECHO.execution_options(**{prepared.OPTION: False})
+    with Session(db_engine) as session, statements_sent(db_engine) as recorded:
+        plain = session.execute(unmarked, VALUES).one()
+        for _ in range(2):
+            assert tuple(prepared.run_prepared(session.connection(), unmarked, VALUES).one()) == tuple(plain)
+    if db_engine.dialect.name == "postgresql":
+        assert [s.split("(", 1)[0] for s in recorded.executed[1:]] == [recorded.executed[-1].split("(", 1)[0]] * 2
+        assert recorded.executed[-1].startswith("EXECUTE canbo_"), recorded
+
+
 def test_on_postgres_it_is_prepared_once_and_then_executed(db_engine: Engine) -> None:
     _postgres_only(db_engine)
     with Session(db_engine) as session, statements_sent(db_engine) as recorded:

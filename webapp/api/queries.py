@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, aliased
 
 from workflows.access import group_task_condition
 from workflows.models import AuditEvent, HumanTask, ProcessInstance, ProcessVersion
-from workflows.prepared import server_prepared
+from workflows.prepared import run_prepared
 from workflows.registry.models import Cadre, OrgUnit, User
 from workflows.states import Role, TaskStatus
 
@@ -118,7 +118,7 @@ def open_tasks(session: Session, instance_id: int) -> list[HumanTask]:
 # An instance as the API shows it — with its version, subject, unit, who started it and its open tasks — in one
 # statement built once (one row per open task, one row with no task when none is open). A completion answers with
 # it from inside its own transaction: no second transaction, nothing loaded as ORM objects.
-_INSTANCE_WITH_OPEN_TASKS = server_prepared(
+_INSTANCE_WITH_OPEN_TASKS = (
     select(
         ProcessInstance.id,
         ProcessInstance.process_id,
@@ -153,8 +153,12 @@ _INSTANCE_WITH_OPEN_TASKS = server_prepared(
 
 
 def instance_with_open_tasks(session: Session, instance_id: int) -> list[Row[Any]]:
-    """Rows for `payloads.instance_reply`; the caller has checked the instance is visible (or just wrote it)."""
-    return list(session.execute(_INSTANCE_WITH_OPEN_TASKS, {"instance_id": instance_id}).all())
+    """Rows for `payloads.instance_reply`; the caller has checked the instance is visible (or just wrote it).
+
+    Every completion answers with it, so it goes past the Session (`run_prepared`): the Session's flush comes first,
+    which is all the Session would have added."""
+    session.flush()
+    return list(run_prepared(session.connection(), _INSTANCE_WITH_OPEN_TASKS, {"instance_id": instance_id}).all())
 
 
 def instance_events(session: Session, chain_key: str) -> list[AuditEvent]:

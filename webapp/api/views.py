@@ -175,18 +175,22 @@ def claim_task(task_id: int) -> ResponseReturnValue:
 
 @bp.post(f"/tasks/<{ID}:task_id>/complete")
 def complete_task(task_id: int) -> ResponseReturnValue:
-    instance_id = _visible_task_instance(task_id)
-    data = inputs.json_object(request.get_data())
+    try:
+        data = inputs.json_object(request.get_data())
+    except Invalid:
+        _visible_task_instance(task_id)  # a task outside the caller's scope is not there, whatever was sent
+        raise
     user = _user()
     reply: dict[str, Any] = {}
 
     def complete() -> InstanceSnapshot:
+        # The service answers NotFound for a task outside the caller's scope, decided on the row it locks.
         advanced = operations.complete_task(db.session, process_engine(), actor=user, task_id=task_id, data=data)
         # Read before the commit, in the same transaction: what is about to be committed, without a second one.
-        reply.update(_instance_with_tasks(instance_id))
+        reply.update(_instance_with_tasks(advanced.id))
         return advanced
 
-    act(complete, instance_id=instance_id)
+    act(complete)
     return jsonify(reply)
 
 

@@ -17,7 +17,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflows.access import ancestry, role_units
+from workflows.access import ancestry, role_units, sees_task
 from workflows.assignment import AssignmentContext, can_act_on_task, holds_role_over
 from workflows.audit import GENESIS_HASH, PendingEvent, instance_audit_rows
 from workflows.clock import utcnow_naive
@@ -56,6 +56,10 @@ MAX_DATA_KEYS = 200
 
 def can_act(user: User, locked: LockedTask) -> bool:
     return can_act_on_task(user.id, role_units(user), locked.task, locked.candidate_unit_chain)
+
+
+def can_see(user: User, locked: LockedTask) -> bool:
+    return sees_task(user.id, role_units(user), locked.task, locked.candidate_unit_chain, locked.unit_chain)
 
 
 def can_start(session: Session, user: User | None, unit_id: int | None, subject_cadre_id: int | None) -> bool:
@@ -347,10 +351,24 @@ def complete_task(
 ) -> InstanceSnapshot:
     """Complete one open user task with the person's data and run the process on to its next wait state.
 
-    Raises NotFound, NotAllowed, Conflict (already completed, or a deadline fired first), Invalid (data),
-    ScriptFailure (a model script failed: the instance keeps its previous state).
+    Raises NotFound (also for a task outside the person's scope, as if it did not exist), NotAllowed, Conflict
+    (already completed, or a deadline fired first), Invalid (data), ScriptFailure (a model script failed: the
+    instance keeps its previous state; the failure names the instance).
     """
     locked = lock_task(session, task_id, reserve_task_id=True)
+    # Decided on the locked row rather than by a read before it: one statement fewer on every completion.
+    if not can_see(actor, locked):
+        raise NotFound(f"task {task_id} does not exist")
+    try:
+        return _complete_locked(session, engine, actor, locked, data)
+    except ScriptFailure as failure:
+        failure.instance_id = locked.instance.id
+        raise
+
+
+def _complete_locked(
+    session: Session, engine: ProcessEngine, actor: User, locked: LockedTask, data: Mapping[str, Any] | None
+) -> InstanceSnapshot:
     task, instance = locked.task, locked.instance
     if task.status != "open":
         raise Conflict("this task has already been completed or closed")

@@ -4,7 +4,8 @@ of work (docs/decisions/0003).
 Every statement here is built once, at import or on first use of its shape, with named bind parameters: SQLAlchemy
 then neither rebuilds nor re-keys it per call. On PostgreSQL a whole advance is three round trips after BEGIN — the
 locking SELECT, one UPDATE carrying every other write as data-modifying CTEs, COMMIT — and those two statements are
-prepared on the server once per connection (docs/decisions/0017, workflows/prepared.py).
+prepared on the server once per connection and sent without SQLAlchemy's per-call work (docs/decisions/0017,
+`workflows.prepared.run_prepared`).
 
 Services hand out `InstanceSnapshot`s — plain values, safe to use after the transaction — never live ORM rows.
 """
@@ -20,7 +21,6 @@ from typing import Any, cast
 from sqlalchemy import (
     JSON,
     Connection,
-    CursorResult,
     Table,
     Text,
     bindparam,
@@ -37,7 +37,7 @@ from sqlalchemy.sql.dml import Update
 from workflows.assignment import unit_chain
 from workflows.errors import Conflict, NotFound
 from workflows.models import AuditEvent, HumanTask, ProcessInstance
-from workflows.prepared import execute_call
+from workflows.prepared import run_prepared
 from workflows.registry.models import OrgUnit, User
 
 _instances = cast(Table, ProcessInstance.__table__)
@@ -86,6 +86,8 @@ class TaskSnapshot:
     assignee_id: int | None
     candidate_role: str | None
     candidate_unit_id: int | None
+    closed_by_id: int | None
+    unit_id: int | None
 
 
 _INSTANCE_COLUMNS = [_instances.c[f.name] for f in fields(InstanceSnapshot)]
@@ -97,12 +99,15 @@ _N_INSTANCE = len(_INSTANCE_COLUMNS)
 # are written, so their audit events can be hashed and everything sent in one statement.
 _NEXT_TASK_ID = func.nextval(func.pg_get_serial_sequence(_tasks.name, _tasks.c.id.name))
 
+_task_units = _units.alias("task_unit")
 # Both rows are locked: on PostgreSQL a waiter then re-reads both once the holder commits
-# (a row read through a join but not locked would come back as it was before the wait).
+# (a row read through a join but not locked would come back as it was before the wait). The two units' paths are
+# what deciding who may see and act on the task needs.
 _LOCK_TASK = (
-    select(*_TASK_COLUMNS, *_INSTANCE_COLUMNS, _units.c.path, _users.c.id)
+    select(*_TASK_COLUMNS, *_INSTANCE_COLUMNS, _units.c.path, _task_units.c.path, _users.c.id)
     .join_from(_tasks, _instances, _tasks.c.instance_id == _instances.c.id)
     .outerjoin(_units, _tasks.c.candidate_unit_id == _units.c.id)
+    .outerjoin(_task_units, _tasks.c.unit_id == _task_units.c.id)
     .outerjoin(_users, (_users.c.cadre_id == _instances.c.subject_cadre_id) & _users.c.is_active)
     .where(_tasks.c.id == bindparam("task_id"))
     .with_for_update(of=[_tasks, _instances])
@@ -149,40 +154,12 @@ def _as_json(rows: Sequence[dict[str, Any]]) -> tuple[tuple[str, ...], str]:
     return tuple(rows[0]), encoded
 
 
-# -- server-side prepared statements (PostgreSQL) -------------------------------------------------------------
-# The locking SELECT and the advance's UPDATE run as server-side prepared statements (workflows/prepared.py). They
-# are compiled here once per statement object and sent as a plain EXECUTE, so SQLAlchemy does no per-call work on
-# them at all — not even the cache-key lookup a marked statement goes through (decision 0017).
-
-_compiled: dict[int, tuple[Any, Any]] = {}
-
-
-def _compiled_form(statement: Any, dialect: Any) -> Any:
-    cached = _compiled.get(id(statement))
-    if cached is not None and cached[0] is statement:
-        return cached[1]
-    compiled = statement.compile(dialect=dialect)
-    _compiled[id(statement)] = (statement, compiled)  # statements are built once and live as long as the process
-    return compiled
-
-
-def _execute(connection: Connection, statement: Any, params: dict[str, Any]) -> CursorResult[Any]:
-    """Run a hot-path statement; on PostgreSQL as a server-side prepared statement (see above)."""
-    if not _is_postgres(connection):
-        return connection.execute(statement, params)
-    compiled = _compiled_form(statement, connection.dialect)
-    raw = connection.connection.dbapi_connection
-    call = execute_call(connection.connection.info, raw, compiled.string, compiled.construct_params(params))
-    if call is None:
-        return connection.execute(statement, params)
-    return connection.exec_driver_sql(call, execution_options={"no_parameters": True})
-
-
 @dataclass
 class LockedTask:
     task: TaskSnapshot
     instance: InstanceSnapshot
     candidate_unit_chain: list[int]
+    unit_chain: list[int]  # the task's unit and those above it: where overseers of the task hold their roles
     subject_user_id: int | None  # read in the same statement: the next task often belongs to the subject
     reserved_task_ids: list[int] = field(default_factory=list)
 
@@ -214,25 +191,27 @@ def _is_postgres(connection: Connection) -> bool:
 
 
 def lock_task(session: Session, task_id: int, *, reserve_task_id: bool = False) -> LockedTask:
-    """One statement: the task, its instance (both locked) and the ancestry of the task's candidate unit.
+    """One statement: the task, its instance (both locked) and the ancestry of the task's candidate unit and unit.
 
     `reserve_task_id`: on PostgreSQL also draw one human_tasks id for `AdvanceWrites.reserved_task_ids`."""
     connection = session.connection()
     reserving = reserve_task_id and _is_postgres(connection)
-    row = _execute(connection, _LOCK_TASK_RESERVING if reserving else _LOCK_TASK, {"task_id": task_id}).one_or_none()
+    statement = _LOCK_TASK_RESERVING if reserving else _LOCK_TASK
+    row = run_prepared(connection, statement, {"task_id": task_id}).one_or_none()
     if row is None:
         raise NotFound(f"task {task_id} does not exist")
     task = TaskSnapshot(*row[:_N_TASK])
     end = _N_TASK + _N_INSTANCE
     instance = InstanceSnapshot(*row[_N_TASK:end])
-    path, subject_user_id = row[end], row[end + 1]
+    path, unit_path, subject_user_id = row[end], row[end + 1], row[end + 2]
     chain = unit_chain(path, task.candidate_unit_id) if task.candidate_unit_id is not None and path else []
-    return LockedTask(task, instance, chain, subject_user_id, [row[-1]] if reserving else [])
+    task_unit_chain = unit_chain(unit_path or "/", task.unit_id) if task.unit_id is not None else []
+    return LockedTask(task, instance, chain, task_unit_chain, subject_user_id, [row[-1]] if reserving else [])
 
 
 def lock_instance(session: Session, instance_id: int) -> InstanceSnapshot:
     """Row lock on PostgreSQL (SELECT … FOR UPDATE); on SQLite the transaction already holds the write lock."""
-    row = _execute(session.connection(), _LOCK_INSTANCE, {"instance_id": instance_id}).one_or_none()
+    row = run_prepared(session.connection(), _LOCK_INSTANCE, {"instance_id": instance_id}).one_or_none()
     if row is None:
         raise NotFound(f"instance {instance_id} does not exist")
     return InstanceSnapshot(*row)
@@ -258,7 +237,7 @@ def open_task_rows(session: Session, rows: list[dict[str, Any]], writes: Advance
         return list(connection.execute(_INSERT_TASKS, rows).scalars())
     missing = len(rows) - len(writes.reserved_task_ids)
     if missing > 0:
-        writes.reserved_task_ids.extend(_execute(connection, _DRAW_TASK_IDS, {"count": missing}).scalars())
+        writes.reserved_task_ids.extend(run_prepared(connection, _DRAW_TASK_IDS, {"count": missing}).scalars())
     ids = writes.reserved_task_ids[: len(rows)]
     del writes.reserved_task_ids[: len(rows)]
     writes.opened_tasks.extend({**row, "id": row_id} for row_id, row in zip(ids, rows, strict=True))
@@ -320,7 +299,7 @@ def save_instance(
             connection.execute(_CLOSE_TASK, writes.closed_task)
         if audit_rows:
             connection.execute(_INSERT_AUDIT_ROWS, list(audit_rows))
-    result = _execute(connection, _save_statement(tuple(sorted(values)), tuple(ctes)), params)
+    result = run_prepared(connection, _save_statement(tuple(sorted(values)), tuple(ctes)), params)
     if result.rowcount != 1:
         raise Conflict("the procedure was changed by someone else meanwhile; reload and try again")
     for name, value in changes.items():
