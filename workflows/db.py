@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import MetaData, create_engine, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
 
 from workflows import prepared
 
@@ -88,12 +88,29 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 T = TypeVar("T")
 
 
+def commit_keeping_loaded(session: Session | scoped_session[Session]) -> None:
+    """Commit, leaving the objects the session holds as they were loaded instead of expiring them: for a small write
+    (a read logged, a token's last use) in the middle of a request whose objects it did not touch, which would
+    otherwise each be read again."""
+    # The setting belongs to the Session itself, not to a scoped_session (Flask-SQLAlchemy's) standing for it.
+    target = session() if isinstance(session, scoped_session) else session
+    expiring, target.expire_on_commit = target.expire_on_commit, False
+    try:
+        target.commit()
+    finally:
+        target.expire_on_commit = expiring
+
+
 @contextmanager
-def transaction(session: Session) -> Iterator[Session]:
-    """Commit what the block did, or roll all of it back: no half-written advance ever survives."""
+def transaction(session: Session, *, keep_loaded: bool = False) -> Iterator[Session]:
+    """Commit what the block did, or roll all of it back: no half-written advance ever survives.
+    `keep_loaded`: commit with `commit_keeping_loaded`."""
     try:
         yield session
-        session.commit()
+        if keep_loaded:
+            commit_keeping_loaded(session)
+        else:
+            session.commit()
     except BaseException:
         session.rollback()
         raise

@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, tzinfo
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, false, func, or_, select
 from sqlalchemy.orm import Session, aliased, contains_eager, joinedload
 
-from workflows.access import can_view_instance, in_subtree, oversees_unit, role_units
+from workflows.access import can_view_instance, in_subtree, oversees_unit, role_units, sees_task
+from workflows.assignment import unit_chain
 from workflows.diagram import element_states_from_workflow, render_svg
 from workflows.engine.runtime import Definition, ProcessEngine
 from workflows.errors import NotFound
@@ -23,7 +24,6 @@ from workflows.inbox import PER_PAGE, visible_instances_query
 from workflows.models import Attachment, AuditEvent, Comment, HumanTask, ProcessInstance, ProcessVersion
 from workflows.registry.models import Cadre, OrgUnit, User
 from workflows.states import EventType, InstanceStatus, Role, TaskStatus
-from workflows.tasks import can_view as can_view_task
 
 SORTS = ("newest", "oldest", "ended", "process", "subject")
 STATUSES = tuple(status.value for status in InstanceStatus)
@@ -221,8 +221,16 @@ def can_start_any(session: Session, user: User) -> bool:
 # -- loading one instance -----------------------------------------------------------------------------------
 
 
+# Every page of an instance shows its process version and its subject: loaded with it, not one lazy load each.
+_WITH_VERSION_AND_SUBJECT = (joinedload(ProcessInstance.process_version), joinedload(ProcessInstance.subject))
+
+
 def load_visible_instance(session: Session, user: User, instance_id: int) -> ProcessInstance:
-    instance = session.get(ProcessInstance, instance_id) if 0 < instance_id <= MAX_ID else None
+    instance = (
+        session.get(ProcessInstance, instance_id, options=_WITH_VERSION_AND_SUBJECT)
+        if 0 < instance_id <= MAX_ID
+        else None
+    )
     if instance is None or not can_view_instance(session, user, instance):
         raise NotFound(f"instance {instance_id} does not exist")
     return instance
@@ -341,7 +349,7 @@ def instance_detail(
     names = field_names(definition, locale)
     attachments = instance_attachments(session, instance.id)
     started_by_name = (
-        session.scalar(select(User.full_name).where(User.id == instance.started_by_id))
+        session.scalar(_STARTER_NAME, {"user_id": instance.started_by_id})
         if instance.started_by_id is not None
         else None
     )
@@ -478,40 +486,69 @@ def display_value(value: Any) -> Any:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
 
 
-def open_tasks(session: Session, instance_id: int, user: User | None = None) -> list[OpenTask]:
-    assignee = aliased(User)
-    candidate_unit = aliased(OrgUnit)
-    rows = session.execute(
-        select(HumanTask, assignee.full_name, candidate_unit.name)
-        .outerjoin(assignee, HumanTask.assignee_id == assignee.id)
-        .outerjoin(candidate_unit, HumanTask.candidate_unit_id == candidate_unit.id)
-        .where(HumanTask.instance_id == instance_id, HumanTask.status == TaskStatus.OPEN)
-        .order_by(HumanTask.id)
+_open_task_assignee = aliased(User, name="open_task_assignee")
+_open_task_candidate_unit = aliased(OrgUnit, name="open_task_candidate_unit")
+_open_task_unit = aliased(OrgUnit, name="open_task_unit")
+# Built once, with both units' paths: whether the reader may open each task is then decided without a query per task.
+_OPEN_TASKS = (
+    select(
+        HumanTask,
+        _open_task_assignee.full_name,
+        _open_task_candidate_unit.name,
+        _open_task_candidate_unit.path,
+        _open_task_unit.path,
     )
-    return [
-        OpenTask(task, assignee_name, unit_name, user is not None and can_view_task(session, user, task))
-        for task, assignee_name, unit_name in rows
-    ]
+    .outerjoin(_open_task_assignee, HumanTask.assignee_id == _open_task_assignee.id)
+    .outerjoin(_open_task_candidate_unit, HumanTask.candidate_unit_id == _open_task_candidate_unit.id)
+    .outerjoin(_open_task_unit, HumanTask.unit_id == _open_task_unit.id)
+    .where(HumanTask.instance_id == bindparam("instance_id"), HumanTask.status == TaskStatus.OPEN)
+    .order_by(HumanTask.id)
+)
+
+
+def open_tasks(session: Session, instance_id: int, user: User | None = None) -> list[OpenTask]:
+    held = role_units(user) if user is not None else []
+    found = []
+    for task, assignee_name, unit_name, candidate_path, unit_path in session.execute(
+        _OPEN_TASKS, {"instance_id": instance_id}
+    ):
+        candidate_chain = (
+            unit_chain(candidate_path or "/", task.candidate_unit_id) if task.candidate_unit_id is not None else []
+        )
+        chain = unit_chain(unit_path or "/", task.unit_id) if task.unit_id is not None else []
+        # `workflows.tasks.can_view`, on the paths read with the rows
+        can_open = user is not None and sees_task(user.id, held, task, candidate_chain, chain)
+        found.append(OpenTask(task, assignee_name, unit_name, can_open))
+    return found
+
+
+# The instance page's reads, each built once (with bound parameters) rather than on every page view.
+_COMMENTS = (
+    select(Comment, User.full_name, HumanTask.name)
+    .join(User, Comment.author_id == User.id)
+    .outerjoin(HumanTask, Comment.human_task_id == HumanTask.id)
+    .where(Comment.instance_id == bindparam("instance_id"))
+    .order_by(Comment.created_dt, Comment.id)
+)
+_ATTACHMENTS = (
+    select(Attachment, User.full_name)
+    .outerjoin(User, Attachment.uploaded_by_id == User.id)
+    .where(Attachment.instance_id == bindparam("instance_id"))
+    .order_by(Attachment.uploaded_dt, Attachment.id)
+)
+_EVENTS = select(AuditEvent).where(AuditEvent.instance_id == bindparam("instance_id")).order_by(AuditEvent.seq)
+_PEOPLE_NAMES = select(User.id, User.full_name).where(User.id.in_(bindparam("ids", expanding=True)))
+_UNIT_NAMES = select(OrgUnit.id, OrgUnit.name).where(OrgUnit.id.in_(bindparam("ids", expanding=True)))
+_STARTER_NAME = select(User.full_name).where(User.id == bindparam("user_id"))
 
 
 def instance_comments(session: Session, instance_id: int) -> list[CommentRow]:
-    rows = session.execute(
-        select(Comment, User.full_name, HumanTask.name)
-        .join(User, Comment.author_id == User.id)
-        .outerjoin(HumanTask, Comment.human_task_id == HumanTask.id)
-        .where(Comment.instance_id == instance_id)
-        .order_by(Comment.created_dt, Comment.id)
-    )
+    rows = session.execute(_COMMENTS, {"instance_id": instance_id})
     return [CommentRow(comment, author, task_name) for comment, author, task_name in rows]
 
 
 def instance_attachments(session: Session, instance_id: int) -> list[AttachmentRow]:
-    rows = session.execute(
-        select(Attachment, User.full_name)
-        .outerjoin(User, Attachment.uploaded_by_id == User.id)
-        .where(Attachment.instance_id == instance_id)
-        .order_by(Attachment.uploaded_dt, Attachment.id)
-    )
+    rows = session.execute(_ATTACHMENTS, {"instance_id": instance_id})
     return [AttachmentRow(attachment, name) for attachment, name in rows]
 
 
@@ -521,9 +558,7 @@ def timeline(
     """The audit events of an instance in order. A data change right after a task completion with the same task
     is folded into it: people read "X completed the step, changing A from … to …". `every_event` (inspectors)
     keeps each event as its own entry, hidden bookkeeping changes included."""
-    events = list(
-        session.scalars(select(AuditEvent).where(AuditEvent.instance_id == instance_id).order_by(AuditEvent.seq))
-    )
+    events = list(session.scalars(_EVENTS, {"instance_id": instance_id}))
     payloads = [_payload(event) for event in events]
     user_ids = {e.actor_id for e in events if e.actor_id is not None}
     unit_ids: set[int] = set()
@@ -534,16 +569,10 @@ def timeline(
             unit_ids.add(payload["candidate_unit_id"])
     people: dict[int, str] = {}
     if user_ids:
-        people = {
-            row.id: row.full_name
-            for row in session.execute(select(User.id, User.full_name).where(User.id.in_(user_ids)))
-        }
+        people = {row.id: row.full_name for row in session.execute(_PEOPLE_NAMES, {"ids": sorted(user_ids)})}
     units: dict[int, str] = {}
     if unit_ids:
-        units = {
-            row.id: row.name
-            for row in session.execute(select(OrgUnit.id, OrgUnit.name).where(OrgUnit.id.in_(unit_ids)))
-        }
+        units = {row.id: row.name for row in session.execute(_UNIT_NAMES, {"ids": sorted(unit_ids)})}
 
     entries: list[TimelineEntry] = []
     for event, payload in zip(events, payloads, strict=True):

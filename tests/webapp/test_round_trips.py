@@ -169,3 +169,27 @@ def test_the_task_list_total_rides_in_the_page_and_survives_a_page_past_the_end(
     assert [page["total"] for page in pages] == [3, 3, 3]
     overdue = api.get("/api/v1/tasks?overdue=true&page=2", headers=headers).get_json()
     assert (overdue["items"], overdue["total"]) == ([], 0)
+
+
+def test_an_instance_page_reads_the_user_and_the_instance_once(
+    engine: Engine, auth: AuthActions, client: FlaskClient, driver: WorkflowDriver
+) -> None:
+    """The page logs its read (committed before it is built); that commit must not make the page read the signed-in
+    user, the instance, its version or its subject again, nor ask per open task whether the reader may open it."""
+    ((instance_id, task_id),) = _requests(driver, 1)
+    driver.complete("officer1", task_id, REQUEST)
+    auth.login("supervisor1")
+    assert client.get(f"/instances/{instance_id}").status_code == 200
+
+    with statements_sent(engine) as sent:
+        page = client.get(f"/instances/{instance_id}")
+
+    assert page.status_code == 200 and "record_views" in " ".join(sent.statements) and sent.commits == 1
+    assert len([s for s in sent.statements if re.search(r"\bFROM users\b", s) and "password_hash" in s]) == 1, str(sent)
+    instance_reads = [s for s in sent.statements if "process_instances.state" in s]
+    assert len(instance_reads) == 1 and "process_versions" in instance_reads[0] and "cadres" in instance_reads[0]
+    assert not any(re.match(r"SELECT (process_versions|cadres)\.id AS", s) for s in sent.statements), str(sent)
+    # the open step's units come with it; the one unit path read is whether the reader may cancel the procedure
+    assert any("FROM human_tasks" in s and "open_task_unit.path" in s for s in sent.statements), str(sent)
+    paths = [s for s in sent.statements if re.match(r"SELECT org_units.path\s+FROM org_units", s)]
+    assert len(paths) == 1, paths

@@ -25,6 +25,7 @@ from webapp.own_start_pages import own_start_page, refusal_message
 from workflows.access import visible_units
 from workflows.audit import instance_chain, verify_chains
 from workflows.clock import utcnow_naive
+from workflows.db import commit_keeping_loaded
 from workflows.deployment.operations import can_deploy, deploy_bundle
 from workflows.deployment.validation import BundleFile, split_uploads, validate_bundle
 from workflows.engine import operations
@@ -65,17 +66,6 @@ def _unauthorized(token_given: bool) -> Response:
     return response
 
 
-def _commit_keeping_loaded() -> None:
-    """Commit the token's last use without expiring what the request has loaded: the user and their roles were
-    read a moment ago in this transaction, and reading them again would cost a query (and its planning)."""
-    session = db.session()
-    expiring, session.expire_on_commit = session.expire_on_commit, False
-    try:
-        session.commit()
-    finally:
-        session.expire_on_commit = expiring
-
-
 @bp.before_request
 def authenticate() -> Response | None:
     # Flask-Login takes the user from g before it looks at the session cookie. Pinning it here, for every API
@@ -91,7 +81,7 @@ def authenticate() -> Response | None:
         try:
             user = user_for_token(db.session, token)
             if db.session.dirty:
-                _commit_keeping_loaded()
+                commit_keeping_loaded(db.session)  # the user and roles just read stay loaded
         except BaseException:
             db.session.rollback()
             raise
