@@ -178,6 +178,11 @@ def unit_chain(path: str, unit_id: int) -> list[int]:
     return [*path_ancestors(path), unit_id]
 
 
+def chain_of(unit_id: int | None, path: str | None) -> list[int]:
+    """`unit_chain` of a unit read with its path through an outer join: empty when there is no unit."""
+    return unit_chain(path or "/", unit_id) if unit_id is not None else []
+
+
 def holds_role_over(role_units: Iterable[tuple[str, int]], role: str, unit_chain_ids: list[int]) -> bool:
     """True when the user holds `role` in the unit or any unit above it (a role covers its subtree)."""
     chain = set(unit_chain_ids)

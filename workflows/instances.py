@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, Select, and_, bindparam, false, func, or_,
 from sqlalchemy.orm import Session, aliased, contains_eager, joinedload
 
 from workflows.access import can_view_instance, in_subtree, oversees_unit, role_units, sees_task
-from workflows.assignment import unit_chain
+from workflows.assignment import chain_of
 from workflows.diagram import element_states_from_workflow, render_svg
 from workflows.engine.runtime import Definition, ProcessEngine
 from workflows.errors import NotFound
@@ -512,12 +512,10 @@ def open_tasks(session: Session, instance_id: int, user: User | None = None) -> 
     for task, assignee_name, unit_name, candidate_path, unit_path in session.execute(
         _OPEN_TASKS, {"instance_id": instance_id}
     ):
-        candidate_chain = (
-            unit_chain(candidate_path or "/", task.candidate_unit_id) if task.candidate_unit_id is not None else []
-        )
-        chain = unit_chain(unit_path or "/", task.unit_id) if task.unit_id is not None else []
         # `workflows.tasks.can_view`, on the paths read with the rows
-        can_open = user is not None and sees_task(user.id, held, task, candidate_chain, chain)
+        can_open = user is not None and sees_task(
+            user.id, held, task, chain_of(task.candidate_unit_id, candidate_path), chain_of(task.unit_id, unit_path)
+        )
         found.append(OpenTask(task, assignee_name, unit_name, can_open))
     return found
 

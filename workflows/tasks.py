@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session, aliased, joinedload
 
 from workflows.access import OVERSEEING_ROLES, ancestry, oversees_unit, role_units, sees_task
-from workflows.assignment import can_act_on_task, unit_chain
+from workflows.assignment import can_act_on_task, chain_of
 from workflows.clock import utcnow_naive
 from workflows.engine.runtime import Definition, ProcessEngine
 from workflows.errors import NotAllowed, NotFound
@@ -74,12 +74,8 @@ def visible_task_instance(session: Session, user: User, task_id: int) -> int | N
     facts = session.execute(_VISIBILITY_FACTS, {"task_id": task_id}).one_or_none()
     if facts is None:
         return None
-    candidate_chain = (
-        unit_chain(facts.candidate_unit_path or "/", facts.candidate_unit_id)
-        if facts.candidate_unit_id is not None
-        else []
-    )
-    chain = unit_chain(facts.unit_path or "/", facts.unit_id) if facts.unit_id is not None else []
+    candidate_chain = chain_of(facts.candidate_unit_id, facts.candidate_unit_path)
+    chain = chain_of(facts.unit_id, facts.unit_path)
     return int(facts.instance_id) if sees_task(user.id, role_units(user), facts, candidate_chain, chain) else None
 
 

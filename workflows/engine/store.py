@@ -34,7 +34,7 @@ from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Update
 
-from workflows.assignment import unit_chain
+from workflows.assignment import chain_of
 from workflows.errors import Conflict, NotFound
 from workflows.models import AuditEvent, HumanTask, ProcessInstance
 from workflows.prepared import run_prepared
@@ -204,9 +204,8 @@ def lock_task(session: Session, task_id: int, *, reserve_task_id: bool = False) 
     end = _N_TASK + _N_INSTANCE
     instance = InstanceSnapshot(*row[_N_TASK:end])
     path, unit_path, subject_user_id = row[end], row[end + 1], row[end + 2]
-    chain = unit_chain(path, task.candidate_unit_id) if task.candidate_unit_id is not None and path else []
-    task_unit_chain = unit_chain(unit_path or "/", task.unit_id) if task.unit_id is not None else []
-    return LockedTask(task, instance, chain, task_unit_chain, subject_user_id, [row[-1]] if reserving else [])
+    candidate_chain, chain = chain_of(task.candidate_unit_id, path), chain_of(task.unit_id, unit_path)
+    return LockedTask(task, instance, candidate_chain, chain, subject_user_id, [row[-1]] if reserving else [])
 
 
 def lock_instance(session: Session, instance_id: int) -> InstanceSnapshot:
