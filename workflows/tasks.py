@@ -9,7 +9,7 @@ from uuid import UUID
 from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session, aliased, joinedload
 
-from workflows.access import OVERSEEING_ROLES, ancestry, oversees_unit, role_units, sees_task
+from workflows.access import ancestry, role_units, sees_task
 from workflows.assignment import can_act_on_task, chain_of
 from workflows.clock import utcnow_naive
 from workflows.engine.runtime import Definition, ProcessEngine
@@ -42,9 +42,10 @@ def can_act(session: Session, user: User, task: HumanTask) -> bool:
 
 
 def can_view(session: Session, user: User, task: HumanTask) -> bool:
+    """`access.sees_task`, reading each unit's ancestry only when the answer still depends on it."""
     if task.assignee_id == user.id or task.closed_by_id == user.id or can_act(session, user, task):
         return True
-    return oversees_unit(session, user, task.unit_id, OVERSEEING_ROLES)
+    return sees_task(user.id, role_units(user), task, [], ancestry(session, task.unit_id))
 
 
 _candidate_unit = aliased(OrgUnit)
