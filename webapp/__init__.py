@@ -207,28 +207,26 @@ def _init_templates(app: Flask) -> None:
         context: dict[str, Any] = {"current_locale": str(get_locale() or "vi")}
         if g.get("database_unavailable") or not current_user.is_authenticated:
             return context
-        from workflows.inbox import inbox_counts
+        from workflows.navigation import menu_facts
 
-        context["nav_counts"] = inbox_counts(db.session, current_user, g.get("inbox_counts"))
-        context["nav_items"] = _nav_items()
+        facts = menu_facts(db.session, current_user, g.get("inbox_counts"))
+        context["nav_counts"] = facts.counts
+        context["nav_items"] = _nav_items(facts)
         return context
 
 
-def _nav_items() -> list[dict[str, Any]]:
+def _nav_items(facts: Any) -> list[dict[str, Any]]:
     from flask import url_for
 
-    from workflows.instances import can_start_any
-    from workflows.notifications import unread_count
-
     items = [{"url": url_for("instances.index"), "label": _("Procedures"), "prefix": "instances."}]
-    if can_start_any(db.session, current_user):
+    if facts.can_start:
         items.append({"url": url_for("instances.start"), "label": _("Start a procedure"), "prefix": "instances.start"})
     items += [
         {
             "url": url_for("notifications.index"),
             "label": _("Notifications"),
             "prefix": "notifications",
-            "count": unread_count(db.session, current_user.id),
+            "count": facts.unread,
         },
     ]
     from webapp.evaluation.views import nav_items as evaluation_nav_items

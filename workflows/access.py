@@ -8,8 +8,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, and_, bindparam, false, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import ColumnElement, and_, bindparam, false, inspect, or_, select
+from sqlalchemy.orm import Session
 
 from workflows.assignment import can_act_on_task, holds_role_over, unit_chain
 from workflows.models import HumanTask, ProcessInstance
@@ -84,16 +84,27 @@ def instance_scope_condition(
 
 
 def can_view_instance(session: Session, user: User, instance: ProcessInstance) -> bool:
-    unit = aliased(OrgUnit)
-    query = (
-        select(ProcessInstance.id)
-        .outerjoin(unit, ProcessInstance.unit_id == unit.id)
-        .where(ProcessInstance.id == instance.id, instance_scope_condition(user, unit))
-    )
-    return session.scalar(query) is not None
+    """`instance_scope_condition` for one loaded instance, deciding on its row what the row tells (who started it,
+    whom it is about) and reading only what it does not: the unit's ancestry, then whether they took part."""
+    if instance.started_by_id == user.id or (user.cadre_id is not None and instance.subject_cadre_id == user.cadre_id):
+        return True
+    held = role_units(user)
+    if instance.unit_id is not None and any(role in OVERSEEING_ROLES for role, _unit in held):
+        chain = instance_unit_chain(session, instance)
+        if any(holds_role_over(held, role, chain) for role in OVERSEEING_ROLES):
+            return True
+    return session.scalar(_TOOK_PART, {"instance_id": instance.id, "user_id": user.id}) is not None
 
 
 _UNIT_PATH = server_prepared(select(OrgUnit.path).where(OrgUnit.id == bindparam("unit_id")))
+_TOOK_PART = server_prepared(
+    select(HumanTask.id)
+    .where(
+        HumanTask.instance_id == bindparam("instance_id"),
+        or_(HumanTask.assignee_id == bindparam("user_id"), HumanTask.closed_by_id == bindparam("user_id")),
+    )
+    .limit(1)
+)
 
 
 def ancestry(session: Session, unit_id: int | None) -> list[int]:
@@ -102,6 +113,15 @@ def ancestry(session: Session, unit_id: int | None) -> list[int]:
         return []
     path = session.scalar(_UNIT_PATH, {"unit_id": unit_id})
     return unit_chain(path or "/", unit_id)
+
+
+def instance_unit_chain(session: Session, instance: ProcessInstance) -> list[int]:
+    """`ancestry` of the instance's unit, from the unit loaded with the instance when it was (the instance pages
+    load it: whether the reader may see the instance and whether they may cancel it both need it)."""
+    if "unit" in inspect(instance).unloaded:
+        return ancestry(session, instance.unit_id)
+    unit = instance.unit
+    return unit_chain(unit.path, unit.id) if unit is not None else []
 
 
 def oversees_unit(session: Session, user: User, unit_id: int | None, roles: Iterable[str]) -> bool:

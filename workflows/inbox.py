@@ -221,21 +221,28 @@ def inbox_facets(session: Session, user: User, scope: str) -> list[tuple[str, st
     return [(row[0], row[1], row[2], row[3], row[4]) for row in session.execute(query, {"user_id": user.id})]
 
 
+def own_count_query(user: User) -> Select[Any]:
+    """The number of open tasks assigned to the user, as one statement (the menu embeds it, decision 0030)."""
+    return select(func.count()).where(HumanTask.status == TaskStatus.OPEN, HumanTask.assignee_id == user.id)
+
+
+def group_count_query(user: User) -> Select[Any]:
+    """The number of open, unclaimed tasks the user's roles make them a candidate for."""
+    return (
+        select(func.count())
+        .select_from(HumanTask)
+        .outerjoin(_CANDIDATE_UNIT, HumanTask.candidate_unit_id == _CANDIDATE_UNIT.id)
+        .where(HumanTask.status == TaskStatus.OPEN, _scope_condition(user, "group", _CANDIDATE_UNIT))
+    )
+
+
 def inbox_counts(session: Session, user: User, known: dict[str, int] | None = None) -> dict[str, int]:
     """Open tasks in "mine" and "group"; counts the caller already has are not counted again."""
     counts = dict(known or {})
     if "mine" not in counts:
         counts["mine"] = session.scalar(_OWN_COUNT, {"user_id": user.id}) or 0
     if "group" not in counts:
-        counts["group"] = (
-            session.scalar(
-                select(func.count())
-                .select_from(HumanTask)
-                .outerjoin(_CANDIDATE_UNIT, HumanTask.candidate_unit_id == _CANDIDATE_UNIT.id)
-                .where(HumanTask.status == TaskStatus.OPEN, _scope_condition(user, "group", _CANDIDATE_UNIT))
-            )
-            or 0
-        )
+        counts["group"] = session.scalar(group_count_query(user)) or 0
     return counts
 
 

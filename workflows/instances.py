@@ -15,8 +15,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, bindparam, false, func, or_, select
 from sqlalchemy.orm import Session, aliased, contains_eager, joinedload
 
-from workflows.access import can_view_instance, in_subtree, oversees_unit, role_units, sees_task
-from workflows.assignment import chain_of
+from workflows.access import can_view_instance, in_subtree, instance_unit_chain, role_units, sees_task
+from workflows.assignment import chain_of, holds_role_over
 from workflows.diagram import element_states_from_workflow, render_svg
 from workflows.engine.runtime import Definition, ProcessEngine
 from workflows.errors import NotFound
@@ -201,7 +201,7 @@ def can_comment(user: User) -> bool:
 def can_cancel_instance(session: Session, user: User, instance: ProcessInstance) -> bool:
     """Mirrors operations.can_cancel (an administrator over the instance's unit) for a loaded instance row.
     Whether the instance is still running is the operation's business: it answers Conflict."""
-    return oversees_unit(session, user, instance.unit_id, (Role.ADMIN,))
+    return holds_role_over(role_units(user), Role.ADMIN, instance_unit_chain(session, instance))
 
 
 def sees_errors(user: User) -> bool:
@@ -209,25 +209,37 @@ def sees_errors(user: User) -> bool:
     return Role.ADMIN in user.roles
 
 
-def can_start_any(session: Session, user: User) -> bool:
-    """Whether to offer "start a procedure": something is deployed and the user may start for someone."""
+def may_start_for_someone(user: User) -> bool:
+    """Someone who takes part and either is a cadre (their own procedures) or starts them for others."""
     if is_read_only(user):
         return False
-    if user.cadre_id is None and not any(role in STARTING_ROLES for role in user.roles):
-        return False
-    return session.scalar(select(ProcessVersion.id).limit(1)) is not None
+    return user.cadre_id is not None or any(role in STARTING_ROLES for role in user.roles)
+
+
+# Whether any procedure is deployed at all (a fresh installation has none).
+ANY_VERSION_DEPLOYED = select(ProcessVersion.id).limit(1).exists()
+
+
+def can_start_any(session: Session, user: User) -> bool:
+    """Whether to offer "start a procedure": something is deployed and the user may start for someone."""
+    return may_start_for_someone(user) and bool(session.scalar(select(ANY_VERSION_DEPLOYED)))
 
 
 # -- loading one instance -----------------------------------------------------------------------------------
 
 
-# Every page of an instance shows its process version and its subject: loaded with it, not one lazy load each.
-_WITH_VERSION_AND_SUBJECT = (joinedload(ProcessInstance.process_version), joinedload(ProcessInstance.subject))
+# Every page of an instance shows its process version and its subject, and asks of its unit who may see and who may
+# cancel it: loaded with it, not one read each.
+_WITH_WHAT_ITS_PAGES_NEED = (
+    joinedload(ProcessInstance.process_version),
+    joinedload(ProcessInstance.subject),
+    joinedload(ProcessInstance.unit),
+)
 
 
 def load_visible_instance(session: Session, user: User, instance_id: int) -> ProcessInstance:
     instance = (
-        session.get(ProcessInstance, instance_id, options=_WITH_VERSION_AND_SUBJECT)
+        session.get(ProcessInstance, instance_id, options=_WITH_WHAT_ITS_PAGES_NEED)
         if 0 < instance_id <= MAX_ID
         else None
     )

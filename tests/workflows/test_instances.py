@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from tests.fixtures.workflow_helpers import WorkflowDriver
 from workflows import clock
+from workflows.access import can_view_instance, instance_scope_condition
 from workflows.audit import PendingEvent, insert_audit_rows, instance_audit_rows
 from workflows.db import transaction
 from workflows.deployment.operations import deploy_bundle
@@ -44,7 +45,7 @@ from workflows.instances import (
     startable_subjects,
     timeline,
 )
-from workflows.models import Attachment, ProcessInstance, ProcessVersion
+from workflows.models import Attachment, HumanTask, ProcessInstance, ProcessVersion
 from workflows.registry.models import OrgUnit, User
 from workflows.states import EventType, InstanceStatus
 
@@ -225,6 +226,36 @@ def test_load_visible_instance(session: Session, procedures: dict[str, int]) -> 
     for forged in (procedures["x002"], 0, -1, MAX_ID + 1, 10**30):
         with pytest.raises(NotFound):
             load_visible_instance(session, officer1, forged)
+
+
+def _in_list_scope(session: Session, user: User, instance_id: int) -> bool:
+    unit = aliased(OrgUnit)
+    query = (
+        select(ProcessInstance.id)
+        .outerjoin(unit, ProcessInstance.unit_id == unit.id)
+        .where(ProcessInstance.id == instance_id, instance_scope_condition(user, unit))
+    )
+    return session.scalar(query) is not None
+
+
+def test_one_instance_is_visible_exactly_when_the_list_shows_it(session: Session, procedures: dict[str, int]) -> None:
+    """can_view_instance decides on the loaded row where it can; the list filters in SQL: they must agree, for
+    every person and instance, including someone who sees an instance only because they took part in it."""
+    x002 = session.get(ProcessInstance, procedures["x002"])
+    assert x002 is not None
+    outsider = _user(session, "officer1")
+    assert not can_view_instance(session, outsider, x002)
+    step = session.scalars(
+        select(HumanTask).where(HumanTask.instance_id == x002.id, HumanTask.closed_dt.is_(None))
+    ).one()
+    step.assignee_id = outsider.id  # officer1 is given x002's open step: now they take part
+    session.flush()
+    assert can_view_instance(session, outsider, x002)
+    users = list(session.scalars(select(User)))
+    instances = [session.get(ProcessInstance, instance_id) for instance_id in procedures.values()]
+    decided = {(u.username, i.id): can_view_instance(session, u, i) for u in users for i in instances if i}
+    assert decided == {(u.username, i.id): _in_list_scope(session, u, i.id) for u in users for i in instances if i}
+    assert any(decided.values()) and not all(decided.values())
 
 
 def test_instance_detail(session: Session, process_engine: ProcessEngine, procedures: dict[str, int]) -> None:

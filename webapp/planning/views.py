@@ -24,6 +24,7 @@ from workflows.planning.live import cadre_flags, review_policy
 from workflows.planning.plan import (
     PLAN_COLUMNS,
     STATUS_LABELS,
+    can_read_plans,
     history,
     plan_records,
     plan_rows,
@@ -144,7 +145,7 @@ def structure_facts(instance_id: int) -> Any:
 
 def nav_items(user: Any) -> list[dict[str, Any]]:
     """The plan's link in the main menu, for those who oversee a unit."""
-    if not plan_units(db.session, user):
+    if not can_read_plans(user):
         return []
     return [{"url": url_for("planning.plan"), "label": _("Planning"), "prefix": "planning."}]
 

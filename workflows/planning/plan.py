@@ -33,6 +33,7 @@ __all__ = [
     "STATUS_LABELS",
     "HistoryEvent",
     "PlanRow",
+    "can_read_plans",
     "history",
     "plan_records",
     "plan_rows",
@@ -98,6 +99,11 @@ class HistoryEvent:
     row: PlanRow
     instance_id: int | None
     reason: str | None
+
+
+def can_read_plans(user: User) -> bool:
+    """Whether the user oversees any unit, and so may read its plan (plan_units then lists them)."""
+    return any(role in OVERSEEING_ROLES for role, _unit in role_units(user))
 
 
 def plan_units(session: Session, user: User) -> list[OrgUnit]:

@@ -1,0 +1,62 @@
+"""`workflows.navigation.menu_facts`: the menu's numbers in one statement, the same as counting each on its own."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tests.fixtures.statements import statements_sent
+from tests.fixtures.workflow_helpers import WorkflowDriver
+from workflows.clock import utcnow_naive
+from workflows.inbox import inbox_counts
+from workflows.instances import can_start_any
+from workflows.models import Notification
+from workflows.navigation import menu_facts
+from workflows.notifications import unread_count
+from workflows.registry.models import User
+
+
+@pytest.fixture
+def work(driver: WorkflowDriver) -> None:
+    """officer1's own open request step; two submitted requests waiting for a supervisor of their commune."""
+    driver.start("sample_approval", as_user="officer1", subject="CB0001")
+    for _ in range(2):
+        instance_id = driver.start("sample_approval", as_user="officer1", subject="CB0001")
+        driver.complete("officer1", driver.task(instance_id, "submit_request").id, {"subject_line": "Đề nghị"})
+
+
+def test_the_menu_reads_what_each_count_reads_on_its_own(session: Session, work: None) -> None:
+    users = list(session.scalars(select(User).order_by(User.username)))
+    head = next(user for user in users if user.username == "head1")
+    session.add_all(Notification(user_id=head.id, kind="new_task", title=f"Việc mới {n}") for n in range(2))
+    session.add(Notification(user_id=head.id, kind="new_task", title="Đã đọc", read_dt=utcnow_naive()))
+    session.flush()
+    seen = set()
+    for user in users:
+        facts = menu_facts(session, user)
+        counts = inbox_counts(session, user)
+        assert (facts.mine, facts.group) == (counts["mine"], counts["group"]), user.username
+        assert facts.unread == unread_count(session, user.id), user.username
+        assert facts.can_start is can_start_any(session, user), user.username
+        seen.add((facts.mine > 0, facts.group > 0, facts.unread > 0, facts.can_start))
+    assert menu_facts(session, head).unread == 2  # the notification already read is not counted
+    # the demo people cover both sides of each fact, so a fact read wrongly for anyone would show
+    assert {flag for facts in seen for flag in enumerate(facts)} == {(i, b) for i in range(4) for b in (True, False)}
+
+
+def test_counts_the_page_already_has_are_taken_as_they_are(session: Session, work: None) -> None:
+    officer = session.scalars(select(User).where(User.username == "officer1")).one()
+    facts = menu_facts(session, officer, {"mine": 41, "group": 42})
+    assert facts.counts == {"mine": 41, "group": 42}
+    assert menu_facts(session, officer).counts["mine"] == 1  # the request not yet submitted
+
+
+def test_the_menu_is_one_statement(session: Session, work: None) -> None:
+    supervisor = session.scalars(select(User).where(User.username == "supervisor1")).one()
+    _ = supervisor.role_assignments  # loaded before, as the signed-in user's are
+    bind = session.get_bind()
+    with statements_sent(bind) as sent:  # type: ignore[arg-type]
+        facts = menu_facts(session, supervisor)
+    assert facts.group == 2
+    assert len(sent.statements) == 1, str(sent)
