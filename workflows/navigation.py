@@ -36,12 +36,13 @@ def menu_facts(session: Session, user: User, known: dict[str, int] | None = None
     may_start = may_start_for_someone(user)
     columns: dict[str, Any] = {"unread": unread_count_query(user.id).scalar_subquery()}
     if "mine" not in known:
-        columns["mine"] = own_count_query(user).scalar_subquery()
+        columns["mine"] = own_count_query().scalar_subquery()
     if "group" not in known:
         columns["group"] = group_count_query(user).scalar_subquery()
     if may_start:
         columns["deployed"] = ANY_VERSION_DEPLOYED
-    row = session.execute(select(*(column.label(name) for name, column in columns.items()))).one()._mapping
+    menu = select(*(column.label(name) for name, column in columns.items()))
+    row = session.execute(menu, {"user_id": user.id} if "mine" in columns else {}).one()._mapping
     return MenuFacts(
         mine=known["mine"] if "mine" in known else row["mine"] or 0,
         group=known["group"] if "group" in known else row["group"] or 0,
