@@ -236,16 +236,6 @@ def group_count_query(user: User) -> Select[Any]:
     )
 
 
-def inbox_counts(session: Session, user: User, known: dict[str, int] | None = None) -> dict[str, int]:
-    """Open tasks in "mine" and "group"; counts the caller already has are not counted again."""
-    counts = dict(known or {})
-    if "mine" not in counts:
-        counts["mine"] = session.scalar(_OWN_COUNT, {"user_id": user.id}) or 0
-    if "group" not in counts:
-        counts["group"] = session.scalar(group_count_query(user)) or 0
-    return counts
-
-
 def watched_instances(session: Session, user: User, page: int = 1, per_page: int = PER_PAGE) -> tuple[list[Any], int]:
     """Running procedures this user started (e.g. a personnel officer following an appointment)."""
     query = select(ProcessInstance).where(

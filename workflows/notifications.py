@@ -117,10 +117,6 @@ def unread_count_query(user_id: int) -> Select[Any]:
     )
 
 
-def unread_count(session: Session, user_id: int) -> int:
-    return session.scalar(unread_count_query(user_id)) or 0
-
-
 def mark_read(session: Session, user: User, notification_id: int) -> None:
     """Only the owner may; anyone else is told it does not exist, so ids of others' notifications leak nothing."""
     notification = session.scalar(

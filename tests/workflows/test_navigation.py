@@ -1,4 +1,4 @@
-"""`workflows.navigation.menu_facts`: the menu's numbers in one statement, the same as counting each on its own."""
+"""`workflows.navigation.menu_facts`: the menu's numbers in one statement, the same as the pages they link to."""
 
 from __future__ import annotations
 
@@ -9,11 +9,10 @@ from sqlalchemy.orm import Session
 from tests.fixtures.statements import statements_sent
 from tests.fixtures.workflow_helpers import WorkflowDriver
 from workflows.clock import utcnow_naive
-from workflows.inbox import inbox_counts
+from workflows.inbox import InboxFilters, inbox_page
 from workflows.instances import can_start_any
 from workflows.models import Notification
 from workflows.navigation import menu_facts
-from workflows.notifications import unread_count
 from workflows.registry.models import User
 
 
@@ -35,9 +34,11 @@ def test_the_menu_reads_what_each_count_reads_on_its_own(session: Session, work:
     seen = set()
     for user in users:
         facts = menu_facts(session, user)
-        counts = inbox_counts(session, user)
-        assert (facts.mine, facts.group) == (counts["mine"], counts["group"]), user.username
-        assert facts.unread == unread_count(session, user.id), user.username
+        # the totals of the inbox's two tabs, and the notifications not yet read
+        tabs = {scope: inbox_page(session, user, InboxFilters(scope=scope)).total for scope in ("mine", "group")}
+        assert facts.counts == tabs, user.username
+        unread = [n for n in session.scalars(select(Notification).where(Notification.user_id == user.id))]
+        assert facts.unread == len([n for n in unread if n.read_dt is None]), user.username
         assert facts.can_start is can_start_any(session, user), user.username
         seen.add((facts.mine > 0, facts.group > 0, facts.unread > 0, facts.can_start))
     assert menu_facts(session, head).unread == 2  # the notification already read is not counted
