@@ -212,18 +212,14 @@ _FACETS = (
 )
 # The statements every inbox view repeats with only the person changing: prepared on the server (workflows/prepared.py).
 _OWN_FACETS = server_prepared(_FACETS.where(_OWN))
-_OWN_COUNT = server_prepared(select(func.count()).where(HumanTask.status == TaskStatus.OPEN, _OWN))
+# The number of open tasks assigned to the person bound as `user_id`: the menu embeds it (decision 0030).
+OWN_COUNT = select(func.count()).where(HumanTask.status == TaskStatus.OPEN, _OWN)
 
 
 def inbox_facets(session: Session, user: User, scope: str) -> list[tuple[str, str, str, str, int]]:
     """(process_id, process_name, task_key, step name, count) of the open tasks in this scope, for filters."""
     query = _OWN_FACETS if scope == "mine" else _FACETS.where(_scope_condition(user, scope, _CANDIDATE_UNIT))
     return [(row[0], row[1], row[2], row[3], row[4]) for row in session.execute(query, {"user_id": user.id})]
-
-
-def own_count_query() -> Select[Any]:
-    """The number of open tasks assigned to the person bound as `user_id` (the menu embeds it, decision 0030)."""
-    return _OWN_COUNT
 
 
 def group_count_query(user: User) -> Select[Any]:

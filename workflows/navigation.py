@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflows.inbox import group_count_query, own_count_query
+from workflows.inbox import OWN_COUNT, group_count_query
 from workflows.instances import ANY_VERSION_DEPLOYED, may_start_for_someone
 from workflows.notifications import unread_count_query
 from workflows.registry.models import User
@@ -36,7 +36,7 @@ def menu_facts(session: Session, user: User, known: dict[str, int] | None = None
     may_start = may_start_for_someone(user)
     columns: dict[str, Any] = {"unread": unread_count_query(user.id).scalar_subquery()}
     if "mine" not in known:
-        columns["mine"] = own_count_query().scalar_subquery()
+        columns["mine"] = OWN_COUNT.scalar_subquery()
     if "group" not in known:
         columns["group"] = group_count_query(user).scalar_subquery()
     if may_start:
