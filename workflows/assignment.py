@@ -78,11 +78,20 @@ class AssignmentContext:
 
     _UNKNOWN: object = object()
 
-    def __init__(self, session: Session, instance: InstanceLike, subject_user_id: object = _UNKNOWN) -> None:
+    def __init__(
+        self,
+        session: Session,
+        instance: InstanceLike,
+        subject_user_id: object = _UNKNOWN,
+        unit_ancestors: list[int] | None = None,
+    ) -> None:
+        """`subject_user_id` and `unit_ancestors` (the instance unit's ancestors, root first) when the caller has
+        already read them; otherwise each is looked up when a lane first needs it."""
         self.session = session
         self.subject_cadre_id = instance.subject_cadre_id
         self.unit_id = instance.unit_id
         self._subject_user_id = subject_user_id
+        self._unit_ancestors = unit_ancestors
 
     def subject_user_id(self) -> int | None:
         if self._subject_user_id is AssignmentContext._UNKNOWN:
@@ -101,7 +110,10 @@ class AssignmentContext:
         return self.session.scalar(select(User.id).where(condition, User.is_active).limit(1))
 
     def _ancestors(self) -> list[int]:
-        return path_ancestors(self.session.scalar(select(OrgUnit.path).where(OrgUnit.id == self.unit_id)))
+        if self._unit_ancestors is None:
+            path = self.session.scalar(select(OrgUnit.path).where(OrgUnit.id == self.unit_id))
+            self._unit_ancestors = path_ancestors(path)
+        return self._unit_ancestors
 
     def root_unit_id(self) -> int | None:
         if self.unit_id is None:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tests.fixtures.ballots import user
 from tests.fixtures.planning import CHAIR_PLANNED, NEW_SECRETARY, NEW_VICE, NEW_VICE_2, TERM, setup_planning
+from tests.fixtures.statements import statements_sent
 from tests.fixtures.workflow_helpers import WorkflowDriver
 from workflows import ballots
 from workflows.appointment.service import start_appointment
@@ -23,8 +24,8 @@ from workflows.errors import Conflict, Invalid, NotAllowed
 from workflows.models import ProcessInstance
 from workflows.planning.ballots import PLANNING_BALLOTS
 from workflows.planning.service import start_planning
-from workflows.registry.models import Cadre, PlanningEntry, PlanningStatus
-from workflows.states import InstanceStatus
+from workflows.registry.models import Cadre, OrgUnit, PlanningEntry, PlanningStatus
+from workflows.states import InstanceStatus, Role
 
 
 @pytest.fixture
@@ -94,6 +95,31 @@ def test_the_plan_of_a_new_term_starts_at_the_frame_and_a_returned_frame_comes_b
         _do(driver, instance_id, "approve_frame", "head1", {"frame_decision": "return"})
     _do(driver, instance_id, "approve_frame", "head1", {"frame_decision": "return", "frame_comment": "Thêm chức danh"})
     assert [t.task_key for t in driver.open_tasks(instance_id)] == ["review_frame"]
+
+
+def test_a_step_for_the_provinces_personnel_board_reuses_the_unit_ancestry_the_lock_read(
+    driver: WorkflowDriver, world: dict[str, Any]
+) -> None:
+    """The nomination after the frame's approval lies with the personnel board of the top unit: found from the
+    ancestry the completion's locking read already holds, not by reading the unit again."""
+    instance_id = _start(driver, "term")
+    frame = [{"position_id": world[name]} for name in ("chair", "vice", "secretary", "department")]
+    _do(driver, instance_id, "review_frame", "personnel1", {"frame_titles": frame})
+    engine = driver.session_factory.kw["bind"]
+
+    with statements_sent(engine) as sent:
+        _do(driver, instance_id, "approve_frame", "head1", {"frame_decision": "approve"})
+
+    (nominate,) = driver.open_tasks(instance_id)
+    with driver.session_factory() as s:
+        province = s.scalar(select(OrgUnit.id).where(OrgUnit.parent_id.is_(None)))
+    assert (nominate.task_key, nominate.candidate_role, nominate.candidate_unit_id) == (
+        "nominate",
+        Role.PERSONNEL,
+        province,
+    )
+    unit_reads = [s for s in sent.statements if " ".join(s.split()).startswith("SELECT org_units.path FROM org_units")]
+    assert not unit_reads, str(sent)
 
 
 def test_starting_refuses_others_and_a_second_review(driver: WorkflowDriver, world: dict[str, Any]) -> None:

@@ -405,7 +405,14 @@ def _complete_locked(
     changes = diff_data(before, _current_data(workflow))
     if changes:
         events.append(PendingEvent(EventType.DATA_CHANGED, {"changes": changes}, task.id))
-    context = AssignmentContext(session, instance, subject_user_id=locked.subject_user_id)
+    # The lock read the task unit's ancestry; a task lies in its instance's unit unless the unit changed since.
+    same_unit = task.unit_id == instance.unit_id and bool(locked.unit_chain)
+    context = AssignmentContext(
+        session,
+        instance,
+        subject_user_id=locked.subject_user_id,
+        unit_ancestors=locked.unit_chain[:-1] if same_unit else None,
+    )
     _save_advance(
         session,
         engine,
