@@ -250,7 +250,11 @@ def _position(session: Session, position_id: int) -> Position:
 
 
 def _check_instance(session: Session, instance_id: int | None) -> None:
-    if instance_id is not None and session.get(ProcessInstance, instance_id) is None:
+    # Only whether it exists: loading the instance would also bring its serialized workflow (kilobytes) along.
+    if (
+        instance_id is not None
+        and session.scalar(select(ProcessInstance.id).where(ProcessInstance.id == instance_id)) is None
+    ):
         raise NotFound("the process instance does not exist")
 
 
