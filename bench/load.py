@@ -188,8 +188,8 @@ def measure_raw(instances: int, when: str) -> dict[str, list[float]]:
     speed moves by a third within minutes and one measurement alone would tilt the ratio either way."""
     timings = {}
     for procedure in RAW_MODELS:
-        rate, timings[procedure] = raw_rate(procedure, instances)
-        raw = timings[procedure]
+        rate, raw = raw_rate(procedure, instances)
+        timings[procedure] = raw
         print(
             f"raw SpiffWorkflow advance, one core, {RAW_MODELS[procedure][1]}, {when}: {rate:.0f}/s (median "
             f"{percentile(raw, 0.5) * 1000:.2f} ms, p95 {percentile(raw, 0.95) * 1000:.2f} ms, {len(raw)} advances)"

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.fixtures.ballots import user
@@ -98,16 +99,15 @@ def test_the_plan_of_a_new_term_starts_at_the_frame_and_a_returned_frame_comes_b
 
 
 def test_a_step_for_the_provinces_personnel_board_reuses_the_unit_ancestry_the_lock_read(
-    driver: WorkflowDriver, world: dict[str, Any]
+    driver: WorkflowDriver, world: dict[str, Any], db_engine: Engine
 ) -> None:
     """The nomination after the frame's approval lies with the personnel board of the top unit: found from the
     ancestry the completion's locking read already holds, not by reading the unit again."""
     instance_id = _start(driver, "term")
     frame = [{"position_id": world[name]} for name in ("chair", "vice", "secretary", "department")]
     _do(driver, instance_id, "review_frame", "personnel1", {"frame_titles": frame})
-    engine = driver.session_factory.kw["bind"]
 
-    with statements_sent(engine) as sent:
+    with statements_sent(db_engine) as sent:
         _do(driver, instance_id, "approve_frame", "head1", {"frame_decision": "approve"})
 
     (nominate,) = driver.open_tasks(instance_id)
