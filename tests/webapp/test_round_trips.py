@@ -77,6 +77,7 @@ def test_an_api_completion_is_four_statements_in_one_transaction(
     # one write; the reply, read before the commit.
     assert len(sent.statements) == 4, str(sent)
     assert "api_tokens" in sent.statements[0] and "role_assignments" in sent.statements[0], str(sent)
+    assert "org_units" not in sent.statements[0], str(sent)  # scope checks need a role's unit id, not its row
     assert "FOR UPDATE" in sent.statements[1] and "task_unit.path" in sent.statements[1], str(sent)
     assert sent.commits == 1
     # … and every one of them is a statement prepared on the connection: none is parsed or planned again.

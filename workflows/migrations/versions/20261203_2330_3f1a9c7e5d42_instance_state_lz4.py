@@ -28,7 +28,7 @@ def _lz4_available() -> bool:
     methods = bind.execute(
         sa.text("SELECT enumvals FROM pg_settings WHERE name = 'default_toast_compression'")
     ).scalar()
-    return bool(methods) and "lz4" in methods
+    return "lz4" in (methods or [])
 
 
 def upgrade():
