@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, contains_eager
 from workflows.clock import utcnow_naive
 from workflows.errors import Invalid, NotFound, Problem
 from workflows.prepared import server_prepared
-from workflows.registry.models import ApiToken, RoleAssignment, User
+from workflows.registry.models import ApiToken, User
 from workflows.registry.passwords import hash_token, new_token
 
 # "Last used" is shown to a person to the minute; writing it on every request would turn each API read into a
@@ -18,12 +18,11 @@ from workflows.registry.passwords import hash_token, new_token
 LAST_USE_PRECISION = timedelta(minutes=1)
 
 # The token, its user and the user's roles in one statement, built once: every API request starts with it, and
-# loading them one relationship at a time was three round trips. A role's unit (joined by default) is left out:
-# scope checks need only its id, and building the unit's row on every request cost 40–70 µs; /me loads it.
+# loading them one relationship at a time was three round trips.
 _TOKEN_WITH_USER = server_prepared(
     select(ApiToken)
     .join(ApiToken.user)
-    .options(contains_eager(ApiToken.user).joinedload(User.role_assignments).lazyload(RoleAssignment.unit))
+    .options(contains_eager(ApiToken.user).joinedload(User.role_assignments))
     .where(ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_dt.is_(None), User.is_active)
 )
 
