@@ -1,0 +1,74 @@
+"""The load benchmark's own HTTP client (bench/load.py `exchange`), against a real server on loopback."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from bench.load import exchange
+
+
+def _serve_once(answer: bytes, *, close_after: bool = True) -> tuple[int, threading.Thread, list[bytes]]:
+    """A one-connection server: reads the request's head, records it and sends `answer`."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    seen: list[bytes] = []
+
+    def run() -> None:
+        with listener, listener.accept()[0] as connection:
+            request = b""
+            while b"\r\n\r\n" not in request:
+                request += connection.recv(4096)
+            seen.append(request)
+            connection.sendall(answer)
+            if not close_after:
+                connection.recv(1)  # keep the connection open until the client closes it
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return listener.getsockname()[1], thread, seen
+
+
+@pytest.fixture
+def joined() -> Iterator[list[threading.Thread]]:
+    threads: list[threading.Thread] = []
+    yield threads
+    for thread in threads:
+        thread.join(timeout=5)
+        assert not thread.is_alive()
+
+
+def test_it_returns_the_status_and_exactly_the_body_its_length_announces(joined: list[threading.Thread]) -> None:
+    port, thread, seen = _serve_once(b"HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\n{\"a\":1}")
+    joined.append(thread)
+    request = b"GET /api/v1/tasks HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+
+    assert exchange(port, request) == (200, b'{"a":1}')
+    assert seen == [request]
+
+
+def test_it_does_not_wait_for_the_server_to_close_once_the_body_is_complete(joined: list[threading.Thread]) -> None:
+    # A server that keeps the connection open: reading to the end would block until the timeout.
+    port, thread, _ = _serve_once(b"HTTP/1.1 409 CONFLICT\r\ncontent-length: 2\r\n\r\n{}", close_after=False)
+    joined.append(thread)
+
+    assert exchange(port, b"POST /x HTTP/1.1\r\nHost: x\r\n\r\n") == (409, b"{}")
+
+
+def test_without_a_length_the_body_runs_to_the_close(joined: list[threading.Thread]) -> None:
+    port, thread, _ = _serve_once(b"HTTP/1.0 302 FOUND\r\nLocation: /auth/login\r\n\r\nredirecting")
+    joined.append(thread)
+
+    assert exchange(port, b"GET /inbox HTTP/1.1\r\nHost: x\r\n\r\n") == (302, b"redirecting")
+
+
+def test_an_answer_that_is_not_http_is_an_error(joined: list[threading.Thread]) -> None:
+    port, thread, _ = _serve_once(b"SSH-2.0-OpenSSH\r\n")
+    joined.append(thread)
+
+    with pytest.raises(ConnectionError):
+        exchange(port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
