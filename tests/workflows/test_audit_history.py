@@ -3,6 +3,7 @@ ballot tallies without ballots; a cadre's procedures in time order."""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 
 import pytest
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session
 from tests.fixtures.appointment import NOMINEE, setup_appointment, today_text
 from tests.fixtures.appointment import start as start_appointment
 from tests.fixtures.inspection import EVERY_EVENT, T0, build_story
+from tests.fixtures.statements import statements_sent
 from tests.fixtures.workflow_helpers import WorkflowDriver
 from workflows import clock
 from workflows.db import transaction
@@ -116,3 +118,30 @@ def test_eligibility_is_shown_as_it_was_decided(driver: WorkflowDriver) -> None:
         failed = {r["rule"] for r in snapshot.results if not r["passed"]}
         assert {"planning", "annual_grade"} <= failed
         assert all(r["message"] and r["source"] for r in snapshot.results)
+
+
+def test_the_rule_files_are_hashed_from_the_stored_version_and_read_once_per_version(driver: WorkflowDriver) -> None:
+    """The history names each decision table with the SHA-256 of the file as deployed. Versions never change, so
+    the version's files (up to 120 KB of XML) are read for its first history shown, not for every one."""
+    factory = driver.session_factory
+    with factory() as s, transaction(s):
+        plan = plan_month(s, actor=None, month="2026-11", unit_code="X001")
+        open_for_cadres(s, driver.engine, actor=None, plan=plan, cadres=plan.to_open[:2], policy=DEFAULT_POLICY)
+    with factory() as s:
+        first, second = s.scalars(
+            select(ProcessInstance).where(ProcessInstance.process_id == "monthly_evaluation")
+        ).all()
+        stored = first.process_version.files["evaluation_grade.dmn"]
+        s.expunge_all()
+        bind = s.get_bind()
+        with statements_sent(bind) as sent:
+            history = load_instance_history(s, driver.engine, _user(driver, s, "auditor1"), first.id)
+        assert [(rule.name, rule.sha256) for rule in history.model.rule_files] == [
+            ("evaluation_grade.dmn", hashlib.sha256(stored.encode()).hexdigest())
+        ]
+        assert any("process_versions.files" in statement for statement in sent.statements)
+        s.expunge_all()  # a new request: nothing of the first one is still loaded
+        with statements_sent(bind) as sent:
+            again = load_instance_history(s, driver.engine, _user(driver, s, "auditor1"), second.id)
+        assert again.model == history.model
+        assert not any("process_versions.files" in statement for statement in sent.statements), str(sent)

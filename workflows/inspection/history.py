@@ -185,7 +185,9 @@ def instance_history(
     report = verify_chains(session, instance_chain(instance_id))
     return InstanceHistory(
         detail=detail,
-        model=model_version(detail.instance.process_version),
+        # Versions are immutable: their rule files are read and hashed once, not on every view (each view read
+        # the version's every stored file, up to 120 KB of XML).
+        model=detail.definition.derived("model_version", lambda: model_version(detail.instance.process_version)),
         entries=history_entries,
         tallies=ballot_tallies(session, instance_id),
         eligibility=eligibility_snapshots(entries),
