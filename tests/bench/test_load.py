@@ -43,7 +43,7 @@ def joined() -> Iterator[list[threading.Thread]]:
 
 
 def test_it_returns_the_status_and_exactly_the_body_its_length_announces(joined: list[threading.Thread]) -> None:
-    port, thread, seen = _serve_once(b"HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\n{\"a\":1}")
+    port, thread, seen = _serve_once(b'HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\n{"a":1}')
     joined.append(thread)
     request = b"GET /api/v1/tasks HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
 
