@@ -16,7 +16,7 @@ from sqlalchemy import func, select, update
 from werkzeug.test import TestResponse
 
 from tests.fixtures.app import AuthActions
-from tests.fixtures.models import script_model
+from tests.fixtures.models import parallel_model, script_model
 from tests.fixtures.tampering import bypass_append_only
 from tests.fixtures.workflow_helpers import WorkflowDriver
 from webapp.extensions import db
@@ -441,6 +441,33 @@ def test_a_failed_script_is_422_and_noted_on_the_instance(api: Api, driver: Work
     assert after.state == before.state and driver.task(instance_id, "enter_data").status == "open"
     # Recorded after the rollback, on the instance the service named: administrators see what failed and where.
     assert "compute" in (after.last_error or "")
+
+
+def test_a_completions_answer_is_the_instance_as_read_afterwards(api: Api, driver: WorkflowDriver) -> None:
+    """The answer is built from what the completion read with its lock and its write (no query of its own): it must
+    say what a read of the instance says — a branch still open beside the one completed, the step after both, and
+    none once the procedure has ended."""
+    clock.set_now(T0)
+    with driver.session_factory() as session, transaction(session):
+        deploy_bundle(session, [parallel_model("two_branches")], actor=None, forms_dir=None)
+    started = api.post("/api/v1/instances", "officer1", json={"process": "two_branches"}).get_json()
+    instance_id = started["instance"]["id"]
+    branches = {task["task_key"]: task["id"] for task in started["open_tasks"]}
+    assert set(branches) == {"left", "right"}
+
+    answers = []
+    for key in ("right", "left", "after"):
+        task_id = branches.get(key) or next(t["id"] for t in answers[-1]["open_tasks"] if t["task_key"] == key)
+        completed = api.post(f"/api/v1/tasks/{task_id}/complete", "officer1", json={})
+        assert completed.status_code == 200
+        answers.append(completed.get_json())
+        assert answers[-1] == api.get(f"/api/v1/instances/{instance_id}", "officer1").get_json()
+
+    assert [[t["task_key"] for t in answer["open_tasks"]] for answer in answers] == [["left"], ["after"], []]
+    last = answers[-1]["instance"]
+    assert last["status"] == "completed" and last["ended"] == "2026-11-02T08:00:00Z"
+    assert last["process_name"] == "two_branches" and last["started_by"] == "officer1"
+    assert last["subject"]["code"] == "CB0001" and last["unit"]["code"] == "X001"
 
 
 # -- a whole procedure -------------------------------------------------------------------------------------

@@ -17,12 +17,17 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 
 from tests.fixtures.app import AuthActions
+from tests.fixtures.evaluation import MONTH
 from tests.fixtures.statements import statements_sent
 from tests.fixtures.workflow_helpers import WorkflowDriver
 from webapp.extensions import db
 from workflows.clock import utcnow_naive
-from workflows.registry.models import ApiToken, User
+from workflows.db import transaction
+from workflows.evaluation.opening import open_for_cadres, plan_month
+from workflows.models import ProcessInstance
+from workflows.registry.models import ApiToken, Cadre, EvaluationResult, User
 from workflows.registry.tokens import LAST_USE_PRECISION, create_token
+from workflows.rules.evaluation import DEFAULT_POLICY
 
 REQUEST = {"subject_line": "Đề nghị cấp phòng họp", "amount": 1}
 FORM = {key: str(value) for key, value in REQUEST.items()}
@@ -63,7 +68,7 @@ def _after_a_first_completion(
     return api, headers, task_id
 
 
-def test_an_api_completion_is_four_statements_in_one_transaction(
+def test_an_api_completion_is_three_statements_in_one_transaction(
     app: Flask, engine: Engine, officer_token: str, driver: WorkflowDriver
 ) -> None:
     api, headers, task_id = _after_a_first_completion(app, officer_token, driver)
@@ -72,13 +77,19 @@ def test_an_api_completion_is_four_statements_in_one_transaction(
         response = api.post(f"/api/v1/tasks/{task_id}/complete", json=REQUEST, headers=headers)
 
     assert response.status_code == 200
-    assert [t["task_key"] for t in response.get_json()["open_tasks"]] == ["review_request"]
-    # The token with its user and roles; the engine's locking read (who may see the task is decided on it) and its
-    # one write; the reply, read before the commit.
-    assert len(sent.statements) == 4, str(sent)
+    answer = response.get_json()
+    assert [t["task_key"] for t in answer["open_tasks"]] == ["review_request"]
+    assert answer["instance"]["subject"]["code"] == "CB0001" and answer["instance"]["started_by"] == "officer1"
+    # The token with its user and roles; the engine's locking read (who may see the task is decided on it, and the
+    # answer's labels come with it) and its one write, which answers with the tasks left open: nothing is read
+    # after it.
+    assert len(sent.statements) == 3, str(sent)
     assert "api_tokens" in sent.statements[0] and "role_assignments" in sent.statements[0], str(sent)
     assert "org_units" not in sent.statements[0], str(sent)  # scope checks need a role's unit id, not its row
     assert "FOR UPDATE" in sent.statements[1] and "task_unit.path" in sent.statements[1], str(sent)
+    assert "process_versions.name" in sent.statements[1] and "starter.username" in sent.statements[1], str(sent)
+    write = sent.statements[2]
+    assert "UPDATE process_instances" in write and "FROM advance_saved LEFT OUTER JOIN human_tasks" in write, str(sent)
     assert sent.commits == 1
     # … and every one of them is a statement prepared on the connection: none is parsed or planned again.
     assert all(s.startswith("EXECUTE canbo_") for s in sent.executed), str(sent)
@@ -97,7 +108,7 @@ def test_recording_the_tokens_use_does_not_read_the_user_again(
         response = api.post(f"/api/v1/tasks/{task_id}/complete", json=REQUEST, headers=headers)
 
     assert response.status_code == 200
-    assert len(sent.statements) == 5 and "UPDATE api_tokens" in sent.statements[1], str(sent)
+    assert len(sent.statements) == 4 and "UPDATE api_tokens" in sent.statements[1], str(sent)
     assert sum("users.password_hash" in s for s in sent.statements) == 1, str(sent)  # the token's own read
     assert sent.commits == 2
 
@@ -199,3 +210,55 @@ def test_an_instance_page_reads_the_user_and_the_instance_once(
     paths = [s for s in sent.statements if re.match(r"SELECT org_units.path\s+FROM org_units", s)]
     assert paths == [], paths
     assert not any(s.startswith("SELECT process_instances.id \nFROM process_instances") for s in sent.statements)
+
+
+SELF_ASSESSMENT = {
+    "products": [
+        {"name": "Tham mưu văn bản", "assigned": 10, "completed": 10, "completed_quality": 10, "completed_on_time": 10}
+    ],
+    "criteria_politics": 10,
+    "criteria_competence": 9,
+    "criteria_innovation": 9,
+    "self_report": "Hoàn thành đầy đủ",
+    "proposed_grade": "HTXSNV",
+}
+
+
+@pytest.mark.usefixtures("in_november")
+def test_recording_a_months_grade_reads_the_cadre_once_and_not_its_unit(
+    app: Flask, engine: Engine, driver: WorkflowDriver
+) -> None:
+    """The head's decision ends the procedure and records the grade on the cadre's record (50,000 of them a month in a
+    province): the cadre's row is read once, locked, and its own unit — which a foreign key vouches for — not at all."""
+    with driver.session_factory() as session, transaction(session):
+        personnel = session.scalars(select(User).where(User.username == "personnel1")).one()
+        plan = plan_month(session, actor=personnel, month=MONTH, unit_code="X001")
+        cadres = [cadre for cadre in plan.to_open if cadre.code == "CB0001"]
+        open_for_cadres(session, driver.engine, actor=personnel, plan=plan, cadres=cadres, policy=DEFAULT_POLICY)
+        instance_id = session.scalars(
+            select(ProcessInstance.id).where(ProcessInstance.business_key == f"{MONTH}/CB0001")
+        ).one()
+        head = session.scalars(select(User).where(User.username == "head1")).one()
+        token = create_token(session, head, "round trips")
+    driver.complete("officer1", driver.task(instance_id, "self_assessment").id, SELF_ASSESSMENT)
+    driver.complete(
+        "supervisor1", driver.task(instance_id, "manager_review").id, {**SELF_ASSESSMENT, "decision": "submit"}
+    )
+    api = app.test_client(use_cookies=False)
+    headers = {"Authorization": f"Bearer {token}"}
+
+    with statements_sent(engine) as sent:
+        response = api.post(
+            f"/api/v1/tasks/{driver.task(instance_id, 'head_decision').id}/complete",
+            json={"grade": "HTXSNV"},
+            headers=headers,
+        )
+
+    assert response.status_code == 200 and response.get_json()["instance"]["status"] == "completed"
+    cadre_reads = [s for s in sent.statements if re.match(r"SELECT cadres\.id( AS cadres_id)?, cadres\.code", s)]
+    assert len(cadre_reads) == 1 and "FOR UPDATE" in cadre_reads[0], str(sent)
+    assert not any(re.match(r"SELECT org_units\.id( AS org_units_id)?, ", s) for s in sent.statements), str(sent)
+    with app.app_context():
+        result = db.session.scalars(select(EvaluationResult).join(Cadre).where(Cadre.code == "CB0001")).one()
+        cadre_unit = db.session.scalar(select(Cadre.unit_id).where(Cadre.code == "CB0001"))
+        assert (result.grade, result.unit_id, result.source_instance_id) == ("HTXSNV", cadre_unit, instance_id)

@@ -16,6 +16,7 @@ from sqlalchemy import Row
 
 from workflows.audit import ChainBreak, VerifyReport
 from workflows.deployment.operations import DeployResult
+from workflows.engine.store import InstanceSnapshot
 from workflows.errors import Problem
 from workflows.models import AuditEvent, HumanTask, ProcessVersion
 from workflows.registry.models import Cadre, OrgUnit, User
@@ -124,43 +125,52 @@ def _code_and_name(code: str | None, name: str) -> dict[str, str] | None:
 def instance_reply(rows: Sequence[Row[Any]], now: datetime) -> dict[str, Any]:
     """An instance and its open tasks, from `queries.instance_with_open_tasks` (one row per open task)."""
     first = rows[0]
-    subject = _code_and_name(first.subject_code, first.subject_name)
-    unit = _code_and_name(first.unit_code, first.unit_name)
+    tasks = [
+        SimpleNamespace(
+            id=row.task_id,
+            name=row.task_name,
+            task_key=row.task_key,
+            process_id=row.task_process_id,
+            process_name=row.task_process_name,
+            due_dt=row.due_dt,
+            status=row.task_status,
+            assignee_id=row.assignee_id,
+        )
+        for row in rows
+        if row.task_id is not None
+    ]
+    return _instance_answer(first, first, tasks, now)
+
+
+def advance_reply(instance: InstanceSnapshot, now: datetime) -> dict[str, Any]:
+    """The same answer as `instance_reply`, from the snapshot of a completion that read its labels and open tasks
+    (`operations.complete_task(read_open_tasks=True)`)."""
+    if instance.labels is None or instance.open_tasks is None:
+        raise ValueError("the snapshot was not read with its labels and open tasks")
+    return _instance_answer(instance, instance.labels, instance.open_tasks, now)
+
+
+def _instance_answer(instance: Any, labels: Any, tasks: Sequence[Any], now: datetime) -> dict[str, Any]:
+    """`instance` has the columns of an instance row, `labels` the fields of `InstanceLabels` and each task those
+    of `OpenTask`: rows of a query, or a completion's snapshot."""
+    subject = _code_and_name(labels.subject_code, labels.subject_name)
+    unit = _code_and_name(labels.unit_code, labels.unit_name)
     return {
         "instance": {
-            "id": first.id,
-            "reference": f"{first.process_id}#{first.id}",  # ProcessInstance.reference
-            "process_id": first.process_id,
-            "process_name": first.process_name,
-            "version": first.version,
-            "status": first.status,
+            "id": instance.id,
+            "reference": f"{instance.process_id}#{instance.id}",  # ProcessInstance.reference
+            "process_id": instance.process_id,
+            "process_name": labels.process_name,
+            "version": labels.version,
+            "status": instance.status,
             "subject": subject,
             "unit": unit,
-            "started_by": first.started_by,
-            "started": utc(first.started_dt),
-            "ended": utc(first.ended_dt),
-            "cancel_reason": first.cancel_reason,
+            "started_by": labels.started_by,
+            "started": utc(instance.started_dt),
+            "ended": utc(instance.ended_dt),
+            "cancel_reason": instance.cancel_reason,
         },
-        "open_tasks": [
-            _task_summary(
-                SimpleNamespace(
-                    id=row.task_id,
-                    name=row.task_name,
-                    task_key=row.task_key,
-                    process_id=row.task_process_id,
-                    process_name=row.task_process_name,
-                    due_dt=row.due_dt,
-                    status=row.task_status,
-                    assignee_id=row.assignee_id,
-                ),
-                first.id,
-                subject,
-                unit,
-                now,
-            )
-            for row in rows
-            if row.task_id is not None
-        ],
+        "open_tasks": [_task_summary(task, instance.id, subject, unit, now) for task in tasks],
     }
 
 

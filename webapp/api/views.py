@@ -174,10 +174,12 @@ def complete_task(task_id: int) -> ResponseReturnValue:
     reply: dict[str, Any] = {}
 
     def complete() -> InstanceSnapshot:
-        # The service answers NotFound for a task outside the caller's scope, decided on the row it locks.
-        advanced = operations.complete_task(db.session, process_engine(), actor=user, task_id=task_id, data=data)
-        # Read before the commit, in the same transaction: what is about to be committed, without a second one.
-        reply.update(_instance_with_tasks(advanced.id))
+        # The service answers NotFound for a task outside the caller's scope, decided on the row it locks. The
+        # answer is what the completion read with its lock and its write: no query of its own.
+        advanced = operations.complete_task(
+            db.session, process_engine(), actor=user, task_id=task_id, data=data, read_open_tasks=True
+        )
+        reply.update(payloads.advance_reply(advanced, utcnow_naive()))
         return advanced
 
     act(complete)

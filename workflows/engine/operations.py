@@ -348,8 +348,12 @@ def complete_task(
     actor: User,
     task_id: int,
     data: Mapping[str, Any] | None = None,
+    read_open_tasks: bool = False,
 ) -> InstanceSnapshot:
     """Complete one open user task with the person's data and run the process on to its next wait state.
+
+    With `read_open_tasks` the snapshot returned carries the instance's labels and its open tasks after the
+    completion, read with the lock and the write instead of by a further query.
 
     Raises NotFound (also for a task outside the person's scope, as if it did not exist), NotAllowed, Conflict
     (already completed, or a deadline fired first), Invalid (data), ScriptFailure (a model script failed: the
@@ -360,14 +364,19 @@ def complete_task(
     if not can_see(actor, locked):
         raise NotFound(f"task {task_id} does not exist")
     try:
-        return _complete_locked(session, engine, actor, locked, data)
+        return _complete_locked(session, engine, actor, locked, data, read_open_tasks)
     except ScriptFailure as failure:
         failure.instance_id = locked.instance.id
         raise
 
 
 def _complete_locked(
-    session: Session, engine: ProcessEngine, actor: User, locked: LockedTask, data: Mapping[str, Any] | None
+    session: Session,
+    engine: ProcessEngine,
+    actor: User,
+    locked: LockedTask,
+    data: Mapping[str, Any] | None,
+    read_open_tasks: bool = False,
 ) -> InstanceSnapshot:
     task, instance = locked.task, locked.instance
     if task.status != "open":
@@ -424,7 +433,7 @@ def _complete_locked(
         ready_before=ready_before,
         completed=task,
         context=context,
-        writes=AdvanceWrites(reserved_task_ids=locked.reserved_task_ids),
+        writes=AdvanceWrites(reserved_task_ids=locked.reserved_task_ids, read_open_tasks=read_open_tasks),
     )
     if workflow.is_completed():
         run_completion_effect(session, instance, _current_data(workflow), actor)

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Connection,
     Table,
     Text,
+    and_,
     bindparam,
     column,
     func,
@@ -32,19 +33,53 @@ from sqlalchemy import (
 )
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.dml import Update
+from sqlalchemy.sql import Executable
+from sqlalchemy.sql.selectable import CTE
 
 from workflows.assignment import chain_of
 from workflows.errors import Conflict, NotFound
-from workflows.models import AuditEvent, HumanTask, ProcessInstance
+from workflows.models import AuditEvent, HumanTask, ProcessInstance, ProcessVersion
 from workflows.prepared import run_prepared
-from workflows.registry.models import OrgUnit, User
+from workflows.registry.models import Cadre, OrgUnit, User
+from workflows.states import TaskStatus
 
 _instances = cast(Table, ProcessInstance.__table__)
 _tasks = cast(Table, HumanTask.__table__)
 _units = cast(Table, OrgUnit.__table__)
 _users = cast(Table, User.__table__)
 _audit_events = cast(Table, AuditEvent.__table__)
+_versions = cast(Table, ProcessVersion.__table__)
+_cadres = cast(Table, Cadre.__table__)
+
+# Fields of the snapshots below that are not columns of their table.
+NOT_A_COLUMN = {"column": False}
+
+
+@dataclass
+class InstanceLabels:
+    """What people know an instance by: its procedure and version, its cadre, its unit, who started it."""
+
+    process_name: str
+    version: int
+    subject_code: str | None
+    subject_name: str | None
+    unit_code: str | None
+    unit_name: str | None
+    started_by: str | None
+
+
+@dataclass
+class OpenTask:
+    """An open human_tasks row, as an inbox or an answer lists it."""
+
+    id: int
+    name: str
+    task_key: str
+    process_id: str
+    process_name: str
+    due_dt: datetime | None
+    status: str
+    assignee_id: int | None
 
 
 @dataclass
@@ -67,6 +102,10 @@ class InstanceSnapshot:
     last_error: str | None
     audit_seq: int
     audit_head: str
+    # Filled by a completion (`lock_task`, then `save_instance` with `AdvanceWrites.read_open_tasks`): its answer
+    # then needs no read of its own after the write.
+    labels: InstanceLabels | None = field(default=None, metadata=NOT_A_COLUMN)
+    open_tasks: list[OpenTask] | None = field(default=None, metadata=NOT_A_COLUMN)
 
     @property
     def reference(self) -> str:
@@ -90,8 +129,9 @@ class TaskSnapshot:
     unit_id: int | None
 
 
-_INSTANCE_COLUMNS = [_instances.c[f.name] for f in fields(InstanceSnapshot)]
+_INSTANCE_COLUMNS = [_instances.c[f.name] for f in fields(InstanceSnapshot) if f.metadata.get("column", True)]
 _TASK_COLUMNS = [_tasks.c[f.name] for f in fields(TaskSnapshot)]
+_OPEN_TASK_COLUMNS = [_tasks.c[f.name] for f in fields(OpenTask)]
 _N_TASK = len(_TASK_COLUMNS)
 _N_INSTANCE = len(_INSTANCE_COLUMNS)
 
@@ -100,15 +140,30 @@ _N_INSTANCE = len(_INSTANCE_COLUMNS)
 _NEXT_TASK_ID = func.nextval(func.pg_get_serial_sequence(_tasks.name, _tasks.c.id.name))
 
 _task_units = _units.alias("task_unit")
+_instance_units = _units.alias("instance_unit")
+_starters = _users.alias("starter")
+_LABEL_COLUMNS = [
+    _versions.c.name,
+    _versions.c.version,
+    _cadres.c.code,
+    _cadres.c.full_name,
+    _instance_units.c.code,
+    _instance_units.c.name,
+    _starters.c.username,
+]
 # Both rows are locked: on PostgreSQL a waiter then re-reads both once the holder commits
 # (a row read through a join but not locked would come back as it was before the wait). The two units' paths are
-# what deciding who may see and act on the task needs.
+# what deciding who may see and act on the task needs; the labels are what the completion's answer shows.
 _LOCK_TASK = (
-    select(*_TASK_COLUMNS, *_INSTANCE_COLUMNS, _units.c.path, _task_units.c.path, _users.c.id)
+    select(*_TASK_COLUMNS, *_INSTANCE_COLUMNS, _units.c.path, _task_units.c.path, _users.c.id, *_LABEL_COLUMNS)
     .join_from(_tasks, _instances, _tasks.c.instance_id == _instances.c.id)
+    .join(_versions, _versions.c.id == _instances.c.process_version_id)
     .outerjoin(_units, _tasks.c.candidate_unit_id == _units.c.id)
     .outerjoin(_task_units, _tasks.c.unit_id == _task_units.c.id)
     .outerjoin(_users, (_users.c.cadre_id == _instances.c.subject_cadre_id) & _users.c.is_active)
+    .outerjoin(_cadres, _cadres.c.id == _instances.c.subject_cadre_id)
+    .outerjoin(_instance_units, _instance_units.c.id == _instances.c.unit_id)
+    .outerjoin(_starters, _starters.c.id == _instances.c.started_by_id)
     .where(_tasks.c.id == bindparam("task_id"))
     .with_for_update(of=[_tasks, _instances])
 )
@@ -176,6 +231,9 @@ class AdvanceWrites:
     closed_task: dict[str, Any] | None = None  # v_close_task_id, v_close_status, v_close_dt, v_close_by_id
     opened_tasks: list[dict[str, Any]] = field(default_factory=list)
     reserved_task_ids: list[int] = field(default_factory=list)
+    # Read the instance's open tasks back with the write (into the snapshot's `open_tasks`): on PostgreSQL the
+    # same statement returns them, so a completion's answer costs no further round trip.
+    read_open_tasks: bool = False
 
     def close_task(self, task_id: int, *, status: str, closed_dt: datetime, closed_by_id: int | None) -> None:
         self.closed_task = {
@@ -204,6 +262,7 @@ def lock_task(session: Session, task_id: int, *, reserve_task_id: bool = False) 
     end = _N_TASK + _N_INSTANCE
     instance = InstanceSnapshot(*row[_N_TASK:end])
     path, unit_path, subject_user_id = row[end], row[end + 1], row[end + 2]
+    instance.labels = InstanceLabels(*row[end + 3 : end + 3 + len(_LABEL_COLUMNS)])
     candidate_chain, chain = chain_of(task.candidate_unit_id, path), chain_of(task.unit_id, unit_path)
     return LockedTask(task, instance, candidate_chain, chain, subject_user_id, [row[-1]] if reserving else [])
 
@@ -243,28 +302,51 @@ def open_task_rows(session: Session, rows: list[dict[str, Any]], writes: Advance
     return ids
 
 
-# The instance UPDATE, one statement per shape: which columns change, and on PostgreSQL which CTEs ride along
-# (and with which columns). A handful of shapes exist; each is built and compiled once.
-_saves: dict[tuple[Any, ...], Update] = {}
+# The instance UPDATE, one statement per shape: which columns change, on PostgreSQL which CTEs ride along (and with
+# which columns), and whether the open tasks come back. A handful of shapes exist; each is built and compiled once.
+_saves: dict[tuple[Any, ...], Executable] = {}
+
+_OPEN_TASKS = (
+    select(*_OPEN_TASK_COLUMNS)
+    .where(_tasks.c.instance_id == bindparam("instance_id"), _tasks.c.status == TaskStatus.OPEN)
+    .order_by(_tasks.c.id)
+)
 
 
-def _save_statement(columns: tuple[str, ...], ctes: tuple[tuple[str, tuple[str, ...]], ...]) -> Update:
-    key = (columns, ctes)
-    statement = _saves.get(key)
-    if statement is None:
-        statement = (
-            update(_instances)
-            .where(_instances.c.id == bindparam("v_instance_id"))
-            .where(_instances.c.lock_version == bindparam("v_old_version"))
-            .values({name: bindparam(f"v_new_{name}", type_=_instances.c[name].type) for name in columns})
+def _save_statement(
+    columns: tuple[str, ...], ctes: tuple[tuple[str, tuple[str, ...]], ...], read_open_tasks: bool = False
+) -> Executable:
+    key = (columns, ctes, read_open_tasks)
+    cached = _saves.get(key)
+    if cached is not None:
+        return cached
+    saved = (
+        update(_instances)
+        .where(_instances.c.id == bindparam("v_instance_id"))
+        .where(_instances.c.lock_version == bindparam("v_old_version"))
+        .values({name: bindparam(f"v_new_{name}", type_=_instances.c[name].type) for name in columns})
+    )
+    parts: list[CTE] = []
+    for name, names in ctes:
+        writing = (
+            _CLOSE_TASK
+            if name == "closed"
+            else _insert_from_json(_tasks if name == "opened" else _audit_events, name, names)
         )
-        for name, names in ctes:
-            if name == "closed":
-                part = _CLOSE_TASK
-            else:
-                part = _insert_from_json(_tasks if name == "opened" else _audit_events, name, names)
-            statement = statement.add_cte(part.cte(f"advance_{name}"))
-        _saves[key] = statement
+        parts.append(writing.cte(f"advance_{name}"))
+    if read_open_tasks:
+        # The UPDATE becomes a CTE too, and the statement answers with the tasks that were open before it and are
+        # still open: every part of one statement reads the table as it was when the statement began, so the task
+        # being closed is left out by its id and the rows being opened are added by the caller, who has them.
+        updated = saved.returning(_instances.c.id).cte("advance_saved")
+        still_open = [_tasks.c.instance_id == updated.c.id, _tasks.c.status == TaskStatus.OPEN]
+        if any(name == "closed" for name, _names in ctes):
+            still_open.append(_tasks.c.id != bindparam("v_close_task_id"))
+        answer = select(updated.c.id, *_OPEN_TASK_COLUMNS).select_from(updated.outerjoin(_tasks, and_(*still_open)))
+        statement: Executable = answer.add_cte(*parts, updated)
+    else:
+        statement = saved.add_cte(*parts) if parts else saved
+    _saves[key] = statement
     return statement
 
 
@@ -298,12 +380,24 @@ def save_instance(
             connection.execute(_CLOSE_TASK, writes.closed_task)
         if audit_rows:
             connection.execute(_INSERT_AUDIT_ROWS, list(audit_rows))
-    result = run_prepared(connection, _save_statement(tuple(sorted(values)), tuple(ctes)), params)
-    if result.rowcount != 1:
+    reading_back = writes.read_open_tasks and _is_postgres(connection)
+    result = run_prepared(connection, _save_statement(tuple(sorted(values)), tuple(ctes), reading_back), params)
+    if reading_back:
+        answered = result.all()
+        saved = bool(answered)
+        still_open = [OpenTask(*row[1:]) for row in answered if row[1] is not None]
+    else:
+        saved = result.rowcount == 1
+    if not saved:
         raise Conflict("the procedure was changed by someone else meanwhile; reload and try again")
     for name, value in changes.items():
         setattr(instance, name, value)
     instance.lock_version = new_version
+    if reading_back:
+        opened = [OpenTask(**{f.name: row[f.name] for f in fields(OpenTask)}) for row in writes.opened_tasks]
+        instance.open_tasks = sorted(still_open + opened, key=lambda task: task.id)
+    elif writes.read_open_tasks:
+        instance.open_tasks = [OpenTask(*row) for row in connection.execute(_OPEN_TASKS, {"instance_id": instance.id})]
     _expire_orm_copy(session, instance.id)
 
 

@@ -21,7 +21,7 @@ from workflows.evaluation import PROCESS_ID, annual
 from workflows.hooks import CompletionEffect, InstanceLike, TaskHook
 from workflows.models import Notification
 from workflows.registry.models import Cadre, DisciplineRecord, EvaluationResult, User
-from workflows.registry.records import record_evaluation
+from workflows.registry.records import lock_cadre, record_evaluation
 from workflows.rules.evaluation import (
     GRADES,
     EvaluationPolicy,
@@ -184,14 +184,16 @@ def decision(session: Session, submitted: dict[str, Any], task_data: Mapping[str
 
 def record_result(session: Session, instance: InstanceLike, data: Mapping[str, Any], actor: User | None) -> None:
     """The decided grade goes on the cadre's record (its own audit chain) and the cadre is told."""
-    cadre = session.get(Cadre, instance.subject_cadre_id) if instance.subject_cadre_id else None
     grade = data.get("final_grade")
-    if cadre is None or grade not in GRADES:
+    if not instance.subject_cadre_id or grade not in GRADES:
         return
+    # Read locked at once (record_evaluation would lock it anyway): one read of the row instead of two.
+    cadre = lock_cadre(session, instance.subject_cadre_id)
     record_evaluation(
         session,
         actor,
         cadre,
+        cadre_locked=True,
         period_kind="month",
         period=str(data.get("period")),
         grade=str(grade),

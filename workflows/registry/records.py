@@ -258,17 +258,21 @@ def _check_instance(session: Session, instance_id: int | None) -> None:
         raise NotFound("the process instance does not exist")
 
 
-def _lock(session: Session, cadre: Cadre) -> Cadre:
-    """Re-read the cadre from the database, locked (PostgreSQL; SQLite already holds the write lock), so the "from"
+def lock_cadre(session: Session, cadre_id: int) -> Cadre:
+    """Read the cadre from the database, locked (PostgreSQL; SQLite already holds the write lock), so the "from"
     values in the chain are the stored ones even when two people change the same record at once. Attribute edits
     made on the object outside this module are discarded, not audited as somebody else's change."""
     with session.no_autoflush:
         locked = session.scalars(
-            select(Cadre).where(Cadre.id == cadre.id).with_for_update().execution_options(populate_existing=True)
+            select(Cadre).where(Cadre.id == cadre_id).with_for_update().execution_options(populate_existing=True)
         ).one_or_none()
     if locked is None:
         raise NotFound("the cadre does not exist")
     return locked
+
+
+def _lock(session: Session, cadre: Cadre) -> Cadre:
+    return lock_cadre(session, cadre.id)
 
 
 def _require_active(form: _Form, cadre: Cadre) -> None:
@@ -769,11 +773,13 @@ def record_evaluation(
     source_instance_id: int | None = None,
     quota_exception: str | None = None,
     reason: str | None = None,
+    cadre_locked: bool = False,
 ) -> EvaluationResult:
     """One result per cadre and period: a second call re-grades it (grade, score and quota exception as given; unit
     and source kept unless given) and the chain keeps the earlier values. Nothing is written when nothing differs.
     `quota_exception` is the reference of the approval under which an HTXSNV over the quota was kept; `reason`
-    (e.g. why an HTXSNV over the quota was demoted) goes with the change into the chain."""
+    (e.g. why an HTXSNV over the quota was demoted) goes with the change into the chain. `cadre_locked`: the caller
+    read `cadre` with `lock_cadre` in this transaction, so it is not read a second time."""
     form = _Form()
     kind = form.need("period_kind", period_kind, _choice(PeriodKind))
     grade = form.need("grade", grade, _choice(EvaluationGrade))
@@ -793,8 +799,9 @@ def record_evaluation(
             form.add(Problem("the period has not started yet", field="period"))
     form.check(_change_failed)
 
-    cadre = _lock(session, cadre)
-    if unit_id is not None:
+    if not cadre_locked:
+        cadre = _lock(session, cadre)
+    if unit_id is not None and unit_id != cadre.unit_id:  # the cadre's own unit exists: a foreign key says so
         _unit(session, unit_id)
     _check_instance(session, source_instance_id)
     row = session.scalar(
