@@ -229,7 +229,8 @@ def test_recording_a_months_grade_reads_the_cadre_once_and_not_its_unit(
     app: Flask, engine: Engine, driver: WorkflowDriver
 ) -> None:
     """The head's decision ends the procedure and records the grade on the cadre's record (50,000 of them a month in a
-    province): the cadre's row is read once, locked, and its own unit — which a foreign key vouches for — not at all."""
+    province): the cadre's row is read once, locked, and its own unit — which a foreign key vouches for — not at all;
+    nor is the instance being completed checked for existence, nor the cadre's user read before telling them."""
     with driver.session_factory() as session, transaction(session):
         personnel = session.scalars(select(User).where(User.username == "personnel1")).one()
         plan = plan_month(session, actor=personnel, month=MONTH, unit_code="X001")
@@ -258,6 +259,10 @@ def test_recording_a_months_grade_reads_the_cadre_once_and_not_its_unit(
     cadre_reads = [s for s in sent.statements if re.match(r"SELECT cadres\.id( AS cadres_id)?, cadres\.code", s)]
     assert len(cadre_reads) == 1 and "FOR UPDATE" in cadre_reads[0], str(sent)
     assert not any(re.match(r"SELECT org_units\.id( AS org_units_id)?, ", s) for s in sent.statements), str(sent)
+    assert not any(re.match(r"SELECT process_instances\.id( AS \w+)? FROM", s) for s in sent.statements), str(sent)
+    assert not any(re.match(r"SELECT users\.id( AS \w+)? FROM users", s) for s in sent.statements), str(sent)
+    (told,) = [s for s in sent.statements if s.startswith("INSERT INTO notifications")]
+    assert "SELECT users.id" in told, str(sent)
     with app.app_context():
         result = db.session.scalars(select(EvaluationResult).join(Cadre).where(Cadre.code == "CB0001")).one()
         cadre_unit = db.session.scalar(select(Cadre.unit_id).where(Cadre.code == "CB0001"))

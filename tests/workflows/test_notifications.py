@@ -8,7 +8,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -30,11 +30,12 @@ from workflows.notifications import (
     SmtpSettings,
     create_notifications,
     mark_read,
+    notify_cadre,
     recipients_for_task,
     run_notifications,
     send_pending_emails,
 )
-from workflows.registry.models import OrgUnit, User
+from workflows.registry.models import Cadre, OrgUnit, User
 
 T0 = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
 REQUEST = {"subject_line": "Đề nghị"}
@@ -516,3 +517,27 @@ def test_login_when_the_server_requires_it(driver: WorkflowDriver) -> None:
     [(recipients, message)] = inbox.messages()
     assert recipients == ["officer1@sonha.example"] and message["Subject"] == "Công việc mới: Lập đề nghị"
     assert _email_state(factory, "officer1").email_attempts == 2
+
+
+def test_a_cadres_result_goes_to_their_own_active_sign_in_only(
+    session_factory: sessionmaker[Session], demo_users: dict[str, User]
+) -> None:
+    """`notify_cadre` (the end of a procedure about one cadre): the cadre's own user is told, waiting for its
+    e-mail like any notification; a cadre with no sign-in, or a disabled one, is told nothing."""
+    officer1, officer2 = demo_users["officer1"], demo_users["officer2"]
+    with session_factory() as s, transaction(s):
+        s.execute(update(User).where(User.id == officer2.id).values(is_active=False))
+        unlinked = Cadre(code="CB9001", full_name="Chưa có tài khoản", unit_id=officer1.unit_id, gender="male")
+        unlinked.birth_date = date(1980, 1, 1)
+        s.add(unlinked)
+        s.flush()
+        for cadre_id in (officer1.cadre_id, officer2.cadre_id, unlinked.id):
+            assert cadre_id is not None
+            notify_cadre(
+                s, cadre_id, kind="evaluation_result", instance_id=None, title="Kết quả " + "x" * 300, body="B"
+            )
+    notes = _notes(session_factory, kind="evaluation_result")
+    assert [(name, n.title, n.body, n.email_status, n.email_attempts) for name, n in notes] == [
+        ("officer1", ("Kết quả " + "x" * 300)[:255], "B", "pending", 0)
+    ]
+    assert notes[0][1].created_dt is not None and notes[0][1].read_dt is None

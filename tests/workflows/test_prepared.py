@@ -4,12 +4,14 @@ way whenever preparing is not possible — without harming the caller's transact
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import bindparam, event, func, select, text
+from sqlalchemy import bindparam, event, func, select, text, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
 from tests.fixtures.statements import statements_sent
@@ -166,5 +168,70 @@ def test_a_statement_already_prepared_on_the_session_is_used_in_the_same_transac
                 assert session.execute(UNITS_BY_CODE, {"code": "PX3"}).scalar_one() == "Đã có"
             assert session.scalar(select(OrgUnit.name).where(OrgUnit.code == "PX3")) == "Đã có"
         assert any(statement.startswith("EXECUTE canbo_") for statement in recorded.executed)
+    finally:
+        engine.dispose()
+
+
+def test_fetch_rows_gives_the_rows_and_counts_of_the_ordinary_statement(db_engine: Engine) -> None:
+    """`fetch_rows` (the engine's lock and write): the rows as tuples, awkward text included, and the count of rows
+    a write changed; on PostgreSQL as an EXECUTE that the Connection's events still see."""
+    unmarked = ECHO.execution_options(**{prepared.OPTION: False})
+    rename = update(OrgUnit).where(OrgUnit.code == bindparam("v_code")).values(name=bindparam("v_name"))
+    with Session(db_engine) as session, transaction(session), statements_sent(db_engine) as recorded:
+        plain = tuple(session.execute(unmarked, VALUES).one())
+        session.add_all(OrgUnit(code=f"PF{n}", name="Cũ", unit_type="commune", path="/") for n in (1, 2))
+        session.flush()
+        fetched = prepared.fetch_rows(session.connection(), unmarked, VALUES)
+        changed = prepared.fetch_rows(session.connection(), rename, {"v_code": "PF1", "v_name": AWKWARD})
+        unchanged = prepared.fetch_rows(session.connection(), rename, {"v_code": "PF9", "v_name": "x"})
+    assert [tuple(row) for row in fetched.rows] == [plain]
+    assert (changed.rows, changed.rowcount, unchanged.rows, unchanged.rowcount) == ([], 1, [], 0)
+    with Session(db_engine) as session:
+        assert session.scalar(select(OrgUnit.name).where(OrgUnit.code == "PF1")) == AWKWARD
+    if db_engine.dialect.name == "postgresql":
+        assert sum(statement.startswith("EXECUTE canbo_") for statement in recorded.executed) == 3, recorded
+
+
+def test_fetch_rows_raises_database_errors_as_any_statement_does(db_engine: Engine) -> None:
+    """A failing statement surfaces as SQLAlchemy's error (what the app's handlers and the Session's rollback
+    expect), and the session is usable after its rollback."""
+    failing = select(bindparam("number", type_=OrgUnit.id.type) / 0)
+    with Session(db_engine) as session:
+        if db_engine.dialect.name == "postgresql":
+            with pytest.raises(DBAPIError) as raised:
+                prepared.fetch_rows(session.connection(), failing, {"number": 1})
+            assert "division by zero" in str(raised.value.orig)
+            session.rollback()
+        assert session.execute(ECHO, VALUES).one()[1] == 42
+
+
+def test_a_lost_connection_is_reported_as_sqlalchemy_reports_it(db_engine: Engine) -> None:
+    """The server ends the connection (a restart, a failover) before the PREPARE of a statement or before its
+    EXECUTE: either way the error is SQLAlchemy's OperationalError — the one the app answers with 503 — and the
+    next session works on a new connection."""
+    _postgres_only(db_engine)
+    engine = make_engine(db_engine.url.render_as_string(hide_password=False), pool_size=1, max_overflow=0)
+    try:
+        runs: list[tuple[Any, bool]] = [
+            (prepared.fetch_rows, False),
+            (prepared.fetch_rows, True),
+            (prepared.run_prepared, False),
+            (prepared.run_prepared, True),
+        ]
+        for run, prepare_first in runs:
+            session = Session(engine)
+            backend = session.scalar(text("SELECT pg_backend_pid()"))
+            if prepare_first:
+                run(session.connection(), UNITS_BY_CODE, {"code": "nothing"})
+            with db_engine.connect() as other:
+                other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
+            with pytest.raises(OperationalError):
+                run(session.connection(), UNITS_BY_CODE, {"code": "nothing"})
+            with contextlib.suppress(OperationalError):  # its closing ROLLBACK meets the dead connection too
+                session.close()
+            with Session(engine) as session:
+                assert session.scalar(text("SELECT pg_backend_pid()")) != backend
+                answer = run(session.connection(), UNITS_BY_CODE, {"code": "nothing"})
+                assert (answer.rows if isinstance(answer, prepared.Rows) else answer.all()) == []
     finally:
         engine.dispose()

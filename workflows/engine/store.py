@@ -5,7 +5,7 @@ Every statement here is built once, at import or on first use of its shape, with
 then neither rebuilds nor re-keys it per call. On PostgreSQL a whole advance is three round trips after BEGIN — the
 locking SELECT, one UPDATE carrying every other write as data-modifying CTEs, COMMIT — and those two statements are
 prepared on the server once per connection and sent without SQLAlchemy's per-call work (docs/decisions/0017,
-`workflows.prepared.run_prepared`).
+`workflows.prepared.fetch_rows`).
 
 Services hand out `InstanceSnapshot`s — plain values, safe to use after the transaction — never live ORM rows.
 """
@@ -39,7 +39,7 @@ from sqlalchemy.sql.selectable import CTE
 from workflows.assignment import chain_of
 from workflows.errors import Conflict, NotFound
 from workflows.models import AuditEvent, HumanTask, ProcessInstance, ProcessVersion
-from workflows.prepared import run_prepared
+from workflows.prepared import fetch_rows
 from workflows.registry.models import Cadre, OrgUnit, User
 from workflows.states import TaskStatus
 
@@ -80,6 +80,9 @@ class OpenTask:
     due_dt: datetime | None
     status: str
     assignee_id: int | None
+
+
+_OPEN_TASK_FIELDS = tuple(f.name for f in fields(OpenTask))
 
 
 @dataclass
@@ -255,9 +258,10 @@ def lock_task(session: Session, task_id: int, *, reserve_task_id: bool = False) 
     connection = session.connection()
     reserving = reserve_task_id and _is_postgres(connection)
     statement = _LOCK_TASK_RESERVING if reserving else _LOCK_TASK
-    row = run_prepared(connection, statement, {"task_id": task_id}).one_or_none()
-    if row is None:
+    rows = fetch_rows(connection, statement, {"task_id": task_id}).rows
+    if not rows:
         raise NotFound(f"task {task_id} does not exist")
+    row = rows[0]
     task = TaskSnapshot(*row[:_N_TASK])
     end = _N_TASK + _N_INSTANCE
     instance = InstanceSnapshot(*row[_N_TASK:end])
@@ -269,10 +273,10 @@ def lock_task(session: Session, task_id: int, *, reserve_task_id: bool = False) 
 
 def lock_instance(session: Session, instance_id: int) -> InstanceSnapshot:
     """Row lock on PostgreSQL (SELECT … FOR UPDATE); on SQLite the transaction already holds the write lock."""
-    row = run_prepared(session.connection(), _LOCK_INSTANCE, {"instance_id": instance_id}).one_or_none()
-    if row is None:
+    rows = fetch_rows(session.connection(), _LOCK_INSTANCE, {"instance_id": instance_id}).rows
+    if not rows:
         raise NotFound(f"instance {instance_id} does not exist")
-    return InstanceSnapshot(*row)
+    return InstanceSnapshot(*rows[0])
 
 
 def insert_instance(session: Session, values: dict[str, Any], writes: AdvanceWrites | None = None) -> InstanceSnapshot:
@@ -295,7 +299,8 @@ def open_task_rows(session: Session, rows: list[dict[str, Any]], writes: Advance
         return list(connection.execute(_INSERT_TASKS, rows).scalars())
     missing = len(rows) - len(writes.reserved_task_ids)
     if missing > 0:
-        writes.reserved_task_ids.extend(run_prepared(connection, _DRAW_TASK_IDS, {"count": missing}).scalars())
+        drawn = fetch_rows(connection, _DRAW_TASK_IDS, {"count": missing}).rows
+        writes.reserved_task_ids.extend(row[0] for row in drawn)
     ids = writes.reserved_task_ids[: len(rows)]
     del writes.reserved_task_ids[: len(rows)]
     writes.opened_tasks.extend({**row, "id": row_id} for row_id, row in zip(ids, rows, strict=True))
@@ -381,9 +386,9 @@ def save_instance(
         if audit_rows:
             connection.execute(_INSERT_AUDIT_ROWS, list(audit_rows))
     reading_back = writes.read_open_tasks and _is_postgres(connection)
-    result = run_prepared(connection, _save_statement(tuple(sorted(values)), tuple(ctes), reading_back), params)
+    result = fetch_rows(connection, _save_statement(tuple(sorted(values)), tuple(ctes), reading_back), params)
     if reading_back:
-        answered = result.all()
+        answered = result.rows
         saved = bool(answered)
         still_open = [OpenTask(*row[1:]) for row in answered if row[1] is not None]
     else:
@@ -394,7 +399,7 @@ def save_instance(
         setattr(instance, name, value)
     instance.lock_version = new_version
     if reading_back:
-        opened = [OpenTask(**{f.name: row[f.name] for f in fields(OpenTask)}) for row in writes.opened_tasks]
+        opened = [OpenTask(*(row[name] for name in _OPEN_TASK_FIELDS)) for row in writes.opened_tasks]
         instance.open_tasks = sorted(still_open + opened, key=lambda task: task.id)
     elif writes.read_open_tasks:
         instance.open_tasks = [OpenTask(*row) for row in connection.execute(_OPEN_TASKS, {"instance_id": instance.id})]
@@ -407,6 +412,7 @@ def update_task(session: Session, task_id: int, **values: Any) -> None:
 
 def _expire_orm_copy(session: Session, instance_id: int) -> None:
     """If the caller's session also holds the instance as an ORM object, make it re-read what we just wrote."""
-    key = session.identity_key(ProcessInstance, instance_id)
+    # The identity key spelled out: Session.identity_key looks up the mapper on each call, on every advance.
+    key = (ProcessInstance, (instance_id,), None)
     if key in session.identity_map:
         session.expire(session.identity_map[key])

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from workflows.errors import Invalid, Problem
 from workflows.evaluation import PROCESS_ID, annual
 from workflows.hooks import CompletionEffect, InstanceLike, TaskHook
-from workflows.models import Notification
+from workflows.notifications import notify_cadre
 from workflows.registry.models import Cadre, DisciplineRecord, EvaluationResult, User
 from workflows.registry.records import lock_cadre, record_evaluation
 from workflows.rules.evaluation import (
@@ -200,18 +200,16 @@ def record_result(session: Session, instance: InstanceLike, data: Mapping[str, A
         score=data.get("score"),
         unit_id=data.get("cadre_unit_id"),
         source_instance_id=instance.id,
+        source_locked=True,  # the instance being completed
     )
-    user_id = session.scalar(select(User.id).where(User.cadre_id == cadre.id, User.is_active))
-    if user_id is not None:
-        session.add(
-            Notification(
-                user_id=user_id,
-                kind="evaluation_result",
-                instance_id=instance.id,
-                title=f"Kết quả đánh giá tháng {data.get('period')}: {grade}",
-                body=f"Điểm: {data.get('score')}. Xếp loại: {grade}.",
-            )
-        )
+    notify_cadre(
+        session,
+        cadre.id,
+        kind="evaluation_result",
+        instance_id=instance.id,
+        title=f"Kết quả đánh giá tháng {data.get('period')}: {grade}",
+        body=f"Điểm: {data.get('score')}. Xếp loại: {grade}.",
+    )
 
 
 TASK_HOOKS: dict[str, TaskHook] = {

@@ -774,12 +774,14 @@ def record_evaluation(
     quota_exception: str | None = None,
     reason: str | None = None,
     cadre_locked: bool = False,
+    source_locked: bool = False,
 ) -> EvaluationResult:
     """One result per cadre and period: a second call re-grades it (grade, score and quota exception as given; unit
     and source kept unless given) and the chain keeps the earlier values. Nothing is written when nothing differs.
     `quota_exception` is the reference of the approval under which an HTXSNV over the quota was kept; `reason`
     (e.g. why an HTXSNV over the quota was demoted) goes with the change into the chain. `cadre_locked`: the caller
-    read `cadre` with `lock_cadre` in this transaction, so it is not read a second time."""
+    read `cadre` with `lock_cadre` in this transaction, so it is not read a second time; `source_locked`: the
+    caller holds the lock of the source instance (it is completing it), so its existence is not checked."""
     form = _Form()
     kind = form.need("period_kind", period_kind, _choice(PeriodKind))
     grade = form.need("grade", grade, _choice(EvaluationGrade))
@@ -803,7 +805,8 @@ def record_evaluation(
         cadre = _lock(session, cadre)
     if unit_id is not None and unit_id != cadre.unit_id:  # the cadre's own unit exists: a foreign key says so
         _unit(session, unit_id)
-    _check_instance(session, source_instance_id)
+    if not source_locked:
+        _check_instance(session, source_instance_id)
     row = session.scalar(
         select(EvaluationResult).where(
             EvaluationResult.cadre_id == cadre.id,
