@@ -84,14 +84,16 @@ class AssignmentContext:
         instance: InstanceLike,
         subject_user_id: object = _UNKNOWN,
         unit_ancestors: list[int] | None = None,
+        subject_unit_id: object = _UNKNOWN,
     ) -> None:
-        """`subject_user_id` and `unit_ancestors` (the instance unit's ancestors, root first) when the caller has
-        already read them; otherwise each is looked up when a lane first needs it."""
+        """`subject_user_id`, `unit_ancestors` (the instance unit's ancestors, root first) and `subject_unit_id`
+        when the caller has already read them; otherwise each is looked up when a lane first needs it."""
         self.session = session
         self.subject_cadre_id = instance.subject_cadre_id
         self.unit_id = instance.unit_id
         self._subject_user_id = subject_user_id
         self._unit_ancestors = unit_ancestors
+        self._subject_unit_id = subject_unit_id
 
     def subject_user_id(self) -> int | None:
         if self._subject_user_id is AssignmentContext._UNKNOWN:
@@ -124,7 +126,9 @@ class AssignmentContext:
     def subject_unit_id(self) -> int | None:
         if self.subject_cadre_id is None:
             return None
-        return self.session.scalar(select(Cadre.unit_id).where(Cadre.id == self.subject_cadre_id))
+        if self._subject_unit_id is AssignmentContext._UNKNOWN:
+            self._subject_unit_id = self.session.scalar(select(Cadre.unit_id).where(Cadre.id == self.subject_cadre_id))
+        return self._subject_unit_id  # type: ignore[return-value]
 
     def parent_unit_id(self) -> int | None:
         """The unit above the instance's; the province itself has none above it, so it answers for itself."""

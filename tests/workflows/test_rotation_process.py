@@ -9,10 +9,12 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.fixtures.ballots import user
 from tests.fixtures.rotation import BOARD, OFFICER, setup_rotation
+from tests.fixtures.statements import statements_sent
 from tests.fixtures.workflow_helpers import WorkflowDriver
 from workflows import ballots, clock
 from workflows.audit import verify_chains
@@ -202,3 +204,27 @@ def test_a_return_after_the_review_ends_the_post_and_moves_the_cadre_back(
         assert post.ended_on == ends
         assert verify_chains(s).ok
     assert driver.instance(instance_id).status == InstanceStatus.COMPLETED
+
+
+def test_the_sending_units_consultation_goes_to_the_cadres_unit_read_with_the_lock(
+    driver: WorkflowDriver, world: dict[str, Any], db_engine: Engine
+) -> None:
+    """The lane "Đơn vị cử đi" resolves in the subject cadre's unit; the engine's locking read brings that unit
+    along, so opening the task reads nothing more."""
+    instance_id = _start(driver, world)
+    _do(driver, instance_id, "plan", "personnel1", {
+        "plan_reference": "KH-02", "plan_count": 1, "plan_needs": "Đào tạo", "plan_posts_places": "Xã An Phú",
+        "expected_placement": "Trở về",
+    })  # fmt: skip
+    _do(driver, instance_id, "plan_approval", "leader1", {"plan_decision": "approve"})
+    _do(driver, instance_id, "propose", "personnel1", {"proposal_summary": "Đề xuất"})
+
+    with statements_sent(db_engine) as sent:
+        _do(driver, instance_id, "eligibility", "personnel1")
+
+    consultation = driver.task(instance_id, "consult_sending")
+    with driver.session_factory() as s:
+        cadre_unit = s.scalar(select(Cadre.unit_id).where(Cadre.code == OFFICER))
+    assert (consultation.candidate_role, consultation.candidate_unit_id) == ("head", cadre_unit)
+    flat = [" ".join(statement.split()) for statement in sent.statements]
+    assert not any(statement.startswith("SELECT cadres.unit_id FROM cadres") for statement in flat), str(sent)

@@ -421,6 +421,7 @@ def _complete_locked(
         instance,
         subject_user_id=locked.subject_user_id,
         unit_ancestors=locked.unit_chain[:-1] if same_unit else None,
+        subject_unit_id=locked.subject_unit_id,
     )
     _save_advance(
         session,

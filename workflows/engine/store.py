@@ -158,7 +158,15 @@ _LABEL_COLUMNS = [
 # (a row read through a join but not locked would come back as it was before the wait). The two units' paths are
 # what deciding who may see and act on the task needs; the labels are what the completion's answer shows.
 _LOCK_TASK = (
-    select(*_TASK_COLUMNS, *_INSTANCE_COLUMNS, _units.c.path, _task_units.c.path, _users.c.id, *_LABEL_COLUMNS)
+    select(
+        *_TASK_COLUMNS,
+        *_INSTANCE_COLUMNS,
+        _units.c.path,
+        _task_units.c.path,
+        _users.c.id,
+        _cadres.c.unit_id,
+        *_LABEL_COLUMNS,
+    )
     .join_from(_tasks, _instances, _tasks.c.instance_id == _instances.c.id)
     .join(_versions, _versions.c.id == _instances.c.process_version_id)
     .outerjoin(_units, _tasks.c.candidate_unit_id == _units.c.id)
@@ -219,6 +227,7 @@ class LockedTask:
     candidate_unit_chain: list[int]
     unit_chain: list[int]  # the task's unit and those above it: where overseers of the task hold their roles
     subject_user_id: int | None  # read in the same statement: the next task often belongs to the subject
+    subject_unit_id: int | None = None  # the subject cadre's unit: where lanes "@subject" look for the role
     reserved_task_ids: list[int] = field(default_factory=list)
 
 
@@ -265,10 +274,11 @@ def lock_task(session: Session, task_id: int, *, reserve_task_id: bool = False) 
     task = TaskSnapshot(*row[:_N_TASK])
     end = _N_TASK + _N_INSTANCE
     instance = InstanceSnapshot(*row[_N_TASK:end])
-    path, unit_path, subject_user_id = row[end], row[end + 1], row[end + 2]
-    instance.labels = InstanceLabels(*row[end + 3 : end + 3 + len(_LABEL_COLUMNS)])
+    path, unit_path, subject_user_id, subject_unit_id = row[end : end + 4]
+    instance.labels = InstanceLabels(*row[end + 4 : end + 4 + len(_LABEL_COLUMNS)])
     candidate_chain, chain = chain_of(task.candidate_unit_id, path), chain_of(task.unit_id, unit_path)
-    return LockedTask(task, instance, candidate_chain, chain, subject_user_id, [row[-1]] if reserving else [])
+    reserved = [row[-1]] if reserving else []
+    return LockedTask(task, instance, candidate_chain, chain, subject_user_id, subject_unit_id, reserved)
 
 
 def lock_instance(session: Session, instance_id: int) -> InstanceSnapshot:
