@@ -66,6 +66,29 @@ def group_task_condition(user: User, candidate_unit: Any) -> ColumnElement[bool]
     return or_(*clauses) if clauses else false()
 
 
+def group_task_condition_bound(roles: int, candidate_unit: Any) -> ColumnElement[bool]:
+    """`group_task_condition` for anyone holding `roles` role assignments, every value a bound parameter (the ones
+    `group_task_parameters` gives): the statement can be built once and prepared."""
+    clauses = [
+        and_(
+            HumanTask.candidate_role == bindparam(f"group_role_{n}"),
+            or_(
+                candidate_unit.id == bindparam(f"group_unit_{n}"),
+                candidate_unit.path.like(bindparam(f"group_below_{n}")),
+            ),
+        )
+        for n in range(roles)
+    ]
+    return or_(*clauses) if clauses else false()
+
+
+def group_task_parameters(user: User) -> dict[str, Any]:
+    parameters: dict[str, Any] = {}
+    for n, (role, unit_id) in enumerate(role_units(user)):
+        parameters.update({f"group_role_{n}": role, f"group_unit_{n}": unit_id, f"group_below_{n}": f"%/{unit_id}/%"})
+    return parameters
+
+
 def instance_scope_condition(
     user: User, unit: type[OrgUnit], roles: Iterable[str] = OVERSEEING_ROLES
 ) -> ColumnElement[bool]:

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, bindparam, func, select
 from sqlalchemy.orm import Session, aliased
 
-from workflows.access import group_task_condition, in_subtree, instance_scope_condition
+from workflows.access import group_task_condition, group_task_condition_bound, in_subtree, instance_scope_condition
 from workflows.clock import utcnow_naive
 from workflows.models import HumanTask, ProcessInstance
 from workflows.prepared import server_prepared
@@ -222,13 +222,18 @@ def inbox_facets(session: Session, user: User, scope: str) -> list[tuple[str, st
     return [(row[0], row[1], row[2], row[3], row[4]) for row in session.execute(query, {"user_id": user.id})]
 
 
-def group_count_query(user: User) -> Select[Any]:
-    """The number of open, unclaimed tasks the user's roles make them a candidate for."""
+def group_count_query_bound(roles: int) -> Select[Any]:
+    """The number of open, unclaimed tasks the roles of someone holding `roles` assignments make them a candidate
+    for; the roles and units are bound parameters (`workflows.access.group_task_parameters`)."""
     return (
         select(func.count())
         .select_from(HumanTask)
         .outerjoin(_CANDIDATE_UNIT, HumanTask.candidate_unit_id == _CANDIDATE_UNIT.id)
-        .where(HumanTask.status == TaskStatus.OPEN, _scope_condition(user, "group", _CANDIDATE_UNIT))
+        .where(
+            HumanTask.status == TaskStatus.OPEN,
+            HumanTask.assignee_id.is_(None),
+            group_task_condition_bound(roles, _CANDIDATE_UNIT),
+        )
     )
 
 

@@ -9,12 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
-from workflows.inbox import OWN_COUNT, group_count_query
+from workflows.access import group_task_parameters
+from workflows.inbox import OWN_COUNT, group_count_query_bound
 from workflows.instances import ANY_VERSION_DEPLOYED, may_start_for_someone
-from workflows.notifications import unread_count_query
+from workflows.models import Notification
+from workflows.prepared import server_prepared
 from workflows.registry.models import User
 
 
@@ -30,19 +32,36 @@ class MenuFacts:
         return {"mine": self.mine, "group": self.group}
 
 
+# One statement per shape — which counts the page does not have yet, whether "deployed" is asked, how many roles
+# the person holds — with every value bound: built once and prepared on the server, where building and caching a
+# new statement for every page cost the app about as much as the rest of the menu (issue #9 load).
+_MENUS: dict[tuple[bool, bool, bool, int], Select[Any]] = {}
+_UNREAD = select(func.count()).where(Notification.user_id == bindparam("user_id"), Notification.read_dt.is_(None))
+
+
+def _menu_statement(count_mine: bool, count_group: bool, ask_deployed: bool, roles: int) -> Select[Any]:
+    shape = (count_mine, count_group, ask_deployed, roles)
+    statement = _MENUS.get(shape)
+    if statement is None:
+        columns: dict[str, Any] = {"unread": _UNREAD.scalar_subquery()}
+        if count_mine:
+            columns["mine"] = OWN_COUNT.scalar_subquery()
+        if count_group:
+            columns["group"] = group_count_query_bound(roles).scalar_subquery()
+        if ask_deployed:
+            columns["deployed"] = ANY_VERSION_DEPLOYED
+        statement = _MENUS[shape] = server_prepared(select(*(column.label(name) for name, column in columns.items())))
+    return statement
+
+
 def menu_facts(session: Session, user: User, known: dict[str, int] | None = None) -> MenuFacts:
     """The menu's facts; `known` holds task counts the page already has ("mine", "group"), not counted again."""
     known = known or {}
     may_start = may_start_for_someone(user)
-    columns: dict[str, Any] = {"unread": unread_count_query(user.id).scalar_subquery()}
-    if "mine" not in known:
-        columns["mine"] = OWN_COUNT.scalar_subquery()
-    if "group" not in known:
-        columns["group"] = group_count_query(user).scalar_subquery()
-    if may_start:
-        columns["deployed"] = ANY_VERSION_DEPLOYED
-    menu = select(*(column.label(name) for name, column in columns.items()))
-    row = session.execute(menu, {"user_id": user.id} if "mine" in columns else {}).one()._mapping
+    count_group = "group" not in known
+    statement = _menu_statement("mine" not in known, count_group, may_start, len(user.role_assignments))
+    parameters = {"user_id": user.id, **(group_task_parameters(user) if count_group else {})}
+    row = session.execute(statement, parameters).one()._mapping
     return MenuFacts(
         mine=known["mine"] if "mine" in known else row["mine"] or 0,
         group=known["group"] if "group" in known else row["group"] or 0,

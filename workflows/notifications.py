@@ -30,7 +30,7 @@ from ipaddress import ip_address
 from typing import Any, cast
 from urllib.parse import urlsplit
 
-from sqlalchemy import ColumnElement, Select, Table, and_, bindparam, case, func, insert, literal, or_, select, update
+from sqlalchemy import ColumnElement, Table, and_, bindparam, case, func, insert, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
@@ -107,14 +107,6 @@ def recipients_for_task(
     if not ids:
         return []
     return list(session.scalars(select(User).where(User.id.in_(ids)).order_by(User.id)))
-
-
-def unread_count_query(user_id: int) -> Select[Any]:
-    return (
-        select(func.count())
-        .select_from(Notification)
-        .where(Notification.user_id == user_id, Notification.read_dt.is_(None))
-    )
 
 
 def mark_read(session: Session, user: User, notification_id: int) -> None:

@@ -61,3 +61,20 @@ def test_the_menu_is_one_statement(session: Session, work: None) -> None:
         facts = menu_facts(session, supervisor)
     assert facts.group == 2
     assert len(sent.statements) == 1, str(sent)
+
+
+def test_the_menu_of_people_with_as_many_roles_is_one_prepared_statement(session: Session, work: None) -> None:
+    """Built once per shape with every value bound: two people holding as many roles send the same statement (on
+    PostgreSQL the same prepared one), and each still gets their own counts."""
+    officer, officer3 = (
+        session.scalars(select(User).where(User.username == name)).one() for name in ("officer1", "officer3")
+    )
+    assert len(officer.role_assignments) == len(officer3.role_assignments)
+    bind = session.get_bind()
+    with statements_sent(bind) as sent:  # type: ignore[arg-type]
+        facts = [menu_facts(session, officer), menu_facts(session, officer3)]
+    assert [f.mine for f in facts] == [1, 0]
+    assert len(sent.executed) == 2 and sent.statements[0] == sent.statements[1], str(sent)
+    if bind.dialect.name == "postgresql":
+        assert sent.executed[0].startswith("EXECUTE canbo_"), str(sent)
+        assert sent.executed[0].split("(")[0] == sent.executed[1].split("(")[0]
