@@ -49,7 +49,8 @@ def _do(driver: WorkflowDriver, instance_id: int, key: str, username: str, data:
     driver.complete(username, driver.task(instance_id, key).id, data or {})
 
 
-def _to_eligibility(driver: WorkflowDriver, world: dict[str, Any], code: str = OFFICER) -> int:
+def _proposed(driver: WorkflowDriver, world: dict[str, Any], code: str = OFFICER) -> int:
+    """A rotation planned, approved and proposed: its eligibility check is next."""
     instance_id = _start(driver, world, code)
     _do(driver, instance_id, "plan", "personnel1", {
         "plan_reference": "KH-02", "plan_count": 1, "plan_needs": "Đào tạo", "plan_posts_places": "Xã An Phú",
@@ -57,6 +58,11 @@ def _to_eligibility(driver: WorkflowDriver, world: dict[str, Any], code: str = O
     })  # fmt: skip
     _do(driver, instance_id, "plan_approval", "leader1", {"plan_decision": "approve"})
     _do(driver, instance_id, "propose", "personnel1", {"proposal_summary": "Đề xuất"})
+    return instance_id
+
+
+def _to_eligibility(driver: WorkflowDriver, world: dict[str, Any], code: str = OFFICER) -> int:
+    instance_id = _proposed(driver, world, code)
     _do(driver, instance_id, "eligibility", "personnel1")
     return instance_id
 
@@ -211,13 +217,7 @@ def test_the_sending_units_consultation_goes_to_the_cadres_unit_read_with_the_lo
 ) -> None:
     """The lane "Đơn vị cử đi" resolves in the subject cadre's unit; the engine's locking read brings that unit
     along, so opening the task reads nothing more."""
-    instance_id = _start(driver, world)
-    _do(driver, instance_id, "plan", "personnel1", {
-        "plan_reference": "KH-02", "plan_count": 1, "plan_needs": "Đào tạo", "plan_posts_places": "Xã An Phú",
-        "expected_placement": "Trở về",
-    })  # fmt: skip
-    _do(driver, instance_id, "plan_approval", "leader1", {"plan_decision": "approve"})
-    _do(driver, instance_id, "propose", "personnel1", {"proposal_summary": "Đề xuất"})
+    instance_id = _proposed(driver, world)
 
     with statements_sent(db_engine) as sent:
         _do(driver, instance_id, "eligibility", "personnel1")
