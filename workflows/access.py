@@ -59,19 +59,16 @@ def in_subtree(unit: Any, root_id: int) -> ColumnElement[bool]:
 
 def group_task_condition(user: User, candidate_unit: Any) -> ColumnElement[bool]:
     """Open group tasks this user may claim: the task's role held in the candidate unit or above."""
-    clauses = [
-        and_(HumanTask.candidate_role == role, in_subtree(candidate_unit, unit_id))
-        for role, unit_id in role_units(user)
-    ]
-    return or_(*clauses) if clauses else false()
+    return group_task_condition_bound(len(user.role_assignments), candidate_unit).params(group_task_parameters(user))
 
 
 def group_task_condition_bound(roles: int, candidate_unit: Any) -> ColumnElement[bool]:
     """`group_task_condition` for anyone holding `roles` role assignments, every value a bound parameter (the ones
-    `group_task_parameters` gives): the statement can be built once and prepared."""
+    `group_task_parameters` gives): a statement using it can be built once and prepared (the menu's)."""
     clauses = [
         and_(
             HumanTask.candidate_role == bindparam(f"group_role_{n}"),
+            # `in_subtree`, with the unit and its path pattern bound
             or_(
                 candidate_unit.id == bindparam(f"group_unit_{n}"),
                 candidate_unit.path.like(bindparam(f"group_below_{n}")),
