@@ -54,35 +54,45 @@ def sees_task(
 
 def in_subtree(unit: Any, root_id: int) -> ColumnElement[bool]:
     """SQL: the unit (OrgUnit or an alias of it) is `root_id` or below it (path lists the ancestors: '/1/7/')."""
-    return or_(unit.id == root_id, unit.path.like(f"%/{root_id}/%"))
+    return _subtree(unit, root_id, _below(root_id))
+
+
+def _below(root_id: int) -> str:
+    return f"%/{root_id}/%"
+
+
+def _subtree(unit: Any, root: Any, below: Any) -> ColumnElement[bool]:
+    # `root` and `below` are values, or bound parameters standing for them
+    return or_(unit.id == root, unit.path.like(below))
+
+
+def _claimable(candidate_unit: Any, held: Iterable[tuple[Any, Any, Any]]) -> ColumnElement[bool]:
+    """The task's role held in its candidate unit or above; `held`: (role, unit id, `_below` of it) per role."""
+    clauses = [
+        and_(HumanTask.candidate_role == role, _subtree(candidate_unit, unit, below)) for role, unit, below in held
+    ]
+    return or_(*clauses) if clauses else false()
 
 
 def group_task_condition(user: User, candidate_unit: Any) -> ColumnElement[bool]:
     """Open group tasks this user may claim: the task's role held in the candidate unit or above."""
-    return group_task_condition_bound(len(user.role_assignments), candidate_unit).params(group_task_parameters(user))
+    return _claimable(candidate_unit, [(role, unit_id, _below(unit_id)) for role, unit_id in role_units(user)])
 
 
 def group_task_condition_bound(roles: int, candidate_unit: Any) -> ColumnElement[bool]:
     """`group_task_condition` for anyone holding `roles` role assignments, every value a bound parameter (the ones
     `group_task_parameters` gives): a statement using it can be built once and prepared (the menu's)."""
-    clauses = [
-        and_(
-            HumanTask.candidate_role == bindparam(f"group_role_{n}"),
-            # `in_subtree`, with the unit and its path pattern bound
-            or_(
-                candidate_unit.id == bindparam(f"group_unit_{n}"),
-                candidate_unit.path.like(bindparam(f"group_below_{n}")),
-            ),
-        )
+    held: list[tuple[Any, Any, Any]] = [
+        (bindparam(f"group_role_{n}"), bindparam(f"group_unit_{n}"), bindparam(f"group_below_{n}"))
         for n in range(roles)
     ]
-    return or_(*clauses) if clauses else false()
+    return _claimable(candidate_unit, held)
 
 
 def group_task_parameters(user: User) -> dict[str, Any]:
     parameters: dict[str, Any] = {}
     for n, (role, unit_id) in enumerate(role_units(user)):
-        parameters.update({f"group_role_{n}": role, f"group_unit_{n}": unit_id, f"group_below_{n}": f"%/{unit_id}/%"})
+        parameters.update({f"group_role_{n}": role, f"group_unit_{n}": unit_id, f"group_below_{n}": _below(unit_id)})
     return parameters
 
 

@@ -77,9 +77,13 @@ _SUBJECT = aliased(Cadre, name="subject")
 _UNIT = aliased(OrgUnit, name="task_unit")
 
 
+# The group tab: tasks nobody holds yet that the person's roles let them claim.
+_UNCLAIMED = HumanTask.assignee_id.is_(None)
+
+
 def _scope_condition(user: User, scope: str, candidate_unit: Any) -> ColumnElement[bool]:
     if scope == "group":
-        return and_(HumanTask.assignee_id.is_(None), group_task_condition(user, candidate_unit))
+        return and_(_UNCLAIMED, group_task_condition(user, candidate_unit))
     return HumanTask.assignee_id == user.id
 
 
@@ -231,7 +235,7 @@ def group_count_query_bound(roles: int) -> Select[Any]:
         .outerjoin(_CANDIDATE_UNIT, HumanTask.candidate_unit_id == _CANDIDATE_UNIT.id)
         .where(
             HumanTask.status == TaskStatus.OPEN,
-            HumanTask.assignee_id.is_(None),
+            _UNCLAIMED,
             group_task_condition_bound(roles, _CANDIDATE_UNIT),
         )
     )

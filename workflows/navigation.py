@@ -9,13 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from workflows.access import group_task_parameters
 from workflows.inbox import OWN_COUNT, group_count_query_bound
 from workflows.instances import ANY_VERSION_DEPLOYED, may_start_for_someone
-from workflows.models import Notification
+from workflows.notifications import UNREAD_COUNT
 from workflows.prepared import server_prepared
 from workflows.registry.models import User
 
@@ -36,14 +36,13 @@ class MenuFacts:
 # the person holds — with every value bound: built once and prepared on the server, where building and caching a
 # new statement for every page cost the app about as much as the rest of the menu (issue #9 load).
 _MENUS: dict[tuple[bool, bool, bool, int], Select[Any]] = {}
-_UNREAD = select(func.count()).where(Notification.user_id == bindparam("user_id"), Notification.read_dt.is_(None))
 
 
 def _menu_statement(count_mine: bool, count_group: bool, ask_deployed: bool, roles: int) -> Select[Any]:
     shape = (count_mine, count_group, ask_deployed, roles)
     statement = _MENUS.get(shape)
     if statement is None:
-        columns: dict[str, Any] = {"unread": _UNREAD.scalar_subquery()}
+        columns: dict[str, Any] = {"unread": UNREAD_COUNT.scalar_subquery()}
         if count_mine:
             columns["mine"] = OWN_COUNT.scalar_subquery()
         if count_group:

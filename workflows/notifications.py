@@ -109,6 +109,10 @@ def recipients_for_task(
     return list(session.scalars(select(User).where(User.id.in_(ids)).order_by(User.id)))
 
 
+# The person's unread notifications (`user_id` bound): the menu counts them on every page.
+UNREAD_COUNT = select(func.count()).where(Notification.user_id == bindparam("user_id"), Notification.read_dt.is_(None))
+
+
 def mark_read(session: Session, user: User, notification_id: int) -> None:
     """Only the owner may; anyone else is told it does not exist, so ids of others' notifications leak nothing."""
     notification = session.scalar(
