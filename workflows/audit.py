@@ -14,7 +14,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Integer, String, Table, insert, null, select, union_all, update
 from sqlalchemy.orm import Session
 
 from workflows.clock import utcnow_naive
@@ -200,6 +200,9 @@ class ChainBreak:
     seq: int | None
     event_id: int | None
     reason: str
+    # The chain's events and its head disagree on where it ends (or the head is missing): what an advance committed
+    # between reading the one and the other also looks like (see verify_chains).
+    head_mismatch: bool = False
 
     def __str__(self) -> str:
         where = f"event id {self.event_id} (#{self.seq})" if self.event_id is not None else f"#{self.seq}"
@@ -235,10 +238,28 @@ _VERIFY_COLUMNS = (
 )
 
 
-def _events_in_order(session: Session, chain_key: str | None) -> Iterator[Any]:
+# A chain whose head records at most this many events is read in one statement; longer ones, and the whole log,
+# through a server-side cursor a batch at a time.
+READ_WHOLE_UP_TO = 5000
+
+
+def _verify_row(event: AuditEvent) -> tuple[Any, ...]:
+    return tuple(getattr(event, column.key) for column in _VERIFY_COLUMNS)
+
+
+def _events_in_order(session: Session, chain_key: str | None, *, expected: int | None = None) -> Iterator[Any]:
+    """`expected`: the events the chain's head records, when one chain is read."""
     query = select(*_VERIFY_COLUMNS).order_by(AuditEvent.chain_key, AuditEvent.seq)
     if chain_key is not None:
         query = query.where(AuditEvent.chain_key == chain_key)
+    if expected is not None and expected <= READ_WHOLE_UP_TO:
+        # A server-side cursor costs a DECLARE, a FETCH per batch and a CLOSE: four round trips more for an
+        # instance's few dozen events on every history page (issue #9). One row past the head is enough to know
+        # whether the chain holds more than it should; only then is it read the long way.
+        rows = session.connection().execute(query.limit(expected + 1)).all()
+        if len(rows) <= expected:
+            yield from rows
+            return
     # Core rows fetched a batch at a time, not the ORM's result processing: a third of the time per row.
     result = session.connection().execute(query.execution_options(yield_per=5000))
     for batch in result.partitions():
@@ -246,28 +267,76 @@ def _events_in_order(session: Session, chain_key: str | None) -> Iterator[Any]:
 
 
 def chain_heads(session: Session, chain_key: str | None) -> dict[str, tuple[int, str]]:
-    heads_query = select(AuditChain)
-    instances_query = select(ProcessInstance.id, ProcessInstance.audit_seq, ProcessInstance.audit_head).where(
+    """Every chain's head (seq, hash), or one chain's: the heads of audit_chains and those kept on the instances,
+    in one statement."""
+    chains = select(
+        AuditChain.chain_key, AuditChain.last_seq, AuditChain.last_hash, null().cast(Integer).label("instance_id")
+    )
+    no_key = null().cast(String).label("chain_key")
+    instances = select(no_key, ProcessInstance.audit_seq, ProcessInstance.audit_head, ProcessInstance.id).where(
         ProcessInstance.audit_seq > 0
     )
     if chain_key is not None:
-        heads_query = heads_query.where(AuditChain.chain_key == chain_key)
+        chains = chains.where(AuditChain.chain_key == chain_key)
         instance_id = int(chain_key.split(":", 1)[1]) if chain_key.startswith("instance:") else -1
-        instances_query = instances_query.where(ProcessInstance.id == instance_id)
-    heads = {h.chain_key: (h.last_seq, h.last_hash) for h in session.scalars(heads_query)}
-    for row in session.execute(instances_query):
-        heads[instance_chain(row.id)] = (row.audit_seq, row.audit_head)
+        instances = instances.where(ProcessInstance.id == instance_id)
+    heads: dict[str, tuple[int, str]] = {}
+    kept_on_instances: dict[str, tuple[int, str]] = {}
+    for key, seq, digest, instance_id in session.execute(union_all(chains, instances)):
+        if instance_id is None:
+            heads[key] = (seq, digest)
+        else:
+            kept_on_instances[instance_chain(instance_id)] = (seq, digest)
+    heads.update(kept_on_instances)  # an instance's own head is the one its advances write
     return heads
 
 
+# The heads and the events of the chains are read by separate statements; under PostgreSQL's READ COMMITTED an
+# advance committed between them (every completion appends to its instance's chain) makes a sound chain's events
+# and head disagree. A chain found so is read again on its own before its break is reported — a live chain moves
+# on between two reads only by chance, a tampered one disagrees every time.
+REREADS_OF_A_MOVED_CHAIN = 3
+
+
 def verify_chains(
-    session: Session, chain_key: str | None = None, *, anchored: dict[str, tuple[int, str]] | None = None
+    session: Session,
+    chain_key: str | None = None,
+    *,
+    anchored: dict[str, tuple[int, str]] | None = None,
+    events: list[AuditEvent] | None = None,
 ) -> VerifyReport:
     """Recompute every chain (or one). Reports the first broken event of each broken chain.
 
     `anchored` (chain → (seq, hash), from a signed digest kept off the server) also checks that each chain still
     holds the anchored event: a chain rewritten consistently from its first event on, head included, verifies on its
-    own but no longer passes through the anchored hash."""
+    own but no longer passes through the anchored hash.
+    `events`: the one chain's events, already read by the caller in seq order (the history page shows them), so as
+    not to read them twice; a chain that seems to have moved is read again from the database all the same."""
+    if events is not None and chain_key is None:
+        raise ValueError("events are given for one chain")
+    rows = None if events is None else [_verify_row(event) for event in events if event.chain_key == chain_key]
+    report = _verify(session, chain_key, anchored, rows)
+    moved = {chain_break.chain_key for chain_break in report.breaks if chain_break.head_mismatch}
+    if not moved:
+        return report
+    reread: dict[str, list[ChainBreak]] = {}
+    for key in sorted(moved):
+        for _attempt in range(REREADS_OF_A_MOVED_CHAIN):
+            breaks = _verify(session, key, anchored).breaks
+            if not any(chain_break.head_mismatch for chain_break in breaks):
+                break
+        reread[key] = breaks
+    kept = [chain_break for chain_break in report.breaks if chain_break.chain_key not in moved]
+    report.breaks = kept + [chain_break for key in sorted(moved) for chain_break in reread[key]]
+    return report
+
+
+def _verify(
+    session: Session,
+    chain_key: str | None,
+    anchored: dict[str, tuple[int, str]] | None,
+    rows: list[tuple[Any, ...]] | None = None,
+) -> VerifyReport:
     report = VerifyReport()
     heads = chain_heads(session, chain_key)
     anchors = anchored or {}
@@ -287,14 +356,14 @@ def verify_chains(
             return
         head = heads.get(current)
         if head is None:
-            report.breaks.append(ChainBreak(current, expected_seq, None, "chain head missing"))
+            report.breaks.append(ChainBreak(current, expected_seq, None, "chain head missing", head_mismatch=True))
         elif head != (expected_seq, prev_hash):
-            report.breaks.append(
-                ChainBreak(current, head[0], None, f"events end at #{expected_seq} but the head records #{head[0]}")
-            )
+            reason = f"events end at #{expected_seq} but the head records #{head[0]}"
+            report.breaks.append(ChainBreak(current, head[0], None, reason, head_mismatch=True))
 
     sha256 = hashlib.sha256
-    for row in _events_in_order(session, chain_key):
+    expected = heads.get(chain_key, (0, ""))[0] if chain_key is not None else None
+    for row in _events_in_order(session, chain_key, expected=expected) if rows is None else rows:
         key, seq, event_id, event_type, instance_id, task_id, actor_id, actor, occurred, payload, prev, digest = row
         if key != current:
             close_chain()

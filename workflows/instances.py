@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, aliased, contains_eager, joinedload
 
 from workflows.access import can_view_instance, in_subtree, instance_unit_chain, role_units, sees_task
 from workflows.assignment import chain_of, holds_role_over
+from workflows.audit import instance_chain
 from workflows.diagram import element_states_from_workflow, render_svg
 from workflows.engine.runtime import Definition, ProcessEngine
 from workflows.errors import NotFound
@@ -352,28 +353,25 @@ def instance_detail(
     instance: ProcessInstance,
     *,
     locale: str = "vi",
-    with_timeline: bool = True,
+    every_event: bool = False,
 ) -> InstanceDetail:
     """Everything the instance page shows of an instance the caller has already checked the user may see; one
-    workflow load serves both the data and the diagram."""
+    workflow load serves both the data and the diagram, one read of people's names the timeline and the starter.
+    `every_event`: the inspector's timeline (see `timeline`)."""
     definition = engine.definition(session, instance.process_version_id)
     workflow = engine.load(definition, instance)
     names = field_names(definition, locale)
     attachments = instance_attachments(session, instance.id)
-    started_by_name = (
-        session.scalar(_STARTER_NAME, {"user_id": instance.started_by_id})
-        if instance.started_by_id is not None
-        else None
-    )
+    events = _EventsRead.read(session, instance.id, also_named=instance.started_by_id, whole_chain=every_event)
     return InstanceDetail(
         instance=instance,
         definition=definition,
-        started_by_name=started_by_name,
+        started_by_name=_name_of(events.people, instance.started_by_id),
         open_tasks=open_tasks(session, instance.id, user),
         data=data_summary(_current_data(workflow), names, [row.attachment for row in attachments]),
         comments=instance_comments(session, instance.id),
         attachments=attachments,
-        timeline=timeline(session, instance.id, names) if with_timeline else [],
+        timeline=events.timeline(names, every_event=every_event),
         diagram_svg=instance_diagram(definition, workflow),
         can_comment=can_comment(user),
         can_cancel=can_cancel_instance(session, user, instance),
@@ -547,9 +545,13 @@ _ATTACHMENTS = (
     .order_by(Attachment.uploaded_dt, Attachment.id)
 )
 _EVENTS = select(AuditEvent).where(AuditEvent.instance_id == bindparam("instance_id")).order_by(AuditEvent.seq)
+_EVENTS_AND_CHAIN = (
+    select(AuditEvent)
+    .where(or_(AuditEvent.instance_id == bindparam("instance_id"), AuditEvent.chain_key == bindparam("chain_key")))
+    .order_by(AuditEvent.seq)
+)
 _PEOPLE_NAMES = select(User.id, User.full_name).where(User.id.in_(bindparam("ids", expanding=True)))
 _UNIT_NAMES = select(OrgUnit.id, OrgUnit.name).where(OrgUnit.id.in_(bindparam("ids", expanding=True)))
-_STARTER_NAME = select(User.full_name).where(User.id == bindparam("user_id"))
 
 
 def instance_comments(session: Session, instance_id: int) -> list[CommentRow]:
@@ -568,49 +570,77 @@ def timeline(
     """The audit events of an instance in order. A data change right after a task completion with the same task
     is folded into it: people read "X completed the step, changing A from … to …". `every_event` (inspectors)
     keeps each event as its own entry, hidden bookkeeping changes included."""
-    events = list(session.scalars(_EVENTS, {"instance_id": instance_id}))
-    payloads = [_payload(event) for event in events]
-    user_ids = {e.actor_id for e in events if e.actor_id is not None}
-    unit_ids: set[int] = set()
-    for payload in payloads:
-        if isinstance(payload.get("assignee_id"), int):
-            user_ids.add(payload["assignee_id"])
-        if isinstance(payload.get("candidate_unit_id"), int):
-            unit_ids.add(payload["candidate_unit_id"])
-    people: dict[int, str] = {}
-    if user_ids:
-        people = {row.id: row.full_name for row in session.execute(_PEOPLE_NAMES, {"ids": sorted(user_ids)})}
-    units: dict[int, str] = {}
-    if unit_ids:
-        units = {row.id: row.name for row in session.execute(_UNIT_NAMES, {"ids": sorted(unit_ids)})}
+    return _EventsRead.read(session, instance_id).timeline(names, every_event=every_event)
 
-    entries: list[TimelineEntry] = []
-    for event, payload in zip(events, payloads, strict=True):
-        changes = _changes(payload.get("changes"), names or FieldNames(), every_event)
-        previous = entries[-1] if entries else None
-        if not every_event and event.event_type == EventType.DATA_CHANGED:
-            if (
-                previous is not None
-                and previous.event.event_type == EventType.TASK_COMPLETED
-                and previous.event.human_task_id == event.human_task_id
-                and not previous.changes
-            ):
-                previous.changes = changes
-                continue
-            if not changes:
-                continue  # only hidden bookkeeping keys changed
-        entries.append(
-            TimelineEntry(
-                event=event,
-                payload=payload,
-                actor_full_name=_name_of(people, event.actor_id),
-                changes=changes,
-                assignee_name=_name_of(people, payload.get("assignee_id")),
-                candidate_unit_name=_name_of(units, payload.get("candidate_unit_id")),
-                due_dt=_parse_datetime(payload.get("due_dt")),
+
+@dataclass
+class _EventsRead:
+    """An instance's audit events with the names of the people and units they mention."""
+
+    events: list[AuditEvent]
+    payloads: list[dict[str, Any]]
+    people: dict[int, str]
+    units: dict[int, str]
+
+    @classmethod
+    def read(
+        cls, session: Session, instance_id: int, *, also_named: int | None = None, whole_chain: bool = False
+    ) -> _EventsRead:
+        """`also_named`: a user whose name is wanted beside the events' (the starter's, on the instance page).
+        `whole_chain`: also any event of the instance's chain that does not name the instance (none should; the
+        inspector sees it, and the chain is verified on exactly what was shown)."""
+        if whole_chain:
+            parameters = {"instance_id": instance_id, "chain_key": instance_chain(instance_id)}
+            events = list(session.scalars(_EVENTS_AND_CHAIN, parameters))
+        else:
+            events = list(session.scalars(_EVENTS, {"instance_id": instance_id}))
+        payloads = [_payload(event) for event in events]
+        user_ids = {e.actor_id for e in events if e.actor_id is not None}
+        if also_named is not None:
+            user_ids.add(also_named)
+        unit_ids: set[int] = set()
+        for payload in payloads:
+            if isinstance(payload.get("assignee_id"), int):
+                user_ids.add(payload["assignee_id"])
+            if isinstance(payload.get("candidate_unit_id"), int):
+                unit_ids.add(payload["candidate_unit_id"])
+        people: dict[int, str] = {}
+        if user_ids:
+            people = {row.id: row.full_name for row in session.execute(_PEOPLE_NAMES, {"ids": sorted(user_ids)})}
+        units: dict[int, str] = {}
+        if unit_ids:
+            units = {row.id: row.name for row in session.execute(_UNIT_NAMES, {"ids": sorted(unit_ids)})}
+        return cls(events, payloads, people, units)
+
+    def timeline(self, names: FieldNames | None = None, *, every_event: bool = False) -> list[TimelineEntry]:
+        people, units = self.people, self.units
+        entries: list[TimelineEntry] = []
+        for event, payload in zip(self.events, self.payloads, strict=True):
+            changes = _changes(payload.get("changes"), names or FieldNames(), every_event)
+            previous = entries[-1] if entries else None
+            if not every_event and event.event_type == EventType.DATA_CHANGED:
+                if (
+                    previous is not None
+                    and previous.event.event_type == EventType.TASK_COMPLETED
+                    and previous.event.human_task_id == event.human_task_id
+                    and not previous.changes
+                ):
+                    previous.changes = changes
+                    continue
+                if not changes:
+                    continue  # only hidden bookkeeping keys changed
+            entries.append(
+                TimelineEntry(
+                    event=event,
+                    payload=payload,
+                    actor_full_name=_name_of(people, event.actor_id),
+                    changes=changes,
+                    assignee_name=_name_of(people, payload.get("assignee_id")),
+                    candidate_unit_name=_name_of(units, payload.get("candidate_unit_id")),
+                    due_dt=_parse_datetime(payload.get("due_dt")),
+                )
             )
-        )
-    return entries
+        return entries
 
 
 def _name_of(names: dict[int, str], key: Any) -> str | None:

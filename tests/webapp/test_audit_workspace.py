@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -226,6 +227,39 @@ def test_an_export_downloads_and_verifies_offline(auth: AuthActions, client, run
     assert client.get(f"/audit/instances/{story['eventful']}/export?format=pdf").status_code == 400
 
 
+def test_an_event_slipped_into_an_instances_chain_under_no_instance_is_caught_on_its_history(
+    auth: AuthActions, client, story, driver
+) -> None:
+    """An event appended to an instance's chain with a consistent hash but naming no instance: the history page
+    shows it and reports the chain broken (its head records one event fewer), though the instance page's own
+    reading of events (by instance) would not have found it."""
+    instance_id = story["completed"]
+    with driver.session_factory() as s:
+        instance = s.get(ProcessInstance, instance_id)
+        assert instance is not None
+        seq, occurred = instance.audit_seq + 1, datetime(2026, 11, 20, 8, 0)
+        fields = {
+            "chain_key": f"instance:{instance_id}",
+            "seq": seq,
+            "event_type": "task_completed",
+            "instance_id": None,
+            "human_task_id": None,
+            "actor_id": None,
+            "actor_name": "intruder",
+            "occurred_dt": occurred,
+            "payload": "{}",
+        }
+        s.add(
+            AuditEvent(
+                **fields, prev_hash=instance.audit_head, hash=compute_hash(prev_hash=instance.audit_head, **fields)
+            )
+        )
+        s.commit()
+    auth.login("auditor1")
+    page = client.get(f"/audit/instances/{instance_id}").get_data(as_text=True)
+    assert 'data-intact="no"' in page and "intruder" in page
+
+
 # -- who read what --------------------------------------------------------------------------------------------
 
 
@@ -253,6 +287,50 @@ def test_reads_of_histories_and_records_are_logged_and_shown(auth: AuthActions, 
     auth.logout()
     auth.login("officer1")
     assert client.get("/audit/reads").status_code == 403
+
+
+def _views_of(driver: WorkflowDriver, instance_id: int) -> list[str]:
+    with driver.session_factory() as s:
+        return list(s.scalars(select(RecordView.viewer_name).where(RecordView.object_id == instance_id)))
+
+
+def test_a_read_is_logged_only_with_the_answer_it_was_logged_for(
+    auth: AuthActions, client, story, driver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The read is committed with the page, after it is built: a page that could not be built was not shown, and
+    leaves no read behind."""
+    from webapp.instances import views
+
+    def broken(*_args, **_kwargs):  # type: ignore[no-untyped-def]
+        raise LookupError("the page could not be built")
+
+    monkeypatch.setattr(views, "instance_detail", broken)
+    auth.login("supervisor1")
+    with pytest.raises(LookupError):
+        client.get(f"/instances/{story['completed']}")
+    assert _views_of(driver, story["completed"]) == []
+
+
+def test_a_page_that_changes_what_it_read_saves_nothing(
+    auth: AuthActions, client, story, driver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only the read's log is committed with a page: a change a page made to what it read (a bug) is refused, not
+    saved along with it."""
+    from webapp.instances import views
+
+    real_detail = views.instance_detail
+
+    def meddling(session, engine, user, instance, **kwargs):  # type: ignore[no-untyped-def]
+        instance.cancel_reason = "written by a page"
+        return real_detail(session, engine, user, instance, **kwargs)
+
+    monkeypatch.setattr(views, "instance_detail", meddling)
+    auth.login("supervisor1")
+    with pytest.raises(RuntimeError, match="changed what it read"):
+        client.get(f"/instances/{story['completed']}")
+    with driver.session_factory() as s:
+        assert s.get(ProcessInstance, story["completed"]).cancel_reason is None  # type: ignore[union-attr]
+    assert _views_of(driver, story["completed"]) == []
 
 
 # -- the one write, and nothing else --------------------------------------------------------------------------

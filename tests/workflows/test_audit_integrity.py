@@ -7,7 +7,7 @@ import json
 from datetime import date, datetime
 
 import pytest
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import delete, event, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -15,9 +15,11 @@ from tests.fixtures.inspection import build_story
 from tests.fixtures.tampering import bypass_append_only
 from tests.fixtures.workflow_helpers import WorkflowDriver
 from workflows.audit import GENESIS_HASH, compute_hash, instance_chain, verify_chains
+from workflows.db import transaction
 from workflows.errors import Invalid
 from workflows.inspection.anchors import build_digest, read_digest, write_anchor, write_daily_anchor
 from workflows.inspection.exporting import dumps_export, export_instance, render_export_html, verify_export
+from workflows.inspection.notes import add_note
 from workflows.models import AuditAnchor, AuditEvent, ProcessInstance, RecordView
 from workflows.registry.models import User
 
@@ -30,22 +32,22 @@ def _rewrite_chain(session: Session, chain_key: str, new_payload: str) -> None:
     bypass_append_only(session)
     events = list(session.scalars(select(AuditEvent).where(AuditEvent.chain_key == chain_key).order_by(AuditEvent.seq)))
     prev = GENESIS_HASH
-    for index, event in enumerate(events):
-        payload = new_payload if index == 0 else event.payload
+    for index, stored in enumerate(events):
+        payload = new_payload if index == 0 else stored.payload
         digest = compute_hash(
             prev_hash=prev,
-            chain_key=event.chain_key,
-            seq=event.seq,
-            event_type=event.event_type,
-            instance_id=event.instance_id,
-            human_task_id=event.human_task_id,
-            actor_id=event.actor_id,
-            actor_name=event.actor_name,
-            occurred_dt=event.occurred_dt,
+            chain_key=stored.chain_key,
+            seq=stored.seq,
+            event_type=stored.event_type,
+            instance_id=stored.instance_id,
+            human_task_id=stored.human_task_id,
+            actor_id=stored.actor_id,
+            actor_name=stored.actor_name,
+            occurred_dt=stored.occurred_dt,
             payload=payload,
         )
         session.execute(
-            update(AuditEvent).where(AuditEvent.id == event.id).values(payload=payload, prev_hash=prev, hash=digest)
+            update(AuditEvent).where(AuditEvent.id == stored.id).values(payload=payload, prev_hash=prev, hash=digest)
         )
         prev = digest
     instance_id = int(chain_key.split(":")[1])
@@ -207,3 +209,56 @@ def test_an_export_names_what_was_altered(driver: WorkflowDriver) -> None:
     assert any("event #4" in problem for problem in report.problems)
     assert not verify_export(b"\xff\xfe").ok and not verify_export(b"<html></html>").ok
     assert datetime.fromisoformat(document["events"][0]["occurred"])  # times are ISO, as hashed
+
+
+def test_a_chain_moving_on_while_it_is_verified_is_not_reported_broken(driver: WorkflowDriver, db_engine) -> None:  # type: ignore[no-untyped-def]
+    """Inspectors verify while procedures go on. An event committed between the reading of a chain's head and of
+    its events (PostgreSQL reads each statement at its own moment) is the chain moving on, not a break — for one
+    chain (the history page) as for all of them (`canbo audit verify`)."""
+    if not _is_postgres(driver.session_factory):
+        pytest.skip("on SQLite a verify holds the write lock from its first statement: nothing commits during it")
+    instance_id = build_story(driver)["completed"]
+    appended: list[str] = []
+
+    def note_after_the_heads_are_read(_conn, _cursor, statement: str, *_args) -> None:  # type: ignore[no-untyped-def]
+        if appended or "process_instances.audit_head" not in statement or "audit_chains" not in statement:
+            return
+        appended.append(statement)
+        with driver.session_factory() as other, transaction(other):
+            auditor = other.scalars(select(User).where(User.username == "auditor1")).one()
+            add_note(other, auditor, instance_id, "Ghi chú trong lúc kiểm tra")
+
+    event.listen(db_engine, "after_cursor_execute", note_after_the_heads_are_read)
+    try:
+        with driver.session_factory() as s:
+            one = verify_chains(s, instance_chain(instance_id))
+        assert len(appended) == 1
+        appended.clear()
+        with driver.session_factory() as s:
+            every = verify_chains(s)
+        assert len(appended) == 1
+    finally:
+        event.remove(db_engine, "after_cursor_execute", note_after_the_heads_are_read)
+    assert one.ok, one.breaks
+    assert every.ok, every.breaks
+    with driver.session_factory() as s:
+        assert s.get(ProcessInstance, instance_id).audit_seq == one.events + 1  # the second note  # type: ignore[union-attr]
+
+
+def test_a_chain_whose_head_disagrees_every_time_is_reported(driver: WorkflowDriver) -> None:
+    """Reading a chain again forgives only a chain that moved on: a head that does not match its events on every
+    reading is a break."""
+    instance_id = build_story(driver)["completed"]
+    with driver.session_factory() as s:
+        bypass_append_only(s)
+        s.execute(
+            update(ProcessInstance)
+            .where(ProcessInstance.id == instance_id)
+            .values(audit_seq=ProcessInstance.audit_seq + 1, lock_version=ProcessInstance.lock_version + 1)
+        )
+        s.commit()
+    with driver.session_factory() as s:
+        one = verify_chains(s, instance_chain(instance_id))
+        every = verify_chains(s)
+    assert [(b.chain_key, b.head_mismatch) for b in one.breaks] == [(instance_chain(instance_id), True)]
+    assert [b.chain_key for b in every.breaks] == [instance_chain(instance_id)]

@@ -18,7 +18,7 @@ from werkzeug.wrappers import Response
 
 from webapp.api import inputs, payloads, queries
 from webapp.api.openapi import openapi_document
-from webapp.audit.reads import log_read
+from webapp.audit.reads import read_logged
 from webapp.extensions import db, login_manager
 from webapp.http import act, process_engine, status_for, translated
 from webapp.own_start_pages import own_start_page, refusal_message
@@ -271,17 +271,17 @@ def start_instance() -> ResponseReturnValue:
 @bp.get(f"/instances/<{ID}:instance_id>")
 def show_instance(instance_id: int) -> ResponseReturnValue:
     found = load_visible_instance(db.session, _user(), instance_id)
-    log_read(ViewedObject.INSTANCE, found.id, found.unit_id)
-    return jsonify(_instance_with_tasks(instance_id))
+    with read_logged(ViewedObject.INSTANCE, found.id, found.unit_id):
+        return jsonify(_instance_with_tasks(instance_id))
 
 
 @bp.get(f"/instances/<{ID}:instance_id>/history")
 def history(instance_id: int) -> ResponseReturnValue:
     found = load_visible_instance(db.session, _user(), instance_id)
-    log_read(ViewedObject.INSTANCE_HISTORY, found.id, found.unit_id)
-    chain = instance_chain(instance_id)
-    report = verify_chains(db.session, chain)
-    return jsonify(payloads.history(instance_id, queries.instance_events(db.session, chain), report.ok))
+    with read_logged(ViewedObject.INSTANCE_HISTORY, found.id, found.unit_id):
+        chain = instance_chain(instance_id)
+        report = verify_chains(db.session, chain)
+        return jsonify(payloads.history(instance_id, queries.instance_events(db.session, chain), report.ok))
 
 
 @bp.get(f"/instances/<{ID}:instance_id>/diagram.svg")

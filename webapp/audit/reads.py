@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from flask_login import current_user
 
 from webapp.extensions import db
@@ -9,8 +12,18 @@ from workflows.db import transaction
 from workflows.inspection.reads import ViewedObject, record_view
 
 
-def log_read(kind: ViewedObject, object_id: int, unit_id: int | None) -> None:
-    """Committed before the page is built: a read that was shown is a read that is logged. The page's objects,
-    loaded a moment before, stay loaded (the log row changes none of them)."""
-    with transaction(db.session, keep_loaded=True):
-        record_view(db.session, current_user, kind, object_id, unit_id)
+@contextmanager
+def read_logged(kind: ViewedObject, object_id: int, unit_id: int | None) -> Iterator[None]:
+    """The answer built inside the block is read in the transaction that logs the read, committed once the answer is
+    built and before it is sent: a read that was shown is a read that is logged, and an answer whose log could not
+    be committed is never sent (the failed commit answers 503). One transaction, where logging first and then
+    reading was two (a BEGIN and a ROLLBACK more on every page, issue #9)."""
+    session = db.session
+    with transaction(session, keep_loaded=True):
+        record_view(session, current_user, kind, object_id, unit_id)
+        # Only the log may be committed here: a change to what the page read is a bug, not something to save with
+        # it. Without autoflush such a change stays pending, where it is seen, instead of being written unseen.
+        with session.no_autoflush:
+            yield
+        if session.new or session.dirty or session.deleted:
+            raise RuntimeError(f"building the answer for {kind} {object_id} changed what it read")

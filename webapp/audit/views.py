@@ -14,7 +14,7 @@ from werkzeug.wrappers import Response
 from webapp import display_zone
 from webapp.audit.anchoring import anchor_key
 from webapp.audit.forms import DigestForm, NoteForm
-from webapp.audit.reads import log_read
+from webapp.audit.reads import read_logged
 from webapp.downloads import export_format, format_problems, send_table
 from webapp.extensions import db
 from webapp.http import act, process_engine, translated
@@ -142,8 +142,8 @@ def _render_history(instance: ProcessInstance, *, note_form: NoteForm | None = N
 @login_required
 def instance(instance_id: int) -> Response:
     found = _load_instance(instance_id)
-    log_read(ViewedObject.INSTANCE_HISTORY, found.id, found.unit_id)
-    return _render_history(found)
+    with read_logged(ViewedObject.INSTANCE_HISTORY, found.id, found.unit_id):
+        return _render_history(found)
 
 
 @bp.get("/instances/<int:instance_id>/export")
@@ -153,8 +153,8 @@ def export(instance_id: int) -> Response:
     fmt = request.args.get("format", "json")
     if fmt not in ("json", "html"):
         abort(400)
-    log_read(ViewedObject.INSTANCE_EXPORT, found.id, found.unit_id)
-    document = export_instance(db.session, found, exported_by=current_user)
+    with read_logged(ViewedObject.INSTANCE_EXPORT, found.id, found.unit_id):
+        document = export_instance(db.session, found, exported_by=current_user)
     if fmt == "json":
         response = make_response(dumps_export(document))
         response.mimetype = "application/json"
@@ -199,9 +199,9 @@ def cadre(cadre_id: int) -> str:
         found = load_cadre(db.session, current_user, cadre_id)
     except NotFound:
         abort(404)
-    log_read(ViewedObject.CADRE_HISTORY, found.id, found.unit_id)
-    history = load_cadre_history(db.session, current_user, cadre_id)
-    return render_template("audit/cadre.html", history=history, **labels())
+    with read_logged(ViewedObject.CADRE_HISTORY, found.id, found.unit_id):
+        history = load_cadre_history(db.session, current_user, cadre_id)
+        return render_template("audit/cadre.html", history=history, **labels())
 
 
 # -- integrity ------------------------------------------------------------------------------------------------

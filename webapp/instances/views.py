@@ -30,7 +30,7 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from webapp import display_zone
-from webapp.audit.reads import log_read
+from webapp.audit.reads import read_logged
 from webapp.extensions import db
 from webapp.http import act, process_engine, translated
 from webapp.instances.forms import CancelForm, CommentForm, StartForm
@@ -230,8 +230,8 @@ def _render_show(
 @login_required
 def show(instance_id: int) -> Response:
     found = _load(instance_id)
-    log_read(ViewedObject.INSTANCE, found.id, found.unit_id)
-    return _render_show(found)
+    with read_logged(ViewedObject.INSTANCE, found.id, found.unit_id):
+        return _render_show(found)
 
 
 @bp.get("/instances/<int:instance_id>/diagram.svg")

@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select
 
-from webapp.audit.reads import log_read
+from webapp.audit.reads import read_logged
 from webapp.downloads import bad_filters, export_format, format_problems, send_table
 from webapp.extensions import db
 from webapp.http import Pagination
@@ -135,6 +135,32 @@ def evaluations() -> Any:
     return render_template("registry/evaluations.html", page=page, errors={}, **context)
 
 
+def _record_of(cadre_id: int) -> dict[str, Any]:
+    """What the cadre's page shows beside the cadre: positions held, planning, monthly grades, record changes."""
+    return {
+        "positions": db.session.execute(
+            select(CadrePosition, Position)
+            .join(Position)
+            .where(CadrePosition.cadre_id == cadre_id)
+            .order_by(CadrePosition.started_on.desc())
+        ).all(),
+        "planning": db.session.execute(
+            select(PlanningEntry, Position).join(Position).where(PlanningEntry.cadre_id == cadre_id)
+        ).all(),
+        "evaluations": db.session.scalars(
+            select(EvaluationResult)
+            .where(EvaluationResult.cadre_id == cadre_id)
+            .order_by(EvaluationResult.period.desc())
+        ).all(),
+        "history": [
+            (event, json.loads(event.payload))
+            for event in db.session.scalars(
+                select(AuditEvent).where(AuditEvent.chain_key == cadre_chain(cadre_id)).order_by(AuditEvent.seq)
+            )
+        ],
+    }
+
+
 @bp.get("/cadres/<int:cadre_id>")
 @login_required
 def cadre(cadre_id: int) -> str:
@@ -142,33 +168,8 @@ def cadre(cadre_id: int) -> str:
     found = db.session.get(Cadre, cadre_id)
     if found is None or not oversees_unit(db.session, current_user, found.unit_id, READ_ROLES) or not roots:
         abort(404)
-    log_read(ViewedObject.CADRE, found.id, found.unit_id)
-    positions = db.session.execute(
-        select(CadrePosition, Position)
-        .join(Position)
-        .where(CadrePosition.cadre_id == cadre_id)
-        .order_by(CadrePosition.started_on.desc())
-    ).all()
-    planning = db.session.execute(
-        select(PlanningEntry, Position).join(Position).where(PlanningEntry.cadre_id == cadre_id)
-    ).all()
-    evaluations = db.session.scalars(
-        select(EvaluationResult).where(EvaluationResult.cadre_id == cadre_id).order_by(EvaluationResult.period.desc())
-    ).all()
-    history = [
-        (event, json.loads(event.payload))
-        for event in db.session.scalars(
-            select(AuditEvent).where(AuditEvent.chain_key == cadre_chain(cadre_id)).order_by(AuditEvent.seq)
-        )
-    ]
-    return render_template(
-        "registry/cadre.html",
-        cadre=found,
-        positions=positions,
-        planning=planning,
-        evaluations=evaluations,
-        history=history,
-    )
+    with read_logged(ViewedObject.CADRE, found.id, found.unit_id):
+        return render_template("registry/cadre.html", cadre=found, **_record_of(cadre_id))
 
 
 @bp.get("/template.<fmt>")

@@ -27,10 +27,8 @@ from workflows.instances import (
     MAX_ID,
     InstanceDetail,
     TimelineEntry,
-    field_names,
     instance_detail,
     load_visible_instance,
-    timeline,
 )
 from workflows.models import AuditEvent, BallotBox, BallotElector, HumanTask, ProcessInstance, ProcessVersion
 from workflows.registry.models import Cadre, User
@@ -166,11 +164,10 @@ def instance_history(
     session: Session, engine: ProcessEngine, user: User, instance: ProcessInstance, *, locale: str = "vi"
 ) -> InstanceHistory:
     """The history of an instance the caller has already checked the user may see."""
-    # The page's own timeline (every event) replaces the instance page's shorter one.
-    detail = instance_detail(session, engine, user, instance, locale=locale, with_timeline=False)
+    # Every event, where the instance page folds a step's data changes into its completion.
+    detail = instance_detail(session, engine, user, instance, locale=locale, every_event=True)
     instance_id = instance.id
-    names = field_names(detail.definition, locale)
-    entries = timeline(session, instance_id, names, every_event=True)
+    entries = detail.timeline
     lanes = {
         row.id: row.candidate_role or row.lane
         for row in session.execute(
@@ -182,7 +179,7 @@ def instance_history(
         kind = entry.event.event_type
         role = Role.AUDITOR if kind == NOTE_EVENT else lanes.get(entry.event.human_task_id or 0)
         history_entries.append(HistoryEntry(entry, role, kind in DECISION_EVENTS))
-    report = verify_chains(session, instance_chain(instance_id))
+    report = verify_chains(session, instance_chain(instance_id), events=[entry.event for entry in entries])
     return InstanceHistory(
         detail=detail,
         # Versions are immutable: their rule files are read and hashed once, not on every view (each view read
