@@ -62,9 +62,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
     _init_login(app)
     csrf.init_app(app)
-    from webapp.i18n import select_locale
+    from webapp.i18n import install_page_translations, select_locale
 
     babel.init_app(app, locale_selector=select_locale, default_translation_directories="translations")
+    install_page_translations(app)
     with app.app_context():
         configure_engine(db.engine)
 

@@ -80,6 +80,20 @@ def test_language_switch_is_kept_for_the_user(auth: AuthActions, client) -> None
     assert "My tasks" in client.get("/inbox").get_data(as_text=True)
 
 
+def test_each_request_is_rendered_in_its_own_readers_language(app, auth: AuthActions, client) -> None:
+    """The catalogue a page's strings come from is found once per request (webapp/i18n.py), never kept from one
+    request to the next: readers of two languages, alternating on one process, each read their own."""
+    english = app.test_client()
+    AuthActions(english).login("officer1")
+    AuthActions(english).post("/auth/language", {"locale": "en", "next": "/inbox"})
+    auth.login("supervisor1")
+    for _ in range(2):
+        in_english = english.get("/inbox").get_data(as_text=True)
+        in_vietnamese = client.get("/inbox").get_data(as_text=True)
+        assert "My tasks" in in_english and "Việc của tôi" not in in_english
+        assert "Việc của tôi" in in_vietnamese and "My tasks" not in in_vietnamese
+
+
 def test_password_change_ends_other_sessions(app, auth: AuthActions, client) -> None:
     other = app.test_client()
     AuthActions(other).login("officer1")

@@ -22,3 +22,20 @@ def test_a_started_worker_leaves_what_it_loaded_out_of_later_collections(app: Fl
     finally:
         gc.unfreeze()
     assert any(obj is loaded for obj in gc.get_objects())
+
+
+def test_a_started_worker_has_every_page_template_compiled(app: Flask) -> None:
+    """The first request for a page in a new worker does not compile its template: post_worker_init did."""
+
+    class Worker:
+        wsgi = app
+
+    pages = {name for name in app.jinja_env.list_templates() if name.endswith(".html")}
+    assert {"instances/show.html", "inbox/index.html", "audit/instance.html"} <= pages
+    compiled = app.jinja_env.cache
+    assert compiled is not None and not compiled
+    try:
+        gunicorn_conf.post_worker_init(worker=Worker())
+    finally:
+        gc.unfreeze()
+    assert {name for _loader, name in compiled} == pages
