@@ -280,8 +280,9 @@ def history(instance_id: int) -> ResponseReturnValue:
     found = load_visible_instance(db.session, _user(), instance_id)
     with read_logged(ViewedObject.INSTANCE_HISTORY, found.id, found.unit_id):
         chain = instance_chain(instance_id)
-        report = verify_chains(db.session, chain)
-        return jsonify(payloads.history(instance_id, queries.instance_events(db.session, chain), report.ok))
+        events = queries.instance_events(db.session, chain)
+        report = verify_chains(db.session, chain, events=events)  # verifies the events it answers with
+        return jsonify(payloads.history(instance_id, events, report.ok))
 
 
 @bp.get(f"/instances/<{ID}:instance_id>/diagram.svg")
