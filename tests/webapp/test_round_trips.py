@@ -15,10 +15,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
+from werkzeug.test import TestResponse
 
 from tests.fixtures.app import AuthActions
 from tests.fixtures.evaluation import MONTH
-from tests.fixtures.statements import statements_sent
+from tests.fixtures.statements import Sent, statements_sent
 from tests.fixtures.workflow_helpers import WorkflowDriver
 from webapp.extensions import db
 from workflows.clock import utcnow_naive
@@ -185,19 +186,25 @@ def test_the_task_list_total_rides_in_the_page_and_survives_a_page_past_the_end(
     assert (overdue["items"], overdue["total"]) == ([], 0)
 
 
+def _second_view(
+    engine: Engine, auth: AuthActions, client: FlaskClient, driver: WorkflowDriver, username: str, page: str
+) -> tuple[TestResponse, Sent]:
+    """What the second view of an instance's page (`page`, with {id}) sends, the instance's request submitted."""
+    ((instance_id, task_id),) = _requests(driver, 1)
+    driver.complete("officer1", task_id, REQUEST)
+    auth.login(username)
+    assert client.get(page.format(id=instance_id)).status_code == 200
+    with statements_sent(engine) as sent:
+        return client.get(page.format(id=instance_id)), sent
+
+
 def test_an_instance_page_reads_the_user_and_the_instance_once(
     engine: Engine, auth: AuthActions, client: FlaskClient, driver: WorkflowDriver
 ) -> None:
     """The page logs its read in the transaction it reads in, committed once the page is built (one BEGIN and one
     COMMIT, no ROLLBACK); it does not read the signed-in user, the instance, its version or its subject twice, nor
     ask per open task whether the reader may open it."""
-    ((instance_id, task_id),) = _requests(driver, 1)
-    driver.complete("officer1", task_id, REQUEST)
-    auth.login("supervisor1")
-    assert client.get(f"/instances/{instance_id}").status_code == 200
-
-    with statements_sent(engine) as sent:
-        page = client.get(f"/instances/{instance_id}")
+    page, sent = _second_view(engine, auth, client, driver, "supervisor1", "/instances/{id}")
 
     assert page.status_code == 200 and "record_views" in " ".join(sent.statements)
     assert (sent.begins, sent.commits, sent.rollbacks) == (1, 1, 0)
@@ -220,13 +227,7 @@ def test_an_instance_history_is_one_transaction_without_a_server_side_cursor(
     """The inspector's history page verifies the instance's chain: its few events are read in one statement, not
     through a server-side cursor (a DECLARE, two FETCHes and a CLOSE more), and the read is logged in the page's
     own transaction."""
-    ((instance_id, task_id),) = _requests(driver, 1)
-    driver.complete("officer1", task_id, REQUEST)
-    auth.login("auditor1")
-    assert client.get(f"/audit/instances/{instance_id}").status_code == 200
-
-    with statements_sent(engine) as sent:
-        page = client.get(f"/audit/instances/{instance_id}")
+    page, sent = _second_view(engine, auth, client, driver, "auditor1", "/audit/instances/{id}")
 
     assert page.status_code == 200 and "record_views" in " ".join(sent.statements)
     assert 'data-intact="yes"' in page.get_data(as_text=True)
