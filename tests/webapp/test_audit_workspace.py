@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, text, update
 
 from tests.fixtures.app import AuthActions
 from tests.fixtures.appointment import setup_appointment, today_text
@@ -309,6 +309,33 @@ def test_a_read_is_logged_only_with_the_answer_it_was_logged_for(
     with pytest.raises(LookupError):
         client.get(f"/instances/{story['completed']}")
     assert _views_of(driver, story["completed"]) == []
+
+
+def test_a_page_whose_read_could_not_be_logged_is_not_shown(auth: AuthActions, client, story, driver, app) -> None:
+    """The read's log is committed before the page leaves: when that commit fails (PostgreSQL cuts the connection at
+    that moment), the answer is a 503 and the page is not shown, and no read is left behind."""
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("cutting the connection at the commit needs PostgreSQL's pg_terminate_backend")
+        engine = db.engine
+    auth.login("supervisor1")
+    path = f"/instances/{story['completed']}"
+    first = client.get(path)
+    assert first.status_code == 200 and f"#{story['completed']}".encode() in first.data
+    shown = len(_views_of(driver, story["completed"]))
+
+    def cut_at_commit(conn) -> None:  # type: ignore[no-untyped-def]
+        pid = conn.connection.dbapi_connection.info.backend_pid
+        with driver.session_factory() as other:
+            other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+
+    event.listen(engine, "commit", cut_at_commit, once=True)
+    page = client.get(path)
+    assert page.status_code == 503 and b'data-status="503"' in page.data
+    assert f"#{story['completed']}".encode() not in page.data
+    assert len(_views_of(driver, story["completed"])) == shown
+    assert client.get(path).status_code == 200  # the pool reconnects
+    assert len(_views_of(driver, story["completed"])) == shown + 1
 
 
 def test_a_page_that_changes_what_it_read_saves_nothing(
