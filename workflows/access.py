@@ -154,6 +154,13 @@ def instance_unit_chain(session: Session, instance: ProcessInstance) -> list[int
     return unit_chain(unit.path, unit.id) if unit is not None else []
 
 
+def holds_role_over_instance(session: Session, user: User, role: str, instance: ProcessInstance) -> bool:
+    """`role` held in the instance's unit or above, decided on the unit loaded with the instance when it was."""
+    if instance.unit_id is None:
+        return False
+    return holds_role_over(role_units(user), role, instance_unit_chain(session, instance))
+
+
 def oversees_unit(session: Session, user: User, unit_id: int | None, roles: Iterable[str]) -> bool:
     if unit_id is None:
         return False

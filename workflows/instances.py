@@ -15,8 +15,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, bindparam, false, func, or_, select
 from sqlalchemy.orm import Session, aliased, contains_eager, joinedload
 
-from workflows.access import can_view_instance, in_subtree, instance_unit_chain, role_units, sees_task
-from workflows.assignment import chain_of, holds_role_over
+from workflows.access import can_view_instance, holds_role_over_instance, in_subtree, role_units, sees_task
+from workflows.assignment import chain_of
 from workflows.audit import instance_chain
 from workflows.diagram import element_states_from_workflow, render_svg
 from workflows.engine.runtime import Definition, ProcessEngine
@@ -202,7 +202,7 @@ def can_comment(user: User) -> bool:
 def can_cancel_instance(session: Session, user: User, instance: ProcessInstance) -> bool:
     """Mirrors operations.can_cancel (an administrator over the instance's unit) for a loaded instance row.
     Whether the instance is still running is the operation's business: it answers Conflict."""
-    return holds_role_over(role_units(user), Role.ADMIN, instance_unit_chain(session, instance))
+    return holds_role_over_instance(session, user, Role.ADMIN, instance)
 
 
 def sees_errors(user: User) -> bool:
@@ -362,7 +362,7 @@ def instance_detail(
     workflow = engine.load(definition, instance)
     names = field_names(definition, locale)
     attachments = instance_attachments(session, instance.id)
-    events = _EventsRead.read(session, instance.id, also_named=instance.started_by_id, whole_chain=every_event)
+    events = _EventsRead.read(session, instance.id, every_event=every_event, also_named=instance.started_by_id)
     return InstanceDetail(
         instance=instance,
         definition=definition,
@@ -371,7 +371,7 @@ def instance_detail(
         data=data_summary(_current_data(workflow), names, [row.attachment for row in attachments]),
         comments=instance_comments(session, instance.id),
         attachments=attachments,
-        timeline=events.timeline(names, every_event=every_event),
+        timeline=events.timeline(names),
         diagram_svg=instance_diagram(definition, workflow),
         can_comment=can_comment(user),
         can_cancel=can_cancel_instance(session, user, instance),
@@ -570,7 +570,7 @@ def timeline(
     """The audit events of an instance in order. A data change right after a task completion with the same task
     is folded into it: people read "X completed the step, changing A from … to …". `every_event` (inspectors)
     keeps each event as its own entry, hidden bookkeeping changes included."""
-    return _EventsRead.read(session, instance_id).timeline(names, every_event=every_event)
+    return _EventsRead.read(session, instance_id, every_event=every_event).timeline(names)
 
 
 @dataclass
@@ -581,15 +581,16 @@ class _EventsRead:
     payloads: list[dict[str, Any]]
     people: dict[int, str]
     units: dict[int, str]
+    every_event: bool
 
     @classmethod
     def read(
-        cls, session: Session, instance_id: int, *, also_named: int | None = None, whole_chain: bool = False
+        cls, session: Session, instance_id: int, *, every_event: bool = False, also_named: int | None = None
     ) -> _EventsRead:
-        """`also_named`: a user whose name is wanted beside the events' (the starter's, on the instance page).
-        `whole_chain`: also any event of the instance's chain that does not name the instance (none should; the
-        inspector sees it, and the chain is verified on exactly what was shown)."""
-        if whole_chain:
+        """`every_event`: the inspector's reading, which also takes any event of the instance's chain that does not
+        name the instance (none should; the inspector sees it, and the chain is verified on exactly what was
+        shown). `also_named`: a user whose name is wanted beside the events' (the starter's, on the instance page)."""
+        if every_event:
             parameters = {"instance_id": instance_id, "chain_key": instance_chain(instance_id)}
             events = list(session.scalars(_EVENTS_AND_CHAIN, parameters))
         else:
@@ -610,10 +611,10 @@ class _EventsRead:
         units: dict[int, str] = {}
         if unit_ids:
             units = {row.id: row.name for row in session.execute(_UNIT_NAMES, {"ids": sorted(unit_ids)})}
-        return cls(events, payloads, people, units)
+        return cls(events, payloads, people, units, every_event)
 
-    def timeline(self, names: FieldNames | None = None, *, every_event: bool = False) -> list[TimelineEntry]:
-        people, units = self.people, self.units
+    def timeline(self, names: FieldNames | None = None) -> list[TimelineEntry]:
+        people, units, every_event = self.people, self.units, self.every_event
         entries: list[TimelineEntry] = []
         for event, payload in zip(self.events, self.payloads, strict=True):
             changes = _changes(payload.get("changes"), names or FieldNames(), every_event)

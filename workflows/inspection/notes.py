@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from workflows.access import instance_unit_chain, role_units
-from workflows.assignment import holds_role_over
+from workflows.access import holds_role_over_instance
 from workflows.audit import PendingEvent, instance_audit_rows
 from workflows.engine.store import lock_instance, save_instance
 from workflows.errors import Invalid, Problem
@@ -20,10 +19,7 @@ MAX_NOTE_LENGTH = 4000
 
 def can_add_note(session: Session, user: User, instance: ProcessInstance) -> bool:
     """Only an inspector over the instance's unit (a participant who is also an inspector elsewhere is not one)."""
-    if instance.unit_id is None:
-        return False
-    # The unit loaded with the instance decides, as for the instance page's own checks: no path read again.
-    return holds_role_over(role_units(user), Role.AUDITOR, instance_unit_chain(session, instance))
+    return holds_role_over_instance(session, user, Role.AUDITOR, instance)
 
 
 def add_note(session: Session, actor: User, instance_id: int, body: str) -> None:
