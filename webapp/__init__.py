@@ -12,9 +12,8 @@ from flask import Flask, g, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import bindparam, inspect, select
+from sqlalchemy import inspect
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
 from werkzeug.routing import IntegerConverter
 from werkzeug.wrappers import Response
 
@@ -30,8 +29,8 @@ from workflows.db import configure_engine
 from workflows.deployment.operations import deploy_directory
 from workflows.engine.runtime import ProcessEngine
 from workflows.migrate import MIGRATIONS_DIR
-from workflows.prepared import server_prepared
 from workflows.registry.models import User
+from workflows.registry.signed_in import user_with_roles
 from workflows.states import Role
 
 log = logging.getLogger(__name__)
@@ -144,12 +143,10 @@ def _register_blueprints(app: Flask) -> None:
     production_requests.init_app(app)
 
 
-_USER_WITH_ROLES = server_prepared(
-    select(User).options(joinedload(User.role_assignments)).where(User.id == bindparam("user_id"))
-)
-
-
 def _init_login(app: Flask) -> None:
+    from webapp.auth.session_cookie import SessionCookie
+
+    app.session_interface = SessionCookie()
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = None  # the sign-in page explains itself
@@ -161,7 +158,7 @@ def _init_login(app: Flask) -> None:
         if not user_id.isdigit():
             return None
         # One statement with the roles (their selectin load would be a second round trip on every page).
-        user = db.session.execute(_USER_WITH_ROLES, {"user_id": int(user_id)}).unique().scalar_one_or_none()
+        user = user_with_roles(db.session(), int(user_id))
         if user is None or not user.is_active or user.get_id() != session_id:
             return None  # deactivated, or the password changed since this session signed in
         return user

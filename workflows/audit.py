@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from workflows.clock import utcnow_naive
 from workflows.models import AuditChain, AuditEvent, ProcessInstance
+from workflows.prepared import server_prepared
 from workflows.registry.models import User
 
 if TYPE_CHECKING:
@@ -282,7 +283,11 @@ def chain_heads(session: Session, chain_key: str | None) -> dict[str, tuple[int,
         instances = instances.where(ProcessInstance.id == instance_id)
     heads: dict[str, tuple[int, str]] = {}
     kept_on_instances: dict[str, tuple[int, str]] = {}
-    for key, seq, digest, instance_id in session.execute(union_all(chains, instances)):
+    # One chain's heads are read by every history page: prepared (the text is the same for every chain).
+    statement = union_all(chains, instances)
+    if chain_key is not None:
+        statement = server_prepared(statement)
+    for key, seq, digest, instance_id in session.execute(statement):
         if instance_id is None:
             heads[key] = (seq, digest)
         else:

@@ -23,6 +23,7 @@ from workflows.engine.runtime import Definition, ProcessEngine
 from workflows.errors import NotFound
 from workflows.inbox import PER_PAGE, visible_instances_query
 from workflows.models import Attachment, AuditEvent, Comment, HumanTask, ProcessInstance, ProcessVersion
+from workflows.prepared import server_prepared
 from workflows.registry.models import Cadre, OrgUnit, User
 from workflows.states import EventType, InstanceStatus, Role, TaskStatus
 
@@ -238,9 +239,16 @@ _WITH_WHAT_ITS_PAGES_NEED = (
 )
 
 
+# A statement built once and prepared on the connection: `Session.get` builds its query anew on every call and the
+# server plans its four-table join every time (issue #9: the instance page, the history and the API's instance).
+_INSTANCE_FOR_ITS_PAGES = server_prepared(
+    select(ProcessInstance).options(*_WITH_WHAT_ITS_PAGES_NEED).where(ProcessInstance.id == bindparam("instance_id"))
+)
+
+
 def load_visible_instance(session: Session, user: User, instance_id: int) -> ProcessInstance:
     instance = (
-        session.get(ProcessInstance, instance_id, options=_WITH_WHAT_ITS_PAGES_NEED)
+        session.execute(_INSTANCE_FOR_ITS_PAGES, {"instance_id": instance_id}).unique().scalar_one_or_none()
         if 0 < instance_id <= MAX_ID
         else None
     )
@@ -500,7 +508,7 @@ _open_task_assignee = aliased(User, name="open_task_assignee")
 _open_task_candidate_unit = aliased(OrgUnit, name="open_task_candidate_unit")
 _open_task_unit = aliased(OrgUnit, name="open_task_unit")
 # Built once, with both units' paths: whether the reader may open each task is then decided without a query per task.
-_OPEN_TASKS = (
+_OPEN_TASKS = server_prepared(
     select(
         HumanTask,
         _open_task_assignee.full_name,
@@ -530,22 +538,25 @@ def open_tasks(session: Session, instance_id: int, user: User | None = None) -> 
     return found
 
 
-# The instance page's reads, each built once (with bound parameters) rather than on every page view.
-_COMMENTS = (
+# The instance page's reads, each built once (with bound parameters) rather than on every page view, and prepared on
+# the connection: planning them cost the server more than running them (issue #9; decision 0028).
+_COMMENTS = server_prepared(
     select(Comment, User.full_name, HumanTask.name)
     .join(User, Comment.author_id == User.id)
     .outerjoin(HumanTask, Comment.human_task_id == HumanTask.id)
     .where(Comment.instance_id == bindparam("instance_id"))
     .order_by(Comment.created_dt, Comment.id)
 )
-_ATTACHMENTS = (
+_ATTACHMENTS = server_prepared(
     select(Attachment, User.full_name)
     .outerjoin(User, Attachment.uploaded_by_id == User.id)
     .where(Attachment.instance_id == bindparam("instance_id"))
     .order_by(Attachment.uploaded_dt, Attachment.id)
 )
-_EVENTS = select(AuditEvent).where(AuditEvent.instance_id == bindparam("instance_id")).order_by(AuditEvent.seq)
-_EVENTS_AND_CHAIN = (
+_EVENTS = server_prepared(
+    select(AuditEvent).where(AuditEvent.instance_id == bindparam("instance_id")).order_by(AuditEvent.seq)
+)
+_EVENTS_AND_CHAIN = server_prepared(
     select(AuditEvent)
     .where(or_(AuditEvent.instance_id == bindparam("instance_id"), AuditEvent.chain_key == bindparam("chain_key")))
     .order_by(AuditEvent.seq)

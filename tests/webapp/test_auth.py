@@ -122,3 +122,23 @@ def test_security_headers(client) -> None:
     response = client.get("/auth/login")
     assert "default-src 'self'" in response.headers["Content-Security-Policy"]
     assert response.headers["X-Frame-Options"] == "DENY"
+
+
+def test_the_cookie_signer_is_built_once_per_key_and_a_rotated_key_is_honoured(app, client, auth: AuthActions) -> None:
+    auth.login("officer1")
+    interface = app.session_interface
+    signer = interface.get_signing_serializer(app)
+    assert client.get("/inbox").status_code == 200
+    assert interface.get_signing_serializer(app) is signer  # not rebuilt for each request
+
+    # The key rotated with the old one kept as a fallback: people stay signed in (Flask's SECRET_KEY_FALLBACKS).
+    old_key = app.secret_key
+    app.secret_key = "rotated-" + old_key
+    app.config["SECRET_KEY_FALLBACKS"] = [old_key]
+    assert interface.get_signing_serializer(app) is not signer
+    assert client.get("/inbox").status_code == 200
+    # A key none of whose fallbacks signed the cookie: the cookie is refused, the person signs in again.
+    app.secret_key = "another-" + old_key
+    app.config["SECRET_KEY_FALLBACKS"] = []
+    response = client.get("/inbox")
+    assert response.status_code == 302 and "/auth/login" in response.headers["Location"]

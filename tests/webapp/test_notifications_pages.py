@@ -57,7 +57,7 @@ def test_api_token_is_shown_once_stored_hashed_and_revocable(auth: AuthActions, 
     with driver.session_factory() as s:
         stored = s.scalars(select(ApiToken)).one()
         assert stored.token_hash != token and token not in stored.token_hash
-        assert user_for_token(s, token).username == "officer1"
+        assert user_for_token(s, token).user.username == "officer1"
     auth.post("/auth/profile", {"action": "revoke_token", "token_id": str(stored.id)}, page="/auth/profile")
     with driver.session_factory() as s:
         assert user_for_token(s, token) is None

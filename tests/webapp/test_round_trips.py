@@ -112,6 +112,8 @@ def test_recording_the_tokens_use_does_not_read_the_user_again(
     assert len(sent.statements) == 4 and "UPDATE api_tokens" in sent.statements[1], str(sent)
     assert sum("users.password_hash" in s for s in sent.statements) == 1, str(sent)  # the token's own read
     assert sent.commits == 2
+    # The last use is a prepared UPDATE of its own, not an object flushed by the ORM.
+    assert all(s.startswith("EXECUTE canbo_") for s in sent.executed), str(sent)
 
 
 def test_an_api_inbox_read_is_two_statements_and_no_commit(
@@ -219,6 +221,18 @@ def test_an_instance_page_reads_the_user_and_the_instance_once(
     paths = [s for s in sent.statements if re.match(r"SELECT org_units.path\s+FROM org_units", s)]
     assert paths == [], paths
     assert not any(s.startswith("SELECT process_instances.id \nFROM process_instances") for s in sent.statements)
+    _all_prepared_but_the_names(sent)
+
+
+def _all_prepared_but_the_names(sent: Sent) -> None:
+    """Every statement of the page is prepared on the connection (decision 0028), save the lookups of names by id,
+    whose IN lists change with the page."""
+    unprepared = [
+        statement
+        for executed, statement in zip(sent.executed, sent.statements, strict=True)
+        if not executed.startswith("EXECUTE canbo_")
+    ]
+    assert all(re.match(r"SELECT (users|org_units)\.id, \w+\.\w*name\s+FROM", s) for s in unprepared), unprepared
 
 
 def test_an_instance_history_is_one_transaction_without_a_server_side_cursor(
@@ -233,6 +247,7 @@ def test_an_instance_history_is_one_transaction_without_a_server_side_cursor(
     assert 'data-intact="yes"' in page.get_data(as_text=True)
     assert sent.server_cursors == 0, str(sent)
     assert (sent.begins, sent.commits, sent.rollbacks) == (1, 1, 0)
+    _all_prepared_but_the_names(sent)
 
 
 SELF_ASSESSMENT = {

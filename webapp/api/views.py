@@ -79,9 +79,11 @@ def authenticate() -> Response | None:
         # Usually a plain read: the request's own work goes on in the same transaction (no COMMIT and no fresh
         # BEGIN between them). Only when the token's last use is due to be written (once a minute) is it committed.
         try:
-            user = user_for_token(db.session, token)
-            if db.session.dirty:
-                commit_keeping_loaded(db.session)  # the user and roles just read stay loaded
+            use = user_for_token(db.session, token)
+            if use is not None:
+                user = use.user
+                if use.recorded:
+                    commit_keeping_loaded(db.session)  # the user and roles just read stay loaded
         except BaseException:
             db.session.rollback()
             raise

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, joinedload
 
 from workflows.access import ancestry
@@ -31,6 +31,7 @@ from workflows.instances import (
     load_visible_instance,
 )
 from workflows.models import AuditEvent, BallotBox, BallotElector, HumanTask, ProcessInstance, ProcessVersion
+from workflows.prepared import server_prepared
 from workflows.registry.models import Cadre, User
 from workflows.registry.records import cadre_chain
 from workflows.states import EventType, Role
@@ -89,17 +90,29 @@ class BallotTally:
     voted: int
 
 
+# The history page's own reads, built once and prepared on the connection (decision 0028).
+_BALLOT_BOXES = server_prepared(
+    select(BallotBox).where(BallotBox.instance_id == bindparam("instance_id")).order_by(BallotBox.id)
+)
+_ATTENDANCE = server_prepared(
+    select(
+        func.count().filter(BallotElector.is_present.is_(True)),
+        func.count().filter(BallotElector.has_voted.is_(True)),
+    ).where(BallotElector.box_id == bindparam("box_id"))
+)
+_TASK_LANES = server_prepared(
+    select(HumanTask.id, HumanTask.candidate_role, HumanTask.lane).where(
+        HumanTask.instance_id == bindparam("instance_id")
+    )
+)
+
+
 def ballot_tallies(session: Session, instance_id: int) -> list[BallotTally]:
     """Each ballot box of the instance with its tally and attendance counts. The ballots table is never read."""
-    boxes = session.scalars(select(BallotBox).where(BallotBox.instance_id == instance_id).order_by(BallotBox.id))
+    boxes = session.scalars(_BALLOT_BOXES, {"instance_id": instance_id})
     result = []
     for box in boxes:
-        present, voted = session.execute(
-            select(
-                func.count().filter(BallotElector.is_present.is_(True)),
-                func.count().filter(BallotElector.has_voted.is_(True)),
-            ).where(BallotElector.box_id == box.id)
-        ).one()
+        present, voted = session.execute(_ATTENDANCE, {"box_id": box.id}).one()
         result.append(
             BallotTally(
                 box_id=box.id,
@@ -169,10 +182,7 @@ def instance_history(
     instance_id = instance.id
     entries = detail.timeline
     lanes = {
-        row.id: row.candidate_role or row.lane
-        for row in session.execute(
-            select(HumanTask.id, HumanTask.candidate_role, HumanTask.lane).where(HumanTask.instance_id == instance_id)
-        )
+        row.id: row.candidate_role or row.lane for row in session.execute(_TASK_LANES, {"instance_id": instance_id})
     }
     history_entries = []
     for entry in entries:

@@ -8,13 +8,14 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Select, insert, or_, select
+from sqlalchemy import Select, bindparam, insert, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from workflows.access import in_subtree
 from workflows.clock import utcnow_naive
 from workflows.exports import ListPage, audit_roots, count_rows
 from workflows.models import RecordView
+from workflows.prepared import server_prepared
 from workflows.registry.models import OrgUnit, User
 
 
@@ -26,17 +27,31 @@ class ViewedObject(StrEnum):
     CADRE_HISTORY = "cadre_history"  # the inspector's timeline of a cadre's procedures
 
 
+# Every page and API answer that shows a record or a history runs it: prepared on the connection (decision 0028).
+_RECORD_VIEW = server_prepared(
+    insert(RecordView).values(
+        viewer_id=bindparam("viewer_id"),
+        viewer_name=bindparam("viewer_name"),
+        object_kind=bindparam("object_kind"),
+        object_id=bindparam("object_id"),
+        unit_id=bindparam("unit_id"),
+        viewed_dt=bindparam("viewed_dt"),
+    )
+)
+
+
 def record_view(session: Session, viewer: User, kind: ViewedObject, object_id: int, unit_id: int | None) -> None:
     """Log one read in the caller's transaction."""
     session.execute(
-        insert(RecordView).values(
-            viewer_id=viewer.id,
-            viewer_name=viewer.username,
-            object_kind=str(kind),
-            object_id=object_id,
-            unit_id=unit_id,
-            viewed_dt=utcnow_naive(),
-        )
+        _RECORD_VIEW,
+        {
+            "viewer_id": viewer.id,
+            "viewer_name": viewer.username,
+            "object_kind": str(kind),
+            "object_id": object_id,
+            "unit_id": unit_id,
+            "viewed_dt": utcnow_naive(),
+        },
     )
 
 
