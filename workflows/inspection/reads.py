@@ -15,7 +15,7 @@ from workflows.access import in_subtree
 from workflows.clock import utcnow_naive
 from workflows.exports import ListPage, audit_roots, count_rows
 from workflows.models import RecordView
-from workflows.prepared import server_prepared
+from workflows.prepared import fetch_rows, server_prepared
 from workflows.registry.models import OrgUnit, User
 
 
@@ -42,7 +42,10 @@ _RECORD_VIEW = server_prepared(
 
 def record_view(session: Session, viewer: User, kind: ViewedObject, object_id: int, unit_id: int | None) -> None:
     """Log one read in the caller's transaction."""
-    session.execute(
+    # On the Session's connection: through the Session an INSERT of a mapped class takes the ORM's bulk-insert path,
+    # which cost more than the statement (issue #9).
+    fetch_rows(
+        session.connection(),
         _RECORD_VIEW,
         {
             "viewer_id": viewer.id,
