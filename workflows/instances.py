@@ -12,7 +12,22 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, tzinfo
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, bindparam, false, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    CompoundSelect,
+    Integer,
+    Select,
+    and_,
+    any_,
+    bindparam,
+    false,
+    func,
+    literal_column,
+    or_,
+    select,
+    union_all,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session, aliased, contains_eager, joinedload
 
 from workflows.access import can_view_instance, holds_role_over_instance, in_subtree, role_units, sees_task
@@ -563,6 +578,36 @@ _EVENTS_AND_CHAIN = server_prepared(
 )
 _PEOPLE_NAMES = select(User.id, User.full_name).where(User.id.in_(bindparam("ids", expanding=True)))
 _UNIT_NAMES = select(OrgUnit.id, OrgUnit.name).where(OrgUnit.id.in_(bindparam("ids", expanding=True)))
+# On PostgreSQL both in one statement, the ids as arrays: its text is then the same for every page, and prepared.
+# SQLite has no arrays (nor round trips to save) and keeps the two IN lists above.
+_NAMES_BY_ARRAYS: CompoundSelect = server_prepared(
+    union_all(
+        select(literal_column("'user'").label("kind"), User.id, User.full_name.label("name")).where(
+            User.id == any_(bindparam("user_ids", type_=ARRAY(Integer)))
+        ),
+        select(literal_column("'unit'"), OrgUnit.id, OrgUnit.name).where(
+            OrgUnit.id == any_(bindparam("unit_ids", type_=ARRAY(Integer)))
+        ),
+    )
+)
+
+
+def _names(session: Session, user_ids: set[int], unit_ids: set[int]) -> tuple[dict[int, str], dict[int, str]]:
+    """The full names of these users and the names of these units."""
+    people: dict[int, str] = {}
+    units: dict[int, str] = {}
+    if not user_ids and not unit_ids:
+        return people, units
+    if session.get_bind().dialect.name == "postgresql":
+        parameters = {"user_ids": sorted(user_ids), "unit_ids": sorted(unit_ids)}
+        for kind, key, name in session.execute(_NAMES_BY_ARRAYS, parameters):
+            (people if kind == "user" else units)[key] = name
+        return people, units
+    if user_ids:
+        people = {row.id: row.full_name for row in session.execute(_PEOPLE_NAMES, {"ids": sorted(user_ids)})}
+    if unit_ids:
+        units = {row.id: row.name for row in session.execute(_UNIT_NAMES, {"ids": sorted(unit_ids)})}
+    return people, units
 
 
 def instance_comments(session: Session, instance_id: int) -> list[CommentRow]:
@@ -616,12 +661,7 @@ class _EventsRead:
                 user_ids.add(payload["assignee_id"])
             if isinstance(payload.get("candidate_unit_id"), int):
                 unit_ids.add(payload["candidate_unit_id"])
-        people: dict[int, str] = {}
-        if user_ids:
-            people = {row.id: row.full_name for row in session.execute(_PEOPLE_NAMES, {"ids": sorted(user_ids)})}
-        units: dict[int, str] = {}
-        if unit_ids:
-            units = {row.id: row.name for row in session.execute(_UNIT_NAMES, {"ids": sorted(unit_ids)})}
+        people, units = _names(session, user_ids, unit_ids)
         return cls(events, payloads, people, units, every_event)
 
     def timeline(self, names: FieldNames | None = None) -> list[TimelineEntry]:
