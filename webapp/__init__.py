@@ -158,7 +158,7 @@ def _init_login(app: Flask) -> None:
         if not user_id.isdigit():
             return None
         # One statement with the roles (their selectin load would be a second round trip on every page).
-        user = user_with_roles(db.session(), int(user_id))
+        user = user_with_roles(db.session, int(user_id))
         if user is None or not user.is_active or user.get_id() != session_id:
             return None  # deactivated, or the password changed since this session signed in
         return user

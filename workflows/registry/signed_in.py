@@ -22,20 +22,19 @@ from sqlalchemy.orm.util import identity_key
 from workflows.prepared import fetch_rows, server_prepared
 from workflows.registry.models import RoleAssignment, User
 
-# (attribute, column) of every column the two classes map, in the order the statement selects them.
-_USER_FIELDS = tuple((prop.key, prop.columns[0]) for prop in User.__mapper__.column_attrs)
-_ROLE_FIELDS = tuple((prop.key, prop.columns[0]) for prop in RoleAssignment.__mapper__.column_attrs)
-_USER_KEYS = tuple(key for key, _column in _USER_FIELDS)
-_ROLE_KEYS = tuple(key for key, _column in _ROLE_FIELDS)
+# Every column the two classes map, in the order the statement selects them, and the attribute each one fills.
+_USER_ATTRIBUTES = User.__mapper__.column_attrs
+_ROLE_ATTRIBUTES = RoleAssignment.__mapper__.column_attrs
+_USER_KEYS = tuple(prop.key for prop in _USER_ATTRIBUTES)
+_ROLE_KEYS = tuple(prop.key for prop in _ROLE_ATTRIBUTES)
 _ROLE_ID_AT = _ROLE_KEYS.index("id")
 
 
 def select_with_user(*leading: Any) -> Select[Any]:
     """SELECT `leading`, then the user's columns and one role's columns per row (NULLs for a user without roles);
     the caller adds its FROM (joined to `users`) and WHERE. `user_from_rows(session, rows, len(leading))` reads it."""
-    user_columns = [column for _key, column in _USER_FIELDS]
-    role_columns = [column for _key, column in _ROLE_FIELDS]
-    return select(*leading, *user_columns, *role_columns)
+    columns = [prop.columns[0] for prop in (*_USER_ATTRIBUTES, *_ROLE_ATTRIBUTES)]
+    return select(*leading, *columns)
 
 
 def join_roles(statement: Select[Any]) -> Select[Any]:
