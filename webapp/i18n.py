@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+from weakref import WeakKeyDictionary
+
 from babel.support import NullTranslations, Translations
 from flask import Flask, current_app, g, session
 from flask_babel import get_translations
 from flask_login import current_user
+from jinja2 import pass_eval_context
+from jinja2.nodes import EvalContext
+from markupsafe import Markup
 
 
 def select_locale() -> str:
@@ -27,9 +33,39 @@ def _page_translations() -> Translations | NullTranslations:
     return found
 
 
+# Per catalogue, each string without variables as a page shows it: the same for every request in that language.
+_SHOWN: WeakKeyDictionary[Translations | NullTranslations, dict[str, Markup]] = WeakKeyDictionary()
+
+
+@pass_eval_context
+def _page_gettext(eval_context: EvalContext, string: str, /, **variables: Any) -> str:
+    """`_()` and `{% trans %}` in a template, as Jinja's "new style" gettext does it (the translation is trusted, its
+    variables are escaped where the template autoescapes, `%%` is a percent sign) in one call instead of three."""
+    translations = _page_translations()
+    if not eval_context.autoescape:
+        return translations.ugettext(string) % variables
+    if variables:
+        return _trusted(translations.ugettext(string)) % variables
+    shown = _SHOWN.get(translations)
+    if shown is None:
+        shown = _SHOWN.setdefault(translations, {})
+    try:
+        return shown[string]
+    except KeyError:
+        found = shown[string] = _trusted(translations.ugettext(string)) % {}
+        return found
+
+
+def _trusted(translated: str) -> Markup:
+    # The catalogue is ours (webapp/translations, reviewed like code): its strings may carry markup.
+    return Markup(translated)  # noqa: S704
+
+
 def install_page_translations(app: Flask) -> None:
     """Templates find the reader's catalogue once per request. Flask-Babel's own template callables look it up for
-    every string — its domain, the context, the locale: 5 µs each, 30 to 60 strings a page (issue #9)."""
+    every string — its domain, the context, the locale: 5 µs each, 30 to 60 strings a page (issue #9). Jinja's
+    `_` then reaches it through three context calls (its alias, its new-style wrapper, the callable): 12 µs a string
+    in a slow hour, 90 strings on an inbox page; `_page_gettext` is one."""
     app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
         gettext=lambda s: _page_translations().ugettext(s),
         ngettext=lambda s, p, n: _page_translations().ungettext(s, p, n),
@@ -37,3 +73,4 @@ def install_page_translations(app: Flask) -> None:
         pgettext=lambda c, s: _page_translations().upgettext(c, s),
         npgettext=lambda c, s, p, n: _page_translations().unpgettext(c, s, p, n),
     )
+    app.jinja_env.globals.update(_=_page_gettext, gettext=_page_gettext)

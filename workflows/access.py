@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, and_, bindparam, false, inspect, or_, select
+from sqlalchemy import ColumnElement, Integer, Select, String, and_, bindparam, false, inspect, or_, select
 from sqlalchemy.orm import Session
 
 from workflows.assignment import can_act_on_task, holds_role_over, unit_chain
@@ -186,10 +186,33 @@ def units_under_roles(session: Session, user: User, roles: Iterable[str], *, act
     )
 
 
+# One statement per shape (how many roots, active units only or not), the roots bound: built once and prepared on
+# the server. Built afresh, its cache key cost the inbox page more than the query (issue #9 load).
+_SUBTREES: dict[tuple[int, bool], Select[tuple[OrgUnit]]] = {}
+
+
+def _subtrees_statement(roots: int, active_only: bool) -> Select[tuple[OrgUnit]]:
+    statement = _SUBTREES.get((roots, active_only))
+    if statement is None:
+        query = select(OrgUnit).where(
+            or_(
+                *(
+                    _subtree(OrgUnit, bindparam(f"root_{n}", type_=Integer), bindparam(f"below_{n}", type_=String))
+                    for n in range(roots)
+                )
+            )
+        )
+        if active_only:
+            query = query.where(OrgUnit.is_active)
+        statement = _SUBTREES[roots, active_only] = server_prepared(query.order_by(OrgUnit.path, OrgUnit.name))
+    return statement
+
+
 def _subtrees(session: Session, roots: set[int], *, active_only: bool) -> list[OrgUnit]:
     if not roots:
         return []
-    query = select(OrgUnit).where(or_(*(in_subtree(OrgUnit, r) for r in roots)))
-    if active_only:
-        query = query.where(OrgUnit.is_active)
-    return list(session.scalars(query.order_by(OrgUnit.path, OrgUnit.name)))
+    parameters: dict[str, Any] = {}
+    for n, root in enumerate(sorted(roots)):
+        parameters[f"root_{n}"] = root
+        parameters[f"below_{n}"] = _below(root)
+    return list(session.scalars(_subtrees_statement(len(roots), active_only), parameters))

@@ -16,7 +16,7 @@ from workflows.access import group_task_parameters
 from workflows.inbox import OWN_COUNT, group_count_query_bound
 from workflows.instances import ANY_VERSION_DEPLOYED, may_start_for_someone
 from workflows.notifications import UNREAD_COUNT
-from workflows.prepared import server_prepared
+from workflows.prepared import fetch_rows, server_prepared
 from workflows.registry.models import User
 
 
@@ -60,7 +60,8 @@ def menu_facts(session: Session, user: User, known: dict[str, int] | None = None
     count_group = "group" not in known
     statement = _menu_statement("mine" not in known, count_group, may_start, len(user.role_assignments))
     parameters = {"user_id": user.id, **(group_task_parameters(user) if count_group else {})}
-    row = session.execute(statement, parameters).one()._mapping
+    # By name: the columns the statement of this shape has, in its order (read by position from the driver).
+    row = dict(zip(statement.selected_columns.keys(), fetch_rows(session.connection(), statement, parameters).rows[0]))
     return MenuFacts(
         mine=known["mine"] if "mine" in known else row["mine"] or 0,
         group=known["group"] if "group" in known else row["group"] or 0,

@@ -1,0 +1,42 @@
+"""The templates' `_()`: the reader's language, Jinja's new-style gettext semantics, one lookup per page."""
+
+from __future__ import annotations
+
+from flask import Flask, session
+
+
+def _render(app: Flask, locale: str, source: str, **context: object) -> str:
+    with app.test_request_context("/"):
+        session["locale"] = locale
+        return app.jinja_env.from_string(source).render(**context)
+
+
+def test_a_string_is_shown_in_the_readers_language_and_switches_with_it(app: Flask) -> None:
+    source = "{{ _('Inbox') }}|{{ gettext('Inbox') }}"
+    assert _render(app, "vi", source) == "Hộp công việc|Hộp công việc"
+    assert _render(app, "en", source) == "Inbox|Inbox"
+    # The strings a language has already shown are not carried over into another.
+    assert _render(app, "vi", source) == "Hộp công việc|Hộp công việc"
+
+
+def test_the_variables_are_escaped_and_the_translation_is_not(app: Flask) -> None:
+    source = "{{ _('Any %(role)s of %(unit)s', role=role, unit='X&Y') }}"
+    shown = _render(app, "vi", source, role="<b>trưởng</b>")
+    assert shown == "Bất kỳ ai có vai trò &lt;b&gt;trưởng&lt;/b&gt; tại X&amp;Y"
+
+
+def test_without_autoescape_the_variables_are_left_as_they_are(app: Flask) -> None:
+    source = "{% autoescape false %}{{ _('Any %(role)s of %(unit)s', role=role, unit='X&Y') }}{% endautoescape %}"
+    assert _render(app, "en", source, role="<b>") == "Any <b> of X&Y"
+
+
+def test_a_string_is_always_a_format_string(app: Flask) -> None:
+    # As in Jinja's new-style gettext: "%%" is a percent sign with or without variables.
+    assert _render(app, "en", "{{ _('100%% done') }}") == "100% done"
+    assert _render(app, "en", "{{ _('%(n)s%% done', n=5) }}") == "5% done"
+    assert _render(app, "en", "{% autoescape false %}{{ _('100%% done') }}{% endautoescape %}") == "100% done"
+
+
+def test_trans_blocks_use_the_same_catalogue(app: Flask) -> None:
+    assert _render(app, "vi", "{% trans %}Inbox{% endtrans %}") == "Hộp công việc"
+    assert _render(app, "en", "{% trans n=3 %}Inbox{% endtrans %}") == "Inbox"
