@@ -61,7 +61,8 @@ def menu_facts(session: Session, user: User, known: dict[str, int] | None = None
     statement = _menu_statement("mine" not in known, count_group, may_start, len(user.role_assignments))
     parameters = {"user_id": user.id, **(group_task_parameters(user) if count_group else {})}
     # By name: the columns the statement of this shape has, in its order (read by position from the driver).
-    row = dict(zip(statement.selected_columns.keys(), fetch_rows(session.connection(), statement, parameters).rows[0]))
+    values = fetch_rows(session.connection(), statement, parameters).rows[0]
+    row = dict(zip(statement.selected_columns.keys(), values, strict=True))
     return MenuFacts(
         mine=known["mine"] if "mine" in known else row["mine"] or 0,
         group=known["group"] if "group" in known else row["group"] or 0,
