@@ -66,6 +66,7 @@ def install_page_translations(app: Flask) -> None:
     every string — its domain, the context, the locale: 5 µs each, 30 to 60 strings a page (issue #9). Jinja's
     `_` then reaches it through three context calls (its alias, its new-style wrapper, the callable): 12 µs a string
     in a slow hour, 90 strings on an inbox page; `_page_gettext` is one."""
+    # Jinja's wrappers stay for the plural and context forms (rare); `_` and `gettext` are replaced just below.
     app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
         gettext=lambda s: _page_translations().ugettext(s),
         ngettext=lambda s, p, n: _page_translations().ungettext(s, p, n),
