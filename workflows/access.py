@@ -194,14 +194,11 @@ _SUBTREES: dict[tuple[int, bool], Select[tuple[OrgUnit]]] = {}
 def _subtrees_statement(roots: int, active_only: bool) -> Select[tuple[OrgUnit]]:
     statement = _SUBTREES.get((roots, active_only))
     if statement is None:
-        query = select(OrgUnit).where(
-            or_(
-                *(
-                    _subtree(OrgUnit, bindparam(f"root_{n}", type_=Integer), bindparam(f"below_{n}", type_=String))
-                    for n in range(roots)
-                )
-            )
-        )
+        subtrees = [
+            _subtree(OrgUnit, bindparam(f"root_{n}", type_=Integer), bindparam(f"below_{n}", type_=String))
+            for n in range(roots)
+        ]
+        query = select(OrgUnit).where(or_(*subtrees))
         if active_only:
             query = query.where(OrgUnit.is_active)
         statement = _SUBTREES[roots, active_only] = server_prepared(query.order_by(OrgUnit.path, OrgUnit.name))
