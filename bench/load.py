@@ -28,7 +28,10 @@ What runs:
     through a call activity or a signal). The ratio is taken against both measurements together, and against each.
 
 Prints throughput and latency percentiles per request kind, completions/s against the target (≥ 300/s with p95
-≤ 100 ms) and against 50 % of the raw single-core rate. Everything is bounded and stops by itself; only loopback.
+≤ 100 ms) and against 50 % of the raw single-core rate, the CPU per request of the app workers and the database, and
+where the workers' CPU went: each kind's CPU per request as the server's JSON request log records it (`cpu_ms`,
+the view's own, completions also by procedure) and the part outside the views (gunicorn's own work).
+Everything is bounded and stops by itself; only loopback.
 
 Usage: python bench/load.py [--duration 20] [--max-requests 20000] [--clients 4] [--workers 4] [--instances 3000]
        [--evaluations 1000] [--appointments 150] [--rotations 150] [--plannings 150] [--read-share 0.4]
@@ -54,6 +57,7 @@ import time
 import urllib.parse
 import urllib.request
 from collections import defaultdict
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -119,6 +123,15 @@ ALL_STEPS = {"sample": SAMPLE_STEPS, "evaluation": EVALUATION_STEPS, **STEPS}
 PROCEDURES = {PROCESS_ID: "sample", "monthly_evaluation": "evaluation", **{p: k for k, p in PROCESS_IDS.items()}}
 FIRST_KEYS = ("submit_request", "self_assessment", *FIRST_TASKS.values())
 TARGET_RATE, TARGET_P95, TARGET_RAW_SHARE = 300.0, 0.100, 0.5
+# The view that answers each kind of request: the server's request log names views by endpoint.
+KIND_ENDPOINTS = {
+    "api.complete_task": "complete",
+    "api.list_tasks": "inbox_api",
+    "inbox.index": "inbox_page",
+    "instances.show": "instance",
+    "api.show_instance": "instance_api",
+    "audit.instance": "history",
+}
 
 
 # -- raw engine, one core ------------------------------------------------------------------------------------------
@@ -544,6 +557,51 @@ def client(
 # -- report --------------------------------------------------------------------------------------------------------
 
 
+def view_cpu(log_lines: Iterable[str]) -> dict[str, list[float]]:
+    """The CPU milliseconds of each request the server logged, by kind ("other" for the sign-ins, health checks …;
+    completions also by procedure, as complete_<procedure>), read from its JSON request log (`cpu_ms`: the worker's
+    CPU from the request's start to its answer, without gunicorn's accepting, parsing and writing)."""
+    by_kind: dict[str, list[float]] = defaultdict(list)
+    for line in log_lines:
+        if not line.startswith("{"):
+            continue  # gunicorn's own lines
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(record, dict) or record.get("event") != "request" or "cpu_ms" not in record:
+            continue
+        kind = KIND_ENDPOINTS.get(record.get("endpoint", ""), "other")
+        by_kind[kind].append(float(record["cpu_ms"]))
+        if kind == "complete" and record.get("process_id") in PROCEDURES:
+            by_kind[f"complete_{PROCEDURES[record['process_id']]}"].append(float(record["cpu_ms"]))
+    return dict(by_kind)
+
+
+def print_view_cpu(views: dict[str, list[float]], worker_seconds: float) -> None:
+    """Where the workers' CPU went: each kind's CPU per request, and its share of all the views' CPU."""
+    total = sum(sum(values) for kind, values in views.items() if not kind.startswith("complete_")) / 1000
+    if not total:
+        return
+    title = "the views' CPU (the server's request log)"
+    print(f"\n{title:<50}{'requests':>9}{'ms each':>9}{'p95 ms':>9}{'share':>8}")
+    for kind in ("complete", *(f"complete_{procedure}" for procedure in ALL_STEPS), *READ_MIX, "other"):
+        values = views.get(kind)
+        if not values:
+            continue
+        print(
+            f"{kind:<50}{len(values):>9}{sum(values) / len(values):>9.2f}{percentile(values, 0.95):>9.2f}"
+            f"{sum(values) / 1000 / total:>8.0%}"
+        )
+    # The sign-ins ("other") fall in the measured window too: the snapshot is taken as the clients start.
+    requests = sum(len(values) for kind, values in views.items() if not kind.startswith("complete_"))
+    print(
+        f"the views: {total:.1f} s of CPU, the workers {worker_seconds:.1f} s while the load ran: "
+        f"{(worker_seconds - total) / requests * 1000:.2f} ms per request outside the views (gunicorn's accepting, "
+        "parsing and writing; the request's set-up and teardown around the view)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--postgres-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/canbo_load")
@@ -659,6 +717,8 @@ def main() -> None:
             f"{used['database'] / wall:.2f} cores busy on average; the load's own clients "
             f"{client_cpu / total * 1000:.1f} ms per request, {client_cpu / wall:.2f} cores (the same machine)"
         )
+    log_lines = (log_dir / "serve.log").read_text(encoding="utf-8", errors="replace").splitlines()
+    print_view_cpu(view_cpu(log_lines), used["app"])
     print(f"server log: {log_dir / 'serve.log'}")
 
 

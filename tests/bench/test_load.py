@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bench.load import exchange
+from bench.load import exchange, view_cpu
 
 
 def _serve_once(answer: bytes, *, close_after: bool = True) -> tuple[int, threading.Thread, list[bytes]]:
@@ -72,3 +72,24 @@ def test_an_answer_that_is_not_http_is_an_error(joined: list[threading.Thread]) 
 
     with pytest.raises(ConnectionError):
         exchange(port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+
+
+def test_the_views_cpu_is_read_from_the_request_log_by_kind_and_procedure() -> None:
+    lines = [
+        "[2026-12-04 23:07:02 +0000] [10807] [INFO] Starting gunicorn 26.2.0",
+        '{"event": "request", "endpoint": "api.complete_task", "process_id": "sample_approval", "cpu_ms": 3.5}',
+        '{"event": "request", "endpoint": "api.complete_task", "process_id": "monthly_evaluation", "cpu_ms": 6}',
+        '{"event": "request", "endpoint": "audit.instance", "cpu_ms": 8.25}',
+        '{"event": "request", "endpoint": "auth.login", "cpu_ms": 40}',
+        '{"event": "job", "job": "timers", "cpu_ms": 2}',  # not a request
+        '{"event": "request", "endpoint": "inbox.index"}',  # logged by a server that does not measure CPU
+        '{"event": "request", "endpoint": "api.list_tasks", "cpu_ms": 2.',  # cut off mid-line by a kill
+    ]
+
+    assert view_cpu(lines) == {
+        "complete": [3.5, 6.0],
+        "complete_sample": [3.5],
+        "complete_evaluation": [6.0],
+        "history": [8.25],
+        "other": [40.0],
+    }

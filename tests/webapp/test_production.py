@@ -89,6 +89,27 @@ def test_metrics_need_the_configured_token(app: Flask, client) -> None:
     assert client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
 
 
+def test_a_completions_log_line_names_its_instance_and_procedure(app: Flask, client, driver, caplog) -> None:
+    instance_id = driver.start("sample_approval", as_user="officer1", subject="CB0001")
+    (task,) = driver.open_tasks(instance_id)
+    token = _api_token(driver, "officer1")
+    with caplog.at_level(logging.INFO, logger="canbo.request"):
+        done = client.post(
+            f"/api/v1/tasks/{task.id}/complete",
+            json={"subject_line": "Đề nghị"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+    assert done.status_code == 200, done.get_data(as_text=True)
+    (record,) = [r for r in caplog.records if r.name == "canbo.request"]
+    line = json.loads(JsonLineFormatter().format(record))
+    assert (line["endpoint"], line["instance_id"], line["process_id"]) == (
+        "api.complete_task",
+        instance_id,
+        "sample_approval",
+    )
+    assert 0 < line["cpu_ms"] <= line["duration_ms"] + 1
+
+
 def test_metrics_count_completions_latency_open_tasks_timers_and_workers(app: Flask, client, driver) -> None:
     app.config["METRICS_TOKEN"] = TOKEN
     now = clock.now()
@@ -116,6 +137,9 @@ def test_metrics_count_completions_latency_open_tasks_timers_and_workers(app: Fl
         ("canbo_http_request_duration_seconds_count", (("endpoint", "api.complete_task"), ("method", "POST")))
     ]
     assert latency_count == 1
+    # The completion's CPU is counted under its view, and the counter serves no other view's.
+    assert samples[("canbo_http_request_cpu_seconds_total", (("endpoint", "api.complete_task"),))] > 0
+    assert ("canbo_http_request_cpu_seconds_total", (("endpoint", "api.list_tasks"),)) not in samples
     with driver.session_factory() as session:
         open_count = session.scalar(
             select(func.count()).select_from(HumanTask).where(HumanTask.status == TaskStatus.OPEN)
@@ -165,6 +189,8 @@ def test_one_json_line_per_request_with_ids_and_duration(app: Flask, client, aut
     assert line["event"] == "request" and line["request_id"] == "trace-0123456789"
     assert line["user_id"] == officer_id and line["instance_id"] == instance_id
     assert line["status"] == 200 and line["endpoint"] == "instances.show" and line["duration_ms"] > 0
+    # The page took CPU (a restore, a template), no more than its wall time; only a completion names a procedure.
+    assert 0 < line["cpu_ms"] <= line["duration_ms"] + 1 and "process_id" not in line
 
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="canbo.request"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -74,6 +75,19 @@ def test_overdue_review_escalates_to_the_unit_head(driver: WorkflowDriver, demo_
 
     # A second poll finds nothing more to do: no timer fires twice.
     assert run_due_timers(driver.session_factory, driver.engine).timers_fired == 0
+
+
+def test_each_job_is_one_log_line_with_its_duration_and_cpu(driver: WorkflowDriver, caplog) -> None:
+    instance_id = _at_review(driver)
+    clock.set_now(T0 + timedelta(days=3, minutes=1))
+
+    with caplog.at_level(logging.INFO, logger="workflows.timers"):
+        assert run_due_timers(driver.session_factory, driver.engine).timers_fired == 1
+
+    (record,) = [r for r in caplog.records if getattr(r, "event", None) == "job"]
+    assert (record.job, record.instance_id, record.fired, record.error) == ("timers", instance_id, 1, None)
+    # The job restored, ran and stored a workflow: it took CPU, and no more than its wall time (one thread).
+    assert 0 < record.cpu_ms <= record.duration_ms + 1
 
 
 def test_submission_racing_the_deadline_is_refused_before_the_worker_runs(driver: WorkflowDriver) -> None:

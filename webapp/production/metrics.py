@@ -69,6 +69,13 @@ class AppMetrics:
             buckets=LATENCY_BUCKETS,
             registry=own,
         )
+        # Summed per view, divided by the latency histogram's count: the CPU one request of that view costs.
+        self.request_cpu_seconds = Counter(
+            "canbo_http_request_cpu_seconds",
+            "CPU time the app worker spent answering requests, by view.",
+            ["endpoint"],
+            registry=own,
+        )
         self.completions = Counter(
             "canbo_task_completions", "Tasks completed through the app, by process.", ["process"], registry=own
         )
