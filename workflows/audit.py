@@ -14,7 +14,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import Integer, String, Table, insert, null, select, union_all, update
+from sqlalchemy import Integer, String, Table, bindparam, insert, null, select, union_all, update
 from sqlalchemy.orm import Session
 
 from workflows.clock import utcnow_naive
@@ -142,8 +142,31 @@ def instance_audit_rows(
     )
 
 
+# A chain kept in audit_chains (a cadre's, the system's) takes its head, its event and its new head in three
+# statements, built once and prepared on the connection: a cadre's record changes and every notice of the system
+# chain go through them (the grade a monthly evaluation decides among them, issue #9).
+_CHAIN_HEAD = server_prepared(
+    select(AuditChain.last_seq, AuditChain.last_hash)
+    .where(AuditChain.chain_key == bindparam("chain_key"))
+    .with_for_update()
+)
+_MOVE_HEAD = server_prepared(
+    update(AuditChain)
+    .where(AuditChain.chain_key == bindparam("key"))
+    .values(last_seq=bindparam("new_seq"), last_hash=bindparam("new_hash"))
+)
+_NEW_HEAD = server_prepared(
+    insert(AuditChain).values(
+        chain_key=bindparam("key"), last_seq=bindparam("new_seq"), last_hash=bindparam("new_hash")
+    )
+)
+_ONE_EVENT = server_prepared(insert(_audit_events))
+
+
 def insert_audit_rows(session: Session, rows: list[dict[str, Any]]) -> None:
-    if rows:
+    if len(rows) == 1:
+        session.connection().execute(_ONE_EVENT, rows[0])  # one row: a prepared statement (several: executemany)
+    elif rows:
         session.connection().execute(insert(_audit_events), rows)
 
 
@@ -159,9 +182,7 @@ def append_events(
     pending = list(events)
     if not pending:
         return 0
-    head = session.execute(
-        select(AuditChain.last_seq, AuditChain.last_hash).where(AuditChain.chain_key == chain_key).with_for_update()
-    ).first()
+    head = session.execute(_CHAIN_HEAD, {"chain_key": chain_key}).first()
     rows, seq, last_hash = _chain_rows(
         chain_key,
         pending,
@@ -171,12 +192,8 @@ def append_events(
         prev_hash=head.last_hash if head else GENESIS_HASH,
     )
     insert_audit_rows(session, rows)
-    if head:
-        session.execute(
-            update(AuditChain).where(AuditChain.chain_key == chain_key).values(last_seq=seq, last_hash=last_hash)
-        )
-    else:
-        session.execute(insert(AuditChain).values(chain_key=chain_key, last_seq=seq, last_hash=last_hash))
+    moved = {"key": chain_key, "new_seq": seq, "new_hash": last_hash}
+    session.execute(_MOVE_HEAD if head else _NEW_HEAD, moved)
     return len(rows)
 
 

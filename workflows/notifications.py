@@ -39,6 +39,7 @@ from workflows.assignment import unit_chain
 from workflows.db import is_sqlite, transaction
 from workflows.errors import NotFound
 from workflows.models import AuditEvent, Comment, HumanTask, Notification, WorkerCursor
+from workflows.prepared import server_prepared
 from workflows.registry.models import Cadre, OrgUnit, RoleAssignment, User
 from workflows.states import EventType, TaskStatus
 
@@ -481,18 +482,20 @@ def _one_line(text: str, limit: int) -> str:
 
 # The cadre's own sign-in, if it is active: whom a procedure about a cadre tells its result. Chosen and written
 # in one statement, with no read of the user first.
-_NOTIFY_CADRE = insert(_notifications).from_select(
-    ["user_id", "kind", "instance_id", "title", "body", "created_dt", "email_status", "email_attempts"],
-    select(
-        User.id,
-        bindparam("kind", type_=_notifications.c.kind.type),
-        bindparam("instance_id", type_=_notifications.c.instance_id.type),
-        bindparam("title", type_=_notifications.c.title.type),
-        bindparam("body", type_=_notifications.c.body.type),
-        bindparam("created_dt", type_=_notifications.c.created_dt.type),
-        literal(PENDING, _notifications.c.email_status.type),
-        literal(0, _notifications.c.email_attempts.type),
-    ).where(User.cadre_id == bindparam("cadre_id"), User.is_active),
+_NOTIFY_CADRE = server_prepared(
+    insert(_notifications).from_select(
+        ["user_id", "kind", "instance_id", "title", "body", "created_dt", "email_status", "email_attempts"],
+        select(
+            User.id,
+            bindparam("kind", type_=_notifications.c.kind.type),
+            bindparam("instance_id", type_=_notifications.c.instance_id.type),
+            bindparam("title", type_=_notifications.c.title.type),
+            bindparam("body", type_=_notifications.c.body.type),
+            bindparam("created_dt", type_=_notifications.c.created_dt.type),
+            literal(PENDING, _notifications.c.email_status.type),
+            literal(0, _notifications.c.email_attempts.type),
+        ).where(User.cadre_id == bindparam("cadre_id"), User.is_active),
+    )
 )
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.fixtures.evaluation import MONTH
+from tests.fixtures.statements import statements_sent
 from workflows import clock
 from workflows.audit import verify_chains
 from workflows.db import transaction
@@ -175,6 +176,45 @@ def test_full_month_with_one_return_ends_with_the_grade_on_the_record(driver, se
             )
             == 1
         )
+        assert verify_chains(session).ok
+
+
+def test_the_review_and_the_decision_read_and_record_through_prepared_statements(driver, session_factory, db_engine):
+    """The month's national volume goes through the review's reads and the decision's record (the cadre locked, the
+    result, its audit chain, the cadre's notice): on PostgreSQL each runs prepared, only the result's insert (an
+    ORM flush) as plain SQL; on SQLite the same work the ordinary way."""
+    _open(session_factory, driver.engine, "personnel1")
+    instance_id = _instance_of(session_factory, "CB0001")
+    driver.complete("officer1", driver.task(instance_id, "self_assessment").id, SELF)
+    review = driver.task(instance_id, "manager_review")
+    with statements_sent(db_engine) as reviewing:
+        driver.complete("supervisor1", review.id, {**SELF, "decision": "submit"})
+    with statements_sent(db_engine) as deciding:
+        driver.complete("head1", driver.task(instance_id, "head_decision").id, {"grade": "HTXSNV"})
+
+    postgres = db_engine.dialect.name == "postgresql"
+    disciplined = [s for s in reviewing.statements if "discipline_records" in s]
+    assert len(disciplined) == 1
+    # The statements of the record (the test's own look-ups of the task and the person are not the app's path).
+    touched = (
+        "FROM cadres",
+        "evaluation_results",
+        "audit_chains",
+        "INSERT INTO audit_events",
+        "INSERT INTO notifications",
+    )
+    plain = [s for s in deciding.executed if not s.startswith("EXECUTE canbo_") and any(t in s for t in touched)]
+    behind = " ".join(deciding.statements)
+    for table in touched:
+        assert table in behind, table
+    if postgres:
+        assert [s for s in reviewing.executed if "discipline_records" in s] == []  # sent as its EXECUTE
+        assert [" ".join(s.split()[:3]) for s in plain] == ["INSERT INTO evaluation_results"], plain
+    else:
+        assert len(plain) >= 5  # the lock, the result's read and insert, the chain's head and event, the notice
+    with session_factory() as session:
+        result = session.scalars(select(EvaluationResult).join(Cadre).where(Cadre.code == "CB0001")).one()
+        assert (result.period, result.grade, result.source_instance_id) == (MONTH, "HTXSNV", instance_id)
         assert verify_chains(session).ok
 
 

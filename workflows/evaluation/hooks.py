@@ -13,13 +13,14 @@ from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from workflows.errors import Invalid, Problem
 from workflows.evaluation import PROCESS_ID, annual
 from workflows.hooks import CompletionEffect, InstanceLike, TaskHook
 from workflows.notifications import notify_cadre
+from workflows.prepared import server_prepared
 from workflows.registry.models import Cadre, DisciplineRecord, EvaluationResult, User
 from workflows.registry.records import lock_cadre, record_evaluation
 from workflows.rules.evaluation import (
@@ -73,6 +74,29 @@ def self_assessment(session: Session, submitted: dict[str, Any], task_data: Mapp
     return {**submitted, **_score_fields("self_", monthly_score(products, criteria, policy))}
 
 
+# The review's two reads, built once and prepared on the connection: every monthly review runs them (issue #9).
+_DISCIPLINED = server_prepared(
+    select(DisciplineRecord.id)
+    .join(Cadre, Cadre.id == DisciplineRecord.cadre_id)
+    .where(
+        Cadre.code == bindparam("cadre_code"),
+        DisciplineRecord.decided_on >= bindparam("start"),
+        DisciplineRecord.decided_on < bindparam("end"),
+    )
+    .limit(1)
+)
+_SUBORDINATE_GRADES = server_prepared(
+    select(EvaluationResult.grade)
+    .join(Cadre, Cadre.id == EvaluationResult.cadre_id)
+    .where(
+        EvaluationResult.period_kind == "month",
+        EvaluationResult.period == bindparam("period"),
+        EvaluationResult.unit_id == bindparam("unit_id"),
+        Cadre.code != bindparam("cadre_code"),
+    )
+)
+
+
 def _disciplined_in(session: Session, cadre_code: str, month: str) -> bool:
     """Disciplined at reprimand (khiển trách, the lowest level) or above within the month (NĐ 335 Điều 20 (c))."""
     try:
@@ -80,30 +104,17 @@ def _disciplined_in(session: Session, cadre_code: str, month: str) -> bool:
     except ValueError:
         return False
     end = date(start.year + (start.month == 12), start.month % 12 + 1, 1)
-    return (
-        session.scalar(
-            select(DisciplineRecord.id)
-            .join(Cadre, Cadre.id == DisciplineRecord.cadre_id)
-            .where(Cadre.code == cadre_code, DisciplineRecord.decided_on >= start, DisciplineRecord.decided_on < end)
-            .limit(1)
-        )
-        is not None
-    )
+    return session.scalar(_DISCIPLINED, {"cadre_code": cadre_code, "start": start, "end": end}) is not None
 
 
 def _subordinate_grades(session: Session, task_data: Mapping[str, Any]) -> list[str]:
     """Grades of the month already decided for the other cadres of the leader's unit (§6.2 unit results)."""
-    rows = session.scalars(
-        select(EvaluationResult.grade)
-        .join(Cadre, Cadre.id == EvaluationResult.cadre_id)
-        .where(
-            EvaluationResult.period_kind == "month",
-            EvaluationResult.period == task_data.get("period"),
-            EvaluationResult.unit_id == task_data.get("cadre_unit_id"),
-            Cadre.code != task_data.get("cadre_code"),
-        )
-    )
-    return list(rows)
+    parameters = {
+        "period": task_data.get("period"),
+        "unit_id": task_data.get("cadre_unit_id"),
+        "cadre_code": task_data.get("cadre_code"),
+    }
+    return list(session.scalars(_SUBORDINATE_GRADES, parameters))
 
 
 def _reason_field(problem: Problem) -> Problem:

@@ -20,13 +20,14 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from workflows import clock
 from workflows.audit import PendingEvent, append_events
 from workflows.errors import Conflict, Invalid, NotFound, Problem
 from workflows.models import ProcessInstance
+from workflows.prepared import server_prepared
 from workflows.registry.models import (
     Cadre,
     CadrePosition,
@@ -258,14 +259,17 @@ def _check_instance(session: Session, instance_id: int | None) -> None:
         raise NotFound("the process instance does not exist")
 
 
+_LOCKED_CADRE = server_prepared(
+    select(Cadre).where(Cadre.id == bindparam("cadre_id")).with_for_update().execution_options(populate_existing=True)
+)
+
+
 def lock_cadre(session: Session, cadre_id: int) -> Cadre:
     """Read the cadre from the database, locked (PostgreSQL; SQLite already holds the write lock), so the "from"
     values in the chain are the stored ones even when two people change the same record at once. Attribute edits
     made on the object outside this module are discarded, not audited as somebody else's change."""
     with session.no_autoflush:
-        locked = session.scalars(
-            select(Cadre).where(Cadre.id == cadre_id).with_for_update().execution_options(populate_existing=True)
-        ).one_or_none()
+        locked = session.scalars(_LOCKED_CADRE, {"cadre_id": cadre_id}).one_or_none()
     if locked is None:
         raise NotFound("the cadre does not exist")
     return locked
@@ -760,6 +764,15 @@ def period_start(period_kind: str, period: str) -> date | None:
     return date(year, 1, 1)
 
 
+_RESULT_OF_PERIOD = server_prepared(
+    select(EvaluationResult).where(
+        EvaluationResult.cadre_id == bindparam("cadre_id"),
+        EvaluationResult.period_kind == bindparam("period_kind"),
+        EvaluationResult.period == bindparam("period"),
+    )
+)
+
+
 def record_evaluation(
     session: Session,
     actor: User | None,
@@ -807,13 +820,7 @@ def record_evaluation(
         _unit(session, unit_id)
     if not source_locked:
         _check_instance(session, source_instance_id)
-    row = session.scalar(
-        select(EvaluationResult).where(
-            EvaluationResult.cadre_id == cadre.id,
-            EvaluationResult.period_kind == kind,
-            EvaluationResult.period == period,
-        )
-    )
+    row = session.scalar(_RESULT_OF_PERIOD, {"cadre_id": cadre.id, "period_kind": kind, "period": period})
     if row is None:
         row = EvaluationResult(
             cadre_id=cadre.id,
