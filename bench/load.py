@@ -580,7 +580,9 @@ def view_cpu(log_lines: Iterable[str]) -> dict[str, list[float]]:
 
 def print_view_cpu(views: dict[str, list[float]], worker_seconds: float) -> None:
     """Where the workers' CPU went: each kind's CPU per request, and its share of all the views' CPU."""
-    total = sum(sum(values) for kind, values in views.items() if not kind.startswith("complete_")) / 1000
+    # Every request once: the complete_<procedure> rows repeat the completions by procedure.
+    each_once = [values for kind, values in views.items() if not kind.startswith("complete_")]
+    total = sum(sum(values) for values in each_once) / 1000
     if not total:
         return
     title = "the views' CPU (the server's request log)"
@@ -594,7 +596,7 @@ def print_view_cpu(views: dict[str, list[float]], worker_seconds: float) -> None
             f"{sum(values) / 1000 / total:>8.0%}"
         )
     # The sign-ins ("other") fall in the measured window too: the snapshot is taken as the clients start.
-    requests = sum(len(values) for kind, values in views.items() if not kind.startswith("complete_"))
+    requests = sum(len(values) for values in each_once)
     print(
         f"the views: {total:.1f} s of CPU, the workers {worker_seconds:.1f} s while the load ran: "
         f"{(worker_seconds - total) / requests * 1000:.2f} ms per request outside the views (gunicorn's accepting, "
