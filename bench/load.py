@@ -9,7 +9,8 @@ What runs:
     the services of their start pages (bench/load_procedures.py: the people and data they need, and which of their
     steps the load completes — up to the first ballot step or timer, which the API cannot do or wait for);
   * `canbo serve --workers N` on 127.0.0.1 (a free port);
-  * --clients client processes, each a closed loop (send, wait for the answer, send the next), mixing
+  * --clients client processes, each a closed loop (send, wait for the answer, send the next) that starts once
+    every client has signed in (the sign-ins' password hashing is not part of the measured load), mixing
       complete     POST /api/v1/tasks/<id>/complete   (each instance's steps in order, by the right person; one
                                                        row per procedure: sample, evaluation, appointment, rotation,
                                                        planning)
@@ -454,18 +455,28 @@ def client(
     port: int,
     tokens: dict[str, str],
     work: list[tuple[int, int, str, str | None, dict[str, Any]]],
-    stop_at: float,
+    duration: float,
     budget: int,
     seed: int,
     out: Any,
     read_scale: float = 1.0,
+    signed_in: Any = None,
+    go: Any = None,
 ) -> None:
+    """One simulated user's closed loop. It signs in first, tells so at `signed_in` (a barrier shared with the
+    other clients and the caller) and waits for `go` (an event the caller sets once it has noted where the measured
+    window starts): a sign-in hashes a password (0.2–0.3 s of a worker's CPU, by design), so a dozen of them inside
+    the window would take from the load's own figures. The `duration` counts from `go`."""
     random.seed(seed)
     officer = _signed_in_cookie(port, "officer1")
     # Many people read their inboxes, not one: a second signed-in page reader, every token for the API.
     page_readers = [officer, _signed_in_cookie(port, "supervisor1")]
     readers = sorted(tokens)
     inspector = _signed_in_cookie(port, "auditor1")
+    if signed_in is not None and go is not None:
+        signed_in.wait()
+        go.wait(timeout=120)
+    stop_at = time.monotonic() + duration
     results: dict[str, list[float]] = defaultdict(list)
     errors: dict[str, int] = defaultdict(int)
     # (instance, task, procedure, the instance's own person, its context, step number)
@@ -595,7 +606,6 @@ def print_view_cpu(views: dict[str, list[float]], worker_seconds: float) -> None
             f"{kind:<50}{len(values):>9}{sum(values) / len(values):>9.2f}{percentile(values, 0.95):>9.2f}"
             f"{sum(values) / 1000 / total:>8.0%}"
         )
-    # The sign-ins ("other") fall in the measured window too: the snapshot is taken as the clients start.
     requests = sum(len(values) for values in each_once)
     print(
         f"the views: {total:.1f} s of CPU, the workers {worker_seconds:.1f} s while the load ran: "
@@ -643,19 +653,25 @@ def main() -> None:
         work = setup["work"]
         shares = [work[i :: args.clients] for i in range(args.clients)]
         out: multiprocessing.Queue[Any] = multiprocessing.Queue()
-        started = time.monotonic()
-        stop_at = started + args.duration
         budget = args.max_requests // args.clients
+        # The clients and this process meet here once every client has signed in; the measured window starts at
+        # `go`, after this process has noted the workers' CPU and the end of the server's log so far.
+        signed_in, go = multiprocessing.Barrier(args.clients + 1, timeout=120), multiprocessing.Event()
+        read_scale = args.read_share / 0.4
         processes = [
             multiprocessing.Process(
-                target=client, args=(port, setup["tokens"], shares[i], stop_at, budget, i, out, args.read_share / 0.4)
+                target=client,
+                args=(port, setup["tokens"], shares[i], args.duration, budget, i, out, read_scale, signed_in, go),
             )
             for i in range(args.clients)
         ]
         for process in processes:
             process.start()
-        # The clients sign in first (a few requests); the snapshot is taken while they do, close enough.
+        signed_in.wait()
         before = cpu_snapshot(server.pid, args.postgres_url)
+        log_offset = (log_dir / "serve.log").stat().st_size  # the request lines of the sign-ins lie before this
+        started = time.monotonic()
+        go.set()
         collected = [out.get(timeout=args.duration + 120) for _ in processes]
         wall = time.monotonic() - started
         used = cpu_used(before, cpu_snapshot(server.pid, args.postgres_url))
@@ -719,7 +735,9 @@ def main() -> None:
             f"{used['database'] / wall:.2f} cores busy on average; the load's own clients "
             f"{client_cpu / total * 1000:.1f} ms per request, {client_cpu / wall:.2f} cores (the same machine)"
         )
-    log_lines = (log_dir / "serve.log").read_text(encoding="utf-8", errors="replace").splitlines()
+    with (log_dir / "serve.log").open("rb") as server_log:
+        server_log.seek(log_offset)
+        log_lines = server_log.read().decode("utf-8", errors="replace").splitlines()
     print_view_cpu(view_cpu(log_lines), used["app"])
     print(f"server log: {log_dir / 'serve.log'}")
 
