@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 
 from flask import Flask
+from sqlalchemy import text
 
 from webapp.production import gunicorn_conf
 
@@ -39,3 +40,52 @@ def test_a_started_worker_has_every_page_template_compiled(app: Flask) -> None:
     finally:
         gc.unfreeze()
     assert {name for _loader, name in compiled} == pages
+
+
+def test_the_master_is_left_ready_to_fork_without_a_database_connection(app: Flask) -> None:
+    """The master loads the app (and may deploy through the database); a worker forked from it must not inherit a
+    connection, and starts with its templates compiled and what the master loaded frozen."""
+    from webapp.extensions import db
+
+    with app.app_context():
+        db.session.execute(text("SELECT 1"))
+        db.session.remove()
+        pool = db.engine.pool
+        assert pool.checkedin() == 1  # the loading's connection, kept by the pool
+    loaded = app.view_functions
+    try:
+        gunicorn_conf.prepare_for_fork(app)
+        with app.app_context():
+            assert db.engine.pool is not pool and db.engine.pool.checkedin() == 0
+        assert not any(obj is loaded for obj in gc.get_objects())
+        assert {name for _loader, name in app.jinja_env.cache} >= {"instances/show.html", "inbox/index.html"}
+    finally:
+        gc.unfreeze()
+
+
+def test_a_forked_worker_forgets_the_masters_connections_without_closing_them(app: Flask) -> None:
+    from webapp.extensions import db
+
+    class Application:
+        def wsgi(self) -> Flask:
+            return app
+
+    class Worker:
+        app = Application()
+
+    with app.app_context():
+        inherited = db.engine.raw_connection()
+        driver_connection = inherited.dbapi_connection
+        inherited.close()  # back to the pool, as the master would leave it
+        pool = db.engine.pool
+        dialect = db.engine.dialect.name
+    gunicorn_conf.post_fork(server=None, worker=Worker())
+    with app.app_context():
+        assert db.engine.pool is not pool and db.engine.pool.checkedin() == 0
+    # Closing it here would close it for the master too (the socket is shared): it is left alone.
+    assert driver_connection is not None
+    if dialect == "postgresql":
+        assert not driver_connection.closed
+    else:
+        driver_connection.execute("SELECT 1")  # sqlite3 raises ProgrammingError on a closed connection
+    driver_connection.close()
