@@ -459,9 +459,9 @@ def client(
     budget: int,
     seed: int,
     out: Any,
-    read_scale: float = 1.0,
-    signed_in: Any = None,
-    go: Any = None,
+    read_scale: float,
+    signed_in: Any,
+    go: Any,
 ) -> None:
     """One simulated user's closed loop. It signs in first, tells so at `signed_in` (a barrier shared with the
     other clients and the caller) and waits for `go` (an event the caller sets once it has noted where the measured
@@ -473,9 +473,8 @@ def client(
     page_readers = [officer, _signed_in_cookie(port, "supervisor1")]
     readers = sorted(tokens)
     inspector = _signed_in_cookie(port, "auditor1")
-    if signed_in is not None and go is not None:
-        signed_in.wait()
-        go.wait(timeout=120)
+    signed_in.wait()
+    go.wait(timeout=120)
     stop_at = time.monotonic() + duration
     results: dict[str, list[float]] = defaultdict(list)
     errors: dict[str, int] = defaultdict(int)
