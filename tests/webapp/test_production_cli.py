@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 
+import pytest
+from alembic.script import ScriptDirectory
 from flask.testing import FlaskCliRunner
 from sqlalchemy import func, select, text, update
 
 from tests.fixtures.workflow_helpers import WorkflowDriver
 from workflows.audit import PendingEvent, insert_audit_rows, instance_audit_rows
 from workflows.engine.store import lock_instance
+from workflows.migrate import alembic_config
 from workflows.models import HumanTask, ProcessInstance
+from workflows.production.health import migration_heads
 from workflows.production.models import WorkerHeartbeat
 from workflows.states import EventType, TaskStatus
 
@@ -162,3 +168,62 @@ def test_restore_refuses_a_damaged_backup(app, runner: FlaskCliRunner, driver: W
     result = runner.invoke(args=["restore", str(damaged), "--yes"])
     assert result.exit_code == 1
     assert runner.invoke(args=["check"]).exit_code == 0
+
+
+def _instance_count(driver: WorkflowDriver) -> int:
+    with driver.session_factory() as s:
+        return int(s.scalar(select(func.count()).select_from(ProcessInstance)) or 0)
+
+
+def _backup_with_revision(runner: FlaskCliRunner, path: Path, revision: str) -> Path:
+    """A real backup whose schema revision reads `revision` (another version of the app wrote it)."""
+    made = runner.invoke(args=["backup", str(path)])
+    assert made.exit_code == 0, made.output
+    with closing(sqlite3.connect(path)) as copy, copy:
+        copy.execute("UPDATE alembic_version SET version_num = ?", (revision,))
+    return path
+
+
+def _refused(runner: FlaskCliRunner, driver: WorkflowDriver, backup: Path, message: str) -> None:
+    before = _instance_count(driver)
+    result = runner.invoke(args=["restore", str(backup), "--yes"])
+    assert result.exit_code == 1, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)  # an answer, not a traceback
+    assert message in result.output and "nothing was restored" in result.output
+    assert _instance_count(driver) == before
+    assert _check(runner).exit_code == 0
+
+
+def test_restore_refuses_files_that_are_not_this_apps_backups(
+    app, runner: FlaskCliRunner, driver: WorkflowDriver, tmp_path: Path
+) -> None:
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        pytest.skip("canbo restore is SQLite's; on PostgreSQL it refuses (test_restore_refuses_a_damaged_backup)")
+    _some_work(driver)
+    text_file = tmp_path / "notes.db"
+    text_file.write_text("không phải cơ sở dữ liệu\n" * 100)
+    _refused(runner, driver, text_file, "is not a readable SQLite database")
+
+    other = tmp_path / "other.db"
+    with closing(sqlite3.connect(other)) as foreign, foreign:
+        foreign.execute("CREATE TABLE contacts (name TEXT)")
+    _refused(runner, driver, other, "is not a backup of this application's database")
+
+    newer = _backup_with_revision(runner, tmp_path / "newer.db", "f00dfeedbeef")
+    _refused(runner, driver, newer, "schema revision f00dfeedbeef, unknown to this one")
+
+
+def test_restore_of_an_older_backup_says_to_upgrade(
+    app, runner: FlaskCliRunner, driver: WorkflowDriver, tmp_path: Path
+) -> None:
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        pytest.skip("canbo restore is SQLite's; on PostgreSQL it refuses (test_restore_refuses_a_damaged_backup)")
+    (head,) = migration_heads()
+    older = ScriptDirectory.from_config(alembic_config()).get_revision(head).down_revision
+    assert isinstance(older, str)
+    current = runner.invoke(args=["restore", str(_backup_with_revision(runner, tmp_path / "a.db", head)), "--yes"])
+    assert current.exit_code == 0, current.output
+    assert "run `canbo check`" in current.output and "db upgrade" not in current.output
+    restored = runner.invoke(args=["restore", str(_backup_with_revision(runner, tmp_path / "b.db", older)), "--yes"])
+    assert restored.exit_code == 0, restored.output
+    assert "run `canbo db upgrade`, then `canbo check`" in restored.output

@@ -13,8 +13,10 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from webapp.extensions import db
+from workflows.migrate import known_revisions
 from workflows.production.backup import BackupError, backup_sqlite, restore_sqlite, sqlite_path
 from workflows.production.consistency import check_consistency
+from workflows.production.health import migration_heads
 
 GUNICORN_CONF = Path(__file__).with_name("gunicorn_conf.py")
 
@@ -109,10 +111,12 @@ def restore_command(path: Path, yes: bool) -> None:
     db.session.remove()
     db.engine.dispose()  # our own connections must not hold the file while it is replaced
     try:
-        result = restore_sqlite(path, sqlite_path(current_app.config["SQLALCHEMY_DATABASE_URI"]))
+        result = restore_sqlite(path, sqlite_path(current_app.config["SQLALCHEMY_DATABASE_URI"]), known_revisions())
     except BackupError as error:
         _fail(str(error))
-    click.echo(f"restored {result.path} from {path} ({result.bytes:,} bytes); run `canbo check` before reopening")
+    # An older backup holds an older schema: GET /healthz reports it behind the code until it is upgraded.
+    then = "`canbo check`" if result.revision in migration_heads() else "`canbo db upgrade`, then `canbo check`"
+    click.echo(f"restored {result.path} from {path} ({result.bytes:,} bytes); run {then} before reopening")
 
 
 COMMANDS = (serve_command, check_command, backup_command, restore_command)

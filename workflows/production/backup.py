@@ -5,6 +5,8 @@ PostgreSQL is backed up with its own tools (pg_dump / pg_restore, docs/deploy.md
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Collection
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +20,8 @@ class BackupResult:
     path: Path
     pages: int
     bytes: int
+    # The schema's migration revision the copy holds (a restore of an older backup needs `canbo db upgrade`).
+    revision: str | None = None
 
 
 def sqlite_path(database_url: str) -> Path:
@@ -52,16 +56,46 @@ def backup_sqlite(source: Path, destination: Path) -> BackupResult:
     return BackupResult(destination, pages, destination.stat().st_size)
 
 
-def restore_sqlite(backup: Path, target: Path) -> BackupResult:
-    """Replace the contents of `target` with `backup` (checked first). Stop the app and the workers before."""
+def _backup_revision(connection: sqlite3.Connection) -> str | None:
+    """The migration revision of a database this app wrote, or None for any other SQLite file."""
+    tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if not {"alembic_version", "process_instances", "audit_events"} <= tables:
+        return None
+    row = connection.execute("SELECT version_num FROM alembic_version").fetchone()
+    return str(row[0]) if row else None
+
+
+def restore_sqlite(backup: Path, target: Path, known_revisions: Collection[str]) -> BackupResult:
+    """Replace the contents of `target` with `backup` (checked first). Stop the app and the workers before.
+
+    Refused, with `target` untouched: a file that is not an SQLite database, one that fails its integrity check,
+    one this app did not write, and one written by a newer version (a migration revision this build does not have:
+    the app would run on a schema it does not know)."""
     if not backup.is_file():
         raise BackupError(f"{backup}: no such backup")
-    with sqlite3.connect(f"file:{backup}?mode=ro", uri=True) as src:
-        problem = _integrity_problem(src)
-        if problem:
-            raise BackupError(f"{backup} failed its integrity check, nothing was restored: {problem}")
+    with closing(sqlite3.connect(f"file:{backup}?mode=ro", uri=True)) as src:
+        revision = _restorable_revision(src, backup, known_revisions)
         target.parent.mkdir(parents=True, exist_ok=True)
-        with sqlite3.connect(target, timeout=30) as dst:
+        with closing(sqlite3.connect(target, timeout=30)) as dst:
             src.backup(dst)
             pages = dst.execute("PRAGMA page_count").fetchone()[0]
-    return BackupResult(target, pages, target.stat().st_size)
+    return BackupResult(target, pages, target.stat().st_size, revision)
+
+
+def _restorable_revision(src: sqlite3.Connection, backup: Path, known_revisions: Collection[str]) -> str:
+    try:
+        problem = _integrity_problem(src)
+        revision = None if problem else _backup_revision(src)
+    except sqlite3.DatabaseError as error:
+        # Raised by the first read of a file that is not a database (or is encrypted, or truncated).
+        raise BackupError(f"{backup} is not a readable SQLite database, nothing was restored: {error}") from error
+    if problem:
+        raise BackupError(f"{backup} failed its integrity check, nothing was restored: {problem}")
+    if revision is None:
+        raise BackupError(f"{backup} is not a backup of this application's database, nothing was restored")
+    if revision not in known_revisions:
+        raise BackupError(
+            f"{backup} was written by another version of the application (schema revision {revision}, unknown to "
+            "this one), nothing was restored: restore it with the version that wrote it"
+        )
+    return revision
