@@ -7,20 +7,20 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from webapp.http import status_for, translated, wants_json
-from workflows.errors import Invalid, WorkflowError
+from webapp.http import NOT_FOUND, status_for, translated, wants_json
+from workflows.errors import N_, Invalid, WorkflowError
 
 MESSAGES = {
-    400: "The request could not be understood.",
-    403: "You do not have permission to do this.",
-    404: "This page or object does not exist, or is outside your scope.",
-    405: "This action is not allowed here.",
-    409: "Someone else changed this meanwhile. Reload the page and try again.",
-    413: "The upload is too large.",
-    422: "The submitted data is not valid.",
-    429: "Too many attempts. Please wait and try again.",
-    500: "Something went wrong on our side. Nothing was saved; please try again.",
-    503: "The service is temporarily unavailable. Please try again shortly.",
+    400: N_("The request could not be understood."),
+    403: N_("You do not have permission to do this."),
+    404: NOT_FOUND,
+    405: N_("This action is not allowed here."),
+    409: N_("Someone else changed this meanwhile. Reload the page and try again."),
+    413: N_("The upload is too large."),
+    422: N_("The submitted data is not valid."),
+    429: N_("Too many attempts. Please wait and try again."),
+    500: N_("Something went wrong on our side. Nothing was saved; please try again."),
+    503: N_("The service is temporarily unavailable. Please try again shortly."),
 }
 
 
@@ -48,7 +48,10 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):  # type: ignore[no-untyped-def]
         status = error.code or 500
-        return _respond(status, _(MESSAGES.get(status, error.description or "Error")))
+        body, status = _respond(status, _(MESSAGES.get(status, error.description or "Error")))
+        # What the exception says in headers stays said: a 405's Allow (RFC 9110 requires it), a 429's Retry-After.
+        headers = [(name, value) for name, value in error.get_headers() if name.lower() != "content-type"]
+        return body, status, headers
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):  # type: ignore[no-untyped-def]

@@ -6,14 +6,14 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flask import abort, current_app, flash, request
-from flask_babel import gettext
+from flask_babel import get_locale, gettext
 from markupsafe import Markup
 
 from webapp.extensions import db
 from workflows.db import transaction
 from workflows.engine import operations
 from workflows.engine.runtime import ProcessEngine
-from workflows.errors import Conflict, Invalid, NotAllowed, NotFound, ScriptFailure, WorkflowError
+from workflows.errors import N_, Conflict, Invalid, NotAllowed, NotFound, ScriptFailure, WorkflowError
 
 T = TypeVar("T")
 
@@ -37,9 +37,18 @@ def status_for(error: WorkflowError) -> int:
     return 400
 
 
+# The answer for anything missing or outside the person's scope (errors.py's 404 page says the same).
+NOT_FOUND = N_("This page or object does not exist, or is outside your scope.")
+
+
 def translated(error: WorkflowError) -> str:
     """The service's message in the user's language (service messages are msgids in the catalogs)."""
-    return gettext(error.message)
+    message = gettext(error.message)
+    if isinstance(error, NotFound) and message == error.message and str(get_locale() or "vi") != "en":
+        # It names the id asked for ("task 9 does not exist"), so the catalogs cannot hold it: the person gets the
+        # general answer in their language, which says no more about what exists than the message did.
+        return gettext(NOT_FOUND)
+    return message
 
 
 def act(work: Callable[[], T], *, instance_id: int | None = None) -> T:

@@ -9,6 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 
+def N_(message: str) -> str:
+    """Marks a message for the catalogs where it is not written inside the error's own call (a variable, an argument
+    handed on): `make translations` extracts it, and the web layer translates it when it shows the error."""
+    return message
+
+
 class WorkflowError(Exception):
     """Base class: something the caller asked for could not be done; nothing was changed."""
 

@@ -389,6 +389,47 @@ def test_a_body_that_is_not_a_json_object_is_422(
     assert problem["field"] is None and problem["message"]
 
 
+@pytest.mark.parametrize("number", [b"1e400", b"-1e400", b"1.5e309"])
+def test_a_number_beyond_what_can_be_stored_is_422(
+    api: Api, two_communes: dict, driver: WorkflowDriver, number: bytes
+) -> None:
+    """Valid JSON, but it would come back as Infinity, which no JSON reader accepts: refused, nothing stored."""
+    draft = driver.task(two_communes["x001_draft"], "submit_request")
+    body = b'{"subject_line": "ok", "amount": ' + number + b"}"
+    response = api.post(
+        f"/api/v1/tasks/{draft.id}/complete", "officer2", data=body, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 422
+    (problem,) = response.get_json()["problems"]
+    assert problem["message"] == f"Số quá lớn, không thể lưu: {number.decode()}"
+    assert driver.task(two_communes["x001_draft"], "submit_request").id == draft.id  # still open
+    started = api.post(
+        "/api/v1/instances",
+        "officer2",
+        data=b'{"process": "sample_approval", "data": {"x": 1e999}}',
+        headers={"Content-Type": "application/json"},
+    )
+    assert started.status_code == 422
+
+
+def test_a_method_not_allowed_names_the_allowed_ones(api: Api) -> None:
+    response = api.call("DELETE", "/api/v1/me", "officer1")
+    assert response.status_code == 405 and response.get_json()["status"] == 405
+    assert set(response.headers["Allow"].replace(" ", "").split(",")) >= {"GET", "HEAD", "OPTIONS"}
+    assert response.mimetype == "application/json"
+
+
+def test_a_missing_object_is_answered_in_the_users_language(api: Api, app: Flask) -> None:
+    """The service's message names the id ("task 99 does not exist") and so has no translation: the answer is the
+    general one, in Vietnamese by default and in English for a user who chose it."""
+    answer = api.get("/api/v1/tasks/99999", "officer1").get_json()
+    assert answer["error"] == "Trang hoặc đối tượng này không tồn tại, hoặc nằm ngoài phạm vi của bạn."
+    with app.app_context():
+        db.session.execute(update(User).where(User.username == "officer1").values(locale="en"))
+        db.session.commit()
+    assert api.get("/api/v1/tasks/99999", "officer1").get_json()["error"] == "task 99999 does not exist"
+
+
 @pytest.mark.parametrize(
     ("data", "field"),
     [
@@ -592,6 +633,17 @@ def test_deploying_needs_files_and_an_administrator(api: Api, driver: WorkflowDr
         assert _upload(api, username, "two_versions_v1.bpmn").status_code == 403
     empty = api.post("/api/v1/processes", "admin", data={}, content_type="multipart/form-data")
     assert empty.status_code == 422 and _problem_fields(empty) == {"files"}
+    assert _versions(driver) == before
+
+
+def test_an_upload_over_the_limit_is_413_as_documented(app: Flask, api: Api, driver: WorkflowDriver) -> None:
+    before = _versions(driver)
+    app.config["MAX_CONTENT_LENGTH"] = 4096
+    response = _upload(api, "admin", extra=[(b"<bpmn/>" + b" " * 8192, "big.bpmn")])
+    assert response.status_code == 413
+    assert response.get_json() == {"error": "Tệp tải lên quá lớn.", "status": 413}
+    documented = api.get("/api/openapi.json", None).get_json()["paths"]["/api/v1/processes"]["post"]["responses"]
+    assert "413" in documented
     assert _versions(driver) == before
 
 

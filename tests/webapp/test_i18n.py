@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from flask import Flask, session
+from flask.testing import FlaskClient
+
+from tests.fixtures.app import AuthActions
 
 
 def _render(app: Flask, locale: str, source: str, **context: object) -> str:
@@ -40,3 +43,17 @@ def test_a_string_is_always_a_format_string(app: Flask) -> None:
 def test_trans_blocks_use_the_same_catalogue(app: Flask) -> None:
     assert _render(app, "vi", "{% trans %}Inbox{% endtrans %}") == "Hộp công việc"
     assert _render(app, "en", "{% trans n=3 %}Inbox{% endtrans %}") == "Inbox"
+
+
+def test_error_pages_speak_vietnamese(app: Flask, auth: AuthActions, client: FlaskClient) -> None:
+    """The error pages' messages went through gettext but were never in the catalog, so they read in English."""
+    auth.login("officer1")
+    missing = client.get("/instances/999999")
+    assert missing.status_code == 404
+    assert "Trang hoặc đối tượng này không tồn tại, hoặc nằm ngoài phạm vi của bạn." in missing.get_data(as_text=True)
+    refused = client.get("/admin")
+    assert refused.status_code == 403
+    assert "Bạn không có quyền thực hiện thao tác này." in refused.get_data(as_text=True)
+    wrong_method = client.delete("/inbox")
+    assert wrong_method.status_code == 405 and "GET" in wrong_method.headers["Allow"]
+    assert "Không thể thực hiện thao tác này tại đây." in wrong_method.get_data(as_text=True)

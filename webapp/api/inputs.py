@@ -7,6 +7,7 @@ and no database driver can encode a lone UTF-16 surrogate, so either would other
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -75,6 +76,18 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+class _NumberOutOfRange(ValueError):
+    pass
+
+
+def _finite_float(text: str) -> float:
+    # 1e400 is valid JSON but becomes infinity, which no JSON answer, audit payload or state could carry back.
+    value = float(text)
+    if not math.isfinite(value):
+        raise _NumberOutOfRange(text)
+    return value
+
+
 def _storable_problems(value: Any) -> list[Problem]:
     """Walk the document without recursion (its depth is what is being checked)."""
     problems: list[Problem] = []
@@ -105,7 +118,10 @@ def _storable_problems(value: Any) -> list[Problem]:
 def json_object(body: bytes) -> dict[str, Any]:
     """The request body as a JSON object whose every string can be stored."""
     try:
-        value = json.loads(body, parse_constant=_refuse_constant)
+        value = json.loads(body, parse_constant=_refuse_constant, parse_float=_finite_float)
+    except _NumberOutOfRange as error:
+        problem = Problem(_("a number is too large to be stored: %(number)s", number=str(error)[:40]))
+        raise Invalid("the request body is not valid", [problem]) from error
     except (ValueError, RecursionError):
         value = None  # "not JSON" and "not an object" get the same answer
     if not isinstance(value, dict):

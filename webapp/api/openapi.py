@@ -205,6 +205,7 @@ _ERRORS = {
     403: "The caller's roles do not allow this.",
     404: "No such object, or it is outside the caller's org scope (the two are not told apart).",
     409: "The object changed meanwhile: the task is no longer open, or someone else claimed it.",
+    413: "The upload is larger than the server accepts (`MAX_CONTENT_LENGTH`, 20 MB unless configured).",
     422: "The request is not valid; `problems` lists every reason found.",
 }
 
@@ -351,7 +352,7 @@ def _paths() -> dict[str, Schema]:
                 "Deploy BPMN/DMN files and the JSON forms they name (administrators)",
                 "processes",
                 (201, _json(_ref("Deployed"), "What was deployed; nothing is stored unless all of it is valid.")),
-                (403, 422),
+                (403, 413, 422),
                 requestBody={
                     "required": True,
                     "content": {
@@ -362,7 +363,8 @@ def _paths() -> dict[str, Schema]:
                                     "files": {
                                         "type": "array",
                                         "items": {"type": "string", "format": "binary"},
-                                        "description": ".bpmn and .dmn files, and .json form files",
+                                        "minItems": 1,
+                                        "description": "at least one .bpmn file; .dmn files and .json form files",
                                     }
                                 },
                                 "required": ["files"],

@@ -112,7 +112,7 @@ def _assigned_products(form: OpenMonthForm) -> dict[str, list[dict[str, Any]]] |
     try:
         return read_assigned_products(upload.read(), upload.filename)
     except Invalid as error:
-        form.products.errors = [_(error.message), *(problem.message for problem in error.problems)]
+        form.products.errors = [_(error.message), *(_(problem.message) for problem in error.problems)]
         return None
 
 

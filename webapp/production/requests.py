@@ -24,11 +24,12 @@ from webapp.extensions import db
 from webapp.production.metrics import COMPLETION_ENDPOINTS, AppMetrics
 from webapp.production.views import METRICS_KEY
 from workflows.engine.store import InstanceSnapshot
+from workflows.errors import N_
 
 log = logging.getLogger("canbo.request")
 
 _SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
-UNAVAILABLE = "The service is temporarily unavailable. Please try again shortly."
+UNAVAILABLE = N_("The service is temporarily unavailable. Please try again shortly.")
 
 
 def note_advance(result: Any, instance_id: int | None) -> None:

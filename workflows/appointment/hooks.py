@@ -26,7 +26,7 @@ from workflows.appointment.steps import (
     confidence_level,
     tally_key,
 )
-from workflows.errors import Invalid, Problem
+from workflows.errors import N_, Invalid, Problem
 from workflows.hooks import CompletionEffect, InstanceLike, TaskHook
 from workflows.models import Notification, ProcessInstance
 from workflows.registry.models import Cadre, CadrePosition, PlanningEntry, PlanningStatus, RoleAssignment, User
@@ -212,9 +212,9 @@ def dossier(session: Session, submitted: dict[str, Any], data: Mapping[str, Any]
             problems.append(Problem("Enter a date that is not in the future.", field=name))
         elif add_months(day, months) < today:
             too_old = (
-                "Older than 6 months: ask for a new one."
+                N_("Older than 6 months: ask for a new one.")
                 if months == VALIDITY_MONTHS
-                else "Too old: ask for a new one."
+                else N_("Too old: ask for a new one.")
             )
             problems.append(Problem(too_old, field=name))
     if problems:

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from workflows import clock
 from workflows.audit import PendingEvent, append_events
-from workflows.errors import Conflict, Invalid, NotFound, Problem
+from workflows.errors import N_, Conflict, Invalid, NotFound, Problem
 from workflows.models import ProcessInstance
 from workflows.prepared import server_prepared
 from workflows.registry.models import (
@@ -549,8 +549,8 @@ def end_position(
         CadrePosition,
         cadre_position_id,
         ended_on,
-        missing="the position held does not exist",
-        already="this position has already ended",
+        missing=N_("the position held does not exist"),
+        already=N_("this position has already ended"),
         event=CadreEvent.POSITION_ENDED,
     )
 
@@ -934,7 +934,7 @@ def end_rotation(
         RotationRecord,
         rotation_id,
         ended_on,
-        missing="the rotation does not exist",
-        already="this rotation has already ended",
+        missing=N_("the rotation does not exist"),
+        already=N_("this rotation has already ended"),
         event=CadreEvent.ROTATION_ENDED,
     )

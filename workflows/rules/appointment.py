@@ -31,7 +31,7 @@ from fractions import Fraction
 from functools import partial
 from typing import Any, NamedTuple
 
-from workflows.errors import Problem
+from workflows.errors import N_, Problem
 from workflows.rules.evaluation import GRADE_LABELS, GRADES
 from workflows.rules.retirement import (
     DEFAULT_SCHEDULE,
@@ -222,13 +222,13 @@ class AppointmentPolicy:
     health_certificate_valid_months: int = 6
 
     def __post_init__(self) -> None:
-        check_settings(self, _policy_problems, "the appointment settings are not valid")
+        check_settings(self, _policy_problems, N_("the appointment settings are not valid"))
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> AppointmentPolicy:
         """Settings as JSON (admin configuration); every bad value is reported, not only the first."""
         merged = merged_settings(
-            DEFAULT_POLICY, values, _policy_problems, "the appointment settings are not valid", convert=_as_given
+            DEFAULT_POLICY, values, _policy_problems, N_("the appointment settings are not valid"), convert=_as_given
         )
         merged["discipline_wait_months"] = dict(merged["discipline_wait_months"])
         merged["title_ranks"] = dict(merged["title_ranks"])

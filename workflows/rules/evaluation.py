@@ -32,7 +32,7 @@ from fractions import Fraction
 from functools import partial
 from typing import Any
 
-from workflows.errors import Invalid, Problem
+from workflows.errors import N_, Invalid, Problem
 from workflows.rules.settings import KEEP_DEFAULT, check_settings, merged_settings, plain, whole_setting
 from workflows.rules.targets import htxsnv_quota_check
 
@@ -175,13 +175,13 @@ class EvaluationPolicy:
     leader_unit_criterion: LeaderUnitCriterion = LeaderUnitCriterion()
 
     def __post_init__(self) -> None:
-        check_settings(self, _policy_problems, "the evaluation settings are not valid")
+        check_settings(self, _policy_problems, N_("the evaluation settings are not valid"))
 
     # Settings arrive as JSON (admin configuration); every bad value is reported, not only the first.
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> EvaluationPolicy:
         merged = merged_settings(
-            DEFAULT_POLICY, values, _policy_problems, "the evaluation settings are not valid", convert=_setting
+            DEFAULT_POLICY, values, _policy_problems, N_("the evaluation settings are not valid"), convert=_setting
         )
         return cls(**merged)
 

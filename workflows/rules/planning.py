@@ -30,7 +30,7 @@ from fractions import Fraction
 from functools import partial
 from typing import Any, NamedTuple
 
-from workflows.errors import Problem
+from workflows.errors import N_, Problem
 from workflows.registry.records import MAX_CADRES_PER_TITLE, MAX_TITLES_PER_CADRE_AND_LEVEL, TERM_PATTERN
 from workflows.rules.appointment import (
     DEFAULT_TITLE_RANKS,
@@ -263,14 +263,14 @@ class PlanningPolicy:
     title_ranks: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_TITLE_RANKS))
 
     def __post_init__(self) -> None:
-        check_settings(self, _policy_problems, "the planning settings are not valid")
+        check_settings(self, _policy_problems, N_("the planning settings are not valid"))
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> PlanningPolicy:
         """Settings as JSON (admin configuration); every bad value is reported, not only the first. Lists become
         tuples; `structure_targets` entries replace the default entry of the same key."""
         merged = merged_settings(
-            DEFAULT_POLICY, values, _policy_problems, "the planning settings are not valid", convert=_setting
+            DEFAULT_POLICY, values, _policy_problems, N_("the planning settings are not valid"), convert=_setting
         )
         merged["structure_targets"] = {
             k: (dict(v) if v is not None else None) for k, v in merged["structure_targets"].items()

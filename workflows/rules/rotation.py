@@ -27,7 +27,7 @@ from datetime import date, timedelta
 from functools import partial
 from typing import Any
 
-from workflows.errors import Problem
+from workflows.errors import N_, Problem
 from workflows.rules.appointment import (
     DEFAULT_TITLE_RANKS,
     PlannedTitle,
@@ -178,12 +178,12 @@ class RotationPolicy:
     review_lead_days: int = 60
 
     def __post_init__(self) -> None:
-        check_settings(self, _policy_problems, "the rotation settings are not valid")
+        check_settings(self, _policy_problems, N_("the rotation settings are not valid"))
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> RotationPolicy:
         """Settings as JSON (admin configuration); every bad value is reported, not only the first."""
-        merged = merged_settings(DEFAULT_POLICY, values, _policy_problems, "the rotation settings are not valid")
+        merged = merged_settings(DEFAULT_POLICY, values, _policy_problems, N_("the rotation settings are not valid"))
         merged["purposes"] = dict(merged["purposes"])
         merged["title_ranks"] = dict(merged["title_ranks"])
         return cls(**merged)

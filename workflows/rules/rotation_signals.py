@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from workflows.errors import Problem
+from workflows.errors import N_, Problem
 from workflows.rules.appointment import format_date, months_between
 from workflows.rules.rotation import DEFAULT_POLICY as ROTATION_POLICY
 from workflows.rules.settings import check_settings, whole_setting
@@ -65,7 +65,7 @@ class SignalPolicy:
     non_local_titles: tuple[str, ...] = field(default_factory=lambda: ROTATION_POLICY.non_local_titles)
 
     def __post_init__(self) -> None:
-        check_settings(self, _problems, "the rotation signal settings are not valid")
+        check_settings(self, _problems, N_("the rotation signal settings are not valid"))
 
 
 def _problems(values: Mapping[str, Any]) -> list[Problem]:
