@@ -21,7 +21,7 @@ from tests.webapp.test_exports import csv_rows
 from webapp.extensions import db
 from workflows.audit import compute_hash
 from workflows.db import transaction
-from workflows.models import AuditEvent, HumanTask, ProcessInstance, RecordView
+from workflows.models import AuditAnchor, AuditEvent, HumanTask, ProcessInstance, RecordView
 from workflows.registry.models import Cadre, OrgUnit, RoleAssignment, User
 from workflows.registry.passwords import hash_password
 from workflows.registry.tokens import create_token
@@ -177,6 +177,30 @@ def test_the_cli_anchors_and_detects_a_whole_chain_rewritten(runner, story, driv
     digest.write_text(json.dumps(forged))
     refused = runner.invoke(args=["audit", "verify", "--against", str(digest)])
     assert refused.exit_code == 1 and "signature" in refused.output
+
+
+def test_an_anchor_whose_digest_cannot_be_written_is_not_made(runner, story, driver, tmp_path: Path) -> None:
+    def anchors() -> int:
+        with driver.session_factory() as s:
+            return int(s.scalar(select(func.count()).select_from(AuditAnchor)) or 0)
+
+    before = anchors()
+    (tmp_path / "a-file").write_text("")
+    for output in (tmp_path / "missing" / "neo.json", tmp_path / "a-file" / "neo.json"):
+        refused = runner.invoke(args=["audit", "anchor", "--output", str(output)])
+        assert refused.exit_code == 1
+        assert isinstance(refused.exception, SystemExit)  # an answer, not a traceback
+        assert "the digest cannot be written" in refused.output and "nothing was anchored" in refused.output
+    assert anchors() == before
+
+
+def test_a_file_that_is_no_export_is_told_apart_from_a_broken_one(runner, tmp_path: Path) -> None:
+    for name, content in (("notes.json", b'{"a": 1}'), ("page.html", b"<html></html>"), ("x.bin", b"\xff\xfe")):
+        path = tmp_path / name
+        path.write_bytes(content)
+        result = runner.invoke(args=["audit", "verify-export", str(path)])
+        assert result.exit_code == 1
+        assert "not an exported instance history" in result.output and "NOT intact" not in result.output
 
 
 def test_the_worker_writes_the_daily_anchor(runner, story) -> None:

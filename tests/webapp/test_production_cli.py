@@ -227,3 +227,28 @@ def test_restore_of_an_older_backup_says_to_upgrade(
     restored = runner.invoke(args=["restore", str(_backup_with_revision(runner, tmp_path / "b.db", older)), "--yes"])
     assert restored.exit_code == 0, restored.output
     assert "run `canbo db upgrade`, then `canbo check`" in restored.output
+
+
+def test_a_backup_that_cannot_be_written_says_so(app, runner: FlaskCliRunner, tmp_path: Path) -> None:
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        pytest.skip("canbo backup is SQLite's; on PostgreSQL it refuses (test_backup_and_restore_sqlite)")
+    backups = tmp_path / "backups"
+    backups.mkdir()
+    (backups / "a-file").write_text("")
+    result = runner.invoke(args=["backup", str(backups / "a-file" / "b.db")])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert "the backup cannot be written" in result.output and "nothing was written" in result.output
+    assert [p.name for p in backups.iterdir()] == ["a-file"]
+
+
+def test_restore_refuses_a_backup_missing_a_table(
+    app, runner: FlaskCliRunner, driver: WorkflowDriver, tmp_path: Path
+) -> None:
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        pytest.skip("canbo restore is SQLite's; on PostgreSQL it refuses (test_restore_refuses_a_damaged_backup)")
+    _some_work(driver)
+    backup = tmp_path / "b.db"
+    assert runner.invoke(args=["backup", str(backup)]).exit_code == 0
+    with closing(sqlite3.connect(backup)) as copy, copy:
+        copy.execute("DROP TABLE cadre_positions")
+    _refused(runner, driver, backup, "lacks the table(s) cadre_positions of its schema")

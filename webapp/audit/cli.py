@@ -32,11 +32,17 @@ def verify_against(digest_file: str) -> VerifyReport:
 @click.option("--output", type=click.Path(dir_okay=False, writable=True), help="Where to write the digest (.json).")
 @with_appcontext
 def anchor_command(output: str | None) -> None:
-    with transaction(db.session):
-        anchor = write_anchor(db.session, key=anchor_key())
-        document, chains, events = anchor.document, anchor.chains, anchor.events
-    if output:
-        Path(output).write_text(document, encoding="utf-8")
+    try:
+        with transaction(db.session):
+            anchor = write_anchor(db.session, key=anchor_key())
+            document, chains, events = anchor.document, anchor.chains, anchor.events
+            if output:
+                # Written before the anchor commits: a digest that could not be saved leaves no anchor behind.
+                Path(output).write_text(document, encoding="utf-8")
+    except OSError as error:
+        reason = error.strerror or str(error)
+        click.echo(f"{output}: the digest cannot be written ({reason}); nothing was anchored", err=True)
+        sys.exit(1)
     click.echo(f"anchored {chains} chain(s), {events} event(s)" + (f" into {output}" if output else ""))
 
 
@@ -44,6 +50,9 @@ def anchor_command(output: str | None) -> None:
 @click.argument("export_file", type=click.Path(exists=True, dir_okay=False))
 def verify_export_command(export_file: str) -> None:
     report = verify_export(Path(export_file).read_bytes())
+    if not report.is_export:
+        click.echo(f"{export_file}: not an exported instance history: {'; '.join(report.problems)}", err=True)
+        sys.exit(1)
     if not report.ok:
         for problem in report.problems:
             click.echo(f"BROKEN {problem}", err=True)

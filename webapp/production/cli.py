@@ -13,8 +13,9 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from webapp.extensions import db
+from workflows.db import Base
 from workflows.migrate import known_revisions
-from workflows.production.backup import BackupError, backup_sqlite, restore_sqlite, sqlite_path
+from workflows.production.backup import BackupError, KnownSchema, backup_sqlite, restore_sqlite, sqlite_path
 from workflows.production.consistency import check_consistency
 from workflows.production.health import migration_heads
 
@@ -111,11 +112,13 @@ def restore_command(path: Path, yes: bool) -> None:
     db.session.remove()
     db.engine.dispose()  # our own connections must not hold the file while it is replaced
     try:
-        result = restore_sqlite(path, sqlite_path(current_app.config["SQLALCHEMY_DATABASE_URI"]), known_revisions())
+        (head,) = migration_heads()
+        schema = KnownSchema(known_revisions(), head, set(Base.metadata.tables))
+        result = restore_sqlite(path, sqlite_path(current_app.config["SQLALCHEMY_DATABASE_URI"]), schema)
     except BackupError as error:
         _fail(str(error))
     # An older backup holds an older schema: GET /healthz reports it behind the code until it is upgraded.
-    then = "`canbo check`" if result.revision in migration_heads() else "`canbo db upgrade`, then `canbo check`"
+    then = "`canbo check`" if result.revision == head else "`canbo db upgrade`, then `canbo check`"
     click.echo(f"restored {result.path} from {path} ({result.bytes:,} bytes); run {then} before reopening")
 
 

@@ -180,6 +180,8 @@ def render_export_html(document: dict[str, Any]) -> str:
 class ExportReport:
     events: int = 0
     problems: list[str] = field(default_factory=list)
+    # False for a file that is no export at all (another file picked by mistake), which is not a sign of tampering.
+    is_export: bool = True
 
     @property
     def ok(self) -> bool:
@@ -193,6 +195,7 @@ def verify_export(data: bytes) -> ExportReport:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         report.problems.append("the file is not UTF-8 text")
+        report.is_export = False
         return report
     is_html = not text.lstrip().startswith("{")
     raw = text
@@ -200,15 +203,18 @@ def verify_export(data: bytes) -> ExportReport:
         match = _EMBEDDED.search(text)
         if match is None:
             report.problems.append("no embedded history found (neither an exported .json nor .html)")
+            report.is_export = False
             return report
         raw = match.group(1)
     try:
         document = json.loads(raw)
     except ValueError as error:
         report.problems.append(f"the embedded JSON cannot be read: {error}")
+        report.is_export = False
         return report
     if not isinstance(document, dict) or document.get("format") != EXPORT_FORMAT:
         report.problems.append(f"not an instance history export ({EXPORT_FORMAT})")
+        report.is_export = False
         return report
     try:
         _check_chain(document, report)

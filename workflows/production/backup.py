@@ -6,13 +6,22 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Collection
-from contextlib import closing
+from contextlib import closing, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
 
 class BackupError(RuntimeError):
     pass
+
+
+@dataclass(frozen=True)
+class KnownSchema:
+    """What this build knows of the schema: every migration revision, and the tables its head revision has."""
+
+    revisions: Collection[str]
+    head: str
+    head_tables: Collection[str]
 
 
 @dataclass(frozen=True)
@@ -41,14 +50,23 @@ def backup_sqlite(source: Path, destination: Path) -> BackupResult:
         raise BackupError(f"{source}: no such database")
     if destination.exists():
         raise BackupError(f"{destination} exists; a backup never overwrites a file")
-    destination.parent.mkdir(parents=True, exist_ok=True)
     partial = destination.with_name(destination.name + ".partial")
-    partial.unlink(missing_ok=True)
-    with sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=30) as src, sqlite3.connect(partial) as dst:
-        src.backup(dst, pages=1024)
-        problem = _integrity_problem(dst)
-        pages = dst.execute("PRAGMA page_count").fetchone()[0]
-        dst.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
+    try:
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        partial.unlink(missing_ok=True)
+        with (
+            closing(sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=30)) as src,
+            closing(sqlite3.connect(partial)) as dst,
+        ):
+            src.backup(dst, pages=1024)
+            problem = _integrity_problem(dst)
+            pages = dst.execute("PRAGMA page_count").fetchone()[0]
+            dst.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
+    except (OSError, sqlite3.Error) as error:
+        # A folder that cannot be made (a file is in the way, no permission), a disk that is full.
+        with suppress(OSError):
+            partial.unlink(missing_ok=True)
+        raise BackupError(f"{destination}: the backup cannot be written ({error}); nothing was written") from error
     if problem:
         partial.unlink(missing_ok=True)
         raise BackupError(f"the copy failed its integrity check: {problem}")
@@ -58,23 +76,22 @@ def backup_sqlite(source: Path, destination: Path) -> BackupResult:
 
 def _backup_revision(connection: sqlite3.Connection) -> str | None:
     """The migration revision of a database this app wrote, or None for any other SQLite file."""
-    tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    if not {"alembic_version", "process_instances", "audit_events"} <= tables:
+    if not {"alembic_version", "process_instances", "audit_events"} <= _tables(connection):
         return None
     row = connection.execute("SELECT version_num FROM alembic_version").fetchone()
     return str(row[0]) if row else None
 
 
-def restore_sqlite(backup: Path, target: Path, known_revisions: Collection[str]) -> BackupResult:
+def restore_sqlite(backup: Path, target: Path, schema: KnownSchema) -> BackupResult:
     """Replace the contents of `target` with `backup` (checked first). Stop the app and the workers before.
 
     Refused, with `target` untouched: a file that is not an SQLite database, one that fails its integrity check,
-    one this app did not write, and one written by a newer version (a migration revision this build does not have:
-    the app would run on a schema it does not know)."""
+    one this app did not write, one written by a newer version (a migration revision this build does not have: the
+    app would run on a schema it does not know), and one at this build's revision with a table missing."""
     if not backup.is_file():
         raise BackupError(f"{backup}: no such backup")
     with closing(sqlite3.connect(f"file:{backup}?mode=ro", uri=True)) as src:
-        revision = _restorable_revision(src, backup, known_revisions)
+        revision = _restorable_revision(src, backup, schema)
         target.parent.mkdir(parents=True, exist_ok=True)
         with closing(sqlite3.connect(target, timeout=30)) as dst:
             src.backup(dst)
@@ -82,7 +99,7 @@ def restore_sqlite(backup: Path, target: Path, known_revisions: Collection[str])
     return BackupResult(target, pages, target.stat().st_size, revision)
 
 
-def _restorable_revision(src: sqlite3.Connection, backup: Path, known_revisions: Collection[str]) -> str:
+def _restorable_revision(src: sqlite3.Connection, backup: Path, schema: KnownSchema) -> str:
     try:
         problem = _integrity_problem(src)
         revision = None if problem else _backup_revision(src)
@@ -93,9 +110,18 @@ def _restorable_revision(src: sqlite3.Connection, backup: Path, known_revisions:
         raise BackupError(f"{backup} failed its integrity check, nothing was restored: {problem}")
     if revision is None:
         raise BackupError(f"{backup} is not a backup of this application's database, nothing was restored")
-    if revision not in known_revisions:
+    if revision not in schema.revisions:
         raise BackupError(
             f"{backup} was written by another version of the application (schema revision {revision}, unknown to "
             "this one), nothing was restored: restore it with the version that wrote it"
         )
+    if revision == schema.head:
+        # An older revision's tables are the migrations' business (`canbo db upgrade` after the restore).
+        missing = sorted(set(schema.head_tables) - _tables(src))
+        if missing:
+            raise BackupError(f"{backup} lacks the table(s) {', '.join(missing)} of its schema, nothing was restored")
     return revision
+
+
+def _tables(connection: sqlite3.Connection) -> set[str]:
+    return {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
