@@ -6,9 +6,15 @@ Errors print a readable message and exit non-zero; the database is left as it wa
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
+import math
+import secrets
 import sys
+import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +22,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import sessionmaker
 
 from webapp.appointment import appointment_policy, work_calendar
@@ -47,6 +54,7 @@ from workflows.exports import (
     task_records,
 )
 from workflows.inspection.anchors import write_daily_anchor
+from workflows.instances import MAX_ID
 from workflows.notifications import SmtpSettings, run_notifications
 from workflows.production.heartbeat import WorkerIdentity, beat
 from workflows.registry.cadre_columns import CADRE_COLUMNS
@@ -61,7 +69,7 @@ from workflows.registry.demo import (
 from workflows.registry.importing import ImportRefused, export_cadres, import_cadres
 from workflows.registry.models import Cadre, OrgUnit, User
 from workflows.registry.records import local_today
-from workflows.registry.tabular import template, write_problem_report, write_table
+from workflows.registry.tabular import Format, template, write_problem_report, write_table
 from workflows.registry.tokens import create_token
 from workflows.timers import run_due_timers
 
@@ -70,7 +78,24 @@ def main() -> None:
     from webapp import create_app
 
     cli = FlaskGroup(create_app=create_app, help="Cán bộ — personnel procedures as BPMN workflows.")
-    cli.main(prog_name="canbo")
+    try:
+        cli.main(prog_name="canbo")
+    except DBAPIError as error:
+        # An operator's first command on a new database, or a server that is down: one line they can act on.
+        _fail(_database_error_message(error))
+
+
+# PostgreSQL's SQLSTATE for a missing table (psycopg: UndefinedTable); SQLite only says it in its message.
+_UNDEFINED_TABLE = "42P01"
+
+
+def _database_error_message(error: DBAPIError) -> str:
+    said = str(error.orig).strip()
+    reason = said.splitlines()[0] if said else type(error.orig).__name__
+    code = getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", None)
+    if code == _UNDEFINED_TABLE or reason.startswith("no such table"):
+        return f"the database schema is missing or out of date ({reason}): run `canbo db upgrade` first"
+    return f"database error ({type(error).__name__}): {reason}"
 
 
 def init_app(app: Flask) -> None:
@@ -298,11 +323,19 @@ def tasks() -> None:
     pass
 
 
-@tasks.command("list", help="Open tasks of an instance.")
+# An id is never an option: `tasks list -1` is an instance that does not exist, not a usage error.
+@tasks.command("list", help="Open tasks of an instance.", context_settings={"ignore_unknown_options": True})
 @click.argument("instance_id", type=int)
 @with_appcontext
 def tasks_list_command(instance_id: int) -> None:
-    _print_open_tasks(instance_id)
+    from workflows.models import ProcessInstance
+
+    # An id beyond the integer column is not looked up: PostgreSQL would fail on it rather than find nothing.
+    instance = db.session.get(ProcessInstance, instance_id) if 0 < instance_id <= MAX_ID else None
+    if instance is None:
+        _fail(f"no such instance: {instance_id}")
+    if not _print_open_tasks(instance_id):
+        click.echo(f"{instance.reference}: {instance.status}, no open tasks")
 
 
 @tasks.command("complete", help="Complete an open task as a user.")
@@ -335,17 +368,18 @@ def _complete(actor: User, task_id: int, data: dict[str, Any]):  # type: ignore[
         raise
 
 
-def _print_open_tasks(instance_id: int) -> None:
+def _print_open_tasks(instance_id: int) -> int:
     from workflows.models import HumanTask
     from workflows.states import TaskStatus
 
     rows = db.session.scalars(
         select(HumanTask).where(HumanTask.instance_id == instance_id, HumanTask.status == TaskStatus.OPEN)
-    )
+    ).all()
     for row in rows:
         who = f"user {row.assignee_id}" if row.assignee_id else f"{row.candidate_role}@unit {row.candidate_unit_id}"
         due = f" due {row.due_dt:%Y-%m-%d %H:%M}" if row.due_dt else ""
         click.echo(f"  task {row.id}: {row.name} [{row.lane}] → {who}{due}")
+    return len(rows)
 
 
 def _json_object(text: str) -> dict[str, Any]:
@@ -367,6 +401,22 @@ def _lookup_id(model: Any, code: str) -> int:
 
 # -- worker -------------------------------------------------------------------------------------------
 
+# Shorter than this the worker busy-loops on the database; longer, a deadline waits more than an hour to fire.
+POLL_SECONDS = (0.1, 3600.0)
+
+
+class _PollSeconds(click.FloatRange):
+    name = "number of seconds"
+
+    def __init__(self) -> None:
+        super().__init__(*POLL_SECONDS)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        seconds = super().convert(value, param, ctx)
+        if math.isnan(seconds):  # nan passes the range: every comparison with it is false
+            self.fail(f"{value!r} is not a number of seconds.", param, ctx)
+        return seconds
+
 
 @click.command(
     "worker",
@@ -374,11 +424,19 @@ def _lookup_id(model: Any, code: str) -> int:
     "--once. Run M of these (on one or several hosts) against PostgreSQL: they share the due work (SKIP LOCKED).",
 )
 @click.option("--once", is_flag=True, help="Process what is due now, then exit.")
-@click.option("--poll", type=float, default=None, help="Seconds between polls (default WORKER_POLL_SECONDS).")
+@click.option(
+    "--poll",
+    type=_PollSeconds(),
+    default=None,
+    metavar="SECONDS",
+    help="Seconds between polls (default CANBO_WORKER_POLL_SECONDS).",
+)
 @with_appcontext
 def worker(once: bool, poll: float | None) -> None:
-    session_factory = sessionmaker(bind=db.engine, expire_on_commit=False)
     interval = poll if poll is not None else current_app.config["WORKER_POLL_SECONDS"]
+    if not POLL_SECONDS[0] <= interval <= POLL_SECONDS[1]:  # false for nan too
+        _fail(f"CANBO_WORKER_POLL_SECONDS must be between {POLL_SECONDS[0]} and {POLL_SECONDS[1]} (it is {interval})")
+    session_factory = sessionmaker(bind=db.engine, expire_on_commit=False)
     auto_open = [code.strip() for code in current_app.config["EVALUATION_AUTO_OPEN_UNITS"].split(",") if code.strip()]
     identity = WorkerIdentity()
     smtp = _smtp_settings()
@@ -493,12 +551,64 @@ def users() -> None:
 def token_command(username: str, name: str) -> None:
     user = _user(username)
     assert user is not None
-    with transaction(db.session):
-        token = create_token(db.session, user, name)
+    if not user.is_active:
+        # Its token would never sign in (tokens of deactivated users are refused): better said now than at the API.
+        _fail(f"user {username} is deactivated: no token was created")
+    try:
+        with transaction(db.session):
+            token = create_token(db.session, user, name)
+    except WorkflowError as error:
+        _fail(str(error))
     click.echo(token)
 
 
 # -- import / export ------------------------------------------------------------------------------------
+
+
+def _file_format(path: Path, fmt: str | None, option: str) -> Format:
+    """The format the file is written in: an .xlsx under another name would not open, or open as garbage."""
+    extension = path.suffix.lower().removeprefix(".")
+    if extension not in ("xlsx", "csv"):
+        raise click.BadParameter(f"{path.name}: tệp phải có đuôi .xlsx hoặc .csv.", param_hint=option)
+    if fmt is not None and fmt != extension:
+        raise click.BadParameter(f"{path.name}: đuôi .{extension} không khớp --format {fmt}.", param_hint=option)
+    return "csv" if extension == "csv" else "xlsx"
+
+
+def _check_writable(path: Path, consequence: str) -> None:
+    """Fails unless a file can be created beside PATH, before any work whose result would then be lost."""
+    try:
+        with tempfile.TemporaryFile(dir=path.parent):
+            pass
+    except OSError as error:
+        _fail(_cannot_write(path, error, consequence))
+
+
+def _write_file(path: Path, content: bytes) -> None:
+    """All or nothing: written beside PATH and renamed, so a failed write never leaves half a file."""
+    part = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
+    try:
+        with part.open("xb") as file:
+            file.write(content)
+        part.replace(path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            part.unlink(missing_ok=True)
+        raise
+
+
+def _cannot_write(path: Path, error: OSError, consequence: str) -> str:
+    folder = path.parent
+    reasons = {
+        errno.ENOENT: f"thư mục {folder} không tồn tại",
+        errno.ENOTDIR: f"{folder} không phải là thư mục",
+        errno.EACCES: f"không có quyền ghi vào {folder}",
+        errno.EPERM: f"không có quyền ghi vào {folder}",
+        errno.EROFS: f"{folder} chỉ cho phép đọc",
+        errno.ENOSPC: "ổ đĩa đã đầy",
+    }
+    reason = reasons.get(error.errno or 0, error.strerror or type(error).__name__)
+    return f"Không ghi được tệp {path}: {reason}; {consequence}."
 
 
 @click.group("import", help="Import lists from .xlsx or .csv files.")
@@ -523,7 +633,13 @@ def import_group() -> None:
 @click.option("--as", "username", help="Record the changes as this user (default: the system).")
 @with_appcontext
 def import_cadres_command(path: Path, skip_bad_rows: bool, report_path: Path | None, username: str | None) -> None:
+    report_target = report_path or path.with_name(f"{path.stem}-loi.xlsx")
+    report_format = _file_format(report_target, None, "'--report'")
     actor = _user(username)
+    if skip_bad_rows:
+        # Checked before importing: the good rows would be committed, and the bad ones' report lost.
+        hint = "" if report_path else " (chọn nơi khác bằng --report)"
+        _check_writable(report_target, f"không có dòng nào được nhập{hint}")
     content = path.read_bytes()
     with click.progressbar(length=1, label="Kiểm tra tệp", file=sys.stderr) as bar:
 
@@ -550,9 +666,13 @@ def import_cadres_command(path: Path, skip_bad_rows: bool, report_path: Path | N
             _fail(str(error))
     click.echo(f"đã tạo {result.created}, cập nhật {result.updated}, không đổi {result.unchanged}")
     if result.skipped_rows:
-        target = report_path or path.with_name(f"{path.stem}-loi.xlsx")
-        target.write_bytes(write_problem_report(result.report, "xlsx"))
-        click.echo(f"bỏ qua {len(result.skipped_rows)} dòng có lỗi; báo cáo: {target}", err=True)
+        try:
+            _write_file(report_target, write_problem_report(result.report, report_format))
+        except OSError as error:
+            _fail(_cannot_write(report_target, error, "các dòng hợp lệ đã được nhập"))
+        click.echo(f"bỏ qua {len(result.skipped_rows)} dòng có lỗi; báo cáo: {report_target}", err=True)
+    if result.skipped_rows and not result.created + result.updated + result.unchanged:
+        _fail(f"Cả {len(result.skipped_rows)} dòng đều có lỗi; không có dòng nào được nhập.")
 
 
 @click.group("export", help="Export lists to .xlsx or .csv with Vietnamese headers.")
@@ -560,22 +680,28 @@ def export_group() -> None:
     pass
 
 
+FORMAT_OPTION = click.option(
+    "--format", "fmt", type=click.Choice(["xlsx", "csv"]), default=None, help="Default: the extension of -o."
+)
+OUTPUT_OPTION = click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True, help="The file, .xlsx or .csv."
+)
+
+
 @export_group.command("cadres", help="Export every cadre record (the same columns as the import template).")
-@click.option("--format", "fmt", type=click.Choice(["xlsx", "csv"]), default="xlsx")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@FORMAT_OPTION
+@OUTPUT_OPTION
 @with_appcontext
-def export_cadres_command(fmt: str, output: Path) -> None:
-    output.write_bytes(export_cadres(db.session, "csv" if fmt == "csv" else "xlsx"))
-    click.echo(str(output))
+def export_cadres_command(fmt: str | None, output: Path) -> None:
+    _export(output, lambda chosen: export_cadres(db.session, chosen), fmt)
 
 
 @export_group.command("template", help="Write the empty cadre import template, with a sheet explaining each column.")
-@click.option("--format", "fmt", type=click.Choice(["xlsx", "csv"]), default="xlsx")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@FORMAT_OPTION
+@OUTPUT_OPTION
 @with_appcontext
-def export_template_command(fmt: str, output: Path) -> None:
-    output.write_bytes(template(CADRE_COLUMNS, "csv" if fmt == "csv" else "xlsx"))
-    click.echo(str(output))
+def export_template_command(fmt: str | None, output: Path) -> None:
+    _export(output, lambda chosen: template(CADRE_COLUMNS, chosen), fmt)
 
 
 EXPORT_LISTS = {
@@ -587,12 +713,21 @@ EXPORT_LISTS = {
 
 @export_group.command("list", help="Export another list: tasks, evaluations (results) or audit (events).")
 @click.argument("name", type=click.Choice(sorted(EXPORT_LISTS)))
-@click.option("--format", "fmt", type=click.Choice(["xlsx", "csv"]), default="xlsx")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@FORMAT_OPTION
+@OUTPUT_OPTION
 @with_appcontext
-def export_list_command(name: str, fmt: str, output: Path) -> None:
+def export_list_command(name: str, fmt: str | None, output: Path) -> None:
     _stem, columns, records = EXPORT_LISTS[name]
-    output.write_bytes(write_table(records(), columns, "csv" if fmt == "csv" else "xlsx"))
+    _export(output, lambda chosen: write_table(records(), columns, chosen), fmt)
+
+
+def _export(output: Path, content: Callable[[Format], bytes], fmt: str | None) -> None:
+    chosen = _file_format(output, fmt, "'-o' / '--output'")
+    _check_writable(output, "không có gì được ghi")  # before the list is built: it can take a while
+    try:
+        _write_file(output, content(chosen))
+    except OSError as error:
+        _fail(_cannot_write(output, error, "không có gì được ghi"))
     click.echo(str(output))
 
 

@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import sqlite3
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import psycopg.errors
+import pytest
+from flask import Flask
 from flask.testing import FlaskCliRunner
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import DatabaseError, ProgrammingError
 
 from tests.fixtures.tampering import bypass_append_only
 from tests.fixtures.workflow_helpers import WorkflowDriver
+from webapp.cli import _database_error_message, main
 from workflows import clock
+from workflows.db import transaction
+from workflows.engine import operations
 from workflows.models import AuditEvent, ProcessInstance, ProcessVersion
+from workflows.registry.models import ApiToken, Cadre, User
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "bpmn"
 T0 = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
@@ -156,3 +166,200 @@ def test_export_tasks_evaluations_and_audit_lists(
     target = tmp_path / "evaluations.xlsx"
     assert runner.invoke(args=["export", "list", "evaluations", "-o", str(target)]).exit_code == 0
     assert target.read_bytes()[:2] == b"PK"
+
+
+# -- refusals: a clear message, a non-zero exit, the database unchanged -------------------------------------------
+
+
+def _count(driver: WorkflowDriver, model: type) -> int:
+    with driver.session_factory() as s:
+        return s.scalar(select(func.count()).select_from(model)) or 0
+
+
+def test_token_with_a_too_long_name_is_refused(runner: FlaskCliRunner, driver: WorkflowDriver) -> None:
+    result = runner.invoke(args=["users", "token", "admin", "--name", "x" * 121])
+    assert result.exit_code == 1
+    assert "the token name is too long" in result.output and "at most 120 characters" in result.output
+    assert "Traceback" not in result.output
+    assert _count(driver, ApiToken) == 0
+
+
+def test_token_for_a_deactivated_user_is_refused(runner: FlaskCliRunner, driver: WorkflowDriver) -> None:
+    with driver.session_factory() as s, transaction(s):
+        s.scalars(select(User).where(User.username == "officer2")).one().is_active = False
+    result = runner.invoke(args=["users", "token", "officer2"])
+    assert result.exit_code == 1 and "officer2 is deactivated" in result.output
+    assert _count(driver, ApiToken) == 0
+    assert runner.invoke(args=["users", "token", "officer1"]).exit_code == 0
+
+
+EXPORTS = (["export", "cadres"], ["export", "template"], ["export", "list", "tasks"])
+
+
+@pytest.mark.parametrize("command", EXPORTS, ids=lambda c: " ".join(c[1:]))
+def test_export_to_a_place_that_cannot_be_written_fails_cleanly(
+    runner: FlaskCliRunner, driver: WorkflowDriver, tmp_path: Path, command: list[str]
+) -> None:
+    folder = tmp_path / "out"  # tmp_path holds the test database too
+    folder.mkdir()
+    not_a_folder = folder / "a-file"
+    not_a_folder.write_text("")
+    for target, reason in (
+        (folder / "missing" / "x.xlsx", "không tồn tại"),
+        (not_a_folder / "x.xlsx", "không phải là thư mục"),
+    ):
+        result = runner.invoke(args=[*command, "-o", str(target)])
+        assert result.exit_code == 1, result.output
+        assert f"Không ghi được tệp {target}" in result.output and reason in result.output
+        assert "Traceback" not in result.output
+    assert sorted(p.name for p in folder.iterdir()) == ["a-file"]
+
+
+@pytest.mark.parametrize("command", EXPORTS, ids=lambda c: " ".join(c[1:]))
+def test_export_refuses_an_extension_that_is_not_the_format(
+    runner: FlaskCliRunner, driver: WorkflowDriver, tmp_path: Path, command: list[str]
+) -> None:
+    folder = tmp_path / "out"
+    folder.mkdir()
+    for options, message in (
+        (["-o", str(folder / "x.pdf")], "x.pdf: tệp phải có đuôi .xlsx hoặc .csv"),
+        (["-o", str(folder / "r.csv"), "--format", "xlsx"], "r.csv: đuôi .csv không khớp --format xlsx"),
+    ):
+        result = runner.invoke(args=[*command, *options])
+        assert result.exit_code == 2 and message in result.output, result.output
+    assert not list(folder.iterdir())
+    inferred = runner.invoke(args=[*command, "-o", str(folder / "r.csv")])
+    assert inferred.exit_code == 0, inferred.output
+    assert (folder / "r.csv").read_bytes()[:2] != b"PK"  # csv, as its name says, not a workbook
+
+
+def _half_bad_file(runner: FlaskCliRunner, folder: Path) -> Path:
+    """One new cadre (CB9001) that can be imported, one row with an unknown unit that cannot."""
+    exported = folder / "all.csv"
+    assert runner.invoke(args=["export", "cadres", "--format", "csv", "-o", str(exported)]).exit_code == 0
+    header, first, second = exported.read_text(encoding="utf-8-sig").splitlines()[:3]
+    exported.unlink()
+    path = folder / "half.csv"
+    path.write_text(
+        "\n".join([header, first.replace("CB0001", "CB9001", 1), second.replace("X001", "NOWHERE", 1)]) + "\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_import_checks_the_report_can_be_written_before_importing(
+    runner: FlaskCliRunner, driver: WorkflowDriver, tmp_path: Path
+) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    path = _half_bad_file(runner, folder)
+    before = _count(driver, Cadre)
+    unwritable = runner.invoke(
+        args=["import", "cadres", str(path), "--skip-bad-rows", "--report", str(folder / "missing" / "r.xlsx")]
+    )
+    assert unwritable.exit_code == 1, unwritable.output
+    assert "không tồn tại" in unwritable.output and "không có dòng nào được nhập" in unwritable.output
+    assert "Traceback" not in unwritable.output
+    wrong_extension = runner.invoke(
+        args=["import", "cadres", str(path), "--skip-bad-rows", "--report", str(folder / "r.pdf")]
+    )
+    assert wrong_extension.exit_code == 2 and ".xlsx hoặc .csv" in wrong_extension.output
+    assert _count(driver, Cadre) == before
+    assert sorted(p.name for p in folder.iterdir()) == ["half.csv"]
+    report = folder / "r.csv"
+    done = runner.invoke(args=["import", "cadres", str(path), "--skip-bad-rows", "--report", str(report)])
+    assert done.exit_code == 0, done.output
+    assert "đã tạo 1" in done.output and _count(driver, Cadre) == before + 1
+    assert "NOWHERE" in report.read_text(encoding="utf-8-sig")
+
+
+def test_import_of_only_bad_rows_fails(runner: FlaskCliRunner, driver: WorkflowDriver, tmp_path: Path) -> None:
+    path = _half_bad_file(runner, tmp_path)
+    header, _good, bad = path.read_text(encoding="utf-8").splitlines()
+    path.write_text(f"{header}\n{bad}\n", encoding="utf-8")
+    before = _count(driver, Cadre)
+    result = runner.invoke(args=["import", "cadres", str(path), "--skip-bad-rows"])
+    assert result.exit_code == 1, result.output
+    assert "không có dòng nào được nhập" in result.output
+    assert (tmp_path / "half-loi.xlsx").exists()  # the officer still gets the list of what to correct
+    assert _count(driver, Cadre) == before
+
+
+@pytest.mark.parametrize("poll", ["-1", "0", "nan", "inf", "-inf", "1e9", "soon"])
+def test_worker_refuses_a_poll_interval_out_of_range(runner: FlaskCliRunner, poll: str) -> None:
+    result = runner.invoke(args=["worker", "--once", "--poll", poll])
+    assert result.exit_code == 2, result.output
+    assert "--poll" in result.output and "Traceback" not in result.output
+
+
+def test_worker_refuses_a_configured_poll_interval_out_of_range(app: Flask, runner: FlaskCliRunner) -> None:
+    app.config["WORKER_POLL_SECONDS"] = float("nan")
+    result = runner.invoke(args=["worker", "--once"])
+    assert result.exit_code == 1 and "CANBO_WORKER_POLL_SECONDS" in result.output
+
+
+@pytest.mark.parametrize("instance_id", ["0", "-1", "999999999", str(2**40)])
+def test_tasks_of_a_missing_instance_is_an_error(
+    runner: FlaskCliRunner, driver: WorkflowDriver, instance_id: str
+) -> None:
+    result = runner.invoke(args=["tasks", "list", instance_id])
+    assert result.exit_code == 1, result.output
+    assert f"no such instance: {instance_id}" in result.output
+
+
+def test_tasks_of_an_instance_without_open_tasks_says_so(runner: FlaskCliRunner, driver: WorkflowDriver) -> None:
+    instance_id = driver.start("sample_approval", as_user="officer1", subject="CB0001")
+    listed = runner.invoke(args=["tasks", "list", str(instance_id)])
+    assert listed.exit_code == 0 and "Lập đề nghị" in listed.output
+    with driver.session_factory() as s, transaction(s):
+        operations.cancel_instance(s, driver.engine, actor=None, instance_id=instance_id, reason="trùng")
+    none_open = runner.invoke(args=["tasks", "list", str(instance_id)])
+    assert none_open.exit_code == 0
+    assert none_open.output.strip() == f"sample_approval#{instance_id}: cancelled, no open tasks"
+
+
+# -- `canbo` itself, on a database it cannot use ---------------------------------------------------------------
+
+
+def _canbo(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], database: Path, *args: str):  # type: ignore[no-untyped-def]
+    """The installed entry point, as an operator runs it: its exit code and everything it printed."""
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{database}")
+    monkeypatch.setenv("SECRET_KEY", "test-secret-key")
+    monkeypatch.setenv("CANBO_DEPLOY_ON_STARTUP", "0")
+    monkeypatch.setattr(sys, "argv", ["canbo", *args])
+    with pytest.raises(SystemExit) as exited:
+        main()
+    printed = capsys.readouterr()
+    return exited.value.code, printed.out + printed.err
+
+
+def test_a_database_without_schema_asks_for_db_upgrade(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    fresh = tmp_path / "fresh.db"
+    for command in (["check"], ["processes", "list"], ["users", "token", "admin"]):
+        code, printed = _canbo(monkeypatch, capsys, fresh, *command)
+        assert code == 1, printed
+        assert "run `canbo db upgrade` first" in printed and "no such table" in printed
+        assert "Traceback" not in printed and len(printed.strip().splitlines()) == 1
+    code, printed = _canbo(monkeypatch, capsys, fresh, "db", "upgrade")
+    assert code == 0, printed
+    code, printed = _canbo(monkeypatch, capsys, fresh, "processes", "list")
+    assert code == 0, printed
+
+
+def test_another_database_error_is_one_line_naming_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"not a database " * 100)
+    code, printed = _canbo(monkeypatch, capsys, junk, "processes", "list")
+    assert code == 1
+    assert printed.strip() == "database error (DatabaseError): file is not a database"
+
+
+def test_postgresql_missing_table_is_recognised_by_its_sqlstate() -> None:
+    missing = ProgrammingError("SELECT 1", {}, psycopg.errors.UndefinedTable('relation "users" does not exist'))
+    assert "run `canbo db upgrade` first" in _database_error_message(missing)
+    other = DatabaseError("SELECT 1", {}, sqlite3.DatabaseError("disk I/O error"))
+    assert _database_error_message(other) == "database error (DatabaseError): disk I/O error"
