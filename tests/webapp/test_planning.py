@@ -359,6 +359,30 @@ def test_starting_is_scoped_and_checked(
     assert client.get(f"/planning/{_instance_id(first)}/ballot").status_code == 404
 
 
+@pytest.mark.parametrize(
+    ("term", "words"),
+    [
+        ("0000-0005", "quá xa so với hiện tại"),
+        ("1000-1005", "quá xa so với hiện tại"),
+        ("2026-2099", "không đúng số năm"),
+        ("2026-2027", "không đúng số năm"),
+    ],
+)
+def test_a_term_of_the_wrong_length_or_far_from_the_present_is_refused(
+    auth: AuthActions, app: Flask, session_factory, world: dict[str, Any], term: str, words: str
+) -> None:
+    with session_factory() as s:
+        count = s.scalar(select(func.count(ProcessInstance.id)))
+    page = _start(auth, term=term)
+    assert page.status_code == 422 and words in page.get_data(as_text=True)
+    refused = app.test_cli_runner().invoke(
+        args=["planning", "start", "--unit", "X001", "--term", term, "--variant", "term", "--as", "personnel1"]
+    )
+    assert refused.exit_code == 1 and "term:" in refused.output and "Traceback" not in refused.output
+    with session_factory() as s:
+        assert s.scalar(select(func.count(ProcessInstance.id))) == count
+
+
 def test_canbo_planning_start(app: Flask, driver: WorkflowDriver, session_factory, world: dict[str, Any]) -> None:
     runner = app.test_cli_runner()
     refused = runner.invoke(args=["planning", "start", "--unit", "X001", "--term", "2026", "--variant", "term",

@@ -70,9 +70,12 @@ def _period(months: int = 36) -> tuple[date, date]:
     return starts, add_months(starts, months) - timedelta(days=1)
 
 
-def _start(auth: AuthActions, world: dict, code: str, *, months: int = 36, to_unit: int | None = None) -> Any:
+def _start(
+    auth: AuthActions, world: dict, code: str, *, months: int = 36, to_unit: int | None = None,
+    period: tuple[date, date] | None = None,
+) -> Any:  # fmt: skip
     """What the start page posts: the cadre code, the receiving unit and its post chosen in the selects, the rest."""
-    starts, ends = _period(months)
+    starts, ends = period or _period(months)
     return auth.post(
         "/rotations/start",
         {
@@ -287,6 +290,60 @@ def test_bad_starts_are_refused_with_a_clear_message_and_nothing_written(
     _as(auth, "officer1")
     assert auth.client.get("/rotations/start").status_code == 403
     assert auth.client.get("/rotations/signals").status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("starts", "ends", "field"),
+    [
+        (date(9000, 1, 1), date(9999, 12, 31), "starts_on"),  # was an OverflowError
+        (date(1, 1, 1), date(5, 1, 1), "starts_on"),
+        (date(1900, 1, 1), date(1905, 1, 1), "starts_on"),
+        (None, date(9999, 12, 30), "planned_end_on"),
+    ],
+)
+def test_years_nobody_means_are_refused_on_the_page_and_in_the_shell_and_nothing_written(
+    auth: AuthActions, runner: Any, session_factory: sessionmaker[Session], world: dict[str, Any],
+    starts: date | None, ends: date, field: str,
+) -> None:  # fmt: skip
+    starts = starts or local_today()
+    before = _written(session_factory)
+    _as(auth, "personnel1")
+    page = _start(auth, world, OFFICER, period=(starts, ends))
+    doc = _doc(page)
+    assert page.status_code == 422
+    shown = " ".join(doc.xpath(f'//*[@id="{field}"]/ancestor::*[contains(@class, "field")][1]//text()'))
+    assert "kiểm tra lại năm" in shown, shown
+    result = runner.invoke(args=[
+        "rotation", "start", OFFICER, "--to-unit", str(world["x001"]), "--position", str(world["post"]),
+        "--starts-on", starts.isoformat(), "--ends-on", ends.isoformat(), "--purpose", "training", "--as", "personnel1",
+    ])  # fmt: skip
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
+    assert f"{field}: " in result.output and "Traceback" not in result.output
+    assert _written(session_factory) == before
+
+
+def test_the_shell_prints_each_problem_once(
+    runner: Any, session_factory: sessionmaker[Session], world: dict[str, Any]
+) -> None:
+    starts, ends = _period(35)
+    result = runner.invoke(args=[
+        "rotation", "start", OFFICER, "--to-unit", str(world["x001"]), "--position", "999999",
+        "--starts-on", starts.isoformat(), "--ends-on", ends.isoformat(), "--purpose", "training", "--as", "personnel1",
+    ])  # fmt: skip
+    assert result.exit_code == 1
+    assert result.output.count("No such position.") == 1, result.output
+    assert result.output.count("shorter than the minimum") == 1, result.output
+    assert _written(session_factory)[0] == 0
+
+
+def test_the_shell_refuses_signals_to_whom_the_page_refuses(
+    auth: AuthActions, runner: Any, world: dict[str, Any]
+) -> None:
+    _as(auth, "officer1")
+    assert auth.client.get("/rotations/signals").status_code == 403
+    result = runner.invoke(args=["rotation", "signals", "--as", "officer1"])
+    assert result.exit_code == 1 and "may not see rotation signals" in result.output
+    assert "signal(s)" not in result.output
 
 
 def _doc(response: Any) -> Any:

@@ -43,6 +43,7 @@ from workflows.rules.planning import (
     check_nomination,
     screen_for_review,
     structure_figures,
+    term_problems,
 )
 from workflows.rules.retirement import add_months, retirement_date
 
@@ -356,6 +357,45 @@ def test_structure_ethnic_minority_and_science_technology_against_configured_tar
     assert at_half[STRUCTURE_ETHNIC_MINORITY].meets_target is None  # 1/3 fails, 2/3 meets: open
     science = configured[STRUCTURE_SCIENCE_TECHNOLOGY]  # college is below university: 1 of 3
     assert (science.numerator, science.denominator, science.meets_target) == (1, 3, False)
+
+
+# ---------------------------------------------------------------------------------------------
+# The term
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("term", "words"),
+    [
+        ("2026-2031", None),
+        ("2016-2021", None),  # 10 years back: the term that has just ended
+        ("2046-2051", None),  # 20 years ahead
+        ("2015-2020", "too far"),
+        ("2047-2052", "too far"),
+        ("0000-0005", "too far"),
+        ("1000-1005", "too far"),
+        ("2026-2099", "as many years"),  # a term lasts 5 years
+        ("2026-2027", "as many years"),
+        ("2026-2032", "as many years"),
+        ("2031-2026", "written like 2026-2031"),
+        ("2026", "written like 2026-2031"),
+    ],
+)
+def test_a_term_lasts_five_years_and_lies_near_the_present(term: str, words: str | None) -> None:
+    problems = term_problems(term, today=ON)
+    if words is None:
+        assert problems == []
+    else:
+        assert [p.field for p in problems] == ["term"] and words in problems[0].message
+
+
+def test_the_terms_length_and_window_are_settings() -> None:
+    policy = dataclasses.replace(DEFAULT_POLICY, term_years=4, term_start_years_back=0, term_start_years_ahead=5)
+    assert term_problems("2027-2031", today=ON, policy=policy) == []
+    assert term_problems("2026-2031", today=ON, policy=policy)[0].field == "term"
+    assert term_problems("2025-2029", today=ON, policy=policy)[0].field == "term"
+    assert term_problems("2032-2036", today=ON, policy=policy)[0].field == "term"
+    with pytest.raises(Invalid) as caught:
+        PlanningPolicy.from_mapping({"term_years": 0, "term_start_years_back": -1, "term_start_years_ahead": "20"})
+    assert {p.field for p in caught.value.problems} == {"term_years", "term_start_years_back", "term_start_years_ahead"}
 
 
 # ---------------------------------------------------------------------------------------------

@@ -171,6 +171,12 @@ def test_a_late_effective_day_is_refused_and_nothing_is_written(
     with pytest.raises(Invalid) as refused:
         driver.complete("leader1", task.id, {"final_decision": "approve", "decision_number": "1", "effective_on": late})
     assert [p.field for p in refused.value.problems] == ["effective_on"]
+    # A year nobody means (0001) would make the rotation 2000 years long: refused the same way.
+    with pytest.raises(Invalid) as refused:
+        driver.complete(
+            "leader1", task.id, {"final_decision": "approve", "decision_number": "1", "effective_on": "0001-01-01"}
+        )
+    assert [p.field for p in refused.value.problems] == ["effective_on"]
     with session_factory() as s:
         assert s.scalar(select(func.count()).select_from(AuditEvent)) == events
         assert s.scalar(select(func.count()).select_from(RotationRecord)) == 0

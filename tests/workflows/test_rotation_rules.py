@@ -28,10 +28,13 @@ from workflows.rules.rotation import (
     RotationPolicy,
     check_rotation,
     exceptable,
+    near_today,
+    period_problems,
     rotation_months,
 )
 
 START = date(2026, 7, 1)
+TODAY = date(2026, 5, 10)
 
 
 def candidate(**overrides: Any) -> RotationFacts:
@@ -125,6 +128,59 @@ def test_nd170_art48_rotation_lasts_at_least_36_months(end: date, months: int, p
 def test_nd170_art48_duration_needs_a_sane_end(end: date | None, words: str) -> None:
     result = rule(RULE_DURATION, candidate(planned_end_on=end))
     assert not result.passed and words in result.message
+
+
+@pytest.mark.parametrize(
+    ("starts", "ends", "fields"),
+    [
+        (START, date(2029, 6, 30), []),  # exactly 36 months
+        (START, date(2029, 6, 29), ["planned_end_on"]),  # NĐ 170 Điều 48: shorter than 36 months
+        (START, date(2026, 6, 30), ["planned_end_on"]),  # ends before it starts
+        (None, None, ["starts_on", "planned_end_on"]),
+        # Years nobody means (QA: an OverflowError, or accepted): a problem on the field, nothing counted.
+        (date(9000, 1, 1), date(9999, 12, 31), ["starts_on"]),
+        (date(1, 1, 1), date(5, 1, 1), ["starts_on"]),
+        (date(1900, 1, 1), date(1905, 1, 1), ["starts_on"]),
+        (date(9000, 1, 1), date(2029, 6, 30), ["starts_on", "planned_end_on"]),
+        (START, date(9999, 12, 30), ["planned_end_on"]),
+        (START, date.max, ["planned_end_on"]),
+        # The window: 24 months back and 60 months ahead of today; 600 months at most.
+        (date(2024, 5, 10), date(2027, 5, 9), []),
+        (date(2024, 5, 9), date(2027, 5, 8), ["starts_on"]),
+        (date(2031, 5, 10), date(2034, 5, 9), []),
+        (date(2031, 5, 11), date(2034, 5, 10), ["starts_on"]),
+        (START, date(2076, 6, 30), []),
+        (START, date(2076, 7, 1), ["planned_end_on"]),
+    ],
+)
+def test_the_period_of_a_rotation_lies_near_today_and_lasts_36_to_600_months(
+    starts: date | None, ends: date | None, fields: list[str]
+) -> None:
+    problems = period_problems(starts, ends, today=TODAY)
+    assert [p.field for p in problems] == fields
+    assert all(p.message for p in problems)
+
+
+def test_the_window_and_the_longest_rotation_are_settings() -> None:
+    policy = dataclasses.replace(
+        DEFAULT_POLICY, max_months_started_before_today=0, max_months_starting_after_today=1, max_duration_months=48
+    )
+    assert [p.field for p in period_problems(date(2026, 5, 9), date(2029, 5, 8), today=TODAY, policy=policy)] == [
+        "starts_on"
+    ]
+    assert not near_today(date(2026, 6, 11), today=TODAY, policy=policy)
+    assert period_problems(date(2026, 6, 10), date(2030, 6, 9), today=TODAY, policy=policy) == []
+    longer = period_problems(date(2026, 6, 10), date(2030, 6, 10), today=TODAY, policy=policy)
+    assert [p.field for p in longer] == ["planned_end_on"]
+    with pytest.raises(Invalid) as caught:
+        RotationPolicy.from_mapping(
+            {"max_duration_months": 35, "max_months_started_before_today": -1, "max_months_starting_after_today": 601}
+        )
+    assert {p.field for p in caught.value.problems} == {
+        "max_duration_months",
+        "max_months_started_before_today",
+        "max_months_starting_after_today",
+    }
 
 
 @pytest.mark.parametrize(

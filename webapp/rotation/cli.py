@@ -15,7 +15,7 @@ from workflows.db import transaction
 from workflows.errors import Invalid, WorkflowError
 from workflows.registry.models import User
 from workflows.rotation.service import RotationRequest, start_rotation
-from workflows.rotation.signals import rotation_signals, signal_scope
+from workflows.rotation.signals import can_see_signals, rotation_signals, signal_scope
 from workflows.rules.rotation import DEFAULT_POLICY, RotationPolicy
 
 
@@ -72,8 +72,9 @@ def rotation_start(
                 db.session, current_app.extensions["canbo_engine"], actor=actor, request=request,
                 policy=rotation_policy(),
             )  # fmt: skip
-    except Invalid as error:
-        _fail("\n".join([str(error), *(f"  {p.field}: {p.message}" for p in error.problems)]))
+    except Invalid as error:  # the refusal, then each problem once
+        _fail("\n".join([error.message, *(f"  {p.field}: {p.message}" if p.field else f"  {p.message}"
+                                          for p in error.problems)]))  # fmt: skip
     except WorkflowError as error:
         _fail(str(error))
     click.echo(f"started {instance.reference} ({instance.business_key})")
@@ -83,7 +84,10 @@ def rotation_start(
 @click.option("--as", "username", required=True, help="The personnel officer whose scope is listed.")
 @with_appcontext
 def rotation_signals_command(username: str) -> None:
-    found = rotation_signals(db.session, signal_scope(_user(username)))
+    user = _user(username)
+    if not can_see_signals(user):  # as the signals page answers 403
+        _fail(f"{username} may not see rotation signals: only personnel officers and administrators may.")
+    found = rotation_signals(db.session, signal_scope(user))
     for signal in found:
         click.echo(f"{signal.kind}\t{signal.cadre_code}\t{signal.cadre_name}\t{signal.reason}")
     click.echo(f"{len(found)} signal(s)")

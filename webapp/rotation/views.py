@@ -22,7 +22,7 @@ from workflows.errors import WorkflowError
 from workflows.rotation import PROCESS_ID
 from workflows.rotation.ballots import ROTATION_BALLOTS
 from workflows.rotation.service import STARTING_ROLES, RotationRequest, start_rotation
-from workflows.rotation.signals import rotation_signals, signal_scope
+from workflows.rotation.signals import can_see_signals, rotation_signals, signal_scope
 from workflows.rules.rotation import DEFAULT_POLICY, RotationPolicy
 
 bp = Blueprint("rotation", __name__, url_prefix="/rotations")
@@ -95,10 +95,9 @@ def posts() -> Any:
 @bp.route("/signals")
 @login_required
 def signals() -> Any:
-    roots = signal_scope(current_user)
-    if not roots:
+    if not can_see_signals(current_user):
         abort(403)
-    found = rotation_signals(db.session, roots)
+    found = rotation_signals(db.session, signal_scope(current_user))
     return render_template("rotation/signals.html", signals=found)
 
 
@@ -109,6 +108,6 @@ def open_ballot(instance_id: int) -> Any:
 
 
 def nav_items(user: Any) -> list[dict[str, Any]]:
-    if not signal_scope(user):
+    if not can_see_signals(user):
         return []
     return [{"url": url_for("rotation.signals"), "label": _("Rotation"), "prefix": "rotation."}]

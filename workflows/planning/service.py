@@ -24,8 +24,8 @@ from workflows.models import ProcessInstance
 from workflows.planning import PROCESS_ID
 from workflows.planning.steps import COMMITTEE_TITLE_CODES
 from workflows.registry.models import OrgUnit, User
-from workflows.registry.records import TERM_PATTERN, local_today
-from workflows.rules.planning import DEFAULT_POLICY, PlanningPolicy
+from workflows.registry.records import local_today
+from workflows.rules.planning import DEFAULT_POLICY, PlanningPolicy, term_problems
 from workflows.states import InstanceStatus, Role
 
 __all__ = ["STARTING_ROLES", "Variant", "can_start_planning", "start_planning"]
@@ -46,13 +46,6 @@ def can_start_planning(session: Session, actor: User | None, unit_id: int) -> bo
     return any(holds_role_over(role_units(actor), role, chain) for role in STARTING_ROLES)
 
 
-def _term_problem(term: str) -> Problem | None:
-    match = TERM_PATTERN.fullmatch(term)
-    if match is None or int(match.group(2)) <= int(match.group(1)):
-        return Problem("a term is written like 2026-2031", field="term")
-    return None
-
-
 def start_planning(
     session: Session,
     engine: ProcessEngine,
@@ -63,16 +56,16 @@ def start_planning(
     variant: str,
     policy: PlanningPolicy = DEFAULT_POLICY,
 ) -> InstanceSnapshot:
-    """Start a planning review. Refused, with nothing written, when the unit does not exist, the term or the variant
-    is not valid (`Invalid`), the actor does not oversee the unit (`NotAllowed`), or a review of the unit and term is
+    """Start a planning review. Refused, with nothing written, when the unit does not exist, the term (written like
+    2026-2031, as long as a term in the policy, near the present: `term_problems`) or the variant is not valid
+    (`Invalid`), the actor does not oversee the unit (`NotAllowed`), or a review of the unit and term is
     already running (`Conflict`)."""
     problems: list[Problem] = []
     unit = session.scalar(select(OrgUnit).where(OrgUnit.code == (unit_code or "").strip(), OrgUnit.is_active))
     if unit is None:
         problems.append(Problem("No active unit has this code.", field="unit"))
     term = (term or "").strip()
-    if (problem := _term_problem(term)) is not None:
-        problems.append(problem)
+    problems.extend(term_problems(term, today=local_today(), policy=policy))
     if variant not in set(Variant):
         problems.append(Problem("Choose the annual review or the plan of a new term.", field="variant"))
     if problems:

@@ -37,7 +37,14 @@ from workflows.registry.records import (
 from workflows.rotation import PROCESS_ID
 from workflows.rotation.facts import rotation_facts
 from workflows.rules.appointment import failed_rules, is_eligible
-from workflows.rules.rotation import RULE_EQUIVALENT_POST, RotationPolicy, check_rotation, exceptable, rotation_months
+from workflows.rules.rotation import (
+    RULE_EQUIVALENT_POST,
+    RotationPolicy,
+    check_rotation,
+    exceptable,
+    near_today,
+    rotation_months,
+)
 from workflows.states import Role
 
 Placement = str
@@ -216,6 +223,10 @@ def decision(session: Session, submitted: dict[str, Any], data: Mapping[str, Any
     effective = _day(submitted, "effective_on")
     if effective is None:
         problems.append(Problem("Enter the date the decision takes effect.", field="effective_on"))
+    elif not near_today(effective, today=local_today(), policy=policy):
+        problems.append(
+            Problem("The date the decision takes effect is too far from today: check the year.", field="effective_on")
+        )
     elif effective > ends or rotation_months(effective, ends) < policy.min_duration_months:
         problems.append(
             Problem(

@@ -23,8 +23,9 @@ from workflows.engine.store import InstanceSnapshot
 from workflows.errors import Conflict, Invalid, NotAllowed, Problem
 from workflows.models import ProcessInstance
 from workflows.registry.models import Cadre, OrgUnit, Position, RotationRecord, User
+from workflows.registry.records import local_today
 from workflows.rotation import PROCESS_ID
-from workflows.rules.rotation import DEFAULT_POLICY, RotationPolicy, rotation_months
+from workflows.rules.rotation import DEFAULT_POLICY, RotationPolicy, period_problems
 from workflows.states import InstanceStatus, Role
 
 __all__ = ["STARTING_ROLES", "RotationRequest", "can_start_rotation", "start_rotation"]
@@ -75,8 +76,9 @@ def start_rotation(
 ) -> InstanceSnapshot:
     """Start the rotation of a cadre to a post of another unit. Refused, with nothing written (`Invalid`, one
     problem per field), when: the cadre, unit or post does not exist; the receiving unit or the cadre is outside
-    the actor's scope; the post is not in the receiving unit; the cadre already works there; the dates are missing
-    or the rotation is shorter than the policy's minimum (NĐ 170 Điều 48: 36 months); the purpose is unknown or an
+    the actor's scope; the post is not in the receiving unit; the cadre already works there; the dates are missing,
+    the first day lies outside the policy's window around today, or the rotation is shorter than the policy's
+    minimum (NĐ 170 Điều 48: 36 months) or longer than its maximum (`period_problems`); the purpose is unknown or an
     "other" purpose has no note. `Conflict` while the cadre has a rotation running or not ended."""
     problems: list[Problem] = []
     cadre = session.scalar(select(Cadre).where(Cadre.code == (request.cadre_code or "").strip()))
@@ -97,21 +99,7 @@ def start_rotation(
     if to_unit is not None and cadre is not None and to_unit.id in ancestry(session, cadre.unit_id):
         problems.append(Problem("The cadre already works in the receiving unit.", field="to_unit"))
     starts, ends = request.starts_on, request.planned_end_on
-    if starts is None:
-        problems.append(Problem("Enter the first day of the rotation.", field="starts_on"))
-    if ends is None:
-        problems.append(Problem("Enter the last day of the rotation.", field="planned_end_on"))
-    if starts is not None and ends is not None:
-        if ends < starts:
-            problems.append(Problem("The last day cannot be before the first.", field="planned_end_on"))
-        elif rotation_months(starts, ends) < policy.min_duration_months:
-            # NĐ 170/2025 Điều 48 [V]: each rotation lasts at least 3 years.
-            problems.append(
-                Problem(
-                    "The rotation is shorter than the minimum set (NĐ 170 Điều 48: at least 36 months).",
-                    field="planned_end_on",
-                )
-            )
+    problems.extend(period_problems(starts, ends, today=local_today(), policy=policy))
     if request.purpose not in policy.purposes:
         problems.append(Problem("Choose the purpose of the rotation.", field="purpose"))
     elif request.purpose in policy.purposes_needing_note and not (request.purpose_note or "").strip():

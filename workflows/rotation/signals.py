@@ -37,7 +37,7 @@ from workflows.rules.rotation_signals import (
 )
 from workflows.states import Role
 
-__all__ = ["RotationSignal", "notify_signals_weekly", "rotation_signals", "signal_scope"]
+__all__ = ["RotationSignal", "can_see_signals", "notify_signals_weekly", "rotation_signals", "signal_scope"]
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,11 @@ class RotationSignal:
 def signal_scope(user: User) -> list[int]:
     """The units whose cadres the user may propose for rotation (personnel or administrator roles)."""
     return sorted({unit for role, unit in role_units(user) if role in STARTING_ROLES})
+
+
+def can_see_signals(user: User) -> bool:
+    """Personnel officers and administrators (the roles that start rotations), each in their own scope."""
+    return bool(signal_scope(user))
 
 
 def _spans(rows: Iterable[tuple[date, date | None]]) -> list[Span]:

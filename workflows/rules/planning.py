@@ -96,6 +96,7 @@ __all__ = [
     "screen_for_review",
     "structure_figures",
     "structure_flags",
+    "term_problems",
     "term_start",
 ]
 
@@ -261,6 +262,13 @@ class PlanningPolicy:
     )
     # title_code → rank (larger = more senior) [U]: the appointment rules' table by default.
     title_ranks: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_TITLE_RANKS))
+    # A term (nhiệm kỳ) lasts this many years, "2026-2031": "normally 5 years" (domain rules glossary, untagged; the
+    # 5-year term of office of an appointment is [V] S39, NĐ 170 Điều 28).
+    term_years: int = 5
+    # How far a term's first year may lie from this year: back to the term that is running or has just ended, ahead
+    # to the terms being planned for [U: no rule bounds it; the window catches a mistyped year such as 1000-1005].
+    term_start_years_back: int = 10
+    term_start_years_ahead: int = 20
 
     def __post_init__(self) -> None:
         check_settings(self, _policy_problems, N_("the planning settings are not valid"))
@@ -329,6 +337,9 @@ def _policy_problems(values: Mapping[str, Any]) -> list[Problem]:
     elif not 0 <= percent < 100:
         problems.append(Problem("the value is outside the allowed range", field="low_confidence_removal_percent"))
     whole_in("young_age_years", 18, 70)
+    whole_in("term_years", 1, 10)
+    whole_in("term_start_years_back", 0, 100)
+    whole_in("term_start_years_ahead", 0, 100)
     majority = values["majority_ethnicity"]
     if not isinstance(majority, str) or not majority.strip():
         problems.append(Problem("expected a text", field="majority_ethnicity"))
@@ -406,6 +417,25 @@ def term_start(term: str) -> date:
     if match is None:
         raise ValueError(f"a term is written like 2026-2031, not {term!r}")
     return date(int(match.group(1)), 1, 1)
+
+
+# Nhiệm kỳ (domain rules glossary, untagged: "normally 5 years"): the length and the window are settings.
+def term_problems(term: str, *, today: date, policy: PlanningPolicy = DEFAULT_POLICY) -> list[Problem]:
+    """A term as a planning review names it: written first year-last year ("2026-2031"), lasting `term_years`, its
+    first year within `term_start_years_back` before and `term_start_years_ahead` after the year of `today`. One
+    problem on the field `term`, or none."""
+    match = TERM_PATTERN.fullmatch(term)
+    if match is None or int(match.group(2)) <= int(match.group(1)):
+        return [Problem("a term is written like 2026-2031", field="term")]
+    first, last = int(match.group(1)), int(match.group(2))
+    if last - first != policy.term_years:
+        return [
+            Problem("The term does not last as many years as a term in the settings (normally 5, like 2026-2031).",
+                    field="term")
+        ]  # fmt: skip
+    if not today.year - policy.term_start_years_back <= first <= today.year + policy.term_start_years_ahead:
+        return [Problem("The term is too far from the present: check the years.", field="term")]
+    return []
 
 
 # QĐ 377 [P] S9: the age is checked at the term's start for the next term; during the term, on the day of the check.

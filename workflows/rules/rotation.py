@@ -36,7 +36,7 @@ from workflows.rules.appointment import (
     months_between,
 )
 from workflows.rules.evaluation import GRADE_LABELS, GRADES, KHTNV
-from workflows.rules.retirement import DEFAULT_SCHEDULE, RetirementSchedule, months_until_retirement
+from workflows.rules.retirement import DEFAULT_SCHEDULE, RetirementSchedule, add_months, months_until_retirement
 from workflows.rules.settings import check_settings, is_whole, merged_settings, whole_setting
 
 __all__ = [
@@ -57,6 +57,8 @@ __all__ = [
     "RotationPolicy",
     "check_rotation",
     "exceptable",
+    "near_today",
+    "period_problems",
     "rotation_months",
 ]
 
@@ -176,6 +178,13 @@ class RotationPolicy:
     # The end-of-rotation review opens this many days before the last day (QĐ 65 Điều 6: the deciding authority
     # reviews the rotated cadre and places them afterwards; NĐ 170 Điều 50) [U: the lead time is not set by law].
     review_lead_days: int = 60
+    # How far from today the first day of a rotation may lie: recorded late, or planned ahead [U: no rule bounds it;
+    # the window only catches a mistyped year such as 0001 or 9000].
+    max_months_started_before_today: int = 24
+    max_months_starting_after_today: int = 60
+    # The longest rotation: NĐ 170 Điều 48 [V] S38 sets only the minimum, so no rule bounds it [U]; the default is
+    # the longest period these rules count in (MAX_MONTHS).
+    max_duration_months: int = MAX_MONTHS
 
     def __post_init__(self) -> None:
         check_settings(self, _policy_problems, N_("the rotation settings are not valid"))
@@ -217,6 +226,11 @@ def _policy_problems(values: Mapping[str, Any]) -> list[Problem]:
     whole_in("min_months_of_service_left", 0, MAX_MONTHS)
     whole_in("min_duration_months", 1, MAX_MONTHS)
     whole_in("review_lead_days", 0, 3650)
+    whole_in("max_months_started_before_today", 0, MAX_MONTHS)
+    whole_in("max_months_starting_after_today", 0, MAX_MONTHS)
+    shortest, longest = values["min_duration_months"], values["max_duration_months"]
+    if whole_in("max_duration_months", 1, MAX_MONTHS) and is_whole(shortest) and longest < shortest:
+        problems.append(Problem("must not be less than min_duration_months", field="max_duration_months"))
     for rule in texts("exceptable_rules"):
         if rule not in ROTATION_RULES:
             problems.append(Problem("unknown value", field=f"exceptable_rules.{rule}"))
@@ -303,6 +317,55 @@ class RotationFacts:
 def rotation_months(starts_on: date, planned_end_on: date) -> int:
     """Completed months from the first to the last day inclusive: 01/07/2026–30/06/2029 is 36."""
     return months_between(starts_on, planned_end_on + timedelta(days=1))
+
+
+# A setting [U]: no rule bounds how late a rotation is recorded or how far ahead it is planned.
+def near_today(day: date, *, today: date, policy: RotationPolicy = DEFAULT_POLICY) -> bool:
+    """Whether a rotation may start (or its decision take effect) on `day`: from `max_months_started_before_today`
+    before `today` to `max_months_starting_after_today` after it."""
+    earliest = add_months(today, -policy.max_months_started_before_today)
+    return earliest <= day <= add_months(today, policy.max_months_starting_after_today)
+
+
+# NĐ 170 Điều 48 [V] S38: ≥ 36 months; the window around today and the longest rotation are settings [U].
+def period_problems(
+    starts_on: date | None, planned_end_on: date | None, *, today: date, policy: RotationPolicy = DEFAULT_POLICY
+) -> list[Problem]:
+    """The first and last day of a proposed rotation, checked before anything is counted: both given; the first
+    within `max_months_started_before_today` before and `max_months_starting_after_today` after `today`; the last
+    not before the first, the rotation at least `min_duration_months` and at most `max_duration_months` long. One
+    problem per field (`starts_on`, `planned_end_on`); an empty list when the period may be proposed."""
+    problems: list[Problem] = []
+    if starts_on is None:
+        problems.append(Problem("Enter the first day of the rotation.", field="starts_on"))
+    if planned_end_on is None:
+        problems.append(Problem("Enter the last day of the rotation.", field="planned_end_on"))
+    if starts_on is None or planned_end_on is None:
+        return problems
+    if not near_today(starts_on, today=today, policy=policy):
+        problems.append(
+            Problem("The first day of the rotation is too far from today: check the year.", field="starts_on")
+        )
+        if planned_end_on < starts_on:
+            problems.append(Problem("The last day cannot be before the first.", field="planned_end_on"))
+        return problems  # the months from a first day outside the window mean nothing (and may not be countable)
+    if planned_end_on < starts_on:
+        problems.append(Problem("The last day cannot be before the first.", field="planned_end_on"))
+    elif planned_end_on >= add_months(starts_on, policy.max_duration_months):
+        problems.append(
+            Problem(
+                "The rotation is longer than the longest the settings allow: check the year of the last day.",
+                field="planned_end_on",
+            )
+        )
+    elif rotation_months(starts_on, planned_end_on) < policy.min_duration_months:
+        problems.append(
+            Problem(
+                "The rotation is shorter than the minimum set (NĐ 170 Điều 48: at least 36 months).",
+                field="planned_end_on",
+            )
+        )
+    return problems
 
 
 # ---------------------------------------------------------------------------------------------
