@@ -77,6 +77,7 @@ translations: install-dev
 	  -o webapp/translations/messages.pot .
 	$(BIN)/pybabel update -i webapp/translations/messages.pot -d webapp/translations -l vi --no-fuzzy-matching
 	$(BIN)/pybabel compile -d webapp/translations -l vi
+	$(BIN)/pybabel compile -d webapp/translations -l vi -D wtforms
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache

@@ -20,6 +20,7 @@ from werkzeug.wrappers import Response
 from webapp.config import (
     _secret_key,
     appointment_policy_from,
+    check_database_url,
     default_config,
     evaluation_policy_from,
     work_calendar_from,
@@ -53,6 +54,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.extensions[appointment_settings.POLICY_KEY] = appointment_policy_from(app.config["APPOINTMENT_POLICY"])
     app.extensions[appointment_settings.CALENDAR_KEY] = work_calendar_from(app.config["WORK_CALENDAR"])
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    check_database_url(uri)
     if uri.startswith("sqlite:///"):
         Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         app.config["SQLALCHEMY_ENGINE_OPTIONS"].setdefault("connect_args", {"timeout": 30, "check_same_thread": False})

@@ -28,9 +28,11 @@ from sqlalchemy.orm import sessionmaker
 from webapp.appointment import appointment_policy, work_calendar
 from webapp.audit.anchoring import anchor_key
 from webapp.audit.cli import anchor_command, verify_against, verify_export_command
+from webapp.config import ConfigError
 from webapp.evaluation import evaluation_policy, reminder_leads
 from webapp.evaluation.rollup_cli import annual_command, rollup_command
 from webapp.extensions import db
+from webapp.own_start_pages import own_start_page
 from workflows import clock
 from workflows.appointment.service import (
     start_appointment,
@@ -83,6 +85,8 @@ def main() -> None:
     except DBAPIError as error:
         # An operator's first command on a new database, or a server that is down: one line they can act on.
         _fail(_database_error_message(error))
+    except ConfigError as error:
+        _fail(str(error))
 
 
 # PostgreSQL's SQLSTATE for a missing table (psycopg: UndefinedTable); SQLite only says it in its message.
@@ -298,6 +302,10 @@ def instances() -> None:
 def start_command(
     process_id: str, subject_code: str | None, unit_code: str | None, data_json: str, username: str | None
 ) -> None:
+    own_page = own_start_page(process_id)
+    if own_page is not None:
+        # Started without the data its own command gathers, it would fail at its first gateway.
+        _fail(f"{process_id} is started with `{own_page.command}`, which asks for what it needs (see --help)")
     data = _json_object(data_json)
     subject_id = _lookup_id(Cadre, subject_code) if subject_code else None
     unit_id = _lookup_id(OrgUnit, unit_code) if unit_code else None

@@ -9,6 +9,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
 from workflows.errors import Invalid
 from workflows.rules.appointment import AppointmentPolicy
 from workflows.rules.evaluation import EvaluationPolicy
@@ -81,6 +84,18 @@ def default_config(instance_path: Path) -> dict[str, Any]:
 
 class ConfigError(ValueError):
     """A setting the app cannot run with; the message names the setting and every problem found."""
+
+
+def check_database_url(uri: str) -> None:
+    """The URL's form and its driver, checked before anything connects. The URL itself is not repeated in the
+    message: it may hold a password."""
+    try:
+        make_url(uri).get_dialect()
+    except (ArgumentError, NoSuchModuleError) as error:
+        raise ConfigError(
+            "DATABASE_URL is not a database URL this app can use: expected sqlite:///path/to/file.db or "
+            f"postgresql+psycopg://user@host:5432/database ({type(error).__name__})"
+        ) from error
 
 
 def _settings_from(name: str, value: Any, empty: str = "{}") -> Mapping[str, Any]:

@@ -26,14 +26,16 @@ class OwnStartPage:
     endpoint: str
     # The roles the page itself asks for (held in some unit; the page then checks the unit chosen).
     roles: tuple[str, ...]
+    # Its command in the shell, which asks for the same data (`canbo instances start` refuses these processes too).
+    command: str
 
 
 OWN_START_PAGES: dict[str, OwnStartPage] = {
-    appointment.PROCESS_ID: OwnStartPage("appointment.start", APPOINTMENT_ROLES),
-    planning.PROCESS_ID: OwnStartPage("planning.start", PLANNING_ROLES),
-    rotation.PROCESS_ID: OwnStartPage("rotation.start", ROTATION_ROLES),
-    evaluation.PROCESS_ID: OwnStartPage("evaluation.open_page", OPENING_ROLES),
-    ANNUAL_GRADING: OwnStartPage("evaluation.annual_page", OPENING_ROLES),
+    appointment.PROCESS_ID: OwnStartPage("appointment.start", APPOINTMENT_ROLES, "canbo appointment start"),
+    planning.PROCESS_ID: OwnStartPage("planning.start", PLANNING_ROLES, "canbo planning start"),
+    rotation.PROCESS_ID: OwnStartPage("rotation.start", ROTATION_ROLES, "canbo rotation start"),
+    evaluation.PROCESS_ID: OwnStartPage("evaluation.open_page", OPENING_ROLES, "canbo evaluation open"),
+    ANNUAL_GRADING: OwnStartPage("evaluation.annual_page", OPENING_ROLES, "canbo evaluation annual"),
 }
 
 

@@ -81,6 +81,27 @@ def test_start_and_complete_from_the_command_line(runner: FlaskCliRunner, driver
     assert done.exit_code == 0 and "Xem xét, phê duyệt" in done.output
 
 
+@pytest.mark.parametrize(
+    ("process_id", "command"),
+    [
+        ("appointment", "canbo appointment start"),
+        ("planning_review", "canbo planning start"),
+        ("rotation", "canbo rotation start"),
+        ("monthly_evaluation", "canbo evaluation open"),
+        ("annual_grading", "canbo evaluation annual"),
+    ],
+)
+def test_a_procedure_with_its_own_start_is_refused_by_the_generic_one(
+    runner: FlaskCliRunner, driver: WorkflowDriver, process_id: str, command: str
+) -> None:
+    """Started without the data its own command gathers, it failed at its first gateway with the engine's words."""
+    result = runner.invoke(args=["instances", "start", process_id, "--subject", "CB0001", "--as", "personnel1"])
+    assert result.exit_code == 1
+    assert f"{process_id} is started with `{command}`" in result.output
+    with driver.session_factory() as s:
+        assert s.scalar(select(func.count()).select_from(ProcessInstance)) == 0
+
+
 def test_worker_once_escalates_an_overdue_review(runner: FlaskCliRunner, driver: WorkflowDriver) -> None:
     clock.set_now(T0)
     instance_id = driver.start("sample_approval", as_user="officer1", subject="CB0001")
@@ -356,6 +377,21 @@ def test_another_database_error_is_one_line_naming_it(
     code, printed = _canbo(monkeypatch, capsys, junk, "processes", "list")
     assert code == 1
     assert printed.strip() == "database error (DatabaseError): file is not a database"
+
+
+@pytest.mark.parametrize("url", ["xyz", "nonsense://", "postgresql+nodriver://u:secret@h/d"])
+def test_a_database_url_that_cannot_be_used_is_named_without_its_password(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], url: str
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("SECRET_KEY", "test-secret-key")
+    monkeypatch.setattr(sys, "argv", ["canbo", "check"])
+    with pytest.raises(SystemExit) as exited:
+        main()
+    printed = capsys.readouterr()
+    assert exited.value.code == 1
+    assert printed.err.startswith("DATABASE_URL is not a database URL this app can use")
+    assert "secret" not in printed.out + printed.err and "Traceback" not in printed.err
 
 
 def test_postgresql_missing_table_is_recognised_by_its_sqlstate() -> None:

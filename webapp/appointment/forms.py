@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import IntegerField, RadioField, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from webapp.form_base import Form
 from workflows.models import BallotMode
 
 
-class StartForm(FlaskForm):
+class StartForm(Form):
     cadre = StringField(_l("Cadre code"), validators=[InputRequired(_l("Enter the cadre's code.")), Length(max=40)])
     # Only narrows the posts offered: the post decides the unit (and the service checks the scope over it).
     unit = IntegerField(_l("Unit of the post"), validators=[Optional()])
@@ -30,7 +30,7 @@ class StartForm(FlaskForm):
     )
 
 
-class OpenBallotForm(FlaskForm):
+class OpenBallotForm(Form):
     electors = SelectMultipleField(
         _l("Members summoned"),
         coerce=int,

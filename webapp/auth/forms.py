@@ -1,15 +1,16 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
+from webapp.form_base import Form
 
-class LoginForm(FlaskForm):
+
+class LoginForm(Form):
     username = StringField(_l("Username"), validators=[DataRequired(_l("Enter your username.")), Length(max=80)])
     password = PasswordField(_l("Password"), validators=[DataRequired(_l("Enter your password."))])
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(Form):
     current_password = PasswordField(_l("Current password"), validators=[DataRequired(_l("This field is required."))])
     new_password = PasswordField(_l("New password"), validators=[DataRequired(_l("This field is required."))])
     confirm_password = PasswordField(
@@ -17,7 +18,7 @@ class ChangePasswordForm(FlaskForm):
     )
 
 
-class ProfileForm(FlaskForm):
+class ProfileForm(Form):
     email = StringField(
         _l("E-mail address"),
         validators=[
@@ -29,5 +30,5 @@ class ProfileForm(FlaskForm):
     notify_by_email = BooleanField(_l("Send me notifications by e-mail"))
 
 
-class TokenForm(FlaskForm):
+class TokenForm(Form):
     name = StringField(_l("Token name (which software uses it)"), validators=[Length(max=120)])

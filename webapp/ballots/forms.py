@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, RadioField, SelectMultipleField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, NumberRange
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from webapp.form_base import Form
 from workflows.rules.ballots import Mark
 
 MARK_LABELS = {Mark.YES: _l("Agree"), Mark.NO: _l("Disagree"), Mark.ABSTAIN: _l("Abstain")}
@@ -22,8 +22,8 @@ def candidate_field(index: int) -> str:
     return f"candidate_{index}"
 
 
-def vote_form(candidates: list[dict[str, Any]], is_signable: bool, **kwargs: Any) -> FlaskForm:
-    class VoteForm(FlaskForm):
+def vote_form(candidates: list[dict[str, Any]], is_signable: bool, **kwargs: Any) -> Form:
+    class VoteForm(Form):
         pass
 
     for index, candidate in enumerate(candidates):
@@ -46,11 +46,11 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class AttendanceForm(FlaskForm):
+class AttendanceForm(Form):
     present = MultiCheckboxField(_l("Present"), coerce=int, validate_choice=True)
 
 
-class CloseForm(FlaskForm):
+class CloseForm(Form):
     """Closing takes no input; the form carries the CSRF token."""
 
 
@@ -64,8 +64,8 @@ def _count(label: Any) -> IntegerField:
     )
 
 
-def paper_form(candidates: list[dict[str, Any]], **kwargs: Any) -> FlaskForm:
-    class PaperForm(FlaskForm):
+def paper_form(candidates: list[dict[str, Any]], **kwargs: Any) -> Form:
+    class PaperForm(Form):
         issued = _count(_l("Ballots issued"))
         returned = _count(_l("Ballots returned"))
         valid = _count(_l("Valid ballots"))

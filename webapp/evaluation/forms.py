@@ -3,17 +3,18 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, SelectField, StringField
 from wtforms.validators import DataRequired, Length
+
+from webapp.form_base import Form
 
 
 def _strip(value: Any) -> Any:
     return value.strip() if isinstance(value, str) else value
 
 
-class OpenMonthForm(FlaskForm):
+class OpenMonthForm(Form):
     """The unit's choices are set per request (the units the person may open for); the month and the unit are
     checked by the service (`plan_month`), whose messages the view puts on these fields."""
 
@@ -28,7 +29,7 @@ class OpenMonthForm(FlaskForm):
     products = FileField(_l("Assigned work products (.xlsx or .csv, optional)"))
 
 
-class AnnualRunForm(FlaskForm):
+class AnnualRunForm(Form):
     """Start the annual grading run of a unit; the year and the unit are checked by the service."""
 
     year = StringField(

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import RadioField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length
 
+from webapp.form_base import Form
 
-class StartForm(FlaskForm):
+
+class StartForm(Form):
     unit = StringField(_l("Unit code"), validators=[InputRequired(_l("Enter the unit's code.")), Length(max=40)])
     term = StringField(_l("Term"), validators=[InputRequired(_l("Enter the term, like 2026-2031.")), Length(max=9)])
     variant = RadioField(

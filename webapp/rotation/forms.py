@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
+from webapp.form_base import Form
 
-class StartRotationForm(FlaskForm):
+
+class StartRotationForm(Form):
     cadre = StringField(_l("Cadre code"), validators=[InputRequired(_l("Enter the cadre's code.")), Length(max=40)])
     # <select>s of the units in scope and of the chosen unit's posts (templates/_post_picker.html); the ids they post
     # are checked by the service.
