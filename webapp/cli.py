@@ -56,9 +56,9 @@ from workflows.exports import (
     task_records,
 )
 from workflows.inspection.anchors import write_daily_anchor
-from workflows.instances import MAX_ID
 from workflows.notifications import SmtpSettings, run_notifications
 from workflows.production.heartbeat import WorkerIdentity, beat
+from workflows.query_args import MAX_ID
 from workflows.registry.cadre_columns import CADRE_COLUMNS
 from workflows.registry.demo import (
     DEFAULT_PROVINCE_CADRES,

@@ -15,6 +15,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from webapp.extensions import db
+from webapp.query_args import parse_id
 from workflows.access import oversees_unit, units_under_roles
 from workflows.instances import startable_subjects
 from workflows.registry.models import OrgUnit
@@ -50,14 +51,9 @@ def _unit_choices(units: list[OrgUnit]) -> list[Choice]:
     return [Choice(unit.id, "— " * (unit.path.count("/") - top) + unit.name) for unit in units]
 
 
-def _as_id(raw: Any) -> int | None:
-    text = str(raw or "").strip()
-    return int(text) if text.isdigit() and 0 < int(text) < 2**31 else None
-
-
 def post_picker(roles: Iterable[str], raw_unit: Any) -> PostPicker:
     units = units_under_roles(db.session, current_user, roles)
-    chosen = _as_id(raw_unit)
+    chosen = parse_id(raw_unit)
     unit_id = chosen if chosen in {unit.id for unit in units} else None
     posts = [Choice(post.id, post_label(post)) for post in unit_posts(db.session, unit_id)] if unit_id else []
     return PostPicker(_unit_choices(units), unit_id, posts)
@@ -70,7 +66,7 @@ def showing_posts() -> bool:
 
 def posts_json(roles: Iterable[str]) -> Response:
     """The posts of `?unit=` as JSON; 404 for a unit that is not active and in the person's scope for `roles`."""
-    unit_id = _as_id(request.args.get("unit"))
+    unit_id = parse_id(request.args.get("unit"))
     unit = db.session.get(OrgUnit, unit_id) if unit_id else None
     if unit is None or not unit.is_active or not oversees_unit(db.session, current_user, unit.id, roles):
         abort(404)

@@ -25,6 +25,7 @@ from workflows.inbox import InboxFilters, inbox_task_ids
 from workflows.inspection.notes import NOTE_EVENT
 from workflows.instances import day_start_utc, parse_day
 from workflows.models import AuditEvent, HumanTask, ProcessInstance
+from workflows.query_args import parse_id
 from workflows.registry.importing import cadre_rows
 from workflows.registry.models import Cadre, EvaluationGrade, EvaluationResult, OrgUnit, PeriodKind, User
 from workflows.registry.records import PERIOD_PATTERNS, CadreEvent, period_start
@@ -140,10 +141,11 @@ def _unit_arg(args: Mapping[str, Any], problems: _Problems, unit_ids: Collection
     raw = _text_arg(args, "unit")
     if raw is None:
         return None
-    if not raw.isdigit() or int(raw) not in unit_ids:
+    unit_id = parse_id(raw)
+    if unit_id is None or unit_id not in unit_ids:
         problems.add(Problem("the unit does not exist or is outside your scope", field="unit"))
         return None
-    return int(raw)
+    return unit_id
 
 
 def _choice_arg(args: Mapping[str, Any], problems: _Problems, name: str, allowed: Collection[str]) -> str | None:
@@ -299,7 +301,7 @@ AUDIT_READERS = (Role.AUDITOR, Role.ADMIN)
 AUDIT_EVENT_TYPES = tuple(sorted({*EventType, *CadreEvent, *UnitEvent, *BALLOT_EVENTS, NOTE_EVENT, "demo_loaded"}))
 STEP_PATTERN = re.compile(r"[A-Za-z_][\w.-]{0,119}")
 MAX_SUBJECT_LENGTH = 40
-CHAIN_PATTERN = re.compile(r"system|(instance|cadre|unit):[1-9]\d{0,9}")
+CHAIN_PATTERN = re.compile(r"system|(instance|cadre|unit):[1-9]\d{0,9}", re.ASCII)
 MAX_ACTOR_LENGTH = 80
 
 
@@ -340,7 +342,7 @@ def parse_audit_filters(
     chain = _text_arg(args, "chain")
     if chain is not None:
         chain = chain.lower().replace(" ", "")
-        if chain.lstrip("#").isdigit():
+        if chain.lstrip("#").isascii() and chain.lstrip("#").isdigit():
             chain = f"instance:{chain.lstrip('#')}"  # "#12", as instances are referred to everywhere else
         if not CHAIN_PATTERN.fullmatch(chain):
             problems.add(Problem("a chain is written system, instance:12 (or #12), cadre:5 or unit:3", field="chain"))

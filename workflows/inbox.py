@@ -7,13 +7,14 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, bindparam, func, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, false, func, select
 from sqlalchemy.orm import Session, aliased
 
 from workflows.access import group_task_condition, group_task_condition_bound, in_subtree, instance_scope_condition
 from workflows.clock import utcnow_naive
 from workflows.models import HumanTask, ProcessInstance
 from workflows.prepared import server_prepared
+from workflows.query_args import MAX_ID, parse_id
 from workflows.registry.models import Cadre, OrgUnit, User
 from workflows.states import InstanceStatus, TaskStatus
 
@@ -116,6 +117,8 @@ def _task_query(user: User, filters: InboxFilters, now: datetime) -> tuple[Selec
     if filters.task_key:
         query = query.where(HumanTask.task_key == filters.task_key)
     if filters.unit_id:
+        if parse_id(filters.unit_id) is None:
+            return query.where(false()), _SUBJECT  # no unit has this id; the database is not asked about it
         query = query.where(HumanTask.unit_id.in_(select(OrgUnit.id).where(in_subtree(OrgUnit, filters.unit_id))))
     if filters.due == "overdue":
         query = query.where(HumanTask.due_dt < now)
@@ -136,8 +139,11 @@ def _own_tasks_page(sort: str) -> Select[Any]:
 def _search_condition(text: str, subject: Any) -> ColumnElement[bool]:
     text = text.strip()
     reference = text.rsplit("#", 1)
-    if len(reference) == 2 and reference[1].isdigit():
-        condition = HumanTask.instance_id == int(reference[1])
+    if len(reference) == 2 and reference[1].isascii() and reference[1].isdigit():
+        instance_id = parse_id(reference[1])
+        if instance_id is None:
+            return false()  # "#0" or past the largest id: no procedure has it
+        condition = HumanTask.instance_id == instance_id
         return and_(condition, HumanTask.process_id == reference[0]) if reference[0] else condition
     return func.lower(subject.full_name).contains(text.lower(), autoescape=True)
 
@@ -161,7 +167,7 @@ def inbox_page(session: Session, user: User, filters: InboxFilters, known_total:
     """One page of tasks. `known_total`: the caller already counted this scope (e.g. from the facets), which
     saves the COUNT over every task in scope — the most expensive part for a supervisor with thousands."""
     now = utcnow_naive()
-    page = max(1, filters.page)
+    page = min(max(1, filters.page), MAX_ID)
     window = {"limit": filters.per_page, "offset": (page - 1) * filters.per_page}
     if known_total is not None and _is_unfiltered(filters) and filters.scope == "mine":
         total = known_total
@@ -247,6 +253,7 @@ def watched_instances(session: Session, user: User, page: int = 1, per_page: int
         ProcessInstance.started_by_id == user.id, ProcessInstance.status == InstanceStatus.RUNNING
     )
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    page = min(max(1, page), MAX_ID)
     rows = list(
         session.scalars(query.order_by(ProcessInstance.started_dt.desc()).limit(per_page).offset((page - 1) * per_page))
     )

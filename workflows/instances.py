@@ -39,13 +39,12 @@ from workflows.errors import NotFound
 from workflows.inbox import PER_PAGE, visible_instances_query
 from workflows.models import Attachment, AuditEvent, Comment, HumanTask, ProcessInstance, ProcessVersion
 from workflows.prepared import server_prepared
+from workflows.query_args import MAX_ID
 from workflows.registry.models import Cadre, OrgUnit, User
 from workflows.states import EventType, InstanceStatus, Role, TaskStatus
 
 SORTS = ("newest", "oldest", "ended", "process", "subject")
 STATUSES = tuple(status.value for status in InstanceStatus)
-# Primary keys are 32-bit on PostgreSQL: a larger id cannot exist, and sending one makes the driver fail.
-MAX_ID = 2**31 - 1
 # Keys a model keeps for its own bookkeeping; the task page hides them too (workflows.tasks).
 HIDDEN_PREFIX = "_"
 ATTACHMENT_PREFIX = "attachment:"

@@ -754,3 +754,18 @@ def test_a_reappointment_reaches_its_vote_without_an_exception_through_http(
     _clearances(auth, driver, instance_id)
     assert [t.task_key for t in driver.open_tasks(instance_id)] == ["ballot_reappointment"]
     _verified(session_factory)
+
+
+@pytest.mark.parametrize("unit", ["²", "99999999999999999999", "１"])
+def test_a_unit_that_is_not_an_id_is_no_unit(
+    client: FlaskClient, auth: AuthActions, session_factory: sessionmaker[Session], world: dict[str, Any], unit: str
+) -> None:
+    _as(auth, "personnel1")
+    assert client.get(f"/appointments/start?unit={unit}").status_code == 200
+    assert client.get(f"/appointments/posts?unit={unit}").status_code == 404
+    shown = auth.post(
+        "/appointments/start", {"cadre": NOMINEE, "unit": unit, "show_posts": "1"}, page="/appointments/start"
+    )
+    assert shown.status_code in (200, 422)
+    assert _doc(shown).xpath('//select[@name="position"]/option/@value') == [""]
+    assert _appointments(session_factory) == 0

@@ -416,6 +416,17 @@ def test_an_inspection_note_is_appended_to_the_chain(auth: AuthActions, client, 
     assert auth.post(f"{path}/notes", {"body": "x"}, page="/inbox").status_code == 403
 
 
+@pytest.mark.parametrize("body", ["\x00", "\x00\x07 \x1f", "\x0b\x0c"])
+def test_a_note_of_control_characters_only_is_refused(auth: AuthActions, client, story, driver, body: str) -> None:
+    # PostgreSQL cannot store NUL, and such text says nothing: it counts as no note at all.
+    auth.login("auditor1")
+    path = f"/audit/instances/{story['completed']}"
+    before = _counts(driver)
+    response = auth.post(f"{path}/notes", {"body": body}, page=path)
+    assert response.status_code == 422 and "Vui lòng ghi nội dung ghi chú." in response.get_data(as_text=True)
+    assert _counts(driver) == before
+
+
 def test_an_auditor_cannot_complete_a_task_or_change_data(auth: AuthActions, client, driver) -> None:
     instance_id = driver.start("sample_approval", as_user="officer1", subject="CB0001")
     task = driver.task(instance_id, "submit_request")
@@ -462,3 +473,14 @@ def test_reads_through_the_api_are_logged_too(app, story, driver: WorkflowDriver
             )
         ).scalars()
         assert sorted(views) == ["instance", "instance_history"]
+
+
+@pytest.mark.parametrize("value", ["99999999999999999999", "²", "１"])
+def test_an_object_or_unit_that_is_not_an_id_is_no_server_error(auth: AuthActions, client, value: str) -> None:
+    auth.login("auditor1")
+    # The read log ignores a filter it cannot apply (as an unknown kind); the event search says which one is wrong.
+    assert client.get(f"/audit/reads?object={value}&page={value}").status_code == 200
+    refused = client.get(f"/audit/events?unit={value}")
+    assert refused.status_code == 400
+    assert 'aria-invalid="true"' in refused.get_data(as_text=True)
+    assert client.get(f"/audit/events?chain=%23{value}").status_code == 400

@@ -142,3 +142,50 @@ def test_the_cookie_signer_is_built_once_per_key_and_a_rotated_key_is_honoured(a
     app.config["SECRET_KEY_FALLBACKS"] = []
     response = client.get("/inbox")
     assert response.status_code == 302 and "/auth/login" in response.headers["Location"]
+
+
+def test_a_next_page_with_a_control_character_is_not_followed(auth: AuthActions, client) -> None:
+    token = auth.csrf_token()
+    response = client.post(
+        "/auth/login?next=%2Finbox%0D%0AX%3A+y",
+        data={"username": "officer1", "password": "demo", "csrf_token": token},
+    )
+    assert response.status_code == 302 and response.headers["Location"].endswith("/inbox")
+    assert "X" not in response.headers
+    for target in ("/inbox\r\nX: y", "/inbox\x00", "/\\evil.example"):
+        switched = auth.post("/auth/language", {"locale": "en", "next": target})
+        assert switched.status_code == 302 and switched.headers["Location"].endswith("/inbox"), target
+    assert (
+        auth.post("/auth/language", {"locale": "vi", "next": "/notifications"})
+        .headers["Location"]
+        .endswith("/notifications")
+    )
+
+
+def test_a_password_form_with_fields_left_empty_is_refused_as_422(
+    auth: AuthActions, client, driver: WorkflowDriver
+) -> None:
+    def stored() -> str:
+        with driver.session_factory() as s:
+            return s.scalars(select(User.password_hash).where(User.username == "officer1")).one()
+
+    before = stored()
+    auth.login("officer1")
+    assert auth.post("/auth/password", {}, page="/auth/password").status_code == 422
+    response = auth.post("/auth/password", {"current_password": "demo"}, page="/auth/password")
+    assert response.status_code == 422
+    assert client.get("/auth/password").status_code == 200
+    assert stored() == before
+
+
+def test_a_refused_token_is_422_and_nothing_is_stored(auth: AuthActions, client, driver: WorkflowDriver) -> None:
+    from workflows.registry.models import ApiToken
+
+    auth.login("officer1")
+    response = auth.post("/auth/profile", {"action": "create_token", "name": "x" * 5000}, page="/auth/profile")
+    assert response.status_code == 422
+    with driver.session_factory() as s:
+        assert s.scalars(select(ApiToken)).all() == []
+    for token_id in ("99999999999999999999", "²", "0"):
+        revoked = auth.post("/auth/profile", {"action": "revoke_token", "token_id": token_id}, page="/auth/profile")
+        assert revoked.status_code == 404, token_id

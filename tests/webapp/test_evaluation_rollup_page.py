@@ -141,6 +141,9 @@ def test_scope_out_of_reach_is_404_and_no_overseeing_role_is_403(
     [
         ("year=2027", "year", "the year has not begun yet"),
         ("year=20x6", "year", "expected a year (YYYY)"),
+        ("year=²", "year", "expected a year (YYYY)"),
+        ("year=２０２６", "year", "expected a year (YYYY)"),
+        ("year=99999999999999999999", "year", "expected a year (YYYY)"),
         ("year=2026&period=Q5", "period", "choose the year or a quarter (Q1 to Q4)"),
         ("year=2026&format=pdf", "format", "choose .xlsx or .csv"),
     ],
@@ -317,3 +320,16 @@ def test_the_confirm_task_shows_the_rollup_as_a_table(
     assert rows["RN01"]["score"] == "" and rows["RN01"]["proposed"] == ""  # no month worked
     assert rows["RK01"]["proposed"] == "KHTNV"
     assert "Cán bộ RX01" in html  # the name is in the row
+
+
+@pytest.mark.parametrize("year", ["²", "２０２６", "99999999999999999999"])
+def test_an_annual_run_for_a_year_that_is_not_a_number_is_refused(
+    auth: AuthActions, client, seeded, session_factory, year: str
+) -> None:
+    auth.login("personnel1")
+    with session_factory() as session:
+        before = session.scalar(select(func.count(ProcessInstance.id))) or 0
+    response = auth.post("/evaluation/annual", {"year": year, "unit": UNIT}, page="/evaluation/annual")
+    assert response.status_code == 422
+    with session_factory() as session:
+        assert (session.scalar(select(func.count(ProcessInstance.id))) or 0) == before

@@ -168,3 +168,50 @@ def test_pagination_keeps_filters(auth: AuthActions, client, driver: WorkflowDri
     assert 'rel="next"' in first and "scope=group" in first and "sort=opened" in first
     second = client.get("/inbox?scope=group&sort=opened&page=2").get_data(as_text=True)
     assert second.count('href="/tasks/') == 2 and 'rel="prev"' in second
+
+
+# -- numbers that are not ids, and a next page with a line break -------------------------------------------------
+
+HUGE = "99999999999999999999"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        f"page={HUGE}",
+        "page=²",
+        f"unit={HUGE}",
+        "unit=²",
+        "unit=１",
+        f"q=%23{HUGE}",
+        "q=%23²",
+        f"unit={HUGE}&format=xlsx",
+        f"unit={HUGE}&format=csv",
+        f"page={HUGE}&scope=watching",
+    ],
+)
+def test_numbers_that_cannot_be_ids_are_no_server_error(
+    auth: AuthActions, client, two_communes: dict, query: str
+) -> None:
+    auth.login("supervisor1")
+    response = client.get(f"/inbox?{query}")
+    assert response.status_code == 200
+    response.get_data()  # a .csv is streamed: it must be sent whole, not break after its header
+
+
+def test_bulk_approval_leaves_out_text_that_is_no_task_id(
+    auth: AuthActions, client, two_communes: dict, driver: WorkflowDriver
+) -> None:
+    auth.login("supervisor1")
+    review = driver.task(two_communes["x001_review"], "review_request")
+    response = auth.post("/inbox/bulk-approve", {"task_id": ["²", HUGE, "１"]})
+    assert response.status_code == 302
+    assert driver.task(two_communes["x001_review"], "review_request").id == review.id  # still open
+
+
+@pytest.mark.parametrize("path", ["/inbox/tasks/999999/release", "/inbox/bulk-approve"])
+def test_a_next_page_with_a_line_break_goes_back_to_the_inbox(auth: AuthActions, client, path: str) -> None:
+    auth.login("officer1")
+    response = auth.post(path, {"next": "/inbox\r\nX: y"})
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/inbox") and "X" not in response.headers

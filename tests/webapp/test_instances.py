@@ -293,15 +293,49 @@ def test_add_a_comment(auth: AuthActions, client, procedures: dict[str, int], dr
     assert "Tôi đã bổ sung hồ sơ." in client.get(f"/instances/{instance_id}").get_data(as_text=True)
 
 
-@pytest.mark.parametrize("body", ["", "   ", "x" * 2001])
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("", "Vui lòng ghi ý kiến."),
+        ("   ", "Vui lòng ghi ý kiến."),
+        ("\x00\x07", "Vui lòng ghi ý kiến."),  # PostgreSQL cannot store NUL: such text counts as none
+        (" \x1b\t\x7f\n", "Vui lòng ghi ý kiến."),
+        ("x" * 2001, "Tối đa 2000 ký tự."),
+    ],
+)
 def test_invalid_comments_are_refused(
-    auth: AuthActions, client, procedures: dict[str, int], driver: WorkflowDriver, body: str
+    auth: AuthActions, client, procedures: dict[str, int], driver: WorkflowDriver, body: str, message: str
 ) -> None:
     auth.login("supervisor1")
     response = auth.post(f"/instances/{procedures['x001']}/comments", {"body": body})
     assert response.status_code == 422
-    assert _doc(response).xpath('//*[@id="comment-body-error"]')
+    errors = _doc(response).xpath('//*[@id="comment-body-error"]')
+    assert errors and message in errors[0].text_content()
     assert _count(driver, Comment) == 0
+
+
+def test_control_characters_inside_a_comment_are_dropped(
+    auth: AuthActions, client, procedures: dict[str, int], driver: WorkflowDriver
+) -> None:
+    auth.login("officer1")
+    response = auth.post(f"/instances/{procedures['x001']}/comments", {"body": "\x00 Đã\x07 bổ sung\r\nhồ sơ\x00 "})
+    assert response.status_code == 302
+    with driver.session_factory() as s:
+        assert s.scalars(select(Comment)).one().body == "Đã bổ sung\r\nhồ sơ"
+
+
+def test_a_lone_surrogate_counts_as_no_text(app) -> None:  # type: ignore[no-untyped-def]
+    # A browser cannot send one (Werkzeug decodes bad UTF-8 to U+FFFD), but no database driver could encode it.
+    from werkzeug.datastructures import MultiDict
+
+    from webapp.instances.forms import CommentForm
+
+    with app.test_request_context("/", method="POST"):
+        form = CommentForm(formdata=MultiDict({"body": "\ud800"}), meta={"csrf": False})
+        assert not form.validate()
+        assert form.body.data == "" and form.body.errors == ["Vui lòng ghi ý kiến."]
+        kept = CommentForm(formdata=MultiDict({"body": "a\udfffb 😀"}), meta={"csrf": False})
+        assert kept.validate() and kept.body.data == "ab 😀"
 
 
 def test_auditors_cannot_comment(auth: AuthActions, client, procedures: dict[str, int], driver: WorkflowDriver) -> None:
@@ -512,12 +546,17 @@ def test_admin_cancels_with_a_reason(
     assert driver.instance(instance_id).cancel_reason == "Nộp trùng hồ sơ"
 
 
-def test_cancel_needs_a_reason(auth: AuthActions, client, procedures: dict[str, int], driver: WorkflowDriver) -> None:
+@pytest.mark.parametrize("reason", ["   ", "\x00", "\x00\x01 \x1f"])
+def test_cancel_needs_a_reason(
+    auth: AuthActions, client, procedures: dict[str, int], driver: WorkflowDriver, reason: str
+) -> None:
     auth.login("admin")
-    response = auth.post(f"/instances/{procedures['x001']}/cancel", {"reason": "   "})
+    response = auth.post(f"/instances/{procedures['x001']}/cancel", {"reason": reason})
     assert response.status_code == 422
-    assert _doc(response).xpath('//*[@id="cancel-reason-error"]')
-    assert driver.instance(procedures["x001"]).status == InstanceStatus.RUNNING
+    errors = _doc(response).xpath('//*[@id="cancel-reason-error"]')
+    assert errors and "Vui lòng nêu lý do hủy" in errors[0].text_content()
+    instance = driver.instance(procedures["x001"])
+    assert instance.status == InstanceStatus.RUNNING and not instance.cancel_reason
 
 
 @pytest.mark.parametrize("username", ["supervisor1", "head1", "personnel1", "auditor1"])

@@ -69,3 +69,9 @@ def test_api_token_is_shown_once_stored_hashed_and_revocable(auth: AuthActions, 
         ).status_code
         == 404
     )
+
+
+def test_a_page_number_past_any_page_or_not_a_number_shows_a_page(auth: AuthActions, client) -> None:
+    auth.login("officer1")
+    for page in ("99999999999999999999", "²", "١", "-1"):
+        assert client.get(f"/notifications?page={page}").status_code == 200, page

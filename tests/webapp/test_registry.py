@@ -84,3 +84,13 @@ def test_upload_refuses_a_bad_file_whole_and_imports_a_good_one(
         created = s.scalars(select(Cadre).where(Cadre.code == "CB9100")).one()
     history = client.get(f"/registry/cadres/{created.id}").get_data(as_text=True)
     assert "personnel1" in history and "Lò Thị Én" in history
+
+
+@pytest.mark.parametrize("value", ["²", "99999999999999999999", "１"])
+def test_evaluation_filters_that_are_not_ids_are_refused(auth: AuthActions, client, value: str) -> None:
+    auth.login("personnel1")
+    response = client.get(f"/registry/evaluations?unit={value}")
+    assert response.status_code == 400
+    assert 'aria-invalid="true"' in response.get_data(as_text=True)
+    assert client.get(f"/registry/evaluations?page={value}").status_code == 200
+    assert client.get(f"/registry/cadres?page={value}").status_code == 200

@@ -477,3 +477,18 @@ def test_cli_starts_a_rotation_and_refuses_a_short_one(
             world["x001"],
             f"{OFFICER}/1",
         )
+
+
+@pytest.mark.parametrize("unit", ["²", "99999999999999999999", "１"])
+def test_a_unit_that_is_not_an_id_is_no_unit(
+    auth: AuthActions, client: FlaskClient, session_factory: sessionmaker[Session], world: dict[str, Any], unit: str
+) -> None:
+    before = _written(session_factory)
+    _as(auth, "personnel1")
+    assert client.get(f"/rotations/start?unit={unit}").status_code == 200
+    assert client.get(f"/rotations/posts?unit={unit}").status_code == 404
+    chosen = {"cadre": OFFICER, "to_unit": unit, "purpose": "non_local", "show_posts": "1"}
+    shown = auth.post("/rotations/start", chosen, page="/rotations/start")
+    assert shown.status_code in (200, 422)
+    assert _doc(shown).xpath('//select[@name="position"]/option/@value') == [""]
+    assert _written(session_factory) == before

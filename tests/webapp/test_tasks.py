@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import io
 
+import pytest
 from sqlalchemy import select
 
 from tests.fixtures.app import AuthActions
 from tests.fixtures.models import script_model
 from tests.fixtures.workflow_helpers import WorkflowDriver
+from webapp.text_fields import MAX_COMMENT
 from workflows.db import transaction
 from workflows.deployment.operations import deploy_bundle
 from workflows.models import Attachment, Comment, TaskDraft
@@ -83,6 +85,54 @@ def test_return_needs_a_comment_which_is_recorded(auth: AuthActions, client, dri
     with driver.session_factory() as s:
         comment = s.scalars(select(Comment).where(Comment.instance_id == instance_id)).one()
         assert comment.body == "Bổ sung số lượng"
+
+
+def _review_task(driver: WorkflowDriver) -> tuple[int, int]:
+    instance_id, task_id = _request_task(driver)
+    driver.complete("officer1", task_id, {"subject_line": "Đề nghị"})
+    return instance_id, driver.task(instance_id, "review_request").id
+
+
+@pytest.mark.parametrize("comment", ["\x00", "\x00\x07 \x1f\x7f"])
+def test_a_comment_of_control_characters_only_is_no_comment(
+    auth: AuthActions, client, driver: WorkflowDriver, comment: str
+) -> None:
+    instance_id, review_id = _review_task(driver)
+    auth.login("supervisor1")
+    refused = auth.post(
+        f"/tasks/{review_id}", {"decision": "return", "comment_text": comment}, page=f"/tasks/{review_id}"
+    )
+    assert refused.status_code == 422 and "Vui lòng ghi ý kiến nêu rõ lý do." in refused.get_data(as_text=True)
+    assert driver.task(instance_id, "review_request").id == review_id
+    approved = auth.post(
+        f"/tasks/{review_id}", {"decision": "approve", "comment_text": comment}, page=f"/tasks/{review_id}"
+    )
+    assert approved.status_code == 302  # approving needs no comment: none is stored
+    assert driver.instance(instance_id).status == InstanceStatus.COMPLETED
+    with driver.session_factory() as s:
+        assert s.scalars(select(Comment)).all() == []
+
+
+def test_a_task_comment_is_capped_like_an_instance_comment(auth: AuthActions, client, driver: WorkflowDriver) -> None:
+    instance_id, review_id = _review_task(driver)
+    auth.login("supervisor1")
+    for too_long in ("x" * (MAX_COMMENT + 1), "x" * 1_000_000):
+        response = auth.post(
+            f"/tasks/{review_id}",
+            {"decision": "approve", "comment_text": too_long, "action": "submit"},
+            page=f"/tasks/{review_id}",
+        )
+        assert response.status_code == 422 and f"Tối đa {MAX_COMMENT} ký tự." in response.get_data(as_text=True)
+        assert driver.instance(instance_id).status == InstanceStatus.RUNNING
+        assert driver.task(instance_id, "review_request").id == review_id
+    with driver.session_factory() as s:
+        assert s.scalars(select(Comment)).all() == []
+    at_most = auth.post(
+        f"/tasks/{review_id}", {"decision": "approve", "comment_text": "x" * MAX_COMMENT}, page=f"/tasks/{review_id}"
+    )
+    assert at_most.status_code == 302
+    with driver.session_factory() as s:
+        assert len(s.scalars(select(Comment)).one().body) == MAX_COMMENT
 
 
 def test_approve(auth: AuthActions, client, driver: WorkflowDriver) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from lxml import html as lxml_html
 from sqlalchemy import func, select
 
@@ -88,6 +89,44 @@ def test_a_blank_name_or_unknown_type_is_refused_on_its_field(
     assert _unit(driver, "X002").name == x002.name and _unit_events(driver) == 0
 
 
+@pytest.mark.parametrize("name", ["\x00", "\x00\x07 \x1f"])
+def test_a_name_of_control_characters_only_is_no_name(
+    auth: AuthActions, client, driver: WorkflowDriver, name: str
+) -> None:
+    x002, province = _unit(driver, "X002"), _unit(driver, "T01")
+    auth.login("admin")
+    renamed = auth.post(f"/units/{x002.id}", {"unit-name": name, "unit-unit_type": "ward"})
+    assert renamed.status_code == 422
+    assert "Phải có tên" in _doc(renamed).xpath('//*[@id="unit-name-error"]')[0].text_content()
+    created = auth.post(
+        "/units/new", {"parent_id": str(province.id), "code": "X009", "name": name, "unit_type": "commune"}
+    )
+    assert created.status_code == 422
+    assert "Phải có tên" in _doc(created).xpath('//*[@id="name-error"]')[0].text_content()
+    with driver.session_factory() as s:
+        assert s.scalar(select(OrgUnit).where(OrgUnit.code == "X009")) is None
+    assert _unit(driver, "X002").name == x002.name and _unit_events(driver) == 0
+
+
+@pytest.mark.parametrize("code", ["²", "٣", "１", "-1", "_X", "X 1", "X.1", "ß", "\x00"])
+def test_a_code_is_ascii_letters_digits_and_separators(
+    auth: AuthActions, client, driver: WorkflowDriver, code: str
+) -> None:
+    parent = _unit(driver, "X001")
+    auth.login("admin")
+    before = _unit_events(driver)
+    response = auth.post(
+        "/units/new", {"parent_id": str(parent.id), "code": code, "name": "Thôn", "unit_type": "commune"}
+    )
+    assert response.status_code == 422
+    errors = _doc(response).xpath('//*[@id="code-error"]')
+    expected = "Phải có mã" if code == "\x00" else "Mã chỉ được gồm chữ cái Latinh A-Z, chữ số 0-9"
+    assert errors and expected in errors[0].text_content()
+    with driver.session_factory() as s:
+        assert s.scalar(select(func.count()).where(OrgUnit.parent_id == parent.id)) == 0
+    assert _unit_events(driver) == before
+
+
 def test_an_administrator_adds_a_unit_under_another(auth: AuthActions, client, driver: WorkflowDriver) -> None:
     province = _unit(driver, "T01")
     auth.login("admin")
@@ -164,3 +203,14 @@ def test_inspectors_find_a_units_changes_in_the_audit_log(auth: AuthActions, cli
     assert _doc(page).xpath(f'//a[@href="/units/{x002.id}"]')
     assert "unit_updated" in page.get_data(as_text=True)
     assert client.get("/audit/events?chain=unit:x").status_code == 400  # a bad filter, as elsewhere
+
+
+@pytest.mark.parametrize("into", ["²", "99999999999999999999", "１"])
+def test_a_merge_target_that_is_not_an_id_is_refused(
+    auth: AuthActions, client, driver: WorkflowDriver, into: str
+) -> None:
+    x002 = _unit(driver, "X002")
+    auth.login("admin")
+    response = auth.post(f"/units/{x002.id}/merge", {"merge-into_id": into, "merge-merged_on": "2025-07-01"})
+    assert response.status_code == 422
+    assert _unit(driver, "X002").is_active and _unit_events(driver) == 0

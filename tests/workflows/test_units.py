@@ -53,3 +53,28 @@ def test_nothing_is_created_under_a_merged_unit(driver: WorkflowDriver) -> None:
 def test_only_an_administrator_over_the_unit_changes_it(driver: WorkflowDriver) -> None:
     with driver.session_factory() as s, pytest.raises(NotAllowed):
         create_unit(s, driver.user(s, "head1"), parent_id=_id(s, "X001"), code="X001-Z", name="Tổ", unit_type="commune")
+
+
+@pytest.mark.parametrize("code", ["²", "٣", "１", "-1", "ß", "X.1", "X/1"])
+def test_a_code_is_ascii_letters_digits_and_separators(driver: WorkflowDriver, code: str) -> None:
+    with driver.session_factory() as s, pytest.raises(Invalid) as refused:
+        create_unit(s, driver.user(s, "admin"), parent_id=_id(s, "X001"), code=code, name="Thôn", unit_type="commune")
+    assert _fields(refused.value) == {"code"}
+
+
+def test_control_characters_are_no_name(driver: WorkflowDriver) -> None:
+    with driver.session_factory() as s, pytest.raises(Invalid) as refused:
+        create_unit(
+            s, driver.user(s, "admin"), parent_id=_id(s, "X001"), code="X001-T1", name="\x00\x07", unit_type="commune"
+        )
+    assert _fields(refused.value) == {"name"}
+    with driver.session_factory() as s, transaction(s):
+        unit = create_unit(
+            s,
+            driver.user(s, "admin"),
+            parent_id=_id(s, "X001"),
+            code="x001-t_1",
+            name="Thôn\x00 1",
+            unit_type="commune",
+        )
+        assert (unit.code, unit.name) == ("X001-T_1", "Thôn 1")

@@ -19,6 +19,7 @@ from webapp.downloads import export_format, format_problems, send_table
 from webapp.extensions import db
 from webapp.http import act, process_engine, translated
 from webapp.instances.views import labels, page_with_diagram
+from webapp.query_args import id_arg, page_arg, parse_id
 from workflows.access import visible_units
 from workflows.audit import verify_chains
 from workflows.errors import Invalid, NotFound
@@ -117,7 +118,7 @@ def events() -> Any:
             "nhat-ky",
             count=lambda: audit_count(db.session, filters, scope),
         )
-    page = audit_page(db.session, filters, scope, page=request.args.get("page", 1, type=int) or 1, per_page=PER_PAGE)
+    page = audit_page(db.session, filters, scope, page=page_arg(request.args), per_page=PER_PAGE)
     return render_template("audit/events.html", page=page, errors={}, **context)
 
 
@@ -243,7 +244,7 @@ def integrity() -> Response:
 @login_required
 def anchor(anchor_id: int) -> Response:
     _require_whole_trail()
-    found = db.session.get(AuditAnchor, anchor_id) if 0 < anchor_id <= 2**31 - 1 else None
+    found = db.session.get(AuditAnchor, anchor_id) if parse_id(anchor_id) else None
     if found is None:
         abort(404)
     response = make_response(found.document)
@@ -263,9 +264,8 @@ def reads() -> str:
     filters = ViewFilters(
         viewer=(request.args.get("viewer") or "").strip()[:80] or None,
         kind=kind if kind in set(ViewedObject) else None,
-        object_id=request.args.get("object", type=int),
+        # Like an unknown kind, text that is not an id (or one past the largest) filters nothing.
+        object_id=id_arg(request.args, "object"),
     )
-    page = views_page(
-        db.session, current_user, filters, page=request.args.get("page", 1, type=int) or 1, per_page=PER_PAGE
-    )
+    page = views_page(db.session, current_user, filters, page=page_arg(request.args), per_page=PER_PAGE)
     return render_template("audit/reads.html", page=page, filters=filters, kinds=list(ViewedObject))

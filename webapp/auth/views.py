@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
@@ -9,19 +7,13 @@ from werkzeug.wrappers import Response
 
 from webapp.auth.forms import ChangePasswordForm, LoginForm, ProfileForm, TokenForm
 from webapp.extensions import db
+from webapp.query_args import id_arg, safe_next
 from workflows.db import transaction
 from workflows.errors import Invalid, NotFound
 from workflows.registry.authentication import TooManyAttempts, authenticate, change_password
 from workflows.registry.tokens import create_token, revoke_token, tokens_of
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
-
-
-def _safe_next(target: str | None) -> str:
-    """Only local paths: a crafted ?next= must not send a freshly signed-in official to another site."""
-    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
-        return target
-    return url_for("inbox.index")
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -46,7 +38,7 @@ def login() -> str | Response | tuple[str, int]:
             if locale:
                 session["locale"] = locale
             login_user(user)
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(safe_next(request.args.get("next")))
     elif request.method == "POST":
         status = 400
     return render_template("auth/login.html", form=form), status
@@ -81,7 +73,8 @@ def password() -> str | Response | tuple[str, int]:
         login_user(current_user._get_current_object())  # keep this session; others end with the old password
         flash(_("Your password has been changed."), "success")
         return redirect(url_for("inbox.index"))
-    return render_template("auth/password.html", form=form)
+    # A refused form (a field left empty, an expired form) is shown again with its errors, as 422 like the others.
+    return render_template("auth/password.html", form=form), 422 if request.method == "POST" else 200
 
 
 @bp.post("/language")
@@ -92,7 +85,7 @@ def language() -> Response:
         if current_user.is_authenticated:
             with transaction(db.session):
                 current_user.locale = chosen
-    return redirect(_safe_next(request.form.get("next")))
+    return redirect(safe_next(request.form.get("next")))
 
 
 @bp.route("/profile", methods=["GET", "POST"])
@@ -101,20 +94,29 @@ def profile() -> str | Response | tuple[str, int]:
     """E-mail address, notification opt-out, and API tokens for other software."""
     form = ProfileForm(obj=current_user)
     new_token = None
+    status = 200
     if request.method == "POST" and request.form.get("action") == "create_token":
         token_form = TokenForm()
         if token_form.validate_on_submit():
             with transaction(db.session):
                 new_token = create_token(db.session, current_user, token_form.name.data or "")
+        else:
+            status = 422
+            flash(_token_refusal(token_form), "error")
     elif request.method == "POST" and request.form.get("action") == "revoke_token":
         if TokenForm().validate_on_submit():
+            token_id = id_arg(request.form, "token_id")
             try:
+                if token_id is None:
+                    raise NotFound("token not found")  # not an id: no token has it
                 with transaction(db.session):
-                    revoke_token(db.session, current_user, request.form.get("token_id", 0, type=int))
+                    revoke_token(db.session, current_user, token_id)
             except NotFound:
                 abort(404)
             flash(_("The token was revoked."), "success")
             return redirect(url_for("auth.profile"))
+        status = 422
+        flash(_("The form has expired; please try again."), "error")
     elif form.validate_on_submit():
         with transaction(db.session):
             current_user.email = (form.email.data or "").strip() or None
@@ -131,4 +133,11 @@ def profile() -> str | Response | tuple[str, int]:
         token_form=TokenForm(),
         tokens=tokens_of(db.session, current_user),
         new_token=new_token,
-    )
+    ), status
+
+
+def _token_refusal(token_form: TokenForm) -> str:
+    """Why a new token was refused (the page shows no errors beside the token's field)."""
+    if token_form.name.errors:
+        return _("A token name has at most 120 characters.")
+    return _("The form has expired; please try again.")

@@ -18,6 +18,7 @@ from webapp.evaluation.opening import open_month
 from webapp.extensions import db
 from webapp.http import act, process_engine, refusal_on_fields, status_for, translated, trusted_svg
 from webapp.instances.views import STATUS_LABELS
+from webapp.query_args import page_arg
 from workflows.access import in_subtree, role_units
 from workflows.charts import bar_chart, stacked_bar
 from workflows.errors import Invalid, NotAllowed, NotFound, WorkflowError
@@ -253,7 +254,7 @@ def results() -> Any:
         records = result_records(iter_month_results(db.session, query))
         suffix = "-va-don-vi-truc-thuoc" if include_subunits else ""
         return send_table(records, RESULT_COLUMNS, fmt, f"ket-qua-danh-gia-{unit.code}{suffix}-{month}")
-    page = month_page(db.session, query, page=request.args.get("page", 1, type=int) or 1, per_page=RESULTS_PER_PAGE)
+    page = month_page(db.session, query, page=page_arg(request.args), per_page=RESULTS_PER_PAGE)
     title = (
         _("Grades of %(month)s: %(unit)s and the units below", month=month, unit=unit.name)
         if include_subunits
@@ -321,7 +322,7 @@ def rollup() -> Any:
     if fmt is not None:
         label = view.period.replace("-", "")
         return send_table(period_records(view), ROLLUP_COLUMNS, fmt, f"tong-hop-danh-gia-{unit.code}-{label}")
-    number = request.args.get("page", 1, type=int) or 1
+    number = page_arg(request.args)
     page = ListPage([], len(view.rows), 1, ROLLUP_PER_PAGE)
     page.page = min(max(1, number), page.pages)
     start = (page.page - 1) * ROLLUP_PER_PAGE

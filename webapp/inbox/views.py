@@ -11,6 +11,7 @@ from werkzeug.wrappers import Response
 from webapp.downloads import bad_filters, export_format, format_problems, send_table
 from webapp.extensions import db
 from webapp.http import act, flash_error, process_engine
+from webapp.query_args import id_arg, page_arg, parse_id, safe_next
 from workflows.access import visible_units
 from workflows.engine import operations
 from workflows.errors import WorkflowError
@@ -29,11 +30,11 @@ def _filters() -> InboxFilters:
         scope=scope if scope in SCOPES else "mine",
         process_id=args.get("process") or None,
         task_key=args.get("step") or None,
-        unit_id=args.get("unit", type=int),
+        unit_id=id_arg(args, "unit"),
         search=(args.get("q") or "").strip()[:100] or None,
         due=args.get("due") if args.get("due") in ("overdue", "soon") else None,
         sort=args.get("sort") if args.get("sort") in SORTS else "due",
-        page=max(1, args.get("page", 1, type=int)),
+        page=page_arg(args),
     )
 
 
@@ -79,10 +80,7 @@ def index() -> Any:
 
 
 def _back() -> Response:
-    target = request.form.get("next") or ""
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_for("inbox.index")
-    return redirect(target)
+    return redirect(safe_next(request.form.get("next")))
 
 
 @bp.post("/inbox/tasks/<int:task_id>/claim")
@@ -112,7 +110,8 @@ def release(task_id: int) -> Response:
 @login_required
 def bulk_approve() -> Response:
     """Agree to several identical approval tasks at once; each is completed (and audited) on its own."""
-    task_ids = [int(v) for v in request.form.getlist("task_id") if v.isdigit()][:200]
+    # Text that is not an id names no task: it is left out like an id that does not exist (the rest go on).
+    task_ids = [task_id for task_id in map(parse_id, request.form.getlist("task_id")) if task_id is not None][:200]
     engine = process_engine()
     done, refused = 0, []
     for task_id in task_ids:

@@ -7,6 +7,7 @@ from werkzeug.wrappers import Response
 
 from webapp.extensions import db
 from webapp.http import Pagination
+from webapp.query_args import page_arg
 from workflows.clock import utcnow_naive
 from workflows.db import transaction
 from workflows.errors import NotFound
@@ -20,9 +21,10 @@ PER_PAGE = 30
 @bp.get("")
 @login_required
 def index() -> str:
-    page = max(1, request.args.get("page", 1, type=int))
     query = select(Notification).where(Notification.user_id == current_user.id)
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    # Past the last page shows the last page (a huge number must not reach the database as an offset).
+    page = min(page_arg(request.args), max(1, -(-total // PER_PAGE)))
     items = db.session.scalars(
         query.order_by(Notification.read_dt.is_not(None), Notification.created_dt.desc(), Notification.id.desc())
         .limit(PER_PAGE)

@@ -13,6 +13,7 @@ from webapp.audit.reads import read_logged
 from webapp.downloads import bad_filters, export_format, format_problems, send_table
 from webapp.extensions import db
 from webapp.http import Pagination
+from webapp.query_args import page_arg
 from workflows import clock
 from workflows.access import in_subtree, oversees_unit, role_units
 from workflows.db import transaction
@@ -93,7 +94,7 @@ def cadres() -> Any:
             "can-bo",
             count=lambda: count_rows(db.session, ordered),
         )
-    page = max(1, min(request.args.get("page", 1, type=int), 100_000))
+    page = min(page_arg(request.args), 100_000)
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = db.session.scalars(query.order_by(Cadre.full_name, Cadre.code).limit(PER_PAGE).offset((page - 1) * PER_PAGE))
     return render_template(
@@ -129,9 +130,7 @@ def evaluations() -> Any:
             "ket-qua-danh-gia",
             count=lambda: evaluation_count(db.session, filters, roots),
         )
-    page = evaluation_page(
-        db.session, filters, roots, page=request.args.get("page", 1, type=int) or 1, per_page=PER_PAGE
-    )
+    page = evaluation_page(db.session, filters, roots, page=page_arg(request.args), per_page=PER_PAGE)
     return render_template("registry/evaluations.html", page=page, errors={}, **context)
 
 

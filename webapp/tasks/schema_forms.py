@@ -39,7 +39,6 @@ from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
@@ -57,6 +56,8 @@ from wtforms import (
 )
 from wtforms.utils import unset_value
 from wtforms.validators import StopValidation, ValidationError
+
+from webapp.form_base import Form as PageForm
 
 __all__ = [
     "ADD_ROW_PREFIX",
@@ -917,7 +918,7 @@ class _FileRules:
 # -- building the form -----------------------------------------------------------------------------------------------
 
 
-class SchemaForm(FlaskForm):
+class SchemaForm(PageForm):
     """Base of the classes `build_form_class` makes. Pressing a table's "add row" button adds the row right here,
     while the form is read, so the view only has to show the form again (see `wants_more_rows`)."""
 
@@ -1026,7 +1027,7 @@ def _unbound(spec: _Spec, lang: str, readonly: bool, *, in_row: bool) -> Any:
     raise UnsupportedSchema(f"field {spec.name!r}: kind {kind!r} has no form field")  # pragma: no cover
 
 
-def build_form_class(schema: dict[str, Any], *, locale: str = "vi", readonly: bool = False) -> type[FlaskForm]:
+def build_form_class(schema: dict[str, Any], *, locale: str = "vi", readonly: bool = False) -> type[PageForm]:
     """A FlaskForm class for the task form `schema`; labels and messages in `locale` ("vi" or "en").
 
     With `readonly`, every input is rendered disabled and no row can be added: for showing a task's data."""

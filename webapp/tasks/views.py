@@ -33,6 +33,7 @@ from webapp.tasks.schema_forms import (
     place_reference,
     wants_more_rows,
 )
+from webapp.text_fields import MAX_COMMENT, clean_text
 from workflows.clock import utcnow_naive
 from workflows.db import transaction
 from workflows.engine import operations
@@ -124,6 +125,7 @@ def _render(view: TaskView, form: Any, status: int = 200, comment: str = "", com
             decision_labels=_decision_labels(view.schema),
             comment=comment,
             comment_error=comment_error,
+            max_comment=MAX_COMMENT,
             live_score=_live_score(view),
             live_structure=live_structure_panel(view, form),
         ),
@@ -254,7 +256,7 @@ def submit(task_id: int):  # type: ignore[no-untyped-def]
     if not view.can_act:
         abort(403)
     form = _form(view, submitted=True)
-    comment = (request.form.get("comment_text") or "").strip()
+    comment = clean_text(request.form.get("comment_text") or "")
     action = request.form.get("action", "submit")
 
     if form is not None and wants_more_rows(form):
@@ -276,10 +278,15 @@ def submit(task_id: int):  # type: ignore[no-untyped-def]
         return redirect(url_for("tasks.show", task_id=task_id))
 
     decision = request.form.get("decision")
+    comment_error = None
     if decision in DECISIONS_NEEDING_COMMENT and not comment:
+        comment_error = _("Write a comment explaining why.")
+    elif len(comment) > MAX_COMMENT:
+        comment_error = _("At most %(max)d characters.", max=MAX_COMMENT)
+    if comment_error:
         if form is not None:
             form.validate()
-        return _render(_shown(view), form, 422, comment, _("Write a comment explaining why."))
+        return _render(_shown(view), form, 422, comment, comment_error)
     if form is not None:
         valid = form.validate()  # first: it starts every field's errors afresh
         if _foreign_files(view, form) or not valid:

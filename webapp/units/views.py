@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from webapp.extensions import db
 from webapp.http import act, refusal_on_fields
+from webapp.query_args import parse_id
 from webapp.units.forms import MergeForm, NewUnitForm, UnitForm
 from workflows.access import visible_units
 from workflows.errors import Invalid, NotAllowed, NotFound
@@ -184,8 +185,10 @@ def merge(unit_id: int) -> Any:
     if merged_on is None and (merge_form.merged_on.data or "").strip():
         merge_form.merged_on.errors = [_("Enter a date as dd/mm/yyyy.")]
         return _render_unit(unit, units, form, merge_form, [], 422)
-    into = (merge_form.into_id.data or "").strip()
-    into_id = int(into) if into.isdigit() and any(u.id == int(into) for u in units) else None
+    # Not an id, or a unit out of scope: none chosen (the service asks for one).
+    into_id = parse_id(merge_form.into_id.data)
+    if into_id is not None and not any(u.id == into_id for u in units):
+        into_id = None
     try:
         act(lambda: merge_unit(db.session, current_user, unit.id, into_id=into_id, merged_on=merged_on))
     except (Invalid, NotAllowed) as error:

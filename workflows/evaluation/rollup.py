@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from workflows.access import ancestry, in_subtree, role_units
 from workflows.assignment import holds_role_over
 from workflows.errors import Invalid, NotAllowed, NotFound, Problem
+from workflows.query_args import parse_int
 from workflows.registry.models import (
     Cadre,
     CadrePosition,
@@ -147,8 +148,9 @@ class Rollup:
 
 
 def year_problems(year: object, today: date) -> list[Problem]:
-    if isinstance(year, str) and year.strip().isdigit():
-        year = int(year.strip())
+    if isinstance(year, str):
+        # ASCII digits only ('²' passes str.isdigit() but not int()); a year past 9999 is a typing mistake too.
+        year = parse_int(year, low=0, high=9999)
     if not isinstance(year, int) or isinstance(year, bool) or year < FIRST_YEAR:
         return [Problem("expected a year (YYYY)", field="year")]
     if year > today.year:

@@ -12,6 +12,7 @@ from sqlalchemy.orm.util import identity_key
 from workflows.clock import utcnow_naive
 from workflows.errors import Invalid, NotFound, Problem
 from workflows.prepared import fetch_rows, server_prepared
+from workflows.query_args import parse_id
 from workflows.registry.models import ApiToken, User
 from workflows.registry.passwords import hash_token, new_token
 from workflows.registry.signed_in import join_roles, select_with_user, user_from_rows
@@ -76,7 +77,7 @@ def user_for_token(session: Session, token: str) -> TokenUse | None:
 
 
 def revoke_token(session: Session, user: User, token_id: int) -> None:
-    found = session.get(ApiToken, token_id)
+    found = session.get(ApiToken, token_id) if parse_id(token_id) is not None else None
     if found is None or found.user_id != user.id:
         raise NotFound("token not found")
     found.revoked_dt = found.revoked_dt or utcnow_naive()

@@ -7,6 +7,7 @@ procedures and the hometowns recorded against it stay readable, and `merged_into
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from enum import StrEnum
 from typing import Any
@@ -19,9 +20,13 @@ from workflows.audit import PendingEvent, append_events
 from workflows.errors import Invalid, NotAllowed, NotFound, Problem
 from workflows.registry.models import Cadre, OrgUnit, UnitType, User
 from workflows.states import Role
+from workflows.text import storable
 
 NAME_LIMIT = 255
 CODE_LIMIT = 40
+# ASCII only, as every existing code (T01, X001, T01-BTC): str.isalnum() would also take "²", "٣" or "１".
+# A code starts with a letter or digit; "-" and "_" separate its parts.
+_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 
 
 class UnitEvent(StrEnum):
@@ -47,7 +52,7 @@ def _unit(session: Session, unit_id: int) -> OrgUnit:
 
 
 def _checked_name(raw: Any, problems: list[Problem]) -> str:
-    name = " ".join(str(raw or "").split())
+    name = " ".join(storable(str(raw or "")).split())
     if not name:
         problems.append(Problem("a name is required", field="name"))
     elif len(name) > NAME_LIMIT:
@@ -71,11 +76,18 @@ def create_unit(session: Session, actor: User, *, parent_id: int, code: Any, nam
     if not can_manage_unit(session, actor, parent.id):
         raise NotAllowed("you may not add units here")
     problems: list[Problem] = []
-    code_text = str(code or "").strip().upper()
-    if not code_text:
+    typed_code = storable(str(code or "")).strip()
+    code_text = typed_code.upper()
+    if not typed_code:
         problems.append(Problem("a code is required", field="code"))
-    elif len(code_text) > CODE_LIMIT or not code_text.replace("-", "").replace("_", "").isalnum():
-        problems.append(Problem("the code may hold only letters, digits, - and _ (at most 40)", field="code"))
+    elif len(typed_code) > CODE_LIMIT or not _CODE.fullmatch(typed_code):  # "ß".upper() is "SS"
+        problems.append(
+            Problem(
+                "the code may hold only Latin letters A-Z, digits 0-9, - and _, starting with a letter or digit "
+                "(at most 40)",
+                field="code",
+            )
+        )
     elif session.scalar(select(OrgUnit.id).where(OrgUnit.code == code_text)) is not None:
         problems.append(Problem("another unit already has this code", field="code"))
     name_text = _checked_name(name, problems)

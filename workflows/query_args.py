@@ -1,0 +1,53 @@
+"""Numbers typed into query strings and forms: ids, page numbers, years.
+
+Only ASCII digits count. `str.isdigit()` also accepts '²' (which `int()` refuses) and `int()` accepts '١' or '１'
+(Arabic-Indic and full-width digits), ' 5', '+5' and '1_000': none of these is an id someone typed on purpose.
+An id past `MAX_ID` cannot exist (primary keys are 32-bit on PostgreSQL) and must not reach the database, whose
+driver would fail on it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+# The largest primary key (32-bit on PostgreSQL).
+MAX_ID = 2**31 - 1
+# More digits than any bound here: longer text is refused before int() reads it.
+_DIGITS = re.compile(r"[0-9]{1,12}", re.ASCII)
+
+
+def parse_int(raw: Any, *, low: int, high: int) -> int | None:
+    """`raw` (surrounding spaces allowed) as a whole number within low..high, else None."""
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, int):
+        return raw if low <= raw <= high else None
+    if not isinstance(raw, str):
+        return None
+    text = raw.strip()
+    if not _DIGITS.fullmatch(text):
+        return None
+    number = int(text)
+    return number if low <= number <= high else None
+
+
+def parse_id(raw: Any) -> int | None:
+    """A database id (1..MAX_ID), else None: nothing else can name a row."""
+    return parse_int(raw, low=1, high=MAX_ID)
+
+
+def id_arg(args: Mapping[str, Any], name: str) -> int | None:
+    """The id in `args[name]` (a query string or a form), None when missing or not an id."""
+    return parse_id(args.get(name))
+
+
+def page_arg(args: Mapping[str, Any], name: str = "page") -> int:
+    """A page number: 1 when missing or not a number; a number past MAX_ID is past the last page, so MAX_ID
+    (the list pages show their last page or an empty one, and the offset stays within what SQL can take)."""
+    raw = args.get(name)
+    text = raw.strip() if isinstance(raw, str) else ""
+    if not (text.isascii() and text.isdigit()):
+        return 1
+    return MAX_ID if len(text) > len(str(MAX_ID)) else min(max(1, int(text)), MAX_ID)
