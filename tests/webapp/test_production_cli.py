@@ -170,6 +170,14 @@ def test_restore_refuses_a_damaged_backup(app, runner: FlaskCliRunner, driver: W
     assert runner.invoke(args=["check"]).exit_code == 0
 
 
+@pytest.fixture
+def sqlite_only(app) -> None:  # type: ignore[no-untyped-def]
+    """canbo backup and restore are SQLite's; on PostgreSQL they refuse (test_backup_and_restore_sqlite and
+    test_restore_refuses_a_damaged_backup check that)."""
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        pytest.skip("canbo backup and restore are SQLite's; PostgreSQL uses pg_dump and pg_restore")
+
+
 def _instance_count(driver: WorkflowDriver) -> int:
     with driver.session_factory() as s:
         return int(s.scalar(select(func.count()).select_from(ProcessInstance)) or 0)
@@ -195,10 +203,8 @@ def _refused(runner: FlaskCliRunner, driver: WorkflowDriver, backup: Path, messa
 
 
 def test_restore_refuses_files_that_are_not_this_apps_backups(
-    app, runner: FlaskCliRunner, driver: WorkflowDriver, tmp_path: Path
+    sqlite_only: None, runner: FlaskCliRunner, driver: WorkflowDriver, tmp_path: Path
 ) -> None:
-    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        pytest.skip("canbo restore is SQLite's; on PostgreSQL it refuses (test_restore_refuses_a_damaged_backup)")
     _some_work(driver)
     text_file = tmp_path / "notes.db"
     text_file.write_text("không phải cơ sở dữ liệu\n" * 100)
@@ -214,10 +220,8 @@ def test_restore_refuses_files_that_are_not_this_apps_backups(
 
 
 def test_restore_of_an_older_backup_says_to_upgrade(
-    app, runner: FlaskCliRunner, driver: WorkflowDriver, tmp_path: Path
+    sqlite_only: None, runner: FlaskCliRunner, driver: WorkflowDriver, tmp_path: Path
 ) -> None:
-    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        pytest.skip("canbo restore is SQLite's; on PostgreSQL it refuses (test_restore_refuses_a_damaged_backup)")
     (head,) = migration_heads()
     older = ScriptDirectory.from_config(alembic_config()).get_revision(head).down_revision
     assert isinstance(older, str)
@@ -229,9 +233,7 @@ def test_restore_of_an_older_backup_says_to_upgrade(
     assert "run `canbo db upgrade`, then `canbo check`" in restored.output
 
 
-def test_a_backup_that_cannot_be_written_says_so(app, runner: FlaskCliRunner, tmp_path: Path) -> None:
-    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        pytest.skip("canbo backup is SQLite's; on PostgreSQL it refuses (test_backup_and_restore_sqlite)")
+def test_a_backup_that_cannot_be_written_says_so(sqlite_only: None, runner: FlaskCliRunner, tmp_path: Path) -> None:
     backups = tmp_path / "backups"
     backups.mkdir()
     (backups / "a-file").write_text("")
@@ -242,10 +244,8 @@ def test_a_backup_that_cannot_be_written_says_so(app, runner: FlaskCliRunner, tm
 
 
 def test_restore_refuses_a_backup_missing_a_table(
-    app, runner: FlaskCliRunner, driver: WorkflowDriver, tmp_path: Path
+    sqlite_only: None, runner: FlaskCliRunner, driver: WorkflowDriver, tmp_path: Path
 ) -> None:
-    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        pytest.skip("canbo restore is SQLite's; on PostgreSQL it refuses (test_restore_refuses_a_damaged_backup)")
     _some_work(driver)
     backup = tmp_path / "b.db"
     assert runner.invoke(args=["backup", str(backup)]).exit_code == 0
