@@ -10,9 +10,9 @@ from functools import cache
 from typing import Any
 
 from webapp.api.inputs import DEFAULT_PER_PAGE, MAX_JSON_DEPTH, MAX_PAGE, MAX_PER_PAGE, PROCESS_ID_RE
+from workflows.query_args import MAX_ID
 
 API_VERSION = "1.0.0"
-MAX_ID = 2_147_483_647
 
 Schema = dict[str, Any]
 
