@@ -342,8 +342,9 @@ def parse_audit_filters(
     chain = _text_arg(args, "chain")
     if chain is not None:
         chain = chain.lower().replace(" ", "")
-        if chain.lstrip("#").isascii() and chain.lstrip("#").isdigit():
-            chain = f"instance:{chain.lstrip('#')}"  # "#12", as instances are referred to everywhere else
+        number = chain.lstrip("#")
+        if number.isascii() and number.isdigit():
+            chain = f"instance:{number}"  # "#12", as instances are referred to everywhere else
         if not CHAIN_PATTERN.fullmatch(chain):
             problems.add(Problem("a chain is written system, instance:12 (or #12), cadre:5 or unit:3", field="chain"))
     event_type = _choice_arg(args, problems, "event_type", AUDIT_EVENT_TYPES)

@@ -73,8 +73,8 @@ def rotation_start(
                 policy=rotation_policy(),
             )  # fmt: skip
     except Invalid as error:  # the refusal, then each problem once
-        _fail("\n".join([error.message, *(f"  {p.field}: {p.message}" if p.field else f"  {p.message}"
-                                          for p in error.problems)]))  # fmt: skip
+        problems = (f"  {p.field}: {p.message}" if p.field else f"  {p.message}" for p in error.problems)
+        _fail("\n".join([error.message, *problems]))
     except WorkflowError as error:
         _fail(str(error))
     click.echo(f"started {instance.reference} ({instance.business_key})")

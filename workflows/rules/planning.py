@@ -425,14 +425,12 @@ def term_problems(term: str, *, today: date, policy: PlanningPolicy = DEFAULT_PO
     first year within `term_start_years_back` before and `term_start_years_ahead` after the year of `today`. One
     problem on the field `term`, or none."""
     match = TERM_PATTERN.fullmatch(term)
-    if match is None or int(match.group(2)) <= int(match.group(1)):
+    first, last = (int(match.group(1)), int(match.group(2))) if match else (0, 0)
+    if last <= first:
         return [Problem("a term is written like 2026-2031", field="term")]
-    first, last = int(match.group(1)), int(match.group(2))
     if last - first != policy.term_years:
-        return [
-            Problem("The term does not last as many years as a term in the settings (normally 5, like 2026-2031).",
-                    field="term")
-        ]  # fmt: skip
+        wrong_length = "The term does not last as many years as a term in the settings (normally 5, like 2026-2031)."
+        return [Problem(wrong_length, field="term")]
     if not today.year - policy.term_start_years_back <= first <= today.year + policy.term_start_years_ahead:
         return [Problem("The term is too far from the present: check the years.", field="term")]
     return []

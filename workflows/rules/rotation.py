@@ -342,15 +342,15 @@ def period_problems(
         problems.append(Problem("Enter the last day of the rotation.", field="planned_end_on"))
     if starts_on is None or planned_end_on is None:
         return problems
-    if not near_today(starts_on, today=today, policy=policy):
+    outside = not near_today(starts_on, today=today, policy=policy)
+    if outside:
         problems.append(
             Problem("The first day of the rotation is too far from today: check the year.", field="starts_on")
         )
-        if planned_end_on < starts_on:
-            problems.append(Problem("The last day cannot be before the first.", field="planned_end_on"))
-        return problems  # the months from a first day outside the window mean nothing (and may not be countable)
     if planned_end_on < starts_on:
         problems.append(Problem("The last day cannot be before the first.", field="planned_end_on"))
+    elif outside:
+        pass  # the months from a first day outside the window mean nothing (and may not be countable)
     elif planned_end_on >= add_months(starts_on, policy.max_duration_months):
         problems.append(
             Problem(
