@@ -51,3 +51,12 @@ def page_arg(args: Mapping[str, Any], name: str = "page") -> int:
     if not (text.isascii() and text.isdigit()):
         return 1
     return MAX_ID if len(text) > len(str(MAX_ID)) else min(max(1, int(text)), MAX_ID)
+
+
+def instance_reference(text: str) -> tuple[str, int | None] | None:
+    """A search for one procedure, written "#12" or "sample_approval#12", as (the process id or "", the instance id,
+    None when no instance can have it: "#0", past MAX_ID); None when `text` is not written so."""
+    process_id, hash_sign, number = text.rpartition("#")
+    if not hash_sign or not (number.isascii() and number.isdigit()):
+        return None
+    return process_id, parse_id(number)

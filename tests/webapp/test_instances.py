@@ -107,6 +107,10 @@ def test_filters(auth: AuthActions, client, procedures: dict[str, int], driver: 
     assert _listed(client, "?q=lan") == {procedures["x001"]}
     assert _listed(client, "?q=CB0005") == {procedures["x002"]}
     assert _listed(client, f"?q=%23{procedures['x001_draft']}") == {procedures["x001_draft"]}
+    assert _listed(client, f"?q=sample_approval%23{procedures['x001_draft']}") == {procedures["x001_draft"]}
+    # Digits int() refuses ('²'), "#0" and an id past any: no procedure, not a server error.
+    assert _listed(client, "?q=%23%C2%B2") == _listed(client, "?q=%230") == set()
+    assert _listed(client, "?q=%2399999999999999999999") == set()
     # 2 November in Vietnam, written either way; the 3rd is after every start.
     assert _listed(client, "?from=02/11/2026&to=02/11/2026") == everything
     assert _listed(client, "?from=2026-11-02") == everything

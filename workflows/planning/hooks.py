@@ -25,6 +25,7 @@ from workflows.planning import PROCESS_ID
 from workflows.planning.ballots import PLANNING_BALLOTS
 from workflows.planning.facts import list_facts, review_facts, structure_members
 from workflows.planning.steps import after_ballot, nomination_key, tally_key
+from workflows.query_args import parse_id
 from workflows.registry.models import Cadre, OrgUnit, PlanningEntry, PlanningStatus, Position, User
 from workflows.registry.records import add_planning_entry, local_today, remove_planning_entry
 from workflows.rules.planning import (
@@ -124,7 +125,7 @@ def screening(session: Session, submitted: dict[str, Any], data: Mapping[str, An
             failed_ids.append(known[code].id)
         else:
             problems.append(Problem(f"No cadre has the code {code}.", field="political_failed_codes"))
-    waived = [int(part) for part in _codes(_text(submitted, "waived_discipline_ids")) if part.isdigit()]
+    waived = [found for found in map(parse_id, _codes(_text(submitted, "waived_discipline_ids"))) if found is not None]
     if problems:
         raise Invalid("the screening inputs are not valid", problems)
 
