@@ -14,7 +14,7 @@ from workflows.access import group_task_condition, group_task_condition_bound, i
 from workflows.clock import utcnow_naive
 from workflows.models import HumanTask, ProcessInstance
 from workflows.prepared import server_prepared
-from workflows.query_args import MAX_ID, instance_reference, parse_id
+from workflows.query_args import MAX_ID, parse_id, reference_condition
 from workflows.registry.models import Cadre, OrgUnit, User
 from workflows.states import InstanceStatus, TaskStatus
 
@@ -138,13 +138,9 @@ def _own_tasks_page(sort: str) -> Select[Any]:
 
 def _search_condition(text: str, subject: Any) -> ColumnElement[bool]:
     text = text.strip()
-    reference = instance_reference(text)
+    reference = reference_condition(text, HumanTask.instance_id, HumanTask.process_id)
     if reference is not None:
-        process_id, instance_id = reference
-        if instance_id is None:
-            return false()  # "#0" or past the largest id: no procedure has it
-        condition = HumanTask.instance_id == instance_id
-        return and_(condition, HumanTask.process_id == process_id) if process_id else condition
+        return reference
     return func.lower(subject.full_name).contains(text.lower(), autoescape=True)
 
 

@@ -20,7 +20,6 @@ from sqlalchemy import (
     and_,
     any_,
     bindparam,
-    false,
     func,
     literal_column,
     or_,
@@ -39,7 +38,7 @@ from workflows.errors import NotFound
 from workflows.inbox import PER_PAGE, visible_instances_query
 from workflows.models import Attachment, AuditEvent, Comment, HumanTask, ProcessInstance, ProcessVersion
 from workflows.prepared import server_prepared
-from workflows.query_args import MAX_ID, instance_reference
+from workflows.query_args import MAX_ID, reference_condition
 from workflows.registry.models import Cadre, OrgUnit, User
 from workflows.states import EventType, InstanceStatus, Role, TaskStatus
 
@@ -131,13 +130,9 @@ def _filtered(user: User, filters: InstanceFilters, subject: Any, version: Any) 
 
 def _search_condition(text: str, subject: Any) -> ColumnElement[bool]:
     text = text.strip()
-    reference = instance_reference(text)
+    reference = reference_condition(text, ProcessInstance.id, ProcessInstance.process_id)
     if reference is not None:
-        process_id, instance_id = reference
-        if instance_id is None:
-            return false()  # "#0" or past the largest id: no procedure has it
-        condition = ProcessInstance.id == instance_id
-        return and_(condition, ProcessInstance.process_id == process_id) if process_id else condition
+        return reference
     # lower() folds only ASCII on SQLite; PostgreSQL folds Vietnamese letters too.
     return or_(
         func.lower(subject.full_name).contains(text.lower(), autoescape=True),

@@ -12,6 +12,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from sqlalchemy import ColumnElement, and_, false
+
 # The largest primary key (32-bit on PostgreSQL).
 MAX_ID = 2**31 - 1
 # More digits than any bound here: longer text is refused before int() reads it.
@@ -53,10 +55,15 @@ def page_arg(args: Mapping[str, Any], name: str = "page") -> int:
     return MAX_ID if len(text) > len(str(MAX_ID)) else min(max(1, int(text)), MAX_ID)
 
 
-def instance_reference(text: str) -> tuple[str, int | None] | None:
-    """A search for one procedure, written "#12" or "sample_approval#12", as (the process id or "", the instance id,
-    None when no instance can have it: "#0", past MAX_ID); None when `text` is not written so."""
-    process_id, hash_sign, number = text.rpartition("#")
+def reference_condition(text: str, instance_id: Any, process_id: Any) -> ColumnElement[bool] | None:
+    """A search for one procedure, written "#12" or "sample_approval#12", as a condition on the columns holding the
+    instance id and the process id (false for "#0" or an id past MAX_ID: no procedure has it); None when `text` is
+    not written so."""
+    process, hash_sign, number = text.rpartition("#")
     if not hash_sign or not (number.isascii() and number.isdigit()):
         return None
-    return process_id, parse_id(number)
+    found = parse_id(number)
+    if found is None:
+        return false()
+    condition = instance_id == found
+    return and_(condition, process_id == process) if process else condition
