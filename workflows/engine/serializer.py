@@ -4,6 +4,10 @@ Stock SpiffWorkflow JSON embeds the whole spec in every instance; we store each 
 (process_versions) and hand the cached spec back when restoring. Measured in the SpiffWorkflow notes:
 about half the per-step time and 60% less JSON. The serializer version is stored beside the state so a
 future SpiffWorkflow upgrade can migrate old rows deliberately (docs/decisions/0001).
+
+The JSON text itself is written and read with orjson (decision 0043): the same document as the standard library's,
+compact and with non-ASCII text unescaped, in an eighth of the time to write and half the time to read. What orjson
+cannot write or read exactly as the standard library would goes the standard library's way.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import json
 from typing import Any
 from uuid import UUID
 
+import orjson
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
 from SpiffWorkflow.bpmn.serializer.workflow import VERSION as SPIFF_SERIALIZER_VERSION
@@ -23,6 +28,10 @@ STATE_FORMAT = "canbo-1"
 SERIALIZER_VERSION = f"{STATE_FORMAT}/spiff-{SPIFF_SERIALIZER_VERSION}"
 
 _SPECS_KEY = "__specs__"
+
+# Dates and times go through Spiff's registry (typed {"typename": ..., "value": ...}), as with the standard encoder;
+# non-string keys become strings as the standard encoder makes them.
+_ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_NON_STR_KEYS
 
 
 class SpecByReferenceConverter(BpmnWorkflowConverter):
@@ -50,9 +59,24 @@ class StateSerializer:
         config = dict(SPIFF_CONFIG)
         config[BpmnWorkflow] = SpecByReferenceConverter
         self._spiff = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
+        self._default = self._spiff._encoder_cls().default
 
     def dumps(self, workflow: BpmnWorkflow) -> str:
-        return self._spiff.serialize_json(workflow)
+        # BpmnWorkflowSerializer.serialize_json with another JSON writer: the registry in encoder mode leaves the
+        # values it knows (datetimes, sets, callables in data) to the encoder's `default`, which orjson calls too.
+        spiff = self._spiff
+        spiff.registry._encoder_mode = True
+        try:
+            document = spiff.to_dict(workflow)
+            document[spiff.VERSION_KEY] = spiff.VERSION
+            try:
+                return orjson.dumps(document, default=self._default, option=_ORJSON_OPTIONS).decode()
+            except orjson.JSONEncodeError:
+                # An integer past 64 bits, or a value nobody can write: the standard encoder writes the first and
+                # raises its usual TypeError for the second.
+                return json.dumps(document, cls=spiff._encoder_cls)
+        finally:
+            spiff.registry._encoder_mode = False
 
     def loads(self, state: str, spec: Any, subprocess_specs: dict[str, Any], serializer_version: str) -> BpmnWorkflow:
         if serializer_version != SERIALIZER_VERSION:
@@ -60,7 +84,10 @@ class StateSerializer:
                 f"state written by serializer {serializer_version!r}, this build reads {SERIALIZER_VERSION!r}: "
                 "run the state migration before starting this version"
             )
-        dct = json.loads(state)
+        try:
+            dct = orjson.loads(state)
+        except orjson.JSONDecodeError:
+            dct = json.loads(state)  # NaN or Infinity, a lone surrogate, an integer past 64 bits: older writes
         dct.pop(self._spiff.VERSION_KEY, None)
         dct[_SPECS_KEY] = (spec, subprocess_specs)
         return self._spiff.from_dict(dct)
