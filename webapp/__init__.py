@@ -30,6 +30,7 @@ from workflows.db import configure_engine
 from workflows.deployment.operations import deploy_directory
 from workflows.engine.runtime import ProcessEngine
 from workflows.migrate import MIGRATIONS_DIR
+from workflows.query_args import MAX_ID
 from workflows.registry.models import User
 from workflows.registry.signed_in import user_with_roles
 from workflows.states import Role
@@ -95,7 +96,7 @@ class BoundedInt(IntegerConverter):
     """Ids in URLs fit the database's integer column: a larger one is simply not found (404), not a 500."""
 
     def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("max", 2**31 - 1)
+        kwargs.setdefault("max", MAX_ID)
         super().__init__(map, *args, **kwargs)
 
 

@@ -30,6 +30,7 @@ from workflows.clock import utcnow_naive
 from workflows.engine.store import lock_instance, save_instance
 from workflows.errors import Conflict, Invalid, NotAllowed, NotFound, Problem
 from workflows.models import Ballot, BallotBox, BallotBoxStatus, BallotElector, BallotMode, ProcessInstance
+from workflows.query_args import parse_id
 from workflows.registry.models import OrgUnit, User
 from workflows.rules.ballots import (
     BallotRules,
@@ -117,7 +118,7 @@ def can_see_result(session: Session, user: User, box: BallotBox) -> bool:
 
 def load_box(session: Session, user: User, box_id: int) -> BallotBox:
     """The box if this user has any business with it (elector, or manager / inspector in scope), else NotFound."""
-    box = session.get(BallotBox, box_id) if 0 < box_id <= 2**31 - 1 else None
+    box = session.get(BallotBox, box_id) if parse_id(box_id) is not None else None
     if box is None:
         raise NotFound(f"ballot box {box_id} does not exist")
     if _elector(session, box.id, user.id) is None and not (

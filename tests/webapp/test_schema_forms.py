@@ -18,6 +18,7 @@ from werkzeug.datastructures import FileStorage, MultiDict
 
 from webapp.tasks.schema_forms import (
     UnsupportedSchema,
+    _clean_text,
     add_row,
     build_form_class,
     check_uploads,
@@ -213,6 +214,17 @@ def test_text_is_counted_as_the_person_saw_it() -> None:
     assert len(data["details"]) == 499 and "\r" not in data["details"]  # the last newline is trailing space
     assert data["code"] == "HS1"
     assert list(VALIDATOR.iter_errors(data)) == []
+
+
+def test_text_drops_what_no_database_can_store_as_every_form_does() -> None:
+    # DEL and the C0 controls are never meant (NUL cannot be stored at all); a tab stays, as on every other form.
+    with posted(_changed(VALID_POST, {"subject": "Hồ\x7f sơ\x1b", "details": "một\tdòng"})) as form:
+        assert form.validate(), form.errors
+        data = form_to_data(form, SCHEMA)
+    assert data["subject"] == "Hồ sơ"
+    assert data["details"] == "một\tdòng"
+    # A form post cannot carry a lone surrogate (UTF-8 has none), but what is cleaned loses it as well.
+    assert _clean_text("Hồ\ud800 sơ") == "Hồ sơ"
 
 
 def test_unanswered_optional_fields_are_left_out() -> None:

@@ -33,6 +33,7 @@ from workflows.engine.store import InstanceSnapshot
 from workflows.errors import Invalid, NotAllowed, NotFound, Problem, WorkflowError
 from workflows.inspection.reads import ViewedObject
 from workflows.instances import diagram_for, find_cadre, is_read_only, load_visible_instance
+from workflows.query_args import MAX_ID
 from workflows.registry.models import User
 from workflows.registry.tokens import user_for_token
 from workflows.tasks import load_task_view, visible_task_instance
@@ -41,7 +42,7 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 # Primary keys are 32-bit on PostgreSQL: a larger number cannot name anything, and sent to the database it would
 # fail as an out-of-range parameter instead of simply not matching.
-ID = "int(min=1, max=2147483647)"
+ID = f"int(min=1, max={MAX_ID})"
 OPENAPI_PATH = "/api/openapi.json"
 PUBLIC_ENDPOINTS = frozenset({"api.openapi"})
 SVG_POLICY = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"

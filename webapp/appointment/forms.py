@@ -10,6 +10,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from webapp.form_base import Form
 from workflows.models import BallotMode
+from workflows.query_args import MAX_ID
 
 
 class StartForm(Form):
@@ -17,9 +18,7 @@ class StartForm(Form):
     # Only narrows the posts offered: the post decides the unit (and the service checks the scope over it).
     unit = IntegerField(_l("Unit of the post"), validators=[Optional()])
     # A <select> of the chosen unit's posts (templates/_post_picker.html); the id it posts is checked by the service.
-    position = IntegerField(
-        _l("Post"), validators=[InputRequired(_l("Choose the position.")), NumberRange(1, 2**31 - 1)]
-    )
+    position = IntegerField(_l("Post"), validators=[InputRequired(_l("Choose the position.")), NumberRange(1, MAX_ID)])
     source = RadioField(
         _l("Source of the candidate"),
         choices=[

@@ -7,6 +7,7 @@ from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaF
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from webapp.form_base import Form
+from workflows.query_args import MAX_ID
 
 
 class StartRotationForm(Form):
@@ -15,11 +16,11 @@ class StartRotationForm(Form):
     # are checked by the service.
     to_unit = IntegerField(
         _l("Receiving unit"),
-        validators=[InputRequired(_l("Choose the receiving unit.")), NumberRange(1, 2**31 - 1)],
+        validators=[InputRequired(_l("Choose the receiving unit.")), NumberRange(1, MAX_ID)],
     )
     position = IntegerField(
         _l("Post at the receiving unit"),
-        validators=[InputRequired(_l("Choose the position.")), NumberRange(1, 2**31 - 1)],
+        validators=[InputRequired(_l("Choose the position.")), NumberRange(1, MAX_ID)],
     )
     starts_on = DateField(_l("First day of the rotation"), validators=[InputRequired(_l("Enter a date."))])
     planned_end_on = DateField(_l("Last day of the rotation"), validators=[InputRequired(_l("Enter a date."))])

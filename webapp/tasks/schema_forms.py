@@ -58,6 +58,7 @@ from wtforms.utils import unset_value
 from wtforms.validators import StopValidation, ValidationError
 
 from webapp.form_base import Form as PageForm
+from workflows.text import storable
 
 __all__ = [
     "ADD_ROW_PREFIX",
@@ -426,8 +427,6 @@ def _choices(
 
 # -- cleaning what people type ---------------------------------------------------------------------------------------
 
-# NUL cannot be stored in PostgreSQL text or jsonb, and the other C0 controls are never meant; tab and newline stay.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:[.,][0-9]*)?|[.,][0-9]+)(?:[eE][+-]?[0-9]+)?")
 _ISO_DATE = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})")
@@ -436,11 +435,12 @@ _EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
 
 
 def _clean_text(value: str) -> str:
-    # Browsers send textarea line breaks as CRLF but count them as one character against maxlength, and some
-    # Vietnamese input methods send decomposed letters (e + combining marks): normalising makes the server count what
-    # the person saw, and stores one spelling of each word.
-    value = value.replace("\r\n", "\n").replace("\r", "\n")
-    return _CONTROL.sub("", unicodedata.normalize("NFC", value)).strip()
+    # What cannot be stored goes, as on every other form (workflows.text.storable). Browsers send textarea line
+    # breaks as CRLF but count them as one character against maxlength, and some Vietnamese input methods send
+    # decomposed letters (e + combining marks): normalising makes the server count what the person saw, and stores
+    # one spelling of each word.
+    value = storable(value.replace("\r\n", "\n").replace("\r", "\n"))
+    return unicodedata.normalize("NFC", value).strip()
 
 
 def _first_text(valuelist: Sequence[Any]) -> str:
@@ -670,11 +670,15 @@ class SchemaCheckboxesField(_SchemaField, SelectMultipleField):
         return not self.data
 
 
+# A stored file's reference is one line of printable text: no control character, not even a tab or a line break.
+_NOT_IN_A_REFERENCE = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
+
+
 def _reference(value: Any) -> str | None:
     if not isinstance(value, str):
         return None
     value = value.strip()
-    return value if value and len(value) <= MAX_REFERENCE_LENGTH and not _CONTROL.search(value) else None
+    return value if value and len(value) <= MAX_REFERENCE_LENGTH and not _NOT_IN_A_REFERENCE.search(value) else None
 
 
 class SchemaFileField(_SchemaField, FileField):

@@ -25,6 +25,7 @@ from workflows.engine.runtime import ProcessEngine
 from workflows.engine.store import InstanceSnapshot
 from workflows.errors import Conflict, Invalid, NotAllowed, NotFound, Problem, WorkflowError
 from workflows.models import ProcessInstance, WorkerCursor
+from workflows.query_args import parse_id
 from workflows.registry.models import Cadre, CadrePosition, Position, User
 from workflows.registry.records import local_today
 from workflows.rules.appointment import DEFAULT_POLICY, AppointmentPolicy, reappointment_due, reappointment_plan
@@ -102,7 +103,8 @@ def start_appointment(
     outside it), the cadre already holds the post, or an appointment of this cadre to this post is running."""
     problems: list[Problem] = []
     cadre = session.scalar(select(Cadre).where(Cadre.code == (cadre_code or "").strip()))
-    position = session.get(Position, position_id) if isinstance(position_id, int) and 0 < position_id < 2**31 else None
+    named = isinstance(position_id, int) and parse_id(position_id) is not None  # not True, not past MAX_ID
+    position = session.get(Position, position_id) if named else None
     if cadre is None or not cadre.is_active:
         problems.append(Problem("No active cadre has this code.", field="cadre"))
     if position is None:

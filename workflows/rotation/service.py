@@ -22,6 +22,7 @@ from workflows.engine.runtime import ProcessEngine
 from workflows.engine.store import InstanceSnapshot
 from workflows.errors import Conflict, Invalid, NotAllowed, Problem
 from workflows.models import ProcessInstance
+from workflows.query_args import parse_id
 from workflows.registry.models import Cadre, OrgUnit, Position, RotationRecord, User
 from workflows.registry.records import local_today
 from workflows.rotation import PROCESS_ID
@@ -53,7 +54,7 @@ class RotationRequest:
 
 
 def _valid_id(value: int | None) -> bool:
-    return isinstance(value, int) and 0 < value < 2**31
+    return isinstance(value, int) and parse_id(value) is not None
 
 
 def _running_for(session: Session, cadre: Cadre) -> int | None:
