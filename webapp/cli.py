@@ -42,7 +42,7 @@ from workflows.appointment.service import (
 from workflows.audit import instance_chain, verify_chains
 from workflows.db import transaction
 from workflows.deployment.operations import deploy_bundle, list_versions
-from workflows.deployment.validation import BundleFile, split_uploads, validate_bundle
+from workflows.deployment.validation import BundleFile, bundles_from_directory, split_uploads, validate_bundle
 from workflows.engine import operations
 from workflows.errors import Invalid, WorkflowError
 from workflows.evaluation.products import read_assigned_products
@@ -136,14 +136,33 @@ def _engine():  # type: ignore[no-untyped-def]
     return current_app.extensions["canbo_engine"]
 
 
-def _read_bundle(paths: tuple[str, ...]) -> tuple[list[BundleFile], dict[str, bytes]]:
+Bundle = tuple[list[BundleFile], dict[str, bytes]]  # model files, and form files given beside them
+
+
+def _bundles(paths: tuple[str, ...]) -> list[Bundle]:
+    """What `processes deploy/validate` were given: the files named, as one bundle; each directory as the app
+    deploys bpmn/ at start-up — one bundle per .bpmn file, with the .dmn files it calls — its .json files being
+    forms. Deploying the directory the app started from is then "unchanged" process by process."""
+    files = [Path(raw) for raw in paths if not Path(raw).is_dir()]
+    for path in files:
+        if not path.is_file():
+            _fail(f"{path}: no such file or directory")
+    bundles: list[Bundle] = []
     for raw in paths:
-        if not Path(raw).is_file():
-            _fail(f"{raw}: no such file")
-    files, forms, problems = split_uploads((raw, Path(raw).read_bytes()) for raw in paths)
-    if problems:
-        _fail(str(Invalid("the model bundle is not valid", problems)))
-    return files, forms
+        directory = Path(raw)
+        if not directory.is_dir():
+            continue
+        forms = {p.name: p.read_bytes() for p in sorted(directory.glob("*.json")) if p.is_file()}
+        models = bundles_from_directory(directory)
+        if not models:
+            _fail(f"{raw}: the directory holds no .bpmn file")
+        bundles.extend((model, forms) for model in models)
+    if files:
+        named, forms, problems = split_uploads((str(path), path.read_bytes()) for path in files)
+        if problems:
+            _fail(str(Invalid("the model bundle is not valid", problems)))
+        bundles.append((named, forms))
+    return bundles
 
 
 # -- processes ----------------------------------------------------------------------------------------
@@ -154,21 +173,29 @@ def processes() -> None:
     pass
 
 
-@processes.command("deploy", help="Deploy BPMN/DMN files (and form .json files they name) as new versions.")
+@processes.command(
+    "deploy",
+    help="Deploy BPMN/DMN files (and form .json files they name) as new versions; a directory stands for its files.",
+)
 @click.argument("paths", nargs=-1, required=True)
 @click.option("--as", "username", help="Record the deployment as this (admin) user.")
 @with_appcontext
 def deploy_command(paths: tuple[str, ...], username: str | None) -> None:
-    files, forms = _read_bundle(paths)
+    bundles = _bundles(paths)
+    actor = _user(username)
     try:
-        with transaction(db.session):
-            results = deploy_bundle(
-                db.session,
-                files,
-                actor=_user(username),
-                forms_dir=Path(current_app.config["FORMS_DIR"]),
-                extra_forms=forms,
-            )
+        with transaction(db.session):  # all of them or nothing
+            results = [
+                result
+                for files, forms in bundles
+                for result in deploy_bundle(
+                    db.session,
+                    files,
+                    actor=actor,
+                    forms_dir=Path(current_app.config["FORMS_DIR"]),
+                    extra_forms=forms,
+                )
+            ]
     except Invalid as error:
         _fail(f"Rejected, nothing was stored.\n{error}")
     except WorkflowError as error:
@@ -177,16 +204,23 @@ def deploy_command(paths: tuple[str, ...], username: str | None) -> None:
         click.echo(str(result))
 
 
-@processes.command("validate", help="Check BPMN/DMN files; print every problem and exit non-zero if any.")
+@processes.command(
+    "validate",
+    help="Check BPMN/DMN files (a directory: its files); print every problem and exit non-zero if any.",
+)
 @click.argument("paths", nargs=-1, required=True)
 @with_appcontext
 def validate_command(paths: tuple[str, ...]) -> None:
-    files, forms = _read_bundle(paths)
-    try:
-        bundle = validate_bundle(files, Path(current_app.config["FORMS_DIR"]), forms)
-    except Invalid as error:
-        _fail(str(error))
-    click.echo(f"valid: {', '.join(bundle.process_ids)}")
+    valid: list[str] = []
+    failures: list[str] = []
+    for files, forms in _bundles(paths):
+        try:
+            valid.extend(validate_bundle(files, Path(current_app.config["FORMS_DIR"]), forms).process_ids)
+        except Invalid as error:
+            failures.append(str(error))
+    if failures:
+        _fail("\n".join(failures))
+    click.echo(f"valid: {', '.join(valid)}")
 
 
 @processes.command("list", help="List deployed process versions.")

@@ -67,6 +67,44 @@ def test_validate_lists_every_problem_with_its_place(runner: FlaskCliRunner) -> 
     assert ok.exit_code == 0 and "sample_approval" in ok.output
 
 
+SHIPPED_MODELS = Path(__file__).parents[2] / "bpmn"
+
+
+def test_deploy_of_a_directory_is_bundled_as_at_start_up(
+    runner: FlaskCliRunner, driver: WorkflowDriver, tmp_path: Path
+) -> None:
+    runner.invoke(args=["processes", "deploy", str(SHIPPED_MODELS)])  # whatever the app deployed, now all of it
+    before = _versions(driver)
+    again = runner.invoke(args=["processes", "deploy", str(SHIPPED_MODELS)])
+    assert again.exit_code == 0, again.output
+    assert "sample_approval v" in again.output and "(deployed)" not in again.output
+    assert _versions(driver) == before
+
+    # One changed process in a copy of the directory: only that one gets a new version.
+    for model in SHIPPED_MODELS.iterdir():
+        (tmp_path / model.name).write_bytes(model.read_bytes())
+    changed = tmp_path / "sample_approval.bpmn"
+    changed.write_text(changed.read_text(encoding="utf-8").replace("Lập đề nghị", "Lập tờ trình"), encoding="utf-8")
+    result = runner.invoke(args=["processes", "deploy", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert [line for line in result.output.splitlines() if "(deployed)" in line] == [
+        line for line in result.output.splitlines() if line.startswith("sample_approval ")
+    ]
+    assert _versions(driver) == before + 1
+
+
+def test_validate_takes_directories_and_names_what_is_missing(runner: FlaskCliRunner, tmp_path: Path) -> None:
+    ok = runner.invoke(args=["processes", "validate", str(SHIPPED_MODELS)])
+    assert ok.exit_code == 0, ok.output
+    assert "monthly_evaluation" in ok.output and "rotation" in ok.output
+    empty = runner.invoke(args=["processes", "validate", str(tmp_path)])
+    assert empty.exit_code == 1 and "holds no .bpmn file" in empty.output
+    missing = runner.invoke(args=["processes", "validate", str(tmp_path / "nothing.bpmn")])
+    assert missing.exit_code == 1 and "no such file or directory" in missing.output
+    mixed = runner.invoke(args=["processes", "validate", str(SHIPPED_MODELS), str(FIXTURES / "xsd_error.bpmn")])
+    assert mixed.exit_code == 1 and "xsd_error.bpmn, line 7" in mixed.output
+
+
 def test_start_and_complete_from_the_command_line(runner: FlaskCliRunner, driver: WorkflowDriver) -> None:
     started = runner.invoke(args=["instances", "start", "sample_approval", "--subject", "CB0001", "--as", "officer1"])
     assert started.exit_code == 0, started.output
