@@ -806,7 +806,11 @@ evaluation.add_command(annual_command)  # canbo evaluation annual: webapp/evalua
 def evaluation_open_command(
     month: str, unit_code: str, no_subunits: bool, username: str | None, chunk: int, products_file: Path | None
 ) -> None:
-    from webapp.evaluation.opening import open_month
+    from webapp.evaluation.opening import open_month, shown_codes
+
+    def _codes_text(codes: tuple[str, ...]) -> str:
+        shown, more = shown_codes(codes)
+        return f"{shown} và {more} mã khác" if more else shown
 
     actor = _user(username)
     products = None
@@ -839,3 +843,10 @@ def evaluation_open_command(
         f"đã mở từ trước {summary.already_open}, chưa có tài khoản {summary.without_account} "
         f"({time.perf_counter() - started:.1f} s)"
     )
+    if summary.products_not_used:
+        click.echo(
+            f"Cảnh báo: tệp sản phẩm được giao có dòng của {len(summary.products_not_used)} cán bộ không được mở "
+            f"trong lần này (mã không có, ngoài đơn vị, không còn hoạt động hoặc đã mở từ trước), các dòng đó không "
+            f"được dùng: {_codes_text(summary.products_not_used)}",
+            err=True,
+        )

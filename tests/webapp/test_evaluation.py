@@ -403,6 +403,19 @@ def test_cli_opens_with_the_assigned_products_filled_in(runner, driver, tmp_path
     ]
 
 
+def test_cli_names_the_products_rows_it_did_not_use(runner, driver, tmp_path) -> None:
+    products = tmp_path / "san-pham.csv"
+    header = 'Mã cán bộ,"Tên sản phẩm, công việc",Số sản phẩm quy đổi được giao\n'
+    products.write_text(header + "CB0001,Tham mưu văn bản,12\nCB9999,Giải quyết hồ sơ,3\n", encoding="utf-8")
+    result = runner.invoke(args=["evaluation", "open", "--month", MONTH, "--unit", "X001", "--products", str(products)])
+    assert result.exit_code == 0, result.output
+    assert "1 cán bộ không được mở" in result.stderr and "CB9999" in result.stderr
+    assert "CB0001" not in result.stderr
+    # Opened again: CB0001 is already open now, so its rows are not used either.
+    again = runner.invoke(args=["evaluation", "open", "--month", MONTH, "--unit", "X001", "--products", str(products)])
+    assert again.exit_code == 0 and "CB0001, CB9999" in again.stderr
+
+
 def test_cli_refuses_a_bad_products_file_and_opens_nothing(runner, driver, tmp_path) -> None:
     products = tmp_path / "san-pham.csv"
     header = 'Mã cán bộ,"Tên sản phẩm, công việc",Số sản phẩm quy đổi được giao\n'
@@ -535,6 +548,17 @@ def test_the_open_page_fills_in_the_assigned_products_from_a_file(auth: AuthActi
         ("Tham mưu văn bản", 12.0),
         ("Giải quyết hồ sơ", 2.5),
     ]
+
+
+def test_the_open_page_warns_of_products_rows_it_did_not_use(app: Flask, auth: AuthActions, client, driver) -> None:
+    auth.login("personnel1")
+    rows = "".join(f"CB9{n:03d},Việc,1\n" for n in range(25))  # 25 codes nobody has: 20 shown, "5 more"
+    response = _open_with_products(auth, PRODUCTS_HEADER + "CB0001,Tham mưu văn bản,12\n" + rows)
+    assert response.status_code == 302
+    html = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert 'class="flash warning"' in html and "các dòng đó không được dùng" in html
+    assert "CB9000, CB9001" in html and "CB9019" in html and "CB9020" not in html
+    assert vietnamese(app, "%(codes)s and %(more)s more").replace("%(codes)s", "").replace("%(more)s", "5") in html
 
 
 def test_a_bad_products_file_is_refused_on_the_page_and_opens_nothing(

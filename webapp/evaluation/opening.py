@@ -36,6 +36,17 @@ class OpeningSummary:
     opened: int
     already_open: int
     without_account: int
+    # Cadre codes of the assigned-products file this opening did not open (unknown, outside the unit, inactive, or
+    # already open for the month): their rows were not used, and the person who sent the file must hear it.
+    products_not_used: tuple[str, ...] = ()
+
+
+SHOWN_CODES = 20
+
+
+def shown_codes(codes: Sequence[str]) -> tuple[str, int]:
+    """The first SHOWN_CODES codes, comma-separated, and how many more there are (a message stays readable)."""
+    return ", ".join(codes[:SHOWN_CODES]), max(0, len(codes) - SHOWN_CODES)
 
 
 def open_month(
@@ -84,4 +95,5 @@ def open_month(
         opened=opened,
         already_open=plan.already_open + raced,
         without_account=missing,
+        products_not_used=tuple(sorted(set(products or {}) - {cadre.code for cadre in plan.to_open})),
     )

@@ -14,7 +14,7 @@ from sqlalchemy import or_, select
 from webapp.downloads import export_format, format_problems, send_table
 from webapp.evaluation import evaluation_policy, task_grouping
 from webapp.evaluation.forms import AnnualRunForm, OpenMonthForm
-from webapp.evaluation.opening import open_month
+from webapp.evaluation.opening import open_month, shown_codes
 from webapp.extensions import db
 from webapp.http import act, process_engine, refusal_on_fields, status_for, translated, trusted_svg
 from webapp.instances.views import STATUS_LABELS
@@ -159,6 +159,18 @@ def open_page() -> Any:
                     ),
                     "success",
                 )
+                if summary.products_not_used:
+                    shown, more = shown_codes(summary.products_not_used)
+                    flash(
+                        _(
+                            "The assigned products file has rows for %(count)s cadres this opening did not open "
+                            "(unknown code, outside the unit, no longer active, or already open): those rows were "
+                            "not used. %(codes)s",
+                            count=len(summary.products_not_used),
+                            codes=_("%(codes)s and %(more)s more", codes=shown, more=more) if more else shown,
+                        ),
+                        "warning",
+                    )
                 return redirect(url_for("evaluation.results", unit=summary.unit_code, month=summary.month))
     page = render_template("evaluation/open.html", form=form, problems=problems, units=units)
     return page, status

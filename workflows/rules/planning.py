@@ -429,7 +429,9 @@ def term_problems(term: str, *, today: date, policy: PlanningPolicy = DEFAULT_PO
     if last <= first:
         return [Problem("a term is written like 2026-2031", field="term")]
     if last - first != policy.term_years:
-        wrong_length = "The term does not last as many years as a term in the settings (normally 5, like 2026-2031)."
+        wrong_length = N_(
+            "The term does not last as many years as a term in the settings (normally 5, like 2026-2031)."
+        )
         return [Problem(wrong_length, field="term")]
     if not today.year - policy.term_start_years_back <= first <= today.year + policy.term_start_years_ahead:
         return [Problem("The term is too far from the present: check the years.", field="term")]
