@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import inspect, select, update
+import pytest
+from sqlalchemy import func, inspect, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.fixtures.statements import statements_sent
 from workflows.clock import utcnow_naive
+from workflows.errors import NotAllowed
 from workflows.registry.models import ApiToken, OrgUnit, RoleAssignment, User
 from workflows.registry.signed_in import user_with_roles
 from workflows.registry.tokens import LAST_USE_PRECISION, create_token, user_for_token
@@ -143,3 +145,14 @@ def test_a_revoked_token_or_an_inactive_user_names_nobody(session: Session, demo
     session.expunge_all()
     assert user_for_token(session, token) is None
     assert user_for_token(session, "not-a-token") is None
+
+
+def test_no_token_is_made_for_a_deactivated_user(session: Session, demo_users: dict[str, User]) -> None:
+    owner = session.get(User, demo_users["officer1"].id)
+    assert owner is not None
+    owner.is_active = False
+    session.flush()
+    before = session.scalar(select(func.count()).select_from(ApiToken))
+    with pytest.raises(NotAllowed, match="deactivated"):
+        create_token(session, owner, "script")
+    assert session.scalar(select(func.count()).select_from(ApiToken)) == before

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
 from workflows.clock import utcnow_naive
-from workflows.errors import Invalid, NotFound, Problem
+from workflows.errors import Invalid, NotAllowed, NotFound, Problem
 from workflows.prepared import fetch_rows, server_prepared
 from workflows.query_args import parse_id
 from workflows.registry.models import ApiToken, User
@@ -44,7 +44,10 @@ class TokenUse(NamedTuple):
 
 
 def create_token(session: Session, user: User, name: str = "") -> str:
-    """Returns the token itself; only its hash is kept, so it cannot be shown again."""
+    """Returns the token itself; only its hash is kept, so it cannot be shown again. Refused for a deactivated user,
+    whose token would never sign in: better said when it is made than at the API."""
+    if not user.is_active:
+        raise NotAllowed(f"user {user.username} is deactivated: no token was created")
     name = (name or "").strip()
     if len(name) > 120:
         raise Invalid("the token name is too long", [Problem("at most 120 characters", field="name")])
