@@ -23,6 +23,8 @@ from webapp.config import (
     check_database_url,
     default_config,
     evaluation_policy_from,
+    planning_policy_from,
+    rotation_policy_from,
     work_calendar_from,
 )
 from webapp.extensions import babel, csrf, db, login_manager, migrate
@@ -54,6 +56,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     app.extensions[appointment_settings.POLICY_KEY] = appointment_policy_from(app.config["APPOINTMENT_POLICY"])
     app.extensions[appointment_settings.CALENDAR_KEY] = work_calendar_from(app.config["WORK_CALENDAR"])
+    from webapp import planning as planning_settings
+    from webapp import rotation as rotation_settings
+
+    app.extensions[planning_settings.POLICY_KEY] = planning_policy_from(app.config["PLANNING_POLICY"])
+    app.extensions[rotation_settings.POLICY_KEY] = rotation_policy_from(app.config["ROTATION_POLICY"])
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
     check_database_url(uri)
     if uri.startswith("sqlite:///"):

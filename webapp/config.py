@@ -7,7 +7,7 @@ import os
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
@@ -15,6 +15,8 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from workflows.errors import Invalid
 from workflows.rules.appointment import AppointmentPolicy
 from workflows.rules.evaluation import EvaluationPolicy
+from workflows.rules.planning import PlanningPolicy
+from workflows.rules.rotation import RotationPolicy
 from workflows.rules.workdays import DEFAULT_CALENDAR_CONFIG, WorkCalendar
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -75,6 +77,11 @@ def default_config(instance_path: Path) -> dict[str, Any]:
         # The appointment's configurable rules (workflows.rules.appointment.AppointmentPolicy): a JSON object of
         # the settings that differ from the defaults, e.g. {"min_annual_grade": "HTTNV"}. Checked at start-up.
         "APPOINTMENT_POLICY": os.environ.get("CANBO_APPOINTMENT_POLICY", "{}"),
+        # The planning review's configurable rules (workflows.rules.planning.PlanningPolicy), e.g.
+        # {"term_years": 5, "min_months_to_retirement": 120}; each review keeps the policy it started with.
+        "PLANNING_POLICY": os.environ.get("CANBO_PLANNING_POLICY", "{}"),
+        # The rotation's configurable rules (workflows.rules.rotation.RotationPolicy), e.g. {"min_months": 36}.
+        "ROTATION_POLICY": os.environ.get("CANBO_ROTATION_POLICY", "{}"),
         # The working-day calendar of the deadlines counted in working days (workflows/rules/workdays.py format:
         # {"holidays": [...], "working_days": [...], "weekend": [5, 6]}); empty: the shipped calendar (2026
         # official, 2027 provisional until the Prime Minister's notice, later years the solar holidays only).
@@ -115,24 +122,34 @@ def _invalid_setting(name: str, invalid: Invalid) -> ConfigError:
     return ConfigError(f"{name} is not valid: {problems}")
 
 
-def evaluation_policy_from(value: Any) -> EvaluationPolicy:
-    """EVALUATION_POLICY (a mapping, or its JSON text from the environment) as a checked policy."""
-    if isinstance(value, EvaluationPolicy):
+P = TypeVar("P", EvaluationPolicy, AppointmentPolicy, PlanningPolicy, RotationPolicy)
+
+
+def _policy_from(name: str, policy_class: type[P], value: Any) -> P:
+    """A policy setting (a mapping, or its JSON text from the environment) as a checked policy: an unknown or
+    inconsistent setting raises ConfigError naming `name` and every problem."""
+    if isinstance(value, policy_class):
         return value
     try:
-        return EvaluationPolicy.from_mapping(_settings_from("EVALUATION_POLICY", value))
+        return policy_class.from_mapping(_settings_from(name, value))
     except Invalid as invalid:
-        raise _invalid_setting("EVALUATION_POLICY", invalid) from invalid
+        raise _invalid_setting(name, invalid) from invalid
+
+
+def evaluation_policy_from(value: Any) -> EvaluationPolicy:
+    return _policy_from("EVALUATION_POLICY", EvaluationPolicy, value)
 
 
 def appointment_policy_from(value: Any) -> AppointmentPolicy:
-    """APPOINTMENT_POLICY (a mapping, or its JSON text) as a checked policy."""
-    if isinstance(value, AppointmentPolicy):
-        return value
-    try:
-        return AppointmentPolicy.from_mapping(_settings_from("APPOINTMENT_POLICY", value))
-    except Invalid as invalid:
-        raise _invalid_setting("APPOINTMENT_POLICY", invalid) from invalid
+    return _policy_from("APPOINTMENT_POLICY", AppointmentPolicy, value)
+
+
+def planning_policy_from(value: Any) -> PlanningPolicy:
+    return _policy_from("PLANNING_POLICY", PlanningPolicy, value)
+
+
+def rotation_policy_from(value: Any) -> RotationPolicy:
+    return _policy_from("ROTATION_POLICY", RotationPolicy, value)
 
 
 def work_calendar_from(value: Any) -> WorkCalendar:

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from webapp.extensions import db
 from webapp.http import process_engine
+from webapp.planning import planning_policy
 from workflows.db import transaction
 from workflows.errors import WorkflowError
 from workflows.planning.service import Variant, start_planning
@@ -32,7 +33,13 @@ def planning_start(unit_code: str, term: str, variant: str, username: str) -> No
     try:
         with transaction(db.session):
             instance = start_planning(
-                db.session, process_engine(), actor=actor, unit_code=unit_code, term=term, variant=variant
+                db.session,
+                process_engine(),
+                actor=actor,
+                unit_code=unit_code,
+                term=term,
+                variant=variant,
+                policy=planning_policy(),
             )
     except WorkflowError as error:
         raise click.ClickException(str(error)) from error

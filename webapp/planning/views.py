@@ -14,6 +14,7 @@ from webapp.ballots.steps import load_instance, messages, open_ballot_page
 from webapp.downloads import export_format, format_problems, send_table
 from webapp.extensions import db
 from webapp.http import act, process_engine, status_for
+from webapp.planning import planning_policy
 from webapp.planning.forms import StartForm
 from workflows.access import OVERSEEING_ROLES, oversees_unit, role_units
 from workflows.errors import NotFound, Problem, WorkflowError
@@ -62,6 +63,7 @@ def start() -> Any:
                     unit_code=form.unit.data or "",
                     term=form.term.data or "",
                     variant=form.variant.data or "",
+                    policy=planning_policy(),
                 )
             )
         except WorkflowError as error:
@@ -111,7 +113,7 @@ def plan() -> Any:
     fmt = export_format()
     if fmt is not None:
         return send_table(plan_records(rows), PLAN_COLUMNS, fmt, f"quy-hoach-{unit.code}{'-' + term if term else ''}")
-    figures = plan_structure(db.session, rows, local_today())
+    figures = plan_structure(db.session, rows, local_today(), planning_policy())
     return render_template("planning/plan.html", rows=rows, events=history(rows), figures=figures, errors={}, **context)
 
 

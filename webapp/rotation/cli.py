@@ -11,12 +11,12 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from webapp.extensions import db
+from webapp.rotation import rotation_policy
 from workflows.db import transaction
 from workflows.errors import Invalid, WorkflowError
 from workflows.registry.models import User
 from workflows.rotation.service import RotationRequest, start_rotation
 from workflows.rotation.signals import can_see_signals, rotation_signals, signal_scope
-from workflows.rules.rotation import DEFAULT_POLICY, RotationPolicy
 
 
 def _fail(message: str) -> None:
@@ -30,11 +30,6 @@ def _user(username: str) -> User:
         _fail(f"no such user: {username}")
     assert user is not None
     return user
-
-
-def rotation_policy() -> RotationPolicy:
-    settings = current_app.config.get("ROTATION_POLICY")
-    return RotationPolicy.from_mapping(settings) if settings else DEFAULT_POLICY
 
 
 @click.group(help="Rotations (luân chuyển cán bộ).")

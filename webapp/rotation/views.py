@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
@@ -15,6 +15,7 @@ from wtforms.fields.choices import SelectChoice
 from webapp.ballots.steps import load_instance, open_ballot_page
 from webapp.extensions import db
 from webapp.http import act, process_engine, refusal_on_fields, status_for
+from webapp.rotation import rotation_policy
 from webapp.rotation.forms import StartRotationForm
 from webapp.start_form import cadre_suggestions, post_picker, posts_json, showing_posts
 from workflows.access import role_units
@@ -23,14 +24,8 @@ from workflows.rotation import PROCESS_ID
 from workflows.rotation.ballots import ROTATION_BALLOTS
 from workflows.rotation.service import STARTING_ROLES, RotationRequest, start_rotation
 from workflows.rotation.signals import can_see_signals, rotation_signals, signal_scope
-from workflows.rules.rotation import DEFAULT_POLICY, RotationPolicy
 
 bp = Blueprint("rotation", __name__, url_prefix="/rotations")
-
-
-def _policy() -> RotationPolicy:
-    settings = current_app.config.get("ROTATION_POLICY")
-    return RotationPolicy.from_mapping(settings) if settings else DEFAULT_POLICY
 
 
 def _may_start() -> bool:
@@ -42,7 +37,7 @@ def _may_start() -> bool:
 def start() -> Any:
     if not _may_start():
         abort(403)
-    policy = _policy()
+    policy = rotation_policy()
     form = StartRotationForm()
     form.purpose.choices = [SelectChoice(key, label) for key, label in policy.purposes.items()]
     if request.method == "GET" and request.args.get("cadre"):
