@@ -12,19 +12,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from lxml import html as lxml_html
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.fixtures.app import AuthActions
+from tests.fixtures.app import AuthActions, configured_app
 from tests.fixtures.appointment import ALL_DOCUMENTS, NOMINEE, recent, setup_appointment, today_text
 from tests.fixtures.ballots import ballot_tables, user
 from tests.fixtures.workflow_helpers import WorkflowDriver
-from webapp import create_app
 from webapp.appointment import appointment_policy
-from webapp.config import ConfigError
 from webapp.extensions import db
 from workflows.appointment.hooks import working_deadline
 from workflows.appointment.service import start_due_reappointments
@@ -602,20 +599,7 @@ def test_external_source_at_exactly_half_goes_to_the_receiving_units_head(
     _verified(session_factory)
 
 
-# -- configuration: APPOINTMENT_POLICY and WORK_CALENDAR ---------------------------------------------------------
-
-
-def _configured_app(database_url: str, tmp_path: Path, **settings: Any) -> Flask:
-    return create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": "x",
-            "SQLALCHEMY_DATABASE_URI": database_url,
-            "DEPLOY_ON_STARTUP": False,
-            "UPLOAD_DIR": str(tmp_path),
-            **settings,
-        }
-    )
+# -- configuration: APPOINTMENT_POLICY and WORK_CALENDAR (bad settings: tests/webapp/test_config.py) ---------------------------------------------------------
 
 
 def test_the_policy_and_calendar_come_from_the_configuration(
@@ -623,7 +607,7 @@ def test_the_policy_and_calendar_come_from_the_configuration(
 ) -> None:
     today = local_today()
     closed = [(today + timedelta(days=n)).isoformat() for n in range(1, 15)]  # two weeks declared off
-    app = _configured_app(
+    app = configured_app(
         database_url,
         tmp_path,
         APPOINTMENT_POLICY='{"min_annual_grade": "HTXSNV", "confidence_dismissal_from": [3, 4]}',
@@ -658,24 +642,6 @@ def test_the_policy_and_calendar_come_from_the_configuration(
 
 def _complete_as(driver: WorkflowDriver, instance_id: int, key: str, username: str, data: dict) -> None:
     driver.complete(username, driver.task(instance_id, key).id, data)
-
-
-@pytest.mark.parametrize(
-    ("settings", "named"),
-    [
-        ({"APPOINTMENT_POLICY": '{"confidence_low_above": [2, 1]}'}, "confidence_low_above"),
-        ({"APPOINTMENT_POLICY": '{"min_annual_grad": "HTNV"}'}, "min_annual_grad"),
-        ({"APPOINTMENT_POLICY": "[1]"}, "JSON object"),
-        ({"WORK_CALENDAR": '{"holidays": ["2027-02-30"]}'}, "holidays.0"),
-        ({"WORK_CALENDAR": '{"holidays": '}, "not valid JSON"),
-    ],
-)
-def test_a_bad_appointment_setting_stops_the_start_with_a_clear_error(
-    tmp_path: Path, settings: dict[str, str], named: str
-) -> None:
-    with pytest.raises(ConfigError) as refused:
-        _configured_app(f"sqlite:///{tmp_path / 'x.db'}", tmp_path, **settings)
-    assert next(iter(settings)) in str(refused.value) and named in str(refused.value)
 
 
 # -- a clearance that reports issues blocks the procedure (domain rules §3.7) ------------------------------------

@@ -1,4 +1,4 @@
-"""`webapp.config`: the policy settings of the procedures — read from the configuration or the environment, checked
+"""`webapp.config`: the policy and calendar settings of the procedures — read from the configuration or the environment, checked
 when the app starts (a bad one stops the start naming the setting), and the policy a procedure starts with."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
+from tests.fixtures.app import configured_app
 from tests.fixtures.planning import setup_planning
-from webapp import create_app
 from webapp.config import ConfigError
 from webapp.planning import planning_policy
 from webapp.rotation import rotation_policy
@@ -20,21 +20,8 @@ from workflows.rules.planning import DEFAULT_POLICY as DEFAULT_PLANNING_POLICY
 from workflows.rules.rotation import DEFAULT_POLICY as DEFAULT_ROTATION_POLICY
 
 
-def _configured_app(database_url: str, tmp_path: Path, **settings: Any) -> Flask:
-    return create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": "x",
-            "SQLALCHEMY_DATABASE_URI": database_url,
-            "DEPLOY_ON_STARTUP": False,
-            "UPLOAD_DIR": str(tmp_path),
-            **settings,
-        }
-    )
-
-
 def test_without_settings_the_shipped_policies_apply(tmp_path: Path) -> None:
-    app = _configured_app(f"sqlite:///{tmp_path / 'x.db'}", tmp_path)
+    app = configured_app(f"sqlite:///{tmp_path / 'x.db'}", tmp_path)
     assert planning_policy(app) == DEFAULT_PLANNING_POLICY
     assert rotation_policy(app) == DEFAULT_ROTATION_POLICY
 
@@ -42,7 +29,7 @@ def test_without_settings_the_shipped_policies_apply(tmp_path: Path) -> None:
 def test_the_policies_come_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CANBO_PLANNING_POLICY", '{"term_years": 4, "young_age_years": 35}')
     monkeypatch.setenv("CANBO_ROTATION_POLICY", '{"min_duration_months": 24}')
-    app = _configured_app(f"sqlite:///{tmp_path / 'x.db'}", tmp_path)
+    app = configured_app(f"sqlite:///{tmp_path / 'x.db'}", tmp_path)
     assert planning_policy(app).term_years == 4 and planning_policy(app).young_age_years == 35
     assert rotation_policy(app).min_duration_months == 24
 
@@ -55,13 +42,17 @@ def test_the_policies_come_from_the_environment(tmp_path: Path, monkeypatch: pyt
         ({"PLANNING_POLICY": "[5]"}, "JSON object"),
         ({"ROTATION_POLICY": '{"min_duration_months": "ba năm"}'}, "min_duration_months"),
         ({"ROTATION_POLICY": '{"min_duration_months": '}, "not valid JSON"),
+        ({"APPOINTMENT_POLICY": '{"confidence_low_above": [2, 1]}'}, "confidence_low_above"),
+        ({"APPOINTMENT_POLICY": '{"min_annual_grad": "HTNV"}'}, "min_annual_grad"),
+        ({"APPOINTMENT_POLICY": "[1]"}, "JSON object"),
+        ({"WORK_CALENDAR": '{"holidays": ["2027-02-30"]}'}, "holidays.0"),
+        ({"WORK_CALENDAR": '{"holidays": '}, "not valid JSON"),
+        ({"EVALUATION_POLICY": '{"max_returns": -1}'}, "max_returns"),
     ],
 )
-def test_a_bad_policy_setting_stops_the_start_with_a_clear_error(
-    tmp_path: Path, settings: dict[str, str], named: str
-) -> None:
+def test_a_bad_setting_stops_the_start_with_a_clear_error(tmp_path: Path, settings: dict[str, str], named: str) -> None:
     with pytest.raises(ConfigError) as refused:
-        _configured_app(f"sqlite:///{tmp_path / 'x.db'}", tmp_path, **settings)
+        configured_app(f"sqlite:///{tmp_path / 'x.db'}", tmp_path, **settings)
     assert next(iter(settings)) in str(refused.value) and named in str(refused.value)
 
 
@@ -69,7 +60,7 @@ def test_a_planning_review_starts_with_the_configured_policy(
     app: Flask, database_url: str, tmp_path: Path, session_factory: Any
 ) -> None:
     setup_planning(session_factory)
-    configured = _configured_app(database_url, tmp_path, PLANNING_POLICY='{"term_years": 4}')
+    configured = configured_app(database_url, tmp_path, PLANNING_POLICY='{"term_years": 4}')
     runner = configured.test_cli_runner()
     start = ["planning", "start", "--unit", "X001", "--variant", "term", "--as", "personnel1", "--term"]
     refused = runner.invoke(args=[*start, "2026-2031"])  # five years: not a term under this policy

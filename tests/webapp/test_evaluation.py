@@ -8,6 +8,7 @@ import csv
 import io
 import re
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import openpyxl
@@ -387,11 +388,19 @@ def test_cli_refuses_bad_input_and_writes_nothing(runner, driver, args, message)
     assert _instance_count(driver) == 0
 
 
-def test_cli_opens_with_the_assigned_products_filled_in(runner, driver, tmp_path) -> None:
+def _products_csv(tmp_path: Path, rows: str) -> Path:
     products = tmp_path / "san-pham.csv"
-    header = 'Mã cán bộ,"Tên sản phẩm, công việc",Số sản phẩm quy đổi được giao\n'
-    products.write_text(header + 'CB0001,Tham mưu văn bản,12\nCB0001,Giải quyết hồ sơ,"2,5"\n', encoding="utf-8")
-    result = runner.invoke(args=["evaluation", "open", "--month", MONTH, "--unit", "X001", "--products", str(products)])
+    products.write_text('Mã cán bộ,"Tên sản phẩm, công việc",Số sản phẩm quy đổi được giao\n' + rows, encoding="utf-8")
+    return products
+
+
+def _open_with_products_cli(runner: Any, products: Path) -> Any:
+    return runner.invoke(args=["evaluation", "open", "--month", MONTH, "--unit", "X001", "--products", str(products)])
+
+
+def test_cli_opens_with_the_assigned_products_filled_in(runner, driver, tmp_path) -> None:
+    products = _products_csv(tmp_path, 'CB0001,Tham mưu văn bản,12\nCB0001,Giải quyết hồ sơ,"2,5"\n')
+    result = _open_with_products_cli(runner, products)
     assert result.exit_code == 0, result.output
     with driver.session_factory() as s:
         instance = s.scalars(select(ProcessInstance).where(ProcessInstance.business_key == f"{MONTH}/CB0001")).one()
@@ -404,23 +413,19 @@ def test_cli_opens_with_the_assigned_products_filled_in(runner, driver, tmp_path
 
 
 def test_cli_names_the_products_rows_it_did_not_use(runner, driver, tmp_path) -> None:
-    products = tmp_path / "san-pham.csv"
-    header = 'Mã cán bộ,"Tên sản phẩm, công việc",Số sản phẩm quy đổi được giao\n'
-    products.write_text(header + "CB0001,Tham mưu văn bản,12\nCB9999,Giải quyết hồ sơ,3\n", encoding="utf-8")
-    result = runner.invoke(args=["evaluation", "open", "--month", MONTH, "--unit", "X001", "--products", str(products)])
+    products = _products_csv(tmp_path, "CB0001,Tham mưu văn bản,12\nCB9999,Giải quyết hồ sơ,3\n")
+    result = _open_with_products_cli(runner, products)
     assert result.exit_code == 0, result.output
     assert "1 cán bộ không được mở" in result.stderr and "CB9999" in result.stderr
     assert "CB0001" not in result.stderr
     # Opened again: CB0001 is already open now, so its rows are not used either.
-    again = runner.invoke(args=["evaluation", "open", "--month", MONTH, "--unit", "X001", "--products", str(products)])
+    again = _open_with_products_cli(runner, products)
     assert again.exit_code == 0 and "CB0001, CB9999" in again.stderr
 
 
 def test_cli_refuses_a_bad_products_file_and_opens_nothing(runner, driver, tmp_path) -> None:
-    products = tmp_path / "san-pham.csv"
-    header = 'Mã cán bộ,"Tên sản phẩm, công việc",Số sản phẩm quy đổi được giao\n'
-    products.write_text(header + "CB0001,Tham mưu,-3\nCB0002,,4\n", encoding="utf-8")
-    result = runner.invoke(args=["evaluation", "open", "--month", MONTH, "--unit", "X001", "--products", str(products)])
+    products = _products_csv(tmp_path, "CB0001,Tham mưu,-3\nCB0002,,4\n")
+    result = _open_with_products_cli(runner, products)
     assert result.exit_code != 0
     assert "Dòng 2" in result.stderr and "Dòng 3" in result.stderr
     assert _instance_count(driver) == 0

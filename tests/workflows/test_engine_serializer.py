@@ -15,16 +15,10 @@ from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.util.task import TaskState
 
 from bench.load import RAW_MODELS
+from tests.fixtures.spiff import parsed
 from workflows.engine.serializer import SERIALIZER_VERSION, StateSerializer
 
 SERIALIZER = StateSerializer()
-
-
-def _parsed(files: tuple, process_id: str) -> tuple:
-    parser = SpiffBpmnParser()
-    for path in files:
-        (parser.add_dmn_file if path.suffix == ".dmn" else parser.add_bpmn_file)(str(path))
-    return parser.get_spec(process_id), parser.get_subprocess_specs(process_id)
 
 
 def _standard_json(workflow: BpmnWorkflow) -> str:
@@ -45,7 +39,7 @@ def _restored(state: str, spec: Any, subprocess_specs: Any) -> BpmnWorkflow:
 @pytest.mark.parametrize("procedure", sorted(RAW_MODELS))
 def test_every_state_of_every_shipped_procedure_is_the_standard_document(procedure: str) -> None:
     files, process_id, initial, steps, _finishes = RAW_MODELS[procedure]
-    spec, subprocess_specs = _parsed(files, process_id)
+    spec, subprocess_specs = parsed(files, process_id)
     workflow = BpmnWorkflow(spec, subprocess_specs)
     _same_document(workflow)
     workflow.get_tasks(state=TaskState.READY)[0].data.update(initial)

@@ -10,6 +10,7 @@ from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.util.task import TaskState
 
 from bench.load import RAW_MODELS
+from tests.fixtures.spiff import parsed
 from workflows.engine.runtime import ProcessEngine, tasks_in_state, waiting_timer_tasks
 
 STATES = (TaskState.READY, TaskState.WAITING, TaskState.FUTURE, TaskState.STARTED, TaskState.READY | TaskState.WAITING)
@@ -23,17 +24,10 @@ def _same_as_the_walk(workflow: BpmnWorkflow) -> None:
         assert len(scanned) == len(walked)
 
 
-def _parsed(files: tuple, process_id: str) -> tuple:
-    parser = SpiffBpmnParser()
-    for path in files:
-        (parser.add_dmn_file if path.suffix == ".dmn" else parser.add_bpmn_file)(str(path))
-    return parser.get_spec(process_id), parser.get_subprocess_specs(process_id)
-
-
 @pytest.mark.parametrize("procedure", sorted(RAW_MODELS))
 def test_every_state_of_every_shipped_procedure_is_scanned_as_walked(procedure: str) -> None:
     files, process_id, initial, steps, _finishes = RAW_MODELS[procedure]
-    spec, subprocess_specs = _parsed(files, process_id)
+    spec, subprocess_specs = parsed(files, process_id)
     workflow = BpmnWorkflow(spec, subprocess_specs)
     _same_as_the_walk(workflow)  # nothing run yet: the start task READY, the rest predicted
     workflow.get_tasks(state=TaskState.READY)[0].data.update(initial)
