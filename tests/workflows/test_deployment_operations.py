@@ -44,6 +44,30 @@ def test_identical_redeploy_is_a_no_op(session_factory: sessionmaker[Session]) -
         assert s.scalar(select(func.count()).where(AuditEvent.event_type == "process_deployed")) == 1
 
 
+def test_a_process_uploaded_unchanged_beside_a_changed_one_keeps_its_version(
+    session_factory: sessionmaker[Session],
+) -> None:
+    sample = BundleFile("sample_approval.bpmn", (ROOT / "bpmn" / "sample_approval.bpmn").read_bytes())
+    versioned = BundleFile("versioned.bpmn", (FIXTURES / "two_versions_v1.bpmn").read_bytes())
+    _deploy(session_factory, [sample])
+    together = {r.process_id: (r.version, r.created) for r in _deploy(session_factory, [sample, versioned])}
+    assert together == {"sample_approval": (1, False), "versioned": (1, True)}
+
+    changed = BundleFile("versioned.bpmn", (FIXTURES / "two_versions_v2.bpmn").read_bytes())
+    again = {r.process_id: (r.version, r.created) for r in _deploy(session_factory, [sample, changed])}
+    assert again == {"sample_approval": (1, False), "versioned": (2, True)}
+    with session_factory() as s:
+        stored = {(v.process_id, v.version): sorted(v.files) for v in s.scalars(select(ProcessVersion))}
+        # A version holds what its process runs from, not the neighbours it was uploaded with.
+        assert stored == {
+            ("sample_approval", 1): ["sample_approval.bpmn"],
+            ("versioned", 1): ["versioned.bpmn"],
+            ("versioned", 2): ["versioned.bpmn"],
+        }
+        forms = s.scalars(select(ProcessVersion.forms).where(ProcessVersion.process_id == "sample_approval")).one()
+        assert sorted(forms) == ["sample_request.json", "sample_review.json"]
+
+
 def test_changed_content_is_a_new_version_and_running_instances_stay_on_theirs(
     session_factory: sessionmaker[Session], driver: WorkflowDriver
 ) -> None:

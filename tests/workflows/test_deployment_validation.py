@@ -651,6 +651,44 @@ def test_content_hash_changes_with_one_byte_of_a_file_or_a_form() -> None:
 
 
 # ---------------------------------------------------------------------------------------------
+# What each process runs from: its files, forms and hash
+# ---------------------------------------------------------------------------------------------
+def test_each_process_is_hashed_over_the_files_it_runs_from() -> None:
+    caller = inline_model(
+        SIMPLE_BODY.replace(
+            '<bpmn:userTask id="task" name="Việc" />', '<bpmn:callActivity id="task" calledElement="q" />'
+        ),
+        process_id="p",
+    )
+    callee = inline_model(SIMPLE_BODY, process_id="q")
+    files = [
+        BundleFile("caller.bpmn", caller),
+        BundleFile("callee.bpmn", callee),
+        *fixture("with_dmn.bpmn", "grade.dmn"),
+    ]
+    bundle = validate_bundle(files, FORMS_DIR)
+    runs_from = {pid: [f.filename for f in content.files] for pid, content in bundle.processes.items()}
+    assert runs_from["p"] == ["callee.bpmn", "caller.bpmn"]  # the called process's file comes along
+    assert runs_from["q"] == ["callee.bpmn"]
+    with_dmn = next(pid for pid, names in runs_from.items() if "with_dmn.bpmn" in names)
+    assert runs_from[with_dmn] == ["grade.dmn", "with_dmn.bpmn"]
+    # The same process uploaded alone is the same content: its hash does not depend on its neighbours.
+    alone = validate_bundle([BundleFile("callee.bpmn", callee)], FORMS_DIR)
+    assert alone.processes["q"].content_hash == bundle.processes["q"].content_hash
+    assert alone.processes["q"].content_hash != bundle.processes["p"].content_hash
+
+
+def test_a_start_up_bundle_hashes_as_before_so_an_upgrade_makes_no_new_versions() -> None:
+    # bpmn/ is deployed one .bpmn file at a time with the .dmn it calls: there the process's content is the
+    # whole bundle, and its hash the bundle's: the hash its versions were stored under before (decision 0044).
+    for files in bundles_from_directory(ROOT / "bpmn"):
+        bundle = validate_bundle(files, FORMS_DIR)
+        for pid in bundle.process_ids:
+            assert bundle.processes[pid].content_hash == bundle.content_hash, pid
+            assert bundle.processes[pid].forms == bundle.form_files
+
+
+# ---------------------------------------------------------------------------------------------
 # bundles_from_directory
 # ---------------------------------------------------------------------------------------------
 def test_bundles_from_directory_groups_bpmn_with_the_dmn_it_calls(tmp_path: Path) -> None:

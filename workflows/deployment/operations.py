@@ -46,13 +46,16 @@ def deploy_bundle(
     if not can_deploy(actor):
         raise NotAllowed("only administrators may deploy processes")
     bundle = validate_bundle(files, forms_dir, extra_forms)
-    stored_files = {f.filename: f.content.decode("utf-8") for f in bundle.files}
-    stored_forms = {name: content.decode("utf-8") for name, content in bundle.form_files.items()}
     results = []
     for process_id in bundle.process_ids:
+        # A version holds what its process runs from, not the whole upload: a process uploaded unchanged beside a
+        # changed one stays at its version.
+        content = bundle.processes[process_id]
+        stored_files = {f.filename: f.content.decode("utf-8") for f in content.files}
+        stored_forms = {name: text.decode("utf-8") for name, text in content.forms.items()}
         existing = session.scalar(
             select(ProcessVersion.version).where(
-                ProcessVersion.process_id == process_id, ProcessVersion.content_hash == bundle.content_hash
+                ProcessVersion.process_id == process_id, ProcessVersion.content_hash == content.content_hash
             )
         )
         if existing is not None:
@@ -63,7 +66,7 @@ def deploy_bundle(
             process_id=process_id,
             version=(latest or 0) + 1,
             name=bundle.process_names.get(process_id, process_id),
-            content_hash=bundle.content_hash,
+            content_hash=content.content_hash,
             files=stored_files,
             forms=stored_forms,
             deployed_by_id=actor.id if actor is not None else None,
@@ -78,7 +81,7 @@ def deploy_bundle(
             {
                 "process_id": process_id,
                 "version": version.version,
-                "content_hash": bundle.content_hash,
+                "content_hash": content.content_hash,
                 "files": sorted(stored_files),
                 "forms": sorted(stored_forms),
             },

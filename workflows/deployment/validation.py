@@ -98,13 +98,26 @@ class BundleFile:
     content: bytes
 
 
+@dataclass(frozen=True)
+class ProcessContent:
+    """What one process of a bundle runs from — its own file, the DMN files of the decisions it calls, the files of
+    the processes it calls (and so on), the forms those files name — and the hash a deployed version is known by.
+    Another process or an unused file in the same upload does not change it: deploying an unchanged process again,
+    alone or with others, is a no-op (the start-up deployment bundles bpmn/ this way already)."""
+
+    files: list[BundleFile]  # sorted by filename
+    forms: dict[str, bytes]  # sorted by filename
+    content_hash: str
+
+
 @dataclass
 class ValidatedBundle:
     files: list[BundleFile]  # the input, sorted by filename
     process_ids: list[str]  # executable processes (isExecutable="true"), in document order
     process_names: dict[str, str]  # process id -> name attribute (or the id)
     form_files: dict[str, bytes]  # every form referenced, filename -> content
-    content_hash: str  # sha256 hex over the sorted files and the referenced forms
+    content_hash: str  # sha256 hex over the sorted files and the referenced forms: the upload as a whole
+    processes: dict[str, ProcessContent]  # process id -> what it runs from: what a version stores
 
 
 # ---------------------------------------------------------------------------------------------
@@ -767,7 +780,42 @@ def validate_bundle(
         process_names=process_names,
         form_files=dict(sorted(form_files.items())),
         content_hash=_content_hash(ordered, form_files),
+        processes=_process_contents(ordered, bpmn_trees, process_ids, all_processes, decisions, form_files),
     )
+
+
+def _process_contents(
+    ordered: list[BundleFile],
+    bpmn_trees: dict[str, etree._Element],
+    process_ids: list[str],
+    all_processes: dict[str, str],
+    decisions: dict[str, str],
+    form_files: dict[str, bytes],
+) -> dict[str, ProcessContent]:
+    """Each executable process's files (the closure of its file over called decisions and called processes) and
+    forms, with their hash. Run on a valid bundle: every reference resolves."""
+    needs: dict[str, set[str]] = {}
+    forms_of: dict[str, set[str]] = {}
+    for name, root in bpmn_trees.items():
+        wanted = {decisions[ref] for ref, _task in _referenced_decisions(root) if ref in decisions}
+        for call in root.iter(f"{{{BPMN_NS}}}callActivity"):
+            if call.get("calledElement") in all_processes:
+                wanted.add(all_processes[call.get("calledElement") or ""])
+        needs[name] = wanted
+        forms_of[name] = {form for form, _prop in _form_references(root) if form in form_files}
+    contents: dict[str, ProcessContent] = {}
+    for pid in process_ids:
+        closure: set[str] = set()
+        pending = [all_processes[pid]]
+        while pending:
+            name = pending.pop()
+            if name not in closure:
+                closure.add(name)
+                pending.extend(needs.get(name, ()))
+        files = [file for file in ordered if file.filename in closure]
+        forms = {form: form_files[form] for form in sorted(set().union(*(forms_of.get(n, set()) for n in closure)))}
+        contents[pid] = ProcessContent(files, forms, _content_hash(files, forms))
+    return contents
 
 
 def bundles_from_directory(path: Path) -> list[list[BundleFile]]:
