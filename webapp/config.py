@@ -80,7 +80,7 @@ def default_config(instance_path: Path) -> dict[str, Any]:
         # The planning review's configurable rules (workflows.rules.planning.PlanningPolicy), e.g.
         # {"term_years": 5, "min_months_to_retirement": 120}; each review keeps the policy it started with.
         "PLANNING_POLICY": os.environ.get("CANBO_PLANNING_POLICY", "{}"),
-        # The rotation's configurable rules (workflows.rules.rotation.RotationPolicy), e.g. {"min_months": 36}.
+        # The rotation's configurable rules (workflows.rules.rotation.RotationPolicy), e.g. {"min_duration_months": 24}.
         "ROTATION_POLICY": os.environ.get("CANBO_ROTATION_POLICY", "{}"),
         # The working-day calendar of the deadlines counted in working days (workflows/rules/workdays.py format:
         # {"holidays": [...], "working_days": [...], "weekend": [5, 6]}); empty: the shipped calendar (2026
