@@ -42,7 +42,7 @@ from workflows.appointment.service import (
 from workflows.audit import instance_chain, verify_chains
 from workflows.db import transaction
 from workflows.deployment.operations import deploy_bundle, list_versions
-from workflows.deployment.validation import BundleFile, bundles_from_directory, split_uploads, validate_bundle
+from workflows.deployment.validation import BundleFile, split_uploads, validate_bundle
 from workflows.engine import operations
 from workflows.errors import Invalid, WorkflowError
 from workflows.evaluation.products import read_assigned_products
@@ -136,33 +136,30 @@ def _engine():  # type: ignore[no-untyped-def]
     return current_app.extensions["canbo_engine"]
 
 
-Bundle = tuple[list[BundleFile], dict[str, bytes]]  # model files, and form files given beside them
+# What a directory given to `processes deploy/validate` stands for: its models and the forms beside them.
+BUNDLE_SUFFIXES = (".bpmn", ".dmn", ".json")
 
 
-def _bundles(paths: tuple[str, ...]) -> list[Bundle]:
-    """What `processes deploy/validate` were given: the files named, as one bundle; each directory as the app
-    deploys bpmn/ at start-up — one bundle per .bpmn file, with the .dmn files it calls — its .json files being
-    forms. Deploying the directory the app started from is then "unchanged" process by process."""
-    files = [Path(raw) for raw in paths if not Path(raw).is_dir()]
-    for path in files:
-        if not path.is_file():
-            _fail(f"{path}: no such file or directory")
-    bundles: list[Bundle] = []
+def _read_bundle(paths: tuple[str, ...]) -> tuple[list[BundleFile], dict[str, bytes]]:
+    """The files named, a directory standing for its .bpmn, .dmn and .json files (not those of subdirectories), as
+    one bundle. Each process is versioned by what it runs from (decision 0044), so deploying the directory the app
+    started from again is "unchanged" process by process."""
+    found: list[Path] = []
     for raw in paths:
-        directory = Path(raw)
-        if not directory.is_dir():
-            continue
-        forms = {p.name: p.read_bytes() for p in sorted(directory.glob("*.json")) if p.is_file()}
-        models = bundles_from_directory(directory)
-        if not models:
-            _fail(f"{raw}: the directory holds no .bpmn file")
-        bundles.extend((model, forms) for model in models)
-    if files:
-        named, forms, problems = split_uploads((str(path), path.read_bytes()) for path in files)
-        if problems:
-            _fail(str(Invalid("the model bundle is not valid", problems)))
-        bundles.append((named, forms))
-    return bundles
+        path = Path(raw)
+        if path.is_dir():
+            inside = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in BUNDLE_SUFFIXES)
+            if not any(p.suffix.lower() == ".bpmn" for p in inside):
+                _fail(f"{raw}: the directory holds no .bpmn file")
+            found.extend(inside)
+        elif path.is_file():
+            found.append(path)
+        else:
+            _fail(f"{raw}: no such file or directory")
+    files, forms, problems = split_uploads((str(path), path.read_bytes()) for path in found)
+    if problems:
+        _fail(str(Invalid("the model bundle is not valid", problems)))
+    return files, forms
 
 
 # -- processes ----------------------------------------------------------------------------------------
@@ -181,21 +178,16 @@ def processes() -> None:
 @click.option("--as", "username", help="Record the deployment as this (admin) user.")
 @with_appcontext
 def deploy_command(paths: tuple[str, ...], username: str | None) -> None:
-    bundles = _bundles(paths)
-    actor = _user(username)
+    files, forms = _read_bundle(paths)
     try:
-        with transaction(db.session):  # all of them or nothing
-            results = [
-                result
-                for files, forms in bundles
-                for result in deploy_bundle(
-                    db.session,
-                    files,
-                    actor=actor,
-                    forms_dir=Path(current_app.config["FORMS_DIR"]),
-                    extra_forms=forms,
-                )
-            ]
+        with transaction(db.session):
+            results = deploy_bundle(
+                db.session,
+                files,
+                actor=_user(username),
+                forms_dir=Path(current_app.config["FORMS_DIR"]),
+                extra_forms=forms,
+            )
     except Invalid as error:
         _fail(f"Rejected, nothing was stored.\n{error}")
     except WorkflowError as error:
@@ -211,16 +203,12 @@ def deploy_command(paths: tuple[str, ...], username: str | None) -> None:
 @click.argument("paths", nargs=-1, required=True)
 @with_appcontext
 def validate_command(paths: tuple[str, ...]) -> None:
-    valid: list[str] = []
-    failures: list[str] = []
-    for files, forms in _bundles(paths):
-        try:
-            valid.extend(validate_bundle(files, Path(current_app.config["FORMS_DIR"]), forms).process_ids)
-        except Invalid as error:
-            failures.append(str(error))
-    if failures:
-        _fail("\n".join(failures))
-    click.echo(f"valid: {', '.join(valid)}")
+    files, forms = _read_bundle(paths)
+    try:
+        bundle = validate_bundle(files, Path(current_app.config["FORMS_DIR"]), forms)
+    except Invalid as error:
+        _fail(str(error))
+    click.echo(f"valid: {', '.join(bundle.process_ids)}")
 
 
 @processes.command("list", help="List deployed process versions.")
@@ -805,10 +793,6 @@ def evaluation_open_command(
 ) -> None:
     from webapp.evaluation.opening import open_month, shown_codes
 
-    def _codes_text(codes: tuple[str, ...]) -> str:
-        shown, more = shown_codes(codes)
-        return f"{shown} và {more} mã khác" if more else shown
-
     actor = _user(username)
     products = None
     if products_file is not None:
@@ -841,9 +825,10 @@ def evaluation_open_command(
         f"({time.perf_counter() - started:.1f} s)"
     )
     if summary.products_not_used:
+        shown, more = shown_codes(summary.products_not_used)
         click.echo(
             f"Cảnh báo: tệp sản phẩm được giao có dòng của {len(summary.products_not_used)} cán bộ không được mở "
             f"trong lần này (mã không có, ngoài đơn vị, không còn hoạt động hoặc đã mở từ trước), các dòng đó không "
-            f"được dùng: {_codes_text(summary.products_not_used)}",
+            f"được dùng: {shown}" + (f" và {more} mã khác" if more else ""),
             err=True,
         )

@@ -70,7 +70,7 @@ def test_validate_lists_every_problem_with_its_place(runner: FlaskCliRunner) -> 
 SHIPPED_MODELS = Path(__file__).parents[2] / "bpmn"
 
 
-def test_deploy_of_a_directory_is_bundled_as_at_start_up(
+def test_deploy_of_a_directory_versions_only_what_changed(
     runner: FlaskCliRunner, driver: WorkflowDriver, tmp_path: Path
 ) -> None:
     runner.invoke(args=["processes", "deploy", str(SHIPPED_MODELS)])  # whatever the app deployed, now all of it
