@@ -256,6 +256,19 @@ def test_a_reference_to_another_procedures_file_is_refused(
         assert s.scalar(select(func.count(Attachment.id))) == 1
 
 
+@pytest.mark.parametrize("reference", ["attachment:9999999999", "attachment:²", "attachment:0"])
+def test_a_reference_no_file_can_have_is_refused_like_a_foreign_one(
+    app: Flask, auth: AuthActions, driver: WorkflowDriver, reference: str
+) -> None:
+    # Past the largest id the database would fail on the number (a 500 on PostgreSQL) if it were asked.
+    instance_id, task = _opened(auth, driver)
+    response = _post(auth, task, _form(**{"products-0-evidence__kept": reference}))
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert vietnamese(app, "This file is not attached to this procedure. Choose the file again.") in page
+    assert driver.task(instance_id, "self_assessment").id == task.id
+
+
 def test_the_api_accepts_a_rows_stored_reference_like_the_top_level_file(
     auth: AuthActions,
     api: Api,

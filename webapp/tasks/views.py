@@ -20,6 +20,7 @@ from webapp.evaluation.annual_panel import annual_rollup_panel
 from webapp.extensions import db
 from webapp.http import act, flash_error, process_engine
 from webapp.planning.live import live_structure_panel
+from webapp.query_args import parse_id
 from webapp.tasks.schema_forms import (
     Upload,
     build_form_class,
@@ -195,10 +196,10 @@ def _store_files(view: TaskView, uploads: list[Upload]) -> list[tuple[Upload, st
 
 
 def _attachment_id(reference: str) -> int | None:
+    """The id in "attachment:12"; None for anything no file can have (a number past MAX_ID must not reach the
+    database, which fails on it)."""
     number = reference.removeprefix(ATTACHMENT_PREFIX)
-    if number == reference or not (number.isascii() and number.isdigit()) or len(number) > 10:
-        return None
-    return int(number)
+    return parse_id(number) if number != reference and number == number.strip() else None
 
 
 def _foreign_files(view: TaskView, form: Any) -> bool:
