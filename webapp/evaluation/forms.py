@@ -1,17 +1,12 @@
 from __future__ import annotations
 
-from typing import Any
-
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
 from wtforms import BooleanField, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
 from webapp.form_base import Form
-
-
-def _strip(value: Any) -> Any:
-    return value.strip() if isinstance(value, str) else value
+from webapp.text_fields import clean_text
 
 
 class OpenMonthForm(Form):
@@ -20,7 +15,7 @@ class OpenMonthForm(Form):
 
     month = StringField(
         _l("Month"),
-        filters=[_strip],
+        filters=[clean_text],
         validators=[DataRequired(_l("Enter the month (YYYY-MM).")), Length(max=7, message=_l("Use the form YYYY-MM."))],
     )
     unit = SelectField(_l("Unit"), validate_choice=False, validators=[DataRequired(_l("Choose a unit."))])
@@ -34,7 +29,7 @@ class AnnualRunForm(Form):
 
     year = StringField(
         _l("Year"),
-        filters=[_strip],
+        filters=[clean_text],
         validators=[DataRequired(_l("Enter the year (YYYY).")), Length(max=4, message=_l("Use the form YYYY."))],
     )
     unit = SelectField(_l("Unit"), validate_choice=False, validators=[DataRequired(_l("Choose a unit."))])
