@@ -234,6 +234,12 @@ def test_the_integrity_page_verifies_and_checks_an_uploaded_digest(
     assert client.post("/audit/integrity", data={"csrf_token": token}).status_code == 422
 
 
+@pytest.mark.parametrize("anchor_id", ["0", "999999", "2147483648"])
+def test_an_anchor_nobody_wrote_is_not_found(auth: AuthActions, client, anchor_id: str) -> None:
+    auth.login("auditor1")
+    assert client.get(f"/audit/anchors/{anchor_id}.json").status_code == 404
+
+
 def test_an_export_downloads_and_verifies_offline(auth: AuthActions, client, runner, story, tmp_path: Path) -> None:
     auth.login("auditor1")
     for fmt in ("json", "html"):
