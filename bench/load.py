@@ -217,6 +217,15 @@ def mix_rate(timings: dict[str, list[float]], done: dict[str, int]) -> float:
     return sum(done.values()) / max(seconds, 1e-9)
 
 
+def cores_needed(rate: float, cpu_seconds: dict[str, float], completions: int) -> dict[str, float]:
+    """The cores each part would keep busy at `rate` completions per second, the reads of the mix coming with them
+    in the same proportion, at the CPU this run measured: the sizing figure (docs/deploy.md) and what the target asks
+    of this machine."""
+    if not completions:
+        return {part: 0.0 for part in cpu_seconds}
+    return {part: rate * seconds / completions for part, seconds in cpu_seconds.items()}
+
+
 # -- set-up --------------------------------------------------------------------------------------------------------
 
 
@@ -733,6 +742,12 @@ def main() -> None:
             f"{used['database'] / total * 1000:.1f} ms (its backends); {used['app'] / wall:.2f} + "
             f"{used['database'] / wall:.2f} cores busy on average; the load's own clients "
             f"{client_cpu / total * 1000:.1f} ms per request, {client_cpu / wall:.2f} cores (the same machine)"
+        )
+        needed = cores_needed(TARGET_RATE, {**used, "clients": client_cpu}, len(completions))
+        print(
+            f"at this run's CPU per request, {TARGET_RATE:.0f} completions/s with this mix's reads would keep "
+            f"{sum(needed.values()):.1f} cores busy (app {needed['app']:.1f}, database {needed['database']:.1f}, "
+            f"clients {needed['clients']:.1f}); this machine has {os.cpu_count()}"
         )
     with (log_dir / "serve.log").open("rb") as server_log:
         server_log.seek(log_offset)

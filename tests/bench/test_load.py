@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bench.load import exchange, view_cpu
+from bench.load import cores_needed, exchange, view_cpu
 
 
 def _serve_once(answer: bytes, *, close_after: bool = True) -> tuple[int, threading.Thread, list[bytes]]:
@@ -93,3 +93,14 @@ def test_the_views_cpu_is_read_from_the_request_log_by_kind_and_procedure() -> N
         "history": [8.25],
         "other": [40.0],
     }
+
+
+def test_the_cores_needed_scale_the_runs_cpu_per_completion_to_the_target_rate() -> None:
+    # 150 completions (and their share of reads) cost the app 3 s and the database 0.75 s of CPU: 20 ms and 5 ms a
+    # completion, so 300 completions a second keep 6 and 1.5 cores busy.
+    needed = cores_needed(300, {"app": 3.0, "database": 0.75}, 150)
+    assert needed == pytest.approx({"app": 6.0, "database": 1.5})
+
+
+def test_a_run_without_a_completion_needs_no_cores_rather_than_dividing_by_zero() -> None:
+    assert cores_needed(300, {"app": 3.0, "database": 0.75}, 0) == {"app": 0.0, "database": 0.0}
