@@ -45,6 +45,7 @@ from workflows.deployment.operations import deploy_bundle, list_versions
 from workflows.deployment.validation import BundleFile, split_uploads, validate_bundle
 from workflows.engine import operations
 from workflows.errors import Invalid, WorkflowError
+from workflows.evaluation.demo_month import DEMO_OPENED_BY, DEMO_UNIT_CODE, demo_products
 from workflows.evaluation.products import read_assigned_products
 from workflows.evaluation.schedule import open_scheduled_months
 from workflows.exports import (
@@ -284,8 +285,14 @@ def demo() -> None:
     show_default=True,
     help="The same seed gives the same people; cadres already loaded keep theirs.",
 )
+@click.option(
+    "--no-open-month",
+    is_flag=True,
+    help="Do not open the current month's evaluation for Xã An Phú (by default the demo logins find their "
+    "self-assessment waiting in the inbox).",
+)
 @with_appcontext
-def demo_load_command(cadres: int, seed: int) -> None:
+def demo_load_command(cadres: int, seed: int, no_open_month: bool) -> None:
     started = time.perf_counter()
     with transaction(db.session):
         logins = load_demo(db.session)
@@ -304,6 +311,34 @@ def demo_load_command(cadres: int, seed: int) -> None:
     click.echo(f"Demo logins (password: {DEMO_PASSWORD}):")
     for login in logins:
         click.echo(f"  {login.username:<12} {login.full_name:<18} {login.description}")
+    if not no_open_month:
+        _open_demo_month()
+
+
+def _open_demo_month() -> None:
+    """The current month's evaluation for the demo commune, as its personnel officer would open it by hand: work
+    waiting for the demo logins. Opening is idempotent, so a second load finds it open and says so."""
+    from webapp.evaluation.opening import open_month
+
+    month = local_today().strftime("%Y-%m")
+    try:
+        summary = open_month(
+            actor=_user(DEMO_OPENED_BY),
+            month=month,
+            unit_code=DEMO_UNIT_CODE,
+            include_subunits=True,
+            products=demo_products(),
+        )
+    except WorkflowError as error:  # e.g. the evaluation procedure not deployed: the demo itself is loaded
+        click.echo(f"The evaluation of {month} was not opened for the demo logins: {error}", err=True)
+        return
+    if summary.opened:
+        click.echo(
+            f"Work waiting: the evaluation of {summary.month} is open in {summary.unit_name} ({summary.opened} "
+            "self-assessments; officer1, officer2, supervisor1 and head1 each find theirs in the inbox)."
+        )
+    else:
+        click.echo(f"Work waiting: the evaluation of {summary.month} in {summary.unit_name} was already open.")
 
 
 # -- instances and tasks ------------------------------------------------------------------------------

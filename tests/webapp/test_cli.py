@@ -14,13 +14,16 @@ from flask.testing import FlaskCliRunner
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DatabaseError, ProgrammingError
 
+from tests.fixtures.evaluation import MONTH
 from tests.fixtures.tampering import bypass_append_only
 from tests.fixtures.workflow_helpers import WorkflowDriver
 from webapp.cli import _database_error_message, main
 from workflows import clock
 from workflows.db import transaction
 from workflows.engine import operations
-from workflows.models import AuditEvent, ProcessInstance, ProcessVersion
+from workflows.evaluation import PROCESS_ID as EVALUATION
+from workflows.evaluation.demo_month import demo_products
+from workflows.models import AuditEvent, HumanTask, ProcessInstance, ProcessVersion
 from workflows.registry.models import ApiToken, Cadre, User
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "bpmn"
@@ -437,3 +440,60 @@ def test_postgresql_missing_table_is_recognised_by_its_sqlstate() -> None:
     assert "run `canbo db upgrade` first" in _database_error_message(missing)
     other = DatabaseError("SELECT 1", {}, sqlite3.DatabaseError("disk I/O error"))
     assert _database_error_message(other) == "database error (DatabaseError): disk I/O error"
+
+
+# -- the demo's waiting work -----------------------------------------------------------------------------------------
+
+
+def _evaluations_of(driver: WorkflowDriver, month: str) -> list[ProcessInstance]:
+    with driver.session_factory() as s:
+        return list(
+            s.scalars(
+                select(ProcessInstance).where(
+                    ProcessInstance.process_id == EVALUATION, ProcessInstance.business_key.like(f"{month}/%")
+                )
+            )
+        )
+
+
+def test_demo_load_opens_the_current_month_for_the_demo_commune_once(
+    runner: FlaskCliRunner, driver: WorkflowDriver, in_november: None
+) -> None:
+    first = runner.invoke(args=["demo", "load", "--cadres", "0"])
+    assert first.exit_code == 0, first.output
+    assert f"Work waiting: the evaluation of {MONTH} is open in Xã An Phú" in first.output
+    opened = _evaluations_of(driver, MONTH)
+    assert {instance.business_key for instance in opened} >= {f"{MONTH}/CB000{n}" for n in range(1, 5)}
+    with driver.session_factory() as s:
+        officer = s.scalars(select(User).where(User.username == "officer1")).one()
+        (task,) = s.scalars(select(HumanTask).where(HumanTask.assignee_id == officer.id, HumanTask.status == "open"))
+        assert task.task_key == "self_assessment"
+        instance = s.get(ProcessInstance, task.instance_id)
+        assert instance is not None
+        data = driver.engine.load(driver.engine.definition(s, instance.process_version_id), instance).last_task.data
+    # Her self-assessment opens with the month's assigned work products, as from the unit's assignment file.
+    assert [(p["name"], p["assigned"], p["completed"]) for p in data["products"]] == [
+        (p["name"], p["assigned"], 0) for p in demo_products()["CB0001"]
+    ]
+    second = runner.invoke(args=["demo", "load", "--cadres", "0"])
+    assert second.exit_code == 0 and f"the evaluation of {MONTH} in Xã An Phú was already open" in second.output
+    assert len(_evaluations_of(driver, MONTH)) == len(opened)
+
+
+def test_demo_load_can_leave_the_month_unopened(
+    runner: FlaskCliRunner, driver: WorkflowDriver, in_november: None
+) -> None:
+    result = runner.invoke(args=["demo", "load", "--cadres", "0", "--no-open-month"])
+    assert result.exit_code == 0 and "Work waiting" not in result.output
+    assert _evaluations_of(driver, MONTH) == []
+
+
+def test_demo_load_says_why_no_month_was_opened_and_keeps_the_demo(
+    runner: FlaskCliRunner, driver: WorkflowDriver, in_november: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("webapp.cli.DEMO_UNIT_CODE", "NOPE")
+    result = runner.invoke(args=["demo", "load", "--cadres", "0"])
+    assert result.exit_code == 0
+    assert f"The evaluation of {MONTH} was not opened for the demo logins" in result.stderr
+    assert "no unit with the code 'NOPE'" in result.stderr and "Demo logins" in result.stdout
+    assert _evaluations_of(driver, MONTH) == []

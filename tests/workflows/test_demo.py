@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from tests.fixtures.tampering import bypass_append_only
+from workflows import clock
 from workflows.audit import SYSTEM_CHAIN, verify_chains
-from workflows.db import Base
+from workflows.db import Base, transaction
+from workflows.engine.runtime import ProcessEngine
+from workflows.evaluation.opening import open_for_cadres, plan_month
 from workflows.models import AuditEvent
 from workflows.registry.demo import (
     LOGINS,
@@ -38,6 +41,7 @@ from workflows.registry.models import (
     User,
 )
 from workflows.registry.passwords import verify_password
+from workflows.rules.evaluation import EvaluationPolicy
 from workflows.rules.retirement import age_in_months, months_until_retirement, retirement_date
 
 TODAY = date(2026, 11, 22)
@@ -345,3 +349,26 @@ def test_load_demo_stays_small_unless_asked(session_factory: sessionmaker[Sessio
         assert s.scalar(select(func.count(Cadre.id)).where(GENERATED)) == 3
     with pytest.raises(ValueError):
         _load(session_factory, cadres=-1)
+
+
+def test_a_later_load_leaves_a_month_opened_as_a_procedure_to_that_procedure(
+    session_factory: sessionmaker[Session], process_engine: ProcessEngine, demo_users: dict[str, User]
+) -> None:
+    _load(session_factory)  # 2026-11-22: August to October generated
+    clock.set_now(datetime(2026, 12, 5, 3, 0, tzinfo=UTC))
+    with session_factory() as s, transaction(s):
+        plan = plan_month(s, actor=None, month="2026-12", unit_code="X001")
+        opened = [cadre for cadre in plan.to_open if cadre.code == "CB0001"]
+        open_for_cadres(s, process_engine, actor=None, plan=plan, cadres=opened, policy=EvaluationPolicy())
+    with session_factory() as s:
+        load_demo_province(s, cadres=SMALL, today=date(2027, 1, 10))  # October to December
+        s.commit()
+        december = dict(
+            s.execute(
+                select(Cadre.code, EvaluationResult.grade)
+                .join(EvaluationResult, EvaluationResult.cadre_id == Cadre.id)
+                .where(EvaluationResult.period == "2026-12", Cadre.code.in_(["CB0001", "CB0002"]))
+            ).all()
+        )
+    # CB0001's December is being graded by its open procedure; CB0002's, never opened, is generated as before.
+    assert set(december) == {"CB0002"}

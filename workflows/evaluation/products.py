@@ -45,14 +45,19 @@ def read_assigned_products(content: bytes, filename: str) -> dict[str, list[dict
     for row in report.rows:
         code = str(row.values["cadre_code"]).strip().upper()
         products[code].append(
-            {
-                "name": str(row.values["name"]).strip(),
-                "assigned": float(str(row.values["assigned"]).replace(",", ".")),
-                "completed": 0,
-                "completed_quality": 0,
-                "completed_on_time": 0,
-                "major_errors": 0,
-                "delays": 0,
-            }
+            assigned_product(str(row.values["name"]).strip(), float(str(row.values["assigned"]).replace(",", ".")))
         )
     return dict(products)
+
+
+def assigned_product(name: str, assigned: float) -> dict[str, Any]:
+    """One product row as the self-assessment form holds it before the cadre fills in what was done."""
+    return {
+        "name": name,
+        "assigned": assigned,
+        "completed": 0,
+        "completed_quality": 0,
+        "completed_on_time": 0,
+        "major_errors": 0,
+        "delays": 0,
+    }

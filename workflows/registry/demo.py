@@ -41,7 +41,8 @@ from workflows.audit import (
     compute_hash,
 )
 from workflows.clock import utcnow_naive
-from workflows.models import AuditChain, AuditEvent
+from workflows.evaluation import PROCESS_ID as EVALUATION_PROCESS_ID
+from workflows.models import AuditChain, AuditEvent, ProcessInstance
 from workflows.registry import demo_names as names
 from workflows.registry.models import (
     Cadre,
@@ -1256,6 +1257,16 @@ def _add_evaluations(
             )
         ).tuples()
     )
+    # A month opened as a real procedure (the demo opens the current one for Xã An Phú, and a later load covers it)
+    # gets its result from that procedure: a generated one beside it would be a second grade for the month.
+    opened = set(
+        session.scalars(
+            select(ProcessInstance.business_key).where(
+                ProcessInstance.process_id == EVALUATION_PROCESS_ID,
+                or_(*(ProcessInstance.business_key.startswith(f"{period}/") for period in months)),
+            )
+        )
+    )
     window_start = date.fromisoformat(f"{months[0]}-01")
     disciplined = {
         (cadre_id, f"{decided:%Y-%m}")
@@ -1273,7 +1284,7 @@ def _add_evaluations(
         for cadre_id, code, unit_id in cadres[start : start + CHUNK]:
             usual = _fraction(seed, code, "grade")
             for period in months:
-                if (cadre_id, period) in done:
+                if (cadre_id, period) in done or f"{period}/{code}" in opened:
                     continue
                 grade, score = _grade(seed, code, period, usual, (cadre_id, period) in disciplined)
                 rows.append(
