@@ -226,6 +226,10 @@ def test_bad_self_assessments_are_refused_at_the_field(
     expected = message if message.startswith("Giá trị") else vietnamese(app, message)
     assert expected in error.group(1)
     assert 'class="flash error"' not in page  # at the field, not in a banner
+    # Above the form, the summary links to the field, with the same message: the page opens at its top.
+    summary = re.search(r'<div class="error-summary" role="alert">(.*?)</div>', page, re.S)
+    assert summary is not None and vietnamese(app, "Nothing was saved: correct what is marked below.") in page
+    assert f'<a href="#{field_id}">' in summary.group(1) and expected in summary.group(1)
     assert _task(driver, "CB0001", "self_assessment").id == task.id  # still open: nothing advanced
     with driver.session_factory() as s:
         assert s.scalar(select(func.count(EvaluationResult.id))) == 0

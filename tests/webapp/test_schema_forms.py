@@ -26,6 +26,7 @@ from webapp.tasks.schema_forms import (
     file_fields,
     form_to_data,
     form_to_draft,
+    invalid_entries,
     kept_references,
     pending_uploads,
     place_reference,
@@ -808,3 +809,36 @@ def test_unsupported_schemas_are_refused_naming_the_field(schema: dict[str, Any]
     with pytest.raises(UnsupportedSchema) as raised:
         build_form_class(schema)
     assert named in str(raised.value)
+
+
+def test_the_summary_lists_every_error_in_page_order_with_its_anchor() -> None:
+    post = _changed(
+        VALID_POST,
+        {
+            "subject": DELETE,
+            "amount": "-1",
+            "products-1-name": "Tờ trình",
+            "products-1-completed": "nhiều",
+            "products-2-name": "Tờ trình",
+            "products-3-name": "Quyết định",
+        },
+    )
+    with posted(post) as form:
+        assert not form.validate()
+        entries = invalid_entries(form)
+    assert [(e.anchor, e.label, e.row, e.column) for e in entries] == [
+        ("subject", "Nội dung", None, None),
+        ("amount", "Số lượng", None, None),
+        ("products-1-completed", "Sản phẩm công việc", 2, "Hoàn thành"),
+        ("products", "Sản phẩm công việc", None, None),  # four rows where three at most are allowed
+    ]
+    assert all(entry.message for entry in entries)
+
+
+def test_the_summary_is_empty_for_a_valid_form_and_leaves_out_what_is_shown_apart() -> None:
+    with posted(VALID_POST) as form:
+        assert form.validate()
+        assert invalid_entries(form) == []
+    with posted(_changed(VALID_POST, {"subject": DELETE})) as form:
+        form.validate()
+        assert invalid_entries(form, skip=("subject",)) == []

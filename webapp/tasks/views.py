@@ -29,6 +29,7 @@ from webapp.tasks.schema_forms import (
     file_fields,
     form_to_data,
     form_to_draft,
+    invalid_entries,
     kept_references,
     pending_uploads,
     place_reference,
@@ -111,6 +112,7 @@ def _context_items(view: TaskView, attachments: list[Attachment]) -> list[DataIt
 
 def _render(view: TaskView, form: Any, status: int = 200, comment: str = "", comment_error: str | None = None):  # type: ignore[no-untyped-def]
     attachments: list[Attachment] = []
+    decisions = _decision_choices(view.schema)
     if view.context or (view.schema and file_fields(view.schema)):
         attachments = list(db.session.scalars(select(Attachment).where(Attachment.instance_id == view.instance.id)))
     return (
@@ -122,16 +124,22 @@ def _render(view: TaskView, form: Any, status: int = 200, comment: str = "", com
             context_items=_context_items(view, attachments),
             show_value=display_value,
             annual_rollup=annual_rollup_panel(view),
-            decisions=_decision_choices(view.schema),
+            decisions=decisions,
             decision_labels=_decision_labels(view.schema),
             comment=comment,
             comment_error=comment_error,
             max_comment=MAX_COMMENT,
             live_score=_live_score(view),
             live_structure=live_structure_panel(view, form),
+            invalid=invalid_entries(form, skip=_drawn_apart(decisions)) if form is not None else [],
         ),
         status,
     )
+
+
+def _drawn_apart(decisions: Any) -> tuple[str, ...]:
+    """The fields a deciding form does not draw as fields: its decision is the buttons, its comment the box below."""
+    return ("decision", "comment") if decisions else ()
 
 
 def _show_problem(form: Any, problem: Problem) -> bool:
@@ -324,7 +332,7 @@ def submit(task_id: int):  # type: ignore[no-untyped-def]
     except Invalid as error:
         # With decision buttons, the decision and comment fields are not drawn as form fields: a problem on them
         # (e.g. "returned too many times") would be put on a field nobody sees.
-        drawn_apart = ("decision", "comment") if _decision_choices(view.schema) else ()
+        drawn_apart = _drawn_apart(_decision_choices(view.schema))
         for problem in error.problems:
             if problem.field in drawn_apart or not _show_problem(form, problem):
                 flash(_(problem.message), "error")
