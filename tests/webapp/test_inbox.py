@@ -215,3 +215,21 @@ def test_a_next_page_with_a_line_break_goes_back_to_the_inbox(auth: AuthActions,
     response = auth.post(path, {"next": "/inbox\r\nX: y"})
     assert response.status_code == 302
     assert response.headers["Location"].endswith("/inbox") and "X" not in response.headers
+
+
+def test_the_selection_is_offered_only_on_steps_the_bulk_approval_would_agree_to(
+    auth: AuthActions, client, driver: WorkflowDriver, two_communes: dict
+) -> None:
+    auth.login("officer2")  # their own request to fill in: nothing to approve in bulk
+    page = client.get("/inbox").get_data(as_text=True)
+    assert 'type="checkbox" name="task_id"' not in page
+    assert 'class="bulk"' not in page
+    auth.logout()
+    review = driver.task(two_communes["x001_review"], "review_request")
+    auth.login("supervisor1")
+    auth.post(f"/inbox/tasks/{review.id}/claim", {"next": "/inbox"})
+    page = client.get("/inbox").get_data(as_text=True)
+    assert page.count('type="checkbox" name="task_id"') == 1 and f'name="task_id" value="{review.id}"' in page
+    assert 'class="bulk"' in page
+    group = client.get("/inbox?scope=group").get_data(as_text=True)
+    assert 'type="checkbox" name="task_id"' not in group  # tasks to take first, not to approve

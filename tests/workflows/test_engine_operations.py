@@ -311,3 +311,14 @@ def test_nothing_starts_in_a_unit_merged_away(driver: WorkflowDriver) -> None:
     assert refused.value.problems[0].field == "unit"
     with driver.session_factory() as s:
         assert s.scalar(select(func.count()).select_from(ProcessInstance)) == 0
+
+
+def test_only_steps_that_ask_for_nothing_but_the_decision_are_bulk_approvable(driver: WorkflowDriver) -> None:
+    waiting_review = _start_sample(driver)
+    driver.complete("officer1", driver.task(waiting_review, "submit_request").id, REQUEST)
+    review = driver.task(waiting_review, "review_request")  # sample_review.json: the decision and a comment
+    request = driver.task(_start_sample(driver), "submit_request")  # sample_request.json: fields to fill in
+    with driver.session_factory() as s:
+        found = operations.bulk_approvable_tasks(s, driver.engine, [review.id, request.id, 999_999])
+        assert operations.bulk_approvable_tasks(s, driver.engine, []) == set()
+    assert found == {review.id}

@@ -8,7 +8,7 @@ rolls back (workflows.db.transaction), so an exception never leaves a half-advan
 from __future__ import annotations
 
 import keyword
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 from uuid import UUID
 
@@ -129,6 +129,23 @@ def is_bulk_approvable(schema: Mapping[str, Any] | None) -> bool:
     decision = (schema.get("properties") or {}).get("decision") or {}
     choices = decision.get("enum") or [option.get("const") for option in decision.get("oneOf", [])]
     return "approve" in choices and set(schema.get("required") or []) <= {"decision"}
+
+
+def bulk_approvable_tasks(session: Session, engine: ProcessEngine, task_ids: Collection[int]) -> set[int]:
+    """Of these tasks, the ones whose form asks for nothing but the decision (each by its own instance's version):
+    the inbox offers the selection only on them, and the bulk approval agrees to no other."""
+    if not task_ids:
+        return set()
+    rows = session.execute(
+        select(HumanTask.id, HumanTask.form_filename, ProcessInstance.process_version_id)
+        .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
+        .where(HumanTask.id.in_(list(task_ids)))
+    ).all()
+    return {
+        task_id
+        for task_id, form_filename, version_id in rows
+        if form_filename and is_bulk_approvable(engine.definition(session, version_id).form_schema(form_filename))
+    }
 
 
 def _missing_field(error: jsonschema.ValidationError) -> str | None:
