@@ -75,3 +75,18 @@ def install_page_translations(app: Flask) -> None:
         npgettext=lambda c, s, p, n: _page_translations().unpgettext(c, s, p, n),
     )
     app.jinja_env.globals.update(_=_page_gettext, gettext=_page_gettext)
+    app.jinja_env.filters["detailed"] = translate_detailed
+
+
+def translate_detailed(message: str | None) -> str:
+    """Stored "fixed message: detail" parts joined by "; " (a task's assignment problems): each fixed part in the
+    reader's language, each detail — a lane, a name, an expression, as the model wrote it — left as it is. A part
+    without a translation stays whole, so older rows read as they were written."""
+    if not message:
+        return ""
+    translations = _page_translations()
+    parts = []
+    for part in message.split("; "):
+        head, separator, detail = part.partition(": ")
+        parts.append(translations.ugettext(head) + separator + detail)
+    return "; ".join(parts)

@@ -14,6 +14,7 @@ from typing import Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from workflows.errors import N_
 from workflows.registry.models import Cadre, OrgUnit, User
 from workflows.states import Role
 
@@ -138,6 +139,16 @@ class AssignmentContext:
         return ancestors[-1] if ancestors else self.unit_id
 
 
+# Why nobody could be assigned, stored with the task (`HumanTask.assignment_problem`) and read by administrators:
+# a fixed message the pages translate, then ": " and the detail (a lane, a name) as the model wrote it.
+NOT_AN_ACTIVE_USER = N_("the assignee named by the model is not an active user")
+NO_LANE_RULE = N_("no assignment rule for the task's lane")
+NO_SUBJECT = N_("the task belongs to the subject cadre, but the instance has no subject")
+NO_SUBJECT_ACCOUNT = N_("the subject cadre has no active user account")
+UNKNOWN_ROLE = N_("the task's lane names an unknown role")
+NO_UNIT = N_("the instance has no org unit to resolve the role in")
+
+
 def resolve_assignment(
     context: AssignmentContext,
     lane: str | None,
@@ -148,7 +159,7 @@ def resolve_assignment(
     if assignee_hint is not None:
         user_id = context.user_id_for(assignee_hint)
         if user_id is None:
-            return Assignment(problem=f"the assignee {assignee_hint!r} is not an active user")
+            return Assignment(problem=f"{NOT_AN_ACTIVE_USER}: {assignee_hint}")
         return Assignment(assignee_id=user_id)
     role_property = properties.get("candidateRole") or properties.get("candidateGroups")
     if role_property:
@@ -156,18 +167,18 @@ def resolve_assignment(
     elif lane and lane in rules:
         rule = rules[lane]
     else:
-        return Assignment(problem=f"no assignment rule for lane {lane!r}")
+        return Assignment(problem=f"{NO_LANE_RULE}: {lane or '—'}")
 
     if rule.who == SUBJECT:
         if context.subject_cadre_id is None:
-            return Assignment(problem="the task belongs to the subject cadre, but the instance has no subject")
+            return Assignment(problem=NO_SUBJECT)
         user_id = context.subject_user_id()
         if user_id is None:
-            return Assignment(problem="the subject cadre has no active user account")
+            return Assignment(problem=NO_SUBJECT_ACCOUNT)
         return Assignment(assignee_id=user_id)
 
     if rule.who not in {r.value for r in Role}:
-        return Assignment(problem=f"lane {lane!r} names an unknown role {rule.who!r}")
+        return Assignment(problem=f"{UNKNOWN_ROLE}: {lane} → {rule.who}")
     if rule.where == "root":
         unit_id = context.root_unit_id()
     elif rule.where == "parent":
@@ -177,7 +188,7 @@ def resolve_assignment(
     else:
         unit_id = context.unit_id
     if unit_id is None:
-        return Assignment(candidate_role=rule.who, problem="the instance has no org unit to resolve the role in")
+        return Assignment(candidate_role=rule.who, problem=NO_UNIT)
     return Assignment(candidate_role=rule.who, candidate_unit_id=unit_id)
 
 

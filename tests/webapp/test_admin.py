@@ -66,3 +66,5 @@ def test_unassignable_tasks_are_shown(auth: AuthActions, client, driver: Workflo
     auth.login("admin")
     page = client.get("/admin").get_data(as_text=True)
     assert "ghost" in page and "Chuẩn bị" in page
+    # Why nobody has it, in the administrator's language, with the model's detail as written.
+    assert "người xử lý do mô hình chỉ định không phải là tài khoản đang hoạt động: ghost" in page

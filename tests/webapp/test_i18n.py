@@ -57,3 +57,19 @@ def test_error_pages_speak_vietnamese(app: Flask, auth: AuthActions, client: Fla
     wrong_method = client.delete("/inbox")
     assert wrong_method.status_code == 405 and "GET" in wrong_method.headers["Allow"]
     assert "Không thể thực hiện thao tác này tại đây." in wrong_method.get_data(as_text=True)
+
+
+def test_a_stored_problem_shows_its_fixed_part_in_the_readers_language_and_its_detail_as_written(app: Flask) -> None:
+    from workflows.assignment import NO_LANE_RULE, NO_SUBJECT_ACCOUNT
+
+    stored = f"{NO_LANE_RULE}: Tổ <b>bầu cử</b>; {NO_SUBJECT_ACCOUNT}; an old row's text: kept"
+    shown = _render(app, "vi", "{{ problem|detailed }}", problem=stored)
+    assert shown == (
+        "chưa có quy tắc giao việc cho làn (vai trò) của bước này: Tổ &lt;b&gt;bầu cử&lt;/b&gt;; "
+        "cán bộ của hồ sơ chưa có tài khoản đang hoạt động; an old row&#39;s text: kept"
+    )
+    assert _render(app, "en", "{{ problem|detailed }}", problem=stored) == (
+        "no assignment rule for the task&#39;s lane: Tổ &lt;b&gt;bầu cử&lt;/b&gt;; "
+        "the subject cadre has no active user account; an old row&#39;s text: kept"
+    )
+    assert _render(app, "vi", "{{ problem|detailed }}", problem=None) == ""

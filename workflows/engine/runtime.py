@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from workflows.assignment import LaneRule, parse_lane_rules
 from workflows.deployment.validation import BundleFile, build_parser, parse_xml_safely
 from workflows.engine.serializer import SERIALIZER_VERSION, StateSerializer
-from workflows.errors import ScriptFailure
+from workflows.errors import N_, ScriptFailure
 from workflows.models import ProcessVersion
 from workflows.scripting import ScriptTimeout, ScriptViolation, create_script_engine
 
@@ -206,6 +206,12 @@ def to_script_failure(exc: BaseException) -> ScriptFailure:
     return ScriptFailure(message=message, element_id=element_id, line=line, details=details)
 
 
+# Problems of a task's assignee or due-date expression, stored with the task as "fixed message: detail" like the
+# assignment problems (workflows/assignment.py), so that the pages can translate the fixed part.
+EXPRESSION_FAILED = N_("an assignee or due-date expression failed")
+DUE_NOT_A_DATE = N_("the due date is not an ISO date or date-time")
+
+
 def describe_user_task(task: Any, attributes: dict[str, str], script_engine: Any) -> ReadyUserTask:
     """The task as the inbox sees it. Assignee and due-date expressions (SpiffArena properties `assignee`,
     `dueDate`, or Camunda's `camunda:assignee`/`camunda:dueDate` with `${…}`) are evaluated on the task's data
@@ -224,7 +230,7 @@ def describe_user_task(task: Any, attributes: dict[str, str], script_engine: Any
     if due_value is not None:
         explicit = _as_due_datetime(due_value)
         if explicit is None:
-            problems.append(f"due date {due_value!r} is not an ISO date or date-time")
+            problems.append(f"{DUE_NOT_A_DATE}: {due_value!r}")
         else:
             due_dt = min(due_dt, explicit) if due_dt is not None else explicit
     return ReadyUserTask(
@@ -256,7 +262,7 @@ def _evaluate_hint(
     try:
         return script_engine.evaluate(task, expression)
     except Exception as error:  # the model is at fault, not the person: report it, keep the task
-        problems.append(f"expression {expression!r} failed: {str(error).splitlines()[0]}")
+        problems.append(f"{EXPRESSION_FAILED}: {expression} → {str(error).splitlines()[0]}")
         return None
 
 
