@@ -46,6 +46,7 @@ from workflows.deployment.validation import BundleFile, split_uploads, validate_
 from workflows.engine import operations
 from workflows.errors import Invalid, WorkflowError
 from workflows.evaluation.demo_month import DEMO_OPENED_BY, DEMO_UNIT_CODE, demo_products
+from workflows.evaluation.opening import open_for_cadres, plan_month
 from workflows.evaluation.products import read_assigned_products
 from workflows.evaluation.schedule import open_scheduled_months
 from workflows.exports import (
@@ -316,29 +317,35 @@ def demo_load_command(cadres: int, seed: int, no_open_month: bool) -> None:
 
 
 def _open_demo_month() -> None:
-    """The current month's evaluation for the demo commune, as its personnel officer would open it by hand: work
-    waiting for the demo logins. Opening is idempotent, so a second load finds it open and says so."""
-    from webapp.evaluation.opening import open_month
-
+    """The current month's evaluation for the demo commune's cadres who can sign in, as its personnel officer would
+    open it by hand: work waiting for the demo logins. Only they: the generated cadres have no account, and their
+    self-assessments would fill the administrators' list of tasks nobody can be assigned to. Opening is idempotent,
+    so a second load finds it open and says so."""
     month = local_today().strftime("%Y-%m")
     try:
-        summary = open_month(
-            actor=_user(DEMO_OPENED_BY),
-            month=month,
-            unit_code=DEMO_UNIT_CODE,
-            include_subunits=True,
-            products=demo_products(),
-        )
+        personnel = _user(DEMO_OPENED_BY)
+        with transaction(db.session):
+            plan = plan_month(db.session, actor=personnel, month=month, unit_code=DEMO_UNIT_CODE)
+            with_login = [cadre for cadre in plan.to_open if cadre.user_id is not None]
+            result = open_for_cadres(
+                db.session,
+                _engine(),
+                actor=personnel,
+                plan=plan,
+                cadres=with_login,
+                policy=evaluation_policy(),
+                products=demo_products(),
+            )
     except WorkflowError as error:  # e.g. the evaluation procedure not deployed: the demo itself is loaded
         click.echo(f"The evaluation of {month} was not opened for the demo logins: {error}", err=True)
         return
-    if summary.opened:
+    if result.opened:
         click.echo(
-            f"Work waiting: the evaluation of {summary.month} is open in {summary.unit_name} ({summary.opened} "
-            "self-assessments; officer1, officer2, supervisor1 and head1 each find theirs in the inbox)."
+            f"Work waiting: the evaluation of {month} is open in {plan.unit.name} for its {result.opened} demo "
+            "logins (officer1, officer2, supervisor1 and head1 each find a self-assessment in the inbox)."
         )
     else:
-        click.echo(f"Work waiting: the evaluation of {summary.month} in {summary.unit_name} was already open.")
+        click.echo(f"Work waiting: the evaluation of {month} in {plan.unit.name} was already open.")
 
 
 # -- instances and tasks ------------------------------------------------------------------------------

@@ -1,8 +1,8 @@
-"""Work waiting in the demo: the current month's evaluation opened for the demo commune, with each demo login's
-assigned work products, so that a first sign-in (officer1, supervisor1, …) finds a self-assessment in the inbox
-instead of an empty page. Only `canbo demo load` uses it; the test suite's organisation stays without open work.
-Loaded after the month's self-assessment day, the tasks are overdue at once and the worker escalates them, as it
-would for any late opening.
+"""Work waiting in the demo: the current month's evaluation opened for the demo commune's cadres who can sign in,
+with each one's assigned work products, so that a first sign-in (officer1, supervisor1, …) finds a self-assessment
+in the inbox instead of an empty page. Only `canbo demo load` uses it; the test suite's organisation stays without
+open work. Loaded after the month's self-assessment day, the tasks are overdue at once and the worker escalates
+them, as it would for any late opening.
 """
 
 from __future__ import annotations
