@@ -305,6 +305,9 @@ class DataItem:
     value: Any
     attachment: Attachment | None = None
     table: DataTable | None = None
+    # The model's bookkeeping that no form names — a policy's or calendar's settings, ids and keys of other rows:
+    # kept for who needs it, folded away on the pages so that a person reads the procedure's own facts first.
+    technical: bool = False
 
 
 @dataclass
@@ -500,10 +503,19 @@ def data_summary(data: dict[str, Any], names: FieldNames, attachments: list[Atta
             names.value(key, value),
             by_reference.get(value) if isinstance(value, str) else None,
             _data_table(key, value, names, by_reference),
+            technical=is_technical(key, value, names),
         )
         for key, value in sorted(data.items())
         if not key.startswith(HIDDEN_PREFIX)
     ]
+
+
+def is_technical(key: str, value: Any, names: FieldNames) -> bool:
+    """Working data of the model rather than a fact of the procedure: a settings object, or an id or key of another
+    row — unless a form names it."""
+    if key in names.titles:
+        return False
+    return isinstance(value, dict) or key.endswith(("_id", "_ids", "_key"))
 
 
 def display_value(value: Any) -> Any:

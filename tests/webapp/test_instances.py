@@ -218,6 +218,8 @@ def test_instance_page(auth: AuthActions, client, procedures: dict[str, int], dr
     # Current data, without the model's bookkeeping keys.
     assert doc.xpath('//dd[@data-key="subject_line"]')[0].text_content().strip() == "Đề nghị"
     assert doc.xpath('//dd[@data-key="return_count"]')
+    # The procedure's own facts are not folded away with the model's working data (there is none here).
+    assert not doc.xpath('//details[@class="technical-data"]')
     assert not doc.xpath('//dd[starts-with(@data-key, "_")]')
     # The diagram inline, with the current step highlighted, and its styles allowed by hash only.
     assert doc.xpath('//figure[@class="diagram"]//*[@data-element-id="review_request"]')

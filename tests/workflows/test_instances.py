@@ -476,3 +476,26 @@ def test_a_cancelled_instance_is_still_readable(
     assert detail.timeline[-1].event.event_type == EventType.INSTANCE_CANCELLED
     assert detail.timeline[-1].payload["reason"] == "Trùng"
     assert detail.diagram_svg is not None
+
+
+def test_the_models_working_data_is_marked_technical_unless_a_form_names_it() -> None:
+    names = FieldNames(titles={"subject_line": "Nội dung đề nghị", "decider_id": "Người quyết định"})
+    data = {
+        "subject_line": "Đề nghị",
+        "source": "external",
+        "return_count": 0,
+        "policy": {"term_years": 5},
+        "target_unit_id": 4,
+        "appointment_key": "external/CB0003/45/1",
+        "decider_id": 7,  # named by a form: a person chose it
+    }
+    items = {item.key: item.technical for item in data_summary(data, names, [])}
+    assert items == {
+        "appointment_key": True,
+        "decider_id": False,
+        "policy": True,
+        "return_count": False,
+        "source": False,
+        "subject_line": False,
+        "target_unit_id": True,
+    }
