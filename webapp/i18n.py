@@ -13,6 +13,8 @@ from jinja2 import pass_eval_context
 from jinja2.nodes import EvalContext
 from markupsafe import Markup
 
+from webapp.data_labels import DATA_LABELS
+
 
 def select_locale() -> str:
     languages = current_app.config["LANGUAGES"]
@@ -76,6 +78,7 @@ def install_page_translations(app: Flask) -> None:
     )
     app.jinja_env.globals.update(_=_page_gettext, gettext=_page_gettext)
     app.jinja_env.filters["detailed"] = translate_detailed
+    app.jinja_env.filters["data_label"] = data_label
 
 
 def translate_detailed(message: str | None) -> str:
@@ -90,3 +93,10 @@ def translate_detailed(message: str | None) -> str:
         head, separator, detail = part.partition(": ")
         parts.append(translations.ugettext(head) + separator + detail)
     return "; ".join(parts)
+
+
+def data_label(label: str) -> str:
+    """A data item's label: a form's title as it is; a raw key of the shipped procedures' own data
+    (webapp/data_labels.py) in the reader's language; any other key as it is."""
+    english = DATA_LABELS.get(label)
+    return _page_translations().ugettext(english) if english is not None else label

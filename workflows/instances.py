@@ -511,11 +511,12 @@ def data_summary(data: dict[str, Any], names: FieldNames, attachments: list[Atta
 
 
 def is_technical(key: str, value: Any, names: FieldNames) -> bool:
-    """Working data of the model rather than a fact of the procedure: a settings object, or an id or key of another
-    row — unless a form names it."""
+    """Working data of the model rather than a fact of the procedure: a settings object, an id or key of another row,
+    or a list of ids (the ballot boxes used) — unless a form names it."""
     if key in names.titles:
         return False
-    return isinstance(value, dict) or key.endswith(("_id", "_ids", "_key"))
+    ids = isinstance(value, list) and all(isinstance(item, int) and not isinstance(item, bool) for item in value)
+    return isinstance(value, dict) or ids or key.endswith(("_id", "_ids", "_key"))
 
 
 def display_value(value: Any) -> Any:

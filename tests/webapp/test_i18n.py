@@ -73,3 +73,9 @@ def test_a_stored_problem_shows_its_fixed_part_in_the_readers_language_and_its_d
         "the subject cadre has no active user account; an old row&#39;s text: kept"
     )
     assert _render(app, "vi", "{{ problem|detailed }}", problem=None) == ""
+
+
+def test_a_raw_key_of_the_procedures_own_data_is_named_in_the_readers_language(app: Flask) -> None:
+    source = "{{ 'cadre_name'|data_label }}|{{ 'Nội dung đề nghị'|data_label }}|{{ 'some_model_key'|data_label }}"
+    assert _render(app, "vi", source) == "Cán bộ|Nội dung đề nghị|some_model_key"
+    assert _render(app, "en", source) == "Cadre|Nội dung đề nghị|some_model_key"

@@ -218,6 +218,8 @@ def test_instance_page(auth: AuthActions, client, procedures: dict[str, int], dr
     # Current data, without the model's bookkeeping keys.
     assert doc.xpath('//dd[@data-key="subject_line"]')[0].text_content().strip() == "Đề nghị"
     assert doc.xpath('//dd[@data-key="return_count"]')
+    # A key of the procedure's own data that no form titles is named in the reader's language.
+    assert doc.xpath('//dd[@data-key="return_count"]/preceding-sibling::dt[1]')[0].text_content() == "Số lần đã trả lại"
     # The procedure's own facts are not folded away with the model's working data (there is none here).
     assert not doc.xpath('//details[@class="technical-data"]')
     assert not doc.xpath('//dd[starts-with(@data-key, "_")]')

@@ -488,10 +488,14 @@ def test_the_models_working_data_is_marked_technical_unless_a_form_names_it() ->
         "target_unit_id": 4,
         "appointment_key": "external/CB0003/45/1",
         "decider_id": 7,  # named by a form: a person chose it
+        "ballot_boxes_used": [3, 9],
+        "members": ["CB0001", "CB0002"],
     }
     items = {item.key: item.technical for item in data_summary(data, names, [])}
     assert items == {
         "appointment_key": True,
+        "ballot_boxes_used": True,
+        "members": False,
         "decider_id": False,
         "policy": True,
         "return_count": False,
