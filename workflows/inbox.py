@@ -52,6 +52,9 @@ class InboxRow:
     opened_dt: datetime
     is_overdue: bool
     is_due_soon: bool
+    # The task's form in its instance's version: whether the bulk approval would agree to it, without a query.
+    form_filename: str | None = None
+    version_id: int | None = None
 
     @property
     def reference(self) -> str:
@@ -101,10 +104,14 @@ _TASK_ROWS = (
         HumanTask.assignee_id,
         HumanTask.due_dt,
         HumanTask.opened_dt,
+        HumanTask.form_filename,
+        ProcessInstance.process_version_id,
     )
     .outerjoin(_CANDIDATE_UNIT, HumanTask.candidate_unit_id == _CANDIDATE_UNIT.id)
     .outerjoin(_SUBJECT, HumanTask.subject_cadre_id == _SUBJECT.id)
     .outerjoin(_UNIT, HumanTask.unit_id == _UNIT.id)
+    # Outer, although every task has its instance: a count that reads none of its columns leaves the join out.
+    .outerjoin(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
     .where(HumanTask.status == TaskStatus.OPEN)
 )
 _OWN = HumanTask.assignee_id == bindparam("user_id")
@@ -193,6 +200,8 @@ def inbox_page(session: Session, user: User, filters: InboxFilters, known_total:
                 opened_dt=row[10],
                 is_overdue=row[9] is not None and row[9] < now,
                 is_due_soon=row[9] is not None and now <= row[9] < now + DUE_SOON,
+                form_filename=row[11],
+                version_id=row[12],
             )
             for row in rows
         ],

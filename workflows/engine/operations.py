@@ -144,8 +144,15 @@ def bulk_approvable_tasks(session: Session, engine: ProcessEngine, task_ids: Col
     return {
         task_id
         for task_id, form_filename, version_id in rows
-        if form_filename and is_bulk_approvable(engine.definition(session, version_id).form_schema(form_filename))
+        if is_bulk_approvable_step(session, engine, version_id, form_filename)
     }
+
+
+def is_bulk_approvable_step(
+    session: Session, engine: ProcessEngine, version_id: int, form_filename: str | None
+) -> bool:
+    """Whether a step with this form in this version asks for nothing but the decision (the inbox's rows carry both)."""
+    return bool(form_filename) and is_bulk_approvable(engine.definition(session, version_id).form_schema(form_filename))
 
 
 def _missing_field(error: jsonschema.ValidationError) -> str | None:
