@@ -1,7 +1,8 @@
-"""Names for a procedure's own data that no form titles: what the start pages and the models' scripts write
-(the cadre, the post, the deadlines, the eligibility check). The instance page, the task page's context and the
-history show a form's title where the version has one; where it has none they showed the raw key (`cadre_name`,
-`requested_on`). The keys are the shipped procedures'; a key not listed here is still shown as it is.
+"""Names, and words for coded values, of a procedure's own data that no form titles: what the start pages and the
+models' scripts write (the cadre, the post, the source, the deadlines, the eligibility check). The instance page, the
+task page's context and the history show a form's title where the version has one; where it has none they showed
+the raw key (`cadre_name`, `requested_on`) and code (`external`). The keys are the shipped procedures'; a key or
+value not listed here is still shown as it is.
 """
 
 from __future__ import annotations
@@ -48,4 +49,9 @@ DATA_LABELS = {
     "unit_name": N_("Unit"),
     "screened_count": N_("Cadres screened"),
     "screened_on": N_("Screened on"),
+}
+
+# Values of that data that are codes rather than words, by key: shown in the reader's language.
+DATA_VALUES = {
+    "source": {"internal": N_("Local source"), "external": N_("Source from elsewhere")},
 }

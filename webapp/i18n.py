@@ -13,7 +13,7 @@ from jinja2 import pass_eval_context
 from jinja2.nodes import EvalContext
 from markupsafe import Markup
 
-from webapp.data_labels import DATA_LABELS
+from webapp.data_labels import DATA_LABELS, DATA_VALUES
 
 
 def select_locale() -> str:
@@ -79,6 +79,7 @@ def install_page_translations(app: Flask) -> None:
     app.jinja_env.globals.update(_=_page_gettext, gettext=_page_gettext)
     app.jinja_env.filters["detailed"] = translate_detailed
     app.jinja_env.filters["data_label"] = data_label
+    app.jinja_env.filters["data_value"] = data_value
 
 
 def translate_detailed(message: str | None) -> str:
@@ -100,3 +101,9 @@ def data_label(label: str) -> str:
     (webapp/data_labels.py) in the reader's language; any other key as it is."""
     english = DATA_LABELS.get(label)
     return _page_translations().ugettext(english) if english is not None else label
+
+
+def data_value(value: Any, key: str) -> Any:
+    """A coded value of the procedures' own data (`source`: `external`) in the reader's language; any other as it is."""
+    english = DATA_VALUES.get(key, {}).get(value) if isinstance(value, str) else None
+    return _page_translations().ugettext(english) if english is not None else value

@@ -79,3 +79,9 @@ def test_a_raw_key_of_the_procedures_own_data_is_named_in_the_readers_language(a
     source = "{{ 'cadre_name'|data_label }}|{{ 'Nội dung đề nghị'|data_label }}|{{ 'some_model_key'|data_label }}"
     assert _render(app, "vi", source) == "Cán bộ|Nội dung đề nghị|some_model_key"
     assert _render(app, "en", source) == "Cadre|Nội dung đề nghị|some_model_key"
+
+
+def test_a_coded_value_of_the_procedures_own_data_is_worded_in_the_readers_language(app: Flask) -> None:
+    source = "{{ 'external'|data_value('source') }}|{{ 'external'|data_value('other') }}|{{ 5|data_value('source') }}"
+    assert _render(app, "vi", source) == "Nguồn nhân sự từ nơi khác|external|5"
+    assert _render(app, "en", source) == "Source from elsewhere|external|5"
