@@ -53,8 +53,8 @@ class InboxRow:
     is_overdue: bool
     is_due_soon: bool
     # The task's form in its instance's version: whether the bulk approval would agree to it, without a query.
-    form_filename: str | None = None
-    version_id: int | None = None
+    form_filename: str | None
+    version_id: int
 
     @property
     def reference(self) -> str:

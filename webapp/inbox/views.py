@@ -71,14 +71,14 @@ def index() -> Any:
     # The navigation shows the same number for this scope: no need to count it again.
     g.inbox_counts = {filters.scope: in_scope}
     # A checkbox only where the bulk approval would agree: elsewhere it would only invite a refusal.
-    engine = process_engine()
-    approvable = {
-        row.task_id
-        for row in page.rows
-        if filters.scope == "mine"
-        and row.version_id is not None
-        and operations.is_bulk_approvable_step(db.session, engine, row.version_id, row.form_filename)
-    }
+    approvable: set[int] = set()
+    if filters.scope == "mine":
+        engine = process_engine()
+        approvable = {
+            row.task_id
+            for row in page.rows
+            if operations.is_bulk_approvable_step(db.session, engine, row.version_id, row.form_filename)
+        }
     return render_template(
         "inbox/index.html",
         filters=filters,
