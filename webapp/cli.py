@@ -22,8 +22,8 @@ import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import select
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
 
 from webapp.appointment import appointment_policy, work_calendar
 from webapp.audit.anchoring import anchor_key
@@ -96,8 +96,7 @@ _UNDEFINED_TABLE = "42P01"
 
 
 def _database_error_message(error: DBAPIError) -> str:
-    said = str(error.orig).strip()
-    reason = said.splitlines()[0] if said else type(error.orig).__name__
+    reason = _first_line(error)
     code = getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", None)
     if code == _UNDEFINED_TABLE or reason.startswith("no such table"):
         return f"the database schema is missing or out of date ({reason}): run `canbo db upgrade` first"
@@ -512,39 +511,84 @@ def worker(once: bool, poll: float | None) -> None:
     auto_open = [code.strip() for code in current_app.config["EVALUATION_AUTO_OPEN_UNITS"].split(",") if code.strip()]
     identity = WorkerIdentity()
     smtp = _smtp_settings()
+    failures = 0
     while True:
-        beat(session_factory, identity, 0)  # alive before a long run too, not only after it
-        run = run_due_timers(session_factory, _engine())
-        mail = run_notifications(session_factory, smtp, reminders=reminder_leads())
-        if mail.created or mail.emailed or mail.failed:
-            click.echo(f"notifications: {mail.created} created, {mail.emailed} e-mailed, {mail.failed} failed")
-        beat(session_factory, identity, run.instances + len(run.failures) + mail.created + mail.emailed)
-        if once or run.instances or run.failures:
+        try:
+            _worker_pass(session_factory, identity, smtp, auto_open, once)
+        except DBAPIError as error:
+            if once or not _database_away(error):
+                raise
+            failures += 1
+            delay = min(interval * 2 ** min(failures, 10), WORKER_RETRY_CAP_SECONDS)
             click.echo(
-                f"timers: {run.instances} instance(s) advanced, {run.timers_fired} fired, {len(run.failures)} failed"
+                f"database unavailable ({_first_line(error)}): try {failures} failed, the next in {delay:.1f} s",
+                err=True,
             )
-        for instance_id, message in run.failures:
-            click.echo(f"  instance {instance_id}: {message}", err=True)
-        if auto_open:
-            for opening in open_scheduled_months(
-                session_factory, _engine(), unit_codes=auto_open, policy=evaluation_policy()
-            ):
-                click.echo(f"evaluation {opening.month} opened for {opening.unit_code}: {opening.opened} instance(s)")
-        for started in start_due_reappointments_daily(
-            session_factory, _engine(), policy=appointment_policy(), calendar=work_calendar()
-        ):
-            click.echo(
-                f"re-appointment of {started.cadre_code} (term ends {started.term_ends_on}): {started.instance_id}"
-            )
-        from workflows.rotation.signals import notify_signals_weekly
-
-        if notified := notify_signals_weekly(session_factory):
-            click.echo(f"rotation signals sent to {notified} personnel officer(s)")
-        if anchor := write_daily_anchor(session_factory, key=anchor_key()):
-            click.echo(f"audit anchor of {anchor.anchored_on}: {anchor.chains} chain(s), {anchor.events} event(s)")
+            time.sleep(delay)
+            continue
+        if failures:
+            click.echo(f"database available again after {failures} failed tr{'y' if failures == 1 else 'ies'}")
+            failures = 0
         if once:
             return
         time.sleep(interval)
+
+
+# Between tries while the database is away: doubling from the poll interval up to this, so a long outage costs a
+# log line a minute, and the worker is back within a minute of the database.
+WORKER_RETRY_CAP_SECONDS = 60.0
+
+
+def _database_away(error: DBAPIError) -> bool:
+    """A database restarting, failing over or unreachable, or SQLite locked by a long import: worth waiting for. A
+    worker that exits instead stops every deadline, escalation and notification, and nobody is told. A missing
+    schema is not waited for: only an operator fixes that."""
+    if error.connection_invalidated:
+        return True
+    said = str(error.orig)
+    return isinstance(error, OperationalError) and "no such table" not in said
+
+
+def _first_line(error: DBAPIError) -> str:
+    said = str(error.orig).strip()
+    return said.splitlines()[0] if said else type(error.orig).__name__
+
+
+def _worker_pass(
+    session_factory: sessionmaker[Session],
+    identity: WorkerIdentity,
+    smtp: SmtpSettings | None,
+    auto_open: list[str],
+    once: bool,
+) -> None:
+    """One poll: the heartbeat, due timers, notifications, scheduled starts, rotation signals, the daily anchor."""
+    beat(session_factory, identity, 0)  # alive before a long run too, not only after it
+    run = run_due_timers(session_factory, _engine())
+    mail = run_notifications(session_factory, smtp, reminders=reminder_leads())
+    if mail.created or mail.emailed or mail.failed:
+        click.echo(f"notifications: {mail.created} created, {mail.emailed} e-mailed, {mail.failed} failed")
+    beat(session_factory, identity, run.instances + len(run.failures) + mail.created + mail.emailed)
+    if once or run.instances or run.failures:
+        click.echo(
+            f"timers: {run.instances} instance(s) advanced, {run.timers_fired} fired, {len(run.failures)} failed"
+        )
+    for instance_id, message in run.failures:
+        click.echo(f"  instance {instance_id}: {message}", err=True)
+    if auto_open:
+        for opening in open_scheduled_months(
+            session_factory, _engine(), unit_codes=auto_open, policy=evaluation_policy()
+        ):
+            click.echo(f"evaluation {opening.month} opened for {opening.unit_code}: {opening.opened} instance(s)")
+    for started in start_due_reappointments_daily(
+        session_factory, _engine(), policy=appointment_policy(), calendar=work_calendar()
+    ):
+        click.echo(f"re-appointment of {started.cadre_code} (term ends {started.term_ends_on}): {started.instance_id}")
+    from workflows.rotation.signals import notify_signals_weekly
+
+    if notified := notify_signals_weekly(session_factory):
+        click.echo(f"rotation signals sent to {notified} personnel officer(s)")
+    if anchor := write_daily_anchor(session_factory, key=anchor_key()):
+        click.echo(f"audit anchor of {anchor.anchored_on}: {anchor.chains} chain(s), {anchor.events} event(s)")
 
 
 def _smtp_settings() -> SmtpSettings | None:

@@ -2,28 +2,35 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import sys
+import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import psycopg.errors
 import pytest
 from flask import Flask
 from flask.testing import FlaskCliRunner
-from sqlalchemy import func, select, text
+from sqlalchemy import Engine, func, select, text
 from sqlalchemy.exc import DatabaseError, ProgrammingError
 
+from tests.fixtures.app import configured_app
 from tests.fixtures.evaluation import MONTH
 from tests.fixtures.tampering import bypass_append_only
 from tests.fixtures.workflow_helpers import WorkflowDriver
 from webapp.cli import _database_error_message, main
+from webapp.extensions import db
 from workflows import clock
-from workflows.db import transaction
+from workflows.db import make_engine, transaction
 from workflows.engine import operations
 from workflows.evaluation import PROCESS_ID as EVALUATION
 from workflows.evaluation.demo_month import demo_products
 from workflows.models import AuditEvent, HumanTask, ProcessInstance, ProcessVersion
+from workflows.production.models import WorkerHeartbeat
 from workflows.registry.models import ApiToken, Cadre, User
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "bpmn"
@@ -358,6 +365,81 @@ def test_worker_refuses_a_configured_poll_interval_out_of_range(app: Flask, runn
     app.config["WORKER_POLL_SECONDS"] = float("nan")
     result = runner.invoke(args=["worker", "--once"])
     assert result.exit_code == 1 and "CANBO_WORKER_POLL_SECONDS" in result.output
+
+
+class _StopTheLoop(Exception):
+    """Raised from the worker's second sleep: the loop never ends by itself."""
+
+
+@contextlib.contextmanager
+def _write_lock_held(database_url: str) -> Iterator[Callable[[], None]]:
+    """Another client in the middle of a long write, as a large import is: it holds the lock the worker's heartbeat
+    needs until the function yielded is called. Yields that release."""
+    if database_url.startswith("postgresql"):
+        holder = make_engine(database_url)
+        held = holder.connect()
+        held.execute(text("LOCK TABLE worker_heartbeats IN ACCESS EXCLUSIVE MODE"))
+        try:
+            yield held.rollback
+        finally:
+            held.close()
+            holder.dispose()
+        return
+    writer = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None)
+    writer.execute("BEGIN EXCLUSIVE")
+    try:
+        yield lambda: writer.execute("COMMIT")
+    finally:
+        writer.close()
+
+
+@contextlib.contextmanager
+def _impatient_app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
+    """The app with a database wait of 0.2 s instead of SQLite's 30 s (PostgreSQL: its lock_timeout)."""
+    if database_url.startswith("postgresql"):
+        options: dict[str, Any] = {"connect_args": {"options": "-c lock_timeout=200"}}
+    else:
+        options = {"connect_args": {"timeout": 0.2, "check_same_thread": False}}
+    app = configured_app(database_url, tmp_path, SQLALCHEMY_ENGINE_OPTIONS=options)
+    try:
+        yield app
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+def test_worker_waits_for_a_locked_database_and_carries_on(
+    database_url: str, db_engine: Engine, demo_users: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A long import holds the database's write lock past the worker's wait (or PostgreSQL is away): the worker says
+    so, waits and tries again. Before, it exited, and no deadline, escalation or notification ran afterwards."""
+    slept: list[float] = []
+    with _impatient_app(database_url, tmp_path) as app, _write_lock_held(database_url) as release:
+
+        def sleep(seconds: float) -> None:
+            slept.append(seconds)
+            if len(slept) > 1:
+                raise _StopTheLoop
+            release()
+
+        monkeypatch.setattr(time, "sleep", sleep)
+        result = app.test_cli_runner().invoke(args=["worker", "--poll", "0.5"])
+    assert isinstance(result.exception, _StopTheLoop), result.output
+    assert "database unavailable (" in result.output and "try 1 failed, the next in 1.0 s" in result.output
+    assert "database available again after 1 failed try" in result.output
+    assert slept == [1.0, 0.5]  # the retry waited twice the poll interval; then the usual poll
+    with db_engine.connect() as connection:
+        beats = connection.execute(select(WorkerHeartbeat.jobs)).all()
+    assert beats == [(0,)]
+
+
+def test_worker_once_does_not_wait_for_the_database(database_url: str, demo_users: dict, tmp_path: Path) -> None:
+    """`--once` is run by cron or by hand: a database away is an error to see at once, with a non-zero exit."""
+    with _impatient_app(database_url, tmp_path) as app, _write_lock_held(database_url):
+        result = app.test_cli_runner().invoke(args=["worker", "--once"])
+    assert result.exit_code != 0
+    assert isinstance(result.exception, DatabaseError)
 
 
 @pytest.mark.parametrize("instance_id", ["0", "-1", "999999999", str(2**40)])
