@@ -110,11 +110,15 @@ SELF_ASSESSMENT = {
     "self_report": "Hoàn thành đầy đủ",
     "proposed_grade": "HTXSNV",
 }
+# The leader keeps the cadre's figures: the review form's fields only (the API refuses any other key — the cadre's own
+# report and proposed grade are not the leader's to rewrite).
+REVIEWED = ("products", "criteria_politics", "criteria_competence", "criteria_innovation")
+MANAGER_REVIEW = {**{key: SELF_ASSESSMENT[key] for key in REVIEWED}, "decision": "submit"}
 # (user, data, the task the answer should show next) per step; None: the cadre of the instance.
 SAMPLE_STEPS = (("officer1", REQUEST, "review_request"), ("supervisor1", REVIEW, None))
 EVALUATION_STEPS = (
     (None, SELF_ASSESSMENT, "manager_review"),
-    ("supervisor1", {**SELF_ASSESSMENT, "decision": "submit"}, "head_decision"),
+    ("supervisor1", MANAGER_REVIEW, "head_decision"),
     ("head1", {"grade": "HTXSNV"}, None),
 )
 # Share of the non-completion requests among all requests (the rest are completions).

@@ -6,6 +6,7 @@ Each carries a message a person can read; the web layer maps the class to an HTT
 
 from __future__ import annotations
 
+from collections.abc import Container, Iterable
 from dataclasses import dataclass, field
 
 
@@ -57,6 +58,14 @@ class Problem:
             where.append(f"field {self.field}")
         prefix = ", ".join(where)
         return f"{prefix}: {self.message}" if prefix else self.message
+
+
+UNKNOWN_FIELD = N_("unknown field")
+
+
+def unknown_fields(keys: Iterable[str], known: Container[str], *, within: str = "") -> list[Problem]:
+    """A problem naming each key that is not among the known ones (`within`: the path the keys sit under, "a.0.")."""
+    return [Problem(UNKNOWN_FIELD, field=f"{within}{key}") for key in keys if key not in known]
 
 
 class Invalid(WorkflowError):

@@ -597,6 +597,19 @@ def _compile(mode: Literal["eval", "exec"], source: str) -> tuple[CodeType, bool
     return result.code, repeats
 
 
+def forbidden_in(mode: Literal["eval", "exec"], source: str) -> str | None:
+    """What the sandbox would refuse in this script or condition, found without running it (a deploy checks every
+    one, so that a model is refused then rather than failing later in front of the person completing a step); None
+    when there is nothing, or when the text is not even Python (the caller reports that)."""
+    try:
+        _compile(mode, source)
+    except ScriptViolation as violation:
+        return str(violation).removeprefix("forbidden: ")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    return None
+
+
 # --- environment -----------------------------------------------------------------------------
 
 _TraceFunction = Callable[[FrameType, str, Any], Any]

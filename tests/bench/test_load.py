@@ -1,14 +1,22 @@
-"""The load benchmark's own HTTP client (bench/load.py `exchange`), against a real server on loopback."""
+"""The load benchmark's own HTTP client (bench/load.py `exchange`), against a real server on loopback; its report's
+arithmetic; and the completions it posts."""
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from bench.load import cores_needed, exchange, view_cpu
+from bench.load import ALL_STEPS, PROCEDURES, cores_needed, exchange, view_cpu
+from bench.load_procedures import FIRST_TASKS, step_data
+from workflows.deployment.validation import BundleFile, build_parser
+from workflows.engine.operations import unknown_form_fields
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _serve_once(answer: bytes, *, close_after: bool = True) -> tuple[int, threading.Thread, list[bytes]]:
@@ -104,3 +112,24 @@ def test_the_cores_needed_scale_the_runs_cpu_per_completion_to_the_target_rate()
 
 def test_a_run_without_a_completion_needs_no_cores_rather_than_dividing_by_zero() -> None:
     assert cores_needed(300, {"app": 3.0, "database": 0.75}, 0) == {"app": 0.0, "database": 0.0}
+
+
+def test_every_completion_the_load_posts_holds_only_fields_of_its_tasks_form() -> None:
+    """The API refuses a key that is not a field of the task's form (422): each step's body, as the load sends it
+    through `POST /api/v1/tasks/<id>/complete`, must hold nothing else, or the run counts errors instead of steps."""
+    models = sorted((ROOT / "bpmn").glob("*.bpmn")) + sorted((ROOT / "bpmn").glob("*.dmn"))
+    parser = build_parser([BundleFile(path.name, path.read_bytes()) for path in models])
+    first = {"sample": "submit_request", "evaluation": "self_assessment", **FIRST_TASKS}
+    checked = 0
+    for process_id, procedure in PROCEDURES.items():
+        specs = parser.get_spec(process_id).task_specs
+        task_key: str | None = first[procedure]
+        for step in ALL_STEPS[procedure]:
+            assert task_key is not None
+            form_file = specs[task_key].extensions["properties"]["formJsonSchemaFilename"]
+            form = json.loads((ROOT / "forms" / form_file).read_text(encoding="utf-8"))
+            body = step_data(step, {"owner": "head1", "post": 1})
+            assert unknown_form_fields(body, form) == [], (procedure, task_key)
+            task_key = step[2]
+            checked += 1
+    assert checked == sum(len(steps) for steps in ALL_STEPS.values())

@@ -16,6 +16,7 @@ from sqlalchemy import func, select, update
 from werkzeug.test import TestResponse
 
 from tests.fixtures.app import AuthActions
+from tests.fixtures.evaluation import PRODUCT, SELF_ASSESSMENT
 from tests.fixtures.models import parallel_model, script_model
 from tests.fixtures.tampering import bypass_append_only
 from tests.fixtures.workflow_helpers import WorkflowDriver
@@ -23,9 +24,11 @@ from webapp.extensions import db
 from workflows import clock
 from workflows.db import transaction
 from workflows.deployment.operations import deploy_bundle
-from workflows.models import AuditEvent, ProcessInstance, ProcessVersion
+from workflows.evaluation.opening import open_for_cadres, plan_month
+from workflows.models import AuditEvent, HumanTask, ProcessInstance, ProcessVersion
 from workflows.registry.models import ApiToken, User
 from workflows.registry.tokens import create_token, revoke_token
+from workflows.rules.evaluation import DEFAULT_POLICY as EVALUATION_POLICY
 from workflows.states import InstanceStatus
 
 T0 = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
@@ -371,6 +374,92 @@ def test_invalid_data_is_422_naming_the_fields(api: Api, two_communes: dict, dri
     assert _problem_fields(response) == {"subject_line", "amount", "needed_by", "_hidden"}
     assert all(p["message"] for p in response.get_json()["problems"])
     assert driver.task(two_communes["x001_draft"], "submit_request").id == draft.id  # still open
+
+
+def _stored(driver: WorkflowDriver, instance_id: int) -> tuple[Any, ...]:
+    """What a completion writes: the instance's row (its state and chain head), its task rows, every audit event."""
+    with driver.session_factory() as s:
+        instance = s.execute(select(ProcessInstance.__table__).where(ProcessInstance.id == instance_id)).one()
+        tasks = s.execute(
+            select(HumanTask.__table__).where(HumanTask.instance_id == instance_id).order_by(HumanTask.id)
+        ).all()
+        events = s.execute(select(AuditEvent.__table__).order_by(AuditEvent.id)).all()
+    return instance, tasks, events
+
+
+def test_keys_that_are_not_fields_of_the_form_are_refused_by_name_and_nothing_is_written(
+    api: Api, driver: WorkflowDriver
+) -> None:
+    """The tester's report: the request's form has a subject line, an amount, details and a date; a body that also
+    set the process's own data (the reviewer's decision, the return counter) or anything at all reached the next
+    step. Refused the way the start refuses a key that is not its own, every such key named."""
+    clock.set_now(T0)
+    started = api.post("/api/v1/instances", "officer1", json={"process": "sample_approval"}).get_json()
+    instance_id = started["instance"]["id"]
+    (submit,) = started["open_tasks"]
+    path = f"/api/v1/tasks/{submit['id']}/complete"
+    before = _stored(driver, instance_id)
+
+    body = {"subject_line": "x", "return_count": 99, "decision": "approve", "hacker": "<b>1</b>"}
+    refused = api.post(path, "officer1", json=body)
+
+    assert refused.status_code == 422
+    assert _problem_fields(refused) == {"return_count", "decision", "hacker"}
+    assert _stored(driver, instance_id) == before
+    # The same problem, word for word, as the start's for a key that is not its own.
+    start = api.post("/api/v1/instances", "officer1", json={"process": "sample_approval", "hacker": 1})
+    assert start.status_code == 422
+    [unknown] = start.get_json()["problems"]
+    assert unknown["message"] == "Trường không xác định"
+    problems = sorted(refused.get_json()["problems"], key=lambda problem: problem["field"])
+    assert problems == [{**unknown, "field": field} for field in ("decision", "hacker", "return_count")]
+
+    # The form's own fields go through, and nothing else reaches the next step.
+    submitted = api.post(path, "officer1", json={"subject_line": "x", "amount": 2})
+    assert submitted.status_code == 200
+    (review,) = submitted.get_json()["open_tasks"]
+    context = api.get(f"/api/v1/tasks/{review['id']}", "supervisor1").get_json()["context"]
+    assert context["subject_line"] == "x" and context["return_count"] == 0  # the model's own counter
+    assert "decision" not in context and "hacker" not in context
+
+
+@pytest.mark.usefixtures("in_november")
+def test_only_the_fields_of_an_evaluation_form_and_of_its_table_rows_are_accepted(
+    api: Api, driver: WorkflowDriver
+) -> None:
+    """A form with a server hook and a table: the score the server computes, a column the rows do not have, and, at
+    the leader's review, the cadre's own report and proposed grade are not fields of the form."""
+    with driver.session_factory() as s, transaction(s):
+        personnel = s.scalars(select(User).where(User.username == "personnel1")).one()
+        plan = plan_month(s, actor=personnel, month="2026-11", unit_code="X001")
+        own = [cadre for cadre in plan.to_open if cadre.code == "CB0001"]
+        open_for_cadres(s, driver.engine, actor=personnel, plan=plan, cadres=own, policy=EVALUATION_POLICY)
+    [task] = [t for t in api.get("/api/v1/tasks", "officer1").get_json()["items"] if t["task_key"] == "self_assessment"]
+    instance_id, path = task["instance_id"], f"/api/v1/tasks/{task['id']}/complete"
+    before = _stored(driver, instance_id)
+
+    forged = {**SELF_ASSESSMENT, "products": [{**PRODUCT, "note": "x"}, PRODUCT], "self_score": 100, "score": 100}
+    refused = api.post(path, "officer1", json=forged)
+
+    assert refused.status_code == 422
+    assert _problem_fields(refused) == {"products.0.note", "self_score", "score"}
+    assert _stored(driver, instance_id) == before
+
+    submitted = api.post(path, "officer1", json=SELF_ASSESSMENT)
+    assert submitted.status_code == 200
+    [review] = submitted.get_json()["open_tasks"]
+    assert review["task_key"] == "manager_review"
+    path = f"/api/v1/tasks/{review['id']}/complete"
+    reviewed = ("products", "criteria_politics", "criteria_competence", "criteria_innovation")
+    figures = {**{key: SELF_ASSESSMENT[key] for key in reviewed}, "decision": "submit"}
+    before = _stored(driver, instance_id)
+    rewritten = api.post(path, "supervisor1", json={**figures, "self_report": "Sửa", "proposed_grade": "HTT"})
+    assert rewritten.status_code == 422
+    assert _problem_fields(rewritten) == {"self_report", "proposed_grade"}
+    assert _stored(driver, instance_id) == before
+    accepted = api.post(path, "supervisor1", json=figures)
+    assert accepted.status_code == 200
+    assert [t["task_key"] for t in accepted.get_json()["open_tasks"]] == ["head_decision"]
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 from werkzeug.test import TestResponse
 
 from tests.fixtures.app import AuthActions
-from tests.fixtures.evaluation import MONTH
+from tests.fixtures.evaluation import MONTH, SELF_ASSESSMENT
 from tests.fixtures.statements import Sent, statements_sent
 from tests.fixtures.workflow_helpers import WorkflowDriver
 from webapp.extensions import db
@@ -249,18 +249,6 @@ def test_an_instance_history_is_one_transaction_without_a_server_side_cursor(
     assert sent.server_cursors == 0, str(sent)
     assert (sent.begins, sent.commits, sent.rollbacks) == (1, 1, 0)
     _all_prepared(sent)
-
-
-SELF_ASSESSMENT = {
-    "products": [
-        {"name": "Tham mưu văn bản", "assigned": 10, "completed": 10, "completed_quality": 10, "completed_on_time": 10}
-    ],
-    "criteria_politics": 10,
-    "criteria_competence": 9,
-    "criteria_innovation": 9,
-    "self_report": "Hoàn thành đầy đủ",
-    "proposed_grade": "HTXSNV",
-}
 
 
 @pytest.mark.usefixtures("in_november")

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import hashlib
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tests.fixtures.appointment import NOMINEE, setup_appointment, today_text
+from tests.fixtures.appointment import ALL_DOCUMENTS, NOMINEE, recent, run_ballot, setup_appointment, today_text
 from tests.fixtures.appointment import start as start_appointment
 from tests.fixtures.inspection import EVERY_EVENT, T0, build_story
 from tests.fixtures.statements import statements_sent
@@ -145,3 +146,53 @@ def test_the_rule_files_are_hashed_from_the_stored_version_and_read_once_per_ver
             again = load_instance_history(s, driver.engine, _user(driver, s, "auditor1"), second.id)
         assert again.model == history.model
         assert not any("process_versions.files" in statement for statement in sent.statements), str(sent)
+
+
+def test_parallel_clearances_show_each_person_s_own_changes_in_the_role_they_acted_in(driver: WorkflowDriver) -> None:
+    """The appointment's clearances run in parallel (bpmn/appointment.bpmn): personnel1 gives three opinions, then
+    auditor1 the inspection committee's, which fires the join. Each completion's changes are its own — the auditor's
+    are the inspection's two fields, not personnel1's entries merged at the join — and the role column is the role
+    the person acted in: the auditor's completion as inspector; the step it opened (a personnel officer's) is not
+    the auditor's role."""
+    factory = driver.session_factory
+    world = setup_appointment(factory)
+    members = world["members"]
+    instance_id = start_appointment(factory, driver.engine, world["post_id"])
+
+    def complete(key: str, username: str, data: dict[str, Any] | None = None) -> int:
+        task_id = driver.task(instance_id, key).id
+        driver.complete(username, task_id, data or {})
+        return task_id
+
+    complete("eligibility_policy", "personnel1", {"dossier_received_on": today_text()})
+    complete("policy_decision", "leader1", {"policy_decision": "approve"})
+    complete("step1_conference", "personnel1", {"held_on": today_text(), "minutes_summary": "Thống nhất"})
+    for step in ("ballot_step2", "ballot_step3", "ballot_step4"):
+        run_ballot(factory, driver.engine, instance_id, members, {name: {NOMINEE: "yes"} for name in members})
+        complete(step, "personnel1")
+    dossier = {"documents_received": ALL_DOCUMENTS, "photo_taken_on": recent(), "health_certificate_on": recent()}
+    steps = {
+        complete("dossier_checklist", "personnel1", dossier): "dossier_checklist",
+        complete("clearance_political", "personnel1", {"political_result": "cleared"}): "clearance_political",
+        complete("clearance_residence", "personnel1", {"residence_result": "cleared"}): "clearance_residence",
+    }
+    inspection = {"inspection_result": "cleared", "inspection_note": "Không có đơn thư, tố cáo"}
+    steps[complete("clearance_inspection", "auditor1", inspection)] = "clearance_inspection"
+    assert [t.task_key for t in driver.open_tasks(instance_id)] == ["eligibility_final"]
+
+    with factory() as s:
+        history = load_instance_history(s, driver.engine, _user(driver, s, "auditor1"), instance_id)
+    changed = {
+        steps[item.event.human_task_id]: (item.event.actor_name, item.role, {c.key for c in item.entry.changes})
+        for item in history.entries
+        if item.event.event_type == "data_changed" and item.event.human_task_id in steps
+    }
+    assert changed == {
+        "dossier_checklist": ("personnel1", "personnel", {*dossier, "dossier_checked_on"}),
+        "clearance_political": ("personnel1", "personnel", {"political_result"}),
+        "clearance_residence": ("personnel1", "personnel", {"residence_result"}),
+        "clearance_inspection": ("auditor1", "auditor", set(inspection)),
+    }
+    by_auditor = [(item.event.event_type, item.role) for item in history.entries if item.event.actor_name == "auditor1"]
+    assert by_auditor == [("task_completed", "auditor"), ("data_changed", "auditor"), ("task_opened", None)]
+    assert history.chain_intact

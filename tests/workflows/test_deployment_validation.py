@@ -17,6 +17,7 @@ from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.util.task import TaskState
 
 import workflows.deployment.validation as validation
+from tests.fixtures.models import script_model
 from workflows.deployment.validation import (
     DOCTYPE_MESSAGE,
     MAX_FILE_BYTES,
@@ -109,13 +110,14 @@ REJECTED = {
         '<bpmn:businessRuleTask id="compute_grade"',
     ),
     "xxe": (["xxe.bpmn"], DOCTYPE_MESSAGE, None, "<!DOCTYPE"),
+    # Not run at deploy, but compiled as the sandbox would: refused now rather than failing every start later.
+    "bad_script": (["bad_script.bpmn"], "the script sandbox refuses", "Flow_escape", "<bpmn:conditionExpression"),
     "billion_laughs": (["billion_laughs.bpmn"], DOCTYPE_MESSAGE, None, "<!DOCTYPE"),
 }
 
 ACCEPTED = {
     "timer_intermediate": (["timer_intermediate.bpmn"], ["timer_intermediate"]),
     "timer_start": (["timer_start.bpmn"], ["timer_start"]),
-    "bad_script": (["bad_script.bpmn"], ["bad_script"]),  # valid BPMN: the runtime sandbox must stop it
     "two_versions_v1": (["two_versions_v1.bpmn"], ["versioned"]),
     "two_versions_v2": (["two_versions_v2.bpmn"], ["versioned"]),
     "with_dmn": (["with_dmn.bpmn", "grade.dmn"], ["with_dmn"]),
@@ -751,3 +753,41 @@ def test_sample_approval_escalates_after_three_days(monkeypatch: pytest.MonkeyPa
     assert [
         t.task_spec.name for t in workflow.get_tasks(state=TaskState.COMPLETED) if t.task_spec.name.startswith("end_")
     ] == ["end_approved"]
+
+
+@pytest.mark.parametrize(
+    ("script", "refused"),
+    [
+        ("import os\nos.system('touch /tmp/canbo-pwned')", "import"),
+        ("classes = ().__class__.__base__.__subclasses__()", "__class__"),
+        ("result = __import__('os')", "_"),
+    ],
+)
+def test_a_script_the_sandbox_refuses_is_refused_at_deploy(script: str, refused: str) -> None:
+    """The administrator hears it when deploying, not the officer completing the step before the script."""
+    problems = problems_of([script_model("escape", script)])
+    (problem,) = [p for p in problems if "the script sandbox refuses" in p.message]
+    assert problem.element_id == "compute" and refused in problem.message and problem.line is not None
+
+
+def test_a_script_the_sandbox_stops_only_while_running_is_deployed() -> None:
+    """A loop that never ends, a number too large: only running finds them (the time limit, the guards)."""
+    for script in ("n = 0\nwhile True:\n    n = n + 1", "result = 9 ** 9 ** 7", "total = value * 2"):
+        assert validate_bundle([script_model("p", script)], None).process_ids == ["p"]
+
+
+@pytest.mark.parametrize(
+    ("flow", "end", "named"),
+    [
+        ('<bpmn:sequenceFlow id="f2" sourceRef="nope" targetRef="end" />', "sourceRef", "nope"),
+        ('<bpmn:sequenceFlow id="f2" sourceRef="task" targetRef="does_not_exist" />', "targetRef", "does_not_exist"),
+    ],
+)
+def test_a_sequence_flow_to_or_from_nothing_is_refused_and_named(flow: str, end: str, named: str) -> None:
+    """Before, a missing source was deployed and its procedure ended at once; a missing target was refused with
+    SpiffWorkflow's "we found two items, perhaps a form has the same ID?"."""
+    body = SIMPLE_BODY.replace('<bpmn:sequenceFlow id="f2" sourceRef="task" targetRef="end" />', flow)
+    problems = problems_of([BundleFile("dangling.bpmn", inline_model(body, "dangling"))])
+    assert [(p.element_id, p.message) for p in problems][:1] == [
+        ("f2", f"the sequence flow's {end} {named!r} is not an element of its process")
+    ], [str(p) for p in problems]

@@ -9,10 +9,12 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from tests.fixtures.models import parallel_model
 from tests.fixtures.workflow_helpers import WorkflowDriver
 from workflows import clock
 from workflows.audit import instance_chain, verify_chains
 from workflows.db import transaction
+from workflows.deployment.operations import deploy_bundle
 from workflows.engine import operations
 from workflows.engine.store import save_instance
 from workflows.errors import Conflict, Invalid, NotAllowed, NotFound
@@ -131,6 +133,60 @@ def test_invalid_form_data_is_refused_with_field_problems_and_nothing_changes(dr
     assert {"subject_line", "amount", "_secret"} <= fields
     assert driver.task(instance_id, "submit_request").id == task.id
     assert len(_events(driver, instance_id)) == events_before
+
+
+def _complete_form_fields_only(driver: WorkflowDriver, task_id: int, data: dict) -> None:
+    with driver.session_factory() as s, transaction(s):
+        actor = driver.user(s, "officer1")
+        operations.complete_task(s, driver.engine, actor=actor, task_id=task_id, data=data, form_fields_only=True)
+
+
+def test_with_form_fields_only_a_key_not_on_the_form_is_refused_once_by_name(driver: WorkflowDriver) -> None:
+    instance_id = _start_sample(driver)
+    task = driver.task(instance_id, "submit_request")
+    events_before = len(_events(driver, instance_id))
+    with pytest.raises(Invalid) as refused:
+        _complete_form_fields_only(driver, task.id, {**REQUEST, "decision": "approve", "_secret": 1})
+    problems = sorted((p.field, p.message) for p in refused.value.problems)
+    assert problems == [("_secret", "unknown field"), ("decision", "unknown field")]
+    assert driver.task(instance_id, "submit_request").id == task.id
+    assert len(_events(driver, instance_id)) == events_before
+    _complete_form_fields_only(driver, task.id, REQUEST)
+    assert driver.task(instance_id, "review_request")
+
+
+def test_with_form_fields_only_a_task_without_a_form_still_takes_any_data(driver: WorkflowDriver) -> None:
+    """It has no fields to hold the data to: what it takes is the model's business (its scripts read it)."""
+    with driver.session_factory() as s, transaction(s):
+        deploy_bundle(s, [parallel_model("two_branches")], actor=None, forms_dir=None)
+    instance_id = driver.start("two_branches", as_user="officer1", subject="CB0001")
+    _complete_form_fields_only(driver, driver.task(instance_id, "left").id, {"anything": 1})
+    assert [t.task_key for t in driver.open_tasks(instance_id)] == ["right"]
+
+
+TABLE_FORM = {
+    "type": "object",
+    "properties": {
+        "note": {"type": "string"},
+        "rows": {"type": "array", "items": {"type": "object", "properties": {"name": {"type": "string"}}}},
+        "tags": {"type": "array", "items": {"type": "string"}},
+        "free": {"type": "array", "items": {"type": "object"}},
+    },
+}
+
+
+def test_the_fields_of_a_form_are_its_properties_and_its_tables_columns() -> None:
+    data = {
+        "note": "a",
+        "rows": [{"name": "x"}, {"name": "y", "extra": 1}, "not a row"],
+        "tags": ["t"],
+        "free": [{"anything": 1}],  # rows without columns: not a table the form could draw, the schema decides
+        "other": {"name": "z"},
+    }
+    assert [p.field for p in operations.unknown_form_fields(data, TABLE_FORM)] == ["other", "rows.1.extra"]
+    assert [p.field for p in operations.unknown_form_fields({"note": "a"}, {"type": "object"})] == ["note"]
+    valid = {"note": "a", "rows": [{"name": "x"}], "tags": [], "free": [{"anything": 1}]}
+    assert operations.validate_task_data(valid, None, TABLE_FORM) == valid
 
 
 def test_completing_a_closed_task_is_a_conflict(driver: WorkflowDriver) -> None:

@@ -16,7 +16,7 @@ from workflows.db import transaction
 from workflows.deployment.operations import deploy_bundle
 from workflows.deployment.validation import BundleFile
 from workflows.errors import ScriptFailure
-from workflows.models import AuditEvent, ProcessInstance
+from workflows.models import AuditEvent, ProcessInstance, ProcessVersion
 from workflows.states import InstanceStatus
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "bpmn"
@@ -25,6 +25,23 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "bpmn"
 def _deploy(driver: WorkflowDriver, *files: BundleFile) -> None:
     with driver.session_factory() as s, transaction(s):
         deploy_bundle(s, list(files), actor=None, forms_dir=None)
+
+
+def _stored_unchecked(
+    driver: WorkflowDriver, process_id: str, harmless: BundleFile, placeholder: str, dangerous: str
+) -> None:
+    """A version whose script the deploy would now refuse (stored before deploys checked scripts against the
+    sandbox, or written into the database some other way): deployed with `placeholder`, then `dangerous` written in
+    its place where the version is stored. What stops it then is the sandbox at run time, which these tests are
+    about."""
+    _deploy(driver, harmless)
+    escaped = dangerous.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    with driver.session_factory() as s, transaction(s):
+        version = s.scalars(select(ProcessVersion).where(ProcessVersion.process_id == process_id)).one()
+        files = dict(version.files)
+        (name,) = [name for name, text in files.items() if placeholder in text]
+        files[name] = files[name].replace(placeholder, escaped)
+        version.files = files
 
 
 @pytest.mark.parametrize(
@@ -41,7 +58,7 @@ def _deploy(driver: WorkflowDriver, *files: BundleFile) -> None:
 def test_escaping_scripts_fail_the_step_and_keep_the_last_good_state(
     driver: WorkflowDriver, script: str, expected: str
 ) -> None:
-    _deploy(driver, script_model("escape", script))
+    _stored_unchecked(driver, "escape", script_model("escape", "result = 1"), "result = 1", script)
     instance_id = driver.start("escape", as_user="officer1", subject="CB0001")
     task = driver.task(instance_id, "enter_data")
     before = driver.instance(instance_id)
@@ -84,7 +101,11 @@ def test_benign_script_results_flow_into_the_process_data(driver: WorkflowDriver
 
 
 def test_a_malicious_gateway_condition_refuses_the_start(driver: WorkflowDriver) -> None:
-    _deploy(driver, BundleFile("bad_script.bpmn", (FIXTURES / "bad_script.bpmn").read_bytes()))
+    model = (FIXTURES / "bad_script.bpmn").read_text()
+    condition = "__import__('os').getcwd() != ''"
+    assert condition in model
+    harmless = BundleFile("bad_script.bpmn", model.replace(condition, "1 == 2").encode())
+    _stored_unchecked(driver, "bad_script", harmless, "1 == 2", condition)
     with pytest.raises(ScriptFailure) as failure:
         driver.start("bad_script", as_user="personnel1", subject="CB0001")
     assert failure.value.element_id in {"sneaky_gateway", "Flow_escape"}

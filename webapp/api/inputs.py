@@ -16,7 +16,7 @@ from typing import Any
 from flask_babel import gettext as _
 
 from webapp.api.queries import TaskQuery
-from workflows.errors import Invalid, Problem
+from workflows.errors import Invalid, Problem, unknown_fields
 
 MAX_PER_PAGE = 100
 DEFAULT_PER_PAGE = 25
@@ -144,7 +144,7 @@ _START_FIELDS = {"process", "subject", "unit", "data"}
 
 
 def start_request(body: dict[str, Any]) -> StartRequest:
-    problems = [Problem(_("unknown field"), field=str(key)) for key in body if key not in _START_FIELDS]
+    problems = unknown_fields(body, _START_FIELDS)
     process_id = body.get("process")
     if not isinstance(process_id, str) or not PROCESS_ID_RE.fullmatch(process_id):
         problems.append(Problem(_("a deployed process id is required"), field="process"))

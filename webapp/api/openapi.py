@@ -334,7 +334,9 @@ def _paths() -> dict[str, Schema]:
                     "required": True,
                     "description": (
                         "The form data: a JSON object checked against the task's `form_schema` "
-                        f"(at most {MAX_JSON_DEPTH} levels deep, no NUL characters)."
+                        f"(at most {MAX_JSON_DEPTH} levels deep, no NUL characters). Only the form's fields are "
+                        "accepted (its properties, and in a table each row's columns): any other key answers 422 "
+                        "naming it, and nothing is stored."
                     ),
                     "content": {"application/json": {"schema": _ANY_OBJECT}},
                 },

@@ -212,7 +212,7 @@ def deployed(results: list[DeployResult]) -> dict[str, Any]:
 
 
 def _chain_break(item: ChainBreak) -> dict[str, Any]:
-    return {"chain": item.chain_key, "seq": item.seq, "event_id": item.event_id, "reason": item.reason}
+    return {"chain": item.chain_key, "seq": item.seq, "event_id": item.event_id, "reason": item.explained}
 
 
 def verify_report(report: VerifyReport) -> dict[str, Any]:

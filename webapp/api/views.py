@@ -177,10 +177,17 @@ def complete_task(task_id: int) -> ResponseReturnValue:
     reply: dict[str, Any] = {}
 
     def complete() -> InstanceSnapshot:
-        # The service answers NotFound for a task outside the caller's scope, decided on the row it locks. The
+        # The service answers NotFound for a task outside the caller's scope, decided on the row it locks, and
+        # refuses a key that is not a field of the task's form (as the start refuses one that is not its own). The
         # answer is what the completion read with its lock and its write: no query of its own.
         advanced = operations.complete_task(
-            db.session, process_engine(), actor=user, task_id=task_id, data=data, read_open_tasks=True
+            db.session,
+            process_engine(),
+            actor=user,
+            task_id=task_id,
+            data=data,
+            read_open_tasks=True,
+            form_fields_only=True,
         )
         reply.update(payloads.advance_reply(advanced, utcnow_naive()))
         return advanced

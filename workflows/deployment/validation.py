@@ -37,6 +37,7 @@ from SpiffWorkflow.dmn.parser.BpmnDmnParser import SCHEMAS as DMN_SCHEMAS
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
 from workflows.errors import Invalid, Problem
+from workflows.scripting import forbidden_in
 
 __all__ = [
     "DOCTYPE_MESSAGE",
@@ -344,7 +345,34 @@ def _python_syntax_problem(source: str, mode: str, what: str, element: etree._El
             line=_line(element),
             filename=filename,
         )
+    forbidden = forbidden_in("eval" if mode == "eval" else "exec", source)
+    if forbidden:
+        return Problem(
+            f"{what} uses what the script sandbox refuses, so it would fail every time it runs: {forbidden}",
+            element_id=owner.get("id"),
+            line=_line(element),
+            filename=filename,
+        )
     return None
+
+
+def _dangling_flow_problems(process: etree._Element, filename: str) -> Iterator[Problem]:
+    """A sequence flow from or to an element that is not beside it in its process or sub-process. The schema does
+    not catch it (the references are plain ids there); SpiffWorkflow either ends the process at once (a missing
+    source) or names the wrong thing (a missing target)."""
+    containers = [process, *process.iter(f"{{{BPMN_NS}}}subProcess", f"{{{BPMN_NS}}}transaction")]
+    for container in containers:
+        present = {child.get("id") for child in container if isinstance(child.tag, str)}
+        for flow in container.findall(f"{{{BPMN_NS}}}sequenceFlow"):
+            for end in ("sourceRef", "targetRef"):
+                ref = flow.get(end)
+                if ref is not None and ref not in present:  # a missing attribute is the schema's to report
+                    yield Problem(
+                        f"the sequence flow's {end} {ref!r} is not an element of its process",
+                        element_id=flow.get("id"),
+                        line=_line(flow),
+                        filename=filename,
+                    )
 
 
 def _expression_problems(root: etree._Element, filename: str) -> Iterator[Problem]:
@@ -625,6 +653,9 @@ def validate_bundle(
                 problems.append(
                     Problem("the process has no start event", element_id=pid, line=_line(process), filename=name)
                 )
+            dangling = list(_dangling_flow_problems(process, name))
+            problems.extend(dangling)
+            fatal = fatal or bool(dangling)
     all_bpmn_read = bool(bpmn_trees) and len(bpmn_trees) == sum(f.filename.endswith(".bpmn") for f in ordered)
     if all_bpmn_read and not process_ids:
         first_file = sorted(bpmn_trees)[0]

@@ -24,6 +24,8 @@ from workflows.clock import utcnow_naive
 from workflows.engine.runtime import (
     Definition,
     ProcessEngine,
+    advance_baseline,
+    advanced_from,
     fired_timers,
     next_timer_at,
     reached_end_event,
@@ -41,7 +43,7 @@ from workflows.engine.store import (
     save_instance,
     update_task,
 )
-from workflows.errors import Conflict, Invalid, NotAllowed, NotFound, Problem, ScriptFailure
+from workflows.errors import Conflict, Invalid, NotAllowed, NotFound, Problem, ScriptFailure, unknown_fields
 from workflows.hooks import apply_task_hook, run_completion_effect
 from workflows.models import HumanTask, ProcessInstance, ProcessVersion
 from workflows.projection import diff_data, sync_human_tasks
@@ -79,14 +81,25 @@ def can_cancel(session: Session, user: User, instance: InstanceSnapshot) -> bool
 # -- validation of submitted data ------------------------------------------------------------------------
 
 
-def validate_task_data(data: Any, validator: jsonschema.protocols.Validator | None) -> dict[str, Any]:
-    """Form data becomes script variables: plain identifiers only, and it must satisfy the task's form schema."""
+def validate_task_data(
+    data: Any, validator: jsonschema.protocols.Validator | None, form: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """Form data becomes script variables: plain identifiers only, and it must satisfy the task's form schema.
+
+    With the `form` itself, only its fields are accepted (`unknown_form_fields`): the schema alone lets any other
+    key through into the process data, where it would overwrite what earlier steps or the server decided.
+    """
     if not isinstance(data, dict):
         raise Invalid("task data must be a JSON object", [Problem("expected an object of field values")])
     problems: list[Problem] = []
     if len(data) > MAX_DATA_KEYS:
         problems.append(Problem(f"at most {MAX_DATA_KEYS} fields are accepted"))
+    unknown = unknown_form_fields(data, form) if form is not None else []
+    problems.extend(unknown)
+    named = {problem.field for problem in unknown}
     for key in data:
+        if str(key) in named:
+            continue  # not a field of the form: that says it all
         if not isinstance(key, str) or not key.isidentifier() or key.startswith("_") or keyword.iskeyword(key):
             problems.append(Problem("field names must be identifiers not starting with '_'", field=str(key)))
     problems.extend(_unstorable_values(data))
@@ -97,6 +110,33 @@ def validate_task_data(data: Any, validator: jsonschema.protocols.Validator | No
     if problems:
         raise Invalid("the submitted data is not valid", problems)
     return dict(data)
+
+
+def _table_columns(prop: Any) -> Mapping[str, Any] | None:
+    """The columns of a form field that is a table (an array of objects with properties), else None."""
+    if not isinstance(prop, Mapping) or prop.get("type") != "array":
+        return None
+    items = prop.get("items")
+    if not isinstance(items, Mapping) or items.get("type") != "object" or not isinstance(items.get("properties"), dict):
+        return None
+    columns: Mapping[str, Any] = items["properties"]
+    return columns
+
+
+def unknown_form_fields(data: Mapping[str, Any], form: Mapping[str, Any]) -> list[Problem]:
+    """A problem for each key of the data that is not a field of the form — its properties, and in a table each
+    row's columns ("products.0.note") —, as the web form, built from the same properties, takes nothing else."""
+    properties = form.get("properties")
+    fields: Mapping[str, Any] = properties if isinstance(properties, dict) else {}
+    problems = unknown_fields(data, fields)
+    for name, rows in data.items():
+        columns = _table_columns(fields.get(name))
+        if columns is None or not isinstance(rows, list):
+            continue  # not a table, or not rows at all (which the schema refuses)
+        for index, row in enumerate(rows):
+            if isinstance(row, dict):
+                problems.extend(unknown_fields(row, columns, within=f"{name}.{index}."))
+    return problems
 
 
 MAX_NESTING = 32
@@ -373,11 +413,14 @@ def complete_task(
     task_id: int,
     data: Mapping[str, Any] | None = None,
     read_open_tasks: bool = False,
+    form_fields_only: bool = False,
 ) -> InstanceSnapshot:
     """Complete one open user task with the person's data and run the process on to its next wait state.
 
     With `read_open_tasks` the snapshot returned carries the instance's labels and its open tasks after the
-    completion, read with the lock and the write instead of by a further query.
+    completion, read with the lock and the write instead of by a further query. With `form_fields_only` a key that
+    is not a field of the task's form is refused (the API; the web form sends nothing else); a task without a form
+    takes any data.
 
     Raises NotFound (also for a task outside the person's scope, as if it did not exist), NotAllowed, Conflict
     (already completed, or a deadline fired first), Invalid (data), ScriptFailure (a model script failed: the
@@ -388,7 +431,7 @@ def complete_task(
     if not can_see(actor, locked):
         raise NotFound(f"task {task_id} does not exist")
     try:
-        return _complete_locked(session, engine, actor, locked, data, read_open_tasks)
+        return _complete_locked(session, engine, actor, locked, data, read_open_tasks, form_fields_only)
     except ScriptFailure as failure:
         failure.instance_id = locked.instance.id
         raise
@@ -401,6 +444,7 @@ def _complete_locked(
     locked: LockedTask,
     data: Mapping[str, Any] | None,
     read_open_tasks: bool = False,
+    form_fields_only: bool = False,
 ) -> InstanceSnapshot:
     task, instance = locked.task, locked.instance
     if task.status != "open":
@@ -408,7 +452,8 @@ def _complete_locked(
     if not can_act(actor, locked):
         raise NotAllowed("you may not complete this task")
     definition = engine.definition(session, instance.process_version_id)
-    submitted = validate_task_data(dict(data or {}), definition.form_validator(task.form_filename))
+    form = definition.form_schema(task.form_filename) if form_fields_only else None
+    submitted = validate_task_data(dict(data or {}), definition.form_validator(task.form_filename), form)
 
     workflow = engine.load(definition, instance)
     ready_before = engine.ready_task_ids(workflow)
@@ -435,7 +480,8 @@ def _complete_locked(
             task.id,
         )
     )
-    changes = diff_data(before, _current_data(workflow))
+    # Measured in the task's own branch: a join it fired merges in what sibling branches entered, theirs to record.
+    changes = diff_data(advance_baseline(spiff_task, before), _current_data(workflow))
     if changes:
         events.append(PendingEvent(EventType.DATA_CHANGED, {"changes": changes}, task.id))
     # The lock read the task unit's ancestry; a task lies in its instance's unit unless the unit changed since.
@@ -475,9 +521,15 @@ def fire_due_timers(session: Session, engine: ProcessEngine, instance_id: int) -
     ready_before = engine.ready_task_ids(workflow)
     waiting_before = waiting_timer_tasks(workflow)
     before = _current_data(workflow)
+    timer_data = {task_id: dict(task.data) for task_id, (task, _schedule) in waiting_before.items()}
     engine.run_engine_steps(workflow)
     fired = fired_timers(workflow, waiting_before)
     events = [PendingEvent(EventType.TIMER_FIRED, item) for item in fired]
+    # A timer in a parallel branch (a deadline beside the main path) is measured from its own branch's data, not
+    # from the main path's: that branch never had the main path's later values, it did not remove them.
+    origin = advanced_from(workflow, timer_data)
+    if origin is not None:
+        before = advance_baseline(origin, timer_data[origin.id])
     changes = diff_data(before, _current_data(workflow))
     if changes:
         events.append(PendingEvent(EventType.DATA_CHANGED, {"changes": changes}))

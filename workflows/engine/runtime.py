@@ -5,10 +5,11 @@ One `ProcessEngine` per process (it caches parsed specs); a `BpmnWorkflow` itsel
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -18,7 +19,9 @@ import jsonschema
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
+from SpiffWorkflow.bpmn.specs.mixins.unstructured_join import UnstructuredJoin
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
+from SpiffWorkflow.util.deep_merge import DeepMerge
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy.orm import Session
 
@@ -392,3 +395,69 @@ def _all_task_ids(workflow: BpmnWorkflow) -> set[Any]:
     for sub in workflow.subprocesses.values():
         ids.update(sub.tasks)
     return ids
+
+
+# -- what an advance changed -------------------------------------------------------------------------------------
+#
+# Parallel branches each carry their own copy of the data, copied at the split, and a join merges them. What an
+# advance changed (its `data_changed` event) is therefore measured within the branch it ran in: from the data of
+# its origin — the user task just completed, or a timer that fired — to the data where it stopped; and a join it
+# fired brings in what the other branches' steps entered, which their own completions already recorded.
+
+
+def advanced_from(workflow: BpmnWorkflow, origins: Collection[Any]) -> Any | None:
+    """Of the tasks with these ids, the one the workflow's last completed task is or descends from: the branch an
+    advance (of several timers that fell due, say) ended in. None when it ended elsewhere."""
+    task = workflow.last_task
+    while task is not None:
+        if task.id in origins:
+            return task
+        task = task.parent
+    return None
+
+
+def advance_baseline(origin: Any, before: Mapping[str, Any]) -> dict[str, Any]:
+    """The data an advance from `origin` is measured against: `before`, the origin's data as it stood, with what
+    each join the advance fired merged in from the other branches, merged as the join did (Spiff's
+    `UnstructuredJoin._run_hook`: the branches in the order they arrived, then the one that fired it on top). Its
+    difference to the data after the advance is what this advance changed — nothing a sibling branch entered."""
+    joins = _joins_fired_below(origin)
+    if not joins:
+        return dict(before)
+    baseline = copy.deepcopy(dict(before))
+    for join in joins:
+        for arrived in _branches_arrived_before(join, origin):
+            DeepMerge.merge(baseline, copy.deepcopy(arrived.parent.data))
+        DeepMerge.merge(baseline, copy.deepcopy(dict(before)))
+    return baseline
+
+
+def _joins_fired_below(origin: Any) -> list[Any]:
+    """The joins completed on the path the advance took from `origin` (it was waiting: all of its completed
+    descendants completed in this advance)."""
+    fired = []
+    stack = [origin]
+    while stack:
+        for child in stack.pop().children:
+            if child.state == TaskState.COMPLETED:
+                if isinstance(child.task_spec, UnstructuredJoin):
+                    fired.append(child)
+                stack.append(child)
+    return sorted(fired, key=lambda task: task.last_state_change)
+
+
+def _branches_arrived_before(join: Any, origin: Any) -> list[Any]:
+    """The join's other inputs that it merged (the same selection as Spiff's), in the order they arrived — but
+    only branches that reached it before this advance: one this advance itself ran holds its own changes."""
+    arrived = [
+        task
+        for task in join.workflow.tasks.values()
+        if task.task_spec == join.task_spec
+        and task is not join
+        and task.has_state(TaskState.FINISHED_MASK)
+        and not join.is_descendant_of(task)
+        and task.parent is not None
+        and task.parent is not origin
+        and not task.parent.is_descendant_of(origin)
+    ]
+    return sorted(arrived, key=lambda task: task.last_state_change)

@@ -1,7 +1,7 @@
 """What an inspector reads: an instance's whole history, and every procedure that touched a cadre.
 
 Built on the instance page's reading (`workflows.instances`) — the same scope, the same readable before → after —
-with what only an inspection needs: every event on its own (hidden bookkeeping included), the role each step was
+with what only an inspection needs: every event on its own (hidden bookkeeping included), the role each person
 acted in, the model version and the hashes of the rule files every decision ran under, the ballot tallies (never
 a ballot), the eligibility results as they stood when decided, and whether the chain is intact.
 """
@@ -18,7 +18,7 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, joinedload
 
 from workflows.access import ancestry
-from workflows.audit import instance_chain, verify_chains
+from workflows.audit import ChainBreak, instance_chain, verify_chains
 from workflows.engine.runtime import ProcessEngine
 from workflows.errors import NotFound
 from workflows.exports import audit_roots
@@ -38,6 +38,12 @@ from workflows.states import EventType, Role
 
 # Events that record a decision: the model version and its rule files are shown with them.
 DECISION_EVENTS = (EventType.TASK_COMPLETED, EventType.DATA_CHANGED, EventType.TIMER_FIRED, "ballot_closed")
+# Events of a person acting on the step the event names: taking it, returning it, completing it (and the data that
+# completion changed). Only the step's role (its candidate role, or its lane when assigned to a person) let them
+# (`assignment.can_act_on_task`), so it is the role they acted in. Any other event naming a step — opened or closed
+# as the consequence of someone's completion, a timer, a cancellation — tells nothing of its actor's role: the role
+# of the step it opened is the step's, and its description names it.
+ACTS_ON_STEP = (EventType.TASK_CLAIMED, EventType.TASK_RELEASED, EventType.TASK_COMPLETED, EventType.DATA_CHANGED)
 RULE_SUFFIXES = (".dmn",)
 # How a process reads in a cadre's timeline; anything else is "other".
 PROCEDURE_KINDS = {
@@ -133,7 +139,7 @@ def ballot_tallies(session: Session, instance_id: int) -> list[BallotTally]:
 @dataclass
 class HistoryEntry:
     entry: TimelineEntry
-    role: str | None  # the role the step was acted in (its lane), or the inspector's for a note
+    role: str | None  # the role the actor acted in (ACTS_ON_STEP: the step's; a note: inspector), else None
     is_decision: bool
 
     @property
@@ -159,7 +165,7 @@ class InstanceHistory:
     entries: list[HistoryEntry]
     tallies: list[BallotTally]
     eligibility: list[EligibilitySnapshot]
-    chain_problems: list[str] = field(default_factory=list)
+    chain_problems: list[ChainBreak] = field(default_factory=list)
 
     @property
     def chain_intact(self) -> bool:
@@ -187,7 +193,7 @@ def instance_history(
     history_entries = []
     for entry in entries:
         kind = entry.event.event_type
-        role = Role.AUDITOR if kind == NOTE_EVENT else lanes.get(entry.event.human_task_id or 0)
+        role = acted_as(kind, entry.event.human_task_id, lanes)
         history_entries.append(HistoryEntry(entry, role, kind in DECISION_EVENTS))
     report = verify_chains(session, instance_chain(instance_id), events=[entry.event for entry in entries])
     return InstanceHistory(
@@ -198,8 +204,17 @@ def instance_history(
         entries=history_entries,
         tallies=ballot_tallies(session, instance_id),
         eligibility=eligibility_snapshots(entries),
-        chain_problems=[str(chain_break) for chain_break in report.breaks],
+        chain_problems=list(report.breaks),
     )
+
+
+def acted_as(event_type: str, human_task_id: int | None, step_roles: dict[int, str | None]) -> str | None:
+    """The role the actor of an event acted in, as far as the chain tells it (see ACTS_ON_STEP), else None."""
+    if event_type == NOTE_EVENT:
+        return Role.AUDITOR
+    if event_type in ACTS_ON_STEP and human_task_id is not None:
+        return step_roles.get(human_task_id)
+    return None
 
 
 def eligibility_snapshots(entries: list[TimelineEntry]) -> list[EligibilitySnapshot]:
