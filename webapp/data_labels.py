@@ -51,7 +51,88 @@ DATA_LABELS = {
     "screened_on": N_("Screened on"),
 }
 
-# Values of that data that are codes rather than words, by key: shown in the reader's language.
+# The columns of a list of rows, by the list's key, where a column's key means something else than the same key on
+# its own (`source` of an eligibility result is its legal basis, not the candidate's source).
+DATA_COLUMNS = {
+    "eligibility": {
+        "rule": N_("Condition"),
+        "passed": N_("Met"),
+        "message": N_("Finding"),
+        "source": N_("Legal basis"),
+    },
+}
+
+# The eligibility rules of the appointment (workflows/rules/appointment.py) and the rotation
+# (workflows/rules/rotation.py), by their codes.
+RULE_NAMES = {
+    "planning": N_("In the plan for the post"),
+    "time_in_post": N_("Time in the current post"),
+    "age": N_("Age at appointment"),
+    "discipline": N_("Time since a disciplinary measure"),
+    "no_concurrent_procedure": N_("No other planning or appointment under way"),
+    "annual_grade": N_("Last year's quality grade"),
+    "term_duties": N_("Duties fulfilled in the term"),
+    "standards": N_("Meets the post's standards"),
+    "health": N_("Health"),
+    "not_barred": N_("Not barred nor under a disciplinary procedure"),
+    "service_left": N_("Service left before retirement"),
+    "purpose": N_("Purpose of the rotation"),
+    "units": N_("Sending and receiving units"),
+    "equivalent_post": N_("Equivalent post"),
+    "no_new_post": N_("No post created for the rotation"),
+    "duration": N_("Duration of the rotation"),
+    "commune_key_post_capability": N_("Capable of a commune's key post"),
+    "non_local": N_("Not a local of the receiving unit"),
+}
+
+# Values of that data that are codes rather than words, by key: shown in the reader's language. A list of such codes
+# (the rules not met) is shown as their names.
 DATA_VALUES = {
     "source": {"internal": N_("Local source"), "external": N_("Source from elsewhere")},
+    "rule": RULE_NAMES,
+    "eligibility_failed": RULE_NAMES,
+}
+
+# The audit log's event types (workflows.exports.AUDIT_EVENT_TYPES) and the kinds of reading logged
+# (workflows.inspection.reads.ViewedObject), for the inspector's pages; the code stays in the exports and the API.
+EVENT_TYPE_NAMES = {
+    "process_deployed": N_("Procedure version deployed"),
+    "instance_started": N_("Procedure started"),
+    "instance_completed": N_("Procedure ended"),
+    "instance_cancelled": N_("Procedure cancelled"),
+    "task_opened": N_("Step opened"),
+    "task_claimed": N_("Step taken"),
+    "task_released": N_("Step returned to the group"),
+    "task_completed": N_("Step completed"),
+    "task_cancelled": N_("Step closed without completion"),
+    "data_changed": N_("Data changed"),
+    "timer_fired": N_("Deadline reached"),
+    "error": N_("Error"),
+    "ballot_opened": N_("Ballot opened"),
+    "ballot_attendance": N_("Ballot attendance recorded"),
+    "ballot_cast": N_("Ballot cast"),
+    "ballot_closed": N_("Ballot closed"),
+    "inspection_note": N_("Inspection note"),
+    "cadre_created": N_("Cadre record created"),
+    "cadre_updated": N_("Cadre record changed"),
+    "cadre_position_added": N_("Post taken up"),
+    "cadre_position_ended": N_("Post left"),
+    "discipline_added": N_("Disciplinary measure recorded"),
+    "evaluation_recorded": N_("Evaluation grade recorded"),
+    "planning_entry_added": N_("Added to the plan"),
+    "planning_entry_removed": N_("Removed from the plan"),
+    "rotation_added": N_("Rotation recorded"),
+    "rotation_ended": N_("Rotation ended"),
+    "unit_created": N_("Unit created"),
+    "unit_updated": N_("Unit changed"),
+    "unit_merged": N_("Unit merged"),
+    "demo_loaded": N_("Demo data loaded"),
+}
+
+READ_KIND_NAMES = {
+    "instance": N_("Procedure page"),
+    "instance_history": N_("Procedure history"),
+    "instance_export": N_("Procedure history exported"),
+    "cadre": N_("Cadre record"),
+    "cadre_history": N_("Cadre's procedures"),
 }

@@ -54,7 +54,7 @@ def send_table(
     `count` (the rows the query will give) lets a too-large .xlsx be refused before it is built."""
     filename = f"{name}-{local_today():%Y%m%d}.{fmt}"
     if fmt == "csv":
-        response = Response(stream_with_context(iter_csv(records, columns)), mimetype=MEDIA_TYPES["csv"])
+        response = Response(stream_with_context(iter_csv(records, columns)), content_type=MEDIA_TYPES["csv"])
     else:
         if count is not None and count() > XLSX_ROW_LIMIT:
             return _too_many_rows()
@@ -63,7 +63,7 @@ def send_table(
             write_xlsx(records, columns, target, max_rows=XLSX_ROW_LIMIT)
         except TooManyRows:
             return _too_many_rows()
-        response = Response(target.getvalue(), mimetype=MEDIA_TYPES["xlsx"])
+        response = Response(target.getvalue(), content_type=MEDIA_TYPES["xlsx"])
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     # Personal data: not kept in shared caches, not offered again from the browser's cache.
     response.headers["Cache-Control"] = "private, no-store"

@@ -13,7 +13,9 @@ from jinja2 import pass_eval_context
 from jinja2.nodes import EvalContext
 from markupsafe import Markup
 
-from webapp.data_labels import DATA_LABELS, DATA_VALUES
+from webapp.data_labels import DATA_COLUMNS, DATA_LABELS, DATA_VALUES, EVENT_TYPE_NAMES, READ_KIND_NAMES
+from workflows.audit import ChainBreak
+from workflows.errors import N_
 
 
 def select_locale() -> str:
@@ -78,8 +80,12 @@ def install_page_translations(app: Flask) -> None:
     )
     app.jinja_env.globals.update(_=_page_gettext, gettext=_page_gettext)
     app.jinja_env.filters["detailed"] = translate_detailed
+    app.jinja_env.filters["chain_break"] = translate_chain_break
     app.jinja_env.filters["data_label"] = data_label
     app.jinja_env.filters["data_value"] = data_value
+    app.jinja_env.filters["data_column"] = data_column
+    app.jinja_env.filters["event_type"] = lambda code: _named(EVENT_TYPE_NAMES, code)
+    app.jinja_env.filters["read_kind"] = lambda code: _named(READ_KIND_NAMES, code)
 
 
 def translate_detailed(message: str | None) -> str:
@@ -96,6 +102,25 @@ def translate_detailed(message: str | None) -> str:
     return "; ".join(parts)
 
 
+_BREAK_AT_EVENT = N_("chain %(chain)s, event id %(event)s (#%(seq)s)")
+_BREAK_AT = N_("chain %(chain)s, #%(seq)s")
+
+
+def translate_chain_break(chain_break: ChainBreak) -> str:
+    """Where a hash chain breaks and why, in the reader's language (the CLI and the API say it in English)."""
+    translations = _page_translations()
+    reason = translations.ugettext(chain_break.reason) % chain_break.reason_args
+    if chain_break.event_id is not None:
+        where = translations.ugettext(_BREAK_AT_EVENT) % {
+            "chain": chain_break.chain_key,
+            "event": chain_break.event_id,
+            "seq": chain_break.seq,
+        }
+    else:
+        where = translations.ugettext(_BREAK_AT) % {"chain": chain_break.chain_key, "seq": chain_break.seq}
+    return f"{where}: {reason}"
+
+
 def data_label(label: str) -> str:
     """A data item's label: a form's title as it is; a raw key of the shipped procedures' own data
     (webapp/data_labels.py) in the reader's language; any other key as it is."""
@@ -104,6 +129,27 @@ def data_label(label: str) -> str:
 
 
 def data_value(value: Any, key: str) -> Any:
-    """A coded value of the procedures' own data (`source`: `external`) in the reader's language; any other as it is."""
-    english = DATA_VALUES.get(key, {}).get(value) if isinstance(value, str) else None
-    return _page_translations().ugettext(english) if english is not None else value
+    """A coded value of the procedures' own data (`source`: `external`) in the reader's language, a list of codes
+    (`eligibility_failed`) as their names; any other as it is."""
+    codes = DATA_VALUES.get(key)
+    if codes is None:
+        return value
+    translations = _page_translations()
+    if isinstance(value, str):
+        english = codes.get(value)
+        return translations.ugettext(english) if english is not None else value
+    if isinstance(value, list) and value and all(isinstance(item, str) and item in codes for item in value):
+        return "; ".join(translations.ugettext(codes[item]) for item in value)
+    return value
+
+
+def _named(names: dict[str, str], code: str) -> str:
+    """A code's name in the reader's language; a code without one (from a newer or older version) as it is."""
+    english = names.get(code)
+    return _page_translations().ugettext(english) if english is not None else code
+
+
+def data_column(label: str, table_key: str, column_key: str) -> str:
+    """A column's heading in a list of rows: its meaning in that list (DATA_COLUMNS), else as any data label."""
+    english = DATA_COLUMNS.get(table_key, {}).get(column_key)
+    return _page_translations().ugettext(english) if english is not None else data_label(label)

@@ -20,6 +20,7 @@ from workflows.access import oversees_unit, units_under_roles
 from workflows.instances import startable_subjects
 from workflows.registry.models import OrgUnit
 from workflows.registry.posts import PostChoice, unit_posts
+from workflows.registry.units import in_tree_order
 
 # The submit button that re-renders the page with the posts of the chosen unit (the way without JavaScript).
 SHOW_POSTS = "show_posts"
@@ -46,9 +47,8 @@ def post_label(post: PostChoice) -> str:
 
 
 def _unit_choices(units: list[OrgUnit]) -> list[Choice]:
-    """Units in tree order, each indented under its parent (the path lists the ancestors: '/1/7/')."""
-    top = min((unit.path.count("/") for unit in units), default=0)
-    return [Choice(unit.id, "— " * (unit.path.count("/") - top) + unit.name) for unit in units]
+    """Units in tree order, each indented under its parent."""
+    return [Choice(unit.id, "— " * depth + unit.name) for unit, depth in in_tree_order(units)]
 
 
 def post_picker(roles: Iterable[str], raw_unit: Any) -> PostPicker:

@@ -18,6 +18,7 @@ from sqlalchemy import Integer, String, Table, bindparam, insert, null, select, 
 from sqlalchemy.orm import Session
 
 from workflows.clock import utcnow_naive
+from workflows.errors import N_
 from workflows.models import AuditChain, AuditEvent, ProcessInstance
 from workflows.prepared import server_prepared
 from workflows.registry.models import User
@@ -217,14 +218,32 @@ class ChainBreak:
     chain_key: str
     seq: int | None
     event_id: int | None
+    # One of the reasons below, in English (the CLI and the API say it so); pages translate it, then fill in
+    # `reason_args`.
     reason: str
     # The chain's events and its head disagree on where it ends (or the head is missing): what an advance committed
     # between reading the one and the other also looks like (see verify_chains).
     head_mismatch: bool = False
+    reason_args: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def explained(self) -> str:
+        return self.reason % self.reason_args
 
     def __str__(self) -> str:
         where = f"event id {self.event_id} (#{self.seq})" if self.event_id is not None else f"#{self.seq}"
-        return f"chain {self.chain_key}, {where}: {self.reason}"
+        return f"chain {self.chain_key}, {where}: {self.explained}"
+
+
+ANCHOR_BEYOND_END = N_("the anchored digest records #%(anchored)s, the chain ends sooner")
+HEAD_MISSING = N_("chain head missing")
+HEAD_ELSEWHERE = N_("events end at #%(last)s but the head records #%(head)s")
+SEQ_GAP = N_("expected #%(expected)s, found #%(found)s (an event was deleted or reordered)")
+LINK_BROKEN = N_("previous-hash link does not match (an event was deleted, inserted or reordered)")
+ALTERED = N_("content does not match its hash (the event was altered)")
+NOT_ANCHORED = N_("differs from the anchored digest (the chain was rewritten)")
+EVENTS_GONE = N_("chain head exists but all its events are gone")
+ANCHORED_CHAIN_GONE = N_("in the anchored digest but gone")
 
 
 @dataclass
@@ -373,15 +392,15 @@ def _verify(
             return
         if anchor is not None and anchor[0] > expected_seq:
             report.breaks.append(
-                ChainBreak(current, anchor[0], None, f"the anchored digest records #{anchor[0]}, the chain ends sooner")
+                ChainBreak(current, anchor[0], None, ANCHOR_BEYOND_END, reason_args={"anchored": anchor[0]})
             )
             return
         head = heads.get(current)
         if head is None:
-            report.breaks.append(ChainBreak(current, expected_seq, None, "chain head missing", head_mismatch=True))
+            report.breaks.append(ChainBreak(current, expected_seq, None, HEAD_MISSING, head_mismatch=True))
         elif head != (expected_seq, prev_hash):
-            reason = f"events end at #{expected_seq} but the head records #{head[0]}"
-            report.breaks.append(ChainBreak(current, head[0], None, reason, head_mismatch=True))
+            found = {"last": expected_seq, "head": head[0]}
+            report.breaks.append(ChainBreak(current, head[0], None, HEAD_ELSEWHERE, True, found))
 
     sha256 = hashlib.sha256
     expected = heads.get(chain_key, (0, ""))[0] if chain_key is not None else None
@@ -397,29 +416,29 @@ def _verify(
         if broken:
             continue
         expected_seq += 1
-        reason = None
+        reason, reason_args = None, {}
         if seq != expected_seq:
-            reason = f"expected #{expected_seq}, found #{seq} (an event was deleted or reordered)"
+            reason, reason_args = SEQ_GAP, {"expected": expected_seq, "found": seq}
         elif prev != prev_hash:
-            reason = "previous-hash link does not match (an event was deleted, inserted or reordered)"
+            reason = LINK_BROKEN
         else:
             # compute_hash, inlined: this loop is the whole cost of a verify.
             header = canonical_json([key, seq, event_type, instance_id, task_id, actor_id, actor, occurred.isoformat()])
             if sha256(f"{prev}\n{header}\n{payload}".encode()).hexdigest() != digest:
-                reason = "content does not match its hash (the event was altered)"
+                reason = ALTERED
             elif anchor is not None and anchor[0] == seq and anchor[1] != digest:
-                reason = "differs from the anchored digest (the chain was rewritten)"
+                reason = NOT_ANCHORED
         if reason:
-            report.breaks.append(ChainBreak(key, seq, event_id, reason))
+            report.breaks.append(ChainBreak(key, seq, event_id, reason, reason_args=reason_args))
             broken = True
             continue
         prev_hash = digest
     close_chain()
     for missing in sorted(set(heads) - seen):
         report.chains += 1
-        report.breaks.append(ChainBreak(missing, 1, None, "chain head exists but all its events are gone"))
+        report.breaks.append(ChainBreak(missing, 1, None, EVENTS_GONE))
     if chain_key is None:
         for lost in sorted(set(anchors) - seen - set(heads)):
             report.chains += 1
-            report.breaks.append(ChainBreak(lost, anchors[lost][0], None, "in the anchored digest but gone"))
+            report.breaks.append(ChainBreak(lost, anchors[lost][0], None, ANCHORED_CHAIN_GONE))
     return report

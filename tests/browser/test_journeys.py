@@ -4,8 +4,11 @@ the instance page shows the highlighted diagram, the language switch works."""
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
 from tests.fixtures.workflow_helpers import WorkflowDriver
+from workflows.db import transaction
+from workflows.registry.models import OrgUnit
 from workflows.states import InstanceStatus
 
 pytestmark = pytest.mark.browser
@@ -102,6 +105,37 @@ def test_phone_sized_inbox(live_server: str, browser, driver: WorkflowDriver) ->
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "09-phone-inbox.png"), full_page=True)
     context.close()
+
+
+def test_phone_sized_pages_with_a_unit_list(live_server: str, browser, driver: WorkflowDriver) -> None:  # type: ignore[no-untyped-def]
+    """The filters' unit list holds the longest unit names of the province: on a phone it must not widen the page."""
+    with driver.session_factory() as s, transaction(s):
+        province = s.scalars(select(OrgUnit).where(OrgUnit.parent_id.is_(None))).first()
+        assert province is not None
+        s.add(
+            OrgUnit(
+                code="X999",
+                name="Ban Chỉ đạo thực hiện Nghị quyết về sắp xếp tổ chức bộ máy của hệ thống chính trị tỉnh",
+                unit_type="party_body",
+                parent_id=province.id,
+                path=f"{province.path}{province.id}/",
+            )
+        )
+    context = browser.new_context(viewport={"width": 400, "height": 800}, locale="vi-VN", is_mobile=True)
+    page = context.new_page()
+    widths = {}
+    for username, paths in (
+        ("personnel1", ("/inbox", "/instances", "/evaluation/results")),
+        ("auditor1", ("/audit/events",)),
+    ):
+        sign_in(page, live_server, username)
+        for path in paths:
+            page.goto(f"{live_server}{path}")
+            assert page.locator("select[name=unit]").count() == 1, path
+            widths[path] = page.evaluate("document.documentElement.scrollWidth")
+        page.context.clear_cookies()
+    context.close()
+    assert all(width <= 400 for width in widths.values()), widths
 
 
 def test_targets_dashboard_renders_its_charts(live_server: str, page, shoot, driver: WorkflowDriver) -> None:  # type: ignore[no-untyped-def]

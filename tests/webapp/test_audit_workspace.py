@@ -231,6 +231,8 @@ def test_the_integrity_page_verifies_and_checks_an_uploaded_digest(
         )
     html = response.get_data(as_text=True)
     assert response.status_code == 200 and 'data-ok="no"' in html and f"instance:{story['eventful']}" in html
+    # Said in the reader's language, as the rest of the page (the CLI and the API say it in English).
+    assert "chuỗi đã bị viết lại" in html and "rewritten" not in html
     assert client.post("/audit/integrity", data={"csrf_token": token}).status_code == 422
 
 
@@ -288,6 +290,10 @@ def test_an_event_slipped_into_an_instances_chain_under_no_instance_is_caught_on
     auth.login("auditor1")
     page = client.get(f"/audit/instances/{instance_id}").get_data(as_text=True)
     assert 'data-intact="no"' in page and "intruder" in page
+    assert (
+        f"chuỗi instance:{instance_id}, #{seq - 1}: các sự kiện kết thúc ở #{seq} nhưng đầu chuỗi ghi #{seq - 1}"
+        in page
+    )
 
 
 # -- who read what --------------------------------------------------------------------------------------------

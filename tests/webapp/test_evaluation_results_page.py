@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tests.fixtures.app import AuthActions
 from tests.fixtures.evaluation import vietnamese
+from tests.webapp.test_evaluation import _self_assessment, _switch, _task
 from tests.workflows.test_evaluation_rollup import DECEMBER, UNIT, seed_unit
 from webapp.evaluation import views
 from workflows import clock
@@ -136,3 +137,29 @@ def test_scope_and_the_units_below_for_the_units_own_people(auth: AuthActions, c
     auth.login("officer1")  # of the commune: sees what is published in the commune, not the units below
     page = client.get(f"/evaluation/results?unit=X001&month={MONTH}&subunits=1").get_data(as_text=True)
     assert "RX01" not in _codes(page) and 'name="subunits"' not in page
+
+
+def test_each_evaluation_under_way_shows_the_step_it_waits_at(
+    app: Flask, auth: AuthActions, client, seeded, driver
+) -> None:
+    """The personnel officer watches the month: who has submitted, who waits for the review or the decision, how
+    many are late — not "under way" on every row."""
+    auth.login("personnel1")
+    _open_commune(auth)
+    _switch(auth, "officer1")
+    task = _task(driver, "CB0001", "self_assessment")
+    assert auth.post(f"/tasks/{task.id}", _self_assessment(), page=f"/tasks/{task.id}").status_code == 302
+    _switch(auth, "personnel1")
+    html = client.get(f"/evaluation/results?unit=X001&month={MONTH}").get_data(as_text=True)
+    steps = re.findall(r'data-step="(\w+)"', html)
+    under_way = len(_codes(html))
+    assert steps.count("manager_review") == 1 and steps.count("self_assessment") == under_way - 1 >= 3
+    assert vietnamese(app, "Awaiting the manager's review") in html
+    assert re.search(r'data-waiting="manager_review">[^<]*: 1\.<', html)
+    assert re.search(rf'data-waiting="self_assessment">[^<]*: {under_way - 1}\.<', html)
+    late = re.search(r'data-late="(\d+)"', html)
+    assert (int(late.group(1)) if late else 0) == html.count('<tr class="overdue">')
+    exported = client.get(f"/evaluation/results?unit=X001&month={MONTH}&format=csv").get_data(as_text=True)
+    states = [row["Tình trạng"] for row in csv.DictReader(io.StringIO(exported.lstrip("\ufeff")))]
+    assert states.count("Chờ lãnh đạo trực tiếp nhận xét") == 1
+    assert states.count("Chờ cán bộ tự đánh giá") == under_way - 1

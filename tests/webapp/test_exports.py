@@ -29,6 +29,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 def csv_rows(response) -> list[list[str]]:
     assert response.status_code == 200, response.get_data(as_text=True)[:500]
     assert response.mimetype == "text/csv"
+    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"  # once, not "; charset=utf-8" twice
     assert response.data.startswith(b"\xef\xbb\xbf")  # the BOM Excel needs to read UTF-8
     return list(csv.reader(io.StringIO(response.data.decode("utf-8-sig"))))
 

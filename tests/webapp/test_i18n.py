@@ -6,6 +6,9 @@ from flask import Flask, session
 from flask.testing import FlaskClient
 
 from tests.fixtures.app import AuthActions
+from webapp.data_labels import EVENT_TYPE_NAMES, READ_KIND_NAMES
+from workflows.exports import AUDIT_EVENT_TYPES
+from workflows.inspection.reads import ViewedObject
 
 
 def _render(app: Flask, locale: str, source: str, **context: object) -> str:
@@ -85,3 +88,28 @@ def test_a_coded_value_of_the_procedures_own_data_is_worded_in_the_readers_langu
     source = "{{ 'external'|data_value('source') }}|{{ 'external'|data_value('other') }}|{{ 5|data_value('source') }}"
     assert _render(app, "vi", source) == "Nguồn nhân sự từ nơi khác|external|5"
     assert _render(app, "en", source) == "Source from elsewhere|external|5"
+
+
+def test_an_eligibility_table_is_headed_and_its_rules_named_in_the_readers_language(app: Flask) -> None:
+    """The eligibility results' `source` is the legal basis, not the candidate's source; rules are codes."""
+    headings = "{{ 'source'|data_column('eligibility', 'source') }}|{{ 'source'|data_column('other', 'source') }}"
+    assert _render(app, "vi", headings) == "Căn cứ|Nguồn nhân sự"
+    assert _render(app, "en", headings) == "Legal basis|Source of the candidate"
+    rules = (
+        "{{ 'age'|data_value('rule') }}|{{ ['planning', 'annual_grade']|data_value('eligibility_failed') }}|"
+        "{{ ['planning', 'a_new_rule']|data_value('eligibility_failed') }}"
+    )
+    assert _render(
+        app, "en", rules
+    ) == "Age at appointment|In the plan for the post; Last year&#39;s quality grade|" + (
+        "[&#39;planning&#39;, &#39;a_new_rule&#39;]"
+    )
+
+
+def test_every_audit_event_type_and_kind_of_reading_has_a_name(app: Flask) -> None:
+    """The inspector's pages name them in words; a type added without a name would show as a code again."""
+    assert {str(code) for code in AUDIT_EVENT_TYPES} == set(EVENT_TYPE_NAMES)
+    assert {str(kind) for kind in ViewedObject} == set(READ_KIND_NAMES)
+    source = "{{ 'task_opened'|event_type }}|{{ 'instance_history'|read_kind }}|{{ 'a_future_type'|event_type }}"
+    assert _render(app, "vi", source) == "Mở bước|Lịch sử hồ sơ quy trình|a_future_type"
+    assert _render(app, "en", source) == "Step opened|Procedure history|a_future_type"

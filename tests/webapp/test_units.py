@@ -166,6 +166,10 @@ def test_merging_an_empty_commune_keeps_it_readable_and_no_longer_offered(
         f"/units/{former.id}/merge", {"merge-into_id": str(former.id), "merge-merged_on": "2025-07-01"}
     )
     assert into_itself.status_code == 422 and _doc(into_itself).xpath('//*[@id="merge-into_id-error"]')
+    # A date nobody meant: the unit would have stopped today for a merger in 2099, or "since" 1800.
+    for slip in ("2099-01-01", "1800-01-01"):
+        refused = auth.post(f"/units/{former.id}/merge", {"merge-into_id": str(x001.id), "merge-merged_on": slip})
+        assert refused.status_code == 422 and _doc(refused).xpath('//*[@id="merge-merged_on-error"]'), slip
     assert _unit(driver, "X009").is_active
 
     response = auth.post(f"/units/{former.id}/merge", {"merge-into_id": str(x001.id), "merge-merged_on": "2025-07-01"})

@@ -104,7 +104,7 @@ def test_deleted_last_event_is_detected_by_the_head(session: Session) -> None:
     session.execute(text("DELETE FROM audit_events WHERE id = :id"), {"id": events[2].id})
     session.commit()
     (broken,) = verify_chains(session).breaks
-    assert "head records #3" in broken.reason
+    assert "head records #3" in broken.explained
 
 
 def test_deleting_a_whole_chain_is_detected(session: Session) -> None:

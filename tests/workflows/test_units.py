@@ -12,7 +12,7 @@ from tests.fixtures.workflow_helpers import WorkflowDriver
 from workflows.db import transaction
 from workflows.errors import Invalid, NotAllowed
 from workflows.registry.models import OrgUnit
-from workflows.registry.units import create_unit, merge_unit
+from workflows.registry.units import create_unit, in_tree_order, merge_unit
 
 
 def _id(session: Session, code: str) -> int:
@@ -78,3 +78,33 @@ def test_control_characters_are_no_name(driver: WorkflowDriver) -> None:
             unit_type="commune",
         )
         assert (unit.code, unit.name) == ("X001-T_1", "Thôn 1")
+
+
+def _unit(unit_id: int, parent_id: int | None, name: str, path: str) -> OrgUnit:
+    return OrgUnit(id=unit_id, code=f"U{unit_id}", name=name, unit_type="xa", parent_id=parent_id, path=path)
+
+
+def test_units_in_tree_order_put_each_unit_directly_under_its_parent() -> None:
+    """A picker lists a commune's party committee under the commune, not after every unit of the commune's depth
+    (ordering by the ancestors' path does that); siblings by name; a unit without its parent in the list starts a
+    tree of its own."""
+    province = _unit(1, None, "Tỉnh", "/")
+    commune_b = _unit(2, 1, "Xã Bình Hải", "/1/")
+    commune_a = _unit(3, 1, "Xã An Phú", "/1/")
+    committee_a = _unit(4, 3, "Ủy ban nhân dân xã An Phú", "/1/3/")
+    party_a = _unit(5, 3, "Đảng ủy xã An Phú", "/1/3/")
+    inspection_a = _unit(6, 5, "Ủy ban Kiểm tra Đảng ủy xã An Phú", "/1/3/5/")
+    party_b = _unit(7, 2, "Đảng ủy xã Bình Hải", "/1/2/")
+    orphan = _unit(8, 99, "Phòng ngoài phạm vi", "/99/")
+    by_path = [province, commune_b, commune_a, committee_a, party_a, party_b, inspection_a, orphan]
+    ordered = in_tree_order(by_path)
+    assert [(unit.id, depth) for unit, depth in ordered] == [
+        (8, 0),
+        (1, 0),
+        (3, 1),
+        (5, 2),
+        (6, 3),
+        (4, 2),
+        (2, 1),
+        (7, 2),
+    ]

@@ -171,7 +171,10 @@ def open_page() -> Any:
                         ),
                         "warning",
                     )
-                return redirect(url_for("evaluation.results", unit=summary.unit_code, month=summary.month))
+                # The results as opened: with the units below when they were included, else the 62 just opened
+                # would not be on the page.
+                subunits = {"subunits": "1"} if form.include_subunits.data else {}
+                return redirect(url_for("evaluation.results", unit=summary.unit_code, month=summary.month, **subunits))
     page = render_template("evaluation/open.html", form=form, problems=problems, units=units)
     return page, status
 

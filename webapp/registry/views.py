@@ -178,7 +178,7 @@ def download_template(fmt: str) -> Response:
         abort(404)
     return Response(
         template(CADRE_COLUMNS, fmt),  # type: ignore[arg-type]
-        mimetype=MEDIA_TYPES[fmt],
+        content_type=MEDIA_TYPES[fmt],
         headers={"Content-Disposition": f'attachment; filename="mau-nhap-can-bo.{fmt}"'},
     )
 
@@ -220,7 +220,7 @@ def import_file() -> Any:
         )
         return Response(
             write_problem_report(result.report, "xlsx"),
-            mimetype=MEDIA_TYPES["xlsx"],
+            content_type=MEDIA_TYPES["xlsx"],
             headers={"Content-Disposition": 'attachment; filename="bao-cao-loi.xlsx"'},
         )
     return redirect(url_for("registry.cadres"))

@@ -143,7 +143,7 @@ def figure(key: str) -> Any:
         content = write_table(records, DRILLDOWN_COLUMNS, fmt)  # type: ignore[arg-type]
         return Response(
             content,
-            mimetype=MEDIA_TYPES[fmt],
+            content_type=MEDIA_TYPES[fmt],
             headers={"Content-Disposition": f'attachment; filename="{key}.{fmt}"'},
         )
     counts = figure_counts(db.session, roots, today, definitions, index, keys=[key])

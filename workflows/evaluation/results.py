@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -48,7 +48,16 @@ RESULT_COLUMNS = [
     Column("is_late", "Trễ hạn", "bool"),
     Column("state", "Tình trạng", "text"),
 ]
-STATE_LABELS = {"decided": "Đã xếp loại", "running": "Đang đánh giá", "cancelled": "Đã hủy"}
+# The steps an evaluation under way waits at (bpmn/monthly_evaluation.bpmn): its state on the results page.
+WAITING_STEPS = ("self_assessment", "manager_review", "head_decision")
+STATE_LABELS = {
+    "decided": "Đã xếp loại",
+    "running": "Đang đánh giá",
+    "cancelled": "Đã hủy",
+    "self_assessment": "Chờ cán bộ tự đánh giá",
+    "manager_review": "Chờ lãnh đạo trực tiếp nhận xét",
+    "head_decision": "Chờ thủ trưởng quyết định xếp loại",
+}
 
 
 @dataclass(frozen=True)
@@ -64,7 +73,7 @@ class ResultRow:
     decided_dt: datetime | None
     is_late: bool | None  # None: no process behind the result (an imported grade)
     instance_id: int | None
-    state: str  # decided / running / cancelled
+    state: str  # decided / cancelled / the step it waits at (WAITING_STEPS) / running (at none of them)
 
     @property
     def score_text(self) -> str | None:
@@ -182,6 +191,22 @@ def _decider(instance: Any) -> Any:
     )
 
 
+def _waiting_at(instance: Any) -> Any:
+    """The step the evaluation waits at: its open self-assessment, review or decision (a reminder to the level
+    above runs beside it and is not the step)."""
+    return (
+        select(HumanTask.task_key)
+        .where(
+            HumanTask.instance_id == instance.id,
+            HumanTask.status == TaskStatus.OPEN,
+            HumanTask.task_key.in_(WAITING_STEPS),
+        )
+        .order_by(HumanTask.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
 def _in_scope(unit: Any, unit_id: int, include_subunits: bool) -> ColumnElement[bool]:
     return in_subtree(unit, unit_id) if include_subunits else unit.id == unit_id
 
@@ -235,9 +260,10 @@ def _under_way(unit_id: int, month: str, now: datetime, include_subunits: bool) 
             cast(null(), EvaluationResult.updated_dt.type).label("decided_dt"),
             _late(instance, now).label("is_late"),
             instance.id.label("instance_id"),
-            case((instance.status == InstanceStatus.CANCELLED, literal("cancelled")), else_=literal("running")).label(
-                "state"
-            ),
+            case(
+                (instance.status == InstanceStatus.CANCELLED, literal("cancelled")),
+                else_=func.coalesce(_waiting_at(instance), literal("running")),
+            ).label("state"),
         )
         .join(Cadre, Cadre.id == instance.subject_cadre_id)
         .join(OrgUnit, OrgUnit.id == Cadre.unit_id)
@@ -305,6 +331,9 @@ class MonthPage:
     per_page: int
     counts: dict[str, int]  # grade → how many, over every row (the chart), every grade present
     pending: int  # under way or cancelled: no grade yet
+    # Of those without a grade: how many wait at each step (WAITING_STEPS), are cancelled, or neither ("running").
+    waiting: dict[str, int] = field(default_factory=dict)
+    late: int = 0  # rows with a step done after its deadline or still open past it
 
     @property
     def pages(self) -> int:
@@ -314,7 +343,18 @@ class MonthPage:
 def month_page(session: Session, query: MonthQuery, *, page: int = 1, per_page: int = 100) -> MonthPage:
     """One page of the month, with the grade counts of the whole month (one aggregate, not the rows)."""
     rows = query.rows()
-    counted = Counter(dict(session.execute(select(rows.c.grade, func.count()).group_by(rows.c.grade)).tuples().all()))
+    counted: Counter[str | None] = Counter()
+    waiting: Counter[str] = Counter()
+    late = 0
+    summary = select(rows.c.grade, rows.c.state, rows.c.is_late, func.count()).group_by(
+        rows.c.grade, rows.c.state, rows.c.is_late
+    )
+    for grade, state, is_late, count in session.execute(summary).tuples():
+        counted[grade] += count
+        if grade is None:
+            waiting[state] += count
+        if is_late:
+            late += count
     total = sum(counted.values())
     pages = max(1, -(-total // per_page))
     number = min(max(1, page), pages)  # past the last page shows the last page; no huge offset reaches the database
@@ -326,6 +366,8 @@ def month_page(session: Session, query: MonthQuery, *, page: int = 1, per_page: 
         per_page=per_page,
         counts={grade: counted.get(grade, 0) for grade in GRADES},
         pending=counted.get(None, 0),
+        waiting=dict(waiting),
+        late=late,
     )
 
 

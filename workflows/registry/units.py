@@ -19,10 +19,13 @@ from workflows.access import in_subtree, oversees_unit
 from workflows.audit import PendingEvent, append_events
 from workflows.errors import Invalid, NotAllowed, NotFound, Problem
 from workflows.registry.models import Cadre, OrgUnit, UnitType, User
+from workflows.registry.records import local_today
 from workflows.states import Role
 from workflows.text import storable
 
 NAME_LIMIT = 255
+# No unit of today's organisation merged before the country's independence: a date before it is a typing slip.
+EARLIEST_MERGER = date(1945, 9, 2)
 CODE_LIMIT = 40
 # ASCII only, as every existing code (T01, X001, T01-BTC): str.isalnum() would also take "²", "٣" or "１".
 # A code starts with a letter or digit; "-" and "_" separate its parts.
@@ -37,6 +40,26 @@ class UnitEvent(StrEnum):
 
 def org_unit_chain(unit_id: int) -> str:
     return f"unit:{unit_id}"
+
+
+def in_tree_order(units: list[OrgUnit]) -> list[tuple[OrgUnit, int]]:
+    """Each unit with its depth, every one directly under its parent, siblings by name: a picker's order. Sorting by
+    the path alone does not give it: a unit's path lists its ancestors only, so it lists all units of one depth
+    together. A unit whose parent is not in the list starts a tree of its own."""
+    present = {unit.id for unit in units}
+    children: dict[int | None, list[OrgUnit]] = {}
+    for unit in units:
+        parent = unit.parent_id if unit.parent_id in present else None
+        children.setdefault(parent, []).append(unit)
+    ordered: list[tuple[OrgUnit, int]] = []
+
+    def visit(parent: int | None, depth: int) -> None:
+        for unit in sorted(children.get(parent, []), key=lambda u: (u.name.casefold(), u.code)):
+            ordered.append((unit, depth))
+            visit(unit.id, depth + 1)
+
+    visit(None, 0)
+    return ordered
 
 
 def can_manage_unit(session: Session, user: User, unit_id: int | None) -> bool:
@@ -159,6 +182,13 @@ def merge_unit(session: Session, actor: User, unit_id: int, *, into_id: int | No
         problems.append(Problem("that unit is outside your scope", field="into_id"))
     if merged_on is None:
         problems.append(Problem("the date of the merger is required", field="merged_on"))
+    elif merged_on > local_today():
+        # The unit stops now, whatever the date: a merger is recorded once it has taken effect.
+        problems.append(
+            Problem("record the merger once it has taken effect: the date is in the future", field="merged_on")
+        )
+    elif merged_on <= (unit.active_from or EARLIEST_MERGER):
+        problems.append(Problem("the date of the merger is before the unit existed", field="merged_on"))
     people = session.scalar(select(func.count()).where(Cadre.unit_id == unit.id, Cadre.is_active)) or 0
     if people:
         problems.append(Problem("cadres still belong to this unit; move them to their new unit first"))
