@@ -63,7 +63,7 @@ DATA_COLUMNS = {
 }
 
 # The eligibility rules of the appointment (workflows/rules/appointment.py) and the rotation
-# (workflows/rules/rotation.py), by their codes.
+# (workflows/rules/rotation.py), by their codes: the only names of the rules (the pages are the only readers).
 RULE_NAMES = {
     "planning": N_("In the plan for the post"),
     "time_in_post": N_("Time in the current post"),

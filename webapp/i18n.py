@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 from weakref import WeakKeyDictionary
 
@@ -121,35 +122,29 @@ def translate_chain_break(chain_break: ChainBreak) -> str:
     return f"{where}: {reason}"
 
 
+def _named(names: Mapping[str, str], code: Any) -> Any:
+    """A code's name in the reader's language; a code without one (from a newer or older version, a form's title)
+    as it is."""
+    english = names.get(code) if isinstance(code, str) else None
+    return _page_translations().ugettext(english) if english is not None else code
+
+
 def data_label(label: str) -> str:
     """A data item's label: a form's title as it is; a raw key of the shipped procedures' own data
     (webapp/data_labels.py) in the reader's language; any other key as it is."""
-    english = DATA_LABELS.get(label)
-    return _page_translations().ugettext(english) if english is not None else label
+    return str(_named(DATA_LABELS, label))
 
 
 def data_value(value: Any, key: str) -> Any:
     """A coded value of the procedures' own data (`source`: `external`) in the reader's language, a list of codes
     (`eligibility_failed`) as their names; any other as it is."""
-    codes = DATA_VALUES.get(key)
-    if codes is None:
-        return value
-    translations = _page_translations()
-    if isinstance(value, str):
-        english = codes.get(value)
-        return translations.ugettext(english) if english is not None else value
+    codes = DATA_VALUES.get(key, {})
     if isinstance(value, list) and value and all(isinstance(item, str) and item in codes for item in value):
-        return "; ".join(translations.ugettext(codes[item]) for item in value)
-    return value
-
-
-def _named(names: dict[str, str], code: str) -> str:
-    """A code's name in the reader's language; a code without one (from a newer or older version) as it is."""
-    english = names.get(code)
-    return _page_translations().ugettext(english) if english is not None else code
+        return "; ".join(_named(codes, item) for item in value)
+    return _named(codes, value)
 
 
 def data_column(label: str, table_key: str, column_key: str) -> str:
     """A column's heading in a list of rows: its meaning in that list (DATA_COLUMNS), else as any data label."""
-    english = DATA_COLUMNS.get(table_key, {}).get(column_key)
-    return _page_translations().ugettext(english) if english is not None else data_label(label)
+    columns = DATA_COLUMNS.get(table_key, {})
+    return str(_named(columns, column_key)) if column_key in columns else data_label(label)

@@ -28,6 +28,7 @@ import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePath
+from typing import Literal
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
@@ -328,7 +329,9 @@ def _check_encoding(file: BundleFile) -> Problem | None:
     return None
 
 
-def _python_syntax_problem(source: str, mode: str, what: str, element: etree._Element, filename: str) -> Problem | None:
+def _python_syntax_problem(
+    source: str, mode: Literal["eval", "exec"], what: str, element: etree._Element, filename: str
+) -> Problem | None:
     owner = _owner(element)
     try:
         ast.parse(source, mode=mode)
@@ -345,7 +348,7 @@ def _python_syntax_problem(source: str, mode: str, what: str, element: etree._El
             line=_line(element),
             filename=filename,
         )
-    forbidden = forbidden_in("eval" if mode == "eval" else "exec", source)
+    forbidden = forbidden_in(mode, source)
     if forbidden:
         return Problem(
             f"{what} uses what the script sandbox refuses, so it would fail every time it runs: {forbidden}",

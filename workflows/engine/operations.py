@@ -452,8 +452,10 @@ def _complete_locked(
     if not can_act(actor, locked):
         raise NotAllowed("you may not complete this task")
     definition = engine.definition(session, instance.process_version_id)
-    form = definition.form_schema(task.form_filename) if form_fields_only else None
-    submitted = validate_task_data(dict(data or {}), definition.form_validator(task.form_filename), form)
+    schema = definition.form_schema(task.form_filename)
+    submitted = validate_task_data(
+        dict(data or {}), definition.form_validator(task.form_filename), schema if form_fields_only else None
+    )
 
     workflow = engine.load(definition, instance)
     ready_before = engine.ready_task_ids(workflow)
@@ -467,7 +469,7 @@ def _complete_locked(
         raise Conflict("this task is no longer open")
 
     before = dict(spiff_task.data)
-    submitted = apply_task_hook(session, definition.form_schema(task.form_filename), submitted, before)
+    submitted = apply_task_hook(session, schema, submitted, before)
     with translate_engine_errors():
         spiff_task.data.update(submitted)
         spiff_task.run()

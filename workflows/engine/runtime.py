@@ -416,19 +416,19 @@ def advanced_from(workflow: BpmnWorkflow, origins: Collection[Any]) -> Any | Non
     return None
 
 
-def advance_baseline(origin: Any, before: Mapping[str, Any]) -> dict[str, Any]:
+def advance_baseline(origin: Any, before: dict[str, Any]) -> dict[str, Any]:
     """The data an advance from `origin` is measured against: `before`, the origin's data as it stood, with what
     each join the advance fired merged in from the other branches, merged as the join did (Spiff's
     `UnstructuredJoin._run_hook`: the branches in the order they arrived, then the one that fired it on top). Its
     difference to the data after the advance is what this advance changed — nothing a sibling branch entered."""
     joins = _joins_fired_below(origin)
     if not joins:
-        return dict(before)
-    baseline = copy.deepcopy(dict(before))
+        return before  # no join fired (every completion in a sequence): nothing to merge, nothing to copy
+    baseline = copy.deepcopy(before)
     for join in joins:
         for arrived in _branches_arrived_before(join, origin):
             DeepMerge.merge(baseline, copy.deepcopy(arrived.parent.data))
-        DeepMerge.merge(baseline, copy.deepcopy(dict(before)))
+        DeepMerge.merge(baseline, copy.deepcopy(before))
     return baseline
 
 

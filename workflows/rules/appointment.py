@@ -110,20 +110,6 @@ REAPPOINTMENT_RULES = (
     RULE_CONCURRENT,
 )
 
-# What each rule checks, for headings next to the results (Vietnamese, as the results are).
-RULE_LABELS: dict[str, str] = {
-    RULE_PLANNING: "Quy hoạch",
-    RULE_TIME_IN_POST: "Thời gian giữ chức vụ",
-    RULE_AGE: "Tuổi bổ nhiệm",
-    RULE_DISCIPLINE: "Thời hạn sau kỷ luật",
-    RULE_CONCURRENT: "Không quy hoạch, bổ nhiệm đồng thời",
-    RULE_ANNUAL_GRADE: "Xếp loại chất lượng năm gần nhất",
-    RULE_TERM_DUTIES: "Hoàn thành nhiệm vụ trong thời gian giữ chức vụ",
-    RULE_STANDARDS: "Đáp ứng tiêu chuẩn chức danh",
-    RULE_HEALTH: "Sức khỏe",
-    RULE_NOT_BARRED: "Không thuộc trường hợp bị cấm, đang bị kỷ luật",
-}
-
 # The strings of workflows.registry.models.DisciplineLevel, as the decisions write them.
 DISCIPLINE_LABELS: dict[str, str] = {
     "khien_trach": "khiển trách",
