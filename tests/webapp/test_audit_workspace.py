@@ -251,6 +251,14 @@ def test_an_export_downloads_and_verifies_offline(auth: AuthActions, client, run
         path.write_bytes(response.get_data())
         ok = runner.invoke(args=["audit", "verify-export", str(path)])
         assert ok.exit_code == 0 and "intact" in ok.output, ok.output
+        assert "signed with the audit key" in ok.output  # this install's key signed it
+        other_key = tmp_path / "other.key"
+        other_key.write_text("b" * 64)
+        foreign = runner.invoke(args=["audit", "verify-export", str(path), "--key-file", str(other_key)])
+        assert foreign.exit_code == 1 and "not with the key given" in foreign.output, foreign.output
+        other_key.write_text("short")
+        weak = runner.invoke(args=["audit", "verify-export", str(path), "--key-file", str(other_key)])
+        assert weak.exit_code == 1 and isinstance(weak.exception, SystemExit) and "too short" in weak.output
         data = bytearray(path.read_bytes())
         data[len(data) // 2] ^= 1
         path.write_bytes(bytes(data))

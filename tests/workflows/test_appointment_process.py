@@ -27,6 +27,7 @@ from tests.fixtures.appointment import (
     vote,
 )
 from tests.fixtures.ballots import ballot_tables, user
+from tests.fixtures.inspection import assert_every_export_verifies
 from tests.fixtures.workflow_helpers import WorkflowDriver
 from workflows import clock
 from workflows.appointment.service import (
@@ -70,6 +71,7 @@ def _verify(session_factory: sessionmaker[Session]) -> None:
     with session_factory() as s:
         report = verify_chains(s)
         assert report.ok, report
+        assert_every_export_verifies(s)
 
 
 def _everyone_votes(members: dict[str, int], marks: dict[str, str]) -> dict[str, dict[str, str]]:

@@ -19,7 +19,15 @@ from workflows.audit import GENESIS_HASH, compute_hash, instance_chain, verify_c
 from workflows.db import transaction
 from workflows.errors import Invalid
 from workflows.inspection.anchors import build_digest, read_digest, write_anchor, write_daily_anchor
-from workflows.inspection.exporting import dumps_export, export_instance, render_export_html, verify_export
+from workflows.inspection.exporting import (
+    UNSIGNED_FORMAT,
+    SignatureCheck,
+    document_hash,
+    dumps_export,
+    export_instance,
+    render_export_html,
+    verify_export,
+)
 from workflows.inspection.notes import add_note
 from workflows.models import AuditAnchor, AuditEvent, ProcessInstance, RecordView
 from workflows.registry.models import User
@@ -166,7 +174,7 @@ def _export(driver: WorkflowDriver, instance_id: int) -> dict:
         auditor = s.scalars(select(User).where(User.username == "auditor1")).one()
         instance = s.get(ProcessInstance, instance_id)
         assert instance is not None
-        return export_instance(s, instance, exported_by=auditor)
+        return export_instance(s, instance, exported_by=auditor, key=KEY)
 
 
 @pytest.mark.parametrize("render", [dumps_export, render_export_html], ids=["json", "html"])
@@ -177,9 +185,12 @@ def test_an_export_verifies_offline_and_fails_after_any_one_byte_change(driver: 
     assert document["ballots"][0]["tally"]["candidates"][0]["yes"] == 2
     assert '"contents"' not in dumps_export(document)  # tallies only, never what a ballot marked
     data = render(document).encode()
-    report = verify_export(data)
+    report = verify_export(data, key=KEY)
     assert report.ok, report.problems
     assert report.events == len(document["events"]) > 15
+    assert report.signature is SignatureCheck.VALID
+    keyless = verify_export(data)
+    assert keyless.ok and keyless.signature is SignatureCheck.NOT_CHECKED and keyless.signed_key_id
 
     # A change of one byte anywhere fails: in an event, in the metadata, in the layout.
     for needle in (
@@ -198,11 +209,85 @@ def test_an_export_verifies_offline_and_fails_after_any_one_byte_change(driver: 
             assert not verify_export(changed).ok, needle
 
 
+def _resealed(document: dict) -> bytes:
+    """What someone editing the file does beyond the chain: change a part, then recompute the document's SHA-256,
+    which needs no key."""
+    document["document_sha256"] = document_hash(document)
+    return dumps_export(document).encode()
+
+
+def test_a_forged_tally_or_status_fails_even_without_the_key(driver: WorkflowDriver) -> None:
+    """The parts beside the chain are held against what the chain records (decision 0049): a tally turned around,
+    a cancelled procedure shown as completed, another model version — each with the document hash recomputed."""
+    story = build_story(driver)
+    forged = _export(driver, story["eventful"])
+    candidate = forged["ballots"][0]["tally"]["candidates"][0]
+    candidate["yes"], candidate["no"] = candidate.get("no", 0), candidate["yes"]
+    report = verify_export(_resealed(forged))
+    assert not report.ok and any("ballot results differ" in problem for problem in report.problems)
+
+    dropped = _export(driver, story["eventful"])
+    dropped["ballots"] = []
+    assert any("ballot results differ" in problem for problem in verify_export(_resealed(dropped)).problems)
+
+    cancelled = _export(driver, story["eventful"])
+    assert cancelled["instance"]["status"] == "cancelled"
+    cancelled["instance"]["status"] = "completed"
+    assert any("the chain records cancelled" in p for p in verify_export(_resealed(cancelled)).problems)
+    reason = _export(driver, story["eventful"])
+    reason["instance"]["cancel_reason"] = "Theo đề nghị của cán bộ"
+    assert any("reason for cancelling" in p for p in verify_export(_resealed(reason)).problems)
+
+    model = _export(driver, story["completed"])
+    model["model"]["version"] += 1
+    assert any("version differs" in p for p in verify_export(_resealed(model)).problems)
+    foreign = _export(driver, story["completed"])
+    foreign["instance"]["id"] = story["eventful"]
+    assert any("belongs to instance:" in p for p in verify_export(_resealed(foreign)).problems)
+
+
+def test_what_the_chain_does_not_record_is_proven_by_the_signature(driver: WorkflowDriver) -> None:
+    """A comment or a name is not in the chain: without the key such a change is not caught — and the report says
+    the signature was not checked —, with the key it is; under another key the report says whose key signed it."""
+    story = build_story(driver)
+    document = _export(driver, story["eventful"])
+    document["exported_by"] = "someone_else"
+    data = _resealed(document)
+    unchecked = verify_export(data)
+    assert unchecked.ok and unchecked.signature is SignatureCheck.NOT_CHECKED
+    altered = verify_export(data, key=KEY)
+    assert not altered.ok and altered.signature is SignatureCheck.ALTERED
+
+    intact = dumps_export(_export(driver, story["eventful"])).encode()
+    other = verify_export(intact, key=b"o" * 32)
+    assert other.signature is SignatureCheck.OTHER_KEY and not other.ok
+    assert any(other.signed_key_id in problem for problem in other.problems)
+
+    stripped = _export(driver, story["eventful"])
+    del stripped["signature"]
+    report = verify_export(_resealed(stripped), key=KEY)
+    assert report.signature is SignatureCheck.MISSING and not report.ok
+
+
+@pytest.mark.parametrize("render", [dumps_export, render_export_html], ids=["json", "html"])
+def test_an_export_made_before_exports_were_signed_still_verifies(driver: WorkflowDriver, render) -> None:  # type: ignore[no-untyped-def]
+    story = build_story(driver)
+    document = _export(driver, story["eventful"])
+    del document["signature"]
+    document["format"] = UNSIGNED_FORMAT
+    document["document_sha256"] = document_hash(document)
+    data = render(document).encode()
+    assert "Chữ ký" not in data.decode()  # the readable part as format 1 wrote it
+    report = verify_export(data, key=KEY)
+    assert report.ok, report.problems
+    assert report.signature is SignatureCheck.UNSIGNED
+
+
 def test_an_export_names_what_was_altered(driver: WorkflowDriver) -> None:
     story = build_story(driver)
     document = _export(driver, story["completed"])
     document["events"][1]["actor_name"] = "someone"
-    report = verify_export(dumps_export(document).encode())
+    report = verify_export(dumps_export(document).encode(), key=KEY)
     assert any("event #2" in problem and "altered" in problem for problem in report.problems)
     document = _export(driver, story["completed"])
     del document["events"][2]

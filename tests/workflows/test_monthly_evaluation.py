@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.fixtures.evaluation import MONTH
+from tests.fixtures.inspection import assert_every_export_verifies
 from tests.fixtures.statements import statements_sent
 from workflows import clock
 from workflows.audit import verify_chains
@@ -177,6 +178,7 @@ def test_full_month_with_one_return_ends_with_the_grade_on_the_record(driver, se
             == 1
         )
         assert verify_chains(session).ok
+        assert_every_export_verifies(session)
 
 
 def test_the_review_and_the_decision_read_and_record_through_prepared_statements(driver, session_factory, db_engine):
@@ -216,6 +218,7 @@ def test_the_review_and_the_decision_read_and_record_through_prepared_statements
         result = session.scalars(select(EvaluationResult).join(Cadre).where(Cadre.code == "CB0001")).one()
         assert (result.period, result.grade, result.source_instance_id) == (MONTH, "HTXSNV", instance_id)
         assert verify_chains(session).ok
+        assert_every_export_verifies(session)
 
 
 def test_returns_are_limited_by_the_policy(driver, session_factory):
@@ -377,6 +380,7 @@ def test_bulk_start_writes_what_an_ordinary_start_writes(driver, session_factory
     assert described(bulk_id) == described(ordinary_id)
     with session_factory() as session:
         assert verify_chains(session).ok
+        assert_every_export_verifies(session)
     data = _data(session_factory, driver.engine, bulk_id)
     assert (data["cadre_code"], data["products"], data["period"]) == ("CB0001", PRODUCTS, MONTH)
     # The templated instance runs like any other.

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.fixtures.ballots import user
+from tests.fixtures.inspection import assert_every_export_verifies
 from tests.fixtures.planning import CHAIR_PLANNED, NEW_SECRETARY, NEW_VICE, NEW_VICE_2, TERM, setup_planning
 from tests.fixtures.statements import statements_sent
 from tests.fixtures.workflow_helpers import WorkflowDriver
@@ -196,6 +197,7 @@ def test_approval_checks_the_rules_again_and_a_nomination_below_the_threshold_le
         assert planned == len(CHAIR_PLANNED) + 2  # as before: nothing added, nothing removed
         assert s.scalar(select(Cadre.id).where(Cadre.code == NEW_VICE)) is not None
         assert verify_chains(s).ok
+        assert_every_export_verifies(s)
 
 
 def instance_data(driver: WorkflowDriver, instance_id: int) -> dict[str, Any]:

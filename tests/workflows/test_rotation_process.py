@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.fixtures.ballots import user
+from tests.fixtures.inspection import assert_every_export_verifies
 from tests.fixtures.rotation import BOARD, OFFICER, setup_rotation
 from tests.fixtures.statements import statements_sent
 from tests.fixtures.workflow_helpers import WorkflowDriver
@@ -154,6 +155,7 @@ def test_a_vote_that_does_not_pass_ends_the_rotation_without_a_record(
     with session_factory() as s:
         assert s.scalar(select(func.count()).select_from(RotationRecord)) == 0
         assert verify_chains(s).ok
+        assert_every_export_verifies(s)
 
 
 # NĐ 170 Điều 48: the decision's effective day cannot shorten the rotation below 36 months.
@@ -215,6 +217,7 @@ def test_a_return_after_the_review_ends_the_post_and_moves_the_cadre_back(
         ).one()
         assert post.ended_on == ends
         assert verify_chains(s).ok
+        assert_every_export_verifies(s)
     assert driver.instance(instance_id).status == InstanceStatus.COMPLETED
 
 

@@ -1,4 +1,5 @@
-"""The key that signs the audit anchors (docs/decisions/0022), for the worker, the CLI and the pages."""
+"""The key that signs the audit anchors and the exported histories (docs/decisions/0022, 0049), for the worker, the
+CLI and the pages."""
 
 from __future__ import annotations
 
@@ -12,12 +13,34 @@ from flask import current_app
 def anchor_key() -> bytes:
     """AUDIT_ANCHOR_KEY from the app's configuration or the environment (production: never in the repository);
     a development or demo install without one generates a key once into the instance folder."""
+    existing = existing_anchor_key()
+    if existing is not None:
+        return existing
+    key_file = _key_file()
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    # Written whole under another name and linked into place, which fails if the key appeared meanwhile: two
+    # processes starting together (the web workers, the worker) end up with the same key, never half of one.
+    draft = key_file.with_name(f".{key_file.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    with os.fdopen(os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as handle:
+        handle.write(secrets.token_hex(32))
+    try:
+        os.link(draft, key_file)
+    except FileExistsError:
+        pass
+    finally:
+        draft.unlink()
+    return key_file.read_text().strip().encode()
+
+
+def existing_anchor_key() -> bytes | None:
+    """The key if this install has one, never a new one: checking a file with a key made up on the spot would only
+    say it was signed with another key."""
     configured = current_app.config.get("AUDIT_ANCHOR_KEY") or os.environ.get("AUDIT_ANCHOR_KEY")
     if configured:
         return str(configured).encode()
-    key_file = Path(current_app.instance_path) / "audit_anchor_key"
-    if not key_file.exists():
-        key_file.parent.mkdir(parents=True, exist_ok=True)
-        key_file.write_text(secrets.token_hex(32))
-        key_file.chmod(0o600)
-    return key_file.read_text().strip().encode()
+    key_file = _key_file()
+    return key_file.read_text().strip().encode() if key_file.is_file() else None
+
+
+def _key_file() -> Path:
+    return Path(current_app.instance_path) / "audit_anchor_key"

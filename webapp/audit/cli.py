@@ -8,13 +8,13 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
-from webapp.audit.anchoring import anchor_key
+from webapp.audit.anchoring import anchor_key, existing_anchor_key
 from webapp.extensions import db
 from workflows.audit import VerifyReport, verify_chains
 from workflows.db import transaction
 from workflows.errors import Invalid
-from workflows.inspection.anchors import read_digest, write_anchor
-from workflows.inspection.exporting import verify_export
+from workflows.inspection.anchors import checked_key, read_digest, write_anchor
+from workflows.inspection.exporting import SignatureCheck, verify_export
 
 
 def verify_against(digest_file: str) -> VerifyReport:
@@ -46,10 +46,27 @@ def anchor_command(output: str | None) -> None:
     click.echo(f"anchored {chains} chain(s), {events} event(s)" + (f" into {output}" if output else ""))
 
 
-@click.command("verify-export", help="Check an exported instance history (.json or .html) offline.")
+@click.command(
+    "verify-export",
+    help="Check an exported instance history (.json or .html) offline; its signature with this install's audit key "
+    "(AUDIT_ANCHOR_KEY) or --key-file.",
+)
 @click.argument("export_file", type=click.Path(exists=True, dir_okay=False))
-def verify_export_command(export_file: str) -> None:
-    report = verify_export(Path(export_file).read_bytes())
+@click.option(
+    "--key-file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="A file holding the audit key that signed the export (the inspection committee's copy).",
+)
+@with_appcontext
+def verify_export_command(export_file: str, key_file: str | None) -> None:
+    try:
+        key = Path(key_file).read_bytes().strip() if key_file else existing_anchor_key()
+        if key is not None:
+            checked_key(key)
+    except (OSError, Invalid) as error:
+        click.echo(f"{key_file or 'AUDIT_ANCHOR_KEY'}: {error}", err=True)
+        sys.exit(1)
+    report = verify_export(Path(export_file).read_bytes(), key=key)
     if not report.is_export:
         click.echo(f"{export_file}: not an exported instance history: {'; '.join(report.problems)}", err=True)
         sys.exit(1)
@@ -58,4 +75,12 @@ def verify_export_command(export_file: str) -> None:
             click.echo(f"BROKEN {problem}", err=True)
         click.echo(f"{export_file}: NOT intact", err=True)
         sys.exit(1)
-    click.echo(f"{export_file}: intact, {report.events} event(s)")
+    click.echo(f"{export_file}: intact, {report.events} event(s); {_SIGNATURE_SAYS[report.signature]}")
+
+
+_UNPROVEN = "the chain, its ballot results and status agree; names, comments and the file list are unproven"
+_SIGNATURE_SAYS = {
+    SignatureCheck.VALID: "signed with the audit key",
+    SignatureCheck.NOT_CHECKED: f"signature not checked (no audit key: AUDIT_ANCHOR_KEY or --key-file): {_UNPROVEN}",
+    SignatureCheck.UNSIGNED: f"exported before exports were signed: {_UNPROVEN}",
+}

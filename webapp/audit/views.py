@@ -155,7 +155,7 @@ def export(instance_id: int) -> Response:
     if fmt not in ("json", "html"):
         abort(400)
     with read_logged(ViewedObject.INSTANCE_EXPORT, found.id, found.unit_id):
-        document = export_instance(db.session, found, exported_by=current_user)
+        document = export_instance(db.session, found, exported_by=current_user, key=anchor_key())
     if fmt == "json":
         response = make_response(dumps_export(document))
         response.mimetype = "application/json"

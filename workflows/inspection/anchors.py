@@ -30,11 +30,17 @@ SIGNATURE_ALGORITHM = "HMAC-SHA256"
 MIN_KEY_BYTES = 16
 
 
-def _signature(key: bytes, body: dict[str, Any]) -> str:
-    return hmac.new(key, canonical_json(body).encode(), hashlib.sha256).hexdigest()
+def sign(key: bytes, body: dict[str, Any]) -> str:
+    """HMAC-SHA256 of the canonical JSON of `body`: the anchors' signature, and the exports' (decision 0049)."""
+    return hmac.new(checked_key(key), canonical_json(body).encode(), hashlib.sha256).hexdigest()
 
 
-def _checked_key(key: bytes) -> bytes:
+def key_id(key: bytes) -> str:
+    """Names the key without revealing it, so a file signed under a rotated-out key is told from an altered one."""
+    return hmac.new(checked_key(key), b"canbo signing key id", hashlib.sha256).hexdigest()[:16]
+
+
+def checked_key(key: bytes) -> bytes:
     if len(key) < MIN_KEY_BYTES:
         raise Invalid("the anchor key is too short", [Problem("AUDIT_ANCHOR_KEY needs at least 16 bytes.")])
     return key
@@ -49,7 +55,7 @@ def build_digest(heads: dict[str, tuple[int, str]], *, key: bytes, anchored_on: 
         "events": sum(seq for seq, _hash in heads.values()),
         "chains": {chain: [seq, digest] for chain, (seq, digest) in sorted(heads.items())},
     }
-    signed = {**body, "signature": {"algorithm": SIGNATURE_ALGORITHM, "value": _signature(_checked_key(key), body)}}
+    signed = {**body, "signature": {"algorithm": SIGNATURE_ALGORITHM, "value": sign(key, body)}}
     return json.dumps(signed, ensure_ascii=False, sort_keys=True, separators=(",", ":")) + "\n"
 
 
@@ -98,7 +104,7 @@ def read_digest(text: str | bytes, *, key: bytes) -> Digest:
         raise Invalid("this is not an audit anchor digest", [Problem(f"expected format {ANCHOR_FORMAT}")])
     signature = document.pop("signature", None)
     value = signature.get("value") if isinstance(signature, dict) else None
-    if not isinstance(value, str) or not hmac.compare_digest(value, _signature(_checked_key(key), document)):
+    if not isinstance(value, str) or not hmac.compare_digest(value, sign(key, document)):
         raise Invalid(
             "the digest's signature does not match",
             [Problem("The file was changed, or it was signed with another key than AUDIT_ANCHOR_KEY.")],

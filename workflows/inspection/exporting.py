@@ -1,21 +1,26 @@
 """An instance's full history as one self-contained file for an inspection, verifiable offline
-(`canbo audit verify-export FILE`, decision 0021).
+(`canbo audit verify-export FILE`, decisions 0021 and 0049).
 
 The JSON file holds the instance, its model version (and the hashes of its rule files), the ballot tallies, the
-comments and files (names and SHA-256), and every event of its chain with the fields its hash covers. Verifying
-recomputes the chain from the genesis hash to the recorded head, the document's own SHA-256 (which covers what the
-chain does not), and that the file is byte for byte the form it was written in: a change of any single byte,
-whitespace included, fails. The HTML file is the same document made readable, with the JSON embedded; it is
-verified by re-rendering the readable part from the embedded JSON and comparing the bytes.
+comments and files (names and SHA-256), and every event of its chain with the fields its hash covers, signed with
+the audit key (HMAC-SHA256, the anchors' key). Verifying recomputes the chain from the genesis hash to the recorded
+head; holds what the chain itself records against what the document says beside it (the tallies, the status, the
+model, the instance) — a forged tally fails even without the key; checks the signature when the key is at hand,
+which covers the rest (names, comments, files); and that the file is byte for byte the form it was written in: a
+change of any single byte, whitespace included, fails. The HTML file is the same document made readable, with the
+JSON embedded; it is verified by re-rendering the readable part from the embedded JSON and comparing the bytes.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from html import escape
 from typing import Any
 
@@ -24,16 +29,19 @@ from sqlalchemy.orm import Session
 
 from workflows.audit import GENESIS_HASH, canonical_json, compute_hash
 from workflows.clock import utcnow_naive
+from workflows.inspection.anchors import SIGNATURE_ALGORITHM, key_id, sign
 from workflows.inspection.history import ballot_tallies, model_version
 from workflows.instances import instance_attachments, instance_comments
 from workflows.models import AuditEvent, ProcessInstance
 from workflows.registry.models import Cadre, OrgUnit, User
+from workflows.states import EventType, InstanceStatus
 
-EXPORT_FORMAT = "canbo-instance-history/1"
+EXPORT_FORMAT = "canbo-instance-history/2"
+UNSIGNED_FORMAT = "canbo-instance-history/1"  # exported before decision 0049: no signature, still verifiable
 _EMBEDDED = re.compile(r'<script type="application/json" id="canbo-export">(.*?)</script>', re.DOTALL)
 
 
-def export_instance(session: Session, instance: ProcessInstance, *, exported_by: User) -> dict[str, Any]:
+def export_instance(session: Session, instance: ProcessInstance, *, exported_by: User, key: bytes) -> dict[str, Any]:
     events = session.scalars(
         select(AuditEvent).where(AuditEvent.chain_key == f"instance:{instance.id}").order_by(AuditEvent.seq)
     )
@@ -99,13 +107,18 @@ def export_instance(session: Session, instance: ProcessInstance, *, exported_by:
             for row in instance_attachments(session, instance.id)
         ],
     }
-    document["document_sha256"] = _document_hash(document)
+    document["document_sha256"] = document_hash(document)
+    document["signature"] = {"algorithm": SIGNATURE_ALGORITHM, "key_id": key_id(key), "value": sign(key, document)}
     return document
 
 
-def _document_hash(document: dict[str, Any]) -> str:
-    body = {key: value for key, value in document.items() if key != "document_sha256"}
+def document_hash(document: dict[str, Any]) -> str:
+    body = {key: value for key, value in document.items() if key not in ("document_sha256", "signature")}
     return hashlib.sha256(canonical_json(body).encode()).hexdigest()
+
+
+def _signed_body(document: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in document.items() if key != "signature"}
 
 
 def dumps_export(document: dict[str, Any]) -> str:
@@ -117,6 +130,16 @@ def dumps_export(document: dict[str, Any]) -> str:
 
 def _cell(value: Any) -> str:
     return escape("" if value is None else str(value))
+
+
+def _signature_line(signature: Any) -> str:
+    """Empty for an export made before exports were signed, so its file re-renders to the same bytes."""
+    if not isinstance(signature, dict):
+        return ""
+    return (
+        f"<dt>Chữ ký</dt><dd>{_cell(signature.get('algorithm'))}, khóa <code>{_cell(signature.get('key_id'))}</code>"
+        f" — <code>{_cell(signature.get('value'))}</code></dd>"
+    )
 
 
 def render_export_html(document: dict[str, Any]) -> str:
@@ -163,7 +186,8 @@ def render_export_html(document: dict[str, Any]) -> str:
         f"<dt>Mã băm cuối chuỗi</dt><dd><code>#{_cell(document['head']['seq'])} "
         f"{_cell(document['head']['hash'])}</code></dd>"
         f"<dt>Mã băm tài liệu</dt><dd><code>{_cell(document['document_sha256'])}</code></dd>"
-        "</dl>\n"
+        + _signature_line(document.get("signature"))
+        + "</dl>\n"
         + (f"<h2>Kết quả kiểm phiếu</h2><ul>{ballots}</ul>\n" if ballots else "")
         + "<h2>Sự kiện</h2>\n<table><thead><tr><th>#</th><th>Thời điểm (UTC)</th><th>Người thực hiện</th>"
         "<th>Loại</th><th>Nội dung</th><th>Mã băm</th></tr></thead><tbody>\n" + "\n".join(rows) + "\n</tbody></table>\n"
@@ -176,20 +200,31 @@ def render_export_html(document: dict[str, Any]) -> str:
 # -- verifying ------------------------------------------------------------------------------------------------
 
 
+class SignatureCheck(StrEnum):
+    VALID = "valid"
+    ALTERED = "altered"  # signed under the key given, and changed since
+    OTHER_KEY = "other_key"  # signed under a key that is not the one given (a rotated-out key?)
+    NOT_CHECKED = "not_checked"  # no key given: the parts outside the chain are unproven
+    UNSIGNED = "unsigned"  # exported before exports were signed (format 1)
+    MISSING = "missing"  # a signed format without its signature: taken off
+
+
 @dataclass
 class ExportReport:
     events: int = 0
     problems: list[str] = field(default_factory=list)
     # False for a file that is no export at all (another file picked by mistake), which is not a sign of tampering.
     is_export: bool = True
+    signature: SignatureCheck = SignatureCheck.NOT_CHECKED
+    signed_key_id: str | None = None
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
 
-def verify_export(data: bytes) -> ExportReport:
-    """Everything offline: needs neither the database nor a key."""
+def verify_export(data: bytes, *, key: bytes | None = None) -> ExportReport:
+    """Everything offline: needs neither the database nor, but for the signature, a key."""
     report = ExportReport()
     try:
         text = data.decode("utf-8")
@@ -212,14 +247,16 @@ def verify_export(data: bytes) -> ExportReport:
         report.problems.append(f"the embedded JSON cannot be read: {error}")
         report.is_export = False
         return report
-    if not isinstance(document, dict) or document.get("format") != EXPORT_FORMAT:
+    if not isinstance(document, dict) or document.get("format") not in (EXPORT_FORMAT, UNSIGNED_FORMAT):
         report.problems.append(f"not an instance history export ({EXPORT_FORMAT})")
         report.is_export = False
         return report
     try:
         _check_chain(document, report)
-        if document.get("document_sha256") != _document_hash(document):
+        _check_against_chain(document, report)
+        if document.get("document_sha256") != document_hash(document):
             report.problems.append("the document's SHA-256 does not match its content (something was changed)")
+        _check_signature(document, key, report)
         rendered = render_export_html(document) if is_html else dumps_export(document)
     except (KeyError, TypeError, AttributeError, ValueError) as error:
         report.problems.append(f"the document is incomplete: {error!r}")
@@ -227,6 +264,33 @@ def verify_export(data: bytes) -> ExportReport:
     if rendered != text:
         report.problems.append("the file differs from the form it was exported in (a byte was changed)")
     return report
+
+
+def _check_signature(document: dict[str, Any], key: bytes | None, report: ExportReport) -> None:
+    signature = document.get("signature")
+    if document["format"] == UNSIGNED_FORMAT and signature is None:
+        report.signature = SignatureCheck.UNSIGNED
+        return
+    if not isinstance(signature, dict) or not isinstance(signature.get("value"), str):
+        report.signature = SignatureCheck.MISSING
+        report.problems.append("the signature was taken off the file")
+        return
+    report.signed_key_id = str(signature.get("key_id"))
+    if key is None:
+        report.signature = SignatureCheck.NOT_CHECKED
+    elif signature.get("key_id") != key_id(key):
+        report.signature = SignatureCheck.OTHER_KEY
+        report.problems.append(
+            f"the file was signed with the key {report.signed_key_id}, not with the key given ({key_id(key)}): "
+            "verify it with the key that signed it"
+        )
+    elif signature.get("algorithm") != SIGNATURE_ALGORITHM or not hmac.compare_digest(
+        signature["value"], sign(key, _signed_body(document))
+    ):
+        report.signature = SignatureCheck.ALTERED
+        report.problems.append("the signature does not match the content (something was changed)")
+    else:
+        report.signature = SignatureCheck.VALID
 
 
 def _check_chain(document: dict[str, Any], report: ExportReport) -> None:
@@ -260,3 +324,54 @@ def _check_chain(document: dict[str, Any], report: ExportReport) -> None:
     head = document["head"]
     if (head["seq"], head["hash"]) != (expected_seq, prev_hash):
         report.problems.append(f"the events end at #{expected_seq} but the head records #{head['seq']}")
+
+
+def _check_against_chain(document: dict[str, Any], report: ExportReport) -> None:
+    """What the document says beside the chain must be what the chain records, so that a tally, the status or the
+    model cannot be changed (and the document hash recomputed) to tell another story. Runs without a key."""
+    instance, model = document["instance"], document["model"]
+    chain_key = f"instance:{instance['id']}"
+    for event in document["events"]:
+        if event["chain_key"] != chain_key or event["instance_id"] != instance["id"]:
+            report.problems.append(f"event #{event['seq']} belongs to {event['chain_key']}, not to {chain_key}")
+            return
+    recorded: dict[str, list[dict[str, Any]]] = {}
+    for event in document["events"]:
+        recorded.setdefault(event["event_type"], []).append(json.loads(event["payload"]))
+
+    started = recorded.get(EventType.INSTANCE_STARTED, [])
+    if started:
+        first = started[0]
+        said = {
+            "process_id": instance["process_id"],
+            "business_key": instance["business_key"],
+            "version": model["version"],
+            "content_hash": model["content_hash"],
+        }
+        for name, value in said.items():
+            if first.get(name) != value or (name == "process_id" and model["process_id"] != value):
+                report.problems.append(f"the {name.replace('_', ' ')} differs from the one the chain started with")
+
+    ended = recorded.get(EventType.INSTANCE_COMPLETED) or recorded.get(EventType.INSTANCE_CANCELLED)
+    if recorded.get(EventType.INSTANCE_CANCELLED):
+        expected = InstanceStatus.CANCELLED
+        if instance["cancel_reason"] != recorded[EventType.INSTANCE_CANCELLED][-1].get("reason"):
+            report.problems.append("the reason for cancelling differs from the one the chain records")
+    elif recorded.get(EventType.INSTANCE_COMPLETED):
+        expected = InstanceStatus.COMPLETED
+    else:
+        expected = InstanceStatus.RUNNING
+    if instance["status"] != expected or (instance["ended"] is None) != (ended is None):
+        report.problems.append(f"the status says {instance['status']}, the chain records {expected.value}")
+
+    def counted(step: Any, tally: Any) -> str:
+        return canonical_json([step, tally])
+
+    exported = Counter(counted(ballot["step"], ballot["tally"]) for ballot in document["ballots"])
+    closed = Counter(
+        counted(payload.get("step_key"), payload.get("tally")) for payload in recorded.get("ballot_closed", [])
+    )
+    if exported != closed:
+        report.problems.append(
+            f"the ballot results differ from the ones the chain records ({sum(closed.values())} closed ballot(s))"
+        )
