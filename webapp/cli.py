@@ -41,7 +41,7 @@ from workflows.appointment.service import (
 )
 from workflows.audit import instance_chain, verify_chains
 from workflows.db import transaction
-from workflows.deployment.operations import deploy_bundle, list_versions
+from workflows.deployment.operations import deploy_bundle, list_versions, reinstate_process, retire_process
 from workflows.deployment.validation import BundleFile, split_uploads, validate_bundle
 from workflows.engine import operations
 from workflows.errors import Invalid, WorkflowError
@@ -216,10 +216,43 @@ def validate_command(paths: tuple[str, ...]) -> None:
 @with_appcontext
 def list_command() -> None:
     for version in list_versions(db.session):
+        withdrawn = (
+            f"\twithdrawn {version.retired_dt:%Y-%m-%d %H:%M}: {version.retired_reason}" if version.retired_dt else ""
+        )
         click.echo(
             f"{version.process_id}\tv{version.version}\t{version.content_hash[:12]}\t"
-            f"{version.deployed_dt:%Y-%m-%d %H:%M}\t{version.name}"
+            f"{version.deployed_dt:%Y-%m-%d %H:%M}\t{version.name}{withdrawn}"
         )
+
+
+@processes.command(
+    "withdraw",
+    help="Withdraw a procedure from use: no new instance starts (by hand, API, worker); the running ones go on.",
+)
+@click.argument("process_id")
+@click.option("--reason", required=True, help="Why; recorded in the audit log.")
+@click.option("--as", "username", help="Record it as this (admin) user.")
+@with_appcontext
+def withdraw_command(process_id: str, reason: str, username: str | None) -> None:
+    try:
+        with transaction(db.session):
+            version = retire_process(db.session, actor=_user(username), process_id=process_id, reason=reason)
+    except WorkflowError as error:
+        _fail(error.message)
+    click.echo(f"{process_id} v{version.version} withdrawn from use")
+
+
+@processes.command("reinstate", help="Put a withdrawn procedure back in use.")
+@click.argument("process_id")
+@click.option("--as", "username", help="Record it as this (admin) user.")
+@with_appcontext
+def reinstate_command(process_id: str, username: str | None) -> None:
+    try:
+        with transaction(db.session):
+            version = reinstate_process(db.session, actor=_user(username), process_id=process_id)
+    except WorkflowError as error:
+        _fail(error.message)
+    click.echo(f"{process_id} v{version.version} in use again")
 
 
 # -- audit --------------------------------------------------------------------------------------------

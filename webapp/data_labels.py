@@ -97,6 +97,8 @@ DATA_VALUES = {
 # (workflows.inspection.reads.ViewedObject), for the inspector's pages; the code stays in the exports and the API.
 EVENT_TYPE_NAMES = {
     "process_deployed": N_("Procedure version deployed"),
+    "process_retired": N_("Procedure withdrawn from use"),
+    "process_reinstated": N_("Procedure back in use"),
     "instance_started": N_("Procedure started"),
     "instance_completed": N_("Procedure ended"),
     "instance_cancelled": N_("Procedure cancelled"),

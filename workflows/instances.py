@@ -778,20 +778,28 @@ class ProcessChoice:
 
 
 def startable_processes(session: Session) -> list[ProcessChoice]:
-    """The latest version of every deployed process: what a start uses (operations.latest_version)."""
+    """The latest version of every deployed process in use: what a start uses (operations.latest_version)."""
+    return _latest_versions(session, in_use_only=True)
+
+
+def deployed_processes(session: Session) -> list[ProcessChoice]:
+    """Every deployed process, those withdrawn from use too: what lists and searches filter by."""
+    return _latest_versions(session, in_use_only=False)
+
+
+def _latest_versions(session: Session, *, in_use_only: bool) -> list[ProcessChoice]:
     latest = (
         select(ProcessVersion.process_id, func.max(ProcessVersion.version).label("version"))
         .group_by(ProcessVersion.process_id)
         .subquery()
     )
-    rows = session.execute(
-        select(ProcessVersion.process_id, ProcessVersion.name, ProcessVersion.version)
-        .join(
-            latest,
-            and_(ProcessVersion.process_id == latest.c.process_id, ProcessVersion.version == latest.c.version),
-        )
-        .order_by(ProcessVersion.name, ProcessVersion.process_id)
+    query = select(ProcessVersion.process_id, ProcessVersion.name, ProcessVersion.version).join(
+        latest,
+        and_(ProcessVersion.process_id == latest.c.process_id, ProcessVersion.version == latest.c.version),
     )
+    if in_use_only:
+        query = query.where(ProcessVersion.retired_dt.is_(None))
+    rows = session.execute(query.order_by(ProcessVersion.name, ProcessVersion.process_id))
     return [ProcessChoice(process_id, name, version) for process_id, name, version in rows]
 
 

@@ -47,6 +47,11 @@ class ProcessVersion(Base):
     forms: Mapped[dict] = mapped_column(JSON, default=dict, deferred=True)
     deployed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     deployed_dt: Mapped[datetime] = mapped_column(DateTime, default=utcnow_naive)
+    # Set on the latest version when the procedure is withdrawn from use (decision 0050): nothing new starts from
+    # it, the running instances go on; a newer version deployed is in use again.
+    retired_dt: Mapped[datetime | None] = mapped_column(DateTime)
+    retired_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    retired_reason: Mapped[str | None] = mapped_column(String(500))
 
     def __repr__(self) -> str:
         return f"<ProcessVersion {self.process_id} v{self.version}>"

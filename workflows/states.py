@@ -19,6 +19,8 @@ class TaskStatus(StrEnum):
 
 class EventType(StrEnum):
     PROCESS_DEPLOYED = "process_deployed"
+    PROCESS_RETIRED = "process_retired"
+    PROCESS_REINSTATED = "process_reinstated"
     INSTANCE_STARTED = "instance_started"
     INSTANCE_COMPLETED = "instance_completed"
     INSTANCE_CANCELLED = "instance_cancelled"

@@ -11,9 +11,10 @@ from sqlalchemy import func, select
 from tests.fixtures.app import AuthActions
 from tests.fixtures.workflow_helpers import WorkflowDriver
 from workflows.db import transaction
-from workflows.deployment.operations import deploy_bundle
+from workflows.deployment.operations import deploy_bundle, in_use, retire_process
 from workflows.deployment.validation import BundleFile
 from workflows.models import ProcessVersion
+from workflows.registry.models import User
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "bpmn"
 
@@ -68,3 +69,68 @@ def test_unassignable_tasks_are_shown(auth: AuthActions, client, driver: Workflo
     assert "ghost" in page and "Chuẩn bị" in page
     # Why nobody has it, in the administrator's language, with the model's detail as written.
     assert "người xử lý do mô hình chỉ định không phải là tài khoản đang hoạt động: ghost" in page
+
+
+# -- withdrawing a procedure from use (decision 0050) -------------------------------------------------------------
+
+
+def _withdrawn(driver: WorkflowDriver, process_id: str) -> bool:
+    with driver.session_factory() as s:
+        return not in_use(s, process_id)
+
+
+def test_a_procedure_is_withdrawn_from_use_and_put_back(auth: AuthActions, client, driver: WorkflowDriver) -> None:
+    auth.login("admin")
+    page = client.get("/admin").get_data(as_text=True)
+    assert 'action="/admin/processes/sample_approval/withdraw"' in page
+
+    refused = auth.post("/admin/processes/sample_approval/withdraw", {"reason": "  "}, page="/admin")
+    assert refused.status_code == 422 and not _withdrawn(driver, "sample_approval")
+    body = refused.get_data(as_text=True)
+    assert "Hãy nêu lý do" in body and 'aria-invalid="true"' in body and "<details open>" in body
+
+    done = auth.post("/admin/processes/sample_approval/withdraw", {"reason": "Thay bằng quy trình mới"}, page="/admin")
+    assert done.status_code == 302 and _withdrawn(driver, "sample_approval")
+    page = client.get("/admin").get_data(as_text=True)
+    assert "Thay bằng quy trình mới" in page and 'action="/admin/processes/sample_approval/reinstate"' in page
+    again = auth.post("/admin/processes/sample_approval/withdraw", {"reason": "Lần nữa"}, page="/admin")
+    assert again.status_code == 302 and "đã ngừng sử dụng" in client.get("/admin").get_data(as_text=True)
+
+    # Nobody starts it any more: not offered, and refused when posted anyway; the lists still filter by it.
+    auth.logout()
+    auth.login("personnel1")
+    assert 'value="sample_approval"' not in client.get("/instances/start").get_data(as_text=True)
+    posted = auth.post(
+        "/instances/start", {"process_id": "sample_approval", "subject": "CB0001", "unit": ""}, page="/instances/start"
+    )
+    assert posted.status_code == 422
+    assert 'value="sample_approval"' in client.get("/instances").get_data(as_text=True)
+
+    auth.logout()
+    auth.login("admin")
+    back = auth.post("/admin/processes/sample_approval/reinstate", {}, page="/admin")
+    assert back.status_code == 302 and not _withdrawn(driver, "sample_approval")
+    assert auth.post("/admin/processes/nothing_like_it/withdraw", {"reason": "x"}, page="/admin").status_code == 404
+    assert auth.post("/admin/processes/sample_approval/reinstate", {"csrf_token": "forged"}).status_code == 400
+
+
+@pytest.mark.parametrize("username", ["officer1", "personnel1", "auditor1"])
+def test_only_administrators_withdraw(auth: AuthActions, username: str, driver: WorkflowDriver) -> None:
+    auth.login(username)
+    response = auth.post("/admin/processes/sample_approval/withdraw", {"reason": "x"})
+    assert response.status_code == 403 and not _withdrawn(driver, "sample_approval")
+
+
+def test_the_api_says_which_procedures_are_withdrawn(app, client, driver: WorkflowDriver) -> None:  # type: ignore[no-untyped-def]
+    with driver.session_factory() as s, transaction(s):
+        admin = s.scalars(select(User).where(User.username == "admin")).one()
+        retire_process(s, actor=admin, process_id="sample_approval", reason="Thay thế")
+    runner = app.test_cli_runner()
+    listed = runner.invoke(args=["processes", "list"]).output
+    assert "withdrawn" in listed and "Thay thế" in listed
+    assert runner.invoke(args=["processes", "reinstate", "sample_approval"]).exit_code == 0
+    assert not _withdrawn(driver, "sample_approval")
+    refused = runner.invoke(args=["processes", "withdraw", "sample_approval", "--reason", " "])
+    assert refused.exit_code == 1 and not _withdrawn(driver, "sample_approval")
+    assert runner.invoke(args=["processes", "withdraw", "sample_approval", "--reason", "Hết hiệu lực"]).exit_code == 0
+    assert _withdrawn(driver, "sample_approval")

@@ -23,7 +23,7 @@ from tests.fixtures.workflow_helpers import WorkflowDriver
 from webapp.extensions import db
 from workflows import clock
 from workflows.db import transaction
-from workflows.deployment.operations import deploy_bundle
+from workflows.deployment.operations import deploy_bundle, retire_process
 from workflows.evaluation.opening import open_for_cadres, plan_month
 from workflows.models import AuditEvent, HumanTask, ProcessInstance, ProcessVersion
 from workflows.registry.models import ApiToken, User
@@ -664,6 +664,7 @@ def test_list_processes(api: Api) -> None:
         "version": 1,
         "versions": [1],
         "deployed": sample["deployed"],
+        "withdrawn": None,
     }
     assert sample["deployed"].endswith("Z")
     assert sorted(item["process_id"] for item in body["items"]) == [
@@ -674,6 +675,17 @@ def test_list_processes(api: Api) -> None:
         "rotation",
         "sample_approval",
     ]
+
+
+def test_a_withdrawn_procedure_is_listed_as_such_and_refuses_starts(api: Api, driver: WorkflowDriver) -> None:
+    with driver.session_factory() as s, transaction(s):
+        admin = s.scalars(select(User).where(User.username == "admin")).one()
+        retire_process(s, actor=admin, process_id="sample_approval", reason="Thay thế")
+    listed = {p["process_id"]: p for p in api.get("/api/v1/processes", "officer1").get_json()["items"]}
+    assert listed["sample_approval"]["withdrawn"].endswith("Z") and listed["rotation"]["withdrawn"] is None
+    refused = api.post("/api/v1/instances", "officer1", json={"process": "sample_approval"})
+    assert refused.status_code == 409, refused.get_json()
+    assert "đã ngừng sử dụng" in refused.get_json()["error"]
 
 
 def test_admin_deploys_a_valid_model(api: Api, driver: WorkflowDriver) -> None:

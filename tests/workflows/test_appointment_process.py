@@ -5,6 +5,7 @@ recorded reason, the re-appointment started by the worker; refusals that change 
 from __future__ import annotations
 
 import json
+import logging
 from datetime import date, timedelta
 from typing import Any
 
@@ -30,6 +31,7 @@ from tests.fixtures.ballots import ballot_tables, user
 from tests.fixtures.inspection import assert_every_export_verifies
 from tests.fixtures.workflow_helpers import WorkflowDriver
 from workflows import clock
+from workflows.appointment import PROCESS_ID
 from workflows.appointment.service import (
     start_appointment,
     start_due_reappointments,
@@ -38,6 +40,7 @@ from workflows.appointment.service import (
 from workflows.appointment.steps import Confidence, Next, after_ballot, confidence_level
 from workflows.audit import verify_chains
 from workflows.db import transaction
+from workflows.deployment.operations import reinstate_process, retire_process
 from workflows.errors import Conflict, Invalid, NotAllowed
 from workflows.models import AuditEvent, Notification, ProcessInstance
 from workflows.registry.models import Cadre, CadrePosition, PlanningEntry
@@ -407,6 +410,35 @@ def test_the_worker_scans_terms_once_a_day(
     assert start_due_reappointments_daily(session_factory, driver.engine, today=today) == []
     tomorrow = start_due_reappointments_daily(session_factory, driver.engine, today=today + timedelta(days=1))
     assert [r.cadre_code for r in tomorrow] == [NOMINEE]
+
+
+def test_no_reappointment_starts_while_the_appointment_procedure_is_withdrawn(
+    driver: WorkflowDriver, session_factory: sessionmaker[Session], world: dict[str, Any], caplog
+) -> None:
+    """Decision 0050: the worker skips the day's scan (said once, not at every poll); the term stays due and its
+    re-appointment starts on the first day the procedure is in use again."""
+    today = local_today()
+    with session_factory() as s, transaction(s):
+        cadre = s.scalars(select(Cadre).where(Cadre.code == NOMINEE)).one()
+        add_position(
+            s,
+            None,
+            cadre,
+            position_id=world["post_id"],
+            started_on="2022-01-01",
+            term_ends_on=today + timedelta(days=30),
+        )
+        admin = user(s, "admin")
+        retire_process(s, actor=admin, process_id=PROCESS_ID, reason="Chờ quy định mới")
+    with caplog.at_level(logging.WARNING):
+        assert start_due_reappointments_daily(session_factory, driver.engine, today=today) == []
+        assert start_due_reappointments_daily(session_factory, driver.engine, today=today) == []
+    assert sum("withdrawn from use" in r.getMessage() for r in caplog.records) == 1
+    with session_factory() as s, transaction(s):
+        admin = user(s, "admin")
+        reinstate_process(s, actor=admin, process_id=PROCESS_ID)
+    started = start_due_reappointments_daily(session_factory, driver.engine, today=today + timedelta(days=1))
+    assert [r.cadre_code for r in started] == [NOMINEE]
 
 
 def test_reappointment_escalates_when_the_last_day_for_the_decision_passes(

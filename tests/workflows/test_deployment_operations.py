@@ -11,10 +11,19 @@ from sqlalchemy.orm import Session, sessionmaker
 from tests.fixtures.workflow_helpers import WorkflowDriver
 from workflows.audit import verify_chains
 from workflows.db import transaction
-from workflows.deployment.operations import deploy_bundle
+from workflows.deployment.operations import (
+    RETIRE_REASON_MAX,
+    RETIRED,
+    deploy_bundle,
+    in_use,
+    reinstate_process,
+    retire_process,
+)
 from workflows.deployment.validation import BundleFile
-from workflows.errors import Invalid, NotAllowed
-from workflows.models import AuditEvent, ProcessVersion
+from workflows.errors import Conflict, Invalid, NotAllowed, NotFound
+from workflows.instances import deployed_processes, startable_processes
+from workflows.models import AuditEvent, ProcessInstance, ProcessVersion
+from workflows.registry.models import User
 from workflows.states import InstanceStatus
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "bpmn"
@@ -122,8 +131,6 @@ def test_a_bundle_with_a_decision_table_deploys(session_factory: sessionmaker[Se
 
 
 def test_only_administrators_may_deploy(session_factory: sessionmaker[Session], demo_users: dict) -> None:
-    from workflows.registry.models import User
-
     with session_factory() as s:
         officer = s.scalars(select(User).where(User.username == "supervisor1")).one()
         before = _count(s, ProcessVersion)
@@ -134,3 +141,85 @@ def test_only_administrators_may_deploy(session_factory: sessionmaker[Session], 
         deploy_bundle(s, _bundle("two_versions_v1.bpmn"), actor=admin, forms_dir=None)
         s.commit()
         assert _count(s, ProcessVersion) == before + 1
+
+
+# -- withdrawing a procedure from use (decision 0050) -------------------------------------------------------------
+
+
+def _as(session: Session, username: str) -> User:
+    return session.scalars(select(User).where(User.username == username)).one()
+
+
+def _withdraw(factory: sessionmaker[Session], process_id: str, reason: str = "Quy trình cũ, đã thay thế") -> None:
+    with factory() as s, transaction(s):
+        retire_process(s, actor=_as(s, "admin"), process_id=process_id, reason=reason)
+
+
+def _reinstate(factory: sessionmaker[Session], process_id: str) -> None:
+    with factory() as s, transaction(s):
+        reinstate_process(s, actor=_as(s, "admin"), process_id=process_id)
+
+
+def test_a_withdrawn_procedure_starts_nothing_new_and_what_runs_goes_on(
+    session_factory: sessionmaker[Session], driver: WorkflowDriver
+) -> None:
+    _deploy(session_factory, _bundle("two_versions_v1.bpmn"))
+    running = driver.start("versioned", as_user="personnel1", subject="CB0001")
+    _withdraw(session_factory, "versioned")
+    with pytest.raises(Conflict) as refused:
+        driver.start("versioned", as_user="personnel1", subject="CB0001")
+    assert refused.value.message == RETIRED
+    with session_factory() as s:
+        assert "versioned" not in {p.process_id for p in startable_processes(s)}
+        assert "versioned" in {p.process_id for p in deployed_processes(s)}  # the lists still filter by it
+        assert not in_use(s, "versioned") and not in_use(s, "never_deployed")
+        assert _count(s, ProcessInstance) == 1  # the refused start wrote nothing
+        withdrawn = s.scalars(select(AuditEvent).where(AuditEvent.event_type == "process_retired")).one()
+        assert '"reason":"Quy trình cũ, đã thay thế"' in withdrawn.payload and withdrawn.actor_name == "admin"
+    while tasks := driver.open_tasks(running):
+        driver.complete("officer1", tasks[0].id, {})
+    assert driver.instance(running).status == InstanceStatus.COMPLETED
+
+    _reinstate(session_factory, "versioned")
+    assert driver.start("versioned", as_user="personnel1", subject="CB0001") > running
+    with session_factory() as s:
+        assert s.scalar(select(func.count()).where(AuditEvent.event_type == "process_reinstated")) == 1
+        assert verify_chains(s).ok
+
+
+def test_a_restart_keeps_it_withdrawn_and_a_newer_version_puts_it_back_in_use(
+    session_factory: sessionmaker[Session], driver: WorkflowDriver
+) -> None:
+    _deploy(session_factory, _bundle("two_versions_v1.bpmn"))
+    _withdraw(session_factory, "versioned")
+    (same,) = _deploy(session_factory, _bundle("two_versions_v1.bpmn"))  # as every start-up deploys bpmn/
+    assert not same.created
+    with session_factory() as s:
+        assert not in_use(s, "versioned")
+    _deploy(session_factory, [BundleFile("versioned.bpmn", (FIXTURES / "two_versions_v2.bpmn").read_bytes())])
+    with session_factory() as s:
+        assert in_use(s, "versioned")
+    assert driver.version_of(driver.start("versioned", as_user="personnel1", subject="CB0001")) == 2
+
+
+def test_withdrawing_refuses_bad_requests_and_writes_nothing(
+    session_factory: sessionmaker[Session], demo_users: dict
+) -> None:
+    _deploy(session_factory, _bundle("two_versions_v1.bpmn"))
+    with session_factory() as s:
+        events = _count(s, AuditEvent)
+        with pytest.raises(NotAllowed):
+            retire_process(s, actor=_as(s, "personnel1"), process_id="versioned", reason="x")
+        with pytest.raises(Invalid):
+            retire_process(s, actor=_as(s, "admin"), process_id="versioned", reason="   ")
+        with pytest.raises(Invalid):
+            retire_process(s, actor=_as(s, "admin"), process_id="versioned", reason="x" * (RETIRE_REASON_MAX + 1))
+        with pytest.raises(NotFound):
+            retire_process(s, actor=_as(s, "admin"), process_id="nothing_like_it", reason="x")
+        with pytest.raises(Conflict):
+            reinstate_process(s, actor=_as(s, "admin"), process_id="versioned")  # it is in use
+        s.rollback()
+        assert in_use(s, "versioned") and _count(s, AuditEvent) == events
+    _withdraw(session_factory, "versioned")
+    with pytest.raises(Conflict):
+        _withdraw(session_factory, "versioned")

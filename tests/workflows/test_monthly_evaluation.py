@@ -458,6 +458,35 @@ def test_the_worker_opens_the_month_on_the_opening_day_once(driver, session_fact
     assert run(date(2026, 11, 21)) == []  # the cursor remembers the month: nothing planned again
 
 
+def test_the_worker_opens_no_month_while_the_evaluation_is_withdrawn(driver, session_factory, caplog):
+    """Decision 0050: nothing opened, nothing remembered — the month opens once the procedure is in use again."""
+    from datetime import date
+
+    from workflows.deployment.operations import reinstate_process, retire_process
+    from workflows.evaluation.schedule import open_scheduled_months
+
+    def run() -> list[Any]:
+        return open_scheduled_months(
+            session_factory, driver.engine, unit_codes=["X001"], policy=DEFAULT_POLICY, today=date(2026, 11, 20)
+        )
+
+    with session_factory() as session, transaction(session):
+        admin = session.scalars(select(User).where(User.username == "admin")).one()
+        retire_process(session, actor=admin, process_id=PROCESS_ID, reason="Tạm dừng")
+    with caplog.at_level("WARNING"):
+        assert run() == [] and run() == []
+    assert sum("withdrawn from use" in r.getMessage() for r in caplog.records) <= 1  # once per worker and month
+    with session_factory() as session:
+        assert not session.scalar(
+            select(func.count(ProcessInstance.id)).where(ProcessInstance.process_id == PROCESS_ID)
+        )
+    with session_factory() as session, transaction(session):
+        admin = session.scalars(select(User).where(User.username == "admin")).one()
+        reinstate_process(session, actor=admin, process_id=PROCESS_ID)
+    [opening] = run()
+    assert opening.opened > 0
+
+
 def _reminders(session_factory: sessionmaker[Session], username: str, task_key: str) -> int:
     with session_factory() as session:
         return (

@@ -10,10 +10,11 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from webapp.extensions import db
-from webapp.http import act
-from workflows.deployment.operations import deploy_bundle
+from webapp.admin.forms import WithdrawForm
+from webapp.http import act, translated
+from workflows.deployment.operations import deploy_bundle, reinstate_process, retire_process
 from workflows.deployment.validation import split_uploads
-from workflows.errors import Invalid, NotAllowed
+from workflows.errors import Conflict, Invalid, NotAllowed, NotFound
 from workflows.models import HumanTask, ProcessInstance, ProcessVersion
 from workflows.states import InstanceStatus, Role, TaskStatus
 
@@ -40,6 +41,8 @@ def _versions() -> list[Any]:
                 ProcessVersion.version,
                 ProcessVersion.deployed_dt,
                 ProcessVersion.content_hash,
+                ProcessVersion.retired_dt,
+                ProcessVersion.retired_reason,
             ).order_by(ProcessVersion.process_id, ProcessVersion.version.desc())
         )
     )
@@ -51,7 +54,13 @@ def index() -> str:
     return _render()
 
 
-def _render(problems: list[Any] | None = None, status: int = 200) -> Any:
+def _render(
+    problems: list[Any] | None = None,
+    status: int = 200,
+    *,
+    withdraw_form: WithdrawForm | None = None,
+    withdrawing: str | None = None,
+) -> Any:
     unassigned = db.session.scalars(
         select(HumanTask)
         .where(HumanTask.status == TaskStatus.OPEN, HumanTask.assignment_problem.is_not(None))
@@ -70,6 +79,8 @@ def _render(problems: list[Any] | None = None, status: int = 200) -> Any:
         unassigned=unassigned,
         failing=failing,
         deploy_problems=problems or [],
+        withdraw_form=withdraw_form or WithdrawForm(formdata=None),
+        withdrawing=withdrawing,
     )
     return page, status
 
@@ -118,3 +129,43 @@ def deploy() -> Any:
                 "info",
             )
     return redirect(url_for("admin.index"))
+
+
+@bp.post("/processes/<process_id>/withdraw")
+@admin_required
+def withdraw(process_id: str) -> Any:
+    """Nothing new starts from the procedure; what runs goes on (decision 0050)."""
+    form = WithdrawForm()
+    if not form.validate():
+        return _render(status=422, withdraw_form=form, withdrawing=process_id)
+    reason = form.reason.data or ""
+    try:
+        act(lambda: retire_process(db.session, actor=current_user, process_id=process_id, reason=reason))
+    except NotFound:
+        abort(404)
+    except NotAllowed:
+        abort(403)
+    except Invalid as error:
+        form.reason.errors = [*form.reason.errors, translated(error)]
+        return _render(status=422, withdraw_form=form, withdrawing=process_id)
+    except Conflict as error:
+        flash(translated(error), "error")
+        return redirect(url_for("admin.index", _anchor="processes"))
+    flash(_("%(process)s is withdrawn from use: nothing new starts from it.", process=process_id), "success")
+    return redirect(url_for("admin.index", _anchor="processes"))
+
+
+@bp.post("/processes/<process_id>/reinstate")
+@admin_required
+def reinstate(process_id: str) -> Any:
+    try:  # no field to check: CSRFProtect has checked the token of every form posted
+        act(lambda: reinstate_process(db.session, actor=current_user, process_id=process_id))
+    except NotFound:
+        abort(404)
+    except NotAllowed:
+        abort(403)
+    except Conflict as error:
+        flash(translated(error), "error")
+        return redirect(url_for("admin.index", _anchor="processes"))
+    flash(_("%(process)s is in use again.", process=process_id), "success")
+    return redirect(url_for("admin.index", _anchor="processes"))

@@ -172,6 +172,10 @@ SCHEMAS: dict[str, Schema] = {
             "version": {**_INT, "description": "the latest version, the one new instances start"},
             "versions": {"type": "array", "items": _INT},
             "deployed": _TIME,
+            "withdrawn": {
+                **_nullable(_TIME),
+                "description": "when the procedure was withdrawn from use (nothing new starts), null while in use",
+            },
         }
     ),
     "ProcessList": _object({"items": {"type": "array", "items": _ref("Process")}}),

@@ -201,6 +201,7 @@ def processes(versions: list[tuple[ProcessVersion, list[int]]]) -> dict[str, Any
                 "version": latest.version,
                 "versions": numbers,
                 "deployed": utc(latest.deployed_dt),
+                "withdrawn": utc(latest.retired_dt) if latest.retired_dt is not None else None,
             }
             for latest, numbers in versions
         ]

@@ -41,7 +41,7 @@ from workflows.inspection.exporting import dumps_export, export_instance, render
 from workflows.inspection.history import instance_history, load_cadre, load_cadre_history
 from workflows.inspection.notes import add_note, can_add_note
 from workflows.inspection.reads import ViewedObject, ViewFilters, views_page
-from workflows.instances import STATUSES, load_visible_instance, startable_processes
+from workflows.instances import STATUSES, deployed_processes, load_visible_instance
 from workflows.models import AuditAnchor, ProcessInstance
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
@@ -86,7 +86,7 @@ def _require_whole_trail() -> None:
 def events() -> Any:
     _require_reader()
     scope = audit_scope(db.session, current_user)
-    processes = startable_processes(db.session)
+    processes = deployed_processes(db.session)
     units = visible_units(db.session, current_user)
     problems = format_problems()
     try:

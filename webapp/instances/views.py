@@ -49,6 +49,7 @@ from workflows.instances import (
     can_comment,
     can_start_any,
     day_start_utc,
+    deployed_processes,
     diagram_for,
     display_value,
     find_cadre,
@@ -188,7 +189,7 @@ def _date_inputs(errors: dict[str, str]) -> dict[str, str]:
 @bp.get("/instances")
 @login_required
 def index() -> str:
-    processes = startable_processes(db.session)
+    processes = deployed_processes(db.session)
     units = visible_units(db.session, current_user)
     filters, errors = _filters({p.process_id for p in processes}, {u.id for u in units})
     return render_template(

@@ -20,6 +20,7 @@ from workflows.appointment import PROCESS_ID, Source
 from workflows.appointment.hooks import CALENDAR_KEY, POLICY_WORKING_DAYS, working_deadline
 from workflows.assignment import holds_role_over
 from workflows.db import transaction
+from workflows.deployment.operations import in_use
 from workflows.engine.operations import start_instance
 from workflows.engine.runtime import ProcessEngine
 from workflows.engine.store import InstanceSnapshot
@@ -315,15 +316,24 @@ def start_due_reappointments_daily(
         cursor = session.get(WorkerCursor, REAPPOINTMENT_CURSOR)
         if cursor is not None and cursor.position >= today.toordinal():
             return []
+        withdrawn = not in_use(session, PROCESS_ID)
+    if withdrawn:
+        # Said once a day, not at every poll; the terms stay due and start on the first day it is in use again.
+        log.warning("the appointment procedure is withdrawn from use: no re-appointment started on %s", today)
+        _scanned(session_factory, today)
+        return []
     started = start_due_reappointments(session_factory, engine, today=today, policy=policy, calendar=calendar)
     with session_factory() as session:
         if due_terms(session, today, policy, calendar):
             return started  # something failed to start: try again on the next loop
-        session.rollback()
-        with transaction(session):
-            row = session.get(WorkerCursor, REAPPOINTMENT_CURSOR)
-            if row is None:
-                session.add(WorkerCursor(name=REAPPOINTMENT_CURSOR, position=today.toordinal()))
-            else:
-                row.position = today.toordinal()
+    _scanned(session_factory, today)
     return started
+
+
+def _scanned(session_factory: sessionmaker[Session], today: date) -> None:
+    with session_factory() as session, transaction(session):
+        row = session.get(WorkerCursor, REAPPOINTMENT_CURSOR)
+        if row is None:
+            session.add(WorkerCursor(name=REAPPOINTMENT_CURSOR, position=today.toordinal()))
+        else:
+            row.position = today.toordinal()

@@ -21,6 +21,7 @@ from workflows.access import ancestry, role_units, sees_task
 from workflows.assignment import AssignmentContext, can_act_on_task, holds_role_over
 from workflows.audit import GENESIS_HASH, PendingEvent, instance_audit_rows
 from workflows.clock import utcnow_naive
+from workflows.deployment.operations import require_in_use
 from workflows.engine.runtime import (
     Definition,
     ProcessEngine,
@@ -319,6 +320,7 @@ def start_instance(
         )
         if existing_id is not None:
             return lock_instance(session, existing_id)
+    require_in_use(version)
 
     definition = engine.definition(session, version.id)
     workflow = engine.new_workflow(definition)

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from workflows.access import ancestry, in_subtree, role_units
 from workflows.assignment import holds_role_over, path_ancestors
+from workflows.deployment.operations import require_in_use
 from workflows.engine import operations
 from workflows.engine.bulk import BulkStartUnsupported, StartRequest, start_many
 from workflows.engine.runtime import ProcessEngine
@@ -249,6 +250,8 @@ def open_for_cadres(
         for c in to_start
     ]
     version = operations.latest_version(session, PROCESS_ID)
+    if requests:
+        require_in_use(version)
     try:
         start_many(
             session,

@@ -17,14 +17,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from workflows.db import transaction
+from workflows.deployment.operations import in_use
 from workflows.engine.runtime import ProcessEngine
 from workflows.errors import WorkflowError
+from workflows.evaluation import PROCESS_ID
 from workflows.evaluation.opening import open_for_cadres, plan_month
 from workflows.models import WorkerCursor
 from workflows.registry.records import local_today
 from workflows.rules.evaluation import EvaluationPolicy
 
 log = logging.getLogger(__name__)
+_WITHDRAWN_SAID: set[str] = set()
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,12 @@ def open_scheduled_months(
     if today.day < policy.open_day:
         return []
     month, number = today.strftime("%Y-%m"), _month_number(today)
+    with session_factory() as session:
+        if not in_use(session, PROCESS_ID):
+            if month not in _WITHDRAWN_SAID:  # once per worker and month, not at every poll
+                _WITHDRAWN_SAID.add(month)
+                log.warning("the monthly evaluation is withdrawn from use: %s not opened", month)
+            return []
     done: list[ScheduledOpening] = []
     for unit_code in unit_codes:
         with session_factory() as session:
