@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from webapp.http import NOT_FOUND, status_for, translated, wants_json
+from webapp.http import NOT_FOUND, problem_text, status_for, translated, wants_json
 from workflows.errors import N_, Invalid, WorkflowError
 
 MESSAGES = {
@@ -38,7 +38,7 @@ def init_app(app: Flask) -> None:
     def workflow_error(error: WorkflowError):  # type: ignore[no-untyped-def]
         problems = None
         if isinstance(error, Invalid):
-            problems = [{"field": p.field, "message": _(p.message)} for p in error.problems]
+            problems = [{"field": p.field, "message": problem_text(p)} for p in error.problems]
         return _respond(status_for(error), translated(error), problems)
 
     @app.errorhandler(CSRFError)

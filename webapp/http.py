@@ -13,7 +13,7 @@ from webapp.extensions import db
 from workflows.db import transaction
 from workflows.engine import operations
 from workflows.engine.runtime import ProcessEngine
-from workflows.errors import N_, Conflict, Invalid, NotAllowed, NotFound, ScriptFailure, WorkflowError
+from workflows.errors import N_, Conflict, Invalid, NotAllowed, NotFound, Problem, ScriptFailure, WorkflowError
 
 T = TypeVar("T")
 
@@ -49,6 +49,11 @@ def translated(error: WorkflowError) -> str:
         # general answer in their language, which says no more about what exists than the message did.
         return gettext(NOT_FOUND)
     return message
+
+
+def problem_text(problem: Problem) -> str:
+    """One problem in the user's language, the values it names put in after its message is translated."""
+    return gettext(problem.message, **(problem.args or {}))
 
 
 def act(work: Callable[[], T], *, instance_id: int | None = None) -> T:
@@ -107,7 +112,7 @@ def refusal_on_fields(form: Any, error: WorkflowError) -> list[str]:
         for problem in error.problems:
             field = getattr(form, problem.field or "", None)
             if field is not None and hasattr(field, "errors"):
-                field.errors = [*field.errors, gettext(problem.message)]
+                field.errors = [*field.errors, problem_text(problem)]
             else:
-                top.append(gettext(problem.message))
+                top.append(problem_text(problem))
     return top

@@ -6,7 +6,8 @@ Each carries a message a person can read; the web layer maps the class to an HTT
 
 from __future__ import annotations
 
-from collections.abc import Container, Iterable
+import dataclasses
+from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass, field
 
 
@@ -45,6 +46,13 @@ class Problem:
     line: int | None = None
     filename: str | None = None
     field: str | None = None
+    # Values for the message's %(name)s placeholders: the message stays the msgid, translated before they go in.
+    args: Mapping[str, str] | None = dataclasses.field(default=None, hash=False)
+
+    @property
+    def explained(self) -> str:
+        """The message with its values in (untranslated)."""
+        return self.message % self.args if self.args else self.message
 
     def __str__(self) -> str:
         where = []
@@ -57,7 +65,7 @@ class Problem:
         if self.field:
             where.append(f"field {self.field}")
         prefix = ", ".join(where)
-        return f"{prefix}: {self.message}" if prefix else self.message
+        return f"{prefix}: {self.explained}" if prefix else self.explained
 
 
 UNKNOWN_FIELD = N_("unknown field")

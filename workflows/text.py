@@ -1,9 +1,10 @@
 """Text as it can be stored: PostgreSQL cannot store NUL in text, no driver can encode a lone UTF-16 surrogate, and
-the other C0 control characters are never meant in what a person types."""
+the other C0 control characters are never meant in what a person types; and text as names are compared."""
 
 from __future__ import annotations
 
 import re
+import unicodedata
 
 # C0 controls except tab, LF and CR; DEL; lone UTF-16 surrogates.
 UNSTORABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
@@ -12,3 +13,15 @@ UNSTORABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 def storable(text: str) -> str:
     """`text` without the characters that cannot or should not be stored (tab, CR and LF stay)."""
     return UNSTORABLE.sub("", text)
+
+
+# "đ" has no decomposition (it is not "d" plus a mark), so taking the marks off leaves it: it is mapped by hand.
+_UNMARKED_LETTERS = str.maketrans({"đ": "d", "Đ": "d"})
+
+
+def comparable(text: str) -> str:
+    """`text` as names are compared by a person reading them: case, Vietnamese tone and vowel marks, the way the
+    text was composed (NFC or NFD), surrounding and repeated whitespace all ignored ("Xã  An Phú" ~ "xa an phu")."""
+    decomposed = unicodedata.normalize("NFKD", storable(text).translate(_UNMARKED_LETTERS))
+    bare = "".join(char for char in decomposed if not unicodedata.combining(char))
+    return " ".join(bare.casefold().split())

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import io
 from datetime import date
 
 import pytest
+from lxml import html as lxml_html
 from sqlalchemy import func, select
 
 from tests.fixtures.app import AuthActions
@@ -94,3 +96,47 @@ def test_evaluation_filters_that_are_not_ids_are_refused(auth: AuthActions, clie
     assert 'aria-invalid="true"' in response.get_data(as_text=True)
     assert client.get(f"/registry/evaluations?page={value}").status_code == 200
     assert client.get(f"/registry/cadres?page={value}").status_code == 200
+
+
+def test_skipping_bad_rows_answers_the_upload_with_what_was_imported_and_what_was_not(
+    auth: AuthActions, client, driver: WorkflowDriver
+) -> None:
+    auth.login("personnel1")
+    before = _count(driver)
+    rows = [ROW, {**ROW, "code": "CB9101", "unit_code": "NOWHERE"}, {**ROW, "code": "CB9102"}]
+    response = auth.post(
+        "/registry/import",
+        {"file": (io.BytesIO(write_table(rows, CADRE_COLUMNS, "xlsx")), "ds.xlsx"), "skip_bad_rows": "1"},
+        page="/registry/import",
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 200 and response.mimetype == "text/html"
+    page = lxml_html.fromstring(response.get_data(as_text=True))
+    result = page.xpath('//*[@id="import-result"]')[0].text_content()
+    assert "Đã nhập: 2 mới, 0 cập nhật, 0 không đổi." in result
+    assert "Các dòng chưa nhập vì có lỗi: 3" in result
+    skipped = page.xpath('//table[@id="skipped-rows"]/tbody/tr')
+    assert [tr.get("data-row") for tr in skipped] == ["3"]
+    assert "NOWHERE" in skipped[0].text_content() and "không có trong hệ thống" in skipped[0].text_content()
+    report = page.xpath('//a[@download="bao-cao-loi.xlsx"]/@href')[0]
+    assert base64.b64decode(report.split(",", 1)[1])[:2] == b"PK"
+    assert _count(driver) == before + 2
+    with driver.session_factory() as s:
+        assert s.scalar(select(Cadre).where(Cadre.code == "CB9101")) is None
+    # Nothing of it is left to show on the next page.
+    assert "Các dòng chưa nhập" not in client.get("/registry/cadres").get_data(as_text=True)
+
+
+def test_skipping_bad_rows_of_a_file_without_any_imports_it_as_usual(
+    auth: AuthActions, client, driver: WorkflowDriver
+) -> None:
+    auth.login("personnel1")
+    before = _count(driver)
+    response = auth.post(
+        "/registry/import",
+        {"file": (io.BytesIO(write_table([ROW], CADRE_COLUMNS, "csv")), "ds.csv"), "skip_bad_rows": "1"},
+        page="/registry/import",
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 302 and _count(driver) == before + 1
+    assert "Đã nhập: 1 mới" in client.get(response.headers["Location"]).get_data(as_text=True)

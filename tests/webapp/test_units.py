@@ -218,3 +218,60 @@ def test_a_merge_target_that_is_not_an_id_is_refused(
     response = auth.post(f"/units/{x002.id}/merge", {"merge-into_id": into, "merge-merged_on": "2025-07-01"})
     assert response.status_code == 422
     assert _unit(driver, "X002").is_active and _unit_events(driver) == 0
+
+
+def _unit_count(driver: WorkflowDriver) -> int:
+    with driver.session_factory() as s:
+        return s.scalar(select(func.count()).select_from(OrgUnit)) or 0
+
+
+def test_a_second_unit_of_one_name_under_one_parent_is_refused_naming_the_first(
+    auth: AuthActions, client, driver: WorkflowDriver
+) -> None:
+    province, x002 = _unit(driver, "T01"), _unit(driver, "X002")
+    auth.login("admin")
+    units, events = _unit_count(driver), _unit_events(driver)
+    added = auth.post(
+        "/units/new", {"parent_id": str(province.id), "code": "X050", "name": " xã  an phu ", "unit_type": "commune"}
+    )
+    assert added.status_code == 422
+    error = _doc(added).xpath('//*[@id="name-error"]')[0].text_content()
+    assert 'Đơn vị cấp trên đã có đơn vị tên "Xã An Phú" (mã X001)' in error
+    renamed = auth.post(f"/units/{x002.id}", {"unit-name": "XÃ AN PHÚ", "unit-unit_type": "ward"})
+    assert renamed.status_code == 422
+    assert "(mã X001)" in _doc(renamed).xpath('//*[@id="unit-name-error"]')[0].text_content()
+    assert _unit_count(driver) == units and _unit_events(driver) == events
+    assert _unit(driver, "X002").name == x002.name
+    # Under another parent the name is free.
+    elsewhere = auth.post(
+        "/units/new", {"parent_id": str(x002.id), "code": "X050", "name": "Xã An Phú", "unit_type": "commune"}
+    )
+    assert elsewhere.status_code == 302 and _unit(driver, "X050").parent_id == x002.id
+
+
+def test_the_add_form_shows_every_problem_beside_its_field_at_once(
+    auth: AuthActions, client, driver: WorkflowDriver
+) -> None:
+    auth.login("admin")
+    units, events = _unit_count(driver), _unit_events(driver)
+    response = auth.post("/units/new", {"parent_id": "999999", "code": "X.1", "name": "  ", "unit_type": "kingdom"})
+    assert response.status_code == 422
+    page = _doc(response)
+    for field, expected in [
+        ("parent_id", "Vui lòng chọn đơn vị cấp trên"),
+        ("code", "Mã chỉ được gồm chữ cái Latinh"),
+        ("name", "Phải có tên"),
+        ("unit_type", ""),
+    ]:
+        errors = page.xpath(f'//*[@id="{field}-error"]')
+        assert errors and expected in errors[0].text_content(), field
+    # What was typed stays in the form.
+    assert page.xpath('//input[@name="code"]/@value') == ["X.1"]
+    assert _unit_count(driver) == units and _unit_events(driver) == events
+
+
+def test_the_add_form_offers_the_parent_asked_for(auth: AuthActions, client, driver: WorkflowDriver) -> None:
+    x001 = _unit(driver, "X001")
+    auth.login("admin")
+    page = _doc(client.get(f"/units/new?parent_id={x001.id}"))
+    assert page.xpath('//select[@name="parent_id"]/option[@selected]/@value') == [str(x001.id)]

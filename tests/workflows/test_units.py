@@ -12,7 +12,7 @@ from tests.fixtures.workflow_helpers import WorkflowDriver
 from workflows.db import transaction
 from workflows.errors import Invalid, NotAllowed
 from workflows.registry.models import OrgUnit
-from workflows.registry.units import create_unit, in_tree_order, merge_unit
+from workflows.registry.units import create_unit, in_tree_order, merge_unit, same_named_sibling, update_unit
 
 
 def _id(session: Session, code: str) -> int:
@@ -108,3 +108,67 @@ def test_units_in_tree_order_put_each_unit_directly_under_its_parent() -> None:
         (2, 1),
         (7, 2),
     ]
+
+
+def test_a_sibling_of_the_same_name_is_found_as_a_person_reads_names() -> None:
+    """Case, marks and spacing do not make another name; a merged sibling no longer holds its name."""
+    active = _unit(2, 1, "Xã An Phú", "/1/")
+    merged = _unit(3, 1, "Xã Bình Hải", "/1/")
+    merged.is_active = False
+    other = _unit(4, 1, "Phường An Phú", "/1/")
+    active.is_active = other.is_active = True
+    siblings = [active, merged, other]
+    assert same_named_sibling("  xã  an PHU ", siblings) is active
+    assert same_named_sibling("Xã Bình Hải", siblings) is None
+    assert same_named_sibling("Xã An Phước", siblings) is None
+
+
+def _names_under(session: Session, parent_id: int) -> list[str]:
+    return sorted(session.scalars(select(OrgUnit.name).where(OrgUnit.parent_id == parent_id)))
+
+
+def test_a_second_unit_of_one_name_under_one_parent_is_refused_naming_the_first(driver: WorkflowDriver) -> None:
+    with driver.session_factory() as s:
+        province = _id(s, "T01")
+        before = _names_under(s, province)
+    with driver.session_factory() as s, pytest.raises(Invalid) as refused:
+        create_unit(s, driver.user(s, "admin"), parent_id=province, code="X050", name="xã  an phu", unit_type="commune")
+    taken = [p for p in refused.value.problems if p.field == "name"]
+    assert len(taken) == 1 and taken[0].args == {"name": "Xã An Phú", "code": "X001"}
+    assert '"Xã An Phú" (code X001)' in taken[0].explained
+    with driver.session_factory() as s:
+        assert _names_under(s, province) == before
+    # The same name under another parent is another unit.
+    with driver.session_factory() as s, transaction(s):
+        create_unit(
+            s, driver.user(s, "admin"), parent_id=_id(s, "X002"), code="X002-AP", name="Xã An Phú", unit_type="commune"
+        )
+
+
+def test_a_merged_units_name_may_be_taken_again(driver: WorkflowDriver) -> None:
+    with driver.session_factory() as s, transaction(s):
+        admin = driver.user(s, "admin")
+        gone = create_unit(s, admin, parent_id=_id(s, "T01"), code="X008", name="Xã Kim Bình", unit_type="commune")
+        merge_unit(s, admin, gone.id, into_id=_id(s, "X001"), merged_on=date(2025, 7, 1))
+    with driver.session_factory() as s, transaction(s):
+        again = create_unit(
+            s, driver.user(s, "admin"), parent_id=_id(s, "T01"), code="X009", name="Xã Kim Bình", unit_type="commune"
+        )
+        assert again.is_active
+
+
+def test_a_rename_onto_a_siblings_name_is_refused_and_a_type_change_alone_is_not(driver: WorkflowDriver) -> None:
+    with driver.session_factory() as s, pytest.raises(Invalid) as refused:
+        update_unit(s, driver.user(s, "admin"), _id(s, "X002"), name="XÃ AN PHÚ", unit_type="ward")
+    assert _fields(refused.value) == {"name"}
+    with driver.session_factory() as s:
+        assert s.scalar(select(OrgUnit.name).where(OrgUnit.code == "X002")) == "Phường Bình Minh"
+    with driver.session_factory() as s, transaction(s):
+        unit = update_unit(s, driver.user(s, "admin"), _id(s, "X001"), name="Xã  An Phú", unit_type="ward")
+        assert (unit.name, unit.unit_type) == ("Xã An Phú", "ward")
+
+
+def test_every_problem_of_a_new_unit_is_reported_at_once(driver: WorkflowDriver) -> None:
+    with driver.session_factory() as s, pytest.raises(Invalid) as refused:
+        create_unit(s, driver.user(s, "admin"), parent_id=None, code="X.1", name=" ", unit_type="kingdom")
+    assert _fields(refused.value) == {"parent_id", "code", "name", "unit_type"}

@@ -11,9 +11,9 @@ from datetime import date, datetime
 from types import SimpleNamespace
 from typing import Any
 
-from flask_babel import gettext as _
 from sqlalchemy import Row
 
+from webapp.http import problem_text
 from workflows.audit import ChainBreak, VerifyReport
 from workflows.deployment.operations import DeployResult
 from workflows.engine.store import InstanceSnapshot
@@ -52,7 +52,7 @@ def ref(obj: Cadre | OrgUnit | None) -> dict[str, str] | None:
 def problem(item: Problem) -> dict[str, Any]:
     return {
         "field": item.field,
-        "message": _(item.message),
+        "message": problem_text(item),
         "file": item.filename,
         "line": item.line,
         "element": item.element_id,

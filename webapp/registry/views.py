@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import base64
 import json
+from dataclasses import replace
 from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
@@ -44,7 +46,7 @@ from workflows.registry.models import (
     Position,
 )
 from workflows.registry.records import cadre_chain
-from workflows.registry.tabular import MEDIA_TYPES, template, write_problem_report
+from workflows.registry.tabular import MEDIA_TYPES, ValidationReport, template, write_problem_report
 from workflows.states import Role
 
 bp = Blueprint("registry", __name__, url_prefix="/registry")
@@ -205,22 +207,35 @@ def import_file() -> Any:
     except WorkflowError as error:
         flash(_(error.message), "error")
         return render_template("registry/import.html", problems=None), 422
-    flash(
-        _(
-            "Imported: %(created)d new, %(updated)d updated, %(unchanged)d unchanged.",
-            created=result.created,
-            updated=result.updated,
-            unchanged=result.unchanged,
-        ),
-        "success",
+    imported = _(
+        "Imported: %(created)d new, %(updated)d updated, %(unchanged)d unchanged.",
+        created=result.created,
+        updated=result.updated,
+        unchanged=result.unchanged,
     )
     if result.skipped_rows:
-        flash(
-            _("Rows not imported because of errors: %(rows)s", rows=", ".join(map(str, result.skipped_rows))), "error"
+        # The answer to the upload itself: a file download leaves the browser on the form, and a flash set beside it
+        # only showed on whatever page came next.
+        return render_template(
+            "registry/import.html",
+            problems=None,
+            imported=imported,
+            skipped=_skipped_rows(result.report),
+            report=_data_url(write_problem_report(result.report, "xlsx"), MEDIA_TYPES["xlsx"]),
         )
-        return Response(
-            write_problem_report(result.report, "xlsx"),
-            content_type=MEDIA_TYPES["xlsx"],
-            headers={"Content-Disposition": 'attachment; filename="bao-cao-loi.xlsx"'},
-        )
+    flash(imported, "success")
     return redirect(url_for("registry.cadres"))
+
+
+def _skipped_rows(report: ValidationReport) -> list[tuple[int, list[str]]]:
+    """Each row left out, in order, with every reason (where in the row and what is wrong)."""
+    reasons: dict[int, list[str]] = {}
+    for problem in report.problems:
+        if problem.row is not None:
+            reasons.setdefault(problem.row, []).append(str(replace(problem, row=None)))
+    return sorted(reasons.items())
+
+
+def _data_url(content: bytes, media_type: str) -> str:
+    """The report carried in the page itself (the link downloads it): nothing of it is kept on the server."""
+    return f"data:{media_type};base64,{base64.b64encode(content).decode('ascii')}"

@@ -15,6 +15,7 @@ class UnitForm(Form):
 
 
 class NewUnitForm(UnitForm):
+    parent_id = SelectField(_l("Unit above"), validate_choice=False)
     code = StringField(_l("Code"), filters=[clean_text])
 
 

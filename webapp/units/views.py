@@ -207,22 +207,22 @@ def new() -> Any:
         abort(403)
     form = NewUnitForm()
     form.unit_type.choices = _type_choices()
-    parent_choices = [(str(u.id), u.name) for u in parents]
-    parent_raw = request.values.get("parent_id", "")
-    parent = next((u for u in parents if str(u.id) == parent_raw), None)
+    form.parent_id.choices = [("", _("Choose a unit"))] + [(str(u.id), u.name) for u in parents]
+    if request.method == "GET":
+        form.parent_id.data = request.args.get("parent_id", "")
+    # A unit the person may not add to is no choice: the service reports it with the form's other problems.
+    parent = next((u for u in parents if str(u.id) == form.parent_id.data), None)
     problems: list[str] = []
     if request.method == "POST":
         if not form.validate_on_submit():
             problems = [_("The form has expired; please try again.")]
-        elif parent is None:
-            problems = [_("Choose the unit above the new one.")]
         else:
             try:
                 created = act(
                     lambda: create_unit(
                         db.session,
                         current_user,
-                        parent_id=parent.id,
+                        parent_id=parent.id if parent is not None else None,
                         code=form.code.data,
                         name=form.name.data,
                         unit_type=form.unit_type.data,
@@ -233,5 +233,5 @@ def new() -> Any:
             else:
                 flash(_("The unit was created."), "success")
                 return redirect(url_for("units.show", unit_id=created.id))
-    page = render_template("units/new.html", form=form, parents=parent_choices, parent_id=parent_raw, problems=problems)
+    page = render_template("units/new.html", form=form, problems=problems)
     return page, 422 if request.method == "POST" else 200

@@ -3,11 +3,14 @@
 The 2025 two-level reform merged communes and dissolved districts. A merged unit is never deleted: its history,
 procedures and the hometowns recorded against it stay readable, and `merged_into` says what it became
 (workflows/rules/communes.py follows that link).
+
+No two active units under one parent share a name, as a person reads it (`same_named_sibling`).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import date, timedelta
 from enum import StrEnum
 from typing import Any
@@ -17,11 +20,11 @@ from sqlalchemy.orm import Session
 
 from workflows.access import in_subtree, oversees_unit
 from workflows.audit import PendingEvent, append_events
-from workflows.errors import Invalid, NotAllowed, NotFound, Problem
+from workflows.errors import N_, Invalid, NotAllowed, NotFound, Problem
 from workflows.registry.models import Cadre, OrgUnit, UnitType, User
 from workflows.registry.records import local_today
 from workflows.states import Role
-from workflows.text import storable
+from workflows.text import comparable, storable
 
 NAME_LIMIT = 255
 # No unit of today's organisation merged before the country's independence: a date before it is a typing slip.
@@ -83,6 +86,38 @@ def _checked_name(raw: Any, problems: list[Problem]) -> str:
     return name
 
 
+NAME_TAKEN = N_('the unit above already has a unit named "%(name)s" (code %(code)s); choose another name')
+
+
+def same_named_sibling(name: str, siblings: Iterable[OrgUnit]) -> OrgUnit | None:
+    """The active sibling already called `name`, or None. Why: two active units of one name under one parent cannot
+    be told apart in pickers, lists and documents; names are compared as read (case, marks, spaces ignored)."""
+    wanted = comparable(name)
+    return next((unit for unit in siblings if unit.is_active and comparable(unit.name) == wanted), None)
+
+
+def _name_taken(session: Session, name: str, parent_id: int | None, *, unit_id: int | None = None) -> Problem | None:
+    """The problem when an active unit under `parent_id` (other than `unit_id`) already has this name."""
+    if not name:
+        return None
+    query = select(OrgUnit).where(
+        OrgUnit.parent_id.is_(None) if parent_id is None else OrgUnit.parent_id == parent_id, OrgUnit.is_active
+    )
+    if unit_id is not None:
+        query = query.where(OrgUnit.id != unit_id)
+    taken = same_named_sibling(name, session.scalars(query))
+    if taken is None:
+        return None
+    return Problem(NAME_TAKEN, field="name", args={"name": taken.name, "code": taken.code})
+
+
+def _lock(session: Session, unit_id: int | None) -> None:
+    """The parent row locked until the end of the transaction (PostgreSQL): two administrators adding or renaming
+    units under one parent at once are checked for a clashing name one after the other."""
+    if unit_id is not None:
+        session.execute(select(OrgUnit.id).where(OrgUnit.id == unit_id).with_for_update())
+
+
 def _checked_type(raw: Any, problems: list[Problem]) -> str:
     value = str(raw or "")
     if value not in {t.value for t in UnitType}:
@@ -94,11 +129,18 @@ def _audit(session: Session, actor: User, unit_id: int, event: UnitEvent, payloa
     append_events(session, org_unit_chain(unit_id), [PendingEvent(event, payload)], actor=actor)
 
 
-def create_unit(session: Session, actor: User, *, parent_id: int, code: Any, name: Any, unit_type: Any) -> OrgUnit:
-    parent = _unit(session, parent_id)
-    if not can_manage_unit(session, actor, parent.id):
+def create_unit(
+    session: Session, actor: User, *, parent_id: int | None, code: Any, name: Any, unit_type: Any
+) -> OrgUnit:
+    """Every problem of the request is reported at once; no parent (None) is one of them, not a reason to stop."""
+    parent = _unit(session, parent_id) if parent_id is not None else None
+    if parent is not None and not can_manage_unit(session, actor, parent.id):
         raise NotAllowed("you may not add units here")
     problems: list[Problem] = []
+    if parent is None:
+        problems.append(Problem("Choose the unit above the new one.", field="parent_id"))
+    else:
+        _lock(session, parent.id)
     typed_code = storable(str(code or "")).strip()
     code_text = typed_code.upper()
     if not typed_code:
@@ -115,10 +157,13 @@ def create_unit(session: Session, actor: User, *, parent_id: int, code: Any, nam
         problems.append(Problem("another unit already has this code", field="code"))
     name_text = _checked_name(name, problems)
     type_value = _checked_type(unit_type, problems)
-    if not parent.is_active:
+    if parent is not None and not parent.is_active:
         problems.append(Problem("the unit above was merged or dissolved", field="parent_id"))
+    elif parent is not None and (taken := _name_taken(session, name_text, parent.id)) is not None:
+        problems.append(taken)
     if problems:
         raise Invalid("the unit was not created", problems)
+    assert parent is not None
     unit = OrgUnit(
         code=code_text,
         name=name_text,
@@ -145,6 +190,12 @@ def update_unit(session: Session, actor: User, unit_id: int, *, name: Any, unit_
         raise NotAllowed("you may not change this unit")
     problems: list[Problem] = []
     values = {"name": _checked_name(name, problems), "unit_type": _checked_type(unit_type, problems)}
+    # Only a new name is checked: a type changed on a unit whose name already clashed creates no new clash.
+    if values["name"] and comparable(values["name"]) != comparable(unit.name):
+        _lock(session, unit.parent_id)
+        taken = _name_taken(session, values["name"], unit.parent_id, unit_id=unit.id)
+        if taken is not None:
+            problems.append(taken)
     if problems:
         raise Invalid("the unit was not changed", problems)
     changes = {
