@@ -9,8 +9,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from webapp.extensions import db
 from webapp.admin.forms import WithdrawForm
+from webapp.extensions import db
 from webapp.http import act, translated
 from workflows.deployment.operations import deploy_bundle, reinstate_process, retire_process
 from workflows.deployment.validation import split_uploads
