@@ -9,6 +9,7 @@ run by whoever administers the server); pages always pass the units the signed-i
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
@@ -135,6 +136,12 @@ class _Problems:
 def _text_arg(args: Mapping[str, Any], name: str) -> str | None:
     value = args.get(name)
     return value.strip() or None if isinstance(value, str) else None
+
+
+def _name_arg(args: Mapping[str, Any], name: str) -> str | None:
+    """A code or a person's name as typed: spaces collapsed, composed as names are stored (NFC)."""
+    value = _text_arg(args, name)
+    return unicodedata.normalize("NFC", " ".join(value.split())) if value is not None else None
 
 
 def _unit_arg(args: Mapping[str, Any], problems: _Problems, unit_ids: Collection[int]) -> int | None:
@@ -300,7 +307,7 @@ AUDIT_READERS = (Role.AUDITOR, Role.ADMIN)
 # What the event-type filter offers: every type the code writes.
 AUDIT_EVENT_TYPES = tuple(sorted({*EventType, *CadreEvent, *UnitEvent, *BALLOT_EVENTS, NOTE_EVENT, "demo_loaded"}))
 STEP_PATTERN = re.compile(r"[A-Za-z_][\w.-]{0,119}")
-MAX_SUBJECT_LENGTH = 40
+MAX_SUBJECT_LENGTH = 80
 CHAIN_PATTERN = re.compile(r"system|(instance|cadre|unit):[1-9]\d{0,9}", re.ASCII)
 MAX_ACTOR_LENGTH = 80
 
@@ -332,9 +339,9 @@ def parse_audit_filters(
     problems = _Problems()
     process_id = _choice_arg(args, problems, "process", process_ids)
     unit_id = _unit_arg(args, problems, unit_ids)
-    subject = _text_arg(args, "subject")
+    subject = _name_arg(args, "subject")
     if subject is not None and len(subject) > MAX_SUBJECT_LENGTH:
-        problems.add(Problem("at most 40 characters", field="subject"))
+        problems.add(Problem("at most 80 characters", field="subject"))
     step = _text_arg(args, "step")
     if step is not None and not STEP_PATTERN.fullmatch(step):
         problems.add(Problem("a step is named by its identifier in the model, such as review", field="step"))
@@ -348,7 +355,7 @@ def parse_audit_filters(
         if not CHAIN_PATTERN.fullmatch(chain):
             problems.add(Problem("a chain is written system, instance:12 (or #12), cadre:5 or unit:3", field="chain"))
     event_type = _choice_arg(args, problems, "event_type", AUDIT_EVENT_TYPES)
-    actor = _text_arg(args, "actor")
+    actor = _name_arg(args, "actor")
     if actor is not None and len(actor) > MAX_ACTOR_LENGTH:
         problems.add(Problem("at most 80 characters", field="actor"))
     days = {}
@@ -422,7 +429,10 @@ def _audit_query(filters: AuditFilters, scope: ColumnElement[bool]) -> Select[An
     if filters.event_type:
         query = query.where(AuditEvent.event_type == filters.event_type)
     if filters.actor:
-        query = query.where(func.lower(AuditEvent.actor_name) == filters.actor.lower())
+        # The user name the event records, or the person's full name: an inspector knows people by name.
+        wanted = filters.actor.lower()
+        named = select(User.id).where(func.lower(User.full_name) == wanted)
+        query = query.where(or_(func.lower(AuditEvent.actor_name) == wanted, AuditEvent.actor_id.in_(named)))
     if filters.occurred_from is not None:
         query = query.where(AuditEvent.occurred_dt >= filters.occurred_from)
     if filters.occurred_before is not None:
@@ -448,10 +458,11 @@ def _procedure_filters(query: Select[Any], filters: AuditFilters) -> Select[Any]
         by_cadre = True
     if filters.subject:
         subject = aliased(Cadre)
+        wanted = filters.subject.lower()  # the cadre's code, or full name (every cadre of that name)
         instances = instances.join(subject, ProcessInstance.subject_cadre_id == subject.id).where(
-            func.lower(subject.code) == filters.subject.lower()
+            or_(func.lower(subject.code) == wanted, func.lower(subject.full_name) == wanted)
         )
-        cadres = cadres.where(func.lower(Cadre.code) == filters.subject.lower())
+        cadres = cadres.where(or_(func.lower(Cadre.code) == wanted, func.lower(Cadre.full_name) == wanted))
         by_cadre = True
     if by_instance or by_cadre:
         # A cadre record's chain belongs to no procedure: only the unit and subject filters can select it.

@@ -7,6 +7,7 @@ import json
 import re
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from sqlalchemy import event, func, select, text, update
@@ -122,6 +123,13 @@ def test_search_filters_by_process_unit_subject_step_and_outcome(auth: AuthActio
     assert {row[1] for row in steps} == {eventful, completed}
     assert {row[5] for row in steps} >= {"task_opened", "task_claimed", "task_released", "task_completed"}
     assert chains("subject=CB0001&event_type=inspection_note") == {eventful}
+    with driver.session_factory() as s:
+        cadre_name = s.scalars(select(Cadre.full_name).where(Cadre.code == "CB0001")).one()
+        starter = s.scalars(select(User.full_name).where(User.username == "officer3")).one()
+    # People by name, as an inspector knows them: the cadre concerned, and who acted.
+    assert chains(f"subject={quote(' '.join(cadre_name.split()).lower())}") == {eventful, completed}
+    assert chains(f"actor={quote(starter)}") == {f"instance:{other}"}
+    assert chains(f"actor={quote(starter + ' Nobody')}") == set()
     for bad, field in (("process=nothing", "process"), ("outcome=lost", "outcome"), ("step=a%20b", "step")):
         response = client.get(f"/audit/events?{bad}")
         assert response.status_code == 400
@@ -328,6 +336,10 @@ def test_reads_of_histories_and_records_are_logged_and_shown(auth: AuthActions, 
     assert 'data-viewer="personnel1" data-kind="cadre"' in page
     only = client.get("/audit/reads?viewer=personnel1").get_data(as_text=True)
     assert 'data-viewer="supervisor1"' not in only and 'data-viewer="personnel1"' in only
+    with driver.session_factory() as s:
+        full_name = s.scalars(select(User.full_name).where(User.username == "personnel1")).one()
+    by_name = client.get("/audit/reads", query_string={"viewer": f"  {full_name.upper()}  "}).get_data(as_text=True)
+    assert 'data-viewer="supervisor1"' not in by_name and 'data-viewer="personnel1"' in by_name
     auth.logout()
     auth.login("officer1")
     assert client.get("/audit/reads").status_code == 403

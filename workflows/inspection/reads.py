@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Select, bindparam, insert, or_, select
+from sqlalchemy import Select, bindparam, func, insert, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from workflows.access import in_subtree
@@ -60,7 +61,7 @@ def record_view(session: Session, viewer: User, kind: ViewedObject, object_id: i
 
 @dataclass(frozen=True)
 class ViewFilters:
-    viewer: str | None = None  # a username
+    viewer: str | None = None  # a user name or a full name
     kind: str | None = None
     object_id: int | None = None
 
@@ -73,7 +74,10 @@ def _views_query(session: Session, user: User, filters: ViewFilters) -> Select[A
         in_scope = select(unit.id).where(or_(*(in_subtree(unit, root) for root in roots)))
         query = query.where(RecordView.unit_id.in_(in_scope))
     if filters.viewer:
-        query = query.where(RecordView.viewer_name == filters.viewer)
+        # The user name recorded, or the reader's full name (case aside): inspectors know people by name.
+        wanted = unicodedata.normalize("NFC", " ".join(filters.viewer.split())).lower()
+        named = select(User.id).where(func.lower(User.full_name) == wanted)
+        query = query.where(or_(func.lower(RecordView.viewer_name) == wanted, RecordView.viewer_id.in_(named)))
     if filters.kind:
         query = query.where(RecordView.object_kind == filters.kind)
     if filters.object_id is not None:
