@@ -15,6 +15,7 @@ import openpyxl
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from lxml import html as lxml_html
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -28,12 +29,15 @@ from tests.fixtures.planning import (
     NEW_VICE,
     NEW_VICE_2,
     TERM,
+    add_personnel_officer,
+    add_unit,
     setup_planning,
 )
 from tests.fixtures.workflow_helpers import WorkflowDriver
 from workflows.audit import verify_chains
 from workflows.models import AuditEvent, BallotBox, Notification, ProcessInstance
-from workflows.registry.models import Cadre, PlanningEntry, PlanningStatus
+from workflows.registry.models import Cadre, OrgUnit, PlanningEntry, PlanningStatus
+from workflows.registry.units import in_tree_order
 from workflows.states import InstanceStatus
 
 
@@ -357,6 +361,82 @@ def test_starting_is_scoped_and_checked(
     _as(auth, "officer3")
     assert client.get("/planning?unit=X001").status_code == 404
     assert client.get(f"/planning/{_instance_id(first)}/ballot").status_code == 404
+
+
+def _unit_options(client: FlaskClient, path: str) -> list[tuple[str, str, bool]]:
+    """The unit select's options of a page: (value, label, selected)."""
+    doc = lxml_html.fromstring(client.get(path).get_data(as_text=True))
+    options = doc.xpath('//select[@name="unit"]/option')
+    return [(o.get("value"), o.text_content(), o.get("selected") is not None) for o in options]
+
+
+def _units_in_tree_order(session_factory: sessionmaker[Session]) -> list[tuple[str, str]]:
+    """Every active unit of the demo organisation, as a province-wide officer is offered them: (code, label)."""
+    with session_factory() as s:
+        units = list(s.scalars(select(OrgUnit).where(OrgUnit.is_active)))
+        return [(u.code, "— " * depth + u.name) for u, depth in in_tree_order(units)]
+
+
+def test_the_start_page_offers_every_unit_in_scope_in_tree_order(
+    client: FlaskClient, auth: AuthActions, driver: WorkflowDriver, session_factory, world: dict[str, Any]
+) -> None:
+    """Planning is done at each level: the province-wide officer is offered the province and every unit below it,
+    each under its parent (X001's people's committee right under X001, before X002), and starts one below a commune."""
+    add_unit(session_factory, "X001-UB", "Ủy ban nhân dân xã An Phú", "peoples_committee", "X001")
+    _as(auth, "personnel1")
+    offered = _unit_options(client, "/planning/start")
+    expected = _units_in_tree_order(session_factory)
+    assert [(value, label) for value, label, _selected in offered] == [("", "Chọn đơn vị"), *expected]
+    codes = [code for code, _label in expected]
+    assert {"T01", "T01-BTC", "X001", "X001-UB", "X002"} <= set(codes)
+    assert codes.index("X001-UB") == codes.index("X001") + 1 and codes[0] == "T01"
+    assert ("X001-UB", "— — Ủy ban nhân dân xã An Phú") in expected
+    # From the plan page's link the unit shown there is chosen.
+    assert [value for value, _label, selected in _unit_options(client, "/planning/start?unit=X002") if selected] == [
+        "X002"
+    ]
+    started = _start(auth, unit="X001-UB")
+    assert started.status_code == 302, started.get_data(as_text=True)
+    # The plan page lists the same units (the merged ones too: none here), the province shown first by default.
+    plan = _unit_options(client, "/planning")
+    assert [(value, label) for value, label, _selected in plan] == expected
+    assert [value for value, _label, selected in plan if selected] == ["T01"]
+    assert [value for value, _label, selected in _unit_options(client, "/planning?unit=X001-UB") if selected] == [
+        "X001-UB"
+    ]
+
+
+def test_a_unit_outside_the_officers_scope_is_refused_and_nothing_is_written(
+    client: FlaskClient, auth: AuthActions, driver: WorkflowDriver, session_factory, world: dict[str, Any]
+) -> None:
+    """A personnel officer of commune X001 is offered X001 and the units below it only; posting another commune or
+    the province answers 422 with the reason on the unit field, and nothing is started or logged."""
+    add_unit(session_factory, "X001-UB", "Ủy ban nhân dân xã An Phú", "peoples_committee", "X001")
+    add_personnel_officer(session_factory, "personnelx1", "X001")
+    _as(auth, "personnelx1")
+    offered = [value for value, _label, _selected in _unit_options(client, "/planning/start")]
+    assert offered == ["", "X001", "X001-UB"]
+    with session_factory() as s:
+        count = s.scalar(select(func.count(ProcessInstance.id)))
+    events = _events(session_factory)
+    for unit in ("X002", "T01", "NOPE"):
+        refused = auth.post(
+            "/planning/start", {"unit": unit, "term": TERM, "variant": "annual"}, page="/planning/start"
+        )
+        assert refused.status_code == 422
+        doc = lxml_html.fromstring(refused.get_data(as_text=True))
+        assert "chỉ được bắt đầu rà soát quy hoạch đối với đơn vị thuộc phạm vi của mình" in doc.text_content()
+    with session_factory() as s:
+        assert s.scalar(select(func.count(ProcessInstance.id))) == count
+    assert _events(session_factory) == events
+    started = auth.post(
+        "/planning/start", {"unit": "X001-UB", "term": TERM, "variant": "annual"}, page="/planning/start"
+    )
+    assert started.status_code == 302, started.get_data(as_text=True)
+    # Their plan page: their own unit first, the units below it; none above or beside.
+    plan = _unit_options(client, "/planning")
+    assert [value for value, _label, _selected in plan] == ["X001", "X001-UB"]
+    assert [value for value, _label, selected in plan if selected] == ["X001"]
 
 
 @pytest.mark.parametrize(

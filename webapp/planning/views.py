@@ -26,6 +26,7 @@ from workflows.planning.plan import (
     PLAN_COLUMNS,
     STATUS_LABELS,
     can_read_plans,
+    default_plan_unit,
     history,
     plan_records,
     plan_rows,
@@ -34,7 +35,7 @@ from workflows.planning.plan import (
     plan_unit,
     plan_units,
 )
-from workflows.planning.service import STARTING_ROLES, start_planning
+from workflows.planning.service import STARTING_ROLES, start_planning, startable_units
 from workflows.registry.models import OrgUnit
 from workflows.registry.records import TERM_PATTERN, local_today
 
@@ -51,38 +52,50 @@ def start() -> Any:
     if not _may_start():
         abort(403)
     form = StartForm()
+    units = startable_units(db.session, current_user)
+    codes = {unit.code for unit, _depth in units}
+    form.unit.choices = [("", _("Choose a unit")), *((u.code, "— " * depth + u.name) for u, depth in units)]
+    if not form.is_submitted() and request.args.get("unit") in codes:
+        form.unit.data = request.args.get("unit")  # from the plan page's link: the unit shown there
     errors: list[str] = []
     status = 200
-    if form.validate_on_submit():
-        try:
-            instance = act(
-                lambda: start_planning(
-                    db.session,
-                    process_engine(),
-                    actor=current_user,
-                    unit_code=form.unit.data or "",
-                    term=form.term.data or "",
-                    variant=form.variant.data or "",
-                    policy=planning_policy(),
-                )
-            )
-        except WorkflowError as error:
-            errors, status = messages(error), status_for(error)
+    if form.is_submitted():
+        valid = form.validate()
+        if form.unit.data and form.unit.data not in codes:
+            # Not one of the units offered: unknown, merged or dissolved, or outside the person's scope.
+            refusal = _("Choose a unit from the list: a planning review may be started only for a unit in your scope.")
+            form.unit.errors = [*form.unit.errors, refusal]
+            valid = False
+        if not valid:
+            errors, status = [_("Check the fields marked below.")], 422
         else:
-            flash(_("The planning review was started."), "success")
-            return redirect(url_for("instances.show", instance_id=instance.id))
-    elif form.is_submitted():
-        errors, status = [_("Check the fields marked below.")], 422
+            try:
+                instance = act(
+                    lambda: start_planning(
+                        db.session,
+                        process_engine(),
+                        actor=current_user,
+                        unit_code=form.unit.data or "",
+                        term=form.term.data or "",
+                        variant=form.variant.data or "",
+                        policy=planning_policy(),
+                    )
+                )
+            except WorkflowError as error:
+                errors, status = messages(error), status_for(error)
+            else:
+                flash(_("The planning review was started."), "success")
+                return redirect(url_for("instances.show", instance_id=instance.id))
     return render_template("planning/start.html", form=form, errors=errors), status
 
 
 def _unit(units: list[OrgUnit]) -> OrgUnit:
     code = (request.args.get("unit") or "").strip()
     if not code:
-        if not units:
+        unit = default_plan_unit(current_user, units)
+        if unit is None:
             abort(404)
-        own = next((unit for unit in units if unit.id == current_user.unit_id), None)
-        return own or units[0]
+        return unit
     try:
         return plan_unit(db.session, current_user, code)
     except NotFound:
@@ -92,14 +105,15 @@ def _unit(units: list[OrgUnit]) -> OrgUnit:
 @bp.get("")
 @login_required
 def plan() -> Any:
-    units = plan_units(db.session, current_user)
+    tree = plan_units(db.session, current_user)
+    units = [unit for unit, _depth in tree]
     unit = _unit(units)
     term = (request.args.get("term") or "").strip()
     problems = format_problems()
     if term and TERM_PATTERN.fullmatch(term) is None:
         problems.append(Problem("a term is written like 2026-2031", field="term"))
     context: dict[str, Any] = {
-        "units": units,
+        "units": [(u, "— " * depth + u.name) for u, depth in tree],
         "unit": unit,
         "term": term,
         "terms": plan_terms(db.session),

@@ -15,11 +15,12 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from workflows.access import OVERSEEING_ROLES, in_subtree, oversees_unit, role_units
+from workflows.access import OVERSEEING_ROLES, in_subtree, oversees_unit, role_units, units_under_roles
 from workflows.errors import NotFound
 from workflows.planning.facts import structure_members
 from workflows.registry.models import Cadre, OrgUnit, PlanningEntry, PlanningStatus, Position, User
 from workflows.registry.tabular import Column
+from workflows.registry.units import in_tree_order
 from workflows.rules.planning import (
     DEFAULT_POLICY,
     PlanningPolicy,
@@ -34,6 +35,7 @@ __all__ = [
     "HistoryEvent",
     "PlanRow",
     "can_read_plans",
+    "default_plan_unit",
     "history",
     "plan_records",
     "plan_rows",
@@ -106,12 +108,19 @@ def can_read_plans(user: User) -> bool:
     return any(role in OVERSEEING_ROLES for role, _unit in role_units(user))
 
 
-def plan_units(session: Session, user: User) -> list[OrgUnit]:
-    """The units whose plan the user may read: the units of their overseeing roles (each covers its subtree)."""
-    ids = sorted({unit for role, unit in role_units(user) if role in OVERSEEING_ROLES})
-    if not ids:
-        return []
-    return list(session.scalars(select(OrgUnit).where(OrgUnit.id.in_(ids)).order_by(OrgUnit.path, OrgUnit.code)))
+def plan_units(session: Session, user: User) -> list[tuple[OrgUnit, int]]:
+    """The units whose plan the user may read, each with its depth, in tree order (`in_tree_order`): every unit in
+    the subtrees of their overseeing roles — planning is done at each level, not only at the top of the scope — the
+    merged or dissolved ones too, whose plans are history."""
+    return in_tree_order(units_under_roles(session, user, OVERSEEING_ROLES, active_only=False))
+
+
+def default_plan_unit(user: User, units: Sequence[OrgUnit]) -> OrgUnit | None:
+    """The plan shown when no unit is asked for: the user's own unit when they oversee from it, else the first unit
+    of `units` (tree order: the top of their scope)."""
+    roots = {unit for role, unit in role_units(user) if role in OVERSEEING_ROLES}
+    own = next((unit for unit in units if unit.id == user.unit_id and unit.id in roots), None)
+    return own or (units[0] if units else None)
 
 
 def plan_unit(session: Session, user: User, code: str) -> OrgUnit:

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from workflows.access import ancestry, role_units
+from workflows.access import ancestry, role_units, units_under_roles
 from workflows.assignment import holds_role_over
 from workflows.engine.operations import start_instance
 from workflows.engine.runtime import ProcessEngine
@@ -25,10 +25,11 @@ from workflows.planning import PROCESS_ID
 from workflows.planning.steps import COMMITTEE_TITLE_CODES
 from workflows.registry.models import OrgUnit, User
 from workflows.registry.records import local_today
+from workflows.registry.units import in_tree_order
 from workflows.rules.planning import DEFAULT_POLICY, PlanningPolicy, term_problems
 from workflows.states import InstanceStatus, Role
 
-__all__ = ["STARTING_ROLES", "Variant", "can_start_planning", "start_planning"]
+__all__ = ["STARTING_ROLES", "Variant", "can_start_planning", "start_planning", "startable_units"]
 
 STARTING_ROLES = (Role.PERSONNEL, Role.ADMIN)
 
@@ -44,6 +45,13 @@ def can_start_planning(session: Session, actor: User | None, unit_id: int) -> bo
         return True
     chain = ancestry(session, unit_id)
     return any(holds_role_over(role_units(actor), role, chain) for role in STARTING_ROLES)
+
+
+def startable_units(session: Session, actor: User) -> list[tuple[OrgUnit, int]]:
+    """The units `actor` may start a planning review for, each with its depth, in tree order: the active units in
+    the subtrees where they hold a starting role. Planning is done at each level — the province, its departments,
+    the communes and their bodies (domain rules §2, §0) — so every one of them, not only the top of the scope."""
+    return in_tree_order(units_under_roles(session, actor, STARTING_ROLES))
 
 
 def start_planning(
