@@ -18,7 +18,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.fixtures.app import AuthActions, configured_app
-from tests.fixtures.appointment import ALL_DOCUMENTS, NOMINEE, recent, setup_appointment, today_text
+from tests.fixtures.appointment import (
+    ALL_DOCUMENTS,
+    NOMINEE,
+    OUTSIDER,
+    add_commune_pc_post,
+    recent,
+    setup_appointment,
+    today_text,
+)
 from tests.fixtures.ballots import ballot_tables, user
 from tests.fixtures.workflow_helpers import WorkflowDriver
 from webapp.appointment import appointment_policy
@@ -231,6 +239,25 @@ def test_start_page_refusals(
             == 0
         )
     assert ballot_tables(session_factory) == before
+
+
+def test_a_commune_cadre_is_the_local_source_for_the_communes_peoples_committee(
+    client: FlaskClient, auth: AuthActions, session_factory: sessionmaker[Session], world: dict[str, Any]
+) -> None:
+    """A cadre of commune X001 started from the page with the local source for a post of X001's people's committee
+    (UBND xã, under the commune); a cadre of commune X002 refused on the source field, nothing written."""
+    post_id = add_commune_pc_post(session_factory)
+    before = ballot_tables(session_factory)
+    refused = _start(auth, post_id, code=OUTSIDER, source="internal")
+    assert refused.status_code == 422
+    doc = _doc(refused)
+    assert "Cán bộ không công tác tại đơn vị này" in " ".join(doc.xpath('//*[@id="source-error"]//text()'))
+    assert _appointments(session_factory) == 0 and ballot_tables(session_factory) == before
+    started = _start(auth, post_id, code=NOMINEE, source="internal")
+    assert started.status_code == 302, started.get_data(as_text=True)
+    with session_factory() as s:
+        instance = s.get(ProcessInstance, _instance_id(started))
+        assert instance is not None and instance.business_key == f"internal/{NOMINEE}/{post_id}/1"
 
 
 def _doc(response: Any) -> Any:

@@ -17,6 +17,7 @@ from tests.fixtures.appointment import (
     ALL_DOCUMENTS,
     NOMINEE,
     OUTSIDER,
+    add_commune_pc_post,
     attend,
     close,
     open_ballot,
@@ -45,7 +46,7 @@ from workflows.errors import Conflict, Invalid, NotAllowed
 from workflows.models import AuditEvent, Notification, ProcessInstance
 from workflows.registry.models import Cadre, CadrePosition, PlanningEntry
 from workflows.registry.records import add_position, local_today, remove_planning_entry
-from workflows.rules.appointment import REAPPOINTMENT_RULES
+from workflows.rules.appointment import REAPPOINTMENT_RULES, AppointmentPolicy
 from workflows.states import InstanceStatus
 from workflows.timers import run_due_timers
 
@@ -338,6 +339,40 @@ def test_start_refusals_write_nothing(
     start(session_factory, driver.engine, world["post_id"])
     with pytest.raises(Conflict):  # one running appointment per cadre and post
         start(session_factory, driver.engine, world["post_id"])
+
+
+def test_the_local_source_of_a_post_in_the_communes_peoples_committee_is_the_whole_commune(
+    driver: WorkflowDriver, session_factory: sessionmaker[Session], world: dict[str, Any]
+) -> None:
+    """NĐ 170 Điều 33 k2: a cadre of commune X001 is the local source for a post of X001's people's committee (a unit
+    under the commune), a cadre of X002 is not — and with the whole-commune pool switched off only the committee's
+    own people are."""
+    post_id = add_commune_pc_post(session_factory)
+    before = ballot_tables(session_factory)
+    with session_factory() as s:
+        refusals = [
+            (OUTSIDER, "internal", AppointmentPolicy()),  # another commune
+            (NOMINEE, "external", AppointmentPolicy()),  # works in the commune: not from elsewhere
+            (NOMINEE, "internal", AppointmentPolicy(local_source_whole_commune=False)),  # X001 is not X001-UB
+        ]
+        for code, source, policy in refusals:
+            with pytest.raises(Invalid) as refused, transaction(s):
+                start_appointment(
+                    s,
+                    driver.engine,
+                    actor=user(s, "personnel1"),
+                    cadre_code=code,
+                    position_id=post_id,
+                    source=source,
+                    policy=policy,
+                )
+            assert [problem.field for problem in refused.value.problems] == ["source"]
+    assert ballot_tables(session_factory) == before
+    instance_id = start(session_factory, driver.engine, post_id, code=NOMINEE, source="internal")
+    with session_factory() as s:
+        instance = s.get(ProcessInstance, instance_id)
+        assert instance is not None and instance.business_key == f"internal/{NOMINEE}/{post_id}/1"
+    assert start(session_factory, driver.engine, post_id, code=OUTSIDER, source="external")
 
 
 def test_reappointment_started_by_the_worker(

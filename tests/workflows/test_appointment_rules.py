@@ -34,6 +34,8 @@ from workflows.rules.appointment import (
     extension_applies,
     failed_rules,
     is_eligible,
+    is_local_source,
+    local_source_root,
     months_between,
     months_to_retirement,
     reappointment_due,
@@ -41,6 +43,7 @@ from workflows.rules.appointment import (
     reappointment_start_date,
     reappointment_term_end,
 )
+from workflows.rules.communes import UnitNode
 from workflows.rules.retirement import retirement_date
 from workflows.rules.workdays import DEFAULT_CALENDAR
 
@@ -652,3 +655,73 @@ def test_reappointment_is_barred_only_while_a_discipline_is_in_effect() -> None:
     for record, passed in ((served, True), (in_effect, False), (ends_today, True)):
         candidate = dataclasses.replace(renewal().candidate, disciplines=(record,))
         assert renewal_result("not_barred", renewal(candidate=candidate)).passed is passed, record
+
+
+# ---------------------------------------------------------------------------------------------
+# Local source (nguồn nhân sự tại chỗ, NĐ 170 Điều 33 k2): who counts as "inside"
+# ---------------------------------------------------------------------------------------------
+# A province (1) with its people's committee (2) and a department under it (3, 4: two departments, 5 below 3), and
+# two communes (10, 20), each with its party committee (11, 21), people's committee (12, 22), an office under the
+# people's committee (13) and the front (14).
+UNITS = {
+    node.id: node
+    for node in (
+        UnitNode(1, "province"),
+        UnitNode(2, "peoples_committee", (1,)),
+        UnitNode(3, "department", (1, 2)),
+        UnitNode(4, "department", (1, 2)),
+        UnitNode(5, "department", (1, 2, 3)),
+        UnitNode(10, "commune", (1,)),
+        UnitNode(11, "party_committee", (1, 10)),
+        UnitNode(12, "peoples_committee", (1, 10)),
+        UnitNode(13, "department", (1, 10, 12)),
+        UnitNode(14, "mass_organisation", (1, 10)),
+        UnitNode(20, "ward", (1,)),
+        UnitNode(21, "party_committee", (1, 20)),
+        UnitNode(22, "peoples_committee", (1, 20)),
+    )
+}
+POST_IN_COMMUNE_PC = 12  # a post of the commune's people's committee (UBND xã)
+
+
+@pytest.mark.parametrize(
+    ("cadre_unit", "local"),
+    [
+        (10, True),  # works in the commune itself (the demo's X001 cadres)
+        (11, True),  # its party committee
+        (12, True),  # the people's committee of the post
+        (13, True),  # an office under it
+        (14, True),  # the commune's front
+        (20, False),  # another commune
+        (22, False),  # another commune's people's committee
+        (1, False),  # the province
+        (3, False),  # a provincial department
+        (None, False),  # no unit recorded
+        (99, False),  # a unit the caller did not pass
+    ],
+)
+def test_the_local_source_of_a_commune_post_is_the_whole_commune(cadre_unit: int | None, local: bool) -> None:
+    assert local_source_root(POST_IN_COMMUNE_PC, UNITS) == 10
+    assert is_local_source(cadre_unit, POST_IN_COMMUNE_PC, UNITS) is local
+
+
+def test_a_post_of_the_commune_unit_itself_or_a_ward_has_the_same_pool() -> None:
+    assert is_local_source(12, 10, UNITS) and not is_local_source(12, 20, UNITS)
+    assert local_source_root(22, UNITS) == 20 and is_local_source(21, 22, UNITS) and not is_local_source(11, 22, UNITS)
+
+
+@pytest.mark.parametrize(("cadre_unit", "local"), [(3, True), (5, True), (4, False), (2, False), (1, False)])
+def test_above_commune_level_the_local_source_is_the_posts_unit_and_below(cadre_unit: int, local: bool) -> None:
+    assert local_source_root(3, UNITS) == 3
+    assert is_local_source(cadre_unit, 3, UNITS) is local
+
+
+@pytest.mark.parametrize(("cadre_unit", "local"), [(12, True), (13, True), (10, False), (11, False), (14, False)])
+def test_the_whole_commune_pool_can_be_switched_off(cadre_unit: int, local: bool) -> None:
+    policy = AppointmentPolicy.from_mapping({"local_source_whole_commune": False})
+    assert local_source_root(POST_IN_COMMUNE_PC, UNITS, policy) == POST_IN_COMMUNE_PC
+    assert is_local_source(cadre_unit, POST_IN_COMMUNE_PC, UNITS, policy) is local
+    assert AppointmentPolicy.from_mapping(policy.to_mapping()) == policy
+    with pytest.raises(Invalid) as refused:
+        AppointmentPolicy.from_mapping({"local_source_whole_commune": "yes"})
+    assert [problem.field for problem in refused.value.problems] == ["local_source_whole_commune"]

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from workflows.access import ancestry, role_units
 from workflows.appointment import PROCESS_ID, Source
 from workflows.appointment.hooks import CALENDAR_KEY, POLICY_WORKING_DAYS, working_deadline
-from workflows.assignment import holds_role_over
+from workflows.assignment import holds_role_over, path_ancestors
 from workflows.db import transaction
 from workflows.deployment.operations import in_use
 from workflows.engine.operations import start_instance
@@ -27,9 +27,16 @@ from workflows.engine.store import InstanceSnapshot
 from workflows.errors import Conflict, Invalid, NotAllowed, NotFound, Problem, WorkflowError
 from workflows.models import ProcessInstance, WorkerCursor
 from workflows.query_args import parse_id
-from workflows.registry.models import Cadre, CadrePosition, Position, User
+from workflows.registry.models import Cadre, CadrePosition, OrgUnit, Position, User
 from workflows.registry.records import local_today
-from workflows.rules.appointment import DEFAULT_POLICY, AppointmentPolicy, reappointment_due, reappointment_plan
+from workflows.rules.appointment import (
+    DEFAULT_POLICY,
+    AppointmentPolicy,
+    is_local_source,
+    reappointment_due,
+    reappointment_plan,
+)
+from workflows.rules.communes import UnitNode
 from workflows.rules.retirement import add_months
 from workflows.rules.workdays import DEFAULT_CALENDAR, WorkCalendar
 from workflows.states import InstanceStatus, Role
@@ -47,6 +54,13 @@ def can_start_appointment(session: Session, actor: User | None, unit_id: int) ->
         return True
     chain = ancestry(session, unit_id)
     return any(holds_role_over(role_units(actor), role, chain) for role in STARTING_ROLES)
+
+
+def _unit_nodes(session: Session, cadre: Cadre, position: Position) -> dict[int, UnitNode]:
+    """The cadre's unit, the post's unit and every unit above them, as `is_local_source` reads them."""
+    ids = {*ancestry(session, cadre.unit_id), *ancestry(session, position.unit_id)}
+    rows = session.execute(select(OrgUnit.id, OrgUnit.unit_type, OrgUnit.path).where(OrgUnit.id.in_(ids))).all()
+    return {row.id: UnitNode(row.id, row.unit_type, tuple(path_ancestors(row.path))) for row in rows}
 
 
 def _key_prefix(cadre: Cadre, position: Position) -> str:
@@ -100,8 +114,9 @@ def start_appointment(
     calendar: WorkCalendar = DEFAULT_CALENDAR,
 ) -> InstanceSnapshot:
     """Start the appointment of a cadre to a post. Refused, with nothing written, when the cadre or post does not
-    exist, the source does not match where the cadre works (local source: inside the post's unit; from elsewhere:
-    outside it), the cadre already holds the post, or an appointment of this cadre to this post is running."""
+    exist, the source does not match where the cadre works (local source: inside the post's unit, or its whole
+    commune for a commune post — `is_local_source`; from elsewhere: outside it), the cadre already holds the post,
+    or an appointment of this cadre to this post is running."""
     problems: list[Problem] = []
     cadre = session.scalar(select(Cadre).where(Cadre.code == (cadre_code or "").strip()))
     named = isinstance(position_id, int) and parse_id(position_id) is not None  # not True, not past MAX_ID
@@ -117,7 +132,7 @@ def start_appointment(
     assert cadre is not None and position is not None
     if not can_start_appointment(session, actor, position.unit_id):
         raise NotAllowed("Only the personnel body over this unit may start an appointment.")
-    is_local = position.unit_id in ancestry(session, cadre.unit_id)
+    is_local = is_local_source(cadre.unit_id, position.unit_id, _unit_nodes(session, cadre, position), policy)
     if source == Source.INTERNAL and not is_local:
         problems.append(
             Problem("The cadre does not work in this unit: choose a source from elsewhere.", field="source")

@@ -32,6 +32,7 @@ from functools import partial
 from typing import Any, NamedTuple
 
 from workflows.errors import N_, Problem
+from workflows.rules.communes import UnitNode, commune_of
 from workflows.rules.evaluation import GRADE_LABELS, GRADES
 from workflows.rules.retirement import (
     DEFAULT_SCHEDULE,
@@ -76,6 +77,8 @@ __all__ = [
     "failed_rules",
     "format_date",
     "is_eligible",
+    "is_local_source",
+    "local_source_root",
     "months_between",
     "months_to_retirement",
     "reappointment_due",
@@ -183,6 +186,11 @@ class AppointmentPolicy:
     allow_missing_annual_grade: bool = False
     # Local source: planned for the title or an equivalent / higher one [V] S4, S5, S39, S40.
     planning_accepts_equivalent: bool = True
+    # Who counts as the local source (nguồn nhân sự tại chỗ, NĐ 170 Điều 33 k2 [V] S34) of a post at commune level or
+    # below: True, anyone working in the commune as a whole — its party committee, people's council, people's
+    # committee, front and their offices, one political system under BTV Đảng ủy xã (§0 [V] S54; §9.8 [U]); False,
+    # only the post's unit and the units below it. Which pool a province uses is its phân cấp rule [U].
+    local_source_whole_commune: bool = True
     # title_code → rank (larger = more senior) [U]; see DEFAULT_TITLE_RANKS.
     title_ranks: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_TITLE_RANKS))
     # Term of office: 5 years from the decision's effective date, NĐ 170 Điều 28 [V] S39.
@@ -284,6 +292,7 @@ def _policy_problems(values: Mapping[str, Any]) -> list[Problem]:
         problems.append(Problem("must be one of HTXSNV, HTTNV, HTNV, KHTNV", field="min_annual_grade"))
     flag("allow_missing_annual_grade")
     flag("planning_accepts_equivalent")
+    flag("local_source_whole_commune")
     if values["reappointment_min_grade"] not in GRADES:
         problems.append(Problem("must be one of HTXSNV, HTTNV, HTNV, KHTNV", field="reappointment_min_grade"))
     whole_in("health_certificate_valid_months", 1, 60)
@@ -428,6 +437,38 @@ def age_rule_applies(facts: CandidateFacts, policy: AppointmentPolicy = DEFAULT_
     if facts.current_rank is None or facts.target_rank is None:
         return True  # cannot tell whether the post is higher: the age condition is checked
     return facts.target_rank > facts.current_rank
+
+
+# ---------------------------------------------------------------------------------------------
+# Local source or from elsewhere (NĐ 170 Điều 33 k2, k3)
+# ---------------------------------------------------------------------------------------------
+def local_source_root(
+    post_unit_id: int, units: Mapping[int, UnitNode], policy: AppointmentPolicy = DEFAULT_POLICY
+) -> int:
+    """The unit whose people are the post's local source: the commune the post is in (the commune-level unit that is
+    its unit or lies above it) when `policy.local_source_whole_commune`, else — and for a post above commune level —
+    the post's own unit. `units` holds at least the post's unit and its ancestors."""
+    if policy.local_source_whole_commune:
+        commune = commune_of(post_unit_id, units)
+        if commune is not None:
+            return commune
+    return post_unit_id
+
+
+# NĐ 170/2025/NĐ-CP Điều 33 k2 [V] S34 (nguồn tại chỗ); the commune as one pool, §0 [V] S54 and §9.8 [U]: configurable.
+def is_local_source(
+    cadre_unit_id: int | None,
+    post_unit_id: int,
+    units: Mapping[int, UnitNode],
+    policy: AppointmentPolicy = DEFAULT_POLICY,
+) -> bool:
+    """Whether a cadre working in `cadre_unit_id` is the local source for a post of `post_unit_id`: their unit is
+    `local_source_root` or below it. A cadre without a unit, or whose unit is not in `units`, is from elsewhere."""
+    cadre = units.get(cadre_unit_id) if cadre_unit_id is not None else None
+    if cadre is None:
+        return False
+    root = local_source_root(post_unit_id, units, policy)
+    return cadre.id == root or root in cadre.ancestors
 
 
 # ---------------------------------------------------------------------------------------------
