@@ -33,7 +33,7 @@ from workflows.access import can_view_instance, holds_role_over_instance, in_sub
 from workflows.assignment import chain_of
 from workflows.audit import instance_chain
 from workflows.diagram import element_states_from_workflow, render_svg
-from workflows.engine.runtime import Definition, ProcessEngine
+from workflows.engine.runtime import Definition, ProcessEngine, instance_data
 from workflows.errors import NotFound
 from workflows.inbox import PER_PAGE, visible_instances_query
 from workflows.models import Attachment, AuditEvent, Comment, HumanTask, ProcessInstance, ProcessVersion
@@ -388,7 +388,7 @@ def instance_detail(
         definition=definition,
         started_by_name=_name_of(events.people, instance.started_by_id),
         open_tasks=open_tasks(session, instance.id, user),
-        data=data_summary(_current_data(workflow), names, [row.attachment for row in attachments]),
+        data=data_summary(instance_data(workflow), names, [row.attachment for row in attachments]),
         comments=instance_comments(session, instance.id),
         attachments=attachments,
         timeline=events.timeline(names),
@@ -397,11 +397,6 @@ def instance_detail(
         can_cancel=can_cancel_instance(session, user, instance),
         sees_errors=sees_errors(user),
     )
-
-
-def _current_data(workflow: Any) -> dict[str, Any]:
-    last = workflow.last_task
-    return dict(last.data) if last is not None else {}
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +22,13 @@ from werkzeug.test import TestResponse
 from tests.fixtures.app import AuthActions
 from tests.fixtures.workflow_helpers import WorkflowDriver
 from workflows import clock
+from workflows.db import transaction
+from workflows.deployment.operations import deploy_bundle
+from workflows.deployment.validation import BundleFile
 from workflows.models import Attachment, Comment, HumanTask, ProcessInstance
 from workflows.registry.models import OrgUnit
 from workflows.states import InstanceStatus, TaskStatus
+from workflows.timers import run_due_timers
 
 T0 = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
 
@@ -235,6 +239,29 @@ def test_instance_page(auth: AuthActions, client, procedures: dict[str, int], dr
         re.sub(r" '(sha256-[^']+|unsafe-hashes)'", "", policy)
         == client.get("/instances").headers["Content-Security-Policy"]
     )
+
+
+def test_after_a_deadline_in_a_parallel_branch_the_page_shows_every_branchs_data(
+    auth: AuthActions, client, driver: WorkflowDriver
+) -> None:
+    """tests/fixtures/bpmn/parallel_clearances.bpmn: two opinions given, then the deadline beside them fires and
+    opens its escalation step. The page's data is still the procedure's — both opinions — and not the deadline
+    branch's copy of the data from before they were given."""
+    model = Path(__file__).resolve().parents[1] / "fixtures" / "bpmn" / "parallel_clearances.bpmn"
+    with driver.session_factory() as s, transaction(s):
+        deploy_bundle(s, [BundleFile(model.name, model.read_bytes())], actor=None, forms_dir=None)
+    clock.set_now(T0)
+    instance_id = driver.start("parallel_clearances", as_user="personnel1", subject="CB0002")
+    driver.complete("personnel1", driver.task(instance_id, "dossier").id, {"dossier_checked_on": "2026-11-02"})
+    driver.complete("personnel1", driver.task(instance_id, "political").id, {"political_result": "cleared"})
+    clock.set_now(T0 + timedelta(days=4))
+    assert run_due_timers(driver.session_factory, driver.engine).timers_fired == 1
+    assert {t.task_key for t in driver.open_tasks(instance_id)} == {"inspection", "escalate"}
+
+    auth.login("personnel1")
+    doc = _doc(client.get(f"/instances/{instance_id}"))
+    shown = {dd.get("data-key"): dd.text_content().strip() for dd in doc.xpath("//dd[@data-key]")}
+    assert shown == {"stage": "clearances", "dossier_checked_on": "2026-11-02", "political_result": "cleared"}
 
 
 def test_diagram_svg(auth: AuthActions, client, procedures: dict[str, int]) -> None:

@@ -43,6 +43,7 @@ from workflows.audit import verify_chains
 from workflows.db import transaction
 from workflows.deployment.operations import reinstate_process, retire_process
 from workflows.errors import Conflict, Invalid, NotAllowed
+from workflows.instances import load_instance_detail
 from workflows.models import AuditEvent, Notification, ProcessInstance
 from workflows.registry.models import Cadre, CadrePosition, PlanningEntry
 from workflows.registry.records import add_position, local_today, remove_planning_entry
@@ -250,6 +251,26 @@ def test_policy_deadline_escalates_without_interrupting(
     run_due_timers(session_factory, driver.engine)
     assert "escalate_process" in {t.task_key for t in driver.open_tasks(instance_id)}
     _verify(session_factory)
+
+
+def test_after_the_policy_deadline_the_instance_shows_the_procedures_data_not_the_escalations(
+    driver: WorkflowDriver, session_factory: sessionmaker[Session], world: dict[str, Any]
+) -> None:
+    """The policy deadline's escalation runs in its own branch, with the data as it stood when the decision step
+    opened. Once the decision is taken and the escalation then done, the instance page shows both — the branch
+    that moved last held only the escalation's copy, without the decision."""
+    instance_id = start(session_factory, driver.engine, world["post_id"])
+    _complete(driver, instance_id, "eligibility_policy", "personnel1", {"dossier_received_on": today_text()})
+    clock.set_now(clock.now() + timedelta(days=40))
+    run_due_timers(session_factory, driver.engine)
+    _complete(driver, instance_id, "policy_decision", "leader1", {"policy_decision": "approve"})
+    _complete(driver, instance_id, "escalate_policy", "personnel1", {"instruction": "Đã nhắc lãnh đạo"})
+    with session_factory() as s:
+        detail = load_instance_detail(s, driver.engine, user(s, "personnel1"), instance_id)
+    shown = {item.key: item.value for item in detail.data}
+    assert shown["instruction"] == "Đã nhắc lãnh đạo"
+    assert shown["policy_decision"] == "Đồng ý chủ trương"  # the form's label of "approve"
+    assert shown["eligible"] is True
 
 
 def test_quorum_failure_holds_the_step_again(

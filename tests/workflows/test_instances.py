@@ -48,6 +48,7 @@ from workflows.instances import (
 from workflows.models import Attachment, HumanTask, ProcessInstance, ProcessVersion
 from workflows.registry.models import OrgUnit, User
 from workflows.states import EventType, InstanceStatus
+from workflows.timers import run_due_timers
 
 FIXTURE_MODELS = Path(__file__).resolve().parents[1] / "fixtures" / "bpmn"
 T0 = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
@@ -503,3 +504,55 @@ def test_the_models_working_data_is_marked_technical_unless_a_form_names_it() ->
         "subject_line": False,
         "target_unit_id": True,
     }
+
+
+# -- the data of a procedure running in parallel branches ----------------------------------------------------
+
+PARALLEL = FIXTURE_MODELS / "parallel_clearances.bpmn"
+DOSSIER = {"documents_received": ["cv", "health_certificate"], "dossier_checked_on": "2026-11-02"}
+POLITICAL = {"political_result": "cleared", "political_note": "Đạt tiêu chuẩn chính trị"}
+INSPECTION = {"inspection_result": "cleared", "inspection_note": "Không có đơn thư"}
+
+
+def _parallel_clearances(driver: WorkflowDriver) -> int:
+    """parallel_clearances (tests/fixtures/bpmn): three opinions in parallel, beside them a 3-day deadline."""
+    with driver.session_factory() as s, transaction(s):
+        deploy_bundle(s, [BundleFile(PARALLEL.name, PARALLEL.read_bytes())], actor=None, forms_dir=None)
+    return driver.start("parallel_clearances", as_user="personnel1", subject="CB0002")
+
+
+def _shown(session_factory: sessionmaker[Session], engine: ProcessEngine, instance_id: int) -> dict[str, Any]:
+    with session_factory() as s:
+        detail = load_instance_detail(s, engine, _user(s, "personnel1"), instance_id)
+        return {item.key: item.value for item in detail.data}
+
+
+def test_after_a_deadline_fires_in_its_branch_the_detail_still_shows_the_whole_procedures_data(
+    session_factory: sessionmaker[Session], driver: WorkflowDriver, process_engine: ProcessEngine
+) -> None:
+    """The deadline's branch split off before the opinions were entered: when it fires, and once its escalation
+    step is done, the detail still shows what every branch holds — not the deadline branch's copy of the data
+    (which was all it showed: {"stage": "clearances"})."""
+    clock.set_now(T0)
+    instance_id = _parallel_clearances(driver)
+    driver.complete("personnel1", driver.task(instance_id, "dossier").id, DOSSIER)
+    driver.complete("personnel1", driver.task(instance_id, "political").id, POLITICAL)
+    before = {"stage": "clearances", **DOSSIER, **POLITICAL}
+    assert _shown(session_factory, process_engine, instance_id) == before  # both opinions, not only the last
+
+    clock.set_now(T0 + timedelta(days=4))
+    run_due_timers(session_factory, process_engine)
+    assert {t.task_key for t in driver.open_tasks(instance_id)} == {"inspection", "escalate"}
+    assert _shown(session_factory, process_engine, instance_id) == before
+
+    instruction = {"instruction": "Hoàn thành trong tuần"}
+    driver.complete("personnel1", driver.task(instance_id, "escalate").id, instruction)
+    assert _shown(session_factory, process_engine, instance_id) == {**before, **instruction}
+
+    # The join, its summary, the decision: the same data, as the procedure holds it from here on.
+    driver.complete("auditor1", driver.task(instance_id, "inspection").id, INSPECTION)
+    joined = {**before, **instruction, **INSPECTION, "all_cleared": True}
+    assert _shown(session_factory, process_engine, instance_id) == joined
+    driver.complete("personnel1", driver.task(instance_id, "decide").id, {"decision": "approve"})
+    assert driver.instance(instance_id).status == InstanceStatus.COMPLETED
+    assert _shown(session_factory, process_engine, instance_id) == {**joined, "decision": "approve"}

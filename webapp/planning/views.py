@@ -17,6 +17,7 @@ from webapp.http import act, process_engine, status_for
 from webapp.planning import planning_policy
 from webapp.planning.forms import StartForm
 from workflows.access import OVERSEEING_ROLES, oversees_unit, role_units
+from workflows.engine.runtime import instance_data
 from workflows.errors import NotFound, Problem, WorkflowError
 from workflows.models import ProcessInstance
 from workflows.planning import PROCESS_ID
@@ -153,7 +154,7 @@ def structure_facts(instance_id: int) -> Any:
     assert instance.unit_id is not None  # oversees_unit refuses a unit-less instance
     engine = process_engine()
     workflow = engine.load(engine.definition(db.session, instance.process_version_id), instance)
-    data = workflow.last_task.data if workflow.last_task is not None else {}
+    data = instance_data(workflow)
     codes = (request.args.get("codes") or "").split(",")
     facts = cadre_flags(db.session, instance.unit_id, codes, on=local_today(), policy=review_policy(data))
     return jsonify({"facts": facts})

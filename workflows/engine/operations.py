@@ -267,6 +267,8 @@ def _write(
 
 
 def _current_data(workflow: Any) -> dict[str, Any]:
+    """The data where the advance stopped: its branch's, what its change is measured against (decision 0048) —
+    not the procedure's data as a whole, which is `runtime.instance_data`."""
     last = workflow.last_task
     return dict(last.data) if last is not None else {}
 

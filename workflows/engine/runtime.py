@@ -9,7 +9,7 @@ import copy
 import json
 import re
 import threading
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -19,6 +19,7 @@ import jsonschema
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.bpmn.specs.mixins.unstructured_join import UnstructuredJoin
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.util.deep_merge import DeepMerge
@@ -426,10 +427,17 @@ def advance_baseline(origin: Any, before: dict[str, Any]) -> dict[str, Any]:
         return before  # no join fired (every completion in a sequence): nothing to merge, nothing to copy
     baseline = copy.deepcopy(before)
     for join in joins:
-        for arrived in _branches_arrived_before(join, origin):
-            DeepMerge.merge(baseline, copy.deepcopy(arrived.parent.data))
-        DeepMerge.merge(baseline, copy.deepcopy(before))
+        _merge_branches(baseline, [arrived.parent.data for arrived in _branches_arrived_before(join, origin)])
+        _merge_branches(baseline, [before])
     return baseline
+
+
+def _merge_branches(into: dict[str, Any], branches: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """Merge the branches' data into `into` the way SpiffWorkflow's join does (`DeepMerge`, each on top of the ones
+    before it), copied so that nothing in `into` is shared with a task's data."""
+    for data in branches:
+        DeepMerge.merge(into, copy.deepcopy(data))
+    return into
 
 
 def _joins_fired_below(origin: Any) -> list[Any]:
@@ -461,3 +469,49 @@ def _branches_arrived_before(join: Any, origin: Any) -> list[Any]:
         and not task.parent.is_descendant_of(origin)
     ]
     return sorted(arrived, key=lambda task: task.last_state_change)
+
+
+# -- the instance's data -------------------------------------------------------------------------------------------
+#
+# What the instance page (and any other reader of "the procedure's data") shows. The workflow's last task will not
+# do: in a parallel section it is the last step of whichever branch moved last — after a deadline fired beside the
+# main path, that branch's copy of the data as it stood at the split, without what the other branches entered since
+# (decision 0048). A personnel officer reads the page as the procedure's file: everything entered so far, whichever
+# branch it was entered in — each clearance's opinion as soon as it is given, not only once the join has run. There
+# is no "main path" in a parallel section to prefer (the three clearances are peers), so the data shown is the data
+# of every branch merged as a join of them would merge it now.
+
+
+def instance_data(workflow: BpmnWorkflow) -> dict[str, Any]:
+    """The procedure's data as a whole: the data of each branch's tip (`_branch_tips`) merged as SpiffWorkflow's
+    join merges branches (`_merge_branches`: in the order they got there, the latest on top). Without parallel
+    branches this is the data of the workflow's last completed task. A new dict: changing it changes no task."""
+    tips = _branch_tips(workflow)
+    if not tips:
+        return {}
+    if len(tips) == 1:
+        return dict(tips[0].data)
+    return _merge_branches({}, [tip.data for tip in tips])
+
+
+_LIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED
+
+
+def _branch_tips(workflow: BpmnWorkflow) -> list[Any]:
+    """The completed task at the head of each branch of the top-level process, in the order they completed: the
+    predecessor of each step still open or waiting (its data is what that step took over; a join merges the same),
+    and each completed task none of whose successors completed (a branch that ended, or whose successor was
+    cancelled). A completed instance of a multi-instance step is left out: its parent merges what it returns."""
+    tips: dict[Any, Any] = {}
+    for task in workflow.tasks.values():  # the top-level process only, as `reached_end_event`
+        parent = task.parent
+        if task.has_state(_LIVE):
+            if parent is not None and parent.has_state(TaskState.COMPLETED):
+                tips[parent.id] = parent
+        elif (
+            task.has_state(TaskState.COMPLETED)
+            and not any(child.has_state(TaskState.COMPLETED) for child in task.children)
+            and not (parent is not None and isinstance(parent.task_spec, LoopTask))
+        ):
+            tips[task.id] = task
+    return sorted(tips.values(), key=lambda task: task.last_state_change)
