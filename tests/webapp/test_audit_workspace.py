@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from lxml import html as lxml_html
 from sqlalchemy import event, func, select, text, update
 
 from tests.fixtures.app import AuthActions
@@ -446,6 +447,45 @@ def test_an_inspection_note_is_appended_to_the_chain(auth: AuthActions, client, 
     auth.logout()
     auth.login("supervisor1")  # may see the instance, is no inspector
     assert auth.post(f"{path}/notes", {"body": "x"}, page="/inbox").status_code == 403
+
+
+def _notes(html: str) -> list[tuple[str, str, str]]:
+    """The #notes section's list: (author, time, text) of each note, top to bottom; its empty-state text apart."""
+    (section,) = lxml_html.fromstring(html).xpath('//section[@id="notes"]')
+    return [
+        (
+            item.xpath("string(.//strong)").strip(),
+            item.xpath("string(.//time/@datetime)"),
+            item.xpath("string(.//p)").strip(),
+        )
+        for item in section.xpath(".//li[@data-seq]")
+    ]
+
+
+def test_the_notes_section_lists_the_notes_added_newest_last(auth: AuthActions, client, story) -> None:
+    auth.login("auditor1")
+    path = f"/audit/instances/{story['completed']}"
+    page = client.get(path).get_data(as_text=True)
+    assert _notes(page) == []
+    (section,) = lxml_html.fromstring(page).xpath('//section[@id="notes"]')
+    assert section.xpath('.//p[@class="empty"]')  # says there are none yet
+
+    for body in ("Hồ sơ đầy đủ.", "Cần xem lại <biên bản> họp."):
+        posted = auth.post(f"{path}/notes", {"body": body}, page=path)
+        assert posted.status_code == 302 and posted.headers["Location"].endswith("#notes")
+    page = client.get(path).get_data(as_text=True)
+    listed = _notes(page)
+    assert [(author, text) for author, _when, text in listed] == [
+        ("Vũ Đức Tuấn", "Hồ sơ đầy đủ."),
+        ("Vũ Đức Tuấn", "Cần xem lại <biên bản> họp."),  # escaped text, not markup
+    ]
+    assert all(datetime.fromisoformat(when.removesuffix("Z")) for _author, when, _text in listed)
+    assert listed[0][1] <= listed[1][1]
+    (section,) = lxml_html.fromstring(page).xpath('//section[@id="notes"]')
+    assert not section.xpath('.//p[@class="empty"]')
+    # The story's other procedure has its own note, and only that.
+    other = _notes(client.get(f"/audit/instances/{story['eventful']}").get_data(as_text=True))
+    assert [text for _author, _when, text in other] == ["Đã xem hồ sơ, chưa thấy sai sót."]
 
 
 @pytest.mark.parametrize("body", ["\x00", "\x00\x07 \x1f", "\x0b\x0c"])

@@ -21,6 +21,7 @@ from workflows.db import transaction
 from workflows.errors import NotFound
 from workflows.evaluation.opening import open_for_cadres, plan_month
 from workflows.inspection.history import load_cadre_history, load_instance_history
+from workflows.inspection.notes import add_note
 from workflows.models import ProcessInstance
 from workflows.registry import records
 from workflows.registry.models import Cadre, User
@@ -59,6 +60,31 @@ def test_every_event_type_appears_with_actor_time_and_diff(driver: WorkflowDrive
 
         completed = load_instance_history(s, driver.engine, _user(driver, s, "auditor1"), story["completed"])
         assert "instance_completed" in {item.event.event_type for item in completed.entries}
+
+
+def test_the_notes_are_listed_with_author_time_and_text_newest_last(driver: WorkflowDriver) -> None:
+    """The story's note, then two more an hour apart: all three, in the order they were added, each with who wrote
+    it (their name), when and what. A procedure no one noted has none."""
+    story = build_story(driver)
+    written = [T0 + timedelta(days=6), T0 + timedelta(days=6, hours=1)]
+    for when, text in zip(written, ("Cần bổ sung biên bản.", "Đã bổ sung, đủ hồ sơ."), strict=True):
+        clock.set_now(when)
+        with driver.session_factory() as s, transaction(s):
+            add_note(s, _user(driver, s, "auditor1"), story["eventful"], f"  {text}\n")
+    with driver.session_factory() as s:
+        history = load_instance_history(s, driver.engine, _user(driver, s, "auditor1"), story["eventful"])
+        notes = history.notes
+        assert [note.text for note in notes] == [
+            "Đã xem hồ sơ, chưa thấy sai sót.",
+            "Cần bổ sung biên bản.",
+            "Đã bổ sung, đủ hồ sơ.",
+        ]
+        assert {note.author_name for note in notes} == {"Vũ Đức Tuấn"}
+        assert [note.written_dt for note in notes[1:]] == [when.replace(tzinfo=None) for when in written]
+        note_events = [item.event.seq for item in history.entries if item.event.event_type == "inspection_note"]
+        assert [note.seq for note in notes] == note_events
+        completed = load_instance_history(s, driver.engine, _user(driver, s, "auditor1"), story["completed"])
+        assert completed.notes == []
 
 
 def test_an_instance_outside_the_inspector_s_scope_is_not_found(driver: WorkflowDriver) -> None:

@@ -158,6 +158,16 @@ class EligibilitySnapshot:
     results: list[dict[str, Any]]
 
 
+@dataclass(frozen=True)
+class InspectionNote:
+    """An inspection note as the history's notes section lists it: who wrote it, when, and what."""
+
+    seq: int
+    written_dt: datetime
+    author_name: str
+    text: str
+
+
 @dataclass
 class InstanceHistory:
     detail: InstanceDetail
@@ -166,6 +176,7 @@ class InstanceHistory:
     tallies: list[BallotTally]
     eligibility: list[EligibilitySnapshot]
     chain_problems: list[ChainBreak] = field(default_factory=list)
+    notes: list[InspectionNote] = field(default_factory=list)
 
     @property
     def chain_intact(self) -> bool:
@@ -205,6 +216,7 @@ def instance_history(
         tallies=ballot_tallies(session, instance_id),
         eligibility=eligibility_snapshots(entries),
         chain_problems=list(report.breaks),
+        notes=inspection_notes(entries),
     )
 
 
@@ -215,6 +227,21 @@ def acted_as(event_type: str, human_task_id: int | None, step_roles: dict[int, s
     if event_type in ACTS_ON_STEP and human_task_id is not None:
         return step_roles.get(human_task_id)
     return None
+
+
+def inspection_notes(entries: list[TimelineEntry]) -> list[InspectionNote]:
+    """The notes among the history's events (`inspection_note` on the instance's chain), in the order they were
+    added — the newest last — each with its author's name as the chain's entry reads it."""
+    return [
+        InspectionNote(
+            seq=entry.event.seq,
+            written_dt=entry.event.occurred_dt,
+            author_name=entry.actor_full_name or entry.event.actor_name,
+            text=str(entry.payload.get("note") or ""),
+        )
+        for entry in sorted(entries, key=lambda entry: entry.event.seq)
+        if entry.event.event_type == NOTE_EVENT
+    ]
 
 
 def eligibility_snapshots(entries: list[TimelineEntry]) -> list[EligibilitySnapshot]:
