@@ -192,7 +192,7 @@ def deploy_command(paths: tuple[str, ...], username: str | None) -> None:
     except Invalid as error:
         _fail(f"Rejected, nothing was stored.\n{error}")
     except WorkflowError as error:
-        _fail(error.message)
+        _fail(error.explained)
     for result in results:
         click.echo(str(result))
 

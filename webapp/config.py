@@ -118,7 +118,7 @@ def _settings_from(name: str, value: Any, empty: str = "{}") -> Mapping[str, Any
 
 
 def _invalid_setting(name: str, invalid: Invalid) -> ConfigError:
-    problems = "; ".join(f"{p.field}: {p.message}" if p.field else p.message for p in invalid.problems)
+    problems = "; ".join(f"{p.field}: {p.explained}" if p.field else p.explained for p in invalid.problems)
     return ConfigError(f"{name} is not valid: {problems}")
 
 

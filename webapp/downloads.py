@@ -14,6 +14,7 @@ from typing import Any
 from flask import Response, render_template, request, stream_with_context
 from flask_babel import gettext as _
 
+from webapp.http import problem_text
 from workflows.errors import Problem
 from workflows.exports import XLSX_ROW_LIMIT
 from workflows.registry.records import local_today
@@ -38,7 +39,7 @@ def format_problems() -> list[Problem]:
 
 def bad_filters(problems: Sequence[Problem]) -> tuple[str, int]:
     """The answer to filters that cannot be applied, for a list page without room to show them by its fields."""
-    message = "; ".join(_(problem.message) for problem in problems)
+    message = "; ".join(problem_text(problem) for problem in problems)
     return render_template("errors/error.html", status=400, message=message), 400
 
 

@@ -13,7 +13,17 @@ from webapp.extensions import db
 from workflows.db import transaction
 from workflows.engine import operations
 from workflows.engine.runtime import ProcessEngine
-from workflows.errors import N_, Conflict, Invalid, NotAllowed, NotFound, Problem, ScriptFailure, WorkflowError
+from workflows.errors import (
+    N_,
+    Conflict,
+    Invalid,
+    NotAllowed,
+    NotFound,
+    Problem,
+    ScriptFailure,
+    WorkflowError,
+    fill_in,
+)
 
 T = TypeVar("T")
 
@@ -42,18 +52,41 @@ NOT_FOUND = N_("This page or object does not exist, or is outside your scope.")
 
 
 def translated(error: WorkflowError) -> str:
-    """The service's message in the user's language (service messages are msgids in the catalogs)."""
+    """The service's message in the user's language (service messages are msgids in the catalogs), its variable
+    parts (`message_args`) filled in."""
     message = gettext(error.message)
     if isinstance(error, NotFound) and message == error.message and str(get_locale() or "vi") != "en":
         # It names the id asked for ("task 9 does not exist"), so the catalogs cannot hold it: the person gets the
         # general answer in their language, which says no more about what exists than the message did.
         return gettext(NOT_FOUND)
-    return message
+    return fill_in(message, error.message_args)
 
 
 def problem_text(problem: Problem) -> str:
-    """One problem in the user's language, the values it names put in after its message is translated."""
-    return gettext(problem.message, **(problem.args or {}))
+    """A problem's message in the user's language, its variable parts (an element id, a name, a code) filled in."""
+    return fill_in(gettext(problem.message), problem.message_args)
+
+
+_IN_FILE = N_("file %(file)s")
+_AT_LINE = N_("line %(line)d")
+_AT_ELEMENT = N_("element %(element)s")
+_IN_FIELD = N_("field %(field)s")
+
+
+def located_problem_text(problem: Problem) -> str:
+    """`problem_text` after where the problem is — file, line, element, field — as `Problem.__str__` says it in
+    English (a model's problems on the deploy page)."""
+    where = []
+    if problem.filename:
+        where.append(gettext(_IN_FILE, file=problem.filename))
+    if problem.line is not None:
+        where.append(gettext(_AT_LINE, line=problem.line))
+    if problem.element_id:
+        where.append(gettext(_AT_ELEMENT, element=problem.element_id))
+    if problem.field:
+        where.append(gettext(_IN_FIELD, field=problem.field))
+    text = problem_text(problem)
+    return f"{', '.join(where)}: {text}" if where else text
 
 
 def act(work: Callable[[], T], *, instance_id: int | None = None) -> T:

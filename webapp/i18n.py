@@ -15,6 +15,7 @@ from jinja2.nodes import EvalContext
 from markupsafe import Markup
 
 from webapp.data_labels import DATA_COLUMNS, DATA_LABELS, DATA_VALUES, EVENT_TYPE_NAMES, READ_KIND_NAMES
+from webapp.http import located_problem_text
 from workflows.audit import ChainBreak
 from workflows.errors import N_
 
@@ -82,6 +83,7 @@ def install_page_translations(app: Flask) -> None:
     app.jinja_env.globals.update(_=_page_gettext, gettext=_page_gettext)
     app.jinja_env.filters["detailed"] = translate_detailed
     app.jinja_env.filters["chain_break"] = translate_chain_break
+    app.jinja_env.filters["problem"] = located_problem_text
     app.jinja_env.filters["data_label"] = data_label
     app.jinja_env.filters["data_value"] = data_value
     app.jinja_env.filters["data_column"] = data_column

@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Container, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+NO_ARGS: Mapping[str, Any] = MappingProxyType({})
 
 
 def N_(message: str) -> str:
@@ -17,12 +21,27 @@ def N_(message: str) -> str:
     return message
 
 
-class WorkflowError(Exception):
-    """Base class: something the caller asked for could not be done; nothing was changed."""
+def fill_in(message: str, message_args: Mapping[str, Any]) -> str:
+    """A message with its variable parts (`%(name)s`) filled in; one without arguments as it is (it may hold a `%`)."""
+    return message % message_args if message_args else message
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
+
+class WorkflowError(Exception):
+    """Base class: something the caller asked for could not be done; nothing was changed.
+
+    `message` is the msgid, in English; a message with variable parts names them (`%(count)d`) and `message_args`
+    holds their values: `explained` is the English filled in (the CLI's), the web layer translates then fills in."""
+
+    message_args: Mapping[str, Any] = NO_ARGS
+
+    def __init__(self, message: str, message_args: Mapping[str, Any] | None = None) -> None:
         self.message = message
+        self.message_args = dict(message_args or {})
+        super().__init__(self.explained)
+
+    @property
+    def explained(self) -> str:
+        return fill_in(self.message, self.message_args)
 
 
 class NotFound(WorkflowError):
@@ -39,20 +58,22 @@ class Conflict(WorkflowError):
 
 @dataclass(frozen=True)
 class Problem:
-    """One problem found in a model or in submitted data, located as precisely as we can."""
+    """One problem found in a model or in submitted data, located as precisely as we can.
+
+    As for `WorkflowError`: `message` is the English msgid (marked with `N_` where it is not a literal of the call),
+    `message_args` the values of its variable parts — an element id, a file name, a code —, `explained` the English
+    filled in. The web layer translates `message`, then fills in the same values (webapp/http.py `problem_text`)."""
 
     message: str
     element_id: str | None = None
     line: int | None = None
     filename: str | None = None
     field: str | None = None
-    # Values for the message's %(name)s placeholders: the message stays the msgid, translated before they go in.
-    args: Mapping[str, str] | None = dataclasses.field(default=None, hash=False)
+    message_args: Mapping[str, Any] = dataclasses.field(default_factory=dict, hash=False)
 
     @property
     def explained(self) -> str:
-        """The message with its values in (untranslated)."""
-        return self.message % self.args if self.args else self.message
+        return fill_in(self.message, self.message_args)
 
     def __str__(self) -> str:
         where = []
@@ -79,14 +100,16 @@ def unknown_fields(keys: Iterable[str], known: Container[str], *, within: str = 
 class Invalid(WorkflowError):
     """Input that cannot be accepted; `problems` lists every reason found, not only the first."""
 
-    def __init__(self, message: str, problems: list[Problem] | None = None) -> None:
-        super().__init__(message)
+    def __init__(
+        self, message: str, problems: list[Problem] | None = None, message_args: Mapping[str, Any] | None = None
+    ) -> None:
+        super().__init__(message, message_args)
         self.problems: list[Problem] = list(problems or [])
 
     def __str__(self) -> str:
         if not self.problems:
-            return self.message
-        return self.message + "\n" + "\n".join(f"  - {p}" for p in self.problems)
+            return self.explained
+        return self.explained + "\n" + "\n".join(f"  - {p}" for p in self.problems)
 
 
 @dataclass
@@ -96,7 +119,7 @@ class ScriptFailure(WorkflowError):
     message: str
     element_id: str | None = None
     line: int | None = None
-    details: dict = field(default_factory=dict)
+    details: dict = dataclasses.field(default_factory=dict)
     instance_id: int | None = None  # the instance it failed in, when the service knows it
 
     def __post_init__(self) -> None:

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
-from workflows.errors import Problem
+from workflows.errors import N_, Problem
 from workflows.registry.models import User
 
 HOOK_KEY = "x-server-hook"
@@ -66,7 +66,8 @@ def hook_problems(schema: Mapping[str, Any] | None, filename: str) -> list[Probl
     name = (schema or {}).get(HOOK_KEY)
     if name is None or name in _registry()[0]:
         return []
-    return [Problem(f"the form names an unknown server hook {name!r}", filename=filename)]
+    message = N_("the form names an unknown server hook %(hook)s")
+    return [Problem(message, filename=filename, message_args={"hook": repr(name)})]
 
 
 def apply_task_hook(

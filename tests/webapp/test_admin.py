@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import io
 from pathlib import Path
 
@@ -57,6 +58,43 @@ def test_a_broken_model_lists_its_problems_and_stores_nothing(
     assert _versions(driver) == before
     empty = auth.post("/admin/processes", {}, page="/admin", content_type="multipart/form-data")
     assert empty.status_code == 422
+
+
+def _refused_page(auth: AuthActions, *names: str) -> str:
+    files = [(io.BytesIO((FIXTURES / name).read_bytes()), name) for name in names]
+    response = auth.post("/admin/processes", {"files": files}, page="/admin", content_type="multipart/form-data")
+    assert response.status_code == 422
+    return html.unescape(response.get_data(as_text=True))
+
+
+def test_a_models_problems_are_said_in_the_administrators_language_with_their_ids(auth: AuthActions) -> None:
+    """Each problem in Vietnamese (the default) or English, with where it is and what it names filled in."""
+    auth.login("admin")
+    page = _refused_page(auth, "with_dmn.bpmn")
+    assert (
+        "tệp with_dmn.bpmn, dòng 7, phần tử compute_grade: Quyết định (decision) 'grade_decision' không được định "
+        "nghĩa trong tệp DMN nào của gói triển khai (gói không có quyết định nào)"
+    ) in page
+    assert "is not defined" not in page and "element compute_grade" not in page
+    page = _refused_page(auth, "xsd_error.bpmn")
+    assert "tệp xsd_error.bpmn, dòng 7, phần tử Flow_2: Không đúng lược đồ (XSD): Element 'bpmn:sequenceFlow'" in page
+
+    auth.post("/auth/language", {"locale": "en", "next": "/admin"}, page="/admin")
+    page = _refused_page(auth, "with_dmn.bpmn")
+    assert (
+        "with_dmn.bpmn, line 7, element compute_grade: decision 'grade_decision' is not defined in any DMN file of "
+        "the bundle (decisions available: none)"
+    ) in page
+
+
+def test_a_bundle_refused_before_validation_says_so_in_the_administrators_language(auth: AuthActions) -> None:
+    auth.login("admin")
+    form = b'{"type": "object"}'
+    files = [(io.BytesIO(form), "a.json"), (io.BytesIO(form), "a.json")]
+    response = auth.post("/admin/processes", {"files": files}, page="/admin", content_type="multipart/form-data")
+    page = html.unescape(response.get_data(as_text=True))
+    assert response.status_code == 422
+    assert "tệp a.json: Có tên tệp xuất hiện hai lần trong gói triển khai" in page
 
 
 def test_unassignable_tasks_are_shown(auth: AuthActions, client, driver: WorkflowDriver) -> None:

@@ -376,6 +376,35 @@ def test_invalid_data_is_422_naming_the_fields(api: Api, two_communes: dict, dri
     assert driver.task(two_communes["x001_draft"], "submit_request").id == draft.id  # still open
 
 
+def test_what_the_form_schema_refuses_is_said_in_the_token_users_language(
+    api: Api, two_communes: dict, driver: WorkflowDriver
+) -> None:
+    draft = driver.task(two_communes["x001_draft"], "submit_request")
+    body = {"subject_line": "x" * 501, "amount": -1, "needed_by": "next week", "details": 5}
+
+    def messages() -> dict[str | None, str]:
+        response = api.post(f"/api/v1/tasks/{draft.id}/complete", "officer2", json=body)
+        assert response.status_code == 422
+        return {p["field"]: p["message"] for p in response.get_json()["problems"]}
+
+    assert messages() == {
+        "subject_line": "Không được dài quá 500 ký tự",
+        "amount": "Phải lớn hơn hoặc bằng 0",
+        "needed_by": "Phải là ngày, viết theo dạng yyyy-mm-dd",
+        "details": "Phải là văn bản",
+    }
+    with driver.session_factory() as s, transaction(s):
+        s.execute(update(User).where(User.username == "officer2").values(locale="en"))
+    assert messages() == {
+        "subject_line": "must be at most 500 characters long",
+        "amount": "must be greater than or equal to 0",
+        "needed_by": "must be a date written yyyy-mm-dd",
+        "details": "must be text",
+    }
+    del body["subject_line"]
+    assert messages()["subject_line"] == "This field is required."
+
+
 def _stored(driver: WorkflowDriver, instance_id: int) -> tuple[Any, ...]:
     """What a completion writes: the instance's row (its state and chain head), its task rows, every audit event."""
     with driver.session_factory() as s:
@@ -714,9 +743,33 @@ def test_an_invalid_model_lists_every_problem_and_stores_nothing(api: Api, drive
     problems = response.get_json()["problems"]
     assert {p["file"] for p in problems} == {"xsd_error.bpmn", "missing_form.bpmn", "readme.txt"}
     flow = next(p for p in problems if p["element"] == "Flow_2")
-    assert flow["line"] > 1 and flow["message"].startswith("does not conform to the schema")
-    assert any(p["element"] == "task_with_missing_form" and "does_not_exist.json" in p["message"] for p in problems)
+    # The API speaks the token user's language, as everywhere else: the administrator's is Vietnamese.
+    assert flow["line"] > 1 and flow["message"].startswith("Không đúng lược đồ (XSD): Element 'bpmn:sequenceFlow'")
+    assert any(
+        p["element"] == "task_with_missing_form" and p["message"] == "Không tìm thấy biểu mẫu does_not_exist.json"
+        for p in problems
+    )
     assert _versions(driver) == before
+
+
+def test_a_models_problems_are_said_in_the_token_users_language(api: Api, driver: WorkflowDriver) -> None:
+    response = _upload(api, "admin", "with_dmn.bpmn")
+    assert response.status_code == 422
+    body = response.get_json()
+    assert body["error"] == "Mô hình quy trình không hợp lệ: phát hiện 1 lỗi"
+    (problem,) = body["problems"]
+    assert (problem["file"], problem["line"], problem["element"]) == ("with_dmn.bpmn", 7, "compute_grade")
+    assert problem["message"] == (
+        "Quyết định (decision) 'grade_decision' không được định nghĩa trong tệp DMN nào của gói triển khai "
+        "(gói không có quyết định nào)"
+    )
+    with driver.session_factory() as s, transaction(s):
+        s.execute(update(User).where(User.username == "admin").values(locale="en"))
+    body = _upload(api, "admin", "with_dmn.bpmn").get_json()
+    assert body["error"] == "the process model is not valid: 1 problem found"
+    assert body["problems"][0]["message"] == (
+        "decision 'grade_decision' is not defined in any DMN file of the bundle (decisions available: none)"
+    )
 
 
 def test_duplicate_form_files_are_reported_with_the_other_problems(api: Api, driver: WorkflowDriver) -> None:

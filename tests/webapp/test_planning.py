@@ -149,6 +149,19 @@ def _through_frame(auth: AuthActions, driver: WorkflowDriver, instance_id: int, 
     assert approved.status_code == 302
 
 
+def test_a_screening_code_that_names_nobody_is_refused_naming_the_code_in_the_officers_language(
+    auth: AuthActions, driver: WorkflowDriver, world: dict[str, Any]
+) -> None:
+    instance_id = _instance_id(_start(auth))
+    refused = _submit(auth, driver, instance_id, "screening", "personnel1", {"political_failed_codes": "ZZ404"})
+    assert refused.status_code == 422
+    assert "Không có cán bộ nào mang mã ZZ404." in refused.get_data(as_text=True)
+    auth.post("/auth/language", {"locale": "en", "next": "/inbox"})
+    refused = _submit(auth, driver, instance_id, "screening", "personnel1", {"political_failed_codes": "ZZ404"})
+    assert refused.status_code == 422
+    assert "No cadre has the code ZZ404." in refused.get_data(as_text=True)
+
+
 def test_annual_review_of_a_commune_removes_two_and_adds_three_through_http(
     client: FlaskClient, auth: AuthActions, driver: WorkflowDriver, session_factory, world: dict[str, Any]
 ) -> None:

@@ -134,7 +134,7 @@ def test_a_second_unit_of_one_name_under_one_parent_is_refused_naming_the_first(
     with driver.session_factory() as s, pytest.raises(Invalid) as refused:
         create_unit(s, driver.user(s, "admin"), parent_id=province, code="X050", name="xã  an phu", unit_type="commune")
     taken = [p for p in refused.value.problems if p.field == "name"]
-    assert len(taken) == 1 and taken[0].args == {"name": "Xã An Phú", "code": "X001"}
+    assert len(taken) == 1 and taken[0].message_args == {"name": "Xã An Phú", "code": "X001"}
     assert '"Xã An Phú" (code X001)' in taken[0].explained
     with driver.session_factory() as s:
         assert _names_under(s, province) == before

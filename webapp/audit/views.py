@@ -17,7 +17,7 @@ from webapp.audit.forms import DigestForm, NoteForm
 from webapp.audit.reads import read_logged
 from webapp.downloads import export_format, format_problems, send_table
 from webapp.extensions import db
-from webapp.http import act, process_engine, translated
+from webapp.http import act, problem_text, process_engine, translated
 from webapp.instances.views import labels, page_with_diagram
 from webapp.query_args import id_arg, page_arg
 from workflows.access import visible_units
@@ -107,7 +107,7 @@ def events() -> Any:
         "outcomes": STATUSES,
     }
     if problems:
-        errors = {problem.field: _(problem.message) for problem in problems}
+        errors = {problem.field: problem_text(problem) for problem in problems}
         return render_template("audit/events.html", page=ListPage([], 0, 1, PER_PAGE), errors=errors, **context), 400
     fmt = export_format()
     if fmt is not None:

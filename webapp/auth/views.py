@@ -7,6 +7,7 @@ from werkzeug.wrappers import Response
 
 from webapp.auth.forms import ChangePasswordForm, LoginForm, ProfileForm, TokenForm
 from webapp.extensions import db
+from webapp.http import problem_text
 from webapp.query_args import id_arg, safe_next
 from workflows.db import transaction
 from workflows.errors import Invalid, NotFound
@@ -68,7 +69,7 @@ def password() -> str | Response | tuple[str, int]:
                 )
         except Invalid as error:
             for problem in error.problems:
-                getattr(form, problem.field or "new_password").errors = [_(problem.message)]
+                getattr(form, problem.field or "new_password").errors = [problem_text(problem)]
             return render_template("auth/password.html", form=form), 422
         login_user(current_user._get_current_object())  # keep this session; others end with the old password
         flash(_("Your password has been changed."), "success")

@@ -14,7 +14,7 @@ from wtforms.fields.choices import SelectChoice
 
 from webapp.appointment.forms import OpenBallotForm
 from webapp.extensions import db
-from webapp.http import act, process_engine, status_for, translated
+from webapp.http import act, problem_text, process_engine, status_for, translated
 from workflows.access import OVERSEEING_ROLES, in_subtree, oversees_unit
 from workflows.ballot_steps import BallotProcedure, current_step, open_ballot_task, open_step_ballot
 from workflows.ballots import MANAGING_ROLES
@@ -28,7 +28,7 @@ __all__ = ["load_instance", "messages", "open_ballot_page"]
 def messages(error: WorkflowError) -> list[str]:
     found = [translated(error)]
     if isinstance(error, Invalid):
-        found += [_(problem.message) for problem in error.problems]
+        found += [problem_text(problem) for problem in error.problems]
     return found
 
 

@@ -23,7 +23,7 @@ from webapp.ballots.forms import (
 from webapp.ballots.pdf import minutes_pdf as build_minutes_pdf
 from webapp.ballots.pdf import pdf_font
 from webapp.extensions import db
-from webapp.http import act, status_for, translated
+from webapp.http import act, problem_text, status_for, translated
 from workflows import ballots
 from workflows.errors import Invalid, NotFound, WorkflowError
 from workflows.models import BallotBox, BallotElector, BallotMode
@@ -67,7 +67,7 @@ def _load(box_id: int) -> BallotBox:
 def _problems(error: WorkflowError) -> list[str]:
     messages = [translated(error)]
     if isinstance(error, Invalid):
-        messages += [_(problem.message) for problem in error.problems]
+        messages += [problem_text(problem) for problem in error.problems]
     return messages
 
 

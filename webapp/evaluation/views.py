@@ -16,7 +16,7 @@ from webapp.evaluation import evaluation_policy, task_grouping
 from webapp.evaluation.forms import AnnualRunForm, OpenMonthForm
 from webapp.evaluation.opening import open_month, shown_codes
 from webapp.extensions import db
-from webapp.http import act, process_engine, refusal_on_fields, status_for, translated, trusted_svg
+from webapp.http import act, problem_text, process_engine, refusal_on_fields, status_for, translated, trusted_svg
 from webapp.instances.views import STATUS_LABELS
 from webapp.query_args import page_arg
 from workflows.access import in_subtree, role_units
@@ -113,7 +113,7 @@ def _assigned_products(form: OpenMonthForm) -> dict[str, list[dict[str, Any]]] |
     try:
         return read_assigned_products(upload.read(), upload.filename)
     except Invalid as error:
-        form.products.errors = [_(error.message), *(_(problem.message) for problem in error.problems)]
+        form.products.errors = [translated(error), *(problem_text(problem) for problem in error.problems)]
         return None
 
 
@@ -261,7 +261,7 @@ def results() -> Any:
         "include_subunits": include_subunits,
     }
     if problems:
-        errors = {problem.field: _(problem.message) for problem in problems}
+        errors = {problem.field: problem_text(problem) for problem in problems}
         return render_template("evaluation/results.html", page=None, errors=errors, chart=None, **context), 400
     query = MonthQuery(unit.id, month, access, include_subunits)
     fmt = export_format()
@@ -317,7 +317,7 @@ def rollup() -> Any:
     }
     problems = year_problems(year, local_today()) + period_problems(period) + format_problems()
     if problems:
-        errors = {problem.field: _(problem.message) for problem in problems}
+        errors = {problem.field: problem_text(problem) for problem in problems}
         return render_template("evaluation/rollup.html", view=None, errors=errors, **context), 400
     actor = current_user._get_current_object()
     try:

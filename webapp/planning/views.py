@@ -13,7 +13,7 @@ from flask_login import current_user, login_required
 from webapp.ballots.steps import load_instance, messages, open_ballot_page
 from webapp.downloads import export_format, format_problems, send_table
 from webapp.extensions import db
-from webapp.http import act, process_engine, status_for
+from webapp.http import act, problem_text, process_engine, status_for
 from webapp.planning import planning_policy
 from webapp.planning.forms import StartForm
 from workflows.access import OVERSEEING_ROLES, oversees_unit, role_units
@@ -122,7 +122,7 @@ def plan() -> Any:
         "may_start": _may_start(),
     }
     if problems:
-        errors = {problem.field: _(problem.message) for problem in problems}
+        errors = {problem.field: problem_text(problem) for problem in problems}
         return render_template("planning/plan.html", rows=[], events=[], figures=[], errors=errors, **context), 400
     rows = plan_rows(db.session, unit.id, term or None)
     fmt = export_format()

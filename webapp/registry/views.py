@@ -14,7 +14,7 @@ from sqlalchemy import func, or_, select
 from webapp.audit.reads import read_logged
 from webapp.downloads import bad_filters, export_format, format_problems, send_table
 from webapp.extensions import db
-from webapp.http import Pagination
+from webapp.http import Pagination, problem_text, translated
 from webapp.query_args import page_arg
 from workflows import clock
 from workflows.access import in_subtree, oversees_unit, role_units
@@ -120,7 +120,7 @@ def evaluations() -> Any:
         filters = EvaluationFilters()
     context = {"units": units, "filters": filters, "kinds": PERIOD_KINDS, "grades": GRADES}
     if problems:
-        errors = {problem.field: _(problem.message) for problem in problems}
+        errors = {problem.field: problem_text(problem) for problem in problems}
         empty = ListPage([], 0, 1, PER_PAGE)
         return render_template("registry/evaluations.html", page=empty, errors=errors, **context), 400
     fmt = export_format()
@@ -205,7 +205,7 @@ def import_file() -> Any:
     except ImportRefused as refused:
         return render_template("registry/import.html", problems=[str(p) for p in refused.report.problems]), 422
     except WorkflowError as error:
-        flash(_(error.message), "error")
+        flash(translated(error), "error")
         return render_template("registry/import.html", problems=None), 422
     imported = _(
         "Imported: %(created)d new, %(updated)d updated, %(unchanged)d unchanged.",

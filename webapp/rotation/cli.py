@@ -68,8 +68,8 @@ def rotation_start(
                 policy=rotation_policy(),
             )  # fmt: skip
     except Invalid as error:  # the refusal, then each problem once
-        problems = (f"  {p.field}: {p.message}" if p.field else f"  {p.message}" for p in error.problems)
-        _fail("\n".join([error.message, *problems]))
+        problems = (f"  {p.field}: {p.explained}" if p.field else f"  {p.explained}" for p in error.problems)
+        _fail("\n".join([error.explained, *problems]))
     except WorkflowError as error:
         _fail(str(error))
     click.echo(f"started {instance.reference} ({instance.business_key})")

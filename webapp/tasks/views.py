@@ -18,7 +18,7 @@ from werkzeug.wrappers import Response
 
 from webapp.evaluation.annual_panel import annual_rollup_panel
 from webapp.extensions import db
-from webapp.http import act, flash_error, process_engine
+from webapp.http import act, flash_error, problem_text, process_engine, translated
 from webapp.planning.live import live_structure_panel
 from webapp.query_args import parse_id
 from webapp.tasks.schema_forms import (
@@ -147,7 +147,7 @@ def _show_problem(form: Any, problem: Problem) -> bool:
     counts the rows sent (blank rows are left out of the data) — and say whether there was such a field."""
     if form is None or not problem.field:
         return False
-    message = _(problem.message)
+    message = problem_text(problem)
     head, *rest = problem.field.split(".")
     field = getattr(form, head, None)
     if field is not None and rest:
@@ -327,7 +327,7 @@ def submit(task_id: int):  # type: ignore[no-untyped-def]
     try:
         act(complete, instance_id=instance_id)
     except Conflict as error:
-        flash(_(error.message), "error")
+        flash(translated(error), "error")
         return redirect(url_for("inbox.index"))
     except Invalid as error:
         # With decision buttons, the decision and comment fields are not drawn as form fields: a problem on them
@@ -335,7 +335,7 @@ def submit(task_id: int):  # type: ignore[no-untyped-def]
         drawn_apart = _drawn_apart(_decision_choices(view.schema))
         for problem in error.problems:
             if problem.field in drawn_apart or not _show_problem(form, problem):
-                flash(_(problem.message), "error")
+                flash(problem_text(problem), "error")
         return _render(_shown(view), form, 422, comment)
     except ScriptFailure as error:
         flash_error(error)

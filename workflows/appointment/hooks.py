@@ -310,7 +310,8 @@ def head_choice(session: Session, submitted: dict[str, Any], data: Mapping[str, 
     choice = _text(submitted, "head_choice") or None
     problems = []
     if choice is not None and choice not in allowed:
-        problems.append(Problem(f"Choose one of: {', '.join(allowed)}.", field="head_choice"))
+        message = N_("Choose one of: %(choices)s.")
+        problems.append(Problem(message, field="head_choice", message_args={"choices": ", ".join(allowed)}))
     if not _text(submitted, "head_reason"):
         problems.append(Problem("Write the reason.", field="head_reason"))
     if problems:

@@ -28,7 +28,7 @@ import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePath
-from typing import Literal
+from typing import Any, Literal
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
@@ -37,7 +37,7 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.dmn.parser.BpmnDmnParser import SCHEMAS as DMN_SCHEMAS
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
-from workflows.errors import Invalid, Problem
+from workflows.errors import N_, Invalid, Problem
 from workflows.scripting import forbidden_in
 
 __all__ = [
@@ -64,10 +64,10 @@ NSMAP = {"bpmn": BPMN_NS, "spiffworkflow": SPIFF_NS}
 
 FORM_PROPERTY = "formJsonSchemaFilename"
 
-DOCTYPE_MESSAGE = (
+DOCTYPE_MESSAGE = N_(
     "XML with a DOCTYPE or entity declarations is not accepted (external entities and entity expansion are refused)"
 )
-NO_EXECUTABLE_MESSAGE = 'no executable process: set isExecutable="true" on the process'
+NO_EXECUTABLE_MESSAGE = N_('no executable process: set isExecutable="true" on the process')
 
 _FILENAME_RE = re.compile(r"[A-Za-z0-9_.-]+")
 _FORM_FILENAME_RE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*\.json")
@@ -149,6 +149,10 @@ def _find_marker(content: bytes) -> int | None:
     return None
 
 
+# A problem's message is its msgid: what varies (an id, a name, what a library said) goes in `message_args`.
+_MALFORMED = N_("malformed XML: %(detail)s")
+
+
 def parse_xml_safely(content: bytes, filename: str) -> etree._Element:
     """Parse untrusted XML: refuse any DTD outright, never resolve entities nor touch the network.
 
@@ -162,13 +166,13 @@ def parse_xml_safely(content: bytes, filename: str) -> etree._Element:
         root = etree.fromstring(content, parser=_safe_parser())
     except etree.XMLSyntaxError as exc:
         line = exc.lineno if exc.lineno else None
-        message = f"malformed XML: {exc.msg}"
-        raise Invalid(f"{filename}: {message}", [Problem(message, line=line, filename=filename)]) from None
+        problem = Problem(_MALFORMED, line=line, filename=filename, message_args={"detail": exc.msg})
+        raise Invalid(f"{filename}: {problem.explained}", [problem]) from None
     except ValueError as exc:  # e.g. a str with an encoding declaration, or empty input
-        message = f"malformed XML: {exc}"
-        raise Invalid(f"{filename}: {message}", [Problem(message, filename=filename)]) from None
+        problem = Problem(_MALFORMED, filename=filename, message_args={"detail": str(exc)})
+        raise Invalid(f"{filename}: {problem.explained}", [problem]) from None
     if root is None:
-        message = "malformed XML: empty document"
+        message = N_("malformed XML: empty document")
         raise Invalid(f"{filename}: {message}", [Problem(message, filename=filename)])
     # Second line of defence, should the byte scan ever be fooled.
     tree = root.getroottree()
@@ -208,8 +212,10 @@ def _owner(element: etree._Element) -> etree._Element:
         current = parent
 
 
-def _at(message: str, owner: etree._Element, located: etree._Element, filename: str) -> Problem:
-    return Problem(message, element_id=owner.get("id"), line=_line(located), filename=filename)
+def _at(message: str, owner: etree._Element, located: etree._Element, filename: str, **message_args: Any) -> Problem:
+    return Problem(
+        message, element_id=owner.get("id"), line=_line(located), filename=filename, message_args=message_args
+    )
 
 
 def _line(element: etree._Element | None) -> int | None:
@@ -283,15 +289,20 @@ def _xsd_problems(schema: etree.XMLSchema, root: etree._Element, filename: str) 
             element_id = found[0].get("id") or _owner(found[0]).get("id")
         problems.append(
             Problem(
-                f"does not conform to the schema: {_shorten(error.message)}",
+                N_("does not conform to the schema: %(detail)s"),
                 element_id=element_id,
                 line=error.line or None,
                 filename=filename,
+                message_args={"detail": _shorten(error.message)},
             )
         )
     if len(errors) > MAX_SCHEMA_ERRORS_PER_FILE:
         problems.append(
-            Problem(f"{len(errors) - MAX_SCHEMA_ERRORS_PER_FILE} more schema errors not listed", filename=filename)
+            Problem(
+                N_("%(count)d more schema errors not listed"),
+                filename=filename,
+                message_args={"count": len(errors) - MAX_SCHEMA_ERRORS_PER_FILE},
+            )
         )
     return problems
 
@@ -324,37 +335,65 @@ def _check_encoding(file: BundleFile) -> Problem | None:
     if match and match.group(1).decode("ascii").lower().replace("_", "-") not in ("utf-8", "utf8"):
         declared = match.group(1).decode("ascii")
         return Problem(
-            f'the XML declaration says encoding="{declared}"; only UTF-8 is accepted', line=1, filename=file.filename
+            N_('the XML declaration says encoding="%(encoding)s"; only UTF-8 is accepted'),
+            line=1,
+            filename=file.filename,
+            message_args={"encoding": declared},
         )
     return None
 
 
+# What is checked as Python: (not valid Python, refused by the sandbox), each said of the kind of code it is.
+_PYTHON_MESSAGES: dict[str, tuple[str, str]] = {
+    "condition": (
+        N_("the condition is not valid Python: %(detail)s"),
+        N_("the condition uses what the script sandbox refuses, so it would fail every time it runs: %(detail)s"),
+    ),
+    "script": (
+        N_("the script is not valid Python: %(detail)s"),
+        N_("the script uses what the script sandbox refuses, so it would fail every time it runs: %(detail)s"),
+    ),
+    "timer": (
+        N_("the timer %(tag)s is not valid Python: %(detail)s"),
+        N_("the timer %(tag)s uses what the script sandbox refuses, so it would fail every time it runs: %(detail)s"),
+    ),
+}
+
+
 def _python_syntax_problem(
-    source: str, mode: Literal["eval", "exec"], what: str, element: etree._Element, filename: str
+    source: str, mode: Literal["eval", "exec"], what: str, element: etree._Element, filename: str, tag: str = ""
 ) -> Problem | None:
+    """`what`: "condition", "script" or "timer" (`tag`: the timer's timeDuration, timeDate or timeCycle)."""
     owner = _owner(element)
+    not_python, refused = _PYTHON_MESSAGES[what]
     try:
         ast.parse(source, mode=mode)
     except SyntaxError as exc:
         base = _line(element) or 0
         line = base + (exc.lineno or 1) - 1 if base else None
         return Problem(
-            f"{what} is not valid Python: {exc.msg}", element_id=owner.get("id"), line=line, filename=filename
+            not_python,
+            element_id=owner.get("id"),
+            line=line,
+            filename=filename,
+            message_args={"tag": tag, "detail": exc.msg},
         )
     except (ValueError, RecursionError, MemoryError) as exc:
         return Problem(
-            f"{what} is not valid Python: {exc.__class__.__name__}",
+            not_python,
             element_id=owner.get("id"),
             line=_line(element),
             filename=filename,
+            message_args={"tag": tag, "detail": exc.__class__.__name__},
         )
     forbidden = forbidden_in(mode, source)
     if forbidden:
         return Problem(
-            f"{what} uses what the script sandbox refuses, so it would fail every time it runs: {forbidden}",
+            refused,
             element_id=owner.get("id"),
             line=_line(element),
             filename=filename,
+            message_args={"tag": tag, "detail": forbidden},
         )
     return None
 
@@ -371,10 +410,11 @@ def _dangling_flow_problems(process: etree._Element, filename: str) -> Iterator[
                 ref = flow.get(end)
                 if ref is not None and ref not in present:  # a missing attribute is the schema's to report
                     yield Problem(
-                        f"the sequence flow's {end} {ref!r} is not an element of its process",
+                        N_("the sequence flow's %(end)s %(ref)s is not an element of its process"),
                         element_id=flow.get("id"),
                         line=_line(flow),
                         filename=filename,
+                        message_args={"end": end, "ref": repr(ref)},
                     )
 
 
@@ -384,13 +424,13 @@ def _expression_problems(root: etree._Element, filename: str) -> Iterator[Proble
     for condition in root.iter(f"{{{BPMN_NS}}}conditionExpression"):
         raw = condition.text or ""
         if raw.strip():
-            problem = _python_syntax_problem(raw.lstrip(" \t"), "eval", "the condition", condition, filename)
+            problem = _python_syntax_problem(raw.lstrip(" \t"), "eval", "condition", condition, filename)
             if problem:
                 yield problem
     for script in root.iter(f"{{{BPMN_NS}}}script"):
         text = script.text or ""
         if text.strip():
-            problem = _python_syntax_problem(text, "exec", "the script", script, filename)
+            problem = _python_syntax_problem(text, "exec", "script", script, filename)
             if problem:
                 yield problem
     for tag in ("timeDuration", "timeDate", "timeCycle"):
@@ -400,66 +440,98 @@ def _expression_problems(root: etree._Element, filename: str) -> Iterator[Proble
             owner = _owner(timer)
             if not text:
                 yield Problem(
-                    f"the timer has an empty {tag}", element_id=owner.get("id"), line=_line(timer), filename=filename
-                )
-            elif _BARE_ISO_TIMER_RE.fullmatch(text):
-                yield Problem(
-                    f'timer expressions are Python expressions: write "{text}" with the quotes',
+                    N_("the timer has an empty %(tag)s"),
                     element_id=owner.get("id"),
                     line=_line(timer),
                     filename=filename,
+                    message_args={"tag": tag},
+                )
+            elif _BARE_ISO_TIMER_RE.fullmatch(text):
+                yield Problem(
+                    N_('timer expressions are Python expressions: write "%(text)s" with the quotes'),
+                    element_id=owner.get("id"),
+                    line=_line(timer),
+                    filename=filename,
+                    message_args={"text": text},
                 )
             else:
-                problem = _python_syntax_problem(raw.lstrip(" \t"), "eval", f"the timer {tag}", timer, filename)
+                problem = _python_syntax_problem(raw.lstrip(" \t"), "eval", "timer", timer, filename, tag)
                 if problem:
                     yield problem
 
 
+_FORM_NOT_FOUND = N_("form %(form)s is not found")
+_FORM_TOO_LARGE = N_("form %(form)s is larger than %(megabytes)d MB")
+
+
 def _load_form(name: str, forms_dir: Path | None, extra_forms: dict[str, bytes]) -> tuple[bytes | None, str | None]:
-    """(content, None) or (None, reason)."""
+    """(content, None) or (None, the message saying why: its arguments are `form` and `megabytes`)."""
     if name in extra_forms:
         content = extra_forms[name]
     elif forms_dir is not None:
         path = forms_dir / name
         if not path.is_file():
-            return None, "not found"
+            return None, _FORM_NOT_FOUND
         if path.stat().st_size > MAX_FILE_BYTES:
-            return None, f"larger than {MAX_FILE_BYTES // (1024 * 1024)} MB"
+            return None, _FORM_TOO_LARGE
         content = path.read_bytes()
     else:
-        return None, "not found (no forms were supplied)"
+        return None, N_("form %(form)s is not found (no forms were supplied)")
     if len(content) > MAX_FILE_BYTES:
-        return None, f"larger than {MAX_FILE_BYTES // (1024 * 1024)} MB"
+        return None, _FORM_TOO_LARGE
     return content, None
 
 
-def _form_content_problems(name: str, content: bytes, referenced_by: str) -> list[Problem]:
+def _form_content_problems(name: str, content: bytes, used_by: dict[str, str]) -> list[Problem]:
+    """`used_by`: the model file and the element that name the form (`file`, `element`)."""
     try:
         text = content.decode("utf-8")
     except UnicodeDecodeError:
-        return [Problem(f"form (used by {referenced_by}) must be UTF-8 encoded", filename=name)]
+        return [
+            Problem(N_("form (used by %(file)s element %(element)s) must be UTF-8 encoded"), **_form_at(name, used_by))
+        ]
     try:
         schema = json.loads(text)
     except json.JSONDecodeError as exc:
-        return [Problem(f"form (used by {referenced_by}) is not valid JSON: {exc.msg}", line=exc.lineno, filename=name)]
+        return [
+            Problem(
+                N_("form (used by %(file)s element %(element)s) is not valid JSON: %(detail)s"),
+                line=exc.lineno,
+                **_form_at(name, used_by, detail=exc.msg),
+            )
+        ]
     except RecursionError:
-        return [Problem(f"form (used by {referenced_by}) is nested too deeply", filename=name)]
+        return [Problem(_FORM_TOO_DEEP, **_form_at(name, used_by))]
     if not isinstance(schema, dict):
-        return [Problem(f"form (used by {referenced_by}) must be a JSON object (a JSON Schema)", filename=name)]
+        return [
+            Problem(
+                N_("form (used by %(file)s element %(element)s) must be a JSON object (a JSON Schema)"),
+                **_form_at(name, used_by),
+            )
+        ]
     try:
         Draft202012Validator.check_schema(schema)
     except SchemaError as exc:
         where = "/".join(str(p) for p in exc.absolute_path) or "(root)"
         return [
             Problem(
-                f"form (used by {referenced_by}) is not a valid JSON Schema (draft 2020-12): {exc.message}",
-                filename=name,
+                N_(
+                    "form (used by %(file)s element %(element)s) is not a valid JSON Schema (draft 2020-12): %(detail)s"
+                ),
                 field=where,
+                **_form_at(name, used_by, detail=exc.message),
             )
         ]
     except RecursionError:
-        return [Problem(f"form (used by {referenced_by}) is nested too deeply", filename=name)]
+        return [Problem(_FORM_TOO_DEEP, **_form_at(name, used_by))]
     return []
+
+
+_FORM_TOO_DEEP = N_("form (used by %(file)s element %(element)s) is nested too deeply")
+
+
+def _form_at(name: str, used_by: dict[str, str], **more: str) -> dict[str, Any]:
+    return {"filename": name, "message_args": {**used_by, **more}}
 
 
 def _content_hash(files: Iterable[BundleFile], forms: dict[str, bytes]) -> str:
@@ -492,7 +564,14 @@ def _spiff_problem(exc: ValidationException, trees: dict[str, etree._Element], p
     notes = getattr(exc, "notes", None) or []
     if notes:
         message = f"{message}. " + ". ".join(str(n) for n in notes)
-    return Problem(str(message), element_id=element_id, line=line, filename=filename or process_file)
+    # SpiffWorkflow's own words, in English: said as what the library refuses.
+    return Problem(
+        N_("SpiffWorkflow refuses the model: %(detail)s"),
+        element_id=element_id,
+        line=line,
+        filename=filename or process_file,
+        message_args={"detail": str(message)},
+    )
 
 
 def _add_to_parser(parser: SpiffBpmnParser, filename: str, root: etree._Element) -> None:
@@ -562,8 +641,9 @@ def validate_bundle(
         if len(file.content) > MAX_FILE_BYTES:
             problems.append(
                 Problem(
-                    f"the file is too large ({len(file.content)} bytes; the limit is {MAX_FILE_BYTES} bytes)",
+                    N_("the file is too large (%(size)d bytes; the limit is %(limit)d bytes)"),
                     filename=name,
+                    message_args={"size": len(file.content), "limit": MAX_FILE_BYTES},
                 )
             )
             fatal = True
@@ -592,10 +672,10 @@ def validate_bundle(
             if _namespace(root) != BPMN_NS or _localname(root) != "definitions":
                 problems.append(
                     Problem(
-                        f"not a BPMN 2.0 document: the root element is {_shorten(str(root.tag))}, "
-                        "expected bpmn:definitions",
+                        N_("not a BPMN 2.0 document: the root element is %(root)s, expected bpmn:definitions"),
                         line=_line(root),
                         filename=file.filename,
+                        message_args={"root": _shorten(str(root.tag))},
                     )
                 )
                 fatal = True
@@ -608,10 +688,10 @@ def validate_bundle(
             if schema is None:
                 problems.append(
                     Problem(
-                        f"not a supported DMN document: root element {_shorten(str(root.tag))} "
-                        f"(supported namespaces: {', '.join(sorted(DMN_SCHEMAS))})",
+                        N_("not a supported DMN document: root element %(root)s (supported namespaces: %(supported)s)"),
                         line=_line(root),
                         filename=file.filename,
+                        message_args={"root": _shorten(str(root.tag)), "supported": ", ".join(sorted(DMN_SCHEMAS))},
                     )
                 )
                 fatal = True
@@ -636,10 +716,11 @@ def validate_bundle(
             if pid in all_processes:
                 problems.append(
                     Problem(
-                        f"process id {pid!r} is already defined in {all_processes[pid]}",
+                        N_("process id %(process)s is already defined in %(file)s"),
                         element_id=pid,
                         line=_line(process),
                         filename=name,
+                        message_args={"process": repr(pid), "file": all_processes[pid]},
                     )
                 )
                 fatal = True
@@ -679,24 +760,26 @@ def validate_bundle(
         for form_name, prop in _form_references(root):
             owner = _owner(prop)
             if not form_name:
-                problems.append(_at(f"the {FORM_PROPERTY} property is empty", owner, prop, name))
+                problems.append(_at(N_("the formJsonSchemaFilename property is empty"), owner, prop, name))
                 continue
             if not _FORM_FILENAME_RE.fullmatch(form_name):
-                message = (
-                    f"invalid form file name {form_name!r}: use only letters, digits, '_', '.' and '-', ending in .json"
+                message = N_(
+                    "invalid form file name %(form)s: use only letters, digits, '_', '.' and '-', ending in .json"
                 )
-                problems.append(_at(message, owner, prop, name))
+                problems.append(_at(message, owner, prop, name, form=repr(form_name)))
                 continue
             if form_name in form_files:
                 continue
             content, reason = _load_form(form_name, forms_dir, extra_forms)
             if content is None:
-                problems.append(_at(f"form {form_name} is {reason}", owner, prop, name))
+                megabytes = MAX_FILE_BYTES // (1024 * 1024)
+                problems.append(_at(reason or _FORM_NOT_FOUND, owner, prop, name, form=form_name, megabytes=megabytes))
                 continue
             form_files[form_name] = content
             if form_name not in checked_forms:
                 checked_forms.add(form_name)
-                problems.extend(_form_content_problems(form_name, content, f"{name} element {owner.get('id')}"))
+                used_by = {"file": name, "element": str(owner.get("id"))}
+                problems.extend(_form_content_problems(form_name, content, used_by))
 
     # decisions
     decisions: dict[str, str] = {}
@@ -716,10 +799,11 @@ def validate_bundle(
             if decision_id in decisions:
                 problems.append(
                     Problem(
-                        f"decision id {decision_id!r} is already defined in {decisions[decision_id]}",
+                        N_("decision id %(decision)s is already defined in %(file)s"),
                         element_id=decision_id,
                         line=_line(element),
                         filename=name,
+                        message_args={"decision": repr(decision_id), "file": decisions[decision_id]},
                     )
                 )
                 fatal = True
@@ -738,14 +822,23 @@ def validate_bundle(
                     )
                 )
             elif decision_ref not in decisions:
-                available = ", ".join(sorted(decisions)) or "none"
+                message = (
+                    N_(
+                        "decision %(decision)s is not defined in any DMN file of the bundle "
+                        "(decisions available: %(available)s)"
+                    )
+                    if decisions
+                    else N_(
+                        "decision %(decision)s is not defined in any DMN file of the bundle (decisions available: none)"
+                    )
+                )
                 problems.append(
                     Problem(
-                        f"decision {decision_ref!r} is not defined in any DMN file of the bundle "
-                        f"(decisions available: {available})",
+                        message,
                         element_id=task_id,
                         line=_line(task),
                         filename=name,
+                        message_args={"decision": repr(decision_ref), "available": ", ".join(sorted(decisions))},
                     )
                 )
 
@@ -754,11 +847,10 @@ def validate_bundle(
         for call in root.iter(f"{{{BPMN_NS}}}callActivity"):
             called = call.get("calledElement")
             if not called:
-                problems.append(_at("the call activity has no calledElement", call, call, name))
+                problems.append(_at(N_("the call activity has no calledElement"), call, call, name))
             elif called not in all_processes:
-                problems.append(
-                    _at(f"the call activity calls process {called!r}, which is not in the bundle", call, call, name)
-                )
+                message = N_("the call activity calls process %(process)s, which is not in the bundle")
+                problems.append(_at(message, call, call, name, process=repr(called)))
 
     # Python syntax of conditions, scripts and timers
     for name, root in bpmn_trees.items():
@@ -776,7 +868,11 @@ def validate_bundle(
                 added = False
             except Exception as exc:  # SpiffWorkflow raises assorted errors on odd models
                 problems.append(
-                    Problem(f"SpiffWorkflow cannot read the file: {exc.__class__.__name__}: {exc}", filename=name)
+                    Problem(
+                        N_("SpiffWorkflow cannot read the file: %(detail)s"),
+                        filename=name,
+                        message_args={"detail": f"{exc.__class__.__name__}: {exc}"},
+                    )
                 )
                 added = False
         if added:
@@ -797,16 +893,22 @@ def validate_bundle(
                 except Exception as exc:
                     problems.append(
                         Problem(
-                            f"SpiffWorkflow cannot build the process: {exc.__class__.__name__}: {exc}",
+                            N_("SpiffWorkflow cannot build the process: %(detail)s"),
                             element_id=pid,
                             filename=process_files[pid],
+                            message_args={"detail": f"{exc.__class__.__name__}: {exc}"},
                         )
                     )
 
     if problems:
         problems.sort(key=lambda p: (p.filename or "", p.line or 0))
         count = len(problems)
-        raise Invalid(f"the process model is not valid: {count} problem{'s' if count != 1 else ''} found", problems)
+        message = (
+            N_("the process model is not valid: %(count)d problems found")
+            if count != 1
+            else N_("the process model is not valid: 1 problem found")
+        )
+        raise Invalid(message, problems, message_args={"count": count})
 
     return ValidatedBundle(
         files=ordered,

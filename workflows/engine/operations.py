@@ -33,6 +33,7 @@ from workflows.engine.runtime import (
     translate_engine_errors,
     waiting_timer_tasks,
 )
+from workflows.engine.schema_messages import schema_problem
 from workflows.engine.store import (
     AdvanceWrites,
     InstanceSnapshot,
@@ -44,7 +45,7 @@ from workflows.engine.store import (
     save_instance,
     update_task,
 )
-from workflows.errors import Conflict, Invalid, NotAllowed, NotFound, Problem, ScriptFailure, unknown_fields
+from workflows.errors import N_, Conflict, Invalid, NotAllowed, NotFound, Problem, ScriptFailure, unknown_fields
 from workflows.hooks import apply_task_hook, run_completion_effect
 from workflows.models import HumanTask, ProcessInstance, ProcessVersion
 from workflows.projection import diff_data, sync_human_tasks
@@ -94,7 +95,7 @@ def validate_task_data(
         raise Invalid("task data must be a JSON object", [Problem("expected an object of field values")])
     problems: list[Problem] = []
     if len(data) > MAX_DATA_KEYS:
-        problems.append(Problem(f"at most {MAX_DATA_KEYS} fields are accepted"))
+        problems.append(Problem(N_("at most %(count)d fields are accepted"), message_args={"count": MAX_DATA_KEYS}))
     unknown = unknown_form_fields(data, form) if form is not None else []
     problems.extend(unknown)
     named = {problem.field for problem in unknown}
@@ -107,7 +108,7 @@ def validate_task_data(
     if validator is not None:
         for error in sorted(validator.iter_errors(data), key=lambda e: list(e.path)):
             field = ".".join(str(p) for p in error.path) or _missing_field(error)
-            problems.append(Problem(error.message, field=field))
+            problems.append(schema_problem(error, field))
     if problems:
         raise Invalid("the submitted data is not valid", problems)
     return dict(data)

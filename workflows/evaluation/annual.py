@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from workflows.engine import operations
 from workflows.engine.runtime import ProcessEngine
-from workflows.errors import Invalid, Problem
+from workflows.errors import N_, Invalid, Problem
 from workflows.evaluation.opening import end_of_day
 from workflows.evaluation.rollup import Rollup, TaskGrouping, build_rollup, record_rollup
 from workflows.hooks import CompletionEffect, InstanceLike, TaskHook
@@ -240,8 +240,9 @@ def confirm(session: Session, submitted: dict[str, Any], task_data: Mapping[str,
             "the confirmation is not valid",
             [
                 Problem(
-                    f"HTXSNV over the quota still to resolve (demote or approved exception): {over}",
+                    N_("HTXSNV over the quota still to resolve (demote or approved exception): %(cadres)s"),
                     field="resolutions",
+                    message_args={"cadres": over},
                 )
             ],
         )

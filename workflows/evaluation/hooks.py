@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from workflows.errors import Invalid, Problem
+from workflows.errors import N_, Invalid, Problem
 from workflows.evaluation import PROCESS_ID, annual
 from workflows.hooks import CompletionEffect, InstanceLike, TaskHook
 from workflows.notifications import notify_cadre
@@ -140,8 +140,9 @@ def review(session: Session, submitted: dict[str, Any], task_data: Mapping[str, 
         if not may_return(int(task_data.get("return_count") or 0), policy):
             problems.append(
                 Problem(
-                    f"this evaluation has already been returned {policy.max_returns} times; decide on it now",
+                    N_("this evaluation has already been returned %(count)d times; decide on it now"),
                     field="decision",
+                    message_args={"count": policy.max_returns},
                 )
             )
         if problems:

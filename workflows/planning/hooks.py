@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from workflows.access import ancestry, in_subtree
 from workflows.appointment.facts import position_label
 from workflows.ballot_steps import USED_BOXES, closed_box
-from workflows.errors import Invalid, NotFound, Problem
+from workflows.errors import N_, Invalid, NotFound, Problem
 from workflows.hooks import CompletionEffect, InstanceLike, TaskHook
 from workflows.models import Notification, ProcessInstance
 from workflows.planning import PROCESS_ID
@@ -124,7 +124,11 @@ def screening(session: Session, submitted: dict[str, Any], data: Mapping[str, An
         if code in known:
             failed_ids.append(known[code].id)
         else:
-            problems.append(Problem(f"No cadre has the code {code}.", field="political_failed_codes"))
+            problems.append(
+                Problem(
+                    N_("No cadre has the code %(code)s."), field="political_failed_codes", message_args={"code": code}
+                )
+            )
     waived = [found for found in map(parse_id, _codes(_text(submitted, "waived_discipline_ids"))) if found is not None]
     if problems:
         raise Invalid("the screening inputs are not valid", problems)

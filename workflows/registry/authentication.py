@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from workflows.clock import utcnow_naive
-from workflows.errors import Invalid, NotAllowed, Problem
+from workflows.errors import N_, Invalid, NotAllowed, Problem
 from workflows.registry.models import LoginAttempt, User
 from workflows.registry.passwords import hash_password, verify_password
 
@@ -55,7 +55,11 @@ def change_password(session: Session, user: User, current: str, new: str, confir
         problems.append(Problem("the current password is wrong", field="current_password"))
     if len(new) < MIN_PASSWORD_LENGTH:
         problems.append(
-            Problem(f"the new password needs at least {MIN_PASSWORD_LENGTH} characters", field="new_password")
+            Problem(
+                N_("the new password needs at least %(count)d characters"),
+                field="new_password",
+                message_args={"count": MIN_PASSWORD_LENGTH},
+            )
         )
     if new != confirm:
         problems.append(Problem("the two new passwords differ", field="confirm_password"))

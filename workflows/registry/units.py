@@ -108,7 +108,7 @@ def _name_taken(session: Session, name: str, parent_id: int | None, *, unit_id: 
     taken = same_named_sibling(name, session.scalars(query))
     if taken is None:
         return None
-    return Problem(NAME_TAKEN, field="name", args={"name": taken.name, "code": taken.code})
+    return Problem(NAME_TAKEN, field="name", message_args={"name": taken.name, "code": taken.code})
 
 
 def _lock(session: Session, unit_id: int | None) -> None:

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from workflows.errors import Invalid, Problem
+from workflows.errors import N_, Invalid, Problem
 
 __all__ = [
     "DEFAULT_CALENDAR",
@@ -271,7 +271,8 @@ def _calendar_problems(holidays: Any, weekend: Any, working_days: Any) -> list[P
     elif isinstance(working_days, frozenset) and isinstance(holidays, frozenset):
         both = sorted(holidays & working_days)
         if both:
-            problems.append(Problem(f"{both[0].isoformat()} is both a holiday and a working day", field="working_days"))
+            message = N_("%(day)s is both a holiday and a working day")
+            problems.append(Problem(message, field="working_days", message_args={"day": both[0].isoformat()}))
     return problems
 
 
