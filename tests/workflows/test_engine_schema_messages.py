@@ -75,3 +75,15 @@ def test_a_keyword_without_a_message_of_its_own_is_named() -> None:
     problem = schema_problem(error, "n")
     assert (problem.message, problem.message_args, problem.field) == (OTHER_RULE, {"rule": "multipleOf"}, "n")
     assert problem.explained == "is not accepted by the form's rule multipleOf"
+
+
+def test_each_missing_field_is_named_on_its_own() -> None:
+    """Two required fields left empty: one problem on each, not both on the first."""
+    form = {**FORM, "required": ["title", "count", "on"]}
+    validator = Draft202012Validator(form, format_checker=FormatChecker())
+    with pytest.raises(Invalid) as refused:
+        validate_task_data({"count": 3}, validator)
+    assert [(p.field, p.explained) for p in refused.value.problems] == [
+        ("title", "This field is required."),
+        ("on", "This field is required."),
+    ]

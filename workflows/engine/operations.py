@@ -106,9 +106,14 @@ def validate_task_data(
             problems.append(Problem("field names must be identifiers not starting with '_'", field=str(key)))
     problems.extend(_unstorable_values(data))
     if validator is not None:
+        required_seen = 0
         for error in sorted(validator.iter_errors(data), key=lambda e: list(e.path)):
-            field = ".".join(str(p) for p in error.path) or _missing_field(error)
-            problems.append(schema_problem(error, field))
+            field = ".".join(str(p) for p in error.path)
+            if not field and error.validator == "required":
+                # One error per missing field, in the order the form lists them: the n-th names the n-th missing.
+                field = _missing_field(error, required_seen) or ""
+                required_seen += 1
+            problems.append(schema_problem(error, field or None))
     if problems:
         raise Invalid("the submitted data is not valid", problems)
     return dict(data)
@@ -197,10 +202,10 @@ def is_bulk_approvable_step(
     return bool(form_filename) and is_bulk_approvable(engine.definition(session, version_id).form_schema(form_filename))
 
 
-def _missing_field(error: jsonschema.ValidationError) -> str | None:
-    if error.validator == "required" and isinstance(error.instance, dict):
+def _missing_field(error: jsonschema.ValidationError, index: int) -> str | None:
+    if isinstance(error.instance, dict):
         missing = [name for name in error.validator_value if name not in error.instance]
-        return missing[0] if missing else None
+        return missing[index] if index < len(missing) else None
     return None
 
 
