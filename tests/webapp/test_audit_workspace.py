@@ -3,6 +3,7 @@ page and anchors, the CLI, the read log, inspection notes — and that auditors 
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from datetime import datetime
@@ -23,6 +24,7 @@ from tests.webapp.test_exports import csv_rows
 from webapp.extensions import db
 from workflows.audit import compute_hash
 from workflows.db import transaction
+from workflows.inspection.exporting import document_hash, dumps_export
 from workflows.models import AuditAnchor, AuditEvent, HumanTask, ProcessInstance, RecordView
 from workflows.registry.models import Cadre, OrgUnit, RoleAssignment, User
 from workflows.registry.passwords import hash_password
@@ -274,6 +276,44 @@ def test_an_export_downloads_and_verifies_offline(auth: AuthActions, client, run
         broken = runner.invoke(args=["audit", "verify-export", str(path)])
         assert broken.exit_code == 1 and "NOT intact" in broken.output
     assert client.get(f"/audit/instances/{story['eventful']}/export?format=pdf").status_code == 400
+
+
+def _check_on_the_page(client, auth: AuthActions, content: bytes, name: str):  # type: ignore[no-untyped-def]
+    token = auth.csrf_token("/audit/exports/verify")
+    return client.post(
+        "/audit/exports/verify",
+        data={"csrf_token": token, "export": (io.BytesIO(content), name)},
+        content_type="multipart/form-data",
+    )
+
+
+def test_an_inspector_checks_an_export_on_the_page(auth: AuthActions, client, story) -> None:
+    """For inspectors handed a file, without the command line: checked with this installation's key."""
+    auth.login("auditor1")
+    exported = client.get(f"/audit/instances/{story['eventful']}/export?format=html").get_data()
+    intact = _check_on_the_page(client, auth, exported, "lich-su.html")
+    page = intact.get_data(as_text=True)
+    assert intact.status_code == 200 and 'data-ok="yes"' in page and 'data-signature="valid"' in page
+    assert "Đã ký bằng khóa kiểm tra" in page
+
+    # A tally turned around, the document's SHA-256 recomputed (which needs no key): caught, said in Vietnamese.
+    document = json.loads(client.get(f"/audit/instances/{story['eventful']}/export?format=json").get_data())
+    candidate = document["ballots"][0]["tally"]["candidates"][0]
+    candidate["yes"], candidate["no"] = candidate.get("no", 0), candidate["yes"]
+    document["document_sha256"] = document_hash(document)
+    forged = _check_on_the_page(client, auth, dumps_export(document).encode(), "lich-su.json")
+    page = forged.get_data(as_text=True)
+    assert forged.status_code == 200 and 'data-ok="no"' in page and 'data-signature="altered"' in page
+    assert "kết quả kiểm phiếu" in page.lower() and "ballot results" not in page
+
+    wrong = _check_on_the_page(client, auth, b"<html>not an export</html>", "trang.html")
+    assert wrong.status_code == 422 and "không phải" in wrong.get_data(as_text=True).lower()
+    token = auth.csrf_token("/audit/exports/verify")
+    empty = client.post("/audit/exports/verify", data={"csrf_token": token}, content_type="multipart/form-data")
+    assert empty.status_code == 422
+    auth.logout()
+    auth.login("officer1")
+    assert client.get("/audit/exports/verify").status_code == 403
 
 
 def test_an_event_slipped_into_an_instances_chain_under_no_instance_is_caught_on_its_history(

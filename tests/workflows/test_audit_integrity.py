@@ -186,7 +186,7 @@ def test_an_export_verifies_offline_and_fails_after_any_one_byte_change(driver: 
     assert '"contents"' not in dumps_export(document)  # tallies only, never what a ballot marked
     data = render(document).encode()
     report = verify_export(data, key=KEY)
-    assert report.ok, report.problems
+    assert report.ok, report.explained
     assert report.events == len(document["events"]) > 15
     assert report.signature is SignatureCheck.VALID
     keyless = verify_export(data)
@@ -224,26 +224,26 @@ def test_a_forged_tally_or_status_fails_even_without_the_key(driver: WorkflowDri
     candidate = forged["ballots"][0]["tally"]["candidates"][0]
     candidate["yes"], candidate["no"] = candidate.get("no", 0), candidate["yes"]
     report = verify_export(_resealed(forged))
-    assert not report.ok and any("ballot results differ" in problem for problem in report.problems)
+    assert not report.ok and any("ballot results differ" in problem for problem in report.explained)
 
     dropped = _export(driver, story["eventful"])
     dropped["ballots"] = []
-    assert any("ballot results differ" in problem for problem in verify_export(_resealed(dropped)).problems)
+    assert any("ballot results differ" in problem for problem in verify_export(_resealed(dropped)).explained)
 
     cancelled = _export(driver, story["eventful"])
     assert cancelled["instance"]["status"] == "cancelled"
     cancelled["instance"]["status"] = "completed"
-    assert any("the chain records cancelled" in p for p in verify_export(_resealed(cancelled)).problems)
+    assert any("the chain records cancelled" in p for p in verify_export(_resealed(cancelled)).explained)
     reason = _export(driver, story["eventful"])
     reason["instance"]["cancel_reason"] = "Theo đề nghị của cán bộ"
-    assert any("reason for cancelling" in p for p in verify_export(_resealed(reason)).problems)
+    assert any("reason for cancelling" in p for p in verify_export(_resealed(reason)).explained)
 
     model = _export(driver, story["completed"])
     model["model"]["version"] += 1
-    assert any("version differs" in p for p in verify_export(_resealed(model)).problems)
+    assert any("version differs" in p for p in verify_export(_resealed(model)).explained)
     foreign = _export(driver, story["completed"])
     foreign["instance"]["id"] = story["eventful"]
-    assert any("belongs to instance:" in p for p in verify_export(_resealed(foreign)).problems)
+    assert any("belongs to instance:" in p for p in verify_export(_resealed(foreign)).explained)
 
 
 def test_what_the_chain_does_not_record_is_proven_by_the_signature(driver: WorkflowDriver) -> None:
@@ -261,7 +261,7 @@ def test_what_the_chain_does_not_record_is_proven_by_the_signature(driver: Workf
     intact = dumps_export(_export(driver, story["eventful"])).encode()
     other = verify_export(intact, key=b"o" * 32)
     assert other.signature is SignatureCheck.OTHER_KEY and not other.ok
-    assert any(other.signed_key_id in problem for problem in other.problems)
+    assert any(other.signed_key_id in problem for problem in other.explained)
 
     stripped = _export(driver, story["eventful"])
     del stripped["signature"]
@@ -279,7 +279,7 @@ def test_an_export_made_before_exports_were_signed_still_verifies(driver: Workfl
     data = render(document).encode()
     assert "Chữ ký" not in data.decode()  # the readable part as format 1 wrote it
     report = verify_export(data, key=KEY)
-    assert report.ok, report.problems
+    assert report.ok, report.explained
     assert report.signature is SignatureCheck.UNSIGNED
 
 
@@ -288,11 +288,11 @@ def test_an_export_names_what_was_altered(driver: WorkflowDriver) -> None:
     document = _export(driver, story["completed"])
     document["events"][1]["actor_name"] = "someone"
     report = verify_export(dumps_export(document).encode(), key=KEY)
-    assert any("event #2" in problem and "altered" in problem for problem in report.problems)
+    assert any("event #2" in problem and "altered" in problem for problem in report.explained)
     document = _export(driver, story["completed"])
     del document["events"][2]
     report = verify_export(dumps_export(document).encode())
-    assert any("event #4" in problem for problem in report.problems)
+    assert any("event #4" in problem for problem in report.explained)
     assert not verify_export(b"\xff\xfe").ok and not verify_export(b"<html></html>").ok
     assert datetime.fromisoformat(document["events"][0]["occurred"])  # times are ISO, as hashed
 

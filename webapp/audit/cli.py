@@ -68,11 +68,12 @@ def verify_export_command(export_file: str, key_file: str | None) -> None:
         sys.exit(1)
     report = verify_export(Path(export_file).read_bytes(), key=key)
     if not report.is_export:
-        click.echo(f"{export_file}: not an exported instance history: {'; '.join(report.problems)}", err=True)
+        said = "; ".join(problem.explained for problem in report.problems)
+        click.echo(f"{export_file}: not an exported instance history: {said}", err=True)
         sys.exit(1)
     if not report.ok:
         for problem in report.problems:
-            click.echo(f"BROKEN {problem}", err=True)
+            click.echo(f"BROKEN {problem.explained}", err=True)
         click.echo(f"{export_file}: NOT intact", err=True)
         sys.exit(1)
     click.echo(f"{export_file}: intact, {report.events} event(s); {_SIGNATURE_SAYS[report.signature]}")

@@ -23,3 +23,7 @@ class NoteForm(Form):
 
 class DigestForm(Form):
     digest = FileField(_l("Anchor digest file (.json)"))
+
+
+class ExportCheckForm(Form):
+    export = FileField(_l("Exported history (.json or .html)"))

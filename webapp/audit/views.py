@@ -12,8 +12,8 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from webapp import display_zone
-from webapp.audit.anchoring import anchor_key
-from webapp.audit.forms import DigestForm, NoteForm
+from webapp.audit.anchoring import anchor_key, existing_anchor_key
+from webapp.audit.forms import DigestForm, ExportCheckForm, NoteForm
 from webapp.audit.reads import read_logged
 from webapp.downloads import export_format, format_problems, send_table
 from webapp.extensions import db
@@ -37,7 +37,7 @@ from workflows.exports import (
     parse_audit_filters,
 )
 from workflows.inspection.anchors import read_digest, recent_anchors
-from workflows.inspection.exporting import dumps_export, export_instance, render_export_html
+from workflows.inspection.exporting import dumps_export, export_instance, render_export_html, verify_export
 from workflows.inspection.history import instance_history, load_cadre, load_cadre_history
 from workflows.inspection.notes import add_note, can_add_note
 from workflows.inspection.reads import ViewedObject, ViewFilters, views_page
@@ -237,6 +237,27 @@ def integrity() -> Response:
         form=form,
         anchors=recent_anchors(db.session),
     )
+    return make_response(page, status)
+
+
+@bp.route("/exports/verify", methods=["GET", "POST"])
+@login_required
+def verify_export_file() -> Response:
+    """An exported history checked here, with this installation's audit key, as `canbo audit verify-export` does
+    offline: for inspectors who were handed a file. Nothing is written, nothing of the database is read."""
+    _require_reader()
+    form = ExportCheckForm()
+    report, filename, problems, status = None, None, [], 200
+    if request.method == "POST":
+        upload = form.export.data if form.validate_on_submit() else None
+        if upload is None:
+            problems.append(_("Choose an exported history file (.json or .html)."))
+        else:
+            filename = upload.filename
+            report = verify_export(upload.read(), key=existing_anchor_key())
+        # A file that is intact or not is an answer; no file, or a file that is no export, is a wrong request.
+        status = 422 if problems or (report is not None and not report.is_export) else 200
+    page = render_template("audit/verify_export.html", form=form, report=report, filename=filename, problems=problems)
     return make_response(page, status)
 
 

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from workflows.audit import GENESIS_HASH, canonical_json, compute_hash
 from workflows.clock import utcnow_naive
+from workflows.errors import N_, Problem
 from workflows.inspection.anchors import SIGNATURE_ALGORITHM, key_id, sign
 from workflows.inspection.history import ballot_tallies, model_version
 from workflows.instances import instance_attachments, instance_comments
@@ -212,7 +213,7 @@ class SignatureCheck(StrEnum):
 @dataclass
 class ExportReport:
     events: int = 0
-    problems: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)  # English msgids with their values (N_)
     # False for a file that is no export at all (another file picked by mistake), which is not a sign of tampering.
     is_export: bool = True
     signature: SignatureCheck = SignatureCheck.NOT_CHECKED
@@ -222,6 +223,11 @@ class ExportReport:
     def ok(self) -> bool:
         return not self.problems
 
+    @property
+    def explained(self) -> list[str]:
+        """The problems in English, their values filled in (the CLI's)."""
+        return [problem.explained for problem in self.problems]
+
 
 def verify_export(data: bytes, *, key: bytes | None = None) -> ExportReport:
     """Everything offline: needs neither the database nor, but for the signature, a key."""
@@ -229,7 +235,7 @@ def verify_export(data: bytes, *, key: bytes | None = None) -> ExportReport:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
-        report.problems.append("the file is not UTF-8 text")
+        report.problems.append(Problem(N_("the file is not UTF-8 text")))
         report.is_export = False
         return report
     is_html = not text.lstrip().startswith("{")
@@ -237,32 +243,40 @@ def verify_export(data: bytes, *, key: bytes | None = None) -> ExportReport:
     if is_html:
         match = _EMBEDDED.search(text)
         if match is None:
-            report.problems.append("no embedded history found (neither an exported .json nor .html)")
+            report.problems.append(Problem(N_("no embedded history found (neither an exported .json nor .html)")))
             report.is_export = False
             return report
         raw = match.group(1)
     try:
         document = json.loads(raw)
     except ValueError as error:
-        report.problems.append(f"the embedded JSON cannot be read: {error}")
+        report.problems.append(
+            Problem(N_("the embedded JSON cannot be read: %(detail)s"), message_args={"detail": str(error)})
+        )
         report.is_export = False
         return report
     if not isinstance(document, dict) or document.get("format") not in (EXPORT_FORMAT, UNSIGNED_FORMAT):
-        report.problems.append(f"not an instance history export ({EXPORT_FORMAT})")
+        report.problems.append(
+            Problem(N_("not an instance history export (%(format)s)"), message_args={"format": EXPORT_FORMAT})
+        )
         report.is_export = False
         return report
     try:
         _check_chain(document, report)
         _check_against_chain(document, report)
         if document.get("document_sha256") != document_hash(document):
-            report.problems.append("the document's SHA-256 does not match its content (something was changed)")
+            report.problems.append(
+                Problem(N_("the document's SHA-256 does not match its content (something was changed)"))
+            )
         _check_signature(document, key, report)
         rendered = render_export_html(document) if is_html else dumps_export(document)
     except (KeyError, TypeError, AttributeError, ValueError) as error:
-        report.problems.append(f"the document is incomplete: {error!r}")
+        report.problems.append(
+            Problem(N_("the document is incomplete: %(detail)s"), message_args={"detail": repr(error)})
+        )
         return report
     if rendered != text:
-        report.problems.append("the file differs from the form it was exported in (a byte was changed)")
+        report.problems.append(Problem(N_("the file differs from the form it was exported in (a byte was changed)")))
     return report
 
 
@@ -273,7 +287,7 @@ def _check_signature(document: dict[str, Any], key: bytes | None, report: Export
         return
     if not isinstance(signature, dict) or not isinstance(signature.get("value"), str):
         report.signature = SignatureCheck.MISSING
-        report.problems.append("the signature was taken off the file")
+        report.problems.append(Problem(N_("the signature was taken off the file")))
         return
     report.signed_key_id = str(signature.get("key_id"))
     if key is None:
@@ -281,14 +295,19 @@ def _check_signature(document: dict[str, Any], key: bytes | None, report: Export
     elif signature.get("key_id") != key_id(key):
         report.signature = SignatureCheck.OTHER_KEY
         report.problems.append(
-            f"the file was signed with the key {report.signed_key_id}, not with the key given ({key_id(key)}): "
-            "verify it with the key that signed it"
+            Problem(
+                N_(
+                    "the file was signed with the key %(signed)s, not with the key given (%(given)s): verify it with "
+                    "the key that signed it"
+                ),
+                message_args={"signed": report.signed_key_id, "given": key_id(key)},
+            )
         )
     elif signature.get("algorithm") != SIGNATURE_ALGORITHM or not hmac.compare_digest(
         signature["value"], sign(key, _signed_body(document))
     ):
         report.signature = SignatureCheck.ALTERED
-        report.problems.append("the signature does not match the content (something was changed)")
+        report.problems.append(Problem(N_("the signature does not match the content (something was changed)")))
     else:
         report.signature = SignatureCheck.VALID
 
@@ -298,12 +317,19 @@ def _check_chain(document: dict[str, Any], report: ExportReport) -> None:
     for event in document["events"]:
         report.events += 1
         expected_seq += 1
-        where = f"event #{event.get('seq')}"
+        seq = event.get("seq")
         if event["seq"] != expected_seq:
-            report.problems.append(f"{where}: expected #{expected_seq} (an event was removed or reordered)")
+            report.problems.append(
+                Problem(
+                    N_("event #%(seq)s: expected #%(expected)s (an event was removed or reordered)"),
+                    message_args={"seq": seq, "expected": expected_seq},
+                )
+            )
             return
         if event["prev_hash"] != prev_hash:
-            report.problems.append(f"{where}: the link to the previous event does not match")
+            report.problems.append(
+                Problem(N_("event #%(seq)s: the link to the previous event does not match"), message_args={"seq": seq})
+            )
             return
         digest = compute_hash(
             prev_hash=event["prev_hash"],
@@ -318,12 +344,30 @@ def _check_chain(document: dict[str, Any], report: ExportReport) -> None:
             payload=event["payload"],
         )
         if digest != event["hash"]:
-            report.problems.append(f"{where}: content does not match its hash (the event was altered)")
+            report.problems.append(
+                Problem(
+                    N_("event #%(seq)s: content does not match its hash (the event was altered)"),
+                    message_args={"seq": seq},
+                )
+            )
             return
         prev_hash = event["hash"]
     head = document["head"]
     if (head["seq"], head["hash"]) != (expected_seq, prev_hash):
-        report.problems.append(f"the events end at #{expected_seq} but the head records #{head['seq']}")
+        report.problems.append(
+            Problem(
+                N_("the events end at #%(seq)s but the head records #%(head)s"),
+                message_args={"seq": expected_seq, "head": head["seq"]},
+            )
+        )
+
+
+_STARTED_WITH_ANOTHER = {
+    "process_id": N_("the procedure differs from the one the chain started with"),
+    "business_key": N_("the business key differs from the one the chain started with"),
+    "version": N_("the model version differs from the one the chain started with"),
+    "content_hash": N_("the model's content hash differs from the one the chain started with"),
+}
 
 
 def _check_against_chain(document: dict[str, Any], report: ExportReport) -> None:
@@ -333,7 +377,12 @@ def _check_against_chain(document: dict[str, Any], report: ExportReport) -> None
     chain_key = f"instance:{instance['id']}"
     for event in document["events"]:
         if event["chain_key"] != chain_key or event["instance_id"] != instance["id"]:
-            report.problems.append(f"event #{event['seq']} belongs to {event['chain_key']}, not to {chain_key}")
+            report.problems.append(
+                Problem(
+                    N_("event #%(seq)s belongs to %(chain)s, not to %(expected)s"),
+                    message_args={"seq": event["seq"], "chain": event["chain_key"], "expected": chain_key},
+                )
+            )
             return
     recorded: dict[str, list[dict[str, Any]]] = {}
     for event in document["events"]:
@@ -350,19 +399,24 @@ def _check_against_chain(document: dict[str, Any], report: ExportReport) -> None
         }
         for name, value in said.items():
             if first.get(name) != value or (name == "process_id" and model["process_id"] != value):
-                report.problems.append(f"the {name.replace('_', ' ')} differs from the one the chain started with")
+                report.problems.append(Problem(_STARTED_WITH_ANOTHER[name]))
 
     ended = recorded.get(EventType.INSTANCE_COMPLETED) or recorded.get(EventType.INSTANCE_CANCELLED)
     if recorded.get(EventType.INSTANCE_CANCELLED):
         expected = InstanceStatus.CANCELLED
         if instance["cancel_reason"] != recorded[EventType.INSTANCE_CANCELLED][-1].get("reason"):
-            report.problems.append("the reason for cancelling differs from the one the chain records")
+            report.problems.append(Problem(N_("the reason for cancelling differs from the one the chain records")))
     elif recorded.get(EventType.INSTANCE_COMPLETED):
         expected = InstanceStatus.COMPLETED
     else:
         expected = InstanceStatus.RUNNING
     if instance["status"] != expected or (instance["ended"] is None) != (ended is None):
-        report.problems.append(f"the status says {instance['status']}, the chain records {expected.value}")
+        report.problems.append(
+            Problem(
+                N_("the status says %(status)s, the chain records %(expected)s"),
+                message_args={"status": instance["status"], "expected": expected.value},
+            )
+        )
 
     def counted(step: Any, tally: Any) -> str:
         return canonical_json([step, tally])
@@ -373,5 +427,8 @@ def _check_against_chain(document: dict[str, Any], report: ExportReport) -> None
     )
     if exported != closed:
         report.problems.append(
-            f"the ballot results differ from the ones the chain records ({sum(closed.values())} closed ballot(s))"
+            Problem(
+                N_("the ballot results differ from the ones the chain records (%(count)d closed ballot(s))"),
+                message_args={"count": sum(closed.values())},
+            )
         )
