@@ -79,6 +79,13 @@ def _verify(session_factory: sessionmaker[Session]) -> None:
         assert_every_export_verifies(s)
 
 
+def _nominee_term_ends(session_factory: sessionmaker[Session], world: dict[str, Any], term_end: date) -> None:
+    """The nominee holds the post since 2022 on a term that ends on `term_end`: a re-appointment comes due."""
+    with session_factory() as s, transaction(s):
+        cadre = s.scalars(select(Cadre).where(Cadre.code == NOMINEE)).one()
+        add_position(s, None, cadre, position_id=world["post_id"], started_on="2022-01-01", term_ends_on=term_end)
+
+
 def _everyone_votes(members: dict[str, int], marks: dict[str, str]) -> dict[str, dict[str, str]]:
     return {name: marks for name in members}
 
@@ -452,16 +459,7 @@ def test_the_worker_scans_terms_once_a_day(
 ) -> None:
     today = local_today()
     assert start_due_reappointments_daily(session_factory, driver.engine, today=today) == []
-    with session_factory() as s, transaction(s):
-        cadre = s.scalars(select(Cadre).where(Cadre.code == NOMINEE)).one()
-        add_position(
-            s,
-            None,
-            cadre,
-            position_id=world["post_id"],
-            started_on="2022-01-01",
-            term_ends_on=today + timedelta(days=30),
-        )
+    _nominee_term_ends(session_factory, world, today + timedelta(days=30))
     # Scanned already today: the new term waits for tomorrow's scan (or `canbo appointment reappointments`).
     assert start_due_reappointments_daily(session_factory, driver.engine, today=today) == []
     tomorrow = start_due_reappointments_daily(session_factory, driver.engine, today=today + timedelta(days=1))
@@ -474,25 +472,15 @@ def test_no_reappointment_starts_while_the_appointment_procedure_is_withdrawn(
     """Decision 0050: the worker skips the day's scan (said once, not at every poll); the term stays due and its
     re-appointment starts on the first day the procedure is in use again."""
     today = local_today()
+    _nominee_term_ends(session_factory, world, today + timedelta(days=30))
     with session_factory() as s, transaction(s):
-        cadre = s.scalars(select(Cadre).where(Cadre.code == NOMINEE)).one()
-        add_position(
-            s,
-            None,
-            cadre,
-            position_id=world["post_id"],
-            started_on="2022-01-01",
-            term_ends_on=today + timedelta(days=30),
-        )
-        admin = user(s, "admin")
-        retire_process(s, actor=admin, process_id=PROCESS_ID, reason="Chờ quy định mới")
+        retire_process(s, actor=user(s, "admin"), process_id=PROCESS_ID, reason="Chờ quy định mới")
     with caplog.at_level(logging.WARNING):
         assert start_due_reappointments_daily(session_factory, driver.engine, today=today) == []
         assert start_due_reappointments_daily(session_factory, driver.engine, today=today) == []
     assert sum("withdrawn from use" in r.getMessage() for r in caplog.records) == 1
     with session_factory() as s, transaction(s):
-        admin = user(s, "admin")
-        reinstate_process(s, actor=admin, process_id=PROCESS_ID)
+        reinstate_process(s, actor=user(s, "admin"), process_id=PROCESS_ID)
     started = start_due_reappointments_daily(session_factory, driver.engine, today=today + timedelta(days=1))
     assert [r.cadre_code for r in started] == [NOMINEE]
 
@@ -501,16 +489,7 @@ def test_reappointment_escalates_when_the_last_day_for_the_decision_passes(
     driver: WorkflowDriver, session_factory: sessionmaker[Session], world: dict[str, Any]
 ) -> None:
     today = local_today()
-    with session_factory() as s, transaction(s):
-        cadre = s.scalars(select(Cadre).where(Cadre.code == NOMINEE)).one()
-        add_position(
-            s,
-            None,
-            cadre,
-            position_id=world["post_id"],
-            started_on="2022-01-01",
-            term_ends_on=today + timedelta(days=20),
-        )
+    _nominee_term_ends(session_factory, world, today + timedelta(days=20))
     [started] = start_due_reappointments(session_factory, driver.engine, today=today)
     assert _data(driver, started.instance_id)["deadline_reappointment"] < (today + timedelta(days=20)).isoformat()
     run_due_timers(session_factory, driver.engine)
@@ -542,11 +521,7 @@ def test_a_reappointment_the_head_does_not_propose_needs_the_competent_authority
     driver: WorkflowDriver, session_factory: sessionmaker[Session], world: dict[str, Any]
 ) -> None:
     today = local_today()
-    with session_factory() as s, transaction(s):
-        cadre = s.scalars(select(Cadre).where(Cadre.code == NOMINEE)).one()
-        add_position(
-            s, None, cadre, position_id=world["post_id"], started_on="2022-01-01", term_ends_on=today + timedelta(60)
-        )
+    _nominee_term_ends(session_factory, world, today + timedelta(days=60))
     [started] = start_due_reappointments(session_factory, driver.engine, today=today)
     instance_id, members = started.instance_id, world["members"]
     _complete(driver, instance_id, "self_report", "officer2", {"self_report": "Báo cáo"})
