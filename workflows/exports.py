@@ -25,7 +25,7 @@ from workflows.errors import Invalid, Problem
 from workflows.inbox import InboxFilters, inbox_task_ids
 from workflows.inspection.notes import NOTE_EVENT
 from workflows.instances import day_start_utc, parse_day
-from workflows.models import AuditEvent, HumanTask, ProcessInstance
+from workflows.models import AuditEvent, HumanTask, ProcessInstance, ProcessVersion
 from workflows.query_args import parse_id
 from workflows.registry.importing import cadre_rows
 from workflows.registry.models import Cadre, EvaluationGrade, EvaluationResult, OrgUnit, PeriodKind, User
@@ -494,6 +494,48 @@ def _audit_record(row: Any) -> dict[str, Any]:
         "payload": event.payload,
         "hash": event.hash,
     }
+
+
+@dataclass(frozen=True)
+class AuditNames:
+    """What a page of events is about and who acted, as a person reads them: namesakes told apart by their codes."""
+
+    chains: dict[str, str]  # "instance:12" → "Đánh giá hằng tháng #12 — Nguyễn Thị Lan (CB0001)"
+    actors: dict[str, str]  # user name → full name
+
+
+def audit_names(session: Session, records: Sequence[Mapping[str, Any]]) -> AuditNames:
+    ids: dict[str, set[int]] = {"instance": set(), "cadre": set(), "unit": set()}
+    for record in records:
+        kind, _sep, key = str(record["chain_key"]).partition(":")
+        if kind in ids and key.isdigit():
+            ids[kind].add(int(key))
+    chains: dict[str, str] = {}
+    if ids["instance"]:
+        rows = session.execute(
+            select(ProcessInstance.id, ProcessVersion.name, Cadre.full_name, Cadre.code)
+            .join(ProcessVersion, ProcessInstance.process_version_id == ProcessVersion.id)
+            .outerjoin(Cadre, ProcessInstance.subject_cadre_id == Cadre.id)
+            .where(ProcessInstance.id.in_(ids["instance"]))
+        )
+        for instance_id, process_name, full_name, code in rows:
+            person = f" — {full_name} ({code})" if full_name else ""
+            chains[f"instance:{instance_id}"] = f"{process_name} #{instance_id}{person}"
+    if ids["cadre"]:
+        rows = session.execute(select(Cadre.id, Cadre.full_name, Cadre.code).where(Cadre.id.in_(ids["cadre"])))
+        chains.update({f"cadre:{cadre_id}": f"{full_name} ({code})" for cadre_id, full_name, code in rows})
+    if ids["unit"]:
+        rows = session.execute(select(OrgUnit.id, OrgUnit.name).where(OrgUnit.id.in_(ids["unit"])))
+        chains.update({f"unit:{unit_id}": name for unit_id, name in rows})
+    return AuditNames(chains, full_names(session, {str(record["actor"]) for record in records}))
+
+
+def full_names(session: Session, usernames: Collection[str]) -> dict[str, str]:
+    """User name → full name, for the user names a page shows (the system's is not a user)."""
+    if not usernames:
+        return {}
+    rows = session.execute(select(User.username, User.full_name).where(User.username.in_(usernames)))
+    return {username: full_name for username, full_name in rows}
 
 
 def audit_page(

@@ -6,6 +6,7 @@ import re
 from datetime import UTC, datetime
 
 import pytest
+from lxml import html as lxml_html
 from sqlalchemy import select
 
 from tests.fixtures.app import AuthActions
@@ -54,6 +55,29 @@ def test_province_auditors_and_admins_read_the_whole_log(auth: AuthActions, clie
     assert rows[0] == [c.header for c in AUDIT_COLUMNS]
     assert rows[0][:3] == ["Mã sự kiện", "Chuỗi", "Thứ tự"]
     assert {"system", f"instance:{history['x001']}", f"cadre:{history['cadre']}"} <= chains(rows)
+
+
+def test_the_log_names_people_and_procedures(auth: AuthActions, client, history, driver: WorkflowDriver) -> None:
+    """Namesakes are told apart by their codes; who acted is shown by name; the filters' choices are words."""
+    with driver.session_factory() as s:
+        cadre = s.get(Cadre, history["cadre"])
+        subject = s.scalars(select(Cadre).where(Cadre.code == "CB0001")).one()
+        personnel = s.scalars(select(User).where(User.username == "personnel1")).one()
+        assert cadre is not None
+        cadre_name, subject_name, personnel_name = cadre.full_name, subject.full_name, personnel.full_name
+    auth.login("auditor1")
+    page = lxml_html.fromstring(client.get("/audit/events").get_data(as_text=True))
+    links = {a.get("title"): a.text_content() for a in page.xpath("//table//a[@title]")}
+    assert links[f"cadre:{history['cadre']}"] == f"{cadre_name} (CB0005)"
+    assert (
+        links[f"instance:{history['x001']}"] == f"Phê duyệt đề nghị (mẫu) #{history['x001']} — {subject_name} (CB0001)"
+    )
+    assert personnel_name in [td.text_content() for td in page.xpath("//td[@title='personnel1']")]
+    outcomes = [o.text_content() for o in page.xpath("//select[@name='outcome']/option")][1:]
+    assert outcomes and not {"running", "completed", "cancelled"} & set(outcomes)
+    reads = lxml_html.fromstring(client.get("/audit/reads").get_data(as_text=True))
+    kinds = [o.text_content() for o in reads.xpath("//select[@name='kind']/option")][1:]
+    assert kinds and not any("_" in kind or kind in ("instance", "cadre") for kind in kinds)
 
 
 @pytest.mark.parametrize("username", ["officer1", "supervisor1", "head1", "personnel1"])

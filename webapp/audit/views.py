@@ -18,7 +18,7 @@ from webapp.audit.reads import read_logged
 from webapp.downloads import export_format, format_problems, send_table
 from webapp.extensions import db
 from webapp.http import act, problem_text, process_engine, translated
-from webapp.instances.views import labels, page_with_diagram
+from webapp.instances.views import STATUS_LABELS, labels, page_with_diagram
 from webapp.query_args import id_arg, page_arg
 from workflows.access import visible_units
 from workflows.audit import verify_chains
@@ -29,6 +29,7 @@ from workflows.exports import (
     AuditFilters,
     ListPage,
     audit_count,
+    audit_names,
     audit_page,
     audit_records,
     audit_roots,
@@ -105,6 +106,7 @@ def events() -> Any:
         "processes": processes,
         "units": units,
         "outcomes": STATUSES,
+        "status_labels": STATUS_LABELS,
     }
     if problems:
         errors = {problem.field: problem_text(problem) for problem in problems}
@@ -119,7 +121,8 @@ def events() -> Any:
             count=lambda: audit_count(db.session, filters, scope),
         )
     page = audit_page(db.session, filters, scope, page=page_arg(request.args), per_page=PER_PAGE)
-    return render_template("audit/events.html", page=page, errors={}, **context)
+    names = audit_names(db.session, page.records)
+    return render_template("audit/events.html", page=page, errors={}, names=names, **context)
 
 
 # -- one instance -------------------------------------------------------------------------------------------------
@@ -289,4 +292,12 @@ def reads() -> str:
         object_id=id_arg(request.args, "object"),
     )
     page = views_page(db.session, current_user, filters, page=page_arg(request.args), per_page=PER_PAGE)
-    return render_template("audit/reads.html", page=page, filters=filters, kinds=list(ViewedObject))
+    read = [
+        {
+            "chain_key": f"{'instance' if view['kind'].startswith('instance') else 'cadre'}:{view['object_id']}",
+            "actor": view["viewer"],
+        }
+        for view in page.records
+    ]
+    names = audit_names(db.session, read)
+    return render_template("audit/reads.html", page=page, filters=filters, kinds=list(ViewedObject), names=names)
