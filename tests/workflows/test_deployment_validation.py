@@ -812,3 +812,29 @@ def test_a_sequence_flow_to_or_from_nothing_is_refused_and_named(flow: str, end:
     assert [(p.element_id, p.explained) for p in problems][:1] == [
         ("f2", f"the sequence flow's {end} {named!r} is not an element of its process")
     ], [str(p) for p in problems]
+
+
+def test_a_process_without_an_end_event_is_refused() -> None:
+    """A model whose end events were deleted deployed and went into use: a path that reached nowhere ended the
+    procedure without a word."""
+    body = SIMPLE_BODY.replace('    <bpmn:endEvent id="end" />\n', "").replace(
+        '    <bpmn:sequenceFlow id="f2" sourceRef="task" targetRef="end" />', ""
+    )
+    problems = problems_of([BundleFile("endless.bpmn", inline_model(body, "endless"))])
+    assert [(p.element_id, p.explained) for p in problems] == [
+        ("endless", "the process has no end event: draw where each path of the procedure ends")
+    ]
+
+
+def test_a_gateway_no_flow_leaves_is_refused_and_named() -> None:
+    body = SIMPLE_BODY.replace(
+        '<bpmn:sequenceFlow id="f2" sourceRef="task" targetRef="end" />',
+        '<bpmn:exclusiveGateway id="decide" />\n'
+        '    <bpmn:sequenceFlow id="f2" sourceRef="task" targetRef="decide" />\n'
+        '    <bpmn:parallelGateway id="split" />',
+    )
+    problems = problems_of([BundleFile("dead_end.bpmn", inline_model(body, "dead_end"))])
+    assert {(p.element_id, p.explained) for p in problems} == {
+        ("decide", "no sequence flow leaves this gateway: the path that reaches it ends there"),
+        ("split", "no sequence flow leaves this gateway: the path that reaches it ends there"),
+    }

@@ -418,6 +418,26 @@ def _dangling_flow_problems(process: etree._Element, filename: str) -> Iterator[
                     )
 
 
+_GATEWAYS = ("exclusiveGateway", "inclusiveGateway", "parallelGateway", "eventBasedGateway", "complexGateway")
+
+
+def _dead_end_gateways(process: etree._Element, filename: str) -> Iterator[Problem]:
+    """A gateway that no sequence flow leaves: the path reaching it would end there silently, its decision unused
+    (SpiffWorkflow ends the branch without a word)."""
+    containers = [process, *process.iter(f"{{{BPMN_NS}}}subProcess", f"{{{BPMN_NS}}}transaction")]
+    for container in containers:
+        sources = {flow.get("sourceRef") for flow in container.findall(f"{{{BPMN_NS}}}sequenceFlow")}
+        for tag in _GATEWAYS:
+            for gateway in container.findall(f"{{{BPMN_NS}}}{tag}"):
+                if gateway.get("id") not in sources:
+                    yield Problem(
+                        N_("no sequence flow leaves this gateway: the path that reaches it ends there"),
+                        element_id=gateway.get("id"),
+                        line=_line(gateway),
+                        filename=filename,
+                    )
+
+
 def _expression_problems(root: etree._Element, filename: str) -> Iterator[Problem]:
     # SpiffWorkflow hands the raw text to eval()/exec(): check it the same way (eval() itself only
     # skips leading spaces and tabs, so a condition starting with a newline and an indent fails).
@@ -735,8 +755,18 @@ def validate_bundle(
             process_files[pid] = name
             if process.find(f"{{{BPMN_NS}}}startEvent") is None:
                 problems.append(
-                    Problem("the process has no start event", element_id=pid, line=_line(process), filename=name)
+                    Problem(N_("the process has no start event"), element_id=pid, line=_line(process), filename=name)
                 )
+            if process.find(f"{{{BPMN_NS}}}endEvent") is None:
+                problems.append(
+                    Problem(
+                        N_("the process has no end event: draw where each path of the procedure ends"),
+                        element_id=pid,
+                        line=_line(process),
+                        filename=name,
+                    )
+                )
+            problems.extend(_dead_end_gateways(process, name))
             dangling = list(_dangling_flow_problems(process, name))
             problems.extend(dangling)
             fatal = fatal or bool(dangling)
