@@ -131,6 +131,7 @@ def test_a_procedure_is_withdrawn_from_use_and_put_back(auth: AuthActions, clien
     assert done.status_code == 302 and _withdrawn(driver, "sample_approval")
     page = client.get("/admin").get_data(as_text=True)
     assert "Thay bằng quy trình mới" in page and 'action="/admin/processes/sample_approval/reinstate"' in page
+    assert "Phê duyệt đề nghị (mẫu) đã ngừng sử dụng" in page  # said by its name, not its model id
     again = auth.post("/admin/processes/sample_approval/withdraw", {"reason": "Lần nữa"}, page="/admin")
     assert again.status_code == 302 and "đã ngừng sử dụng" in client.get("/admin").get_data(as_text=True)
 

@@ -48,6 +48,16 @@ def _versions() -> list[Any]:
     )
 
 
+def _process_names(process_ids: set[str]) -> dict[str, str]:
+    """Each procedure's name as its latest version has it: what an administrator calls it, not its model id."""
+    rows = db.session.execute(
+        select(ProcessVersion.process_id, ProcessVersion.name)
+        .where(ProcessVersion.process_id.in_(process_ids))
+        .order_by(ProcessVersion.version)
+    )
+    return {process_id: name for process_id, name in rows}
+
+
 @bp.get("")
 @admin_required
 def index() -> str:
@@ -113,17 +123,16 @@ def deploy() -> Any:
         return _render(error.problems, status=422)
     except NotAllowed:
         abort(403)
+    names = _process_names({result.process_id for result in results})
     for result in results:
+        name = names.get(result.process_id, result.process_id)
         if result.created:
-            flash(
-                _("Deployed %(process)s version %(version)d.", process=result.process_id, version=result.version),
-                "success",
-            )
+            flash(_("Deployed %(process)s version %(version)d.", process=name, version=result.version), "success")
         else:
             flash(
                 _(
                     "%(process)s version %(version)d is identical; nothing changed.",
-                    process=result.process_id,
+                    process=name,
                     version=result.version,
                 ),
                 "info",
@@ -151,7 +160,8 @@ def withdraw(process_id: str) -> Any:
     except Conflict as error:
         flash(translated(error), "error")
         return redirect(url_for("admin.index", _anchor="processes"))
-    flash(_("%(process)s is withdrawn from use: nothing new starts from it.", process=process_id), "success")
+    name = _process_names({process_id}).get(process_id, process_id)
+    flash(_("%(process)s is withdrawn from use: nothing new starts from it.", process=name), "success")
     return redirect(url_for("admin.index", _anchor="processes"))
 
 
@@ -167,5 +177,7 @@ def reinstate(process_id: str) -> Any:
     except Conflict as error:
         flash(translated(error), "error")
         return redirect(url_for("admin.index", _anchor="processes"))
-    flash(_("%(process)s is in use again.", process=process_id), "success")
+    flash(
+        _("%(process)s is in use again.", process=_process_names({process_id}).get(process_id, process_id)), "success"
+    )
     return redirect(url_for("admin.index", _anchor="processes"))
