@@ -123,6 +123,24 @@ def test_opening_refuses_bad_requests_and_writes_nothing(driver, session_factory
         assert session.scalar(select(func.count(ProcessInstance.id))) == 0
 
 
+def test_the_heads_comment_box_is_his_own_and_both_comments_are_kept(driver, session_factory):
+    """The direct leader's comment (`comment`) and the head's (`decision_comment`) are two fields: the head's form
+    does not open with the leader's comment, and writing his own does not overwrite it."""
+    _open(session_factory, driver.engine, "personnel1")
+    instance_id = _instance_of(session_factory, "CB0001")
+    driver.complete("officer1", driver.task(instance_id, "self_assessment").id, SELF)
+    review = driver.task(instance_id, "manager_review")
+    driver.complete("supervisor1", review.id, {**SELF, "decision": "submit", "comment": "Đồng ý trình"})
+
+    decision = driver.task(instance_id, "head_decision")
+    opened = driver.prefill("head1", decision.id)
+    assert "Đồng ý trình" not in opened.values() and not opened.get("decision_comment")
+    driver.complete("head1", decision.id, {"grade": "HTXSNV", "decision_comment": "Nhất trí"})
+
+    data = _data(session_factory, driver.engine, instance_id)
+    assert (data["comment"], data["decision_comment"]) == ("Đồng ý trình", "Nhất trí")
+
+
 def test_full_month_with_one_return_ends_with_the_grade_on_the_record(driver, session_factory):
     _open(session_factory, driver.engine, "personnel1")
     instance_id = _instance_of(session_factory, "CB0001")
