@@ -199,6 +199,9 @@ def _init_templates(app: Flask) -> None:
         return value.replace(tzinfo=UTC).astimezone(zone).strftime(fmt)
 
     app.jinja_env.filters["localdatetime"] = localdatetime
+    from webapp.start_form import unit_tree
+
+    app.jinja_env.filters["unit_tree"] = unit_tree
 
     def page_url(number: int) -> str:
         """The current page's URL with its filters kept and another page number."""

@@ -48,7 +48,16 @@ def post_label(post: PostChoice) -> str:
 
 def _unit_choices(units: list[OrgUnit]) -> list[Choice]:
     """Units in tree order, each indented under its parent."""
-    return [Choice(unit.id, "— " * depth + unit.name) for unit, depth in in_tree_order(units)]
+    return [Choice(unit.id, label) for unit, label in unit_tree(units)]
+
+
+def unit_tree(units: list[OrgUnit]) -> list[tuple[OrgUnit, str]]:
+    """Every list of units a page offers (filters, pickers): in tree order, each indented under its parent, a merged
+    or dissolved one marked — so a commune's offices sit under it and two units of one name are told apart."""
+    return [
+        (unit, "— " * depth + (unit.name if unit.is_active else _("%(name)s (merged)", name=unit.name)))
+        for unit, depth in in_tree_order(list(units))
+    ]
 
 
 def post_picker(roles: Iterable[str], raw_unit: Any) -> PostPicker:

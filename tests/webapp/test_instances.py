@@ -643,8 +643,9 @@ def test_merged_communes_are_offered_for_filtering_history_but_not_for_starting(
     auth.login("personnel1")
     with_former = _doc(client.get("/instances")).xpath('//select[@name="unit"]/option/text()')
     offered = _doc(client.get("/instances/start")).xpath('//select[@name="unit"]/option/text()')
-    assert "Xã Kim Bình" in with_former  # merged into another commune in 2025: its history stays searchable
-    assert "Xã Kim Bình" not in offered and offered
+    # Merged into another commune in 2025: its history stays searchable, the unit marked as merged.
+    assert "— Xã Kim Bình (đã sáp nhập)" in with_former
+    assert not any("Kim Bình" in label for label in offered) and offered
 
 
 def test_a_start_in_a_merged_commune_is_refused_and_writes_nothing(

@@ -35,6 +35,7 @@ from webapp.extensions import db
 from webapp.http import act, process_engine, translated
 from webapp.instances.forms import CancelForm, CommentForm, StartForm
 from webapp.own_start_pages import own_page_links, own_start_page, refusal_message
+from webapp.start_form import unit_tree
 from workflows.access import visible_units
 from workflows.engine import operations
 from workflows.errors import Conflict, Invalid, NotAllowed, NotFound, WorkflowError
@@ -327,7 +328,9 @@ def _start_form(units: list[OrgUnit], processes: list[ProcessChoice]) -> StartFo
     form.process_id.choices = [("", _("Choose a procedure"))] + [
         (p.process_id, f"{p.name} (v{p.version})") for p in processes if own_start_page(p.process_id) is None
     ]
-    form.unit.choices = [("", _("The unit of the person concerned"))] + [(str(u.id), u.name) for u in units]
+    form.unit.choices = [("", _("The unit of the person concerned"))] + [
+        (str(u.id), label) for u, label in unit_tree(units)
+    ]
     if request.method == "GET":
         form.process_id.data = request.args.get("process") or ""
         own = current_user.cadre

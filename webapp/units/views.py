@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from webapp.extensions import db
 from webapp.http import act, refusal_on_fields
 from webapp.query_args import parse_id
+from webapp.start_form import unit_tree
 from webapp.units.forms import MergeForm, NewUnitForm, UnitForm
 from workflows.access import visible_units
 from workflows.errors import Invalid, NotAllowed, NotFound
@@ -131,9 +132,8 @@ def _forms(unit: OrgUnit, units: list[OrgUnit]) -> tuple[UnitForm, MergeForm]:
     form = UnitForm(prefix="unit")
     form.unit_type.choices = _type_choices()
     merge = MergeForm(prefix="merge")
-    merge.into_id.choices = [("", _("Choose a unit"))] + [
-        (str(u.id), u.name) for u in units if u.is_active and u.id != unit.id and f"/{unit.id}/" not in u.path
-    ]
+    targets = [u for u in units if u.is_active and u.id != unit.id and f"/{unit.id}/" not in u.path]
+    merge.into_id.choices = [("", _("Choose a unit"))] + [(str(u.id), label) for u, label in unit_tree(targets)]
     if request.method == "GET":
         form.name.data, form.unit_type.data = unit.name, unit.unit_type
     return form, merge
@@ -207,7 +207,7 @@ def new() -> Any:
         abort(403)
     form = NewUnitForm()
     form.unit_type.choices = _type_choices()
-    form.parent_id.choices = [("", _("Choose a unit"))] + [(str(u.id), u.name) for u in parents]
+    form.parent_id.choices = [("", _("Choose a unit"))] + [(str(u.id), label) for u, label in unit_tree(parents)]
     if request.method == "GET":
         form.parent_id.data = request.args.get("parent_id", "")
     # A unit the person may not add to is no choice: the service reports it with the form's other problems.
