@@ -28,6 +28,29 @@ DATA_LABELS = {
     "deadline_decision": N_("Grading deadline"),
     "is_leader": N_("Holds a leadership post"),
     "evaluated_above": N_("Evaluated at the level above"),
+    # … and what its steps work out (workflows/evaluation/hooks.py): the score, its parts, the grade
+    "self_score": N_("Self-assessed score"),
+    "self_score_breakdown": N_("Self-assessed score in detail"),
+    "score": N_("Score"),
+    "score_breakdown": N_("Score in detail"),
+    "leader_unit_factor": N_("Share of the led units' results"),
+    "disciplined": N_("Disciplined in the month"),
+    "computed_grade": N_("Grade following from the score"),
+    "final_grade": N_("Grade decided"),
+    # annual grading (workflows/evaluation/annual.py)
+    "year": N_("Year"),
+    "include_subunits": N_("Subordinate units included"),
+    "task_groups": N_("Task groups"),
+    "default_task_group": N_("Default task group"),
+    "policy": N_("Evaluation rules"),
+    "cadres": N_("Cadres"),
+    "quota": N_("HTXSNV quota"),
+    "over_quota": N_("HTXSNV over the quota"),
+    "final_grades": N_("Grades decided"),
+    "demoted": N_("Lowered to HTTNV"),
+    "exceptions": N_("Kept HTXSNV by approved exception"),
+    "quota_exceptions": N_("Approvals of the exceptions"),
+    "demotion_reasons": N_("Reasons for lowering"),
     # appointment and rotation
     "source": N_("Source of the candidate"),
     "target_position_title": N_("Position"),
@@ -43,17 +66,57 @@ DATA_LABELS = {
     "purpose_label": N_("Purpose"),
     "starts_on": N_("Starts on"),
     "planned_end_on": N_("Planned end"),
+    # … and what their steps work out (workflows/appointment/hooks.py, workflows/rotation/hooks.py)
+    "eligibility_exceptable": N_("Unmet conditions may be set aside"),
+    "eligibility_exceptions": N_("Conditions set aside"),
+    "policy_decided_on": N_("Policy decided on"),
+    "dossier_checked_on": N_("Dossier checked on"),
+    "clearance_decisions": N_("Decisions on the clearances"),
+    "ballot_next": N_("Next after the ballot"),
+    "head_candidates": N_("Candidates for head"),
+    "confidence_decided_on": N_("Confidence vote decided on"),
+    "term_ends_on": N_("Term ends on"),
+    "plan_approved_on": N_("Plan approved on"),
+    "sending_consulted_on": N_("Sending unit consulted on"),
+    "receiving_consulted_on": N_("Receiving unit consulted on"),
+    "review_opens_at": N_("Review opens"),
     # planning review
     "term": N_("Term"),
     "unit_code": N_("Unit code"),
     "unit_name": N_("Unit"),
     "screened_count": N_("Cadres screened"),
     "screened_on": N_("Screened on"),
+    # … and what its steps work out (workflows/planning/hooks.py)
+    "removals_confirmed": N_("Removals confirmed"),
+    "removals_kept": N_("Kept in the plan"),
+    "frame": N_("Frame of the plan"),
+    "structure": N_("Structure of the plan"),
+    "structure_current": N_("Current structure"),
+    "not_nominated": N_("Not nominated"),
+    "has_nominees": N_("Has nominees"),
+    "has_committee_nominees": N_("Has nominees for the committee"),
+    "approved_on": N_("Approved on"),
+    "ballot_boxes_used": N_("Ballot boxes used"),
 }
 
 # The columns of a list of rows, by the list's key, where a column's key means something else than the same key on
 # its own (`source` of an eligibility result is its legal basis, not the candidate's source).
 DATA_COLUMNS = {
+    # a month's score as workflows.rules.evaluation.ScoreBreakdown stores it
+    "score_breakdown": (
+        _SCORE_PARTS := {
+            "criteria": N_("General criteria"),
+            "criteria_points": N_("General criteria points"),
+            "quantity_pct": N_("Quantity (%)"),
+            "quality_pct": N_("Quality (%)"),
+            "progress_pct": N_("Timeliness (%)"),
+            "products_pct": N_("Work products (%)"),
+            "leader_unit_factor": N_("Share of the led units' results"),
+            "task_points": N_("Task result points"),
+            "total": N_("Score"),
+        }
+    ),
+    "self_score_breakdown": _SCORE_PARTS,
     "eligibility": {
         "rule": N_("Condition"),
         "passed": N_("Met"),
@@ -87,7 +150,18 @@ RULE_NAMES = {
 
 # Values of that data that are codes rather than words, by key: shown in the reader's language. A list of such codes
 # (the rules not met) is shown as their names.
+GRADE_NAMES = {
+    "HTXSNV": N_("Completed duties excellently"),
+    "HTTNV": N_("Completed duties well"),
+    "HTNV": N_("Completed duties"),
+    "KHTNV": N_("Did not complete duties"),
+}
+
 DATA_VALUES = {
+    "computed_grade": GRADE_NAMES,
+    "final_grade": GRADE_NAMES,
+    "proposed_grade": GRADE_NAMES,
+    "grade": GRADE_NAMES,
     "source": {"internal": N_("Local source"), "external": N_("Source from elsewhere")},
     "rule": RULE_NAMES,
     "eligibility_failed": RULE_NAMES,

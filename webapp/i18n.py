@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from datetime import UTC, date, datetime
 from typing import Any
 from weakref import WeakKeyDictionary
 
+from babel.numbers import format_decimal
 from babel.support import NullTranslations, Translations
 from flask import Flask, current_app, g, session
-from flask_babel import get_translations
+from flask_babel import get_locale, get_translations
 from flask_login import current_user
 from jinja2 import pass_eval_context
 from jinja2.nodes import EvalContext
@@ -87,6 +90,7 @@ def install_page_translations(app: Flask) -> None:
     app.jinja_env.filters["data_label"] = data_label
     app.jinja_env.filters["data_value"] = data_value
     app.jinja_env.filters["data_column"] = data_column
+    app.jinja_env.filters["data_text"] = data_text
     app.jinja_env.filters["event_type"] = lambda code: _named(EVENT_TYPE_NAMES, code)
     app.jinja_env.filters["read_kind"] = lambda code: _named(READ_KIND_NAMES, code)
 
@@ -150,3 +154,74 @@ def data_column(label: str, table_key: str, column_key: str) -> str:
     """A column's heading in a list of rows: its meaning in that list (DATA_COLUMNS), else as any data label."""
     columns = DATA_COLUMNS.get(table_key, {})
     return str(_named(columns, column_key)) if column_key in columns else data_label(label)
+
+
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?")
+
+
+def _locale() -> str:
+    try:
+        return str(get_locale() or "vi")
+    except RuntimeError:  # outside a request
+        return "vi"
+
+
+def format_data_number(value: float) -> str:
+    """A number as the reader writes it: "26,5" and "9" in Vietnamese (not "26.5", "9.0"), no thousands separator
+    (a year is 2027, a code stays one)."""
+    return format_decimal(value, format="0.####", locale=_locale())
+
+
+def _format_text(value: str) -> str:
+    """An ISO day as dd/mm/yyyy; an ISO time as dd/mm/yyyy hh:mm in the display zone (naive: as written)."""
+    if _ISO_DAY.fullmatch(value):
+        try:
+            return date.fromisoformat(value).strftime("%d/%m/%Y")
+        except ValueError:
+            return value
+    if _ISO_TIME.fullmatch(value):
+        try:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return value
+        if moment.tzinfo is None:
+            return moment.strftime("%d/%m/%Y %H:%M")
+        localdatetime = current_app.jinja_env.filters["localdatetime"]
+        return str(localdatetime(moment.astimezone(UTC).replace(tzinfo=None)))
+    return value
+
+
+def data_text(value: Any, key: str | None = None) -> Any:
+    """A data value as a person reads it: numbers the reader's way, ISO days and times as the pages write them,
+    a list as its items, a structured value (a score in detail) as "label: value" parts; None and booleans pass
+    through for the page to word ("—", "Có"). Codes are named first (`data_value`)."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return format_data_number(value)
+    if isinstance(value, str):
+        return _format_text(value)
+    if isinstance(value, Mapping):
+        columns = DATA_COLUMNS.get(key or "", {})
+        parts = []
+        for part, item in value.items():
+            label = _named(columns, part) if part in columns else data_label(str(part))
+            parts.append(f"{label}: {_word(data_text(data_value(item, str(part)), str(part)))}")
+        return "; ".join(parts)
+    if isinstance(value, list | tuple):
+        return (" | " if any(isinstance(item, Mapping) for item in value) else "; ").join(
+            _word(data_text(data_value(item, key or ""), key)) for item in value
+        )
+    return str(value)
+
+
+_YES, _NO = N_("Yes"), N_("No")
+
+
+def _word(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return str(_page_translations().ugettext(_YES if value else _NO))
+    return str(value)

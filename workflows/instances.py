@@ -317,6 +317,29 @@ class DataChange:
     before: Any
     after: Any
     removed: bool = False
+    # A list of rows (a form's table) changed: only its rows that changed, each with the cells that changed, rather
+    # than the whole table before and after. None for any other value.
+    rows: list[RowChange] | None = None
+
+
+@dataclass
+class CellChange:
+    key: str
+    label: str
+    before: Any
+    after: Any
+
+
+@dataclass
+class RowChange:
+    """A row of a changed table: its number (from 1), the name people know it by (its first column), and what
+    changed in it; `added` / `removed` when the whole row came or went (its cells then are its values)."""
+
+    number: int
+    name: Any
+    cells: list[CellChange]
+    added: bool = False
+    removed: bool = False
 
 
 @dataclass
@@ -407,6 +430,12 @@ class FieldNames:
     titles: dict[str, str] = field(default_factory=dict)
     choices: dict[str, dict[str, str]] = field(default_factory=dict)
     columns: dict[str, dict[str, str]] = field(default_factory=dict)  # table → column → title
+    # Where each key comes in the forms, the steps in the order the model reaches them and each form's fields in
+    # its own order: the data is shown in that order, the values the procedure works out after.
+    order: dict[str, int] = field(default_factory=dict)
+
+    def position(self, key: str) -> tuple[int, str]:
+        return (self.order.get(key, len(self.order)), key)
 
     def title(self, key: str) -> str:
         return self.titles.get(key, key)
@@ -428,14 +457,41 @@ def field_names(definition: Definition, locale: str = "vi") -> FieldNames:
     return names
 
 
+def _forms_in_step_order(definition: Definition) -> list[dict[str, Any]]:
+    """The version's forms in the order its steps come (the parser reaches the task specs from the start event
+    onwards, the called processes' after); a form no step names after them, in its stored order."""
+    filenames: list[str] = []
+    for spec in [definition.spec, *(definition.subprocess_specs or {}).values()]:
+        for task_spec in (getattr(spec, "task_specs", None) or {}).values():
+            extensions = getattr(task_spec, "extensions", None)
+            properties = extensions.get("properties") if isinstance(extensions, dict) else None
+            filename = properties.get("formJsonSchemaFilename") if isinstance(properties, dict) else None
+            if isinstance(filename, str) and filename in definition.forms and filename not in filenames:
+                filenames.append(filename)
+    filenames += [name for name in definition.forms if name not in filenames]
+    return [definition.forms[name] for name in filenames]
+
+
+def _fields_in_order(schema: dict[str, Any]) -> list[tuple[str, Any]]:
+    """A form's fields as the form shows them: its `x-ui` order first, then the rest as the schema lists them."""
+    properties = schema.get("properties") or {}
+    if not isinstance(properties, dict):
+        return []
+    hints = schema.get("x-ui")
+    listed = hints.get("order") if isinstance(hints, dict) else None
+    ordered = [key for key in listed if key in properties] if isinstance(listed, list) else []
+    return [(key, properties[key]) for key in dict.fromkeys([*ordered, *properties])]
+
+
 def _field_names(definition: Definition, locale: str) -> FieldNames:
     names = FieldNames()
-    for schema in definition.forms.values():
+    for schema in _forms_in_step_order(definition):
         hints = schema.get("x-ui") or {}
         top_labels = schema.get("x-labels") or {}
-        for key, prop in (schema.get("properties") or {}).items():
+        for key, prop in _fields_in_order(schema):
             if not isinstance(prop, dict):
                 continue
+            names.order.setdefault(key, len(names.order))
             hint = hints.get(key)
             if not isinstance(hint, dict):
                 hint = {}
@@ -500,7 +556,7 @@ def data_summary(data: dict[str, Any], names: FieldNames, attachments: list[Atta
             _data_table(key, value, names, by_reference),
             technical=is_technical(key, value, names),
         )
-        for key, value in sorted(data.items())
+        for key, value in sorted(data.items(), key=lambda item: names.position(item[0]))
         if not key.startswith(HIDDEN_PREFIX)
     ]
 
@@ -710,23 +766,84 @@ def _payload(event: AuditEvent) -> dict[str, Any]:
 
 
 def _changes(raw: Any, names: FieldNames, with_hidden: bool = False) -> list[DataChange]:
+    """A data change as people read it, in the forms' order. A key recorded as changed whose value reads the same
+    before and after (a value the model set to nothing where there was none: `leader_unit_factor` of a cadre who
+    leads nobody) is left out: the audit chain keeps it as recorded, the page does not show "— → —"."""
     if not isinstance(raw, dict):
         return []
     changes = []
-    for key, change in sorted(raw.items()):
+    for key, change in sorted(raw.items(), key=lambda item: names.position(str(item[0]))):
         key = str(key)
         if (key.startswith(HIDDEN_PREFIX) and not with_hidden) or not isinstance(change, dict):
             continue
+        removed = bool(change.get("removed"))
+        before, after = change.get("from"), change.get("to")
+        if not removed and _reads_the_same(before, after):
+            continue
+        rows = None if removed else _row_changes(key, before, after, names)
+        if rows == []:
+            continue  # only a row's hidden bookkeeping changed
         changes.append(
             DataChange(
                 key=key,
                 label=names.title(key),
-                before=names.value(key, change.get("from")),
-                after=names.value(key, change.get("to")),
-                removed=bool(change.get("removed")),
+                before=names.value(key, before),
+                after=names.value(key, after),
+                removed=removed,
+                rows=rows,
             )
         )
     return changes
+
+
+def _reads_the_same(before: Any, after: Any) -> bool:
+    """Nothing and an empty text read alike ("—"); so do 9 and 9.0."""
+    if before in (None, "") and after in (None, ""):
+        return True
+    numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (before, after))
+    return bool(before == after) if numbers or type(before) is type(after) else False
+
+
+def _is_rows(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(row, dict) for row in value)
+
+
+def _row_changes(key: str, before: Any, after: Any, names: FieldNames) -> list[RowChange] | None:
+    """The rows of a table that changed, row by row (a table's rows have no ids: the n-th row before is compared
+    with the n-th after), each with the cells that changed; a row added or removed at the end with its values."""
+    if not (_is_rows(before) or before is None) or not _is_rows(after) or (before is None and not after):
+        return None
+    old_rows: list[dict[str, Any]] = list(before or [])
+    new_rows: list[dict[str, Any]] = list(after)
+
+    def cells(old: dict[str, Any], new: dict[str, Any]) -> list[CellChange]:
+        columns = [c for c in dict.fromkeys([*old, *new]) if not str(c).startswith(HIDDEN_PREFIX)]
+        return [
+            CellChange(
+                str(column),
+                names.column(key, str(column)),
+                names.value(str(column), old.get(column)),
+                names.value(str(column), new.get(column)),
+            )
+            for column in columns
+            if not _reads_the_same(old.get(column), new.get(column))
+        ]
+
+    def name(row: dict[str, Any]) -> Any:
+        first = next((v for c, v in row.items() if not str(c).startswith(HIDDEN_PREFIX)), None)
+        return first if isinstance(first, str) else None
+
+    rows = []
+    for index in range(max(len(old_rows), len(new_rows))):
+        old = old_rows[index] if index < len(old_rows) else None
+        new = new_rows[index] if index < len(new_rows) else None
+        if old is None and new is not None:
+            rows.append(RowChange(index + 1, name(new), cells({}, new), added=True))
+        elif new is None and old is not None:
+            rows.append(RowChange(index + 1, name(old), cells(old, {}), removed=True))
+        elif old is not None and new is not None and (changed := cells(old, new)):
+            rows.append(RowChange(index + 1, name(new), changed))
+    return rows
 
 
 def _parse_datetime(value: Any) -> datetime | None:

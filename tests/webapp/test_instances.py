@@ -261,7 +261,7 @@ def test_after_a_deadline_in_a_parallel_branch_the_page_shows_every_branchs_data
     auth.login("personnel1")
     doc = _doc(client.get(f"/instances/{instance_id}"))
     shown = {dd.get("data-key"): dd.text_content().strip() for dd in doc.xpath("//dd[@data-key]")}
-    assert shown == {"stage": "clearances", "dossier_checked_on": "2026-11-02", "political_result": "cleared"}
+    assert shown == {"stage": "clearances", "dossier_checked_on": "02/11/2026", "political_result": "cleared"}
 
 
 def test_diagram_svg(auth: AuthActions, client, procedures: dict[str, int]) -> None:
@@ -658,3 +658,113 @@ def test_a_start_in_a_merged_commune_is_refused_and_writes_nothing(
     )
     assert response.status_code == 422
     assert _count(driver, ProcessInstance) == 0
+
+
+# -- a monthly evaluation's data and history as a cadre reads them ------------------------------------------------
+
+_PRODUCTS = [
+    {"name": "Tham mưu văn bản", "assigned": 10, "completed": 10, "completed_quality": 10, "completed_on_time": 10},
+    {"name": "Giải quyết hồ sơ", "assigned": 20, "completed": 20, "completed_quality": 20, "completed_on_time": 20},
+]
+_SELF = {
+    "products": _PRODUCTS,
+    "criteria_politics": 10,
+    "criteria_competence": 9,
+    "criteria_innovation": 9,
+    "self_report": "Hoàn thành đầy đủ",
+    "proposed_grade": "HTXSNV",
+}
+
+
+def evaluated_month(driver: WorkflowDriver) -> int:
+    """A month of CB0001 worked through by officer1 → supervisor1 (who changes a product row) → head1."""
+    from tests.fixtures.evaluation import OPENED_AT
+    from workflows.evaluation.opening import open_for_cadres, plan_month
+    from workflows.registry.models import User
+    from workflows.rules.evaluation import DEFAULT_POLICY
+
+    clock.set_now(OPENED_AT)
+    try:
+        with driver.session_factory() as session, transaction(session):
+            actor = session.scalar(select(User).where(User.username == "personnel1"))
+            plan = plan_month(session, actor=actor, month="2026-11", unit_code="X001")
+            cadres = [c for c in plan.to_open if c.code == "CB0001"]
+            assert cadres
+            open_for_cadres(session, driver.engine, actor=actor, plan=plan, cadres=cadres, policy=DEFAULT_POLICY)
+        with driver.session_factory() as session:
+            instance_id = session.scalar(
+                select(ProcessInstance.id).where(ProcessInstance.business_key == "2026-11/CB0001")
+            )
+        assert instance_id is not None
+        driver.complete("officer1", driver.task(instance_id, "self_assessment").id, _SELF)
+        changed = [dict(_PRODUCTS[0]), dict(_PRODUCTS[1], completed_on_time=15, reason="5 hồ sơ trễ hạn")]
+        review = {**_SELF, "products": changed, "decision": "submit"}
+        driver.complete("supervisor1", driver.task(instance_id, "manager_review").id, review)
+        driver.complete("head1", driver.task(instance_id, "head_decision").id, {"grade": "HTXSNV"})
+    finally:
+        clock.set_now(None)
+    return instance_id
+
+
+def _data_items(tree: Any) -> dict[str, tuple[str, str]]:
+    """key → (label, value) of the page's data, in the page's order."""
+    return {
+        dd.get("data-key"): (
+            " ".join(dd.getprevious().text_content().split()),
+            " ".join(dd.text_content().split()),
+        )
+        for dd in tree.xpath("//section[@aria-labelledby='data-heading']//dd[@data-key]")
+    }
+
+
+def test_an_evaluations_data_reads_as_words_numbers_and_dates_in_the_forms_order(
+    auth: AuthActions, client, driver: WorkflowDriver
+) -> None:
+    instance_id = evaluated_month(driver)
+    auth.login("head1")
+    page = client.get(f"/instances/{instance_id}")
+    assert page.status_code == 200
+    items = _data_items(lxml_html.fromstring(page.get_data(as_text=True)))
+    # the procedure's own values have names, no raw key is shown as a label
+    for key in ("self_score", "score", "computed_grade", "final_grade", "disciplined", "score_breakdown"):
+        assert key in items, key
+        assert items[key][0] != key, key
+    # a grade code reads as its name, a number the Vietnamese way, an ISO day as dd/mm/yyyy
+    assert items["final_grade"][1] == "Hoàn thành xuất sắc nhiệm vụ"
+    assert items["computed_grade"][1] == "Hoàn thành xuất sắc nhiệm vụ"
+    assert items["self_score"][1] == "98"
+    assert "," in items["score"][1] and "." not in items["score"][1]
+    assert re.fullmatch(r"\d{2}/\d{2}/\d{4} \d{2}:\d{2}", items["deadline_review"][1]), items["deadline_review"]
+    assert "{" not in items["score_breakdown"][1] and "Điểm" in items["score_breakdown"][1]
+    # the forms' order: the self-assessment's fields first, the criteria (a), (b), (c) in turn, computed values after
+    keys = list(items)
+    assert keys.index("products") < keys.index("criteria_politics") < keys.index("criteria_competence")
+    assert keys.index("criteria_competence") < keys.index("criteria_innovation") < keys.index("grade")
+    assert keys.index("grade") < keys.index("self_score")
+    # the products are titled by the step that first asks for them, not by the review's hint
+    assert items["products"][0] == "Sản phẩm, công việc trong tháng"
+
+
+def test_an_evaluations_history_shows_a_tables_changed_cells_and_no_noop_change(
+    auth: AuthActions, client, driver: WorkflowDriver
+) -> None:
+    instance_id = evaluated_month(driver)
+    auth.login("head1")
+    tree = lxml_html.fromstring(client.get(f"/instances/{instance_id}").get_data(as_text=True))
+    changed = tree.xpath("//ol[@class='timeline']/li[@data-task-key='manager_review']//li[@data-key='products']")
+    assert len(changed) == 1
+    products = changed[0]
+    rows = products.xpath(".//li[@data-row]")
+    assert [row.get("data-row") for row in rows] == ["2"]  # only the second row changed
+    cells = {cell.get("data-column"): " ".join(cell.text_content().split()) for cell in rows[0].xpath(".//span")}
+    assert set(cells) == {"completed_on_time", "reason"}
+    assert cells["completed_on_time"].endswith("20 → 15")
+    assert "[" not in products.text_content() and "{" not in products.text_content()
+    # a cadre who leads nobody: `leader_unit_factor` recorded as None → None is not shown
+    assert not tree.xpath("//li[@data-key='leader_unit_factor']")
+    # the inspector's history reads the same
+    auth.logout()
+    auth.login("auditor1")
+    audit = lxml_html.fromstring(client.get(f"/audit/instances/{instance_id}").get_data(as_text=True))
+    assert audit.xpath("//li[@data-key='products']//li[@data-row='2']")
+    assert not audit.xpath("//li[@data-key='leader_unit_factor']")
