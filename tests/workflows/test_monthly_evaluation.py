@@ -415,6 +415,9 @@ GATEWAY_FIRST = b"""<?xml version="1.0" encoding="UTF-8"?>
       <bpmn:outgoing>f2</bpmn:outgoing><bpmn:outgoing>f3</bpmn:outgoing></bpmn:exclusiveGateway>
     <bpmn:userTask id="big" name="Big"><bpmn:incoming>f2</bpmn:incoming></bpmn:userTask>
     <bpmn:userTask id="small" name="Small"><bpmn:incoming>f3</bpmn:incoming></bpmn:userTask>
+    <bpmn:endEvent id="end" />
+    <bpmn:sequenceFlow id="f4" sourceRef="big" targetRef="end" />
+    <bpmn:sequenceFlow id="f5" sourceRef="small" targetRef="end" />
     <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="gw" />
     <bpmn:sequenceFlow id="f2" sourceRef="gw" targetRef="big">
       <bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">amount &gt; 10</bpmn:conditionExpression>
