@@ -145,7 +145,10 @@ def test_an_administrator_adds_a_unit_under_another(auth: AuthActions, client, d
 def test_a_unit_with_people_cannot_be_merged(auth: AuthActions, client, driver: WorkflowDriver) -> None:
     x002, x001 = _unit(driver, "X002"), _unit(driver, "X001")
     auth.login("admin")
-    response = auth.post(f"/units/{x002.id}/merge", {"merge-into_id": str(x001.id), "merge-merged_on": "2025-07-01"})
+    response = auth.post(
+        f"/units/{x002.id}/merge",
+        {"merge-confirm": "y", "merge-into_id": str(x001.id), "merge-merged_on": "2025-07-01"},
+    )
     assert response.status_code == 422
     assert _doc(response).xpath('//*[@role="alert"]')
     assert _unit(driver, "X002").is_active and _unit_events(driver) == 0
@@ -160,19 +163,27 @@ def test_merging_an_empty_commune_keeps_it_readable_and_no_longer_offered(
         "/units/new", {"parent_id": str(province.id), "code": "X009", "name": "Xã Kim Bình", "unit_type": "commune"}
     )
     former = _unit(driver, "X009")
-    bad_date = auth.post(f"/units/{former.id}/merge", {"merge-into_id": str(x001.id), "merge-merged_on": "01/07"})
+    bad_date = auth.post(
+        f"/units/{former.id}/merge", {"merge-confirm": "y", "merge-into_id": str(x001.id), "merge-merged_on": "01/07"}
+    )
     assert bad_date.status_code == 422 and _doc(bad_date).xpath('//*[@id="merge-merged_on-error"]')
     into_itself = auth.post(
-        f"/units/{former.id}/merge", {"merge-into_id": str(former.id), "merge-merged_on": "2025-07-01"}
+        f"/units/{former.id}/merge",
+        {"merge-confirm": "y", "merge-into_id": str(former.id), "merge-merged_on": "2025-07-01"},
     )
     assert into_itself.status_code == 422 and _doc(into_itself).xpath('//*[@id="merge-into_id-error"]')
     # A date nobody meant: the unit would have stopped today for a merger in 2099, or "since" 1800.
     for slip in ("2099-01-01", "1800-01-01"):
-        refused = auth.post(f"/units/{former.id}/merge", {"merge-into_id": str(x001.id), "merge-merged_on": slip})
+        refused = auth.post(
+            f"/units/{former.id}/merge", {"merge-confirm": "y", "merge-into_id": str(x001.id), "merge-merged_on": slip}
+        )
         assert refused.status_code == 422 and _doc(refused).xpath('//*[@id="merge-merged_on-error"]'), slip
     assert _unit(driver, "X009").is_active
 
-    response = auth.post(f"/units/{former.id}/merge", {"merge-into_id": str(x001.id), "merge-merged_on": "2025-07-01"})
+    response = auth.post(
+        f"/units/{former.id}/merge",
+        {"merge-confirm": "y", "merge-into_id": str(x001.id), "merge-merged_on": "2025-07-01"},
+    )
     assert response.status_code == 302
     merged = _unit(driver, "X009")
     assert not merged.is_active and merged.merged_into_id == x001.id
@@ -215,7 +226,9 @@ def test_a_merge_target_that_is_not_an_id_is_refused(
 ) -> None:
     x002 = _unit(driver, "X002")
     auth.login("admin")
-    response = auth.post(f"/units/{x002.id}/merge", {"merge-into_id": into, "merge-merged_on": "2025-07-01"})
+    response = auth.post(
+        f"/units/{x002.id}/merge", {"merge-confirm": "y", "merge-into_id": into, "merge-merged_on": "2025-07-01"}
+    )
     assert response.status_code == 422
     assert _unit(driver, "X002").is_active and _unit_events(driver) == 0
 
@@ -275,3 +288,13 @@ def test_the_add_form_offers_the_parent_asked_for(auth: AuthActions, client, dri
     auth.login("admin")
     page = _doc(client.get(f"/units/new?parent_id={x001.id}"))
     assert page.xpath('//select[@name="parent_id"]/option[@selected]/@value') == [str(x001.id)]
+
+
+def test_a_merger_is_confirmed_not_one_click(auth: AuthActions, client, driver: WorkflowDriver) -> None:
+    """A merger closes the unit at once: without the box ticked nothing happens and the page asks for it."""
+    x001, x002 = _unit(driver, "X001"), _unit(driver, "X002")
+    auth.login("admin")
+    response = auth.post(f"/units/{x002.id}/merge", {"merge-into_id": str(x001.id), "merge-merged_on": "2025-07-01"})
+    assert response.status_code == 422 and _doc(response).xpath('//*[@id="merge-confirm-error"]')
+    assert "xác nhận sáp nhập" in response.get_data(as_text=True)
+    assert _unit(driver, "X002").is_active

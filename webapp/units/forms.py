@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import SelectField, StringField
+from wtforms import BooleanField, SelectField, StringField
 
 from webapp.form_base import Form
 from webapp.text_fields import clean_text
@@ -24,3 +24,5 @@ class MergeForm(Form):
     merged_on = StringField(
         _l("From (the first day in the new unit)"), filters=[clean_text], render_kw={"type": "date"}
     )
+    # A merger closes the unit at once and is not undone from this page: asked for explicitly, not by one click.
+    confirm = BooleanField(_l("I confirm the merger: the unit closes now and cannot be reopened here."))

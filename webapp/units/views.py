@@ -185,6 +185,9 @@ def merge(unit_id: int) -> Any:
     if merged_on is None and (merge_form.merged_on.data or "").strip():
         merge_form.merged_on.errors = [_("Enter a date as dd/mm/yyyy.")]
         return _render_unit(unit, units, form, merge_form, [], 422)
+    if not merge_form.confirm.data:
+        merge_form.confirm.errors = [_("Tick the box to confirm the merger.")]
+        return _render_unit(unit, units, form, merge_form, [], 422)
     # Not an id, or a unit out of scope: none chosen (the service asks for one).
     into_id = parse_id(merge_form.into_id.data)
     if into_id is not None and not any(u.id == into_id for u in units):
