@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, replace
 from typing import Any
 from uuid import UUID
@@ -10,14 +11,14 @@ from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session, aliased, joinedload
 
 from workflows.access import ancestry, role_units, sees_task
-from workflows.assignment import can_act_on_task, chain_of
+from workflows.assignment import can_act_on_task, chain_of, holds_role_over
 from workflows.clock import utcnow_naive
 from workflows.engine.runtime import Definition, ProcessEngine
 from workflows.errors import NotAllowed, NotFound
-from workflows.models import HumanTask, ProcessInstance, TaskDraft
+from workflows.models import AuditEvent, HumanTask, ProcessInstance, TaskDraft
 from workflows.prepared import server_prepared
 from workflows.registry.models import OrgUnit, User
-from workflows.states import TaskStatus
+from workflows.states import EventType, TaskStatus
 
 # Keys a model may keep in task data for its own bookkeeping; not shown to people.
 HIDDEN_PREFIXES = ("_",)
@@ -33,12 +34,24 @@ class TaskView:
     context: dict[str, Any]  # the process data this task sees, read-only
     can_act: bool
     draft: dict[str, Any] | None
+    # A completed task: what was submitted (`submitted_data`); None for an open or cancelled one.
+    submitted: dict[str, Any] | None = None
 
 
 def can_act(session: Session, user: User, task: HumanTask) -> bool:
     return task.status == TaskStatus.OPEN and can_act_on_task(
         user.id, role_units(user), task, ancestry(session, task.candidate_unit_id)
     )
+
+
+def taken_by_another(session: Session, user: User, task: HumanTask) -> bool:
+    """An open group task this user is a candidate for, now held by someone else (taken, or given to them): a page
+    the user opened before that offered them the form. Not so for a task that was never theirs to act on."""
+    if task.status != TaskStatus.OPEN or task.assignee_id is None or task.assignee_id == user.id:
+        return False
+    if task.candidate_role is None or task.candidate_unit_id is None:
+        return False
+    return holds_role_over(role_units(user), task.candidate_role, ancestry(session, task.candidate_unit_id))
 
 
 def can_view(session: Session, user: User, task: HumanTask) -> bool:
@@ -111,18 +124,54 @@ def load_task_view(
 
 def add_process_data(session: Session, engine: ProcessEngine, user: User, view: TaskView) -> TaskView:
     """The view with the task's instructions, the process data it sees and the user's draft."""
-    instructions, context = None, {}
-    if view.task.status == TaskStatus.OPEN:
+    instructions, context, submitted = None, {}, None
+    # An open task shows the process data it sees; a closed one none, as before (the API's task detail returns it),
+    # but a completed one what was submitted. A cancelled one had nothing submitted: the workflow is not read.
+    if view.task.status in (TaskStatus.OPEN, TaskStatus.COMPLETED):
         workflow = engine.load(view.definition, view.instance)
         spiff_task = workflow.get_task_from_id(UUID(view.task.spiff_task_id))
         if spiff_task is not None:
-            extensions = getattr(spiff_task.task_spec, "extensions", None) or {}
-            instructions = extensions.get("instructionsForEndUser") or spiff_task.task_spec.documentation
-            context = {k: v for k, v in spiff_task.data.items() if not k.startswith(HIDDEN_PREFIXES)}
+            data = {k: v for k, v in spiff_task.data.items() if not k.startswith(HIDDEN_PREFIXES)}
+            if view.task.status == TaskStatus.OPEN:
+                extensions = getattr(spiff_task.task_spec, "extensions", None) or {}
+                instructions = extensions.get("instructionsForEndUser") or spiff_task.task_spec.documentation
+                context = data
+            else:
+                submitted = submitted_data(session, view, data)
     draft = session.scalar(
         select(TaskDraft.data).where(TaskDraft.human_task_id == view.task.id, TaskDraft.user_id == user.id)
     )
-    return replace(view, instructions=instructions, context=context, draft=draft)
+    return replace(view, instructions=instructions, context=context, draft=draft, submitted=submitted)
+
+
+def submitted_data(session: Session, view: TaskView, task_data: dict[str, Any]) -> dict[str, Any]:
+    """What was submitted on a completed task, read from the engine's own completed task.
+
+    Why this source: the task_completed audit event names the fields submitted but, on purpose, not their values
+    (the chain is exported to inspectors); data_changed holds only what differed from before, across the whole
+    branch; the human_tasks row holds no data. SpiffWorkflow keeps every completed task in the stored state, with
+    its data as it was when it ran (the data before plus the submission, after the model's hook), and a loop — a
+    request returned and sent again — makes a new task each round, so each round keeps its own answer. The event's
+    field list then picks the submission out of that data (a field can also hold a value from an earlier step);
+    without the event, the form's fields do."""
+    payload = session.scalar(
+        select(AuditEvent.payload)
+        .where(
+            AuditEvent.instance_id == view.instance.id,
+            AuditEvent.human_task_id == view.task.id,
+            AuditEvent.event_type == EventType.TASK_COMPLETED,
+        )
+        .order_by(AuditEvent.seq.desc())
+        .limit(1)
+    )
+    fields: list[str] | None = None
+    if payload:
+        recorded = json.loads(payload).get("fields")
+        if isinstance(recorded, list):
+            fields = [str(name) for name in recorded]
+    if fields is None:
+        fields = list(((view.schema or {}).get("properties") or {}).keys())
+    return {name: task_data[name] for name in fields if name in task_data}
 
 
 def save_draft(session: Session, user: User, task: HumanTask, data: dict[str, Any]) -> None:

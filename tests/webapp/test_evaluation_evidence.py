@@ -143,7 +143,8 @@ def test_each_row_keeps_its_own_evidence_from_self_assessment_to_review(
     _switch(auth, "head1")
     decision = driver.task(instance_id, "head_decision")
     decision_page = client.get(f"/tasks/{decision.id}").get_data(as_text=True)
-    context = decision_page.split('<details class="context">', 1)[1].split("</details>", 1)[0]
+    # The head's form is short (a decision and a note): the procedure's data is shown open, to be read first.
+    context = decision_page.split('<details class="context" open>', 1)[1].split("</details>", 1)[0]
     assert re.search(r'<dt title="products">(?!products<)[^<]+</dt>', context)
     assert re.findall(r'<td data-column="evidence"><a href="/attachments/(\d+)"', context) == [
         str(first.id),

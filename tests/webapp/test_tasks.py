@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from sqlalchemy import select
@@ -13,8 +14,10 @@ from tests.fixtures.workflow_helpers import WorkflowDriver
 from webapp.text_fields import MAX_COMMENT
 from workflows.db import transaction
 from workflows.deployment.operations import deploy_bundle
-from workflows.models import Attachment, Comment, TaskDraft
-from workflows.states import InstanceStatus
+from workflows.engine import operations
+from workflows.models import Attachment, Comment, HumanTask, TaskDraft
+from workflows.registry.models import User
+from workflows.states import InstanceStatus, TaskStatus
 
 
 def _request_task(driver: WorkflowDriver) -> tuple[int, int]:
@@ -66,7 +69,8 @@ def test_submit_advances_and_clears_the_draft(auth: AuthActions, client, driver:
     with driver.session_factory() as s:
         assert s.get(TaskDraft, task_id) is None
     again = auth.post(f"/tasks/{task_id}", {"subject_line": "lần hai"}, page="/inbox")
-    assert again.status_code in (403, 404)  # closed: no longer anyone's to act on
+    assert again.status_code == 409  # closed: no longer anyone's to act on, and said so
+    assert "lần hai" in again.get_data(as_text=True)
 
 
 def test_return_needs_a_comment_which_is_recorded(auth: AuthActions, client, driver: WorkflowDriver) -> None:
@@ -165,7 +169,9 @@ def test_a_conflicting_submission_is_explained(auth: AuthActions, client, driver
     token = auth.csrf_token(f"/tasks/{task_id}")
     driver.complete("officer1", task_id, {"subject_line": "từ tab khác"})  # e.g. another browser tab
     response = client.post(f"/tasks/{task_id}", data={"subject_line": "x", "csrf_token": token})
-    assert response.status_code in (403, 404, 302)
+    assert response.status_code == 409
+    page = response.get_data(as_text=True)
+    assert "Việc này đã được xử lý lúc" in page and "Lỗi 403" not in page
     assert driver.task(instance_id, "review_request")
 
 
@@ -215,3 +221,200 @@ def test_attachment_is_stored_outside_the_state(
     stored = tmp_path / "uploads" / attachment.sha256
     assert stored.read_bytes() == b"%PDF-1.4 minh chung"
     assert b"minh chung" not in driver.instance(instance_id).state.encode()
+
+
+def _full_name(driver: WorkflowDriver, username: str) -> str:
+    with driver.session_factory() as s:
+        return s.scalars(select(User.full_name).where(User.username == username)).one()
+
+
+def _checked(page: str, name: str, value: str) -> bool:
+    """Whether the radio `name` with `value` is drawn checked (and disabled: the task is closed)."""
+    for tag in re.findall(r"<input[^>]*>", page):
+        if f'name="{name}"' in tag and f'value="{value}"' in tag:
+            return "checked" in tag and "disabled" in tag
+    return False
+
+
+def test_a_completed_task_shows_what_was_submitted_read_only(auth: AuthActions, client, driver: WorkflowDriver) -> None:
+    _, review_id = _review_task(driver)
+    auth.login("supervisor1")
+    done = auth.post(
+        f"/tasks/{review_id}",
+        {"decision": "return", "comment_text": "Bổ sung số lượng cụ thể"},
+        page=f"/tasks/{review_id}",
+    )
+    assert done.status_code == 302
+    page = client.get(f"/tasks/{review_id}").get_data(as_text=True)
+    assert "Bổ sung số lượng cụ thể" in page and _checked(page, "decision", "return")
+    assert not _checked(page, "decision", "approve")
+    assert "Việc này đã được xử lý lúc" in page and _full_name(driver, "supervisor1") in page
+    assert 'name="comment_text"' not in page  # nothing to submit any more
+
+
+def test_each_round_of_a_returned_request_keeps_its_own_answer(
+    auth: AuthActions, client, driver: WorkflowDriver
+) -> None:
+    instance_id, first_id = _request_task(driver)
+    driver.complete("officer1", first_id, {"subject_line": "Lần đầu", "amount": 5})
+    driver.complete(
+        "supervisor1", driver.task(instance_id, "review_request").id, {"decision": "return", "comment": "Sửa"}
+    )
+    second_id = driver.task(instance_id, "submit_request").id
+    driver.complete("officer1", second_id, {"subject_line": "Lần hai", "amount": 7})
+    auth.login("officer1")
+    first = client.get(f"/tasks/{first_id}").get_data(as_text=True)
+    second = client.get(f"/tasks/{second_id}").get_data(as_text=True)
+    assert 'value="Lần đầu"' in first and 'value="Lần hai"' not in first
+    assert 'value="Lần hai"' in second and 'value="Lần đầu"' not in second
+    assert 'value="7"' in second and "disabled" in second
+
+
+def test_a_task_closed_by_cancellation_says_nothing_was_submitted(
+    auth: AuthActions, client, driver: WorkflowDriver
+) -> None:
+    instance_id, task_id = _request_task(driver)
+    other_id, blank_id = _request_task(driver)
+    auth.login("officer1")
+    auth.post(f"/tasks/{task_id}", {"action": "draft", "subject_line": "Nháp chưa gửi"}, page=f"/tasks/{task_id}")
+    with driver.session_factory() as s, transaction(s):
+        admin = s.scalars(select(User).where(User.username == "admin")).one()
+        for cancelled in (instance_id, other_id):
+            operations.cancel_instance(s, driver.engine, actor=admin, instance_id=cancelled, reason="Hồ sơ trùng")
+    with driver.session_factory() as s:
+        assert s.get(HumanTask, task_id).status == TaskStatus.CANCELLED  # type: ignore[union-attr]
+    page = client.get(f"/tasks/{task_id}").get_data(as_text=True)
+    assert "vì quy trình bị hủy; không có nội dung nào được gửi" in page
+    assert "Nháp chưa gửi" in page and "chưa từng gửi" in page  # the unsent draft, said to be one
+    blank = client.get(f"/tasks/{blank_id}").get_data(as_text=True)
+    assert "không có nội dung nào được gửi" in blank and 'name="subject_line"' not in blank
+    stale = auth.post(f"/tasks/{blank_id}", {"subject_line": "Gửi muộn"}, page="/inbox")
+    assert stale.status_code == 409 and "quy trình bị hủy" in stale.get_data(as_text=True)
+
+
+def test_a_stale_tab_gets_409_with_who_and_when_and_the_typed_text(
+    auth: AuthActions, client, driver: WorkflowDriver
+) -> None:
+    instance_id, review_id = _review_task(driver)
+    auth.login("supervisor1")
+    token = auth.csrf_token(f"/tasks/{review_id}")  # the second tab, opened before the first one submitted
+    first = auth.post(f"/tasks/{review_id}", {"decision": "approve"}, page=f"/tasks/{review_id}")
+    assert first.status_code == 302
+    stale = client.post(
+        f"/tasks/{review_id}",
+        data={"decision": "return", "comment_text": "Ý kiến vừa gõ ở tab thứ hai", "csrf_token": token},
+    )
+    assert stale.status_code == 409
+    page = stale.get_data(as_text=True)
+    assert "Việc này đã được xử lý lúc" in page and _full_name(driver, "supervisor1") in page
+    assert "Ý kiến vừa gõ ở tab thứ hai" in page  # given back to copy
+    assert f'href="/instances/{instance_id}"' in page
+    assert "403" not in page
+    assert driver.instance(instance_id).status == InstanceStatus.COMPLETED
+
+
+def test_a_stale_form_for_a_task_taken_by_someone_else_says_who_has_it(
+    auth: AuthActions, client, driver: WorkflowDriver
+) -> None:
+    instance_id, review_id = _review_task(driver)  # a group task of the supervisors
+    auth.login("supervisor1")
+    token = auth.csrf_token(f"/tasks/{review_id}")
+    with driver.session_factory() as s, transaction(s):
+        task = s.get(HumanTask, review_id)
+        assert task is not None
+        task.assignee_id = s.scalars(select(User.id).where(User.username == "head1")).one()  # reassigned
+    response = client.post(
+        f"/tasks/{review_id}", data={"decision": "return", "comment_text": "Cần bổ sung", "csrf_token": token}
+    )
+    assert response.status_code == 409
+    page = response.get_data(as_text=True)
+    assert _full_name(driver, "head1") in page and "Cần bổ sung" in page
+    assert driver.task(instance_id, "review_request").id == review_id  # nothing advanced
+
+
+def test_a_form_for_a_task_no_longer_visible_is_404_with_the_typed_text(
+    auth: AuthActions, client, driver: WorkflowDriver
+) -> None:
+    instance_id, task_id = _request_task(driver)
+    auth.login("officer1")
+    token = auth.csrf_token(f"/tasks/{task_id}")
+    with driver.session_factory() as s, transaction(s):
+        task = s.get(HumanTask, task_id)
+        assert task is not None
+        task.assignee_id = s.scalars(select(User.id).where(User.username == "officer2")).one()
+    response = client.post(f"/tasks/{task_id}", data={"subject_line": "Đề nghị đang gõ", "csrf_token": token})
+    assert response.status_code == 404  # not told whether it exists, nor who has it
+    page = response.get_data(as_text=True)
+    assert "Đề nghị đang gõ" in page and _full_name(driver, "officer2") not in page
+    assert driver.task(instance_id, "submit_request").id == task_id
+
+
+def test_a_conflict_found_under_the_lock_is_the_same_409(
+    auth: AuthActions, client, driver: WorkflowDriver, monkeypatch
+) -> None:
+    """The task closes between the page's read and the service's lock (another tab, a deadline)."""
+    _, review_id = _review_task(driver)
+    auth.login("supervisor1")
+    token = auth.csrf_token(f"/tasks/{review_id}")
+    driver.complete("supervisor1", review_id, {"decision": "approve"})  # the other tab
+    monkeypatch.setattr("workflows.tasks.can_act", lambda *args: True)  # the page's read still saw it open
+    response = client.post(
+        f"/tasks/{review_id}", data={"decision": "reject", "comment_text": "Không đồng ý", "csrf_token": token}
+    )
+    assert response.status_code == 409
+    page = response.get_data(as_text=True)
+    assert "Việc này đã được xử lý lúc" in page and "Không đồng ý" in page
+
+
+def test_an_approver_sees_the_request_open(auth: AuthActions, client, driver: WorkflowDriver) -> None:
+    _, review_id = _review_task(driver)
+    auth.login("supervisor1")
+    page = client.get(f"/tasks/{review_id}").get_data(as_text=True)
+    assert '<details class="context" open>' in page and "Đề nghị" in page
+
+
+@pytest.mark.usefixtures("in_november")
+def test_a_closed_review_shows_its_product_table_criteria_and_decision(
+    auth: AuthActions, client, driver: WorkflowDriver
+) -> None:
+    """The walkthrough's case: the monthly evaluation's review, reopened after it was sent on."""
+    from tests.fixtures.evaluation import CRITERIA, MONTH, ROWS
+    from workflows.models import ProcessInstance
+
+    auth.login("personnel1")
+    assert auth.post("/evaluation/open", {"month": MONTH, "unit": "X001"}, page="/evaluation/open").status_code == 302
+    with driver.session_factory() as s:
+        instance_id = s.scalars(
+            select(ProcessInstance.id).where(ProcessInstance.business_key == f"{MONTH}/CB0001")
+        ).one()
+    rows = {f"products-{i}-{key}": value for i, row in enumerate(ROWS) for key, value in row.items()}
+    driver.complete(
+        "officer1",
+        driver.task(instance_id, "self_assessment").id,
+        {
+            "products": [{k: int(v) if v.isdigit() else v for k, v in row.items()} for row in ROWS],
+            **{k: int(v) for k, v in CRITERIA.items()},
+            "self_report": "Hoàn thành đầy đủ",
+            "proposed_grade": "HTXSNV",
+        },
+    )
+    review_id = driver.task(instance_id, "manager_review").id
+    auth.logout()
+    auth.login("supervisor1")
+    long_form = client.get(f"/tasks/{review_id}").get_data(as_text=True)
+    assert '<details class="context">' in long_form  # a long form keeps the procedure's data folded
+    changed = {
+        **rows,
+        "products-1-completed_quality": "18",
+        "products-1-reason": "Hai hồ sơ trả lại",
+        **CRITERIA,
+        "criteria_competence": "8",
+        "criteria_reason": "Chậm báo cáo",
+    }
+    sent = auth.post(f"/tasks/{review_id}", {**changed, "decision": "submit"}, page=f"/tasks/{review_id}")
+    assert sent.status_code == 302, re.findall(r'<li><a href="#[^"]*">.*?</li>', sent.get_data(as_text=True))
+    page = client.get(f"/tasks/{review_id}").get_data(as_text=True)
+    assert 'value="Giải quyết hồ sơ"' in page and 'value="18"' in page  # both rows, as the reviewer left them
+    assert "Hai hồ sơ trả lại" in page and "Chậm báo cáo" in page
+    assert _checked(page, "decision", "submit") or 'value="submit" selected' in page
+    assert re.search(r'name="criteria_competence"[^>]*value="8"|value="8"[^>]*name="criteria_competence"', page)

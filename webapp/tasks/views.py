@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import hashlib
 from pathlib import Path
 from typing import Any
@@ -42,7 +43,16 @@ from workflows.engine import operations
 from workflows.errors import Conflict, Invalid, NotAllowed, NotFound, Problem, ScriptFailure
 from workflows.instances import ATTACHMENT_PREFIX, DataItem, data_summary, display_value, field_names
 from workflows.models import Attachment, Comment
-from workflows.tasks import TaskView, add_process_data, discard_drafts, load_task_view, save_draft
+from workflows.registry.models import User
+from workflows.states import InstanceStatus, TaskStatus
+from workflows.tasks import (
+    TaskView,
+    add_process_data,
+    discard_drafts,
+    load_task_view,
+    save_draft,
+    taken_by_another,
+)
 
 bp = Blueprint("tasks", __name__, url_prefix="/tasks")
 
@@ -110,6 +120,63 @@ def _context_items(view: TaskView, attachments: list[Attachment]) -> list[DataIt
     return data_summary(view.context, names, attachments)
 
 
+def _closer_name(view: TaskView) -> str | None:
+    if view.task.closed_by_id is None:
+        return None
+    return db.session.scalar(select(User.full_name).where(User.id == view.task.closed_by_id))
+
+
+def _when(moment: dt.datetime | None) -> str:
+    return str(current_app.jinja_env.filters["localdatetime"](moment))
+
+
+def _closed_notice(view: TaskView) -> str | None:
+    """What happened to a task that is no longer the reader's to act on: when and by whom it was handled, or why it
+    was closed, or who holds it now. None while the reader may act on it."""
+    task = view.task
+    when = _when(task.closed_dt)
+    if task.status == TaskStatus.COMPLETED:
+        who = _closer_name(view)
+        if who:
+            return _("This task was already handled at %(when)s by %(who)s.", when=when, who=who)
+        return _("This task was already handled at %(when)s.", when=when)
+    if task.status == TaskStatus.CANCELLED:
+        if view.instance.status == InstanceStatus.CANCELLED:
+            return _(
+                "This task was closed at %(when)s because the procedure was cancelled; nothing was submitted.",
+                when=when,
+            )
+        return _(
+            "This task was closed by the procedure at %(when)s (for example, its deadline passed); nothing was "
+            "submitted.",
+            when=when,
+        )
+    if view.can_act or not taken_by_another(db.session, current_user, task):
+        return None
+    holder = db.session.scalar(select(User.full_name).where(User.id == task.assignee_id))
+    return _("This task is now with %(who)s: it was assigned to them or they took it meanwhile.", who=holder)
+
+
+# A task whose form draws at most this many fields (a decision, a short note) shows the procedure's information open:
+# reading the request is the work of such a step (an approver decides on what was asked). A long form keeps it
+# folded, so the fields to fill are not pushed down below the whole file; it is one click away.
+SHORT_FORM_FIELDS = 3
+
+
+def _context_open(view: TaskView, decisions: list[str]) -> bool:
+    properties = (view.schema or {}).get("properties") or {}
+    drawn = [name for name in properties if name not in _drawn_apart(decisions)]
+    return len(drawn) <= SHORT_FORM_FIELDS
+
+
+def _task_comments(view: TaskView) -> list[Comment]:
+    """The comments written on a closed task whose form has no comment field (the box below the form keeps them
+    apart from the task data)."""
+    if view.task.status == TaskStatus.OPEN or "comment" in ((view.schema or {}).get("properties") or {}):
+        return []
+    return list(db.session.scalars(select(Comment).where(Comment.human_task_id == view.task.id).order_by(Comment.id)))
+
+
 def _render(view: TaskView, form: Any, status: int = 200, comment: str = "", comment_error: str | None = None):  # type: ignore[no-untyped-def]
     attachments: list[Attachment] = []
     decisions = _decision_choices(view.schema)
@@ -132,9 +199,66 @@ def _render(view: TaskView, form: Any, status: int = 200, comment: str = "", com
             live_score=_live_score(view),
             live_structure=live_structure_panel(view, form),
             invalid=invalid_entries(form, skip=_drawn_apart(decisions)) if form is not None else [],
+            closed_notice=_closed_notice(view) if view.task.status != TaskStatus.OPEN else None,
+            context_open=_context_open(view, decisions),
+            task_comments=_task_comments(view),
         ),
         status,
     )
+
+
+def _entered_text(field: Any, value: Any) -> str:
+    """One typed value as text to copy: a choice by its label, several joined; nothing for files and blanks."""
+    if value is None or value is False or isinstance(value, FileStorage) or value == "":
+        return ""
+    if value is True:
+        return _("Yes")
+    labels: dict[str, str] = {}
+    choices = getattr(field, "choices", None) or []
+    for choice in choices:
+        if isinstance(choice, (tuple, list)) and len(choice) >= 2:
+            labels[str(choice[0])] = str(choice[1])
+    if isinstance(value, (list, tuple)):
+        return ", ".join(text for text in (_entered_text(field, item) for item in value) if text)
+    return labels.get(str(value), str(value)).strip()
+
+
+def _entered(form: Any) -> list[tuple[str, str]]:
+    """What the person typed into a form that can no longer be submitted, label and text, to copy elsewhere."""
+    entered: list[tuple[str, str]] = []
+    if form is None:
+        return entered
+    for field in form:
+        if field.name in ("csrf_token", "decision", "comment"):
+            continue
+        rows = getattr(field, "filled_rows", None)
+        if rows is None:
+            text = _entered_text(field, field.data)
+            if text:
+                entered.append((str(field.label.text), text))
+            continue
+        for number, row in enumerate(rows, start=1):
+            for cell in row.form:
+                text = _entered_text(cell, cell.data)
+                if text:
+                    label = _(
+                        "%(table)s, row %(row)d, %(column)s",
+                        table=str(field.label.text),
+                        row=number,
+                        column=str(cell.label.text),
+                    )
+                    entered.append((label, text))
+    return entered
+
+
+def _stale(task_id: int, form: Any, comment: str, reason: str | None = None):  # type: ignore[no-untyped-def]
+    """A form posted for a task no longer the person's to act on (another tab submitted it, a deadline closed it,
+    it was given to someone else): say what happened, when and by whom, and give back what they typed. 409: the
+    task changed under the page, the person did nothing wrong."""
+    db.session.rollback()  # a failed completion may leave the session expired
+    view = _load(task_id, with_process_data=False)
+    notice = _closed_notice(view) or reason or _("This task changed meanwhile. Open it again to see where it stands.")
+    return render_template("tasks/stale.html", view=view, notice=notice, entered=_entered(form), comment=comment), 409
 
 
 def _drawn_apart(decisions: Any) -> tuple[str, ...]:
@@ -168,6 +292,10 @@ def _show_problem(form: Any, problem: Problem) -> bool:
 @login_required
 def show(task_id: int):  # type: ignore[no-untyped-def]
     view = _load(task_id)
+    if view.submitted is not None:  # completed: what was submitted, read-only
+        return _render(view, _form(view, data=view.submitted))
+    if view.task.status != TaskStatus.OPEN:  # cancelled: nothing was submitted; an unsent draft is shown as such
+        return _render(view, _form(view, data=view.draft) if view.draft is not None else None)
     initial = view.draft if view.draft is not None else {k: v for k, v in view.context.items()}
     return _render(view, _form(view, data=initial))
 
@@ -261,9 +389,16 @@ def _keep_chosen_files(view: TaskView, form: Any, then: Any = None) -> bool:
 @login_required
 def submit(task_id: int):  # type: ignore[no-untyped-def]
     # Only the form is needed to take the answer; the rest of the page is read if it has to be shown again.
-    view = _load(task_id, with_process_data=False)
+    try:
+        view = load_task_view(db.session, process_engine(), current_user, task_id, with_process_data=False)
+    except NotFound:
+        return _gone()
     if not view.can_act:
-        abort(403)
+        if _closed_notice(view) is None:
+            abort(403)  # an open task never theirs to act on: the page offered them no form
+        # The task changed since the page offering this form was opened (another tab, a deadline, taken by someone
+        # else): say so, not "forbidden".
+        return _stale(task_id, _typed_form(view), clean_text(request.form.get("comment_text") or ""))
     form = _form(view, submitted=True)
     comment = clean_text(request.form.get("comment_text") or "")
     action = request.form.get("action", "submit")
@@ -327,8 +462,9 @@ def submit(task_id: int):  # type: ignore[no-untyped-def]
     try:
         act(complete, instance_id=instance_id)
     except Conflict as error:
-        flash(translated(error), "error")
-        return redirect(url_for("inbox.index"))
+        # Closed between the read above and the lock (another tab, a deadline): the same answer as a stale page;
+        # the service's reason when the task still reads as open (a deadline that passed, its timer not yet run).
+        return _stale(task_id, form, comment, translated(error))
     except Invalid as error:
         # With decision buttons, the decision and comment fields are not drawn as form fields: a problem on them
         # (e.g. "returned too many times") would be put on a field nobody sees.
@@ -345,6 +481,30 @@ def submit(task_id: int):  # type: ignore[no-untyped-def]
         abort(403)
     flash(_("Done: “%(name)s” was submitted.", name=task_name), "success")
     return redirect(url_for("inbox.index"))
+
+
+def _gone():  # type: ignore[no-untyped-def]
+    """A form posted for a task the person may no longer even see (given to someone outside their scope meanwhile),
+    or that never existed: 404 as before — whether it exists is not theirs to learn — but what they typed is given
+    back, as posted (without the form, its fields have no labels)."""
+    skip = {"csrf_token", "action", "decision", "comment_text"}
+    entered = [
+        (key, text.strip())
+        for key, text in request.form.items(multi=True)
+        if key not in skip and isinstance(text, str) and text.strip()
+    ]
+    notice = _("This task is not, or no longer, yours to see: it may have been given to someone else meanwhile.")
+    comment = clean_text(request.form.get("comment_text") or "")
+    return render_template("tasks/stale.html", view=None, notice=notice, entered=entered, comment=comment), 404
+
+
+def _typed_form(view: TaskView) -> Any:
+    """The posted form of a task the person may no longer act on, built as if they could: only to read back what
+    they typed."""
+    if view.schema is None:
+        return None
+    form_class = build_form_class(view.schema, locale=str(get_locale() or "vi"))
+    return form_class()
 
 
 def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
