@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from tests.fixtures.app import AuthActions
 from tests.fixtures.workflow_helpers import WorkflowDriver
 from workflows.registry.cadre_columns import CADRE_COLUMNS
-from workflows.registry.models import Cadre
+from workflows.registry.models import Cadre, OrgUnit
 from workflows.registry.tabular import write_table
 
 ROW = {
@@ -84,8 +84,15 @@ def test_upload_refuses_a_bad_file_whole_and_imports_a_good_one(
     assert ok.status_code == 302 and _count(driver) == before + 1
     with driver.session_factory() as s:
         created = s.scalars(select(Cadre).where(Cadre.code == "CB9100")).one()
+        unit_name = s.scalars(select(OrgUnit.name).where(OrgUnit.code == "X001")).one()
     history = client.get(f"/registry/cadres/{created.id}").get_data(as_text=True)
     assert "personnel1" in history and "Lò Thị Én" in history
+    # Read as a person reads a record: fields by their names, choices, dates and units in words.
+    changes = lxml_html.fromstring(history).xpath("//ol[@class='timeline']//ul[@class='changes']/li")
+    lines = [li.text_content() for li in changes]
+    assert "Giới tính: — → Nữ" in lines and "Ngày sinh: — → 01/06/1990" in lines
+    assert f"Đơn vị: — → {unit_name}" in lines
+    assert not any(key in history for key in ("unit_id:", "gender:", "is_party_member:", ">cadre_created<"))
 
 
 @pytest.mark.parametrize("value", ["²", "99999999999999999999", "１"])

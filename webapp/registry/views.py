@@ -29,6 +29,7 @@ from workflows.exports import (
     evaluation_count,
     evaluation_page,
     evaluation_records,
+    full_names,
     parse_evaluation_filters,
 )
 from workflows.inspection.reads import ViewedObject
@@ -138,6 +139,11 @@ def evaluations() -> Any:
 
 def _record_of(cadre_id: int) -> dict[str, Any]:
     """What the cadre's page shows beside the cadre: positions held, planning, monthly grades, record changes."""
+    events = list(
+        db.session.scalars(
+            select(AuditEvent).where(AuditEvent.chain_key == cadre_chain(cadre_id)).order_by(AuditEvent.seq)
+        )
+    )
     return {
         "positions": db.session.execute(
             select(CadrePosition, Position)
@@ -153,13 +159,68 @@ def _record_of(cadre_id: int) -> dict[str, Any]:
             .where(EvaluationResult.cadre_id == cadre_id)
             .order_by(EvaluationResult.period.desc())
         ).all(),
-        "history": [
-            (event, json.loads(event.payload))
-            for event in db.session.scalars(
-                select(AuditEvent).where(AuditEvent.chain_key == cadre_chain(cadre_id)).order_by(AuditEvent.seq)
-            )
-        ],
+        "history": _readable_history(events),
+        "actors": full_names(db.session, {event.actor_name for event in events}),
     }
+
+
+# The record's own fields as its import file heads them; the few the file does not carry are named here.
+_FIELD_NAMES = {column.key: column.header for column in CADRE_COLUMNS} | {
+    "unit_id": _l("Unit"),
+    "hometown_unit_id": _l("Hometown unit"),
+    "position_id": _l("Post"),
+    "is_active": _l("In service"),
+}
+_CHOICE_NAMES = {
+    column.key: {stored: shown for shown, stored in column.choices.items()}
+    for column in CADRE_COLUMNS
+    if column.choices
+}
+
+
+def _readable_history(events: list[AuditEvent]) -> list[tuple[AuditEvent, dict[str, Any], list[tuple[str, str, str]]]]:
+    """Each event of a cadre's record with its changes as a person reads them: the field's name, choices and yes/no
+    in words, dates as dd/mm/yyyy, units and posts by name — not `gender: male`, `unit_id: 4`."""
+    payloads = [json.loads(event.payload) for event in events]
+    changes = [payload.get("changes") if isinstance(payload.get("changes"), dict) else {} for payload in payloads]
+    ids: dict[str, set[int]] = {"unit": set(), "post": set()}
+    for fields in changes:
+        for name, change in fields.items():
+            kind = "post" if name == "position_id" else "unit" if name.endswith("unit_id") else None
+            if kind and isinstance(change, dict):
+                ids[kind].update(v for v in (change.get("from"), change.get("to")) if isinstance(v, int))
+    units = dict(db.session.execute(select(OrgUnit.id, OrgUnit.name).where(OrgUnit.id.in_(ids["unit"]))).tuples().all())
+    posts = dict(
+        db.session.execute(select(Position.id, Position.title).where(Position.id.in_(ids["post"]))).tuples().all()
+    )
+
+    def shown(name: str, value: Any) -> str:
+        if value is None or value == "":
+            return "—"
+        if name == "position_id":
+            return str(posts.get(value, value))
+        if name.endswith("unit_id"):
+            return str(units.get(value, value))
+        if isinstance(value, bool):
+            return _("Yes") if value else _("No")
+        if name in _CHOICE_NAMES:
+            return _CHOICE_NAMES[name].get(str(value), str(value))
+        if isinstance(value, str) and len(value) == 10 and value[4] == "-" and value[7] == "-":
+            return f"{value[8:10]}/{value[5:7]}/{value[:4]}"
+        return str(value)
+
+    return [
+        (
+            event,
+            payload,
+            [
+                (str(_FIELD_NAMES.get(name, name)), shown(name, change.get("from")), shown(name, change.get("to")))
+                for name, change in fields.items()
+                if isinstance(change, dict)
+            ],
+        )
+        for event, payload, fields in zip(events, payloads, changes, strict=True)
+    ]
 
 
 @bp.get("/cadres/<int:cadre_id>")
