@@ -9,7 +9,7 @@ audit chain through the task's data diff — an exception to a failed rule is re
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -120,6 +120,20 @@ def eligibility(session: Session, submitted: dict[str, Any], data: Mapping[str, 
             ],
         )
     instance = _instance(session, data)
+    started_on = instance.started_dt.replace(tzinfo=UTC).astimezone(VIETNAM_TZ).date()
+    if received < started_on:
+        # The dossier is received within the procedure (after its policy stage): a day before the procedure
+        # started is a slip ("1900-01-01" passed every age and time-in-post rule as of that day).
+        raise Invalid(
+            "the eligibility check is not valid",
+            [
+                Problem(
+                    N_("The dossier cannot have been received before this procedure started (%(day)s)."),
+                    field="dossier_received_on",
+                    message_args={"day": started_on.strftime("%d/%m/%Y")},
+                )
+            ],
+        )
     assert instance.subject_cadre_id is not None
     policy = _policy(data)
     if data.get("source") == Source.REAPPOINTMENT:
