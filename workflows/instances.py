@@ -8,6 +8,7 @@ Lookups outside a user's scope raise `NotFound`, exactly like lookups of ids tha
 from __future__ import annotations
 
 import json
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, tzinfo
 from typing import Any
@@ -933,6 +934,22 @@ def find_cadre(session: Session, user: User, code: str) -> Cadre | None:
     # Codes are compared case-insensitively for people typing them; an exact match wins if both exist.
     exact = [cadre for cadre in candidates if cadre.code == code]
     return next(iter(exact or candidates), None)
+
+
+def active_cadres_named(session: Session, name: str, limit: int = 6) -> list[Cadre]:
+    """Active cadres whose full name is `name` as typed (case and spacing aside): a picker's text that is a name,
+    not a code. Up to `limit`: enough to say there are several."""
+    wanted = unicodedata.normalize("NFC", " ".join(name.split())).lower()
+    if not wanted:
+        return []
+    return list(
+        session.scalars(
+            select(Cadre)
+            .where(func.lower(Cadre.full_name) == wanted, Cadre.is_active.is_(True))
+            .order_by(Cadre.code)
+            .limit(limit)
+        )
+    )
 
 
 def startable_subjects(session: Session, user: User, limit: int = MAX_SUBJECT_CHOICES) -> list[Cadre]:

@@ -776,3 +776,25 @@ def test_a_dossier_received_before_the_procedure_started_is_refused(
     assert response.status_code == 422
     assert "trước khi quy trình này bắt đầu" in response.get_data(as_text=True)
     assert driver.task(instance_id, "eligibility_policy").id == task.id  # still open, nothing decided
+
+
+def test_a_name_typed_instead_of_a_code_is_understood(
+    auth: AuthActions, driver: WorkflowDriver, world: dict[str, Any]
+) -> None:
+    """The picker says "code or name": one active cadre of that name stands for their code; namesakes are listed
+    by code for the person to choose, and nothing starts."""
+    with driver.session_factory() as s:
+        nominee = s.scalars(select(Cadre).where(Cadre.code == NOMINEE)).one()
+        name = nominee.full_name
+    started = _start(auth, world["post_id"], code=f"  {name.upper()} ")
+    assert started.status_code == 302
+    with driver.session_factory() as s, transaction(s):
+        twin = s.scalars(select(Cadre).where(Cadre.code == NOMINEE)).one()
+        s.add(
+            Cadre(code="CB9999", full_name=name, birth_date=twin.birth_date, gender=twin.gender, unit_id=twin.unit_id)
+        )
+    before = _appointments(driver.session_factory)
+    ambiguous = _start(auth, world["post_id"], code=name)
+    page = ambiguous.get_data(as_text=True)
+    assert ambiguous.status_code == 422 and "CB9999" in page and NOMINEE in page
+    assert _appointments(driver.session_factory) == before

@@ -9,6 +9,7 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from sqlalchemy import select
 
 from webapp.appointment import appointment_policy, work_calendar
 from webapp.appointment.forms import StartForm
@@ -21,7 +22,8 @@ from workflows.appointment import PROCESS_ID
 from workflows.appointment.ballots import APPOINTMENT_BALLOTS
 from workflows.appointment.service import STARTING_ROLES, start_appointment
 from workflows.errors import WorkflowError
-from workflows.registry.models import Position
+from workflows.instances import active_cadres_named
+from workflows.registry.models import Cadre, Position
 
 bp = Blueprint("appointment", __name__, url_prefix="/appointments")
 
@@ -38,6 +40,25 @@ def _post_of_chosen_unit(form: StartForm) -> bool:
     return post is None or post.unit_id == form.unit.data
 
 
+def _cadre_by_name(form: StartForm) -> str | None:
+    """The picker's text when it is a name, not a code (typed without choosing a suggestion): one active cadre of
+    that name stands for their code; several are named by code so the person can choose. Returns the page's
+    message when the name cannot decide, else None (the code, or the name's one cadre, goes to the service)."""
+    typed = (form.cadre.data or "").strip()
+    if not typed or db.session.scalar(select(Cadre.id).where(Cadre.code == typed)) is not None:
+        return None
+    named = active_cadres_named(db.session, typed)
+    if len(named) == 1:
+        form.cadre.data = named[0].code
+        return None
+    if named:
+        codes = ", ".join(cadre.code for cadre in named[:5])
+        message = _("Several cadres are named %(name)s (%(codes)s): choose one from the list.", name=typed, codes=codes)
+        form.cadre.errors = [*form.cadre.errors, message]
+        return _("Check the fields marked below.")
+    return None
+
+
 @bp.route("/start", methods=["GET", "POST"])
 @login_required
 def start() -> Any:
@@ -49,7 +70,9 @@ def start() -> Any:
     if showing_posts():
         pass  # only the posts of the chosen unit: the page again, nothing started
     elif form.validate_on_submit():
-        if _post_of_chosen_unit(form):
+        if (named := _cadre_by_name(form)) is not None:
+            errors, status = [named], 422
+        elif _post_of_chosen_unit(form):
             try:
                 instance = act(
                     lambda: start_appointment(
