@@ -206,3 +206,13 @@ def instance_data(driver: WorkflowDriver, instance_id: int) -> dict[str, Any]:
         assert instance is not None
         definition = driver.engine.definition(s, instance.process_version_id)
         return dict(driver.engine.load(definition, instance).data)
+
+
+def test_a_term_typed_with_spaces_or_a_dash_of_another_kind_is_understood(driver: WorkflowDriver) -> None:
+    """ "2026 - 2031" and "2026–2031" were refused as not written like 2026-2031."""
+    with driver.session_factory() as s, transaction(s):
+        instance = start_planning(
+            s, driver.engine, actor=user(s, "personnel1"), unit_code="X001", term=" 2026 – 2031 ", variant="term"
+        )
+        business_key = s.get(ProcessInstance, instance.id).business_key  # type: ignore[union-attr]
+    assert TERM in business_key

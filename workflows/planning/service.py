@@ -7,6 +7,7 @@ party committee votes on. One review of a unit and term runs at a time.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from enum import StrEnum
 from typing import Any
@@ -72,7 +73,7 @@ def start_planning(
     unit = session.scalar(select(OrgUnit).where(OrgUnit.code == (unit_code or "").strip(), OrgUnit.is_active))
     if unit is None:
         problems.append(Problem("No active unit has this code.", field="unit"))
-    term = (term or "").strip()
+    term = re.sub(r"\s*[-–—]\s*", "-", (term or "").strip())  # "2026 - 2031", "2026–2031": as people type it
     problems.extend(term_problems(term, today=local_today(), policy=policy))
     if variant not in set(Variant):
         problems.append(Problem("Choose the annual review or the plan of a new term.", field="variant"))
