@@ -196,7 +196,7 @@ def test_internal_appointment_of_a_commune_vice_chair_through_http(
     )
     assert (
         _submit(
-            auth, driver, instance_id, "eligibility_final", "personnel1", {"dossier_received_on": today_text()}
+            auth, driver, instance_id, "eligibility_final", "personnel1", {"final_dossier_received_on": today_text()}
         ).status_code
         == 302
     )
@@ -438,7 +438,7 @@ def _clearances(auth: AuthActions, driver: WorkflowDriver, instance_id: int) -> 
         ("clearance_political", "personnel1", {"political_result": "cleared"}),
         ("clearance_residence", "personnel1", {"residence_result": "cleared"}),
         ("clearance_inspection", "auditor1", {"inspection_result": "cleared"}),
-        ("eligibility_final", "personnel1", {"dossier_received_on": today_text()}),
+        ("eligibility_final", "personnel1", {"final_dossier_received_on": today_text()}),
     ]
     for key, username, data in steps:
         assert _submit(auth, driver, instance_id, key, username, data).status_code == 302, key
@@ -619,7 +619,7 @@ def test_external_source_at_exactly_half_goes_to_the_receiving_units_head(
     with session_factory() as s:
         instance = s.get(ProcessInstance, instance_id)
         assert instance is not None and (task.candidate_role, task.candidate_unit_id) == ("head", instance.unit_id)
-    choice = {"head_choice": "CB0005", "head_reason": "Đáp ứng yêu cầu nhiệm vụ"}
+    choice = {"final_head_choice": "CB0005", "final_head_reason": "Đáp ứng yêu cầu nhiệm vụ"}
     assert _submit(auth, driver, instance_id, "head_final", "head_x002", choice).status_code in (403, 404)
     assert _submit(auth, driver, instance_id, "head_final", "head1", choice).status_code == 302
     assert [t.task_key for t in driver.open_tasks(instance_id)] == ["submission"]

@@ -101,7 +101,7 @@ def _clearances_and_final_check(driver: WorkflowDriver, instance_id: int) -> Non
     _complete(driver, instance_id, "clearance_political", "personnel1", {"political_result": "cleared"})
     _complete(driver, instance_id, "clearance_residence", "personnel1", {"residence_result": "cleared"})
     _complete(driver, instance_id, "clearance_inspection", "auditor1", {"inspection_result": "cleared"})
-    _complete(driver, instance_id, "eligibility_final", "personnel1", {"dossier_received_on": today_text()})
+    _complete(driver, instance_id, "eligibility_final", "personnel1", {"final_dossier_received_on": today_text()})
 
 
 def _decide(driver: WorkflowDriver, instance_id: int, effective: date) -> None:
@@ -192,8 +192,8 @@ def test_external_source_votes_at_the_sending_unit(
     _complete(driver, instance_id, "ballot_sending_unit", "personnel1")
     head_task = driver.task(instance_id, "head_final")
     with pytest.raises(Invalid):
-        driver.complete("head1", head_task.id, {"head_choice": "CB0001", "head_reason": "x"})
-    driver.complete("head1", head_task.id, {"head_choice": OUTSIDER, "head_reason": "Đáp ứng yêu cầu"})
+        driver.complete("head1", head_task.id, {"final_head_choice": "CB0001", "final_head_reason": "x"})
+    driver.complete("head1", head_task.id, {"final_head_choice": OUTSIDER, "final_head_reason": "Đáp ứng yêu cầu"})
     _decide(driver, instance_id, local_today())
     with session_factory() as s:
         cadre = s.scalars(select(Cadre).where(Cadre.code == OUTSIDER)).one()
@@ -227,6 +227,123 @@ def test_failed_eligibility_goes_on_only_with_a_recorded_exception(
             )
         ).all()
     assert any(reason in payload and "planning" in payload for payload in changes)
+    _verify(session_factory)
+
+
+def _to_final_exception(
+    driver: WorkflowDriver, session_factory: sessionmaker[Session], world: dict[str, Any], reason: str
+) -> int:
+    """CB0001 (not planned, no grade): an exception granted at the policy stage with `reason`, the nomination
+    ballots, the clearances, and the re-check fails again: the final review is open."""
+    members, code = world["members"], "CB0001"
+    instance_id = start(session_factory, driver.engine, world["post_id"], code)
+    _complete(driver, instance_id, "eligibility_policy", "personnel1", {"dossier_received_on": today_text()})
+    granted = {"exception_decision": "exception", "exception_reason": reason}
+    _complete(driver, instance_id, "exception_policy", "leader1", granted)
+    _complete(driver, instance_id, "policy_decision", "leader1", {"policy_decision": "approve"})
+    _complete(driver, instance_id, "step1_conference", "personnel1", {"held_on": today_text(), "minutes_summary": "x"})
+    for step in ("ballot_step2", "ballot_step3", "ballot_step4"):
+        run_ballot(session_factory, driver.engine, instance_id, members, _everyone_votes(members, {code: "yes"}))
+        _complete(driver, instance_id, step, "personnel1")
+    _clearances_and_final_check(driver, instance_id)
+    assert {t.task_key for t in driver.open_tasks(instance_id)} == {"exception_final"}
+    return instance_id
+
+
+def test_the_final_exception_review_decides_afresh(
+    driver: WorkflowDriver, session_factory: sessionmaker[Session], world: dict[str, Any]
+) -> None:
+    """Decision 0052: the final review has its own keys, so an exception granted at the policy stage neither
+    prefills it ("go on" and the old reason ready to pass) nor is overwritten by it."""
+    policy_reason = "Đơn vị mới thành lập, chưa có quy hoạch được duyệt"
+    instance_id = _to_final_exception(driver, session_factory, world, policy_reason)
+    task = driver.task(instance_id, "exception_final")
+    opened = driver.prefill("leader1", task.id)
+    assert not opened.get("final_exception_decision") and not opened.get("final_exception_reason")
+    assert "exception_decision" not in opened and "exception_reason" not in opened
+    with pytest.raises(Invalid):  # the policy stage's reason does not stand in for the final review's
+        driver.complete("leader1", task.id, {"final_exception_decision": "exception"})
+    with pytest.raises(Invalid):  # the old keys are not on the final review's form
+        driver.complete("leader1", task.id, {"exception_decision": "exception", "exception_reason": "x"})
+    final_reason = "Đã có quyết định phê duyệt quy hoạch bổ sung, chờ cập nhật"
+    granted = {"final_exception_decision": "exception", "final_exception_reason": final_reason}
+    driver.complete("leader1", task.id, granted)
+    assert {t.task_key for t in driver.open_tasks(instance_id)} == {"ballot_step5"}
+    data = _data(driver, instance_id)
+    assert (data["exception_decision"], data["exception_reason"]) == ("exception", policy_reason)
+    assert (data["final_exception_decision"], data["final_exception_reason"]) == ("exception", final_reason)
+    recorded = data["eligibility_exceptions"]
+    assert [(e["stage"], e["reason"]) for e in recorded] == [("policy", policy_reason), ("final", final_reason)]
+    assert all("planning" in e["rules"] for e in recorded)
+    _verify(session_factory)
+
+
+def test_the_final_exception_review_can_stop(
+    driver: WorkflowDriver, session_factory: sessionmaker[Session], world: dict[str, Any]
+) -> None:
+    instance_id = _to_final_exception(driver, session_factory, world, "Trường hợp đặc biệt")
+    stop = {"final_exception_decision": "stop", "final_exception_reason": "Quy hoạch bổ sung không được duyệt"}
+    _complete(driver, instance_id, "exception_final", "leader1", stop)
+    assert driver.instance(instance_id).status == InstanceStatus.COMPLETED
+    data = _data(driver, instance_id)
+    assert data["exception_decision"] == "exception" and data["final_exception_decision"] == "stop"
+    with session_factory() as s:
+        notes = s.scalars(select(Notification).where(Notification.kind == "appointment_result")).all()
+        assert notes and all("Quy hoạch bổ sung không được duyệt" in (n.body or "") for n in notes)
+        assert s.scalars(select(CadrePosition).where(CadrePosition.source_instance_id == instance_id)).all() == []
+    _verify(session_factory)
+
+
+def _exactly_half(
+    driver: WorkflowDriver, session_factory: sessionmaker[Session], world: dict[str, Any], step: str
+) -> None:
+    """The step's ballot among six of the collective (all present): three for the nominee, exactly 50%."""
+    six = dict(list(world["members"].items())[:6])
+    box = open_ballot(session_factory, driver.engine, world["instance_id"], six.values())
+    attend(session_factory, box, six.values())
+    for n, name in enumerate(six):
+        vote(session_factory, box, name, YES if n < 3 else {NOMINEE: "no"})
+    assert close(session_factory, box)["outcome"] == "head_decides"
+    _complete(driver, world["instance_id"], step, "personnel1")
+
+
+def test_the_final_re_check_and_the_heads_final_choice_open_empty(
+    driver: WorkflowDriver, session_factory: sessionmaker[Session], world: dict[str, Any]
+) -> None:
+    """The re-check is made on its own date and note, and the head decides the final vote's tie afresh: neither
+    form opens with what was entered at the policy check or on the nomination ballot's tie (decision 0052)."""
+    members = world["members"]
+    instance_id = world["instance_id"] = start(session_factory, driver.engine, world["post_id"])
+    policy_check = {"dossier_received_on": recent(20), "eligibility_note": "Hồ sơ đề nghị chủ trương"}
+    _complete(driver, instance_id, "eligibility_policy", "personnel1", policy_check)
+    _complete(driver, instance_id, "policy_decision", "leader1", {"policy_decision": "approve"})
+    _complete(driver, instance_id, "step1_conference", "personnel1", {"held_on": today_text(), "minutes_summary": "x"})
+    run_ballot(session_factory, driver.engine, instance_id, members, _everyone_votes(members, YES))
+    _complete(driver, instance_id, "ballot_step2", "personnel1")
+    _exactly_half(driver, session_factory, world, "ballot_step3")
+    head_step3 = driver.task(instance_id, "head_step3")
+    driver.complete("head1", head_step3.id, {"head_choice": NOMINEE, "head_reason": "Lý do ở bước 3"})
+    run_ballot(session_factory, driver.engine, instance_id, members, _everyone_votes(members, YES))
+    _complete(driver, instance_id, "ballot_step4", "personnel1")
+    dossier = {"documents_received": ALL_DOCUMENTS, "photo_taken_on": recent(), "health_certificate_on": recent()}
+    _complete(driver, instance_id, "dossier_checklist", "personnel1", dossier)
+    _complete(driver, instance_id, "clearance_political", "personnel1", {"political_result": "cleared"})
+    _complete(driver, instance_id, "clearance_residence", "personnel1", {"residence_result": "cleared"})
+    _complete(driver, instance_id, "clearance_inspection", "auditor1", {"inspection_result": "cleared"})
+    recheck = driver.task(instance_id, "eligibility_final")
+    assert driver.prefill("personnel1", recheck.id) == {}
+    driver.complete("personnel1", recheck.id, {"final_dossier_received_on": today_text()})
+    data = _data(driver, instance_id)
+    assert data["dossier_received_on"] == policy_check["dossier_received_on"]
+    assert data["final_dossier_received_on"] == today_text()
+    _exactly_half(driver, session_factory, world, "ballot_step5")
+    head_final = driver.task(instance_id, "head_final")
+    assert driver.prefill("head1", head_final.id) == {}
+    driver.complete("head1", head_final.id, {"final_head_choice": NOMINEE, "final_head_reason": "Lý do ở bước 5"})
+    assert {t.task_key for t in driver.open_tasks(instance_id)} == {"submission"}
+    data = _data(driver, instance_id)
+    assert (data["head_choice"], data["head_reason"]) == (NOMINEE, "Lý do ở bước 3")
+    assert (data["final_head_choice"], data["final_head_reason"]) == (NOMINEE, "Lý do ở bước 5")
     _verify(session_factory)
 
 

@@ -107,17 +107,15 @@ def _day(values: Mapping[str, Any], name: str) -> date | None:
 # -- eligibility ------------------------------------------------------------------------------------------------
 
 
-def eligibility(session: Session, submitted: dict[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
+def _eligibility(
+    session: Session, submitted: dict[str, Any], data: Mapping[str, Any], received_key: str
+) -> dict[str, Any]:
     """Every rule checked against the registry as it stands; the results go into the data, readable, one a rule."""
-    received = _day(submitted, "dossier_received_on")
+    received = _day(submitted, received_key)
     if received is None or received > local_today():
         raise Invalid(
             "the eligibility check is not valid",
-            [
-                Problem(
-                    "Enter the date the dossier was received; it cannot be in the future.", field="dossier_received_on"
-                )
-            ],
+            [Problem("Enter the date the dossier was received; it cannot be in the future.", field=received_key)],
         )
     instance = _instance(session, data)
     started_on = instance.started_dt.replace(tzinfo=UTC).astimezone(VIETNAM_TZ).date()
@@ -166,22 +164,48 @@ def eligibility(session: Session, submitted: dict[str, Any], data: Mapping[str, 
     }
 
 
-def exception(session: Session, submitted: dict[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
+def eligibility(session: Session, submitted: dict[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
+    """The check before the policy (`eligibility_policy`)."""
+    return _eligibility(session, submitted, data, "dossier_received_on")
+
+
+def eligibility_final(session: Session, submitted: dict[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
+    """The re-check before the final vote (`eligibility_final`): its own date (decision 0052) — the dossier it is
+    made on is received later than the policy's, and ages and terms are counted at that day, not the first one."""
+    return _eligibility(session, submitted, data, "final_dossier_received_on")
+
+
+def _exception(
+    submitted: dict[str, Any], data: Mapping[str, Any], decision_key: str, reason_key: str, stage: str
+) -> dict[str, Any]:
     """The competent authority stops the procedure or lets it go on as a special case — with a reason either way;
-    the failed rules it overrode are recorded with the reason (QĐ 377: the competent authority decides and answers
-    for special cases)."""
-    if not _text(submitted, "exception_reason"):
-        raise Invalid("the decision needs a reason", [Problem("Write the reason.", field="exception_reason")])
+    the failed rules it overrode are recorded with the reason and the stage (QĐ 377: the competent authority decides
+    and answers for special cases)."""
+    reason = _text(submitted, reason_key)
+    if not reason:
+        raise Invalid("the decision needs a reason", [Problem("Write the reason.", field=reason_key)])
     exceptions = list(data.get("eligibility_exceptions") or [])
-    if submitted.get("exception_decision") == "exception":
+    if submitted.get(decision_key) == "exception":
         exceptions.append(
             {
                 "rules": list(data.get("eligibility_failed") or []),
-                "reason": _text(submitted, "exception_reason"),
+                "reason": reason,
                 "decided_on": local_today().isoformat(),
+                "stage": stage,
             }
         )
     return {**submitted, "eligibility_exceptions": exceptions}
+
+
+def exception(session: Session, submitted: dict[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
+    """After the check before the policy (`exception_policy`)."""
+    return _exception(submitted, data, "exception_decision", "exception_reason", "policy")
+
+
+def exception_final(session: Session, submitted: dict[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
+    """After the re-check before the final vote (`exception_final`): its own keys (decision 0052), so the form does
+    not open with the policy stage's "go on" and reason, and that earlier decision stays in the data."""
+    return _exception(submitted, data, "final_exception_decision", "final_exception_reason", "final")
 
 
 # -- the policy and its deadlines -------------------------------------------------------------------------------
@@ -318,25 +342,38 @@ def ballot(session: Session, submitted: dict[str, Any], data: Mapping[str, Any])
     }
 
 
-def head_choice(session: Session, submitted: dict[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
+def _head_choice(
+    submitted: dict[str, Any], data: Mapping[str, Any], choice_key: str, reason_key: str
+) -> dict[str, Any]:
     """Exactly at the threshold or tied: the head chooses among those tied, or nobody (NĐ 170 Đ33 k3)."""
     allowed = [str(c["key"]) for c in data.get("head_candidates") or []] or [str(data.get("cadre_code"))]
-    choice = _text(submitted, "head_choice") or None
+    choice = _text(submitted, choice_key) or None
     problems = []
     if choice is not None and choice not in allowed:
         message = N_("Choose one of: %(choices)s.")
-        problems.append(Problem(message, field="head_choice", message_args={"choices": ", ".join(allowed)}))
-    if not _text(submitted, "head_reason"):
-        problems.append(Problem("Write the reason.", field="head_reason"))
+        problems.append(Problem(message, field=choice_key, message_args={"choices": ", ".join(allowed)}))
+    if not _text(submitted, reason_key):
+        problems.append(Problem("Write the reason.", field=reason_key))
     if problems:
         raise Invalid("the head's decision is not valid", problems)
     outcome = after_head_choice(choice, str(data.get("cadre_code")))
-    values = {**submitted, "head_choice": choice or "", "ballot_next": str(outcome)}
+    values = {**submitted, choice_key: choice or "", "ballot_next": str(outcome)}
     if outcome == Next.PROCEED:
         values["nominees"] = [n for n in data.get("nominees") or [] if n["key"] == choice] or [
             {"key": choice, "name": data.get("cadre_name")}
         ]
     return values
+
+
+def head_choice(session: Session, submitted: dict[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
+    """The head on the nomination ballot's tie (`head_step3`)."""
+    return _head_choice(submitted, data, "head_choice", "head_reason")
+
+
+def head_final(session: Session, submitted: dict[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
+    """The head on the final vote's tie (`head_final`): a decision of its own on another ballot, under its own keys
+    (decision 0052) — the form does not open with the choice and reason given on the nomination ballot."""
+    return _head_choice(submitted, data, "final_head_choice", "final_head_reason")
 
 
 # -- a low-confidence result (QĐ 96) ----------------------------------------------------------------------------
@@ -407,6 +444,8 @@ def _outcome(data: Mapping[str, Any]) -> tuple[bool, str]:
         return False, f"Không đồng ý chủ trương: {data.get('policy_reason')}"
     if data.get("clearance_decision") == "stop":
         return False, f"Vấn đề phát sinh chưa được giải quyết: {data.get('clearance_reason')}"
+    if data.get("final_exception_decision") == "stop":
+        return False, f"Không đủ điều kiện, tiêu chuẩn (thẩm định lại): {data.get('final_exception_reason')}"
     if data.get("exception_decision") == "stop":
         return False, f"Không đủ điều kiện, tiêu chuẩn: {data.get('exception_reason')}"
     return False, "Thủ tục kết thúc."
@@ -479,13 +518,16 @@ def _out_of_planning_after_low_confidence(
 
 TASK_HOOKS: dict[str, TaskHook] = {
     "appointment_eligibility": eligibility,
+    "appointment_eligibility_final": eligibility_final,
     "appointment_exception": exception,
+    "appointment_exception_final": exception_final,
     "appointment_policy": policy,
     "appointment_dossier": dossier,
     "appointment_clearance": clearance,
     "appointment_clearance_resolution": clearance_resolution,
     "appointment_ballot": ballot,
     "appointment_head_choice": head_choice,
+    "appointment_head_final": head_final,
     "appointment_confidence_review": confidence_review,
     "appointment_decision": decision,
 }
