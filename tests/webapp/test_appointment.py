@@ -764,17 +764,18 @@ def test_a_unit_that_is_not_an_id_is_no_unit(
     assert _appointments(session_factory) == 0
 
 
-def test_a_dossier_received_before_the_procedure_started_is_refused(
+def test_a_dossier_received_years_before_the_procedure_started_is_refused(
     auth: AuthActions, driver: WorkflowDriver, world: dict[str, Any]
 ) -> None:
-    """1900-01-01 passed every age and time-in-post rule as of that day: a day before the start is a slip."""
+    """1900-01-01 passed every age and time-in-post rule as of that day. A dossier may reach the personnel body
+    before its procedure is entered (the policy check of another test is 20 days earlier), but not a year before."""
     instance_id = _instance_id(_start(auth, world["post_id"]))
     task = driver.task(instance_id, "eligibility_policy")
     response = _submit(
         auth, driver, instance_id, "eligibility_policy", "personnel1", {"dossier_received_on": "1900-01-01"}
     )
     assert response.status_code == 422
-    assert "trước khi quy trình này bắt đầu" in response.get_data(as_text=True)
+    assert "hơn một năm trước khi quy trình bắt đầu" in response.get_data(as_text=True)
     assert driver.task(instance_id, "eligibility_policy").id == task.id  # still open, nothing decided
 
 

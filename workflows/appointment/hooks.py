@@ -107,6 +107,9 @@ def _day(values: Mapping[str, Any], name: str) -> date | None:
 # -- eligibility ------------------------------------------------------------------------------------------------
 
 
+DOSSIER_MONTHS_BEFORE_START = 12
+
+
 def _eligibility(
     session: Session, submitted: dict[str, Any], data: Mapping[str, Any], received_key: str
 ) -> dict[str, Any]:
@@ -119,15 +122,15 @@ def _eligibility(
         )
     instance = _instance(session, data)
     started_on = instance.started_dt.replace(tzinfo=UTC).astimezone(VIETNAM_TZ).date()
-    if received < started_on:
-        # The dossier is received within the procedure (after its policy stage): a day before the procedure
-        # started is a slip ("1900-01-01" passed every age and time-in-post rule as of that day).
+    if received < add_months(started_on, -DOSSIER_MONTHS_BEFORE_START):
+        # A dossier may reach the personnel body before its procedure is entered here, but not years before:
+        # "1900-01-01" passed every age and time-in-post rule as of that day.
         raise Invalid(
             "the eligibility check is not valid",
             [
                 Problem(
-                    N_("The dossier cannot have been received before this procedure started (%(day)s)."),
-                    field="dossier_received_on",
+                    N_("The dossier cannot have been received over a year before the procedure started (%(day)s)."),
+                    field=received_key,
                     message_args={"day": started_on.strftime("%d/%m/%Y")},
                 )
             ],
