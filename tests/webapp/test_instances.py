@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
 from tests.fixtures.app import AuthActions
+from tests.fixtures.evaluation import PRODUCTS, SELF_WITH_TWO_ROWS
 from tests.fixtures.workflow_helpers import WorkflowDriver
 from workflows import clock
 from workflows.db import transaction
@@ -662,19 +663,6 @@ def test_a_start_in_a_merged_commune_is_refused_and_writes_nothing(
 
 # -- a monthly evaluation's data and history as a cadre reads them ------------------------------------------------
 
-_PRODUCTS = [
-    {"name": "Tham mưu văn bản", "assigned": 10, "completed": 10, "completed_quality": 10, "completed_on_time": 10},
-    {"name": "Giải quyết hồ sơ", "assigned": 20, "completed": 20, "completed_quality": 20, "completed_on_time": 20},
-]
-_SELF = {
-    "products": _PRODUCTS,
-    "criteria_politics": 10,
-    "criteria_competence": 9,
-    "criteria_innovation": 9,
-    "self_report": "Hoàn thành đầy đủ",
-    "proposed_grade": "HTXSNV",
-}
-
 
 def evaluated_month(driver: WorkflowDriver) -> int:
     """A month of CB0001 worked through by officer1 → supervisor1 (who changes a product row) → head1."""
@@ -696,9 +684,9 @@ def evaluated_month(driver: WorkflowDriver) -> int:
                 select(ProcessInstance.id).where(ProcessInstance.business_key == "2026-11/CB0001")
             )
         assert instance_id is not None
-        driver.complete("officer1", driver.task(instance_id, "self_assessment").id, _SELF)
-        changed = [dict(_PRODUCTS[0]), dict(_PRODUCTS[1], completed_on_time=15, reason="5 hồ sơ trễ hạn")]
-        review = {**_SELF, "products": changed, "decision": "submit"}
+        driver.complete("officer1", driver.task(instance_id, "self_assessment").id, SELF_WITH_TWO_ROWS)
+        changed = [dict(PRODUCTS[0]), dict(PRODUCTS[1], completed_on_time=15, reason="5 hồ sơ trễ hạn")]
+        review = {**SELF_WITH_TWO_ROWS, "products": changed, "decision": "submit"}
         driver.complete("supervisor1", driver.task(instance_id, "manager_review").id, review)
         driver.complete("head1", driver.task(instance_id, "head_decision").id, {"grade": "HTXSNV"})
     finally:

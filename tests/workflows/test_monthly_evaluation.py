@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.fixtures.evaluation import MONTH
+from tests.fixtures.evaluation import MONTH, PRODUCTS
+from tests.fixtures.evaluation import SELF_WITH_TWO_ROWS as SELF
 from tests.fixtures.inspection import assert_every_export_verifies
 from tests.fixtures.statements import statements_sent
 from workflows import clock
@@ -28,20 +29,6 @@ from workflows.states import TaskStatus
 from workflows.timers import run_due_timers
 
 pytestmark = pytest.mark.usefixtures("in_november")
-
-
-PRODUCTS = [
-    {"name": "Tham mưu văn bản", "assigned": 10, "completed": 10, "completed_quality": 10, "completed_on_time": 10},
-    {"name": "Giải quyết hồ sơ", "assigned": 20, "completed": 20, "completed_quality": 20, "completed_on_time": 20},
-]
-SELF = {
-    "products": PRODUCTS,
-    "criteria_politics": 10,
-    "criteria_competence": 9,
-    "criteria_innovation": 9,
-    "self_report": "Hoàn thành đầy đủ",
-    "proposed_grade": "HTXSNV",
-}
 
 
 def _open(
