@@ -418,6 +418,10 @@ def _dangling_flow_problems(process: etree._Element, filename: str) -> Iterator[
                     )
 
 
+_EVENTS_EVERY_PROCESS_NEEDS = (
+    ("startEvent", N_("the process has no start event")),
+    ("endEvent", N_("the process has no end event: draw where each path of the procedure ends")),
+)
 _GATEWAYS = ("exclusiveGateway", "inclusiveGateway", "parallelGateway", "eventBasedGateway", "complexGateway")
 
 
@@ -753,19 +757,11 @@ def validate_bundle(
             process_ids.append(pid)
             process_names[pid] = process.get("name") or pid
             process_files[pid] = name
-            if process.find(f"{{{BPMN_NS}}}startEvent") is None:
-                problems.append(
-                    Problem(N_("the process has no start event"), element_id=pid, line=_line(process), filename=name)
-                )
-            if process.find(f"{{{BPMN_NS}}}endEvent") is None:
-                problems.append(
-                    Problem(
-                        N_("the process has no end event: draw where each path of the procedure ends"),
-                        element_id=pid,
-                        line=_line(process),
-                        filename=name,
-                    )
-                )
+            problems.extend(
+                Problem(message, element_id=pid, line=_line(process), filename=name)
+                for tag, message in _EVENTS_EVERY_PROCESS_NEEDS
+                if process.find(f"{{{BPMN_NS}}}{tag}") is None
+            )
             problems.extend(_dead_end_gateways(process, name))
             dangling = list(_dangling_flow_problems(process, name))
             problems.extend(dangling)
