@@ -9,7 +9,6 @@ run by whoever administers the server); pages always pass the units the signed-i
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
@@ -33,6 +32,7 @@ from workflows.registry.records import PERIOD_PATTERNS, CadreEvent, period_start
 from workflows.registry.tabular import Column
 from workflows.registry.units import UnitEvent
 from workflows.states import EventType, InstanceStatus, Role
+from workflows.text import as_typed
 
 # An .xlsx file is built whole before it is sent (the zip needs its directory at the end); past this many rows the
 # page asks for narrower filters or the .csv, which is streamed without a limit. Excel itself stops at 1,048,576.
@@ -141,7 +141,7 @@ def _text_arg(args: Mapping[str, Any], name: str) -> str | None:
 def _name_arg(args: Mapping[str, Any], name: str) -> str | None:
     """A code or a person's name as typed: spaces collapsed, composed as names are stored (NFC)."""
     value = _text_arg(args, name)
-    return unicodedata.normalize("NFC", " ".join(value.split())) if value is not None else None
+    return as_typed(value) if value is not None else None
 
 
 def _unit_arg(args: Mapping[str, Any], problems: _Problems, unit_ids: Collection[int]) -> int | None:

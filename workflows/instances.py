@@ -8,7 +8,6 @@ Lookups outside a user's scope raise `NotFound`, exactly like lookups of ids tha
 from __future__ import annotations
 
 import json
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, tzinfo
 from typing import Any
@@ -42,6 +41,7 @@ from workflows.prepared import server_prepared
 from workflows.query_args import MAX_ID, reference_condition
 from workflows.registry.models import Cadre, OrgUnit, User
 from workflows.states import EventType, InstanceStatus, Role, TaskStatus
+from workflows.text import as_typed
 
 SORTS = ("newest", "oldest", "ended", "process", "subject")
 STATUSES = tuple(status.value for status in InstanceStatus)
@@ -939,7 +939,7 @@ def find_cadre(session: Session, user: User, code: str) -> Cadre | None:
 def active_cadres_named(session: Session, name: str, limit: int = 6) -> list[Cadre]:
     """Active cadres whose full name is `name` as typed (case and spacing aside): a picker's text that is a name,
     not a code. Up to `limit`: enough to say there are several."""
-    wanted = unicodedata.normalize("NFC", " ".join(name.split())).lower()
+    wanted = as_typed(name).lower()
     if not wanted:
         return []
     return list(

@@ -19,6 +19,11 @@ def storable(text: str) -> str:
 _UNMARKED_LETTERS = str.maketrans({"đ": "d", "Đ": "d"})
 
 
+def as_typed(text: str) -> str:
+    """A name or code as a person typed it into a search: composed as names are stored (NFC), spaces collapsed."""
+    return unicodedata.normalize("NFC", " ".join(text.split()))
+
+
 def comparable(text: str) -> str:
     """`text` as names are compared by a person reading them: case, Vietnamese tone and vowel marks, the way the
     text was composed (NFC or NFD), surrounding and repeated whitespace all ignored ("Xã  An Phú" ~ "xa an phu")."""

@@ -15,6 +15,7 @@ from webapp.audit.reads import read_logged
 from webapp.downloads import bad_filters, export_format, format_problems, send_table
 from webapp.extensions import db
 from webapp.http import Pagination, problem_text, translated
+from webapp.i18n import data_text
 from webapp.query_args import page_arg
 from workflows import clock
 from workflows.access import in_subtree, oversees_unit, role_units
@@ -205,9 +206,7 @@ def _readable_history(events: list[AuditEvent]) -> list[tuple[AuditEvent, dict[s
             return _("Yes") if value else _("No")
         if name in _CHOICE_NAMES:
             return _CHOICE_NAMES[name].get(str(value), str(value))
-        if isinstance(value, str) and len(value) == 10 and value[4] == "-" and value[7] == "-":
-            return f"{value[8:10]}/{value[5:7]}/{value[:4]}"
-        return str(value)
+        return str(data_text(value))  # days as dd/mm/yyyy, numbers the reader's way, as the procedure pages
 
     return [
         (

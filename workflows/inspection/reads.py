@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -18,6 +17,7 @@ from workflows.exports import ListPage, audit_roots, count_rows
 from workflows.models import RecordView
 from workflows.prepared import fetch_rows, server_prepared
 from workflows.registry.models import OrgUnit, User
+from workflows.text import as_typed
 
 
 class ViewedObject(StrEnum):
@@ -75,7 +75,7 @@ def _views_query(session: Session, user: User, filters: ViewFilters) -> Select[A
         query = query.where(RecordView.unit_id.in_(in_scope))
     if filters.viewer:
         # The user name recorded, or the reader's full name (case aside): inspectors know people by name.
-        wanted = unicodedata.normalize("NFC", " ".join(filters.viewer.split())).lower()
+        wanted = as_typed(filters.viewer).lower()
         named = select(User.id).where(func.lower(User.full_name) == wanted)
         query = query.where(or_(func.lower(RecordView.viewer_name) == wanted, RecordView.viewer_id.in_(named)))
     if filters.kind:
