@@ -15,6 +15,7 @@ from webapp.http import act, translated
 from workflows.deployment.operations import deploy_bundle, reinstate_process, retire_process
 from workflows.deployment.validation import split_uploads
 from workflows.errors import Conflict, Invalid, NotAllowed, NotFound
+from workflows.instances import deployed_processes
 from workflows.models import HumanTask, ProcessInstance, ProcessVersion
 from workflows.states import InstanceStatus, Role, TaskStatus
 
@@ -48,14 +49,9 @@ def _versions() -> list[Any]:
     )
 
 
-def _process_names(process_ids: set[str]) -> dict[str, str]:
+def _process_names() -> dict[str, str]:
     """Each procedure's name as its latest version has it: what an administrator calls it, not its model id."""
-    rows = db.session.execute(
-        select(ProcessVersion.process_id, ProcessVersion.name)
-        .where(ProcessVersion.process_id.in_(process_ids))
-        .order_by(ProcessVersion.version)
-    )
-    return {process_id: name for process_id, name in rows}
+    return {process.process_id: process.name for process in deployed_processes(db.session)}
 
 
 @bp.get("")
@@ -123,7 +119,7 @@ def deploy() -> Any:
         return _render(error.problems, status=422)
     except NotAllowed:
         abort(403)
-    names = _process_names({result.process_id for result in results})
+    names = _process_names()
     for result in results:
         name = names.get(result.process_id, result.process_id)
         if result.created:
@@ -160,7 +156,7 @@ def withdraw(process_id: str) -> Any:
     except Conflict as error:
         flash(translated(error), "error")
         return redirect(url_for("admin.index", _anchor="processes"))
-    name = _process_names({process_id}).get(process_id, process_id)
+    name = _process_names().get(process_id, process_id)
     flash(_("%(process)s is withdrawn from use: nothing new starts from it.", process=name), "success")
     return redirect(url_for("admin.index", _anchor="processes"))
 
@@ -177,7 +173,5 @@ def reinstate(process_id: str) -> Any:
     except Conflict as error:
         flash(translated(error), "error")
         return redirect(url_for("admin.index", _anchor="processes"))
-    flash(
-        _("%(process)s is in use again.", process=_process_names({process_id}).get(process_id, process_id)), "success"
-    )
+    flash(_("%(process)s is in use again.", process=_process_names().get(process_id, process_id)), "success")
     return redirect(url_for("admin.index", _anchor="processes"))
