@@ -546,6 +546,31 @@ def _data_table(key: str, value: Any, names: FieldNames, by_reference: dict[str,
     )
 
 
+@dataclass(frozen=True)
+class InstanceVariables:
+    """The procedure's data as values (the API's), with each key's title from the version's forms."""
+
+    data: dict[str, Any]
+    titles: dict[str, str]
+
+
+def instance_variables(
+    session: Session, engine: ProcessEngine, instance: ProcessInstance, *, locale: str = "vi"
+) -> InstanceVariables:
+    """The data the instance page shows, as values rather than text, of an instance the caller has already checked
+    the user may see: merged across branches (`instance_data`), hidden bookkeeping keys left out, as the page does."""
+    definition = engine.definition(session, instance.process_version_id)
+    names = field_names(definition, locale)
+    data = {
+        key: value
+        for key, value in sorted(
+            instance_data(engine.load(definition, instance)).items(), key=lambda item: names.position(item[0])
+        )
+        if not key.startswith(HIDDEN_PREFIX)
+    }
+    return InstanceVariables(data, {key: names.title(key) for key in data if key in names.titles})
+
+
 def data_summary(data: dict[str, Any], names: FieldNames, attachments: list[Attachment]) -> list[DataItem]:
     by_reference = {f"{ATTACHMENT_PREFIX}{a.id}": a for a in attachments}
     return [

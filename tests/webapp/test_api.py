@@ -25,7 +25,7 @@ from workflows import clock
 from workflows.db import transaction
 from workflows.deployment.operations import deploy_bundle, retire_process
 from workflows.evaluation.opening import open_for_cadres, plan_month
-from workflows.models import AuditEvent, HumanTask, ProcessInstance, ProcessVersion
+from workflows.models import AuditEvent, HumanTask, ProcessInstance, ProcessVersion, RecordView
 from workflows.registry.models import ApiToken, User
 from workflows.registry.tokens import create_token, revoke_token
 from workflows.rules.evaluation import DEFAULT_POLICY as EVALUATION_POLICY
@@ -128,7 +128,7 @@ def test_every_route_needs_a_valid_bearer_token(
     app: Flask, api: Api, authorization: str | None, challenge: str
 ) -> None:
     routes = _api_routes(app)
-    assert len(routes) == 12
+    assert len(routes) == 13
     headers = {"Authorization": authorization} if authorization is not None else {}
     for method, path in routes:
         response = api.call(method, path, None, headers=headers, json={})
@@ -896,7 +896,7 @@ def test_a_procedure_with_its_own_start_page_is_refused_here(
         ("admin", "x002_review", 200),
     ],
 )
-@pytest.mark.parametrize("suffix", ["", "/history", "/diagram.svg"])
+@pytest.mark.parametrize("suffix", ["", "/data", "/history", "/diagram.svg"])
 def test_instance_scope(
     api: Api, two_communes: dict, username: str, instance_key: str, status: int, suffix: str
 ) -> None:
@@ -913,6 +913,7 @@ def _object_routes(task_id: int, instance_id: int) -> list[tuple[str, str, Any]]
         ("POST", f"/api/v1/tasks/{task_id}/complete", {"decision": "approve"}),
         ("POST", f"/api/v1/tasks/{task_id}/complete", ["not", "an", "object"]),
         ("GET", f"/api/v1/instances/{instance_id}", None),
+        ("GET", f"/api/v1/instances/{instance_id}/data", None),
         ("GET", f"/api/v1/instances/{instance_id}/history", None),
         ("GET", f"/api/v1/instances/{instance_id}/diagram.svg", None),
     ]
@@ -939,6 +940,39 @@ def test_instance_and_its_open_tasks(api: Api, two_communes: dict, driver: Workf
     assert body["instance"]["reference"] == f"sample_approval#{two_communes['x001_review']}"
     assert body["instance"]["process_name"] == "Phê duyệt đề nghị (mẫu)" and body["instance"]["ended"] is None
     assert [t["task_key"] for t in body["open_tasks"]] == ["review_request"]
+
+
+def test_instance_data_is_the_procedures_values_with_their_titles(
+    api: Api, two_communes: dict, driver: WorkflowDriver
+) -> None:
+    instance_id = two_communes["x001_review"]
+    response = api.get(f"/api/v1/instances/{instance_id}/data", "supervisor1")
+    assert response.status_code == 200
+    body = response.get_json()
+    assert (body["instance_id"], body["reference"], body["status"]) == (
+        instance_id,
+        f"sample_approval#{instance_id}",
+        "running",
+    )
+    assert body["data"]["subject_line"] == "Đề nghị" and body["titles"]["subject_line"] == "Nội dung đề nghị"
+    # The review's answer shows up once it is given.
+    driver.complete("supervisor1", driver.task(instance_id, "review_request").id, {"decision": "approve"})
+    after = api.get(f"/api/v1/instances/{instance_id}/data", "officer1").get_json()
+    assert after["status"] == "completed" and after["data"]["decision"] == "approve"
+    assert after["data"]["subject_line"] == "Đề nghị"
+
+
+def test_reading_an_instances_data_is_logged_as_a_read_of_the_instance(
+    api: Api, two_communes: dict, driver: WorkflowDriver
+) -> None:
+    instance_id = two_communes["x001_review"]
+    with driver.session_factory() as s:
+        before = s.scalar(select(func.count()).select_from(RecordView).where(RecordView.object_id == instance_id))
+    assert api.get(f"/api/v1/instances/{instance_id}/data", "head1").status_code == 200
+    with driver.session_factory() as s:
+        views = s.scalars(select(RecordView).where(RecordView.object_id == instance_id)).all()
+    assert len(views) == before + 1
+    assert (views[-1].object_kind, views[-1].viewer_name) == ("instance", "head1")
 
 
 def test_diagram_shows_progress(api: Api, two_communes: dict) -> None:

@@ -35,6 +35,7 @@ from workflows.instances import (
     field_names,
     find_cadre,
     instance_page,
+    instance_variables,
     is_read_only,
     load_instance_detail,
     load_visible_attachment,
@@ -556,3 +557,23 @@ def test_after_a_deadline_fires_in_its_branch_the_detail_still_shows_the_whole_p
     driver.complete("personnel1", driver.task(instance_id, "decide").id, {"decision": "approve"})
     assert driver.instance(instance_id).status == InstanceStatus.COMPLETED
     assert _shown(session_factory, process_engine, instance_id) == {**joined, "decision": "approve"}
+
+
+def test_instance_variables_are_the_pages_data_as_values_without_bookkeeping_keys(
+    session_factory: sessionmaker[Session], procedures: dict[str, int], process_engine: ProcessEngine
+) -> None:
+    instance_id = procedures["x001"]
+    with session_factory() as s, transaction(s):
+        snapshot = lock_instance(s, instance_id)
+        definition = process_engine.definition(s, snapshot.process_version_id)
+        workflow = process_engine.load(definition, snapshot)
+        workflow.last_task.data["_reminders_sent"] = 2  # a model's own bookkeeping, as a timer branch keeps
+        save_instance(s, snapshot, state=process_engine.dump(workflow))
+    with session_factory() as s:
+        instance = s.get(ProcessInstance, instance_id)
+        assert instance is not None
+        variables = instance_variables(s, process_engine, instance)
+    assert variables.data["subject_line"] == "Đề nghị"
+    assert not [key for key in variables.data if key.startswith("_")]
+    assert variables.titles["subject_line"] == "Nội dung đề nghị"
+    assert set(variables.titles) <= set(variables.data)

@@ -158,6 +158,23 @@ SCHEMAS: dict[str, Schema] = {
             "payload": _ANY_OBJECT,
         }
     ),
+    "InstanceData": _object(
+        {
+            "instance_id": _ID,
+            "reference": _TEXT,
+            "status": _TEXT,
+            "data": {
+                **_ANY_OBJECT,
+                "description": "the procedure's data as the instance page shows it: merged across parallel branches, "
+                "in the forms' order, the model's hidden bookkeeping keys (starting with _) left out",
+            },
+            "titles": {
+                "type": "object",
+                "additionalProperties": _TEXT,
+                "description": "each key's title in the forms, in the request's language (keys no form names: none)",
+            },
+        }
+    ),
     "History": _object(
         {
             "instance_id": _ID,
@@ -393,6 +410,16 @@ def _paths() -> dict[str, Schema]:
         "/api/v1/instances/{instance_id}": {
             "get": _operation(
                 "show_instance", "An instance", "instances", (200, instance_with_tasks), (404,), parameters=instance_id
+            )
+        },
+        "/api/v1/instances/{instance_id}/data": {
+            "get": _operation(
+                "instance_data",
+                "The instance's data (the process variables)",
+                "instances",
+                (200, _json(_ref("InstanceData"), "The data, with the forms' titles.")),
+                (404,),
+                parameters=instance_id,
             )
         },
         "/api/v1/instances/{instance_id}/history": {

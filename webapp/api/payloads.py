@@ -18,7 +18,8 @@ from workflows.audit import ChainBreak, VerifyReport
 from workflows.deployment.operations import DeployResult
 from workflows.engine.store import InstanceSnapshot
 from workflows.errors import Problem
-from workflows.models import AuditEvent, HumanTask, ProcessVersion
+from workflows.instances import InstanceVariables
+from workflows.models import AuditEvent, HumanTask, ProcessInstance, ProcessVersion
 from workflows.registry.models import Cadre, OrgUnit, User
 from workflows.states import TaskStatus
 from workflows.tasks import TaskView
@@ -171,6 +172,16 @@ def _instance_answer(instance: Any, labels: Any, tasks: Sequence[Any], now: date
             "cancel_reason": instance.cancel_reason,
         },
         "open_tasks": [_task_summary(task, instance.id, subject, unit, now) for task in tasks],
+    }
+
+
+def instance_variables(instance: ProcessInstance, variables: InstanceVariables) -> dict[str, Any]:
+    return {
+        "instance_id": instance.id,
+        "reference": instance.reference,
+        "status": instance.status,
+        "data": plain(variables.data),
+        "titles": variables.titles,
     }
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from flask import Blueprint, current_app, g, jsonify, request, url_for
 from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
@@ -32,7 +33,13 @@ from workflows.engine import operations
 from workflows.engine.store import InstanceSnapshot
 from workflows.errors import Invalid, NotAllowed, NotFound, Problem, WorkflowError
 from workflows.inspection.reads import ViewedObject
-from workflows.instances import diagram_for, find_cadre, is_read_only, load_visible_instance
+from workflows.instances import (
+    diagram_for,
+    find_cadre,
+    instance_variables,
+    is_read_only,
+    load_visible_instance,
+)
 from workflows.query_args import MAX_ID
 from workflows.registry.models import User
 from workflows.registry.tokens import user_for_token
@@ -283,6 +290,14 @@ def show_instance(instance_id: int) -> ResponseReturnValue:
     found = load_visible_instance(db.session, _user(), instance_id)
     with read_logged(ViewedObject.INSTANCE, found.id, found.unit_id):
         return jsonify(_instance_with_tasks(instance_id))
+
+
+@bp.get(f"/instances/<{ID}:instance_id>/data")
+def instance_data(instance_id: int) -> ResponseReturnValue:
+    found = load_visible_instance(db.session, _user(), instance_id)
+    with read_logged(ViewedObject.INSTANCE, found.id, found.unit_id):
+        variables = instance_variables(db.session, process_engine(), found, locale=str(get_locale() or "vi"))
+        return jsonify(payloads.instance_variables(found, variables))
 
 
 @bp.get(f"/instances/<{ID}:instance_id>/history")
