@@ -41,7 +41,13 @@ from workflows.appointment.service import (
 )
 from workflows.audit import instance_chain, verify_chains
 from workflows.db import transaction
-from workflows.deployment.operations import deploy_bundle, list_versions, reinstate_process, retire_process
+from workflows.deployment.operations import (
+    deploy_bundle,
+    list_versions,
+    reinstate_process,
+    retire_process,
+    roll_back_process,
+)
 from workflows.deployment.validation import BundleFile, split_uploads, validate_bundle
 from workflows.engine import operations
 from workflows.errors import Invalid, WorkflowError
@@ -166,7 +172,7 @@ def _read_bundle(paths: tuple[str, ...]) -> tuple[list[BundleFile], dict[str, by
 # -- processes ----------------------------------------------------------------------------------------
 
 
-@click.group(help="Deploy, list and validate process definitions.")
+@click.group(help="Deploy, list and validate process definitions; withdraw, reinstate or roll back a procedure.")
 def processes() -> None:
     pass
 
@@ -215,13 +221,16 @@ def validate_command(paths: tuple[str, ...]) -> None:
 @processes.command("list", help="List deployed process versions.")
 @with_appcontext
 def list_command() -> None:
+    first_with: dict[tuple[str, str], int] = {}
     for version in list_versions(db.session):
         withdrawn = (
             f"\twithdrawn {version.retired_dt:%Y-%m-%d %H:%M}: {version.retired_reason}" if version.retired_dt else ""
         )
+        first = first_with.setdefault((version.process_id, version.content_hash), version.version)
+        again = f"\tsame content as v{first}" if first != version.version else ""
         click.echo(
             f"{version.process_id}\tv{version.version}\t{version.content_hash[:12]}\t"
-            f"{version.deployed_dt:%Y-%m-%d %H:%M}\t{version.name}{withdrawn}"
+            f"{version.deployed_dt:%Y-%m-%d %H:%M}\t{version.name}{again}{withdrawn}"
         )
 
 
@@ -253,6 +262,27 @@ def reinstate_command(process_id: str, username: str | None) -> None:
     except WorkflowError as error:
         _fail(error.message)
     click.echo(f"{process_id} v{version.version} in use again")
+
+
+@processes.command(
+    "rollback",
+    help="Start new instances on an earlier version again: its content is deployed anew as the next version; "
+    "running instances stay on theirs, a withdrawn procedure stays withdrawn.",
+)
+@click.argument("process_id")
+@click.argument("version", type=int)
+@click.option("--reason", required=True, help="Why; recorded in the audit log.")
+@click.option("--as", "username", help="Record it as this (admin) user.")
+@with_appcontext
+def rollback_command(process_id: str, version: int, reason: str, username: str | None) -> None:
+    try:
+        with transaction(db.session):
+            result = roll_back_process(
+                db.session, actor=_user(username), process_id=process_id, version=version, reason=reason
+            )
+    except WorkflowError as error:
+        _fail(str(error))
+    click.echo(str(result))
 
 
 # -- audit --------------------------------------------------------------------------------------------

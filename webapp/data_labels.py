@@ -173,6 +173,7 @@ EVENT_TYPE_NAMES = {
     "process_deployed": N_("Procedure version deployed"),
     "process_retired": N_("Procedure withdrawn from use"),
     "process_reinstated": N_("Procedure back in use"),
+    "process_rolled_back": N_("Earlier procedure version used again"),
     "instance_started": N_("Procedure started"),
     "instance_completed": N_("Procedure ended"),
     "instance_cancelled": N_("Procedure cancelled"),

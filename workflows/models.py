@@ -32,10 +32,8 @@ class ProcessVersion(Base):
     """One deployed version of one executable BPMN process, with every file it was deployed from."""
 
     __tablename__ = "process_versions"
-    __table_args__ = (
-        UniqueConstraint("process_id", "version"),
-        UniqueConstraint("process_id", "content_hash"),
-    )
+    # A content hash may recur: an earlier version used again is deployed anew as the next version (decision 0055).
+    __table_args__ = (UniqueConstraint("process_id", "version"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     process_id: Mapped[str] = mapped_column(String(120), index=True)

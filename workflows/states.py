@@ -21,6 +21,7 @@ class EventType(StrEnum):
     PROCESS_DEPLOYED = "process_deployed"
     PROCESS_RETIRED = "process_retired"
     PROCESS_REINSTATED = "process_reinstated"
+    PROCESS_ROLLED_BACK = "process_rolled_back"  # an earlier version's content deployed anew (decision 0055)
     INSTANCE_STARTED = "instance_started"
     INSTANCE_COMPLETED = "instance_completed"
     INSTANCE_CANCELLED = "instance_cancelled"

@@ -12,9 +12,10 @@ from sqlalchemy import func, select
 from tests.fixtures.app import AuthActions
 from tests.fixtures.workflow_helpers import WorkflowDriver
 from workflows.db import transaction
-from workflows.deployment.operations import deploy_bundle, in_use, retire_process
+from workflows.deployment.operations import deploy_bundle, in_use, reinstate_process, retire_process
 from workflows.deployment.validation import BundleFile
-from workflows.models import ProcessVersion
+from workflows.engine.operations import latest_version
+from workflows.models import AuditEvent, ProcessVersion
 from workflows.registry.models import User
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "bpmn"
@@ -173,3 +174,151 @@ def test_the_api_says_which_procedures_are_withdrawn(app, client, driver: Workfl
     assert refused.exit_code == 1 and not _withdrawn(driver, "sample_approval")
     assert runner.invoke(args=["processes", "withdraw", "sample_approval", "--reason", "Hết hiệu lực"]).exit_code == 0
     assert _withdrawn(driver, "sample_approval")
+
+
+# -- using an earlier version again (decision 0055) ---------------------------------------------------------------
+
+V1 = BundleFile("versioned.bpmn", (FIXTURES / "two_versions_v1.bpmn").read_bytes())
+V2 = BundleFile("versioned.bpmn", (FIXTURES / "two_versions_v2.bpmn").read_bytes())
+PAGE = "/admin/processes/versioned"
+ROLLBACK = "/admin/processes/versioned/rollback"
+
+
+def _two_versions(driver: WorkflowDriver) -> None:
+    """versioned v1 by the system (as at start-up), v2 by the administrator."""
+    with driver.session_factory() as s, transaction(s):
+        deploy_bundle(s, [V1], actor=None, forms_dir=None)
+        admin = s.scalars(select(User).where(User.username == "admin")).one()
+        deploy_bundle(s, [V2], actor=admin, forms_dir=None)
+
+
+def _state(driver: WorkflowDriver) -> tuple[int, int, int]:
+    """Versions, audit events, the version new instances start on."""
+    with driver.session_factory() as s:
+        versions = s.scalar(select(func.count()).select_from(ProcessVersion)) or 0
+        events = s.scalar(select(func.count()).select_from(AuditEvent)) or 0
+        return versions, events, latest_version(s, "versioned").version
+
+
+def test_the_procedures_page_lists_its_versions_and_uses_an_earlier_one_again(
+    auth: AuthActions, client, driver: WorkflowDriver
+) -> None:
+    _two_versions(driver)
+    running = driver.start("versioned", as_user="personnel1", subject="CB0001")
+    auth.login("admin")
+    assert f'href="{PAGE}"' in client.get("/admin").get_data(as_text=True)
+    page = html.unescape(client.get(PAGE).get_data(as_text=True))
+    assert "Quy trình có phiên bản (v2)" in page and "Các phiên bản" in page
+    assert '<tr data-version="2" data-current="true">' in page and "Phiên bản đang dùng" in page
+    assert "Quản trị hệ thống" in page and "Hệ thống" in page  # who deployed v2, and v1
+    assert f'action="{ROLLBACK}"' in page and 'name="version" value="1"' in page and "Dùng lại phiên bản này" in page
+    assert 'name="version" value="2"' not in page  # the version in use offers nothing
+
+    done = auth.post(ROLLBACK, {"version": "1", "reason": "Phiên bản 2 sai bước duyệt"}, page=PAGE)
+    assert done.status_code == 302 and done.headers["Location"] == PAGE
+    page = html.unescape(client.get(PAGE).get_data(as_text=True))
+    assert "hồ sơ mới nay theo phiên bản 3, có nội dung của phiên bản 1" in page
+    assert '<tr data-version="3" data-current="true">' in page and "cùng nội dung với v1" in page
+    assert "cùng nội dung với phiên bản đang dùng" in page  # v1: nothing to go back to
+    assert _state(driver)[2] == 3 and driver.version_of(running) == 2
+    started = driver.start("versioned", as_user="personnel1", subject="CB0001")
+    assert driver.version_of(started) == 3
+    with driver.session_factory() as s:
+        event = s.scalars(select(AuditEvent).where(AuditEvent.event_type == "process_rolled_back")).one()
+        assert event.actor_name == "admin" and '"reason":"Phiên bản 2 sai bước duyệt"' in event.payload
+    # The audit log names the event in the reader's language.
+    assert "Dùng lại phiên bản trước của quy trình" in client.get(
+        "/audit/events?event_type=process_rolled_back"
+    ).get_data(as_text=True)
+
+
+def test_a_withdrawn_procedure_is_said_to_stay_withdrawn(auth: AuthActions, client, driver: WorkflowDriver) -> None:
+    _two_versions(driver)
+    with driver.session_factory() as s, transaction(s):
+        admin = s.scalars(select(User).where(User.username == "admin")).one()
+        retire_process(s, actor=admin, process_id="versioned", reason="Phiên bản 2 sai")
+    auth.login("admin")
+    assert "Ngừng sử dụng từ" in client.get(PAGE).get_data(as_text=True)
+    done = auth.post(ROLLBACK, {"version": "1", "reason": "Quay về phiên bản 1"}, page=PAGE)
+    assert done.status_code == 302 and _withdrawn(driver, "versioned")
+    assert "vẫn đang ngừng sử dụng" in html.unescape(client.get(PAGE).get_data(as_text=True))
+    with driver.session_factory() as s, transaction(s):
+        reinstate_process(s, actor=None, process_id="versioned")
+    assert driver.version_of(driver.start("versioned", as_user="personnel1", subject="CB0001")) == 3
+
+
+@pytest.mark.parametrize(
+    ("data", "status", "message"),
+    [
+        ({"version": "1", "reason": "  "}, 422, "Hãy nêu lý do dùng lại phiên bản trước"),
+        ({"version": "1"}, 422, "Hãy nêu lý do dùng lại phiên bản trước"),
+        ({"version": "9", "reason": "x"}, 422, "Quy trình này không có phiên bản 9."),
+        ({"version": "0", "reason": "x"}, 422, "Hãy chọn một phiên bản của quy trình."),
+        ({"version": "99999999999999999999", "reason": "x"}, 422, "Hãy chọn một phiên bản của quy trình."),
+        ({"version": "một", "reason": "x"}, 422, "Không phải là số nguyên hợp lệ."),
+        ({"reason": "x"}, 422, "Hãy chọn một phiên bản của quy trình."),
+        ({"version": "2", "reason": "x"}, 409, "Phiên bản 2 đang được dùng."),
+    ],
+)
+def test_a_bad_request_is_refused_in_vietnamese_and_changes_nothing(
+    auth: AuthActions, driver: WorkflowDriver, data: dict, status: int, message: str
+) -> None:
+    _two_versions(driver)
+    before = _state(driver)
+    auth.login("admin")
+    response = auth.post(ROLLBACK, data, page=PAGE)
+    assert response.status_code == status
+    assert message in html.unescape(response.get_data(as_text=True))
+    assert _state(driver) == before
+
+
+def test_a_version_of_another_procedure_or_an_unknown_procedure_is_not_found_and_changes_nothing(
+    auth: AuthActions, driver: WorkflowDriver
+) -> None:
+    _two_versions(driver)  # versioned has v2; sample_approval has only v1
+    before = _state(driver)
+    auth.login("admin")
+    other = auth.post("/admin/processes/sample_approval/rollback", {"version": "2", "reason": "x"}, page=PAGE)
+    assert other.status_code == 422
+    assert "Quy trình này không có phiên bản 2." in html.unescape(other.get_data(as_text=True))
+    unknown = auth.post("/admin/processes/nothing_like_it/rollback", {"version": "1", "reason": "x"}, page=PAGE)
+    assert unknown.status_code == 404
+    assert auth.client.get("/admin/processes/nothing_like_it").status_code == 404
+    assert _state(driver) == before
+
+
+@pytest.mark.parametrize("username", ["officer1", "supervisor1", "personnel1", "auditor1"])
+def test_only_administrators_use_an_earlier_version_again(
+    auth: AuthActions, client, username: str, driver: WorkflowDriver
+) -> None:
+    _two_versions(driver)
+    before = _state(driver)
+    auth.login(username)
+    assert client.get(PAGE).status_code == 403
+    assert auth.post(ROLLBACK, {"version": "1", "reason": "x"}).status_code == 403
+    assert _state(driver) == before
+
+
+def test_a_rollback_without_the_forms_token_is_refused(auth: AuthActions, driver: WorkflowDriver) -> None:
+    _two_versions(driver)
+    before = _state(driver)
+    auth.login("admin")
+    forged = auth.post(ROLLBACK, {"version": "1", "reason": "x", "csrf_token": "forged"})
+    assert forged.status_code == 400 and _state(driver) == before
+
+
+def test_uploading_an_earlier_versions_file_points_to_using_it_again(
+    auth: AuthActions, client, driver: WorkflowDriver
+) -> None:
+    _two_versions(driver)
+    before = _state(driver)
+    auth.login("admin")
+    data = {"files": (io.BytesIO(V1.content), "versioned.bpmn")}
+    response = auth.post("/admin/processes", data, page="/admin", content_type="multipart/form-data")
+    assert response.status_code == 302 and response.headers["Location"] == PAGE
+    page = html.unescape(client.get(PAGE).get_data(as_text=True))
+    assert (
+        "nội dung này là phiên bản 1, một phiên bản trước; không có gì thay đổi và hồ sơ mới vẫn theo phiên bản 2"
+    ) in page
+    assert "“Dùng lại phiên bản này”" in page
+    assert _state(driver) == before

@@ -66,6 +66,50 @@ def test_deploy_as_a_non_admin_is_refused(runner: FlaskCliRunner, driver: Workfl
     assert result.exit_code == 1 and "administrators" in result.output
 
 
+def _audit_events(driver: WorkflowDriver) -> int:
+    with driver.session_factory() as s:
+        return s.scalar(select(func.count()).select_from(AuditEvent)) or 0
+
+
+def test_rollback_starts_new_instances_on_an_earlier_version_again(
+    runner: FlaskCliRunner, driver: WorkflowDriver
+) -> None:
+    """Decision 0055: the earlier content deployed anew as the next version; bad requests exit 1, nothing stored."""
+    v1, v2 = str(FIXTURES / "two_versions_v1.bpmn"), str(FIXTURES / "two_versions_v2.bpmn")
+    assert runner.invoke(args=["processes", "deploy", v1]).exit_code == 0
+    assert runner.invoke(args=["processes", "deploy", v2, "--as", "admin"]).exit_code == 0
+    running = driver.start("versioned", as_user="personnel1", subject="CB0001")
+    again = runner.invoke(args=["processes", "deploy", v1])
+    assert again.exit_code == 0
+    assert "versioned v1 (an earlier version, unchanged; v2 is in use." in again.output
+    assert "canbo processes rollback versioned 1 --reason" in again.output
+
+    before = (_versions(driver), _audit_events(driver))
+    for args, said in [
+        (["versioned", "1", "--reason", "  "], "Say why the earlier version is used again."),
+        (["versioned", "9", "--reason", "x"], "This procedure has no version 9."),
+        (["sample_approval", "2", "--reason", "x"], "This procedure has no version 2."),
+        (["versioned", "2", "--reason", "x"], "Version 2 is the one in use."),
+        (["nothing_like_it", "1", "--reason", "x"], "not deployed"),
+        (["versioned", "1", "--reason", "x", "--as", "officer1"], "administrators"),
+    ]:
+        refused = runner.invoke(args=["processes", "rollback", *args])
+        assert refused.exit_code == 1 and said in refused.output, (args, refused.output)
+    assert runner.invoke(args=["processes", "rollback", "versioned", "1"]).exit_code == 2  # --reason is required
+    assert (_versions(driver), _audit_events(driver)) == before
+
+    done = runner.invoke(args=["processes", "rollback", "versioned", "1", "--reason", "v2 sai", "--as", "admin"])
+    assert done.exit_code == 0, done.output
+    assert done.output.strip() == "versioned v3 deployed with the content of v1 (replacing v2)"
+    assert "versioned\tv3\t" in (listed := runner.invoke(args=["processes", "list"]).output)
+    assert next(line for line in listed.splitlines() if line.startswith("versioned\tv3")).endswith("same content as v1")
+    assert driver.version_of(driver.start("versioned", as_user="personnel1", subject="CB0001")) == 3
+    assert driver.version_of(running) == 2
+    with driver.session_factory() as s:
+        event = s.scalars(select(AuditEvent).where(AuditEvent.event_type == "process_rolled_back")).one()
+        assert event.actor_name == "admin" and '"reason":"v2 sai"' in event.payload
+
+
 def test_validate_lists_every_problem_with_its_place(runner: FlaskCliRunner) -> None:
     result = runner.invoke(
         args=["processes", "validate", str(FIXTURES / "xsd_error.bpmn"), str(FIXTURES / "missing_form.bpmn")]

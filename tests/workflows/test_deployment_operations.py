@@ -14,12 +14,17 @@ from workflows.db import transaction
 from workflows.deployment.operations import (
     RETIRE_REASON_MAX,
     RETIRED,
+    RollbackResult,
     deploy_bundle,
+    deploy_directory,
     in_use,
     reinstate_process,
     retire_process,
+    roll_back_process,
+    version_history,
 )
 from workflows.deployment.validation import BundleFile
+from workflows.engine.operations import latest_version
 from workflows.errors import Conflict, Invalid, NotAllowed, NotFound
 from workflows.instances import deployed_processes, startable_processes
 from workflows.models import AuditEvent, ProcessInstance, ProcessVersion
@@ -223,3 +228,202 @@ def test_withdrawing_refuses_bad_requests_and_writes_nothing(
     _withdraw(session_factory, "versioned")
     with pytest.raises(Conflict):
         _withdraw(session_factory, "versioned")
+
+
+# -- using an earlier version again (decision 0055) ---------------------------------------------------------------
+
+V1 = BundleFile("versioned.bpmn", (FIXTURES / "two_versions_v1.bpmn").read_bytes())
+V2 = BundleFile("versioned.bpmn", (FIXTURES / "two_versions_v2.bpmn").read_bytes())
+REASON = "Phiên bản 2 sai bước duyệt"
+
+
+def _roll_back(
+    factory: sessionmaker[Session], version: int, *, process_id: str = "versioned", reason: str = REASON
+) -> RollbackResult:
+    with factory() as s, transaction(s):
+        return roll_back_process(s, actor=_as(s, "admin"), process_id=process_id, version=version, reason=reason)
+
+
+def _finish(driver: WorkflowDriver, instance_id: int) -> int:
+    steps = 0
+    while tasks := driver.open_tasks(instance_id):
+        driver.complete("officer1", tasks[0].id, {})
+        steps += 1
+    assert driver.instance(instance_id).status == InstanceStatus.COMPLETED
+    return steps
+
+
+def test_an_earlier_version_is_deployed_anew_as_the_next_one_and_running_instances_stay_on_theirs(
+    session_factory: sessionmaker[Session], driver: WorkflowDriver
+) -> None:
+    _deploy(session_factory, [V1])
+    on_v1 = driver.start("versioned", as_user="personnel1", subject="CB0001")
+    _deploy(session_factory, [V2])
+    on_v2 = driver.start("versioned", as_user="personnel1", subject="CB0001")
+
+    result = _roll_back(session_factory, 1)
+    assert (result.version, result.restored_version, result.replaced_version, result.is_withdrawn) == (3, 1, 2, False)
+    assert str(result) == "versioned v3 deployed with the content of v1 (replacing v2)"
+    on_v3 = driver.start("versioned", as_user="personnel1", subject="CB0001")
+    assert [driver.version_of(i) for i in (on_v1, on_v2, on_v3)] == [1, 2, 3]  # no instance moved
+    # v3 runs what v1 ran (one step; v2 has two); each running instance finishes on its own version.
+    assert (_finish(driver, on_v3), _finish(driver, on_v2), _finish(driver, on_v1)) == (1, 2, 1)
+
+    with session_factory() as s:
+        v1, v2, v3 = s.scalars(select(ProcessVersion).order_by(ProcessVersion.version)).all()[-3:]
+        assert (v3.content_hash, v3.files, v3.forms, v3.name) == (v1.content_hash, v1.files, v1.forms, v1.name)
+        assert v3.deployed_by_id == _as(s, "admin").id and v2.content_hash != v1.content_hash
+        # Every start uses the latest version, as before: the start page, the API, the worker, a month opened.
+        assert latest_version(s, "versioned").version == 3 and in_use(s, "versioned")
+        assert ("versioned", "Quy trình có phiên bản (v1)", 3) in {
+            (p.process_id, p.name, p.version) for p in startable_processes(s)
+        }
+        event = s.scalars(select(AuditEvent).where(AuditEvent.event_type == "process_rolled_back")).one()
+        assert event.chain_key == "system" and event.actor_name == "admin"
+        for part in ('"version":3', '"restored_version":1', '"replaced_version":2', f'"reason":"{REASON}"'):
+            assert part in event.payload
+        assert f'"content_hash":"{v1.content_hash}"' in event.payload
+        assert verify_chains(s).ok
+        history = version_history(s, "versioned")
+        assert [(h.version, h.same_content_as, h.is_current, h.holds_current_content) for h in history] == [
+            (3, 1, True, True),
+            (2, None, False, False),
+            (1, None, False, True),
+        ]
+        assert history[0].deployed_by is not None and history[2].deployed_by is None  # the system deployed v1
+
+
+def test_uploading_an_earlier_versions_file_again_changes_nothing_and_names_the_version_in_use(
+    session_factory: sessionmaker[Session], driver: WorkflowDriver
+) -> None:
+    _deploy(session_factory, [V1])
+    _deploy(session_factory, [V2])
+    (again,) = _deploy(session_factory, [V1])
+    assert (again.version, again.created, again.current_version, again.is_earlier) == (1, False, 2, True)
+    assert "canbo processes rollback versioned 1 --reason" in str(again)
+    assert driver.version_of(driver.start("versioned", as_user="personnel1", subject="CB0001")) == 2
+
+    _roll_back(session_factory, 1)
+    (same,) = _deploy(session_factory, [V1])  # the content in use: unchanged, as ever
+    assert (same.version, same.created, same.is_earlier) == (3, False, False)
+    (older,) = _deploy(session_factory, [V2])
+    assert (older.version, older.current_version, older.is_earlier) == (2, 3, True)
+    with session_factory() as s:
+        assert s.scalar(select(func.max(ProcessVersion.version)).where(ProcessVersion.process_id == "versioned")) == 3
+
+
+def test_the_start_up_deployment_does_not_undo_a_version_deployed_since(
+    session_factory: sessionmaker[Session], driver: WorkflowDriver
+) -> None:
+    shipped = (ROOT / "bpmn" / "sample_approval.bpmn").read_text(encoding="utf-8")
+    changed = shipped.replace('name="Phê duyệt đề nghị (mẫu)"', 'name="Phê duyệt đề nghị (mẫu, sửa)"')
+    assert changed != shipped
+    (v2,) = _deploy(session_factory, [BundleFile("sample_approval.bpmn", changed.encode())])
+    assert v2.version == 2
+    with session_factory() as s, transaction(s):
+        results = {r.process_id: r for r in deploy_directory(s, ROOT / "bpmn", ROOT / "forms", actor=None)}
+    assert (results["sample_approval"].version, results["sample_approval"].current_version) == (1, 2)
+    with session_factory() as s:
+        assert latest_version(s, "sample_approval").version == 2
+
+    _roll_back(session_factory, 1, process_id="sample_approval", reason="Bản sửa chưa được duyệt")
+    with session_factory() as s, transaction(s):
+        results = {r.process_id: r for r in deploy_directory(s, ROOT / "bpmn", ROOT / "forms", actor=None)}
+    assert (results["sample_approval"].version, results["sample_approval"].is_earlier) == (3, False)
+    assert driver.version_of(driver.start("sample_approval", as_user="personnel1", subject="CB0001")) == 3
+
+
+def test_a_withdrawn_procedure_stays_withdrawn_when_an_earlier_version_is_used_again(
+    session_factory: sessionmaker[Session], driver: WorkflowDriver
+) -> None:
+    _deploy(session_factory, [V1])
+    _deploy(session_factory, [V2])
+    _withdraw(session_factory, "versioned", reason="Phiên bản 2 sai")
+    result = _roll_back(session_factory, 1)
+    assert result.is_withdrawn and "stays withdrawn" in str(result)
+    with session_factory() as s:
+        assert not in_use(s, "versioned") and "versioned" not in {p.process_id for p in startable_processes(s)}
+        v3 = latest_version(s, "versioned")
+        assert (v3.version, v3.retired_reason) == (3, "Phiên bản 2 sai")
+        assert (
+            '"withdrawn":true'
+            in s.scalars(select(AuditEvent.payload).where(AuditEvent.event_type == "process_rolled_back")).one()
+        )
+    with pytest.raises(Conflict) as refused:
+        driver.start("versioned", as_user="personnel1", subject="CB0001")
+    assert refused.value.message == RETIRED
+    _reinstate(session_factory, "versioned")
+    assert driver.version_of(driver.start("versioned", as_user="personnel1", subject="CB0001")) == 3
+
+
+@pytest.mark.parametrize(
+    ("username", "process_id", "version", "reason", "error", "field"),
+    [
+        ("personnel1", "versioned", 1, REASON, NotAllowed, None),
+        ("admin", "versioned", 1, "   ", Invalid, "reason"),
+        ("admin", "versioned", 1, "x" * (RETIRE_REASON_MAX + 1), Invalid, "reason"),
+        ("admin", "nothing_like_it", 1, REASON, NotFound, None),
+        ("admin", "versioned", 9, REASON, Invalid, "version"),
+        ("admin", "versioned", 0, REASON, Invalid, "version"),
+        ("admin", "versioned", 2**63, REASON, Invalid, "version"),
+        ("admin", "sample_approval", 2, REASON, Invalid, "version"),  # v2 is the other procedure's
+        ("admin", "versioned", 2, REASON, Conflict, None),  # the version in use
+    ],
+)
+def test_using_an_earlier_version_again_refuses_bad_requests_and_writes_nothing(
+    session_factory: sessionmaker[Session],
+    demo_users: dict,
+    username: str,
+    process_id: str,
+    version: int,
+    reason: str,
+    error: type[Exception],
+    field: str | None,
+) -> None:
+    _deploy(session_factory, [V1])
+    _deploy(session_factory, [V2])
+    with session_factory() as s:
+        before = (_count(s, ProcessVersion), _count(s, AuditEvent))
+        with pytest.raises(error) as refused:
+            roll_back_process(s, actor=_as(s, username), process_id=process_id, version=version, reason=reason)
+        if field is not None:
+            assert isinstance(refused.value, Invalid) and [p.field for p in refused.value.problems] == [field]
+        s.rollback()
+        assert (_count(s, ProcessVersion), _count(s, AuditEvent)) == before
+        assert latest_version(s, "versioned").version == 2
+
+
+def test_the_content_in_use_is_not_deployed_again(session_factory: sessionmaker[Session], demo_users: dict) -> None:
+    _deploy(session_factory, [V1])
+    _deploy(session_factory, [V2])
+    _roll_back(session_factory, 1)
+    with pytest.raises(Conflict) as refused:
+        _roll_back(session_factory, 1)  # v3, in use, already holds it
+    assert refused.value.message_args == {"current": 3, "version": 1}
+    assert _roll_back(session_factory, 2).version == 4  # and back again: each step is a version of its own
+
+
+NO_START = (FIXTURES / "no_start_event.bpmn").read_text(encoding="utf-8")
+
+
+def test_an_earlier_version_that_fails_todays_checks_is_not_used_again(
+    session_factory: sessionmaker[Session], demo_users: dict
+) -> None:
+    with session_factory() as s, transaction(s):
+        s.add(
+            ProcessVersion(
+                process_id="versioned",
+                version=1,
+                name="Quy trình cũ",
+                content_hash="f" * 64,
+                files={"versioned.bpmn": NO_START.replace('id="no_start_event"', 'id="versioned"')},
+                forms={},
+            )
+        )
+    _deploy(session_factory, [V2])
+    with pytest.raises(Invalid) as refused:
+        _roll_back(session_factory, 1)
+    assert refused.value.message_args == {"version": 1} and refused.value.problems
+    assert "start event" in str(refused.value).lower()
+    with session_factory() as s:
+        assert latest_version(s, "versioned").version == 2

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from alembic import command
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 
 from workflows.db import make_engine
 from workflows.migrate import alembic_config, current_revision, upgrade
 
 FIRST_REVISION = "6b26d966265e"
+PREVIOUS_OF_RECURRING = "8b2f6d4e1c73"  # before a content could recur in a later version (0bda089a151c)
 
 
 def _run(engine, action, revision: str) -> None:  # type: ignore[no-untyped-def]
@@ -52,4 +55,43 @@ def test_upgrade_from_the_first_revision_with_data_then_down_and_up(tmp_path: Pa
     _run(engine, command.downgrade, FIRST_REVISION)
     upgrade(engine)
     assert current_revision(engine) is not None
+    engine.dispose()
+
+
+def test_a_content_may_recur_in_a_later_version_and_a_downgrade_that_cannot_hold_it_says_why(tmp_path: Path) -> None:
+    """Decision 0055: (process_id, content_hash) is no longer unique. SQLite rebuilds the table under the instances
+    that point at it; the way back refuses, and changes nothing, while a content recurs."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'recur.db'}")
+    upgrade(engine)
+    head = current_revision(engine)
+    version = (
+        "INSERT INTO process_versions (id, process_id, version, name, content_hash, files, forms, deployed_dt) "
+        "VALUES (:id, 'p', :id, 'P', 'h', '{}', '{}', '2026-12-01')"
+    )
+    with engine.begin() as conn:
+        conn.execute(text(version), [{"id": 1}, {"id": 2}])  # v2: v1's content used again
+        conn.execute(
+            text(
+                "INSERT INTO process_instances (id, process_version_id, process_id, status, started_dt, state, "
+                "serializer_version, lock_version, audit_seq, audit_head) "
+                "VALUES (7, 2, 'p', 'running', '2026-12-01', '{}', '1', 1, 0, :head)"
+            ),
+            {"head": "0" * 64},
+        )
+    with pytest.raises(RuntimeError, match="same content in more than one version"):
+        _run(engine, command.downgrade, PREVIOUS_OF_RECURRING)
+    assert current_revision(engine) == head
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE process_instances SET process_version_id = 1"))
+        conn.execute(text("DELETE FROM process_versions WHERE id = 2"))
+    _run(engine, command.downgrade, PREVIOUS_OF_RECURRING)
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        conn.execute(text(version), {"id": 2})
+    upgrade(engine)
+    with engine.begin() as conn:
+        conn.execute(text(version), {"id": 2})
+        assert conn.execute(text("SELECT process_version_id FROM process_instances")).scalar_one() == 1
+        assert conn.execute(text("PRAGMA foreign_key_check")).all() == []
+        indexes = {row[1] for row in conn.execute(text("PRAGMA index_list(process_versions)"))}
+        assert "ix_process_versions_process_id" in indexes
     engine.dispose()

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import StringField
-from wtforms.validators import DataRequired, Length
+from wtforms import IntegerField, StringField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
 from webapp.form_base import Form
 from webapp.text_fields import clean_text
 from workflows.deployment.operations import RETIRE_REASON_MAX
+from workflows.query_args import MAX_ID
 
 
 class WithdrawForm(Form):
@@ -15,6 +16,26 @@ class WithdrawForm(Form):
         filters=[clean_text],
         validators=[
             DataRequired(_l("Say why the procedure is withdrawn; it is recorded in the audit log.")),
+            Length(max=RETIRE_REASON_MAX, message=_l("At most %(max)d characters.", max=RETIRE_REASON_MAX)),
+        ],
+    )
+
+
+class RollbackForm(Form):
+    """Use an earlier version again (decision 0055): each earlier version's row posts its number and a reason."""
+
+    version = IntegerField(
+        _l("Version"),
+        validators=[
+            InputRequired(_l("Choose one of the procedure's versions.")),
+            NumberRange(1, MAX_ID, message=_l("Choose one of the procedure's versions.")),
+        ],
+    )
+    reason = StringField(
+        _l("Reason"),
+        filters=[clean_text],
+        validators=[
+            DataRequired(_l("Say why the earlier version is used again; it is recorded in the audit log.")),
             Length(max=RETIRE_REASON_MAX, message=_l("At most %(max)d characters.", max=RETIRE_REASON_MAX)),
         ],
     )

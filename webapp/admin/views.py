@@ -9,10 +9,16 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from webapp.admin.forms import WithdrawForm
+from webapp.admin.forms import RollbackForm, WithdrawForm
 from webapp.extensions import db
 from webapp.http import act, translated
-from workflows.deployment.operations import deploy_bundle, reinstate_process, retire_process
+from workflows.deployment.operations import (
+    deploy_bundle,
+    reinstate_process,
+    retire_process,
+    roll_back_process,
+    version_history,
+)
 from workflows.deployment.validation import split_uploads
 from workflows.errors import Conflict, Invalid, NotAllowed, NotFound
 from workflows.instances import deployed_processes
@@ -120,10 +126,24 @@ def deploy() -> Any:
     except NotAllowed:
         abort(403)
     names = _process_names()
+    earlier = None
     for result in results:
         name = names.get(result.process_id, result.process_id)
         if result.created:
             flash(_("Deployed %(process)s version %(version)d.", process=name, version=result.version), "success")
+        elif result.is_earlier:
+            earlier = earlier or result.process_id
+            flash(
+                _(
+                    "%(process)s: this content is version %(version)d, an earlier version; nothing changed and new "
+                    "procedures still start on version %(current)d. To start them on version %(version)d again, "
+                    "choose “Use this version again” on the procedure's page and say why.",
+                    process=name,
+                    version=result.version,
+                    current=result.current_version,
+                ),
+                "warning",
+            )
         else:
             flash(
                 _(
@@ -133,6 +153,8 @@ def deploy() -> Any:
                 ),
                 "info",
             )
+    if earlier is not None:  # where the version can be used again
+        return redirect(url_for("admin.show_process", process_id=earlier))
     return redirect(url_for("admin.index"))
 
 
@@ -175,3 +197,88 @@ def reinstate(process_id: str) -> Any:
         return redirect(url_for("admin.index", _anchor="processes"))
     flash(_("%(process)s is in use again.", process=_process_names().get(process_id, process_id)), "success")
     return redirect(url_for("admin.index", _anchor="processes"))
+
+
+# -- a procedure's versions; using an earlier one again (decision 0055) -------------------------------------------
+
+
+@bp.get("/processes/<process_id>")
+@admin_required
+def show_process(process_id: str) -> Any:
+    return _render_process(process_id)
+
+
+def _render_process(
+    process_id: str,
+    status: int = 200,
+    *,
+    rollback_form: RollbackForm | None = None,
+    error: str | None = None,
+    problems: list[Any] | None = None,
+) -> Any:
+    versions = version_history(db.session, process_id)
+    if not versions:
+        abort(404)
+    form = rollback_form or RollbackForm(formdata=None)
+    shown = {entry.version for entry in versions if not entry.holds_current_content}
+    page = render_template(
+        "admin/process.html",
+        process_id=process_id,
+        versions=versions,
+        current=versions[0],
+        rollback_form=form,
+        # The row whose form was posted opens with its errors; a version not offered gets them above the table.
+        rolling_back=form.version.data if form.version.data in shown else None,
+        error=error,
+        problems=problems or [],
+    )
+    return page, status
+
+
+@bp.post("/processes/<process_id>/rollback")
+@admin_required
+def roll_back(process_id: str) -> Any:
+    """New instances start on an earlier version again: its content is deployed anew as the next version; running
+    instances stay on theirs, a withdrawn procedure stays withdrawn (decision 0055)."""
+    form = RollbackForm()
+    if not form.validate():
+        return _render_process(process_id, 422, rollback_form=form)
+    version, reason = form.version.data or 0, form.reason.data or ""
+    try:
+        result = act(
+            lambda: roll_back_process(
+                db.session, actor=current_user, process_id=process_id, version=version, reason=reason
+            )
+        )
+    except NotFound:
+        abort(404)
+    except NotAllowed:
+        abort(403)
+    except Invalid as error:
+        fields = {problem.field for problem in error.problems}
+        if "reason" in fields:
+            form.reason.errors = [*form.reason.errors, translated(error)]
+            return _render_process(process_id, 422, rollback_form=form)
+        if "version" in fields:
+            form.version.errors = [*form.version.errors, translated(error)]
+            return _render_process(process_id, 422, rollback_form=form)
+        return _render_process(process_id, 422, rollback_form=form, error=translated(error), problems=error.problems)
+    except Conflict as error:
+        return _render_process(process_id, 409, rollback_form=form, error=translated(error))
+    name = _process_names().get(process_id, process_id)
+    flash(
+        _(
+            "%(process)s: version %(version)d, with the content of version %(restored)d, is the one new procedures "
+            "start on; running ones stay on their own version.",
+            process=name,
+            version=result.version,
+            restored=result.restored_version,
+        ),
+        "success",
+    )
+    if result.is_withdrawn:
+        flash(
+            _("%(process)s is still withdrawn from use: put it back in use to start it again.", process=name),
+            "warning",
+        )
+    return redirect(url_for("admin.show_process", process_id=process_id))
