@@ -35,6 +35,7 @@ from workflows.migrate import MIGRATIONS_DIR
 from workflows.query_args import MAX_ID
 from workflows.registry.models import User
 from workflows.registry.signed_in import user_with_roles
+from workflows.rules.evaluation import month_text
 from workflows.states import Role
 
 log = logging.getLogger(__name__)
@@ -199,6 +200,7 @@ def _init_templates(app: Flask) -> None:
         return value.replace(tzinfo=UTC).astimezone(zone).strftime(fmt)
 
     app.jinja_env.filters["localdatetime"] = localdatetime
+    app.jinja_env.filters["month_text"] = month_text  # "tháng 11/2026", not "2026-11"
     from webapp.start_form import unit_tree
 
     app.jinja_env.filters["unit_tree"] = unit_tree

@@ -43,6 +43,7 @@ __all__ = [
     "open_step_ballot",
     "pending_box",
     "procedure_for",
+    "step_note_key",
 ]
 
 # The ids of the boxes already taken into the data (one box per activation of a step).
@@ -69,6 +70,8 @@ class BallotProcedure:
     candidates: Callable[[Session, str, Mapping[str, Any], Sequence[str]], list[Candidate]]
     # (step, task data) -> the unit whose members vote; None: the procedure's own unit
     voting_unit: Callable[[str, Mapping[str, Any]], int | None]
+    # step -> the field of the secretary's note on the step's form, where a refusal to complete the step points
+    note_key: Callable[[str], str]
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,12 @@ class OpenStep:
     task: HumanTask
     step: str
     data: Mapping[str, Any]
+
+
+def step_note_key(step: str) -> str:
+    """The secretary's note of a ballot step, under the step's own key (decision 0053): a procedure with several
+    ballot steps gives each its form, so a later step neither opens with an earlier step's note nor overwrites it."""
+    return f"{step}_note"
 
 
 @cache
@@ -172,13 +181,14 @@ def open_step_ballot(
 
 
 def closed_box(
-    session: Session, procedure: BallotProcedure, instance_id: int, data: Mapping[str, Any], field: str
+    session: Session, procedure: BallotProcedure, instance_id: int, data: Mapping[str, Any]
 ) -> tuple[str, BallotBox]:
-    """For a ballot step's hook: the step and its closed box; `Invalid` at `field` until the box has been opened,
-    voted and closed."""
+    """For a ballot step's hook: the step and its closed box; `Invalid` at the step's note field until the box has
+    been opened, voted and closed."""
     task = open_ballot_task(session, instance_id, procedure.steps)
     if task is None:  # a model bug: the hook is named by a ballot step's form only
         raise LookupError(f"instance {instance_id} is not at a ballot step")
+    field = procedure.note_key(task.task_key)
     box = pending_box(session, instance_id, task.task_key, data)
     if box is None:
         raise Invalid(

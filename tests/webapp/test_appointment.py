@@ -222,6 +222,55 @@ def test_internal_appointment_of_a_commune_vice_chair_through_http(
     _verified(session_factory)
 
 
+def test_a_later_ballot_step_opens_without_the_earlier_steps_note_through_http(
+    client: FlaskClient,
+    auth: AuthActions,
+    driver: WorkflowDriver,
+    session_factory: sessionmaker[Session],
+    world: dict[str, Any],
+) -> None:
+    """Decision 0053: step 3's task page does not open with step 2's secretary's note in its own box (the note is
+    shown with the procedure's data, read-only), a refusal is shown at the step's own field, and the instance page
+    then shows both notes under their own titles."""
+    members = world["members"]
+    everyone = {name: YES for name in members}
+    instance_id = _instance_id(_start(auth, world["post_id"]))
+    _submit(auth, driver, instance_id, "eligibility_policy", "personnel1", {"dossier_received_on": today_text()})
+    _submit(auth, driver, instance_id, "policy_decision", "leader1", {"policy_decision": "approve"})
+    conference = {"held_on": today_text(), "minutes_summary": "Thống nhất cơ cấu, tiêu chuẩn"}
+    _submit(auth, driver, instance_id, "step1_conference", "personnel1", conference)
+    step2_note = "Hội nghị mở rộng ngày 02/11: 7/7 thành viên có mặt"
+    _hold_ballot(auth, instance_id, members, everyone)
+    assert (
+        _submit(auth, driver, instance_id, "ballot_step2", "personnel1", {"ballot_step2_note": step2_note}).status_code
+        == 302
+    )
+
+    task = driver.task(instance_id, "ballot_step3")
+    page = lxml_html.fromstring(client.get(f"/tasks/{task.id}").get_data(as_text=True))
+    [box] = page.xpath("//form//textarea[@name='ballot_step3_note']")
+    assert (box.text or "").strip() == ""
+    assert not page.xpath("//form//textarea[@name='ballot_note' or @name='ballot_step2_note']")
+    step3_note = "Đã công bố kết quả bước 2 trước khi bỏ phiếu"
+    refused = _submit(auth, driver, instance_id, "ballot_step3", "personnel1", {"ballot_step3_note": step3_note})
+    assert refused.status_code == 422  # the box has not been held: said at the step's own field
+    assert lxml_html.fromstring(refused.get_data(as_text=True)).xpath(
+        "//textarea[@name='ballot_step3_note'][@aria-invalid='true']"
+    )
+    _hold_ballot(auth, instance_id, members, everyone)
+    assert (
+        _submit(auth, driver, instance_id, "ballot_step3", "personnel1", {"ballot_step3_note": step3_note}).status_code
+        == 302
+    )
+
+    _as(auth, "personnel1")
+    shown = client.get(f"/instances/{instance_id}").get_data(as_text=True)
+    assert step2_note in shown and step3_note in shown
+    assert "Ghi chú của thư ký: hội nghị tập thể lãnh đạo mở rộng" in shown
+    assert "Ghi chú của thư ký: hội nghị tập thể lãnh đạo lần 2" in shown
+    _verified(session_factory)
+
+
 def test_start_page_refusals(
     client: FlaskClient, auth: AuthActions, session_factory: sessionmaker[Session], world: dict[str, Any]
 ) -> None:

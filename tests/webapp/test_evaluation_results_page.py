@@ -70,8 +70,20 @@ def test_the_units_below_are_listed_only_when_asked(app: Flask, auth: AuthAction
     assert "CB0001" in codes and "RX01" in codes and "RN01" not in codes  # RN01 has no November result
     assert "Văn phòng (thử)" in below  # the unit column
     title = "Grades of %(month)s: %(unit)s and the units below"
-    assert vietnamese(app, title, month=MONTH, unit="Xã An Phú") in below  # the chart says what it counts
+    assert vietnamese(app, title, month="11/2026", unit="Xã An Phú") in below  # the chart says what it counts
     assert codes == sorted(codes)
+
+
+def test_the_heading_writes_the_month_as_vietnamese_pages_do(app: Flask, auth: AuthActions, client, seeded) -> None:
+    """ "Kết quả hằng tháng: Xã An Phú, tháng 11/2026" — not the "2026-11" of the address and the filter's box."""
+    auth.login("personnel1")
+    html = client.get(f"/evaluation/results?unit=X001&month={MONTH}").get_data(as_text=True)
+    heading = re.search(r"<h1>(.*?)</h1>", html, re.S)
+    assert heading is not None
+    title = "Monthly results: %(unit)s, month %(month)s"
+    assert heading.group(1) == vietnamese(app, title, unit="Xã An Phú", month="11/2026")
+    assert "tháng 11/2026" in heading.group(1) and MONTH not in heading.group(1)
+    assert f'name="month" size="8" value="{MONTH}"' in html  # the filter keeps the form it is typed in
 
 
 def test_a_page_at_a_time_with_the_whole_month_counted(

@@ -72,6 +72,13 @@ def _data(driver: WorkflowDriver, instance_id: int) -> dict[str, Any]:
         return dict(workflow.last_task.data) if workflow.last_task else {}
 
 
+def _shown(driver: WorkflowDriver, instance_id: int) -> dict[str, Any]:
+    """The procedure's data as the instance page shows it (every branch's, decision 0051)."""
+    with driver.session_factory() as s:
+        detail = load_instance_detail(s, driver.engine, user(s, "personnel1"), instance_id)
+    return {item.key: item.value for item in detail.data}
+
+
 def _verify(session_factory: sessionmaker[Session]) -> None:
     with session_factory() as s:
         report = verify_chains(s)
@@ -166,6 +173,38 @@ def test_internal_source_from_policy_to_decision(
         casts = s.scalars(select(AuditEvent.payload).where(AuditEvent.event_type == "ballot_cast")).all()
         assert casts and all(set(json.loads(p)) == {"box_id"} for p in casts)
     _verify(session_factory)
+
+
+def test_each_ballot_step_has_its_own_note(
+    driver: WorkflowDriver, session_factory: sessionmaker[Session], world: dict[str, Any]
+) -> None:
+    """Decision 0053: the ballot steps shared one form and its `ballot_note`, so step 3's form opened with step 2's
+    note and overwrote it. Each step's note is its own: a later step opens empty, a refusal points at the step's own
+    field, and every note stays in the data."""
+    members = world["members"]
+    instance_id = start(session_factory, driver.engine, world["post_id"])
+    _to_policy(driver, instance_id)
+    _complete(driver, instance_id, "step1_conference", "personnel1", {"held_on": today_text(), "minutes_summary": "x"})
+    notes = {
+        "ballot_step2": "Hội nghị mở rộng: 7/7 có mặt",
+        "ballot_step3": "Đã công bố kết quả bước 2",
+        "ballot_step4": "Phiếu có ký tên: 2",
+        "ballot_step5": "Biểu quyết lần 3",
+    }
+    for step, note in notes.items():
+        if step == "ballot_step5":
+            _clearances_and_final_check(driver, instance_id)
+        task = driver.task(instance_id, step)
+        assert driver.prefill("personnel1", task.id) == {}
+        with pytest.raises(Invalid) as refused:  # the box has not been held yet
+            driver.complete("personnel1", task.id, {f"{step}_note": note})
+        assert [p.field for p in refused.value.problems] == [f"{step}_note"]
+        run_ballot(session_factory, driver.engine, instance_id, members, _everyone_votes(members, YES))
+        driver.complete("personnel1", task.id, {f"{step}_note": note})
+    assert {t.task_key for t in driver.open_tasks(instance_id)} == {"submission"}
+    data = _data(driver, instance_id)
+    assert {f"{step}_note": note for step, note in notes.items()}.items() <= data.items()
+    assert "ballot_note" not in data
 
 
 def test_external_source_votes_at_the_sending_unit(
@@ -374,6 +413,13 @@ def test_policy_deadline_escalates_without_interrupting(
     clock.set_now(clock.now() + timedelta(days=60))
     run_due_timers(session_factory, driver.engine)
     assert "escalate_process" in {t.task_key for t in driver.open_tasks(instance_id)}
+    # Decision 0053: each escalation writes its own field, so the procedure's data keeps both.
+    _complete(driver, instance_id, "escalate_policy", "personnel1", {"policy_instruction": "Đã nhắc lãnh đạo"})
+    process = driver.task(instance_id, "escalate_process")
+    assert driver.prefill("leader1", process.id) == {}
+    _complete(driver, instance_id, "escalate_process", "leader1", {"process_instruction": "Hoàn thành trong tuần"})
+    shown = _shown(driver, instance_id)
+    assert (shown["policy_instruction"], shown["process_instruction"]) == ("Đã nhắc lãnh đạo", "Hoàn thành trong tuần")
     _verify(session_factory)
 
 
@@ -388,11 +434,9 @@ def test_after_the_policy_deadline_the_instance_shows_the_procedures_data_not_th
     clock.set_now(clock.now() + timedelta(days=40))
     run_due_timers(session_factory, driver.engine)
     _complete(driver, instance_id, "policy_decision", "leader1", {"policy_decision": "approve"})
-    _complete(driver, instance_id, "escalate_policy", "personnel1", {"instruction": "Đã nhắc lãnh đạo"})
-    with session_factory() as s:
-        detail = load_instance_detail(s, driver.engine, user(s, "personnel1"), instance_id)
-    shown = {item.key: item.value for item in detail.data}
-    assert shown["instruction"] == "Đã nhắc lãnh đạo"
+    _complete(driver, instance_id, "escalate_policy", "personnel1", {"policy_instruction": "Đã nhắc lãnh đạo"})
+    shown = _shown(driver, instance_id)
+    assert shown["policy_instruction"] == "Đã nhắc lãnh đạo"
     assert shown["policy_decision"] == "Đồng ý chủ trương"  # the form's label of "approve"
     assert shown["eligible"] is True
 
@@ -542,7 +586,7 @@ def test_reappointment_started_by_the_worker(
     members = world["members"]
     _complete(driver, instance_id, "self_report", "officer2", {"self_report": "Hoàn thành tốt nhiệm vụ"})
     run_ballot(session_factory, driver.engine, instance_id, members, _everyone_votes(members, YES))
-    _complete(driver, instance_id, "ballot_confidence", "personnel1")
+    _complete(driver, instance_id, "ballot_confidence", "personnel1", {"ballot_confidence_note": "18/20 có mặt"})
     data = _data(driver, instance_id)
     assert "_tally_ballot_confidence" in data and "tally_ballot_confidence" not in data  # not announced
     assert data["_confidence_level"] == "normal"
@@ -558,8 +602,11 @@ def test_reappointment_started_by_the_worker(
     assert list(rules) == list(REAPPOINTMENT_RULES)
     assert rules["planning"]["passed"] and "không xét" in rules["planning"]["message"]
     assert {t.task_key for t in driver.open_tasks(instance_id)} == {"ballot_reappointment"}
+    assert driver.prefill("personnel1", driver.task(instance_id, "ballot_reappointment").id) == {}  # decision 0053
     run_ballot(session_factory, driver.engine, instance_id, members, _everyone_votes(members, YES))
-    _complete(driver, instance_id, "ballot_reappointment", "personnel1")
+    _complete(driver, instance_id, "ballot_reappointment", "personnel1", {"ballot_reappointment_note": "7/7"})
+    data = _data(driver, instance_id)
+    assert (data["ballot_confidence_note"], data["ballot_reappointment_note"]) == ("18/20 có mặt", "7/7")
     _decide(driver, instance_id, term_end + timedelta(days=1))
     with session_factory() as s:
         cadre = s.scalars(select(Cadre).where(Cadre.code == NOMINEE)).one()

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from workflows import clock
 from workflows.audit import verify_chains
 from workflows.db import transaction
+from workflows.engine.runtime import instance_data
 from workflows.errors import Invalid, NotAllowed, NotFound
 from workflows.evaluation.annual import start_annual_run
 from workflows.evaluation.rollup import TaskGrouping, build_rollup, record_rollup
@@ -518,7 +519,7 @@ def test_a_late_annual_run_is_escalated_never_graded_automatically(driver, sessi
     assert sorted(t.task_key for t in driver.open_tasks(instance_id)) == ["escalate_prepare", "prepare"]
     escalation = driver.task(instance_id, "escalate_prepare")
     assert escalation.candidate_role == "head"
-    driver.complete("head1", escalation.id, {"instruction": "Trình ngay trong ngày 15/12"})
+    driver.complete("head1", escalation.id, {"prepare_instruction": "Trình ngay trong ngày 15/12"})
 
     driver.complete("personnel1", driver.task(instance_id, "prepare").id, {})
     # Already past the due day: the confirmation is late as soon as it opens, and goes up a level.
@@ -542,6 +543,27 @@ def test_a_late_annual_run_is_escalated_never_graded_automatically(driver, sessi
             )
         )
         assert left == 0
+
+
+def test_each_escalation_of_the_run_keeps_its_own_instruction(driver, session_factory, seeded):
+    """Decision 0053: both escalations of the run had one form and one key (`instruction`), and the procedure's
+    data — every branch's, as the instance page shows it — kept only the last. Each now has its own field: the
+    confirmation's escalation opens empty and both instructions stay."""
+    instance_id = _start_run(driver)
+    clock.set_now(datetime(2026, 12, 14, 18, 0, tzinfo=UTC))  # 01:00 on 15 December in Vietnam: past the due day
+    run_due_timers(session_factory, driver.engine)
+    late_prepare = {"prepare_instruction": "Trình ngay trong ngày 15/12"}
+    driver.complete("head1", driver.task(instance_id, "escalate_prepare").id, late_prepare)
+    driver.complete("personnel1", driver.task(instance_id, "prepare").id, {})
+    escalation = driver.task(instance_id, "escalate_confirm")
+    assert driver.prefill("head1", escalation.id) == {}
+    late_confirm = {"confirm_instruction": "Xác nhận trước ngày 20/12"}
+    driver.complete("head1", escalation.id, late_confirm)
+    with session_factory() as session:
+        row = session.get(ProcessInstance, instance_id)
+        assert row is not None
+        workflow = driver.engine.load(driver.engine.definition(session, row.process_version_id), row)
+        assert {**late_prepare, **late_confirm}.items() <= instance_data(workflow).items()
 
 
 def test_the_annual_due_day_is_a_setting():

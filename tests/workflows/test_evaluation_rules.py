@@ -28,6 +28,7 @@ from workflows.rules.evaluation import (
     leader_unit_factor,
     may_return,
     month_problems,
+    month_text,
     monthly_score,
     period_deadlines,
     product_score,
@@ -338,6 +339,15 @@ def test_nd335_dieu21_quarter_refuses_months_of_two_quarters() -> None:
         "2026-Q2",
         "2026-Q4",
     ]
+
+
+@pytest.mark.parametrize(
+    ("month", "shown"),
+    [("2026-11", "11/2026"), ("2026-05", "5/2026"), ("2026-13", "2026-13"), ("11-2026", "11-2026"), ("", "")],
+)
+def test_a_month_is_shown_as_vietnamese_pages_write_it(month: str, shown: str) -> None:
+    """ "tháng 11/2026", not "tháng 2026-11"; what is not a month stays as typed (the page says it is wrong)."""
+    assert month_text(month) == shown
 
 
 YEAR = {f"2026-{m:02d}": 80.0 for m in range(1, 13)}

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from SpiffWorkflow.bpmn import BpmnWorkflow
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -17,7 +18,7 @@ from tests.fixtures.statements import statements_sent
 from workflows import clock
 from workflows.audit import verify_chains
 from workflows.db import transaction
-from workflows.engine.runtime import ProcessEngine
+from workflows.engine.runtime import ProcessEngine, instance_data
 from workflows.errors import Conflict, Invalid, NotAllowed, NotFound
 from workflows.evaluation import PROCESS_ID
 from workflows.evaluation.opening import open_for_cadres, plan_month
@@ -54,13 +55,15 @@ def _instance_of(session_factory: sessionmaker[Session], cadre_code: str) -> int
         return instance_id
 
 
+def _workflow(session: Session, engine: ProcessEngine, instance_id: int) -> BpmnWorkflow:
+    instance = session.get(ProcessInstance, instance_id)
+    assert instance is not None
+    return engine.load(engine.definition(session, instance.process_version_id), instance)
+
+
 def _data(session_factory: sessionmaker[Session], engine: ProcessEngine, instance_id: int) -> dict[str, Any]:
     with session_factory() as session:
-        instance = session.get(ProcessInstance, instance_id)
-        assert instance is not None
-        definition = engine.definition(session, instance.process_version_id)
-        workflow = engine.load(definition, instance)
-        return dict(workflow.last_task.data)
+        return dict(_workflow(session, engine, instance_id).last_task.data)
 
 
 def test_opening_a_month_starts_one_instance_per_active_cadre_and_is_idempotent(driver, session_factory):
@@ -291,9 +294,35 @@ def test_a_missed_deadline_escalates_and_never_grades(driver, session_factory):
     assert escalation.candidate_role == "supervisor"
     with session_factory() as session:
         assert session.scalar(select(func.count(EvaluationResult.id))) == 0
-    driver.complete("supervisor1", escalation.id, {"instruction": "Đã nhắc đồng chí hoàn thành trong ngày 27"})
+    reminder = {"self_assessment_instruction": "Đã nhắc đồng chí hoàn thành trong ngày 27"}
+    driver.complete("supervisor1", escalation.id, reminder)
     driver.complete("officer1", driver.task(instance_id, "self_assessment").id, SELF)
     assert [t.task_key for t in driver.open_tasks(instance_id)] == ["manager_review"]
+
+
+def test_each_escalation_keeps_its_own_instruction(driver, session_factory):
+    """Decision 0053: the three escalations of the month had one form and one key (`instruction`); the procedure's
+    data — every branch's, as the instance page shows it — kept only the last one. Each now has its own field: the
+    review's escalation opens empty and both instructions stay."""
+    _open(session_factory, driver.engine, "personnel1")
+    instance_id = _instance_of(session_factory, "CB0001")
+    clock.set_now(datetime(2026, 11, 26, 1, 0, tzinfo=UTC))  # past the self-assessment's deadline (25th)
+    run_due_timers(session_factory, driver.engine)
+    late_self = {"self_assessment_instruction": "Đã nhắc đồng chí hoàn thành trong ngày 27"}
+    driver.complete("supervisor1", driver.task(instance_id, "escalate_self_assessment").id, late_self)
+    driver.complete("officer1", driver.task(instance_id, "self_assessment").id, SELF)
+    clock.set_now(datetime(2026, 11, 29, 1, 0, tzinfo=UTC))  # past the review's deadline (28th)
+    run_due_timers(session_factory, driver.engine)
+    escalation = driver.task(instance_id, "escalate_review")
+    assert driver.prefill("head1", escalation.id) == {}
+    with pytest.raises(Invalid):  # the old shared key does not stand in for the step's own field
+        driver.complete("head1", escalation.id, {"instruction": "x"})
+    late_review = {"review_instruction": "Đề nghị đồng chí nhận xét trước ngày 30"}
+    driver.complete("head1", escalation.id, late_review)
+    with session_factory() as session:
+        workflow = _workflow(session, driver.engine, instance_id)
+        data = instance_data(workflow)
+    assert {**late_self, **late_review}.items() <= data.items()
 
 
 def test_the_decision_deadline_escalates_to_the_level_above(driver, session_factory):

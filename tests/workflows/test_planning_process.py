@@ -22,6 +22,7 @@ from workflows.appointment.service import start_appointment
 from workflows.audit import verify_chains
 from workflows.ballot_steps import open_step_ballot
 from workflows.db import transaction
+from workflows.engine import runtime
 from workflows.errors import Conflict, Invalid, NotAllowed
 from workflows.models import ProcessInstance
 from workflows.planning.ballots import PLANNING_BALLOTS
@@ -198,6 +199,38 @@ def test_approval_checks_the_rules_again_and_a_nomination_below_the_threshold_le
         assert s.scalar(select(Cadre.id).where(Cadre.code == NEW_VICE)) is not None
         assert verify_chains(s).ok
         assert_every_export_verifies(s)
+
+
+def test_each_ballot_step_has_its_own_note(driver: WorkflowDriver, world: dict[str, Any]) -> None:
+    """Decision 0053: the three ballots shared one form and its `ballot_note`, so the collective's form opened with
+    the key cadres' note and overwrote it. Each step's note is its own: a later step opens empty, a refusal points
+    at the step's own field, and every note stays in the data."""
+    members = world["members"]
+    instance_id = _start(driver)
+    _to_nominations(driver, instance_id, world)
+    _nominate(driver, instance_id, world, [(NEW_VICE, "vice"), (NEW_SECRETARY, "secretary")])
+    notes = {
+        "ballot_key_cadres": "Hội nghị cán bộ chủ chốt ngày 02/11, 7/7 có mặt",
+        "ballot_leadership": "Tập thể lãnh đạo họp ngày 05/11",
+        "ballot_committee": "Cấp ủy họp ngày 09/11",
+    }
+    for step, note in notes.items():
+        task = driver.task(instance_id, step)
+        assert driver.prefill("personnel1", task.id) == {}
+        with pytest.raises(Invalid) as refused:  # the box has not been held yet
+            driver.complete("personnel1", task.id, {f"{step}_note": note})
+        assert [p.field for p in refused.value.problems] == [f"{step}_note"]
+        _ballot(driver, instance_id, members)
+        driver.complete("personnel1", task.id, {f"{step}_note": note})
+    assert [t.task_key for t in driver.open_tasks(instance_id)] == ["dossier"]
+    with driver.session_factory() as s:
+        instance = s.get(ProcessInstance, instance_id)
+        assert instance is not None
+        data = runtime.instance_data(
+            driver.engine.load(driver.engine.definition(s, instance.process_version_id), instance)
+        )
+    assert {f"{step}_note": note for step, note in notes.items()}.items() <= data.items()
+    assert "ballot_note" not in data
 
 
 def instance_data(driver: WorkflowDriver, instance_id: int) -> dict[str, Any]:

@@ -57,7 +57,7 @@ from workflows.models import ProcessInstance
 from workflows.registry.models import OrgUnit
 from workflows.registry.records import local_today
 from workflows.reports import can_view_dashboard
-from workflows.rules.evaluation import GRADE_LABELS
+from workflows.rules.evaluation import GRADE_LABELS, month_text
 
 bp = Blueprint("evaluation", __name__, url_prefix="/evaluation")
 
@@ -270,10 +270,11 @@ def results() -> Any:
         suffix = "-va-don-vi-truc-thuoc" if include_subunits else ""
         return send_table(records, RESULT_COLUMNS, fmt, f"ket-qua-danh-gia-{unit.code}{suffix}-{month}")
     page = month_page(db.session, query, page=page_arg(request.args), per_page=RESULTS_PER_PAGE)
+    shown_month = month_text(month)
     title = (
-        _("Grades of %(month)s: %(unit)s and the units below", month=month, unit=unit.name)
+        _("Grades of %(month)s: %(unit)s and the units below", month=shown_month, unit=unit.name)
         if include_subunits
-        else _("Grades of %(month)s: %(unit)s", month=month, unit=unit.name)
+        else _("Grades of %(month)s: %(unit)s", month=shown_month, unit=unit.name)
     )
     chart = trusted_svg(stacked_bar([(unit.name, page.counts)] if any(page.counts.values()) else [], title=title))
     return render_template(

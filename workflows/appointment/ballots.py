@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from workflows import ballot_steps
 from workflows.appointment import PROCESS_ID
 from workflows.appointment.steps import STEPS, VotingUnit, result_line, tally_key
-from workflows.ballot_steps import USED_BOXES, BallotProcedure, OpenStep, boxes_of_step, pending_box
+from workflows.ballot_steps import USED_BOXES, BallotProcedure, OpenStep, boxes_of_step, pending_box, step_note_key
 from workflows.ballots import Candidate
 from workflows.engine.runtime import ProcessEngine
 from workflows.errors import Invalid, Problem
@@ -82,7 +82,8 @@ def _voting_unit(step: str, data: Mapping[str, Any]) -> int | None:
     return None
 
 
-APPOINTMENT_BALLOTS = BallotProcedure(PROCESS_ID, STEPS, _question, _candidates, _voting_unit)
+# Several ballot steps follow one another on each path: each has its own note (decision 0053).
+APPOINTMENT_BALLOTS = BallotProcedure(PROCESS_ID, STEPS, _question, _candidates, _voting_unit, step_note_key)
 
 
 def open_ballot_task(session: Session, instance_id: int) -> HumanTask | None:

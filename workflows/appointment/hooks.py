@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workflows.appointment import PROCESS_ID, Source
-from workflows.appointment.ballots import USED_BOXES, open_ballot_task, pending_box
+from workflows.appointment.ballots import APPOINTMENT_BALLOTS, USED_BOXES
 from workflows.appointment.facts import candidate_facts, reappointment_facts
 from workflows.appointment.steps import (
     Confidence,
@@ -26,6 +26,7 @@ from workflows.appointment.steps import (
     confidence_level,
     tally_key,
 )
+from workflows.ballot_steps import closed_box
 from workflows.errors import N_, Invalid, Problem
 from workflows.hooks import CompletionEffect, InstanceLike, TaskHook
 from workflows.models import Notification, ProcessInstance
@@ -307,22 +308,11 @@ def clearance_resolution(session: Session, submitted: dict[str, Any], data: Mapp
 
 def ballot(session: Session, submitted: dict[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
     """The step is done once its box is closed: its tally (only the tally) goes into the data, and where to go
-    next (`ballot_next`) is decided by the step's rules (steps.after_ballot)."""
+    next (`ballot_next`) is decided by the step's rules (steps.after_ballot). Each step's form has its own note
+    (`ballot_steps.step_note_key`, decision 0053); a refusal points there."""
     instance = _instance(session, data)
-    task = open_ballot_task(session, instance.id)
-    assert task is not None
-    step = task.task_key
-    box = pending_box(session, instance.id, step, data)
-    if box is None:
-        raise Invalid(
-            "the ballot of this step has not been held",
-            [Problem("Open the ballot box of this step, hold the vote and close it first.", field="ballot_note")],
-        )
-    if box.is_open or box.tally is None:
-        raise Invalid(
-            "the ballot of this step is still open",
-            [Problem("Close the ballot box (or enter the paper counts) first.", field="ballot_note")],
-        )
+    step, box = closed_box(session, APPOINTMENT_BALLOTS, instance.id, data)
+    assert box.tally is not None
     names = {str(n["key"]): str(n["name"]) for n in data.get("candidate_names") or []}
     names.update({str(c["key"]): str(c["name"]) for c in box.candidates})
     nominees = [str(n["key"]) for n in data.get("nominees") or []]

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from workflows.ballot_steps import BallotProcedure
+from workflows.ballot_steps import BallotProcedure, step_note_key
 from workflows.ballots import Candidate
 from workflows.errors import Invalid, Problem
 from workflows.planning import PROCESS_ID
@@ -39,4 +39,5 @@ def _voting_unit(step: str, data: Mapping[str, Any]) -> int | None:
     return None  # the members of the procedure's unit
 
 
-PLANNING_BALLOTS = BallotProcedure(PROCESS_ID, STEPS, _question, _candidates, _voting_unit)
+# Three ballot steps, each with its own note (decision 0053).
+PLANNING_BALLOTS = BallotProcedure(PROCESS_ID, STEPS, _question, _candidates, _voting_unit, step_note_key)

@@ -343,7 +343,7 @@ def ballot(session: Session, submitted: dict[str, Any], data: Mapping[str, Any])
     """The step is done once its box is closed: its tally (only the tally, hidden: planning ballots are not
     announced) goes into the data, and the nominations that did not reach the threshold leave the list."""
     instance = _instance(session, data)
-    step, box = closed_box(session, PLANNING_BALLOTS, instance.id, data, "ballot_note")
+    step, box = closed_box(session, PLANNING_BALLOTS, instance.id, data)
     assert box.tally is not None
     after = after_ballot(step, box.tally, list(data.get("nominees") or []))
     nominees = list(after.nominees)

@@ -53,7 +53,12 @@ def _voting_unit(step: str, data: Mapping[str, Any]) -> int | None:
     return int(unit) if unit is not None else None
 
 
-ROTATION_BALLOTS = BallotProcedure(PROCESS_ID, STEPS, _question, _candidates, _voting_unit)
+def _note_key(step: str) -> str:
+    # The one ballot step keeps `ballot_note`: no other step of the rotation writes it (decision 0053).
+    return "ballot_note"
+
+
+ROTATION_BALLOTS = BallotProcedure(PROCESS_ID, STEPS, _question, _candidates, _voting_unit, _note_key)
 
 
 def after_collective_ballot(tally: Mapping[str, Any], subject_key: str) -> Next:
@@ -69,7 +74,7 @@ def after_collective_ballot(tally: Mapping[str, Any], subject_key: str) -> Next:
 def take_tally(session: Session, instance_id: int, data: Mapping[str, Any]) -> dict[str, Any]:
     """For the ballot task's hook: the closed box's tally (hidden key) and where to go next; `Invalid` until the
     box has been opened, voted and closed."""
-    step, box = closed_box(session, ROTATION_BALLOTS, instance_id, data, "ballot_note")
+    step, box = closed_box(session, ROTATION_BALLOTS, instance_id, data)
     assert box.tally is not None
     return {
         f"_tally_{step}": dict(box.tally),

@@ -65,6 +65,7 @@ __all__ = [
     "leader_unit_factor",
     "may_return",
     "month_problems",
+    "month_text",
     "monthly_score",
     "period_deadlines",
     "product_problems",
@@ -701,6 +702,16 @@ def _parse_month(month: Any) -> tuple[int, int]:
     if match is None:
         raise ValueError(f"a month is written YYYY-MM, not {month!r}")
     return int(match.group(1)), int(match.group(2))
+
+
+def month_text(month: str) -> str:
+    """'2026-11' → '11/2026', '2026-05' → '5/2026': a month as Vietnamese pages write it ("tháng 11/2026"); anything
+    that is not a month (a value a person typed wrong) as it was written."""
+    try:
+        year, number = _parse_month(month)
+    except ValueError:
+        return month
+    return f"{number}/{year}"
 
 
 def quarter_of(month: str) -> str:
