@@ -140,6 +140,6 @@ def test_grade_distribution_and_quota_of_the_latest_month(auth: AuthActions, cli
             record_evaluation(s, None, cadres[code], period_kind="month", period="2026-10", score=score, grade=grade)
     auth.login("personnel1")
     page = client.get("/reports/targets").get_data(as_text=True)
-    assert "Xếp loại tháng 2026-10" in page
+    assert "Xếp loại tháng 10/2026" in page and "2026-10" not in page
     row = _row(page, "<td>Xã An Phú</td>")
     assert "<td>2</td><td>2</td><td>0</td><td>2</td>" in row.replace("\n", "")  # 2 HTXSNV, 2 HTTNV: 0 allowed, 2 over

@@ -4,6 +4,7 @@ from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from webapp.extensions import db
@@ -23,6 +24,7 @@ from workflows.reports import (
     month_grade_counts,
     task_rows,
 )
+from workflows.rules.evaluation import month_text
 from workflows.rules.targets import (
     FIGURE_KEYS,
     HTTNV,
@@ -69,7 +71,7 @@ def targets() -> str:
     overview = trusted_svg(
         bar_chart(
             [(definitions[f.key].label_vi, f.percent) for f in figures],
-            title="Các chỉ tiêu so với mục tiêu",
+            title=_("The targets against their goals"),
         )
     )
     month = latest_month(db.session)
@@ -82,8 +84,10 @@ def targets() -> str:
             grades_chart = trusted_svg(
                 stacked_bar(
                     [(index.name(commune), grades) for commune, grades in ordered],
-                    title=f"Xếp loại tháng {month}",
-                    row_notes=[f"Vượt tỷ lệ HTXSNV: {c.over_by}" if c.over_by else None for c in checks],
+                    title=_("Grades, month %(month)s", month=month_text(month)),
+                    row_notes=[
+                        _("HTXSNV over the quota: %(count)d", count=c.over_by) if c.over_by else None for c in checks
+                    ],
                 )
             )
         for (commune, grades), check in zip(ordered, checks, strict=True):

@@ -32,6 +32,7 @@ from workflows.rules.evaluation import (
     grade_for,
     leader_unit_factor,
     may_return,
+    month_text,
     monthly_score,
     review_problems,
     validate_self_assessment,
@@ -219,7 +220,7 @@ def record_result(session: Session, instance: InstanceLike, data: Mapping[str, A
         cadre.id,
         kind="evaluation_result",
         instance_id=instance.id,
-        title=f"Kết quả đánh giá tháng {data.get('period')}: {grade}",
+        title=f"Kết quả đánh giá tháng {month_text(str(data.get('period')))}: {grade}",
         body=f"Điểm: {data.get('score')}. Xếp loại: {grade}.",
     )
 
