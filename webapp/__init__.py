@@ -25,6 +25,7 @@ from webapp.config import (
     evaluation_policy_from,
     planning_policy_from,
     rotation_policy_from,
+    unit_policy_from,
     work_calendar_from,
 )
 from webapp.extensions import babel, csrf, db, login_manager, migrate
@@ -62,6 +63,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     app.extensions[planning_settings.POLICY_KEY] = planning_policy_from(app.config["PLANNING_POLICY"])
     app.extensions[rotation_settings.POLICY_KEY] = rotation_policy_from(app.config["ROTATION_POLICY"])
+    from webapp import units as unit_settings
+
+    app.extensions[unit_settings.POLICY_KEY] = unit_policy_from(app.config["UNIT_POLICY"])
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
     check_database_url(uri)
     if uri.startswith("sqlite:///"):

@@ -17,6 +17,7 @@ from workflows.rules.appointment import AppointmentPolicy
 from workflows.rules.evaluation import EvaluationPolicy
 from workflows.rules.planning import PlanningPolicy
 from workflows.rules.rotation import RotationPolicy
+from workflows.rules.units import UnitPolicy
 from workflows.rules.workdays import DEFAULT_CALENDAR_CONFIG, WorkCalendar
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -82,6 +83,10 @@ def default_config(instance_path: Path) -> dict[str, Any]:
         "PLANNING_POLICY": os.environ.get("CANBO_PLANNING_POLICY", "{}"),
         # The rotation's configurable rules (workflows.rules.rotation.RotationPolicy), e.g. {"min_duration_months": 24}.
         "ROTATION_POLICY": os.environ.get("CANBO_ROTATION_POLICY", "{}"),
+        # The org tree (workflows.rules.units.UnitPolicy): which unit types may sit directly under which, e.g.
+        # {"allowed_children": {"department": ["department", "party_body"]}} (each parent type given replaces its
+        # list). Checked at start-up; units created or retyped afterwards are held to it.
+        "UNIT_POLICY": os.environ.get("CANBO_UNIT_POLICY", "{}"),
         # The working-day calendar of the deadlines counted in working days (workflows/rules/workdays.py format:
         # {"holidays": [...], "working_days": [...], "weekend": [5, 6]}); empty: the shipped calendar (2026
         # official, 2027 provisional until the Prime Minister's notice, later years the solar holidays only).
@@ -122,7 +127,7 @@ def _invalid_setting(name: str, invalid: Invalid) -> ConfigError:
     return ConfigError(f"{name} is not valid: {problems}")
 
 
-P = TypeVar("P", EvaluationPolicy, AppointmentPolicy, PlanningPolicy, RotationPolicy)
+P = TypeVar("P", EvaluationPolicy, AppointmentPolicy, PlanningPolicy, RotationPolicy, UnitPolicy)
 
 
 def _policy_from(name: str, policy_class: type[P], value: Any) -> P:
@@ -150,6 +155,10 @@ def planning_policy_from(value: Any) -> PlanningPolicy:
 
 def rotation_policy_from(value: Any) -> RotationPolicy:
     return _policy_from("ROTATION_POLICY", RotationPolicy, value)
+
+
+def unit_policy_from(value: Any) -> UnitPolicy:
+    return _policy_from("UNIT_POLICY", UnitPolicy, value)
 
 
 def work_calendar_from(value: Any) -> WorkCalendar:

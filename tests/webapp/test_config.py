@@ -15,23 +15,28 @@ from tests.fixtures.planning import setup_planning
 from webapp.config import ConfigError
 from webapp.planning import planning_policy
 from webapp.rotation import rotation_policy
+from webapp.units import unit_policy
 from workflows.models import ProcessInstance
 from workflows.rules.planning import DEFAULT_POLICY as DEFAULT_PLANNING_POLICY
 from workflows.rules.rotation import DEFAULT_POLICY as DEFAULT_ROTATION_POLICY
+from workflows.rules.units import DEFAULT_POLICY as DEFAULT_UNIT_POLICY
 
 
 def test_without_settings_the_shipped_policies_apply(tmp_path: Path) -> None:
     app = configured_app(f"sqlite:///{tmp_path / 'x.db'}", tmp_path)
     assert planning_policy(app) == DEFAULT_PLANNING_POLICY
     assert rotation_policy(app) == DEFAULT_ROTATION_POLICY
+    assert unit_policy(app) == DEFAULT_UNIT_POLICY
 
 
 def test_the_policies_come_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CANBO_PLANNING_POLICY", '{"term_years": 4, "young_age_years": 35}')
     monkeypatch.setenv("CANBO_ROTATION_POLICY", '{"min_duration_months": 24}')
+    monkeypatch.setenv("CANBO_UNIT_POLICY", '{"allowed_children": {"department": []}}')
     app = configured_app(f"sqlite:///{tmp_path / 'x.db'}", tmp_path)
     assert planning_policy(app).term_years == 4 and planning_policy(app).young_age_years == 35
     assert rotation_policy(app).min_duration_months == 24
+    assert unit_policy(app).allowed_children["department"] == ()
 
 
 @pytest.mark.parametrize(
@@ -48,6 +53,8 @@ def test_the_policies_come_from_the_environment(tmp_path: Path, monkeypatch: pyt
         ({"WORK_CALENDAR": '{"holidays": ["2027-02-30"]}'}, "holidays.0"),
         ({"WORK_CALENDAR": '{"holidays": '}, "not valid JSON"),
         ({"EVALUATION_POLICY": '{"max_returns": -1}'}, "max_returns"),
+        ({"UNIT_POLICY": '{"allowed_children": {"province": ["district"]}}'}, "allowed_children.province.district"),
+        ({"UNIT_POLICY": '{"allowed_children": '}, "not valid JSON"),
     ],
 )
 def test_a_bad_setting_stops_the_start_with_a_clear_error(tmp_path: Path, settings: dict[str, str], named: str) -> None:

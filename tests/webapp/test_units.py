@@ -9,8 +9,9 @@ import pytest
 from lxml import html as lxml_html
 from sqlalchemy import func, select
 
-from tests.fixtures.app import AuthActions
+from tests.fixtures.app import AuthActions, configured_app
 from tests.fixtures.workflow_helpers import WorkflowDriver
+from webapp.extensions import db
 from workflows.audit import verify_chains
 from workflows.models import AuditEvent
 from workflows.registry.models import OrgUnit
@@ -257,7 +258,7 @@ def test_a_second_unit_of_one_name_under_one_parent_is_refused_naming_the_first(
     assert _unit(driver, "X002").name == x002.name
     # Under another parent the name is free.
     elsewhere = auth.post(
-        "/units/new", {"parent_id": str(x002.id), "code": "X050", "name": "Xã An Phú", "unit_type": "commune"}
+        "/units/new", {"parent_id": str(x002.id), "code": "X050", "name": "Xã An Phú", "unit_type": "department"}
     )
     assert elsewhere.status_code == 302 and _unit(driver, "X050").parent_id == x002.id
 
@@ -298,3 +299,49 @@ def test_a_merger_is_confirmed_not_one_click(auth: AuthActions, client, driver: 
     assert response.status_code == 422 and _doc(response).xpath('//*[@id="merge-confirm-error"]')
     assert "xác nhận sáp nhập" in response.get_data(as_text=True)
     assert _unit(driver, "X002").is_active
+
+
+def test_a_province_under_a_province_is_refused_naming_both_types(
+    auth: AuthActions, client, driver: WorkflowDriver
+) -> None:
+    province, x002 = _unit(driver, "T01"), _unit(driver, "X002")
+    auth.login("admin")
+    units, events = _unit_count(driver), _unit_events(driver)
+    added = auth.post(
+        "/units/new", {"parent_id": str(province.id), "code": "T02", "name": "Tỉnh Hà Sơn", "unit_type": "province"}
+    )
+    assert added.status_code == 422
+    error = _doc(added).xpath('//*[@id="unit_type-error"]')[0].text_content()
+    assert "Đơn vị loại “Tỉnh” không được trực thuộc trực tiếp đơn vị loại “Tỉnh”" in error
+    retyped = auth.post(f"/units/{x002.id}", {"unit-name": x002.name, "unit-unit_type": "province"})
+    assert retyped.status_code == 422
+    error = _doc(retyped).xpath('//*[@id="unit-unit_type-error"]')[0].text_content()
+    assert "“Tỉnh” không được trực thuộc trực tiếp đơn vị loại “Tỉnh”" in error
+    under_commune = auth.post(
+        "/units/new", {"parent_id": str(x002.id), "code": "X090", "name": "Xã Tân An", "unit_type": "commune"}
+    )
+    assert under_commune.status_code == 422
+    error = _doc(under_commune).xpath('//*[@id="unit_type-error"]')[0].text_content()
+    assert "Đơn vị loại “Xã” không được trực thuộc trực tiếp đơn vị loại “Phường”" in error
+    assert _unit_count(driver) == units and _unit_events(driver) == events
+    assert _unit(driver, "X002").unit_type == "ward"
+
+
+def test_the_tree_comes_from_the_configuration(database_url: str, demo_users: dict, tmp_path: Any) -> None:
+    app = configured_app(database_url, tmp_path, UNIT_POLICY='{"allowed_children": {"province": ["province"]}}')
+    auth = AuthActions(app.test_client())
+    auth.login("admin")
+    with app.app_context():
+        province = db.session.scalar(select(OrgUnit.id).where(OrgUnit.code == "T01"))
+        db.session.remove()
+    added = auth.post(
+        "/units/new", {"parent_id": str(province), "code": "T02", "name": "Tỉnh Hà Sơn", "unit_type": "province"}
+    )
+    assert added.status_code == 302
+    refused = auth.post(
+        "/units/new", {"parent_id": str(province), "code": "X090", "name": "Xã Tân An", "unit_type": "commune"}
+    )
+    assert refused.status_code == 422
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()

@@ -5,14 +5,16 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tests.fixtures.workflow_helpers import WorkflowDriver
 from workflows.db import transaction
 from workflows.errors import Invalid, NotAllowed
+from workflows.models import AuditEvent
 from workflows.registry.models import OrgUnit
 from workflows.registry.units import create_unit, in_tree_order, merge_unit, same_named_sibling, update_unit
+from workflows.rules.units import UnitPolicy
 
 
 def _id(session: Session, code: str) -> int:
@@ -29,7 +31,7 @@ def test_a_unit_cannot_merge_into_a_unit_below_it_nor_while_units_below_are_acti
     with driver.session_factory() as s, transaction(s):
         admin = driver.user(s, "admin")
         parent = create_unit(s, admin, parent_id=_id(s, "T01"), code="H01", name="Huyện cũ", unit_type="commune")
-        child = create_unit(s, admin, parent_id=parent.id, code="H01-A", name="Xã con", unit_type="commune")
+        child = create_unit(s, admin, parent_id=parent.id, code="H01-A", name="Đảng ủy", unit_type="party_committee")
         ids = parent.id, child.id
     with driver.session_factory() as s, pytest.raises(Invalid) as refused:
         merge_unit(s, driver.user(s, "admin"), ids[0], into_id=ids[1], merged_on=date(2025, 7, 1))
@@ -58,14 +60,21 @@ def test_only_an_administrator_over_the_unit_changes_it(driver: WorkflowDriver) 
 @pytest.mark.parametrize("code", ["²", "٣", "１", "-1", "ß", "X.1", "X/1"])
 def test_a_code_is_ascii_letters_digits_and_separators(driver: WorkflowDriver, code: str) -> None:
     with driver.session_factory() as s, pytest.raises(Invalid) as refused:
-        create_unit(s, driver.user(s, "admin"), parent_id=_id(s, "X001"), code=code, name="Thôn", unit_type="commune")
+        create_unit(
+            s, driver.user(s, "admin"), parent_id=_id(s, "X001"), code=code, name="Thôn", unit_type="department"
+        )
     assert _fields(refused.value) == {"code"}
 
 
 def test_control_characters_are_no_name(driver: WorkflowDriver) -> None:
     with driver.session_factory() as s, pytest.raises(Invalid) as refused:
         create_unit(
-            s, driver.user(s, "admin"), parent_id=_id(s, "X001"), code="X001-T1", name="\x00\x07", unit_type="commune"
+            s,
+            driver.user(s, "admin"),
+            parent_id=_id(s, "X001"),
+            code="X001-T1",
+            name="\x00\x07",
+            unit_type="department",
         )
     assert _fields(refused.value) == {"name"}
     with driver.session_factory() as s, transaction(s):
@@ -75,7 +84,7 @@ def test_control_characters_are_no_name(driver: WorkflowDriver) -> None:
             parent_id=_id(s, "X001"),
             code="x001-t_1",
             name="Thôn\x00 1",
-            unit_type="commune",
+            unit_type="department",
         )
         assert (unit.code, unit.name) == ("X001-T_1", "Thôn 1")
 
@@ -141,7 +150,12 @@ def test_a_second_unit_of_one_name_under_one_parent_is_refused_naming_the_first(
     # The same name under another parent is another unit.
     with driver.session_factory() as s, transaction(s):
         create_unit(
-            s, driver.user(s, "admin"), parent_id=_id(s, "X002"), code="X002-AP", name="Xã An Phú", unit_type="commune"
+            s,
+            driver.user(s, "admin"),
+            parent_id=_id(s, "X002"),
+            code="X002-AP",
+            name="Xã An Phú",
+            unit_type="department",
         )
 
 
@@ -172,3 +186,91 @@ def test_every_problem_of_a_new_unit_is_reported_at_once(driver: WorkflowDriver)
     with driver.session_factory() as s, pytest.raises(Invalid) as refused:
         create_unit(s, driver.user(s, "admin"), parent_id=None, code="X.1", name=" ", unit_type="kingdom")
     assert _fields(refused.value) == {"parent_id", "code", "name", "unit_type"}
+
+
+def _count_units_and_events(session: Session) -> tuple[int, int]:
+    units = session.scalar(select(func.count()).select_from(OrgUnit)) or 0
+    events = session.scalar(select(func.count()).where(AuditEvent.chain_key.like("unit:%"))) or 0
+    return units, events
+
+
+@pytest.mark.parametrize(
+    ("parent", "unit_type"),
+    [("T01", "province"), ("X001", "province"), ("X001", "commune"), ("X002", "ward"), ("T01-BTC", "commune")],
+)
+def test_a_unit_type_the_tree_does_not_allow_under_its_parent_is_refused_naming_both(
+    driver: WorkflowDriver, parent: str, unit_type: str
+) -> None:
+    with driver.session_factory() as s:
+        before = _count_units_and_events(s)
+        parent_type = s.scalar(select(OrgUnit.unit_type).where(OrgUnit.code == parent))
+    with driver.session_factory() as s, pytest.raises(Invalid) as refused:
+        create_unit(s, driver.user(s, "admin"), parent_id=_id(s, parent), code="N01", name="Mới", unit_type=unit_type)
+    assert _fields(refused.value) == {"unit_type"}
+    (problem,) = refused.value.problems
+    assert problem.message_args == {"unit_type": unit_type, "parent_type": parent_type}
+    assert f"type {unit_type} cannot sit directly under a unit of type {parent_type}" in problem.explained
+    with driver.session_factory() as s:
+        assert _count_units_and_events(s) == before
+
+
+def test_the_tree_is_the_policys(driver: WorkflowDriver) -> None:
+    policy = UnitPolicy.from_mapping({"allowed_children": {"province": ["province"]}})
+    with driver.session_factory() as s, transaction(s):
+        unit = create_unit(
+            s, driver.user(s, "admin"), parent_id=_id(s, "T01"), code="T02", name="Tỉnh mới", unit_type="province",
+            policy=policy,
+        )  # fmt: skip
+        assert unit.unit_type == "province"
+    with driver.session_factory() as s, pytest.raises(Invalid) as refused:
+        create_unit(
+            s, driver.user(s, "admin"), parent_id=_id(s, "T01"), code="X090", name="Xã mới", unit_type="commune",
+            policy=policy,
+        )  # fmt: skip
+    assert _fields(refused.value) == {"unit_type"}
+
+
+def test_a_type_change_is_held_to_the_tree_above_and_below_the_unit(driver: WorkflowDriver) -> None:
+    with driver.session_factory() as s, transaction(s):
+        admin = driver.user(s, "admin")
+        create_unit(s, admin, parent_id=_id(s, "X001"), code="X001-DU", name="Đảng ủy xã", unit_type="party_committee")
+        create_unit(s, admin, parent_id=_id(s, "X001"), code="X001-UB", name="UBND xã", unit_type="peoples_committee")
+    with driver.session_factory() as s:
+        before = _count_units_and_events(s)
+    # A commune made a province: no province under the province.
+    with driver.session_factory() as s, pytest.raises(Invalid) as refused:
+        update_unit(s, driver.user(s, "admin"), _id(s, "X002"), name="Phường Bình Minh", unit_type="province")
+    (problem,) = refused.value.problems
+    assert problem.field == "unit_type"
+    assert problem.message_args == {"unit_type": "province", "parent_type": "province"}
+    # A commune made a department: its party committee and people's committee cannot stay below a department.
+    with driver.session_factory() as s, pytest.raises(Invalid) as refused:
+        update_unit(s, driver.user(s, "admin"), _id(s, "X001"), name="Xã An Phú", unit_type="department")
+    below = {problem.message_args["unit_type"]: problem.message_args for problem in refused.value.problems}
+    assert _fields(refused.value) == {"unit_type"}
+    assert set(below) == {"party_committee", "peoples_committee"}
+    assert below["party_committee"] == {
+        "parent_type": "department",
+        "unit_type": "party_committee",
+        "units": "Đảng ủy xã",
+    }
+    with driver.session_factory() as s:
+        assert _count_units_and_events(s) == before
+        assert s.scalar(select(OrgUnit.unit_type).where(OrgUnit.code == "X001")) == "commune"
+    # A commune made a ward keeps its bodies.
+    with driver.session_factory() as s, transaction(s):
+        assert update_unit(s, driver.user(s, "admin"), _id(s, "X001"), name="Phường An Phú", unit_type="ward")
+
+
+def test_a_unit_placed_before_the_rule_is_renamed_without_its_type_checked_again(driver: WorkflowDriver) -> None:
+    with driver.session_factory() as s, transaction(s):
+        x001 = s.scalar(select(OrgUnit).where(OrgUnit.code == "X001"))
+        assert x001 is not None
+        s.add(
+            OrgUnit(
+                code="X001-C", name="Thôn cũ", unit_type="commune", parent_id=x001.id, path=f"{x001.path}{x001.id}/"
+            )
+        )
+    with driver.session_factory() as s, transaction(s):
+        renamed = update_unit(s, driver.user(s, "admin"), _id(s, "X001-C"), name="Thôn Mới", unit_type="commune")
+        assert renamed.name == "Thôn Mới"

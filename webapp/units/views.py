@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterable
 from datetime import date
@@ -17,9 +18,10 @@ from webapp.extensions import db
 from webapp.http import act, refusal_on_fields
 from webapp.query_args import parse_id
 from webapp.start_form import unit_tree
+from webapp.units import unit_policy
 from webapp.units.forms import MergeForm, NewUnitForm, UnitForm
 from workflows.access import visible_units
-from workflows.errors import Invalid, NotAllowed, NotFound
+from workflows.errors import Invalid, NotAllowed, NotFound, WorkflowError
 from workflows.models import AuditEvent
 from workflows.registry.models import Cadre, OrgUnit, UnitType
 from workflows.registry.units import UnitEvent, can_manage_unit, create_unit, merge_unit, org_unit_chain, update_unit
@@ -57,6 +59,26 @@ def _in_scope(unit_id: int) -> tuple[OrgUnit, list[OrgUnit]]:
 
 def _type_choices() -> list[tuple[str, str]]:
     return [(value.value, str(label)) for value, label in UNIT_TYPES.items()]
+
+
+# The service names unit types by their codes ("province"); these arguments of its messages are shown by name.
+_TYPE_ARGS = ("unit_type", "parent_type")
+
+
+def _refusal(form: Any, error: WorkflowError) -> list[str]:
+    """`refusal_on_fields`, the unit types in the problems named as the type list names them (Tỉnh, Xã)."""
+    if isinstance(error, Invalid):
+        error.problems = [
+            dataclasses.replace(
+                problem,
+                message_args={
+                    key: str(UNIT_TYPES.get(value, value)) if key in _TYPE_ARGS else value
+                    for key, value in problem.message_args.items()
+                },
+            )
+            for problem in error.problems
+        ]
+    return refusal_on_fields(form, error)
 
 
 @bp.get("")
@@ -157,10 +179,19 @@ def edit(unit_id: int) -> Any:
     if not form.validate_on_submit():
         return _render_unit(unit, units, form, merge, [_("The form has expired; please try again.")], 422)
     try:
-        act(lambda: update_unit(db.session, current_user, unit.id, name=form.name.data, unit_type=form.unit_type.data))
+        act(
+            lambda: update_unit(
+                db.session,
+                current_user,
+                unit.id,
+                name=form.name.data,
+                unit_type=form.unit_type.data,
+                policy=unit_policy(),
+            )
+        )
     except (Invalid, NotAllowed) as error:
         db.session.refresh(unit)
-        return _render_unit(unit, units, form, merge, refusal_on_fields(form, error), 422)
+        return _render_unit(unit, units, form, merge, _refusal(form, error), 422)
     flash(_("The unit was saved."), "success")
     return redirect(url_for("units.show", unit_id=unit.id))
 
@@ -229,10 +260,11 @@ def new() -> Any:
                         code=form.code.data,
                         name=form.name.data,
                         unit_type=form.unit_type.data,
+                        policy=unit_policy(),
                     )
                 )
             except (Invalid, NotAllowed, NotFound) as error:
-                problems = refusal_on_fields(form, error)
+                problems = _refusal(form, error)
             else:
                 flash(_("The unit was created."), "success")
                 return redirect(url_for("units.show", unit_id=created.id))

@@ -4,7 +4,8 @@ The 2025 two-level reform merged communes and dissolved districts. A merged unit
 procedures and the hometowns recorded against it stay readable, and `merged_into` says what it became
 (workflows/rules/communes.py follows that link).
 
-No two active units under one parent share a name, as a person reads it (`same_named_sibling`).
+No two active units under one parent share a name, as a person reads it (`same_named_sibling`), and a unit's type
+must be one its parent's type may hold (`workflows.rules.units`: the two-level tree, configurable as UNIT_POLICY).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from workflows.audit import PendingEvent, append_events
 from workflows.errors import N_, Invalid, NotAllowed, NotFound, Problem
 from workflows.registry.models import Cadre, OrgUnit, UnitType, User
 from workflows.registry.records import local_today
+from workflows.rules.units import DEFAULT_POLICY, UnitPolicy, may_hold
 from workflows.states import Role
 from workflows.text import comparable, storable
 
@@ -125,14 +127,50 @@ def _checked_type(raw: Any, problems: list[Problem]) -> str:
     return value
 
 
+NOT_UNDER = N_("a unit of type %(unit_type)s cannot sit directly under a unit of type %(parent_type)s")
+NOT_ABOVE = N_("a unit of type %(parent_type)s cannot hold the units of type %(unit_type)s below it: %(units)s")
+
+
+def _placement_problems(
+    session: Session, unit_type: str, parent: OrgUnit | None, unit: OrgUnit | None, policy: UnitPolicy
+) -> list[Problem]:
+    """A unit of `unit_type` under `parent` (none: a top unit) and, for an existing `unit`, over its active units:
+    each pair the policy's tree does not allow, its types named (the web layer shows their names)."""
+    if unit_type not in {t.value for t in UnitType}:
+        return []  # said already: not a type from the list
+    problems = []
+    if parent is not None and not may_hold(parent.unit_type, unit_type, policy):
+        args = {"unit_type": unit_type, "parent_type": parent.unit_type}
+        problems.append(Problem(NOT_UNDER, field="unit_type", message_args=args))
+    if unit is not None:
+        below: dict[str, list[str]] = {}
+        children = select(OrgUnit).where(OrgUnit.parent_id == unit.id, OrgUnit.is_active).order_by(OrgUnit.name)
+        for child in session.scalars(children):
+            if not may_hold(unit_type, child.unit_type, policy):
+                below.setdefault(child.unit_type, []).append(child.name)
+        for child_type, names in below.items():
+            shown = ", ".join(names[:3]) + (", …" if len(names) > 3 else "")
+            args = {"parent_type": unit_type, "unit_type": child_type, "units": shown}
+            problems.append(Problem(NOT_ABOVE, field="unit_type", message_args=args))
+    return problems
+
+
 def _audit(session: Session, actor: User, unit_id: int, event: UnitEvent, payload: dict[str, Any]) -> None:
     append_events(session, org_unit_chain(unit_id), [PendingEvent(event, payload)], actor=actor)
 
 
 def create_unit(
-    session: Session, actor: User, *, parent_id: int | None, code: Any, name: Any, unit_type: Any
+    session: Session,
+    actor: User,
+    *,
+    parent_id: int | None,
+    code: Any,
+    name: Any,
+    unit_type: Any,
+    policy: UnitPolicy = DEFAULT_POLICY,
 ) -> OrgUnit:
-    """Every problem of the request is reported at once; no parent (None) is one of them, not a reason to stop."""
+    """Every problem of the request is reported at once; no parent (None) is one of them, not a reason to stop.
+    The type must be one the policy's tree allows under the parent's type (`workflows.rules.units`)."""
     parent = _unit(session, parent_id) if parent_id is not None else None
     if parent is not None and not can_manage_unit(session, actor, parent.id):
         raise NotAllowed("you may not add units here")
@@ -161,6 +199,8 @@ def create_unit(
         problems.append(Problem("the unit above was merged or dissolved", field="parent_id"))
     elif parent is not None and (taken := _name_taken(session, name_text, parent.id)) is not None:
         problems.append(taken)
+    if parent is not None:
+        problems.extend(_placement_problems(session, type_value, parent, None, policy))
     if problems:
         raise Invalid("the unit was not created", problems)
     assert parent is not None
@@ -184,7 +224,11 @@ def create_unit(
     return unit
 
 
-def update_unit(session: Session, actor: User, unit_id: int, *, name: Any, unit_type: Any) -> OrgUnit:
+def update_unit(
+    session: Session, actor: User, unit_id: int, *, name: Any, unit_type: Any, policy: UnitPolicy = DEFAULT_POLICY
+) -> OrgUnit:
+    """A new type must fit the policy's tree, under the unit's parent and over its active units; an unchanged type is
+    not checked again (a unit placed before the rule existed can still be renamed)."""
     unit = _unit(session, unit_id)
     if not can_manage_unit(session, actor, unit.id):
         raise NotAllowed("you may not change this unit")
@@ -196,6 +240,8 @@ def update_unit(session: Session, actor: User, unit_id: int, *, name: Any, unit_
         taken = _name_taken(session, values["name"], unit.parent_id, unit_id=unit.id)
         if taken is not None:
             problems.append(taken)
+    if values["unit_type"] != unit.unit_type:
+        problems.extend(_placement_problems(session, values["unit_type"], unit.parent, unit, policy))
     if problems:
         raise Invalid("the unit was not changed", problems)
     changes = {
