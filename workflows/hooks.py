@@ -6,6 +6,10 @@ Two kinds, both run inside the advance's transaction, so they succeed or fail wi
   task's current data. It refuses what the schema cannot express (a changed count needs a reason, completed cannot
   exceed assigned) with `Invalid`, and adds the values only the server may compute (a score): whatever a browser or
   an API client sends, the server's number is the one the process carries on with.
+  It also runs when the form refused some values (decision 0054), so that a submission learns every problem at
+  once: those values are absent from the submitted ones and named in `refused` ("criteria_politics",
+  "products.2.completed"). A rule that needs one of them is skipped (`is_refused`, `refused_within`); whatever
+  the hook returns then is discarded, the submission being refused anyway.
 * a **completion effect**, keyed by process id, writes what a finished instance decided into the records (a grade on
   the cadre's record, a notification).
 
@@ -14,7 +18,7 @@ The procedures register theirs in their own package; this module only looks them
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from functools import cache
 from typing import Any, Protocol
 
@@ -33,8 +37,9 @@ class InstanceLike(Protocol):
     unit_id: int | None
 
 
-# (session, submitted values, the task's data before it runs) -> the values to store; raises Invalid.
-TaskHook = Callable[[Session, dict[str, Any], Mapping[str, Any]], dict[str, Any]]
+# (session, submitted values, the task's data before it runs, the fields the form refused) -> the values to store;
+# raises Invalid.
+TaskHook = Callable[[Session, dict[str, Any], Mapping[str, Any], frozenset[str]], dict[str, Any]]
 # (session, the finished instance, its final data, who finished it)
 CompletionEffect = Callable[[Session, InstanceLike, Mapping[str, Any], User | None], None]
 
@@ -71,7 +76,11 @@ def hook_problems(schema: Mapping[str, Any] | None, filename: str) -> list[Probl
 
 
 def apply_task_hook(
-    session: Session, schema: Mapping[str, Any] | None, submitted: dict[str, Any], task_data: Mapping[str, Any]
+    session: Session,
+    schema: Mapping[str, Any] | None,
+    submitted: dict[str, Any],
+    task_data: Mapping[str, Any],
+    refused: frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
     name = (schema or {}).get(HOOK_KEY)
     if name is None:
@@ -79,7 +88,17 @@ def apply_task_hook(
     hook = _registry()[0].get(name)
     if hook is None:
         raise LookupError(f"the form names an unknown server hook {name!r}")
-    return hook(session, submitted, task_data)
+    return hook(session, submitted, task_data, refused)
+
+
+def is_refused(refused: Collection[str], field: str) -> bool:
+    """Whether the form refused the value at `field`, or a value it lies in (the whole table of a cell)."""
+    return any(field == where or field.startswith(f"{where}.") for where in refused)
+
+
+def refused_within(refused: Collection[str], field: str) -> bool:
+    """Whether the form refused `field` or anything in it (a cell of the table `field`)."""
+    return any(where == field or where.startswith(f"{field}.") for where in refused)
 
 
 def run_completion_effect(

@@ -19,7 +19,7 @@ from tests.fixtures.app import AuthActions
 from tests.fixtures.evaluation import PRODUCT, SELF_ASSESSMENT
 from tests.fixtures.models import parallel_model, script_model
 from tests.fixtures.tampering import bypass_append_only
-from tests.fixtures.workflow_helpers import WorkflowDriver
+from tests.fixtures.workflow_helpers import WorkflowDriver, everything_stored
 from webapp.extensions import db
 from workflows import clock
 from workflows.db import transaction
@@ -489,6 +489,36 @@ def test_only_the_fields_of_an_evaluation_form_and_of_its_table_rows_are_accepte
     accepted = api.post(path, "supervisor1", json=figures)
     assert accepted.status_code == 200
     assert [t["task_key"] for t in accepted.get_json()["open_tasks"]] == ["head_decision"]
+
+
+@pytest.mark.usefixtures("in_november")
+def test_a_completion_is_refused_with_the_forms_and_the_servers_problems_at_once(
+    api: Api, driver: WorkflowDriver
+) -> None:
+    """A criterion sent as text (the schema's), another above the policy's maximum and a row's completed count above
+    its assigned one (the server hook's): one 422 with all three, in Vietnamese, and nothing stored; the API still
+    takes JSON numbers only ("1.000" is text)."""
+    with driver.session_factory() as s, transaction(s):
+        personnel = s.scalars(select(User).where(User.username == "personnel1")).one()
+        plan = plan_month(s, actor=personnel, month="2026-11", unit_code="X001")
+        own = [cadre for cadre in plan.to_open if cadre.code == "CB0001"]
+        open_for_cadres(s, driver.engine, actor=personnel, plan=plan, cadres=own, policy=EVALUATION_POLICY)
+    [task] = [t for t in api.get("/api/v1/tasks", "officer1").get_json()["items"] if t["task_key"] == "self_assessment"]
+    path = f"/api/v1/tasks/{task['id']}/complete"
+    before = everything_stored(driver.session_factory)
+    body = {
+        **SELF_ASSESSMENT,
+        "criteria_politics": "1.000",
+        "criteria_competence": 11,
+        "products": [{**PRODUCT, "completed": 12}],
+    }
+    refused = api.post(path, "officer1", json=body)
+    assert refused.status_code == 422
+    problems = {problem["field"]: problem["message"] for problem in refused.get_json()["problems"]}
+    assert set(problems) == {"criteria_politics", "criteria_competence", "products.0.completed"}
+    assert problems["criteria_politics"] == "Phải là một số"
+    assert problems["products.0.completed"] == "Không được vượt quá số lượng được giao"
+    assert everything_stored(driver.session_factory) == before
 
 
 @pytest.mark.parametrize(

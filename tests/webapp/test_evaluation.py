@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from tests.fixtures.app import AuthActions
 from tests.fixtures.evaluation import CRITERIA, MONTH, ROWS, vietnamese
-from tests.fixtures.workflow_helpers import WorkflowDriver
+from tests.fixtures.workflow_helpers import WorkflowDriver, everything_stored
 from webapp import create_app
 from webapp.config import ConfigError
 from webapp.evaluation import evaluation_policy
@@ -250,6 +250,39 @@ def test_a_cell_error_lands_on_the_row_as_sent_when_blank_rows_are_skipped(
     page = response.get_data(as_text=True)
     assert 'id="products-1-completed-error"' in page and 'id="products-0-completed-error"' not in page
     assert vietnamese(app, "cannot exceed the amount assigned") in page
+
+
+def _field_error(page: str, field_id: str) -> str:
+    error = re.search(rf'<div class="field-error" id="{field_id}-error" role="alert">(.*?)</div>', page, re.S)
+    assert error is not None, f"no error at {field_id}"
+    return error.group(1)
+
+
+def test_the_forms_own_refusals_and_the_servers_rules_show_at_once(
+    app: Flask, auth: AuthActions, client, driver
+) -> None:
+    """A criterion typed as text (the form's own check), another above the policy's maximum and a count above its
+    assigned one (the server's rules): one submission shows all three, each at its field, and saves nothing."""
+    auth.login("personnel1")
+    _open(auth)
+    _switch(auth, "officer1")
+    task = _task(driver, "CB0001", "self_assessment")
+    before = everything_stored(driver.session_factory)
+    changes = {"criteria_politics": "mười", "criteria_competence": "11", "products-0-completed": "11"}
+    response = auth.post(f"/tasks/{task.id}", _self_assessment(**changes), page=f"/tasks/{task.id}")
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "Phải là một số." in _field_error(page, "criteria_politics")
+    criterion = vietnamese(app, "the score must be between 0 and the criterion's maximum")
+    assert criterion in _field_error(page, "criteria_competence")
+    assert vietnamese(app, "cannot exceed the amount assigned") in _field_error(page, "products-0-completed")
+    assert 'class="flash error"' not in page  # each at its field
+    summary = re.search(r'<div class="error-summary" role="alert">(.*?)</div>', page, re.S)
+    assert summary is not None
+    for field_id in ("criteria_politics", "criteria_competence", "products-0-completed"):
+        assert f'<a href="#{field_id}">' in summary.group(1)
+    assert 'value="mười"' in page  # what was typed is shown back
+    assert everything_stored(driver.session_factory) == before
 
 
 # -- opening: refusals ----------------------------------------------------------------------------------------------

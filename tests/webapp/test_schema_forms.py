@@ -24,6 +24,7 @@ from webapp.tasks.schema_forms import (
     check_uploads,
     data_to_formdata,
     file_fields,
+    form_to_checked_data,
     form_to_data,
     form_to_draft,
     invalid_entries,
@@ -342,6 +343,43 @@ def test_invalid_input_is_refused_on_the_field(
             assert f'value="{escape(typed)}"' in html  # shown back as typed, next to its error
     if api_change is not None:
         assert list(VALIDATOR.iter_errors(_changed(VALID_DATA, api_change))), "the API would have accepted it"
+
+
+def test_a_refused_form_gives_the_rest_of_its_data_and_names_what_it_refused() -> None:
+    """For the engine to check what the page did not refuse: fields and cells with an error are left out, named as
+    the engine names them; a cell's row is counted among the rows filled in (the blank one is skipped)."""
+    changes = {
+        "amount": "mười",
+        "products-0-name": "",
+        "products-0-assigned": "",
+        "products-0-completed": "",
+        "products-0-on_time": DELETE,
+        "products-1-name": "Báo cáo năm",
+        "products-1-completed": "-1",
+    }
+    with posted(_changed(VALID_POST, changes)) as form:
+        assert not form.validate()
+        data, refused = form_to_checked_data(form, SCHEMA)
+    assert refused == {"amount", "products.0.completed"}
+    assert "amount" not in data and data["products"] == [{"name": "Báo cáo năm"}]
+    assert {key: value for key, value in data.items() if key not in ("products",)} == {
+        key: value for key, value in VALID_DATA.items() if key not in ("amount", "products")
+    }
+    twice = {"products-1-name": "Báo cáo quý", "products-1-assigned": "3", "products-1-completed": "2"}
+    twice["products-1-on_time"] = "true"
+    with posted(_changed(VALID_POST, twice), _unique(SCHEMA)) as form:
+        assert not form.validate()
+        data, refused = form_to_checked_data(form, _unique(SCHEMA))
+    assert refused == {"products"} and "products" not in data  # a table's own error takes the table
+    with posted(VALID_POST) as form:
+        assert form.validate()
+        assert form_to_checked_data(form, SCHEMA) == (VALID_DATA, frozenset())
+
+
+def _unique(schema: dict[str, Any]) -> dict[str, Any]:
+    unique = json.loads(json.dumps(schema))
+    unique["properties"]["products"]["uniqueItems"] = True
+    return unique
 
 
 def test_messages_follow_the_locale() -> None:

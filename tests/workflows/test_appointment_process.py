@@ -207,6 +207,25 @@ def test_each_ballot_step_has_its_own_note(
     assert "ballot_note" not in data
 
 
+def test_a_refused_value_is_said_once_and_the_rules_that_need_it_are_skipped(
+    driver: WorkflowDriver, session_factory: sessionmaker[Session], world: dict[str, Any]
+) -> None:
+    """A date that is no date is the schema's to say, not again by the hook; a decision missing leaves the reason
+    of a refusal unasked (it is not known to be one); each with nothing written."""
+    instance_id = start(session_factory, driver.engine, world["post_id"])
+    with pytest.raises(Invalid) as refused:
+        _complete(driver, instance_id, "eligibility_policy", "personnel1", {"dossier_received_on": "31/02/2026"})
+    assert [(p.field, p.message) for p in refused.value.problems] == [
+        ("dossier_received_on", "must be a date written yyyy-mm-dd")
+    ]
+    _complete(driver, instance_id, "eligibility_policy", "personnel1", {"dossier_received_on": today_text()})
+    with pytest.raises(Invalid) as refused:
+        _complete(driver, instance_id, "policy_decision", "leader1", {})
+    assert [p.field for p in refused.value.problems] == ["policy_decision"]
+    assert {t.task_key for t in driver.open_tasks(instance_id)} == {"policy_decision"}
+    _verify(session_factory)
+
+
 def test_external_source_votes_at_the_sending_unit(
     driver: WorkflowDriver, session_factory: sessionmaker[Session], world: dict[str, Any]
 ) -> None:

@@ -14,7 +14,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tests.fixtures.ballots import user
 from tests.fixtures.inspection import assert_every_export_verifies
-from tests.fixtures.planning import CHAIR_PLANNED, NEW_SECRETARY, NEW_VICE, NEW_VICE_2, TERM, setup_planning
+from tests.fixtures.planning import (
+    CHAIR_PLANNED,
+    FOURTH,
+    NEW_SECRETARY,
+    NEW_VICE,
+    NEW_VICE_2,
+    TERM,
+    setup_planning,
+)
 from tests.fixtures.statements import statements_sent
 from tests.fixtures.workflow_helpers import WorkflowDriver
 from workflows import ballots
@@ -98,6 +106,39 @@ def test_the_plan_of_a_new_term_starts_at_the_frame_and_a_returned_frame_comes_b
         _do(driver, instance_id, "approve_frame", "head1", {"frame_decision": "return"})
     _do(driver, instance_id, "approve_frame", "head1", {"frame_decision": "return", "frame_comment": "Thêm chức danh"})
     assert [t.task_key for t in driver.open_tasks(instance_id)] == ["review_frame"]
+
+
+def test_a_refused_cell_is_reported_with_the_rows_rules_and_skips_only_its_own(
+    driver: WorkflowDriver, session_factory: sessionmaker[Session], world: dict[str, Any]
+) -> None:
+    """A cell of the wrong type (the schema's), a title listed twice, an unknown cadre, a title already full (the
+    hook's rules): every problem of the list at once, each on its cell; the row whose title was refused is checked
+    by no rule that needs its title."""
+    instance_id = _start(driver, "term")
+    with pytest.raises(Invalid) as refused:
+        _do(driver, instance_id, "review_frame", "personnel1", {"frame_titles": [
+            {"position_id": "phó chủ tịch"}, {"position_id": world["vice"]}, {"position_id": world["vice"]},
+        ]})  # fmt: skip
+    assert sorted(p.field or "" for p in refused.value.problems) == [
+        "frame_titles.0.position_id",
+        "frame_titles.2.position_id",
+    ]
+    _to_nominations(driver, instance_id, world)
+    before = _entries(session_factory)
+    rows = [
+        {"cadre_code": "KHONGCO", "position_id": world["vice"]},
+        {"cadre_code": FOURTH, "position_id": world["chair"]},  # the chair's plan holds three already
+        {"cadre_code": NEW_VICE, "position_id": "phó chủ tịch"},
+    ]
+    with pytest.raises(Invalid) as refused:
+        _do(driver, instance_id, "nominate", "personnel1", {"nominations": rows})
+    assert sorted(p.field or "" for p in refused.value.problems) == [
+        "nominations.0.cadre_code",
+        "nominations.1.cadre_code",
+        "nominations.2.position_id",
+    ]
+    assert _entries(session_factory) == before
+    assert [t.task_key for t in driver.open_tasks(instance_id)] == ["nominate"]
 
 
 def test_a_step_for_the_provinces_personnel_board_reuses_the_unit_ancestry_the_lock_read(

@@ -70,6 +70,7 @@ __all__ = [
     "check_uploads",
     "data_to_formdata",
     "file_fields",
+    "form_to_checked_data",
     "form_to_data",
     "form_to_draft",
     "kept_references",
@@ -1043,7 +1044,7 @@ def build_form_class(schema: dict[str, Any], *, locale: str = "vi", readonly: bo
 # -- reading the form back -------------------------------------------------------------------------------------------
 
 
-def _field_json(field: Any, spec: _Spec, *, draft: bool) -> Any:
+def _field_json(field: Any, spec: _Spec, *, draft: bool, refused: set[str] | None = None, path: str = "") -> Any:
     kind = spec.kind
     if draft and kind not in ("table", "checkboxes", "file") and field.process_errors and field.raw_data:
         return str(field.raw_data[0])  # keep what was typed; it is checked when the form is submitted
@@ -1066,7 +1067,8 @@ def _field_json(field: Any, spec: _Spec, *, draft: bool) -> Any:
         values = [spec.values[key] for key in data or () if key in spec.values]
     else:
         values = [
-            _collect(entry.form, spec.columns, draft=draft) for entry in field.entries if not _row_is_blank(entry)
+            _collect(entry.form, spec.columns, draft=draft, refused=refused, prefix=f"{path}.{index}.")
+            for index, entry in enumerate(field.filled_rows)
         ]
     # Nothing ticked (no row filled) is an answer, unless the schema's minimum makes [] invalid: then it is no answer.
     if not values and (spec.required or (spec.schema.get("minItems") or 0) > 0):
@@ -1074,10 +1076,18 @@ def _field_json(field: Any, spec: _Spec, *, draft: bool) -> Any:
     return values
 
 
-def _collect(form: Any, specs: Sequence[_Spec], *, draft: bool) -> dict[str, Any]:
+def _collect(
+    form: Any, specs: Sequence[_Spec], *, draft: bool, refused: set[str] | None = None, prefix: str = ""
+) -> dict[str, Any]:
+    """The JSON of these fields. With `refused`, a field showing an error is left out and its path added to it (a
+    table with a table error whole, else each cell with an error)."""
     data: dict[str, Any] = {}
     for spec in specs:
-        value = _field_json(form[spec.name], spec, draft=draft)
+        field, path = form[spec.name], f"{prefix}{spec.name}"
+        if refused is not None and (field.table_errors if spec.kind == "table" else field.own_errors()):
+            refused.add(path)
+            continue
+        value = _field_json(field, spec, draft=draft, refused=refused, path=path)
         if value is not _MISSING:
             data[spec.name] = value
     return data
@@ -1089,6 +1099,15 @@ def form_to_data(form: Any, schema: dict[str, Any]) -> dict[str, Any]:
     Unanswered optional fields are left out (the schema's types have no "empty"). Files are not in it: see
     `pending_uploads`; a file field keeps the reference it was pre-filled with when no new file came."""
     return _collect(form, _specs(schema), draft=False)
+
+
+def form_to_checked_data(form: Any, schema: dict[str, Any]) -> tuple[dict[str, Any], frozenset[str]]:
+    """`form_to_data` for a form after `validate()`, valid or not: the fields and table cells showing an error are
+    left out and named as the engine names fields (`amount`, `products.2.completed`, the row counted among the rows
+    filled in), so the engine can check the rest (`operations.complete_task(..., refused=...)`)."""
+    refused: set[str] = set()
+    data = _collect(form, _specs(schema), draft=False, refused=refused)
+    return data, frozenset(refused)
 
 
 def form_to_draft(form: Any, schema: dict[str, Any]) -> dict[str, Any]:

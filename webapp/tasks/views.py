@@ -28,7 +28,7 @@ from webapp.tasks.schema_forms import (
     check_uploads,
     data_to_formdata,
     file_fields,
-    form_to_data,
+    form_to_checked_data,
     form_to_draft,
     invalid_entries,
     kept_references,
@@ -41,6 +41,7 @@ from workflows.clock import utcnow_naive
 from workflows.db import transaction
 from workflows.engine import operations
 from workflows.errors import Conflict, Invalid, NotAllowed, NotFound, Problem, ScriptFailure
+from workflows.hooks import is_refused
 from workflows.instances import ATTACHMENT_PREFIX, DataItem, data_summary, display_value, field_names
 from workflows.models import Attachment, Comment
 from workflows.registry.models import User
@@ -57,6 +58,9 @@ from workflows.tasks import (
 bp = Blueprint("tasks", __name__, url_prefix="/tasks")
 
 DECISIONS_NEEDING_COMMENT = ("return", "reject")
+# What stands for a file chosen with a submission the page refused itself (the engine then refuses it anyway, so the
+# stand-in is never kept): the hooks see the field answered, and nothing is stored for a refused submission.
+CHOSEN_FILE = "chosen:"
 
 
 def _load(task_id: int, *, with_process_data: bool = True) -> TaskView:
@@ -427,28 +431,35 @@ def submit(task_id: int):  # type: ignore[no-untyped-def]
         comment_error = _("Write a comment explaining why.")
     elif len(comment) > MAX_COMMENT:
         comment_error = _("At most %(max)d characters.", max=MAX_COMMENT)
-    if comment_error:
-        if form is not None:
-            form.validate()
-        return _render(_shown(view), form, 422, comment, comment_error)
+    # What the page refuses itself does not stop the check there: the rest goes to the engine, which checks it by
+    # the schema and the form's server hook and refuses the whole, so every problem shows at once (decision 0054).
+    refused: frozenset[str] = frozenset({"comment"} if comment_error else ())
+    data: dict[str, Any] = {}
+    uploads: list[Upload] = []
     if form is not None:
         valid = form.validate()  # first: it starts every field's errors afresh
-        if _foreign_files(view, form) or not valid:
-            return _render(_shown(view), form, 422, comment)
-
-    data = form_to_data(form, view.schema) if form is not None else {}
-    uploads = pending_uploads(form, view.schema) if form is not None and view.schema else []
+        foreign = _foreign_files(view, form)
+        data, refused_fields = form_to_checked_data(form, view.schema)
+        refused |= refused_fields
+        if (foreign or not valid) and (not refused_fields or form.errors.get("csrf_token")):
+            return _render(_shown(view), form, 422, comment, comment_error)  # refused, but on no field of the data
+        uploads = [u for u in pending_uploads(form, view.schema) if not is_refused(refused, u.name)]
     if decision and "decision" in ((view.schema or {}).get("properties") or {}):
         data["decision"] = decision
-    if comment and "comment" in ((view.schema or {}).get("properties") or {}):
+    if comment and not comment_error and "comment" in ((view.schema or {}).get("properties") or {}):
         data["comment"] = comment
 
     instance_id, task_name = view.instance.id, view.task.name  # the commit expires the ORM objects
 
     def complete() -> Any:
         submitted = copy.deepcopy(data)
-        for upload, reference in _store_files(view, uploads):
-            place_reference(submitted, upload.path, reference)
+        if refused:
+            # Refused whatever else is found: a chosen file is not stored, it only stands where its reference would.
+            for upload in uploads:
+                place_reference(submitted, upload.path, f"{CHOSEN_FILE}{upload.name}")
+        else:
+            for upload, reference in _store_files(view, uploads):
+                place_reference(submitted, upload.path, reference)
         # Drafts belong to the web form; the hot path of the engine does not pay for them.
         discard_drafts(db.session, task_id)
         if comment:
@@ -456,7 +467,7 @@ def submit(task_id: int):  # type: ignore[no-untyped-def]
                 Comment(instance_id=instance_id, human_task_id=task_id, author_id=current_user.id, body=comment)
             )
         return operations.complete_task(
-            db.session, process_engine(), actor=current_user, task_id=task_id, data=submitted
+            db.session, process_engine(), actor=current_user, task_id=task_id, data=submitted, refused=refused
         )
 
     try:
@@ -472,7 +483,7 @@ def submit(task_id: int):  # type: ignore[no-untyped-def]
         for problem in error.problems:
             if problem.field in drawn_apart or not _show_problem(form, problem):
                 flash(problem_text(problem), "error")
-        return _render(_shown(view), form, 422, comment)
+        return _render(_shown(view), form, 422, comment, comment_error)
     except ScriptFailure as error:
         flash_error(error)
         flash(_("Nothing was saved. The administrators have been shown the problem."), "error")

@@ -28,7 +28,7 @@ from workflows.appointment.steps import (
 )
 from workflows.ballot_steps import closed_box
 from workflows.errors import N_, Invalid, Problem
-from workflows.hooks import CompletionEffect, InstanceLike, TaskHook
+from workflows.hooks import CompletionEffect, InstanceLike, TaskHook, is_refused, refused_within
 from workflows.models import Notification, ProcessInstance
 from workflows.registry.models import Cadre, CadrePosition, PlanningEntry, PlanningStatus, RoleAssignment, User
 from workflows.registry.records import VIETNAM_TZ, add_position, end_position, local_today, remove_planning_entry
@@ -168,12 +168,16 @@ def _eligibility(
     }
 
 
-def eligibility(session: Session, submitted: dict[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
+def eligibility(
+    session: Session, submitted: dict[str, Any], data: Mapping[str, Any], refused: frozenset[str]
+) -> dict[str, Any]:
     """The check before the policy (`eligibility_policy`)."""
     return _eligibility(session, submitted, data, "dossier_received_on")
 
 
-def eligibility_final(session: Session, submitted: dict[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
+def eligibility_final(
+    session: Session, submitted: dict[str, Any], data: Mapping[str, Any], refused: frozenset[str]
+) -> dict[str, Any]:
     """The re-check before the final vote (`eligibility_final`): its own date (decision 0052) — the dossier it is
     made on is received later than the policy's, and ages and terms are counted at that day, not the first one."""
     return _eligibility(session, submitted, data, "final_dossier_received_on")
@@ -201,12 +205,16 @@ def _exception(
     return {**submitted, "eligibility_exceptions": exceptions}
 
 
-def exception(session: Session, submitted: dict[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
+def exception(
+    session: Session, submitted: dict[str, Any], data: Mapping[str, Any], refused: frozenset[str]
+) -> dict[str, Any]:
     """After the check before the policy (`exception_policy`)."""
     return _exception(submitted, data, "exception_decision", "exception_reason", "policy")
 
 
-def exception_final(session: Session, submitted: dict[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
+def exception_final(
+    session: Session, submitted: dict[str, Any], data: Mapping[str, Any], refused: frozenset[str]
+) -> dict[str, Any]:
     """After the re-check before the final vote (`exception_final`): its own keys (decision 0052), so the form does
     not open with the policy stage's "go on" and reason, and that earlier decision stays in the data."""
     return _exception(submitted, data, "final_exception_decision", "final_exception_reason", "final")
@@ -215,7 +223,11 @@ def exception_final(session: Session, submitted: dict[str, Any], data: Mapping[s
 # -- the policy and its deadlines -------------------------------------------------------------------------------
 
 
-def policy(session: Session, submitted: dict[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
+def policy(
+    session: Session, submitted: dict[str, Any], data: Mapping[str, Any], refused: frozenset[str]
+) -> dict[str, Any]:
+    if is_refused(refused, "policy_decision"):
+        return submitted  # approved or refused is not known: the reason's rule cannot be checked
     if submitted.get("policy_decision") != "approve":
         if not _text(submitted, "policy_reason"):
             raise Invalid("a refusal needs a reason", [Problem("Write the reason.", field="policy_reason")])
@@ -232,13 +244,19 @@ def policy(session: Session, submitted: dict[str, Any], data: Mapping[str, Any])
 # -- the dossier and the clearances ------------------------------------------------------------------------------
 
 
-def dossier(session: Session, submitted: dict[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
+def dossier(
+    session: Session, submitted: dict[str, Any], data: Mapping[str, Any], refused: frozenset[str]
+) -> dict[str, Any]:
     """NĐ 170 Điều 35: every item received on paper or uploaded (`file_<item>`); the photo and the health
     certificate at most 6 months old."""
     problems = []
     received = set(submitted.get("documents_received") or [])
     missing = [item for item in DOSSIER_ITEMS if item not in received and not submitted.get(f"file_{item}")]
-    if missing:
+    # A refused tick list or upload may be the missing item: completeness cannot be told until it is read.
+    unreadable = refused_within(refused, "documents_received") or any(
+        is_refused(refused, f"file_{item}") for item in missing
+    )
+    if missing and not unreadable:
         problems.append(
             Problem("The dossier is incomplete: mark every document received or upload it.", field="documents_received")
         )
@@ -264,7 +282,9 @@ def dossier(session: Session, submitted: dict[str, Any], data: Mapping[str, Any]
     return {**submitted, "dossier_checked_on": today.isoformat()}
 
 
-def clearance(session: Session, submitted: dict[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
+def clearance(
+    session: Session, submitted: dict[str, Any], data: Mapping[str, Any], refused: frozenset[str]
+) -> dict[str, Any]:
     problems = [
         Problem("Describe the issue.", field=f"{name}_note")
         for name in CLEARANCES
@@ -284,7 +304,9 @@ def clearance_issues(data: Mapping[str, Any]) -> list[dict[str, str]]:
     ]
 
 
-def clearance_resolution(session: Session, submitted: dict[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
+def clearance_resolution(
+    session: Session, submitted: dict[str, Any], data: Mapping[str, Any], refused: frozenset[str]
+) -> dict[str, Any]:
     """A clearance reported issues: new issues are verified and concluded before the decision (§3.7), so the
     procedure waits for the competent authority — resolved with the verification's conclusion, an exception, or a
     stop — always with its reason; the issues and the decision are kept together in the data (and so in the audit
@@ -306,7 +328,9 @@ def clearance_resolution(session: Session, submitted: dict[str, Any], data: Mapp
 # -- ballots ----------------------------------------------------------------------------------------------------
 
 
-def ballot(session: Session, submitted: dict[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
+def ballot(
+    session: Session, submitted: dict[str, Any], data: Mapping[str, Any], refused: frozenset[str]
+) -> dict[str, Any]:
     """The step is done once its box is closed: its tally (only the tally) goes into the data, and where to go
     next (`ballot_next`) is decided by the step's rules (steps.after_ballot). Each step's form has its own note
     (`ballot_steps.step_note_key`, decision 0053); a refusal points there."""
@@ -358,12 +382,16 @@ def _head_choice(
     return values
 
 
-def head_choice(session: Session, submitted: dict[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
+def head_choice(
+    session: Session, submitted: dict[str, Any], data: Mapping[str, Any], refused: frozenset[str]
+) -> dict[str, Any]:
     """The head on the nomination ballot's tie (`head_step3`)."""
     return _head_choice(submitted, data, "head_choice", "head_reason")
 
 
-def head_final(session: Session, submitted: dict[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
+def head_final(
+    session: Session, submitted: dict[str, Any], data: Mapping[str, Any], refused: frozenset[str]
+) -> dict[str, Any]:
     """The head on the final vote's tie (`head_final`): a decision of its own on another ballot, under its own keys
     (decision 0052) — the form does not open with the choice and reason given on the nomination ballot."""
     return _head_choice(submitted, data, "final_head_choice", "final_head_reason")
@@ -372,7 +400,9 @@ def head_final(session: Session, submitted: dict[str, Any], data: Mapping[str, A
 # -- a low-confidence result (QĐ 96) ----------------------------------------------------------------------------
 
 
-def confidence_review(session: Session, submitted: dict[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
+def confidence_review(
+    session: Session, submitted: dict[str, Any], data: Mapping[str, Any], refused: frozenset[str]
+) -> dict[str, Any]:
     """The competent authority's decision on a re-appointment whose confidence ballot read low confidence (QĐ 96,
     domain rules §3.9): always with a reason; at the dismissal level (≥ 2/3) the re-appointment cannot go on."""
     problems = []
@@ -393,7 +423,11 @@ def confidence_review(session: Session, submitted: dict[str, Any], data: Mapping
 # -- the decision -----------------------------------------------------------------------------------------------
 
 
-def decision(session: Session, submitted: dict[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
+def decision(
+    session: Session, submitted: dict[str, Any], data: Mapping[str, Any], refused: frozenset[str]
+) -> dict[str, Any]:
+    if is_refused(refused, "final_decision"):
+        return submitted  # approved or refused is not known: the rules of either cannot be checked
     if submitted.get("final_decision") != "approve":
         if not _text(submitted, "decision_reason"):
             raise Invalid("a refusal needs a reason", [Problem("Write the reason.", field="decision_reason")])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import keyword
 from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -83,19 +84,39 @@ def can_cancel(session: Session, user: User, instance: InstanceSnapshot) -> bool
 # -- validation of submitted data ------------------------------------------------------------------------
 
 
-def validate_task_data(
-    data: Any, validator: jsonschema.protocols.Validator | None, form: Mapping[str, Any] | None = None
-) -> dict[str, Any]:
-    """Form data becomes script variables: plain identifiers only, and it must satisfy the task's form schema.
+@dataclass(frozen=True)
+class CheckedData:
+    """Submitted task data as its form's checks left it: `values` without what they refused, `problems` found,
+    `refused` the fields that held a refused value ("criteria_politics", a table cell "products.2.completed")."""
 
-    With the `form` itself, only its fields are accepted (`unknown_form_fields`): the schema alone lets any other
-    key through into the process data, where it would overwrite what earlier steps or the server decided.
+    values: dict[str, Any]
+    problems: list[Problem]
+    refused: frozenset[str]
+
+
+def check_task_data(
+    data: Any,
+    validator: jsonschema.protocols.Validator | None,
+    form: Mapping[str, Any] | None = None,
+    refused: Collection[str] = (),
+) -> CheckedData:
+    """Every problem of the submitted data at once, and what remains of it without the refused values (decision
+    0054): the form's server hook checks that remainder, so a submission learns its rule problems with its typing ones.
+
+    Form data becomes script variables: plain identifiers only, and it must satisfy the task's form schema. With the
+    `form` itself, only its fields are accepted (`unknown_form_fields`): the schema alone lets any other key through
+    into the process data, where it would overwrite what earlier steps or the server decided. `refused` are fields the
+    caller's own checks refused already (the web form's): left out first, and not blamed again. Data that is no
+    object, or holds too many fields, is refused at once.
     """
     if not isinstance(data, dict):
         raise Invalid("task data must be a JSON object", [Problem("expected an object of field values")])
-    problems: list[Problem] = []
     if len(data) > MAX_DATA_KEYS:
-        problems.append(Problem(N_("at most %(count)d fields are accepted"), message_args={"count": MAX_DATA_KEYS}))
+        problem = Problem(N_("at most %(count)d fields are accepted"), message_args={"count": MAX_DATA_KEYS})
+        raise Invalid("the submitted data is not valid", [problem])
+    data, _removed = _without(data, refused)
+    already = frozenset(refused)
+    problems: list[Problem] = []
     unknown = unknown_form_fields(data, form) if form is not None else []
     problems.extend(unknown)
     named = {problem.field for problem in unknown}
@@ -106,17 +127,70 @@ def validate_task_data(
             problems.append(Problem("field names must be identifiers not starting with '_'", field=str(key)))
     problems.extend(_unstorable_values(data))
     if validator is not None:
-        required_seen = 0
+        required_seen: dict[tuple[Any, ...], int] = {}
         for error in sorted(validator.iter_errors(data), key=lambda e: list(e.path)):
             field = ".".join(str(p) for p in error.path)
-            if not field and error.validator == "required":
+            if error.validator == "required":
                 # One error per missing field, in the order the form lists them: the n-th names the n-th missing.
-                field = _missing_field(error, required_seen) or ""
-                required_seen += 1
+                where = tuple(error.path)
+                missing = _missing_field(error, required_seen.get(where, 0))
+                required_seen[where] = required_seen.get(where, 0) + 1
+                if missing is not None:
+                    field = f"{field}.{missing}" if field else missing
             problems.append(schema_problem(error, field or None))
-    if problems:
-        raise Invalid("the submitted data is not valid", problems)
+    problems = [problem for problem in problems if not _is_within(problem.field, already)]
+    located = {problem.field for problem in problems if problem.field}
+    values, removed = _without(data, located)
+    # A missing required field is refused too: what needs it is skipped, and nothing else is said about it.
+    return CheckedData(values, problems, already | removed | located)
+
+
+def validate_task_data(
+    data: Any, validator: jsonschema.protocols.Validator | None, form: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """`check_task_data`, refusing the data with every problem found; the data itself when there is none."""
+    checked = check_task_data(data, validator, form)
+    if checked.problems:
+        raise Invalid("the submitted data is not valid", checked.problems)
     return dict(data)
+
+
+def _is_within(field: str | None, refused: Collection[str]) -> bool:
+    """Whether `field` is a refused field or lies within one (a cell of a refused table, a refused row's cell)."""
+    if not field:
+        return False
+    return any(field == where or field.startswith(f"{where}.") for where in refused)
+
+
+def _without(data: dict[str, Any], fields: Collection[str]) -> tuple[dict[str, Any], frozenset[str]]:
+    """The data without the values at `fields`, and the fields left out. A table cell ("products.2.completed") goes
+    alone, so the rows keep their numbers; anything else nested (a row, a cell's inside) takes its whole field."""
+    values = dict(data)
+    removed: set[str] = set()
+    for where in sorted(fields):
+        name, *rest = where.split(".")
+        if name not in values:
+            if name in data:  # its whole field went already
+                removed.add(name)
+            continue
+        rows = values[name]
+        if (
+            len(rest) == 2
+            and rest[0].isdigit()
+            and isinstance(rows, list)
+            and int(rest[0]) < len(rows)
+            and isinstance(rows[int(rest[0])], dict)
+        ):
+            index = int(rest[0])
+            if rows is data[name]:
+                rows = values[name] = list(rows)
+            row = rows[index] = dict(rows[index])
+            row.pop(rest[1], None)
+            removed.add(where)
+        else:
+            del values[name]
+            removed.add(name)
+    return values, frozenset(removed)
 
 
 def _table_columns(prop: Any) -> Mapping[str, Any] | None:
@@ -410,6 +484,26 @@ def release_task(session: Session, *, actor: User, task_id: int) -> TaskSnapshot
     return task
 
 
+def _hooked(
+    session: Session, schema: Mapping[str, Any] | None, checked: CheckedData, before: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The values to store: the form's server hook run on what the schema accepted. Anything refused — by the
+    schema, the caller or the hook — refuses the whole submission with every problem; the hook's on a field already
+    refused are left out (that field's own problem says what to fix first). What a hook wrote meanwhile goes with
+    the caller's rollback."""
+    problems = list(checked.problems)
+    try:
+        values = apply_task_hook(session, schema, checked.values, before, checked.refused)
+    except Invalid as refusal:
+        if not problems and not checked.refused:
+            raise
+        problems.extend(problem for problem in refusal.problems if not _is_within(problem.field, checked.refused))
+    else:
+        if not problems and not checked.refused:
+            return values
+    raise Invalid("the submitted data is not valid", problems)
+
+
 def _write_task_event(session: Session, locked: LockedTask, event_type: str, actor: User) -> None:
     payload = {"task_key": locked.task.task_key, "name": locked.task.name}
     _write(session, locked.instance, [PendingEvent(event_type, payload, locked.task.id)], actor, {})
@@ -424,6 +518,7 @@ def complete_task(
     data: Mapping[str, Any] | None = None,
     read_open_tasks: bool = False,
     form_fields_only: bool = False,
+    refused: Collection[str] = (),
 ) -> InstanceSnapshot:
     """Complete one open user task with the person's data and run the process on to its next wait state.
 
@@ -431,6 +526,12 @@ def complete_task(
     completion, read with the lock and the write instead of by a further query. With `form_fields_only` a key that
     is not a field of the task's form is refused (the API; the web form sends nothing else); a task without a form
     takes any data.
+
+    The data is checked whole: the form's schema, then its server hook on the values the schema accepted, every
+    problem of both in one `Invalid` (a hook rule that needs a refused value is skipped). `refused` names fields the
+    caller's own form refused already (the web page's checks): their values are left out, the rest is checked the
+    same way, and the completion is always refused, with whatever else was found — so the page shows everything at
+    once and never completes a task it refused.
 
     Raises NotFound (also for a task outside the person's scope, as if it did not exist), NotAllowed, Conflict
     (already completed, or a deadline fired first), Invalid (data), ScriptFailure (a model script failed: the
@@ -441,7 +542,9 @@ def complete_task(
     if not can_see(actor, locked):
         raise NotFound(f"task {task_id} does not exist")
     try:
-        return _complete_locked(session, engine, actor, locked, data, read_open_tasks, form_fields_only)
+        return _complete_locked(
+            session, engine, actor, locked, data, read_open_tasks, form_fields_only, frozenset(refused)
+        )
     except ScriptFailure as failure:
         failure.instance_id = locked.instance.id
         raise
@@ -455,6 +558,7 @@ def _complete_locked(
     data: Mapping[str, Any] | None,
     read_open_tasks: bool = False,
     form_fields_only: bool = False,
+    refused: frozenset[str] = frozenset(),
 ) -> InstanceSnapshot:
     task, instance = locked.task, locked.instance
     if task.status != "open":
@@ -463,8 +567,8 @@ def _complete_locked(
         raise NotAllowed("you may not complete this task")
     definition = engine.definition(session, instance.process_version_id)
     schema = definition.form_schema(task.form_filename)
-    submitted = validate_task_data(
-        dict(data or {}), definition.form_validator(task.form_filename), schema if form_fields_only else None
+    checked = check_task_data(
+        dict(data or {}), definition.form_validator(task.form_filename), schema if form_fields_only else None, refused
     )
 
     workflow = engine.load(definition, instance)
@@ -479,7 +583,7 @@ def _complete_locked(
         raise Conflict("this task is no longer open")
 
     before = dict(spiff_task.data)
-    submitted = apply_task_hook(session, schema, submitted, before)
+    submitted = _hooked(session, schema, checked, before)
     with translate_engine_errors():
         spiff_task.data.update(submitted)
         spiff_task.run()

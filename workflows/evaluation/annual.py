@@ -31,7 +31,7 @@ from workflows.engine.runtime import ProcessEngine
 from workflows.errors import N_, Invalid, Problem
 from workflows.evaluation.opening import end_of_day
 from workflows.evaluation.rollup import Rollup, TaskGrouping, build_rollup, record_rollup
-from workflows.hooks import CompletionEffect, InstanceLike, TaskHook
+from workflows.hooks import CompletionEffect, InstanceLike, TaskHook, is_refused, refused_within
 from workflows.registry.models import User
 from workflows.rules.evaluation import (
     DEFAULT_POLICY,
@@ -160,7 +160,9 @@ def start_annual_run(
     return instance.id
 
 
-def prepare(session: Session, submitted: dict[str, Any], task_data: Mapping[str, Any]) -> dict[str, Any]:
+def prepare(
+    session: Session, submitted: dict[str, Any], task_data: Mapping[str, Any], refused: frozenset[str]
+) -> dict[str, Any]:
     rollup, grouping = _rebuild(session, task_data)
     return {**submitted, **rollup_data(rollup, grouping)}
 
@@ -196,8 +198,12 @@ def _return_to_personnel(
 
 
 # NĐ 335 Điều 20 (§6.4): the run closes only within the quota; each over-quota HTXSNV is demoted or excepted.
-def confirm(session: Session, submitted: dict[str, Any], task_data: Mapping[str, Any]) -> dict[str, Any]:
+def confirm(
+    session: Session, submitted: dict[str, Any], task_data: Mapping[str, Any], refused: frozenset[str]
+) -> dict[str, Any]:
     policy = EvaluationPolicy.from_mapping(task_data.get("policy") or {})
+    if is_refused(refused, "decision"):
+        return submitted  # returned or confirmed is not known: the rules of either cannot be checked
     if submitted.get("decision") == RETURN:
         return _return_to_personnel(submitted, task_data, policy)
     cadres = [row for row in task_data.get("cadres") or [] if isinstance(row, Mapping)]
@@ -222,6 +228,8 @@ def confirm(session: Session, submitted: dict[str, Any], task_data: Mapping[str,
         if not str(item.get("reason") or "").strip():
             problems.append(Problem("give the reason or the approval reference", field=f"resolutions.{index}.reason"))
             continue
+        if is_refused(refused, f"resolutions.{index}.action"):
+            continue  # demoted or excepted is not known
         if item.get("action") == DEMOTE:
             demoted.append(int(row["cadre_id"]))
             demotion_reasons[code] = str(item["reason"]).strip()
@@ -230,6 +238,8 @@ def confirm(session: Session, submitted: dict[str, Any], task_data: Mapping[str,
             references[code] = str(item["reason"]).strip()
     if problems:
         raise Invalid("the confirmation is not valid", problems)
+    if refused_within(refused, "resolutions"):
+        return submitted  # the quota cannot be checked on resolutions the form refused in part
 
     entries = approve_quota_exception(demote_for_quota(_entries(cadres), demoted), excepted)
     report = quota_check(entries, policy)

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from workflows.errors import N_, Invalid, Problem
 from workflows.evaluation import PROCESS_ID, annual
-from workflows.hooks import CompletionEffect, InstanceLike, TaskHook
+from workflows.hooks import CompletionEffect, InstanceLike, TaskHook, is_refused
 from workflows.notifications import notify_cadre
 from workflows.prepared import server_prepared
 from workflows.registry.models import Cadre, DisciplineRecord, EvaluationResult, User
@@ -32,9 +32,9 @@ from workflows.rules.evaluation import (
     grade_for,
     leader_unit_factor,
     may_return,
+    missing_reasons,
     month_text,
     monthly_score,
-    review_problems,
     validate_self_assessment,
 )
 
@@ -46,13 +46,27 @@ def _policy(task_data: Mapping[str, Any]) -> EvaluationPolicy:
 
 
 def _criteria(values: Mapping[str, Any]) -> list[float]:
+    """The criteria in the task's data (a criterion not scored yet counts 0)."""
     return [float(values.get(name) or 0) for name in CRITERIA_FIELDS]
 
 
-def _check(products: Any, criteria: list[float], policy: EvaluationPolicy) -> None:
+def _submitted_criteria(values: Mapping[str, Any]) -> list[Any]:
+    """The criteria as submitted; one the form refused is absent, None here: the rules say so and skip it."""
+    criteria = [values.get(name) for name in CRITERIA_FIELDS]
+    return [
+        float(value) if isinstance(value, int | float) and not isinstance(value, bool) else value for value in criteria
+    ]
+
+
+def _check(products: Any, criteria: list[Any], policy: EvaluationPolicy) -> None:
     problems = [_on_form(p) for p in validate_self_assessment(products, criteria, policy)]
     if problems:
         raise Invalid("the evaluation is not valid", problems)
+
+
+def _rule_fields(refused: frozenset[str]) -> set[str]:
+    """The refused fields as the rules name them: a criterion is `criteria.<index>`; cells keep their names."""
+    return {*refused, *(f"criteria.{index}" for index, name in enumerate(CRITERIA_FIELDS) if name in refused)}
 
 
 def _on_form(problem: Problem) -> Problem:
@@ -68,9 +82,11 @@ def _score_fields(prefix: str, breakdown: ScoreBreakdown) -> dict[str, Any]:
     return {f"{prefix}score": breakdown.total, f"{prefix}score_breakdown": breakdown.to_data()}
 
 
-def self_assessment(session: Session, submitted: dict[str, Any], task_data: Mapping[str, Any]) -> dict[str, Any]:
+def self_assessment(
+    session: Session, submitted: dict[str, Any], task_data: Mapping[str, Any], refused: frozenset[str]
+) -> dict[str, Any]:
     policy = _policy(task_data)
-    products, criteria = list(submitted.get("products") or []), _criteria(submitted)
+    products, criteria = list(submitted.get("products") or []), _submitted_criteria(submitted)
     _check(products, criteria, policy)
     return {**submitted, **_score_fields("self_", monthly_score(products, criteria, policy))}
 
@@ -132,8 +148,12 @@ def _deduplicated(problems: Iterable[Problem]) -> list[Problem]:
     return list(dict.fromkeys(problems))
 
 
-def review(session: Session, submitted: dict[str, Any], task_data: Mapping[str, Any]) -> dict[str, Any]:
+def review(
+    session: Session, submitted: dict[str, Any], task_data: Mapping[str, Any], refused: frozenset[str]
+) -> dict[str, Any]:
     policy = _policy(task_data)
+    if is_refused(refused, "decision"):
+        return submitted  # returned or adjusted is not known: the rules of either cannot be checked
     if submitted.get("decision") == "return":
         problems = []
         if not str(submitted.get("comment") or "").strip():
@@ -150,20 +170,23 @@ def review(session: Session, submitted: dict[str, Any], task_data: Mapping[str, 
             raise Invalid("the evaluation cannot be returned", problems)
         return submitted
 
-    products, criteria = list(submitted.get("products") or []), _criteria(submitted)
+    products, criteria = list(submitted.get("products") or []), _submitted_criteria(submitted)
     before_products, before_criteria = list(task_data.get("products") or []), _criteria(task_data)
-    _check(products, criteria, policy)
     # A changed cell's reason is written on its row; the general criteria share one reason.
     reasons: dict[str, str] = {}
     for field in changed_fields(before_products, before_criteria, products, criteria):
         parts = field.split(".")
         if parts[0] == "criteria":
             reasons[field] = str(submitted.get("criteria_reason") or "")
-        elif int(parts[1]) < len(products):
+        elif int(parts[1]) < len(products) and isinstance(products[int(parts[1])], Mapping):
             reasons[field] = str(products[int(parts[1])].get("reason") or "")
-    problems = review_problems(before_products, before_criteria, products, criteria, reasons, policy)
+    # Both at once: the adjusted table's own problems, and the reasons missing for the changes that can be read.
+    invalid = validate_self_assessment(products, criteria, policy)
+    unreadable = {problem.field for problem in invalid if problem.field} | _rule_fields(refused)
+    missing = missing_reasons(before_products, before_criteria, products, criteria, reasons, unreadable)
+    problems = [_on_form(p) for p in invalid] + [_reason_field(p) for p in missing]
     if problems:
-        raise Invalid("the evaluation is not valid", _deduplicated(_reason_field(p) for p in problems))
+        raise Invalid("the evaluation is not valid", _deduplicated(problems))
 
     factor = leader_unit_factor(_subordinate_grades(session, task_data)) if task_data.get("is_leader") else None
     breakdown = monthly_score(products, criteria, policy, leader_unit_factor=factor)
@@ -177,7 +200,9 @@ def review(session: Session, submitted: dict[str, Any], task_data: Mapping[str, 
     }
 
 
-def decision(session: Session, submitted: dict[str, Any], task_data: Mapping[str, Any]) -> dict[str, Any]:
+def decision(
+    session: Session, submitted: dict[str, Any], task_data: Mapping[str, Any], refused: frozenset[str]
+) -> dict[str, Any]:
     computed = grade_for(
         float(task_data.get("score") or 0),
         disciplined_reprimand_or_above=bool(task_data.get("disciplined")),

@@ -19,7 +19,7 @@ from workflows.access import ancestry, in_subtree
 from workflows.appointment.facts import position_label
 from workflows.ballot_steps import USED_BOXES, closed_box
 from workflows.errors import N_, Invalid, NotFound, Problem
-from workflows.hooks import CompletionEffect, InstanceLike, TaskHook
+from workflows.hooks import CompletionEffect, InstanceLike, TaskHook, is_refused, refused_within
 from workflows.models import Notification, ProcessInstance
 from workflows.planning import PROCESS_ID
 from workflows.planning.ballots import PLANNING_BALLOTS
@@ -101,7 +101,9 @@ def _cadres_by_code(session: Session, codes: Sequence[str]) -> dict[str, Cadre]:
     return {c.code: c for c in session.scalars(select(Cadre).where(Cadre.code.in_(list(codes))))}
 
 
-def screening(session: Session, submitted: dict[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
+def screening(
+    session: Session, submitted: dict[str, Any], data: Mapping[str, Any], refused: frozenset[str]
+) -> dict[str, Any]:
     """QĐ 377 annual review: every planned cadre of the unit screened by the rules; each failed screening is a
     proposal to remove, with its reasons. The inputs the registry does not hold come with the form."""
     problems: list[Problem] = []
@@ -111,14 +113,17 @@ def screening(session: Session, submitted: dict[str, Any], data: Mapping[str, An
     confidence: dict[int, ConfidenceVote] = {}
     for index, vote in enumerate(votes):
         cadre = known.get(str(vote.get("cadre_code") or "").strip())
+        low, summoned = vote.get("low"), vote.get("summoned")
         if cadre is None:
             problems.append(Problem("No cadre has this code.", field=f"confidence_votes.{index}.cadre_code"))
-        elif int(vote["low"]) > int(vote["summoned"]):
+        elif low is None or summoned is None:
+            continue  # a count the form refused: the comparison cannot be made
+        elif int(low) > int(summoned):
             problems.append(
                 Problem("More low-confidence votes than people summoned.", field=f"confidence_votes.{index}.low")
             )
         else:
-            confidence[cadre.id] = ConfidenceVote(int(vote["low"]), int(vote["summoned"]))
+            confidence[cadre.id] = ConfidenceVote(int(low), int(summoned))
     failed_ids = []
     for code in political:
         if code in known:
@@ -132,6 +137,8 @@ def screening(session: Session, submitted: dict[str, Any], data: Mapping[str, An
     waived = [found for found in map(parse_id, _codes(_text(submitted, "waived_discipline_ids"))) if found is not None]
     if problems:
         raise Invalid("the screening inputs are not valid", problems)
+    if refused:
+        return submitted  # refused anyway: the screening is run on inputs the form accepted whole
 
     today = local_today()
     policy = _policy(data)
@@ -177,7 +184,9 @@ def screening(session: Session, submitted: dict[str, Any], data: Mapping[str, An
     }
 
 
-def removals(session: Session, submitted: dict[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
+def removals(
+    session: Session, submitted: dict[str, Any], data: Mapping[str, Any], refused: frozenset[str]
+) -> dict[str, Any]:
     """The collective decides each proposed removal: remove, or keep with a reason. Only the decisions are taken
     from the form; the cadre, title and reason are the screening's own (a row edited in the browser changes nothing)."""
     proposals = {int(r["entry_id"]): r for r in data.get("_screening") or []}
@@ -185,6 +194,8 @@ def removals(session: Session, submitted: dict[str, Any], data: Mapping[str, Any
     problems: list[Problem] = []
     decided: dict[int, tuple[str, str]] = {}
     for index, row in enumerate(rows):
+        if row.get("entry_id") is None or is_refused(refused, f"removals.{index}.decision"):
+            continue  # which entry, or what was decided on it, the form refused
         entry_id = int(row["entry_id"])
         if entry_id not in proposals:
             problems.append(Problem("This entry was not proposed for removal.", field=f"removals.{index}.entry_id"))
@@ -196,7 +207,7 @@ def removals(session: Session, submitted: dict[str, Any], data: Mapping[str, Any
         if row.get("decision") == "keep" and not keep_reason:
             problems.append(Problem("Write the reason for keeping this cadre.", field=f"removals.{index}.keep_reason"))
         decided[entry_id] = (str(row.get("decision")), keep_reason)
-    if not problems and set(decided) != set(proposals):
+    if not problems and not refused_within(refused, "removals") and set(decided) != set(proposals):
         problems.append(Problem("Decide on every proposed removal.", field="removals"))
     if problems:
         raise Invalid("the decisions on the removals are not complete", problems)
@@ -215,16 +226,20 @@ def removals(session: Session, submitted: dict[str, Any], data: Mapping[str, Any
 # -- the frame ----------------------------------------------------------------------------------------------------
 
 
-def frame(session: Session, submitted: dict[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
+def frame(
+    session: Session, submitted: dict[str, Any], data: Mapping[str, Any], refused: frozenset[str]
+) -> dict[str, Any]:
     """The titles of the plan: titles of the unit or of a unit below it, each once. The current plan (without the
     confirmed removals) and its structure are shown with the frame."""
     rows = list(submitted.get("frame_titles") or [])
-    titles = _titles(session, [int(r["position_id"]) for r in rows])
+    titles = _titles(session, [int(r["position_id"]) for r in rows if r.get("position_id") is not None])
     unit_id = int(data["unit_id"])
     problems: list[Problem] = []
     seen: set[int] = set()
     framed = []
     for index, row in enumerate(rows):
+        if row.get("position_id") is None:
+            continue  # the form refused it
         position_id = int(row["position_id"])
         found = titles.get(position_id)
         if found is None or unit_id not in ancestry(session, found[1].id):
@@ -251,7 +266,9 @@ def frame(session: Session, submitted: dict[str, Any], data: Mapping[str, Any]) 
     }
 
 
-def frame_approval(session: Session, submitted: dict[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
+def frame_approval(
+    session: Session, submitted: dict[str, Any], data: Mapping[str, Any], refused: frozenset[str]
+) -> dict[str, Any]:
     if submitted.get("frame_decision") == "return" and not _text(submitted, "frame_comment"):
         raise Invalid("a return needs a reason", [Problem("Write the reason.", field="frame_comment")])
     return submitted
@@ -278,16 +295,20 @@ def _checked(
     return problems, lines
 
 
-def nominations(session: Session, submitted: dict[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
+def nominations(
+    session: Session, submitted: dict[str, Any], data: Mapping[str, Any], refused: frozenset[str]
+) -> dict[str, Any]:
     """The list being built: each cadre for a title of the approved frame, checked by every nomination rule in
     order (the 4th nominee for a title is refused at its row); the structure of the plan with the list added."""
     rows = list(submitted.get("nominations") or [])
     framed = {int(f["position_id"]): f["title"] for f in data.get("frame") or []}
-    cadres = _cadres_by_code(session, [str(r["cadre_code"]).strip() for r in rows])
+    cadres = _cadres_by_code(session, [str(r.get("cadre_code") or "").strip() for r in rows])
     problems: list[Problem] = []
     pairs: list[tuple[int, int]] = []
     fields: list[str] = []
     for index, row in enumerate(rows):
+        if row.get("cadre_code") is None or row.get("position_id") is None:
+            continue  # who, or for which title, the form refused
         cadre = cadres.get(str(row["cadre_code"]).strip())
         position_id = int(row["position_id"])
         if cadre is None or not cadre.is_active:
@@ -299,14 +320,13 @@ def nominations(session: Session, submitted: dict[str, Any], data: Mapping[str, 
         if cadre is not None and position_id in framed:
             pairs.append((cadre.id, position_id))
             fields.append(f"nominations.{index}.cadre_code")
-    if problems:
-        raise Invalid("the list of nominations is not valid", problems)
+    # The rules run on the rows that name a cadre and a title of the frame, whatever is wrong with the others.
     try:
-        refused, lines = _checked(session, data, pairs, fields)
+        failed, lines = _checked(session, data, pairs, fields)
     except NotFound as error:  # a title deleted since the frame: the person can only start the list again
         raise Invalid("the list of nominations is not valid", [Problem(str(error), field="nominations")]) from error
-    if refused:
-        raise Invalid("the list of nominations is not valid", refused)
+    if problems or failed:
+        raise Invalid("the list of nominations is not valid", problems + failed)
 
     committee_codes = set(data.get("committee_title_codes") or [])
     titles = _titles(session, [p for _, p in pairs])
@@ -339,7 +359,9 @@ def nominations(session: Session, submitted: dict[str, Any], data: Mapping[str, 
 # -- ballots ----------------------------------------------------------------------------------------------------------
 
 
-def ballot(session: Session, submitted: dict[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
+def ballot(
+    session: Session, submitted: dict[str, Any], data: Mapping[str, Any], refused: frozenset[str]
+) -> dict[str, Any]:
     """The step is done once its box is closed: its tally (only the tally, hidden: planning ballots are not
     announced) goes into the data, and the nominations that did not reach the threshold leave the list."""
     instance = _instance(session, data)
@@ -362,28 +384,37 @@ def ballot(session: Session, submitted: dict[str, Any], data: Mapping[str, Any])
 # -- dossier and approval -----------------------------------------------------------------------------------------
 
 
-def dossier(session: Session, submitted: dict[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
+def dossier(
+    session: Session, submitted: dict[str, Any], data: Mapping[str, Any], refused: frozenset[str]
+) -> dict[str, Any]:
     return {**submitted, "dossier_checked_on": local_today().isoformat()}
 
 
-def approval(session: Session, submitted: dict[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
+def approval(
+    session: Session, submitted: dict[str, Any], data: Mapping[str, Any], refused: frozenset[str]
+) -> dict[str, Any]:
     """The competent authority approves or not. On approval every nomination is checked again against the
     registry as it now stands (an appointment started meanwhile, a fourth person planned elsewhere) and refused with
     the same messages; the removals confirmed by the collective stand."""
+    if is_refused(refused, "approval_decision"):
+        return submitted  # approved or refused is not known: the rules of either cannot be checked
     if submitted.get("approval_decision") != "approve":
         if not _text(submitted, "decision_reason"):
             raise Invalid("a refusal needs a reason", [Problem("Write the reason.", field="decision_reason")])
         return submitted
-    if not _text(submitted, "decision_number"):
-        raise Invalid(
-            "the decision is not complete", [Problem("Enter the number of the decision.", field="decision_number")]
-        )
+    number = (
+        []
+        if _text(submitted, "decision_number")
+        else [Problem("Enter the number of the decision.", field="decision_number")]
+    )
     nominees = list(data.get("nominees") or [])
     cadres = _cadres_by_code(session, [str(n["cadre_code"]) for n in nominees])
     pairs = [(cadres[str(n["cadre_code"])].id, int(n["position_id"])) for n in nominees]
-    refused, _lines = _checked(session, data, pairs, ["approval_decision"] * len(pairs))
-    if refused:
-        raise Invalid("the list can no longer be approved as it is", refused)
+    failed, _lines = _checked(session, data, pairs, ["approval_decision"] * len(pairs))
+    if failed:
+        raise Invalid("the list can no longer be approved as it is", number + failed)
+    if number:
+        raise Invalid("the decision is not complete", number)
     return {**submitted, "approved_on": local_today().isoformat()}
 
 

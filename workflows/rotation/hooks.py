@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workflows.errors import Invalid, Problem
-from workflows.hooks import CompletionEffect, InstanceLike, TaskHook
+from workflows.hooks import CompletionEffect, InstanceLike, TaskHook, is_refused
 from workflows.models import Notification, ProcessInstance
 from workflows.registry.models import Cadre, CadrePosition, Position, RoleAssignment, User
 from workflows.registry.records import (
@@ -91,9 +91,13 @@ def _cadre(session: Session, instance: ProcessInstance) -> Cadre:
 # -- the plan ---------------------------------------------------------------------------------------------------
 
 
-def plan_approval(session: Session, submitted: dict[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
+def plan_approval(
+    session: Session, submitted: dict[str, Any], data: Mapping[str, Any], refused: frozenset[str]
+) -> dict[str, Any]:
     """QĐ 65 Điều 7 step 1: the competent authority approves the plan; a refusal says why. The day of approval
     tells a post created for the rotation afterwards (rules/rotation.py, "no new post")."""
+    if is_refused(refused, "plan_decision"):
+        return submitted  # approved or refused is not known: the reason's rule cannot be checked
     if submitted.get("plan_decision") != "approve":
         if not _text(submitted, "plan_decision_reason"):
             raise Invalid("a refusal needs a reason", [Problem("Write the reason.", field="plan_decision_reason")])
@@ -104,7 +108,9 @@ def plan_approval(session: Session, submitted: dict[str, Any], data: Mapping[str
 # -- eligibility ------------------------------------------------------------------------------------------------
 
 
-def eligibility(session: Session, submitted: dict[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
+def eligibility(
+    session: Session, submitted: dict[str, Any], data: Mapping[str, Any], refused: frozenset[str]
+) -> dict[str, Any]:
     """Every rule of rules/rotation.py checked against the registry as it stands, one readable result each; whether
     the competent authority may set the failures aside (`exceptable_rules`)."""
     instance = _instance(session, data)
@@ -138,7 +144,9 @@ def eligibility(session: Session, submitted: dict[str, Any], data: Mapping[str, 
     }
 
 
-def exception(session: Session, submitted: dict[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
+def exception(
+    session: Session, submitted: dict[str, Any], data: Mapping[str, Any], refused: frozenset[str]
+) -> dict[str, Any]:
     """The competent authority stops the rotation or lets it go on as a special case, with a reason either way; the
     failed rules it set aside are recorded with the reason. A higher post so allowed is its recorded exception."""
     reason = _text(submitted, "exception_reason")
@@ -167,7 +175,9 @@ def exception(session: Session, submitted: dict[str, Any], data: Mapping[str, An
 # -- consultation and the meeting with the cadre -----------------------------------------------------------------
 
 
-def consultation(session: Session, submitted: dict[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
+def consultation(
+    session: Session, submitted: dict[str, Any], data: Mapping[str, Any], refused: frozenset[str]
+) -> dict[str, Any]:
     """A unit that disagrees says why (the sending and receiving units have their own fields, as they run in
     parallel)."""
     problems = [
@@ -180,7 +190,9 @@ def consultation(session: Session, submitted: dict[str, Any], data: Mapping[str,
                             if f"{side}_opinion" in submitted}}  # fmt: skip
 
 
-def meeting(session: Session, submitted: dict[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
+def meeting(
+    session: Session, submitted: dict[str, Any], data: Mapping[str, Any], refused: frozenset[str]
+) -> dict[str, Any]:
     met = _day(submitted, "met_on")
     if met is None or met > local_today():
         raise Invalid(
@@ -193,7 +205,9 @@ def meeting(session: Session, submitted: dict[str, Any], data: Mapping[str, Any]
 # -- the collective's ballot -------------------------------------------------------------------------------------
 
 
-def ballot(session: Session, submitted: dict[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
+def ballot(
+    session: Session, submitted: dict[str, Any], data: Mapping[str, Any], refused: frozenset[str]
+) -> dict[str, Any]:
     from workflows.rotation.ballots import take_tally
 
     return {**submitted, **take_tally(session, _instance(session, data).id, data)}
@@ -207,9 +221,13 @@ def review_opens_at(planned_end_on: date, lead_days: int) -> str:
     return datetime.combine(planned_end_on - timedelta(days=lead_days), time(0, 0), VIETNAM_TZ).isoformat()
 
 
-def decision(session: Session, submitted: dict[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
+def decision(
+    session: Session, submitted: dict[str, Any], data: Mapping[str, Any], refused: frozenset[str]
+) -> dict[str, Any]:
     """Approved: the number, the effective day (the rotation still lasts the minimum to its last day), the rotation
     written on the cadre's record, and when the end-of-rotation review opens."""
+    if is_refused(refused, "final_decision"):
+        return submitted  # approved or refused is not known: the rules of either cannot be checked
     if submitted.get("final_decision") != "approve":
         if not _text(submitted, "decision_reason"):
             raise Invalid("a refusal needs a reason", [Problem("Write the reason.", field="decision_reason")])
@@ -255,7 +273,9 @@ def decision(session: Session, submitted: dict[str, Any], data: Mapping[str, Any
     }
 
 
-def arrival(session: Session, submitted: dict[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
+def arrival(
+    session: Session, submitted: dict[str, Any], data: Mapping[str, Any], refused: frozenset[str]
+) -> dict[str, Any]:
     """The receiving unit confirms the arrival: the posts held in the sending unit end the day before, the post
     rotated to starts, and the cadre's unit becomes the receiving unit (the monthly evaluation runs there now)."""
     arrived = _day(submitted, "arrived_on")
@@ -289,13 +309,17 @@ def arrival(session: Session, submitted: dict[str, Any], data: Mapping[str, Any]
 # -- after the rotation -------------------------------------------------------------------------------------------
 
 
-def review(session: Session, submitted: dict[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
+def review(
+    session: Session, submitted: dict[str, Any], data: Mapping[str, Any], refused: frozenset[str]
+) -> dict[str, Any]:
     if submitted.get("placement_proposal") == OTHER_POST and not _text(submitted, "proposal_note"):
         raise Invalid("the proposal is not complete", [Problem("Name the post proposed.", field="proposal_note")])
     return submitted
 
 
-def placement(session: Session, submitted: dict[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
+def placement(
+    session: Session, submitted: dict[str, Any], data: Mapping[str, Any], refused: frozenset[str]
+) -> dict[str, Any]:
     problems = []
     if submitted.get("placement") == OTHER_POST and not _text(submitted, "placement_note"):
         problems.append(Problem("Name the post decided.", field="placement_note"))

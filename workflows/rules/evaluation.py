@@ -64,6 +64,7 @@ __all__ = [
     "grade_for",
     "leader_unit_factor",
     "may_return",
+    "missing_reasons",
     "month_problems",
     "month_text",
     "monthly_score",
@@ -637,9 +638,9 @@ def _cell(products: Sequence[Any], index: int, field: str) -> Any:
 # NĐ 335 Điều 18 (domain rules §6.3): what the direct manager changed in the cadre's self-assessment.
 def changed_fields(
     before_products: Sequence[WorkProduct | Mapping[str, Any]],
-    before_criteria: Sequence[float],
+    before_criteria: Sequence[float | None],
     after_products: Sequence[WorkProduct | Mapping[str, Any]],
-    after_criteria: Sequence[float],
+    after_criteria: Sequence[float | None],
 ) -> list[str]:
     """Field names as in `validate_self_assessment` (`products.1.completed`, `criteria.0`); a product added or
     removed by the manager is `products.<index>`."""
@@ -660,6 +661,30 @@ def changed_fields(
 
 
 # NĐ 335 Điều 18 (issue #5 step 3): every adjustment by the direct manager carries a reason.
+def missing_reasons(
+    before_products: Sequence[WorkProduct | Mapping[str, Any]],
+    before_criteria: Sequence[float | None],
+    after_products: Sequence[WorkProduct | Mapping[str, Any]],
+    after_criteria: Sequence[float | None],
+    reasons: Mapping[str, str],
+    unreadable: Collection[str] = (),
+) -> list[Problem]:
+    """Each changed field (as `changed_fields` names it) without a non-blank reason in `reasons`, keyed by that
+    name. A field in `unreadable` or within one (a refused value, `products` refused whole) is skipped: whether it
+    changed cannot be told from a value that is not there."""
+
+    def skipped(field: str) -> bool:
+        return any(field == where or field.startswith(f"{where}.") for where in unreadable)
+
+    problems = []
+    for field in changed_fields(before_products, before_criteria, after_products, after_criteria):
+        reason = reasons.get(field)
+        if not skipped(field) and (not isinstance(reason, str) or not reason.strip()):
+            problems.append(Problem("give the reason for this change", field=field))
+    return problems
+
+
+# NĐ 335 Điều 18 (issue #5 step 3): the adjusted table is valid and every adjustment carries a reason.
 def review_problems(
     before_products: Sequence[WorkProduct | Mapping[str, Any]],
     before_criteria: Sequence[float],
@@ -669,15 +694,13 @@ def review_problems(
     policy: EvaluationPolicy = DEFAULT_POLICY,
 ) -> list[Problem]:
     """The adjusted table must be valid itself, and each changed field needs a non-blank reason in `reasons`
-    keyed by its field name (the problem is reported on that field)."""
+    keyed by its field name (the problem is reported on that field): both at once, a field whose new value is
+    itself invalid asking for its correction only."""
     problems = validate_self_assessment(after_products, after_criteria, policy)
-    if problems:
-        return problems
-    for field in changed_fields(before_products, before_criteria, after_products, after_criteria):
-        reason = reasons.get(field)
-        if not isinstance(reason, str) or not reason.strip():
-            problems.append(Problem("give the reason for this change", field=field))
-    return problems
+    invalid = {problem.field for problem in problems if problem.field}
+    return problems + missing_reasons(
+        before_products, before_criteria, after_products, after_criteria, reasons, invalid
+    )
 
 
 # NĐ 335 Điều 19–20 (issue #5 step 4): the competent person confirms the computed grade or changes it with a reason;
