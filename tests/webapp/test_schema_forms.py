@@ -345,6 +345,85 @@ def test_invalid_input_is_refused_on_the_field(
         assert list(VALIDATOR.iter_errors(_changed(VALID_DATA, api_change))), "the API would have accepted it"
 
 
+NUMBERS: dict[str, Any] = {
+    "type": "object",
+    "properties": {"whole": {"type": "integer", "maximum": 10**12}, "amount": {"type": "number"}},
+}
+
+
+@pytest.mark.parametrize(
+    ("typed", "read"),
+    [
+        ("1000000", 1_000_000),
+        ("1.000.000", 1_000_000),  # Vietnamese thousands
+        ("1 000 000", 1_000_000),
+        ("1\u00a0000\u00a0000", 1_000_000),  # a no-break space, as some keyboards and copied text have it
+        ("1\u202f000", 1000),
+        ("12.500", 12_500),  # one group: in a whole-number field a thousand, no decimal can be meant
+        ("-2.000", -2000),
+        ("+1.000.000.000", 1_000_000_000),
+    ],
+)
+def test_a_whole_number_may_group_its_thousands(typed: str, read: int) -> None:
+    with posted({"whole": typed}, NUMBERS) as form:
+        assert form.validate(), form.errors
+        data = form_to_data(form, NUMBERS)
+    assert data == {"whole": read} and type(data["whole"]) is int
+
+
+@pytest.mark.parametrize("typed", ["1.5", "1,5", "1,000", "1.50", "1.0000", "12.345.6", "1.000,5", "01.000", "0.500",
+                                   "1.000 000", "1 00", "1..000", "1e3"])  # fmt: skip
+def test_a_whole_number_is_not_guessed_from_a_decimal(typed: str) -> None:
+    """1.5 is no whole number, and never 15: only groups of exactly three digits are thousands."""
+    with posted({"whole": typed}, NUMBERS) as form:
+        assert not form.validate()
+        assert form.whole.errors == ["Phải là một số nguyên."]
+        assert f'value="{escape(typed)}"' in render(form, NUMBERS)
+
+
+@pytest.mark.parametrize(
+    ("typed", "read"),
+    [
+        ("2,5", 2.5),  # the decimal comma
+        ("2.5", 2.5),  # a decimal point, as other software taught people
+        ("1.000.000", 1_000_000.0),
+        ("1.000.000,25", 1_000_000.25),
+        ("1.000,5", 1000.5),
+        ("1 000 000", 1_000_000.0),
+        ("1 000,5", 1000.5),
+        ("0.500", 0.5),  # no thousands start with 0
+        ("1234.567", 1234.567),  # four digits before the dot: no group
+        ("12.3456", 12.3456),
+    ],
+)
+def test_a_decimal_number_reads_thousands_and_the_decimal_comma(typed: str, read: float) -> None:
+    with posted({"amount": typed}, NUMBERS) as form:
+        assert form.validate(), form.errors
+        assert form_to_data(form, NUMBERS) == {"amount": read}
+
+
+@pytest.mark.parametrize(("typed", "whole", "decimal"), [("1.000", "1000", "1,000"), ("-12.500", "-12500", "-12,500")])
+def test_a_decimal_number_with_one_dot_group_asks_which_was_meant(typed: str, whole: str, decimal: str) -> None:
+    """A thousand for a Vietnamese reader, one for someone used to a decimal point: never taken as either."""
+    with posted({"amount": typed}, NUMBERS) as form:
+        assert not form.validate()
+        assert form.amount.errors == [
+            f"Chưa rõ “{typed}” là số nào: viết {whole} nếu là số hàng nghìn, hoặc {decimal} nếu là số thập phân."
+        ]
+    with posted({"amount": typed}, NUMBERS, locale="en") as form:
+        assert not form.validate()
+        assert form.amount.errors == [
+            f"“{typed}” could be read two ways: write {whole} for thousands, or {decimal} with a decimal comma."
+        ]
+
+
+@pytest.mark.parametrize("typed", ["1.000 000", "12.345.6", "1,000.5", "abc", "1.000.00"])
+def test_a_decimal_number_refuses_what_it_cannot_read(typed: str) -> None:
+    with posted({"amount": typed}, NUMBERS) as form:
+        assert not form.validate()
+        assert form.amount.errors == ["Phải là một số."]
+
+
 def test_a_refused_form_gives_the_rest_of_its_data_and_names_what_it_refused() -> None:
     """For the engine to check what the page did not refuse: fields and cells with an error are left out, named as
     the engine names them; a cell's row is counted among the rows filled in (the blank one is skipped)."""

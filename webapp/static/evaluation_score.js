@@ -50,9 +50,21 @@
   var AMOUNTS = ["assigned", "completed", "completed_quality", "completed_on_time"];
   var COUNTS = ["major_errors", "delays"];
   var CELL = /^products-(\d+)-([a-z_]+)$/;
-  // The numbers the server's form accepts (webapp/tasks/schema_forms.py): a decimal comma is fine, 1.000 is not.
+  // The numbers the server's form accepts, read the same way (webapp/tasks/schema_forms.py `read_integer`,
+  // `read_number`): thousands grouped by "." or a space (1.000.000, 1 000 000), a decimal comma or point (2,5 2.5);
+  // one group alone ("1.000") is a thousand in a whole-number field and asked about in a decimal one.
+  var SPACE = "[ \u00a0\u202f]";
+  var SPACES = new RegExp(SPACE, "g");
+  var DOT_GROUPS = "[1-9][0-9]{0,2}(?:\\.[0-9]{3})+";
+  var SPACE_GROUPS = "[1-9][0-9]{0,2}(?:" + SPACE + "[0-9]{3})+";
   var NUMBER = /^[+-]?(?:[0-9]+(?:[.,][0-9]*)?|[.,][0-9]+)(?:[eE][+-]?[0-9]+)?$/;
-  var INTEGER = /^[+-]?[0-9]+$/;
+  var INTEGER = new RegExp("^[+-]?(?:[0-9]+|" + DOT_GROUPS + "|" + SPACE_GROUPS + ")$");
+  var GROUPED = new RegExp(
+    "^[+-]?(?:[1-9][0-9]{0,2}(?:\\.[0-9]{3}){2,}(?:,[0-9]+)?" +
+      "|" + DOT_GROUPS + ",[0-9]+" +
+      "|" + SPACE_GROUPS + "(?:[.,][0-9]+)?)$"
+  );
+  var ONE_DOT_GROUP = /^[+-]?[1-9][0-9]{0,2}\.[0-9]{3}$/;
 
   // -- reading -----------------------------------------------------------------------------------------------------
 
@@ -61,10 +73,25 @@
     if (text === "") {
       return { blank: true };
     }
-    if (!(whole ? INTEGER : NUMBER).test(text)) {
-      return { bad: whole ? "whole" : "number" };
+    var plain;
+    if (whole) {
+      if (!INTEGER.test(text)) {
+        return { bad: "whole" };
+      }
+      plain = text.replace(SPACES, "").replace(/\./g, "");
+    } else if (ONE_DOT_GROUP.test(text)) {
+      return { bad: "ambiguous" };
+    } else if (GROUPED.test(text)) {
+      plain = text.replace(SPACES, "");
+      if (plain.indexOf(",") !== -1 || plain.split(".").length > 2) {
+        plain = plain.replace(/\./g, "");
+      }
+    } else if (NUMBER.test(text)) {
+      plain = text;
+    } else {
+      return { bad: "number" };
     }
-    var value = Number(text.replace(",", "."));
+    var value = Number(plain.replace(",", "."));
     if (!isFinite(value)) {
       return { bad: "number" };
     }

@@ -94,6 +94,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "email": "Không phải là địa chỉ email hợp lệ.",
         "integer": "Phải là một số nguyên.",
         "number": "Phải là một số.",
+        "ambiguous_number": (
+            "Chưa rõ “{text}” là số nào: viết {whole} nếu là số hàng nghìn, hoặc {decimal} nếu là số thập phân."
+        ),
         "minimum": "Giá trị phải lớn hơn hoặc bằng {n}.",
         "maximum": "Giá trị phải nhỏ hơn hoặc bằng {n}.",
         "exclusive_minimum": "Giá trị phải lớn hơn {n}.",
@@ -119,6 +122,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "email": "Not a valid email address.",
         "integer": "Must be a whole number.",
         "number": "Must be a number.",
+        "ambiguous_number": (
+            "“{text}” could be read two ways: write {whole} for thousands, or {decimal} with a decimal comma."
+        ),
         "minimum": "Must be greater than or equal to {n}.",
         "maximum": "Must be less than or equal to {n}.",
         "exclusive_minimum": "Must be greater than {n}.",
@@ -428,8 +434,23 @@ def _choices(
 
 # -- cleaning what people type ---------------------------------------------------------------------------------------
 
-_INTEGER = re.compile(r"[+-]?[0-9]+")
+# Numbers as Vietnamese writes them: thousands grouped by "." or a space (1.000.000, 1 000 000), a decimal comma
+# (2,5). A decimal point (2.5) is taken too, as people used to other software type it, so a dot is read by its
+# place: between groups of exactly three digits it groups thousands, else it is a decimal point. One group alone
+# ("1.000", "12.500") could be either: a whole-number field reads it as thousands (a decimal could not be meant
+# there); a decimal field refuses it and asks which was meant, rather than take a thousand as 1 (decision 0054).
+# A browser may send a no-break or a narrow no-break space for the space.
+_GROUP_SPACE = "[ \u00a0\u202f]"
+_DOT_GROUPS = r"[1-9][0-9]{0,2}(?:\.[0-9]{3})+"
+_SPACE_GROUPS = rf"[1-9][0-9]{{0,2}}(?:{_GROUP_SPACE}[0-9]{{3}})+"
+_INTEGER = re.compile(rf"[+-]?(?:[0-9]+|{_DOT_GROUPS}|{_SPACE_GROUPS})")
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:[.,][0-9]*)?|[.,][0-9]+)(?:[eE][+-]?[0-9]+)?")
+_GROUPED_NUMBER = re.compile(
+    rf"[+-]?(?:[1-9][0-9]{{0,2}}(?:\.[0-9]{{3}}){{2,}}(?:,[0-9]+)?"  # 1.000.000 and 1.000.000,5
+    rf"|{_DOT_GROUPS},[0-9]+"  # 1.000,5
+    rf"|{_SPACE_GROUPS}(?:[.,][0-9]+)?)"  # 1 000 000 and 1 000,5
+)
+_ONE_DOT_GROUP = re.compile(r"[+-]?[1-9][0-9]{0,2}\.[0-9]{3}")
 _ISO_DATE = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})")
 _DMY_DATE = re.compile(r"([0-9]{1,2})[/.-]([0-9]{1,2})[/.-]([0-9]{4})")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
@@ -461,6 +482,40 @@ def parse_date(text: str) -> date | None:
         return date(int(year), int(month), int(day))
     except ValueError:
         return None
+
+
+def _without_groups(text: str) -> str:
+    return re.sub(_GROUP_SPACE, "", text)
+
+
+def read_integer(text: str, messages: Mapping[str, str] = MESSAGES["vi"]) -> int:
+    """A whole number as typed: 1000000, 1.000.000 or 1 000 000; ValueError with the field's message otherwise
+    (1.5 is no whole number, and never 15)."""
+    if not _INTEGER.fullmatch(text):
+        raise ValueError(messages["integer"])
+    try:
+        return int(_without_groups(text).replace(".", ""))
+    except ValueError as exc:  # more digits than Python converts
+        raise ValueError(messages["integer"]) from exc
+
+
+def read_number(text: str, messages: Mapping[str, str] = MESSAGES["vi"]) -> float:
+    """A decimal number as typed: 2,5 or 2.5, 1.000.000,5 or 1 000 000,5; ValueError with the field's message
+    otherwise, and for "1.000", which could be a thousand or one (see `_ONE_DOT_GROUP`)."""
+    if _ONE_DOT_GROUP.fullmatch(text):
+        whole = text.replace(".", "")
+        raise ValueError(messages["ambiguous_number"].format(text=text, whole=whole, decimal=text.replace(".", ",")))
+    if _GROUPED_NUMBER.fullmatch(text):
+        plain = _without_groups(text)
+        if "," in plain or plain.count(".") > 1:  # the dots group thousands, a comma is the decimal mark
+            plain = plain.replace(".", "")
+        text = plain
+    elif not _NUMBER.fullmatch(text):
+        raise ValueError(messages["number"])
+    value = float(text.replace(",", "."))
+    if not math.isfinite(value):
+        raise ValueError(messages["number"])
+    return value
 
 
 def _number_text(value: float, lang: str) -> str:
@@ -602,12 +657,7 @@ class SchemaIntegerField(_NumberField):
         return isinstance(value, int) and not isinstance(value, bool)
 
     def _read(self, text: str) -> int:
-        if not _INTEGER.fullmatch(text):
-            raise ValueError(self.messages["integer"])
-        try:
-            return int(text)
-        except ValueError as exc:  # more digits than Python converts
-            raise ValueError(self.messages["integer"]) from exc
+        return read_integer(text, self.messages)
 
 
 class SchemaNumberField(_NumberField):
@@ -615,13 +665,7 @@ class SchemaNumberField(_NumberField):
         return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
     def _read(self, text: str) -> float:
-        # A decimal comma is how Vietnamese writes 1,5; thousands separators are refused rather than guessed at.
-        if not _NUMBER.fullmatch(text):
-            raise ValueError(self.messages["number"])
-        value = float(text.replace(",", "."))
-        if not math.isfinite(value):
-            raise ValueError(self.messages["number"])
-        return value
+        return read_number(text, self.messages)
 
 
 def _lookup_key(values: Mapping[str, Any], value: Any) -> str | None:
