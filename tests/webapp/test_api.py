@@ -452,18 +452,24 @@ def test_keys_that_are_not_fields_of_the_form_are_refused_by_name_and_nothing_is
     assert "decision" not in context and "hacker" not in context
 
 
-@pytest.mark.usefixtures("in_november")
-def test_only_the_fields_of_an_evaluation_form_and_of_its_table_rows_are_accepted(
-    api: Api, driver: WorkflowDriver
-) -> None:
-    """A form with a server hook and a table: the score the server computes, a column the rows do not have, and, at
-    the leader's review, the cadre's own report and proposed grade are not fields of the form."""
+def _officer1s_self_assessment(api: Api, driver: WorkflowDriver) -> dict[str, Any]:
+    """November's evaluation opened for CB0001 (officer1) alone; its first task as officer1's inbox lists it."""
     with driver.session_factory() as s, transaction(s):
         personnel = s.scalars(select(User).where(User.username == "personnel1")).one()
         plan = plan_month(s, actor=personnel, month="2026-11", unit_code="X001")
         own = [cadre for cadre in plan.to_open if cadre.code == "CB0001"]
         open_for_cadres(s, driver.engine, actor=personnel, plan=plan, cadres=own, policy=EVALUATION_POLICY)
     [task] = [t for t in api.get("/api/v1/tasks", "officer1").get_json()["items"] if t["task_key"] == "self_assessment"]
+    return task
+
+
+@pytest.mark.usefixtures("in_november")
+def test_only_the_fields_of_an_evaluation_form_and_of_its_table_rows_are_accepted(
+    api: Api, driver: WorkflowDriver
+) -> None:
+    """A form with a server hook and a table: the score the server computes, a column the rows do not have, and, at
+    the leader's review, the cadre's own report and proposed grade are not fields of the form."""
+    task = _officer1s_self_assessment(api, driver)
     instance_id, path = task["instance_id"], f"/api/v1/tasks/{task['id']}/complete"
     before = _stored(driver, instance_id)
 
@@ -498,12 +504,7 @@ def test_a_completion_is_refused_with_the_forms_and_the_servers_problems_at_once
     """A criterion sent as text (the schema's), another above the policy's maximum and a row's completed count above
     its assigned one (the server hook's): one 422 with all three, in Vietnamese, and nothing stored; the API still
     takes JSON numbers only ("1.000" is text)."""
-    with driver.session_factory() as s, transaction(s):
-        personnel = s.scalars(select(User).where(User.username == "personnel1")).one()
-        plan = plan_month(s, actor=personnel, month="2026-11", unit_code="X001")
-        own = [cadre for cadre in plan.to_open if cadre.code == "CB0001"]
-        open_for_cadres(s, driver.engine, actor=personnel, plan=plan, cadres=own, policy=EVALUATION_POLICY)
-    [task] = [t for t in api.get("/api/v1/tasks", "officer1").get_json()["items"] if t["task_key"] == "self_assessment"]
+    task = _officer1s_self_assessment(api, driver)
     path = f"/api/v1/tasks/{task['id']}/complete"
     before = everything_stored(driver.session_factory)
     body = {

@@ -93,15 +93,7 @@ def test_changed_content_is_a_new_version_and_running_instances_stay_on_theirs(
     assert driver.version_of(old_id) == 1
     assert driver.version_of(new_id) == 2
 
-    def finish(instance_id: int) -> int:
-        steps = 0
-        while tasks := driver.open_tasks(instance_id):
-            driver.complete("officer1", tasks[0].id, {})
-            steps += 1
-        assert driver.instance(instance_id).status == InstanceStatus.COMPLETED
-        return steps
-
-    assert finish(new_id) == finish(old_id) + 1  # v2 has one more user task; v1 finished on v1
+    assert _finish(driver, new_id) == _finish(driver, old_id) + 1  # v2 has one more user task; v1 finished on v1
 
 
 @pytest.mark.parametrize(
