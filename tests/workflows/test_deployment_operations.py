@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -419,3 +421,83 @@ def test_an_earlier_version_that_fails_todays_checks_is_not_used_again(
     assert "start event" in str(refused.value).lower()
     with session_factory() as s:
         assert latest_version(s, "versioned").version == 2
+
+
+# -- two administrators at once --------------------------------------------------------------------------------------
+
+
+def _at_once(*actions: Callable[[], object]) -> list[str]:
+    """Run the actions in threads released together; what each ended with ("ok" or the error's type), sorted."""
+    barrier = threading.Barrier(len(actions))
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def run(action: Callable[[], object]) -> None:
+        barrier.wait()
+        try:
+            action()
+            outcome = "ok"
+        except Exception as error:
+            outcome = type(error).__name__
+        with lock:
+            outcomes.append(outcome)
+
+    threads = [threading.Thread(target=run, args=(action,)) for action in actions]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return sorted(outcomes)
+
+
+@pytest.mark.concurrency
+def test_two_rollbacks_at_once_take_turns_and_the_second_is_told_the_content_is_in_use(
+    session_factory: sessionmaker[Session], demo_users: dict
+) -> None:
+    """On PostgreSQL both used to read version 2 as the one in use and write version 3: the second failed on the
+    version number (a 500). Taking turns, the second reads the first's version 3 (version 1's content): a 409."""
+    _deploy(session_factory, [V1])
+    _deploy(session_factory, [V2])
+    outcomes = _at_once(lambda: _roll_back(session_factory, 1), lambda: _roll_back(session_factory, 1))
+    assert outcomes == ["Conflict", "ok"]
+    with session_factory() as s:
+        versions = s.execute(
+            select(ProcessVersion.version, ProcessVersion.content_hash)
+            .where(ProcessVersion.process_id == "versioned")
+            .order_by(ProcessVersion.version)
+        ).all()
+        assert [v.version for v in versions] == [1, 2, 3] and versions[2].content_hash == versions[0].content_hash
+        assert verify_chains(s).ok
+
+
+@pytest.mark.concurrency
+def test_the_same_new_version_deployed_twice_at_once_is_stored_once(
+    session_factory: sessionmaker[Session], demo_users: dict
+) -> None:
+    _deploy(session_factory, [V1])
+    results: list[list] = []
+    outcomes = _at_once(
+        lambda: results.append(_deploy(session_factory, [V2], actor=None)),
+        lambda: results.append(_deploy(session_factory, [V2], actor=None)),
+    )
+    assert outcomes == ["ok", "ok"]
+    assert sorted(result[0].created for result in results) == [False, True]
+    with session_factory() as s:
+        assert s.scalar(select(func.max(ProcessVersion.version)).where(ProcessVersion.process_id == "versioned")) == 2
+
+
+@pytest.mark.concurrency
+def test_a_withdrawal_beside_a_rollback_is_not_lost(session_factory: sessionmaker[Session], demo_users: dict) -> None:
+    """Whichever comes first, the procedure ends withdrawn: the rollback carries over a withdrawal made before it,
+    and a withdrawal after it marks the rolled-back version."""
+    _deploy(session_factory, [V1])
+    _deploy(session_factory, [V2])
+    outcomes = _at_once(lambda: _roll_back(session_factory, 1), lambda: _withdraw(session_factory, "versioned"))
+    assert outcomes == ["ok", "ok"]
+    with session_factory() as s:
+        latest = s.scalars(
+            select(ProcessVersion)
+            .where(ProcessVersion.process_id == "versioned")
+            .order_by(ProcessVersion.version.desc())
+        ).first()
+        assert latest is not None and latest.version == 3 and latest.retired_dt is not None

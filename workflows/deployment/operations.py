@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from workflows.audit import SYSTEM_CHAIN, append_event
@@ -60,6 +60,7 @@ def deploy_bundle(
     if not can_deploy(actor):
         raise NotAllowed("only administrators may deploy processes")
     bundle = validate_bundle(files, forms_dir, extra_forms)
+    _take_turns(session)
     results = []
     for process_id in bundle.process_ids:
         # A version holds what its process runs from, not the whole upload: a process uploaded unchanged beside a
@@ -230,7 +231,23 @@ def _reason(reason: str, missing: str) -> str:
     return reason
 
 
+# Deploying, using an earlier version again, withdrawing and reinstating each read a procedure's latest version
+# and write from it: the next version number, the withdrawal a rollback carries over. Two at once on PostgreSQL
+# (two administrators, a start-up deployment beside an administrator) read the same latest version: the second
+# then wrote the same version number again (a 500) or carried over a withdrawal the first had just changed. Locking
+# the latest row does not help, since the new version is a new row the waiting statement cannot see. So they take
+# turns on one transaction-level advisory lock (rare operations, held to the commit), and each reads after the one
+# before it committed. SQLite already runs one writing transaction at a time (BEGIN IMMEDIATE, workflows/db.py).
+DEPLOYMENT_LOCK = 0x63616E626F_01  # pg_advisory_xact_lock key: "canbo", deployments
+
+
+def _take_turns(session: Session) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": DEPLOYMENT_LOCK})
+
+
 def _latest_locked(session: Session, process_id: str) -> ProcessVersion:
+    _take_turns(session)
     version = session.scalars(
         select(ProcessVersion)
         .where(ProcessVersion.process_id == process_id)
