@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import re
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
@@ -128,7 +129,7 @@ def test_every_route_needs_a_valid_bearer_token(
     app: Flask, api: Api, authorization: str | None, challenge: str
 ) -> None:
     routes = _api_routes(app)
-    assert len(routes) == 13
+    assert len(routes) == 14
     headers = {"Authorization": authorization} if authorization is not None else {}
     for method, path in routes:
         response = api.call(method, path, None, headers=headers, json={})
@@ -759,6 +760,58 @@ def test_admin_deploys_a_valid_model(api: Api, driver: WorkflowDriver) -> None:
     listed = {p["process_id"]: p for p in api.get("/api/v1/processes", "officer1").get_json()["items"]}
     assert listed["versioned"]["version"] == 2 and listed["versioned"]["versions"] == [1, 2]
     assert ("versioned", 2) in _versions(driver)
+
+
+def test_an_administrator_uses_an_earlier_version_again(api: Api, driver: WorkflowDriver) -> None:
+    _upload(api, "admin", "two_versions_v1.bpmn")
+    _upload(api, "admin", "two_versions_v2.bpmn")
+    path = "/api/v1/processes/versioned/rollback"
+    response = api.post(path, "admin", json={"version": 1, "reason": "Phiên bản 2 sai bước duyệt"})
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json() == {
+        "process_id": "versioned",
+        "version": 3,
+        "restored_version": 1,
+        "replaced_version": 2,
+        "withdrawn": False,
+    }
+    listed = {p["process_id"]: p for p in api.get("/api/v1/processes", "officer1").get_json()["items"]}
+    assert listed["versioned"]["version"] == 3
+    started = api.post("/api/v1/instances", "personnel1", json={"process": "versioned", "subject": "CB0001"})
+    assert started.status_code == 201 and started.get_json()["instance"]["version"] == 3
+    with driver.session_factory() as s:
+        event = s.scalars(select(AuditEvent).where(AuditEvent.event_type == "process_rolled_back")).one()
+        assert event.actor_name == "admin" and json.loads(event.payload)["reason"] == "Phiên bản 2 sai bước duyệt"
+
+
+def test_using_an_earlier_version_again_refuses_bad_requests_and_changes_nothing(
+    api: Api, driver: WorkflowDriver
+) -> None:
+    _upload(api, "admin", "two_versions_v1.bpmn")
+    _upload(api, "admin", "two_versions_v2.bpmn")
+    before = everything_stored(driver.session_factory)
+    path = "/api/v1/processes/versioned/rollback"
+    good = {"version": 1, "reason": "Sai bước duyệt"}
+    for username in ("officer1", "supervisor1", "personnel1", "auditor1"):
+        assert api.post(path, username, json=good).status_code == 403
+    refusals = [
+        ({"version": 1}, {"reason"}),
+        ({"version": 1, "reason": "  "}, {"reason"}),
+        ({"version": "1", "reason": "x"}, {"version"}),
+        ({"version": True, "reason": "x"}, {"version"}),
+        ({"version": 0, "reason": "x"}, {"version"}),
+        ({"version": 9, "reason": "x"}, {"version"}),  # the procedure has no version 9
+        ({**good, "force": True}, {"force"}),
+    ]
+    for body, fields in refusals:
+        refused = api.post(path, "admin", json=body)
+        assert refused.status_code == 422, body
+        assert _problem_fields(refused) == fields, body
+    assert api.post(path, "admin", json={"version": 2, "reason": "x"}).status_code == 409  # the one in use
+    unknown = api.post("/api/v1/processes/no_such_process/rollback", "admin", json=good)
+    assert unknown.status_code == 404 and set(unknown.get_json()) == {"error", "status"}
+    assert api.post(path, "admin", data="[1]", content_type="application/json").status_code == 422
+    assert everything_stored(driver.session_factory) == before
 
 
 def test_forms_can_be_uploaded_with_the_model(api: Api) -> None:

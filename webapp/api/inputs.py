@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 
 from webapp.api.queries import TaskQuery
 from workflows.errors import Invalid, Problem, unknown_fields
+from workflows.query_args import MAX_ID
 
 MAX_PER_PAGE = 100
 DEFAULT_PER_PAGE = 25
@@ -161,3 +162,29 @@ def start_request(body: dict[str, Any]) -> StartRequest:
     if problems:
         raise Invalid("the request body is not valid", problems)
     return StartRequest(str(process_id), codes["subject"], codes["unit"], data)
+
+
+@dataclass(frozen=True)
+class RollbackRequest:
+    version: int
+    reason: str
+
+
+_ROLLBACK_FIELDS = {"version", "reason"}
+
+
+def rollback_request(body: dict[str, Any]) -> RollbackRequest:
+    """`{"version": 1, "reason": "…"}`: the earlier version to use again and why (the service checks the reason's
+    content and length, as the administration page's)."""
+    problems = unknown_fields(body, _ROLLBACK_FIELDS)
+    version = body.get("version")
+    if not isinstance(version, int) or isinstance(version, bool) or not 0 < version <= MAX_ID:
+        problems.append(Problem(_("must be the number of an earlier version"), field="version"))
+    reason = body.get("reason")
+    if not isinstance(reason, str):
+        problems.append(Problem(_("must be text"), field="reason"))
+    elif (problem := _text_problem(reason)) is not None:
+        problems.append(Problem(problem, field="reason"))
+    if problems:
+        raise Invalid("the request body is not valid", problems)
+    return RollbackRequest(version, reason)

@@ -210,6 +210,24 @@ SCHEMAS: dict[str, Schema] = {
             }
         }
     ),
+    "Rollback": {
+        **_object(
+            {
+                "version": {**_ID, "description": "the earlier version whose content new instances start on again"},
+                "reason": {**_TEXT, "description": "why (required; kept in the audit trail)"},
+            }
+        ),
+        "additionalProperties": False,
+    },
+    "RolledBack": _object(
+        {
+            "process_id": _TEXT,
+            "version": {**_INT, "description": "the new version, holding the earlier one's content"},
+            "restored_version": _INT,
+            "replaced_version": {**_INT, "description": "the version new instances started on until now"},
+            "withdrawn": {"type": "boolean", "description": "the procedure stays withdrawn until reinstated"},
+        }
+    ),
     "ChainBreak": _object({"chain": _TEXT, "seq": _nullable(_INT), "event_id": _nullable(_INT), "reason": _TEXT}),
     "VerifyReport": _object(
         {
@@ -396,6 +414,17 @@ def _paths() -> dict[str, Schema]:
                     },
                 },
             ),
+        },
+        "/api/v1/processes/{process_id}/rollback": {
+            "post": _operation(
+                "roll_back",
+                "Use an earlier version again: its content is deployed anew as the next version (administrators)",
+                "processes",
+                (201, _json(_ref("RolledBack"), "The new version; running instances stay on theirs.")),
+                (403, 404, 409, 422),
+                parameters=[{"name": "process_id", "in": "path", "required": True, "schema": _PROCESS_ID}],
+                requestBody={"required": True, "content": {"application/json": {"schema": _ref("Rollback")}}},
+            )
         },
         "/api/v1/instances": {
             "post": _operation(

@@ -15,7 +15,7 @@ from sqlalchemy import Row
 
 from webapp.http import problem_text
 from workflows.audit import ChainBreak, VerifyReport
-from workflows.deployment.operations import DeployResult
+from workflows.deployment.operations import DeployResult, RollbackResult
 from workflows.engine.store import InstanceSnapshot
 from workflows.errors import Problem
 from workflows.instances import InstanceVariables
@@ -221,6 +221,16 @@ def processes(versions: list[tuple[ProcessVersion, list[int]]]) -> dict[str, Any
 
 def deployed(results: list[DeployResult]) -> dict[str, Any]:
     return {"deployed": [{"process_id": r.process_id, "version": r.version, "created": r.created} for r in results]}
+
+
+def rolled_back(result: RollbackResult) -> dict[str, Any]:
+    return {
+        "process_id": result.process_id,
+        "version": result.version,
+        "restored_version": result.restored_version,
+        "replaced_version": result.replaced_version,
+        "withdrawn": result.is_withdrawn,
+    }
 
 
 def _chain_break(item: ChainBreak) -> dict[str, Any]:

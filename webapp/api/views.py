@@ -27,7 +27,7 @@ from workflows.access import visible_units
 from workflows.audit import instance_chain, verify_chains
 from workflows.clock import utcnow_naive
 from workflows.db import commit_keeping_loaded
-from workflows.deployment.operations import can_deploy, deploy_bundle
+from workflows.deployment.operations import can_deploy, can_roll_back, deploy_bundle, roll_back_process
 from workflows.deployment.validation import BundleFile, split_uploads, validate_bundle
 from workflows.engine import operations
 from workflows.engine.store import InstanceSnapshot
@@ -234,6 +234,20 @@ def deploy() -> ResponseReturnValue:
     files, forms = _uploaded_bundle(forms_dir)
     results = act(lambda: deploy_bundle(db.session, files, actor=user, forms_dir=forms_dir, extra_forms=forms))
     return jsonify(payloads.deployed(results)), 201
+
+
+@bp.post("/processes/<process_id>/rollback")
+def roll_back(process_id: str) -> ResponseReturnValue:
+    user = _user()
+    if not can_roll_back(user):
+        raise NotAllowed("only administrators may use an earlier version of a procedure again")
+    asked = inputs.rollback_request(inputs.json_object(request.get_data()))
+    result = act(
+        lambda: roll_back_process(
+            db.session, actor=user, process_id=process_id, version=asked.version, reason=asked.reason
+        )
+    )
+    return jsonify(payloads.rolled_back(result)), 201
 
 
 # -- process instances ---------------------------------------------------------------------------------
