@@ -372,7 +372,7 @@ def mine() -> str:
     if history:
         chart = trusted_svg(
             bar_chart(
-                [(row.period, row.score) for row in history],
+                [(month_text(row.period), row.score) for row in history],
                 title=_("My monthly scores"),
                 unit=_("points"),
                 max_value=100,
