@@ -226,10 +226,10 @@ def test_the_procedures_page_lists_its_versions_and_uses_an_earlier_one_again(
     with driver.session_factory() as s:
         event = s.scalars(select(AuditEvent).where(AuditEvent.event_type == "process_rolled_back")).one()
         assert event.actor_name == "admin" and '"reason":"Phiên bản 2 sai bước duyệt"' in event.payload
-    # The audit log names the event in the reader's language.
-    assert "Dùng lại phiên bản trước của quy trình" in client.get(
-        "/audit/events?event_type=process_rolled_back"
-    ).get_data(as_text=True)
+    # The audit log names the event in the reader's language, and its row shows the reason and the versions.
+    logged = client.get("/audit/events?event_type=process_rolled_back").get_data(as_text=True)
+    assert "Dùng lại phiên bản trước của quy trình" in logged
+    assert "reason: Phiên bản 2 sai bước duyệt; replaced_version: 2; restored_version: 1; version: 3" in logged
 
 
 def test_a_withdrawn_procedure_is_said_to_stay_withdrawn(auth: AuthActions, client, driver: WorkflowDriver) -> None:

@@ -14,6 +14,7 @@ from werkzeug.wrappers import Response
 from webapp import display_zone
 from webapp.audit.anchoring import anchor_key, existing_anchor_key
 from webapp.audit.forms import DigestForm, ExportCheckForm, NoteForm
+from webapp.audit.payloads import payload_summary
 from webapp.audit.reads import read_logged
 from webapp.downloads import export_format, format_problems, send_table
 from webapp.extensions import db
@@ -46,6 +47,7 @@ from workflows.instances import STATUSES, deployed_processes, load_visible_insta
 from workflows.models import AuditAnchor, ProcessInstance
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
+bp.add_app_template_filter(payload_summary, "payload_summary")
 PER_PAGE = 50
 
 
