@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from weakref import WeakKeyDictionary
 
+from babel.dates import format_timedelta
 from babel.numbers import format_decimal
 from babel.support import NullTranslations, Translations
 from flask import Flask, current_app, g, session
 from flask_babel import get_locale, get_translations
+from flask_babel import gettext as _
 from flask_login import current_user
 from jinja2 import pass_eval_context
 from jinja2.nodes import EvalContext
@@ -91,6 +93,8 @@ def install_page_translations(app: Flask) -> None:
     app.jinja_env.filters["data_value"] = data_value
     app.jinja_env.filters["data_column"] = data_column
     app.jinja_env.filters["data_text"] = data_text
+    app.jinja_env.filters["fixed"] = format_fixed
+    app.jinja_env.filters["duration"] = format_duration
     app.jinja_env.filters["event_type"] = lambda code: _named(EVENT_TYPE_NAMES, code)
     app.jinja_env.filters["read_kind"] = lambda code: _named(READ_KIND_NAMES, code)
 
@@ -171,6 +175,19 @@ def format_data_number(value: float) -> str:
     """A number as the reader writes it: "26,5" and "9" in Vietnamese (not "26.5", "9.0"), no thousands separator
     (a year is 2027, a code stays one)."""
     return format_decimal(value, format="0.####", locale=_locale())
+
+
+def format_fixed(value: float, places: int = 1) -> str:
+    """A measured figure with a fixed number of decimals, the reader's way: "76,0" and "33,33" in Vietnamese."""
+    return format_decimal(value, format="0." + "0" * places if places else "0", locale=_locale())
+
+
+def format_duration(value: timedelta) -> str:
+    """How long something took, in words and rounded to its largest unit ("4 phút", "2 ngày"), as a report reads;
+    under a minute: "dưới 1 phút" rather than seconds nobody acts on."""
+    if value < timedelta(minutes=1):
+        return _("under a minute")
+    return format_timedelta(value, threshold=1, locale=_locale())
 
 
 def _format_text(value: str) -> str:

@@ -160,7 +160,7 @@ def test_secretary_records_attendance_closes_and_prints_the_minutes(
     minutes = client.get(f"/ballots/{box_id}/minutes")
     assert minutes.status_code == 200
     html = minutes.get_data(as_text=True)
-    assert "ballots_print.css" in html and "Nguyễn Văn An" in html and "57.14" in html  # 4 of the 7 summoned
+    assert "ballots_print.css" in html and "Nguyễn Văn An" in html and "57,14" in html  # 4 of the 7 summoned
     stylesheet = client.get("/static/ballots_print.css")
     assert stylesheet.status_code == 200 and b"@media print" in stylesheet.data
     stylesheet.close()

@@ -113,3 +113,12 @@ def test_every_audit_event_type_and_kind_of_reading_has_a_name(app: Flask) -> No
     source = "{{ 'task_opened'|event_type }}|{{ 'instance_history'|read_kind }}|{{ 'a_future_type'|event_type }}"
     assert _render(app, "vi", source) == "Mở bước|Lịch sử hồ sơ quy trình|a_future_type"
     assert _render(app, "en", source) == "Step opened|Procedure history|a_future_type"
+
+
+def test_measured_figures_and_durations_read_the_readers_way(app: Flask) -> None:
+    from datetime import timedelta
+
+    source = "{{ 76|fixed }}|{{ (4 / 7 * 100)|fixed(2) }}|{{ a|duration }}|{{ b|duration }}|{{ c|duration }}"
+    times = {"a": timedelta(seconds=40), "b": timedelta(minutes=4, seconds=1), "c": timedelta(days=2, hours=3)}
+    assert _render(app, "vi", source, **times) == "76,0|57,14|dưới 1 phút|4 phút|2 ngày"
+    assert _render(app, "en", source, **times) == "76.0|57.14|under a minute|4 minutes|2 days"

@@ -46,13 +46,13 @@ def test_province_figure_counts_both_communes(auth: AuthActions, client, two_cha
     page = client.get("/reports/targets").get_data(as_text=True)
     assert "<svg" in page
     row = _row(page, "/reports/targets/non_local_commune_pc_chair")
-    assert "50.0%" in row and "(1/2)" in row
+    assert "50,0%" in row and "(1/2)" in row
 
 
 def test_a_commune_leader_sees_only_their_commune(auth: AuthActions, client, two_chairs) -> None:
     auth.login("supervisor1")
     row = _row(client.get("/reports/targets").get_data(as_text=True), "/reports/targets/non_local_commune_pc_chair")
-    assert "100.0%" in row and "(1/1)" in row
+    assert "100,0%" in row and "(1/1)" in row
 
 
 def test_drilldown_lists_the_people_and_exports(auth: AuthActions, client, two_chairs) -> None:
@@ -118,7 +118,7 @@ def test_a_chair_born_in_a_commune_merged_into_their_own_is_local(
         update_cadre(s, None, chair, {"hometown_unit_id": former.id})
     auth.login("personnel1")
     row = _row(client.get("/reports/targets").get_data(as_text=True), "/reports/targets/non_local_commune_pc_chair")
-    assert "0.0%" in row and "(0/2)" in row
+    assert "0,0%" in row and "(0/2)" in row
     local = client.get("/reports/targets/non_local_commune_pc_chair?counted=no").get_data(as_text=True)
     assert "CB0004" in local and "CB0005" in local
 
@@ -143,3 +143,24 @@ def test_grade_distribution_and_quota_of_the_latest_month(auth: AuthActions, cli
     assert "Xếp loại tháng 10/2026" in page and "2026-10" not in page
     row = _row(page, "<td>Xã An Phú</td>")
     assert "<td>2</td><td>2</td><td>0</td><td>2</td>" in row.replace("\n", "")  # 2 HTXSNV, 2 HTTNV: 0 allowed, 2 over
+
+
+def test_steps_and_open_tasks_name_the_procedure_and_say_durations_in_words(
+    auth: AuthActions, client, driver: WorkflowDriver
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from workflows import clock
+
+    start = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
+    clock.set_now(start)
+    instance_id = driver.start("sample_approval", as_user="officer1", subject="CB0001")
+    clock.set_now(start + timedelta(hours=5, minutes=40))
+    driver.complete("officer1", driver.task(instance_id, "submit_request").id, {"subject_line": "Đề nghị"})
+    auth.login("personnel1")
+    page = client.get("/reports/targets").get_data(as_text=True)
+    open_tasks, steps = page.split("Công việc đang mở", 1)[1].split("Thời gian xử lý trung bình", 1)
+    assert "<td>Phê duyệt đề nghị (mẫu)</td><td>1</td>" in open_tasks  # the review waits; not "sample_approval"
+    step = _row(steps, "<td>Phê duyệt đề nghị (mẫu)</td>")
+    assert "<td>6 tiếng</td>" in step  # 5 h 40 min, rounded as a report reads; not "5:40:00"
+    assert "sample_approval" not in open_tasks + steps

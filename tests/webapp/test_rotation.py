@@ -144,7 +144,7 @@ def test_a_provincial_officer_rotated_to_chair_a_commune_through_http(
     session_factory: sessionmaker[Session],
     world: dict[str, Any],
 ) -> None:
-    assert "0.0%" in _non_local_row(auth) and "(0/1)" in _non_local_row(auth)  # X002's chair is local
+    assert "0,0%" in _non_local_row(auth) and "(0/1)" in _non_local_row(auth)  # X002's chair is local
     instance_id = _through_eligibility(auth, driver, world, OFFICER)
     data = _data(driver, instance_id)
     assert data["eligible"] is True, data["eligibility"]
@@ -212,7 +212,7 @@ def test_a_provincial_officer_rotated_to_chair_a_commune_through_http(
         assert held == {world["post"]}
     # The dashboard (#4) counts the rotated chair: non-local in X001.
     row = _non_local_row(auth)
-    assert "50.0%" in row and "(1/2)" in row
+    assert "50,0%" in row and "(1/2)" in row
     assert driver.open_tasks(instance_id) == []  # waiting for the end of the period
 
     # The worker opens the end-of-rotation review when the clock passes the lead time (60 days before the end).

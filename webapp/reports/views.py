@@ -11,6 +11,7 @@ from webapp.extensions import db
 from webapp.http import Pagination, trusted_svg
 from workflows import clock
 from workflows.charts import bar_chart, stacked_bar
+from workflows.instances import deployed_processes
 from workflows.planning.plan import scope_structure
 from workflows.registry.tabular import MEDIA_TYPES, Column, write_table
 from workflows.reports import (
@@ -115,6 +116,7 @@ def targets() -> str:
         quota_rows=quota_rows,
         steps=steps,
         overdue=overdue,
+        process_names={choice.process_id: choice.name for choice in deployed_processes(db.session)},
         cadre_count=counts.cadres,
     )
 
