@@ -88,6 +88,18 @@ def test_live_score_validation_and_submit(  # type: ignore[no-untyped-def]
     page.fill("#products-0-completed", "10")
     assert page.locator("#products-0-completed-error").count() == 0  # the stale message goes with the edit
     assert total.inner_text() == "98"
+
+    # Text where a number belongs: the page and the server word it differently, and only one of them says it.
+    page.fill("#products-0-assigned", "mười")
+    assert page.locator("#products-0-assigned-live-error").count() == 1
+    page.click("button[value=submit]")
+    page.wait_for_load_state()
+    assert page.locator("#products-0-assigned-error").count() == 1
+    assert page.locator("#products-0-assigned-live-error").count() == 0
+    assert len(page.locator("#products-0-assigned").locator("xpath=..").locator(".field-error").all()) == 1
+    page.fill("#products-0-assigned", "10")
+    assert page.locator("#products-0-assigned-error").count() == 0
+    assert total.inner_text() == "98"
     page.click("button[value=submit]")
     page.wait_for_url(f"{live_server}/inbox")
     assert "Tự đánh giá kết quả tháng" in page.locator(".flash.success").inner_text()

@@ -147,9 +147,10 @@
       return;
     }
     var text = messages[key] || key;
-    var server = container(input).querySelector(".field-error:not(.live-error)");
-    if (server && server.textContent.indexOf(text) !== -1) {
-      return; // the server said the same after the last submit
+    if (container(input).querySelector(".field-error:not(.live-error)")) {
+      // The server has spoken about this very value (its message goes as soon as the value is edited): one message
+      // per field, even where the two word the same problem differently ("Cần nhập một số" / "Phải là một số.").
+      return;
     }
     if (!existing) {
       existing = document.createElement("div");
