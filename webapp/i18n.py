@@ -23,6 +23,7 @@ from webapp.data_labels import DATA_COLUMNS, DATA_LABELS, DATA_VALUES, EVENT_TYP
 from webapp.http import located_problem_text
 from workflows.audit import ChainBreak
 from workflows.errors import N_
+from workflows.rules.evaluation import month_text
 
 
 def select_locale() -> str:
@@ -95,6 +96,7 @@ def install_page_translations(app: Flask) -> None:
     app.jinja_env.filters["data_text"] = data_text
     app.jinja_env.filters["fixed"] = format_fixed
     app.jinja_env.filters["duration"] = format_duration
+    app.jinja_env.filters["period_text"] = format_period
     app.jinja_env.filters["event_type"] = lambda code: _named(EVENT_TYPE_NAMES, code)
     app.jinja_env.filters["read_kind"] = lambda code: _named(READ_KIND_NAMES, code)
 
@@ -180,6 +182,17 @@ def format_data_number(value: float) -> str:
 def format_fixed(value: float, places: int = 1) -> str:
     """A measured figure with a fixed number of decimals, the reader's way: "76,0" and "33,33" in Vietnamese."""
     return format_decimal(value, format="0." + "0" * places if places else "0", locale=_locale())
+
+
+_QUARTER = re.compile(r"([0-9]{4})-Q([1-4])")
+
+
+def format_period(period: str) -> str:
+    """An evaluation period as people write it: a month "11/2026", a quarter "Quý 4/2026", a year as it is."""
+    quarter = _QUARTER.fullmatch(period)
+    if quarter:
+        return _("Q%(quarter)s/%(year)s", quarter=quarter.group(2), year=quarter.group(1))
+    return month_text(period)
 
 
 def format_duration(value: timedelta) -> str:

@@ -421,6 +421,19 @@ def test_my_history_without_results_or_without_a_cadre(auth: AuthActions, client
     assert client.get("/evaluation/mine").status_code == 200
 
 
+def test_my_quarter_and_year_read_as_people_write_them(auth: AuthActions, client, driver: WorkflowDriver) -> None:
+    from workflows.registry.records import record_evaluation
+
+    clock.set_now(datetime(2026, 11, 20, 3, 0, tzinfo=UTC))
+    with driver.session_factory() as s, transaction(s):
+        cadre = s.scalars(select(Cadre).where(Cadre.code == "CB0001")).one()
+        record_evaluation(s, None, cadre, period_kind="quarter", period="2026-Q3", grade="HTTNV", score=85)
+        record_evaluation(s, None, cadre, period_kind="year", period="2025", grade="HTTNV", score=84)
+    auth.login("officer1")
+    mine = client.get("/evaluation/mine").get_data(as_text=True)
+    assert "<td>Quý 3/2026</td>" in mine and "<td>2025</td>" in mine and "2026-Q3" not in mine
+
+
 def test_the_menu_and_tabs_follow_the_role(auth: AuthActions, client) -> None:
     auth.login("officer1")
     page = client.get("/evaluation/results").get_data(as_text=True)

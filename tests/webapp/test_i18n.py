@@ -122,3 +122,11 @@ def test_measured_figures_and_durations_read_the_readers_way(app: Flask) -> None
     times = {"a": timedelta(seconds=40), "b": timedelta(minutes=4, seconds=1), "c": timedelta(days=2, hours=3)}
     assert _render(app, "vi", source, **times) == "76,0|57,14|dưới 1 phút|4 phút|2 ngày"
     assert _render(app, "en", source, **times) == "76.0|57.14|under a minute|4 minutes|2 days"
+
+
+def test_evaluation_periods_read_as_people_write_them(app: Flask) -> None:
+    source = (
+        "{{ '2026-11'|period_text }}|{{ '2026-05'|period_text }}|{{ '2026-Q4'|period_text }}|{{ '2026'|period_text }}"
+    )
+    assert _render(app, "vi", source) == "11/2026|5/2026|Quý 4/2026|2026"
+    assert _render(app, "en", source) == "11/2026|5/2026|Q4/2026|2026"
