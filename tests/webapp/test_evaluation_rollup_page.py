@@ -250,7 +250,7 @@ def test_an_approved_exception_shows_on_the_rollup_and_the_cadres_record(
     mine = client.get("/evaluation/mine").get_data(as_text=True)
     year_row = re.search(r"<tr><td>2026</td>.*?</tr>", mine, re.S)
     assert year_row is not None and "HTXSNV" in year_row.group(0) and REFERENCE in year_row.group(0)
-    assert "<td>2026-Q4</td>" in mine
+    assert "<td>Quý 4/2026</td>" in mine
 
 
 def test_the_task_groups_setting_reaches_the_page_and_the_annual_run(
