@@ -47,7 +47,7 @@ from workflows.engine.store import (
     update_task,
 )
 from workflows.errors import N_, Conflict, Invalid, NotAllowed, NotFound, Problem, ScriptFailure, unknown_fields
-from workflows.hooks import apply_task_hook, run_completion_effect
+from workflows.hooks import apply_task_hook, is_refused, run_completion_effect
 from workflows.models import HumanTask, ProcessInstance, ProcessVersion
 from workflows.projection import diff_data, sync_human_tasks
 from workflows.registry.models import Cadre, OrgUnit, User
@@ -138,7 +138,7 @@ def check_task_data(
                 if missing is not None:
                     field = f"{field}.{missing}" if field else missing
             problems.append(schema_problem(error, field or None))
-    problems = [problem for problem in problems if not _is_within(problem.field, already)]
+    problems = [problem for problem in problems if not (problem.field and is_refused(already, problem.field))]
     located = {problem.field for problem in problems if problem.field}
     values, removed = _without(data, located)
     # A missing required field is refused too: what needs it is skipped, and nothing else is said about it.
@@ -153,13 +153,6 @@ def validate_task_data(
     if checked.problems:
         raise Invalid("the submitted data is not valid", checked.problems)
     return dict(data)
-
-
-def _is_within(field: str | None, refused: Collection[str]) -> bool:
-    """Whether `field` is a refused field or lies within one (a cell of a refused table, a refused row's cell)."""
-    if not field:
-        return False
-    return any(field == where or field.startswith(f"{where}.") for where in refused)
 
 
 def _without(data: dict[str, Any], fields: Collection[str]) -> tuple[dict[str, Any], frozenset[str]]:
@@ -497,7 +490,11 @@ def _hooked(
     except Invalid as refusal:
         if not problems and not checked.refused:
             raise
-        problems.extend(problem for problem in refusal.problems if not _is_within(problem.field, checked.refused))
+        problems.extend(
+            problem
+            for problem in refusal.problems
+            if not (problem.field and is_refused(checked.refused, problem.field))
+        )
     else:
         if not problems and not checked.refused:
             return values
