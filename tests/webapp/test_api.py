@@ -129,7 +129,7 @@ def test_every_route_needs_a_valid_bearer_token(
     app: Flask, api: Api, authorization: str | None, challenge: str
 ) -> None:
     routes = _api_routes(app)
-    assert len(routes) == 14
+    assert len(routes) == 16
     headers = {"Authorization": authorization} if authorization is not None else {}
     for method, path in routes:
         response = api.call(method, path, None, headers=headers, json={})
@@ -811,6 +811,71 @@ def test_using_an_earlier_version_again_refuses_bad_requests_and_changes_nothing
     unknown = api.post("/api/v1/processes/no_such_process/rollback", "admin", json=good)
     assert unknown.status_code == 404 and set(unknown.get_json()) == {"error", "status"}
     assert api.post(path, "admin", data="[1]", content_type="application/json").status_code == 422
+    assert everything_stored(driver.session_factory) == before
+
+
+def _withdrawn(api: Api, process_id: str) -> str | None:
+    listed = {p["process_id"]: p for p in api.get("/api/v1/processes", "officer1").get_json()["items"]}
+    withdrawn: str | None = listed[process_id]["withdrawn"]
+    return withdrawn
+
+
+def test_an_administrator_withdraws_a_procedure_and_puts_it_back_in_use(api: Api, driver: WorkflowDriver) -> None:
+    withdrawn = api.post(
+        "/api/v1/processes/sample_approval/withdraw", "admin", json={"reason": "  Thay  bằng mẫu mới "}
+    )
+    assert withdrawn.status_code == 200, withdrawn.get_json()
+    body = withdrawn.get_json()
+    assert body["process_id"] == "sample_approval" and body["version"] == 1
+    assert body["withdrawn"].endswith("Z") and body["reason"] == "Thay bằng mẫu mới"
+    assert _withdrawn(api, "sample_approval") == body["withdrawn"]
+    assert api.post("/api/v1/instances", "officer1", json={"process": "sample_approval"}).status_code == 409
+    again = api.post("/api/v1/processes/sample_approval/withdraw", "admin", json={"reason": "Lần nữa"})
+    assert again.status_code == 409 and "đã ngừng sử dụng" in again.get_json()["error"]
+
+    reinstated = api.post("/api/v1/processes/sample_approval/reinstate", "admin")  # no body at all
+    assert reinstated.status_code == 200, reinstated.get_json()
+    assert reinstated.get_json() == {"process_id": "sample_approval", "version": 1, "withdrawn": None, "reason": None}
+    assert _withdrawn(api, "sample_approval") is None
+    assert api.post("/api/v1/instances", "officer1", json={"process": "sample_approval"}).status_code == 201
+    assert api.post("/api/v1/processes/sample_approval/reinstate", "admin", json={}).status_code == 409  # in use
+    with driver.session_factory() as s:
+        events = s.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.event_type.in_(["process_retired", "process_reinstated"]))
+            .order_by(AuditEvent.id)
+        ).all()
+        assert [(e.event_type, e.actor_name) for e in events] == [
+            ("process_retired", "admin"),
+            ("process_reinstated", "admin"),
+        ]
+        assert json.loads(events[0].payload)["reason"] == "Thay bằng mẫu mới"
+
+
+def test_withdrawing_and_reinstating_refuse_bad_requests_and_change_nothing(api: Api, driver: WorkflowDriver) -> None:
+    before = everything_stored(driver.session_factory)
+    withdraw, reinstate = "/api/v1/processes/rotation/withdraw", "/api/v1/processes/rotation/reinstate"
+    for username in ("officer1", "supervisor1", "personnel1", "auditor1"):
+        assert api.post(withdraw, username, json={"reason": "x"}).status_code == 403
+        assert api.post(reinstate, username).status_code == 403
+    refusals = [
+        ({}, {"reason"}),
+        ({"reason": "   "}, {"reason"}),
+        ({"reason": 5}, {"reason"}),
+        ({"reason": "x" * 501}, {"reason"}),
+        ({"reason": "x", "force": True}, {"force"}),
+    ]
+    for body, fields in refusals:
+        refused = api.post(withdraw, "admin", json=body)
+        assert refused.status_code == 422, body
+        assert _problem_fields(refused) == fields, body
+    assert api.post(withdraw, "admin", data="[1]", content_type="application/json").status_code == 422
+    assert api.post(reinstate, "admin", json={"reason": "x"}).status_code == 422  # it takes nothing
+    assert api.post(reinstate, "admin", json={}).status_code == 409  # the procedure is in use
+    for path in ("/api/v1/processes/no_such_process/withdraw", "/api/v1/processes/no_such_process/reinstate"):
+        unknown = api.post(path, "admin", json={"reason": "x"} if path.endswith("withdraw") else {})
+        assert unknown.status_code == 404 and set(unknown.get_json()) == {"error", "status"}
+    assert _withdrawn(api, "rotation") is None
     assert everything_stored(driver.session_factory) == before
 
 

@@ -188,3 +188,24 @@ def rollback_request(body: dict[str, Any]) -> RollbackRequest:
     if problems:
         raise Invalid("the request body is not valid", problems)
     return RollbackRequest(version, reason)
+
+
+def withdraw_request(body: dict[str, Any]) -> str:
+    """`{"reason": "…"}`: why nothing new may start from the procedure (the service checks its content and length,
+    as the administration page's)."""
+    problems = unknown_fields(body, {"reason"})
+    reason = body.get("reason")
+    if not isinstance(reason, str):
+        problems.append(Problem(_("must be text"), field="reason"))
+    elif (problem := _text_problem(reason)) is not None:
+        problems.append(Problem(problem, field="reason"))
+    if problems:
+        raise Invalid("the request body is not valid", problems)
+    return str(reason)
+
+
+def reinstate_request(body: dict[str, Any]) -> None:
+    """An empty object (or no body): putting a procedure back in use asks for nothing."""
+    problems = unknown_fields(body, set())
+    if problems:
+        raise Invalid("the request body is not valid", problems)

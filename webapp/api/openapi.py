@@ -228,6 +228,21 @@ SCHEMAS: dict[str, Schema] = {
             "withdrawn": {"type": "boolean", "description": "the procedure stays withdrawn until reinstated"},
         }
     ),
+    "Withdraw": {
+        **_object({"reason": {**_TEXT, "description": "why nothing new may start (required; kept in the audit)"}}),
+        "additionalProperties": False,
+    },
+    "InUse": _object(
+        {
+            "process_id": _TEXT,
+            "version": {**_INT, "description": "the latest version, the one a start would use"},
+            "withdrawn": {
+                **_nullable(_TIME),
+                "description": "when the procedure was withdrawn from use, null while in use",
+            },
+            "reason": {**_nullable(_TEXT), "description": "why it was withdrawn, null while in use"},
+        }
+    ),
     "ChainBreak": _object({"chain": _TEXT, "seq": _nullable(_INT), "event_id": _nullable(_INT), "reason": _TEXT}),
     "VerifyReport": _object(
         {
@@ -424,6 +439,31 @@ def _paths() -> dict[str, Schema]:
                 (403, 404, 409, 422),
                 parameters=[{"name": "process_id", "in": "path", "required": True, "schema": _PROCESS_ID}],
                 requestBody={"required": True, "content": {"application/json": {"schema": _ref("Rollback")}}},
+            )
+        },
+        "/api/v1/processes/{process_id}/withdraw": {
+            "post": _operation(
+                "withdraw",
+                "Withdraw a procedure from use: nothing new starts from it; running instances go on (administrators)",
+                "processes",
+                (200, _json(_ref("InUse"), "The procedure, withdrawn.")),
+                (403, 404, 409, 422),
+                parameters=[{"name": "process_id", "in": "path", "required": True, "schema": _PROCESS_ID}],
+                requestBody={"required": True, "content": {"application/json": {"schema": _ref("Withdraw")}}},
+            )
+        },
+        "/api/v1/processes/{process_id}/reinstate": {
+            "post": _operation(
+                "reinstate",
+                "Put a withdrawn procedure back in use (administrators)",
+                "processes",
+                (200, _json(_ref("InUse"), "The procedure, in use again.")),
+                (403, 404, 409, 422),
+                parameters=[{"name": "process_id", "in": "path", "required": True, "schema": _PROCESS_ID}],
+                requestBody={
+                    "required": False,
+                    "content": {"application/json": {"schema": {**_object({}), "additionalProperties": False}}},
+                },
             )
         },
         "/api/v1/instances": {

@@ -233,6 +233,17 @@ def rolled_back(result: RollbackResult) -> dict[str, Any]:
     }
 
 
+def in_use(version: ProcessVersion) -> dict[str, Any]:
+    """A procedure's latest version after it was withdrawn from use or put back in use."""
+    withdrawn = version.retired_dt
+    return {
+        "process_id": version.process_id,
+        "version": version.version,
+        "withdrawn": utc(withdrawn) if withdrawn is not None else None,
+        "reason": version.retired_reason,
+    }
+
+
 def _chain_break(item: ChainBreak) -> dict[str, Any]:
     return {"chain": item.chain_key, "seq": item.seq, "event_id": item.event_id, "reason": item.explained}
 

@@ -27,7 +27,15 @@ from workflows.access import visible_units
 from workflows.audit import instance_chain, verify_chains
 from workflows.clock import utcnow_naive
 from workflows.db import commit_keeping_loaded
-from workflows.deployment.operations import can_deploy, can_roll_back, deploy_bundle, roll_back_process
+from workflows.deployment.operations import (
+    can_deploy,
+    can_retire,
+    can_roll_back,
+    deploy_bundle,
+    reinstate_process,
+    retire_process,
+    roll_back_process,
+)
 from workflows.deployment.validation import BundleFile, split_uploads, validate_bundle
 from workflows.engine import operations
 from workflows.engine.store import InstanceSnapshot
@@ -248,6 +256,26 @@ def roll_back(process_id: str) -> ResponseReturnValue:
         )
     )
     return jsonify(payloads.rolled_back(result)), 201
+
+
+@bp.post("/processes/<process_id>/withdraw")
+def withdraw(process_id: str) -> ResponseReturnValue:
+    user = _user()
+    if not can_retire(user):
+        raise NotAllowed("only administrators may withdraw a procedure from use")
+    reason = inputs.withdraw_request(inputs.json_object(request.get_data()))
+    version = act(lambda: retire_process(db.session, actor=user, process_id=process_id, reason=reason))
+    return jsonify(payloads.in_use(version))
+
+
+@bp.post("/processes/<process_id>/reinstate")
+def reinstate(process_id: str) -> ResponseReturnValue:
+    user = _user()
+    if not can_retire(user):
+        raise NotAllowed("only administrators may put a procedure back in use")
+    inputs.reinstate_request(inputs.json_object(request.get_data() or b"{}"))
+    version = act(lambda: reinstate_process(db.session, actor=user, process_id=process_id))
+    return jsonify(payloads.in_use(version))
 
 
 # -- process instances ---------------------------------------------------------------------------------
