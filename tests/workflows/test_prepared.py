@@ -96,6 +96,30 @@ def test_prepared_statements_outlive_rollbacks_and_serve_later_transactions(db_e
         engine.dispose()
 
 
+def test_the_quoting_context_is_kept_per_connection_and_quotes_every_call_alike(db_engine: Engine) -> None:
+    """The arguments' adaptation context lives with its DBAPI connection (found dumpers are kept between
+    statements); the same values give the same row on every call, and a new connection starts its own context."""
+    _postgres_only(db_engine)
+    engine = make_engine(db_engine.url.render_as_string(hide_password=False), pool_size=1, max_overflow=0)
+    try:
+        with Session(engine) as session:
+            expected = (AWKWARD, 42, "none", VALUES["moment"])
+            rows = [tuple(session.execute(ECHO, VALUES).one()) for _ in range(3)]
+            other = {**VALUES, "text_value": "khác", "number": 1, "missing": "có", "moment": None}
+            assert tuple(session.execute(ECHO, other).one()) == ("khác", 2, "có", None)
+            assert rows == [expected] * 3
+            connection = session.connection().connection
+            quoting = connection.info[prepared._QUOTING]
+            assert tuple(session.execute(ECHO, VALUES).one()) == expected
+            assert connection.info[prepared._QUOTING] is quoting
+            connection.invalidate()  # as after a lost connection: the next statement runs on a new one
+            session.rollback()
+            assert tuple(session.execute(ECHO, VALUES).one()) == expected
+            assert session.connection().connection.info[prepared._QUOTING] is not quoting
+    finally:
+        engine.dispose()
+
+
 def test_a_statement_the_server_refuses_to_prepare_runs_unprepared_in_the_same_transaction(
     db_engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
