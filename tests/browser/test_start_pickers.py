@@ -37,7 +37,9 @@ def test_choosing_a_unit_fills_its_posts_and_starts_the_appointment(  # type: ig
     page.fill("#cadre", NOMINEE)
     with page.expect_response(lambda response: "/appointments/posts?unit=" in response.url):
         page.select_option("select#unit", str(x001))
-    page.wait_for_function("document.querySelectorAll('select#position option').length > 1")
+    # A locator waits without evaluating a string in the page: the page's CSP forbids eval, and a string given to
+    # wait_for_function was refused there (and reported to the console) whenever its first check came too early.
+    posts.locator(f'option[value="{world["post_id"]}"]').wait_for(state="attached")
     assert posts.locator(f'option[value="{world["post_id"]}"]').inner_text() == VICE_CHAIR
     page.select_option("select#position", str(world["post_id"]))
     page.check('input[name="source"][value="internal"]')
