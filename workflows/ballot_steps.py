@@ -14,6 +14,7 @@ the appointment's mechanism instead of a second one).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -26,12 +27,13 @@ from sqlalchemy.orm import Session
 from workflows.ballots import Candidate, open_box
 from workflows.engine.runtime import ProcessEngine
 from workflows.errors import Conflict, Invalid, NotFound, Problem
-from workflows.models import BallotBox, BallotMode, HumanTask, ProcessInstance
+from workflows.models import BallotBox, BallotMode, HumanTask, ProcessInstance, ProcessVersion
 from workflows.registry.models import User
 from workflows.rules.ballots import BallotRules
 from workflows.states import InstanceStatus, TaskStatus
 
 __all__ = [
+    "SHARED_NOTE_KEY",
     "USED_BOXES",
     "BallotProcedure",
     "OpenStep",
@@ -80,6 +82,10 @@ class OpenStep:
     task: HumanTask
     step: str
     data: Mapping[str, Any]
+
+
+# The secretary's note of every ballot step's form before decision 0053 (the rotation's one step still writes it).
+SHARED_NOTE_KEY = "ballot_note"
 
 
 def step_note_key(step: str) -> str:
@@ -188,16 +194,42 @@ def closed_box(
     task = open_ballot_task(session, instance_id, procedure.steps)
     if task is None:  # a model bug: the hook is named by a ballot step's form only
         raise LookupError(f"instance {instance_id} is not at a ballot step")
-    field = procedure.note_key(task.task_key)
     box = pending_box(session, instance_id, task.task_key, data)
     if box is None:
         raise Invalid(
             "the ballot of this step has not been held",
-            [Problem("Open the ballot box of this step, hold the vote and close it first.", field=field)],
+            [
+                Problem(
+                    "Open the ballot box of this step, hold the vote and close it first.",
+                    field=_note_field(session, procedure, task),
+                )
+            ],
         )
     if box.is_open or box.tally is None:
         raise Invalid(
             "the ballot of this step is still open",
-            [Problem("Close the ballot box (or enter the paper counts) first.", field=field)],
+            [
+                Problem(
+                    "Close the ballot box (or enter the paper counts) first.",
+                    field=_note_field(session, procedure, task),
+                )
+            ],
         )
     return task.task_key, box
+
+
+def _note_field(session: Session, procedure: BallotProcedure, task: HumanTask) -> str:
+    """The note field of the form the task shows, where a refusal points: the step's own key, or the shared
+    `ballot_note` on the form of a version deployed before decision 0053 (an instance keeps its version's forms,
+    while hooks are code: they name the current key)."""
+    field = procedure.note_key(task.task_key)
+    if field == SHARED_NOTE_KEY or not task.form_filename:
+        return field
+    forms = session.scalar(
+        select(ProcessVersion.forms)
+        .join(ProcessInstance, ProcessInstance.process_version_id == ProcessVersion.id)
+        .where(ProcessInstance.id == task.instance_id)
+    )
+    text = (forms or {}).get(task.form_filename)
+    fields = (json.loads(text).get("properties") or {}) if text else {}
+    return SHARED_NOTE_KEY if field not in fields and SHARED_NOTE_KEY in fields else field

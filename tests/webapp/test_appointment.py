@@ -23,6 +23,7 @@ from tests.fixtures.appointment import (
     NOMINEE,
     OUTSIDER,
     add_commune_pc_post,
+    deploy_shared_ballot_form_version,
     recent,
     setup_appointment,
     today_text,
@@ -269,6 +270,37 @@ def test_a_later_ballot_step_opens_without_the_earlier_steps_note_through_http(
     assert "Ghi chú của thư ký: hội nghị tập thể lãnh đạo mở rộng" in shown
     assert "Ghi chú của thư ký: hội nghị tập thể lãnh đạo lần 2" in shown
     _verified(session_factory)
+
+
+def test_an_old_versions_ballot_form_shows_hold_the_vote_first_at_its_note(
+    client: FlaskClient,
+    auth: AuthActions,
+    driver: WorkflowDriver,
+    session_factory: sessionmaker[Session],
+    world: dict[str, Any],
+) -> None:
+    """An appointment running on a version from before decision 0053: its ballot step shows the shared form, whose
+    note is `ballot_note`. Completing the step before the vote is refused beside that note, as on a new version's
+    form, not as a message at the top of the page; what was typed stays in the box."""
+    version = deploy_shared_ballot_form_version(session_factory)
+    instance_id = _instance_id(_start(auth, world["post_id"]))
+    assert driver.version_of(instance_id) == version
+    _submit(auth, driver, instance_id, "eligibility_policy", "personnel1", {"dossier_received_on": today_text()})
+    _submit(auth, driver, instance_id, "policy_decision", "leader1", {"policy_decision": "approve"})
+    conference = {"held_on": today_text(), "minutes_summary": "Thống nhất cơ cấu, tiêu chuẩn"}
+    _submit(auth, driver, instance_id, "step1_conference", "personnel1", conference)
+
+    note = "Hội nghị mở rộng: 7/7 thành viên có mặt"
+    refused = _submit(auth, driver, instance_id, "ballot_step2", "personnel1", {"ballot_note": note})
+    assert refused.status_code == 422
+    page = lxml_html.fromstring(refused.get_data(as_text=True))
+    [box] = page.xpath("//form//textarea[@name='ballot_note']")
+    assert box.get("aria-invalid") == "true" and (box.text or "").strip() == note
+    [error] = page.xpath(f"//*[@id='{box.get('id')}-error']")
+    assert "hãy mở hòm phiếu" in error.text_content().lower()
+    assert not page.xpath("//*[contains(@class, 'flash') and contains(@class, 'error')]")  # nothing at the top
+    _hold_ballot(auth, instance_id, world["members"], {name: YES for name in world["members"]})
+    assert _submit(auth, driver, instance_id, "ballot_step2", "personnel1", {"ballot_note": note}).status_code == 302
 
 
 def test_start_page_refusals(

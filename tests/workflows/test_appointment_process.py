@@ -20,6 +20,7 @@ from tests.fixtures.appointment import (
     add_commune_pc_post,
     attend,
     close,
+    deploy_shared_ballot_form_version,
     open_ballot,
     recent,
     run_ballot,
@@ -205,6 +206,25 @@ def test_each_ballot_step_has_its_own_note(
     data = _data(driver, instance_id)
     assert {f"{step}_note": note for step, note in notes.items()}.items() <= data.items()
     assert "ballot_note" not in data
+
+
+def test_an_old_versions_ballot_form_is_refused_at_its_own_note_field(
+    driver: WorkflowDriver, session_factory: sessionmaker[Session], world: dict[str, Any]
+) -> None:
+    """An instance on a version from before decision 0053 shows the shared ballot form, whose note is `ballot_note`:
+    "hold the vote first" names that field, the one its form has, not the step's new key it lacks."""
+    version = deploy_shared_ballot_form_version(session_factory)
+    instance_id = start(session_factory, driver.engine, world["post_id"])
+    assert driver.version_of(instance_id) == version
+    _to_policy(driver, instance_id)
+    _complete(driver, instance_id, "step1_conference", "personnel1", {"held_on": today_text(), "minutes_summary": "x"})
+    task = driver.task(instance_id, "ballot_step2")
+    with pytest.raises(Invalid) as refused:
+        driver.complete("personnel1", task.id, {"ballot_note": "Hội nghị mở rộng"})
+    assert [p.field for p in refused.value.problems] == ["ballot_note"]
+    run_ballot(session_factory, driver.engine, instance_id, world["members"], _everyone_votes(world["members"], YES))
+    driver.complete("personnel1", task.id, {"ballot_note": "Hội nghị mở rộng"})
+    assert _data(driver, instance_id)["ballot_note"] == "Hội nghị mở rộng"
 
 
 def test_a_refused_value_is_said_once_and_the_rules_that_need_it_are_skipped(

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from workflows.appointment.steps import Next, StepBallot, StepKind
-from workflows.ballot_steps import USED_BOXES, BallotProcedure, closed_box
+from workflows.ballot_steps import SHARED_NOTE_KEY, USED_BOXES, BallotProcedure, closed_box
 from workflows.ballots import Candidate
 from workflows.errors import Invalid, Problem
 from workflows.rotation import PROCESS_ID
@@ -55,7 +55,7 @@ def _voting_unit(step: str, data: Mapping[str, Any]) -> int | None:
 
 def _note_key(step: str) -> str:
     # The one ballot step keeps `ballot_note`: no other step of the rotation writes it (decision 0053).
-    return "ballot_note"
+    return SHARED_NOTE_KEY
 
 
 ROTATION_BALLOTS = BallotProcedure(PROCESS_ID, STEPS, _question, _candidates, _voting_unit, _note_key)
