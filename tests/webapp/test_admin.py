@@ -7,6 +7,7 @@ import io
 from pathlib import Path
 
 import pytest
+from lxml import html as lxml_html
 from sqlalchemy import func, select
 
 from tests.fixtures.app import AuthActions
@@ -230,6 +231,29 @@ def test_the_procedures_page_lists_its_versions_and_uses_an_earlier_one_again(
     logged = client.get("/audit/events?event_type=process_rolled_back").get_data(as_text=True)
     assert "Dùng lại phiên bản trước của quy trình" in logged
     assert "reason: Phiên bản 2 sai bước duyệt; replaced_version: 2; restored_version: 1; version: 3" in logged
+
+
+def test_on_a_phone_each_version_row_names_its_running_count(auth: AuthActions, client, driver: WorkflowDriver) -> None:
+    """A narrow screen hides the table's header row (app.css): the running count, a bare number otherwise, and the
+    other cells that do not say what they are carry their column's name, shown before the value."""
+    _two_versions(driver)
+    driver.start("versioned", as_user="personnel1", subject="CB0001")
+    auth.login("admin")
+    page = lxml_html.fromstring(client.get(PAGE).get_data(as_text=True))
+    headers = page.xpath('//section[@id="versions"]//thead//th/text()')
+    assert "Đang chạy" in headers
+    running = {
+        row.get("data-version"): row.xpath('./td[@data-label="Đang chạy"]/text()')
+        for row in page.xpath('//section[@id="versions"]//tbody/tr')
+    }
+    assert running == {"1": ["0"], "2": ["1"]}
+    labels = page.xpath('//section[@id="versions"]//tbody/tr[@data-version="2"]/td/@data-label')
+    assert set(labels) <= set(headers) and len(labels) == 5
+    stylesheet = client.get("/static/app.css")
+    css = stylesheet.get_data(as_text=True)
+    stylesheet.close()
+    narrow = css[css.index("@media (max-width: 700px)") :]
+    assert "table.tasks td[data-label]::before { content: attr(data-label)" in narrow
 
 
 def test_a_withdrawn_procedure_is_said_to_stay_withdrawn(auth: AuthActions, client, driver: WorkflowDriver) -> None:
