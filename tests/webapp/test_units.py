@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -291,6 +292,88 @@ def test_the_add_form_offers_the_parent_asked_for(auth: AuthActions, client, dri
     assert page.xpath('//select[@name="parent_id"]/option[@selected]/@value') == [str(x001.id)]
 
 
+BODIES = ["party_committee", "peoples_committee", "department", "mass_organisation", "party_body"]
+EVERY_TYPE = ["province", "commune", "ward", "special_zone", *BODIES]
+
+
+def _types_offered(page: Any) -> list[str]:
+    return page.xpath('//select[@name="unit_type"]/option/@value')
+
+
+def test_the_add_form_offers_the_types_the_unit_above_may_hold(
+    auth: AuthActions, client, driver: WorkflowDriver
+) -> None:
+    """Opened from a unit (or posted with one), the type list holds only what that unit may hold; with none chosen
+    yet, every type (the page's script narrows it as one is chosen)."""
+    province, ward = _unit(driver, "T01"), _unit(driver, "X002")
+    auth.login("admin")
+    assert _types_offered(_doc(client.get("/units/new"))) == EVERY_TYPE
+    assert _types_offered(_doc(client.get(f"/units/new?parent_id={province.id}"))) == EVERY_TYPE[1:]
+    under_ward = _doc(client.get(f"/units/new?parent_id={ward.id}"))
+    assert _types_offered(under_ward) == BODIES
+    assert under_ward.xpath('//*[@id="unit_type-none"]/@hidden')  # the ward holds units: no note
+    # Refused for another reason: the type chosen stays chosen among those offered.
+    refused = auth.post(
+        "/units/new", {"parent_id": str(ward.id), "code": "X.1", "name": "Văn phòng", "unit_type": "department"}
+    )
+    assert refused.status_code == 422
+    page = _doc(refused)
+    assert _types_offered(page) == BODIES
+    assert page.xpath('//select[@name="unit_type"]/option[@selected]/@value') == ["department"]
+
+
+def test_a_refused_type_leaves_the_types_the_unit_above_may_hold(
+    auth: AuthActions, client, driver: WorkflowDriver
+) -> None:
+    """The server still refuses a pair the tree does not allow (a form from before, or no script), beside the type
+    list, which then offers what the unit above may hold."""
+    ward = _unit(driver, "X002")
+    auth.login("admin")
+    refused = auth.post(
+        "/units/new", {"parent_id": str(ward.id), "code": "X091", "name": "Xã Tân Hòa", "unit_type": "commune"}
+    )
+    assert refused.status_code == 422
+    page = _doc(refused)
+    assert "không được trực thuộc trực tiếp" in page.xpath('//*[@id="unit_type-error"]')[0].text_content()
+    assert _types_offered(page) == BODIES
+    assert not page.xpath('//select[@name="unit_type"]/option[@selected]')
+
+
+def test_the_add_form_carries_the_tree_for_its_script(auth: AuthActions, client, driver: WorkflowDriver) -> None:
+    """The type select holds what static/unit_type_picker.js needs: each unit above's type, the policy's tree and
+    the type names in the reader's language; the page loads the script from the app (no inline script)."""
+    province, ward = _unit(driver, "T01"), _unit(driver, "X002")
+    auth.login("admin")
+    page = _doc(client.get("/units/new"))
+    [select] = page.xpath('//select[@name="unit_type"]')
+    assert select.get("data-parent-select") == "parent_id" and page.xpath('//select[@id="parent_id"]')
+    rules = json.loads(select.get("data-type-rules"))
+    offered = [value for value in page.xpath('//select[@name="parent_id"]/option/@value') if value]
+    assert sorted(rules["parents"]) == sorted(offered)
+    assert rules["parents"][str(province.id)] == "province" and rules["parents"][str(ward.id)] == "ward"
+    assert rules["allowed"]["province"] == EVERY_TYPE[1:] and rules["allowed"]["ward"] == BODIES
+    assert rules["labels"][:2] == [["province", "Tỉnh"], ["commune", "Xã"]]
+    assert [value for value, _label in rules["labels"]] == EVERY_TYPE
+    assert page.xpath("//script/@src") == ["/static/unit_type_picker.js"] and not page.xpath("//script[not(@src)]")
+
+
+def test_a_unit_the_tree_lets_hold_nothing_offers_no_type(database_url: str, demo_users: dict, tmp_path: Any) -> None:
+    app = configured_app(database_url, tmp_path, UNIT_POLICY='{"allowed_children": {"ward": []}}')
+    auth = AuthActions(app.test_client())
+    auth.login("admin")
+    with app.app_context():
+        ward = db.session.scalar(select(OrgUnit.id).where(OrgUnit.code == "X002"))
+        db.session.remove()
+    page = _doc(auth.client.get(f"/units/new?parent_id={ward}"))
+    assert _types_offered(page) == []
+    assert not page.xpath('//*[@id="unit_type-none"]/@hidden')
+    assert "không được có đơn vị trực thuộc" in page.xpath('//*[@id="unit_type-none"]')[0].text_content()
+    assert json.loads(page.xpath('//select[@name="unit_type"]/@data-type-rules')[0])["allowed"]["ward"] == []
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
 def test_a_merger_is_confirmed_not_one_click(auth: AuthActions, client, driver: WorkflowDriver) -> None:
     """A merger closes the unit at once: without the box ticked nothing happens and the page asks for it."""
     x001, x002 = _unit(driver, "X001"), _unit(driver, "X002")
@@ -342,6 +425,7 @@ def test_the_tree_comes_from_the_configuration(database_url: str, demo_users: di
         "/units/new", {"parent_id": str(province), "code": "X090", "name": "Xã Tân An", "unit_type": "commune"}
     )
     assert refused.status_code == 422
+    assert _types_offered(_doc(refused)) == ["province"]  # what the configured tree lets a province hold
     with app.app_context():
         db.session.remove()
         db.engine.dispose()

@@ -8,7 +8,7 @@ import pytest
 from workflows.errors import Invalid
 from workflows.registry.demo import FORMER_COMMUNES, PROVINCE_CODE, _unit_specs
 from workflows.registry.models import UnitType
-from workflows.rules.units import DEFAULT_POLICY, UnitPolicy, may_hold
+from workflows.rules.units import DEFAULT_POLICY, UnitPolicy, child_types, may_hold
 
 
 @pytest.mark.parametrize(
@@ -88,3 +88,23 @@ def test_a_bad_setting_is_refused_naming_it(settings: dict, fields: set[str]) ->
     with pytest.raises(Invalid) as refused:
         UnitPolicy.from_mapping(settings)
     assert {problem.field for problem in refused.value.problems} == fields
+
+
+def test_the_types_a_unit_may_hold_are_those_may_hold_allows() -> None:
+    """What the add-unit page offers under a unit (`child_types`) is what the service then accepts (`may_hold`)."""
+    kinds = [kind.value for kind in UnitType]
+    policy = UnitPolicy.from_mapping({"allowed_children": {"department": []}})
+    for tree in (DEFAULT_POLICY, policy):
+        for parent in [*kinds, "kingdom"]:
+            assert set(child_types(parent, tree)) == {child for child in kinds if may_hold(parent, child, tree)}
+    assert child_types("province") == (
+        "commune",
+        "ward",
+        "special_zone",
+        "party_committee",
+        "peoples_committee",
+        "party_body",
+        "department",
+        "mass_organisation",
+    )
+    assert child_types("department", policy) == () and child_types("kingdom") == ()

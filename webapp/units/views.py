@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import date
 from typing import Any
 
@@ -25,6 +25,7 @@ from workflows.errors import Invalid, NotAllowed, NotFound, WorkflowError
 from workflows.models import AuditEvent
 from workflows.registry.models import Cadre, OrgUnit, UnitType
 from workflows.registry.units import UnitEvent, can_manage_unit, create_unit, merge_unit, org_unit_chain, update_unit
+from workflows.rules.units import UnitPolicy, child_types
 
 bp = Blueprint("units", __name__, url_prefix="/units")
 
@@ -57,8 +58,21 @@ def _in_scope(unit_id: int) -> tuple[OrgUnit, list[OrgUnit]]:
     return unit, units
 
 
-def _type_choices() -> list[tuple[str, str]]:
-    return [(value.value, str(label)) for value, label in UNIT_TYPES.items()]
+def _type_choices(kinds: Collection[str] | None = None) -> list[tuple[str, str]]:
+    """The unit types of the list, in its order; only `kinds` when given."""
+    return [(value.value, str(label)) for value, label in UNIT_TYPES.items() if kinds is None or value in kinds]
+
+
+def _type_rules(parents: list[OrgUnit], policy: UnitPolicy) -> str:
+    """What static/unit_type_picker.js needs to offer the types the chosen unit above may hold (the same table the
+    service checks, `workflows.rules.units`): each unit's type, the policy's tree, the type names in list order."""
+    kinds = {u.unit_type for u in parents}
+    rules = {
+        "parents": {str(u.id): u.unit_type for u in parents},
+        "allowed": {kind: [value for value, _label in _type_choices(child_types(kind, policy))] for kind in kinds},
+        "labels": _type_choices(),
+    }
+    return json.dumps(rules, ensure_ascii=False, separators=(",", ":"))
 
 
 # The service names unit types by their codes ("province"); these arguments of its messages are shown by name.
@@ -240,12 +254,15 @@ def new() -> Any:
     if not parents:
         abort(403)
     form = NewUnitForm()
-    form.unit_type.choices = _type_choices()
     form.parent_id.choices = [("", _("Choose a unit"))] + [(str(u.id), label) for u, label in unit_tree(parents)]
     if request.method == "GET":
         form.parent_id.data = request.args.get("parent_id", "")
     # A unit the person may not add to is no choice: the service reports it with the form's other problems.
     parent = next((u for u in parents if str(u.id) == form.parent_id.data), None)
+    # The unit above known (asked for, or posted): only the types it may hold are offered; the script narrows the
+    # list as another is chosen. The service checks the pair whatever is posted.
+    policy = unit_policy()
+    form.unit_type.choices = _type_choices(child_types(parent.unit_type, policy) if parent is not None else None)
     problems: list[str] = []
     if request.method == "POST":
         if not form.validate_on_submit():
@@ -260,7 +277,7 @@ def new() -> Any:
                         code=form.code.data,
                         name=form.name.data,
                         unit_type=form.unit_type.data,
-                        policy=unit_policy(),
+                        policy=policy,
                     )
                 )
             except (Invalid, NotAllowed, NotFound) as error:
@@ -268,5 +285,11 @@ def new() -> Any:
             else:
                 flash(_("The unit was created."), "success")
                 return redirect(url_for("units.show", unit_id=created.id))
-    page = render_template("units/new.html", form=form, problems=problems)
+    page = render_template(
+        "units/new.html",
+        form=form,
+        problems=problems,
+        type_rules=_type_rules(parents, policy),
+        holds_nothing=parent is not None and not form.unit_type.choices,
+    )
     return page, 422 if request.method == "POST" else 200

@@ -19,7 +19,7 @@ from workflows.errors import N_, Problem
 from workflows.registry.models import UnitType
 from workflows.rules.settings import KEEP_DEFAULT, check_settings, merged_settings
 
-__all__ = ["DEFAULT_ALLOWED_CHILDREN", "DEFAULT_POLICY", "UnitPolicy", "may_hold"]
+__all__ = ["DEFAULT_ALLOWED_CHILDREN", "DEFAULT_POLICY", "UnitPolicy", "child_types", "may_hold"]
 
 _T = UnitType
 _COMMUNE_LEVEL = (_T.COMMUNE, _T.WARD, _T.SPECIAL_ZONE)
@@ -112,4 +112,9 @@ DEFAULT_POLICY = UnitPolicy()
 # domain rules §0 [V] S54 (two-level local government: province → its bodies and communes; commune → its bodies).
 def may_hold(parent_type: str, child_type: str, policy: UnitPolicy = DEFAULT_POLICY) -> bool:
     """Whether a unit of `child_type` may sit directly under a unit of `parent_type`."""
-    return child_type in policy.allowed_children.get(parent_type, ())
+    return child_type in child_types(parent_type, policy)
+
+
+def child_types(parent_type: str, policy: UnitPolicy = DEFAULT_POLICY) -> tuple[str, ...]:
+    """The unit types that may sit directly under a unit of `parent_type` (none: it holds no units)."""
+    return tuple(policy.allowed_children.get(parent_type, ()))
