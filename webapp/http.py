@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from flask import abort, current_app, flash, request
@@ -10,11 +10,13 @@ from flask_babel import get_locale, gettext
 from markupsafe import Markup
 
 from webapp.extensions import db
+from webapp.number_fields import format_amount
 from workflows.db import transaction
 from workflows.engine import operations
 from workflows.engine.runtime import ProcessEngine
 from workflows.errors import (
     N_,
+    Amount,
     Conflict,
     Invalid,
     NotAllowed,
@@ -51,20 +53,31 @@ def status_for(error: WorkflowError) -> int:
 NOT_FOUND = N_("This page or object does not exist, or is outside your scope.")
 
 
+def shown_args(message_args: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A message's variable parts as the reader writes them: an `Amount` (a limit, a maximum) with the locale's marks,
+    10000 as "10.000" in Vietnamese; every other value as it is."""
+    if not any(isinstance(value, Amount) for value in message_args.values()):
+        return message_args
+    return {
+        key: format_amount(value.value) if isinstance(value, Amount) else value for key, value in message_args.items()
+    }
+
+
 def translated(error: WorkflowError) -> str:
     """The service's message in the user's language (service messages are msgids in the catalogs), its variable
-    parts (`message_args`) filled in."""
+    parts (`message_args`) filled in the reader's way (`shown_args`)."""
     message = gettext(error.message)
     if isinstance(error, NotFound) and message == error.message and str(get_locale() or "vi") != "en":
         # It names the id asked for ("task 9 does not exist"), so the catalogs cannot hold it: the person gets the
         # general answer in their language, which says no more about what exists than the message did.
         return gettext(NOT_FOUND)
-    return fill_in(message, error.message_args)
+    return fill_in(message, shown_args(error.message_args))
 
 
 def problem_text(problem: Problem) -> str:
-    """A problem's message in the user's language, its variable parts (an element id, a name, a code) filled in."""
-    return fill_in(gettext(problem.message), problem.message_args)
+    """A problem's message in the user's language, its variable parts (an element id, a name, a code, a limit)
+    filled in the reader's way (`shown_args`)."""
+    return fill_in(gettext(problem.message), shown_args(problem.message_args))
 
 
 _IN_FILE = N_("file %(file)s")

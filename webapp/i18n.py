@@ -21,6 +21,7 @@ from markupsafe import Markup
 
 from webapp.data_labels import DATA_COLUMNS, DATA_LABELS, DATA_VALUES, EVENT_TYPE_NAMES, READ_KIND_NAMES
 from webapp.http import located_problem_text
+from webapp.number_fields import format_amount
 from workflows.audit import ChainBreak
 from workflows.errors import N_
 from workflows.rules.evaluation import month_text
@@ -95,6 +96,7 @@ def install_page_translations(app: Flask) -> None:
     app.jinja_env.filters["data_column"] = data_column
     app.jinja_env.filters["data_text"] = data_text
     app.jinja_env.filters["fixed"] = format_fixed
+    app.jinja_env.filters["amount"] = format_amount
     app.jinja_env.filters["duration"] = format_duration
     app.jinja_env.filters["period_text"] = format_period
     app.jinja_env.filters["event_type"] = lambda code: _named(EVENT_TYPE_NAMES, code)

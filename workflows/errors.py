@@ -21,6 +21,19 @@ def N_(message: str) -> str:
     return message
 
 
+@dataclass(frozen=True)
+class Amount:
+    """A number in a message — a limit, a maximum — that each reader reads their own way: the web layer writes
+    10000 as "10.000" in Vietnamese and "10,000" in English (webapp/http.py `problem_text`); the English filled in
+    here (`explained`, the CLI's) is the plain number. It goes in a `%(name)s` placeholder, never `%(name)d`."""
+
+    value: int | float
+
+    def __str__(self) -> str:
+        value = self.value
+        return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+
+
 def fill_in(message: str, message_args: Mapping[str, Any]) -> str:
     """A message with its variable parts (`%(name)s`) filled in; one without arguments as it is (it may hold a `%`)."""
     return message % message_args if message_args else message

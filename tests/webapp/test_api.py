@@ -503,8 +503,9 @@ def test_a_completion_is_refused_with_the_forms_and_the_servers_problems_at_once
     api: Api, driver: WorkflowDriver
 ) -> None:
     """A criterion sent as text (the schema's), another above the policy's maximum and a row's completed count above
-    its assigned one (the server hook's): one 422 with all three, in Vietnamese, and nothing stored; the API still
-    takes JSON numbers only ("1.000" is text)."""
+    its assigned one (the server hook's), a count above the form's limit (the schema's): one 422 with all four, in
+    Vietnamese with the numbers written the Vietnamese way, and nothing stored; the API still takes JSON numbers only
+    ("1.000" is text)."""
     task = _officer1s_self_assessment(api, driver)
     path = f"/api/v1/tasks/{task['id']}/complete"
     before = everything_stored(driver.session_factory)
@@ -512,14 +513,18 @@ def test_a_completion_is_refused_with_the_forms_and_the_servers_problems_at_once
         **SELF_ASSESSMENT,
         "criteria_politics": "1.000",
         "criteria_competence": 11,
-        "products": [{**PRODUCT, "completed": 12}],
+        "products": [{**PRODUCT, "completed": 12}, {**PRODUCT, "assigned": 20000}],
     }
     refused = api.post(path, "officer1", json=body)
     assert refused.status_code == 422
     problems = {problem["field"]: problem["message"] for problem in refused.get_json()["problems"]}
-    assert set(problems) == {"criteria_politics", "criteria_competence", "products.0.completed"}
+    assert set(problems) == {"criteria_politics", "criteria_competence", "products.0.completed", "products.1.assigned"}
     assert problems["criteria_politics"] == "Phải là một số"
+    assert problems["criteria_competence"] == "Điểm phải từ 0 đến 10"  # the policy's maximum, named
     assert problems["products.0.completed"] == "Không được vượt quá số lượng được giao"
+    assert (
+        problems["products.1.assigned"] == "Phải nhỏ hơn hoặc bằng 10.000"
+    )  # the form's limit, as Vietnamese writes it
     assert everything_stored(driver.session_factory) == before
 
 

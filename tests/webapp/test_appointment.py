@@ -29,6 +29,7 @@ from tests.fixtures.appointment import (
     today_text,
 )
 from tests.fixtures.ballots import ballot_tables, user
+from tests.fixtures.evaluation import vietnamese
 from tests.fixtures.workflow_helpers import WorkflowDriver
 from webapp.appointment import appointment_policy
 from webapp.extensions import db
@@ -482,6 +483,41 @@ def test_paper_tally_with_more_ballots_than_attendees_is_refused(
     assert auth.post(f"/ballots/{box}/paper", good, page=manage).status_code == 302
     assert _submit(auth, driver, instance_id, "ballot_step2", "personnel1", {}).status_code == 302
     assert {t.task_key for t in driver.open_tasks(instance_id)} == {"ballot_step3"}
+
+
+def test_the_members_of_the_collective_are_typed_as_people_write_them(
+    app: Any,
+    auth: AuthActions,
+    driver: WorkflowDriver,
+    session_factory: sessionmaker[Session],
+    world: dict[str, Any],
+) -> None:
+    """The ballot's "members of the collective" reads "1.000" as a thousand, as the task page would; "1.5" is
+    refused at the field with the range it takes, written the Vietnamese way, and opens nothing."""
+    instance_id = _instance_id(_start(auth, world["post_id"]))
+    _submit(auth, driver, instance_id, "eligibility_policy", "personnel1", {"dossier_received_on": today_text()})
+    _submit(auth, driver, instance_id, "policy_decision", "leader1", {"policy_decision": "approve"})
+    _submit(
+        auth, driver, instance_id, "step1_conference", "personnel1", {"held_on": today_text(), "minutes_summary": "x"}
+    )
+    _as(auth, "personnel1")
+    page = f"/appointments/{instance_id}/ballot"
+    electors = [str(i) for i in world["members"].values()]
+    before = ballot_tables(session_factory)
+    refused = auth.post(page, {"electors": electors, "members_count": "1.5", "mode": "paper"}, page=page)
+    assert refused.status_code == 422
+    shown = lxml_html.fromstring(refused.get_data(as_text=True))
+    errors = shown.xpath("//input[@id='members_count']/following-sibling::p[@class='field-error']")
+    assert [error.text_content() for error in errors] == [
+        vietnamese(app, "Enter a whole number from %(min)s to %(max)s.", html=False, min="1", max="10.000")
+    ]
+    assert shown.xpath("//input[@id='members_count']/@value") == ["1.5"]  # shown back to be corrected
+    assert ballot_tables(session_factory) == before
+    opened = auth.post(page, {"electors": electors, "members_count": "1.000", "mode": "paper"}, page=page)
+    assert opened.status_code == 302
+    with session_factory() as s:
+        box = s.scalars(select(BallotBox).where(BallotBox.instance_id == instance_id)).one()
+        assert box.members_count == 1000
 
 
 def test_the_worker_starts_a_reappointment_once(

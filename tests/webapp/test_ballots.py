@@ -3,6 +3,7 @@ tally minutes, and who may see what."""
 
 from __future__ import annotations
 
+import re
 import unicodedata
 import warnings
 from pathlib import Path
@@ -16,12 +17,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.fixtures.app import AuthActions
-from tests.fixtures.ballots import ballot_tables, collective, open_test_box, user
+from tests.fixtures.ballots import add_members, ballot_tables, collective, open_test_box, user
+from tests.fixtures.evaluation import vietnamese
 from tests.fixtures.workflow_helpers import WorkflowDriver
 from webapp.ballots.pdf import DEFAULT_FONT
 from workflows import ballots
 from workflows.db import transaction
 from workflows.models import Ballot, BallotBox, BallotMode
+from workflows.registry.models import User
 from workflows.rules.ballots import BallotRules
 
 YES_A = {"candidate_0": "yes", "candidate_1": "no"}
@@ -240,6 +243,81 @@ def test_paper_counts_through_the_form(
         stored = s.get(BallotBox, box)
         assert stored is not None and stored.tally is not None and stored.tally["elected"] == ["a"]
     assert client.get(f"/ballots/{box}/minutes").status_code == 200
+
+
+def _paper_box_of(session_factory: sessionmaker[Session], instance_id: int, present: int) -> int:
+    """A paper ballot of a collective of `present` members of X001, all present."""
+    add_members(session_factory, "X001", present, prefix="delegate")
+    with session_factory() as s:
+        ids = list(s.scalars(select(User.id).where(User.username.like("delegate%"))))
+    box = open_test_box(session_factory, instance_id, ids, mode=BallotMode.PAPER)
+    _attend(session_factory, box, ids)
+    return box
+
+
+def test_paper_counts_take_thousands_as_people_write_them(
+    client: FlaskClient, auth: AuthActions, session_factory: sessionmaker[Session], instance_id: int
+) -> None:
+    """A congress of a thousand: "1.000", "1 000" (a no-break space too) are a thousand, as on the task page."""
+    box = _paper_box_of(session_factory, instance_id, 1000)
+    auth.login("personnel1")
+    manage = f"/ballots/{box}/manage"
+    page = client.get(manage).get_data(as_text=True)
+    assert re.search(r'<input[^>]*id="issued"[^>]*inputmode="numeric"', page)
+    assert 'type="number"' not in page  # a browser would drop "1.000" from a number input, or read it as 1
+    counts = {
+        "candidate_0_yes": "1.000",
+        "candidate_0_no": "0",
+        "candidate_0_abstain": "0",
+        "candidate_1_yes": "0",
+        "candidate_1_no": "1\u00a0000",
+        "candidate_1_abstain": "0",
+    }
+    ok = auth.post(f"/ballots/{box}/paper", {"issued": "1.000", "returned": "1 000", "valid": "1000", **counts}, manage)
+    assert ok.status_code == 302
+    with session_factory() as s:
+        stored = s.get(BallotBox, box)
+        assert stored is not None and stored.tally is not None
+        assert (stored.tally["issued"], stored.tally["returned"], stored.tally["valid"]) == (1000, 1000, 1000)
+        assert stored.tally["elected"] == ["a"]
+
+
+@pytest.mark.parametrize(
+    ("typed", "why"),
+    [
+        ("1.5", "a decimal is no count, and never 15"),
+        ("1,000", "a comma is no thousands separator in Vietnamese"),
+        ("1.00", "a group of two digits is no thousands"),
+        ("năm", "not a number"),
+        ("100.001", "above the most a count may be"),
+        ("-1", "below 0"),
+    ],
+)
+def test_a_paper_count_that_cannot_be_read_is_refused_at_its_field(
+    app: Flask,
+    client: FlaskClient,
+    auth: AuthActions,
+    session_factory: sessionmaker[Session],
+    members: dict[str, int],
+    instance_id: int,
+    typed: str,
+    why: str,
+) -> None:
+    box = open_test_box(session_factory, instance_id, list(members.values()), mode=BallotMode.PAPER)
+    _attend(session_factory, box, list(members.values())[:6])
+    auth.login("personnel1")
+    manage = f"/ballots/{box}/manage"
+    counts = {f"candidate_{i}_{mark}": "0" for i in (0, 1) for mark in ("yes", "no", "abstain")}
+    before = ballot_tables(session_factory)
+    refused = auth.post(f"/ballots/{box}/paper", {"issued": typed, "returned": "0", "valid": "0", **counts}, manage)
+    assert refused.status_code == 422, why
+    page = refused.get_data(as_text=True)
+    field = re.search(r'<input[^>]*id="issued"[^>]*>\s*<div class="field-error" role="alert">(.*?)</div>', page, re.S)
+    assert field is not None, why
+    assert field.group(1) == vietnamese(app, "Enter a whole number from %(min)s to %(max)s.", min="0", max="100.000")
+    assert "Vui lòng nhập số nguyên từ 0 đến 100.000." in field.group(1)
+    assert f'value="{typed}"' in field.group(0) and 'aria-invalid="true"' in field.group(0)  # shown back to correct
+    assert ballot_tables(session_factory) == before
 
 
 def test_unknown_box_is_not_found(client: FlaskClient, auth: AuthActions, box_id: int) -> None:

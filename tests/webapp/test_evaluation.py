@@ -5,7 +5,9 @@ and the refusals (bad input, outside scope) that write nothing."""
 from __future__ import annotations
 
 import csv
+import html
 import io
+import json
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,13 +23,14 @@ from tests.fixtures.evaluation import CRITERIA, MONTH, ROWS, vietnamese
 from tests.fixtures.workflow_helpers import WorkflowDriver, everything_stored
 from webapp import create_app
 from webapp.config import ConfigError
-from webapp.evaluation import evaluation_policy
+from webapp.evaluation import POLICY_KEY, evaluation_policy
 from workflows import clock
 from workflows.audit import verify_chains
 from workflows.db import transaction
 from workflows.evaluation import PROCESS_ID
 from workflows.models import HumanTask, Notification, ProcessInstance
 from workflows.registry.models import Cadre, EvaluationResult, OrgUnit, RoleAssignment, User
+from workflows.rules.evaluation import EvaluationPolicy
 from workflows.states import InstanceStatus, Role, TaskStatus
 
 pytestmark = pytest.mark.usefixtures("in_november")
@@ -208,8 +211,9 @@ def test_a_month_from_opening_to_the_published_result(app: Flask, auth: AuthActi
         # The server's rule, put on the table cell it names (products.0.completed).
         ({"products-0-completed": "11"}, "products-0-completed", "cannot exceed the amount assigned"),
         ({"products-1-completed_on_time": "21"}, "products-1-completed_on_time", "cannot exceed the amount completed"),
-        # Within the form's 0–30 but above the policy's 10 for criterion (a).
-        ({"criteria_politics": "11"}, "criteria_politics", "the score must be between 0 and the criterion's maximum"),
+        # The walkthrough's 25, above the policy's 10 for criterion (a): the message names the range, the one the
+        # policy sets (the form states no other, and accepted 25 under its old 30).
+        ({"criteria_politics": "25"}, "criteria_politics", "Điểm phải từ 0 đến 10"),
     ],
 )
 def test_bad_self_assessments_are_refused_at_the_field(
@@ -224,7 +228,7 @@ def test_bad_self_assessments_are_refused_at_the_field(
     page = response.get_data(as_text=True)
     error = re.search(rf'<div class="field-error" id="{field_id}-error" role="alert">(.*?)</div>', page, re.S)
     assert error is not None, f"no error at {field_id}"
-    expected = message if message.startswith("Giá trị") else vietnamese(app, message)
+    expected = vietnamese(app, message) if message.isascii() else message
     assert expected in error.group(1)
     assert 'class="flash error"' not in page  # at the field, not in a banner
     # Above the form, the summary links to the field, with the same message: the page opens at its top.
@@ -274,7 +278,7 @@ def test_the_forms_own_refusals_and_the_servers_rules_show_at_once(
     assert response.status_code == 422
     page = response.get_data(as_text=True)
     assert "Phải là một số." in _field_error(page, "criteria_politics")
-    criterion = vietnamese(app, "the score must be between 0 and the criterion's maximum")
+    criterion = vietnamese(app, "the score must be between 0 and %(maximum)s", maximum="10")
     assert criterion in _field_error(page, "criteria_competence")
     assert vietnamese(app, "cannot exceed the amount assigned") in _field_error(page, "products-0-completed")
     assert 'class="flash error"' not in page  # each at its field
@@ -283,6 +287,39 @@ def test_the_forms_own_refusals_and_the_servers_rules_show_at_once(
     for field_id in ("criteria_politics", "criteria_competence", "products-0-completed"):
         assert f'<a href="#{field_id}">' in summary.group(1)
     assert 'value="mười"' in page  # what was typed is shown back
+    assert everything_stored(driver.session_factory) == before
+
+
+def test_a_criterions_range_on_the_page_is_the_instances_policy(
+    app: Flask, auth: AuthActions, client, driver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A province's split of the 30 points (7,5 / 12,5 / 10): the page states each criterion's maximum the
+    Vietnamese way, the live check's message names it, and the server refuses by it, naming it, at the field."""
+    monkeypatch.setitem(app.extensions, POLICY_KEY, EvaluationPolicy(criteria_max=(7.5, 12.5, 10)))
+    auth.login("personnel1")
+    assert _open(auth).status_code == 302
+    _switch(auth, "officer1")
+    task = _task(driver, "CB0001", "self_assessment")
+    page = client.get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert (
+        vietnamese(app, "Most points per criterion: (a) %(a)s, (b) %(b)s, (c) %(c)s.", a="7,5", b="12,5", c="10")
+        in page
+    )
+    messages = re.search(r"data-messages='([^']*)'", page)
+    assert messages is not None
+    live = json.loads(html.unescape(messages.group(1)))
+    assert [live[f"criterion_{index}"] for index in range(3)] == [
+        "Điểm phải từ 0 đến 7,5",
+        "Điểm phải từ 0 đến 12,5",
+        "Điểm phải từ 0 đến 10",
+    ]
+    before = everything_stored(driver.session_factory)
+    changes = {"criteria_politics": "8", "criteria_competence": "12,5"}
+    response = auth.post(f"/tasks/{task.id}", _self_assessment(**changes), page=f"/tasks/{task.id}")
+    assert response.status_code == 422
+    refused = response.get_data(as_text=True)
+    assert "Điểm phải từ 0 đến 7,5" in _field_error(refused, "criteria_politics")
+    assert 'id="criteria_competence-error"' not in refused  # 12,5 is within (b)'s 12,5
     assert everything_stored(driver.session_factory) == before
 
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from flask import Flask, session
 from flask.testing import FlaskClient
+from flask_babel import force_locale
 
 from tests.fixtures.app import AuthActions
 from webapp.data_labels import EVENT_TYPE_NAMES, READ_KIND_NAMES
+from webapp.http import problem_text, translated
+from workflows.errors import N_, Amount, Invalid, Problem
 from workflows.exports import AUDIT_EVENT_TYPES
 from workflows.inspection.reads import ViewedObject
 
@@ -122,6 +125,31 @@ def test_measured_figures_and_durations_read_the_readers_way(app: Flask) -> None
     times = {"a": timedelta(seconds=40), "b": timedelta(minutes=4, seconds=1), "c": timedelta(days=2, hours=3)}
     assert _render(app, "vi", source, **times) == "76,0|57,14|dưới 1 phút|4 phút|2 ngày"
     assert _render(app, "en", source, **times) == "76.0|57.14|under a minute|4 minutes|2 days"
+
+
+def test_a_limit_in_a_services_message_is_written_the_readers_way(app: Flask) -> None:
+    """An `Amount` in a problem's or an error's arguments gets the reader's marks; any other value stays as it is
+    (an event's number is an identifier, not an amount). The English filled in for the CLI is the plain number."""
+    limit = Problem("must be less than or equal to %(limit)s", field="x", message_args={"limit": Amount(10000)})
+    note = Problem("At most %(max)s characters.", message_args={"max": Amount(4000)})
+    seq = Problem(N_("event #%(seq)s: the link to the previous event does not match"), message_args={"seq": 10000})
+    refused = Invalid("the file is too large (%(size)s bytes; the limit is %(limit)s bytes)", [limit])
+    refused.message_args = {"size": Amount(5242881), "limit": Amount(5242880)}
+    shown = {}
+    for locale in ("vi", "en"):
+        with app.test_request_context("/"), force_locale(locale):
+            shown[locale] = [problem_text(limit), problem_text(note), problem_text(seq), translated(refused)]
+    assert shown["vi"][:2] == ["Phải nhỏ hơn hoặc bằng 10.000", "Tối đa 4.000 ký tự."]
+    assert shown["vi"][3] == "Tệp quá lớn (5.242.881 byte; giới hạn là 5.242.880 byte)"
+    assert shown["en"] == [
+        "must be less than or equal to 10,000",
+        "At most 4,000 characters.",
+        "event #10000: the link to the previous event does not match",
+        "the file is too large (5,242,881 bytes; the limit is 5,242,880 bytes)",
+    ]
+    assert "#10000" in shown["vi"][2]
+    assert limit.explained == "must be less than or equal to 10000"
+    assert _render(app, "vi", "{{ 10000|amount }} {{ 2.5|amount }}") == "10.000 2,5"  # the templates' filter
 
 
 def test_evaluation_periods_read_as_people_write_them(app: Flask) -> None:

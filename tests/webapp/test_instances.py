@@ -336,7 +336,7 @@ def test_add_a_comment(auth: AuthActions, client, procedures: dict[str, int], dr
         ("   ", "Vui lòng ghi ý kiến."),
         ("\x00\x07", "Vui lòng ghi ý kiến."),  # PostgreSQL cannot store NUL: such text counts as none
         (" \x1b\t\x7f\n", "Vui lòng ghi ý kiến."),
-        ("x" * 2001, "Tối đa 2000 ký tự."),
+        ("x" * 2001, "Tối đa 2.000 ký tự."),
     ],
 )
 def test_invalid_comments_are_refused(

@@ -475,6 +475,58 @@ def test_messages_follow_the_locale() -> None:
         assert [option.label.text for option in form.kind] == ["— Chọn —", "Cấp mới", "Gia hạn"]
 
 
+LIMITS: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "units": {"type": "number", "minimum": 1500, "maximum": 10000},
+        "share": {"type": "number", "maximum": 2.5},
+        "note": {"type": "string", "maxLength": 4000},
+        "items": {
+            "type": "array",
+            "maxItems": 1200,
+            "items": {"type": "object", "properties": {"name": {"type": "string"}}},
+        },
+    },
+}
+
+
+@pytest.mark.parametrize(
+    ("locale", "expected"),
+    [
+        (
+            "vi",
+            {
+                "units": ["Giá trị phải nhỏ hơn hoặc bằng 10.000."],
+                "share": ["Giá trị phải nhỏ hơn hoặc bằng 2,5."],
+                "note": ["Độ dài tối đa là 4.000 ký tự."],
+            },
+        ),
+        (
+            "en",
+            {
+                "units": ["Must be less than or equal to 10,000."],
+                "share": ["Must be less than or equal to 2.5."],
+                "note": ["Must be at most 4,000 characters long."],
+            },
+        ),
+    ],
+)
+def test_a_limit_in_a_message_is_written_the_readers_way(locale: str, expected: dict[str, list[str]]) -> None:
+    """10000 reads "10.000" to a Vietnamese reader (and "10,000" in English), 2.5 reads "2,5": as they write it."""
+    with posted({"units": "10001", "share": "3", "note": "x" * 4001}, LIMITS, locale=locale) as form:
+        assert not form.validate()
+        assert {name: form[name].errors for name in expected} == expected
+    with posted({"units": "1499"}, LIMITS, locale=locale) as form:
+        assert not form.validate()
+        minimum = {"vi": "Giá trị phải lớn hơn hoặc bằng 1.500.", "en": "Must be greater than or equal to 1,500."}
+        assert form.units.errors == [minimum[locale]]
+    rows = {f"items-{index}-name": "x" for index in range(1201)}
+    with posted(rows, LIMITS, locale=locale) as form:
+        assert not form.validate()
+        most = {"vi": "Chỉ được nhập tối đa 1.200 dòng.", "en": "At most 1,200 rows are allowed."}
+        assert form["items"].errors == [most[locale]]
+
+
 def test_repeated_rows_are_refused_when_items_must_be_unique() -> None:
     schema = json.loads(json.dumps(SCHEMA))
     schema["properties"]["products"]["uniqueItems"] = True

@@ -126,7 +126,7 @@ def test_a_task_comment_is_capped_like_an_instance_comment(auth: AuthActions, cl
             {"decision": "approve", "comment_text": too_long, "action": "submit"},
             page=f"/tasks/{review_id}",
         )
-        assert response.status_code == 422 and f"Tối đa {MAX_COMMENT} ký tự." in response.get_data(as_text=True)
+        assert response.status_code == 422 and "Tối đa 2.000 ký tự." in response.get_data(as_text=True)
         assert driver.instance(instance_id).status == InstanceStatus.RUNNING
         assert driver.task(instance_id, "review_request").id == review_id
     with driver.session_factory() as s:

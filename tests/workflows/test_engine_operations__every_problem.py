@@ -108,8 +108,8 @@ def test_a_type_error_and_a_rule_of_the_hook_are_reported_together(
     driver: WorkflowDriver, session_factory: sessionmaker[Session]
 ) -> None:
     """The walkthrough's case: a criterion typed as text and another above the policy's maximum (a rule of the
-    server hook, the form allows up to 30), a completed count above its assigned one (the hook's), and a count
-    above the form's maximum: one submission, every problem, on its own field."""
+    server hook: the form states no maximum of its own), a completed count above its assigned one (the hook's), and
+    a count above the form's maximum: one submission, every problem, on its own field."""
     instance_id = _open_month(session_factory, driver)
     task = driver.task(instance_id, "self_assessment")
     before = everything_stored(session_factory)
@@ -121,7 +121,7 @@ def test_a_type_error_and_a_rule_of_the_hook_are_reported_together(
     }
     error = _refused(driver, task.id, data, form_fields_only=True)
     assert sorted((p.field, p.message) for p in error.problems) == [
-        ("criteria_competence", "the score must be between 0 and the criterion's maximum"),
+        ("criteria_competence", "the score must be between 0 and %(maximum)s"),
         ("criteria_politics", "must be a number"),
         ("products.0.completed", "cannot exceed the amount assigned"),
         ("products.1.assigned", "must be less than or equal to %(limit)s"),
@@ -180,7 +180,7 @@ def test_what_the_caller_refused_never_completes_and_the_rest_is_checked(
     assert error.problems == []
     error = _refused(driver, task.id, {**valid, "criteria_competence": 11}, refused={"criteria_politics"})
     assert [(p.field, p.message) for p in error.problems] == [
-        ("criteria_competence", "the score must be between 0 and the criterion's maximum")
+        ("criteria_competence", "the score must be between 0 and %(maximum)s")
     ]
     assert everything_stored(session_factory) == before
     driver.complete("officer1", task.id, SELF)  # and the same task completes once nothing is refused

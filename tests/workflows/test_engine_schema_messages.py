@@ -9,7 +9,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 
 from workflows.engine.operations import validate_task_data
 from workflows.engine.schema_messages import OTHER_RULE, schema_problem
-from workflows.errors import Invalid, Problem
+from workflows.errors import Amount, Invalid, Problem
 
 FORM: dict[str, Any] = {
     "type": "object",
@@ -67,6 +67,15 @@ def test_each_keyword_has_its_own_message_with_the_limit_as_an_argument(
     assert problem.message_args or "%(" not in problem.message
     for value in problem.message_args.values():
         assert str(value) not in problem.message
+
+
+def test_a_limit_is_an_amount_each_reader_reads_their_way() -> None:
+    """The web layer writes an `Amount` with the reader's marks ("10.000"); the English here is the plain number."""
+    (problem,) = _problems({"title": "AB", "count": 10})
+    assert problem.message_args == {"limit": Amount(9)}
+    big = Draft202012Validator({"type": "object", "properties": {"n": {"type": "number", "maximum": 10000}}})
+    (error,) = big.iter_errors({"n": 10001})
+    assert schema_problem(error, "n").explained == "must be less than or equal to 10000"
 
 
 def test_a_keyword_without_a_message_of_its_own_is_named() -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from workflows.errors import Invalid
+from workflows.errors import Amount, Invalid
 from workflows.registry.models import EvaluationGrade
 from workflows.rules import targets
 from workflows.rules.evaluation import (
@@ -646,6 +646,15 @@ def test_nd335_dieu12_criteria_bounds_follow_the_policy_split() -> None:
     policy = EvaluationPolicy(criteria_max=(15, 10, 5))
     assert criteria_problems((15, 10, 5), policy) == []
     assert [p.field for p in criteria_problems((10, 10, 6), policy)] == ["criteria.2"]
+    # The problem names the range of that criterion under that policy.
+    assert [p.explained for p in criteria_problems((16, 10, -1), policy)] == [
+        "the score must be between 0 and 15",
+        "the score must be between 0 and 5",
+    ]
+    split = EvaluationPolicy(criteria_max=(7.5, 12.5, 10))
+    assert [p.explained for p in criteria_problems((8, 10, 10), split)] == ["the score must be between 0 and 7.5"]
+    (problem,) = criteria_problems((8, 10, 10), split)
+    assert problem.message_args == {"maximum": Amount(7.5)}  # an Amount: the page writes it "7,5" in Vietnamese
     assert monthly_score([row()], (15, 10, 5), policy).criteria_points == 30
 
 

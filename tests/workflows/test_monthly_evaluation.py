@@ -3,7 +3,9 @@ opening a month, the server-side checks and score, returns, the decision, the gr
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,15 +23,18 @@ from workflows.db import transaction
 from workflows.engine.runtime import ProcessEngine, instance_data
 from workflows.errors import Conflict, Invalid, NotAllowed, NotFound
 from workflows.evaluation import PROCESS_ID
+from workflows.evaluation.hooks import CRITERIA_FIELDS
 from workflows.evaluation.opening import open_for_cadres, plan_month
 from workflows.models import HumanTask, Notification, ProcessInstance
 from workflows.notifications import create_notifications
 from workflows.registry.models import Cadre, DisciplineRecord, EvaluationResult, User
-from workflows.rules.evaluation import DEFAULT_POLICY
+from workflows.rules.evaluation import DEFAULT_POLICY, EvaluationPolicy
 from workflows.states import TaskStatus
 from workflows.timers import run_due_timers
 
 pytestmark = pytest.mark.usefixtures("in_november")
+
+FORMS = Path(__file__).resolve().parents[2] / "forms"
 
 
 def _open(
@@ -256,7 +261,7 @@ def test_returns_are_limited_by_the_policy(driver, session_factory):
         ({"products": [dict(PRODUCTS[0], completed=11)]}, "products.0.completed"),
         ({"products": [dict(PRODUCTS[0], completed_on_time=11)]}, "products.0.completed_on_time"),
         ({"criteria_politics": 11}, "criteria_politics"),  # above the policy's 10 for criterion (a)
-        ({"criteria_innovation": 31}, "criteria_innovation"),  # above the form's own maximum
+        ({"criteria_innovation": 31}, "criteria_innovation"),  # above every policy's (the form states none)
     ],
 )
 def test_bad_self_assessments_are_refused_and_change_nothing(driver, session_factory, change, field):
@@ -267,6 +272,29 @@ def test_bad_self_assessments_are_refused_and_change_nothing(driver, session_fac
         driver.complete("officer1", task.id, {**SELF, **change})
     assert field in [p.field for p in refused.value.problems]
     assert driver.task(instance_id, "self_assessment").id == task.id  # still open, nothing advanced
+
+
+def test_a_criterions_maximum_is_the_policys_alone(driver, session_factory):
+    """The maximum of a criterion is the policy's (configurable, kept in each instance's data), so the forms state
+    none that could disagree with it: the hook refuses by the instance's policy and names that maximum."""
+    for name in ("evaluation_self_assessment.json", "evaluation_review.json"):
+        properties = json.loads((FORMS / name).read_text(encoding="utf-8"))["properties"]
+        for field in CRITERIA_FIELDS:
+            assert properties[field]["minimum"] == 0, (name, field)  # the rule's minimum, which no policy changes
+            assert not {"maximum", "exclusiveMaximum"} & set(properties[field]), (name, field)
+    policy = EvaluationPolicy(criteria_max=(12, 9, 9))
+    with session_factory() as session, transaction(session):
+        actor = session.scalar(select(User).where(User.username == "personnel1"))
+        plan = plan_month(session, actor=actor, month=MONTH, unit_code="X001")
+        open_for_cadres(session, driver.engine, actor=actor, plan=plan, cadres=plan.to_open, policy=policy)
+    instance_id = _instance_of(session_factory, "CB0001")
+    task = driver.task(instance_id, "self_assessment")
+    with pytest.raises(Invalid) as refused:
+        driver.complete("officer1", task.id, {**SELF, "criteria_politics": 12, "criteria_competence": 9.5})
+    assert [(p.field, p.explained) for p in refused.value.problems] == [
+        ("criteria_competence", "the score must be between 0 and 9")
+    ]
+    driver.complete("officer1", task.id, {**SELF, "criteria_politics": 12})  # above the default 10, within this 12
 
 
 def test_discipline_in_the_month_makes_the_grade_khtnv(driver, session_factory):

@@ -5,9 +5,12 @@ from wtforms import IntegerField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
 from webapp.form_base import Form
+from webapp.number_fields import lazy_amount
 from webapp.text_fields import clean_text
 from workflows.deployment.operations import RETIRE_REASON_MAX
 from workflows.query_args import MAX_ID
+
+_REASON_TOO_LONG = _l("At most %(max)s characters.", max=lazy_amount(RETIRE_REASON_MAX))
 
 
 class WithdrawForm(Form):
@@ -16,7 +19,7 @@ class WithdrawForm(Form):
         filters=[clean_text],
         validators=[
             DataRequired(_l("Say why the procedure is withdrawn; it is recorded in the audit log.")),
-            Length(max=RETIRE_REASON_MAX, message=_l("At most %(max)d characters.", max=RETIRE_REASON_MAX)),
+            Length(max=RETIRE_REASON_MAX, message=_REASON_TOO_LONG),
         ],
     )
 
@@ -36,6 +39,6 @@ class RollbackForm(Form):
         filters=[clean_text],
         validators=[
             DataRequired(_l("Say why the earlier version is used again; it is recorded in the audit log.")),
-            Length(max=RETIRE_REASON_MAX, message=_l("At most %(max)d characters.", max=RETIRE_REASON_MAX)),
+            Length(max=RETIRE_REASON_MAX, message=_REASON_TOO_LONG),
         ],
     )

@@ -9,8 +9,14 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from webapp.form_base import Form
+from webapp.number_fields import WholeNumberField, lazy_amount
 from workflows.models import BallotMode
 from workflows.query_args import MAX_ID
+
+MAX_MEMBERS = 10_000
+MAX_NOMINATED = 2000
+_NOMINATED_TOO_LONG = _l("At most %(max)s characters.", max=lazy_amount(MAX_NOMINATED))
+_MEMBERS_RANGE = _l("Enter a whole number from %(min)s to %(max)s.", min=lazy_amount(1), max=lazy_amount(MAX_MEMBERS))
 
 
 class StartForm(Form):
@@ -37,9 +43,11 @@ class OpenBallotForm(Form):
         option_widget=CheckboxInput(),
         validators=[InputRequired(_l("Summon at least one member."))],
     )
-    members_count = IntegerField(
+    # Typed as people write it ("1.000" is a thousand), as the paper counts are.
+    members_count = WholeNumberField(
         _l("Members of the collective"),
-        validators=[InputRequired(_l("Enter the number of members.")), NumberRange(1, 10_000)],
+        validators=[InputRequired(_l("Enter the number of members.")), NumberRange(1, MAX_MEMBERS, _MEMBERS_RANGE)],
+        message=_MEMBERS_RANGE,
     )
     mode = RadioField(
         _l("Ballots"),
@@ -48,5 +56,6 @@ class OpenBallotForm(Form):
         validators=[InputRequired()],
     )
     more_candidates = StringField(
-        _l("Other people nominated (cadre codes, comma-separated)"), validators=[Optional(), Length(max=2000)]
+        _l("Other people nominated (cadre codes, comma-separated)"),
+        validators=[Optional(), Length(max=MAX_NOMINATED, message=_NOMINATED_TOO_LONG)],
     )

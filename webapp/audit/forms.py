@@ -6,6 +6,7 @@ from wtforms import TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from webapp.form_base import Form
+from webapp.number_fields import lazy_amount
 from webapp.text_fields import clean_text
 from workflows.inspection.notes import MAX_NOTE_LENGTH
 
@@ -16,7 +17,7 @@ class NoteForm(Form):
         filters=[clean_text],
         validators=[
             DataRequired(_l("Write the note.")),
-            Length(max=MAX_NOTE_LENGTH, message=_l("At most %(max)d characters.", max=MAX_NOTE_LENGTH)),
+            Length(max=MAX_NOTE_LENGTH, message=_l("At most %(max)s characters.", max=lazy_amount(MAX_NOTE_LENGTH))),
         ],
     )
 

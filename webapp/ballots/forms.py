@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, IntegerField, RadioField, SelectMultipleField
+from wtforms import BooleanField, RadioField, SelectMultipleField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, NumberRange
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from webapp.form_base import Form
+from webapp.number_fields import WholeNumberField, lazy_amount
 from workflows.rules.ballots import Mark
 
 MARK_LABELS = {Mark.YES: _l("Agree"), Mark.NO: _l("Disagree"), Mark.ABSTAIN: _l("Abstain")}
@@ -54,13 +55,16 @@ class CloseForm(Form):
     """Closing takes no input; the form carries the CSRF token."""
 
 
-def _count(label: Any) -> IntegerField:
-    return IntegerField(
+# One message for a count left empty, mistyped ("1.5", "năm") or out of range: it says what is taken.
+COUNT_MESSAGE = _l("Enter a whole number from %(min)s to %(max)s.", min=lazy_amount(0), max=lazy_amount(MAX_COUNT))
+
+
+def _count(label: Any) -> WholeNumberField:
+    """A count from the tally minutes, typed as people write it: "1.000" and "1 000" are a thousand."""
+    return WholeNumberField(
         label,
-        validators=[
-            InputRequired(_l("Enter a whole number, 0 or more.")),
-            NumberRange(min=0, max=MAX_COUNT, message=_l("Enter a whole number, 0 or more.")),
-        ],
+        validators=[InputRequired(COUNT_MESSAGE), NumberRange(min=0, max=MAX_COUNT, message=COUNT_MESSAGE)],
+        message=COUNT_MESSAGE,
     )
 
 

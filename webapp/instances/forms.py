@@ -5,6 +5,7 @@ from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length
 
 from webapp.form_base import Form
+from webapp.number_fields import lazy_amount
 from webapp.text_fields import MAX_COMMENT, clean_text
 
 MAX_REASON = 2000
@@ -16,7 +17,7 @@ class CommentForm(Form):
         filters=[clean_text],
         validators=[
             DataRequired(_l("Write a comment.")),
-            Length(max=MAX_COMMENT, message=_l("At most %(max)d characters.", max=MAX_COMMENT)),
+            Length(max=MAX_COMMENT, message=_l("At most %(max)s characters.", max=lazy_amount(MAX_COMMENT))),
         ],
     )
 
@@ -27,7 +28,7 @@ class CancelForm(Form):
         filters=[clean_text],
         validators=[
             DataRequired(_l("Give the reason for cancelling; it is recorded in the history.")),
-            Length(max=MAX_REASON, message=_l("At most %(max)d characters.", max=MAX_REASON)),
+            Length(max=MAX_REASON, message=_l("At most %(max)s characters.", max=lazy_amount(MAX_REASON))),
         ],
     )
 

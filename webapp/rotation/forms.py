@@ -7,7 +7,11 @@ from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaF
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from webapp.form_base import Form
+from webapp.number_fields import lazy_amount
 from workflows.query_args import MAX_ID
+
+MAX_GROUNDS = 4000
+_GROUNDS_TOO_LONG = _l("At most %(max)s characters.", max=lazy_amount(MAX_GROUNDS))
 
 
 class StartRotationForm(Form):
@@ -26,5 +30,6 @@ class StartRotationForm(Form):
     planned_end_on = DateField(_l("Last day of the rotation"), validators=[InputRequired(_l("Enter a date."))])
     purpose = SelectField(_l("Purpose"), validators=[InputRequired(_l("Choose the purpose of the rotation."))])
     purpose_note = TextAreaField(
-        _l("Grounds (decision of the competent authority)"), validators=[Optional(), Length(max=4000)]
+        _l("Grounds (decision of the competent authority)"),
+        validators=[Optional(), Length(max=MAX_GROUNDS, message=_GROUNDS_TOO_LONG)],
     )

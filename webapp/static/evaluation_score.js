@@ -50,7 +50,7 @@
   var AMOUNTS = ["assigned", "completed", "completed_quality", "completed_on_time"];
   var COUNTS = ["major_errors", "delays"];
   var CELL = /^products-(\d+)-([a-z_]+)$/;
-  // The numbers the server's form accepts, read the same way (webapp/tasks/schema_forms.py `read_integer`,
+  // The numbers the server's form accepts, read the same way (webapp/number_fields.py `read_integer`,
   // `read_number`): thousands grouped by "." or a space (1.000.000, 1 000 000), a decimal comma or point (2,5 2.5);
   // one group alone ("1.000") is a thousand in a whole-number field and asked about in a decimal one.
   var SPACE = "[ \u00a0\u202f]";
@@ -276,7 +276,7 @@
       if (got.bad) {
         problem = got.bad;
       } else if (!got.blank && (got.value < 0 || got.value > Number(policy.criteria_max[index]))) {
-        problem = "criterion";
+        problem = "criterion_" + index; // its message names that criterion's maximum
       }
       setProblem(input, problem);
       if (problem || got.blank) {

@@ -58,6 +58,7 @@ from wtforms.utils import unset_value
 from wtforms.validators import StopValidation, ValidationError
 
 from webapp.form_base import Form as PageForm
+from webapp.number_fields import format_amount, read_integer, read_number
 from workflows.text import storable
 
 __all__ = [
@@ -434,23 +435,6 @@ def _choices(
 
 # -- cleaning what people type ---------------------------------------------------------------------------------------
 
-# Numbers as Vietnamese writes them: thousands grouped by "." or a space (1.000.000, 1 000 000), a decimal comma
-# (2,5). A decimal point (2.5) is taken too, as people used to other software type it, so a dot is read by its
-# place: between groups of exactly three digits it groups thousands, else it is a decimal point. One group alone
-# ("1.000", "12.500") could be either: a whole-number field reads it as thousands (a decimal could not be meant
-# there); a decimal field refuses it and asks which was meant, rather than take a thousand as 1 (decision 0054).
-# A browser may send a no-break or a narrow no-break space for the space.
-_GROUP_SPACE = "[ \u00a0\u202f]"
-_DOT_GROUPS = r"[1-9][0-9]{0,2}(?:\.[0-9]{3})+"
-_SPACE_GROUPS = rf"[1-9][0-9]{{0,2}}(?:{_GROUP_SPACE}[0-9]{{3}})+"
-_INTEGER = re.compile(rf"[+-]?(?:[0-9]+|{_DOT_GROUPS}|{_SPACE_GROUPS})")
-_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:[.,][0-9]*)?|[.,][0-9]+)(?:[eE][+-]?[0-9]+)?")
-_GROUPED_NUMBER = re.compile(
-    rf"[+-]?(?:[1-9][0-9]{{0,2}}(?:\.[0-9]{{3}}){{2,}}(?:,[0-9]+)?"  # 1.000.000 and 1.000.000,5
-    rf"|{_DOT_GROUPS},[0-9]+"  # 1.000,5
-    rf"|{_SPACE_GROUPS}(?:[.,][0-9]+)?)"  # 1 000 000 and 1 000,5
-)
-_ONE_DOT_GROUP = re.compile(r"[+-]?[1-9][0-9]{0,2}\.[0-9]{3}")
 _ISO_DATE = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})")
 _DMY_DATE = re.compile(r"([0-9]{1,2})[/.-]([0-9]{1,2})[/.-]([0-9]{4})")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
@@ -482,45 +466,6 @@ def parse_date(text: str) -> date | None:
         return date(int(year), int(month), int(day))
     except ValueError:
         return None
-
-
-def _without_groups(text: str) -> str:
-    return re.sub(_GROUP_SPACE, "", text)
-
-
-def read_integer(text: str, messages: Mapping[str, str] = MESSAGES["vi"]) -> int:
-    """A whole number as typed: 1000000, 1.000.000 or 1 000 000; ValueError with the field's message otherwise
-    (1.5 is no whole number, and never 15)."""
-    if not _INTEGER.fullmatch(text):
-        raise ValueError(messages["integer"])
-    try:
-        return int(_without_groups(text).replace(".", ""))
-    except ValueError as exc:  # more digits than Python converts
-        raise ValueError(messages["integer"]) from exc
-
-
-def read_number(text: str, messages: Mapping[str, str] = MESSAGES["vi"]) -> float:
-    """A decimal number as typed: 2,5 or 2.5, 1.000.000,5 or 1 000 000,5; ValueError with the field's message
-    otherwise, and for "1.000", which could be a thousand or one (see `_ONE_DOT_GROUP`)."""
-    if _ONE_DOT_GROUP.fullmatch(text):
-        whole = text.replace(".", "")
-        raise ValueError(messages["ambiguous_number"].format(text=text, whole=whole, decimal=text.replace(".", ",")))
-    if _GROUPED_NUMBER.fullmatch(text):
-        plain = _without_groups(text)
-        if "," in plain or plain.count(".") > 1:  # the dots group thousands, a comma is the decimal mark
-            plain = plain.replace(".", "")
-        text = plain
-    elif not _NUMBER.fullmatch(text):
-        raise ValueError(messages["number"])
-    value = float(text.replace(",", "."))
-    if not math.isfinite(value):
-        raise ValueError(messages["number"])
-    return value
-
-
-def _number_text(value: float, lang: str) -> str:
-    text = str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else repr(float(value))
-    return text.replace(".", ",") if lang == "vi" else text
 
 
 # -- fields ----------------------------------------------------------------------------------------------------------
@@ -825,9 +770,9 @@ class SchemaTableField(_SchemaField, FieldList):
         minimum = max(self.ui.get("min_rows") or 0, 1 if self.ui.get("required") else 0)
         maximum = self.ui.get("max_rows")
         if (rows or self.ui.get("required")) and len(rows) < minimum:
-            self.table_errors.append(messages["min_rows"].format(n=minimum))
+            self.table_errors.append(messages["min_rows"].format(n=format_amount(minimum, self.ui["lang"])))
         if maximum is not None and len(rows) > maximum:
-            self.table_errors.append(messages["max_rows"].format(n=maximum))
+            self.table_errors.append(messages["max_rows"].format(n=format_amount(maximum, self.ui["lang"])))
         if self.ui.get("unique") and not self.errors:
             seen = [
                 json.dumps(_collect(entry.form, self.ui["columns_spec"], draft=False), sort_keys=True) for entry in rows
@@ -853,8 +798,8 @@ class _Required:
 
 
 class _Length:
-    def __init__(self, minimum: int | None, maximum: int | None, messages: Mapping[str, str]) -> None:
-        self.minimum, self.maximum, self.messages = minimum, maximum, messages
+    def __init__(self, minimum: int | None, maximum: int | None, messages: Mapping[str, str], lang: str) -> None:
+        self.minimum, self.maximum, self.messages, self.lang = minimum, maximum, messages, lang
         self.field_flags = {
             key: value for key, value in (("minlength", minimum), ("maxlength", maximum)) if value is not None
         }
@@ -863,9 +808,9 @@ class _Length:
         if not field.data:
             return
         if self.maximum is not None and len(field.data) > self.maximum:
-            raise ValidationError(self.messages["max_length"].format(n=self.maximum))
+            raise ValidationError(self.messages["max_length"].format(n=format_amount(self.maximum, self.lang)))
         if self.minimum is not None and len(field.data) < self.minimum:
-            raise ValidationError(self.messages["min_length"].format(n=self.minimum))
+            raise ValidationError(self.messages["min_length"].format(n=format_amount(self.minimum, self.lang)))
 
 
 class _Pattern:
@@ -906,19 +851,19 @@ class _Bounds:
             return
         for _keyword, limit, check, key in self.rules:
             if not check(field.data, limit):
-                raise ValidationError(self.messages[key].format(n=_number_text(limit, self.lang)))
+                raise ValidationError(self.messages[key].format(n=format_amount(limit, self.lang)))
 
 
 class _Count:
-    def __init__(self, minimum: int | None, maximum: int | None, messages: Mapping[str, str]) -> None:
-        self.minimum, self.maximum, self.messages = minimum, maximum, messages
+    def __init__(self, minimum: int | None, maximum: int | None, messages: Mapping[str, str], lang: str) -> None:
+        self.minimum, self.maximum, self.messages, self.lang = minimum, maximum, messages, lang
 
     def __call__(self, form: Any, field: Any) -> None:
         count = len(field.data or ())
         if count and self.minimum is not None and count < self.minimum:
-            raise ValidationError(self.messages["min_choices"].format(n=self.minimum))
+            raise ValidationError(self.messages["min_choices"].format(n=format_amount(self.minimum, self.lang)))
         if self.maximum is not None and count > self.maximum:
-            raise ValidationError(self.messages["max_choices"].format(n=self.maximum))
+            raise ValidationError(self.messages["max_choices"].format(n=format_amount(self.maximum, self.lang)))
 
 
 def _upload_size(upload: FileStorage) -> int:
@@ -961,7 +906,7 @@ class _FileRules:
         if self.tokens and not self._accepted(upload):
             raise ValidationError(self.messages["file_type"].format(accept=", ".join(self.tokens)))
         if _upload_size(upload) > self.max_size_mb * 1024 * 1024:
-            raise ValidationError(self.messages["file_size"].format(n=_number_text(self.max_size_mb, self.lang)))
+            raise ValidationError(self.messages["file_size"].format(n=format_amount(self.max_size_mb, self.lang)))
 
 
 # -- building the form -----------------------------------------------------------------------------------------------
@@ -995,6 +940,7 @@ def _unbound(spec: _Spec, lang: str, readonly: bool, *, in_row: bool) -> Any:
         "readonly": readonly,
         "cell": in_row,
         "messages": messages,
+        "lang": lang,
         "values": spec.values,
     }
     render_kw: dict[str, Any] = {}
@@ -1021,7 +967,7 @@ def _unbound(spec: _Spec, lang: str, readonly: bool, *, in_row: bool) -> Any:
 
     if kind in ("string", "textarea", "email"):
         if "minLength" in schema or "maxLength" in schema:
-            validators.append(_Length(schema.get("minLength"), schema.get("maxLength"), messages))
+            validators.append(_Length(schema.get("minLength"), schema.get("maxLength"), messages, lang))
         if "pattern" in schema:
             validators.append(_Pattern(schema["pattern"], messages["pattern"]))
         if kind == "email":
@@ -1044,7 +990,7 @@ def _unbound(spec: _Spec, lang: str, readonly: bool, *, in_row: bool) -> Any:
         field_class = SchemaSelectField if kind == "select" else SchemaRadioField
         return field_class(choices=choices, render_kw=render_kw, **options)
     if kind == "checkboxes":
-        validators.append(_Count(schema.get("minItems"), schema.get("maxItems"), messages))
+        validators.append(_Count(schema.get("minItems"), schema.get("maxItems"), messages, lang))
         choices = [SelectChoice(key, label) for key, _value, label in spec.choices]
         return SchemaCheckboxesField(choices=choices, render_kw=render_kw, **options)
     if kind == "file":

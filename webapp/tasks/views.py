@@ -20,6 +20,7 @@ from werkzeug.wrappers import Response
 from webapp.evaluation.annual_panel import annual_rollup_panel
 from webapp.extensions import db
 from webapp.http import act, flash_error, problem_text, process_engine, translated
+from webapp.number_fields import format_amount
 from webapp.planning.live import live_structure_panel
 from webapp.query_args import parse_id
 from webapp.tasks.schema_forms import (
@@ -430,7 +431,7 @@ def submit(task_id: int):  # type: ignore[no-untyped-def]
     if decision in DECISIONS_NEEDING_COMMENT and not comment:
         comment_error = _("Write a comment explaining why.")
     elif len(comment) > MAX_COMMENT:
-        comment_error = _("At most %(max)d characters.", max=MAX_COMMENT)
+        comment_error = _("At most %(max)s characters.", max=format_amount(MAX_COMMENT))
     # What the page refuses itself does not stop the check there: the rest goes to the engine, which checks it by
     # the schema and the form's server hook and refuses the whole, so every problem shows at once (decision 0054).
     refused: frozenset[str] = frozenset({"comment"} if comment_error else ())

@@ -37,7 +37,7 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.dmn.parser.BpmnDmnParser import SCHEMAS as DMN_SCHEMAS
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
-from workflows.errors import N_, Invalid, Problem
+from workflows.errors import N_, Amount, Invalid, Problem
 from workflows.scripting import forbidden_in
 
 __all__ = [
@@ -665,9 +665,9 @@ def validate_bundle(
         if len(file.content) > MAX_FILE_BYTES:
             problems.append(
                 Problem(
-                    N_("the file is too large (%(size)d bytes; the limit is %(limit)d bytes)"),
+                    N_("the file is too large (%(size)s bytes; the limit is %(limit)s bytes)"),
                     filename=name,
-                    message_args={"size": len(file.content), "limit": MAX_FILE_BYTES},
+                    message_args={"size": Amount(len(file.content)), "limit": Amount(MAX_FILE_BYTES)},
                 )
             )
             fatal = True

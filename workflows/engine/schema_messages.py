@@ -3,6 +3,7 @@
 jsonschema words its errors itself, in English and with the value inside ("'x' is not one of ['a', 'b']"), so the
 catalogs cannot hold them. Each keyword the task forms use (webapp/tasks/schema_forms.py lists what they may use) gets
 its own msgid here, with the limit or the allowed values as arguments; a keyword without one is named as it is.
+A limit is an `Amount`, so each reader reads it their way ("10.000" on a Vietnamese page).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 
 from jsonschema import ValidationError
 
-from workflows.errors import N_, Problem
+from workflows.errors import N_, Amount, Problem
 
 _TYPES = {
     "string": N_("must be text"),
@@ -51,7 +52,7 @@ def schema_problem(error: ValidationError, field: str | None) -> Problem:
     if rule == "type" and isinstance(expected, str) and expected in _TYPES:
         return Problem(_TYPES[expected], field=field)
     if rule in _LIMITS:
-        return Problem(_LIMITS[rule], field=field, message_args={"limit": _shown(expected)})
+        return Problem(_LIMITS[rule], field=field, message_args={"limit": _limit(expected)})
     if rule == "enum" and isinstance(expected, list):
         return Problem(ONE_OF, field=field, message_args={"values": _listed(expected)})
     if rule == "const":
@@ -76,6 +77,11 @@ def schema_problem(error: ValidationError, field: str | None) -> Problem:
 
 def _is_const(option: Any) -> bool:
     return isinstance(option, Mapping) and "const" in option
+
+
+def _limit(value: Any) -> Amount | str:
+    is_number = isinstance(value, int | float) and not isinstance(value, bool)
+    return Amount(value) if is_number else _shown(value)
 
 
 def _shown(value: Any) -> str:

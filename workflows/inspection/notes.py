@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from workflows.access import holds_role_over_instance
 from workflows.audit import PendingEvent, instance_audit_rows
 from workflows.engine.store import lock_instance, save_instance
-from workflows.errors import Invalid, Problem
+from workflows.errors import Amount, Invalid, Problem
 from workflows.models import ProcessInstance
 from workflows.registry.models import User
 from workflows.states import Role
@@ -27,7 +27,10 @@ def add_note(session: Session, actor: User, instance_id: int, body: str) -> None
     if not text:
         raise Invalid("the note is empty", [Problem("Write the note.", field="body")])
     if len(text) > MAX_NOTE_LENGTH:
-        raise Invalid("the note is too long", [Problem("At most 4000 characters.", field="body")])
+        raise Invalid(
+            "the note is too long",
+            [Problem("At most %(max)s characters.", field="body", message_args={"max": Amount(MAX_NOTE_LENGTH)})],
+        )
     instance = lock_instance(session, instance_id)
     rows, seq, head = instance_audit_rows(instance, [PendingEvent(NOTE_EVENT, {"note": text})], actor=actor)
     save_instance(session, instance, audit_rows=rows, audit_seq=seq, audit_head=head)

@@ -32,7 +32,7 @@ from fractions import Fraction
 from functools import partial
 from typing import Any
 
-from workflows.errors import N_, Invalid, Problem
+from workflows.errors import N_, Amount, Invalid, Problem
 from workflows.rules.settings import KEEP_DEFAULT, check_settings, merged_settings, plain, whole_setting
 from workflows.rules.targets import htxsnv_quota_check
 
@@ -390,6 +390,8 @@ def product_problems(products: Any) -> list[Problem]:
 
 # NĐ 335 Điều 12 k2: each general criterion (a)–(c) is scored within its share of the 30 points.
 def criteria_problems(criteria: Any, policy: EvaluationPolicy = DEFAULT_POLICY) -> list[Problem]:
+    """The one check of a criterion's range, by the policy in force (the forms state no maximum of their own, as the
+    policy is configurable: forms/evaluation_self_assessment.json, evaluation_review.json); a problem names it."""
     if isinstance(criteria, str | bytes) or not isinstance(criteria, Sequence) or len(criteria) != CRITERIA_COUNT:
         return [Problem("expected three criteria scores", field="criteria")]
     problems: list[Problem] = []
@@ -398,7 +400,11 @@ def criteria_problems(criteria: Any, policy: EvaluationPolicy = DEFAULT_POLICY) 
             problems.append(Problem("expected a number", field=f"criteria.{index}"))
         elif not 0 <= value <= most:
             problems.append(
-                Problem("the score must be between 0 and the criterion's maximum", field=f"criteria.{index}")
+                Problem(
+                    "the score must be between 0 and %(maximum)s",
+                    field=f"criteria.{index}",
+                    message_args={"maximum": Amount(most)},
+                )
             )
     return problems
 
