@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from lxml import html as lxml_html
 
 from tests.fixtures.app import AuthActions
 from tests.fixtures.workflow_helpers import WorkflowDriver
@@ -135,6 +136,15 @@ def test_nav_shows_counts(auth: AuthActions, client, two_communes: dict) -> None
     auth.login("supervisor1")
     page = client.get("/inbox").get_data(as_text=True)
     assert 'title="Việc của tôi">0<' in page and 'title="Việc của nhóm">+1<' in page
+
+
+def test_the_menu_marks_one_item_as_the_current_page(auth: AuthActions, client) -> None:
+    """The start page belongs to "Start a procedure" alone, though its endpoint also begins with "Procedures"'."""
+    auth.login("personnel1")
+    for path, label in (("/instances/start", "Khởi tạo hồ sơ quy trình"), ("/instances", "Quy trình")):
+        page = lxml_html.fromstring(client.get(path).get_data(as_text=True))
+        current = page.xpath("//nav[contains(@class, 'mainnav')]//a[@aria-current='page']")
+        assert [link.text_content().strip() for link in current] == [label], path
 
 
 def test_bulk_approval_completes_each_task_separately(
