@@ -94,6 +94,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     errors.init_app(app)
     cli.init_app(app)
+    from webapp import own_start_pages
+
+    own_start_pages.init_app(app)
 
     if app.config["LOG_FORMAT"] == "json":
         from workflows.production.logs import use_json_lines

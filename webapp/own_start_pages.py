@@ -8,12 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from flask import url_for
+from flask import Flask, current_app, flash, request, url_for
 from flask_babel import gettext as _
 
 from workflows import appointment, evaluation, planning, rotation
 from workflows.access import role_units
 from workflows.appointment.service import STARTING_ROLES as APPOINTMENT_ROLES
+from workflows.deployment.operations import withdrawal
 from workflows.evaluation.annual import PROCESS_ID as ANNUAL_GRADING
 from workflows.evaluation.opening import OPENING_ROLES
 from workflows.instances import ProcessChoice
@@ -68,3 +69,34 @@ def refusal_message(page: OwnStartPage) -> str:
         "This procedure is started on its own page, which asks for what it needs: %(url)s",
         url=url_for(page.endpoint),
     )
+
+
+def init_app(app: Flask) -> None:
+    """A start page of a withdrawn procedure says so when it opens, with the reason, instead of after the person
+    has filled it in (the start itself is refused either way: `require_in_use`)."""
+    process_of_page = {page.endpoint: process_id for process_id, page in OWN_START_PAGES.items()}
+
+    @app.before_request
+    def warn_when_withdrawn() -> None:
+        process_id = process_of_page.get(request.endpoint or "")
+        if process_id is None or request.method != "GET":
+            return
+        from flask_login import current_user
+
+        from webapp.extensions import db
+
+        if not current_user.is_authenticated:
+            return  # the sign-in page comes first; it would otherwise show the notice
+
+        withdrawn = withdrawal(db.session, process_id)
+        if withdrawn is not None:
+            when = current_app.jinja_env.filters["localdatetime"](withdrawn.when)
+            flash(
+                _(
+                    "This procedure was withdrawn from use on %(when)s (%(reason)s): no new case can be started. "
+                    "Ask an administrator if it should be put back in use.",
+                    when=when,
+                    reason=withdrawn.reason,
+                ),
+                "error",
+            )

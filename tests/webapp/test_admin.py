@@ -155,6 +155,24 @@ def test_a_procedure_is_withdrawn_from_use_and_put_back(auth: AuthActions, clien
     assert auth.post("/admin/processes/sample_approval/reinstate", {"csrf_token": "forged"}).status_code == 400
 
 
+def test_a_withdrawn_procedures_start_page_says_so_before_it_is_filled_in(
+    auth: AuthActions, client, driver: WorkflowDriver
+) -> None:
+    auth.login("personnel1")
+    assert "ngừng sử dụng" not in client.get("/appointments/start").get_data(as_text=True)
+    with driver.session_factory() as s, transaction(s):
+        admin = s.scalars(select(User).where(User.username == "admin")).one()
+        retire_process(s, actor=admin, process_id="appointment", reason="Chờ quy định mới của tỉnh")
+    page = client.get("/appointments/start")
+    assert page.status_code == 200
+    text = " ".join(lxml_html.fromstring(page.get_data(as_text=True)).text_content().split())
+    assert "Quy trình này đã ngừng sử dụng từ" in text and "(Chờ quy định mới của tỉnh)" in text
+    assert "quản trị viên" in text
+    # Said once, on this page only: not carried to the next one.
+    assert "ngừng sử dụng" not in client.get("/inbox").get_data(as_text=True)
+    assert "ngừng sử dụng" not in client.get("/rotations/start").get_data(as_text=True)
+
+
 @pytest.mark.parametrize("username", ["officer1", "personnel1", "auditor1"])
 def test_only_administrators_withdraw(auth: AuthActions, username: str, driver: WorkflowDriver) -> None:
     auth.login(username)

@@ -215,6 +215,26 @@ def in_use(session: Session, process_id: str) -> bool:
     return retired is not None and retired[0] is None
 
 
+@dataclass(frozen=True)
+class Withdrawal:
+    when: datetime
+    reason: str
+
+
+def withdrawal(session: Session, process_id: str) -> Withdrawal | None:
+    """When and why the procedure was withdrawn from use, or None while it is in use (or not deployed): what a start
+    page tells the person before they fill it in."""
+    row = session.execute(
+        select(ProcessVersion.retired_dt, ProcessVersion.retired_reason)
+        .where(ProcessVersion.process_id == process_id)
+        .order_by(ProcessVersion.version.desc())
+        .limit(1)
+    ).first()
+    if row is None or row[0] is None:
+        return None
+    return Withdrawal(row[0], row[1] or "")
+
+
 def require_in_use(version: ProcessVersion) -> None:
     """Every start goes through here: by hand, by the API, by a month opened, by the worker's re-appointments."""
     if version.retired_dt is not None:
