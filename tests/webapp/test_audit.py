@@ -80,6 +80,17 @@ def test_the_log_names_people_and_procedures(auth: AuthActions, client, history,
     assert kinds and not any("_" in kind or kind in ("instance", "cadre") for kind in kinds)
 
 
+def test_on_a_phone_each_cell_of_the_log_names_its_column(auth: AuthActions, client, history) -> None:
+    """A narrow screen hides the header row (app.css): the chain's number, the person and the event would be bare."""
+    auth.login("auditor1")
+    page = lxml_html.fromstring(client.get("/audit/events").get_data(as_text=True))
+    rows = page.xpath("//table[contains(@class, 'audit')]/tbody/tr")
+    assert rows
+    for row in rows:
+        labels = row.xpath("./td/@data-label")
+        assert labels == ["Chuỗi nhật ký", "Số thứ tự trong chuỗi", "Người thực hiện", "Sự kiện", "Nội dung"], labels
+
+
 @pytest.mark.parametrize("username", ["officer1", "supervisor1", "head1", "personnel1"])
 def test_nobody_else_reads_the_log(auth: AuthActions, client, history, username: str) -> None:
     auth.login(username)
