@@ -17,11 +17,12 @@ from tests.fixtures.app import AuthActions
 from tests.fixtures.evaluation import vietnamese
 from tests.webapp.test_evaluation import _self_assessment, _switch, _task
 from tests.workflows.test_evaluation_rollup import DECEMBER, UNIT, seed_unit
-from webapp.evaluation import views
+from webapp.evaluation import POLICY_KEY, views
 from workflows import clock
 from workflows.db import transaction
 from workflows.models import ProcessInstance
 from workflows.registry.models import EvaluationResult
+from workflows.rules.evaluation import EvaluationPolicy
 
 MONTH = "2026-11"
 # X001-VP's November as seed_unit writes it: every cadre but RN01 (no month worked) has a decided result.
@@ -149,6 +150,24 @@ def test_scope_and_the_units_below_for_the_units_own_people(auth: AuthActions, c
     auth.login("officer1")  # of the commune: sees what is published in the commune, not the units below
     page = client.get(f"/evaluation/results?unit=X001&month={MONTH}&subunits=1").get_data(as_text=True)
     assert "RX01" not in _codes(page) and 'name="subunits"' not in page
+
+
+def test_a_policy_that_keeps_results_inside_the_file_shows_the_unit_to_its_overseers_only(
+    app: Flask, auth: AuthActions, client, seeded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """results_published_in_unit=false (the final rule on announcing results is [U]): the unit's own people no longer
+    see each other's grades; their own stays on "my evaluations"; those who oversee the unit see every row."""
+    auth.login("officer1")
+    assert client.get(f"/evaluation/results?unit=X001&month={MONTH}").status_code == 200  # the default publishes
+    monkeypatch.setitem(app.extensions, POLICY_KEY, EvaluationPolicy(results_published_in_unit=False))
+    assert client.get(f"/evaluation/results?unit=X001&month={MONTH}").status_code == 404
+    assert client.get(f"/evaluation/results?unit=X001&month={MONTH}&format=csv").status_code == 404
+    landing = client.get("/evaluation/results")
+    assert landing.status_code == 302 and landing.headers["Location"].endswith("/evaluation/mine")
+    auth.logout()
+    auth.login("personnel1")
+    assert client.get(f"/evaluation/results?unit={UNIT}&month={MONTH}").status_code == 200
+    assert len(_codes(client.get(f"/evaluation/results?unit={UNIT}&month={MONTH}").get_data(as_text=True))) > 0
 
 
 def test_each_evaluation_under_way_shows_the_step_it_waits_at(

@@ -729,6 +729,8 @@ def test_default_policy_values_and_round_trip() -> None:
         ({"leader_unit_criterion": {"bonus": 1}}, ["leader_unit_criterion.bonus"]),
         ({"leader_unit_criterion": 0.5}, ["leader_unit_criterion"]),
         ({"quota": 0.3}, ["quota"]),
+        ({"results_published_in_unit": "yes"}, ["results_published_in_unit"]),
+        ({"results_published_in_unit": 1}, ["results_published_in_unit"]),
         (
             {"quota_ratio": -1, "combine": "x", "unknown": 1},
             ["unknown", "combine", "quota_ratio"],

@@ -244,9 +244,12 @@ RESULTS_PER_PAGE = 100
 @bp.get("/results")
 @login_required
 def results() -> Any:
-    units = result_units(db.session, current_user)
+    published = evaluation_policy().results_published_in_unit
+    units = result_units(db.session, current_user, published_in_unit=published)
+    if not units and not request.args.get("unit"):
+        return redirect(url_for("evaluation.mine"))  # results not published in the unit: their own, on their page
     unit = _results_unit(units)
-    access = result_access(db.session, current_user, unit.id)
+    access = result_access(db.session, current_user, unit.id, published_in_unit=published)
     if access is None:
         abort(404)  # outside scope: as if the unit did not exist
     month = (request.args.get("month") or "").strip() or latest_month(db.session, unit.id) or f"{local_today():%Y-%m}"

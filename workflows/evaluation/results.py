@@ -123,10 +123,13 @@ def month_problems(month: str | None) -> list[Problem]:
 # -- who may see -----------------------------------------------------------------------------------------------------
 
 
-def result_access(session: Session, user: User, unit_id: int) -> str | None:
-    """FULL for the roles that oversee the unit, PUBLISHED for the people of the unit, else None."""
+def result_access(session: Session, user: User, unit_id: int, *, published_in_unit: bool = True) -> str | None:
+    """FULL for the roles that oversee the unit, PUBLISHED for the people of the unit (when the policy publishes
+    results inside the unit: `EvaluationPolicy.results_published_in_unit`), else None."""
     if oversees_unit(session, user, unit_id, RESULT_ROLES):
         return FULL
+    if not published_in_unit:
+        return None
     if unit_id == user.unit_id:
         return PUBLISHED
     if user.cadre_id is not None and session.scalar(select(Cadre.unit_id).where(Cadre.id == user.cadre_id)) == unit_id:
@@ -134,13 +137,17 @@ def result_access(session: Session, user: User, unit_id: int) -> str | None:
     return None
 
 
-def result_units(session: Session, user: User) -> list[OrgUnit]:
-    """The units whose results this user may open: the subtrees they oversee, and their own unit."""
+def result_units(session: Session, user: User, *, published_in_unit: bool = True) -> list[OrgUnit]:
+    """The units whose results this user may open: the subtrees they oversee, and their own unit (when results are
+    published inside the unit)."""
     roots = {unit_id for role, unit_id in role_units(user) if role in RESULT_ROLES}
     conditions: list[ColumnElement[bool]] = [in_subtree(OrgUnit, root) for root in roots]
-    conditions.append(OrgUnit.id == user.unit_id)
-    if user.cadre_id is not None:
-        conditions.append(OrgUnit.id == select(Cadre.unit_id).where(Cadre.id == user.cadre_id).scalar_subquery())
+    if published_in_unit:
+        conditions.append(OrgUnit.id == user.unit_id)
+        if user.cadre_id is not None:
+            conditions.append(OrgUnit.id == select(Cadre.unit_id).where(Cadre.id == user.cadre_id).scalar_subquery())
+    if not conditions:
+        return []
     return list(session.scalars(select(OrgUnit).where(or_(*conditions)).order_by(OrgUnit.path, OrgUnit.name)))
 
 

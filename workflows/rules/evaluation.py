@@ -175,6 +175,9 @@ class EvaluationPolicy:
     quota_tie_break: str = "tie_key"
     # Leaders: unit results 100% / 50% (NĐ 335 Điều 15 [V] S25); the weight is [U].
     leader_unit_criterion: LeaderUnitCriterion = LeaderUnitCriterion()
+    # The decided results are announced inside the agency: its own people see their unit's grades (draft law [V] S55,
+    # final rule [U], domain rules §7). False: each cadre sees only their own; those overseeing the unit see all.
+    results_published_in_unit: bool = True
 
     def __post_init__(self) -> None:
         check_settings(self, _policy_problems, N_("the evaluation settings are not valid"))
@@ -247,6 +250,8 @@ def _policy_problems(values: Mapping[str, Any]) -> list[Problem]:
     weights = triple("weights")
     if weights is not None and abs(sum(weights) - 1) > 1e-6:
         problems.append(Problem("the weights must add up to 1", field="weights"))
+    if not isinstance(values["results_published_in_unit"], bool):
+        problems.append(Problem("expected true or false", field="results_published_in_unit"))
     number_in("deduction_per_error", 0, 1)
     number_in("deduction_per_delay", 0, 1)
     whole_in("max_returns", 0, 20)
