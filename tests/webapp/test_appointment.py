@@ -323,6 +323,17 @@ def test_start_page_refusals(
     assert ballot_tables(session_factory) == before
 
 
+def test_a_cadre_not_found_is_refused_saying_how_to_pick_one(
+    client: FlaskClient, auth: AuthActions, session_factory: sessionmaker[Session], world: dict[str, Any]
+) -> None:
+    before = ballot_tables(session_factory)
+    refused = _start(auth, world["post_id"], code="Nguyễn Văn Không Có", source="internal")
+    assert refused.status_code == 422
+    message = " ".join(" ".join(_doc(refused).xpath('//*[@id="cadre-error"]//text()')).split())
+    assert "Không có cán bộ đang công tác nào mang mã này" in message and "chọn trong danh sách gợi ý" in message
+    assert _appointments(session_factory) == 0 and ballot_tables(session_factory) == before
+
+
 def test_a_commune_cadre_is_the_local_source_for_the_communes_peoples_committee(
     client: FlaskClient, auth: AuthActions, session_factory: sessionmaker[Session], world: dict[str, Any]
 ) -> None:

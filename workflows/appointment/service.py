@@ -24,7 +24,7 @@ from workflows.deployment.operations import in_use
 from workflows.engine.operations import start_instance
 from workflows.engine.runtime import ProcessEngine
 from workflows.engine.store import InstanceSnapshot
-from workflows.errors import Conflict, Invalid, NotAllowed, NotFound, Problem, WorkflowError
+from workflows.errors import N_, Conflict, Invalid, NotAllowed, NotFound, Problem, WorkflowError
 from workflows.models import ProcessInstance, WorkerCursor
 from workflows.query_args import parse_id
 from workflows.registry.models import Cadre, CadrePosition, OrgUnit, Position, User
@@ -102,6 +102,9 @@ def _base_data(
     }
 
 
+NOT_FOUND_CADRE = N_("No active cadre has this code: type the name or code and pick from the suggestions.")
+
+
 def start_appointment(
     session: Session,
     engine: ProcessEngine,
@@ -122,7 +125,8 @@ def start_appointment(
     named = isinstance(position_id, int) and parse_id(position_id) is not None  # not True, not past MAX_ID
     position = session.get(Position, position_id) if named else None
     if cadre is None or not cadre.is_active:
-        problems.append(Problem("No active cadre has this code.", field="cadre"))
+        # Typed as a name, not picked from the page's suggestions, it reads as an unknown code: say how to pick.
+        problems.append(Problem(NOT_FOUND_CADRE, field="cadre"))
     if position is None:
         problems.append(Problem("No such position.", field="position"))
     if source not in (Source.INTERNAL, Source.EXTERNAL):
