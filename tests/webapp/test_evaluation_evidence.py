@@ -224,6 +224,38 @@ def test_a_draft_keeps_the_chosen_row_file(app: Flask, auth: AuthActions, client
     assert _kept(page) == {"products-1-evidence__kept": f"attachment:{stored.id}"}
 
 
+def test_a_draft_with_a_refused_file_keeps_everything_else_and_says_which_file(
+    app: Flask, auth: AuthActions, client, driver: WorkflowDriver
+) -> None:
+    instance_id, task = _opened(auth, driver)
+    changes = {
+        "products-0-evidence": _file(PDF_A, "bien-ban.pdf"),
+        "products-1-evidence": _file(b"ghi chu", "ghi-chu.txt"),
+        "action": "draft",
+    }
+    response = _post(auth, task, _form(**changes))
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    error = re.search(r'<div class="field-error" id="products-1-evidence-error" role="alert">(.*?)</div>', page, re.S)
+    assert error is not None
+    assert "Không giữ tệp “ghi-chu.txt”" in error.group(
+        1
+    ) and f"Chỉ chấp nhận tệp có định dạng: {ACCEPTED}." in error.group(1)
+    assert "Đã lưu nháp, trừ những mục được đánh dấu bên dưới." in page and "Chưa có gì được lưu" not in page
+    assert 'value="Tham mưu văn bản"' in page and re.search(r'name="criteria_politics"[^>]*value="10"', page)
+
+    (stored,) = _attachments(driver)  # the accepted file only
+    assert stored.filename == "bien-ban.pdf" and len(_stored_files(app)) == 1
+    assert _kept(page) == {"products-0-evidence__kept": f"attachment:{stored.id}"}
+    with driver.session_factory() as s:
+        draft = s.scalars(select(TaskDraft).where(TaskDraft.human_task_id == task.id)).one()
+        products = draft.data["products"]
+        assert products[0]["evidence"] == f"attachment:{stored.id}" and "evidence" not in products[1]
+        assert [row["name"] for row in products] == ["Tham mưu văn bản", "Giải quyết hồ sơ"]
+        assert draft.data["self_report"] == "Hoàn thành" and draft.data["criteria_politics"] == 10
+    assert driver.task(instance_id, "self_assessment").id == task.id  # a draft submits nothing
+
+
 def test_a_reference_to_another_procedures_file_is_refused(
     app: Flask, auth: AuthActions, client, driver: WorkflowDriver
 ) -> None:

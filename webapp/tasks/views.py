@@ -26,7 +26,6 @@ from webapp.query_args import parse_id
 from webapp.tasks.schema_forms import (
     Upload,
     build_form_class,
-    check_uploads,
     data_to_formdata,
     file_fields,
     form_to_checked_data,
@@ -182,7 +181,15 @@ def _task_comments(view: TaskView) -> list[Comment]:
     return list(db.session.scalars(select(Comment).where(Comment.human_task_id == view.task.id).order_by(Comment.id)))
 
 
-def _render(view: TaskView, form: Any, status: int = 200, comment: str = "", comment_error: str | None = None):  # type: ignore[no-untyped-def]
+def _render(  # type: ignore[no-untyped-def]
+    view: TaskView,
+    form: Any,
+    status: int = 200,
+    comment: str = "",
+    comment_error: str | None = None,
+    *,
+    draft_saved: bool = False,
+):
     attachments: list[Attachment] = []
     decisions = _decision_choices(view.schema)
     if view.context or (view.schema and file_fields(view.schema)):
@@ -207,6 +214,7 @@ def _render(view: TaskView, form: Any, status: int = 200, comment: str = "", com
             closed_notice=_closed_notice(view) if view.task.status != TaskStatus.OPEN else None,
             context_open=_context_open(view, decisions),
             task_comments=_task_comments(view),
+            draft_saved=draft_saved,
         ),
         status,
     )
@@ -366,28 +374,43 @@ def _foreign_files(view: TaskView, form: Any) -> bool:
     return foreign
 
 
-def _keep_chosen_files(view: TaskView, form: Any, then: Any = None) -> bool:
+def _refuse_upload(upload: Upload) -> None:
+    """A chosen file its field's rules refuse, left out of a draft or a row added: its field says which file was not
+    kept and why, and holds again the file it held before (if any)."""
+    name = upload.file.filename or ""
+    reasons = upload.field.errors
+    upload.field.errors = [_("“%(name)s” was not kept: %(reason)s", name=name, reason=str(r)) for r in reasons]
+    upload.field.keep(upload.field.existing)
+
+
+def _keep_chosen_files(view: TaskView, form: Any, then: Any = None) -> tuple[bool, bool]:
     """A row added or a draft saved: the files chosen so far are checked and stored now (a browser cannot show a
-    chosen file again), each field then holding its reference. With `then`, it runs in the same transaction.
-    False (nothing written) when a file is refused or a reference is not this procedure's."""
+    chosen file again), each field then holding its reference. A file its field's rules refuse (type, size) is left
+    out and said on its field; the rest is kept. With `then`, it runs in the same transaction.
+
+    Returns (written, every file kept). Nothing is written when a reference is not this procedure's: the page only
+    hands out its own, so that is a hand-made request."""
     if form is None or not view.schema:
         if then is not None:
             act(then)
-        return True
-    accepted = check_uploads(form, view.schema)
-    if _foreign_files(view, form) or not accepted:
-        return False
+        return True, True
     uploads = pending_uploads(form, view.schema)
+    accepted = [upload for upload in uploads if upload.field.check_upload()]
+    refused = [upload for upload in uploads if upload not in accepted]
+    for upload in refused:
+        _refuse_upload(upload)
+    if _foreign_files(view, form):
+        return False, False
 
     def work() -> None:
-        for upload, reference in _store_files(view, uploads):
+        for upload, reference in _store_files(view, accepted):
             upload.field.keep(reference)
         if then is not None:
             then()
 
-    if uploads or then is not None:
+    if accepted or then is not None:
         act(work)
-    return True
+    return True, not refused
 
 
 @bp.post("/<int:task_id>")
@@ -409,7 +432,7 @@ def submit(task_id: int):  # type: ignore[no-untyped-def]
     action = request.form.get("action", "submit")
 
     if form is not None and wants_more_rows(form):
-        kept = _keep_chosen_files(view, form)
+        _written, kept = _keep_chosen_files(view, form)
         return _render(_shown(view), form, 200 if kept else 422, comment=comment)
 
     if action == "draft":
@@ -419,11 +442,14 @@ def submit(task_id: int):  # type: ignore[no-untyped-def]
             save_draft(db.session, current_user, view.task, _jsonable(data))
 
         try:
-            if not _keep_chosen_files(view, form, then=save):
-                return _render(_shown(view), form, 422, comment=comment)
+            written, kept = _keep_chosen_files(view, form, then=save)
         except NotAllowed:
             abort(403)
+        if not written:
+            return _render(_shown(view), form, 422, comment=comment)
         flash(_("Draft saved. You can come back to it later."), "success")
+        if not kept:  # saved without a refused file: the page says which, on its field, with what was typed
+            return _render(_shown(view), form, 422, comment=comment, draft_saved=True)
         return redirect(url_for("tasks.show", task_id=task_id))
 
     decision = request.form.get("decision")
@@ -530,3 +556,4 @@ def discard_draft(task_id: int) -> Response:
     with transaction(db.session):
         discard_drafts(db.session, task_id)
     return redirect(url_for("tasks.show", task_id=task_id))
+
