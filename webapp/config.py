@@ -67,6 +67,9 @@ def default_config(instance_path: Path) -> dict[str, Any]:
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": os.environ.get("CANBO_SECURE_COOKIES", "0") == "1",
+        # A form's CSRF token lasts as long as the sign-in it belongs to, not Flask-WTF's hour: the session cookie
+        # holding it ends with the browser (sessions are never made permanent) and signing in or out clears it.
+        "WTF_CSRF_TIME_LIMIT": None,
         "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
         # The monthly evaluation's configurable rules (workflows.rules.evaluation.EvaluationPolicy): a JSON object
         # of the settings that differ from the defaults, e.g. {"criteria_max": [8, 12, 10], "max_returns": 1}.

@@ -33,6 +33,11 @@ def _respond(status: int, message: str, problems: list[dict[str, str | None]] | 
     return render_template("errors/error.html", status=status, message=message), status
 
 
+def csrf_refused():  # type: ignore[no-untyped-def]
+    """A form refused for its CSRF token (expired, from another sign-in, or not from this site): nothing was done."""
+    return _respond(400, _("The form expired or did not come from this site. Reload the page and try again."))
+
+
 def init_app(app: Flask) -> None:
     @app.errorhandler(WorkflowError)
     def workflow_error(error: WorkflowError):  # type: ignore[no-untyped-def]
@@ -43,7 +48,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError):  # type: ignore[no-untyped-def]
-        return _respond(400, _("The form expired or did not come from this site. Reload the page and try again."))
+        return csrf_refused()
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):  # type: ignore[no-untyped-def]

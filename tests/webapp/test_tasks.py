@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import io
 import re
+import time
 
 import pytest
+from itsdangerous import TimestampSigner
 from sqlalchemy import select
 
 from tests.fixtures.app import AuthActions
 from tests.fixtures.models import script_model
-from tests.fixtures.workflow_helpers import WorkflowDriver
+from tests.fixtures.workflow_helpers import WorkflowDriver, everything_stored
 from webapp.text_fields import MAX_COMMENT
 from workflows.db import transaction
 from workflows.deployment.operations import deploy_bundle
@@ -418,3 +420,108 @@ def test_a_closed_review_shows_its_product_table_criteria_and_decision(
     assert "Hai hồ sơ trả lại" in page and "Chậm báo cáo" in page
     assert _checked(page, "decision", "submit") or 'value="submit" selected' in page
     assert re.search(r'name="criteria_competence"[^>]*value="8"|value="8"[^>]*name="criteria_competence"', page)
+
+
+# -- a form whose CSRF token no longer holds -------------------------------------------------------------------------
+
+FROM_THIS_SITE = {"Origin": "http://localhost"}  # what a browser sends with a form posted from the app's own page
+TYPED = {
+    "action": "submit",
+    "subject_line": "Đề nghị mua máy in",
+    "amount": "1200",
+    "details": "giữ lại nội dung này",
+    "comment_text": "ghi chú kèm theo",
+}
+
+
+def _token_on(page: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert match, "no CSRF token on the page"
+    return match.group(1)
+
+
+def _stale_token(auth: AuthActions, task_id: int) -> str:
+    """The token of a task page opened before the person signed out and in again (in another tab): still signed in,
+    but the page's token belongs to the old sign-in."""
+    token = auth.csrf_token(f"/tasks/{task_id}")
+    auth.logout()
+    auth.login("officer1")
+    return token
+
+
+def test_an_expired_form_is_shown_again_with_what_was_typed_and_nothing_stored(
+    auth: AuthActions, client, driver: WorkflowDriver
+) -> None:
+    instance_id, task_id = _request_task(driver)
+    auth.login("officer1")
+    token = _stale_token(auth, task_id)
+    before = everything_stored(driver.session_factory)
+    refused = client.post(f"/tasks/{task_id}", data={**TYPED, "csrf_token": token}, headers=FROM_THIS_SITE)
+    assert refused.status_code == 400
+    page = refused.get_data(as_text=True)
+    assert "Biểu mẫu đã hết hạn nên chưa có gì được lưu hay gửi đi" in page and "bấm “Gửi” lần nữa" in page
+    assert 'value="Đề nghị mua máy in"' in page and 'value="1200"' in page
+    assert "giữ lại nội dung này" in page and "ghi chú kèm theo" in page
+    assert everything_stored(driver.session_factory) == before  # the refused post did nothing
+    fresh = _token_on(page)
+    assert fresh != token
+
+    sent = client.post(f"/tasks/{task_id}", data={**TYPED, "csrf_token": fresh}, headers=FROM_THIS_SITE)
+    assert sent.status_code == 302
+    assert driver.task(instance_id, "review_request")
+
+
+def test_an_expired_draft_names_its_own_button_and_saves_nothing(
+    auth: AuthActions, client, driver: WorkflowDriver
+) -> None:
+    _, task_id = _request_task(driver)
+    auth.login("officer1")
+    token = _stale_token(auth, task_id)
+    before = everything_stored(driver.session_factory)
+    refused = client.post(
+        f"/tasks/{task_id}", data={**TYPED, "action": "draft", "csrf_token": token}, headers=FROM_THIS_SITE
+    )
+    assert refused.status_code == 400
+    page = refused.get_data(as_text=True)
+    assert "bấm “Lưu nháp” lần nữa" in page and 'value="Đề nghị mua máy in"' in page
+    assert everything_stored(driver.session_factory) == before
+
+
+def test_a_refused_token_from_another_site_gets_the_plain_error_page(
+    auth: AuthActions, client, driver: WorkflowDriver
+) -> None:
+    _, task_id = _request_task(driver)
+    auth.login("officer1")
+    before = everything_stored(driver.session_factory)
+    for headers in ({"Origin": "https://evil.example"}, {}):
+        refused = client.post(f"/tasks/{task_id}", data={**TYPED, "csrf_token": "forged"}, headers=headers)
+        assert refused.status_code == 400
+        page = refused.get_data(as_text=True)
+        assert "Đề nghị mua máy in" not in page and 'class="taskform"' not in page  # no form filled in for it
+    assert everything_stored(driver.session_factory) == before
+
+
+def test_an_expired_form_of_someone_signed_out_goes_to_sign_in(
+    auth: AuthActions, client, driver: WorkflowDriver
+) -> None:
+    _, task_id = _request_task(driver)
+    auth.login("officer1")
+    token = auth.csrf_token(f"/tasks/{task_id}")
+    auth.logout()
+    before = everything_stored(driver.session_factory)
+    refused = client.post(f"/tasks/{task_id}", data={**TYPED, "csrf_token": token}, headers=FROM_THIS_SITE)
+    assert refused.status_code == 302 and "/auth/login" in refused.headers["Location"]
+    assert everything_stored(driver.session_factory) == before
+
+
+def test_a_form_left_open_for_hours_is_still_accepted(
+    auth: AuthActions, client, driver: WorkflowDriver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    instance_id, task_id = _request_task(driver)
+    auth.login("officer1")
+    token = auth.csrf_token(f"/tasks/{task_id}")
+    hours_later = int(time.time()) + 5 * 3600  # past Flask-WTF's default hour; the sign-in still holds
+    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: hours_later)
+    sent = client.post(f"/tasks/{task_id}", data={**TYPED, "csrf_token": token})
+    assert sent.status_code == 302
+    assert driver.task(instance_id, "review_request")

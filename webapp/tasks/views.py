@@ -7,19 +7,22 @@ import datetime as dt
 import hashlib
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 from werkzeug.utils import secure_filename
 from werkzeug.wrappers import Response
 
+from webapp.errors import csrf_refused
 from webapp.evaluation.annual_panel import annual_rollup_panel
 from webapp.extensions import db
-from webapp.http import act, flash_error, problem_text, process_engine, translated
+from webapp.http import act, flash_error, problem_text, process_engine, translated, wants_json
 from webapp.number_fields import format_amount
 from webapp.planning.live import live_structure_panel
 from webapp.query_args import parse_id
@@ -557,3 +560,54 @@ def discard_draft(task_id: int) -> Response:
         discard_drafts(db.session, task_id)
     return redirect(url_for("tasks.show", task_id=task_id))
 
+
+def _from_this_site() -> bool:
+    """The post came from a page of this site, by its Origin (or, without one, its Referer): a form given back
+    with a fresh token must not be one another site filled in."""
+    source = request.headers.get("Origin") or request.referrer or ""
+    return bool(source) and source != "null" and urlsplit(source).netloc == request.host
+
+
+def _pressed(view: TaskView) -> str:
+    """The label of the button that sent the refused form, as the page shows it."""
+    if request.form.get("action") == "draft":
+        return _("Save draft")
+    decision = request.form.get("decision")
+    if decision:
+        shown = {"approve": _("Agree"), "return": _("Return for revision"), "reject": _("Reject")}
+        return shown.get(decision) or _decision_labels(view.schema).get(decision) or _("Submit")
+    return _("Submit")
+
+
+@bp.errorhandler(CSRFError)
+def expired_form(error: CSRFError):  # type: ignore[no-untyped-def]
+    """A task form refused for its CSRF token (it expired, or the person signed in again elsewhere meanwhile): the
+    task page again, 400, with what was posted in its fields and a fresh token, so the person checks it and sends it
+    again. Nothing from the refused post is stored or acted on; the page is only shown. Anyone no longer signed in
+    goes to the sign-in page (what they typed is not kept), and any other refused post gets the plain error page."""
+    if request.endpoint != "tasks.submit" or wants_json() or not _from_this_site():
+        return csrf_refused()
+    if not current_user.is_authenticated:
+        return current_app.login_manager.unauthorized()  # type: ignore[attr-defined]
+    task_id = (request.view_args or {}).get("task_id")
+    try:
+        view = load_task_view(db.session, process_engine(), current_user, task_id, with_process_data=False)
+    except NotFound:
+        return _gone()
+    comment = clean_text(request.form.get("comment_text") or "")
+    if not view.can_act:
+        if _closed_notice(view) is None:
+            return csrf_refused()
+        return _stale(task_id, _typed_form(view), comment)
+    form = _form(view, submitted=True)
+    flash(
+        _(
+            "This form had expired, so nothing was saved or sent. What you entered is kept below: check it and "
+            "press “%(button)s” again.",
+            button=_pressed(view),
+        ),
+        "error",
+    )
+    if any(file.filename for file in request.files.values()):
+        flash(_("Choose the attached files again: a browser cannot keep them on a page shown again."), "error")
+    return _render(_shown(view), form, 400, comment=comment)
