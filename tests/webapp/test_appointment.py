@@ -33,13 +33,16 @@ from tests.fixtures.evaluation import vietnamese
 from tests.fixtures.workflow_helpers import WorkflowDriver
 from webapp.appointment import appointment_policy
 from webapp.extensions import db
+from workflows.appointment.facts import candidate_facts
 from workflows.appointment.hooks import working_deadline
 from workflows.appointment.service import start_due_reappointments
 from workflows.audit import verify_chains
 from workflows.db import transaction
 from workflows.models import BallotBox, ProcessInstance
+from workflows.registry.demo import load_demo_province
 from workflows.registry.models import Cadre, CadrePosition, OrgUnit, PlanningEntry, Position, RoleAssignment, User
 from workflows.registry.records import add_position, local_today, remove_planning_entry
+from workflows.rules.appointment import check_eligibility, is_eligible
 from workflows.rules.workdays import WorkCalendar
 from workflows.states import InstanceStatus, Role
 
@@ -927,3 +930,74 @@ def test_a_name_typed_instead_of_a_code_is_understood(
     page = ambiguous.get_data(as_text=True)
     assert ambiguous.status_code == 422 and "CB9999" in page and NOMINEE in page
     assert _appointments(driver.session_factory) == before
+
+
+def _demo_post(session_factory: sessionmaker[Session], unit_code: str, title: str) -> int:
+    with session_factory() as s:
+        return s.scalars(
+            select(Position.id)
+            .join(OrgUnit, OrgUnit.id == Position.unit_id)
+            .where(OrgUnit.code == unit_code, Position.title == title)
+        ).one()
+
+
+def _to_first_ballot(auth: AuthActions, driver: WorkflowDriver, instance_id: int, authority: str) -> None:
+    received = {"dossier_received_on": today_text()}
+    assert _submit(auth, driver, instance_id, "eligibility_policy", "personnel1", received).status_code == 302
+    assert [t.task_key for t in driver.open_tasks(instance_id)] == ["policy_decision"]  # no exception needed
+    decided = {"policy_decision": "approve"}
+    assert _submit(auth, driver, instance_id, "policy_decision", authority, decided).status_code == 302
+    conference = {"held_on": today_text(), "minutes_summary": "Thống nhất cơ cấu, tiêu chuẩn"}
+    assert _submit(auth, driver, instance_id, "step1_conference", "personnel1", conference).status_code == 302
+
+
+def test_the_demo_province_runs_an_appointment_to_its_first_ballot_with_demo_logins(
+    client: FlaskClient, auth: AuthActions, driver: WorkflowDriver, session_factory: sessionmaker[Session]
+) -> None:
+    """As `make run` loads it: a vice-chair of Xã An Phú's people's committee is appointed from the cadres planned for
+    the post, passes every condition, and the first ballot summons the committee's leaders, who vote with their
+    own logins. A provincial deputy director's appointment waits for the provincial chair (`head7`), who can take it;
+    officer2's cadre, graded below the minimum last year, takes the exception path."""
+    with session_factory() as s:
+        load_demo_province(s, cadres=300, today=local_today())
+        s.commit()
+    post_id = _demo_post(session_factory, "X001-UB", "Phó Chủ tịch UBND")
+    with session_factory() as s:
+        planned = s.scalars(
+            select(Cadre)
+            .join(PlanningEntry, PlanningEntry.cadre_id == Cadre.id)
+            .where(PlanningEntry.position_id == post_id)
+            .order_by(Cadre.code)
+        ).all()
+        passing = [
+            c.code
+            for c in planned
+            if is_eligible(check_eligibility(candidate_facts(s, c.id, post_id), dossier_received_on=local_today()))
+        ]
+    assert passing, "no planned cadre meets every condition for the post"
+    started = _start(auth, post_id, code=passing[0])
+    assert started.status_code == 302, started.get_data(as_text=True)
+    instance_id = _instance_id(started)
+    _to_first_ballot(auth, driver, instance_id, "head1")  # the head of Xã An Phú, above its people's committee
+
+    page = auth.client.get(f"/appointments/{instance_id}/ballot").get_data(as_text=True)
+    with session_factory() as s:
+        members = {name: user(s, name).id for name in ("supervisor4", "head4", "head5", "head6")}
+        for name in members:
+            assert user(s, name).full_name in page
+    _hold_ballot(auth, instance_id, members, {name: YES for name in members})
+    assert _submit(auth, driver, instance_id, "ballot_step2", "personnel1", {}).status_code == 302
+
+    provincial = _demo_post(session_factory, "T01-SNV", "Phó Giám đốc Sở")
+    started = _start(auth, provincial, code="CB0002", source="external")
+    assert started.status_code == 302, started.get_data(as_text=True)
+    instance_id = _instance_id(started)
+    received = {"dossier_received_on": today_text()}
+    assert _submit(auth, driver, instance_id, "eligibility_policy", "personnel1", received).status_code == 302
+    task = driver.task(instance_id, "exception_policy")
+    _as(auth, "head7")
+    assert f"/tasks/{task.id}" in client.get("/inbox?scope=group").get_data(as_text=True)
+    decided = {"exception_decision": "exception", "exception_reason": "Trường hợp đặc biệt"}
+    assert _submit(auth, driver, instance_id, "exception_policy", "head7", decided).status_code == 302
+    assert [t.task_key for t in driver.open_tasks(instance_id)] == ["policy_decision"]
+    _verified(session_factory)

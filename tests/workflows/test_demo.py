@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from datetime import UTC, date, datetime
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import delete, func, select
@@ -16,12 +17,22 @@ from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from tests.fixtures.tampering import bypass_append_only
 from workflows import clock
+from workflows.access import in_subtree
+from workflows.appointment.facts import candidate_facts
+from workflows.assignment import (
+    DEFAULT_LANE_RULES,
+    AssignmentContext,
+    holds_role_over,
+    resolve_assignment,
+    unit_chain,
+)
 from workflows.audit import SYSTEM_CHAIN, verify_chains
 from workflows.db import Base, transaction
 from workflows.engine.runtime import ProcessEngine
 from workflows.evaluation.opening import open_for_cadres, plan_month
 from workflows.models import AuditEvent
 from workflows.registry.demo import (
+    COLLECTIVE_LOGINS,
     LOGINS,
     PLANNING_TERM,
     PROVINCE_LOGINS,
@@ -41,8 +52,10 @@ from workflows.registry.models import (
     User,
 )
 from workflows.registry.passwords import verify_password
+from workflows.rules.appointment import RULE_ANNUAL_GRADE, RuleResult, check_eligibility, is_eligible
 from workflows.rules.evaluation import EvaluationPolicy
 from workflows.rules.retirement import age_in_months, months_until_retirement, retirement_date
+from workflows.states import Role
 
 TODAY = date(2026, 11, 22)
 SMALL = 300
@@ -158,7 +171,7 @@ def test_three_months_of_evaluations_with_scores_in_their_bands(session_factory:
     summary = _load(session_factory)
     assert summary.evaluated_months == ("2026-08", "2026-09", "2026-10")
     with session_factory() as s:
-        results = s.scalars(select(EvaluationResult)).all()
+        results = s.scalars(select(EvaluationResult).where(EvaluationResult.period_kind == "month")).all()
         assert len(results) == summary.evaluations == (SMALL + 7) * 3
         periods = Counter((r.cadre_id, r.period_kind) for r in results)
         assert set(periods.values()) == {3} and {r.period_kind for r in results} == {"month"}
@@ -286,7 +299,7 @@ def test_the_same_seed_gives_the_same_province(session_factory: sessionmaker[Ses
     with session_factory() as s:
         again = _digest(s)
     assert _fingerprint(again) == _fingerprint(first)
-    assert first["cadres"][0][0] == "SH000001" and len(first["evaluations"]) == SMALL * 3
+    assert first["cadres"][0][0] == "SH000001" and len(first["evaluations"]) == SMALL * 4  # 3 months, 1 year
 
     _empty(session_factory)
     _load(session_factory, seed=7)
@@ -321,9 +334,10 @@ def test_the_existing_logins_still_work_and_new_ones_are_added(session_factory: 
         head1 = users["head1"].cadre
         assert head1 in _current_holders(s, "Chủ tịch UBND")["X001"]
 
-        assert [login.username for login in summary.logins] == [login.username for login in PROVINCE_LOGINS]
+        added = (*PROVINCE_LOGINS, *COLLECTIVE_LOGINS)
+        assert [login.username for login in summary.logins] == [login.username for login in added]
         assert verify_password(users["head2"].password_hash, "demo")
-        for login in PROVINCE_LOGINS:
+        for login in added:
             user = users[login.username]
             assert user.cadre is not None and user.password_hash == users["head2"].password_hash
             assert {a.role for a in user.role_assignments} == set(login.roles)
@@ -372,3 +386,73 @@ def test_a_later_load_leaves_a_month_opened_as_a_procedure_to_that_procedure(
         )
     # CB0001's December is being graded by its open procedure; CB0002's, never opened, is generated as before.
     assert set(december) == {"CB0002"}
+
+
+def _post(s: Session, unit_code: str, title: str) -> Position:
+    return s.scalars(
+        select(Position)
+        .join(OrgUnit, OrgUnit.id == Position.unit_id)
+        .where(OrgUnit.code == unit_code, Position.title == title)
+    ).one()
+
+
+def test_an_appointment_in_the_demo_has_electors_an_authority_and_candidates_who_pass(
+    session_factory: sessionmaker[Session],
+) -> None:
+    """What an appointment needs from the demo: electors with logins in the post's unit (its ballots summon the users
+    of that unit and the units under it), a login holding the competent authority's role for a provincial post, and
+    candidates with last year's grade, most of them passing that rule and one login's cadre not."""
+    _load(session_factory)
+    with session_factory() as s:
+        # Xã An Phú's people's committee: the demo logins of the commune itself are not in it, its own leaders are.
+        vice_chair = _post(s, "X001-UB", "Phó Chủ tịch UBND")
+        electors = s.scalars(
+            select(User.username)
+            .join(OrgUnit, OrgUnit.id == User.unit_id)
+            .where(User.is_active, User.password_hash.is_not(None), in_subtree(OrgUnit, vice_chair.unit_id))
+        ).all()
+        assert {"supervisor4", "head4", "head5", "head6"} <= set(electors)
+
+        # A provincial department's post: the competent authority is the head of the provincial people's committee.
+        deputy = _post(s, "T01-SNV", "Phó Giám đốc Sở")
+        context = AssignmentContext(s, SimpleNamespace(subject_cadre_id=None, unit_id=deputy.unit_id))
+        authority = resolve_assignment(context, "Cấp có thẩm quyền", {}, DEFAULT_LANE_RULES)
+        assert authority.candidate_role == Role.HEAD and authority.candidate_unit_id is not None
+        authority_unit = s.get(OrgUnit, authority.candidate_unit_id)
+        assert authority_unit is not None and authority_unit.code == "T01-UB"
+        chain = unit_chain(authority_unit.path, authority_unit.id)
+        holders = [
+            u.username
+            for u in s.scalars(select(User).where(User.is_active))
+            if holds_role_over([(a.role, a.unit_id) for a in u.role_assignments], Role.HEAD, chain)
+        ]
+        assert holders == ["head7"]
+
+        # Last year's grades: every demo cadre has one, most at least HTTNV, and the rule passes for them.
+        year = str(TODAY.year - 1)
+        grades = Counter(
+            s.scalars(
+                select(EvaluationResult.grade).where(
+                    EvaluationResult.period_kind == "year", EvaluationResult.period == year
+                )
+            )
+        )
+        assert grades.total() == s.scalar(select(func.count(Cadre.id)))
+        assert (grades["HTXSNV"] + grades["HTTNV"]) / grades.total() >= 0.8 and grades["KHTNV"] >= 1
+
+        def results(code: str, position_id: int) -> list[RuleResult]:
+            cadre_id = s.scalars(select(Cadre.id).where(Cadre.code == code)).one()
+            return check_eligibility(candidate_facts(s, cadre_id, position_id, on=TODAY), dossier_received_on=TODAY)
+
+        def annual_rule(code: str, position_id: int) -> bool:
+            return next(r.passed for r in results(code, position_id) if r.rule == RULE_ANNUAL_GRADE)
+
+        assert annual_rule("CB0001", vice_chair.id) and not annual_rule("CB0002", vice_chair.id)
+        planned = s.scalars(
+            select(Cadre.code)
+            .join(PlanningEntry, PlanningEntry.cadre_id == Cadre.id)
+            .where(PlanningEntry.position_id == vice_chair.id)
+        ).all()
+        assert planned and any(annual_rule(code, vice_chair.id) for code in planned)
+        # The normal path: someone planned for the post meets every condition, time in post included.
+        assert any(is_eligible(results(code, vice_chair.id)) for code in planned)

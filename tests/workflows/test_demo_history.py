@@ -79,7 +79,8 @@ def test_every_demo_cadre_has_the_history_records_py_would_write(session_factory
                 RotationRecord.cadre_id == cadre.id, RotationRecord.ended_on.is_not(None)
             )
             assert types["rotation_ended"] == s.scalar(ended)
-            assert types["evaluation_recorded"] == _rows(s, EvaluationResult, cadre.id) == 3
+            # Three months and last year's annual grade.
+            assert types["evaluation_recorded"] == _rows(s, EvaluationResult, cadre.id) == 4
             assert types["planning_entry_added"] == _rows(s, PlanningEntry, cadre.id)
             for event in events[1:]:
                 payload = json.loads(event.payload)
@@ -146,7 +147,7 @@ def test_a_cadre_made_through_records_py_reads_the_same(session_factory: session
         assert [kind for kind, _ in demo_events] == [
             "cadre_created",
             *["cadre_position_added"] * 2,
-            *["evaluation_recorded"] * 3,
+            *["evaluation_recorded"] * 4,  # three months, then last year
         ]
         assert readable(records.cadre_chain(twin.id)) == demo_events
         s.rollback()

@@ -3,8 +3,9 @@
 `load_demo(session)` builds the small organisation the test suite stands on; its units, logins and cadre codes stay
 exactly as they are. `load_demo_province` grows it into a fictional province, "Tỉnh Sơn Hà (demo)": communes with
 their party, people's and front bodies, provincial bodies, thousands of generated cadres holding the posts, some
-discipline and rotations, a planning list for the next term and monthly evaluations, plus logins in a second
-commune and a provincial department.
+discipline and rotations, a planning list for the next term, monthly evaluations and last year's annual grades, plus
+logins in a second commune and a provincial department, the leaders of Xã An Phú's people's committee (a collective
+to summon to a ballot) and the provincial people's committee's chair (the competent authority over the departments).
 
 Every generated value is a function of the seed and a stable key (the cadre's number, a title, a month), never of
 what the database already holds, so one seed always gives the same people and a larger count later only adds
@@ -120,6 +121,8 @@ LOGINS = [
 PROVINCE_WIDE = {Role.PERSONNEL, Role.AUDITOR, Role.ADMIN}
 
 PROVINCE_CODE = "T01"
+DEMO_COMMUNE = "X001"  # Xã An Phú, the small organisation's commune
+SERVED_MONTHS = 26  # the least time in post of its generated leaders: two years, and the months a load ages by
 DEMO_SEED = 20261122
 DEFAULT_PROVINCE_CADRES = 2000
 CADRE_CODE_PREFIX = "SH"  # Sơn Hà
@@ -371,6 +374,26 @@ PROVINCE_LOGINS = (
     _ProvinceLogin("supervisor3", "T01-SNV", (Role.SUPERVISOR,), ("T01-SNV", "Phó Giám đốc Sở"),
                    "phó giám đốc Sở Nội vụ (lãnh đạo trực tiếp)"),
     _ProvinceLogin("officer4", "T01-SNV", (Role.OFFICER,), ("T01-SNV", "Chuyên viên"), "chuyên viên Sở Nội vụ"),
+)  # fmt: skip
+
+# Logins that make an appointment in the demo possible from start to ballot. A ballot's electors are the users of the
+# post's unit and the units under it, and the small organisation's logins all work in Xã An Phú itself: these are the
+# leaders of the commune's people's committee (Ủy ban nhân dân xã An Phú and its offices), so a post there has a
+# collective to summon. The competent authority over a provincial department's posts is the head of the provincial
+# people's committee (assignment: the head of the unit above the post's): `head7` holds that role.
+# Not in the roster's first seats (that would renumber every generated cadre of a seed): each takes the
+# lowest-numbered holder of a leadership seat, which every load of a few hundred cadres fills.
+COLLECTIVE_LOGINS = (
+    _ProvinceLogin("supervisor4", "X001-UB", (Role.SUPERVISOR,), ("X001-UB", "Phó Chủ tịch UBND"),
+                   "phó chủ tịch UBND xã An Phú (tập thể lãnh đạo UBND xã: cử tri khi bỏ phiếu)"),
+    _ProvinceLogin("head4", "X001-VP", (Role.HEAD, Role.SUPERVISOR), ("X001-VP", "Chánh Văn phòng"),
+                   "chánh Văn phòng HĐND và UBND xã An Phú (tập thể lãnh đạo UBND xã)"),
+    _ProvinceLogin("head5", "X001-KT", (Role.HEAD, Role.SUPERVISOR), ("X001-KT", "Trưởng phòng"),
+                   "trưởng Phòng Kinh tế xã An Phú (tập thể lãnh đạo UBND xã)"),
+    _ProvinceLogin("head6", "X001-VHXH", (Role.HEAD, Role.SUPERVISOR), ("X001-VHXH", "Trưởng phòng"),
+                   "trưởng Phòng Văn hóa - Xã hội xã An Phú (tập thể lãnh đạo UBND xã)"),
+    _ProvinceLogin("head7", "T01-UB", (Role.HEAD, Role.SUPERVISOR), ("T01-UB", "Chủ tịch UBND tỉnh"),
+                   "chủ tịch UBND tỉnh (cấp có thẩm quyền bổ nhiệm ở các sở)"),
 )  # fmt: skip
 
 
@@ -838,7 +861,12 @@ class _Generator:
 
         career_start = add_months(birth, 12 * 22)
         if leader:
-            started = max(add_months(today, -rng.randint(2, 52)), add_months(birth, 12 * 25))
+            months = rng.randint(2, 52)
+            if post.commune is not None and post.commune.code == DEMO_COMMUNE and months < SERVED_MONTHS:
+                # Where the demo's appointments are tried, the leaders have served the two years an appointment
+                # asks of the post held (rules/appointment.py), so the cadres planned for its posts can pass.
+                months += 24
+            started = max(add_months(today, -months), add_months(birth, 12 * 25))
             term_ends: date | None = add_months(started, 12 * TERM_YEARS) - timedelta(days=1)
         else:
             started = max(add_months(today, -rng.randint(1, 12 * min(age - 22, 25))), career_start)
@@ -981,6 +1009,7 @@ def load_demo_province(
     _add_existing_posts(session, today, posts, position_ids, added, chains)
     months = _months_before(today, EVALUATED_MONTHS)
     _add_evaluations(session, seed, months, added, chains)
+    _add_annual_grades(session, seed, today, added, chains)
     _add_planning(session, seed, today, posts, position_ids, added, chains)
     chains.close()
     if added["audit_events"] >= CHUNK:
@@ -1303,6 +1332,82 @@ def _add_evaluations(
         chains.record(CadreEvent.EVALUATION_RECORDED, EvaluationResult, rows, _EVALUATION_FIELDS, key, extra)
 
 
+# Last year's grades (xếp loại chất lượng năm, NĐ 335), which an appointment checks (rules/appointment.py): most
+# cadres complete their tasks well or excellently, a few only complete them or fall short.
+_ANNUAL_BANDS = (
+    (0.15, EvaluationGrade.HTXSNV.value, 90.0, 97.5),
+    (0.93, EvaluationGrade.HTTNV.value, 72.0, 89.5),
+    (0.985, EvaluationGrade.HTNV.value, 55.0, 69.5),
+    (1.0, EvaluationGrade.KHTNV.value, 35.0, 49.5),
+)
+# The small organisation's cadres get a fixed grade, so that the demo can show both paths of an appointment: its
+# candidates pass the annual-grade rule, except officer2's cadre (KHTNV), whose appointment needs the exception.
+LOGIN_ANNUAL_GRADES = {
+    "CB0001": EvaluationGrade.HTXSNV.value,
+    "CB0002": EvaluationGrade.KHTNV.value,
+    "CB0003": EvaluationGrade.HTTNV.value,
+    "CB0004": EvaluationGrade.HTXSNV.value,
+    "CB0005": EvaluationGrade.HTTNV.value,
+    "CB0006": EvaluationGrade.HTTNV.value,
+    "CB0007": EvaluationGrade.HTTNV.value,
+}
+
+
+def _annual_grade(seed: int, code: str, year: str, disciplined: bool) -> tuple[str, float]:
+    """A cadre's grade of `year` and a score inside its band; KHTNV when disciplined in the year (NĐ 335 Điều 20)."""
+    position = _fraction(seed, code, year, "annual")
+    if disciplined:
+        band = _ANNUAL_BANDS[-1]
+    elif code in LOGIN_ANNUAL_GRADES:
+        band = next(b for b in _ANNUAL_BANDS if b[1] == LOGIN_ANNUAL_GRADES[code])
+    else:
+        band = next(b for b in _ANNUAL_BANDS if _fraction(seed, code, "grade") < b[0])
+    _, grade, low, high = band
+    return grade, round(low + (high - low) * position, 2)
+
+
+def _add_annual_grades(session: Session, seed: int, today: date, added: Counter[str], chains: _CadreChains) -> None:
+    """Last year's grade for each demo cadre that has none yet, as an annual grading run would have recorded it."""
+    year = str(today.year - 1)
+    done = set(
+        session.scalars(
+            select(EvaluationResult.cadre_id).where(
+                EvaluationResult.period_kind == PeriodKind.YEAR.value, EvaluationResult.period == year
+            )
+        )
+    )
+    disciplined = set(
+        session.scalars(
+            select(DisciplineRecord.cadre_id).where(
+                DisciplineRecord.decided_on.between(date(int(year), 1, 1), date(int(year), 12, 31))
+            )
+        )
+    )
+    cadres = session.execute(
+        select(Cadre.id, Cadre.code, Cadre.unit_id).where(_demo_cadre_filter()).order_by(Cadre.code)
+    ).all()
+    for start in range(0, len(cadres), CHUNK):
+        rows = []
+        for cadre_id, code, unit_id in cadres[start : start + CHUNK]:
+            if cadre_id in done:
+                continue
+            grade, score = _annual_grade(seed, code, year, cadre_id in disciplined)
+            rows.append(
+                {
+                    "cadre_id": cadre_id,
+                    "period_kind": PeriodKind.YEAR.value,
+                    "period": year,
+                    "score": score,
+                    "grade": grade,
+                    "unit_id": unit_id,
+                }
+            )
+        _bulk_insert(session, EvaluationResult, rows, added, "annual_grades")
+        key = ("cadre_id", "period_kind", "period")
+        extra = ("period_kind", "period")
+        chains.record(CadreEvent.EVALUATION_RECORDED, EvaluationResult, rows, _EVALUATION_FIELDS, key, extra)
+
+
 @dataclass
 class _Candidate:
     cadre_id: int
@@ -1436,13 +1541,15 @@ def _add_planning(
 def _add_province_logins(
     session: Session, unit_ids: dict[str, int], position_ids: dict[tuple[str, str], int], added: Counter[str]
 ) -> tuple[DemoLogin, ...]:
-    """The logins of PROVINCE_LOGINS whose cadre exists (a very small load may not have them all)."""
+    """The logins of PROVINCE_LOGINS and COLLECTIVE_LOGINS whose cadre exists (a very small load may not have them
+    all)."""
     logins = []
     password_hash = None
-    for login in PROVINCE_LOGINS:
+    for login in (*PROVINCE_LOGINS, *COLLECTIVE_LOGINS):
         user = session.scalar(select(User).where(User.username == login.username))
         if user is None:
-            # The seat's holder is the lowest-numbered cadre of the post: login seats come first in the roster.
+            # The seat's holder is the lowest-numbered cadre of the post without a login (PROVINCE_LOGINS' seats come
+            # first in the roster).
             cadre = session.scalar(
                 select(Cadre)
                 .join(CadrePosition, CadrePosition.cadre_id == Cadre.id)
