@@ -1001,3 +1001,13 @@ def test_the_demo_province_runs_an_appointment_to_its_first_ballot_with_demo_log
     assert _submit(auth, driver, instance_id, "exception_policy", "head7", decided).status_code == 302
     assert [t.task_key for t in driver.open_tasks(instance_id)] == ["policy_decision"]
     _verified(session_factory)
+
+
+def test_an_empty_list_of_members_to_summon_says_why(
+    auth: AuthActions, driver: WorkflowDriver, session_factory: sessionmaker[Session], world: dict[str, Any]
+) -> None:
+    post_id = add_commune_pc_post(session_factory)  # X001-UB: nobody with a login works there
+    instance_id = _instance_id(_start(auth, post_id))
+    _to_first_ballot(auth, driver, instance_id, "head1")
+    page = auth.client.get(f"/appointments/{instance_id}/ballot").get_data(as_text=True)
+    assert "không có người dùng nào đang hoạt động có tài khoản tại Ủy ban nhân dân xã An Phú" in page

@@ -67,7 +67,10 @@ def open_ballot_page(instance: ProcessInstance, procedure: BallotProcedure) -> A
     step = current_step(db.session, process_engine(), procedure, instance.id)
     voting_unit = procedure.voting_unit(task.task_key, step.data)
     form = OpenBallotForm()
-    members = _members(voting_unit if voting_unit is not None else instance.unit_id)
+    electors_unit_id = voting_unit if voting_unit is not None else instance.unit_id
+    members = _members(electors_unit_id)
+    # An empty list says why: the electors are the users of this unit and the units under it.
+    electors_unit = db.session.get(OrgUnit, electors_unit_id) if electors_unit_id is not None and not members else None
     form.electors.choices = [SelectChoice(member.id, member.full_name) for member in members]
     errors: list[str] = []
     status = 200
@@ -95,5 +98,5 @@ def open_ballot_page(instance: ProcessInstance, procedure: BallotProcedure) -> A
     elif form.is_submitted():
         errors, status = [_("Check the fields marked below.")], 422
     nominee = db.session.get(Cadre, instance.subject_cadre_id) if instance.subject_cadre_id else None
-    context.update(form=form, errors=errors, nominee=nominee)
+    context.update(form=form, errors=errors, nominee=nominee, electors_unit=electors_unit)
     return render_template("appointment/ballot.html", **context), status
