@@ -111,6 +111,28 @@ def test_unassignable_tasks_are_shown(auth: AuthActions, client, driver: Workflo
     assert "người xử lý do mô hình chỉ định không phải là tài khoản đang hoạt động: ghost" in page
 
 
+def _review(driver: WorkflowDriver, officer: str, cadre: str) -> int:
+    instance_id = driver.start("sample_approval", as_user=officer, subject=cadre)
+    driver.complete(officer, driver.task(instance_id, "submit_request").id, {"subject_line": "Đề nghị"})
+    return instance_id
+
+
+def test_tasks_whose_role_nobody_holds_are_shown(auth: AuthActions, client, driver: WorkflowDriver) -> None:
+    """A group task assigned without a problem can still wait for nobody: Phường Bình Minh has no direct supervisor
+    in the small demo, so its review is in no inbox. Xã An Phú's review (supervisor1 takes it) is not listed."""
+    x002, x001 = _review(driver, "officer3", "CB0005"), _review(driver, "officer1", "CB0001")
+    auth.login("admin")
+    page = client.get("/admin").get_data(as_text=True)
+    assert "Không có việc gì cần xử lý" not in page
+    rows = lxml_html.fromstring(page).xpath("//section[1]//tr[td]")
+    listed = {row.xpath("string(td[2])").strip(): row.xpath("string(td[3])").strip() for row in rows}
+    assert listed == {
+        f"Phê duyệt đề nghị (mẫu) #{x002}": "Không người dùng nào đang hoạt động có vai trò Lãnh đạo trực tiếp tại "
+        "Phường Bình Minh hoặc đơn vị cấp trên."
+    }
+    assert f"#{x001}" not in page
+
+
 # -- withdrawing a procedure from use (decision 0050) -------------------------------------------------------------
 
 
