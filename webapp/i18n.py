@@ -95,6 +95,7 @@ def install_page_translations(app: Flask) -> None:
     app.jinja_env.filters["data_value"] = data_value
     app.jinja_env.filters["data_column"] = data_column
     app.jinja_env.filters["data_text"] = data_text
+    app.jinja_env.globals["case_reference"] = case_reference
     app.jinja_env.filters["fixed"] = format_fixed
     app.jinja_env.filters["amount"] = format_amount
     app.jinja_env.filters["duration"] = format_duration
@@ -179,6 +180,12 @@ def format_data_number(value: float) -> str:
     """A number as the reader writes it: "26,5" and "9" in Vietnamese (not "26.5", "9.0"), no thousands separator
     (a year is 2027, a code stays one)."""
     return format_decimal(value, format="0.####", locale=_locale())
+
+
+def case_reference(procedure: str, number: int) -> str:
+    """A procedure's case as people name it, "Bổ nhiệm cán bộ — hồ sơ số 7", rather than its internal reference
+    "appointment#7"."""
+    return _("%(procedure)s — case no. %(number)s", procedure=procedure, number=number)
 
 
 def format_fixed(value: float, places: int = 1) -> str:

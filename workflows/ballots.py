@@ -460,9 +460,12 @@ class TallyMinutes:
 
     box_id: int
     instance_reference: str
+    process_name: str  # the procedure as people name it ("Bổ nhiệm cán bộ"), with `instance_id` its number
+    instance_id: int
     unit_name: str
     subject_name: str | None
     step_key: str
+    step_name: str  # the step's name in the model; the key when the model names none
     question: str
     mode: str
     opened_dt: datetime
@@ -489,8 +492,9 @@ class TallyMinutes:
     absent_names: tuple[str, ...] = field(default=())
 
 
-def tally_minutes(session: Session, box: BallotBox) -> TallyMinutes:
-    """The printable tally minutes of a closed box (attendance is public; ballots appear only as counts)."""
+def tally_minutes(session: Session, box: BallotBox, step_name: str | None = None) -> TallyMinutes:
+    """The printable tally minutes of a closed box (attendance is public; ballots appear only as counts).
+    `step_name`: the name the model gives the box's step (the caller reads the model); its key otherwise."""
     if box.tally is None:
         raise Conflict("The ballot is not counted yet.")
     record = box.tally
@@ -509,9 +513,12 @@ def tally_minutes(session: Session, box: BallotBox) -> TallyMinutes:
     return TallyMinutes(
         box_id=box.id,
         instance_reference=instance.reference,
+        process_name=instance.process_version.name,
+        instance_id=instance.id,
         unit_name=box.unit.name,
         subject_name=instance.subject.full_name if instance.subject else None,
         step_key=box.step_key,
+        step_name=step_name or box.step_key,
         question=box.question,
         mode=box.mode,
         opened_dt=box.opened_dt,

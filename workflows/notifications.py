@@ -462,7 +462,7 @@ def _from_deadlines(
 
 
 def _task_lines(task: HumanTask, subject: Cadre | None) -> list[str]:
-    lines = [f"Công việc: {task.name}", f"Quy trình: {task.process_name} ({task.process_id}#{task.instance_id})"]
+    lines = [f"Công việc: {task.name}", f"Quy trình: {task.process_name} — hồ sơ số {task.instance_id}"]
     if subject is not None:
         lines.append(f"Cán bộ: {subject.full_name} ({subject.code})")
     if task.due_dt is not None:

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.fixtures.app import AuthActions
-from tests.fixtures.ballots import add_members, ballot_tables, collective, open_test_box, user
+from tests.fixtures.ballots import CANDIDATES, add_members, ballot_tables, collective, open_test_box, user
 from tests.fixtures.evaluation import vietnamese
 from tests.fixtures.workflow_helpers import WorkflowDriver
 from webapp.ballots.pdf import DEFAULT_FONT
@@ -381,3 +381,43 @@ def test_the_default_font_has_every_vietnamese_letter() -> None:
     covered = TTFont(DEFAULT_FONT).getBestCmap()
     assert all(len(ch) == 1 for ch in wanted)
     assert sorted(ch for ch in wanted if ord(ch) not in covered) == []
+
+
+def test_ballot_pages_name_the_procedure_case_and_step(
+    client: FlaskClient,
+    auth: AuthActions,
+    session_factory: sessionmaker[Session],
+    members: dict[str, int],
+    instance_id: int,
+) -> None:
+    """The procedure by its name and case number and the step by its name in the model, as the inbox shows them —
+    never "sample_approval#7 · review_request"."""
+    with session_factory() as s, transaction(s):
+        box_id = ballots.open_box(
+            s,
+            actor=user(s, "personnel1"),
+            instance_id=instance_id,
+            step_key="review_request",
+            question="Giới thiệu nhân sự",
+            candidates=CANDIDATES,
+            elector_ids=list(members.values()),
+            members_count=len(members),
+            rules=BallotRules(),
+            mode=BallotMode.ONLINE,
+            is_signable=False,
+        ).id
+    _attend(session_factory, box_id, list(members.values()))
+    case = f"Phê duyệt đề nghị (mẫu) — hồ sơ số {instance_id}"
+    auth.login("officer1")
+    vote = client.get(f"/ballots/{box_id}/vote").get_data(as_text=True)
+    assert case in vote and "Xem xét, phê duyệt" in vote
+    assert _vote(auth, box_id, YES_A).status_code == 302
+    auth.logout()
+    auth.login("personnel1")
+    manage = client.get(f"/ballots/{box_id}/manage").get_data(as_text=True)
+    assert case in manage and "Xem xét, phê duyệt" in manage
+    assert auth.post(f"/ballots/{box_id}/close", {}, page=f"/ballots/{box_id}/manage").status_code == 302
+    minutes = client.get(f"/ballots/{box_id}/minutes").get_data(as_text=True)
+    assert f"Quy trình: {case}; bước: Xem xét, phê duyệt." in minutes
+    for page in (vote, manage, minutes):
+        assert f"sample_approval#{instance_id}" not in page and "review_request" not in page

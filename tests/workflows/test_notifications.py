@@ -86,6 +86,9 @@ def test_new_task_goes_to_the_assignee_then_to_everyone_in_the_group(driver: Wor
     [(who, note)] = _notes(factory)
     assert (who, note.kind, note.title) == ("officer1", "new_task", "Công việc mới: Lập đề nghị")
     assert "Phê duyệt đề nghị (mẫu)" in note.body and "Nguyễn Thị Lan" in note.body
+    # The procedure by its name and case number, not its internal reference.
+    assert f"Quy trình: Phê duyệt đề nghị (mẫu) — hồ sơ số {instance_id}" in note.body
+    assert f"sample_approval#{instance_id}" not in note.body
     assert note.instance_id == instance_id and note.email_status == "pending" and note.read_dt is None
 
     driver.complete("officer1", driver.task(instance_id, "submit_request").id, REQUEST)

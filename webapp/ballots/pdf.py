@@ -19,6 +19,7 @@ from flask_babel import gettext as _
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 
+from webapp.i18n import case_reference
 from workflows.ballots import TallyMinutes
 
 DEFAULT_FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
@@ -66,9 +67,9 @@ def minutes_pdf(
     pdf.paragraph(m.question, align="C")
     pdf.ln(3)
     intro = _(
-        "Procedure %(ref)s, step %(step)s. Ballot: %(mode)s.",
-        ref=m.instance_reference,
-        step=m.step_key,
+        "Procedure: %(ref)s; step: %(step)s. Ballot: %(mode)s.",
+        ref=case_reference(m.process_name, m.instance_id),
+        step=m.step_name,
         mode=labels["mode"][m.mode],
     )
     if m.subject_name:

@@ -23,7 +23,7 @@ from webapp.ballots.forms import (
 from webapp.ballots.pdf import minutes_pdf as build_minutes_pdf
 from webapp.ballots.pdf import pdf_font
 from webapp.extensions import db
-from webapp.http import act, problem_text, status_for, translated
+from webapp.http import act, problem_text, process_engine, status_for, translated
 from workflows import ballots
 from workflows.errors import Invalid, NotFound, WorkflowError
 from workflows.models import BallotBox, BallotElector, BallotMode
@@ -57,6 +57,11 @@ def labels() -> dict[str, Any]:
     }
 
 
+def step_name(box: BallotBox) -> str:
+    """The name the procedure's model gives the box's step (its BPMN task's name), as the inbox shows it."""
+    return process_engine().definition(db.session, box.instance.process_version_id).step_name(box.step_key)
+
+
 def _load(box_id: int) -> BallotBox:
     try:
         return ballots.load_box(db.session, current_user, box_id)
@@ -79,6 +84,7 @@ def _render_vote(box: BallotBox, elector: BallotElector, form: Any, *, errors: l
     result = box.tally if ballots.can_see_result(db.session, current_user, box) else None
     context = {
         "box": box,
+        "step_name": step_name(box),
         "elector": elector,
         "form": form,
         "fields": fields,
@@ -141,6 +147,7 @@ def _render_manage(box: BallotBox, *, attendance: Any = None, paper: Any = None,
     electors = _electors(box)
     context = {
         "box": box,
+        "step_name": step_name(box),
         "rules": BallotRules.from_json(box.rules),
         "electors": electors,
         "voted": sum(1 for elector, _user in electors if elector.has_voted),
@@ -235,7 +242,7 @@ def minutes(box_id: int) -> Any:
         abort(403)
     return render_template(
         "ballots/minutes.html",
-        minutes=ballots.tally_minutes(db.session, box),
+        minutes=ballots.tally_minutes(db.session, box, step_name(box)),
         may_manage=ballots.can_manage_box(db.session, current_user, box),
         has_pdf=pdf_font() is not None,
     )
@@ -255,7 +262,10 @@ def minutes_pdf(box_id: int) -> Any:
         abort(404)
     labels = {"outcome": OUTCOME_LABELS, "denominator": DENOMINATOR_LABELS, "mode": MODE_LABELS}
     document = build_minutes_pdf(
-        ballots.tally_minutes(db.session, box), fonts, labels, current_app.jinja_env.filters["localdatetime"]
+        ballots.tally_minutes(db.session, box, step_name(box)),
+        fonts,
+        labels,
+        current_app.jinja_env.filters["localdatetime"],
     )
     response = make_response(document)
     response.headers["Content-Type"] = "application/pdf"

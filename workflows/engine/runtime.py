@@ -81,6 +81,15 @@ class Definition:
                 self._derived[key] = value
             return value
 
+    def step_name(self, key: str) -> str:
+        """The name the model gives the element `key` (a BPMN task's name), or the key when it has none."""
+        for spec in [self.spec, *(self.subprocess_specs or {}).values()]:
+            task_spec = (getattr(spec, "task_specs", None) or {}).get(key)
+            name = getattr(task_spec, "bpmn_name", None)
+            if isinstance(name, str) and name.strip():
+                return name
+        return key
+
     def form_schema(self, form_filename: str | None) -> dict[str, Any] | None:
         return self.forms.get(form_filename) if form_filename else None
 
