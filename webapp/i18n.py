@@ -97,6 +97,8 @@ def install_page_translations(app: Flask) -> None:
     app.jinja_env.filters["data_text"] = data_text
     app.jinja_env.globals["case_reference"] = case_reference
     app.jinja_env.filters["fixed"] = format_fixed
+    app.jinja_env.filters["tally_outcome"] = tally_outcome
+    app.jinja_env.filters["tally_text"] = tally_text
     app.jinja_env.filters["amount"] = format_amount
     app.jinja_env.filters["duration"] = format_duration
     app.jinja_env.filters["period_text"] = format_period
@@ -256,6 +258,45 @@ def data_text(value: Any, key: str | None = None) -> Any:
 
 
 _YES, _NO = N_("Yes"), N_("No")
+
+# A ballot's outcome in a sentence of the history ("kết quả: trúng cử"), by the stored code (workflows.rules.ballots).
+TALLY_OUTCOMES = {
+    "elected": N_("elected"),
+    "not_elected": N_("not elected"),
+    "head_decides": N_("at the threshold: the head decides"),
+    "runoff": N_("nobody passed: the leading candidates go on"),
+    "quorum_failed": N_("quorum not reached"),
+}
+
+
+def tally_outcome(code: Any) -> str:
+    """A stored tally outcome in words; an unknown code as it is."""
+    return _(TALLY_OUTCOMES[code]) if isinstance(code, str) and code in TALLY_OUTCOMES else str(code or "—")
+
+
+def tally_text(tally: Any, names: Mapping[str, str] | None = None) -> str:
+    """A ballot's tally record (as the data and the chain keep it) in words: each candidate's votes in favour of the
+    denominator with the percentage, then the outcome — "Nguyễn Văn An: 2/3 đồng ý (66,67%) — trúng cử"."""
+    if not isinstance(tally, Mapping):
+        return str(data_text(tally))
+    names = names or {}
+    parts = []
+    for row in tally.get("candidates") or []:
+        if not isinstance(row, Mapping):
+            continue
+        key = str(row.get("key"))
+        percent = row.get("percent")
+        parts.append(
+            _(
+                "%(name)s: %(yes)s/%(of)s in favour (%(percent)s%%)",
+                name=names.get(key, key),
+                yes=row.get("yes", 0),
+                of=tally.get("denominator", "—"),
+                percent=format_fixed(percent, 2) if isinstance(percent, int | float) else "—",
+            )
+        )
+    outcome = tally_outcome(tally.get("outcome"))
+    return f"{'; '.join(parts)} — {outcome}" if parts else outcome
 
 
 def _word(value: Any) -> str:

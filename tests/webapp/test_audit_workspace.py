@@ -596,3 +596,56 @@ def test_an_object_or_unit_that_is_not_an_id_is_no_server_error(auth: AuthAction
     assert refused.status_code == 400
     assert 'aria-invalid="true"' in refused.get_data(as_text=True)
     assert client.get(f"/audit/events?chain=%23{value}").status_code == 400
+
+
+def test_the_history_words_a_ballot_and_its_tally(auth: AuthActions, client, driver: WorkflowDriver) -> None:
+    """The step by its name in the model, the tally in words with the outcome in Vietnamese and the percentage the
+    Vietnamese way, the day checked as dd/mm/yyyy; the model's working keys ("_…") are not shown as data."""
+    from tests.fixtures.ballots import CANDIDATES, collective, user
+    from workflows import ballots
+    from workflows.audit import PendingEvent, instance_audit_rows
+    from workflows.engine.store import lock_instance, save_instance
+    from workflows.models import BallotBox
+    from workflows.rules.ballots import BallotRules
+
+    factory = driver.session_factory
+    members = list(collective(factory).values())[:3]
+    instance_id = driver.start("sample_approval", as_user="officer1", subject="CB0001")
+    with factory() as s, transaction(s):
+        box_id = ballots.open_box(
+            s,
+            actor=user(s, "personnel1"),
+            instance_id=instance_id,
+            step_key="review_request",
+            question="Giới thiệu nhân sự",
+            candidates=CANDIDATES[:1],
+            elector_ids=members,
+            members_count=len(members),
+            rules=BallotRules(),
+        ).id
+        ballots.mark_attendance(s, actor=user(s, "personnel1"), box_id=box_id, present_ids=members)
+    with factory() as s, transaction(s):
+        for voter_id, mark in zip(members, ("yes", "yes", "no"), strict=True):
+            ballots.cast_ballot(s, voter=s.get(User, voter_id), box_id=box_id, contents={"a": mark})  # type: ignore[arg-type]
+        ballots.close_box(s, actor=user(s, "personnel1"), box_id=box_id)
+    with factory() as s, transaction(s):
+        tally = s.get(BallotBox, box_id).tally  # type: ignore[union-attr]
+        changes = {
+            "_tally_review_request": {"from": None, "to": tally},
+            "_confidence_level": {"from": None, "to": "normal"},
+            "eligibility": {"from": None, "to": [{"rule": "age", "passed": True, "message": "Đủ tuổi"}]},
+            "eligibility_checked_on": {"from": None, "to": "2026-12-06"},
+        }
+        instance = lock_instance(s, instance_id)
+        event = PendingEvent("data_changed", {"changes": changes})
+        rows, seq, head = instance_audit_rows(instance, [event], actor=user(s, "personnel1"))
+        save_instance(s, instance, audit_rows=rows, audit_seq=seq, audit_head=head)
+    auth.login("auditor1")
+    html = client.get(f"/audit/instances/{instance_id}").get_data(as_text=True)
+    assert "Đã mở cuộc bỏ phiếu cho bước “Xem xét, phê duyệt”." in html
+    assert "Kết quả kiểm phiếu: Nguyễn Văn An: 2/3 đồng ý (66,67%) — trúng cử" in html
+    assert "kết quả: trúng cử" in html and "<td>66,67</td>" in html
+    assert "kiểm tra ngày 06/12/2026" in html and "2026-12-06" not in html
+    for raw in ("review_request”", "_tally_review_request:", "candidates: abstain", "_confidence_level", "elected<"):
+        assert raw not in html, raw
+    assert "kết quả: elected" not in html and "66.67" not in html
