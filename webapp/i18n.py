@@ -97,6 +97,7 @@ def install_page_translations(app: Flask) -> None:
     app.jinja_env.filters["data_text"] = data_text
     app.jinja_env.globals["case_reference"] = case_reference
     app.jinja_env.filters["fixed"] = format_fixed
+    app.jinja_env.filters["file_size"] = format_file_size
     app.jinja_env.filters["tally_outcome"] = tally_outcome
     app.jinja_env.filters["tally_text"] = tally_text
     app.jinja_env.filters["amount"] = format_amount
@@ -206,6 +207,28 @@ def format_period(period: str) -> str:
     return month_text(period)
 
 
+# Data keys that hold an evaluation period ("2026-11", "2026-Q4", "2026").
+PERIOD_KEYS = frozenset({"period"})
+_MONTH = re.compile(r"[0-9]{4}-[0-9]{2}")
+
+
+def period_words(period: str) -> str:
+    """An evaluation period in a sentence: "tháng 11/2026", "Quý 4/2026"; a year or anything else as written."""
+    if _MONTH.fullmatch(period) and month_text(period) != period:
+        return _("month %(month)s", month=month_text(period))
+    return format_period(period)
+
+
+def format_file_size(size: int) -> str:
+    """A file's size as people read it, the reader's way: "640 byte", "1,5 KB", "2,3 MB" (a small file is not
+    "0.0 KB")."""
+    if size < 1024:
+        return _("%(size)s bytes", size=size)
+    if size < 1024 * 1024:
+        return _("%(size)s KB", size=format_decimal(size / 1024, format="0.#", locale=_locale()))
+    return _("%(size)s MB", size=format_decimal(size / (1024 * 1024), format="0.#", locale=_locale()))
+
+
 def format_duration(value: timedelta) -> str:
     """How long something took, in words and rounded to its largest unit ("4 phút", "2 ngày"), as a report reads;
     under a minute: "dưới 1 phút" rather than seconds nobody acts on."""
@@ -242,7 +265,7 @@ def data_text(value: Any, key: str | None = None) -> Any:
     if isinstance(value, int | float):
         return format_data_number(value)
     if isinstance(value, str):
-        return _format_text(value)
+        return period_words(value) if key in PERIOD_KEYS else _format_text(value)
     if isinstance(value, Mapping):
         columns = DATA_COLUMNS.get(key or "", {})
         parts = []

@@ -328,3 +328,25 @@ def test_the_api_accepts_a_rows_stored_reference_like_the_top_level_file(
     data = _data(driver, instance_id)
     assert [row["evidence"] for row in data["products"]] == ["attachment:1", "attachment:2"]
     assert data["self_score"] == 98.0
+
+
+def test_the_month_a_small_files_size_and_a_drafts_decimal_read_the_vietnamese_way(
+    auth: AuthActions, client, driver: WorkflowDriver
+) -> None:
+    """The instance page names the period "tháng 11/2026" (not "2026-11") and a small file's size in bytes (not
+    "0.0 KB"); a decimal typed "9,5" into a draft comes back as "9,5", not "9.5"."""
+    instance_id, task = _opened(auth, driver)
+    draft = _post(
+        auth,
+        task,
+        _form(**{"criteria_competence": "9,5", "action": "draft", "products-0-evidence": _file(PDF_A, "bien-ban.pdf")}),
+    )
+    assert draft.status_code == 302
+    page = client.get(f"/tasks/{task.id}").get_data(as_text=True)
+    field = re.search(r'<input[^>]*name="criteria_competence"[^>]*>', page)
+    assert field is not None and 'value="9,5"' in field.group(0), field
+    assert _post(auth, task, _form(**{"products-0-evidence": _file(PDF_A, "bien-ban.pdf")})).status_code == 302
+    shown = client.get(f"/instances/{instance_id}").get_data(as_text=True)
+    period = re.search(r'<dd data-key="period">(.*?)</dd>', shown)
+    assert period is not None and period.group(1) == "tháng 11/2026"
+    assert f"({len(PDF_A)} byte" in shown and "0.0 KB" not in shown and "0,0 KB" not in shown

@@ -151,7 +151,7 @@ def open_page() -> Any:
                     _(
                         "Month %(month)s, %(unit)s: %(opened)s evaluations opened, %(already)s already open, "
                         "%(missing)s cadres without a user account.",
-                        month=summary.month,
+                        month=month_text(summary.month),
                         unit=summary.unit_name,
                         opened=summary.opened,
                         already=summary.already_open,

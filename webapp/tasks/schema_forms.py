@@ -594,7 +594,9 @@ class _NumberField(_SchemaField, Field):
         if self.data is None:
             return self.shown or ""
         text = repr(self.data)
-        return text[:-2] if text.endswith(".0") else text
+        text = text[:-2] if text.endswith(".0") else text
+        # A decimal back in the field as the reader writes it: "9,5" in Vietnamese (as typed), "9.5" in English.
+        return text.replace(".", ",") if self.ui.get("lang") == "vi" else text
 
 
 class SchemaIntegerField(_NumberField):
