@@ -213,3 +213,41 @@ READ_KIND_NAMES = {
     "cadre": N_("Cadre record"),
     "cadre_history": N_("Cadre's procedures"),
 }
+
+# The fields of a cadre's record that its history (/registry/cadres/<id>) names and no import column does: the posts
+# held, discipline, planning, evaluation results and rotations (workflows/registry/records.py). The history falls
+# back on DATA_LABELS, then on the key.
+RECORD_LABELS = {
+    "started_on": N_("Started on"),
+    "ended_on": N_("Ended on"),
+    "source_instance_id": N_("Recorded by procedure no."),
+    "removal_instance_id": N_("Removed by procedure no."),
+    "level": N_("Discipline"),
+    "decided_on": N_("Decided on"),
+    "expires_on": N_("Expires on"),
+    "note": N_("Note"),
+    "status": N_("Status"),
+    "added_on": N_("Added on"),
+    "removed_on": N_("Removed on"),
+    "reason": N_("Reason"),
+    "score": N_("Score"),
+    "grade": N_("Grade"),
+    "quota_exception": N_("Approval to keep HTXSNV over the quota"),
+    "from_unit_id": N_("From unit"),
+    "to_unit_id": N_("To unit"),
+    "planned_end_on": N_("Planned end"),
+}
+# Coded values of those fields (workflows/registry/models.py: PlanningStatus, DisciplineLevel).
+RECORD_VALUES = {
+    "status": {"active": N_("In the planning"), "removed": N_("Taken out of the planning")},
+    "level": {
+        "khien_trach": N_("Reprimand"),
+        "canh_cao": N_("Warning"),
+        "ha_bac_luong": N_("Salary grade lowered"),
+        "giang_chuc": N_("Demotion"),
+        "cach_chuc": N_("Removal from office"),
+        "bai_nhiem": N_("Dismissal by the electing body"),
+        "buoc_thoi_viec": N_("Forced resignation"),
+        "khai_tru": N_("Expulsion from the Party"),
+    },
+}

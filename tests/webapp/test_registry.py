@@ -148,3 +148,32 @@ def test_skipping_bad_rows_of_a_file_without_any_imports_it_as_usual(
     )
     assert response.status_code == 302 and _count(driver) == before + 1
     assert "Đã nhập: 1 mới" in client.get(response.headers["Location"]).get_data(as_text=True)
+
+
+def test_the_record_history_names_each_field_in_vietnamese(auth: AuthActions, client, driver: WorkflowDriver) -> None:
+    """A post held, a discipline and a monthly result read "Bắt đầu từ: — → 06/06/2025", "Xếp loại: — → HTTNV",
+    "Điểm: — → 84,36" — never the record's keys (started_on, grade, score) or codes (khien_trach)."""
+    from workflows.db import transaction
+    from workflows.registry import records
+    from workflows.registry.models import Position, User
+
+    with driver.session_factory() as s, transaction(s):
+        cadre = s.scalars(select(Cadre).where(Cadre.code == "CB0001")).one()
+        actor = s.scalars(select(User).where(User.username == "personnel1")).one()
+        post = Position(title="Phó Chủ tịch UBND xã", unit_id=cadre.unit_id, level="commune")
+        s.add(post)
+        s.flush()
+        records.add_position(s, actor, cadre, position_id=post.id, started_on="2025-06-06")
+        records.add_discipline(s, actor, cadre, level="khien_trach", decided_on="2025-07-01")
+        records.record_evaluation(
+            s, actor, cadre, period_kind="month", period="2026-10", grade="HTTNV", score=84.36, reason="Kết quả tháng"
+        )
+        cadre_id = cadre.id
+    auth.login("personnel1")
+    page = client.get(f"/registry/cadres/{cadre_id}").get_data(as_text=True)
+    history = page.split('class="timeline"')[-1]
+    for shown in ("Bắt đầu từ: <del>—</del> → <ins>06/06/2025</ins>", "Xếp loại: <del>—</del> → <ins>HTTNV</ins>",
+                  "Điểm: <del>—</del> → <ins>84,36</ins>", "Khiển trách"):  # fmt: skip
+        assert shown in history, shown
+    for raw in ("started_on:", "grade:", "score:", "level:", "decided_on:", "khien_trach"):
+        assert raw not in history, raw

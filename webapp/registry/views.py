@@ -12,6 +12,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select
 
 from webapp.audit.reads import read_logged
+from webapp.data_labels import DATA_LABELS, RECORD_LABELS, RECORD_VALUES
 from webapp.downloads import bad_filters, export_format, format_problems, send_table
 from webapp.extensions import db
 from webapp.http import Pagination, problem_text, translated
@@ -179,6 +180,14 @@ _CHOICE_NAMES = {
 }
 
 
+def _field_name(name: str) -> str:
+    """A record field's name: the import column's header, else the record's own labels, else a procedure's."""
+    if name in _FIELD_NAMES:
+        return str(_FIELD_NAMES[name])
+    label = RECORD_LABELS.get(name) or DATA_LABELS.get(name)
+    return _(label) if label else name
+
+
 def _readable_history(events: list[AuditEvent]) -> list[tuple[AuditEvent, dict[str, Any], list[tuple[str, str, str]]]]:
     """Each event of a cadre's record with its changes as a person reads them: the field's name, choices and yes/no
     in words, dates as dd/mm/yyyy, units and posts by name — not `gender: male`, `unit_id: 4`."""
@@ -206,6 +215,8 @@ def _readable_history(events: list[AuditEvent]) -> list[tuple[AuditEvent, dict[s
             return _("Yes") if value else _("No")
         if name in _CHOICE_NAMES:
             return _CHOICE_NAMES[name].get(str(value), str(value))
+        if name in RECORD_VALUES and str(value) in RECORD_VALUES[name]:
+            return _(RECORD_VALUES[name][str(value)])
         return str(data_text(value))  # days as dd/mm/yyyy, numbers the reader's way, as the procedure pages
 
     return [
@@ -213,7 +224,7 @@ def _readable_history(events: list[AuditEvent]) -> list[tuple[AuditEvent, dict[s
             event,
             payload,
             [
-                (str(_FIELD_NAMES.get(name, name)), shown(name, change.get("from")), shown(name, change.get("to")))
+                (_field_name(name), shown(name, change.get("from")), shown(name, change.get("to")))
                 for name, change in fields.items()
                 if isinstance(change, dict)
             ],
