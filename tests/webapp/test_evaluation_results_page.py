@@ -124,7 +124,12 @@ def test_the_export_holds_every_row_of_every_page(
 
 @pytest.mark.parametrize(
     ("month", "message"),
-    [("2026-13", "expected a month (YYYY-MM)"), ("11-2026", "expected a month (YYYY-MM)"), ("", None)],
+    [
+        ("2026-13", "Write the month as month/year, for example 11/2026."),
+        ("11-2026", "Write the month as month/year, for example 11/2026."),
+        ("tháng 11", "Write the month as month/year, for example 11/2026."),
+        ("", None),
+    ],
 )
 def test_a_bad_month_is_refused_with_a_clear_message_and_nothing_written(
     app: Flask, auth: AuthActions, client, seeded, session_factory, month, message
@@ -138,6 +143,9 @@ def test_a_bad_month_is_refused_with_a_clear_message_and_nothing_written(
     assert response.status_code == 400
     html = response.get_data(as_text=True)
     assert vietnamese(app, message) in html and 'aria-invalid="true"' in html and not _codes(html)
+    assert "ví dụ 11/2026" in html and "YYYY-MM" not in html
+    heading = re.search(r"<h1>(.*?)</h1>", html, re.S)
+    assert heading is not None and month not in heading.group(1) and "tháng tháng" not in html
     assert client.get(f"/evaluation/results?unit={UNIT}&month={month}&format=csv").status_code == 400
     assert _counts(session_factory) == before
 
@@ -194,3 +202,16 @@ def test_each_evaluation_under_way_shows_the_step_it_waits_at(
     states = [row["Tình trạng"] for row in csv.DictReader(io.StringIO(exported.lstrip("\ufeff")))]
     assert states.count("Chờ lãnh đạo trực tiếp nhận xét") == 1
     assert states.count("Chờ cán bộ tự đánh giá") == under_way - 1
+
+
+@pytest.mark.parametrize("typed", ["11/2026", "tháng 11/2026", "Tháng 11/2026", "2026-11"])
+def test_the_month_is_taken_as_people_write_it(app: Flask, auth: AuthActions, client, seeded, typed: str) -> None:
+    """ "11/2026" and "tháng 11/2026" name November 2026 as "2026-11" does; the box keeps what was typed."""
+    auth.login("personnel1")
+    response = client.get("/evaluation/results", query_string={"unit": "X001", "month": typed})
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    heading = re.search(r"<h1>(.*?)</h1>", html, re.S)
+    title = "Monthly results: %(unit)s, month %(month)s"
+    assert heading is not None and heading.group(1) == vietnamese(app, title, unit="Xã An Phú", month="11/2026")
+    assert f'name="month" size="8" value="{typed}"' in html and "Cần một tháng" not in html

@@ -37,6 +37,7 @@ from workflows.evaluation.results import (
     month_problems,
     monthly_history,
     period_history,
+    read_month,
     result_access,
     result_records,
     result_units,
@@ -252,7 +253,9 @@ def results() -> Any:
     access = result_access(db.session, current_user, unit.id, published_in_unit=published)
     if access is None:
         abort(404)  # outside scope: as if the unit did not exist
-    month = (request.args.get("month") or "").strip() or latest_month(db.session, unit.id) or f"{local_today():%Y-%m}"
+    # "11/2026", "tháng 11/2026" or "2026-11"; the box keeps what was typed, the page reads the month it names.
+    typed = (request.args.get("month") or "").strip()
+    month = read_month(typed) if typed else latest_month(db.session, unit.id) or f"{local_today():%Y-%m}"
     # The units below are for those who oversee the unit; its own people see what is published in their unit only.
     include_subunits = request.args.get("subunits") == "1" and access == FULL
     problems = month_problems(month) + format_problems()
@@ -260,6 +263,7 @@ def results() -> Any:
         "units": units,
         "unit": unit,
         "month": month,
+        "month_typed": typed or month,
         "access": access,
         "include_subunits": include_subunits,
     }

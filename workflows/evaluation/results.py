@@ -9,6 +9,7 @@ published inside the unit (NĐ 335/2025 Điều 19: the result is made known in 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -113,10 +114,27 @@ def _score_text(score: float | None) -> str | None:
     return text.replace(".", ",")
 
 
+# A month as people type it into the results filter: "11/2026", "tháng 11/2026" (any case), or "2026-11".
+_TYPED_MONTH = re.compile(
+    r"(?:th[aá]ng\s+)?(?:(0?[1-9]|1[0-2])\s*/\s*([0-9]{4})|([0-9]{4})-(0[1-9]|1[0-2]))", re.IGNORECASE
+)
+
+
+def read_month(text: str | None) -> str | None:
+    """The month typed (`_TYPED_MONTH`) as YYYY-MM, or None when it is not a month."""
+    match = _TYPED_MONTH.fullmatch(" ".join(unicodedata.normalize("NFC", text or "").split()))
+    if match is None:
+        return None
+    if match.group(3):
+        return f"{match.group(3)}-{match.group(4)}"
+    return f"{match.group(2)}-{int(match.group(1)):02d}"
+
+
 def month_problems(month: str | None) -> list[Problem]:
-    """A results month is any well-formed month (a future one simply has no results yet)."""
+    """A results month is any well-formed month (a future one simply has no results yet); the message gives an
+    example in the form Vietnamese pages write a month."""
     if month is None or not _MONTH.fullmatch(month):
-        return [Problem("expected a month (YYYY-MM)", field="month")]
+        return [Problem("Write the month as month/year, for example 11/2026.", field="month")]
     return []
 
 
@@ -432,6 +450,7 @@ __all__ = [
     "month_problems",
     "monthly_history",
     "period_history",
+    "read_month",
     "result_access",
     "result_records",
     "result_units",
