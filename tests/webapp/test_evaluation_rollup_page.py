@@ -237,7 +237,9 @@ def test_an_approved_exception_shows_on_the_rollup_and_the_cadres_record(
         ra02_id = session.scalars(select(Cadre.id).where(Cadre.code == "RA02")).one()
         assert session.get(ProcessInstance, instance_id).status == "completed"  # type: ignore[union-attr]
     record = client.get(f"/registry/cadres/{ra02_id}").get_data(as_text=True)
-    assert REFERENCE in record and "quota_exception" in record  # the result, and its audited change
+    # The result, and its audited change under its name (not the record key quota_exception).
+    assert REFERENCE in record and "Văn bản chấp thuận giữ HTXSNV vượt tỷ lệ" in record
+    assert "quota_exception" not in record
     with session_factory() as session:
         rx01_id = session.scalars(select(Cadre.id).where(Cadre.code == "RX01")).one()
     demoted = client.get(f"/registry/cadres/{rx01_id}").get_data(as_text=True)
