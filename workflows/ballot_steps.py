@@ -24,7 +24,8 @@ from uuid import UUID
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflows.ballots import Candidate, open_box
+from workflows.access import oversees_unit
+from workflows.ballots import MANAGING_ROLES, Candidate, open_box
 from workflows.engine.runtime import ProcessEngine
 from workflows.errors import Conflict, Invalid, NotFound, Problem
 from workflows.models import BallotBox, BallotMode, HumanTask, ProcessInstance, ProcessVersion
@@ -38,6 +39,7 @@ __all__ = [
     "BallotProcedure",
     "OpenStep",
     "StepConfig",
+    "TaskBallot",
     "boxes_of_step",
     "closed_box",
     "current_step",
@@ -46,6 +48,7 @@ __all__ = [
     "pending_box",
     "procedure_for",
     "step_note_key",
+    "task_ballot",
 ]
 
 # The ids of the boxes already taken into the data (one box per activation of a step).
@@ -60,6 +63,10 @@ class StepConfig(Protocol):
 
     @property
     def is_signable(self) -> bool: ...
+
+    # The conference summons people beyond the collective (expanded leadership, key cadres).
+    @property
+    def wider_conference(self) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -151,6 +158,27 @@ def pending_box(session: Session, instance_id: int, step: str, data: Mapping[str
     return pending[-1] if pending else None
 
 
+@dataclass(frozen=True)
+class TaskBallot:
+    """The ballot of an open ballot task, for the page of the task: None until its box is opened."""
+
+    box_id: int | None
+
+
+def task_ballot(session: Session, user: User, task: HumanTask, data: Mapping[str, Any]) -> TaskBallot | None:
+    """For one who may run the ballot of this open ballot task (personnel or the head over the procedure's unit, as
+    `open_box` requires): the box of this activation of the step, if opened. None for anyone else, or any other
+    task."""
+    procedure = procedure_for(task.process_id)
+    if procedure is None or task.status != TaskStatus.OPEN or task.task_key not in procedure.steps:
+        return None
+    unit_id = session.scalar(select(ProcessInstance.unit_id).where(ProcessInstance.id == task.instance_id))
+    if not oversees_unit(session, user, unit_id, MANAGING_ROLES):
+        return None
+    box = pending_box(session, task.instance_id, task.task_key, data)
+    return TaskBallot(box.id if box is not None else None)
+
+
 def open_step_ballot(
     session: Session,
     engine: ProcessEngine,
@@ -183,6 +211,7 @@ def open_step_ballot(
         mode=mode,
         unit_id=procedure.voting_unit(step, current.data),
         is_signable=config.is_signable,
+        wider_conference=config.wider_conference,
     )
 
 

@@ -29,7 +29,16 @@ from workflows.audit import PendingEvent, instance_audit_rows
 from workflows.clock import utcnow_naive
 from workflows.engine.store import lock_instance, save_instance
 from workflows.errors import Conflict, Invalid, NotAllowed, NotFound, Problem
-from workflows.models import Ballot, BallotBox, BallotBoxStatus, BallotElector, BallotMode, ProcessInstance
+from workflows.models import (
+    Ballot,
+    BallotBox,
+    BallotBoxStatus,
+    BallotElector,
+    BallotMode,
+    HumanTask,
+    ProcessInstance,
+    ProcessVersion,
+)
 from workflows.query_args import parse_id
 from workflows.registry.models import OrgUnit, User
 from workflows.rules.ballots import (
@@ -39,6 +48,8 @@ from workflows.rules.ballots import (
     TallyResult,
     ballot_problems,
     count_ballots,
+    is_own_ballot,
+    members_count_problems,
     paper_count_problems,
     tally,
 )
@@ -47,8 +58,10 @@ from workflows.states import InstanceStatus, Role
 __all__ = [
     "BALLOT_EVENTS",
     "MANAGING_ROLES",
+    "BallotToCast",
     "Candidate",
     "TallyMinutes",
+    "ballots_to_cast",
     "can_manage_box",
     "can_see_result",
     "can_view_minutes",
@@ -59,6 +72,7 @@ __all__ = [
     "mark_attendance",
     "open_box",
     "tally_minutes",
+    "votes_on_self",
 ]
 
 _ballots = cast(Table, Ballot.__table__)
@@ -98,6 +112,12 @@ def can_manage_box(session: Session, user: User, box: BallotBox) -> bool:
 
 def _elector(session: Session, box_id: int, user_id: int) -> BallotElector | None:
     return session.get(BallotElector, (box_id, user_id))
+
+
+def votes_on_self(session: Session, user: User, box: BallotBox) -> bool:
+    """Whether the user is the person the box's procedure is about (who never votes in it: `is_own_ballot`)."""
+    subject = session.scalar(select(ProcessInstance.subject_cadre_id).where(ProcessInstance.id == box.instance_id))
+    return is_own_ballot(user.cadre_id, subject)
 
 
 def can_view_minutes(session: Session, user: User, box: BallotBox) -> bool:
@@ -174,9 +194,11 @@ def open_box(
     mode: str = BallotMode.ONLINE,
     unit_id: int | None = None,
     is_signable: bool = False,
+    wider_conference: bool = False,
 ) -> BallotBox:
     """A box for one ballot of one step. Electors are the summoned members: users of the voting unit or below it
-    (`unit_id`, by default the procedure's unit)."""
+    (`unit_id`, by default the procedure's unit), never the person the procedure is about. `wider_conference`: the
+    conference summons people beyond the collective, so the collective may be smaller than those summoned."""
     instance = session.get(ProcessInstance, instance_id)
     if instance is None:
         raise NotFound(f"instance {instance_id} does not exist")
@@ -214,6 +236,14 @@ def open_box(
             problems.append(Problem("No such active user.", field=f"elector:{user_id}"))
         elif not _in_unit(session, unit_id, user.unit_id):
             problems.append(Problem("Not a member of the unit holding this ballot.", field=f"elector:{user_id}"))
+        elif is_own_ballot(user.cadre_id, instance.subject_cadre_id):
+            problems.append(
+                Problem("The person this procedure is about does not vote in its ballots.", field=f"elector:{user_id}")
+            )
+    if wanted and not isinstance(members_count, bool) and isinstance(members_count, int) and members_count >= 1:
+        problems += members_count_problems(
+            members=members_count, summoned=len(wanted), wider_conference=wider_conference
+        )
     if problems:
         raise Invalid("The ballot cannot be opened.", problems)
 
@@ -302,6 +332,8 @@ def cast_ballot(session: Session, *, voter: User, box_id: int, contents: Mapping
         if not _in_unit(session, box.unit_id, voter.unit_id):
             raise NotAllowed("You are not a member of the unit holding this ballot.")
         raise NotAllowed("You are not summoned to this ballot.")
+    if votes_on_self(session, voter, box):
+        raise NotAllowed("This ballot is about you: you do not vote in it.")
     if not elector.is_present:
         raise NotAllowed("You are not recorded as present at the conference.")
     if elector.has_voted:
@@ -331,6 +363,57 @@ def cast_ballot(session: Session, *, voter: User, box_id: int, contents: Mapping
     )
     session.expire(elector)
     _audit(session, box, voter, "ballot_cast", {"box_id": box.id})
+
+
+# -- the ballots a member still has to cast ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BallotToCast:
+    box_id: int
+    process_name: str
+    step_name: str
+    question: str
+    is_present: bool  # False: the secretary has not recorded the member as present yet
+
+
+def ballots_to_cast(session: Session, user: User) -> list[BallotToCast]:
+    """The open online ballots the user is summoned to and has not voted in — facts of the minutes about the user
+    alone (summoned, present, voted), never anything about a ballot's contents or anyone else's vote. A box of a
+    procedure about the user is left out: they do not vote in it."""
+    step_name = (
+        select(HumanTask.name)
+        .where(HumanTask.instance_id == BallotBox.instance_id, HumanTask.task_key == BallotBox.step_key)
+        .order_by(HumanTask.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    rows = session.execute(
+        select(
+            BallotBox.id,
+            ProcessVersion.name,
+            step_name,
+            BallotBox.question,
+            BallotElector.is_present,
+            ProcessInstance.subject_cadre_id,
+        )
+        .join(BallotElector, BallotElector.box_id == BallotBox.id)
+        .join(ProcessInstance, ProcessInstance.id == BallotBox.instance_id)
+        .join(ProcessVersion, ProcessVersion.id == ProcessInstance.process_version_id)
+        .where(
+            BallotElector.user_id == user.id,
+            BallotElector.is_summoned.is_(True),
+            BallotElector.has_voted.is_(False),
+            BallotBox.status == BallotBoxStatus.OPEN,
+            BallotBox.mode == BallotMode.ONLINE,
+        )
+        .order_by(BallotBox.id)
+    ).all()
+    return [
+        BallotToCast(box_id, process_name, name or question, question, bool(present))
+        for box_id, process_name, name, question, present, subject in rows
+        if not is_own_ballot(user.cadre_id, subject)
+    ]
 
 
 # -- closing and counting ---------------------------------------------------------------------------------------

@@ -38,9 +38,22 @@ from workflows import clock
 from workflows.assignment import unit_chain
 from workflows.db import is_sqlite, transaction
 from workflows.errors import NotFound
-from workflows.models import AuditEvent, Comment, HumanTask, Notification, WorkerCursor
+from workflows.models import (
+    AuditEvent,
+    BallotBox,
+    BallotBoxStatus,
+    BallotElector,
+    BallotMode,
+    Comment,
+    HumanTask,
+    Notification,
+    ProcessInstance,
+    ProcessVersion,
+    WorkerCursor,
+)
 from workflows.prepared import server_prepared
 from workflows.registry.models import Cadre, OrgUnit, RoleAssignment, User
+from workflows.rules.ballots import is_own_ballot
 from workflows.states import EventType, TaskStatus
 
 log = logging.getLogger(__name__)
@@ -51,6 +64,7 @@ NEW_TASK = "new_task"
 RETURNED = "returned"
 DUE_SOON = "due_soon"
 OVERDUE = "overdue"
+BALLOT_OPENED = "ballot_opened"  # a ballot box the user is summoned to was opened (no task: the vote page)
 
 PENDING = "pending"
 SENT = "sent"
@@ -169,6 +183,8 @@ def create_notifications(
                 seen = events[-1].id
                 opened = [e.id for e in events if e.event_type == EventType.TASK_OPENED]
                 created += _insert_missing(session, _from_task_opened(session, opened))
+                boxes = [e.id for e in events if e.event_type == BALLOT_OPENED]
+                created += _insert_ballot_notices(session, _from_ballot_opened(session, boxes))
             new_position = _settled_position(session, position, seen)
             if new_position != position:
                 session.execute(
@@ -512,6 +528,99 @@ def notify_cadre(session: Session, cadre_id: int, *, kind: str, instance_id: int
             "created_dt": clock.utcnow_naive(),
         },
     )
+
+
+@dataclass(frozen=True)
+class _BallotNotice:
+    user_id: int
+    instance_id: int
+    title: str
+    body: str
+
+
+def _from_ballot_opened(session: Session, event_ids: Sequence[int]) -> list[_BallotNotice]:
+    """Every summoned member of a box opened for online voting who has not voted yet and is not the person the
+    procedure is about: the ballot waits for them. Only that they are summoned — nothing of anyone's vote. A box
+    already closed when the worker reaches its event creates nothing."""
+    if not event_ids:
+        return []
+    box_ids = [
+        json.loads(payload).get("box_id")
+        for payload in session.scalars(select(AuditEvent.payload).where(AuditEvent.id.in_(event_ids)))
+    ]
+    rows = session.execute(
+        select(
+            BallotElector.user_id,
+            User.cadre_id,
+            BallotBox.id,
+            BallotBox.instance_id,
+            BallotBox.question,
+            ProcessInstance.subject_cadre_id,
+            ProcessVersion.name,
+        )
+        .join(BallotBox, BallotBox.id == BallotElector.box_id)
+        .join(User, User.id == BallotElector.user_id)
+        .join(ProcessInstance, ProcessInstance.id == BallotBox.instance_id)
+        .join(ProcessVersion, ProcessVersion.id == ProcessInstance.process_version_id)
+        .where(
+            BallotElector.box_id.in_([box_id for box_id in box_ids if isinstance(box_id, int)]),
+            BallotElector.is_summoned.is_(True),
+            BallotElector.has_voted.is_(False),
+            BallotBox.status == BallotBoxStatus.OPEN,
+            BallotBox.mode == BallotMode.ONLINE,
+            User.is_active,
+        )
+        .order_by(BallotBox.id, BallotElector.user_id)
+    ).all()
+    return [
+        _BallotNotice(
+            user_id,
+            instance_id,
+            f"Phiếu bầu cần bỏ: {question}",
+            "\n".join(
+                [
+                    f"Quy trình: {process_name} (#{instance_id})",
+                    f"Hòm phiếu số {box_id}: {question}",
+                    "Mở trang Công việc của tôi để bỏ phiếu. Phiếu bầu là phiếu kín.",
+                ]
+            ),
+        )
+        for user_id, cadre_id, box_id, instance_id, question, subject_cadre_id, process_name in rows
+        if not is_own_ballot(cadre_id, subject_cadre_id)
+    ]
+
+
+def _insert_ballot_notices(session: Session, notices: Iterable[_BallotNotice]) -> int:
+    """No task to key them on: a notice already there (the same user, instance and text) is not written again."""
+    created = 0
+    now = clock.utcnow_naive()
+    for notice in notices:
+        title = _one_line(notice.title, _TITLE_LIMIT)
+        exists = session.scalar(
+            select(Notification.id).where(
+                Notification.user_id == notice.user_id,
+                Notification.kind == BALLOT_OPENED,
+                Notification.instance_id == notice.instance_id,
+                Notification.body == notice.body,
+            )
+        )
+        if exists is not None:
+            continue
+        session.execute(
+            insert(_notifications).values(
+                user_id=notice.user_id,
+                kind=BALLOT_OPENED,
+                instance_id=notice.instance_id,
+                human_task_id=None,
+                title=title,
+                body=notice.body,
+                created_dt=now,
+                email_status=PENDING,
+                email_attempts=0,
+            )
+        )
+        created += 1
+    return created
 
 
 def _insert_missing(session: Session, candidates: Iterable[_Candidate]) -> int:

@@ -38,7 +38,7 @@ from workflows.appointment.hooks import working_deadline
 from workflows.appointment.service import start_due_reappointments
 from workflows.audit import verify_chains
 from workflows.db import transaction
-from workflows.models import BallotBox, ProcessInstance
+from workflows.models import BallotBox, BallotElector, ProcessInstance
 from workflows.registry.demo import load_demo_province
 from workflows.registry.models import Cadre, CadrePosition, OrgUnit, PlanningEntry, Position, RoleAssignment, User
 from workflows.registry.records import add_position, local_today, remove_planning_entry
@@ -86,11 +86,14 @@ def _instance_id(response: Any) -> int:
     return int(match.group(1))
 
 
-def _open_box(auth: AuthActions, instance_id: int, electors: list[int], mode: str = "online") -> int:
+def _open_box(
+    auth: AuthActions, instance_id: int, electors: list[int], mode: str = "online", members_count: int | None = None
+) -> int:
     _as(auth, "personnel1")
     page = f"/appointments/{instance_id}/ballot"
+    members = str(members_count if members_count is not None else len(electors))
     response = auth.post(
-        page, {"electors": [str(i) for i in electors], "members_count": str(len(electors)), "mode": mode}, page=page
+        page, {"electors": [str(i) for i in electors], "members_count": members, "mode": mode}, page=page
     )
     assert response.status_code == 302, response.get_data(as_text=True)
     match = re.search(r"/ballots/(\d+)/manage", response.headers["Location"])
@@ -467,7 +470,7 @@ def test_bad_ballots_are_refused_and_change_nothing(
     assert ballot_tables(session_factory) == before
     # After the close, nobody votes.
     assert auth.post(f"/ballots/{box}/close", {}, page=f"/ballots/{box}/manage").status_code == 302
-    _as(auth, "officer2")
+    _as(auth, "member1")
     before = ballot_tables(session_factory)
     assert auth.client.post(vote_page, data={**YES, "csrf_token": auth.csrf_token("/inbox")}).status_code == 409
     assert ballot_tables(session_factory) == before
@@ -742,7 +745,7 @@ def test_external_source_at_exactly_half_goes_to_the_receiving_units_head(
     assert _submit(auth, driver, instance_id, "ext_consult_receiving", "personnel1", consult).status_code == 302
     _clearances(auth, driver, instance_id)
     senders = world["senders"]
-    marks = {"sender1": YES, "sender2": YES, "sender3": NO, "officer3": NO}  # 2 of 4 summoned: exactly 50%
+    marks = {"sender1": YES, "sender2": YES, "sender3": NO, "sender4": NO}  # 2 of 4 summoned: exactly 50%
     _hold_ballot(auth, instance_id, senders, marks)
     assert _submit(auth, driver, instance_id, "ballot_sending_unit", "personnel1", {}).status_code == 302
     [task] = driver.open_tasks(instance_id)
@@ -1011,3 +1014,96 @@ def test_an_empty_list_of_members_to_summon_says_why(
     _to_first_ballot(auth, driver, instance_id, "head1")
     page = auth.client.get(f"/appointments/{instance_id}/ballot").get_data(as_text=True)
     assert "không có người dùng nào đang hoạt động có tài khoản tại Ủy ban nhân dân xã An Phú" in page
+
+
+def _to_step2(auth: AuthActions, driver: WorkflowDriver, world: dict[str, Any]) -> int:
+    """An appointment of officer2 at the ballot of step 2, its box not opened yet."""
+    instance_id = _instance_id(_start(auth, world["post_id"]))
+    _submit(auth, driver, instance_id, "eligibility_policy", "personnel1", {"dossier_received_on": today_text()})
+    _submit(auth, driver, instance_id, "policy_decision", "leader1", {"policy_decision": "approve"})
+    _submit(
+        auth, driver, instance_id, "step1_conference", "personnel1", {"held_on": today_text(), "minutes_summary": "x"}
+    )
+    _as(auth, "personnel1")
+    return instance_id
+
+
+def test_the_nominee_is_not_summoned_and_may_not_vote_on_their_appointment(
+    client: FlaskClient,
+    auth: AuthActions,
+    driver: WorkflowDriver,
+    session_factory: sessionmaker[Session],
+    world: dict[str, Any],
+) -> None:
+    instance_id = _to_step2(auth, driver, world)
+    page = f"/appointments/{instance_id}/ballot"
+    with session_factory() as s:
+        nominee = user(s, "officer2").id
+    offered = _doc(client.get(page)).xpath("//input[@name='electors']/@value")
+    assert str(world["members"]["member1"]) in offered and str(nominee) not in offered
+    before = ballot_tables(session_factory)
+    electors = [str(i) for i in [*world["members"].values(), nominee]]
+    refused = auth.post(page, {"electors": electors, "members_count": "8", "mode": "online"}, page=page)
+    assert refused.status_code == 422 and 'role="alert"' in refused.get_data(as_text=True)
+    assert ballot_tables(session_factory) == before
+    # A box opened before the nominee was left out of the electors: they are refused at the vote page.
+    box = _open_box(auth, instance_id, list(world["members"].values()))
+    with session_factory() as s, transaction(s):
+        s.add(BallotElector(box_id=box, user_id=nominee, is_summoned=True, is_present=True, has_voted=False))
+    _as(auth, "officer2")
+    vote_page = f"/ballots/{box}/vote"
+    shown = client.get(vote_page)
+    assert shown.status_code == 403 and 'name="candidate_0"' not in shown.get_data(as_text=True)
+    assert "về chính bạn" in shown.get_data(as_text=True)
+    before = ballot_tables(session_factory)
+    posted = auth.client.post(vote_page, data={**YES, "csrf_token": auth.csrf_token("/inbox")})
+    assert posted.status_code == 403
+    assert ballot_tables(session_factory) == before
+    assert "Phiếu bầu cần bỏ" not in client.get("/inbox").get_data(as_text=True)
+
+
+def test_a_collective_smaller_than_those_summoned_is_refused_at_its_field(
+    client: FlaskClient,
+    auth: AuthActions,
+    driver: WorkflowDriver,
+    session_factory: sessionmaker[Session],
+    world: dict[str, Any],
+) -> None:
+    members = world["members"]
+    instance_id = _to_step2(auth, driver, world)
+    # Step 2 is the expanded conference: it summons more than the collective, so 7 summoned, 2 members is taken.
+    box = _open_box(auth, instance_id, list(members.values()), members_count=2)
+    manage = f"/ballots/{box}/manage"
+    present = {"present": [str(i) for i in members.values()]}
+    assert auth.post(f"/ballots/{box}/attendance", present, page=manage).status_code == 302
+    assert auth.post(f"/ballots/{box}/close", {}, page=manage).status_code == 302
+    assert _submit(auth, driver, instance_id, "ballot_step2", "personnel1", {}).status_code == 302
+    # Step 3 is the collective's own conference: everyone summoned is a member.
+    _as(auth, "personnel1")
+    page = f"/appointments/{instance_id}/ballot"
+    three = [str(i) for i in list(members.values())[:3]]
+    before = ballot_tables(session_factory)
+    refused = auth.post(page, {"electors": three, "members_count": "2", "mode": "online"}, page=page)
+    assert refused.status_code == 422
+    [error] = _doc(refused).xpath("//input[@name='members_count']/following-sibling::p[@class='field-error']/text()")
+    assert "2" in error and "3" in error and "triệu tập" in error
+    assert ballot_tables(session_factory) == before
+    assert auth.post(page, {"electors": three, "members_count": "3", "mode": "online"}, page=page).status_code == 302
+
+
+def test_the_ballot_steps_task_page_leads_to_its_ballot(
+    client: FlaskClient,
+    auth: AuthActions,
+    driver: WorkflowDriver,
+    session_factory: sessionmaker[Session],
+    world: dict[str, Any],
+) -> None:
+    instance_id = _to_step2(auth, driver, world)
+    task = driver.task(instance_id, "ballot_step2")
+    links = "//a[contains(@class, 'button')]/@href"
+    assert f"/appointments/{instance_id}/ballot" in _doc(client.get(f"/tasks/{task.id}")).xpath(links)
+    refused = _submit(auth, driver, instance_id, "ballot_step2", "personnel1", {})
+    assert refused.status_code == 422  # "open the ballot box first" — with the way to it on the same page
+    assert f"/appointments/{instance_id}/ballot" in _doc(refused).xpath(links)
+    box = _open_box(auth, instance_id, list(world["members"].values()))
+    assert f"/ballots/{box}/manage" in _doc(client.get(f"/tasks/{task.id}")).xpath(links)

@@ -13,6 +13,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from fontTools.ttLib import TTFont
+from lxml import html as lxml_html
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -23,7 +24,8 @@ from tests.fixtures.workflow_helpers import WorkflowDriver
 from webapp.ballots.pdf import DEFAULT_FONT
 from workflows import ballots
 from workflows.db import transaction
-from workflows.models import Ballot, BallotBox, BallotMode
+from workflows.models import Ballot, BallotBox, BallotMode, Notification
+from workflows.notifications import BALLOT_OPENED, create_notifications
 from workflows.registry.models import User
 from workflows.rules.ballots import BallotRules
 
@@ -37,7 +39,9 @@ def members(app: Any, session_factory: sessionmaker[Session]) -> dict[str, int]:
 
 @pytest.fixture
 def instance_id(driver: WorkflowDriver) -> int:
-    return driver.start("sample_approval", as_user="officer1", subject="CB0001")
+    # About personnel1 (CB0006, of T01-BTC), who runs the box and is not one of X001's collective voting in it: the
+    # person a procedure is about never votes in its ballots.
+    return driver.start("sample_approval", as_user="personnel1", subject="CB0006")
 
 
 def _attend(session_factory: sessionmaker[Session], box_id: int, ids: list[int]) -> None:
@@ -421,3 +425,49 @@ def test_ballot_pages_name_the_procedure_case_and_step(
     assert f"Quy trình: {case}; bước: Xem xét, phê duyệt." in minutes
     for page in (vote, manage, minutes):
         assert f"sample_approval#{instance_id}" not in page and "review_request" not in page
+
+
+def _ballots_to_cast(client: FlaskClient) -> list[str]:
+    """The vote links of the inbox's "ballots to cast" section."""
+    page = lxml_html.fromstring(client.get("/inbox").get_data(as_text=True))
+    return [str(href) for href in page.xpath("//section[@class='ballots-to-cast']//a/@href")]
+
+
+def test_an_elector_finds_the_open_ballot_in_the_inbox_until_voting(
+    client: FlaskClient, auth: AuthActions, session_factory: sessionmaker[Session], box_id: int
+) -> None:
+    auth.login("officer1")
+    html = client.get("/inbox").get_data(as_text=True)
+    assert "Phiếu bầu cần bỏ" in html
+    assert _ballots_to_cast(client) == [f"/ballots/{box_id}/vote"]
+    assert _vote(auth, box_id, YES_A).status_code == 302
+    assert _ballots_to_cast(client) == []  # voted: nothing left to cast, and nothing said of the vote
+    auth.logout()
+    auth.login("member3")  # summoned, not yet recorded present: the ballot waits for them, with a word why
+    assert _ballots_to_cast(client) == [f"/ballots/{box_id}/vote"]
+    assert "Chưa được ghi nhận có mặt" in client.get("/inbox").get_data(as_text=True)
+    auth.logout()
+    for outsider in ("personnel1", "officer3"):  # not summoned
+        auth.login(outsider)
+        assert _ballots_to_cast(client) == [], outsider
+        auth.logout()
+    with session_factory() as s, transaction(s):
+        ballots.close_box(s, actor=user(s, "personnel1"), box_id=box_id)
+    auth.login("member1")
+    assert _ballots_to_cast(client) == []  # closed
+
+
+def test_an_elector_is_notified_when_a_ballot_opens(
+    client: FlaskClient, auth: AuthActions, session_factory: sessionmaker[Session], box_id: int
+) -> None:
+    assert create_notifications(session_factory) > 0
+    assert create_notifications(session_factory) == 0  # read again: nothing twice
+    with session_factory() as s:
+        told = {n.user_id: n for n in s.scalars(select(Notification).where(Notification.kind == BALLOT_OPENED))}
+        officer1, personnel1 = user(s, "officer1").id, user(s, "personnel1").id
+    assert officer1 in told and personnel1 not in told
+    auth.login("officer1")
+    assert "Phiếu bầu cần bỏ" in client.get("/notifications").get_data(as_text=True)
+    notice = told[officer1]
+    response = auth.post(f"/notifications/{notice.id}/open", page="/notifications")
+    assert response.headers["Location"].endswith("/inbox")

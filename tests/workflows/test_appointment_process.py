@@ -264,7 +264,7 @@ def test_external_source_votes_at_the_sending_unit(
         open_ballot(session_factory, driver.engine, instance_id, world["members"].values())
     # 2 of 4 summoned: exactly 50% → the head decides (NĐ 170 Đ33 k3).
     marks = {"sender1": {OUTSIDER: "yes"}, "sender2": {OUTSIDER: "yes"}, "sender3": {OUTSIDER: "no"}}
-    marks["officer3"] = {OUTSIDER: "no"}
+    marks["sender4"] = {OUTSIDER: "no"}
     tally = run_ballot(session_factory, driver.engine, instance_id, senders, marks)
     assert tally["outcome"] == "head_decides"
     _complete(driver, instance_id, "ballot_sending_unit", "personnel1")
@@ -313,7 +313,8 @@ def _to_final_exception(
 ) -> int:
     """CB0001 (not planned, no grade): an exception granted at the policy stage with `reason`, the nomination
     ballots, the clearances, and the re-check fails again: the final review is open."""
-    members, code = world["members"], "CB0001"
+    # officer1 is CB0001: the nominee does not vote on their own appointment.
+    members, code = {name: i for name, i in world["members"].items() if name != "officer1"}, "CB0001"
     instance_id = start(session_factory, driver.engine, world["post_id"], code)
     _complete(driver, instance_id, "eligibility_policy", "personnel1", {"dossier_received_on": today_text()})
     granted = {"exception_decision": "exception", "exception_reason": reason}

@@ -31,7 +31,9 @@ def members(session_factory: sessionmaker[Session], demo_users: dict) -> dict[st
 
 @pytest.fixture
 def instance_id(driver: WorkflowDriver) -> int:
-    return driver.start("sample_approval", as_user="officer1", subject="CB0001")
+    # About personnel1 (CB0006, of T01-BTC), who runs the box and is not one of X001's collective voting in it: the
+    # person a procedure is about never votes in its ballots.
+    return driver.start("sample_approval", as_user="personnel1", subject="CB0006")
 
 
 def _act(session_factory: sessionmaker[Session], work: Callable[[Session], Any]) -> Any:

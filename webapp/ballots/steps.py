@@ -21,6 +21,7 @@ from workflows.ballots import MANAGING_ROLES
 from workflows.errors import Invalid, WorkflowError
 from workflows.models import ProcessInstance
 from workflows.registry.models import Cadre, OrgUnit, User
+from workflows.rules.ballots import is_own_ballot
 
 __all__ = ["load_instance", "messages", "open_ballot_page"]
 
@@ -46,17 +47,17 @@ def load_instance(instance_id: int, process_id: str) -> ProcessInstance:
     return instance
 
 
-def _members(unit_id: int | None) -> list[User]:
+def _members(unit_id: int | None, subject_cadre_id: int | None) -> list[User]:
+    """Who may be summoned: the active users of the voting unit, but not the person the procedure is about."""
     if unit_id is None:
         return []
-    return list(
-        db.session.scalars(
-            select(User)
-            .join(OrgUnit, OrgUnit.id == User.unit_id)
-            .where(User.is_active, in_subtree(OrgUnit, unit_id))
-            .order_by(User.full_name)
-        )
+    users = db.session.scalars(
+        select(User)
+        .join(OrgUnit, OrgUnit.id == User.unit_id)
+        .where(User.is_active, in_subtree(OrgUnit, unit_id))
+        .order_by(User.full_name)
     )
+    return [user for user in users if not is_own_ballot(user.cadre_id, subject_cadre_id)]
 
 
 def open_ballot_page(instance: ProcessInstance, procedure: BallotProcedure) -> Any:
@@ -68,7 +69,7 @@ def open_ballot_page(instance: ProcessInstance, procedure: BallotProcedure) -> A
     voting_unit = procedure.voting_unit(task.task_key, step.data)
     form = OpenBallotForm()
     electors_unit_id = voting_unit if voting_unit is not None else instance.unit_id
-    members = _members(electors_unit_id)
+    members = _members(electors_unit_id, instance.subject_cadre_id)
     # An empty list says why: the electors are the users of this unit and the units under it.
     electors_unit = db.session.get(OrgUnit, electors_unit_id) if electors_unit_id is not None and not members else None
     form.electors.choices = [SelectChoice(member.id, member.full_name) for member in members]
@@ -92,6 +93,10 @@ def open_ballot_page(instance: ProcessInstance, procedure: BallotProcedure) -> A
             )
         except WorkflowError as error:
             errors, status = messages(error), status_for(error)
+            if isinstance(error, Invalid):
+                for problem in error.problems:  # a count the service refused is shown at its field
+                    if problem.field == "members_count":
+                        form.members_count.errors = [*form.members_count.errors, problem_text(problem)]
         else:
             flash(_("The ballot is open."), "success")
             return redirect(url_for("ballots.manage", box_id=box.id))

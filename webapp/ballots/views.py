@@ -79,7 +79,9 @@ def _problems(error: WorkflowError) -> list[str]:
 # -- voting -----------------------------------------------------------------------------------------------------
 
 
-def _render_vote(box: BallotBox, elector: BallotElector, form: Any, *, errors: list[str], status: int) -> Any:
+def _render_vote(
+    box: BallotBox, elector: BallotElector, form: Any, *, errors: list[str], status: int, own: bool = False
+) -> Any:
     fields = [(candidate, form[candidate_field(i)]) for i, candidate in enumerate(box.candidates)]
     result = box.tally if ballots.can_see_result(db.session, current_user, box) else None
     context = {
@@ -91,7 +93,9 @@ def _render_vote(box: BallotBox, elector: BallotElector, form: Any, *, errors: l
         "errors": errors,
         "result": result,
         "names": {c["key"]: c["name"] for c in box.candidates},
-        "may_vote": box.is_open and box.mode == BallotMode.ONLINE and elector.is_present and not elector.has_voted,
+        "may_vote": (
+            not own and box.is_open and box.mode == BallotMode.ONLINE and elector.is_present and not elector.has_voted
+        ),
     }
     return render_template("ballots/vote.html", **context), status
 
@@ -104,6 +108,9 @@ def vote(box_id: int) -> Any:
     if elector is None or not elector.is_summoned:
         abort(403)
     form = vote_form(box.candidates, box.is_signable)
+    if ballots.votes_on_self(db.session, current_user, box):  # a box opened before the nominee was left out
+        refused = [_("This ballot is about you: you do not vote in it.")]
+        return _render_vote(box, elector, form, errors=refused, status=403, own=True)
     if request.method == "GET":
         return _render_vote(box, elector, form, errors=[], status=200)
     if not form.validate():

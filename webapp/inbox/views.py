@@ -13,6 +13,7 @@ from webapp.extensions import db
 from webapp.http import act, flash_error, process_engine
 from webapp.query_args import id_arg, page_arg, parse_id, safe_next
 from workflows.access import visible_units
+from workflows.ballots import ballots_to_cast
 from workflows.engine import operations
 from workflows.errors import WorkflowError
 from workflows.exports import TASK_COLUMNS, inbox_task_count, inbox_task_records
@@ -86,6 +87,7 @@ def index() -> Any:
         facets=facets,
         units=visible_units(db.session, current_user),
         approvable=approvable,
+        to_cast=ballots_to_cast(db.session, current_user) if filters.scope == "mine" else [],
     )
 
 

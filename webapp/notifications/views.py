@@ -12,7 +12,7 @@ from workflows.clock import utcnow_naive
 from workflows.db import transaction
 from workflows.errors import NotFound
 from workflows.models import Notification
-from workflows.notifications import mark_read
+from workflows.notifications import BALLOT_OPENED, mark_read
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 PER_PAGE = 30
@@ -45,6 +45,8 @@ def open_(notification_id: int) -> Response:
     item = db.session.get(Notification, notification_id)
     if item is not None and item.human_task_id:
         return redirect(url_for("tasks.show", task_id=item.human_task_id))
+    if item is not None and item.kind == BALLOT_OPENED:  # the inbox lists the ballots still to cast
+        return redirect(url_for("inbox.index"))
     return redirect(url_for("notifications.index"))
 
 

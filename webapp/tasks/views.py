@@ -40,6 +40,7 @@ from webapp.tasks.schema_forms import (
     wants_more_rows,
 )
 from webapp.text_fields import MAX_COMMENT, clean_text
+from workflows.ballot_steps import task_ballot
 from workflows.clock import utcnow_naive
 from workflows.db import transaction
 from workflows.engine import operations
@@ -218,9 +219,29 @@ def _render(  # type: ignore[no-untyped-def]
             context_open=_context_open(view, decisions),
             task_comments=_task_comments(view),
             draft_saved=draft_saved,
+            ballot_link=_ballot_link(view),
         ),
         status,
     )
+
+
+# The page that opens a ballot step's box, per procedure with ballot steps (as on the instance page).
+BALLOT_PAGES = {
+    "appointment": "appointment.open_ballot",
+    "planning_review": "planning.open_ballot",
+    "rotation": "rotation.open_ballot",
+}
+
+
+def _ballot_link(view: TaskView) -> str | None:
+    """For who may run it: the ballot of this ballot step — its box once opened, else the page that opens it."""
+    ballot = task_ballot(db.session, current_user, view.task, view.context)
+    if ballot is None:
+        return None
+    if ballot.box_id is not None:
+        return url_for("ballots.manage", box_id=ballot.box_id)
+    page = BALLOT_PAGES.get(view.task.process_id)
+    return url_for(page, instance_id=view.instance.id) if page else None
 
 
 def _entered_text(field: Any, value: Any) -> str:

@@ -50,6 +50,8 @@ class StepBallot:
     voting_unit: VotingUnit = VotingUnit.PROCEDURE
     accepts_more_candidates: bool = False  # a nomination may name others than the nominee
     shows_result_of: str | None = None  # §7: step 3 announces step 2's result
+    # The conference summons more than the collective (§3.4 steps 2 and 4), so the collective may be the smaller.
+    wider_conference: bool = False
 
 
 # Rules per step: domain rules §3.4 (NĐ 170 Đ33 k2, QĐ 105 pattern), §3.5 (Đ33 k3), §3.8 (Đ39), §7.
@@ -59,6 +61,7 @@ STEPS: dict[str, StepBallot] = {
         StepKind.POOL,
         BallotRules(announce=False),
         accepts_more_candidates=True,
+        wider_conference=True,
     ),
     "ballot_step3": StepBallot(
         "Hội nghị tập thể lãnh đạo (lần 2): giới thiệu nhân sự bổ nhiệm {position}",
@@ -72,6 +75,7 @@ STEPS: dict[str, StepBallot] = {
         StepKind.OPINION,
         BallotRules(seats=None, runoff_size=0, head_decides_at_threshold=False, announce=False),
         is_signable=True,
+        wider_conference=True,
     ),
     "ballot_step5": StepBallot(
         "Hội nghị tập thể lãnh đạo (lần 3): biểu quyết bổ nhiệm {position}",
@@ -88,6 +92,7 @@ STEPS: dict[str, StepBallot] = {
         "Hội nghị cán bộ chủ chốt: tín nhiệm bổ nhiệm lại {position}",
         StepKind.OPINION,
         BallotRules(seats=None, runoff_size=0, head_decides_at_threshold=False, announce=False),
+        wider_conference=True,
     ),
     "ballot_reappointment": StepBallot(
         "Tập thể lãnh đạo biểu quyết bổ nhiệm lại {position}",

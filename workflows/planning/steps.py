@@ -51,6 +51,7 @@ class PlanningStep:
     kind: StepKind
     rules: BallotRules
     is_signable: bool = False
+    wider_conference: bool = False  # the key cadres conference summons more than the collective
 
 
 # QĐ 377-QĐ/TW (domain rules §2.3): > 50% of the members of the collective / the committee [V]; the quorum (2/3 of
@@ -61,6 +62,7 @@ STEPS: dict[str, PlanningStep] = {
         "Hội nghị cán bộ chủ chốt: giới thiệu nhân sự quy hoạch {scope}",
         StepKind.REFERENCE,
         BallotRules(denominator=Denominator.SUMMONED, **_EACH_ON_ITS_OWN),  # type: ignore[arg-type]
+        wider_conference=True,
     ),
     "ballot_leadership": PlanningStep(
         "Tập thể lãnh đạo: giới thiệu nhân sự quy hoạch {scope}",

@@ -26,7 +26,7 @@ from enum import StrEnum
 from fractions import Fraction
 from typing import Any
 
-from workflows.errors import Invalid, Problem
+from workflows.errors import Amount, Invalid, Problem
 
 __all__ = [
     "DEFAULT_RULES",
@@ -39,6 +39,8 @@ __all__ = [
     "TallyResult",
     "ballot_problems",
     "count_ballots",
+    "is_own_ballot",
+    "members_count_problems",
     "paper_count_problems",
     "quorum_met",
     "tally",
@@ -172,6 +174,27 @@ class CandidateCount:
 def quorum_met(rules: BallotRules, *, summoned: int, present: int) -> bool:
     """Present ≥ quorum × summoned (NĐ 170 Đ33 k2: ≥ 2/3 of those summoned) — exact, no rounding."""
     return summoned > 0 and Fraction(present, summoned) >= rules.quorum
+
+
+def is_own_ballot(voter_cadre_id: int | None, subject_cadre_id: int | None) -> bool:
+    """Whether a voter is the person the procedure is about. The domain rules name nobody who votes on their own
+    appointment; a vote on oneself is a conflict of interest, so that person is never summoned and never votes."""
+    return voter_cadre_id is not None and voter_cadre_id == subject_cadre_id
+
+
+def members_count_problems(*, members: int, summoned: int, wider_conference: bool) -> list[Problem]:
+    """At a conference of the collective itself every person summoned is one of its members, so the collective
+    cannot be smaller than those summoned. A wider conference (the expanded leadership, the key cadres) summons
+    people beyond the collective (domain rules §3.4 steps 2 and 4): there it may be."""
+    if wider_conference or members >= summoned:
+        return []
+    return [
+        Problem(
+            "The collective has %(members)s members, fewer than the %(summoned)s people summoned.",
+            field="members_count",
+            message_args={"members": Amount(members), "summoned": Amount(summoned)},
+        )
+    ]
 
 
 def ballot_problems(rules: BallotRules, candidates: Sequence[str], contents: Mapping[str, Any]) -> list[Problem]:
