@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.fixtures.app import AuthActions
-from tests.fixtures.ballots import CANDIDATES, add_members, ballot_tables, collective, open_test_box, user
+from tests.fixtures.ballots import CANDIDATES, add_members, ballot_tables, collective, open_test_box, unit_id, user
 from tests.fixtures.evaluation import vietnamese
 from tests.fixtures.workflow_helpers import WorkflowDriver
 from webapp.ballots.pdf import DEFAULT_FONT
@@ -408,6 +408,7 @@ def test_ballot_pages_name_the_procedure_case_and_step(
             members_count=len(members),
             rules=BallotRules(),
             mode=BallotMode.ONLINE,
+            unit_id=unit_id(s, "X001"),
             is_signable=False,
         ).id
     _attend(session_factory, box_id, list(members.values()))
