@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, func, insert, select, update
+from sqlalchemy import Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from workflows.access import ancestry, oversees_unit
@@ -39,6 +39,7 @@ from workflows.models import (
     ProcessInstance,
     ProcessVersion,
 )
+from workflows.prepared import fetch_rows, server_prepared
 from workflows.query_args import parse_id
 from workflows.registry.models import OrgUnit, User
 from workflows.rules.ballots import (
@@ -377,38 +378,42 @@ class BallotToCast:
     is_present: bool  # False: the secretary has not recorded the member as present yet
 
 
+# Every signed-in person's inbox asks this, so it is built once and prepared on the server (decision 0028).
+_STEP_NAME = (
+    select(HumanTask.name)
+    .where(HumanTask.instance_id == BallotBox.instance_id, HumanTask.task_key == BallotBox.step_key)
+    .order_by(HumanTask.id.desc())
+    .limit(1)
+    .scalar_subquery()
+)
+_BALLOTS_TO_CAST = server_prepared(
+    select(
+        BallotBox.id,
+        ProcessVersion.name,
+        _STEP_NAME,
+        BallotBox.question,
+        BallotElector.is_present,
+        ProcessInstance.subject_cadre_id,
+    )
+    .join(BallotElector, BallotElector.box_id == BallotBox.id)
+    .join(ProcessInstance, ProcessInstance.id == BallotBox.instance_id)
+    .join(ProcessVersion, ProcessVersion.id == ProcessInstance.process_version_id)
+    .where(
+        BallotElector.user_id == bindparam("user_id"),
+        BallotElector.is_summoned.is_(True),
+        BallotElector.has_voted.is_(False),
+        BallotBox.status == BallotBoxStatus.OPEN,
+        BallotBox.mode == BallotMode.ONLINE,
+    )
+    .order_by(BallotBox.id)
+)
+
+
 def ballots_to_cast(session: Session, user: User) -> list[BallotToCast]:
     """The open online ballots the user is summoned to and has not voted in — facts of the minutes about the user
     alone (summoned, present, voted), never anything about a ballot's contents or anyone else's vote. A box of a
     procedure about the user is left out: they do not vote in it."""
-    step_name = (
-        select(HumanTask.name)
-        .where(HumanTask.instance_id == BallotBox.instance_id, HumanTask.task_key == BallotBox.step_key)
-        .order_by(HumanTask.id.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-    rows = session.execute(
-        select(
-            BallotBox.id,
-            ProcessVersion.name,
-            step_name,
-            BallotBox.question,
-            BallotElector.is_present,
-            ProcessInstance.subject_cadre_id,
-        )
-        .join(BallotElector, BallotElector.box_id == BallotBox.id)
-        .join(ProcessInstance, ProcessInstance.id == BallotBox.instance_id)
-        .join(ProcessVersion, ProcessVersion.id == ProcessInstance.process_version_id)
-        .where(
-            BallotElector.user_id == user.id,
-            BallotElector.is_summoned.is_(True),
-            BallotElector.has_voted.is_(False),
-            BallotBox.status == BallotBoxStatus.OPEN,
-            BallotBox.mode == BallotMode.ONLINE,
-        )
-        .order_by(BallotBox.id)
-    ).all()
+    rows = fetch_rows(session.connection(), _BALLOTS_TO_CAST, {"user_id": user.id}).rows
     return [
         BallotToCast(box_id, process_name, name or question, question, bool(present))
         for box_id, process_name, name, question, present, subject in rows
