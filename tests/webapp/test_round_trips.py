@@ -146,9 +146,10 @@ def test_the_html_inbox_loads_the_user_once_with_the_roles(
     users = [s for s in sent.statements if re.search(r"\bFROM users\b", s)]
     assert len(users) == 1 and "role_assignments" in users[0], str(sent)
     assert not any(re.search(r"\bFROM role_assignments\b", s) for s in sent.statements), str(sent)
-    # the user; the step filters with their counts; the page; the units filter; the menu (the group count, the
-    # unread notifications and whether anything is deployed, in one statement: workflows/navigation.py)
-    assert len(sent.statements) == 5, str(sent)
+    # the user; the step filters with their counts; the page; the units filter; the ballots waiting for the
+    # person's vote (decision 0058, prepared); the menu (the group count, the unread notifications and whether
+    # anything is deployed, in one statement: workflows/navigation.py)
+    assert len(sent.statements) == 6, str(sent)
     (menu,) = [s for s in sent.statements if "FROM notifications" in s]
     assert "FROM human_tasks" in menu and "FROM process_versions" in menu, str(sent)
     assert sent.commits == 0
