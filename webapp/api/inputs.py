@@ -180,28 +180,32 @@ def rollback_request(body: dict[str, Any]) -> RollbackRequest:
     version = body.get("version")
     if not isinstance(version, int) or isinstance(version, bool) or not 0 < version <= MAX_ID:
         problems.append(Problem(_("must be the number of an earlier version"), field="version"))
-    reason = body.get("reason")
-    if not isinstance(reason, str):
-        problems.append(Problem(_("must be text"), field="reason"))
-    elif (problem := _text_problem(reason)) is not None:
-        problems.append(Problem(problem, field="reason"))
+    reason = _reason(body, problems)
     if problems:
         raise Invalid("the request body is not valid", problems)
     return RollbackRequest(version, reason)
+
+
+def _reason(body: dict[str, Any], problems: list[Problem]) -> str:
+    """The body's "reason" as given (the service tidies it and checks it is there and not too long); a problem is
+    added when it is not storable text."""
+    reason = body.get("reason")
+    if not isinstance(reason, str):
+        problems.append(Problem(_("must be text"), field="reason"))
+        return ""
+    if (problem := _text_problem(reason)) is not None:
+        problems.append(Problem(problem, field="reason"))
+    return reason
 
 
 def withdraw_request(body: dict[str, Any]) -> str:
     """`{"reason": "…"}`: why nothing new may start from the procedure (the service checks its content and length,
     as the administration page's)."""
     problems = unknown_fields(body, {"reason"})
-    reason = body.get("reason")
-    if not isinstance(reason, str):
-        problems.append(Problem(_("must be text"), field="reason"))
-    elif (problem := _text_problem(reason)) is not None:
-        problems.append(Problem(problem, field="reason"))
+    reason = _reason(body, problems)
     if problems:
         raise Invalid("the request body is not valid", problems)
-    return str(reason)
+    return reason
 
 
 def reinstate_request(body: dict[str, Any]) -> None:
