@@ -39,6 +39,7 @@ _ID: Schema = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
 _TIME: Schema = {"type": "string", "format": "date-time", "description": "ISO 8601, UTC (ends in Z)"}
 _PROCESS_ID: Schema = {"type": "string", "pattern": f"^{PROCESS_ID_RE.pattern}$"}
 _ANY_OBJECT: Schema = {"type": "object", "additionalProperties": True}
+_PROCESS_PATH: list[Schema] = [{"name": "process_id", "in": "path", "required": True, "schema": _PROCESS_ID}]
 
 _TASK_SUMMARY: dict[str, Schema] = {
     "id": _ID,
@@ -437,7 +438,7 @@ def _paths() -> dict[str, Schema]:
                 "processes",
                 (201, _json(_ref("RolledBack"), "The new version; running instances stay on theirs.")),
                 (403, 404, 409, 422),
-                parameters=[{"name": "process_id", "in": "path", "required": True, "schema": _PROCESS_ID}],
+                parameters=_PROCESS_PATH,
                 requestBody={"required": True, "content": {"application/json": {"schema": _ref("Rollback")}}},
             )
         },
@@ -448,7 +449,7 @@ def _paths() -> dict[str, Schema]:
                 "processes",
                 (200, _json(_ref("InUse"), "The procedure, withdrawn.")),
                 (403, 404, 409, 422),
-                parameters=[{"name": "process_id", "in": "path", "required": True, "schema": _PROCESS_ID}],
+                parameters=_PROCESS_PATH,
                 requestBody={"required": True, "content": {"application/json": {"schema": _ref("Withdraw")}}},
             )
         },
@@ -459,7 +460,7 @@ def _paths() -> dict[str, Schema]:
                 "processes",
                 (200, _json(_ref("InUse"), "The procedure, in use again.")),
                 (403, 404, 409, 422),
-                parameters=[{"name": "process_id", "in": "path", "required": True, "schema": _PROCESS_ID}],
+                parameters=_PROCESS_PATH,
                 requestBody={
                     "required": False,
                     "content": {"application/json": {"schema": {**_object({}), "additionalProperties": False}}},
