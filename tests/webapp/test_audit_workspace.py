@@ -601,7 +601,7 @@ def test_an_object_or_unit_that_is_not_an_id_is_no_server_error(auth: AuthAction
 def test_the_history_words_a_ballot_and_its_tally(auth: AuthActions, client, driver: WorkflowDriver) -> None:
     """The step by its name in the model, the tally in words with the outcome in Vietnamese and the percentage the
     Vietnamese way, the day checked as dd/mm/yyyy; the model's working keys ("_…") are not shown as data."""
-    from tests.fixtures.ballots import CANDIDATES, collective, user
+    from tests.fixtures.ballots import CANDIDATES, collective, unit_id, user
     from workflows import ballots
     from workflows.audit import PendingEvent, instance_audit_rows
     from workflows.engine.store import lock_instance, save_instance
@@ -610,7 +610,9 @@ def test_the_history_words_a_ballot_and_its_tally(auth: AuthActions, client, dri
 
     factory = driver.session_factory
     members = list(collective(factory).values())[:3]
-    instance_id = driver.start("sample_approval", as_user="officer1", subject="CB0001")
+    # About personnel1 (CB0006), who is not among X001's collective voting: the person a procedure is about never
+    # votes in its ballots (decision 0058).
+    instance_id = driver.start("sample_approval", as_user="personnel1", subject="CB0006")
     with factory() as s, transaction(s):
         box_id = ballots.open_box(
             s,
@@ -622,6 +624,7 @@ def test_the_history_words_a_ballot_and_its_tally(auth: AuthActions, client, dri
             elector_ids=members,
             members_count=len(members),
             rules=BallotRules(),
+            unit_id=unit_id(s, "X001"),
         ).id
         ballots.mark_attendance(s, actor=user(s, "personnel1"), box_id=box_id, present_ids=members)
     with factory() as s, transaction(s):
