@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, delete, func, insert, select, update
+from sqlalchemy import Select, Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from workflows.access import ancestry, oversees_unit
@@ -386,8 +386,29 @@ _STEP_NAME = (
     .limit(1)
     .scalar_subquery()
 )
+
+
+def awaited_votes(*columns: Any) -> Select[Any]:
+    """`columns` of every (open online box, summoned elector who has not voted yet) pair, with the box's instance and
+    its version joined: whom a ballot still waits for — the inbox's "ballots to cast" and the worker's notices. The
+    nominee is in it; callers leave them out with `is_own_ballot`."""
+    return (
+        select(*columns)
+        .select_from(BallotBox)
+        .join(BallotElector, BallotElector.box_id == BallotBox.id)
+        .join(ProcessInstance, ProcessInstance.id == BallotBox.instance_id)
+        .join(ProcessVersion, ProcessVersion.id == ProcessInstance.process_version_id)
+        .where(
+            BallotElector.is_summoned.is_(True),
+            BallotElector.has_voted.is_(False),
+            BallotBox.status == BallotBoxStatus.OPEN,
+            BallotBox.mode == BallotMode.ONLINE,
+        )
+    )
+
+
 _BALLOTS_TO_CAST = server_prepared(
-    select(
+    awaited_votes(
         BallotBox.id,
         ProcessVersion.name,
         _STEP_NAME,
@@ -395,16 +416,7 @@ _BALLOTS_TO_CAST = server_prepared(
         BallotElector.is_present,
         ProcessInstance.subject_cadre_id,
     )
-    .join(BallotElector, BallotElector.box_id == BallotBox.id)
-    .join(ProcessInstance, ProcessInstance.id == BallotBox.instance_id)
-    .join(ProcessVersion, ProcessVersion.id == ProcessInstance.process_version_id)
-    .where(
-        BallotElector.user_id == bindparam("user_id"),
-        BallotElector.is_summoned.is_(True),
-        BallotElector.has_voted.is_(False),
-        BallotBox.status == BallotBoxStatus.OPEN,
-        BallotBox.mode == BallotMode.ONLINE,
-    )
+    .where(BallotElector.user_id == bindparam("user_id"))
     .order_by(BallotBox.id)
 )
 

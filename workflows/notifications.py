@@ -36,14 +36,13 @@ from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from workflows import clock
 from workflows.assignment import unit_chain
+from workflows.ballots import awaited_votes
 from workflows.db import is_sqlite, transaction
 from workflows.errors import NotFound
 from workflows.models import (
     AuditEvent,
     BallotBox,
-    BallotBoxStatus,
     BallotElector,
-    BallotMode,
     Comment,
     HumanTask,
     Notification,
@@ -549,7 +548,7 @@ def _from_ballot_opened(session: Session, event_ids: Sequence[int]) -> list[_Bal
         for payload in session.scalars(select(AuditEvent.payload).where(AuditEvent.id.in_(event_ids)))
     ]
     rows = session.execute(
-        select(
+        awaited_votes(
             BallotElector.user_id,
             User.cadre_id,
             BallotBox.id,
@@ -558,16 +557,9 @@ def _from_ballot_opened(session: Session, event_ids: Sequence[int]) -> list[_Bal
             ProcessInstance.subject_cadre_id,
             ProcessVersion.name,
         )
-        .join(BallotBox, BallotBox.id == BallotElector.box_id)
         .join(User, User.id == BallotElector.user_id)
-        .join(ProcessInstance, ProcessInstance.id == BallotBox.instance_id)
-        .join(ProcessVersion, ProcessVersion.id == ProcessInstance.process_version_id)
         .where(
             BallotElector.box_id.in_([box_id for box_id in box_ids if isinstance(box_id, int)]),
-            BallotElector.is_summoned.is_(True),
-            BallotElector.has_voted.is_(False),
-            BallotBox.status == BallotBoxStatus.OPEN,
-            BallotBox.mode == BallotMode.ONLINE,
             User.is_active,
         )
         .order_by(BallotBox.id, BallotElector.user_id)
@@ -592,27 +584,31 @@ def _from_ballot_opened(session: Session, event_ids: Sequence[int]) -> list[_Bal
 
 def _insert_ballot_notices(session: Session, notices: Iterable[_BallotNotice]) -> int:
     """No task to key them on: a notice already there (the same user, instance and text) is not written again."""
+    pending = list(notices)
+    if not pending:
+        return 0
+    existing = set(
+        session.execute(
+            select(Notification.user_id, Notification.instance_id, Notification.body).where(
+                Notification.kind == BALLOT_OPENED,
+                Notification.instance_id.in_({notice.instance_id for notice in pending}),
+            )
+        ).tuples()
+    )
     created = 0
     now = clock.utcnow_naive()
-    for notice in notices:
-        title = _one_line(notice.title, _TITLE_LIMIT)
-        exists = session.scalar(
-            select(Notification.id).where(
-                Notification.user_id == notice.user_id,
-                Notification.kind == BALLOT_OPENED,
-                Notification.instance_id == notice.instance_id,
-                Notification.body == notice.body,
-            )
-        )
-        if exists is not None:
+    for notice in pending:
+        key = (notice.user_id, notice.instance_id, notice.body)
+        if key in existing:
             continue
+        existing.add(key)
         session.execute(
             insert(_notifications).values(
                 user_id=notice.user_id,
                 kind=BALLOT_OPENED,
                 instance_id=notice.instance_id,
                 human_task_id=None,
-                title=title,
+                title=_one_line(notice.title, _TITLE_LIMIT),
                 body=notice.body,
                 created_dt=now,
                 email_status=PENDING,
