@@ -204,15 +204,21 @@ def can_retire(user: User | None) -> bool:
     return can_deploy(user)
 
 
-def in_use(session: Session, process_id: str) -> bool:
-    """Deployed, and its latest version not withdrawn: what the worker asks before its scheduled starts."""
-    retired = session.execute(
-        select(ProcessVersion.retired_dt)
+def _latest_retirement(session: Session, process_id: str) -> tuple[datetime | None, str | None] | None:
+    """(withdrawn when, why) of the procedure's latest version — (None, None) while in use; None when not deployed."""
+    row = session.execute(
+        select(ProcessVersion.retired_dt, ProcessVersion.retired_reason)
         .where(ProcessVersion.process_id == process_id)
         .order_by(ProcessVersion.version.desc())
         .limit(1)
     ).first()
-    return retired is not None and retired[0] is None
+    return (row[0], row[1]) if row is not None else None
+
+
+def in_use(session: Session, process_id: str) -> bool:
+    """Deployed, and its latest version not withdrawn: what the worker asks before its scheduled starts."""
+    latest = _latest_retirement(session, process_id)
+    return latest is not None and latest[0] is None
 
 
 @dataclass(frozen=True)
@@ -224,15 +230,10 @@ class Withdrawal:
 def withdrawal(session: Session, process_id: str) -> Withdrawal | None:
     """When and why the procedure was withdrawn from use, or None while it is in use (or not deployed): what a start
     page tells the person before they fill it in."""
-    row = session.execute(
-        select(ProcessVersion.retired_dt, ProcessVersion.retired_reason)
-        .where(ProcessVersion.process_id == process_id)
-        .order_by(ProcessVersion.version.desc())
-        .limit(1)
-    ).first()
-    if row is None or row[0] is None:
+    latest = _latest_retirement(session, process_id)
+    if latest is None or latest[0] is None:
         return None
-    return Withdrawal(row[0], row[1] or "")
+    return Withdrawal(latest[0], latest[1] or "")
 
 
 def require_in_use(version: ProcessVersion) -> None:
