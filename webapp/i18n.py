@@ -24,6 +24,7 @@ from webapp.http import located_problem_text
 from webapp.number_fields import format_amount
 from workflows.audit import ChainBreak
 from workflows.errors import N_
+from workflows.rules.ballots import Outcome
 from workflows.rules.evaluation import month_text
 
 
@@ -284,11 +285,11 @@ _YES, _NO = N_("Yes"), N_("No")
 
 # A ballot's outcome in a sentence of the history ("kết quả: trúng cử"), by the stored code (workflows.rules.ballots).
 TALLY_OUTCOMES = {
-    "elected": N_("elected"),
-    "not_elected": N_("not elected"),
-    "head_decides": N_("at the threshold: the head decides"),
-    "runoff": N_("nobody passed: the leading candidates go on"),
-    "quorum_failed": N_("quorum not reached"),
+    Outcome.ELECTED: N_("elected"),
+    Outcome.NOT_ELECTED: N_("not elected"),
+    Outcome.HEAD_DECIDES: N_("at the threshold: the head decides"),
+    Outcome.RUNOFF: N_("nobody passed: the leading candidates go on"),
+    Outcome.QUORUM_FAILED: N_("quorum not reached"),
 }
 
 
