@@ -221,6 +221,9 @@ def _init_templates(app: Flask) -> None:
         return url_for(request.endpoint or "inbox.index", **(request.view_args or {}), **args)
 
     app.jinja_env.globals["page_url"] = page_url
+    from webapp.ballots.steps import OPEN_BALLOT_PAGES
+
+    app.jinja_env.globals["open_ballot_pages"] = OPEN_BALLOT_PAGES
 
     @app.context_processor
     def navigation() -> dict[str, Any]:

@@ -26,6 +26,15 @@ from workflows.rules.ballots import is_own_ballot
 __all__ = ["load_instance", "messages", "open_ballot_page"]
 
 
+# The page that opens a ballot step's box, per procedure with ballot steps (the task page and the instance page link
+# to it).
+OPEN_BALLOT_PAGES = {
+    "appointment": "appointment.open_ballot",
+    "planning_review": "planning.open_ballot",
+    "rotation": "rotation.open_ballot",
+}
+
+
 def messages(error: WorkflowError) -> list[str]:
     found = [translated(error)]
     if isinstance(error, Invalid):

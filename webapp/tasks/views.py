@@ -19,6 +19,7 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.utils import secure_filename
 from werkzeug.wrappers import Response
 
+from webapp.ballots.steps import OPEN_BALLOT_PAGES
 from webapp.errors import csrf_refused
 from webapp.evaluation.annual_panel import annual_rollup_panel
 from webapp.extensions import db
@@ -225,14 +226,6 @@ def _render(  # type: ignore[no-untyped-def]
     )
 
 
-# The page that opens a ballot step's box, per procedure with ballot steps (as on the instance page).
-BALLOT_PAGES = {
-    "appointment": "appointment.open_ballot",
-    "planning_review": "planning.open_ballot",
-    "rotation": "rotation.open_ballot",
-}
-
-
 def _ballot_link(view: TaskView) -> str | None:
     """For who may run it: the ballot of this ballot step — its box once opened, else the page that opens it."""
     ballot = task_ballot(db.session, current_user, view.task, view.context)
@@ -240,7 +233,7 @@ def _ballot_link(view: TaskView) -> str | None:
         return None
     if ballot.box_id is not None:
         return url_for("ballots.manage", box_id=ballot.box_id)
-    page = BALLOT_PAGES.get(view.task.process_id)
+    page = OPEN_BALLOT_PAGES.get(view.task.process_id)
     return url_for(page, instance_id=view.instance.id) if page else None
 
 
