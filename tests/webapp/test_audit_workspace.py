@@ -637,7 +637,7 @@ def test_the_history_words_a_ballot_and_its_tally(auth: AuthActions, client, dri
             "_tally_review_request": {"from": None, "to": tally},
             "_confidence_level": {"from": None, "to": "normal"},
             "eligibility": {"from": None, "to": [{"rule": "age", "passed": True, "message": "Đủ tuổi"}]},
-            "eligibility_checked_on": {"from": None, "to": "2026-12-06"},
+            "eligibility_checked_on": {"from": None, "to": "2026-11-30"},
         }
         instance = lock_instance(s, instance_id)
         event = PendingEvent("data_changed", {"changes": changes})
@@ -648,7 +648,7 @@ def test_the_history_words_a_ballot_and_its_tally(auth: AuthActions, client, dri
     assert "Đã mở cuộc bỏ phiếu cho bước “Xem xét, phê duyệt”." in html
     assert "Kết quả kiểm phiếu: Nguyễn Văn An: 2/3 đồng ý (66,67%) — trúng cử" in html
     assert "kết quả: trúng cử" in html and "<td>66,67</td>" in html
-    assert "kiểm tra ngày 06/12/2026" in html and "2026-12-06" not in html
+    assert "kiểm tra ngày 30/11/2026" in html and "2026-11-30" not in html
     for raw in ("review_request”", "_tally_review_request:", "candidates: abstain", "_confidence_level", "elected<"):
         assert raw not in html, raw
     assert "kết quả: elected" not in html and "66.67" not in html
