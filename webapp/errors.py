@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template
+from urllib.parse import unquote, urlsplit
+
+from flask import Flask, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from webapp.http import NOT_FOUND, problem_text, status_for, translated, wants_json
+from webapp.query_args import safe_next
 from workflows.errors import N_, Invalid, WorkflowError
 
 MESSAGES = {
@@ -22,20 +25,48 @@ MESSAGES = {
     500: N_("Something went wrong on our side. Nothing was saved; please try again."),
     503: N_("The service is temporarily unavailable. Please try again shortly."),
 }
+# What a person reads when a form's CSRF token is refused: most often a page left open past its sign-in.
+FORM_EXPIRED = N_(
+    "The form had expired or the page had been open too long; nothing was saved. Go back, reload the page and send "
+    "it again."
+)
 
 
-def _respond(status: int, message: str, problems: list[dict[str, str | None]] | None = None):  # type: ignore[no-untyped-def]
+def _respond(  # type: ignore[no-untyped-def]
+    status: int, message: str, problems: list[dict[str, str | None]] | None = None, back: str | None = None
+):
     if wants_json():
         body: dict[str, object] = {"error": message, "status": status}
         if problems:
             body["problems"] = problems
         return jsonify(body), status
-    return render_template("errors/error.html", status=status, message=message), status
+    return render_template("errors/error.html", status=status, message=message, back=back), status
+
+
+def page_left() -> str | None:
+    """The page a refused form was sent from, as a local path to link back to; None unless the Referer is a page of
+    this very site that answers GET (a form's own POST-only address would only answer 405)."""
+    parts = urlsplit(request.referrer or "")
+    root = request.script_root
+    if parts.scheme not in ("http", "https") or parts.netloc != request.host or not parts.path.startswith(f"{root}/"):
+        return None
+    target = parts.path + (f"?{parts.query}" if parts.query else "")
+    if safe_next(target) != target:
+        return None
+    try:
+        current_app.url_map.bind(request.host, script_name=root or None).match(
+            unquote(parts.path[len(root) :]), method="GET"
+        )
+    except HTTPException:  # no such page, not one to GET, or only by a redirect
+        return None
+    return target
 
 
 def csrf_refused():  # type: ignore[no-untyped-def]
-    """A form refused for its CSRF token (expired, from another sign-in, or not from this site): nothing was done."""
-    return _respond(400, _("The form expired or did not come from this site. Reload the page and try again."))
+    """A form refused for its CSRF token (expired, from another sign-in, or not from this site): nothing was done,
+    for Flask-WTF refuses it before any view runs. The page says so in plain words and links back to the page the
+    form was on when that is a page of this site (else to the inbox); other software gets the JSON error."""
+    return _respond(400, _(FORM_EXPIRED), back=None if wants_json() else page_left())
 
 
 def init_app(app: Flask) -> None:

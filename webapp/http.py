@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from flask import abort, current_app, flash, request
 from flask_babel import get_locale, gettext
@@ -134,6 +135,13 @@ def get_or_404(model: type[Any], object_id: int) -> Any:
 
 def wants_json() -> bool:
     return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+def from_this_site() -> bool:
+    """The post came from a page of this site, by its Origin (or, without one, its Referer): a form given back
+    with a fresh token must not be one another site filled in."""
+    source = request.headers.get("Origin") or request.referrer or ""
+    return bool(source) and source != "null" and urlsplit(source).netloc == request.host
 
 
 def trusted_svg(svg: str) -> Markup:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
+from flask import Flask
 from sqlalchemy import select
 
 from tests.fixtures.app import AuthActions
-from tests.fixtures.workflow_helpers import WorkflowDriver
+from tests.fixtures.workflow_helpers import WorkflowDriver, everything_stored
 from workflows.registry.models import LoginAttempt, User
 
 
@@ -58,6 +61,59 @@ def test_forms_without_a_csrf_token_are_refused(client, auth: AuthActions) -> No
     assert response.status_code == 400
     auth.login("officer1")
     assert client.post("/auth/logout").status_code == 400
+
+
+# -- a sign-in form whose CSRF token no longer holds -----------------------------------------------------------------
+
+FROM_THIS_SITE = {"Origin": "http://localhost"}  # what a browser sends with the sign-in form of the app's own page
+SIGN_IN_EXPIRED = "Biểu mẫu đăng nhập đã hết hạn nên bạn chưa được đăng nhập. Hãy nhập lại mật khẩu."
+
+
+def test_an_expired_sign_in_shows_the_form_again_with_the_username_kept(
+    app: Flask, auth: AuthActions, client, driver: WorkflowDriver
+) -> None:
+    token = AuthActions(app.test_client()).csrf_token()  # a sign-in page whose session has ended since
+    before = everything_stored(driver.session_factory)
+    refused = client.post(
+        "/auth/login?next=/instances",
+        data={"username": "officer1", "password": "demo", "csrf_token": token},
+        headers=FROM_THIS_SITE,
+    )
+    assert refused.status_code == 400
+    page = refused.get_data(as_text=True)
+    assert SIGN_IN_EXPIRED in page and 'value="officer1"' in page
+    assert 'value="demo"' not in page  # the password is typed again
+    assert everything_stored(driver.session_factory) == before  # not even counted as a failed attempt
+    assert client.get("/inbox").status_code == 302  # not signed in
+    fresh = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
+    assert fresh and fresh.group(1) != token
+    signed_in = client.post(
+        "/auth/login?next=/instances",
+        data={"username": "officer1", "password": "demo", "csrf_token": fresh.group(1)},
+        headers=FROM_THIS_SITE,
+    )
+    assert signed_in.status_code == 302 and signed_in.headers["Location"].endswith("/instances")
+
+
+def test_an_expired_sign_in_not_from_this_site_fills_nothing_in(client, driver: WorkflowDriver) -> None:
+    before = everything_stored(driver.session_factory)
+    for headers in ({"Origin": "https://evil.example"}, {}):
+        refused = client.post(
+            "/auth/login", data={"username": "intruder", "password": "x", "csrf_token": "forged"}, headers=headers
+        )
+        assert refused.status_code == 400
+        page = refused.get_data(as_text=True)
+        assert SIGN_IN_EXPIRED in page and "intruder" not in page
+    assert everything_stored(driver.session_factory) == before
+
+
+def test_an_old_sign_in_tab_of_someone_signed_in_meanwhile_goes_to_the_inbox(auth: AuthActions, client) -> None:
+    old_tab = auth.csrf_token()
+    auth.login("officer1")  # in another tab: a fresh session, whose token the old tab's page does not carry
+    response = client.post(
+        "/auth/login", data={"username": "officer1", "password": "demo", "csrf_token": old_tab}, headers=FROM_THIS_SITE
+    )
+    assert response.status_code == 302 and response.headers["Location"].endswith("/inbox")
 
 
 def test_next_parameter_cannot_redirect_elsewhere(auth: AuthActions, client) -> None:

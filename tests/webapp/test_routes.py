@@ -39,4 +39,7 @@ def test_signed_in_posts_without_csrf_are_refused(app: Flask, client, auth) -> N
         if rule.rule.startswith("/api/") or "POST" not in (rule.methods or set()):
             continue
         response = client.post(_sample_path(rule.rule), data={})
+        if rule.endpoint == "auth.login":  # signed in already (in another tab): sent on, as the sign-in page does
+            assert response.status_code == 302 and response.headers["Location"].endswith("/inbox")
+            continue
         assert response.status_code == 400, f"POST {rule.rule} without a CSRF token answered {response.status_code}"

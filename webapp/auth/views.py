@@ -3,11 +3,13 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf.csrf import CSRFError
 from werkzeug.wrappers import Response
 
 from webapp.auth.forms import ChangePasswordForm, LoginForm, ProfileForm, TokenForm
+from webapp.errors import csrf_refused
 from webapp.extensions import db
-from webapp.http import problem_text
+from webapp.http import from_this_site, problem_text, wants_json
 from webapp.query_args import id_arg, safe_next
 from workflows.db import transaction
 from workflows.errors import Invalid, NotFound
@@ -43,6 +45,21 @@ def login() -> str | Response | tuple[str, int]:
     elif request.method == "POST":
         status = 400
     return render_template("auth/login.html", form=form), status
+
+
+@bp.errorhandler(CSRFError)
+def expired_form(error: CSRFError):  # type: ignore[no-untyped-def]
+    """A sign-in refused for its CSRF token (the page was open longer than its session, or the person signed in
+    from another tab meanwhile): the sign-in form again, 400, with the username posted from this site kept and the
+    password to type again; nothing is counted or stored. Anyone signed in meanwhile goes where the sign-in page
+    would send them; any other refused form of this blueprint gets the plain error page."""
+    if request.endpoint != "auth.login" or wants_json():
+        return csrf_refused()
+    if current_user.is_authenticated:
+        return redirect(url_for("inbox.index"))
+    form = LoginForm() if from_this_site() else LoginForm(formdata=None)  # another site's username is not filled in
+    form.password.errors = [_("The sign-in form had expired, so you were not signed in. Enter your password again.")]
+    return render_template("auth/login.html", form=form), 400
 
 
 @bp.post("/logout")

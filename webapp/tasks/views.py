@@ -7,7 +7,6 @@ import datetime as dt
 import hashlib
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
@@ -23,7 +22,7 @@ from webapp.ballots.steps import OPEN_BALLOT_PAGES
 from webapp.errors import csrf_refused
 from webapp.evaluation.annual_panel import annual_rollup_panel
 from webapp.extensions import db
-from webapp.http import act, flash_error, problem_text, process_engine, translated, wants_json
+from webapp.http import act, flash_error, from_this_site, problem_text, process_engine, translated, wants_json
 from webapp.number_fields import format_amount
 from webapp.planning.live import live_structure_panel
 from webapp.query_args import parse_id
@@ -575,13 +574,6 @@ def discard_draft(task_id: int) -> Response:
     return redirect(url_for("tasks.show", task_id=task_id))
 
 
-def _from_this_site() -> bool:
-    """The post came from a page of this site, by its Origin (or, without one, its Referer): a form given back
-    with a fresh token must not be one another site filled in."""
-    source = request.headers.get("Origin") or request.referrer or ""
-    return bool(source) and source != "null" and urlsplit(source).netloc == request.host
-
-
 def _pressed(view: TaskView) -> str:
     """The label of the button that sent the refused form, as the page shows it."""
     if request.form.get("action") == "draft":
@@ -599,7 +591,7 @@ def expired_form(error: CSRFError):  # type: ignore[no-untyped-def]
     task page again, 400, with what was posted in its fields and a fresh token, so the person checks it and sends it
     again. Nothing from the refused post is stored or acted on; the page is only shown. Anyone no longer signed in
     goes to the sign-in page (what they typed is not kept), and any other refused post gets the plain error page."""
-    if request.endpoint != "tasks.submit" or wants_json() or not _from_this_site():
+    if request.endpoint != "tasks.submit" or wants_json() or not from_this_site():
         return csrf_refused()
     if not current_user.is_authenticated:
         return current_app.login_manager.unauthorized()  # type: ignore[attr-defined]
