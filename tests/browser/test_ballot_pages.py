@@ -1,0 +1,80 @@
+"""The ballot pages on a phone: the tally minutes, the secretary's page and the voting page fit a 400 px screen."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from tests.browser.conftest import ARTIFACTS
+from tests.browser.test_journeys import sign_in
+from tests.fixtures.ballots import collective, open_test_box, user
+from tests.fixtures.workflow_helpers import WorkflowDriver
+from workflows import ballots
+from workflows.db import transaction
+from workflows.models import BallotMode
+from workflows.rules.ballots import BallotRules
+
+pytestmark = pytest.mark.browser
+
+PHONE = {"width": 400, "height": 800}
+# The page does not scroll sideways, and nothing of its content reaches past the right edge of the page's content (a
+# table that only fits by scrolling in its own box is cut off there: its last column out of sight).
+PAST_THE_EDGE = """() => {
+  const main = document.querySelector('main');
+  const edge = main.getBoundingClientRect().right - parseFloat(getComputedStyle(main).paddingRight);
+  const past = [...main.querySelectorAll('*')].filter(e => e.getBoundingClientRect().right > edge + 0.5);
+  return {scrollWidth: document.documentElement.scrollWidth, width: document.documentElement.clientWidth,
+          past: past.map(e => `${e.tagName.toLowerCase()}.${e.className} ${Math.round(e.getBoundingClientRect().right)}`)};
+}"""
+
+
+def _boxes(session_factory: sessionmaker[Session], driver: WorkflowDriver) -> dict[str, int]:
+    """An online ballot being voted, a paper one waiting for its counts, and a counted one whose result is announced;
+    seven summoned members of X001, all present."""
+    instance_id = driver.start("sample_approval", as_user="personnel1", subject="CB0006")
+    members = list(collective(session_factory).values())
+    boxes = {
+        "online": open_test_box(session_factory, instance_id, members),
+        "paper": open_test_box(session_factory, instance_id, members, mode=BallotMode.PAPER),
+        "counted": open_test_box(session_factory, instance_id, members, rules=BallotRules(announce=True)),
+    }
+    with session_factory() as s, transaction(s):
+        for box in boxes.values():
+            ballots.mark_attendance(s, actor=user(s, "personnel1"), box_id=box, present_ids=members)
+    with session_factory() as s, transaction(s):
+        ballots.close_box(s, actor=user(s, "personnel1"), box_id=boxes["counted"])
+    return boxes
+
+
+def test_phone_sized_ballot_pages_do_not_scroll_sideways(  # type: ignore[no-untyped-def]
+    live_server: str, browser, driver: WorkflowDriver, session_factory: sessionmaker[Session]
+) -> None:
+    """The tally minutes scrolled sideways at 400 px (their six-column results table), and the paper counts' page by
+    380 px (three count boxes of twenty characters in a row)."""
+    boxes = _boxes(session_factory, driver)
+    context = browser.new_context(viewport=PHONE, locale="vi-VN", is_mobile=True)
+    page = context.new_page()
+    measured = {}
+    for username, paths in (
+        (
+            "personnel1",
+            (
+                f"/ballots/{boxes['counted']}/minutes",
+                f"/ballots/{boxes['online']}/manage",
+                f"/ballots/{boxes['paper']}/manage",
+                f"/ballots/{boxes['counted']}/manage",
+            ),
+        ),
+        ("officer1", (f"/ballots/{boxes['online']}/vote", f"/ballots/{boxes['counted']}/vote")),
+    ):
+        sign_in(page, live_server, username)
+        for path in paths:
+            response = page.goto(f"{live_server}{path}")
+            assert response is not None and response.status == 200, path  # the page itself, not an error page
+            measured[path] = page.evaluate(PAST_THE_EDGE)
+            if path.endswith("/minutes"):
+                ARTIFACTS.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(ARTIFACTS / "phone-ballot-minutes.png"), full_page=True)
+        page.context.clear_cookies()
+    context.close()
+    assert all(m["scrollWidth"] <= m["width"] and not m["past"] for m in measured.values()), measured
