@@ -65,7 +65,8 @@ def page_left() -> str | None:
 def csrf_refused():  # type: ignore[no-untyped-def]
     """A form refused for its CSRF token (expired, from another sign-in, or not from this site): nothing was done,
     for Flask-WTF refuses it before any view runs. The page says so in plain words and links back to the page the
-    form was on when that is a page of this site (else to the inbox); other software gets the JSON error."""
+    form was on when that is a page of this site (else to the inbox); other software gets the JSON error (decision
+    0061)."""
     return _respond(400, _(FORM_EXPIRED), back=None if wants_json() else page_left())
 
 
