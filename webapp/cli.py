@@ -253,12 +253,13 @@ def withdraw_command(process_id: str, reason: str, username: str | None) -> None
 
 @processes.command("reinstate", help="Put a withdrawn procedure back in use.")
 @click.argument("process_id")
+@click.option("--reason", required=True, help="Why; recorded in the audit log.")
 @click.option("--as", "username", help="Record it as this (admin) user.")
 @with_appcontext
-def reinstate_command(process_id: str, username: str | None) -> None:
+def reinstate_command(process_id: str, reason: str, username: str | None) -> None:
     try:
         with transaction(db.session):
-            version = reinstate_process(db.session, actor=_user(username), process_id=process_id)
+            version = reinstate_process(db.session, actor=_user(username), process_id=process_id, reason=reason)
     except WorkflowError as error:
         _fail(error.message)
     click.echo(f"{process_id} v{version.version} in use again")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import io
+import json
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from lxml import html as lxml_html
 from sqlalchemy import func, select
 
 from tests.fixtures.app import AuthActions
-from tests.fixtures.workflow_helpers import WorkflowDriver
+from tests.fixtures.workflow_helpers import WorkflowDriver, everything_stored
 from workflows.db import transaction
 from workflows.deployment.operations import deploy_bundle, in_use, reinstate_process, retire_process
 from workflows.deployment.validation import BundleFile
@@ -171,10 +172,47 @@ def test_a_procedure_is_withdrawn_from_use_and_put_back(auth: AuthActions, clien
 
     auth.logout()
     auth.login("admin")
-    back = auth.post("/admin/processes/sample_approval/reinstate", {}, page="/admin")
+    back = auth.post(
+        "/admin/processes/sample_approval/reinstate", {"reason": "Quy trình mới chưa ban hành"}, page="/admin"
+    )
     assert back.status_code == 302 and not _withdrawn(driver, "sample_approval")
+    assert "Phê duyệt đề nghị (mẫu) đã được dùng lại" in client.get("/admin").get_data(as_text=True)
     assert auth.post("/admin/processes/nothing_like_it/withdraw", {"reason": "x"}, page="/admin").status_code == 404
+    assert auth.post("/admin/processes/nothing_like_it/reinstate", {"reason": "x"}, page="/admin").status_code == 404
     assert auth.post("/admin/processes/sample_approval/reinstate", {"csrf_token": "forged"}).status_code == 400
+
+
+def _reinstated_reasons(driver: WorkflowDriver) -> list[str]:
+    with driver.session_factory() as s:
+        payloads = s.scalars(select(AuditEvent.payload).where(AuditEvent.event_type == "process_reinstated")).all()
+    return [json.loads(payload)["reason"] for payload in payloads]
+
+
+@pytest.mark.parametrize(
+    ("reason", "message"),
+    [("", "Hãy nêu lý do dùng lại quy trình"), ("   ", "Hãy nêu lý do dùng lại quy trình"), ("x" * 501, "Tối đa 500")],
+)
+def test_putting_a_procedure_back_in_use_asks_why_and_changes_nothing_without_it(
+    auth: AuthActions, client, driver: WorkflowDriver, reason: str, message: str
+) -> None:
+    with driver.session_factory() as s, transaction(s):
+        admin = s.scalars(select(User).where(User.username == "admin")).one()
+        retire_process(s, actor=admin, process_id="sample_approval", reason="Thay bằng quy trình mới")
+    auth.login("admin")
+    page = client.get("/admin").get_data(as_text=True)
+    assert 'id="reinstate-reason-sample_approval"' in page and 'name="reason"' in page
+    before = everything_stored(driver.session_factory)
+    refused = auth.post("/admin/processes/sample_approval/reinstate", {"reason": reason}, page="/admin")
+    assert refused.status_code == 422 and _withdrawn(driver, "sample_approval")
+    assert everything_stored(driver.session_factory) == before
+    body = html.unescape(refused.get_data(as_text=True))
+    assert message in body and 'aria-invalid="true"' in body and "<details open>" in body
+    assert _reinstated_reasons(driver) == []
+    done = auth.post(
+        "/admin/processes/sample_approval/reinstate", {"reason": "  Quy trình mới  chưa ban hành "}, page="/admin"
+    )
+    assert done.status_code == 302 and not _withdrawn(driver, "sample_approval")
+    assert _reinstated_reasons(driver) == ["Quy trình mới chưa ban hành"]
 
 
 def test_a_withdrawn_procedures_start_page_says_so_before_it_is_filled_in(
@@ -209,8 +247,11 @@ def test_the_api_says_which_procedures_are_withdrawn(app, client, driver: Workfl
     runner = app.test_cli_runner()
     listed = runner.invoke(args=["processes", "list"]).output
     assert "withdrawn" in listed and "Thay thế" in listed
-    assert runner.invoke(args=["processes", "reinstate", "sample_approval"]).exit_code == 0
-    assert not _withdrawn(driver, "sample_approval")
+    assert runner.invoke(args=["processes", "reinstate", "sample_approval"]).exit_code != 0  # --reason is required
+    refused = runner.invoke(args=["processes", "reinstate", "sample_approval", "--reason", " "])
+    assert refused.exit_code == 1 and _withdrawn(driver, "sample_approval")
+    reinstated = runner.invoke(args=["processes", "reinstate", "sample_approval", "--reason", "Dùng lại"])
+    assert reinstated.exit_code == 0 and not _withdrawn(driver, "sample_approval")
     refused = runner.invoke(args=["processes", "withdraw", "sample_approval", "--reason", " "])
     assert refused.exit_code == 1 and not _withdrawn(driver, "sample_approval")
     assert runner.invoke(args=["processes", "withdraw", "sample_approval", "--reason", "Hết hiệu lực"]).exit_code == 0
@@ -307,7 +348,7 @@ def test_a_withdrawn_procedure_is_said_to_stay_withdrawn(auth: AuthActions, clie
     assert done.status_code == 302 and _withdrawn(driver, "versioned")
     assert "vẫn đang ngừng sử dụng" in html.unescape(client.get(PAGE).get_data(as_text=True))
     with driver.session_factory() as s, transaction(s):
-        reinstate_process(s, actor=None, process_id="versioned")
+        reinstate_process(s, actor=None, process_id="versioned", reason="Phiên bản 1 dùng được")
     assert driver.version_of(driver.start("versioned", as_user="personnel1", subject="CB0001")) == 3
 
 

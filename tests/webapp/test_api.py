@@ -838,12 +838,15 @@ def test_an_administrator_withdraws_a_procedure_and_puts_it_back_in_use(api: Api
     again = api.post("/api/v1/processes/sample_approval/withdraw", "admin", json={"reason": "Lần nữa"})
     assert again.status_code == 409 and "đã ngừng sử dụng" in again.get_json()["error"]
 
-    reinstated = api.post("/api/v1/processes/sample_approval/reinstate", "admin")  # no body at all
+    reinstated = api.post(
+        "/api/v1/processes/sample_approval/reinstate", "admin", json={"reason": " Mẫu mới  chưa ban hành "}
+    )
     assert reinstated.status_code == 200, reinstated.get_json()
     assert reinstated.get_json() == {"process_id": "sample_approval", "version": 1, "withdrawn": None, "reason": None}
     assert _withdrawn(api, "sample_approval") is None
     assert api.post("/api/v1/instances", "officer1", json={"process": "sample_approval"}).status_code == 201
-    assert api.post("/api/v1/processes/sample_approval/reinstate", "admin", json={}).status_code == 409  # in use
+    in_use = api.post("/api/v1/processes/sample_approval/reinstate", "admin", json={"reason": "Lần nữa"})
+    assert in_use.status_code == 409
     with driver.session_factory() as s:
         events = s.scalars(
             select(AuditEvent)
@@ -855,6 +858,7 @@ def test_an_administrator_withdraws_a_procedure_and_puts_it_back_in_use(api: Api
             ("process_reinstated", "admin"),
         ]
         assert json.loads(events[0].payload)["reason"] == "Thay bằng mẫu mới"
+        assert json.loads(events[1].payload)["reason"] == "Mẫu mới chưa ban hành"
 
 
 def test_withdrawing_and_reinstating_refuse_bad_requests_and_change_nothing(api: Api, driver: WorkflowDriver) -> None:
@@ -862,7 +866,7 @@ def test_withdrawing_and_reinstating_refuse_bad_requests_and_change_nothing(api:
     withdraw, reinstate = "/api/v1/processes/rotation/withdraw", "/api/v1/processes/rotation/reinstate"
     for username in ("officer1", "supervisor1", "personnel1", "auditor1"):
         assert api.post(withdraw, username, json={"reason": "x"}).status_code == 403
-        assert api.post(reinstate, username).status_code == 403
+        assert api.post(reinstate, username, json={"reason": "x"}).status_code == 403
     refusals = [
         ({}, {"reason"}),
         ({"reason": "   "}, {"reason"}),
@@ -870,15 +874,16 @@ def test_withdrawing_and_reinstating_refuse_bad_requests_and_change_nothing(api:
         ({"reason": "x" * 501}, {"reason"}),
         ({"reason": "x", "force": True}, {"force"}),
     ]
-    for body, fields in refusals:
-        refused = api.post(withdraw, "admin", json=body)
-        assert refused.status_code == 422, body
-        assert _problem_fields(refused) == fields, body
-    assert api.post(withdraw, "admin", data="[1]", content_type="application/json").status_code == 422
-    assert api.post(reinstate, "admin", json={"reason": "x"}).status_code == 422  # it takes nothing
-    assert api.post(reinstate, "admin", json={}).status_code == 409  # the procedure is in use
+    for path in (withdraw, reinstate):  # reinstating asks why as withdrawing does (decision 0059)
+        for body, fields in refusals:
+            refused = api.post(path, "admin", json=body)
+            assert refused.status_code == 422, (path, body)
+            assert _problem_fields(refused) == fields, (path, body)
+        assert api.post(path, "admin", data="[1]", content_type="application/json").status_code == 422
+        assert api.post(path, "admin").status_code == 422  # no body at all
+    assert api.post(reinstate, "admin", json={"reason": "x"}).status_code == 409  # the procedure is in use
     for path in ("/api/v1/processes/no_such_process/withdraw", "/api/v1/processes/no_such_process/reinstate"):
-        unknown = api.post(path, "admin", json={"reason": "x"} if path.endswith("withdraw") else {})
+        unknown = api.post(path, "admin", json={"reason": "x"})
         assert unknown.status_code == 404 and set(unknown.get_json()) == {"error", "status"}
     assert _withdrawn(api, "rotation") is None
     assert everything_stored(driver.session_factory) == before

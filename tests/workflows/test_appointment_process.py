@@ -684,7 +684,7 @@ def test_no_reappointment_starts_while_the_appointment_procedure_is_withdrawn(
         assert start_due_reappointments_daily(session_factory, driver.engine, today=today) == []
     assert sum("withdrawn from use" in r.getMessage() for r in caplog.records) == 1
     with session_factory() as s, transaction(s):
-        reinstate_process(s, actor=user(s, "admin"), process_id=PROCESS_ID)
+        reinstate_process(s, actor=user(s, "admin"), process_id=PROCESS_ID, reason="Đã có quy định mới")
     started = start_due_reappointments_daily(session_factory, driver.engine, today=today + timedelta(days=1))
     assert [r.cadre_code for r in started] == [NOMINEE]
 

@@ -14,6 +14,7 @@ from tests.fixtures.workflow_helpers import WorkflowDriver
 from workflows.audit import verify_chains
 from workflows.db import transaction
 from workflows.deployment.operations import (
+    REINSTATE_REASON_MISSING,
     RETIRE_REASON_MAX,
     RETIRED,
     RollbackResult,
@@ -154,9 +155,9 @@ def _withdraw(factory: sessionmaker[Session], process_id: str, reason: str = "Qu
         retire_process(s, actor=_as(s, "admin"), process_id=process_id, reason=reason)
 
 
-def _reinstate(factory: sessionmaker[Session], process_id: str) -> None:
+def _reinstate(factory: sessionmaker[Session], process_id: str, reason: str = "Quy định mới đã ban hành") -> None:
     with factory() as s, transaction(s):
-        reinstate_process(s, actor=_as(s, "admin"), process_id=process_id)
+        reinstate_process(s, actor=_as(s, "admin"), process_id=process_id, reason=reason)
 
 
 def test_a_withdrawn_procedure_starts_nothing_new_and_what_runs_goes_on(
@@ -179,10 +180,12 @@ def test_a_withdrawn_procedure_starts_nothing_new_and_what_runs_goes_on(
         driver.complete("officer1", tasks[0].id, {})
     assert driver.instance(running).status == InstanceStatus.COMPLETED
 
-    _reinstate(session_factory, "versioned")
+    _reinstate(session_factory, "versioned", "  Quy định  mới đã ban hành ")
     assert driver.start("versioned", as_user="personnel1", subject="CB0001") > running
     with session_factory() as s:
-        assert s.scalar(select(func.count()).where(AuditEvent.event_type == "process_reinstated")) == 1
+        reinstated = s.scalars(select(AuditEvent).where(AuditEvent.event_type == "process_reinstated")).one()
+        assert '"reason":"Quy định mới đã ban hành"' in reinstated.payload and reinstated.actor_name == "admin"
+        assert latest_version(s, "versioned").retired_reason is None  # the reason is the audit log's alone
         assert verify_chains(s).ok
 
 
@@ -216,12 +219,48 @@ def test_withdrawing_refuses_bad_requests_and_writes_nothing(
         with pytest.raises(NotFound):
             retire_process(s, actor=_as(s, "admin"), process_id="nothing_like_it", reason="x")
         with pytest.raises(Conflict):
-            reinstate_process(s, actor=_as(s, "admin"), process_id="versioned")  # it is in use
+            reinstate_process(s, actor=_as(s, "admin"), process_id="versioned", reason="x")  # it is in use
         s.rollback()
         assert in_use(s, "versioned") and _count(s, AuditEvent) == events
     _withdraw(session_factory, "versioned")
     with pytest.raises(Conflict):
         _withdraw(session_factory, "versioned")
+
+
+@pytest.mark.parametrize(
+    ("username", "reason", "refusal"),
+    [
+        ("personnel1", "x", NotAllowed),
+        ("admin", "", Invalid),
+        ("admin", " \t\n ", Invalid),
+        ("admin", "x" * (RETIRE_REASON_MAX + 1), Invalid),
+    ],
+)
+def test_reinstating_asks_why_as_withdrawing_does_and_writes_nothing_when_refused(
+    session_factory: sessionmaker[Session], demo_users: dict, username: str, reason: str, refusal: type[Exception]
+) -> None:
+    _deploy(session_factory, _bundle("two_versions_v1.bpmn"))
+    _withdraw(session_factory, "versioned")
+    with session_factory() as s:
+        events = _count(s, AuditEvent)
+        with pytest.raises(refusal) as refused:
+            reinstate_process(s, actor=_as(s, username), process_id="versioned", reason=reason)
+        if isinstance(refused.value, Invalid):
+            assert [p.field for p in refused.value.problems] == ["reason"]
+        s.rollback()
+        assert not in_use(s, "versioned") and _count(s, AuditEvent) == events
+
+
+def test_reinstating_an_unknown_procedure_without_a_reason_names_the_reason_first(
+    session_factory: sessionmaker[Session], demo_users: dict
+) -> None:
+    """As withdrawing: the request is checked before the procedure is looked up."""
+    with session_factory() as s:
+        with pytest.raises(Invalid) as refused:
+            reinstate_process(s, actor=_as(s, "admin"), process_id="nothing_like_it", reason=" ")
+        assert refused.value.message == REINSTATE_REASON_MISSING
+        with pytest.raises(NotFound):
+            reinstate_process(s, actor=_as(s, "admin"), process_id="nothing_like_it", reason="x")
 
 
 # -- using an earlier version again (decision 0055) ---------------------------------------------------------------

@@ -547,7 +547,7 @@ def test_the_worker_opens_no_month_while_the_evaluation_is_withdrawn(driver, ses
         )
     with session_factory() as session, transaction(session):
         admin = session.scalars(select(User).where(User.username == "admin")).one()
-        reinstate_process(session, actor=admin, process_id=PROCESS_ID)
+        reinstate_process(session, actor=admin, process_id=PROCESS_ID, reason="Đã có quy định")
     [opening] = run()
     assert opening.opened > 0
 

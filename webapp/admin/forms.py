@@ -24,6 +24,19 @@ class WithdrawForm(Form):
     )
 
 
+class ReinstateForm(Form):
+    """Putting a withdrawn procedure back in use asks why, as withdrawing it does (decision 0059)."""
+
+    reason = StringField(
+        _l("Reason"),
+        filters=[clean_text],
+        validators=[
+            DataRequired(_l("Say why the procedure is put back in use; it is recorded in the audit log.")),
+            Length(max=RETIRE_REASON_MAX, message=_REASON_TOO_LONG),
+        ],
+    )
+
+
 class RollbackForm(Form):
     """Use an earlier version again (decision 0055): each earlier version's row posts its number and a reason."""
 

@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import String, cast, select
 from sqlalchemy.orm import aliased
 
-from webapp.admin.forms import RollbackForm, WithdrawForm
+from webapp.admin.forms import ReinstateForm, RollbackForm, WithdrawForm
 from webapp.extensions import db
 from webapp.http import act, translated
 from webapp.instances.views import ROLE_LABELS
@@ -75,6 +75,8 @@ def _render(
     *,
     withdraw_form: WithdrawForm | None = None,
     withdrawing: str | None = None,
+    reinstate_form: ReinstateForm | None = None,
+    reinstating: str | None = None,
 ) -> Any:
     unassigned = db.session.scalars(
         select(HumanTask)
@@ -99,6 +101,8 @@ def _render(
         deploy_problems=problems or [],
         withdraw_form=withdraw_form or WithdrawForm(formdata=None),
         withdrawing=withdrawing,
+        reinstate_form=reinstate_form or ReinstateForm(formdata=None),
+        reinstating=reinstating,
     )
     return page, status
 
@@ -222,12 +226,20 @@ def withdraw(process_id: str) -> Any:
 @bp.post("/processes/<process_id>/reinstate")
 @admin_required
 def reinstate(process_id: str) -> Any:
-    try:  # no field to check: CSRFProtect has checked the token of every form posted
-        act(lambda: reinstate_process(db.session, actor=current_user, process_id=process_id))
+    """New procedures may start from it again; why is recorded, as for withdrawing (decision 0059)."""
+    form = ReinstateForm()
+    if not form.validate():
+        return _render(status=422, reinstate_form=form, reinstating=process_id)
+    reason = form.reason.data or ""
+    try:
+        act(lambda: reinstate_process(db.session, actor=current_user, process_id=process_id, reason=reason))
     except NotFound:
         abort(404)
     except NotAllowed:
         abort(403)
+    except Invalid as error:
+        form.reason.errors = [*form.reason.errors, translated(error)]
+        return _render(status=422, reinstate_form=form, reinstating=process_id)
     except Conflict as error:
         flash(translated(error), "error")
         return redirect(url_for("admin.index", _anchor="processes"))

@@ -201,15 +201,17 @@ def _reason(body: dict[str, Any], problems: list[Problem]) -> str:
 def withdraw_request(body: dict[str, Any]) -> str:
     """`{"reason": "…"}`: why nothing new may start from the procedure (the service checks its content and length,
     as the administration page's)."""
+    return _reason_only(body)
+
+
+def reinstate_request(body: dict[str, Any]) -> str:
+    """`{"reason": "…"}`: why the procedure is put back in use — asked as withdrawing asks (decision 0059)."""
+    return _reason_only(body)
+
+
+def _reason_only(body: dict[str, Any]) -> str:
     problems = unknown_fields(body, {"reason"})
     reason = _reason(body, problems)
     if problems:
         raise Invalid("the request body is not valid", problems)
     return reason
-
-
-def reinstate_request(body: dict[str, Any]) -> None:
-    """An empty object (or no body): putting a procedure back in use asks for nothing."""
-    problems = unknown_fields(body, set())
-    if problems:
-        raise Invalid("the request body is not valid", problems)

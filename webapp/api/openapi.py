@@ -233,6 +233,10 @@ SCHEMAS: dict[str, Schema] = {
         **_object({"reason": {**_TEXT, "description": "why nothing new may start (required; kept in the audit)"}}),
         "additionalProperties": False,
     },
+    "Reinstate": {
+        **_object({"reason": {**_TEXT, "description": "why it is put back in use (required; kept in the audit)"}}),
+        "additionalProperties": False,
+    },
     "InUse": _object(
         {
             "process_id": _TEXT,
@@ -461,10 +465,7 @@ def _paths() -> dict[str, Schema]:
                 (200, _json(_ref("InUse"), "The procedure, in use again.")),
                 (403, 404, 409, 422),
                 parameters=_PROCESS_PATH,
-                requestBody={
-                    "required": False,
-                    "content": {"application/json": {"schema": {**_object({}), "additionalProperties": False}}},
-                },
+                requestBody={"required": True, "content": {"application/json": {"schema": _ref("Reinstate")}}},
             )
         },
         "/api/v1/instances": {

@@ -273,8 +273,8 @@ def reinstate(process_id: str) -> ResponseReturnValue:
     user = _user()
     if not can_retire(user):
         raise NotAllowed("only administrators may put a procedure back in use")
-    inputs.reinstate_request(inputs.json_object(request.get_data() or b"{}"))
-    version = act(lambda: reinstate_process(db.session, actor=user, process_id=process_id))
+    reason = inputs.reinstate_request(inputs.json_object(request.get_data()))
+    version = act(lambda: reinstate_process(db.session, actor=user, process_id=process_id, reason=reason))
     return jsonify(payloads.in_use(version))
 
 

@@ -198,6 +198,8 @@ def version_history(session: Session, process_id: str) -> list[VersionEntry]:
 
 RETIRE_REASON_MAX = 500
 RETIRED = N_("This procedure was withdrawn from use; it can no longer be started.")
+RETIRE_REASON_MISSING = N_("Say why the procedure is withdrawn.")
+REINSTATE_REASON_MISSING = N_("Say why the procedure is put back in use.")
 
 
 def can_retire(user: User | None) -> bool:
@@ -287,7 +289,7 @@ def retire_process(session: Session, *, actor: User | None, process_id: str, rea
     again does not: decision 0055)."""
     if not can_retire(actor):
         raise NotAllowed("only administrators may withdraw a procedure from use")
-    reason = _reason(reason, N_("Say why the procedure is withdrawn."))
+    reason = _reason(reason, RETIRE_REASON_MISSING)
     version = _latest_locked(session, process_id)
     if version.retired_dt is not None:
         raise Conflict("This procedure is already withdrawn from use.")
@@ -304,9 +306,12 @@ def retire_process(session: Session, *, actor: User | None, process_id: str, rea
     return version
 
 
-def reinstate_process(session: Session, *, actor: User | None, process_id: str) -> ProcessVersion:
+def reinstate_process(session: Session, *, actor: User | None, process_id: str, reason: str) -> ProcessVersion:
+    """New instances may start from the procedure again. Asks why, as withdrawing does (decision 0059): the reason
+    is kept in the audit log only, since the version's withdrawal mark is cleared."""
     if not can_retire(actor):
         raise NotAllowed("only administrators may put a procedure back in use")
+    reason = _reason(reason, REINSTATE_REASON_MISSING)
     version = _latest_locked(session, process_id)
     if version.retired_dt is None:
         raise Conflict("This procedure is in use.")
@@ -315,7 +320,7 @@ def reinstate_process(session: Session, *, actor: User | None, process_id: str) 
         session,
         SYSTEM_CHAIN,
         EventType.PROCESS_REINSTATED,
-        {"process_id": process_id, "version": version.version},
+        {"process_id": process_id, "version": version.version, "reason": reason},
         actor=actor,
     )
     return version
