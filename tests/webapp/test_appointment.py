@@ -114,7 +114,7 @@ def _hold_ballot(auth: AuthActions, instance_id: int, members: dict[str, int], m
         _as(auth, username)
         assert auth.post(f"/ballots/{box}/vote", contents, page=f"/ballots/{box}/vote").status_code == 302
     _as(auth, "personnel1")
-    assert auth.post(f"/ballots/{box}/close", {}, page=manage).status_code == 302
+    assert auth.post(f"/ballots/{box}/close", {"confirm": "y"}, page=manage).status_code == 302
     return box
 
 
@@ -469,7 +469,7 @@ def test_bad_ballots_are_refused_and_change_nothing(
     assert again.status_code == 409 and 'role="alert"' in again.get_data(as_text=True)
     assert ballot_tables(session_factory) == before
     # After the close, nobody votes.
-    assert auth.post(f"/ballots/{box}/close", {}, page=f"/ballots/{box}/manage").status_code == 302
+    assert auth.post(f"/ballots/{box}/close", {"confirm": "y"}, page=f"/ballots/{box}/manage").status_code == 302
     _as(auth, "member1")
     before = ballot_tables(session_factory)
     assert auth.client.post(vote_page, data={**YES, "csrf_token": auth.csrf_token("/inbox")}).status_code == 409
@@ -1080,7 +1080,7 @@ def test_a_collective_smaller_than_those_summoned_is_refused_at_its_field(
     manage = f"/ballots/{box}/manage"
     present = {"present": [str(i) for i in members.values()]}
     assert auth.post(f"/ballots/{box}/attendance", present, page=manage).status_code == 302
-    assert auth.post(f"/ballots/{box}/close", {}, page=manage).status_code == 302
+    assert auth.post(f"/ballots/{box}/close", {"confirm": "y"}, page=manage).status_code == 302
     assert _submit(auth, driver, instance_id, "ballot_step2", "personnel1", {}).status_code == 302
     # Step 3 is the collective's own conference: everyone summoned is a member.
     _as(auth, "personnel1")

@@ -162,7 +162,7 @@ def test_secretary_records_attendance_closes_and_prints_the_minutes(
     assert response.status_code == 422
     assert ballot_tables(session_factory) == before
     assert client.get(f"/ballots/{box_id}/minutes").status_code == 409  # not counted yet
-    response = auth.post(f"/ballots/{box_id}/close", {}, page=manage)
+    response = auth.post(f"/ballots/{box_id}/close", {"confirm": "y"}, page=manage)
     assert response.status_code == 302 and response.headers["Location"].endswith(f"/ballots/{box_id}/minutes")
     minutes = client.get(f"/ballots/{box_id}/minutes")
     assert minutes.status_code == 200
@@ -179,6 +179,54 @@ def test_secretary_records_attendance_closes_and_prints_the_minutes(
     auth.logout()
     auth.login("member1")
     assert _vote(auth, box_id, YES_A).status_code == 409
+
+
+def test_closing_asks_for_a_confirmation_and_says_who_has_not_voted(
+    client: FlaskClient, auth: AuthActions, session_factory: sessionmaker[Session], box_id: int
+) -> None:
+    """Closing cannot be undone: without the box ticked nothing changes (422, said in Vietnamese), and the page
+    says how many of those present have not voted — without any script (the page's policy allows none)."""
+    auth.login("officer1")
+    assert _vote(auth, box_id, YES_A).status_code == 302
+    auth.logout()
+    auth.login("personnel1")
+    manage = f"/ballots/{box_id}/manage"
+    page = lxml_html.fromstring(client.get(manage).get_data(as_text=True))
+    [form] = page.xpath(f"//form[@action='/ballots/{box_id}/close']")
+    assert form.xpath(".//input[@type='checkbox' and @name='confirm']")
+    assert "Tôi xác nhận kết thúc bỏ phiếu; không thể mở lại." in form.text_content()
+    assert not page.xpath("//script[not(@src)]")  # the confirmation is the form's own, not a script's
+    # Six present (member3 is absent), one has voted.
+    assert "Còn 5 trong số 6 thành viên có mặt chưa bỏ phiếu" in form.text_content()
+    before = ballot_tables(session_factory)
+    for data in ({}, {"confirm": ""}):
+        refused = auth.post(f"/ballots/{box_id}/close", data, page=manage)
+        assert refused.status_code == 422
+        html = refused.get_data(as_text=True)
+        assert "Hãy đánh dấu ô xác nhận kết thúc bỏ phiếu." in html and 'aria-invalid="true"' in html
+        assert ballot_tables(session_factory) == before
+    with session_factory() as s:
+        box = s.get(BallotBox, box_id)
+        assert box is not None and box.is_open and box.tally is None
+    done = auth.post(f"/ballots/{box_id}/close", {"confirm": "y"}, page=manage)
+    assert done.status_code == 302 and done.headers["Location"].endswith(f"/ballots/{box_id}/minutes")
+    with session_factory() as s:
+        box = s.get(BallotBox, box_id)
+        assert box is not None and not box.is_open
+
+
+def test_the_close_form_says_when_everyone_present_has_voted(
+    client: FlaskClient, auth: AuthActions, session_factory: sessionmaker[Session], members: dict[str, int], box_id: int
+) -> None:
+    voters = ("officer1", "officer2", "supervisor1", "head1")
+    _attend(session_factory, box_id, [members[name] for name in voters])
+    for name in voters:
+        auth.login(name)
+        assert _vote(auth, box_id, YES_A).status_code == 302
+        auth.logout()
+    auth.login("personnel1")
+    page = client.get(f"/ballots/{box_id}/manage").get_data(as_text=True)
+    assert "Mọi thành viên có mặt được quyền bỏ phiếu đều đã bỏ phiếu." in page and "chưa bỏ phiếu" not in page
 
 
 def test_minutes_are_for_the_authority_and_inspectors_not_the_conference(
@@ -421,7 +469,7 @@ def test_ballot_pages_name_the_procedure_case_and_step(
     auth.login("personnel1")
     manage = client.get(f"/ballots/{box_id}/manage").get_data(as_text=True)
     assert case in manage and "Xem xét, phê duyệt" in manage
-    assert auth.post(f"/ballots/{box_id}/close", {}, page=f"/ballots/{box_id}/manage").status_code == 302
+    assert auth.post(f"/ballots/{box_id}/close", {"confirm": "y"}, page=f"/ballots/{box_id}/manage").status_code == 302
     minutes = client.get(f"/ballots/{box_id}/minutes").get_data(as_text=True)
     assert f"Quy trình: {case}; bước: Xem xét, phê duyệt." in minutes
     for page in (vote, manage, minutes):

@@ -81,7 +81,7 @@ def _hold_ballot(auth: AuthActions, instance_id: int, members: dict[str, int], m
         response = auth.post(f"/ballots/{box}/vote", {f: mark for f in fields}, page=f"/ballots/{box}/vote")
         assert response.status_code == 302
     _as(auth, "personnel1")
-    assert auth.post(f"/ballots/{box}/close", {}, page=manage).status_code == 302
+    assert auth.post(f"/ballots/{box}/close", {"confirm": "y"}, page=manage).status_code == 302
     return box
 
 

@@ -189,7 +189,7 @@ def test_a_provincial_officer_rotated_to_chair_a_commune_through_http(
         _as(auth, username)
         _ok(auth.post(f"/ballots/{box}/vote", YES, page=f"/ballots/{box}/vote"))
     _as(auth, "personnel1")
-    _ok(auth.post(f"/ballots/{box}/close", {}, page=manage))
+    _ok(auth.post(f"/ballots/{box}/close", {"confirm": "y"}, page=manage))
     _ok(_submit(auth, driver, instance_id, "ballot_collective", "personnel1", {}))
 
     # Step 5: the decision on the record, the handover, the arrival.

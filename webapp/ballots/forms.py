@@ -52,7 +52,10 @@ class AttendanceForm(Form):
 
 
 class CloseForm(Form):
-    """Closing takes no input; the form carries the CSRF token."""
+    """Closing cannot be undone, so the secretary ticks a box saying so; it works without JavaScript (the page's
+    policy allows no inline script) and the view refuses the form unticked (422)."""
+
+    confirm = BooleanField(_l("I confirm closing the ballot; it cannot be reopened."))
 
 
 # One message for a count left empty, mistyped ("1.5", "năm") or out of range: it says what is taken.

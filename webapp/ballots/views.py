@@ -28,7 +28,7 @@ from workflows import ballots
 from workflows.errors import Invalid, NotFound, WorkflowError
 from workflows.models import BallotBox, BallotElector, BallotMode
 from workflows.registry.models import User
-from workflows.rules.ballots import BallotRules, CandidateCount, Mark, Outcome
+from workflows.rules.ballots import BallotRules, CandidateCount, Mark, Outcome, is_own_ballot
 
 bp = Blueprint("ballots", __name__, url_prefix="/ballots")
 
@@ -150,7 +150,25 @@ def _attendance_form(box: BallotBox, electors: list[tuple[BallotElector, User]],
     return form
 
 
-def _render_manage(box: BallotBox, *, attendance: Any = None, paper: Any = None, errors: list[str], status: int) -> Any:
+def _not_voted(box: BallotBox, electors: list[tuple[BallotElector, User]]) -> int:
+    """Members present who may still vote and have not: what closing now leaves out (the nominee never votes)."""
+    subject = box.instance.subject_cadre_id
+    return sum(
+        1
+        for elector, user in electors
+        if elector.is_present and not elector.has_voted and not is_own_ballot(user.cadre_id, subject)
+    )
+
+
+def _render_manage(
+    box: BallotBox,
+    *,
+    attendance: Any = None,
+    paper: Any = None,
+    close_form: CloseForm | None = None,
+    errors: list[str],
+    status: int,
+) -> Any:
     electors = _electors(box)
     context = {
         "box": box,
@@ -159,8 +177,9 @@ def _render_manage(box: BallotBox, *, attendance: Any = None, paper: Any = None,
         "electors": electors,
         "voted": sum(1 for elector, _user in electors if elector.has_voted),
         "present": sum(1 for elector, _user in electors if elector.is_present),
+        "not_voted": _not_voted(box, electors),
         "attendance": attendance or _attendance_form(box, electors),
-        "close_form": CloseForm(),
+        "close_form": close_form or CloseForm(formdata=None),
         "paper": paper or paper_form(box.candidates),
         "candidate_field": candidate_field,
         "marks": list(Mark),
@@ -204,8 +223,12 @@ def attendance(box_id: int) -> Any:
 @login_required
 def close(box_id: int) -> Any:
     box = _load_managed(box_id)
-    if not CloseForm().validate():
+    form = CloseForm()
+    if not form.validate():
         return _render_manage(box, errors=[_("The form expired; try again.")], status=400)
+    if not form.confirm.data:  # closing cannot be undone: nothing happens until the secretary says so
+        form.confirm.errors = [_("Tick the box to confirm closing the ballot.")]
+        return _render_manage(box, close_form=form, errors=[], status=422)
     try:
         act(lambda: ballots.close_box(db.session, actor=current_user, box_id=box.id))
     except WorkflowError as error:
