@@ -8,6 +8,7 @@ import time
 
 import pytest
 from itsdangerous import TimestampSigner
+from lxml import html as lxml_html
 from sqlalchemy import select
 
 from tests.fixtures.app import AuthActions
@@ -525,3 +526,67 @@ def test_a_form_left_open_for_hours_is_still_accepted(
     sent = client.post(f"/tasks/{task_id}", data={**TYPED, "csrf_token": token})
     assert sent.status_code == 302
     assert driver.task(instance_id, "review_request")
+
+
+# -- a task the reader may see but not act on says why ------------------------------------------------------------
+
+
+def _viewer_notice(page: str) -> str | None:
+    notices = lxml_html.fromstring(page).xpath("//p[contains(@class, 'viewer-notice')]")
+    return " ".join(notices[0].text_content().split()) if notices else None
+
+
+def test_a_viewer_who_is_not_the_assignee_is_told_whom_the_task_is_for(
+    auth: AuthActions, client, driver: WorkflowDriver
+) -> None:
+    _, task_id = _request_task(driver)  # officer1's own request
+    auth.login("officer1")
+    page = client.get(f"/tasks/{task_id}").get_data(as_text=True)
+    assert _viewer_notice(page) is None and 'name="subject_line"' in page
+    auth.logout()
+    auth.login("head1")  # oversees the unit: sees the task, may not fill it in
+    page = client.get(f"/tasks/{task_id}").get_data(as_text=True)
+    notice = _viewer_notice(page)
+    assert notice == f"Việc này được giao cho {_full_name(driver, 'officer1')}; bạn chỉ xem được."
+    assert '<section class="readonly">' in page and "<form" not in page.split("<main", 1)[-1]
+
+
+def test_a_group_task_viewer_is_told_which_role_it_is_for(auth: AuthActions, client, driver: WorkflowDriver) -> None:
+    _, review_id = _review_task(driver)  # a group task of the supervisors
+    auth.login("supervisor1")
+    assert _viewer_notice(client.get(f"/tasks/{review_id}").get_data(as_text=True)) is None
+    auth.logout()
+    auth.login("personnel1")  # oversees the unit, is no supervisor
+    notice = _viewer_notice(client.get(f"/tasks/{review_id}").get_data(as_text=True))
+    assert notice is not None and notice.startswith(
+        "Việc này được giao cho bất kỳ ai có vai trò Lãnh đạo trực tiếp tại"
+    )
+    assert notice.endswith("; bạn chỉ xem được.")
+
+
+def test_a_group_task_held_by_someone_else_says_how_to_take_it(
+    auth: AuthActions, client, driver: WorkflowDriver
+) -> None:
+    _, review_id = _review_task(driver)
+    with driver.session_factory() as s, transaction(s):
+        task = s.get(HumanTask, review_id)
+        assert task is not None
+        task.assignee_id = s.scalars(select(User.id).where(User.username == "head1")).one()  # given to head1
+    auth.login("head1")
+    assert _viewer_notice(client.get(f"/tasks/{review_id}").get_data(as_text=True)) is None
+    auth.logout()
+    auth.login("supervisor1")  # of the group: may take it once it is back with the group
+    notice = _viewer_notice(client.get(f"/tasks/{review_id}").get_data(as_text=True))
+    assert notice == (
+        f"Việc này đang do {_full_name(driver, 'head1')} xử lý; bạn chỉ xem được. Nếu người đó trả việc về nhóm, "
+        "bạn có thể nhận việc ở mục “Việc của nhóm” trong Hộp công việc."
+    )
+
+
+def test_a_closed_task_has_no_viewer_notice(auth: AuthActions, client, driver: WorkflowDriver) -> None:
+    """A closed task already says what happened to it (who handled it, or why it closed)."""
+    _, task_id = _request_task(driver)
+    driver.complete("officer1", task_id, {"subject_line": "Đề nghị"})
+    auth.login("head1")
+    page = client.get(f"/tasks/{task_id}").get_data(as_text=True)
+    assert _viewer_notice(page) is None and "Việc này đã được xử lý lúc" in page

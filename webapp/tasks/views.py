@@ -23,6 +23,7 @@ from webapp.errors import csrf_refused
 from webapp.evaluation.annual_panel import annual_rollup_panel
 from webapp.extensions import db
 from webapp.http import act, flash_error, from_this_site, problem_text, process_engine, translated, wants_json
+from webapp.instances.views import ROLE_LABELS
 from webapp.number_fields import format_amount
 from webapp.planning.live import live_structure_panel
 from webapp.query_args import parse_id
@@ -48,7 +49,7 @@ from workflows.errors import Conflict, Invalid, NotAllowed, NotFound, Problem, S
 from workflows.hooks import is_refused
 from workflows.instances import ATTACHMENT_PREFIX, DataItem, data_summary, display_value, field_names
 from workflows.models import Attachment, Comment
-from workflows.registry.models import User
+from workflows.registry.models import OrgUnit, User
 from workflows.states import InstanceStatus, TaskStatus
 from workflows.tasks import (
     TaskView,
@@ -165,6 +166,28 @@ def _closed_notice(view: TaskView) -> str | None:
     return _("This task is now with %(who)s: it was assigned to them or they took it meanwhile.", who=holder)
 
 
+def _viewer_notice(view: TaskView) -> str | None:
+    """Why an open task the reader may see is not theirs to act on — whom it is with, and how they could take it
+    when their role allows — instead of a greyed form with no word. None when they may act on it."""
+    task = view.task
+    if view.can_act or task.status != TaskStatus.OPEN:
+        return None
+    if task.assignee_id is not None:
+        holder = db.session.scalar(select(User.full_name).where(User.id == task.assignee_id))
+        if taken_by_another(db.session, current_user, task):  # a task of their group, held by someone else
+            return _(
+                "This task is with %(who)s; you can only view it. If they return it to the group, you can take it "
+                "under “Group tasks” in your inbox.",
+                who=holder,
+            )
+        return _("This task is assigned to %(who)s; you can only view it.", who=holder)
+    if task.candidate_role is not None:
+        unit = db.session.scalar(select(OrgUnit.name).where(OrgUnit.id == task.candidate_unit_id))
+        role = ROLE_LABELS.get(task.candidate_role, task.candidate_role)
+        return _("This task is for any %(role)s of %(unit)s; you can only view it.", role=role, unit=unit or "—")
+    return _("This task is not assigned to anyone yet; you can only view it.")
+
+
 # A task whose form draws at most this many fields (a decision, a short note) shows the procedure's information open:
 # reading the request is the work of such a step (an approver decides on what was asked). A long form keeps it
 # folded, so the fields to fill are not pushed down below the whole file; it is one click away.
@@ -216,6 +239,7 @@ def _render(  # type: ignore[no-untyped-def]
             live_structure=live_structure_panel(view, form),
             invalid=invalid_entries(form, skip=_drawn_apart(decisions)) if form is not None else [],
             closed_notice=_closed_notice(view) if view.task.status != TaskStatus.OPEN else None,
+            viewer_notice=_viewer_notice(view),
             context_open=_context_open(view, decisions),
             task_comments=_task_comments(view),
             draft_saved=draft_saved,
