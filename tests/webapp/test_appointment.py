@@ -635,6 +635,26 @@ def test_failed_eligibility_with_a_recorded_exception_through_http(
     _verified(session_factory)
 
 
+def test_an_appointment_already_under_way_is_named_by_its_case_number_and_procedure(
+    client: FlaskClient,
+    auth: AuthActions,
+    driver: WorkflowDriver,
+    session_factory: sessionmaker[Session],
+    world: dict[str, Any],
+) -> None:
+    """The finding names the other case as every page does — "hồ sơ số 12 (Bổ nhiệm, bổ nhiệm lại)" — on the
+    competent authority's task page and in the instance's data, never by its internal reference "appointment#12"."""
+    first = _instance_id(_start(auth, world["post_id"]))
+    second = _instance_id(_start(auth, add_commune_pc_post(session_factory)))  # the same cadre, another post
+    _submit(auth, driver, second, "eligibility_policy", "personnel1", {"dossier_received_on": today_text()})
+    _as(auth, "leader1")
+    task = driver.task(second, "exception_policy")
+    for page in (client.get(f"/tasks/{task.id}"), client.get(f"/instances/{second}")):
+        html = page.get_data(as_text=True)
+        assert f"hồ sơ số {first} (Bổ nhiệm, bổ nhiệm lại)" in html
+        assert f"appointment#{first}" not in html
+
+
 NO = {"candidate_0": "no"}
 
 

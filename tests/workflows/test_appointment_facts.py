@@ -31,6 +31,7 @@ from workflows.rules.appointment import (
     AppointmentPolicy,
     DisciplineFact,
     PlannedTitle,
+    RunningCase,
     check_eligibility,
     is_eligible,
 )
@@ -225,25 +226,40 @@ def test_running_procedures_of_the_cadre(session: Session, org: Org, cadre: Cadr
     facts = candidate_facts(session, cadre.id, org.vice_chair.id, on=ON, exclude_instance_id=asking)
     assert not facts.appointment_in_progress
     assert not facts.planning_in_progress
-    assert facts.in_progress_references == ()
+    assert facts.in_progress_cases == ()
 
     without_exclusion = candidate_facts(session, cadre.id, org.vice_chair.id, on=ON)
     assert without_exclusion.appointment_in_progress
-    assert without_exclusion.in_progress_references == (f"appointment#{asking}",)
+    assert without_exclusion.in_progress_cases == (RunningCase(asking, "appointment"),)
 
     other = instance(session, PROCESS_ID, cadre)
     review = instance(session, "planning_review", cadre)
     facts = candidate_facts(session, cadre.id, org.vice_chair.id, on=ON, exclude_instance_id=asking)
     assert facts.appointment_in_progress
     assert facts.planning_in_progress
-    assert facts.in_progress_references == (f"appointment#{other}", f"planning_review#{review}")
+    assert facts.in_progress_cases == (RunningCase(other, "appointment"), RunningCase(review, "planning_review"))
     concurrent = next(
         r
         for r in check_eligibility(facts, dossier_received_on=ON, policy=AppointmentPolicy())
         if r.rule == RULE_CONCURRENT
     )
     assert not concurrent.passed
-    assert f"planning_review#{review}" in concurrent.message
+    assert f"hồ sơ số {review} (planning_review)" in concurrent.message
+
+
+def test_a_running_procedure_is_named_by_its_versions_name_and_case_number(
+    session: Session, org: Org, cadre: Cadre
+) -> None:
+    """The finding says "hồ sơ số 12 (Bổ nhiệm, bổ nhiệm lại)", as every page names a case, not "appointment#12"."""
+    session.add(ProcessVersion(process_id=PROCESS_ID, version=1, name="Bổ nhiệm, bổ nhiệm lại", content_hash="0" * 64,
+                               files={}))  # fmt: skip
+    session.flush()
+    other = instance(session, PROCESS_ID, cadre)
+    facts = candidate_facts(session, cadre.id, org.vice_chair.id, on=ON)
+    assert facts.in_progress_cases == (RunningCase(other, "Bổ nhiệm, bổ nhiệm lại"),)
+    concurrent = next(r for r in check_eligibility(facts, dossier_received_on=ON) if r.rule == RULE_CONCURRENT)
+    assert f"hồ sơ số {other} (Bổ nhiệm, bổ nhiệm lại)" in concurrent.message
+    assert "#" not in concurrent.message and PROCESS_ID not in concurrent.message
 
 
 def test_unknown_cadre_or_position(session: Session, org: Org, cadre: Cadre) -> None:

@@ -27,6 +27,7 @@ from workflows.rules.appointment import (
     PlannedTitle,
     ReappointmentFacts,
     RuleResult,
+    RunningCase,
     age_rule_applies,
     check_eligibility,
     check_reappointment_eligibility,
@@ -357,13 +358,24 @@ def test_discipline_waiting_times_are_configurable() -> None:
     ],
 )
 def test_no_concurrent_procedure(planning: bool, appointment: bool, passed: bool, fragment: str) -> None:
-    refs = ("planning_review#3",) if planning else ()
-    candidate = facts(planning_in_progress=planning, appointment_in_progress=appointment, in_progress_references=refs)
+    cases = (RunningCase(3, "Quy hoạch cán bộ: xây dựng và rà soát"),) if planning else ()
+    candidate = facts(planning_in_progress=planning, appointment_in_progress=appointment, in_progress_cases=cases)
     checked = result(RULE_CONCURRENT, candidate)
     assert checked.passed is passed
     assert fragment in checked.message
-    if planning:
-        assert "planning_review#3" in checked.message
+    if planning:  # the case as people name it, not its internal reference
+        assert "hồ sơ số 3 (Quy hoạch cán bộ: xây dựng và rà soát)" in checked.message
+        assert "#" not in checked.message
+
+
+def test_every_running_case_is_named_in_the_finding() -> None:
+    cases = (RunningCase(12, "Bổ nhiệm, bổ nhiệm lại"), RunningCase(3, "Quy hoạch cán bộ"))
+    candidate = facts(planning_in_progress=True, appointment_in_progress=True, in_progress_cases=cases)
+    assert result(RULE_CONCURRENT, candidate).message == (
+        "Đang thực hiện quy trình quy hoạch đối với cán bộ; đang có quy trình bổ nhiệm khác đối với cán bộ — "
+        "hồ sơ số 12 (Bổ nhiệm, bổ nhiệm lại), hồ sơ số 3 (Quy hoạch cán bộ): "
+        "không thực hiện quy hoạch đồng thời với bổ nhiệm"
+    )
 
 
 # --- latest annual grade ≥ the configured minimum ---

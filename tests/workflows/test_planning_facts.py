@@ -25,6 +25,7 @@ from workflows.registry.models import (
     Position,
 )
 from workflows.rotation.facts import rotation_facts
+from workflows.rules.appointment import RunningCase
 from workflows.rules.planning import (
     RULE_APPOINTMENT_IN_PROGRESS,
     RULE_CADRES_PER_TITLE,
@@ -192,7 +193,7 @@ def test_qd377_held_posts_on_the_day_and_appointments_in_progress(session: Sessi
     running = start_instance(session, APPOINTMENT, cadre)
     start_instance(session, "planning_review", cadre)  # another process: not an appointment
     facts = nomination_facts(session, cadre.id, org.chair.id, TERM, on=ON)
-    assert facts.appointment_in_progress and facts.in_progress_references == (f"appointment#{running}",)
+    assert facts.appointment_in_progress and facts.in_progress_cases == (RunningCase(running, APPOINTMENT),)
     assert not by_rule(check_nomination(facts, on=ON))[RULE_APPOINTMENT_IN_PROGRESS].passed
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from workflows.errors import Invalid
 from workflows.registry.records import MAX_CADRES_PER_TITLE, MAX_TITLES_PER_CADRE_AND_LEVEL
-from workflows.rules.appointment import PlannedTitle, RuleResult
+from workflows.rules.appointment import PlannedTitle, RuleResult, RunningCase
 from workflows.rules.planning import (
     DEFAULT_POLICY,
     NOMINATION_RULES,
@@ -135,10 +135,11 @@ def test_qd377_only_higher_titles(
 
 
 def test_qd377_no_planning_while_an_appointment_is_in_progress() -> None:
-    result = rule(RULE_APPOINTMENT_IN_PROGRESS, nominee(appointment_in_progress=True,
-                                                       in_progress_references=("appointment#12",)))  # fmt: skip
+    case = RunningCase(12, "Bổ nhiệm, bổ nhiệm lại")
+    result = rule(RULE_APPOINTMENT_IN_PROGRESS, nominee(appointment_in_progress=True, in_progress_cases=(case,)))
     assert not result.passed
-    assert "appointment#12" in result.message and "không quy hoạch đồng thời" in result.message
+    assert "hồ sơ số 12 (Bổ nhiệm, bổ nhiệm lại)" in result.message and "không quy hoạch đồng thời" in result.message
+    assert "#" not in result.message
 
 
 @pytest.mark.parametrize(

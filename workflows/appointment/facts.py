@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from workflows.appointment import PROCESS_ID
 from workflows.errors import NotFound
-from workflows.models import ProcessInstance
+from workflows.models import ProcessInstance, ProcessVersion
 from workflows.registry.models import (
     Cadre,
     CadrePosition,
@@ -45,6 +45,7 @@ from workflows.rules.appointment import (
     DisciplineFact,
     PlannedTitle,
     ReappointmentFacts,
+    RunningCase,
     months_between,
 )
 from workflows.states import InstanceStatus
@@ -141,7 +142,8 @@ def candidate_facts(
     ).first()
 
     running = session.execute(
-        select(ProcessInstance.id, ProcessInstance.process_id)
+        select(ProcessInstance.id, ProcessInstance.process_id, ProcessVersion.name)
+        .join(ProcessVersion, ProcessInstance.process_version_id == ProcessVersion.id)
         .where(
             ProcessInstance.subject_cadre_id == cadre_id,
             ProcessInstance.status == InstanceStatus.RUNNING,
@@ -149,9 +151,9 @@ def candidate_facts(
         )
         .order_by(ProcessInstance.id)
     ).all()
-    others = [(i, p) for i, p in running if i != exclude_instance_id]
-    appointment_running = any(p == PROCESS_ID for _, p in others)
-    planning_running = any(p in planning_process_ids for _, p in others)
+    others = [(i, p, name) for i, p, name in running if i != exclude_instance_id]
+    appointment_running = any(p == PROCESS_ID for _, p, _name in others)
+    planning_running = any(p in planning_process_ids for _, p, _name in others)
 
     return CandidateFacts(
         birth_date=cadre.birth_date,
@@ -171,7 +173,7 @@ def candidate_facts(
         current_rank=current_rank,
         current_title=position_label(current_post[1], current_post[2]) if current_post else None,
         earlier_equivalent_months=earlier_months,
-        in_progress_references=tuple(f"{p}#{i}" for i, p in others),
+        in_progress_cases=tuple(RunningCase(i, name) for i, _p, name in others),
     )
 
 

@@ -23,7 +23,7 @@ from workflows.access import in_subtree
 from workflows.appointment import PROCESS_ID as APPOINTMENT_PROCESS_ID
 from workflows.appointment.facts import position_label
 from workflows.errors import NotFound
-from workflows.models import ProcessInstance
+from workflows.models import ProcessInstance, ProcessVersion
 from workflows.registry.models import (
     Cadre,
     CadrePosition,
@@ -36,7 +36,7 @@ from workflows.registry.models import (
     Position,
 )
 from workflows.registry.records import local_today
-from workflows.rules.appointment import PlannedTitle
+from workflows.rules.appointment import PlannedTitle, RunningCase
 from workflows.rules.planning import (
     DEFAULT_POLICY,
     ConfidenceVote,
@@ -83,10 +83,12 @@ def held_posts(
     )
 
 
-def _running(session: Session, cadre_id: int, process_id: str) -> list[int]:
+def _running(session: Session, cadre_id: int, process_id: str) -> list[RunningCase]:
     return list(
-        session.scalars(
-            select(ProcessInstance.id)
+        RunningCase(*row)
+        for row in session.execute(
+            select(ProcessInstance.id, ProcessVersion.name)
+            .join(ProcessVersion, ProcessInstance.process_version_id == ProcessVersion.id)
             .where(
                 ProcessInstance.subject_cadre_id == cadre_id,
                 ProcessInstance.status == InstanceStatus.RUNNING,
@@ -168,7 +170,7 @@ def nomination_facts(
         already_planned=(cadre_id, position_id) in pairs,
         held_posts=held_posts(session, cadre_id, day, policy),
         appointment_in_progress=bool(running),
-        in_progress_references=tuple(f"{APPOINTMENT_PROCESS_ID}#{i}" for i in running),
+        in_progress_cases=tuple(running),
     )
 
 

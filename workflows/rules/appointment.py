@@ -69,7 +69,9 @@ __all__ = [
     "ReappointmentFacts",
     "ReappointmentPlan",
     "RuleResult",
+    "RunningCase",
     "age_rule_applies",
+    "case_words",
     "check_eligibility",
     "check_reappointment_eligibility",
     "confidence_level",
@@ -341,6 +343,19 @@ class PlannedTitle(NamedTuple):
     rank: int | None = None
 
 
+class RunningCase(NamedTuple):
+    """Another procedure under way for the cadre: its case number and the procedure's name as its version has it."""
+
+    instance_id: int
+    process_name: str  # "Bổ nhiệm, bổ nhiệm lại"
+
+
+def case_words(cases: Iterable[RunningCase]) -> str:
+    """Cases as a finding names them, as people do on every page — "hồ sơ số 12 (Bổ nhiệm, bổ nhiệm lại)" — never by
+    the internal reference "appointment#12"."""
+    return ", ".join(f"hồ sơ số {case.instance_id} ({case.process_name})" for case in cases)
+
+
 class DisciplineFact(NamedTuple):
     level: str  # a DisciplineLevel string
     decided_on: date
@@ -370,7 +385,7 @@ class CandidateFacts:
     current_title: str | None = None
     # Months in earlier equivalent posts, added to the current post's (NĐ 170 / QĐ 80: time can be added up).
     earlier_equivalent_months: int = 0
-    in_progress_references: tuple[str, ...] = ()  # "appointment#12", "planning_review#3"
+    in_progress_cases: tuple[RunningCase, ...] = ()  # the running procedures behind the two flags above
 
     @property
     def planned_position_ids(self) -> tuple[int, ...]:
@@ -389,6 +404,7 @@ class CandidateFacts:
         data = {f.name: plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
         data["planned"] = [p._asdict() for p in self.planned]
         data["disciplines"] = [{k: plain(v) for k, v in d._asdict().items()} for d in self.disciplines]
+        data["in_progress_cases"] = [case._asdict() for case in self.in_progress_cases]
         return data
 
 
@@ -610,8 +626,8 @@ def _check_concurrent(facts: CandidateFacts) -> RuleResult:
         return RuleResult(
             RULE_CONCURRENT, True, "Không có quy trình quy hoạch hoặc bổ nhiệm khác đang thực hiện", _SOURCE_CONCURRENT
         )
-    refs = f" ({', '.join(facts.in_progress_references)})" if facts.in_progress_references else ""
-    message = "; ".join(problems) + refs + ": không thực hiện quy hoạch đồng thời với bổ nhiệm"
+    cases = f" — {case_words(facts.in_progress_cases)}" if facts.in_progress_cases else ""
+    message = "; ".join(problems) + cases + ": không thực hiện quy hoạch đồng thời với bổ nhiệm"
     return RuleResult(RULE_CONCURRENT, False, message[0].upper() + message[1:], _SOURCE_CONCURRENT)
 
 

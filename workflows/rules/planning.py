@@ -37,6 +37,8 @@ from workflows.rules.appointment import (
     DISCIPLINE_LABELS,
     PlannedTitle,
     RuleResult,
+    RunningCase,
+    case_words,
     format_date,
 )
 from workflows.rules.evaluation import GRADE_LABELS, GRADES, KHTNV
@@ -408,7 +410,7 @@ class NominationFacts:
     already_planned: bool = False  # the cadre is already on the plan (or the list) for the title and term
     held_posts: tuple[HeldPost, ...] = ()
     appointment_in_progress: bool = False
-    in_progress_references: tuple[str, ...] = ()  # "appointment#12"
+    in_progress_cases: tuple[RunningCase, ...] = ()  # the running appointments behind the flag above
 
 
 def term_start(term: str) -> date:
@@ -541,11 +543,11 @@ def _check_no_appointment(facts: NominationFacts) -> RuleResult:
             f"{facts.cadre_name} không có quy trình bổ nhiệm đang thực hiện",
             _SOURCE_CONCURRENT,
         )
-    refs = f" ({', '.join(facts.in_progress_references)})" if facts.in_progress_references else ""
+    cases = f" — {case_words(facts.in_progress_cases)}" if facts.in_progress_cases else ""
     return RuleResult(
         RULE_APPOINTMENT_IN_PROGRESS,
         False,
-        f"{facts.cadre_name} đang có quy trình bổ nhiệm{refs}: không quy hoạch đồng thời với đề xuất bổ nhiệm",
+        f"{facts.cadre_name} đang có quy trình bổ nhiệm{cases}: không quy hoạch đồng thời với đề xuất bổ nhiệm",
         _SOURCE_CONCURRENT,
     )
 
