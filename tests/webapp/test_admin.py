@@ -17,7 +17,7 @@ from workflows.db import transaction
 from workflows.deployment.operations import deploy_bundle, in_use, reinstate_process, retire_process
 from workflows.deployment.validation import BundleFile
 from workflows.engine.operations import latest_version
-from workflows.models import AuditEvent, ProcessVersion
+from workflows.models import AuditEvent, ProcessInstance, ProcessVersion
 from workflows.registry.models import User
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "bpmn"
@@ -104,12 +104,17 @@ def test_unassignable_tasks_are_shown(auth: AuthActions, client, driver: Workflo
     bpmn = FIXTURES / "camunda_assignment.bpmn"
     with driver.session_factory() as s, transaction(s):
         deploy_bundle(s, [BundleFile(bpmn.name, bpmn.read_bytes())], actor=None, forms_dir=None)
-    driver.start("camunda_assignment", as_user="personnel1", subject="CB0001", data={"reviewer": "ghost"})
+    instance_id = driver.start("camunda_assignment", as_user="personnel1", subject="CB0001", data={"reviewer": "ghost"})
     auth.login("admin")
     page = client.get("/admin").get_data(as_text=True)
     assert "ghost" in page and "Chuẩn bị" in page
     # Why nobody has it, in the administrator's language, with the model's detail as written.
     assert "người xử lý do mô hình chỉ định không phải là tài khoản đang hoạt động: ghost" in page
+    # The procedure by its name and case number, linked to the instance.
+    (row,) = lxml_html.fromstring(page).xpath("//section[1]//tr[td][contains(., 'ghost')]")
+    (link,) = row.xpath("td[2]/a")
+    assert link.text_content() == f"Giao việc theo thuộc tính Camunda — hồ sơ số {instance_id}"
+    assert link.get("href") == f"/instances/{instance_id}"
 
 
 def _review(driver: WorkflowDriver, officer: str, cadre: str) -> int:
@@ -128,10 +133,28 @@ def test_tasks_whose_role_nobody_holds_are_shown(auth: AuthActions, client, driv
     rows = lxml_html.fromstring(page).xpath("//section[1]//tr[td]")
     listed = {row.xpath("string(td[2])").strip(): row.xpath("string(td[3])").strip() for row in rows}
     assert listed == {
-        f"Phê duyệt đề nghị (mẫu) #{x002}": "Không người dùng nào đang hoạt động có vai trò Lãnh đạo trực tiếp tại "
-        "Phường Bình Minh hoặc đơn vị cấp trên."
+        f"Phê duyệt đề nghị (mẫu) — hồ sơ số {x002}": "Không người dùng nào đang hoạt động có vai trò Lãnh đạo trực "
+        "tiếp tại Phường Bình Minh hoặc đơn vị cấp trên."
     }
-    assert f"#{x001}" not in page
+    assert rows[0].xpath("td[2]/a/@href") == [f"/instances/{x002}"]
+    assert f"hồ sơ số {x001}" not in page and f"#{x002}" not in page
+
+
+def test_a_procedure_whose_last_step_failed_is_named_by_its_name_and_case_number(
+    auth: AuthActions, client, driver: WorkflowDriver
+) -> None:
+    """As the other lists of the page and every other page name a case — not "sample_approval #12"."""
+    instance_id = _review(driver, "officer1", "CB0001")
+    with driver.session_factory() as s, transaction(s):
+        instance = s.get(ProcessInstance, instance_id)
+        assert instance is not None
+        instance.last_error = "NameError: boom (element review_outcome)"
+    auth.login("admin")
+    page = lxml_html.fromstring(client.get("/admin").get_data(as_text=True))
+    (row,) = page.xpath("//section[1]//tr[td][contains(., 'NameError: boom')]")
+    assert row.xpath("string(td[1])").strip() == f"Phê duyệt đề nghị (mẫu) — hồ sơ số {instance_id}"
+    assert row.xpath("td[1]/a/@href") == [f"/instances/{instance_id}"]
+    assert "sample_approval" not in row.xpath("string(td[1])")
 
 
 # -- withdrawing a procedure from use (decision 0050) -------------------------------------------------------------

@@ -85,8 +85,9 @@ def _render(
         .limit(100)
     ).all()
     untakeable = _nobody_can_take()
-    failing = db.session.scalars(
-        select(ProcessInstance)
+    failing = db.session.execute(  # (instance, its procedure's name as its version has it)
+        select(ProcessInstance, ProcessVersion.name)
+        .join(ProcessVersion, ProcessInstance.process_version_id == ProcessVersion.id)
         .where(ProcessInstance.status == InstanceStatus.RUNNING, ProcessInstance.last_error.is_not(None))
         .order_by(ProcessInstance.id)
         .limit(100)
