@@ -477,12 +477,17 @@ def _from_deadlines(
 
 
 def _task_lines(task: HumanTask, subject: Cadre | None) -> list[str]:
-    lines = [f"Công việc: {task.name}", f"Quy trình: {task.process_name} — hồ sơ số {task.instance_id}"]
+    lines = [f"Công việc: {task.name}", _case_line(task.process_name, task.instance_id)]
     if subject is not None:
         lines.append(f"Cán bộ: {subject.full_name} ({subject.code})")
     if task.due_dt is not None:
         lines.append(f"Hạn xử lý: {_display_dt(task.due_dt)}")
     return lines
+
+
+def _case_line(process_name: str, instance_id: int) -> str:
+    """The procedure by its name and case number, as the pages name it — never its internal reference (#12)."""
+    return f"Quy trình: {process_name} — hồ sơ số {instance_id}"
 
 
 def _display_dt(moment: datetime) -> str:
@@ -571,7 +576,7 @@ def _from_ballot_opened(session: Session, event_ids: Sequence[int]) -> list[_Bal
             f"Phiếu bầu cần bỏ: {question}",
             "\n".join(
                 [
-                    f"Quy trình: {process_name} (#{instance_id})",
+                    _case_line(process_name, instance_id),
                     f"Hòm phiếu số {box_id}: {question}",
                     "Mở trang Công việc của tôi để bỏ phiếu. Phiếu bầu là phiếu kín.",
                 ]

@@ -507,7 +507,7 @@ def test_an_elector_finds_the_open_ballot_in_the_inbox_until_voting(
 
 
 def test_an_elector_is_notified_when_a_ballot_opens(
-    client: FlaskClient, auth: AuthActions, session_factory: sessionmaker[Session], box_id: int
+    client: FlaskClient, auth: AuthActions, session_factory: sessionmaker[Session], box_id: int, instance_id: int
 ) -> None:
     assert create_notifications(session_factory) > 0
     assert create_notifications(session_factory) == 0  # read again: nothing twice
@@ -515,8 +515,12 @@ def test_an_elector_is_notified_when_a_ballot_opens(
         told = {n.user_id: n for n in s.scalars(select(Notification).where(Notification.kind == BALLOT_OPENED))}
         officer1, personnel1 = user(s, "officer1").id, user(s, "personnel1").id
     assert officer1 in told and personnel1 not in told
+    # The procedure by its name and case number, as the other notifications and the pages name it.
+    case = f"Quy trình: Phê duyệt đề nghị (mẫu) — hồ sơ số {instance_id}"
+    assert case in told[officer1].body.splitlines() and "#" not in told[officer1].body
     auth.login("officer1")
-    assert "Phiếu bầu cần bỏ" in client.get("/notifications").get_data(as_text=True)
+    page = client.get("/notifications").get_data(as_text=True)
+    assert "Phiếu bầu cần bỏ" in page and f"hồ sơ số {instance_id}" in page and f"(#{instance_id})" not in page
     notice = told[officer1]
     response = auth.post(f"/notifications/{notice.id}/open", page="/notifications")
     assert response.headers["Location"].endswith("/inbox")
