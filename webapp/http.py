@@ -83,18 +83,21 @@ def problem_text(problem: Problem) -> str:
 
 _IN_FILE = N_("file %(file)s")
 _AT_LINE = N_("line %(line)d")
+_AT_COLUMN = N_("column %(column)d")
 _AT_ELEMENT = N_("element %(element)s")
 _IN_FIELD = N_("field %(field)s")
 
 
 def located_problem_text(problem: Problem) -> str:
-    """`problem_text` after where the problem is — file, line, element, field — as `Problem.__str__` says it in
+    """`problem_text` after where the problem is — file, line, column, element, field — as `Problem.__str__` says it in
     English (a model's problems on the deploy page)."""
     where = []
     if problem.filename:
         where.append(gettext(_IN_FILE, file=problem.filename))
     if problem.line is not None:
         where.append(gettext(_AT_LINE, line=problem.line))
+    if problem.column is not None:
+        where.append(gettext(_AT_COLUMN, column=problem.column))
     if problem.element_id:
         where.append(gettext(_AT_ELEMENT, element=problem.element_id))
     if problem.field:

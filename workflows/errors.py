@@ -83,6 +83,7 @@ class Problem:
     filename: str | None = None
     field: str | None = None
     message_args: Mapping[str, Any] = dataclasses.field(default_factory=dict, hash=False)
+    column: int | None = None  # on `line`, where a parser says it (malformed XML)
 
     @property
     def explained(self) -> str:
@@ -94,6 +95,8 @@ class Problem:
             where.append(self.filename)
         if self.line is not None:
             where.append(f"line {self.line}")
+        if self.column is not None:
+            where.append(f"column {self.column}")
         if self.element_id:
             where.append(f"element {self.element_id}")
         if self.field:

@@ -90,6 +90,27 @@ def test_a_models_problems_are_said_in_the_administrators_language_with_their_id
     ) in page
 
 
+def test_a_file_that_is_not_xml_says_where_in_the_administrators_language_then_what_lxml_said(
+    auth: AuthActions,
+) -> None:
+    """Not lxml's English alone: what is wrong and where (line, column) in Vietnamese, lxml's words after it for
+    whoever debugs the model."""
+    auth.login("admin")
+    page = _refused_page(auth, "malformed.bpmn")
+    assert (
+        "tệp malformed.bpmn, dòng 8, cột 1: Tệp BPMN không phải XML hợp lệ. Chi tiết kỹ thuật: AttValue: ' expected, "
+        "line 8, column 1"
+    ) in page
+    assert "malformed XML" not in page and "XML không đúng cú pháp" not in page
+
+    auth.post("/auth/language", {"locale": "en", "next": "/admin"}, page="/admin")
+    page = _refused_page(auth, "malformed.bpmn")
+    assert (
+        "malformed.bpmn, line 8, column 1: The BPMN file is not valid XML. Technical details: AttValue: ' expected, "
+        "line 8, column 1"
+    ) in page
+
+
 def test_a_bundle_refused_before_validation_says_so_in_the_administrators_language(auth: AuthActions) -> None:
     auth.login("admin")
     form = b'{"type": "object"}'

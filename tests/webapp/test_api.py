@@ -931,6 +931,18 @@ def test_a_models_problems_are_said_in_the_token_users_language(api: Api, driver
     )
 
 
+def test_a_file_that_is_not_xml_is_located_to_its_line_and_column(api: Api, driver: WorkflowDriver) -> None:
+    before = _versions(driver)
+    response = _upload(api, "admin", "malformed.bpmn")
+    assert response.status_code == 422
+    (problem,) = response.get_json()["problems"]
+    assert (problem["file"], problem["line"], problem["column"], problem["element"]) == ("malformed.bpmn", 8, 1, None)
+    assert problem["message"] == (
+        "Tệp BPMN không phải XML hợp lệ. Chi tiết kỹ thuật: AttValue: ' expected, line 8, column 1"
+    )
+    assert _versions(driver) == before
+
+
 def test_duplicate_form_files_are_reported_with_the_other_problems(api: Api, driver: WorkflowDriver) -> None:
     before = _versions(driver)
     response = _upload(api, "admin", "xsd_error.bpmn", extra=[(b"{}", "a.json"), (b"{}", "a.json")])

@@ -91,7 +91,7 @@ REJECTED = {
     "not_executable": (["not_executable.bpmn"], NO_EXECUTABLE_MESSAGE, "not_executable", "<bpmn:process"),
     "no_start_event": (["no_start_event.bpmn"], "the process has no start event", "no_start_event", "<bpmn:process"),
     "xsd_error": (["xsd_error.bpmn"], "does not conform to the schema", "Flow_2", 'id="Flow_2"'),
-    "malformed": (["malformed.bpmn"], "malformed XML", None, None),
+    "malformed": (["malformed.bpmn"], "is not valid XML", None, None),
     "missing_form": (
         ["missing_form.bpmn"],
         "form does_not_exist.json is not found",
@@ -169,8 +169,34 @@ def test_invalid_fixture_is_rejected(case: str) -> None:
 def test_malformed_fixture_reports_lxml_line() -> None:
     (problem,) = problems_of(fixture("malformed.bpmn"))
     last_line = len((FIXTURES / "malformed.bpmn").read_bytes().splitlines())
-    assert problem.explained.startswith("malformed XML:")
-    assert problem.line in (last_line, last_line + 1)
+    assert problem.explained.startswith("The BPMN file is not valid XML. Technical details: ")
+    assert problem.line in (last_line, last_line + 1) and problem.column == 1
+
+
+@pytest.mark.parametrize(
+    ("filename", "content", "located"),
+    [
+        (
+            "tag.bpmn",
+            b'<?xml version="1.0" encoding="UTF-8"?>\n<a>\n  <b>\n  </c>\n</a>\n',
+            "tag.bpmn, line 4, column 7: The BPMN file is not valid XML. Technical details: Opening and ending tag "
+            "mismatch: b line 3 and c, line 4, column 7",
+        ),
+        (
+            "grade.dmn",
+            b"",
+            "grade.dmn, line 1, column 1: The DMN file is not valid XML. Technical details: Document is empty, line 1, "
+            "column 1",
+        ),
+    ],
+)
+def test_malformed_xml_says_where_then_what_lxml_said(filename: str, content: bytes, located: str) -> None:
+    """What is wrong in words the catalog translates, at the line and column lxml found it; lxml's own text after
+    it, unchanged, for whoever debugs the model."""
+    with pytest.raises(Invalid) as refused:
+        parse_xml_safely(content, filename)
+    (problem,) = refused.value.problems
+    assert str(problem) == located
 
 
 def test_xsd_error_lists_every_schema_error() -> None:
@@ -275,7 +301,7 @@ def test_validate_bundle_refuses_hostile_files_quickly() -> None:
             inline_model(SIMPLE_BODY).replace(b'encoding="UTF-8"', b'encoding="ISO-8859-1"'),
             "only UTF-8 is accepted",
         ),
-        ("empty.bpmn", b"", "malformed XML"),
+        ("empty.bpmn", b"", "not valid XML"),
         ("not_bpmn.bpmn", b"<html><body/></html>", "not a BPMN 2.0 document"),
     ],
 )

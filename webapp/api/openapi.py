@@ -62,9 +62,10 @@ SCHEMAS: dict[str, Schema] = {
             "message": _TEXT,
             "file": {**_nullable(_TEXT), "description": "the uploaded file it is about, if any"},
             "line": _nullable(_INT),
+            "column": {**_nullable(_INT), "description": "the column on that line, where a parser says it"},
             "element": {**_nullable(_TEXT), "description": "the BPMN/DMN element id, if any"},
         },
-        optional=("file", "line", "element"),
+        optional=("file", "line", "column", "element"),
     ),
     "Error": _object(
         {"error": _TEXT, "status": _INT, "problems": {"type": "array", "items": _ref("Problem")}},

@@ -56,6 +56,7 @@ def problem(item: Problem) -> dict[str, Any]:
         "message": problem_text(item),
         "file": item.filename,
         "line": item.line,
+        "column": item.column,
         "element": item.element_id,
     }
 

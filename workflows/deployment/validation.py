@@ -150,13 +150,25 @@ def _find_marker(content: bytes) -> int | None:
 
 
 # A problem's message is its msgid: what varies (an id, a name, what a library said) goes in `message_args`.
-_MALFORMED = N_("malformed XML: %(detail)s")
+# A file that is not XML: what is wrong in the reader's language, then what lxml said, as it said it (in English, for
+# whoever debugs the model); where (the line and column lxml found it at) is the problem's place, as for any other.
+_NOT_XML = {
+    ".bpmn": N_("The BPMN file is not valid XML. Technical details: %(detail)s"),
+    ".dmn": N_("The DMN file is not valid XML. Technical details: %(detail)s"),
+}
+
+
+def _not_xml(filename: str, detail: str, line: int | None = None, column: int | None = None) -> Problem:
+    message = _NOT_XML[".dmn" if filename.endswith(".dmn") else ".bpmn"]
+    return Problem(
+        message, filename=filename, line=line, column=column if line else None, message_args={"detail": detail}
+    )
 
 
 def parse_xml_safely(content: bytes, filename: str) -> etree._Element:
     """Parse untrusted XML: refuse any DTD outright, never resolve entities nor touch the network.
 
-    Raises `Invalid` with one located `Problem` (the line comes from lxml for malformed XML).
+    Raises `Invalid` with one located `Problem` (the line and column come from lxml for malformed XML).
     """
     pos = _find_marker(content)
     if pos is not None:
@@ -165,11 +177,11 @@ def parse_xml_safely(content: bytes, filename: str) -> etree._Element:
     try:
         root = etree.fromstring(content, parser=_safe_parser())
     except etree.XMLSyntaxError as exc:
-        line = exc.lineno if exc.lineno else None
-        problem = Problem(_MALFORMED, line=line, filename=filename, message_args={"detail": exc.msg})
+        position = getattr(exc, "position", None) or (exc.lineno, None)
+        problem = _not_xml(filename, exc.msg, line=exc.lineno or None, column=position[1] or None)
         raise Invalid(f"{filename}: {problem.explained}", [problem]) from None
     except ValueError as exc:  # e.g. a str with an encoding declaration, or empty input
-        problem = Problem(_MALFORMED, filename=filename, message_args={"detail": str(exc)})
+        problem = _not_xml(filename, str(exc))
         raise Invalid(f"{filename}: {problem.explained}", [problem]) from None
     if root is None:
         message = N_("malformed XML: empty document")
