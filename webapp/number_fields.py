@@ -8,6 +8,11 @@ and asks which was meant, rather than take a thousand as 1. A browser may send a
 for the space. The task forms (webapp/tasks/schema_forms.py) and the page forms' `WholeNumberField` (the paper ballot
 counts) read with `read_integer` / `read_number`; webapp/static/evaluation_score.js reads with the same grammar.
 
+Only digits count, with the marks above and a sign: not an exponent ("1e3" is no thousand), a hexadecimal "0x10",
+Python's "1_000" or another script's digits, which `int()` and `float()` would take. Page forms' ids (a unit, a post, a
+version a <select> or a button posts) are `IdField`s: ASCII digits alone, as every id is read
+(`workflows.query_args`).
+
 Writing: a limit in a message ("at most 10.000") through `format_amount`, the reader's locale deciding the marks
 ("10.000" in Vietnamese, "10,000" in English); `workflows.errors.Amount` marks such a number in a service's message.
 """
@@ -26,13 +31,15 @@ from wtforms import IntegerField
 from wtforms.validators import StopValidation
 from wtforms.widgets import TextInput
 
-__all__ = ["WholeNumberField", "format_amount", "lazy_amount", "read_integer", "read_number"]
+__all__ = ["IdField", "WholeNumberField", "format_amount", "lazy_amount", "read_integer", "read_number"]
 
 _GROUP_SPACE = "[ \u00a0\u202f]"
 _DOT_GROUPS = r"[1-9][0-9]{0,2}(?:\.[0-9]{3})+"
 _SPACE_GROUPS = rf"[1-9][0-9]{{0,2}}(?:{_GROUP_SPACE}[0-9]{{3}})+"
 _INTEGER = re.compile(rf"[+-]?(?:[0-9]+|{_DOT_GROUPS}|{_SPACE_GROUPS})")
-_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:[.,][0-9]*)?|[.,][0-9]+)(?:[eE][+-]?[0-9]+)?")
+# Digits only, in ASCII: no exponent ("1e3"), no "0x10", no "1_000", no other script's digits — what Python's int()
+# and float() would also take, and nobody means in a form.
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:[.,][0-9]*)?|[.,][0-9]+)")
 _GROUPED_NUMBER = re.compile(
     rf"[+-]?(?:[1-9][0-9]{{0,2}}(?:\.[0-9]{{3}}){{2,}}(?:,[0-9]+)?"  # 1.000.000 and 1.000.000,5
     rf"|{_DOT_GROUPS},[0-9]+"  # 1.000,5
@@ -122,3 +129,28 @@ class WholeNumberField(IntegerField):
     def pre_validate(self, form: Any) -> None:
         if self.process_errors:
             raise StopValidation  # what was typed cannot be read: one message, not the range's after it too
+
+
+# ASCII digits, as ids are read everywhere; the field's NumberRange says when the number is too large to be an id (a
+# hundred digits is only a bound on the text int() reads).
+_ID_DIGITS = re.compile(r"[0-9]{1,100}", re.ASCII)
+# WTForms' own message for what IntegerField cannot read: its catalog is the wtforms domain (form_base.py), not ours.
+_NOT_AN_INTEGER = "Not a valid integer value."
+
+
+class IdField(IntegerField):
+    """An id a page form posts from a <select> or a button (a unit, a post, a version): ASCII digits, as every id is
+    read (`workflows.query_args`) — not "1_000", "١٢" or "+5", which WTForms' `int()` takes. Nothing posted is no
+    value: the field's InputRequired or Optional speaks for it."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        if not valuelist:
+            return
+        text = valuelist[0].strip() if isinstance(valuelist[0], str) else ""
+        if not text:
+            self.data = None
+            return
+        if not _ID_DIGITS.fullmatch(text):
+            self.data = None
+            raise ValueError(self.gettext(_NOT_AN_INTEGER))
+        self.data = int(text)

@@ -405,6 +405,8 @@ def test_a_withdrawn_procedure_is_said_to_stay_withdrawn(auth: AuthActions, clie
         ({"version": "0", "reason": "x"}, 422, "Hãy chọn một phiên bản của quy trình."),
         ({"version": "99999999999999999999", "reason": "x"}, 422, "Hãy chọn một phiên bản của quy trình."),
         ({"version": "một", "reason": "x"}, 422, "Không phải là số nguyên hợp lệ."),
+        ({"version": "1_000", "reason": "x"}, 422, "Không phải là số nguyên hợp lệ."),  # int() reads it; no id is so
+        ({"version": "١", "reason": "x"}, 422, "Không phải là số nguyên hợp lệ."),
         ({"reason": "x"}, 422, "Hãy chọn một phiên bản của quy trình."),
         ({"version": "2", "reason": "x"}, 409, "Phiên bản 2 đang được dùng."),
     ],

@@ -377,6 +377,19 @@ def test_invalid_data_is_422_naming_the_fields(api: Api, two_communes: dict, dri
     assert driver.task(two_communes["x001_draft"], "submit_request").id == draft.id  # still open
 
 
+@pytest.mark.parametrize("typed", ["1e3", "0x10", "1_000", "1.000", " 12 "])
+def test_a_whole_number_sent_as_text_is_refused_as_the_page_refuses_what_it_cannot_read(
+    api: Api, two_communes: dict, driver: WorkflowDriver, typed: str
+) -> None:
+    """The API takes JSON numbers (decision 0054): text is no number, whatever int() or float() would make of it."""
+    draft = driver.task(two_communes["x001_draft"], "submit_request")
+    body = {"subject_line": "Đề nghị", "amount": typed}
+    response = api.post(f"/api/v1/tasks/{draft.id}/complete", "officer2", json=body)
+    assert response.status_code == 422
+    assert {p["field"]: p["message"] for p in response.get_json()["problems"]} == {"amount": "Phải là một số nguyên"}
+    assert driver.task(two_communes["x001_draft"], "submit_request").id == draft.id  # still open
+
+
 def test_what_the_form_schema_refuses_is_said_in_the_token_users_language(
     api: Api, two_communes: dict, driver: WorkflowDriver
 ) -> None:

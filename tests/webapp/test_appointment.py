@@ -509,8 +509,9 @@ def test_the_members_of_the_collective_are_typed_as_people_write_them(
     session_factory: sessionmaker[Session],
     world: dict[str, Any],
 ) -> None:
-    """The ballot's "members of the collective" reads "1.000" as a thousand, as the task page would; "1.5" is
-    refused at the field with the range it takes, written the Vietnamese way, and opens nothing."""
+    """The ballot's "members of the collective" reads "1.000" as a thousand, as the task page would; "1.5", and
+    what int() or float() would read but nobody writes ("1e3", "0x10", "1_000"), are refused at the field with the
+    range it takes, written the Vietnamese way, and open nothing."""
     instance_id = _instance_id(_start(auth, world["post_id"]))
     _submit(auth, driver, instance_id, "eligibility_policy", "personnel1", {"dossier_received_on": today_text()})
     _submit(auth, driver, instance_id, "policy_decision", "leader1", {"policy_decision": "approve"})
@@ -521,15 +522,16 @@ def test_the_members_of_the_collective_are_typed_as_people_write_them(
     page = f"/appointments/{instance_id}/ballot"
     electors = [str(i) for i in world["members"].values()]
     before = ballot_tables(session_factory)
-    refused = auth.post(page, {"electors": electors, "members_count": "1.5", "mode": "paper"}, page=page)
-    assert refused.status_code == 422
-    shown = lxml_html.fromstring(refused.get_data(as_text=True))
-    errors = shown.xpath("//input[@id='members_count']/following-sibling::p[@class='field-error']")
-    assert [error.text_content() for error in errors] == [
-        vietnamese(app, "Enter a whole number from %(min)s to %(max)s.", html=False, min="1", max="10.000")
-    ]
-    assert shown.xpath("//input[@id='members_count']/@value") == ["1.5"]  # shown back to be corrected
-    assert ballot_tables(session_factory) == before
+    for typed in ("1.5", "1e3", "0x10", "1_000"):
+        refused = auth.post(page, {"electors": electors, "members_count": typed, "mode": "paper"}, page=page)
+        assert refused.status_code == 422, typed
+        shown = lxml_html.fromstring(refused.get_data(as_text=True))
+        errors = shown.xpath("//input[@id='members_count']/following-sibling::p[@class='field-error']")
+        assert [error.text_content() for error in errors] == [
+            vietnamese(app, "Enter a whole number from %(min)s to %(max)s.", html=False, min="1", max="10.000")
+        ]
+        assert shown.xpath("//input[@id='members_count']/@value") == [typed]  # shown back to be corrected
+        assert ballot_tables(session_factory) == before
     opened = auth.post(page, {"electors": electors, "members_count": "1.000", "mode": "paper"}, page=page)
     assert opened.status_code == 302
     with session_factory() as s:

@@ -355,6 +355,35 @@ def test_the_page_takes_numbers_written_with_thousands_separators(app: Flask, au
     assert (product["completed_on_time"], product["delays"]) == (1000, 1000)
 
 
+def test_the_page_takes_digits_only_not_what_int_or_float_would_also_read(
+    app: Flask, auth: AuthActions, driver
+) -> None:
+    """An exponent, a hexadecimal number, Python's "1_000": each refused at its cell with the page's own words, and
+    nothing saved — never read as 1000 or 16."""
+    auth.login("personnel1")
+    _open(auth)
+    _switch(auth, "officer1")
+    task = _task(driver, "CB0001", "self_assessment")
+    before = everything_stored(driver.session_factory)
+    row = {
+        "name": "Tiếp nhận hồ sơ",
+        "assigned": "1e3",  # a decimal field
+        "completed": "1E3",
+        "completed_quality": "0x10",
+        "completed_on_time": "10",
+        "delays": "1_000",  # a whole-number field
+    }
+    refused = auth.post(f"/tasks/{task.id}", _self_assessment([row]), page=f"/tasks/{task.id}")
+    assert refused.status_code == 422
+    page = refused.get_data(as_text=True)
+    for cell in ("assigned", "completed", "completed_quality"):
+        assert "Phải là một số." in _field_error(page, f"products-0-{cell}"), cell
+    assert "Phải là một số nguyên." in _field_error(page, "products-0-delays")
+    assert 'id="products-0-completed_on_time-error"' not in page
+    assert 'value="1e3"' in page and 'value="1_000"' in page  # shown back as typed
+    assert everything_stored(driver.session_factory) == before
+
+
 # -- opening: refusals ----------------------------------------------------------------------------------------------
 
 

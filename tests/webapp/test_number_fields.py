@@ -9,8 +9,10 @@ from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import MultiDict
 from wtforms import Form
+from wtforms.validators import InputRequired, NumberRange, Optional
 
-from webapp.number_fields import WholeNumberField, format_amount, lazy_amount, read_integer
+from webapp.number_fields import IdField, WholeNumberField, format_amount, lazy_amount, read_integer, read_number
+from workflows.query_args import MAX_ID
 
 
 @pytest.mark.parametrize(
@@ -45,9 +47,48 @@ def test_a_whole_number_field_reads_grouped_thousands(typed: str, read: int) -> 
     assert form.validate() and form.count.data == read
 
 
-@pytest.mark.parametrize("typed", ["1.5", "1,000", "1.00", "mười"])
+@pytest.mark.parametrize(
+    "typed",
+    ["1.5", "1,000", "1.00", "mười",
+     # Digits only: what int() or float() also reads is no count a person writes.
+     "1e3", "1E3", "0x10", "1_000", "١٢", "１２", "1.000e3", "+-1"],
+)  # fmt: skip
 def test_a_whole_number_field_refuses_once_and_shows_what_was_typed(typed: str) -> None:
     form = _Counts(MultiDict({"count": typed}))
     assert not form.validate()
     assert form.count.errors == ["Nhập số nguyên."] and form.count.data is None
     assert f'value="{typed}"' in form.count() and 'inputmode="numeric"' in form.count()
+
+
+@pytest.mark.parametrize("typed", ["1e3", "1E3", "2,5e1", "1e-3", "0x10", "1_000", "١٢", "inf", "nan"])
+def test_the_shared_reading_of_a_decimal_takes_digits_only(typed: str) -> None:
+    with pytest.raises(ValueError, match=r"^Nhập số$"):
+        read_number(typed, {"number": "Nhập số", "ambiguous_number": "?"})
+
+
+class _Choice(Form):
+    unit = IdField("Đơn vị", validators=[Optional()])
+    version = IdField("Phiên bản", validators=[InputRequired("Chọn phiên bản."), NumberRange(1, MAX_ID)])
+
+
+@pytest.mark.parametrize(("typed", "read"), [("12", 12), (" 7 ", 7), ("0012", 12)])
+def test_an_id_field_reads_ascii_digits(typed: str, read: int) -> None:
+    form = _Choice(MultiDict({"unit": typed, "version": typed}))
+    assert form.validate(), form.errors
+    assert form.unit.data == form.version.data == read
+
+
+@pytest.mark.parametrize("typed", ["1_000", "١٢", "１２", "+5", "-5", "0x10", "1e3", "1.000", "²"])
+def test_an_id_field_refuses_what_int_would_also_read(typed: str) -> None:
+    """WTForms' IntegerField reads "1_000", "١٢" and "+5" through int(); no id is written so."""
+    form = _Choice(MultiDict({"unit": typed, "version": typed}))
+    assert not form.validate()
+    assert form.unit.data is None and form.unit.errors == ["Not a valid integer value."]
+    assert form.version.data is None and "Not a valid integer value." in form.version.errors
+
+
+def test_an_id_field_left_empty_is_for_its_validators_to_judge() -> None:
+    form = _Choice(MultiDict({"unit": "", "version": ""}))
+    assert not form.validate()
+    assert form.unit.errors == [] and form.unit.data is None
+    assert form.version.errors == ["Chọn phiên bản."]

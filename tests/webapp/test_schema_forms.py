@@ -372,7 +372,8 @@ def test_a_whole_number_may_group_its_thousands(typed: str, read: int) -> None:
 
 
 @pytest.mark.parametrize("typed", ["1.5", "1,5", "1,000", "1.50", "1.0000", "12.345.6", "1.000,5", "01.000", "0.500",
-                                   "1.000 000", "1 00", "1..000", "1e3"])  # fmt: skip
+                                   "1.000 000", "1 00", "1..000", "1e3", "1E3", "1.000e3", "0x10", "1_000", "١٢",
+                                   "１２", "+-1", "--1"])  # fmt: skip
 def test_a_whole_number_is_not_guessed_from_a_decimal(typed: str) -> None:
     """1.5 is no whole number, and never 15: only groups of exactly three digits are thousands."""
     with posted({"whole": typed}, NUMBERS) as form:
@@ -417,7 +418,12 @@ def test_a_decimal_number_with_one_dot_group_asks_which_was_meant(typed: str, wh
         ]
 
 
-@pytest.mark.parametrize("typed", ["1.000 000", "12.345.6", "1,000.5", "abc", "1.000.00"])
+@pytest.mark.parametrize(
+    "typed",
+    ["1.000 000", "12.345.6", "1,000.5", "abc", "1.000.00",
+     # Digits only: what float() also reads is no number a person writes in a form.
+     "1e3", "1E3", "2,5e1", "1e-3", "0x10", "1_000", "١٢", "１２", "inf", "nan"],
+)  # fmt: skip
 def test_a_decimal_number_refuses_what_it_cannot_read(typed: str) -> None:
     with posted({"amount": typed}, NUMBERS) as form:
         assert not form.validate()

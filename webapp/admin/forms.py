@@ -1,11 +1,11 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import IntegerField, StringField
+from wtforms import StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
 from webapp.form_base import Form
-from webapp.number_fields import lazy_amount
+from webapp.number_fields import IdField, lazy_amount
 from webapp.text_fields import clean_text
 from workflows.deployment.operations import RETIRE_REASON_MAX
 from workflows.query_args import MAX_ID
@@ -40,7 +40,7 @@ class ReinstateForm(Form):
 class RollbackForm(Form):
     """Use an earlier version again (decision 0055): each earlier version's row posts its number and a reason."""
 
-    version = IntegerField(
+    version = IdField(
         _l("Version"),
         validators=[
             InputRequired(_l("Choose one of the procedure's versions.")),

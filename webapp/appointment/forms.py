@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import IntegerField, RadioField, SelectMultipleField, StringField
+from wtforms import RadioField, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from webapp.form_base import Form
-from webapp.number_fields import WholeNumberField, lazy_amount
+from webapp.number_fields import IdField, WholeNumberField, lazy_amount
 from workflows.models import BallotMode
 from workflows.query_args import MAX_ID
 
@@ -22,9 +22,9 @@ _MEMBERS_RANGE = _l("Enter a whole number from %(min)s to %(max)s.", min=lazy_am
 class StartForm(Form):
     cadre = StringField(_l("Cadre code"), validators=[InputRequired(_l("Enter the cadre's code.")), Length(max=40)])
     # Only narrows the posts offered: the post decides the unit (and the service checks the scope over it).
-    unit = IntegerField(_l("Unit of the post"), validators=[Optional()])
+    unit = IdField(_l("Unit of the post"), validators=[Optional()])
     # A <select> of the chosen unit's posts (templates/_post_picker.html); the id it posts is checked by the service.
-    position = IntegerField(_l("Post"), validators=[InputRequired(_l("Choose the position.")), NumberRange(1, MAX_ID)])
+    position = IdField(_l("Post"), validators=[InputRequired(_l("Choose the position.")), NumberRange(1, MAX_ID)])
     source = RadioField(
         _l("Source of the candidate"),
         choices=[

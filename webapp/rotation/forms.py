@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from webapp.form_base import Form
-from webapp.number_fields import lazy_amount
+from webapp.number_fields import IdField, lazy_amount
 from workflows.query_args import MAX_ID
 
 MAX_GROUNDS = 4000
@@ -18,11 +18,11 @@ class StartRotationForm(Form):
     cadre = StringField(_l("Cadre code"), validators=[InputRequired(_l("Enter the cadre's code.")), Length(max=40)])
     # <select>s of the units in scope and of the chosen unit's posts (templates/_post_picker.html); the ids they post
     # are checked by the service.
-    to_unit = IntegerField(
+    to_unit = IdField(
         _l("Receiving unit"),
         validators=[InputRequired(_l("Choose the receiving unit.")), NumberRange(1, MAX_ID)],
     )
-    position = IntegerField(
+    position = IdField(
         _l("Post at the receiving unit"),
         validators=[InputRequired(_l("Choose the position.")), NumberRange(1, MAX_ID)],
     )

@@ -52,12 +52,13 @@
   var CELL = /^products-(\d+)-([a-z_]+)$/;
   // The numbers the server's form accepts, read the same way (webapp/number_fields.py `read_integer`,
   // `read_number`): thousands grouped by "." or a space (1.000.000, 1 000 000), a decimal comma or point (2,5 2.5);
-  // one group alone ("1.000") is a thousand in a whole-number field and asked about in a decimal one.
+  // one group alone ("1.000") is a thousand in a whole-number field and asked about in a decimal one; no exponent
+  // ("1e3"), no hexadecimal, no "_" between digits.
   var SPACE = "[ \u00a0\u202f]";
   var SPACES = new RegExp(SPACE, "g");
   var DOT_GROUPS = "[1-9][0-9]{0,2}(?:\\.[0-9]{3})+";
   var SPACE_GROUPS = "[1-9][0-9]{0,2}(?:" + SPACE + "[0-9]{3})+";
-  var NUMBER = /^[+-]?(?:[0-9]+(?:[.,][0-9]*)?|[.,][0-9]+)(?:[eE][+-]?[0-9]+)?$/;
+  var NUMBER = /^[+-]?(?:[0-9]+(?:[.,][0-9]*)?|[.,][0-9]+)$/;
   var INTEGER = new RegExp("^[+-]?(?:[0-9]+|" + DOT_GROUPS + "|" + SPACE_GROUPS + ")$");
   var GROUPED = new RegExp(
     "^[+-]?(?:[1-9][0-9]{0,2}(?:\\.[0-9]{3}){2,}(?:,[0-9]+)?" +
