@@ -32,7 +32,7 @@ from workflows.registry.records import PERIOD_PATTERNS, CadreEvent, period_start
 from workflows.registry.tabular import Column
 from workflows.registry.units import UnitEvent
 from workflows.states import EventType, InstanceStatus, Role
-from workflows.text import as_typed
+from workflows.text import as_typed, storable
 
 # An .xlsx file is built whole before it is sent (the zip needs its directory at the end); past this many rows the
 # page asks for narrower filters or the .csv, which is streamed without a limit. Excel itself stops at 1,048,576.
@@ -139,9 +139,10 @@ def _text_arg(args: Mapping[str, Any], name: str) -> str | None:
 
 
 def _name_arg(args: Mapping[str, Any], name: str) -> str | None:
-    """A code or a person's name as typed: spaces collapsed, composed as names are stored (NFC)."""
+    """A code or a name as typed: spaces collapsed, composed as names are stored (NFC), without the characters no
+    name holds and PostgreSQL cannot take (NUL and the other control characters)."""
     value = _text_arg(args, name)
-    return as_typed(value) if value is not None else None
+    return (as_typed(storable(value)) or None) if value is not None else None
 
 
 def _unit_arg(args: Mapping[str, Any], problems: _Problems, unit_ids: Collection[int]) -> int | None:
@@ -306,7 +307,7 @@ def evaluation_records(
 AUDIT_READERS = (Role.AUDITOR, Role.ADMIN)
 # What the event-type filter offers: every type the code writes.
 AUDIT_EVENT_TYPES = tuple(sorted({*EventType, *CadreEvent, *UnitEvent, *BALLOT_EVENTS, NOTE_EVENT, "demo_loaded"}))
-STEP_PATTERN = re.compile(r"[A-Za-z_][\w.-]{0,119}")
+MAX_STEP_LENGTH = 120
 MAX_SUBJECT_LENGTH = 80
 CHAIN_PATTERN = re.compile(r"system|(instance|cadre|unit):[1-9]\d{0,9}", re.ASCII)
 MAX_ACTOR_LENGTH = 80
@@ -323,7 +324,9 @@ class AuditFilters:
     process_id: str | None = None
     unit_id: int | None = None  # the unit or below
     subject: str | None = None  # the cadre's code
-    step: str | None = None  # the BPMN element of the task the event is about
+    # The task the event is about: its BPMN element id ("review_request"), or a part of its name as the pages show
+    # it ("thẩm định"), in any case.
+    step: str | None = None
     outcome: str | None = None  # the procedure's status: running, completed, cancelled
 
 
@@ -342,9 +345,9 @@ def parse_audit_filters(
     subject = _name_arg(args, "subject")
     if subject is not None and len(subject) > MAX_SUBJECT_LENGTH:
         problems.add(Problem("at most 80 characters", field="subject"))
-    step = _text_arg(args, "step")
-    if step is not None and not STEP_PATTERN.fullmatch(step):
-        problems.add(Problem("a step is named by its identifier in the model, such as review", field="step"))
+    step = _name_arg(args, "step")
+    if step is not None and len(step) > MAX_STEP_LENGTH:
+        problems.add(Problem("at most 120 characters", field="step"))
     outcome = _choice_arg(args, problems, "outcome", tuple(InstanceStatus))
     chain = _text_arg(args, "chain")
     if chain is not None:
@@ -469,7 +472,11 @@ def _procedure_filters(query: Select[Any], filters: AuditFilters) -> Select[Any]
         condition = AuditEvent.instance_id.in_(instances)
         query = query.where(condition if by_instance else or_(condition, AuditEvent.chain_key.in_(cadres)))
     if filters.step:
-        steps = select(HumanTask.id).where(HumanTask.task_key == filters.step)
+        # The name each task was opened with is on its row (what the inbox, the task page and the history showed):
+        # matched in SQL, the typed text lowered as the database lowers the name (SQLite's lower() is Python's there,
+        # workflows/db.py), never by loading the tasks.
+        named = func.lower(HumanTask.name).contains(filters.step.lower(), autoescape=True)
+        steps = select(HumanTask.id).where(or_(HumanTask.task_key == filters.step, named))
         query = query.where(AuditEvent.human_task_id.in_(steps))
     return _audit_order(query, filters)
 

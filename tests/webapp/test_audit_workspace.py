@@ -133,10 +133,36 @@ def test_search_filters_by_process_unit_subject_step_and_outcome(auth: AuthActio
     assert chains(f"subject={quote(' '.join(cadre_name.split()).lower())}") == {eventful, completed}
     assert chains(f"actor={quote(starter)}") == {f"instance:{other}"}
     assert chains(f"actor={quote(starter + ' Nobody')}") == set()
-    for bad, field in (("process=nothing", "process"), ("outcome=lost", "outcome"), ("step=a%20b", "step")):
+    for bad, field in (("process=nothing", "process"), ("outcome=lost", "outcome"), ("step=" + "a" * 121, "step")):
         response = client.get(f"/audit/events?{bad}")
         assert response.status_code == 400
         assert re.search(rf'name="{field}"[^>]*aria-invalid="true"', response.get_data(as_text=True)), bad
+
+
+def test_a_step_is_found_by_the_name_the_pages_show_as_well_as_by_its_model_id(
+    auth: AuthActions, client, story, driver
+) -> None:
+    """Auditors type the step as they read it ("Xem xét, phê duyệt"), in any case, or a part of it; its id in the
+    model ("review_request") still finds it. Marks count (accent-sensitive), and the typed text is no pattern."""
+
+    def events(step: str) -> list[tuple[str, str]]:
+        response = client.get(f"/audit/events?step={quote(step)}&format=csv")
+        assert response.status_code == 200, response.get_data(as_text=True)[:500]
+        return sorted((row[1], row[5]) for row in csv_rows(response)[1:])
+
+    eventful, completed = f"instance:{story['eventful']}", f"instance:{story['completed']}"
+    other = f"instance:{driver.start('sample_approval', as_user='officer3', subject='CB0005')}"  # not yet reviewed
+    auth.login("auditor1")
+    by_id = events("review_request")
+    assert {chain for chain, _type in by_id} == {eventful, completed}
+    for typed in ("Xem xét, phê duyệt", "xem xét", "XEM XÉT, PHÊ DUYỆT", "phê duyệt", "  Phê   duyệt "):
+        assert events(typed) == by_id, typed
+    assert {chain for chain, _type in events("lập đề nghị")} == {eventful, completed, other}
+    for typed in ("Xem xet", "%", "_", "duyệt, xem"):
+        assert events(typed) == [], typed
+    page = client.get(f"/audit/events?step={quote('xem xét')}").get_data(as_text=True)
+    assert 'value="xem xét"' in page and 'aria-invalid="true"' not in page
+    assert 'placeholder="tên bước hoặc mã bước"' in page
 
 
 # -- integrity ------------------------------------------------------------------------------------------------

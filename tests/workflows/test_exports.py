@@ -107,6 +107,11 @@ def test_evaluation_filters_that_are_refused(args: dict, fields: list[str]) -> N
             AuditFilters(chain_key="system", event_type="cadre_created"),
         ),
         ({"actor": " personnel1 "}, AuditFilters(actor="personnel1")),
+        ({"step": "review_request"}, AuditFilters(step="review_request")),
+        # A step's name as the pages show it: spaces collapsed, composed as names are stored (NFC).
+        ({"step": " Thẩm  đi\u0323nh hồ sơ "}, AuditFilters(step="Thẩm định hồ sơ")),
+        ({"step": "xem\x00 xét"}, AuditFilters(step="xem xét")),  # no NUL reaches PostgreSQL
+        ({"step": "\x00"}, AuditFilters()),
         (
             # Days on the reader's calendar (UTC+7), both included: 00:00 on the 1st to 00:00 after the 2nd.
             {"from": "01/11/2026", "to": "2026-11-02"},
@@ -127,6 +132,7 @@ def test_audit_filters_that_parse(args: dict, expected: AuditFilters) -> None:
         ({"chain": "#99999999999"}, ["chain"]),  # past the 32-bit ids
         ({"event_type": "everything"}, ["event_type"]),
         ({"actor": "a" * 81}, ["actor"]),
+        ({"step": "a" * 121}, ["step"]),
         ({"from": "2026-02-30"}, ["from"]),
         ({"to": "1/1/26"}, ["to"]),
         ({"from": "05/11/2026", "to": "04/11/2026"}, ["to"]),
