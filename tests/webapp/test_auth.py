@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from flask import Flask
+from lxml import html as lxml_html
 from sqlalchemy import select
 
 from tests.fixtures.app import AuthActions
@@ -245,3 +246,13 @@ def test_a_refused_token_is_422_and_nothing_is_stored(auth: AuthActions, client,
     for token_id in ("99999999999999999999", "²", "0"):
         revoked = auth.post("/auth/profile", {"action": "revoke_token", "token_id": token_id}, page="/auth/profile")
         assert revoked.status_code == 404, token_id
+
+
+def test_every_page_names_its_icon_so_browsers_stop_asking_for_favicon_ico(client) -> None:
+    """Without a declared icon a browser asks for /favicon.ico on every page, which only answers 404."""
+    page = lxml_html.fromstring(client.get("/auth/login").get_data(as_text=True))
+    (href,) = page.xpath('//head/link[@rel="icon"]/@href')
+    icon = client.get(href)
+    assert icon.status_code == 200 and icon.mimetype == "image/svg+xml"
+    assert b"<svg" in icon.get_data()
+    icon.close()
