@@ -590,3 +590,54 @@ def test_a_closed_task_has_no_viewer_notice(auth: AuthActions, client, driver: W
     auth.login("head1")
     page = client.get(f"/tasks/{task_id}").get_data(as_text=True)
     assert _viewer_notice(page) is None and "Việc này đã được xử lý lúc" in page
+
+
+def test_a_draft_saved_in_the_background_is_stored_and_answered_briefly(
+    auth: AuthActions, client, driver: WorkflowDriver
+) -> None:
+    _, task_id = _request_task(driver)
+    auth.login("officer1")
+    typed = {"action": "draft", "background": "1", "subject_line": "Gõ rồi rời trang", "amount": "12"}
+    response = auth.post(f"/tasks/{task_id}", typed, page=f"/tasks/{task_id}")
+    assert response.status_code == 200
+    assert response.json is not None and response.json["saved"] is True
+    assert re.fullmatch(r"Đã lưu nháp lúc \d\d:\d\d\.", response.json["message"])
+    with driver.session_factory() as s:
+        draft = s.get(TaskDraft, task_id)
+        assert draft is not None and draft.data["subject_line"] == "Gõ rồi rời trang"
+    page = client.get(f"/tasks/{task_id}").get_data(as_text=True)
+    assert 'value="Gõ rồi rời trang"' in page
+    assert "Đã lưu nháp. Bạn có thể" not in page and "flash success" not in page  # no flash left for the next page
+
+
+def test_a_background_save_refused_for_its_token_stores_nothing_and_flashes_nothing(
+    auth: AuthActions, client, driver: WorkflowDriver
+) -> None:
+    _, task_id = _request_task(driver)
+    auth.login("officer1")
+    token = _stale_token(auth, task_id)
+    before = everything_stored(driver.session_factory)
+    refused = client.post(
+        f"/tasks/{task_id}",
+        data={**TYPED, "action": "draft", "background": "1", "csrf_token": token},
+        headers=FROM_THIS_SITE,
+    )
+    assert refused.status_code == 400
+    assert refused.json is not None and refused.json["saved"] is False
+    assert everything_stored(driver.session_factory) == before
+    assert "flash error" not in client.get(f"/tasks/{task_id}").get_data(as_text=True)
+
+
+def test_only_a_draft_is_saved_in_the_background(auth: AuthActions, client, driver: WorkflowDriver) -> None:
+    instance_id, task_id = _request_task(driver)
+    auth.login("officer1")
+    response = auth.post(f"/tasks/{task_id}", {**TYPED, "background": "1"}, page=f"/tasks/{task_id}")
+    assert response.status_code == 400
+    assert driver.task(instance_id, "submit_request").id == task_id  # nothing submitted
+
+
+def test_a_task_form_saves_its_draft_by_itself(auth: AuthActions, client, driver: WorkflowDriver) -> None:
+    _, task_id = _request_task(driver)
+    auth.login("officer1")
+    page = client.get(f"/tasks/{task_id}").get_data(as_text=True)
+    assert "task_draft.js" in page and "data-autosave" in page and "data-autosave-status" in page

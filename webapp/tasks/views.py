@@ -8,7 +8,7 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -466,10 +466,14 @@ def submit(task_id: int):  # type: ignore[no-untyped-def]
             abort(403)  # an open task never theirs to act on: the page offered them no form
         # The task changed since the page offering this form was opened (another tab, a deadline, taken by someone
         # else): say so, not "forbidden".
+        if _in_background():
+            return _background_answer(False, 409)
         return _stale(task_id, _typed_form(view), clean_text(request.form.get("comment_text") or ""))
     form = _form(view, submitted=True)
     comment = clean_text(request.form.get("comment_text") or "")
     action = request.form.get("action", "submit")
+    if _in_background() and action != "draft":
+        abort(400)  # the page only ever saves a draft by itself
 
     if form is not None and wants_more_rows(form):
         _written, kept = _keep_chosen_files(view, form)
@@ -485,6 +489,8 @@ def submit(task_id: int):  # type: ignore[no-untyped-def]
             written, kept = _keep_chosen_files(view, form, then=save)
         except NotAllowed:
             abort(403)
+        if _in_background():
+            return _background_answer(written and kept, 200 if written and kept else 422)
         if not written:
             return _render(_shown(view), form, 422, comment=comment)
         flash(_("Draft saved. You can come back to it later."), "success")
@@ -561,6 +567,25 @@ def submit(task_id: int):  # type: ignore[no-untyped-def]
     return redirect(url_for("inbox.index"))
 
 
+def _in_background() -> bool:
+    """A draft the page saves by itself (webapp/static/task_draft.js: the person left the page or stopped typing
+    with changes unsaved), not a button pressed: answered with a short status for the page, never a page or a flash
+    (a flash would greet the person on whatever page they open next)."""
+    return request.form.get("background") == "1"
+
+
+def _background_answer(saved: bool, status: int = 200) -> Response:
+    """What the page shows beside its buttons after saving by itself: when the draft was saved, or that it was not."""
+    if saved:
+        when = current_app.jinja_env.filters["localdatetime"](utcnow_naive(), "%H:%M")
+        message = _("Draft saved at %(time)s.", time=when)
+    else:
+        message = _("The draft could not be saved by itself: press “Save draft”.")
+    response = jsonify(saved=saved, message=message)
+    response.status_code = status
+    return response
+
+
 def _gone():  # type: ignore[no-untyped-def]
     """A form posted for a task the person may no longer even see (given to someone outside their scope meanwhile),
     or that never existed: 404 as before — whether it exists is not theirs to learn — but what they typed is given
@@ -617,6 +642,8 @@ def expired_form(error: CSRFError):  # type: ignore[no-untyped-def]
     goes to the sign-in page (what they typed is not kept), and any other refused post gets the plain error page."""
     if request.endpoint != "tasks.submit" or wants_json() or not from_this_site():
         return csrf_refused()
+    if _in_background():
+        return _background_answer(False, 400)  # nothing to give back: the page still holds what was typed
     if not current_user.is_authenticated:
         return current_app.login_manager.unauthorized()  # type: ignore[attr-defined]
     task_id = (request.view_args or {}).get("task_id")
