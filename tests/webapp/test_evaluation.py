@@ -743,3 +743,32 @@ def test_the_worker_reminds_the_policys_days_before_the_deadline(auth: AuthActio
             .where(Notification.kind == "due_soon", User.username == "officer1")
         )
     assert reminded == 1
+
+
+def test_the_heads_page_shows_the_latest_reviews_comment(auth: AuthActions, client, driver) -> None:
+    """Returned with a comment, then agreed without one: the head's page does not show the return's comment as the
+    direct leader's comment of the review that sent the evaluation to him."""
+    auth.login("personnel1")
+    assert _open(auth).status_code == 302
+    _switch(auth, "officer1")
+    task = _task(driver, "CB0001", "self_assessment")
+    assert auth.post(f"/tasks/{task.id}", _self_assessment(), page=f"/tasks/{task.id}").status_code == 302
+    _switch(auth, "supervisor1")
+    review = _task(driver, "CB0001", "manager_review")
+    returned = {**_table(ROWS), **CRITERIA, "decision": "return", "comment_text": "Bổ sung minh chứng tháng 10"}
+    assert auth.post(f"/tasks/{review.id}", returned, page=f"/tasks/{review.id}").status_code == 302
+    _switch(auth, "officer1")
+    again = _task(driver, "CB0001", "self_assessment")
+    assert auth.post(f"/tasks/{again.id}", _self_assessment(), page=f"/tasks/{again.id}").status_code == 302
+    _switch(auth, "supervisor1")
+    review = _task(driver, "CB0001", "manager_review")
+    agreed = {**_table(ROWS), **CRITERIA, "decision": "submit"}
+    assert auth.post(f"/tasks/{review.id}", agreed, page=f"/tasks/{review.id}").status_code == 302
+
+    _switch(auth, "head1")
+    decision = _task(driver, "CB0001", "head_decision")
+    page = client.get(f"/tasks/{decision.id}").get_data(as_text=True)
+    context = re.search(r'<details class="context".*?</details>', page, re.S)
+    assert context is not None
+    assert "Bổ sung minh chứng tháng 10" not in context.group(0)
+    assert '<dd data-key="comment">—</dd>' in context.group(0)  # this review wrote none

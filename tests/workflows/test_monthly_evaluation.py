@@ -581,3 +581,33 @@ def test_the_reminder_comes_the_policys_days_before_each_deadline(driver, sessio
     assert _reminders(session_factory, "officer1", "self_assessment") == 1
     create_notifications(session_factory, reminders=lead)  # once only
     assert _reminders(session_factory, "officer1", "self_assessment") == 1
+
+
+def test_the_head_reads_the_latest_reviews_comment_not_an_earlier_returns(driver, session_factory):
+    """Round 1 returns with a comment and a criteria reason; round 2 agrees with neither: the process data the head
+    reads carries round 2's (none), not round 1's. Round 1's words stay in the history, on its own completed task."""
+    _open(session_factory, driver.engine, "personnel1")
+    instance_id = _instance_of(session_factory, "CB0001")
+    driver.complete("officer1", driver.task(instance_id, "self_assessment").id, SELF)
+    first = driver.task(instance_id, "manager_review")
+    lowered = {**SELF, "criteria_politics": 8, "criteria_reason": "Chưa tham gia sinh hoạt chi bộ"}
+    driver.complete("supervisor1", first.id, {**lowered, "decision": "return", "comment": "Bổ sung minh chứng"})
+    assert _data(session_factory, driver.engine, instance_id)["comment"] == "Bổ sung minh chứng"
+
+    driver.complete("officer1", driver.task(instance_id, "self_assessment").id, SELF)
+    driver.complete("supervisor1", driver.task(instance_id, "manager_review").id, {**SELF, "decision": "submit"})
+
+    data = _data(session_factory, driver.engine, instance_id)
+    assert (data["comment"], data["criteria_reason"]) == (None, None)
+
+
+def test_the_latest_reviews_own_comment_is_the_one_kept(driver, session_factory):
+    _open(session_factory, driver.engine, "personnel1")
+    instance_id = _instance_of(session_factory, "CB0001")
+    driver.complete("officer1", driver.task(instance_id, "self_assessment").id, SELF)
+    review = driver.task(instance_id, "manager_review")
+    driver.complete("supervisor1", review.id, {**SELF, "decision": "return", "comment": "Bổ sung minh chứng"})
+    driver.complete("officer1", driver.task(instance_id, "self_assessment").id, SELF)
+    review = driver.task(instance_id, "manager_review")
+    driver.complete("supervisor1", review.id, {**SELF, "decision": "submit", "comment": "Đã bổ sung đủ"})
+    assert _data(session_factory, driver.engine, instance_id)["comment"] == "Đã bổ sung đủ"

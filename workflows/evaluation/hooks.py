@@ -148,6 +148,17 @@ def _deduplicated(problems: Iterable[Problem]) -> list[Problem]:
     return list(dict.fromkeys(problems))
 
 
+# What a review writes in its own words. Each review writes them afresh: a field left empty is not sent, and the
+# process data would otherwise keep an earlier round's (the comment of a return, shown to the head as the comment of
+# the review that agreed). Earlier rounds' words stay in the history (each round is a completed task).
+REVIEW_NOTES = ("comment", "criteria_reason")
+
+
+def _review_notes(submitted: Mapping[str, Any]) -> dict[str, Any]:
+    """This review's notes, None for each left empty."""
+    return {name: submitted.get(name) or None for name in REVIEW_NOTES}
+
+
 def review(
     session: Session, submitted: dict[str, Any], task_data: Mapping[str, Any], refused: frozenset[str]
 ) -> dict[str, Any]:
@@ -168,7 +179,7 @@ def review(
             )
         if problems:
             raise Invalid("the evaluation cannot be returned", problems)
-        return submitted
+        return {**submitted, **_review_notes(submitted)}
 
     products, criteria = list(submitted.get("products") or []), _submitted_criteria(submitted)
     before_products, before_criteria = list(task_data.get("products") or []), _criteria(task_data)
@@ -192,6 +203,7 @@ def review(
     breakdown = monthly_score(products, criteria, policy, leader_unit_factor=factor)
     return {
         **submitted,
+        **_review_notes(submitted),
         **_score_fields("", breakdown),
         "leader_unit_factor": factor,
         "disciplined": _disciplined_in(session, str(task_data.get("cadre_code")), str(task_data.get("period"))),
