@@ -21,6 +21,7 @@ from workflows.rules.evaluation import (
     annual_score,
     approve_quota_exception,
     changed_fields,
+    changed_values,
     criteria_problems,
     decision_problems,
     demote_for_quota,
@@ -861,6 +862,16 @@ def test_nd335_dieu18_changed_fields_lists_every_change() -> None:
         "criteria.2",
     ]
     assert changed_fields(before, FULL, before[:1], FULL) == ["products.1"]
+
+
+def test_changed_values_give_the_cadres_value_and_the_managers() -> None:
+    """What the returned form shows beside each changed value; a product removed whole has no one value."""
+    before = [WorkProduct("A", 10, 8, 6, 7), WorkProduct("B", 4, 4, 4, 4)]
+    after = [row(name="A", assigned=10, completed=8, completed_quality=5, completed_on_time=7)]
+    assert changed_values(before, FULL, after, (10, 10, 9)) == [
+        ("products.0.completed_quality", 6, 5),
+        ("criteria.2", 10, 9),
+    ]
 
 
 @pytest.mark.parametrize(

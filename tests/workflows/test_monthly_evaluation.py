@@ -611,3 +611,22 @@ def test_the_latest_reviews_own_comment_is_the_one_kept(driver, session_factory)
     review = driver.task(instance_id, "manager_review")
     driver.complete("supervisor1", review.id, {**SELF, "decision": "submit", "comment": "Đã bổ sung đủ"})
     assert _data(session_factory, driver.engine, instance_id)["comment"] == "Đã bổ sung đủ"
+
+
+def test_a_review_records_what_it_changed_with_the_cadres_value_and_the_reason(driver, session_factory):
+    """`review_changes`: what the returned form shows beside each value; the next review writes it afresh."""
+    _open(session_factory, driver.engine, "personnel1")
+    instance_id = _instance_of(session_factory, "CB0001")
+    driver.complete("officer1", driver.task(instance_id, "self_assessment").id, SELF)
+    changed = [dict(PRODUCTS[0]), dict(PRODUCTS[1], completed_on_time=15, reason="5 hồ sơ trễ hạn")]
+    returned = {**SELF, "products": changed, "criteria_competence": 8, "criteria_reason": "Chưa học xong"}
+    review = driver.task(instance_id, "manager_review")
+    driver.complete("supervisor1", review.id, {**returned, "decision": "return", "comment": "Xem lại"})
+    assert _data(session_factory, driver.engine, instance_id)["review_changes"] == {
+        "products.1.completed_on_time": {"before": 20, "after": 15, "reason": "5 hồ sơ trễ hạn"},
+        "criteria_competence": {"before": 9, "after": 8, "reason": "Chưa học xong"},
+    }
+
+    driver.complete("officer1", driver.task(instance_id, "self_assessment").id, SELF)
+    driver.complete("supervisor1", driver.task(instance_id, "manager_review").id, {**SELF, "decision": "submit"})
+    assert _data(session_factory, driver.engine, instance_id)["review_changes"] == {}

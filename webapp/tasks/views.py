@@ -21,6 +21,7 @@ from werkzeug.wrappers import Response
 from webapp.ballots.steps import OPEN_BALLOT_PAGES
 from webapp.errors import csrf_refused
 from webapp.evaluation.annual_panel import annual_rollup_panel
+from webapp.evaluation.review_panel import review_notes
 from webapp.extensions import db
 from webapp.http import act, flash_error, from_this_site, problem_text, process_engine, translated, wants_json
 from webapp.instances.views import ROLE_LABELS
@@ -230,6 +231,7 @@ def _render(  # type: ignore[no-untyped-def]
             context_items=_context_items(view, attachments),
             show_value=display_value,
             annual_rollup=annual_rollup_panel(view),
+            review=review_notes(view),
             decisions=decisions,
             decision_labels=_decision_labels(view.schema),
             comment=comment,

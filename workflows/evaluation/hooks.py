@@ -28,6 +28,7 @@ from workflows.rules.evaluation import (
     EvaluationPolicy,
     ScoreBreakdown,
     changed_fields,
+    changed_values,
     decision_problems,
     grade_for,
     leader_unit_factor,
@@ -159,12 +160,43 @@ def _review_notes(submitted: Mapping[str, Any]) -> dict[str, Any]:
     return {name: submitted.get(name) or None for name in REVIEW_NOTES}
 
 
+def review_changes(
+    before_products: list[Any],
+    before_criteria: list[float],
+    products: list[Any],
+    criteria: list[Any],
+    reasons: Mapping[str, str],
+) -> dict[str, dict[str, Any]]:
+    """What a review changed in the cadre's numbers, by the field the form names (`criteria_politics`,
+    `products.1.completed`): the cadre's value, the reviewer's and the reason given. The returned form shows each
+    beside its field; the next review writes them afresh (nothing changed: empty)."""
+    changes: dict[str, dict[str, Any]] = {}
+    for field, before, after in changed_values(before_products, before_criteria, products, criteria):
+        name = _on_form(Problem("", field=field)).field or field
+        changes[name] = {"before": before, "after": after, "reason": reasons.get(field) or None}
+    return changes
+
+
 def review(
     session: Session, submitted: dict[str, Any], task_data: Mapping[str, Any], refused: frozenset[str]
 ) -> dict[str, Any]:
     policy = _policy(task_data)
     if is_refused(refused, "decision"):
         return submitted  # returned or adjusted is not known: the rules of either cannot be checked
+    products, criteria = list(submitted.get("products") or []), _submitted_criteria(submitted)
+    before_products, before_criteria = list(task_data.get("products") or []), _criteria(task_data)
+    # A changed cell's reason is written on its row; the general criteria share one reason.
+    reasons: dict[str, str] = {}
+    for field in changed_fields(before_products, before_criteria, products, criteria):
+        parts = field.split(".")
+        if parts[0] == "criteria":
+            reasons[field] = str(submitted.get("criteria_reason") or "")
+        elif int(parts[1]) < len(products) and isinstance(products[int(parts[1])], Mapping):
+            reasons[field] = str(products[int(parts[1])].get("reason") or "")
+    notes = {
+        **_review_notes(submitted),
+        "review_changes": review_changes(before_products, before_criteria, products, criteria, reasons),
+    }
     if submitted.get("decision") == "return":
         problems = []
         if not str(submitted.get("comment") or "").strip():
@@ -179,18 +211,8 @@ def review(
             )
         if problems:
             raise Invalid("the evaluation cannot be returned", problems)
-        return {**submitted, **_review_notes(submitted)}
+        return {**submitted, **notes}
 
-    products, criteria = list(submitted.get("products") or []), _submitted_criteria(submitted)
-    before_products, before_criteria = list(task_data.get("products") or []), _criteria(task_data)
-    # A changed cell's reason is written on its row; the general criteria share one reason.
-    reasons: dict[str, str] = {}
-    for field in changed_fields(before_products, before_criteria, products, criteria):
-        parts = field.split(".")
-        if parts[0] == "criteria":
-            reasons[field] = str(submitted.get("criteria_reason") or "")
-        elif int(parts[1]) < len(products) and isinstance(products[int(parts[1])], Mapping):
-            reasons[field] = str(products[int(parts[1])].get("reason") or "")
     # Both at once: the adjusted table's own problems, and the reasons missing for the changes that can be read.
     invalid = validate_self_assessment(products, criteria, policy)
     unreadable = {problem.field for problem in invalid if problem.field} | _rule_fields(refused)
@@ -203,7 +225,7 @@ def review(
     breakdown = monthly_score(products, criteria, policy, leader_unit_factor=factor)
     return {
         **submitted,
-        **_review_notes(submitted),
+        **notes,
         **_score_fields("", breakdown),
         "leader_unit_factor": factor,
         "disciplined": _disciplined_in(session, str(task_data.get("cadre_code")), str(task_data.get("period"))),

@@ -671,6 +671,28 @@ def changed_fields(
     return changed
 
 
+def changed_values(
+    before_products: Sequence[WorkProduct | Mapping[str, Any]],
+    before_criteria: Sequence[float | None],
+    after_products: Sequence[WorkProduct | Mapping[str, Any]],
+    after_criteria: Sequence[float | None],
+) -> list[tuple[str, Any, Any]]:
+    """Each value `changed_fields` names in a cell or a criterion, with the value before and after: what the cadre
+    wrote and what the manager put instead. A product added or removed whole is left out (it has no one value)."""
+    values: list[tuple[str, Any, Any]] = []
+    for field in changed_fields(before_products, before_criteria, after_products, after_criteria):
+        parts = field.split(".")
+        if parts[0] == "criteria":
+            index = int(parts[1])
+            old = before_criteria[index] if index < len(before_criteria) else None
+            new = after_criteria[index] if index < len(after_criteria) else None
+            values.append((field, old, new))
+        elif len(parts) == 3:
+            index, column = int(parts[1]), parts[2]
+            values.append((field, _cell(before_products, index, column), _cell(after_products, index, column)))
+    return values
+
+
 # NĐ 335 Điều 18 (issue #5 step 3): every adjustment by the direct manager carries a reason.
 def missing_reasons(
     before_products: Sequence[WorkProduct | Mapping[str, Any]],
