@@ -99,3 +99,24 @@ def test_submitting_asks_nothing_and_leaving_with_a_comment_asks(  # type: ignor
     page.locator("nav.mainnav a").first.click()  # a comment is not part of a draft: the browser asks
     page.wait_for_url(f"{live_server}/inbox")
     assert dialogs == ["beforeunload"]
+
+
+def test_a_refused_form_left_by_a_link_keeps_what_was_typed(  # type: ignore[no-untyped-def]
+    app: Flask, live_server: str, page, driver: WorkflowDriver
+) -> None:
+    instance_id = _open_month(driver)
+    task_id = _self_assessment(driver, instance_id)
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.type), dialog.accept()))
+    sign_in(page, live_server, "officer1")
+    page.goto(f"{live_server}/tasks/{task_id}")
+    page.fill("#criteria_politics", "9")
+    page.click("button[value=submit]")  # refused: most of the form is still empty
+    page.wait_for_selector(".error-summary")
+    page.locator("nav.mainnav a").first.click()
+    page.wait_for_url(f"{live_server}/inbox")
+    assert dialogs == []
+    draft = _draft(driver, task_id)
+    assert draft is not None and draft.get("criteria_politics") not in (None, 0)
+    page.goto(f"{live_server}/tasks/{task_id}")
+    assert page.input_value("#criteria_politics") == "9"

@@ -641,3 +641,13 @@ def test_a_task_form_saves_its_draft_by_itself(auth: AuthActions, client, driver
     auth.login("officer1")
     page = client.get(f"/tasks/{task_id}").get_data(as_text=True)
     assert "task_draft.js" in page and "data-autosave" in page and "data-autosave-status" in page
+
+
+def test_a_refused_form_given_back_is_marked_unsaved_for_the_page_to_save(
+    auth: AuthActions, client, driver: WorkflowDriver
+) -> None:
+    _, task_id = _request_task(driver)
+    auth.login("officer1")
+    refused = auth.post(f"/tasks/{task_id}", {"amount": "-7", "details": "gõ rồi"}, page=f"/tasks/{task_id}")
+    assert refused.status_code == 422 and "data-unsaved" in refused.get_data(as_text=True)
+    assert "data-unsaved" not in client.get(f"/tasks/{task_id}").get_data(as_text=True)

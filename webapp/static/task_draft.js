@@ -8,7 +8,9 @@
  * What cannot be saved that way is asked about before leaving (the browser's own "leave this page?" prompt): a
  * chosen file (a browser cannot send it once the page is gone, and it is large), the comment (drafts keep only the
  * form), or anything when the last background save failed (the session or the form expired). Submitting or saving
- * the draft with the page's own buttons never asks. No inline script: the CSP forbids it.
+ * the draft with the page's own buttons never asks. A form the server gave back (`data-unsaved`: refused, or its
+ * token expired) counts as changed from the start: what it holds was typed, not saved. No inline script: the CSP
+ * forbids it.
  */
 (function () {
   "use strict";
@@ -57,7 +59,8 @@
     return data;
   }
 
-  var saved = snapshot();
+  // A form given back by the server (refused, or its token expired) holds what was typed and not saved.
+  var saved = form.hasAttribute("data-unsaved") ? null : snapshot();
   var firstComment = comment();
   var sending = false; // the form is being sent by one of its own buttons
   var failed = false; // the last background save was refused or never arrived
@@ -123,6 +126,9 @@
     }
   }
 
+  if (saved === null) {
+    scheduleSave();
+  }
   form.addEventListener("input", scheduleSave);
   form.addEventListener("change", scheduleSave);
 
