@@ -51,8 +51,11 @@ def _self_assessment(rows: list[dict[str, str]] | None = None, **changes: str) -
     }
 
 
-def _open(auth: AuthActions, month: str = MONTH, unit: str = "X001", subunits: bool = False) -> Any:
-    data = {"month": month, "unit": unit}
+def _open(
+    auth: AuthActions, month: str = MONTH, unit: str = "X001", subunits: bool = False, without_account: str = "open"
+) -> Any:
+    """The preview's confirm button; cadres without a login opened too unless `without_account` is "skip"."""
+    data = {"month": month, "unit": unit, "confirm": "1", "without_account": without_account}
     if subunits:
         data["include_subunits"] = "y"
     return auth.post("/evaluation/open", data, page="/evaluation/open")
@@ -686,13 +689,19 @@ PRODUCTS_HEADER = 'Mã cán bộ,"Tên sản phẩm, công việc",Số sản ph
 
 
 def _open_with_products(auth: AuthActions, content: str) -> Any:
-    data = {"month": MONTH, "unit": "X001", "products": (io.BytesIO(content.encode("utf-8")), "san-pham.csv")}
+    data = {
+        "month": MONTH,
+        "unit": "X001",
+        "confirm": "1",
+        "products": (io.BytesIO(content.encode("utf-8")), "san-pham.csv"),
+    }
     return auth.post("/evaluation/open", data, page="/evaluation/open", content_type="multipart/form-data")
 
 
 def test_the_open_page_fills_in_the_assigned_products_from_a_file(auth: AuthActions, client, driver) -> None:
     auth.login("personnel1")
-    assert 'name="products"' in client.get("/evaluation/open").get_data(as_text=True)
+    preview = auth.post("/evaluation/open", {"month": MONTH, "unit": "X001"}, page="/evaluation/open")
+    assert 'name="products"' in preview.get_data(as_text=True)  # asked for with the preview, before confirming
     response = _open_with_products(
         auth, PRODUCTS_HEADER + 'CB0001,Tham mưu văn bản,12\nCB0001,Giải quyết hồ sơ,"2,5"\n'
     )

@@ -49,7 +49,12 @@ def _file(content: bytes, name: str) -> tuple[io.BytesIO, str]:
 
 def _opened(auth: AuthActions, driver: WorkflowDriver) -> tuple[int, HumanTask]:
     auth.login("personnel1")
-    assert auth.post("/evaluation/open", {"month": MONTH, "unit": "X001"}, page="/evaluation/open").status_code == 302
+    assert (
+        auth.post(
+            "/evaluation/open", {"month": MONTH, "unit": "X001", "confirm": "1"}, page="/evaluation/open"
+        ).status_code
+        == 302
+    )
     _switch(auth, "officer1")
     with driver.session_factory() as s:
         instance_id = s.scalar(select(ProcessInstance.id).where(ProcessInstance.business_key == f"{MONTH}/CB0001"))

@@ -56,7 +56,7 @@ def _counts(session_factory: sessionmaker[Session]) -> tuple[int, int]:
 
 def _open_commune(auth: AuthActions) -> None:
     """X001's own cadres get November's evaluations, under way."""
-    response = auth.post("/evaluation/open", {"month": MONTH, "unit": "X001"}, page="/evaluation/open")
+    response = auth.post("/evaluation/open", {"month": MONTH, "unit": "X001", "confirm": "1"}, page="/evaluation/open")
     assert response.status_code == 302
 
 

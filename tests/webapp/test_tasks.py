@@ -385,7 +385,12 @@ def test_a_closed_review_shows_its_product_table_criteria_and_decision(
     from workflows.models import ProcessInstance
 
     auth.login("personnel1")
-    assert auth.post("/evaluation/open", {"month": MONTH, "unit": "X001"}, page="/evaluation/open").status_code == 302
+    assert (
+        auth.post(
+            "/evaluation/open", {"month": MONTH, "unit": "X001", "confirm": "1"}, page="/evaluation/open"
+        ).status_code
+        == 302
+    )
     with driver.session_factory() as s:
         instance_id = s.scalars(
             select(ProcessInstance.id).where(ProcessInstance.business_key == f"{MONTH}/CB0001")

@@ -22,6 +22,7 @@ from workflows.rules.evaluation import (
     approve_quota_exception,
     changed_fields,
     changed_values,
+    closed_unit_problems,
     criteria_problems,
     decision_problems,
     demote_for_quota,
@@ -893,3 +894,32 @@ def test_nd335_dieu19_20_decision_confirms_or_changes_with_reason(
     """NĐ 335 Điều 19–20: the competent person confirms the grade or changes it with a reason; the KHTNV cases of
     Điều 20 (b)–(d) stand."""
     assert [p.field for p in decision_problems(computed, decided, reason)] == fields
+
+
+@pytest.mark.parametrize(
+    ("is_active", "active_to", "merged", "successor", "message"),
+    [
+        (True, None, False, None, None),  # stands today
+        (True, date(2026, 12, 31), False, None, None),  # closes later
+        (
+            False,
+            date(2025, 6, 30),
+            True,
+            "Xã An Phú",
+            "this unit was merged into %(successor)s: open the month for %(successor)s",
+        ),
+        (False, date(2025, 6, 30), True, None, "this unit was merged into another unit: open the month for that unit"),
+        (False, None, False, None, "this unit has been dissolved: it has no cadres to evaluate"),
+        (True, date(2025, 6, 30), False, None, "this unit has been dissolved: it has no cadres to evaluate"),
+    ],
+)
+def test_s54_a_month_is_opened_only_for_a_unit_that_still_stands(
+    is_active: bool, active_to: date | None, merged: bool, successor: str | None, message: str | None
+) -> None:
+    problems = closed_unit_problems(
+        is_active=is_active, active_to=active_to, merged=merged, successor_name=successor, today=date(2026, 11, 5)
+    )
+    assert [p.message for p in problems] == ([message] if message else [])
+    assert all(p.field == "unit" for p in problems)
+    if successor and problems:
+        assert problems[0].explained == f"this unit was merged into {successor}: open the month for {successor}"

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
-from wtforms import BooleanField, SelectField, StringField
+from wtforms import BooleanField, HiddenField, RadioField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 from webapp.form_base import Form
@@ -22,6 +23,18 @@ class OpenMonthForm(Form):
     include_subunits = BooleanField(_l("Include the units below"), default=True)
     # Optional: the month's assigned work products (read by workflows.evaluation.products; every cell checked).
     products = FileField(_l("Assigned work products (.xlsx or .csv, optional)"))
+    # Cadres with no login: their self-assessment would reach nobody's inbox. Skipped by default (decision 0065): a
+    # later opening of the same month starts them once the administrator has given them an account.
+    without_account = RadioField(
+        _l("Cadres without a login"),
+        choices=[
+            SelectChoice("skip", _l("Skip them for now; open the month again once they have a login")),
+            SelectChoice("open", _l("Open theirs too; the administrator assigns them from the unassigned list")),
+        ],
+        default="skip",
+    )
+    # "1" from the preview's confirm button: only then is anything opened; otherwise the page shows what would be.
+    confirm = HiddenField()
 
 
 class AnnualRunForm(Form):

@@ -36,6 +36,8 @@ class OpeningSummary:
     opened: int
     already_open: int
     without_account: int
+    # Cadres without an account left out on request: a later opening of the same month starts them.
+    skipped_without_account: int = 0
     # Cadre codes of the assigned-products file this opening did not open (unknown, outside the unit, inactive, or
     # already open for the month): their rows were not used, and the person who sent the file must hear it.
     products_not_used: tuple[str, ...] = ()
@@ -49,12 +51,21 @@ def shown_codes(codes: Sequence[str]) -> tuple[str, int]:
     return ", ".join(codes[:SHOWN_CODES]), max(0, len(codes) - SHOWN_CODES)
 
 
+def preview_month(*, actor: User | None, month: str, unit_code: str, include_subunits: bool) -> MonthPlan:
+    """What opening would do, with nothing written: who would be opened, how many have no account, how many are
+    already open. Raises what `plan_month` raises."""
+    return act(
+        lambda: plan_month(db.session, actor=actor, month=month, unit_code=unit_code, include_subunits=include_subunits)
+    )
+
+
 def open_month(
     *,
     actor: User | None,
     month: str,
     unit_code: str,
     include_subunits: bool,
+    skip_without_account: bool = False,
     chunk: int = CHUNK,
     products: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
     on_planned: Callable[[MonthPlan], None] | None = None,
@@ -70,9 +81,10 @@ def open_month(
     unit_code, unit_name = plan.unit.code, plan.unit.name
     if on_planned is not None:
         on_planned(plan)
+    cadres = plan.cadres_to_open(skip_without_account=skip_without_account)
     opened = raced = missing = 0
-    for start in range(0, len(plan.to_open), chunk):
-        part = plan.to_open[start : start + chunk]
+    for start in range(0, len(cadres), chunk):
+        part = cadres[start : start + chunk]
 
         def work(part: list[CadreToOpen] = part) -> tuple[OpenResult, int]:
             result = open_for_cadres(
@@ -95,5 +107,6 @@ def open_month(
         opened=opened,
         already_open=plan.already_open + raced,
         without_account=missing,
-        products_not_used=tuple(sorted(set(products or {}) - {cadre.code for cadre in plan.to_open})),
+        skipped_without_account=len(plan.to_open) - len(cadres),
+        products_not_used=tuple(sorted(set(products or {}) - {cadre.code for cadre in cadres})),
     )

@@ -14,7 +14,7 @@ from sqlalchemy import or_, select
 from webapp.downloads import export_format, format_problems, send_table
 from webapp.evaluation import evaluation_policy, task_grouping
 from webapp.evaluation.forms import AnnualRunForm, OpenMonthForm
-from webapp.evaluation.opening import open_month, shown_codes
+from webapp.evaluation.opening import OpeningSummary, open_month, preview_month, shown_codes
 from webapp.extensions import db
 from webapp.http import act, problem_text, process_engine, refusal_on_fields, status_for, translated, trusted_svg
 from webapp.instances.views import STATUS_LABELS
@@ -25,7 +25,7 @@ from workflows.errors import Invalid, NotAllowed, NotFound, WorkflowError
 from workflows.evaluation.annual import PROCESS_ID as ANNUAL_PROCESS_ID
 from workflows.evaluation.annual import business_key as annual_business_key
 from workflows.evaluation.annual import start_annual_run
-from workflows.evaluation.opening import OPENING_ROLES
+from workflows.evaluation.opening import OPENING_ROLES, MonthPlan
 from workflows.evaluation.products import read_assigned_products
 from workflows.evaluation.results import (
     FULL,
@@ -82,16 +82,21 @@ def can_view_rollups(user: Any) -> bool:
     return any(role in VIEW_ROLES for role, _unit in role_units(user))
 
 
-def _units_under(roles: tuple[str, ...]) -> list[OrgUnit]:
-    """The units in the subtrees where the signed-in person holds one of `roles`."""
+def _units_under(roles: tuple[str, ...], *, open_only: bool = False) -> list[OrgUnit]:
+    """The units in the subtrees where the signed-in person holds one of `roles`; with `open_only`, only those that
+    still stand today (not merged, not dissolved)."""
     roots = {unit_id for role, unit_id in role_units(current_user) if role in roles}
     if not roots:
         return []
-    return list(
-        db.session.scalars(
-            select(OrgUnit).where(or_(*(in_subtree(OrgUnit, r) for r in roots))).order_by(OrgUnit.path, OrgUnit.name)
+    query = select(OrgUnit).where(or_(*(in_subtree(OrgUnit, r) for r in roots)))
+    if open_only:
+        today = local_today()
+        query = query.where(
+            OrgUnit.is_active,
+            OrgUnit.merged_into_id.is_(None),
+            or_(OrgUnit.active_to.is_(None), OrgUnit.active_to >= today),
         )
-    )
+    return list(db.session.scalars(query.order_by(OrgUnit.path, OrgUnit.name)))
 
 
 def _refusal_on_form(form: Any, error: WorkflowError) -> list[str]:
@@ -121,63 +126,91 @@ def _assigned_products(form: OpenMonthForm) -> dict[str, list[dict[str, Any]]] |
 @bp.route("/open", methods=["GET", "POST"])
 @login_required
 def open_page() -> Any:
+    """Two steps, nothing written by the first: the month and the unit give a preview (how many would be opened,
+    how many of those cadres have no login); the preview's confirm button opens, skipping or including the cadres
+    without a login as chosen."""
     if not can_open_any(current_user):
         abort(403)
-    units = _units_under(OPENING_ROLES)
+    units = _units_under(OPENING_ROLES, open_only=True)
     form = OpenMonthForm()
     form.unit.choices = [(unit.code, unit.name) for unit in units]
     if request.method == "GET":
         form.month.data = form.month.data or f"{local_today():%Y-%m}"
     problems: list[str] = []
+    preview: MonthPlan | None = None
     status = 200
     if request.method == "POST":
         status = 422
         valid = form.validate_on_submit()
-        products = _assigned_products(form) if valid else None
-        if valid and not form.products.errors:
+        confirmed = valid and form.confirm.data == "1"
+        products = _assigned_products(form) if confirmed else None
+        if valid:
             actor = current_user._get_current_object()
+            choice = {
+                "actor": actor,
+                "month": form.month.data or "",
+                "unit_code": form.unit.data or "",
+                "include_subunits": bool(form.include_subunits.data),
+            }
             try:
-                summary = open_month(
-                    actor=actor,
-                    month=form.month.data or "",
-                    unit_code=form.unit.data or "",
-                    include_subunits=bool(form.include_subunits.data),
-                    products=products,
-                )
+                if not confirmed or form.products.errors:
+                    preview = preview_month(**choice)
+                    status = 422 if form.products.errors else 200
+                else:
+                    summary = open_month(
+                        **choice, skip_without_account=form.without_account.data != "open", products=products
+                    )
             except WorkflowError as error:
+                preview = None
                 status = status_for(error)
                 problems = _refusal_on_form(form, error)
             else:
-                flash(
-                    _(
-                        "Month %(month)s, %(unit)s: %(opened)s evaluations opened, %(already)s already open, "
-                        "%(missing)s cadres without a user account.",
-                        month=month_text(summary.month),
-                        unit=summary.unit_name,
-                        opened=summary.opened,
-                        already=summary.already_open,
-                        missing=summary.without_account,
-                    ),
-                    "success",
-                )
-                if summary.products_not_used:
-                    shown, more = shown_codes(summary.products_not_used)
-                    flash(
-                        _(
-                            "The assigned products file has rows for %(count)s cadres this opening did not open "
-                            "(unknown code, outside the unit, no longer active, or already open): those rows were "
-                            "not used. %(codes)s",
-                            count=len(summary.products_not_used),
-                            codes=_("%(codes)s and %(more)s more", codes=shown, more=more) if more else shown,
-                        ),
-                        "warning",
+                if preview is None:
+                    _flash_opened(summary)
+                    # The results as opened: with the units below when they were included, else the 62 just opened
+                    # would not be on the page.
+                    subunits = {"subunits": "1"} if form.include_subunits.data else {}
+                    return redirect(
+                        url_for("evaluation.results", unit=summary.unit_code, month=summary.month, **subunits)
                     )
-                # The results as opened: with the units below when they were included, else the 62 just opened
-                # would not be on the page.
-                subunits = {"subunits": "1"} if form.include_subunits.data else {}
-                return redirect(url_for("evaluation.results", unit=summary.unit_code, month=summary.month, **subunits))
-    page = render_template("evaluation/open.html", form=form, problems=problems, units=units)
+    page = render_template("evaluation/open.html", form=form, problems=problems, units=units, preview=preview)
     return page, status
+
+
+def _flash_opened(summary: OpeningSummary) -> None:
+    flash(
+        _(
+            "Month %(month)s, %(unit)s: %(opened)s evaluations opened, %(already)s already open, "
+            "%(missing)s cadres without a user account.",
+            month=month_text(summary.month),
+            unit=summary.unit_name,
+            opened=summary.opened,
+            already=summary.already_open,
+            missing=summary.without_account,
+        ),
+        "success",
+    )
+    if summary.skipped_without_account:
+        flash(
+            _(
+                "%(count)s cadres without a login were not opened. Once the administrator has given them a login, "
+                "open the month again: only they will be opened.",
+                count=summary.skipped_without_account,
+            ),
+            "warning",
+        )
+    if summary.products_not_used:
+        shown, more = shown_codes(summary.products_not_used)
+        flash(
+            _(
+                "The assigned products file has rows for %(count)s cadres this opening did not open "
+                "(unknown code, outside the unit, no longer active, or already open): those rows were "
+                "not used. %(codes)s",
+                count=len(summary.products_not_used),
+                codes=_("%(codes)s and %(more)s more", codes=shown, more=more) if more else shown,
+            ),
+            "warning",
+        )
 
 
 # -- the annual grading run ------------------------------------------------------------------------------------------

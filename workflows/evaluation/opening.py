@@ -28,7 +28,7 @@ from workflows.evaluation import PROCESS_ID
 from workflows.models import ProcessInstance
 from workflows.registry.models import Cadre, CadrePosition, OrgUnit, Position, RoleAssignment, User
 from workflows.registry.records import VIETNAM_TZ, local_today
-from workflows.rules.evaluation import EvaluationPolicy, month_problems, period_deadlines
+from workflows.rules.evaluation import EvaluationPolicy, closed_unit_problems, month_problems, period_deadlines
 from workflows.states import Role
 
 OPENING_ROLES = (Role.PERSONNEL, Role.ADMIN)
@@ -65,6 +65,18 @@ class MonthPlan:
     to_open: list[CadreToOpen] = field(default_factory=list)
     already_open: int = 0
 
+    @property
+    def without_account(self) -> int:
+        """Cadres to open who have no active account: their self-assessment would reach nobody's inbox."""
+        return sum(1 for cadre in self.to_open if cadre.user_id is None)
+
+    def cadres_to_open(self, *, skip_without_account: bool) -> list[CadreToOpen]:
+        """Who this opening starts: everyone planned, or only those with an account (the others are opened by a
+        later run, once the administrator has given them one — opening is idempotent)."""
+        if skip_without_account:
+            return [cadre for cadre in self.to_open if cadre.user_id is not None]
+        return list(self.to_open)
+
 
 @dataclass
 class OpenResult:
@@ -95,6 +107,19 @@ def can_open_for(session: Session, actor: User | None, unit_id: int) -> bool:
     return any(holds_role_over(role_units(actor), role, chain) for role in OPENING_ROLES)
 
 
+def current_successor(unit: OrgUnit) -> OrgUnit | None:
+    """The unit a merged unit has become, following later mergers too; None for a unit that was not merged or whose
+    links loop."""
+    seen = {unit.id}
+    current = unit.merged_into
+    while current is not None and current.merged_into is not None and current.merged_into.id not in seen:
+        seen.add(current.id)
+        current = current.merged_into
+    if current is not None and current.merged_into is not None:
+        return None  # a loop: the unit it ends in is unknown
+    return current
+
+
 def plan_month(
     session: Session, *, actor: User | None, month: str, unit_code: str, include_subunits: bool = True
 ) -> MonthPlan:
@@ -104,6 +129,16 @@ def plan_month(
         raise NotFound(f"there is no unit with the code {unit_code!r}")
     if not can_open_for(session, actor, unit.id):
         raise NotAllowed("you may not open evaluations for this unit")
+    successor = current_successor(unit)
+    problems = closed_unit_problems(
+        is_active=unit.is_active,
+        active_to=unit.active_to,
+        merged=unit.merged_into_id is not None,
+        successor_name=successor.name if successor is not None else None,
+        today=local_today(),
+    )
+    if problems:
+        raise Invalid("a month cannot be opened for this unit", problems)
     plan = MonthPlan(month=month.strip(), month_start=month_start, unit=unit, include_subunits=include_subunits)
 
     cadre_unit = OrgUnit
@@ -285,6 +320,7 @@ __all__ = [
     "cadre_data",
     "can_open_for",
     "check_month",
+    "current_successor",
     "open_for_cadres",
     "plan_month",
     "shared_data",

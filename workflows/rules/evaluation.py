@@ -58,6 +58,7 @@ __all__ = [
     "annual_score",
     "approve_quota_exception",
     "changed_fields",
+    "closed_unit_problems",
     "criteria_problems",
     "decision_problems",
     "demote_for_quota",
@@ -786,6 +787,28 @@ def month_problems(month: Any, today: date) -> list[Problem]:
         return [Problem("the month has not begun yet", field="month")]
     if year < 2000:
         return [Problem("expected a month (YYYY-MM)", field="month")]
+    return []
+
+
+# Two-level local government from 01/7/2025 (domain rules §0 [V] S54): a merged or dissolved unit has no cadres of its
+# own any more, so a month is opened for the unit it became, never for it (opening it would "open" nothing).
+def closed_unit_problems(
+    *, is_active: bool, active_to: date | None, merged: bool, successor_name: str | None, today: date
+) -> list[Problem]:
+    """Why a month cannot be opened for this unit: it was merged (naming the unit it became when known) or
+    dissolved; nothing when it still stands today."""
+    if merged:
+        if successor_name:
+            return [
+                Problem(
+                    N_("this unit was merged into %(successor)s: open the month for %(successor)s"),
+                    field="unit",
+                    message_args={"successor": successor_name},
+                )
+            ]
+        return [Problem(N_("this unit was merged into another unit: open the month for that unit"), field="unit")]
+    if not is_active or (active_to is not None and active_to < today):
+        return [Problem(N_("this unit has been dissolved: it has no cadres to evaluate"), field="unit")]
     return []
 
 

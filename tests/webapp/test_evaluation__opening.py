@@ -1,0 +1,131 @@
+"""The open page in two steps: a preview with the counts (nothing written), then the confirmation, which skips the
+cadres without a login unless told to open theirs too; merged and dissolved units are neither offered nor opened."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from lxml import html as lxml_html
+from sqlalchemy import func, select
+
+from tests.fixtures.app import AuthActions
+from tests.fixtures.evaluation import MONTH
+from tests.fixtures.workflow_helpers import WorkflowDriver
+from workflows.db import transaction
+from workflows.evaluation import PROCESS_ID
+from workflows.models import ProcessInstance
+from workflows.registry.models import Cadre, OrgUnit, User
+
+
+def _post(auth: AuthActions, **data: str) -> Any:
+    return auth.post("/evaluation/open", {"month": MONTH, "unit": "X001", **data}, page="/evaluation/open")
+
+
+def _opened(driver: WorkflowDriver) -> set[str]:
+    with driver.session_factory() as s:
+        keys = s.scalars(select(ProcessInstance.business_key).where(ProcessInstance.process_id == PROCESS_ID))
+        return {key.split("/", 1)[1] for key in keys if key}
+
+
+def _counts(driver: WorkflowDriver) -> tuple[int, int]:
+    """X001's active cadres, and how many of them have an active login."""
+    with driver.session_factory() as s:
+        x001 = s.scalar(select(OrgUnit.id).where(OrgUnit.code == "X001"))
+        cadres = s.scalar(select(func.count(Cadre.id)).where(Cadre.unit_id == x001, Cadre.is_active)) or 0
+        with_login = (
+            s.scalar(
+                select(func.count(func.distinct(Cadre.id)))
+                .join(User, User.cadre_id == Cadre.id)
+                .where(Cadre.unit_id == x001, Cadre.is_active, User.is_active)
+            )
+            or 0
+        )
+    return cadres, with_login
+
+
+def _add_cadre_without_login(driver: WorkflowDriver) -> None:
+    with driver.session_factory() as s, transaction(s):
+        x001 = s.scalars(select(OrgUnit).where(OrgUnit.code == "X001")).one()
+        s.add(Cadre(code="CB0100", full_name="Ngô Văn Tư", unit=x001))
+
+
+def _facts(page: str) -> dict[str, str]:
+    doc = lxml_html.fromstring(page)
+    terms = [dt.text_content().strip() for dt in doc.xpath('//dl[@class="facts"]/dt')]
+    values = [dd.text_content().strip() for dd in doc.xpath('//dl[@class="facts"]/dd')]
+    return dict(zip(terms, values, strict=True))
+
+
+def test_the_preview_counts_and_writes_nothing(auth: AuthActions, driver: WorkflowDriver) -> None:
+    _add_cadre_without_login(driver)
+    cadres, with_login = _counts(driver)
+    assert cadres > with_login > 0
+    auth.login("personnel1")
+    response = _post(auth)
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert _facts(page) == {
+        "Số phiếu sẽ mở": str(cadres),
+        "Cán bộ đã có tài khoản": str(with_login),
+        "Cán bộ chưa có tài khoản": str(cadres - with_login),
+        "Đã mở từ trước": "0",
+    }
+    doc = lxml_html.fromstring(page)
+    assert doc.xpath('//input[@name="without_account" and @value="skip"]/@checked')  # skipping is the default
+    assert doc.xpath('//button[@name="confirm" and @value="1"]')
+    assert _opened(driver) == set()  # nothing before the confirmation
+
+
+def test_confirming_skips_cadres_without_a_login_by_default(auth: AuthActions, driver: WorkflowDriver) -> None:
+    _add_cadre_without_login(driver)
+    cadres, with_login = _counts(driver)
+    auth.login("personnel1")
+    response = _post(auth, confirm="1")
+    assert response.status_code == 302
+    opened = _opened(driver)
+    assert len(opened) == with_login and "CB0100" not in opened
+    # Opening the month again would open only theirs (once they have a login, say).
+    page = _post(auth).get_data(as_text=True)
+    assert _facts(page)["Số phiếu sẽ mở"] == str(cadres - with_login)
+    assert _facts(page)["Đã mở từ trước"] == str(with_login)
+
+
+def test_confirming_with_open_includes_cadres_without_a_login(auth: AuthActions, driver: WorkflowDriver) -> None:
+    _add_cadre_without_login(driver)
+    cadres, _with_login = _counts(driver)
+    auth.login("personnel1")
+    assert _post(auth, confirm="1", without_account="open").status_code == 302
+    opened = _opened(driver)
+    assert len(opened) == cadres and "CB0100" in opened
+
+
+def test_a_merged_unit_is_not_offered_and_is_refused_naming_its_successor(
+    auth: AuthActions, client, driver: WorkflowDriver
+) -> None:
+    with driver.session_factory() as s, transaction(s):
+        x001 = s.scalars(select(OrgUnit).where(OrgUnit.code == "X001")).one()
+        x002 = s.scalars(select(OrgUnit).where(OrgUnit.code == "X002")).one()
+        x002.is_active = False
+        x002.active_to = date(2025, 6, 30)
+        x002.merged_into_id = x001.id
+        x002.merged_on = date(2025, 7, 1)
+        successor = x001.name
+    auth.login("personnel1")
+    page = client.get("/evaluation/open").get_data(as_text=True)
+    assert '<option value="X002">' not in page and '<option value="X001">' in page
+    for data in ({}, {"confirm": "1"}):
+        response = _post(auth, unit="X002", **data)
+        assert response.status_code == 422
+        assert f"sáp nhập vào {successor}" in response.get_data(as_text=True)
+    assert _opened(driver) == set()
+
+
+def test_a_dissolved_unit_is_refused(auth: AuthActions, driver: WorkflowDriver) -> None:
+    with driver.session_factory() as s, transaction(s):
+        s.scalars(select(OrgUnit).where(OrgUnit.code == "X002")).one().is_active = False
+    auth.login("personnel1")
+    response = _post(auth, unit="X002", confirm="1")
+    assert response.status_code == 422
+    assert "đã giải thể" in response.get_data(as_text=True)
+    assert _opened(driver) == set()
