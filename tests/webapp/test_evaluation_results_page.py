@@ -104,8 +104,7 @@ def test_a_page_at_a_time_with_the_whole_month_counted(
     assert _codes(last) == seen[-1:] and 'rel="next"' not in last
     assert _codes(client.get(f"{base}&page=x").get_data(as_text=True)) == seen[:5]
     # The summary counts the whole month, not the page.
-    summary = "%(decided)s decided, %(pending)s under way."
-    assert vietnamese(app, summary, decided=SUBUNIT_RESULTS, pending=0) in last
+    assert _progress(last)["decided"] == SUBUNIT_RESULTS and _progress(last)["self_assessment"] == 0
 
 
 def test_the_export_holds_every_row_of_every_page(
@@ -194,14 +193,52 @@ def test_each_evaluation_under_way_shows_the_step_it_waits_at(
     under_way = len(_codes(html))
     assert steps.count("manager_review") == 1 and steps.count("self_assessment") == under_way - 1 >= 3
     assert vietnamese(app, "Awaiting the manager's review") in html
-    assert re.search(r'data-waiting="manager_review">[^<]*: 1\.<', html)
-    assert re.search(rf'data-waiting="self_assessment">[^<]*: {under_way - 1}\.<', html)
+    assert _progress(html)["manager_review"] == 1
+    assert _progress(html)["self_assessment"] == under_way - 1
     late = re.search(r'data-late="(\d+)"', html)
     assert (int(late.group(1)) if late else 0) == html.count('<tr class="overdue">')
     exported = client.get(f"/evaluation/results?unit=X001&month={MONTH}&format=csv").get_data(as_text=True)
     states = [row["Tình trạng"] for row in csv.DictReader(io.StringIO(exported.lstrip("\ufeff")))]
     assert states.count("Chờ lãnh đạo trực tiếp nhận xét") == 1
     assert states.count("Chờ cán bộ tự đánh giá") == under_way - 1
+
+
+def _progress(html: str) -> dict[str, int]:
+    """The progress summary's counts by stage."""
+    return {stage: int(count) for stage, count in re.findall(r'data-stage="(\w+)" data-count="(\d+)"', html)}
+
+
+def test_the_progress_summary_counts_each_stage_and_narrows_the_list(
+    app: Flask, auth: AuthActions, client, seeded, driver
+) -> None:
+    """One aggregate: how many wait for the self-assessment, the review, the decision, are decided, are past due
+    (December: November's self-assessments are overdue); each count links to the list narrowed to it."""
+    auth.login("personnel1")
+    _open_commune(auth)
+    _switch(auth, "officer1")
+    task = _task(driver, "CB0001", "self_assessment")
+    assert auth.post(f"/tasks/{task.id}", _self_assessment(), page=f"/tasks/{task.id}").status_code == 302
+    _switch(auth, "personnel1")
+    base = f"/evaluation/results?unit=X001&month={MONTH}"
+    html = client.get(base).get_data(as_text=True)
+    everyone = _codes(html)
+    counts = _progress(html)
+    assert counts["manager_review"] == 1 and counts["self_assessment"] == len(everyone) - 1 >= 3
+    assert counts["head_decision"] == 0 and counts["decided"] == 0
+    # Opened in December: every step's deadline had passed (the reminders went up at once), CB0001's review too.
+    assert counts["overdue"] == len(everyone)
+    assert vietnamese(app, "Progress of the month: %(total)s evaluations", total=len(everyone)) in html
+    assert f'href="/evaluation/results?unit=X001&amp;month={MONTH}&amp;stage=manager_review"' in html
+    narrowed = client.get(base + "&stage=manager_review").get_data(as_text=True)
+    assert _codes(narrowed) == ["CB0001"]
+    assert _progress(narrowed) == counts  # the counts stay the month's
+    overdue = client.get(base + "&stage=overdue").get_data(as_text=True)
+    assert _codes(overdue) == everyone
+    nothing = client.get(base + "&stage=decided").get_data(as_text=True)
+    assert _codes(nothing) == [] and vietnamese(app, "No evaluations at this stage.") in nothing
+    assert _codes(client.get(base + "&stage=nonsense").get_data(as_text=True)) == everyone  # unknown: every row
+    below = client.get(base + "&subunits=1").get_data(as_text=True)
+    assert _progress(below)["decided"] == SUBUNIT_RESULTS  # X001-VP's decided November
 
 
 @pytest.mark.parametrize("typed", ["11/2026", "tháng 11/2026", "Tháng 11/2026", "2026-11"])

@@ -30,6 +30,7 @@ from workflows.evaluation.products import read_assigned_products
 from workflows.evaluation.results import (
     FULL,
     RESULT_COLUMNS,
+    STAGES,
     MonthQuery,
     iter_month_results,
     latest_month,
@@ -309,7 +310,9 @@ def results() -> Any:
         records = result_records(iter_month_results(db.session, query))
         suffix = "-va-don-vi-truc-thuoc" if include_subunits else ""
         return send_table(records, RESULT_COLUMNS, fmt, f"ket-qua-danh-gia-{unit.code}{suffix}-{month}")
-    page = month_page(db.session, query, page=page_arg(request.args), per_page=RESULTS_PER_PAGE)
+    # The progress summary's links narrow the list to a stage (only those who see the evaluations under way).
+    stage = request.args.get("stage") if access == FULL else None
+    page = month_page(db.session, query, page=page_arg(request.args), per_page=RESULTS_PER_PAGE, stage=stage)
     shown_month = month_text(month)
     title = (
         _("Grades of %(month)s: %(unit)s and the units below", month=shown_month, unit=unit.name)
@@ -323,6 +326,7 @@ def results() -> Any:
         errors={},
         chart=chart,
         labels=GRADE_LABELS,
+        stages=STAGES,
         **context,
     )
 

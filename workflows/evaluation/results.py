@@ -11,12 +11,27 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, cast, exists, func, literal, null, or_, select, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    case,
+    cast,
+    exists,
+    false,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    true,
+    union_all,
+)
 from sqlalchemy.orm import Session, aliased
 
 from workflows import clock
@@ -200,6 +215,40 @@ def _late(instance: Any, now: datetime) -> ColumnElement[bool]:
     )
 
 
+# Each step's deadline timer (bpmn/monthly_evaluation.bpmn) opens a reminder to the level above when it fires.
+ESCALATIONS = {
+    "self_assessment": "escalate_self_assessment",
+    "manager_review": "escalate_review",
+    "head_decision": "escalate_decision",
+}
+
+
+def _overdue(instance: Any, now: datetime) -> ColumnElement[bool]:
+    """The step the instance waits at is past its deadline: its due date has passed, or its deadline timer has
+    already fired (a month opened after its deadlines has no due date left on the step, only the reminder)."""
+    step = aliased(HumanTask)
+    reminder = aliased(HumanTask)
+    fired = or_(
+        *(
+            and_(
+                step.task_key == waiting,
+                exists().where(
+                    reminder.instance_id == instance.id,
+                    reminder.task_key == escalation,
+                    reminder.opened_dt >= step.opened_dt,
+                ),
+            )
+            for waiting, escalation in ESCALATIONS.items()
+        )
+    )
+    return exists().where(
+        step.instance_id == instance.id,
+        step.status == TaskStatus.OPEN,
+        step.task_key.in_(WAITING_STEPS),
+        or_(and_(step.due_dt.is_not(None), step.due_dt < now), fired),
+    )
+
+
 def _decider(instance: Any) -> Any:
     """Who completed the decision step (the latest, should it have run twice)."""
     return (
@@ -253,6 +302,7 @@ def _decided(unit_id: int, month: str, now: datetime, include_subunits: bool) ->
             _late(instance, now).label("is_late"),
             instance.id.label("instance_id"),
             literal("decided").label("state"),
+            false().label("is_overdue"),
         )
         .join(Cadre, Cadre.id == EvaluationResult.cadre_id)
         .join(unit, unit.id == EvaluationResult.unit_id)
@@ -289,6 +339,7 @@ def _under_way(unit_id: int, month: str, now: datetime, include_subunits: bool) 
                 (instance.status == InstanceStatus.CANCELLED, literal("cancelled")),
                 else_=func.coalesce(_waiting_at(instance), literal("running")),
             ).label("state"),
+            _overdue(instance, now).label("is_overdue"),
         )
         .join(Cadre, Cadre.id == instance.subject_cadre_id)
         .join(OrgUnit, OrgUnit.id == Cadre.unit_id)
@@ -348,6 +399,17 @@ def iter_month_results(session: Session, query: MonthQuery, *, batch: int = 2000
         yield _row(record, query.month)
 
 
+# What the month's list can be narrowed to (the progress summary's links): the step waited at, decided, or overdue.
+OVERDUE = "overdue"
+STAGES = (*WAITING_STEPS, "decided", OVERDUE)
+
+
+def _at_stage(rows: Any, stage: str) -> ColumnElement[bool]:
+    if stage == OVERDUE:
+        return rows.c.is_overdue == true()
+    return rows.c.state == stage
+
+
 @dataclass(frozen=True)
 class MonthPage:
     rows: list[ResultRow]  # this page's rows
@@ -359,31 +421,62 @@ class MonthPage:
     # Of those without a grade: how many wait at each step (WAITING_STEPS), are cancelled, or neither ("running").
     waiting: dict[str, int] = field(default_factory=dict)
     late: int = 0  # rows with a step done after its deadline or still open past it
+    overdue: int = 0  # rows with a step still open past its deadline
+    stage: str | None = None  # the list narrowed to this stage (STAGES), else every row
+    listed: int | None = None  # rows at `stage`; None: every row (`total`)
 
     @property
     def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
+        shown = self.total if self.listed is None else self.listed
+        return max(1, -(-shown // self.per_page))
+
+    @property
+    def decided(self) -> int:
+        return self.total - self.pending
+
+    def at_stage(self, stage: str) -> int:
+        """How many rows of the month are at `stage` (STAGES)."""
+        return _count_at(stage, decided=self.decided, waiting=self.waiting, overdue=self.overdue)
 
 
-def month_page(session: Session, query: MonthQuery, *, page: int = 1, per_page: int = 100) -> MonthPage:
-    """One page of the month, with the grade counts of the whole month (one aggregate, not the rows)."""
+def _count_at(stage: str, *, decided: int, waiting: Mapping[str, int], overdue: int) -> int:
+    if stage == OVERDUE:
+        return overdue
+    if stage == "decided":
+        return decided
+    return waiting.get(stage, 0)
+
+
+def month_page(
+    session: Session, query: MonthQuery, *, page: int = 1, per_page: int = 100, stage: str | None = None
+) -> MonthPage:
+    """One page of the month, with the grade counts and the progress of the whole month (one aggregate, not the
+    rows); `stage` (STAGES) narrows the list, never the counts."""
+    stage = stage if stage in STAGES else None
     rows = query.rows()
     counted: Counter[str | None] = Counter()
     waiting: Counter[str] = Counter()
-    late = 0
-    summary = select(rows.c.grade, rows.c.state, rows.c.is_late, func.count()).group_by(
-        rows.c.grade, rows.c.state, rows.c.is_late
+    late = overdue = 0
+    summary = select(rows.c.grade, rows.c.state, rows.c.is_late, rows.c.is_overdue, func.count()).group_by(
+        rows.c.grade, rows.c.state, rows.c.is_late, rows.c.is_overdue
     )
-    for grade, state, is_late, count in session.execute(summary).tuples():
+    for grade, state, is_late, is_overdue, count in session.execute(summary).tuples():
         counted[grade] += count
         if grade is None:
             waiting[state] += count
         if is_late:
             late += count
+        if is_overdue:
+            overdue += count
     total = sum(counted.values())
-    pages = max(1, -(-total // per_page))
+    listed = None
+    ordered = _ordered(rows)
+    if stage is not None:
+        ordered = ordered.where(_at_stage(rows, stage))
+        listed = _count_at(stage, decided=total - counted.get(None, 0), waiting=waiting, overdue=overdue)
+    pages = max(1, -(-(total if listed is None else listed) // per_page))
     number = min(max(1, page), pages)  # past the last page shows the last page; no huge offset reaches the database
-    records = session.execute(_ordered(rows).limit(per_page).offset((number - 1) * per_page))
+    records = session.execute(ordered.limit(per_page).offset((number - 1) * per_page))
     return MonthPage(
         rows=[_row(record, query.month) for record in records],
         total=total,
@@ -393,6 +486,9 @@ def month_page(session: Session, query: MonthQuery, *, page: int = 1, per_page: 
         pending=counted.get(None, 0),
         waiting=dict(waiting),
         late=late,
+        overdue=overdue,
+        stage=stage,
+        listed=listed,
     )
 
 
@@ -437,9 +533,11 @@ def period_history(session: Session, cadre_id: int) -> list[HistoryRow]:
 
 __all__ = [
     "FULL",
+    "OVERDUE",
     "PUBLISHED",
     "RESULT_COLUMNS",
     "RESULT_ROLES",
+    "STAGES",
     "HistoryRow",
     "MonthPage",
     "MonthQuery",
