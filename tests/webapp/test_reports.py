@@ -49,6 +49,18 @@ def test_province_figure_counts_both_communes(auth: AuthActions, client, two_cha
     assert "50,0%" in row and "(1/2)" in row
 
 
+def test_the_womens_share_reads_as_a_floor_with_its_source_and_no_settings(auth: AuthActions, client) -> None:
+    """ "Mục tiêu 20–25% · Đạt: Không" for 32.4% of women was read as a failure: the target is a floor, and the page
+    gives the source and a plain note, not a configuration hint or a drafting note."""
+    auth.login("personnel1")
+    page = client.get("/reports/targets/women_party_committee").get_data(as_text=True)
+    assert "≥ 20%" in page and "20–25%" not in page
+    assert "đạt từ 20 - 25%" in page  # the source quoted as written
+    assert "Ghi chú" in page and "kind" not in page and "at_least" not in page
+    chair = client.get("/reports/targets/non_local_commune_pc_chair").get_data(as_text=True)
+    assert "06-NQ/TW" not in chair and "06-NQ/TU" in chair
+
+
 def test_a_commune_leader_sees_only_their_commune(auth: AuthActions, client, two_chairs) -> None:
     auth.login("supervisor1")
     row = _row(client.get("/reports/targets").get_data(as_text=True), "/reports/targets/non_local_commune_pc_chair")

@@ -312,7 +312,7 @@ _DEFINITIONS: tuple[TargetDefinition, ...] = (
         f"{_SEED_06_TU}: “bố trí 100% Chủ tịch Ủy ban nhân dân cấp xã không là người địa phương”; "
         f"cùng chủ trương trong {_SEED_05_TU}.",
         "V",
-        "Văn bản nguồn ghi số hiệu ở tiêu đề là 06-NQ/TW, trong thân bài là 06-NQ/TU.",
+        "",
     ),
     # Seed 001 (NQ 05-NQ/TU Lai Châu, mục II.2.1): a policy, no rate.
     _non_local(
@@ -352,23 +352,25 @@ _DEFINITIONS: tuple[TargetDefinition, ...] = (
         confidence="P",
         note_vi="Văn bản ghi “10%”, hiểu là mức tối thiểu. Danh sách chức danh chủ chốt cấp xã do tỉnh quy định.",
     ),
-    # Seed 000 (NQ 06-NQ/TU, mục II.3): "cấp ủy viên nữ đạt từ 20 - 25%".
+    # Seed 000 (NQ 06-NQ/TU, mục II.3): "cấp ủy viên nữ đạt từ 20 - 25%" — a share to reach, so its lower end is a
+    # floor: more women is never a failure (QĐ 50, domain rules §3 [V] S11, sets women ≥ 25% in planning, also a
+    # floor). A province that reads it as a band configures {"kind": "between", "high": 25}.
     TargetDefinition(
         key="women_party_committee",
         label_vi="Nữ cấp ủy viên",
         definition_vi=(
             "Tỷ lệ = số cấp ủy viên là nữ ÷ số cấp ủy viên (ủy viên Ban Chấp hành đảng bộ) có giới tính đã được "
-            "ghi nhận. Đạt khi tỷ lệ nằm trong khoảng mục tiêu, kể cả hai đầu mút." + _UNKNOWN_RULE
+            "ghi nhận. Đạt khi tỷ lệ từ 20% trở lên." + _UNKNOWN_RULE
         ),
         source=f"{_SEED_06_TU}: “tỷ lệ cấp ủy viên nữ đạt từ 20 - 25%”.",
-        kind=TargetKind.BETWEEN,
+        kind=TargetKind.AT_LEAST,
         low=20,
-        high=25,
         population_title=PARTY_COMMITTEE_MEMBER,
-        confidence="V",
-        note_vi="Trên 25% được tính là ngoài khoảng mục tiêu; nếu tỉnh coi 20% là mức sàn, cấu hình kind = at_least.",
+        confidence="P",
+        note_vi="Văn bản ghi “đạt từ 20 - 25%”: 20% là mức phải đạt; tỷ lệ cao hơn 25% vẫn là đạt.",
     ),
-    # Seed 000 (NQ 06-NQ/TU, mục II.3): "đại học về khoa học công nghệ đạt 5 - 10% vào năm 2030".
+    # Seed 000 (NQ 06-NQ/TU, mục II.3): "đại học về khoa học công nghệ đạt 5 - 10% vào năm 2030" — a share to
+    # reach, so its lower end is a floor, as for the women's share above (configurable as a band the same way).
     TargetDefinition(
         key="university_science_technology",
         label_vi="Cán bộ có trình độ đại học về khoa học, công nghệ",
@@ -378,14 +380,13 @@ _DEFINITIONS: tuple[TargetDefinition, ...] = (
             "chưa đạt trình độ đại học."
         ),
         source=f"{_SEED_06_TU}: “tỷ lệ cán bộ trình độ đại học về khoa học công nghệ đạt 5 - 10% vào năm 2030”.",
-        kind=TargetKind.BETWEEN,
+        kind=TargetKind.AT_LEAST,
         low=5,
-        high=10,
         by_year=2030,
         confidence="P",
         note_vi=(
-            "Tính cả thạc sĩ, tiến sĩ thuộc chuyên ngành khoa học, công nghệ là cách hiểu. Trên 10% được tính là "
-            "ngoài khoảng mục tiêu; nếu tỉnh coi 5% là mức sàn, cấu hình kind = at_least."
+            "Tính cả thạc sĩ, tiến sĩ thuộc chuyên ngành khoa học, công nghệ là cách hiểu. Văn bản ghi “đạt 5 - "
+            "10%”: 5% là mức phải đạt; tỷ lệ cao hơn 10% vẫn là đạt."
         ),
     ),
     # Seed 003 (NQ Tuyên Quang 2026–2030, mục II.2.2 (3)): 20% of other leaders with a master's by end 2029.
