@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session, aliased
 
 from workflows.access import group_task_condition, group_task_condition_bound, in_subtree, instance_scope_condition
 from workflows.clock import utcnow_naive
+from workflows.evaluation import PROCESS_ID as EVALUATION_PROCESS_ID
+from workflows.evaluation import month_of_key
 from workflows.models import HumanTask, ProcessInstance
 from workflows.prepared import server_prepared
 from workflows.query_args import MAX_ID, parse_id, reference_condition
@@ -55,10 +57,16 @@ class InboxRow:
     # The task's form in its instance's version: whether the bulk approval would agree to it, without a query.
     form_filename: str | None
     version_id: int
+    business_key: str | None = None
 
     @property
     def reference(self) -> str:
         return f"{self.process_id}#{self.instance_id}"
+
+    @property
+    def period(self) -> str | None:
+        """The month a monthly evaluation's task is about ("2026-11"), so that the row can say which; else None."""
+        return month_of_key(self.business_key) if self.process_id == EVALUATION_PROCESS_ID else None
 
 
 @dataclass
@@ -106,6 +114,7 @@ _TASK_ROWS = (
         HumanTask.opened_dt,
         HumanTask.form_filename,
         ProcessInstance.process_version_id,
+        ProcessInstance.business_key,
     )
     .outerjoin(_CANDIDATE_UNIT, HumanTask.candidate_unit_id == _CANDIDATE_UNIT.id)
     .outerjoin(_SUBJECT, HumanTask.subject_cadre_id == _SUBJECT.id)
@@ -202,6 +211,7 @@ def inbox_page(session: Session, user: User, filters: InboxFilters, known_total:
                 is_due_soon=row[9] is not None and now <= row[9] < now + DUE_SOON,
                 form_filename=row[11],
                 version_id=row[12],
+                business_key=row[13],
             )
             for row in rows
         ],

@@ -30,7 +30,7 @@ from workflows.db import transaction
 from workflows.evaluation import PROCESS_ID
 from workflows.models import HumanTask, Notification, ProcessInstance
 from workflows.registry.models import Cadre, EvaluationResult, OrgUnit, RoleAssignment, User
-from workflows.rules.evaluation import EvaluationPolicy
+from workflows.rules.evaluation import EvaluationPolicy, month_text
 from workflows.states import InstanceStatus, Role, TaskStatus
 
 pytestmark = pytest.mark.usefixtures("in_november")
@@ -117,7 +117,9 @@ def test_a_month_from_opening_to_the_published_result(app: Flask, auth: AuthActi
 
     # officer1's inbox has the self-assessment, with the live score panel and the policy it was opened with.
     _switch(auth, "officer1")
-    assert "Tự đánh giá kết quả tháng" in client.get("/inbox").get_data(as_text=True)
+    inbox = client.get("/inbox").get_data(as_text=True)
+    row = re.search(r'>Tự đánh giá kết quả tháng <span class="period">\(([^)]*)\)</span></a>', inbox)
+    assert row and row.group(1) == vietnamese(app, "month %(month)s", month=month_text(MONTH))  # which month
     task = _task(driver, "CB0001", "self_assessment")
     task_page = client.get(f"/tasks/{task.id}").get_data(as_text=True)
     assert "data-live-score" in task_page and "evaluation_score.js" in task_page
@@ -138,6 +140,7 @@ def test_a_month_from_opening_to_the_published_result(app: Flask, auth: AuthActi
         page=f"/tasks/{review.id}",
     )
     assert returned.status_code == 302
+    assert "Đã trả lại hồ sơ từ bước" in client.get("/inbox").get_data(as_text=True)  # said as a return
 
     _switch(auth, "officer1")
     again = _task(driver, "CB0001", "self_assessment")

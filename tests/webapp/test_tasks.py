@@ -89,6 +89,8 @@ def test_return_needs_a_comment_which_is_recorded(auth: AuthActions, client, dri
     )
     assert done.status_code == 302
     assert driver.task(instance_id, "submit_request")  # back to the officer
+    inbox = client.get("/inbox").get_data(as_text=True)
+    assert "Đã trả lại hồ sơ từ bước" in inbox and "Hoàn tất" not in inbox  # a return, not "done: sent"
     with driver.session_factory() as s:
         comment = s.scalars(select(Comment).where(Comment.instance_id == instance_id)).one()
         assert comment.body == "Bổ sung số lượng"

@@ -565,7 +565,11 @@ def submit(task_id: int):  # type: ignore[no-untyped-def]
         return _render(_shown(view), form, 422, comment)
     except NotAllowed:
         abort(403)
-    flash(_("Done: “%(name)s” was submitted.", name=task_name), "success")
+    if data.get("decision") == "return":
+        # Sent back, not forwarded: "Hoàn tất: đã gửi" read as if it had gone on.
+        flash(_("Returned: “%(name)s” sent the case back to be redone.", name=task_name), "success")
+    else:
+        flash(_("Done: “%(name)s” was submitted.", name=task_name), "success")
     return redirect(url_for("inbox.index"))
 
 
