@@ -72,6 +72,7 @@ def test_the_preview_counts_and_writes_nothing(auth: AuthActions, driver: Workfl
         "Đã mở từ trước": "0",
     }
     doc = lxml_html.fromstring(page)
+    assert "tháng 11/2026" in doc.xpath('string(//h2[@id="preview-title"])')  # as Vietnamese pages write a month
     assert doc.xpath('//input[@name="without_account" and @value="skip"]/@checked')  # skipping is the default
     assert doc.xpath('//button[@name="confirm" and @value="1"]')
     assert _opened(driver) == set()  # nothing before the confirmation
