@@ -27,7 +27,7 @@ from workflows.evaluation.hooks import CRITERIA_FIELDS
 from workflows.evaluation.opening import open_for_cadres, plan_month
 from workflows.models import HumanTask, Notification, ProcessInstance
 from workflows.notifications import create_notifications
-from workflows.registry.models import Cadre, DisciplineRecord, EvaluationResult, User
+from workflows.registry.models import Cadre, DisciplineRecord, EvaluationResult, OrgUnit, User
 from workflows.rules.evaluation import DEFAULT_POLICY, EvaluationPolicy
 from workflows.states import TaskStatus
 from workflows.timers import run_due_timers
@@ -116,6 +116,34 @@ def test_opening_refuses_bad_requests_and_writes_nothing(driver, session_factory
         _open(session_factory, driver.engine, username, unit=unit, month=month)
     with session_factory() as session:
         assert session.scalar(select(func.count(ProcessInstance.id))) == 0
+
+
+def test_a_merged_unit_is_refused_naming_the_unit_it_finally_became(driver, session_factory):
+    """X002 merged into X001: the refusal names X001, on the unit field, and nothing is opened."""
+    with session_factory() as session, transaction(session):
+        units = {u.code: u for u in session.scalars(select(OrgUnit).where(OrgUnit.code.in_(("X001", "X002"))))}
+        units["X002"].is_active = False
+        units["X002"].merged_into_id = units["X001"].id
+        successor = units["X001"].name
+    with pytest.raises(Invalid) as refused:
+        _open(session_factory, driver.engine, "personnel1", unit="X002")
+    [problem] = refused.value.problems
+    assert problem.field == "unit" and problem.message_args == {"successor": successor}
+    with session_factory() as session:
+        assert session.scalar(select(func.count(ProcessInstance.id))) == 0
+
+
+def test_cadres_without_an_account_are_left_out_on_request(driver, session_factory):
+    with session_factory() as session, transaction(session):
+        x001 = session.scalars(select(OrgUnit).where(OrgUnit.code == "X001")).one()
+        session.add(Cadre(code="CB0100", full_name="Ngô Văn Tư", unit=x001))
+    with session_factory() as session:
+        plan = plan_month(session, actor=None, month=MONTH, unit_code="X001")
+    skipped = plan.cadres_to_open(skip_without_account=True)
+    assert plan.without_account >= 1
+    assert len(skipped) == len(plan.to_open) - plan.without_account
+    assert all(c.user_id is not None for c in skipped) and "CB0100" not in {c.code for c in skipped}
+    assert plan.cadres_to_open(skip_without_account=False) == plan.to_open
 
 
 def test_the_heads_comment_box_is_his_own_and_both_comments_are_kept(driver, session_factory):
