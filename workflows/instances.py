@@ -17,9 +17,11 @@ from sqlalchemy import (
     CompoundSelect,
     Integer,
     Select,
+    String,
     and_,
     any_,
     bindparam,
+    cast,
     func,
     literal_column,
     or_,
@@ -39,7 +41,7 @@ from workflows.inbox import PER_PAGE, visible_instances_query
 from workflows.models import Attachment, AuditEvent, Comment, HumanTask, ProcessInstance, ProcessVersion
 from workflows.prepared import server_prepared
 from workflows.query_args import MAX_ID, reference_condition
-from workflows.registry.models import Cadre, OrgUnit, User
+from workflows.registry.models import Cadre, OrgUnit, RoleAssignment, User
 from workflows.states import EventType, InstanceStatus, Role, TaskStatus
 from workflows.text import as_typed
 
@@ -381,6 +383,8 @@ class InstanceDetail:
     can_comment: bool
     can_cancel: bool
     sees_errors: bool
+    # Open steps waiting for a role nobody holds where they wait: (task, unit name), for the page's warning
+    untakeable: list[tuple[HumanTask, str]] = field(default_factory=list)
 
 
 def load_instance_detail(
@@ -407,11 +411,12 @@ def instance_detail(
     names = field_names(definition, locale)
     attachments = instance_attachments(session, instance.id)
     events = _EventsRead.read(session, instance.id, every_event=every_event, also_named=instance.started_by_id)
+    waiting = open_tasks(session, instance.id, user)
     return InstanceDetail(
         instance=instance,
         definition=definition,
         started_by_name=_name_of(events.people, instance.started_by_id),
-        open_tasks=open_tasks(session, instance.id, user),
+        open_tasks=waiting,
         data=data_summary(instance_data(workflow), names, [row.attachment for row in attachments]),
         comments=instance_comments(session, instance.id),
         attachments=attachments,
@@ -420,7 +425,43 @@ def instance_detail(
         can_comment=can_comment(user),
         can_cancel=can_cancel_instance(session, user, instance),
         sees_errors=sees_errors(user),
+        # only read when a step waits for a role: a finished instance costs no query
+        untakeable=untakeable_tasks(session, instance_id=instance.id)
+        if any(item.task.candidate_role and item.task.assignee_id is None for item in waiting)
+        else [],
     )
+
+
+def untakeable_tasks(session: Session, *, instance_id: int | None = None, limit: int = 100) -> list[Any]:
+    """Open group tasks whose role no active user holds in the task's unit or a unit above it (a role covers the
+    units below it): no inbox offers them, though the assignment itself raised no problem. (task, unit name) rows,
+    oldest first; `instance_id`: only that instance's (its page warns the reader, one query)."""
+    unit = aliased(OrgUnit)
+    holder = (
+        select(RoleAssignment.id)
+        .join(User, User.id == RoleAssignment.user_id)
+        .where(
+            User.is_active,
+            RoleAssignment.role == HumanTask.candidate_role,
+            (RoleAssignment.unit_id == unit.id) | unit.path.like("%/" + cast(RoleAssignment.unit_id, String) + "/%"),
+        )
+    )
+    query = (
+        select(HumanTask, unit.name)
+        .join(unit, unit.id == HumanTask.candidate_unit_id)
+        .where(
+            HumanTask.status == TaskStatus.OPEN,
+            HumanTask.assignee_id.is_(None),
+            HumanTask.assignment_problem.is_(None),
+            HumanTask.candidate_role.is_not(None),
+            ~holder.exists(),
+        )
+        .order_by(HumanTask.opened_dt, HumanTask.id)
+        .limit(limit)
+    )
+    if instance_id is not None:
+        query = query.where(HumanTask.instance_id == instance_id)
+    return list(session.execute(query).tuples())
 
 
 @dataclass(frozen=True)

@@ -242,6 +242,40 @@ def test_instance_page(auth: AuthActions, client, procedures: dict[str, int], dr
     )
 
 
+NOBODY_CAN_TAKE = (
+    "Bước “Xem xét, phê duyệt” đang chờ người có vai trò Lãnh đạo trực tiếp tại Phường Bình Minh, nhưng chưa ai có vai "
+    "trò này. Hãy đề nghị quản trị viên phân công."
+)
+
+
+def test_the_page_warns_of_a_step_whose_role_nobody_holds(
+    auth: AuthActions, client, procedures: dict[str, int]
+) -> None:
+    """Phường Bình Minh has no direct supervisor in the small demo: its review waits for nobody, and the page says
+    so instead of leaving the starter waiting (the administrator's list names the same tasks). Xã An Phú's review,
+    which supervisor1 takes, carries no warning."""
+    auth.login("personnel1")
+    doc = _doc(client.get(f"/instances/{procedures['x002']}"))
+    (warning,) = doc.xpath('//div[contains(@class, "untakeable")]')
+    assert warning.text_content().strip() == NOBODY_CAN_TAKE
+    assert warning.get("data-task-key") == "review_request"
+    assert not _doc(client.get(f"/instances/{procedures['x001']}")).xpath('//div[contains(@class, "untakeable")]')
+
+
+def test_a_start_whose_first_step_nobody_can_take_warns_in_the_flash(app, procedures: dict[str, int]) -> None:
+    """What the start pages call after starting: one warning per step nobody can take, none when someone can."""
+    from flask import get_flashed_messages
+
+    from webapp.instances.views import warn_if_nobody_can_take
+
+    with app.test_request_context(headers={"Accept-Language": "vi"}):
+        warn_if_nobody_can_take(procedures["x001"])
+        assert get_flashed_messages(with_categories=True) == []
+    with app.test_request_context(headers={"Accept-Language": "vi"}):
+        warn_if_nobody_can_take(procedures["x002"])
+        assert get_flashed_messages(with_categories=True) == [("warning", NOBODY_CAN_TAKE)]
+
+
 def test_after_a_deadline_in_a_parallel_branch_the_page_shows_every_branchs_data(
     auth: AuthActions, client, driver: WorkflowDriver
 ) -> None:

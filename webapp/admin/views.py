@@ -7,8 +7,7 @@ from typing import Any
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import String, cast, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import select
 
 from webapp.admin.forms import ReinstateForm, RollbackForm, WithdrawForm
 from webapp.extensions import db
@@ -23,9 +22,8 @@ from workflows.deployment.operations import (
 )
 from workflows.deployment.validation import split_uploads
 from workflows.errors import Conflict, Invalid, NotAllowed, NotFound
-from workflows.instances import deployed_processes
+from workflows.instances import deployed_processes, untakeable_tasks
 from workflows.models import HumanTask, ProcessInstance, ProcessVersion
-from workflows.registry.models import OrgUnit, RoleAssignment, User
 from workflows.states import InstanceStatus, Role, TaskStatus
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -84,7 +82,7 @@ def _render(
         .order_by(HumanTask.opened_dt)
         .limit(100)
     ).all()
-    untakeable = _nobody_can_take()
+    untakeable = untakeable_tasks(db.session)
     failing = db.session.execute(  # (instance, its procedure's name as its version has it)
         select(ProcessInstance, ProcessVersion.name)
         .join(ProcessVersion, ProcessInstance.process_version_id == ProcessVersion.id)
@@ -106,36 +104,6 @@ def _render(
         reinstating=reinstating,
     )
     return page, status
-
-
-def _nobody_can_take() -> list[Any]:
-    """Open group tasks whose role no active user holds in the task's unit or a unit above it (a role covers the
-    units below it): no inbox offers them, though the assignment itself raised no problem. (task, unit name) rows."""
-    unit = aliased(OrgUnit)
-    holder = (
-        select(RoleAssignment.id)
-        .join(User, User.id == RoleAssignment.user_id)
-        .where(
-            User.is_active,
-            RoleAssignment.role == HumanTask.candidate_role,
-            (RoleAssignment.unit_id == unit.id) | unit.path.like("%/" + cast(RoleAssignment.unit_id, String) + "/%"),
-        )
-    )
-    return list(
-        db.session.execute(
-            select(HumanTask, unit.name)
-            .join(unit, unit.id == HumanTask.candidate_unit_id)
-            .where(
-                HumanTask.status == TaskStatus.OPEN,
-                HumanTask.assignee_id.is_(None),
-                HumanTask.assignment_problem.is_(None),
-                HumanTask.candidate_role.is_not(None),
-                ~holder.exists(),
-            )
-            .order_by(HumanTask.opened_dt)
-            .limit(100)
-        ).tuples()
-    )
 
 
 @bp.post("/processes")

@@ -16,6 +16,7 @@ from webapp.appointment.forms import StartForm
 from webapp.ballots.steps import load_instance, open_ballot_page
 from webapp.extensions import db
 from webapp.http import act, process_engine, refusal_on_fields, status_for
+from webapp.instances.views import warn_if_nobody_can_take
 from webapp.start_form import cadre_suggestions, post_picker, posts_json, showing_posts
 from workflows.access import role_units
 from workflows.appointment import PROCESS_ID
@@ -90,6 +91,7 @@ def start() -> Any:
                 errors, status = refusal_on_fields(form, error), status_for(error)
             else:
                 flash(_("The appointment was started."), "success")
+                warn_if_nobody_can_take(instance.id)
                 return redirect(url_for("instances.show", instance_id=instance.id))
         else:
             # Without the script the unit may have been changed after its posts were shown: never start for a post

@@ -61,8 +61,9 @@ from workflows.instances import (
     parse_day,
     startable_processes,
     startable_subjects,
+    untakeable_tasks,
 )
-from workflows.models import Comment, ProcessInstance
+from workflows.models import Comment, HumanTask, ProcessInstance
 from workflows.registry.models import OrgUnit
 from workflows.states import EventType, InstanceStatus, Role
 
@@ -107,7 +108,26 @@ def labels() -> dict[str, Any]:
         "role_labels": ROLE_LABELS,
         "event_types": EventType,
         "show_value": display_value,
+        "nobody_can_take": nobody_can_take,
     }
+
+
+def nobody_can_take(task: HumanTask, unit_name: str) -> str:
+    """The warning for a step waiting for a role nobody holds where it waits (workflows.instances.untakeable_tasks)."""
+    role = task.candidate_role or ""
+    return _(
+        "Step “%(step)s” is waiting for a person with the role %(role)s at %(unit)s, but nobody holds this role yet. "
+        "Ask an administrator to assign it.",
+        step=task.name,
+        role=ROLE_LABELS.get(role, role),
+        unit=unit_name,
+    )
+
+
+def warn_if_nobody_can_take(instance_id: int) -> None:
+    """After a start: flash a warning for each first step nobody can take, so the starter knows it will wait."""
+    for task, unit_name in untakeable_tasks(db.session, instance_id=instance_id):
+        flash(nobody_can_take(task, unit_name), "warning")
 
 
 def _load(instance_id: int) -> ProcessInstance:
@@ -387,6 +407,7 @@ def start() -> Response:
                 problems.append(translated(error))
             else:
                 flash(_("The procedure was started for %(name)s.", name=cadre.full_name), "success")
+                warn_if_nobody_can_take(started.id)
                 return redirect(url_for("instances.show", instance_id=started.id))
     page = render_template(
         "instances/start.html",

@@ -14,6 +14,7 @@ from webapp.ballots.steps import load_instance, messages, open_ballot_page
 from webapp.downloads import export_format, format_problems, send_table
 from webapp.extensions import db
 from webapp.http import act, problem_text, process_engine, status_for
+from webapp.instances.views import warn_if_nobody_can_take
 from webapp.planning import planning_policy
 from webapp.planning.forms import StartForm
 from workflows.access import OVERSEEING_ROLES, oversees_unit, role_units
@@ -86,6 +87,7 @@ def start() -> Any:
                 errors, status = messages(error), status_for(error)
             else:
                 flash(_("The planning review was started."), "success")
+                warn_if_nobody_can_take(instance.id)
                 return redirect(url_for("instances.show", instance_id=instance.id))
     return render_template("planning/start.html", form=form, errors=errors), status
 

@@ -15,6 +15,7 @@ from wtforms.fields.choices import SelectChoice
 from webapp.ballots.steps import load_instance, open_ballot_page
 from webapp.extensions import db
 from webapp.http import act, process_engine, refusal_on_fields, status_for
+from webapp.instances.views import warn_if_nobody_can_take
 from webapp.rotation import rotation_policy
 from webapp.rotation.forms import StartRotationForm
 from webapp.start_form import cadre_suggestions, post_picker, posts_json, showing_posts
@@ -66,6 +67,7 @@ def start() -> Any:
             errors, status = refusal_on_fields(form, error), status_for(error)
         else:
             flash(_("The rotation was started."), "success")
+            warn_if_nobody_can_take(instance.id)
             return redirect(url_for("instances.show", instance_id=instance.id))
     elif form.is_submitted():
         errors, status = [_("Check the fields marked below.")], 422
