@@ -39,6 +39,7 @@ from workflows.engine.runtime import Definition, ProcessEngine, instance_data
 from workflows.errors import NotFound
 from workflows.inbox import PER_PAGE, visible_instances_query
 from workflows.models import Attachment, AuditEvent, Comment, HumanTask, ProcessInstance, ProcessVersion
+from workflows.outcomes import Ending, ending_of
 from workflows.prepared import server_prepared
 from workflows.query_args import MAX_ID, reference_condition
 from workflows.registry.models import Cadre, OrgUnit, RoleAssignment, User
@@ -385,6 +386,7 @@ class InstanceDetail:
     sees_errors: bool
     # Open steps waiting for a role nobody holds where they wait: (task, unit name), for the page's warning
     untakeable: list[tuple[HumanTask, str]] = field(default_factory=list)
+    ending: Ending | None = None  # how a completed instance ended, from its audit events
 
 
 def load_instance_detail(
@@ -426,6 +428,7 @@ def instance_detail(
         can_cancel=can_cancel_instance(session, user, instance),
         sees_errors=sees_errors(user),
         # only read when a step waits for a role: a finished instance costs no query
+        ending=ending_of(zip((e.event_type for e in events.events), events.payloads, strict=True)),
         untakeable=untakeable_tasks(session, instance_id=instance.id)
         if any(item.task.candidate_role and item.task.assignee_id is None for item in waiting)
         else [],

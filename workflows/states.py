@@ -35,6 +35,15 @@ class EventType(StrEnum):
     ERROR = "error"
 
 
+class Outcome(StrEnum):
+    """How a completed instance ended (workflows.outcomes reads it from the end event reached)."""
+
+    ACHIEVED = "achieved"  # reached its result: approved, appointed, done
+    STOPPED = "stopped"  # stopped without it: ineligible, rejected, not voted, refused
+    ESCALATED = "escalated"  # an overdue step was reported upwards and the procedure ended there
+    ENDED = "ended"  # the model does not say (the result is in the data)
+
+
 class Role(StrEnum):
     """Roles a user holds in an org unit. `head` is the unit head (thủ trưởng), the competent person of a unit."""
 

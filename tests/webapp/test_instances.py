@@ -312,6 +312,32 @@ def test_diagram_svg(auth: AuthActions, client, procedures: dict[str, int]) -> N
     assert "script-src" not in response.headers["Content-Security-Policy"]  # default-src 'none' covers it
 
 
+@pytest.mark.parametrize(
+    ("decision", "outcome", "shown"),
+    [
+        ("approve", "achieved", "Đã hoàn thành — Đã phê duyệt"),
+        ("reject", "stopped", "Đã kết thúc, không đạt kết quả — Bị từ chối"),
+    ],
+)
+def test_a_completed_instance_shows_how_it_ended(
+    auth: AuthActions,
+    client,
+    procedures: dict[str, int],
+    driver: WorkflowDriver,
+    decision: str,
+    outcome: str,
+    shown: str,
+) -> None:
+    """A request refused is completed for the engine, not a success: the page says how it ended (decision 0064),
+    from the end event its completion recorded, not a green "Đã hoàn thành" for every ending."""
+    instance_id = procedures["x001"]
+    driver.complete("supervisor1", driver.task(instance_id, "review_request").id, {"decision": decision})
+    auth.login("officer1")
+    (badge,) = _doc(client.get(f"/instances/{instance_id}")).xpath('//span[@data-status="completed"]')
+    assert badge.get("data-outcome") == outcome and f"status-{outcome}" in badge.get("class")
+    assert badge.text_content().strip() == shown
+
+
 def test_timeline_shows_completion_with_data_before_and_after(
     auth: AuthActions, client, procedures: dict[str, int], driver: WorkflowDriver
 ) -> None:

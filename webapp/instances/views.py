@@ -65,7 +65,7 @@ from workflows.instances import (
 )
 from workflows.models import Comment, HumanTask, ProcessInstance
 from workflows.registry.models import OrgUnit
-from workflows.states import EventType, InstanceStatus, Role
+from workflows.states import EventType, InstanceStatus, Outcome, Role
 
 bp = Blueprint("instances", __name__)
 
@@ -73,6 +73,13 @@ STATUS_LABELS = {
     InstanceStatus.RUNNING: _l("In progress"),
     InstanceStatus.COMPLETED: _l("Completed"),
     InstanceStatus.CANCELLED: _l("Cancelled"),
+}
+# A completed instance as its end event says it ended (workflows.outcomes): only a reached result is a success.
+OUTCOME_LABELS = {
+    Outcome.ACHIEVED: _l("Completed"),
+    Outcome.STOPPED: _l("Ended without its result"),
+    Outcome.ESCALATED: _l("Ended after reporting upwards"),
+    Outcome.ENDED: _l("Finished"),
 }
 ROLE_LABELS = {
     Role.OFFICER: _l("Officer"),
@@ -109,6 +116,7 @@ def labels() -> dict[str, Any]:
         "event_types": EventType,
         "show_value": display_value,
         "nobody_can_take": nobody_can_take,
+        "outcome_labels": OUTCOME_LABELS,
     }
 
 
