@@ -260,7 +260,60 @@ def test_a_local_or_weak_cadre_is_refused_with_the_rule_that_failed(
         assert instance is not None and instance.status == InstanceStatus.COMPLETED
         assert s.scalar(select(func.count()).select_from(RotationRecord)) == 0
     assert driver.open_tasks(instance_id) == []
+    # Its page says it stopped, not a green "completed" (decision 0064).
+    page = _doc(auth.client.get(f"/instances/{instance_id}"))
+    (badge,) = page.xpath('//span[@data-status="completed"]')
+    assert badge.text_content().strip() == "Đã kết thúc, không đạt kết quả — Dừng: không đủ điều kiện"
+    assert badge.get("data-outcome") == "stopped"
     _verified(session_factory)
+
+
+def _check(auth: AuthActions, world: dict, code: str) -> Any:
+    """The start page's "Check the conditions" button: the same fields, nothing started."""
+    starts, ends = _period()
+    return auth.post(
+        "/rotations/start",
+        {
+            "cadre": code,
+            "to_unit": str(world["x001"]),
+            "position": str(world["post"]),
+            "starts_on": starts.isoformat(),
+            "planned_end_on": ends.isoformat(),
+            "purpose": "non_local",
+            "action": "check",
+        },
+        page="/rotations/start",
+    )
+
+
+@pytest.mark.parametrize(
+    ("code", "failed"), [(OFFICER, set()), (LOCAL, {"non_local"}), (WEAK, {"commune_key_post_capability"})]
+)
+def test_the_start_page_checks_the_conditions_up_front(
+    auth: AuthActions, driver: WorkflowDriver, world: dict[str, Any], code: str, failed: set[str]
+) -> None:
+    """The user journey: the officer sees which rules pass or fail for the person, with each rule's source, before
+    starting, not at the step "Thẩm định". Checking starts nothing; starting anyway is allowed (setting a rule
+    aside is the competent authority's) and the flash names the rules not met."""
+    _as(auth, "personnel1")
+    checked = _check(auth, world, code)
+    assert checked.status_code == 200
+    page = _doc(checked)
+    rows = page.xpath('//section[contains(@class, "eligibility-preview")]//tr[@data-rule]')
+    assert [row.get("data-rule") for row in rows] == [
+        "planning", "service_left", "purpose", "units", "equivalent_post", "no_new_post", "duration",
+        "commune_key_post_capability", "non_local",
+    ]  # fmt: skip
+    assert {row.get("data-rule") for row in rows if row.get("data-passed") == "no"} == failed
+    assert all(row.xpath("string(td[4])").strip() for row in rows)  # each with its legal source
+    assert "QĐ 65-QĐ/TW" in rows[0].xpath("string(td[4])") and "NĐ 170/2025" in rows[6].xpath("string(td[4])")
+    assert "Không là người địa phương nơi đến" in page.text_content()  # the rule's name, not its code
+    with driver.session_factory() as s:
+        assert s.scalar(select(func.count()).select_from(ProcessInstance)) == 0
+    started = _start(auth, world, code)
+    _ok(started)
+    shown = auth.client.get(started.headers["Location"]).get_data(as_text=True)
+    assert ("Chưa đạt điều kiện" in shown) == bool(failed)
 
 
 def _written(session_factory: sessionmaker[Session]) -> tuple[int, int, int]:

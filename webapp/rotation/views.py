@@ -15,6 +15,7 @@ from wtforms.fields.choices import SelectChoice
 from webapp.ballots.steps import load_instance, open_ballot_page
 from webapp.extensions import db
 from webapp.http import act, process_engine, refusal_on_fields, status_for
+from webapp.i18n import data_value
 from webapp.instances.views import warn_if_nobody_can_take
 from webapp.rotation import rotation_policy
 from webapp.rotation.forms import StartRotationForm
@@ -23,8 +24,9 @@ from workflows.access import role_units
 from workflows.errors import WorkflowError
 from workflows.rotation import PROCESS_ID
 from workflows.rotation.ballots import ROTATION_BALLOTS
-from workflows.rotation.service import STARTING_ROLES, RotationRequest, start_rotation
+from workflows.rotation.service import STARTING_ROLES, RotationRequest, preview_eligibility, start_rotation
 from workflows.rotation.signals import can_see_signals, rotation_signals, signal_scope
+from workflows.rules.appointment import RuleResult, failed_rules
 
 bp = Blueprint("rotation", __name__, url_prefix="/rotations")
 
@@ -45,6 +47,7 @@ def start() -> Any:
         form.cadre.data = request.args.get("cadre", "")[:40]
     errors: list[str] = []
     status = 200
+    eligibility = None
     if showing_posts():
         pass  # only the posts of the chosen unit: the page again, nothing started
     elif form.validate_on_submit():
@@ -57,18 +60,23 @@ def start() -> Any:
             purpose=form.purpose.data or "",
             purpose_note=form.purpose_note.data or "",
         )
-        try:
-            instance = act(
-                lambda: start_rotation(
-                    db.session, process_engine(), actor=current_user, request=rotation, policy=policy
-                )
-            )
-        except WorkflowError as error:
-            errors, status = refusal_on_fields(form, error), status_for(error)
+        eligibility = preview_eligibility(db.session, actor=current_user, request=rotation, policy=policy)
+        if request.form.get("action") == "check":
+            pass  # the rules on the chosen cadre and post (QĐ 65-QĐ/TW): the page again, nothing started
         else:
-            flash(_("The rotation was started."), "success")
-            warn_if_nobody_can_take(instance.id)
-            return redirect(url_for("instances.show", instance_id=instance.id))
+            try:
+                instance = act(
+                    lambda: start_rotation(
+                        db.session, process_engine(), actor=current_user, request=rotation, policy=policy
+                    )
+                )
+            except WorkflowError as error:
+                errors, status = refusal_on_fields(form, error), status_for(error)
+            else:
+                flash(_("The rotation was started."), "success")
+                _warn_of_unmet_rules(eligibility)
+                warn_if_nobody_can_take(instance.id)
+                return redirect(url_for("instances.show", instance_id=instance.id))
     elif form.is_submitted():
         errors, status = [_("Check the fields marked below.")], 422
     chosen = form.to_unit.raw_data[0] if form.to_unit.raw_data else request.args.get("unit")
@@ -76,8 +84,28 @@ def start() -> Any:
     if showing_posts() and picker.unit_id is None:
         form.to_unit.errors = [_("Choose a unit from the list.")]
         status = 422
-    page = render_template("rotation/start.html", form=form, errors=errors, picker=picker, subjects=cadre_suggestions())
+    page = render_template(
+        "rotation/start.html",
+        form=form,
+        errors=errors,
+        picker=picker,
+        subjects=cadre_suggestions(),
+        eligibility=eligibility,
+    )
     return page, status
+
+
+def _warn_of_unmet_rules(results: list[RuleResult] | None) -> None:
+    """Started anyway (setting a rule aside is the competent authority's, at the step "Thẩm định"): say which."""
+    failed = [str(data_value(rule, "rule")) for rule in failed_rules(results or [])]
+    if failed:
+        flash(
+            _(
+                "Conditions not met: %(rules)s. The competent authority decides on them at the eligibility check.",
+                rules="; ".join(failed),
+            ),
+            "warning",
+        )
 
 
 @bp.get("/posts")

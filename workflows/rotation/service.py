@@ -20,16 +20,18 @@ from workflows.assignment import holds_role_over
 from workflows.engine.operations import start_instance
 from workflows.engine.runtime import ProcessEngine
 from workflows.engine.store import InstanceSnapshot
-from workflows.errors import Conflict, Invalid, NotAllowed, Problem
+from workflows.errors import Conflict, Invalid, NotAllowed, NotFound, Problem
 from workflows.models import ProcessInstance
 from workflows.query_args import parse_id
 from workflows.registry.models import Cadre, OrgUnit, Position, RotationRecord, User
 from workflows.registry.records import local_today
 from workflows.rotation import PROCESS_ID
-from workflows.rules.rotation import DEFAULT_POLICY, RotationPolicy, period_problems
+from workflows.rotation.facts import rotation_facts
+from workflows.rules.appointment import RuleResult
+from workflows.rules.rotation import DEFAULT_POLICY, RotationPolicy, check_rotation, period_problems
 from workflows.states import InstanceStatus, Role
 
-__all__ = ["STARTING_ROLES", "RotationRequest", "can_start_rotation", "start_rotation"]
+__all__ = ["STARTING_ROLES", "RotationRequest", "can_start_rotation", "preview_eligibility", "start_rotation"]
 
 STARTING_ROLES = (Role.PERSONNEL, Role.ADMIN)
 
@@ -65,6 +67,43 @@ def _running_for(session: Session, cadre: Cadre) -> int | None:
             ProcessInstance.subject_cadre_id == cadre.id,
         )
     )
+
+
+def preview_eligibility(
+    session: Session, *, actor: User | None, request: RotationRequest, policy: RotationPolicy = DEFAULT_POLICY
+) -> list[RuleResult] | None:
+    """The rules of rules/rotation.py (QĐ 65-QĐ/TW, NĐ 170/2025) on the chosen cadre and post before anything is
+    started, one result each with its legal source, so the personnel officer sees a failing rule up front rather
+    than at the step "Thẩm định" (which checks them again on the registry as it then stands, with the plan's
+    approval and the exceptions given). Nothing is written. None while the cadre (active, in the actor's scope),
+    the receiving unit (in scope), its post or the first day is not yet a valid choice: `start_rotation` names
+    those problems."""
+    cadre = session.scalar(select(Cadre).where(Cadre.code == (request.cadre_code or "").strip()))
+    if cadre is None or not cadre.is_active or not can_start_rotation(session, actor, cadre.unit_id):
+        return None
+    if not (_valid_id(request.to_unit_id) and _valid_id(request.position_id)) or request.starts_on is None:
+        return None
+    assert request.to_unit_id is not None and request.position_id is not None
+    position = session.get(Position, request.position_id)
+    if position is None or request.to_unit_id not in ancestry(session, position.unit_id):
+        return None
+    if not can_start_rotation(session, actor, request.to_unit_id):
+        return None
+    try:
+        facts = rotation_facts(
+            session,
+            cadre.id,
+            to_unit_id=request.to_unit_id,
+            starts_on=request.starts_on,
+            planned_end_on=request.planned_end_on,
+            purpose=request.purpose or None,
+            position_id=position.id,
+            purpose_note=(request.purpose_note or "").strip() or None,
+            policy=policy,
+        )
+    except NotFound:
+        return None
+    return check_rotation(facts, policy=policy)
 
 
 def start_rotation(
