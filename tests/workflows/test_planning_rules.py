@@ -281,6 +281,12 @@ def test_the_removal_reason_lists_every_failed_rule() -> None:
         "Xếp loại chất lượng năm 2025: Không hoàn thành nhiệm vụ",
     ]
     assert outcome.reason == "; ".join(outcome.reasons)
+    # What the collective reads and the removal records: each reason with its rule's legal source.
+    assert outcome.grounded_reason == (
+        "Bị kỷ luật khiển trách ngày 01/09/2025 (căn cứ: QĐ 50-QĐ/TW (kỷ luật từ khiển trách trở lên); QĐ 377-QĐ/TW "
+        "(3 trường hợp vẫn được quy hoạch)); Xếp loại chất lượng năm 2025: Không hoàn thành nhiệm vụ (căn cứ: "
+        "QĐ 377-QĐ/TW (rà soát hằng năm: đưa ra cán bộ không hoàn thành nhiệm vụ); NĐ 335/2025 Điều 23 k3)"
+    )
 
 
 # ---------------------------------------------------------------------------------------------

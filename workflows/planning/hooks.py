@@ -170,7 +170,7 @@ def screening(
                     "cadre_code": codes.get(outcome.cadre_id, ""),
                     "cadre_name": outcome.cadre_name,
                     "title": position_label(position, unit),
-                    "reason": outcome.reason,
+                    "reason": outcome.grounded_reason,
                     "decision": "remove",
                     "keep_reason": "",
                 }

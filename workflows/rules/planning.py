@@ -645,8 +645,14 @@ class ScreeningOutcome:
 
     @property
     def reason(self) -> str:
-        """The reasons in one line, as the removal is recorded (PlanningEntry.reason)."""
+        """The reasons in one line."""
         return "; ".join(self.reasons)
+
+    @property
+    def grounded_reason(self) -> str:
+        """The reasons in one line, each with the legal source of its rule, as the collective reads the proposal and
+        the removal is recorded (PlanningEntry.reason): "Quá tuổi quy hoạch: … (căn cứ: QĐ 50-QĐ/TW …)"."""
+        return "; ".join(f"{r.message} (căn cứ: {r.source})" for r in self.results if not r.passed)
 
 
 # QĐ 50 [V] S11: cadres over the planning age leave the plan (threshold [U], `review_min_months_to_retirement`).
