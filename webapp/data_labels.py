@@ -66,6 +66,10 @@ DATA_LABELS = {
     "purpose_label": N_("Purpose"),
     "starts_on": N_("Starts on"),
     "planned_end_on": N_("Planned end"),
+    # rotation's start (workflows/rotation/service.py)
+    "is_appointment": N_("Rotation onto a leadership post (also an appointment)"),
+    "purpose": N_("Purpose (code)"),
+    "purpose_note": N_("Grounds for the purpose"),
     # … and what their steps work out (workflows/appointment/hooks.py, workflows/rotation/hooks.py)
     "eligibility_exceptable": N_("Unmet conditions may be set aside"),
     "eligibility_exceptions": N_("Conditions set aside"),
@@ -86,6 +90,8 @@ DATA_LABELS = {
     "unit_name": N_("Unit"),
     "screened_count": N_("Cadres screened"),
     "screened_on": N_("Screened on"),
+    "variant": N_("Kind of review"),
+    "committee_title_codes": N_("Titles the party committee votes on"),
     # … and what its steps work out (workflows/planning/hooks.py)
     "removals_confirmed": N_("Removals confirmed"),
     "removals_kept": N_("Kept in the plan"),
@@ -117,6 +123,23 @@ DATA_COLUMNS = {
         }
     ),
     "self_score_breakdown": _SCORE_PARTS,
+    # a planning review's proposed removals as the collective decided them, and its frame of titles
+    # (workflows/planning/hooks.py)
+    "removals_confirmed": (
+        _REMOVAL_COLUMNS := {
+            "entry_id": N_("Entry"),
+            "title": N_("Planned title"),
+            "reason": N_("Reason proposed"),
+            "decision": N_("Decision of the collective"),
+            "keep_reason": N_("Reason for keeping"),
+        }
+    ),
+    "removals_kept": _REMOVAL_COLUMNS,
+    "frame": {
+        "position_id": N_("Title code (number)"),
+        "title": N_("Planned title"),
+        "planned_count": N_("People planned"),
+    },
     "eligibility": {
         "rule": N_("Condition"),
         "passed": N_("Met"),
@@ -157,6 +180,24 @@ GRADE_NAMES = {
     "KHTNV": N_("Did not complete duties"),
 }
 
+# The rotation's purposes as the default policy words them (workflows.rules.rotation.DEFAULT_PURPOSES); a purpose a
+# province adds is shown by its code here, and by its words in "purpose_label" beside it.
+ROTATION_PURPOSE_NAMES = {
+    "training": N_("Training cadres in the plan"),
+    "non_local": N_("A key post held by someone not from the locality"),
+    "term_limit": N_("A head not in the same post for more than two consecutive terms"),
+    "other": N_("Another case decided by the competent authority"),
+}
+
+# The titles the party committee votes on (workflows.planning.steps.COMMITTEE_TITLE_CODES).
+COMMITTEE_TITLE_NAMES = {
+    "commune_party_secretary": N_("Commune party secretary"),
+    "commune_deputy_party_secretary": N_("Commune deputy party secretary"),
+    "party_committee_member": N_("Party committee member"),
+    "province_party_secretary": N_("Provincial party secretary"),
+    "province_deputy_party_secretary": N_("Provincial deputy party secretary"),
+}
+
 DATA_VALUES = {
     "computed_grade": GRADE_NAMES,
     "final_grade": GRADE_NAMES,
@@ -165,6 +206,11 @@ DATA_VALUES = {
     "source": {"internal": N_("Local source"), "external": N_("Source from elsewhere")},
     "rule": RULE_NAMES,
     "eligibility_failed": RULE_NAMES,
+    "purpose": ROTATION_PURPOSE_NAMES,
+    "variant": {"annual": N_("Annual review"), "term": N_("Plan for the next term")},
+    "committee_title_codes": COMMITTEE_TITLE_NAMES,
+    # a removal as the planning collective decided it (the form names it on the step; the rows copied after not)
+    "decision": {"remove": N_("Remove from the plan"), "keep": N_("Keep in the plan")},
 }
 
 # The audit log's event types (workflows.exports.AUDIT_EVENT_TYPES) and the kinds of reading logged

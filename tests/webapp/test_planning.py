@@ -19,7 +19,7 @@ from lxml import html as lxml_html
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.fixtures.app import AuthActions
+from tests.fixtures.app import AuthActions, raw_data_words
 from tests.fixtures.planning import (
     CHAIR_PLANNED,
     DISCIPLINED,
@@ -493,3 +493,26 @@ def test_canbo_planning_start(app: Flask, driver: WorkflowDriver, session_factor
         instance = s.scalars(select(ProcessInstance).where(ProcessInstance.process_id == "planning_review")).one()
     # The plan of a new term skips the screening: its first step is the frame.
     assert [t.task_key for t in driver.open_tasks(instance.id)] == ["review_frame"]
+
+
+def test_the_instance_page_shows_no_internal_key_of_a_planning_reviews_data(
+    client: FlaskClient, auth: AuthActions, driver: WorkflowDriver, world: dict[str, Any]
+) -> None:
+    """A new user read "committee_title_codes commune_party_secretary; …", "variant annual" and "Quyết định của tập
+    thể: remove" among a planning review's data: every key and coded value it writes has words."""
+    _as(auth, "personnel1")
+    instance_id = _instance_id(_start(auth))
+    _through_frame(auth, driver, instance_id, world)
+    _as(auth, "personnel1")
+    page = client.get(f"/instances/{instance_id}").get_data(as_text=True)
+    doc = lxml_html.fromstring(page)
+    assert not (raw := sorted(set(raw_data_words(page)))), " ".join(raw)
+    assert doc.xpath('string(//dd[@data-key="variant"])').strip() == "Rà soát hằng năm"
+    assert (
+        doc.xpath('string(//dd[@data-key="committee_title_codes"])')
+        .strip()
+        .startswith("Bí thư Đảng ủy xã; Phó Bí thư Đảng ủy xã; Ủy viên cấp ủy")
+    )
+    for table in ("removals", "removals_confirmed"):
+        decisions = doc.xpath(f'//dd[@data-key="{table}"]//td[@data-column="decision"]')
+        assert decisions and {cell.text_content().strip() for cell in decisions} == {"Đưa ra khỏi quy hoạch"}

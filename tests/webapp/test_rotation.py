@@ -16,7 +16,7 @@ from lxml import html as lxml_html
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.fixtures.app import AuthActions
+from tests.fixtures.app import AuthActions, raw_data_words
 from tests.fixtures.ballots import unit_id, user
 from tests.fixtures.rotation import BOARD, LOCAL, OFFICER, WEAK, setup_rotation
 from tests.fixtures.workflow_helpers import WorkflowDriver
@@ -545,3 +545,23 @@ def test_a_unit_that_is_not_an_id_is_no_unit(
     assert shown.status_code in (200, 422)
     assert _doc(shown).xpath('//select[@name="position"]/option/@value') == [""]
     assert _written(session_factory) == before
+
+
+def test_the_instance_page_shows_no_internal_key_of_a_rotations_data(
+    auth: AuthActions, driver: WorkflowDriver, world: dict[str, Any]
+) -> None:
+    """A new user read "is_appointment", "purpose training", "purpose_note" among the rotation's data: every key and
+    coded value the rotation writes has words (webapp/data_labels.py)."""
+    instance_id = _through_eligibility(auth, driver, world, OFFICER)
+    page = auth.client.get(f"/instances/{instance_id}").get_data(as_text=True)
+    assert not (raw := sorted(set(raw_data_words(page)))), " ".join(raw)
+    doc = _doc_text(page)
+    assert doc.xpath('string(//dd[@data-key="purpose"])').strip() == "Bố trí cán bộ chủ chốt không là người địa phương"
+    assert (
+        doc.xpath('string(//dd[@data-key="is_appointment"]/preceding-sibling::dt[1])')
+        == "Luân chuyển kèm bổ nhiệm chức vụ lãnh đạo"
+    )
+
+
+def _doc_text(page: str) -> Any:
+    return lxml_html.fromstring(page)
