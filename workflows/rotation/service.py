@@ -76,13 +76,15 @@ def preview_eligibility(
     started, one result each with its legal source, so the personnel officer sees a failing rule up front rather
     than at the step "Thẩm định" (which checks them again on the registry as it then stands, with the plan's
     approval and the exceptions given). Nothing is written. None while the cadre (active, in the actor's scope),
-    the receiving unit (in scope), its post or the first day is not yet a valid choice: `start_rotation` names
-    those problems."""
+    the receiving unit (in scope), its post or the period is not yet a valid choice: `start_rotation` names those
+    problems."""
     cadre = session.scalar(select(Cadre).where(Cadre.code == (request.cadre_code or "").strip()))
     if cadre is None or not cadre.is_active or not can_start_rotation(session, actor, cadre.unit_id):
         return None
     if not (_valid_id(request.to_unit_id) and _valid_id(request.position_id)) or request.starts_on is None:
         return None
+    if period_problems(request.starts_on, request.planned_end_on, today=local_today(), policy=policy):
+        return None  # dates nobody means (year 9999) or outside the window: counted months would mean nothing
     assert request.to_unit_id is not None and request.position_id is not None
     position = session.get(Position, request.position_id)
     if position is None or request.to_unit_id not in ancestry(session, position.unit_id):
