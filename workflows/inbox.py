@@ -247,6 +247,52 @@ def inbox_facets(session: Session, user: User, scope: str) -> list[tuple[str, st
     return [(row[0], row[1], row[2], row[3], row[4]) for row in session.execute(query, {"user_id": user.id})]
 
 
+@dataclass
+class StepCount:
+    task_key: str
+    name: str
+    count: int
+
+
+@dataclass
+class ProcedureCount:
+    """One procedure of the inbox's summary: its open tasks in the scope, in all and per step."""
+
+    process_id: str
+    name: str
+    count: int = 0
+    steps: list[StepCount] = field(default_factory=list)
+
+
+def facet_summary(facets: list[tuple[str, str, str, str, int]]) -> list[ProcedureCount]:
+    """The step counts of `inbox_facets` grouped by procedure, in their order (no statement of its own). A procedure
+    renamed between versions is one entry, under the first name listed."""
+    procedures: dict[str, ProcedureCount] = {}
+    for process_id, process_name, task_key, step_name, count in facets:
+        procedure = procedures.setdefault(process_id, ProcedureCount(process_id, process_name))
+        procedure.count += count
+        for step in procedure.steps:
+            if step.task_key == task_key:  # the same step under another name in another version
+                step.count += count
+                break
+        else:
+            procedure.steps.append(StepCount(task_key, step_name, count))
+    return list(procedures.values())
+
+
+def group_task_labels(session: Session, user: User, task_ids: list[int]) -> dict[int, tuple[int, str]]:
+    """(instance id, step name) of those tasks whose role and unit make this person a candidate for them, claimed or
+    not, open or not: how a refused claim is named to them. Any other task stays unnamed (nothing about it is told)."""
+    if not task_ids:
+        return {}
+    rows = session.execute(
+        select(HumanTask.id, HumanTask.instance_id, HumanTask.name)
+        .outerjoin(_CANDIDATE_UNIT, HumanTask.candidate_unit_id == _CANDIDATE_UNIT.id)
+        .where(HumanTask.id.in_(task_ids), group_task_condition(user, _CANDIDATE_UNIT))
+    )
+    return {row[0]: (row[1], row[2]) for row in rows}
+
+
 def group_count_query_bound(roles: int) -> Select[Any]:
     """The number of open, unclaimed tasks the roles of someone holding `roles` assignments make them a candidate
     for; the roles and units are bound parameters (`workflows.access.group_task_parameters`)."""

@@ -1,4 +1,5 @@
-"""The inbox through the real app: scope per role and unit, claim/release, filters, bulk approval."""
+"""The inbox through the real app: scope per role and unit, claim/release (one or several), filters, the summary per
+procedure, bulk approval."""
 
 from __future__ import annotations
 
@@ -6,11 +7,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from lxml import html as lxml_html
+from sqlalchemy import select
 
 from tests.fixtures.app import AuthActions
 from tests.fixtures.workflow_helpers import WorkflowDriver
 from workflows import clock
-from workflows.states import InstanceStatus
+from workflows.models import AuditEvent
+from workflows.states import EventType, InstanceStatus
 
 T0 = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
 
@@ -242,4 +245,157 @@ def test_the_selection_is_offered_only_on_steps_the_bulk_approval_would_agree_to
     assert page.count('type="checkbox" name="task_id"') == 1 and f'name="task_id" value="{review.id}"' in page
     assert 'class="bulk"' in page
     group = client.get("/inbox?scope=group").get_data(as_text=True)
-    assert 'type="checkbox" name="task_id"' not in group  # tasks to take first, not to approve
+    assert "/inbox/bulk-approve" not in group and 'class="bulk"' not in group  # tasks to take first, not to approve
+
+
+# -- the summary per procedure and the groups of the table ---------------------------------------------------------
+
+
+def _rows(page: str) -> list[str]:
+    """The task links of the table, in order."""
+    return lxml_html.fromstring(page).xpath(
+        "//table[contains(@class, 'tasks')]//td/a[starts-with(@href, '/tasks/')]/@href"
+    )
+
+
+def _chips(page: str) -> list[tuple[str, int, str, bool]]:
+    """(label, count, link, is current) of each chip of the summary."""
+    chips = lxml_html.fromstring(page).xpath("//nav[contains(@class, 'inbox-summary')]//a[contains(@class, 'chip')]")
+    return [
+        (
+            (chip.text or "").strip(),
+            int(chip.xpath("string(.//span[@class='count'])")),
+            chip.get("href"),
+            chip.get("aria-current") == "true",
+        )
+        for chip in chips
+    ]
+
+
+def test_the_summary_counts_the_rows_per_procedure_and_links_to_them(
+    auth: AuthActions, client, driver: WorkflowDriver, two_communes: dict
+) -> None:
+    _submitted(driver, "officer2", "CB0002", "Đề nghị thứ hai")
+    auth.login("supervisor1")
+    page = client.get("/inbox?scope=group").get_data(as_text=True)
+    (everything, procedure) = _chips(page)
+    assert everything[1] == procedure[1] == len(_rows(page)) == 2
+    assert everything[3] and not procedure[3]  # nothing filtered: "All" is the current one
+    assert "scope=group" in procedure[2] and "process=sample_approval" in procedure[2]
+    filtered = client.get(procedure[2]).get_data(as_text=True)
+    assert len(_rows(filtered)) == 2
+    assert [current for *_, current in _chips(filtered)] == [False, True]
+    assert 'type="hidden" name="process" value="sample_approval"' in filtered  # kept when the form is sent again
+    # the tab's own tasks: the officer's request to fill in, nothing of the supervisor's group
+    auth.logout()
+    auth.login("officer2")
+    chips = _chips(client.get("/inbox").get_data(as_text=True))
+    assert [count for _label, count, *_ in chips] == [1, 1]
+
+
+def test_a_tab_without_tasks_has_no_summary(auth: AuthActions, client) -> None:
+    auth.login("officer1")
+    assert "inbox-summary" not in client.get("/inbox").get_data(as_text=True)
+
+
+def test_sorted_by_procedure_the_table_has_a_header_row_per_procedure(
+    auth: AuthActions, client, driver: WorkflowDriver, two_communes: dict
+) -> None:
+    _submitted(driver, "officer2", "CB0002", "Đề nghị thứ hai")
+    auth.login("supervisor1")
+    by_process = lxml_html.fromstring(client.get("/inbox?scope=group&sort=process").get_data(as_text=True))
+    headers = by_process.xpath("//table[contains(@class, 'tasks')]//tr[@class='group-row']/th")
+    assert len(headers) == 1 and headers[0].get("colspan") == "7"
+    by_due = client.get("/inbox?scope=group&sort=due").get_data(as_text=True)
+    assert "group-row" not in by_due
+
+
+# -- taking several group tasks at once ----------------------------------------------------------------------------
+
+
+def _claims(client, task_ids: list[int]) -> list[tuple[int | None, int | None]]:
+    """(task id, actor id) of every claim recorded in the audit log for these tasks."""
+    with client.application.app_context():
+        from webapp.extensions import db
+
+        return list(
+            db.session.execute(
+                select(AuditEvent.human_task_id, AuditEvent.actor_id).where(
+                    AuditEvent.event_type == EventType.TASK_CLAIMED, AuditEvent.human_task_id.in_(task_ids)
+                )
+            ).tuples()
+        )
+
+
+def test_taking_the_selected_tasks_claims_each_and_records_each(
+    auth: AuthActions, client, driver: WorkflowDriver, two_communes: dict, demo_users: dict
+) -> None:
+    second = _submitted(driver, "officer2", "CB0002", "Đề nghị thứ hai")
+    tasks = [driver.task(two_communes["x001_review"], "review_request"), driver.task(second, "review_request")]
+    auth.login("supervisor1")
+    group = client.get("/inbox?scope=group").get_data(as_text=True)
+    assert group.count('type="checkbox" name="task_id"') == 2 and 'action="/inbox/claim"' in group
+    assert "Nhận các việc đã chọn" in group and "data-select-all" in group
+
+    response = auth.post("/inbox/claim", {"task_id": [str(t.id) for t in tasks], "next": "/inbox?scope=group"})
+
+    assert response.status_code == 302 and response.headers["Location"].endswith("/inbox?scope=group")
+    supervisor = demo_users["supervisor1"].id
+    assert [driver.task(i, "review_request").assignee_id for i in (two_communes["x001_review"], second)] == [
+        supervisor,
+        supervisor,
+    ]
+    assert sorted(_claims(client, [t.id for t in tasks])) == sorted((t.id, supervisor) for t in tasks)
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Đã nhận 2 công việc" in page and "Không nhận được" not in page
+    assert len(_rows(page)) == 0
+
+
+def test_taking_the_selected_tasks_leaves_out_the_ones_that_cannot_be_taken(
+    auth: AuthActions, client, driver: WorkflowDriver, two_communes: dict, demo_users: dict
+) -> None:
+    second = _submitted(driver, "officer2", "CB0002", "Đề nghị thứ hai")
+    taken_meanwhile = driver.task(two_communes["x001_review"], "review_request")
+    free = driver.task(second, "review_request")
+    elsewhere = driver.task(two_communes["x002_review"], "review_request")  # another commune's: not theirs to take
+    head = AuthActions(client.application.test_client())
+    head.login("head1")
+    head.post(f"/inbox/tasks/{taken_meanwhile.id}/claim", {"next": "/inbox"})
+    auth.login("supervisor1")
+
+    response = auth.post(
+        "/inbox/claim",
+        {"task_id": [str(taken_meanwhile.id), str(free.id), str(elsewhere.id), "²"], "next": "/inbox?scope=group"},
+    )
+
+    assert response.status_code == 302
+    assert driver.task(second, "review_request").assignee_id == demo_users["supervisor1"].id
+    assert driver.task(two_communes["x001_review"], "review_request").assignee_id == demo_users["head1"].id
+    assert driver.task(two_communes["x002_review"], "review_request").assignee_id is None
+    claims = _claims(client, [taken_meanwhile.id, free.id, elsewhere.id])
+    assert sorted(claims) == sorted(
+        [(taken_meanwhile.id, demo_users["head1"].id), (free.id, demo_users["supervisor1"].id)]
+    )
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Đã nhận 1 công việc" in page
+    refusal = lxml_html.fromstring(page).xpath("string(//*[contains(text(), 'Không nhận được')])")
+    # the one taken meanwhile is named, with the reason; the other commune's task is not named
+    assert f"#{two_communes['x001_review']}" in refusal and "đã được người khác nhận" in refusal
+    assert f"#{two_communes['x002_review']}" not in refusal and "ngoài phạm vi của bạn" in refusal
+
+
+def test_taking_the_selected_tasks_without_a_csrf_token_takes_none(
+    auth: AuthActions, client, driver: WorkflowDriver, two_communes: dict
+) -> None:
+    task = driver.task(two_communes["x001_review"], "review_request")
+    auth.login("supervisor1")
+    response = client.post("/inbox/claim", data={"task_id": [str(task.id)], "next": "/inbox?scope=group"})
+    assert response.status_code == 400
+    assert driver.task(two_communes["x001_review"], "review_request").assignee_id is None
+    assert _claims(client, [task.id]) == []
+
+
+def test_taking_nothing_says_so(auth: AuthActions, client, two_communes: dict) -> None:
+    auth.login("supervisor1")
+    response = auth.post("/inbox/claim", {"next": "/inbox?scope=group"})
+    assert "Chưa chọn công việc nào" in client.get(response.headers["Location"]).get_data(as_text=True)

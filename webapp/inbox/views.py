@@ -10,14 +10,23 @@ from werkzeug.wrappers import Response
 
 from webapp.downloads import bad_filters, export_format, format_problems, send_table
 from webapp.extensions import db
-from webapp.http import act, flash_error, process_engine
+from webapp.http import act, flash_error, process_engine, translated
 from webapp.query_args import id_arg, page_arg, parse_id, safe_next
 from workflows.access import visible_units
 from workflows.ballots import ballots_to_cast
 from workflows.engine import operations
 from workflows.errors import WorkflowError
 from workflows.exports import TASK_COLUMNS, inbox_task_count, inbox_task_records
-from workflows.inbox import SCOPES, SORTS, InboxFilters, inbox_facets, inbox_page, watched_instances
+from workflows.inbox import (
+    SCOPES,
+    SORTS,
+    InboxFilters,
+    facet_summary,
+    group_task_labels,
+    inbox_facets,
+    inbox_page,
+    watched_instances,
+)
 from workflows.models import HumanTask
 from workflows.states import TaskStatus
 
@@ -85,6 +94,7 @@ def index() -> Any:
         filters=filters,
         page=page,
         facets=facets,
+        summary=facet_summary(facets),
         units=visible_units(db.session, current_user),
         approvable=approvable,
         to_cast=ballots_to_cast(db.session, current_user) if filters.scope == "mine" else [],
@@ -107,6 +117,43 @@ def claim(task_id: int) -> Response:
     return redirect(url_for("tasks.show", task_id=task_id))  # taking a task is the first step of doing it
 
 
+def _selected_task_ids() -> list[int]:
+    # Text that is not an id names no task: it is left out like an id that does not exist (the rest go on).
+    return [task_id for task_id in map(parse_id, request.form.getlist("task_id")) if task_id is not None][:200]
+
+
+@bp.post("/inbox/claim")
+@login_required
+def bulk_claim() -> Response:
+    """Take several group tasks at once; each is claimed (checked and audited) on its own, as a single claim is."""
+    task_ids = list(dict.fromkeys(_selected_task_ids()))
+    done, refused = 0, []
+    for task_id in task_ids:
+        try:
+            act(lambda task_id=task_id: operations.claim_task(db.session, actor=current_user, task_id=task_id))
+            done += 1
+        except WorkflowError as error:
+            refused.append((task_id, translated(error)))
+    if done:
+        flash(
+            ngettext(
+                "%(num)d task taken: it is now in your inbox.", "%(num)d tasks taken: they are now in your inbox.", done
+            ),
+            "success",
+        )
+    if refused:
+        labels = group_task_labels(db.session, current_user, [task_id for task_id, _reason in refused])
+        unnamed = _("a task outside your scope")
+        named = [
+            f"#{labels[task_id][0]} {labels[task_id][1]} ({reason})" if task_id in labels else f"{unnamed} ({reason})"
+            for task_id, reason in refused
+        ]
+        flash(_("Not taken: %(list)s", list="; ".join(named)), "error")
+    elif not task_ids:
+        flash(_("No task was selected."), "error")
+    return _back()
+
+
 @bp.post("/inbox/tasks/<int:task_id>/release")
 @login_required
 def release(task_id: int) -> Response:
@@ -122,8 +169,7 @@ def release(task_id: int) -> Response:
 @login_required
 def bulk_approve() -> Response:
     """Agree to several identical approval tasks at once; each is completed (and audited) on its own."""
-    # Text that is not an id names no task: it is left out like an id that does not exist (the rest go on).
-    task_ids = [task_id for task_id in map(parse_id, request.form.getlist("task_id")) if task_id is not None][:200]
+    task_ids = _selected_task_ids()
     engine = process_engine()
     approvable = operations.bulk_approvable_tasks(db.session, engine, task_ids)
     done, refused = 0, []
