@@ -21,6 +21,7 @@ from typing import Any
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
+from flask_babel import force_locale
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -32,6 +33,7 @@ from webapp.config import ConfigError
 from webapp.evaluation import evaluation_policy, reminder_leads
 from webapp.evaluation.rollup_cli import annual_command, rollup_command
 from webapp.extensions import db
+from webapp.http import problem_text
 from webapp.own_start_pages import own_start_page
 from workflows import clock
 from workflows.appointment.service import (
@@ -50,7 +52,7 @@ from workflows.deployment.operations import (
 )
 from workflows.deployment.validation import BundleFile, split_uploads, validate_bundle
 from workflows.engine import operations
-from workflows.errors import Invalid, WorkflowError
+from workflows.errors import Invalid, Problem, WorkflowError
 from workflows.evaluation.demo_month import DEMO_OPENED_BY, DEMO_UNIT_CODE, demo_products
 from workflows.evaluation.opening import open_for_cadres, plan_month
 from workflows.evaluation.products import read_assigned_products
@@ -834,6 +836,7 @@ def import_cadres_command(path: Path, skip_bad_rows: bool, report_path: Path | N
                     today=clock.now().date(),
                     skip_bad_rows=skip_bad_rows,
                     on_progress=progress,
+                    explain=_in_vietnamese,
                 )
         except ImportRefused as refused:
             for problem in refused.report.problems:
@@ -850,6 +853,12 @@ def import_cadres_command(path: Path, skip_bad_rows: bool, report_path: Path | N
         click.echo(f"bỏ qua {len(result.skipped_rows)} dòng có lỗi; báo cáo: {report_target}", err=True)
     if result.skipped_rows and not result.created + result.updated + result.unchanged:
         _fail(f"Cả {len(result.skipped_rows)} dòng đều có lỗi; không có dòng nào được nhập.")
+
+
+def _in_vietnamese(problem: Problem) -> str:
+    """A records problem said like the rest of the import's report, which personnel officers read in Vietnamese."""
+    with force_locale("vi"):
+        return problem_text(problem)
 
 
 @click.group("export", help="Export lists to .xlsx or .csv with Vietnamese headers.")

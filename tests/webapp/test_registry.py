@@ -177,3 +177,47 @@ def test_the_record_history_names_each_field_in_vietnamese(auth: AuthActions, cl
         assert shown in history, shown
     for raw in ("started_on:", "grade:", "score:", "level:", "decided_on:", "khien_trach"):
         assert raw not in history, raw
+
+
+def _upload(auth: AuthActions, client, rows: list[dict], **form: str):
+    content = write_table(rows, CADRE_COLUMNS, "xlsx")
+    return auth.post(
+        "/registry/import",
+        {"file": (io.BytesIO(content), "ds.xlsx"), **form},
+        page="/registry/import",
+        content_type="multipart/form-data",
+    )
+
+
+def test_importing_the_same_file_twice_changes_nothing_the_second_time(auth: AuthActions, client) -> None:
+    auth.login("personnel1")
+    # Only the required cells: "Đảng viên", "Khoa học - công nghệ", "Dân tộc" and the rest are blank.
+    rows = [ROW, {**ROW, "code": "CB9101", "full_name": "Lò Văn Pá", "gender": "male"}]
+    first = _upload(auth, client, rows)
+    assert first.status_code == 302
+    assert "Đã nhập: 2 mới, 0 cập nhật, 0 không đổi." in client.get(first.location).get_data(as_text=True)
+    again = _upload(auth, client, rows)
+    assert again.status_code == 302
+    assert "Đã nhập: 0 mới, 0 cập nhật, 2 không đổi." in client.get(again.location).get_data(as_text=True)
+
+
+def test_a_row_refused_on_update_is_named_at_its_row_and_column(
+    auth: AuthActions, client, driver: WorkflowDriver
+) -> None:
+    auth.login("personnel1")
+    assert _upload(auth, client, [ROW]).status_code == 302
+    with driver.session_factory() as s:
+        s.scalars(select(OrgUnit).where(OrgUnit.code == "X002")).one().is_active = False
+        s.commit()
+    refused = _upload(auth, client, [{**ROW, "unit_code": "X002"}])
+    assert refused.status_code == 422
+    problems = lxml_html.fromstring(refused.get_data(as_text=True)).xpath('//div[@role="alert"]//li')
+    assert [li.text_content() for li in problems] == ['Dòng 2, cột "Mã đơn vị": Đơn vị không còn hoạt động.']
+
+
+def test_an_email_the_import_leaves_alone_is_said(auth: AuthActions, client) -> None:
+    auth.login("personnel1")
+    assert "Cột Email không được nhập" in client.get("/registry/import").get_data(as_text=True)
+    response = _upload(auth, client, [{**ROW, "email": "en@donvi.gov.vn"}])
+    page = client.get(response.location).get_data(as_text=True)
+    assert "Cột Email không được nhập" in page and "khác với tài khoản: 2." in page

@@ -111,3 +111,73 @@ def test_export_then_import_gives_the_same_records(session_factory, demo_users) 
         exported = export_cadres(s, "xlsx")
     result = _import(session_factory, exported, "export.xlsx")
     assert result.created == 0 and result.updated == 0 and result.unchanged == _count(session_factory)
+
+
+BLANK_OPTIONAL = {"is_party_member": None, "party_joined_date": None, "is_science_technology": None, "ethnicity": None}
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "csv"])
+def test_blank_optional_cells_import_the_same_way_twice(session_factory, demo_users, fmt: str) -> None:
+    content, name = _file(_rows(BLANK_OPTIONAL, {**BLANK_OPTIONAL, "code": "CB9002"}), fmt)
+    first = _import(session_factory, content, name)
+    assert (first.created, first.updated, first.unchanged) == (2, 0, 0)
+    again = _import(session_factory, content, name)
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 2)
+    with session_factory() as s:
+        cadre = s.scalars(select(Cadre).where(Cadre.code == "CB9001")).one()
+        assert (cadre.is_party_member, cadre.is_science_technology) == (False, False)
+
+
+def test_a_blank_ethnicity_stays_unknown(session_factory, demo_users) -> None:
+    _import(session_factory, *_file(_rows({"ethnicity": None})))
+    with session_factory() as s:
+        assert s.scalars(select(Cadre.ethnicity).where(Cadre.code == "CB9001")).one() is None
+
+
+def test_a_blank_flag_keeps_what_an_existing_record_has(session_factory, demo_users) -> None:
+    _import(session_factory, *_file(_rows({})))  # "Có" for both
+    again = _import(session_factory, *_file(_rows({"is_science_technology": None})))
+    assert (again.updated, again.unchanged) == (0, 1)
+    with session_factory() as s:
+        assert s.scalars(select(Cadre.is_science_technology).where(Cadre.code == "CB9001")).one() is True
+
+
+def _close_unit(factory: sessionmaker[Session], code: str) -> None:
+    from workflows.registry.models import OrgUnit
+
+    with factory() as s, transaction(s):
+        s.scalars(select(OrgUnit).where(OrgUnit.code == code)).one().is_active = False
+
+
+def test_a_row_the_records_refuse_on_update_is_reported_at_its_row_and_column(session_factory, demo_users) -> None:
+    _import(session_factory, *_file(_rows({}, {"code": "CB9002"})))
+    _close_unit(session_factory, "X001")
+    content, name = _file(_rows({"political_theory": "cao_cap"}, {"code": "CB9002", "unit_code": "X001"}))
+    with pytest.raises(ImportRefused) as refused:
+        _import(session_factory, content, name, explain=lambda p: f"<{p.message}>")
+    assert [str(p) for p in refused.value.report.problems] == ['Dòng 3, cột "Mã đơn vị": <the unit is not active>.']
+    with session_factory() as s:  # the good row was rolled back with the rest
+        assert s.scalars(select(Cadre.political_theory).where(Cadre.code == "CB9001")).one() == "trung_cap"
+
+
+def test_skip_bad_rows_skips_a_row_the_records_refuse(session_factory, demo_users) -> None:
+    _close_unit(session_factory, "X001")
+    content, name = _file(_rows({}, {"code": "CB9002", "unit_code": "X001"}))
+    result = _import(session_factory, content, name, skip_bad_rows=True)
+    assert (result.created, result.skipped_rows) == (1, [3])
+    assert "the unit is not active" in str(result.report.problems[0])
+
+
+def test_emails_that_differ_from_the_account_are_named_not_imported(session_factory, demo_users) -> None:
+    with session_factory() as s, transaction(s):
+        user = s.scalars(select(User).where(User.username == "personnel1")).one()
+        user.email = "hoa@btc.gov.vn"
+    with session_factory() as s:
+        exported = export_cadres(s, "csv", s.scalars(select(Cadre).where(Cadre.code == "CB0006")))
+    assert b"hoa@btc.gov.vn" in exported
+    assert _import(session_factory, exported, "export.csv").email_rows == []
+    edited = exported.replace(b"hoa@btc.gov.vn", b"moi@btc.gov.vn")
+    result = _import(session_factory, edited, "export.csv")
+    assert (result.updated, result.unchanged, result.email_rows) == (0, 1, [2])
+    with session_factory() as s:
+        assert s.scalars(select(User.email).where(User.username == "personnel1")).one() == "hoa@btc.gov.vn"

@@ -271,7 +271,13 @@ def import_file() -> Any:
     try:
         with transaction(db.session):
             result = import_cadres(
-                db.session, current_user, upload.read(), upload.filename, today=clock.now().date(), skip_bad_rows=skip
+                db.session,
+                current_user,
+                upload.read(),
+                upload.filename,
+                today=clock.now().date(),
+                skip_bad_rows=skip,
+                explain=problem_text,
             )
     except ImportRefused as refused:
         return render_template("registry/import.html", problems=[str(p) for p in refused.report.problems]), 422
@@ -284,6 +290,8 @@ def import_file() -> Any:
         updated=result.updated,
         unchanged=result.unchanged,
     )
+    if result.email_rows:
+        flash(_email_not_imported(result.email_rows), "warning")
     if result.skipped_rows:
         # The answer to the upload itself: a file download leaves the browser on the form, and a flash set beside it
         # only showed on whatever page came next.
@@ -296,6 +304,14 @@ def import_file() -> Any:
         )
     flash(imported, "success")
     return redirect(url_for("registry.cadres"))
+
+
+def _email_not_imported(rows: list[int]) -> str:
+    return _(
+        "The Email column was not imported: an e-mail belongs to the person's sign-in account, and they change it "
+        "on their own profile. Rows whose e-mail differs from the account: %(rows)s.",
+        rows=", ".join(map(str, rows)),
+    )
 
 
 def _skipped_rows(report: ValidationReport) -> list[tuple[int, list[str]]]:

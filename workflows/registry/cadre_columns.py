@@ -21,6 +21,9 @@ MAX_AGE = 70
 # The Party Charter admits members from 18 years of age.
 PARTY_MIN_AGE = 18
 
+# Blank is not "Có": a new cadre is recorded "Không", an existing one keeps what is recorded.
+_BLANK_FLAG = 'Để trống: cán bộ mới được ghi là "Không", cán bộ đã có giữ nguyên giá trị đang lưu.'
+
 CADRE_COLUMNS: list[Column] = [
     Column(
         "code",
@@ -40,7 +43,7 @@ CADRE_COLUMNS: list[Column] = [
         "Dân tộc",
         "text",
         max_length=60,
-        help="Ví dụ: Kinh, Tày, Thái. Để trống thì hệ thống ghi giá trị mặc định.",
+        help="Ví dụ: Kinh, Tày, Thái. Để trống nếu chưa rõ; hệ thống không tự ghi dân tộc nào.",
     ),
     Column(
         "hometown", "Quê quán", "text", max_length=255, help="Ghi như trong lý lịch, ví dụ: Xã An Phú, tỉnh Sơn Hà."
@@ -53,7 +56,7 @@ CADRE_COLUMNS: list[Column] = [
         help="Mã của xã, phường quê quán nếu có trong hệ thống; dùng để xét chức danh phải bố trí người nơi khác.",
     ),
     Column("unit_code", "Mã đơn vị", "text", required=True, max_length=40, help="Mã đơn vị công tác hiện nay."),
-    Column("is_party_member", "Đảng viên", "bool"),
+    Column("is_party_member", "Đảng viên", "bool", help=_BLANK_FLAG),
     Column("party_joined_date", "Ngày vào Đảng", "date", help='Chỉ ghi khi cột "Đảng viên" là "Có".'),
     Column(
         "education_level",
@@ -69,7 +72,7 @@ CADRE_COLUMNS: list[Column] = [
         help="Trình độ cao nhất.",
     ),
     Column("education_field", "Chuyên ngành", "text", max_length=255),
-    Column("is_science_technology", "Khoa học - công nghệ", "bool"),
+    Column("is_science_technology", "Khoa học - công nghệ", "bool", help=_BLANK_FLAG),
     Column(
         "political_theory",
         "Lý luận chính trị",
@@ -90,6 +93,8 @@ CADRE_COLUMNS: list[Column] = [
         max_length=255,
         pattern=EMAIL_PATTERN,
         pattern_hint="ví dụ ten@donvi.gov.vn",
+        help="Chỉ để xem: email thuộc tài khoản đăng nhập của cán bộ, do chính người đó cập nhật; cột này không được "
+        "nhập, dòng có email khác với tài khoản sẽ được báo lại.",
     ),
 ]
 

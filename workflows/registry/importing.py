@@ -29,7 +29,6 @@ from workflows.states import Role
 
 UNIT_HEADER = next(c.header for c in CADRE_COLUMNS if c.key == "unit_code")
 HOMETOWN_HEADER = next(c.header for c in CADRE_COLUMNS if c.key == "hometown_unit_code")
-DEFAULT_ETHNICITY = "Kinh"
 IMPORT_ROLES = (Role.PERSONNEL, Role.ADMIN)
 
 
@@ -51,6 +50,17 @@ class ImportResult:
     updated: int = 0
     unchanged: int = 0
     skipped_rows: list[int] = field(default_factory=list)
+    # Rows whose Email cell differs from the e-mail of the cadre's sign-in account: that e-mail is the person's own
+    # (set on their profile, where their notifications go), so the import leaves it and says which rows it left.
+    email_rows: list[int] = field(default_factory=list)
+
+
+# The header a record field is shown under, for a problem `create_cadre`/`update_cadre` find in a row.
+_FIELD_HEADERS = {c.key: c.header for c in CADRE_COLUMNS} | {
+    "unit_id": UNIT_HEADER,
+    "hometown_unit_id": HOMETOWN_HEADER,
+}
+_OPTIONAL_FLAGS = ("is_party_member", "is_science_technology")
 
 
 def _unit_checks(
@@ -90,12 +100,46 @@ def _record_values(row: ParsedRow, units: Mapping[str, int], is_new: bool) -> di
     if "hometown_unit_code" in values:
         code = values.pop("hometown_unit_code")
         values["hometown_unit_id"] = units[code] if code else None
-    if is_new:
-        values.setdefault("ethnicity", DEFAULT_ETHNICITY)
-        values["ethnicity"] = values["ethnicity"] or DEFAULT_ETHNICITY
-        for flag in ("is_party_member", "is_science_technology"):
-            values[flag] = bool(values.get(flag))
+    # A blank "Đảng viên" or "Khoa học - công nghệ" cell is not known to be "Có": a new record starts at "Không" (the
+    # record's default), an existing one keeps what it has, so importing the same file again changes nothing. A blank
+    # "Dân tộc" stays blank (unknown) like any other text cell: nothing is made up.
+    for flag in _OPTIONAL_FLAGS:
+        if values.get(flag) is None:
+            if is_new:
+                values[flag] = False
+            else:
+                values.pop(flag, None)
     return values
+
+
+def _row_problems(row: ParsedRow, error: Invalid, explain: Callable[[Problem], str]) -> list[CellProblem]:
+    """What the records API refused in a row, at that row and under the column the field comes from."""
+    problems = error.problems or [Problem(error.message, message_args=error.message_args)]
+    return [
+        CellProblem(row.row_number, _FIELD_HEADERS.get(p.field or ""), "", explain(p).rstrip(".") + ".")
+        for p in problems
+    ]
+
+
+def _differing_emails(session: Session, rows: Iterable[ParsedRow]) -> list[int]:
+    with_email = [row for row in rows if "email" in row.values]
+    if not with_email:
+        return []
+    codes = [str(row.values["code"]) for row in with_email]
+    accounts = dict(
+        session.execute(
+            select(Cadre.code, User.email).join(User, User.cadre_id == Cadre.id).where(Cadre.code.in_(codes))
+        )
+        .tuples()
+        .all()
+    )
+
+    def same(given: object, stored: str | None) -> bool:
+        return (str(given or "").strip().casefold()) == (stored or "").strip().casefold()
+
+    return [
+        row.row_number for row in with_email if not same(row.values["email"], accounts.get(str(row.values["code"])))
+    ]
 
 
 def import_cadres(
@@ -107,9 +151,13 @@ def import_cadres(
     today: date,
     skip_bad_rows: bool = False,
     on_progress: Callable[[int, int], None] | None = None,
+    explain: Callable[[Problem], str] = lambda problem: problem.explained,
 ) -> ImportResult:
     """Validate everything, then create or update each cadre by code. Raises ImportRefused (nothing written)
-    when the file has problems, unless `skip_bad_rows` (then the good rows are imported and reported)."""
+    when the file has problems, unless `skip_bad_rows` (then the good rows are imported and reported).
+
+    A row the records API still refuses is such a problem too, at its row and column; `explain` says the API's
+    message in the reader's language (the web layer's catalog; English by default)."""
     units = dict(session.execute(select(OrgUnit.code, OrgUnit.id)).tuples().all())
     base_checks = cadre_extra_checks(today)
     unit_checks = _unit_checks(session, actor, units)
@@ -123,15 +171,27 @@ def import_cadres(
     result = ImportResult(report=report, skipped_rows=report.bad_row_numbers)
     codes = [str(row.values["code"]) for row in report.good_rows]
     existing = {c.code: c for c in session.scalars(select(Cadre).where(Cadre.code.in_(codes)))} if codes else {}
+    refused: list[CellProblem] = []
     for row in report.good_rows:
         cadre = existing.get(str(row.values["code"]))
-        if cadre is None:
-            create_cadre(session, actor, _record_values(row, units, is_new=True))
-            result.created += 1
-        elif update_cadre(session, actor, cadre, _record_values(row, units, is_new=False)):
-            result.updated += 1
-        else:
-            result.unchanged += 1
+        # Both calls check everything before they write anything, so a refused row leaves nothing behind.
+        try:
+            if cadre is None:
+                create_cadre(session, actor, _record_values(row, units, is_new=True))
+                result.created += 1
+            elif update_cadre(session, actor, cadre, _record_values(row, units, is_new=False)):
+                result.updated += 1
+            else:
+                result.unchanged += 1
+        except Invalid as error:
+            refused.extend(_row_problems(row, error, explain))
+    if refused:
+        report.problems.extend(refused)
+        report.problems.sort(key=lambda p: p.row or 0)
+        if not skip_bad_rows:
+            raise ImportRefused(report)
+        result.skipped_rows = report.bad_row_numbers
+    result.email_rows = _differing_emails(session, report.good_rows)
     return result
 
 
