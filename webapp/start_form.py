@@ -1,7 +1,8 @@
 """What the start pages of the appointment and the rotation share: the unit picker (the active units the person may
 start for), the post picker (the posts of the chosen unit: in the page when it is rendered — a "Show the posts of
 this unit" button re-renders it without JavaScript — and as JSON for static/post_picker.js), the cadre suggestions,
-and a refusal shown on the fields it concerns."""
+the cadre search (JSON for static/cadre_search.js, which asks it as a code or a name is typed), and a refusal
+shown on the fields it concerns."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from werkzeug.wrappers import Response
 from webapp.extensions import db
 from webapp.query_args import parse_id
 from workflows.access import oversees_unit, units_under_roles
-from workflows.instances import startable_subjects
+from workflows.instances import search_startable_subjects, startable_subjects
 from workflows.registry.models import OrgUnit
 from workflows.registry.posts import PostChoice, unit_posts
 from workflows.registry.units import in_tree_order
@@ -92,3 +93,27 @@ def posts_json(roles: Iterable[str]) -> Response:
 
 def cadre_suggestions() -> list[Any]:
     return startable_subjects(db.session, current_user)
+
+
+# Longer than any code or name: what is typed past it cannot narrow a search further.
+MAX_SEARCH_LENGTH = 100
+
+
+def cadres_json() -> Response:
+    """The cadres of the start pages' scope that `?q=` finds (code prefix, or name with marks and case ignored), as
+    JSON; the page's own guard runs first. Up to `SUBJECT_SEARCH_LIMIT` of them: typing more narrows the list."""
+    typed = request.args.get("q", "")[:MAX_SEARCH_LENGTH]
+    found = search_startable_subjects(db.session, current_user, typed)
+    return jsonify(
+        {
+            "cadres": [
+                {
+                    "code": cadre.code,
+                    "name": cadre.full_name,
+                    "unit": cadre.unit.name,
+                    "label": f"{cadre.code} — {cadre.full_name} — {cadre.unit.name}",
+                }
+                for cadre in found
+            ]
+        }
+    )

@@ -30,6 +30,13 @@ def _unicode_lower(value: Any) -> Any:
     return value.lower() if isinstance(value, str) else value
 
 
+def _translate(value: Any, source: Any, target: Any) -> Any:
+    """PostgreSQL's translate(): each character of `source` becomes the one at its place in `target`."""
+    if not isinstance(value, str):
+        return value
+    return value.translate(str.maketrans(source, target[: len(source)], source[len(target) :]))
+
+
 def is_sqlite(engine_or_session: Engine | Session) -> bool:
     bind = engine_or_session.get_bind() if isinstance(engine_or_session, Session) else engine_or_session
     return bind.dialect.name == "sqlite"
@@ -74,6 +81,8 @@ def configure_engine(engine: Engine) -> Engine:
         # SQLite's own lower() folds ASCII only: "ĐẶNG" stayed "ĐẶNG", so a name typed in another case was not
         # found. Python's folds every letter, as PostgreSQL's does.
         dbapi_connection.create_function("lower", 1, _unicode_lower, deterministic=True)
+        # SQLite has no translate(); searches fold names with it on both databases (workflows/text.py FOLD_FROM).
+        dbapi_connection.create_function("translate", 3, _translate, deterministic=True)
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:

@@ -44,7 +44,7 @@ from workflows.prepared import server_prepared
 from workflows.query_args import MAX_ID, reference_condition
 from workflows.registry.models import Cadre, OrgUnit, RoleAssignment, User
 from workflows.states import EventType, InstanceStatus, Role, TaskStatus
-from workflows.text import as_typed
+from workflows.text import FOLD_FROM, FOLD_TO, as_typed, comparable
 
 SORTS = ("newest", "oldest", "ended", "process", "subject")
 STATUSES = tuple(status.value for status in InstanceStatus)
@@ -52,6 +52,8 @@ STATUSES = tuple(status.value for status in InstanceStatus)
 HIDDEN_PREFIX = "_"
 ATTACHMENT_PREFIX = "attachment:"
 MAX_SUBJECT_CHOICES = 1000
+# What one search of a start form's cadre box lists: enough to pick from, and the person types on to narrow it.
+SUBJECT_SEARCH_LIMIT = 20
 DAY_FORMATS = ("%d/%m/%Y", "%Y-%m-%d")
 STARTING_ROLES = (Role.PERSONNEL, Role.ADMIN)
 
@@ -1021,9 +1023,7 @@ def active_cadres_named(session: Session, name: str, limit: int = 6) -> list[Cad
     )
 
 
-def startable_subjects(session: Session, user: User, limit: int = MAX_SUBJECT_CHOICES) -> list[Cadre]:
-    """Cadres the start form suggests: everyone in the units where the user may start procedures, and the
-    user themself (anyone may start a procedure about themself)."""
+def _startable_scope(user: User) -> ColumnElement[bool] | None:
     roots = [unit_id for role, unit_id in role_units(user) if role in STARTING_ROLES]
     conditions: list[ColumnElement[bool]] = []
     if user.cadre_id is not None:
@@ -1031,10 +1031,39 @@ def startable_subjects(session: Session, user: User, limit: int = MAX_SUBJECT_CH
     if roots:
         units = select(OrgUnit.id).where(or_(*(in_subtree(OrgUnit, root) for root in roots)))
         conditions.append(Cadre.unit_id.in_(units))
-    if not conditions:
+    return or_(*conditions) if conditions else None
+
+
+def startable_subjects(session: Session, user: User, limit: int = MAX_SUBJECT_CHOICES) -> list[Cadre]:
+    """Cadres the start form suggests: everyone in the units where the user may start procedures, and the
+    user themself (anyone may start a procedure about themself)."""
+    scope = _startable_scope(user)
+    if scope is None:
         return []
     return list(
+        session.scalars(select(Cadre).where(scope).options(joinedload(Cadre.unit)).order_by(Cadre.code).limit(limit))
+    )
+
+
+def search_startable_subjects(
+    session: Session, user: User, text: str, limit: int = SUBJECT_SEARCH_LIMIT
+) -> list[Cadre]:
+    """The cadres of `startable_subjects` a start form's search box finds as `text` is typed: those whose code starts
+    with it, or whose name holds it with case and Vietnamese marks ignored ("nguyen thi thu" finds "Nguyễn Thị
+    Thu"). Up to `limit`, codes first in code order: a search narrows as the person types, it never lists all."""
+    scope = _startable_scope(user)
+    typed = as_typed(text)
+    if scope is None or not typed:
+        return []
+    folded_name = func.translate(func.lower(Cadre.full_name), FOLD_FROM, FOLD_TO)
+    by_code = Cadre.code.startswith(typed.upper(), autoescape=True)
+    by_name = folded_name.contains(comparable(typed), autoescape=True)
+    return list(
         session.scalars(
-            select(Cadre).where(or_(*conditions)).options(joinedload(Cadre.unit)).order_by(Cadre.code).limit(limit)
+            select(Cadre)
+            .where(scope, or_(by_code, by_name))
+            .options(joinedload(Cadre.unit))
+            .order_by(by_code.desc(), Cadre.code)
+            .limit(limit)
         )
     )

@@ -30,3 +30,22 @@ def comparable(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", storable(text).translate(_UNMARKED_LETTERS))
     bare = "".join(char for char in decomposed if not unicodedata.combining(char))
     return " ".join(bare.casefold().split())
+
+
+def _folding_table() -> tuple[str, str]:
+    """Every lowercase Latin letter with marks (Vietnamese ones among them) and the bare letter it folds to."""
+    marked, bare = [], []
+    for code in [*range(0x00C0, 0x0250), *range(0x1E00, 0x1F00)]:
+        char = chr(code)
+        if char != char.lower():
+            continue
+        folded = comparable(char)
+        if len(folded) == 1 and folded.isascii() and folded.isalpha() and folded != char:
+            marked.append(char)
+            bare.append(folded)
+    return "".join(marked), "".join(bare)
+
+
+# For SQL `translate(lower(name), FOLD_FROM, FOLD_TO)`: `comparable` in the database, where a search filters rows
+# (SQLite gets a `translate` of its own, workflows/db.py). Names are stored composed (NFC), so each letter is one.
+FOLD_FROM, FOLD_TO = _folding_table()

@@ -41,13 +41,14 @@ from workflows.instances import (
     load_visible_attachment,
     load_visible_instance,
     parse_day,
+    search_startable_subjects,
     sees_errors,
     startable_processes,
     startable_subjects,
     timeline,
 )
 from workflows.models import Attachment, HumanTask, ProcessInstance, ProcessVersion
-from workflows.registry.models import OrgUnit, User
+from workflows.registry.models import Cadre, OrgUnit, User
 from workflows.states import EventType, InstanceStatus
 from workflows.timers import run_due_timers
 
@@ -464,6 +465,44 @@ def test_startable_subjects(session: Session, demo_users: dict) -> None:
     assert codes("personnel1") == [f"CB000{n}" for n in range(1, 8)]
     assert codes("admin") == [f"CB000{n}" for n in range(1, 8)]
     assert len(startable_subjects(session, _user(session, "personnel1"), limit=2)) == 2
+
+
+def _found(session: Session, username: str, text: str, **kwargs: int) -> list[str]:
+    return [c.code for c in search_startable_subjects(session, _user(session, username), text, **kwargs)]
+
+
+def test_the_cadre_search_finds_names_without_marks_and_codes_by_prefix(session: Session, demo_users: dict) -> None:
+    assert _found(session, "personnel1", "nguyen thi lan") == ["CB0001"]
+    assert _found(session, "personnel1", "ĐỖ  THỊ hoa") == _found(session, "personnel1", "do thi") == ["CB0006"]
+    assert _found(session, "personnel1", "cb000") == [f"CB000{n}" for n in range(1, 8)]
+    assert _found(session, "personnel1", "CB0005") == ["CB0005"]
+    assert _found(session, "personnel1", "cb000", limit=3) == ["CB0001", "CB0002", "CB0003"]
+    # Only the code's start: "0005" is inside a code, not its beginning.
+    assert _found(session, "personnel1", "0005") == []
+    for wildcard in ("%", "_", "  ", ""):
+        assert _found(session, "personnel1", wildcard) == []
+
+
+def test_the_cadre_search_keeps_to_the_start_scope(session: Session, demo_users: dict) -> None:
+    assert _found(session, "officer2", "nguyen thi lan") == []  # a colleague, but officers start only for themselves
+    assert _found(session, "officer2", "tran van hung") == ["CB0002"]
+    assert _found(session, "officer3", "cb000") == ["CB0005"]
+
+
+def test_the_cadre_search_reaches_cadres_past_the_first_suggestions(session: Session, demo_users: dict) -> None:
+    from workflows.instances import MAX_SUBJECT_CHOICES
+
+    unit_id = _unit(session, "X001")
+    session.add_all(
+        Cadre(code=f"CB{n:05d}", full_name=f"Nguyễn Thị Thu {n}", unit_id=unit_id)
+        for n in range(10_000, 10_000 + MAX_SUBJECT_CHOICES + 1)
+    )
+    session.flush()
+    last = f"CB{10_000 + MAX_SUBJECT_CHOICES:05d}"
+    assert last not in [c.code for c in startable_subjects(session, _user(session, "personnel1"))]
+    assert _found(session, "personnel1", last) == [last]
+    assert _found(session, "personnel1", f"nguyen thi thu {10_000 + MAX_SUBJECT_CHOICES}") == [last]
+    assert len(_found(session, "personnel1", "nguyen thi thu")) == 20
 
 
 def test_a_cancelled_instance_is_still_readable(

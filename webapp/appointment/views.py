@@ -17,7 +17,7 @@ from webapp.ballots.steps import load_instance, open_ballot_page
 from webapp.extensions import db
 from webapp.http import act, process_engine, refusal_on_fields, status_for
 from webapp.instances.views import warn_if_nobody_can_take
-from webapp.start_form import cadre_suggestions, post_picker, posts_json, showing_posts
+from webapp.start_form import cadre_suggestions, cadres_json, post_picker, posts_json, showing_posts
 from workflows.access import role_units
 from workflows.appointment import PROCESS_ID
 from workflows.appointment.ballots import APPOINTMENT_BALLOTS
@@ -117,6 +117,15 @@ def posts() -> Any:
     if not _may_start():
         abort(403)
     return posts_json(STARTING_ROLES)
+
+
+@bp.get("/cadres")
+@login_required
+def search_cadres() -> Any:
+    """The cadres `?q=` finds among those the person may start an appointment for (JSON for static/cadre_search.js)."""
+    if not _may_start():
+        abort(403)
+    return cadres_json()
 
 
 @bp.route("/<int:instance_id>/ballot", methods=["GET", "POST"])

@@ -35,7 +35,7 @@ from webapp.extensions import db
 from webapp.http import act, process_engine, translated
 from webapp.instances.forms import CancelForm, CommentForm, StartForm
 from webapp.own_start_pages import own_page_links, own_start_page, refusal_message
-from webapp.start_form import unit_tree
+from webapp.start_form import cadres_json, unit_tree
 from workflows.access import visible_units
 from workflows.engine import operations
 from workflows.errors import Conflict, Invalid, NotAllowed, NotFound, WorkflowError
@@ -425,3 +425,12 @@ def start() -> Response:
         own_pages=own_page_links(current_user, processes),
     )
     return make_response(page, 422 if request.method == "POST" else 200)
+
+
+@bp.get("/instances/start/cadres")
+@login_required
+def search_cadres() -> Response:
+    """The cadres `?q=` finds among the start page's suggestions (JSON for static/cadre_search.js)."""
+    if not can_start_any(db.session, current_user):
+        abort(403)
+    return cadres_json()

@@ -19,7 +19,7 @@ from webapp.i18n import data_value
 from webapp.instances.views import warn_if_nobody_can_take
 from webapp.rotation import rotation_policy
 from webapp.rotation.forms import StartRotationForm
-from webapp.start_form import cadre_suggestions, post_picker, posts_json, showing_posts
+from webapp.start_form import cadre_suggestions, cadres_json, post_picker, posts_json, showing_posts
 from workflows.access import role_units
 from workflows.errors import WorkflowError
 from workflows.rotation import PROCESS_ID
@@ -115,6 +115,15 @@ def posts() -> Any:
     if not _may_start():
         abort(403)
     return posts_json(STARTING_ROLES)
+
+
+@bp.get("/cadres")
+@login_required
+def search_cadres() -> Any:
+    """The cadres `?q=` finds among those the person may start a rotation for (JSON for static/cadre_search.js)."""
+    if not _may_start():
+        abort(403)
+    return cadres_json()
 
 
 @bp.route("/signals")

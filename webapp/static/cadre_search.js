@@ -1,0 +1,122 @@
+/*
+ * The cadre box of the start pages (input[data-cadre-search]): as a code or a name is typed, the page's scoped JSON
+ * endpoint (the input's data-cadre-search, ?q=<text>) is asked for the cadres it finds — by code prefix, or by name
+ * with case and Vietnamese marks ignored — and they are listed under the box; choosing one puts its code in the box.
+ * The browser's own list (the datalist of the first suggestions) is turned off while the script runs; without the
+ * script it stays, and a typed code is accepted as it is. No inline script or style: the CSP forbids them.
+ */
+(function () {
+  "use strict";
+
+  var MIN_LENGTH = 2;
+  var DELAY_MS = 200;
+
+  function attach(input) {
+    var url = input.getAttribute("data-cadre-search");
+    var results = document.getElementById(input.id + "-results");
+    if (!url || !results || !window.fetch) {
+      return;
+    }
+    input.removeAttribute("list");
+    input.setAttribute("aria-controls", results.id);
+    var timer = null;
+    var asked = 0;
+
+    function clear() {
+      while (results.firstChild) {
+        results.removeChild(results.firstChild);
+      }
+      results.hidden = true;
+    }
+
+    function choose(code) {
+      input.value = code;
+      clear();
+      input.focus();
+    }
+
+    function show(cadres) {
+      clear();
+      cadres.forEach(function (cadre) {
+        var item = document.createElement("li");
+        var button = document.createElement("button");
+        button.type = "button";
+        button.className = "small";
+        button.textContent = cadre.label;
+        button.addEventListener("click", function () {
+          choose(cadre.code);
+        });
+        item.appendChild(button);
+        results.appendChild(item);
+      });
+      if (!cadres.length) {
+        var none = document.createElement("li");
+        none.textContent = results.getAttribute("data-none");
+        results.appendChild(none);
+      }
+      results.hidden = false;
+    }
+
+    input.addEventListener("input", function () {
+      var text = input.value.trim();
+      var mine = ++asked;
+      window.clearTimeout(timer);
+      if (text.length < MIN_LENGTH) {
+        clear();
+        return;
+      }
+      timer = window.setTimeout(function () {
+        fetch(url + "?q=" + encodeURIComponent(text), {
+          credentials: "same-origin",
+          headers: { Accept: "application/json" }
+        })
+          .then(function (response) {
+            if (!response.ok) {
+              throw new Error("HTTP " + response.status);
+            }
+            return response.json();
+          })
+          .then(function (body) {
+            if (mine === asked) {
+              show(body.cadres || []);
+            }
+          })
+          .catch(function () {
+            if (mine === asked) {
+              clear(); // the typed code is still sent as it is
+            }
+          });
+      }, DELAY_MS);
+    });
+
+    function buttons() {
+      return Array.prototype.slice.call(results.querySelectorAll("button"));
+    }
+
+    input.addEventListener("keydown", function (event) {
+      if (event.key === "Escape") {
+        clear();
+      } else if (event.key === "ArrowDown" && !results.hidden && buttons().length) {
+        event.preventDefault();
+        buttons()[0].focus();
+      }
+    });
+
+    results.addEventListener("keydown", function (event) {
+      var list = buttons();
+      var at = list.indexOf(document.activeElement);
+      if (event.key === "Escape") {
+        clear();
+        input.focus();
+      } else if (event.key === "ArrowDown" && at >= 0 && at < list.length - 1) {
+        event.preventDefault();
+        list[at + 1].focus();
+      } else if (event.key === "ArrowUp" && at >= 0) {
+        event.preventDefault();
+        (at === 0 ? input : list[at - 1]).focus();
+      }
+    });
+  }
+
+  Array.prototype.forEach.call(document.querySelectorAll("input[data-cadre-search]"), attach);
+})();
