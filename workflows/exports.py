@@ -278,7 +278,8 @@ def _evaluation_record(row: Any) -> dict[str, Any]:
         "unit": unit_name,
         "period_kind": result.period_kind,
         "period": result.period,
-        "score": None if result.score is None else f"{result.score:.2f}",
+        # Written as the officers read it (and as the annual roll-up's file writes it): 87,06, not 87.06.
+        "score": None if result.score is None else f"{result.score:.2f}".replace(".", ","),
         "grade": result.grade,
     }
 

@@ -69,10 +69,10 @@ def test_the_year_shows_scores_proposed_grades_and_who_is_over_the_quota(auth: A
     assert re.search(r"<td>chung</td><td>10</td><td>3</td>\s*<td>2</td>", html)
     assert re.search(r"<td>ke_toan</td><td>1</td><td>1</td>\s*<td>0</td>", html)
     rx01 = _row(html, "RX01")
-    assert 'class="overdue"' in rx01 and "91.00" in rx01
+    assert 'class="overdue"' in rx01 and "91,00" in rx01
     assert 'class="overdue"' not in _row(html, "RX03")
     leave = _row(html, "RG10")  # on leave July–September: 9 months, average of the months worked
-    assert "<td>9</td><td>82.00</td>" in leave
+    assert "<td>9</td><td>82,00</td>" in leave
     assert "<td>0</td><td>—</td>" in _row(html, "RN01")
     assert "KHTNV" in _row(html, "RK01")  # reprimanded in the year
     assert 'href="/evaluation/rollup"' in html  # its tab

@@ -133,7 +133,7 @@ def test_a_commune_supervisor_lists_their_commune_s_results(auth: AuthActions, c
     page = client.get("/registry/evaluations")
     text = page.get_data(as_text=True)
     assert page.status_code == 200 and "Nguyễn Thị Lan" in text and "Hoàng Thị Mai" not in text
-    assert "HTXSNV" in text and "92.00" in text
+    assert "HTXSNV" in text and "92,00" in text
 
 
 def test_the_evaluation_export_holds_the_filtered_results_in_scope(auth: AuthActions, client, evaluations) -> None:
@@ -149,7 +149,7 @@ def test_the_evaluation_export_holds_the_filtered_results_in_scope(auth: AuthAct
     assert filename(response) == f"ket-qua-danh-gia-{records.local_today():%Y%m%d}.xlsx"
     rows = xlsx_rows(response)
     assert rows[0][0] == "Mã cán bộ"
-    assert rows[1:] == [["CB0001", "Nguyễn Thị Lan", "Xã An Phú", "month", "2026-10", "81.50", "HTTNV"]]
+    assert rows[1:] == [["CB0001", "Nguyễn Thị Lan", "Xã An Phú", "month", "2026-10", "81,50", "HTTNV"]]
 
     auth.logout()
     auth.login("supervisor1")

@@ -221,3 +221,28 @@ def test_an_email_the_import_leaves_alone_is_said(auth: AuthActions, client) -> 
     response = _upload(auth, client, [{**ROW, "email": "en@donvi.gov.vn"}])
     page = client.get(response.location).get_data(as_text=True)
     assert "Cột Email không được nhập" in page and "khác với tài khoản: 2." in page
+
+
+def test_the_record_shows_qualifications_by_name_and_scores_with_a_decimal_comma(
+    auth: AuthActions, client, driver: WorkflowDriver
+) -> None:
+    from workflows.db import transaction
+    from workflows.registry import records
+    from workflows.registry.models import User
+
+    with driver.session_factory() as s, transaction(s):
+        cadre = s.scalars(select(Cadre).where(Cadre.code == "CB0001")).one()
+        actor = s.scalars(select(User).where(User.username == "personnel1")).one()
+        records.update_cadre(
+            s, actor, cadre, {"education_level": "thac_si", "education_field": "Luật", "political_theory": "trung_cap"}
+        )
+        records.record_evaluation(s, actor, cadre, period_kind="month", period="2026-10", grade="HTTNV", score=87.06)
+        cadre_id = cadre.id
+    auth.login("personnel1")
+    page = lxml_html.fromstring(client.get(f"/registry/cadres/{cadre_id}").get_data(as_text=True))
+    facts = dict(zip(page.xpath("//dl[@class='facts']/dt/text()"), page.xpath("//dl[@class='facts']/dd"), strict=True))
+    assert facts["Trình độ chuyên môn"].text_content().split() == ["Thạc", "sĩ", "Luật"]
+    assert facts["Lý luận chính trị"].text_content() == "Trung cấp"
+    evaluations = page.xpath("//h2[text()='Kết quả đánh giá']/following-sibling::ul[1]/li/text()")
+    assert "2026-10: HTTNV (87,06)" in [" ".join(t.split()) for t in evaluations]
+    assert "87.06" not in client.get("/registry/evaluations").get_data(as_text=True)

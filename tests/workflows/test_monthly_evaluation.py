@@ -218,6 +218,9 @@ def test_full_month_with_one_return_ends_with_the_grade_on_the_record(driver, se
             )
             == 1
         )
+        body = session.scalars(select(Notification.body).where(Notification.kind == "evaluation_result")).one()
+        shown = body.split("Điểm: ", 1)[1].split(". Xếp loại", 1)[0]  # 87,06 in Vietnamese, never 87.06
+        assert "." not in shown and float(shown.replace(",", ".")) == round(data["score"], 2)
         assert verify_chains(session).ok
         assert_every_export_verifies(session)
 

@@ -180,6 +180,14 @@ _CHOICE_NAMES = {
 }
 
 
+def _choice_label(name: str, value: str | None) -> str:
+    """A coded field of the record (education level, political theory) by the label the import file uses: "Đại
+    học", not "dai_hoc"."""
+    if not value:
+        return "—"
+    return _CHOICE_NAMES.get(name, {}).get(value, value)
+
+
 def _field_name(name: str) -> str:
     """A record field's name: the import column's header, else the record's own labels, else a procedure's."""
     if name in _FIELD_NAMES:
@@ -241,7 +249,7 @@ def cadre(cadre_id: int) -> str:
     if found is None or not oversees_unit(db.session, current_user, found.unit_id, READ_ROLES) or not roots:
         abort(404)
     with read_logged(ViewedObject.CADRE, found.id, found.unit_id):
-        return render_template("registry/cadre.html", cadre=found, **_record_of(cadre_id))
+        return render_template("registry/cadre.html", cadre=found, choice_label=_choice_label, **_record_of(cadre_id))
 
 
 @bp.get("/template.<fmt>")

@@ -37,6 +37,7 @@ from workflows.rules.evaluation import (
     month_text,
     monthly_score,
     validate_self_assessment,
+    vi_number,
 )
 
 CRITERIA_FIELDS = ("criteria_politics", "criteria_competence", "criteria_innovation")
@@ -280,8 +281,15 @@ def record_result(session: Session, instance: InstanceLike, data: Mapping[str, A
         kind="evaluation_result",
         instance_id=instance.id,
         title=f"Kết quả đánh giá tháng {month_text(str(data.get('period')))}: {grade}",
-        body=f"Điểm: {data.get('score')}. Xếp loại: {grade}.",
+        body=f"Điểm: {_score_shown(data.get('score'))}. Xếp loại: {grade}.",
     )
+
+
+def _score_shown(score: Any) -> str:
+    """The score as the Vietnamese notification reads it: 87,06 (a decimal comma), not 87.06."""
+    if isinstance(score, int | float) and not isinstance(score, bool):
+        return vi_number(round(float(score), 2))
+    return "—" if score is None else str(score)
 
 
 TASK_HOOKS: dict[str, TaskHook] = {

@@ -77,6 +77,7 @@ __all__ = [
     "quota_check",
     "review_problems",
     "validate_self_assessment",
+    "vi_number",
 ]
 
 # The strings of workflows.registry.models.EvaluationGrade, best first.
@@ -585,7 +586,7 @@ class Grade:
         return GRADE_LABELS[self.grade]
 
 
-def _vi_number(score: float) -> str:
+def vi_number(score: float) -> str:
     """As given (89.995 stays 89,995: rounding it here would show a boundary the grade did not use)."""
     text = repr(float(score))
     return (text[:-2] if text.endswith(".0") else text).replace(".", ",")
@@ -616,7 +617,7 @@ def grade_for(
             "Đơn vị do mình trực tiếp phụ trách để xảy ra tham nhũng, lãng phí bị xử lý theo quy định "
             "(NĐ 335 Điều 20 điểm d)"
         )
-    shown = _vi_number(score)
+    shown = vi_number(score)
     if score >= 90:
         band, text = HTXSNV, "từ 90 trở lên"
     elif score >= 70:
