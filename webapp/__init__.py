@@ -22,6 +22,7 @@ from webapp.config import (
     appointment_policy_from,
     check_database_url,
     default_config,
+    digest_schedule_from,
     evaluation_policy_from,
     planning_policy_from,
     rotation_policy_from,
@@ -66,6 +67,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from webapp import units as unit_settings
 
     app.extensions[unit_settings.POLICY_KEY] = unit_policy_from(app.config["UNIT_POLICY"])
+    from webapp import notifications as notification_settings
+
+    app.extensions[notification_settings.DIGEST_SCHEDULE_KEY] = digest_schedule_from(
+        app.config["OVERDUE_DIGEST_WEEKDAY"], app.config["OVERDUE_DIGEST_HOUR"]
+    )
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
     check_database_url(uri)
     if uri.startswith("sqlite:///"):

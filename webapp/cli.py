@@ -26,6 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from webapp import display_zone
 from webapp.appointment import appointment_policy, work_calendar
 from webapp.audit.anchoring import anchor_key
 from webapp.audit.cli import anchor_command, verify_against, verify_export_command
@@ -34,6 +35,7 @@ from webapp.evaluation import evaluation_policy, reminder_leads
 from webapp.evaluation.rollup_cli import annual_command, rollup_command
 from webapp.extensions import db
 from webapp.http import problem_text
+from webapp.notifications import digest_schedule
 from webapp.own_start_pages import own_start_page
 from workflows import clock
 from workflows.appointment.service import (
@@ -67,6 +69,7 @@ from workflows.exports import (
 )
 from workflows.inspection.anchors import write_daily_anchor
 from workflows.notifications import SmtpSettings, run_notifications
+from workflows.overdue_digest import notify_overdue_weekly
 from workflows.production.heartbeat import WorkerIdentity, beat
 from workflows.query_args import MAX_ID
 from workflows.registry.cadre_columns import CADRE_COLUMNS
@@ -627,7 +630,8 @@ def _worker_pass(
     auto_open: list[str],
     once: bool,
 ) -> None:
-    """One poll: the heartbeat, due timers, notifications, scheduled starts, rotation signals, the daily anchor."""
+    """One poll: the heartbeat, due timers, notifications, scheduled starts, rotation signals, the leaders' weekly
+    digest of overdue work, the daily anchor."""
     beat(session_factory, identity, 0)  # alive before a long run too, not only after it
     run = run_due_timers(session_factory, _engine())
     mail = run_notifications(session_factory, smtp, reminders=reminder_leads())
@@ -653,6 +657,8 @@ def _worker_pass(
 
     if notified := notify_signals_weekly(session_factory):
         click.echo(f"rotation signals sent to {notified} personnel officer(s)")
+    if digests := notify_overdue_weekly(session_factory, zone=display_zone(current_app), schedule=digest_schedule()):
+        click.echo(f"overdue digest sent to {digests} leader(s)")
     if anchor := write_daily_anchor(session_factory, key=anchor_key()):
         click.echo(f"audit anchor of {anchor.anchored_on}: {anchor.chains} chain(s), {anchor.events} event(s)")
 

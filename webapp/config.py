@@ -15,6 +15,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from workflows.errors import Invalid
 from workflows.rules.appointment import AppointmentPolicy
 from workflows.rules.evaluation import EvaluationPolicy
+from workflows.rules.overdue_digest import DigestSchedule
 from workflows.rules.planning import PlanningPolicy
 from workflows.rules.rotation import RotationPolicy
 from workflows.rules.units import UnitPolicy
@@ -53,6 +54,10 @@ def default_config(instance_path: Path) -> dict[str, Any]:
         "LOG_FORMAT": os.environ.get("CANBO_LOG_FORMAT", "text"),
         "UPLOAD_DIR": os.environ.get("CANBO_UPLOAD_DIR", str(instance_path / "uploads")),
         "DISPLAY_TIMEZONE": os.environ.get("CANBO_TIMEZONE", "Asia/Ho_Chi_Minh"),
+        # The weekly digest of overdue work sent to each unit's leaders (decision 0066): the weekday (0 Monday …
+        # 6 Sunday) and the local hour (0–23, in DISPLAY_TIMEZONE) the worker sends it at. Checked at start-up.
+        "OVERDUE_DIGEST_WEEKDAY": os.environ.get("CANBO_OVERDUE_DIGEST_WEEKDAY", "0"),
+        "OVERDUE_DIGEST_HOUR": os.environ.get("CANBO_OVERDUE_DIGEST_HOUR", "7"),
         # E-mail notifications (empty SMTP_HOST: in-app notifications only).
         "SMTP_HOST": os.environ.get("SMTP_HOST", ""),
         "SMTP_PORT": int(os.environ.get("SMTP_PORT", "25")),
@@ -174,3 +179,13 @@ def work_calendar_from(value: Any) -> WorkCalendar:
         return WorkCalendar.from_mapping(_settings_from("WORK_CALENDAR", value))
     except Invalid as invalid:
         raise _invalid_setting("WORK_CALENDAR", invalid) from invalid
+
+
+def digest_schedule_from(weekday: Any, hour: Any) -> DigestSchedule:
+    """OVERDUE_DIGEST_WEEKDAY and OVERDUE_DIGEST_HOUR (numbers, or their text from the environment) as a schedule."""
+    if isinstance(weekday, DigestSchedule):
+        return weekday
+    try:
+        return DigestSchedule.from_values(weekday, hour)
+    except Invalid as invalid:
+        raise _invalid_setting("OVERDUE_DIGEST_WEEKDAY/OVERDUE_DIGEST_HOUR", invalid) from invalid

@@ -24,6 +24,7 @@ from tests.fixtures.tampering import bypass_append_only
 from tests.fixtures.workflow_helpers import WorkflowDriver
 from webapp.cli import _database_error_message, main
 from webapp.extensions import db
+from webapp.notifications import DIGEST_SCHEDULE_KEY
 from workflows import clock
 from workflows.db import make_engine, transaction
 from workflows.engine import operations
@@ -32,6 +33,7 @@ from workflows.evaluation.demo_month import demo_products
 from workflows.models import AuditEvent, HumanTask, ProcessInstance, ProcessVersion
 from workflows.production.models import WorkerHeartbeat
 from workflows.registry.models import ApiToken, Cadre, User
+from workflows.rules.overdue_digest import DigestSchedule
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "bpmn"
 T0 = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
@@ -203,6 +205,25 @@ def test_worker_once_escalates_an_overdue_review(runner: FlaskCliRunner, driver:
     assert result.exit_code == 0
     assert "1 instance(s) advanced, 1 fired, 0 failed" in result.output
     assert driver.task(instance_id, "escalated_review")
+
+
+def test_worker_once_sends_the_leaders_weekly_overdue_digest(
+    app: Flask, runner: FlaskCliRunner, driver: WorkflowDriver
+) -> None:
+    """At the configured weekday and local hour (here Thursday 16:00, OVERDUE_DIGEST_*), once for the week."""
+    app.extensions[DIGEST_SCHEDULE_KEY] = DigestSchedule(weekday=3, hour=16)
+    clock.set_now(T0)
+    instance_id = driver.start("sample_approval", as_user="officer1", subject="CB0001")
+    assert "overdue digest" not in runner.invoke(args=["worker", "--once"]).output  # last Thursday's week: none late
+    with driver.session_factory() as s, transaction(s):  # a first step late, with no timer to move it on
+        s.get(HumanTask, driver.task(instance_id, "submit_request").id).due_dt = datetime(2026, 11, 3)
+    assert "overdue digest" not in runner.invoke(args=["worker", "--once"]).output  # that week is done
+    clock.set_now(datetime(2026, 11, 5, 9, 0, tzinfo=UTC))  # Thursday 16:00 in Vietnam
+    first = runner.invoke(args=["worker", "--once"])
+    assert first.exit_code == 0, first.output
+    assert "overdue digest sent to 2 leader(s)" in first.output
+    again = runner.invoke(args=["worker", "--once"])
+    assert again.exit_code == 0 and "overdue digest" not in again.output
 
 
 def test_worker_once_opens_the_month_for_configured_units(app, runner: FlaskCliRunner, driver: WorkflowDriver) -> None:

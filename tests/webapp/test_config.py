@@ -13,10 +13,12 @@ from sqlalchemy import select
 from tests.fixtures.app import configured_app
 from tests.fixtures.planning import setup_planning
 from webapp.config import ConfigError
+from webapp.notifications import digest_schedule
 from webapp.planning import planning_policy
 from webapp.rotation import rotation_policy
 from webapp.units import unit_policy
 from workflows.models import ProcessInstance
+from workflows.rules.overdue_digest import DigestSchedule
 from workflows.rules.planning import DEFAULT_POLICY as DEFAULT_PLANNING_POLICY
 from workflows.rules.rotation import DEFAULT_POLICY as DEFAULT_ROTATION_POLICY
 from workflows.rules.units import DEFAULT_POLICY as DEFAULT_UNIT_POLICY
@@ -27,6 +29,16 @@ def test_without_settings_the_shipped_policies_apply(tmp_path: Path) -> None:
     assert planning_policy(app) == DEFAULT_PLANNING_POLICY
     assert rotation_policy(app) == DEFAULT_ROTATION_POLICY
     assert unit_policy(app) == DEFAULT_UNIT_POLICY
+    assert digest_schedule(app) == DigestSchedule(weekday=0, hour=7)  # Monday 07:00
+
+
+def test_the_overdue_digest_schedule_comes_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CANBO_OVERDUE_DIGEST_WEEKDAY", "4")
+    monkeypatch.setenv("CANBO_OVERDUE_DIGEST_HOUR", "16")
+    app = configured_app(f"sqlite:///{tmp_path / 'x.db'}", tmp_path)
+    assert digest_schedule(app) == DigestSchedule(weekday=4, hour=16)
 
 
 def test_the_policies_come_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -55,6 +67,8 @@ def test_the_policies_come_from_the_environment(tmp_path: Path, monkeypatch: pyt
         ({"EVALUATION_POLICY": '{"max_returns": -1}'}, "max_returns"),
         ({"UNIT_POLICY": '{"allowed_children": {"province": ["district"]}}'}, "allowed_children.province.district"),
         ({"UNIT_POLICY": '{"allowed_children": '}, "not valid JSON"),
+        ({"OVERDUE_DIGEST_WEEKDAY": "7"}, "weekday"),
+        ({"OVERDUE_DIGEST_HOUR": "7h"}, "hour"),
     ],
 )
 def test_a_bad_setting_stops_the_start_with_a_clear_error(tmp_path: Path, settings: dict[str, str], named: str) -> None:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta, timezone
 
 from sqlalchemy import select
 
 from tests.fixtures.app import AuthActions
 from tests.fixtures.workflow_helpers import WorkflowDriver
+from workflows import clock
 from workflows.models import Notification
 from workflows.notifications import create_notifications
+from workflows.overdue_digest import OVERDUE_DIGEST, notify_overdue_weekly
 from workflows.registry.models import ApiToken, User
 from workflows.registry.tokens import user_for_token
 
@@ -75,3 +78,26 @@ def test_a_page_number_past_any_page_or_not_a_number_shows_a_page(auth: AuthActi
     auth.login("officer1")
     for page in ("99999999999999999999", "²", "١", "-1"):
         assert client.get(f"/notifications?page={page}").status_code == 200, page
+
+
+def test_the_weekly_overdue_digest_reads_in_vietnamese_and_opens_the_report(
+    auth: AuthActions, client, driver: WorkflowDriver
+) -> None:
+    clock.set_now(datetime(2026, 11, 2, 8, 0, tzinfo=UTC))
+    instance_id = driver.start("sample_approval", as_user="officer1", subject="CB0001")
+    driver.complete("officer1", driver.task(instance_id, "submit_request").id, {"subject_line": "Đề nghị"})
+    clock.set_now(datetime(2026, 11, 9, 0, 0, tzinfo=UTC))  # Monday 07:00 in Vietnam
+    assert notify_overdue_weekly(driver.session_factory, zone=timezone(timedelta(hours=7))) == 2
+    auth.login("supervisor1")
+    page = client.get("/notifications").get_data(as_text=True)
+    assert "Việc quá hạn trong đơn vị tuần này: 1 việc" in page
+    assert f"Xem xét, phê duyệt — chưa có người nhận — Phê duyệt đề nghị (mẫu), hồ sơ số {instance_id}" in page
+    assert "quá hạn 3 ngày" in page
+    with driver.session_factory() as s:
+        item = s.scalars(
+            select(Notification).join(User).where(User.username == "supervisor1", Notification.kind == OVERDUE_DIGEST)
+        ).one()
+    response = auth.post(f"/notifications/{item.id}/open", page="/notifications")
+    assert response.headers["Location"].endswith("/reports/targets#overdue-by-unit")
+    report = client.get("/reports/targets").get_data(as_text=True)
+    assert 'id="overdue-by-unit"' in report

@@ -13,6 +13,8 @@ from workflows.db import transaction
 from workflows.errors import NotFound
 from workflows.models import Notification
 from workflows.notifications import BALLOT_OPENED, mark_read
+from workflows.overdue_digest import OVERDUE_DIGEST
+from workflows.reports import can_view_dashboard
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 PER_PAGE = 30
@@ -47,6 +49,9 @@ def open_(notification_id: int) -> Response:
         return redirect(url_for("tasks.show", task_id=item.human_task_id))
     if item is not None and item.kind == BALLOT_OPENED:  # the inbox lists the ballots still to cast
         return redirect(url_for("inbox.index"))
+    if item is not None and item.kind == OVERDUE_DIGEST and can_view_dashboard(current_user):
+        # No list of others' overdue tasks filtered by unit exists: the report counts them per unit and procedure.
+        return redirect(url_for("reports.targets", _anchor="overdue-by-unit"))
     return redirect(url_for("notifications.index"))
 
 
