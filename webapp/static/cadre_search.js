@@ -29,9 +29,17 @@
       results.hidden = true;
     }
 
-    function choose(code) {
-      input.value = code;
+    // A search still due (the delay) or on its way when a cadre is picked or the list is closed: dropped, or its
+    // answer would list the cadres again over the chosen code.
+    function cancel() {
+      window.clearTimeout(timer);
+      asked++;
       clear();
+    }
+
+    function choose(code) {
+      cancel();
+      input.value = code;
       input.focus();
     }
 
@@ -95,7 +103,7 @@
 
     input.addEventListener("keydown", function (event) {
       if (event.key === "Escape") {
-        clear();
+        cancel();
       } else if (event.key === "ArrowDown" && !results.hidden && buttons().length) {
         event.preventDefault();
         buttons()[0].focus();
@@ -106,7 +114,7 @@
       var list = buttons();
       var at = list.indexOf(document.activeElement);
       if (event.key === "Escape") {
-        clear();
+        cancel();
         input.focus();
       } else if (event.key === "ArrowDown" && at >= 0 && at < list.length - 1) {
         event.preventDefault();
