@@ -8,6 +8,7 @@ from typing import Any
 
 from lxml import html as lxml_html
 from sqlalchemy import func, select
+from sqlalchemy.orm import aliased
 
 from tests.fixtures.app import AuthActions
 from tests.fixtures.evaluation import MONTH
@@ -16,6 +17,8 @@ from workflows.db import transaction
 from workflows.evaluation import PROCESS_ID
 from workflows.models import ProcessInstance
 from workflows.registry.models import Cadre, OrgUnit, User
+
+Parent = aliased(OrgUnit)
 
 
 def _post(auth: AuthActions, **data: str) -> Any:
@@ -130,3 +133,27 @@ def test_a_dissolved_unit_is_refused(auth: AuthActions, driver: WorkflowDriver) 
     assert response.status_code == 422
     assert "đã giải thể" in response.get_data(as_text=True)
     assert _opened(driver) == set()
+
+
+def test_the_unit_list_is_the_tree_so_two_units_of_one_name_are_told_apart(
+    auth: AuthActions, client, driver: WorkflowDriver
+) -> None:
+    """Like every other unit picker (webapp.start_form.unit_tree): each unit right under its parent, indented."""
+    auth.login("personnel1")
+    page = lxml_html.fromstring(client.get("/evaluation/open").get_data(as_text=True))
+    options = [(o.get("value"), o.text_content()) for o in page.xpath('//select[@name="unit"]/option')]
+    depth = {code: label.count("— ") for code, label in options}
+    codes = [code for code, _label in options]
+    assert depth["T01"] == 0 and depth["X001"] >= 1
+    with driver.session_factory() as s:
+        parent_of = {
+            code: parent
+            for code, parent in s.execute(
+                select(OrgUnit.code, Parent.code)
+                .join(Parent, OrgUnit.parent_id == Parent.id)
+                .where(OrgUnit.code.in_(codes))
+            )
+        }
+    for code, parent in parent_of.items():  # a unit listed after its parent, one level deeper
+        if parent in depth:
+            assert codes.index(parent) < codes.index(code) and depth[code] == depth[parent] + 1

@@ -19,6 +19,7 @@ from webapp.extensions import db
 from webapp.http import act, problem_text, process_engine, refusal_on_fields, status_for, translated, trusted_svg
 from webapp.instances.views import STATUS_LABELS
 from webapp.query_args import page_arg
+from webapp.start_form import unit_tree
 from workflows.access import in_subtree, role_units
 from workflows.charts import bar_chart, stacked_bar
 from workflows.errors import Invalid, NotAllowed, NotFound, WorkflowError
@@ -134,7 +135,7 @@ def open_page() -> Any:
         abort(403)
     units = _units_under(OPENING_ROLES, open_only=True)
     form = OpenMonthForm()
-    form.unit.choices = [(unit.code, unit.name) for unit in units]
+    form.unit.choices = [(unit.code, label) for unit, label in unit_tree(units)]
     if request.method == "GET":
         form.month.data = form.month.data or f"{local_today():%Y-%m}"
     problems: list[str] = []
@@ -226,7 +227,7 @@ def annual_page() -> Any:
         abort(403)
     units = _units_under(OPENING_ROLES)
     form = AnnualRunForm()
-    form.unit.choices = [(unit.code, unit.name) for unit in units]
+    form.unit.choices = [(unit.code, label) for unit, label in unit_tree(units)]
     if request.method == "GET":
         form.year.data = form.year.data or f"{local_today():%Y}"
     problems: list[str] = []
