@@ -268,9 +268,9 @@ def test_a_local_or_weak_cadre_is_refused_with_the_rule_that_failed(
     _verified(session_factory)
 
 
-def _check(auth: AuthActions, world: dict, code: str) -> Any:
+def _check(auth: AuthActions, world: dict, code: str, *, months: int = 36) -> Any:
     """The start page's "Check the conditions" button: the same fields, nothing started."""
-    starts, ends = _period()
+    starts, ends = _period(months)
     return auth.post(
         "/rotations/start",
         {
@@ -314,6 +314,23 @@ def test_the_start_page_checks_the_conditions_up_front(
     _ok(started)
     shown = auth.client.get(started.headers["Location"]).get_data(as_text=True)
     assert ("Chưa đạt điều kiện" in shown) == bool(failed)
+
+
+def test_checking_a_choice_the_rules_cannot_run_on_says_what_to_put_right(
+    auth: AuthActions, session_factory: sessionmaker[Session], world: dict[str, Any]
+) -> None:
+    """A period too short, or a cadre outside the officer's scope: the check used to show the page again with no
+    table and no word. It names each problem on its field, as the start would, and starts nothing."""
+    before = _written(session_factory)
+    _as(auth, "personnel1")
+    short = _check(auth, world, OFFICER, months=24)
+    page = _doc(short)
+    assert short.status_code == 422 and not page.xpath('//section[contains(@class, "eligibility-preview")]')
+    assert "Chưa kiểm tra được điều kiện" in page.text_content()
+    assert "36" in " ".join(page.xpath('//*[contains(@class, "field-error")]//text()'))
+    unknown = _doc(_check(auth, world, "XX9999"))
+    assert "Không có cán bộ đang công tác nào trong phạm vi của bạn mang mã này" in unknown.text_content()
+    assert _written(session_factory) == before
 
 
 def _written(session_factory: sessionmaker[Session]) -> tuple[int, int, int]:

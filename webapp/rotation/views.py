@@ -27,6 +27,7 @@ from workflows.rotation.ballots import ROTATION_BALLOTS
 from workflows.rotation.service import STARTING_ROLES, RotationRequest, preview_eligibility, start_rotation
 from workflows.rotation.signals import can_see_signals, rotation_signals, signal_scope
 from workflows.rules.appointment import RuleResult, failed_rules
+from workflows.rules.rotation import RotationPolicy
 
 bp = Blueprint("rotation", __name__, url_prefix="/rotations")
 
@@ -60,10 +61,15 @@ def start() -> Any:
             purpose=form.purpose.data or "",
             purpose_note=form.purpose_note.data or "",
         )
-        eligibility = preview_eligibility(db.session, actor=current_user, request=rotation, policy=policy)
         if request.form.get("action") == "check":
-            pass  # the rules on the chosen cadre and post (QĐ 65-QĐ/TW): the page again, nothing started
+            # The rules on the chosen cadre and post (QĐ 65-QĐ/TW): the page again, nothing started; or, while a
+            # choice is not valid yet, what to put right before they can be run.
+            try:
+                eligibility = preview_eligibility(db.session, actor=current_user, request=rotation, policy=policy)
+            except WorkflowError as error:
+                errors, status = refusal_on_fields(form, error), status_for(error)
         else:
+            eligibility = _eligibility_or_none(rotation, policy)
             try:
                 instance = act(
                     lambda: start_rotation(
@@ -93,6 +99,14 @@ def start() -> Any:
         eligibility=eligibility,
     )
     return page, status
+
+
+def _eligibility_or_none(rotation: RotationRequest, policy: RotationPolicy) -> list[RuleResult] | None:
+    """The rules' results to warn of once started; none while the request is refused (the start names why)."""
+    try:
+        return preview_eligibility(db.session, actor=current_user, request=rotation, policy=policy)
+    except WorkflowError:
+        return None
 
 
 def _warn_of_unmet_rules(results: list[RuleResult] | None) -> None:

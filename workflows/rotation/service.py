@@ -20,7 +20,7 @@ from workflows.assignment import holds_role_over
 from workflows.engine.operations import start_instance
 from workflows.engine.runtime import ProcessEngine
 from workflows.engine.store import InstanceSnapshot
-from workflows.errors import Conflict, Invalid, NotAllowed, NotFound, Problem
+from workflows.errors import Conflict, Invalid, NotAllowed, Problem
 from workflows.models import ProcessInstance
 from workflows.query_args import parse_id
 from workflows.registry.models import Cadre, OrgUnit, Position, RotationRecord, User
@@ -69,59 +69,19 @@ def _running_for(session: Session, cadre: Cadre) -> int | None:
     )
 
 
-def preview_eligibility(
-    session: Session, *, actor: User | None, request: RotationRequest, policy: RotationPolicy = DEFAULT_POLICY
-) -> list[RuleResult] | None:
-    """The rules of rules/rotation.py (QĐ 65-QĐ/TW, NĐ 170/2025) on the chosen cadre and post before anything is
-    started, one result each with its legal source, so the personnel officer sees a failing rule up front rather
-    than at the step "Thẩm định" (which checks them again on the registry as it then stands, with the plan's
-    approval and the exceptions given). Nothing is written. None while the cadre (active, in the actor's scope),
-    the receiving unit (in scope), its post or the period is not yet a valid choice: `start_rotation` names those
-    problems."""
-    cadre = session.scalar(select(Cadre).where(Cadre.code == (request.cadre_code or "").strip()))
-    if cadre is None or not cadre.is_active or not can_start_rotation(session, actor, cadre.unit_id):
-        return None
-    if not (_valid_id(request.to_unit_id) and _valid_id(request.position_id)) or request.starts_on is None:
-        return None
-    if period_problems(request.starts_on, request.planned_end_on, today=local_today(), policy=policy):
-        return None  # dates nobody means (year 9999) or outside the window: counted months would mean nothing
-    assert request.to_unit_id is not None and request.position_id is not None
-    position = session.get(Position, request.position_id)
-    if position is None or request.to_unit_id not in ancestry(session, position.unit_id):
-        return None
-    if not can_start_rotation(session, actor, request.to_unit_id):
-        return None
-    try:
-        facts = rotation_facts(
-            session,
-            cadre.id,
-            to_unit_id=request.to_unit_id,
-            starts_on=request.starts_on,
-            planned_end_on=request.planned_end_on,
-            purpose=request.purpose or None,
-            position_id=position.id,
-            purpose_note=(request.purpose_note or "").strip() or None,
-            policy=policy,
-        )
-    except NotFound:
-        return None
-    return check_rotation(facts, policy=policy)
+@dataclass(frozen=True)
+class _CheckedRequest:
+    """A rotation request read against the registry: what it names, and every problem found with it."""
+
+    problems: list[Problem]
+    cadre: Cadre | None
+    to_unit: OrgUnit | None
+    position: Position | None
 
 
-def start_rotation(
-    session: Session,
-    engine: ProcessEngine,
-    *,
-    actor: User | None,
-    request: RotationRequest,
-    policy: RotationPolicy = DEFAULT_POLICY,
-) -> InstanceSnapshot:
-    """Start the rotation of a cadre to a post of another unit. Refused, with nothing written (`Invalid`, one
-    problem per field), when: the cadre, unit or post does not exist; the receiving unit or the cadre is outside
-    the actor's scope; the post is not in the receiving unit; the cadre already works there; the dates are missing,
-    the first day lies outside the policy's window around today, or the rotation is shorter than the policy's
-    minimum (NĐ 170 Điều 48: 36 months) or longer than its maximum (`period_problems`); the purpose is unknown or an
-    "other" purpose has no note. `Conflict` while the cadre has a rotation running or not ended."""
+def _checked_request(
+    session: Session, actor: User | None, request: RotationRequest, policy: RotationPolicy
+) -> _CheckedRequest:
     problems: list[Problem] = []
     cadre = session.scalar(select(Cadre).where(Cadre.code == (request.cadre_code or "").strip()))
     if cadre is None or not cadre.is_active or not can_start_rotation(session, actor, cadre.unit_id):
@@ -140,14 +100,61 @@ def start_rotation(
         problems.append(Problem("The position does not belong to the receiving unit.", field="position"))
     if to_unit is not None and cadre is not None and to_unit.id in ancestry(session, cadre.unit_id):
         problems.append(Problem("The cadre already works in the receiving unit.", field="to_unit"))
-    starts, ends = request.starts_on, request.planned_end_on
-    problems.extend(period_problems(starts, ends, today=local_today(), policy=policy))
+    problems.extend(period_problems(request.starts_on, request.planned_end_on, today=local_today(), policy=policy))
     if request.purpose not in policy.purposes:
         problems.append(Problem("Choose the purpose of the rotation.", field="purpose"))
     elif request.purpose in policy.purposes_needing_note and not (request.purpose_note or "").strip():
         problems.append(Problem("Write the competent authority's grounds for this purpose.", field="purpose_note"))
-    if problems:
-        raise Invalid("The rotation cannot be started.", problems)
+    return _CheckedRequest(problems, cadre, to_unit, position)
+
+
+def preview_eligibility(
+    session: Session, *, actor: User | None, request: RotationRequest, policy: RotationPolicy = DEFAULT_POLICY
+) -> list[RuleResult]:
+    """The rules of rules/rotation.py (QĐ 65-QĐ/TW, NĐ 170/2025) on the chosen cadre and post before anything is
+    started, one result each with its legal source, so the personnel officer sees a failing rule up front rather
+    than at the step "Thẩm định" (which checks them again on the registry as it then stands, with the plan's
+    approval and the exceptions given). Nothing is written. `Invalid`, naming every problem as `start_rotation`
+    would, while the cadre (active, in the actor's scope), the receiving unit (in scope), its post or the period is
+    not yet a valid choice: the rules cannot be run on it."""
+    checked = _checked_request(session, actor, request, policy)
+    if checked.problems:
+        raise Invalid("The conditions cannot be checked until the choices below are put right.", checked.problems)
+    assert checked.cadre is not None and checked.position is not None and request.to_unit_id is not None
+    assert request.starts_on is not None
+    facts = rotation_facts(
+        session,
+        checked.cadre.id,
+        to_unit_id=request.to_unit_id,
+        starts_on=request.starts_on,
+        planned_end_on=request.planned_end_on,
+        purpose=request.purpose or None,
+        position_id=checked.position.id,
+        purpose_note=(request.purpose_note or "").strip() or None,
+        policy=policy,
+    )
+    return check_rotation(facts, policy=policy)
+
+
+def start_rotation(
+    session: Session,
+    engine: ProcessEngine,
+    *,
+    actor: User | None,
+    request: RotationRequest,
+    policy: RotationPolicy = DEFAULT_POLICY,
+) -> InstanceSnapshot:
+    """Start the rotation of a cadre to a post of another unit. Refused, with nothing written (`Invalid`, one
+    problem per field), when: the cadre, unit or post does not exist; the receiving unit or the cadre is outside
+    the actor's scope; the post is not in the receiving unit; the cadre already works there; the dates are missing,
+    the first day lies outside the policy's window around today, or the rotation is shorter than the policy's
+    minimum (NĐ 170 Điều 48: 36 months) or longer than its maximum (`period_problems`); the purpose is unknown or an
+    "other" purpose has no note. `Conflict` while the cadre has a rotation running or not ended."""
+    checked = _checked_request(session, actor, request, policy)
+    cadre, to_unit, position = checked.cadre, checked.to_unit, checked.position
+    starts, ends = request.starts_on, request.planned_end_on
+    if checked.problems:
+        raise Invalid("The rotation cannot be started.", checked.problems)
     assert cadre is not None and to_unit is not None and position is not None
     assert starts is not None and ends is not None
     if actor is not None and not can_start_rotation(session, actor, to_unit.id):
