@@ -166,7 +166,7 @@ def create_notifications(
     due_soon/overdue ones (due_soon: within `due_soon` of the deadline, or the process's own lead in `reminders`).
     Each batch is one transaction holding the cursor row, so concurrent workers take turns
     and never create the same rows. Returns how many notifications were created."""
-    _ensure_cursor(session_factory)
+    ensure_cursor(session_factory)
     created = 0
     seen = 0
     while True:
@@ -290,12 +290,14 @@ def _recipient_ids(session: Session, assignee_id: int | None, role: str | None, 
     )
 
 
-def _ensure_cursor(session_factory: sessionmaker[Session]) -> None:
+def ensure_cursor(session_factory: sessionmaker[Session], name: str = CURSOR_NAME) -> None:
+    """A worker cursor's row exists before anyone locks it: two first runs must not both insert it (the weekly
+    overdue digest's cursor is made the same way)."""
     with session_factory() as session:
-        if session.get(WorkerCursor, CURSOR_NAME) is not None:
+        if session.get(WorkerCursor, name) is not None:
             session.rollback()
             return
-        session.add(WorkerCursor(name=CURSOR_NAME, position=0, updated_dt=clock.utcnow_naive()))
+        session.add(WorkerCursor(name=name, position=0, updated_dt=clock.utcnow_naive()))
         try:
             session.commit()
         except IntegrityError:

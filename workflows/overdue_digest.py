@@ -20,14 +20,13 @@ from datetime import datetime, tzinfo
 from typing import cast
 
 from sqlalchemy import Table, insert, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from workflows import clock
 from workflows.assignment import unit_chain
 from workflows.db import is_sqlite, transaction
 from workflows.models import HumanTask, Notification, WorkerCursor
-from workflows.notifications import PENDING
+from workflows.notifications import PENDING, ensure_cursor
 from workflows.registry.models import OrgUnit, RoleAssignment, User
 from workflows.rules.overdue_digest import DEFAULT_SCHEDULE, DigestSchedule, OverdueTask, digest_text, week_run
 from workflows.states import Role, TaskStatus
@@ -54,7 +53,7 @@ def notify_overdue_weekly(
         done = session.get(WorkerCursor, CURSOR_NAME)
         if done is not None and done.position >= mark:
             return 0
-    _ensure_cursor(session_factory)
+    ensure_cursor(session_factory, CURSOR_NAME)
     with session_factory() as session, transaction(session):
         query = select(WorkerCursor).where(WorkerCursor.name == CURSOR_NAME)
         if not is_sqlite(session):  # SQLite: BEGIN IMMEDIATE already made this the only writer
@@ -116,16 +115,3 @@ def _digests(session: Session, now: datetime) -> dict[int, tuple[str, str]]:
             for user_id in leaders.get(unit, ()):
                 in_scope[user_id][task_id] = task
     return {user_id: digest_text(list(tasks.values()), now) for user_id, tasks in in_scope.items()}
-
-
-def _ensure_cursor(session_factory: sessionmaker[Session]) -> None:
-    """The cursor row exists before anyone locks it: two first runs must not both insert it."""
-    with session_factory() as session:
-        if session.get(WorkerCursor, CURSOR_NAME) is not None:
-            session.rollback()
-            return
-        session.add(WorkerCursor(name=CURSOR_NAME, position=0, updated_dt=clock.utcnow_naive()))
-        try:
-            session.commit()
-        except IntegrityError:
-            session.rollback()  # another worker created it first
