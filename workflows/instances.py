@@ -286,6 +286,7 @@ class OpenTask:
     assignee_name: str | None
     candidate_unit_name: str | None
     can_open: bool = False  # whether the task page would let this user in
+    nobody_can_take: bool = False  # a group task whose role no active user holds where it waits
 
 
 @dataclass
@@ -429,20 +430,14 @@ def instance_detail(
         can_comment=can_comment(user),
         can_cancel=can_cancel_instance(session, user, instance),
         sees_errors=sees_errors(user),
-        # only read when a step waits for a role: a finished instance costs no query
         ending=ending_of(zip((e.event_type for e in events.events), events.payloads, strict=True)),
-        untakeable=untakeable_tasks(session, instance_id=instance.id)
-        if any(item.task.candidate_role and item.task.assignee_id is None for item in waiting)
-        else [],
+        untakeable=[(item.task, item.candidate_unit_name or "") for item in waiting if item.nobody_can_take],
     )
 
 
-def untakeable_tasks(session: Session, *, instance_id: int | None = None, limit: int = 100) -> list[Any]:
-    """Open group tasks whose role no active user holds in the task's unit or a unit above it (a role covers the
-    units below it): no inbox offers them, though the assignment itself raised no problem. (task, unit name) rows,
-    oldest first; `instance_id`: only that instance's (its page warns the reader, one query)."""
-    unit = aliased(OrgUnit)
-    holder = (
+def _role_holder(unit: Any) -> Any:
+    """An active user holding the task's candidate role in `unit` or a unit above it (a role covers the units below)."""
+    return (
         select(RoleAssignment.id)
         .join(User, User.id == RoleAssignment.user_id)
         .where(
@@ -451,16 +446,28 @@ def untakeable_tasks(session: Session, *, instance_id: int | None = None, limit:
             (RoleAssignment.unit_id == unit.id) | unit.path.like("%/" + cast(RoleAssignment.unit_id, String) + "/%"),
         )
     )
+
+
+def _nobody_can_take(unit: Any) -> Any:
+    """An open group task whose role no active user holds where it waits: no inbox offers it, though the assignment
+    itself raised no problem."""
+    return and_(
+        HumanTask.assignee_id.is_(None),
+        HumanTask.assignment_problem.is_(None),
+        HumanTask.candidate_role.is_not(None),
+        HumanTask.candidate_unit_id.is_not(None),
+        ~_role_holder(unit).exists(),
+    )
+
+
+def untakeable_tasks(session: Session, *, instance_id: int | None = None, limit: int = 100) -> list[Any]:
+    """Open group tasks nobody can take (`_nobody_can_take`): (task, unit name) rows, oldest first; `instance_id`:
+    only that instance's (the flash after a start). The instance page reads the same from its open tasks' row."""
+    unit = aliased(OrgUnit)
     query = (
         select(HumanTask, unit.name)
         .join(unit, unit.id == HumanTask.candidate_unit_id)
-        .where(
-            HumanTask.status == TaskStatus.OPEN,
-            HumanTask.assignee_id.is_(None),
-            HumanTask.assignment_problem.is_(None),
-            HumanTask.candidate_role.is_not(None),
-            ~holder.exists(),
-        )
+        .where(HumanTask.status == TaskStatus.OPEN, _nobody_can_take(unit))
         .order_by(HumanTask.opened_dt, HumanTask.id)
         .limit(limit)
     )
@@ -660,6 +667,7 @@ _OPEN_TASKS = server_prepared(
         _open_task_candidate_unit.name,
         _open_task_candidate_unit.path,
         _open_task_unit.path,
+        _nobody_can_take(_open_task_candidate_unit).label("nobody_can_take"),
     )
     .outerjoin(_open_task_assignee, HumanTask.assignee_id == _open_task_assignee.id)
     .outerjoin(_open_task_candidate_unit, HumanTask.candidate_unit_id == _open_task_candidate_unit.id)
@@ -672,14 +680,14 @@ _OPEN_TASKS = server_prepared(
 def open_tasks(session: Session, instance_id: int, user: User | None = None) -> list[OpenTask]:
     held = role_units(user) if user is not None else []
     found = []
-    for task, assignee_name, unit_name, candidate_path, unit_path in session.execute(
+    for task, assignee_name, unit_name, candidate_path, unit_path, nobody_can_take in session.execute(
         _OPEN_TASKS, {"instance_id": instance_id}
     ):
         # `workflows.tasks.can_view`, on the paths read with the rows
         can_open = user is not None and sees_task(
             user.id, held, task, chain_of(task.candidate_unit_id, candidate_path), chain_of(task.unit_id, unit_path)
         )
-        found.append(OpenTask(task, assignee_name, unit_name, can_open))
+        found.append(OpenTask(task, assignee_name, unit_name, can_open, bool(nobody_can_take)))
     return found
 
 
