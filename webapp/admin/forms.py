@@ -13,28 +13,24 @@ from workflows.query_args import MAX_ID
 _REASON_TOO_LONG = _l("At most %(max)s characters.", max=lazy_amount(RETIRE_REASON_MAX))
 
 
-class WithdrawForm(Form):
-    reason = StringField(
+def _reason_field(required: str) -> StringField:
+    """The reason a change of a procedure's use is recorded with in the audit log: required, at most
+    RETIRE_REASON_MAX characters (the service checks the same)."""
+    return StringField(
         _l("Reason"),
         filters=[clean_text],
-        validators=[
-            DataRequired(_l("Say why the procedure is withdrawn; it is recorded in the audit log.")),
-            Length(max=RETIRE_REASON_MAX, message=_REASON_TOO_LONG),
-        ],
+        validators=[DataRequired(required), Length(max=RETIRE_REASON_MAX, message=_REASON_TOO_LONG)],
     )
+
+
+class WithdrawForm(Form):
+    reason = _reason_field(_l("Say why the procedure is withdrawn; it is recorded in the audit log."))
 
 
 class ReinstateForm(Form):
     """Putting a withdrawn procedure back in use asks why, as withdrawing it does (decision 0059)."""
 
-    reason = StringField(
-        _l("Reason"),
-        filters=[clean_text],
-        validators=[
-            DataRequired(_l("Say why the procedure is put back in use; it is recorded in the audit log.")),
-            Length(max=RETIRE_REASON_MAX, message=_REASON_TOO_LONG),
-        ],
-    )
+    reason = _reason_field(_l("Say why the procedure is put back in use; it is recorded in the audit log."))
 
 
 class RollbackForm(Form):
