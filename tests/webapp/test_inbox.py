@@ -166,6 +166,26 @@ def test_bulk_approval_completes_each_task_separately(
     assert driver.instance(two_communes["x001_draft"]).status == InstanceStatus.RUNNING
 
 
+def test_bulk_approval_names_only_the_tasks_the_person_may_see(
+    auth: AuthActions, client, driver: WorkflowDriver, two_communes: dict
+) -> None:
+    """A forged id of another commune's task is refused without its case number or step; their own are named."""
+    other = driver.task(two_communes["x002_review"], "review_request")
+    own_draft = driver.task(two_communes["x001_draft"], "submit_request")
+    auth.login("supervisor1")
+    auth.post("/inbox/bulk-approve", {"task_id": [str(other.id), "999999"]})
+    page = client.get("/inbox").get_data(as_text=True)
+    assert "2 việc ngoài phạm vi của bạn" in page
+    assert f"#{two_communes['x002_review']} " not in page
+    assert driver.instance(two_communes["x002_review"]).status == InstanceStatus.RUNNING
+    auth.logout()
+    auth.login("officer2")
+    auth.post("/inbox/bulk-approve", {"task_id": [str(own_draft.id)]})
+    page = client.get("/inbox").get_data(as_text=True)
+    assert f"#{two_communes['x001_draft']} {own_draft.name}" in page  # their own task, not an approval step
+    assert driver.instance(two_communes["x001_draft"]).status == InstanceStatus.RUNNING
+
+
 def test_bad_filter_values_are_ignored_not_errors(auth: AuthActions, client, two_communes: dict) -> None:
     auth.login("supervisor1")
     for query in ("scope=nope", "page=-4", "page=abc", "sort=drop", "due=yesterday", "unit=x", "q=" + "x" * 500):

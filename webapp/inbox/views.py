@@ -173,13 +173,16 @@ def bulk_approve() -> Response:
     engine = process_engine()
     approvable = operations.bulk_approvable_tasks(db.session, engine, task_ids)
     done, refused = 0, []
+    own: dict[int, tuple[int, str]] = {}
     for task_id in task_ids:
         task = db.session.get(HumanTask, task_id)
-        if task is None or task.status != TaskStatus.OPEN:
-            refused.append(str(task_id))
+        if task is None:
+            refused.append(task_id)
             continue
-        if task_id not in approvable:
-            refused.append(f"#{task.instance_id} {task.name}")
+        if task.assignee_id == current_user.id:
+            own[task_id] = (task.instance_id, task.name)
+        if task.status != TaskStatus.OPEN or task_id not in approvable:
+            refused.append(task_id)
             continue
         instance_id = task.instance_id
         try:
@@ -191,9 +194,16 @@ def bulk_approve() -> Response:
             )
             done += 1
         except WorkflowError:
-            refused.append(f"#{instance_id}")
+            refused.append(task_id)
     if done:
         flash(ngettext("%(num)d task approved.", "%(num)d tasks approved.", done), "success")
     if refused:
-        flash(_("Not approved (not an approval step, or no longer open): %(list)s", list=", ".join(refused)), "error")
+        # Named only where the person may see the task (theirs, or one their role could take), as a refused claim is:
+        # a forged id must not tell them the case number and step of someone else's task.
+        others = [task_id for task_id in refused if task_id not in own]
+        labels = own | group_task_labels(db.session, current_user, others)
+        named = [f"#{labels[task_id][0]} {labels[task_id][1]}" for task_id in refused if task_id in labels]
+        if unseen := sum(task_id not in labels for task_id in refused):
+            named.append(ngettext("%(num)d task outside your scope", "%(num)d tasks outside your scope", unseen))
+        flash(_("Not approved (not an approval step, or no longer open): %(list)s", list=", ".join(named)), "error")
     return _back()
