@@ -252,3 +252,23 @@ def test_the_month_is_taken_as_people_write_it(app: Flask, auth: AuthActions, cl
     title = "Monthly results: %(unit)s, month %(month)s"
     assert heading is not None and heading.group(1) == vietnamese(app, title, unit="Xã An Phú", month="11/2026")
     assert f'name="month" size="8" value="{typed}"' in html and "Cần một tháng" not in html
+
+
+def test_without_a_month_the_box_shows_the_month_as_its_example_writes_it(auth: AuthActions, client, seeded) -> None:
+    """The page opened from the menu names its month in the box as "11/2026", the form of the box's own example
+    (it showed the stored "2026-11" beside a placeholder reading "11/2026")."""
+    auth.login("personnel1")
+    html = client.get("/evaluation/results?unit=X001").get_data(as_text=True)
+    box = re.search(r'<input type="text" name="month" size="8" value="([^"]*)" placeholder="([^"]*)"', html)
+    assert box is not None and box.group(2) == "11/2026"
+    assert re.fullmatch(r"1?\d/2026", box.group(1)) and f"tháng {box.group(1)}</h1>" in html
+
+
+def test_a_row_names_the_values_that_do_not_say_what_they_are(auth: AuthActions, client, seeded) -> None:
+    """On a phone the header row is hidden and each row stacks its cells: a score, a name or "—" is labelled."""
+    auth.login("personnel1")
+    html = client.get(f"/evaluation/results?unit=X001-VP&month={MONTH}").get_data(as_text=True)
+    rows = len(_codes(html))
+    assert rows > 0
+    for label in ("Điểm", "Người quyết định", "Tiến độ"):
+        assert html.count(f'<td data-label="{label}">') == rows, label

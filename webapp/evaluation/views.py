@@ -298,7 +298,7 @@ def results() -> Any:
         "units": units,
         "unit": unit,
         "month": month,
-        "month_typed": typed or month,
+        "month_typed": typed or month_text(month),  # as the box's example writes it, not the stored "2026-11"
         "access": access,
         "include_subunits": include_subunits,
     }
