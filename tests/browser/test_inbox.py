@@ -58,3 +58,27 @@ def test_a_supervisor_takes_every_group_task_at_once_on_a_phone(  # type: ignore
         ).all()
     assert holders == [supervisor] * 3
     assert problems == []
+
+
+def test_on_a_phone_each_stacked_cell_names_its_column(  # type: ignore[no-untyped-def]
+    live_server: str, page, shoot, driver: WorkflowDriver
+) -> None:
+    """The header row is hidden at 400 px: the page's script gives each cell its column's name, shown before the
+    value (a due date alone did not say it was the due date); the select column, whose header has no text, is not
+    labelled, and on a wide screen no label shows."""
+    instance_id = driver.start("sample_approval", as_user="officer1", subject="CB0001")
+    driver.complete("officer1", driver.task(instance_id, "submit_request").id, {"subject_line": "Đề nghị"})
+    page.set_viewport_size({"width": WIDTH, "height": 800})
+    sign_in(page, live_server, "supervisor1")
+    page.goto(f"{live_server}/inbox?scope=group")
+    row = page.locator("table.tasks tbody tr").first
+    before = row.locator("td").evaluate_all("cells => cells.map(cell => getComputedStyle(cell, '::before').content)")
+    headers = page.locator("table.tasks thead th").evaluate_all("cells => cells.map(cell => cell.textContent.trim())")
+    assert len(before) == len(headers)
+    for header, shown in zip(headers, before, strict=True):
+        assert shown == (f'"{header}: "' if header else "none"), (header, shown)
+    assert "Hạn xử lý: " in [f"{header}: " for header in headers]
+    shoot("inbox-stacked-labels-400px")
+    page.set_viewport_size({"width": 1280, "height": 800})
+    wide = row.locator("td").evaluate_all("cells => cells.map(cell => getComputedStyle(cell, '::before').content)")
+    assert set(wide) == {"none"}
