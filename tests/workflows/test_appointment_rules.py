@@ -196,13 +196,15 @@ def test_the_age_rule_applies_to_first_and_higher_appointments_only(overrides: d
 def test_age_cannot_be_checked_without_birth_date_or_gender() -> None:
     for missing in ({"birth_date": None}, {"gender": None}):
         checked = result(RULE_AGE, facts(**missing))
-        assert not checked.passed
+        assert not checked.passed and checked.unknown  # not met, and said to be for want of data
         assert "thiếu ngày sinh hoặc giới tính" in checked.message
+        # The process data keeps its shape: the flag is for the start page's preview only.
+        assert set(checked.to_mapping()) == {"rule", "passed", "message", "source"}
 
 
 def test_a_retired_candidate_fails_the_age_rule() -> None:
     checked = result(RULE_AGE, facts(birth_date=date(1962, 1, 1), gender="male"))
-    assert not checked.passed
+    assert not checked.passed and not checked.unknown
     assert checked.message.startswith("Đã đến tuổi nghỉ hưu")
 
 
@@ -248,7 +250,8 @@ def test_first_appointment_is_exempt_and_a_missing_start_fails() -> None:
     assert first.passed
     assert "Bổ nhiệm lần đầu" in first.message
     missing = result(RULE_TIME_IN_POST, facts(current_post_started_on=None))
-    assert not missing.passed
+    assert not missing.passed and missing.unknown
+    assert not result(RULE_TIME_IN_POST, facts(current_post_started_on=date(2026, 3, 12))).unknown  # too short
 
 
 def test_time_in_post_is_configurable() -> None:
@@ -401,7 +404,9 @@ def test_annual_grade(grade: str, minimum: str, passed: bool) -> None:
 
 def test_missing_annual_grade() -> None:
     candidate = facts(latest_annual_grade=None, latest_annual_period=None)
-    assert not result(RULE_ANNUAL_GRADE, candidate).passed
+    assert not result(RULE_ANNUAL_GRADE, candidate).passed and result(RULE_ANNUAL_GRADE, candidate).unknown
+    assert not result(RULE_ANNUAL_GRADE, facts(latest_annual_grade="KHTNV")).unknown  # a grade too low is known
+    assert not result(RULE_PLANNING, facts(planned=())).unknown  # not on the plan is a fact, not a gap
     assert result(RULE_ANNUAL_GRADE, candidate, allow_missing_annual_grade=True).passed
     assert result(RULE_ANNUAL_GRADE, facts(latest_annual_grade="HTNV")).message == (
         "Xếp loại năm 2026: Hoàn thành nhiệm vụ, đạt mức tối thiểu Hoàn thành nhiệm vụ"

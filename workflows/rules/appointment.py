@@ -414,6 +414,10 @@ class RuleResult:
     passed: bool
     message: str  # Vietnamese, with the numbers compared
     source: str  # the legal source
+    # The rule could not be checked: a fact it needs is blank in the registry (then `passed` is False, as a rule
+    # that cannot be checked is not met). Read by the appointment start page's preview to say "unknown, fill in the
+    # record" rather than "not met"; left out of `to_mapping`, so the process data keeps its shape.
+    unknown: bool = False
 
     def to_mapping(self) -> dict[str, Any]:
         return {"rule": self.rule, "passed": self.passed, "message": self.message, "source": self.source}
@@ -542,6 +546,7 @@ def _check_time_in_post(facts: CandidateFacts, on: date, policy: AppointmentPoli
             False,
             "Hồ sơ không ghi ngày bắt đầu giữ chức vụ hiện tại, không tính được thời gian giữ chức vụ",
             _SOURCE_TIME,
+            unknown=True,
         )
     current = max(0, months_between(facts.current_post_started_on, on))
     held = current + facts.earlier_equivalent_months
@@ -575,6 +580,7 @@ def _check_age(facts: CandidateFacts, on: date, policy: AppointmentPolicy, sched
             False,
             "Hồ sơ thiếu ngày sinh hoặc giới tính, không tính được thời gian còn lại đến tuổi nghỉ hưu",
             _SOURCE_AGE,
+            unknown=True,
         )
     when = f"tính đến ngày nhận hồ sơ {format_date(on)}"
     retires = f" (nghỉ hưu từ {format_date(facts.retirement_date)})" if facts.retirement_date else ""
@@ -640,7 +646,7 @@ def _check_annual_grade(facts: CandidateFacts, policy: AppointmentPolicy) -> Rul
         message = "Chưa có kết quả xếp loại chất lượng năm"
         if policy.allow_missing_annual_grade:
             return RuleResult(RULE_ANNUAL_GRADE, True, message + " (cho phép theo cấu hình)", _SOURCE_GRADE)
-        return RuleResult(RULE_ANNUAL_GRADE, False, message + f", cần tối thiểu {need}", _SOURCE_GRADE)
+        return RuleResult(RULE_ANNUAL_GRADE, False, message + f", cần tối thiểu {need}", _SOURCE_GRADE, unknown=True)
     if grade not in GRADES:
         return RuleResult(RULE_ANNUAL_GRADE, False, f"Kết quả xếp loại không hợp lệ: {grade}", _SOURCE_GRADE)
     year = f" năm {facts.latest_annual_period}" if facts.latest_annual_period else " năm gần nhất"
@@ -880,6 +886,7 @@ def _check_reappointment_age(
             False,
             "Hồ sơ thiếu ngày sinh hoặc giới tính, không xác định được thời điểm nghỉ hưu",
             _SOURCE_AGE_REAPPOINTMENT,
+            unknown=True,
         )
     new_start = facts.term_ends_on + timedelta(days=1)
     if retires <= new_start:
