@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from workflows.access import ancestry, role_units
 from workflows.appointment import PROCESS_ID, Source
+from workflows.appointment.facts import candidate_facts
 from workflows.appointment.hooks import CALENDAR_KEY, POLICY_WORKING_DAYS, working_deadline
 from workflows.assignment import holds_role_over, path_ancestors
 from workflows.db import transaction
@@ -32,6 +33,8 @@ from workflows.registry.records import local_today
 from workflows.rules.appointment import (
     DEFAULT_POLICY,
     AppointmentPolicy,
+    RuleResult,
+    check_eligibility,
     is_local_source,
     reappointment_due,
     reappointment_plan,
@@ -105,21 +108,19 @@ def _base_data(
 NOT_FOUND_CADRE = N_("No active cadre has this code: type the name or code and pick from the suggestions.")
 
 
-def start_appointment(
+def _checked_request(
     session: Session,
-    engine: ProcessEngine,
-    *,
     actor: User | None,
+    *,
     cadre_code: str,
     position_id: int,
     source: str,
-    policy: AppointmentPolicy = DEFAULT_POLICY,
-    calendar: WorkCalendar = DEFAULT_CALENDAR,
-) -> InstanceSnapshot:
-    """Start the appointment of a cadre to a post. Refused, with nothing written, when the cadre or post does not
-    exist, the source does not match where the cadre works (local source: inside the post's unit, or its whole
-    commune for a commune post — `is_local_source`; from elsewhere: outside it), the cadre already holds the post,
-    or an appointment of this cadre to this post is running."""
+    policy: AppointmentPolicy,
+    refusal: str,
+) -> tuple[Cadre, Position]:
+    """The cadre and the post an appointment request names, once every choice is valid; else `Invalid` (`refusal`,
+    one problem per field) or `NotAllowed` (the post's unit outside the actor's scope) — the same answer for the
+    start and for its preview, so the preview never runs the rules on a choice the start would refuse."""
     problems: list[Problem] = []
     cadre = session.scalar(select(Cadre).where(Cadre.code == (cadre_code or "").strip()))
     named = isinstance(position_id, int) and parse_id(position_id) is not None  # not True, not past MAX_ID
@@ -132,7 +133,7 @@ def start_appointment(
     if source not in (Source.INTERNAL, Source.EXTERNAL):
         problems.append(Problem("Choose the local source or a source from elsewhere.", field="source"))
     if problems:
-        raise Invalid("The appointment cannot be started.", problems)
+        raise Invalid(refusal, problems)
     assert cadre is not None and position is not None
     if not can_start_appointment(session, actor, position.unit_id):
         raise NotAllowed("Only the personnel body over this unit may start an appointment.")
@@ -149,7 +150,65 @@ def start_appointment(
     if session.scalar(held) is not None:
         problems.append(Problem("The cadre already holds this position.", field="position"))
     if problems:
-        raise Invalid("The appointment cannot be started.", problems)
+        raise Invalid(refusal, problems)
+    return cadre, position
+
+
+def preview_eligibility(
+    session: Session,
+    *,
+    actor: User | None,
+    cadre_code: str,
+    position_id: int,
+    source: str,
+    policy: AppointmentPolicy = DEFAULT_POLICY,
+) -> list[RuleResult]:
+    """The rules of rules/appointment.py (QĐ 377-QĐ/TW Điều 34, NĐ 170/2025 Điều 29, HD 06) on the chosen cadre and
+    post before anything is started, one result each with its legal source (`unknown` where the registry lacks a
+    fact the rule needs), counted to today as if the dossier were received today. Advice only: the eligibility
+    step of the procedure checks them again, to the day the dossier is received, on the registry as it then
+    stands, and the competent authority may set a failed rule aside there. Nothing is written. Refused as
+    `start_appointment` refuses a choice that is not valid yet (`Invalid`) or a post outside the actor's scope
+    (`NotAllowed`); an appointment of the cadre already running is not refused here: it is the finding of the rule
+    "no other procedure under way"."""
+    cadre, position = _checked_request(
+        session,
+        actor,
+        cadre_code=cadre_code,
+        position_id=position_id,
+        source=source,
+        policy=policy,
+        refusal=N_("The conditions cannot be checked until the choices below are put right."),
+    )
+    today = local_today()
+    facts = candidate_facts(session, cadre.id, position.id, on=today, policy=policy)
+    return check_eligibility(facts, dossier_received_on=today, policy=policy)
+
+
+def start_appointment(
+    session: Session,
+    engine: ProcessEngine,
+    *,
+    actor: User | None,
+    cadre_code: str,
+    position_id: int,
+    source: str,
+    policy: AppointmentPolicy = DEFAULT_POLICY,
+    calendar: WorkCalendar = DEFAULT_CALENDAR,
+) -> InstanceSnapshot:
+    """Start the appointment of a cadre to a post. Refused, with nothing written, when the cadre or post does not
+    exist, the source does not match where the cadre works (local source: inside the post's unit, or its whole
+    commune for a commune post — `is_local_source`; from elsewhere: outside it), the cadre already holds the post,
+    or an appointment of this cadre to this post is running."""
+    cadre, position = _checked_request(
+        session,
+        actor,
+        cadre_code=cadre_code,
+        position_id=position_id,
+        source=source,
+        policy=policy,
+        refusal=N_("The appointment cannot be started."),
+    )
     if _running_for(session, cadre, position) is not None:
         raise Conflict("An appointment of this cadre to this position is already running.")
 
@@ -310,6 +369,7 @@ __all__ = [
     "StartedReappointment",
     "can_start_appointment",
     "due_terms",
+    "preview_eligibility",
     "start_appointment",
     "start_due_reappointments",
     "start_due_reappointments_daily",
