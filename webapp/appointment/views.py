@@ -1,6 +1,7 @@
-"""Appointment pages. Start: the personnel body over the post's unit. Open a ballot: personnel or the head over the
-procedure's unit, while the procedure is at a ballot step. Each route loads (404 outside scope), checks (403), calls
-one service and redirects."""
+"""Appointment pages. Start: the personnel body over the post's unit; its "Check the conditions" button runs the
+eligibility rules on the choice and starts nothing (refused and scoped as the start is). Open a ballot: personnel or
+the head over the procedure's unit, while the procedure is at a ballot step. Each route loads (404 outside scope),
+checks (403), calls one service and redirects."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from sqlalchemy import select
 
 from webapp.appointment import appointment_policy, work_calendar
 from webapp.appointment.forms import StartForm
+from webapp.appointment.preview import PreviewRow, preview_rows
 from webapp.ballots.steps import load_instance, open_ballot_page
 from webapp.extensions import db
 from webapp.http import act, process_engine, refusal_on_fields, status_for
@@ -21,7 +23,7 @@ from webapp.start_form import cadre_suggestions, cadres_json, post_picker, posts
 from workflows.access import role_units
 from workflows.appointment import PROCESS_ID
 from workflows.appointment.ballots import APPOINTMENT_BALLOTS
-from workflows.appointment.service import STARTING_ROLES, start_appointment
+from workflows.appointment.service import STARTING_ROLES, preview_eligibility, start_appointment
 from workflows.errors import WorkflowError
 from workflows.instances import active_cadres_named
 from workflows.registry.models import Cadre, Position
@@ -68,12 +70,34 @@ def start() -> Any:
     form = StartForm()
     errors: list[str] = []
     status = 200
+    eligibility: list[PreviewRow] | None = None
     if showing_posts():
         pass  # only the posts of the chosen unit: the page again, nothing started
     elif form.validate_on_submit():
         if (named := _cadre_by_name(form)) is not None:
             errors, status = [named], 422
-        elif _post_of_chosen_unit(form):
+        elif not _post_of_chosen_unit(form):
+            # Without the script the unit may have been changed after its posts were shown: never start (nor check)
+            # for a post of another unit than the one on the screen.
+            form.position.errors = [*form.position.errors, _("This post is not one of the chosen unit's posts.")]
+            errors, status = [_("Check the fields marked below.")], 422
+        elif request.form.get("action") == "check":
+            # The rules on the chosen cadre and post: the page again, nothing started (advice: the eligibility step
+            # of the procedure decides); or, while a choice is not valid yet, what to put right first.
+            try:
+                eligibility = preview_rows(
+                    preview_eligibility(
+                        db.session,
+                        actor=current_user,
+                        cadre_code=form.cadre.data or "",
+                        position_id=form.position.data or 0,
+                        source=form.source.data or "",
+                        policy=appointment_policy(),
+                    )
+                )
+            except WorkflowError as error:
+                errors, status = refusal_on_fields(form, error), status_for(error)
+        else:
             try:
                 instance = act(
                     lambda: start_appointment(
@@ -93,11 +117,6 @@ def start() -> Any:
                 flash(_("The appointment was started."), "success")
                 warn_if_nobody_can_take(instance.id)
                 return redirect(url_for("instances.show", instance_id=instance.id))
-        else:
-            # Without the script the unit may have been changed after its posts were shown: never start for a post
-            # of another unit than the one on the screen.
-            form.position.errors = [*form.position.errors, _("This post is not one of the chosen unit's posts.")]
-            errors, status = [_("Check the fields marked below.")], 422
     elif form.is_submitted():
         errors, status = [_("Check the fields marked below.")], 422
     picker = post_picker(STARTING_ROLES, form.unit.raw_data[0] if form.unit.raw_data else request.args.get("unit"))
@@ -105,7 +124,12 @@ def start() -> Any:
         form.unit.errors = [_("Choose a unit from the list.")]
         status = 422
     page = render_template(
-        "appointment/start.html", form=form, errors=errors, picker=picker, subjects=cadre_suggestions()
+        "appointment/start.html",
+        form=form,
+        errors=errors,
+        picker=picker,
+        subjects=cadre_suggestions(),
+        eligibility=eligibility,
     )
     return page, status
 
