@@ -645,10 +645,18 @@ def _worker_pass(
     for instance_id, message in run.failures:
         click.echo(f"  instance {instance_id}: {message}", err=True)
     if auto_open:
+        include = bool(current_app.config["EVALUATION_AUTO_OPEN_INCLUDE_WITHOUT_ACCOUNT"])
         for opening in open_scheduled_months(
-            session_factory, _engine(), unit_codes=auto_open, policy=evaluation_policy()
+            session_factory,
+            _engine(),
+            unit_codes=auto_open,
+            policy=evaluation_policy(),
+            skip_without_account=not include,
         ):
-            click.echo(f"evaluation {opening.month} opened for {opening.unit_code}: {opening.opened} instance(s)")
+            click.echo(
+                f"evaluation {opening.month} opened for {opening.unit_code}: {opening.opened} instance(s), "
+                f"{opening.skipped_without_account} cadre(s) without a login account skipped"
+            )
     for started in start_due_reappointments_daily(
         session_factory, _engine(), policy=appointment_policy(), calendar=work_calendar()
     ):
@@ -952,9 +960,21 @@ evaluation.add_command(annual_command)  # canbo evaluation annual: webapp/evalua
     help="An .xlsx/.csv of the work products assigned for the month (Mã cán bộ, Tên sản phẩm, công việc, "
     "Số sản phẩm quy đổi được giao): each self-assessment opens with its rows filled in.",
 )
+@click.option(
+    "--include-without-account",
+    is_flag=True,
+    help="Open the evaluations of cadres without a login account too (default: skip them, as the page does; "
+    "their self-assessment would reach nobody's inbox). Running again once they have one opens only theirs.",
+)
 @with_appcontext
 def evaluation_open_command(
-    month: str, unit_code: str, no_subunits: bool, username: str | None, chunk: int, products_file: Path | None
+    month: str,
+    unit_code: str,
+    no_subunits: bool,
+    username: str | None,
+    chunk: int,
+    products_file: Path | None,
+    include_without_account: bool,
 ) -> None:
     from webapp.evaluation.opening import open_month, shown_codes
 
@@ -969,7 +989,7 @@ def evaluation_open_command(
     with click.progressbar(length=1, label=f"Mở kỳ đánh giá {month}", file=sys.stderr) as bar:
 
         def planned(plan: Any) -> None:
-            bar.length = max(len(plan.to_open), 1)
+            bar.length = max(len(plan.cadres_to_open(skip_without_account=not include_without_account)), 1)
 
         try:
             summary = open_month(
@@ -977,6 +997,7 @@ def evaluation_open_command(
                 month=month,
                 unit_code=unit_code,
                 include_subunits=not no_subunits,
+                skip_without_account=not include_without_account,
                 chunk=chunk,
                 products=products,
                 on_planned=planned,
@@ -984,11 +1005,20 @@ def evaluation_open_command(
             )
         except WorkflowError as error:
             _fail(f"Không mở được kỳ đánh giá; không có gì được ghi.\n{error}")
+    opened_without = (
+        f", đã mở cả cho {summary.without_account} cán bộ chưa có tài khoản" if summary.without_account else ""
+    )
     click.echo(
         f"{summary.month} {summary.unit_code} ({summary.unit_name}): đã mở {summary.opened}, "
-        f"đã mở từ trước {summary.already_open}, chưa có tài khoản {summary.without_account} "
-        f"({time.perf_counter() - started:.1f} s)"
+        f"đã mở từ trước {summary.already_open}, bỏ qua {summary.skipped_without_account} cán bộ chưa có tài khoản"
+        f"{opened_without} ({time.perf_counter() - started:.1f} s)"
     )
+    if summary.skipped_without_account:
+        click.echo(
+            "Phiếu của cán bộ chưa có tài khoản sẽ không đến hộp công việc của ai. Cấp tài khoản cho họ rồi chạy lại "
+            "lệnh này (chỉ mở phần còn thiếu), hoặc thêm --include-without-account để mở cả cho họ.",
+            err=True,
+        )
     if summary.products_not_used:
         shown, more = shown_codes(summary.products_not_used)
         click.echo(

@@ -83,6 +83,12 @@ def default_config(instance_path: Path) -> dict[str, Any]:
         # Units (codes, comma-separated) whose month the worker opens by itself on the policy's opening day, with
         # every unit below them; empty: personnel officers open months by hand (`canbo evaluation open`).
         "EVALUATION_AUTO_OPEN_UNITS": os.environ.get("CANBO_EVALUATION_AUTO_OPEN_UNITS", ""),
+        # Whether that scheduled opening opens the evaluations of cadres without a login account too ("1"); by
+        # default it skips them as the page and `canbo evaluation open` do (decision 0068): nobody would receive them.
+        "EVALUATION_AUTO_OPEN_INCLUDE_WITHOUT_ACCOUNT": os.environ.get(
+            "CANBO_EVALUATION_AUTO_OPEN_INCLUDE_WITHOUT_ACCOUNT", "0"
+        )
+        == "1",
         # The appointment's configurable rules (workflows.rules.appointment.AppointmentPolicy): a JSON object of
         # the settings that differ from the defaults, e.g. {"min_annual_grade": "HTTNV"}. Checked at start-up.
         "APPOINTMENT_POLICY": os.environ.get("CANBO_APPOINTMENT_POLICY", "{}"),

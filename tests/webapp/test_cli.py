@@ -32,7 +32,7 @@ from workflows.evaluation import PROCESS_ID as EVALUATION
 from workflows.evaluation.demo_month import demo_products
 from workflows.models import AuditEvent, HumanTask, ProcessInstance, ProcessVersion
 from workflows.production.models import WorkerHeartbeat
-from workflows.registry.models import ApiToken, Cadre, User
+from workflows.registry.models import ApiToken, Cadre, OrgUnit, User
 from workflows.rules.overdue_digest import DigestSchedule
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "bpmn"
@@ -240,6 +240,29 @@ def test_worker_once_opens_the_month_for_configured_units(app, runner: FlaskCliR
     assert opened and opened > 0
     again = runner.invoke(args=["worker", "--once"])
     assert "evaluation" not in again.output
+
+
+@pytest.mark.parametrize("include", [False, True])
+def test_worker_opening_skips_cadres_without_a_login_unless_configured(
+    app: Flask, runner: FlaskCliRunner, driver: WorkflowDriver, include: bool
+) -> None:
+    """EVALUATION_AUTO_OPEN_INCLUDE_WITHOUT_ACCOUNT (default off, decision 0068); the log line says how many."""
+    with driver.session_factory() as s, transaction(s):
+        x001 = s.scalar(select(OrgUnit.id).where(OrgUnit.code == "X001"))
+        s.add(Cadre(code="CB0100", full_name="Ngô Văn Tư", unit_id=x001))
+    clock.set_now(datetime(2026, 11, 21, 3, 0, tzinfo=UTC))
+    app.config["EVALUATION_AUTO_OPEN_UNITS"] = "X001"
+    if include:
+        app.config["EVALUATION_AUTO_OPEN_INCLUDE_WITHOUT_ACCOUNT"] = True
+    result = runner.invoke(args=["worker", "--once"])
+    assert result.exit_code == 0, result.output
+    skipped = 0 if include else 1
+    assert f", {skipped} cadre(s) without a login account skipped" in result.output
+    with driver.session_factory() as s:
+        opened = s.scalar(
+            select(func.count(ProcessInstance.id)).where(ProcessInstance.business_key == "2026-11/CB0100")
+        )
+    assert opened == (1 if include else 0)
 
 
 def test_audit_verify_names_a_tampered_event(runner: FlaskCliRunner, driver: WorkflowDriver) -> None:

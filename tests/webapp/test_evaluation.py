@@ -529,6 +529,40 @@ def test_cli_opens_a_month_with_progress_and_is_idempotent(runner, driver) -> No
     assert again.exit_code == 0 and f"đã mở 0, đã mở từ trước {cadres}" in again.stdout
 
 
+def _add_cadre_without_login(driver: WorkflowDriver, code: str = "CB0100") -> None:
+    with driver.session_factory() as s, transaction(s):
+        x001 = s.scalars(select(OrgUnit).where(OrgUnit.code == "X001")).one()
+        s.add(Cadre(code=code, full_name="Ngô Văn Tư", unit=x001))
+
+
+def _opened_for(driver: WorkflowDriver, cadre_code: str) -> bool:
+    with driver.session_factory() as s:
+        key = f"{MONTH}/{cadre_code}"
+        return s.scalar(select(func.count(ProcessInstance.id)).where(ProcessInstance.business_key == key)) == 1
+
+
+def test_cli_skips_cadres_without_a_login_unless_told_and_says_how_many(runner, driver) -> None:
+    """Decision 0068: as the page (0065), a self-assessment nobody can receive is not opened by default."""
+    _add_cadre_without_login(driver)
+    cadres = _active_cadres(driver, "X001")
+    result = runner.invoke(args=["evaluation", "open", "--month", MONTH, "--unit", "X001", "--chunk", "2"])
+    assert result.exit_code == 0, result.output
+    assert f"đã mở {cadres - 1}, đã mở từ trước 0, bỏ qua 1 cán bộ chưa có tài khoản (" in result.stdout
+    assert "--include-without-account" in result.stderr
+    assert not _opened_for(driver, "CB0100") and _instance_count(driver) == cadres - 1
+
+    included = runner.invoke(
+        args=["evaluation", "open", "--month", MONTH, "--unit", "X001", "--include-without-account"]
+    )
+    assert included.exit_code == 0, included.output
+    assert (
+        f"đã mở 1, đã mở từ trước {cadres - 1}, bỏ qua 0 cán bộ chưa có tài khoản, "
+        "đã mở cả cho 1 cán bộ chưa có tài khoản (" in included.stdout
+    )
+    assert "--include-without-account" not in included.stderr
+    assert _opened_for(driver, "CB0100") and _instance_count(driver) == cadres
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

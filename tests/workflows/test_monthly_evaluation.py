@@ -554,6 +554,38 @@ def test_the_worker_opens_the_month_on_the_opening_day_once(driver, session_fact
     assert run(date(2026, 11, 21)) == []  # the cursor remembers the month: nothing planned again
 
 
+@pytest.mark.parametrize("skip", [True, False])
+def test_the_worker_skips_cadres_without_a_login_unless_set_to_include_them(driver, session_factory, skip):
+    """Decision 0068: as the page and the CLI, by default; the month is then done for the worker, and the skipped
+    cadres are opened by hand once they have a login."""
+    from datetime import date
+
+    from workflows.evaluation.schedule import open_scheduled_months
+
+    with session_factory() as session, transaction(session):
+        session.add(Cadre(code="CB0100", full_name="Ngô Văn Tư", unit_id=_unit_id(session, "X001")))
+
+    def run(day: date) -> list[Any]:
+        return open_scheduled_months(
+            session_factory,
+            driver.engine,
+            unit_codes=["X001"],
+            policy=DEFAULT_POLICY,
+            today=day,
+            skip_without_account=skip,
+        )
+
+    [opening] = run(date(2026, 11, 20))
+    with session_factory() as session:
+        cadres = session.scalar(select(func.count(Cadre.id)).where(Cadre.unit_id == _unit_id(session, "X001")))
+        keys = set(
+            session.scalars(select(ProcessInstance.business_key).where(ProcessInstance.process_id == PROCESS_ID))
+        )
+    assert (opening.opened, opening.skipped_without_account) == ((cadres - 1, 1) if skip else (cadres, 0))
+    assert (f"{MONTH}/CB0100" in keys) is not skip and len(keys) == opening.opened
+    assert run(date(2026, 11, 21)) == []  # the month is done for the worker either way
+
+
 def test_the_worker_opens_no_month_while_the_evaluation_is_withdrawn(driver, session_factory, caplog):
     """Decision 0050: nothing opened, nothing remembered — the month opens once the procedure is in use again."""
     from datetime import date

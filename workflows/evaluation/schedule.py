@@ -4,6 +4,11 @@
 Run on every worker loop, so it must be cheap when there is nothing to do: a worker cursor per unit remembers the
 last month opened completely, and only a month after it is planned. Opening is idempotent (business keys), so two
 workers racing over the same chunk cost one of them a refused chunk, never a duplicate; the next loop finishes it.
+
+Cadres without a login account are skipped unless the setting says otherwise (decision 0068, as the page does since
+0065): their self-assessment would reach nobody's inbox. The cursor still marks the month done — re-planning a
+province on every poll until they get a login would cost more than it helps — so theirs are opened by hand once they
+have one (the page or `canbo evaluation open`, which open only what is missing).
 """
 
 from __future__ import annotations
@@ -35,6 +40,8 @@ class ScheduledOpening:
     unit_code: str
     month: str
     opened: int
+    # Cadres without a login account left out (skip_without_account): opened later by hand, once they have one.
+    skipped_without_account: int = 0
 
 
 def _cursor_name(unit_code: str) -> str:
@@ -53,6 +60,7 @@ def open_scheduled_months(
     policy: EvaluationPolicy,
     today: date | None = None,
     chunk: int = 1000,
+    skip_without_account: bool = True,
 ) -> list[ScheduledOpening]:
     """Open this month for each unit (and the units below it) once the opening day has come; what was opened."""
     today = today or local_today()
@@ -77,9 +85,10 @@ def open_scheduled_months(
                 log.error("scheduled evaluation opening for %s failed: %s", unit_code, error)
                 continue
             session.rollback()
+            cadres = plan.cadres_to_open(skip_without_account=skip_without_account)
             opened = 0
             complete = True
-            for offset in range(0, len(plan.to_open), chunk):
+            for offset in range(0, len(cadres), chunk):
                 try:
                     with transaction(session):
                         result = open_for_cadres(
@@ -87,7 +96,7 @@ def open_scheduled_months(
                             engine,
                             actor=None,
                             plan=plan,
-                            cadres=plan.to_open[offset : offset + chunk],
+                            cadres=cadres[offset : offset + chunk],
                             policy=policy,
                         )
                     opened += result.opened
@@ -101,5 +110,5 @@ def open_scheduled_months(
                         session.add(WorkerCursor(name=_cursor_name(unit_code), position=number))
                     else:
                         row.position = number
-            done.append(ScheduledOpening(unit_code, month, opened))
+            done.append(ScheduledOpening(unit_code, month, opened, len(plan.to_open) - len(cadres)))
     return done
