@@ -35,7 +35,7 @@ from webapp.evaluation import evaluation_policy, reminder_leads
 from webapp.evaluation.rollup_cli import annual_command, rollup_command
 from webapp.extensions import db
 from webapp.http import problem_text
-from webapp.notifications import digest_schedule
+from webapp.notifications import digest_schedule, email_links
 from webapp.own_start_pages import own_start_page
 from workflows import clock
 from workflows.appointment.service import (
@@ -684,6 +684,7 @@ def _smtp_settings() -> SmtpSettings | None:
         sender=config["MAIL_SENDER"],
         timeout=config["SMTP_TIMEOUT"],
         base_url=config["BASE_URL"],
+        links=email_links(),
     )
 
 

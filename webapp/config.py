@@ -66,6 +66,8 @@ def default_config(instance_path: Path) -> dict[str, Any]:
         "SMTP_STARTTLS": os.environ.get("SMTP_STARTTLS", "0") == "1",
         "SMTP_TIMEOUT": float(os.environ.get("SMTP_TIMEOUT", "10")),
         "MAIL_SENDER": os.environ.get("MAIL_SENDER", "canbo@localhost"),
+        # The app's address as its users reach it, with any path prefix: the links in e-mails. Empty: the overdue
+        # digest's e-mail names the page to open instead (decision 0068).
         "BASE_URL": os.environ.get("BASE_URL", "http://127.0.0.1:5000"),
         "BABEL_DEFAULT_LOCALE": "vi",
         "LANGUAGES": ["vi", "en"],

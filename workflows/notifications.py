@@ -22,7 +22,7 @@ import logging
 import smtplib
 import ssl
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -88,6 +88,17 @@ _TITLE_LIMIT = 255
 _notifications = cast(Table, Notification.__table__)
 
 
+@dataclass(frozen=True)
+class MailLink:
+    """Where the e-mail of a notification without a task sends its reader: a path under `SmtpSettings.base_url`,
+    and, for when no base URL is configured, the page named as the menu names it. Given by the web layer, which
+    owns the routes."""
+
+    label: str  # "Xem việc quá hạn theo đơn vị"
+    path: str  # "/reports/targets#overdue-by-unit"
+    page: str  # "trang “Chỉ tiêu”, mục “…”"
+
+
 @dataclass
 class SmtpSettings:
     host: str
@@ -97,9 +108,11 @@ class SmtpSettings:
     use_tls: bool = False  # STARTTLS on the plain port
     sender: str = "canbo@localhost"
     timeout: float = 10.0
-    base_url: str = "http://127.0.0.1:5000"
+    base_url: str = "http://127.0.0.1:5000"  # empty: e-mails name the page to open instead of linking to it
     # EHLO name; by default the host of base_url. smtplib would otherwise ask DNS for our FQDN, unbounded by timeout.
     local_hostname: str | None = None
+    # Notification kind → where its e-mail leads, for kinds about no task (a task's e-mail links to the task).
+    links: Mapping[str, MailLink] = field(default_factory=dict)
 
 
 @dataclass
@@ -678,6 +691,7 @@ class _Claim:
     title: str
     body: str
     human_task_id: int | None
+    kind: str = ""
 
 
 def _backoff(attempt: int) -> timedelta:
@@ -709,12 +723,18 @@ def _claim_next(session_factory: sessionmaker[Session], smtp: SmtpSettings) -> _
         if not address or not user.notify_by_email:
             notification.email_status = SKIPPED
             notification.email_next_try_dt = None
-            return _Claim(notification.id, notification.email_attempts, None, notification.title, "", None)
+            return _Claim(notification.id, notification.email_attempts, None, notification.title, "", None, "")
         attempt = notification.email_attempts + 1
         notification.email_attempts = attempt
         notification.email_next_try_dt = now + _backoff(attempt) + timedelta(seconds=smtp.timeout * _LEASE_ROUND_TRIPS)
         return _Claim(
-            notification.id, attempt, address, notification.title, notification.body, notification.human_task_id
+            notification.id,
+            attempt,
+            address,
+            notification.title,
+            notification.body,
+            notification.human_task_id,
+            notification.kind,
         )
 
 
@@ -758,8 +778,14 @@ def _build_message(smtp: SmtpSettings, claim: _Claim) -> EmailMessage:
     message["Date"] = format_datetime(clock.now())
     message["Message-ID"] = make_msgid(domain=smtp.sender.rpartition("@")[2] or "localhost")
     text = claim.body
+    base = smtp.base_url.strip().rstrip("/")
+    link = smtp.links.get(claim.kind)
     if claim.human_task_id is not None:
         text += f"\n\nMở công việc: {smtp.base_url.rstrip('/')}/tasks/{claim.human_task_id}"
+    elif link is not None:
+        # Without the app's address a link would point nowhere the reader can reach: name the page instead.
+        where = f"{base}{link.path}" if base else f"đăng nhập hệ thống quản lý quy trình cán bộ, mở {link.page}."
+        text += f"\n\n{link.label}: {where}"
     text += "\n\n-- \nThư gửi tự động từ hệ thống quản lý quy trình cán bộ; vui lòng không trả lời thư này.\n"
     message.set_content(text, charset="utf-8")
     return message

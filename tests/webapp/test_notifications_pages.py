@@ -5,12 +5,17 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta, timezone
 
-from sqlalchemy import select
+import pytest
+from flask import Flask
+from flask.testing import FlaskCliRunner
+from sqlalchemy import select, update
 
 from tests.fixtures.app import AuthActions
+from tests.fixtures.mail import smtp_inbox
 from tests.fixtures.workflow_helpers import WorkflowDriver
 from workflows import clock
-from workflows.models import Notification
+from workflows.db import transaction
+from workflows.models import HumanTask, Notification
 from workflows.notifications import create_notifications
 from workflows.overdue_digest import OVERDUE_DIGEST, notify_overdue_weekly
 from workflows.registry.models import ApiToken, User
@@ -101,3 +106,34 @@ def test_the_weekly_overdue_digest_reads_in_vietnamese_and_opens_the_report(
     assert response.headers["Location"].endswith("/reports/targets#overdue-by-unit")
     report = client.get("/reports/targets").get_data(as_text=True)
     assert 'id="overdue-by-unit"' in report
+
+
+@pytest.mark.parametrize("base_url", ["https://canbo.example/", ""])
+def test_the_digests_email_leads_to_the_overdue_report_or_names_it(
+    app: Flask, runner: FlaskCliRunner, driver: WorkflowDriver, base_url: str
+) -> None:
+    """The worker's e-mail (decision 0068): a link under BASE_URL to where the in-app digest opens; without BASE_URL
+    the page is named instead, since a link without the app's address leads nowhere."""
+    clock.set_now(datetime(2026, 11, 2, 8, 0, tzinfo=UTC))
+    instance_id = driver.start("sample_approval", as_user="officer1", subject="CB0001")
+    with driver.session_factory() as s, transaction(s):  # a first step late, with no timer to move it on
+        s.get(HumanTask, driver.task(instance_id, "submit_request").id).due_dt = datetime(2026, 11, 3)
+        s.execute(update(User).where(User.username == "supervisor1").values(email="supervisor1@sonha.example"))
+    clock.set_now(datetime(2026, 11, 9, 0, 0, tzinfo=UTC))  # Monday 07:00 in Vietnam: the week's digest is due
+    with smtp_inbox() as (inbox, port):
+        app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=port, BASE_URL=base_url, SMTP_TIMEOUT=5.0)
+        result = runner.invoke(args=["worker", "--once"])
+        assert result.exit_code == 0, result.output
+        # The digest is written after this poll's e-mails went out: the next poll sends it.
+        assert runner.invoke(args=["worker", "--once"]).exit_code == 0
+    [digest] = [m for _, m in inbox.messages() if m["Subject"].startswith("Việc quá hạn trong đơn vị")]
+    body = digest.get_content()
+    assert f"hồ sơ số {instance_id}" in body
+    if base_url:
+        assert "Xem việc quá hạn theo đơn vị: https://canbo.example/reports/targets#overdue-by-unit\n" in body
+    else:
+        assert (
+            "Xem việc quá hạn theo đơn vị: đăng nhập hệ thống quản lý quy trình cán bộ, mở trang “Chỉ tiêu”, "
+            "mục “Công việc đang mở và quá hạn theo đơn vị”." in body
+        )
+        assert "/reports/targets" not in body

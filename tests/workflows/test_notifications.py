@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import email
-import email.policy
 import socket
 import threading
 import time
@@ -17,6 +15,9 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from tests.fixtures.mail import Inbox as _Inbox
+from tests.fixtures.mail import free_port as _free_port
+from tests.fixtures.mail import smtp_inbox
 from tests.fixtures.workflow_helpers import WorkflowDriver
 from workflows import clock
 from workflows.db import is_sqlite, transaction
@@ -303,44 +304,19 @@ def test_mark_read_only_by_the_owner(driver: WorkflowDriver, demo_users: dict[st
 # -- e-mail through a real SMTP server ----------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class _Inbox:
-    def __init__(self) -> None:
-        self.envelopes: list[Any] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.envelopes.append(envelope)
-        return "250 OK"
-
-    def messages(self) -> list[tuple[list[str], email.message.EmailMessage]]:
-        return [
-            (list(e.rcpt_tos), email.message_from_bytes(e.content, policy=email.policy.default)) for e in self.envelopes
-        ]
-
-
 @pytest.fixture
 def smtp_server() -> Iterator[tuple[_Inbox, SmtpSettings]]:
-    inbox = _Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port(), server_hostname="smtp.test")
-    controller.start()
-    try:
+    with smtp_inbox() as (inbox, port):
         yield (
             inbox,
             SmtpSettings(
                 host="127.0.0.1",
-                port=controller.port,
+                port=port,
                 timeout=5.0,
                 sender="canbo@sonha.example",
                 base_url="https://canbo.example/",
             ),
         )
-    finally:
-        controller.stop()
 
 
 def _with_addresses(factory: sessionmaker[Session]) -> None:

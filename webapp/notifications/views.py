@@ -7,6 +7,7 @@ from werkzeug.wrappers import Response
 
 from webapp.extensions import db
 from webapp.http import Pagination
+from webapp.notifications import DIGEST_ANCHOR, DIGEST_ENDPOINT
 from webapp.query_args import page_arg
 from workflows.clock import utcnow_naive
 from workflows.db import transaction
@@ -50,8 +51,7 @@ def open_(notification_id: int) -> Response:
     if item is not None and item.kind == BALLOT_OPENED:  # the inbox lists the ballots still to cast
         return redirect(url_for("inbox.index"))
     if item is not None and item.kind == OVERDUE_DIGEST and can_view_dashboard(current_user):
-        # No list of others' overdue tasks filtered by unit exists: the report counts them per unit and procedure.
-        return redirect(url_for("reports.targets", _anchor="overdue-by-unit"))
+        return redirect(url_for(DIGEST_ENDPOINT, _anchor=DIGEST_ANCHOR))
     return redirect(url_for("notifications.index"))
 
 
