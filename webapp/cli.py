@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import click
 from flask import Flask, current_app
@@ -580,6 +581,8 @@ def worker(once: bool, poll: float | None) -> None:
     auto_open = [code.strip() for code in current_app.config["EVALUATION_AUTO_OPEN_UNITS"].split(",") if code.strip()]
     identity = WorkerIdentity()
     smtp = _smtp_settings()
+    if smtp is not None and (warning := loopback_link_warning(smtp.base_url)):
+        click.echo(warning, err=True)
     failures = 0
     while True:
         try:
@@ -669,6 +672,18 @@ def _worker_pass(
         click.echo(f"overdue digest sent to {digests} leader(s)")
     if anchor := write_daily_anchor(session_factory, key=anchor_key()):
         click.echo(f"audit anchor of {anchor.anchored_on}: {anchor.chains} chain(s), {anchor.events} event(s)")
+
+
+def loopback_link_warning(base_url: str) -> str | None:
+    """A warning when e-mails would link to the sending machine's own address (the default BASE_URL): the link works
+    on the server and nowhere else, and nothing else would tell the operator before the first complaint."""
+    host = (urlsplit(base_url).hostname or "").lower()
+    if host in ("localhost", "::1") or host.startswith("127."):
+        return (
+            f"warning: BASE_URL is {base_url}: the links in e-mails point to this machine, which the people who "
+            "receive them cannot reach. Set BASE_URL to the address they use (docs/deploy.md)."
+        )
+    return None
 
 
 def _smtp_settings() -> SmtpSettings | None:

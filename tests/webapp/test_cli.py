@@ -455,6 +455,26 @@ def test_worker_refuses_a_configured_poll_interval_out_of_range(app: Flask, runn
     assert result.exit_code == 1 and "CANBO_WORKER_POLL_SECONDS" in result.output
 
 
+@pytest.mark.parametrize(
+    ("base_url", "warned"),
+    [("http://127.0.0.1:5000", True), ("http://localhost/canbo", True), ("https://canbo.sonha.gov.vn", False)],
+)
+def test_the_worker_warns_when_e_mail_links_point_to_its_own_machine(
+    app: Flask, runner: FlaskCliRunner, base_url: str, warned: bool
+) -> None:
+    """With SMTP set and BASE_URL left at its loopback default, every e-mailed link would open nothing for its reader."""
+    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=9, BASE_URL=base_url)
+    result = runner.invoke(args=["worker", "--once"])
+    assert result.exit_code == 0, result.output
+    assert ("warning: BASE_URL is" in result.output) is warned
+
+
+def test_the_worker_does_not_warn_about_links_without_e_mail(app: Flask, runner: FlaskCliRunner) -> None:
+    app.config.update(SMTP_HOST="", BASE_URL="http://127.0.0.1:5000")
+    result = runner.invoke(args=["worker", "--once"])
+    assert result.exit_code == 0 and "BASE_URL" not in result.output
+
+
 class _StopTheLoop(Exception):
     """Raised from the worker's second sleep: the loop never ends by itself."""
 
