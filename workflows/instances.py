@@ -21,6 +21,7 @@ from sqlalchemy import (
     and_,
     any_,
     bindparam,
+    case,
     cast,
     func,
     literal_column,
@@ -78,6 +79,7 @@ class InstanceFilters:
 class InstanceRow:
     instance: ProcessInstance
     current_steps: list[str]
+    ending: Ending | None = None  # how a completed instance ended (decision 0064); None for the others
 
 
 @dataclass
@@ -171,8 +173,13 @@ def instance_page(session: Session, user: User, filters: InstanceFilters) -> Ins
     result = InstancePage(rows=[], total=total or 0, page=1, per_page=filters.per_page)
     # Past the last page shows the last page: a huge page number must not reach the database as an offset.
     result.page = min(max(1, filters.page), result.pages)
-    instances = session.scalars(
-        _order(query, filters.sort if filters.sort in SORTS else "newest", subject, version)
+    rows = session.execute(
+        _order(
+            query.add_columns(_COMPLETION_PAYLOAD),
+            filters.sort if filters.sort in SORTS else "newest",
+            subject,
+            version,
+        )
         .options(
             contains_eager(ProcessInstance.process_version.of_type(version)),
             contains_eager(ProcessInstance.subject.of_type(subject)),
@@ -181,9 +188,35 @@ def instance_page(session: Session, user: User, filters: InstanceFilters) -> Ins
         .limit(result.per_page)
         .offset((result.page - 1) * result.per_page)
     ).all()
-    steps = current_steps(session, [instance.id for instance in instances])
-    result.rows = [InstanceRow(instance, steps.get(instance.id, [])) for instance in instances]
+    steps = current_steps(session, [instance.id for instance, _payload in rows])
+    result.rows = [InstanceRow(instance, steps.get(instance.id, []), _ending(payload)) for instance, payload in rows]
     return result
+
+
+# How a completed instance ended is on its completion's audit event (decision 0064): a column of the page's own
+# read, looked up for the page's completed rows only, rather than one more statement (or one per row).
+_COMPLETION_PAYLOAD = case(
+    (
+        ProcessInstance.status == InstanceStatus.COMPLETED,
+        select(AuditEvent.payload)
+        .where(AuditEvent.instance_id == ProcessInstance.id, AuditEvent.event_type == EventType.INSTANCE_COMPLETED)
+        .order_by(AuditEvent.id.desc())
+        .limit(1)
+        .correlate(ProcessInstance)
+        .scalar_subquery(),
+    ),
+    else_=None,
+).label("completion_payload")
+
+
+def _ending(payload: str | None) -> Ending | None:
+    if payload is None:
+        return None
+    try:
+        recorded = json.loads(payload)
+    except ValueError:
+        recorded = {}
+    return ending_of([(EventType.INSTANCE_COMPLETED, recorded if isinstance(recorded, dict) else {})])
 
 
 def current_steps(session: Session, instance_ids: list[int]) -> dict[int, list[str]]:

@@ -338,6 +338,35 @@ def test_a_completed_instance_shows_how_it_ended(
     assert badge.text_content().strip() == shown
 
 
+def test_the_list_shows_how_each_completed_instance_ended(
+    auth: AuthActions, client, procedures: dict[str, int], driver: WorkflowDriver
+) -> None:
+    """The list says what the instance page says (decision 0064): a refused request is not a green "Đã hoàn thành"
+    next to an approved one; the short outcome in the badge, the end event's name under it and in its title."""
+    approved, refused = procedures["x001"], _submitted(driver, "officer1", "CB0001")
+    driver.complete("supervisor1", driver.task(approved, "review_request").id, {"decision": "approve"})
+    driver.complete("supervisor1", driver.task(refused, "review_request").id, {"decision": "reject"})
+    auth.login("personnel1")
+    doc = _doc(client.get("/instances"))
+
+    def status_cell(instance_id: int) -> Any:
+        (cell,) = doc.xpath(f'//tr[@data-instance-id="{instance_id}"]/td[span[@data-status]]')
+        return cell
+
+    shown = {}
+    for instance_id in (approved, refused):
+        (badge,) = status_cell(instance_id).xpath('.//span[@data-status="completed"]')
+        (reason,) = status_cell(instance_id).xpath('.//span[@class="outcome-reason"]')
+        shown[instance_id] = (badge.get("data-outcome"), badge.text_content().strip(), reason.text_content().strip())
+        assert badge.get("title") == f"{shown[instance_id][1]} — {shown[instance_id][2]}"
+        assert f"status-{badge.get('data-outcome')}" in badge.get("class")
+    assert shown[approved] == ("achieved", "Đã hoàn thành", "Đã phê duyệt")
+    assert shown[refused] == ("stopped", "Đã kết thúc, không đạt kết quả", "Bị từ chối")
+    # A running instance keeps its plain status badge.
+    (running,) = status_cell(procedures["x001_draft"]).xpath(".//span[@data-status]")
+    assert running.get("data-status") == "running" and running.get("data-outcome") is None
+
+
 def test_timeline_shows_completion_with_data_before_and_after(
     auth: AuthActions, client, procedures: dict[str, int], driver: WorkflowDriver
 ) -> None:

@@ -295,3 +295,31 @@ def test_recording_a_months_grade_reads_the_cadre_once_and_not_its_unit(
         result = db.session.scalars(select(EvaluationResult).join(Cadre).where(Cadre.code == "CB0001")).one()
         cadre_unit = db.session.scalar(select(Cadre.unit_id).where(Cadre.code == "CB0001"))
         assert (result.grade, result.unit_id, result.source_instance_id) == ("HTXSNV", cadre_unit, instance_id)
+
+
+def test_the_list_of_procedures_reads_how_they_ended_in_its_own_read(
+    engine: Engine, auth: AuthActions, client: FlaskClient, driver: WorkflowDriver
+) -> None:
+    """How each completed procedure ended (decision 0064) is a column of the page's read of its rows, not a read of
+    the audit events of its own, nor one per row: a page with more completed rows sends the same statements."""
+
+    def second_view() -> Sent:
+        assert client.get("/instances").status_code == 200
+        with statements_sent(engine) as sent:
+            assert client.get("/instances").status_code == 200
+        return sent
+
+    finished = _requests(driver, 3)
+    driver.complete("officer1", finished[0][1], REQUEST)
+    auth.login("supervisor1")
+    driver.complete("supervisor1", driver.task(finished[0][0], "review_request").id, {"decision": "reject"})
+    one_completed = second_view()
+    for instance_id, task_id in finished[1:]:
+        driver.complete("officer1", task_id, REQUEST)
+        driver.complete("supervisor1", driver.task(instance_id, "review_request").id, {"decision": "approve"})
+    three_completed = second_view()
+
+    assert len(three_completed.statements) == len(one_completed.statements), str(three_completed)
+    assert not any(re.match(r"SELECT audit_events\.", s) for s in three_completed.statements), str(three_completed)
+    (page_read,) = [s for s in three_completed.statements if "audit_events" in s]
+    assert "FROM process_instances" in page_read and "LIMIT" in page_read, str(three_completed)
