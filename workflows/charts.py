@@ -2,9 +2,11 @@
 
 The output is a self-contained SVG string meant to be inlined in a page: no script, no external reference, and
 no <style> element (inline SVG styles are not scoped, and would leak into the page), only presentation
-attributes. The drawing is 400 units wide and scales to its container (`width="100%"` with a viewBox), so on a
-phone the 13-unit labels still print at about 12 px. Labels sit above their bar rather than beside it, which keeps
-the whole width for the bar on a narrow screen.
+attributes. The drawing scales to its container (`width="100%"` with a viewBox), so its font sizes are in units of
+the drawing, not pixels: it is 320 units wide, about the width a 400 px phone gives it (350 px inside the page's
+margins), so that there the smallest text (12 units) prints at 13 px; drawn 400 wide, the legend's 11 units printed
+at 9.6 px (tests/browser/test_evaluation_phone.py). A wide screen caps it at 1.6 times that (app.css, `.chart svg`).
+Labels sit above their bar rather than beside it, which keeps the whole width for the bar on a narrow screen.
 
 Accessibility: the root has role="img", its aria-label and <title> are the chart title, and a <desc> lists every
 value, which assistive technology reads as the description. Each row and segment also carries a <title> with its
@@ -22,12 +24,12 @@ from workflows.rules.targets import GRADES, format_number
 
 __all__ = ["GRADE_SERIES", "Series", "bar_chart", "stacked_bar"]
 
-_WIDTH = 400.0
+_WIDTH = 320.0
 _PAD = 12.0
 _TITLE_FONT = 15.0
 _LABEL_FONT = 13.0
 _VALUE_FONT = 12.0
-_SMALL_FONT = 11.0
+_SMALL_FONT = 12.0
 _LINE_HEIGHT = 1.25
 # Average glyph advance relative to the font size for Vietnamese in a sans-serif face; erring wide only wraps a
 # label a word early.

@@ -43,7 +43,7 @@ def _width(rect: etree._Element) -> float:
 
 def _assert_self_contained_image(root: etree._Element, title: str) -> None:
     assert root.get("width") == "100%"
-    assert re.fullmatch(r"0 0 400 [\d.]+", root.get("viewBox"))
+    assert re.fullmatch(r"0 0 320 [\d.]+", root.get("viewBox"))
     assert root.get("role") == "img"
     assert root.get("aria-label") == title
     assert root[0].tag == f"{{{SVG}}}title" and root[0].text == title
