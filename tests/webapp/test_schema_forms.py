@@ -21,6 +21,7 @@ from webapp.tasks.schema_forms import (
     _clean_text,
     add_row,
     build_form_class,
+    cadre_codes,
     check_uploads,
     data_to_formdata,
     file_fields,
@@ -29,8 +30,10 @@ from webapp.tasks.schema_forms import (
     form_to_draft,
     invalid_entries,
     kept_references,
+    offer_choices,
     pending_uploads,
     place_reference,
+    position_values,
     wants_more_rows,
 )
 
@@ -973,6 +976,21 @@ UNSUPPORTED = [
         {"type": "object", "properties": {"n": {"type": "integer"}}, "x-ui": {"n": {"widget": "textarea"}}},
         "n",
     ),
+    (
+        "position on a string",
+        {"type": "object", "properties": {"p": {"type": "string"}}, "x-ui": {"p": {"widget": "position"}}},
+        "p",
+    ),
+    (
+        "position on a number",
+        {"type": "object", "properties": {"p": {"type": "number"}}, "x-ui": {"p": {"widget": "position"}}},
+        "p",
+    ),
+    (
+        "cadre on an integer",
+        {"type": "object", "properties": {"c": {"type": "integer"}}, "x-ui": {"c": {"widget": "cadre"}}},
+        "c",
+    ),
     ("name clash", {"type": "object", "properties": {"validate": {"type": "string"}}}, "validate"),
     ("bad pattern", {"type": "object", "properties": {"p": {"type": "string", "pattern": "("}}}, "p"),
     ("not a schema", {"type": "object", "properties": {"a": {"type": "string", "maxLength": -1}}}, "maxLength"),
@@ -1017,3 +1035,47 @@ def test_the_summary_is_empty_for_a_valid_form_and_leaves_out_what_is_shown_apar
     with posted(_changed(VALID_POST, {"subject": DELETE})) as form:
         form.validate()
         assert invalid_entries(form, skip=("subject",)) == []
+
+
+PICKER: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "rows": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["cadre_code", "position_id"],
+                "properties": {
+                    "cadre_code": {"type": "string", "title": "Mã cán bộ", "minLength": 1, "maxLength": 40},
+                    "position_id": {"type": "integer", "title": "Chức danh", "minimum": 1},
+                },
+                "x-ui": {"cadre_code": {"widget": "cadre"}, "position_id": {"widget": "position"}},
+            },
+        }
+    },
+}
+
+
+def test_a_position_is_a_select_of_names_posting_the_id_and_a_cadre_a_code_box() -> None:
+    with shown({"rows": [{"cadre_code": "CB01", "position_id": 7}]}, PICKER) as form:
+        cell = form.rows.entries[0].form.position_id
+        # Without the list of titles, the number box it always was.
+        assert 'type="text"' in str(cell()) and 'value="7"' in str(cell())
+        assert position_values(form) == {7} and cadre_codes(form) == {"CB01"}
+        offer_choices(form, [(3, "Chủ tịch (Xã A)"), (7, "Phó Chủ tịch (Xã A)")])
+        drawn = str(cell())
+        assert drawn.startswith("<select") and '<option selected value="7">Phó Chủ tịch (Xã A)</option>' in drawn
+        assert '<option value="3">Chủ tịch (Xã A)</option>' in drawn
+        code = str(form.rows.entries[0].form.cadre_code())
+        assert 'autocomplete="off"' in code and 'value="CB01"' in code
+    # The select posts the id, read as the integer the data keeps; an id outside the list is the hook's to refuse.
+    with posted({"rows-0-cadre_code": " CB01 ", "rows-0-position_id": "9"}, PICKER) as form:
+        assert form.validate()
+        assert form_to_data(form, PICKER) == {"rows": [{"cadre_code": "CB01", "position_id": 9}]}
+        offer_choices(form, [(3, "Chủ tịch (Xã A)")])
+        assert '<option selected value="9">Số hiệu 9 (không có trong danh sách)</option>' in str(
+            form.rows.entries[0].form.position_id()
+        )
+    with posted({"rows-0-cadre_code": "CB01", "rows-0-position_id": "0"}, PICKER) as form:
+        assert not form.validate()
+        assert form.rows.entries[0].form.position_id.errors == ["Giá trị phải lớn hơn hoặc bằng 1."]

@@ -18,12 +18,23 @@ is chosen: in a table row too, where the row's whole value is replaced by what i
 Hints live in the top-level "x-ui" object (for table columns, in the row schema's own "x-ui"):
 
     "order": ["field", ...]
-    "field": {"widget": "text" | "textarea" | "date" | "select" | "radio" | "checkboxes" | "table" | "file",
+    "field": {"widget": "text" | "textarea" | "date" | "select" | "radio" | "checkboxes" | "table" | "file"
+                        | "cadre" | "position",
               "label_en": "...", "help": "...", "help_en": "...", "labels_en": {"value": "label"},
               "rows": 6, "placeholder": "...", "autofocus": true,
               "accept": ".pdf,.jpg,image/*", "max_size_mb": 10}
 
 Choice labels come from oneOf[].title, else "x-labels" (on the property, or top-level keyed by field), else the value.
+
+Two widgets name things of the registry that a person knows by name and the data keeps by code or id (decision 0071):
+
+* "cadre" (a string): the cadre's code, typed as before; the page adds the search of the start pages
+  (static/cadre_search.js, asking the task's own scoped endpoint) and shows the name of the cadre a code names.
+* "position" (an integer): a position id, drawn as a select of titles by name. Which titles the procedure offers is
+  the procedure's to say (`workflows.hooks.field_choices`, from the task's data), so the page sets them after the
+  form is built (`offer_choices`); without them the cell is the number box it was. The select posts the id as a
+  number and the form checks it as the schema does: that the id is one of the titles offered stays the server
+  hook's rule, one rule and one message for the page and the API alike.
 """
 
 from __future__ import annotations
@@ -42,6 +53,7 @@ from typing import Any
 from flask_wtf.file import FileField
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
+from markupsafe import Markup, escape
 from werkzeug.datastructures import FileStorage
 from wtforms import (
     Field,
@@ -68,15 +80,19 @@ __all__ = [
     "Upload",
     "add_row",
     "build_form_class",
+    "cadre_codes",
     "check_uploads",
     "data_to_formdata",
     "file_fields",
     "form_to_checked_data",
     "form_to_data",
     "form_to_draft",
+    "has_kind",
     "kept_references",
+    "offer_choices",
     "pending_uploads",
     "place_reference",
+    "position_values",
     "wants_more_rows",
 ]
 
@@ -114,6 +130,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "yes": "Có",
         "no": "Không",
         "choose": "— Chọn —",
+        "not_listed": "Số hiệu {value} (không có trong danh sách)",
     },
     "en": {
         "required": "This field is required.",
@@ -142,6 +159,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "yes": "Yes",
         "no": "No",
         "choose": "— Choose —",
+        "not_listed": "Id {value} (not in the list)",
     },
 }
 
@@ -176,7 +194,7 @@ class _Spec:
     """One property of the schema as the form sees it."""
 
     name: str
-    kind: str  # string textarea email date integer number boolean select radio checkboxes table file
+    kind: str  # string cadre textarea email date integer position number boolean select radio checkboxes table file
     schema: Mapping[str, Any]
     required: bool
     label: str
@@ -358,8 +376,8 @@ def _parse_property(
         return _Spec(kind="boolean", choices=choices, **spec)
 
     if kind_of_type in ("integer", "number"):
-        refuse_widget(None, "text")
-        return _Spec(kind=kind_of_type, **spec)
+        refuse_widget(None, "text", *(("position",) if kind_of_type == "integer" else ()))
+        return _Spec(kind="position" if widget == "position" else kind_of_type, **spec)
 
     fmt = prop.get("format")
     text_rules = [key for key in ("minLength", "maxLength", "pattern") if key in prop]
@@ -379,8 +397,8 @@ def _parse_property(
     elif fmt is not None:
         raise UnsupportedSchema(f"{where}: the format {fmt!r} is not supported (date, email, binary are)")
     else:
-        refuse_widget(None, "text", "textarea")
-        kind = "textarea" if widget == "textarea" else "string"
+        refuse_widget(None, "text", "textarea", "cadre")
+        kind = {"textarea": "textarea", "cadre": "cadre"}.get(str(widget), "string")
     if "pattern" in prop:
         try:
             re.compile(prop["pattern"])
@@ -613,6 +631,42 @@ class SchemaNumberField(_NumberField):
 
     def _read(self, text: str) -> float:
         return read_number(text, self.messages)
+
+
+class SchemaPositionField(SchemaIntegerField):
+    """A position id ("x-ui" widget "position"), read and checked as an integer. Drawn as a select of
+    `ui["options"]` ((id, label), set by `offer_choices`) when the page has them, else as the number box. A value
+    that is not among them (a draft kept from an older frame, a hand-made request) is shown as what it is, selected,
+    so the person sees what the server refuses beside it rather than a select silently back at "Choose"."""
+
+    @property
+    def options(self) -> list[tuple[int, str]] | None:
+        return self.ui.get("options")
+
+    @property
+    def choices(self) -> list[tuple[str, str]]:
+        # As a select's: what the stale page reads to give back the label of what was chosen.
+        return [(str(value), label) for value, label in self.options or ()]
+
+    def __call__(self, **kwargs: Any) -> Any:
+        options = self.options
+        if options is None:
+            return super().__call__(**kwargs)
+        kwargs.setdefault("id", self.id)
+        for flag in ("required", "disabled"):
+            if getattr(self.flags, flag, False):
+                kwargs.setdefault(flag, True)
+        attrs = {k: v for k, v in {**(self.render_kw or {}), **kwargs}.items() if k not in ("inputmode", "placeholder")}
+        current = self._value()
+        shown = [(str(value), label) for value, label in options]
+        if current and current not in {value for value, _label in shown}:
+            shown.append((current, self.messages["not_listed"].format(value=current)))
+        html = [f"<select {widgets.html_params(name=self.name, **attrs)}>"]
+        for value, label in [("", self.messages["choose"]), *shown]:
+            selected = {"selected": True} if value == current else {}
+            html.append(f"<option {widgets.html_params(value=value, **selected)}>{escape(label)}</option>")
+        html.append("</select>")
+        return Markup("".join(html))  # noqa: S704 -- html_params and escape quoted every value and label
 
 
 def _lookup_key(values: Mapping[str, Any], value: Any) -> str | None:
@@ -967,7 +1021,7 @@ def _unbound(spec: _Spec, lang: str, readonly: bool, *, in_row: bool) -> Any:
         if default is not None:
             options["default"] = default
 
-    if kind in ("string", "textarea", "email"):
+    if kind in ("string", "cadre", "textarea", "email"):
         if "minLength" in schema or "maxLength" in schema:
             validators.append(_Length(schema.get("minLength"), schema.get("maxLength"), messages, lang))
         if "pattern" in schema:
@@ -976,15 +1030,22 @@ def _unbound(spec: _Spec, lang: str, readonly: bool, *, in_row: bool) -> Any:
             validators.append(_Email(messages["email"]))
         if kind == "textarea":
             render_kw["rows"] = hints.get("rows", 4)
-        field_class = {"string": SchemaTextField, "textarea": SchemaTextAreaField, "email": SchemaEmailField}[kind]
+        if kind == "cadre":
+            render_kw["autocomplete"] = "off"
+        field_class = {
+            "string": SchemaTextField,
+            "cadre": SchemaTextField,
+            "textarea": SchemaTextAreaField,
+            "email": SchemaEmailField,
+        }[kind]
         return field_class(render_kw=render_kw, **options)
     if kind == "date":
         return SchemaDateField(render_kw=render_kw, **options)
-    if kind in ("integer", "number"):
+    if kind in ("integer", "position", "number"):
         validators.append(_Bounds(schema, messages, lang))
-        render_kw["inputmode"] = "numeric" if kind == "integer" else "decimal"
-        field_class = SchemaIntegerField if kind == "integer" else SchemaNumberField
-        return field_class(render_kw=render_kw, **options)
+        render_kw["inputmode"] = "decimal" if kind == "number" else "numeric"
+        field_class = {"integer": SchemaIntegerField, "position": SchemaPositionField, "number": SchemaNumberField}
+        return field_class[kind](render_kw=render_kw, **options)
     if kind in ("boolean", "radio", "select"):
         choices = [SelectChoice(key, label) for key, _value, label in spec.choices]
         if kind == "select":
@@ -1041,15 +1102,15 @@ def _field_json(field: Any, spec: _Spec, *, draft: bool, refused: set[str] | Non
     if draft and kind not in ("table", "checkboxes", "file") and field.process_errors and field.raw_data:
         return str(field.raw_data[0])  # keep what was typed; it is checked when the form is submitted
     data = field.data
-    if kind in ("string", "textarea", "email"):
+    if kind in ("string", "cadre", "textarea", "email"):
         return data if isinstance(data, str) and data else _MISSING
     if kind == "date":
         if isinstance(data, date):
             return data.isoformat()
         return field.shown if draft and field.shown else _MISSING
-    if kind in ("integer", "number"):
+    if kind in ("integer", "position", "number"):
         if isinstance(data, int | float) and not isinstance(data, bool):
-            return int(data) if kind == "integer" else float(data)
+            return float(data) if kind == "number" else int(data)
         return field.shown if draft and field.shown else _MISSING
     if kind in ("boolean", "radio", "select"):
         return spec.values.get(data, _MISSING) if isinstance(data, str) else _MISSING
@@ -1111,7 +1172,7 @@ def form_to_draft(form: Any, schema: dict[str, Any]) -> dict[str, Any]:
 def _to_form_value(spec: _Spec, value: Any) -> Any:
     kind = spec.kind
     # Strings stay whatever they hold (a draft keeps unreadable input as typed); other JSON shapes cannot be shown.
-    if kind in ("string", "textarea", "email", "date", "integer", "number", "file") and (
+    if kind in ("string", "cadre", "textarea", "email", "date", "integer", "position", "number", "file") and (
         isinstance(value, bool) or not isinstance(value, str | int | float)
     ):
         return None
@@ -1214,6 +1275,49 @@ def place_reference(data: dict[str, Any], path: Sequence[str | int], reference: 
     for step in steps:
         node = node[step]
     node[last] = reference
+
+
+def _fields_of_kind(form: Any, kind: str) -> list[Any]:
+    """The fields drawn with this widget, a table's cells among them (each row of every table)."""
+    found = []
+    for field in form:
+        if not isinstance(field, _SchemaField):
+            continue
+        if isinstance(field, SchemaTableField):
+            found.extend(
+                cell for entry in field.entries for cell in entry.form if getattr(cell, "ui", {}).get("kind") == kind
+            )
+        elif field.ui.get("kind") == kind:
+            found.append(field)
+    return found
+
+
+def position_values(form: Any) -> set[int]:
+    """The position ids the form's "position" fields and cells hold (posted, or drawn from the data)."""
+    return {
+        field.data
+        for field in _fields_of_kind(form, "position")
+        if isinstance(field.data, int) and not isinstance(field.data, bool)
+    }
+
+
+def offer_choices(form: Any, positions: Sequence[tuple[int, str]]) -> None:
+    """Draw every "position" field and cell as a select of these (id, label), in this order."""
+    options = [(int(value), str(label)) for value, label in positions]
+    for field in _fields_of_kind(form, "position"):
+        field.ui["options"] = options
+
+
+def cadre_codes(form: Any) -> set[str]:
+    """The codes the form's "cadre" fields and cells hold, for the names shown beside them."""
+    return {
+        field.data.strip() for field in _fields_of_kind(form, "cadre") if isinstance(field.data, str) and field.data
+    }
+
+
+def has_kind(schema: dict[str, Any], kind: str) -> bool:
+    """Whether a field, or a table's column, of the schema is drawn with this widget kind."""
+    return any(spec.kind == kind or any(c.kind == kind for c in spec.columns) for spec in _specs(schema))
 
 
 def wants_more_rows(form: Any) -> str | None:
