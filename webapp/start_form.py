@@ -19,7 +19,7 @@ from webapp.extensions import db
 from webapp.query_args import parse_id
 from workflows.access import oversees_unit, units_under_roles
 from workflows.instances import search_startable_subjects, startable_subjects
-from workflows.registry.models import OrgUnit
+from workflows.registry.models import Cadre, OrgUnit
 from workflows.registry.posts import PostChoice, unit_posts
 from workflows.registry.units import in_tree_order
 
@@ -103,7 +103,11 @@ def cadres_json() -> Response:
     """The cadres of the start pages' scope that `?q=` finds (code prefix, or name with marks and case ignored), as
     JSON; the page's own guard runs first. Up to `SUBJECT_SEARCH_LIMIT` of them: typing more narrows the list."""
     typed = request.args.get("q", "")[:MAX_SEARCH_LENGTH]
-    found = search_startable_subjects(db.session, current_user, typed)
+    return found_cadres_json(search_startable_subjects(db.session, current_user, typed))
+
+
+def found_cadres_json(found: Iterable[Cadre]) -> Response:
+    """What a cadre search answers static/cadre_search.js: each cadre's code, name, unit and the line listed."""
     return jsonify(
         {
             "cadres": [

@@ -10,6 +10,9 @@ Two kinds, both run inside the advance's transaction, so they succeed or fail wi
   once: those values are absent from the submitted ones and named in `refused` ("criteria_politics",
   "products.2.completed"). A rule that needs one of them is skipped (`is_refused`, `refused_within`); whatever
   the hook returns then is discarded, the submission being refused anyway.
+* a **position list**, named by the same hook name, says which titles a form's "position" fields may take, from
+  the task's data (the approved frame, the unit's titles): the page offers them as a select by name, while the hook
+  stays the one that refuses any other id (decision 0071).
 * a **completion effect**, keyed by process id, writes what a finished instance decided into the records (a grade on
   the cadre's record, a notification).
 
@@ -40,12 +43,15 @@ class InstanceLike(Protocol):
 # (session, submitted values, the task's data before it runs, the fields the form refused) -> the values to store;
 # raises Invalid.
 TaskHook = Callable[[Session, dict[str, Any], Mapping[str, Any], frozenset[str]], dict[str, Any]]
+# (session, the task's data) -> the (position id, label) its "position" fields may take, in the order offered; None
+# when the data cannot tell (a review started without a unit).
+PositionChoices = Callable[[Session, Mapping[str, Any]], list[tuple[int, str]] | None]
 # (session, the finished instance, its final data, who finished it)
 CompletionEffect = Callable[[Session, InstanceLike, Mapping[str, Any], User | None], None]
 
 
 @cache
-def _registry() -> tuple[dict[str, TaskHook], dict[str, CompletionEffect]]:
+def _registry() -> tuple[dict[str, TaskHook], dict[str, CompletionEffect], dict[str, PositionChoices]]:
     from workflows.appointment import hooks as appointment
     from workflows.evaluation import hooks as evaluation
     from workflows.planning import hooks as planning
@@ -59,6 +65,7 @@ def _registry() -> tuple[dict[str, TaskHook], dict[str, CompletionEffect]]:
             **planning.COMPLETION_EFFECTS,
             **rotation.COMPLETION_EFFECTS,
         },
+        {**planning.POSITION_CHOICES},
     )
 
 
@@ -89,6 +96,15 @@ def apply_task_hook(
     if hook is None:
         raise LookupError(f"the form names an unknown server hook {name!r}")
     return hook(session, submitted, task_data, refused)
+
+
+def position_choices(
+    session: Session, schema: Mapping[str, Any] | None, task_data: Mapping[str, Any]
+) -> list[tuple[int, str]] | None:
+    """The titles the form's "position" fields may take at this task, as its hook's procedure lists them; None when
+    the form's hook lists none (or the data cannot tell): the page then shows the ids it holds by their titles only."""
+    provider = _registry()[2].get(str((schema or {}).get(HOOK_KEY)))
+    return provider(session, task_data) if provider is not None else None
 
 
 def is_refused(refused: Collection[str], field: str) -> bool:

@@ -8,6 +8,7 @@ Lookups outside a user's scope raise `NotFound`, exactly like lookups of ids tha
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, tzinfo
 from typing import Any
@@ -1093,8 +1094,33 @@ def search_startable_subjects(
     with it, or whose name holds it with case and Vietnamese marks ignored ("nguyen thi thu" finds "Nguyễn Thị
     Thu"). Up to `limit`, codes first in code order: a search narrows as the person types, it never lists all."""
     scope = _startable_scope(user)
+    return _search_cadres(session, scope, text, limit) if scope is not None else []
+
+
+def _unit_scope(unit_id: int) -> ColumnElement[bool]:
+    return Cadre.unit_id.in_(select(OrgUnit.id).where(in_subtree(OrgUnit, unit_id)))
+
+
+def search_unit_cadres(session: Session, unit_id: int, text: str, limit: int = SUBJECT_SEARCH_LIMIT) -> list[Cadre]:
+    """The active cadres of a procedure's unit (or below it) that a task form's cadre box finds, as
+    `search_startable_subjects` finds them: a task names the people of the procedure's unit, whoever fills it in."""
+    return _search_cadres(session, and_(Cadre.is_active, _unit_scope(unit_id)), text, limit)
+
+
+def unit_cadre_names(session: Session, unit_id: int, codes: Collection[str]) -> dict[str, str]:
+    """The names of the cadres of a procedure's unit (or below it) that these codes name, for a task form showing
+    the name beside each code; a code naming nobody there is left out."""
+    if not codes:
+        return {}
+    rows = session.execute(
+        select(Cadre.code, Cadre.full_name).where(Cadre.code.in_(sorted(codes)), _unit_scope(unit_id))
+    )
+    return {code: name for code, name in rows}
+
+
+def _search_cadres(session: Session, scope: ColumnElement[bool], text: str, limit: int) -> list[Cadre]:
     typed = as_typed(text)
-    if scope is None or not typed:
+    if not typed:
         return []
     folded_name = func.translate(func.lower(Cadre.full_name), FOLD_FROM, FOLD_TO)
     by_code = Cadre.code.startswith(typed.upper(), autoescape=True)

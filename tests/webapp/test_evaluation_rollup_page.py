@@ -335,3 +335,27 @@ def test_an_annual_run_for_a_year_that_is_not_a_number_is_refused(
     assert response.status_code == 422
     with session_factory() as session:
         assert (session.scalar(select(func.count(ProcessInstance.id))) or 0) == before
+
+
+def test_the_head_finds_the_cadre_of_a_resolution_by_name_and_sees_the_name_of_each_code(
+    auth: AuthActions, client, seeded, session_factory, driver
+) -> None:
+    """The cadre of a resolution is typed as a code, which the box helps find by name among the run's unit and
+    names once entered (decision 0071); the data keeps the code."""
+    instance_id = _start_run(session_factory, driver)
+    driver.complete("personnel1", driver.task(instance_id, "prepare").id, {})
+    auth.login("head1")
+    confirm = driver.task(instance_id, "head_confirm")
+    html = client.get(f"/tasks/{confirm.id}").get_data(as_text=True)
+    assert f'data-cadre-search="/tasks/{confirm.id}/cadres"' in html and "cadre_search.js" in html
+    found = client.get(f"/tasks/{confirm.id}/cadres?q=can bo rx0").get_json()["cadres"]
+    assert (
+        found and {c["code"] for c in found} <= {f"RX0{n}" for n in range(10)} and "RX01" in {c["code"] for c in found}
+    )
+    rows = {"resolutions-0-cadre_code": "RX01", "resolutions-0-action": "demote", "resolutions-0-reason": "Thấp"}
+    assert (
+        auth.post(f"/tasks/{confirm.id}", {**rows, "action": "draft"}, page=f"/tasks/{confirm.id}").status_code == 302
+    )
+    drafted = client.get(f"/tasks/{confirm.id}").get_data(as_text=True)
+    name = re.search(r'id="resolutions-0-cadre_code-name"[^>]*>([^<]*)<', drafted)
+    assert name is not None and name.group(1).strip() == "Cán bộ RX01"

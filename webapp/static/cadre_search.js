@@ -4,6 +4,11 @@
  * with case and Vietnamese marks ignored — and they are listed under the box; choosing one puts its code in the box.
  * The browser's own list (the datalist of the first suggestions) is turned off while the script runs; without the
  * script it stays, and a typed code is accepted as it is. No inline script or style: the CSP forbids them.
+ *
+ * The "cadre" boxes of task forms (webapp/templates/tasks/_fields.html, often table cells) work the same way, and
+ * show the chosen cadre's name under the box (the element <id>-name, filled by the server for a code already
+ * there): typing clears it, since the name no longer goes with the code. Choosing a cadre is an input like typing,
+ * so whatever follows the box (the live structure of the plan) counts the chosen code.
  */
 (function () {
   "use strict";
@@ -19,8 +24,10 @@
     }
     input.removeAttribute("list");
     input.setAttribute("aria-controls", results.id);
+    var name = document.getElementById(input.id + "-name");
     var timer = null;
     var asked = 0;
+    var choosing = false;
 
     function clear() {
       while (results.firstChild) {
@@ -37,9 +44,19 @@
       clear();
     }
 
-    function choose(code) {
+    function choose(cadre) {
       cancel();
-      input.value = code;
+      input.value = cadre.code;
+      if (name) {
+        name.textContent = cadre.name || "";
+        name.classList.remove("cadre-unknown");
+      }
+      choosing = true;
+      try {
+        input.dispatchEvent(new Event("input", { bubbles: true }));
+      } finally {
+        choosing = false;
+      }
       input.focus();
     }
 
@@ -52,7 +69,7 @@
         button.className = "small";
         button.textContent = cadre.label;
         button.addEventListener("click", function () {
-          choose(cadre.code);
+          choose(cadre);
         });
         item.appendChild(button);
         results.appendChild(item);
@@ -66,6 +83,13 @@
     }
 
     input.addEventListener("input", function () {
+      if (choosing) {
+        return;
+      }
+      if (name) {
+        name.textContent = "";
+        name.classList.remove("cadre-unknown");
+      }
       var text = input.value.trim();
       var mine = ++asked;
       window.clearTimeout(timer);

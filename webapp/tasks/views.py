@@ -28,17 +28,22 @@ from webapp.instances.views import ROLE_LABELS
 from webapp.number_fields import format_amount
 from webapp.planning.live import live_structure_panel
 from webapp.query_args import parse_id
+from webapp.start_form import MAX_SEARCH_LENGTH, found_cadres_json
 from webapp.tasks.schema_forms import (
     Upload,
     build_form_class,
+    cadre_codes,
     data_to_formdata,
     file_fields,
     form_to_checked_data,
     form_to_draft,
+    has_kind,
     invalid_entries,
     kept_references,
+    offer_choices,
     pending_uploads,
     place_reference,
+    position_values,
     wants_more_rows,
 )
 from webapp.text_fields import MAX_COMMENT, clean_text
@@ -47,10 +52,19 @@ from workflows.clock import utcnow_naive
 from workflows.db import transaction
 from workflows.engine import operations
 from workflows.errors import Conflict, Invalid, NotAllowed, NotFound, Problem, ScriptFailure
-from workflows.hooks import is_refused
-from workflows.instances import ATTACHMENT_PREFIX, DataItem, data_summary, display_value, field_names
+from workflows.hooks import is_refused, position_choices
+from workflows.instances import (
+    ATTACHMENT_PREFIX,
+    DataItem,
+    data_summary,
+    display_value,
+    field_names,
+    search_unit_cadres,
+    unit_cadre_names,
+)
 from workflows.models import Attachment, Comment
 from workflows.registry.models import OrgUnit, User
+from workflows.registry.posts import position_labels
 from workflows.states import InstanceStatus, TaskStatus
 from workflows.tasks import (
     TaskView,
@@ -209,6 +223,29 @@ def _task_comments(view: TaskView) -> list[Comment]:
     return list(db.session.scalars(select(Comment).where(Comment.human_task_id == view.task.id).order_by(Comment.id)))
 
 
+def _offer_positions(view: TaskView, form: Any) -> None:
+    """The titles a "position" field offers by name: the procedure's list for this task (the frame, the unit's
+    titles) when the task's data is read; else (a completed task, whose page shows what was sent) the titles of the
+    ids the form holds, so each is read by its name all the same."""
+    if form is None or not view.schema or not has_kind(view.schema, "position"):
+        return
+    listed = position_choices(db.session, view.schema, view.context) if view.context else None
+    if listed is None:
+        listed = sorted(position_labels(db.session, position_values(form)).items(), key=lambda item: item[1])
+    offer_choices(form, listed)
+
+
+def _cadre_boxes(view: TaskView, form: Any) -> dict[str, Any]:
+    """What a "cadre" field shows besides the code: the name of the cadre each code names in the procedure's unit,
+    and, to whoever fills it in, where static/cadre_search.js searches the unit's cadres by code or name."""
+    if form is None or not view.schema or not has_kind(view.schema, "cadre") or view.instance.unit_id is None:
+        return {}
+    return {
+        "names": unit_cadre_names(db.session, view.instance.unit_id, cadre_codes(form)),
+        "search_url": url_for("tasks.search_cadres", task_id=view.task.id) if view.can_act else None,
+    }
+
+
 def _render(  # type: ignore[no-untyped-def]
     view: TaskView,
     form: Any,
@@ -222,12 +259,14 @@ def _render(  # type: ignore[no-untyped-def]
     decisions = _decision_choices(view.schema)
     if view.context or (view.schema and file_fields(view.schema)):
         attachments = list(db.session.scalars(select(Attachment).where(Attachment.instance_id == view.instance.id)))
+    _offer_positions(view, form)
     return (
         render_template(
             "tasks/show.html",
             view=view,
             form=form,
             files=_instance_files(view, attachments),
+            cadres=_cadre_boxes(view, form),
             context_items=_context_items(view, attachments),
             show_value=display_value,
             annual_rollup=annual_rollup_panel(view),
@@ -341,6 +380,21 @@ def _show_problem(form: Any, problem: Problem) -> bool:
         return False
     field.errors = [*field.errors, message]
     return True
+
+
+@bp.get("/<int:task_id>/cadres")
+@login_required
+def search_cadres(task_id: int) -> Response:
+    """The cadres of the procedure's unit that `?q=` finds (code prefix, or name with marks and case ignored), for
+    the "cadre" boxes of the task's form (JSON for static/cadre_search.js): only to whoever may fill the form in,
+    and only among the people the procedure is about (404 for a task the reader cannot see, 403 if not theirs)."""
+    view = _load(task_id, with_process_data=False)
+    if not view.can_act or view.schema is None or not has_kind(view.schema, "cadre"):
+        abort(403)
+    if view.instance.unit_id is None:
+        return jsonify({"cadres": []})
+    typed = request.args.get("q", "")[:MAX_SEARCH_LENGTH]
+    return found_cadres_json(search_unit_cadres(db.session, view.instance.unit_id, typed))
 
 
 @bp.get("/<int:task_id>")

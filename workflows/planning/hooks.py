@@ -15,11 +15,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflows.access import ancestry, in_subtree
+from workflows.access import in_subtree
 from workflows.appointment.facts import position_label
 from workflows.ballot_steps import USED_BOXES, closed_box
 from workflows.errors import N_, Invalid, NotFound, Problem
-from workflows.hooks import CompletionEffect, InstanceLike, TaskHook, is_refused, refused_within
+from workflows.hooks import CompletionEffect, InstanceLike, PositionChoices, TaskHook, is_refused, refused_within
 from workflows.models import Notification, ProcessInstance
 from workflows.planning import PROCESS_ID
 from workflows.planning.ballots import PLANNING_BALLOTS
@@ -36,7 +36,7 @@ from workflows.rules.planning import (
     structure_figures,
 )
 
-__all__ = ["COMPLETION_EFFECTS", "TASK_HOOKS", "plan_cadre_ids"]
+__all__ = ["COMPLETION_EFFECTS", "POSITION_CHOICES", "TASK_HOOKS", "framed_titles", "plan_cadre_ids", "unit_titles"]
 
 
 def _instance(session: Session, data: Mapping[str, Any]) -> ProcessInstance:
@@ -71,6 +71,23 @@ def _titles(session: Session, position_ids: Sequence[int]) -> dict[int, tuple[Po
         select(Position, OrgUnit).join(OrgUnit, OrgUnit.id == Position.unit_id).where(Position.id.in_(position_ids))
     ).all()
     return {position.id: (position, unit) for position, unit in rows}
+
+
+def unit_titles(session: Session, unit_id: int) -> dict[int, str]:
+    """The titles a review of the unit may plan for: those of the unit and of every unit below it, the unit's own
+    first, then by unit and title; each labelled with its unit (a title is only readable with it)."""
+    rows = session.execute(
+        select(Position, OrgUnit)
+        .join(OrgUnit, OrgUnit.id == Position.unit_id)
+        .where(in_subtree(OrgUnit, unit_id))
+        .order_by((OrgUnit.id == unit_id).desc(), OrgUnit.name, OrgUnit.id, Position.title, Position.id)
+    ).all()
+    return {position.id: position_label(position, unit) for position, unit in rows}
+
+
+def framed_titles(data: Mapping[str, Any]) -> dict[int, str]:
+    """The titles of the approved frame (the frame hook's list), in its order: all a nomination may be for."""
+    return {int(f["position_id"]): str(f["title"]) for f in data.get("frame") or []}
 
 
 def plan_cadre_ids(session: Session, unit_id: int, term: str, leaving: Sequence[int] = ()) -> list[int]:
@@ -232,8 +249,8 @@ def frame(
     """The titles of the plan: titles of the unit or of a unit below it, each once. The current plan (without the
     confirmed removals) and its structure are shown with the frame."""
     rows = list(submitted.get("frame_titles") or [])
-    titles = _titles(session, [int(r["position_id"]) for r in rows if r.get("position_id") is not None])
     unit_id = int(data["unit_id"])
+    titles = unit_titles(session, unit_id)  # what the form's select offers: one list for the page and for this rule
     problems: list[Problem] = []
     seen: set[int] = set()
     framed = []
@@ -241,18 +258,17 @@ def frame(
         if row.get("position_id") is None:
             continue  # the form refused it
         position_id = int(row["position_id"])
-        found = titles.get(position_id)
-        if found is None or unit_id not in ancestry(session, found[1].id):
+        title = titles.get(position_id)
+        if title is None:
             problems.append(Problem("No such title in this unit.", field=f"frame_titles.{index}.position_id"))
         elif position_id in seen:
             problems.append(Problem("This title is listed twice.", field=f"frame_titles.{index}.position_id"))
         else:
             seen.add(position_id)
-            position, unit = found
             framed.append(
                 {
                     "position_id": position_id,
-                    "title": position_label(position, unit),
+                    "title": title,
                     "planned_count": row.get("planned_count"),
                 }
             )
@@ -301,7 +317,7 @@ def nominations(
     """The list being built: each cadre for a title of the approved frame, checked by every nomination rule in
     order (the 4th nominee for a title is refused at its row); the structure of the plan with the list added."""
     rows = list(submitted.get("nominations") or [])
-    framed = {int(f["position_id"]): f["title"] for f in data.get("frame") or []}
+    framed = framed_titles(data)
     cadres = _cadres_by_code(session, [str(r.get("cadre_code") or "").strip() for r in rows])
     problems: list[Problem] = []
     pairs: list[tuple[int, int]] = []
@@ -476,3 +492,18 @@ TASK_HOOKS: dict[str, TaskHook] = {
     "planning_approval": approval,
 }
 COMPLETION_EFFECTS: dict[str, CompletionEffect] = {PROCESS_ID: record_plan}
+
+
+def _frame_choices(session: Session, data: Mapping[str, Any]) -> list[tuple[int, str]] | None:
+    return list(unit_titles(session, int(data["unit_id"])).items()) if data.get("unit_id") is not None else None
+
+
+def _nomination_choices(session: Session, data: Mapping[str, Any]) -> list[tuple[int, str]] | None:
+    return list(framed_titles(data).items()) if "frame" in data else None
+
+
+# The titles each form's "position" fields may take: the same lists the hooks above hold the ids to.
+POSITION_CHOICES: dict[str, PositionChoices] = {
+    "planning_frame": _frame_choices,
+    "planning_nominations": _nomination_choices,
+}

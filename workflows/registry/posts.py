@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflows.registry.models import CadrePosition, Position
+from workflows.registry.models import CadrePosition, OrgUnit, Position
 
 
 @dataclass(frozen=True)
@@ -30,3 +31,16 @@ def unit_posts(session: Session, unit_id: int) -> list[PostChoice]:
         .order_by(Position.title, Position.id)
     )
     return [PostChoice(post_id, title, bool(occupied)) for post_id, title, occupied in rows]
+
+
+def position_labels(session: Session, position_ids: Collection[int]) -> dict[int, str]:
+    """Each id's title with its unit ("Phó Chủ tịch UBND (UBND xã Tân Phong)", as `appointment.facts.position_label`
+    writes it), for ids a form holds: ids no position has are left out."""
+    if not position_ids:
+        return {}
+    rows = session.execute(
+        select(Position.id, Position.title, OrgUnit.name)
+        .join(OrgUnit, OrgUnit.id == Position.unit_id)
+        .where(Position.id.in_(sorted(position_ids)))
+    )
+    return {position_id: f"{title} ({unit})" for position_id, title, unit in rows}
