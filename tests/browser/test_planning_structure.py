@@ -69,3 +69,39 @@ def test_typing_a_cadre_code_changes_the_share_of_women(  # type: ignore[no-unty
     page.fill("#nominations-0-cadre_code", "NOPE")  # a code nobody has is not counted
     expect(women).to_have_text("33,3%")
     assert not problems, problems
+
+
+def test_a_nominee_is_found_by_name_and_a_title_chosen_by_name(  # type: ignore[no-untyped-def]
+    app: Flask, live_server: str, page, shoot, driver: WorkflowDriver
+) -> None:
+    """Decision 0071: the cadre box searches the review's unit by name (marks ignored), choosing puts the code in
+    the box and the name under it, and the live panel counts the chosen cadre as if typed; the title is a select."""
+    from playwright.sync_api import expect
+
+    world = setup_planning(driver.session_factory)
+    task_id = _at_nominations(driver, world)
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.on("console", lambda message: problems.append(message.text) if "Content Security" in message.text else None)
+
+    sign_in(page, live_server, "personnel1")
+    page.goto(f"{live_server}/tasks/{task_id}")
+    box = page.locator("#nominations-0-cadre_code")
+    box.type("vu thi hanh")
+    choice = page.locator("#nominations-0-cadre_code-results button")
+    expect(choice).to_have_count(1)
+    expect(choice).to_contain_text("Vũ Thị Hạnh")
+    choice.click()
+    expect(box).to_have_value(NEW_VICE)
+    expect(page.locator("#nominations-0-cadre_code-name")).to_have_text("Vũ Thị Hạnh")
+    expect(page.locator("#nominations-0-cadre_code-results")).to_be_hidden()
+    expect(page.locator('aside[data-live-structure] [data-out="women-percent"]')).to_have_text("50%")
+    title = page.locator("#nominations-0-position_id")
+    title.select_option(label=title.locator(f'option[value="{world["vice"]}"]').inner_text())
+    shoot("31-planning-nominee-by-name")
+    box.type("x")  # the code no longer goes with the name shown
+    expect(page.locator("#nominations-0-cadre_code-name")).to_have_text("")
+    box.fill(NEW_VICE)
+    page.get_by_role("button", name="Gửi").click()
+    page.wait_for_url(f"{live_server}/inbox")
+    assert not problems, problems
