@@ -173,6 +173,11 @@ def test_a_nomination_is_for_a_title_of_the_frame_chosen_by_name(
         (NEW_SECRETARY, world["secretary"]),
     ]
 
+    # The same form sent again from another tab: the task is done, what was typed is given back, titles by name.
+    again = auth.post(f"/tasks/{task_id}", {**chosen, "action": "submit"})
+    assert again.status_code == 409
+    assert f"Phó Chủ tịch UBND xã ({world['unit_name']})" in again.get_data(as_text=True)
+
     # What was submitted, read-only: each title by its name, each code with the cadre's name, no search.
     shown = client.get(f"/tasks/{task_id}").get_data(as_text=True)
     options, chosen_value = _select(shown, "nominations-1-position_id")

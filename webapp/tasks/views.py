@@ -352,6 +352,7 @@ def _stale(task_id: int, form: Any, comment: str, reason: str | None = None):  #
     db.session.rollback()  # a failed completion may leave the session expired
     view = _load(task_id, with_process_data=False)
     notice = _closed_notice(view) or reason or _("This task changed meanwhile. Open it again to see where it stands.")
+    _offer_positions(view, form)  # a title given back by its name, as it was chosen
     return render_template("tasks/stale.html", view=view, notice=notice, entered=_entered(form), comment=comment), 409
 
 
