@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from flask import Flask, render_template_string
 from jsonschema import Draft202012Validator, FormatChecker
+from lxml import html as lxml_html
 from markupsafe import escape
 from werkzeug.datastructures import FileStorage, MultiDict
 
@@ -23,6 +24,7 @@ from webapp.tasks.schema_forms import (
     build_form_class,
     cadre_codes,
     check_uploads,
+    checklist_values,
     data_to_formdata,
     file_fields,
     form_to_checked_data,
@@ -30,6 +32,7 @@ from webapp.tasks.schema_forms import (
     form_to_draft,
     invalid_entries,
     kept_references,
+    offer_checklists,
     offer_choices,
     pending_uploads,
     place_reference,
@@ -1079,3 +1082,86 @@ def test_a_position_is_a_select_of_names_posting_the_id_and_a_cadre_a_code_box()
     with posted({"rows-0-cadre_code": "CB01", "rows-0-position_id": "0"}, PICKER) as form:
         assert not form.validate()
         assert form.rows.entries[0].form.position_id.errors == ["Giá trị phải lớn hơn hoặc bằng 1."]
+
+
+def test_a_position_select_groups_its_titles_by_unit_in_the_order_given() -> None:
+    with shown({"rows": [{"cadre_code": "CB01", "position_id": 8}]}, PICKER) as form:
+        offer_choices(
+            form, [(3, "Chủ tịch (Xã A)", "Xã A"), (7, "Phó (Xã A)", "Xã A"), (8, "Trưởng (Thôn 1)", "Thôn 1")]
+        )
+        drawn = str(form.rows.entries[0].form.position_id())
+    assert drawn.count("<optgroup") == 2 and drawn.count("</optgroup>") == 2
+    first, second = drawn.index('<optgroup label="Xã A">'), drawn.index('<optgroup label="Thôn 1">')
+    assert first < drawn.index('value="3"') < drawn.index('value="7"') < second < drawn.index('value="8"')
+    # "Choose" stays outside every group; the chosen title is selected inside its own.
+    assert drawn.index('<option value="">') < first and '<option selected value="8">Trưởng (Thôn 1)</option>' in drawn
+
+
+CHECKLIST: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "waived": {"type": "string", "title": "Kỷ luật được miễn", "maxLength": 200, "pattern": "^[0-9, ]*$"},
+        "failed": {"type": "string", "title": "Không đạt", "maxLength": 200},
+    },
+    "x-ui": {
+        "waived": {"widget": "checklist", "empty": "Không ai có kỷ luật.", "empty_en": "Nobody was disciplined."},
+        "failed": {"widget": "checklist"},
+    },
+}
+
+
+def test_a_checklist_is_a_checkbox_per_choice_kept_as_the_comma_separated_text() -> None:
+    with shown({"waived": "12, 15;12"}, CHECKLIST) as form:
+        assert checklist_values(form) == {"waived": ["12", "15"], "failed": []}
+        # Without choices, the text box it always was.
+        assert 'type="text"' in str(form.waived()) and 'value="12, 15;12"' in str(form.waived())
+        offer_checklists(form, {"waived": [("12", "Lê A — Khiển trách"), ("13", "Lê B — Cảnh cáo")], "failed": []})
+        html = render(form, CHECKLIST)
+    boxes = lxml_html.fromstring(html).xpath('//input[@type="checkbox"]')
+    drawn = [(b.get("name"), b.get("value"), b.get("checked") is not None) for b in boxes]
+    # The choices in order, what is held ticked; a value held outside them is shown ticked, as what it is.
+    assert drawn == [("waived", "12", True), ("waived", "13", False), ("waived", "15", True)]
+    assert "Lê A — Khiển trách" in html and "15 (không có trong danh sách)" in html
+    # A list with nothing to tick says so, in the schema's words; the text box is gone.
+    assert "Không ai có kỷ luật." not in html and "Không có mục nào để chọn." in html
+    assert 'type="text"' not in html
+    with shown({}, CHECKLIST, locale="en") as form:
+        offer_checklists(form, {"waived": []})
+        assert "Nobody was disciplined." in render(form, CHECKLIST)
+
+    # The ticked values are posted under the field's name and stored as the text the data always held.
+    with posted({"waived": ["12", "13", "12"], "failed": "QH04"}, CHECKLIST) as form:
+        assert form.validate()
+        assert form_to_data(form, CHECKLIST) == {"waived": "12, 13", "failed": "QH04"}
+    with posted({}, CHECKLIST) as form:
+        assert form.validate() and form_to_data(form, CHECKLIST) == {}
+    # The schema's rules still hold on the joined text: a forged value that is no id is refused by the form.
+    with posted({"waived": ["12", "x"]}, CHECKLIST) as form:
+        assert not form.validate() and form.waived.errors
+    # Read-only: the boxes are disabled.
+    with shown({"waived": "12"}, CHECKLIST, readonly=True) as form:
+        offer_checklists(form, {"waived": [("12", "Lê A")]})
+        assert all(
+            b.get("disabled") is not None for b in lxml_html.fromstring(render(form, CHECKLIST)).xpath("//input")
+        )
+
+
+def test_a_checklist_is_a_string_outside_tables() -> None:
+    on_integer = {"type": "object", "properties": {"n": {"type": "integer"}}, "x-ui": {"n": {"widget": "checklist"}}}
+    with pytest.raises(UnsupportedSchema, match="checklist"):
+        build_form_class(on_integer)
+    in_row = {
+        "type": "object",
+        "properties": {
+            "rows": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {"codes": {"type": "string"}},
+                    "x-ui": {"codes": {"widget": "checklist"}},
+                },
+            }
+        },
+    }
+    with pytest.raises(UnsupportedSchema, match="checklist"):
+        build_form_class(in_row)

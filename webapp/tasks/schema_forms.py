@@ -19,9 +19,9 @@ Hints live in the top-level "x-ui" object (for table columns, in the row schema'
 
     "order": ["field", ...]
     "field": {"widget": "text" | "textarea" | "date" | "select" | "radio" | "checkboxes" | "table" | "file"
-                        | "cadre" | "position",
+                        | "cadre" | "position" | "checklist",
               "label_en": "...", "help": "...", "help_en": "...", "labels_en": {"value": "label"},
-              "rows": 6, "placeholder": "...", "autofocus": true,
+              "rows": 6, "placeholder": "...", "autofocus": true, "empty": "...", "empty_en": "...",
               "accept": ".pdf,.jpg,image/*", "max_size_mb": 10}
 
 Choice labels come from oneOf[].title, else "x-labels" (on the property, or top-level keyed by field), else the value.
@@ -34,7 +34,17 @@ Two widgets name things of the registry that a person knows by name and the data
   the procedure's to say (`workflows.hooks.field_choices`, from the task's data), so the page sets them after the
   form is built (`offer_choices`); without them the cell is the number box it was. The select posts the id as a
   number and the form checks it as the schema does: that the id is one of the titles offered stays the server
-  hook's rule, one rule and one message for the page and the API alike.
+  hook's rule, one rule and one message for the page and the API alike. The procedure may group them (a unit's
+  titles under the unit's name): the select then draws an <optgroup> per group, in the order given.
+
+A third lists registry things by name where the data keeps a comma-separated text of their ids or codes
+(decision 0072):
+
+* "checklist" (a string, not in a table): drawn as a checkbox per choice the procedure offers
+  (`workflows.hooks.checklist_choices`, set by `offer_checklists`), posting the ticked values, which the form joins
+  into the text "12, 15" the data always held; without choices it is the text box it was. "empty" (and
+  "empty_en") says what the page shows when there is nothing to tick. As with "position", a value outside the
+  choices is the hook's to refuse; it is shown ticked, as what it is.
 """
 
 from __future__ import annotations
@@ -82,6 +92,7 @@ __all__ = [
     "build_form_class",
     "cadre_codes",
     "check_uploads",
+    "checklist_values",
     "data_to_formdata",
     "file_fields",
     "form_to_checked_data",
@@ -89,10 +100,12 @@ __all__ = [
     "form_to_draft",
     "has_kind",
     "kept_references",
+    "offer_checklists",
     "offer_choices",
     "pending_uploads",
     "place_reference",
     "position_values",
+    "split_values",
     "wants_more_rows",
 ]
 
@@ -131,6 +144,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "no": "Không",
         "choose": "— Chọn —",
         "not_listed": "Số hiệu {value} (không có trong danh sách)",
+        "not_in_list": "{value} (không có trong danh sách)",
+        "nothing_to_tick": "Không có mục nào để chọn.",
     },
     "en": {
         "required": "This field is required.",
@@ -160,6 +175,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "no": "No",
         "choose": "— Choose —",
         "not_listed": "Id {value} (not in the list)",
+        "not_in_list": "{value} (not in the list)",
+        "nothing_to_tick": "There is nothing to choose.",
     },
 }
 
@@ -182,7 +199,20 @@ _KEYWORDS: dict[str, frozenset[str]] = {
 _OBJECT_KEYWORDS = frozenset({"type", "properties", "required", "additionalProperties"})
 _TOP_KEYWORDS = _OBJECT_KEYWORDS | {"$schema", "$id"}
 _HINTS = frozenset(
-    {"widget", "label_en", "help", "help_en", "labels_en", "rows", "placeholder", "autofocus", "accept", "max_size_mb"}
+    {
+        "widget",
+        "label_en",
+        "help",
+        "help_en",
+        "labels_en",
+        "rows",
+        "placeholder",
+        "autofocus",
+        "accept",
+        "max_size_mb",
+        "empty",
+        "empty_en",
+    }
 )
 # Arguments that Form.__init__ takes by keyword: a row column with one of these names would be swallowed by them.
 _FORM_KWARGS = frozenset({"formdata", "obj", "prefix", "data", "meta", "extra_filters", "form_errors", "csrf_token"})
@@ -194,7 +224,8 @@ class _Spec:
     """One property of the schema as the form sees it."""
 
     name: str
-    kind: str  # string cadre textarea email date integer position number boolean select radio checkboxes table file
+    # string cadre checklist textarea email date integer position number boolean select radio checkboxes table file
+    kind: str
     schema: Mapping[str, Any]
     required: bool
     label: str
@@ -304,7 +335,7 @@ def _check_hints(hints: Any, where: str) -> Mapping[str, Any]:
     size = hints.get("max_size_mb", DEFAULT_MAX_SIZE_MB)
     if isinstance(size, bool) or not isinstance(size, int | float) or size <= 0:
         raise UnsupportedSchema(f'{where}: "x-ui.max_size_mb" must be a positive number')
-    for key in ("widget", "label_en", "help", "help_en", "placeholder", "accept"):
+    for key in ("widget", "label_en", "help", "help_en", "placeholder", "accept", "empty", "empty_en"):
         if key in hints and not isinstance(hints[key], str):
             raise UnsupportedSchema(f'{where}: "x-ui.{key}" must be a string')
     if "labels_en" in hints and not isinstance(hints["labels_en"], Mapping):
@@ -397,8 +428,8 @@ def _parse_property(
     elif fmt is not None:
         raise UnsupportedSchema(f"{where}: the format {fmt!r} is not supported (date, email, binary are)")
     else:
-        refuse_widget(None, "text", "textarea", "cadre")
-        kind = {"textarea": "textarea", "cadre": "cadre"}.get(str(widget), "string")
+        refuse_widget(None, "text", "textarea", "cadre", *(() if in_row else ("checklist",)))
+        kind = {"textarea": "textarea", "cadre": "cadre", "checklist": "checklist"}.get(str(widget), "string")
     if "pattern" in prop:
         try:
             re.compile(prop["pattern"])
@@ -635,18 +666,25 @@ class SchemaNumberField(_NumberField):
 
 class SchemaPositionField(SchemaIntegerField):
     """A position id ("x-ui" widget "position"), read and checked as an integer. Drawn as a select of
-    `ui["options"]` ((id, label), set by `offer_choices`) when the page has them, else as the number box. A value
-    that is not among them (a draft kept from an older frame, a hand-made request) is shown as what it is, selected,
-    so the person sees what the server refuses beside it rather than a select silently back at "Choose"."""
+    `ui["options"]` ((id, label, group), set by `offer_choices`) when the page has them, else as the number box. A
+    value that is not among them (a draft kept from an older frame, a hand-made request) is shown as what it is,
+    selected, so the person sees what the server refuses beside it rather than a select silently back at "Choose".
+    Options with a group are drawn in an <optgroup> of that label, one per run of the same group: a province's
+    thousands of titles are read unit by unit, and the select stays plain HTML."""
 
     @property
-    def options(self) -> list[tuple[int, str]] | None:
+    def options(self) -> list[tuple[int, str, str | None]] | None:
         return self.ui.get("options")
 
     @property
     def choices(self) -> list[tuple[str, str]]:
         # As a select's: what the stale page reads to give back the label of what was chosen.
-        return [(str(value), label) for value, label in self.options or ()]
+        return [(str(value), label) for value, label, _group in self.options or ()]
+
+    @staticmethod
+    def _option(value: str, label: str, current: str) -> str:
+        selected = {"selected": True} if value == current else {}
+        return f"<option {widgets.html_params(value=value, **selected)}>{escape(label)}</option>"
 
     def __call__(self, **kwargs: Any) -> Any:
         options = self.options
@@ -658,15 +696,61 @@ class SchemaPositionField(SchemaIntegerField):
                 kwargs.setdefault(flag, True)
         attrs = {k: v for k, v in {**(self.render_kw or {}), **kwargs}.items() if k not in ("inputmode", "placeholder")}
         current = self._value()
-        shown = [(str(value), label) for value, label in options]
-        if current and current not in {value for value, _label in shown}:
-            shown.append((current, self.messages["not_listed"].format(value=current)))
-        html = [f"<select {widgets.html_params(name=self.name, **attrs)}>"]
-        for value, label in [("", self.messages["choose"]), *shown]:
-            selected = {"selected": True} if value == current else {}
-            html.append(f"<option {widgets.html_params(value=value, **selected)}>{escape(label)}</option>")
+        html = [
+            f"<select {widgets.html_params(name=self.name, **attrs)}>",
+            self._option("", self.messages["choose"], current),
+        ]
+        group: str | None = None
+        for value, label, in_group in options:
+            if in_group != group:
+                html.append("</optgroup>" if group is not None else "")
+                if in_group is not None:
+                    html.append(f"<optgroup {widgets.html_params(label=in_group)}>")
+                group = in_group
+            html.append(self._option(str(value), label, current))
+        if group is not None:
+            html.append("</optgroup>")
+        if current and current not in {str(value) for value, _label, _group in options}:
+            html.append(self._option(current, self.messages["not_listed"].format(value=current), current))
         html.append("</select>")
         return Markup("".join(html))  # noqa: S704 -- html_params and escape quoted every value and label
+
+
+def split_values(text: str) -> list[str]:
+    """The values of a comma-separated text ("12, 15"; a ";" as well, as the hooks read it), each once."""
+    return list(dict.fromkeys(part.strip() for part in text.replace(";", ",").split(",") if part.strip()))
+
+
+class SchemaChecklistField(SchemaTextField):
+    """A comma-separated text of ids or codes ("x-ui" widget "checklist"), its value as the text box's was. Drawn
+    as a checkbox per `ui["options"]` ((value, label), set by `offer_checklists`) when the page has them, else as the
+    text box; the ticked values are posted under the field's name and joined here into the text "12, 15". A value
+    held that is not among them is shown ticked, as what it is, for the hook to refuse beside it."""
+
+    @property
+    def options(self) -> list[tuple[str, str]] | None:
+        return self.ui.get("options")
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        # One value from the text box (as typed, as before); one per ticked box from the checkboxes.
+        self.data = ", ".join(dict.fromkeys(text for text in map(_clean_text, filter(_is_str, valuelist)) if text))
+
+    @property
+    def empty_text(self) -> str:
+        return str(self.ui.get("empty") or self.messages["nothing_to_tick"])
+
+    def boxes(self) -> list[tuple[str, str, bool]]:
+        """(value, label, ticked) of each checkbox: the choices in their order, then any value held outside them."""
+        held = split_values(self.data or "")
+        options = self.options or []
+        listed = {value for value, _label in options}
+        return [(value, label, value in held) for value, label in options] + [
+            (value, self.messages["not_in_list"].format(value=value), True) for value in held if value not in listed
+        ]
+
+
+def _is_str(value: Any) -> bool:
+    return isinstance(value, str)
 
 
 def _lookup_key(values: Mapping[str, Any], value: Any) -> str | None:
@@ -1021,7 +1105,7 @@ def _unbound(spec: _Spec, lang: str, readonly: bool, *, in_row: bool) -> Any:
         if default is not None:
             options["default"] = default
 
-    if kind in ("string", "cadre", "textarea", "email"):
+    if kind in ("string", "cadre", "checklist", "textarea", "email"):
         if "minLength" in schema or "maxLength" in schema:
             validators.append(_Length(schema.get("minLength"), schema.get("maxLength"), messages, lang))
         if "pattern" in schema:
@@ -1032,9 +1116,12 @@ def _unbound(spec: _Spec, lang: str, readonly: bool, *, in_row: bool) -> Any:
             render_kw["rows"] = hints.get("rows", 4)
         if kind == "cadre":
             render_kw["autocomplete"] = "off"
+        if kind == "checklist":
+            ui["empty"] = (hints.get("empty_en") if lang == "en" else None) or hints.get("empty")
         field_class = {
             "string": SchemaTextField,
             "cadre": SchemaTextField,
+            "checklist": SchemaChecklistField,
             "textarea": SchemaTextAreaField,
             "email": SchemaEmailField,
         }[kind]
@@ -1102,7 +1189,7 @@ def _field_json(field: Any, spec: _Spec, *, draft: bool, refused: set[str] | Non
     if draft and kind not in ("table", "checkboxes", "file") and field.process_errors and field.raw_data:
         return str(field.raw_data[0])  # keep what was typed; it is checked when the form is submitted
     data = field.data
-    if kind in ("string", "cadre", "textarea", "email"):
+    if kind in ("string", "cadre", "checklist", "textarea", "email"):
         return data if isinstance(data, str) and data else _MISSING
     if kind == "date":
         if isinstance(data, date):
@@ -1172,9 +1259,18 @@ def form_to_draft(form: Any, schema: dict[str, Any]) -> dict[str, Any]:
 def _to_form_value(spec: _Spec, value: Any) -> Any:
     kind = spec.kind
     # Strings stay whatever they hold (a draft keeps unreadable input as typed); other JSON shapes cannot be shown.
-    if kind in ("string", "cadre", "textarea", "email", "date", "integer", "position", "number", "file") and (
-        isinstance(value, bool) or not isinstance(value, str | int | float)
-    ):
+    if kind in (
+        "string",
+        "cadre",
+        "checklist",
+        "textarea",
+        "email",
+        "date",
+        "integer",
+        "position",
+        "number",
+        "file",
+    ) and (isinstance(value, bool) or not isinstance(value, str | int | float)):
         return None
     if kind == "date" and isinstance(value, str):
         return parse_date(value) or value
@@ -1301,11 +1397,24 @@ def position_values(form: Any) -> set[int]:
     }
 
 
-def offer_choices(form: Any, positions: Sequence[tuple[int, str]]) -> None:
-    """Draw every "position" field and cell as a select of these (id, label), in this order."""
-    options = [(int(value), str(label)) for value, label in positions]
+def offer_choices(form: Any, positions: Sequence[tuple[int, str] | tuple[int, str, str | None]]) -> None:
+    """Draw every "position" field and cell as a select of these (id, label) or (id, label, group), in this order."""
+    options = [(int(p[0]), str(p[1]), str(p[2]) if len(p) > 2 and p[2] is not None else None) for p in positions]
     for field in _fields_of_kind(form, "position"):
         field.ui["options"] = options
+
+
+def checklist_values(form: Any) -> dict[str, list[str]]:
+    """The values each "checklist" field holds (posted, or drawn from the data), by field name."""
+    return {field.short_name: split_values(field.data or "") for field in _fields_of_kind(form, "checklist")}
+
+
+def offer_checklists(form: Any, choices: Mapping[str, Sequence[tuple[str, str]]]) -> None:
+    """Draw each "checklist" field named in `choices` as a checkbox per (value, label), in this order; the others
+    stay text boxes."""
+    for field in _fields_of_kind(form, "checklist"):
+        if field.short_name in choices:
+            field.ui["options"] = [(str(value), str(label)) for value, label in choices[field.short_name]]
 
 
 def cadre_codes(form: Any) -> set[str]:
