@@ -12,7 +12,11 @@ Two kinds, both run inside the advance's transaction, so they succeed or fail wi
   the hook returns then is discarded, the submission being refused anyway.
 * a **position list**, named by the same hook name, says which titles a form's "position" fields may take, from
   the task's data (the approved frame, the unit's titles): the page offers them as a select by name, while the hook
-  stays the one that refuses any other id (decision 0071).
+  stays the one that refuses any other id (decision 0071); each title may come with a group (its unit's name), drawn
+  as the select's <optgroup>.
+* a **checklist**, named by the same hook name, says what a form's "checklist" fields (a comma-separated text of
+  ids or codes) may hold, by name: the screening's discipline records and cadres, offered as checkboxes; here too
+  the hook refuses anything else (decision 0072).
 * a **completion effect**, keyed by process id, writes what a finished instance decided into the records (a grade on
   the cadre's record, a notification).
 
@@ -43,15 +47,22 @@ class InstanceLike(Protocol):
 # (session, submitted values, the task's data before it runs, the fields the form refused) -> the values to store;
 # raises Invalid.
 TaskHook = Callable[[Session, dict[str, Any], Mapping[str, Any], frozenset[str]], dict[str, Any]]
-# (session, the task's data) -> the (position id, label) its "position" fields may take, in the order offered; None
-# when the data cannot tell (a review started without a unit).
-PositionChoices = Callable[[Session, Mapping[str, Any]], list[tuple[int, str]] | None]
+# (session, the task's data) -> the (position id, label, group or None) its "position" fields may take, in the order
+# offered; None when the data cannot tell (a review started without a unit).
+PositionChoices = Callable[[Session, Mapping[str, Any]], list[tuple[int, str, str | None]] | None]
+# (session, the task's data, the values each "checklist" field holds) -> for each such field, the (value, label) it may
+# take, in the order offered. Without the task's data (a completed task's page) only the values held, by name.
+ChecklistChoices = Callable[
+    [Session, Mapping[str, Any], Mapping[str, Collection[str]]], dict[str, list[tuple[str, str]]]
+]
 # (session, the finished instance, its final data, who finished it)
 CompletionEffect = Callable[[Session, InstanceLike, Mapping[str, Any], User | None], None]
 
 
 @cache
-def _registry() -> tuple[dict[str, TaskHook], dict[str, CompletionEffect], dict[str, PositionChoices]]:
+def _registry() -> tuple[
+    dict[str, TaskHook], dict[str, CompletionEffect], dict[str, PositionChoices], dict[str, ChecklistChoices]
+]:
     from workflows.appointment import hooks as appointment
     from workflows.evaluation import hooks as evaluation
     from workflows.planning import hooks as planning
@@ -66,6 +77,7 @@ def _registry() -> tuple[dict[str, TaskHook], dict[str, CompletionEffect], dict[
             **rotation.COMPLETION_EFFECTS,
         },
         {**planning.POSITION_CHOICES},
+        {**planning.CHECKLIST_CHOICES},
     )
 
 
@@ -100,11 +112,23 @@ def apply_task_hook(
 
 def position_choices(
     session: Session, schema: Mapping[str, Any] | None, task_data: Mapping[str, Any]
-) -> list[tuple[int, str]] | None:
+) -> list[tuple[int, str, str | None]] | None:
     """The titles the form's "position" fields may take at this task, as its hook's procedure lists them; None when
     the form's hook lists none (or the data cannot tell): the page then shows the ids it holds by their titles only."""
     provider = _registry()[2].get(str((schema or {}).get(HOOK_KEY)))
     return provider(session, task_data) if provider is not None else None
+
+
+def checklist_choices(
+    session: Session,
+    schema: Mapping[str, Any] | None,
+    task_data: Mapping[str, Any],
+    held: Mapping[str, Collection[str]],
+) -> dict[str, list[tuple[str, str]]]:
+    """What the form's "checklist" fields may hold at this task, by field, as its hook's procedure lists it (with
+    the task's data), else the values held by name; {} when the form's hook lists none: the fields stay text boxes."""
+    provider = _registry()[3].get(str((schema or {}).get(HOOK_KEY)))
+    return provider(session, task_data, held) if provider is not None else {}
 
 
 def is_refused(refused: Collection[str], field: str) -> bool:

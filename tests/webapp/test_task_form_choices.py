@@ -1,11 +1,14 @@
 """The planning review's forms name titles and cadres as people know them (decision 0071), through HTTP: a title is
 a select of the titles by name (the unit's for the frame, the approved frame's for the nominations), a cadre's code
 box searches the review's unit and shows the name of the cadre a code names. The stored data keeps the ids and
-codes as before, and an id outside the list is refused by the form's server hook, in Vietnamese, changing nothing."""
+codes as before, and an id outside the list is refused by the form's server hook, in Vietnamese, changing nothing.
+The screening ticks the discipline records and the cadres under it by name, stored as the comma-separated ids and
+codes as before (decision 0072); the frame's titles are grouped by unit."""
 
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Any
 
 import pytest
@@ -16,14 +19,24 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.fixtures.app import AuthActions
-from tests.fixtures.planning import NEW_SECRETARY, NEW_VICE, PEOPLE, setup_planning
+from tests.fixtures.planning import (
+    CHAIR_PLANNED,
+    DISCIPLINED,
+    FAILED_YEAR,
+    NEW_SECRETARY,
+    NEW_VICE,
+    PEOPLE,
+    add_unit,
+    setup_planning,
+)
 from tests.fixtures.workflow_helpers import WorkflowDriver
 from tests.webapp.test_planning import _as, _entries, _events, _instance_id, _rows, _start, _submit, _through_frame
 from workflows.access import in_subtree
 from workflows.db import transaction
 from workflows.engine.runtime import instance_data
 from workflows.models import ProcessInstance
-from workflows.registry.models import Cadre, OrgUnit, Position
+from workflows.registry.models import Cadre, DisciplineRecord, OrgUnit, Position
+from workflows.registry.records import add_discipline
 
 UNFRAMED = "Phó Bí thư Đảng ủy xã"
 
@@ -220,3 +233,130 @@ def test_the_cadre_box_names_the_cadre_and_searches_only_the_reviews_unit(
     # Only whoever may fill the form in searches it.
     _as(auth, "head1")
     assert client.get(f"/tasks/{task_id}/cadres?q=QH").status_code in (403, 404)
+
+
+def _boxes(html: str, name: str) -> list[tuple[str, str, bool]]:
+    """The checkboxes posting `name`: (value, label, ticked)."""
+    page = lxml_html.fromstring(html)
+    found = []
+    for box in page.xpath(f'//input[@type="checkbox"][@name="{name}"]'):
+        label = page.xpath(f'//label[@for="{box.get("id")}"]')[0].text_content().strip()
+        found.append((box.get("value"), label, box.get("checked") is not None))
+    return found
+
+
+def _field_error(html: str, field: str) -> str:
+    error = re.search(rf'id="{field}-error"[^>]*>(.*?)</div>', html, re.S)
+    assert error is not None, f"no error on {field}"
+    return error.group(1)
+
+
+def test_the_screening_ticks_records_and_cadres_by_name_stored_as_ids_and_codes(
+    client: FlaskClient, auth: AuthActions, driver: WorkflowDriver, session_factory, world: dict[str, Any]
+) -> None:
+    with session_factory() as s, transaction(s):
+        cadres = {c.code: c for c in s.scalars(select(Cadre).where(Cadre.code.in_([DISCIPLINED, NEW_VICE])))}
+        # A second record of the screened cadre, and one of a cadre of the unit who is not on the plan.
+        older = add_discipline(
+            s, None, cadres[DISCIPLINED], level="canh_cao", decided_on=date(2020, 5, 4), note="Vi phạm quy chế"
+        )
+        unplanned = add_discipline(s, None, cadres[NEW_VICE], level="khien_trach", decided_on=date(2025, 1, 2))
+        s.flush()
+        older_id, unplanned_id = older.id, unplanned.id
+        recent_id = s.scalars(
+            select(DisciplineRecord.id).where(
+                DisciplineRecord.cadre_id == cadres[DISCIPLINED].id, DisciplineRecord.id != older_id
+            )
+        ).one()
+    instance_id = _instance_id(_start(auth))
+    task = driver.task(instance_id, "screening")
+    html = client.get(f"/tasks/{task.id}").get_data(as_text=True)
+
+    # Each record of the cadres under screening by whose it is, its kind, date and reason; not the unplanned one's.
+    name = PEOPLE[DISCIPLINED][0]
+    records = _boxes(html, "waived_discipline_ids")
+    assert [value for value, _label, _ticked in records] == [str(older_id), str(recent_id)]
+    labels = {value: label for value, label, _ticked in records}
+    assert labels[str(older_id)] == f"{name} ({DISCIPLINED}) — Cảnh cáo, quyết định ngày 04/05/2020: Vi phạm quy chế"
+    assert labels[str(recent_id)].startswith(f"{name} ({DISCIPLINED}) — Khiển trách, quyết định ngày 01/03/")
+    # The five planned cadres by name and code; not a cadre of the unit off the plan.
+    planned = [*CHAIR_PLANNED, DISCIPLINED, FAILED_YEAR]
+    cadre_boxes = _boxes(html, "political_failed_codes")
+    assert sorted(value for value, _label, _ticked in cadre_boxes) == sorted(planned)
+    assert NEW_VICE not in {value for value, _label, _ticked in cadre_boxes}
+    assert (CHAIR_PLANNED[0], f"{PEOPLE[CHAIR_PLANNED[0]][0]} ({CHAIR_PLANNED[0]})", False) in cadre_boxes
+    assert not any(ticked for _v, _l, ticked in records + cadre_boxes)
+    assert "cách nhau bằng dấu phẩy" not in html
+    assert not lxml_html.fromstring(html).xpath('//input[@type="text"][@name="waived_discipline_ids"]')
+
+    # A record of a cadre outside the screening, and a cadre of the unit off the plan, posted by hand: the hook
+    # refuses each at its field, in Vietnamese; nothing moves, the task stays open, the forged values shown ticked.
+    before = (_entries(session_factory), _events(session_factory), _instance_data(driver, instance_id))
+    forged = {"waived_discipline_ids": [str(recent_id), str(unplanned_id)], "political_failed_codes": NEW_VICE}
+    refused = auth.post(f"/tasks/{task.id}", {**forged, "action": "submit"}, page=f"/tasks/{task.id}")
+    assert refused.status_code == 422
+    html = refused.get_data(as_text=True)
+    assert f"Kỷ luật số hiệu {unplanned_id} không phải của cán bộ nào trong diện sàng lọc." in _field_error(
+        html, "waived_discipline_ids"
+    )
+    assert f"{PEOPLE[NEW_VICE][0]} ({NEW_VICE}) không thuộc diện sàng lọc." in _field_error(
+        html, "political_failed_codes"
+    )
+    boxes = _boxes(html, "waived_discipline_ids")
+    assert (str(unplanned_id), f"{unplanned_id} (không có trong danh sách)", True) in boxes
+    assert (str(recent_id), True) in [(v, t) for v, _l, t in boxes]
+    assert (_entries(session_factory), _events(session_factory), _instance_data(driver, instance_id)) == before
+    assert driver.task(instance_id, "screening").id == task.id
+
+    # Ticked by name, stored as the comma-separated ids and codes the hook always read: the waived records no
+    # longer bar the disciplined cadre, and the cadre concluded to fail the political standard is proposed instead.
+    chosen = {"waived_discipline_ids": [str(older_id), str(recent_id)], "political_failed_codes": CHAIR_PLANNED[0]}
+    done = auth.post(f"/tasks/{task.id}", {**chosen, "action": "submit"}, page=f"/tasks/{task.id}")
+    assert done.status_code == 302, done.get_data(as_text=True)
+    data = _instance_data(driver, instance_id)
+    assert data["waived_discipline_ids"] == f"{older_id}, {recent_id}"
+    assert data["political_failed_codes"] == CHAIR_PLANNED[0]
+    assert sorted(r["cadre_code"] for r in data["removals"]) == sorted([CHAIR_PLANNED[0], FAILED_YEAR])
+
+    # What was submitted, read-only: the records and the cadre ticked, by name.
+    shown = client.get(f"/tasks/{task.id}").get_data(as_text=True)
+    ticked = [(v, label) for v, label, t in _boxes(shown, "waived_discipline_ids") if t]
+    assert ticked == [(str(older_id), labels[str(older_id)]), (str(recent_id), labels[str(recent_id)])]
+    assert [(v, t) for v, _l, t in _boxes(shown, "political_failed_codes")] == [(CHAIR_PLANNED[0], True)]
+    assert f"{PEOPLE[CHAIR_PLANNED[0]][0]} ({CHAIR_PLANNED[0]})" in shown
+
+
+def test_the_frame_groups_the_titles_by_unit_in_tree_order(
+    client: FlaskClient, auth: AuthActions, driver: WorkflowDriver, session_factory, world: dict[str, Any]
+) -> None:
+    below = add_unit(session_factory, "X001-UB", "Ủy ban nhân dân xã An Phú", "peoples_committee", "X001")
+    with session_factory() as s, transaction(s):
+        office = Position(title="Chánh Văn phòng", unit_id=below, level="commune")
+        s.add(office)
+        s.flush()
+        office_id = office.id
+    instance_id = _instance_id(_start(auth))
+    assert _submit(auth, driver, instance_id, "screening", "personnel1", {}).status_code == 302
+    removals = driver.task(instance_id, "confirm_removals")
+    _as(auth, "head1")
+    page = client.get(f"/tasks/{removals.id}").get_data(as_text=True)
+    entry_ids = re.findall(r'name="removals-\d+-entry_id"[^>]*value="(\d+)"', page)
+    rows = [{"entry_id": e, "decision": "remove", "keep_reason": ""} for e in entry_ids]
+    assert _submit(auth, driver, instance_id, "confirm_removals", "head1", _rows("removals", rows)).status_code == 302
+
+    _as(auth, "personnel1")
+    task = driver.task(instance_id, "review_frame")
+    html = client.get(f"/tasks/{task.id}").get_data(as_text=True)
+    select_ = lxml_html.fromstring(html).xpath('//select[@name="frame_titles-0-position_id"]')[0]
+    groups = select_.xpath("./optgroup")
+    # The review's unit first, then the unit below it; each title in its unit's group, "Choose" in none.
+    assert [g.get("label") for g in groups] == [world["unit_name"], "Ủy ban nhân dân xã An Phú"]
+    own = {o.get("value") for o in groups[0].xpath("./option")}
+    assert {str(world[key]) for key in ("chair", "vice", "secretary", "department", "unframed")} <= own
+    assert [o.get("value") for o in groups[1].xpath("./option")] == [str(office_id)]
+    assert [o.get("value") for o in select_.xpath("./option")] == [""]
+    # Grouped or not, the title chosen is posted and kept as its id.
+    frame = _rows("frame_titles", [{"position_id": world["chair"]}, {"position_id": office_id}])
+    done = auth.post(f"/tasks/{task.id}", {**frame, "action": "submit"}, page=f"/tasks/{task.id}")
+    assert done.status_code == 302, done.get_data(as_text=True)
+    assert [f["position_id"] for f in _instance_data(driver, instance_id)["frame"]] == [world["chair"], office_id]

@@ -33,6 +33,7 @@ from webapp.tasks.schema_forms import (
     Upload,
     build_form_class,
     cadre_codes,
+    checklist_values,
     data_to_formdata,
     file_fields,
     form_to_checked_data,
@@ -40,6 +41,7 @@ from webapp.tasks.schema_forms import (
     has_kind,
     invalid_entries,
     kept_references,
+    offer_checklists,
     offer_choices,
     pending_uploads,
     place_reference,
@@ -52,7 +54,7 @@ from workflows.clock import utcnow_naive
 from workflows.db import transaction
 from workflows.engine import operations
 from workflows.errors import Conflict, Invalid, NotAllowed, NotFound, Problem, ScriptFailure
-from workflows.hooks import is_refused, position_choices
+from workflows.hooks import checklist_choices, is_refused, position_choices
 from workflows.instances import (
     ATTACHMENT_PREFIX,
     DataItem,
@@ -231,8 +233,17 @@ def _offer_positions(view: TaskView, form: Any) -> None:
         return
     listed = position_choices(db.session, view.schema, view.context) if view.context else None
     if listed is None:
-        listed = sorted(position_labels(db.session, position_values(form)).items(), key=lambda item: item[1])
+        held = sorted(position_labels(db.session, position_values(form)).items(), key=lambda item: item[1])
+        listed = [(position_id, label, None) for position_id, label in held]
     offer_choices(form, listed)
+
+
+def _offer_checklists(view: TaskView, form: Any) -> None:
+    """The choices a "checklist" field offers as checkboxes: the procedure's list for this task (the screening's
+    cadres and their discipline records) when the task's data is read, else those the form holds, by name."""
+    if form is None or not view.schema or not has_kind(view.schema, "checklist"):
+        return
+    offer_checklists(form, checklist_choices(db.session, view.schema, view.context, checklist_values(form)))
 
 
 def _cadre_boxes(view: TaskView, form: Any) -> dict[str, Any]:
@@ -260,6 +271,7 @@ def _render(  # type: ignore[no-untyped-def]
     if view.context or (view.schema and file_fields(view.schema)):
         attachments = list(db.session.scalars(select(Attachment).where(Attachment.instance_id == view.instance.id)))
     _offer_positions(view, form)
+    _offer_checklists(view, form)
     return (
         render_template(
             "tasks/show.html",
@@ -307,6 +319,8 @@ def _entered_text(field: Any, value: Any) -> str:
         return ""
     if value is True:
         return _("Yes")
+    if getattr(field, "options", None) is not None and hasattr(field, "boxes"):  # a checklist: what was ticked
+        return "; ".join(label for _value, label, ticked in field.boxes() if ticked)
     labels: dict[str, str] = {}
     choices = getattr(field, "choices", None) or []
     for choice in choices:
@@ -353,6 +367,7 @@ def _stale(task_id: int, form: Any, comment: str, reason: str | None = None):  #
     view = _load(task_id, with_process_data=False)
     notice = _closed_notice(view) or reason or _("This task changed meanwhile. Open it again to see where it stands.")
     _offer_positions(view, form)  # a title given back by its name, as it was chosen
+    _offer_checklists(view, form)  # so are the records and cadres ticked
     return render_template("tasks/stale.html", view=view, notice=notice, entered=_entered(form), comment=comment), 409
 
 

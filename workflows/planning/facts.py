@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import date
+from typing import Any
 
 from sqlalchemy import select, true
 from sqlalchemy.orm import Session
@@ -191,6 +192,34 @@ def list_facts(
         )
         for index, (cadre_id, position_id) in enumerate(nominations)
     ]
+
+
+def _screened_ids(term: str, unit_id: int) -> Any:
+    return (
+        select(PlanningEntry.cadre_id)
+        .join(Position, Position.id == PlanningEntry.position_id)
+        .join(OrgUnit, OrgUnit.id == Position.unit_id)
+        .where(PlanningEntry.term == term, PlanningEntry.status == PlanningStatus.ACTIVE, in_subtree(OrgUnit, unit_id))
+    )
+
+
+def screened_cadres(session: Session, term: str, unit_id: int) -> list[Cadre]:
+    """The cadres the annual screening of a unit looks at, as `review_facts` finds them (an active entry of the term
+    for a title of the unit or below), by name."""
+    query = select(Cadre).where(Cadre.id.in_(_screened_ids(term, unit_id))).order_by(Cadre.full_name, Cadre.id)
+    return list(session.scalars(query))
+
+
+def discipline_records(session: Session, cadre_ids: Collection[int]) -> list[DisciplineRecord]:
+    """The discipline records of these cadres, oldest first: those the screening may find waived or time-barred."""
+    if not cadre_ids:
+        return []
+    query = (
+        select(DisciplineRecord)
+        .where(DisciplineRecord.cadre_id.in_(sorted(cadre_ids)))
+        .order_by(DisciplineRecord.decided_on, DisciplineRecord.id)
+    )
+    return list(session.scalars(query))
 
 
 def review_facts(

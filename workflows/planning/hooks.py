@@ -9,7 +9,7 @@ is submitted, and again when the competent authority approves it, against the re
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -19,15 +19,39 @@ from workflows.access import in_subtree
 from workflows.appointment.facts import position_label
 from workflows.ballot_steps import USED_BOXES, closed_box
 from workflows.errors import N_, Invalid, NotFound, Problem
-from workflows.hooks import CompletionEffect, InstanceLike, PositionChoices, TaskHook, is_refused, refused_within
+from workflows.hooks import (
+    ChecklistChoices,
+    CompletionEffect,
+    InstanceLike,
+    PositionChoices,
+    TaskHook,
+    is_refused,
+    refused_within,
+)
 from workflows.models import Notification, ProcessInstance
 from workflows.planning import PROCESS_ID
 from workflows.planning.ballots import PLANNING_BALLOTS
-from workflows.planning.facts import list_facts, review_facts, structure_members
+from workflows.planning.facts import (
+    discipline_records,
+    list_facts,
+    review_facts,
+    screened_cadres,
+    structure_members,
+)
 from workflows.planning.steps import after_ballot, nomination_key, tally_key
 from workflows.query_args import parse_id
-from workflows.registry.models import Cadre, OrgUnit, PlanningEntry, PlanningStatus, Position, User
+from workflows.registry.models import (
+    Cadre,
+    DisciplineRecord,
+    OrgUnit,
+    PlanningEntry,
+    PlanningStatus,
+    Position,
+    User,
+)
 from workflows.registry.records import add_planning_entry, local_today, remove_planning_entry
+from workflows.registry.units import in_tree_order
+from workflows.rules.appointment import DISCIPLINE_LABELS
 from workflows.rules.planning import (
     ConfidenceVote,
     PlanningPolicy,
@@ -36,7 +60,16 @@ from workflows.rules.planning import (
     structure_figures,
 )
 
-__all__ = ["COMPLETION_EFFECTS", "POSITION_CHOICES", "TASK_HOOKS", "framed_titles", "plan_cadre_ids", "unit_titles"]
+__all__ = [
+    "CHECKLIST_CHOICES",
+    "COMPLETION_EFFECTS",
+    "POSITION_CHOICES",
+    "TASK_HOOKS",
+    "framed_titles",
+    "plan_cadre_ids",
+    "unit_title_groups",
+    "unit_titles",
+]
 
 
 def _instance(session: Session, data: Mapping[str, Any]) -> ProcessInstance:
@@ -73,16 +106,29 @@ def _titles(session: Session, position_ids: Sequence[int]) -> dict[int, tuple[Po
     return {position.id: (position, unit) for position, unit in rows}
 
 
-def unit_titles(session: Session, unit_id: int) -> dict[int, str]:
-    """The titles a review of the unit may plan for: those of the unit and of every unit below it, the unit's own
-    first, then by unit and title; each labelled with its unit (a title is only readable with it)."""
-    rows = session.execute(
-        select(Position, OrgUnit)
+def unit_title_groups(session: Session, unit_id: int) -> list[tuple[OrgUnit, list[Position]]]:
+    """The titles a review of the unit may plan for: those of the unit and of every unit below it, unit by unit in
+    tree order (the unit's own first, each unit under its parent, siblings by name), each unit's by title. A unit
+    without a title is left out."""
+    units = list(session.scalars(select(OrgUnit).where(in_subtree(OrgUnit, unit_id))))
+    titles: dict[int, list[Position]] = {}
+    for position in session.scalars(
+        select(Position)
         .join(OrgUnit, OrgUnit.id == Position.unit_id)
         .where(in_subtree(OrgUnit, unit_id))
-        .order_by((OrgUnit.id == unit_id).desc(), OrgUnit.name, OrgUnit.id, Position.title, Position.id)
-    ).all()
-    return {position.id: position_label(position, unit) for position, unit in rows}
+        .order_by(Position.title, Position.id)
+    ):
+        titles.setdefault(position.unit_id, []).append(position)
+    return [(unit, titles[unit.id]) for unit, _depth in in_tree_order(units) if unit.id in titles]
+
+
+def unit_titles(session: Session, unit_id: int) -> dict[int, str]:
+    """`unit_title_groups` as one list, each title labelled with its unit (a title is only readable with it)."""
+    return {
+        position.id: position_label(position, unit)
+        for unit, positions in unit_title_groups(session, unit_id)
+        for position in positions
+    }
 
 
 def framed_titles(data: Mapping[str, Any]) -> dict[int, str]:
@@ -141,17 +187,43 @@ def screening(
             )
         else:
             confidence[cadre.id] = ConfidenceVote(int(low), int(summoned))
+    # The form offers the screened cadres and their discipline records: anything else (a stale page, a hand-made
+    # request, a code typed into an older version's text box) is refused, so a conclusion never lands on someone
+    # the screening does not look at.
+    screened = {c.id: c for c in screened_cadres(session, str(data["term"]), int(data["unit_id"]))}
     failed_ids = []
     for code in political:
-        if code in known:
-            failed_ids.append(known[code].id)
+        cadre = known.get(code)
+        if cadre is not None and cadre.id in screened:
+            failed_ids.append(cadre.id)
+        elif cadre is not None:
+            problems.append(
+                Problem(
+                    N_("%(name)s (%(code)s) is not among the cadres under this screening."),
+                    field="political_failed_codes",
+                    message_args={"name": cadre.full_name, "code": code},
+                )
+            )
         else:
             problems.append(
                 Problem(
                     N_("No cadre has the code %(code)s."), field="political_failed_codes", message_args={"code": code}
                 )
             )
-    waived = [found for found in map(parse_id, _codes(_text(submitted, "waived_discipline_ids"))) if found is not None]
+    records = {record.id for record in discipline_records(session, list(screened))}
+    waived = []
+    for text in _codes(_text(submitted, "waived_discipline_ids")):
+        record_id = parse_id(text)
+        if record_id is not None and record_id in records:
+            waived.append(record_id)
+        else:
+            problems.append(
+                Problem(
+                    N_("The discipline record %(id)s is not a record of a cadre under this screening."),
+                    field="waived_discipline_ids",
+                    message_args={"id": text},
+                )
+            )
     if problems:
         raise Invalid("the screening inputs are not valid", problems)
     if refused:
@@ -494,12 +566,20 @@ TASK_HOOKS: dict[str, TaskHook] = {
 COMPLETION_EFFECTS: dict[str, CompletionEffect] = {PROCESS_ID: record_plan}
 
 
-def _frame_choices(session: Session, data: Mapping[str, Any]) -> list[tuple[int, str]] | None:
-    return list(unit_titles(session, int(data["unit_id"])).items()) if data.get("unit_id") is not None else None
+def _frame_choices(session: Session, data: Mapping[str, Any]) -> list[tuple[int, str, str | None]] | None:
+    if data.get("unit_id") is None:
+        return None
+    return [
+        (position.id, position_label(position, unit), unit.name)
+        for unit, positions in unit_title_groups(session, int(data["unit_id"]))
+        for position in positions
+    ]
 
 
-def _nomination_choices(session: Session, data: Mapping[str, Any]) -> list[tuple[int, str]] | None:
-    return list(framed_titles(data).items()) if "frame" in data else None
+def _nomination_choices(session: Session, data: Mapping[str, Any]) -> list[tuple[int, str, str | None]] | None:
+    return (
+        [(position_id, title, None) for position_id, title in framed_titles(data).items()] if "frame" in data else None
+    )
 
 
 # The titles each form's "position" fields may take: the same lists the hooks above hold the ids to.
@@ -507,3 +587,49 @@ POSITION_CHOICES: dict[str, PositionChoices] = {
     "planning_frame": _frame_choices,
     "planning_nominations": _nomination_choices,
 }
+
+
+def _cadre_label(cadre: Cadre) -> str:
+    return f"{cadre.full_name} ({cadre.code})"
+
+
+def _discipline_label(record: DisciplineRecord, cadre: Cadre) -> str:
+    """A discipline record as the registry holds it, with whose it is: "Lê Văn A (QH04) — Khiển trách, quyết định
+    ngày 01/03/2026, hết hiệu lực ngày 01/03/2027: <note>"."""
+    level = DISCIPLINE_LABELS.get(record.level, record.level)
+    text = f"{_cadre_label(cadre)} — {level[:1].upper()}{level[1:]}, quyết định ngày {record.decided_on:%d/%m/%Y}"
+    if record.expires_on is not None:
+        text += f", hết hiệu lực ngày {record.expires_on:%d/%m/%Y}"
+    note = " ".join((record.note or "").split())
+    return f"{text}: {note}" if note else text
+
+
+def _screening_choices(
+    session: Session, data: Mapping[str, Any], held: Mapping[str, Collection[str]]
+) -> dict[str, list[tuple[str, str]]]:
+    """The screening's checklists: the discipline records of the cadres under screening, and those cadres (the
+    lists the screening hook holds the ids and codes to). Without the task's data (a completed task) only the
+    records and cadres the form holds, by name."""
+    if data.get("unit_id") is not None and data.get("term") is not None:
+        cadres = screened_cadres(session, str(data["term"]), int(data["unit_id"]))
+        records = discipline_records(session, [c.id for c in cadres])
+        failed = cadres
+    else:
+        ids = [i for i in map(parse_id, held.get("waived_discipline_ids") or ()) if i is not None]
+        records = list(session.scalars(select(DisciplineRecord).where(DisciplineRecord.id.in_(ids)))) if ids else []
+        codes = list(held.get("political_failed_codes") or ())
+        failed = list(session.scalars(select(Cadre).where(Cadre.code.in_(codes)))) if codes else []
+        cadres = [*failed, *session.scalars(select(Cadre).where(Cadre.id.in_({r.cadre_id for r in records})))]
+    by_id = {c.id: c for c in cadres}
+    order = {cadre_id: index for index, cadre_id in enumerate(by_id)}
+    records = sorted(records, key=lambda r: (order.get(r.cadre_id, len(order)), r.decided_on, r.id))
+    return {
+        "waived_discipline_ids": [
+            (str(r.id), _discipline_label(r, by_id[r.cadre_id])) for r in records if r.cadre_id in by_id
+        ],
+        "political_failed_codes": [(c.code, _cadre_label(c)) for c in failed],
+    }
+
+
+# What each form's "checklist" fields may hold: the same lists the hooks above hold the values to.
+CHECKLIST_CHOICES: dict[str, ChecklistChoices] = {"planning_screening": _screening_choices}
