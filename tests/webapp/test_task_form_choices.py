@@ -318,6 +318,11 @@ def test_the_screening_ticks_records_and_cadres_by_name_stored_as_ids_and_codes(
     assert data["political_failed_codes"] == CHAIR_PLANNED[0]
     assert sorted(r["cadre_code"] for r in data["removals"]) == sorted([CHAIR_PLANNED[0], FAILED_YEAR])
 
+    # The same form sent again from another tab: the task is done, what was ticked is given back by name.
+    again = auth.post(f"/tasks/{task.id}", {**chosen, "action": "submit"})
+    assert again.status_code == 409
+    assert labels[str(older_id)] in again.get_data(as_text=True)
+
     # What was submitted, read-only: the records and the cadre ticked, by name.
     shown = client.get(f"/tasks/{task.id}").get_data(as_text=True)
     ticked = [(v, label) for v, label, t in _boxes(shown, "waived_discipline_ids") if t]

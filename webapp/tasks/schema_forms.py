@@ -31,7 +31,7 @@ Two widgets name things of the registry that a person knows by name and the data
 * "cadre" (a string): the cadre's code, typed as before; the page adds the search of the start pages
   (static/cadre_search.js, asking the task's own scoped endpoint) and shows the name of the cadre a code names.
 * "position" (an integer): a position id, drawn as a select of titles by name. Which titles the procedure offers is
-  the procedure's to say (`workflows.hooks.field_choices`, from the task's data), so the page sets them after the
+  the procedure's to say (`workflows.hooks.position_choices`, from the task's data), so the page sets them after the
   form is built (`offer_choices`); without them the cell is the number box it was. The select posts the id as a
   number and the form checks it as the schema does: that the id is one of the titles offered stays the server
   hook's rule, one rule and one message for the page and the API alike. The procedure may group them (a unit's
