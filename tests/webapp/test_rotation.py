@@ -434,7 +434,11 @@ def test_the_unit_select_offers_only_the_units_in_scope_and_the_posts_endpoint_r
     assert world["x001"] not in offered and world["snv"] not in offered
     # No post is offered before a unit is chosen; the page loads its script (no inline script: the CSP).
     assert page.xpath('//select[@name="position"]/option/@value') == [""]
-    assert page.xpath("//script/@src") == ["/static/post_picker.js", "/static/cadre_search.js"]
+    assert page.xpath("//script/@src") == [
+        "/static/stacked_tables.js",
+        "/static/post_picker.js",
+        "/static/cadre_search.js",
+    ]
     assert not page.xpath("//script[not(@src)]")
 
     own = client.get(f"/rotations/posts?unit={world['x002']}")

@@ -354,7 +354,10 @@ def test_the_add_form_carries_the_tree_for_its_script(auth: AuthActions, client,
     assert rules["allowed"]["province"] == EVERY_TYPE[1:] and rules["allowed"]["ward"] == BODIES
     assert rules["labels"][:2] == [["province", "Tỉnh"], ["commune", "Xã"]]
     assert [value for value, _label in rules["labels"]] == EVERY_TYPE
-    assert page.xpath("//script/@src") == ["/static/unit_type_picker.js"] and not page.xpath("//script[not(@src)]")
+    assert page.xpath("//script/@src") == [
+        "/static/stacked_tables.js",
+        "/static/unit_type_picker.js",
+    ] and not page.xpath("//script[not(@src)]")
 
 
 def test_a_unit_the_tree_lets_hold_nothing_offers_no_type(database_url: str, demo_users: dict, tmp_path: Any) -> None:
