@@ -173,3 +173,10 @@ def refusal_on_fields(form: Any, error: WorkflowError) -> list[str]:
             else:
                 top.append(problem_text(problem))
     return top
+
+
+def running_case(error: WorkflowError) -> int | None:
+    """The case a start was refused for, when the refusal is "one is already running": the page links to it, so the
+    officer opens that case instead of looking for it."""
+    found = error.message_args.get("instance_id") if isinstance(error, Conflict) else None
+    return found if isinstance(found, int) else None

@@ -657,6 +657,21 @@ def test_an_appointment_already_under_way_is_named_by_its_case_number_and_proced
         assert f"appointment#{first}" not in html
 
 
+def test_starting_the_same_appointment_again_links_to_the_case_under_way(
+    auth: AuthActions, session_factory: sessionmaker[Session], world: dict[str, Any]
+) -> None:
+    first = _instance_id(_start(auth, world["post_id"]))
+    with session_factory() as s:
+        before = s.scalar(select(func.count(ProcessInstance.id)))
+    again = _start(auth, world["post_id"])
+    said = again.get_data(as_text=True)
+    assert again.status_code == 409
+    assert f"Đang có hồ sơ bổ nhiệm cán bộ này vào chức vụ này: hồ sơ số {first}." in said
+    assert f'href="/instances/{first}">Mở hồ sơ số {first}</a>' in said
+    with session_factory() as s:
+        assert s.scalar(select(func.count(ProcessInstance.id))) == before
+
+
 NO = {"candidate_0": "no"}
 
 

@@ -370,6 +370,9 @@ def test_starting_is_scoped_and_checked(
     assert first.status_code == 302
     again = _start(auth)
     assert again.status_code == 409
+    running = _instance_id(first)
+    said = again.get_data(as_text=True)
+    assert f"hồ sơ số {running}." in said and f'href="/instances/{running}">Mở hồ sơ số {running}</a>' in said
     # An officer of the other commune cannot see X001's plan or open its ballots: as if they did not exist.
     _as(auth, "officer3")
     assert client.get("/planning?unit=X001").status_code == 404

@@ -587,3 +587,19 @@ def test_the_instance_page_shows_no_internal_key_of_a_rotations_data(
 
 def _doc_text(page: str) -> Any:
     return lxml_html.fromstring(page)
+
+
+def test_starting_a_second_rotation_of_the_cadre_links_to_the_one_under_way(
+    auth: AuthActions, session_factory: sessionmaker[Session], world: dict[str, Any]
+) -> None:
+    _as(auth, "personnel1")
+    first = _instance_id(_start(auth, world, OFFICER))
+    with session_factory() as s:
+        before = s.scalar(select(func.count(ProcessInstance.id)))
+    again = _start(auth, world, OFFICER)
+    said = again.get_data(as_text=True)
+    assert again.status_code == 409
+    assert f"Cán bộ này đang trong một đợt luân chuyển chưa kết thúc: hồ sơ số {first}." in said
+    assert f'href="/instances/{first}">Mở hồ sơ số {first}</a>' in said
+    with session_factory() as s:
+        assert s.scalar(select(func.count(ProcessInstance.id))) == before

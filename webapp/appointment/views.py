@@ -17,7 +17,7 @@ from webapp.appointment.forms import StartForm
 from webapp.appointment.preview import PreviewRow, preview_rows
 from webapp.ballots.steps import load_instance, open_ballot_page
 from webapp.extensions import db
-from webapp.http import act, process_engine, refusal_on_fields, status_for
+from webapp.http import act, process_engine, refusal_on_fields, running_case, status_for
 from webapp.instances.views import warn_if_nobody_can_take
 from webapp.start_form import cadre_suggestions, cadres_json, post_picker, posts_json, showing_posts
 from workflows.access import role_units
@@ -71,6 +71,7 @@ def start() -> Any:
     errors: list[str] = []
     status = 200
     eligibility: list[PreviewRow] | None = None
+    running: int | None = None
     if showing_posts():
         pass  # only the posts of the chosen unit: the page again, nothing started
     elif form.validate_on_submit():
@@ -112,7 +113,7 @@ def start() -> Any:
                     )
                 )
             except WorkflowError as error:
-                errors, status = refusal_on_fields(form, error), status_for(error)
+                errors, status, running = refusal_on_fields(form, error), status_for(error), running_case(error)
             else:
                 flash(_("The appointment was started."), "success")
                 warn_if_nobody_can_take(instance.id)
@@ -130,6 +131,7 @@ def start() -> Any:
         picker=picker,
         subjects=cadre_suggestions(),
         eligibility=eligibility,
+        running_case=running,
     )
     return page, status
 

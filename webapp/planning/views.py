@@ -13,7 +13,7 @@ from flask_login import current_user, login_required
 from webapp.ballots.steps import load_instance, messages, open_ballot_page
 from webapp.downloads import export_format, format_problems, send_table
 from webapp.extensions import db
-from webapp.http import act, problem_text, process_engine, status_for
+from webapp.http import act, problem_text, process_engine, running_case, status_for
 from webapp.instances.views import warn_if_nobody_can_take
 from webapp.planning import planning_policy
 from webapp.planning.forms import StartForm
@@ -61,6 +61,7 @@ def start() -> Any:
         form.unit.data = request.args.get("unit")  # from the plan page's link: the unit shown there
     errors: list[str] = []
     status = 200
+    running: int | None = None
     if form.is_submitted():
         valid = form.validate()
         if form.unit.data and form.unit.data not in codes:
@@ -84,12 +85,12 @@ def start() -> Any:
                     )
                 )
             except WorkflowError as error:
-                errors, status = messages(error), status_for(error)
+                errors, status, running = messages(error), status_for(error), running_case(error)
             else:
                 flash(_("The planning review was started."), "success")
                 warn_if_nobody_can_take(instance.id)
                 return redirect(url_for("instances.show", instance_id=instance.id))
-    return render_template("planning/start.html", form=form, errors=errors), status
+    return render_template("planning/start.html", form=form, errors=errors, running_case=running), status
 
 
 def _unit(units: list[OrgUnit]) -> OrgUnit:

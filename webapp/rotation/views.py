@@ -14,7 +14,7 @@ from wtforms.fields.choices import SelectChoice
 
 from webapp.ballots.steps import load_instance, open_ballot_page
 from webapp.extensions import db
-from webapp.http import act, process_engine, refusal_on_fields, status_for
+from webapp.http import act, process_engine, refusal_on_fields, running_case, status_for
 from webapp.i18n import data_value
 from webapp.instances.views import warn_if_nobody_can_take
 from webapp.rotation import rotation_policy
@@ -49,6 +49,7 @@ def start() -> Any:
     errors: list[str] = []
     status = 200
     eligibility = None
+    running: int | None = None
     if showing_posts():
         pass  # only the posts of the chosen unit: the page again, nothing started
     elif form.validate_on_submit():
@@ -77,7 +78,7 @@ def start() -> Any:
                     )
                 )
             except WorkflowError as error:
-                errors, status = refusal_on_fields(form, error), status_for(error)
+                errors, status, running = refusal_on_fields(form, error), status_for(error), running_case(error)
             else:
                 flash(_("The rotation was started."), "success")
                 _warn_of_unmet_rules(eligibility)
@@ -97,6 +98,7 @@ def start() -> Any:
         picker=picker,
         subjects=cadre_suggestions(),
         eligibility=eligibility,
+        running_case=running,
     )
     return page, status
 

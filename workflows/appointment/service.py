@@ -209,8 +209,11 @@ def start_appointment(
         policy=policy,
         refusal=N_("The appointment cannot be started."),
     )
-    if _running_for(session, cadre, position) is not None:
-        raise Conflict("An appointment of this cadre to this position is already running.")
+    if (running := _running_for(session, cadre, position)) is not None:
+        raise Conflict(
+            "An appointment of this cadre to this position is already running: case %(instance_id)s.",
+            {"instance_id": running},
+        )
 
     started = session.scalar(
         select(func.count())

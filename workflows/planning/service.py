@@ -12,7 +12,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workflows.access import ancestry, role_units, units_under_roles
@@ -86,11 +86,13 @@ def start_planning(
     reviews = select(ProcessInstance.status).where(
         ProcessInstance.process_id == PROCESS_ID, ProcessInstance.business_key.contains(prefix)
     )
-    statuses = list(session.scalars(reviews))
-    if InstanceStatus.RUNNING in statuses:
-        raise Conflict("A planning review of this unit and term is already running.")
-    started = session.scalar(select(func.count()).select_from(reviews.subquery()))
-    key = f"{variant}{prefix}{int(started or 0) + 1}"
+    found = session.execute(reviews.add_columns(ProcessInstance.id)).all()
+    if running := [instance_id for status, instance_id in found if status == InstanceStatus.RUNNING]:
+        raise Conflict(
+            "A planning review of this unit and term is already running: case %(instance_id)s.",
+            {"instance_id": running[0]},
+        )
+    key = f"{variant}{prefix}{len(found) + 1}"
     data = start_data(key, variant, term, unit, local_today(), policy)
     return start_instance(
         session, engine, actor=actor, process_id=PROCESS_ID, data=data, unit_id=unit.id, business_key=key

@@ -162,7 +162,11 @@ def start_rotation(
     open_record = select(RotationRecord.id).where(
         RotationRecord.cadre_id == cadre.id, RotationRecord.ended_on.is_(None)
     )
-    if _running_for(session, cadre) is not None or session.scalar(open_record) is not None:
+    if (running := _running_for(session, cadre)) is not None:
+        raise Conflict(
+            "This cadre already has a rotation that has not ended: case %(instance_id)s.", {"instance_id": running}
+        )
+    if session.scalar(open_record) is not None:
         raise Conflict("This cadre already has a rotation that has not ended.")
 
     started = session.scalar(
