@@ -67,6 +67,7 @@ STARTING_ROLES = (Role.PERSONNEL, Role.ADMIN)
 class InstanceFilters:
     status: str | None = None
     process_id: str | None = None
+    version: int | None = None  # of process_id: the instances started on that version of the procedure
     unit_id: int | None = None
     search: str | None = None  # the subject's name or code, or a reference such as "#12"
     started_from: datetime | None = None  # naive UTC, inclusive
@@ -126,6 +127,8 @@ def _filtered(user: User, filters: InstanceFilters, subject: Any, version: Any) 
         query = query.where(ProcessInstance.status == filters.status)
     if filters.process_id:
         query = query.where(ProcessInstance.process_id == filters.process_id)
+        if filters.version is not None:
+            query = query.where(version.version == filters.version)
     if filters.unit_id is not None:
         query = query.where(ProcessInstance.unit_id.in_(select(OrgUnit.id).where(in_subtree(OrgUnit, filters.unit_id))))
     if filters.started_from is not None:

@@ -368,12 +368,12 @@ def test_on_a_phone_each_version_row_names_its_running_count(auth: AuthActions, 
     headers = page.xpath('//section[@id="versions"]//thead//th/text()')
     assert "Đang chạy" in headers
     running = {
-        row.get("data-version"): row.xpath('./td[@data-label="Đang chạy"]/text()')
+        row.get("data-version"): row.xpath('./td[@data-label="Đang chạy"]//text()')
         for row in page.xpath('//section[@id="versions"]//tbody/tr')
     }
     assert running == {"1": ["0"], "2": ["1"]}
     labels = page.xpath('//section[@id="versions"]//tbody/tr[@data-version="2"]/td/@data-label')
-    assert set(labels) <= set(headers) and len(labels) == 5
+    assert set(labels) <= set(headers) and len(labels) == 7
     stylesheet = client.get("/static/app.css")
     css = stylesheet.get_data(as_text=True)
     stylesheet.close()
@@ -473,3 +473,146 @@ def test_uploading_an_earlier_versions_file_points_to_using_it_again(
     ) in page
     assert "“Dùng lại phiên bản này”" in page
     assert _state(driver) == before
+
+
+# -- a version's diagram, files and changes; its running procedures --------------------------------------------
+
+V3_RENAMED = BundleFile(
+    "versioned.bpmn",
+    V2.content.replace("Bước đầu".encode(), "Bước đầu đã đổi tên".encode()).replace(
+        b'id="Definitions_versioned_v2"', b'id="Definitions_versioned_v3"'
+    ),
+)
+
+
+def _three_versions(driver: WorkflowDriver) -> None:
+    _two_versions(driver)
+    with driver.session_factory() as s, transaction(s):
+        deploy_bundle(s, [V3_RENAMED], actor=None, forms_dir=None)
+
+
+def test_each_version_compares_its_steps_with_the_version_before(
+    auth: AuthActions, client, driver: WorkflowDriver
+) -> None:
+    _three_versions(driver)
+    auth.login("admin")
+    page = lxml_html.fromstring(client.get(PAGE).get_data(as_text=True))
+
+    def changes(version: int) -> list[tuple[str, str]]:
+        items = page.xpath(f'//tr[@data-version="{version}"]//li[@data-change]')
+        return [(li.get("data-change"), " ".join(li.text_content().split())) for li in items]
+
+    assert changes(2) == [("added", "Thêm bước: Bước bổ sung second_step Bước do người thực hiện")]
+    assert changes(3) == [("renamed", "Đổi tên bước: first_step “Bước đầu” → “Bước đầu đã đổi tên”")]
+    first = page.xpath('//tr[@data-version="1"]/td[@data-label="So với phiên bản trước"]')[0].text_content()
+    assert "Phiên bản đầu tiên" in first
+    # The version page draws the version's own diagram and says the same.
+    shown = client.get(f"{PAGE}/versions/3")
+    body = html.unescape(shown.get_data(as_text=True))
+    assert shown.status_code == 200 and 'class="bpmn-diagram' in body  # a model without DI says so in its place
+    assert "Bước đầu đã đổi tên" in body and "“Bước đầu” → “Bước đầu đã đổi tên”" in body
+    assert "'sha256-" in shown.headers["Content-Security-Policy"]  # the diagram's styles, allowed by hash
+    assert f'href="{PAGE}/versions/3/files/versioned.bpmn"' in body
+    assert client.get(f"{PAGE}/versions/9").status_code == 404
+    drawn = client.get("/admin/processes/sample_approval/versions/1").get_data(as_text=True)
+    assert 'class="bpmn-diagram" viewBox=' in drawn and 'data-process-id="sample_approval"' in drawn
+    assert client.get("/admin/processes/nothing_like_it/versions/1").status_code == 404
+
+
+def test_a_versions_files_download_as_they_were_stored(auth: AuthActions, client, driver: WorkflowDriver) -> None:
+    _two_versions(driver)
+    auth.login("admin")
+    assert f'href="{PAGE}/versions/1/files/versioned.bpmn"' in client.get(PAGE).get_data(as_text=True)
+    response = client.get(f"{PAGE}/versions/1/files/versioned.bpmn")
+    assert response.status_code == 200 and response.get_data() == V1.content
+    assert response.headers["Content-Disposition"].startswith("attachment;")
+    assert "versioned-v1-versioned.bpmn" in response.headers["Content-Disposition"]
+    assert "sandbox" in response.headers["Content-Security-Policy"]
+    assert client.get(f"{PAGE}/versions/1/files/other.bpmn").status_code == 404
+    assert client.get(f"{PAGE}/versions/3/files/versioned.bpmn").status_code == 404
+    # A version that stores forms offers them too.
+    sample = lxml_html.fromstring(client.get("/admin/processes/sample_approval").get_data(as_text=True))
+    links = sample.xpath('//tr[@data-version="1"]//a[contains(@href, "/files/")]/@href')
+    assert any(link.endswith(".bpmn") for link in links) and any(link.endswith(".json") for link in links), links
+    form = client.get(next(link for link in links if link.endswith(".json")))
+    assert form.status_code == 200 and "attachment" in form.headers["Content-Disposition"]
+    json.loads(form.get_data())
+
+
+@pytest.mark.parametrize("username", ["officer1", "supervisor1", "personnel1", "auditor1"])
+def test_only_administrators_see_a_versions_diagram_and_files(
+    auth: AuthActions, client, driver: WorkflowDriver, username: str
+) -> None:
+    _two_versions(driver)
+    auth.login(username)
+    for url in (f"{PAGE}/versions/2", f"{PAGE}/versions/1/files/versioned.bpmn", PAGE):
+        assert client.get(url).status_code == 403, url
+
+
+def test_a_versions_running_count_lists_its_running_procedures(
+    auth: AuthActions, client, driver: WorkflowDriver
+) -> None:
+    with driver.session_factory() as s, transaction(s):
+        deploy_bundle(s, [V1], actor=None, forms_dir=None)
+    on_v1 = driver.start("versioned", as_user="personnel1", subject="CB0001")
+    with driver.session_factory() as s, transaction(s):
+        deploy_bundle(s, [V2], actor=None, forms_dir=None)
+    on_v2 = driver.start("versioned", as_user="personnel1", subject="CB0001")
+    auth.login("admin")
+    page = lxml_html.fromstring(client.get(PAGE).get_data(as_text=True))
+    link = page.xpath('//tr[@data-version="1"]/td[@data-label="Đang chạy"]/a')[0]
+    assert link.text == "1" and link.get("href") == "/instances?process=versioned&version=1&status=running"
+    listed = lxml_html.fromstring(client.get(link.get("href")).get_data(as_text=True))
+    assert [int(i) for i in listed.xpath("//tr/@data-instance-id")] == [on_v1]
+    v2 = lxml_html.fromstring(client.get("/instances?process=versioned&version=v2").get_data(as_text=True))
+    assert [int(i) for i in v2.xpath("//tr/@data-instance-id")] == [on_v2]
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("process=versioned&version=abc", "Hãy nhập số phiên bản, ví dụ 2."),
+        ("process=versioned&version=0", "Hãy nhập số phiên bản, ví dụ 2."),
+        ("process=versioned&version=-1", "Hãy nhập số phiên bản, ví dụ 2."),
+        ("process=versioned&version=" + "9" * 30, "Hãy nhập số phiên bản, ví dụ 2."),
+        ("process=versioned&version=3", "Quy trình này không có phiên bản 3."),
+        ("version=1", "Hãy chọn một quy trình để lọc theo phiên bản của nó."),
+    ],
+)
+def test_a_version_filter_that_cannot_apply_is_named_in_vietnamese(
+    auth: AuthActions, client, driver: WorkflowDriver, query: str, message: str
+) -> None:
+    _two_versions(driver)
+    started = driver.start("versioned", as_user="personnel1", subject="CB0001")
+    auth.login("admin")
+    response = client.get(f"/instances?{query}")
+    assert response.status_code == 200  # as for a date: the other filters still apply
+    page = lxml_html.fromstring(response.get_data(as_text=True))
+    assert page.xpath('//*[@id="version-error"]/text()') == [message]
+    assert started in [int(i) for i in page.xpath("//tr/@data-instance-id")]
+
+
+def test_a_withdrawn_procedure_is_put_back_in_use_from_its_own_page(
+    auth: AuthActions, client, driver: WorkflowDriver
+) -> None:
+    _two_versions(driver)
+    with driver.session_factory() as s, transaction(s):
+        admin = s.scalars(select(User).where(User.username == "admin")).one()
+        retire_process(s, actor=admin, process_id="versioned", reason="Phiên bản 2 sai")
+    auth.login("admin")
+    page = html.unescape(client.get(PAGE).get_data(as_text=True))
+    assert "Phiên bản mới nhất (đang ngừng sử dụng)" in page and "Phiên bản đang dùng" not in page
+    assert 'action="/admin/processes/versioned/reinstate"' in page and 'name="back" value="process"' in page
+
+    before = everything_stored(driver.session_factory)
+    refused = auth.post("/admin/processes/versioned/reinstate", {"reason": " ", "back": "process"}, page=PAGE)
+    assert refused.status_code == 422 and everything_stored(driver.session_factory) == before
+    body = html.unescape(refused.get_data(as_text=True))
+    assert "Hãy nêu lý do dùng lại quy trình" in body and 'id="reinstate-reason-error"' in body
+    assert "Các phiên bản" in body  # the procedure's page again, not the administration page
+
+    done = auth.post("/admin/processes/versioned/reinstate", {"reason": "Đã sửa", "back": "process"}, page=PAGE)
+    assert done.status_code == 302 and done.headers["Location"] == PAGE
+    assert not _withdrawn(driver, "versioned") and _reinstated_reasons(driver) == ["Đã sửa"]
+    page = html.unescape(client.get(PAGE).get_data(as_text=True))
+    assert "Phiên bản đang dùng" in page and "đang ngừng sử dụng)" not in page and 'name="back"' not in page

@@ -4,15 +4,18 @@ from functools import wraps
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from werkzeug.wrappers import Response
 
 from webapp.admin.forms import ReinstateForm, RollbackForm, WithdrawForm
 from webapp.extensions import db
 from webapp.http import act, translated
-from webapp.instances.views import ROLE_LABELS
+from webapp.instances.views import DOWNLOAD_POLICY, ROLE_LABELS, page_with_diagram
+from workflows.deployment.comparison import changes_from_previous, load_version, version_models
 from workflows.deployment.operations import (
     deploy_bundle,
     reinstate_process,
@@ -21,12 +24,40 @@ from workflows.deployment.operations import (
     version_history,
 )
 from workflows.deployment.validation import split_uploads
+from workflows.diagram import render_svg
+from workflows.engine.runtime import defining_bpmn_file
 from workflows.errors import Conflict, Invalid, NotAllowed, NotFound
 from workflows.instances import deployed_processes, untakeable_tasks
 from workflows.models import HumanTask, ProcessInstance, ProcessVersion
 from workflows.states import InstanceStatus, Role, TaskStatus
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+# What each kind of step is called where a version is compared with the one before it.
+STEP_KIND_LABELS = {
+    "task": _l("Task"),
+    "userTask": _l("User task"),
+    "manualTask": _l("Manual task"),
+    "scriptTask": _l("Script task"),
+    "businessRuleTask": _l("Business rule task"),
+    "serviceTask": _l("Service task"),
+    "sendTask": _l("Send task"),
+    "receiveTask": _l("Receive task"),
+    "subProcess": _l("Sub-process"),
+    "transaction": _l("Sub-process"),
+    "adHocSubProcess": _l("Sub-process"),
+    "callActivity": _l("Call activity"),
+    "startEvent": _l("Start event"),
+    "endEvent": _l("End event"),
+    "intermediateCatchEvent": _l("Intermediate event"),
+    "intermediateThrowEvent": _l("Intermediate event"),
+    "boundaryEvent": _l("Boundary event"),
+    "exclusiveGateway": _l("Exclusive gateway"),
+    "parallelGateway": _l("Parallel gateway"),
+    "inclusiveGateway": _l("Inclusive gateway"),
+    "eventBasedGateway": _l("Event-based gateway"),
+    "complexGateway": _l("Complex gateway"),
+}
 
 
 def admin_required(view: Any) -> Any:
@@ -197,9 +228,24 @@ def withdraw(process_id: str) -> Any:
 def reinstate(process_id: str) -> Any:
     """New procedures may start from it again; why is recorded, as for withdrawing (decision 0059)."""
     form = ReinstateForm()
-    if not form.validate():
+    # Posted from the procedure's own page, its answer is that page: a fixed value, never a URL to follow.
+    from_process_page = request.form.get("back") == "process"
+
+    def refused() -> Any:
+        if from_process_page:
+            if not version_history(db.session, process_id):
+                abort(404)
+            return _render_process(process_id, 422, reinstate_form=form)
         return _render(status=422, reinstate_form=form, reinstating=process_id)
+
+    if not form.validate():
+        return refused()
     reason = form.reason.data or ""
+    back = (
+        url_for("admin.show_process", process_id=process_id)
+        if from_process_page
+        else url_for("admin.index", _anchor="processes")
+    )
     try:
         act(lambda: reinstate_process(db.session, actor=current_user, process_id=process_id, reason=reason))
     except NotFound:
@@ -208,12 +254,12 @@ def reinstate(process_id: str) -> Any:
         abort(403)
     except Invalid as error:
         form.reason.errors = [*form.reason.errors, translated(error)]
-        return _render(status=422, reinstate_form=form, reinstating=process_id)
+        return refused()
     except Conflict as error:
         flash(translated(error), "error")
-        return redirect(url_for("admin.index", _anchor="processes"))
+        return redirect(back)
     flash(_("%(process)s is in use again.", process=_process_names().get(process_id, process_id)), "success")
-    return redirect(url_for("admin.index", _anchor="processes"))
+    return redirect(back)
 
 
 # -- a procedure's versions; using an earlier one again (decision 0055) -------------------------------------------
@@ -230,6 +276,7 @@ def _render_process(
     status: int = 200,
     *,
     rollback_form: RollbackForm | None = None,
+    reinstate_form: ReinstateForm | None = None,
     error: str | None = None,
     problems: list[Any] | None = None,
 ) -> Any:
@@ -248,6 +295,10 @@ def _render_process(
         rolling_back=form.version.data if form.version.data in shown else None,
         error=error,
         problems=problems or [],
+        reinstate_form=reinstate_form or ReinstateForm(formdata=None),
+        reinstate_posted=reinstate_form is not None,
+        models=version_models(db.session, process_id),
+        kind_labels=STEP_KIND_LABELS,
     )
     return page, status
 
@@ -299,3 +350,50 @@ def roll_back(process_id: str) -> Any:
             "warning",
         )
     return redirect(url_for("admin.show_process", process_id=process_id))
+
+
+# -- one version: its diagram, its files, what changed since the one before -------------------------------------
+
+
+@bp.get("/processes/<process_id>/versions/<int:version>")
+@admin_required
+def show_version(process_id: str, version: int) -> Response:
+    try:
+        found = load_version(db.session, process_id, version)
+    except NotFound:
+        abort(404)
+    source = defining_bpmn_file(found)
+    # Drawn without any instance's progress: every step is shown as not yet reached.
+    svg = render_svg(source, process_id, title=f"{found.name} v{found.version}") if source is not None else None
+    page = render_template(
+        "admin/version.html",
+        process_id=process_id,
+        version=found,
+        diagram_svg=svg,
+        files=sorted(found.files),
+        forms=sorted(found.forms or {}),
+        changes=changes_from_previous(db.session, found),
+        kind_labels=STEP_KIND_LABELS,
+    )
+    return page_with_diagram(page, 200, svg)
+
+
+@bp.get("/processes/<process_id>/versions/<int:version>/files/<filename>")
+@admin_required
+def download_file(process_id: str, version: int, filename: str) -> Response:
+    """A file the version was deployed from (BPMN, DMN) or a form it stores, as it was stored."""
+    try:
+        found = load_version(db.session, process_id, version)
+    except NotFound:
+        abort(404)
+    stored = {**(found.forms or {}), **found.files}
+    if filename not in stored:
+        abort(404)
+    response = make_response(stored[filename].encode("utf-8"))
+    response.mimetype = "application/json" if filename.endswith(".json") else "application/xml"
+    response.headers["Content-Security-Policy"] = DOWNLOAD_POLICY
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    # The name as deployed, quoted by werkzeug (filename*= for Vietnamese letters), prefixed by what it is part of.
+    response.headers.set("Content-Disposition", "attachment", filename=f"{process_id}-v{found.version}-{filename}")
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

@@ -35,6 +35,7 @@ from webapp.extensions import db
 from webapp.http import act, process_engine, translated
 from webapp.instances.forms import CancelForm, CommentForm, StartForm
 from webapp.own_start_pages import own_page_links, own_start_page, refusal_message
+from webapp.query_args import parse_id
 from webapp.start_form import cadres_json, unit_tree
 from workflows.access import visible_units
 from workflows.engine import operations
@@ -175,9 +176,26 @@ def _csp_hash(text: str) -> str:
 # -- the list ---------------------------------------------------------------------------------------------------
 
 
-def _filters(process_ids: set[str], unit_ids: set[int]) -> tuple[InstanceFilters, dict[str, str]]:
-    """Unknown values are dropped rather than refused, so a stale bookmark still shows a list; a date that cannot
-    be read is named on the page."""
+def _version_filter(process_id: str | None, latest: dict[str, int], errors: dict[str, str]) -> int | None:
+    """The version asked for, of the procedure asked for; what cannot be one is named on the page, like a date."""
+    text = (request.args.get("version") or "").strip()
+    if not text:
+        return None
+    number = parse_id(text.removeprefix("v").removeprefix("V"))
+    if number is None:
+        errors["version"] = _("Enter a version number, for example 2.")
+    elif process_id is None:
+        errors["version"] = _("Choose a procedure to filter by its version.")
+    elif number > latest[process_id]:
+        errors["version"] = _("This procedure has no version %(version)d.", version=number)
+    else:
+        return number
+    return None
+
+
+def _filters(process_ids: dict[str, int], unit_ids: set[int]) -> tuple[InstanceFilters, dict[str, str]]:
+    """Unknown values are dropped rather than refused, so a stale bookmark still shows a list; a date or a version
+    that cannot be read is named on the page. `process_ids`: each procedure's latest version."""
     args = request.args
     zone = display_zone(current_app)
     errors: dict[str, str] = {}
@@ -192,9 +210,11 @@ def _filters(process_ids: set[str], unit_ids: set[int]) -> tuple[InstanceFilters
             errors[name] = _("Enter a date as dd/mm/yyyy, for example 02/11/2026.")
     unit_id = args.get("unit", type=int)
     sort = args.get("sort", "")
+    process_id = args.get("process") if args.get("process") in process_ids else None
     filters = InstanceFilters(
         status=args.get("status") if args.get("status") in STATUSES else None,
-        process_id=args.get("process") if args.get("process") in process_ids else None,
+        process_id=process_id,
+        version=_version_filter(process_id, process_ids, errors),
         unit_id=unit_id if unit_id in unit_ids else None,
         search=(args.get("q") or "").strip()[:100] or None,
         started_from=day_start_utc(days["from"], zone) if "from" in days else None,
@@ -220,12 +240,13 @@ def _date_inputs(errors: dict[str, str]) -> dict[str, str]:
 def index() -> str:
     processes = deployed_processes(db.session)
     units = visible_units(db.session, current_user)
-    filters, errors = _filters({p.process_id for p in processes}, {u.id for u in units})
+    filters, errors = _filters({p.process_id: p.version for p in processes}, {u.id for u in units})
     return render_template(
         "instances/index.html",
         filters=filters,
         errors=errors,
         dates=_date_inputs(errors),
+        version_input=(request.args.get("version") or "").strip()[:20],
         page=instance_page(db.session, current_user, filters),
         processes=processes,
         units=units,
