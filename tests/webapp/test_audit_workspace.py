@@ -7,6 +7,7 @@ import io
 import json
 import re
 from datetime import datetime
+from html import escape, unescape
 from pathlib import Path
 from urllib.parse import quote
 
@@ -678,3 +679,39 @@ def test_the_history_words_a_ballot_and_its_tally(auth: AuthActions, client, dri
     for raw in ("review_request”", "_tally_review_request:", "candidates: abstain", "_confidence_level", "elected<"):
         assert raw not in html, raw
     assert "kết quả: elected" not in html and "66.67" not in html
+
+
+def test_an_export_whose_readable_part_was_edited_says_what_the_signature_covers_and_where(
+    auth: AuthActions, client, story
+) -> None:
+    """Editing who acted in an HTML export's table leaves the signed data as it was: the page must not say that
+    everything in the file is as exported, and names the row, the field, what is shown and what was signed."""
+    auth.login("auditor1")
+    exported = client.get(f"/audit/instances/{story['eventful']}/export?format=html").get_data(as_text=True)
+    document = json.loads(client.get(f"/audit/instances/{story['eventful']}/export?format=json").get_data())
+    event = document["events"][1]
+    row_start = f"<tr><td>{event['seq']}</td><td>{event['occurred']}Z</td><td>"
+    assert row_start in exported and event["actor_name"]
+    tampered = exported.replace(row_start + escape(event["actor_name"]), row_start + "Kẻ giả mạo", 1)
+    response = _check_on_the_page(client, auth, tampered.encode(), "lich-su.html")
+    page = unescape(response.get_data(as_text=True))
+    assert response.status_code == 200 and 'data-ok="no"' in page and 'data-signature="valid"' in page
+    assert "KHÔNG toàn vẹn" in page
+    assert "mọi nội dung trong tệp đúng như khi xuất" not in page
+    assert "chữ ký khớp với dữ liệu đã ký; nhưng phần hiển thị của tệp đã bị sửa" in page.lower()
+    table = lxml_html.fromstring(response.get_data(as_text=True))
+    rows = [
+        [" ".join(cell.text_content().split()) for cell in row.xpath("./td")]
+        for row in table.xpath('//table[contains(@class, "shown-changes")]/tbody/tr')
+    ]
+    assert rows == [[str(event["seq"]), "Người thực hiện", "Kẻ giả mạo", event["actor_name"]]]
+
+    # Whitespace only: nothing shown differs, and the page says so rather than listing nothing.
+    spaced = exported.replace("</h1>", "</h1> ", 1)
+    page = unescape(_check_on_the_page(client, auth, spaced.encode(), "lich-su.html").get_data(as_text=True))
+    assert 'data-ok="no"' in page and "mọi nội dung trong tệp đúng như khi xuất" not in page
+    assert "Không giá trị hiển thị nào khác" in page
+
+    # An intact file still says everything is as exported, and lists no difference.
+    intact = unescape(_check_on_the_page(client, auth, exported.encode(), "lich-su.html").get_data(as_text=True))
+    assert "mọi nội dung trong tệp đúng như khi xuất" in intact and "shown-changes" not in intact

@@ -21,7 +21,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from html import escape
+from html import escape, unescape
 from typing import Any
 
 from sqlalchemy import select
@@ -210,6 +210,23 @@ class SignatureCheck(StrEnum):
     MISSING = "missing"  # a signed format without its signature: taken off
 
 
+# The columns of the readable event table, in the order render_export_html draws them.
+EVENT_FIELDS = ("seq", "occurred", "actor", "event_type", "payload", "hash")
+ROW_COUNT = "rows"  # a ShownChange's field when the readable table has more or fewer rows than the data
+MAX_SHOWN_CHANGES = 200
+_BYTES_CHANGED = N_("the file differs from the form it was exported in (a byte was changed)")
+
+
+@dataclass(frozen=True)
+class ShownChange:
+    """Where the readable part of an HTML export says something else than its embedded data renders to."""
+
+    seq: str | None  # the event's number as the data has it; None for the facts above the table
+    field: str  # an EVENT_FIELDS name for an event, ROW_COUNT, or a fact's label as the file writes it
+    shown: str  # what the file shows
+    signed: str  # what the embedded data says
+
+
 @dataclass
 class ExportReport:
     events: int = 0
@@ -218,10 +235,18 @@ class ExportReport:
     is_export: bool = True
     signature: SignatureCheck = SignatureCheck.NOT_CHECKED
     signed_key_id: str | None = None
+    # An HTML file whose readable part is not what its embedded data renders to, and where they differ.
+    readable_part_altered: bool = False
+    shown_changes: list[ShownChange] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return not self.problems
+
+    @property
+    def only_readable_part_altered(self) -> bool:
+        """Every check of the embedded data passed; only what the file shows to a reader was edited."""
+        return self.readable_part_altered and all(problem.message == _BYTES_CHANGED for problem in self.problems)
 
     @property
     def explained(self) -> list[str]:
@@ -276,8 +301,54 @@ def verify_export(data: bytes, *, key: bytes | None = None) -> ExportReport:
         )
         return report
     if rendered != text:
-        report.problems.append(Problem(N_("the file differs from the form it was exported in (a byte was changed)")))
+        report.problems.append(Problem(_BYTES_CHANGED))
+        if is_html:
+            report.readable_part_altered = True
+            report.shown_changes = shown_changes(text, rendered)[:MAX_SHOWN_CHANGES]
     return report
+
+
+_FACT = re.compile(r"<dt>(.*?)</dt><dd>(.*?)</dd>", re.DOTALL)
+_ROW = re.compile(r"<tr>(.*?)</tr>", re.DOTALL)
+_CELL = re.compile(r"<td>(.*?)</td>", re.DOTALL)
+_TAG = re.compile(r"<[^>]*>")
+
+
+def _text(markup: str) -> str:
+    return " ".join(unescape(_TAG.sub("", markup)).split())
+
+
+def _readable(page: str) -> tuple[list[tuple[str, str]], list[list[str]]]:
+    """The facts (label, value) and the event rows' cells of an export's readable part, as text."""
+    page = page.split('<script type="application/json"', 1)[0]  # the embedded data is not what a reader sees
+    body = page.split("<tbody>", 1)[1] if "<tbody>" in page else ""
+    facts = [(_text(label), _text(value)) for label, value in _FACT.findall(page)]
+    rows = [[_text(cell) for cell in _CELL.findall(row)] for row in _ROW.findall(body.split("</tbody>", 1)[0])]
+    return facts, rows
+
+
+def shown_changes(shown_page: str, signed_page: str) -> list[ShownChange]:
+    """What a reader of `shown_page` sees that `signed_page` (rendered from the embedded data) does not say.
+
+    Both are read by the same rules, so an untouched readable part gives nothing; rows are matched by position
+    (an event added or removed in the readable part is said as a different number of rows)."""
+    shown_facts, shown_rows = _readable(shown_page)
+    signed_facts, signed_rows = _readable(signed_page)
+    changes = []
+    for index, (label, value) in enumerate(signed_facts):
+        seen_label, seen = shown_facts[index] if index < len(shown_facts) else ("", "")
+        if (seen_label, seen) != (label, value):
+            changes.append(ShownChange(None, label, seen if seen_label == label else f"{seen_label}: {seen}", value))
+    if len(shown_rows) != len(signed_rows):
+        changes.append(ShownChange(None, ROW_COUNT, str(len(shown_rows)), str(len(signed_rows))))
+    for shown_row, signed_row in zip(shown_rows, signed_rows, strict=False):
+        seq = signed_row[0] if signed_row else None
+        for index, signed in enumerate(signed_row):
+            seen = shown_row[index] if index < len(shown_row) else ""
+            if seen != signed:
+                name = EVENT_FIELDS[index] if index < len(EVENT_FIELDS) else str(index)
+                changes.append(ShownChange(seq, name, seen, signed))
+    return changes
 
 
 def _check_signature(document: dict[str, Any], key: bytes | None, report: ExportReport) -> None:
