@@ -682,7 +682,7 @@ def test_the_history_words_a_ballot_and_its_tally(auth: AuthActions, client, dri
 
 
 def test_an_export_whose_readable_part_was_edited_says_what_the_signature_covers_and_where(
-    auth: AuthActions, client, story
+    auth: AuthActions, client, runner, story, tmp_path: Path
 ) -> None:
     """Editing who acted in an HTML export's table leaves the signed data as it was: the page must not say that
     everything in the file is as exported, and names the row, the field, what is shown and what was signed."""
@@ -705,6 +705,10 @@ def test_an_export_whose_readable_part_was_edited_says_what_the_signature_covers
         for row in table.xpath('//table[contains(@class, "shown-changes")]/tbody/tr')
     ]
     assert rows == [[str(event["seq"]), "Người thực hiện", "Kẻ giả mạo", event["actor_name"]]]
+    path = tmp_path / "lich-su.html"
+    path.write_text(tampered, encoding="utf-8")
+    offline = runner.invoke(args=["audit", "verify-export", str(path)])
+    assert offline.exit_code == 1 and f"SHOWN event #{event['seq']} actor: 'Kẻ giả mạo'" in offline.output
 
     # Whitespace only: nothing shown differs, and the page says so rather than listing nothing.
     spaced = exported.replace("</h1>", "</h1> ", 1)

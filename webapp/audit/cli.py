@@ -74,6 +74,9 @@ def verify_export_command(export_file: str, key_file: str | None) -> None:
     if not report.ok:
         for problem in report.problems:
             click.echo(f"BROKEN {problem.explained}", err=True)
+        for change in report.shown_changes:  # the readable part said against the embedded (signed) data
+            where = f"event #{change.seq} {change.field}" if change.seq else change.field
+            click.echo(f"SHOWN {where}: {change.shown!r}, embedded data: {change.signed!r}", err=True)
         click.echo(f"{export_file}: NOT intact", err=True)
         sys.exit(1)
     click.echo(f"{export_file}: intact, {report.events} event(s); {_SIGNATURE_SAYS[report.signature]}")
