@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import re
 from functools import wraps
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -393,7 +395,10 @@ def download_file(process_id: str, version: int, filename: str) -> Response:
     response.mimetype = "application/json" if filename.endswith(".json") else "application/xml"
     response.headers["Content-Security-Policy"] = DOWNLOAD_POLICY
     response.headers["X-Content-Type-Options"] = "nosniff"
-    # The name as deployed, quoted by werkzeug (filename*= for Vietnamese letters), prefixed by what it is part of.
-    response.headers.set("Content-Disposition", "attachment", filename=f"{process_id}-v{found.version}-{filename}")
+    # The name as deployed, prefixed by what it is part of; an ASCII stand-in for clients that do not read
+    # filename*, since a process id or a file name may hold Vietnamese letters and a header is Latin-1.
+    name = f"{process_id}-v{found.version}-{filename}"
+    plain = re.sub(r"[^A-Za-z0-9._-]", "_", name)
+    response.headers["Content-Disposition"] = f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(name)}"
     response.headers["Cache-Control"] = "private, no-store"
     return response
