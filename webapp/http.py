@@ -35,7 +35,8 @@ STATUS_BY_ERROR: dict[type[WorkflowError], int] = {
     NotAllowed: 403,
     Conflict: 409,
     Invalid: 422,
-    ScriptFailure: 422,
+    # The model is at fault, not what the person sent: a server error, which monitoring counts (decision 0073).
+    ScriptFailure: 500,
 }
 
 
@@ -64,9 +65,18 @@ def shown_args(message_args: Mapping[str, Any]) -> Mapping[str, Any]:
     }
 
 
+# What the person who met a failed model script reads: the engine's own words (English, technical) are for the
+# administrators, who find them under "Needs attention" and in the audit log.
+SCRIPT_FAILED = N_(
+    "The procedure has a technical problem at the step “%(step)s”; the administrators have been told. Nothing was lost."
+)
+
+
 def translated(error: WorkflowError) -> str:
     """The service's message in the user's language (service messages are msgids in the catalogs), its variable
     parts (`message_args`) filled in the reader's way (`shown_args`)."""
+    if isinstance(error, ScriptFailure):
+        return gettext(SCRIPT_FAILED, step=error.element_name or error.element_id or "?")
     message = gettext(error.message)
     if isinstance(error, NotFound) and message == error.message and str(get_locale() or "vi") != "en":
         # It names the id asked for ("task 9 does not exist"), so the catalogs cannot hold it: the person gets the
@@ -109,7 +119,8 @@ def located_problem_text(problem: Problem) -> str:
 def act(work: Callable[[], T], *, instance_id: int | None = None) -> T:
     """Run one service call in its own transaction. A failed model script is recorded on the instance after the
     rollback, so administrators see it even though the person's action did not go through (the instance is
-    `instance_id`, else the one the failure names)."""
+    `instance_id`, else the one the failure names); a failed start, which leaves no instance, on the system audit
+    chain against its version."""
     try:
         with transaction(db.session):
             result = work()
@@ -118,6 +129,9 @@ def act(work: Callable[[], T], *, instance_id: int | None = None) -> T:
         if failed is not None:
             with transaction(db.session):
                 operations.record_failure(db.session, actor=None, instance_id=failed, error=failure)
+        elif failure.process_version_id is not None:  # a start: no instance, noted against its version
+            with transaction(db.session):
+                operations.record_start_failure(db.session, actor=None, error=failure)
         raise
     from webapp.production.requests import note_advance
 

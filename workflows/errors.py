@@ -1,7 +1,8 @@
 """Errors raised by the workflow services.
 
 Each carries a message a person can read; the web layer maps the class to an HTTP status
-(NotFound → 404, NotAllowed → 403, Conflict → 409, Invalid → 422, ScriptFailure → 422).
+(NotFound → 404, NotAllowed → 403, Conflict → 409, Invalid → 422; ScriptFailure → 500, since the model is at
+fault, not the request).
 """
 
 from __future__ import annotations
@@ -137,6 +138,8 @@ class ScriptFailure(WorkflowError):
     line: int | None = None
     details: dict = dataclasses.field(default_factory=dict)
     instance_id: int | None = None  # the instance it failed in, when the service knows it
+    element_name: str | None = None  # the step's name as the model draws it, for the person who met the failure
+    process_version_id: int | None = None  # the version it failed in: a start has no instance to note it on
 
     def __post_init__(self) -> None:
         Exception.__init__(self, self.message)

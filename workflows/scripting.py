@@ -31,9 +31,11 @@ import functools
 import importlib
 import math
 import operator
+import re
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from types import CodeType, FrameType, ModuleType
 from typing import Any, Literal, NoReturn
 
@@ -50,17 +52,23 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
+from workflows.errors import N_
+
 __all__ = [
+    "FORBIDDEN_BUILTINS",
     "MAX_DECIMAL_DIGITS",
     "MAX_INT_BITS",
     "MAX_RANGE_LENGTH",
     "MAX_SEQUENCE_LENGTH",
+    "SANDBOX_MESSAGES",
     "SCRIPT_FILENAME",
+    "Refusal",
     "RestrictedEnvironment",
     "RestrictedScriptEngine",
     "ScriptTimeout",
     "ScriptViolation",
     "create_script_engine",
+    "refusal_in",
 ]
 
 # Spiff's PythonScriptEngine locates the failing line of a script by looking for this filename
@@ -350,6 +358,36 @@ class _DiscardedPrints:
         return ""
 
 
+# Built-ins a model script may not call. The one list both the run-time sandbox (each becomes a stub that refuses)
+# and the deploy-time check (`refusal_in`, a call to any of them refuses the upload) read, so they cannot drift.
+FORBIDDEN_BUILTINS = frozenset(
+    {
+        "bytearray",
+        "classmethod",
+        "compile",
+        "delattr",
+        "dir",
+        "eval",
+        "exec",
+        "exit",
+        "globals",
+        "help",
+        "input",
+        "locals",
+        "memoryview",
+        "object",
+        "open",
+        "property",
+        "quit",
+        "setattr",
+        "staticmethod",
+        "super",
+        "type",
+        "vars",
+    }
+)
+
+
 def _forbidden_builtin(name: str) -> Callable[..., NoReturn]:
     # A stub instead of leaving the name undefined: "forbidden" is a clearer message than
     # NameError, and task data may still use these names as ordinary variables (globals shadow
@@ -435,30 +473,7 @@ def _build_builtins() -> dict[str, Any]:
             "timezone": _datetime.timezone,
         }
     )
-    for name in (
-        "bytearray",
-        "classmethod",
-        "compile",
-        "delattr",
-        "dir",
-        "eval",
-        "exec",
-        "exit",
-        "globals",
-        "help",
-        "input",
-        "locals",
-        "memoryview",
-        "object",
-        "open",
-        "property",
-        "quit",
-        "setattr",
-        "staticmethod",
-        "super",
-        "type",
-        "vars",
-    ):
+    for name in FORBIDDEN_BUILTINS:
         builtins[name] = _forbidden_builtin(name)
     return builtins
 
@@ -597,14 +612,124 @@ def _compile(mode: Literal["eval", "exec"], source: str) -> tuple[CodeType, bool
     return result.code, repeats
 
 
-def forbidden_in(mode: Literal["eval", "exec"], source: str) -> str | None:
+# What the deploy-time check says, one message per kind of refusal (msgids: the web layer translates them, filling
+# in `name`; `detail` keeps the sandbox's own English words for whoever debugs the model).
+REFUSED_BUILTIN = N_("the code uses %(name)s(), which is not allowed in a procedure")
+REFUSED_IMPORT = N_("the code imports %(name)s: importing modules is not allowed in a procedure")
+REFUSED_PRIVATE_NAME = N_("the code uses the name %(name)s: names starting with “_” are not allowed in a procedure")
+REFUSED_ATTRIBUTE = N_("the code reads the attribute %(name)s, which is not allowed in a procedure")
+REFUSED_FORMAT = N_("the code calls str.%(name)s(), which is not allowed in a procedure: write an f-string instead")
+REFUSED_CONSTRUCT = N_("the code uses %(name)s, which is not allowed in a procedure")
+REFUSED_OTHER = N_("the code uses something the script sandbox refuses. Technical details: %(detail)s")
+
+SANDBOX_MESSAGES = frozenset(
+    {
+        REFUSED_BUILTIN,
+        REFUSED_IMPORT,
+        REFUSED_PRIVATE_NAME,
+        REFUSED_ATTRIBUTE,
+        REFUSED_FORMAT,
+        REFUSED_CONSTRUCT,
+        REFUSED_OTHER,
+    }
+)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why the sandbox would refuse a script or condition: `message` a msgid above, `name` what it names, `line` the
+    line in the code (1-based), `detail` the technical words in English."""
+
+    message: str
+    name: str
+    line: int
+    detail: str
+
+
+def _refused_attribute(name: str) -> bool:
+    return name.startswith("_") or name in _FORBIDDEN_ATTRIBUTES
+
+
+def _bound_names(tree: ast.AST) -> set[str]:
+    """Names the code itself binds: a call to one of them is to the code's own value, not to the built-in."""
+    bound: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            bound.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            bound.add(node.name)
+        elif isinstance(node, ast.arg):
+            bound.add(node.arg)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            bound.add(node.name)
+    return bound
+
+
+def _node_refusal(node: ast.AST, bound: set[str]) -> tuple[str, str, str] | None:
+    """(message, name, detail) when this node alone is something the sandbox refuses at run time."""
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        names = [alias.name for alias in node.names]
+        module = node.module if isinstance(node, ast.ImportFrom) and node.module else ", ".join(names)
+        return REFUSED_IMPORT, module, "import statements are not allowed"
+    if isinstance(node, ast.Name) and node.id.startswith("_") and node.id != "_":
+        return REFUSED_PRIVATE_NAME, node.id, f"{node.id!r} starts with '_'"
+    if isinstance(node, ast.Attribute):
+        if _refused_attribute(node.attr):
+            return REFUSED_ATTRIBUTE, node.attr, f"access to {node.attr!r} is not allowed"
+        if (
+            node.attr in ("format", "format_map")
+            and isinstance(node.value, ast.Constant)
+            and isinstance(node.value.value, str)
+        ):
+            return REFUSED_FORMAT, node.attr, f"str.{node.attr}() is not allowed"
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+        called = node.func.id
+        # A bare name may be task data (a form field called "type": globals shadow builtins); called, it is the
+        # built-in (task data is JSON, never callable) unless the code defined it itself.
+        if called in FORBIDDEN_BUILTINS and called not in bound:
+            return REFUSED_BUILTIN, called, f"{called}() is not available in scripts"
+        if called in ("getattr", "hasattr") and called not in bound and len(node.args) >= 2:
+            attribute = node.args[1]
+            if (
+                isinstance(attribute, ast.Constant)
+                and isinstance(attribute.value, str)
+                and _refused_attribute(attribute.value)
+            ):
+                return REFUSED_ATTRIBUTE, attribute.value, f"access to {attribute.value!r} is not allowed"
+    if isinstance(node, ast.ClassDef):
+        return REFUSED_CONSTRUCT, "class", "class definitions are not allowed"
+    if isinstance(node, (ast.Yield, ast.YieldFrom)):
+        return REFUSED_CONSTRUCT, "yield", "generator functions (yield) are not allowed"
+    return None
+
+
+def refusal_in(mode: Literal["eval", "exec"], source: str) -> Refusal | None:
     """What the sandbox would refuse in this script or condition, found without running it (a deploy checks every
-    one, so that a model is refused then rather than failing later in front of the person completing a step); None
-    when there is nothing, or when the text is not even Python (the caller reports that)."""
+    one, so that a model is refused then rather than failing later in front of the person completing a step): the
+    first thing, by line; None when there is nothing, or when the text is not even Python (the caller reports that).
+
+    Reads the same lists the sandbox enforces (`FORBIDDEN_BUILTINS`, the forbidden attributes, RestrictedPython's
+    policy), so what fails at run time for what the code is, rather than for the data it meets, fails here."""
+    try:
+        tree = ast.parse(source, SCRIPT_FILENAME, mode)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    bound = _bound_names(tree)
+    found: list[tuple[int, int, tuple[str, str, str]]] = []
+    for node in ast.walk(tree):
+        refusal = _node_refusal(node, bound)
+        if refusal is not None:
+            # Ordered by where the node ends: of nested attributes (`().__class__.__base__`) the first one read.
+            found.append((getattr(node, "lineno", 1), getattr(node, "end_col_offset", None) or 0, refusal))
+    if found:
+        line, _column, (message, name, detail) = min(found, key=lambda item: (item[0], item[1]))
+        return Refusal(message, name, line, detail)
     try:
         _compile(mode, source)
     except ScriptViolation as violation:
-        return str(violation).removeprefix("forbidden: ")
+        detail = str(violation).removeprefix("forbidden: ")
+        match = re.match(r"Line (\d+):", detail)
+        return Refusal(REFUSED_OTHER, "", int(match.group(1)) if match else 1, detail)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
     return None

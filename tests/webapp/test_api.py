@@ -636,7 +636,7 @@ def test_double_completion_is_a_conflict(api: Api, two_communes: dict, driver: W
     assert task["status"] == "completed" and task["can_act"] is False
 
 
-def test_a_failed_script_is_422_and_noted_on_the_instance(api: Api, driver: WorkflowDriver) -> None:
+def test_a_failed_script_is_500_in_vietnamese_and_noted_on_the_instance(api: Api, driver: WorkflowDriver) -> None:
     with driver.session_factory() as session, transaction(session):
         deploy_bundle(session, [script_model("failing", "result = 1 / value")], actor=None, forms_dir=None)
     instance_id = driver.start("failing", as_user="officer1", subject="CB0001")
@@ -645,7 +645,10 @@ def test_a_failed_script_is_422_and_noted_on_the_instance(api: Api, driver: Work
 
     refused = api.post(f"/api/v1/tasks/{task.id}/complete", "officer1", json={"value": 0})
 
-    assert refused.status_code == 422 and refused.get_json()["status"] == 422
+    # The model is at fault, not the request (decision 0073): a server error, said without the engine's words.
+    assert refused.status_code == 500 and refused.get_json()["status"] == 500
+    assert "lỗi kỹ thuật ở bước “Tính toán”" in refused.get_json()["error"]
+    assert "ZeroDivisionError" not in refused.get_json()["error"]
     after = driver.instance(instance_id)
     assert after.state == before.state and driver.task(instance_id, "enter_data").status == "open"
     # Recorded after the rollback, on the instance the service named: administrators see what failed and where.

@@ -23,10 +23,12 @@ from workflows.deployment.operations import (
     reinstate_process,
     retire_process,
     roll_back_process,
+    unsafe_versions_in_use,
     version_history,
 )
 from workflows.deployment.validation import split_uploads
 from workflows.diagram import render_svg
+from workflows.engine.operations import start_failures
 from workflows.engine.runtime import defining_bpmn_file
 from workflows.errors import Conflict, Invalid, NotAllowed, NotFound
 from workflows.instances import deployed_processes, untakeable_tasks
@@ -125,6 +127,8 @@ def _render(
     ).all()
     page = render_template(
         "admin/index.html",
+        failed_starts=start_failures(db.session),
+        unsafe_versions=unsafe_versions_in_use(db.session),
         versions=_versions(),
         unassigned=unassigned,
         untakeable=untakeable,
@@ -255,6 +259,10 @@ def reinstate(process_id: str) -> Any:
     except NotAllowed:
         abort(403)
     except Invalid as error:
+        if any(problem.field != "reason" for problem in error.problems):
+            # The version itself is refused (decision 0073): what is wrong, and where, as a deployment lists it.
+            flash(translated(error), "error")
+            return _render(error.problems, status=422)
         form.reason.errors = [*form.reason.errors, translated(error)]
         return refused()
     except Conflict as error:

@@ -267,6 +267,10 @@ _ERRORS = {
     409: "The object changed meanwhile: the task is no longer open, or someone else claimed it.",
     413: "The upload is larger than the server accepts (`MAX_CONTENT_LENGTH`, 20 MB unless configured).",
     422: "The request is not valid; `problems` lists every reason found.",
+    500: (
+        "A script of the procedure's model failed: nothing was changed, and the failure is shown to the "
+        "administrators (the model must be fixed; sending the same request again fails the same way)."
+    ),
 }
 
 
@@ -388,7 +392,7 @@ def _paths() -> dict[str, Schema]:
                 "Complete a task with its form data",
                 "tasks",
                 (200, instance_with_tasks),
-                (403, 404, 409, 422),
+                (403, 404, 409, 422, 500),
                 parameters=task_id,
                 requestBody={
                     "required": True,
@@ -475,7 +479,7 @@ def _paths() -> dict[str, Schema]:
                 "Start the latest version of a process",
                 "instances",
                 (201, {**instance_with_tasks, "headers": {"Location": {"schema": _TEXT}}}),
-                (403, 422),
+                (403, 422, 500),
                 requestBody={"required": True, "content": {"application/json": {"schema": _ref("StartInstance")}}},
             )
         },

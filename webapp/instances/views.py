@@ -32,14 +32,14 @@ from werkzeug.wrappers import Response
 from webapp import display_zone
 from webapp.audit.reads import read_logged
 from webapp.extensions import db
-from webapp.http import act, process_engine, translated
+from webapp.http import act, process_engine, status_for, translated
 from webapp.instances.forms import CancelForm, CommentForm, StartForm
 from webapp.own_start_pages import own_page_links, own_start_page, refusal_message
 from webapp.query_args import parse_id
 from webapp.start_form import cadres_json, unit_tree
 from workflows.access import visible_units
 from workflows.engine import operations
-from workflows.errors import Conflict, Invalid, NotAllowed, NotFound, WorkflowError
+from workflows.errors import Conflict, Invalid, NotAllowed, NotFound, ScriptFailure, WorkflowError
 from workflows.inspection.reads import ViewedObject
 from workflows.instances import (
     SORTS,
@@ -408,6 +408,7 @@ def start() -> Response:
     processes = startable_processes(db.session)
     form = _start_form(units, processes)
     problems: list[str] = []
+    status = 422  # a refused start; a failed model script answers its own status
     own_page = own_start_page(request.form.get("process_id")) if request.method == "POST" else None
     if own_page is not None:
         # Started here it would lack the data its own page gathers: refused, nothing written.
@@ -434,6 +435,8 @@ def start() -> Response:
                 )
             except WorkflowError as error:
                 problems.append(translated(error))
+                if isinstance(error, ScriptFailure):
+                    status = status_for(error)
             else:
                 flash(_("The procedure was started for %(name)s.", name=cadre.full_name), "success")
                 warn_if_nobody_can_take(started.id)
@@ -445,7 +448,7 @@ def start() -> Response:
         subjects=startable_subjects(db.session, current_user),
         own_pages=own_page_links(current_user, processes),
     )
-    return make_response(page, 422 if request.method == "POST" else 200)
+    return make_response(page, status if request.method == "POST" else 200)
 
 
 @bp.get("/instances/start/cadres")

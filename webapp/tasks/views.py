@@ -23,7 +23,16 @@ from webapp.errors import csrf_refused
 from webapp.evaluation.annual_panel import annual_rollup_panel
 from webapp.evaluation.review_panel import review_notes
 from webapp.extensions import db
-from webapp.http import act, flash_error, from_this_site, problem_text, process_engine, translated, wants_json
+from webapp.http import (
+    act,
+    flash_error,
+    from_this_site,
+    problem_text,
+    process_engine,
+    status_for,
+    translated,
+    wants_json,
+)
 from webapp.instances.views import ROLE_LABELS
 from webapp.number_fields import format_amount
 from webapp.planning.live import live_structure_panel
@@ -630,9 +639,8 @@ def submit(task_id: int):  # type: ignore[no-untyped-def]
                 flash(problem_text(problem), "error")
         return _render(_shown(view), form, 422, comment, comment_error)
     except ScriptFailure as error:
-        flash_error(error)
-        flash(_("Nothing was saved. The administrators have been shown the problem."), "error")
-        return _render(_shown(view), form, 422, comment)
+        flash_error(error)  # says nothing was lost and the administrators were told
+        return _render(_shown(view), form, status_for(error), comment)
     except NotAllowed:
         abort(403)
     if data.get("decision") == "return":

@@ -11,7 +11,13 @@ from sqlalchemy.orm import Session
 
 from workflows.audit import SYSTEM_CHAIN, append_event
 from workflows.clock import utcnow_naive
-from workflows.deployment.validation import BundleFile, bundles_from_directory, validate_bundle
+from workflows.deployment.validation import (
+    BundleFile,
+    bundles_from_directory,
+    sandbox_checked,
+    sandbox_problems,
+    validate_bundle,
+)
 from workflows.errors import N_, Conflict, Invalid, NotAllowed, NotFound, Problem
 from workflows.models import ProcessInstance, ProcessVersion
 from workflows.query_args import MAX_ID
@@ -200,6 +206,10 @@ RETIRE_REASON_MAX = 500
 RETIRED = N_("This procedure was withdrawn from use; it can no longer be started.")
 RETIRE_REASON_MISSING = N_("Say why the procedure is withdrawn.")
 REINSTATE_REASON_MISSING = N_("Say why the procedure is put back in use.")
+UNSAFE_VERSION = N_(
+    "Version %(version)d uses in its scripts what procedures may not use; it cannot be put back in use. Deploy a "
+    "corrected model instead."
+)
 
 
 def can_retire(user: User | None) -> bool:
@@ -315,6 +325,11 @@ def reinstate_process(session: Session, *, actor: User | None, process_id: str, 
     version = _latest_locked(session, process_id)
     if version.retired_dt is None:
         raise Conflict("This procedure is in use.")
+    # The same check a deployment and a rollback make: a version deployed before the check knew of a name would
+    # fail every start again, in front of whoever presses "Start" (decision 0073).
+    refused = sandbox_problems(dict(version.files), version.content_hash)
+    if refused:
+        raise Invalid(UNSAFE_VERSION, refused, {"version": version.version})
     version.retired_dt = version.retired_by_id = version.retired_reason = None
     append_event(
         session,
@@ -324,6 +339,43 @@ def reinstate_process(session: Session, *, actor: User | None, process_id: str, 
         actor=actor,
     )
     return version
+
+
+@dataclass(frozen=True)
+class UnsafeVersion:
+    process_id: str
+    name: str
+    version: int
+    problems: list[Problem]
+
+
+def unsafe_versions_in_use(session: Session) -> list[UnsafeVersion]:
+    """Procedures in use whose current version has a script the sandbox refuses: deployed before the deploy-time
+    check knew of it, so every start or step reaching it fails (decision 0073). Listed under "Needs attention"."""
+    latest = (
+        select(ProcessVersion.process_id, func.max(ProcessVersion.version).label("version"))
+        .group_by(ProcessVersion.process_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(ProcessVersion.id, ProcessVersion.process_id, ProcessVersion.name, ProcessVersion.version)
+        .add_columns(ProcessVersion.content_hash)
+        .join(
+            latest,
+            (latest.c.process_id == ProcessVersion.process_id) & (latest.c.version == ProcessVersion.version),
+        )
+        .where(ProcessVersion.retired_dt.is_(None))
+        .order_by(ProcessVersion.process_id)
+    ).all()
+    unsafe = []
+    for row in rows:
+        problems = sandbox_checked(row.content_hash)
+        if problems is None:
+            files = session.scalar(select(ProcessVersion.files).where(ProcessVersion.id == row.id)) or {}
+            problems = sandbox_problems(dict(files), row.content_hash)
+        if problems:
+            unsafe.append(UnsafeVersion(row.process_id, row.name, row.version, problems))
+    return unsafe
 
 
 # -- using an earlier version again (decision 0055) ----------------------------------------------------------------

@@ -25,6 +25,7 @@ import hashlib
 import json
 import re
 import threading
+import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePath
@@ -38,7 +39,8 @@ from SpiffWorkflow.dmn.parser.BpmnDmnParser import SCHEMAS as DMN_SCHEMAS
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
 from workflows.errors import N_, Amount, Invalid, Problem
-from workflows.scripting import forbidden_in
+from workflows.scripting import SANDBOX_MESSAGES as _SANDBOX_MESSAGES
+from workflows.scripting import refusal_in
 
 __all__ = [
     "DOCTYPE_MESSAGE",
@@ -49,6 +51,8 @@ __all__ = [
     "build_parser",
     "bundles_from_directory",
     "parse_xml_safely",
+    "sandbox_checked",
+    "sandbox_problems",
     "validate_bundle",
 ]
 
@@ -60,6 +64,7 @@ BPMNDI_NS = "http://www.omg.org/spec/BPMN/20100524/DI"
 DC_NS = "http://www.omg.org/spec/DD/20100524/DC"
 DI_NS = "http://www.omg.org/spec/DD/20100524/DI"
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
 NSMAP = {"bpmn": BPMN_NS, "spiffworkflow": SPIFF_NS}
 
 FORM_PROPERTY = "formJsonSchemaFilename"
@@ -355,33 +360,35 @@ def _check_encoding(file: BundleFile) -> Problem | None:
     return None
 
 
-# What is checked as Python: (not valid Python, refused by the sandbox), each said of the kind of code it is.
-_PYTHON_MESSAGES: dict[str, tuple[str, str]] = {
-    "condition": (
-        N_("the condition is not valid Python: %(detail)s"),
-        N_("the condition uses what the script sandbox refuses, so it would fail every time it runs: %(detail)s"),
-    ),
-    "script": (
-        N_("the script is not valid Python: %(detail)s"),
-        N_("the script uses what the script sandbox refuses, so it would fail every time it runs: %(detail)s"),
-    ),
-    "timer": (
-        N_("the timer %(tag)s is not valid Python: %(detail)s"),
-        N_("the timer %(tag)s uses what the script sandbox refuses, so it would fail every time it runs: %(detail)s"),
-    ),
+# What is checked as Python, said of the kind of code it is when it is not even Python. What the sandbox refuses is
+# said the same way for every kind (`workflows.scripting.refusal_in`): the element and line say where.
+_NOT_PYTHON: dict[str, str] = {
+    "condition": N_("the condition is not valid Python: %(detail)s"),
+    "script": N_("the script is not valid Python: %(detail)s"),
+    "timer": N_("the timer %(tag)s is not valid Python: %(detail)s"),
 }
 
 
 def _python_syntax_problem(
-    source: str, mode: Literal["eval", "exec"], what: str, element: etree._Element, filename: str, tag: str = ""
+    source: str,
+    mode: Literal["eval", "exec"],
+    what: str,
+    element: etree._Element,
+    filename: str,
+    tag: str = "",
+    *,
+    syntax: bool = True,
 ) -> Problem | None:
-    """`what`: "condition", "script" or "timer" (`tag`: the timer's timeDuration, timeDate or timeCycle)."""
+    """`what`: "condition", "script" or "timer" (`tag`: the timer's timeDuration, timeDate or timeCycle). Without
+    `syntax` only what the sandbox refuses is reported (text the engine rewrites before running it: DMN cells)."""
     owner = _owner(element)
-    not_python, refused = _PYTHON_MESSAGES[what]
+    not_python = _NOT_PYTHON[what]
+    base = _line(element) or 0
     try:
         ast.parse(source, mode=mode)
     except SyntaxError as exc:
-        base = _line(element) or 0
+        if not syntax:
+            return None
         line = base + (exc.lineno or 1) - 1 if base else None
         return Problem(
             not_python,
@@ -391,6 +398,8 @@ def _python_syntax_problem(
             message_args={"tag": tag, "detail": exc.msg},
         )
     except (ValueError, RecursionError, MemoryError) as exc:
+        if not syntax:
+            return None
         return Problem(
             not_python,
             element_id=owner.get("id"),
@@ -398,16 +407,16 @@ def _python_syntax_problem(
             filename=filename,
             message_args={"tag": tag, "detail": exc.__class__.__name__},
         )
-    forbidden = forbidden_in(mode, source)
-    if forbidden:
-        return Problem(
-            refused,
-            element_id=owner.get("id"),
-            line=_line(element),
-            filename=filename,
-            message_args={"tag": tag, "detail": forbidden},
-        )
-    return None
+    refusal = refusal_in(mode, source)
+    if refusal is None:
+        return None
+    return Problem(
+        refusal.message,
+        element_id=owner.get("id"),
+        line=base + refusal.line - 1 if base else None,
+        filename=filename,
+        message_args={"name": refusal.name, "detail": refusal.detail},
+    )
 
 
 def _dangling_flow_problems(process: etree._Element, filename: str) -> Iterator[Problem]:
@@ -463,12 +472,39 @@ def _expression_problems(root: etree._Element, filename: str) -> Iterator[Proble
             problem = _python_syntax_problem(raw.lstrip(" \t"), "eval", "condition", condition, filename)
             if problem:
                 yield problem
-    for script in root.iter(f"{{{BPMN_NS}}}script"):
+    # Every other expression the engine evaluates: a conditional event's or a loop's condition, a multi-instance
+    # cardinality or completion condition, a message's correlation path.
+    for tag in ("condition", "loopCondition", "loopCardinality", "completionCondition", "messagePath"):
+        for expression in root.iter(f"{{{BPMN_NS}}}{tag}"):
+            raw = expression.text or ""
+            if raw.strip():
+                problem = _python_syntax_problem(raw.strip(), "eval", "condition", expression, filename)
+                if problem:
+                    yield problem
+    # Script tasks, and the pre- and post-scripts SpiffWorkflow runs around any task.
+    scripts = (f"{{{BPMN_NS}}}script", f"{{{SPIFF_NS}}}preScript", f"{{{SPIFF_NS}}}postScript")
+    for script in root.iter(*scripts):
         text = script.text or ""
         if text.strip():
             problem = _python_syntax_problem(text, "exec", "script", script, filename)
             if problem:
                 yield problem
+    # The assignee and due-date expressions the application evaluates on a ready task (workflows/engine/runtime.py
+    # `describe_user_task`): a failure there is only reported beside the task, so only the sandbox is checked.
+    for prop in root.iter(f"{{{SPIFF_NS}}}property"):
+        if prop.get("name") in ("assignee", "dueDate") and (prop.get("value") or "").strip():
+            problem = _python_syntax_problem(
+                (prop.get("value") or "").strip(), "eval", "condition", prop, filename, syntax=False
+            )
+            if problem:
+                yield problem
+    for task in root.iter(f"{{{BPMN_NS}}}userTask"):
+        for attribute in ("assignee", "dueDate"):
+            value = (task.get(f"{{{CAMUNDA_NS}}}{attribute}") or "").strip()
+            if value.startswith("${") and value.endswith("}"):
+                problem = _python_syntax_problem(value[2:-1], "eval", "condition", task, filename, syntax=False)
+                if problem:
+                    yield problem
     for tag in ("timeDuration", "timeDate", "timeCycle"):
         for timer in root.iter(f"{{{BPMN_NS}}}{tag}"):
             raw = timer.text or ""
@@ -494,6 +530,53 @@ def _expression_problems(root: etree._Element, filename: str) -> Iterator[Proble
                 problem = _python_syntax_problem(raw.lstrip(" \t"), "eval", "timer", timer, filename, tag)
                 if problem:
                     yield problem
+
+
+_DMN_EVALUATED = ("inputExpression", "inputEntry", "outputEntry")
+
+
+def _dmn_expression_problems(root: etree._Element, filename: str) -> Iterator[Problem]:
+    """DMN input expressions and rule cells are Python too (SpiffWorkflow rewrites cells such as `> 5` or
+    `5 < ? < 40` before evaluating them, so only what the sandbox refuses is checked, never the syntax)."""
+    ns = _namespace(root) or ""
+    for text in root.iter(f"{{{ns}}}text"):
+        raw = (text.text or "").strip()
+        parent = text.getparent()
+        if raw and raw != "-" and parent is not None and _localname(parent) in _DMN_EVALUATED:
+            problem = _python_syntax_problem(raw, "eval", "condition", text, filename, syntax=False)
+            if problem:
+                yield problem
+
+
+_sandbox_checked: dict[str, list[Problem]] = {}
+_sandbox_lock = threading.Lock()
+
+
+def sandbox_checked(content_hash: str) -> list[Problem] | None:
+    """`sandbox_problems` of a content already checked, or None: lets a caller skip loading the files."""
+    with _sandbox_lock:
+        return _sandbox_checked.get(content_hash)
+
+
+def sandbox_problems(files: dict[str, str], content_hash: str) -> list[Problem]:
+    """What the script sandbox refuses in a stored version's scripts and expressions: the deploy-time check run
+    again on a version deployed before it existed (or before it knew of a name). Kept per content hash, since a
+    version never changes."""
+    with _sandbox_lock:
+        if content_hash in _sandbox_checked:
+            return _sandbox_checked[content_hash]
+    problems: list[Problem] = []
+    for name, text in sorted(files.items()):
+        try:
+            root = parse_xml_safely(text.encode("utf-8"), name)
+        except Invalid:
+            continue
+        found = _expression_problems(root, name) if name.endswith(".bpmn") else _dmn_expression_problems(root, name)
+        problems.extend(p for p in found if p.message in _SANDBOX_MESSAGES)
+    with _sandbox_lock:
+        if len(_sandbox_checked) < 1024:
+            _sandbox_checked[content_hash] = problems
+    return problems
 
 
 _FORM_NOT_FOUND = N_("form %(form)s is not found")
@@ -668,7 +751,10 @@ def validate_bundle(
         if not _FILENAME_RE.fullmatch(name) or name.startswith(".") or not name.endswith((".bpmn", ".dmn")):
             problems.append(
                 Problem(
-                    "invalid file name: use only letters, digits, '_', '.' and '-', ending in .bpmn or .dmn",
+                    N_(
+                        "invalid file name: upload .bpmn and .dmn model files, and the .json forms they name; a "
+                        "model file's name uses only letters, digits, '_', '.' and '-'"
+                    ),
                     filename=name,
                 )
             )
@@ -893,6 +979,8 @@ def validate_bundle(
     # Python syntax of conditions, scripts and timers
     for name, root in bpmn_trees.items():
         problems.extend(_expression_problems(root, name))
+    for name, root in dmn_trees.items():
+        problems.extend(_dmn_expression_problems(root, name))
 
     # 5. SpiffWorkflow's own checks, on the trees we parsed safely
     if not fatal and process_ids:
@@ -1034,14 +1122,38 @@ def _read_limited(path: Path) -> bytes:
         return handle.read(MAX_FILE_BYTES + 1)
 
 
+# A browser saving a file it already has adds " (1)", " (2)"... before the extension.
+_DOWNLOAD_COPY_RE = re.compile(r"\s*\(\d+\)$")
+
+
+def upload_key(raw_name: str) -> str:
+    """The name an uploaded file is kept under. An upload's name is only a label of the version (a key of its files,
+    part of its content hash, never a path): "Bổ nhiệm (1).bpmn", as a browser downloads it a second time, is kept
+    as "Bo_nhiem.bpmn" — diacritics dropped, the copy number gone (the same content under its usual name is then the
+    same version, not a new one), anything else but letters, digits, '_', '.' and '-' made '_'. The extension is
+    left for `validate_bundle` to judge."""
+    name = PurePath(raw_name.replace("\\", "/")).name
+    stem, dot, extension = name.rpartition(".")
+    if not dot:
+        stem, extension = name, ""
+    stem = _DOWNLOAD_COPY_RE.sub("", stem)
+    plain = unicodedata.normalize("NFKD", stem.replace("đ", "d").replace("Đ", "D"))
+    plain = "".join(char for char in plain if not unicodedata.combining(char))
+    plain = re.sub(r"[^A-Za-z0-9_.-]+", "_", plain).strip("_")
+    if not plain:
+        return name
+    return f"{plain}.{extension}" if dot else plain
+
+
 def split_uploads(named: Iterable[tuple[str, bytes]]) -> tuple[list[BundleFile], dict[str, bytes], list[Problem]]:
     """Files uploaded together (web form, API, command line) as one bundle: `.json` files are the forms it names,
-    every other file is a model file that `validate_bundle` judges. Two forms with one name is a problem."""
+    every other file is a model file that `validate_bundle` judges. Each is kept under its `upload_key`. Two forms
+    with one name is a problem."""
     files: list[BundleFile] = []
     forms: dict[str, bytes] = {}
     problems: list[Problem] = []
     for raw_name, content in named:
-        name = PurePath(raw_name).name
+        name = upload_key(raw_name)
         if not name.endswith(".json"):
             files.append(BundleFile(name, content))
         elif name in forms:

@@ -7,9 +7,11 @@ rolls back (workflows.db.transaction), so an exception never leaves a half-advan
 
 from __future__ import annotations
 
+import json
 import keyword
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -20,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from workflows.access import ancestry, role_units, sees_task
 from workflows.assignment import AssignmentContext, can_act_on_task, holds_role_over
-from workflows.audit import GENESIS_HASH, PendingEvent, instance_audit_rows
+from workflows.audit import GENESIS_HASH, SYSTEM_CHAIN, PendingEvent, append_event, instance_audit_rows
 from workflows.clock import utcnow_naive
 from workflows.deployment.operations import require_in_use
 from workflows.engine.runtime import (
@@ -48,7 +50,7 @@ from workflows.engine.store import (
 )
 from workflows.errors import N_, Conflict, Invalid, NotAllowed, NotFound, Problem, ScriptFailure, unknown_fields
 from workflows.hooks import apply_task_hook, is_refused, run_completion_effect
-from workflows.models import HumanTask, ProcessInstance, ProcessVersion
+from workflows.models import AuditEvent, HumanTask, ProcessInstance, ProcessVersion
 from workflows.projection import diff_data, sync_human_tasks
 from workflows.registry.models import Cadre, OrgUnit, User
 from workflows.states import EventType, InstanceStatus, Role
@@ -399,11 +401,16 @@ def start_instance(
 
     definition = engine.definition(session, version.id)
     workflow = engine.new_workflow(definition)
-    with translate_engine_errors():
-        start_task = workflow.get_next_task(state=TaskState.READY)
-        if start_task is not None:
-            start_task.data.update(initial)
-        workflow.do_engine_steps()
+    try:
+        with translate_engine_errors():
+            start_task = workflow.get_next_task(state=TaskState.READY)
+            if start_task is not None:
+                start_task.data.update(initial)
+            workflow.do_engine_steps()
+    except ScriptFailure as failure:
+        # No instance to note it on: the caller records it against the version (`record_start_failure`).
+        failure.process_version_id = version.id
+        raise
 
     writes = AdvanceWrites()
     instance = insert_instance(
@@ -691,8 +698,107 @@ def cancel_instance(
 def record_failure(session: Session, *, actor: User | None, instance_id: int, error: ScriptFailure) -> None:
     """After a rollback: note the failure on the instance and in its audit chain (its own small transaction)."""
     instance = lock_instance(session, instance_id)
+    if instance.last_error == str(error):
+        return  # the same step failing the same way again (a retry): noted already, until a step succeeds
     payload = {"message": error.message, "element_id": error.element_id, "line": error.line, "details": error.details}
     _write(session, instance, [PendingEvent(EventType.ERROR, payload)], actor, {"last_error": str(error)})
+
+
+def record_start_failure(session: Session, *, actor: User | None, error: ScriptFailure) -> bool:
+    """After a rollback: a start that failed in a model script leaves no instance, so it is noted as an "error" event
+    on the system audit chain, where the administration page finds it. One per version, element and day, however
+    often people press "Start" meanwhile (the chain is append-only: no counter to raise). True when noted now."""
+    version = session.get(ProcessVersion, error.process_version_id) if error.process_version_id else None
+    if version is None:
+        return False
+    now = utcnow_naive()
+    today = datetime.combine(now.date(), datetime.min.time())
+    for payload in session.scalars(
+        select(AuditEvent.payload).where(
+            AuditEvent.chain_key == SYSTEM_CHAIN,
+            AuditEvent.event_type == EventType.ERROR,
+            AuditEvent.occurred_dt >= today,
+        )
+    ):
+        seen = json.loads(payload)
+        if seen.get("process_version_id") == version.id and seen.get("element_id") == error.element_id:
+            return False
+    append_event(
+        session,
+        SYSTEM_CHAIN,
+        EventType.ERROR,
+        {
+            "stage": "start",
+            "process_id": version.process_id,
+            "process_version_id": version.id,
+            "version": version.version,
+            "element_id": error.element_id,
+            "element_name": error.element_name,
+            "line": error.line,
+            "message": error.message,
+            "details": error.details,
+        },
+        actor=actor,
+    )
+    return True
+
+
+START_FAILURES_SHOWN_DAYS = 7
+
+
+@dataclass(frozen=True)
+class StartFailure:
+    """A procedure that could not be started because a script of its model failed (`record_start_failure`)."""
+
+    process_id: str
+    name: str
+    version: int
+    element_id: str | None
+    element_name: str | None
+    message: str
+    last_dt: datetime  # the latest day it was noted (once per day)
+
+
+def start_failures(session: Session, *, limit: int = 100) -> list[StartFailure]:
+    """Failed starts of the last days whose version is still the one new procedures start on, newest first: what
+    "Needs attention" lists until a fixed version is deployed (or the procedure withdrawn). One row per version and
+    element."""
+    since = utcnow_naive() - timedelta(days=START_FAILURES_SHOWN_DAYS)
+    rows = session.execute(
+        select(AuditEvent.payload, AuditEvent.occurred_dt)
+        .where(
+            AuditEvent.chain_key == SYSTEM_CHAIN,
+            AuditEvent.event_type == EventType.ERROR,
+            AuditEvent.occurred_dt >= since,
+        )
+        .order_by(AuditEvent.id.desc())
+        .limit(limit * START_FAILURES_SHOWN_DAYS)
+    ).all()
+    noted = [(json.loads(payload), occurred) for payload, occurred in rows]
+    version_ids = {payload.get("process_version_id") for payload, _ in noted if payload.get("stage") == "start"}
+    if not version_ids:
+        return []
+    current: dict[int, ProcessVersion] = {}
+    for candidate in session.scalars(select(ProcessVersion).where(ProcessVersion.id.in_(version_ids))):
+        latest = latest_version(session, candidate.process_id)
+        if latest.id == candidate.id and candidate.retired_dt is None:
+            current[candidate.id] = candidate
+    found: dict[tuple[int, str | None], StartFailure] = {}
+    for payload, occurred in noted:
+        version = current.get(payload.get("process_version_id"))
+        key = (payload.get("process_version_id"), payload.get("element_id"))
+        if version is None or key in found:
+            continue
+        found[key] = StartFailure(
+            process_id=version.process_id,
+            name=version.name,
+            version=version.version,
+            element_id=payload.get("element_id"),
+            element_name=payload.get("element_name"),
+            message=str(payload.get("message") or ""),
+            last_dt=occurred,
+        )
+    return list(found.values())[:limit]
 
 
 def task_instance_id(session: Session, task_id: int) -> int:

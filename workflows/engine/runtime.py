@@ -216,7 +216,8 @@ def to_script_failure(exc: BaseException) -> ScriptFailure:
     details = {"error_type": getattr(exc, "error_type", exc.__class__.__name__), "notes": list(notes)}
     if cause is not None:
         details["cause"] = f"{cause.__class__.__name__}: {cause}"
-    return ScriptFailure(message=message, element_id=element_id, line=line, details=details)
+    name = getattr(task_spec, "bpmn_name", None) or None
+    return ScriptFailure(message=message, element_id=element_id, line=line, details=details, element_name=name)
 
 
 # Problems of a task's assignee or due-date expression, stored with the task as "fixed message: detail" like the
