@@ -213,6 +213,9 @@ def test_a_start_failing_in_a_script_says_so_in_vietnamese_and_is_shown_to_the_a
     (unsafe,) = admin_page.xpath("//tr[@data-unsafe-version='sample_approval']")
     assert "Tập lệnh dùng open(), không được phép trong quy trình" in unsafe.text_content()
     assert "Quy trình không khởi tạo được" in admin_page.text_content()
+    # The audit log shows the event too, as any other of the system chain.
+    logged = client.get("/audit/events?event_type=error")
+    assert logged.status_code == 200 and "init" in logged.get_data(as_text=True)
 
 
 def test_a_version_with_a_forbidden_script_is_neither_put_back_in_use_nor_used_again(
