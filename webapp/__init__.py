@@ -123,6 +123,7 @@ class BoundedInt(IntegerConverter):
 
 def _register_blueprints(app: Flask) -> None:
     app.url_map.converters["int"] = BoundedInt
+    from webapp.accounts.views import bp as accounts_bp
     from webapp.admin.views import bp as admin_bp
     from webapp.api.views import bp as api_bp
     from webapp.appointment.views import bp as appointment_bp
@@ -156,6 +157,7 @@ def _register_blueprints(app: Flask) -> None:
         planning_bp,
         rotation_bp,
         units_bp,
+        accounts_bp,
     )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)

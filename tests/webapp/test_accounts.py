@@ -1,0 +1,320 @@
+"""User accounts through the real app: an administrator creates an account, grants and removes roles, deactivates
+and reactivates it, resets its password; each change is audited, each refusal says why in Vietnamese and writes
+nothing, and nobody else reaches these pages."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+from flask import Flask
+from lxml import html as lxml_html
+from sqlalchemy import func, select
+
+from tests.fixtures.app import AuthActions
+from tests.fixtures.workflow_helpers import WorkflowDriver
+from webapp.extensions import db
+from workflows.audit import verify_chains
+from workflows.models import AuditEvent
+from workflows.registry.models import OrgUnit, RoleAssignment, User
+from workflows.registry.tokens import create_token
+
+
+def _doc(response: Any) -> Any:
+    return lxml_html.fromstring(response.get_data(as_text=True))
+
+
+def _unit_id(driver: WorkflowDriver, code: str) -> int:
+    with driver.session_factory() as s:
+        unit_id = s.scalar(select(OrgUnit.id).where(OrgUnit.code == code))
+        assert unit_id is not None
+        return unit_id
+
+
+def _user(driver: WorkflowDriver, username: str) -> User | None:
+    with driver.session_factory() as s:
+        user = s.scalar(select(User).where(User.username == username))
+        if user is not None:
+            _ = user.role_assignments
+            s.expunge(user)
+        return user
+
+
+def _events(driver: WorkflowDriver, user_id: int | None = None) -> list[tuple[str, str, dict[str, Any]]]:
+    with driver.session_factory() as s:
+        query = select(AuditEvent).where(AuditEvent.chain_key.like("user:%")).order_by(AuditEvent.id)
+        if user_id is not None:
+            query = query.where(AuditEvent.chain_key == f"user:{user_id}")
+        return [(e.event_type, e.actor_name, json.loads(e.payload)) for e in s.scalars(query)]
+
+
+def _temporary_password(response: Any) -> str:
+    (code,) = _doc(response).xpath('//section[@id="temporary-password"]//code')
+    return code.text_content().strip()
+
+
+def _create(auth: AuthActions, driver: WorkflowDriver, **fields: str) -> Any:
+    data = {
+        "username": "nguyen.van.an",
+        "full_name": "Nguyễn Văn An",
+        "email": "an@example.vn",
+        "role": "officer",
+        "unit_id": str(_unit_id(driver, "X001")),
+        "reason": "Tuyển dụng theo Quyết định 12/QĐ-UBND",
+        **fields,
+    }
+    return auth.post("/admin/users/new", data, page="/admin/users/new")
+
+
+def test_a_created_account_signs_in_with_its_temporary_password(
+    auth: AuthActions, client, driver: WorkflowDriver
+) -> None:
+    auth.login("admin")
+    response = _create(auth, driver, username="  Nguyen.Van.An ")
+    assert response.status_code == 200
+    password = _temporary_password(response)
+    created = _user(driver, "nguyen.van.an")
+    assert created is not None and created.is_active and created.full_name == "Nguyễn Văn An"
+    assert created.password_hash and password not in created.password_hash  # kept only as its hash
+    assert [(a.role, a.unit_id) for a in created.role_assignments] == [("officer", _unit_id(driver, "X001"))]
+    assert created.unit_id == _unit_id(driver, "X001")
+    (event,) = _events(driver, created.id)
+    assert event[0] == "user_created" and event[1] == "admin"
+    assert event[2]["role"] == "officer" and event[2]["reason"].startswith("Tuyển dụng")
+    assert password not in json.dumps(event[2])
+    # Shown once: the account's page does not show it again.
+    assert password not in client.get(f"/admin/users/{created.id}").get_data(as_text=True)
+    auth.logout()
+    assert auth.login("nguyen.van.an", password).status_code == 302
+    assert client.get("/inbox").status_code == 200
+
+
+def test_a_duplicate_username_is_refused_in_vietnamese_and_nothing_is_written(
+    auth: AuthActions, client, driver: WorkflowDriver
+) -> None:
+    auth.login("admin")
+    with driver.session_factory() as s:
+        users_before = s.scalar(select(func.count()).select_from(User))
+    response = _create(auth, driver, username="Officer1")
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "Tên đăng nhập “officer1” đã có người dùng; hãy chọn tên khác" in page
+    with driver.session_factory() as s:
+        assert s.scalar(select(func.count()).select_from(User)) == users_before
+    assert _events(driver) == []
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"username": "an van"}, "Tên đăng nhập chỉ gồm"),
+        ({"full_name": ""}, "Cần nhập họ và tên"),
+        ({"email": "not-an-address"}, "Địa chỉ e-mail không hợp lệ"),
+        ({"role": "emperor"}, "Chọn một vai trò trong danh sách"),
+        ({"unit_id": ""}, "Chọn một đơn vị trong danh sách"),
+        ({"cadre_code": "CB0001"}, "Hồ sơ cán bộ này đã có tài khoản"),
+        ({"cadre_code": "KHONGCO"}, "Không có hồ sơ cán bộ nào mang mã này"),
+    ],
+)
+def test_bad_input_is_refused_with_its_message(
+    auth: AuthActions, driver: WorkflowDriver, fields: dict[str, str], message: str
+) -> None:
+    auth.login("admin")
+    response = _create(auth, driver, **fields)
+    assert response.status_code == 422
+    assert message in response.get_data(as_text=True)
+    assert _user(driver, fields.get("username", "nguyen.van.an").strip().lower()) is None
+    assert _events(driver) == []
+
+
+def test_a_deactivated_account_cannot_sign_in_nor_use_its_token(
+    app: Flask, auth: AuthActions, client, driver: WorkflowDriver
+) -> None:
+    officer = _user(driver, "officer2")
+    assert officer is not None
+    with app.app_context():
+        token = create_token(db.session, db.session.get(User, officer.id), "dms")
+        db.session.commit()
+    bearer = {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/v1/me", headers=bearer).status_code == 200
+    auth.login("admin")
+    refused = auth.post(f"/admin/users/{officer.id}/deactivate", {"reason": ""}, page=f"/admin/users/{officer.id}")
+    assert refused.status_code == 422 and "Hãy nêu lý do" in refused.get_data(as_text=True)
+    assert _user(driver, "officer2").is_active  # type: ignore[union-attr]
+    response = auth.post(
+        f"/admin/users/{officer.id}/deactivate", {"reason": "Nghỉ hưu"}, page=f"/admin/users/{officer.id}"
+    )
+    assert response.status_code == 302
+    assert not _user(driver, "officer2").is_active  # type: ignore[union-attr]
+    page = _doc(client.get(f"/admin/users/{officer.id}"))
+    assert page.xpath('string(//dd[@id="user-status"])').strip() == "Đã ngừng hoạt động"
+    assert client.get("/api/v1/me", headers=bearer).status_code == 401
+    auth.logout()
+    assert auth.login("officer2").status_code == 401
+    auth.login("admin")
+    auth.post(f"/admin/users/{officer.id}/activate", {"reason": "Quay lại"}, page=f"/admin/users/{officer.id}")
+    assert client.get("/api/v1/me", headers=bearer).status_code == 200
+    assert [e[0] for e in _events(driver, officer.id)] == ["user_deactivated", "user_activated"]
+    deactivated = _events(driver, officer.id)[0]
+    assert deactivated[1] == "admin" and deactivated[2]["reason"] == "Nghỉ hưu" and deactivated[2]["api_tokens"] == 1
+
+
+def test_open_tasks_of_a_deactivated_account_are_counted_on_its_page(
+    auth: AuthActions, client, driver: WorkflowDriver
+) -> None:
+    driver.start("sample_approval", as_user="officer2", subject="CB0002")  # its first task is officer2's own
+    officer = _user(driver, "officer2")
+    assert officer is not None
+    auth.login("admin")
+    auth.post(f"/admin/users/{officer.id}/deactivate", {"reason": "Nghỉ việc"}, page=f"/admin/users/{officer.id}")
+    page = _doc(client.get(f"/admin/users/{officer.id}"))
+    assert page.xpath('string(//dd[@id="open-tasks"])').strip() == "1"
+    assert "1" in page.xpath('string(//*[@id="open-tasks-warning"])')
+    assert _events(driver, officer.id)[0][2]["open_tasks"] == 1
+
+
+def test_an_administrator_cannot_lock_themselves_out(auth: AuthActions, client, driver: WorkflowDriver) -> None:
+    admin = _user(driver, "admin")
+    assert admin is not None
+    auth.login("admin")
+    response = auth.post(f"/admin/users/{admin.id}/deactivate", {"reason": "thử"}, page=f"/admin/users/{admin.id}")
+    assert response.status_code == 422
+    assert "Bạn không thể ngừng tài khoản của chính mình" in response.get_data(as_text=True)
+    (admin_role,) = admin.role_assignments
+    response = auth.post(
+        f"/admin/users/{admin.id}/roles/{admin_role.id}/revoke", {"reason": "thử"}, page=f"/admin/users/{admin.id}"
+    )
+    assert response.status_code == 422
+    assert "Bạn không thể bỏ vai trò quản trị cuối cùng của chính mình" in response.get_data(as_text=True)
+    still = _user(driver, "admin")
+    assert still is not None and still.is_active and still.has_role("admin")
+    assert _events(driver) == []
+
+
+def test_a_granted_supervisor_role_shows_the_units_group_tasks(
+    auth: AuthActions, client, driver: WorkflowDriver
+) -> None:
+    instance_id = driver.start("sample_approval", as_user="officer1", subject="CB0001")
+    driver.complete("officer1", driver.task(instance_id, "submit_request").id, {"subject_line": "Đề nghị"})
+    review = driver.task(instance_id, "review_request")
+    officer = _user(driver, "officer2")
+    assert officer is not None
+    auth.login("officer2")
+    assert f"/tasks/{review.id}" not in client.get("/inbox?scope=group").get_data(as_text=True)
+    auth.logout()
+    auth.login("admin")
+    x001 = _unit_id(driver, "X001")
+    response = auth.post(
+        f"/admin/users/{officer.id}/roles",
+        {"role": "supervisor", "unit_id": str(x001), "reason": "Bổ nhiệm phó chủ tịch"},
+        page=f"/admin/users/{officer.id}",
+    )
+    assert response.status_code == 302
+    again = auth.post(
+        f"/admin/users/{officer.id}/roles",
+        {"role": "supervisor", "unit_id": str(x001), "reason": "lần nữa"},
+        page=f"/admin/users/{officer.id}",
+    )
+    assert again.status_code == 422 and "đã có vai trò này" in again.get_data(as_text=True)
+    auth.logout()
+    auth.login("officer2")
+    assert f"/tasks/{review.id}" in client.get("/inbox?scope=group").get_data(as_text=True)
+    auth.logout()
+    auth.login("admin")
+    granted = next(a for a in _user(driver, "officer2").role_assignments if a.role == "supervisor")  # type: ignore[union-attr]
+    response = auth.post(
+        f"/admin/users/{officer.id}/roles/{granted.id}/revoke",
+        {"reason": "Hết nhiệm kỳ"},
+        page=f"/admin/users/{officer.id}",
+    )
+    assert response.status_code == 302
+    with driver.session_factory() as s:
+        assert s.get(RoleAssignment, granted.id) is None
+    events = _events(driver, officer.id)
+    assert [(e[0], e[2]["role"], e[2]["unit"]["code"], e[2]["reason"]) for e in events] == [
+        ("role_granted", "supervisor", "X001", "Bổ nhiệm phó chủ tịch"),
+        ("role_revoked", "supervisor", "X001", "Hết nhiệm kỳ"),
+    ]
+    history = _doc(client.get(f"/admin/users/{officer.id}")).xpath('//ol[@id="user-history"]/li/@data-event')
+    assert history == ["role_granted", "role_revoked"]
+    with driver.session_factory() as s:
+        assert verify_chains(s).ok
+
+
+def test_a_password_reset_shows_a_new_password_once_and_ends_the_old_one(
+    auth: AuthActions, client, driver: WorkflowDriver
+) -> None:
+    officer = _user(driver, "officer3")
+    assert officer is not None
+    auth.login("admin")
+    response = auth.post(
+        f"/admin/users/{officer.id}/password", {"reason": "Quên mật khẩu"}, page=f"/admin/users/{officer.id}"
+    )
+    assert response.status_code == 200
+    password = _temporary_password(response)
+    assert re.fullmatch(r"[A-Za-z2-9]{12}", password)
+    assert [e[0] for e in _events(driver, officer.id)] == ["password_reset"]
+    auth.logout()
+    assert auth.login("officer3").status_code == 401  # the demo password no longer works
+    assert auth.login("officer3", password).status_code == 302
+
+
+def test_the_list_searches_and_filters(auth: AuthActions, client, driver: WorkflowDriver) -> None:
+    auth.login("admin")
+    listed = set(_doc(client.get("/admin/users")).xpath("//tr/@data-user"))
+    assert {"admin", "officer1", "officer3", "supervisor1"} <= listed
+    assert set(_doc(client.get("/admin/users?q=Hoa")).xpath("//tr/@data-user")) == {"personnel1"}
+    assert set(_doc(client.get("/admin/users?q=officer3")).xpath("//tr/@data-user")) == {"officer3"}
+    x002 = _unit_id(driver, "X002")
+    in_x002 = set(_doc(client.get(f"/admin/users?unit={x002}")).xpath("//tr/@data-user"))
+    assert "officer3" in in_x002 and "officer1" not in in_x002
+    x001 = _unit_id(driver, "X001")
+    supervisors = set(_doc(client.get(f"/admin/users?unit={x001}&role=supervisor")).xpath("//tr/@data-user"))
+    assert {"supervisor1", "head1"} <= supervisors and "officer1" not in supervisors and "officer3" not in supervisors
+    officer = _user(driver, "officer3")
+    assert officer is not None
+    auth.post(f"/admin/users/{officer.id}/deactivate", {"reason": "Nghỉ"}, page=f"/admin/users/{officer.id}")
+    assert "officer3" in set(_doc(client.get("/admin/users?active=no")).xpath("//tr/@data-user"))
+    assert "officer3" not in set(_doc(client.get("/admin/users?active=yes")).xpath("//tr/@data-user"))
+
+
+@pytest.mark.parametrize("username", ["personnel1", "supervisor1", "officer1", "auditor1"])
+def test_only_administrators_reach_the_account_pages(
+    auth: AuthActions, client, driver: WorkflowDriver, username: str
+) -> None:
+    target = _user(driver, "officer2")
+    assert target is not None
+    (role,) = target.role_assignments
+    auth.login(username)
+    assert client.get("/admin/users").status_code == 403
+    assert client.get("/admin/users/new").status_code == 403
+    assert client.get(f"/admin/users/{target.id}").status_code == 403
+    posts = {
+        "/admin/users/new": {"username": "x", "full_name": "X", "role": "admin", "unit_id": "1"},
+        f"/admin/users/{target.id}/roles": {"role": "admin", "unit_id": "1", "reason": "x"},
+        f"/admin/users/{target.id}/roles/{role.id}/revoke": {"reason": "x"},
+        f"/admin/users/{target.id}/deactivate": {"reason": "x"},
+        f"/admin/users/{target.id}/activate": {"reason": "x"},
+        f"/admin/users/{target.id}/password": {"reason": "x"},
+    }
+    for path, data in posts.items():
+        assert auth.post(path, data).status_code == 403, path
+    assert _events(driver) == []
+    assert _user(driver, "x") is None
+
+
+def test_a_form_without_its_csrf_token_is_refused(auth: AuthActions, client, driver: WorkflowDriver) -> None:
+    officer = _user(driver, "officer2")
+    assert officer is not None
+    auth.login("admin")
+    response = client.post(f"/admin/users/{officer.id}/deactivate", data={"reason": "x"})
+    assert response.status_code in (400, 422)
+    assert _user(driver, "officer2").is_active  # type: ignore[union-attr]
+    assert _events(driver) == []
+
+
+def test_an_unknown_account_is_404(auth: AuthActions, client) -> None:
+    auth.login("admin")
+    assert client.get("/admin/users/999999").status_code == 404

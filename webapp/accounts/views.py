@@ -1,0 +1,306 @@
+"""User accounts, for administrators: who can sign in, with which roles in which units (workflows/registry/accounts.py
+checks and audits every change). A temporary password is shown once, on the page that answers the change, and is
+never put in the session or a redirect."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import or_, select
+
+from webapp.accounts.forms import GrantForm, NewUserForm, ReasonForm, RoleFields
+from webapp.admin.views import admin_required
+from webapp.extensions import db
+from webapp.http import act, refusal_on_fields
+from webapp.instances.views import ROLE_LABELS
+from webapp.query_args import parse_id
+from webapp.start_form import unit_tree
+from workflows.access import in_subtree, units_under_roles
+from workflows.errors import Invalid, NotAllowed, NotFound
+from workflows.models import AuditEvent
+from workflows.registry.accounts import (
+    UserEvent,
+    can_grant_in,
+    can_manage_user,
+    create_user,
+    grant_role,
+    open_tasks_held,
+    reset_password,
+    revoke_role,
+    set_active,
+    user_chain,
+)
+from workflows.registry.models import OrgUnit, RoleAssignment, User
+from workflows.states import Role
+
+bp = Blueprint("accounts", __name__, url_prefix="/admin/users")
+
+LIST_LIMIT = 200
+
+
+def _event_labels() -> dict[str, str]:
+    return {
+        UserEvent.CREATED: _("Account created"),
+        UserEvent.ROLE_GRANTED: _("Role granted"),
+        UserEvent.ROLE_REVOKED: _("Role removed"),
+        UserEvent.DEACTIVATED: _("Account deactivated"),
+        UserEvent.ACTIVATED: _("Account reactivated"),
+        UserEvent.PASSWORD_RESET: _("Password reset"),
+    }
+
+
+def _managed_units(*, active_only: bool = False) -> list[OrgUnit]:
+    """The units of the subtrees where the administrator holds the admin role."""
+    return units_under_roles(db.session, current_user, (Role.ADMIN,), active_only=active_only)
+
+
+def _role_choices() -> list[tuple[str, str]]:
+    return [("", _("Choose a role"))] + [(role.value, str(label)) for role, label in ROLE_LABELS.items()]
+
+
+def _fill_role_fields(form: RoleFields) -> None:
+    form.role.choices = _role_choices()
+    units = [u for u in _managed_units(active_only=True) if can_grant_in(db.session, current_user, u.id)]
+    form.unit_id.choices = [("", _("Choose a unit"))] + [(str(u.id), label) for u, label in unit_tree(units)]
+
+
+def _managed_user(user_id: int) -> User:
+    """The account (404 unless it lies in the administrator's scope)."""
+    user = db.session.get(User, user_id)
+    if user is None or not can_manage_user(db.session, current_user, user):
+        abort(404)
+    return user
+
+
+@bp.get("")
+@admin_required
+def index() -> Any:
+    units = _managed_units()
+    unit_ids = [u.id for u in units]
+    search = " ".join((request.args.get("q") or "").split())[:80]
+    role = request.args.get("role") or ""
+    unit_id = parse_id(request.args.get("unit"))
+    active = request.args.get("active") or ""
+    query = select(User).where(User.unit_id.in_(unit_ids))
+    if search:
+        needle = f"%{search.lower()}%"
+        query = query.where(or_(User.username.ilike(needle), User.full_name.ilike(needle)))
+    held = select(RoleAssignment.id).join(OrgUnit, OrgUnit.id == RoleAssignment.unit_id)
+    held = held.where(RoleAssignment.user_id == User.id)
+    if unit_id is not None and unit_id in unit_ids:
+        home = select(OrgUnit.id).where(OrgUnit.id == User.unit_id, in_subtree(OrgUnit, unit_id))
+        role_in_unit = held.where(in_subtree(OrgUnit, unit_id))
+        if role in {r.value for r in Role}:
+            role_in_unit = role_in_unit.where(RoleAssignment.role == role)
+            query = query.where(role_in_unit.exists())
+        else:
+            query = query.where(or_(home.exists(), role_in_unit.exists()))
+    elif role in {r.value for r in Role}:
+        query = query.where(held.where(RoleAssignment.role == role).exists())
+    if active in ("yes", "no"):
+        query = query.where(User.is_active.is_(active == "yes"))
+    users = list(db.session.scalars(query.order_by(User.username).limit(LIST_LIMIT + 1)))
+    names = {u.id: u.name for u in units}
+    return render_template(
+        "accounts/index.html",
+        users=users[:LIST_LIMIT],
+        more=len(users) > LIST_LIMIT,
+        search=search,
+        role=role,
+        unit_id=unit_id,
+        active=active,
+        unit_choices=unit_tree(units),
+        role_labels=ROLE_LABELS,
+        names=names,
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@admin_required
+def new() -> Any:
+    form = NewUserForm()
+    _fill_role_fields(form)
+    problems: list[str] = []
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            problems = [_("The form has expired; please try again.")]
+        else:
+            try:
+                created, password = act(
+                    lambda: create_user(
+                        db.session,
+                        current_user,
+                        username=form.username.data,
+                        full_name=form.full_name.data,
+                        email=form.email.data,
+                        cadre_code=form.cadre_code.data,
+                        role=form.role.data,
+                        unit_id=parse_id(form.unit_id.data),
+                        reason=form.reason.data,
+                    )
+                )
+            except (Invalid, NotAllowed) as error:
+                problems = refusal_on_fields(form, error)
+            else:
+                # Answered here, not through a redirect: the password must not travel in the session cookie.
+                return _render_user(created, new_password=password, created=True)
+    page = render_template("accounts/new.html", form=form, problems=problems)
+    return page, 422 if request.method == "POST" else 200
+
+
+def _history(user_id: int) -> list[dict[str, Any]]:
+    events = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.chain_key == user_chain(user_id)).order_by(AuditEvent.seq)
+    )
+    return [
+        {"type": e.event_type, "when": e.occurred_dt, "who": e.actor_name, "payload": json.loads(e.payload)}
+        for e in events
+    ]
+
+
+def _render_user(
+    user: User,
+    *,
+    status: int = 200,
+    grant: GrantForm | None = None,
+    reason_form: ReasonForm | None = None,
+    acting: str | None = None,
+    problems: list[str] | None = None,
+    new_password: str | None = None,
+    created: bool = False,
+) -> Any:
+    if grant is None:
+        grant = GrantForm(formdata=None)
+    _fill_role_fields(grant)
+    units = {
+        u.id: u
+        for u in db.session.scalars(
+            select(OrgUnit).where(OrgUnit.id.in_([user.unit_id, *(a.unit_id for a in user.role_assignments)]))
+        )
+    }
+    page = render_template(
+        "accounts/user.html",
+        user=user,
+        units=units,
+        grant=grant,
+        reason_form=reason_form or ReasonForm(formdata=None),
+        acting=acting,
+        problems=problems or [],
+        new_password=new_password,
+        created=created,
+        open_tasks=open_tasks_held(db.session, user.id),
+        role_labels=ROLE_LABELS,
+        history=_history(user.id),
+        event_labels=_event_labels(),
+        is_self=user.id == current_user.id,
+    )
+    return page, status
+
+
+@bp.get("/<int:user_id>")
+@admin_required
+def show(user_id: int) -> Any:
+    return _render_user(_managed_user(user_id))
+
+
+def _refused(user: User, error: Invalid | NotAllowed, **forms: Any) -> Any:
+    db.session.rollback()
+    user = _managed_user(user.id)
+    form = forms.get("grant") or forms.get("reason_form")
+    return _render_user(user, status=422, problems=refusal_on_fields(form, error), **forms)
+
+
+@bp.post("/<int:user_id>/roles")
+@admin_required
+def grant(user_id: int) -> Any:
+    user = _managed_user(user_id)
+    form = GrantForm()
+    _fill_role_fields(form)
+    if not form.validate_on_submit():
+        return _render_user(user, status=422, grant=form, problems=[_("The form has expired; please try again.")])
+    try:
+        act(
+            lambda: grant_role(
+                db.session,
+                current_user,
+                user.id,
+                role=form.role.data,
+                unit_id=parse_id(form.unit_id.data),
+                reason=form.reason.data,
+            )
+        )
+    except (Invalid, NotAllowed) as error:
+        return _refused(user, error, grant=form)
+    flash(_("The role was granted."), "success")
+    return redirect(url_for("accounts.show", user_id=user.id))
+
+
+def _reason_action(user_id: int, acting: str, work: Any, done: str) -> Any:
+    user = _managed_user(user_id)
+    form = ReasonForm()
+    if not form.validate_on_submit():
+        return _render_user(
+            user,
+            status=422,
+            reason_form=form,
+            acting=acting,
+            problems=[_("The form has expired; please try again.")],
+        )
+    try:
+        result = act(lambda: work(user, form.reason.data))
+    except NotFound:
+        abort(404)
+    except (Invalid, NotAllowed) as error:
+        return _refused(user, error, reason_form=form, acting=acting)
+    if acting == "password":
+        return _render_user(_managed_user(user_id), new_password=result)
+    flash(done, "success")
+    return redirect(url_for("accounts.show", user_id=user_id))
+
+
+@bp.post("/<int:user_id>/roles/<int:assignment_id>/revoke")
+@admin_required
+def revoke(user_id: int, assignment_id: int) -> Any:
+    return _reason_action(
+        user_id,
+        f"revoke-{assignment_id}",
+        lambda user, reason: revoke_role(db.session, current_user, user.id, assignment_id=assignment_id, reason=reason),
+        _("The role was removed."),
+    )
+
+
+@bp.post("/<int:user_id>/deactivate")
+@admin_required
+def deactivate(user_id: int) -> Any:
+    return _reason_action(
+        user_id,
+        "deactivate",
+        lambda user, reason: set_active(db.session, current_user, user.id, active=False, reason=reason),
+        _("The account was deactivated: the person can no longer sign in and their API tokens stop working."),
+    )
+
+
+@bp.post("/<int:user_id>/activate")
+@admin_required
+def activate(user_id: int) -> Any:
+    return _reason_action(
+        user_id,
+        "activate",
+        lambda user, reason: set_active(db.session, current_user, user.id, active=True, reason=reason),
+        _("The account was reactivated."),
+    )
+
+
+@bp.post("/<int:user_id>/password")
+@admin_required
+def password(user_id: int) -> Any:
+    return _reason_action(
+        user_id,
+        "password",
+        lambda user, reason: reset_password(db.session, current_user, user.id, reason=reason),
+        "",
+    )

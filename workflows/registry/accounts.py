@@ -1,0 +1,281 @@
+"""User accounts for administrators: creating them, granting and revoking roles in units, deactivating and
+reactivating them, resetting a password. Each change is chained in the account's audit log (`user:<id>`) with who
+made it and why.
+
+An administrator manages the accounts whose unit lies in a subtree where they hold the admin role, and grants
+roles only in units of those subtrees: a commune's administrator cannot make anyone a provincial auditor.
+
+Accounts are never deleted: their tasks, votes and audit events name them. Someone who leaves is deactivated —
+signing in and their API tokens stop at once (`authentication.authenticate`, `tokens.user_for_token` and the
+session's user loader all read `User.is_active`) — and their open tasks stay where they are, counted on their page.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from workflows.access import oversees_unit
+from workflows.audit import PendingEvent, append_events
+from workflows.clock import utcnow_naive
+from workflows.errors import N_, Invalid, NotAllowed, NotFound, Problem
+from workflows.models import HumanTask
+from workflows.registry.models import ApiToken, Cadre, OrgUnit, RoleAssignment, User
+from workflows.registry.passwords import hash_password
+from workflows.states import Role, TaskStatus
+from workflows.text import storable
+
+USERNAME_LIMIT = 80
+NAME_LIMIT = 255
+EMAIL_LIMIT = 255
+REASON_LIMIT = 500
+# Lower-case ASCII, as every existing sign-in name: "Lan" and "lan" would be two accounts a person cannot tell apart.
+_USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]*")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+# No 0/O, 1/l/I: the temporary password is read off a screen and typed, or dictated over the phone.
+_PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # noqa: S105 (an alphabet)
+TEMPORARY_PASSWORD_LENGTH = 12
+
+USERNAME_TAKEN = N_('the username "%(username)s" is already taken; choose another')
+
+
+class UserEvent(StrEnum):
+    CREATED = "user_created"
+    ROLE_GRANTED = "role_granted"
+    ROLE_REVOKED = "role_revoked"
+    DEACTIVATED = "user_deactivated"
+    ACTIVATED = "user_activated"
+    PASSWORD_RESET = "password_reset"  # noqa: S105 (an event name)
+
+
+def user_chain(user_id: int) -> str:
+    return f"user:{user_id}"
+
+
+def can_manage_user(session: Session, actor: User, user: User) -> bool:
+    """Administrators manage the accounts of their subtree (the account's own unit)."""
+    return oversees_unit(session, actor, user.unit_id, (Role.ADMIN,))
+
+
+def can_grant_in(session: Session, actor: User, unit_id: int | None) -> bool:
+    return oversees_unit(session, actor, unit_id, (Role.ADMIN,))
+
+
+def temporary_password() -> str:
+    return "".join(secrets.choice(_PASSWORD_ALPHABET) for _ in range(TEMPORARY_PASSWORD_LENGTH))
+
+
+def open_tasks_held(session: Session, user_id: int) -> int:
+    """Open tasks assigned to the person: they stay assigned when the account is deactivated."""
+    query = select(func.count()).where(HumanTask.assignee_id == user_id, HumanTask.status == TaskStatus.OPEN)
+    return session.scalar(query) or 0
+
+
+def _user(session: Session, actor: User, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("the user does not exist")
+    if not can_manage_user(session, actor, user):
+        raise NotAllowed("you may not manage this account")
+    return user
+
+
+def _reason(raw: Any, problems: list[Problem], *, required: bool) -> str:
+    reason = " ".join(storable(str(raw or "")).split())
+    if required and not reason:
+        problems.append(Problem("say why; it is recorded in the audit log", field="reason"))
+    elif len(reason) > REASON_LIMIT:
+        problems.append(Problem("the reason is too long (at most 500 characters)", field="reason"))
+    return reason
+
+
+def _checked_role(session: Session, actor: User, role: Any, unit_id: Any, problems: list[Problem]) -> OrgUnit | None:
+    """The unit of a role to grant, once the role is one the app knows and the unit one the actor administers."""
+    if str(role or "") not in {r.value for r in Role}:
+        problems.append(Problem("choose a role from the list", field="role"))
+    unit = session.get(OrgUnit, unit_id) if isinstance(unit_id, int) else None
+    if unit is None:
+        problems.append(Problem("choose a unit from the list", field="unit_id"))
+        return None
+    if not unit.is_active:
+        problems.append(Problem("that unit was merged or dissolved", field="unit_id"))
+    elif not can_grant_in(session, actor, unit.id):
+        problems.append(Problem("that unit is outside your scope", field="unit_id"))
+    return unit
+
+
+def _audit(session: Session, actor: User, user_id: int, event: UserEvent, payload: dict[str, Any]) -> None:
+    append_events(session, user_chain(user_id), [PendingEvent(event, payload)], actor=actor)
+
+
+def _role_payload(role: str, unit: OrgUnit) -> dict[str, Any]:
+    return {"role": role, "unit": {"id": unit.id, "code": unit.code, "name": unit.name}}
+
+
+def create_user(
+    session: Session,
+    actor: User,
+    *,
+    username: Any,
+    full_name: Any,
+    email: Any = None,
+    cadre_code: Any = None,
+    role: Any,
+    unit_id: Any,
+    reason: Any = None,
+) -> tuple[User, str]:
+    """The new account and its temporary password (shown once; only its hash is kept). The account belongs to the
+    unit of its first role. Every problem of the request is reported at once."""
+    if not actor.has_role(Role.ADMIN):
+        raise NotAllowed("only administrators manage accounts")
+    problems: list[Problem] = []
+    name_text = storable(str(username or "")).strip().lower()
+    if not name_text:
+        problems.append(Problem("a username is required", field="username"))
+    elif len(name_text) > USERNAME_LIMIT or not _USERNAME.fullmatch(name_text):
+        problems.append(
+            Problem(
+                "the username may hold only Latin letters a-z, digits 0-9, '.', '-' and '_', starting with a letter "
+                "or digit (at most 80)",
+                field="username",
+            )
+        )
+    elif session.scalar(select(User.id).where(func.lower(User.username) == name_text)) is not None:
+        problems.append(Problem(USERNAME_TAKEN, field="username", message_args={"username": name_text}))
+    full = " ".join(storable(str(full_name or "")).split())
+    if not full:
+        problems.append(Problem("the full name is required", field="full_name"))
+    elif len(full) > NAME_LIMIT:
+        problems.append(Problem("the full name is too long", field="full_name"))
+    mail = storable(str(email or "")).strip()
+    if mail and (len(mail) > EMAIL_LIMIT or not _EMAIL.fullmatch(mail)):
+        problems.append(Problem("not a valid e-mail address", field="email"))
+    cadre = None
+    code = storable(str(cadre_code or "")).strip().upper()
+    if code:
+        cadre = session.scalar(select(Cadre).where(Cadre.code == code))
+        if cadre is None:
+            problems.append(Problem("no cadre record has this code", field="cadre_code"))
+        elif session.scalar(select(User.id).where(User.cadre_id == cadre.id)) is not None:
+            problems.append(Problem("this cadre record already has an account", field="cadre_code"))
+    unit = _checked_role(session, actor, role, unit_id, problems)
+    why = _reason(reason, problems, required=False)
+    if problems:
+        raise Invalid("the account was not created", problems)
+    assert unit is not None
+    password = temporary_password()
+    now = utcnow_naive()
+    user = User(
+        username=name_text,
+        full_name=full,
+        email=mail or None,
+        cadre_id=cadre.id if cadre is not None else None,
+        unit_id=unit.id,
+        password_hash=hash_password(password),
+        password_changed_dt=now,
+        is_active=True,
+    )
+    session.add(user)
+    session.flush()
+    session.add(RoleAssignment(user_id=user.id, role=str(role), unit_id=unit.id))
+    session.flush()
+    session.refresh(user, ["role_assignments"])
+    payload: dict[str, Any] = {
+        "username": name_text,
+        "full_name": full,
+        "email": mail or None,
+        "cadre": cadre.code if cadre is not None else None,
+        **_role_payload(str(role), unit),
+    }
+    if why:
+        payload["reason"] = why
+    _audit(session, actor, user.id, UserEvent.CREATED, payload)
+    return user, password
+
+
+def grant_role(session: Session, actor: User, user_id: int, *, role: Any, unit_id: Any, reason: Any) -> RoleAssignment:
+    user = _user(session, actor, user_id)
+    problems: list[Problem] = []
+    unit = _checked_role(session, actor, role, unit_id, problems)
+    why = _reason(reason, problems, required=True)
+    if unit is not None and user.has_role(str(role), unit.id):
+        problems.append(Problem("the account already holds this role in this unit", field="role"))
+    if problems:
+        raise Invalid("the role was not granted", problems)
+    assert unit is not None
+    assignment = RoleAssignment(user_id=user.id, role=str(role), unit_id=unit.id)
+    session.add(assignment)
+    session.flush()
+    session.refresh(user, ["role_assignments"])
+    _audit(session, actor, user.id, UserEvent.ROLE_GRANTED, {**_role_payload(str(role), unit), "reason": why})
+    return assignment
+
+
+def revoke_role(session: Session, actor: User, user_id: int, *, assignment_id: int | None, reason: Any) -> None:
+    user = _user(session, actor, user_id)
+    assignment = next((a for a in user.role_assignments if a.id == assignment_id), None)
+    if assignment is None:
+        raise NotFound("the role assignment does not exist")
+    problems: list[Problem] = []
+    why = _reason(reason, problems, required=True)
+    if not can_grant_in(session, actor, assignment.unit_id):
+        problems.append(Problem("that unit is outside your scope", field="unit_id"))
+    # An administrator who took away their own last admin role could not undo it, nor could anyone below them.
+    admin_roles = sum(a.role == Role.ADMIN for a in user.role_assignments)
+    if user.id == actor.id and assignment.role == Role.ADMIN and admin_roles == 1:
+        problems.append(Problem("you cannot remove your own last administrator role"))
+    if problems:
+        raise Invalid("the role was not removed", problems)
+    unit = session.get(OrgUnit, assignment.unit_id)
+    assert unit is not None
+    role = assignment.role
+    user.role_assignments.remove(assignment)
+    session.flush()
+    _audit(session, actor, user.id, UserEvent.ROLE_REVOKED, {**_role_payload(role, unit), "reason": why})
+
+
+def set_active(session: Session, actor: User, user_id: int, *, active: bool, reason: Any) -> User:
+    """Deactivating ends the person's sign-ins and API tokens at once (every check reads `is_active`); their open
+    tasks stay assigned (see `open_tasks_held`)."""
+    user = _user(session, actor, user_id)
+    problems: list[Problem] = []
+    why = _reason(reason, problems, required=True)
+    if not active and user.id == actor.id:
+        problems.append(Problem("you cannot deactivate your own account"))
+    if user.is_active == active:
+        problems.append(
+            Problem("the account is already active") if active else Problem("the account is already deactivated")
+        )
+    if problems:
+        raise Invalid("the account was not changed", problems)
+    user.is_active = active
+    session.flush()
+    payload: dict[str, Any] = {"reason": why}
+    if not active:
+        payload["open_tasks"] = open_tasks_held(session, user.id)
+        payload["api_tokens"] = (
+            session.scalar(select(func.count()).where(ApiToken.user_id == user.id, ApiToken.revoked_dt.is_(None))) or 0
+        )
+    _audit(session, actor, user.id, UserEvent.ACTIVATED if active else UserEvent.DEACTIVATED, payload)
+    return user
+
+
+def reset_password(session: Session, actor: User, user_id: int, *, reason: Any) -> str:
+    """A new temporary password, returned to be shown once; the person's other sessions end (the session
+    identifier includes the moment the password changed)."""
+    user = _user(session, actor, user_id)
+    problems: list[Problem] = []
+    why = _reason(reason, problems, required=True)
+    if problems:
+        raise Invalid("the password was not reset", problems)
+    password = temporary_password()
+    user.password_hash = hash_password(password)
+    user.password_changed_dt = utcnow_naive()
+    session.flush()
+    _audit(session, actor, user.id, UserEvent.PASSWORD_RESET, {"reason": why})
+    return password
