@@ -169,6 +169,10 @@ def _register_blueprints(app: Flask) -> None:
     production_requests.init_app(app)
 
 
+# What a person must still reach before choosing their own password: the form for it, leaving, the language.
+_OPEN_BEFORE_OWN_PASSWORD = frozenset({"auth.password", "auth.logout", "auth.language", "auth.login", "static"})
+
+
 def _init_login(app: Flask) -> None:
     from webapp.auth.session_cookie import SessionCookie
 
@@ -188,6 +192,21 @@ def _init_login(app: Flask) -> None:
         if user is None or not user.is_active or user.get_id() != session_id:
             return None  # deactivated, or the password changed since this session signed in
         return user
+
+    @app.before_request
+    def own_password_first() -> Response | None:
+        """Someone signed in with a password an administrator chose (decision 0074) chooses their own before any
+        page. Only page endpoints ask: the API, /healthz and /metrics never read the session's user for it."""
+        endpoint = request.endpoint or ""
+        if endpoint in _OPEN_BEFORE_OWN_PASSWORD or endpoint.startswith(("api.", "production.")) or not endpoint:
+            return None
+        if current_user.is_authenticated and current_user.must_change_password:
+            from flask import flash, redirect, url_for
+
+            if request.method == "GET":
+                flash(_("Your password was set by an administrator: choose your own to continue."), "warning")
+            return redirect(url_for("auth.password"))
+        return None
 
     @login_manager.unauthorized_handler
     def unauthorized() -> Response | tuple[Any, int]:

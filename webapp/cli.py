@@ -35,7 +35,7 @@ from webapp.config import ConfigError
 from webapp.evaluation import evaluation_policy, reminder_leads
 from webapp.evaluation.rollup_cli import annual_command, rollup_command
 from webapp.extensions import db
-from webapp.http import problem_text
+from webapp.http import problem_text, translated
 from webapp.notifications import digest_schedule, email_links
 from webapp.own_start_pages import own_start_page
 from workflows import clock
@@ -73,6 +73,14 @@ from workflows.notifications import SmtpSettings, run_notifications
 from workflows.overdue_digest import notify_overdue_weekly
 from workflows.production.heartbeat import WorkerIdentity, beat
 from workflows.query_args import MAX_ID
+from workflows.registry.accounts import (
+    create_user,
+    grant_role,
+    open_tasks_held,
+    reset_password,
+    revoke_role,
+    set_active,
+)
 from workflows.registry.cadre_columns import CADRE_COLUMNS
 from workflows.registry.demo import (
     DEFAULT_PROVINCE_CADRES,
@@ -87,6 +95,7 @@ from workflows.registry.models import Cadre, OrgUnit, User
 from workflows.registry.records import local_today
 from workflows.registry.tabular import Format, template, write_problem_report, write_table
 from workflows.registry.tokens import create_token
+from workflows.states import Role
 from workflows.timers import run_due_timers
 
 
@@ -769,6 +778,134 @@ def token_command(username: str, name: str) -> None:
     except WorkflowError as error:
         _fail(str(error))
     click.echo(token)
+
+
+def _refused(error: WorkflowError) -> None:
+    """A refused account change, said in Vietnamese as the pages say it, with each problem on its own line."""
+    with force_locale("vi"):
+        lines = [translated(error)]
+        if isinstance(error, Invalid):
+            lines += [f"  - {problem_text(problem)}" for problem in error.problems]
+    _fail("\n".join(lines))
+
+
+def _unit_id(code: str) -> int | None:
+    """The id of the unit with this code (None when there is none: the service says so with its message)."""
+    return db.session.scalar(select(OrgUnit.id).where(OrgUnit.code == code.strip().upper()))
+
+
+def _account_change(work: Callable[[], Any]) -> Any:
+    try:
+        with transaction(db.session):
+            return work()
+    except WorkflowError as error:
+        _refused(error)
+
+
+_REASON = click.option("--reason", required=True, help="Why; recorded in the account's audit log.")
+
+
+@users.command(
+    "create",
+    help="Create an account for USERNAME with its first ROLE in the unit with code UNIT; prints its temporary "
+    "password alone (shown once; the person chooses their own at the first sign-in).",
+)
+@click.argument("username")
+@click.argument("role", type=click.Choice([r.value for r in Role]))
+@click.argument("unit")
+@click.option("--name", "full_name", required=True, help="Full name, as the pages show it.")
+@click.option("--email", default=None, help="E-mail address for notifications.")
+@click.option("--cadre", default=None, help="Code of the person's cadre record, if they have one.")
+@click.option("--reason", default=None, help="A note for the audit log.")
+@with_appcontext
+def create_user_command(
+    username: str, role: str, unit: str, full_name: str, email: str | None, cadre: str | None, reason: str | None
+) -> None:
+    created, password = _account_change(
+        lambda: create_user(
+            db.session,
+            None,
+            username=username,
+            full_name=full_name,
+            email=email,
+            cadre_code=cadre,
+            role=role,
+            unit_id=_unit_id(unit),
+            reason=reason,
+        )
+    )
+    click.echo(f"Đã tạo tài khoản {created.username}; mật khẩu tạm thời (chỉ hiện một lần):", err=True)
+    click.echo(password)
+
+
+@users.command("grant", help="Grant USERNAME the ROLE in the unit with code UNIT (it covers the units below).")
+@click.argument("username")
+@click.argument("role", type=click.Choice([r.value for r in Role]))
+@click.argument("unit")
+@_REASON
+@with_appcontext
+def grant_command(username: str, role: str, unit: str, reason: str) -> None:
+    user = _user(username)
+    assert user is not None
+    _account_change(lambda: grant_role(db.session, None, user.id, role=role, unit_id=_unit_id(unit), reason=reason))
+    click.echo(f"Đã cấp vai trò {role} tại {unit.upper()} cho {user.username}.")
+
+
+@users.command("revoke", help="Remove the ROLE USERNAME holds in the unit with code UNIT.")
+@click.argument("username")
+@click.argument("role", type=click.Choice([r.value for r in Role]))
+@click.argument("unit")
+@_REASON
+@with_appcontext
+def revoke_command(username: str, role: str, unit: str, reason: str) -> None:
+    user = _user(username)
+    assert user is not None
+    unit_id = _unit_id(unit)
+    held = next((a.id for a in user.role_assignments if a.role == role and a.unit_id == unit_id), None)
+    if held is None:
+        _fail(f"{user.username} không có vai trò {role} tại {unit.upper()}.")
+    _account_change(lambda: revoke_role(db.session, None, user.id, assignment_id=held, reason=reason))
+    click.echo(f"Đã bỏ vai trò {role} tại {unit.upper()} của {user.username}.")
+
+
+@users.command("deactivate", help="Stop USERNAME signing in and their API tokens; their tasks and history stay.")
+@click.argument("username")
+@_REASON
+@with_appcontext
+def deactivate_command(username: str, reason: str) -> None:
+    user = _user(username)
+    assert user is not None
+    _account_change(lambda: set_active(db.session, None, user.id, active=False, reason=reason))
+    click.echo(f"Đã ngừng tài khoản {user.username}: không đăng nhập được, mã API không còn dùng được.")
+    held = open_tasks_held(db.session, user.id)
+    if held:
+        click.echo(f"Tài khoản này vẫn còn {held} nhiệm vụ đang mở được giao.", err=True)
+
+
+@users.command("activate", help="Let USERNAME sign in again.")
+@click.argument("username")
+@_REASON
+@with_appcontext
+def activate_command(username: str, reason: str) -> None:
+    user = _user(username)
+    assert user is not None
+    _account_change(lambda: set_active(db.session, None, user.id, active=True, reason=reason))
+    click.echo(f"Đã kích hoạt lại tài khoản {user.username}.")
+
+
+@users.command(
+    "reset-password",
+    help="Give USERNAME a new temporary password; prints it alone (shown once; they choose their own at sign-in).",
+)
+@click.argument("username")
+@_REASON
+@with_appcontext
+def reset_password_command(username: str, reason: str) -> None:
+    user = _user(username)
+    assert user is not None
+    password = _account_change(lambda: reset_password(db.session, None, user.id, reason=reason))
+    click.echo(f"Mật khẩu tạm thời mới của {user.username} (chỉ hiện một lần):", err=True)
+    click.echo(password)
 
 
 # -- import / export ------------------------------------------------------------------------------------

@@ -88,7 +88,24 @@ def test_a_created_account_signs_in_with_its_temporary_password(
     assert password not in client.get(f"/admin/users/{created.id}").get_data(as_text=True)
     auth.logout()
     assert auth.login("nguyen.van.an", password).status_code == 302
+    # The administrator's password opens nothing but the form to choose one's own.
+    first = client.get("/inbox")
+    assert first.status_code == 302 and first.headers["Location"].endswith("/auth/password")
+    assert client.get("/auth/password").status_code == 200
+    same = auth.post(
+        "/auth/password",
+        {"current_password": password, "new_password": password, "confirm_password": password},
+        page="/auth/password",
+    )
+    assert same.status_code == 422 and "Hãy chọn mật khẩu khác mật khẩu tạm thời" in same.get_data(as_text=True)
+    changed = auth.post(
+        "/auth/password",
+        {"current_password": password, "new_password": "mat-khau-rieng", "confirm_password": "mat-khau-rieng"},
+        page="/auth/password",
+    )
+    assert changed.status_code == 302
     assert client.get("/inbox").status_code == 200
+    assert not _user(driver, "nguyen.van.an").must_change_password  # type: ignore[union-attr]
 
 
 def test_a_duplicate_username_is_refused_in_vietnamese_and_nothing_is_written(
@@ -256,9 +273,11 @@ def test_a_password_reset_shows_a_new_password_once_and_ends_the_old_one(
     password = _temporary_password(response)
     assert re.fullmatch(r"[A-Za-z2-9]{12}", password)
     assert [e[0] for e in _events(driver, officer.id)] == ["password_reset"]
+    assert _user(driver, "officer3").must_change_password  # type: ignore[union-attr]
     auth.logout()
     assert auth.login("officer3").status_code == 401  # the demo password no longer works
     assert auth.login("officer3", password).status_code == 302
+    assert client.get("/inbox").headers["Location"].endswith("/auth/password")
 
 
 def test_the_list_searches_and_filters(auth: AuthActions, client, driver: WorkflowDriver) -> None:
@@ -318,3 +337,46 @@ def test_a_form_without_its_csrf_token_is_refused(auth: AuthActions, client, dri
 def test_an_unknown_account_is_404(auth: AuthActions, client) -> None:
     auth.login("admin")
     assert client.get("/admin/users/999999").status_code == 404
+
+
+def test_the_command_line_creates_grants_revokes_deactivates_and_resets(
+    runner, auth: AuthActions, client, driver: WorkflowDriver
+) -> None:
+    created = runner.invoke(
+        args=["users", "create", "tran.thi.binh", "officer", "X002", "--name", "Trần Thị Bình", "--reason", "QĐ 5"]
+    )
+    assert created.exit_code == 0, created.output
+    password = created.stdout.strip()
+    assert re.fullmatch(r"[A-Za-z2-9]{12}", password)
+    again = runner.invoke(args=["users", "create", "tran.thi.binh", "officer", "X002", "--name", "Khác"])
+    assert again.exit_code == 1
+    assert "Tên đăng nhập “tran.thi.binh” đã có người dùng" in again.stderr
+    assert (
+        runner.invoke(args=["users", "grant", "tran.thi.binh", "supervisor", "x002", "--reason", "Bổ nhiệm"]).exit_code
+        == 0
+    )
+    user = _user(driver, "tran.thi.binh")
+    assert user is not None and user.has_role("supervisor", _unit_id(driver, "X002"))
+    refused = runner.invoke(args=["users", "revoke", "tran.thi.binh", "head", "X002", "--reason", "x"])
+    assert refused.exit_code == 1 and "không có vai trò head" in refused.stderr
+    assert (
+        runner.invoke(args=["users", "revoke", "tran.thi.binh", "supervisor", "X002", "--reason", "Hết"]).exit_code == 0
+    )
+    assert runner.invoke(args=["users", "deactivate", "tran.thi.binh", "--reason", "Nghỉ việc"]).exit_code == 0
+    assert auth.login("tran.thi.binh", password).status_code == 401
+    twice = runner.invoke(args=["users", "deactivate", "tran.thi.binh", "--reason", "Nghỉ việc"])
+    assert twice.exit_code == 1 and "Tài khoản đã ngừng hoạt động rồi" in twice.stderr
+    assert runner.invoke(args=["users", "activate", "tran.thi.binh", "--reason", "Quay lại"]).exit_code == 0
+    reset = runner.invoke(args=["users", "reset-password", "tran.thi.binh", "--reason", "Quên"])
+    assert reset.exit_code == 0
+    assert auth.login("tran.thi.binh", reset.stdout.strip()).status_code == 302
+    events = _events(driver, user.id)
+    assert [e[0] for e in events] == [
+        "user_created",
+        "role_granted",
+        "role_revoked",
+        "user_deactivated",
+        "user_activated",
+        "password_reset",
+    ]
+    assert all(e[1] == "system" for e in events)

@@ -15,6 +15,7 @@ from workflows.migrate import alembic_config, current_revision, upgrade
 
 FIRST_REVISION = "6b26d966265e"
 PREVIOUS_OF_RECURRING = "8b2f6d4e1c73"  # before a content could recur in a later version (0bda089a151c)
+BEFORE_MUST_CHANGE = "0bda089a151c"  # before an account could be made to change its password (4d7a2e9c1b58)
 
 
 def _run(engine, action, revision: str) -> None:  # type: ignore[no-untyped-def]
@@ -62,7 +63,7 @@ def test_a_content_may_recur_in_a_later_version_and_a_downgrade_that_cannot_hold
     """Decision 0055: (process_id, content_hash) is no longer unique. SQLite rebuilds the table under the instances
     that point at it; the way back refuses, and changes nothing, while a content recurs."""
     engine = make_engine(f"sqlite:///{tmp_path / 'recur.db'}")
-    upgrade(engine)
+    _run(engine, command.upgrade, BEFORE_MUST_CHANGE)  # the revision that made a content recur, and no later one
     head = current_revision(engine)
     version = (
         "INSERT INTO process_versions (id, process_id, version, name, content_hash, files, forms, deployed_dt) "
@@ -94,4 +95,36 @@ def test_a_content_may_recur_in_a_later_version_and_a_downgrade_that_cannot_hold
         assert conn.execute(text("PRAGMA foreign_key_check")).all() == []
         indexes = {row[1] for row in conn.execute(text("PRAGMA index_list(process_versions)"))}
         assert "ix_process_versions_process_id" in indexes
+    engine.dispose()
+
+
+def test_must_change_password_is_added_false_for_existing_accounts_and_removed_on_the_way_back(
+    tmp_path: Path,
+) -> None:
+    """Decision 0074: accounts that existed before the column never have to change their password."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'must_change.db'}")
+    _run(engine, command.upgrade, BEFORE_MUST_CHANGE)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO org_units (id, code, name, unit_type, path, is_active, created_dt) "
+                "VALUES (1, 'T01', 'Tỉnh', 'province', '/', 1, '2026-01-01')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO users (id, username, full_name, password_hash, unit_id, is_active, locale, "
+                "notify_by_email, created_dt) VALUES (1, 'admin', 'Quản trị', 'x', 1, 1, 'vi', 1, '2026-01-01')"
+            )
+        )
+    upgrade(engine)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT username, must_change_password FROM users")).one() == ("admin", 0)
+    _run(engine, command.downgrade, BEFORE_MUST_CHANGE)
+    with engine.connect() as conn:
+        columns = [row[1] for row in conn.execute(text("PRAGMA table_info(users)"))]
+        assert "must_change_password" not in columns and "username" in columns
+        assert conn.execute(text("SELECT username FROM users")).scalar_one() == "admin"
+    upgrade(engine)
+    assert current_revision(engine) == "4d7a2e9c1b58"
     engine.dispose()

@@ -57,13 +57,14 @@ def user_chain(user_id: int) -> str:
     return f"user:{user_id}"
 
 
-def can_manage_user(session: Session, actor: User, user: User) -> bool:
-    """Administrators manage the accounts of their subtree (the account's own unit)."""
-    return oversees_unit(session, actor, user.unit_id, (Role.ADMIN,))
+def can_manage_user(session: Session, actor: User | None, user: User) -> bool:
+    """Administrators manage the accounts of their subtree (the account's own unit). No actor is the server's
+    operator at the command line (`canbo users`), who may do anything: the first administrator is made that way."""
+    return actor is None or oversees_unit(session, actor, user.unit_id, (Role.ADMIN,))
 
 
-def can_grant_in(session: Session, actor: User, unit_id: int | None) -> bool:
-    return oversees_unit(session, actor, unit_id, (Role.ADMIN,))
+def can_grant_in(session: Session, actor: User | None, unit_id: int | None) -> bool:
+    return unit_id is not None and (actor is None or oversees_unit(session, actor, unit_id, (Role.ADMIN,)))
 
 
 def temporary_password() -> str:
@@ -76,7 +77,7 @@ def open_tasks_held(session: Session, user_id: int) -> int:
     return session.scalar(query) or 0
 
 
-def _user(session: Session, actor: User, user_id: int) -> User:
+def _user(session: Session, actor: User | None, user_id: int) -> User:
     user = session.get(User, user_id)
     if user is None:
         raise NotFound("the user does not exist")
@@ -94,7 +95,9 @@ def _reason(raw: Any, problems: list[Problem], *, required: bool) -> str:
     return reason
 
 
-def _checked_role(session: Session, actor: User, role: Any, unit_id: Any, problems: list[Problem]) -> OrgUnit | None:
+def _checked_role(
+    session: Session, actor: User | None, role: Any, unit_id: Any, problems: list[Problem]
+) -> OrgUnit | None:
     """The unit of a role to grant, once the role is one the app knows and the unit one the actor administers."""
     if str(role or "") not in {r.value for r in Role}:
         problems.append(Problem("choose a role from the list", field="role"))
@@ -109,7 +112,7 @@ def _checked_role(session: Session, actor: User, role: Any, unit_id: Any, proble
     return unit
 
 
-def _audit(session: Session, actor: User, user_id: int, event: UserEvent, payload: dict[str, Any]) -> None:
+def _audit(session: Session, actor: User | None, user_id: int, event: UserEvent, payload: dict[str, Any]) -> None:
     append_events(session, user_chain(user_id), [PendingEvent(event, payload)], actor=actor)
 
 
@@ -119,7 +122,7 @@ def _role_payload(role: str, unit: OrgUnit) -> dict[str, Any]:
 
 def create_user(
     session: Session,
-    actor: User,
+    actor: User | None,
     *,
     username: Any,
     full_name: Any,
@@ -131,7 +134,7 @@ def create_user(
 ) -> tuple[User, str]:
     """The new account and its temporary password (shown once; only its hash is kept). The account belongs to the
     unit of its first role. Every problem of the request is reported at once."""
-    if not actor.has_role(Role.ADMIN):
+    if actor is not None and not actor.has_role(Role.ADMIN):
         raise NotAllowed("only administrators manage accounts")
     problems: list[Problem] = []
     name_text = storable(str(username or "")).strip().lower()
@@ -178,6 +181,7 @@ def create_user(
         unit_id=unit.id,
         password_hash=hash_password(password),
         password_changed_dt=now,
+        must_change_password=True,
         is_active=True,
     )
     session.add(user)
@@ -198,7 +202,9 @@ def create_user(
     return user, password
 
 
-def grant_role(session: Session, actor: User, user_id: int, *, role: Any, unit_id: Any, reason: Any) -> RoleAssignment:
+def grant_role(
+    session: Session, actor: User | None, user_id: int, *, role: Any, unit_id: Any, reason: Any
+) -> RoleAssignment:
     user = _user(session, actor, user_id)
     problems: list[Problem] = []
     unit = _checked_role(session, actor, role, unit_id, problems)
@@ -216,7 +222,7 @@ def grant_role(session: Session, actor: User, user_id: int, *, role: Any, unit_i
     return assignment
 
 
-def revoke_role(session: Session, actor: User, user_id: int, *, assignment_id: int | None, reason: Any) -> None:
+def revoke_role(session: Session, actor: User | None, user_id: int, *, assignment_id: int | None, reason: Any) -> None:
     user = _user(session, actor, user_id)
     assignment = next((a for a in user.role_assignments if a.id == assignment_id), None)
     if assignment is None:
@@ -227,7 +233,7 @@ def revoke_role(session: Session, actor: User, user_id: int, *, assignment_id: i
         problems.append(Problem("that unit is outside your scope", field="unit_id"))
     # An administrator who took away their own last admin role could not undo it, nor could anyone below them.
     admin_roles = sum(a.role == Role.ADMIN for a in user.role_assignments)
-    if user.id == actor.id and assignment.role == Role.ADMIN and admin_roles == 1:
+    if actor is not None and user.id == actor.id and assignment.role == Role.ADMIN and admin_roles == 1:
         problems.append(Problem("you cannot remove your own last administrator role"))
     if problems:
         raise Invalid("the role was not removed", problems)
@@ -239,13 +245,13 @@ def revoke_role(session: Session, actor: User, user_id: int, *, assignment_id: i
     _audit(session, actor, user.id, UserEvent.ROLE_REVOKED, {**_role_payload(role, unit), "reason": why})
 
 
-def set_active(session: Session, actor: User, user_id: int, *, active: bool, reason: Any) -> User:
+def set_active(session: Session, actor: User | None, user_id: int, *, active: bool, reason: Any) -> User:
     """Deactivating ends the person's sign-ins and API tokens at once (every check reads `is_active`); their open
     tasks stay assigned (see `open_tasks_held`)."""
     user = _user(session, actor, user_id)
     problems: list[Problem] = []
     why = _reason(reason, problems, required=True)
-    if not active and user.id == actor.id:
+    if not active and actor is not None and user.id == actor.id:
         problems.append(Problem("you cannot deactivate your own account"))
     if user.is_active == active:
         problems.append(
@@ -265,9 +271,9 @@ def set_active(session: Session, actor: User, user_id: int, *, active: bool, rea
     return user
 
 
-def reset_password(session: Session, actor: User, user_id: int, *, reason: Any) -> str:
+def reset_password(session: Session, actor: User | None, user_id: int, *, reason: Any) -> str:
     """A new temporary password, returned to be shown once; the person's other sessions end (the session
-    identifier includes the moment the password changed)."""
+    identifier includes the moment the password changed) and their next sign-in asks for a password of their own."""
     user = _user(session, actor, user_id)
     problems: list[Problem] = []
     why = _reason(reason, problems, required=True)
@@ -276,6 +282,7 @@ def reset_password(session: Session, actor: User, user_id: int, *, reason: Any) 
     password = temporary_password()
     user.password_hash = hash_password(password)
     user.password_changed_dt = utcnow_naive()
+    user.must_change_password = True
     session.flush()
     _audit(session, actor, user.id, UserEvent.PASSWORD_RESET, {"reason": why})
     return password

@@ -63,9 +63,13 @@ def change_password(session: Session, user: User, current: str, new: str, confir
         )
     if new != confirm:
         problems.append(Problem("the two new passwords differ", field="confirm_password"))
+    elif user.must_change_password and new == current:
+        # The administrator has seen the temporary password: keeping it would leave the account theirs to open.
+        problems.append(Problem("choose a password other than the temporary one", field="new_password"))
     if problems:
         raise Invalid("the password was not changed", problems)
     user.password_hash = hash_password(new)
     # Signing in again is required everywhere: the session identifier includes this moment.
     user.password_changed_dt = utcnow_naive()
+    user.must_change_password = False
     session.flush()

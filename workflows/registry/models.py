@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -304,6 +305,8 @@ class User(Base):
     email: Mapped[str | None] = mapped_column(String(255))
     notify_by_email: Mapped[bool] = mapped_column(Boolean, default=True)
     password_changed_dt: Mapped[datetime | None] = mapped_column(DateTime)
+    # Set when an administrator chose the password (a new account, a reset): pages ask for a new one first.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_dt: Mapped[datetime] = mapped_column(DateTime, default=utcnow_naive)
 
     unit: Mapped[OrgUnit] = relationship()
