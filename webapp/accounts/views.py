@@ -24,7 +24,6 @@ from workflows.errors import Invalid, NotAllowed, NotFound
 from workflows.models import AuditEvent
 from workflows.registry.accounts import (
     UserEvent,
-    can_grant_in,
     can_manage_user,
     create_user,
     grant_role,
@@ -64,7 +63,8 @@ def _role_choices() -> list[tuple[str, str]]:
 
 def _fill_role_fields(form: RoleFields) -> None:
     form.role.choices = _role_choices()
-    units = [u for u in _managed_units(active_only=True) if can_grant_in(db.session, current_user, u.id)]
+    # The subtrees where the person holds admin: every unit of them is one they may grant in (the service checks).
+    units = _managed_units(active_only=True)
     form.unit_id.choices = [("", _("Choose a unit"))] + [(str(u.id), label) for u, label in unit_tree(units)]
 
 
