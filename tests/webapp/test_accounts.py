@@ -269,7 +269,7 @@ def test_a_password_reset_shows_a_new_password_once_and_ends_the_old_one(
     response = auth.post(
         f"/admin/users/{officer.id}/password", {"reason": "Quên mật khẩu"}, page=f"/admin/users/{officer.id}"
     )
-    assert response.status_code == 200
+    assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
     password = _temporary_password(response)
     assert re.fullmatch(r"[A-Za-z2-9]{12}", password)
     assert [e[0] for e in _events(driver, officer.id)] == ["password_reset"]
@@ -380,3 +380,32 @@ def test_the_command_line_creates_grants_revokes_deactivates_and_resets(
         "password_reset",
     ]
     assert all(e[1] == "system" for e in events)
+
+
+def test_a_communes_administrator_manages_only_the_accounts_wholly_in_their_commune(
+    runner, auth: AuthActions, client, driver: WorkflowDriver
+) -> None:
+    assert runner.invoke(args=["users", "grant", "officer2", "admin", "X001", "--reason", "Quản trị xã"]).exit_code == 0
+    # officer1 belongs to An Phú but also holds a provincial role: not the commune administrator's to manage.
+    assert (
+        runner.invoke(args=["users", "grant", "officer1", "personnel", "T01", "--reason", "Biệt phái"]).exit_code == 0
+    )
+    before = len(_events(driver))
+    supervisor, officer1 = _user(driver, "supervisor1"), _user(driver, "officer1")
+    assert supervisor is not None and officer1 is not None
+    auth.login("officer2")
+    listed = set(_doc(client.get("/admin/users")).xpath("//tr/@data-user"))
+    assert "supervisor1" in listed and "officer3" not in listed and "admin" not in listed
+    assert client.get(f"/admin/users/{officer1.id}").status_code == 404
+    reset = auth.post(f"/admin/users/{officer1.id}/password", {"reason": "x"})
+    assert reset.status_code == 404
+    assert client.get(f"/admin/users/{supervisor.id}").status_code == 200
+    t01 = _unit_id(driver, "T01")
+    refused = auth.post(
+        f"/admin/users/{supervisor.id}/roles",
+        {"role": "admin", "unit_id": str(t01), "reason": "tự nâng quyền"},
+        page=f"/admin/users/{supervisor.id}",
+    )
+    assert refused.status_code == 422 and "Đơn vị đó nằm ngoài phạm vi của bạn" in refused.get_data(as_text=True)
+    assert not _user(driver, "supervisor1").has_role("admin")  # type: ignore[union-attr]
+    assert len(_events(driver)) == before

@@ -198,6 +198,8 @@ def _render_user(
         event_labels=_event_labels(),
         is_self=user.id == current_user.id,
     )
+    if new_password is not None:
+        return page, status, {"Cache-Control": "no-store"}  # the temporary password stays out of every cache
     return page, status
 
 

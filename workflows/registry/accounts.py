@@ -18,6 +18,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from workflows.access import oversees_unit
@@ -58,9 +59,14 @@ def user_chain(user_id: int) -> str:
 
 
 def can_manage_user(session: Session, actor: User | None, user: User) -> bool:
-    """Administrators manage the accounts of their subtree (the account's own unit). No actor is the server's
-    operator at the command line (`canbo users`), who may do anything: the first administrator is made that way."""
-    return actor is None or oversees_unit(session, actor, user.unit_id, (Role.ADMIN,))
+    """Administrators manage the accounts of their subtree: the account's own unit and every unit it holds a role
+    in — else a commune's administrator could reset the password of someone who also holds a provincial role, and
+    sign in as them. No actor is the server's operator at the command line (`canbo users`), who may do anything:
+    the first administrator is made that way."""
+    if actor is None:
+        return True
+    units = {user.unit_id, *(a.unit_id for a in user.role_assignments)}
+    return all(oversees_unit(session, actor, unit_id, (Role.ADMIN,)) for unit_id in units)
 
 
 def can_grant_in(session: Session, actor: User | None, unit_id: int | None) -> bool:
@@ -185,7 +191,12 @@ def create_user(
         is_active=True,
     )
     session.add(user)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:
+        # Another administrator took the name between the check and this write (PostgreSQL's unique index says so).
+        problem = Problem(USERNAME_TAKEN, field="username", message_args={"username": name_text})
+        raise Invalid("the account was not created", [problem]) from None
     session.add(RoleAssignment(user_id=user.id, role=str(role), unit_id=unit.id))
     session.flush()
     session.refresh(user, ["role_assignments"])
