@@ -167,7 +167,8 @@ class AuditEvent(Base):
     """Append-only. Each event hashes the previous event's hash and its own canonical JSON."""
 
     __tablename__ = "audit_events"
-    __table_args__ = (UniqueConstraint("chain_key", "seq"),)
+    # (actor_id, id): the log searched by who acted, newest first, reads that person's events from the index.
+    __table_args__ = (UniqueConstraint("chain_key", "seq"), Index("ix_audit_events_actor", "actor_id", "id"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     chain_key: Mapped[str] = mapped_column(String(60))

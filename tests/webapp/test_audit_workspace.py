@@ -140,6 +140,28 @@ def test_search_filters_by_process_unit_subject_step_and_outcome(auth: AuthActio
         assert re.search(rf'name="{field}"[^>]*aria-invalid="true"', response.get_data(as_text=True)), bad
 
 
+def test_who_acted_is_found_by_a_part_of_the_name_marks_and_case_ignored(
+    auth: AuthActions, client, story, driver
+) -> None:
+    def chains(actor: str) -> set[str]:
+        response = client.get(f"/audit/events?actor={quote(actor)}&format=csv")
+        assert response.status_code == 200, response.get_data(as_text=True)[:500]
+        return {row[1] for row in csv_rows(response)[1:]}
+
+    other = f"instance:{driver.start('sample_approval', as_user='officer3', subject='CB0005')}"
+    auth.login("auditor1")
+    # officer3 is Hoàng Thị Mai: her given name alone, typed without marks or in capitals, a part of the user name.
+    for typed in ("mai", "MAI", "hoang thi", "Hoàng Thị Mai", "cer3", "OFFICER3"):
+        assert chains(typed) == {other}, typed
+    assert chains("mai nobody") == set()
+    assert chains("%") == set()  # typed text, not a LIKE pattern
+    # The system has no user row: it is found by its recorded name, typed whole.
+    system = csv_rows(client.get("/audit/events?actor=system&format=csv"))[1:]
+    assert system and all(row[4] == "system" for row in system)
+    page = client.get("/audit/events?actor=mai").get_data(as_text=True)
+    assert "Hoàng Thị Mai" in page and 'value="mai"' in page
+
+
 def test_a_step_is_found_by_the_name_the_pages_show_as_well_as_by_its_model_id(
     auth: AuthActions, client, story, driver
 ) -> None:

@@ -16,6 +16,7 @@ from workflows.migrate import alembic_config, current_revision, upgrade
 FIRST_REVISION = "6b26d966265e"
 PREVIOUS_OF_RECURRING = "8b2f6d4e1c73"  # before a content could recur in a later version (0bda089a151c)
 BEFORE_MUST_CHANGE = "0bda089a151c"  # before an account could be made to change its password (4d7a2e9c1b58)
+RECURRING = "0bda089a151c"  # a content may recur in a later version; the revisions after it are left out
 
 
 def _run(engine, action, revision: str) -> None:  # type: ignore[no-untyped-def]
@@ -63,8 +64,9 @@ def test_a_content_may_recur_in_a_later_version_and_a_downgrade_that_cannot_hold
     """Decision 0055: (process_id, content_hash) is no longer unique. SQLite rebuilds the table under the instances
     that point at it; the way back refuses, and changes nothing, while a content recurs."""
     engine = make_engine(f"sqlite:///{tmp_path / 'recur.db'}")
-    _run(engine, command.upgrade, BEFORE_MUST_CHANGE)  # the revision that made a content recur, and no later one
+    _run(engine, command.upgrade, RECURRING)  # the revision that made a content recur, and no later one
     head = current_revision(engine)
+    assert head == RECURRING
     version = (
         "INSERT INTO process_versions (id, process_id, version, name, content_hash, files, forms, deployed_dt) "
         "VALUES (:id, 'p', :id, 'P', 'h', '{}', '{}', '2026-12-01')"
@@ -126,5 +128,5 @@ def test_must_change_password_is_added_false_for_existing_accounts_and_removed_o
         assert "must_change_password" not in columns and "username" in columns
         assert conn.execute(text("SELECT username FROM users")).scalar_one() == "admin"
     upgrade(engine)
-    assert current_revision(engine) == "4d7a2e9c1b58"
+    assert current_revision(engine) == "d41e7a9c3b58"  # the head: the audit index came after this column
     engine.dispose()
