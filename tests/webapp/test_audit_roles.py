@@ -17,7 +17,7 @@ def test_the_role_column_is_the_role_the_person_acted_in(auth: AuthActions, clie
     auth.login("auditor1")
     html = client.get(f"/audit/instances/{story['eventful']}").get_data(as_text=True)
     assert ">Vai trò khi thực hiện</th>" in html
-    rows = re.findall(r'<tr data-event="([a-z_]+)" data-seq="\d+">(.*?)</tr>', html, re.DOTALL)
+    rows = re.findall(r'<tr data-event="([a-z_]+)" data-seq="\d+"[^>]*>(.*?)</tr>', html, re.DOTALL)
     roles = []
     for kind, row in rows:
         cell = re.search(r'<td class="role">(.*?)</td>', row)

@@ -39,7 +39,7 @@ def story(driver: WorkflowDriver) -> dict[str, int]:
 
 
 def _rows(html: str) -> list[str]:
-    return re.findall(r'<tr data-event="([a-z_]+)" data-seq="\d+">', html)
+    return re.findall(r'<tr data-event="([a-z_]+)" data-seq="\d+"[^>]*>', html)
 
 
 def test_the_history_page_shows_every_event_with_who_role_when_and_diff(auth: AuthActions, client, story) -> None:
@@ -48,7 +48,7 @@ def test_the_history_page_shows_every_event_with_who_role_when_and_diff(auth: Au
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert set(_rows(html)) == EVERY_EVENT
-    for row in re.findall(r'<tr data-event="[a-z_]+" data-seq="\d+">(.*?)</tr>', html, re.DOTALL):
+    for row in re.findall(r'<tr data-event="[a-z_]+" data-seq="\d+"[^>]*>(.*?)</tr>', html, re.DOTALL):
         assert re.search(r'<time datetime="[0-9T:.-]+Z">', row)
         assert re.search(r'<td class="actor">\s*[^<\s]', row)  # a person or the system, always someone
     claimed = re.search(r'<tr data-event="task_claimed".*?</tr>', html, re.DOTALL).group(0)  # type: ignore[union-attr]
@@ -294,6 +294,31 @@ def test_the_integrity_page_verifies_and_checks_an_uploaded_digest(
     # Said in the reader's language, as the rest of the page (the CLI and the API say it in English).
     assert "chuỗi đã bị viết lại" in html and "rewritten" not in html
     assert client.post("/audit/integrity", data={"csrf_token": token}).status_code == 422
+
+
+def test_an_altered_event_is_marked_in_the_history_and_the_problem_links_to_it(
+    auth: AuthActions, client, story, driver
+) -> None:
+    instance_id = story["eventful"]
+    with driver.session_factory() as s:
+        bypass_append_only(s)
+        third = s.scalars(select(AuditEvent).where(AuditEvent.instance_id == instance_id, AuditEvent.seq == 3)).one()
+        third_id = third.id
+        s.execute(update(AuditEvent).where(AuditEvent.id == third_id).values(payload='{"forged": true}'))
+        s.commit()
+    auth.login("auditor1")
+    html = client.get(f"/audit/instances/{instance_id}").get_data(as_text=True)
+    assert 'data-intact="no"' in html
+    # The problem names the event and leads to its row, and that row, and only it, is marked.
+    link = re.search(r'<a href="#(event-\d+)">([^<]*)</a>', html)
+    assert link is not None and link.group(1) == "event-3" and f"{third_id} (#3)" in link.group(2)
+    assert re.findall(r'<tr data-event="[a-z_]+" data-seq="(\d+)" id="event-\d+" class="broken"', html) == ["3"]
+    row = re.search(r'<tr [^>]*id="event-3"[^>]*>(.*?)</tr>', html, re.DOTALL).group(1)  # type: ignore[union-attr]
+    assert "Không khớp chuỗi kiểm tra" in row
+    assert html.count('class="badge broken"') == 1
+    # The integrity page's finding opens the history at that row.
+    page = client.get("/audit/integrity").get_data(as_text=True)
+    assert f'href="/audit/instances/{instance_id}#event-3"' in page
 
 
 @pytest.mark.parametrize("anchor_id", ["0", "999999", "2147483648"])
