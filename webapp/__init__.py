@@ -224,8 +224,27 @@ def display_zone(app: Flask) -> timezone | ZoneInfo:
         return timezone(timedelta(hours=7))
 
 
+# Zones whose readers call their time by the country's name; any other is named by its key.
+_VIETNAM_ZONES = ("Asia/Ho_Chi_Minh", "Asia/Saigon")
+
+
+def display_zone_label(app: Flask) -> str:
+    """The zone the pages show times in, as a reader is told it: "giờ Việt Nam (UTC+7)". Where times leave the
+    screen (a file, a list whose header says "UTC" otherwise) the zone has to be stated."""
+    zone = display_zone(app)
+    offset = datetime.now(zone).utcoffset() or timedelta()
+    minutes = int(offset.total_seconds() // 60)
+    sign = "+" if minutes >= 0 else "-"
+    hours, rest = divmod(abs(minutes), 60)
+    utc = f"UTC{sign}{hours}" + (f":{rest:02d}" if rest else "")
+    key = getattr(zone, "key", None)
+    name = _("Vietnam time") if key in _VIETNAM_ZONES or (key is None and minutes == 7 * 60) else str(key or utc)
+    return f"{name} ({utc})"
+
+
 def _init_templates(app: Flask) -> None:
     zone = display_zone(app)
+    app.jinja_env.globals["display_zone_label"] = lambda: display_zone_label(app)
 
     def localdatetime(value: datetime | None, fmt: str = "%d/%m/%Y %H:%M") -> str:
         """Stored times are naive UTC; officials read Vietnam time."""

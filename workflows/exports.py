@@ -518,6 +518,7 @@ def _audit_record(row: Any) -> dict[str, Any]:
         "event_type": event.event_type,
         "payload": event.payload,
         "hash": event.hash,
+        "event": event,  # for a page wording it (not a column of the file)
     }
 
 

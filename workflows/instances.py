@@ -8,7 +8,7 @@ Lookups outside a user's scope raise `NotFound`, exactly like lookups of ids tha
 from __future__ import annotations
 
 import json
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, tzinfo
 from typing import Any
@@ -804,6 +804,26 @@ def timeline(
     return _EventsRead.read(session, instance_id, every_event=every_event).timeline(names)
 
 
+def event_entries(
+    session: Session, events: list[AuditEvent], engine: ProcessEngine, *, locale: str = "vi"
+) -> list[TimelineEntry]:
+    """Any events (the audit log's page: of many chains, in its own order), each as the inspector's history words
+    it — its actor's and assignee's names, the unit it waited at, its changes before → after under the titles of
+    its procedure version's forms — one read of names for them all. Nothing is folded: each event is its own entry."""
+    instance_ids = sorted({event.instance_id for event in events if event.instance_id is not None})
+    per_instance: dict[int, FieldNames] = {}
+    if instance_ids:
+        versions: dict[int, FieldNames] = {}
+        rows = session.execute(
+            select(ProcessInstance.id, ProcessInstance.process_version_id).where(ProcessInstance.id.in_(instance_ids))
+        )
+        for instance_id, version_id in rows:
+            if version_id not in versions:
+                versions[version_id] = field_names(engine.definition(session, version_id), locale)
+            per_instance[instance_id] = versions[version_id]
+    return _EventsRead.named(session, events, every_event=True).timeline(per_instance=per_instance)
+
+
 @dataclass
 class _EventsRead:
     """An instance's audit events with the names of the people and units they mention."""
@@ -826,6 +846,13 @@ class _EventsRead:
             events = list(session.scalars(_EVENTS_AND_CHAIN, parameters))
         else:
             events = list(session.scalars(_EVENTS, {"instance_id": instance_id}))
+        return cls.named(session, events, every_event=every_event, also_named=also_named)
+
+    @classmethod
+    def named(
+        cls, session: Session, events: list[AuditEvent], *, every_event: bool = False, also_named: int | None = None
+    ) -> _EventsRead:
+        """These events with the names of the people and units they mention, in one read."""
         payloads = [_payload(event) for event in events]
         user_ids = {e.actor_id for e in events if e.actor_id is not None}
         if also_named is not None:
@@ -839,11 +866,15 @@ class _EventsRead:
         people, units = _names(session, user_ids, unit_ids)
         return cls(events, payloads, people, units, every_event)
 
-    def timeline(self, names: FieldNames | None = None) -> list[TimelineEntry]:
+    def timeline(
+        self, names: FieldNames | None = None, *, per_instance: Mapping[int, FieldNames] | None = None
+    ) -> list[TimelineEntry]:
+        """`per_instance`: events of several instances, each named by its own instance's forms."""
         people, units, every_event = self.people, self.units, self.every_event
         entries: list[TimelineEntry] = []
         for event, payload in zip(self.events, self.payloads, strict=True):
-            changes = _changes(payload.get("changes"), names or FieldNames(), every_event)
+            named = per_instance.get(event.instance_id) if per_instance and event.instance_id is not None else names
+            changes = _changes(payload.get("changes"), named or FieldNames(), every_event)
             previous = entries[-1] if entries else None
             if not every_event and event.event_type == EventType.DATA_CHANGED:
                 if (

@@ -72,7 +72,8 @@ def test_the_log_names_people_and_procedures(auth: AuthActions, client, history,
     assert (
         links[f"instance:{history['x001']}"] == f"Phê duyệt đề nghị (mẫu) #{history['x001']} — {subject_name} (CB0001)"
     )
-    assert personnel_name in [td.text_content() for td in page.xpath("//td[@title='personnel1']")]
+    # The full name, the user name beside it.
+    assert f"{personnel_name} personnel1" in [td.text_content() for td in page.xpath("//td[@class='actor']")]
     outcomes = [o.text_content() for o in page.xpath("//select[@name='outcome']/option")][1:]
     assert outcomes and not {"running", "completed", "cancelled"} & set(outcomes)
     reads = lxml_html.fromstring(client.get("/audit/reads").get_data(as_text=True))

@@ -22,13 +22,21 @@ from tests.fixtures.inspection import EVERY_EVENT, build_story
 from tests.fixtures.tampering import bypass_append_only
 from tests.fixtures.workflow_helpers import WorkflowDriver
 from tests.webapp.test_exports import csv_rows
+from webapp.audit.anchoring import existing_anchor_key
 from webapp.extensions import db
 from workflows.audit import compute_hash
 from workflows.db import transaction
-from workflows.inspection.exporting import document_hash, dumps_export
+from workflows.inspection.exporting import (
+    SignatureCheck,
+    document_hash,
+    dumps_export,
+    render_export_html,
+    verify_export,
+)
 from workflows.models import AuditAnchor, AuditEvent, HumanTask, ProcessInstance, RecordView
-from workflows.registry.models import Cadre, OrgUnit, RoleAssignment, User
+from workflows.registry.models import Cadre, OrgUnit, Position, RoleAssignment, User
 from workflows.registry.passwords import hash_password
+from workflows.registry.records import add_position
 from workflows.registry.tokens import create_token
 from workflows.states import Role, TaskStatus
 
@@ -138,6 +146,50 @@ def test_search_filters_by_process_unit_subject_step_and_outcome(auth: AuthActio
         response = client.get(f"/audit/events?{bad}")
         assert response.status_code == 400
         assert re.search(rf'name="{field}"[^>]*aria-invalid="true"', response.get_data(as_text=True)), bad
+
+
+def _readable(html: str) -> str:
+    """A page's text as read, without what the "Chi tiết kỹ thuật" toggles hold."""
+    return re.sub(r"<details.*?</details>", "", html, flags=re.DOTALL)
+
+
+def test_the_log_words_each_event_as_the_history_does_with_the_raw_content_behind_a_toggle(
+    auth: AuthActions, client, story, driver
+) -> None:
+    with driver.session_factory() as s, transaction(s):
+        cadre = s.scalars(select(Cadre).where(Cadre.code == "CB0001")).one()
+        post = Position(title="Phó Chủ tịch thử", unit_id=cadre.unit_id, level="commune")
+        s.add(post)
+        s.flush()
+        add_position(
+            s,
+            s.scalars(select(User).where(User.username == "personnel1")).one(),
+            cadre,
+            position_id=post.id,
+            started_on="2026-11-01",
+        )
+        cadre_id = cadre.id
+    auth.login("auditor1")
+    html = client.get(f"/audit/events?chain=instance:{story['eventful']}").get_data(as_text=True)
+    shown = _readable(html)
+    # A sentence per event, as the history page says it: the step, the role and unit it waited for, its deadline.
+    assert "Đã mở bước “Xem xét, phê duyệt” — giao cho vai trò Lãnh đạo trực tiếp tại Xã An Phú, hạn xử lý" in shown
+    assert "Đã nhận bước “Xem xét, phê duyệt”." in shown
+    # A change before → after under the form's title, not the data key.
+    assert re.search(r"Nội dung đề nghị</span>: <del>—</del> → <ins>Xin nghỉ</ins>", shown)
+    # Who acted: the full name, the user name beside it.
+    assert 'class="actor">Lê Văn Minh <span class="ref">supervisor1</span>' in shown
+    for developer_text in ("candidate_role", "task_key", "assignee_id", "subject_line:", "&#34;"):
+        assert developer_text not in shown, developer_text
+    # The raw content is kept, behind the toggle.
+    toggles = re.findall(r"<details[^>]*><summary>Chi tiết kỹ thuật</summary>(.*?)</details>", html, re.DOTALL)
+    assert len(toggles) == len(re.findall(r"<tr>", shown)) - 1 and any("candidate_role" in t for t in toggles)
+    # How to verify, in the app; the zone the times are in.
+    assert 'href="/audit/integrity"' in shown and "canbo audit verify" not in html
+    assert "giờ Việt Nam (UTC+7)" in shown
+    # A cadre record's event is worded as the record's history words it: the post by its title.
+    record = _readable(client.get(f"/audit/events?chain=cadre:{cadre_id}").get_data(as_text=True))
+    assert "Phó Chủ tịch thử" in record and "position_id" not in record and "Nhận chức vụ" in record
 
 
 def test_who_acted_is_found_by_a_part_of_the_name_marks_and_case_ignored(
@@ -350,6 +402,45 @@ def test_an_export_downloads_and_verifies_offline(auth: AuthActions, client, run
         broken = runner.invoke(args=["audit", "verify-export", str(path)])
         assert broken.exit_code == 1 and "NOT intact" in broken.output
     assert client.get(f"/audit/instances/{story['eventful']}/export?format=pdf").status_code == 400
+
+
+def test_the_exported_file_reads_as_the_history_page_with_the_raw_records_after_it(
+    auth: AuthActions, client, story, app
+) -> None:
+    auth.login("auditor1")
+    data = client.get(f"/audit/instances/{story['eventful']}/export?format=html").get_data()
+    html = data.decode()
+    readable, _sep, technical = html.partition("<h2>Chi tiết kỹ thuật</h2>")
+    assert technical, "the raw records follow the readable part"
+    # The history's sentences, people by name and user name, the status in words, local time with its zone.
+    assert "<td>Lê Văn Minh (supervisor1)</td><td>Đã nhận bước “Xem xét, phê duyệt”.</td>" in readable
+    assert "<li>Nội dung đề nghị: — → Xin nghỉ</li>" in readable
+    assert "Thời gian theo giờ Việt Nam (UTC+7)." in readable and "<dd>Đã hủy</dd>" in readable
+    assert "<td>02/11/2026 15:00</td>" in readable  # 08:00 UTC, as the screens show it
+    assert "— Vũ Đức Tuấn (auditor1)</dd>" in readable
+    for raw in ("task_opened", "instance_started", "cancelled", "T08:00", "&quot;", "candidate_role"):
+        assert raw not in readable, raw
+    # The chain's own records are kept whole in the technical part.
+    assert "task_opened" in technical and "2026-11-02T08:00:00Z" in technical and "candidate_role" in technical
+    document = json.loads(re.search(r'id="canbo-export">(.*?)</script>', html, re.DOTALL).group(1))  # type: ignore[union-attr]
+    assert document["format"] == "canbo-instance-history/3"
+    assert [event["seq"] for event in document["readable"]["events"]] == [e["seq"] for e in document["events"]]
+    # Verified as before: re-rendered byte for byte, signed; a byte of a sentence changed fails.
+    with app.app_context():
+        key = existing_anchor_key()
+    assert verify_export(data, key=key).ok and verify_export(data, key=key).signature is SignatureCheck.VALID
+    at = data.find("Đã nhận bước".encode())
+    assert not verify_export(data[:at] + b"X" + data[at + 1 :], key=key).ok
+    # The readable part is signed: a sentence rewritten in the embedded copy too, the hash recomputed, is caught
+    # by the key; and a sentence taken out fails even without it.
+    forged = json.loads(dumps_export(document))
+    forged["readable"]["events"][5]["what"] = "Đã hoàn thành bước “Xem xét, phê duyệt”."
+    forged["document_sha256"] = document_hash(forged)
+    assert verify_export(render_export_html(forged).encode()).ok  # without the key: names and words unproven
+    assert verify_export(render_export_html(forged).encode(), key=key).signature is SignatureCheck.ALTERED
+    del forged["readable"]["events"][5]
+    forged["document_sha256"] = document_hash(forged)
+    assert not verify_export(render_export_html(forged).encode()).ok
 
 
 def _check_on_the_page(client, auth: AuthActions, content: bytes, name: str):  # type: ignore[no-untyped-def]

@@ -4,7 +4,9 @@ anchor digest kept off the server, the PostgreSQL triggers, and an instance expo
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import delete, event, select, text, update
@@ -20,6 +22,7 @@ from workflows.db import transaction
 from workflows.errors import Invalid
 from workflows.inspection.anchors import build_digest, read_digest, write_anchor, write_daily_anchor
 from workflows.inspection.exporting import (
+    EXPORT_FORMAT,
     UNSIGNED_FORMAT,
     SignatureCheck,
     document_hash,
@@ -281,6 +284,38 @@ def test_an_export_made_before_exports_were_signed_still_verifies(driver: Workfl
     report = verify_export(data, key=KEY)
     assert report.ok, report.explained
     assert report.signature is SignatureCheck.UNSIGNED
+
+
+EXPORTS = Path(__file__).parent / "exports"
+
+
+@pytest.mark.parametrize("name", ["format-1.html", "format-2.html", "format-2.json"])
+def test_files_of_the_earlier_formats_still_verify_byte_for_byte(name: str) -> None:
+    """Files written before the readable part was worded (decision 0075), kept as they were exported: they verify,
+    and their HTML re-renders to exactly their bytes — the readable part they were signed with, not today's."""
+    data = (EXPORTS / name).read_bytes()
+    report = verify_export(data, key=KEY)
+    assert report.ok, report.explained
+    assert report.signature is (SignatureCheck.UNSIGNED if name.startswith("format-1") else SignatureCheck.VALID)
+    if name.endswith(".html"):
+        embedded = re.search(rb'id="canbo-export">(.*?)</script>', data, re.DOTALL)
+        assert embedded is not None
+        document = json.loads(embedded.group(1))
+        assert "readable" not in document and render_export_html(document).encode() == data
+        assert b"<td>task_opened</td>" in data and b"Chi ti\xe1\xba\xbft k\xe1\xbb\xb9 thu\xe1\xba\xadt" not in data
+    position = data.find(b"supervisor1")
+    assert not verify_export(data[:position] + b"S" + data[position + 1 :], key=KEY).ok
+
+
+def test_a_file_of_this_format_without_its_readable_words_has_the_technical_part_only(
+    driver: WorkflowDriver,
+) -> None:
+    story = build_story(driver)
+    document = _export(driver, story["completed"])
+    assert document["format"] == EXPORT_FORMAT and document["readable"] is None
+    html = render_export_html(document)
+    assert "Diễn biến" not in html and "Chi tiết kỹ thuật" in html
+    assert verify_export(html.encode(), key=KEY).ok
 
 
 def test_an_export_names_what_was_altered(driver: WorkflowDriver) -> None:

@@ -3,15 +3,18 @@ procedures, the integrity check and the anchors, the read log, and the inspectio
 
 from __future__ import annotations
 
+from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from markupsafe import Markup
 from werkzeug.wrappers import Response
 
-from webapp import display_zone
+from webapp import display_zone, display_zone_label
 from webapp.audit.anchoring import anchor_key, existing_anchor_key
 from webapp.audit.forms import DigestForm, ExportCheckForm, NoteForm
 from webapp.audit.payloads import payload_summary
@@ -21,6 +24,7 @@ from webapp.extensions import db
 from webapp.http import act, problem_text, process_engine, translated
 from webapp.instances.views import STATUS_LABELS, labels, page_with_diagram
 from webapp.query_args import id_arg, page_arg
+from webapp.registry.views import readable_history
 from workflows.access import visible_units
 from workflows.audit import verify_chains
 from workflows.errors import Invalid, NotFound
@@ -39,12 +43,19 @@ from workflows.exports import (
     parse_audit_filters,
 )
 from workflows.inspection.anchors import read_digest, recent_anchors
-from workflows.inspection.exporting import dumps_export, export_instance, render_export_html, verify_export
+from workflows.inspection.exporting import Readable, dumps_export, export_instance, render_export_html, verify_export
 from workflows.inspection.history import instance_history, load_cadre, load_cadre_history
 from workflows.inspection.notes import add_note, can_add_note
 from workflows.inspection.reads import ViewedObject, ViewFilters, views_page
-from workflows.instances import STATUSES, deployed_processes, load_visible_instance
-from workflows.models import AuditAnchor, ProcessInstance
+from workflows.instances import (
+    STATUSES,
+    TimelineEntry,
+    deployed_processes,
+    event_entries,
+    load_visible_instance,
+    sees_errors,
+)
+from workflows.models import AuditAnchor, AuditEvent, ProcessInstance
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 bp.add_app_template_filter(payload_summary, "payload_summary")
@@ -108,7 +119,9 @@ def events() -> Any:
         "processes": processes,
         "units": units,
         "outcomes": STATUSES,
-        "status_labels": STATUS_LABELS,
+        # The integrity check covers every chain: offered to readers at the top of the tree (_require_whole_trail).
+        "whole_trail": audit_roots(db.session, current_user) is None,
+        **labels(),
     }
     if problems:
         errors = {problem.field: problem_text(problem) for problem in problems}
@@ -124,7 +137,25 @@ def events() -> Any:
         )
     page = audit_page(db.session, filters, scope, page=page_arg(request.args), per_page=PER_PAGE)
     names = audit_names(db.session, page.records)
-    return render_template("audit/events.html", page=page, errors={}, names=names, **context)
+    return render_template("audit/events.html", page=page, errors={}, names=names, **_worded(page), **context)
+
+
+def _worded(page: ListPage) -> dict[str, Any]:
+    """Each event of the page in the words of the inspector's history (an instance's) or of a record's history (a
+    cadre's, a unit's, the system's): one wording for an event wherever it is read."""
+    events = [record["event"] for record in page.records]
+    outside = [event for event in events if event.instance_id is None]
+    return {
+        "entries": {
+            entry.event.id: entry
+            for entry in event_entries(db.session, events, process_engine(), locale=str(get_locale() or "vi"))
+        },
+        "record_changes": {event.id: changes for event, _payload, changes in readable_history(outside)}
+        if outside
+        else {},
+        # The history macros' view of "the instance" (instances/_history.html): none here, as many as the page has.
+        "detail": SimpleNamespace(sees_errors=sees_errors(current_user), definition=None),
+    }
 
 
 # -- one instance -------------------------------------------------------------------------------------------------
@@ -160,7 +191,9 @@ def export(instance_id: int) -> Response:
     if fmt not in ("json", "html"):
         abort(400)
     with read_logged(ViewedObject.INSTANCE_EXPORT, found.id, found.unit_id):
-        document = export_instance(db.session, found, exported_by=current_user, key=anchor_key())
+        document = export_instance(
+            db.session, found, exported_by=current_user, key=anchor_key(), readable=_export_words(found)
+        )
     if fmt == "json":
         response = make_response(dumps_export(document))
         response.mimetype = "application/json"
@@ -173,6 +206,53 @@ def export(instance_id: int) -> Response:
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+def _export_words(instance: ProcessInstance) -> Readable:
+    """The readable part of an export in the history page's words (instances/_history.html), the pages' local time
+    with its zone named, people by full name with their user names: what the inspector read on the screen."""
+
+    def words(events: list[AuditEvent], exported: datetime) -> dict[str, Any]:
+        engine, locale = process_engine(), str(get_locale() or "vi")
+        entries = event_entries(db.session, events, engine, locale=locale)
+        detail = SimpleNamespace(
+            sees_errors=sees_errors(current_user), definition=engine.definition(db.session, instance.process_version_id)
+        )
+        macros = current_app.jinja_env.get_template("audit/_export_words.html").make_module(
+            {**labels(), "detail": detail}
+        )
+        local = current_app.jinja_env.filters["localdatetime"]
+
+        def who(entry: TimelineEntry) -> str:
+            if entry.event.actor_id is None and not entry.actor_full_name:
+                return _("System") if entry.event.actor_name == "system" else entry.event.actor_name
+            return f"{entry.actor_full_name or entry.event.actor_name} ({entry.event.actor_name})"
+
+        def plain(markup: Any) -> str:
+            # A macro's output is markup: its text, entities read back (the file escapes it again where it lays it).
+            return markup.striptags() if isinstance(markup, Markup) else str(markup)
+
+        status = STATUS_LABELS.get(instance.status)
+        return {
+            "zone": display_zone_label(current_app),
+            "status": str(status) if status is not None else instance.status,
+            "started": local(instance.started_dt),
+            "ended": local(instance.ended_dt) if instance.ended_dt else None,
+            "exported": local(exported),
+            "exported_by": f"{current_user.full_name} ({current_user.username})",
+            "events": [
+                {
+                    "seq": entry.event.seq,
+                    "when": local(entry.event.occurred_dt),
+                    "who": who(entry),
+                    "what": plain(macros.what(entry)),  # type: ignore[attr-defined]
+                    "changes": [text for c in entry.changes if (text := plain(macros.change(c)))],  # type: ignore[attr-defined]
+                }
+                for entry in entries
+            ],
+        }
+
+    return words
 
 
 @bp.post("/instances/<int:instance_id>/notes")

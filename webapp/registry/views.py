@@ -161,7 +161,7 @@ def _record_of(cadre_id: int) -> dict[str, Any]:
             .where(EvaluationResult.cadre_id == cadre_id)
             .order_by(EvaluationResult.period.desc())
         ).all(),
-        "history": _readable_history(events),
+        "history": readable_history(events),
         "actors": full_names(db.session, {event.actor_name for event in events}),
     }
 
@@ -196,10 +196,19 @@ def _field_name(name: str) -> str:
     return _(label) if label else name
 
 
-def _readable_history(events: list[AuditEvent]) -> list[tuple[AuditEvent, dict[str, Any], list[tuple[str, str, str]]]]:
-    """Each event of a cadre's record with its changes as a person reads them: the field's name, choices and yes/no
-    in words, dates as dd/mm/yyyy, units and posts by name — not `gender: male`, `unit_id: 4`."""
-    payloads = [json.loads(event.payload) for event in events]
+def _payload(event: AuditEvent) -> dict[str, Any]:
+    try:
+        payload = json.loads(event.payload)
+    except ValueError:
+        return {}  # an altered row: the integrity check says so, the page still opens
+    return payload if isinstance(payload, dict) else {}
+
+
+def readable_history(events: list[AuditEvent]) -> list[tuple[AuditEvent, dict[str, Any], list[tuple[str, str, str]]]]:
+    """Each event of a cadre's record (or a unit's) with its changes as a person reads them: the field's name,
+    choices and yes/no in words, dates as dd/mm/yyyy, units and posts by name — not `gender: male`, `unit_id: 4`.
+    The record's history and the audit log (webapp/audit) say them alike."""
+    payloads = [_payload(event) for event in events]
     changes = [payload.get("changes") if isinstance(payload.get("changes"), dict) else {} for payload in payloads]
     ids: dict[str, set[int]] = {"unit": set(), "post": set()}
     for fields in changes:

@@ -18,6 +18,7 @@ import hmac
 import json
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -37,21 +38,36 @@ from workflows.models import AuditEvent, ProcessInstance
 from workflows.registry.models import Cadre, OrgUnit, User
 from workflows.states import EventType, InstanceStatus
 
-EXPORT_FORMAT = "canbo-instance-history/2"
+EXPORT_FORMAT = "canbo-instance-history/3"
+# Exported before the readable part was worded (decision 0075): signed, events shown as the chain records them.
+SIGNED_FORMAT = "canbo-instance-history/2"
 UNSIGNED_FORMAT = "canbo-instance-history/1"  # exported before decision 0049: no signature, still verifiable
+FORMATS = (EXPORT_FORMAT, SIGNED_FORMAT, UNSIGNED_FORMAT)
+# The readable part of a file (format 3), worded by the caller (the web layer, in the reader's language) from the
+# events read and the moment of the export: the zone times are shown in, the status, the start, the end and the
+# export's moment as people read them, who exported (name and user name), and for each event its number, local
+# time, who acted, one sentence and its changes before → after. It is signed with the rest.
+Readable = Callable[[list[AuditEvent], datetime], dict[str, Any]]
 _EMBEDDED = re.compile(r'<script type="application/json" id="canbo-export">(.*?)</script>', re.DOTALL)
 
 
-def export_instance(session: Session, instance: ProcessInstance, *, exported_by: User, key: bytes) -> dict[str, Any]:
-    events = session.scalars(
-        select(AuditEvent).where(AuditEvent.chain_key == f"instance:{instance.id}").order_by(AuditEvent.seq)
+def export_instance(
+    session: Session, instance: ProcessInstance, *, exported_by: User, key: bytes, readable: Readable | None = None
+) -> dict[str, Any]:
+    """`readable`: the words of the file's readable part; without it (a script's export) the file has the technical
+    part only."""
+    events = list(
+        session.scalars(
+            select(AuditEvent).where(AuditEvent.chain_key == f"instance:{instance.id}").order_by(AuditEvent.seq)
+        )
     )
+    exported = utcnow_naive()
     subject = session.get(Cadre, instance.subject_cadre_id) if instance.subject_cadre_id is not None else None
     unit = session.get(OrgUnit, instance.unit_id) if instance.unit_id is not None else None
     model = model_version(instance.process_version)
     document: dict[str, Any] = {
         "format": EXPORT_FORMAT,
-        "exported": utcnow_naive().isoformat() + "Z",
+        "exported": exported.isoformat() + "Z",
         "exported_by": exported_by.username,
         "instance": {
             "id": instance.id,
@@ -108,6 +124,7 @@ def export_instance(session: Session, instance: ProcessInstance, *, exported_by:
             for row in instance_attachments(session, instance.id)
         ],
     }
+    document["readable"] = readable(events, exported) if readable is not None else None
     document["document_sha256"] = document_hash(document)
     document["signature"] = {"algorithm": SIGNATURE_ALGORITHM, "key_id": key_id(key), "value": sign(key, document)}
     return document
@@ -144,7 +161,114 @@ def _signature_line(signature: Any) -> str:
 
 
 def render_export_html(document: dict[str, Any]) -> str:
-    """Deterministic: the same document always gives the same bytes (verification re-renders and compares)."""
+    """Deterministic: the same document always gives the same bytes (verification re-renders and compares). A file
+    of an earlier format is rendered as that format was, byte for byte: its readable part is what it was signed as."""
+    if document.get("format") in (SIGNED_FORMAT, UNSIGNED_FORMAT):
+        return _render_format_2(document)
+    return _render(document)
+
+
+_STYLE = (
+    "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
+    "td,th{border:1px solid #999;padding:2px 6px;vertical-align:top}code{font-size:85%}</style>"
+)
+
+
+def _readable_rows(readable: dict[str, Any]) -> str:
+    rows = []
+    for event in readable["events"]:
+        changes = "".join(f"<li>{_cell(change)}</li>" for change in event.get("changes") or [])
+        rows.append(
+            "<tr>"
+            f"<td>{_cell(event['seq'])}</td><td>{_cell(event['when'])}</td><td>{_cell(event['who'])}</td>"
+            f"<td>{_cell(event['what'])}{f'<ul>{changes}</ul>' if changes else ''}</td>"
+            "</tr>"
+        )
+    return "\n".join(rows)
+
+
+def _render(document: dict[str, Any]) -> str:
+    """Format 3: the readable part in the words and local time of the pages, the chain's own records (times in UTC,
+    event codes, raw content, hashes) in a technical part after it."""
+    instance, model = document["instance"], document["model"]
+    readable = document.get("readable")
+    subject = instance.get("subject") or {}
+    unit = instance.get("unit") or {}
+    technical = []
+    for event in document["events"]:
+        technical.append(
+            "<tr>"
+            f"<td>{_cell(event['seq'])}</td><td>{_cell(event['occurred'])}Z</td><td>{_cell(event['actor_name'])}</td>"
+            f"<td>{_cell(event['event_type'])}</td><td><code>{_cell(event['payload'])}</code></td>"
+            f"<td><code>{_cell(event['hash'][:16])}…</code></td>"
+            "</tr>"
+        )
+    ballots = "".join(
+        f"<li>{_cell(b['step'])}: {_cell(b['tally'].get('outcome'))} — "
+        + ", ".join(
+            f"{_cell(c.get('key'))} {_cell(c.get('yes'))}/{_cell(b['tally'].get('denominator'))}"
+            for c in b["tally"].get("candidates") or []
+        )
+        + "</li>"
+        for b in document["ballots"]
+    )
+    embedded = dumps_export(document).replace("</", "<\\/")
+    rules = ", ".join(f"{_cell(name)} ({_cell(digest[:12])})" for name, digest in sorted(model["rule_files"].items()))
+    if isinstance(readable, dict):
+        facts = (
+            f"<dt>Trạng thái</dt><dd>{_cell(readable['status'])}</dd>"
+            f"<dt>Bắt đầu</dt><dd>{_cell(readable['started'])}</dd>"
+            + (f"<dt>Kết thúc</dt><dd>{_cell(readable['ended'])}</dd>" if readable.get("ended") else "")
+            + f"<dt>Xuất lúc</dt><dd>{_cell(readable['exported'])} — {_cell(readable['exported_by'])}</dd>"
+        )
+        story = (
+            f"<p>Thời gian theo {_cell(readable['zone'])}.</p>\n"
+            "<h2>Diễn biến</h2>\n<table><thead><tr><th>#</th><th>Thời điểm</th><th>Người thực hiện</th>"
+            "<th>Nội dung</th></tr></thead><tbody>\n" + _readable_rows(readable) + "\n</tbody></table>\n"
+        )
+    else:
+        facts = (
+            f"<dt>Trạng thái</dt><dd>{_cell(instance['status'])}</dd>"
+            f"<dt>Xuất lúc</dt><dd>{_cell(document['exported'])} — {_cell(document['exported_by'])}</dd>"
+        )
+        story = ""
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="vi"><head><meta charset="utf-8">'
+        f"<title>Lịch sử hồ sơ {_cell(instance['reference'])}</title>" + _STYLE + "</head><body>\n"
+        f"<h1>Lịch sử hồ sơ {_cell(instance['reference'])}</h1>\n"
+        "<dl>"
+        f"<dt>Quy trình</dt><dd>{_cell(model['name'])} (v{_cell(model['version'])}, "
+        f"{_cell(model['content_hash'][:12])})</dd>"
+        f"<dt>Quy tắc</dt><dd>{rules or '—'}</dd>"
+        f"<dt>Cán bộ</dt><dd>{_cell(subject.get('full_name'))} {_cell(subject.get('code'))}</dd>"
+        f"<dt>Đơn vị</dt><dd>{_cell(unit.get('name'))}</dd>"
+        + facts
+        + "</dl>\n"
+        + (f"<h2>Kết quả kiểm phiếu</h2><ul>{ballots}</ul>\n" if ballots else "")
+        + story
+        + "<h2>Chi tiết kỹ thuật</h2>\n"
+        "<p>Từng sự kiện đúng như chuỗi băm ghi lại (thời điểm theo UTC), và các mã băm để kiểm tra.</p>\n"
+        "<dl>"
+        f"<dt>Xuất lúc (UTC)</dt><dd>{_cell(document['exported'])} — {_cell(document['exported_by'])}</dd>"
+        f"<dt>Mã băm cuối chuỗi</dt><dd><code>#{_cell(document['head']['seq'])} "
+        f"{_cell(document['head']['hash'])}</code></dd>"
+        f"<dt>Mã băm tài liệu</dt><dd><code>{_cell(document['document_sha256'])}</code></dd>"
+        + _signature_line(document.get("signature"))
+        + "</dl>\n"
+        "<table><thead><tr><th>#</th><th>Thời điểm (UTC)</th><th>Người thực hiện</th>"
+        "<th>Loại</th><th>Nội dung</th><th>Mã băm</th></tr></thead><tbody>\n"
+        + "\n".join(technical)
+        + "\n</tbody></table>\n"
+        "<p>Kiểm tra tệp này: tải lên trang “Kiểm tra tệp lịch sử đã xuất” của hệ thống (Nhật ký hệ thống › Kiểm tra "
+        "tính toàn vẹn), hoặc ngoại tuyến: <code>canbo audit verify-export TỆP</code>.</p>\n"
+        f'<script type="application/json" id="canbo-export">{embedded}</script>\n'
+        "</body></html>\n"
+    )
+
+
+def _render_format_2(document: dict[str, Any]) -> str:
+    """Formats 1 and 2, unchanged: what their files were written as, so that they re-render to the same bytes."""
     instance, model = document["instance"], document["model"]
     subject = instance.get("subject") or {}
     unit = instance.get("unit") or {}
@@ -280,7 +404,7 @@ def verify_export(data: bytes, *, key: bytes | None = None) -> ExportReport:
         )
         report.is_export = False
         return report
-    if not isinstance(document, dict) or document.get("format") not in (EXPORT_FORMAT, UNSIGNED_FORMAT):
+    if not isinstance(document, dict) or document.get("format") not in FORMATS:
         report.problems.append(
             Problem(N_("not an instance history export (%(format)s)"), message_args={"format": EXPORT_FORMAT})
         )
@@ -488,6 +612,13 @@ def _check_against_chain(document: dict[str, Any], report: ExportReport) -> None
                 message_args={"status": instance["status"], "expected": expected.value},
             )
         )
+
+    readable = document.get("readable")
+    if isinstance(readable, dict):
+        # Its words are the signature's to prove; that it tells every event of the chain, once, in order, is not.
+        listed = [event.get("seq") for event in readable.get("events") or [] if isinstance(event, dict)]
+        if listed != [event["seq"] for event in document["events"]]:
+            report.problems.append(Problem(N_("the readable part does not tell the chain's events one by one")))
 
     def counted(step: Any, tally: Any) -> str:
         return canonical_json([step, tally])
