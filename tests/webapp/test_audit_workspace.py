@@ -418,6 +418,9 @@ def test_the_exported_file_reads_as_the_history_page_with_the_raw_records_after_
     assert "Thời gian theo giờ Việt Nam (UTC+7)." in readable and "<dd>Đã hủy</dd>" in readable
     assert "<td>02/11/2026 15:00</td>" in readable  # 08:00 UTC, as the screens show it
     assert "— Vũ Đức Tuấn (auditor1)</dd>" in readable
+    # A ballot's result by the candidates' names and in words; its codes in the technical part.
+    assert re.search(r"<li>[^<]*Nguyễn Văn An: 2/3 [^<]*</li>", readable)
+    assert "elected" not in readable and "collective_vote: elected" in technical
     for raw in ("task_opened", "instance_started", "cancelled", "T08:00", "&quot;", "candidate_role"):
         assert raw not in readable, raw
     # The chain's own records are kept whole in the technical part.

@@ -22,6 +22,7 @@ from webapp.audit.reads import read_logged
 from webapp.downloads import export_format, format_problems, send_table
 from webapp.extensions import db
 from webapp.http import act, problem_text, process_engine, translated
+from webapp.i18n import tally_text
 from webapp.instances.views import STATUS_LABELS, labels, page_with_diagram
 from webapp.query_args import id_arg, page_arg
 from webapp.registry.views import readable_history
@@ -44,7 +45,7 @@ from workflows.exports import (
 )
 from workflows.inspection.anchors import read_digest, recent_anchors
 from workflows.inspection.exporting import Readable, dumps_export, export_instance, render_export_html, verify_export
-from workflows.inspection.history import instance_history, load_cadre, load_cadre_history
+from workflows.inspection.history import ballot_tallies, instance_history, load_cadre, load_cadre_history
 from workflows.inspection.notes import add_note, can_add_note
 from workflows.inspection.reads import ViewedObject, ViewFilters, views_page
 from workflows.instances import (
@@ -240,6 +241,13 @@ def _export_words(instance: ProcessInstance) -> Readable:
             "ended": local(instance.ended_dt) if instance.ended_dt else None,
             "exported": local(exported),
             "exported_by": f"{current_user.full_name} ({current_user.username})",
+            # As the history page's tallies read: the question, the step, each candidate by name, the outcome.
+            "ballots": [
+                f"{box.question} ({detail.definition.step_name(box.step_key)}): "
+                + tally_text(box.tally, box.candidate_names)
+                for box in ballot_tallies(db.session, instance.id)
+                if box.closed_dt is not None
+            ],
             "events": [
                 {
                     "seq": entry.event.seq,

@@ -45,8 +45,8 @@ UNSIGNED_FORMAT = "canbo-instance-history/1"  # exported before decision 0049: n
 FORMATS = (EXPORT_FORMAT, SIGNED_FORMAT, UNSIGNED_FORMAT)
 # The readable part of a file (format 3), worded by the caller (the web layer, in the reader's language) from the
 # events read and the moment of the export: the zone times are shown in, the status, the start, the end and the
-# export's moment as people read them, who exported (name and user name), and for each event its number, local
-# time, who acted, one sentence and its changes before → after. It is signed with the rest.
+# export's moment as people read them, who exported (name and user name), each closed ballot's result in words, and
+# for each event its number, local time, who acted, one sentence and its changes before → after. Signed with the rest.
 Readable = Callable[[list[AuditEvent], datetime], dict[str, Any]]
 _EMBEDDED = re.compile(r'<script type="application/json" id="canbo-export">(.*?)</script>', re.DOTALL)
 
@@ -214,6 +214,13 @@ def _render(document: dict[str, Any]) -> str:
     )
     embedded = dumps_export(document).replace("</", "<\\/")
     rules = ", ".join(f"{_cell(name)} ({_cell(digest[:12])})" for name, digest in sorted(model["rule_files"].items()))
+    raw_ballots = f"<h2>Kết quả kiểm phiếu</h2><ul>{ballots}</ul>\n" if ballots else ""
+    if isinstance(readable, dict) and isinstance(readable.get("ballots"), list):
+        worded = "".join(f"<li>{_cell(line)}</li>" for line in readable["ballots"])
+        ballots_first = f"<h2>Kết quả kiểm phiếu</h2><ul>{worded}</ul>\n" if worded else ""
+        raw_ballots = raw_ballots.replace("<h2>Kết quả kiểm phiếu</h2>", "<h3>Kết quả kiểm phiếu (dữ liệu gốc)</h3>")
+    else:
+        ballots_first, raw_ballots = raw_ballots, ""
     if isinstance(readable, dict):
         facts = (
             f"<dt>Trạng thái</dt><dd>{_cell(readable['status'])}</dd>"
@@ -245,7 +252,7 @@ def _render(document: dict[str, Any]) -> str:
         f"<dt>Đơn vị</dt><dd>{_cell(unit.get('name'))}</dd>"
         + facts
         + "</dl>\n"
-        + (f"<h2>Kết quả kiểm phiếu</h2><ul>{ballots}</ul>\n" if ballots else "")
+        + ballots_first
         + story
         + "<h2>Chi tiết kỹ thuật</h2>\n"
         "<p>Từng sự kiện đúng như chuỗi băm ghi lại (thời điểm theo UTC), và các mã băm để kiểm tra.</p>\n"
@@ -256,7 +263,8 @@ def _render(document: dict[str, Any]) -> str:
         f"<dt>Mã băm tài liệu</dt><dd><code>{_cell(document['document_sha256'])}</code></dd>"
         + _signature_line(document.get("signature"))
         + "</dl>\n"
-        "<table><thead><tr><th>#</th><th>Thời điểm (UTC)</th><th>Người thực hiện</th>"
+        + raw_ballots
+        + "<table><thead><tr><th>#</th><th>Thời điểm (UTC)</th><th>Người thực hiện</th>"
         "<th>Loại</th><th>Nội dung</th><th>Mã băm</th></tr></thead><tbody>\n"
         + "\n".join(technical)
         + "\n</tbody></table>\n"
