@@ -450,36 +450,58 @@ def _text(markup: str) -> str:
     return " ".join(unescape(_TAG.sub("", markup)).split())
 
 
-def _readable(page: str) -> tuple[list[tuple[str, str]], list[list[str]]]:
-    """The facts (label, value) and the event rows' cells of an export's readable part, as text."""
+# A readable table's column, by its heading as the file writes it, as a ShownChange names it; the readable
+# "Diễn biến" table (format 3) and the chain's own "Sự kiện" table share these names.
+_COLUMN_FIELDS = {
+    "#": "seq",
+    "Thời điểm": "occurred",
+    "Thời điểm (UTC)": "occurred",
+    "Người thực hiện": "actor",
+    "Loại": "event_type",
+    "Nội dung": "payload",
+    "Mã băm": "hash",
+}
+_TABLE = re.compile(r"<thead>(.*?)</thead><tbody>(.*?)</tbody>", re.DOTALL)
+_HEADING = re.compile(r"<th>(.*?)</th>", re.DOTALL)
+
+EventTable = tuple[list[str], list[list[str]]]  # the columns' field names, and each row's cells as text
+
+
+def _readable(page: str) -> tuple[list[tuple[str, str]], list[EventTable]]:
+    """The facts (label, value) and the event tables (columns, rows' cells) of an export's readable part, as text:
+    format 3 has the history in words and the chain's records, earlier formats the records alone."""
     page = page.split('<script type="application/json"', 1)[0]  # the embedded data is not what a reader sees
-    body = page.split("<tbody>", 1)[1] if "<tbody>" in page else ""
     facts = [(_text(label), _text(value)) for label, value in _FACT.findall(page)]
-    rows = [[_text(cell) for cell in _CELL.findall(row)] for row in _ROW.findall(body.split("</tbody>", 1)[0])]
-    return facts, rows
+    tables = []
+    for head, body in _TABLE.findall(page):
+        columns = [_COLUMN_FIELDS.get(_text(heading), _text(heading)) for heading in _HEADING.findall(head)]
+        tables.append((columns, [[_text(cell) for cell in _CELL.findall(row)] for row in _ROW.findall(body)]))
+    return facts, tables
 
 
 def shown_changes(shown_page: str, signed_page: str) -> list[ShownChange]:
     """What a reader of `shown_page` sees that `signed_page` (rendered from the embedded data) does not say.
 
-    Both are read by the same rules, so an untouched readable part gives nothing; rows are matched by position
-    (an event added or removed in the readable part is said as a different number of rows)."""
-    shown_facts, shown_rows = _readable(shown_page)
-    signed_facts, signed_rows = _readable(signed_page)
+    Both are read by the same rules, so an untouched readable part gives nothing; tables and their rows are matched
+    by position (an event added or removed in the readable part is said as a different number of rows)."""
+    shown_facts, shown_tables = _readable(shown_page)
+    signed_facts, signed_tables = _readable(signed_page)
     changes = []
     for index, (label, value) in enumerate(signed_facts):
         seen_label, seen = shown_facts[index] if index < len(shown_facts) else ("", "")
         if (seen_label, seen) != (label, value):
             changes.append(ShownChange(None, label, seen if seen_label == label else f"{seen_label}: {seen}", value))
-    if len(shown_rows) != len(signed_rows):
-        changes.append(ShownChange(None, ROW_COUNT, str(len(shown_rows)), str(len(signed_rows))))
-    for shown_row, signed_row in zip(shown_rows, signed_rows, strict=False):
-        seq = signed_row[0] if signed_row else None
-        for index, signed in enumerate(signed_row):
-            seen = shown_row[index] if index < len(shown_row) else ""
-            if seen != signed:
-                name = EVENT_FIELDS[index] if index < len(EVENT_FIELDS) else str(index)
-                changes.append(ShownChange(seq, name, seen, signed))
+    for index, (columns, signed_rows) in enumerate(signed_tables):
+        shown_rows = shown_tables[index][1] if index < len(shown_tables) else []
+        if len(shown_rows) != len(signed_rows):
+            changes.append(ShownChange(None, ROW_COUNT, str(len(shown_rows)), str(len(signed_rows))))
+        for shown_row, signed_row in zip(shown_rows, signed_rows, strict=False):
+            seq = signed_row[0] if signed_row else None
+            for column, signed in enumerate(signed_row):
+                seen = shown_row[column] if column < len(shown_row) else ""
+                if seen != signed:
+                    name = columns[column] if column < len(columns) else str(column)
+                    changes.append(ShownChange(seq, name, seen, signed))
     return changes
 
 
