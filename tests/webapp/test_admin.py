@@ -534,6 +534,8 @@ def test_a_versions_files_download_as_they_were_stored(auth: AuthActions, client
     sample = lxml_html.fromstring(client.get("/admin/processes/sample_approval").get_data(as_text=True))
     links = sample.xpath('//tr[@data-version="1"]//a[contains(@href, "/files/")]/@href')
     assert any(link.endswith(".bpmn") for link in links) and any(link.endswith(".json") for link in links), links
+    folded = sample.xpath('//tr[@data-version="1"]//details[@class="version-forms"]')
+    assert folded and all(link.endswith(".json") for link in folded[0].xpath(".//a/@href"))  # the forms, folded
     form = client.get(next(link for link in links if link.endswith(".json")))
     assert form.status_code == 200 and "attachment" in form.headers["Content-Disposition"]
     json.loads(form.get_data())
