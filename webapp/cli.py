@@ -75,6 +75,7 @@ from workflows.production.heartbeat import WorkerIdentity, beat
 from workflows.query_args import MAX_ID
 from workflows.registry.accounts import (
     create_user,
+    edit_details,
     grant_role,
     open_tasks_held,
     reset_password,
@@ -836,6 +837,21 @@ def create_user_command(
     )
     click.echo(f"Đã tạo tài khoản {created.username}; mật khẩu tạm thời (chỉ hiện một lần):", err=True)
     click.echo(password)
+
+
+@users.command("edit", help="Correct the full name or e-mail address of USERNAME (an empty --email removes it).")
+@click.argument("username")
+@click.option("--full-name", default=None, help="The new full name; left as it is when omitted.")
+@click.option("--email", default=None, help="The new e-mail address; left as it is when omitted.")
+@_REASON
+@with_appcontext
+def edit_command(username: str, full_name: str | None, email: str | None, reason: str) -> None:
+    user = _user(username)
+    assert user is not None
+    name = user.full_name if full_name is None else full_name
+    mail = user.email if email is None else email
+    _account_change(lambda: edit_details(db.session, None, user.id, full_name=name, email=mail, reason=reason))
+    click.echo(f"Đã sửa họ tên và e-mail của {user.username}.")
 
 
 @users.command("grant", help="Grant USERNAME the ROLE in the unit with code UNIT (it covers the units below).")

@@ -409,3 +409,100 @@ def test_a_communes_administrator_manages_only_the_accounts_wholly_in_their_comm
     assert refused.status_code == 422 and "Đơn vị đó nằm ngoài phạm vi của bạn" in refused.get_data(as_text=True)
     assert not _user(driver, "supervisor1").has_role("admin")  # type: ignore[union-attr]
     assert len(_events(driver)) == before
+
+
+def _edit(auth: AuthActions, user_id: int, **fields: str) -> Any:
+    data = {"full_name": "Nguyễn Thị Hoa", "email": "hoa@example.vn", "reason": "Sai chính tả khi tạo", **fields}
+    return auth.post(f"/admin/users/{user_id}/details", data, page=f"/admin/users/{user_id}")
+
+
+def test_an_administrator_corrects_the_name_and_e_mail_and_it_is_audited(
+    auth: AuthActions, client, driver: WorkflowDriver
+) -> None:
+    officer = _user(driver, "officer2")
+    assert officer is not None
+    auth.login("admin")
+    page = _doc(client.get(f"/admin/users/{officer.id}"))
+    assert page.xpath('//form[@id="details-form"]//input[@name="full_name"]/@value') == [officer.full_name]
+    response = _edit(auth, officer.id, full_name="  Nguyễn   Thị Hoa ")
+    assert response.status_code == 302
+    edited = _user(driver, "officer2")
+    assert edited is not None and edited.full_name == "Nguyễn Thị Hoa" and edited.email == "hoa@example.vn"
+    ((kind, actor, payload),) = _events(driver, officer.id)
+    assert (kind, actor) == ("user_details_changed", "admin")
+    assert payload["before"] == {"full_name": officer.full_name, "email": officer.email}
+    assert payload["after"] == {"full_name": "Nguyễn Thị Hoa", "email": "hoa@example.vn"}
+    assert payload["reason"] == "Sai chính tả khi tạo"
+    assert "password" not in json.dumps(payload)
+    history = _doc(client.get(f"/admin/users/{officer.id}")).xpath('//li[@data-event="user_details_changed"]')
+    assert history and "Nguyễn Thị Hoa" in history[0].text_content()
+    # The same values again change nothing and say so.
+    again = _edit(auth, officer.id)
+    assert again.status_code == 422
+    assert "Họ tên và địa chỉ e-mail không thay đổi" in again.get_data(as_text=True)
+    assert len(_events(driver, officer.id)) == 1
+    with driver.session_factory() as s:
+        assert verify_chains(s).ok
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"email": "not-an-address"}, "Địa chỉ e-mail không hợp lệ"),
+        ({"full_name": " "}, "Cần nhập họ và tên"),
+        ({"reason": ""}, "Hãy nêu lý do"),
+    ],
+)
+def test_a_bad_correction_is_refused_and_nothing_changes(
+    auth: AuthActions, client, driver: WorkflowDriver, fields: dict[str, str], message: str
+) -> None:
+    officer = _user(driver, "officer2")
+    assert officer is not None
+    auth.login("admin")
+    response = _edit(auth, officer.id, **fields)
+    assert response.status_code == 422
+    assert message in response.get_data(as_text=True)
+    after = _user(driver, "officer2")
+    assert after is not None and (after.full_name, after.email) == (officer.full_name, officer.email)
+    assert _events(driver) == []
+
+
+@pytest.mark.parametrize("username", ["personnel1", "officer1"])
+def test_only_administrators_correct_an_account(
+    auth: AuthActions, client, driver: WorkflowDriver, username: str
+) -> None:
+    target = _user(driver, "officer2")
+    assert target is not None
+    auth.login(username)
+    assert auth.post(f"/admin/users/{target.id}/details", {"full_name": "X", "reason": "x"}).status_code == 403
+    assert _user(driver, "officer2").full_name == target.full_name  # type: ignore[union-attr]
+    assert _events(driver) == []
+
+
+def test_an_administrator_cannot_correct_an_account_outside_their_scope(
+    runner, auth: AuthActions, client, driver: WorkflowDriver
+) -> None:
+    assert runner.invoke(args=["users", "grant", "officer2", "admin", "X001", "--reason", "Quản trị xã"]).exit_code == 0
+    before = len(_events(driver))
+    outside = _user(driver, "officer3")
+    assert outside is not None
+    auth.login("officer2")
+    refused = auth.post(f"/admin/users/{outside.id}/details", {"full_name": "Tên Khác", "reason": "x"})
+    assert refused.status_code == 404
+    assert _user(driver, "officer3").full_name == outside.full_name  # type: ignore[union-attr]
+    assert len(_events(driver)) == before
+
+
+def test_the_command_line_corrects_an_account(runner, driver: WorkflowDriver) -> None:
+    officer = _user(driver, "officer2")
+    assert officer is not None
+    edited = runner.invoke(args=["users", "edit", "officer2", "--email", "moi@example.vn", "--reason", "Đổi hộp thư"])
+    assert edited.exit_code == 0, edited.output
+    after = _user(driver, "officer2")
+    assert after is not None and after.email == "moi@example.vn" and after.full_name == officer.full_name
+    ((kind, actor, payload),) = _events(driver, officer.id)
+    assert (kind, actor) == ("user_details_changed", "system")
+    assert payload["after"] == {"email": "moi@example.vn"}
+    bad = runner.invoke(args=["users", "edit", "officer2", "--email", "khong-hop-le", "--reason", "x"])
+    assert bad.exit_code == 1 and "Địa chỉ e-mail không hợp lệ" in bad.stderr
+    assert _user(driver, "officer2").email == "moi@example.vn"  # type: ignore[union-attr]

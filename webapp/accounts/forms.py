@@ -14,10 +14,15 @@ class RoleFields(Form):
     unit_id = SelectField(_l("Unit"), validate_choice=False)
 
 
-class NewUserForm(RoleFields):
-    username = StringField(_l("Username"), filters=[clean_text])
+class DetailsFields(Form):
+    """Shared by creation and correction so both send the same fields to the same service checks."""
+
     full_name = StringField(_l("Full name"), filters=[clean_text])
     email = StringField(_l("E-mail address"), filters=[clean_text])
+
+
+class NewUserForm(RoleFields, DetailsFields):
+    username = StringField(_l("Username"), filters=[clean_text])
     cadre_code = StringField(_l("Cadre record code (optional)"), filters=[clean_text])
     reason = StringField(_l("Note for the audit log (optional)"), filters=[clean_text])
 
@@ -29,4 +34,8 @@ class GrantForm(RoleFields):
 class ReasonForm(Form):
     """Revoking a role, deactivating, reactivating, resetting a password: each asks why (the audit log keeps it)."""
 
+    reason = StringField(_l("Reason"), filters=[clean_text])
+
+
+class DetailsForm(DetailsFields):
     reason = StringField(_l("Reason"), filters=[clean_text])

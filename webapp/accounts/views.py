@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import or_, select
 
-from webapp.accounts.forms import GrantForm, NewUserForm, ReasonForm, RoleFields
+from webapp.accounts.forms import DetailsForm, GrantForm, NewUserForm, ReasonForm, RoleFields
 from webapp.admin.views import admin_required
 from webapp.extensions import db
 from webapp.http import act, refusal_on_fields
@@ -26,6 +26,7 @@ from workflows.registry.accounts import (
     UserEvent,
     can_manage_user,
     create_user,
+    edit_details,
     grant_role,
     open_tasks_held,
     reset_password,
@@ -49,6 +50,7 @@ def _event_labels() -> dict[str, str]:
         UserEvent.DEACTIVATED: _("Account deactivated"),
         UserEvent.ACTIVATED: _("Account reactivated"),
         UserEvent.PASSWORD_RESET: _("Password reset"),
+        UserEvent.DETAILS_CHANGED: _("Name or e-mail changed"),
     }
 
 
@@ -167,6 +169,7 @@ def _render_user(
     *,
     status: int = 200,
     grant: GrantForm | None = None,
+    details: DetailsForm | None = None,
     reason_form: ReasonForm | None = None,
     acting: str | None = None,
     problems: list[str] | None = None,
@@ -182,11 +185,14 @@ def _render_user(
             select(OrgUnit).where(OrgUnit.id.in_([user.unit_id, *(a.unit_id for a in user.role_assignments)]))
         )
     }
+    if details is None:
+        details = DetailsForm(formdata=None, data={"full_name": user.full_name, "email": user.email or ""})
     page = render_template(
         "accounts/user.html",
         user=user,
         units=units,
         grant=grant,
+        details=details,
         reason_form=reason_form or ReasonForm(formdata=None),
         acting=acting,
         problems=problems or [],
@@ -212,7 +218,7 @@ def show(user_id: int) -> Any:
 def _refused(user: User, error: Invalid | NotAllowed, **forms: Any) -> Any:
     db.session.rollback()
     user = _managed_user(user.id)
-    form = forms.get("grant") or forms.get("reason_form")
+    form = forms.get("grant") or forms.get("details") or forms.get("reason_form")
     return _render_user(user, status=422, problems=refusal_on_fields(form, error), **forms)
 
 
@@ -238,6 +244,30 @@ def grant(user_id: int) -> Any:
     except (Invalid, NotAllowed) as error:
         return _refused(user, error, grant=form)
     flash(_("The role was granted."), "success")
+    return redirect(url_for("accounts.show", user_id=user.id))
+
+
+@bp.post("/<int:user_id>/details")
+@admin_required
+def details(user_id: int) -> Any:
+    user = _managed_user(user_id)
+    form = DetailsForm()
+    if not form.validate_on_submit():
+        return _render_user(user, status=422, details=form, problems=[_("The form has expired; please try again.")])
+    try:
+        act(
+            lambda: edit_details(
+                db.session,
+                current_user,
+                user.id,
+                full_name=form.full_name.data,
+                email=form.email.data,
+                reason=form.reason.data,
+            )
+        )
+    except (Invalid, NotAllowed) as error:
+        return _refused(user, error, details=form)
+    flash(_("The name and e-mail address were saved."), "success")
     return redirect(url_for("accounts.show", user_id=user.id))
 
 

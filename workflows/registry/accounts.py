@@ -1,6 +1,6 @@
-"""User accounts for administrators: creating them, granting and revoking roles in units, deactivating and
-reactivating them, resetting a password. Each change is chained in the account's audit log (`user:<id>`) with who
-made it and why.
+"""User accounts for administrators: creating them, correcting their name and e-mail, granting and revoking roles
+in units, deactivating and reactivating them, resetting a password. Each change is chained in the account's audit
+log (`user:<id>`) with who made it and why.
 
 An administrator manages the accounts whose unit lies in a subtree where they hold the admin role, and grants
 roles only in units of those subtrees: a commune's administrator cannot make anyone a provincial auditor.
@@ -52,6 +52,7 @@ class UserEvent(StrEnum):
     DEACTIVATED = "user_deactivated"
     ACTIVATED = "user_activated"
     PASSWORD_RESET = "password_reset"  # noqa: S105 (an event name)
+    DETAILS_CHANGED = "user_details_changed"
 
 
 def user_chain(user_id: int) -> str:
@@ -99,6 +100,23 @@ def _reason(raw: Any, problems: list[Problem], *, required: bool) -> str:
     elif len(reason) > REASON_LIMIT:
         problems.append(Problem("the reason is too long (at most 500 characters)", field="reason"))
     return reason
+
+
+def _full_name(raw: Any, problems: list[Problem]) -> str:
+    full = " ".join(storable(str(raw or "")).split())
+    if not full:
+        problems.append(Problem("the full name is required", field="full_name"))
+    elif len(full) > NAME_LIMIT:
+        problems.append(Problem("the full name is too long", field="full_name"))
+    return full
+
+
+def _email(raw: Any, problems: list[Problem]) -> str:
+    """The address, or "" for none (an account may have no e-mail)."""
+    mail = storable(str(raw or "")).strip()
+    if mail and (len(mail) > EMAIL_LIMIT or not _EMAIL.fullmatch(mail)):
+        problems.append(Problem("not a valid e-mail address", field="email"))
+    return mail
 
 
 def _checked_role(
@@ -156,14 +174,8 @@ def create_user(
         )
     elif session.scalar(select(User.id).where(func.lower(User.username) == name_text)) is not None:
         problems.append(Problem(USERNAME_TAKEN, field="username", message_args={"username": name_text}))
-    full = " ".join(storable(str(full_name or "")).split())
-    if not full:
-        problems.append(Problem("the full name is required", field="full_name"))
-    elif len(full) > NAME_LIMIT:
-        problems.append(Problem("the full name is too long", field="full_name"))
-    mail = storable(str(email or "")).strip()
-    if mail and (len(mail) > EMAIL_LIMIT or not _EMAIL.fullmatch(mail)):
-        problems.append(Problem("not a valid e-mail address", field="email"))
+    full = _full_name(full_name, problems)
+    mail = _email(email, problems)
     cadre = None
     code = storable(str(cadre_code or "")).strip().upper()
     if code:
@@ -297,3 +309,32 @@ def reset_password(session: Session, actor: User | None, user_id: int, *, reason
     session.flush()
     _audit(session, actor, user.id, UserEvent.PASSWORD_RESET, {"reason": why})
     return password
+
+
+def edit_details(
+    session: Session, actor: User | None, user_id: int, *, full_name: Any, email: Any, reason: Any
+) -> User:
+    """Corrects the full name and e-mail address, checked as on creation; the event keeps the values before and after
+    of what changed (neither is secret: both show on the account's page)."""
+    user = _user(session, actor, user_id)
+    problems: list[Problem] = []
+    full = _full_name(full_name, problems)
+    mail = _email(email, problems) or None
+    why = _reason(reason, problems, required=True)
+    before = {"full_name": user.full_name, "email": user.email}
+    after = {"full_name": full, "email": mail}
+    changed = [key for key in before if before[key] != after[key]]
+    if not problems and not changed:
+        problems.append(Problem("the full name and e-mail address are unchanged; nothing was saved"))
+    if problems:
+        raise Invalid("the account was not changed", problems)
+    user.full_name = full
+    user.email = mail
+    session.flush()
+    payload: dict[str, Any] = {
+        "before": {key: before[key] for key in changed},
+        "after": {key: after[key] for key in changed},
+        "reason": why,
+    }
+    _audit(session, actor, user.id, UserEvent.DETAILS_CHANGED, payload)
+    return user
