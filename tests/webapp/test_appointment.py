@@ -22,6 +22,7 @@ from tests.fixtures.appointment import (
     ALL_DOCUMENTS,
     NOMINEE,
     OUTSIDER,
+    VICE_CHAIR,
     add_commune_pc_post,
     deploy_shared_ballot_form_version,
     recent,
@@ -38,7 +39,9 @@ from workflows.appointment.hooks import working_deadline
 from workflows.appointment.service import start_due_reappointments
 from workflows.audit import verify_chains
 from workflows.db import transaction
-from workflows.models import BallotBox, BallotElector, ProcessInstance
+from workflows.deployment.operations import deploy_bundle
+from workflows.deployment.validation import BundleFile
+from workflows.models import AuditEvent, BallotBox, BallotElector, ProcessInstance
 from workflows.registry.demo import load_demo_province
 from workflows.registry.models import Cadre, CadrePosition, OrgUnit, PlanningEntry, Position, RoleAssignment, User
 from workflows.registry.records import add_position, local_today, remove_planning_entry
@@ -556,6 +559,69 @@ def test_the_worker_starts_a_reappointment_once(
     assert len(started) == 1 and (started[0].business_key or "").startswith("reappointment/")
     tasks = driver.open_tasks(started[0].id)
     assert [(t.task_key, t.assignee_id) for t in tasks] == [("self_report", officer2)]
+    _verified(session_factory)
+
+
+def test_a_reappointment_failing_in_a_script_is_noted_once_and_the_other_terms_still_start(
+    runner: FlaskCliRunner,
+    auth: AuthActions,
+    client: FlaskClient,
+    driver: WorkflowDriver,
+    session_factory: sessionmaker[Session],
+    world: dict[str, Any],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Decision 0073: a start by the worker fails as one from a page does — rolled back, noted once a day for
+    "Cần xử lý" — and the worker goes on with the other terms."""
+    model = (Path(__file__).resolve().parents[2] / "bpmn" / "appointment.bpmn").read_text(encoding="utf-8")
+    condition = "source == 'reappointment'</bpmn:conditionExpression>"
+    assert condition in model
+    failing = f"source == 'reappointment' and 1 / (0 if cadre_code == '{NOMINEE}' else 1)</bpmn:conditionExpression>"
+    term_end = local_today() + timedelta(days=80)
+    with session_factory() as s, transaction(s):
+        bundle = [BundleFile("appointment.bpmn", model.replace(condition, failing).encode())]
+        forms = Path(__file__).resolve().parents[2] / "forms"
+        (deployed,) = deploy_bundle(s, bundle, actor=user(s, "admin"), forms_dir=forms)
+        for code, unit in ((NOMINEE, None), (OUTSIDER, "X002")):
+            cadre = s.scalars(select(Cadre).where(Cadre.code == code)).one()
+            post_id = world["post_id"]
+            if unit is not None:
+                post = Position(
+                    title=VICE_CHAIR,
+                    unit_id=s.scalars(select(OrgUnit.id).where(OrgUnit.code == unit)).one(),
+                    level="commune",
+                    is_leadership=True,
+                    title_code="commune_pc_vice_chair",
+                )
+                s.add(post)
+                s.flush()
+                post_id = post.id
+            add_position(s, None, cadre, position_id=post_id, started_on="2022-01-01", term_ends_on=term_end)
+
+    def failures() -> list[dict[str, Any]]:
+        with session_factory() as s:
+            payloads = s.scalars(
+                select(AuditEvent.payload).where(AuditEvent.chain_key == "system", AuditEvent.event_type == "error")
+            ).all()
+        return [json.loads(p) for p in payloads]
+
+    with caplog.at_level("ERROR"):
+        first = runner.invoke(args=["worker", "--once"])
+        second = runner.invoke(args=["worker", "--once"])  # the failed term is due still: tried again, noted once
+    assert first.exit_code == 0 and second.exit_code == 0
+    assert f"re-appointment of {OUTSIDER}" in first.output and NOMINEE not in first.output + second.output
+    assert sum(f"re-appointment of {NOMINEE}" in r.getMessage() for r in caplog.records) == 2  # a line per try
+    (noted,) = failures()
+    assert (noted["stage"], noted["process_id"], noted["version"]) == ("start", "appointment", deployed.version)
+    with session_factory() as s:
+        started = s.scalars(select(ProcessInstance).where(ProcessInstance.process_id == "appointment")).all()
+        outsider = s.scalars(select(Cadre.id).where(Cadre.code == OUTSIDER)).one()
+    assert [i.subject_cadre_id for i in started] == [outsider]  # nothing half-written for the failed one
+    auth.login("admin")
+    admin_page = lxml_html.fromstring(client.get("/admin").get_data(as_text=True))
+    (row,) = admin_page.xpath("//tr[@data-failed-start='appointment']")
+    assert f"v{deployed.version}" in row.text_content()
+    assert "Quy trình không khởi tạo được" in admin_page.text_content()
     _verified(session_factory)
 
 

@@ -278,3 +278,60 @@ def test_a_step_failing_in_a_script_says_so_in_vietnamese_changes_nothing_and_is
     auth.logout()
     auth.login("admin")
     assert f"/instances/{instance_id}" in client.get("/admin").get_data(as_text=True)
+
+
+def test_a_scheduled_evaluation_opening_failing_in_a_script_is_noted_once_and_the_other_units_still_open(
+    auth: AuthActions, client, driver: WorkflowDriver, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Decision 0073: the worker's own starts fail as one from a page does — rolled back, noted once a day for
+    "Cần xử lý" — and the other units still open."""
+    from datetime import date
+
+    from workflows.evaluation import PROCESS_ID
+    from workflows.evaluation.schedule import open_scheduled_months
+    from workflows.registry.models import OrgUnit
+    from workflows.rules.evaluation import DEFAULT_POLICY
+
+    model = (ROOT / "bpmn" / "monthly_evaluation.bpmn").read_text(encoding="utf-8")
+    first_flow = '<bpmn:sequenceFlow id="Flow_start" sourceRef="start" targetRef="self_assessment" />'
+    assert first_flow in model and model.count("<bpmn:incoming>Flow_start</bpmn:incoming>") == 1
+    with driver.session_factory() as s, transaction(s):
+        x001 = s.scalars(select(OrgUnit.id).where(OrgUnit.code == "X001")).one()
+        check = (
+            '<bpmn:sequenceFlow id="Flow_start" sourceRef="start" targetRef="check_unit" />'
+            '<bpmn:scriptTask id="check_unit" name="Kiểm tra đơn vị"><bpmn:incoming>Flow_start</bpmn:incoming>'
+            "<bpmn:outgoing>Flow_checked</bpmn:outgoing>"
+            f"<bpmn:script>checked = 1 / (0 if cadre_unit_id == {x001} else 1)</bpmn:script></bpmn:scriptTask>"
+            '<bpmn:sequenceFlow id="Flow_checked" sourceRef="check_unit" targetRef="self_assessment" />'
+        )
+        failing = model.replace(first_flow, check).replace(
+            "<bpmn:incoming>Flow_start</bpmn:incoming>", "<bpmn:incoming>Flow_checked</bpmn:incoming>", 1
+        )
+        admin = s.scalars(select(User).where(User.username == "admin")).one()
+        dmn = (ROOT / "bpmn" / "evaluation_grade.dmn").read_bytes()
+        bundle = [BundleFile("monthly_evaluation.bpmn", failing.encode()), BundleFile("evaluation_grade.dmn", dmn)]
+        (deployed,) = deploy_bundle(s, bundle, actor=admin, forms_dir=ROOT / "forms")
+
+    def run() -> list:  # type: ignore[type-arg]
+        return open_scheduled_months(
+            driver.session_factory,
+            driver.engine,
+            unit_codes=["X001", "X002"],
+            policy=DEFAULT_POLICY,
+            today=date(2026, 11, 20),
+        )
+
+    with caplog.at_level("ERROR"):
+        (opening,) = run()
+        assert run() == []  # X002 is done; X001 is tried again and noted no second time the same day
+    assert opening.unit_code == "X002" and opening.opened > 0
+    assert sum("opening of 2026-11 for X001 failed" in r.getMessage() for r in caplog.records) == 2
+    (noted,) = _start_failures(driver)
+    assert (noted["stage"], noted["process_id"], noted["version"]) == ("start", PROCESS_ID, deployed.version)
+    with driver.session_factory() as s:
+        opened = s.scalar(select(func.count()).where(ProcessInstance.process_id == PROCESS_ID))
+    assert opened == opening.opened  # none half-written for X001
+    auth.login("admin")
+    admin_page = lxml_html.fromstring(client.get("/admin").get_data(as_text=True))
+    (row,) = admin_page.xpath(f"//tr[@data-failed-start='{PROCESS_ID}']")
+    assert f"v{deployed.version}" in row.text_content() and "Kiểm tra đơn vị" in row.text_content()

@@ -22,10 +22,10 @@ from workflows.appointment.hooks import CALENDAR_KEY, POLICY_WORKING_DAYS, worki
 from workflows.assignment import holds_role_over, path_ancestors
 from workflows.db import transaction
 from workflows.deployment.operations import in_use
-from workflows.engine.operations import start_instance
+from workflows.engine.operations import record_start_failure, start_instance
 from workflows.engine.runtime import ProcessEngine
 from workflows.engine.store import InstanceSnapshot
-from workflows.errors import N_, Conflict, Invalid, NotAllowed, NotFound, Problem, WorkflowError
+from workflows.errors import N_, Conflict, Invalid, NotAllowed, NotFound, Problem, ScriptFailure, WorkflowError
 from workflows.models import ProcessInstance, WorkerCursor
 from workflows.query_args import parse_id
 from workflows.registry.models import Cadre, CadrePosition, OrgUnit, Position, User
@@ -363,6 +363,11 @@ def start_due_reappointments(
                         session, engine, actor=None, held=held, policy=policy, calendar=calendar
                     )
                 done.append(StartedReappointment(instance.id, code, term_end))
+            except ScriptFailure as failure:
+                # Rolled back; noted for /admin's "Needs attention" as a start from a page is (decision 0073).
+                with transaction(session):
+                    record_start_failure(session, actor=None, error=failure)
+                log.error("re-appointment of %s (term ending %s) not started: %s", code, term_end, failure)
             except (IntegrityError, WorkflowError, NotFound) as error:
                 log.error("re-appointment of %s (term ending %s) not started: %s", code, term_end, error)
     return done

@@ -75,11 +75,15 @@ def _placeholder(key: str) -> str:
 
 def _run(engine: ProcessEngine, definition: Definition, data: Mapping[str, Any]) -> Any:
     workflow = engine.new_workflow(definition)
-    with translate_engine_errors():
-        start_task = workflow.get_next_task(state=TaskState.READY)
-        if start_task is not None:
-            start_task.data.update(data)
-        workflow.do_engine_steps()
+    try:
+        with translate_engine_errors():
+            start_task = workflow.get_next_task(state=TaskState.READY)
+            if start_task is not None:
+                start_task.data.update(data)
+            workflow.do_engine_steps()
+    except ScriptFailure as failure:
+        failure.process_version_id = definition.id  # a start has no instance: noted against its version
+        raise
     return workflow
 
 
