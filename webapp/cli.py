@@ -155,6 +155,13 @@ def _user(username: str | None) -> User | None:
     return user
 
 
+def _named_user(username: str) -> User:
+    """The user a command names as its subject (an account command's USERNAME): unknown stops it, as `_user` does."""
+    user = _user(username)
+    assert user is not None  # a name was given: _user returns or stops
+    return user
+
+
 def _engine():  # type: ignore[no-untyped-def]
     return current_app.extensions["canbo_engine"]
 
@@ -771,8 +778,7 @@ def users() -> None:
 @click.option("--name", default="cli", help="A label to recognise the token by.")
 @with_appcontext
 def token_command(username: str, name: str) -> None:
-    user = _user(username)
-    assert user is not None
+    user = _named_user(username)
     try:
         with transaction(db.session):
             token = create_token(db.session, user, name)
@@ -846,8 +852,7 @@ def create_user_command(
 @_REASON
 @with_appcontext
 def edit_command(username: str, full_name: str | None, email: str | None, reason: str) -> None:
-    user = _user(username)
-    assert user is not None
+    user = _named_user(username)
     name = user.full_name if full_name is None else full_name
     mail = user.email if email is None else email
     _account_change(lambda: edit_details(db.session, None, user.id, full_name=name, email=mail, reason=reason))
@@ -861,8 +866,7 @@ def edit_command(username: str, full_name: str | None, email: str | None, reason
 @_REASON
 @with_appcontext
 def grant_command(username: str, role: str, unit: str, reason: str) -> None:
-    user = _user(username)
-    assert user is not None
+    user = _named_user(username)
     _account_change(lambda: grant_role(db.session, None, user.id, role=role, unit_id=_unit_id(unit), reason=reason))
     click.echo(f"Đã cấp vai trò {role} tại {unit.upper()} cho {user.username}.")
 
@@ -874,8 +878,7 @@ def grant_command(username: str, role: str, unit: str, reason: str) -> None:
 @_REASON
 @with_appcontext
 def revoke_command(username: str, role: str, unit: str, reason: str) -> None:
-    user = _user(username)
-    assert user is not None
+    user = _named_user(username)
     unit_id = _unit_id(unit)
     held = next((a.id for a in user.role_assignments if a.role == role and a.unit_id == unit_id), None)
     if held is None:
@@ -889,8 +892,7 @@ def revoke_command(username: str, role: str, unit: str, reason: str) -> None:
 @_REASON
 @with_appcontext
 def deactivate_command(username: str, reason: str) -> None:
-    user = _user(username)
-    assert user is not None
+    user = _named_user(username)
     _account_change(lambda: set_active(db.session, None, user.id, active=False, reason=reason))
     click.echo(f"Đã ngừng tài khoản {user.username}: không đăng nhập được, mã API không còn dùng được.")
     held = open_tasks_held(db.session, user.id)
@@ -903,8 +905,7 @@ def deactivate_command(username: str, reason: str) -> None:
 @_REASON
 @with_appcontext
 def activate_command(username: str, reason: str) -> None:
-    user = _user(username)
-    assert user is not None
+    user = _named_user(username)
     _account_change(lambda: set_active(db.session, None, user.id, active=True, reason=reason))
     click.echo(f"Đã kích hoạt lại tài khoản {user.username}.")
 
@@ -917,8 +918,7 @@ def activate_command(username: str, reason: str) -> None:
 @_REASON
 @with_appcontext
 def reset_password_command(username: str, reason: str) -> None:
-    user = _user(username)
-    assert user is not None
+    user = _named_user(username)
     password = _account_change(lambda: reset_password(db.session, None, user.id, reason=reason))
     click.echo(f"Mật khẩu tạm thời mới của {user.username} (chỉ hiện một lần):", err=True)
     click.echo(password)
