@@ -113,6 +113,27 @@ def test_the_cadre_view_lists_procedures_in_time_order(auth: AuthActions, client
     assert 'data-kind="completed"' in html
 
 
+def test_the_cadre_view_words_record_changes_as_the_record_page_does(auth: AuthActions, client, driver) -> None:
+    """The inspector reads "Chức vụ: — → Phó Chủ tịch UBND xã", who did it by name, and the reason — not
+    `position_id: — → 31`, a bare user name, or `True`."""
+    with driver.session_factory() as s, transaction(s):
+        cadre = s.scalars(select(Cadre).where(Cadre.code == "CB0001")).one()
+        actor = s.scalars(select(User).where(User.username == "personnel1")).one()
+        post = Position(title="Phó Chủ tịch UBND xã", unit_id=cadre.unit_id, level="commune")
+        s.add(post)
+        s.flush()
+        add_position(s, actor, cadre, position_id=post.id, started_on="2025-06-06")
+        cadre_id, actor_name = cadre.id, actor.full_name
+    auth.login("auditor1")
+    html = client.get(f"/audit/cadres/{cadre_id}").get_data(as_text=True)
+    timeline = html.split('class="timeline cadre-timeline"')[-1]
+    assert "Chức vụ: <del>—</del> → <ins>Phó Chủ tịch UBND xã</ins>" in timeline
+    assert "Bắt đầu từ: <del>—</del> → <ins>06/06/2025</ins>" in timeline
+    assert f'{actor_name} <span class="ref">personnel1</span>' in timeline
+    for raw in ("position_id", "started_on", "2025-06-06"):
+        assert raw not in timeline, raw
+
+
 def test_search_filters_by_process_unit_subject_step_and_outcome(auth: AuthActions, client, story, driver) -> None:
     def chains(query: str) -> set[str]:
         response = client.get(f"/audit/events?{query}&format=csv")

@@ -41,6 +41,7 @@ from workflows.exports import (
     audit_roots,
     audit_scope,
     can_view_audit,
+    full_names,
     parse_audit_filters,
 )
 from workflows.inspection.anchors import read_digest, recent_anchors
@@ -295,7 +296,15 @@ def cadre(cadre_id: int) -> str:
         abort(404)
     with read_logged(ViewedObject.CADRE_HISTORY, found.id, found.unit_id):
         history = load_cadre_history(db.session, current_user, cadre_id)
-        return render_template("audit/cadre.html", history=history, **labels())
+        events = [item.event for item in history.items if item.event is not None]
+        return render_template(
+            "audit/cadre.html",
+            history=history,
+            # A record's changes and who made them, worded as the record's page and the audit log word them.
+            record_changes={event.id: changes for event, _payload, changes in readable_history(events)},
+            actors=full_names(db.session, {event.actor_name for event in events}),
+            **labels(),
+        )
 
 
 # -- integrity ------------------------------------------------------------------------------------------------

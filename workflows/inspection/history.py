@@ -282,6 +282,7 @@ class CadreTimelineItem:
     event_type: str | None
     actor_name: str | None
     payload: dict[str, Any]
+    event: AuditEvent | None = None  # the record's event, for the page's wording of its changes
 
 
 @dataclass
@@ -334,6 +335,7 @@ def load_cadre_history(session: Session, user: User, cadre_id: int) -> CadreHist
                 event.event_type,
                 event.actor_name,
                 payload if isinstance(payload, dict) else {},
+                event,
             )
         )
     items.sort(key=lambda item: item.when)  # stable: a procedure's start stays before what it wrote that instant
