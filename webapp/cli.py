@@ -694,6 +694,11 @@ def _worker_pass(
 def loopback_link_warning(base_url: str) -> str | None:
     """A warning when e-mails would link to the sending machine's own address (the default BASE_URL): the link works
     on the server and nowhere else, and nothing else would tell the operator before the first complaint."""
+    if not base_url.strip():
+        return (
+            "warning: BASE_URL is empty: e-mails tell people which page to open instead of linking to it. Set BASE_URL "
+            "to the address they use (docs/deploy.md)."
+        )
     host = (urlsplit(base_url).hostname or "").lower()
     if host in ("localhost", "::1") or host.startswith("127."):
         return (

@@ -84,6 +84,7 @@ _LEASE_ROUND_TRIPS = 12
 _MAX_BACKOFF = timedelta(hours=24)
 _ERROR_LIMIT = 2000
 _TITLE_LIMIT = 255
+_APP_NAME = "hệ thống quản lý quy trình cán bộ"  # how the e-mails name the app
 
 _notifications = cast(Table, Notification.__table__)
 
@@ -780,13 +781,14 @@ def _build_message(smtp: SmtpSettings, claim: _Claim) -> EmailMessage:
     text = claim.body
     base = smtp.base_url.strip().rstrip("/")
     link = smtp.links.get(claim.kind)
+    # Without the app's address a link would point nowhere the reader can reach: name the page instead.
     if claim.human_task_id is not None:
-        text += f"\n\nMở công việc: {smtp.base_url.rstrip('/')}/tasks/{claim.human_task_id}"
+        where = f"{base}/tasks/{claim.human_task_id}" if base else f"đăng nhập {_APP_NAME}, mở “Hộp công việc”."
+        text += f"\n\nMở công việc: {where}"
     elif link is not None:
-        # Without the app's address a link would point nowhere the reader can reach: name the page instead.
-        where = f"{base}{link.path}" if base else f"đăng nhập hệ thống quản lý quy trình cán bộ, mở {link.page}."
+        where = f"{base}{link.path}" if base else f"đăng nhập {_APP_NAME}, mở {link.page}."
         text += f"\n\n{link.label}: {where}"
-    text += "\n\n-- \nThư gửi tự động từ hệ thống quản lý quy trình cán bộ; vui lòng không trả lời thư này.\n"
+    text += f"\n\n-- \nThư gửi tự động từ {_APP_NAME}; vui lòng không trả lời thư này.\n"
     message.set_content(text, charset="utf-8")
     return message
 

@@ -457,7 +457,12 @@ def test_worker_refuses_a_configured_poll_interval_out_of_range(app: Flask, runn
 
 @pytest.mark.parametrize(
     ("base_url", "warned"),
-    [("http://127.0.0.1:5000", True), ("http://localhost/canbo", True), ("https://canbo.sonha.gov.vn", False)],
+    [
+        ("http://127.0.0.1:5000", True),
+        ("http://localhost/canbo", True),
+        ("", True),  # e-mails then name the page to open: works, but the operator should know
+        ("https://canbo.sonha.gov.vn", False),
+    ],
 )
 def test_the_worker_warns_when_e_mail_links_point_to_its_own_machine(
     app: Flask, runner: FlaskCliRunner, base_url: str, warned: bool

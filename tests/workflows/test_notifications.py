@@ -355,6 +355,21 @@ def test_notifications_are_emailed_in_vietnamese(
     assert len(inbox.envelopes) == 1
 
 
+def test_without_a_base_url_a_task_email_names_the_inbox_instead_of_a_dead_link(
+    driver: WorkflowDriver, smtp_server: tuple[_Inbox, SmtpSettings]
+) -> None:
+    """A bare "/tasks/12" in an e-mail leads nowhere: the reader is told where to find the task instead."""
+    inbox, settings = smtp_server
+    settings.base_url = ""
+    _with_addresses(driver.session_factory)
+    _submitted(driver)
+    assert run_notifications(driver.session_factory, settings).emailed == 2
+    for _recipients, message in inbox.messages():
+        body = message.get_content()
+        assert "Mở công việc: đăng nhập hệ thống quản lý quy trình cán bộ, mở “Hộp công việc”.\n" in body
+        assert "/tasks/" not in body
+
+
 def test_without_smtp_settings_emails_wait(driver: WorkflowDriver) -> None:
     _with_addresses(driver.session_factory)
     _submitted(driver)
