@@ -35,7 +35,7 @@ from webapp.config import ConfigError
 from webapp.evaluation import evaluation_policy, reminder_leads
 from webapp.evaluation.rollup_cli import annual_command, rollup_command
 from webapp.extensions import db
-from webapp.http import problem_text, translated
+from webapp.http import act, problem_text, translated
 from webapp.notifications import digest_schedule, email_links
 from webapp.own_start_pages import own_start_page
 from workflows import clock
@@ -55,7 +55,7 @@ from workflows.deployment.operations import (
 )
 from workflows.deployment.validation import BundleFile, split_uploads, validate_bundle
 from workflows.engine import operations
-from workflows.errors import Invalid, Problem, WorkflowError
+from workflows.errors import Invalid, Problem, ScriptFailure, WorkflowError
 from workflows.evaluation.demo_month import DEMO_OPENED_BY, DEMO_UNIT_CODE, demo_products
 from workflows.evaluation.opening import open_for_cadres, plan_month
 from workflows.evaluation.products import read_assigned_products
@@ -459,17 +459,22 @@ def start_command(
     data = _json_object(data_json)
     subject_id = _lookup_id(Cadre, subject_code) if subject_code else None
     unit_id = _lookup_id(OrgUnit, unit_code) if unit_code else None
+    actor = _user(username)
     try:
-        with transaction(db.session):
-            instance = operations.start_instance(
+        # Through `act`, as a start from the page: a failed model script is noted for /admin after the rollback.
+        instance = act(
+            lambda: operations.start_instance(
                 db.session,
                 _engine(),
-                actor=_user(username),
+                actor=actor,
                 process_id=process_id,
                 data=data,
                 subject_cadre_id=subject_id,
                 unit_id=unit_id,
             )
+        )
+    except ScriptFailure as failure:
+        _fail(script_failure_text(failure))
     except WorkflowError as error:
         _fail(str(error))
     click.echo(f"started {instance.reference} (id {instance.id})")
@@ -524,6 +529,13 @@ def _complete(actor: User, task_id: int, data: dict[str, Any]):  # type: ignore[
         with transaction(db.session):
             operations.record_failure(db.session, actor=actor, instance_id=instance_id, error=failure)
         raise
+
+
+def script_failure_text(failure: ScriptFailure) -> str:
+    """A failed model script as the person at the page reads it (Vietnamese: the step, the administrators told — the
+    caller has noted it for "Cần xử lý"), then the engine's own words, which the operator may act on."""
+    with force_locale("vi"):
+        return f"{translated(failure)}\n{failure}"
 
 
 def _print_open_tasks(instance_id: int) -> int:
@@ -1176,6 +1188,7 @@ def evaluation_open_command(
                 products=products,
                 on_planned=planned,
                 on_chunk=bar.update,
+                keep_going=True,
             )
         except WorkflowError as error:
             _fail(f"Không mở được kỳ đánh giá; không có gì được ghi.\n{error}")
@@ -1185,7 +1198,9 @@ def evaluation_open_command(
     click.echo(
         f"{summary.month} {summary.unit_code} ({summary.unit_name}): đã mở {summary.opened}, "
         f"đã mở từ trước {summary.already_open}, bỏ qua {summary.skipped_without_account} cán bộ chưa có tài khoản"
-        f"{opened_without} ({time.perf_counter() - started:.1f} s)"
+        f"{opened_without}"
+        + (f", không mở được {summary.not_opened} cán bộ do quy trình gặp lỗi" if summary.not_opened else "")
+        + f" ({time.perf_counter() - started:.1f} s)"
     )
     if summary.skipped_without_account:
         click.echo(
@@ -1200,4 +1215,12 @@ def evaluation_open_command(
             f"trong lần này (mã không có, ngoài đơn vị, không còn hoạt động hoặc đã mở từ trước), các dòng đó không "
             f"được dùng: {shown}" + (f" và {more} mã khác" if more else ""),
             err=True,
+        )
+    if summary.failure is not None:
+        # Each failed chunk was rolled back and noted for /admin's "Cần xử lý" (once per version, step and day);
+        # the other chunks opened, as the worker goes on with its other starts (decision 0079).
+        click.echo(script_failure_text(summary.failure), err=True)
+        _fail(
+            f"{summary.not_opened} cán bộ chưa được mở (mỗi phần --chunk có cán bộ gặp lỗi được hoàn tác cả phần). "
+            "Sửa quy trình (triển khai phiên bản mới) rồi chạy lại lệnh này: chỉ mở phần còn thiếu."
         )

@@ -10,6 +10,7 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from lxml import html as lxml_html
@@ -280,6 +281,30 @@ def test_a_step_failing_in_a_script_says_so_in_vietnamese_changes_nothing_and_is
     assert f"/instances/{instance_id}" in client.get("/admin").get_data(as_text=True)
 
 
+def _deploy_failing_evaluation(driver: WorkflowDriver, failing_when: str) -> Any:
+    """The monthly evaluation with a script step before the self-assessment that divides by zero for the cadres
+    `failing_when` (a condition over the start's data) picks: a model error on the data, met only when it starts."""
+    model = (ROOT / "bpmn" / "monthly_evaluation.bpmn").read_text(encoding="utf-8")
+    first_flow = '<bpmn:sequenceFlow id="Flow_start" sourceRef="start" targetRef="self_assessment" />'
+    assert first_flow in model and model.count("<bpmn:incoming>Flow_start</bpmn:incoming>") == 1
+    check = (
+        '<bpmn:sequenceFlow id="Flow_start" sourceRef="start" targetRef="check_unit" />'
+        '<bpmn:scriptTask id="check_unit" name="Kiểm tra đơn vị"><bpmn:incoming>Flow_start</bpmn:incoming>'
+        "<bpmn:outgoing>Flow_checked</bpmn:outgoing>"
+        f"<bpmn:script>checked = 1 / (0 if {html.escape(failing_when)} else 1)</bpmn:script></bpmn:scriptTask>"
+        '<bpmn:sequenceFlow id="Flow_checked" sourceRef="check_unit" targetRef="self_assessment" />'
+    )
+    failing = model.replace(first_flow, check).replace(
+        "<bpmn:incoming>Flow_start</bpmn:incoming>", "<bpmn:incoming>Flow_checked</bpmn:incoming>", 1
+    )
+    with driver.session_factory() as s, transaction(s):
+        admin = s.scalars(select(User).where(User.username == "admin")).one()
+        dmn = (ROOT / "bpmn" / "evaluation_grade.dmn").read_bytes()
+        bundle = [BundleFile("monthly_evaluation.bpmn", failing.encode()), BundleFile("evaluation_grade.dmn", dmn)]
+        (deployed,) = deploy_bundle(s, bundle, actor=admin, forms_dir=ROOT / "forms")
+    return deployed
+
+
 def test_a_scheduled_evaluation_opening_failing_in_a_script_is_noted_once_and_the_other_units_still_open(
     auth: AuthActions, client, driver: WorkflowDriver, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -292,25 +317,9 @@ def test_a_scheduled_evaluation_opening_failing_in_a_script_is_noted_once_and_th
     from workflows.registry.models import OrgUnit
     from workflows.rules.evaluation import DEFAULT_POLICY
 
-    model = (ROOT / "bpmn" / "monthly_evaluation.bpmn").read_text(encoding="utf-8")
-    first_flow = '<bpmn:sequenceFlow id="Flow_start" sourceRef="start" targetRef="self_assessment" />'
-    assert first_flow in model and model.count("<bpmn:incoming>Flow_start</bpmn:incoming>") == 1
-    with driver.session_factory() as s, transaction(s):
+    with driver.session_factory() as s:
         x001 = s.scalars(select(OrgUnit.id).where(OrgUnit.code == "X001")).one()
-        check = (
-            '<bpmn:sequenceFlow id="Flow_start" sourceRef="start" targetRef="check_unit" />'
-            '<bpmn:scriptTask id="check_unit" name="Kiểm tra đơn vị"><bpmn:incoming>Flow_start</bpmn:incoming>'
-            "<bpmn:outgoing>Flow_checked</bpmn:outgoing>"
-            f"<bpmn:script>checked = 1 / (0 if cadre_unit_id == {x001} else 1)</bpmn:script></bpmn:scriptTask>"
-            '<bpmn:sequenceFlow id="Flow_checked" sourceRef="check_unit" targetRef="self_assessment" />'
-        )
-        failing = model.replace(first_flow, check).replace(
-            "<bpmn:incoming>Flow_start</bpmn:incoming>", "<bpmn:incoming>Flow_checked</bpmn:incoming>", 1
-        )
-        admin = s.scalars(select(User).where(User.username == "admin")).one()
-        dmn = (ROOT / "bpmn" / "evaluation_grade.dmn").read_bytes()
-        bundle = [BundleFile("monthly_evaluation.bpmn", failing.encode()), BundleFile("evaluation_grade.dmn", dmn)]
-        (deployed,) = deploy_bundle(s, bundle, actor=admin, forms_dir=ROOT / "forms")
+    deployed = _deploy_failing_evaluation(driver, f"cadre_unit_id == {x001}")
 
     def run() -> list:  # type: ignore[type-arg]
         return open_scheduled_months(
@@ -335,3 +344,73 @@ def test_a_scheduled_evaluation_opening_failing_in_a_script_is_noted_once_and_th
     admin_page = lxml_html.fromstring(client.get("/admin").get_data(as_text=True))
     (row,) = admin_page.xpath(f"//tr[@data-failed-start='{PROCESS_ID}']")
     assert f"v{deployed.version}" in row.text_content() and "Kiểm tra đơn vị" in row.text_content()
+
+
+# -- the command line (decision 0079) ---------------------------------------------------------------------------
+
+
+def test_a_start_from_the_command_line_failing_in_a_script_is_noted_for_the_administrators(
+    auth: AuthActions, client, runner, driver: WorkflowDriver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`canbo instances start` says it in Vietnamese and fails, as before, and now also notes it where /admin's
+    "Cần xử lý" finds it: once per version, step and day, as a start from the page or the worker."""
+    version = _deploy_unsafe_sample(driver, monkeypatch)
+    before = everything_stored(driver.session_factory)
+    args = ["instances", "start", "sample_approval", "--subject", "CB0001", "--as", "personnel1"]
+    for _attempt in range(2):
+        result = runner.invoke(args=args)
+        assert result.exit_code == 1
+        assert "Quy trình đang gặp lỗi kỹ thuật ở bước “Khởi tạo”; đã báo quản trị viên. Không có gì bị mất." in (
+            result.stderr
+        )
+        assert "open() is not available" in result.stderr  # the technical words, for the operator
+    (noted,) = _start_failures(driver)  # two runs, one record
+    assert (noted["stage"], noted["element_id"], noted["version"]) == ("start", "init", version)
+    after = everything_stored(driver.session_factory)
+    assert after.pop("audit_events") == before.pop("audit_events") + 1
+    after.pop("audit_chains", None), before.pop("audit_chains", None)
+    assert after == before  # no instance, no task
+    auth.login("admin")
+    admin_page = lxml_html.fromstring(client.get("/admin").get_data(as_text=True))
+    (row,) = admin_page.xpath("//tr[@data-failed-start='sample_approval']")
+    assert "Khởi tạo" in row.text_content() and f"v{version}" in row.text_content()
+
+
+def test_a_month_opened_from_the_command_line_goes_on_past_a_failing_start_and_counts_it(
+    auth: AuthActions, client, runner, driver: WorkflowDriver, in_november: None
+) -> None:
+    """`canbo evaluation open`: a chunk whose start fails in a model script is rolled back and noted for "Cần xử
+    lý" (once a day); the other chunks still open, and the summary says how many were not opened and why."""
+    from workflows.evaluation import PROCESS_ID
+    from workflows.registry.models import Cadre, OrgUnit
+
+    deployed = _deploy_failing_evaluation(driver, 'cadre_code == "CB0001"')
+    with driver.session_factory() as s:
+        cadres = s.scalar(
+            select(func.count(Cadre.id))
+            .join(OrgUnit, OrgUnit.id == Cadre.unit_id)
+            .where(OrgUnit.code == "X001", Cadre.is_active)
+        )
+    assert cadres is not None and cadres > 2
+    args = ["evaluation", "open", "--month", "2026-11", "--unit", "X001", "--chunk", "1", "--include-without-account"]
+    result = runner.invoke(args=args)
+    assert result.exit_code == 1
+    assert f"đã mở {cadres - 1}, đã mở từ trước 0," in result.stdout
+    assert "không mở được 1 cán bộ" in result.stdout
+    assert "Quy trình đang gặp lỗi kỹ thuật ở bước “Kiểm tra đơn vị”; đã báo quản trị viên." in result.stderr
+    assert "division by zero" in result.stderr
+    with driver.session_factory() as s:
+        opened = set(s.scalars(select(ProcessInstance.business_key).where(ProcessInstance.process_id == PROCESS_ID)))
+    assert len(opened) == cadres - 1 and "2026-11/CB0001" not in opened
+    (noted,) = _start_failures(driver)
+    assert (noted["stage"], noted["element_id"], noted["version"]) == ("start", "check_unit", deployed.version)
+
+    # Run again (the model still failing): only CB0001 is tried, and it is not noted a second time today.
+    again = runner.invoke(args=args)
+    assert again.exit_code == 1
+    assert f"đã mở 0, đã mở từ trước {cadres - 1}," in again.stdout and "không mở được 1 cán bộ" in again.stdout
+    assert len(_start_failures(driver)) == 1
+    auth.login("admin")
+    admin_page = lxml_html.fromstring(client.get("/admin").get_data(as_text=True))
+    (row,) = admin_page.xpath(f"//tr[@data-failed-start='{PROCESS_ID}']")
+    assert "Kiểm tra đơn vị" in row.text_content()
