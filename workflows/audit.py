@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import Integer, String, Table, bindparam, insert, null, select, union_all, update
+from sqlalchemy import Integer, String, Table, bindparam, insert, null, select, tuple_, union_all, update
 from sqlalchemy.orm import Session
 
 from workflows.clock import utcnow_naive
@@ -442,3 +442,49 @@ def _verify(
             report.chains += 1
             report.breaks.append(ChainBreak(lost, anchors[lost][0], None, ANCHORED_CHAIN_GONE))
     return report
+
+
+def check_events(session: Session, events: Sequence[AuditEvent]) -> dict[int, ChainBreak]:
+    """Each of these events checked on its own, as a page of the log shows them (decision 0079): its stored content
+    against its hash, and its previous-hash link against the hash stored on the event before it in its chain (the
+    genesis for #1). The events found broken, by id, with the same reasons as `verify_chains` — an altered event, or
+    the link to it broken when its predecessor was altered with its hash recomputed, deleted or reordered.
+
+    One statement reads the hashes of the predecessors that are not among `events` (none when they all are), so the
+    cost does not grow with the page. What only the whole chain shows — a tail cut off (its head), a chain rewritten
+    whole (an anchored digest) — is `verify_chains`' to find."""
+    shown = {(event.chain_key, event.seq): event.hash for event in events}
+    wanted = {(event.chain_key, event.seq - 1) for event in events if event.seq > 1} - shown.keys()
+    before = dict(shown)
+    if wanted:
+        rows = session.execute(
+            select(AuditEvent.chain_key, AuditEvent.seq, AuditEvent.hash).where(
+                tuple_(AuditEvent.chain_key, AuditEvent.seq).in_(sorted(wanted))
+            )
+        )
+        before.update({(key, seq): digest for key, seq, digest in rows})
+    broken: dict[int, ChainBreak] = {}
+    for event in events:
+        expected_prev = GENESIS_HASH if event.seq == 1 else before.get((event.chain_key, event.seq - 1))
+        reason = None
+        if event.prev_hash != expected_prev:
+            reason = LINK_BROKEN
+        elif (
+            compute_hash(
+                prev_hash=event.prev_hash,
+                chain_key=event.chain_key,
+                seq=event.seq,
+                event_type=event.event_type,
+                instance_id=event.instance_id,
+                human_task_id=event.human_task_id,
+                actor_id=event.actor_id,
+                actor_name=event.actor_name,
+                occurred_dt=event.occurred_dt,
+                payload=event.payload,
+            )
+            != event.hash
+        ):
+            reason = ALTERED
+        if reason is not None:
+            broken[event.id] = ChainBreak(event.chain_key, event.seq, event.id, reason)
+    return broken

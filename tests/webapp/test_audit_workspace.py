@@ -204,7 +204,7 @@ def test_the_log_words_each_event_as_the_history_does_with_the_raw_content_behin
         assert developer_text not in shown, developer_text
     # The raw content is kept, behind the toggle.
     toggles = re.findall(r"<details[^>]*><summary>Chi tiết kỹ thuật</summary>(.*?)</details>", html, re.DOTALL)
-    assert len(toggles) == len(re.findall(r"<tr>", shown)) - 1 and any("candidate_role" in t for t in toggles)
+    assert len(toggles) == len(re.findall(r"<tr[ >]", shown)) - 1 and any("candidate_role" in t for t in toggles)
     # How to verify, in the app; the zone the times are in.
     assert 'href="/audit/integrity"' in shown and "canbo audit verify" not in html
     assert "giờ Việt Nam (UTC+7)" in shown
@@ -392,6 +392,108 @@ def test_an_altered_event_is_marked_in_the_history_and_the_problem_links_to_it(
     # The integrity page's finding opens the history at that row.
     page = client.get("/audit/integrity").get_data(as_text=True)
     assert f'href="/audit/instances/{instance_id}#event-3"' in page
+
+
+def _log_rows(html: str) -> dict[int, str]:
+    """The log's rows by event id: each row's HTML."""
+    return {
+        int(event_id): row
+        for event_id, row in re.findall(r'<tr id="event-(\d+)"[^>]*>(.*?)</tr>', html, re.DOTALL)
+        if row
+    }
+
+
+def _marked(html: str) -> list[int]:
+    return [int(event_id) for event_id in re.findall(r'<tr id="event-(\d+)" class="broken" data-broken="yes">', html)]
+
+
+def test_the_log_marks_the_shown_rows_that_do_not_match_their_chain_and_says_how_many(
+    auth: AuthActions, client, story, driver
+) -> None:
+    """Decision 0079: the log checks the rows it shows — each against its own hash and the hash of the event before
+    it — and marks the failing ones as the history page does (decision 0075), with a banner leading to the first."""
+    auth.login("auditor1")
+    untouched = client.get("/audit/events").get_data(as_text=True)
+    assert len(_log_rows(untouched)) > 10
+    assert _marked(untouched) == [] and 'id="altered-events"' not in untouched and "badge broken" not in untouched
+
+    instance_id = story["eventful"]
+    with driver.session_factory() as s:
+        bypass_append_only(s)
+        events = {
+            e.seq: e for e in s.scalars(select(AuditEvent).where(AuditEvent.chain_key == f"instance:{instance_id}"))
+        }
+        # #3 edited in place (its hash no longer matches); #6 forged with its hash recomputed, which only the link
+        # of #7 to it betrays.
+        s.execute(update(AuditEvent).where(AuditEvent.id == events[3].id).values(payload='{"forged": true}'))
+        forged = events[6]
+        digest = compute_hash(
+            prev_hash=forged.prev_hash,
+            chain_key=forged.chain_key,
+            seq=forged.seq,
+            event_type=forged.event_type,
+            instance_id=forged.instance_id,
+            human_task_id=forged.human_task_id,
+            actor_id=forged.actor_id,
+            actor_name=forged.actor_name,
+            occurred_dt=forged.occurred_dt,
+            payload='{"forged": true}',
+        )
+        s.execute(update(AuditEvent).where(AuditEvent.id == forged.id).values(payload='{"forged": true}', hash=digest))
+        s.commit()
+        third, seventh = events[3].id, events[7].id
+
+    for url in ("/audit/events", f"/audit/events?chain=instance:{instance_id}"):
+        html = client.get(url).get_data(as_text=True)
+        assert sorted(_marked(html)) == sorted([third, seventh]), url
+        rows = _log_rows(html)
+        # Not by colour alone: the row says it in words, and why.
+        assert "Không khớp chuỗi kiểm tra" in rows[third] and "sự kiện đã bị sửa" in rows[third]
+        assert "Không khớp chuỗi kiểm tra" in rows[seventh] and "liên kết với mã băm trước không khớp" in rows[seventh]
+        assert sum("Không khớp chuỗi kiểm tra" in row for row in rows.values()) == 2
+        banner = lxml_html.fromstring(html).get_element_by_id("altered-events")
+        assert banner.get("role") == "alert" and "2 sự kiện trên trang này không khớp chuỗi kiểm tra" in (
+            banner.text_content()
+        )
+        # The link leads to the first marked row in the page's order (the whole log newest first).
+        first = next(event_id for event_id in rows if event_id in (third, seventh))
+        assert banner.xpath(".//a/@href")[0] == f"#event-{first}"
+    # Another chain's rows are not marked: a page of the completed procedure alone shows none.
+    other = client.get(f"/audit/events?chain=instance:{story['completed']}").get_data(as_text=True)
+    assert _marked(other) == [] and 'id="altered-events"' not in other
+
+
+def test_checking_the_shown_rows_is_one_statement_whatever_their_number(
+    app, auth: AuthActions, client, story, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The predecessors' hashes the page lacks are read in one statement; none when the page holds them all (one
+    chain read from its first event)."""
+    import webapp.audit.views as views
+    from tests.fixtures.statements import statements_sent
+
+    auth.login("auditor1")
+    with app.app_context():
+        engine = db.engine
+
+    def statements(url: str) -> list[str]:
+        client.get(url)  # warm: what is prepared once per connection is not counted
+        with statements_sent(engine) as sent:
+            response = client.get(url)
+        assert response.status_code == 200
+        return sent.statements
+
+    def hashes_read(sent: list[str]) -> list[str]:
+        return [sql for sql in sent if "audit_events.hash" in sql and "audit_events.payload" not in sql]
+
+    # One kind of event: the event before each row is of another kind, none of them on the page.
+    scattered, chain = "/audit/events?event_type=task_opened", f"/audit/events?chain=instance:{story['eventful']}"
+    checked = {url: statements(url) for url in (scattered, chain)}
+    monkeypatch.setattr(views, "check_events", lambda session, events: {})
+    unchecked = {url: statements(url) for url in (scattered, chain)}
+    assert len(_log_rows(client.get(scattered).get_data(as_text=True))) >= 4
+    (read,) = hashes_read(checked[scattered])
+    assert len(checked[scattered]) == len(unchecked[scattered]) + 1, read
+    assert hashes_read(checked[chain]) == [] and len(checked[chain]) == len(unchecked[chain])
 
 
 @pytest.mark.parametrize("anchor_id", ["0", "999999", "2147483648"])

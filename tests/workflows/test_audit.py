@@ -13,6 +13,7 @@ from workflows.audit import (
     PendingEvent,
     append_event,
     append_events,
+    check_events,
     instance_chain,
     verify_chains,
 )
@@ -132,6 +133,42 @@ def test_swapped_events_are_detected(session: Session) -> None:
     session.commit()
     (broken,) = verify_chains(session).breaks
     assert broken.seq == 2 and broken.event_id == first.id
+
+
+def _page(session: Session, *ids: int) -> list[AuditEvent]:
+    """Events as a page of the log holds them: read afresh, in the order asked."""
+    session.expire_all()
+    found = {e.id: e for e in session.scalars(select(AuditEvent).where(AuditEvent.id.in_(ids)))}
+    return [found[event_id] for event_id in ids]
+
+
+def test_rows_checked_alone_name_the_altered_one_and_the_one_after_a_rewritten_or_deleted_one(
+    session: Session,
+) -> None:
+    """check_events (the log's page, decision 0079): each event against its hash and its predecessor's stored hash,
+    whether or not the predecessor is among the events given."""
+    events = _chain_with_events(session, "instance:9", 6)
+    others = _chain_with_events(session, "instance:10", 2)
+    ids = [e.id for e in events]
+    assert check_events(session, _page(session, *ids)) == {}
+    assert check_events(session, _page(session, ids[3], others[1].id, ids[1])) == {}
+
+    bypass_append_only(session)
+    # #2 edited in place; #4 given another hash (as a rewrite that recomputes it: #5's link no longer matches);
+    # #3 deleted (#4's link has nothing to match).
+    session.execute(update(AuditEvent).where(AuditEvent.id == ids[1]).values(payload='{"n":99}'))
+    session.execute(update(AuditEvent).where(AuditEvent.id == ids[3]).values(hash="f" * 64))
+    session.execute(text("DELETE FROM audit_events WHERE id = :id"), {"id": ids[2]})
+    session.commit()
+
+    shown = _page(session, ids[4], ids[1], ids[0], others[1].id)  # newest first, another chain between
+    broken = check_events(session, shown)
+    assert sorted(broken) == sorted([ids[1], ids[4]])
+    assert "altered" in broken[ids[1]].reason and broken[ids[1]].seq == 2
+    assert "previous-hash link" in broken[ids[4]].reason
+    # #4 itself: its content no longer matches the hash put on it; the deleted #3 shows at #4's link.
+    alone = check_events(session, _page(session, ids[3]))
+    assert list(alone) == [ids[3]] and "previous-hash link" in alone[ids[3]].reason
 
 
 def test_canonical_payload_keeps_vietnamese_text(session: Session) -> None:
