@@ -289,15 +289,21 @@ def test_an_export_made_before_exports_were_signed_still_verifies(driver: Workfl
 EXPORTS = Path(__file__).parent / "exports"
 
 
-@pytest.mark.parametrize("name", ["format-1.html", "format-2.html", "format-2.json"])
+@pytest.mark.parametrize("name", ["format-1.html", "format-2.html", "format-2.json", "format-3.html", "format-3.json"])
 def test_files_of_the_earlier_formats_still_verify_byte_for_byte(name: str) -> None:
-    """Files written before the readable part was worded (decision 0075), kept as they were exported: they verify,
-    and their HTML re-renders to exactly their bytes — the readable part they were signed with, not today's."""
+    """Files written before the readable part was worded (decision 0075) and before exports were signed with a
+    public key (decision 0077), kept as they were exported: they verify, and their HTML re-renders to exactly their
+    bytes — the readable part they were signed with, not today's."""
     data = (EXPORTS / name).read_bytes()
     report = verify_export(data, key=KEY)
     assert report.ok, report.explained
     assert report.signature is (SignatureCheck.UNSIGNED if name.startswith("format-1") else SignatureCheck.VALID)
-    if name.endswith(".html"):
+    if name == "format-3.html":
+        embedded = re.search(rb'id="canbo-export">(.*?)</script>', data, re.DOTALL)
+        assert embedded is not None
+        assert render_export_html(json.loads(embedded.group(1))).encode() == data
+        assert "Chi tiết kỹ thuật".encode() in data
+    elif name.endswith(".html"):
         embedded = re.search(rb'id="canbo-export">(.*?)</script>', data, re.DOTALL)
         assert embedded is not None
         document = json.loads(embedded.group(1))
