@@ -72,6 +72,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.extensions[notification_settings.DIGEST_SCHEDULE_KEY] = digest_schedule_from(
         app.config["OVERDUE_DIGEST_WEEKDAY"], app.config["OVERDUE_DIGEST_HOUR"]
     )
+    from webapp.audit import signing as export_signing
+
+    export_signing.init_app(app)  # the export signing key and the retired public keys, read and checked once
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
     check_database_url(uri)
     if uri.startswith("sqlite:///"):

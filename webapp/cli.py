@@ -30,7 +30,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from webapp import display_zone
 from webapp.appointment import appointment_policy, work_calendar
 from webapp.audit.anchoring import anchor_key
-from webapp.audit.cli import anchor_command, verify_against, verify_export_command
+from webapp.audit.cli import (
+    anchor_command,
+    export_key_command,
+    new_signing_key_command,
+    verify_against,
+    verify_export_command,
+)
 from webapp.config import ConfigError
 from webapp.evaluation import evaluation_policy, reminder_leads
 from webapp.evaluation.rollup_cli import annual_command, rollup_command
@@ -343,6 +349,8 @@ def verify_command(instance_id: int | None, digest_file: str | None) -> None:
 
 audit.add_command(anchor_command)
 audit.add_command(verify_export_command)
+audit.add_command(export_key_command)
+audit.add_command(new_signing_key_command)
 
 
 # -- demo ---------------------------------------------------------------------------------------------

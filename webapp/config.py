@@ -54,6 +54,12 @@ def default_config(instance_path: Path) -> dict[str, Any]:
         "LOG_FORMAT": os.environ.get("CANBO_LOG_FORMAT", "text"),
         "UPLOAD_DIR": os.environ.get("CANBO_UPLOAD_DIR", str(instance_path / "uploads")),
         "DISPLAY_TIMEZONE": os.environ.get("CANBO_TIMEZONE", "Asia/Ho_Chi_Minh"),
+        # The Ed25519 key exported histories are signed with (decision 0077, webapp/audit/signing.py): a PEM file,
+        # the same on every app host, never in the repository. Empty: generated into the instance folder on SQLite
+        # (one machine: demo, development); refused on PostgreSQL. Checked at start-up.
+        "EXPORT_SIGNING_KEY_FILE": os.environ.get("CANBO_EXPORT_SIGNING_KEY_FILE", ""),
+        # The public keys (PEM files, separated by ":") of the keys exports were signed with before a rotation.
+        "EXPORT_RETIRED_PUBLIC_KEYS": os.environ.get("CANBO_EXPORT_RETIRED_PUBLIC_KEYS", ""),
         # The weekly digest of overdue work sent to each unit's leaders (decision 0066): the weekday (0 Monday …
         # 6 Sunday) and the local hour (0–23, in DISPLAY_TIMEZONE) the worker sends it at. Checked at start-up.
         "OVERDUE_DIGEST_WEEKDAY": os.environ.get("CANBO_OVERDUE_DIGEST_WEEKDAY", "0"),

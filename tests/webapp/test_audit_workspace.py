@@ -22,7 +22,7 @@ from tests.fixtures.inspection import EVERY_EVENT, build_story
 from tests.fixtures.tampering import bypass_append_only
 from tests.fixtures.workflow_helpers import WorkflowDriver
 from tests.webapp.test_exports import csv_rows
-from webapp.audit.anchoring import existing_anchor_key
+from webapp.audit.signing import trusted_keys
 from webapp.extensions import db
 from workflows.audit import compute_hash
 from workflows.db import transaction
@@ -33,6 +33,7 @@ from workflows.inspection.exporting import (
     render_export_html,
     verify_export,
 )
+from workflows.inspection.signing import new_private_key, public_pem
 from workflows.models import AuditAnchor, AuditEvent, HumanTask, ProcessInstance, RecordView
 from workflows.registry.models import Cadre, OrgUnit, Position, RoleAssignment, User
 from workflows.registry.passwords import hash_password
@@ -511,14 +512,14 @@ def test_an_export_downloads_and_verifies_offline(auth: AuthActions, client, run
         path.write_bytes(response.get_data())
         ok = runner.invoke(args=["audit", "verify-export", str(path)])
         assert ok.exit_code == 0 and "intact" in ok.output, ok.output
-        assert "signed with the audit key" in ok.output  # this install's key signed it
-        other_key = tmp_path / "other.key"
-        other_key.write_text("b" * 64)
-        foreign = runner.invoke(args=["audit", "verify-export", str(path), "--key-file", str(other_key)])
-        assert foreign.exit_code == 1 and "not with the key given" in foreign.output, foreign.output
-        other_key.write_text("short")
-        weak = runner.invoke(args=["audit", "verify-export", str(path), "--key-file", str(other_key)])
-        assert weak.exit_code == 1 and isinstance(weak.exception, SystemExit) and "too short" in weak.output
+        assert "signed with the trusted public key" in ok.output and "current key" in ok.output  # this install's
+        other_key = tmp_path / "other.pem"
+        other_key.write_text(public_pem(new_private_key().public_key()))
+        foreign = runner.invoke(args=["audit", "verify-export", str(path), "--public-key", str(other_key)])
+        assert foreign.exit_code == 1 and "none of the trusted public keys" in foreign.output, foreign.output
+        other_key.write_text("not a key")
+        bad = runner.invoke(args=["audit", "verify-export", str(path), "--public-key", str(other_key)])
+        assert bad.exit_code == 1 and isinstance(bad.exception, SystemExit) and "not a PEM public key" in bad.output
         data = bytearray(path.read_bytes())
         data[len(data) // 2] ^= 1
         path.write_bytes(bytes(data))
@@ -549,21 +550,21 @@ def test_the_exported_file_reads_as_the_history_page_with_the_raw_records_after_
     # The chain's own records are kept whole in the technical part.
     assert "task_opened" in technical and "2026-11-02T08:00:00Z" in technical and "candidate_role" in technical
     document = json.loads(re.search(r'id="canbo-export">(.*?)</script>', html, re.DOTALL).group(1))  # type: ignore[union-attr]
-    assert document["format"] == "canbo-instance-history/3"
+    assert document["format"] == "canbo-instance-history/4"
     assert [event["seq"] for event in document["readable"]["events"]] == [e["seq"] for e in document["events"]]
     # Verified as before: re-rendered byte for byte, signed; a byte of a sentence changed fails.
     with app.app_context():
-        key = existing_anchor_key()
-    assert verify_export(data, key=key).ok and verify_export(data, key=key).signature is SignatureCheck.VALID
+        key = trusted_keys()
+    assert verify_export(data, trusted=key).ok and verify_export(data, trusted=key).signature is SignatureCheck.VALID
     at = data.find("Đã nhận bước".encode())
-    assert not verify_export(data[:at] + b"X" + data[at + 1 :], key=key).ok
+    assert not verify_export(data[:at] + b"X" + data[at + 1 :], trusted=key).ok
     # The readable part is signed: a sentence rewritten in the embedded copy too, the hash recomputed, is caught
     # by the key; and a sentence taken out fails even without it.
     forged = json.loads(dumps_export(document))
     forged["readable"]["events"][5]["what"] = "Đã hoàn thành bước “Xem xét, phê duyệt”."
     forged["document_sha256"] = document_hash(forged)
     assert verify_export(render_export_html(forged).encode()).ok  # without the key: names and words unproven
-    assert verify_export(render_export_html(forged).encode(), key=key).signature is SignatureCheck.ALTERED
+    assert verify_export(render_export_html(forged).encode(), trusted=key).signature is SignatureCheck.ALTERED
     del forged["readable"]["events"][5]
     forged["document_sha256"] = document_hash(forged)
     assert not verify_export(render_export_html(forged).encode()).ok
@@ -585,7 +586,7 @@ def test_an_inspector_checks_an_export_on_the_page(auth: AuthActions, client, st
     intact = _check_on_the_page(client, auth, exported, "lich-su.html")
     page = intact.get_data(as_text=True)
     assert intact.status_code == 200 and 'data-ok="yes"' in page and 'data-signature="valid"' in page
-    assert "Đã ký bằng khóa kiểm tra" in page
+    assert "Đã ký bằng khóa ký của máy chủ này" in page
 
     # A tally turned around, the document's SHA-256 recomputed (which needs no key): caught, said in Vietnamese.
     document = json.loads(client.get(f"/audit/instances/{story['eventful']}/export?format=json").get_data())

@@ -20,10 +20,12 @@ from tests.fixtures.workflow_helpers import WorkflowDriver
 from workflows.audit import GENESIS_HASH, compute_hash, instance_chain, verify_chains
 from workflows.db import transaction
 from workflows.errors import Invalid
-from workflows.inspection.anchors import build_digest, read_digest, write_anchor, write_daily_anchor
+from workflows.inspection import signing
+from workflows.inspection.anchors import build_digest, key_id, read_digest, sign, write_anchor, write_daily_anchor
 from workflows.inspection.exporting import (
     EXPORT_FORMAT,
     UNSIGNED_FORMAT,
+    WORDED_FORMAT,
     SignatureCheck,
     document_hash,
     dumps_export,
@@ -32,10 +34,13 @@ from workflows.inspection.exporting import (
     verify_export,
 )
 from workflows.inspection.notes import add_note
+from workflows.inspection.signing import TrustedKey
 from workflows.models import AuditAnchor, AuditEvent, ProcessInstance, RecordView
 from workflows.registry.models import User
 
-KEY = b"k" * 32
+KEY = b"k" * 32  # the audit key (HMAC) the anchors and the kept files of formats 2 and 3 are signed with
+SIGNING_KEY = signing.new_private_key()  # the server's export signing key (Ed25519, decision 0077)
+TRUSTED = [TrustedKey(SIGNING_KEY.public_key(), "current", is_current=True)]
 
 
 def _rewrite_chain(session: Session, chain_key: str, new_payload: str) -> None:
@@ -177,7 +182,7 @@ def _export(driver: WorkflowDriver, instance_id: int) -> dict:
         auditor = s.scalars(select(User).where(User.username == "auditor1")).one()
         instance = s.get(ProcessInstance, instance_id)
         assert instance is not None
-        return export_instance(s, instance, exported_by=auditor, key=KEY)
+        return export_instance(s, instance, exported_by=auditor, signing_key=SIGNING_KEY)
 
 
 @pytest.mark.parametrize("render", [dumps_export, render_export_html], ids=["json", "html"])
@@ -188,10 +193,11 @@ def test_an_export_verifies_offline_and_fails_after_any_one_byte_change(driver: 
     assert document["ballots"][0]["tally"]["candidates"][0]["yes"] == 2
     assert '"contents"' not in dumps_export(document)  # tallies only, never what a ballot marked
     data = render(document).encode()
-    report = verify_export(data, key=KEY)
+    assert document["format"] == EXPORT_FORMAT and document["signature"]["algorithm"] == "Ed25519"
+    report = verify_export(data, trusted=TRUSTED)
     assert report.ok, report.explained
     assert report.events == len(document["events"]) > 15
-    assert report.signature is SignatureCheck.VALID
+    assert report.signature is SignatureCheck.VALID and report.signed_by == TRUSTED[0]
     keyless = verify_export(data)
     assert keyless.ok and keyless.signature is SignatureCheck.NOT_CHECKED and keyless.signed_key_id
 
@@ -250,26 +256,71 @@ def test_a_forged_tally_or_status_fails_even_without_the_key(driver: WorkflowDri
 
 
 def test_what_the_chain_does_not_record_is_proven_by_the_signature(driver: WorkflowDriver) -> None:
-    """A comment or a name is not in the chain: without the key such a change is not caught — and the report says
-    the signature was not checked —, with the key it is; under another key the report says whose key signed it."""
+    """A comment or a name is not in the chain: without a public key such a change is not caught — and the report
+    says the signature was not checked —, with the server's public key it is; a key the verifier does not trust
+    proves nothing, whatever the file says about it (decision 0077)."""
     story = build_story(driver)
     document = _export(driver, story["eventful"])
     document["exported_by"] = "someone_else"
     data = _resealed(document)
     unchecked = verify_export(data)
     assert unchecked.ok and unchecked.signature is SignatureCheck.NOT_CHECKED
-    altered = verify_export(data, key=KEY)
+    altered = verify_export(data, trusted=TRUSTED)
     assert not altered.ok and altered.signature is SignatureCheck.ALTERED
+    assert verify_export(data, key=KEY).signature is SignatureCheck.NOT_CHECKED  # the audit key checks no format 4
 
     intact = dumps_export(_export(driver, story["eventful"])).encode()
-    other = verify_export(intact, key=b"o" * 32)
-    assert other.signature is SignatureCheck.OTHER_KEY and not other.ok
-    assert any(other.signed_key_id in problem for problem in other.explained)
+    other = verify_export(intact, trusted=[TrustedKey(signing.new_private_key().public_key(), "other.pem")])
+    assert other.signature is SignatureCheck.UNKNOWN_KEY and not other.ok
+    assert any(signing.readable_fingerprint(TRUSTED[0].fingerprint) in problem for problem in other.explained)
+
+    # Someone with a key of their own signs a forged file: it names their key, which nobody trusts.
+    forger = signing.new_private_key()
+    document["signature"] = {
+        "algorithm": "Ed25519",
+        "key_id": signing.fingerprint(forger.public_key()),
+        "value": signing.sign(forger, {k: v for k, v in document.items() if k != "signature"}),
+    }
+    forged = verify_export(dumps_export(document).encode(), trusted=TRUSTED)
+    assert forged.signature is SignatureCheck.UNKNOWN_KEY and not forged.ok
+    # ... or names the server's key beside a signature of their own: it does not verify under the trusted key.
+    document["signature"]["key_id"] = TRUSTED[0].fingerprint
+    assert verify_export(dumps_export(document).encode(), trusted=TRUSTED).signature is SignatureCheck.ALTERED
+    # ... or signs it with the audit key everyone who checks older files holds: not the kind format 4 is signed with.
+    document["signature"] = {"algorithm": "HMAC-SHA256", "key_id": key_id(KEY), "value": sign(KEY, document)}
+    downgraded = verify_export(dumps_export(document).encode(), key=KEY, trusted=TRUSTED)
+    assert downgraded.signature is SignatureCheck.ALTERED and not downgraded.ok
 
     stripped = _export(driver, story["eventful"])
     del stripped["signature"]
-    report = verify_export(_resealed(stripped), key=KEY)
+    report = verify_export(_resealed(stripped), trusted=TRUSTED)
     assert report.signature is SignatureCheck.MISSING and not report.ok
+
+
+def test_a_file_signed_before_a_key_rotation_verifies_with_the_retired_key(driver: WorkflowDriver) -> None:
+    story = build_story(driver)
+    data = render_export_html(_export(driver, story["completed"])).encode()
+    rotated = [
+        TrustedKey(signing.new_private_key().public_key(), "current", is_current=True),
+        TrustedKey(SIGNING_KEY.public_key(), "export-key-2026.pem"),
+    ]
+    report = verify_export(data, trusted=rotated)
+    assert report.ok and report.signature is SignatureCheck.VALID, report.explained
+    assert report.signed_by is not None and report.signed_by.source == "export-key-2026.pem"
+    assert not report.signed_by.is_current
+    assert verify_export(data, trusted=rotated[:1]).signature is SignatureCheck.UNKNOWN_KEY  # the old key dropped
+
+
+def test_an_audit_key_signed_file_is_still_checked_with_the_audit_key() -> None:
+    """Formats 2 and 3 keep their HMAC check (decision 0049): altered, and signed under another audit key."""
+    document = json.loads((EXPORTS / "format-3.json").read_bytes())
+    assert document["format"] == WORDED_FORMAT
+    assert verify_export(dumps_export(document).encode(), trusted=TRUSTED).signature is SignatureCheck.NOT_CHECKED
+    other = verify_export(dumps_export(document).encode(), key=b"o" * 32)
+    assert other.signature is SignatureCheck.OTHER_KEY and not other.ok
+    document["exported_by"] = "someone_else"
+    altered = verify_export(_resealed(document), key=KEY)
+    assert altered.signature is SignatureCheck.ALTERED and not altered.ok
 
 
 @pytest.mark.parametrize("render", [dumps_export, render_export_html], ids=["json", "html"])
@@ -281,7 +332,7 @@ def test_an_export_made_before_exports_were_signed_still_verifies(driver: Workfl
     document["document_sha256"] = document_hash(document)
     data = render(document).encode()
     assert "Chữ ký" not in data.decode()  # the readable part as format 1 wrote it
-    report = verify_export(data, key=KEY)
+    report = verify_export(data, key=KEY, trusted=TRUSTED)
     assert report.ok, report.explained
     assert report.signature is SignatureCheck.UNSIGNED
 
@@ -321,14 +372,14 @@ def test_a_file_of_this_format_without_its_readable_words_has_the_technical_part
     assert document["format"] == EXPORT_FORMAT and document["readable"] is None
     html = render_export_html(document)
     assert "Diễn biến" not in html and "Chi tiết kỹ thuật" in html
-    assert verify_export(html.encode(), key=KEY).ok
+    assert verify_export(html.encode(), trusted=TRUSTED).ok
 
 
 def test_an_export_names_what_was_altered(driver: WorkflowDriver) -> None:
     story = build_story(driver)
     document = _export(driver, story["completed"])
     document["events"][1]["actor_name"] = "someone"
-    report = verify_export(dumps_export(document).encode(), key=KEY)
+    report = verify_export(dumps_export(document).encode(), trusted=TRUSTED)
     assert any("event #2" in problem and "altered" in problem for problem in report.explained)
     document = _export(driver, story["completed"])
     del document["events"][2]

@@ -3,6 +3,7 @@ procedures, the integrity check and the anchors, the read log, and the inspectio
 
 from __future__ import annotations
 
+from contextlib import suppress
 from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
@@ -19,6 +20,7 @@ from webapp.audit.anchoring import anchor_key, existing_anchor_key
 from webapp.audit.forms import DigestForm, ExportCheckForm, NoteForm
 from webapp.audit.payloads import payload_summary
 from webapp.audit.reads import read_logged
+from webapp.audit.signing import SigningKeyMissing, signing_key, trusted_keys
 from webapp.downloads import export_format, format_problems, send_table
 from webapp.extensions import db
 from webapp.http import act, problem_text, process_engine, translated
@@ -49,6 +51,7 @@ from workflows.inspection.exporting import Readable, dumps_export, export_instan
 from workflows.inspection.history import ballot_tallies, instance_history, load_cadre, load_cadre_history
 from workflows.inspection.notes import add_note, can_add_note
 from workflows.inspection.reads import ViewedObject, ViewFilters, views_page
+from workflows.inspection.signing import TrustedKey, public_pem, readable_fingerprint
 from workflows.instances import (
     STATUSES,
     TimelineEntry,
@@ -197,9 +200,19 @@ def export(instance_id: int) -> Response:
     fmt = request.args.get("format", "json")
     if fmt not in ("json", "html"):
         abort(400)
+    try:
+        key = signing_key()
+    except SigningKeyMissing:
+        # Production without its configured key: nothing leaves signed with a key made up on one host.
+        message = _(
+            "This server has no key to sign exports with yet, so nothing was exported: an administrator must set "
+            "CANBO_EXPORT_SIGNING_KEY_FILE (docs/deploy.md)."
+        )
+        back = url_for("audit.instance", instance_id=found.id)
+        return make_response(render_template("errors/error.html", status=503, message=message, back=back), 503)
     with read_logged(ViewedObject.INSTANCE_EXPORT, found.id, found.unit_id):
         document = export_instance(
-            db.session, found, exported_by=current_user, key=anchor_key(), readable=_export_words(found)
+            db.session, found, exported_by=current_user, signing_key=key, readable=_export_words(found)
         )
     if fmt == "json":
         response = make_response(dumps_export(document))
@@ -361,11 +374,48 @@ def verify_export_file() -> Response:
             problems.append(_("Choose an exported history file (.json or .html)."))
         else:
             filename = upload.filename
-            report = verify_export(upload.read(), key=existing_anchor_key())
+            # Formats 2 and 3 with the audit key, format 4 with this server's public keys, current and retired.
+            report = verify_export(upload.read(), key=existing_anchor_key(), trusted=trusted_keys())
         # A file that is intact or not is an answer; no file, or a file that is no export, is a wrong request.
         status = 422 if problems or (report is not None and not report.is_export) else 200
-    page = render_template("audit/verify_export.html", form=form, report=report, filename=filename, problems=problems)
+    page = render_template(
+        "audit/verify_export.html",
+        form=form,
+        report=report,
+        filename=filename,
+        problems=problems,
+        fingerprint=readable_fingerprint,
+    )
     return make_response(page, status)
+
+
+def _public_keys() -> list[TrustedKey]:
+    """This server's public keys: the current one (on one machine made now if it has none yet) and the retired."""
+    with suppress(SigningKeyMissing):  # production without its key: the page says so
+        signing_key()
+    return trusted_keys()
+
+
+@bp.get("/export-keys")
+@login_required
+def export_keys() -> str:
+    """The public keys exports are checked with offline, each with its fingerprint to compare by phone or on paper
+    with the one the server's administrators publish (decision 0077)."""
+    _require_reader()
+    return render_template("audit/export_keys.html", keys=_public_keys(), fingerprint=readable_fingerprint)
+
+
+@bp.get("/export-keys/<fingerprint>.pem")
+@login_required
+def export_key(fingerprint: str) -> Response:
+    _require_reader()
+    found = next((key for key in _public_keys() if key.fingerprint == fingerprint), None)
+    if found is None:
+        abort(404)
+    response = make_response(public_pem(found.key))
+    response.mimetype = "application/x-pem-file"
+    response.headers["Content-Disposition"] = f'attachment; filename="canbo-export-key-{fingerprint[:16]}.pem"'
+    return response
 
 
 @bp.get("/anchors/<int:anchor_id>.json")

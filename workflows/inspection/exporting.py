@@ -1,14 +1,15 @@
 """An instance's full history as one self-contained file for an inspection, verifiable offline
-(`canbo audit verify-export FILE`, decisions 0021 and 0049).
+(`canbo audit verify-export FILE --public-key KEY.pem`, decisions 0021, 0049 and 0077).
 
 The JSON file holds the instance, its model version (and the hashes of its rule files), the ballot tallies, the
 comments and files (names and SHA-256), and every event of its chain with the fields its hash covers, signed with
-the audit key (HMAC-SHA256, the anchors' key). Verifying recomputes the chain from the genesis hash to the recorded
-head; holds what the chain itself records against what the document says beside it (the tallies, the status, the
-model, the instance) — a forged tally fails even without the key; checks the signature when the key is at hand,
-which covers the rest (names, comments, files); and that the file is byte for byte the form it was written in: a
-change of any single byte, whitespace included, fails. The HTML file is the same document made readable, with the
-JSON embedded; it is verified by re-rendering the readable part from the embedded JSON and comparing the bytes.
+the server's Ed25519 private key (format 4; formats 2 and 3 were signed with the audit key, HMAC-SHA256, and still
+verify with it). Verifying recomputes the chain from the genesis hash to the recorded head; holds what the chain
+itself records against what the document says beside it (the tallies, the status, the model, the instance) — a
+forged tally fails even without a key; checks the signature against a public key the verifier trusts, which covers
+the rest (names, comments, files); and that the file is byte for byte the form it was written in: a change of any
+single byte, whitespace included, fails. The HTML file is the same document made readable, with the JSON embedded;
+it is verified by re-rendering the readable part from the embedded JSON and comparing the bytes.
 """
 
 from __future__ import annotations
@@ -25,12 +26,14 @@ from enum import StrEnum
 from html import escape, unescape
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workflows.audit import GENESIS_HASH, canonical_json, compute_hash
 from workflows.clock import utcnow_naive
 from workflows.errors import N_, Problem
+from workflows.inspection import signing
 from workflows.inspection.anchors import SIGNATURE_ALGORITHM, key_id, sign
 from workflows.inspection.history import ballot_tallies, model_version
 from workflows.instances import instance_attachments, instance_comments
@@ -38,12 +41,15 @@ from workflows.models import AuditEvent, ProcessInstance
 from workflows.registry.models import Cadre, OrgUnit, User
 from workflows.states import EventType, InstanceStatus
 
-EXPORT_FORMAT = "canbo-instance-history/3"
+EXPORT_FORMAT = "canbo-instance-history/4"  # signed with the server's Ed25519 key (decision 0077)
+# Format 3 (decision 0075): the readable part worded, signed with the audit key (HMAC-SHA256), rendered as it was.
+WORDED_FORMAT = "canbo-instance-history/3"
 # Exported before the readable part was worded (decision 0075): signed, events shown as the chain records them.
 SIGNED_FORMAT = "canbo-instance-history/2"
 UNSIGNED_FORMAT = "canbo-instance-history/1"  # exported before decision 0049: no signature, still verifiable
-FORMATS = (EXPORT_FORMAT, SIGNED_FORMAT, UNSIGNED_FORMAT)
-# The readable part of a file (format 3), worded by the caller (the web layer, in the reader's language) from the
+FORMATS = (EXPORT_FORMAT, WORDED_FORMAT, SIGNED_FORMAT, UNSIGNED_FORMAT)
+HMAC_FORMATS = (WORDED_FORMAT, SIGNED_FORMAT)  # checked with the audit key, as before decision 0077
+# The readable part of a file (formats 3 and 4), worded by the caller (the web layer, in the reader's language) from the
 # events read and the moment of the export: the zone times are shown in, the status, the start, the end and the
 # export's moment as people read them, who exported (name and user name), each closed ballot's result in words, and
 # for each event its number, local time, who acted, one sentence and its changes before → after. Signed with the rest.
@@ -52,10 +58,15 @@ _EMBEDDED = re.compile(r'<script type="application/json" id="canbo-export">(.*?)
 
 
 def export_instance(
-    session: Session, instance: ProcessInstance, *, exported_by: User, key: bytes, readable: Readable | None = None
+    session: Session,
+    instance: ProcessInstance,
+    *,
+    exported_by: User,
+    signing_key: Ed25519PrivateKey,
+    readable: Readable | None = None,
 ) -> dict[str, Any]:
-    """`readable`: the words of the file's readable part; without it (a script's export) the file has the technical
-    part only."""
+    """Format 4, signed with `signing_key` (the server's Ed25519 key). `readable`: the words of the file's readable
+    part; without it (a script's export) the file has the technical part only."""
     events = list(
         session.scalars(
             select(AuditEvent).where(AuditEvent.chain_key == f"instance:{instance.id}").order_by(AuditEvent.seq)
@@ -126,7 +137,13 @@ def export_instance(
     }
     document["readable"] = readable(events, exported) if readable is not None else None
     document["document_sha256"] = document_hash(document)
-    document["signature"] = {"algorithm": SIGNATURE_ALGORITHM, "key_id": key_id(key), "value": sign(key, document)}
+    # The key is named by its fingerprint, never carried: a key in the file would prove nothing (anyone can make
+    # one); the verifier's own copy of the server's public key is what the signature is checked against.
+    document["signature"] = {
+        "algorithm": signing.ALGORITHM,
+        "key_id": signing.fingerprint(signing_key.public_key()),
+        "value": signing.sign(signing_key, document),
+    }
     return document
 
 
@@ -165,7 +182,35 @@ def render_export_html(document: dict[str, Any]) -> str:
     of an earlier format is rendered as that format was, byte for byte: its readable part is what it was signed as."""
     if document.get("format") in (SIGNED_FORMAT, UNSIGNED_FORMAT):
         return _render_format_2(document)
-    return _render(document)
+    if document.get("format") == WORDED_FORMAT:
+        return _render(document, signature_line=_signature_line(document.get("signature")), check_line=_CHECK_LINE_3)
+    return _render(
+        document, signature_line=_public_key_signature_line(document.get("signature")), check_line=_CHECK_LINE_4
+    )
+
+
+# How to check the file, as its last paragraph says it: format 3 with the audit key, format 4 with the public key.
+_CHECK_LINE_3 = (
+    "<p>Kiểm tra tệp này: tải lên trang “Kiểm tra tệp lịch sử đã xuất” của hệ thống (Nhật ký hệ thống › Kiểm tra "
+    "tính toàn vẹn), hoặc ngoại tuyến: <code>canbo audit verify-export TỆP</code>.</p>\n"
+)
+_CHECK_LINE_4 = (
+    "<p>Kiểm tra tệp này: tải lên trang “Kiểm tra tệp lịch sử đã xuất” của hệ thống (Nhật ký hệ thống › Kiểm tra "
+    "tính toàn vẹn), hoặc ngoại tuyến, không cần máy chủ, với khóa công khai tải từ trang “Khóa công khai ký tệp "
+    "xuất” (so dấu vân tay với dấu vân tay máy chủ công bố): "
+    "<code>canbo audit verify-export TỆP --public-key KHÓA.pem</code>.</p>\n"
+)
+
+
+def _public_key_signature_line(signature: Any) -> str:
+    """Format 4: the algorithm, the fingerprint of the key that signed, the signature."""
+    if not isinstance(signature, dict):
+        return ""
+    return (
+        f"<dt>Chữ ký</dt><dd>{_cell(signature.get('algorithm'))}, khóa công khai có dấu vân tay SHA-256 "
+        f"<code>{_cell(signing.readable_fingerprint(str(signature.get('key_id'))))}</code>"
+        f" — <code>{_cell(signature.get('value'))}</code></dd>"
+    )
 
 
 _STYLE = (
@@ -187,9 +232,10 @@ def _readable_rows(readable: dict[str, Any]) -> str:
     return "\n".join(rows)
 
 
-def _render(document: dict[str, Any]) -> str:
-    """Format 3: the readable part in the words and local time of the pages, the chain's own records (times in UTC,
-    event codes, raw content, hashes) in a technical part after it."""
+def _render(document: dict[str, Any], *, signature_line: str, check_line: str) -> str:
+    """Formats 3 and 4: the readable part in the words and local time of the pages, the chain's own records (times
+    in UTC, event codes, raw content, hashes) in a technical part after it. They differ in the signature's line and
+    in how the file is checked, nothing else: a format-3 file re-renders to its bytes."""
     instance, model = document["instance"], document["model"]
     readable = document.get("readable")
     subject = instance.get("subject") or {}
@@ -261,16 +307,15 @@ def _render(document: dict[str, Any]) -> str:
         f"<dt>Mã băm cuối chuỗi</dt><dd><code>#{_cell(document['head']['seq'])} "
         f"{_cell(document['head']['hash'])}</code></dd>"
         f"<dt>Mã băm tài liệu</dt><dd><code>{_cell(document['document_sha256'])}</code></dd>"
-        + _signature_line(document.get("signature"))
+        + signature_line
         + "</dl>\n"
         + raw_ballots
         + "<table><thead><tr><th>#</th><th>Thời điểm (UTC)</th><th>Người thực hiện</th>"
         "<th>Loại</th><th>Nội dung</th><th>Mã băm</th></tr></thead><tbody>\n"
         + "\n".join(technical)
         + "\n</tbody></table>\n"
-        "<p>Kiểm tra tệp này: tải lên trang “Kiểm tra tệp lịch sử đã xuất” của hệ thống (Nhật ký hệ thống › Kiểm tra "
-        "tính toàn vẹn), hoặc ngoại tuyến: <code>canbo audit verify-export TỆP</code>.</p>\n"
-        f'<script type="application/json" id="canbo-export">{embedded}</script>\n'
+        + check_line
+        + f'<script type="application/json" id="canbo-export">{embedded}</script>\n'
         "</body></html>\n"
     )
 
@@ -339,7 +384,8 @@ def _render_format_2(document: dict[str, Any]) -> str:
 class SignatureCheck(StrEnum):
     VALID = "valid"
     ALTERED = "altered"  # signed under the key given, and changed since
-    OTHER_KEY = "other_key"  # signed under a key that is not the one given (a rotated-out key?)
+    OTHER_KEY = "other_key"  # formats 2, 3: signed under an audit key that is not the one given (a rotated-out key?)
+    UNKNOWN_KEY = "unknown_key"  # format 4: signed by a key that is none of the public keys trusted
     NOT_CHECKED = "not_checked"  # no key given: the parts outside the chain are unproven
     UNSIGNED = "unsigned"  # exported before exports were signed (format 1)
     MISSING = "missing"  # a signed format without its signature: taken off
@@ -370,6 +416,9 @@ class ExportReport:
     is_export: bool = True
     signature: SignatureCheck = SignatureCheck.NOT_CHECKED
     signed_key_id: str | None = None
+    # Format 4, a valid signature: the trusted key that verified it (the current key, a retired one, a file given).
+    signed_by: signing.TrustedKey | None = None
+    format: str | None = None  # the file's format, once it is read as an export
     # An HTML file whose readable part is not what its embedded data renders to, and where they differ.
     readable_part_altered: bool = False
     shown_changes: list[ShownChange] = field(default_factory=list)
@@ -384,13 +433,22 @@ class ExportReport:
         return self.readable_part_altered and all(problem.message == _BYTES_CHANGED for problem in self.problems)
 
     @property
+    def public_key_signed(self) -> bool:
+        """A format-4 file: signed with the server's public-key pair, not with the shared audit key."""
+        return self.format == EXPORT_FORMAT
+
+    @property
     def explained(self) -> list[str]:
         """The problems in English, their values filled in (the CLI's)."""
         return [problem.explained for problem in self.problems]
 
 
-def verify_export(data: bytes, *, key: bytes | None = None) -> ExportReport:
-    """Everything offline: needs neither the database nor, but for the signature, a key."""
+def verify_export(
+    data: bytes, *, key: bytes | None = None, trusted: list[signing.TrustedKey] | None = None
+) -> ExportReport:
+    """Everything offline: needs neither the database nor, but for the signature, a key — the audit key (`key`) for
+    formats 2 and 3, for format 4 the public keys the verifier trusts (`trusted`: the server's current and retired
+    keys, or a PEM file an auditor took from the server)."""
     report = ExportReport()
     try:
         text = data.decode("utf-8")
@@ -421,6 +479,7 @@ def verify_export(data: bytes, *, key: bytes | None = None) -> ExportReport:
         )
         report.is_export = False
         return report
+    report.format = document["format"]
     try:
         _check_chain(document, report)
         _check_against_chain(document, report)
@@ -428,7 +487,10 @@ def verify_export(data: bytes, *, key: bytes | None = None) -> ExportReport:
             report.problems.append(
                 Problem(N_("the document's SHA-256 does not match its content (something was changed)"))
             )
-        _check_signature(document, key, report)
+        if document["format"] == EXPORT_FORMAT:
+            _check_public_key_signature(document, trusted or [], report)
+        else:
+            _check_signature(document, key, report)
         rendered = render_export_html(document) if is_html else dumps_export(document)
     except (KeyError, TypeError, AttributeError, ValueError) as error:
         report.problems.append(
@@ -506,6 +568,50 @@ def shown_changes(shown_page: str, signed_page: str) -> list[ShownChange]:
                     name = columns[column] if column < len(columns) else str(column)
                     changes.append(ShownChange(seq, name, seen, signed))
     return changes
+
+
+def _check_public_key_signature(
+    document: dict[str, Any], trusted: list[signing.TrustedKey], report: ExportReport
+) -> None:
+    """Format 4: the key the file names is looked up among the keys the verifier trusts; only such a key verifies."""
+    signature = document.get("signature")
+    if not isinstance(signature, dict) or not isinstance(signature.get("value"), str):
+        report.signature = SignatureCheck.MISSING
+        report.problems.append(Problem(N_("the signature was taken off the file")))
+        return
+    report.signed_key_id = str(signature.get("key_id"))
+    if signature.get("algorithm") != signing.ALGORITHM:
+        # A format-4 file is signed with the server's private key; a signature of another kind (an HMAC any holder
+        # of the audit key can make) is not one the server wrote.
+        report.signature = SignatureCheck.ALTERED
+        report.problems.append(
+            Problem(
+                N_("the signature is not an %(algorithm)s signature, as this format's are: the server did not make it"),
+                message_args={"algorithm": signing.ALGORITHM},
+            )
+        )
+        return
+    if not trusted:
+        report.signature = SignatureCheck.NOT_CHECKED
+        return
+    found = signing.trusted_by_fingerprint(trusted).get(report.signed_key_id)
+    if found is None:
+        report.signature = SignatureCheck.UNKNOWN_KEY
+        report.problems.append(
+            Problem(
+                N_(
+                    "the file was signed with a key that is none of the trusted public keys (fingerprint %(signed)s): "
+                    "it may come from another installation, or be forged; nothing outside the chain is proven"
+                ),
+                message_args={"signed": signing.readable_fingerprint(report.signed_key_id)},
+            )
+        )
+    elif not signing.verifies(found.key, _signed_body(document), signature["value"]):
+        report.signature = SignatureCheck.ALTERED
+        report.problems.append(Problem(N_("the signature does not match the content (something was changed)")))
+    else:
+        report.signature = SignatureCheck.VALID
+        report.signed_by = found
 
 
 def _check_signature(document: dict[str, Any], key: bytes | None, report: ExportReport) -> None:
