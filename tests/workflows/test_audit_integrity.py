@@ -441,3 +441,27 @@ def test_a_chain_whose_head_disagrees_every_time_is_reported(driver: WorkflowDri
         every = verify_chains(s)
     assert [(b.chain_key, b.head_mismatch) for b in one.breaks] == [(instance_chain(instance_id), True)]
     assert [b.chain_key for b in every.breaks] == [instance_chain(instance_id)]
+
+
+def test_a_file_of_the_current_format_verifies_byte_for_byte_with_the_public_key_alone() -> None:
+    """A format-4 file kept as exported, with the public key of the (discarded) key that signed it: the committee's
+    situation — no database, no secret; only that key proves the signature (decision 0077)."""
+    public_key = signing.load_public_key((EXPORTS / "format-4-public-key.pem").read_bytes())
+    trusted = [TrustedKey(public_key, "format-4-public-key.pem")]
+    for name in ("format-4.html", "format-4.json"):
+        data = (EXPORTS / name).read_bytes()
+        report = verify_export(data, trusted=trusted)
+        assert report.ok and report.signature is SignatureCheck.VALID, report.explained
+        assert report.signed_key_id == signing.fingerprint(public_key)
+        assert verify_export(data).signature is SignatureCheck.NOT_CHECKED
+        assert verify_export(data, key=KEY).signature is SignatureCheck.NOT_CHECKED
+        unknown = verify_export(data, trusted=TRUSTED)
+        assert unknown.signature is SignatureCheck.UNKNOWN_KEY and not unknown.ok
+        position = data.find(b"supervisor1")
+        assert not verify_export(data[:position] + b"S" + data[position + 1 :], trusted=trusted).ok
+    html = (EXPORTS / "format-4.html").read_bytes()
+    embedded = re.search(rb'id="canbo-export">(.*?)</script>', html, re.DOTALL)
+    assert embedded is not None
+    document = json.loads(embedded.group(1))
+    assert document["format"] == EXPORT_FORMAT and render_export_html(document).encode() == html
+    assert "--public-key" in html.decode() and "Ed25519" in html.decode()

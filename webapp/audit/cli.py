@@ -115,7 +115,8 @@ def _trusted(public_keys: tuple[str, ...]) -> list[TrustedKey]:
 def _signature_says(report: ExportReport) -> str:
     if report.signature is SignatureCheck.VALID and report.signed_by is not None:
         which = "this install's current key" if report.signed_by.is_current else report.signed_by.source
-        return f"signed with the trusted public key {report.signed_key_id} ({which})"
+        fingerprint = signing.readable_fingerprint(report.signed_key_id or "")
+        return f"signed with the trusted public key {fingerprint} ({which})"
     if report.signature is SignatureCheck.NOT_CHECKED and report.public_key_signed:
         return f"signature not checked (no public key: --public-key KEY.pem): {_UNPROVEN}"
     return _SIGNATURE_SAYS[report.signature]
