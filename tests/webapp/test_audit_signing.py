@@ -24,6 +24,7 @@ from webapp import create_app
 from webapp.audit import signing as export_signing
 from webapp.audit.signing import SigningKeyMissing, existing_signing_key, signing_key, trusted_keys
 from webapp.config import ConfigError
+from webapp.extensions import db
 from workflows.inspection import signing
 from workflows.inspection.exporting import SignatureCheck, verify_export
 
@@ -49,6 +50,13 @@ def _one_machine_app(tmp_path: Path, **settings: object) -> Flask:
     )
     app.instance_path = str(tmp_path / "instance")
     return app
+
+
+def _close(app: Flask) -> None:
+    """Another app on the test database lets its connections go, as the app fixture's does."""
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
 
 
 def _key_of(app: Flask) -> str:
@@ -217,6 +225,7 @@ def test_the_check_page_accepts_a_rotated_key_and_names_an_unknown_one(
     assert unknown.status_code == 200 and 'data-ok="no"' in text and 'data-signature="unknown_key"' in text
     assert "không phải của máy chủ này" in text and "không thuộc các khóa công khai được tin cậy" in text
     assert "none of the trusted" not in text
+    _close(rotated)
 
 
 def test_production_without_a_signing_key_refuses_to_export(
@@ -234,6 +243,7 @@ def test_production_without_a_signing_key_refuses_to_export(
     assert "attachment" not in refused.headers.get("Content-Disposition", "")
     assert "chưa có khóa để ký tệp xuất" in client.get("/audit/export-keys").get_data(as_text=True)
     assert not (tmp_path / "instance").exists()
+    _close(app)
 
 
 # -- the command line ---------------------------------------------------------------------------------------------
