@@ -123,7 +123,8 @@ DATA_COLUMNS = {
         }
     ),
     "self_score_breakdown": _SCORE_PARTS,
-    # a planning review's proposed removals as the collective decided them, and its frame of titles
+    # a planning review's proposed removals (and the ones the collective added) as the collective decided them, and
+    # its frame of titles
     # (workflows/planning/hooks.py)
     "removals_confirmed": (
         _REMOVAL_COLUMNS := {
@@ -135,6 +136,9 @@ DATA_COLUMNS = {
         }
     ),
     "removals_kept": _REMOVAL_COLUMNS,
+    # the screening's proposals: since decision 0081 the form shows the cadre and title in the entry's select, so the
+    # rows' own columns are named here (and so for every version alike)
+    "removals": _REMOVAL_COLUMNS,
     "frame": {
         "position_id": N_("Title code (number)"),
         "title": N_("Planned title"),

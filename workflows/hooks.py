@@ -17,6 +17,9 @@ Two kinds, both run inside the advance's transaction, so they succeed or fail wi
 * a **checklist**, named by the same hook name, says what a form's "checklist" fields (a comma-separated text of
   ids or codes) may hold, by name: the screening's discipline records and cadres, offered as checkboxes; here too
   the hook refuses anything else (decision 0072).
+* a **planning entry list**, named by the same hook name, says which entries of the plan a form's "planning_entry"
+  fields may take, by name: the collective's removals, each proposal pinned to its row and any other row offering
+  the plan's other entries of the review's unit and term; the hook refuses any other id (decision 0081).
 * a **completion effect**, keyed by process id, writes what a finished instance decided into the records (a grade on
   the cadre's record, a notification).
 
@@ -55,13 +58,23 @@ PositionChoices = Callable[[Session, Mapping[str, Any]], list[tuple[int, str, st
 ChecklistChoices = Callable[
     [Session, Mapping[str, Any], Mapping[str, Collection[str]]], dict[str, list[tuple[str, str]]]
 ]
+# (session, the task's data, the ids its "planning_entry" fields hold) -> (the (entry id, label, group or None) a free
+# row may take, in the order offered; the entries pinned to the rows holding them, id -> label). Without the task's
+# data (a completed task's page) nothing offered, the ids held pinned by name.
+PlanningEntryChoices = Callable[
+    [Session, Mapping[str, Any], Collection[int]], tuple[list[tuple[int, str, str | None]], dict[int, str]]
+]
 # (session, the finished instance, its final data, who finished it)
 CompletionEffect = Callable[[Session, InstanceLike, Mapping[str, Any], User | None], None]
 
 
 @cache
 def _registry() -> tuple[
-    dict[str, TaskHook], dict[str, CompletionEffect], dict[str, PositionChoices], dict[str, ChecklistChoices]
+    dict[str, TaskHook],
+    dict[str, CompletionEffect],
+    dict[str, PositionChoices],
+    dict[str, ChecklistChoices],
+    dict[str, PlanningEntryChoices],
 ]:
     from workflows.appointment import hooks as appointment
     from workflows.evaluation import hooks as evaluation
@@ -78,6 +91,7 @@ def _registry() -> tuple[
         },
         {**planning.POSITION_CHOICES},
         {**planning.CHECKLIST_CHOICES},
+        {**planning.PLANNING_ENTRY_CHOICES},
     )
 
 
@@ -129,6 +143,19 @@ def checklist_choices(
     the task's data), else the values held by name; {} when the form's hook lists none: the fields stay text boxes."""
     provider = _registry()[3].get(str((schema or {}).get(HOOK_KEY)))
     return provider(session, task_data, held) if provider is not None else {}
+
+
+def planning_entry_choices(
+    session: Session,
+    schema: Mapping[str, Any] | None,
+    task_data: Mapping[str, Any],
+    held: Collection[int],
+) -> tuple[list[tuple[int, str, str | None]], dict[int, str]] | None:
+    """The planning entries the form's "planning_entry" fields may take at this task (offered to a free row, pinned
+    to the rows holding them), as its hook's procedure lists them; None when the form's hook lists none: the fields
+    stay number boxes."""
+    provider = _registry()[4].get(str((schema or {}).get(HOOK_KEY)))
+    return provider(session, task_data, held) if provider is not None else None
 
 
 def is_refused(refused: Collection[str], field: str) -> bool:

@@ -19,7 +19,7 @@ Hints live in the top-level "x-ui" object (for table columns, in the row schema'
 
     "order": ["field", ...]
     "field": {"widget": "text" | "textarea" | "date" | "select" | "radio" | "checkboxes" | "table" | "file"
-                        | "cadre" | "position" | "checklist",
+                        | "cadre" | "position" | "checklist" | "planning_entry",
               "label_en": "...", "help": "...", "help_en": "...", "labels_en": {"value": "label"},
               "rows": 6, "placeholder": "...", "autofocus": true, "empty": "...", "empty_en": "...",
               "accept": ".pdf,.jpg,image/*", "max_size_mb": 10}
@@ -44,7 +44,16 @@ A third lists registry things by name where the data keeps a comma-separated tex
   (`workflows.hooks.checklist_choices`, set by `offer_checklists`), posting the ticked values, which the form joins
   into the text "12, 15" the data always held; without choices it is the text box it was. "empty" (and
   "empty_en") says what the page shows when there is nothing to tick. As with "position", a value outside the
-  choices is the hook's to refuse; it is shown ticked, as what it is.
+  choices is the hook's to refuse; it is shown ticked, as what it is. A long list (`CHECKLIST_FILTER_FROM` boxes
+  or more) gets a filter box, the count of ticked boxes and "show only ticked" (static/checklist_filter.js, shown
+  only when the script runs; without it the whole list works as before; decision 0081).
+
+A fourth names an entry of the plan where the data keeps its id (decision 0081):
+
+* "planning_entry" (an integer): drawn as a select of entries by name ("Phạm Văn Em (QH04) — Phó Chủ tịch UBND xã
+  (Xã An Phú)"), as "position" is, from `workflows.hooks.planning_entry_choices` (set by `offer_entries`): a cell
+  holding an entry the procedure pins to its row (a proposal of the screening) offers only it; any other cell offers
+  the list, grouped by unit. Without the list it is the number box it was; an id outside it is the hook's to refuse.
 """
 
 from __future__ import annotations
@@ -102,8 +111,10 @@ __all__ = [
     "kept_references",
     "offer_checklists",
     "offer_choices",
+    "offer_entries",
     "pending_uploads",
     "place_reference",
+    "planning_entry_values",
     "position_values",
     "split_values",
     "wants_more_rows",
@@ -224,7 +235,8 @@ class _Spec:
     """One property of the schema as the form sees it."""
 
     name: str
-    # string cadre checklist textarea email date integer position number boolean select radio checkboxes table file
+    # string cadre checklist textarea email date integer position planning_entry number boolean select radio checkboxes
+    # table file
     kind: str
     schema: Mapping[str, Any]
     required: bool
@@ -407,8 +419,9 @@ def _parse_property(
         return _Spec(kind="boolean", choices=choices, **spec)
 
     if kind_of_type in ("integer", "number"):
-        refuse_widget(None, "text", *(("position",) if kind_of_type == "integer" else ()))
-        return _Spec(kind="position" if widget == "position" else kind_of_type, **spec)
+        refuse_widget(None, "text", *(("position", "planning_entry") if kind_of_type == "integer" else ()))
+        kind = str(widget) if widget in ("position", "planning_entry") else kind_of_type
+        return _Spec(kind=kind, **spec)
 
     fmt = prop.get("format")
     text_rules = [key for key in ("minLength", "maxLength", "pattern") if key in prop]
@@ -714,6 +727,37 @@ class SchemaPositionField(SchemaIntegerField):
             html.append(self._option(current, self.messages["not_listed"].format(value=current), current))
         html.append("</select>")
         return Markup("".join(html))  # noqa: S704 -- html_params and escape quoted every value and label
+
+
+class SchemaPlanningEntryField(SchemaPositionField):
+    """A planning entry's id ("x-ui" widget "planning_entry"), read and checked as an integer, drawn as the
+    "position" select is: of `ui["options"]` ((id, label, group), set by `offer_entries`), the entries any row may
+    take. A cell holding an entry of `ui["pinned"]` (id -> label: a proposal of the screening, which its row is about
+    and cannot be swapped for another) offers that entry only, without "Choose": a table of hundreds of proposals does
+    not repeat the whole plan in each of its rows."""
+
+    @property
+    def pinned_label(self) -> str | None:
+        pinned: Mapping[int, str] = self.ui.get("pinned") or {}
+        held = self.data if isinstance(self.data, int) and not isinstance(self.data, bool) else None
+        return pinned.get(held) if held is not None else None
+
+    @property
+    def choices(self) -> list[tuple[str, str]]:
+        label = self.pinned_label
+        return [(str(self.data), label)] if label is not None else super().choices
+
+    def __call__(self, **kwargs: Any) -> Any:
+        label = self.pinned_label
+        if label is None or self.options is None:
+            return super().__call__(**kwargs)
+        kwargs.setdefault("id", self.id)
+        for flag in ("required", "disabled"):
+            if getattr(self.flags, flag, False):
+                kwargs.setdefault(flag, True)
+        attrs = {k: v for k, v in {**(self.render_kw or {}), **kwargs}.items() if k not in ("inputmode", "placeholder")}
+        option = self._option(str(self.data), label, str(self.data))
+        return Markup(f"<select {widgets.html_params(name=self.name, **attrs)}>{option}</select>")  # noqa: S704
 
 
 def split_values(text: str) -> list[str]:
@@ -1128,10 +1172,15 @@ def _unbound(spec: _Spec, lang: str, readonly: bool, *, in_row: bool) -> Any:
         return field_class(render_kw=render_kw, **options)
     if kind == "date":
         return SchemaDateField(render_kw=render_kw, **options)
-    if kind in ("integer", "position", "number"):
+    if kind in ("integer", "position", "planning_entry", "number"):
         validators.append(_Bounds(schema, messages, lang))
         render_kw["inputmode"] = "decimal" if kind == "number" else "numeric"
-        field_class = {"integer": SchemaIntegerField, "position": SchemaPositionField, "number": SchemaNumberField}
+        field_class = {
+            "integer": SchemaIntegerField,
+            "position": SchemaPositionField,
+            "planning_entry": SchemaPlanningEntryField,
+            "number": SchemaNumberField,
+        }
         return field_class[kind](render_kw=render_kw, **options)
     if kind in ("boolean", "radio", "select"):
         choices = [SelectChoice(key, label) for key, _value, label in spec.choices]
@@ -1195,7 +1244,7 @@ def _field_json(field: Any, spec: _Spec, *, draft: bool, refused: set[str] | Non
         if isinstance(data, date):
             return data.isoformat()
         return field.shown if draft and field.shown else _MISSING
-    if kind in ("integer", "position", "number"):
+    if kind in ("integer", "position", "planning_entry", "number"):
         if isinstance(data, int | float) and not isinstance(data, bool):
             return float(data) if kind == "number" else int(data)
         return field.shown if draft and field.shown else _MISSING
@@ -1268,6 +1317,7 @@ def _to_form_value(spec: _Spec, value: Any) -> Any:
         "date",
         "integer",
         "position",
+        "planning_entry",
         "number",
         "file",
     ) and (isinstance(value, bool) or not isinstance(value, str | int | float)):
@@ -1402,6 +1452,26 @@ def offer_choices(form: Any, positions: Sequence[tuple[int, str] | tuple[int, st
     options = [(int(p[0]), str(p[1]), str(p[2]) if len(p) > 2 and p[2] is not None else None) for p in positions]
     for field in _fields_of_kind(form, "position"):
         field.ui["options"] = options
+
+
+def planning_entry_values(form: Any) -> set[int]:
+    """The entry ids the form's "planning_entry" fields and cells hold (posted, or drawn from the data)."""
+    return {
+        field.data
+        for field in _fields_of_kind(form, "planning_entry")
+        if isinstance(field.data, int) and not isinstance(field.data, bool)
+    }
+
+
+def offer_entries(
+    form: Any, offered: Sequence[tuple[int, str, str | None]], pinned: Mapping[int, str] | None = None
+) -> None:
+    """Draw every "planning_entry" field and cell as a select: of `offered` (id, label, group), in this order; a
+    cell holding an id of `pinned` offering only that entry, by its label there."""
+    options = [(int(value), str(label), str(group) if group is not None else None) for value, label, group in offered]
+    for field in _fields_of_kind(form, "planning_entry"):
+        field.ui["options"] = options
+        field.ui["pinned"] = {int(k): str(v) for k, v in (pinned or {}).items()}
 
 
 def checklist_values(form: Any) -> dict[str, list[str]]:

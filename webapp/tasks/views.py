@@ -52,8 +52,10 @@ from webapp.tasks.schema_forms import (
     kept_references,
     offer_checklists,
     offer_choices,
+    offer_entries,
     pending_uploads,
     place_reference,
+    planning_entry_values,
     position_values,
     wants_more_rows,
 )
@@ -63,7 +65,7 @@ from workflows.clock import utcnow_naive
 from workflows.db import transaction
 from workflows.engine import operations
 from workflows.errors import Conflict, Invalid, NotAllowed, NotFound, Problem, ScriptFailure
-from workflows.hooks import checklist_choices, is_refused, position_choices
+from workflows.hooks import checklist_choices, is_refused, planning_entry_choices, position_choices
 from workflows.instances import (
     ATTACHMENT_PREFIX,
     DataItem,
@@ -255,6 +257,17 @@ def _offer_checklists(view: TaskView, form: Any) -> None:
     offer_checklists(form, checklist_choices(db.session, view.schema, view.context, checklist_values(form)))
 
 
+def _offer_entries(view: TaskView, form: Any) -> None:
+    """The entries a "planning_entry" field offers by name: the procedure's list for this task (the plan of the
+    review's unit and term, each proposal pinned to its row) when the task's data is read, else those the form
+    holds, by name (a completed task: the entries it took off the plan are off it now)."""
+    if form is None or not view.schema or not has_kind(view.schema, "planning_entry"):
+        return
+    choices = planning_entry_choices(db.session, view.schema, view.context, planning_entry_values(form))
+    if choices is not None:
+        offer_entries(form, *choices)
+
+
 def _cadre_boxes(view: TaskView, form: Any) -> dict[str, Any]:
     """What a "cadre" field shows besides the code: the name of the cadre each code names in the procedure's unit,
     and, to whoever fills it in, where static/cadre_search.js searches the unit's cadres by code or name."""
@@ -281,6 +294,7 @@ def _render(  # type: ignore[no-untyped-def]
         attachments = list(db.session.scalars(select(Attachment).where(Attachment.instance_id == view.instance.id)))
     _offer_positions(view, form)
     _offer_checklists(view, form)
+    _offer_entries(view, form)
     return (
         render_template(
             "tasks/show.html",
@@ -377,6 +391,7 @@ def _stale(task_id: int, form: Any, comment: str, reason: str | None = None):  #
     notice = _closed_notice(view) or reason or _("This task changed meanwhile. Open it again to see where it stands.")
     _offer_positions(view, form)  # a title given back by its name, as it was chosen
     _offer_checklists(view, form)  # so are the records and cadres ticked
+    _offer_entries(view, form)  # and the entries of the plan
     return render_template("tasks/stale.html", view=view, notice=notice, entered=_entered(form), comment=comment), 409
 
 

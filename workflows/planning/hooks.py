@@ -10,6 +10,7 @@ is submitted, and again when the competent authority approves it, against the re
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import select
@@ -23,6 +24,7 @@ from workflows.hooks import (
     ChecklistChoices,
     CompletionEffect,
     InstanceLike,
+    PlanningEntryChoices,
     PositionChoices,
     TaskHook,
     is_refused,
@@ -63,10 +65,13 @@ from workflows.rules.planning import (
 __all__ = [
     "CHECKLIST_CHOICES",
     "COMPLETION_EFFECTS",
+    "PLANNING_ENTRY_CHOICES",
     "POSITION_CHOICES",
     "TASK_HOOKS",
+    "entry_labels",
     "framed_titles",
     "plan_cadre_ids",
+    "plan_entries",
     "unit_title_groups",
     "unit_titles",
 ]
@@ -273,24 +278,120 @@ def screening(
     }
 
 
+def _entry_label(cadre: Cadre, position: Position, unit: OrgUnit) -> str:
+    """A planning entry as a person knows it: "Phạm Văn Em (QH04) — Phó Chủ tịch UBND xã (Xã An Phú)"."""
+    return f"{cadre.full_name} ({cadre.code}) — {position_label(position, unit)}"
+
+
+def _entry_rows(session: Session, query: Any) -> list[tuple[PlanningEntry, Cadre, Position, OrgUnit]]:
+    return [
+        (row[0], row[1], row[2], row[3])
+        for row in session.execute(
+            query.join(Cadre, Cadre.id == PlanningEntry.cadre_id)
+            .join(Position, Position.id == PlanningEntry.position_id)
+            .join(OrgUnit, OrgUnit.id == Position.unit_id)
+        )
+    ]
+
+
+def plan_entries(session: Session, unit_id: int, term: str) -> list[tuple[PlanningEntry, str, OrgUnit]]:
+    """The entries on a unit's plan for a term (active, for a title of the unit or a unit below it) — the entries
+    the annual review screens and the collective may take off —, each with its label, unit by unit in tree order,
+    each unit's by the cadre's name and the title."""
+    rows = _entry_rows(
+        session,
+        select(PlanningEntry, Cadre, Position, OrgUnit).where(
+            PlanningEntry.term == term, PlanningEntry.status == PlanningStatus.ACTIVE, in_subtree(OrgUnit, unit_id)
+        ),
+    )
+    order = {
+        unit.id: index
+        for index, (unit, _depth) in enumerate(in_tree_order(list({r[3].id: r[3] for r in rows}.values())))
+    }
+    rows.sort(key=lambda r: (order[r[3].id], r[1].full_name, r[2].title, r[0].id))
+    return [(entry, _entry_label(cadre, position, unit), unit) for entry, cadre, position, unit in rows]
+
+
+def entry_labels(session: Session, entry_ids: Collection[int]) -> dict[int, str]:
+    """Each id's entry by name, whatever its status now (a completed task's page, where the entries it removed are
+    off the plan since); ids no entry has are left out."""
+    if not entry_ids:
+        return {}
+    rows = _entry_rows(
+        session, select(PlanningEntry, Cadre, Position, OrgUnit).where(PlanningEntry.id.in_(sorted(entry_ids)))
+    )
+    return {entry.id: _entry_label(cadre, position, unit) for entry, cadre, position, unit in rows}
+
+
+def _removable(
+    session: Session, entry_id: int, data: Mapping[str, Any]
+) -> tuple[dict[str, Any] | None, Problem | None]:
+    """An entry the collective takes off the plan besides the screening's proposals: it must exist, be on the plan
+    of the review's unit (a title of the unit or below) for the review's term, and not be off it already. Its row as
+    the proposals' (cadre, title from the registry), else why not."""
+    found = _entry_rows(session, select(PlanningEntry, Cadre, Position, OrgUnit).where(PlanningEntry.id == entry_id))
+    if not found:
+        return None, Problem(N_("No planning entry has the id %(id)s."), message_args={"id": entry_id})
+    entry, cadre, position, unit = found[0]
+    label = _entry_label(cadre, position, unit)
+    in_scope = session.scalar(
+        select(OrgUnit.id).where(OrgUnit.id == unit.id, in_subtree(OrgUnit, int(data["unit_id"])))
+    )
+    if in_scope is None or entry.term != str(data["term"]):
+        message = N_("%(entry)s is not on the plan of %(unit)s for the term %(term)s.")
+        args = {"entry": label, "unit": str(data.get("unit_name") or ""), "term": str(data["term"])}
+        return None, Problem(message, message_args=args)
+    if entry.status != PlanningStatus.ACTIVE:
+        return None, Problem(N_("%(entry)s has already been taken off the plan."), message_args={"entry": label})
+    row = {
+        "entry_id": entry.id,
+        "cadre_code": cadre.code,
+        "cadre_name": cadre.full_name,
+        "title": position_label(position, unit),
+    }
+    return row, None
+
+
 def removals(
     session: Session, submitted: dict[str, Any], data: Mapping[str, Any], refused: frozenset[str]
 ) -> dict[str, Any]:
-    """The collective decides each proposed removal: remove, or keep with a reason. Only the decisions are taken
-    from the form; the cadre, title and reason are the screening's own (a row edited in the browser changes nothing)."""
+    """The collective decides each proposed removal: remove, or keep with a reason; and may take off the plan
+    other entries of it (QĐ 377: every year, those who no longer meet the standards, fail their duties or break the
+    rules — a judgment the screening's rules do not make), each with its reason. Only the decisions (and an added
+    entry's reason) are taken from the form; a proposal's cadre, title and reason are the screening's own, an added
+    entry's cadre and title the registry's (a row edited in the browser changes nothing). An added entry must be on
+    the plan of the review's unit for its term, and not off it already (decision 0081)."""
     proposals = {int(r["entry_id"]): r for r in data.get("_screening") or []}
     rows = list(submitted.get("removals") or [])
     problems: list[Problem] = []
     decided: dict[int, tuple[str, str]] = {}
+    added: dict[int, dict[str, Any]] = {}
     for index, row in enumerate(rows):
         if row.get("entry_id") is None or is_refused(refused, f"removals.{index}.decision"):
             continue  # which entry, or what was decided on it, the form refused
         entry_id = int(row["entry_id"])
-        if entry_id not in proposals:
-            problems.append(Problem("This entry was not proposed for removal.", field=f"removals.{index}.entry_id"))
-            continue
-        if entry_id in decided:
+        if entry_id in decided or entry_id in added:
             problems.append(Problem("This entry is listed twice.", field=f"removals.{index}.entry_id"))
+            continue
+        if entry_id not in proposals:
+            extra, problem = _removable(session, entry_id, data)
+            if problem is not None:
+                problems.append(replace(problem, field=f"removals.{index}.entry_id"))
+                continue
+            assert extra is not None
+            reason = _text(row, "reason")
+            if row.get("decision") != "remove":
+                problems.append(
+                    Problem(
+                        "Only a removal the screening proposed can be kept: delete this row instead.",
+                        field=f"removals.{index}.decision",
+                    )
+                )
+            elif not reason and not is_refused(refused, f"removals.{index}.reason"):
+                problems.append(
+                    Problem("Write why the collective takes this cadre off the plan.", field=f"removals.{index}.reason")
+                )
+            added[entry_id] = {**extra, "reason": reason, "decision": "remove", "keep_reason": ""}
             continue
         keep_reason = _text(row, "keep_reason")
         if row.get("decision") == "keep" and not keep_reason:
@@ -303,7 +404,7 @@ def removals(
     final = [
         {**proposal, "decision": decided[entry_id][0], "keep_reason": decided[entry_id][1]}
         for entry_id, proposal in proposals.items()
-    ]
+    ] + list(added.values())
     return {
         **submitted,
         "removals": final,
@@ -629,6 +730,30 @@ def _screening_choices(
         ],
         "political_failed_codes": [(c.code, _cadre_label(c)) for c in failed],
     }
+
+
+def _removal_choices(
+    session: Session, data: Mapping[str, Any], held: Collection[int]
+) -> tuple[list[tuple[int, str, str | None]], dict[int, str]]:
+    """The removals' entries: each proposal stays in its own row (its select offers only it), any other row offers
+    the plan's other entries of the review's unit and term by name, grouped by unit (what the hook above accepts).
+    Without the task's data (a completed task) only the entries the form holds, by name, each in its row."""
+    if data.get("unit_id") is None or data.get("term") is None:
+        return [], entry_labels(session, held)
+    # The page's data hides "_screening"; "removals" holds the same rows until this task has run.
+    screened = data["_screening"] if "_screening" in data else data.get("removals")
+    proposals = [int(r["entry_id"]) for r in screened or [] if r.get("entry_id") is not None]
+    pinned = entry_labels(session, proposals)
+    offered: list[tuple[int, str, str | None]] = [
+        (entry.id, label, unit.name)
+        for entry, label, unit in plan_entries(session, int(data["unit_id"]), str(data["term"]))
+        if entry.id not in pinned
+    ]
+    return offered, pinned
+
+
+# The planning entries each form's "planning_entry" fields may take (the hook above refuses any other).
+PLANNING_ENTRY_CHOICES: dict[str, PlanningEntryChoices] = {"planning_removals": _removal_choices}
 
 
 # What each form's "checklist" fields may hold: the same lists the hooks above hold the values to.
