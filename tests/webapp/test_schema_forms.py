@@ -18,6 +18,7 @@ from markupsafe import escape
 from werkzeug.datastructures import FileStorage, MultiDict
 
 from webapp.tasks.schema_forms import (
+    CHECKLIST_FILTER_FROM,
     UnsupportedSchema,
     _clean_text,
     add_row,
@@ -30,12 +31,15 @@ from webapp.tasks.schema_forms import (
     form_to_checked_data,
     form_to_data,
     form_to_draft,
+    has_long_checklist,
     invalid_entries,
     kept_references,
     offer_checklists,
     offer_choices,
+    offer_entries,
     pending_uploads,
     place_reference,
+    planning_entry_values,
     position_values,
     wants_more_rows,
 )
@@ -990,6 +994,11 @@ UNSUPPORTED = [
         "p",
     ),
     (
+        "planning entry on a string",
+        {"type": "object", "properties": {"e": {"type": "string"}}, "x-ui": {"e": {"widget": "planning_entry"}}},
+        "e",
+    ),
+    (
         "cadre on an integer",
         {"type": "object", "properties": {"c": {"type": "integer"}}, "x-ui": {"c": {"widget": "cadre"}}},
         "c",
@@ -1165,3 +1174,91 @@ def test_a_checklist_is_a_string_outside_tables() -> None:
     }
     with pytest.raises(UnsupportedSchema, match="checklist"):
         build_form_class(in_row)
+
+
+ENTRIES: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "rows": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["entry_id"],
+                "properties": {
+                    "entry_id": {"type": "integer", "title": "Cán bộ", "minimum": 1, "maximum": 2147483647},
+                    "reason": {"type": "string", "title": "Lý do", "maxLength": 200},
+                },
+                "x-ui": {"entry_id": {"widget": "planning_entry"}},
+            },
+        }
+    },
+}
+
+
+def test_a_planning_entry_is_a_select_by_name_a_pinned_row_offering_only_its_own() -> None:
+    offered = [(11, "Lê A (QH01) — Chủ tịch (Xã A)", "Xã A"), (12, "Lê B (QH02) — Trưởng (Thôn 1)", "Thôn 1")]
+    pinned = {40: "Lê C (QH04) — Phó Chủ tịch (Xã A)"}
+    with shown({"rows": [{"entry_id": 40, "reason": "Kỷ luật"}, {"entry_id": 12}]}, ENTRIES) as form:
+        first, second = (entry.form.entry_id for entry in form.rows.entries)
+        # Without the list, the number box it always was.
+        assert 'type="text"' in str(first()) and 'value="40"' in str(first())
+        assert planning_entry_values(form) == {40, 12}
+        offer_entries(form, offered, pinned)
+        # A pinned row: its own entry only, nothing to choose instead.
+        drawn = str(first())
+        assert drawn.startswith("<select") and drawn.count("<option") == 1
+        assert '<option selected value="40">Lê C (QH04) — Phó Chủ tịch (Xã A)</option>' in drawn
+        assert first.choices == [("40", pinned[40])]
+        # Any other row: "Choose", then the entries offered, grouped by unit; the one held selected.
+        drawn = str(second())
+        assert drawn.index('<option value="">') < drawn.index('<optgroup label="Xã A">')
+        assert drawn.count("<optgroup") == 2 and 'value="40"' not in drawn
+        assert '<option selected value="12">Lê B (QH02) — Trưởng (Thôn 1)</option>' in drawn
+    # The select posts the id, kept as the integer the data always held; one outside the list is shown as what it
+    # is, for the hook to refuse beside it.
+    with posted({"rows-0-entry_id": "40", "rows-1-entry_id": "99"}, ENTRIES) as form:
+        assert form.validate()
+        assert form_to_data(form, ENTRIES) == {"rows": [{"entry_id": 40}, {"entry_id": 99}]}
+        offer_entries(form, offered, pinned)
+        assert '<option selected value="99">Số hiệu 99 (không có trong danh sách)</option>' in str(
+            form.rows.entries[1].form.entry_id()
+        )
+    with posted({"rows-0-entry_id": "Lê A"}, ENTRIES) as form:
+        assert not form.validate()
+        assert form.rows.entries[0].form.entry_id.errors == ["Phải là một số nguyên."]
+    # Read-only (a completed task: every entry held pinned by name): disabled.
+    with shown({"rows": [{"entry_id": 40}]}, ENTRIES, readonly=True) as form:
+        offer_entries(form, [], pinned)
+        assert "disabled" in str(form.rows.entries[0].form.entry_id())
+
+
+def _long(count: int, ticked: str = "") -> tuple[Any, str]:
+    with shown({"failed": ticked}, CHECKLIST) as form:
+        offer_checklists(form, {"failed": [(f"QH{n:02}", f"Người {n} (QH{n:02})") for n in range(count)]})
+        return has_long_checklist(form), render(form, CHECKLIST)
+
+
+def test_a_long_checklist_gets_its_filter_box_count_and_show_only_ticked_hidden_until_the_script_runs() -> None:
+    short, html = _long(CHECKLIST_FILTER_FROM - 1)
+    assert not short and "checklist-tools" not in html and "data-checklist-filter" not in html
+    long, html = _long(CHECKLIST_FILTER_FROM + 3, ticked="QH01, QH05")
+    assert long
+    page = lxml_html.fromstring(html)
+    fieldset = page.xpath('//fieldset[@id="failed"]')[0]
+    assert fieldset.get("data-checklist-filter") is not None
+    tools = fieldset.xpath('.//div[@class="checklist-tools"]')[0]
+    assert tools.get("hidden") is not None  # the script shows them: without it the plain list works as before
+    box = tools.xpath('.//input[@type="search"]')[0]
+    only = tools.xpath('.//input[@type="checkbox"]')[0]
+    # Each tool has its label, controls the list, and posts nothing.
+    for control in (box, only):
+        assert control.get("name") is None and control.get("aria-controls") == "failed-list"
+        assert page.xpath(f'//label[@for="{control.get("id")}"]')
+    assert page.xpath('//ul[@id="failed-list"]/li/input[@name="failed"]')
+    count = tools.xpath('.//p[@class="checklist-count"]')[0]
+    assert count.get("aria-live") == "polite" and count.get("id") in box.get("aria-describedby")
+    assert count.get("data-ticked-format") and count.get("data-shown-format")  # the words: tests/webapp (the catalog)
+    assert page.xpath('//p[@id="failed-none"]')[0].get("hidden") is not None
+    # Every box is still in the page, ticked as held: the filter only hides, in the browser.
+    ticked = [b.get("value") for b in page.xpath('//input[@name="failed"]') if b.get("checked") is not None]
+    assert ticked == ["QH01", "QH05"]

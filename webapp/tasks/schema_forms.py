@@ -94,6 +94,7 @@ from workflows.text import storable
 
 __all__ = [
     "ADD_ROW_PREFIX",
+    "CHECKLIST_FILTER_FROM",
     "SchemaForm",
     "UnsupportedSchema",
     "Upload",
@@ -108,6 +109,7 @@ __all__ = [
     "form_to_data",
     "form_to_draft",
     "has_kind",
+    "has_long_checklist",
     "kept_references",
     "offer_checklists",
     "offer_choices",
@@ -124,6 +126,9 @@ ADD_ROW_PREFIX = "add_row__"
 KEPT_SUFFIX = "__kept"
 MAX_REFERENCE_LENGTH = 200
 DEFAULT_MAX_SIZE_MB = 10
+# From this many boxes on, a checklist gets a filter box, its count of ticked boxes and "show only ticked"
+# (static/checklist_filter.js): a short list is read at a glance, a long one (a province's plan) is searched.
+CHECKLIST_FILTER_FROM = 12
 
 # Flask-Babel catalogs come later; until then the two languages the app offers are spelled out here.
 MESSAGES: dict[str, dict[str, str]] = {
@@ -783,12 +788,18 @@ class SchemaChecklistField(SchemaTextField):
     def empty_text(self) -> str:
         return str(self.ui.get("empty") or self.messages["nothing_to_tick"])
 
+    @property
+    def filterable(self) -> bool:
+        """Whether the list is long enough for its filter box (`CHECKLIST_FILTER_FROM`)."""
+        return len(self.boxes()) >= CHECKLIST_FILTER_FROM
+
     def boxes(self) -> list[tuple[str, str, bool]]:
         """(value, label, ticked) of each checkbox: the choices in their order, then any value held outside them."""
         held = split_values(self.data or "")
+        ticked = set(held)  # a province's list runs to thousands of boxes
         options = self.options or []
         listed = {value for value, _label in options}
-        return [(value, label, value in held) for value, label in options] + [
+        return [(value, label, value in ticked) for value, label in options] + [
             (value, self.messages["not_in_list"].format(value=value), True) for value in held if value not in listed
         ]
 
@@ -1485,6 +1496,12 @@ def offer_checklists(form: Any, choices: Mapping[str, Sequence[tuple[str, str]]]
     for field in _fields_of_kind(form, "checklist"):
         if field.short_name in choices:
             field.ui["options"] = [(str(value), str(label)) for value, label in choices[field.short_name]]
+
+
+def has_long_checklist(form: Any) -> bool:
+    """Whether a "checklist" field of the form is drawn as checkboxes long enough for its filter box (the page then
+    loads static/checklist_filter.js)."""
+    return any(field.options is not None and field.filterable for field in _fields_of_kind(form, "checklist"))
 
 
 def cadre_codes(form: Any) -> set[str]:

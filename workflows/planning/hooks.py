@@ -333,15 +333,16 @@ def _removable(
     if not found:
         return None, Problem(N_("No planning entry has the id %(id)s."), message_args={"id": entry_id})
     entry, cadre, position, unit = found[0]
-    label = _entry_label(cadre, position, unit)
     in_scope = session.scalar(
         select(OrgUnit.id).where(OrgUnit.id == unit.id, in_subtree(OrgUnit, int(data["unit_id"])))
     )
     if in_scope is None or entry.term != str(data["term"]):
-        message = N_("%(entry)s is not on the plan of %(unit)s for the term %(term)s.")
-        args = {"entry": label, "unit": str(data.get("unit_name") or ""), "term": str(data["term"])}
+        # Said by its id only: whose entry it is is not the business of a review of another unit or term.
+        message = N_("The planning entry %(id)s is not on the plan of %(unit)s for the term %(term)s.")
+        args = {"id": entry_id, "unit": str(data.get("unit_name") or ""), "term": str(data["term"])}
         return None, Problem(message, message_args=args)
     if entry.status != PlanningStatus.ACTIVE:
+        label = _entry_label(cadre, position, unit)
         return None, Problem(N_("%(entry)s has already been taken off the plan."), message_args={"entry": label})
     row = {
         "entry_id": entry.id,
@@ -383,7 +384,7 @@ def removals(
             if row.get("decision") != "remove":
                 problems.append(
                     Problem(
-                        "Only a removal the screening proposed can be kept: delete this row instead.",
+                        "Only a removal the screening proposed can be kept: to keep this cadre, leave the row empty.",
                         field=f"removals.{index}.decision",
                     )
                 )
