@@ -76,7 +76,9 @@ def _select(html: str, name: str) -> tuple[list[tuple[str, str]], str | None]:
 
 def _proposed(html: str) -> list[str]:
     """The entries the removals' rows hold (each proposal's select offers only its own entry)."""
-    selects = lxml_html.fromstring(html).xpath('//select[starts-with(@name, "removals-")][contains(@name, "-entry_id")]')
+    selects = lxml_html.fromstring(html).xpath(
+        '//select[starts-with(@name, "removals-")][contains(@name, "-entry_id")]'
+    )
     return [s.xpath(".//option[@selected]")[0].get("value") for s in selects if s.xpath(".//option[@selected]")]
 
 
