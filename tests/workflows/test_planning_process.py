@@ -290,3 +290,48 @@ def test_a_term_typed_with_spaces_or_a_dash_of_another_kind_is_understood(driver
         )
         business_key = s.get(ProcessInstance, instance.id).business_key  # type: ignore[union-attr]
     assert TERM in business_key
+
+
+def _task_data(driver: WorkflowDriver, instance_id: int) -> dict[str, Any]:
+    """The data the instance's tasks carry (what the steps worked out), as the pages read it."""
+    with driver.session_factory() as s:
+        instance = s.get(ProcessInstance, instance_id)
+        assert instance is not None
+        definition = driver.engine.definition(s, instance.process_version_id)
+        return dict(runtime.instance_data(driver.engine.load(definition, instance)))
+
+
+def test_an_entry_the_collective_adds_to_the_removals_leaves_the_plan_on_approval_with_its_reason(
+    driver: WorkflowDriver, session_factory: sessionmaker[Session], world: dict[str, Any]
+) -> None:
+    """Decision 0081: besides the screening's proposals, the collective takes another entry of the review's plan
+    off it, with its reason; the approval writes it as it writes a proposal (the rows keep the same keys)."""
+    instance_id = _start(driver, "annual")
+    _do(driver, instance_id, "screening", "personnel1", {})
+    with session_factory() as s:
+        query = select(Cadre.code, PlanningEntry.id).join(Cadre, Cadre.id == PlanningEntry.cadre_id)
+        entry_of = {code: entry_id for code, entry_id in s.execute(query)}
+    proposals = [r["entry_id"] for r in _task_data(driver, instance_id)["removals"]]
+    added = entry_of[CHAIR_PLANNED[0]]
+    assert added not in proposals and len(proposals) == 2
+    reason = "Không hoàn thành nhiệm vụ được giao"
+    rows = [{"entry_id": e, "decision": "remove"} for e in proposals]
+    _do(driver, instance_id, "confirm_removals", "head1",
+        {"removals": [*rows, {"entry_id": added, "reason": reason, "decision": "remove"}]})  # fmt: skip
+    confirmed = _task_data(driver, instance_id)["removals_confirmed"]
+    assert [r["entry_id"] for r in confirmed] == [*proposals, added]
+    assert {tuple(sorted(r)) for r in confirmed} == {
+        ("cadre_code", "cadre_name", "decision", "entry_id", "keep_reason", "reason", "title")
+    }
+    _to_nominations(driver, instance_id, world)
+    _nominate(driver, instance_id, world, [])
+    _do(driver, instance_id, "dossier", "personnel1", {"submission_number": "7/TTr"})
+    _do(driver, instance_id, "approval", "leader1", {"approval_decision": "approve", "decision_number": "9/QĐ"})
+    with session_factory() as s:
+        removed = {
+            e.id: (e.reason, e.removal_instance_id)
+            for e in s.scalars(select(PlanningEntry).where(PlanningEntry.status == PlanningStatus.REMOVED))
+        }
+        assert set(removed) == {*proposals, added}
+        assert removed[added] == (reason, instance_id)
+        assert verify_chains(s).ok
