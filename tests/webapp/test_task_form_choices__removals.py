@@ -245,6 +245,11 @@ def test_the_collective_takes_another_entry_off_the_plan_by_name_with_its_reason
     assert confirmed[0]["reason"].startswith("Xếp loại chất lượng năm")
     assert data["removals_kept"] == []
 
+    # The same form sent again from another tab: the task is done, what was chosen is given back by name.
+    again = auth.post(page, {**_rows("removals", rows), "action": "submit"})
+    assert again.status_code == 409
+    assert _label(world, CHAIR_PLANNED[0], CHAIR) in again.get_data(as_text=True)
+
     # What was submitted, read-only: each entry by name (the added one too), disabled.
     shown = client.get(page).get_data(as_text=True)
     selects = _selects(shown)
