@@ -8,14 +8,20 @@ filled in and fresh task ids. The rows written are the ones `operations.start_in
 its state, the inbox rows of the READY tasks, the `instance_started` and `task_opened` events on the instance's
 own hash chain — in a few multi-row statements per batch.
 
-The shortcut is checked, not assumed: each call also starts its first member the ordinary way in memory and
-compares the two states (task ids and timestamps aside), and READY tasks whose assignee or due date is an
-expression over the data are refused. Either mismatch raises `BulkStartUnsupported`, and the caller starts
-instances one by one instead.
+The shortcut is decided, not assumed (decision 0080). First from the model: `template_obstacles` walks the parsed
+spec from the start event to the first wait states and reads every piece of code the engine runs on the way (gateway
+conditions, scripts, pre- and post-scripts, timer and conditional-event expressions); one that so much as names a
+per-instance value, or an element the walk cannot see into (a rule table, a subprocess, a call activity, a
+multi-instance or loop, data associations, a message or signal), rules the template out: one run cannot stand for a
+gateway on the cadre's data nor for a script that fails for some cadres only. Then by running it: each call also
+starts its first member the ordinary way in memory and compares the two states (task ids and timestamps aside), and
+READY tasks whose assignee or due date is an expression over the data are refused. Any of these raises
+`BulkStartUnsupported`, and the caller starts instances one by one instead.
 """
 
 from __future__ import annotations
 
+import ast
 import itertools
 import json
 import os
@@ -25,6 +31,25 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
+from SpiffWorkflow.bpmn.specs.control import BoundaryEventJoin, BoundaryEventSplit, BpmnStartTask, SimpleBpmnTask
+from SpiffWorkflow.bpmn.specs.event_definitions.conditional import ConditionalEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.simple import NoneEventDefinition, TerminateEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import (
+    BoundaryEvent,
+    IntermediateCatchEvent,
+    IntermediateThrowEvent,
+)
+from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
+from SpiffWorkflow.bpmn.specs.mixins.exclusive_gateway import ExclusiveGateway
+from SpiffWorkflow.bpmn.specs.mixins.inclusive_gateway import InclusiveGateway
+from SpiffWorkflow.bpmn.specs.mixins.manual_task import ManualTask
+from SpiffWorkflow.bpmn.specs.mixins.none_task import NoneTask
+from SpiffWorkflow.bpmn.specs.mixins.parallel_gateway import ParallelGateway
+from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptTask
+from SpiffWorkflow.bpmn.specs.mixins.unstructured_join import UnstructuredJoin
+from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import Table, func, insert, select, text
 from sqlalchemy.orm import Session
@@ -176,9 +201,127 @@ def _fill(template: _Template, values: Mapping[str, Any]) -> tuple[str, dict[str
     return "".join(text_parts), fresh
 
 
+# -- what the engine reads before the first wait ------------------------------------------------------------------
+
+# Elements a start walks through that run no code but what `_code_run_by` reads: Spiff's control specs (the root,
+# a boundary event's split and join, the process's end join; its end, a bare SimpleBpmnTask, is matched by exact
+# type, since the event splits of event subprocesses derive from it), gateways, script tasks, none and terminate
+# events.
+_PASSED = (
+    BpmnStartTask,
+    BoundaryEventSplit,
+    BoundaryEventJoin,
+    UnstructuredJoin,
+    ExclusiveGateway,
+    InclusiveGateway,
+    ParallelGateway,
+    ScriptTask,
+    StartEvent,
+    EndEvent,
+    IntermediateThrowEvent,
+)
+# Where a start stops: a task for a person, or an event waited for (its timer or condition is evaluated on arrival).
+_WAITS = (UserTask, ManualTask, NoneTask, IntermediateCatchEvent, BoundaryEvent)
+
+
+def _names_in(code: str, mode: str) -> set[str] | None:
+    """Every name the code mentions (read, written or deleted); None when it is not Python the walk can read."""
+    try:
+        tree = ast.parse(code.strip(), "<model>", mode)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+
+
+def _code_run_by(task_spec: Any, *, waits: bool) -> list[tuple[str, str, str]] | None:
+    """(what, code, mode) of everything the engine evaluates for this element before the first wait; None for an
+    element the walk does not know, or one whose effect on the data it cannot read (treated as reading it all)."""
+    if getattr(task_spec, "data_input_associations", None) or getattr(task_spec, "data_output_associations", None):
+        return None
+    if getattr(task_spec, "io_specification", None) is not None:
+        return None
+    code: list[tuple[str, str, str]] = []
+    prescript = getattr(task_spec, "prescript", None)
+    if prescript:
+        code.append(("pre-script", prescript, "exec"))
+    postscript = getattr(task_spec, "postscript", None)
+    if postscript and not waits:  # a waiting task's post-script runs when the person completes it
+        code.append(("post-script", postscript, "exec"))
+    if isinstance(task_spec, ScriptTask):
+        code.append(("script", task_spec.script or "", "exec"))
+    if isinstance(task_spec, ExclusiveGateway | InclusiveGateway):
+        for condition, _name in task_spec.cond_task_specs:
+            if condition is None:  # the default flow
+                continue
+            # Spiff keeps a flow's condition as an operator holding the expression (`_BpmnCondition`).
+            expression = condition if isinstance(condition, str) else (getattr(condition, "args", None) or [None])[0]
+            if not isinstance(expression, str):
+                return None
+            code.append(("condition", expression, "eval"))
+    definition = getattr(task_spec, "event_definition", None)
+    if isinstance(task_spec, StartEvent | EndEvent | IntermediateThrowEvent):
+        if not isinstance(definition, NoneEventDefinition | TerminateEventDefinition):
+            return None  # a start on an event, a message, signal or escalation thrown with a payload
+    elif isinstance(task_spec, IntermediateCatchEvent | BoundaryEvent):
+        if isinstance(definition, TimerEventDefinition | ConditionalEventDefinition):
+            code.append(
+                (
+                    "timer" if isinstance(definition, TimerEventDefinition) else "condition",
+                    definition.expression or "",
+                    "eval",
+                )
+            )
+        else:
+            return None
+    elif not (isinstance(task_spec, _PASSED + _WAITS) or type(task_spec) is SimpleBpmnTask):
+        return None
+    return code
+
+
+def template_obstacles(spec: Any, per_instance: frozenset[str]) -> tuple[str, ...]:
+    """Why one engine run cannot stand for every member of a batch whose members differ in the values named
+    `per_instance`: each element between the start and the first wait states that evaluates code naming one of
+    them, or that the walk cannot read. Empty when nothing does — every member then takes the same path and runs
+    the same code on the same values, so the template is their state.
+
+    Names are enough: a model's code reaches the data only by name (the sandbox has no globals(), vars(),
+    locals(); `workflows.scripting`). Mentioning a value counts even without reading it (written, deleted)."""
+    obstacles: list[str] = []
+    seen: set[str] = set()
+    pending = [spec.start]
+    while pending:
+        task_spec = pending.pop()
+        if task_spec.name in seen:
+            continue
+        seen.add(task_spec.name)
+        waits = isinstance(task_spec, _WAITS) and (
+            task_spec.manual or isinstance(task_spec, IntermediateCatchEvent | BoundaryEvent)
+        )
+        where = getattr(task_spec, "bpmn_id", None) or task_spec.name
+        code = _code_run_by(task_spec, waits=waits)
+        if code is None:
+            obstacles.append(f"{where}: a {type(task_spec).__name__} before the first wait state")
+            continue
+        for what, source, mode in code:
+            names = _names_in(source, mode)
+            if names is None:
+                obstacles.append(f"{where}: its {what} cannot be read")
+            elif names & per_instance:
+                obstacles.append(f"{where}: its {what} uses {', '.join(sorted(names & per_instance))}")
+        if not waits:
+            pending.extend(task_spec.outputs)
+    return tuple(sorted(set(obstacles)))
+
+
 def _template(
     engine: ProcessEngine, definition: Definition, shared: Mapping[str, Any], first: StartRequest
 ) -> _Template:
+    per_instance = frozenset(first.data)
+    obstacles = definition.derived(
+        ("bulk template obstacles", per_instance), lambda: template_obstacles(definition.spec, per_instance)
+    )
+    if obstacles:
+        raise BulkStartUnsupported("; ".join(obstacles))
     placeholders = {key: _placeholder(key) for key in first.data}
     try:
         workflow = _run(engine, definition, {**shared, **placeholders})
@@ -237,6 +380,9 @@ def start_many(
     if not requests:
         return []
     shared = validate_task_data(dict(shared), None)
+    keys = requests[0].data.keys()
+    if any(request.data.keys() != keys for request in requests):
+        raise BulkStartUnsupported("the members' values are not all named alike")
     template = _template(engine, definition, shared, requests[0])
     instance_ids = _reserve_ids(session, _instances, len(requests))
     task_ids = iter(_reserve_ids(session, _tasks, len(requests) * len(template.ready)))

@@ -23,7 +23,7 @@ from workflows.deployment.operations import require_in_use
 from workflows.engine import operations
 from workflows.engine.bulk import BulkStartUnsupported, StartRequest, start_many
 from workflows.engine.runtime import ProcessEngine
-from workflows.errors import Invalid, NotAllowed, NotFound
+from workflows.errors import Invalid, NotAllowed, NotFound, ScriptFailure
 from workflows.evaluation import PROCESS_ID
 from workflows.models import ProcessInstance
 from workflows.registry.models import Cadre, CadrePosition, OrgUnit, Position, RoleAssignment, User
@@ -83,6 +83,9 @@ class OpenResult:
     opened: int = 0
     already_open: int = 0
     without_account: int = 0
+    # Cadres whose start failed in a script of the model ({cadre code: the failure}): not opened, the failure noted
+    # for the administrators (`record_start_failure`); opening the month again, once the model is fixed, opens them.
+    failed: dict[str, ScriptFailure] = field(default_factory=dict)
 
 
 def check_month(month: str, today: date | None = None) -> date:
@@ -266,7 +269,8 @@ def open_for_cadres(
 ) -> OpenResult:
     """Start one instance per cadre not yet open for the month, in the caller's transaction (leaders' at the level
     above, §6.2). All of them in a few statements when the process allows it (`workflows.engine.bulk`), else one by
-    one — the rows written are the same either way."""
+    one — the rows written are the same either way. One by one, a cadre whose start fails in a model script is left
+    out and listed in `failed`, the failure noted for the administrators; the others are opened."""
     wanted = list(cadres)
     keys = {business_key(plan.month, c.code): c for c in wanted}
     existing = _existing_keys(session, list(keys))
@@ -298,17 +302,30 @@ def open_for_cadres(
             requests=requests,
         )
     except BulkStartUnsupported:
-        for request in requests:
-            operations.start_instance(
-                session,
-                engine,
-                actor=actor,
-                process_id=PROCESS_ID,
-                data={**shared, **request.data},
-                subject_cadre_id=request.subject_cadre_id,
-                unit_id=request.unit_id,
-                business_key=request.business_key,
-            )
+        # The model reads a cadre's data before the first step (or the template was refused): each cadre is started
+        # the ordinary way. A start whose script fails writes nothing (the engine runs before any write), so the
+        # others of the chunk go on; the failure is noted once per version, element and day (decision 0080).
+        for cadre, request in zip(to_start, requests, strict=True):
+            try:
+                operations.start_instance(
+                    session,
+                    engine,
+                    actor=actor,
+                    process_id=PROCESS_ID,
+                    data={**shared, **request.data},
+                    subject_cadre_id=request.subject_cadre_id,
+                    unit_id=request.unit_id,
+                    business_key=request.business_key,
+                )
+            except ScriptFailure as failure:
+                result.failed[cadre.code] = failure
+        noted: set[tuple[int | None, str | None]] = set()
+        for error in result.failed.values():
+            if (error.process_version_id, error.element_id) not in noted:
+                noted.add((error.process_version_id, error.element_id))
+                operations.record_start_failure(session, actor=None, error=error)
+        result.opened -= len(result.failed)
+        result.without_account -= sum(1 for c in to_start if c.code in result.failed and c.user_id is None)
     return result
 
 

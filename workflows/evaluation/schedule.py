@@ -101,6 +101,18 @@ def open_scheduled_months(
                             policy=policy,
                         )
                     opened += result.opened
+                    if result.failed:
+                        # Those cadres are left out, the failure noted (`open_for_cadres`); the others of the chunk
+                        # are open. The month stays due: the next loop tries them again (decision 0080).
+                        complete, failed = False, True
+                        for code, failure in result.failed.items():
+                            log.error(
+                                "scheduled evaluation opening of %s for %s: %s not opened: %s",
+                                month,
+                                unit_code,
+                                code,
+                                failure,
+                            )
                 except IntegrityError:  # another worker opened some of this chunk meanwhile
                     complete = False
                 except ScriptFailure as failure:
