@@ -1196,7 +1196,6 @@ def evaluation_open_command(
                 products=products,
                 on_planned=planned,
                 on_chunk=bar.update,
-                keep_going=True,
             )
         except WorkflowError as error:
             _fail(f"Không mở được kỳ đánh giá; không có gì được ghi.\n{error}")
@@ -1207,13 +1206,22 @@ def evaluation_open_command(
         f"{summary.month} {summary.unit_code} ({summary.unit_name}): đã mở {summary.opened}, "
         f"đã mở từ trước {summary.already_open}, bỏ qua {summary.skipped_without_account} cán bộ chưa có tài khoản"
         f"{opened_without}"
-        + (f", không mở được {summary.not_opened} cán bộ do quy trình gặp lỗi" if summary.not_opened else "")
+        + (f", không mở được {len(summary.failed)} cán bộ do quy trình gặp lỗi" if summary.failed else "")
         + f" ({time.perf_counter() - started:.1f} s)"
     )
     if summary.skipped_without_account:
         click.echo(
             "Phiếu của cán bộ chưa có tài khoản sẽ không đến hộp công việc của ai. Cấp tài khoản cho họ rồi chạy lại "
             "lệnh này (chỉ mở phần còn thiếu), hoặc thêm --include-without-account để mở cả cho họ.",
+            err=True,
+        )
+    for step, codes in summary.failed_by_step().items():
+        shown, more = shown_codes(codes)
+        click.echo(
+            f"Lỗi: {len(codes)} phiếu chưa mở được vì quy trình gặp lỗi kỹ thuật ở bước “{step}” với các cán bộ "
+            f"này (đã ghi nhận cho quản trị viên, mục Cần xử lý): {shown}"
+            + (f" và {more} mã khác" if more else "")
+            + ". Sửa quy trình rồi chạy lại lệnh này: chỉ mở phần còn thiếu.",
             err=True,
         )
     if summary.products_not_used:
@@ -1224,11 +1232,5 @@ def evaluation_open_command(
             f"được dùng: {shown}" + (f" và {more} mã khác" if more else ""),
             err=True,
         )
-    if summary.failure is not None:
-        # Each failed chunk was rolled back and noted for /admin's "Cần xử lý" (once per version, step and day);
-        # the other chunks opened, as the worker goes on with its other starts (decision 0079).
-        click.echo(script_failure_text(summary.failure), err=True)
-        _fail(
-            f"{summary.not_opened} cán bộ chưa được mở (mỗi phần --chunk có cán bộ gặp lỗi được hoàn tác cả phần). "
-            "Sửa quy trình (triển khai phiên bản mới) rồi chạy lại lệnh này: chỉ mở phần còn thiếu."
-        )
+    if summary.failed:
+        sys.exit(1)  # the others are open; the operator (or the cron job) must hear that some are not

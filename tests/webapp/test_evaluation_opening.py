@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
 from tests.fixtures.app import AuthActions
-from tests.fixtures.evaluation import MONTH
+from tests.fixtures.evaluation import MONTH, deploy_evaluation_version, open_steps
 from tests.fixtures.workflow_helpers import WorkflowDriver
 from workflows.db import transaction
 from workflows.evaluation import PROCESS_ID
@@ -157,3 +157,73 @@ def test_the_unit_list_is_the_tree_so_two_units_of_one_name_are_told_apart(
     for code, parent in parent_of.items():  # a unit listed after its parent, one level deeper
         if parent in depth:
             assert codes.index(parent) < codes.index(code) and depth[code] == depth[parent] + 1
+
+
+# -- a version that reads the cadre's data before the first step (workflows/engine/bulk.py, decision 0080) ----------
+
+
+def _heads(driver: WorkflowDriver) -> set[str]:
+    """X001's cadres who head it: their evaluation is decided at the level above (`evaluated_above`)."""
+    from workflows.evaluation.opening import plan_month
+
+    with driver.session_factory() as s:
+        plan = plan_month(s, actor=None, month=MONTH, unit_code="X001")
+        heads = {c.code for c in plan.to_open if c.is_unit_head}
+    assert heads and plan.to_open[0].code not in heads  # the first cadre takes the ordinary path
+    return heads
+
+
+def test_the_page_gives_each_cadre_the_path_of_their_own_data(auth: AuthActions, driver: WorkflowDriver) -> None:
+    deploy_evaluation_version(driver.session_factory, "evaluation_heads_apart.bpmn")
+    heads = _heads(driver)
+    auth.login("personnel1")
+    assert _post(auth, confirm="1").status_code == 302
+    steps = open_steps(driver.session_factory)
+    assert {code for code, step in steps.items() if step == "head_self_assessment"} == heads
+    assert {code for code, step in steps.items() if step == "self_assessment"} == set(steps) - heads
+
+
+def test_the_page_opens_the_others_when_a_script_fails_for_one_cadre(
+    app, auth: AuthActions, client, driver: WorkflowDriver
+) -> None:
+    from workflows.engine.operations import start_failures
+
+    deploy_evaluation_version(driver.session_factory, "evaluation_share_above.bpmn")
+    [head] = _heads(driver)
+    _cadres, with_login = _counts(driver)
+    auth.login("personnel1")
+    response = _post(auth, confirm="1")
+    assert response.status_code == 302
+    assert set(open_steps(driver.session_factory)) == _opened(driver) and len(_opened(driver)) == with_login - 1
+    assert head not in _opened(driver)
+    with driver.session_factory() as s:
+        [noted] = start_failures(s)
+    assert noted.element_id == "share_unit_criterion"
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    said = " ".join(lxml_html.fromstring(page).xpath('//*[contains(@class, "flash")]//text()'))
+    assert head in said and "Chia tiêu chí kết quả đơn vị" in said and "quản trị" in said
+
+
+def test_the_cli_gives_each_cadre_the_path_of_their_own_data(runner, driver: WorkflowDriver) -> None:
+    deploy_evaluation_version(driver.session_factory, "evaluation_heads_apart.bpmn")
+    heads = _heads(driver)
+    result = runner.invoke(args=["evaluation", "open", "--month", MONTH, "--unit", "X001", "--chunk", "2"])
+    assert result.exit_code == 0, result.output
+    steps = open_steps(driver.session_factory)
+    assert {code for code, step in steps.items() if step == "head_self_assessment"} == heads
+
+
+def test_the_cli_opens_the_others_when_a_script_fails_for_one_cadre(runner, driver: WorkflowDriver) -> None:
+    from workflows.engine.operations import start_failures
+
+    deploy_evaluation_version(driver.session_factory, "evaluation_share_above.bpmn")
+    [head] = _heads(driver)
+    _cadres, with_login = _counts(driver)
+    result = runner.invoke(args=["evaluation", "open", "--month", MONTH, "--unit", "X001"])
+    assert result.exit_code != 0  # something needs the operator's attention
+    assert f"đã mở {with_login - 1}," in result.stdout
+    assert head in result.stderr and "Chia tiêu chí kết quả đơn vị" in result.stderr
+    assert head not in _opened(driver) and len(_opened(driver)) == with_login - 1
+    with driver.session_factory() as s:
+        [noted] = start_failures(s)
+    assert noted.element_id == "share_unit_criterion"

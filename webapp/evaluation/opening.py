@@ -15,7 +15,6 @@ from typing import Any
 from webapp.evaluation import evaluation_policy
 from webapp.extensions import db
 from webapp.http import act, process_engine
-from workflows.errors import ScriptFailure
 from workflows.evaluation.opening import (
     CadreToOpen,
     MonthPlan,
@@ -42,10 +41,16 @@ class OpeningSummary:
     # Cadre codes of the assigned-products file this opening did not open (unknown, outside the unit, inactive, or
     # already open for the month): their rows were not used, and the person who sent the file must hear it.
     products_not_used: tuple[str, ...] = ()
-    # With `keep_going`: cadres of the chunks whose start failed in a model script (rolled back, noted for /admin's
-    # "Cần xử lý" by `act`), and the first such failure. Opening the month again tries only them.
-    not_opened: int = 0
-    failure: ScriptFailure | None = None
+    # Cadres not opened because a script of the model failed for them, each with the step's name (the failure is
+    # noted for the administrators; the others were opened). Opening the month again, once it is fixed, opens them.
+    failed: tuple[tuple[str, str], ...] = ()
+
+    def failed_by_step(self) -> dict[str, list[str]]:
+        """{step name: the codes of the cadres whose start failed there}, in the order they were met."""
+        steps: dict[str, list[str]] = {}
+        for code, step in self.failed:
+            steps.setdefault(step, []).append(code)
+        return steps
 
 
 SHOWN_CODES = 20
@@ -75,12 +80,9 @@ def open_month(
     products: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
     on_planned: Callable[[MonthPlan], None] | None = None,
     on_chunk: Callable[[int], None] | None = None,
-    keep_going: bool = False,
 ) -> OpeningSummary:
     """Raises what `plan_month` raises (Invalid, NotFound, NotAllowed) with nothing written. `on_planned` hears
-    the plan (how many to open), `on_chunk` how many cadres each chunk handled. A chunk whose start fails in a model
-    script is rolled back and noted (`act`); then the failure is raised, or with `keep_going` (the CLI, as the
-    worker goes on with its other starts) the other chunks still open and the summary counts the cadres left."""
+    the plan (how many to open), `on_chunk` how many cadres each committed chunk handled."""
     policy = evaluation_policy()
     engine = process_engine()
     plan = act(
@@ -90,8 +92,8 @@ def open_month(
     if on_planned is not None:
         on_planned(plan)
     cadres = plan.cadres_to_open(skip_without_account=skip_without_account)
-    opened = raced = missing = not_opened = 0
-    failure: ScriptFailure | None = None
+    opened = raced = missing = 0
+    failed: list[tuple[str, str]] = []
     for start in range(0, len(cadres), chunk):
         part = cadres[start : start + chunk]
 
@@ -102,16 +104,9 @@ def open_month(
             # The plan already knows who has no active account: no second query per chunk.
             return result, sum(1 for cadre in part if cadre.user_id is None)
 
-        try:
-            result, part_missing = act(work)
-        except ScriptFailure as failed:
-            if not keep_going:
-                raise
-            failure = failure or failed
-            not_opened += len(part)
-            if on_chunk is not None:
-                on_chunk(len(part))
-            continue
+        result, part_missing = act(work)
+        failed.extend((code, error.element_name or error.element_id or "?") for code, error in result.failed.items())
+        part_missing -= sum(1 for cadre in part if cadre.code in result.failed and cadre.user_id is None)
         opened += result.opened
         raced += result.already_open  # opened by someone else since the plan was made
         missing += part_missing
@@ -127,6 +122,5 @@ def open_month(
         without_account=missing,
         skipped_without_account=len(plan.to_open) - len(cadres),
         products_not_used=tuple(sorted(set(products or {}) - {cadre.code for cadre in cadres})),
-        not_opened=not_opened,
-        failure=failure,
+        failed=tuple(failed),
     )

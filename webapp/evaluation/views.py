@@ -213,6 +213,19 @@ def _flash_opened(summary: OpeningSummary) -> None:
             ),
             "warning",
         )
+    for step, codes in summary.failed_by_step().items():
+        shown, more = shown_codes(codes)
+        flash(
+            _(
+                "%(count)s evaluations could not be opened: the procedure has a technical problem at the step "
+                "“%(step)s” for these cadres; the administrators have been told. Open the month again once it is "
+                "fixed: only they will be opened. %(codes)s",
+                count=len(codes),
+                step=step,
+                codes=_("%(codes)s and %(more)s more", codes=shown, more=more) if more else shown,
+            ),
+            "error",
+        )
 
 
 # -- the annual grading run ------------------------------------------------------------------------------------------
