@@ -308,8 +308,9 @@ def _deploy_failing_evaluation(driver: WorkflowDriver, failing_when: str) -> Any
 def test_a_scheduled_evaluation_opening_failing_in_a_script_is_noted_once_and_the_other_units_still_open(
     auth: AuthActions, client, driver: WorkflowDriver, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """Decision 0073: the worker's own starts fail as one from a page does — rolled back, noted once a day for
-    "Cần xử lý" — and the other units still open."""
+    """Decision 0073: the worker's own starts fail as one from a page does — nothing written for them, noted once a
+    day for "Cần xử lý" — and the other units still open (decision 0080: the script reads the cadre's unit, so each
+    cadre is started on its own and only those it fails for are left out: here all of X001's)."""
     from datetime import date
 
     from workflows.evaluation import PROCESS_ID

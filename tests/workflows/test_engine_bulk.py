@@ -151,12 +151,20 @@ def test_a_version_reading_the_cadre_before_its_first_step_is_found(filename, el
             ),
             None,
         ),
-        # What the check does not read through is never assumed safe: a rule table, a subprocess.
+        # What the check does not read through is never assumed safe: a rule table, a multi-instance, a subprocess.
         (
             _before_task(
                 """<bpmn:businessRuleTask id="step"><bpmn:extensionElements>
       <spiffworkflow:calledDecisionId>grade_decision</spiffworkflow:calledDecisionId></bpmn:extensionElements>
       <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing></bpmn:businessRuleTask>"""
+            ),
+            "step",
+        ),
+        (
+            _before_task(
+                """<bpmn:userTask id="step" name="Vote"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
+      <bpmn:multiInstanceLoopCharacteristics><bpmn:loopCardinality>2</bpmn:loopCardinality>
+      </bpmn:multiInstanceLoopCharacteristics></bpmn:userTask>"""
             ),
             "step",
         ),

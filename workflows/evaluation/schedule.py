@@ -105,13 +105,17 @@ def open_scheduled_months(
                         # Those cadres are left out, the failure noted (`open_for_cadres`); the others of the chunk
                         # are open. The month stays due: the next loop tries them again (decision 0080).
                         complete, failed = False, True
+                        by_step: dict[str | None, list[str]] = {}
                         for code, failure in result.failed.items():
+                            by_step.setdefault(failure.element_id, []).append(code)
+                        for codes in by_step.values():
                             log.error(
-                                "scheduled evaluation opening of %s for %s: %s not opened: %s",
+                                "scheduled evaluation opening of %s for %s failed for %d cadres (%s): %s",
                                 month,
                                 unit_code,
-                                code,
-                                failure,
+                                len(codes),
+                                ", ".join(codes[:20]) + (" …" if len(codes) > 20 else ""),
+                                result.failed[codes[0]],
                             )
                 except IntegrityError:  # another worker opened some of this chunk meanwhile
                     complete = False
