@@ -9,6 +9,9 @@ Cadres without a login account are skipped unless the setting says otherwise (de
 0065): their self-assessment would reach nobody's inbox. The cursor still marks the month done — re-planning a
 province on every poll until they get a login would cost more than it helps — so theirs are opened by hand once they
 have one (the page or `canbo evaluation open`, which open only what is missing).
+
+A cadre whose start fails in a script of the model is left out of its chunk, the others opened (decision 0080): the
+month is then not marked done, so the next loop tries the failed ones again (noted once a day).
 """
 
 from __future__ import annotations
