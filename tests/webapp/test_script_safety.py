@@ -380,8 +380,8 @@ def test_a_start_from_the_command_line_failing_in_a_script_is_noted_for_the_admi
 def test_a_month_opened_from_the_command_line_goes_on_past_a_failing_start_and_counts_it(
     auth: AuthActions, client, runner, driver: WorkflowDriver, in_november: None
 ) -> None:
-    """`canbo evaluation open`: a chunk whose start fails in a model script is rolled back and noted for "Cần xử
-    lý" (once a day); the other chunks still open, and the summary says how many were not opened and why."""
+    """`canbo evaluation open`: a cadre whose start fails in a model script is left out and noted for "Cần xử lý"
+    (once a day); the others still open, and the summary says how many were not opened, where and whom."""
     from workflows.evaluation import PROCESS_ID
     from workflows.registry.models import Cadre, OrgUnit
 
@@ -398,8 +398,8 @@ def test_a_month_opened_from_the_command_line_goes_on_past_a_failing_start_and_c
     assert result.exit_code == 1
     assert f"đã mở {cadres - 1}, đã mở từ trước 0," in result.stdout
     assert "không mở được 1 cán bộ" in result.stdout
-    assert "Quy trình đang gặp lỗi kỹ thuật ở bước “Kiểm tra đơn vị”; đã báo quản trị viên." in result.stderr
-    assert "division by zero" in result.stderr
+    assert "quy trình gặp lỗi kỹ thuật ở bước “Kiểm tra đơn vị”" in result.stderr
+    assert "(đã ghi nhận cho quản trị viên, mục Cần xử lý): CB0001." in result.stderr
     with driver.session_factory() as s:
         opened = set(s.scalars(select(ProcessInstance.business_key).where(ProcessInstance.process_id == PROCESS_ID)))
     assert len(opened) == cadres - 1 and "2026-11/CB0001" not in opened
