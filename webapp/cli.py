@@ -526,6 +526,32 @@ def tasks_complete_command(task_id: int, username: str, data_json: str) -> None:
     _print_open_tasks(instance.id)
 
 
+@tasks.command(
+    "reassign",
+    help="Hand the open task TASK_ID to another person (decision 0078): a secret-ballot step and a step of the "
+    "person the procedure is about are refused; the receiver must hold the role the step requires where it waits.",
+    context_settings={"ignore_unknown_options": True},
+)
+@click.argument("task_id", type=int)
+@click.option("--to", "to_username", required=True, help="Username of the person who takes the task.")
+@click.option("--reason", required=True, help="Why; recorded in the procedure's audit log.")
+@click.option("--as", "username", default=None, help="Act as this user (personnel or administrator over the task).")
+@with_appcontext
+def tasks_reassign_command(task_id: int, to_username: str, reason: str, username: str | None) -> None:
+    actor = _user(username)
+    receiver = _named_user(to_username)
+    if not 0 < task_id <= MAX_ID:
+        _fail(f"no such task: {task_id}")
+    try:
+        with transaction(db.session):
+            task = operations.reassign_task(
+                db.session, actor=actor, task_id=task_id, to_user_id=receiver.id, reason=reason
+            )
+    except WorkflowError as error:
+        _refused(error)
+    click.echo(f"Đã giao việc {task.id} “{task.name}” cho {receiver.username}.")
+
+
 def _complete(actor: User, task_id: int, data: dict[str, Any]):  # type: ignore[no-untyped-def]
     from workflows.errors import ScriptFailure
 

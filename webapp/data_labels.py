@@ -230,6 +230,7 @@ EVENT_TYPE_NAMES = {
     "task_opened": N_("Step opened"),
     "task_claimed": N_("Step taken"),
     "task_released": N_("Step returned to the group"),
+    "task_reassigned": N_("Step handed to another person"),
     "task_completed": N_("Step completed"),
     "task_cancelled": N_("Step closed without completion"),
     "data_changed": N_("Data changed"),

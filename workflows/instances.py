@@ -395,6 +395,8 @@ class TimelineEntry:
     assignee_name: str | None = None
     candidate_unit_name: str | None = None
     due_dt: datetime | None = None
+    # A task handed on (decision 0078): whom it was with before; None when it waited for its group.
+    previous_assignee_name: str | None = None
 
 
 @dataclass
@@ -859,8 +861,9 @@ class _EventsRead:
             user_ids.add(also_named)
         unit_ids: set[int] = set()
         for payload in payloads:
-            if isinstance(payload.get("assignee_id"), int):
-                user_ids.add(payload["assignee_id"])
+            for key in ("assignee_id", "from_assignee_id"):
+                if isinstance(payload.get(key), int):
+                    user_ids.add(payload[key])
             if isinstance(payload.get("candidate_unit_id"), int):
                 unit_ids.add(payload["candidate_unit_id"])
         people, units = _names(session, user_ids, unit_ids)
@@ -896,6 +899,7 @@ class _EventsRead:
                     assignee_name=_name_of(people, payload.get("assignee_id")),
                     candidate_unit_name=_name_of(units, payload.get("candidate_unit_id")),
                     due_dt=_parse_datetime(payload.get("due_dt")),
+                    previous_assignee_name=_name_of(people, payload.get("from_assignee_id")),
                 )
             )
         return entries

@@ -63,6 +63,7 @@ NEW_TASK = "new_task"
 RETURNED = "returned"
 DUE_SOON = "due_soon"
 OVERDUE = "overdue"
+REASSIGNED = "reassigned"  # a task handed to the user by personnel or an administrator (decision 0078)
 BALLOT_OPENED = "ballot_opened"  # a ballot box the user is summoned to was opened (no task: the vote page)
 
 PENDING = "pending"
@@ -196,6 +197,8 @@ def create_notifications(
                 seen = events[-1].id
                 opened = [e.id for e in events if e.event_type == EventType.TASK_OPENED]
                 created += _insert_missing(session, _from_task_opened(session, opened))
+                handed = [e.id for e in events if e.event_type == EventType.TASK_REASSIGNED]
+                created += _insert_missing(session, _from_task_reassigned(session, handed))
                 boxes = [e.id for e in events if e.event_type == BALLOT_OPENED]
                 created += _insert_ballot_notices(session, _from_ballot_opened(session, boxes))
             new_position = _settled_position(session, position, seen)
@@ -387,6 +390,41 @@ def _from_task_opened(session: Session, event_ids: Sequence[int]) -> list[_Candi
             kind, title = NEW_TASK, f"Công việc mới: {task.name}"
         body = "\n".join(lines)
         candidates.extend(_Candidate(uid, kind, task.instance_id, task.id, title, body) for uid in user_ids)
+    return candidates
+
+
+def _from_task_reassigned(session: Session, event_ids: Sequence[int]) -> list[_Candidate]:
+    """A task handed on tells its new holder, as a new task does — unless it has left them since (handed on again,
+    completed, closed): the notification would only be noise."""
+    if not event_ids:
+        return []
+    events = session.execute(
+        select(AuditEvent.human_task_id, AuditEvent.payload).where(AuditEvent.id.in_(event_ids)).order_by(AuditEvent.id)
+    ).all()
+    task_ids = [e.human_task_id for e in events if e.human_task_id is not None]
+    open_tasks = {
+        task.id: (task, subject)
+        for task, subject in session.execute(
+            select(HumanTask, Cadre)
+            .outerjoin(Cadre, Cadre.id == HumanTask.subject_cadre_id)
+            .where(HumanTask.id.in_(task_ids), HumanTask.status == TaskStatus.OPEN)
+        ).tuples()
+    }
+    candidates: list[_Candidate] = []
+    for event in events:
+        found = open_tasks.get(event.human_task_id) if event.human_task_id is not None else None
+        payload: dict[str, Any] = json.loads(event.payload)
+        if found is None or found[0].assignee_id != payload.get("assignee_id"):
+            continue
+        task, subject = found
+        if not _recipient_ids(session, task.assignee_id, None, None):
+            continue  # deactivated meanwhile
+        lines = _task_lines(task, subject)
+        if payload.get("reason"):
+            lines.append(f"Lý do giao lại: {payload['reason']}")
+        title = f"Công việc được giao cho bạn: {task.name}"
+        assert task.assignee_id is not None
+        candidates.append(_Candidate(task.assignee_id, REASSIGNED, task.instance_id, task.id, title, "\n".join(lines)))
     return candidates
 
 

@@ -28,6 +28,7 @@ class EventType(StrEnum):
     TASK_OPENED = "task_opened"
     TASK_CLAIMED = "task_claimed"
     TASK_RELEASED = "task_released"
+    TASK_REASSIGNED = "task_reassigned"  # handed to another person by personnel or an administrator (decision 0078)
     TASK_COMPLETED = "task_completed"
     TASK_CANCELLED = "task_cancelled"
     DATA_CHANGED = "data_changed"

@@ -39,3 +39,10 @@ class ReasonForm(Form):
 
 class DetailsForm(DetailsFields):
     reason = StringField(_l("Reason"), filters=[clean_text])
+
+
+class HandOnForm(Form):
+    """Handing every open task of the account to one person (decision 0078); each is checked on its own."""
+
+    assignee = SelectField(_l("Hand all to"), validate_choice=False)
+    reason = StringField(_l("Reason"), filters=[clean_text])

@@ -12,16 +12,18 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import or_, select
 
-from webapp.accounts.forms import DetailsForm, GrantForm, NewUserForm, ReasonForm, RoleFields
+from webapp.accounts.forms import DetailsForm, GrantForm, HandOnForm, NewUserForm, ReasonForm, RoleFields
 from webapp.admin.views import admin_required
 from webapp.extensions import db
-from webapp.http import act, refusal_on_fields
+from webapp.http import act, problem_text, refusal_on_fields, translated
 from webapp.instances.views import ROLE_LABELS
 from webapp.query_args import parse_id
 from webapp.start_form import unit_tree
 from workflows.access import in_subtree, units_under_roles
-from workflows.errors import Invalid, NotAllowed, NotFound
+from workflows.engine import operations
+from workflows.errors import Invalid, NotAllowed, NotFound, Problem, WorkflowError
 from workflows.models import AuditEvent
+from workflows.reassignment import clean_reason, open_tasks_of, receivers_for_any
 from workflows.registry.accounts import (
     UserEvent,
     can_manage_user,
@@ -171,6 +173,7 @@ def _render_user(
     grant: GrantForm | None = None,
     details: DetailsForm | None = None,
     reason_form: ReasonForm | None = None,
+    hand_on: HandOnForm | None = None,
     acting: str | None = None,
     problems: list[str] | None = None,
     new_password: str | None = None,
@@ -187,6 +190,9 @@ def _render_user(
     }
     if details is None:
         details = DetailsForm(formdata=None, data={"full_name": user.full_name, "email": user.email or ""})
+    held = open_tasks_of(db.session, user.id)
+    hand_on = hand_on or HandOnForm(formdata=None)
+    _fill_receivers(hand_on, [task.id for task in held])
     page = render_template(
         "accounts/user.html",
         user=user,
@@ -199,6 +205,8 @@ def _render_user(
         new_password=new_password,
         created=created,
         open_tasks=open_tasks_held(db.session, user.id),
+        held_tasks=held,
+        hand_on=hand_on,
         role_labels=ROLE_LABELS,
         history=_history(user.id),
         event_labels=_event_labels(),
@@ -336,3 +344,63 @@ def password(user_id: int) -> Any:
         lambda user, reason: reset_password(db.session, current_user, user.id, reason=reason),
         "",
     )
+
+
+# -- handing the account's open tasks to other people (decision 0078) ------------------------------------------
+
+
+def _fill_receivers(form: HandOnForm, task_ids: list[int]) -> None:
+    """The people at least one of the tasks may go to; each task is checked again when it is handed on."""
+    people = receivers_for_any(db.session, task_ids) if task_ids else []
+    form.assignee.choices = [("", _("Choose a person"))] + [
+        (str(person.id), f"{person.full_name} ({person.username})") for person in people
+    ]
+
+
+@bp.post("/<int:user_id>/hand-on")
+@admin_required
+def hand_on(user_id: int) -> Any:
+    """Every open task of the account to one person, each in its own transaction with the same checks and audit as
+    a single hand-on: one refused (a ballot step, a role the person lacks, a unit outside the administrator's scope)
+    does not stop the others, and each refused task is named with why."""
+    user = _managed_user(user_id)
+    form = HandOnForm()
+    if not form.validate_on_submit():
+        return _render_user(user, status=422, hand_on=form, problems=[_("The form has expired; please try again.")])
+    problems: list[Problem] = []
+    to_user_id = parse_id(form.assignee.data)
+    if to_user_id is None:
+        problems.append(Problem("choose the person to hand the task to", field="assignee"))
+    clean_reason(form.reason.data, problems)
+    if problems:
+        return _render_user(
+            user,
+            status=422,
+            hand_on=form,
+            problems=refusal_on_fields(form, Invalid("the task was not handed on", problems)),
+        )
+    done, refused = 0, []
+    for task in open_tasks_of(db.session, user.id):
+        try:
+            act(
+                lambda task_id=task.id: operations.reassign_task(
+                    db.session, actor=current_user, task_id=task_id, to_user_id=to_user_id, reason=form.reason.data
+                )
+            )
+            done += 1
+        except WorkflowError as error:
+            db.session.rollback()
+            why = (
+                "; ".join(problem_text(problem) for problem in error.problems)
+                if isinstance(error, Invalid) and error.problems
+                else translated(error)
+            )
+            refused.append(f"#{task.instance_id} {task.name} ({why})")
+    if done:
+        receiver = db.session.scalar(select(User.full_name).where(User.id == to_user_id))
+        flash(_("%(count)d task(s) handed to %(who)s.", count=done, who=receiver), "success")
+    if refused:
+        flash(_("Not handed on: %(list)s", list="; ".join(refused)), "error")
+    elif not done:
+        flash(_("The account holds no open task."), "info")
+    return redirect(url_for("accounts.show", user_id=user.id))

@@ -386,6 +386,36 @@ def _paths() -> dict[str, Schema]:
                 parameters=task_id,
             )
         },
+        "/api/v1/tasks/{task_id}/reassign": {
+            "post": _operation(
+                "reassign_task",
+                "Hand an open task to another person (personnel or administrators over the task's unit)",
+                "tasks",
+                (200, _json(_ref("Task"), "The task, now assigned to the person named.")),
+                (403, 404, 409, 422),
+                parameters=task_id,
+                requestBody={
+                    "required": True,
+                    "description": (
+                        "`assignee`: the username of the person who takes the task — active, holding the role the "
+                        "step requires where it waits, not its holder nor the person the procedure is about; "
+                        "`reason`: why (required, at most 500 characters), kept in the procedure's audit log. A "
+                        "secret-ballot step and a step of the person the procedure is about are refused (422), "
+                        "a closed task answers 409 (decision 0078)."
+                    ),
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["assignee", "reason"],
+                                "properties": {"assignee": _TEXT, "reason": _TEXT},
+                                "additionalProperties": False,
+                            }
+                        }
+                    },
+                },
+            )
+        },
         "/api/v1/tasks/{task_id}/complete": {
             "post": _operation(
                 "complete_task",

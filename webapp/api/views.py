@@ -15,6 +15,7 @@ from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from webapp.api import inputs, payloads, queries
@@ -39,7 +40,7 @@ from workflows.deployment.operations import (
 from workflows.deployment.validation import BundleFile, split_uploads, validate_bundle
 from workflows.engine import operations
 from workflows.engine.store import InstanceSnapshot
-from workflows.errors import Invalid, NotAllowed, NotFound, Problem, WorkflowError
+from workflows.errors import UNKNOWN_FIELD, Invalid, NotAllowed, NotFound, Problem, WorkflowError
 from workflows.inspection.reads import ViewedObject
 from workflows.instances import (
     diagram_for,
@@ -178,6 +179,32 @@ def show_task(task_id: int) -> ResponseReturnValue:
 def claim_task(task_id: int) -> ResponseReturnValue:
     _visible_task_instance(task_id)
     act(lambda: operations.claim_task(db.session, actor=_user(), task_id=task_id))
+    return show_task(task_id)
+
+
+@bp.post(f"/tasks/<{ID}:task_id>/reassign")
+def reassign_task(task_id: int) -> ResponseReturnValue:
+    """Hand an open task to another person (decision 0078): the same service, checks and audit as the page."""
+    _visible_task_instance(task_id)
+    body = inputs.json_object(request.get_data())
+    unknown = sorted(str(key) for key in body if key not in ("assignee", "reason"))
+    problems = [Problem(UNKNOWN_FIELD, field=key) for key in unknown]
+    assignee = body.get("assignee")
+    receiver = (
+        db.session.scalar(select(User).where(User.username == assignee.strip().lower()))
+        if isinstance(assignee, str) and assignee.strip()
+        else None
+    )
+    if receiver is None:
+        problems.append(Problem("no account has this username", field="assignee"))
+    if problems:
+        raise Invalid("the task was not handed on", problems)
+    assert receiver is not None
+    act(
+        lambda: operations.reassign_task(
+            db.session, actor=_user(), task_id=task_id, to_user_id=receiver.id, reason=body.get("reason")
+        )
+    )
     return show_task(task_id)
 
 

@@ -37,7 +37,7 @@ from webapp.instances.forms import CancelForm, CommentForm, StartForm
 from webapp.own_start_pages import own_page_links, own_start_page, refusal_message
 from webapp.query_args import parse_id
 from webapp.start_form import cadres_json, unit_tree
-from workflows.access import visible_units
+from workflows.access import holds_role_over_instance, visible_units
 from workflows.engine import operations
 from workflows.errors import Conflict, Invalid, NotAllowed, NotFound, ScriptFailure, WorkflowError
 from workflows.inspection.reads import ViewedObject
@@ -65,7 +65,9 @@ from workflows.instances import (
     untakeable_tasks,
 )
 from workflows.models import Comment, HumanTask, ProcessInstance
+from workflows.reassignment import is_ballot_step
 from workflows.registry.models import OrgUnit
+from workflows.rules.reassignment import REASSIGNING_ROLES
 from workflows.states import EventType, InstanceStatus, Outcome, Role
 
 bp = Blueprint("instances", __name__)
@@ -267,10 +269,15 @@ def _render_show(
     status: int = 200,
 ) -> Response:
     detail = instance_detail(db.session, process_engine(), current_user, instance, locale=str(get_locale() or "vi"))
+    may_hand_on = any(
+        holds_role_over_instance(db.session, current_user, role, detail.instance) for role in REASSIGNING_ROLES
+    )
     page = render_template(
         "instances/show.html",
         detail=detail,
         instance=detail.instance,
+        # "Giao lại" beside an open step (decision 0078): the page that opens checks everything again.
+        may_hand_on=lambda task: may_hand_on and not is_ballot_step(task.process_id, task.task_key),
         comment_form=comment_form or CommentForm(formdata=None),
         cancel_form=cancel_form or CancelForm(formdata=None),
     )

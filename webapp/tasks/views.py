@@ -29,6 +29,7 @@ from webapp.http import (
     from_this_site,
     problem_text,
     process_engine,
+    refusal_on_fields,
     status_for,
     translated,
     wants_json,
@@ -38,6 +39,7 @@ from webapp.number_fields import format_amount
 from webapp.planning.live import live_structure_panel
 from webapp.query_args import parse_id
 from webapp.start_form import MAX_SEARCH_LENGTH, found_cadres_json
+from webapp.tasks.forms import ReassignForm
 from webapp.tasks.schema_forms import (
     Upload,
     build_form_class,
@@ -61,6 +63,7 @@ from webapp.tasks.schema_forms import (
     wants_more_rows,
 )
 from webapp.text_fields import MAX_COMMENT, clean_text
+from workflows.access import role_units
 from workflows.ballot_steps import task_ballot
 from workflows.clock import utcnow_naive
 from workflows.db import transaction
@@ -76,13 +79,16 @@ from workflows.instances import (
     search_unit_cadres,
     unit_cadre_names,
 )
-from workflows.models import Attachment, Comment
+from workflows.models import Attachment, Comment, HumanTask
+from workflows.reassignment import eligible_receivers, may_reassign, task_facts
 from workflows.registry.models import OrgUnit, User
 from workflows.registry.posts import position_labels
+from workflows.rules.reassignment import REASSIGNING_ROLES, TaskFacts, can_reassign, transfer_refusal
 from workflows.states import InstanceStatus, TaskStatus
 from workflows.tasks import (
     TaskView,
     add_process_data,
+    can_view,
     discard_drafts,
     load_task_view,
     save_draft,
@@ -322,9 +328,21 @@ def _render(  # type: ignore[no-untyped-def]
             task_comments=_task_comments(view),
             draft_saved=draft_saved,
             ballot_link=_ballot_link(view),
+            reassign_url=_reassign_url(view),
         ),
         status,
     )
+
+
+def _reassign_url(view: TaskView) -> str | None:
+    """ "Giao lại" for personnel and administrators over the task's unit, on an open task that may move."""
+    if view.task.status != TaskStatus.OPEN or not any(
+        role in REASSIGNING_ROLES for role, _unit in role_units(current_user)
+    ):
+        return None
+    if not may_reassign(db.session, current_user, view.task):
+        return None
+    return url_for("tasks.reassign_form", task_id=view.task.id)
 
 
 def _ballot_link(view: TaskView) -> str | None:
@@ -769,3 +787,89 @@ def expired_form(error: CSRFError):  # type: ignore[no-untyped-def]
     if any(file.filename for file in request.files.values()):
         flash(_("Choose the attached files again: a browser cannot keep them on a page shown again."), "error")
     return _render(_shown(view), form, 400, comment=comment)
+
+
+# -- handing a task to another person (decision 0078) ----------------------------------------------------------
+
+
+def _reassign_page(
+    task: HumanTask, facts: TaskFacts, form: ReassignForm, *, status: int = 200, problems: list[str] | None = None
+) -> Any:
+    refusal = transfer_refusal(facts)
+    people = eligible_receivers(db.session, facts) if refusal is None else []
+    form.assignee.choices = [("", _("Choose a person"))] + [
+        (str(person.id), f"{person.full_name} ({person.username})") for person in people
+    ]
+    holder = db.session.scalar(select(User.full_name).where(User.id == task.assignee_id)) if task.assignee_id else None
+    candidate_unit = (
+        db.session.scalar(select(OrgUnit.name).where(OrgUnit.id == task.candidate_unit_id))
+        if task.candidate_unit_id
+        else None
+    )
+    page = render_template(
+        "tasks/reassign.html",
+        task=task,
+        form=form,
+        holder=holder,
+        candidate_unit=candidate_unit,
+        role_labels=ROLE_LABELS,
+        refusal=translated(Invalid(refusal)) if refusal is not None else None,
+        nobody=refusal is None and not people,
+        problems=problems or [],
+        back_user=parse_id(form.from_user.data),
+    )
+    return page, status
+
+
+def _reassign_target(task_id: int) -> tuple[HumanTask, TaskFacts]:
+    """The task (404 unless the person may see it) and its facts (403 unless they may hand it on)."""
+    task = db.session.get(HumanTask, task_id)
+    if task is None or not can_view(db.session, current_user, task):
+        abort(404)
+    facts = task_facts(db.session, task)
+    if not can_reassign(role_units(current_user), facts):
+        abort(403)
+    return task, facts
+
+
+@bp.get("/<int:task_id>/reassign")
+@login_required
+def reassign_form(task_id: int) -> Any:
+    task, facts = _reassign_target(task_id)
+    form = ReassignForm(formdata=None, data={"from_user": request.args.get("from_user") or ""})
+    return _reassign_page(task, facts, form)
+
+
+@bp.post("/<int:task_id>/reassign")
+@login_required
+def reassign(task_id: int) -> Any:
+    task, facts = _reassign_target(task_id)
+    form = ReassignForm()
+    if not form.validate_on_submit():
+        return _reassign_page(task, facts, form, status=422, problems=[_("The form has expired; please try again.")])
+    try:
+        act(
+            lambda: operations.reassign_task(
+                db.session,
+                actor=current_user,
+                task_id=task_id,
+                to_user_id=parse_id(form.assignee.data),
+                reason=form.reason.data,
+            )
+        )
+    except NotFound:
+        abort(404)
+    except NotAllowed:
+        abort(403)
+    except (Invalid, Conflict) as error:
+        db.session.rollback()
+        task, facts = _reassign_target(task_id)
+        return _reassign_page(task, facts, form, status=status_for(error), problems=refusal_on_fields(form, error))
+    task = db.session.get(HumanTask, task_id)
+    assert task is not None
+    receiver = db.session.scalar(select(User.full_name).where(User.id == task.assignee_id))
+    flash(_("The step “%(name)s” was handed to %(who)s.", name=task.name, who=receiver), "success")
+    back_user = parse_id(form.from_user.data)
+    if back_user is not None:
+        return redirect(url_for("accounts.show", user_id=back_user))
+    return redirect(url_for("instances.show", instance_id=task.instance_id))

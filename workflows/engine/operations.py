@@ -52,7 +52,9 @@ from workflows.errors import N_, Conflict, Invalid, NotAllowed, NotFound, Proble
 from workflows.hooks import apply_task_hook, is_refused, run_completion_effect
 from workflows.models import AuditEvent, HumanTask, ProcessInstance, ProcessVersion
 from workflows.projection import diff_data, sync_human_tasks
+from workflows.reassignment import clean_reason, facts_of, receiver_of
 from workflows.registry.models import Cadre, OrgUnit, User
+from workflows.rules.reassignment import TASK_CLOSED, can_reassign, receiver_refusal, transfer_refusal
 from workflows.states import EventType, InstanceStatus, Role
 
 MAX_DATA_KEYS = 200
@@ -481,6 +483,61 @@ def release_task(session: Session, *, actor: User, task_id: int) -> TaskSnapshot
     update_task(session, task.id, assignee_id=None)
     task.assignee_id = None
     _write_task_event(session, locked, EventType.TASK_RELEASED, actor)
+    return task
+
+
+def reassign_task(
+    session: Session, *, actor: User | None, task_id: int, to_user_id: int | None, reason: Any
+) -> TaskSnapshot:
+    """Hand an open task to another person, with the reason, on the instance's chain (decision 0078).
+
+    Locked as a claim or a completion locks it — the task and its instance, the instance's version checked on the
+    write — so a task completed, claimed or handed on meanwhile is refused (Conflict) instead of lost or doubled.
+    The actor must be personnel or an administrator over the task's unit (`rules.reassignment.can_reassign`); no
+    actor is the server's operator at the command line. Raises NotFound (also outside the actor's scope),
+    NotAllowed, Conflict (closed), Invalid (a ballot step, the subject's own step, the receiver, the reason)."""
+    locked = lock_task(session, task_id)
+    if actor is not None and not can_see(actor, locked):
+        raise NotFound(f"task {task_id} does not exist")
+    task = locked.task
+    facts = facts_of(
+        session,
+        task,
+        subject_cadre_id=locked.instance.subject_cadre_id,
+        candidate_unit_chain=locked.candidate_unit_chain,
+        unit_chain=locked.unit_chain,
+    )
+    if actor is not None and not can_reassign(role_units(actor), facts):
+        raise NotAllowed("only the personnel body or an administrator over the task's unit may hand it on")
+    refusal = transfer_refusal(facts)
+    if refusal == TASK_CLOSED:
+        raise Conflict(refusal)
+    if refusal is not None:
+        raise Invalid("the task was not handed on", [Problem(refusal)])
+    problems: list[Problem] = []
+    receiver = session.get(User, to_user_id) if isinstance(to_user_id, int) else None
+    if receiver is None:
+        problems.append(Problem("choose the person to hand the task to", field="assignee"))
+    else:
+        refused = receiver_refusal(facts, receiver_of(session, receiver))
+        if refused is not None:
+            problems.append(Problem(refused, field="assignee"))
+    why = clean_reason(reason, problems)
+    if problems:
+        raise Invalid("the task was not handed on", problems)
+    assert receiver is not None
+    previous = task.assignee_id
+    update_task(session, task.id, assignee_id=receiver.id)
+    task.assignee_id = receiver.id
+    payload = {
+        "task_key": task.task_key,
+        "name": task.name,
+        "from_assignee_id": previous,
+        "assignee_id": receiver.id,
+        "assignee": receiver.username,
+        "reason": why,
+    }
+    _write(session, locked.instance, [PendingEvent(EventType.TASK_REASSIGNED, payload, task.id)], actor, {})
     return task
 
 
