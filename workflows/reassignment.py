@@ -38,11 +38,13 @@ def facts_of(
     session: Session,
     task: Any,
     *,
+    process_id: str,
     subject_cadre_id: int | None,
     candidate_unit_chain: list[int] | None = None,
     unit_chain: list[int] | None = None,
 ) -> TaskFacts:
-    """The rules' view of a task; the chains when the caller read them with the task (the lock does), else read."""
+    """The rules' view of a task (a `HumanTask` row or the lock's `TaskSnapshot`) of a procedure; the chains when the
+    caller read them with the task (the lock does), else read."""
     if candidate_unit_chain is None:
         candidate_unit_chain = ancestry(session, task.candidate_unit_id)
     if unit_chain is None:
@@ -58,14 +60,14 @@ def facts_of(
         candidate_unit_chain=tuple(candidate_unit_chain),
         unit_chain=tuple(unit_chain),
         subject_cadre_id=subject_cadre_id,
-        is_ballot_step=is_ballot_step(task.process_id, task.task_key),
+        is_ballot_step=is_ballot_step(process_id, task.task_key),
         is_subjects_own=subjects_own,
     )
 
 
 def task_facts(session: Session, task: HumanTask) -> TaskFacts:
     subject = session.scalar(select(ProcessInstance.subject_cadre_id).where(ProcessInstance.id == task.instance_id))
-    return facts_of(session, task, subject_cadre_id=subject)
+    return facts_of(session, task, process_id=task.process_id, subject_cadre_id=subject)
 
 
 def receiver_of(session: Session, user: User, unit_path: str | None = None) -> Receiver:

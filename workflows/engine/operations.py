@@ -503,6 +503,7 @@ def reassign_task(
     facts = facts_of(
         session,
         task,
+        process_id=locked.instance.process_id,
         subject_cadre_id=locked.instance.subject_cadre_id,
         candidate_unit_chain=locked.candidate_unit_chain,
         unit_chain=locked.unit_chain,
