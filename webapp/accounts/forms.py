@@ -44,5 +44,5 @@ class DetailsForm(DetailsFields):
 class HandOnForm(Form):
     """Handing every open task of the account to one person (decision 0078); each is checked on its own."""
 
-    assignee = SelectField(_l("Hand all to"), validate_choice=False)
+    assignee = SelectField(_l("Reassign all to"), validate_choice=False)
     reason = StringField(_l("Reason"), filters=[clean_text])

@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import or_, select
 
@@ -398,7 +399,12 @@ def hand_on(user_id: int) -> Any:
             refused.append(f"#{task.instance_id} {task.name} ({why})")
     if done:
         receiver = db.session.scalar(select(User.full_name).where(User.id == to_user_id))
-        flash(_("%(count)d task(s) handed to %(who)s.", count=done, who=receiver), "success")
+        flash(
+            ngettext(
+                "%(num)d task was handed to %(who)s.", "%(num)d tasks were handed to %(who)s.", done, who=receiver
+            ),
+            "success",
+        )
     if refused:
         flash(_("Not handed on: %(list)s", list="; ".join(refused)), "error")
     elif not done:

@@ -13,7 +13,7 @@ class ReassignForm(Form):
     """Handing an open task to another person (decision 0078). Checked by `operations.reassign_task`; the view puts
     its problems on these fields. The choices are the people the task may go to."""
 
-    assignee = SelectField(_l("Hand to"), validate_choice=False)
+    assignee = SelectField(_l("Reassign to"), validate_choice=False)
     reason = StringField(_l("Reason"), filters=[clean_text])
     # The account page a hand-on started from, to go back to (an id; anything else is ignored).
     from_user = HiddenField()
