@@ -39,6 +39,7 @@ from workflows.registry.accounts import (
 )
 from workflows.registry.models import OrgUnit, RoleAssignment, User
 from workflows.states import Role
+from workflows.tasks import visible_task_instance
 
 bp = Blueprint("accounts", __name__, url_prefix="/admin/users")
 
@@ -191,7 +192,12 @@ def _render_user(
     }
     if details is None:
         details = DetailsForm(formdata=None, data={"full_name": user.full_name, "email": user.email or ""})
-    held = open_tasks_of(db.session, user.id)
+    # Only those the administrator may see: a task of a procedure outside their units is counted, not shown.
+    held = [
+        task
+        for task in open_tasks_of(db.session, user.id)
+        if visible_task_instance(db.session, current_user, task.id) is not None
+    ]
     hand_on = hand_on or HandOnForm(formdata=None)
     _fill_receivers(hand_on, [task.id for task in held])
     page = render_template(
@@ -389,8 +395,10 @@ def hand_on(user_id: int) -> Any:
                 )
             )
             done += 1
+        except NotFound:
+            # A procedure outside the administrator's scope: not named, as the inbox's bulk claim does not.
+            refused.append(_("a task outside your scope"))
         except WorkflowError as error:
-            db.session.rollback()
             why = (
                 "; ".join(problem_text(problem) for problem in error.problems)
                 if isinstance(error, Invalid) and error.problems
