@@ -948,7 +948,9 @@ def deactivate_command(username: str, reason: str) -> None:
     click.echo(f"Đã ngừng tài khoản {user.username}: không đăng nhập được, mã API không còn dùng được.")
     held = open_tasks_held(db.session, user.id)
     if held:
-        click.echo(f"Tài khoản này vẫn còn {held} nhiệm vụ đang mở được giao.", err=True)
+        click.echo(
+            f"Tài khoản này vẫn còn {held} nhiệm vụ đang mở được giao; giao lại bằng `canbo tasks reassign`.", err=True
+        )
 
 
 @users.command("activate", help="Let USERNAME sign in again.")

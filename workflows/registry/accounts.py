@@ -7,7 +7,8 @@ roles only in units of those subtrees: a commune's administrator cannot make any
 
 Accounts are never deleted: their tasks, votes and audit events name them. Someone who leaves is deactivated —
 signing in and their API tokens stop at once (`authentication.authenticate`, `tokens.user_for_token` and the
-session's user loader all read `User.is_active`) — and their open tasks stay where they are, counted on their page.
+session's user loader all read `User.is_active`) — and their open tasks stay where they are, listed on their page,
+until personnel or an administrator hands them on (`operations.reassign_task`, decision 0078).
 """
 
 from __future__ import annotations
