@@ -166,6 +166,17 @@ def open_tasks_of(session: Session, user_id: int, *, limit: int = 200) -> list[H
     return [HeldTask(*row) for row in rows]
 
 
+def unmovable(session: Session, task_ids: Iterable[int]) -> dict[int, str]:
+    """Why each of these tasks can go to nobody at all (a secret-ballot step, the subject's own step), by id: the
+    account page says so beside the task instead of offering a hand-on that every choice would refuse."""
+    reasons: dict[int, str] = {}
+    for task in session.scalars(select(HumanTask).where(HumanTask.id.in_(list(task_ids)))):
+        why = transfer_refusal(task_facts(session, task))
+        if why is not None:
+            reasons[task.id] = why
+    return reasons
+
+
 def receivers_for_any(session: Session, task_ids: Iterable[int], *, limit: int = MAX_RECEIVERS) -> list[User]:
     """The people at least one of these tasks may go to (the account page's "hand all to one person" picker)."""
     seen: dict[int, User] = {}
@@ -187,4 +198,5 @@ __all__ = [
     "receiver_of",
     "receivers_for_any",
     "task_facts",
+    "unmovable",
 ]

@@ -227,7 +227,10 @@ def test_the_account_page_of_someone_who_left_hands_all_their_tasks_on_naming_th
         str(own_task),
     ]
     links = page.xpath('//section[@id="held-tasks"]//a[contains(@href, "/reassign")]/@href')
-    assert links[0] == f"/tasks/{first_review}/reassign?from_user={head1}"
+    assert links == [f"/tasks/{t}/reassign?from_user={head1}" for t in (first_review, second_review)]
+    # Their own request can go to nobody: said beside it, not offered as a link every choice would refuse.
+    (fixed,) = page.xpath(f'//tr[@data-task="{own_task}"]//*[@data-fixed]')
+    assert "Không giao lại được bước này: bước này thuộc về chính người được xem xét" in fixed.text_content()
     assert page.xpath('//form[@id="hand-on-form"]//select/option/text()') == ["Chọn người", "Lê Văn Minh (supervisor1)"]
 
     before = everything_stored(driver.session_factory)
@@ -313,3 +316,16 @@ def test_the_api_hands_a_task_on_with_the_same_checks(app: Flask, client: FlaskC
     assert [(problem["field"], problem["message"]) for problem in again] == [
         ("assignee", "việc này đang ở chính người này")
     ]
+
+
+def test_an_account_holding_only_steps_that_cannot_move_is_offered_no_hand_on(
+    auth: AuthActions, client: FlaskClient, driver: WorkflowDriver
+) -> None:
+    own = driver.start("sample_approval", as_user="head1", subject="CB0004")
+    head1 = _id(driver, "head1")
+    auth.login("admin")
+    page = _doc(client.get(f"/admin/users/{head1}"))
+    assert page.xpath('//section[@id="held-tasks"]//tr/@data-task') == [str(driver.task(own, "submit_request").id)]
+    assert page.xpath('//section[@id="held-tasks"]//*[@data-fixed]')
+    assert not page.xpath('//form[@id="hand-on-form"]')
+    assert not page.xpath('//section[@id="held-tasks"]//a[contains(@href, "/reassign")]')

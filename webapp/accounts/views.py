@@ -24,7 +24,7 @@ from workflows.access import in_subtree, units_under_roles
 from workflows.engine import operations
 from workflows.errors import Invalid, NotAllowed, NotFound, Problem, WorkflowError
 from workflows.models import AuditEvent
-from workflows.reassignment import clean_reason, open_tasks_of, receivers_for_any
+from workflows.reassignment import clean_reason, open_tasks_of, receivers_for_any, unmovable
 from workflows.registry.accounts import (
     UserEvent,
     can_manage_user,
@@ -198,8 +198,9 @@ def _render_user(
         for task in open_tasks_of(db.session, user.id)
         if visible_task_instance(db.session, current_user, task.id) is not None
     ]
+    fixed = {task_id: _(why) for task_id, why in unmovable(db.session, [task.id for task in held]).items()}
     hand_on = hand_on or HandOnForm(formdata=None)
-    _fill_receivers(hand_on, [task.id for task in held])
+    _fill_receivers(hand_on, [task.id for task in held if task.id not in fixed])
     page = render_template(
         "accounts/user.html",
         user=user,
@@ -213,6 +214,7 @@ def _render_user(
         created=created,
         open_tasks=open_tasks_held(db.session, user.id),
         held_tasks=held,
+        fixed_tasks=fixed,
         hand_on=hand_on,
         role_labels=ROLE_LABELS,
         history=_history(user.id),
