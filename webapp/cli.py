@@ -10,6 +10,7 @@ import contextlib
 import errno
 import json
 import math
+import os
 import secrets
 import sys
 import tempfile
@@ -109,6 +110,9 @@ from workflows.timers import run_due_timers
 def main() -> None:
     from webapp import create_app
 
+    if _checks_offline(sys.argv[1:]):
+        # The inspection committee's machine: a file and a public key, no database to deploy the models into.
+        os.environ["CANBO_DEPLOY_ON_STARTUP"] = "0"
     cli = FlaskGroup(create_app=create_app, help="Cán bộ — personnel procedures as BPMN workflows.")
     try:
         cli.main(prog_name="canbo")
@@ -117,6 +121,13 @@ def main() -> None:
         _fail(_database_error_message(error))
     except ConfigError as error:
         _fail(str(error))
+
+
+def _checks_offline(args: list[str]) -> bool:
+    """`canbo audit verify-export FILE --public-key KEY.pem`: trusts only the keys given and reads no database."""
+    return args[:2] == ["audit", "verify-export"] and any(
+        arg == "--public-key" or arg.startswith("--public-key=") for arg in args[2:]
+    )
 
 
 # PostgreSQL's SQLSTATE for a missing table (psycopg: UndefinedTable); SQLite only says it in its message.

@@ -276,11 +276,16 @@ def test_an_export_verifies_offline_with_the_public_key_alone(tmp_path: Path) ->
     env = {
         key: value
         for key, value in os.environ.items()
-        if key not in ("AUDIT_ANCHOR_KEY", "CANBO_EXPORT_SIGNING_KEY_FILE", "CANBO_EXPORT_RETIRED_PUBLIC_KEYS")
+        if key
+        not in (
+            "AUDIT_ANCHOR_KEY",
+            "CANBO_EXPORT_SIGNING_KEY_FILE",
+            "CANBO_EXPORT_RETIRED_PUBLIC_KEYS",
+            "CANBO_DEPLOY_ON_STARTUP",  # the command itself knows it needs no database
+        )
     }
     env.update(
         DATABASE_URL="postgresql+psycopg://nobody@127.0.0.1:9/nothing",  # nothing answers there
-        CANBO_DEPLOY_ON_STARTUP="0",
         SECRET_KEY="offline",
     )
     canbo = Path(sys.executable).with_name("canbo")
