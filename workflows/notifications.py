@@ -353,15 +353,7 @@ def _from_task_opened(session: Session, event_ids: Sequence[int]) -> list[_Candi
         .where(AuditEvent.id.in_(event_ids))
         .order_by(AuditEvent.id)
     ).all()
-    task_ids = [e.human_task_id for e in events if e.human_task_id is not None]
-    open_tasks = {
-        task.id: (task, subject)
-        for task, subject in session.execute(
-            select(HumanTask, Cadre)
-            .outerjoin(Cadre, Cadre.id == HumanTask.subject_cadre_id)
-            .where(HumanTask.id.in_(task_ids), HumanTask.status == TaskStatus.OPEN)
-        ).tuples()
-    }
+    open_tasks = _open_tasks(session, [e.human_task_id for e in events if e.human_task_id is not None])
     recipients = _Recipients(session)
     candidates: list[_Candidate] = []
     for event in events:
@@ -393,6 +385,18 @@ def _from_task_opened(session: Session, event_ids: Sequence[int]) -> list[_Candi
     return candidates
 
 
+def _open_tasks(session: Session, task_ids: Sequence[int]) -> dict[int, tuple[HumanTask, Cadre | None]]:
+    """The tasks still open among these, each with the cadre its procedure is about: one read for a batch."""
+    return {
+        task.id: (task, subject)
+        for task, subject in session.execute(
+            select(HumanTask, Cadre)
+            .outerjoin(Cadre, Cadre.id == HumanTask.subject_cadre_id)
+            .where(HumanTask.id.in_(task_ids), HumanTask.status == TaskStatus.OPEN)
+        ).tuples()
+    }
+
+
 def _from_task_reassigned(session: Session, event_ids: Sequence[int]) -> list[_Candidate]:
     """A task handed on tells its new holder, as a new task does — unless it has left them since (handed on again,
     completed, closed): the notification would only be noise."""
@@ -401,15 +405,7 @@ def _from_task_reassigned(session: Session, event_ids: Sequence[int]) -> list[_C
     events = session.execute(
         select(AuditEvent.human_task_id, AuditEvent.payload).where(AuditEvent.id.in_(event_ids)).order_by(AuditEvent.id)
     ).all()
-    task_ids = [e.human_task_id for e in events if e.human_task_id is not None]
-    open_tasks = {
-        task.id: (task, subject)
-        for task, subject in session.execute(
-            select(HumanTask, Cadre)
-            .outerjoin(Cadre, Cadre.id == HumanTask.subject_cadre_id)
-            .where(HumanTask.id.in_(task_ids), HumanTask.status == TaskStatus.OPEN)
-        ).tuples()
-    }
+    open_tasks = _open_tasks(session, [e.human_task_id for e in events if e.human_task_id is not None])
     candidates: list[_Candidate] = []
     for event in events:
         found = open_tasks.get(event.human_task_id) if event.human_task_id is not None else None
