@@ -42,7 +42,7 @@ from webapp.config import ConfigError
 from webapp.evaluation import evaluation_policy, reminder_leads
 from webapp.evaluation.rollup_cli import annual_command, rollup_command
 from webapp.extensions import db
-from webapp.http import act, problem_text, translated
+from webapp.http import act, problem_text, script_failure_text, translated
 from webapp.notifications import digest_schedule, email_links
 from webapp.own_start_pages import own_start_page
 from workflows import clock
@@ -576,13 +576,6 @@ def _complete(actor: User, task_id: int, data: dict[str, Any]):  # type: ignore[
         raise
 
 
-def script_failure_text(failure: ScriptFailure) -> str:
-    """A failed model script as the person at the page reads it (Vietnamese: the step, the administrators told — the
-    caller has noted it for "Cần xử lý"), then the engine's own words, which the operator may act on."""
-    with force_locale("vi"):
-        return f"{translated(failure)}\n{failure}"
-
-
 def _print_open_tasks(instance_id: int) -> int:
     from workflows.models import HumanTask
     from workflows.states import TaskStatus
@@ -799,8 +792,9 @@ def appointment() -> None:
 def appointment_start(cadre_code: str, position_id: int, source: str, username: str) -> None:
     actor = _user(username)
     try:
-        with transaction(db.session):
-            instance = start_appointment(
+        # Through `act`, as the page starts it: a failed model script is noted for /admin after the rollback.
+        instance = act(
+            lambda: start_appointment(
                 db.session,
                 _engine(),
                 actor=actor,
@@ -810,6 +804,9 @@ def appointment_start(cadre_code: str, position_id: int, source: str, username: 
                 policy=appointment_policy(),
                 calendar=work_calendar(),
             )
+        )
+    except ScriptFailure as failure:
+        _fail(script_failure_text(failure))
     except WorkflowError as error:
         _fail(str(error))
     click.echo(f"started {instance.reference} ({instance.business_key})")

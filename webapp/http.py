@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from flask import abort, current_app, flash, request
-from flask_babel import get_locale, gettext
+from flask_babel import force_locale, get_locale, gettext
 from markupsafe import Markup
 
 from webapp.extensions import db
@@ -83,6 +83,14 @@ def translated(error: WorkflowError) -> str:
         # general answer in their language, which says no more about what exists than the message did.
         return gettext(NOT_FOUND)
     return fill_in(message, shown_args(error.message_args))
+
+
+def script_failure_text(failure: ScriptFailure) -> str:
+    """A failed model script for a command's operator: the sentence the person at the page reads (Vietnamese: the
+    step, the administrators told — the caller went through `act`, which noted it for "Cần xử lý"), then the
+    engine's own words, which the operator may act on."""
+    with force_locale("vi"):
+        return f"{translated(failure)}\n{failure}"
 
 
 def problem_text(problem: Problem) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import html
 import io
 import json
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -281,28 +282,35 @@ def test_a_step_failing_in_a_script_says_so_in_vietnamese_changes_nothing_and_is
     assert f"/instances/{instance_id}" in client.get("/admin").get_data(as_text=True)
 
 
-def _deploy_failing_evaluation(driver: WorkflowDriver, failing_when: str) -> Any:
-    """The monthly evaluation with a script step before the self-assessment that divides by zero for the cadres
-    `failing_when` (a condition over the start's data) picks: a model error on the data, met only when it starts."""
-    model = (ROOT / "bpmn" / "monthly_evaluation.bpmn").read_text(encoding="utf-8")
-    first_flow = '<bpmn:sequenceFlow id="Flow_start" sourceRef="start" targetRef="self_assessment" />'
-    assert first_flow in model and model.count("<bpmn:incoming>Flow_start</bpmn:incoming>") == 1
+def _deploy_failing_start(driver: WorkflowDriver, model_file: str, failing_when: str = "True", *extra: str) -> Any:
+    """`model_file` (of bpmn/, with the `extra` files beside it) with a script step "Kiểm tra đơn vị" right after its
+    start event that divides by zero when `failing_when` (a condition over the start's data) holds: a model error on
+    the data, met only when it starts. Deployed as the version starts use."""
+    model = (ROOT / "bpmn" / model_file).read_text(encoding="utf-8")
+    first_flow = re.search(r'<bpmn:sequenceFlow id="Flow_start" sourceRef="start" targetRef="(\w+)" />', model)
+    assert first_flow is not None and model.count("<bpmn:incoming>Flow_start</bpmn:incoming>") == 1
     check = (
         '<bpmn:sequenceFlow id="Flow_start" sourceRef="start" targetRef="check_unit" />'
         '<bpmn:scriptTask id="check_unit" name="Kiểm tra đơn vị"><bpmn:incoming>Flow_start</bpmn:incoming>'
-        "<bpmn:outgoing>Flow_checked</bpmn:outgoing>"
+        "<bpmn:outgoing>Flow_after_check</bpmn:outgoing>"
         f"<bpmn:script>checked = 1 / (0 if {html.escape(failing_when)} else 1)</bpmn:script></bpmn:scriptTask>"
-        '<bpmn:sequenceFlow id="Flow_checked" sourceRef="check_unit" targetRef="self_assessment" />'
+        f'<bpmn:sequenceFlow id="Flow_after_check" sourceRef="check_unit" targetRef="{first_flow[1]}" />'
     )
-    failing = model.replace(first_flow, check).replace(
-        "<bpmn:incoming>Flow_start</bpmn:incoming>", "<bpmn:incoming>Flow_checked</bpmn:incoming>", 1
+    failing = model.replace(first_flow[0], check).replace(
+        "<bpmn:incoming>Flow_start</bpmn:incoming>", "<bpmn:incoming>Flow_after_check</bpmn:incoming>", 1
     )
     with driver.session_factory() as s, transaction(s):
         admin = s.scalars(select(User).where(User.username == "admin")).one()
-        dmn = (ROOT / "bpmn" / "evaluation_grade.dmn").read_bytes()
-        bundle = [BundleFile("monthly_evaluation.bpmn", failing.encode()), BundleFile("evaluation_grade.dmn", dmn)]
+        bundle = [BundleFile(model_file, failing.encode())]
+        bundle += [BundleFile(name, (ROOT / "bpmn" / name).read_bytes()) for name in extra]
         (deployed,) = deploy_bundle(s, bundle, actor=admin, forms_dir=ROOT / "forms")
     return deployed
+
+
+def _deploy_failing_evaluation(driver: WorkflowDriver, failing_when: str) -> Any:
+    """The monthly evaluation, failing in a script step before the self-assessment for the cadres `failing_when`
+    picks."""
+    return _deploy_failing_start(driver, "monthly_evaluation.bpmn", failing_when, "evaluation_grade.dmn")
 
 
 def test_a_scheduled_evaluation_opening_failing_in_a_script_is_noted_once_and_the_other_units_still_open(
@@ -415,3 +423,81 @@ def test_a_month_opened_from_the_command_line_goes_on_past_a_failing_start_and_c
     admin_page = lxml_html.fromstring(client.get("/admin").get_data(as_text=True))
     (row,) = admin_page.xpath(f"//tr[@data-failed-start='{PROCESS_ID}']")
     assert "Kiểm tra đơn vị" in row.text_content()
+
+
+def _appointment_start(session_factory: Any) -> list[str]:
+    from tests.fixtures.appointment import NOMINEE, setup_appointment
+
+    post = setup_appointment(session_factory)["post_id"]
+    return ["appointment", "start", "--cadre", NOMINEE, "--position", str(post), "--source", "internal"]
+
+
+def _planning_start(session_factory: Any) -> list[str]:
+    from tests.fixtures.planning import TERM, setup_planning
+
+    setup_planning(session_factory)
+    return ["planning", "start", "--unit", "X001", "--term", TERM, "--variant", "term"]
+
+
+def _rotation_start(session_factory: Any) -> list[str]:
+    from datetime import timedelta
+
+    from tests.fixtures.rotation import OFFICER, setup_rotation
+    from workflows.registry.records import local_today
+    from workflows.rules.retirement import add_months
+
+    world = setup_rotation(session_factory)
+    starts = local_today()
+    ends = add_months(starts, 36) - timedelta(days=1)
+    return [
+        "rotation", "start", OFFICER, "--to-unit", str(world["x001"]), "--position", str(world["post"]),
+        "--starts-on", starts.isoformat(), "--ends-on", ends.isoformat(), "--purpose", "training",
+    ]  # fmt: skip
+
+
+def _annual_start(session_factory: Any) -> list[str]:
+    from workflows.registry.records import local_today
+
+    return ["evaluation", "annual", "--year", f"{local_today():%Y}", "--unit", "X001"]
+
+
+@pytest.mark.parametrize(
+    ("model_file", "process_id", "command"),
+    [
+        ("appointment.bpmn", "appointment", _appointment_start),
+        ("planning_review.bpmn", "planning_review", _planning_start),
+        ("rotation.bpmn", "rotation", _rotation_start),
+        ("annual_grading.bpmn", "annual_grading", _annual_start),
+    ],
+)
+def test_a_procedures_own_start_command_failing_in_a_script_is_noted_for_the_administrators(
+    auth: AuthActions, client, runner, driver: WorkflowDriver, session_factory, model_file: str, process_id: str,
+    command: Any,
+) -> None:  # fmt: skip
+    """Decision 0082: `canbo appointment start`, `planning start`, `rotation start` and `evaluation annual` fail as
+    `canbo instances start` does (decision 0079): the pages' Vietnamese sentence and the engine's words, exit 1,
+    nothing written, the failure noted once per version, step and day where /admin's "Cần xử lý" lists it."""
+    args = [*command(session_factory), "--as", "personnel1"]
+    deployed = _deploy_failing_start(driver, model_file)
+    before = everything_stored(driver.session_factory)
+    for _attempt in range(2):
+        result = runner.invoke(args=args)
+        assert result.exit_code == 1, result.output
+        assert "Traceback" not in result.output
+        assert (
+            "Quy trình đang gặp lỗi kỹ thuật ở bước “Kiểm tra đơn vị”; đã báo quản trị viên. Không có gì bị mất."
+            in result.stderr
+        )
+        assert "division by zero" in result.stderr  # the engine's words, for the operator
+    (noted,) = _start_failures(driver)  # two runs, one record
+    assert (noted["stage"], noted["process_id"], noted["element_id"], noted["version"]) == (
+        "start", process_id, "check_unit", deployed.version,
+    )  # fmt: skip
+    after = everything_stored(driver.session_factory)
+    assert after.pop("audit_events") == before.pop("audit_events") + 1
+    after.pop("audit_chains", None), before.pop("audit_chains", None)
+    assert after == before  # no instance, no task, no record of the procedure
+    auth.login("admin")
+    admin_page = lxml_html.fromstring(client.get("/admin").get_data(as_text=True))
+    (row,) = admin_page.xpath(f"//tr[@data-failed-start='{process_id}']")
+    assert "Kiểm tra đơn vị" in row.text_content() and f"v{deployed.version}" in row.text_content()

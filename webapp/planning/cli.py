@@ -7,10 +7,9 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from webapp.extensions import db
-from webapp.http import process_engine
+from webapp.http import act, process_engine, script_failure_text
 from webapp.planning import planning_policy
-from workflows.db import transaction
-from workflows.errors import WorkflowError
+from workflows.errors import ScriptFailure, WorkflowError
 from workflows.planning.service import Variant, start_planning
 from workflows.registry.models import User
 
@@ -31,8 +30,9 @@ def planning_start(unit_code: str, term: str, variant: str, username: str) -> No
     if actor is None:
         raise click.ClickException(f"no active user {username!r}")
     try:
-        with transaction(db.session):
-            instance = start_planning(
+        # Through `act`, as the page starts it: a failed model script is noted for /admin after the rollback.
+        instance = act(
+            lambda: start_planning(
                 db.session,
                 process_engine(),
                 actor=actor,
@@ -41,6 +41,9 @@ def planning_start(unit_code: str, term: str, variant: str, username: str) -> No
                 variant=variant,
                 policy=planning_policy(),
             )
+        )
+    except ScriptFailure as failure:
+        raise click.ClickException(script_failure_text(failure)) from failure
     except WorkflowError as error:
         raise click.ClickException(str(error)) from error
     click.echo(f"started {instance.reference} ({instance.business_key})")

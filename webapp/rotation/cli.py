@@ -11,9 +11,9 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from webapp.extensions import db
+from webapp.http import act, script_failure_text
 from webapp.rotation import rotation_policy
-from workflows.db import transaction
-from workflows.errors import Invalid, WorkflowError
+from workflows.errors import Invalid, ScriptFailure, WorkflowError
 from workflows.registry.models import User
 from workflows.rotation.service import RotationRequest, start_rotation
 from workflows.rotation.signals import can_see_signals, rotation_signals, signal_scope
@@ -62,11 +62,15 @@ def rotation_start(
         purpose_note=note,
     )
     try:
-        with transaction(db.session):
-            instance = start_rotation(
+        # Through `act`, as the page starts it: a failed model script is noted for /admin after the rollback.
+        instance = act(
+            lambda: start_rotation(
                 db.session, current_app.extensions["canbo_engine"], actor=actor, request=request,
                 policy=rotation_policy(),
-            )  # fmt: skip
+            )
+        )  # fmt: skip
+    except ScriptFailure as failure:
+        _fail(script_failure_text(failure))
     except Invalid as error:  # the refusal, then each problem once
         problems = (f"  {p.field}: {p.explained}" if p.field else f"  {p.explained}" for p in error.problems)
         _fail("\n".join([error.explained, *problems]))
