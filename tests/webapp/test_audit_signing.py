@@ -16,6 +16,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from flask import Flask
+from lxml import html as lxml_html
 
 from tests.fixtures.app import AuthActions, configured_app
 from tests.fixtures.inspection import build_story
@@ -25,6 +26,7 @@ from webapp.audit import signing as export_signing
 from webapp.audit.signing import SigningKeyMissing, existing_signing_key, signing_key, trusted_keys
 from webapp.config import ConfigError
 from webapp.extensions import db
+from webapp.production import gunicorn_conf
 from workflows.inspection import signing
 from workflows.inspection.exporting import SignatureCheck, verify_export
 
@@ -244,6 +246,51 @@ def test_production_without_a_signing_key_refuses_to_export(
     assert "chưa có khóa để ký tệp xuất" in client.get("/audit/export-keys").get_data(as_text=True)
     assert not (tmp_path / "instance").exists()
     _close(app)
+
+
+def test_production_without_a_signing_key_is_named_ahead_to_the_administrators_and_operators(
+    database_url: str, tmp_path: Path, driver: WorkflowDriver, monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    """Decision 0082: /admin's "Cần xử lý", `canbo check` and the served app's start-up log say the key is missing
+    before an auditor meets the 503; the app still serves (its health does not depend on exports)."""
+    app = configured_app(database_url, tmp_path)  # no EXPORT_SIGNING_KEY_FILE
+    app.instance_path = str(tmp_path / "instance")
+    monkeypatch.setattr(export_signing, "may_generate", lambda: False)  # as on PostgreSQL
+    client = app.test_client()
+    AuthActions(client).login("admin")
+    page = lxml_html.fromstring(client.get("/admin").get_data(as_text=True))
+    (line,) = page.xpath("//*[@data-attention='export-signing-key']")
+    said = line.text_content()
+    assert "Chưa cấu hình khóa ký tệp xuất (CANBO_EXPORT_SIGNING_KEY_FILE)" in said
+    assert "canbo audit new-signing-key" in said and "docs/deploy.md, mục “The export signing key”" in said
+    assert "Chưa ký được tệp lịch sử xuất" in page.text_content()
+    assert "Không có việc gì cần xử lý." not in page.text_content()
+    health = client.get("/healthz?check=app")
+    assert health.status_code == 200 and "sign" not in health.get_data(as_text=True).lower()
+
+    checked = app.test_cli_runner().invoke(args=["check"])
+    assert checked.exit_code == 0, checked.output  # the data is consistent: a warning, not a finding
+    assert export_signing.MISSING_KEY_WARNING in checked.stderr
+    with caplog.at_level("WARNING"):
+        gunicorn_conf.log_configuration_warnings(app)
+    (logged,) = [r for r in caplog.records if "CANBO_EXPORT_SIGNING_KEY_FILE is not set" in r.getMessage()]
+    assert logged.levelname == "WARNING" and "docs/deploy.md" in logged.getMessage()
+    _close(app)
+
+
+def test_a_configured_or_generated_key_is_not_named(
+    app: Flask, auth: AuthActions, client, runner, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:  # type: ignore[no-untyped-def]
+    auth.login("admin")
+    assert "export-signing-key" not in client.get("/admin").get_data(as_text=True)
+    checked = runner.invoke(args=["check"])
+    assert checked.exit_code == 0 and "EXPORT_SIGNING_KEY_FILE" not in checked.output
+    one_machine = _one_machine_app(tmp_path)  # SQLite: it makes its own key when first needed
+    for configured in (app, one_machine):
+        with caplog.at_level("WARNING"):
+            gunicorn_conf.log_configuration_warnings(configured)
+    assert not [r for r in caplog.records if "EXPORT_SIGNING_KEY_FILE" in r.getMessage()]
 
 
 # -- the command line ---------------------------------------------------------------------------------------------

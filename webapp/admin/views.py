@@ -14,6 +14,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from webapp.admin.forms import ReinstateForm, RollbackForm, WithdrawForm
+from webapp.audit.signing import key_missing as export_key_missing
 from webapp.extensions import db
 from webapp.http import act, translated
 from webapp.instances.views import DOWNLOAD_POLICY, ROLE_LABELS, page_with_diagram
@@ -128,6 +129,7 @@ def _render(
     page = render_template(
         "admin/index.html",
         failed_starts=start_failures(db.session),
+        export_key_missing=export_key_missing(),  # exports refused until it is set (decision 0082)
         unsafe_versions=unsafe_versions_in_use(db.session),
         versions=_versions(),
         unassigned=unassigned,

@@ -98,6 +98,25 @@ def may_generate() -> bool:
     return str(current_app.config["SQLALCHEMY_DATABASE_URI"]).startswith("sqlite")
 
 
+# What the operators read (`canbo check`, the served app's start-up log) when exports would be refused: said ahead,
+# before an auditor meets the 503 (decision 0082). /admin's "Needs attention" says it in the reader's language.
+MISSING_KEY_WARNING = (
+    "warning: CANBO_EXPORT_SIGNING_KEY_FILE is not set: on PostgreSQL every export of an instance's history is "
+    "refused (503) until it is. Make a key with `canbo audit new-signing-key PATH`, install it on every app host, set "
+    "the setting and restart (docs/deploy.md, “The export signing key”)."
+)
+
+
+def key_missing() -> bool:
+    """Exports are refused here: a production install (PostgreSQL) without EXPORT_SIGNING_KEY_FILE. Not a health
+    failure: the app serves everything else (decision 0082)."""
+    return _keys().configured is None and not may_generate()
+
+
+def missing_key_warning() -> str | None:
+    return MISSING_KEY_WARNING if key_missing() else None
+
+
 def _generated_file() -> Path:
     return Path(current_app.instance_path) / GENERATED_KEY_NAME
 

@@ -75,10 +75,16 @@ def serve_command(workers: int, bind: str, timeout: int) -> None:
 @click.command(
     "check",
     help="Check the invariants (inbox = READY engine tasks, audit chains verify, each task completed once); "
-    "print every finding and exit 1 if there is any.",
+    "print every finding and exit 1 if there is any. A missing export signing key is warned about, not counted.",
 )
 @with_appcontext
 def check_command() -> None:
+    from webapp.audit.signing import missing_key_warning
+
+    # A setting that makes a feature refuse (exports, decision 0082) is said, but is no inconsistency of the data:
+    # the exit status stays the invariants'.
+    if warning := missing_key_warning():
+        click.echo(warning, err=True)
     report = check_consistency(db.session, current_app.extensions["canbo_engine"])
     for finding in report.findings:
         click.echo(str(finding), err=True)

@@ -22,7 +22,21 @@ preload_app = True
 
 def when_ready(server: Any) -> None:
     """In the master, once the app is loaded and before the first worker is forked."""
-    prepare_for_fork(server.app.wsgi())
+    app = server.app.wsgi()
+    log_configuration_warnings(app)
+    prepare_for_fork(app)
+
+
+def log_configuration_warnings(app: Any) -> None:
+    """Once per start of the service, in its log: a setting whose absence makes a feature refuse later (decision 0082:
+    exports without the signing key), so the operator reads it before an auditor meets the refusal."""
+    import logging
+
+    from webapp.audit.signing import missing_key_warning
+
+    with app.app_context():
+        if warning := missing_key_warning():
+            logging.getLogger("webapp.audit.signing").warning(warning.removeprefix("warning: "))
 
 
 def prepare_for_fork(app: Any) -> None:
