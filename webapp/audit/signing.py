@@ -5,7 +5,8 @@
 - Without it, an install on SQLite — one machine: the demo, development, a training room (docs/deploy.md) —
   generates a key once into the instance folder (`export_signing_key.pem`, mode 0600). An install on PostgreSQL is
   a production one, with several app hosts: a key generated on one host would not be the others', so there an
-  export is refused, saying which setting is missing, until the key is configured.
+  export is refused, saying which setting is missing, until the key is configured; /admin's "Needs attention",
+  `canbo check` and the served app's start-up log say so ahead (`key_missing`, decision 0082).
 - `EXPORT_RETIRED_PUBLIC_KEYS` (`CANBO_EXPORT_RETIRED_PUBLIC_KEYS`, paths separated by the system's path separator,
   ":" on Linux): the public keys of the keys signed with before a rotation, kept so that older files still verify.
 """
