@@ -19,7 +19,8 @@ Two kinds, both run inside the advance's transaction, so they succeed or fail wi
   the hook refuses anything else (decision 0072).
 * a **planning entry list**, named by the same hook name, says which entries of the plan a form's "planning_entry"
   fields may take, by name: the collective's removals, each proposal pinned to its row and any other row offering
-  the plan's other entries of the review's unit and term; the hook refuses any other id (decision 0081).
+  the plan's other entries of the review's unit and term; the hook refuses any other id (decision 0081). A plan
+  too long for one select is searched instead (`search_planning_entries`, same list; decision 0083).
 * a **completion effect**, keyed by process id, writes what a finished instance decided into the records (a grade on
   the cadre's record, a notification).
 
@@ -64,6 +65,9 @@ ChecklistChoices = Callable[
 PlanningEntryChoices = Callable[
     [Session, Mapping[str, Any], Collection[int]], tuple[list[tuple[int, str, str | None]], dict[int, str]]
 ]
+# (session, the task's data, the text typed, at most how many) -> the (entry id, label, group or None) a free row may
+# take that the text finds, from the same list the choices above offer (decision 0083).
+PlanningEntrySearch = Callable[[Session, Mapping[str, Any], str, int], list[tuple[int, str, str | None]]]
 # (session, the finished instance, its final data, who finished it)
 CompletionEffect = Callable[[Session, InstanceLike, Mapping[str, Any], User | None], None]
 
@@ -75,6 +79,7 @@ def _registry() -> tuple[
     dict[str, PositionChoices],
     dict[str, ChecklistChoices],
     dict[str, PlanningEntryChoices],
+    dict[str, PlanningEntrySearch],
 ]:
     from workflows.appointment import hooks as appointment
     from workflows.evaluation import hooks as evaluation
@@ -92,6 +97,7 @@ def _registry() -> tuple[
         {**planning.POSITION_CHOICES},
         {**planning.CHECKLIST_CHOICES},
         {**planning.PLANNING_ENTRY_CHOICES},
+        {**planning.PLANNING_ENTRY_SEARCH},
     )
 
 
@@ -156,6 +162,15 @@ def planning_entry_choices(
     stay number boxes."""
     provider = _registry()[4].get(str((schema or {}).get(HOOK_KEY)))
     return provider(session, task_data, held) if provider is not None else None
+
+
+def search_planning_entries(
+    session: Session, schema: Mapping[str, Any] | None, task_data: Mapping[str, Any], text: str, limit: int
+) -> list[tuple[int, str, str | None]] | None:
+    """The planning entries a free row of the form's "planning_entry" fields may take that `text` finds (at most
+    `limit`), from the list `planning_entry_choices` offers; None when the form's hook lists none."""
+    provider = _registry()[5].get(str((schema or {}).get(HOOK_KEY)))
+    return provider(session, task_data, text, limit) if provider is not None else None
 
 
 def is_refused(refused: Collection[str], field: str) -> bool:

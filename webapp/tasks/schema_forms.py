@@ -54,6 +54,10 @@ A fourth names an entry of the plan where the data keeps its id (decision 0081):
   (Xã An Phú)"), as "position" is, from `workflows.hooks.planning_entry_choices` (set by `offer_entries`): a cell
   holding an entry the procedure pins to its row (a proposal of the screening) offers only it; any other cell offers
   the list, grouped by unit. Without the list it is the number box it was; an id outside it is the hook's to refuse.
+  A list too long for one select (a province's plan) is searched instead (`offer_entry_search`, decision 0083): a
+  free cell gets a search box (its text posted as `<cell name>__find`; the form's "Find" button, `FIND_ENTRIES`,
+  shows the form again, as "Add row" does) and a select of the entry it holds and what its text finds, still
+  posting the id; static/entry_search.js asks the task's endpoint as one types instead.
 """
 
 from __future__ import annotations
@@ -63,7 +67,7 @@ import math
 import os
 import re
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
@@ -95,6 +99,7 @@ from workflows.text import storable
 __all__ = [
     "ADD_ROW_PREFIX",
     "CHECKLIST_FILTER_FROM",
+    "FIND_ENTRIES",
     "SchemaForm",
     "UnsupportedSchema",
     "Upload",
@@ -108,21 +113,27 @@ __all__ = [
     "form_to_checked_data",
     "form_to_data",
     "form_to_draft",
+    "has_entry_search",
     "has_kind",
     "has_long_checklist",
     "kept_references",
     "offer_checklists",
     "offer_choices",
     "offer_entries",
+    "offer_entry_search",
     "pending_uploads",
     "place_reference",
     "planning_entry_values",
     "position_values",
     "split_values",
+    "wants_entry_search",
     "wants_more_rows",
 ]
 
 ADD_ROW_PREFIX = "add_row__"
+# The "Find" button of searched "planning_entry" cells, and the suffix of each cell's search box (decision 0083).
+FIND_ENTRIES = "find_entries"
+FIND_SUFFIX = "__find"
 KEPT_SUFFIX = "__kept"
 MAX_REFERENCE_LENGTH = 200
 DEFAULT_MAX_SIZE_MB = 10
@@ -1112,10 +1123,19 @@ class SchemaForm(PageForm):
     while the form is read, so the view only has to show the form again (see `wants_more_rows`)."""
 
     _add_row_field: str | None = None
+    _find_entries: bool = False
 
     def post_process(self, formdata: Any = None) -> None:
         super().post_process(formdata)
-        if formdata is None or self._add_row_field is not None:
+        if formdata is None:
+            return
+        # What each searched "planning_entry" cell's box holds (`offer_entry_search` lists what it finds), and
+        # whether its "Find" button was pressed (the page without the script).
+        for cell in _fields_of_kind(self, "planning_entry"):
+            typed = formdata.get(f"{cell.name}{FIND_SUFFIX}")
+            cell.ui["typed"] = _clean_text(typed)[:100] if isinstance(typed, str) else ""
+        self._find_entries = FIND_ENTRIES in formdata
+        if self._add_row_field is not None:
             return
         for field in self:
             if isinstance(field, SchemaTableField) and field.add_row_name in formdata:
@@ -1483,6 +1503,49 @@ def offer_entries(
     for field in _fields_of_kind(form, "planning_entry"):
         field.ui["options"] = options
         field.ui["pinned"] = {int(k): str(v) for k, v in (pinned or {}).items()}
+
+
+def offer_entry_search(
+    form: Any,
+    url: str,
+    pinned: Mapping[int, str],
+    listed: Mapping[int, str],
+    find: Callable[[str], Sequence[tuple[int, str, str | None]]],
+    limit: int,
+) -> None:
+    """Draw every "planning_entry" field and cell as a searched select (a list too long for one; decision 0083): a
+    cell holding an id of `pinned` offers only that entry, as with `offer_entries`; any other gets a search box and a
+    select of the entry it holds (by its label in `listed`, the whole list's labels) and of what its box's text finds
+    (`find`, at most `limit` shown; `limit` + 1 found says there are more). `url` is where static/entry_search.js
+    asks as one types."""
+    for field in _fields_of_kind(form, "planning_entry"):
+        field.ui["pinned"] = {int(k): str(v) for k, v in pinned.items()}
+        field.ui["options"] = []
+        if field.pinned_label is not None:
+            continue
+        typed = str(field.ui.get("typed") or "")
+        found = list(find(typed)) if typed else []
+        held = field.data if isinstance(field.data, int) and not isinstance(field.data, bool) else None
+        options = [(held, str(listed[held]), None)] if held is not None and held in listed else []
+        options += [(int(value), str(label), None) for value, label, _group in found[:limit] if value != held]
+        field.ui["options"] = options
+        field.ui["search"] = {
+            "url": url,
+            "typed": typed,
+            "found": min(len(found), limit) if typed else None,
+            "more": len(found) > limit,
+        }
+
+
+def has_entry_search(form: Any) -> bool:
+    """Whether a "planning_entry" cell of the form is drawn searched (the page then loads static/entry_search.js)."""
+    return any("search" in field.ui for field in _fields_of_kind(form, "planning_entry"))
+
+
+def wants_entry_search(form: Any) -> bool:
+    """Whether the "Find" button of the searched entries was pressed (the page without the script): show the form
+    again, each searched cell listing what its box finds, without validating it."""
+    return bool(getattr(form, "_find_entries", False))
 
 
 def checklist_values(form: Any) -> dict[str, list[str]]:

@@ -49,6 +49,7 @@ from webapp.tasks.schema_forms import (
     file_fields,
     form_to_checked_data,
     form_to_draft,
+    has_entry_search,
     has_kind,
     has_long_checklist,
     invalid_entries,
@@ -56,10 +57,12 @@ from webapp.tasks.schema_forms import (
     offer_checklists,
     offer_choices,
     offer_entries,
+    offer_entry_search,
     pending_uploads,
     place_reference,
     planning_entry_values,
     position_values,
+    wants_entry_search,
     wants_more_rows,
 )
 from webapp.text_fields import MAX_COMMENT, clean_text
@@ -69,7 +72,13 @@ from workflows.clock import utcnow_naive
 from workflows.db import transaction
 from workflows.engine import operations
 from workflows.errors import Conflict, Invalid, NotAllowed, NotFound, Problem, ScriptFailure
-from workflows.hooks import checklist_choices, is_refused, planning_entry_choices, position_choices
+from workflows.hooks import (
+    checklist_choices,
+    is_refused,
+    planning_entry_choices,
+    position_choices,
+    search_planning_entries,
+)
 from workflows.instances import (
     ATTACHMENT_PREFIX,
     DataItem,
@@ -98,6 +107,10 @@ from workflows.tasks import (
 bp = Blueprint("tasks", __name__, url_prefix="/tasks")
 
 DECISIONS_NEEDING_COMMENT = ("return", "reject")
+# From this many entries on, a row added to the removals searches the plan instead of offering it whole in one
+# select (decision 0083): a province's plan runs to thousands. A search lists at most ENTRY_SEARCH_LIMIT entries.
+ENTRY_SEARCH_FROM = 100
+ENTRY_SEARCH_LIMIT = 20
 # What stands for a file chosen with a submission the page refused itself (the engine then refuses it anyway, so the
 # stand-in is never kept): the hooks see the field answered, and nothing is stored for a refused submission.
 CHOSEN_FILE = "chosen:"
@@ -270,9 +283,23 @@ def _offer_entries(view: TaskView, form: Any) -> None:
     holds, by name (a completed task: the entries it took off the plan are off it now)."""
     if form is None or not view.schema or not has_kind(view.schema, "planning_entry"):
         return
-    choices = planning_entry_choices(db.session, view.schema, view.context, planning_entry_values(form))
-    if choices is not None:
-        offer_entries(form, *choices)
+    held = planning_entry_values(form)
+    choices = planning_entry_choices(db.session, view.schema, view.context, held)
+    if choices is None:
+        return
+    offered, pinned = choices
+    if len(offered) < ENTRY_SEARCH_FROM:
+        offer_entries(form, offered, pinned)
+    elif not view.can_act:  # read only: each row shows the entry it holds; the long list would only weigh
+        offer_entries(form, [entry for entry in offered if entry[0] in held], pinned)
+    else:  # too long for one select: searched, by the page's "Find" button or static/entry_search.js (0083)
+
+        def find(text: str) -> list[tuple[int, str, str | None]]:
+            return search_planning_entries(db.session, view.schema, view.context, text, ENTRY_SEARCH_LIMIT + 1) or []
+
+        url = url_for("tasks.search_entries", task_id=view.task.id)
+        labels = {entry_id: label for entry_id, label, _group in offered}
+        offer_entry_search(form, url, pinned, labels, find, ENTRY_SEARCH_LIMIT)
 
 
 def _cadre_boxes(view: TaskView, form: Any) -> dict[str, Any]:
@@ -310,6 +337,7 @@ def _render(  # type: ignore[no-untyped-def]
             files=_instance_files(view, attachments),
             cadres=_cadre_boxes(view, form),
             checklist_filter=form is not None and has_long_checklist(form),
+            entry_search=form is not None and has_entry_search(form),
             context_items=_context_items(view, attachments),
             show_value=display_value,
             annual_rollup=annual_rollup_panel(view),
@@ -457,6 +485,29 @@ def search_cadres(task_id: int) -> Response:
     return found_cadres_json(search_unit_cadres(db.session, view.instance.unit_id, typed))
 
 
+@bp.get("/<int:task_id>/planning-entries")
+@login_required
+def search_entries(task_id: int) -> Response:
+    """The entries of the plan a row added to the task's form may take that `?q=` finds (every word typed in the
+    cadre's name or code, the title or the unit, marks and case ignored), for static/entry_search.js (decision
+    0083): the list the page's select would offer, searched, at most ENTRY_SEARCH_LIMIT (`more` says there are
+    others: typing more narrows them). Only to whoever may fill the form in, as the cadre search (404 for a task
+    the reader cannot see, 403 if not theirs to act on or its form has no such field)."""
+    view = _load(task_id)  # the task's data says the review's unit, term and proposals
+    if not view.can_act or view.schema is None or not has_kind(view.schema, "planning_entry"):
+        abort(403)
+    typed = request.args.get("q", "")[:MAX_SEARCH_LENGTH]
+    found = search_planning_entries(db.session, view.schema, view.context, typed, ENTRY_SEARCH_LIMIT + 1) or []
+    return jsonify(
+        {
+            "entries": [
+                {"id": entry_id, "label": label, "unit": unit} for entry_id, label, unit in found[:ENTRY_SEARCH_LIMIT]
+            ],
+            "more": len(found) > ENTRY_SEARCH_LIMIT,
+        }
+    )
+
+
 @bp.get("/<int:task_id>")
 @login_required
 def show(task_id: int):  # type: ignore[no-untyped-def]
@@ -591,7 +642,7 @@ def submit(task_id: int):  # type: ignore[no-untyped-def]
     if _in_background() and action != "draft":
         abort(400)  # the page only ever saves a draft by itself
 
-    if form is not None and wants_more_rows(form):
+    if form is not None and (wants_more_rows(form) or wants_entry_search(form)):
         _written, kept = _keep_chosen_files(view, form)
         return _render(_shown(view), form, 200 if kept else 422, comment=comment)
 

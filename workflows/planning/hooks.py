@@ -13,7 +13,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from workflows.access import in_subtree
@@ -25,6 +25,7 @@ from workflows.hooks import (
     CompletionEffect,
     InstanceLike,
     PlanningEntryChoices,
+    PlanningEntrySearch,
     PositionChoices,
     TaskHook,
     is_refused,
@@ -61,17 +62,20 @@ from workflows.rules.planning import (
     screen_for_review,
     structure_figures,
 )
+from workflows.text import FOLD_FROM, FOLD_TO, comparable
 
 __all__ = [
     "CHECKLIST_CHOICES",
     "COMPLETION_EFFECTS",
     "PLANNING_ENTRY_CHOICES",
+    "PLANNING_ENTRY_SEARCH",
     "POSITION_CHOICES",
     "TASK_HOOKS",
     "entry_labels",
     "framed_titles",
     "plan_cadre_ids",
     "plan_entries",
+    "search_plan_entries",
     "unit_title_groups",
     "unit_titles",
 ]
@@ -298,18 +302,41 @@ def plan_entries(session: Session, unit_id: int, term: str) -> list[tuple[Planni
     """The entries on a unit's plan for a term (active, for a title of the unit or a unit below it) — the entries
     the annual review screens and the collective may take off —, each with its label, unit by unit in tree order,
     each unit's by the cadre's name and the title."""
-    rows = _entry_rows(
-        session,
-        select(PlanningEntry, Cadre, Position, OrgUnit).where(
-            PlanningEntry.term == term, PlanningEntry.status == PlanningStatus.ACTIVE, in_subtree(OrgUnit, unit_id)
-        ),
-    )
+    rows = _entry_rows(session, select(PlanningEntry, Cadre, Position, OrgUnit).where(_plan_scope(unit_id, term)))
     order = {
         unit.id: index
         for index, (unit, _depth) in enumerate(in_tree_order(list({r[3].id: r[3] for r in rows}.values())))
     }
     rows.sort(key=lambda r: (order[r[3].id], r[1].full_name, r[2].title, r[0].id))
     return [(entry, _entry_label(cadre, position, unit), unit) for entry, cadre, position, unit in rows]
+
+
+def _plan_scope(unit_id: int, term: str) -> Any:
+    """What `plan_entries` lists: active entries of the term for a title of the unit or a unit below it."""
+    return and_(PlanningEntry.term == term, PlanningEntry.status == PlanningStatus.ACTIVE, in_subtree(OrgUnit, unit_id))
+
+
+def search_plan_entries(
+    session: Session, unit_id: int, term: str, text: str, *, leave_out: Collection[int] = (), limit: int = 20
+) -> list[tuple[PlanningEntry, str, OrgUnit]]:
+    """The entries of `plan_entries` (less `leave_out`) whose label — cadre's name and code, title, unit — holds
+    every word typed, case and Vietnamese marks ignored ("pham em" finds "Phạm Văn Em (QH04) — …"), by name and
+    title; at most `limit`. Nothing typed finds nothing: a province's plan is not listed whole."""
+    words = comparable(text).split()
+    if not words:
+        return []
+    label = Cadre.full_name + " " + Cadre.code + " " + Position.title + " " + OrgUnit.name
+    folded = func.translate(func.lower(label), FOLD_FROM, FOLD_TO)
+    query = select(PlanningEntry, Cadre, Position, OrgUnit).where(
+        _plan_scope(unit_id, term), *(folded.contains(word, autoescape=True) for word in words)
+    )
+    if leave_out:
+        query = query.where(PlanningEntry.id.not_in(sorted(leave_out)))
+    query = query.order_by(Cadre.full_name, Position.title, PlanningEntry.id).limit(limit)
+    return [
+        (entry, _entry_label(cadre, position, unit), unit)
+        for entry, cadre, position, unit in _entry_rows(session, query)
+    ]
 
 
 def entry_labels(session: Session, entry_ids: Collection[int]) -> dict[int, str]:
@@ -733,6 +760,13 @@ def _screening_choices(
     }
 
 
+def _proposals(data: Mapping[str, Any]) -> list[int]:
+    """The entries the screening proposed, each pinned to its row of the removals."""
+    # The page's data hides "_screening"; "removals" holds the same rows until this task has run.
+    screened = data["_screening"] if "_screening" in data else data.get("removals")
+    return [int(r["entry_id"]) for r in screened or [] if r.get("entry_id") is not None]
+
+
 def _removal_choices(
     session: Session, data: Mapping[str, Any], held: Collection[int]
 ) -> tuple[list[tuple[int, str, str | None]], dict[int, str]]:
@@ -741,10 +775,7 @@ def _removal_choices(
     Without the task's data (a completed task) only the entries the form holds, by name, each in its row."""
     if data.get("unit_id") is None or data.get("term") is None:
         return [], entry_labels(session, held)
-    # The page's data hides "_screening"; "removals" holds the same rows until this task has run.
-    screened = data["_screening"] if "_screening" in data else data.get("removals")
-    proposals = [int(r["entry_id"]) for r in screened or [] if r.get("entry_id") is not None]
-    pinned = entry_labels(session, proposals)
+    pinned = entry_labels(session, _proposals(data))
     offered: list[tuple[int, str, str | None]] = [
         (entry.id, label, unit.name)
         for entry, label, unit in plan_entries(session, int(data["unit_id"]), str(data["term"]))
@@ -755,6 +786,23 @@ def _removal_choices(
 
 # The planning entries each form's "planning_entry" fields may take (the hook above refuses any other).
 PLANNING_ENTRY_CHOICES: dict[str, PlanningEntryChoices] = {"planning_removals": _removal_choices}
+
+
+def _removal_search(
+    session: Session, data: Mapping[str, Any], text: str, limit: int
+) -> list[tuple[int, str, str | None]]:
+    """The entries a row added to the removals may take that `text` finds (`search_plan_entries`): the same list
+    `_removal_choices` offers, searched, for a plan too long for one select (decision 0083)."""
+    if data.get("unit_id") is None or data.get("term") is None:
+        return []
+    found = search_plan_entries(
+        session, int(data["unit_id"]), str(data["term"]), text, leave_out=_proposals(data), limit=limit
+    )
+    return [(entry.id, label, unit.name) for entry, label, unit in found]
+
+
+# What each form's "planning_entry" fields find when their list is searched instead of offered whole.
+PLANNING_ENTRY_SEARCH: dict[str, PlanningEntrySearch] = {"planning_removals": _removal_search}
 
 
 # What each form's "checklist" fields may hold: the same lists the hooks above hold the values to.
