@@ -224,3 +224,17 @@ def test_a_row_added_to_a_long_plan_is_searched_and_the_chosen_id_is_checked_as_
     ]
     assert "entry_search.js" not in shown and "removals-2-entry_id-find" not in shown
     assert len(LONG_LIST) == 12
+
+
+def test_a_short_plan_keeps_the_grouped_select_without_a_search(
+    client: FlaskClient,
+    auth: AuthActions,
+    driver: WorkflowDriver,
+    world: dict[str, Any],  # noqa: F811 -- the fixture imported above
+) -> None:
+    _review, task_id = _at_removals(auth, driver)
+    page = f"/tasks/{task_id}"
+    added = auth.post(page, {**_rows("removals", _decided(world)), "add_row__removals": "1"}, page=page)
+    html = added.get_data(as_text=True)
+    assert len(_options(_selects(html)[2])) == 1 + len(CHAIR_PLANNED)  # "Chọn" and the chair's three
+    assert "removals-2-entry_id-find" not in html and "entry_search.js" not in html and "find_entries" not in html

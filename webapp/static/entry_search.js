@@ -5,7 +5,7 @@
  * task's endpoint (its data-entry-search, ?q=<text>) as one types — every word in the cadre's name or code, the
  * title or the unit, case and Vietnamese marks ignored — and the select is filled with what it finds: the entry
  * chosen stays, the select still posts the id, and the server checks it as before. The box then has no name (it
- * posts nothing, and the draft does not count it as a change) and "Find" is hidden; Enter in the box searches at
+ * posts nothing, and the draft does not count it as a change) and "Find" is removed; Enter in the box searches at
  * once instead of sending the form. The status line under the select says how many were found. No inline script or
  * style: the CSP forbids them.
  */
@@ -23,9 +23,10 @@
       return;
     }
     box.removeAttribute("name");
+    // "Find" is gone, not only hidden: a form's first submit button is what Enter in any of its boxes presses.
     var find = box.parentNode.querySelector("[data-entry-find]");
     if (find) {
-      find.hidden = true;
+      find.parentNode.removeChild(find);
     }
     var timer = null;
     var asked = 0;
