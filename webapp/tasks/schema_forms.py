@@ -100,6 +100,7 @@ __all__ = [
     "ADD_ROW_PREFIX",
     "CHECKLIST_FILTER_FROM",
     "FIND_ENTRIES",
+    "FIND_SUFFIX",
     "SchemaForm",
     "UnsupportedSchema",
     "Upload",

@@ -41,6 +41,8 @@ from webapp.query_args import parse_id
 from webapp.start_form import MAX_SEARCH_LENGTH, found_cadres_json
 from webapp.tasks.forms import ReassignForm
 from webapp.tasks.schema_forms import (
+    FIND_ENTRIES,
+    FIND_SUFFIX,
     Upload,
     build_form_class,
     cadre_codes,
@@ -760,11 +762,11 @@ def _gone():  # type: ignore[no-untyped-def]
     """A form posted for a task the person may no longer even see (given to someone outside their scope meanwhile),
     or that never existed: 404 as before — whether it exists is not theirs to learn — but what they typed is given
     back, as posted (without the form, its fields have no labels)."""
-    skip = {"csrf_token", "action", "decision", "comment_text"}
+    skip = {"csrf_token", "action", "decision", "comment_text", FIND_ENTRIES}
     entered = [
         (key, text.strip())
         for key, text in request.form.items(multi=True)
-        if key not in skip and isinstance(text, str) and text.strip()
+        if key not in skip and not key.endswith(FIND_SUFFIX) and isinstance(text, str) and text.strip()
     ]
     notice = _("This task is not, or no longer, yours to see: it may have been given to someone else meanwhile.")
     comment = clean_text(request.form.get("comment_text") or "")
