@@ -397,6 +397,8 @@ class TimelineEntry:
     due_dt: datetime | None = None
     # A task handed on (decision 0078): whom it was with before; None when it waited for its group.
     previous_assignee_name: str | None = None
+    # A draft that went with it (decision 0084): who had saved it.
+    draft_saved_by_name: str | None = None
 
 
 @dataclass
@@ -861,7 +863,7 @@ class _EventsRead:
             user_ids.add(also_named)
         unit_ids: set[int] = set()
         for payload in payloads:
-            for key in ("assignee_id", "from_assignee_id"):
+            for key in ("assignee_id", "from_assignee_id", "draft_saved_by_id"):
                 if isinstance(payload.get(key), int):
                     user_ids.add(payload[key])
             if isinstance(payload.get("candidate_unit_id"), int):
@@ -900,6 +902,7 @@ class _EventsRead:
                     candidate_unit_name=_name_of(units, payload.get("candidate_unit_id")),
                     due_dt=_parse_datetime(payload.get("due_dt")),
                     previous_assignee_name=_name_of(people, payload.get("from_assignee_id")),
+                    draft_saved_by_name=_name_of(people, payload.get("draft_saved_by_id")),
                 )
             )
         return entries

@@ -188,12 +188,15 @@ class AuditEvent(Base):
 
 
 class TaskDraft(Base):
-    """What a person typed into a task form and saved without submitting; deleted when the task closes."""
+    """What a person typed into a task form and saved without submitting; deleted when the task closes. It goes
+    with the task when the task is handed to another person (decision 0084): `user_id` is whose it is now — the only
+    person shown it —, `saved_by_id` who saved it when that was someone else (None when they saved it themselves)."""
 
     __tablename__ = "task_drafts"
 
     human_task_id: Mapped[int] = mapped_column(ForeignKey("human_tasks.id"), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    saved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     data: Mapped[dict] = mapped_column(JSON)
     saved_dt: Mapped[datetime] = mapped_column(DateTime, default=utcnow_naive)
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session, aliased, joinedload
 
 from workflows.access import ancestry, role_units, sees_task
@@ -24,6 +25,14 @@ from workflows.states import EventType, TaskStatus
 HIDDEN_PREFIXES = ("_",)
 
 
+@dataclass(frozen=True)
+class DraftOrigin:
+    """Who saved a draft that was handed on with its task, and when (UTC)."""
+
+    saved_by_name: str
+    saved_dt: datetime
+
+
 @dataclass
 class TaskView:
     task: HumanTask
@@ -34,6 +43,8 @@ class TaskView:
     context: dict[str, Any]  # the process data this task sees, read-only
     can_act: bool
     draft: dict[str, Any] | None
+    # A draft that came with the task from the person who held it before (decision 0084): who saved it, and when.
+    draft_origin: DraftOrigin | None = None
     # A completed task: what was submitted (`submitted_data`); None for an open or cancelled one.
     submitted: dict[str, Any] | None = None
 
@@ -138,10 +149,24 @@ def add_process_data(session: Session, engine: ProcessEngine, user: User, view: 
                 context = data
             else:
                 submitted = submitted_data(session, view, data)
-    draft = session.scalar(
-        select(TaskDraft.data).where(TaskDraft.human_task_id == view.task.id, TaskDraft.user_id == user.id)
+    draft, origin = own_draft(session, user, view.task.id)
+    return replace(
+        view, instructions=instructions, context=context, draft=draft, draft_origin=origin, submitted=submitted
     )
-    return replace(view, instructions=instructions, context=context, draft=draft, submitted=submitted)
+
+
+def own_draft(session: Session, user: User, task_id: int) -> tuple[dict[str, Any] | None, DraftOrigin | None]:
+    """The person's draft of the task — theirs since they saved it or since the task came to them with it — and,
+    for one that came with the task, who saved it and when."""
+    row = session.execute(
+        select(TaskDraft.data, TaskDraft.saved_dt, User.full_name)
+        .outerjoin(User, User.id == TaskDraft.saved_by_id)
+        .where(TaskDraft.human_task_id == task_id, TaskDraft.user_id == user.id)
+    ).one_or_none()
+    if row is None:
+        return None, None
+    origin = DraftOrigin(row.full_name, row.saved_dt) if row.full_name is not None else None
+    return row.data, origin
 
 
 def submitted_data(session: Session, view: TaskView, task_data: dict[str, Any]) -> dict[str, Any]:
@@ -175,6 +200,12 @@ def submitted_data(session: Session, view: TaskView, task_data: dict[str, Any]) 
 
 
 def save_draft(session: Session, user: User, task: HumanTask, data: dict[str, Any]) -> None:
+    """Store the person's draft of the task, replacing the task's draft (one per task).
+
+    The task's row is read again and locked first, as a hand-on locks it (`operations.reassign_task`): a save racing
+    a hand-on either lands before it, and goes with the task, or sees the task gone and is refused — it never
+    writes a draft for someone the task has just left (decision 0084)."""
+    session.refresh(task, with_for_update=True)
     if not can_act(session, user, task):
         raise NotAllowed("you may not work on this task")
     existing = session.get(TaskDraft, task.id)
@@ -186,9 +217,35 @@ def save_draft(session: Session, user: User, task: HumanTask, data: dict[str, An
         session.add(TaskDraft(human_task_id=task.id, user_id=user.id, data=data, saved_dt=utcnow_naive()))
     else:
         existing.data = data
+        existing.saved_by_id = None  # saved by its holder: theirs now, whoever saved what it replaces
         existing.saved_dt = utcnow_naive()
     session.flush()
 
 
+def hand_draft_on(session: Session, task_id: int, receiver_id: int) -> int | None:
+    """The task's draft goes to the person the task is handed to (decision 0084), inside the hand-on's locked
+    transaction: the previous holder no longer sees it, the receiver finds the form as it was left. Returns who saved
+    it — kept on the draft to tell the receiver — or None when no draft moved (none, or the receiver's own)."""
+    row = session.execute(
+        select(TaskDraft.user_id, TaskDraft.saved_by_id).where(TaskDraft.human_task_id == task_id)
+    ).one_or_none()
+    if row is None or row.user_id == receiver_id:
+        return None
+    saved_by = int(row.saved_by_id if row.saved_by_id is not None else row.user_id)
+    session.execute(
+        update(TaskDraft)
+        .where(TaskDraft.human_task_id == task_id)
+        .values(user_id=receiver_id, saved_by_id=None if saved_by == receiver_id else saved_by)
+        .execution_options(synchronize_session="fetch")
+    )
+    return saved_by
+
+
 def discard_drafts(session: Session, task_id: int) -> None:
+    """Every draft of the task (it closed)."""
     session.execute(delete(TaskDraft).where(TaskDraft.human_task_id == task_id))
+
+
+def discard_own_draft(session: Session, user: User, task_id: int) -> None:
+    """The person's own draft of the task ("Discard the draft"): never one that is now someone else's."""
+    session.execute(delete(TaskDraft).where(TaskDraft.human_task_id == task_id, TaskDraft.user_id == user.id))

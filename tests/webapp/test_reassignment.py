@@ -4,6 +4,7 @@ says in Vietnamese and that it writes nothing, and the history's and the audit l
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -15,11 +16,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tests.fixtures.app import AuthActions
 from tests.fixtures.appointment import setup_appointment, start, today_text
+from tests.fixtures.evaluation import CRITERIA, ROWS
 from tests.fixtures.workflow_helpers import WorkflowDriver, everything_stored
+from tests.webapp.test_evaluation import _table, _task
+from tests.webapp.test_evaluation_review_panel import _submitted_by_the_cadre
 from webapp.extensions import db
 from workflows.db import transaction
 from workflows.engine import operations
-from workflows.models import HumanTask
+from workflows.models import HumanTask, TaskDraft
 from workflows.registry.models import User
 from workflows.registry.tokens import create_token
 
@@ -55,6 +59,11 @@ def _holder(driver: WorkflowDriver, task_id: int) -> int | None:
         task = s.get(HumanTask, task_id)
         assert task is not None
         return task.assignee_id
+
+
+def _switch(auth: AuthActions, username: str) -> None:
+    auth.logout()
+    assert auth.login(username).status_code == 302
 
 
 def _post(auth: AuthActions, task_id: int, **fields: str) -> Any:
@@ -329,3 +338,81 @@ def test_an_account_holding_only_steps_that_cannot_move_is_offered_no_hand_on(
     assert page.xpath('//section[@id="held-tasks"]//*[@data-fixed]')
     assert not page.xpath('//form[@id="hand-on-form"]')
     assert not page.xpath('//section[@id="held-tasks"]//a[contains(@href, "/reassign")]')
+
+
+# -- the draft goes with the task (decision 0084) -------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("in_november")
+def test_a_saved_draft_goes_to_the_new_holder_with_a_notice_and_leaves_the_previous_one(
+    auth: AuthActions, client: FlaskClient, driver: WorkflowDriver
+) -> None:
+    _submitted_by_the_cadre(auth, driver)
+    _switch(auth, "supervisor1")
+    review = _task(driver, "CB0001", "manager_review")
+    typed = {**_table(ROWS), **CRITERIA, "criteria_competence": "7", "criteria_reason": "Chưa xong lớp bồi dưỡng"}
+    saved = auth.post(f"/tasks/{review.id}", {**typed, "action": "draft"}, page=f"/tasks/{review.id}")
+    assert saved.status_code == 302
+
+    _switch(auth, "personnel1")
+    assert _post(auth, review.id, assignee=str(_id(driver, "head1")), reason=REASON).status_code == 302
+    history = _text(client.get(f"/instances/{review.instance_id}"))
+    assert f"cho Phạm Quốc Dũng. Lý do: {REASON} Bản nháp Lê Văn Minh đã lưu được chuyển cùng công việc." in history
+
+    _switch(auth, "head1")
+    page = _doc(client.get(f"/tasks/{review.id}"))
+    assert page.xpath('//input[@name="criteria_competence"]/@value') == ["7"]
+    assert "Chưa xong lớp bồi dưỡng" in page.xpath('string(//*[@name="criteria_reason"])') + "".join(
+        page.xpath('//*[@name="criteria_reason"]/@value')
+    )
+    notice = " ".join(page.xpath('string(//*[@id="draft-handed-on"])').split())
+    assert re.fullmatch(
+        r"Bản nháp do Lê Văn Minh lưu ngày \d\d/11/2026 \d\d:\d\d được chuyển cùng công việc\.", notice
+    ), notice
+
+    _switch(auth, "supervisor1")  # no longer his: neither the draft nor a form to save into
+    page = _doc(client.get(f"/tasks/{review.id}"))
+    assert not page.xpath('//*[@id="draft-handed-on"]')
+    assert "7" not in page.xpath('//input[@name="criteria_competence"]/@value')
+    late = auth.post(f"/tasks/{review.id}", {**typed, "action": "draft", "background": "1"}, page=f"/tasks/{review.id}")
+    assert late.status_code == 409  # his page saving by itself after the hand-on: refused
+    assert auth.post(f"/tasks/{review.id}/discard-draft", {}, page=f"/tasks/{review.id}").status_code in (302, 404)
+    head1 = _id(driver, "head1")
+    with driver.session_factory() as s:
+        draft = s.get(TaskDraft, review.id)
+        assert draft is not None and (draft.user_id, draft.data["criteria_competence"]) == (head1, 7)
+
+
+def test_a_completion_first_still_refuses_the_hand_on_and_a_hand_on_first_the_completion(
+    auth: AuthActions, client: FlaskClient, driver: WorkflowDriver
+) -> None:
+    """The pages on either side of the race, with a draft saved: whichever is committed first wins, the other is
+    told 409, and the draft is where the winner left it."""
+    _instance_id, review_id = _review(driver)
+    auth.login("head1")
+    assert auth.post(f"/tasks/{review_id}", {"action": "draft"}, page=f"/tasks/{review_id}").status_code == 302
+    done = auth.post(f"/tasks/{review_id}", {"decision": "approve"}, page=f"/tasks/{review_id}")
+    assert done.status_code == 302
+    auth.logout()
+    auth.login("personnel1")
+    before = everything_stored(driver.session_factory)
+    late = _post(auth, review_id, assignee=str(_id(driver, "supervisor1")), reason=REASON)
+    assert late.status_code == 409
+    assert everything_stored(driver.session_factory) == before
+
+    _instance_id, review_id = _review(driver, subject="CB0002", starter="officer2")
+    auth.logout()
+    auth.login("head1")
+    assert auth.post(f"/tasks/{review_id}", {"action": "draft"}, page=f"/tasks/{review_id}").status_code == 302
+    auth.logout()
+    auth.login("personnel1")
+    assert _post(auth, review_id, assignee=str(_id(driver, "supervisor1")), reason=REASON).status_code == 302
+    auth.logout()
+    auth.login("head1")
+    stale = auth.post(f"/tasks/{review_id}", {"decision": "approve"}, page=f"/tasks/{review_id}")
+    assert stale.status_code == 409
+    supervisor1 = _id(driver, "supervisor1")
+    assert _holder(driver, review_id) == supervisor1
+    with driver.session_factory() as s:
+        draft = s.get(TaskDraft, review_id)
+        assert draft is not None and draft.user_id == supervisor1

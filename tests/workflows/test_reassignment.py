@@ -18,12 +18,13 @@ from workflows.audit import verify_chains
 from workflows.db import transaction
 from workflows.engine import operations
 from workflows.errors import Conflict, Invalid, NotAllowed, NotFound, WorkflowError
-from workflows.models import AuditEvent, HumanTask, Notification
+from workflows.models import AuditEvent, HumanTask, Notification, TaskDraft
 from workflows.notifications import REASSIGNED, create_notifications
 from workflows.reassignment import eligible_receivers, open_tasks_of, task_facts
 from workflows.registry.models import User
 from workflows.rules.reassignment import BALLOT_STEP, SUBJECTS_OWN
 from workflows.states import EventType, TaskStatus
+from workflows.tasks import discard_drafts, own_draft, save_draft
 
 REQUEST = {"subject_line": "Đề nghị cử đi học lớp trung cấp lý luận chính trị", "amount": 1}
 
@@ -48,6 +49,20 @@ def _hand_on(driver: WorkflowDriver, actor: str | None, task_id: int, to: str | 
             to_user_id=receiver.id if receiver else None,
             reason=reason,
         )
+
+
+def _save_draft(driver: WorkflowDriver, username: str, task_id: int, data: dict[str, Any]) -> None:
+    with driver.session_factory() as s, transaction(s):
+        task = s.get(HumanTask, task_id)
+        assert task is not None
+        save_draft(s, driver.user(s, username), task, data)
+
+
+def _draft_of(driver: WorkflowDriver, username: str, task_id: int) -> tuple[Any, str | None]:
+    """The person's draft of the task and, for one that came with the task, who saved it."""
+    with driver.session_factory() as s:
+        data, origin = own_draft(s, driver.user(s, username), task_id)
+        return data, origin.saved_by_name if origin else None
 
 
 def _holder(driver: WorkflowDriver, task_id: int) -> str | None:
@@ -79,11 +94,63 @@ def test_personnel_hands_a_taken_step_to_another_supervisor_and_the_chain_says_w
             "assignee_id": demo_users["supervisor1"].id,
             "assignee": "supervisor1",
             "reason": "Đồng chí Dũng đi công tác",
+            "draft_moved": False,
+            "draft_saved_by_id": None,
         }
         assert verify_chains(s).ok
     with pytest.raises(NotAllowed):  # no longer head1's
         driver.complete("head1", review_id, {"decision": "approve"})
     driver.complete("supervisor1", review_id, {"decision": "approve"})
+
+
+DRAFT = {"comment": "Đồng ý về nguyên tắc; đề nghị bổ sung dự toán"}
+
+
+def test_the_holders_draft_goes_with_the_task_and_the_chain_says_so_without_its_content(
+    driver: WorkflowDriver, demo_users: dict
+) -> None:
+    """Decision 0084: the receiver finds the form as the previous holder left it, told whose it was; the previous
+    holder no longer has it; the event records that it went and whose it was, not what it holds."""
+    instance_id, review_id = _review(driver)
+    _save_draft(driver, "head1", review_id, DRAFT)
+    _hand_on(driver, "personnel1", review_id, "supervisor1")
+    assert _draft_of(driver, "head1", review_id) == (None, None)
+    assert _draft_of(driver, "supervisor1", review_id) == (DRAFT, "Phạm Quốc Dũng")
+    with driver.session_factory() as s:
+        event = s.scalars(
+            select(AuditEvent).where(
+                AuditEvent.instance_id == instance_id, AuditEvent.event_type == EventType.TASK_REASSIGNED
+            )
+        ).one()
+        payload = json.loads(event.payload)
+        assert payload["draft_moved"] is True and payload["draft_saved_by_id"] == demo_users["head1"].id
+        assert "dự toán" not in event.payload and "comment" not in payload
+        assert verify_chains(s).ok
+    with pytest.raises(NotAllowed):  # the previous holder's page saving by itself: refused, nothing written
+        _save_draft(driver, "head1", review_id, {"comment": "muộn"})
+    assert _draft_of(driver, "supervisor1", review_id) == (DRAFT, "Phạm Quốc Dũng")
+
+    # Handed on again unsaved: still head1's words; handed back to head1: his own draft again, no notice.
+    _hand_on(driver, "admin", review_id, "head1")
+    assert _draft_of(driver, "head1", review_id) == (DRAFT, None)
+    _hand_on(driver, "admin", review_id, "supervisor1")
+    _save_draft(driver, "supervisor1", review_id, {"comment": "Ý kiến của tôi"})
+    assert _draft_of(driver, "supervisor1", review_id) == ({"comment": "Ý kiến của tôi"}, None)  # saved: his now
+
+
+def test_a_hand_on_without_a_draft_or_to_the_drafts_own_author_moves_nothing(driver: WorkflowDriver) -> None:
+    instance_id = driver.start("sample_approval", as_user="officer1", subject="CB0001")
+    driver.complete("officer1", driver.task(instance_id, "submit_request").id, REQUEST)
+    review_id = driver.task(instance_id, "review_request").id
+    _hand_on(driver, "personnel1", review_id, "head1")  # a group step nobody took, no draft
+    _save_draft(driver, "head1", review_id, DRAFT)
+    with driver.session_factory() as s:
+        payloads = [
+            json.loads(p)
+            for p in s.scalars(select(AuditEvent.payload).where(AuditEvent.event_type == EventType.TASK_REASSIGNED))
+        ]
+    assert [(p["draft_moved"], p["draft_saved_by_id"]) for p in payloads] == [(False, None)]
+    assert _draft_of(driver, "head1", review_id) == (DRAFT, None)
 
 
 def test_an_administrator_and_the_operator_may_too_the_steps_own_people_may_not(driver: WorkflowDriver) -> None:
@@ -197,10 +264,20 @@ def test_a_hand_on_the_task_left_before_the_worker_came_tells_nobody(driver: Wor
         assert told == [driver.user(s, "head1").id]
 
 
+def _complete_as_the_page_does(driver: WorkflowDriver, username: str, task_id: int) -> None:
+    """A completion with the task page's draft clean-up in its transaction (webapp/tasks/views.submit)."""
+    with driver.session_factory() as s, transaction(s):
+        operations.complete_task(
+            s, driver.engine, actor=driver.user(s, username), task_id=task_id, data={"decision": "approve"}
+        )
+        discard_drafts(s, task_id)
+
+
 @pytest.mark.concurrency
 def test_a_completion_and_a_hand_on_at_the_same_moment_one_wins_nothing_doubled(driver: WorkflowDriver) -> None:
     for _round in range(3):
         instance_id, review_id = _review(driver)
+        _save_draft(driver, "head1", review_id, DRAFT)
         barrier = threading.Barrier(2)
         outcomes: dict[str, str] = {}
 
@@ -215,7 +292,7 @@ def test_a_completion_and_a_hand_on_at_the_same_moment_one_wins_nothing_doubled(
         threads = [
             threading.Thread(
                 target=attempt,
-                args=("complete", lambda: driver.complete("head1", review_id, {"decision": "approve"})),
+                args=("complete", lambda: _complete_as_the_page_does(driver, "head1", review_id)),
             ),
             threading.Thread(
                 target=attempt, args=("hand_on", lambda: _hand_on(driver, "personnel1", review_id, "supervisor1"))
@@ -237,8 +314,10 @@ def test_a_completion_and_a_hand_on_at_the_same_moment_one_wins_nothing_doubled(
                     AuditEvent.instance_id == instance_id, AuditEvent.event_type == EventType.TASK_REASSIGNED
                 )
             )
+            draft = s.get(TaskDraft, review_id)
             if outcomes["complete"] == "ok":
-                assert (task.status, handed) == (TaskStatus.COMPLETED, 0)
+                assert (task.status, handed, draft) == (TaskStatus.COMPLETED, 0, None)
             else:
                 assert (task.status, handed, task.assignee_id) == (TaskStatus.OPEN, 1, driver.user(s, "supervisor1").id)
+                assert draft is not None and draft.user_id == task.assignee_id  # went with the task
             assert verify_chains(s).ok

@@ -101,6 +101,7 @@ from workflows.tasks import (
     add_process_data,
     can_view,
     discard_drafts,
+    discard_own_draft,
     load_task_view,
     save_draft,
     taken_by_another,
@@ -702,15 +703,17 @@ def submit(task_id: int):  # type: ignore[no-untyped-def]
         else:
             for upload, reference in _store_files(view, uploads):
                 place_reference(submitted, upload.path, reference)
-        # Drafts belong to the web form; the hot path of the engine does not pay for them.
-        discard_drafts(db.session, task_id)
         if comment:
             db.session.add(
                 Comment(instance_id=instance_id, human_task_id=task_id, author_id=current_user.id, body=comment)
             )
-        return operations.complete_task(
+        done = operations.complete_task(
             db.session, process_engine(), actor=current_user, task_id=task_id, data=submitted, refused=refused
         )
+        # Drafts belong to the web form; the hot path of the engine does not pay for them. Deleted after the
+        # completion's lock, as a hand-on moves the draft after the same lock: the two never wait on each other.
+        discard_drafts(db.session, task_id)
+        return done
 
     try:
         act(complete, instance_id=instance_id)
@@ -791,7 +794,7 @@ def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
 def discard_draft(task_id: int) -> Response:
     _load(task_id)
     with transaction(db.session):
-        discard_drafts(db.session, task_id)
+        discard_own_draft(db.session, current_user, task_id)
     return redirect(url_for("tasks.show", task_id=task_id))
 
 

@@ -56,6 +56,7 @@ from workflows.reassignment import clean_reason, facts_of, receiver_of
 from workflows.registry.models import Cadre, OrgUnit, User
 from workflows.rules.reassignment import TASK_CLOSED, can_reassign, receiver_refusal, transfer_refusal
 from workflows.states import EventType, InstanceStatus, Role
+from workflows.tasks import hand_draft_on
 
 MAX_DATA_KEYS = 200
 
@@ -495,7 +496,9 @@ def reassign_task(
     write — so a task completed, claimed or handed on meanwhile is refused (Conflict) instead of lost or doubled.
     The actor must be personnel or an administrator over the task's unit (`rules.reassignment.can_reassign`); no
     actor is the server's operator at the command line. Raises NotFound (also outside the actor's scope),
-    NotAllowed, Conflict (closed), Invalid (a ballot step, the subject's own step, the receiver, the reason)."""
+    NotAllowed, Conflict (closed), Invalid (a ballot step, the subject's own step, the receiver, the reason).
+
+    The task's draft, if any, goes to the receiver in the same transaction (`tasks.hand_draft_on`, decision 0084)."""
     locked = lock_task(session, task_id)
     if actor is not None and not can_see(actor, locked):
         raise NotFound(f"task {task_id} does not exist")
@@ -530,6 +533,9 @@ def reassign_task(
     previous = task.assignee_id
     update_task(session, task.id, assignee_id=receiver.id)
     task.assignee_id = receiver.id
+    # The form's work in progress goes with the task (decision 0084); the event says that it went and whose it
+    # was, never what it holds (drafts are not in the audit record, as a completion's values are not).
+    draft_saved_by = hand_draft_on(session, task.id, receiver.id)
     payload = {
         "task_key": task.task_key,
         "name": task.name,
@@ -537,6 +543,8 @@ def reassign_task(
         "assignee_id": receiver.id,
         "assignee": receiver.username,
         "reason": why,
+        "draft_moved": draft_saved_by is not None,
+        "draft_saved_by_id": draft_saved_by,
     }
     _write(session, locked.instance, [PendingEvent(EventType.TASK_REASSIGNED, payload, task.id)], actor, {})
     return task
