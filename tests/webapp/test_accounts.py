@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from flask import Flask
@@ -15,11 +16,14 @@ from sqlalchemy import func, select
 
 from tests.fixtures.app import AuthActions
 from tests.fixtures.workflow_helpers import WorkflowDriver
+from webapp.accounts.views import PER_PAGE
 from webapp.extensions import db
 from workflows.audit import verify_chains
+from workflows.db import transaction
 from workflows.models import AuditEvent
 from workflows.registry.models import OrgUnit, RoleAssignment, User
 from workflows.registry.tokens import create_token
+from workflows.states import Role
 
 
 def _doc(response: Any) -> Any:
@@ -506,3 +510,69 @@ def test_the_command_line_corrects_an_account(runner, driver: WorkflowDriver) ->
     bad = runner.invoke(args=["users", "edit", "officer2", "--email", "khong-hop-le", "--reason", "x"])
     assert bad.exit_code == 1 and "Địa chỉ e-mail không hợp lệ" in bad.stderr
     assert _user(driver, "officer2").email == "moi@example.vn"  # type: ignore[union-attr]
+
+
+def _many_accounts(driver: WorkflowDriver, count: int, *, unit: str = "X002") -> None:
+    """`count` officers of the unit named nv001…, every other one deactivated (no password anyone signs in with)."""
+    unit_id = _unit_id(driver, unit)
+    with driver.session_factory() as s, transaction(s):
+        people = [
+            User(
+                username=f"nv{n:03d}",
+                full_name=f"Nhân viên {n:03d}",
+                password_hash="x",
+                unit_id=unit_id,
+                is_active=n % 2 == 0,
+            )
+            for n in range(1, count + 1)
+        ]
+        s.add_all(people)
+        s.flush()
+        s.add_all(RoleAssignment(user_id=p.id, role=Role.OFFICER, unit_id=unit_id) for p in people)
+
+
+def _listed(response: Any) -> list[str]:
+    return [str(name) for name in _doc(response).xpath('//table[@id="users"]//tr/@data-user')]
+
+
+def test_the_list_pages_with_the_count_of_matches_and_keeps_its_filters_across_pages(
+    auth: AuthActions, client, driver: WorkflowDriver
+) -> None:
+    _many_accounts(driver, 2 * PER_PAGE + 20)
+    x002 = _unit_id(driver, "X002")
+    auth.login("admin")
+    first = client.get(f"/admin/users?q=nv&unit={x002}&role=officer")
+    page = _doc(first)
+    assert " ".join(page.xpath('string(//*[@id="users-count"])').split()) == f"Số tài khoản khớp: {2 * PER_PAGE + 20}"
+    assert _listed(first) == [f"nv{n:03d}" for n in range(1, PER_PAGE + 1)]
+    assert "Trang 1/3" in " ".join(page.xpath('string(//nav[@class="pagination"])').split())
+    (following,) = page.xpath('//nav[@class="pagination"]//a[@rel="next"]/@href')
+    assert parse_qs(urlsplit(following).query) == {
+        "q": ["nv"],
+        "unit": [str(x002)],
+        "role": ["officer"],
+        "page": ["2"],
+    }
+    second = client.get(following)
+    assert _listed(second) == [f"nv{n:03d}" for n in range(PER_PAGE + 1, 2 * PER_PAGE + 1)]
+    (back,) = _doc(second).xpath('//nav[@class="pagination"]//a[@rel="prev"]/@href')
+    assert parse_qs(urlsplit(back).query)["page"] == ["1"] and "q=nv" in back
+    last = [f"nv{n:03d}" for n in range(2 * PER_PAGE + 1, 2 * PER_PAGE + 21)]
+    assert _listed(client.get(f"/admin/users?q=nv&unit={x002}&role=officer&page=3")) == last
+
+    # Past the last page: the last page, as every list; not a number: the first.
+    beyond = client.get(f"/admin/users?q=nv&unit={x002}&role=officer&page=99999999999999999999")
+    assert beyond.status_code == 200 and _listed(beyond) == last
+    assert _listed(client.get(f"/admin/users?q=nv&unit={x002}&role=officer&page=abc")) == _listed(first)
+
+    # Another filter counts and pages what it matches.
+    inactive = client.get("/admin/users?q=nv&active=no")
+    assert " ".join(_doc(inactive).xpath('string(//*[@id="users-count"])').split()).endswith(f": {PER_PAGE + 10}")
+    (following,) = _doc(inactive).xpath('//nav[@class="pagination"]//a[@rel="next"]/@href')
+    assert parse_qs(urlsplit(following).query) == {"q": ["nv"], "active": ["no"], "page": ["2"]}
+    assert _listed(client.get(following)) == [f"nv{n:03d}" for n in range(2 * PER_PAGE + 1, 2 * PER_PAGE + 21, 2)]
+
+    # One page: no page links.
+    few = _doc(client.get("/admin/users?q=nv00"))
+    assert not few.xpath('//nav[@class="pagination"]')
+    assert " ".join(few.xpath('string(//*[@id="users-count"])').split()) == "Số tài khoản khớp: 9"

@@ -11,22 +11,24 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from webapp.accounts.forms import DetailsForm, GrantForm, HandOnForm, NewUserForm, ReasonForm, RoleFields
 from webapp.admin.views import admin_required
 from webapp.extensions import db
 from webapp.http import act, problem_text, refusal_on_fields, translated
 from webapp.instances.views import ROLE_LABELS
-from webapp.query_args import parse_id
+from webapp.query_args import page_arg, parse_id
 from webapp.start_form import unit_tree
-from workflows.access import in_subtree, units_under_roles
+from workflows.access import units_under_roles
 from workflows.engine import operations
 from workflows.errors import Invalid, NotAllowed, NotFound, Problem, WorkflowError
 from workflows.models import AuditEvent
 from workflows.reassignment import clean_reason, open_tasks_of, receivers_for_any, unmovable
 from workflows.registry.accounts import (
+    AccountFilters,
     UserEvent,
+    account_page,
     can_manage_user,
     create_user,
     edit_details,
@@ -37,13 +39,13 @@ from workflows.registry.accounts import (
     set_active,
     user_chain,
 )
-from workflows.registry.models import OrgUnit, RoleAssignment, User
+from workflows.registry.models import OrgUnit, User
 from workflows.states import Role
 from workflows.tasks import visible_task_instance
 
 bp = Blueprint("accounts", __name__, url_prefix="/admin/users")
 
-LIST_LIMIT = 200
+PER_PAGE = 50
 
 
 def _event_labels() -> dict[str, str]:
@@ -87,38 +89,22 @@ def _managed_user(user_id: int) -> User:
 def index() -> Any:
     units = _managed_units()
     unit_ids = [u.id for u in units]
-    search = " ".join((request.args.get("q") or "").split())[:80]
-    role = request.args.get("role") or ""
-    unit_id = parse_id(request.args.get("unit"))
-    active = request.args.get("active") or ""
-    query = select(User).where(User.unit_id.in_(unit_ids))
-    if search:
-        needle = f"%{search.lower()}%"
-        query = query.where(or_(User.username.ilike(needle), User.full_name.ilike(needle)))
-    held = select(RoleAssignment.id).join(OrgUnit, OrgUnit.id == RoleAssignment.unit_id)
-    held = held.where(RoleAssignment.user_id == User.id)
-    if unit_id is not None and unit_id in unit_ids:
-        home = select(OrgUnit.id).where(OrgUnit.id == User.unit_id, in_subtree(OrgUnit, unit_id))
-        role_in_unit = held.where(in_subtree(OrgUnit, unit_id))
-        if role in {r.value for r in Role}:
-            role_in_unit = role_in_unit.where(RoleAssignment.role == role)
-            query = query.where(role_in_unit.exists())
-        else:
-            query = query.where(or_(home.exists(), role_in_unit.exists()))
-    elif role in {r.value for r in Role}:
-        query = query.where(held.where(RoleAssignment.role == role).exists())
-    if active in ("yes", "no"):
-        query = query.where(User.is_active.is_(active == "yes"))
-    users = list(db.session.scalars(query.order_by(User.username).limit(LIST_LIMIT + 1)))
+    filters = AccountFilters(
+        search=" ".join((request.args.get("q") or "").split())[:80],
+        unit_id=parse_id(request.args.get("unit")),
+        role=request.args.get("role") or "",
+        active=request.args.get("active") or "",
+    )
+    page = account_page(db.session, unit_ids, filters, page=page_arg(request.args), per_page=PER_PAGE)
     names = {u.id: u.name for u in units}
     return render_template(
         "accounts/index.html",
-        users=users[:LIST_LIMIT],
-        more=len(users) > LIST_LIMIT,
-        search=search,
-        role=role,
-        unit_id=unit_id,
-        active=active,
+        users=page.users,
+        page=page,
+        search=filters.search,
+        role=filters.role,
+        unit_id=filters.unit_id,
+        active=filters.active,
         unit_choices=unit_tree(units),
         role_labels=ROLE_LABELS,
         names=names,

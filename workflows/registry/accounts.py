@@ -15,14 +15,16 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Collection
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
-from workflows.access import oversees_unit
+from workflows.access import in_subtree, oversees_unit
 from workflows.audit import PendingEvent, append_events
 from workflows.clock import utcnow_naive
 from workflows.errors import N_, Invalid, NotAllowed, NotFound, Problem
@@ -73,6 +75,68 @@ def can_manage_user(session: Session, actor: User | None, user: User) -> bool:
 
 def can_grant_in(session: Session, actor: User | None, unit_id: int | None) -> bool:
     return unit_id is not None and (actor is None or oversees_unit(session, actor, unit_id, (Role.ADMIN,)))
+
+
+@dataclass(frozen=True)
+class AccountFilters:
+    """The account list's search (a part of the username or full name), unit (the accounts whose own unit is in
+    its subtree or who hold a role there), role (held anywhere, or in that unit's subtree) and status."""
+
+    search: str = ""
+    unit_id: int | None = None
+    role: str = ""
+    active: str = ""  # "yes", "no" or "" (both)
+
+
+@dataclass
+class AccountPage:
+    """One page of the account list (what templates/_pagination.html reads: page, pages, total)."""
+
+    users: list[User] = field(default_factory=list)
+    total: int = 0
+    page: int = 1
+    per_page: int = 50
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def _accounts_query(unit_ids: Collection[int], filters: AccountFilters) -> Select[Any]:
+    query = select(User).where(User.unit_id.in_(list(unit_ids)))
+    if filters.search:
+        needle = f"%{filters.search.lower()}%"
+        query = query.where(or_(User.username.ilike(needle), User.full_name.ilike(needle)))
+    roles = {r.value for r in Role}
+    held = select(RoleAssignment.id).join(OrgUnit, OrgUnit.id == RoleAssignment.unit_id)
+    held = held.where(RoleAssignment.user_id == User.id)
+    if filters.unit_id is not None and filters.unit_id in unit_ids:
+        home = select(OrgUnit.id).where(OrgUnit.id == User.unit_id, in_subtree(OrgUnit, filters.unit_id))
+        role_in_unit = held.where(in_subtree(OrgUnit, filters.unit_id))
+        if filters.role in roles:
+            query = query.where(role_in_unit.where(RoleAssignment.role == filters.role).exists())
+        else:
+            query = query.where(or_(home.exists(), role_in_unit.exists()))
+    elif filters.role in roles:
+        query = query.where(held.where(RoleAssignment.role == filters.role).exists())
+    if filters.active in ("yes", "no"):
+        query = query.where(User.is_active.is_(filters.active == "yes"))
+    return query
+
+
+def account_page(
+    session: Session, unit_ids: Collection[int], filters: AccountFilters, *, page: int, per_page: int
+) -> AccountPage:
+    """The accounts of these units (the administrator's subtrees) that match, a page at a time in username order,
+    with how many match in all. A page past the last shows the last, as every list does (`exports._page`); a unit
+    outside `unit_ids` filters nothing."""
+    query = _accounts_query(unit_ids, filters)
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    result = AccountPage([], total, 1, per_page)
+    result.page = min(max(1, page), result.pages)
+    ordered = query.order_by(User.username).options(selectinload(User.role_assignments))
+    result.users = list(session.scalars(ordered.limit(per_page).offset((result.page - 1) * per_page)))
+    return result
 
 
 def temporary_password() -> str:
