@@ -205,7 +205,8 @@ def save_draft(session: Session, user: User, task: HumanTask, data: dict[str, An
     The task's row is read again and locked first, as a hand-on locks it (`operations.reassign_task`): a save racing
     a hand-on either lands before it, and goes with the task, or sees the task gone and is refused — it never
     writes a draft for someone the task has just left (decision 0084)."""
-    session.refresh(task, with_for_update=True)
+    session.execute(select(HumanTask.id).where(HumanTask.id == task.id).with_for_update())
+    session.expire(task, ["status", "assignee_id", "candidate_role", "candidate_unit_id"])  # read after the lock
     if not can_act(session, user, task):
         raise NotAllowed("you may not work on this task")
     existing = session.get(TaskDraft, task.id)
