@@ -355,6 +355,10 @@ def test_a_saved_draft_goes_to_the_new_holder_with_a_notice_and_leaves_the_previ
     assert saved.status_code == 302
 
     _switch(auth, "personnel1")
+    told = " ".join(_doc(client.get(f"/tasks/{review.id}/reassign")).xpath('string(//*[@id="reassign-draft"])').split())
+    assert re.fullmatch(
+        r"Bản nháp lưu ngày \d\d/11/2026 \d\d:\d\d sẽ được chuyển cùng bước này cho người nhận\.", told
+    ), told
     assert _post(auth, review.id, assignee=str(_id(driver, "head1")), reason=REASON).status_code == 302
     history = _text(client.get(f"/instances/{review.instance_id}"))
     assert f"cho Phạm Quốc Dũng. Lý do: {REASON} Bản nháp Lê Văn Minh đã lưu được chuyển cùng công việc." in history

@@ -90,7 +90,7 @@ from workflows.instances import (
     search_unit_cadres,
     unit_cadre_names,
 )
-from workflows.models import Attachment, Comment, HumanTask
+from workflows.models import Attachment, Comment, HumanTask, TaskDraft
 from workflows.reassignment import eligible_receivers, may_reassign, task_facts
 from workflows.registry.models import OrgUnit, User
 from workflows.registry.posts import position_labels
@@ -857,6 +857,8 @@ def _reassign_page(
         (str(person.id), f"{person.full_name} ({person.username})") for person in people
     ]
     holder = db.session.scalar(select(User.full_name).where(User.id == task.assignee_id)) if task.assignee_id else None
+    # Said before the hand-on: the draft goes with the step (decision 0084); its content is not shown here.
+    draft_saved = db.session.scalar(select(TaskDraft.saved_dt).where(TaskDraft.human_task_id == task.id))
     candidate_unit = (
         db.session.scalar(select(OrgUnit.name).where(OrgUnit.id == task.candidate_unit_id))
         if task.candidate_unit_id
@@ -873,6 +875,7 @@ def _reassign_page(
         nobody=refusal is None and not people,
         problems=problems or [],
         back_user=parse_id(form.from_user.data),
+        draft_saved=draft_saved,
     )
     return page, status
 
