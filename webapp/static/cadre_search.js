@@ -98,16 +98,7 @@
         return;
       }
       timer = window.setTimeout(function () {
-        fetch(url + "?q=" + encodeURIComponent(text), {
-          credentials: "same-origin",
-          headers: { Accept: "application/json" }
-        })
-          .then(function (response) {
-            if (!response.ok) {
-              throw new Error("HTTP " + response.status);
-            }
-            return response.json();
-          })
+        window.canboGetJson(url + "?q=" + encodeURIComponent(text))
           .then(function (body) {
             if (mine === asked) {
               show(body.cadres || []);

@@ -45,16 +45,7 @@
         return;
       }
       postSelect.disabled = true;
-      fetch(url + "?unit=" + encodeURIComponent(unit), {
-        credentials: "same-origin",
-        headers: { Accept: "application/json" }
-      })
-        .then(function (response) {
-          if (!response.ok) {
-            throw new Error("HTTP " + response.status);
-          }
-          return response.json();
-        })
+      window.canboGetJson(url + "?unit=" + encodeURIComponent(unit))
         .then(function (body) {
           if (mine !== asked) {
             return; // a later choice is on its way
