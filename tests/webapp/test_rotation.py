@@ -436,6 +436,7 @@ def test_the_unit_select_offers_only_the_units_in_scope_and_the_posts_endpoint_r
     assert page.xpath('//select[@name="position"]/option/@value') == [""]
     assert page.xpath("//script/@src") == [
         "/static/stacked_tables.js",
+        "/static/json_get.js",
         "/static/post_picker.js",
         "/static/cadre_search.js",
     ]
