@@ -166,37 +166,42 @@ def open_tasks_of(session: Session, user_id: int, *, limit: int = 200) -> list[H
     return [HeldTask(*row) for row in rows]
 
 
-def unmovable(session: Session, task_ids: Iterable[int]) -> dict[int, str]:
-    """Why each of these tasks can go to nobody at all (a secret-ballot step, the subject's own step), by id: the
-    account page says so beside the task instead of offering a hand-on that every choice would refuse."""
-    reasons: dict[int, str] = {}
-    for task in session.scalars(select(HumanTask).where(HumanTask.id.in_(list(task_ids)))):
-        why = transfer_refusal(task_facts(session, task))
-        if why is not None:
-            reasons[task.id] = why
-    return reasons
+@dataclass(frozen=True)
+class HandOnChoices:
+    """What the account page offers for handing a person's tasks on, each task's facts read once: why a task can go
+    to nobody at all (a secret-ballot step, the subject's own step) — said beside it instead of a hand-on every
+    choice would refuse —, and the people at least one of the others may go to ("hand all to one person")."""
+
+    unmovable: dict[int, str]
+    receivers: list[User]
 
 
-def receivers_for_any(session: Session, task_ids: Iterable[int], *, limit: int = MAX_RECEIVERS) -> list[User]:
-    """The people at least one of these tasks may go to (the account page's "hand all to one person" picker)."""
+def hand_on_choices(session: Session, task_ids: Iterable[int], *, limit: int = MAX_RECEIVERS) -> HandOnChoices:
+    unmovable: dict[int, str] = {}
     seen: dict[int, User] = {}
     for task in session.scalars(select(HumanTask).where(HumanTask.id.in_(list(task_ids)))):
-        for user in eligible_receivers(session, task_facts(session, task), limit=limit):
+        facts = task_facts(session, task)
+        why = transfer_refusal(facts)
+        if why is not None:
+            unmovable[task.id] = why
+            continue
+        for user in eligible_receivers(session, facts, limit=limit):
             seen.setdefault(user.id, user)
-    return sorted(seen.values(), key=lambda user: (user.full_name, user.username))[:limit]
+    receivers = sorted(seen.values(), key=lambda user: (user.full_name, user.username))[:limit]
+    return HandOnChoices(unmovable, receivers)
 
 
 __all__ = [
     "REASON_LIMIT",
+    "HandOnChoices",
     "HeldTask",
     "clean_reason",
     "eligible_receivers",
     "facts_of",
+    "hand_on_choices",
     "is_ballot_step",
     "may_reassign",
     "open_tasks_of",
     "receiver_of",
-    "receivers_for_any",
     "task_facts",
-    "unmovable",
 ]

@@ -20,11 +20,12 @@ from webapp.http import act, problem_text, refusal_on_fields, translated
 from webapp.instances.views import ROLE_LABELS
 from webapp.query_args import page_arg, parse_id
 from webapp.start_form import unit_tree
+from webapp.tasks.forms import receiver_choices
 from workflows.access import units_under_roles
 from workflows.engine import operations
 from workflows.errors import Invalid, NotAllowed, NotFound, Problem, WorkflowError
 from workflows.models import AuditEvent
-from workflows.reassignment import clean_reason, open_tasks_of, receivers_for_any, unmovable
+from workflows.reassignment import clean_reason, hand_on_choices, open_tasks_of
 from workflows.registry.accounts import (
     AccountFilters,
     UserEvent,
@@ -184,9 +185,11 @@ def _render_user(
         for task in open_tasks_of(db.session, user.id)
         if visible_task_instance(db.session, current_user, task.id) is not None
     ]
-    fixed = {task_id: _(why) for task_id, why in unmovable(db.session, [task.id for task in held]).items()}
+    choices = hand_on_choices(db.session, [task.id for task in held])
+    fixed = {task_id: _(why) for task_id, why in choices.unmovable.items()}
     hand_on = hand_on or HandOnForm(formdata=None)
-    _fill_receivers(hand_on, [task.id for task in held if task.id not in fixed])
+    # The people at least one of the tasks may go to; each task is checked again when it is handed on.
+    hand_on.assignee.choices = receiver_choices(choices.receivers)
     page = render_template(
         "accounts/user.html",
         user=user,
@@ -342,14 +345,6 @@ def password(user_id: int) -> Any:
 
 
 # -- handing the account's open tasks to other people (decision 0078) ------------------------------------------
-
-
-def _fill_receivers(form: HandOnForm, task_ids: list[int]) -> None:
-    """The people at least one of the tasks may go to; each task is checked again when it is handed on."""
-    people = receivers_for_any(db.session, task_ids) if task_ids else []
-    form.assignee.choices = [("", _("Choose a person"))] + [
-        (str(person.id), f"{person.full_name} ({person.username})") for person in people
-    ]
 
 
 @bp.post("/<int:user_id>/hand-on")

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import HiddenField, SelectField, StringField
 
 from webapp.form_base import Form
 from webapp.text_fields import clean_text
+from workflows.registry.models import User
 
 
 class ReassignForm(Form):
@@ -17,3 +21,10 @@ class ReassignForm(Form):
     reason = StringField(_l("Reason"), filters=[clean_text])
     # The account page a hand-on started from, to go back to (an id; anything else is ignored).
     from_user = HiddenField()
+
+
+def receiver_choices(people: Iterable[User]) -> list[tuple[str, str]]:
+    """The person picker of a hand-on (a task's page, an account's "hand all to one person"): name and user name."""
+    return [("", _("Choose a person"))] + [
+        (str(person.id), f"{person.full_name} ({person.username})") for person in people
+    ]

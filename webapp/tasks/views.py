@@ -39,7 +39,7 @@ from webapp.number_fields import format_amount
 from webapp.planning.live import live_structure_panel
 from webapp.query_args import parse_id
 from webapp.start_form import MAX_SEARCH_LENGTH, found_cadres_json
-from webapp.tasks.forms import ReassignForm
+from webapp.tasks.forms import ReassignForm, receiver_choices
 from webapp.tasks.schema_forms import (
     FIND_ENTRIES,
     FIND_SUFFIX,
@@ -853,9 +853,7 @@ def _reassign_page(
 ) -> Any:
     refusal = transfer_refusal(facts)
     people = eligible_receivers(db.session, facts) if refusal is None else []
-    form.assignee.choices = [("", _("Choose a person"))] + [
-        (str(person.id), f"{person.full_name} ({person.username})") for person in people
-    ]
+    form.assignee.choices = receiver_choices(people)
     holder = db.session.scalar(select(User.full_name).where(User.id == task.assignee_id)) if task.assignee_id else None
     # Said before the hand-on: the draft goes with the step (decision 0084); its content is not shown here.
     draft_saved = db.session.scalar(select(TaskDraft.saved_dt).where(TaskDraft.human_task_id == task.id))
