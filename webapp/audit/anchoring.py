@@ -9,6 +9,8 @@ from pathlib import Path
 
 from flask import current_app
 
+from webapp.generated_keys import generated_once
+
 
 def anchor_key() -> bytes:
     """AUDIT_ANCHOR_KEY from the app's configuration or the environment (production: never in the repository);
@@ -16,20 +18,7 @@ def anchor_key() -> bytes:
     existing = existing_anchor_key()
     if existing is not None:
         return existing
-    key_file = _key_file()
-    key_file.parent.mkdir(parents=True, exist_ok=True)
-    # Written whole under another name and linked into place, which fails if the key appeared meanwhile: two
-    # processes starting together (the web workers, the worker) end up with the same key, never half of one.
-    draft = key_file.with_name(f".{key_file.name}.{os.getpid()}.{secrets.token_hex(4)}")
-    with os.fdopen(os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as handle:
-        handle.write(secrets.token_hex(32))
-    try:
-        os.link(draft, key_file)
-    except FileExistsError:
-        pass
-    finally:
-        draft.unlink()
-    return key_file.read_text().strip().encode()
+    return generated_once(_key_file(), lambda: secrets.token_hex(32).encode()).strip()
 
 
 def existing_anchor_key() -> bytes | None:

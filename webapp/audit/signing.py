@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import os
-import secrets
 import stat
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask import Flask, current_app
 
 from webapp.config import ConfigError
+from webapp.generated_keys import generated_once
 from workflows.errors import Invalid
 from workflows.inspection import signing
 from workflows.inspection.signing import TrustedKey
@@ -141,20 +141,8 @@ def signing_key() -> Ed25519PrivateKey:
         return existing
     if not may_generate():
         raise SigningKeyMissing("EXPORT_SIGNING_KEY_FILE")
-    generated = _generated_file()
-    generated.parent.mkdir(parents=True, exist_ok=True)
-    # Written whole under another name and linked into place, which fails if the key appeared meanwhile: processes
-    # starting together (the web workers) end up with the same key, never half of one (as the audit key's).
-    draft = generated.with_name(f".{generated.name}.{os.getpid()}.{secrets.token_hex(4)}")
-    with os.fdopen(os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as handle:
-        handle.write(signing.private_pem(signing.new_private_key()))
-    try:
-        os.link(draft, generated)
-    except FileExistsError:
-        pass
-    finally:
-        draft.unlink()
-    return signing.load_private_key(generated.read_bytes())
+    pem = generated_once(_generated_file(), lambda: signing.private_pem(signing.new_private_key()))
+    return signing.load_private_key(pem)
 
 
 def current_public_key() -> TrustedKey | None:
