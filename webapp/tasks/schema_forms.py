@@ -711,6 +711,14 @@ class SchemaPositionField(SchemaIntegerField):
         # As a select's: what the stale page reads to give back the label of what was chosen.
         return [(str(value), label) for value, label, _group in self.options or ()]
 
+    def _select_attrs(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        """The select's attributes: the box's own (id, required, disabled, render_kw) but those of a text box."""
+        kwargs.setdefault("id", self.id)
+        for flag in ("required", "disabled"):
+            if getattr(self.flags, flag, False):
+                kwargs.setdefault(flag, True)
+        return {k: v for k, v in {**(self.render_kw or {}), **kwargs}.items() if k not in ("inputmode", "placeholder")}
+
     @staticmethod
     def _option(value: str, label: str, current: str) -> str:
         selected = {"selected": True} if value == current else {}
@@ -720,11 +728,7 @@ class SchemaPositionField(SchemaIntegerField):
         options = self.options
         if options is None:
             return super().__call__(**kwargs)
-        kwargs.setdefault("id", self.id)
-        for flag in ("required", "disabled"):
-            if getattr(self.flags, flag, False):
-                kwargs.setdefault(flag, True)
-        attrs = {k: v for k, v in {**(self.render_kw or {}), **kwargs}.items() if k not in ("inputmode", "placeholder")}
+        attrs = self._select_attrs(kwargs)
         current = self._value()
         html = [
             f"<select {widgets.html_params(name=self.name, **attrs)}>",
@@ -768,11 +772,7 @@ class SchemaPlanningEntryField(SchemaPositionField):
         label = self.pinned_label
         if label is None or self.options is None:
             return super().__call__(**kwargs)
-        kwargs.setdefault("id", self.id)
-        for flag in ("required", "disabled"):
-            if getattr(self.flags, flag, False):
-                kwargs.setdefault(flag, True)
-        attrs = {k: v for k, v in {**(self.render_kw or {}), **kwargs}.items() if k not in ("inputmode", "placeholder")}
+        attrs = self._select_attrs(kwargs)
         option = self._option(str(self.data), label, str(self.data))
         return Markup(f"<select {widgets.html_params(name=self.name, **attrs)}>{option}</select>")  # noqa: S704
 
