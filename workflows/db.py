@@ -7,11 +7,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from sqlalchemy import MetaData, create_engine, event
+from sqlalchemy import ColumnElement, MetaData, create_engine, event, func
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
 
 from workflows import prepared
+from workflows.text import FOLD_FROM, FOLD_TO
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -35,6 +36,12 @@ def _translate(value: Any, source: Any, target: Any) -> Any:
     if not isinstance(value, str):
         return value
     return value.translate(str.maketrans(source, target[: len(source)], source[len(target) :]))
+
+
+def folded(expression: Any) -> ColumnElement[str]:
+    """`text.comparable` in SQL — lower case, Vietnamese marks dropped — for the searches that filter rows by what a
+    person types ("hoa" finds Đỗ Thị Hoa); SQLite gets the `translate` above."""
+    return func.translate(func.lower(expression), FOLD_FROM, FOLD_TO)
 
 
 def is_sqlite(engine_or_session: Engine | Session) -> bool:

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, aliased
 
 from workflows.access import in_subtree, role_units
 from workflows.ballots import BALLOT_EVENTS
+from workflows.db import folded
 from workflows.errors import Invalid, Problem
 from workflows.inbox import InboxFilters, inbox_task_ids
 from workflows.inspection.notes import NOTE_EVENT
@@ -32,7 +33,7 @@ from workflows.registry.records import PERIOD_PATTERNS, CadreEvent, period_start
 from workflows.registry.tabular import Column
 from workflows.registry.units import UnitEvent
 from workflows.states import EventType, InstanceStatus, Role
-from workflows.text import FOLD_FROM, FOLD_TO, as_typed, comparable, storable
+from workflows.text import as_typed, comparable, storable
 
 # An .xlsx file is built whole before it is sent (the zip needs its directory at the end); past this many rows the
 # page asks for narrower filters or the .csv, which is streamed without a limit. Excel itself stops at 1,048,576.
@@ -441,10 +442,6 @@ def _audit_query(filters: AuditFilters, scope: ColumnElement[bool]) -> Select[An
     return _procedure_filters(query, filters)
 
 
-def _folded(column: Any) -> ColumnElement[str]:
-    return func.translate(func.lower(column), FOLD_FROM, FOLD_TO)
-
-
 def _actor_condition(typed: str) -> ColumnElement[bool]:
     """Who acted, as an inspector types it: a part of the user name or of the full name, case and Vietnamese marks
     ignored ("hoa" finds Đỗ Thị Hoa), folded as the cadre search folds names (decision 0063). The users are matched
@@ -453,8 +450,8 @@ def _actor_condition(typed: str) -> ColumnElement[bool]:
     wanted = comparable(as_typed(typed))
     people = select(User.id).where(
         or_(
-            _folded(User.username).contains(wanted, autoescape=True),
-            _folded(User.full_name).contains(wanted, autoescape=True),
+            folded(User.username).contains(wanted, autoescape=True),
+            folded(User.full_name).contains(wanted, autoescape=True),
         )
     )
     unnamed = and_(AuditEvent.actor_id.is_(None), func.lower(AuditEvent.actor_name) == as_typed(typed).lower())

@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session, aliased, contains_eager, joinedload
 from workflows.access import can_view_instance, holds_role_over_instance, in_subtree, role_units, sees_task
 from workflows.assignment import chain_of
 from workflows.audit import instance_chain
+from workflows.db import folded
 from workflows.diagram import element_states_from_workflow, render_svg
 from workflows.engine.runtime import Definition, ProcessEngine, instance_data
 from workflows.errors import NotFound
@@ -46,7 +47,7 @@ from workflows.prepared import server_prepared
 from workflows.query_args import MAX_ID, reference_condition
 from workflows.registry.models import Cadre, OrgUnit, RoleAssignment, User
 from workflows.states import EventType, InstanceStatus, Role, TaskStatus
-from workflows.text import FOLD_FROM, FOLD_TO, as_typed, comparable
+from workflows.text import as_typed, comparable
 
 SORTS = ("newest", "oldest", "ended", "process", "subject")
 STATUSES = tuple(status.value for status in InstanceStatus)
@@ -1163,7 +1164,7 @@ def _search_cadres(session: Session, scope: ColumnElement[bool], text: str, limi
     typed = as_typed(text)
     if not typed:
         return []
-    folded_name = func.translate(func.lower(Cadre.full_name), FOLD_FROM, FOLD_TO)
+    folded_name = folded(Cadre.full_name)
     by_code = Cadre.code.startswith(typed.upper(), autoescape=True)
     by_name = folded_name.contains(comparable(typed), autoescape=True)
     return list(

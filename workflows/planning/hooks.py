@@ -13,12 +13,13 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from workflows.access import in_subtree
 from workflows.appointment.facts import position_label
 from workflows.ballot_steps import USED_BOXES, closed_box
+from workflows.db import folded
 from workflows.errors import N_, Invalid, NotFound, Problem
 from workflows.hooks import (
     ChecklistChoices,
@@ -62,7 +63,7 @@ from workflows.rules.planning import (
     screen_for_review,
     structure_figures,
 )
-from workflows.text import FOLD_FROM, FOLD_TO, comparable
+from workflows.text import comparable
 
 __all__ = [
     "CHECKLIST_CHOICES",
@@ -326,9 +327,9 @@ def search_plan_entries(
     if not words:
         return []
     label = Cadre.full_name + " " + Cadre.code + " " + Position.title + " " + OrgUnit.name
-    folded = func.translate(func.lower(label), FOLD_FROM, FOLD_TO)
+    folded_label = folded(label)
     query = select(PlanningEntry, Cadre, Position, OrgUnit).where(
-        _plan_scope(unit_id, term), *(folded.contains(word, autoescape=True) for word in words)
+        _plan_scope(unit_id, term), *(folded_label.contains(word, autoescape=True) for word in words)
     )
     if leave_out:
         query = query.where(PlanningEntry.id.not_in(sorted(leave_out)))
