@@ -30,6 +30,7 @@ from webapp.query_args import id_arg, page_arg
 from webapp.registry.views import readable_history
 from workflows.access import visible_units
 from workflows.audit import check_events, verify_chains
+from workflows.clock import utcnow_naive
 from workflows.errors import Invalid, NotFound
 from workflows.exports import (
     AUDIT_COLUMNS,
@@ -352,6 +353,7 @@ def integrity() -> Response:
     page = render_template(
         "audit/integrity.html",
         report=report,
+        checked_at=utcnow_naive(),
         against=against,
         problems=problems,
         form=form,
