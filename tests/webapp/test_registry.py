@@ -6,6 +6,7 @@ import base64
 import io
 from datetime import date
 
+import openpyxl
 import pytest
 from lxml import html as lxml_html
 from sqlalchemy import func, select
@@ -14,7 +15,7 @@ from tests.fixtures.app import AuthActions
 from tests.fixtures.workflow_helpers import WorkflowDriver
 from workflows.registry.cadre_columns import CADRE_COLUMNS
 from workflows.registry.models import Cadre, OrgUnit
-from workflows.registry.tabular import write_table
+from workflows.registry.tabular import read_rows, write_table
 
 ROW = {
     "code": "CB9100",
@@ -133,6 +134,28 @@ def test_skipping_bad_rows_answers_the_upload_with_what_was_imported_and_what_wa
         assert s.scalar(select(Cadre).where(Cadre.code == "CB9101")) is None
     # Nothing of it is left to show on the next page.
     assert "dòng chưa nhập" not in client.get("/registry/cadres").get_data(as_text=True)
+    # The rows left out come back as a file to correct: their cells as sent, the problem beside them.
+    to_correct = base64.b64decode(page.xpath('//a[@id="rows-to-correct"]/@href')[0].split(",", 1)[1])
+    sent_back = list(read_rows(to_correct, "dong-can-sua.xlsx"))
+    assert [cells["Mã cán bộ"] for _, cells in sent_back] == ["CB9101"]
+    assert "NOWHERE" in sent_back[0][1].values()
+    problems = openpyxl.load_workbook(io.BytesIO(to_correct)).worksheets[1]
+    assert [cell.value for cell in problems[2]][:2] == [2, 3]  # row 2 of this file was row 3 of the one sent
+    # Corrected in place and sent again, it is imported.
+    workbook = openpyxl.load_workbook(io.BytesIO(to_correct))
+    sheet = workbook.worksheets[0]
+    for cell in sheet[2]:
+        if cell.value == "NOWHERE":
+            cell.value = ROW["unit_code"]
+    corrected = io.BytesIO()
+    workbook.save(corrected)
+    response = auth.post(
+        "/registry/import",
+        {"file": (io.BytesIO(corrected.getvalue()), "dong-can-sua.xlsx")},
+        page="/registry/import",
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 302 and _count(driver) == before + 3
 
 
 def test_skipping_bad_rows_of_a_file_without_any_imports_it_as_usual(

@@ -49,7 +49,13 @@ from workflows.registry.models import (
     Position,
 )
 from workflows.registry.records import cadre_chain
-from workflows.registry.tabular import MEDIA_TYPES, ValidationReport, template, write_problem_report
+from workflows.registry.tabular import (
+    MEDIA_TYPES,
+    ValidationReport,
+    template,
+    write_problem_report,
+    write_rows_to_correct,
+)
 from workflows.states import Role
 
 bp = Blueprint("registry", __name__, url_prefix="/registry")
@@ -285,12 +291,13 @@ def import_file() -> Any:
         flash(_("Choose an .xlsx or .csv file."), "error")
         return render_template("registry/import.html", problems=None), 422
     skip = request.form.get("skip_bad_rows") == "1"
+    content = upload.read()
     try:
         with transaction(db.session):
             result = import_cadres(
                 db.session,
                 current_user,
-                upload.read(),
+                content,
                 upload.filename,
                 today=clock.now().date(),
                 skip_bad_rows=skip,
@@ -318,6 +325,7 @@ def import_file() -> Any:
             imported=imported,
             skipped=_skipped_rows(result.report),
             report=_data_url(write_problem_report(result.report, "xlsx"), MEDIA_TYPES["xlsx"]),
+            to_correct=_data_url(write_rows_to_correct(content, upload.filename, result.report), MEDIA_TYPES["xlsx"]),
         )
     flash(imported, "success")
     return redirect(url_for("registry.cadres"))

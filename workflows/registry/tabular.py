@@ -21,7 +21,7 @@ import unicodedata
 import warnings
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 from typing import IO, Any, Literal
 
@@ -577,8 +577,7 @@ def template(columns: Sequence[Column], fmt: Format) -> bytes:
     _fill_sheet(sheet, [c.header for c in columns], [])
     for index, column in enumerate(columns, start=1):
         letter = get_column_letter(index)
-        # As text, a typed "05/09/1980" or "00123" stays as typed instead of being reinterpreted by Excel's locale.
-        sheet.column_dimensions[letter].number_format = "@"
+        _as_typed_text(sheet, letter)
         labels = _labels(column)
         formula = '"' + ",".join(labels) + '"'
         if labels and len(formula) <= 255 and not any("," in label or '"' in label for label in labels):
@@ -624,6 +623,40 @@ def write_problem_report(report: ValidationReport, fmt: Format) -> bytes:
         for p in report.problems
     ]
     return write_table(records, PROBLEM_COLUMNS, fmt, sheet_title="Lỗi")
+
+
+CORRECTION_PROBLEMS_SHEET_TITLE = "Lỗi cần sửa"
+
+
+def write_rows_to_correct(content: bytes, filename: str, report: ValidationReport) -> bytes:
+    """The rows left out of an import, their cells exactly as sent, as an .xlsx to correct and upload again.
+
+    The first sheet is what the importer reads: the file's own headers and only the rejected rows. The second
+    lists each problem at the row it now has, so the officer fixes the cells in place rather than retyping them."""
+    bad = set(report.bad_row_numbers)
+    sent = [(number, cells) for number, cells in read_rows(content, filename) if number in bad]
+    headers = list(dict.fromkeys(header for _, cells in sent for header in cells))
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    assert isinstance(sheet, Worksheet)
+    sheet.title = DATA_SHEET_TITLE
+    _fill_sheet(sheet, headers, [[cells.get(header, "") or None for header in headers] for _, cells in sent])
+    for index in range(1, len(headers) + 1):
+        _as_typed_text(sheet, get_column_letter(index))
+    new_row = {number: position for position, (number, _) in enumerate(sent, start=HEADER_ROW + 1)}
+    problems = [
+        [
+            new_row.get(p.row) if p.row is not None else None,
+            p.row,
+            p.column_header or "",
+            str(replace(p, row=None, column_header=None)),
+        ]
+        for p in report.problems
+        if p.row in bad
+    ]
+    guide = workbook.create_sheet(CORRECTION_PROBLEMS_SHEET_TITLE)
+    _fill_sheet(guide, ["Dòng trong tệp này", "Dòng trong tệp đã gửi", "Cột", "Lỗi"], problems)
+    return _xlsx_bytes(workbook)
 
 
 def _export_value(column: Column, value: Any) -> Any:
@@ -680,6 +713,11 @@ def _fill_sheet(sheet: Worksheet, headers: list[str], rows: list[list[Any]]) -> 
     for index, header in enumerate(headers, start=1):
         longest = max([len(header), *(len(_shown_text(r[index - 1])) for r in rows)])
         sheet.column_dimensions[get_column_letter(index)].width = min(max(longest + 2, 10), 60)
+
+
+def _as_typed_text(sheet: Worksheet, letter: str) -> None:
+    # As text, a typed "05/09/1980" or "00123" stays as typed instead of being reinterpreted by Excel's locale.
+    sheet.column_dimensions[letter].number_format = "@"
 
 
 def _xlsx_bytes(workbook: openpyxl.Workbook) -> bytes:
