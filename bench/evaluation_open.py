@@ -7,12 +7,20 @@ chunk as the CLI does. Reports the wall time of the opening, the peak memory of 
 instances per second, and afterwards the inbox page time for officer1 and supervisor1 through the real app.
 Target: ≤ 60 s and ≤ 1 GB for 50,000 cadres on PostgreSQL.
 
+`--model FILE` deploys that BPMN file (e.g. tests/fixtures/bpmn/evaluation_heads_apart.bpmn) as a newer version of
+the monthly evaluation after bpmn/, as an administrator would: a model that reads a cadre's data before the first
+step is started cadre by cadre (decisions 0080, 0087). `--profile N` prints the N costliest functions of the
+opening (cProfile, cumulative time); the times it reports are inflated by the profiler.
+
 Usage: python bench/evaluation_open.py [--cadres 50000] [--chunk 1000] [--postgres-url URL | --sqlite]
+       [--model FILE] [--profile N] [--runs 10]
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
+import pstats
 import resource
 import sys
 import tempfile
@@ -30,7 +38,8 @@ sys.path.insert(0, str(ROOT))
 from bench.stats import summary  # noqa: E402
 from webapp import create_app  # noqa: E402
 from workflows.db import make_engine, transaction  # noqa: E402
-from workflows.deployment.operations import deploy_directory  # noqa: E402
+from workflows.deployment.operations import deploy_bundle, deploy_directory  # noqa: E402
+from workflows.deployment.validation import BundleFile  # noqa: E402
 from workflows.engine.runtime import ProcessEngine  # noqa: E402
 from workflows.evaluation import PROCESS_ID  # noqa: E402
 from workflows.evaluation.opening import open_for_cadres, plan_month  # noqa: E402
@@ -50,6 +59,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--postgres-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/canbo_bench_evaluation")
     parser.add_argument("--sqlite", action="store_true")
+    parser.add_argument("--model", type=Path, help="a BPMN file deployed as the evaluation's newest version")
+    parser.add_argument("--profile", type=int, default=0, metavar="N", help="print the opening's N costliest calls")
     args = parser.parse_args()
 
     if args.sqlite:
@@ -73,12 +84,19 @@ def main() -> None:
         load_demo(s)
         load_demo_province(s, cadres=args.cadres, today=date.today())
         deploy_directory(s, ROOT / "bpmn", ROOT / "forms", actor=None)
+        if args.model is not None:
+            model = BundleFile(args.model.name, args.model.read_bytes())
+            deploy_bundle(s, [model], actor=None, forms_dir=ROOT / "forms")
     print(f"demo load --cadres {args.cadres:,}: {time.perf_counter() - started:.1f} s (RSS so far {_rss_mb():.0f} MB)")
 
     month = date.today().strftime("%Y-%m")
     process_engine = ProcessEngine()
     rss_before = _rss_mb()
+    profiler = cProfile.Profile() if args.profile else None
+    if profiler is not None:
+        profiler.enable()
     started = time.perf_counter()
+    cpu_started = time.process_time()
     with factory() as s:
         plan = plan_month(s, actor=None, month=month, unit_code=PROVINCE_CODE)
         cadres = plan.to_open
@@ -97,11 +115,17 @@ def main() -> None:
             opened += result.opened
             s.expunge_all()
     elapsed = time.perf_counter() - started
+    cpu = time.process_time() - cpu_started
+    if profiler is not None:
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(args.profile)
     with factory() as s:
         instances = s.scalar(select(func.count(ProcessInstance.id)).where(ProcessInstance.process_id == PROCESS_ID))
-        tasks = s.scalar(select(func.count(HumanTask.id)).where(HumanTask.task_key == "self_assessment"))
+        tasks = s.scalar(select(func.count(HumanTask.id)).where(HumanTask.task_key.like("%self_assessment")))
     print(
-        f"open {month} for {len(cadres):,} cadres: {elapsed:.1f} s ({opened / elapsed:,.0f} instances/s), "
+        f"open {month} for {len(cadres):,} cadres"
+        f"{f' with {args.model.name}' if args.model is not None else ''}: {elapsed:.1f} s "
+        f"({opened / elapsed:,.0f} instances/s), CPU of this process {cpu:.1f} s, "
         f"peak RSS {_rss_mb():.0f} MB (was {rss_before:.0f} MB before opening); "
         f"{instances:,} instances, {tasks:,} self-assessment tasks  (target ≤ 60 s, ≤ 1 GB)"
     )
