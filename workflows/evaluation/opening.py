@@ -21,7 +21,7 @@ from workflows.access import ancestry, in_subtree, role_units
 from workflows.assignment import holds_role_over, path_ancestors
 from workflows.deployment.operations import require_in_use
 from workflows.engine import operations
-from workflows.engine.bulk import BulkStartUnsupported, StartRequest, start_many
+from workflows.engine.bulk import BulkStartUnsupported, StartRequest, start_each, start_many
 from workflows.engine.runtime import ProcessEngine
 from workflows.errors import Invalid, NotAllowed, NotFound, ScriptFailure
 from workflows.evaluation import PROCESS_ID
@@ -268,9 +268,10 @@ def open_for_cadres(
     products: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
 ) -> OpenResult:
     """Start one instance per cadre not yet open for the month, in the caller's transaction (leaders' at the level
-    above, §6.2). All of them in a few statements when the process allows it (`workflows.engine.bulk`), else one by
-    one — the rows written are the same either way. One by one, a cadre whose start fails in a model script is left
-    out and listed in `failed`, the failure noted for the administrators; the others are opened."""
+    above, §6.2). All of them from one engine run when the process allows it (`bulk.start_many`), else from one run
+    per cadre (`bulk.start_each`); either way the rows are written in a few statements per chunk and are the rows an
+    ordinary start writes. Run per cadre, a cadre whose start fails in a model script is left out and listed in
+    `failed`, the failure noted for the administrators; the others are opened."""
     wanted = list(cadres)
     keys = {business_key(plan.month, c.code): c for c in wanted}
     existing = _existing_keys(session, list(keys))
@@ -302,23 +303,20 @@ def open_for_cadres(
             requests=requests,
         )
     except BulkStartUnsupported:
-        # The model reads a cadre's data before the first step (or the template was refused): each cadre is started
-        # the ordinary way. A start whose script fails writes nothing (the engine runs before any write), so the
-        # others of the chunk go on; the failure is noted once per version, element and day (decision 0080).
-        for cadre, request in zip(to_start, requests, strict=True):
-            try:
-                operations.start_instance(
-                    session,
-                    engine,
-                    actor=actor,
-                    process_id=PROCESS_ID,
-                    data={**shared, **request.data},
-                    subject_cadre_id=request.subject_cadre_id,
-                    unit_id=request.unit_id,
-                    business_key=request.business_key,
-                )
-            except ScriptFailure as failure:
-                result.failed[cadre.code] = failure
+        # The model reads a cadre's data before the first step (or the template was refused): the engine runs for
+        # each cadre on its own data, and the rows are still written for the whole chunk at once (decision 0087).
+        # A start whose script fails writes nothing, so the others of the chunk go on; the failure is noted once
+        # per version, element and day (decision 0080).
+        each = start_each(
+            session,
+            engine,
+            actor=actor,
+            definition=engine.definition(session, version.id),
+            version=version.version,
+            shared=shared,
+            requests=requests,
+        )
+        result.failed = {to_start[index].code: failure for index, failure in each.failed.items()}
         noted: set[tuple[int | None, str | None]] = set()
         for error in result.failed.values():
             if (error.process_version_id, error.element_id) not in noted:
