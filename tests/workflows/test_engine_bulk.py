@@ -2,26 +2,36 @@
 
 A version an administrator deploys may read a cadre's data before the first wait — a gateway on it, a script
 computing from it. One template would then give every cadre the path of the placeholders (and of the first cadre,
-which it is checked against), or hide a script that fails for some cadres only. Those versions start each cadre
-the ordinary way; a cadre whose start fails is noted for the administrators and the others are opened."""
+which it is checked against), or hide a script that fails for some cadres only. Those versions give each cadre an
+engine run of its own, the rows still written per chunk as the template's are (decision 0087) and stored exactly as
+an ordinary start stores them; a cadre whose start fails is noted for the administrators and the others are opened."""
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.fixtures.evaluation import MONTH, deploy_evaluation_version, open_steps
 from tests.fixtures.workflow_helpers import WorkflowDriver
+from workflows.audit import instance_chain
+from workflows.db import transaction
 from workflows.deployment.validation import BundleFile, build_parser
 from workflows.engine import operations
-from workflows.engine.bulk import template_obstacles
+from workflows.engine.bulk import BulkStartUnsupported, StartRequest, start_each, start_many, template_obstacles
+from workflows.engine.runtime import ProcessEngine
+from workflows.errors import ScriptFailure
 from workflows.evaluation import PROCESS_ID
-from workflows.evaluation.opening import plan_month
+from workflows.evaluation.opening import business_key, cadre_data, plan_month, shared_data
 from workflows.evaluation.schedule import open_scheduled_months
+from workflows.models import AuditEvent, HumanTask, ProcessInstance
+from workflows.production.consistency import check_consistency
 from workflows.rules.evaluation import DEFAULT_POLICY
 
 pytestmark = pytest.mark.usefixtures("in_november")
@@ -245,3 +255,145 @@ def test_the_worker_opens_the_others_when_a_script_fails_for_one_cadre(driver, s
         assert [o.opened for o in _open_scheduled(driver, date(2026, 11, 21))] in ([], [0])
     assert any(failing in record.getMessage() for record in caplog.records)
     assert len(start_failures(session_factory)) == 1 and failing not in open_steps(session_factory)
+
+
+# -- the middle path: the engine per cadre, the rows per chunk (decision 0087) ------------------------------------------
+
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_STATE_CHANGE = re.compile(r'"last_state_change": [0-9.e+-]+')
+# What differs between two starts of the same cadre whatever writes them: row ids (and what names them — a task's
+# Spiff id, an instance's chain key, the hashes over both) and the clock.
+_ASIDE = {"id", "instance_id", "spiff_task_id", "started_dt", "opened_dt", "occurred_dt", "prev_hash", "hash"}
+
+
+def _renumbered(state: str) -> str:
+    """A state with its task ids numbered by first appearance and its timestamps zeroed."""
+    ids: dict[str, str] = {}
+    state = json.dumps(json.loads(state))  # the stored JSON is compact; one spacing for the pattern below
+    state = _UUID.sub(lambda m: ids.setdefault(m.group(), f"id{len(ids)}"), state)
+    return _STATE_CHANGE.sub('"last_state_change": 0', state)
+
+
+def _columns(row: Any, aside: set[str]) -> dict[str, Any]:
+    return {c.key: getattr(row, c.key) for c in row.__table__.columns if c.key not in aside}
+
+
+def stored(session: Session) -> dict[str, Any]:
+    """{business key: every column of the instance, its inbox rows and its audit events}, ids and timestamps aside;
+    a task an event names is named by its place among the instance's tasks."""
+    described: dict[str, Any] = {}
+    for instance in session.scalars(select(ProcessInstance).where(ProcessInstance.process_id == PROCESS_ID)):
+        tasks = session.scalars(
+            select(HumanTask).where(HumanTask.instance_id == instance.id).order_by(HumanTask.id)
+        ).all()
+        task_places = {task.id: place for place, task in enumerate(tasks)}
+        events = session.scalars(
+            select(AuditEvent).where(AuditEvent.instance_id == instance.id).order_by(AuditEvent.seq)
+        ).all()
+        assert {event.chain_key for event in events} == {instance_chain(instance.id)}
+        described[instance.business_key] = (
+            {**_columns(instance, _ASIDE | {"state", "audit_head"}), "state": _renumbered(instance.state)},
+            [_columns(task, _ASIDE) for task in tasks],
+            [
+                {
+                    **_columns(event, _ASIDE | {"chain_key", "human_task_id"}),
+                    "task": task_places.get(event.human_task_id),
+                }
+                for event in events
+            ],
+        )
+    return described
+
+
+def _requests(session: Session) -> list[StartRequest]:
+    """Every cadre of X001 opened for the month, as `open_for_cadres` asks for them (heads among them, all without
+    assigned products)."""
+    plan = plan_month(session, actor=None, month=MONTH, unit_code="X001")
+    return [
+        StartRequest(cadre_data(c, []), c.cadre_id, c.instance_unit_id, business_key(MONTH, c.code), c.user_id)
+        for c in plan.to_open
+    ]
+
+
+def started_ordinarily(
+    session_factory: sessionmaker[Session], engine: ProcessEngine
+) -> tuple[dict[str, Any], dict[str, tuple[str | None, str]]]:
+    """What `operations.start_instance` stores for each cadre (rolled back afterwards), and whose start failed:
+    {business key: (the element, the message)}."""
+    failed: dict[str, tuple[str | None, str]] = {}
+    with session_factory() as session:
+        shared = shared_data(MONTH, DEFAULT_POLICY)
+        for request in _requests(session):
+            try:
+                operations.start_instance(
+                    session,
+                    engine,
+                    actor=None,
+                    process_id=PROCESS_ID,
+                    data={**shared, **request.data},
+                    subject_cadre_id=request.subject_cadre_id,
+                    unit_id=request.unit_id,
+                    business_key=request.business_key,
+                )
+            except ScriptFailure as failure:
+                failed[str(request.business_key)] = (failure.element_id, failure.message)
+        described = stored(session)
+        session.rollback()
+    return described, failed
+
+
+@pytest.mark.parametrize(
+    ("filename", "heads_fail"),
+    [
+        ("evaluation_heads_apart.bpmn", False),
+        # A unit head's start divides by the number of their products, of which they have none: left out.
+        ("evaluation_share_above.bpmn", True),
+    ],
+)
+def test_the_engine_per_cadre_stores_what_an_ordinary_start_of_each_cadre_stores(
+    driver, session_factory, filename, heads_fail
+):
+    deploy_evaluation_version(session_factory, filename)
+    with session_factory() as session:
+        plan = plan_month(session, actor=None, month=MONTH, unit_code="X001")
+        heads = {business_key(MONTH, c.code) for c in plan.to_open if c.is_unit_head}
+    assert heads
+    failing = heads if heads_fail else set()
+    ordinary, ordinary_failed = started_ordinarily(session_factory, driver.engine)
+    with session_factory() as session, transaction(session):
+        requests = _requests(session)
+        version = operations.latest_version(session, PROCESS_ID)
+        definition = driver.engine.definition(session, version.id)
+        shared = shared_data(MONTH, DEFAULT_POLICY)
+        with pytest.raises(BulkStartUnsupported):  # one run cannot stand for every cadre of these models
+            start_many(
+                session, driver.engine, actor=None, definition=definition, version=1, shared=shared, requests=requests
+            )
+        each = start_each(
+            session,
+            driver.engine,
+            actor=None,
+            definition=definition,
+            version=version.version,
+            shared=shared,
+            requests=requests,
+        )
+    failed = {
+        str(requests[index].business_key): (failure.element_id, failure.message)
+        for index, failure in each.failed.items()
+    }
+    assert failed == ordinary_failed
+    assert set(failed) == failing
+    assert all(element == "share_unit_criterion" for element, _message in failed.values())
+    with session_factory() as session:
+        bulk = stored(session)
+        assert check_consistency(session, driver.engine).ok  # the inbox matches the states, every chain verifies
+    assert len(bulk) == len(requests) - len(failing) == len(each.instance_ids)
+    assert bulk == ordinary
+    # Both paths are taken: the unit head's step is their own where the model says so.
+    steps = {key: [task["task_key"] for task in tasks] for key, (_, tasks, _) in bulk.items()}
+    assert {step for keys in steps.values() for step in keys} == (
+        {"self_assessment", "head_self_assessment"}
+        if filename == "evaluation_heads_apart.bpmn"
+        else {"self_assessment"}
+    )

@@ -16,7 +16,8 @@ multi-instance or loop, data associations, a message or signal), rules the templ
 gateway on the cadre's data nor for a script that fails for some cadres only. Then by running it: each call also
 starts its first member the ordinary way in memory and compares the two states (task ids and timestamps aside), and
 READY tasks whose assignee or due date is an expression over the data are refused. Any of these raises
-`BulkStartUnsupported`, and the caller starts instances one by one instead.
+`BulkStartUnsupported`, and the caller uses `start_each` instead: the engine runs once per instance, on its own data,
+and the rows are written by the same writer (decision 0087).
 """
 
 from __future__ import annotations
