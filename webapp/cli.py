@@ -81,6 +81,7 @@ from workflows.overdue_digest import notify_overdue_weekly
 from workflows.production.heartbeat import WorkerIdentity, beat
 from workflows.query_args import MAX_ID
 from workflows.registry.accounts import (
+    change_username,
     create_user,
     edit_details,
     grant_role,
@@ -916,6 +917,24 @@ def edit_command(username: str, full_name: str | None, email: str | None, reason
     mail = user.email if email is None else email
     _account_change(lambda: edit_details(db.session, None, user.id, full_name=name, email=mail, reason=reason))
     click.echo(f"Đã sửa họ tên và e-mail của {user.username}.")
+
+
+@users.command(
+    "rename",
+    help="Change the username of USERNAME to NEW_USERNAME (checked as on creation); the person stays signed in and "
+    "their API tokens keep working. The same name again changes nothing.",
+)
+@click.argument("username")
+@click.argument("new_username")
+@_REASON
+@with_appcontext
+def rename_command(username: str, new_username: str, reason: str) -> None:
+    user = _named_user(username)
+    before = user.username
+    if _account_change(lambda: change_username(db.session, None, user.id, username=new_username, reason=reason)):
+        click.echo(f"Đã đổi tên đăng nhập {before} thành {user.username}.")
+    else:
+        click.echo(f"Tên đăng nhập vẫn là {before}: không có gì thay đổi.")
 
 
 @users.command("grant", help="Grant USERNAME the ROLE in the unit with code UNIT (it covers the units below).")

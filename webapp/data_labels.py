@@ -255,6 +255,15 @@ EVENT_TYPE_NAMES = {
     "unit_updated": N_("Unit changed"),
     "unit_merged": N_("Unit merged"),
     "demo_loaded": N_("Demo data loaded"),
+    # An account's chain (user:<id>, workflows/registry/accounts.py), worded as the account's page words it.
+    "user_created": N_("Account created"),
+    "user_details_changed": N_("Name or e-mail changed"),
+    "username_changed": N_("Username changed"),
+    "role_granted": N_("Role granted"),
+    "role_revoked": N_("Role removed"),
+    "user_deactivated": N_("Account deactivated"),
+    "user_activated": N_("Account reactivated"),
+    "password_reset": N_("Password reset"),
 }
 
 READ_KIND_NAMES = {

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta, tzinfo
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, String, and_, cast, false, func, literal, or_, select, true
+from sqlalchemy import ColumnElement, Select, String, cast, false, func, literal, or_, select, true
 from sqlalchemy.orm import Session, aliased
 
 from workflows.access import in_subtree, role_units
@@ -27,6 +27,7 @@ from workflows.inspection.notes import NOTE_EVENT
 from workflows.instances import day_start_utc, parse_day
 from workflows.models import AuditEvent, HumanTask, ProcessInstance, ProcessVersion
 from workflows.query_args import parse_id
+from workflows.registry.accounts import UserEvent
 from workflows.registry.importing import cadre_rows
 from workflows.registry.models import Cadre, EvaluationGrade, EvaluationResult, OrgUnit, PeriodKind, User
 from workflows.registry.records import PERIOD_PATTERNS, CadreEvent, period_start
@@ -308,10 +309,12 @@ def evaluation_records(
 # the instances and records they may see, on those pages).
 AUDIT_READERS = (Role.AUDITOR, Role.ADMIN)
 # What the event-type filter offers: every type the code writes.
-AUDIT_EVENT_TYPES = tuple(sorted({*EventType, *CadreEvent, *UnitEvent, *BALLOT_EVENTS, NOTE_EVENT, "demo_loaded"}))
+AUDIT_EVENT_TYPES = tuple(
+    sorted({*EventType, *CadreEvent, *UnitEvent, *UserEvent, *BALLOT_EVENTS, NOTE_EVENT, "demo_loaded"})
+)
 MAX_STEP_LENGTH = 120
 MAX_SUBJECT_LENGTH = 80
-CHAIN_PATTERN = re.compile(r"system|(instance|cadre|unit):[1-9]\d{0,9}", re.ASCII)
+CHAIN_PATTERN = re.compile(r"system|(instance|cadre|unit|user):[1-9]\d{0,9}", re.ASCII)
 MAX_ACTOR_LENGTH = 80
 
 
@@ -358,7 +361,9 @@ def parse_audit_filters(
         if number.isascii() and number.isdigit():
             chain = f"instance:{number}"  # "#12", as instances are referred to everywhere else
         if not CHAIN_PATTERN.fullmatch(chain):
-            problems.add(Problem("a chain is written system, instance:12 (or #12), cadre:5 or unit:3", field="chain"))
+            problems.add(
+                Problem("a chain is written system, instance:12 (or #12), cadre:5, unit:3 or user:7", field="chain")
+            )
     event_type = _choice_arg(args, problems, "event_type", AUDIT_EVENT_TYPES)
     actor = _name_arg(args, "actor")
     if actor is not None and len(actor) > MAX_ACTOR_LENGTH:
@@ -445,8 +450,10 @@ def _audit_query(filters: AuditFilters, scope: ColumnElement[bool]) -> Select[An
 def _actor_condition(typed: str) -> ColumnElement[bool]:
     """Who acted, as an inspector types it: a part of the user name or of the full name, case and Vietnamese marks
     ignored ("hoa" finds Đỗ Thị Hoa), folded as the cadre search folds names (decision 0063). The users are matched
-    first (a few hundred rows), the events then by `actor_id` through its index (ix_audit_events_actor). An event
-    with no user (the system's, or one whose user row is gone) is found by its recorded user name, typed whole."""
+    first (a few hundred rows), the events then by `actor_id` through its index (ix_audit_events_actor): a renamed
+    person's earlier events, which keep the name they recorded, are found by the new name (decision 0086). An
+    event is also found by the user name it recorded, typed whole: the system's, one whose user row is gone, and a
+    renamed person's events by the name they had then."""
     wanted = comparable(as_typed(typed))
     people = select(User.id).where(
         or_(
@@ -454,8 +461,8 @@ def _actor_condition(typed: str) -> ColumnElement[bool]:
             folded(User.full_name).contains(wanted, autoescape=True),
         )
     )
-    unnamed = and_(AuditEvent.actor_id.is_(None), func.lower(AuditEvent.actor_name) == as_typed(typed).lower())
-    return or_(AuditEvent.actor_id.in_(people), unnamed)
+    recorded = func.lower(AuditEvent.actor_name) == as_typed(typed).lower()
+    return or_(AuditEvent.actor_id.in_(people), recorded)
 
 
 def _procedure_filters(query: Select[Any], filters: AuditFilters) -> Select[Any]:
@@ -512,6 +519,7 @@ def _audit_record(row: Any) -> dict[str, Any]:
         "occurred": event.occurred_dt.isoformat(),
         "occurred_dt": event.occurred_dt,
         "actor": event.actor_name,
+        "actor_id": event.actor_id,
         "event_type": event.event_type,
         "payload": event.payload,
         "hash": event.hash,
@@ -524,11 +532,11 @@ class AuditNames:
     """What a page of events is about and who acted, as a person reads them: namesakes told apart by their codes."""
 
     chains: dict[str, str]  # "instance:12" → "Đánh giá hằng tháng #12 — Nguyễn Thị Lan (CB0001)"
-    actors: dict[str, str]  # user name → full name
+    actors: dict[int, str]  # user id → full name (the row shows the user name it recorded beside)
 
 
 def audit_names(session: Session, records: Sequence[Mapping[str, Any]]) -> AuditNames:
-    ids: dict[str, set[int]] = {"instance": set(), "cadre": set(), "unit": set()}
+    ids: dict[str, set[int]] = {"instance": set(), "cadre": set(), "unit": set(), "user": set()}
     for record in records:
         kind, _sep, key = str(record["chain_key"]).partition(":")
         if kind in ids and key.isdigit():
@@ -550,15 +558,21 @@ def audit_names(session: Session, records: Sequence[Mapping[str, Any]]) -> Audit
     if ids["unit"]:
         rows = session.execute(select(OrgUnit.id, OrgUnit.name).where(OrgUnit.id.in_(ids["unit"])))
         chains.update({f"unit:{unit_id}": name for unit_id, name in rows})
-    return AuditNames(chains, full_names(session, {str(record["actor"]) for record in records}))
+    if ids["user"]:
+        rows = session.execute(select(User.id, User.full_name, User.username).where(User.id.in_(ids["user"])))
+        chains.update({f"user:{user_id}": f"{full_name} ({username})" for user_id, full_name, username in rows})
+    return AuditNames(chains, full_names(session, {record["actor_id"] for record in records}))
 
 
-def full_names(session: Session, usernames: Collection[str]) -> dict[str, str]:
-    """User name → full name, for the user names a page shows (the system's is not a user)."""
-    if not usernames:
+def full_names(session: Session, user_ids: Collection[int | None]) -> dict[int, str]:
+    """User id → full name, for the people a page names. By id, not by the user name an event or a read recorded:
+    a renamed account (decision 0086) is still the same person, and a name given up and taken by someone else is
+    not them."""
+    wanted = {user_id for user_id in user_ids if user_id is not None}
+    if not wanted:
         return {}
-    rows = session.execute(select(User.username, User.full_name).where(User.username.in_(usernames)))
-    return {username: full_name for username, full_name in rows}
+    rows = session.execute(select(User.id, User.full_name).where(User.id.in_(wanted)))
+    return {user_id: full_name for user_id, full_name in rows}
 
 
 def audit_page(

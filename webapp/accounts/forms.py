@@ -17,12 +17,12 @@ class RoleFields(Form):
 class DetailsFields(Form):
     """Shared by creation and correction so both send the same fields to the same service checks."""
 
+    username = StringField(_l("Username"), filters=[clean_text])
     full_name = StringField(_l("Full name"), filters=[clean_text])
     email = StringField(_l("E-mail address"), filters=[clean_text])
 
 
 class NewUserForm(RoleFields, DetailsFields):
-    username = StringField(_l("Username"), filters=[clean_text])
     cadre_code = StringField(_l("Cadre record code (optional)"), filters=[clean_text])
     reason = StringField(_l("Note for the audit log (optional)"), filters=[clean_text])
 

@@ -58,6 +58,7 @@ def _event_labels() -> dict[str, str]:
         UserEvent.ACTIVATED: _("Account reactivated"),
         UserEvent.PASSWORD_RESET: _("Password reset"),
         UserEvent.DETAILS_CHANGED: _("Name or e-mail changed"),
+        UserEvent.USERNAME_CHANGED: _("Username changed"),
     }
 
 
@@ -178,7 +179,9 @@ def _render_user(
         )
     }
     if details is None:
-        details = DetailsForm(formdata=None, data={"full_name": user.full_name, "email": user.email or ""})
+        details = DetailsForm(
+            formdata=None, data={"username": user.username, "full_name": user.full_name, "email": user.email or ""}
+        )
     # Only those the administrator may see: a task of a procedure outside their units is counted, not shown.
     held = [
         task
@@ -269,11 +272,12 @@ def details(user_id: int) -> Any:
                 full_name=form.full_name.data,
                 email=form.email.data,
                 reason=form.reason.data,
+                username=form.username.data,
             )
         )
     except (Invalid, NotAllowed) as error:
         return _refused(user, error, details=form)
-    flash(_("The name and e-mail address were saved."), "success")
+    flash(_("The account's details were saved."), "success")
     return redirect(url_for("accounts.show", user_id=user.id))
 
 

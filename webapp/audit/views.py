@@ -321,7 +321,7 @@ def cadre(cadre_id: int) -> str:
             history=history,
             # A record's changes and who made them, worded as the record's page and the audit log word them.
             record_changes={event.id: changes for event, _payload, changes in readable_history(events)},
-            actors=full_names(db.session, {event.actor_name for event in events}),
+            actors=full_names(db.session, {event.actor_id for event in events}),
             **labels(),
         )
 
@@ -452,6 +452,7 @@ def reads() -> str:
         {
             "chain_key": f"{'instance' if view['kind'].startswith('instance') else 'cadre'}:{view['object_id']}",
             "actor": view["viewer"],
+            "actor_id": view["viewer_id"],
         }
         for view in page.records
     ]

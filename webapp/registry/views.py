@@ -168,7 +168,7 @@ def _record_of(cadre_id: int) -> dict[str, Any]:
             .order_by(EvaluationResult.period.desc())
         ).all(),
         "history": readable_history(events),
-        "actors": full_names(db.session, {event.actor_name for event in events}),
+        "actors": full_names(db.session, {event.actor_id for event in events}),
     }
 
 
@@ -178,6 +178,7 @@ _FIELD_NAMES = {column.key: column.header for column in CADRE_COLUMNS} | {
     "hometown_unit_id": _l("Hometown unit"),
     "position_id": _l("Post"),
     "is_active": _l("In service"),
+    "username": _l("Username"),  # an account's (decision 0086)
 }
 _CHOICE_NAMES = {
     column.key: {stored: shown for shown, stored in column.choices.items()}
@@ -210,12 +211,23 @@ def _payload(event: AuditEvent) -> dict[str, Any]:
     return payload if isinstance(payload, dict) else {}
 
 
+def _changes(payload: dict[str, Any]) -> dict[str, Any]:
+    """The fields an event changed, {field: {"from": …, "to": …}}: a record's and a unit's events say it so; an
+    account's (user_details_changed, username_changed) keep "before" and "after" side by side."""
+    if isinstance(payload.get("changes"), dict):
+        return dict(payload["changes"])
+    before, after = payload.get("before"), payload.get("after")
+    if isinstance(before, dict) and isinstance(after, dict):
+        return {name: {"from": before.get(name), "to": after.get(name)} for name in after}
+    return {}
+
+
 def readable_history(events: list[AuditEvent]) -> list[tuple[AuditEvent, dict[str, Any], list[tuple[str, str, str]]]]:
     """Each event of a cadre's record (or a unit's) with its changes as a person reads them: the field's name,
     choices and yes/no in words, dates as dd/mm/yyyy, units and posts by name — not `gender: male`, `unit_id: 4`.
     The record's history and the audit log (webapp/audit) say them alike."""
     payloads = [_payload(event) for event in events]
-    changes = [payload.get("changes") if isinstance(payload.get("changes"), dict) else {} for payload in payloads]
+    changes = [_changes(payload) for payload in payloads]
     ids: dict[str, set[int]] = {"unit": set(), "post": set()}
     for fields in changes:
         for name, change in fields.items():

@@ -90,6 +90,7 @@ def _view_record(row: Any) -> dict[str, Any]:
     return {
         "id": view.id,
         "viewer": view.viewer_name,
+        "viewer_id": view.viewer_id,
         "kind": view.object_kind,
         "object_id": view.object_id,
         "viewed_dt": view.viewed_dt,

@@ -1,6 +1,6 @@
-"""User accounts for administrators: creating them, correcting their name and e-mail, granting and revoking roles
-in units, deactivating and reactivating them, resetting a password. Each change is chained in the account's audit
-log (`user:<id>`) with who made it and why.
+"""User accounts for administrators: creating them, correcting their username, name and e-mail, granting and
+revoking roles in units, deactivating and reactivating them, resetting a password. Each change is chained in the
+account's audit log (`user:<id>`) with who made it and why.
 
 An administrator manages the accounts whose unit lies in a subtree where they hold the admin role, and grants
 roles only in units of those subtrees: a commune's administrator cannot make anyone a provincial auditor.
@@ -56,6 +56,7 @@ class UserEvent(StrEnum):
     ACTIVATED = "user_activated"
     PASSWORD_RESET = "password_reset"  # noqa: S105 (an event name)
     DETAILS_CHANGED = "user_details_changed"
+    USERNAME_CHANGED = "username_changed"
 
 
 def user_chain(user_id: int) -> str:
@@ -167,6 +168,30 @@ def _reason(raw: Any, problems: list[Problem], *, required: bool) -> str:
     return reason
 
 
+def _username(session: Session, raw: Any, problems: list[Problem], *, owner: User | None = None) -> str:
+    """The username as it is stored (lower-case), checked alike on creation and on a change: required, the allowed
+    characters and length, and not another account's — compared case-insensitively. `owner` is the account being
+    renamed: its own name, in any case, is not "taken"."""
+    name_text = storable(str(raw or "")).strip().lower()
+    if not name_text:
+        problems.append(Problem("a username is required", field="username"))
+    elif len(name_text) > USERNAME_LIMIT or not _USERNAME.fullmatch(name_text):
+        problems.append(
+            Problem(
+                "the username may hold only Latin letters a-z, digits 0-9, '.', '-' and '_', starting with a letter "
+                "or digit (at most 80)",
+                field="username",
+            )
+        )
+    else:
+        taken = select(User.id).where(func.lower(User.username) == name_text)
+        if owner is not None:
+            taken = taken.where(User.id != owner.id)
+        if session.scalar(taken.limit(1)) is not None:
+            problems.append(Problem(USERNAME_TAKEN, field="username", message_args={"username": name_text}))
+    return name_text
+
+
 def _full_name(raw: Any, problems: list[Problem]) -> str:
     full = " ".join(storable(str(raw or "")).split())
     if not full:
@@ -226,19 +251,7 @@ def create_user(
     if actor is not None and not actor.has_role(Role.ADMIN):
         raise NotAllowed("only administrators manage accounts")
     problems: list[Problem] = []
-    name_text = storable(str(username or "")).strip().lower()
-    if not name_text:
-        problems.append(Problem("a username is required", field="username"))
-    elif len(name_text) > USERNAME_LIMIT or not _USERNAME.fullmatch(name_text):
-        problems.append(
-            Problem(
-                "the username may hold only Latin letters a-z, digits 0-9, '.', '-' and '_', starting with a letter "
-                "or digit (at most 80)",
-                field="username",
-            )
-        )
-    elif session.scalar(select(User.id).where(func.lower(User.username) == name_text)) is not None:
-        problems.append(Problem(USERNAME_TAKEN, field="username", message_args={"username": name_text}))
+    name_text = _username(session, username, problems)
     full = _full_name(full_name, problems)
     mail = _email(email, problems)
     cadre = None
@@ -376,30 +389,79 @@ def reset_password(session: Session, actor: User | None, user_id: int, *, reason
     return password
 
 
-def edit_details(
-    session: Session, actor: User | None, user_id: int, *, full_name: Any, email: Any, reason: Any
-) -> User:
-    """Corrects the full name and e-mail address, checked as on creation; the event keeps the values before and after
-    of what changed (neither is secret: both show on the account's page)."""
+def _write_username(session: Session, actor: User | None, user: User, username: str, why: str) -> None:
+    """Renames the account and chains `username_changed` with the name before and after. Events already chained keep
+    the name they recorded (their hash covers it); they stay the person's through `actor_id`."""
+    before = user.username
+    user.username = username
+    try:
+        session.flush()
+    except IntegrityError:
+        # Another administrator took the name between the check and this write (the unique constraint says so).
+        problem = Problem(USERNAME_TAKEN, field="username", message_args={"username": username})
+        raise Invalid("the account was not changed", [problem]) from None
+    payload = {"before": {"username": before}, "after": {"username": username}, "reason": why}
+    _audit(session, actor, user.id, UserEvent.USERNAME_CHANGED, payload)
+
+
+def change_username(session: Session, actor: User | None, user_id: int, *, username: Any, reason: Any) -> bool:
+    """Renames the account, checked as on creation (`_username`), with a reason. The same name again is no change:
+    nothing is written and False is returned. The person stays signed in and their API tokens keep working: both
+    name the account by its id (the session by id and password stamp, `User.get_id`), never by its username."""
     user = _user(session, actor, user_id)
     problems: list[Problem] = []
+    name_text = _username(session, username, problems, owner=user)
+    if not problems and name_text == user.username:
+        return False
+    why = _reason(reason, problems, required=True)
+    if problems:
+        raise Invalid("the username was not changed", problems)
+    _write_username(session, actor, user, name_text, why)
+    return True
+
+
+def edit_details(
+    session: Session,
+    actor: User | None,
+    user_id: int,
+    *,
+    full_name: Any,
+    email: Any,
+    reason: Any,
+    username: Any = None,
+) -> User:
+    """Corrects the full name and e-mail address, and the username when one is given (None keeps it), each checked
+    as on creation. A changed username is its own event (`username_changed`, found by type in the audit log); the
+    name and e-mail keep theirs (`user_details_changed`); each keeps the values before and after of what changed
+    (none is secret: all show on the account's page). An unchanged username is no change."""
+    user = _user(session, actor, user_id)
+    problems: list[Problem] = []
+    name_text = user.username if username is None else _username(session, username, problems, owner=user)
     full = _full_name(full_name, problems)
     mail = _email(email, problems) or None
     why = _reason(reason, problems, required=True)
     before = {"full_name": user.full_name, "email": user.email}
     after = {"full_name": full, "email": mail}
     changed = [key for key in before if before[key] != after[key]]
-    if not problems and not changed:
-        problems.append(Problem("the full name and e-mail address are unchanged; nothing was saved"))
+    renamed = name_text != user.username
+    if not problems and not changed and not renamed:
+        problems.append(
+            Problem("the full name and e-mail address are unchanged; nothing was saved")
+            if username is None
+            else Problem("the username, full name and e-mail address are unchanged; nothing was saved")
+        )
     if problems:
         raise Invalid("the account was not changed", problems)
-    user.full_name = full
-    user.email = mail
-    session.flush()
-    payload: dict[str, Any] = {
-        "before": {key: before[key] for key in changed},
-        "after": {key: after[key] for key in changed},
-        "reason": why,
-    }
-    _audit(session, actor, user.id, UserEvent.DETAILS_CHANGED, payload)
+    if renamed:
+        _write_username(session, actor, user, name_text, why)
+    if changed:
+        user.full_name = full
+        user.email = mail
+        session.flush()
+        payload: dict[str, Any] = {
+            "before": {key: before[key] for key in changed},
+            "after": {key: after[key] for key in changed},
+            "reason": why,
+        }
+        _audit(session, actor, user.id, UserEvent.DETAILS_CHANGED, payload)
     return user
