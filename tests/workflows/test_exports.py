@@ -102,6 +102,11 @@ def test_evaluation_filters_that_are_refused(args: dict, fields: list[str]) -> N
         ({"chain": "#12"}, AuditFilters(chain_key="instance:12")),
         ({"chain": "12"}, AuditFilters(chain_key="instance:12")),
         ({"chain": "Cadre: 5"}, AuditFilters(chain_key="cadre:5")),
+        # An account's chain (decision 0086: its events are named in the log and filtered by type).
+        (
+            {"chain": "user:3", "event_type": "username_changed"},
+            AuditFilters(chain_key="user:3", event_type="username_changed"),
+        ),
         (
             {"chain": "system", "event_type": "cadre_created"},
             AuditFilters(chain_key="system", event_type="cadre_created"),
@@ -128,7 +133,8 @@ def test_audit_filters_that_parse(args: dict, expected: AuditFilters) -> None:
     [
         ({"chain": "instance:"}, ["chain"]),
         ({"chain": "instance:0"}, ["chain"]),
-        ({"chain": "user:3"}, ["chain"]),
+        ({"chain": "user:0"}, ["chain"]),
+        ({"chain": "users:3"}, ["chain"]),
         ({"chain": "#99999999999"}, ["chain"]),  # past the 32-bit ids
         ({"event_type": "everything"}, ["event_type"]),
         ({"actor": "a" * 81}, ["actor"]),
