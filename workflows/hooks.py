@@ -20,7 +20,8 @@ Two kinds, both run inside the advance's transaction, so they succeed or fail wi
 * a **planning entry list**, named by the same hook name, says which entries of the plan a form's "planning_entry"
   fields may take, by name: the collective's removals, each proposal pinned to its row and any other row offering
   the plan's other entries of the review's unit and term; the hook refuses any other id (decision 0081). A plan
-  too long for one select is searched instead (`search_planning_entries`, same list; decision 0083).
+  too long for one select is counted, not read, and searched instead (`search_planning_entries`, same list;
+  decisions 0083, 0088).
 * a **completion effect**, keyed by process id, writes what a finished instance decided into the records (a grade on
   the cadre's record, a notification).
 
@@ -30,6 +31,7 @@ The procedures register theirs in their own package; this module only looks them
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
 from functools import cache
 from typing import Any, Protocol
 
@@ -59,12 +61,24 @@ PositionChoices = Callable[[Session, Mapping[str, Any]], list[tuple[int, str, st
 ChecklistChoices = Callable[
     [Session, Mapping[str, Any], Mapping[str, Collection[str]]], dict[str, list[tuple[str, str]]]
 ]
-# (session, the task's data, the ids its "planning_entry" fields hold) -> (the (entry id, label, group or None) a free
-# row may take, in the order offered; the entries pinned to the rows holding them, id -> label). Without the task's
-# data (a completed task's page) nothing offered, the ids held pinned by name.
-PlanningEntryChoices = Callable[
-    [Session, Mapping[str, Any], Collection[int]], tuple[list[tuple[int, str, str | None]], dict[int, str]]
-]
+
+
+@dataclass(frozen=True)
+class EntryChoices:
+    """What a form's "planning_entry" fields may take at a task. `offered`: the (entry id, label, group or None) a
+    free row may take, in the order offered — the whole list when `is_whole`, else (a list of `list_below` entries or
+    more, counted and not read: decision 0088) only those of it the form holds, each still by its name. `pinned`: the
+    entries pinned to the rows holding them, id -> label."""
+
+    offered: list[tuple[int, str, str | None]]
+    pinned: dict[int, str]
+    is_whole: bool = True
+
+
+# (session, the task's data, the ids its "planning_entry" fields hold, from how many entries the list is too long to
+# read whole) -> EntryChoices. Without the task's data (a completed task's page) nothing offered, the ids held pinned
+# by name.
+PlanningEntryChoices = Callable[[Session, Mapping[str, Any], Collection[int], int], EntryChoices]
 # (session, the task's data, the text typed, at most how many) -> the (entry id, label, group or None) a free row may
 # take that the text finds, from the same list the choices above offer (decision 0083).
 PlanningEntrySearch = Callable[[Session, Mapping[str, Any], str, int], list[tuple[int, str, str | None]]]
@@ -156,12 +170,13 @@ def planning_entry_choices(
     schema: Mapping[str, Any] | None,
     task_data: Mapping[str, Any],
     held: Collection[int],
-) -> tuple[list[tuple[int, str, str | None]], dict[int, str]] | None:
+    list_below: int,
+) -> EntryChoices | None:
     """The planning entries the form's "planning_entry" fields may take at this task (offered to a free row, pinned
-    to the rows holding them), as its hook's procedure lists them; None when the form's hook lists none: the fields
-    stay number boxes."""
+    to the rows holding them), as its hook's procedure lists them — whole if fewer than `list_below`, else only those
+    held (the rest is searched); None when the form's hook lists none: the fields stay number boxes."""
     provider = _registry()[4].get(str((schema or {}).get(HOOK_KEY)))
-    return provider(session, task_data, held) if provider is not None else None
+    return provider(session, task_data, held, list_below) if provider is not None else None
 
 
 def search_planning_entries(

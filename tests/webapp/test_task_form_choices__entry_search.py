@@ -6,17 +6,20 @@ the box finds; the select still posts the id, which the hook checks as before (V
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from lxml import html as lxml_html
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.fixtures.app import AuthActions
-from tests.fixtures.planning import CHAIR_PLANNED, DISCIPLINED, LONG_LIST, PEOPLE, TERM, add_long_plan
+from tests.fixtures.planning import CHAIR_PLANNED, DISCIPLINED, FAILED_YEAR, LONG_LIST, PEOPLE, TERM, add_long_plan
+from tests.fixtures.statements import statements_sent
 from tests.fixtures.workflow_helpers import WorkflowDriver
 from tests.webapp.test_planning import _as, _entries, _events, _rows
 from tests.webapp.test_task_form_choices import _instance_data
@@ -29,8 +32,10 @@ from tests.webapp.test_task_form_choices__removals import (
     _selects,
     world,  # noqa: F401 -- the fixture: the demo commune's plan and the entries a review may not take
 )
+from webapp.extensions import db
 from webapp.tasks import views
 from workflows.models import HumanTask
+from workflows.registry.models import PlanningEntry
 
 CHAIR = "Chủ tịch UBND xã"
 
@@ -238,3 +243,81 @@ def test_a_short_plan_keeps_the_grouped_select_without_a_search(
     html = added.get_data(as_text=True)
     assert len(_options(_selects(html)[2])) == 1 + len(CHAIR_PLANNED)  # "Chọn" and the chair's three
     assert "removals-2-entry_id-find" not in html and "entry_search.js" not in html and "find_entries" not in html
+
+
+@contextmanager
+def _entries_read() -> Iterator[set[int]]:
+    """The ids of the planning entries read from the database while the block runs (each row made an entry)."""
+    read: set[int] = set()
+
+    def loaded(entry: PlanningEntry, _context: Any) -> None:
+        read.add(entry.id)
+
+    event.listen(PlanningEntry, "load", loaded)
+    try:
+        yield read
+    finally:
+        event.remove(PlanningEntry, "load", loaded)
+
+
+def test_a_long_plans_page_counts_the_plan_and_reads_only_the_entries_its_rows_hold(
+    app: Flask,
+    client: FlaskClient,
+    auth: AuthActions,
+    driver: WorkflowDriver,
+    long_world: dict[str, Any],
+) -> None:
+    """Decision 0088: a plan of ENTRY_SEARCH_FROM entries or more is counted in SQL; the page reads only the
+    proposals and the entries its rows hold, and the search still finds the rest."""
+    _review, task_id = _at_removals(auth, driver)
+    page = f"/tasks/{task_id}"
+    entries = long_world["entries"]
+    proposals = {entries[FAILED_YEAR], entries[DISCIPLINED]}
+    with app.app_context():
+        engine = db.engine
+    with _entries_read() as read, statements_sent(engine) as sent:
+        shown = client.get(page)
+    assert shown.status_code == 200
+    assert read <= proposals, read
+    assert any("count(*)" in statement.lower() for statement in sent.statements), str(sent)
+    # A row added holding an entry chosen from the search (refused for want of a reason): that entry is read, by
+    # name in its select, and no other of the plan's fifteen; the page names none of the others.
+    chair_entry = entries[CHAIR_PLANNED[0]]
+    found = _found(client, task_id, PEOPLE[CHAIR_PLANNED[0]][0])["entries"]
+    assert [entry["id"] for entry in found] == [chair_entry]
+    held = {
+        **_rows("removals", _decided(long_world)),
+        "removals-2-entry_id": str(chair_entry),
+        "removals-2-decision": "remove",
+        "action": "submit",
+    }
+    with _entries_read() as read:
+        refused = auth.post(page, held, page=page)
+    assert refused.status_code == 422
+    assert read <= proposals | {chair_entry}, read
+    html = refused.get_data(as_text=True)
+    assert (str(chair_entry), _label(long_world, CHAIR_PLANNED[0], CHAIR), True) in _options(_selects(html)[2])
+    for name in (*(PEOPLE[code][0] for code in CHAIR_PLANNED[1:]), *LONG_LIST.values()):
+        assert name not in html, name
+
+
+def test_a_plan_just_short_of_the_threshold_is_read_and_listed_whole(
+    client: FlaskClient,
+    auth: AuthActions,
+    driver: WorkflowDriver,
+    long_world: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The count leaves the proposals out as the list does: fifteen entries a row may take are listed whole below
+    sixteen, searched from fifteen."""
+    _review, task_id = _at_removals(auth, driver)
+    page = f"/tasks/{task_id}"
+    added = {**_rows("removals", _decided(long_world)), "add_row__removals": "1"}
+    monkeypatch.setattr(views, "ENTRY_SEARCH_FROM", 16)
+    with _entries_read() as read:
+        html = auth.post(page, added, page=page).get_data(as_text=True)
+    assert len(_options(_selects(html)[2])) == 1 + 15  # "Chọn" and every entry a row may take
+    assert len(read) == 2 + 15 and "removals-2-entry_id-find" not in html
+    monkeypatch.setattr(views, "ENTRY_SEARCH_FROM", 15)
+    html = auth.post(page, added, page=page).get_data(as_text=True)
+    assert _options(_selects(html)[2]) == [("", "— Chọn —", True)] and "removals-2-entry_id-find" in html

@@ -1516,9 +1516,9 @@ def offer_entry_search(
 ) -> None:
     """Draw every "planning_entry" field and cell as a searched select (a list too long for one; decision 0083): a
     cell holding an id of `pinned` offers only that entry, as with `offer_entries`; any other gets a search box and a
-    select of the entry it holds (by its label in `listed`, the whole list's labels) and of what its box's text finds
-    (`find`, at most `limit` shown; `limit` + 1 found says there are more). `url` is where static/entry_search.js
-    asks as one types."""
+    select of the entry it holds (by its label in `listed`: the list's entries the form holds, decision 0088) and of
+    what its box's text finds (`find`, at most `limit` shown; `limit` + 1 found says there are more). `url` is where
+    static/entry_search.js asks as one types."""
     for field in _fields_of_kind(form, "planning_entry"):
         field.ui["pinned"] = {int(k): str(v) for k, v in pinned.items()}
         field.ui["options"] = []

@@ -283,26 +283,24 @@ def _offer_checklists(view: TaskView, form: Any) -> None:
 def _offer_entries(view: TaskView, form: Any) -> None:
     """The entries a "planning_entry" field offers by name: the procedure's list for this task (the plan of the
     review's unit and term, each proposal pinned to its row) when the task's data is read, else those the form
-    holds, by name (a completed task: the entries it took off the plan are off it now)."""
+    holds, by name (a completed task: the entries it took off the plan are off it now). A list too long for one
+    select is counted, not read: only the entries the form holds are (decision 0088)."""
     if form is None or not view.schema or not has_kind(view.schema, "planning_entry"):
         return
     held = planning_entry_values(form)
-    choices = planning_entry_choices(db.session, view.schema, view.context, held)
+    choices = planning_entry_choices(db.session, view.schema, view.context, held, ENTRY_SEARCH_FROM)
     if choices is None:
         return
-    offered, pinned = choices
-    if len(offered) < ENTRY_SEARCH_FROM:
-        offer_entries(form, offered, pinned)
-    elif not view.can_act:  # read only: each row shows the entry it holds; the long list would only weigh
-        offer_entries(form, [entry for entry in offered if entry[0] in held], pinned)
+    if choices.is_whole or not view.can_act:  # read only: each row shows the entry it holds, by name
+        offer_entries(form, choices.offered, choices.pinned)
     else:  # too long for one select: searched, by the page's "Find" button or static/entry_search.js (0083)
 
         def find(text: str) -> list[tuple[int, str, str | None]]:
             return search_planning_entries(db.session, view.schema, view.context, text, ENTRY_SEARCH_LIMIT + 1) or []
 
         url = url_for("tasks.search_entries", task_id=view.task.id)
-        labels = {entry_id: label for entry_id, label, _group in offered}
-        offer_entry_search(form, url, pinned, labels, find, ENTRY_SEARCH_LIMIT)
+        labels = {entry_id: label for entry_id, label, _group in choices.offered}  # the held entries of the plan
+        offer_entry_search(form, url, choices.pinned, labels, find, ENTRY_SEARCH_LIMIT)
 
 
 def _cadre_boxes(view: TaskView, form: Any) -> dict[str, Any]:

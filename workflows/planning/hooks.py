@@ -13,7 +13,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from workflows.access import in_subtree
@@ -24,6 +24,7 @@ from workflows.errors import N_, Invalid, NotFound, Problem
 from workflows.hooks import (
     ChecklistChoices,
     CompletionEffect,
+    EntryChoices,
     InstanceLike,
     PlanningEntryChoices,
     PlanningEntrySearch,
@@ -72,6 +73,7 @@ __all__ = [
     "PLANNING_ENTRY_SEARCH",
     "POSITION_CHOICES",
     "TASK_HOOKS",
+    "count_plan_entries",
     "entry_labels",
     "framed_titles",
     "plan_cadre_ids",
@@ -288,22 +290,31 @@ def _entry_label(cadre: Cadre, position: Position, unit: OrgUnit) -> str:
     return f"{cadre.full_name} ({cadre.code}) — {position_label(position, unit)}"
 
 
+def _joined(query: Any) -> Any:
+    """An entry's query with what its label is made of: its cadre, its title and the title's unit."""
+    return (
+        query.join(Cadre, Cadre.id == PlanningEntry.cadre_id)
+        .join(Position, Position.id == PlanningEntry.position_id)
+        .join(OrgUnit, OrgUnit.id == Position.unit_id)
+    )
+
+
 def _entry_rows(session: Session, query: Any) -> list[tuple[PlanningEntry, Cadre, Position, OrgUnit]]:
-    return [
-        (row[0], row[1], row[2], row[3])
-        for row in session.execute(
-            query.join(Cadre, Cadre.id == PlanningEntry.cadre_id)
-            .join(Position, Position.id == PlanningEntry.position_id)
-            .join(OrgUnit, OrgUnit.id == Position.unit_id)
-        )
-    ]
+    return [(row[0], row[1], row[2], row[3]) for row in session.execute(_joined(query))]
 
 
-def plan_entries(session: Session, unit_id: int, term: str) -> list[tuple[PlanningEntry, str, OrgUnit]]:
+def plan_entries(
+    session: Session, unit_id: int, term: str, *, only: Collection[int] | None = None
+) -> list[tuple[PlanningEntry, str, OrgUnit]]:
     """The entries on a unit's plan for a term (active, for a title of the unit or a unit below it) — the entries
     the annual review screens and the collective may take off —, each with its label, unit by unit in tree order,
-    each unit's by the cadre's name and the title."""
-    rows = _entry_rows(session, select(PlanningEntry, Cadre, Position, OrgUnit).where(_plan_scope(unit_id, term)))
+    each unit's by the cadre's name and the title; given `only`, those of them with these ids."""
+    query = select(PlanningEntry, Cadre, Position, OrgUnit).where(_plan_scope(unit_id, term))
+    if only is not None:
+        if not only:
+            return []
+        query = query.where(PlanningEntry.id.in_(sorted(only)))
+    rows = _entry_rows(session, query)
     order = {
         unit.id: index
         for index, (unit, _depth) in enumerate(in_tree_order(list({r[3].id: r[3] for r in rows}.values())))
@@ -315,6 +326,15 @@ def plan_entries(session: Session, unit_id: int, term: str) -> list[tuple[Planni
 def _plan_scope(unit_id: int, term: str) -> Any:
     """What `plan_entries` lists: active entries of the term for a title of the unit or a unit below it."""
     return and_(PlanningEntry.term == term, PlanningEntry.status == PlanningStatus.ACTIVE, in_subtree(OrgUnit, unit_id))
+
+
+def count_plan_entries(session: Session, unit_id: int, term: str, *, leave_out: Collection[int] = ()) -> int:
+    """How many entries `plan_entries` lists (less `leave_out`), counted in SQL: a province's plan is not read to
+    know it is long (decision 0088)."""
+    query = _joined(select(func.count()).select_from(PlanningEntry)).where(_plan_scope(unit_id, term))
+    if leave_out:
+        query = query.where(PlanningEntry.id.not_in(sorted(leave_out)))
+    return int(session.scalar(query) or 0)
 
 
 def search_plan_entries(
@@ -768,21 +788,22 @@ def _proposals(data: Mapping[str, Any]) -> list[int]:
     return [int(r["entry_id"]) for r in screened or [] if r.get("entry_id") is not None]
 
 
-def _removal_choices(
-    session: Session, data: Mapping[str, Any], held: Collection[int]
-) -> tuple[list[tuple[int, str, str | None]], dict[int, str]]:
+def _removal_choices(session: Session, data: Mapping[str, Any], held: Collection[int], list_below: int) -> EntryChoices:
     """The removals' entries: each proposal stays in its own row (its select offers only it), any other row offers
-    the plan's other entries of the review's unit and term by name, grouped by unit (what the hook above accepts).
-    Without the task's data (a completed task) only the entries the form holds, by name, each in its row."""
+    the plan's other entries of the review's unit and term by name, grouped by unit (what the hook above accepts) —
+    if there are fewer than `list_below`; else they are counted, not read, and only those the form holds are listed,
+    by name (a row added searches the rest: `_removal_search`). Without the task's data (a completed task) only the
+    entries the form holds, by name, each in its row."""
     if data.get("unit_id") is None or data.get("term") is None:
-        return [], entry_labels(session, held)
-    pinned = entry_labels(session, _proposals(data))
+        return EntryChoices([], entry_labels(session, held))
+    unit_id, term, proposals = int(data["unit_id"]), str(data["term"]), _proposals(data)
+    pinned = entry_labels(session, proposals)
+    is_whole = count_plan_entries(session, unit_id, term, leave_out=proposals) < list_below
+    listed = plan_entries(session, unit_id, term, only=None if is_whole else set(held) - set(proposals))
     offered: list[tuple[int, str, str | None]] = [
-        (entry.id, label, unit.name)
-        for entry, label, unit in plan_entries(session, int(data["unit_id"]), str(data["term"]))
-        if entry.id not in pinned
+        (entry.id, label, unit.name) for entry, label, unit in listed if entry.id not in pinned
     ]
-    return offered, pinned
+    return EntryChoices(offered, pinned, is_whole)
 
 
 # The planning entries each form's "planning_entry" fields may take (the hook above refuses any other).
