@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import json
 import math
-import os
 import secrets
 import sys
 import tempfile
@@ -111,10 +111,10 @@ from workflows.timers import run_due_timers
 def main() -> None:
     from webapp import create_app
 
+    make_app: Callable[[], Flask] = create_app
     if _checks_offline(sys.argv[1:]):
-        # The inspection committee's machine: a file and a public key, no database to deploy the models into.
-        os.environ["CANBO_DEPLOY_ON_STARTUP"] = "0"
-    cli = FlaskGroup(create_app=create_app, help="Cán bộ — personnel procedures as BPMN workflows.")
+        make_app = functools.partial(create_app, offline_config())
+    cli = FlaskGroup(create_app=make_app, help="Cán bộ — personnel procedures as BPMN workflows.")
     try:
         cli.main(prog_name="canbo")
     except DBAPIError as error:
@@ -129,6 +129,20 @@ def _checks_offline(args: list[str]) -> bool:
     return args[:2] == ["audit", "verify-export"] and any(
         arg == "--public-key" or arg.startswith("--public-key=") for arg in args[2:]
     )
+
+
+def offline_config() -> dict[str, Any]:
+    """What the app runs the offline check with (decision 0088). The inspection committee's machine holds a file and
+    public keys, and the command leaves nothing behind: no instance folder, no secret key file, no SQLite file. So a
+    secret made for this run (the check signs no session), a database in memory that is never opened (none to reach,
+    whatever DATABASE_URL says, and no models to deploy into it), and none of an install's signing keys."""
+    return {
+        "SECRET_KEY": secrets.token_hex(32),
+        "SQLALCHEMY_DATABASE_URI": "sqlite://",
+        "DEPLOY_ON_STARTUP": False,
+        "EXPORT_SIGNING_KEY_FILE": "",
+        "EXPORT_RETIRED_PUBLIC_KEYS": "",
+    }
 
 
 # PostgreSQL's SQLSTATE for a missing table (psycopg: UndefinedTable); SQLite only says it in its message.

@@ -24,6 +24,7 @@ from tests.fixtures.workflow_helpers import WorkflowDriver
 from webapp import create_app
 from webapp.audit import signing as export_signing
 from webapp.audit.signing import SigningKeyMissing, existing_signing_key, signing_key, trusted_keys
+from webapp.cli import main
 from webapp.config import ConfigError
 from webapp.extensions import db
 from webapp.production import gunicorn_conf
@@ -317,6 +318,47 @@ def test_the_cli_writes_a_new_key_and_prints_the_public_one(runner, tmp_path: Pa
     assert output.read_text() == signing.public_pem(current.key)
 
 
+def _canbo(monkeypatch: pytest.MonkeyPatch, *args: str) -> int | str | None:
+    """The installed entry point, in this process: its exit code."""
+    monkeypatch.setattr(sys, "argv", ["canbo", *args])
+    with pytest.raises(SystemExit) as exited:
+        main()
+    return exited.value.code
+
+
+def test_the_offline_check_leaves_nothing_behind_and_other_commands_keep_their_instance_folder(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """The committee's own machine, nothing configured (decision 0088): the check creates no instance folder, no
+    secret key file, no SQLite database, neither there nor where it runs; any other command sets its install up as
+    before."""
+    here = tmp_path / "auditor"
+    here.mkdir()
+    instance = tmp_path / "instance"
+    monkeypatch.chdir(here)
+    monkeypatch.setattr(Flask, "auto_find_instance_path", lambda _app: str(instance))
+    for name in (
+        "SECRET_KEY",
+        "DATABASE_URL",
+        "AUDIT_ANCHOR_KEY",
+        "CANBO_EXPORT_SIGNING_KEY_FILE",
+        "CANBO_EXPORT_RETIRED_PUBLIC_KEYS",
+        "CANBO_DEPLOY_ON_STARTUP",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    public_key = str(EXPORTS / "format-4-public-key.pem")
+    for export in ("format-4.json", "format-4.html"):
+        code = _canbo(monkeypatch, "audit", "verify-export", str(EXPORTS / export), "--public-key", public_key)
+        printed = capsys.readouterr()
+        assert code == 0 and "intact" in printed.out, printed
+        assert not instance.exists() and list(here.iterdir()) == []
+    # A command of the install's (its public key, on SQLite made into its instance folder): the folder as before.
+    monkeypatch.setenv("CANBO_DEPLOY_ON_STARTUP", "0")
+    assert _canbo(monkeypatch, "audit", "export-key") == 0, capsys.readouterr()
+    assert {path.name for path in instance.iterdir()} >= {"secret_key", export_signing.GENERATED_KEY_NAME}
+    assert list(here.iterdir()) == []
+
+
 def test_an_export_verifies_offline_with_the_public_key_alone(tmp_path: Path) -> None:
     """The committee's machine: the canbo package, the file and the public key — the database unreachable, no
     audit key, no signing key (decision 0077)."""
@@ -364,3 +406,4 @@ def test_an_export_verifies_offline_with_the_public_key_alone(tmp_path: Path) ->
     assert broken.returncode == 1 and "NOT intact" in broken.stderr
     trusted = [signing.TrustedKey(signing.load_public_key(public_key.read_bytes()), "k")]
     assert verify_export(forged.read_bytes(), trusted=trusted).signature is SignatureCheck.ALTERED
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["forged.json", "other.pem"]  # the test's own
