@@ -42,9 +42,10 @@ from webapp.config import ConfigError
 from webapp.evaluation import evaluation_policy, reminder_leads
 from webapp.evaluation.rollup_cli import annual_command, rollup_command
 from webapp.extensions import db
-from webapp.http import act, problem_text, script_failure_text, translated
+from webapp.http import problem_text, translated
 from webapp.notifications import digest_schedule, email_links
 from webapp.own_start_pages import own_start_page
+from webapp.start_commands import start_or_exit
 from workflows import clock
 from workflows.appointment.service import (
     start_appointment,
@@ -494,23 +495,17 @@ def start_command(
     subject_id = _lookup_id(Cadre, subject_code) if subject_code else None
     unit_id = _lookup_id(OrgUnit, unit_code) if unit_code else None
     actor = _user(username)
-    try:
-        # Through `act`, as a start from the page: a failed model script is noted for /admin after the rollback.
-        instance = act(
-            lambda: operations.start_instance(
-                db.session,
-                _engine(),
-                actor=actor,
-                process_id=process_id,
-                data=data,
-                subject_cadre_id=subject_id,
-                unit_id=unit_id,
-            )
+    instance = start_or_exit(
+        lambda: operations.start_instance(
+            db.session,
+            _engine(),
+            actor=actor,
+            process_id=process_id,
+            data=data,
+            subject_cadre_id=subject_id,
+            unit_id=unit_id,
         )
-    except ScriptFailure as failure:
-        _fail(script_failure_text(failure))
-    except WorkflowError as error:
-        _fail(str(error))
+    )
     click.echo(f"started {instance.reference} (id {instance.id})")
     _print_open_tasks(instance.id)
 
@@ -579,7 +574,6 @@ def tasks_reassign_command(task_id: int, to_username: str, reason: str, username
 
 
 def _complete(actor: User, task_id: int, data: dict[str, Any]):  # type: ignore[no-untyped-def]
-    from workflows.errors import ScriptFailure
 
     try:
         with transaction(db.session):
@@ -806,24 +800,18 @@ def appointment() -> None:
 @with_appcontext
 def appointment_start(cadre_code: str, position_id: int, source: str, username: str) -> None:
     actor = _user(username)
-    try:
-        # Through `act`, as the page starts it: a failed model script is noted for /admin after the rollback.
-        instance = act(
-            lambda: start_appointment(
-                db.session,
-                _engine(),
-                actor=actor,
-                cadre_code=cadre_code,
-                position_id=position_id,
-                source=source,
-                policy=appointment_policy(),
-                calendar=work_calendar(),
-            )
+    instance = start_or_exit(
+        lambda: start_appointment(
+            db.session,
+            _engine(),
+            actor=actor,
+            cadre_code=cadre_code,
+            position_id=position_id,
+            source=source,
+            policy=appointment_policy(),
+            calendar=work_calendar(),
         )
-    except ScriptFailure as failure:
-        _fail(script_failure_text(failure))
-    except WorkflowError as error:
-        _fail(str(error))
+    )
     click.echo(f"started {instance.reference} ({instance.business_key})")
 
 

@@ -16,9 +16,10 @@ from sqlalchemy import select
 from webapp.config import ConfigError
 from webapp.evaluation import evaluation_policy, task_grouping
 from webapp.extensions import db
-from webapp.http import act, process_engine, script_failure_text
+from webapp.http import process_engine
+from webapp.start_commands import start_or_exit
 from workflows.db import transaction
-from workflows.errors import ScriptFailure, WorkflowError
+from workflows.errors import WorkflowError
 from workflows.evaluation.annual import start_annual_run
 from workflows.evaluation.rollup import VIEW_ROLES, WRITE_ROLES, Rollup, TaskGrouping, build_rollup, record_rollup
 from workflows.registry.models import User
@@ -132,22 +133,17 @@ def annual_command(year: str, unit_code: str, no_subunits: bool, username: str |
         if actor is None:
             _fail(f"no such user: {username}")
     grouping = _grouping()
-    try:
-        # Through `act`, as the page starts it: a failed model script is noted for /admin after the rollback.
-        instance_id = act(
-            lambda: start_annual_run(
-                db.session,
-                process_engine(),
-                actor=actor,
-                unit_code=unit_code,
-                year=year,
-                include_subunits=not no_subunits,
-                grouping=grouping,
-                policy=evaluation_policy(),
-            )
-        )
-    except ScriptFailure as failure:
-        _fail(script_failure_text(failure))
-    except WorkflowError as error:
-        _fail(f"Không bắt đầu được kỳ xếp loại cuối năm; không có gì được ghi.\n{error}")
+    instance_id = start_or_exit(
+        lambda: start_annual_run(
+            db.session,
+            process_engine(),
+            actor=actor,
+            unit_code=unit_code,
+            year=year,
+            include_subunits=not no_subunits,
+            grouping=grouping,
+            policy=evaluation_policy(),
+        ),
+        refused=lambda error: f"Không bắt đầu được kỳ xếp loại cuối năm; không có gì được ghi.\n{error}",
+    )
     click.echo(f"Kỳ xếp loại cuối năm {year} của {unit_code}: quy trình số {instance_id}.")

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from webapp.extensions import db
-from webapp.http import act, process_engine, script_failure_text
+from webapp.http import process_engine
 from webapp.planning import planning_policy
-from workflows.errors import ScriptFailure, WorkflowError
+from webapp.start_commands import start_or_exit
 from workflows.planning.service import Variant, start_planning
 from workflows.registry.models import User
+
+
+def _click_error(message: str) -> NoReturn:
+    """Click's way, as this command's other refusals: "Error: <message>" on stderr, exit status 1."""
+    raise click.ClickException(message)
 
 
 @click.group(help="Cadre planning (quy hoạch): the next term's plan and the annual review.")
@@ -29,21 +36,16 @@ def planning_start(unit_code: str, term: str, variant: str, username: str) -> No
     actor = db.session.scalar(select(User).where(User.username == username, User.is_active))
     if actor is None:
         raise click.ClickException(f"no active user {username!r}")
-    try:
-        # Through `act`, as the page starts it: a failed model script is noted for /admin after the rollback.
-        instance = act(
-            lambda: start_planning(
-                db.session,
-                process_engine(),
-                actor=actor,
-                unit_code=unit_code,
-                term=term,
-                variant=variant,
-                policy=planning_policy(),
-            )
-        )
-    except ScriptFailure as failure:
-        raise click.ClickException(script_failure_text(failure)) from failure
-    except WorkflowError as error:
-        raise click.ClickException(str(error)) from error
+    instance = start_or_exit(
+        lambda: start_planning(
+            db.session,
+            process_engine(),
+            actor=actor,
+            unit_code=unit_code,
+            term=term,
+            variant=variant,
+            policy=planning_policy(),
+        ),
+        fail=_click_error,
+    )
     click.echo(f"started {instance.reference} ({instance.business_key})")

@@ -11,9 +11,9 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from webapp.extensions import db
-from webapp.http import act, script_failure_text
 from webapp.rotation import rotation_policy
-from workflows.errors import Invalid, ScriptFailure, WorkflowError
+from webapp.start_commands import start_or_exit
+from workflows.errors import Invalid, WorkflowError
 from workflows.registry.models import User
 from workflows.rotation.service import RotationRequest, start_rotation
 from workflows.rotation.signals import can_see_signals, rotation_signals, signal_scope
@@ -61,22 +61,22 @@ def rotation_start(
         purpose=purpose,
         purpose_note=note,
     )
-    try:
-        # Through `act`, as the page starts it: a failed model script is noted for /admin after the rollback.
-        instance = act(
-            lambda: start_rotation(
-                db.session, current_app.extensions["canbo_engine"], actor=actor, request=request,
-                policy=rotation_policy(),
-            )
-        )  # fmt: skip
-    except ScriptFailure as failure:
-        _fail(script_failure_text(failure))
-    except Invalid as error:  # the refusal, then each problem once
-        problems = (f"  {p.field}: {p.explained}" if p.field else f"  {p.explained}" for p in error.problems)
-        _fail("\n".join([error.explained, *problems]))
-    except WorkflowError as error:
-        _fail(str(error))
+    instance = start_or_exit(
+        lambda: start_rotation(
+            db.session, current_app.extensions["canbo_engine"], actor=actor, request=request,
+            policy=rotation_policy(),
+        ),
+        refused=_refusal_text,
+    )  # fmt: skip
     click.echo(f"started {instance.reference} ({instance.business_key})")
+
+
+def _refusal_text(error: WorkflowError) -> str:
+    """A refused rotation: an invalid request says the refusal, then each problem once."""
+    if not isinstance(error, Invalid):
+        return str(error)
+    problems = (f"  {p.field}: {p.explained}" if p.field else f"  {p.explained}" for p in error.problems)
+    return "\n".join([error.explained, *problems])
 
 
 @rotation.command("signals", help="List the cadres to consider for rotation in USERNAME's scope.")
