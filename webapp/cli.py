@@ -45,7 +45,7 @@ from webapp.extensions import db
 from webapp.http import problem_text, translated
 from webapp.notifications import digest_schedule, email_links
 from webapp.own_start_pages import own_start_page
-from webapp.start_commands import start_or_exit
+from webapp.start_commands import exit_with, start_or_exit
 from workflows import clock
 from workflows.appointment.service import (
     start_appointment,
@@ -120,9 +120,9 @@ def main() -> None:
         cli.main(prog_name="canbo")
     except DBAPIError as error:
         # An operator's first command on a new database, or a server that is down: one line they can act on.
-        _fail(_database_error_message(error))
+        exit_with(_database_error_message(error))
     except ConfigError as error:
-        _fail(str(error))
+        exit_with(str(error))
 
 
 def _checks_offline(args: list[str]) -> bool:
@@ -174,17 +174,12 @@ def init_app(app: Flask) -> None:
         app.cli.add_command(command)
 
 
-def _fail(message: str) -> None:
-    click.echo(message, err=True)
-    sys.exit(1)
-
-
 def _user(username: str | None) -> User | None:
     if username is None:
         return None
     user = db.session.scalar(select(User).where(User.username == username))
     if user is None:
-        _fail(f"no such user: {username}")
+        exit_with(f"no such user: {username}")
     return user
 
 
@@ -213,15 +208,15 @@ def _read_bundle(paths: tuple[str, ...]) -> tuple[list[BundleFile], dict[str, by
         if path.is_dir():
             inside = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in BUNDLE_SUFFIXES)
             if not any(p.suffix.lower() == ".bpmn" for p in inside):
-                _fail(f"{raw}: the directory holds no .bpmn file")
+                exit_with(f"{raw}: the directory holds no .bpmn file")
             found.extend(inside)
         elif path.is_file():
             found.append(path)
         else:
-            _fail(f"{raw}: no such file or directory")
+            exit_with(f"{raw}: no such file or directory")
     files, forms, problems = split_uploads((str(path), path.read_bytes()) for path in found)
     if problems:
-        _fail(str(Invalid("the model bundle is not valid", problems)))
+        exit_with(str(Invalid("the model bundle is not valid", problems)))
     return files, forms
 
 
@@ -252,9 +247,9 @@ def deploy_command(paths: tuple[str, ...], username: str | None) -> None:
                 extra_forms=forms,
             )
     except Invalid as error:
-        _fail(f"Rejected, nothing was stored.\n{error}")
+        exit_with(f"Rejected, nothing was stored.\n{error}")
     except WorkflowError as error:
-        _fail(error.explained)
+        exit_with(error.explained)
     for result in results:
         click.echo(str(result))
 
@@ -270,7 +265,7 @@ def validate_command(paths: tuple[str, ...]) -> None:
     try:
         bundle = validate_bundle(files, Path(current_app.config["FORMS_DIR"]), forms)
     except Invalid as error:
-        _fail(str(error))
+        exit_with(str(error))
     click.echo(f"valid: {', '.join(bundle.process_ids)}")
 
 
@@ -303,7 +298,7 @@ def withdraw_command(process_id: str, reason: str, username: str | None) -> None
         with transaction(db.session):
             version = retire_process(db.session, actor=_user(username), process_id=process_id, reason=reason)
     except WorkflowError as error:
-        _fail(error.message)
+        exit_with(error.message)
     click.echo(f"{process_id} v{version.version} withdrawn from use")
 
 
@@ -317,7 +312,7 @@ def reinstate_command(process_id: str, reason: str, username: str | None) -> Non
         with transaction(db.session):
             version = reinstate_process(db.session, actor=_user(username), process_id=process_id, reason=reason)
     except WorkflowError as error:
-        _fail(error.message)
+        exit_with(error.message)
     click.echo(f"{process_id} v{version.version} in use again")
 
 
@@ -338,7 +333,7 @@ def rollback_command(process_id: str, version: int, reason: str, username: str |
                 db.session, actor=_user(username), process_id=process_id, version=version, reason=reason
             )
     except WorkflowError as error:
-        _fail(str(error))
+        exit_with(str(error))
     click.echo(str(result))
 
 
@@ -366,11 +361,11 @@ def verify_command(instance_id: int | None, digest_file: str | None) -> None:
         report = verify_chains(db.session, instance_chain(instance_id) if instance_id is not None else None)
     db.session.rollback()
     if instance_id is not None and report.chains == 0:
-        _fail(f"instance {instance_id} has no audit chain")
+        exit_with(f"instance {instance_id} has no audit chain")
     if not report.ok:
         for chain_break in report.breaks:
             click.echo(f"BROKEN {chain_break}", err=True)
-        _fail(f"audit trail NOT intact: {len(report.breaks)} broken chain(s) of {report.chains}")
+        exit_with(f"audit trail NOT intact: {len(report.breaks)} broken chain(s) of {report.chains}")
     click.echo(f"audit trail intact: {report.chains} chain(s), {report.events} event(s)")
 
 
@@ -490,7 +485,7 @@ def start_command(
     own_page = own_start_page(process_id)
     if own_page is not None:
         # Started without the data its own command gathers, it would fail at its first gateway.
-        _fail(f"{process_id} is started with `{own_page.command}`, which asks for what it needs (see --help)")
+        exit_with(f"{process_id} is started with `{own_page.command}`, which asks for what it needs (see --help)")
     data = _json_object(data_json)
     subject_id = _lookup_id(Cadre, subject_code) if subject_code else None
     unit_id = _lookup_id(OrgUnit, unit_code) if unit_code else None
@@ -525,7 +520,7 @@ def tasks_list_command(instance_id: int) -> None:
     # An id beyond the integer column is not looked up: PostgreSQL would fail on it rather than find nothing.
     instance = db.session.get(ProcessInstance, instance_id) if 0 < instance_id <= MAX_ID else None
     if instance is None:
-        _fail(f"no such instance: {instance_id}")
+        exit_with(f"no such instance: {instance_id}")
     if not _print_open_tasks(instance_id):
         click.echo(f"{instance.reference}: {instance.status}, no open tasks")
 
@@ -542,7 +537,7 @@ def tasks_complete_command(task_id: int, username: str, data_json: str) -> None:
     try:
         instance = _complete(actor, task_id, data)
     except WorkflowError as error:
-        _fail(str(error))
+        exit_with(str(error))
     click.echo(f"{instance.reference}: {instance.status}")
     _print_open_tasks(instance.id)
 
@@ -562,7 +557,7 @@ def tasks_reassign_command(task_id: int, to_username: str, reason: str, username
     actor = _user(username)
     receiver = _named_user(to_username)
     if not 0 < task_id <= MAX_ID:
-        _fail(f"no such task: {task_id}")
+        exit_with(f"no such task: {task_id}")
     try:
         with transaction(db.session):
             task = operations.reassign_task(
@@ -603,16 +598,16 @@ def _json_object(text: str) -> dict[str, Any]:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as error:
-        _fail(f"--data is not valid JSON: {error}")
+        exit_with(f"--data is not valid JSON: {error}")
     if not isinstance(value, dict):
-        _fail("--data must be a JSON object")
+        exit_with("--data must be a JSON object")
     return value
 
 
 def _lookup_id(model: Any, code: str) -> int:
     found = db.session.scalar(select(model.id).where(model.code == code))
     if found is None:
-        _fail(f"no {model.__tablename__[:-1].replace('_', ' ')} with code {code}")
+        exit_with(f"no {model.__tablename__[:-1].replace('_', ' ')} with code {code}")
     return found
 
 
@@ -652,7 +647,9 @@ class _PollSeconds(click.FloatRange):
 def worker(once: bool, poll: float | None) -> None:
     interval = poll if poll is not None else current_app.config["WORKER_POLL_SECONDS"]
     if not POLL_SECONDS[0] <= interval <= POLL_SECONDS[1]:  # false for nan too
-        _fail(f"CANBO_WORKER_POLL_SECONDS must be between {POLL_SECONDS[0]} and {POLL_SECONDS[1]} (it is {interval})")
+        exit_with(
+            f"CANBO_WORKER_POLL_SECONDS must be between {POLL_SECONDS[0]} and {POLL_SECONDS[1]} (it is {interval})"
+        )
     session_factory = sessionmaker(bind=db.engine, expire_on_commit=False)
     auto_open = [code.strip() for code in current_app.config["EVALUATION_AUTO_OPEN_UNITS"].split(",") if code.strip()]
     identity = WorkerIdentity()
@@ -845,7 +842,7 @@ def token_command(username: str, name: str) -> None:
         with transaction(db.session):
             token = create_token(db.session, user, name)
     except WorkflowError as error:
-        _fail(str(error))
+        exit_with(str(error))
     click.echo(token)
 
 
@@ -855,7 +852,7 @@ def _refused(error: WorkflowError) -> None:
         lines = [translated(error)]
         if isinstance(error, Invalid):
             lines += [f"  - {problem_text(problem)}" for problem in error.problems]
-    _fail("\n".join(lines))
+    exit_with("\n".join(lines))
 
 
 def _unit_id(code: str) -> int | None:
@@ -962,7 +959,7 @@ def revoke_command(username: str, role: str, unit: str, reason: str) -> None:
     unit_id = _unit_id(unit)
     held = next((a.id for a in user.role_assignments if a.role == role and a.unit_id == unit_id), None)
     if held is None:
-        _fail(f"{user.username} không có vai trò {role} tại {unit.upper()}.")
+        exit_with(f"{user.username} không có vai trò {role} tại {unit.upper()}.")
     _account_change(lambda: revoke_role(db.session, None, user.id, assignment_id=held, reason=reason))
     click.echo(f"Đã bỏ vai trò {role} tại {unit.upper()} của {user.username}.")
 
@@ -1025,7 +1022,7 @@ def _check_writable(path: Path, consequence: str) -> None:
         with tempfile.TemporaryFile(dir=path.parent):
             pass
     except OSError as error:
-        _fail(_cannot_write(path, error, consequence))
+        exit_with(_cannot_write(path, error, consequence))
 
 
 def _write_file(path: Path, content: bytes) -> None:
@@ -1106,18 +1103,18 @@ def import_cadres_command(path: Path, skip_bad_rows: bool, report_path: Path | N
         except ImportRefused as refused:
             for problem in refused.report.problems:
                 click.echo(str(problem), err=True)
-            _fail(f"{len(refused.report.problems)} lỗi; không có dòng nào được nhập.")
+            exit_with(f"{len(refused.report.problems)} lỗi; không có dòng nào được nhập.")
         except WorkflowError as error:
-            _fail(str(error))
+            exit_with(str(error))
     click.echo(f"đã tạo {result.created}, cập nhật {result.updated}, không đổi {result.unchanged}")
     if result.skipped_rows:
         try:
             _write_file(report_target, write_problem_report(result.report, report_format))
         except OSError as error:
-            _fail(_cannot_write(report_target, error, "các dòng hợp lệ đã được nhập"))
+            exit_with(_cannot_write(report_target, error, "các dòng hợp lệ đã được nhập"))
         click.echo(f"bỏ qua {len(result.skipped_rows)} dòng có lỗi; báo cáo: {report_target}", err=True)
     if result.skipped_rows and not result.created + result.updated + result.unchanged:
-        _fail(f"Cả {len(result.skipped_rows)} dòng đều có lỗi; không có dòng nào được nhập.")
+        exit_with(f"Cả {len(result.skipped_rows)} dòng đều có lỗi; không có dòng nào được nhập.")
 
 
 def _in_vietnamese(problem: Problem) -> str:
@@ -1178,7 +1175,7 @@ def _export(output: Path, content: Callable[[Format], bytes], fmt: str | None) -
     try:
         _write_file(output, content(chosen))
     except OSError as error:
-        _fail(_cannot_write(output, error, "không có gì được ghi"))
+        exit_with(_cannot_write(output, error, "không có gì được ghi"))
     click.echo(str(output))
 
 
@@ -1235,7 +1232,7 @@ def evaluation_open_command(
         try:
             products = read_assigned_products(products_file.read_bytes(), products_file.name)
         except Invalid as error:
-            _fail(f"Không dùng được tệp sản phẩm được giao; không có gì được ghi.\n{error}")
+            exit_with(f"Không dùng được tệp sản phẩm được giao; không có gì được ghi.\n{error}")
     started = time.perf_counter()
     with click.progressbar(length=1, label=f"Mở kỳ đánh giá {month}", file=sys.stderr) as bar:
 
@@ -1255,7 +1252,7 @@ def evaluation_open_command(
                 on_chunk=bar.update,
             )
         except WorkflowError as error:
-            _fail(f"Không mở được kỳ đánh giá; không có gì được ghi.\n{error}")
+            exit_with(f"Không mở được kỳ đánh giá; không có gì được ghi.\n{error}")
     opened_without = (
         f", đã mở cả cho {summary.without_account} cán bộ chưa có tài khoản" if summary.without_account else ""
     )

@@ -7,8 +7,6 @@ no position is "chung"); the ratio, rounding and tie-break from EVALUATION_POLIC
 
 from __future__ import annotations
 
-import sys
-
 import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
@@ -17,17 +15,12 @@ from webapp.config import ConfigError
 from webapp.evaluation import evaluation_policy, task_grouping
 from webapp.extensions import db
 from webapp.http import process_engine
-from webapp.start_commands import start_or_exit
+from webapp.start_commands import exit_with, start_or_exit
 from workflows.db import transaction
 from workflows.errors import WorkflowError
 from workflows.evaluation.annual import start_annual_run
 from workflows.evaluation.rollup import VIEW_ROLES, WRITE_ROLES, Rollup, TaskGrouping, build_rollup, record_rollup
 from workflows.registry.models import User
-
-
-def _fail(message: str) -> None:
-    click.echo(message, err=True)
-    sys.exit(1)
 
 
 def _score(value: float | None) -> str:
@@ -38,7 +31,7 @@ def _grouping() -> TaskGrouping:
     try:
         return task_grouping()
     except ConfigError:
-        _fail("EVALUATION_TASK_GROUPS phải là một ánh xạ mã chức danh → tên nhóm.")
+        exit_with("EVALUATION_TASK_GROUPS phải là một ánh xạ mã chức danh → tên nhóm.")
         raise
 
 
@@ -87,7 +80,7 @@ def rollup_command(year: str, unit_code: str, no_subunits: bool, write: bool, us
     if username is not None:
         actor = db.session.scalar(select(User).where(User.username == username))
         if actor is None:
-            _fail(f"no such user: {username}")
+            exit_with(f"no such user: {username}")
     grouping = _grouping()
     try:
         with transaction(db.session):
@@ -113,7 +106,7 @@ def rollup_command(year: str, unit_code: str, no_subunits: bool, write: bool, us
                         "xếp loại cuối năm."
                     )
     except WorkflowError as error:
-        _fail(f"Không tổng hợp được; không có gì được ghi.\n{error}")
+        exit_with(f"Không tổng hợp được; không có gì được ghi.\n{error}")
 
 
 @click.command(
@@ -131,7 +124,7 @@ def annual_command(year: str, unit_code: str, no_subunits: bool, username: str |
     if username is not None:
         actor = db.session.scalar(select(User).where(User.username == username))
         if actor is None:
-            _fail(f"no such user: {username}")
+            exit_with(f"no such user: {username}")
     grouping = _grouping()
     instance_id = start_or_exit(
         lambda: start_annual_run(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from datetime import datetime
 
 import click
@@ -12,22 +11,17 @@ from sqlalchemy import select
 
 from webapp.extensions import db
 from webapp.rotation import rotation_policy
-from webapp.start_commands import start_or_exit
+from webapp.start_commands import exit_with, start_or_exit
 from workflows.errors import Invalid, WorkflowError
 from workflows.registry.models import User
 from workflows.rotation.service import RotationRequest, start_rotation
 from workflows.rotation.signals import can_see_signals, rotation_signals, signal_scope
 
 
-def _fail(message: str) -> None:
-    click.echo(message, err=True)
-    sys.exit(1)
-
-
 def _user(username: str) -> User:
     user = db.session.scalar(select(User).where(User.username == username, User.is_active))
     if user is None:
-        _fail(f"no such user: {username}")
+        exit_with(f"no such user: {username}")
     assert user is not None
     return user
 
@@ -85,7 +79,7 @@ def _refusal_text(error: WorkflowError) -> str:
 def rotation_signals_command(username: str) -> None:
     user = _user(username)
     if not can_see_signals(user):  # as the signals page answers 403
-        _fail(f"{username} may not see rotation signals: only personnel officers and administrators may.")
+        exit_with(f"{username} may not see rotation signals: only personnel officers and administrators may.")
     found = rotation_signals(db.session, signal_scope(user))
     for signal in found:
         click.echo(f"{signal.kind}\t{signal.cadre_code}\t{signal.cadre_name}\t{signal.reason}")
