@@ -21,7 +21,7 @@ from webapp.evaluation import POLICY_KEY, views
 from workflows import clock
 from workflows.db import transaction
 from workflows.models import ProcessInstance
-from workflows.registry.models import EvaluationResult
+from workflows.registry.models import Cadre, EvaluationResult, User
 from workflows.rules.evaluation import EvaluationPolicy
 
 MONTH = "2026-11"
@@ -272,3 +272,39 @@ def test_a_row_names_the_values_that_do_not_say_what_they_are(auth: AuthActions,
     assert rows > 0
     for label in ("Điểm", "Người quyết định", "Tiến độ"):
         assert html.count(f'<td data-label="{label}">') == rows, label
+
+
+def _linked(html: str) -> dict[str, str]:
+    """{cadre code: the href of its name} for the rows whose name is a link."""
+    return dict(re.findall(r"<td>([A-Z0-9]+)</td>\s*<td><a href=\"([^\"]+)\">", html))
+
+
+def _cadre_code(session_factory: sessionmaker[Session], username: str) -> str:
+    with session_factory() as session:
+        code = session.scalar(select(Cadre.code).join(User, User.cadre_id == Cadre.id).where(User.username == username))
+    assert code is not None
+    return code
+
+
+@pytest.mark.parametrize(("reader", "sees_the_heads"), [("supervisor1", False), ("head1", True)])
+def test_a_name_links_to_its_evaluation_only_when_the_reader_may_open_it(
+    auth: AuthActions, client, seeded, session_factory: sessionmaker[Session], reader: str, sees_the_heads: bool
+) -> None:
+    """The unit head's evaluation runs in the unit above (its decision is the superior's): the unit's supervisor sees
+    the row, but its name is plain text, since the instance page would answer 404; every link drawn opens."""
+    auth.login("personnel1")
+    _open_commune(auth)
+    auth.logout()
+    auth.login(reader)
+    html = client.get(f"/evaluation/results?unit=X001&month={MONTH}").get_data(as_text=True)
+    head = _cadre_code(session_factory, "head1")
+    rows, linked = _codes(html), _linked(html)
+    assert head in rows and len(rows) >= 4
+    assert (head in linked) is sees_the_heads
+    assert set(linked) == (set(rows) if sees_the_heads else set(rows) - {head})
+    for code, href in linked.items():
+        assert href.startswith("/instances/")
+        assert client.get(href).status_code == 200, code
+    if not sees_the_heads:
+        row = re.search(rf"<td>{head}</td>\s*<td>([^<]*)</td>", html)
+        assert row is not None and row.group(1).strip()  # the name, as text

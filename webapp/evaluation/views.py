@@ -20,7 +20,7 @@ from webapp.http import act, problem_text, process_engine, refusal_on_fields, st
 from webapp.instances.views import STATUS_LABELS
 from webapp.query_args import page_arg
 from webapp.start_form import unit_tree
-from workflows.access import in_subtree, role_units
+from workflows.access import in_subtree, role_units, visible_instance_ids
 from workflows.charts import bar_chart, stacked_bar
 from workflows.errors import Invalid, NotAllowed, NotFound, WorkflowError
 from workflows.evaluation.annual import PROCESS_ID as ANNUAL_PROCESS_ID
@@ -180,15 +180,15 @@ def open_page() -> Any:
 
 
 def _flash_opened(summary: OpeningSummary) -> None:
+    """What the opening did, the cadres without a login said once: those skipped (the default), or those opened
+    with nobody to receive their form (when the person chose to open theirs too)."""
     flash(
         _(
-            "Month %(month)s, %(unit)s: %(opened)s evaluations opened, %(already)s already open, "
-            "%(missing)s cadres without a user account.",
+            "Month %(month)s, %(unit)s: %(opened)s evaluations opened, %(already)s already open.",
             month=month_text(summary.month),
             unit=summary.unit_name,
             opened=summary.opened,
             already=summary.already_open,
-            missing=summary.without_account,
         ),
         "success",
     )
@@ -198,6 +198,15 @@ def _flash_opened(summary: OpeningSummary) -> None:
                 "%(count)s cadres without a login were not opened. Once the administrator has given them a login, "
                 "open the month again: only they will be opened.",
                 count=summary.skipped_without_account,
+            ),
+            "warning",
+        )
+    elif summary.without_account:
+        flash(
+            _(
+                "Of the evaluations opened, %(count)s are for cadres without a login: they reach nobody's inbox "
+                "until the administrator assigns them from the unassigned list.",
+                count=summary.without_account,
             ),
             "warning",
         )
@@ -327,6 +336,9 @@ def results() -> Any:
     # The progress summary's links narrow the list to a stage (only those who see the evaluations under way).
     stage = request.args.get("stage") if access == FULL else None
     page = month_page(db.session, query, page=page_arg(request.args), per_page=RESULTS_PER_PAGE, stage=stage)
+    # A name links to its evaluation only when the instance page would open for this reader (a unit head's
+    # evaluation runs in the unit above: the unit's supervisor cannot open it).
+    readable = visible_instance_ids(db.session, current_user, (row.instance_id for row in page.rows))
     shown_month = month_text(month)
     title = (
         _("Grades of %(month)s: %(unit)s and the units below", month=shown_month, unit=unit.name)
@@ -341,6 +353,7 @@ def results() -> Any:
         chart=chart,
         labels=GRADE_LABELS,
         stages=STAGES,
+        readable=readable,
         **context,
     )
 
