@@ -730,8 +730,8 @@ def _worker_pass(
             skip_without_account=not include,
         ):
             click.echo(
-                f"evaluation {opening.month} opened for {opening.unit_code}: {opening.opened} instance(s), "
-                f"{opening.skipped_without_account} cadre(s) without a login account skipped"
+                f"evaluation {opening.month} opened for {opening.unit_code}: {opening.opened} instance(s)"
+                + _without_login_said(opening.skipped_without_account, opening.opened_without_account)
             )
     for started in start_due_reappointments_daily(
         session_factory, _engine(), policy=appointment_policy(), calendar=work_calendar()
@@ -745,6 +745,16 @@ def _worker_pass(
         click.echo(f"overdue digest sent to {digests} leader(s)")
     if anchor := write_daily_anchor(session_factory, key=anchor_key()):
         click.echo(f"audit anchor of {anchor.anchored_on}: {anchor.chains} chain(s), {anchor.events} event(s)")
+
+
+def _without_login_said(skipped: int, opened: int) -> str:
+    """The worker's words for the cadres without a login, said once: skipped (the default), or opened by the
+    setting (decision 0068); nothing when there were none."""
+    if skipped:
+        return f", {skipped} cadre(s) without a login account skipped"
+    if opened:
+        return f", {opened} of them for cadre(s) without a login account"
+    return ""
 
 
 def loopback_link_warning(base_url: str) -> str | None:
@@ -1253,13 +1263,16 @@ def evaluation_open_command(
             )
         except WorkflowError as error:
             exit_with(f"Không mở được kỳ đánh giá; không có gì được ghi.\n{error}")
-    opened_without = (
-        f", đã mở cả cho {summary.without_account} cán bộ chưa có tài khoản" if summary.without_account else ""
-    )
+    # The cadres without a login, said once: skipped (the default) or opened on request (decision 0068).
+    if summary.skipped_without_account:
+        without_login = f", bỏ qua {summary.skipped_without_account} cán bộ chưa có tài khoản"
+    elif summary.without_account:
+        without_login = f", đã mở cả cho {summary.without_account} cán bộ chưa có tài khoản"
+    else:
+        without_login = ""
     click.echo(
         f"{summary.month} {summary.unit_code} ({summary.unit_name}): đã mở {summary.opened}, "
-        f"đã mở từ trước {summary.already_open}, bỏ qua {summary.skipped_without_account} cán bộ chưa có tài khoản"
-        f"{opened_without}"
+        f"đã mở từ trước {summary.already_open}{without_login}"
         + (f", không mở được {len(summary.failed)} cán bộ do quy trình gặp lỗi" if summary.failed else "")
         + f" ({time.perf_counter() - started:.1f} s)"
     )

@@ -60,6 +60,23 @@ def _facts(page: str) -> dict[str, str]:
     return dict(zip(terms, values, strict=True))
 
 
+def _to_open(page: str) -> dict[str, str]:
+    """The preview's "Evaluations to open", one figure per choice about cadres without a login, as worded."""
+    doc = lxml_html.fromstring(page)
+    return {
+        span.get("data-without-account"): " ".join(span.text_content().split())
+        for span in doc.xpath('//dl[@class="facts"]/dd/span[@data-without-account]')
+    }
+
+
+def _flashes(page: str) -> list[tuple[str, str]]:
+    doc = lxml_html.fromstring(page)
+    return [
+        (div.get("class").split()[-1], " ".join(div.text_content().split()))
+        for div in doc.xpath('//div[contains(concat(" ", @class, " "), " flash ")]')
+    ]
+
+
 def test_the_preview_counts_and_writes_nothing(auth: AuthActions, driver: WorkflowDriver) -> None:
     _add_cadre_without_login(driver)
     cadres, with_login = _counts(driver)
@@ -68,13 +85,20 @@ def test_the_preview_counts_and_writes_nothing(auth: AuthActions, driver: Workfl
     response = _post(auth)
     assert response.status_code == 200
     page = response.get_data(as_text=True)
-    assert _facts(page) == {
-        "Số phiếu sẽ mở": str(cadres),
+    facts = _facts(page)
+    assert {term: facts[term] for term in facts if term != "Số phiếu sẽ mở"} == {
         "Cán bộ đã có tài khoản": str(with_login),
         "Cán bộ chưa có tài khoản": str(cadres - with_login),
         "Đã mở từ trước": "0",
     }
+    # The count follows the choice: both figures are written, each worded for its option (right without a script).
+    assert _to_open(page) == {
+        "skip": f"{with_login} nếu tạm chưa mở cho cán bộ chưa có tài khoản",
+        "open": f"{cadres} nếu mở cả cho cán bộ chưa có tài khoản",
+    }
     doc = lxml_html.fromstring(page)
+    assert doc.xpath('//fieldset[@data-opening-choice]//input[@type="radio"]/@value') == ["skip", "open"]
+    assert doc.xpath('//script[contains(@src, "/static/opening_preview.js")]')  # shows only the chosen figure
     assert "tháng 11/2026" in doc.xpath('string(//h2[@id="preview-title"])')  # as Vietnamese pages write a month
     assert doc.xpath('//input[@name="without_account" and @value="skip"]/@checked')  # skipping is the default
     assert doc.xpath('//button[@name="confirm" and @value="1"]')
@@ -89,9 +113,21 @@ def test_confirming_skips_cadres_without_a_login_by_default(auth: AuthActions, d
     assert response.status_code == 302
     opened = _opened(driver)
     assert len(opened) == with_login and "CB0100" not in opened
+    # The flashes say the cadres without a login once: not opened, how many.
+    assert _flashes(auth.client.get(response.headers["Location"]).get_data(as_text=True)) == [
+        ("success", f"Tháng 11/2026, Xã An Phú: đã mở {with_login} phiếu đánh giá, 0 phiếu đã mở từ trước."),
+        (
+            "warning",
+            f"{cadres - with_login} cán bộ chưa có tài khoản chưa được mở phiếu. Khi quản trị viên đã cấp tài khoản "
+            "cho họ, hãy mở lại tháng này: chỉ phiếu của những cán bộ đó được mở thêm.",
+        ),
+    ]
     # Opening the month again would open only theirs (once they have a login, say).
     page = _post(auth).get_data(as_text=True)
-    assert _facts(page)["Số phiếu sẽ mở"] == str(cadres - with_login)
+    assert _to_open(page) == {
+        "skip": "0 nếu tạm chưa mở cho cán bộ chưa có tài khoản",
+        "open": f"{cadres - with_login} nếu mở cả cho cán bộ chưa có tài khoản",
+    }
     assert _facts(page)["Đã mở từ trước"] == str(with_login)
 
 
@@ -99,9 +135,35 @@ def test_confirming_with_open_includes_cadres_without_a_login(auth: AuthActions,
     _add_cadre_without_login(driver)
     cadres, _with_login = _counts(driver)
     auth.login("personnel1")
-    assert _post(auth, confirm="1", without_account="open").status_code == 302
+    response = _post(auth, confirm="1", without_account="open")
+    assert response.status_code == 302
     opened = _opened(driver)
     assert len(opened) == cadres and "CB0100" in opened
+    assert _flashes(auth.client.get(response.headers["Location"]).get_data(as_text=True)) == [
+        ("success", f"Tháng 11/2026, Xã An Phú: đã mở {cadres} phiếu đánh giá, 0 phiếu đã mở từ trước."),
+        (
+            "warning",
+            f"Trong số phiếu đã mở, {cadres - _with_login} phiếu của cán bộ chưa có tài khoản: các phiếu này chưa "
+            "đến hộp công việc của ai cho đến khi quản trị viên giao chúng từ danh sách công việc chưa giao được cho "
+            "ai.",
+        ),
+    ]
+
+
+def test_without_cadres_lacking_a_login_the_preview_has_one_figure_and_no_choice(
+    auth: AuthActions, driver: WorkflowDriver
+) -> None:
+    cadres, with_login = _counts(driver)
+    assert cadres == with_login  # the seeded commune: every cadre has a login
+    auth.login("personnel1")
+    page = _post(auth).get_data(as_text=True)
+    assert _facts(page)["Số phiếu sẽ mở"] == str(cadres) and _to_open(page) == {}
+    doc = lxml_html.fromstring(page)
+    assert not doc.xpath("//fieldset[@data-opening-choice]") and not doc.xpath('//script[contains(@src, "opening")]')
+    response = _post(auth, confirm="1")
+    assert _flashes(auth.client.get(response.headers["Location"]).get_data(as_text=True)) == [
+        ("success", f"Tháng 11/2026, Xã An Phú: đã mở {cadres} phiếu đánh giá, 0 phiếu đã mở từ trước.")
+    ]
 
 
 def test_a_merged_unit_is_not_offered_and_is_refused_naming_its_successor(

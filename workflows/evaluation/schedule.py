@@ -46,6 +46,8 @@ class ScheduledOpening:
     opened: int
     # Cadres without a login account left out (skip_without_account): opened later by hand, once they have one.
     skipped_without_account: int = 0
+    # Of those opened, the cadres without a login account (opened on request): nobody receives theirs yet.
+    opened_without_account: int = 0
 
 
 def _cursor_name(unit_code: str) -> str:
@@ -90,7 +92,7 @@ def open_scheduled_months(
                 continue
             session.rollback()
             cadres = plan.cadres_to_open(skip_without_account=skip_without_account)
-            opened = 0
+            opened = opened_without_account = 0
             complete, failed = True, False
             for offset in range(0, len(cadres), chunk):
                 try:
@@ -104,6 +106,7 @@ def open_scheduled_months(
                             policy=policy,
                         )
                     opened += result.opened
+                    opened_without_account += result.without_account
                     if result.failed:
                         # Those cadres are left out, the failure noted (`open_for_cadres`); the others of the chunk
                         # are open. The month stays due: the next loop tries them again (decision 0080).
@@ -140,5 +143,7 @@ def open_scheduled_months(
                     else:
                         row.position = number
             if opened or not failed:  # a failure alone is said once, by the log line above
-                done.append(ScheduledOpening(unit_code, month, opened, len(plan.to_open) - len(cadres)))
+                done.append(
+                    ScheduledOpening(unit_code, month, opened, len(plan.to_open) - len(cadres), opened_without_account)
+                )
     return done
