@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from tests.fixtures.workflow_helpers import WorkflowDriver
 from workflows import clock
-from workflows.access import can_view_instance, instance_scope_condition
+from workflows.access import can_view_instance, instance_scope_condition, visible_instance_ids
 from workflows.audit import PendingEvent, insert_audit_rows, instance_audit_rows
 from workflows.db import transaction
 from workflows.deployment.operations import deploy_bundle
@@ -259,6 +259,13 @@ def test_one_instance_is_visible_exactly_when_the_list_shows_it(session: Session
     decided = {(u.username, i.id): can_view_instance(session, u, i) for u in users for i in instances if i}
     assert decided == {(u.username, i.id): _in_list_scope(session, u, i.id) for u in users for i in instances if i}
     assert any(decided.values()) and not all(decided.values())
+    # A list's links (the evaluation results) ask the same for all its rows in one query; a row without one is none.
+    ids = [*procedures.values(), None]
+    for u in users:
+        assert visible_instance_ids(session, u, ids) == {
+            i for (name, i), seen in decided.items() if name == u.username and seen
+        }
+    assert visible_instance_ids(session, users[0], [None]) == set()
 
 
 def test_instance_detail(session: Session, process_engine: ProcessEngine, procedures: dict[str, int]) -> None:

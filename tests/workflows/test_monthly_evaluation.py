@@ -581,7 +581,9 @@ def test_the_worker_skips_cadres_without_a_login_unless_set_to_include_them(driv
         keys = set(
             session.scalars(select(ProcessInstance.business_key).where(ProcessInstance.process_id == PROCESS_ID))
         )
-    assert (opening.opened, opening.skipped_without_account) == ((cadres - 1, 1) if skip else (cadres, 0))
+    assert (opening.opened, opening.skipped_without_account, opening.opened_without_account) == (
+        (cadres - 1, 1, 0) if skip else (cadres, 0, 1)
+    )
     assert (f"{MONTH}/CB0100" in keys) is not skip and len(keys) == opening.opened
     assert run(date(2026, 11, 21)) == []  # the month is done for the worker either way
 
