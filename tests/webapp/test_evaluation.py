@@ -204,6 +204,9 @@ def test_a_month_from_opening_to_the_published_result(app: Flask, auth: AuthActi
     _switch(auth, "officer1")
     published = client.get(f"/evaluation/results?unit=X001&month={MONTH}").get_data(as_text=True)
     assert "<td>CB0001</td>" in published and "<td>CB0002</td>" not in published
+    # Their own name links to their evaluation, which they may open (the instance page's rule decides links).
+    own = re.search(r'<td>CB0001</td>\s*<td><a href="(/instances/\d+)">', published)
+    assert own is not None and client.get(own.group(1)).status_code == 200
     mine = client.get("/evaluation/mine").get_data(as_text=True)
     assert "chart-bar" in mine and "<td>11/2026</td>" in mine and "<td>98</td>" in mine
     assert MONTH not in mine  # the month as people write it, in the table and the chart, not "2026-11"
