@@ -37,6 +37,7 @@ _CHAR_WIDTH = 0.55
 _BAR_HEIGHT = 16.0
 _ROW_GAP = 10.0
 _VALUE_ROOM = 64.0  # right of the longest bar, so that its value label is never clipped
+_LINE_CLEARANCE = 4.0  # between a value label and the target line it is kept off
 _LABEL_LINES = 2
 
 _TEXT = "#1f2937"
@@ -143,6 +144,24 @@ def _svg(kind: str, title: str, description: str, height: float, body: str) -> s
     )
 
 
+def _text_width(text: str, font_size: float) -> float:
+    return len(text) * font_size * _CHAR_WIDTH
+
+
+def _value_label(shown: str, end: float, top: float, target_x: float | None) -> str:
+    """A bar's value, just right of the bar's end. A value short of the target whose number the target's dashed
+    line would cross (`target_x`, None otherwise) goes inside its bar, white and right-aligned, where the bar is long
+    enough for it, else just past the line: a halo kept it legible, but a dash through "79,6" still read as a
+    strike-through."""
+    beside = end + 4
+    width = _text_width(shown, _VALUE_FONT)
+    if target_x is None or beside + width + _LINE_CLEARANCE <= target_x:
+        return _text([shown], beside, top, _VALUE_FONT, class_="bar-value", **_HALO)
+    if end - _PAD >= width + 8:
+        return _text([shown], end - 4, top, _VALUE_FONT, fill="#ffffff", class_="bar-value inside", text_anchor="end")
+    return _text([shown], target_x + _LINE_CLEARANCE, top, _VALUE_FONT, class_="bar-value", **_HALO)
+
+
 def _heading(title: str) -> tuple[str, float]:
     lines = _wrap(title, _WIDTH - 2 * _PAD, _TITLE_FONT, 3)
     markup = _text(lines, _PAD, _PAD, _TITLE_FONT, font_weight="600", class_="chart-title")
@@ -207,26 +226,20 @@ def bar_chart(
             f'<rect class="bar-track" x="{_n(_PAD)}" y="{_n(bar_y)}" width="{_n(track)}" '
             f'height="{_n(_BAR_HEIGHT)}" fill="{_TRACK}"/>'
         )
-        value_x = _PAD + 4
+        value_top = bar_y + (_BAR_HEIGHT - _VALUE_FONT * _LINE_HEIGHT) / 2
         if value is not None:
             end = x_of(value)
             row.append(
                 f'<rect class="bar" x="{_n(_PAD)}" y="{_n(bar_y)}" width="{_n(end - _PAD)}" '
                 f'height="{_n(_BAR_HEIGHT)}" fill="{_BAR}"/>'
             )
-            value_x = end + 4
-        value_top = bar_y + (_BAR_HEIGHT - _VALUE_FONT * _LINE_HEIGHT) / 2
-        value_labels.append(
-            _text(
-                [shown if value is not None else NO_DATA],
-                value_x,
-                value_top,
-                _VALUE_FONT,
-                fill=_TEXT if value is not None else _MUTED,
-                class_="bar-value",
-                **_HALO,
+            value_labels.append(
+                _value_label(shown, end, value_top, x_of(target) if target is not None and value < target else None)
             )
-        )
+        else:
+            value_labels.append(
+                _text([NO_DATA], _PAD + 4, value_top, _VALUE_FONT, fill=_MUTED, class_="bar-value", **_HALO)
+            )
         row.append("</g>")
         body.append("".join(row))
         if target is not None:

@@ -164,6 +164,47 @@ def test_the_target_is_a_dashed_line_across_every_bar() -> None:
     assert "Mục tiêu ≥ 25%" in root.find(f"{{{SVG}}}desc").text
 
 
+def _value_span(value_text: etree._Element) -> tuple[float, float]:
+    """Where a value label's glyphs lie across, from the chart's own width estimate (which errs wide)."""
+    (span,) = value_text.iterfind(f"{{{SVG}}}tspan")
+    x = float(span.get("x"))
+    width = len(span.text or "") * float(value_text.get("font-size")) * 0.55
+    return (x - width, x) if value_text.get("text-anchor") == "end" else (x, x + width)
+
+
+@pytest.mark.parametrize(
+    ("value", "placed"),
+    [
+        (79.62, "inside"),  # "79,6 điểm" beside the bar would run across the 90 line: inside the long bar
+        (88.0, "inside"),  # just short of the line
+        (6.0, "past"),  # too short a bar to hold it: just past the line
+        (40.0, "beside"),  # far enough from the line: beside the bar's end, as usual
+        (90.0, "beside"),  # on the line and above: the number is right of it anyway
+        (98.25, "beside"),
+    ],
+)
+def test_a_value_label_stays_off_the_target_line(value: float, placed: str) -> None:
+    """Lan's December "79,6 điểm" was printed across the dashed 90-point line: a number short of the target goes
+    inside its bar (white) or past the line, never under it."""
+    target = 20.0 if value == 6.0 else 90.0
+    root = _parse(bar_chart([("12/2026", value)], title="T", unit="điểm", max_value=100, target=target))
+    (line,) = _all(root, "target-line", "path")
+    (line_x,) = (float(x) for x in re.findall(r"M([\d.]+) ", line.get("d")))
+    (label,) = _all(root, "bar-value", "text")
+    left, right = _value_span(label)
+    assert right <= line_x - 3 or left >= line_x + 3, (left, right, line_x)
+    (bar,) = _all(root, "bar", "rect")
+    bar_end = float(bar.get("x")) + _width(bar)
+    inside = "inside" in label.get("class").split()
+    assert inside == (placed == "inside")
+    if placed == "inside":
+        assert float(bar.get("x")) < left and right <= bar_end and label.get("fill") == "#ffffff"
+    elif placed == "past":
+        assert left > line_x > bar_end
+    else:
+        assert left > bar_end
+
+
 def test_the_default_target_label_names_the_value() -> None:
     root = _parse(bar_chart(ITEMS, title="T", target=12.5))
 
