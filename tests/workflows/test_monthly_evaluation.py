@@ -10,12 +10,13 @@ from typing import Any
 
 import pytest
 from SpiffWorkflow.bpmn import BpmnWorkflow
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.fixtures.evaluation import MONTH, PRODUCTS
 from tests.fixtures.evaluation import SELF_WITH_TWO_ROWS as SELF
 from tests.fixtures.inspection import assert_every_export_verifies
+from tests.fixtures.mail import smtp_inbox
 from tests.fixtures.statements import statements_sent
 from workflows import clock
 from workflows.audit import verify_chains
@@ -26,7 +27,7 @@ from workflows.evaluation import PROCESS_ID
 from workflows.evaluation.hooks import CRITERIA_FIELDS
 from workflows.evaluation.opening import open_for_cadres, plan_month
 from workflows.models import HumanTask, Notification, ProcessInstance
-from workflows.notifications import create_notifications
+from workflows.notifications import SmtpSettings, create_notifications, send_pending_emails
 from workflows.registry.models import Cadre, DisciplineRecord, EvaluationResult, OrgUnit, User
 from workflows.rules.evaluation import DEFAULT_POLICY, EvaluationPolicy
 from workflows.states import TaskStatus
@@ -664,6 +665,56 @@ def test_the_head_reads_the_latest_reviews_comment_not_an_earlier_returns(driver
 
     data = _data(session_factory, driver.engine, instance_id)
     assert (data["comment"], data["criteria_reason"]) == (None, None)
+
+
+def _result_notice(session_factory: sessionmaker[Session]) -> str:
+    with session_factory() as session:
+        return session.scalars(select(Notification.body).where(Notification.kind == "evaluation_result")).one()
+
+
+def test_the_cadres_notice_carries_the_heads_reason_and_comment_in_the_app_and_the_email(driver, session_factory):
+    """Lan is told her grade with what the head wrote — the reason for a grade other than the proposed one, his
+    comment — in the app and in the e-mail, which sends the same text."""
+    _open(session_factory, driver.engine, "personnel1")
+    instance_id = _instance_of(session_factory, "CB0001")
+    driver.complete("officer1", driver.task(instance_id, "self_assessment").id, SELF)
+    driver.complete("supervisor1", driver.task(instance_id, "manager_review").id, {**SELF, "decision": "submit"})
+    driver.complete(
+        "head1",
+        driver.task(instance_id, "head_decision").id,
+        {
+            "grade": "HTTNV",  # the score proposes HTXSNV
+            "grade_reason": "Chậm nộp báo cáo quý",
+            "decision_comment": "Cần chú ý tiến độ\ngiải quyết hồ sơ.",
+        },
+    )
+    lines = _result_notice(session_factory).split("\n")
+    assert lines[0].startswith("Điểm: ") and lines[0].endswith(". Xếp loại: HTTNV.")
+    assert lines[1:] == [
+        "Lý do xếp loại: Chậm nộp báo cáo quý",
+        "Ý kiến của thủ trưởng: Cần chú ý tiến độ",
+        "giải quyết hồ sơ.",
+    ]
+
+    with session_factory() as session, transaction(session):
+        session.execute(update(User).where(User.username == "officer1").values(email="officer1@sonha.example"))
+    with smtp_inbox() as (inbox, port):
+        settings = SmtpSettings(host="127.0.0.1", port=port, timeout=5.0, sender="canbo@sonha.example")
+        assert send_pending_emails(session_factory, settings).emailed >= 1
+    [body] = [m.get_content() for to, m in inbox.messages() if to == ["officer1@sonha.example"]]
+    assert "Lý do xếp loại: Chậm nộp báo cáo quý\n" in body
+    assert "Ý kiến của thủ trưởng: Cần chú ý tiến độ\ngiải quyết hồ sơ.\n" in body
+
+
+def test_without_a_comment_the_notice_is_the_score_and_grade(driver, session_factory):
+    """A blank comment adds no empty "Ý kiến" line."""
+    _open(session_factory, driver.engine, "personnel1")
+    instance_id = _instance_of(session_factory, "CB0001")
+    driver.complete("officer1", driver.task(instance_id, "self_assessment").id, SELF)
+    driver.complete("supervisor1", driver.task(instance_id, "manager_review").id, {**SELF, "decision": "submit"})
+    driver.complete("head1", driver.task(instance_id, "head_decision").id, {"grade": "HTXSNV", "decision_comment": " "})
+    notice = _result_notice(session_factory)
+    assert "\n" not in notice and notice.startswith("Điểm: ") and notice.endswith(". Xếp loại: HTXSNV.")
 
 
 def test_the_latest_reviews_own_comment_is_the_one_kept(driver, session_factory):

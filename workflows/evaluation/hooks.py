@@ -281,8 +281,20 @@ def record_result(session: Session, instance: InstanceLike, data: Mapping[str, A
         kind="evaluation_result",
         instance_id=instance.id,
         title=f"Kết quả đánh giá tháng {month_text(str(data.get('period')))}: {grade}",
-        body=f"Điểm: {_score_shown(data.get('score'))}. Xếp loại: {grade}.",
+        body=result_notice(data, str(grade)),
     )
+
+
+def result_notice(data: Mapping[str, Any], grade: str) -> str:
+    """The cadre's notice of the decided month: the score and grade, then what the head wrote — the reason for a
+    grade other than the proposed one and his comment, each when given — so that she reads why without opening the
+    procedure (in the app and in the e-mail, which sends this text)."""
+    lines = [f"Điểm: {_score_shown(data.get('score'))}. Xếp loại: {grade}."]
+    for label, key in (("Lý do xếp loại", "grade_reason"), ("Ý kiến của thủ trưởng", "decision_comment")):
+        written = data.get(key)
+        if isinstance(written, str) and written.strip():
+            lines.append(f"{label}: {written.strip()}")
+    return "\n".join(lines)
 
 
 def _score_shown(score: Any) -> str:
