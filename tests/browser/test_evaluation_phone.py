@@ -13,7 +13,8 @@ from tests.fixtures.workflow_helpers import WorkflowDriver
 from workflows.db import transaction
 from workflows.evaluation.opening import open_for_cadres, plan_month
 from workflows.models import ProcessInstance
-from workflows.registry.models import User
+from workflows.registry.models import Cadre, User
+from workflows.registry.records import record_evaluation
 from workflows.rules.evaluation import DEFAULT_POLICY
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("in_november")]
@@ -107,3 +108,54 @@ def test_the_evaluation_charts_print_readable_words_on_a_phone(  # type: ignore[
     assert all(sizes.values()), sizes  # each page drew its chart
     small = {path: [t for t in texts if t["px"] < 12] for path, texts in sizes.items()}
     assert not any(small.values()), small
+
+
+# Each value label's painted extent against the target line's x, both in the drawing's units (what the browser laid
+# out, not the chart's own width estimate).
+VALUE_LABELS_AGAINST_THE_LINE = """() => {
+  const svg = document.querySelector('svg.chart-bar');
+  const line = svg.querySelector('.target-line');
+  const x = parseFloat(line.getAttribute('d').match(/^M([\\d.]+) /)[1]);
+  return {line_x: x, labels: [...svg.querySelectorAll('text.bar-value')].map(t => {
+    const box = t.getBBox();
+    return {text: t.textContent, left: box.x, right: box.x + box.width};
+  })};
+}"""
+
+
+def test_my_months_keep_their_numbers_off_the_line_and_open_their_evaluation(  # type: ignore[no-untyped-def]
+    live_server: str, browser, driver: WorkflowDriver
+) -> None:
+    """Lan's history on her phone: no score is printed across the dashed 90-point line (her "79,6 điểm" was), and
+    the month decided by a procedure opens it, where she reads the comments and the adjustments."""
+    instance_id = _open_month(driver)
+    driver.complete("officer1", driver.task(instance_id, "self_assessment").id, SELF_WITH_TWO_ROWS)
+    review = {key: value for key, value in SELF_WITH_TWO_ROWS.items() if key != "proposed_grade"}
+    driver.complete(
+        "supervisor1",
+        driver.task(instance_id, "manager_review").id,
+        {**review, "decision": "submit", "comment": "Đồng ý trình"},
+    )
+    driver.complete("head1", driver.task(instance_id, "head_decision").id, {"grade": "HTXSNV"})
+    with driver.session_factory() as session, transaction(session):
+        cadre = session.scalars(select(Cadre).where(Cadre.code == "CB0001")).one()
+        for period, score, grade in (
+            ("2026-08", 79.62, "HTTNV"),
+            ("2026-09", 88.0, "HTTNV"),
+            ("2026-10", 6.0, "KHTNV"),
+        ):
+            record_evaluation(session, None, cadre, period_kind="month", period=period, grade=grade, score=score)
+    page = _phone(browser)
+    sign_in(page, live_server, "officer1")
+    page.goto(f"{live_server}/evaluation/mine")
+    measured = page.evaluate(VALUE_LABELS_AGAINST_THE_LINE)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.locator(".chart").first.screenshot(path=str(ARTIFACTS / "phone-chart-my-months.png"))
+    assert {label["text"] for label in measured["labels"]} >= {"79,6 điểm", "88 điểm", "6 điểm"}, measured
+    crossed = [label for label in measured["labels"] if label["left"] - 2 < measured["line_x"] < label["right"] + 2]
+    assert not crossed, measured
+
+    page.get_by_role("link", name="11/2026").click()
+    page.wait_for_url(f"{live_server}/instances/{instance_id}")
+    assert "Đồng ý trình" in page.locator("main").inner_text()
+    page.context.close()

@@ -208,8 +208,15 @@ def test_a_month_from_opening_to_the_published_result(app: Flask, auth: AuthActi
     own = re.search(r'<td>CB0001</td>\s*<td><a href="(/instances/\d+)">', published)
     assert own is not None and client.get(own.group(1)).status_code == 200
     mine = client.get("/evaluation/mine").get_data(as_text=True)
-    assert "chart-bar" in mine and "<td>11/2026</td>" in mine and "<td>98</td>" in mine
+    with driver.session_factory() as s:
+        instance_id = s.scalar(select(ProcessInstance.id).where(ProcessInstance.business_key == f"{MONTH}/CB0001"))
+    # The month opens its evaluation, where she reads the comments and what was changed.
+    assert "chart-bar" in mine and f'<td><a href="/instances/{instance_id}">11/2026</a></td>' in mine
+    assert "<td>98</td>" in mine
     assert MONTH not in mine  # the month as people write it, in the table and the chart, not "2026-11"
+    assert vietnamese(app, "Open a month to read its comments and the numbers your leaders changed.") in mine
+    evaluation = client.get(f"/instances/{instance_id}")
+    assert evaluation.status_code == 200 and "Bổ sung minh chứng" in evaluation.get_data(as_text=True)
 
 
 # -- the task page: server problems at their fields -----------------------------------------------------------------
@@ -499,7 +506,9 @@ def test_my_history_without_results_or_without_a_cadre(auth: AuthActions, client
     assert client.get("/evaluation/mine").status_code == 200
 
 
-def test_my_quarter_and_year_read_as_people_write_them(auth: AuthActions, client, driver: WorkflowDriver) -> None:
+def test_my_quarter_and_year_read_as_people_write_them(
+    app: Flask, auth: AuthActions, client, driver: WorkflowDriver
+) -> None:
     from workflows.registry.records import record_evaluation
 
     clock.set_now(datetime(2026, 11, 20, 3, 0, tzinfo=UTC))
@@ -507,9 +516,13 @@ def test_my_quarter_and_year_read_as_people_write_them(auth: AuthActions, client
         cadre = s.scalars(select(Cadre).where(Cadre.code == "CB0001")).one()
         record_evaluation(s, None, cadre, period_kind="quarter", period="2026-Q3", grade="HTTNV", score=85)
         record_evaluation(s, None, cadre, period_kind="year", period="2025", grade="HTTNV", score=84)
+        record_evaluation(s, None, cadre, period_kind="month", period="2026-10", grade="HTTNV", score=85)
     auth.login("officer1")
     mine = client.get("/evaluation/mine").get_data(as_text=True)
     assert "<td>Quý 3/2026</td>" in mine and "<td>2025</td>" in mine and "2026-Q3" not in mine
+    assert "<td>10/2026</td>" in mine  # an imported month: no evaluation behind it to open
+    assert not re.search(r'href="/instances/\d', mine)
+    assert vietnamese(app, "Open a month to read its comments and the numbers your leaders changed.") not in mine
 
 
 def test_the_menu_and_tabs_follow_the_role(auth: AuthActions, client) -> None:

@@ -437,7 +437,11 @@ def rollup() -> Any:
 @bp.get("/mine")
 @login_required
 def mine() -> str:
-    history = monthly_history(db.session, current_user.cadre_id) if current_user.cadre_id is not None else []
+    history = (
+        monthly_history(db.session, current_user.cadre_id, viewer=current_user)
+        if current_user.cadre_id is not None
+        else []
+    )
     periods = period_history(db.session, current_user.cadre_id) if current_user.cadre_id is not None else []
     chart = None
     if history:

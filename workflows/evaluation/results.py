@@ -35,7 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, aliased
 
 from workflows import clock
-from workflows.access import in_subtree, oversees_unit, role_units
+from workflows.access import in_subtree, instance_scope_condition, oversees_unit, role_units
 from workflows.errors import Problem
 from workflows.evaluation import PROCESS_ID
 from workflows.models import HumanTask, ProcessInstance
@@ -116,6 +116,7 @@ class HistoryRow:
     grade: str
     unit_name: str
     quota_exception: str | None = None  # a year kept HTXSNV over the quota: the approval's reference
+    instance_id: int | None = None  # the evaluation that decided the month, where the viewer may open it
 
     @property
     def score_text(self) -> str | None:
@@ -501,16 +502,33 @@ def result_records(rows: Iterable[ResultRow]) -> Iterator[dict[str, Any]]:
 # -- a cadre's own history -------------------------------------------------------------------------------------------
 
 
-def monthly_history(session: Session, cadre_id: int, *, limit: int = 36) -> list[HistoryRow]:
-    """The cadre's monthly results, oldest first (the last `limit` months)."""
+def monthly_history(
+    session: Session, cadre_id: int, *, viewer: User | None = None, limit: int = 36
+) -> list[HistoryRow]:
+    """The cadre's monthly results, oldest first (the last `limit` months). Each row names the evaluation that
+    decided it when `viewer` may open that instance (`access.instance_scope_condition`, the instance page's rule:
+    the cadre's own, or one their role oversees); an imported grade has none."""
+    instance_unit = aliased(OrgUnit)
+    openable = instance_scope_condition(viewer, instance_unit) if viewer is not None else false()
     rows = session.execute(
-        select(EvaluationResult.period, EvaluationResult.score, EvaluationResult.grade, OrgUnit.name)
+        select(
+            EvaluationResult.period,
+            EvaluationResult.score,
+            EvaluationResult.grade,
+            OrgUnit.name,
+            case((openable, ProcessInstance.id), else_=null()).label("instance_id"),
+        )
         .join(OrgUnit, OrgUnit.id == EvaluationResult.unit_id)
+        .outerjoin(ProcessInstance, ProcessInstance.id == EvaluationResult.source_instance_id)
+        .outerjoin(instance_unit, instance_unit.id == ProcessInstance.unit_id)
         .where(EvaluationResult.cadre_id == cadre_id, EvaluationResult.period_kind == MONTH_KIND)
         .order_by(EvaluationResult.period.desc())
         .limit(limit)
     ).all()
-    return [HistoryRow(period, score, grade, unit_name) for period, score, grade, unit_name in reversed(rows)]
+    return [
+        HistoryRow(period, score, grade, unit_name, instance_id=instance_id)
+        for period, score, grade, unit_name, instance_id in reversed(rows)
+    ]
 
 
 def period_history(session: Session, cadre_id: int) -> list[HistoryRow]:
