@@ -135,10 +135,25 @@ def test_search_by_name_and_reference(auth: AuthActions, client, two_communes: d
     assert f"/tasks/{task.id}" in client.get(f"/inbox?scope=group&q={ref}").get_data(as_text=True)
 
 
+def _menu_counts(page: str) -> list[str]:
+    """The menu's badges as a person reads them, and as a screen reader does (visually hidden words included)."""
+    tree = lxml_html.fromstring(page)
+    return [" ".join(badge.text_content().split()) for badge in tree.xpath("//nav[@class='mainnav']//span[@title]")]
+
+
 def test_nav_shows_counts(auth: AuthActions, client, two_communes: dict) -> None:
+    """The group's count says in words whose it is ("+1 của nhóm"): a hover title alone told no one on a phone."""
     auth.login("supervisor1")
     page = client.get("/inbox").get_data(as_text=True)
-    assert 'title="Việc của tôi">0<' in page and 'title="Việc của nhóm">+1<' in page
+    assert _menu_counts(page) == ["Việc của tôi: 0", "+1 của nhóm"]
+    assert 'title="Việc của tôi"><span class="visually-hidden">Việc của tôi: </span>0<' in page  # "0" is all one sees
+    auth.post("/auth/language", {"locale": "en", "next": "/inbox"})
+    assert _menu_counts(client.get("/inbox").get_data(as_text=True)) == ["My tasks: 0", "+1 for the group"]
+
+
+def test_nav_shows_no_group_count_without_group_tasks(auth: AuthActions, client, two_communes: dict) -> None:
+    auth.login("officer2")
+    assert _menu_counts(client.get("/inbox").get_data(as_text=True)) == ["Việc của tôi: 1"]
 
 
 def test_the_menu_marks_one_item_as_the_current_page(auth: AuthActions, client) -> None:
