@@ -93,6 +93,8 @@ def test_the_group_count_says_whose_it_is_on_a_phone(  # type: ignore[no-untyped
     driver.complete("officer1", driver.task(instance_id, "submit_request").id, {"subject_line": "Đề nghị"})
     page = _phone(browser)
     sign_in(page, live_server, "supervisor1")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "phone-390-group-badge.png"))
     badge = page.locator("nav.mainnav .count.group")
     assert badge.is_visible() and badge.inner_text() == "+1 của nhóm"
     box = badge.bounding_box()
