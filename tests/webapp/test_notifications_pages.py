@@ -15,8 +15,9 @@ from tests.fixtures.mail import smtp_inbox
 from tests.fixtures.workflow_helpers import WorkflowDriver
 from workflows import clock
 from workflows.db import transaction
+from workflows.evaluation import RESULT_NOTICE
 from workflows.models import HumanTask, Notification
-from workflows.notifications import create_notifications
+from workflows.notifications import create_notifications, notify_cadre
 from workflows.overdue_digest import OVERDUE_DIGEST, notify_overdue_weekly
 from workflows.registry.models import ApiToken, User
 from workflows.registry.tokens import user_for_token
@@ -137,3 +138,27 @@ def test_the_digests_email_leads_to_the_overdue_report_or_names_it(
             "mục “Công việc đang mở và quá hạn theo đơn vị”." in body
         )
         assert "/reports/targets" not in body
+
+
+@pytest.mark.parametrize("base_url", ["https://canbo.example", ""])
+def test_a_grades_email_leads_to_the_cadres_own_results_or_names_them(
+    app: Flask, runner: FlaskCliRunner, driver: WorkflowDriver, base_url: str
+) -> None:
+    """The e-mail telling a cadre her month's grade leads to "Kết quả đánh giá của tôi", where each month opens the
+    evaluation that decided it (decision 0092); without BASE_URL the page is named."""
+    with driver.session_factory() as s, transaction(s):
+        s.execute(update(User).where(User.username == "officer1").values(email="officer1@sonha.example"))
+        cadre_id = s.scalars(select(User.cadre_id).where(User.username == "officer1")).one()
+        assert cadre_id is not None
+        notify_cadre(s, cadre_id, kind=RESULT_NOTICE, instance_id=None, title="Kết quả đánh giá", body="Điểm: 81.")
+    with smtp_inbox() as (inbox, port):
+        app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=port, BASE_URL=base_url, SMTP_TIMEOUT=5.0)
+        result = runner.invoke(args=["worker", "--once"])
+        assert result.exit_code == 0, result.output
+    [message] = [m for to, m in inbox.messages() if to == ["officer1@sonha.example"]]
+    body = message.get_content()
+    if base_url:
+        assert "Xem kết quả đánh giá của tôi: https://canbo.example/evaluation/mine\n" in body
+    else:
+        assert "mở trang “Đánh giá hằng tháng”, mục “Kết quả đánh giá của tôi”." in body
+        assert "/evaluation/mine" not in body

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import Flask, current_app
 
+from workflows.evaluation import RESULT_NOTICE
 from workflows.notifications import MailLink
 from workflows.overdue_digest import OVERDUE_DIGEST
 from workflows.rules.overdue_digest import DigestSchedule
@@ -30,5 +31,11 @@ def email_links(app: Flask | None = None) -> dict[str, MailLink]:
             label="Xem việc quá hạn theo đơn vị",
             path=f"{urls.build(DIGEST_ENDPOINT)}#{DIGEST_ANCHOR}",
             page="trang “Chỉ tiêu”, mục “Công việc đang mở và quá hạn theo đơn vị”",
-        )
+        ),
+        # Every month she was graded, each opening the evaluation that decided it (decision 0092).
+        RESULT_NOTICE: MailLink(
+            label="Xem kết quả đánh giá của tôi",
+            path=urls.build("evaluation.mine"),
+            page="trang “Đánh giá hằng tháng”, mục “Kết quả đánh giá của tôi”",
+        ),
     }

@@ -8,6 +8,7 @@ The scoring rules themselves are pure functions in `workflows.rules.evaluation`;
 import re
 
 PROCESS_ID = "monthly_evaluation"
+RESULT_NOTICE = "evaluation_result"  # the kind of the cadre's notification of a decided month
 
 _KEY = re.compile(r"([0-9]{4}-(?:0[1-9]|1[0-2]))/")
 

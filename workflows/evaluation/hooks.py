@@ -17,7 +17,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from workflows.errors import N_, Invalid, Problem
-from workflows.evaluation import PROCESS_ID, annual
+from workflows.evaluation import PROCESS_ID, RESULT_NOTICE, annual
 from workflows.hooks import CompletionEffect, InstanceLike, TaskHook, is_refused
 from workflows.notifications import notify_cadre
 from workflows.prepared import server_prepared
@@ -278,7 +278,7 @@ def record_result(session: Session, instance: InstanceLike, data: Mapping[str, A
     notify_cadre(
         session,
         cadre.id,
-        kind="evaluation_result",
+        kind=RESULT_NOTICE,
         instance_id=instance.id,
         title=f"Kết quả đánh giá tháng {month_text(str(data.get('period')))}: {grade}",
         body=result_notice(data, str(grade)),
