@@ -46,6 +46,7 @@ from workflows.outcomes import Ending, ending_of
 from workflows.prepared import server_prepared
 from workflows.query_args import MAX_ID, reference_condition
 from workflows.registry.models import Cadre, OrgUnit, RoleAssignment, User
+from workflows.rules.evaluation import REVIEW_CHANGES
 from workflows.states import EventType, InstanceStatus, Role, TaskStatus
 from workflows.text import as_typed, comparable
 
@@ -350,6 +351,8 @@ class DataItem:
     value: Any
     attachment: Attachment | None = None
     table: DataTable | None = None
+    # A review's changes (REVIEWED_KEYS): each value under its place on the form rather than as a dict of field paths.
+    reviewed: list[ReviewedValue] | None = None
     # The model's bookkeeping that no form names — a policy's or calendar's settings, ids and keys of other rows:
     # kept for who needs it, folded away on the pages so that a person reads the procedure's own facts first.
     technical: bool = False
@@ -365,6 +368,25 @@ class DataChange:
     # A list of rows (a form's table) changed: only its rows that changed, each with the cells that changed, rather
     # than the whole table before and after. None for any other value.
     rows: list[RowChange] | None = None
+    # A review's changes (REVIEWED_KEYS): what this review changed, each value under its place on the form, and what
+    # the earlier round had changed; None for any other value.
+    reviewed: list[ReviewedValue] | None = None
+    reviewed_before: list[ReviewedValue] | None = None
+
+
+@dataclass
+class ReviewedValue:
+    """One value a review changed, where the form has it: a table's row (from 1) and column, or a field; the value
+    the reviewed person wrote, the reviewer's and the reason given ("Dòng 2, Đã hoàn thành: 38 → 30 — lý do: …")."""
+
+    path: str  # the field's path as the engine names it: `products.1.completed`, `criteria_politics`
+    key: str  # the column's or field's own key (`completed`): what its value's choices and wording go by
+    label: str  # the column's or field's title on the version's form; its key when the form has none
+    table: str | None  # the table's key (`products`) for a cell, None for a field
+    row: int | None  # the row's number from 1 for a cell
+    before: Any
+    after: Any
+    reason: str | None
 
 
 @dataclass
@@ -675,6 +697,7 @@ def data_summary(data: dict[str, Any], names: FieldNames, attachments: list[Atta
             names.value(key, value),
             by_reference.get(value) if isinstance(value, str) else None,
             _data_table(key, value, names, by_reference),
+            reviewed=reviewed_values(key, value, names),
             technical=is_technical(key, value, names),
         )
         for key, value in sorted(data.items(), key=lambda item: names.position(item[0]))
@@ -939,6 +962,7 @@ def _changes(raw: Any, names: FieldNames, with_hidden: bool = False) -> list[Dat
         rows = None if removed else _row_changes(key, before, after, names)
         if rows == []:
             continue  # only a row's hidden bookkeeping changed
+        reviewed = reviewed_values(key, after, names)
         changes.append(
             DataChange(
                 key=key,
@@ -947,9 +971,55 @@ def _changes(raw: Any, names: FieldNames, with_hidden: bool = False) -> list[Dat
                 after=names.value(key, after),
                 removed=removed,
                 rows=rows,
+                reviewed=[] if reviewed is None and key in REVIEWED_KEYS and not removed else reviewed,
+                reviewed_before=reviewed_values(key, before, names),
             )
         )
     return changes
+
+
+# Data keys holding what a review changed, by the form's field path → {before, after, reason}: the monthly review's
+# (decision 0062). Worded under the form's own titles wherever data is shown: the data section, the history, the
+# audit log and an export's readable part.
+REVIEWED_KEYS = frozenset({REVIEW_CHANGES})
+
+
+def reviewed_values(key: str, value: Any, names: FieldNames) -> list[ReviewedValue] | None:
+    """A review's changes (REVIEWED_KEYS), each under its place on the form, in the form's order: a table's cell
+    (`products.1.completed`) by its row number and column title, a field (`criteria_politics`) by its title. None
+    for any other key or value; an entry that is not a change (an older or hand-made shape) is left out."""
+    if key not in REVIEWED_KEYS or not isinstance(value, Mapping):
+        return None
+    found = []
+    for path, change in value.items():
+        if not isinstance(change, Mapping):
+            continue
+        path = str(path)
+        table, row, column = _field_place(path)
+        field_key = column if column is not None else path
+        reason = change.get("reason")
+        found.append(
+            ReviewedValue(
+                path=path,
+                key=field_key,
+                label=names.column(table, field_key) if table is not None else names.title(path),
+                table=table,
+                row=row,
+                before=names.value(field_key, change.get("before")),
+                after=names.value(field_key, change.get("after")),
+                reason=str(reason) if reason not in (None, "") else None,
+            )
+        )
+    return sorted(found, key=lambda seen: (names.position(seen.table or seen.path), seen.row or 0, seen.path))
+
+
+def _field_place(path: str) -> tuple[str | None, int | None, str | None]:
+    """A table cell's path (`products.1.completed`) as its table, its row number from 1 and its column; a field's
+    path as (None, None, None)."""
+    parts = path.split(".")
+    if len(parts) == 3 and parts[1].isdigit():
+        return parts[0], int(parts[1]) + 1, parts[2]
+    return None, None, None
 
 
 def _reads_the_same(before: Any, after: Any) -> bool:

@@ -41,6 +41,7 @@ from workflows.instances import (
     load_visible_attachment,
     load_visible_instance,
     parse_day,
+    reviewed_values,
     search_startable_subjects,
     sees_errors,
     startable_processes,
@@ -551,6 +552,33 @@ def test_the_models_working_data_is_marked_technical_unless_a_form_names_it() ->
         "subject_line": False,
         "target_unit_id": True,
     }
+
+
+def test_a_reviews_changes_are_named_by_the_forms_row_column_and_field() -> None:
+    """`review_changes` (decision 0062) keyed by field paths: each value by its table's row number (from 1) and
+    column title, or by its field's title, in the forms' order; a key without a title stays as it is."""
+    names = FieldNames(
+        titles={"products": "Sản phẩm", "criteria_politics": "Tiêu chí (a)"},
+        columns={"products": {"completed": "Đã hoàn thành"}},
+        order={"products": 0, "criteria_politics": 1},
+    )
+    changes = {
+        "criteria_politics": {"before": 9, "after": 8, "reason": "Vắng họp"},
+        "products.1.completed": {"before": 38, "after": 30, "reason": "Sổ theo dõi"},
+        "products.0.delays": {"before": 0, "after": 2, "reason": ""},
+        "not_a_change": "kept out",
+    }
+    found = reviewed_values("review_changes", changes, names)
+    assert found is not None
+    assert [(v.table, v.row, v.label, v.before, v.after, v.reason) for v in found] == [
+        ("products", 1, "delays", 0, 2, None),
+        ("products", 2, "Đã hoàn thành", 38, 30, "Sổ theo dõi"),
+        (None, None, "Tiêu chí (a)", 9, 8, "Vắng họp"),
+    ]
+    assert reviewed_values("review_changes", None, names) is None
+    assert reviewed_values("score_breakdown", changes, names) is None  # another key's dict is not a review's
+    (item,) = [i for i in data_summary({"review_changes": changes}, names, []) if i.key == "review_changes"]
+    assert item.reviewed == found
 
 
 # -- the data of a procedure running in parallel branches ----------------------------------------------------

@@ -25,6 +25,7 @@ from workflows.registry.models import Cadre, DisciplineRecord, EvaluationResult,
 from workflows.registry.records import lock_cadre, record_evaluation
 from workflows.rules.evaluation import (
     GRADES,
+    REVIEW_CHANGES,
     EvaluationPolicy,
     ScoreBreakdown,
     changed_fields,
@@ -196,7 +197,7 @@ def review(
             reasons[field] = str(products[int(parts[1])].get("reason") or "")
     notes = {
         **_review_notes(submitted),
-        "review_changes": review_changes(before_products, before_criteria, products, criteria, reasons),
+        REVIEW_CHANGES: review_changes(before_products, before_criteria, products, criteria, reasons),
     }
     if submitted.get("decision") == "return":
         problems = []

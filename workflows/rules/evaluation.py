@@ -96,6 +96,11 @@ GRADE_LABELS: dict[str, str] = {
 }
 
 # NĐ 335 Điều 12 k1: 100 points = general criteria (30) + task results (70).
+# The process data key under which a monthly review records what it changed, by the form's field path
+# (`products.1.completed`, `criteria_politics`) → {before, after, reason} (NĐ 335 Điều 18: each adjustment with its
+# reason; decision 0062). The pages word it from the form's own titles (workflows.instances.ReviewedValue).
+REVIEW_CHANGES = "review_changes"
+
 CRITERIA_POINTS = 30
 TASK_POINTS = 70
 CRITERIA_COUNT = 3  # NĐ 335 Điều 12 k2 (a), (b), (c)
