@@ -24,6 +24,7 @@ from webapp.http import located_problem_text
 from webapp.number_fields import format_amount
 from workflows.audit import ChainBreak
 from workflows.errors import N_
+from workflows.evaluation.rollup import TASK_GROUP_NAMES
 from workflows.rules.ballots import Outcome
 from workflows.rules.evaluation import month_text
 
@@ -106,6 +107,7 @@ def install_page_translations(app: Flask) -> None:
     app.jinja_env.filters["period_text"] = format_period
     app.jinja_env.filters["event_type"] = lambda code: _named(EVENT_TYPE_NAMES, code)
     app.jinja_env.filters["read_kind"] = lambda code: _named(READ_KIND_NAMES, code)
+    app.jinja_env.filters["task_group"] = task_group_name
 
 
 def translate_detailed(message: str | None) -> str:
@@ -161,6 +163,12 @@ def data_value(value: Any, key: str) -> Any:
     if isinstance(value, list) and value and all(isinstance(item, str) and item in codes for item in value):
         return "; ".join(_named(codes, item) for item in value)
     return _named(codes, value)
+
+
+def task_group_name(key: str) -> str:
+    """An evaluation quota's task group by its name (workflows.evaluation.rollup.TASK_GROUP_NAMES) in the reader's
+    language; a group a configured policy names (EVALUATION_TASK_GROUPS) as it is written there."""
+    return str(_named(TASK_GROUP_NAMES, key))
 
 
 def data_column(label: str, table_key: str, column_key: str) -> str:

@@ -10,6 +10,7 @@ import csv
 import io
 import re
 from collections.abc import Iterator
+from datetime import date
 
 import openpyxl
 import pytest
@@ -24,11 +25,14 @@ from workflows import clock
 from workflows.db import transaction
 from workflows.evaluation.annual import start_annual_run
 from workflows.models import ProcessInstance
-from workflows.registry.models import Cadre, EvaluationResult, RoleAssignment, User
+from workflows.registry.models import Cadre, CadrePosition, EvaluationResult, Position, RoleAssignment, User
 from workflows.states import Role
 
 PAGE = f"/evaluation/rollup?unit={UNIT}&year=2026"
 REFERENCE = "Văn bản số 12/QĐ-UBND cho phép vượt tỷ lệ"
+# The default task group by its Vietnamese name (workflows.evaluation.rollup.TASK_GROUP_NAMES); "ke_toan", a title
+# code with no name, is shown as it is.
+COMMON = "Nhóm chung (không giữ chức danh)"
 
 
 @pytest.fixture(autouse=True)
@@ -66,8 +70,12 @@ def test_the_year_shows_scores_proposed_grades_and_who_is_over_the_quota(auth: A
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     # 10 HTTNV + 3 HTXSNV in "chung": 2 allowed, RX01 (the lowest) over; "ke_toan": 1 + 1, 0 allowed, RA02 over.
-    assert re.search(r"<td>chung</td><td>10</td><td>3</td>\s*<td>2</td>", html)
+    assert re.search(rf"<td>{re.escape(COMMON)}</td><td>10</td><td>3</td>\s*<td>2</td>", html)
     assert re.search(r"<td>ke_toan</td><td>1</td><td>1</td>\s*<td>0</td>", html)
+    # The unit by its name, its code small beside it; who is over the quota by name; no group key for a reader.
+    assert '<td>Văn phòng (thử) <small class="code">X001-VP</small></td>' in html
+    assert "vượt: Cán bộ RX01 (RX01)" in html and "vượt: Cán bộ RA02 (RA02)" in html
+    assert "<td>chung</td>" not in html and "<td>X001-VP</td>" not in html
     rx01 = _row(html, "RX01")
     assert 'class="overdue"' in rx01 and "91,00" in rx01
     assert 'class="overdue"' not in _row(html, "RX03")
@@ -86,7 +94,7 @@ def test_a_quarter_has_its_own_scores_and_quota(auth: AuthActions, client, seede
     # RK01's reprimand was in May (Q2): in Q3 it is HTXSNV like RX01–RX03. 9 HTTNV (RG10 away) allow floor(1.8) = 1;
     # demoting two gives 11 HTTNV and 2 HTXSNV, within floor(2.2) = 2: the two lowest, RX01 and RX02, are over.
     assert "KHTNV" not in _row(html, "RK01")
-    assert re.search(r"<td>chung</td><td>9</td><td>4</td>\s*<td>1</td>", html)
+    assert re.search(rf"<td>{re.escape(COMMON)}</td><td>9</td><td>4</td>\s*<td>1</td>", html)
     assert 'class="overdue"' in _row(html, "RX01") and 'class="overdue"' in _row(html, "RX02")
     assert 'class="overdue"' not in _row(html, "RX03") and 'class="overdue"' not in _row(html, "RK01")
     assert "KHTNV" in _row(client.get(PAGE + "&period=Q2").get_data(as_text=True), "RK01")
@@ -100,6 +108,33 @@ def test_the_units_below_are_included_only_when_asked(auth: AuthActions, client,
     assert "<td>RX01</td>" in below and "<td>CB0001</td>" in below
 
 
+def test_a_standard_titles_group_is_named_on_the_page_and_in_the_export(
+    auth: AuthActions, client, seeded, session_factory: sessionmaker[Session]
+) -> None:
+    """A cadre holding a standard title is in its task group (workflows.evaluation.rollup.TaskGrouping), shown by the
+    group's Vietnamese name (TASK_GROUP_NAMES) wherever the roll-up is read, never by its key."""
+    with session_factory() as session, transaction(session):
+        rx03 = session.scalars(select(Cadre).where(Cadre.code == "RX03")).one()
+        chair = Position(
+            title="Chủ tịch UBND",
+            unit_id=rx03.unit_id,
+            level="commune",
+            is_leadership=True,
+            title_code="commune_pc_chair",
+        )
+        session.add(chair)
+        session.flush()
+        session.add(CadrePosition(cadre_id=rx03.id, position_id=chair.id, started_on=date(2020, 1, 1)))
+    auth.login("personnel1")
+    html = client.get(PAGE).get_data(as_text=True)
+    assert "<td>Chủ tịch UBND xã</td>" in _row(html, "RX03")
+    assert re.search(r"<td>Chủ tịch UBND xã</td><td>0</td><td>1</td>", html)  # its own quota group
+    assert "commune_pc_chair" not in html
+    exported = client.get(PAGE + "&format=csv").get_data(as_text=True).lstrip("\ufeff")
+    by_code = {row["Mã cán bộ"]: row for row in csv.DictReader(io.StringIO(exported))}
+    assert by_code["RX03"]["Nhóm nhiệm vụ"] == "Chủ tịch UBND xã" and "commune_pc_chair" not in exported
+
+
 def test_export_as_csv_and_xlsx(auth: AuthActions, client, seeded) -> None:
     auth.login("auditor1")
     response = client.get(PAGE + "&format=csv")
@@ -109,6 +144,8 @@ def test_export_as_csv_and_xlsx(auth: AuthActions, client, seeded) -> None:
     by_code = {row["Mã cán bộ"]: row for row in rows}
     assert len(rows) == 17
     assert by_code["RX01"]["Xếp loại đề xuất"] == "HTXSNV" and by_code["RX01"]["Điểm"] == "91,00"
+    assert (by_code["RX01"]["Đơn vị"], by_code["RX01"]["Mã đơn vị"]) == ("Văn phòng (thử)", UNIT)
+    assert by_code["RX01"]["Nhóm nhiệm vụ"] == COMMON and by_code["RA02"]["Nhóm nhiệm vụ"] == "ke_toan"
     over = {code for code, row in by_code.items() if row["Vượt tỷ lệ HTXSNV"] not in ("", "Không", "False")}
     assert over == {"RX01", "RA02"}
     xlsx = client.get(PAGE + "&period=Q1&format=xlsx")
@@ -117,7 +154,9 @@ def test_export_as_csv_and_xlsx(auth: AuthActions, client, seeded) -> None:
     assert sheet is not None
     values = list(sheet.iter_rows(values_only=True))
     assert values[0][0] == "Mã cán bộ" and len(values) == 18
-    assert {row[4] for row in values[1:]} == {"2026-Q1"}
+    assert values[0][2:6] == ("Đơn vị", "Mã đơn vị", "Nhóm nhiệm vụ", "Kỳ")
+    assert {row[5] for row in values[1:]} == {"2026-Q1"}
+    assert {row[4] for row in values[1:]} == {COMMON, "ke_toan"}
 
 
 def test_scope_out_of_reach_is_404_and_no_overseeing_role_is_403(
@@ -264,7 +303,7 @@ def test_the_task_groups_setting_reaches_the_page_and_the_annual_run(
     auth.login("personnel1")
     html = client.get(PAGE).get_data(as_text=True)
     assert "<td>ke_toan</td>" not in html
-    assert re.search(r"<td>chung</td><td>11</td><td>4</td>\s*<td>2</td>", html)
+    assert re.search(rf"<td>{re.escape(COMMON)}</td><td>11</td><td>4</td>\s*<td>2</td>", html)
     started = auth.post("/evaluation/annual", {"year": "2026", "unit": UNIT}, page="/evaluation/annual")
     assert started.status_code == 302
     instance_id = int(started.headers["Location"].rstrip("/").split("/")[-1])
@@ -318,6 +357,8 @@ def test_the_confirm_task_shows_the_rollup_as_a_table(
     assert rows["RA02"]["over-quota"] == "yes"
     assert {code for code, row in rows.items() if row["over-quota"] == "yes"} == {"RX01", "RA02"}
     assert rows["RX03"]["recorded"] == "HTXSNV" and rows["RX03"]["over-quota"] == "no"
+    # The unit and the task group by name, as on the roll-up page (the run's data carries the unit's name).
+    assert f'<td>Văn phòng (thử) <small class="code">{UNIT}</small></td><td>{COMMON}</td>' in html
     assert rows["RG10"]["score"] == "82.00"
     assert rows["RN01"]["score"] == "" and rows["RN01"]["proposed"] == ""  # no month worked
     assert rows["RK01"]["proposed"] == "KHTNV"

@@ -49,6 +49,8 @@ def annual_rollup_panel(view: TaskView) -> dict[str, Any] | None:
             "code": str(row.get("code") or ""),
             "full_name": str(row.get("full_name") or ""),
             "unit_code": str(row.get("unit_code") or ""),
+            # a run started before the roll-up carried unit names shows the code
+            "unit_name": str(row.get("unit_name") or row.get("unit_code") or ""),
             "task_group": str(row.get("task_group") or ""),
             "months_worked": row.get("months_worked"),
             "score": _score(row.get("annual_score")),

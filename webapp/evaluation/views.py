@@ -17,6 +17,7 @@ from webapp.evaluation.forms import AnnualRunForm, OpenMonthForm
 from webapp.evaluation.opening import OpeningSummary, open_month, preview_month, shown_codes
 from webapp.extensions import db
 from webapp.http import act, problem_text, process_engine, refusal_on_fields, status_for, translated, trusted_svg
+from webapp.i18n import task_group_name
 from webapp.instances.views import STATUS_LABELS
 from webapp.query_args import page_arg
 from webapp.start_form import unit_tree
@@ -408,7 +409,9 @@ def rollup() -> Any:
     fmt = export_format()
     if fmt is not None:
         label = view.period.replace("-", "")
-        return send_table(period_records(view), ROLLUP_COLUMNS, fmt, f"tong-hop-danh-gia-{unit.code}-{label}")
+        # The task groups by name, as the page shows them (the unit by name and code: period_records)
+        records = ({**record, "task_group": task_group_name(record["task_group"])} for record in period_records(view))
+        return send_table(records, ROLLUP_COLUMNS, fmt, f"tong-hop-danh-gia-{unit.code}-{label}")
     number = page_arg(request.args)
     page = ListPage([], len(view.rows), 1, ROLLUP_PER_PAGE)
     page.page = min(max(1, number), page.pages)

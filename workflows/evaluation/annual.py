@@ -95,6 +95,7 @@ def rollup_data(rollup: Rollup, grouping: TaskGrouping) -> dict[str, Any]:
                 "full_name": row.full_name,
                 "unit_id": row.unit_id,
                 "unit_code": row.unit_code,
+                "unit_name": row.unit_name,
                 "task_group": row.task_group,
                 "months_worked": row.months_worked,
                 "annual_score": row.annual,

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from workflows.access import ancestry, in_subtree, role_units
 from workflows.assignment import holds_role_over
-from workflows.errors import Invalid, NotAllowed, NotFound, Problem
+from workflows.errors import N_, Invalid, NotAllowed, NotFound, Problem
 from workflows.query_args import parse_int
 from workflows.registry.models import (
     Cadre,
@@ -60,6 +60,42 @@ from workflows.rules.evaluation import (
 from workflows.states import Role
 
 DEFAULT_TASK_GROUP = "chung"
+# The task groups' names for the pages and exports (translated there; NĐ 335 Điều 20, "nhóm có nhiệm vụ tương
+# đồng"): the default group and the standard title codes a cadre's post has (workflows/registry/demo.py, the
+# targets' and rotation's title codes). A group a province configures (EVALUATION_TASK_GROUPS) is shown by its
+# own name as written there.
+TASK_GROUP_NAMES: Mapping[str, str] = {
+    DEFAULT_TASK_GROUP: N_("Common group (no titled post)"),
+    "commune_party_secretary": N_("Commune party secretary"),
+    "commune_deputy_party_secretary": N_("Commune deputy party secretary"),
+    "commune_pc_chair": N_("Chair of the commune people's committee"),
+    "commune_pc_vice_chair": N_("Vice-chair of the commune people's committee"),
+    "commune_inspection_chair": N_("Chair of the commune inspection committee"),
+    "commune_front_chair": N_("Chair of the commune Fatherland Front committee"),
+    "commune_office_chief": N_("Chief of the commune office"),
+    "commune_department_head": N_("Head of a commune department"),
+    "commune_party_staff": N_("Staff of the commune party committee's office"),
+    "commune_inspection_staff": N_("Staff of the commune inspection committee"),
+    "commune_civil_servant": N_("Commune civil servants"),
+    "commune_front_staff": N_("Staff of the commune Fatherland Front"),
+    "party_committee_member": N_("Party committee member"),
+    "province_party_secretary": N_("Provincial party secretary"),
+    "province_deputy_party_secretary": N_("Provincial deputy party secretary"),
+    "province_pc_chair": N_("Chair of the provincial people's committee"),
+    "province_pc_vice_chair": N_("Vice-chair of the provincial people's committee"),
+    "province_organisation_head": N_("Head of the provincial party organisation board"),
+    "province_organisation_deputy": N_("Deputy head of the provincial party organisation board"),
+    "province_inspection_chair": N_("Chair of the provincial party inspection committee"),
+    "province_inspection_deputy": N_("Vice-chair of the provincial party inspection committee"),
+    "province_inspection_member": N_("Member of the provincial party inspection committee"),
+    "province_inspector": N_("Provincial inspectors"),
+    "province_front_chair": N_("Chair of the provincial Fatherland Front committee"),
+    "province_office_chief": N_("Chief of a provincial office"),
+    "province_office_deputy": N_("Deputy chief of a provincial office"),
+    "province_specialist": N_("Provincial specialists"),
+    "department_director": N_("Director of a provincial department"),
+    "department_deputy_director": N_("Deputy director of a provincial department"),
+}
 # Who may see a unit's roll-up, and who may write its quarter and year results.
 VIEW_ROLES = (Role.PERSONNEL, Role.HEAD, Role.SUPERVISOR, Role.AUDITOR, Role.ADMIN)
 WRITE_ROLES = (Role.PERSONNEL, Role.HEAD, Role.ADMIN)
@@ -96,6 +132,7 @@ class CadreRollup:
     grade: Grade | None  # the proposed annual grade; None when no month was worked
     disciplined_on: tuple[date, ...]  # discipline decided in the year (reprimand or above)
     htxsnv_months: tuple[str, ...] = ()  # the months graded HTXSNV (a quarter's tie-break)
+    unit_name: str = ""  # as people know the unit; its code where not read (a roll-up rebuilt from process data)
 
     @property
     def months_worked(self) -> int:
@@ -210,7 +247,7 @@ def build_rollup(
 
     scope = in_subtree(OrgUnit, unit.id) if include_subunits else OrgUnit.id == unit.id
     cadres = session.execute(
-        select(Cadre.id, Cadre.code, Cadre.full_name, Cadre.unit_id, OrgUnit.code)
+        select(Cadre.id, Cadre.code, Cadre.full_name, Cadre.unit_id, OrgUnit.code, OrgUnit.name)
         .join(OrgUnit, OrgUnit.id == Cadre.unit_id)
         .where(scope, Cadre.is_active)
         .order_by(OrgUnit.code, Cadre.code)
@@ -246,7 +283,7 @@ def build_rollup(
         groups = _task_groups(session, ids, grouping)
 
     rows = []
-    for cadre_id, code, full_name, unit_id, unit_code_of in cadres:
+    for cadre_id, code, full_name, unit_id, unit_code_of, unit_name in cadres:
         months = monthly.get(cadre_id, {})
         by_quarter: dict[str, dict[str, float | None]] = defaultdict(dict)
         for month, score in months.items():
@@ -268,6 +305,7 @@ def build_rollup(
                 grade=None if annual is None else grade_for(annual, disciplined_reprimand_or_above=bool(days)),
                 disciplined_on=days,
                 htxsnv_months=tuple(excellent.get(cadre_id, [])),
+                unit_name=unit_name,
             )
         )
     return Rollup(unit=unit, year=year, include_subunits=include_subunits, cadres=tuple(rows), policy=policy)
@@ -289,6 +327,7 @@ ROLLUP_COLUMNS = [
     Column("code", "Mã cán bộ", "text"),
     Column("full_name", "Họ và tên", "text"),
     Column("unit", "Đơn vị", "text"),
+    Column("unit_code", "Mã đơn vị", "text"),
     Column("task_group", "Nhóm nhiệm vụ", "text"),
     Column("period", "Kỳ", "text"),
     Column("months_worked", "Số tháng có kết quả", "int"),
@@ -327,7 +366,8 @@ class PeriodRow:
         return {
             "code": self.cadre.code,
             "full_name": self.cadre.full_name,
-            "unit": self.cadre.unit_code,
+            "unit": self.cadre.unit_name or self.cadre.unit_code,
+            "unit_code": self.cadre.unit_code,
             "task_group": self.cadre.task_group,
             "period": period,
             "months_worked": self.months_worked,
@@ -348,6 +388,18 @@ class PeriodRollup:
 
     def unit_code(self, unit_id: int) -> str:
         return next((row.cadre.unit_code for row in self.rows if row.cadre.unit_id == unit_id), str(unit_id))
+
+    def unit_name(self, unit_id: int) -> str:
+        """The unit's name as people know it; its code where the roll-up has no name for it."""
+        return next(
+            (row.cadre.unit_name or row.cadre.unit_code for row in self.rows if row.cadre.unit_id == unit_id),
+            str(unit_id),
+        )
+
+    def names(self, cadre_ids: Iterable[int]) -> str:
+        """Cadres by name with their codes ("Nguyễn Văn An (RX01), …"), in the given order."""
+        by_id = {row.cadre.cadre_id: f"{row.cadre.full_name} ({row.cadre.code})" for row in self.rows}
+        return ", ".join(by_id.get(cadre_id, str(cadre_id)) for cadre_id in cadre_ids)
 
     def codes(self, cadre_ids: Iterable[int]) -> str:
         """Cadre codes for a list of ids ("RX01, RA02"), in the given order."""
