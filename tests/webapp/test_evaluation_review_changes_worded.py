@@ -103,3 +103,21 @@ def test_the_inspectors_history_the_log_and_the_export_word_them_alike(
         assert not any(raw in change for change in changes), raw
     # The chain's own record keeps the field paths (the technical part of the file).
     assert "products.1.completed_on_time" in json.dumps(document["events"], ensure_ascii=False)
+
+
+def test_a_later_review_that_changed_nothing_says_so(auth: AuthActions, client, driver: WorkflowDriver) -> None:
+    """Each round writes `review_changes` afresh (decision 0062): the second review, agreeing unchanged, reads
+    "không sửa giá trị nào" in the history while the first round's changes stay at its own event."""
+    instance_id = _returned_with_changes(auth, driver)
+    _switch(auth, "officer1")
+    again = _task(driver, "CB0001", "self_assessment")
+    assert auth.post(f"/tasks/{again.id}", _self_assessment(), page=f"/tasks/{again.id}").status_code == 302
+    _switch(auth, "supervisor1")
+    review = _task(driver, "CB0001", "manager_review")
+    agreed = {**_table(ROWS), **CRITERIA, "decision": "submit"}
+    assert auth.post(f"/tasks/{review.id}", agreed, page=f"/tasks/{review.id}").status_code == 302
+    _switch(auth, "auditor1")
+    tree = lxml_html.fromstring(client.get(f"/audit/instances/{instance_id}").get_data(as_text=True))
+    rounds = [_text(li) for li in tree.xpath('//li[@data-key="review_changes"]')]
+    assert rounds[0].startswith(f"{LABEL}: {ROW_2}")
+    assert rounds[-1] == f"{LABEL}: không sửa giá trị nào"
