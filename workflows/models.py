@@ -188,7 +188,9 @@ class AuditEvent(Base):
 
 
 class TaskDraft(Base):
-    """What a person typed into a task form and saved without submitting; deleted when the task closes. It goes
+    """What a person typed into a task form and saved without submitting. It never outlives its task: the trigger
+    human_tasks_drafts_go_when_closed deletes it in the statement that moves the task's row out of "open", whichever
+    way the task closed (decision 0085; migration e2b9c4d7a810). It goes
     with the task when the task is handed to another person (decision 0084): `user_id` is whose it is now — the only
     person shown it —, `saved_by_id` who saved it when that was someone else (None when they saved it themselves)."""
 

@@ -149,7 +149,8 @@ def add_process_data(session: Session, engine: ProcessEngine, user: User, view: 
                 context = data
             else:
                 submitted = submitted_data(session, view, data)
-    draft, origin = own_draft(session, user, view.task.id)
+    # A closed task has no draft: it went in the statement that closed the task (decision 0085).
+    draft, origin = own_draft(session, user, view.task.id) if view.task.status == TaskStatus.OPEN else (None, None)
     return replace(
         view, instructions=instructions, context=context, draft=draft, draft_origin=origin, submitted=submitted
     )
@@ -240,11 +241,6 @@ def hand_draft_on(session: Session, task_id: int, receiver_id: int) -> int | Non
         .execution_options(synchronize_session="fetch")
     )
     return saved_by
-
-
-def discard_drafts(session: Session, task_id: int) -> None:
-    """Every draft of the task (it closed)."""
-    session.execute(delete(TaskDraft).where(TaskDraft.human_task_id == task_id))
 
 
 def discard_own_draft(session: Session, user: User, task_id: int) -> None:

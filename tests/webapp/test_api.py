@@ -636,6 +636,18 @@ def test_double_completion_is_a_conflict(api: Api, two_communes: dict, driver: W
     assert task["status"] == "completed" and task["can_act"] is False
 
 
+def test_an_api_completion_takes_the_tasks_draft_away(api: Api, two_communes: dict, driver: WorkflowDriver) -> None:
+    """A draft saved on the page does not outlive a completion through the API (decision 0085); another task's
+    draft stays."""
+    review = driver.task(two_communes["x001_review"], "review_request")
+    other = driver.task(two_communes["x001_draft"], "submit_request")
+    driver.save_draft("supervisor1", review.id, {"decision": "reject"})
+    driver.save_draft("officer2", other.id, {"subject_line": "Còn đang viết"})
+    response = api.post(f"/api/v1/tasks/{review.id}/complete", "supervisor1", json={"decision": "approve"})
+    assert response.status_code == 200
+    assert driver.drafts() == {other.id: "open"}
+
+
 def test_a_failed_script_is_500_in_vietnamese_and_noted_on_the_instance(api: Api, driver: WorkflowDriver) -> None:
     with driver.session_factory() as session, transaction(session):
         deploy_bundle(session, [script_model("failing", "result = 1 / value")], actor=None, forms_dir=None)

@@ -169,10 +169,12 @@ def test_start_and_complete_from_the_command_line(runner: FlaskCliRunner, driver
     assert bad.exit_code == 1 and "not valid JSON" in bad.output
     invalid = runner.invoke(args=["tasks", "complete", str(task.id), "--as", "officer1", "--data", '{"amount": -1}'])
     assert invalid.exit_code == 1 and "subject_line" in invalid.output
+    driver.save_draft("officer1", task.id, {"subject_line": "Nháp"})
     done = runner.invoke(
         args=["tasks", "complete", str(task.id), "--as", "officer1", "--data", '{"subject_line": "Đề nghị"}']
     )
     assert done.exit_code == 0 and "Xem xét, phê duyệt" in done.output
+    assert driver.drafts() == {}  # the draft went with the task (decision 0085)
 
 
 @pytest.mark.parametrize(

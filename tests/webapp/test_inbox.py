@@ -175,10 +175,13 @@ def test_bulk_approval_completes_each_task_separately(
     for task in (first_task, second_task):
         auth.post(f"/inbox/tasks/{task.id}/claim", {"next": "/inbox"})
     draft_task = driver.task(two_communes["x001_draft"], "submit_request")  # not an approval step, not theirs
+    driver.save_draft("supervisor1", first_task.id, {"decision": "reject"})
+    driver.save_draft("officer2", draft_task.id, {"subject_line": "Còn đang viết"})
     auth.post("/inbox/bulk-approve", {"task_id": [str(first_task.id), str(second_task.id), str(draft_task.id)]})
     assert driver.instance(two_communes["x001_review"]).status == InstanceStatus.COMPLETED
     assert driver.instance(second).status == InstanceStatus.COMPLETED
     assert driver.instance(two_communes["x001_draft"]).status == InstanceStatus.RUNNING
+    assert driver.drafts() == {draft_task.id: "open"}  # the approved step's draft went with it (decision 0085)
 
 
 def test_bulk_approval_names_only_the_tasks_the_person_may_see(

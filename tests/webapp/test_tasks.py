@@ -290,7 +290,8 @@ def test_a_task_closed_by_cancellation_says_nothing_was_submitted(
         assert s.get(HumanTask, task_id).status == TaskStatus.CANCELLED  # type: ignore[union-attr]
     page = client.get(f"/tasks/{task_id}").get_data(as_text=True)
     assert "vì quy trình bị hủy; không có nội dung nào được gửi" in page
-    assert "Nháp chưa gửi" in page and "chưa từng gửi" in page  # the unsent draft, said to be one
+    assert "Nháp chưa gửi" not in page  # the unsent draft went with the task (decision 0085)
+    assert driver.drafts() == {}
     blank = client.get(f"/tasks/{blank_id}").get_data(as_text=True)
     assert "không có nội dung nào được gửi" in blank and 'name="subject_line"' not in blank
     stale = auth.post(f"/tasks/{blank_id}", {"subject_line": "Gửi muộn"}, page="/inbox")

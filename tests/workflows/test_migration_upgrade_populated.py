@@ -102,3 +102,30 @@ def test_upgrade_from_the_previous_revision_keeps_a_populated_database_working(o
     assert done.status == "completed"
     driver.complete("officer1", driver.task(fresh, "submit_request").id, {"subject_line": "Đề nghị 3"})
     assert [t.task_key for t in driver.open_tasks(fresh)] == ["review_request"]
+
+
+BEFORE_DRAFTS_GO = "7c3e5a1f9d26"  # before a draft went with its task's closing (e2b9c4d7a810, decision 0085)
+
+
+def test_drafts_left_behind_by_closed_tasks_are_removed_and_new_ones_go_with_their_task(own_engine: Engine) -> None:
+    upgrade(own_engine)
+    factory = sessionmaker(bind=own_engine, expire_on_commit=False)
+    with factory() as session:
+        load_demo(session)
+        deploy_directory(session, ROOT / "bpmn", ROOT / "forms", actor=None)
+        session.commit()
+    driver = WorkflowDriver(factory, ProcessEngine(script_time_limit=1.0))
+    instance_id = driver.start("sample_approval", as_user="officer1", subject="CB0001")
+    request = driver.task(instance_id, "submit_request").id
+    _run(own_engine, command.downgrade, BEFORE_DRAFTS_GO)
+    # Before the trigger: the API completion left its task's draft behind.
+    driver.save_draft("officer1", request, {"subject_line": "Nháp"})
+    driver.complete("officer1", request, {"subject_line": "Đề nghị"})
+    review = driver.task(instance_id, "review_request").id
+    driver.save_draft("supervisor1", review, {"decision": "approve"})
+    assert driver.drafts() == {request: "completed", review: "open"}
+
+    upgrade(own_engine)
+    assert driver.drafts() == {review: "open"}
+    driver.complete("supervisor1", review, {"decision": "approve"})
+    assert driver.drafts() == {}

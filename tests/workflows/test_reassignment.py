@@ -24,7 +24,7 @@ from workflows.reassignment import eligible_receivers, open_tasks_of, task_facts
 from workflows.registry.models import User
 from workflows.rules.reassignment import BALLOT_STEP, SUBJECTS_OWN
 from workflows.states import EventType, TaskStatus
-from workflows.tasks import discard_drafts, own_draft, save_draft
+from workflows.tasks import own_draft, save_draft
 
 REQUEST = {"subject_line": "Đề nghị cử đi học lớp trung cấp lý luận chính trị", "amount": 1}
 
@@ -265,12 +265,11 @@ def test_a_hand_on_the_task_left_before_the_worker_came_tells_nobody(driver: Wor
 
 
 def _complete_as_the_page_does(driver: WorkflowDriver, username: str, task_id: int) -> None:
-    """A completion with the task page's draft clean-up in its transaction (webapp/tasks/views.submit)."""
+    """A completion as the task page sends it: its draft goes in the completion's write (decision 0085)."""
     with driver.session_factory() as s, transaction(s):
         operations.complete_task(
             s, driver.engine, actor=driver.user(s, username), task_id=task_id, data={"decision": "approve"}
         )
-        discard_drafts(s, task_id)
 
 
 @pytest.mark.concurrency

@@ -100,7 +100,6 @@ from workflows.tasks import (
     TaskView,
     add_process_data,
     can_view,
-    discard_drafts,
     discard_own_draft,
     load_task_view,
     save_draft,
@@ -515,8 +514,8 @@ def show(task_id: int):  # type: ignore[no-untyped-def]
     view = _load(task_id)
     if view.submitted is not None:  # completed: what was submitted, read-only
         return _render(view, _form(view, data=view.submitted))
-    if view.task.status != TaskStatus.OPEN:  # cancelled: nothing was submitted; an unsent draft is shown as such
-        return _render(view, _form(view, data=view.draft) if view.draft is not None else None)
+    if view.task.status != TaskStatus.OPEN:  # cancelled: nothing was submitted, and no draft is left (decision 0085)
+        return _render(view, None)
     initial = view.draft if view.draft is not None else {k: v for k, v in view.context.items()}
     return _render(view, _form(view, data=initial))
 
@@ -705,13 +704,10 @@ def submit(task_id: int):  # type: ignore[no-untyped-def]
             db.session.add(
                 Comment(instance_id=instance_id, human_task_id=task_id, author_id=current_user.id, body=comment)
             )
-        done = operations.complete_task(
+        # The task's draft goes with the task's row leaving "open" (the database's trigger, decision 0085).
+        return operations.complete_task(
             db.session, process_engine(), actor=current_user, task_id=task_id, data=submitted, refused=refused
         )
-        # Drafts belong to the web form; the hot path of the engine does not pay for them. Deleted after the
-        # completion's lock, as a hand-on moves the draft after the same lock: the two never wait on each other.
-        discard_drafts(db.session, task_id)
-        return done
 
     try:
         act(complete, instance_id=instance_id)
