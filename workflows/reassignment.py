@@ -5,16 +5,16 @@ on, read from the database; the people a task may go to; a person's open tasks. 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy.orm import Session, aliased, selectinload
 
-from workflows.access import ancestry, in_subtree, role_units
-from workflows.assignment import unit_chain
+from workflows.access import ancestry, in_subtree, role_units, sees_task
+from workflows.assignment import chain_of, unit_chain
 from workflows.ballot_steps import procedure_for
 from workflows.errors import Problem
 from workflows.models import HumanTask, ProcessInstance
@@ -103,24 +103,46 @@ def eligible_receivers(session: Session, facts: TaskFacts, *, limit: int = MAX_R
     and the units below it."""
     if transfer_refusal(facts) is not None:
         return []
+    return receivers_of_any(session, [facts], limit=limit)
+
+
+def receivers_of_any(session: Session, tasks: Sequence[TaskFacts], *, limit: int = MAX_RECEIVERS) -> list[User]:
+    """The active people at least one of the tasks (each one that may move) may go to, by name — in two statements
+    however many tasks: the people, found for every task at once, then their roles (`selectinload`). The SQL finds
+    each task's possible receivers as the rule says (the lane's role held over its candidate unit, or the step's unit
+    and those below it); `receiver_refusal` then decides on each, in Python, as a single hand-on does."""
     home = aliased(OrgUnit)
-    query = select(User, home.path).join(home, home.id == User.unit_id).where(User.is_active)
-    if facts.candidate_role is not None:
-        if not facts.candidate_unit_chain:
-            return []
-        holders = select(RoleAssignment.user_id).where(
-            RoleAssignment.role == facts.candidate_role,
-            RoleAssignment.unit_id.in_(list(facts.candidate_unit_chain)),
+    group_keys: set[tuple[str, tuple[int, ...]]] = set()
+    roots: set[int] = set()
+    for facts in tasks:
+        if facts.candidate_role is not None:
+            if facts.candidate_unit_chain:
+                group_keys.add((facts.candidate_role, tuple(facts.candidate_unit_chain)))
+        elif scope := (facts.unit_chain or facts.candidate_unit_chain):
+            roots.add(scope[-1])
+    found_by: list[ColumnElement[bool]] = [in_subtree(home, root) for root in sorted(roots)]
+    if group_keys:
+        holding = or_(
+            *(
+                and_(RoleAssignment.role == role, RoleAssignment.unit_id.in_(list(chain)))
+                for role, chain in sorted(group_keys)
+            )
         )
-        query = query.where(User.id.in_(holders))
-    else:
-        scope = facts.unit_chain or facts.candidate_unit_chain
-        if not scope:
-            return []
-        query = query.where(in_subtree(home, scope[-1]))
+        found_by.append(User.id.in_(select(RoleAssignment.user_id).where(holding)))
+    if not found_by:
+        return []
+    query = (
+        select(User, home.path)
+        .join(home, home.id == User.unit_id)
+        .where(User.is_active, or_(*found_by))
+        .options(selectinload(User.role_assignments))
+        .order_by(User.full_name, User.username)
+        .limit(limit * 2)  # room for the few the rules refuse (the holder, a procedure's own person)
+    )
     found = []
-    for user, path in session.execute(query.order_by(User.full_name, User.username).limit(limit * 2)).tuples():
-        if receiver_refusal(facts, receiver_of(session, user, path)) is None:
+    for user, path in session.execute(query).tuples():
+        receiver = receiver_of(session, user, path)
+        if any(receiver_refusal(facts, receiver) is None for facts in tasks):
             found.append(user)
         if len(found) >= limit:
             break
@@ -129,7 +151,7 @@ def eligible_receivers(session: Session, facts: TaskFacts, *, limit: int = MAX_R
 
 @dataclass(frozen=True)
 class HeldTask:
-    """An open task held by someone, as the account page lists it."""
+    """An open task held by someone, as the account page lists it, with what the rules decide on (read with it)."""
 
     id: int
     name: str
@@ -140,55 +162,105 @@ class HeldTask:
     unit_name: str | None
     due_dt: datetime | None
     opened_dt: datetime
+    facts: TaskFacts
 
 
-def open_tasks_of(session: Session, user_id: int, *, limit: int = 200) -> list[HeldTask]:
-    """The open tasks assigned to the person, oldest first (the account page lists them to hand them on)."""
-    unit = aliased(OrgUnit)
+_candidate_unit = aliased(OrgUnit, name="candidate_unit")
+_task_unit = aliased(OrgUnit, name="task_unit")
+_holder = aliased(User, name="holder")
+
+
+def open_tasks_of(session: Session, user_id: int, *, seen_by: User | None = None, limit: int = 200) -> list[HeldTask]:
+    """The open tasks assigned to the person, oldest first (the account page lists them to hand them on), in one
+    statement with each task's facts; with `seen_by`, only those that person may see (`access.sees_task`, the rule
+    of `tasks.can_view`, on the facts read here: a task of a procedure outside their units is left out)."""
     rows = session.execute(
         select(
             HumanTask.id,
             HumanTask.name,
             HumanTask.instance_id,
             HumanTask.process_name,
-            Cadre.full_name,
-            Cadre.code,
-            unit.name,
+            Cadre.full_name.label("subject_name"),
+            Cadre.code.label("subject_code"),
+            _task_unit.name.label("unit_name"),
             HumanTask.due_dt,
             HumanTask.opened_dt,
+            HumanTask.status,
+            HumanTask.assignee_id,
+            HumanTask.closed_by_id,
+            HumanTask.candidate_role,
+            HumanTask.candidate_unit_id,
+            HumanTask.unit_id,
+            HumanTask.process_id,
+            HumanTask.task_key,
+            ProcessInstance.subject_cadre_id.label("instance_subject_id"),
+            _candidate_unit.path.label("candidate_unit_path"),
+            _task_unit.path.label("unit_path"),
+            _holder.cadre_id.label("holder_cadre_id"),
         )
+        .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
         .outerjoin(Cadre, Cadre.id == HumanTask.subject_cadre_id)
-        .outerjoin(unit, unit.id == HumanTask.unit_id)
+        .outerjoin(_task_unit, _task_unit.id == HumanTask.unit_id)
+        .outerjoin(_candidate_unit, _candidate_unit.id == HumanTask.candidate_unit_id)
+        .outerjoin(_holder, _holder.id == HumanTask.assignee_id)
         .where(HumanTask.assignee_id == user_id, HumanTask.status == TaskStatus.OPEN)
         .order_by(HumanTask.opened_dt, HumanTask.id)
         .limit(limit)
-    ).tuples()
-    return [HeldTask(*row) for row in rows]
+    ).all()
+    seer = (seen_by.id, role_units(seen_by)) if seen_by is not None else None
+    held = []
+    for row in rows:
+        candidate_chain = chain_of(row.candidate_unit_id, row.candidate_unit_path)
+        chain = chain_of(row.unit_id, row.unit_path)
+        if seer is not None and not sees_task(seer[0], seer[1], row, candidate_chain, chain):
+            continue
+        subjects_own = (
+            row.candidate_role is None
+            and row.instance_subject_id is not None
+            and row.holder_cadre_id == row.instance_subject_id
+        )
+        facts = TaskFacts(
+            status=row.status,
+            assignee_id=row.assignee_id,
+            candidate_role=row.candidate_role,
+            candidate_unit_chain=tuple(candidate_chain),
+            unit_chain=tuple(chain),
+            subject_cadre_id=row.instance_subject_id,
+            is_ballot_step=is_ballot_step(row.process_id, row.task_key),
+            is_subjects_own=subjects_own,
+        )
+        held.append(
+            HeldTask(
+                id=row.id,
+                name=row.name,
+                instance_id=row.instance_id,
+                process_name=row.process_name,
+                subject_name=row.subject_name,
+                subject_code=row.subject_code,
+                unit_name=row.unit_name,
+                due_dt=row.due_dt,
+                opened_dt=row.opened_dt,
+                facts=facts,
+            )
+        )
+    return held
 
 
 @dataclass(frozen=True)
 class HandOnChoices:
-    """What the account page offers for handing a person's tasks on, each task's facts read once: why a task can go
-    to nobody at all (a secret-ballot step, the subject's own step) — said beside it instead of a hand-on every
-    choice would refuse —, and the people at least one of the others may go to ("hand all to one person")."""
+    """What the account page offers for handing a person's tasks on: why a task can go to nobody at all (a
+    secret-ballot step, the subject's own step) — said beside it instead of a hand-on every choice would refuse —,
+    and the people at least one of the others may go to ("hand all to one person")."""
 
     unmovable: dict[int, str]
     receivers: list[User]
 
 
-def hand_on_choices(session: Session, task_ids: Iterable[int], *, limit: int = MAX_RECEIVERS) -> HandOnChoices:
-    unmovable: dict[int, str] = {}
-    seen: dict[int, User] = {}
-    for task in session.scalars(select(HumanTask).where(HumanTask.id.in_(list(task_ids)))):
-        facts = task_facts(session, task)
-        why = transfer_refusal(facts)
-        if why is not None:
-            unmovable[task.id] = why
-            continue
-        for user in eligible_receivers(session, facts, limit=limit):
-            seen.setdefault(user.id, user)
-    receivers = sorted(seen.values(), key=lambda user: (user.full_name, user.username))[:limit]
-    return HandOnChoices(unmovable, receivers)
+def hand_on_choices(session: Session, tasks: Sequence[HeldTask], *, limit: int = MAX_RECEIVERS) -> HandOnChoices:
+    """On the facts `open_tasks_of` read with the tasks: two statements for the receivers, however many tasks."""
+    unmovable = {task.id: why for task in tasks if (why := transfer_refusal(task.facts)) is not None}
+    movable = [task.facts for task in tasks if task.id not in unmovable]
+    return HandOnChoices(unmovable, receivers_of_any(session, movable, limit=limit) if movable else [])
 
 
 __all__ = [
@@ -203,5 +275,6 @@ __all__ = [
     "may_reassign",
     "open_tasks_of",
     "receiver_of",
+    "receivers_of_any",
     "task_facts",
 ]

@@ -5,6 +5,7 @@ says in Vietnamese and that it writes nothing, and the history's and the audit l
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -17,18 +18,23 @@ from sqlalchemy.orm import Session, sessionmaker
 from tests.fixtures.app import AuthActions
 from tests.fixtures.appointment import setup_appointment, start, today_text
 from tests.fixtures.evaluation import CRITERIA, ROWS
+from tests.fixtures.statements import statements_sent
 from tests.fixtures.workflow_helpers import WorkflowDriver, everything_stored
 from tests.webapp.test_evaluation import _table, _task
 from tests.webapp.test_evaluation_review_panel import _submitted_by_the_cadre
 from webapp.extensions import db
+from workflows import clock
 from workflows.db import transaction
 from workflows.engine import operations
 from workflows.models import HumanTask, TaskDraft
+from workflows.reassignment import open_tasks_of
 from workflows.registry.models import User
 from workflows.registry.tokens import create_token
+from workflows.timers import run_due_timers
 
 REQUEST = {"subject_line": "Đề nghị cử đi học lớp trung cấp lý luận chính trị", "amount": 1}
 REASON = "Đồng chí Dũng nghỉ ốm dài ngày"
+T0 = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
 
 
 def _doc(response: Any) -> Any:
@@ -338,6 +344,48 @@ def test_an_account_holding_only_steps_that_cannot_move_is_offered_no_hand_on(
     assert page.xpath('//section[@id="held-tasks"]//*[@data-fixed]')
     assert not page.xpath('//form[@id="hand-on-form"]')
     assert not page.xpath('//section[@id="held-tasks"]//a[contains(@href, "/reassign")]')
+
+
+def test_the_account_page_costs_the_same_statements_however_many_tasks_the_person_holds(
+    app: Flask, auth: AuthActions, client: FlaskClient, driver: WorkflowDriver
+) -> None:
+    """The held tasks, whether the administrator may see each, why a task cannot move and the people "hand all to
+    one person" offers are read in a fixed number of statements: not a few per held task (decision 0085)."""
+    clock.set_now(T0)
+    head1 = _id(driver, "head1")
+    auth.login("admin")
+    with app.app_context():
+        engine = db.engine
+
+    def page_statements() -> tuple[int, list[str]]:
+        with statements_sent(engine) as sent:
+            page = client.get(f"/admin/users/{head1}")
+        assert page.status_code == 200
+        offered = _doc(page).xpath('//form[@id="hand-on-form"]//select/option/text()')
+        return len(sent.statements), offered
+
+    # A step that escalated to the unit's heads on its deadline, taken by head1.
+    escalating = driver.start("sample_approval", as_user="officer1", subject="CB0001")
+    driver.complete("officer1", driver.task(escalating, "submit_request").id, REQUEST)
+    clock.set_now(T0 + timedelta(days=3, minutes=1))
+    assert run_due_timers(driver.session_factory, driver.engine).timers_fired == 1
+    escalated = driver.task(escalating, "escalated_review").id
+    with driver.session_factory() as s, transaction(s):
+        operations.claim_task(s, actor=driver.user(s, "head1"), task_id=escalated)
+    client.get(f"/admin/users/{head1}")  # the first view of the app prepares its statements
+    one, offered_for_one = page_statements()
+    # Three more, of other kinds: two supervisors' steps (another lane role, other receivers) and their own request
+    # (it cannot move).
+    _review(driver)
+    _review(driver)
+    driver.start("sample_approval", as_user="head1", subject="CB0004")
+    with driver.session_factory() as s:
+        assert len(open_tasks_of(s, head1)) == 4
+
+    four, offered_for_four = page_statements()
+    assert four == one, (one, four)
+    assert "Lê Văn Minh (supervisor1)" not in offered_for_one  # a supervisor does not take a head's step
+    assert set(offered_for_four) == {*offered_for_one, "Lê Văn Minh (supervisor1)"}
 
 
 # -- the draft goes with the task (decision 0084) -------------------------------------------------------------------
