@@ -49,10 +49,28 @@ def facts_of(
         candidate_unit_chain = ancestry(session, task.candidate_unit_id)
     if unit_chain is None:
         unit_chain = ancestry(session, task.unit_id)
-    subjects_own = False
+    holder_cadre = None
     if task.candidate_role is None and task.assignee_id is not None and subject_cadre_id is not None:
         holder_cadre = session.scalar(select(User.cadre_id).where(User.id == task.assignee_id))
-        subjects_own = holder_cadre == subject_cadre_id
+    return facts_read(task, process_id, subject_cadre_id, candidate_unit_chain, unit_chain, holder_cadre)
+
+
+def facts_read(
+    task: Any,
+    process_id: str,
+    subject_cadre_id: int | None,
+    candidate_unit_chain: Sequence[int],
+    unit_chain: Sequence[int],
+    holder_cadre_id: int | None,
+) -> TaskFacts:
+    """`facts_of` on what was read already, the holder's cadre included: the subject's own step is the one the model
+    gave a named person (no lane role) who is the procedure's own person."""
+    subjects_own = (
+        task.candidate_role is None
+        and task.assignee_id is not None
+        and subject_cadre_id is not None
+        and holder_cadre_id == subject_cadre_id
+    )
     return TaskFacts(
         status=task.status,
         assignee_id=task.assignee_id,
@@ -214,21 +232,7 @@ def open_tasks_of(session: Session, user_id: int, *, seen_by: User | None = None
         chain = chain_of(row.unit_id, row.unit_path)
         if seer is not None and not sees_task(seer[0], seer[1], row, candidate_chain, chain):
             continue
-        subjects_own = (
-            row.candidate_role is None
-            and row.instance_subject_id is not None
-            and row.holder_cadre_id == row.instance_subject_id
-        )
-        facts = TaskFacts(
-            status=row.status,
-            assignee_id=row.assignee_id,
-            candidate_role=row.candidate_role,
-            candidate_unit_chain=tuple(candidate_chain),
-            unit_chain=tuple(chain),
-            subject_cadre_id=row.instance_subject_id,
-            is_ballot_step=is_ballot_step(row.process_id, row.task_key),
-            is_subjects_own=subjects_own,
-        )
+        facts = facts_read(row, row.process_id, row.instance_subject_id, candidate_chain, chain, row.holder_cadre_id)
         held.append(
             HeldTask(
                 id=row.id,
@@ -270,6 +274,7 @@ __all__ = [
     "clean_reason",
     "eligible_receivers",
     "facts_of",
+    "facts_read",
     "hand_on_choices",
     "is_ballot_step",
     "may_reassign",
