@@ -124,7 +124,7 @@
   // -- messages at the fields --------------------------------------------------------------------------------------
 
   function container(input) {
-    return input.closest("td") || input.closest(".field") || input.parentNode;
+    return input.closest(".row-line-cell") || input.closest("td") || input.closest(".field") || input.parentNode;
   }
 
   function setProblem(input, key) {

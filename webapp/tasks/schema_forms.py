@@ -22,7 +22,14 @@ Hints live in the top-level "x-ui" object (for table columns, in the row schema'
                         | "cadre" | "position" | "checklist" | "planning_entry",
               "label_en": "...", "help": "...", "help_en": "...", "labels_en": {"value": "label"},
               "rows": 6, "placeholder": "...", "autofocus": true, "empty": "...", "empty_en": "...",
-              "accept": ".pdf,.jpg,image/*", "max_size_mb": 10}
+              "accept": ".pdf,.jpg,image/*", "max_size_mb": 10,
+              "placement": "column" | "below"}  # a table's cell: its own column, or its row's second line
+
+In a wide table, files and long texts sit on each row's second line (`_placed_below`, decision 0091).
+
+"x-comment-field": "<field>" at the top level names the form's own comment (a text field): the task page then draws
+no comment box of its own, and a decision that needs a comment (return, reject) needs it in that field
+(`own_comment_field`, decision 0091).
 
 Choice labels come from oneOf[].title, else "x-labels" (on the property, or top-level keyed by field), else the value.
 
@@ -240,8 +247,17 @@ _HINTS = frozenset(
         "max_size_mb",
         "empty",
         "empty_en",
+        "placement",
     }
 )
+# The top-level key naming the form's own comment field (`own_comment_field`).
+COMMENT_FIELD_KEY = "x-comment-field"
+# What makes a text field something else than words to write (a choice, a date, a file).
+_NOT_FREE_TEXT = frozenset({"enum", "oneOf", "const", "format"})
+# A table of this many columns or more is too wide to give a file or a long text a column of its own (decision 0091).
+WIDE_TABLE_COLUMNS = 6
+# A text cell that may hold this many characters is a sentence (a reason), not a word: it gets a line of its own.
+LONG_TEXT_LENGTH = 200
 # Arguments that Form.__init__ takes by keyword: a row column with one of these names would be swallowed by them.
 _FORM_KWARGS = frozenset({"formdata", "obj", "prefix", "data", "meta", "extra_filters", "form_errors", "csrf_token"})
 _MISSING: Any = object()
@@ -330,6 +346,11 @@ def _parse_object(node: Mapping[str, Any], path: str, lang: str) -> tuple[_Spec,
     for name in [*order, *(key for key in ui if key != "order")]:
         if name not in properties:
             raise UnsupportedSchema(f'{where}: "x-ui" names {name!r}, which is not among the properties')
+    if top and COMMENT_FIELD_KEY in node:
+        comment_field = node[COMMENT_FIELD_KEY]
+        commented = properties.get(comment_field) if isinstance(comment_field, str) else None
+        if not isinstance(commented, Mapping) or commented.get("type") != "string" or commented.keys() & _NOT_FREE_TEXT:
+            raise UnsupportedSchema(f'{where}: "{COMMENT_FIELD_KEY}" must name one of its free-text fields')
     top_labels = node.get("x-labels") or {}
     reserved = _reserved_names()
     specs = []
@@ -367,6 +388,8 @@ def _check_hints(hints: Any, where: str) -> Mapping[str, Any]:
     for key in ("widget", "label_en", "help", "help_en", "placeholder", "accept", "empty", "empty_en"):
         if key in hints and not isinstance(hints[key], str):
             raise UnsupportedSchema(f'{where}: "x-ui.{key}" must be a string')
+    if "placement" in hints and hints["placement"] not in ("column", "below"):
+        raise UnsupportedSchema(f'{where}: "x-ui.placement" must be "column" or "below"')
     if "labels_en" in hints and not isinstance(hints["labels_en"], Mapping):
         raise UnsupportedSchema(f'{where}: "x-ui.labels_en" must map values to labels')
     return hints
@@ -1242,7 +1265,13 @@ def _unbound(spec: _Spec, lang: str, readonly: bool, *, in_row: bool) -> Any:
             unique=bool(schema.get("uniqueItems")),
             columns_spec=spec.columns,
             columns=[
-                {"name": column.name, "label": column.label, "help": column.help, "required": column.required}
+                {
+                    "name": column.name,
+                    "label": column.label,
+                    "help": column.help,
+                    "required": column.required,
+                    "below": _placed_below(column, spec.columns),
+                }
                 for column in spec.columns
             ],
         )
@@ -1251,6 +1280,25 @@ def _unbound(spec: _Spec, lang: str, readonly: bool, *, in_row: bool) -> Any:
             FormField(row_class, label=spec.label), min_entries=max(1, schema.get("minItems") or 0), **options
         )
     raise UnsupportedSchema(f"field {spec.name!r}: kind {kind!r} has no form field")  # pragma: no cover
+
+
+def _placed_below(column: _Spec, columns: Sequence[_Spec]) -> bool:
+    """Whether a table's cell sits on its row's second line, under the row's other cells, with its label beside it.
+
+    In a wide table a file chooser or a sentence-long text is what pushed the last columns out of sight (a leader's
+    reason for a change, in the ninth column, behind a sideways scroll): placed below, it has the table's whole width
+    and the columns of numbers fit the page. A column says so itself with "x-ui.placement" ("below" or "column");
+    otherwise files and long texts of a table of `WIDE_TABLE_COLUMNS` columns or more go below. The first column
+    (the row's name) never does."""
+    if column is columns[0]:
+        return False
+    placement = column.hints.get("placement")
+    if placement is not None:
+        return bool(placement == "below")
+    is_long = column.kind == "file" or (
+        column.kind in ("string", "textarea") and (column.schema.get("maxLength") or 0) >= LONG_TEXT_LENGTH
+    )
+    return is_long and len(columns) >= WIDE_TABLE_COLUMNS
 
 
 def build_form_class(schema: dict[str, Any], *, locale: str = "vi", readonly: bool = False) -> type[PageForm]:
@@ -1573,6 +1621,15 @@ def cadre_codes(form: Any) -> set[str]:
     return {
         field.data.strip() for field in _fields_of_kind(form, "cadre") if isinstance(field.data, str) and field.data
     }
+
+
+def own_comment_field(schema: dict[str, Any] | None) -> str | None:
+    """The field a form names in "x-comment-field" as its comment (the head's "Ý kiến của thủ trưởng"), or None.
+
+    Such a form takes the place of the task page's own comment box, which the page then leaves out (decision 0091):
+    two boxes for one opinion left people guessing which one counted."""
+    name = (schema or {}).get(COMMENT_FIELD_KEY)
+    return name if isinstance(name, str) else None
 
 
 def has_kind(schema: dict[str, Any], kind: str) -> bool:

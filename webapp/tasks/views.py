@@ -60,6 +60,7 @@ from webapp.tasks.schema_forms import (
     offer_choices,
     offer_entries,
     offer_entry_search,
+    own_comment_field,
     pending_uploads,
     place_reference,
     planning_entry_values,
@@ -244,9 +245,9 @@ def _viewer_notice(view: TaskView) -> str | None:
 SHORT_FORM_FIELDS = 3
 
 
-def _context_open(view: TaskView, decisions: list[str]) -> bool:
+def _context_open(view: TaskView) -> bool:
     properties = (view.schema or {}).get("properties") or {}
-    drawn = [name for name in properties if name not in _drawn_apart(decisions)]
+    drawn = [name for name in properties if name not in _drawn_apart(view.schema)]
     return len(drawn) <= SHORT_FORM_FIELDS
 
 
@@ -349,10 +350,12 @@ def _render(  # type: ignore[no-untyped-def]
             max_comment=MAX_COMMENT,
             live_score=_live_score(view),
             live_structure=live_structure_panel(view, form),
-            invalid=invalid_entries(form, skip=_drawn_apart(decisions)) if form is not None else [],
+            invalid=invalid_entries(form, skip=_drawn_apart(view.schema)) if form is not None else [],
+            drawn_apart=_drawn_apart(view.schema),
+            own_comment=own_comment_field(view.schema),
             closed_notice=_closed_notice(view) if view.task.status != TaskStatus.OPEN else None,
             viewer_notice=_viewer_notice(view),
-            context_open=_context_open(view, decisions),
+            context_open=_context_open(view),
             task_comments=_task_comments(view),
             draft_saved=draft_saved,
             ballot_link=_ballot_link(view),
@@ -443,9 +446,17 @@ def _stale(task_id: int, form: Any, comment: str, reason: str | None = None):  #
     return render_template("tasks/stale.html", view=view, notice=notice, entered=_entered(form), comment=comment), 409
 
 
-def _drawn_apart(decisions: Any) -> tuple[str, ...]:
-    """The fields a deciding form does not draw as fields: its decision is the buttons, its comment the box below."""
-    return ("decision", "comment") if decisions else ()
+def _drawn_apart(schema: dict[str, Any] | None) -> tuple[str, ...]:
+    """The fields a deciding form does not draw as fields: its decision is the buttons, its comment the box below —
+    unless the form names a comment field of its own, which it draws and the box gives way to (decision 0091)."""
+    if not _decision_choices(schema):
+        return ()
+    return ("decision",) if own_comment_field(schema) else ("decision", "comment")
+
+
+def _posted_comment(schema: dict[str, Any] | None) -> str:
+    """The comment posted with a task: the page's comment box, or the form's own comment field when it names one."""
+    return clean_text(request.form.get(own_comment_field(schema) or "comment_text") or "")
 
 
 def _show_problem(form: Any, problem: Problem) -> bool:
@@ -637,7 +648,8 @@ def submit(task_id: int):  # type: ignore[no-untyped-def]
             return _background_answer(False, 409)
         return _stale(task_id, _typed_form(view), clean_text(request.form.get("comment_text") or ""))
     form = _form(view, submitted=True)
-    comment = clean_text(request.form.get("comment_text") or "")
+    own_comment = own_comment_field(view.schema)
+    comment = _posted_comment(view.schema)
     action = request.form.get("action", "submit")
     if _in_background() and action != "draft":
         abort(400)  # the page only ever saves a draft by itself
@@ -669,15 +681,18 @@ def submit(task_id: int):  # type: ignore[no-untyped-def]
     comment_error = None
     if decision in DECISIONS_NEEDING_COMMENT and not comment:
         comment_error = _("Write a comment explaining why.")
-    elif len(comment) > MAX_COMMENT:
+    elif own_comment is None and len(comment) > MAX_COMMENT:  # a form's own field has its schema's maxLength
         comment_error = _("At most %(max)s characters.", max=format_amount(MAX_COMMENT))
     # What the page refuses itself does not stop the check there: the rest goes to the engine, which checks it by
     # the schema and the form's server hook and refuses the whole, so every problem shows at once (decision 0054).
-    refused: frozenset[str] = frozenset({"comment"} if comment_error else ())
+    refused: frozenset[str] = frozenset({own_comment or "comment"} if comment_error else ())
     data: dict[str, Any] = {}
     uploads: list[Upload] = []
     if form is not None:
         valid = form.validate()  # first: it starts every field's errors afresh
+        if comment_error and own_comment:
+            form[own_comment].errors.append(comment_error)  # said on the form's own comment field, not on a box
+            comment_error = None
         foreign = _foreign_files(view, form)
         data, refused_fields = form_to_checked_data(form, view.schema)
         refused |= refused_fields
@@ -700,7 +715,7 @@ def submit(task_id: int):  # type: ignore[no-untyped-def]
         else:
             for upload, reference in _store_files(view, uploads):
                 place_reference(submitted, upload.path, reference)
-        if comment:
+        if comment and own_comment is None:  # a form's own comment is kept in the data, with the rest of the form
             db.session.add(
                 Comment(instance_id=instance_id, human_task_id=task_id, author_id=current_user.id, body=comment)
             )
@@ -718,7 +733,7 @@ def submit(task_id: int):  # type: ignore[no-untyped-def]
     except Invalid as error:
         # With decision buttons, the decision and comment fields are not drawn as form fields: a problem on them
         # (e.g. "returned too many times") would be put on a field nobody sees.
-        drawn_apart = _drawn_apart(_decision_choices(view.schema))
+        drawn_apart = _drawn_apart(view.schema)
         for problem in error.problems:
             if problem.field in drawn_apart or not _show_problem(form, problem):
                 flash(problem_text(problem), "error")
