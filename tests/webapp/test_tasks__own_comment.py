@@ -3,22 +3,30 @@ box beside it, and what the person writes in that field is kept with the form's 
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 
 import pytest
+from flask import Flask
 from sqlalchemy import func, select
 
 from tests.fixtures.app import AuthActions
-from tests.fixtures.evaluation import MONTH, SELF_ASSESSMENT
-from tests.fixtures.workflow_helpers import WorkflowDriver
+from tests.fixtures.evaluation import MONTH, SELF_ASSESSMENT, vietnamese
+from tests.fixtures.workflow_helpers import WorkflowDriver, everything_stored
 from tests.workflows.test_monthly_evaluation import _data
 from workflows.db import transaction
+from workflows.deployment.operations import deploy_bundle
+from workflows.deployment.validation import BundleFile
 from workflows.evaluation.opening import open_for_cadres, plan_month
 from workflows.models import Comment, ProcessInstance
 from workflows.registry.models import User
 from workflows.rules.evaluation import DEFAULT_POLICY
 
 pytestmark = pytest.mark.usefixtures("in_november")
+
+ROOT = Path(__file__).resolve().parents[2]
+FORMS, BPMN = ROOT / "forms", ROOT / "bpmn"
 
 
 def _review_of_officer1(driver: WorkflowDriver) -> int:
@@ -67,3 +75,43 @@ def test_a_form_without_its_own_comment_field_keeps_the_box(auth: AuthActions, c
     auth.login("supervisor1")
     page = client.get(f"/tasks/{review.id}").get_data(as_text=True)
     assert re.search(r'<textarea id="comment_text" name="comment_text"', page)
+
+
+def _review_with_own_comment(driver: WorkflowDriver) -> tuple[int, int]:
+    """The sample approval deployed again with its review naming `comment` as the form's own comment field."""
+    review = json.loads((FORMS / "sample_review.json").read_text(encoding="utf-8"))
+    review["x-comment-field"] = "comment"
+    with driver.session_factory() as session, transaction(session):
+        deploy_bundle(
+            session,
+            [BundleFile("sample_approval.bpmn", (BPMN / "sample_approval.bpmn").read_bytes())],
+            actor=None,
+            forms_dir=None,
+            extra_forms={
+                "sample_request.json": (FORMS / "sample_request.json").read_bytes(),
+                "sample_review.json": json.dumps(review).encode(),
+            },
+        )
+    instance_id = driver.start("sample_approval", as_user="officer1", subject="CB0001")
+    driver.complete("officer1", driver.task(instance_id, "submit_request").id, {"subject_line": "Đề nghị"})
+    return instance_id, driver.task(instance_id, "review_request").id
+
+
+def test_a_return_needs_the_forms_own_comment(app: Flask, auth: AuthActions, client, driver: WorkflowDriver) -> None:
+    instance_id, review_id = _review_with_own_comment(driver)
+    auth.login("supervisor1")
+    page = client.get(f"/tasks/{review_id}").get_data(as_text=True)
+    assert re.search(r'<textarea[^>]*name="comment"', page) and 'name="comment_text"' not in page
+    before = everything_stored(driver.session_factory)
+    refused = auth.post(f"/tasks/{review_id}", {"decision": "return", "comment": "  "}, page=f"/tasks/{review_id}")
+    assert refused.status_code == 422
+    said = refused.get_data(as_text=True)
+    message = vietnamese(app, "Write a comment explaining why.")
+    assert re.search(r'<div class="field-error" id="comment-error" role="alert"><p>' + re.escape(message), said)
+    assert '<a href="#comment">' in said  # the summary links to the form's own field
+    assert everything_stored(driver.session_factory) == before
+    returned = auth.post(
+        f"/tasks/{review_id}", {"decision": "return", "comment": "Bổ sung số lượng"}, page=f"/tasks/{review_id}"
+    )
+    assert returned.status_code == 302
+    assert driver.task(instance_id, "submit_request")  # back to the officer
