@@ -44,9 +44,12 @@ def test_rollup_prints_the_table_and_the_quota_per_unit_and_task_group(
     assert leave.split()[-3:] == ["9", "82.00", "HTTNV"]
     nothing = next(line for line in lines if line.startswith("RN01"))
     assert nothing.split()[-3:] == ["0", "—", "—"]
-    assert f"{UNIT} / chung: HTTNV 10, HTXSNV 3, được phép 2, vượt 1" in result.output
+    assert (
+        f"Văn phòng (thử) ({UNIT}) / Nhóm chung (không giữ chức danh): HTTNV 10, HTXSNV 3, được phép 2, vượt 1"
+        in result.output
+    )
     assert "1. RX01 Cán bộ RX01 — 91.00" in result.output
-    assert f"{UNIT} / ke_toan: HTTNV 1, HTXSNV 1, được phép 0, vượt 1" in result.output
+    assert f"Văn phòng (thử) ({UNIT}) / ke_toan: HTTNV 1, HTXSNV 1, được phép 0, vượt 1" in result.output
     # The commune's own cadres (no result yet) are listed too: --unit X001 covers the units below it.
     assert any(line.startswith("CB0001") for line in lines)
     assert _results(session_factory, "quarter") == 0  # without --write nothing is recorded
@@ -56,7 +59,10 @@ def test_task_groups_are_configurable(runner: FlaskCliRunner, seeded) -> None:
     runner.app.config["EVALUATION_TASK_GROUPS"] = {"ke_toan": "chung"}
     result = runner.invoke(args=["evaluation", "rollup", "--year", "2026", "--unit", UNIT])
     assert result.exit_code == 0, result.output
-    assert f"{UNIT} / chung: HTTNV 11, HTXSNV 4, được phép 2, vượt 2" in result.output
+    assert (
+        f"Văn phòng (thử) ({UNIT}) / Nhóm chung (không giữ chức danh): HTTNV 11, HTXSNV 4, được phép 2, vượt 2"
+        in result.output
+    )
     assert "ke_toan:" not in result.output
 
 

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import click
 from flask.cli import with_appcontext
+from flask_babel import force_locale
 from sqlalchemy import select
 
 from webapp.config import ConfigError
 from webapp.evaluation import evaluation_policy, task_grouping
 from webapp.extensions import db
 from webapp.http import process_engine
+from webapp.i18n import task_group_name
 from webapp.start_commands import exit_with, start_or_exit
 from workflows.db import transaction
 from workflows.errors import WorkflowError
@@ -44,15 +46,18 @@ def print_rollup(rollup: Rollup) -> None:
             f"{row.months_worked:>8} {_score(row.annual):>9}  {row.proposed_grade or '—'}"
         )
     codes = {row.cadre_id: row for row in rollup.cadres}
-    units = {row.unit_id: row.unit_code for row in rollup.cadres}
+    # The quota's groups as the page names them: the unit by name with its code, the task group by its name.
+    units = {row.unit_id: f"{row.unit_name or row.unit_code} ({row.unit_code})" for row in rollup.cadres}
     click.echo("")
     click.echo("Tỷ lệ HTXSNV (≤ 20% số HTTNV, theo đơn vị và nhóm nhiệm vụ — NĐ 335 Điều 20):")
     report = rollup.quota()
     if not report.groups:
         click.echo("  (chưa có kết quả tháng nào trong năm)")
+    with force_locale("vi"):  # the command speaks Vietnamese, as the page does by default
+        groups = {group.task_group: task_group_name(group.task_group) for group in report.groups}
     for group in report.groups:
         click.echo(
-            f"  {units[group.unit_id]} / {group.task_group}: HTTNV {group.httnv}, HTXSNV {group.htxsnv}, "
+            f"  {units[group.unit_id]} / {groups[group.task_group]}: HTTNV {group.httnv}, HTXSNV {group.htxsnv}, "
             f"được phép {group.allowed}, vượt {len(group.over)}"
         )
         for rank, cadre_id in enumerate(group.over, start=1):
