@@ -50,9 +50,11 @@ def send_table(
     name: str,
     *,
     count: Callable[[], int] | None = None,
+    title_rows: Sequence[str] = (),
 ) -> Response | tuple[str, int]:
     """The download of a list; `name` is the file name without date or extension ("ket-qua-danh-gia").
-    `count` (the rows the query will give) lets a too-large .xlsx be refused before it is built."""
+    `count` (the rows the query will give) lets a too-large .xlsx be refused before it is built. `title_rows` go
+    above the table in the .xlsx only: the .csv keeps one plain header row, so that programs can read it."""
     filename = f"{name}-{local_today():%Y%m%d}.{fmt}"
     if fmt == "csv":
         response = Response(stream_with_context(iter_csv(records, columns)), content_type=MEDIA_TYPES["csv"])
@@ -61,7 +63,7 @@ def send_table(
             return _too_many_rows()
         target = io.BytesIO()  # the finished file is compressed: a few MB at the row limit
         try:
-            write_xlsx(records, columns, target, max_rows=XLSX_ROW_LIMIT)
+            write_xlsx(records, columns, target, max_rows=XLSX_ROW_LIMIT, title_rows=title_rows)
         except TooManyRows:
             return _too_many_rows()
         response = Response(target.getvalue(), content_type=MEDIA_TYPES["xlsx"])

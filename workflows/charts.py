@@ -179,15 +179,24 @@ def bar_chart(
     target: float | None = None,
     target_label: str | None = None,
     max_value: float | None = None,
+    targets: Sequence[float | None] | None = None,
 ) -> str:
     """One horizontal bar per (label, value); a None value (e.g. an empty denominator) draws no bar and says so.
 
     The scale runs from 0 to `max_value`, by default 100 for percentages and otherwise the largest value or
     target. A target draws a dashed line across every bar, explained in a legend line under the title.
+    `targets` (one per item, None for none) marks each bar at its own target instead, as the overview of figures
+    with different targets needs; each bar's <title> then names its target too.
     """
+    if targets is not None:
+        if len(targets) != len(items):
+            raise ValueError("targets must have one entry per item")
+        if target is not None:
+            raise ValueError("give either one target or one per item, not both")
+    row_targets = list(targets) if targets is not None else [target] * len(items)
     values = [v for _, v in items if v is not None]
     if max_value is None:
-        candidates = [*values, *([target] if target is not None else [])]
+        candidates = [*values, *(t for t in row_targets if t is not None)]
         max_value = 100.0 if unit == "%" and all(v <= 100 for v in candidates) else max(candidates, default=0.0)
     if max_value <= 0:
         max_value = 1.0
@@ -198,8 +207,12 @@ def bar_chart(
 
     parts, y = _heading(title)
     body = [parts]
-    target_text = target_label or (f"Mục tiêu: {_value_text(target, unit)}" if target is not None else "")
-    if target is not None:
+    if targets is not None:
+        marked = any(t is not None for t in targets)
+        target_text = target_label or ("Vạch đứt: mục tiêu của từng chỉ tiêu" if marked else "")
+    else:
+        target_text = target_label or (f"Mục tiêu: {_value_text(target, unit)}" if target is not None else "")
+    if target_text and any(t is not None for t in row_targets):
         legend_lines = _wrap(target_text, track, _SMALL_FONT, 2)
         legend_y = y + _SMALL_FONT / 2 + 2
         body.append(
@@ -214,11 +227,15 @@ def bar_chart(
         y += _block_height(1, _LABEL_FONT)
     target_segments: list[str] = []
     value_labels: list[str] = []
-    for label, value in items:
+    for (label, value), row_target in zip(items, row_targets, strict=True):
         lines = _wrap(label, _WIDTH - 2 * _PAD, _LABEL_FONT, _LABEL_LINES)
         shown = _value_text(value, unit)
+        own_target = ""
+        if targets is not None and row_target is not None:
+            own_target = f" (mục tiêu {_value_text(row_target, unit)})"
         row = [
-            f'<g class="bar-row"><title>{_esc(label)}: {_esc(shown if value is not None else NO_DATA)}</title>',
+            f'<g class="bar-row"><title>{_esc(label)}: {_esc(shown if value is not None else NO_DATA)}'
+            f"{_esc(own_target)}</title>",
             _text(lines, _PAD, y, _LABEL_FONT, class_="bar-label"),
         ]
         bar_y = y + _block_height(len(lines), _LABEL_FONT) + 2
@@ -234,7 +251,9 @@ def bar_chart(
                 f'height="{_n(_BAR_HEIGHT)}" fill="{_BAR}"/>'
             )
             value_labels.append(
-                _value_label(shown, end, value_top, x_of(target) if target is not None and value < target else None)
+                _value_label(
+                    shown, end, value_top, x_of(row_target) if row_target is not None and value < row_target else None
+                )
             )
         else:
             value_labels.append(
@@ -242,8 +261,8 @@ def bar_chart(
             )
         row.append("</g>")
         body.append("".join(row))
-        if target is not None:
-            target_segments.append(f"M{_n(x_of(target))} {_n(bar_y - 3)}V{_n(bar_y + _BAR_HEIGHT + 3)}")
+        if row_target is not None:
+            target_segments.append(f"M{_n(x_of(row_target))} {_n(bar_y - 3)}V{_n(bar_y + _BAR_HEIGHT + 3)}")
         y = bar_y + _BAR_HEIGHT + _ROW_GAP
     if target_segments:
         # After the bars, so that the line stays visible where it crosses them.
@@ -255,7 +274,9 @@ def bar_chart(
     body.append(f'<g class="bar-values">{"".join(value_labels)}</g>')
 
     summary = "; ".join(
-        f"{label}: {_value_text(value, unit) if value is not None else NO_DATA}" for label, value in items
+        f"{label}: {_value_text(value, unit) if value is not None else NO_DATA}"
+        + (f" (mục tiêu {_value_text(t, unit)})" if targets is not None and t is not None else "")
+        for (label, value), t in zip(items, row_targets, strict=True)
     )
     description = ". ".join(part for part in (summary or NO_DATA, target_text) if part)
     return _svg("bar", title, description, y + _PAD - _ROW_GAP + 4, "".join(body))

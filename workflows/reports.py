@@ -44,10 +44,12 @@ from workflows.models import HumanTask
 from workflows.registry.models import Cadre, CadrePosition, EvaluationResult, OrgUnit, Position, User
 from workflows.rules.communes import UnitNode, commune_of, current_commune
 from workflows.rules.targets import (
+    EDUCATION_LEVELS,
     FEMALE,
     FIGURE_KEYS,
     MALE,
     MASTERS_OR_HIGHER,
+    POLITICAL_THEORY_LEVELS,
     THEORY_ADVANCED_OR_HIGHER,
     THEORY_INTERMEDIATE_OR_HIGHER,
     UNIVERSITY_OR_HIGHER,
@@ -55,6 +57,7 @@ from workflows.rules.targets import (
     CadreFacts,
     FigureCounts,
     TargetDefinition,
+    counting_basis,
     earliest_birth_date_under,
     population_titles,
     position_titles,
@@ -249,6 +252,7 @@ class _Query:
             self.from_clause = self.from_clause.outerjoin(held, held.c.cadre_id == Cadre.id)
             if not everyone_non_local:
                 home = held.c.home
+        self.home_commune = home
         self.measures = _measures(self.commune, home, today)
 
     def population(self, key: str) -> ColumnElement[bool]:
@@ -393,13 +397,15 @@ def figure_counts(
 
 @dataclass(frozen=True)
 class FigureRow:
-    """A cadre behind a figure. `counted`: True in the numerator, False only in the denominator, None unknown."""
+    """A cadre behind a figure. `counted`: True in the numerator, False only in the denominator, None unknown.
+    `basis`: the facts the figure read for them, in words (`counting_basis`)."""
 
     cadre_id: int
     code: str
     full_name: str
     unit_name: str
     counted: bool | None
+    basis: str = ""
 
 
 COUNTED_FILTERS = ("yes", "no", "unknown")
@@ -432,7 +438,22 @@ def figure_rows(
         condition = and_(condition, measure.is_(None))
     total = session.scalar(query.select(func.count()).where(condition)) or 0
     page = (
-        query.select(Cadre.id, Cadre.code, Cadre.full_name, OrgUnit.name, measure.label("counted"))
+        query.select(
+            Cadre.id,
+            Cadre.code,
+            Cadre.full_name,
+            Cadre.unit_id,
+            OrgUnit.name,
+            measure.label("counted"),
+            query.commune.label("work_commune"),
+            query.home_commune.label("home_commune"),
+            Cadre.hometown_unit_id,
+            Cadre.birth_date,
+            Cadre.gender,
+            Cadre.education_level,
+            Cadre.is_science_technology,
+            Cadre.political_theory,
+        )
         .join(OrgUnit, OrgUnit.id == Cadre.unit_id)
         .where(condition)
         .order_by(OrgUnit.name, Cadre.full_name, Cadre.code)
@@ -441,10 +462,37 @@ def figure_rows(
     if limit is not None:
         page = page.limit(limit)
     rows = [
-        FigureRow(row.id, row.code, row.full_name, row.name, None if row.counted is None else row.counted == 1)
+        FigureRow(
+            row.id,
+            row.code,
+            row.full_name,
+            row.name,
+            None if row.counted is None else row.counted == 1,
+            counting_basis(key, _facts(row), today, index.names, row.hometown_unit_id),
+        )
         for row in session.execute(page)
     ]
     return rows, total
+
+
+def _facts(row: Any) -> CadreFacts:
+    """The facts of one drill-down row, as the rules read them (a gender the rules do not know is unknown, as the
+    SQL measure reads it)."""
+    return CadreFacts(
+        cadre_id=row.id,
+        code=row.code,
+        full_name=row.full_name,
+        unit_id=row.unit_id,
+        unit_name=row.name,
+        commune_id=row.work_commune,
+        hometown_commune_id=row.home_commune,
+        birth_date=row.birth_date,
+        gender=row.gender if row.gender in (MALE, FEMALE) else None,
+        ethnicity=None,
+        education_level=row.education_level if row.education_level in EDUCATION_LEVELS else None,
+        is_science_technology=bool(row.is_science_technology),
+        political_theory=row.political_theory if row.political_theory in POLITICAL_THEORY_LEVELS else None,
+    )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -49,3 +49,9 @@ def _folding_table() -> tuple[str, str]:
 # For SQL `translate(lower(name), FOLD_FROM, FOLD_TO)`: `comparable` in the database, where a search filters rows
 # (SQLite gets a `translate` of its own, workflows/db.py). Names are stored composed (NFC), so each letter is one.
 FOLD_FROM, FOLD_TO = _folding_table()
+
+
+def slug(text: str) -> str:
+    """`text` as a file name part: unmarked lowercase letters and digits joined by hyphens
+    ("Chủ tịch UBND cấp xã" → "chu-tich-ubnd-cap-xa")."""
+    return re.sub(r"[^a-z0-9]+", "-", comparable(text)).strip("-")

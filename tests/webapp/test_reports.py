@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 from datetime import date
 
+import openpyxl
 import pytest
 from sqlalchemy import func, select
 
@@ -11,7 +13,7 @@ from tests.fixtures.app import AuthActions
 from tests.fixtures.workflow_helpers import WorkflowDriver
 from workflows.db import transaction
 from workflows.registry.models import Cadre, OrgUnit, Position
-from workflows.registry.records import add_position, update_cadre
+from workflows.registry.records import add_position, local_today, update_cadre
 
 
 @pytest.fixture
@@ -176,3 +178,73 @@ def test_steps_and_open_tasks_name_the_procedure_and_say_durations_in_words(
     step = _row(steps, "<td>Phê duyệt đề nghị (mẫu)</td>")
     assert "<td>6 tiếng</td>" in step  # 5 h 40 min, rounded as a report reads; not "5:40:00"
     assert "sample_approval" not in open_tasks + steps
+
+
+def test_each_target_says_how_many_people_it_is_short_by(auth: AuthActions, client, two_chairs) -> None:
+    """One of two chairs is non-local against 100%: one more non-local chair reaches the target; the chart marks
+    each bar at its own target."""
+    auth.login("personnel1")
+    page = client.get("/reports/targets").get_data(as_text=True)
+    assert "Còn thiếu" in page
+    row = _row(page, "/reports/targets/non_local_commune_pc_chair")
+    assert 'data-short="1"' in row and "1 người" in row
+    assert 'class="target-line"' in page and "(mục tiêu 100%)" in page
+    figure_page = client.get("/reports/targets/non_local_commune_pc_chair").get_data(as_text=True)
+    assert 'data-short="1"' in figure_page
+
+
+def test_an_unknown_hometown_is_short_by_a_range_and_said_apart(
+    auth: AuthActions, client, driver: WorkflowDriver, two_chairs
+) -> None:
+    with driver.session_factory() as s, transaction(s):
+        chair = s.scalars(select(Cadre).where(Cadre.code == "CB0005")).one()
+        update_cadre(s, None, chair, {"hometown_unit_id": None})
+    auth.login("personnel1")
+    row = _row(client.get("/reports/targets").get_data(as_text=True), "/reports/targets/non_local_commune_pc_chair")
+    # 1/1 known, one unknown: nothing more if the unknown chair turns out non-local, one more if local.
+    assert 'data-short="0–1"' in row and "chưa rõ, tính riêng: 1" in row
+
+
+def test_the_drilldown_says_what_each_person_was_counted_on(
+    auth: AuthActions, client, driver: WorkflowDriver, two_chairs
+) -> None:
+    with driver.session_factory() as s:
+        names = {u.code: u.name for u in s.scalars(select(OrgUnit).where(OrgUnit.code.in_(["X001", "X002"])))}
+    auth.login("personnel1")
+    page = client.get("/reports/targets/non_local_commune_pc_chair").get_data(as_text=True)
+    assert "Căn cứ tính" in page
+    non_local = _row(page, "CB0004")
+    assert f"Quê quán: {names['X002']}; nơi công tác: {names['X001']} — khác đơn vị cấp xã" in non_local
+    local = _row(page, "CB0005")
+    assert f"Quê quán: {names['X002']}; nơi công tác: {names['X002']} — cùng đơn vị cấp xã" in local
+    women = client.get("/reports/targets/women_party_committee").get_data(as_text=True)
+    assert "Căn cứ tính" in women
+
+
+def test_the_drilldown_export_is_named_by_the_figure_and_day_with_title_rows(
+    auth: AuthActions, client, two_chairs
+) -> None:
+    auth.login("personnel1")
+    day = local_today()
+    xlsx = client.get("/reports/targets/non_local_commune_pc_chair?counted=no&format=xlsx")
+    assert xlsx.status_code == 200
+    name = f"chu-tich-ubnd-cap-xa-khong-la-nguoi-dia-phuong-{day:%Y%m%d}.xlsx"
+    assert xlsx.headers["Content-Disposition"] == f'attachment; filename="{name}"'
+    sheet = openpyxl.load_workbook(io.BytesIO(xlsx.data)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    header = next(i for i, row in enumerate(rows) if row[0] == "Mã cán bộ")
+    titles = [row[0] for row in rows[:header] if row[0]]
+    assert titles[0] == "Chủ tịch UBND cấp xã không là người địa phương"
+    assert "Giá trị: 50% (1/2)" in titles and "Mục tiêu: 100% · Còn thiếu: 1 người" in titles
+    assert f"Ngày tính: {day:%d/%m/%Y}" in titles
+    assert any(t.startswith("Danh sách: không được tính vào tử số · phạm vi: ") for t in titles)
+    assert any(t.startswith("Căn cứ: Nghị quyết số 06-NQ/TU") for t in titles)
+    assert rows[header] == ("Mã cán bộ", "Họ và tên", "Đơn vị", "Được tính vào tử số", "Căn cứ tính")
+    (person,) = rows[header + 1 :]
+    assert person[0] == "CB0005" and person[3] == "Không" and "cùng đơn vị cấp xã" in person[4]
+
+    csv_export = client.get("/reports/targets/non_local_commune_pc_chair?format=csv")
+    assert csv_export.headers["Content-Disposition"].endswith(f'-{day:%Y%m%d}.csv"')
+    lines = csv_export.get_data(as_text=True).lstrip("\ufeff").splitlines()
+    assert lines[0] == "Mã cán bộ,Họ và tên,Đơn vị,Được tính vào tử số,Căn cứ tính"  # machine-readable: no title
+    assert len(lines) == 3

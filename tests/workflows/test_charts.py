@@ -376,3 +376,27 @@ def test_no_rows_says_there_is_no_data() -> None:
     root = _parse(stacked_bar([], title="T"))
 
     assert _text(_all(root, "no-data", "text")[0]) == "Không có dữ liệu"
+
+
+def test_each_bar_can_be_marked_at_its_own_target() -> None:
+    """The overview of figures has a different target per figure (100% chairs, ≥ 20% women): each bar gets a dashed
+    mark at its own target, and its title says which."""
+    items = [("Chủ tịch", 76.0), ("Nữ", 32.4), ("Không mục tiêu", 10.0)]
+    root = _parse(bar_chart(items, title="T", targets=[100, 20, None]))
+
+    (line,) = _all(root, "target-line", "path")
+    xs = [float(x) for x in re.findall(r"M([\d.]+) ", line.get("d"))]
+    track = _all(root, "bar-track", "rect")[0]
+    left, width = float(track.get("x")), _width(track)
+    assert xs == pytest.approx([left + width, left + width * 0.2], abs=0.01)
+    titles = [_title(row) for row in _all(root, "bar-row", "g")]
+    assert titles[0] == "Chủ tịch: 76% (mục tiêu 100%)" and titles[2] == "Không mục tiêu: 10%"
+    (legend,) = _all(root, "target-legend", "g")
+    assert "mục tiêu của từng" in "".join(legend.itertext())  # wrapped onto lines
+
+
+def test_per_bar_targets_must_match_the_bars_and_exclude_one_target() -> None:
+    with pytest.raises(ValueError, match="one entry per item"):
+        bar_chart(ITEMS, title="T", targets=[1])
+    with pytest.raises(ValueError, match="not both"):
+        bar_chart(ITEMS, title="T", target=5, targets=[5] * len(ITEMS))

@@ -30,6 +30,7 @@ from workflows.registry.tabular import (
     validate,
     write_problem_report,
     write_table,
+    write_xlsx,
 )
 
 TODAY = date(2026, 1, 15)
@@ -654,3 +655,22 @@ def test_problem_report_of_an_unreadable_file_has_no_row_number() -> None:
 
     assert listed.rows[0].values["row"] is None
     assert listed.rows[0].values["message"] == 'Chỉ nhận tệp .xlsx hoặc .csv (tệp đã gửi: "can_bo.ods").'
+
+
+def test_title_rows_go_above_the_table_with_its_header_frozen_and_filtered_below() -> None:
+    columns = [Column("code", "Mã cán bộ", "text"), Column("name", "Họ và tên", "text")]
+    target = io.BytesIO()
+    count = write_xlsx(
+        [{"code": "CB1", "name": "Lan"}, {"code": "CB2", "name": "Hoa"}],
+        columns,
+        target,
+        max_rows=10,
+        title_rows=["Chỉ tiêu", "Giá trị: 50%"],
+    )
+    sheet = openpyxl.load_workbook(io.BytesIO(target.getvalue())).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert count == 2
+    assert rows[0][0] == "Chỉ tiêu" and rows[1][0] == "Giá trị: 50%" and not any(rows[2])
+    assert rows[3] == ("Mã cán bộ", "Họ và tên") and rows[4] == ("CB1", "Lan") and rows[5] == ("CB2", "Hoa")
+    assert sheet["A1"].font.bold
+    assert sheet.freeze_panes == "A5" and sheet.auto_filter.ref == "A4:B6"

@@ -24,6 +24,7 @@ from workflows.rules.targets import (
     average_step_durations,
     compute_all,
     compute_figure,
+    counting_basis,
     drilldown,
     earliest_birth_date_under,
     figure_from_counts,
@@ -31,6 +32,7 @@ from workflows.rules.targets import (
     grade_distribution_from_counts,
     htxsnv_quota_check,
     overdue_by_unit,
+    people_short,
     population_titles,
     position_titles,
     resolve_definitions,
@@ -699,3 +701,121 @@ def test_overdue_tasks_per_unit_and_process() -> None:
     ]
     assert counts[0].overdue_task_ids == (1,)
     assert counts[2].overdue_task_ids == (8,)
+
+
+# ---------------------------------------------------------------------------------------------
+# How far from the target, and why each person counts
+# ---------------------------------------------------------------------------------------------
+def _definition(key: str, **fields: Any) -> TargetDefinition:
+    return resolve_definitions({key: fields} if fields else None)[key]
+
+
+@pytest.mark.parametrize(
+    ("key", "counts", "fewest", "most", "text"),
+    [
+        # 19 of 25 non-local chairs, one chair's hometown unknown: 6 more if the unknown one is non-local, 7 if not.
+        ("non_local_commune_pc_chair", FigureCounts(19, 25, 1), 6, 7, "6–7"),
+        ("non_local_commune_pc_chair", FigureCounts(19, 25, 0), 6, 6, "6"),
+        ("non_local_commune_pc_chair", FigureCounts(25, 25, 0), 0, 0, "0"),
+        # Women 20–25% read as a floor: 20% of 37 seats is 7.4, so 8 women; 5 now, 3 more.
+        ("women_party_committee", FigureCounts(5, 37, 0), 3, 3, "3"),
+        # Exactly on the floor: 2 of 10 is 20%, nothing short (exact fractions, no float rounding).
+        ("women_party_committee", FigureCounts(2, 10, 0), 0, 0, "0"),
+        # Above the floor is never "short", even above the band's top.
+        ("women_party_committee", FigureCounts(4, 10, 0), 0, 0, "0"),
+        # Two unknown genders among 10: 2 women known; 20% of 12 is 2.4, so 3 — 1 more, or none if the two are women.
+        ("women_party_committee", FigureCounts(2, 10, 2), 0, 1, "0–1"),
+    ],
+)
+def test_people_short_of_the_targets_lower_bound(
+    key: str, counts: FigureCounts, fewest: int, most: int, text: str
+) -> None:
+    short = people_short(_definition(key), counts)
+    assert (short.fewest, short.most, short.unknown, short.text) == (fewest, most, counts.unknown, text)
+
+
+def test_a_band_configured_by_the_province_is_short_to_its_lower_end() -> None:
+    band = _definition("women_party_committee", kind="between", high=25)
+    assert people_short(band, FigureCounts(1, 10, 0)).text == "1"
+    assert people_short(band, FigureCounts(3, 10, 0)).text == "0"  # over the band's top: not short of it
+
+
+def test_nobody_in_the_population_or_no_lower_bound_has_no_shortfall() -> None:
+    assert people_short(_definition("non_local_commune_pc_chair"), FigureCounts()).text == "—"
+    only_unknown = people_short(_definition("non_local_commune_pc_chair"), FigureCounts(0, 0, 3))
+    assert (only_unknown.fewest, only_unknown.most) == (0, 3)
+    ceiling = _definition("key_cadres_under_42", kind="at_most", low=None, high=30)
+    assert people_short(ceiling, FigureCounts(5, 10, 0)).text == "—"
+
+
+@pytest.mark.parametrize(
+    ("facts", "expected"),
+    [
+        (
+            {"commune": TAN_TRAO, "hometown": MINH_XUAN},
+            "Quê quán: Xã Minh Xuân; nơi công tác: Xã Tân Trào — khác đơn vị cấp xã",
+        ),
+        (
+            {"commune": TAN_TRAO, "hometown": TAN_TRAO},
+            "Quê quán: Xã Tân Trào; nơi công tác: Xã Tân Trào — cùng đơn vị cấp xã",
+        ),
+        (
+            {"commune": TAN_TRAO, "hometown": None},
+            "Quê quán: chưa ghi nhận hoặc không thuộc xã, phường, đặc khu của tỉnh; nơi công tác: Xã Tân Trào",
+        ),
+        (
+            {"commune": None, "hometown": TAN_TRAO},
+            "Quê quán: Xã Tân Trào; nơi công tác: không thuộc đơn vị cấp xã",
+        ),
+    ],
+)
+def test_the_non_local_basis_names_both_communes(facts: dict[str, Any], expected: str) -> None:
+    chair = cadre(1, born=None, titles=(PC_CHAIR,), **facts)
+    assert counting_basis("non_local_commune_pc_chair", chair, TODAY, UNIT_NAMES) == expected
+
+
+def test_a_merged_hometown_is_named_as_recorded_and_as_today() -> None:
+    former = 99
+    chair = cadre(1, commune=TAN_TRAO, hometown=TAN_TRAO, born=None)
+    text = counting_basis("non_local_commune_pc_chair", chair, TODAY, {**UNIT_NAMES, former: "Xã Cũ"}, former)
+    assert text.startswith("Quê quán: Xã Cũ (nay thuộc Xã Tân Trào);") and text.endswith("cùng đơn vị cấp xã")
+
+
+@pytest.mark.parametrize(
+    ("key", "facts", "expected"),
+    [
+        ("women_party_committee", {"gender": "female"}, "Giới tính: Nữ"),
+        ("women_party_committee", {"gender": "male"}, "Giới tính: Nam"),
+        ("women_party_committee", {"gender": None}, "Giới tính: chưa ghi nhận"),
+        (
+            "key_cadres_under_42",
+            {"born": date(1984, 6, 16)},
+            "Ngày sinh 16/06/1984: 41 tuổi tại ngày 15/06/2026 (dưới 42 tuổi)",
+        ),
+        (
+            "key_cadres_under_42",
+            {"born": date(1984, 6, 15)},
+            "Ngày sinh 15/06/1984: 42 tuổi tại ngày 15/06/2026 (không dưới 42 tuổi)",
+        ),
+        ("key_cadres_under_42", {"born": None}, "Ngày sinh: chưa ghi nhận"),
+        ("leaders_masters", {"education": "thac_si"}, "Trình độ chuyên môn: Thạc sĩ"),
+        ("leaders_masters", {"education": None}, "Trình độ chuyên môn: chưa ghi nhận"),
+        (
+            "university_science_technology",
+            {"education": "dai_hoc", "science": True},
+            "Trình độ chuyên môn: Đại học; thuộc lĩnh vực khoa học, công nghệ: có",
+        ),
+        ("leaders_political_theory_advanced", {"theory": "cao_cap"}, "Lý luận chính trị: Cao cấp"),
+        ("leaders_political_theory_intermediate", {"theory": None}, "Lý luận chính trị: chưa ghi nhận"),
+    ],
+)
+def test_the_basis_says_the_fact_each_figure_read(key: str, facts: dict[str, Any], expected: str) -> None:
+    person = cadre(1, commune=TAN_TRAO, hometown=TAN_TRAO, **{"born": date(1980, 1, 1), **facts})
+    assert counting_basis(key, person, TODAY, UNIT_NAMES) == expected
+
+
+def test_every_figure_has_a_basis_and_an_unknown_figure_is_refused() -> None:
+    person = cadre(1, commune=TAN_TRAO, hometown=MINH_XUAN, born=date(1990, 1, 1))
+    assert all(counting_basis(key, person, TODAY, UNIT_NAMES) for key in FIGURE_KEYS)
+    with pytest.raises(ValueError, match="unknown figure"):
+        counting_basis("no_such_figure", person, TODAY, UNIT_NAMES)

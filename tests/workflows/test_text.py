@@ -6,7 +6,7 @@ import unicodedata
 
 import pytest
 
-from workflows.text import comparable, storable
+from workflows.text import comparable, slug, storable
 
 
 def test_unstorable_characters_go_and_tabs_and_newlines_stay() -> None:
@@ -33,3 +33,15 @@ def test_d_with_stroke_compares_as_d_and_different_names_stay_different() -> Non
     assert comparable("Đảng ủy xã") == comparable("dang uy xa")
     assert comparable("Xã An Phú") != comparable("Xã An Phước")
     assert comparable("Xã An Phú") != comparable("Xã AnPhú")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Chủ tịch UBND cấp xã không là người địa phương", "chu-tich-ubnd-cap-xa-khong-la-nguoi-dia-phuong"),
+        ("Cán bộ chủ chốt dưới 42 tuổi", "can-bo-chu-chot-duoi-42-tuoi"),
+        ("  Đảng ủy — (xã) ", "dang-uy-xa"),
+    ],
+)
+def test_a_slug_is_the_text_unmarked_and_hyphenated(text: str, expected: str) -> None:
+    assert slug(text) == expected

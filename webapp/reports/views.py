@@ -1,19 +1,20 @@
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask import Blueprint, abort, current_app, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from webapp.downloads import send_table
 from webapp.extensions import db
 from webapp.http import Pagination, trusted_svg
 from workflows import clock
 from workflows.charts import bar_chart, stacked_bar
 from workflows.instances import deployed_processes
 from workflows.planning.plan import scope_structure
-from workflows.registry.tabular import MEDIA_TYPES, Column, write_table
+from workflows.registry.tabular import Column
 from workflows.reports import (
     COUNTED_FILTERS,
     UnitIndex,
@@ -30,14 +31,19 @@ from workflows.rules.targets import (
     FIGURE_KEYS,
     HTTNV,
     HTXSNV,
+    Figure,
+    Shortfall,
     TargetDefinition,
     average_step_durations,
     figure_from_counts,
+    format_percent,
     grade_distribution_from_counts,
     htxsnv_quota_check,
     overdue_by_unit,
+    people_short,
     resolve_definitions,
 )
+from workflows.text import slug
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
@@ -46,6 +52,7 @@ DRILLDOWN_COLUMNS = [
     Column("full_name", "Họ và tên", "text"),
     Column("unit_name", "Đơn vị", "text"),
     Column("counted", "Được tính vào tử số", "text"),
+    Column("basis", "Căn cứ tính", "text"),
 ]
 PER_PAGE = 100
 
@@ -69,10 +76,13 @@ def targets() -> str:
     index = UnitIndex(db.session)
     counts = figure_counts(db.session, roots, today, definitions, index)
     figures = [figure_from_counts(definitions[key], counts.total(key)) for key in FIGURE_KEYS]
+    shortfalls = {key: people_short(definitions[key], counts.total(key)) for key in FIGURE_KEYS}
     overview = trusted_svg(
         bar_chart(
             [(definitions[f.key].label_vi, f.percent) for f in figures],
             title=_("The targets against their goals"),
+            targets=[definitions[f.key].reference_value for f in figures],
+            target_label=_("Dashed mark: each figure's target"),
         )
     )
     month = latest_month(db.session)
@@ -109,6 +119,7 @@ def targets() -> str:
         planning_term=planning_term,
         planning_figures=planning_figures,
         figures=figures,
+        shortfalls=shortfalls,
         definitions=definitions,
         overview=overview,
         month=month,
@@ -134,6 +145,9 @@ def figure(key: str) -> Any:
     counted = request.args.get("counted")
     if counted not in COUNTED_FILTERS:
         counted = None
+    counts = figure_counts(db.session, roots, today, definitions, index, keys=[key])
+    result = figure_from_counts(definition, counts.total(key))
+    shortfall = people_short(definition, counts.total(key))
     fmt = request.args.get("format")
     if fmt in ("xlsx", "csv"):
         everyone, _total = figure_rows(db.session, roots, today, definitions, index, key, counted=counted)
@@ -143,17 +157,12 @@ def figure(key: str) -> Any:
                 "full_name": r.full_name,
                 "unit_name": r.unit_name,
                 "counted": "Có" if r.counted else ("Không" if r.counted is False else "Chưa rõ"),
+                "basis": r.basis,
             }
             for r in everyone
         ]
-        content = write_table(records, DRILLDOWN_COLUMNS, fmt)  # type: ignore[arg-type]
-        return Response(
-            content,
-            content_type=MEDIA_TYPES[fmt],
-            headers={"Content-Disposition": f'attachment; filename="{key}.{fmt}"'},
-        )
-    counts = figure_counts(db.session, roots, today, definitions, index, keys=[key])
-    result = figure_from_counts(definition, counts.total(key))
+        title_rows = _export_title(result, shortfall, counted, [index.name(root) for root in roots], today)
+        return send_table(records, DRILLDOWN_COLUMNS, fmt, slug(definition.label_vi), title_rows=title_rows)
     page = max(1, min(request.args.get("page", 1, type=int), 100_000))
     rows, total = figure_rows(
         db.session,
@@ -182,9 +191,42 @@ def figure(key: str) -> Any:
     return render_template(
         "reports/figure.html",
         figure=result,
+        shortfall=shortfall,
         definition=definition,
         rows=rows,
         chart=chart,
         counted=counted,
         page=Pagination(page, total, PER_PAGE),
     )
+
+
+def _counted_filter_text(counted: str | None) -> str:
+    return {
+        None: _("everyone"),
+        "yes": _("in the numerator"),
+        "no": _("not in the numerator"),
+        "unknown": _("unknown"),
+    }[counted]
+
+
+def _export_title(
+    figure: Figure, shortfall: Shortfall, counted: str | None, scope: list[str], today: date
+) -> list[str]:
+    """The lines above the drill-down table in its .xlsx: what the figure is, where it stands, as of when, and
+    which people the file lists."""
+    definition = figure.target
+    value = (
+        f"{format_percent(figure.percent)} ({figure.numerator}/{figure.denominator})"
+        if figure.percent is not None
+        else "—"
+    )
+    if figure.unknown:
+        value += " · " + _("unknown: %(n)d", n=figure.unknown)
+    return [
+        definition.label_vi,
+        _("Value: %(value)s", value=value),
+        _("Target: %(target)s · short by: %(short)s", target=definition.target_text, short=shortfall.text),
+        _("Computed on: %(day)s", day=f"{today:%d/%m/%Y}"),
+        _("Listed: %(who)s · scope: %(units)s", who=_counted_filter_text(counted), units=", ".join(scope)),
+        _("Source: %(source)s", source=definition.source),
+    ]

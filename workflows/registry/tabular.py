@@ -517,10 +517,14 @@ def write_xlsx(
     max_rows: int,
     sheet_title: str = DATA_SHEET_TITLE,
     sample_rows: int = 200,
+    title_rows: Sequence[str] = (),
 ) -> int:
     """The .xlsx `write_table` writes, for long lists: openpyxl's write-only mode streams the rows to a temporary
     file, so memory stays flat. Column widths are measured on the first `sample_rows`. Raises TooManyRows past
-    `max_rows` (nothing useful has been written then). Returns the number of rows."""
+    `max_rows` (nothing useful has been written then). Returns the number of rows.
+
+    `title_rows` go above the table, one line each in the first column (the first in bold), then a blank row:
+    a report's name, figures and filters, for the person who prints it. The header and filter follow below."""
     workbook = openpyxl.Workbook(write_only=True)
     sheet = workbook.create_sheet(sheet_title)
     rows = iter(records)
@@ -528,8 +532,16 @@ def write_xlsx(
     for index, column in enumerate(columns, start=1):
         longest = max([len(column.header), *(len(_shown_text(r[index - 1])) for r in sample)])
         sheet.column_dimensions[get_column_letter(index)].width = min(max(longest + 2, 10), 60)
-    sheet.freeze_panes = "A2"
+    header_row = len(title_rows) + 2 if title_rows else 1
+    sheet.freeze_panes = f"A{header_row + 1}"
     bold = Font(bold=True)
+    for number, line in enumerate(title_rows):
+        title_cell = WriteOnlyCell(sheet, line)
+        if number == 0:
+            title_cell.font = bold
+        sheet.append([title_cell])
+    if title_rows:
+        sheet.append([])
     header = []
     for title in (c.header for c in columns):
         cell = WriteOnlyCell(sheet, title)
@@ -547,7 +559,7 @@ def write_xlsx(
             raise TooManyRows(max_rows)
         sheet.append([_xlsx_cell(sheet, value, index in dates) for index, value in enumerate(values)])
     if count:
-        sheet.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{count + 1}"
+        sheet.auto_filter.ref = f"A{header_row}:{get_column_letter(len(columns))}{header_row + count}"
     workbook.save(target)
     return count
 

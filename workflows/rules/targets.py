@@ -47,12 +47,14 @@ __all__ = [
     "FigureCounts",
     "OverdueCount",
     "QuotaCheck",
+    "Shortfall",
     "StepDuration",
     "TargetDefinition",
     "TargetKind",
     "average_step_durations",
     "compute_all",
     "compute_figure",
+    "counting_basis",
     "drilldown",
     "earliest_birth_date_under",
     "figure_from_counts",
@@ -62,6 +64,7 @@ __all__ = [
     "grade_distribution_from_counts",
     "htxsnv_quota_check",
     "overdue_by_unit",
+    "people_short",
     "population_titles",
     "position_titles",
     "resolve_definitions",
@@ -677,6 +680,112 @@ def drilldown(figure: Figure, cadres: Iterable[CadreFacts]) -> list[DrilldownRow
             continue
         rows.append(DrilldownRow(cadre.cadre_id, cadre.code, cadre.full_name, cadre.unit_name, counted))
     return rows
+
+
+# ---------------------------------------------------------------------------------------------
+# How far a figure is from its target, and why a person counts
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Shortfall:
+    """How many more people would have to count for the figure to reach its target's lower bound.
+
+    `fewest`..`most` is the range over every way the `unknown` people (facts not recorded) could turn out, as
+    `_verdict` reads them: each may count or not once recorded. Without unknowns the two are equal. Both are None
+    when the target has no lower bound (at_most) or nobody is in the population."""
+
+    fewest: int | None
+    most: int | None
+    unknown: int
+
+    @property
+    def text(self) -> str:
+        """ "6", "6–7" or "—": the figure the page prints after "Còn thiếu"."""
+        if self.fewest is None or self.most is None:
+            return "—"
+        return str(self.fewest) if self.fewest == self.most else f"{self.fewest}–{self.most}"
+
+
+# The lower bound is the one the target's resolution sets (`TargetDefinition.source`, e.g. NQ 06-NQ/TU mục II.3:
+# 100% non-local commune chairs, women 20–25% read as "at least 20%"); a person "more" is one moved into the numerator.
+def people_short(definition: TargetDefinition, counts: FigureCounts) -> Shortfall:
+    """People more needed in the numerator, the population (known and unknown) unchanged: a post is filled by a
+    non-local chair instead of a local one, a seat by a woman instead of a man. Unknown people are not guessed:
+    the range runs from "every unknown counts" to "none does"."""
+    population = counts.denominator + counts.unknown
+    if definition.kind is TargetKind.AT_MOST or population == 0:
+        return Shortfall(None, None, counts.unknown)
+    floor = _exact(definition.low)
+    needs = [_people_to_floor(counts.numerator + j, population, floor) for j in range(counts.unknown + 1)]
+    return Shortfall(min(needs), max(needs), counts.unknown)
+
+
+def _people_to_floor(numerator: int, population: int, floor: Fraction) -> int:
+    # The smallest k with 100·(numerator + k) ≥ floor·population, exactly (no float rounding at 100%).
+    wanted = math.ceil(floor * population / 100)
+    return max(0, wanted - numerator)
+
+
+EDUCATION_LEVEL_TEXT = {
+    "trung_cap": "Trung cấp",
+    "cao_dang": "Cao đẳng",
+    "dai_hoc": "Đại học",
+    "thac_si": "Thạc sĩ",
+    "tien_si": "Tiến sĩ",
+}
+POLITICAL_THEORY_TEXT = {"so_cap": "Sơ cấp", "trung_cap": "Trung cấp", "cao_cap": "Cao cấp", "cu_nhan": "Cử nhân"}
+
+
+def counting_basis(
+    key: str, cadre: CadreFacts, today: date, unit_names: Mapping[int, str], hometown_unit_id: int | None = None
+) -> str:
+    """The facts figure `key` read for `cadre`, in Vietnamese, for the drill-down's "Căn cứ tính" column: why the
+    person counts, does not, or is unknown. `unit_names` names communes (work, hometown); `hometown_unit_id`, the
+    hometown as recorded, is named too when a merger made it another commune today."""
+    if key not in _MEASURES:
+        raise ValueError(f"unknown figure {key!r}; known figures: {', '.join(FIGURE_KEYS)}")
+    measure = _MEASURES[key]
+    if measure is _is_non_local:
+        return _non_local_basis(cadre, unit_names, hometown_unit_id)
+    if measure is _is_under_42:
+        if cadre.birth_date is None:
+            return "Ngày sinh: chưa ghi nhận"
+        years = age_in_months(cadre.birth_date, today) // 12
+        verdict = "dưới" if _is_under_42(cadre, today) else "không dưới"
+        return (
+            f"Ngày sinh {cadre.birth_date:%d/%m/%Y}: {years} tuổi tại ngày {today:%d/%m/%Y} "
+            f"({verdict} {YOUNG_AGE_YEARS} tuổi)"
+        )
+    if measure is _is_woman:
+        return "Giới tính: " + {FEMALE: "Nữ", MALE: "Nam", None: "chưa ghi nhận"}[cadre.gender]
+    education = f"Trình độ chuyên môn: {EDUCATION_LEVEL_TEXT.get(cadre.education_level or '', 'chưa ghi nhận')}"
+    if measure is _has_university_science_technology:
+        field = "có" if cadre.is_science_technology else "không"
+        return f"{education}; thuộc lĩnh vực khoa học, công nghệ: {field}"
+    if measure is _has_masters:
+        return education
+    return f"Lý luận chính trị: {POLITICAL_THEORY_TEXT.get(cadre.political_theory or '', 'chưa ghi nhận')}"
+
+
+def _non_local_basis(cadre: CadreFacts, unit_names: Mapping[int, str], hometown_unit_id: int | None) -> str:
+    def name(unit_id: int | None) -> str:
+        return unit_names.get(unit_id, f"đơn vị #{unit_id}") if unit_id is not None else ""
+
+    work = (
+        f"nơi công tác: {name(cadre.commune_id)}"
+        if cadre.commune_id is not None
+        else "nơi công tác: không thuộc đơn vị cấp xã"
+    )
+    if cadre.hometown_commune_id is None:
+        home = "quê quán: chưa ghi nhận hoặc không thuộc xã, phường, đặc khu của tỉnh"
+    elif hometown_unit_id is not None and hometown_unit_id != cadre.hometown_commune_id:
+        home = f"quê quán: {name(hometown_unit_id)} (nay thuộc {name(cadre.hometown_commune_id)})"
+    else:
+        home = f"quê quán: {name(cadre.hometown_commune_id)}"
+    text = f"{home[0].upper()}{home[1:]}; {work}"
+    counted = _is_non_local(cadre, date.min)
+    if counted is None:
+        return text
+    return f"{text} — {'khác' if counted else 'cùng'} đơn vị cấp xã"
 
 
 # ---------------------------------------------------------------------------------------------
