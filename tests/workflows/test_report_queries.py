@@ -23,6 +23,7 @@ from workflows.rules.targets import (
     FigureCounts,
     compute_all,
     compute_figure,
+    counting_basis,
     drilldown,
     figure_from_counts,
     resolve_definitions,
@@ -278,6 +279,8 @@ def test_a_hometown_in_a_commune_merged_in_2025_counts_as_the_commune_it_became(
         session, [province.province], TODAY, resolve_definitions(), UnitIndex(session), "non_local_commune_pc_chair"
     )
     assert ("CB0004", False) in [(r.code, r.counted) for r in rows]
+    (chair,) = [r for r in rows if r.code == "CB0004"]
+    assert "(nay thuộc" in chair.basis and chair.basis.endswith("cùng đơn vị cấp xã")  # named as recorded and today
     # Before the merger took effect Kim Quan was a commune of its own: from elsewhere.
     counts = figure_counts(session, [province.province], date(2025, 6, 30), resolve_definitions(), UnitIndex(session))
     assert counts.total("non_local_commune_pc_chair") == FigureCounts(2, 3, 0)
@@ -315,9 +318,11 @@ def test_on_the_demo_province_the_database_agrees_with_the_rules(session_factory
         assert former, "the demo province has communes merged in 2025"
         from_former = s.scalars(select(Cadre.id).where(Cadre.hometown_unit_id.in_(former))).all()
         assert from_former, "some demo cadres were born in a commune merged since"
+        hometowns = dict(s.execute(select(Cadre.id, Cadre.hometown_unit_id)).tuples().all())
         for roots in ([province], [commune]):
             counts = figure_counts(s, roots, DEMO_TODAY, definitions, index)
             reference = cadre_facts(s, roots, DEMO_TODAY, index)
+            facts_by_id = {f.cadre_id: f for f in reference}
             assert counts.cadres == len(reference)
             for figure in compute_all(reference, DEMO_TODAY):
                 assert counts.total(figure.key) == FigureCounts(figure.numerator, figure.denominator, figure.unknown)
@@ -326,6 +331,11 @@ def test_on_the_demo_province_the_database_agrees_with_the_rules(session_factory
                 assert sorted((r.cadre_id, r.counted) for r in rows) == sorted(
                     (r.cadre_id, r.counted) for r in drilldown(figure, reference)
                 )
+                # The basis read from the query's columns is the rules' wording of the reference facts.
+                for r in rows:
+                    recorded = hometowns[r.cadre_id]
+                    expected = counting_basis(figure.key, facts_by_id[r.cadre_id], DEMO_TODAY, index.names, recorded)
+                    assert r.basis == expected, (figure.key, r.code)
         # Hometowns in former communes resolve to communes that stand today, never to the former ones.
         hometown_communes = {f.hometown_commune_id for f in cadre_facts(s, [province], DEMO_TODAY, index)}
         assert not hometown_communes & former
