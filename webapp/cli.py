@@ -1146,12 +1146,14 @@ OUTPUT_OPTION = click.option(
 )
 
 
-@export_group.command("cadres", help="Export every cadre record (the same columns as the import template).")
+@export_group.command(
+    "cadres", help="Export every cadre record (the import template's columns, and read-only ones the import ignores)."
+)
 @FORMAT_OPTION
 @OUTPUT_OPTION
 @with_appcontext
 def export_cadres_command(fmt: str | None, output: Path) -> None:
-    _export(output, lambda chosen: export_cadres(db.session, chosen), fmt)
+    _export(output, lambda chosen: export_cadres(db.session, chosen, local_today()), fmt)
 
 
 @export_group.command("template", help="Write the empty cadre import template, with a sheet explaining each column.")

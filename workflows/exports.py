@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from itertools import islice
 from typing import Any
 
@@ -169,11 +169,12 @@ def _choice_arg(args: Mapping[str, Any], problems: _Problems, name: str, allowed
 # -- cadres ---------------------------------------------------------------------------------------------------------
 
 
-def cadre_records(session: Session, cadres: Select[Any]) -> Iterator[dict[str, Any]]:
-    """The cadre export (the import template's columns) of a query of cadres, read BATCH at a time."""
+def cadre_records(session: Session, cadres: Select[Any], today: date) -> Iterator[dict[str, Any]]:
+    """The cadre export (CADRE_EXPORT_COLUMNS: the import template's and read-only ones) of a query of cadres, read
+    BATCH at a time; ages are on `today`."""
     found = session.scalars(cadres.execution_options(yield_per=BATCH))
     while batch := list(islice(found, BATCH)):
-        yield from cadre_rows(session, batch)
+        yield from cadre_rows(session, batch, today)
 
 
 # -- tasks ---------------------------------------------------------------------------------------------------------

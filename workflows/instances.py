@@ -240,6 +240,51 @@ def current_steps(session: Session, instance_ids: list[int]) -> dict[int, list[s
     return steps
 
 
+# -- a cadre's procedures -----------------------------------------------------------------------------------
+
+# How many of a cadre's ended procedures the record page shows under the running ones: the latest say what was
+# just decided; the whole list is the instance list searched by the cadre's code.
+RECENTLY_ENDED = 5
+
+
+@dataclass
+class CadreProcedures:
+    running: list[InstanceRow]
+    recently_ended: list[InstanceRow]
+
+
+def cadre_procedures(
+    session: Session, user: User, cadre_id: int, *, ended_limit: int = RECENTLY_ENDED
+) -> CadreProcedures:
+    """The procedures about one cadre that this user may open (the instance list's rule, `instance_scope_condition`,
+    in the statement itself): every running one, oldest first, with its current steps, and the last few that ended.
+    Three statements, whatever the number of procedures."""
+    version = aliased(ProcessVersion)
+
+    def about_the_cadre(statuses: Collection[str]) -> Select[Any]:
+        return (
+            visible_instances_query(user)
+            .join(version, ProcessInstance.process_version_id == version.id)
+            .where(ProcessInstance.subject_cadre_id == cadre_id, ProcessInstance.status.in_(list(statuses)))
+            .add_columns(_COMPLETION_PAYLOAD)
+            .options(contains_eager(ProcessInstance.process_version.of_type(version)))
+        )
+
+    running = session.execute(
+        about_the_cadre([InstanceStatus.RUNNING]).order_by(ProcessInstance.started_dt, ProcessInstance.id)
+    ).all()
+    ended = session.execute(
+        about_the_cadre([InstanceStatus.COMPLETED, InstanceStatus.CANCELLED])
+        .order_by(ProcessInstance.ended_dt.is_(None), ProcessInstance.ended_dt.desc(), ProcessInstance.id.desc())
+        .limit(ended_limit)
+    ).all()
+    steps = current_steps(session, [instance.id for instance, _payload in running])
+    return CadreProcedures(
+        running=[InstanceRow(instance, steps.get(instance.id, [])) for instance, _payload in running],
+        recently_ended=[InstanceRow(instance, [], _ending(payload)) for instance, payload in ended],
+    )
+
+
 # -- permissions --------------------------------------------------------------------------------------------
 
 

@@ -19,7 +19,7 @@ from workflows import clock
 from workflows.db import transaction
 from workflows.exports import EVALUATION_COLUMNS, TASK_COLUMNS
 from workflows.registry import records
-from workflows.registry.cadre_columns import CADRE_COLUMNS
+from workflows.registry.cadre_columns import CADRE_EXPORT_COLUMNS
 from workflows.registry.models import Cadre, OrgUnit
 
 T0 = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
@@ -211,7 +211,7 @@ def test_the_evaluation_tabs_link_the_evaluation_list_for_readers_only(auth: Aut
 def test_the_cadre_export_is_the_import_template_with_the_search_applied(auth: AuthActions, client) -> None:
     auth.login("supervisor1")
     rows = csv_rows(client.get("/registry/cadres?q=Lan&format=csv"))
-    assert rows[0] == [c.header for c in CADRE_COLUMNS]
+    assert rows[0] == [c.header for c in CADRE_EXPORT_COLUMNS]
     assert [row[0] for row in rows[1:]] == ["CB0001"]
     everything = xlsx_rows(client.get("/registry/cadres?format=xlsx"))
     codes = {row[0] for row in everything[1:]}

@@ -5,15 +5,19 @@ from __future__ import annotations
 import base64
 import io
 from datetime import date
+from typing import Any
 
 import openpyxl
 import pytest
 from lxml import html as lxml_html
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from tests.fixtures.app import AuthActions
 from tests.fixtures.workflow_helpers import WorkflowDriver
-from workflows.registry.cadre_columns import CADRE_COLUMNS
+from workflows.db import transaction
+from workflows.engine import operations
+from workflows.models import HumanTask, ProcessInstance
+from workflows.registry.cadre_columns import CADRE_COLUMNS, CADRE_EXPORT_COLUMNS
 from workflows.registry.models import Cadre, OrgUnit
 from workflows.registry.tabular import read_rows, write_table
 
@@ -269,3 +273,119 @@ def test_the_record_shows_qualifications_by_name_and_scores_with_a_decimal_comma
     evaluations = page.xpath("//h2[text()='Kết quả đánh giá']/following-sibling::ul[1]/li/text()")
     assert "2026-10: HTTNV (87,06)" in [" ".join(t.split()) for t in evaluations]
     assert "87.06" not in client.get("/registry/evaluations").get_data(as_text=True)
+
+
+# -- the export carries read-only columns the import ignores ------------------------------------------------------
+
+
+def _xlsx_rows(content: bytes) -> list[tuple]:
+    return list(openpyxl.load_workbook(io.BytesIO(content)).worksheets[0].iter_rows(values_only=True))
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "csv"])
+def test_an_exported_list_uploads_again_and_changes_nothing(
+    auth: AuthActions, client, driver: WorkflowDriver, fmt: str
+) -> None:
+    auth.login("personnel1")
+    exported = client.get(f"/registry/cadres?format={fmt}")
+    assert exported.status_code == 200
+    content = exported.data
+    exported.close()  # a streamed CSV holds its read until the response is closed, as a server closes it
+    before = _count(driver)
+    again = auth.post(
+        "/registry/import",
+        {"file": (io.BytesIO(content), f"can-bo.{fmt}")},
+        page="/registry/import",
+        content_type="multipart/form-data",
+    )
+    assert again.status_code == 302, again.get_data(as_text=True)
+    assert _count(driver) == before
+    listed = client.get("/registry/cadres").get_data(as_text=True)
+    assert f"0 mới, 0 cập nhật, {before} không đổi" in listed
+
+
+def test_the_export_names_the_unit_and_the_age_and_the_template_stays_the_import_file(
+    auth: AuthActions, client, driver: WorkflowDriver
+) -> None:
+    auth.login("personnel1")
+    header, *rows = _xlsx_rows(client.get("/registry/cadres?format=xlsx").data)
+    assert list(header) == [c.header for c in CADRE_EXPORT_COLUMNS]
+    lan = dict(zip(header, next(r for r in rows if r[0] == "CB0001"), strict=True))
+    with driver.session_factory() as s:
+        unit_name = s.scalars(select(OrgUnit.name).where(OrgUnit.code == "X001")).one()
+    assert lan["Mã đơn vị"] == "X001" and lan["Tên đơn vị"] == unit_name
+    assert isinstance(lan["Tuổi"], int) and 18 <= lan["Tuổi"] <= 70
+    template_header = _xlsx_rows(client.get("/registry/template.xlsx").data)[0]
+    assert list(template_header) == [c.header for c in CADRE_COLUMNS]
+    csv_template = client.get("/registry/template.csv").get_data(as_text=True)
+    assert csv_template.lstrip("\ufeff").splitlines() == [",".join(c.header for c in CADRE_COLUMNS)]
+
+
+# -- the procedures about the cadre ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def about_lan(driver: WorkflowDriver) -> dict[str, int]:
+    """Procedures about Nguyễn Thị Lan (CB0001, Xã An Phú): one her commune runs, one run in the other commune,
+    one cancelled; and one about someone else."""
+    cancelled = driver.start("sample_approval", as_user="officer1", subject="CB0001")
+    commune = driver.start("sample_approval", as_user="officer1", subject="CB0001")
+    elsewhere = driver.start("sample_approval", as_user="officer1", subject="CB0001")
+    with driver.session_factory() as s, transaction(s):
+        operations.cancel_instance(s, driver.engine, actor=None, instance_id=cancelled, reason="trùng")
+        # As if she had moved to Xã An Phú from the ward while the ward ran a procedure about her.
+        ward = s.scalars(select(OrgUnit.id).where(OrgUnit.code == "X002")).one()
+        s.get_one(ProcessInstance, elsewhere).unit_id = ward
+        s.execute(
+            update(HumanTask).where(HumanTask.instance_id == elsewhere).values(unit_id=ward, candidate_unit_id=ward)
+        )
+    return {
+        "commune": commune,
+        "elsewhere": elsewhere,
+        "cancelled": cancelled,
+        "other_cadre": driver.start("sample_approval", as_user="officer2", subject="CB0002"),
+    }
+
+
+def _procedures(client, cadre_id: int) -> tuple[list[int], list[int], Any]:
+    page = client.get(f"/registry/cadres/{cadre_id}")
+    assert page.status_code == 200
+    doc = lxml_html.fromstring(page.get_data(as_text=True))
+
+    def ids(kind: str) -> list[int]:
+        return [int(n) for n in doc.xpath(f"//*[@data-procedures='{kind}']//*[@data-instance-id]/@data-instance-id")]
+
+    return ids("running"), ids("ended"), doc
+
+
+def _lan(driver: WorkflowDriver) -> int:
+    with driver.session_factory() as s:
+        return s.scalars(select(Cadre.id).where(Cadre.code == "CB0001")).one()
+
+
+def test_the_record_lists_the_procedures_under_way_that_the_reader_may_open(
+    auth: AuthActions, client, driver: WorkflowDriver, about_lan: dict[str, int]
+) -> None:
+    cadre_id = _lan(driver)
+    auth.login("personnel1")  # the province: every procedure about her
+    running, ended, doc = _procedures(client, cadre_id)
+    assert running == [about_lan["commune"], about_lan["elsewhere"]]
+    assert ended == [about_lan["cancelled"]]
+    assert "Lập đề nghị" in doc.xpath("string(//*[@data-procedures='running'])")  # the current step
+    for href in doc.xpath("//*[@data-procedures]//a/@href"):
+        assert client.get(href).status_code == 200
+    auth.logout()
+
+    auth.login("supervisor1")  # Xã An Phú: not what the other commune runs about her
+    running, ended, doc = _procedures(client, cadre_id)
+    assert running == [about_lan["commune"]] and ended == [about_lan["cancelled"]]
+    for href in doc.xpath("//*[@data-procedures]//a/@href"):
+        assert client.get(href).status_code == 200
+    assert client.get(f"/instances/{about_lan['elsewhere']}").status_code == 404
+
+
+def test_a_record_without_procedures_says_none_is_under_way(auth: AuthActions, client, driver: WorkflowDriver) -> None:
+    auth.login("supervisor1")
+    running, ended, doc = _procedures(client, _lan(driver))
+    assert running == [] and ended == []
+    assert "Không có quy trình nào" in doc.text_content()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import date
 
 import pytest
@@ -10,9 +12,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from workflows.audit import verify_chains
 from workflows.db import transaction
-from workflows.registry.cadre_columns import CADRE_COLUMNS
+from workflows.registry.cadre_columns import CADRE_COLUMNS, CADRE_EXPORT_COLUMNS
 from workflows.registry.importing import ImportRefused, export_cadres, import_cadres
-from workflows.registry.models import Cadre, User
+from workflows.registry.models import Cadre, Position, User
+from workflows.registry.records import add_position, end_position
 from workflows.registry.tabular import write_table
 
 TODAY = date(2026, 11, 22)
@@ -105,12 +108,58 @@ def test_a_personnel_officer_imports_only_within_their_scope(session_factory, de
     assert _import(session_factory, content, name, actor="personnel1").created == 1
 
 
-def test_export_then_import_gives_the_same_records(session_factory, demo_users) -> None:
+@pytest.mark.parametrize("fmt", ["xlsx", "csv"])
+def test_export_then_import_gives_the_same_records(session_factory, demo_users, fmt: str) -> None:
     _import(session_factory, *_file(_rows({}, {"code": "CB9002", "full_name": "Hà Thị Mỷ", "gender": "female"})))
     with session_factory() as s:
-        exported = export_cadres(s, "xlsx")
-    result = _import(session_factory, exported, "export.xlsx")
+        exported = export_cadres(s, fmt, TODAY)  # type: ignore[arg-type]
+        before = {c.code: _record(c) for c in s.scalars(select(Cadre))}
+    assert "Tên đơn vị".encode() in exported or fmt == "xlsx"
+    result = _import(session_factory, exported, f"export.{fmt}")
     assert result.created == 0 and result.updated == 0 and result.unchanged == _count(session_factory)
+    with session_factory() as s:
+        assert {c.code: _record(c) for c in s.scalars(select(Cadre))} == before
+
+
+def _record(cadre: Cadre) -> dict[str, object]:
+    return {attribute.key: getattr(cadre, attribute.key) for attribute in Cadre.__mapper__.column_attrs}
+
+
+def test_the_export_says_the_unit_by_name_the_posts_held_and_the_age(session_factory, demo_users) -> None:
+    _import(session_factory, *_file(_rows({})))
+    with session_factory() as s, transaction(s):
+        cadre = s.scalars(select(Cadre).where(Cadre.code == "CB9001")).one()
+        posts = [
+            Position(title=title, unit_id=cadre.unit_id, level="commune")
+            for title in ("Phó Chủ tịch", "Chủ tịch", "Bí thư")
+        ]
+        s.add_all(posts)
+        s.flush()
+        held = add_position(s, None, cadre, position_id=posts[0].id, started_on=date(2020, 1, 1))
+        add_position(s, None, cadre, position_id=posts[1].id, started_on=date(2021, 1, 1))
+        end_position(s, None, cadre, held.id, ended_on=date(2025, 1, 1))
+        add_position(s, None, cadre, position_id=posts[2].id, started_on=date(2027, 1, 1))
+    with session_factory() as s:
+        cadre = s.scalars(select(Cadre).where(Cadre.code == "CB9001")).one()
+        exported = export_cadres(s, "csv", TODAY, [cadre])
+        unit_name = cadre.unit.name
+    header, row = csv.reader(io.StringIO(exported.decode("utf-8-sig")))
+    cells = dict(zip(header, row, strict=True))
+    assert header == [c.header for c in CADRE_EXPORT_COLUMNS]
+    assert cells["Mã đơn vị"] == "X002" and cells["Tên đơn vị"] == unit_name
+    assert cells["Tuổi"] == "41"  # born 14/03/1985, on 22/11/2026
+    # Neither the post that ended in 2025 nor the one a decision gives her from 2027 is held on TODAY.
+    assert cells["Chức vụ hiện tại"] == posts[1].title
+
+
+def test_an_edited_read_only_cell_is_ignored_not_imported(session_factory, demo_users) -> None:
+    _import(session_factory, *_file(_rows({})))
+    with session_factory() as s:
+        exported = export_cadres(s, "csv", TODAY, s.scalars(select(Cadre).where(Cadre.code == "CB9001")))
+    edited = exported.replace(b",41,", b",99,")
+    assert edited != exported
+    result = _import(session_factory, edited, "export.csv")
+    assert (result.created, result.updated, result.unchanged) == (0, 0, 1)
 
 
 BLANK_OPTIONAL = {"is_party_member": None, "party_joined_date": None, "is_science_technology": None, "ethnicity": None}
@@ -173,7 +222,7 @@ def test_emails_that_differ_from_the_account_are_named_not_imported(session_fact
         user = s.scalars(select(User).where(User.username == "personnel1")).one()
         user.email = "hoa@btc.gov.vn"
     with session_factory() as s:
-        exported = export_cadres(s, "csv", s.scalars(select(Cadre).where(Cadre.code == "CB0006")))
+        exported = export_cadres(s, "csv", TODAY, s.scalars(select(Cadre).where(Cadre.code == "CB0006")))
     assert b"hoa@btc.gov.vn" in exported
     assert _import(session_factory, exported, "export.csv").email_rows == []
     edited = exported.replace(b"hoa@btc.gov.vn", b"moi@btc.gov.vn")

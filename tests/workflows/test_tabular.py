@@ -674,3 +674,40 @@ def test_title_rows_go_above_the_table_with_its_header_frozen_and_filtered_below
     assert rows[3] == ("Mã cán bộ", "Họ và tên") and rows[4] == ("CB1", "Lan") and rows[5] == ("CB2", "Hoa")
     assert sheet["A1"].font.bold
     assert sheet.freeze_panes == "A5" and sheet.auto_filter.ref == "A4:B6"
+
+
+# --- export-only columns -------------------------------------------------------------------------------------------
+
+WITH_NOTES = [
+    Column("code", "Mã", "text", required=True),
+    Column("unit_name", "Tên đơn vị", "text", export_only=True),
+    Column("age", "Tuổi", "int", export_only=True),
+]
+
+
+def test_export_only_columns_are_accepted_and_not_read() -> None:
+    content = csv_text(
+        ["Mã", "Tên đơn vị", "Tuổi"], [{"Mã": "CB1", "Tên đơn vị": "Xã A", "Tuổi": "not a number"}]
+    ).encode()
+
+    report = validate(read_rows(content, "x.csv"), WITH_NOTES)
+
+    assert report.ok, messages(report)
+    assert report.rows[0].values == {"code": "CB1"}
+
+
+def test_a_file_without_the_export_only_columns_is_fine_and_others_are_still_refused() -> None:
+    assert validate(read_rows(csv_text(["Mã"], [{"Mã": "CB1"}]).encode(), "x.csv"), WITH_NOTES).ok
+    report = validate(read_rows(csv_text(["Mã", "Ghi chú"], [{"Mã": "CB1"}]).encode(), "x.csv"), WITH_NOTES)
+    assert messages(report) == ['Dòng 1: có cột không thuộc mẫu nhập: "Ghi chú".']
+
+
+def test_the_template_leaves_export_only_columns_out() -> None:
+    assert template(WITH_NOTES, "csv").decode("utf-8-sig") == "Mã\r\n"
+    guide = openpyxl.load_workbook(io.BytesIO(template(WITH_NOTES, "xlsx"))).worksheets[1]
+    assert [r[0] for r in guide.iter_rows(min_row=2, values_only=True)] == ["Mã"]
+
+
+def test_an_export_only_column_cannot_be_required() -> None:
+    with pytest.raises(ValueError):
+        Column("age", "Tuổi", "int", required=True, export_only=True)

@@ -17,6 +17,7 @@ from webapp.downloads import bad_filters, export_format, format_problems, send_t
 from webapp.extensions import db
 from webapp.http import Pagination, problem_text, translated
 from webapp.i18n import data_text
+from webapp.instances.views import OUTCOME_LABELS, STATUS_LABELS
 from webapp.query_args import page_arg
 from workflows import clock
 from workflows.access import in_subtree, oversees_unit, role_units
@@ -35,8 +36,9 @@ from workflows.exports import (
     parse_evaluation_filters,
 )
 from workflows.inspection.reads import ViewedObject
+from workflows.instances import cadre_procedures
 from workflows.models import AuditEvent
-from workflows.registry.cadre_columns import CADRE_COLUMNS
+from workflows.registry.cadre_columns import CADRE_COLUMNS, CADRE_EXPORT_COLUMNS
 from workflows.registry.importing import IMPORT_ROLES, ImportRefused, import_cadres
 from workflows.registry.models import (
     Cadre,
@@ -48,7 +50,7 @@ from workflows.registry.models import (
     PlanningEntry,
     Position,
 )
-from workflows.registry.records import cadre_chain
+from workflows.registry.records import cadre_chain, local_today
 from workflows.registry.tabular import (
     MEDIA_TYPES,
     ValidationReport,
@@ -99,8 +101,8 @@ def cadres() -> Any:
     if fmt is not None:
         ordered = query.order_by(Cadre.code)
         return send_table(
-            cadre_records(db.session, ordered),
-            CADRE_COLUMNS,
+            cadre_records(db.session, ordered, local_today()),
+            CADRE_EXPORT_COLUMNS,
             fmt,
             "can-bo",
             count=lambda: count_rows(db.session, ordered),
@@ -276,7 +278,15 @@ def cadre(cadre_id: int) -> str:
     if found is None or not oversees_unit(db.session, current_user, found.unit_id, READ_ROLES) or not roots:
         abort(404)
     with read_logged(ViewedObject.CADRE, found.id, found.unit_id):
-        return render_template("registry/cadre.html", cadre=found, choice_label=_choice_label, **_record_of(cadre_id))
+        return render_template(
+            "registry/cadre.html",
+            cadre=found,
+            choice_label=_choice_label,
+            procedures=cadre_procedures(db.session, current_user, cadre_id),
+            status_labels=STATUS_LABELS,
+            outcome_labels=OUTCOME_LABELS,
+            **_record_of(cadre_id),
+        )
 
 
 @bp.get("/template.<fmt>")

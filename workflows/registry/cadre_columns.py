@@ -98,6 +98,30 @@ CADRE_COLUMNS: list[Column] = [
     ),
 ]
 
+# What leaders read beside the record's own fields: derived, so never imported (`Column.export_only`).
+_READ_ONLY = "Chỉ để xem: hệ thống tự ghi khi xuất danh sách; khi nhập lại tệp, cột này được bỏ qua."
+_EXPORT_ONLY_AFTER: dict[str, list[Column]] = {
+    "birth_date": [
+        Column("age", "Tuổi", "int", export_only=True, help=_READ_ONLY + " Tuổi tròn tính đến ngày xuất."),
+        Column("retirement_date", "Ngày nghỉ hưu", "date", export_only=True, help=_READ_ONLY),
+    ],
+    "unit_code": [
+        Column("unit_name", "Tên đơn vị", "text", export_only=True, help=_READ_ONLY),
+        Column(
+            "current_posts",
+            "Chức vụ hiện tại",
+            "text",
+            export_only=True,
+            help=_READ_ONLY + " Các chức vụ đang giữ, cách nhau bởi dấu chấm phẩy.",
+        ),
+    ],
+}
+# The export: the template's columns with the read-only ones beside the field they explain. Importing an export
+# reads the template's columns and ignores the others, so export → import changes nothing.
+CADRE_EXPORT_COLUMNS: list[Column] = [
+    shown for column in CADRE_COLUMNS for shown in [column, *_EXPORT_ONLY_AFTER.get(column.key, [])]
+]
+
 _HEADERS = {c.key: c.header for c in CADRE_COLUMNS}
 
 
@@ -116,7 +140,7 @@ def cadre_extra_checks(today: date) -> ExtraChecks:
             if birth > today:
                 problem("birth_date", birth, "là một ngày trong tương lai.")
             else:
-                age = _age(birth, today)
+                age = age_on(birth, today)
                 if not MIN_AGE <= age <= MAX_AGE:
                     problem("birth_date", birth, f"ứng với {age} tuổi; tuổi phải từ {MIN_AGE} đến {MAX_AGE}.")
         if isinstance(joined, date):
@@ -131,7 +155,8 @@ def cadre_extra_checks(today: date) -> ExtraChecks:
     return check
 
 
-def _age(birth: date, on: date) -> int:
+def age_on(birth: date, on: date) -> int:
+    """Full years on `on` (the age column of the export, the age check of the import)."""
     return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
 
 

@@ -8,13 +8,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from workflows.access import oversees_unit
 from workflows.errors import Invalid, Problem
-from workflows.registry.cadre_columns import CADRE_COLUMNS, cadre_extra_checks
-from workflows.registry.models import Cadre, OrgUnit, User
+from workflows.registry.cadre_columns import CADRE_COLUMNS, CADRE_EXPORT_COLUMNS, age_on, cadre_extra_checks
+from workflows.registry.models import Cadre, CadrePosition, OrgUnit, Position, User
 from workflows.registry.records import create_cadre, update_cadre
 from workflows.registry.tabular import (
     CellProblem,
@@ -165,7 +165,8 @@ def import_cadres(
     def checks(row_number: int, values: dict[str, Any]) -> list[CellProblem]:
         return [*base_checks(row_number, values), *unit_checks(row_number, values)]
 
-    report = validate(read_rows(content, filename), CADRE_COLUMNS, extra_checks=checks, on_progress=on_progress)
+    # The export's columns: an exported list comes back with its read-only columns, which are accepted and ignored.
+    report = validate(read_rows(content, filename), CADRE_EXPORT_COLUMNS, extra_checks=checks, on_progress=on_progress)
     if not report.ok and (not skip_bad_rows or report.file_problems):
         raise ImportRefused(report)
     result = ImportResult(report=report, skipped_rows=report.bad_row_numbers)
@@ -195,21 +196,48 @@ def import_cadres(
     return result
 
 
-def cadre_rows(session: Session, cadres: Iterable[Cadre]) -> list[dict[str, Any]]:
-    codes = dict(session.execute(select(OrgUnit.id, OrgUnit.code)).tuples().all())
-    emails = dict(session.execute(select(User.cadre_id, User.email).where(User.cadre_id.is_not(None))).tuples().all())
+def cadre_rows(session: Session, cadres: Iterable[Cadre], today: date) -> list[dict[str, Any]]:
+    """The export's rows (CADRE_EXPORT_COLUMNS): the record's fields, and beside them what leaders read — the
+    unit's name, the posts held now, the age on `today` — in three statements whatever the number of cadres."""
+    cadres = list(cadres)
+    units = {
+        unit_id: (code, name) for unit_id, code, name in session.execute(select(OrgUnit.id, OrgUnit.code, OrgUnit.name))
+    }
+    ids = [cadre.id for cadre in cadres]
+    emails: dict[int | None, str | None] = {}
+    posts: dict[int, list[str]] = {}
+    if ids:
+        emails = dict(session.execute(select(User.cadre_id, User.email).where(User.cadre_id.in_(ids))).tuples().all())
+        held = session.execute(
+            select(CadrePosition.cadre_id, Position.title)
+            .join(Position, CadrePosition.position_id == Position.id)
+            .where(
+                CadrePosition.cadre_id.in_(ids),
+                CadrePosition.started_on <= today,  # a decision may take effect later: not held yet
+                or_(CadrePosition.ended_on.is_(None), CadrePosition.ended_on > today),
+            )
+            .order_by(CadrePosition.cadre_id, CadrePosition.started_on, CadrePosition.id)
+        )
+        for cadre_id, title in held:
+            posts.setdefault(cadre_id, []).append(title)
     rows = []
     for cadre in cadres:
         row = {column.key: getattr(cadre, column.key, None) for column in CADRE_COLUMNS}
-        row["unit_code"] = codes.get(cadre.unit_id)
-        row["hometown_unit_code"] = codes.get(cadre.hometown_unit_id) if cadre.hometown_unit_id else None
+        unit_code, unit_name = units.get(cadre.unit_id, (None, None))
+        row["unit_code"] = unit_code
+        row["unit_name"] = unit_name
+        row["hometown_unit_code"] = units[cadre.hometown_unit_id][0] if cadre.hometown_unit_id in units else None
         row["email"] = emails.get(cadre.id)
+        row["age"] = age_on(cadre.birth_date, today) if cadre.birth_date else None
+        row["retirement_date"] = cadre.retirement_date
+        row["current_posts"] = "; ".join(posts.get(cadre.id, [])) or None
         rows.append(row)
     return rows
 
 
-def export_cadres(session: Session, fmt: Format, cadres: Iterable[Cadre] | None = None) -> bytes:
-    """The same columns as the import template, so an export can be edited and imported back."""
+def export_cadres(session: Session, fmt: Format, today: date, cadres: Iterable[Cadre] | None = None) -> bytes:
+    """The import template's columns and, beside them, read-only ones the import ignores (CADRE_EXPORT_COLUMNS), so
+    an export can be edited and imported back."""
     if cadres is None:
         cadres = session.scalars(select(Cadre).order_by(Cadre.code))
-    return write_table(cadre_rows(session, cadres), CADRE_COLUMNS, fmt)
+    return write_table(cadre_rows(session, cadres, today), CADRE_EXPORT_COLUMNS, fmt)

@@ -84,12 +84,18 @@ class Column:
     pattern_hint: str = ""
     # The same value twice in one file is reported on every row that has it (the cadre code, say).
     unique: bool = False
+    # Written by an export for the reader (a unit's name beside its code, an age), never read back: `validate`
+    # accepts the header and ignores the cells, so an exported list can be edited and imported as it is, and the
+    # import template leaves the column out.
+    export_only: bool = False
 
     def __post_init__(self) -> None:
         if (self.kind == "choice") != bool(self.choices):
             raise ValueError(f"column {self.key!r}: choices go with kind 'choice', and only with it")
         if self.pattern is not None:
             re.compile(self.pattern)
+        if self.export_only and self.required:
+            raise ValueError(f"column {self.key!r}: an export-only column is never read, so it cannot be required")
 
 
 @dataclass(frozen=True)
@@ -318,7 +324,8 @@ def validate(
     """Check every cell of every row and report all problems at once, in file order.
 
     `extra_checks(row_number, values)` sees the parsed values of one row (None where a cell was blank or invalid,
-    so it need not repeat the cell checks) and returns cross-field problems.
+    so it need not repeat the cell checks) and returns cross-field problems. Columns marked `export_only` may be
+    in the file; their cells are not read.
     """
     try:
         table = list(rows)
@@ -337,7 +344,7 @@ def validate(
         column = by_key.get(_header_key(header))
         if column is None:
             unknown.append(header)
-        else:
+        elif not column.export_only:
             present[header] = column
     problems: list[CellProblem] = []
     if unknown:
@@ -577,7 +584,9 @@ def _xlsx_cell(sheet: Any, value: Any, is_date: bool) -> Any:
 
 
 def template(columns: Sequence[Column], fmt: Format) -> bytes:
-    """An empty import file; the .xlsx one has drop-down lists and a "Hướng dẫn" sheet describing each column."""
+    """An empty import file; the .xlsx one has drop-down lists and a "Hướng dẫn" sheet describing each column.
+    Export-only columns are left out: nobody is asked to type what the import does not read."""
+    columns = [c for c in columns if not c.export_only]
     if fmt == "csv":
         return _csv_bytes(columns, [])
     if fmt != "xlsx":
