@@ -241,3 +241,55 @@ def test_an_appointment_already_running_is_the_finding_of_a_rule_not_a_refusal(
     assert checked.status_code == 200
     assert _statuses(checked)["no_concurrent_procedure"] == "failed"
     assert f"hồ sơ số {case}" in _cell(_rows(checked)["no_concurrent_procedure"], 3)
+
+
+def _start_and_show(auth: AuthActions, session_factory: sessionmaker[Session], post_id: int) -> str:
+    started = auth.post(
+        "/appointments/start", _chosen(session_factory, post_id, NOMINEE, "internal"), page="/appointments/start"
+    )
+    assert started.status_code == 302 and "/instances/" in started.headers["Location"]
+    shown = auth.client.get(started.headers["Location"])
+    warnings = _doc(shown).xpath('//*[contains(@class, "flash")][contains(@class, "warning")]')
+    return " | ".join(" ".join(w.text_content().split()) for w in warnings)
+
+
+def test_starting_with_rules_not_met_names_them_as_the_preview_does(
+    auth: AuthActions, session_factory: sessionmaker[Session], world: dict[str, Any]
+) -> None:
+    """Started directly with "Khởi tạo", skipping the check: the flash names the two rules not met, by the names the
+    preview gives them, as the rotation's start does (decision 0096) — the start itself still goes ahead."""
+    with session_factory() as s, transaction(s):
+        cadre = s.scalars(select(Cadre).where(Cadre.code == NOMINEE)).one()
+        for entry in s.scalars(select(PlanningEntry).where(PlanningEntry.cadre_id == cadre.id)):
+            s.delete(entry)
+        s.add(DisciplineRecord(cadre_id=cadre.id, level="canh_cao", decided_on=add_months(local_today(), -12)))
+    _as(auth, "personnel1")
+    checked = _rows(_check(auth, session_factory, world["post_id"]))
+    named = [_cell(checked[rule], 1) for rule in ("planning", "discipline")]
+    warning = _start_and_show(auth, session_factory, world["post_id"])
+    assert "Chưa đạt điều kiện:" in warning
+    assert all(name in warning for name in named)
+    # The case just started is not "another procedure under way": the rules ran before it.
+    assert _cell(_rows(_check(auth, session_factory, world["post_id"]))["no_concurrent_procedure"], 1) not in warning
+    assert "thiếu dữ liệu" not in warning
+
+
+def test_starting_with_a_rule_unknown_says_it_cannot_be_checked_not_that_it_failed(
+    auth: AuthActions, session_factory: sessionmaker[Session], world: dict[str, Any]
+) -> None:
+    with session_factory() as s, transaction(s):
+        cadre = s.scalars(select(Cadre).where(Cadre.code == NOMINEE)).one()
+        cadre.birth_date = None
+        cadre.retirement_date = None
+    _as(auth, "personnel1")
+    age = _cell(_rows(_check(auth, session_factory, world["post_id"]))["age"], 1)
+    warning = _start_and_show(auth, session_factory, world["post_id"])
+    assert "Chưa đạt điều kiện" not in warning
+    assert "hồ sơ thiếu dữ liệu" in warning and age in warning
+
+
+def test_starting_with_every_rule_met_warns_of_nothing(
+    auth: AuthActions, session_factory: sessionmaker[Session], world: dict[str, Any]
+) -> None:
+    _as(auth, "personnel1")
+    assert _start_and_show(auth, session_factory, world["post_id"]) == ""

@@ -304,8 +304,16 @@ def test_the_start_page_checks_the_conditions_up_front(
         "planning", "service_left", "purpose", "units", "equivalent_post", "no_new_post", "duration",
         "commune_key_post_capability", "non_local",
     ]  # fmt: skip
-    assert {row.get("data-rule") for row in rows if row.get("data-passed") == "no"} == failed
+    assert {row.get("data-rule") for row in rows if row.get("data-status") == "failed"} == failed
     assert all(row.xpath("string(td[4])").strip() for row in rows)  # each with its legal source
+    # "Cần làm gì", the appointment preview's column (the same partial): empty for a rule met, the remedy else.
+    assert page.xpath('string(//section[contains(@class, "eligibility-preview")]//th[5])') == "Cần làm gì"
+    to_do = {row.get("data-rule"): " ".join(row.xpath("string(td[5])").split()) for row in rows}
+    assert {rule for rule, text in to_do.items() if text} == failed
+    # Neither provincial rule is the competent authority's to set aside (exceptable_rules): the advice says so.
+    assert all("không thể miễn điều kiện này" in to_do[rule] for rule in failed)
+    if "non_local" in failed:
+        assert "quê quán" in to_do["non_local"]
     assert "QĐ 65-QĐ/TW" in rows[0].xpath("string(td[4])") and "NĐ 170/2025" in rows[6].xpath("string(td[4])")
     assert "Không là người địa phương nơi đến" in page.text_content()  # the rule's name, not its code
     with driver.session_factory() as s:

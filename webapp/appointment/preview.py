@@ -1,12 +1,11 @@
-"""The start page's preview of the appointment conditions: each rule's result as a row the page shows — met, not met
-or unknown (the registry lacks a fact the rule needs) — with what the personnel officer can do about it."""
+"""What the appointment start page's preview advises on each rule not met or unknown (the rows and their page are
+shared with the rotation: webapp/eligibility.py, templates/_eligibility_preview.html)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from flask_babel import lazy_gettext as _l
 
+from webapp.eligibility import FAILED, UNKNOWN, PreviewRow, preview_rows
 from workflows.rules.appointment import (
     RULE_AGE,
     RULE_ANNUAL_GRADE,
@@ -14,14 +13,12 @@ from workflows.rules.appointment import (
     RULE_DISCIPLINE,
     RULE_PLANNING,
     RULE_TIME_IN_POST,
+    RULES,
     RuleResult,
 )
 
-PASSED, FAILED, UNKNOWN = "passed", "failed", "unknown"
-
 # What to put right, by rule and by how it came out. The finding (the rule's message) already says the numbers and
-# dates; this says where the remedy lies, and that setting a rule aside is the competent authority's alone.
-_EXCEPTION = _l("Otherwise only the competent authority can set it aside, at the eligibility check.")
+# dates; this says where the remedy lies. Every appointment rule may be set aside by the competent authority.
 _TO_FIX = {
     (RULE_PLANNING, FAILED): _l(
         "Choose a post the cadre is planned for, or have the cadre added to the plan for this title or an "
@@ -38,26 +35,5 @@ _TO_FIX = {
 }
 
 
-@dataclass(frozen=True)
-class PreviewRow:
-    result: RuleResult
-    status: str  # PASSED, FAILED or UNKNOWN
-    to_fix: str  # empty when met
-
-
-def status_of(result: RuleResult) -> str:
-    if result.passed:
-        return PASSED
-    return UNKNOWN if result.unknown else FAILED
-
-
-def preview_rows(results: list[RuleResult]) -> list[PreviewRow]:
-    rows = []
-    for result in results:
-        status = status_of(result)
-        to_fix = ""
-        if status != PASSED:
-            advice = _TO_FIX.get((result.rule, status))
-            to_fix = f"{advice} {_EXCEPTION}" if advice else str(_EXCEPTION)
-        rows.append(PreviewRow(result, status, to_fix))
-    return rows
+def appointment_rows(results: list[RuleResult]) -> list[PreviewRow]:
+    return preview_rows(results, _TO_FIX, exceptable=RULES)

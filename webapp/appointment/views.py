@@ -14,8 +14,9 @@ from sqlalchemy import select
 
 from webapp.appointment import appointment_policy, work_calendar
 from webapp.appointment.forms import StartForm
-from webapp.appointment.preview import PreviewRow, preview_rows
+from webapp.appointment.preview import appointment_rows
 from webapp.ballots.steps import load_instance, open_ballot_page
+from webapp.eligibility import PreviewRow, warn_of_unmet_rules
 from webapp.extensions import db
 from webapp.http import act, process_engine, refusal_on_fields, running_case, status_for
 from webapp.instances.views import warn_if_nobody_can_take
@@ -27,6 +28,7 @@ from workflows.appointment.service import STARTING_ROLES, preview_eligibility, s
 from workflows.errors import WorkflowError
 from workflows.instances import active_cadres_named
 from workflows.registry.models import Cadre, Position
+from workflows.rules.appointment import RuleResult
 
 bp = Blueprint("appointment", __name__, url_prefix="/appointments")
 
@@ -86,19 +88,13 @@ def start() -> Any:
             # The rules on the chosen cadre and post: the page again, nothing started (advice: the eligibility step
             # of the procedure decides); or, while a choice is not valid yet, what to put right first.
             try:
-                eligibility = preview_rows(
-                    preview_eligibility(
-                        db.session,
-                        actor=current_user,
-                        cadre_code=form.cadre.data or "",
-                        position_id=form.position.data or 0,
-                        source=form.source.data or "",
-                        policy=appointment_policy(),
-                    )
-                )
+                eligibility = appointment_rows(_preview(form))
             except WorkflowError as error:
                 errors, status = refusal_on_fields(form, error), status_for(error)
         else:
+            # Run before the start, as the preview would have been: started, the procedure would count as the
+            # cadre's other procedure under way.
+            unmet = _eligibility_or_none(form)
             try:
                 instance = act(
                     lambda: start_appointment(
@@ -116,6 +112,7 @@ def start() -> Any:
                 errors, status, running = refusal_on_fields(form, error), status_for(error), running_case(error)
             else:
                 flash(_("The appointment was started."), "success")
+                warn_of_unmet_rules(unmet)
                 warn_if_nobody_can_take(instance.id)
                 return redirect(url_for("instances.show", instance_id=instance.id))
     elif form.is_submitted():
@@ -134,6 +131,25 @@ def start() -> Any:
         running_case=running,
     )
     return page, status
+
+
+def _preview(form: StartForm) -> list[RuleResult]:
+    return preview_eligibility(
+        db.session,
+        actor=current_user,
+        cadre_code=form.cadre.data or "",
+        position_id=form.position.data or 0,
+        source=form.source.data or "",
+        policy=appointment_policy(),
+    )
+
+
+def _eligibility_or_none(form: StartForm) -> list[RuleResult] | None:
+    """The rules' results to warn of once started; none while the request is refused (the start names why)."""
+    try:
+        return _preview(form)
+    except WorkflowError:
+        return None
 
 
 @bp.get("/posts")

@@ -13,12 +13,13 @@ from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
 from webapp.ballots.steps import load_instance, open_ballot_page
+from webapp.eligibility import PreviewRow, warn_of_unmet_rules
 from webapp.extensions import db
 from webapp.http import act, process_engine, refusal_on_fields, running_case, status_for
-from webapp.i18n import data_value
 from webapp.instances.views import warn_if_nobody_can_take
 from webapp.rotation import rotation_policy
 from webapp.rotation.forms import StartRotationForm
+from webapp.rotation.preview import rotation_rows
 from webapp.start_form import cadre_suggestions, cadres_json, post_picker, posts_json, showing_posts
 from workflows.access import role_units
 from workflows.errors import WorkflowError
@@ -26,7 +27,7 @@ from workflows.rotation import PROCESS_ID
 from workflows.rotation.ballots import ROTATION_BALLOTS
 from workflows.rotation.service import STARTING_ROLES, RotationRequest, preview_eligibility, start_rotation
 from workflows.rotation.signals import can_see_signals, rotation_signals, signal_scope
-from workflows.rules.appointment import RuleResult, failed_rules
+from workflows.rules.appointment import RuleResult
 from workflows.rules.rotation import RotationPolicy
 
 bp = Blueprint("rotation", __name__, url_prefix="/rotations")
@@ -48,7 +49,7 @@ def start() -> Any:
         form.cadre.data = request.args.get("cadre", "")[:40]
     errors: list[str] = []
     status = 200
-    eligibility = None
+    eligibility: list[PreviewRow] | None = None
     running: int | None = None
     if showing_posts():
         pass  # only the posts of the chosen unit: the page again, nothing started
@@ -66,11 +67,13 @@ def start() -> Any:
             # The rules on the chosen cadre and post (QĐ 65-QĐ/TW): the page again, nothing started; or, while a
             # choice is not valid yet, what to put right before they can be run.
             try:
-                eligibility = preview_eligibility(db.session, actor=current_user, request=rotation, policy=policy)
+                eligibility = rotation_rows(
+                    preview_eligibility(db.session, actor=current_user, request=rotation, policy=policy), policy
+                )
             except WorkflowError as error:
                 errors, status = refusal_on_fields(form, error), status_for(error)
         else:
-            eligibility = _eligibility_or_none(rotation, policy)
+            unmet = _eligibility_or_none(rotation, policy)
             try:
                 instance = act(
                     lambda: start_rotation(
@@ -79,9 +82,10 @@ def start() -> Any:
                 )
             except WorkflowError as error:
                 errors, status, running = refusal_on_fields(form, error), status_for(error), running_case(error)
+                eligibility = rotation_rows(unmet, policy) if unmet is not None else None
             else:
                 flash(_("The rotation was started."), "success")
-                _warn_of_unmet_rules(eligibility)
+                warn_of_unmet_rules(unmet)
                 warn_if_nobody_can_take(instance.id)
                 return redirect(url_for("instances.show", instance_id=instance.id))
     elif form.is_submitted():
@@ -109,19 +113,6 @@ def _eligibility_or_none(rotation: RotationRequest, policy: RotationPolicy) -> l
         return preview_eligibility(db.session, actor=current_user, request=rotation, policy=policy)
     except WorkflowError:
         return None
-
-
-def _warn_of_unmet_rules(results: list[RuleResult] | None) -> None:
-    """Started anyway (setting a rule aside is the competent authority's, at the step "Thẩm định"): say which."""
-    failed = [str(data_value(rule, "rule")) for rule in failed_rules(results or [])]
-    if failed:
-        flash(
-            _(
-                "Conditions not met: %(rules)s. The competent authority decides on them at the eligibility check.",
-                rules="; ".join(failed),
-            ),
-            "warning",
-        )
 
 
 @bp.get("/posts")
