@@ -1169,6 +1169,29 @@ def test_the_nominee_is_not_summoned_and_may_not_vote_on_their_appointment(
     assert "Phiếu bầu cần bỏ" not in client.get("/inbox").get_data(as_text=True)
 
 
+def test_the_worker_tells_each_summoned_elector_when_the_box_opens_online(
+    client: FlaskClient,
+    runner: FlaskCliRunner,
+    auth: AuthActions,
+    driver: WorkflowDriver,
+    world: dict[str, Any],
+) -> None:
+    """A reviewer saw no notice, but ran without the worker: the notices are the worker's (from the audit log's
+    ballot_opened). With `canbo worker --once`, each summoned member finds "Phiếu bầu cần bỏ" on /notifications,
+    naming the case; the nominee, not summoned, finds none."""
+    instance_id = _to_step2(auth, driver, world)
+    box = _open_box(auth, instance_id, list(world["members"].values()))
+    _as(auth, "member1")
+    assert "Phiếu bầu cần bỏ" not in client.get("/notifications").get_data(as_text=True)  # not before the worker
+    assert runner.invoke(args=["worker", "--once"]).exit_code == 0
+    for member in world["members"]:
+        _as(auth, member)
+        page = " ".join(_doc(client.get("/notifications")).text_content().split())
+        assert "Phiếu bầu cần bỏ" in page and f"hồ sơ số {instance_id}" in page and f"Hòm phiếu số {box}" in page
+    _as(auth, "officer2")  # the nominee
+    assert "Phiếu bầu cần bỏ" not in client.get("/notifications").get_data(as_text=True)
+
+
 def test_a_collective_smaller_than_those_summoned_is_refused_at_its_field(
     client: FlaskClient,
     auth: AuthActions,
