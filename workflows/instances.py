@@ -19,6 +19,7 @@ from sqlalchemy import (
     Integer,
     Select,
     String,
+    Subquery,
     and_,
     any_,
     bindparam,
@@ -72,6 +73,7 @@ class InstanceFilters:
     version: int | None = None  # of process_id: the instances started on that version of the procedure
     unit_id: int | None = None
     search: str | None = None  # the subject's name or code, or a reference such as "#12"
+    subject_code: str | None = None  # the subject's cadre code exactly (the API's filter; `search` is the page's)
     started_from: datetime | None = None  # naive UTC, inclusive
     started_before: datetime | None = None  # naive UTC, exclusive
     sort: str = "newest"
@@ -139,6 +141,8 @@ def _filtered(user: User, filters: InstanceFilters, subject: Any, version: Any) 
         query = query.where(ProcessInstance.started_dt < filters.started_before)
     if filters.search:
         query = query.where(_search_condition(filters.search, subject))
+    if filters.subject_code is not None:
+        query = query.where(subject.code == filters.subject_code)
     return query
 
 
@@ -154,29 +158,61 @@ def _search_condition(text: str, subject: Any) -> ColumnElement[bool]:
     )
 
 
-def _order(query: Select[Any], sort: str, subject: Any, version: Any) -> Select[Any]:
+def _order_keys(sort: str, subject: Any, version: Any) -> tuple[Any, ...]:
     # NULLs sort first on SQLite and last on PostgreSQL; an explicit IS NULL key makes both agree.
     if sort == "oldest":
-        return query.order_by(ProcessInstance.started_dt, ProcessInstance.id)
+        return (ProcessInstance.started_dt, ProcessInstance.id)
     if sort == "ended":
-        return query.order_by(
-            ProcessInstance.ended_dt.is_(None), ProcessInstance.ended_dt.desc(), ProcessInstance.id.desc()
-        )
+        return (ProcessInstance.ended_dt.is_(None), ProcessInstance.ended_dt.desc(), ProcessInstance.id.desc())
     if sort == "process":
-        return query.order_by(version.name, ProcessInstance.id.desc())
+        return (version.name, ProcessInstance.id.desc())
     if sort == "subject":
-        return query.order_by(subject.full_name.is_(None), subject.full_name, ProcessInstance.id.desc())
-    return query.order_by(ProcessInstance.started_dt.desc(), ProcessInstance.id.desc())
+        return (subject.full_name.is_(None), subject.full_name, ProcessInstance.id.desc())
+    return (ProcessInstance.started_dt.desc(), ProcessInstance.id.desc())
+
+
+def _order(query: Select[Any], sort: str, subject: Any, version: Any) -> Select[Any]:
+    return query.order_by(*_order_keys(sort, subject, version))
+
+
+def count_instances(session: Session, user: User, filters: InstanceFilters) -> int:
+    """How many instances the list has in all, its filters applied (in the user's scope)."""
+    query = _filtered(user, filters, aliased(Cadre), aliased(ProcessVersion))
+    return (
+        session.scalar(
+            select(func.count()).select_from(query.with_only_columns(ProcessInstance.id).order_by(None).subquery())
+        )
+        or 0
+    )
+
+
+def instance_page_ids(user: User, filters: InstanceFilters) -> Subquery:
+    """One page of the list — `instance_page`'s scope, filters and order — as a subquery of the instances' `id`, their
+    `position` in that order and the list's `total` (a window count), for a read that adds the columns it needs (the
+    API's answer joins each instance's labels and open tasks to it, in one statement). The page is not clamped:
+    past the last one it has no row."""
+    subject = aliased(Cadre)
+    version = aliased(ProcessVersion)
+    keys = _order_keys(filters.sort if filters.sort in SORTS else "newest", subject, version)
+    return (
+        _filtered(user, filters, subject, version)
+        .with_only_columns(
+            ProcessInstance.id.label("id"),
+            func.row_number().over(order_by=keys).label("position"),
+            func.count().over().label("total"),
+        )
+        .order_by(*keys)
+        .limit(filters.per_page)
+        .offset((max(1, filters.page) - 1) * filters.per_page)
+        .subquery("listed")
+    )
 
 
 def instance_page(session: Session, user: User, filters: InstanceFilters) -> InstancePage:
     subject = aliased(Cadre)
     version = aliased(ProcessVersion)
     query = _filtered(user, filters, subject, version)
-    total = session.scalar(
-        select(func.count()).select_from(query.with_only_columns(ProcessInstance.id).order_by(None).subquery())
-    )
-    result = InstancePage(rows=[], total=total or 0, page=1, per_page=filters.per_page)
+    result = InstancePage(rows=[], total=count_instances(session, user, filters), page=1, per_page=filters.per_page)
     # Past the last page shows the last page: a huge page number must not reach the database as an offset.
     result.page = min(max(1, filters.page), result.pages)
     rows = session.execute(

@@ -1141,6 +1141,115 @@ def test_instance_and_its_open_tasks(api: Api, two_communes: dict, driver: Workf
     assert [t["task_key"] for t in body["open_tasks"]] == ["review_request"]
 
 
+# -- the list of instances ---------------------------------------------------------------------------------
+
+
+def _listed(api: Api, username: str, query: str = "") -> dict[str, Any]:
+    response = api.get(f"/api/v1/instances{query}", username)
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+@pytest.mark.parametrize(
+    "username", ["officer1", "officer2", "officer3", "supervisor1", "head1", "personnel1", "auditor1", "admin"]
+)
+def test_the_list_of_instances_is_what_the_caller_may_open_each_answered_as_alone(
+    api: Api, two_communes: dict, username: str
+) -> None:
+    """The web list's scope: exactly the instances whose own answer is not 404, newest first, each item the same
+    answer as `GET /instances/<id>` (its open tasks included)."""
+    body = _listed(api, username)
+    openable = sorted(
+        (i for i in two_communes.values() if api.get(f"/api/v1/instances/{i}", username).status_code == 200),
+        reverse=True,  # started at the same moment: the newest is the last started
+    )
+    assert [item["instance"]["id"] for item in body["items"]] == openable
+    assert body["items"] == [api.get(f"/api/v1/instances/{i}", username).get_json() for i in openable]
+    assert (body["total"], body["page"], body["per_page"], body["next_page"]) == (len(openable), 1, 50, None)
+
+
+def test_the_list_filters_by_subject_process_status_and_unit_with_its_subtree(
+    api: Api, two_communes: dict, driver: WorkflowDriver
+) -> None:
+    def ids(query: str, username: str = "personnel1") -> list[int]:
+        return [item["instance"]["id"] for item in _listed(api, username, query)["items"]]
+
+    everything = sorted(two_communes.values(), reverse=True)
+    assert ids("?subject=CB0005") == [two_communes["x002_review"]]
+    assert ids("?subject=cb0005") == [] and ids("?subject=NOBODY") == []  # a code is matched exactly
+    assert ids("?process=sample_approval") == everything and ids("?process=other_process") == []
+    assert ids("?unit=X001") == [two_communes["x001_draft"], two_communes["x001_review"]]
+    assert ids("?unit=T01") == everything  # the province: its communes' procedures too
+    assert ids("?unit=X001&subject=CB0002&status=running") == [two_communes["x001_draft"]]
+
+    draft = two_communes["x001_draft"]
+    driver.complete("officer2", driver.task(draft, "submit_request").id, {"subject_line": "Đề nghị"})
+    driver.complete("supervisor1", driver.task(draft, "review_request").id, {"decision": "reject"})
+    assert ids("?status=completed") == [draft] and ids("?status=cancelled") == []
+    assert ids("?status=running") == [two_communes["x002_review"], two_communes["x001_review"]]
+    (completed,) = _listed(api, "officer2", "?status=completed")["items"]
+    assert completed["instance"]["status"] == "completed" and completed["open_tasks"] == []
+
+
+def test_a_unit_outside_the_callers_units_reads_as_unknown(api: Api, two_communes: dict) -> None:
+    for username, code in (("supervisor1", "X002"), ("personnel1", "NO-SUCH-UNIT")):
+        response = api.get(f"/api/v1/instances?unit={code}", username)
+        assert response.status_code == 422
+        assert response.get_json()["problems"][0]["message"] == "Không có đơn vị nào mang mã này"
+        assert _problem_fields(response) == {"unit"}
+
+
+def test_the_list_pages_with_its_total_and_the_next_page(api: Api, two_communes: dict) -> None:
+    everything = sorted(two_communes.values(), reverse=True)
+    first = _listed(api, "personnel1", "?per_page=2")
+    second = _listed(api, "personnel1", "?per_page=2&page=2")
+    past = _listed(api, "personnel1", "?per_page=2&page=9")
+    assert [item["instance"]["id"] for item in first["items"] + second["items"]] == everything
+    assert [(page["total"], page["next_page"]) for page in (first, second, past)] == [(3, 2), (3, None), (3, None)]
+    assert past["items"] == [] and past["page"] == 9
+    assert _listed(api, "personnel1", "?status=cancelled&page=2")["total"] == 0
+
+
+def test_an_instance_with_parallel_steps_is_one_item_with_all_its_open_tasks(api: Api, driver: WorkflowDriver) -> None:
+    with driver.session_factory() as session, transaction(session):
+        deploy_bundle(session, [parallel_model("two_branches")], actor=None, forms_dir=None)
+    for _ in range(3):
+        assert api.post("/api/v1/instances", "officer1", json={"process": "two_branches"}).status_code == 201
+    body = _listed(api, "officer1", "?process=two_branches&per_page=2")
+    assert body["total"] == 3 and len(body["items"]) == 2 and body["next_page"] == 2
+    for item in body["items"]:
+        assert sorted(task["task_key"] for task in item["open_tasks"]) == ["left", "right"]
+        assert all(task["instance_id"] == item["instance"]["id"] for task in item["open_tasks"])
+
+
+@pytest.mark.parametrize(
+    ("query", "fields"),
+    [
+        ("per_page=201", {"per_page"}),
+        ("per_page=0&page=0", {"page", "per_page"}),
+        ("status=done", {"status"}),
+        ("process=a%20b", {"process"}),
+        ("subject=&unit=", {"subject", "unit"}),
+        (f"subject={'C' * 41}", {"subject"}),
+        ("subject=CB%00&unit=X%00", {"subject", "unit"}),
+        ("cadre=CB0001&sort=oldest", {"cadre", "sort"}),  # a misspelt filter is not ignored
+    ],
+)
+def test_bad_instance_list_parameters_are_422_naming_every_field(api: Api, query: str, fields: set[str]) -> None:
+    response = api.get(f"/api/v1/instances?{query}", "personnel1")
+    assert response.status_code == 422 and response.mimetype == "application/json"
+    assert _problem_fields(response) == fields
+
+
+def test_listing_instances_is_not_logged_as_reading_each(api: Api, two_communes: dict, driver: WorkflowDriver) -> None:
+    """Like the web list: what the list shows (who, which procedure, its open steps) is no record's content."""
+    with driver.session_factory() as s:
+        before = s.scalar(select(func.count()).select_from(RecordView))
+    assert _listed(api, "head1")["total"] > 0
+    with driver.session_factory() as s:
+        assert s.scalar(select(func.count()).select_from(RecordView)) == before
+
+
 def test_instance_data_is_the_procedures_values_with_their_titles(
     api: Api, two_communes: dict, driver: WorkflowDriver
 ) -> None:

@@ -17,10 +17,16 @@ from flask_babel import gettext as _
 
 from webapp.api.queries import TaskQuery
 from workflows.errors import Invalid, Problem, unknown_fields
+from workflows.instances import STATUSES
 from workflows.query_args import MAX_ID
 
 MAX_PER_PAGE = 100
 DEFAULT_PER_PAGE = 25
+# A page of instances: a document system reads a unit's procedures in a few calls (each item is one instance with its
+# open tasks, read in one statement whatever the page's length).
+MAX_INSTANCES_PER_PAGE = 200
+DEFAULT_INSTANCES_PER_PAGE = 50
+MAX_CODE_LENGTH = 40  # cadre and unit codes (String(40))
 MAX_PAGE = 100_000  # keeps OFFSET within what SQLite and PostgreSQL accept
 MAX_JSON_DEPTH = 32
 PROCESS_ID_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,119}")
@@ -71,6 +77,52 @@ def task_query(args: Mapping[str, str]) -> TaskQuery:
         page=page,
         per_page=per_page,
     )
+
+
+@dataclass(frozen=True)
+class InstanceQuery:
+    subject_code: str | None
+    process_id: str | None
+    status: str | None
+    unit_code: str | None
+    page: int
+    per_page: int
+
+
+INSTANCE_QUERY_PARAMETERS = ("subject", "process", "status", "unit", "page", "per_page")
+
+
+def _code(args: Mapping[str, str], name: str, problems: list[Problem]) -> str | None:
+    code = args.get(name)
+    if code is None:
+        return None
+    problem = _text_problem(code)
+    if problem is None and not 0 < len(code) <= MAX_CODE_LENGTH:
+        problem = _("must be a code of at most %(max)d characters", max=MAX_CODE_LENGTH)
+    if problem is not None:
+        problems.append(Problem(problem, field=name))
+        return None
+    return code
+
+
+def instance_query(args: Mapping[str, str]) -> InstanceQuery:
+    """`GET /api/v1/instances`: every filter checked, and a parameter the list does not know refused by name (a
+    misspelt filter would otherwise answer the whole scope as if it had matched)."""
+    unknown = sorted(set(args) - set(INSTANCE_QUERY_PARAMETERS))
+    problems = [Problem(_("the list has no such parameter"), field=name) for name in unknown]
+    subject_code = _code(args, "subject", problems)
+    unit_code = _code(args, "unit", problems)
+    process_id = args.get("process")
+    if process_id is not None and not PROCESS_ID_RE.fullmatch(process_id):
+        problems.append(Problem(_("is not a process id"), field="process"))
+    status = args.get("status")
+    if status is not None and status not in STATUSES:
+        problems.append(Problem(_("must be one of: %(values)s", values=", ".join(STATUSES)), field="status"))
+    page = _positive_int(args, "page", 1, MAX_PAGE, problems)
+    per_page = _positive_int(args, "per_page", DEFAULT_INSTANCES_PER_PAGE, MAX_INSTANCES_PER_PAGE, problems)
+    if problems:
+        raise Invalid("the query parameters are not valid", problems)
+    return InstanceQuery(subject_code, process_id, status, unit_code, page, per_page)
 
 
 def _refuse_constant(name: str) -> Any:

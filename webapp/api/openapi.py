@@ -9,7 +9,16 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from webapp.api.inputs import DEFAULT_PER_PAGE, MAX_JSON_DEPTH, MAX_PAGE, MAX_PER_PAGE, PROCESS_ID_RE
+from webapp.api.inputs import (
+    DEFAULT_INSTANCES_PER_PAGE,
+    DEFAULT_PER_PAGE,
+    MAX_CODE_LENGTH,
+    MAX_INSTANCES_PER_PAGE,
+    MAX_JSON_DEPTH,
+    MAX_PAGE,
+    MAX_PER_PAGE,
+    PROCESS_ID_RE,
+)
 from workflows.query_args import MAX_ID
 
 API_VERSION = "1.0.0"
@@ -131,6 +140,15 @@ SCHEMAS: dict[str, Schema] = {
     ),
     "InstanceWithTasks": _object(
         {"instance": _ref("Instance"), "open_tasks": {"type": "array", "items": _ref("TaskSummary")}}
+    ),
+    "InstanceList": _object(
+        {
+            "items": {"type": "array", "items": _ref("InstanceWithTasks")},
+            "total": {**_INT, "description": "how many instances match, on every page"},
+            "page": _INT,
+            "per_page": _INT,
+            "next_page": {**_nullable(_INT), "description": "the page to ask for next; null on the last page"},
+        }
     ),
     "StartInstance": {
         **_object(
@@ -313,6 +331,21 @@ def _operation(
     }
 
 
+def _page_parameters(default: int, maximum: int) -> list[Schema]:
+    return [
+        {
+            "name": "page",
+            "in": "query",
+            "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1},
+        },
+        {
+            "name": "per_page",
+            "in": "query",
+            "schema": {"type": "integer", "minimum": 1, "maximum": maximum, "default": default},
+        },
+    ]
+
+
 def _task_query_parameters() -> list[Schema]:
     return [
         {
@@ -328,16 +361,37 @@ def _task_query_parameters() -> list[Schema]:
             "description": "true: past their deadline only; false: not past it (or without one)",
             "schema": {"type": "boolean"},
         },
+        *_page_parameters(DEFAULT_PER_PAGE, MAX_PER_PAGE),
+    ]
+
+
+_CODE: Schema = {"type": "string", "minLength": 1, "maxLength": MAX_CODE_LENGTH}
+
+
+def _instance_query_parameters() -> list[Schema]:
+    return [
         {
-            "name": "page",
+            "name": "subject",
             "in": "query",
-            "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1},
+            "description": "the cadre code of the person it is about, exactly",
+            "schema": _CODE,
+        },
+        {"name": "process", "in": "query", "description": "only this process", "schema": _PROCESS_ID},
+        {
+            "name": "status",
+            "in": "query",
+            "schema": {"type": "string", "enum": ["running", "completed", "cancelled"]},
         },
         {
-            "name": "per_page",
+            "name": "unit",
             "in": "query",
-            "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE, "default": DEFAULT_PER_PAGE},
+            "description": (
+                "an org unit code among the caller's units (those the web list offers): that unit's and its "
+                "sub-units' instances; any other code answers 422"
+            ),
+            "schema": _CODE,
         },
+        *_page_parameters(DEFAULT_INSTANCES_PER_PAGE, MAX_INSTANCES_PER_PAGE),
     ]
 
 
@@ -504,6 +558,18 @@ def _paths() -> dict[str, Schema]:
             )
         },
         "/api/v1/instances": {
+            "get": _operation(
+                "list_instances",
+                "Instances in the caller's scope (the web list's), newest first, each with its open tasks",
+                "instances",
+                (200, _json(_ref("InstanceList"), "One page of instances.")),
+                (422,),
+                description=(
+                    "Each item is what `GET /api/v1/instances/{instance_id}` answers. A query parameter not listed "
+                    "here answers 422 naming it (a misspelt filter is not ignored)."
+                ),
+                parameters=_instance_query_parameters(),
+            ),
             "post": _operation(
                 "start_instance",
                 "Start the latest version of a process",
@@ -511,7 +577,7 @@ def _paths() -> dict[str, Schema]:
                 (201, {**instance_with_tasks, "headers": {"Location": {"schema": _TEXT}}}),
                 (403, 422, 500),
                 requestBody={"required": True, "content": {"application/json": {"schema": _ref("StartInstance")}}},
-            )
+            ),
         },
         "/api/v1/instances/{instance_id}": {
             "get": _operation(

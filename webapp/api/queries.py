@@ -1,7 +1,8 @@
 """Reads the API needs that `workflows` does not offer (yet); each docstring says what is missing there.
 
 Scope is never decided here: the task list is filtered with `workflows.access.group_task_condition`, the same
-predicate as the inbox, and every other read is preceded by a `can_view*` check in the view.
+predicate as the inbox, the list of instances with `workflows.instances.instance_page_ids`, the web list's own, and
+every other read is preceded by a `can_view*` check in the view.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from sqlalchemy import ColumnElement, Row, Select, and_, bindparam, func, or_, s
 from sqlalchemy.orm import Session, aliased
 
 from workflows.access import group_task_condition
+from workflows.instances import InstanceFilters, count_instances, instance_page_ids
 from workflows.models import AuditEvent, HumanTask, ProcessInstance, ProcessVersion
 from workflows.prepared import run_prepared
 from workflows.registry.models import Cadre, OrgUnit, User
@@ -115,38 +117,47 @@ def open_tasks(session: Session, instance_id: int) -> list[HumanTask]:
     )
 
 
-# An instance as the API shows it — with its version, subject, unit, who started it and its open tasks — in one
-# statement built once (one row per open task, one row with no task when none is open). A completion answers with
-# it from inside its own transaction: no second transaction, nothing loaded as ORM objects.
-_INSTANCE_WITH_OPEN_TASKS = (
-    select(
-        ProcessInstance.id,
-        ProcessInstance.process_id,
-        ProcessInstance.status,
-        ProcessInstance.started_dt,
-        ProcessInstance.ended_dt,
-        ProcessInstance.cancel_reason,
-        ProcessVersion.name.label("process_name"),
-        ProcessVersion.version,
-        _subject.code.label("subject_code"),
-        _subject.full_name.label("subject_name"),
-        _unit.code.label("unit_code"),
-        _unit.name.label("unit_name"),
-        _starter.username.label("started_by"),
-        HumanTask.id.label("task_id"),
-        HumanTask.name.label("task_name"),
-        HumanTask.task_key,
-        HumanTask.process_id.label("task_process_id"),
-        HumanTask.process_name.label("task_process_name"),
-        HumanTask.due_dt,
-        HumanTask.status.label("task_status"),
-        HumanTask.assignee_id,
+# An instance as the API shows it — with its version, subject, unit, who started it and its open tasks: one row per
+# open task, one row with no task when none is open. Nothing is loaded as ORM objects.
+_INSTANCE_ANSWER_COLUMNS = (
+    ProcessInstance.id,
+    ProcessInstance.process_id,
+    ProcessInstance.status,
+    ProcessInstance.started_dt,
+    ProcessInstance.ended_dt,
+    ProcessInstance.cancel_reason,
+    ProcessVersion.name.label("process_name"),
+    ProcessVersion.version,
+    _subject.code.label("subject_code"),
+    _subject.full_name.label("subject_name"),
+    _unit.code.label("unit_code"),
+    _unit.name.label("unit_name"),
+    _starter.username.label("started_by"),
+    HumanTask.id.label("task_id"),
+    HumanTask.name.label("task_name"),
+    HumanTask.task_key,
+    HumanTask.process_id.label("task_process_id"),
+    HumanTask.process_name.label("task_process_name"),
+    HumanTask.due_dt,
+    HumanTask.status.label("task_status"),
+    HumanTask.assignee_id,
+)
+
+
+def _with_labels_and_open_tasks(statement: Select[Any]) -> Select[Any]:
+    """`statement` (whose FROM has process_instances) joined to what `_INSTANCE_ANSWER_COLUMNS` reads."""
+    return (
+        statement.join(ProcessVersion, ProcessVersion.id == ProcessInstance.process_version_id)
+        .outerjoin(_subject, _subject.id == ProcessInstance.subject_cadre_id)
+        .outerjoin(_unit, _unit.id == ProcessInstance.unit_id)
+        .outerjoin(_starter, _starter.id == ProcessInstance.started_by_id)
+        .outerjoin(HumanTask, and_(HumanTask.instance_id == ProcessInstance.id, HumanTask.status == TaskStatus.OPEN))
     )
-    .join(ProcessVersion, ProcessVersion.id == ProcessInstance.process_version_id)
-    .outerjoin(_subject, _subject.id == ProcessInstance.subject_cadre_id)
-    .outerjoin(_unit, _unit.id == ProcessInstance.unit_id)
-    .outerjoin(_starter, _starter.id == ProcessInstance.started_by_id)
-    .outerjoin(HumanTask, and_(HumanTask.instance_id == ProcessInstance.id, HumanTask.status == TaskStatus.OPEN))
+
+
+# One instance, in one statement built once: a completion answers with it from inside its own transaction.
+_INSTANCE_WITH_OPEN_TASKS = (
+    _with_labels_and_open_tasks(select(*_INSTANCE_ANSWER_COLUMNS))
     .where(ProcessInstance.id == bindparam("instance_id"))
     .order_by(HumanTask.id)
 )
@@ -159,6 +170,27 @@ def instance_with_open_tasks(session: Session, instance_id: int) -> list[Row[Any
     which is all the Session would have added."""
     session.flush()
     return list(run_prepared(session.connection(), _INSTANCE_WITH_OPEN_TASKS, {"instance_id": instance_id}).all())
+
+
+def instance_list_page(session: Session, user: User, filters: InstanceFilters) -> tuple[list[list[Row[Any]]], int]:
+    """One page of the list of procedures as the API answers it — the web list's scope, filters and order
+    (`workflows.instances.instance_page_ids`) — each instance's rows for `payloads.instance_reply`, and the list's
+    total. One statement for the page, whatever its length: the page's ids, its total and each instance's labels and
+    open tasks come together (`workflows.instances.instance_page` reads ORM objects and its steps in two more)."""
+    listed = instance_page_ids(user, filters)
+    statement = _with_labels_and_open_tasks(
+        select(*_INSTANCE_ANSWER_COLUMNS, listed.c.total)
+        .select_from(listed)
+        .join(ProcessInstance, ProcessInstance.id == listed.c.id)
+    ).order_by(listed.c.position, HumanTask.id)
+    by_instance: dict[int, list[Row[Any]]] = {}
+    total = 0
+    for row in session.execute(statement):
+        by_instance.setdefault(row.id, []).append(row)
+        total = row.total
+    if not by_instance and filters.page > 1:  # past the last page: the window count came with no row
+        total = count_instances(session, user, filters)
+    return list(by_instance.values()), total
 
 
 def instance_events(session: Session, chain_key: str) -> list[AuditEvent]:

@@ -43,6 +43,7 @@ from workflows.engine.store import InstanceSnapshot
 from workflows.errors import UNKNOWN_FIELD, Invalid, NotAllowed, NotFound, Problem, WorkflowError
 from workflows.inspection.reads import ViewedObject
 from workflows.instances import (
+    InstanceFilters,
     diagram_for,
     find_cadre,
     instance_variables,
@@ -306,6 +307,41 @@ def reinstate(process_id: str) -> ResponseReturnValue:
 
 
 # -- process instances ---------------------------------------------------------------------------------
+
+
+@bp.get("/instances")
+def list_instances() -> ResponseReturnValue:
+    """The procedures in the caller's scope — the web list's scope, filters and order (newest first) — each as
+    `GET /instances/<id>` answers it. A list, like the web one, is not a read of each record: not logged."""
+    user = _user()
+    query = inputs.instance_query(request.args)
+    unit_id = None
+    if query.unit_code is not None:
+        # The units the web list offers to filter by (their subtrees, merged units included); any other code reads
+        # like one that does not exist, as a start's does.
+        units = {unit.code: unit.id for unit in visible_units(db.session, user)}
+        unit_id = units.get(query.unit_code)
+        if unit_id is None:
+            raise Invalid("the query parameters are not valid", [Problem(_("no org unit has this code"), field="unit")])
+    filters = InstanceFilters(
+        status=query.status,
+        process_id=query.process_id,
+        unit_id=unit_id,
+        subject_code=query.subject_code,
+        page=query.page,
+        per_page=query.per_page,
+    )
+    pages, total = queries.instance_list_page(db.session, user, filters)
+    now = utcnow_naive()
+    return jsonify(
+        {
+            "items": [payloads.instance_reply(rows, now) for rows in pages],
+            "total": total,
+            "page": query.page,
+            "per_page": query.per_page,
+            "next_page": query.page + 1 if query.page * query.per_page < total else None,
+        }
+    )
 
 
 @bp.post("/instances")
