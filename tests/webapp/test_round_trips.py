@@ -132,6 +132,33 @@ def test_an_api_inbox_read_is_two_statements_and_no_commit(
     assert sent.commits == 0
 
 
+def test_an_api_list_of_instances_is_one_statement_for_its_page_however_long(
+    app: Flask, engine: Engine, officer_token: str, driver: WorkflowDriver
+) -> None:
+    """The page's instances, its total and each one's labels and open tasks come in one statement: a longer page
+    sends no more (nothing per item); a unit filter adds the read of the caller's units."""
+    api = app.test_client(use_cookies=False)
+    headers = {"Authorization": f"Bearer {officer_token}"}
+
+    def second_read(query: str) -> tuple[dict, Sent]:
+        assert api.get(f"/api/v1/instances{query}", headers=headers).status_code == 200
+        with statements_sent(engine) as sent:
+            response = api.get(f"/api/v1/instances{query}", headers=headers)
+        assert response.status_code == 200
+        return response.get_json(), sent
+
+    _requests(driver, 1)
+    one, one_sent = second_read("")
+    _requests(driver, 4)
+    five, five_sent = second_read("")
+    assert (one["total"], len(five["items"])) == (1, 5)
+    assert len(one_sent.statements) == len(five_sent.statements) == 2, str(five_sent)  # the token; the page
+    assert five_sent.commits == 0
+    by_unit, unit_sent = second_read("?unit=X001&per_page=2")
+    assert (by_unit["total"], by_unit["next_page"]) == (5, 2)
+    assert len(unit_sent.statements) == 3 and "org_units" in unit_sent.statements[1], str(unit_sent)
+
+
 def test_the_html_inbox_loads_the_user_once_with_the_roles(
     engine: Engine, auth: AuthActions, client: FlaskClient, driver: WorkflowDriver
 ) -> None:
