@@ -155,18 +155,26 @@ def _find_marker(content: bytes) -> int | None:
 
 
 # A problem's message is its msgid: what varies (an id, a name, what a library said) goes in `message_args`.
-# A file that is not XML: what is wrong in the reader's language, then what lxml said, as it said it (in English, for
-# whoever debugs the model); where (the line and column lxml found it at) is the problem's place, as for any other.
-_NOT_XML = {
-    ".bpmn": N_("The BPMN file is not valid XML. Technical details: %(detail)s"),
-    ".dmn": N_("The DMN file is not valid XML. Technical details: %(detail)s"),
-}
+# A file that is not XML: what is wrong and where (the line and column lxml found it at, also the problem's place) in
+# the reader's language, then what lxml said (in English, for whoever debugs the model) without its own ", line 34,
+# column 13", which the sentence already says.
+_NOT_XML = N_("The %(kind)s file is not valid XML. Technical details: %(detail)s")
+_NOT_XML_AT_LINE = N_("The %(kind)s file is not valid XML: line %(line)d. Technical details: %(detail)s")
+_NOT_XML_AT = N_("The %(kind)s file is not valid XML: line %(line)d, column %(column)d. Technical details: %(detail)s")
+_LXML_PLACE_RE = re.compile(r",? ?line \d+, column \d+$")
 
 
 def _not_xml(filename: str, detail: str, line: int | None = None, column: int | None = None) -> Problem:
-    message = _NOT_XML[".dmn" if filename.endswith(".dmn") else ".bpmn"]
+    kind = "DMN" if filename.endswith(".dmn") else "BPMN"
+    column = column if line else None
+    message = _NOT_XML if line is None else _NOT_XML_AT_LINE if column is None else _NOT_XML_AT
+    detail = _LXML_PLACE_RE.sub("", detail).strip() or detail
     return Problem(
-        message, filename=filename, line=line, column=column if line else None, message_args={"detail": detail}
+        message,
+        filename=filename,
+        line=line,
+        column=column,
+        message_args={"kind": kind, "detail": detail, "line": line, "column": column},
     )
 
 
