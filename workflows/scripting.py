@@ -34,7 +34,7 @@ import operator
 import re
 import sys
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import CodeType, FrameType, ModuleType
 from typing import Any, Literal, NoReturn
@@ -69,6 +69,7 @@ __all__ = [
     "ScriptViolation",
     "create_script_engine",
     "refusal_in",
+    "refusals_in",
 ]
 
 # Spiff's PythonScriptEngine locates the failing line of a script by looking for this filename
@@ -703,36 +704,65 @@ def _node_refusal(node: ast.AST, bound: set[str]) -> tuple[str, str, str] | None
     return None
 
 
-def refusal_in(mode: Literal["eval", "exec"], source: str) -> Refusal | None:
+def _receivers(node: ast.AST) -> Iterator[ast.AST]:
+    """What `node` reads from, link by link (`a.b().c` → `a.b()`, `a.b`, `a`): a refusal there already says it."""
+    while True:
+        if isinstance(node, (ast.Attribute, ast.Subscript)):
+            node = node.value
+        elif isinstance(node, ast.Call):
+            node = node.func
+        else:
+            return
+        yield node
+
+
+def refusals_in(mode: Literal["eval", "exec"], source: str) -> list[Refusal]:
     """What the sandbox would refuse in this script or condition, found without running it (a deploy checks every
-    one, so that a model is refused then rather than failing later in front of the person completing a step): the
-    first thing, by line; None when there is nothing, or when the text is not even Python (the caller reports that).
+    one, so that a model is refused then rather than failing later in front of the person completing a step): every
+    thing, in the order of the code (not what is read from a refused thing, as `.__base__` of `().__class__`, and once
+    per name and line); none
+    when there is nothing, or when the text is not even Python (the caller reports that).
 
     Reads the same lists the sandbox enforces (`FORBIDDEN_BUILTINS`, the forbidden attributes, RestrictedPython's
     policy), so what fails at run time for what the code is, rather than for the data it meets, fails here."""
     try:
         tree = ast.parse(source, SCRIPT_FILENAME, mode)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return None
+        return []
     bound = _bound_names(tree)
-    found: list[tuple[int, int, tuple[str, str, str]]] = []
+    refused: dict[ast.AST, tuple[str, str, str]] = {}
     for node in ast.walk(tree):
         refusal = _node_refusal(node, bound)
         if refusal is not None:
-            # Ordered by where the node ends: of nested attributes (`().__class__.__base__`) the first one read.
-            found.append((getattr(node, "lineno", 1), getattr(node, "end_col_offset", None) or 0, refusal))
+            refused[node] = refusal
+    found: list[tuple[int, int, tuple[str, str, str]]] = [
+        # Ordered by where the node ends: of nested attributes (`().__class__.__base__`) the first one read.
+        (getattr(node, "lineno", 1), getattr(node, "end_col_offset", None) or 0, refusal)
+        for node, refusal in refused.items()
+        if not any(receiver in refused for receiver in _receivers(node))
+    ]
     if found:
-        line, _column, (message, name, detail) = min(found, key=lambda item: (item[0], item[1]))
-        return Refusal(message, name, line, detail)
+        refusals: dict[tuple[int, str], Refusal] = {}
+        for line, _column, (message, name, detail) in sorted(found, key=lambda item: (item[0], item[1])):
+            refusals.setdefault((line, name), Refusal(message, name, line, detail))
+        return list(refusals.values())
     try:
         _compile(mode, source)
     except ScriptViolation as violation:
-        detail = str(violation).removeprefix("forbidden: ")
-        match = re.match(r"Line (\d+):", detail)
-        return Refusal(REFUSED_OTHER, "", int(match.group(1)) if match else 1, detail)
+        # RestrictedPython's own list ("Line 1: …; Line 3: …"), one refusal per entry.
+        return [
+            Refusal(REFUSED_OTHER, "", int(match.group(1)) if match else 1, entry)
+            for entry in str(violation).removeprefix("forbidden: ").split("; ")
+            for match in [re.match(r"Line (\d+):", entry)]
+        ]
     except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return None
-    return None
+        return []
+    return []
+
+
+def refusal_in(mode: Literal["eval", "exec"], source: str) -> Refusal | None:
+    """The first of `refusals_in`, or None."""
+    return next(iter(refusals_in(mode, source)), None)
 
 
 # --- environment -----------------------------------------------------------------------------

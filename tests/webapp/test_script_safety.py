@@ -161,7 +161,7 @@ def test_a_downloaded_copys_file_name_is_accepted_under_a_safe_name(auth: AuthAc
 def _checked_as_before(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Deploy as the check did before this decision: blind to forbidden built-ins."""
     with monkeypatch.context() as patched:
-        patched.setattr(validation, "refusal_in", lambda mode, source: None)
+        patched.setattr(validation, "refusals_in", lambda mode, source: [])
         yield
 
 

@@ -10,7 +10,17 @@ import pytest
 from tests.fixtures.models import script_model
 from workflows.deployment.validation import BundleFile, upload_key, validate_bundle
 from workflows.errors import Invalid
-from workflows.scripting import FORBIDDEN_BUILTINS, REFUSED_BUILTIN, RestrictedEnvironment, ScriptViolation, refusal_in
+from workflows.scripting import (
+    FORBIDDEN_BUILTINS,
+    REFUSED_BUILTIN,
+    REFUSED_IMPORT,
+    REFUSED_OTHER,
+    REFUSED_PRIVATE_NAME,
+    RestrictedEnvironment,
+    ScriptViolation,
+    refusal_in,
+    refusals_in,
+)
 
 
 @pytest.mark.parametrize("name", sorted(FORBIDDEN_BUILTINS))
@@ -27,6 +37,47 @@ def test_a_name_read_as_data_or_defined_by_the_code_is_not_refused() -> None:
     assert refusal_in("exec", "def dir(x):\n    return x\nresult = dir(1)") is None
     refusal = refusal_in("exec", "a = 1\nb = 2\nc = vars()")
     assert refusal is not None and refusal.line == 3
+
+
+def test_every_refusal_of_a_script_is_listed_in_the_codes_order() -> None:
+    """Not only the first: an administrator fixes them all before uploading again (README: every problem listed)."""
+    script = 'import os\nx = open("/etc/passwd").read()\ny = __import__("sys")\nz = vars()'
+    refusals = [(r.message, r.name, r.line) for r in refusals_in("exec", script)]
+    assert refusals == [
+        (REFUSED_IMPORT, "os", 1),
+        (REFUSED_BUILTIN, "open", 2),
+        (REFUSED_PRIVATE_NAME, "__import__", 3),  # once, though it is also a forbidden call
+        (REFUSED_BUILTIN, "vars", 4),
+    ]
+    # What follows a refused attribute is read from it: the first one says it (not each link of the chain), while
+    # two things of their own on one line are both said.
+    chained = refusals_in("exec", "classes = ().__class__.__base__.__subclasses__()\nv = vars(open('x'))")
+    assert [(r.name, r.line) for r in chained] == [("__class__", 1), ("open", 2), ("vars", 2)]
+    first = refusal_in("exec", script)
+    assert first is not None and (first.message, first.name, first.line) == (REFUSED_IMPORT, "os", 1)
+    assert refusals_in("exec", "x = 1") == [] and refusals_in("exec", "x = (") == []
+
+
+def test_what_only_restrictedpython_refuses_is_listed_entry_by_entry() -> None:
+    refusals = refusals_in("exec", "x = 1\nasync def f():\n    pass\nasync def g():\n    pass")
+    assert [r.message for r in refusals] == [REFUSED_OTHER] * len(refusals) and refusals
+    assert all(r.detail.startswith(f"Line {r.line}:") for r in refusals)
+
+
+def test_a_model_script_with_an_import_and_open_is_refused_with_both() -> None:
+    bundle = [BundleFile("p.bpmn", script_model("p", 'import os\nx = open("/etc/passwd").read()').content)]
+    with pytest.raises(Invalid) as info:
+        validate_bundle(bundle, None)
+    (first, second) = info.value.problems
+    assert (first.element_id, first.explained) == (
+        "compute",
+        "the code imports os: importing modules is not allowed in a procedure",
+    )
+    assert (second.element_id, second.explained) == (
+        "compute",
+        "the code uses open(), which is not allowed in a procedure",
+    )
+    assert first.line is not None and second.line == first.line + 1
 
 
 def _refused(bundle: list[BundleFile]) -> list[tuple[str | None, str]]:

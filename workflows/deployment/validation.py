@@ -40,7 +40,7 @@ from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
 from workflows.errors import N_, Amount, Invalid, Problem
 from workflows.scripting import SANDBOX_MESSAGES as _SANDBOX_MESSAGES
-from workflows.scripting import refusal_in
+from workflows.scripting import refusals_in
 
 __all__ = [
     "DOCTYPE_MESSAGE",
@@ -369,7 +369,7 @@ def _check_encoding(file: BundleFile) -> Problem | None:
 
 
 # What is checked as Python, said of the kind of code it is when it is not even Python. What the sandbox refuses is
-# said the same way for every kind (`workflows.scripting.refusal_in`): the element and line say where.
+# said the same way for every kind (`workflows.scripting.refusals_in`): the element and line say where.
 _NOT_PYTHON: dict[str, str] = {
     "condition": N_("the condition is not valid Python: %(detail)s"),
     "script": N_("the script is not valid Python: %(detail)s"),
@@ -377,7 +377,7 @@ _NOT_PYTHON: dict[str, str] = {
 }
 
 
-def _python_syntax_problem(
+def _python_problems(
     source: str,
     mode: Literal["eval", "exec"],
     what: str,
@@ -386,9 +386,10 @@ def _python_syntax_problem(
     tag: str = "",
     *,
     syntax: bool = True,
-) -> Problem | None:
-    """`what`: "condition", "script" or "timer" (`tag`: the timer's timeDuration, timeDate or timeCycle). Without
-    `syntax` only what the sandbox refuses is reported (text the engine rewrites before running it: DMN cells)."""
+) -> list[Problem]:
+    """Why the code would not run: it is not Python (one problem), or everything the sandbox refuses in it. `what`:
+    "condition", "script" or "timer" (`tag`: the timer's timeDuration, timeDate or timeCycle). Without `syntax` only
+    what the sandbox refuses is reported (text the engine rewrites before running it: DMN cells)."""
     owner = _owner(element)
     not_python = _NOT_PYTHON[what]
     base = _line(element) or 0
@@ -396,35 +397,40 @@ def _python_syntax_problem(
         ast.parse(source, mode=mode)
     except SyntaxError as exc:
         if not syntax:
-            return None
+            return []
         line = base + (exc.lineno or 1) - 1 if base else None
-        return Problem(
-            not_python,
-            element_id=owner.get("id"),
-            line=line,
-            filename=filename,
-            message_args={"tag": tag, "detail": exc.msg},
-        )
+        return [
+            Problem(
+                not_python,
+                element_id=owner.get("id"),
+                line=line,
+                filename=filename,
+                message_args={"tag": tag, "detail": exc.msg},
+            )
+        ]
     except (ValueError, RecursionError, MemoryError) as exc:
         if not syntax:
-            return None
-        return Problem(
-            not_python,
+            return []
+        return [
+            Problem(
+                not_python,
+                element_id=owner.get("id"),
+                line=_line(element),
+                filename=filename,
+                message_args={"tag": tag, "detail": exc.__class__.__name__},
+            )
+        ]
+    # Every refusal of the code, each on its own line: an administrator fixes them all before uploading again.
+    return [
+        Problem(
+            refusal.message,
             element_id=owner.get("id"),
-            line=_line(element),
+            line=base + refusal.line - 1 if base else None,
             filename=filename,
-            message_args={"tag": tag, "detail": exc.__class__.__name__},
+            message_args={"name": refusal.name, "detail": refusal.detail},
         )
-    refusal = refusal_in(mode, source)
-    if refusal is None:
-        return None
-    return Problem(
-        refusal.message,
-        element_id=owner.get("id"),
-        line=base + refusal.line - 1 if base else None,
-        filename=filename,
-        message_args={"name": refusal.name, "detail": refusal.detail},
-    )
+        for refusal in refusals_in(mode, source)
+    ]
 
 
 def _dangling_flow_problems(process: etree._Element, filename: str) -> Iterator[Problem]:
@@ -477,42 +483,32 @@ def _expression_problems(root: etree._Element, filename: str) -> Iterator[Proble
     for condition in root.iter(f"{{{BPMN_NS}}}conditionExpression"):
         raw = condition.text or ""
         if raw.strip():
-            problem = _python_syntax_problem(raw.lstrip(" \t"), "eval", "condition", condition, filename)
-            if problem:
-                yield problem
+            yield from _python_problems(raw.lstrip(" \t"), "eval", "condition", condition, filename)
     # Every other expression the engine evaluates: a conditional event's or a loop's condition, a multi-instance
     # cardinality or completion condition, a message's correlation path.
     for tag in ("condition", "loopCondition", "loopCardinality", "completionCondition", "messagePath"):
         for expression in root.iter(f"{{{BPMN_NS}}}{tag}"):
             raw = expression.text or ""
             if raw.strip():
-                problem = _python_syntax_problem(raw.strip(), "eval", "condition", expression, filename)
-                if problem:
-                    yield problem
+                yield from _python_problems(raw.strip(), "eval", "condition", expression, filename)
     # Script tasks, and the pre- and post-scripts SpiffWorkflow runs around any task.
     scripts = (f"{{{BPMN_NS}}}script", f"{{{SPIFF_NS}}}preScript", f"{{{SPIFF_NS}}}postScript")
     for script in root.iter(*scripts):
         text = script.text or ""
         if text.strip():
-            problem = _python_syntax_problem(text, "exec", "script", script, filename)
-            if problem:
-                yield problem
+            yield from _python_problems(text, "exec", "script", script, filename)
     # The assignee and due-date expressions the application evaluates on a ready task (workflows/engine/runtime.py
     # `describe_user_task`): a failure there is only reported beside the task, so only the sandbox is checked.
     for prop in root.iter(f"{{{SPIFF_NS}}}property"):
         if prop.get("name") in ("assignee", "dueDate") and (prop.get("value") or "").strip():
-            problem = _python_syntax_problem(
+            yield from _python_problems(
                 (prop.get("value") or "").strip(), "eval", "condition", prop, filename, syntax=False
             )
-            if problem:
-                yield problem
     for task in root.iter(f"{{{BPMN_NS}}}userTask"):
         for attribute in ("assignee", "dueDate"):
             value = (task.get(f"{{{CAMUNDA_NS}}}{attribute}") or "").strip()
             if value.startswith("${") and value.endswith("}"):
-                problem = _python_syntax_problem(value[2:-1], "eval", "condition", task, filename, syntax=False)
-                if problem:
-                    yield problem
+                yield from _python_problems(value[2:-1], "eval", "condition", task, filename, syntax=False)
     for tag in ("timeDuration", "timeDate", "timeCycle"):
         for timer in root.iter(f"{{{BPMN_NS}}}{tag}"):
             raw = timer.text or ""
@@ -535,9 +531,7 @@ def _expression_problems(root: etree._Element, filename: str) -> Iterator[Proble
                     message_args={"text": text},
                 )
             else:
-                problem = _python_syntax_problem(raw.lstrip(" \t"), "eval", "timer", timer, filename, tag)
-                if problem:
-                    yield problem
+                yield from _python_problems(raw.lstrip(" \t"), "eval", "timer", timer, filename, tag)
 
 
 _DMN_EVALUATED = ("inputExpression", "inputEntry", "outputEntry")
@@ -551,9 +545,7 @@ def _dmn_expression_problems(root: etree._Element, filename: str) -> Iterator[Pr
         raw = (text.text or "").strip()
         parent = text.getparent()
         if raw and raw != "-" and parent is not None and _localname(parent) in _DMN_EVALUATED:
-            problem = _python_syntax_problem(raw, "eval", "condition", text, filename, syntax=False)
-            if problem:
-                yield problem
+            yield from _python_problems(raw, "eval", "condition", text, filename, syntax=False)
 
 
 _sandbox_checked: dict[str, list[Problem]] = {}
