@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 from flask import Flask
 from openapi_spec_validator import validate
@@ -68,3 +69,16 @@ def test_every_protected_operation_documents_401_and_its_path_parameters(client)
             for status, response in operation["responses"].items():
                 if status.startswith(("4", "5")):
                     assert response["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+
+
+def test_the_readme_lists_every_api_endpoint() -> None:
+    """The README's REST API table names each path the document describes (a row may shorten a path's start
+    to "…/" after the path it extends)."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## REST API", 1)[1].split("\n## ", 1)[0]
+    for path in openapi_document()["paths"]:
+        if path == "/api/openapi.json":
+            assert path in section
+            continue
+        named = re.sub(r"{\w+}", "<id>", path)
+        assert named in section or f"…/{named.rsplit('/', 1)[1]}" in section, path
