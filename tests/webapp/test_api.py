@@ -129,7 +129,7 @@ def test_every_route_needs_a_valid_bearer_token(
     app: Flask, api: Api, authorization: str | None, challenge: str
 ) -> None:
     routes = _api_routes(app)
-    assert len(routes) == 17
+    assert len(routes) == 18
     headers = {"Authorization": authorization} if authorization is not None else {}
     for method, path in routes:
         response = api.call(method, path, None, headers=headers, json={})
