@@ -155,27 +155,18 @@ def _find_marker(content: bytes) -> int | None:
 
 
 # A problem's message is its msgid: what varies (an id, a name, what a library said) goes in `message_args`.
-# A file that is not XML: what is wrong and where (the line and column lxml found it at, also the problem's place) in
-# the reader's language, then what lxml said (in English, for whoever debugs the model) without its own ", line 34,
-# column 13", which the sentence already says.
+# A file that is not XML: what is wrong in the reader's language, then what lxml said (in English, for whoever debugs
+# the model) without its own ", line 34, column 13": where (the line and column lxml found it at) is the problem's
+# place, said before it on the page, in the API's fields and by the CLI, as for any other problem.
 _NOT_XML = N_("The %(kind)s file is not valid XML. Technical details: %(detail)s")
-_NOT_XML_AT_LINE = N_("The %(kind)s file is not valid XML: line %(line)d. Technical details: %(detail)s")
-_NOT_XML_AT = N_("The %(kind)s file is not valid XML: line %(line)d, column %(column)d. Technical details: %(detail)s")
 _LXML_PLACE_RE = re.compile(r",? ?line \d+, column \d+$")
 
 
 def _not_xml(filename: str, detail: str, line: int | None = None, column: int | None = None) -> Problem:
     kind = "DMN" if filename.endswith(".dmn") else "BPMN"
     column = column if line else None
-    message = _NOT_XML if line is None else _NOT_XML_AT_LINE if column is None else _NOT_XML_AT
     detail = _LXML_PLACE_RE.sub("", detail).strip() or detail
-    return Problem(
-        message,
-        filename=filename,
-        line=line,
-        column=column,
-        message_args={"kind": kind, "detail": detail, "line": line, "column": column},
-    )
+    return Problem(_NOT_XML, filename=filename, line=line, column=column, message_args={"kind": kind, "detail": detail})
 
 
 def parse_xml_safely(content: bytes, filename: str) -> etree._Element:
