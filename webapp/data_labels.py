@@ -80,6 +80,7 @@ DATA_LABELS = {
     "clearance_decisions": N_("Decisions on the clearances"),
     "ballot_next": N_("Next after the ballot"),
     "head_candidates": N_("Candidates for head"),
+    "confidence_path": N_("Confidence level"),
     "confidence_decided_on": N_("Confidence vote decided on"),
     "term_ends_on": N_("Term ends on"),
     "plan_approved_on": N_("Plan approved on"),
@@ -204,7 +205,24 @@ COMMITTEE_TITLE_NAMES = {
     "province_deputy_party_secretary": N_("Provincial deputy party secretary"),
 }
 
+# Where a procedure goes after a ballot (workflows.appointment.steps.Next, workflows.planning.steps.Next), and the
+# level a confidence ballot reads (workflows.rules.appointment.Confidence).
+BALLOT_NEXT_NAMES = {
+    "proceed": N_("Go on to the next step"),
+    "repeat": N_("Hold the conference again (quorum not reached)"),
+    "head": N_("The head decides"),
+    "stop": N_("Stop: the nominee was not chosen"),
+}
+CONFIDENCE_NAMES = {
+    "normal": N_("Normal confidence"),
+    "low": N_("Low confidence"),
+    "dismissal": N_("Considered for dismissal"),
+}
+
 DATA_VALUES = {
+    "ballot_next": BALLOT_NEXT_NAMES,
+    "confidence_path": CONFIDENCE_NAMES,
+    "_confidence_level": CONFIDENCE_NAMES,
     "computed_grade": GRADE_NAMES,
     "final_grade": GRADE_NAMES,
     "proposed_grade": GRADE_NAMES,

@@ -48,6 +48,7 @@ from workflows.rules.ballots import (
     Mark,
     TallyResult,
     ballot_problems,
+    closing_problems,
     count_ballots,
     is_own_ballot,
     members_count_problems,
@@ -483,6 +484,9 @@ def close_box(session: Session, *, actor: User, box_id: int) -> TallyResult:
     if box.mode != BallotMode.ONLINE:
         raise Conflict("This ballot is counted on paper: enter the counts of the tally minutes.")
     summoned, present = _attendance(session, box)
+    problems = closing_problems(present=present)
+    if problems:
+        raise Invalid("The ballot cannot be closed yet.", problems)
     contents = _reseal(session, box)
     keys = [c["key"] for c in box.candidates]
     result = tally(
@@ -520,6 +524,9 @@ def enter_paper_tally(
     rules = BallotRules.from_json(box.rules)
     keys = [c["key"] for c in box.candidates]
     summoned, present = _attendance(session, box)
+    refused = closing_problems(present=present)
+    if refused:
+        raise Invalid("The ballot cannot be closed yet.", refused)
     problems = paper_count_problems(
         rules, keys, present=present, issued=issued, returned=returned, valid=valid, counts=counts
     )

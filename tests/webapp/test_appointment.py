@@ -863,6 +863,30 @@ def test_external_source_at_exactly_half_goes_to_the_receiving_units_head(
     _verified(session_factory)
 
 
+def test_where_a_ballot_leads_is_worded_on_the_instance_page_and_its_history(
+    client: FlaskClient, auth: AuthActions, driver: WorkflowDriver, world: dict[str, Any]
+) -> None:
+    """`ballot_next` is a code the gateways route on; the page and the history name it ("proceed" was shown raw)."""
+    instance_id = _instance_id(_start(auth, world["post_id"], code="CB0005", source="external"))
+    _submit(auth, driver, instance_id, "eligibility_policy", "personnel1", {"dossier_received_on": today_text()})
+    _submit(auth, driver, instance_id, "policy_decision", "leader1", {"policy_decision": "approve"})
+    consult = {"held_on": today_text(), "minutes_summary": "Thống nhất"}
+    assert _submit(auth, driver, instance_id, "ext_consult_receiving", "personnel1", consult).status_code == 302
+    _clearances(auth, driver, instance_id)
+    senders = world["senders"]
+    _hold_ballot(auth, instance_id, senders, {name: YES for name in senders})
+    assert _submit(auth, driver, instance_id, "ballot_sending_unit", "personnel1", {}).status_code == 302
+    _as(auth, "personnel1")
+    page = lxml_html.fromstring(client.get(f"/instances/{instance_id}").get_data(as_text=True))
+    text = " ".join(page.text_content().split())
+    assert "Bước tiếp theo sau bỏ phiếu: Chuyển sang bước tiếp theo" in text or (
+        "Bước tiếp theo sau bỏ phiếu" in text and "Chuyển sang bước tiếp theo" in text
+    )
+    [change] = page.xpath("//li[@data-key='ballot_next']")
+    assert "Chuyển sang bước tiếp theo" in change.text_content()
+    assert "proceed" not in page.text_content()
+
+
 # -- configuration: APPOINTMENT_POLICY and WORK_CALENDAR (bad settings: tests/webapp/test_config.py) ---------------------------------------------------------
 
 

@@ -229,6 +229,59 @@ def test_the_close_form_says_when_everyone_present_has_voted(
     assert "Mọi thành viên có mặt được quyền bỏ phiếu đều đã bỏ phiếu." in page and "chưa bỏ phiếu" not in page
 
 
+def test_a_ballot_is_not_closed_before_the_attendance_is_recorded(
+    client: FlaskClient,
+    auth: AuthActions,
+    session_factory: sessionmaker[Session],
+    members: dict[str, int],
+    instance_id: int,
+) -> None:
+    """Right after opening nobody is present: the page does not say everyone has voted, and closing is refused
+    (422, in Vietnamese, nothing written) instead of writing minutes of a void conference with 0 present."""
+    box = open_test_box(session_factory, instance_id, list(members.values()))
+    auth.login("personnel1")
+    manage = f"/ballots/{box}/manage"
+    page = client.get(manage).get_data(as_text=True)
+    assert "Chưa ghi nhận điểm danh" in page and "đều đã bỏ phiếu" not in page
+    before = ballot_tables(session_factory)
+    refused = auth.post(f"/ballots/{box}/close", {"confirm": "y"}, page=manage)
+    assert refused.status_code == 422
+    assert "Chưa có thành viên nào được ghi nhận có mặt" in refused.get_data(as_text=True)
+    assert ballot_tables(session_factory) == before
+    with session_factory() as s:
+        stored = s.get(BallotBox, box)
+        assert stored is not None and stored.is_open and stored.tally is None
+    _attend(session_factory, box, [members["officer1"]])
+    assert "Chưa ghi nhận điểm danh" not in client.get(manage).get_data(as_text=True)
+    assert auth.post(f"/ballots/{box}/close", {"confirm": "y"}, page=manage).status_code == 302
+
+
+def test_paper_counts_wait_for_the_attendance_too(
+    client: FlaskClient,
+    auth: AuthActions,
+    session_factory: sessionmaker[Session],
+    members: dict[str, int],
+    instance_id: int,
+) -> None:
+    """The paper counts take those present from the attendance (issued ≤ present): all zeros before it would also
+    void the conference, so they are refused until the attendance is recorded; after it they go through."""
+    box = open_test_box(session_factory, instance_id, list(members.values()), mode=BallotMode.PAPER)
+    auth.login("personnel1")
+    manage = f"/ballots/{box}/manage"
+    assert "Chưa ghi nhận điểm danh" in client.get(manage).get_data(as_text=True)
+    zeros = {f"candidate_{i}_{mark}": "0" for i in (0, 1) for mark in ("yes", "no", "abstain")}
+    before = ballot_tables(session_factory)
+    refused = auth.post(f"/ballots/{box}/paper", {"issued": "0", "returned": "0", "valid": "0", **zeros}, page=manage)
+    assert refused.status_code == 422 and "Chưa có thành viên nào được ghi nhận có mặt" in refused.get_data(
+        as_text=True
+    )
+    assert ballot_tables(session_factory) == before
+    _attend(session_factory, box, list(members.values())[:6])
+    counts = {**zeros, "candidate_0_yes": "5", "candidate_1_no": "5"}
+    ok = auth.post(f"/ballots/{box}/paper", {"issued": "6", "returned": "5", "valid": "5", **counts}, page=manage)
+    assert ok.status_code == 302
+
+
 def test_minutes_are_for_the_authority_and_inspectors_not_the_conference(
     client: FlaskClient, auth: AuthActions, session_factory: sessionmaker[Session], box_id: int
 ) -> None:

@@ -332,3 +332,12 @@ def _paper(**changes):
 )
 def test_paper_count_problems(changes: dict, fields: list[str]) -> None:
     assert _paper(**changes) == fields
+
+
+def test_a_box_is_closed_only_once_someone_is_recorded_present() -> None:
+    from workflows.rules.ballots import attendance_recorded, closing_problems
+
+    assert not attendance_recorded(0) and attendance_recorded(1)
+    [problem] = closing_problems(present=0)
+    assert problem.field == "present"
+    assert closing_problems(present=3) == []

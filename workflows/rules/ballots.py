@@ -176,6 +176,20 @@ def quorum_met(rules: BallotRules, *, summoned: int, present: int) -> bool:
     return summoned > 0 and Fraction(present, summoned) >= rules.quorum
 
 
+# NĐ 170 Đ33 k2: the quorum and the share are counted on those present, so no count before the attendance.
+def attendance_recorded(present: int) -> bool:
+    """Whether the secretary has recorded anyone present: until then the box has no conference to count — closing
+    would write minutes of a void conference with 0 present."""
+    return present > 0
+
+
+def closing_problems(*, present: int) -> list[Problem]:
+    """Why a box cannot be closed (online) or counted (paper) now; empty when it can."""
+    if attendance_recorded(present):
+        return []
+    return [Problem("Nobody is recorded as present: record the attendance before closing the ballot.", field="present")]
+
+
 def is_own_ballot(voter_cadre_id: int | None, subject_cadre_id: int | None) -> bool:
     """Whether a voter is the person the procedure is about. The domain rules name nobody who votes on their own
     appointment; a vote on oneself is a conflict of interest, so that person is never summoned and never votes."""
