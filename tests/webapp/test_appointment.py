@@ -863,6 +863,46 @@ def test_external_source_at_exactly_half_goes_to_the_receiving_units_head(
     _verified(session_factory)
 
 
+def test_the_earlier_result_is_worded_and_numbered_in_the_readers_language(
+    client: FlaskClient,
+    auth: AuthActions,
+    driver: WorkflowDriver,
+    session_factory: sessionmaker[Session],
+    world: dict[str, Any],
+) -> None:
+    """§7: step 3's conference is told step 2's result. The box keeps only its question; the pages word the result
+    in the reader's language with the locale's decimal mark (decision 0094) — "100,00" in Vietnamese, "100.00" in
+    English, never the stored float "100.0"."""
+    members = world["members"]
+    instance_id = _instance_id(_start(auth, world["post_id"]))
+    _submit(auth, driver, instance_id, "eligibility_policy", "personnel1", {"dossier_received_on": today_text()})
+    _submit(auth, driver, instance_id, "policy_decision", "leader1", {"policy_decision": "approve"})
+    conference = {"held_on": today_text(), "minutes_summary": "Thống nhất"}
+    assert _submit(auth, driver, instance_id, "step1_conference", "personnel1", conference).status_code == 302
+    _hold_ballot(auth, instance_id, members, {name: YES for name in members})
+    assert _submit(auth, driver, instance_id, "ballot_step2", "personnel1", {}).status_code == 302
+    box = _open_box(auth, instance_id, list(members.values()))
+    with session_factory() as s:
+        stored = s.get(BallotBox, box)
+        assert stored is not None and "Kết quả" not in stored.question and "%" not in stored.question
+        nominee = s.scalars(select(Cadre.full_name).where(Cadre.code == NOMINEE)).one()
+    count = len(members)
+    page = " ".join(client.get(f"/ballots/{box}/manage").get_data(as_text=True).split())
+    assert f"Kết quả hội nghị trước: {nominee}: {count}/{count} (100,00%)" in page
+    # A box opened before decision 0094 keeps the sentence it stored; the page words the result afresh, once.
+    with session_factory() as s, transaction(s):
+        legacy = s.get(BallotBox, box)
+        assert legacy is not None
+        legacy.question += f". Kết quả hội nghị trước: {nominee}: {count}/{count} (100.0%)"
+    page = " ".join(client.get(f"/ballots/{box}/manage").get_data(as_text=True).split())
+    assert page.count("Kết quả hội nghị trước") == 1 and "(100.0%)" not in page and "(100,00%)" in page
+    manage = f"/ballots/{box}/manage"
+    auth.post("/auth/language", {"locale": "en", "next": manage}, page=manage)
+    page = " ".join(client.get(manage).get_data(as_text=True).split())
+    assert f"Result of the previous conference: {nominee}: {count}/{count} (100.00%)" in page
+    assert "Kết quả hội nghị trước" not in page
+
+
 def test_where_a_ballot_leads_is_worded_on_the_instance_page_and_its_history(
     client: FlaskClient, auth: AuthActions, driver: WorkflowDriver, world: dict[str, Any]
 ) -> None:

@@ -3,6 +3,7 @@ tally minutes print. Every route loads the box in the user's scope (404 otherwis
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
@@ -24,7 +25,9 @@ from webapp.ballots.pdf import minutes_pdf as build_minutes_pdf
 from webapp.ballots.pdf import pdf_font
 from webapp.extensions import db
 from webapp.http import act, problem_text, process_engine, status_for, translated
+from webapp.i18n import format_fixed
 from workflows import ballots
+from workflows.appointment.ballots import earlier_result, own_question
 from workflows.errors import Invalid, NotFound, WorkflowError
 from workflows.models import BallotBox, BallotElector, BallotMode
 from workflows.registry.models import User
@@ -54,7 +57,31 @@ def labels() -> dict[str, Any]:
         "denominator_labels": DENOMINATOR_LABELS,
         "mode_labels": MODE_LABELS,
         "mark_labels": MARK_LABELS,
+        "box_question": box_question,
     }
+
+
+def box_question(box: BallotBox) -> str:
+    """The box's question, followed by the earlier conference's result where its step announces one (§7), worded
+    and numbered in the reader's language (decision 0094): "… Kết quả hội nghị trước: Lê Khánh Hồng: 3/3 (100,00%)"."""
+    rows = earlier_result(db.session, box)
+    if not rows:
+        return box.question
+    results = "; ".join(
+        _(
+            "%(name)s: %(yes)s/%(of)s (%(percent)s%%)",
+            name=row.name,
+            yes=row.yes,
+            of=row.denominator,
+            percent=format_fixed(row.percent, 2),
+        )
+        for row in rows
+    )
+    return _(
+        "%(question)s. Result of the previous conference: %(results)s",
+        question=own_question(box.question),
+        results=results,
+    )
 
 
 def step_name(box: BallotBox) -> str:
@@ -272,7 +299,7 @@ def minutes(box_id: int) -> Any:
         abort(403)
     return render_template(
         "ballots/minutes.html",
-        minutes=ballots.tally_minutes(db.session, box, step_name(box)),
+        minutes=replace(ballots.tally_minutes(db.session, box, step_name(box)), question=box_question(box)),
         may_manage=ballots.can_manage_box(db.session, current_user, box),
         has_pdf=pdf_font() is not None,
     )
@@ -292,7 +319,7 @@ def minutes_pdf(box_id: int) -> Any:
         abort(404)
     labels = {"outcome": OUTCOME_LABELS, "denominator": DENOMINATOR_LABELS, "mode": MODE_LABELS}
     document = build_minutes_pdf(
-        ballots.tally_minutes(db.session, box, step_name(box)),
+        replace(ballots.tally_minutes(db.session, box, step_name(box)), question=box_question(box)),
         fonts,
         labels,
         current_app.jinja_env.filters["localdatetime"],

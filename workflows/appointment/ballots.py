@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from workflows import ballot_steps
 from workflows.appointment import PROCESS_ID
-from workflows.appointment.steps import STEPS, VotingUnit, result_line, tally_key
+from workflows.appointment.steps import STEPS, ResultRow, VotingUnit, result_rows
 from workflows.ballot_steps import USED_BOXES, BallotProcedure, OpenStep, boxes_of_step, pending_box, step_note_key
 from workflows.ballots import Candidate
 from workflows.engine.runtime import ProcessEngine
@@ -31,12 +31,16 @@ from workflows.registry.models import Cadre, User
 
 __all__ = [
     "APPOINTMENT_BALLOTS",
+    "LEGACY_RESULT_MARK",
     "USED_BOXES",
     "OpenStep",
+    "ResultRow",
     "boxes_of_step",
     "current_step",
+    "earlier_result",
     "open_ballot_task",
     "open_step_ballot",
+    "own_question",
     "pending_box",
 ]
 
@@ -64,15 +68,41 @@ def _candidates(session: Session, step: str, data: Mapping[str, Any], more_codes
 
 
 def _question(step: str, data: Mapping[str, Any]) -> str:
-    config = STEPS[step]
-    question = config.question.format(position=data.get("target_position_title") or "")
-    shown = config.shows_result_of
-    if shown:
-        earlier = data.get(tally_key(shown))
-        if earlier:
-            names = {str(n["key"]): str(n["name"]) for n in data.get("candidate_names") or []}
-            question += f". Kết quả hội nghị trước: {result_line(earlier, names)}"
-    return question
+    # The earlier conference's result (§7) is not written into the question: the pages word it in the reader's
+    # language from the earlier box (`earlier_result`, decision 0094).
+    return STEPS[step].question.format(position=data.get("target_position_title") or "")
+
+
+# Before decision 0094 the question carried the earlier result as a Vietnamese sentence ("…. Kết quả hội nghị trước:
+# Lê Khánh Hồng: 3/3 (100.0%)"); those boxes and their audit events keep it as stored.
+LEGACY_RESULT_MARK = ". Kết quả hội nghị trước: "
+
+
+def own_question(question: str) -> str:
+    """A box's question without the earlier result a box opened before decision 0094 appended to it."""
+    return question.split(LEGACY_RESULT_MARK, 1)[0]
+
+
+def earlier_result(session: Session, box: BallotBox) -> tuple[ResultRow, ...]:
+    """The result the box's step announces to its conference (§7: step 3 shows step 2's): the tally of the last box
+    of that step closed before this one opened; empty for any other step or procedure."""
+    config = STEPS.get(box.step_key)
+    if config is None or config.shows_result_of is None or box.instance.process_id != PROCESS_ID:
+        return ()
+    earlier = session.scalars(
+        select(BallotBox)
+        .where(
+            BallotBox.instance_id == box.instance_id,
+            BallotBox.step_key == config.shows_result_of,
+            BallotBox.closed_dt.is_not(None),
+            BallotBox.closed_dt <= box.opened_dt,
+        )
+        .order_by(BallotBox.closed_dt.desc(), BallotBox.id.desc())
+        .limit(1)
+    ).first()
+    if earlier is None or not earlier.tally:
+        return ()
+    return result_rows(earlier.tally, {str(c["key"]): str(c["name"]) for c in earlier.candidates})
 
 
 def _voting_unit(step: str, data: Mapping[str, Any]) -> int | None:

@@ -147,13 +147,28 @@ def after_head_choice(choice: str | None, subject_key: str) -> Next:
     return Next.PROCEED if choice == subject_key else Next.STOP
 
 
-def result_line(tally: Mapping[str, Any], names: Mapping[str, str]) -> str:
-    """A one-line summary of a tally for the next conference: 'Nguyễn Văn An: 5/7 (71.43%)'."""
-    parts = [
-        f"{names.get(c['key'], c['key'])}: {c['yes']}/{tally.get('denominator')} ({c['percent']}%)"
+@dataclass(frozen=True)
+class ResultRow:
+    """One candidate of an earlier conference's result as the next conference is told it (§7: step 3 shows step
+    2's): structured, for the pages to word in the reader's language (decision 0094)."""
+
+    name: str
+    yes: int
+    denominator: int
+    percent: float
+
+
+def result_rows(tally: Mapping[str, Any], names: Mapping[str, str]) -> tuple[ResultRow, ...]:
+    """Each candidate of a tally: name, votes in favour, the denominator and the share in percent."""
+    return tuple(
+        ResultRow(
+            str(names.get(c["key"], c["key"])),
+            int(c.get("yes") or 0),
+            int(tally.get("denominator") or 0),
+            float(c.get("percent") or 0),
+        )
         for c in tally.get("candidates") or []
-    ]
-    return "; ".join(parts)
+    )
 
 
 # QĐ 96-QĐ/TW [V] S47 through rules.appointment.confidence_level: > 1/2 low confidence, ≥ 2/3 dismissal.
