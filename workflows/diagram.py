@@ -49,6 +49,25 @@ STATE_LABELS: dict[ElementState, str] = {
     ElementState.ERROR: "Lỗi",
 }
 TAKEN_LABEL = "Đã đi qua"
+# What an element without a name is called in its hover text: the model's ids (`Gateway_0x1`, `Flow_step1_done`)
+# mean nothing to the people who read the diagram.
+KIND_LABELS: dict[str, str] = {
+    "startEvent": "Bắt đầu",
+    "endEvent": "Kết thúc",
+    "intermediateCatchEvent": "Sự kiện chờ",
+    "intermediateThrowEvent": "Sự kiện phát",
+    "boundaryEvent": "Sự kiện kèm bước",
+    "exclusiveGateway": "Điểm rẽ nhánh",
+    "inclusiveGateway": "Điểm rẽ nhánh",
+    "complexGateway": "Điểm rẽ nhánh",
+    "eventBasedGateway": "Điểm chờ sự kiện",
+    "parallelGateway": "Điểm song song",
+    "callActivity": "Quy trình con",
+    "subProcess": "Quy trình con",
+    "transaction": "Quy trình con",
+    "adHocSubProcess": "Quy trình con",
+}
+UNNAMED_STEP_LABEL = "Bước"
 NO_DIAGRAM_MESSAGE = "Mô hình không có thông tin sơ đồ"
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -255,6 +274,13 @@ def _label_bounds(di: etree._Element) -> _Box | None:
 def _name(element: etree._Element) -> str:
     # NFC so that length-based wrapping counts a Vietnamese letter with its diacritics as one character.
     return unicodedata.normalize("NFC", (element.get("name") or "").strip())
+
+
+def _spoken_name(element: etree._Element | None) -> str:
+    """An element as its hover text names it: its name, else what kind of element it is — never its id."""
+    if element is None:
+        return UNNAMED_STEP_LABEL
+    return _name(element) or KIND_LABELS.get(_local(element), UNNAMED_STEP_LABEL)
 
 
 def _find_plane(root: etree._Element, process_id: str) -> etree._Element | None:
@@ -558,7 +584,6 @@ class _Renderer:
     def node(self, shape: _Shape) -> str:
         element_id = shape.element.get("id") or ""
         state = self.states.get(element_id, ElementState.PENDING)
-        name = _name(shape.element)
         kind = shape.kind
         extra: list[str] = []
         if kind in EVENTS:
@@ -577,7 +602,7 @@ class _Renderer:
                 extra.append("expanded")
             body = self._activity(shape, expanded=expanded)
         classes = " ".join(["node", family, kind, *extra, state.value])
-        hover = _title(f"{name or element_id} — {STATE_LABELS[state]}")
+        hover = _title(f"{_spoken_name(shape.element)} — {STATE_LABELS[state]}")
         return f'<g class="{classes}" data-element-id="{_esc(element_id)}" data-state="{state.value}">{hover}{body}</g>'
 
     def _activity(self, shape: _Shape, *, expanded: bool) -> str:
@@ -751,8 +776,18 @@ class _Renderer:
         css = "flow " + edge.kind + (" association" if edge.kind.endswith("Association") else "")
         if taken:
             css += " taken"
-        hover_text = (name or element_id) + (f" — {TAKEN_LABEL}" if taken else "")
-        return f'<g class="{css}" data-element-id="{_esc(element_id)}">{_title(hover_text)}{"".join(parts)}</g>'
+        hover_text = self._edge_hover(edge, name) + (f" — {TAKEN_LABEL}" if taken else "")
+        hover = _title(hover_text) if hover_text else ""
+        return f'<g class="{css}" data-element-id="{_esc(element_id)}">{hover}{"".join(parts)}</g>'
+
+    def _edge_hover(self, edge: _Edge, name: str) -> str:
+        """A flow by its name, else by the steps it joins ("Thẩm định hồ sơ → Quyết định bổ nhiệm"); an unnamed
+        association (to a note or a data object) has no hover text of its own."""
+        if name or edge.kind not in ("sequenceFlow", "messageFlow"):
+            return name
+        source = self.index.get(edge.element.get("sourceRef") or "")
+        target = self.index.get(edge.element.get("targetRef") or "")
+        return f"{_spoken_name(source)} → {_spoken_name(target)}"
 
     def _is_default(self, flow: etree._Element) -> bool:
         source = self.index.get(flow.get("sourceRef") or "")

@@ -227,6 +227,27 @@ def test_names_are_escaped() -> None:
     assert "taken" not in _classes(_by_id(root, "f2"))
 
 
+def test_a_flows_hover_names_the_steps_it_joins_never_an_id() -> None:
+    """Decision 0095: a flow without a name reads "<source> → <target>", then its state; an element without a name
+    is called by its kind ("Kết thúc"), never by the model's id."""
+    svg = render_svg(SAMPLE.read_bytes(), "sample_approval", SAMPLE_STATES)
+    root = _parse(svg)
+    hover = {t.text for t in root.iter(f"{{{SVG}}}title")}
+    assert "Lập đề nghị → Xem xét, phê duyệt — Đã đi qua" in hover
+    assert "Bắt đầu → Khởi tạo — Đã đi qua" in hover
+    assert "Đồng ý" in hover  # a named flow, not taken: its name alone
+    ids = _flow_node_ids(SAMPLE, "sample_approval") | {
+        e.get("id") for e in etree.parse(SAMPLE).iter(f"{{{BPMN}}}sequenceFlow")
+    }
+    shown = [text for text in hover if any(element_id in text for element_id in ids)]
+    assert shown == [], shown
+
+    tiny = _parse(render_svg(_model("Xử lý"), "tiny", {"start": "completed", "work": "completed", "done": "completed"}))
+    tiny_hover = {t.text for t in tiny.iter(f"{{{SVG}}}title")}
+    assert "Xử lý → Kết thúc — Đã đi qua" in tiny_hover and "Kết thúc — Đã hoàn thành" in tiny_hover
+    assert not any("f2" in text or "done" in text for text in tiny_hover)
+
+
 def test_unsafe_xml_is_refused() -> None:
     hostile = b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e "boom">]><x>&e;</x>'
     with pytest.raises(Invalid):
