@@ -346,6 +346,15 @@ def sees_errors(user: User) -> bool:
     return Role.ADMIN in user.roles
 
 
+# Who reads the model's working data (ids and keys of other rows, settings objects): the administrator, who mends a
+# model, and the auditor, who inspects the raw record. Everyone else reads the procedure's facts in words (0095).
+TECHNICAL_DATA_READERS = frozenset({Role.ADMIN, Role.AUDITOR})
+
+
+def sees_technical_data(user: User) -> bool:
+    return bool(user.roles & TECHNICAL_DATA_READERS)
+
+
 def may_start_for_someone(user: User) -> bool:
     """Someone who takes part and either is a cadre (their own procedures) or starts them for others."""
     if is_read_only(user):
@@ -727,7 +736,13 @@ def _field_names(definition: Definition, locale: str) -> FieldNames:
 def _data_table(key: str, value: Any, names: FieldNames, by_reference: dict[str, Attachment]) -> DataTable | None:
     if not isinstance(value, list) or not value or not all(isinstance(row, dict) for row in value):
         return None
-    keys = list(dict.fromkeys(column for row in value for column in row if not str(column).startswith(HIDDEN_PREFIX)))
+    keys = [
+        column
+        for column in dict.fromkeys(
+            column for row in value for column in row if not str(column).startswith(HIDDEN_PREFIX)
+        )
+        if not is_id_column(column, value)
+    ]
     return DataTable(
         columns=[(column, names.column(key, column)) for column in keys],
         rows=[
@@ -788,11 +803,21 @@ def data_summary(data: dict[str, Any], names: FieldNames, attachments: list[Atta
 
 def is_technical(key: str, value: Any, names: FieldNames) -> bool:
     """Working data of the model rather than a fact of the procedure: a settings object, an id or key of another row,
-    or a list of ids (the ballot boxes used) — unless a form names it."""
-    if key in names.titles:
+    or a list of ids (the ballot boxes used) — unless a form names it or the page words it (a review's changes, whose
+    reader is the reviewed person and whoever follows the file, decision 0095)."""
+    if key in names.titles or key in REVIEWED_KEYS:
         return False
     ids = isinstance(value, list) and all(isinstance(item, int) and not isinstance(item, bool) for item in value)
     return isinstance(value, dict) or ids or key.endswith(("_id", "_ids", "_key"))
+
+
+def is_id_column(column: Any, rows: list[dict[str, Any]]) -> bool:
+    """A table's column holding ids of other rows (a planning entry's, a title's): a number people never see. The row
+    names what it points at in its own words (the cadre's code and name, the title) — or a list beside it does, the
+    nominees beside the nominations — so the pages leave the column out; the data keeps it (decision 0095)."""
+    if not str(column).endswith("_id"):
+        return False
+    return all(isinstance(row.get(column), int | None) and not isinstance(row.get(column), bool) for row in rows)
 
 
 def display_value(value: Any) -> Any:
@@ -1124,7 +1149,11 @@ def _row_changes(key: str, before: Any, after: Any, names: FieldNames) -> list[R
     new_rows: list[dict[str, Any]] = list(after)
 
     def cells(old: dict[str, Any], new: dict[str, Any]) -> list[CellChange]:
-        columns = [c for c in dict.fromkeys([*old, *new]) if not str(c).startswith(HIDDEN_PREFIX)]
+        columns = [
+            c
+            for c in dict.fromkeys([*old, *new])
+            if not str(c).startswith(HIDDEN_PREFIX) and not is_id_column(c, [old, new])
+        ]
         return [
             CellChange(
                 str(column),

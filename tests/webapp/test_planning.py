@@ -519,3 +519,14 @@ def test_the_instance_page_shows_no_internal_key_of_a_planning_reviews_data(
     for table in ("removals", "removals_confirmed"):
         decisions = doc.xpath(f'//dd[@data-key="{table}"]//td[@data-column="decision"]')
         assert decisions and {cell.text_content().strip() for cell in decisions} == {"Đưa ra khỏi quy hoạch"}
+    # Decision 0095: an entry is named by its cadre and title, never by its database id ("Số hiệu 75"); the frame's
+    # titles by their names, not their ids; the working keys (unit_id, planning_key) are the administrator's.
+    for table in ("removals", "removals_confirmed", "frame"):
+        columns = doc.xpath(f'//dd[@data-key="{table}"]//th/@title')
+        assert columns and not [c for c in columns if c.endswith("_id")], (table, columns)
+    removed = doc.xpath('//dd[@data-key="removals_confirmed"]//td[@data-column="cadre_code"]')
+    assert {cell.text_content().strip() for cell in removed} == {DISCIPLINED, FAILED_YEAR}
+    assert "Số hiệu" not in doc.text_content()
+    assert not doc.xpath('//details[contains(@class, "technical-data")]')
+    for key in ("planning_key", "unit_id", "authority_unit_id"):
+        assert f'data-key="{key}"' not in page, key

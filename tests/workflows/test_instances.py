@@ -26,6 +26,7 @@ from workflows.instances import (
     MAX_ID,
     FieldNames,
     InstanceFilters,
+    _row_changes,
     can_cancel_instance,
     can_comment,
     can_start_any,
@@ -539,12 +540,14 @@ def test_the_models_working_data_is_marked_technical_unless_a_form_names_it() ->
         "decider_id": 7,  # named by a form: a person chose it
         "ballot_boxes_used": [3, 9],
         "members": ["CB0001", "CB0002"],
+        "review_changes": {},  # a dict, but worded for every reader (decision 0095)
     }
     items = {item.key: item.technical for item in data_summary(data, names, [])}
     assert items == {
         "appointment_key": True,
         "ballot_boxes_used": True,
         "members": False,
+        "review_changes": False,
         "decider_id": False,
         "policy": True,
         "return_count": False,
@@ -552,6 +555,23 @@ def test_the_models_working_data_is_marked_technical_unless_a_form_names_it() ->
         "subject_line": False,
         "target_unit_id": True,
     }
+
+
+def test_a_tables_column_of_ids_is_left_out_of_the_page_and_its_history() -> None:
+    """Decision 0095: "Số hiệu 75" (a planning entry's database id) said nothing; the row names its cadre and title."""
+    names = FieldNames()
+    before = [{"entry_id": 75, "cadre_code": "CB0001", "title": "Phó Chủ tịch UBND xã", "decision": "keep"}]
+    after = [{**before[0], "decision": "remove"}, {"entry_id": 76, "cadre_code": "CB0002", "title": "Chủ tịch"}]
+    (item,) = data_summary({"removals": after}, names, [])
+    assert item.table is not None and [key for key, _label in item.table.columns] == ["cadre_code", "title", "decision"]
+    rows = _row_changes("removals", before, after, names)
+    assert rows is not None and [[cell.key for cell in row.cells] for row in rows] == [
+        ["decision"],
+        ["cadre_code", "title"],
+    ]
+    # A text column that ends in _id is not an id of a row, and stays.
+    (kept,) = data_summary({"codes": [{"unit_id": "X001"}]}, names, [])
+    assert kept.table is not None and kept.table.columns == [("unit_id", "unit_id")]
 
 
 def test_a_reviews_changes_are_named_by_the_forms_row_column_and_field() -> None:

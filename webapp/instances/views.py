@@ -60,6 +60,7 @@ from workflows.instances import (
     load_visible_attachment,
     load_visible_instance,
     parse_day,
+    sees_technical_data,
     startable_processes,
     startable_subjects,
     untakeable_tasks,
@@ -278,6 +279,7 @@ def _render_show(
         instance=detail.instance,
         # "Giao lại" beside an open step (decision 0078): the page that opens checks everything again.
         may_hand_on=lambda task: may_hand_on and not is_ballot_step(task.process_id, task.task_key),
+        show_technical=sees_technical_data(current_user),
         comment_form=comment_form or CommentForm(formdata=None),
         cancel_form=cancel_form or CancelForm(formdata=None),
     )

@@ -89,6 +89,7 @@ from workflows.instances import (
     display_value,
     field_names,
     search_unit_cadres,
+    sees_technical_data,
     unit_cadre_names,
 )
 from workflows.models import Attachment, Comment, HumanTask, TaskDraft
@@ -340,6 +341,7 @@ def _render(  # type: ignore[no-untyped-def]
             checklist_filter=form is not None and has_long_checklist(form),
             entry_search=form is not None and has_entry_search(form),
             context_items=_context_items(view, attachments),
+            show_technical=sees_technical_data(current_user),
             show_value=display_value,
             annual_rollup=annual_rollup_panel(view),
             review=review_notes(view),
