@@ -88,3 +88,12 @@ def test_the_administrator_and_the_auditor_unfold_the_working_data(
     for key in ("appointment_key", "cadre_unit_id", "target_position_id", "min_months_in_post"):
         assert key in lxml_html.tostring(technical, encoding="unicode"), key
     assert "min_months_in_post" in shown
+
+
+def test_the_appointments_diagram_names_its_flows_by_their_steps(client: FlaskClient, appointment: int) -> None:
+    """A reviewer read 45 "Flow_step1_done — Đã đi qua" on an appointment's diagram: its hover texts name steps."""
+    doc = lxml_html.fromstring(client.get(f"/instances/{appointment}").get_data(as_text=True))
+    hover = [title.text_content() for title in doc.xpath('//figure[@class="diagram"]//*[local-name()="title"]')]
+    flows = [text for text in hover if "→" in text]
+    assert flows and any(text.endswith(" — Đã đi qua") for text in flows)
+    assert not [text for text in hover if re.search(r"\b(Flow|Gateway|Event|Activity)_|_di\b", text)]
