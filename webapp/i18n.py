@@ -25,6 +25,7 @@ from webapp.number_fields import format_amount
 from workflows.audit import ChainBreak
 from workflows.errors import N_
 from workflows.evaluation.rollup import TASK_GROUP_NAMES
+from workflows.instances import DataItem
 from workflows.rules.ballots import Outcome
 from workflows.rules.evaluation import month_text
 
@@ -97,6 +98,7 @@ def install_page_translations(app: Flask) -> None:
     app.jinja_env.filters["data_value"] = data_value
     app.jinja_env.filters["data_column"] = data_column
     app.jinja_env.filters["data_text"] = data_text
+    app.jinja_env.filters["split_technical"] = split_technical
     app.jinja_env.globals["case_reference"] = case_reference
     app.jinja_env.filters["fixed"] = format_fixed
     app.jinja_env.filters["file_size"] = format_file_size
@@ -263,6 +265,14 @@ def _format_text(value: str) -> str:
         localdatetime = current_app.jinja_env.filters["localdatetime"]
         return str(localdatetime(moment.astimezone(UTC).replace(tzinfo=None)))
     return value
+
+
+def split_technical(items: list[DataItem]) -> tuple[list[DataItem], list[DataItem]]:
+    """A procedure's facts and the model's working data (workflows.instances.is_technical), each in order. A structured
+    value the pages word part by part (DATA_COLUMNS: a score in detail) is a fact whatever its shape: the working data
+    is shown to administrators and auditors only (decision 0095)."""
+    facts = [item for item in items if not item.technical or item.key in DATA_COLUMNS]
+    return facts, [item for item in items if item.technical and item.key not in DATA_COLUMNS]
 
 
 def data_text(value: Any, key: str | None = None) -> Any:
