@@ -127,6 +127,15 @@ def test_measured_figures_and_durations_read_the_readers_way(app: Flask) -> None
     assert _render(app, "en", source, **times) == "76.0|57.14|under a minute|4 minutes|2 days"
 
 
+def test_a_number_in_the_data_reads_the_readers_way_whichever_was_asked_first(app: Flask) -> None:
+    """Numbers are formatted once per value and language (decision 0093): each language keeps its own."""
+    source = "{{ a|data_text }}|{{ b|data_text }}|{{ c|data_text }}|{{ d|data_text }}"
+    values = {"a": 26.5, "b": 9.0, "c": 9, "d": 1234567}
+    assert _render(app, "vi", source, **values) == "26,5|9|9|1234567"
+    assert _render(app, "en", source, **values) == "26.5|9|9|1234567"
+    assert _render(app, "vi", source, **values) == "26,5|9|9|1234567"
+
+
 def test_a_limit_in_a_services_message_is_written_the_readers_way(app: Flask) -> None:
     """An `Amount` in a problem's or an error's arguments gets the reader's marks; any other value stays as it is
     (an event's number is an identifier, not an amount). The English filled in for the CLI is the plain number."""

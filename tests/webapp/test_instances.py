@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import html
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,6 +23,7 @@ from werkzeug.test import TestResponse
 from tests.fixtures.app import AuthActions
 from tests.fixtures.evaluation import PRODUCTS, SELF_WITH_TWO_ROWS
 from tests.fixtures.workflow_helpers import WorkflowDriver
+from webapp.instances.views import diagram_page_policy
 from workflows import clock
 from workflows.db import transaction
 from workflows.deployment.operations import deploy_bundle
@@ -242,6 +244,46 @@ def test_instance_page(auth: AuthActions, client, procedures: dict[str, int], dr
     )
 
 
+def _style_policy(page: str) -> set[str]:
+    """The CSP sources the page's inline diagram needs, worked out here from the page itself."""
+    styles = re.findall(r"<style>(.*?)</style>", page, re.DOTALL) + re.findall(r'\sstyle="([^"]*)"', page)
+    return {f"'sha256-{base64.b64encode(hashlib.sha256(html.unescape(s).encode()).digest()).decode()}'" for s in styles}
+
+
+def test_the_pages_policy_follows_its_diagram_as_the_instance_moves_on(
+    auth: AuthActions, client, procedures: dict[str, int], driver: WorkflowDriver
+) -> None:
+    """The styles' hashes are kept per drawing (decision 0093): after a step the page draws another progress, and
+    its policy is that drawing's, on the instance page and the inspector's history alike."""
+    instance_id = procedures["x001"]
+    auth.login("admin")
+    before = client.get(f"/instances/{instance_id}")
+    again = client.get(f"/instances/{instance_id}")
+    assert before.headers["Content-Security-Policy"] == again.headers["Content-Security-Policy"]
+    driver.complete(
+        "supervisor1", driver.task(instance_id, "review_request").id, {"decision": "approve", "comment": "Đồng ý"}
+    )
+    after = client.get(f"/instances/{instance_id}")
+    drawn = [
+        re.search(r'<figure class="diagram">.*?</figure>', r.get_data(as_text=True), re.DOTALL) for r in (before, after)
+    ]
+    assert drawn[0] and drawn[1] and drawn[0].group(0) != drawn[1].group(0)
+    for response in (before, after, client.get(f"/audit/instances/{instance_id}")):
+        policy = response.headers["Content-Security-Policy"]
+        found = set(re.findall(r"'sha256-[^']+'", policy))
+        assert found == _style_policy(response.get_data(as_text=True)) and found
+
+
+def test_a_drawing_with_other_styles_has_its_own_policy() -> None:
+    """A new version's drawing is another text, and so another entry: nothing is answered for the wrong drawing."""
+    first = '<svg><style>.a{fill:red}</style><rect style="stroke:blue"/></svg>'
+    second = "<svg><style>.a{fill:green}</style></svg>"
+    assert diagram_page_policy(first) == diagram_page_policy(first)
+    assert diagram_page_policy(first) != diagram_page_policy(second)
+    assert "'unsafe-hashes'" in diagram_page_policy(first) and "'unsafe-hashes'" not in diagram_page_policy(second)
+    assert set(re.findall(r"'sha256-[^']+'", diagram_page_policy(second))) == _style_policy(second)
+
+
 NOBODY_CAN_TAKE = (
     "Bước “Xem xét, phê duyệt” đang chờ người có vai trò Lãnh đạo trực tiếp tại Phường Bình Minh, nhưng chưa ai có vai "
     "trò này. Hãy đề nghị quản trị viên phân công."
@@ -371,7 +413,9 @@ def test_timeline_shows_completion_with_data_before_and_after(
     auth: AuthActions, client, procedures: dict[str, int], driver: WorkflowDriver
 ) -> None:
     instance_id = procedures["x001"]
-    driver.complete("supervisor1", driver.task(instance_id, "review_request").id, {"decision": "return"})
+    driver.complete(
+        "supervisor1", driver.task(instance_id, "review_request").id, {"decision": "approve", "comment": "Đồng ý"}
+    )
     driver.complete("officer1", driver.task(instance_id, "submit_request").id, {"subject_line": "Đề nghị đã sửa"})
     auth.login("officer1")
     doc = _doc(client.get(f"/instances/{instance_id}"))

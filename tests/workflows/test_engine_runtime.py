@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -10,7 +12,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from bench.load import RAW_MODELS
 from tests.fixtures.spiff import parsed
-from workflows.engine.runtime import instance_data, tasks_in_state
+from workflows.engine.runtime import copied_data, instance_data, tasks_in_state
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "bpmn"
 
@@ -76,3 +78,22 @@ def test_a_multi_instance_step_shows_no_ones_instance_data() -> None:
     assert "member" in workflow.last_task.data
     assert "member" not in instance_data(workflow)
     assert instance_data(workflow)["committee"] == ["an", "binh"]
+
+
+def test_a_copy_of_task_data_is_a_deep_copy_and_shares_nothing_that_changes() -> None:
+    """The hand-made copy the merges use (decision 0093) equals `copy.deepcopy`'s, values JSON does not have
+    included (a datetime, a set go through `copy.deepcopy`)."""
+    data = {
+        "rows": [{"name": "Tổ 1", "score": 9.5, "tags": ["a"]}],
+        "count": 3,
+        "ok": True,
+        "nothing": None,
+        "when": datetime(2026, 12, 6, 10, 0),
+        "codes": {"x", "y"},
+    }
+    copied = copied_data(data)
+    assert copied == copy.deepcopy(data) and copied is not data
+    copied["rows"][0]["tags"].append("b")
+    copied["rows"].append({})
+    copied["codes"].add("z")
+    assert data["rows"] == [{"name": "Tổ 1", "score": 9.5, "tags": ["a"]}] and data["codes"] == {"x", "y"}

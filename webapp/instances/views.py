@@ -4,6 +4,7 @@ starting a procedure and cancelling one."""
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import html
 import re
@@ -149,13 +150,18 @@ def _load(instance_id: int) -> ProcessInstance:
         abort(404)
 
 
-def _style_sources(svg: str) -> list[str]:
-    """CSP sources for exactly the styles inside an SVG drawn by workflows.diagram."""
+# Keyed by the SVG's text: a drawing is the same string object while its version's cache holds it (its hash is
+# kept, the lookup compares by identity first), and a new version or a changed instance is a new text. Bounded like
+# the drawings are numerous: a version times its reachable progress states (decision 0093).
+@functools.lru_cache(maxsize=256)
+def _style_sources(svg: str) -> tuple[str, ...]:
+    """CSP sources for exactly the styles inside an SVG drawn by workflows.diagram: found and hashed once per
+    drawing, not on every view of the page that shows it."""
     hashes = {_csp_hash(css) for css in re.findall(r"<style>(.*?)</style>", svg, re.DOTALL)}
     attributes = {_csp_hash(value) for value in re.findall(r'\sstyle="([^"]*)"', svg)}
     if attributes:
         hashes |= attributes | {"'unsafe-hashes'"}
-    return sorted(hashes)
+    return tuple(sorted(hashes))
 
 
 def diagram_page_policy(svg: str) -> str:

@@ -435,7 +435,7 @@ def advance_baseline(origin: Any, before: dict[str, Any]) -> dict[str, Any]:
     joins = _joins_fired_below(origin)
     if not joins:
         return before  # no join fired (every completion in a sequence): nothing to merge, nothing to copy
-    baseline = copy.deepcopy(before)
+    baseline = copied_data(before)
     for join in joins:
         _merge_branches(baseline, [arrived.parent.data for arrived in _branches_arrived_before(join, origin)])
         _merge_branches(baseline, [before])
@@ -446,8 +446,27 @@ def _merge_branches(into: dict[str, Any], branches: Iterable[Mapping[str, Any]])
     """Merge the branches' data into `into` the way SpiffWorkflow's join does (`DeepMerge`, each on top of the ones
     before it), copied so that nothing in `into` is shared with a task's data."""
     for data in branches:
-        DeepMerge.merge(into, copy.deepcopy(data))
+        DeepMerge.merge(into, copied_data(data))
     return into
+
+
+_IMMUTABLE = frozenset((str, int, float, bool, type(None)))
+
+
+def copied_data(value: Any) -> Any:
+    """A deep copy of task data. Its dicts, lists and plain values (nearly all of it: the data came from JSON) are
+    copied by hand, anything else by `copy.deepcopy`: a third of the time `copy.deepcopy` takes for the same
+    result, which the instance page and the inspector's history pay on every view of a parallel section
+    (decision 0093). Unlike `copy.deepcopy` it does not keep two references to one list as one list: each is a
+    copy of its own, which nothing reading task data can tell apart."""
+    kind = type(value)
+    if kind in _IMMUTABLE:
+        return value
+    if kind is dict:
+        return {key: copied_data(item) for key, item in value.items()}
+    if kind is list:
+        return [copied_data(item) for item in value]
+    return copy.deepcopy(value)
 
 
 def _joins_fired_below(origin: Any) -> list[Any]:
