@@ -151,9 +151,9 @@ def _load(instance_id: int) -> ProcessInstance:
 
 
 # Keyed by the SVG's text: a drawing is the same string object while its version's cache holds it (its hash is
-# kept, the lookup compares by identity first), and a new version or a changed instance is a new text. Bounded like
-# the drawings are numerous: a version times its reachable progress states (decision 0093).
-@functools.lru_cache(maxsize=256)
+# kept, the lookup compares by identity first), and a new version or an instance moved on draws a new text. 128
+# drawings: the versions in use times the progress states their instances stand at (decision 0093).
+@functools.lru_cache(maxsize=128)
 def _style_sources(svg: str) -> tuple[str, ...]:
     """CSP sources for exactly the styles inside an SVG drawn by workflows.diagram: found and hashed once per
     drawing, not on every view of the page that shows it."""
