@@ -194,6 +194,8 @@ def _locale() -> str:
 def format_data_number(value: float) -> str:
     """A number as the reader writes it: "26,5" and "9" in Vietnamese (not "26.5", "9.0"), no thousands separator
     (a year is 2027, a code stays one)."""
+    if value == 0:  # 0.0 and -0.0 are one key of the cache below, and Babel writes "0" and "-0"
+        return format_decimal(value, format="0.####", locale=_locale())
     return _number_text(value, _locale())
 
 

@@ -134,6 +134,9 @@ def test_a_number_in_the_data_reads_the_readers_way_whichever_was_asked_first(ap
     assert _render(app, "vi", source, **values) == "26,5|9|9|1234567"
     assert _render(app, "en", source, **values) == "26.5|9|9|1234567"
     assert _render(app, "vi", source, **values) == "26,5|9|9|1234567"
+    # Zero and minus zero are equal keys: the one asked first does not answer for the other.
+    assert _render(app, "vi", "{{ a|data_text }}", a=-0.0) == "-0"
+    assert _render(app, "vi", "{{ a|data_text }}", a=0.0) == "0"
 
 
 def test_a_limit_in_a_services_message_is_written_the_readers_way(app: Flask) -> None:
