@@ -413,9 +413,7 @@ def test_timeline_shows_completion_with_data_before_and_after(
     auth: AuthActions, client, procedures: dict[str, int], driver: WorkflowDriver
 ) -> None:
     instance_id = procedures["x001"]
-    driver.complete(
-        "supervisor1", driver.task(instance_id, "review_request").id, {"decision": "approve", "comment": "Đồng ý"}
-    )
+    driver.complete("supervisor1", driver.task(instance_id, "review_request").id, {"decision": "return"})
     driver.complete("officer1", driver.task(instance_id, "submit_request").id, {"subject_line": "Đề nghị đã sửa"})
     auth.login("officer1")
     doc = _doc(client.get(f"/instances/{instance_id}"))
