@@ -646,14 +646,20 @@ def _clearances(auth: AuthActions, driver: WorkflowDriver, instance_id: int) -> 
         assert _submit(auth, driver, instance_id, key, username, data).status_code == 302, key
 
 
+def _external_consulted(auth: AuthActions, driver: WorkflowDriver, post_id: int, summary: str = "Thống nhất") -> int:
+    """An external-source appointment of CB0005 through its policy steps and the receiving unit's consultation."""
+    instance_id = _instance_id(_start(auth, post_id, code="CB0005", source="external"))
+    _submit(auth, driver, instance_id, "eligibility_policy", "personnel1", {"dossier_received_on": today_text()})
+    _submit(auth, driver, instance_id, "policy_decision", "leader1", {"policy_decision": "approve"})
+    consult = {"held_on": today_text(), "minutes_summary": summary}
+    assert _submit(auth, driver, instance_id, "ext_consult_receiving", "personnel1", consult).status_code == 302
+    return instance_id
+
+
 def test_external_appointment_through_http(
     auth: AuthActions, driver: WorkflowDriver, session_factory: sessionmaker[Session], world: dict[str, Any]
 ) -> None:
-    instance_id = _instance_id(_start(auth, world["post_id"], code="CB0005", source="external"))
-    _submit(auth, driver, instance_id, "eligibility_policy", "personnel1", {"dossier_received_on": today_text()})
-    _submit(auth, driver, instance_id, "policy_decision", "leader1", {"policy_decision": "approve"})
-    consult = {"held_on": today_text(), "minutes_summary": "Tập thể lãnh đạo xã An Phú thống nhất"}
-    assert _submit(auth, driver, instance_id, "ext_consult_receiving", "personnel1", consult).status_code == 302
+    instance_id = _external_consulted(auth, driver, world["post_id"], summary="Tập thể lãnh đạo xã An Phú thống nhất")
     _clearances(auth, driver, instance_id)
     # The sending unit (X002) votes: its members are the ones offered on the ballot page.
     _as(auth, "personnel1")
@@ -841,11 +847,7 @@ def test_external_source_at_exactly_half_goes_to_the_receiving_units_head(
         s.add(sending_head)
         s.flush()
         s.add(RoleAssignment(user_id=sending_head.id, role=Role.HEAD, unit_id=sending_head.unit_id))
-    instance_id = _instance_id(_start(auth, world["post_id"], code="CB0005", source="external"))
-    _submit(auth, driver, instance_id, "eligibility_policy", "personnel1", {"dossier_received_on": today_text()})
-    _submit(auth, driver, instance_id, "policy_decision", "leader1", {"policy_decision": "approve"})
-    consult = {"held_on": today_text(), "minutes_summary": "Thống nhất"}
-    assert _submit(auth, driver, instance_id, "ext_consult_receiving", "personnel1", consult).status_code == 302
+    instance_id = _external_consulted(auth, driver, world["post_id"])
     _clearances(auth, driver, instance_id)
     senders = world["senders"]
     marks = {"sender1": YES, "sender2": YES, "sender3": NO, "sender4": NO}  # 2 of 4 summoned: exactly 50%
@@ -907,11 +909,7 @@ def test_where_a_ballot_leads_is_worded_on_the_instance_page_and_its_history(
     client: FlaskClient, auth: AuthActions, driver: WorkflowDriver, world: dict[str, Any]
 ) -> None:
     """`ballot_next` is a code the gateways route on; the page and the history name it ("proceed" was shown raw)."""
-    instance_id = _instance_id(_start(auth, world["post_id"], code="CB0005", source="external"))
-    _submit(auth, driver, instance_id, "eligibility_policy", "personnel1", {"dossier_received_on": today_text()})
-    _submit(auth, driver, instance_id, "policy_decision", "leader1", {"policy_decision": "approve"})
-    consult = {"held_on": today_text(), "minutes_summary": "Thống nhất"}
-    assert _submit(auth, driver, instance_id, "ext_consult_receiving", "personnel1", consult).status_code == 302
+    instance_id = _external_consulted(auth, driver, world["post_id"])
     _clearances(auth, driver, instance_id)
     senders = world["senders"]
     _hold_ballot(auth, instance_id, senders, {name: YES for name in senders})
@@ -977,11 +975,7 @@ def _complete_as(driver: WorkflowDriver, instance_id: int, key: str, username: s
 
 def _at_clearances_with_issues(auth: AuthActions, driver: WorkflowDriver, post_id: int) -> int:
     """An external-source appointment (no ballot before the clearances) whose inspection committee reports issues."""
-    instance_id = _instance_id(_start(auth, post_id, code="CB0005", source="external"))
-    _submit(auth, driver, instance_id, "eligibility_policy", "personnel1", {"dossier_received_on": today_text()})
-    _submit(auth, driver, instance_id, "policy_decision", "leader1", {"policy_decision": "approve"})
-    consult = {"held_on": today_text(), "minutes_summary": "Thống nhất"}
-    assert _submit(auth, driver, instance_id, "ext_consult_receiving", "personnel1", consult).status_code == 302
+    instance_id = _external_consulted(auth, driver, post_id)
     dossier = {"documents_received": ALL_DOCUMENTS, "photo_taken_on": recent(), "health_certificate_on": recent()}
     issues = {"inspection_result": "issues", "inspection_note": "Đơn tố cáo về kê khai tài sản, chưa xác minh"}
     for key, username, data in [
