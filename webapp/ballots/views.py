@@ -84,6 +84,11 @@ def box_question(box: BallotBox) -> str:
     )
 
 
+def _minutes(box: BallotBox) -> ballots.TallyMinutes:
+    """The tally minutes as the page and the PDF print them: the question with the earlier result worded here."""
+    return replace(ballots.tally_minutes(db.session, box, step_name(box)), question=box_question(box))
+
+
 def step_name(box: BallotBox) -> str:
     """The name the procedure's model gives the box's step (its BPMN task's name), as the inbox shows it."""
     return process_engine().definition(db.session, box.instance.process_version_id).step_name(box.step_key)
@@ -299,7 +304,7 @@ def minutes(box_id: int) -> Any:
         abort(403)
     return render_template(
         "ballots/minutes.html",
-        minutes=replace(ballots.tally_minutes(db.session, box, step_name(box)), question=box_question(box)),
+        minutes=_minutes(box),
         may_manage=ballots.can_manage_box(db.session, current_user, box),
         has_pdf=pdf_font() is not None,
     )
@@ -319,7 +324,7 @@ def minutes_pdf(box_id: int) -> Any:
         abort(404)
     labels = {"outcome": OUTCOME_LABELS, "denominator": DENOMINATOR_LABELS, "mode": MODE_LABELS}
     document = build_minutes_pdf(
-        replace(ballots.tally_minutes(db.session, box, step_name(box)), question=box_question(box)),
+        _minutes(box),
         fonts,
         labels,
         current_app.jinja_env.filters["localdatetime"],
