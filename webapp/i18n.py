@@ -24,6 +24,7 @@ from webapp.data_labels import DATA_COLUMNS, DATA_LABELS, DATA_VALUES, EVENT_TYP
 from webapp.http import located_problem_text
 from webapp.number_fields import format_amount
 from workflows.audit import ChainBreak
+from workflows.diagram import DiagramWords
 from workflows.errors import N_
 from workflows.evaluation.rollup import TASK_GROUP_NAMES
 from workflows.instances import DataItem
@@ -71,6 +72,20 @@ def _page_gettext(eval_context: EvalContext, string: str, /, **variables: Any) -
     except KeyError:
         found = shown[string] = _trusted(translations.ugettext(string)) % {}
         return found
+
+
+# Per catalogue, the diagram's own words: built once, and a value the drawings' cache is keyed by (decision 0103).
+_DIAGRAM_WORDS: WeakKeyDictionary[Translations | NullTranslations, DiagramWords] = WeakKeyDictionary()
+
+
+def diagram_words() -> DiagramWords:
+    """The words `workflows.diagram` draws of its own (a step's state, a flow taken, an unnamed element's kind) in
+    the reader's language; the model's names stay as its modeller wrote them."""
+    translations = _page_translations()
+    words = _DIAGRAM_WORDS.get(translations)
+    if words is None:
+        words = _DIAGRAM_WORDS[translations] = DiagramWords.translated_by(translations.ugettext)
+    return words
 
 
 def _trusted(translated: str) -> Markup:

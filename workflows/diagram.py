@@ -18,8 +18,8 @@ import itertools
 import math
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from lxml import etree
@@ -29,8 +29,18 @@ from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
 from workflows.deployment.validation import parse_xml_safely
+from workflows.errors import N_
 
-__all__ = ["NO_DIAGRAM_MESSAGE", "STATE_LABELS", "ElementState", "element_states_from_workflow", "render_svg"]
+__all__ = [
+    "DIAGRAM_MSGIDS",
+    "ENGLISH",
+    "NO_DIAGRAM_MESSAGE",
+    "STATE_LABELS",
+    "DiagramWords",
+    "ElementState",
+    "element_states_from_workflow",
+    "render_svg",
+]
 
 
 class ElementState(StrEnum):
@@ -41,34 +51,64 @@ class ElementState(StrEnum):
     ERROR = "error"
 
 
+# The diagram's own words are English msgids (`N_`), drawn in the reader's language through `DiagramWords`: the
+# engine cannot translate (it knows neither Flask-Babel nor the reader), the web layer can (decision 0103). The
+# model's names are drawn as its modeller wrote them.
 STATE_LABELS: dict[ElementState, str] = {
-    ElementState.COMPLETED: "Đã hoàn thành",
-    ElementState.CURRENT: "Đang thực hiện",
-    ElementState.PENDING: "Chưa thực hiện",
-    ElementState.CANCELLED: "Đã hủy",
-    ElementState.ERROR: "Lỗi",
+    ElementState.COMPLETED: N_("Completed"),
+    ElementState.CURRENT: N_("In progress"),
+    ElementState.PENDING: N_("Not started"),
+    ElementState.CANCELLED: N_("Cancelled"),
+    ElementState.ERROR: N_("Error"),
 }
-TAKEN_LABEL = "Đã đi qua"
+TAKEN_LABEL = N_("Taken")
 # What an element without a name is called in its hover text: the model's ids (`Gateway_0x1`, `Flow_step1_done`)
 # mean nothing to the people who read the diagram.
 KIND_LABELS: dict[str, str] = {
-    "startEvent": "Bắt đầu",
-    "endEvent": "Kết thúc",
-    "intermediateCatchEvent": "Sự kiện chờ",
-    "intermediateThrowEvent": "Sự kiện phát",
-    "boundaryEvent": "Sự kiện kèm bước",
-    "exclusiveGateway": "Điểm rẽ nhánh",
-    "inclusiveGateway": "Điểm rẽ nhánh",
-    "complexGateway": "Điểm rẽ nhánh",
-    "eventBasedGateway": "Điểm chờ sự kiện",
-    "parallelGateway": "Điểm song song",
-    "callActivity": "Quy trình con",
-    "subProcess": "Quy trình con",
-    "transaction": "Quy trình con",
-    "adHocSubProcess": "Quy trình con",
+    "startEvent": N_("Beginning"),
+    "endEvent": N_("End"),
+    "intermediateCatchEvent": N_("Awaited event"),
+    "intermediateThrowEvent": N_("Raised event"),
+    "boundaryEvent": N_("Event on a step"),
+    "exclusiveGateway": N_("Branching point"),
+    "inclusiveGateway": N_("Branching point"),
+    "complexGateway": N_("Branching point"),
+    "eventBasedGateway": N_("Event waiting point"),
+    "parallelGateway": N_("Parallel point"),
+    "callActivity": N_("Sub-process"),
+    "subProcess": N_("Sub-process"),
+    "transaction": N_("Sub-process"),
+    "adHocSubProcess": N_("Sub-process"),
 }
-UNNAMED_STEP_LABEL = "Bước"
-NO_DIAGRAM_MESSAGE = "Mô hình không có thông tin sơ đồ"
+UNNAMED_STEP_LABEL = N_("Step")
+NO_DIAGRAM_MESSAGE = N_("The model has no diagram information")
+DIAGRAM_MSGIDS = frozenset(
+    {*STATE_LABELS.values(), TAKEN_LABEL, *KIND_LABELS.values(), UNNAMED_STEP_LABEL, NO_DIAGRAM_MESSAGE}
+)
+
+
+@dataclass(frozen=True)
+class DiagramWords:
+    """The diagram's own words in one language: each of `DIAGRAM_MSGIDS` with its translation, the msgid itself
+    (English) where none is given. A value, so that a drawing kept with the words it was drawn in
+    (`workflows.instances.instance_diagram`) is found again only for a reader of that language."""
+
+    translations: tuple[tuple[str, str], ...] = ()
+    _table: dict[str, str] = field(init=False, repr=False, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_table", dict(self.translations))
+
+    @classmethod
+    def translated_by(cls, translate: Callable[[str], str]) -> DiagramWords:
+        """The words as `translate` (a catalog's gettext) gives them."""
+        return cls(tuple((msgid, translate(msgid)) for msgid in sorted(DIAGRAM_MSGIDS)))
+
+    def __getitem__(self, msgid: str) -> str:
+        return self._table.get(msgid, msgid)
+
+
+ENGLISH = DiagramWords()
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 BPMNDI_NS = "http://www.omg.org/spec/BPMN/20100524/DI"
@@ -276,11 +316,11 @@ def _name(element: etree._Element) -> str:
     return unicodedata.normalize("NFC", (element.get("name") or "").strip())
 
 
-def _spoken_name(element: etree._Element | None) -> str:
+def _spoken_name(element: etree._Element | None, words: DiagramWords) -> str:
     """An element as its hover text names it: its name, else what kind of element it is — never its id."""
     if element is None:
-        return UNNAMED_STEP_LABEL
-    return _name(element) or KIND_LABELS.get(_local(element), UNNAMED_STEP_LABEL)
+        return words[UNNAMED_STEP_LABEL]
+    return _name(element) or words[KIND_LABELS.get(_local(element), UNNAMED_STEP_LABEL)]
 
 
 def _find_plane(root: etree._Element, process_id: str) -> etree._Element | None:
@@ -549,11 +589,13 @@ class _Renderer:
         states: Mapping[str, ElementState],
         taken: set[str],
         prefix: str,
+        words: DiagramWords,
     ) -> None:
         self.index = index
         self.states = states
         self.taken = taken
         self.prefix = prefix
+        self.words = words
 
     # -- containers -------------------------------------------------------------------------
     def container(self, shape: _Shape) -> str:
@@ -602,7 +644,7 @@ class _Renderer:
                 extra.append("expanded")
             body = self._activity(shape, expanded=expanded)
         classes = " ".join(["node", family, kind, *extra, state.value])
-        hover = _title(f"{_spoken_name(shape.element)} — {STATE_LABELS[state]}")
+        hover = _title(f"{_spoken_name(shape.element, self.words)} — {self.words[STATE_LABELS[state]]}")
         return f'<g class="{classes}" data-element-id="{_esc(element_id)}" data-state="{state.value}">{hover}{body}</g>'
 
     def _activity(self, shape: _Shape, *, expanded: bool) -> str:
@@ -776,7 +818,7 @@ class _Renderer:
         css = "flow " + edge.kind + (" association" if edge.kind.endswith("Association") else "")
         if taken:
             css += " taken"
-        hover_text = self._edge_hover(edge, name) + (f" — {TAKEN_LABEL}" if taken else "")
+        hover_text = self._edge_hover(edge, name) + (f" — {self.words[TAKEN_LABEL]}" if taken else "")
         hover = _title(hover_text) if hover_text else ""
         return f'<g class="{css}" data-element-id="{_esc(element_id)}">{hover}{"".join(parts)}</g>'
 
@@ -787,7 +829,7 @@ class _Renderer:
             return name
         source = self.index.get(edge.element.get("sourceRef") or "")
         target = self.index.get(edge.element.get("targetRef") or "")
-        return f"{_spoken_name(source)} → {_spoken_name(target)}"
+        return f"{_spoken_name(source, self.words)} → {_spoken_name(target, self.words)}"
 
     def _is_default(self, flow: etree._Element) -> bool:
         source = self.index.get(flow.get("sourceRef") or "")
@@ -836,12 +878,14 @@ def render_svg(
     title: str | None = None,
     *,
     infer_taken_flows: bool = True,
+    words: DiagramWords = ENGLISH,
 ) -> str:
     """Render the diagram of `process_id` as an SVG document (a `str`, to be sent or inlined as UTF-8).
 
     `states` maps BPMN element ids to their state; elements not in it are pending. `taken_flows` are
     sequence-flow ids to highlight; unless `infer_taken_flows` is false, the flows whose source and target
-    are both completed or current are added (see the module docstring for why this is approximate).
+    are both completed or current are added (see the module docstring for why this is approximate). `words`: the
+    diagram's own words in the reader's language (the model's names are drawn as written); English by default.
 
     The diagram drawn is the BPMN plane of the process itself or of a collaboration in which it takes part
     (all pools of that collaboration are drawn). A model without such a plane, or whose plane holds nothing
@@ -861,14 +905,14 @@ def render_svg(
     plane = _find_plane(root, process_id)
     shapes, edges = _collect(plane, index) if plane is not None else ([], [])
     if not shapes and not edges:
-        return _fallback_svg(heading)
+        return _fallback_svg(heading, words[NO_DIAGRAM_MESSAGE])
 
     normalised = _normalise_states(states)
     taken = set(taken_flows)
     if infer_taken_flows:
         taken |= _infer_taken(index, normalised)
     prefix = "bpmn-" + re.sub(r"[^A-Za-z0-9_-]", "_", process_id)
-    renderer = _Renderer(index, normalised, taken, prefix)
+    renderer = _Renderer(index, normalised, taken, prefix, words)
 
     pools = [s for s in shapes if s.kind == "participant"]
     lanes = [s for s in shapes if s.kind == "lane"]
@@ -933,12 +977,12 @@ def _extent(shapes: list[_Shape], edges: list[_Edge]) -> tuple[float, float, flo
     return min(xs), min(ys), max(xs), max(ys)
 
 
-def _fallback_svg(heading: str) -> str:
+def _fallback_svg(heading: str, message: str) -> str:
     label = _esc(heading)
     return (
         '<svg xmlns="http://www.w3.org/2000/svg" class="bpmn-diagram no-diagram" viewBox="0 0 400 60" '
-        f'width="400" height="60" role="img" aria-label="{label}: {_esc(NO_DIAGRAM_MESSAGE)}">'
+        f'width="400" height="60" role="img" aria-label="{label}: {_esc(message)}">'
         f"<title>{label}</title><style>{_STYLE}</style>"
         '<rect x="0.5" y="0.5" width="399" height="59" rx="6" style="fill:#f8fafc;stroke:#cbd5e1"/>'
-        f'<text class="message" x="200" y="35" text-anchor="middle">{_esc(NO_DIAGRAM_MESSAGE)}</text></svg>'
+        f'<text class="message" x="200" y="35" text-anchor="middle">{_esc(message)}</text></svg>'
     )

@@ -38,7 +38,7 @@ from workflows.access import can_view_instance, holds_role_over_instance, in_sub
 from workflows.assignment import chain_of
 from workflows.audit import instance_chain
 from workflows.db import folded
-from workflows.diagram import element_states_from_workflow, render_svg
+from workflows.diagram import ENGLISH, DiagramWords, element_states_from_workflow, render_svg
 from workflows.engine.runtime import Definition, ProcessEngine, instance_data
 from workflows.errors import NotFound
 from workflows.inbox import PER_PAGE, visible_instances_query
@@ -547,10 +547,17 @@ class InstanceDetail:
 
 
 def load_instance_detail(
-    session: Session, engine: ProcessEngine, user: User, instance_id: int, *, locale: str = "vi"
+    session: Session,
+    engine: ProcessEngine,
+    user: User,
+    instance_id: int,
+    *,
+    locale: str = "vi",
+    diagram_words: DiagramWords = ENGLISH,
 ) -> InstanceDetail:
     """Everything the instance page shows; NotFound when the instance is missing or outside the user's scope."""
-    return instance_detail(session, engine, user, load_visible_instance(session, user, instance_id), locale=locale)
+    instance = load_visible_instance(session, user, instance_id)
+    return instance_detail(session, engine, user, instance, locale=locale, diagram_words=diagram_words)
 
 
 def instance_detail(
@@ -561,10 +568,12 @@ def instance_detail(
     *,
     locale: str = "vi",
     every_event: bool = False,
+    diagram_words: DiagramWords = ENGLISH,
 ) -> InstanceDetail:
     """Everything the instance page shows of an instance the caller has already checked the user may see; one
     workflow load serves both the data and the diagram, one read of people's names the timeline and the starter.
-    `every_event`: the inspector's timeline (see `timeline`)."""
+    `every_event`: the inspector's timeline (see `timeline`). `diagram_words`: the diagram's own words in the
+    reader's language (the web layer translates them, `webapp.i18n.diagram_words`)."""
     definition = engine.definition(session, instance.process_version_id)
     workflow = engine.load(definition, instance)
     names = field_names(definition, locale)
@@ -580,7 +589,7 @@ def instance_detail(
         comments=instance_comments(session, instance.id),
         attachments=attachments,
         timeline=events.timeline(names),
-        diagram_svg=instance_diagram(definition, workflow),
+        diagram_svg=instance_diagram(definition, workflow, words=diagram_words),
         can_comment=can_comment(user),
         can_cancel=can_cancel_instance(session, user, instance),
         sees_errors=sees_errors(user),
@@ -1195,24 +1204,33 @@ def _parse_datetime(value: Any) -> datetime | None:
 # -- the diagram --------------------------------------------------------------------------------------------
 
 
-def instance_diagram(definition: Definition, workflow: Any, title: str | None = None) -> str | None:
+def instance_diagram(
+    definition: Definition, workflow: Any, title: str | None = None, *, words: DiagramWords = ENGLISH
+) -> str | None:
     """The version's diagram with this workflow's progress; None when no stored file defines the process.
 
-    Drawn once per version and progress (instances at the same step look the same): parsing the model and laying
-    out the SVG cost more than the rest of the instance page together."""
+    Drawn once per version, progress and language (instances at the same step look the same to readers of one
+    language): parsing the model and laying out the SVG cost more than the rest of the instance page together."""
     source = definition.diagram_source
     if source is None:
         return None
     states, taken = element_states_from_workflow(workflow)
     title = title or f"{definition.name} v{definition.version}"
     progress = tuple(sorted((element, str(state)) for element, state in states.items()))
-    key = ("diagram", progress, frozenset(taken), title)
-    return str(definition.derived(key, lambda: render_svg(source, definition.process_id, states, taken, title=title)))
+    # The words are part of the key: an English reader must not be served the drawing a Vietnamese one was.
+    key = ("diagram", progress, frozenset(taken), title, words)
+    return str(
+        definition.derived(
+            key, lambda: render_svg(source, definition.process_id, states, taken, title=title, words=words)
+        )
+    )
 
 
-def diagram_for(session: Session, engine: ProcessEngine, instance: ProcessInstance) -> str | None:
+def diagram_for(
+    session: Session, engine: ProcessEngine, instance: ProcessInstance, *, words: DiagramWords = ENGLISH
+) -> str | None:
     definition = engine.definition(session, instance.process_version_id)
-    return instance_diagram(definition, engine.load(definition, instance))
+    return instance_diagram(definition, engine.load(definition, instance), words=words)
 
 
 # -- starting -----------------------------------------------------------------------------------------------

@@ -1281,13 +1281,19 @@ def test_reading_an_instances_data_is_logged_as_a_read_of_the_instance(
     assert (views[-1].object_kind, views[-1].viewer_name) == ("instance", "head1")
 
 
-def test_diagram_shows_progress(api: Api, two_communes: dict) -> None:
+def test_diagram_shows_progress(api: Api, app: Flask, two_communes: dict) -> None:
     response = api.get(f"/api/v1/instances/{two_communes['x001_review']}/diagram.svg", "officer1")
     assert response.status_code == 200 and response.mimetype == "image/svg+xml"
     svg = response.get_data(as_text=True)
     assert "<svg" in svg and "current" in svg and "completed" in svg
     assert "script-src" not in response.headers["Content-Security-Policy"]
     assert response.headers["Content-Security-Policy"].startswith("default-src 'none'")
+    assert "Xem xét, phê duyệt — Đang thực hiện" in svg  # the diagram's own words in the user's language
+    with app.app_context():
+        db.session.execute(update(User).where(User.username == "officer1").values(locale="en"))
+        db.session.commit()
+    english = api.get(f"/api/v1/instances/{two_communes['x001_review']}/diagram.svg", "officer1").get_data(as_text=True)
+    assert "Xem xét, phê duyệt — In progress" in english and "Đang thực hiện" not in english
 
 
 # -- audit -------------------------------------------------------------------------------------------------

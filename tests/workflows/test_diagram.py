@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,15 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.util.task import TaskState
 
-from workflows.diagram import NO_DIAGRAM_MESSAGE, ElementState, element_states_from_workflow, render_svg
+from workflows.diagram import (
+    DIAGRAM_MSGIDS,
+    ENGLISH,
+    NO_DIAGRAM_MESSAGE,
+    DiagramWords,
+    ElementState,
+    element_states_from_workflow,
+    render_svg,
+)
 from workflows.errors import Invalid
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -146,9 +155,9 @@ def test_sample_approval_renders_every_flow_node_with_its_state() -> None:
     assert "taken" not in _classes(_by_id(root, "Flow_review_outcome"))
 
     hover = {t.text for t in root.iter(f"{{{SVG}}}title")}
-    assert "Xem xét, phê duyệt — Đang thực hiện" in hover
-    assert "Lập đề nghị — Đã hoàn thành" in hover
-    assert "Đã phê duyệt — Chưa thực hiện" in hover
+    assert "Xem xét, phê duyệt — In progress" in hover
+    assert "Lập đề nghị — Completed" in hover
+    assert "Đã phê duyệt — Not started" in hover
 
 
 def test_output_is_self_contained() -> None:
@@ -219,7 +228,7 @@ def test_names_are_escaped() -> None:
     assert "<b>" not in svg
     root = _parse(svg)
     assert root.get("aria-label") == raw
-    assert {t.text for t in root.iter(f"{{{SVG}}}title")} >= {raw, f"{raw} — Đang thực hiện", f"{raw} — Đã hoàn thành"}
+    assert {t.text for t in root.iter(f"{{{SVG}}}title")} >= {raw, f"{raw} — In progress", f"{raw} — Completed"}
     # Wrapping may split the name over several lines; it must come back whole.
     joined = "".join("".join(t.itertext()) for t in _by_id(root, "work").iter(f"{{{SVG}}}text"))
     assert joined.replace(" ", "") == raw.replace(" ", "")
@@ -229,23 +238,56 @@ def test_names_are_escaped() -> None:
 
 def test_a_flows_hover_names_the_steps_it_joins_never_an_id() -> None:
     """Decision 0095: a flow without a name reads "<source> → <target>", then its state; an element without a name
-    is called by its kind ("Kết thúc"), never by the model's id."""
+    is called by its kind ("End"), never by the model's id."""
     svg = render_svg(SAMPLE.read_bytes(), "sample_approval", SAMPLE_STATES)
     root = _parse(svg)
     hover = {t.text for t in root.iter(f"{{{SVG}}}title")}
-    assert "Lập đề nghị → Xem xét, phê duyệt — Đã đi qua" in hover
-    assert "Bắt đầu → Khởi tạo — Đã đi qua" in hover
+    assert "Lập đề nghị → Xem xét, phê duyệt — Taken" in hover
+    assert "Bắt đầu → Khởi tạo — Taken" in hover
     assert "Đồng ý" in hover  # a named flow, not taken: its name alone
     ids = _flow_node_ids(SAMPLE, "sample_approval") | {
         e.get("id") for e in etree.parse(SAMPLE).iter(f"{{{BPMN}}}sequenceFlow")
     }
-    shown = [text for text in hover if any(element_id in text for element_id in ids)]
+    # Whole words: the English "Not started" is not the start event's id `start`.
+    shown = [text for text in hover if any(re.search(rf"\b{re.escape(element_id)}\b", text) for element_id in ids)]
     assert shown == [], shown
 
     tiny = _parse(render_svg(_model("Xử lý"), "tiny", {"start": "completed", "work": "completed", "done": "completed"}))
     tiny_hover = {t.text for t in tiny.iter(f"{{{SVG}}}title")}
-    assert "Xử lý → Kết thúc — Đã đi qua" in tiny_hover and "Kết thúc — Đã hoàn thành" in tiny_hover
+    assert "Xử lý → End — Taken" in tiny_hover and "End — Completed" in tiny_hover
     assert not any("f2" in text or "done" in text for text in tiny_hover)
+
+
+def test_the_diagrams_own_words_are_drawn_in_the_words_it_is_given() -> None:
+    """Decision 0103: the engine draws its own words through `words` (the web layer gives them in the reader's
+    language), and the model's names as they are written."""
+    marked = DiagramWords.translated_by(lambda msgid: f"«{msgid}»")
+    states = {"start": "completed", "work": "current", "done": "error"}
+    hover = [t.text for t in _parse(render_svg(_model("Xử lý"), "tiny", states, words=marked)).iter(f"{{{SVG}}}title")]
+    assert hover == [
+        "Xử lý",
+        "Xử lý — «Taken»",
+        "Xử lý → «End»",
+        "Xử lý — «Completed»",
+        "Xử lý — «In progress»",
+        "«End» — «Error»",
+    ]
+    no_diagram = _parse(render_svg(_model("Việc", with_di=False), "tiny", words=marked))
+    assert "«The model has no diagram information»" in _texts(no_diagram)
+    assert no_diagram.get("aria-label") == "Việc: «The model has no diagram information»"
+    # A word without a translation is drawn as its msgid, which is English.
+    assert render_svg(_model("Việc"), "tiny", states) == render_svg(_model("Việc"), "tiny", states, words=ENGLISH)
+    assert DiagramWords()[NO_DIAGRAM_MESSAGE] == NO_DIAGRAM_MESSAGE == "The model has no diagram information"
+
+
+def test_words_are_a_value_keyed_by_what_they_say() -> None:
+    """The drawings' cache is keyed by the words (workflows.instances.instance_diagram): the same words are one key,
+    other words another."""
+    upper = DiagramWords.translated_by(str.upper)
+    assert upper == DiagramWords.translated_by(str.upper) and hash(upper) == hash(DiagramWords.translated_by(str.upper))
+    assert upper != ENGLISH and upper != DiagramWords.translated_by(str.lower)
+    assert {msgid for msgid, _word in upper.translations} == DIAGRAM_MSGIDS
+    assert upper["Taken"] == "TAKEN" and upper["not one of the words"] == "not one of the words"
 
 
 def test_unsafe_xml_is_refused() -> None:

@@ -17,6 +17,7 @@ from webapp.admin.forms import ReinstateForm, RollbackForm, WithdrawForm
 from webapp.audit.signing import key_missing as export_key_missing
 from webapp.extensions import db
 from webapp.http import act, translated
+from webapp.i18n import diagram_words
 from webapp.instances.views import DOWNLOAD_POLICY, ROLE_LABELS, page_with_diagram
 from workflows.deployment.comparison import changes_from_previous, load_version, version_models
 from workflows.deployment.operations import (
@@ -376,7 +377,8 @@ def show_version(process_id: str, version: int) -> Response:
         abort(404)
     source = defining_bpmn_file(found)
     # Drawn without any instance's progress: every step is shown as not yet reached.
-    svg = render_svg(source, process_id, title=f"{found.name} v{found.version}") if source is not None else None
+    title = f"{found.name} v{found.version}"
+    svg = render_svg(source, process_id, title=title, words=diagram_words()) if source is not None else None
     page = render_template(
         "admin/version.html",
         process_id=process_id,

@@ -23,6 +23,7 @@ from webapp.api.openapi import openapi_document
 from webapp.audit.reads import read_logged
 from webapp.extensions import db, login_manager
 from webapp.http import act, process_engine, status_for, translated
+from webapp.i18n import diagram_words
 from webapp.own_start_pages import own_start_page, refusal_message
 from workflows.access import visible_units
 from workflows.audit import instance_chain, verify_chains
@@ -417,7 +418,8 @@ def history(instance_id: int) -> ResponseReturnValue:
 
 @bp.get(f"/instances/<{ID}:instance_id>/diagram.svg")
 def diagram(instance_id: int) -> ResponseReturnValue:
-    svg = diagram_for(db.session, process_engine(), load_visible_instance(db.session, _user(), instance_id))
+    instance = load_visible_instance(db.session, _user(), instance_id)
+    svg = diagram_for(db.session, process_engine(), instance, words=diagram_words())
     if svg is None:
         raise NotFound("this process has no diagram")
     response = Response(svg, mimetype="image/svg+xml")

@@ -24,7 +24,7 @@ from webapp.audit.signing import SigningKeyMissing, signing_key, trusted_keys
 from webapp.downloads import export_format, format_problems, send_table
 from webapp.extensions import db
 from webapp.http import act, problem_text, process_engine, translated
-from webapp.i18n import tally_text
+from webapp.i18n import diagram_words, tally_text
 from webapp.instances.views import STATUS_LABELS, labels, page_with_diagram
 from webapp.query_args import id_arg, page_arg
 from webapp.registry.views import readable_history
@@ -173,7 +173,14 @@ def _worded(page: ListPage) -> dict[str, Any]:
 
 
 def _render_history(instance: ProcessInstance, *, note_form: NoteForm | None = None, status: int = 200) -> Response:
-    history = instance_history(db.session, process_engine(), current_user, instance, locale=str(get_locale() or "vi"))
+    history = instance_history(
+        db.session,
+        process_engine(),
+        current_user,
+        instance,
+        locale=str(get_locale() or "vi"),
+        diagram_words=diagram_words(),
+    )
     page = render_template(
         "audit/instance.html",
         history=history,

@@ -34,6 +34,7 @@ from webapp import display_zone
 from webapp.audit.reads import read_logged
 from webapp.extensions import db
 from webapp.http import act, process_engine, status_for, translated
+from webapp.i18n import diagram_words
 from webapp.instances.forms import CancelForm, CommentForm, StartForm
 from webapp.own_start_pages import own_page_links, own_start_page, refusal_message
 from webapp.query_args import parse_id
@@ -275,7 +276,14 @@ def _render_show(
     cancel_form: CancelForm | None = None,
     status: int = 200,
 ) -> Response:
-    detail = instance_detail(db.session, process_engine(), current_user, instance, locale=str(get_locale() or "vi"))
+    detail = instance_detail(
+        db.session,
+        process_engine(),
+        current_user,
+        instance,
+        locale=str(get_locale() or "vi"),
+        diagram_words=diagram_words(),
+    )
     may_hand_on = any(
         holds_role_over_instance(db.session, current_user, role, detail.instance) for role in REASSIGNING_ROLES
     )
@@ -303,7 +311,7 @@ def show(instance_id: int) -> Response:
 @bp.get("/instances/<int:instance_id>/diagram.svg")
 @login_required
 def diagram(instance_id: int) -> Response:
-    svg = diagram_for(db.session, process_engine(), _load(instance_id))
+    svg = diagram_for(db.session, process_engine(), _load(instance_id), words=diagram_words())
     if svg is None:
         abort(404)
     response = make_response(svg)

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from workflows.access import ancestry
 from workflows.audit import ChainBreak, instance_chain, verify_chains
+from workflows.diagram import ENGLISH, DiagramWords
 from workflows.engine.runtime import ProcessEngine
 from workflows.errors import NotFound
 from workflows.exports import audit_roots
@@ -184,18 +185,33 @@ class InstanceHistory:
 
 
 def load_instance_history(
-    session: Session, engine: ProcessEngine, user: User, instance_id: int, *, locale: str = "vi"
+    session: Session,
+    engine: ProcessEngine,
+    user: User,
+    instance_id: int,
+    *,
+    locale: str = "vi",
+    diagram_words: DiagramWords = ENGLISH,
 ) -> InstanceHistory:
     """NotFound outside the user's scope, like the instance page (the caller checked they are an inspector)."""
-    return instance_history(session, engine, user, load_visible_instance(session, user, instance_id), locale=locale)
+    instance = load_visible_instance(session, user, instance_id)
+    return instance_history(session, engine, user, instance, locale=locale, diagram_words=diagram_words)
 
 
 def instance_history(
-    session: Session, engine: ProcessEngine, user: User, instance: ProcessInstance, *, locale: str = "vi"
+    session: Session,
+    engine: ProcessEngine,
+    user: User,
+    instance: ProcessInstance,
+    *,
+    locale: str = "vi",
+    diagram_words: DiagramWords = ENGLISH,
 ) -> InstanceHistory:
     """The history of an instance the caller has already checked the user may see."""
     # Every event, where the instance page folds a step's data changes into its completion.
-    detail = instance_detail(session, engine, user, instance, locale=locale, every_event=True)
+    detail = instance_detail(
+        session, engine, user, instance, locale=locale, every_event=True, diagram_words=diagram_words
+    )
     instance_id = instance.id
     entries = detail.timeline
     lanes = {
