@@ -324,18 +324,30 @@ def _nav_items(facts: Any) -> list[dict[str, Any]]:
     return items
 
 
+# Everything is served by the app itself (it must work offline); no inline scripts. A view may set its own (the
+# instance pages' policy names their drawings' style hashes): only the headers a response lacks are added.
+SECURITY_HEADERS = (
+    (
+        "Content-Security-Policy",
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "frame-ancestors 'none'; form-action 'self'; base-uri 'self'",
+    ),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "same-origin"),
+    ("X-Frame-Options", "DENY"),
+)
+_SECURITY_HEADERS_BY_KEY = tuple((name.lower(), name, value) for name, value in SECURITY_HEADERS)
+
+
 def _init_security_headers(app: Flask) -> None:
     @app.after_request
     def headers(response: Response) -> Response:
-        # Everything is served by the app itself (it must work offline); no inline scripts.
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-            "frame-ancestors 'none'; form-action 'self'; base-uri 'self'",
-        )
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("X-Frame-Options", "DENY")
+        # What `setdefault` does for each, with one pass over the response's headers instead of one per header
+        # (every request: 10 µs instead of 22, decision 0101).
+        present = {name.lower() for name, _value in response.headers.to_wsgi_list()}
+        for key, name, value in _SECURITY_HEADERS_BY_KEY:
+            if key not in present:
+                response.headers.add(name, value)
         return response
 
 

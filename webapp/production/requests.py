@@ -65,33 +65,37 @@ def init_app(app: Flask) -> None:
 
     @app.after_request
     def finish(response: Response) -> Response:
-        started = g.get("request_started")
+        # The request and g once, not through their proxies at each use: every request passes here (decision 0101).
+        current = request._get_current_object()  # type: ignore[attr-defined]
+        state = g._get_current_object()  # type: ignore[attr-defined]
+        started = state.get("request_started")
         if started is None:
             return response
         seconds = time.perf_counter() - started
-        cpu_seconds = time.process_time() - g.request_cpu_started
-        endpoint = request.endpoint or "unmatched"
-        metrics.request_seconds.labels(endpoint, request.method).observe(seconds)
+        cpu_seconds = time.process_time() - state.request_cpu_started
+        endpoint = current.endpoint or "unmatched"
+        method, path, status = current.method, current.path, response.status_code
+        metrics.request_seconds.labels(endpoint, method).observe(seconds)
         metrics.request_cpu_seconds.labels(endpoint).inc(cpu_seconds)
-        advanced = g.get("advanced", [])
-        if endpoint in COMPLETION_ENDPOINTS and response.status_code < 400:
+        advanced = state.get("advanced", [])
+        if endpoint in COMPLETION_ENDPOINTS and status < 400:
             for _instance_id, process_id in advanced:
                 metrics.completions.labels(process_id or "unknown").inc()
-        user_id = _user_id(g.get("_login_user"))
-        instance_id = advanced[0][0] if advanced else (request.view_args or {}).get("instance_id")
-        response.headers["X-Request-Id"] = g.request_id
+        user_id = _user_id(state.get("_login_user"))
+        instance_id = advanced[0][0] if advanced else (current.view_args or {}).get("instance_id")
+        response.headers["X-Request-Id"] = state.request_id
         log.info(
             "%s %s %s",
-            request.method,
-            request.path,
-            response.status_code,
+            method,
+            path,
+            status,
             extra={
                 "event": "request",
-                "request_id": g.request_id,
-                "method": request.method,
-                "path": request.path,
+                "request_id": state.request_id,
+                "method": method,
+                "path": path,
                 "endpoint": endpoint,
-                "status": response.status_code,
+                "status": status,
                 "user_id": user_id,
                 "instance_id": instance_id,
                 "process_id": advanced[0][1] if advanced else None,

@@ -191,7 +191,7 @@ class ProcessEngine:
         attributes = definition.task_attributes if definition is not None else {}
         return [
             describe_user_task(task, attributes.get(task.task_spec.bpmn_id or "", {}), self.script_engine)
-            for task in workflow.get_tasks(state=TaskState.READY, manual=True)
+            for task in ready_manual_tasks(workflow)
         ]
 
 
@@ -376,6 +376,27 @@ def tasks_in_state(workflow: BpmnWorkflow, state: int) -> list[Any]:
     if workflow.subprocesses or state & TaskState.PREDICTED_MASK or not state & TaskState.DEFINITE_MASK:
         return workflow.get_tasks(state=state)
     return [task for task in workflow.tasks.values() if task.state & state]
+
+
+def ready_manual_tasks(workflow: BpmnWorkflow) -> list[Any]:
+    """`workflow.get_tasks(state=TaskState.READY, manual=True)`, in its order (the order of the new task rows).
+
+    After every completion: the walk visits every task of the tree (decision 0038); one pass over the task dict finds
+    the same READY tasks, and their places in the tree — the index of each ancestor among its parent's children,
+    from the root down — sort them as the depth-first walk meets them (decision 0101)."""
+    if workflow.subprocesses:
+        return workflow.get_tasks(state=TaskState.READY, manual=True)
+    found = [task for task in tasks_in_state(workflow, TaskState.READY) if task.task_spec.manual]
+    return found if len(found) < 2 else sorted(found, key=_tree_place)
+
+
+def _tree_place(task: Any) -> list[int]:
+    place = []
+    while (parent := task.parent) is not None:
+        place.append(parent._children.index(task.id))
+        task = parent
+    place.reverse()
+    return place
 
 
 def waiting_timer_tasks(workflow: BpmnWorkflow) -> dict[Any, tuple[Any, str]]:

@@ -1,13 +1,22 @@
 """One JSON object per line: what log shippers read without parsing prose. Used by `canbo serve` and `canbo worker`
-(CANBO_LOG_FORMAT=json). Fields passed as `extra=` that are in FIELDS become keys of the line."""
+(CANBO_LOG_FORMAT=json). Fields passed as `extra=` that are in FIELDS become keys of the line.
+
+Every request writes one line, so the line is written with orjson (decision 0101): the same document as
+`json.dumps(line, ensure_ascii=False, default=str)` in a fraction of its time — only the spacing differs (compact).
+Only lines of plain values (strings, integers, finite floats, booleans, None: a request line) take that way; any
+other value — a datetime, an enum, a nested structure, NaN — and whatever orjson refuses (an integer past 64 bits, a
+lone surrogate) are written by `json.dumps` as before."""
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 import sys
 from datetime import UTC, datetime
 from typing import Any, TextIO
+
+import orjson
 
 FIELDS = (
     "event",
@@ -42,6 +51,23 @@ class JsonLineFormatter(logging.Formatter):
                 line[name] = value
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
+        return json_line(line)
+
+
+# The values orjson writes exactly as the standard library does (a subclass — an enum — is left to it: orjson would
+# write an Enum's value where `default=str` wrote its name).
+_PLAIN = frozenset({str, int, bool, type(None)})
+
+
+def json_line(line: dict[str, Any]) -> str:
+    """`json.dumps(line, ensure_ascii=False, default=str)`, compact, through orjson when every value is plain."""
+    for value in line.values():
+        kind = type(value)
+        if kind not in _PLAIN and not (kind is float and math.isfinite(value)):
+            return json.dumps(line, ensure_ascii=False, default=str)  # nested, a datetime, NaN …: as before
+    try:
+        return orjson.dumps(line).decode()
+    except TypeError:  # an integer past 64 bits, a lone surrogate
         return json.dumps(line, ensure_ascii=False, default=str)
 
 
