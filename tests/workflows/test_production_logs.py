@@ -39,7 +39,11 @@ class Point:
 LINES = [
     {"event": "request", "method": "GET", "path": "/api/v1/tasks", "status": 200, "user_id": 3, "cpu_ms": 2.51},
     {"msg": "Đề nghị cấp phòng họp — “quoted” \\ \n\t", "duration_ms": 0.1, "instance_id": None, "ok": True},
-    {"when": datetime(2026, 12, 6, 13, 0, 1, 5000), "aware": datetime(2026, 12, 6, tzinfo=UTC), "day": date(2026, 1, 2)},
+    {
+        "when": datetime(2026, 12, 6, 13, 0, 1, 5000),
+        "aware": datetime(2026, 12, 6, tzinfo=UTC),
+        "day": date(2026, 1, 2),
+    },
     {"colour": Colour.RED, "level": Level.HIGH, "status": Status.OPEN, "point": Point(1), "id": UUID(int=5)},
     {"large": 2**70, "small": -(2**63), "float": 1e16, "tiny": 5e-324, "neg_zero": -0.0},
     {"nested": {"a": [1, 2.5, "x", None]}, "set": {1}, "bytes": b"ab"},
