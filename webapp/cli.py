@@ -38,6 +38,7 @@ from webapp.audit.cli import (
     verify_against,
     verify_export_command,
 )
+from webapp.ballots.wording import box_question_in
 from webapp.config import ConfigError
 from webapp.evaluation import evaluation_policy, reminder_leads
 from webapp.evaluation.rollup_cli import annual_command, rollup_command
@@ -710,7 +711,7 @@ def _worker_pass(
     digest of overdue work, the daily anchor."""
     beat(session_factory, identity, 0)  # alive before a long run too, not only after it
     run = run_due_timers(session_factory, _engine())
-    mail = run_notifications(session_factory, smtp, reminders=reminder_leads())
+    mail = run_notifications(session_factory, smtp, reminders=reminder_leads(), ballot_question=box_question_in)
     if mail.created or mail.emailed or mail.failed:
         click.echo(f"notifications: {mail.created} created, {mail.emailed} e-mailed, {mail.failed} failed")
     beat(session_factory, identity, run.instances + len(run.failures) + mail.created + mail.emailed)

@@ -52,6 +52,7 @@ from workflows.rules.ballots import (
     count_ballots,
     is_own_ballot,
     members_count_problems,
+    nobody_attended_problems,
     paper_count_problems,
     tally,
 )
@@ -69,6 +70,7 @@ __all__ = [
     "can_view_minutes",
     "cast_ballot",
     "close_box",
+    "close_nobody_attended",
     "enter_paper_tally",
     "load_box",
     "mark_attendance",
@@ -499,6 +501,37 @@ def close_box(session: Session, *, actor: User, box_id: int) -> TallyResult:
         issued=present,
         returned=len(contents),
         valid=len(contents),
+    )
+    return _finish(session, box, actor, result)
+
+
+def close_nobody_attended(session: Session, *, actor: User, box_id: int, confirmed: bool) -> TallyResult:
+    """Close a box, online or paper, whose conference nobody attended: the attendance of zero is recorded as the
+    secretary's deliberate word (`nobody_attended` in the chain) and the tally is a missed quorum, so the procedure
+    goes on as after any missed quorum (decision 0102). Refused while anyone is recorded present or unconfirmed."""
+    box = _lock_box(session, box_id)
+    if not can_manage_box(session, actor, box):
+        raise NotAllowed("You may not manage this ballot.")
+    _require_open(box)
+    summoned, present = _attendance(session, box)
+    problems = nobody_attended_problems(present=present, confirmed=confirmed)
+    if problems:
+        raise Invalid("The ballot cannot be closed as a conference nobody attended.", problems)
+    # Nobody present: nobody could vote online (a member who voted cannot be marked absent), so no ballot exists.
+    _audit(
+        session, box, actor, "ballot_attendance", {"box_id": box.id, "present": [], "count": 0, "nobody_attended": True}
+    )
+    keys = [c["key"] for c in box.candidates]
+    result = tally(
+        BallotRules.from_json(box.rules),
+        keys,
+        {},
+        members=box.members_count,
+        summoned=summoned,
+        present=0,
+        issued=0,
+        returned=0,
+        valid=0,
     )
     return _finish(session, box, actor, result)
 

@@ -21,7 +21,7 @@ import json
 import logging
 import smtplib
 import ssl
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from email.message import EmailMessage
@@ -101,6 +101,15 @@ class MailLink:
     page: str  # "trang “Chỉ tiêu”, mục “…”"
 
 
+# How the web layer words a ballot box's question for a reader of a locale (the earlier conference's result, §7):
+# the notice that a ballot waits for an elector carries the question as their ballot pages show it (decision 0102).
+BallotQuestion = Callable[[BallotBox, str], str]
+
+
+def _stored_question(box: BallotBox, locale: str) -> str:
+    return box.question
+
+
 @dataclass
 class SmtpSettings:
     host: str
@@ -162,10 +171,12 @@ def run_notifications(
     smtp: SmtpSettings | None,
     *,
     reminders: Mapping[str, timedelta] | None = None,
+    ballot_question: BallotQuestion = _stored_question,
 ) -> NotificationRun:
     """One poll of the worker: derive new notifications, then e-mail what is pending. `reminders` gives some
-    processes their own reminder lead time (the monthly evaluation's policy: days before each deadline)."""
-    created = create_notifications(session_factory, reminders=reminders)
+    processes their own reminder lead time (the monthly evaluation's policy: days before each deadline);
+    `ballot_question` words a box's question for its electors."""
+    created = create_notifications(session_factory, reminders=reminders, ballot_question=ballot_question)
     mailed = send_pending_emails(session_factory, smtp)
     return NotificationRun(created=created, emailed=mailed.emailed, failed=mailed.failed, skipped=mailed.skipped)
 
@@ -176,6 +187,7 @@ def create_notifications(
     batch: int = 1000,
     due_soon: timedelta = timedelta(days=1),
     reminders: Mapping[str, timedelta] | None = None,
+    ballot_question: BallotQuestion = _stored_question,
 ) -> int:
     """Turn committed `task_opened` events into new_task/returned notifications and near or past deadlines into
     due_soon/overdue ones (due_soon: within `due_soon` of the deadline, or the process's own lead in `reminders`).
@@ -200,7 +212,7 @@ def create_notifications(
                 handed = [e.id for e in events if e.event_type == EventType.TASK_REASSIGNED]
                 created += _insert_missing(session, _from_task_reassigned(session, handed))
                 boxes = [e.id for e in events if e.event_type == BALLOT_OPENED]
-                created += _insert_ballot_notices(session, _from_ballot_opened(session, boxes))
+                created += _insert_ballot_notices(session, _from_ballot_opened(session, boxes, ballot_question))
             new_position = _settled_position(session, position, seen)
             if new_position != position:
                 session.execute(
@@ -592,10 +604,13 @@ class _BallotNotice:
     body: str
 
 
-def _from_ballot_opened(session: Session, event_ids: Sequence[int]) -> list[_BallotNotice]:
+def _from_ballot_opened(
+    session: Session, event_ids: Sequence[int], ballot_question: BallotQuestion = _stored_question
+) -> list[_BallotNotice]:
     """Every summoned member of a box opened for online voting who has not voted yet and is not the person the
     procedure is about: the ballot waits for them. Only that they are summoned — nothing of anyone's vote. A box
-    already closed when the worker reaches its event creates nothing."""
+    already closed when the worker reaches its event creates nothing. The question is worded for each member's
+    language by `ballot_question`, once per box and language."""
     if not event_ids:
         return []
     box_ids = [
@@ -606,9 +621,8 @@ def _from_ballot_opened(session: Session, event_ids: Sequence[int]) -> list[_Bal
         awaited_votes(
             BallotElector.user_id,
             User.cadre_id,
-            BallotBox.id,
-            BallotBox.instance_id,
-            BallotBox.question,
+            User.locale,
+            BallotBox,
             ProcessInstance.subject_cadre_id,
             ProcessVersion.name,
         )
@@ -619,22 +633,22 @@ def _from_ballot_opened(session: Session, event_ids: Sequence[int]) -> list[_Bal
         )
         .order_by(BallotBox.id, BallotElector.user_id)
     ).all()
-    return [
-        _BallotNotice(
-            user_id,
-            instance_id,
-            f"Phiếu bầu cần bỏ: {question}",
-            "\n".join(
-                [
-                    _case_line(process_name, instance_id),
-                    f"Hòm phiếu số {box_id}: {question}",
-                    "Mở trang Công việc của tôi để bỏ phiếu. Phiếu bầu là phiếu kín.",
-                ]
-            ),
-        )
-        for user_id, cadre_id, box_id, instance_id, question, subject_cadre_id, process_name in rows
-        if not is_own_ballot(cadre_id, subject_cadre_id)
-    ]
+    worded: dict[tuple[int, str], str] = {}
+    notices = []
+    for user_id, cadre_id, locale, box, subject_cadre_id, process_name in rows:
+        if is_own_ballot(cadre_id, subject_cadre_id):
+            continue
+        key = (box.id, locale or "vi")
+        if key not in worded:
+            worded[key] = ballot_question(box, key[1])
+        question = worded[key]
+        lines = [
+            _case_line(process_name, box.instance_id),
+            f"Hòm phiếu số {box.id}: {question}",
+            "Mở trang Công việc của tôi để bỏ phiếu. Phiếu bầu là phiếu kín.",
+        ]
+        notices.append(_BallotNotice(user_id, box.instance_id, f"Phiếu bầu cần bỏ: {question}", "\n".join(lines)))
+    return notices
 
 
 def _insert_ballot_notices(session: Session, notices: Iterable[_BallotNotice]) -> int:

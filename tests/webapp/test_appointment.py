@@ -41,7 +41,8 @@ from workflows.audit import verify_chains
 from workflows.db import transaction
 from workflows.deployment.operations import deploy_bundle
 from workflows.deployment.validation import BundleFile
-from workflows.models import AuditEvent, BallotBox, BallotElector, ProcessInstance
+from workflows.models import AuditEvent, BallotBox, BallotElector, Notification, ProcessInstance
+from workflows.notifications import BALLOT_OPENED
 from workflows.registry.demo import load_demo_province
 from workflows.registry.models import Cadre, CadrePosition, OrgUnit, PlanningEntry, Position, RoleAssignment, User
 from workflows.registry.records import add_position, local_today, remove_planning_entry
@@ -1295,3 +1296,76 @@ def test_the_ballot_steps_task_page_leads_to_its_ballot(
     assert f"/appointments/{instance_id}/ballot" in _doc(refused).xpath(links)
     box = _open_box(auth, instance_id, list(world["members"].values()))
     assert f"/ballots/{box}/manage" in _doc(client.get(f"/tasks/{task.id}")).xpath(links)
+
+
+def _ballots_to_cast_text(client: FlaskClient) -> str:
+    [section] = _doc(client.get("/inbox")).xpath("//section[@class='ballots-to-cast']")
+    return " ".join(section.text_content().split())
+
+
+def test_the_inbox_and_the_notices_carry_the_earlier_result_as_the_vote_page_words_it(
+    client: FlaskClient,
+    runner: FlaskCliRunner,
+    auth: AuthActions,
+    driver: WorkflowDriver,
+    session_factory: sessionmaker[Session],
+    world: dict[str, Any],
+) -> None:
+    """§7: step 3's conference is told step 2's result. The vote page words it (decision 0094); the elector's row in
+    the inbox and the worker's notice that the ballot waits (in-app and e-mail text) carry the same wording, each in
+    its reader's language (decision 0102): "100,00" for a Vietnamese reader, "100.00" for an English one."""
+    members = world["members"]
+    instance_id = _to_step2(auth, driver, world)
+    _hold_ballot(auth, instance_id, members, {name: YES for name in members})
+    assert _submit(auth, driver, instance_id, "ballot_step2", "personnel1", {}).status_code == 302
+    box = _open_box(auth, instance_id, list(members.values()))
+    reader, english_reader = "member1", "member2"
+    with session_factory() as s, transaction(s):
+        nominee = s.scalars(select(Cadre.full_name).where(Cadre.code == NOMINEE)).one()
+        user(s, english_reader).locale = "en"
+    count = len(members)
+    vietnamese_result = f"Kết quả hội nghị trước: {nominee}: {count}/{count} (100,00%)"
+    english_result = f"Result of the previous conference: {nominee}: {count}/{count} (100.00%)"
+    assert runner.invoke(args=["worker", "--once"]).exit_code == 0
+    _as(auth, reader)
+    assert vietnamese_result in " ".join(_doc(client.get(f"/ballots/{box}/vote")).text_content().split())
+    assert vietnamese_result in _ballots_to_cast_text(client)
+    with session_factory() as s:
+        notices = {
+            n.user_id: n
+            for n in s.scalars(select(Notification).where(Notification.kind == BALLOT_OPENED))
+            if f"Hòm phiếu số {box}" in n.body
+        }
+        told, told_in_english = notices[user(s, reader).id], notices[user(s, english_reader).id]
+    assert told.title.endswith(vietnamese_result) and f"Hòm phiếu số {box}: " in told.body
+    assert vietnamese_result in told.body and "(100.0%)" not in told.body
+    assert english_result in told_in_english.title and english_result in told_in_english.body
+    assert "Kết quả hội nghị trước" not in told_in_english.body
+    _as(auth, english_reader)
+    shown = _ballots_to_cast_text(client)
+    assert english_result in shown and "Kết quả hội nghị trước" not in shown
+
+
+def test_a_conference_nobody_attended_is_held_again_as_any_missed_quorum(
+    client: FlaskClient,
+    auth: AuthActions,
+    driver: WorkflowDriver,
+    session_factory: sessionmaker[Session],
+    world: dict[str, Any],
+) -> None:
+    """Decision 0102: nobody came to step 2's conference. The secretary records it on the box's page (ticked), the
+    box closes as a missed quorum, the step's task completes and the step is held again with a new box, which then
+    carries the procedure on."""
+    members = world["members"]
+    instance_id = _to_step2(auth, driver, world)
+    box = _open_box(auth, instance_id, list(members.values()))
+    manage = f"/ballots/{box}/manage"
+    assert auth.post(f"/ballots/{box}/nobody-attended", {"confirm_nobody": "y"}, page=manage).status_code == 302
+    assert _submit(auth, driver, instance_id, "ballot_step2", "personnel1", {}).status_code == 302
+    assert [t.task_key for t in driver.open_tasks(instance_id)] == ["ballot_step2"]
+    assert driver.instance(instance_id).status == InstanceStatus.RUNNING
+    again = _hold_ballot(auth, instance_id, members, {name: YES for name in members})
+    assert again != box
+    assert _submit(auth, driver, instance_id, "ballot_step2", "personnel1", {}).status_code == 302
+    assert [t.task_key for t in driver.open_tasks(instance_id)] == ["ballot_step3"]
+    _verified(session_factory)

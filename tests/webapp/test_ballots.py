@@ -256,6 +256,69 @@ def test_a_ballot_is_not_closed_before_the_attendance_is_recorded(
     assert auth.post(f"/ballots/{box}/close", {"confirm": "y"}, page=manage).status_code == 302
 
 
+@pytest.mark.parametrize("mode", [BallotMode.ONLINE, BallotMode.PAPER])
+def test_the_secretary_records_a_conference_nobody_attended_only_by_ticking_it(
+    client: FlaskClient,
+    auth: AuthActions,
+    session_factory: sessionmaker[Session],
+    members: dict[str, int],
+    instance_id: int,
+    mode: str,
+) -> None:
+    """Decision 0094 refuses a count before the attendance, so a conference nobody came to needs its own, deliberate
+    way out (0102): a separate form whose box must be ticked (422 and nothing written otherwise); ticked, the box
+    closes as a missed quorum and the history says nobody attended."""
+    box = open_test_box(session_factory, instance_id, list(members.values()), mode=mode)
+    auth.login("personnel1")
+    manage = f"/ballots/{box}/manage"
+    page = lxml_html.fromstring(client.get(manage).get_data(as_text=True))
+    [form] = page.xpath(f"//form[@action='/ballots/{box}/nobody-attended']")
+    assert form.xpath(".//input[@type='checkbox' and @name='confirm_nobody' and not(@checked)]")
+    assert "Không ai có mặt — kết thúc vì không đủ số lượng" in form.text_content()
+    before = ballot_tables(session_factory)
+    for data in ({}, {"confirm_nobody": ""}):
+        refused = auth.post(f"/ballots/{box}/nobody-attended", data, page=manage)
+        assert refused.status_code == 422
+        assert "Hãy đánh dấu ô xác nhận không ai có mặt." in refused.get_data(as_text=True)
+        assert ballot_tables(session_factory) == before
+    done = auth.post(f"/ballots/{box}/nobody-attended", {"confirm_nobody": "y"}, page=manage)
+    assert done.status_code == 302 and done.headers["Location"].endswith(f"/ballots/{box}/minutes")
+    with session_factory() as s:
+        stored = s.get(BallotBox, box)
+        assert stored is not None and not stored.is_open and stored.tally is not None
+        assert (stored.tally["outcome"], stored.tally["present"]) == ("quorum_failed", 0)
+    minutes = " ".join(
+        lxml_html.fromstring(client.get(done.headers["Location"]).get_data(as_text=True)).text_content().split()
+    )
+    assert "Không đủ số người có mặt: hội nghị không hợp lệ" in minutes
+    history = client.get(f"/instances/{instance_id}").get_data(as_text=True)
+    assert "Đã ghi nhận không ai có mặt tại hội nghị." in history
+
+
+def test_nobody_attended_is_not_offered_once_someone_is_present(
+    client: FlaskClient, auth: AuthActions, session_factory: sessionmaker[Session], box_id: int
+) -> None:
+    """Six are recorded present: their conference is closed and counted as usual; the way out for an empty one is
+    neither shown nor taken (422 in Vietnamese, nothing written), even ticked."""
+    auth.login("personnel1")
+    manage = f"/ballots/{box_id}/manage"
+    assert "/nobody-attended" not in client.get(manage).get_data(as_text=True)
+    before = ballot_tables(session_factory)
+    refused = auth.post(f"/ballots/{box_id}/nobody-attended", {"confirm_nobody": "y"}, page=manage)
+    assert refused.status_code == 422
+    assert "Đã có thành viên được ghi nhận có mặt" in refused.get_data(as_text=True)
+    assert ballot_tables(session_factory) == before
+    auth.logout()
+    auth.login("officer1")  # an elector, not the secretary
+    assert (
+        auth.post(
+            f"/ballots/{box_id}/nobody-attended", {"confirm_nobody": "y"}, page=f"/ballots/{box_id}/vote"
+        ).status_code
+        == 403
+    )
+    assert ballot_tables(session_factory) == before
+
+
 def test_paper_counts_wait_for_the_attendance_too(
     client: FlaskClient,
     auth: AuthActions,

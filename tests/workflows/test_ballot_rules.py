@@ -341,3 +341,26 @@ def test_a_box_is_closed_only_once_someone_is_recorded_present() -> None:
     [problem] = closing_problems(present=0)
     assert problem.field == "present"
     assert closing_problems(present=3) == []
+
+
+@pytest.mark.parametrize(
+    ("present", "confirmed", "fields"),
+    [
+        (0, True, []),
+        (0, False, ["confirm_nobody"]),  # a first click records nothing: the secretary says so (decision 0094)
+        (1, True, ["present"]),  # someone came: that conference is counted with its attendance
+        (2, False, ["present", "confirm_nobody"]),
+    ],
+)
+def test_a_conference_nobody_attended_is_closed_only_on_the_secretarys_word(
+    present: int, confirmed: bool, fields: list[str]
+) -> None:
+    from workflows.rules.ballots import nobody_attended_problems
+
+    assert [p.field for p in nobody_attended_problems(present=present, confirmed=confirmed)] == fields
+
+
+def test_a_conference_nobody_attended_is_a_missed_quorum() -> None:
+    """What the box records when nobody came: the same tally as any conference below its quorum, nobody chosen."""
+    result = tally(DEFAULT_RULES, ["a"], {}, members=5, summoned=5, present=0, issued=0, returned=0, valid=0)
+    assert result.outcome == Outcome.QUORUM_FAILED and not result.is_quorum_met and result.elected == ()

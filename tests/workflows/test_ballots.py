@@ -296,6 +296,52 @@ def test_members_denominator_and_the_head(
     assert result.outcome == "head_decides" and result.head_decides == ("a",)
 
 
+# -- a conference nobody attended (decision 0102) ---------------------------------------------------------------
+
+
+def _nobody(session_factory: sessionmaker[Session], box_id: int, by: str = "personnel1", confirmed: bool = True) -> Any:
+    return _act(
+        session_factory,
+        lambda s: ballots.close_nobody_attended(s, actor=user(s, by), box_id=box_id, confirmed=confirmed),
+    )
+
+
+@pytest.mark.parametrize("mode", [BallotMode.ONLINE, BallotMode.PAPER])
+def test_a_conference_nobody_attended_closes_as_a_missed_quorum_and_is_audited(
+    session_factory: sessionmaker[Session], members: dict[str, int], instance_id: int, mode: str
+) -> None:
+    box_id = open_test_box(session_factory, instance_id, list(members.values()), mode=mode)
+    result = _nobody(session_factory, box_id)
+    assert result.outcome == "quorum_failed" and result.elected == () and result.present == 0
+    with session_factory() as s:
+        box = s.get(BallotBox, box_id)
+        assert box is not None and not box.is_open and box.closed_by_id == user(s, "personnel1").id
+        assert box.tally == result.to_json() and (box.tally["summoned"], box.tally["present"]) == (7, 0)
+        events = s.scalars(
+            select(AuditEvent).where(AuditEvent.instance_id == instance_id).order_by(AuditEvent.id.desc()).limit(2)
+        ).all()
+        closed, attendance = events
+        assert attendance.event_type == "ballot_attendance" and closed.event_type == "ballot_closed"
+        assert json.loads(attendance.payload) == {"box_id": box_id, "present": [], "count": 0, "nobody_attended": True}
+        assert json.loads(closed.payload)["tally"] == box.tally
+        assert verify_chains(s).ok
+
+
+def test_nobody_attended_is_refused_while_anyone_is_present_or_unconfirmed(
+    session_factory: sessionmaker[Session], members: dict[str, int], instance_id: int, open_box: int
+) -> None:
+    _refused(session_factory, Invalid, lambda: _nobody(session_factory, open_box), "nobody attended")
+    empty = open_test_box(session_factory, instance_id, list(members.values()))
+    error = _refused(session_factory, Invalid, lambda: _nobody(session_factory, empty, confirmed=False))
+    assert [p.field for p in error.problems] == ["confirm_nobody"]  # type: ignore[attr-defined]
+    _refused(session_factory, NotAllowed, lambda: _nobody(session_factory, empty, by="officer1"), "may not manage")
+    _refused(session_factory, NotFound, lambda: _nobody(session_factory, 999_999))
+    # The bare close stays refused before the attendance (decision 0094): only the explicit word closes it.
+    _refused(session_factory, Invalid, lambda: _close(session_factory, empty), "cannot be closed yet")
+    _nobody(session_factory, empty)
+    _refused(session_factory, Conflict, lambda: _nobody(session_factory, empty), "closed")
+
+
 # -- paper ------------------------------------------------------------------------------------------------------
 
 

@@ -58,6 +58,15 @@ class CloseForm(Form):
     confirm = BooleanField(_l("I confirm closing the ballot; it cannot be reopened."))
 
 
+class NobodyAttendedForm(Form):
+    """A conference none of those summoned attended is closed as a missed quorum only on this explicit word: the
+    bare close stays refused before any attendance (decisions 0094, 0102)."""
+
+    confirm_nobody = BooleanField(
+        _l("I confirm that nobody attended the conference; the ballot closes and cannot be reopened.")
+    )
+
+
 # One message for a count left empty, mistyped ("1.5", "năm") or out of range: it says what is taken.
 COUNT_MESSAGE = _l("Enter a whole number from %(min)s to %(max)s.", min=lazy_amount(0), max=lazy_amount(MAX_COUNT))
 

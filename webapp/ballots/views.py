@@ -17,17 +17,17 @@ from webapp.ballots.forms import (
     MARK_LABELS,
     AttendanceForm,
     CloseForm,
+    NobodyAttendedForm,
     candidate_field,
     paper_form,
     vote_form,
 )
 from webapp.ballots.pdf import minutes_pdf as build_minutes_pdf
 from webapp.ballots.pdf import pdf_font
+from webapp.ballots.wording import box_question
 from webapp.extensions import db
 from webapp.http import act, problem_text, process_engine, status_for, translated
-from webapp.i18n import format_fixed
 from workflows import ballots
-from workflows.appointment.ballots import earlier_result, own_question
 from workflows.errors import Invalid, NotFound, WorkflowError
 from workflows.models import BallotBox, BallotElector, BallotMode
 from workflows.registry.models import User
@@ -59,29 +59,6 @@ def labels() -> dict[str, Any]:
         "mark_labels": MARK_LABELS,
         "box_question": box_question,
     }
-
-
-def box_question(box: BallotBox) -> str:
-    """The box's question, followed by the earlier conference's result where its step announces one (§7), worded
-    and numbered in the reader's language (decision 0094): "… Kết quả hội nghị trước: Lê Khánh Hồng: 3/3 (100,00%)"."""
-    rows = earlier_result(db.session, box)
-    if not rows:
-        return box.question
-    results = "; ".join(
-        _(
-            "%(name)s: %(yes)s/%(of)s (%(percent)s%%)",
-            name=row.name,
-            yes=row.yes,
-            of=row.denominator,
-            percent=format_fixed(row.percent, 2),
-        )
-        for row in rows
-    )
-    return _(
-        "%(question)s. Result of the previous conference: %(results)s",
-        question=own_question(box.question),
-        results=results,
-    )
 
 
 def _minutes(box: BallotBox) -> ballots.TallyMinutes:
@@ -198,6 +175,7 @@ def _render_manage(
     attendance: Any = None,
     paper: Any = None,
     close_form: CloseForm | None = None,
+    nobody_form: NobodyAttendedForm | None = None,
     errors: list[str],
     status: int,
 ) -> Any:
@@ -212,6 +190,7 @@ def _render_manage(
         "not_voted": _not_voted(box, electors),
         "attendance": attendance or _attendance_form(box, electors),
         "close_form": close_form or CloseForm(formdata=None),
+        "nobody_form": nobody_form or NobodyAttendedForm(formdata=None),
         "paper": paper or paper_form(box.candidates),
         "candidate_field": candidate_field,
         "marks": list(Mark),
@@ -267,6 +246,26 @@ def close(box_id: int) -> Any:
         db.session.expire_all()
         return _render_manage(box, errors=_problems(error), status=status_for(error))
     flash(_("The ballot is closed and counted."), "success")
+    return redirect(url_for("ballots.minutes", box_id=box.id))
+
+
+@bp.post("/<int:box_id>/nobody-attended")
+@login_required
+def nobody_attended(box_id: int) -> Any:
+    """The conference nobody attended: closed as a missed quorum on the secretary's ticked confirmation (0102)."""
+    box = _load_managed(box_id)
+    form = NobodyAttendedForm()
+    if not form.validate():
+        return _render_manage(box, errors=[_("The form expired; try again.")], status=400)
+    if not form.confirm_nobody.data:
+        form.confirm_nobody.errors = [_("Tick the box to confirm that nobody attended.")]
+        return _render_manage(box, nobody_form=form, errors=[], status=422)
+    try:
+        act(lambda: ballots.close_nobody_attended(db.session, actor=current_user, box_id=box.id, confirmed=True))
+    except WorkflowError as error:
+        db.session.expire_all()
+        return _render_manage(box, errors=_problems(error), status=status_for(error))
+    flash(_("Recorded that nobody attended: the ballot is closed, the quorum was not reached."), "success")
     return redirect(url_for("ballots.minutes", box_id=box.id))
 
 

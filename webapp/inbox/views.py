@@ -6,14 +6,16 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
+from sqlalchemy import select
 from werkzeug.wrappers import Response
 
+from webapp.ballots.wording import box_question
 from webapp.downloads import bad_filters, export_format, format_problems, send_table
 from webapp.extensions import db
 from webapp.http import act, flash_error, process_engine, translated
 from webapp.query_args import id_arg, page_arg, parse_id, safe_next
 from workflows.access import visible_units
-from workflows.ballots import ballots_to_cast
+from workflows.ballots import BallotToCast, ballots_to_cast
 from workflows.engine import operations
 from workflows.errors import WorkflowError
 from workflows.exports import TASK_COLUMNS, inbox_task_count, inbox_task_records
@@ -27,7 +29,7 @@ from workflows.inbox import (
     inbox_page,
     watched_instances,
 )
-from workflows.models import HumanTask
+from workflows.models import BallotBox, HumanTask
 from workflows.states import TaskStatus
 
 bp = Blueprint("inbox", __name__)
@@ -89,6 +91,7 @@ def index() -> Any:
             for row in page.rows
             if operations.is_bulk_approvable_step(db.session, engine, row.version_id, row.form_filename)
         }
+    to_cast = ballots_to_cast(db.session, current_user) if filters.scope == "mine" else []
     return render_template(
         "inbox/index.html",
         filters=filters,
@@ -97,8 +100,17 @@ def index() -> Any:
         summary=facet_summary(facets),
         units=visible_units(db.session, current_user),
         approvable=approvable,
-        to_cast=ballots_to_cast(db.session, current_user) if filters.scope == "mine" else [],
+        to_cast=to_cast,
+        questions=_ballot_questions(to_cast),
     )
+
+
+def _ballot_questions(to_cast: list[BallotToCast]) -> dict[int, str]:
+    """Each ballot's question as its vote page words it: step 3's carries step 2's result (§7, decision 0102)."""
+    if not to_cast:
+        return {}
+    boxes = db.session.scalars(select(BallotBox).where(BallotBox.id.in_([ballot.box_id for ballot in to_cast])))
+    return {box.id: box_question(box) for box in boxes}
 
 
 def _back() -> Response:

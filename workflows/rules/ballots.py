@@ -41,6 +41,7 @@ __all__ = [
     "count_ballots",
     "is_own_ballot",
     "members_count_problems",
+    "nobody_attended_problems",
     "paper_count_problems",
     "quorum_met",
     "tally",
@@ -188,6 +189,22 @@ def closing_problems(*, present: int) -> list[Problem]:
     if attendance_recorded(present):
         return []
     return [Problem("Nobody is recorded as present: record the attendance before closing the ballot.", field="present")]
+
+
+# NĐ 170 Đ33 k2 (QĐ 96 for confidence votes): a conference is valid only with ≥ 2/3 of those summoned present, so one
+# nobody attended is counted as a missed quorum — on the secretary's explicit word, never by a bare close (0102).
+def nobody_attended_problems(*, present: int, confirmed: bool) -> list[Problem]:
+    """Why the box cannot be closed as a conference nobody attended; empty when it can. Members recorded present
+    are a conference to count (`closing_problems`), and without the confirmation nothing is recorded: closing cannot
+    be undone, and a first click must not void a conference that is still gathering (decision 0094)."""
+    problems = []
+    if attendance_recorded(present):
+        problems.append(
+            Problem("Members are recorded as present: close the ballot with that attendance instead.", field="present")
+        )
+    if not confirmed:
+        problems.append(Problem("Tick the box to confirm that nobody attended.", field="confirm_nobody"))
+    return problems
 
 
 def is_own_ballot(voter_cadre_id: int | None, subject_cadre_id: int | None) -> bool:

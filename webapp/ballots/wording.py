@@ -1,0 +1,43 @@
+"""A ballot box's question as its readers are shown it: on the ballot pages, in the elector's inbox row and in the
+notice that a ballot waits for them (decisions 0094, 0102)."""
+
+from __future__ import annotations
+
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy.orm import object_session
+
+from webapp.extensions import db
+from webapp.i18n import format_fixed
+from workflows.appointment.ballots import earlier_result, own_question
+from workflows.models import BallotBox
+
+
+def box_question(box: BallotBox) -> str:
+    """The box's question, followed by the earlier conference's result where its step announces one (§7), worded
+    and numbered in the reader's language (decision 0094): "… Kết quả hội nghị trước: Lê Khánh Hồng: 3/3 (100,00%)".
+    The earlier box is read in the box's own session: the worker words its notices inside its transaction."""
+    rows = earlier_result(object_session(box) or db.session, box)
+    if not rows:
+        return box.question
+    results = "; ".join(
+        _(
+            "%(name)s: %(yes)s/%(of)s (%(percent)s%%)",
+            name=row.name,
+            yes=row.yes,
+            of=row.denominator,
+            percent=format_fixed(row.percent, 2),
+        )
+        for row in rows
+    )
+    return _(
+        "%(question)s. Result of the previous conference: %(results)s",
+        question=own_question(box.question),
+        results=results,
+    )
+
+
+def box_question_in(box: BallotBox, locale: str) -> str:
+    """`box_question` for a reader of `locale` outside their request: the worker's notice to each elector."""
+    with force_locale(locale):
+        return box_question(box)
