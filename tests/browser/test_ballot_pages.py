@@ -78,3 +78,29 @@ def test_phone_sized_ballot_pages_do_not_scroll_sideways(  # type: ignore[no-unt
         page.context.clear_cookies()
     context.close()
     assert all(m["scrollWidth"] <= m["width"] and not m["past"] for m in measured.values()), measured
+
+
+def test_a_conference_nobody_attended_is_closed_only_once_ticked(  # type: ignore[no-untyped-def]
+    live_server: str, browser, driver: WorkflowDriver, session_factory: sessionmaker[Session]
+) -> None:
+    """Decision 0102 on a phone: with nobody present the secretary's page offers "Không ai có mặt — kết thúc vì không
+    đủ số lượng"; the button alone closes nothing (the box must be ticked), ticked it leads to minutes of a conference
+    that missed its quorum; the page does not scroll sideways."""
+    instance_id = driver.start("sample_approval", as_user="personnel1", subject="CB0006")
+    box = open_test_box(session_factory, instance_id, list(collective(session_factory).values()))
+    context = browser.new_context(viewport=PHONE, locale="vi-VN", is_mobile=True)
+    page = context.new_page()
+    sign_in(page, live_server, "personnel1")
+    manage = f"{live_server}/ballots/{box}/manage"
+    page.goto(manage)
+    measured = page.evaluate(PAST_THE_EDGE)
+    assert measured["scrollWidth"] <= measured["width"] and not measured["past"], measured
+    form = page.locator(f"form[action='/ballots/{box}/nobody-attended']")
+    button = form.get_by_role("button", name="Không ai có mặt — kết thúc vì không đủ số lượng")
+    button.click()
+    assert page.url == manage  # unticked: the required box keeps the form from being sent
+    form.locator("input[name='confirm_nobody']").check()
+    button.click()
+    page.wait_for_url(f"{live_server}/ballots/{box}/minutes")
+    assert "Không đủ số người có mặt: hội nghị không hợp lệ" in page.locator("main").inner_text()
+    context.close()
