@@ -117,6 +117,7 @@ def install_page_translations(app: Flask) -> None:
     app.jinja_env.filters["split_technical"] = split_technical
     app.jinja_env.globals["case_reference"] = case_reference
     app.jinja_env.filters["fixed"] = format_fixed
+    app.jinja_env.filters["share"] = format_share
     app.jinja_env.filters["file_size"] = format_file_size
     app.jinja_env.filters["tally_outcome"] = tally_outcome
     app.jinja_env.filters["tally_text"] = tally_text
@@ -230,6 +231,12 @@ def case_reference(procedure: str, number: int) -> str:
 def format_fixed(value: float, places: int = 1) -> str:
     """A measured figure with a fixed number of decimals, the reader's way: "76,0" and "33,33" in Vietnamese."""
     return format_decimal(value, format="0." + "0" * places if places else "0", locale=_locale())
+
+
+def format_share(percent: float | None) -> str:
+    """A target's figure as the targets pages show it, and their exports with them: one decimal the reader's way
+    and the sign ("76,0%" in Vietnamese, "76.0%" in English; "—" when there is nobody to count)."""
+    return "—" if percent is None else f"{format_fixed(percent)}%"
 
 
 _QUARTER = re.compile(r"([0-9]{4})-Q([1-4])")

@@ -7,6 +7,7 @@ from datetime import date
 
 import openpyxl
 import pytest
+from lxml import html as lxml_html
 from sqlalchemy import func, select
 
 from tests.fixtures.app import AuthActions
@@ -235,7 +236,7 @@ def test_the_drilldown_export_is_named_by_the_figure_and_day_with_title_rows(
     header = next(i for i, row in enumerate(rows) if row[0] == "Mã cán bộ")
     titles = [row[0] for row in rows[:header] if row[0]]
     assert titles[0] == "Chủ tịch UBND cấp xã không là người địa phương"
-    assert "Giá trị: 50% (1/2)" in titles and "Mục tiêu: 100% · Còn thiếu: 1 người" in titles
+    assert "Giá trị: 50,0% (1/2)" in titles and "Mục tiêu: 100% · Còn thiếu: 1 người" in titles
     assert f"Ngày tính: {day:%d/%m/%Y}" in titles
     assert any(t.startswith("Danh sách: không được tính vào tử số · phạm vi: ") for t in titles)
     assert any(t.startswith("Căn cứ: Nghị quyết số 06-NQ/TU") for t in titles)
@@ -248,3 +249,26 @@ def test_the_drilldown_export_is_named_by_the_figure_and_day_with_title_rows(
     lines = csv_export.get_data(as_text=True).lstrip("\ufeff").splitlines()
     assert lines[0] == "Mã cán bộ,Họ và tên,Đơn vị,Được tính vào tử số,Căn cứ tính"  # machine-readable: no title
     assert len(lines) == 3
+
+
+def _export_titles(client, url: str) -> list[str]:
+    sheet = openpyxl.load_workbook(io.BytesIO(client.get(url).data)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    header = next(i for i, row in enumerate(rows) if row[0] in ("Mã cán bộ", "Cadre code"))
+    return [str(row[0]) for row in rows[:header] if row[0]]
+
+
+@pytest.mark.parametrize(("locale", "label", "value"), [("vi", "Giá trị", "50,0%"), ("en", "Value", "50.0%")])
+def test_the_exports_value_is_written_as_the_page_shows_it_in_the_readers_language(
+    auth: AuthActions, client, two_chairs, locale, label, value
+) -> None:
+    """The page says "50,0%" (one decimal, the reader's decimal mark); its export said "50%" — a different figure at
+    a glance, and in English a Vietnamese comma. The title line is text, so it carries the page's own words."""
+    auth.login("personnel1")
+    if locale == "en":
+        auth.post("/auth/language", {"locale": "en", "next": "/reports/targets"}, page="/reports/targets")
+    url = "/reports/targets/non_local_commune_pc_chair"
+    doc = lxml_html.fromstring(client.get(url).get_data(as_text=True))
+    shown = " ".join(doc.xpath(f'string(//dt[normalize-space()="{label}"]/following-sibling::dd[1])').split())
+    assert shown == f"{value} (1/2)"
+    assert f"{label}: {shown}" in _export_titles(client, url + "?format=xlsx")

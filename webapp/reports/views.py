@@ -10,6 +10,7 @@ from flask_login import current_user, login_required
 from webapp.downloads import send_table
 from webapp.extensions import db
 from webapp.http import Pagination, trusted_svg
+from webapp.i18n import format_share
 from workflows import clock
 from workflows.charts import bar_chart, stacked_bar
 from workflows.instances import deployed_processes
@@ -36,7 +37,6 @@ from workflows.rules.targets import (
     TargetDefinition,
     average_step_durations,
     figure_from_counts,
-    format_percent,
     grade_distribution_from_counts,
     htxsnv_quota_check,
     overdue_by_unit,
@@ -215,8 +215,10 @@ def _export_title(
     """The lines above the drill-down table in its .xlsx: what the figure is, where it stands, as of when, and
     which people the file lists."""
     definition = figure.target
+    # As the page writes it (`format_share`): a line of text in the reader's language, so its number is written
+    # their way too, not as a number cell (decision 0104).
     value = (
-        f"{format_percent(figure.percent)} ({figure.numerator}/{figure.denominator})"
+        f"{format_share(figure.percent)} ({figure.numerator}/{figure.denominator})"
         if figure.percent is not None
         else "—"
     )
