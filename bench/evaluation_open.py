@@ -13,7 +13,7 @@ step is started cadre by cadre (decisions 0080, 0087). `--profile N` prints the 
 opening (cProfile, cumulative time); the times it reports are inflated by the profiler.
 
 Usage: python bench/evaluation_open.py [--cadres 50000] [--chunk 1000] [--postgres-url URL | --sqlite]
-       [--model FILE] [--profile N] [--runs 10]
+       [--model FILE] [--as USERNAME] [--profile N] [--runs 10]
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import selectinload, sessionmaker
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -45,6 +45,7 @@ from workflows.evaluation import PROCESS_ID  # noqa: E402
 from workflows.evaluation.opening import open_for_cadres, plan_month  # noqa: E402
 from workflows.models import HumanTask, ProcessInstance  # noqa: E402
 from workflows.registry.demo import PROVINCE_CODE, load_demo, load_demo_province  # noqa: E402
+from workflows.registry.models import User  # noqa: E402
 from workflows.rules.evaluation import DEFAULT_POLICY  # noqa: E402
 
 
@@ -60,6 +61,12 @@ def main() -> None:
     parser.add_argument("--postgres-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/canbo_bench_evaluation")
     parser.add_argument("--sqlite", action="store_true")
     parser.add_argument("--model", type=Path, help="a BPMN file deployed as the evaluation's newest version")
+    parser.add_argument(
+        "--as",
+        dest="username",
+        help="open as this user (default: the system), e.g. personnel1, whose role covers the province: each start's "
+        "permission is then decided on that role (decision 0104)",
+    )
     parser.add_argument("--profile", type=int, default=0, metavar="N", help="print the opening's N costliest calls")
     args = parser.parse_args()
 
@@ -98,21 +105,30 @@ def main() -> None:
     started = time.perf_counter()
     cpu_started = time.process_time()
     with factory() as s:
-        plan = plan_month(s, actor=None, month=month, unit_code=PROVINCE_CODE)
+        # Its roles loaded with it: the session is emptied after each chunk.
+        actor = (
+            s.scalars(
+                select(User).where(User.username == args.username).options(selectinload(User.role_assignments))
+            ).one()
+            if args.username
+            else None
+        )
+        plan = plan_month(s, actor=actor, month=month, unit_code=PROVINCE_CODE)
         cadres = plan.to_open
         s.rollback()
-        opened = 0
+        opened = refused = 0
         for offset in range(0, len(cadres), args.chunk):
             with transaction(s):
                 result = open_for_cadres(
                     s,
                     process_engine,
-                    actor=None,
+                    actor=actor,
                     plan=plan,
                     cadres=cadres[offset : offset + args.chunk],
                     policy=DEFAULT_POLICY,
                 )
             opened += result.opened
+            refused += len(result.refused)
             s.expunge_all()
     elapsed = time.perf_counter() - started
     cpu = time.process_time() - cpu_started
@@ -127,7 +143,7 @@ def main() -> None:
         f"{f' with {args.model.name}' if args.model is not None else ''}: {elapsed:.1f} s "
         f"({opened / elapsed:,.0f} instances/s), CPU of this process {cpu:.1f} s, "
         f"peak RSS {_rss_mb():.0f} MB (was {rss_before:.0f} MB before opening); "
-        f"{instances:,} instances, {tasks:,} self-assessment tasks  (target ≤ 60 s, ≤ 1 GB)"
+        f"{instances:,} instances, {tasks:,} self-assessment tasks, {refused:,} cadres refused  (target ≤ 60 s, ≤ 1 GB)"
     )
     engine.dispose()
 

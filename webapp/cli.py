@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
-from flask_babel import force_locale
+from flask_babel import force_locale, gettext
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -1276,6 +1276,7 @@ def evaluation_open_command(
     click.echo(
         f"{summary.month} {summary.unit_code} ({summary.unit_name}): đã mở {summary.opened}, "
         f"đã mở từ trước {summary.already_open}{without_login}"
+        + (f", bỏ qua {len(summary.refused)} cán bộ bị từ chối khởi tạo" if summary.refused else "")
         + (f", không mở được {len(summary.failed)} cán bộ do quy trình gặp lỗi" if summary.failed else "")
         + f" ({time.perf_counter() - started:.1f} s)"
     )
@@ -1283,6 +1284,15 @@ def evaluation_open_command(
         click.echo(
             "Phiếu của cán bộ chưa có tài khoản sẽ không đến hộp công việc của ai. Cấp tài khoản cho họ rồi chạy lại "
             "lệnh này (chỉ mở phần còn thiếu), hoặc thêm --include-without-account để mở cả cho họ.",
+            err=True,
+        )
+    for reason, codes in summary.refused_by_reason().items():
+        shown, more = shown_codes(codes)
+        with force_locale("vi"):
+            said = gettext(reason)
+        click.echo(
+            f"Cảnh báo: {len(codes)} phiếu không được mở vì khởi tạo riêng từng phiếu cũng bị từ chối: “{said}”. "
+            f"Các cán bộ: {shown}" + (f" và {more} mã khác" if more else "") + ".",
             err=True,
         )
     for step, codes in summary.failed_by_step().items():

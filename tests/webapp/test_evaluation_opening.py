@@ -11,9 +11,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
 from tests.fixtures.app import AuthActions
-from tests.fixtures.evaluation import MONTH, deploy_evaluation_version, open_steps
+from tests.fixtures.evaluation import MONTH, deploy_evaluation_version, open_steps, vietnamese
+from tests.fixtures.planning import add_personnel_officer
 from tests.fixtures.workflow_helpers import WorkflowDriver
 from workflows.db import transaction
+from workflows.engine.operations import START_NOT_ALLOWED
 from workflows.evaluation import PROCESS_ID
 from workflows.models import ProcessInstance
 from workflows.registry.models import Cadre, OrgUnit, User
@@ -289,3 +291,52 @@ def test_the_cli_opens_the_others_when_a_script_fails_for_one_cadre(runner, driv
     with driver.session_factory() as s:
         [noted] = start_failures(s)
     assert noted.element_id == "share_unit_criterion"
+
+
+# -- cadres an ordinary start refuses (decision 0104) -------------------------------------------------------------
+
+
+def test_the_page_says_whom_it_left_out_because_an_ordinary_start_refuses_them(
+    app, auth: AuthActions, client, driver: WorkflowDriver
+) -> None:
+    """The commune's own personnel officer opens X001: its head's evaluation is decided at the level above, which
+    she does not cover, so it is left out — said with the reason a single start gives — and the others are opened."""
+    add_personnel_officer(driver.session_factory, "personnelx1", "X001")
+    [head] = _heads(driver)
+    _cadres, with_login = _counts(driver)
+    auth.login("personnelx1")
+    response = _post(auth, confirm="1")
+    assert response.status_code == 302
+    assert len(_opened(driver)) == with_login - 1 and head not in _opened(driver)
+    flashes = _flashes(client.get(response.headers["Location"]).get_data(as_text=True))
+    assert flashes[0] == (
+        "success",
+        f"Tháng 11/2026, Xã An Phú: đã mở {with_login - 1} phiếu đánh giá, 0 phiếu đã mở từ trước.",
+    )
+    reason = vietnamese(app, START_NOT_ALLOWED, html=False)
+    assert (
+        "warning",
+        vietnamese(
+            app,
+            "%(count)s evaluations were not opened, as starting each of them on its own would be refused: "
+            "“%(reason)s”. %(codes)s",
+            html=False,
+            count=1,
+            reason=reason,
+            codes=head,
+        ),
+    ) in flashes
+    assert reason.startswith("Bạn không có quyền")  # translated, as the single start's refusal is
+
+
+def test_the_cli_says_whom_it_left_out_because_an_ordinary_start_refuses_them(
+    app, runner, driver: WorkflowDriver
+) -> None:
+    add_personnel_officer(driver.session_factory, "personnelx1", "X001")
+    [head] = _heads(driver)
+    _cadres, with_login = _counts(driver)
+    result = runner.invoke(args=["evaluation", "open", "--month", MONTH, "--unit", "X001", "--as", "personnelx1"])
+    assert result.exit_code == 0, result.output  # all that this officer may open is open
+    assert f"đã mở {with_login - 1}," in result.stdout and "bỏ qua 1 cán bộ bị từ chối khởi tạo" in result.stdout
+    assert head in result.stderr and vietnamese(app, START_NOT_ALLOWED, html=False) in result.stderr
+    assert head not in _opened(driver) and len(_opened(driver)) == with_login - 1

@@ -19,19 +19,30 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.fixtures.evaluation import MONTH, deploy_evaluation_version, open_steps
+from tests.fixtures.planning import add_personnel_officer
+from tests.fixtures.statements import statements_sent
 from tests.fixtures.workflow_helpers import WorkflowDriver
 from workflows.audit import instance_chain
 from workflows.db import transaction
 from workflows.deployment.validation import BundleFile, build_parser
 from workflows.engine import operations
 from workflows.engine.bulk import BulkStartUnsupported, StartRequest, start_each, start_many, template_obstacles
+from workflows.engine.operations import START_NOT_ALLOWED, UNIT_CLOSED
 from workflows.engine.runtime import ProcessEngine
-from workflows.errors import ScriptFailure
+from workflows.errors import Invalid, NotAllowed, ScriptFailure
 from workflows.evaluation import PROCESS_ID
-from workflows.evaluation.opening import business_key, cadre_data, plan_month, shared_data
+from workflows.evaluation.opening import (
+    OpenResult,
+    business_key,
+    open_for_cadres,
+    plan_month,
+    shared_data,
+    start_request,
+)
 from workflows.evaluation.schedule import open_scheduled_months
 from workflows.models import AuditEvent, HumanTask, ProcessInstance
 from workflows.production.consistency import check_consistency
+from workflows.registry.models import OrgUnit, User
 from workflows.rules.evaluation import DEFAULT_POLICY
 
 pytestmark = pytest.mark.usefixtures("in_november")
@@ -309,10 +320,7 @@ def _requests(session: Session) -> list[StartRequest]:
     """Every cadre of X001 opened for the month, as `open_for_cadres` asks for them (heads among them, all without
     assigned products)."""
     plan = plan_month(session, actor=None, month=MONTH, unit_code="X001")
-    return [
-        StartRequest(cadre_data(c, []), c.cadre_id, c.instance_unit_id, business_key(MONTH, c.code), c.user_id)
-        for c in plan.to_open
-    ]
+    return [start_request(MONTH, c, []) for c in plan.to_open]
 
 
 def started_ordinarily(
@@ -397,3 +405,126 @@ def test_the_engine_per_cadre_stores_what_an_ordinary_start_of_each_cadre_stores
         if filename == "evaluation_heads_apart.bpmn"
         else {"self_assessment"}
     )
+
+
+# -- what an ordinary start refuses, refused per member in memory (decision 0104) -------------------------------------
+
+
+def _close_x002(session_factory: sessionmaker[Session]) -> None:
+    """X002 dissolved while its cadre is still on its roll: an ordinary start about them is refused."""
+    with session_factory() as session, transaction(session):
+        session.scalars(select(OrgUnit).where(OrgUnit.code == "X002")).one().is_active = False
+
+
+# (who opens, which unit, what makes some ordinary starts refused, the reason): a personnel officer of the commune
+# does not cover the level above, where its head's evaluation is decided; nobody starts in a closed unit.
+REFUSALS = {
+    "the head's unit above": ("personnelx1", "X001", None, START_NOT_ALLOWED),
+    "a closed unit": (None, "T01", _close_x002, UNIT_CLOSED),
+}
+
+
+def _actor(session: Session, username: str | None) -> User | None:
+    return session.scalars(select(User).where(User.username == username)).one() if username else None
+
+
+def refused_ordinarily(
+    session_factory: sessionmaker[Session], engine: ProcessEngine, username: str | None, unit_code: str
+) -> dict[str, str]:
+    """{business key: the message `operations.start_instance` refuses with} over the month's plan (rolled back)."""
+    refused: dict[str, str] = {}
+    with session_factory() as session:
+        actor = _actor(session, username)
+        plan = plan_month(session, actor=actor, month=MONTH, unit_code=unit_code)
+        shared = shared_data(MONTH, DEFAULT_POLICY)
+        for cadre in plan.to_open:
+            request = start_request(MONTH, cadre, [])
+            try:
+                operations.start_instance(
+                    session,
+                    engine,
+                    actor=actor,
+                    process_id=PROCESS_ID,
+                    data={**shared, **request.data},
+                    subject_cadre_id=request.subject_cadre_id,
+                    unit_id=request.unit_id,
+                    business_key=request.business_key,
+                )
+            except (NotAllowed, Invalid) as refusal:
+                refused[str(request.business_key)] = refusal.message
+        session.rollback()
+    return refused
+
+
+@pytest.mark.parametrize("refusal", list(REFUSALS))
+@pytest.mark.parametrize("model", [None, "evaluation_heads_apart.bpmn"], ids=["template", "engine per cadre"])
+def test_both_bulk_paths_leave_out_whom_an_ordinary_start_refuses_with_its_reason(
+    driver, session_factory, refusal, model
+):
+    username, unit_code, arrange, reason = REFUSALS[refusal]
+    add_personnel_officer(session_factory, "personnelx1", "X001")
+    if arrange is not None:
+        arrange(session_factory)
+    if model is not None:
+        deploy_evaluation_version(session_factory, model)
+    ordinary = refused_ordinarily(session_factory, driver.engine, username, unit_code)
+    assert ordinary and set(ordinary.values()) == {reason}
+    with session_factory() as session, transaction(session):
+        actor = _actor(session, username)
+        plan = plan_month(session, actor=actor, month=MONTH, unit_code=unit_code)
+        # The refused first: the template must be proved on a member that starts.
+        requests = sorted(
+            (start_request(MONTH, c, []) for c in plan.to_open), key=lambda r: r.business_key not in ordinary
+        )
+        version = operations.latest_version(session, PROCESS_ID)
+        arguments: dict[str, Any] = {
+            "actor": actor,
+            "definition": driver.engine.definition(session, version.id),
+            "version": version.version,
+            "shared": shared_data(MONTH, DEFAULT_POLICY),
+            "requests": requests,
+        }
+        if model is None:
+            started = start_many(session, driver.engine, **arguments)
+        else:
+            with pytest.raises(BulkStartUnsupported):
+                start_many(session, driver.engine, **arguments)
+            started = start_each(session, driver.engine, **arguments)
+    assert {str(requests[index].business_key): why for index, why in started.refused.items()} == ordinary
+    assert not started.failed
+    with session_factory() as session:
+        opened = set(session.scalars(select(ProcessInstance.business_key)))
+        assert check_consistency(session, driver.engine).ok
+    assert opened == {r.business_key for r in requests} - set(ordinary)
+    assert len(started.instance_ids) == len(opened)
+
+
+@pytest.mark.parametrize("model", [None, "evaluation_heads_apart.bpmn"], ids=["template", "engine per cadre"])
+def test_the_opening_reads_nothing_more_per_cadre_to_refuse_them(driver, session_factory, db_engine, model):
+    """Opening X001 as its own personnel officer: the head is refused, counted apart, and the statements sent for a
+    chunk are those of a chunk of one cadre — the checks read nothing per cadre."""
+    add_personnel_officer(session_factory, "personnelx1", "X001")
+    if model is not None:
+        deploy_evaluation_version(session_factory, model)
+    planned = leadership(session_factory)
+    heads = {code for code, (_, head) in planned.items() if head}
+
+    def opening(codes: set[str] | None) -> tuple[OpenResult, Any]:
+        with session_factory() as session, transaction(session):
+            actor = _actor(session, "personnelx1")
+            plan = plan_month(session, actor=actor, month=MONTH, unit_code="X001")
+            cadres = [c for c in plan.to_open if codes is None or c.code in codes]
+            with statements_sent(db_engine) as sent:
+                result = open_for_cadres(
+                    session, driver.engine, actor=actor, plan=plan, cadres=cadres, policy=DEFAULT_POLICY
+                )
+        return result, sent
+
+    opening(set())  # the version's model is read once per process engine, not per chunk
+    first, one_cadre = opening({"CB0001"})
+    assert (first.opened, first.refused) == (1, {})
+    rest, whole_chunk = opening(None)
+    assert rest.refused == dict.fromkeys(heads, START_NOT_ALLOWED)
+    assert rest.opened == len(planned) - 1 - len(heads) > 1
+    assert len(whole_chunk.statements) == len(one_cadre.statements), f"{one_cadre}\n--\n{whole_chunk}"
+    assert set(open_steps(session_factory)) == set(planned) - heads

@@ -422,21 +422,15 @@ def test_bulk_start_writes_what_an_ordinary_start_writes(driver, session_factory
     """workflows.engine.bulk: the templated start of CB0001 and the ordinary start of CB0002 give the same rows."""
     from workflows.audit import AuditEvent
     from workflows.engine import operations
-    from workflows.engine.bulk import StartRequest, start_many
-    from workflows.evaluation.opening import business_key, cadre_data, shared_data
+    from workflows.engine.bulk import start_many
+    from workflows.evaluation.opening import business_key, cadre_data, shared_data, start_request
 
     with session_factory() as session, transaction(session):
         plan = plan_month(session, actor=None, month=MONTH, unit_code="X001")
         first, second = (c for c in plan.to_open if c.code in ("CB0001", "CB0002"))
         version = operations.latest_version(session, PROCESS_ID)
         shared = shared_data(MONTH, DEFAULT_POLICY)
-        request = StartRequest(
-            cadre_data(first, PRODUCTS),
-            first.cadre_id,
-            first.instance_unit_id,
-            business_key(MONTH, "CB0001"),
-            first.user_id,
-        )
+        request = start_request(MONTH, first, PRODUCTS)
         [bulk_id] = start_many(
             session,
             driver.engine,
@@ -445,7 +439,7 @@ def test_bulk_start_writes_what_an_ordinary_start_writes(driver, session_factory
             version=version.version,
             shared=shared,
             requests=[request],
-        )
+        ).instance_ids
         ordinary_id = operations.start_instance(
             session,
             driver.engine,
@@ -515,7 +509,7 @@ def test_bulk_start_refuses_a_process_that_reads_the_data_before_waiting(session
         deploy_bundle(session, [BundleFile("gateway_first.bpmn", GATEWAY_FIRST)], actor=None, forms_dir=None)
         version = operations.latest_version(session, "gateway_first")
         definition = process_engine.definition(session, version.id)
-        request = StartRequest({"amount": 50}, None, None, "x", None)
+        request = StartRequest({"amount": 50}, None, None, "x", None, unit_chain=(), unit_is_active=True)
         with pytest.raises(BulkStartUnsupported):
             start_many(
                 session, process_engine, actor=None, definition=definition, version=1, shared={}, requests=[request]

@@ -44,13 +44,24 @@ class OpeningSummary:
     # Cadres not opened because a script of the model failed for them, each with the step's name (the failure is
     # noted for the administrators; the others were opened). Opening the month again, once it is fixed, opens them.
     failed: tuple[tuple[str, str], ...] = ()
+    # Cadres not opened because an ordinary start would refuse them, each with its reason (a msgid of
+    # `operations.start_refusal`: the unit was closed, the person opening does not cover the unit above a head).
+    refused: tuple[tuple[str, str], ...] = ()
 
     def failed_by_step(self) -> dict[str, list[str]]:
         """{step name: the codes of the cadres whose start failed there}, in the order they were met."""
-        steps: dict[str, list[str]] = {}
-        for code, step in self.failed:
-            steps.setdefault(step, []).append(code)
-        return steps
+        return _codes_by(self.failed)
+
+    def refused_by_reason(self) -> dict[str, list[str]]:
+        """{reason (msgid): the codes of the cadres refused for it}, in the order they were met."""
+        return _codes_by(self.refused)
+
+
+def _codes_by(pairs: Sequence[tuple[str, str]]) -> dict[str, list[str]]:
+    grouped: dict[str, list[str]] = {}
+    for code, key in pairs:
+        grouped.setdefault(key, []).append(code)
+    return grouped
 
 
 SHOWN_CODES = 20
@@ -94,6 +105,7 @@ def open_month(
     cadres = plan.cadres_to_open(skip_without_account=skip_without_account)
     opened = raced = missing = 0
     failed: list[tuple[str, str]] = []
+    refused: list[tuple[str, str]] = []
     for start in range(0, len(cadres), chunk):
         part = cadres[start : start + chunk]
 
@@ -106,7 +118,9 @@ def open_month(
 
         result, part_missing = act(work)
         failed.extend((code, error.element_name or error.element_id or "?") for code, error in result.failed.items())
-        part_missing -= sum(1 for cadre in part if cadre.code in result.failed and cadre.user_id is None)
+        refused.extend(result.refused.items())
+        not_opened = result.failed.keys() | result.refused.keys()
+        part_missing -= sum(1 for cadre in part if cadre.code in not_opened and cadre.user_id is None)
         opened += result.opened
         raced += result.already_open  # opened by someone else since the plan was made
         missing += part_missing
@@ -123,4 +137,5 @@ def open_month(
         skipped_without_account=len(plan.to_open) - len(cadres),
         products_not_used=tuple(sorted(set(products or {}) - {cadre.code for cadre in cadres})),
         failed=tuple(failed),
+        refused=tuple(refused),
     )

@@ -223,6 +223,18 @@ def _flash_opened(summary: OpeningSummary) -> None:
             ),
             "warning",
         )
+    for reason, codes in summary.refused_by_reason().items():
+        shown, more = shown_codes(codes)
+        flash(
+            _(
+                "%(count)s evaluations were not opened, as starting each of them on its own would be refused: "
+                "“%(reason)s”. %(codes)s",
+                count=len(codes),
+                reason=_(reason),
+                codes=_("%(codes)s and %(more)s more", codes=shown, more=more) if more else shown,
+            ),
+            "warning",
+        )
     for step, codes in summary.failed_by_step().items():
         shown, more = shown_codes(codes)
         flash(

@@ -58,7 +58,7 @@ from sqlalchemy.orm import Session
 from workflows.assignment import AssignmentContext, resolve_assignment
 from workflows.audit import GENESIS_HASH, PendingEvent, instance_audit_rows
 from workflows.clock import utcnow_naive
-from workflows.engine.operations import validate_task_data
+from workflows.engine.operations import start_refusal, validate_task_data
 from workflows.engine.runtime import (
     Definition,
     ProcessEngine,
@@ -90,6 +90,10 @@ class StartRequest:
     unit_id: int | None
     business_key: str | None
     subject_user_id: int | None  # the subject's active user account, if any (the 'Cán bộ' lane goes to it)
+    # What `start_instance` reads of the unit to decide whether it may start (`operations.start_refusal`), read by
+    # the caller with the batch: the unit and the units above it (empty without a unit), and whether it is active.
+    unit_chain: Sequence[int] = field(kw_only=True)
+    unit_is_active: bool = field(kw_only=True)
 
 
 @dataclass
@@ -382,6 +386,31 @@ class _Started:
     end: Any | None = None  # the end event, when the start ran to the end without waiting
 
 
+@dataclass
+class BulkStarted:
+    instance_ids: list[int] = field(default_factory=list)  # of the members started, in the order of the requests
+    # {index of a request: why `operations.start_instance` would refuse it (its message)}: not started
+    refused: dict[int, str] = field(default_factory=dict)
+    failed: dict[int, ScriptFailure] = field(default_factory=dict)  # {index of a request: its failure}
+
+
+def _refusals(actor: User | None, requests: Sequence[StartRequest]) -> dict[int, str]:
+    """The members `start_instance` would refuse — the unit closed, the actor not covering it — with its reason,
+    decided per member in memory on what the request carries (decision 0104)."""
+    refused: dict[int, str] = {}
+    for index, request in enumerate(requests):
+        reason = start_refusal(
+            actor,
+            unit_id=request.unit_id,
+            subject_cadre_id=request.subject_cadre_id,
+            unit_chain=request.unit_chain,
+            unit_is_active=request.unit_is_active,
+        )
+        if reason is not None:
+            refused[index] = reason
+    return refused
+
+
 def start_many(
     session: Session,
     engine: ProcessEngine,
@@ -391,24 +420,30 @@ def start_many(
     version: int,
     shared: Mapping[str, Any],
     requests: Sequence[StartRequest],
-) -> list[int]:
+) -> BulkStarted:
     """Start one instance per request from one engine run, in the caller's transaction; returns the new instance
-    ids. Raises `BulkStartUnsupported` when one run cannot stand for every member (`start_each` then can).
+    ids, and the members left out because `start_instance` would refuse them (`refused`). Raises
+    `BulkStartUnsupported` when one run cannot stand for every member (`start_each` then can).
 
-    The caller has already checked permissions and that no instance exists for the business keys (the unique
-    constraint on (process_id, business_key) still refuses a duplicate, failing the whole batch)."""
+    The caller has already checked that no instance exists for the business keys (the unique constraint on
+    (process_id, business_key) still refuses a duplicate, failing the whole batch)."""
+    result = BulkStarted()
     if not requests:
-        return []
+        return result
     shared = validate_task_data(dict(shared), None)
     keys = requests[0].data.keys()
     if any(request.data.keys() != keys for request in requests):
         raise BulkStartUnsupported("the members' values are not all named alike")
-    template = _template(engine, definition, shared, requests[0])
-    instance_ids = _reserve_ids(session, _instances, len(requests))
-    task_ids = _reserve_ids(session, _tasks, len(requests) * len(template.ready))
+    result.refused = _refusals(actor, requests)
+    allowed = [request for index, request in enumerate(requests) if index not in result.refused]
+    if not allowed:
+        return result
+    template = _template(engine, definition, shared, allowed[0])
+    instance_ids = _reserve_ids(session, _instances, len(allowed))
+    task_ids = _reserve_ids(session, _tasks, len(allowed) * len(template.ready))
 
     def filled() -> Iterator[_Started]:
-        for request in requests:
+        for request in allowed:
             state, fresh_ids = _fill(template, request.data)
             spiff_ids = [fresh_ids[ready.spiff_task_id] for ready in template.ready]
             yield _Started(request, state, template.ready, spiff_ids, template.next_timer_at)
@@ -424,13 +459,8 @@ def start_many(
         instance_ids=instance_ids,
         task_ids=task_ids,
     )
-    return instance_ids
-
-
-@dataclass
-class StartedEach:
-    instance_ids: list[int] = field(default_factory=list)  # of the members started, in the order of the requests
-    failed: dict[int, ScriptFailure] = field(default_factory=dict)  # {index of a request: its failure}
+    result.instance_ids = instance_ids
+    return result
 
 
 def start_each(
@@ -442,20 +472,24 @@ def start_each(
     version: int,
     shared: Mapping[str, Any],
     requests: Sequence[StartRequest],
-) -> StartedEach:
+) -> BulkStarted:
     """Start one instance per request, each from its own engine run, in the caller's transaction: the middle path
     for a process one run cannot stand for (decision 0087). Each member takes its own path on its own data, as
-    `operations.start_instance` would run it; a member whose run fails in a model script is left out (its failure
-    returned, nothing of it written) and the others are started. The rows are then written as `start_many` writes
-    them, a few statements for the batch instead of several per member.
+    `operations.start_instance` would run it; a member it would refuse is left out with the reason (`refused`), one
+    whose run fails in a model script is left out (its failure returned, nothing of it written), and the others are
+    started. The rows are then written as `start_many` writes them, a few statements for the batch instead of
+    several per member.
 
-    Same preconditions as `start_many`: permissions and business keys are the caller's."""
-    result = StartedEach()
+    Same precondition as `start_many`: business keys are the caller's."""
+    result = BulkStarted()
     if not requests:
         return result
     shared = validate_task_data(dict(shared), None)
+    result.refused = _refusals(actor, requests)
     started: list[_Started] = []
     for index, request in enumerate(requests):
+        if index in result.refused:
+            continue
         initial = {**shared, **validate_task_data(dict(request.data), None)}
         try:
             workflow = _run(engine, definition, initial)

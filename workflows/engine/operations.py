@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import keyword
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -72,14 +72,45 @@ def can_see(user: User, locked: LockedTask) -> bool:
     return sees_task(user.id, role_units(user), locked.task, locked.candidate_unit_chain, locked.unit_chain)
 
 
+# Why `start_instance` refuses a start, as it says it; `start_refusal` gives the same words to the bulk starts.
+UNIT_CLOSED = N_("this org unit no longer exists")
+START_NOT_ALLOWED = N_("you may not start this procedure for that unit or person")
+
+
+def _starts_about_self(user: User, unit_id: int | None, subject_cadre_id: int | None) -> bool:
+    """An officer may start a procedure about themself, in their own unit."""
+    return subject_cadre_id is not None and user.cadre_id == subject_cadre_id and unit_id in (None, user.unit_id)
+
+
+def _starts_over(user: User, unit_chain: Sequence[int]) -> bool:
+    """Personnel officers and administrators start procedures in the units they cover (`unit_chain`: the unit and
+    those above it)."""
+    held = role_units(user)
+    return any(holds_role_over(held, role, list(unit_chain)) for role in (Role.PERSONNEL, Role.ADMIN))
+
+
 def can_start(session: Session, user: User | None, unit_id: int | None, subject_cadre_id: int | None) -> bool:
     if user is None:  # the worker and operators' CLI act as the system
         return True
-    if subject_cadre_id is not None and user.cadre_id == subject_cadre_id and unit_id in (None, user.unit_id):
-        return True  # an officer may start a procedure about themself, in their own unit
-    chain = ancestry(session, unit_id)
-    held = role_units(user)
-    return any(holds_role_over(held, role, chain) for role in (Role.PERSONNEL, Role.ADMIN))
+    return _starts_about_self(user, unit_id, subject_cadre_id) or _starts_over(user, ancestry(session, unit_id))
+
+
+def start_refusal(
+    user: User | None,
+    *,
+    unit_id: int | None,
+    subject_cadre_id: int | None,
+    unit_chain: Sequence[int],
+    unit_is_active: bool,
+) -> str | None:
+    """Why `start_instance` would refuse this start (its message), decided on facts the caller has already read —
+    the unit's chain (`ancestry`) and whether it is active — so that a bulk start asks the database nothing per
+    member; None when it would start. The subject is known to exist (the caller read it)."""
+    if unit_id is not None and not unit_is_active:
+        return UNIT_CLOSED
+    if user is None or _starts_about_self(user, unit_id, subject_cadre_id) or _starts_over(user, unit_chain):
+        return None
+    return START_NOT_ALLOWED
 
 
 def can_cancel(session: Session, user: User, instance: InstanceSnapshot) -> bool:
@@ -387,11 +418,11 @@ def start_instance(
         raise NotFound(f"org unit {unit_id} does not exist")
     if unit is not None and not unit.is_active:
         raise Invalid(
-            "this org unit no longer exists",
+            UNIT_CLOSED,
             [Problem("this org unit was merged or dissolved; choose the unit that took over its work", field="unit")],
         )
     if not can_start(session, actor, unit_id, subject_cadre_id):
-        raise NotAllowed("you may not start this procedure for that unit or person")
+        raise NotAllowed(START_NOT_ALLOWED)
     if business_key is not None:
         existing_id = session.scalar(
             select(ProcessInstance.id).where(

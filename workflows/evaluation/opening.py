@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import String, bindparam, exists, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from workflows.access import ancestry, in_subtree, role_units
 from workflows.assignment import holds_role_over, path_ancestors
@@ -49,11 +49,29 @@ class CadreToOpen:
     is_leader: bool  # holds a leadership post: their score includes the unit-results criterion (§6.2)
     is_unit_head: bool  # heads the unit: their own evaluation is reviewed and decided at the level above
     user_id: int | None  # the cadre's active account: their self-assessment goes there
+    # What a start reads of the instance's unit (`operations.start_refusal`), read with the plan: the ids of the
+    # units above the cadre's (from the root down), and whether the cadre's unit and the one above it are active.
+    ancestor_ids: tuple[int, ...] = field(kw_only=True)
+    unit_is_active: bool = field(kw_only=True)
+    parent_is_active: bool = field(kw_only=True)
+
+    @property
+    def _evaluated_above(self) -> bool:
+        return self.is_unit_head and self.parent_unit_id is not None
 
     @property
     def instance_unit_id(self) -> int:
         """Where the evaluation is reviewed and decided: the cadre's unit, or the one above for its head."""
-        return self.parent_unit_id if self.is_unit_head and self.parent_unit_id else self.unit_id
+        return self.parent_unit_id if self._evaluated_above and self.parent_unit_id else self.unit_id
+
+    @property
+    def instance_unit_chain(self) -> tuple[int, ...]:
+        """The instance's unit and the units above it (what `access.ancestry` reads for it)."""
+        return self.ancestor_ids if self._evaluated_above else (*self.ancestor_ids, self.unit_id)
+
+    @property
+    def instance_unit_is_active(self) -> bool:
+        return self.parent_is_active if self._evaluated_above else self.unit_is_active
 
 
 @dataclass
@@ -86,6 +104,8 @@ class OpenResult:
     # Cadres whose start failed in a script of the model ({cadre code: the failure}): not opened, the failure noted
     # for the administrators (`record_start_failure`); opening the month again, once the model is fixed, opens them.
     failed: dict[str, ScriptFailure] = field(default_factory=dict)
+    # Cadres an ordinary start would refuse ({cadre code: its message, `operations.start_refusal`}): not opened.
+    refused: dict[str, str] = field(default_factory=dict)
 
 
 def check_month(month: str, today: date | None = None) -> date:
@@ -169,6 +189,7 @@ def plan_month(
     account = (
         select(User.id).where(User.cadre_id == Cadre.id, User.is_active).limit(1).correlate(Cadre).scalar_subquery()
     )
+    parent_unit = aliased(OrgUnit)
     rows = session.execute(
         select(
             Cadre.id,
@@ -177,15 +198,18 @@ def plan_month(
             Cadre.unit_id,
             OrgUnit.name,
             OrgUnit.path,
+            OrgUnit.is_active,
+            parent_unit.is_active,
             leadership,
             heads_unit,
             account,
         )
         .join(cadre_unit, Cadre.unit_id == cadre_unit.id)
+        .outerjoin(parent_unit, parent_unit.id == cadre_unit.parent_id)
         .where(scope, Cadre.is_active, ~already)
         .order_by(OrgUnit.path, Cadre.code)
     ).all()
-    for cadre_id, code, name, unit_id, unit_name, path, is_leader, is_head, user_id in rows:
+    for cadre_id, code, name, unit_id, unit_name, path, active, parent_active, is_leader, is_head, user_id in rows:
         ancestors = path_ancestors(path)
         plan.to_open.append(
             CadreToOpen(
@@ -198,6 +222,9 @@ def plan_month(
                 is_leader=bool(is_leader),
                 is_unit_head=bool(is_head),
                 user_id=user_id,
+                ancestor_ids=tuple(ancestors),
+                unit_is_active=bool(active),
+                parent_is_active=bool(parent_active),
             )
         )
     plan.already_open = _count_open(session, plan)
@@ -246,6 +273,19 @@ def cadre_data(cadre: CadreToOpen, products: Sequence[Mapping[str, Any]]) -> dic
     }
 
 
+def start_request(month: str, cadre: CadreToOpen, products: Sequence[Mapping[str, Any]]) -> StartRequest:
+    """One cadre's evaluation as a bulk start asks for it, with what the start's checks read of its unit."""
+    return StartRequest(
+        data=cadre_data(cadre, products),
+        subject_cadre_id=cadre.cadre_id,
+        unit_id=cadre.instance_unit_id,
+        business_key=business_key(month, cadre.code),
+        subject_user_id=cadre.user_id,
+        unit_chain=cadre.instance_unit_chain,
+        unit_is_active=cadre.instance_unit_is_active,
+    )
+
+
 def _existing_keys(session: Session, keys: list[str]) -> set[str]:
     if session.get_bind().dialect.name == "postgresql":
         # One array parameter: psycopg prepares a statement it sees often, and PostgreSQL's generic plan for a
@@ -270,8 +310,10 @@ def open_for_cadres(
     """Start one instance per cadre not yet open for the month, in the caller's transaction (leaders' at the level
     above, §6.2). All of them from one engine run when the process allows it (`bulk.start_many`), else from one run
     per cadre (`bulk.start_each`); either way the rows are written in a few statements per chunk and are the rows an
-    ordinary start writes. Run per cadre, a cadre whose start fails in a model script is left out and listed in
-    `failed`, the failure noted for the administrators; the others are opened."""
+    ordinary start writes. A cadre whose ordinary start would be refused (the unit closed, the actor not covering
+    it: `operations.start_refusal`) is left out and listed in `refused` with the reason. Run per cadre, a cadre whose
+    start fails in a model script is left out and listed in `failed`, the failure noted for the administrators; the
+    others are opened."""
     wanted = list(cadres)
     keys = {business_key(plan.month, c.code): c for c in wanted}
     existing = _existing_keys(session, list(keys))
@@ -279,21 +321,12 @@ def open_for_cadres(
     result = OpenResult(opened=len(to_start), already_open=len(wanted) - len(to_start))
     result.without_account = sum(1 for c in to_start if c.user_id is None)
     shared = shared_data(plan.month, policy)
-    requests = [
-        StartRequest(
-            data=cadre_data(c, (products or {}).get(c.code, [])),
-            subject_cadre_id=c.cadre_id,
-            unit_id=c.instance_unit_id,
-            business_key=business_key(plan.month, c.code),
-            subject_user_id=c.user_id,
-        )
-        for c in to_start
-    ]
+    requests = [start_request(plan.month, c, (products or {}).get(c.code, [])) for c in to_start]
     version = operations.latest_version(session, PROCESS_ID)
     if requests:
         require_in_use(version)
     try:
-        start_many(
+        started = start_many(
             session,
             engine,
             actor=actor,
@@ -307,7 +340,7 @@ def open_for_cadres(
         # each cadre on its own data, and the rows are still written for the whole chunk at once (decision 0087).
         # A start whose script fails writes nothing, so the others of the chunk go on; the failure is noted once
         # per version, element and day (decision 0080).
-        each = start_each(
+        started = start_each(
             session,
             engine,
             actor=actor,
@@ -316,14 +349,17 @@ def open_for_cadres(
             shared=shared,
             requests=requests,
         )
-        result.failed = {to_start[index].code: failure for index, failure in each.failed.items()}
+        result.failed = {to_start[index].code: failure for index, failure in started.failed.items()}
         noted: set[tuple[int | None, str | None]] = set()
         for error in result.failed.values():
             if (error.process_version_id, error.element_id) not in noted:
                 noted.add((error.process_version_id, error.element_id))
                 operations.record_start_failure(session, actor=None, error=error)
-        result.opened -= len(result.failed)
-        result.without_account -= sum(1 for c in to_start if c.code in result.failed and c.user_id is None)
+    # Left out as an ordinary start of each would refuse them (decision 0104): the others are opened.
+    result.refused = {to_start[index].code: reason for index, reason in started.refused.items()}
+    not_opened = result.failed.keys() | result.refused.keys()
+    result.opened -= len(not_opened)
+    result.without_account -= sum(1 for c in to_start if c.code in not_opened and c.user_id is None)
     return result
 
 
@@ -339,4 +375,5 @@ __all__ = [
     "open_for_cadres",
     "plan_month",
     "shared_data",
+    "start_request",
 ]

@@ -107,6 +107,18 @@ def open_scheduled_months(
                         )
                     opened += result.opened
                     opened_without_account += result.without_account
+                    if result.refused:
+                        # Cadres in a closed unit, which an ordinary start refuses too: said, not retried by the
+                        # worker (only moving them to an open unit helps; the officer then opens them by hand).
+                        log.warning(
+                            "scheduled evaluation opening of %s for %s left out %d cadres an ordinary start refuses "
+                            "(%s): %s",
+                            month,
+                            unit_code,
+                            len(result.refused),
+                            ", ".join(list(result.refused)[:20]) + (" …" if len(result.refused) > 20 else ""),
+                            "; ".join(sorted(set(result.refused.values()))),
+                        )
                     if result.failed:
                         # Those cadres are left out, the failure noted (`open_for_cadres`); the others of the chunk
                         # are open. The month stays due: the next loop tries them again (decision 0080).
