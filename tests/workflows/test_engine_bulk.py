@@ -528,3 +528,18 @@ def test_the_opening_reads_nothing_more_per_cadre_to_refuse_them(driver, session
     assert rest.opened == len(planned) - 1 - len(heads) > 1
     assert len(whole_chunk.statements) == len(one_cadre.statements), f"{one_cadre}\n--\n{whole_chunk}"
     assert set(open_steps(session_factory)) == set(planned) - heads
+
+
+def test_the_worker_says_whom_an_ordinary_start_refuses_and_marks_the_month_done(driver, session_factory, caplog):
+    """The province (where X001's head is evaluated) closed: the head's start would be refused, so the worker leaves
+    them out and says so; nothing it could retry, so the month is done for X001."""
+    planned = leadership(session_factory)
+    heads = {code for code, (_, head) in planned.items() if head}
+    with session_factory() as session, transaction(session):
+        session.scalars(select(OrgUnit).where(OrgUnit.code == "T01")).one().is_active = False
+    with caplog.at_level("WARNING"):
+        [opening] = _open_scheduled(driver)
+    assert opening.opened == len(planned) - len(heads) and set(open_steps(session_factory)) == set(planned) - heads
+    [said] = [r.getMessage() for r in caplog.records if "refuses" in r.getMessage()]
+    assert all(head in said for head in heads) and UNIT_CLOSED in said
+    assert _open_scheduled(driver, date(2026, 11, 21)) == []
