@@ -58,7 +58,7 @@ from sqlalchemy.orm import Session
 from workflows.assignment import AssignmentContext, resolve_assignment
 from workflows.audit import GENESIS_HASH, PendingEvent, instance_audit_rows
 from workflows.clock import utcnow_naive
-from workflows.engine.operations import start_refusal, validate_task_data
+from workflows.engine.operations import Starter, start_refusal, validate_task_data
 from workflows.engine.runtime import (
     Definition,
     ProcessEngine,
@@ -398,9 +398,10 @@ def _refusals(actor: User | None, requests: Sequence[StartRequest]) -> dict[int,
     """The members `start_instance` would refuse — the unit closed, the actor not covering it — with its reason,
     decided per member in memory on what the request carries (decision 0104)."""
     refused: dict[int, str] = {}
+    starter = Starter.of(actor) if actor is not None else None
     for index, request in enumerate(requests):
         reason = start_refusal(
-            actor,
+            starter,
             unit_id=request.unit_id,
             subject_cadre_id=request.subject_cadre_id,
             unit_chain=request.unit_chain,

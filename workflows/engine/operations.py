@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import keyword
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -77,38 +77,52 @@ UNIT_CLOSED = N_("this org unit no longer exists")
 START_NOT_ALLOWED = N_("you may not start this procedure for that unit or person")
 
 
-def _starts_about_self(user: User, unit_id: int | None, subject_cadre_id: int | None) -> bool:
-    """An officer may start a procedure about themself, in their own unit."""
-    return subject_cadre_id is not None and user.cadre_id == subject_cadre_id and unit_id in (None, user.unit_id)
+@dataclass(frozen=True)
+class Starter:
+    """Who starts a procedure, as the start rule reads them — read once for a whole batch of starts."""
 
+    cadre_id: int | None
+    unit_id: int | None
+    covers: frozenset[int]  # the units where they hold PERSONNEL or ADMIN (each covers its subtree)
 
-def _starts_over(user: User, unit_chain: Sequence[int]) -> bool:
-    """Personnel officers and administrators start procedures in the units they cover (`unit_chain`: the unit and
-    those above it)."""
-    held = role_units(user)
-    return any(holds_role_over(held, role, list(unit_chain)) for role in (Role.PERSONNEL, Role.ADMIN))
+    @classmethod
+    def of(cls, user: User) -> Starter:
+        starting_roles = (Role.PERSONNEL, Role.ADMIN)
+        covers = frozenset(unit for role, unit in role_units(user) if role in starting_roles)
+        return cls(user.cadre_id, user.unit_id, covers)
+
+    def may_start(self, unit_id: int | None, subject_cadre_id: int | None, unit_chain: Iterable[int]) -> bool:
+        """About themself in their own unit (any officer), or in a unit they cover (`unit_chain`: the unit and
+        those above it) — what `holds_role_over` decides for each of the two roles."""
+        if subject_cadre_id is not None and self.cadre_id == subject_cadre_id and unit_id in (None, self.unit_id):
+            return True
+        return not self.covers.isdisjoint(unit_chain)
 
 
 def can_start(session: Session, user: User | None, unit_id: int | None, subject_cadre_id: int | None) -> bool:
     if user is None:  # the worker and operators' CLI act as the system
         return True
-    return _starts_about_self(user, unit_id, subject_cadre_id) or _starts_over(user, ancestry(session, unit_id))
+    starter = Starter.of(user)
+    if starter.may_start(unit_id, subject_cadre_id, ()):
+        return True  # about themself: their unit's chain is not needed
+    return starter.may_start(unit_id, subject_cadre_id, ancestry(session, unit_id))
 
 
 def start_refusal(
-    user: User | None,
+    starter: Starter | None,
     *,
     unit_id: int | None,
     subject_cadre_id: int | None,
-    unit_chain: Sequence[int],
+    unit_chain: Iterable[int],
     unit_is_active: bool,
 ) -> str | None:
     """Why `start_instance` would refuse this start (its message), decided on facts the caller has already read —
-    the unit's chain (`ancestry`) and whether it is active — so that a bulk start asks the database nothing per
-    member; None when it would start. The subject is known to exist (the caller read it)."""
+    who starts (None: the system), the unit's chain (`ancestry`) and whether it is active — so that a bulk start
+    asks the database nothing per member; None when it would start. The subject is known to exist (the caller read
+    it)."""
     if unit_id is not None and not unit_is_active:
         return UNIT_CLOSED
-    if user is None or _starts_about_self(user, unit_id, subject_cadre_id) or _starts_over(user, unit_chain):
+    if starter is None or starter.may_start(unit_id, subject_cadre_id, unit_chain):
         return None
     return START_NOT_ALLOWED
 
