@@ -41,11 +41,11 @@ def select_locale() -> str:
     return chosen if chosen in languages else current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
-def _page_translations() -> Translations | NullTranslations:
+def page_translations() -> Translations | NullTranslations:
     try:
-        found: Translations | NullTranslations = g._page_translations
+        found: Translations | NullTranslations = g.page_translations
     except AttributeError:
-        found = g._page_translations = get_translations()
+        found = g.page_translations = get_translations()
     except RuntimeError:  # no app context: a page rendered by hand, outside a request
         return get_translations()
     return found
@@ -59,7 +59,7 @@ _SHOWN: WeakKeyDictionary[Translations | NullTranslations, dict[str, Markup]] = 
 def _page_gettext(eval_context: EvalContext, string: str, /, **variables: Any) -> str:
     """`_()` and `{% trans %}` in a template, as Jinja's "new style" gettext does it (the translation is trusted, its
     variables are escaped where the template autoescapes, `%%` is a percent sign) in one call instead of three."""
-    translations = _page_translations()
+    translations = page_translations()
     if not eval_context.autoescape:
         return translations.ugettext(string) % variables
     if variables:
@@ -100,11 +100,11 @@ def install_page_translations(app: Flask) -> None:
     in a slow hour, 90 strings on an inbox page; `_page_gettext` is one."""
     # Jinja's wrappers stay for the plural and context forms (rare); `_` and `gettext` are replaced just below.
     app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
-        gettext=lambda s: _page_translations().ugettext(s),
-        ngettext=lambda s, p, n: _page_translations().ungettext(s, p, n),
+        gettext=lambda s: page_translations().ugettext(s),
+        ngettext=lambda s, p, n: page_translations().ungettext(s, p, n),
         newstyle=True,
-        pgettext=lambda c, s: _page_translations().upgettext(c, s),
-        npgettext=lambda c, s, p, n: _page_translations().unpgettext(c, s, p, n),
+        pgettext=lambda c, s: page_translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: page_translations().unpgettext(c, s, p, n),
     )
     app.jinja_env.globals.update(_=_page_gettext, gettext=_page_gettext)
     app.jinja_env.filters["detailed"] = translate_detailed
@@ -135,7 +135,7 @@ def translate_detailed(message: str | None) -> str:
     without a translation stays whole, so older rows read as they were written."""
     if not message:
         return ""
-    translations = _page_translations()
+    translations = page_translations()
     parts = []
     for part in message.split("; "):
         head, separator, detail = part.partition(": ")
@@ -149,7 +149,7 @@ _BREAK_AT = N_("chain %(chain)s, #%(seq)s")
 
 def translate_chain_break(chain_break: ChainBreak) -> str:
     """Where a hash chain breaks and why, in the reader's language (the CLI and the API say it in English)."""
-    translations = _page_translations()
+    translations = page_translations()
     reason = translations.ugettext(chain_break.reason) % chain_break.reason_args
     if chain_break.event_id is not None:
         where = translations.ugettext(_BREAK_AT_EVENT) % {
@@ -166,7 +166,7 @@ def _named(names: Mapping[str, str], code: Any) -> Any:
     """A code's name in the reader's language; a code without one (from a newer or older version, a form's title)
     as it is."""
     english = names.get(code) if isinstance(code, str) else None
-    return _page_translations().ugettext(english) if english is not None else code
+    return page_translations().ugettext(english) if english is not None else code
 
 
 def data_label(label: str) -> str:
@@ -377,5 +377,5 @@ def _word(value: Any) -> str:
     if value is None:
         return "—"
     if isinstance(value, bool):
-        return str(_page_translations().ugettext(_YES if value else _NO))
+        return str(page_translations().ugettext(_YES if value else _NO))
     return str(value)

@@ -25,7 +25,8 @@ from webapp.downloads import export_format, format_problems, send_table
 from webapp.extensions import db
 from webapp.http import act, problem_text, process_engine, translated
 from webapp.i18n import diagram_words, tally_text
-from webapp.instances.views import STATUS_LABELS, labels, page_with_diagram
+from webapp.instances.event_words import EventWords
+from webapp.instances.views import ROLE_LABELS, STATUS_LABELS, labels, page_with_diagram
 from webapp.query_args import id_arg, page_arg
 from webapp.registry.views import readable_history
 from workflows.access import visible_units
@@ -237,8 +238,9 @@ def export(instance_id: int) -> Response:
 
 
 def _export_words(instance: ProcessInstance) -> Readable:
-    """The readable part of an export in the history page's words (instances/_history.html), the pages' local time
-    with its zone named, people by full name with their user names: what the inspector read on the screen."""
+    """The readable part of an export in the history page's words (webapp/instances/event_words.py, and
+    instances/_history.html for the data changes), the pages' local time with its zone named, people by full name
+    with their user names: what the inspector read on the screen."""
 
     def words(events: list[AuditEvent], exported: datetime) -> dict[str, Any]:
         engine, locale = process_engine(), str(get_locale() or "vi")
@@ -249,6 +251,7 @@ def _export_words(instance: ProcessInstance) -> Readable:
         macros = current_app.jinja_env.get_template("audit/_export_words.html").make_module(
             {**labels(), "detail": detail}
         )
+        event_words = EventWords.for_page(detail, ROLE_LABELS)
         local = current_app.jinja_env.filters["localdatetime"]
 
         def who(entry: TimelineEntry) -> str:
@@ -280,7 +283,7 @@ def _export_words(instance: ProcessInstance) -> Readable:
                     "seq": entry.event.seq,
                     "when": local(entry.event.occurred_dt),
                     "who": who(entry),
-                    "what": plain(macros.what(entry)),  # type: ignore[attr-defined]
+                    "what": plain(event_words.what(entry)),
                     "changes": [text for c in entry.changes if (text := plain(macros.change(c)))],  # type: ignore[attr-defined]
                 }
                 for entry in entries

@@ -35,6 +35,7 @@ from webapp.audit.reads import read_logged
 from webapp.extensions import db
 from webapp.http import act, process_engine, status_for, translated
 from webapp.i18n import diagram_words
+from webapp.instances.event_words import EventWords
 from webapp.instances.forms import CancelForm, CommentForm, StartForm
 from webapp.own_start_pages import own_page_links, own_start_page, refusal_message
 from webapp.query_args import parse_id
@@ -124,6 +125,12 @@ def labels() -> dict[str, Any]:
         "nobody_can_take": nobody_can_take,
         "outcome_labels": OUTCOME_LABELS,
     }
+
+
+@bp.app_template_global()
+def event_words(detail: Any) -> EventWords:
+    """A page's events worded (decision 0100): `words.what(entry)`, `words.who(entry)`, once per row."""
+    return EventWords.for_page(detail, ROLE_LABELS)
 
 
 def nobody_can_take(task: HumanTask, unit_name: str) -> str:
