@@ -37,8 +37,9 @@ DATA_LABELS = {
     "disciplined": N_("Disciplined in the month"),
     "computed_grade": N_("Grade following from the score"),
     "final_grade": N_("Grade decided"),
-    # … and what the direct leader's review changed (workflows.instances.reviewed_values words its values)
-    "review_changes": N_("Values changed in the review"),
+    # … and what the direct leader's review changed, or proposed when it returned (decision 0105);
+    # workflows.instances.reviewed_values words its values
+    "review_changes": N_("Values changed or proposed in the review"),
     # annual grading (workflows/evaluation/annual.py)
     "year": N_("Year"),
     "include_subunits": N_("Subordinate units included"),

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.usefixtures("in_november")
 
 ROW_2 = "Dòng 2, Hoàn thành đúng hạn: 20 → 15 — lý do: 5 hồ sơ trễ hạn theo sổ theo dõi"
 CRITERION = "Tiêu chí (b): năng lực chuyên môn, trách nhiệm, thái độ phục vụ, phối hợp: 9 → 8 — lý do: Chưa học lớp"
-LABEL = "Giá trị được sửa khi xem xét"
+LABEL = "Giá trị được sửa hoặc đề nghị sửa khi xem xét"
 RAW = ("review_changes", "products.1", "criteria_competence", "after:", "before:", "reason:")
 
 

@@ -1,6 +1,7 @@
 """What each side of a monthly review sees of the other's numbers (webapp/evaluation/review_panel.py): the direct
 leader sees the cadre's own value beside each he may adjust; the cadre's returned form has his comment at the top
-and, beside each value he changed, hers, his and his reason, marked."""
+and, beside each value he questioned, hers (still in the field, decision 0105), the one he proposes and his reason,
+marked."""
 
 from __future__ import annotations
 
@@ -79,11 +80,15 @@ def test_the_returned_form_shows_the_comment_and_each_changed_value(
     assert top and "Đề nghị xem lại tiến độ hồ sơ" in top[0].text_content()
     assert page.index('class="review-return"') < page.index('class="taskform"')  # at the top of the form
     assert _note(page, "products-1-completed_on_time") == (
-        "Lãnh đạo trực tiếp đã sửa: bạn ghi 20, lãnh đạo trực tiếp sửa thành 15. Lý do: 5 hồ sơ trễ hạn theo sổ theo dõi"
+        "Lãnh đạo trực tiếp đề nghị xem lại: bạn ghi 20, lãnh đạo trực tiếp đề nghị 15. "
+        "Lý do: 5 hồ sơ trễ hạn theo sổ theo dõi"
     )
     assert _note(page, "criteria_competence") == (
-        "Lãnh đạo trực tiếp đã sửa: bạn ghi 9, lãnh đạo trực tiếp sửa thành 8. Lý do: Chưa hoàn thành lớp bồi dưỡng"
+        "Lãnh đạo trực tiếp đề nghị xem lại: bạn ghi 9, lãnh đạo trực tiếp đề nghị 8. Lý do: Chưa hoàn thành lớp bồi dưỡng"
     )
+    # Her own numbers stay in the fields (decision 0105): his are proposals.
+    assert tree.get_element_by_id("products-1-completed_on_time").get("value") == "20"
+    assert tree.get_element_by_id("criteria_competence").get("value") == "9"
     assert tree.xpath('//td[@class="cell-reviewed"]//input[@id="products-1-completed_on_time"]')
     assert tree.xpath('//div[contains(@class, "field-reviewed")]//input[@id="criteria_competence"]')
     assert not tree.xpath('//*[@id="products-0-completed-review"]')  # unchanged values carry no note

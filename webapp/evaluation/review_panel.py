@@ -1,7 +1,8 @@
 """Beside the monthly evaluation's numbers, what the other side of the review wrote.
 
 - **The cadre's returned self-assessment**: the direct leader's return comment at the top of the form, and beside
-  each value he changed, her own value, his and his reason, marked (the review writes them as `review_changes`,
+  each value he questioned, her own value (still in the field: a return keeps her numbers, decision 0105), the one
+  he proposes and his reason, marked (the review writes them as `review_changes`,
   workflows.evaluation.hooks.review_changes).
 - **The direct leader's review**: beside each value he may adjust, the cadre's own, so that it stays in sight once
   he has typed his.

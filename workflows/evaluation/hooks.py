@@ -179,6 +179,32 @@ def review_changes(
     return changes
 
 
+# The review form's fields that hold the cadre's numbers: a return does not write them (decision 0105).
+NUMBER_FIELDS = ("products", *CRITERIA_FIELDS)
+
+
+def _without_numbers(submitted: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in submitted.items() if name not in NUMBER_FIELDS}
+
+
+def _return_problems(
+    submitted: Mapping[str, Any], task_data: Mapping[str, Any], policy: EvaluationPolicy
+) -> list[Problem]:
+    """What a return needs besides the numbers' rules: a comment saying what to correct, and a return left."""
+    problems: list[Problem] = []
+    if not str(submitted.get("comment") or "").strip():
+        problems.append(Problem("write what the cadre should correct", field="comment"))
+    if not may_return(int(task_data.get("return_count") or 0), policy):
+        problems.append(
+            Problem(
+                N_("this evaluation has already been returned %(count)d times; decide on it now"),
+                field="decision",
+                message_args={"count": policy.max_returns},
+            )
+        )
+    return problems
+
+
 def review(
     session: Session, submitted: dict[str, Any], task_data: Mapping[str, Any], refused: frozenset[str]
 ) -> dict[str, Any]:
@@ -199,29 +225,19 @@ def review(
         **_review_notes(submitted),
         REVIEW_CHANGES: review_changes(before_products, before_criteria, products, criteria, reasons),
     }
-    if submitted.get("decision") == "return":
-        problems = []
-        if not str(submitted.get("comment") or "").strip():
-            problems.append(Problem("write what the cadre should correct", field="comment"))
-        if not may_return(int(task_data.get("return_count") or 0), policy):
-            problems.append(
-                Problem(
-                    N_("this evaluation has already been returned %(count)d times; decide on it now"),
-                    field="decision",
-                    message_args={"count": policy.max_returns},
-                )
-            )
-        if problems:
-            raise Invalid("the evaluation cannot be returned", problems)
-        return {**submitted, **notes}
-
-    # Both at once: the adjusted table's own problems, and the reasons missing for the changes that can be read.
+    # A return is held to the same rules as an agreement (decision 0105): each changed value with its reason, the
+    # table consistent. Every problem at once, the return's own with the numbers'.
+    problems = _return_problems(submitted, task_data, policy) if submitted.get("decision") == "return" else []
     invalid = validate_self_assessment(products, criteria, policy)
     unreadable = {problem.field for problem in invalid if problem.field} | _rule_fields(refused)
     missing = missing_reasons(before_products, before_criteria, products, criteria, reasons, unreadable)
-    problems = [_on_form(p) for p in invalid] + [_reason_field(p) for p in missing]
+    problems += [_on_form(p) for p in invalid] + [_reason_field(p) for p in missing]
     if problems:
         raise Invalid("the evaluation is not valid", _deduplicated(problems))
+    if submitted.get("decision") == "return":
+        # The self-assessment stays the cadre's: she corrects her own numbers. What the leader typed is what he
+        # proposes, kept in `review_changes` (before, after, reason) and shown beside her values.
+        return {**_without_numbers(submitted), **notes}
 
     factor = leader_unit_factor(_subordinate_grades(session, task_data)) if task_data.get("is_leader") else None
     breakdown = monthly_score(products, criteria, policy, leader_unit_factor=factor)
