@@ -732,11 +732,43 @@ def test_a_review_records_what_it_changed_with_the_cadres_value_and_the_reason(d
     returned = {**SELF, "products": changed, "criteria_competence": 8, "criteria_reason": "Chưa học xong"}
     review = driver.task(instance_id, "manager_review")
     driver.complete("supervisor1", review.id, {**returned, "decision": "return", "comment": "Xem lại"})
-    assert _data(session_factory, driver.engine, instance_id)["review_changes"] == {
+    data = _data(session_factory, driver.engine, instance_id)
+    assert data["review_changes"] == {
         "products.1.completed_on_time": {"before": 20, "after": 15, "reason": "5 hồ sơ trễ hạn"},
         "criteria_competence": {"before": 9, "after": 8, "reason": "Chưa học xong"},
     }
+    # A return proposes; her numbers stay hers (decision 0105).
+    assert data["products"] == PRODUCTS and data["criteria_competence"] == SELF["criteria_competence"]
 
     driver.complete("officer1", driver.task(instance_id, "self_assessment").id, SELF)
     driver.complete("supervisor1", driver.task(instance_id, "manager_review").id, {**SELF, "decision": "submit"})
     assert _data(session_factory, driver.engine, instance_id)["review_changes"] == {}
+
+
+@pytest.mark.parametrize(
+    ("row", "criteria", "fields"),
+    [
+        ({"completed_on_time": 15}, {}, ["products.1.reason"]),  # a change without its reason
+        ({}, {"criteria_politics": 2}, ["criteria_reason"]),
+        (
+            {"completed": 5, "reason": "Sổ theo dõi"},
+            {},
+            ["products.1.completed_quality", "products.1.completed_on_time"],
+        ),
+    ],
+)
+def test_a_return_is_held_to_the_reviews_rules_and_writes_nothing_when_refused(
+    driver, session_factory, row, criteria, fields
+):
+    """Decision 0105: what a return changes needs its reason and consistent numbers, as an agreement's does."""
+    _open(session_factory, driver.engine, "personnel1")
+    instance_id = _instance_of(session_factory, "CB0001")
+    driver.complete("officer1", driver.task(instance_id, "self_assessment").id, SELF)
+    before = _data(session_factory, driver.engine, instance_id)
+    review = driver.task(instance_id, "manager_review")
+    returned = {**SELF, **criteria, "products": [PRODUCTS[0], {**PRODUCTS[1], **row}], "comment": "Xem lại"}
+    with pytest.raises(Invalid) as refused:
+        driver.complete("supervisor1", review.id, {**returned, "decision": "return"})
+    assert sorted(p.field or "" for p in refused.value.problems) == sorted(fields)
+    assert driver.task(instance_id, "manager_review").id == review.id
+    assert _data(session_factory, driver.engine, instance_id) == before
