@@ -81,7 +81,7 @@ _DIAGRAM_WORDS: WeakKeyDictionary[Translations | NullTranslations, DiagramWords]
 def diagram_words() -> DiagramWords:
     """The words `workflows.diagram` draws of its own (a step's state, a flow taken, an unnamed element's kind) in
     the reader's language; the model's names stay as its modeller wrote them."""
-    translations = _page_translations()
+    translations = page_translations()
     words = _DIAGRAM_WORDS.get(translations)
     if words is None:
         words = _DIAGRAM_WORDS[translations] = DiagramWords.translated_by(translations.ugettext)
