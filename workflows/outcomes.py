@@ -9,8 +9,8 @@ name, so a reworded name changes nothing):
 - an id with one of STOPPED_WORDS as a word (`end_rejected`, `end_ineligible_final`, `end_not_voted`,
   `end_clearance_stopped`, …): the procedure stopped without its result;
 - ACHIEVED_ENDS (`end_done`, `end_approved`, `end_appointed`): it reached its result;
-- anything else (planning's single `end`, whose result is the collective's decision in the data): ended, with no
-  judgement either way.
+- anything else: ended, with no judgement either way (a planning review ended so until it gained `end_approved`
+  and `end_rejected`, decision 0106; its older versions still do).
 """
 
 from __future__ import annotations

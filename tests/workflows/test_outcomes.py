@@ -12,7 +12,7 @@ from workflows.outcomes import Ending, end_outcome, ending_of
 from workflows.states import EventType, Outcome
 
 BPMN = Path(__file__).resolve().parents[2] / "bpmn"
-A, S, E, N = Outcome.ACHIEVED, Outcome.STOPPED, Outcome.ESCALATED, Outcome.ENDED
+A, S, E = Outcome.ACHIEVED, Outcome.STOPPED, Outcome.ESCALATED
 EXPECTED = {
     "annual_grading": {"end_done": A, "end_escalated_prepare": E, "end_escalated_confirm": E},
     "appointment": {
@@ -35,7 +35,7 @@ EXPECTED = {
         "end_escalated_review": E,
         "end_escalated_decision": E,
     },
-    "planning_review": {"end": N},
+    "planning_review": {"end_approved": A, "end_rejected": S},
     "rotation": {
         "end_plan_rejected": S,
         "end_refused": S,
