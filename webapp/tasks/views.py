@@ -34,7 +34,7 @@ from webapp.http import (
     translated,
     wants_json,
 )
-from webapp.instances.views import ROLE_LABELS
+from webapp.instances.views import ROLE_LABELS, warn_if_nobody_can_take
 from webapp.number_fields import format_amount
 from webapp.planning.live import live_structure_panel
 from webapp.query_args import parse_id
@@ -750,6 +750,8 @@ def submit(task_id: int):  # type: ignore[no-untyped-def]
         flash(_("Returned: “%(name)s” sent the case back to be redone.", name=task_name), "success")
     else:
         flash(_("Done: “%(name)s” was submitted.", name=task_name), "success")
+    # Said to the sender now, while they can still ask for the role to be granted, not found later by nobody.
+    warn_if_nobody_can_take(instance_id)
     return redirect(url_for("inbox.index"))
 
 

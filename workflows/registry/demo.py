@@ -380,7 +380,9 @@ PROVINCE_LOGINS = (
 # post's unit and the units under it, and the small organisation's logins all work in Xã An Phú itself: these are the
 # leaders of the commune's people's committee (Ủy ban nhân dân xã An Phú and its offices), so a post there has a
 # collective to summon. The competent authority over a provincial department's posts is the head of the provincial
-# people's committee (assignment: the head of the unit above the post's): `head7` holds that role.
+# people's committee (assignment: the head of the unit above the post's): `head7` holds that role. A commune's
+# planning review is approved a level up, at the province (domain rules §9.8: BTV Tỉnh ủy for commune leaders), and
+# the unit above a commune is the province itself: `head8`, the provincial party secretary, heads it (decision 0106).
 # Not in the roster's first seats (that would renumber every generated cadre of a seed): each takes the
 # lowest-numbered holder of a leadership seat, which every load of a few hundred cadres fills.
 COLLECTIVE_LOGINS = (
@@ -394,6 +396,8 @@ COLLECTIVE_LOGINS = (
                    "trưởng Phòng Văn hóa - Xã hội xã An Phú (tập thể lãnh đạo UBND xã)"),
     _ProvinceLogin("head7", "T01-UB", (Role.HEAD, Role.SUPERVISOR), ("T01-UB", "Chủ tịch UBND tỉnh"),
                    "chủ tịch UBND tỉnh (cấp có thẩm quyền bổ nhiệm ở các sở)"),
+    _ProvinceLogin("head8", PROVINCE_CODE, (Role.HEAD,), ("T01-TU", "Bí thư Tỉnh ủy"),
+                   "bí thư Tỉnh ủy (cấp có thẩm quyền phê duyệt quy hoạch của xã, phường)"),
 )  # fmt: skip
 
 
