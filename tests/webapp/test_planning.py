@@ -162,6 +162,45 @@ def test_a_screening_code_that_names_nobody_is_refused_naming_the_code_in_the_of
     assert "No cadre has the code ZZ404." in refused.get_data(as_text=True)
 
 
+def test_the_collective_finds_no_decision_made_for_it_and_must_choose_one(
+    client: FlaskClient, auth: AuthActions, driver: WorkflowDriver, session_factory, world: dict[str, Any]
+) -> None:
+    """The screening proposes; the collective decides. Its step shows the proposals with no decision taken and no
+    choice selected, and sending it without choosing is refused at each row, nothing written."""
+    instance_id = _instance_id(_start(auth))
+    assert _submit(auth, driver, instance_id, "screening", "personnel1", {}).status_code == 302
+    _as(auth, "head1")
+    task_id = driver.task(instance_id, "confirm_removals").id
+    page = lxml_html.fromstring(client.get(f"/tasks/{task_id}").get_data(as_text=True))
+    selects = page.xpath('//select[starts-with(@name, "removals-")][contains(@name, "-decision")]')
+    assert len(selects) == 2
+    for select_box in selects:
+        assert select_box.xpath("./option[1]/@value") == [""]
+        assert [o.get("value") for o in select_box.xpath("./option[@selected]")] in ([], [""])
+    # Nowhere else on the page does the collective's decision read as made.
+    outside_the_form = "".join(
+        node.text_content() for node in page.xpath("//main//*[not(ancestor-or-self::form)][not(self::script)]")
+    )
+    assert "Đưa ra khỏi quy hoạch" not in outside_the_form.replace("Đề xuất đưa ra khỏi quy hoạch", "")
+    before = _entries(session_factory)
+    # What the browser sends untouched: each proposal's row, its choice left empty.
+    with session_factory() as s:
+        proposed = sorted(
+            s.scalars(
+                select(PlanningEntry.id)
+                .join(Cadre, Cadre.id == PlanningEntry.cadre_id)
+                .where(Cadre.code.in_([DISCIPLINED, FAILED_YEAR]))
+            )
+        )
+    rows = [{"entry_id": entry, "decision": "", "keep_reason": ""} for entry in proposed]
+    refused = _submit(auth, driver, instance_id, "confirm_removals", "head1", _rows("removals", rows))
+    assert refused.status_code == 422
+    refused_page = refused.get_data(as_text=True)
+    assert 'id="removals-0-decision-error"' in refused_page and 'id="removals-1-decision-error"' in refused_page
+    assert _entries(session_factory) == before
+    assert driver.task(instance_id, "confirm_removals").status == "open"
+
+
 def test_annual_review_of_a_commune_removes_two_and_adds_three_through_http(
     client: FlaskClient, auth: AuthActions, driver: WorkflowDriver, session_factory, world: dict[str, Any]
 ) -> None:

@@ -44,10 +44,23 @@ def test_the_reviews_reason_and_evidence_sit_under_their_row_with_a_label() -> N
 
 
 def test_a_small_table_keeps_its_long_texts_in_columns() -> None:
-    schema = _form("planning_removals.json")
+    schema = _form("annual_confirm.json")
     page = _page(schema, {})
     assert not page.xpath('//tr[@class="row-line"]')
-    assert page.xpath('//th[@id="removals-col-reason"]')
+    assert page.xpath('//th[@id="resolutions-col-reason"]')
+
+
+def test_the_collectives_removals_give_both_reasons_the_rows_width() -> None:
+    """Four columns, but a reason for removal squeezed between the entry's long name and the decision was cut off at
+    1366 px: the removals place both reasons on the row's second line themselves."""
+    page = _page(_form("planning_removals.json"), {"removals": [{"entry_id": 7, "reason": "Quá tuổi quy hoạch"}]})
+    headers = [th.get("id") for th in page.xpath("//thead//th")]
+    assert "removals-col-reason" not in headers and "removals-col-keep_reason" not in headers
+    assert "removals-col-decision" in headers
+    line = page.xpath('//tbody[@class="table-row"]/tr[@class="row-line"]/td')[0]
+    assert line.xpath('.//label[@for="removals-0-reason"]')[0].text_content().strip() == "Lý do đưa ra"
+    assert line.xpath('.//input[@id="removals-0-reason"]')[0].get("value") == "Quá tuổi quy hoạch"
+    assert line.xpath('.//label[@for="removals-0-keep_reason"]')
 
 
 def test_a_column_says_where_it_goes() -> None:

@@ -335,3 +335,14 @@ def test_an_entry_the_collective_adds_to_the_removals_leaves_the_plan_on_approva
         assert set(removed) == {*proposals, added}
         assert removed[added] == (reason, instance_id)
         assert verify_chains(s).ok
+
+
+def test_a_reviews_committee_votes_on_its_own_levels_committee_titles(
+    driver: WorkflowDriver, world: dict[str, Any]
+) -> None:
+    """A commune's review listed the Tỉnh ủy's secretary and deputies among the titles its committee votes on; a
+    commune's committee votes on the commune's party titles, the province's on its own."""
+    commune = _task_data(driver, _start(driver, "term", unit="X001"))["committee_title_codes"]
+    assert commune == ["commune_party_secretary", "commune_deputy_party_secretary", "party_committee_member"]
+    province = _task_data(driver, _start(driver, "term", unit="T01"))["committee_title_codes"]
+    assert province == ["party_committee_member", "province_party_secretary", "province_deputy_party_secretary"]

@@ -271,9 +271,9 @@ def screening(
                     "cadre_code": codes.get(outcome.cadre_id, ""),
                     "cadre_name": outcome.cadre_name,
                     "title": position_label(position, unit),
+                    # No decision: the collective makes it at its own step, and a choice made for it would be
+                    # sent unread and shown as decided before it was.
                     "reason": outcome.grounded_reason,
-                    "decision": "remove",
-                    "keep_reason": "",
                 }
             )
     return {
@@ -450,6 +450,8 @@ def removals(
         problems.append(Problem("Decide on every proposed removal.", field="removals"))
     if problems:
         raise Invalid("the decisions on the removals are not complete", problems)
+    if refused_within(refused, "removals"):
+        return submitted  # refused anyway (a decision left unchosen): a row without one has nothing to build on
     final = [
         {**proposal, "decision": decided[entry_id][0], "keep_reason": decided[entry_id][1]}
         for entry_id, proposal in proposals.items()

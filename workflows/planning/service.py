@@ -23,10 +23,11 @@ from workflows.engine.store import InstanceSnapshot
 from workflows.errors import Conflict, Invalid, NotAllowed, Problem
 from workflows.models import ProcessInstance
 from workflows.planning import PROCESS_ID
-from workflows.planning.steps import COMMITTEE_TITLE_CODES
+from workflows.planning.steps import committee_titles_at
 from workflows.registry.models import OrgUnit, User
 from workflows.registry.records import local_today
 from workflows.registry.units import in_tree_order
+from workflows.rules.communes import COMMUNE_TYPES
 from workflows.rules.planning import DEFAULT_POLICY, PlanningPolicy, term_problems
 from workflows.states import InstanceStatus, Role
 
@@ -93,16 +94,29 @@ def start_planning(
             {"instance_id": running[0]},
         )
     key = f"{variant}{prefix}{len(found) + 1}"
-    data = start_data(key, variant, term, unit, local_today(), policy)
+    commune_level = session.scalar(
+        select(OrgUnit.id)
+        .where(OrgUnit.id.in_(ancestry(session, unit.id)), OrgUnit.unit_type.in_(COMMUNE_TYPES))
+        .limit(1)
+    )
+    data = start_data(key, variant, term, unit, local_today(), policy, commune_level=commune_level is not None)
     return start_instance(
         session, engine, actor=actor, process_id=PROCESS_ID, data=data, unit_id=unit.id, business_key=key
     )
 
 
 def start_data(
-    key: str, variant: str, term: str, unit: OrgUnit, requested_on: date, policy: PlanningPolicy
+    key: str,
+    variant: str,
+    term: str,
+    unit: OrgUnit,
+    requested_on: date,
+    policy: PlanningPolicy,
+    *,
+    commune_level: bool = True,
 ) -> dict[str, Any]:
-    """What a planning review starts with: the model's gateways read every one of these keys."""
+    """What a planning review starts with: the model's gateways read every one of these keys. `commune_level`: the
+    unit is a commune, ward or special zone or lies in one (its committee titles are the commune's)."""
     return {
         "planning_key": key,
         "variant": str(variant),
@@ -112,7 +126,7 @@ def start_data(
         "unit_name": unit.name,
         "requested_on": requested_on.isoformat(),
         "policy": policy.to_mapping(),
-        "committee_title_codes": list(COMMITTEE_TITLE_CODES),
+        "committee_title_codes": committee_titles_at(commune_level),
         "removals": [],
         "nominees": [],
         "has_nominees": False,

@@ -29,6 +29,7 @@ __all__ = [
     "PlanningStep",
     "StepKind",
     "after_ballot",
+    "committee_titles_at",
     "nomination_key",
     "tally_key",
 ]
@@ -85,6 +86,14 @@ COMMITTEE_TITLE_CODES: tuple[str, ...] = (
     "province_party_secretary",
     "province_deputy_party_secretary",
 )
+
+
+def committee_titles_at(commune_level: bool) -> list[str]:
+    """The committee titles a review's committee votes on: a commune-level review (a commune, ward or special zone,
+    or a unit of one) votes on the commune's party committee, never the Tỉnh ủy's, and a provincial review the other
+    way round; a party committee member may be of either (two-level local government, domain rules §0)."""
+    other_level = "province_" if commune_level else "commune_"
+    return [code for code in COMMITTEE_TITLE_CODES if not code.startswith(other_level)]
 
 
 def nomination_key(cadre_code: str, position_id: int) -> str:
