@@ -341,6 +341,7 @@ def start_server(url: str, workers: int, port: int, log_dir: Path) -> subprocess
         DATABASE_URL=url,
         CANBO_DEPLOY_ON_STARTUP="0",
         SECRET_KEY="load-benchmark",
+        AUDIT_ANCHOR_KEY="load-benchmark-audit-anchor-key",  # serve refuses PostgreSQL without it (decision 0107)
         CANBO_LOG_FORMAT="json",
         PROMETHEUS_MULTIPROC_DIR=str(log_dir / "metrics"),
     )

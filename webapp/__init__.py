@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from webapp.config import (
     work_calendar_from,
 )
 from webapp.extensions import babel, csrf, db, login_manager, migrate
+from webapp.generated_keys import SECRET_KEY_GENERATED
 from workflows.db import configure_engine
 from workflows.deployment.operations import deploy_directory
 from workflows.engine.runtime import ProcessEngine
@@ -51,6 +53,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.from_mapping(test_config)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(instance_path)
+        # `canbo serve` and `canbo worker` refuse a key made on one host when several share the database (0107).
+        app.extensions[SECRET_KEY_GENERATED] = not os.environ.get("SECRET_KEY")
     from webapp.evaluation import POLICY_KEY
 
     # A bad setting stops the start with every problem named, rather than grading a month by wrong rules.

@@ -43,6 +43,7 @@ from webapp.config import ConfigError
 from webapp.evaluation import evaluation_policy, reminder_leads
 from webapp.evaluation.rollup_cli import annual_command, rollup_command
 from webapp.extensions import db
+from webapp.generated_keys import unset_keys_refusal
 from webapp.http import problem_text, translated
 from webapp.notifications import digest_schedule, email_links
 from webapp.own_start_pages import own_start_page
@@ -102,10 +103,11 @@ from workflows.registry.demo import (
     load_demo_province,
 )
 from workflows.registry.importing import ImportRefused, export_cadres, import_cadres
-from workflows.registry.models import Cadre, OrgUnit, User
+from workflows.registry.models import Cadre, OrgUnit, UnitType, User
 from workflows.registry.records import local_today
 from workflows.registry.tabular import Format, template, write_problem_report, write_table
 from workflows.registry.tokens import create_token
+from workflows.registry.units import create_top_unit, in_tree_order
 from workflows.states import Role
 from workflows.timers import run_due_timers
 
@@ -160,7 +162,20 @@ def _database_error_message(error: DBAPIError) -> str:
 
 
 def init_app(app: Flask) -> None:
-    for group in (processes, audit, demo, instances, tasks, users, import_group, export_group, evaluation, appointment):
+    groups = (
+        processes,
+        audit,
+        demo,
+        instances,
+        tasks,
+        units,
+        users,
+        import_group,
+        export_group,
+        evaluation,
+        appointment,
+    )
+    for group in groups:
         app.cli.add_command(group)
     app.cli.add_command(worker)
     from webapp.rotation.cli import rotation
@@ -646,6 +661,8 @@ class _PollSeconds(click.FloatRange):
 )
 @with_appcontext
 def worker(once: bool, poll: float | None) -> None:
+    if refusal := unset_keys_refusal(current_app, "worker"):
+        exit_with(refusal)
     interval = poll if poll is not None else current_app.config["WORKER_POLL_SECONDS"]
     if not POLL_SECONDS[0] <= interval <= POLL_SECONDS[1]:  # false for nan too
         exit_with(
@@ -655,7 +672,7 @@ def worker(once: bool, poll: float | None) -> None:
     auto_open = [code.strip() for code in current_app.config["EVALUATION_AUTO_OPEN_UNITS"].split(",") if code.strip()]
     identity = WorkerIdentity()
     smtp = _smtp_settings()
-    if smtp is not None and (warning := loopback_link_warning(smtp.base_url)):
+    if smtp is not None and (warning := base_url_warning(smtp.base_url)):
         click.echo(warning, err=True)
     failures = 0
     while True:
@@ -758,15 +775,24 @@ def _without_login_said(skipped: int, opened: int) -> str:
     return ""
 
 
-def loopback_link_warning(base_url: str) -> str | None:
+def base_url_warning(base_url: str) -> str | None:
     """A warning when e-mails would link to the sending machine's own address (the default BASE_URL): the link works
-    on the server and nowhere else, and nothing else would tell the operator before the first complaint."""
+    on the server and nowhere else, and nothing else would tell the operator before the first complaint. Nor would
+    anything say that an address without http(s):// or a host ("canbo.tinh.gov.vn") makes links that open nothing.
+    A warning, not a refusal: a worker that did not start would stop the deadlines too, for the sake of a link."""
     if not base_url.strip():
         return (
             "warning: BASE_URL is empty: e-mails tell people which page to open instead of linking to it. Set BASE_URL "
             "to the address they use (docs/deploy.md)."
         )
-    host = (urlsplit(base_url).hostname or "").lower()
+    parts = urlsplit(base_url.strip())
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname or " " in parts.netloc:
+        return (
+            f"warning: BASE_URL is {base_url!r}, not a web address: the links in e-mails would open nothing. Set it "
+            "to the address people use, with http:// or https:// and the host, e.g. https://canbo.tinh.gov.vn "
+            "(docs/deploy.md)."
+        )
+    host = (parts.hostname or "").lower()
     if host in ("localhost", "::1") or host.startswith("127."):
         return (
             f"warning: BASE_URL is {base_url}: the links in e-mails point to this machine, which the people who "
@@ -835,6 +861,43 @@ def appointment_reappointments() -> None:
     click.echo(f"{len(started)} re-appointment(s) started")
 
 
+# -- units --------------------------------------------------------------------------------------------
+
+
+@click.group(help="Org units: the top unit of a fresh install; every other unit is added on the Units page.")
+def units() -> None:
+    pass
+
+
+@units.command(
+    "create-root",
+    help="Create the top unit of the organisation (the province) with code CODE and name NAME, on a fresh install: "
+    "the first administrator is then created in it (`canbo users create admin admin CODE`). There is only one.",
+)
+@click.argument("code")
+@click.argument("name")
+@click.option(
+    "--type",
+    "unit_type",
+    type=click.Choice([t.value for t in UnitType]),
+    default=UnitType.PROVINCE.value,
+    show_default=True,
+    help="The unit's type.",
+)
+@with_appcontext
+def create_root_command(code: str, name: str, unit_type: str) -> None:
+    unit = _account_change(lambda: create_top_unit(db.session, code=code, name=name, unit_type=unit_type))
+    click.echo(f"Đã tạo đơn vị cao nhất {unit.code} ({unit.name}).")
+
+
+@units.command("list", help="List the units: code, type and name, indented under the unit above.")
+@with_appcontext
+def list_units_command() -> None:
+    for unit, depth in in_tree_order(list(db.session.scalars(select(OrgUnit)))):
+        merged = "" if unit.is_active else " (đã sáp nhập/giải thể)"
+        click.echo(f"{'  ' * depth}{unit.code}\t{unit.unit_type}\t{unit.name}{merged}")
+
+
 # -- users --------------------------------------------------------------------------------------------
 
 
@@ -866,9 +929,13 @@ def _refused(error: WorkflowError) -> None:
     exit_with("\n".join(lines))
 
 
-def _unit_id(code: str) -> int | None:
-    """The id of the unit with this code (None when there is none: the service says so with its message)."""
-    return db.session.scalar(select(OrgUnit.id).where(OrgUnit.code == code.strip().upper()))
+def _unit_id(code: str) -> int:
+    """The id of the unit with this code; an unknown code stops the command naming it (the service's "choose a unit
+    from the list" is the page's words, which an operator at the command line has no list for)."""
+    found = db.session.scalar(select(OrgUnit.id).where(OrgUnit.code == code.strip().upper()))
+    if found is None:
+        exit_with(f"no unit with code {code.strip().upper()}; `canbo units list` shows the codes")
+    return found
 
 
 def _account_change(work: Callable[[], Any]) -> Any:

@@ -311,6 +311,8 @@ def free_port() -> int:
 def _env(url: str, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
     env.update(DATABASE_URL=url, CANBO_DEPLOY_ON_STARTUP="0", SECRET_KEY="resilience", CANBO_LOG_FORMAT="json")
+    # `canbo serve` and `canbo worker` do not start on PostgreSQL without the keys every host shares (decision 0107).
+    env.update(AUDIT_ANCHOR_KEY="resilience-audit-anchor-key")
     env.update(extra)
     return env
 

@@ -576,3 +576,43 @@ def test_the_list_pages_with_the_count_of_matches_and_keeps_its_filters_across_p
     few = _doc(client.get("/admin/users?q=nv00"))
     assert not few.xpath('//nav[@class="pagination"]')
     assert " ".join(few.xpath('string(//*[@id="users-count"])').split()) == "Số tài khoản khớp: 9"
+
+
+LAST_TOP_ADMIN = "Đây là quản trị viên cuối cùng còn hoạt động của đơn vị cao nhất T01"
+
+
+def test_the_last_administrator_of_the_top_unit_is_neither_deactivated_nor_demoted(
+    runner, auth: AuthActions, client, driver: WorkflowDriver
+) -> None:
+    """At the command line anything else goes (decision 0074), but not an install left with nobody to manage it
+    (decision 0107); a commune's administrator does not manage the province, so does not count."""
+    assert runner.invoke(args=["users", "grant", "officer2", "admin", "X001", "--reason", "Quản trị xã"]).exit_code == 0
+    before = _events(driver)
+    for args in (["deactivate", "admin"], ["revoke", "admin", "admin", "T01"]):
+        refused = runner.invoke(args=["users", *args, "--reason", "Nghỉ"])
+        assert refused.exit_code == 1 and LAST_TOP_ADMIN in refused.stderr, refused.output
+    assert _events(driver) == before
+    still = _user(driver, "admin")
+    assert still is not None and still.is_active and still.has_role("admin", _unit_id(driver, "T01"))
+    # With a second administrator of the province, the first may go; the second is then the last one.
+    assert runner.invoke(args=["users", "grant", "officer1", "admin", "T01", "--reason", "Bàn giao"]).exit_code == 0
+    assert runner.invoke(args=["users", "deactivate", "admin", "--reason", "Nghỉ hưu"]).exit_code == 0
+    refused = runner.invoke(args=["users", "revoke", "officer1", "admin", "T01", "--reason", "x"])
+    assert refused.exit_code == 1 and LAST_TOP_ADMIN in refused.stderr
+
+
+def test_the_page_does_not_let_the_last_provincial_administrator_keep_only_a_communes_role(
+    runner, auth: AuthActions, client, driver: WorkflowDriver
+) -> None:
+    """Their own last administrator role is not the one removed, yet the province would have nobody left."""
+    assert runner.invoke(args=["users", "grant", "admin", "admin", "X001", "--reason", "Kiêm nhiệm"]).exit_code == 0
+    admin = _user(driver, "admin")
+    assert admin is not None
+    (top_role,) = [a for a in admin.role_assignments if a.unit_id == _unit_id(driver, "T01")]
+    auth.login("admin")
+    before = _events(driver)
+    page = f"/admin/users/{admin.id}"
+    response = auth.post(f"{page}/roles/{top_role.id}/revoke", {"reason": "Chuyển về xã"}, page=page)
+    assert response.status_code == 422
+    assert LAST_TOP_ADMIN in response.get_data(as_text=True)
+    assert _events(driver) == before

@@ -18,6 +18,7 @@ def _key_of(app: Flask) -> bytes:
 
 def test_processes_starting_together_make_one_key(app: Flask, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.delenv("AUDIT_ANCHOR_KEY", raising=False)
+    app.config.pop("AUDIT_ANCHOR_KEY")
     app.instance_path = str(tmp_path / "instance")
     with app.app_context():
         assert existing_anchor_key() is None  # looking for the key makes none

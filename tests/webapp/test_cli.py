@@ -469,6 +469,11 @@ def test_worker_refuses_a_configured_poll_interval_out_of_range(app: Flask, runn
         ("http://localhost/canbo", True),
         ("", True),  # e-mails then name the page to open: works, but the operator should know
         ("https://canbo.sonha.gov.vn", False),
+        ("http://10.0.0.5:8080/canbo", False),
+        ("canbo.sonha.gov.vn", True),  # no scheme: every link would be a path on the reader's own mail client
+        ("not a url", True),
+        ("ftp://canbo.sonha.gov.vn", True),
+        ("https://", True),
     ],
 )
 def test_the_worker_warns_when_e_mail_links_point_to_its_own_machine(

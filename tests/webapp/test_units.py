@@ -433,3 +433,15 @@ def test_the_tree_comes_from_the_configuration(database_url: str, demo_users: di
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
+
+
+def test_the_command_line_lists_the_units_and_keeps_the_one_top_unit(runner, driver: WorkflowDriver) -> None:
+    listed = runner.invoke(args=["units", "list"])
+    assert listed.exit_code == 0
+    lines = listed.output.splitlines()
+    assert lines[0] == "T01\tprovince\tTỉnh Sơn Hà (demo)" and "  T01-BTC\tparty_body\tBan Tổ chức Tỉnh ủy" in lines
+    before = _unit_events(driver)
+    refused = runner.invoke(args=["units", "create-root", "T09", "Tỉnh mới"])
+    assert refused.exit_code == 1
+    assert "Tổ chức đã có đơn vị cao nhất T01 (Tỉnh Sơn Hà (demo))" in refused.stderr
+    assert _unit_events(driver) == before

@@ -13,7 +13,14 @@ from workflows.db import transaction
 from workflows.errors import Invalid, NotAllowed
 from workflows.models import AuditEvent
 from workflows.registry.models import OrgUnit
-from workflows.registry.units import create_unit, in_tree_order, merge_unit, same_named_sibling, update_unit
+from workflows.registry.units import (
+    create_top_unit,
+    create_unit,
+    in_tree_order,
+    merge_unit,
+    same_named_sibling,
+    update_unit,
+)
 from workflows.rules.units import UnitPolicy
 
 
@@ -274,3 +281,24 @@ def test_a_unit_placed_before_the_rule_is_renamed_without_its_type_checked_again
     with driver.session_factory() as s, transaction(s):
         renamed = update_unit(s, driver.user(s, "admin"), _id(s, "X001-C"), name="Thôn Mới", unit_type="commune")
         assert renamed.name == "Thôn Mới"
+
+
+def test_a_fresh_install_gets_one_top_unit_checked_as_any_unit(session: Session) -> None:
+    """`canbo units create-root` (decision 0107): the code, name and type checked as for any unit, all at once."""
+    with pytest.raises(Invalid) as refused:
+        create_top_unit(session, code="T 01", name="  ", unit_type="kingdom")
+    assert _fields(refused.value) == {"code", "name", "unit_type"}
+    assert session.scalar(select(func.count()).select_from(OrgUnit)) == 0
+    with transaction(session):
+        top = create_top_unit(session, code="t01", name="  Tỉnh   Sơn Hà ", unit_type="province")
+    assert (top.code, top.name, top.parent_id, top.path) == ("T01", "Tỉnh Sơn Hà", None, "/")
+    (event,) = session.scalars(select(AuditEvent).where(AuditEvent.chain_key == f"unit:{top.id}"))
+    assert event.event_type == "unit_created" and event.actor_id is None
+    # Units are then added under it as always; a second top is refused, naming the first.
+    with pytest.raises(Invalid) as second:
+        create_top_unit(session, code="T02", name="Tỉnh khác")
+    assert [p.message_args for p in second.value.problems] == [{"code": "T01", "name": "Tỉnh Sơn Hà"}]
+    with pytest.raises(Invalid) as taken:
+        create_top_unit(session, code="T01", name="Tỉnh khác")
+    assert _fields(taken.value) == {None, "code"}
+    assert session.scalar(select(func.count()).select_from(OrgUnit)) == 1

@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask import Flask, current_app
 
 from webapp.config import ConfigError
-from webapp.generated_keys import generated_once
+from webapp.generated_keys import generated_once, one_machine
 from workflows.errors import Invalid
 from workflows.inspection import signing
 from workflows.inspection.signing import TrustedKey
@@ -96,7 +96,7 @@ def _keys() -> ExportKeys:
 
 def may_generate() -> bool:
     """One machine (SQLite): the demo, development, a training room. Production runs on PostgreSQL."""
-    return str(current_app.config["SQLALCHEMY_DATABASE_URI"]).startswith("sqlite")
+    return one_machine(current_app)
 
 
 # What the operators read (`canbo check`, the served app's start-up log) when exports would be refused: said ahead,

@@ -13,6 +13,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from webapp.extensions import db
+from webapp.generated_keys import unset_keys_note, unset_keys_refusal
 from workflows.db import Base
 from workflows.migrate import known_revisions
 from workflows.production.backup import BackupError, KnownSchema, backup_sqlite, restore_sqlite, sqlite_path
@@ -42,7 +43,10 @@ def _fail(message: str, code: int = 1) -> None:
     help="Address to listen on; loopback by default: the reverse proxy in front is what the network reaches.",
 )
 @click.option("--timeout", type=int, default=60, show_default=True, help="Seconds before a stuck worker is replaced.")
+@with_appcontext
 def serve_command(workers: int, bind: str, timeout: int) -> None:
+    if refusal := unset_keys_refusal(current_app, "serve"):
+        _fail(refusal)
     gunicorn = shutil.which("gunicorn", path=os.path.dirname(sys.executable)) or shutil.which("gunicorn")
     if gunicorn is None:
         _fail("gunicorn is not installed (pip install -e .)")
@@ -85,6 +89,12 @@ def check_command() -> None:
     # the exit status stays the invariants'.
     if warning := missing_key_warning():
         click.echo(warning, err=True)
+    if note := unset_keys_note(current_app):
+        click.echo(note, err=True)
+    from webapp.cli import base_url_warning
+
+    if current_app.config["SMTP_HOST"] and (link_warning := base_url_warning(current_app.config["BASE_URL"])):
+        click.echo(link_warning, err=True)
     report = check_consistency(db.session, current_app.extensions["canbo_engine"])
     for finding in report.findings:
         click.echo(str(finding), err=True)

@@ -31,6 +31,7 @@ from workflows.errors import N_, Invalid, NotAllowed, NotFound, Problem
 from workflows.models import HumanTask
 from workflows.registry.models import ApiToken, Cadre, OrgUnit, RoleAssignment, User
 from workflows.registry.passwords import hash_password
+from workflows.rules.accounts import removes_last_top_administrator
 from workflows.states import Role, TaskStatus
 from workflows.text import storable
 
@@ -226,6 +227,33 @@ def _checked_role(
     return unit
 
 
+LAST_TOP_ADMINISTRATOR = N_(
+    "this is the last active administrator of the top unit %(code)s: grant the administrator role there to another "
+    "account first, or nobody could manage the units and accounts"
+)
+
+
+def _last_top_administrator(
+    session: Session, user: User, *, removed_role: int | None = None, active_after: bool = True
+) -> Problem | None:
+    """The problem when the change would leave the install without an active administrator of its top unit
+    (`rules.accounts.removes_last_top_administrator`): the command line may do anything else, but not that."""
+    tops = {unit.id: unit for unit in session.scalars(select(OrgUnit).where(OrgUnit.parent_id.is_(None)))}
+    held = [a.id for a in user.role_assignments if a.role == Role.ADMIN and a.unit_id in tops] if user.is_active else []
+    if not held:
+        return None
+    others = select(func.count(func.distinct(RoleAssignment.user_id))).join(User, User.id == RoleAssignment.user_id)
+    others = others.where(
+        RoleAssignment.role == Role.ADMIN, RoleAssignment.unit_id.in_(list(tops)), User.is_active, User.id != user.id
+    )
+    if not removes_last_top_administrator(
+        held, removed_role, active_after=active_after, other_top_admins=session.scalar(others) or 0
+    ):
+        return None
+    unit = tops[next(a.unit_id for a in user.role_assignments if a.id in held)]
+    return Problem(LAST_TOP_ADMINISTRATOR, message_args={"code": unit.code})
+
+
 def _audit(session: Session, actor: User | None, user_id: int, event: UserEvent, payload: dict[str, Any]) -> None:
     append_events(session, user_chain(user_id), [PendingEvent(event, payload)], actor=actor)
 
@@ -336,6 +364,8 @@ def revoke_role(session: Session, actor: User | None, user_id: int, *, assignmen
     admin_roles = sum(a.role == Role.ADMIN for a in user.role_assignments)
     if actor is not None and user.id == actor.id and assignment.role == Role.ADMIN and admin_roles == 1:
         problems.append(Problem("you cannot remove your own last administrator role"))
+    elif (last := _last_top_administrator(session, user, removed_role=assignment.id)) is not None:
+        problems.append(last)
     if problems:
         raise Invalid("the role was not removed", problems)
     unit = session.get(OrgUnit, assignment.unit_id)
@@ -354,6 +384,8 @@ def set_active(session: Session, actor: User | None, user_id: int, *, active: bo
     why = _reason(reason, problems, required=True)
     if not active and actor is not None and user.id == actor.id:
         problems.append(Problem("you cannot deactivate your own account"))
+    elif not active and (last := _last_top_administrator(session, user, active_after=False)) is not None:
+        problems.append(last)
     if user.is_active == active:
         problems.append(
             Problem("the account is already active") if active else Problem("the account is already deactivated")

@@ -120,6 +120,25 @@ def _lock(session: Session, unit_id: int | None) -> None:
         session.execute(select(OrgUnit.id).where(OrgUnit.id == unit_id).with_for_update())
 
 
+def _checked_code(session: Session, raw: Any, problems: list[Problem]) -> str:
+    """The code as it is stored (upper-case), checked: required, its characters and length, no other unit's."""
+    typed_code = storable(str(raw or "")).strip()
+    code_text = typed_code.upper()
+    if not typed_code:
+        problems.append(Problem("a code is required", field="code"))
+    elif len(typed_code) > CODE_LIMIT or not _CODE.fullmatch(typed_code):  # "ß".upper() is "SS"
+        problems.append(
+            Problem(
+                "the code may hold only Latin letters A-Z, digits 0-9, - and _, starting with a letter or digit "
+                "(at most 40)",
+                field="code",
+            )
+        )
+    elif session.scalar(select(OrgUnit.id).where(OrgUnit.code == code_text)) is not None:
+        problems.append(Problem("another unit already has this code", field="code"))
+    return code_text
+
+
 def _checked_type(raw: Any, problems: list[Problem]) -> str:
     value = str(raw or "")
     if value not in {t.value for t in UnitType}:
@@ -179,20 +198,7 @@ def create_unit(
         problems.append(Problem("Choose the unit above the new one.", field="parent_id"))
     else:
         _lock(session, parent.id)
-    typed_code = storable(str(code or "")).strip()
-    code_text = typed_code.upper()
-    if not typed_code:
-        problems.append(Problem("a code is required", field="code"))
-    elif len(typed_code) > CODE_LIMIT or not _CODE.fullmatch(typed_code):  # "ß".upper() is "SS"
-        problems.append(
-            Problem(
-                "the code may hold only Latin letters A-Z, digits 0-9, - and _, starting with a letter or digit "
-                "(at most 40)",
-                field="code",
-            )
-        )
-    elif session.scalar(select(OrgUnit.id).where(OrgUnit.code == code_text)) is not None:
-        problems.append(Problem("another unit already has this code", field="code"))
+    code_text = _checked_code(session, code, problems)
     name_text = _checked_name(name, problems)
     type_value = _checked_type(unit_type, problems)
     if parent is not None and not parent.is_active:
@@ -221,6 +227,36 @@ def create_unit(
         UnitEvent.CREATED,
         {"code": code_text, "name": name_text, "unit_type": type_value, "parent_id": parent.id},
     )
+    return unit
+
+
+TOP_UNIT_EXISTS = N_("the organisation already has its top unit %(code)s (%(name)s): add new units under it")
+
+
+def top_unit(session: Session) -> OrgUnit | None:
+    """The unit at the top of the tree (no unit above it), merged or not; None on a fresh install."""
+    return session.scalar(select(OrgUnit).where(OrgUnit.parent_id.is_(None)).order_by(OrgUnit.id).limit(1))
+
+
+def create_top_unit(session: Session, *, code: Any, name: Any, unit_type: Any = UnitType.PROVINCE) -> OrgUnit:
+    """The top of the tree, made once by the server's operator on a fresh install (`canbo units create-root`,
+    decision 0107): every other unit, and the first administrator's role, is created under it. Checked as
+    `create_unit` checks a unit. There is only one: a role held in a unit with nothing above it reads the whole
+    install (`exports.audit_roots`), so a second top would hand its holders the first one's tree as well."""
+    problems: list[Problem] = []
+    existing = top_unit(session)
+    if existing is not None:
+        problems.append(Problem(TOP_UNIT_EXISTS, message_args={"code": existing.code, "name": existing.name}))
+    code_text = _checked_code(session, code, problems)
+    name_text = _checked_name(name, problems)
+    type_value = _checked_type(unit_type, problems)
+    if problems:
+        raise Invalid("the unit was not created", problems)
+    unit = OrgUnit(code=code_text, name=name_text, unit_type=type_value, parent_id=None, path="/", is_active=True)
+    session.add(unit)
+    session.flush()
+    payload = {"code": code_text, "name": name_text, "unit_type": type_value, "parent_id": None}
+    append_events(session, org_unit_chain(unit.id), [PendingEvent(UnitEvent.CREATED, payload)], actor=None)
     return unit
 
 
