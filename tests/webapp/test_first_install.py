@@ -149,7 +149,7 @@ def test_serve_and_worker_do_not_start_on_postgresql_without_the_shared_keys(
         monkeypatch.setenv(name, "configured-value-of-the-operator")
     started: list[str] = []
     monkeypatch.setattr(os, "execve", lambda path, *_: started.append(path))
-    code, out, err = _canbo(monkeypatch, capsys, command)
+    code, _out, err = _canbo(monkeypatch, capsys, command)
     assert code == 1 and started == []
     missing = [name for name in ("SECRET_KEY", "AUDIT_ANCHOR_KEY") if name not in given]
     assert all(name in err for name in missing) and all(name not in err for name in given), err
@@ -191,12 +191,12 @@ def test_check_says_which_shared_keys_are_made_in_the_instance_folder(
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'canbo.db'}")
     monkeypatch.setenv("CANBO_DEPLOY_ON_STARTUP", "0")
     assert _canbo(monkeypatch, capsys, "db", "upgrade")[0] == 0
-    code, out, err = _canbo(monkeypatch, capsys, "check")
+    code, _out, err = _canbo(monkeypatch, capsys, "check")
     assert code == 0, err
     assert "note: SECRET_KEY and AUDIT_ANCHOR_KEY are not set: made once in" in err
     monkeypatch.setenv("SECRET_KEY", SECRET_KEY)
     monkeypatch.setenv("AUDIT_ANCHOR_KEY", ANCHOR_KEY)
-    code, out, err = _canbo(monkeypatch, capsys, "check")
+    code, _out, err = _canbo(monkeypatch, capsys, "check")
     assert code == 0 and "SECRET_KEY" not in err and "AUDIT_ANCHOR_KEY" not in err
 
 
@@ -212,7 +212,7 @@ def test_check_warns_on_postgresql_that_serve_and_worker_will_refuse(
     monkeypatch.setenv("CANBO_DEPLOY_ON_STARTUP", "0")
     monkeypatch.setenv("SECRET_KEY", SECRET_KEY)
     assert _canbo(monkeypatch, capsys, "db", "upgrade")[0] == 0
-    code, out, err = _canbo(monkeypatch, capsys, "check")
+    code, _out, err = _canbo(monkeypatch, capsys, "check")
     assert code == 0, err
     assert "warning: AUDIT_ANCHOR_KEY is not set: `canbo serve` and `canbo worker` refuse to start" in err
     assert "SECRET_KEY" not in err
