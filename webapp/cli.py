@@ -886,7 +886,7 @@ def units() -> None:
 )
 @with_appcontext
 def create_root_command(code: str, name: str, unit_type: str) -> None:
-    unit = _account_change(lambda: create_top_unit(db.session, code=code, name=name, unit_type=unit_type))
+    unit = _change_or_refuse(lambda: create_top_unit(db.session, code=code, name=name, unit_type=unit_type))
     click.echo(f"Đã tạo đơn vị cao nhất {unit.code} ({unit.name}).")
 
 
@@ -938,7 +938,8 @@ def _unit_id(code: str) -> int:
     return found
 
 
-def _account_change(work: Callable[[], Any]) -> Any:
+def _change_or_refuse(work: Callable[[], Any]) -> Any:
+    """What `work` returns, committed; a refusal said as `_refused` says it, nothing written (accounts, units)."""
     try:
         with transaction(db.session):
             return work()
@@ -965,7 +966,7 @@ _REASON = click.option("--reason", required=True, help="Why; recorded in the acc
 def create_user_command(
     username: str, role: str, unit: str, full_name: str, email: str | None, cadre: str | None, reason: str | None
 ) -> None:
-    created, password = _account_change(
+    created, password = _change_or_refuse(
         lambda: create_user(
             db.session,
             None,
@@ -992,7 +993,7 @@ def edit_command(username: str, full_name: str | None, email: str | None, reason
     user = _named_user(username)
     name = user.full_name if full_name is None else full_name
     mail = user.email if email is None else email
-    _account_change(lambda: edit_details(db.session, None, user.id, full_name=name, email=mail, reason=reason))
+    _change_or_refuse(lambda: edit_details(db.session, None, user.id, full_name=name, email=mail, reason=reason))
     click.echo(f"Đã sửa họ tên và e-mail của {user.username}.")
 
 
@@ -1008,7 +1009,7 @@ def edit_command(username: str, full_name: str | None, email: str | None, reason
 def rename_command(username: str, new_username: str, reason: str) -> None:
     user = _named_user(username)
     before = user.username
-    if _account_change(lambda: change_username(db.session, None, user.id, username=new_username, reason=reason)):
+    if _change_or_refuse(lambda: change_username(db.session, None, user.id, username=new_username, reason=reason)):
         click.echo(f"Đã đổi tên đăng nhập {before} thành {user.username}.")
     else:
         click.echo(f"Tên đăng nhập vẫn là {before}: không có gì thay đổi.")
@@ -1022,7 +1023,7 @@ def rename_command(username: str, new_username: str, reason: str) -> None:
 @with_appcontext
 def grant_command(username: str, role: str, unit: str, reason: str) -> None:
     user = _named_user(username)
-    _account_change(lambda: grant_role(db.session, None, user.id, role=role, unit_id=_unit_id(unit), reason=reason))
+    _change_or_refuse(lambda: grant_role(db.session, None, user.id, role=role, unit_id=_unit_id(unit), reason=reason))
     click.echo(f"Đã cấp vai trò {role} tại {unit.upper()} cho {user.username}.")
 
 
@@ -1038,7 +1039,7 @@ def revoke_command(username: str, role: str, unit: str, reason: str) -> None:
     held = next((a.id for a in user.role_assignments if a.role == role and a.unit_id == unit_id), None)
     if held is None:
         exit_with(f"{user.username} không có vai trò {role} tại {unit.upper()}.")
-    _account_change(lambda: revoke_role(db.session, None, user.id, assignment_id=held, reason=reason))
+    _change_or_refuse(lambda: revoke_role(db.session, None, user.id, assignment_id=held, reason=reason))
     click.echo(f"Đã bỏ vai trò {role} tại {unit.upper()} của {user.username}.")
 
 
@@ -1048,7 +1049,7 @@ def revoke_command(username: str, role: str, unit: str, reason: str) -> None:
 @with_appcontext
 def deactivate_command(username: str, reason: str) -> None:
     user = _named_user(username)
-    _account_change(lambda: set_active(db.session, None, user.id, active=False, reason=reason))
+    _change_or_refuse(lambda: set_active(db.session, None, user.id, active=False, reason=reason))
     click.echo(f"Đã ngừng tài khoản {user.username}: không đăng nhập được, mã API không còn dùng được.")
     held = open_tasks_held(db.session, user.id)
     if held:
@@ -1063,7 +1064,7 @@ def deactivate_command(username: str, reason: str) -> None:
 @with_appcontext
 def activate_command(username: str, reason: str) -> None:
     user = _named_user(username)
-    _account_change(lambda: set_active(db.session, None, user.id, active=True, reason=reason))
+    _change_or_refuse(lambda: set_active(db.session, None, user.id, active=True, reason=reason))
     click.echo(f"Đã kích hoạt lại tài khoản {user.username}.")
 
 
@@ -1076,7 +1077,7 @@ def activate_command(username: str, reason: str) -> None:
 @with_appcontext
 def reset_password_command(username: str, reason: str) -> None:
     user = _named_user(username)
-    password = _account_change(lambda: reset_password(db.session, None, user.id, reason=reason))
+    password = _change_or_refuse(lambda: reset_password(db.session, None, user.id, reason=reason))
     click.echo(f"Mật khẩu tạm thời mới của {user.username} (chỉ hiện một lần):", err=True)
     click.echo(password)
 

@@ -77,7 +77,8 @@ def unset_keys_note(app: Flask) -> str | None:
     if one_machine(app):
         return (
             f"note: {names} {'is' if len(unset) == 1 else 'are'} not set: made once in {app.instance_path} (SQLite: "
-            "one machine). Set them before moving to PostgreSQL (docs/deploy.md, “First install”)."
+            f"one machine). Set {'it' if len(unset) == 1 else 'them'} before moving to PostgreSQL (docs/deploy.md, "
+            "“First install”)."
         )
     return (
         f"warning: {names} {'is' if len(unset) == 1 else 'are'} not set: `canbo serve` and `canbo worker` refuse to "

@@ -594,6 +594,7 @@ def _canbo(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], 
     """The installed entry point, as an operator runs it: its exit code and everything it printed."""
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{database}")
     monkeypatch.setenv("SECRET_KEY", "test-secret-key")
+    monkeypatch.setenv("AUDIT_ANCHOR_KEY", "test-audit-anchor-key-of-32-chars")
     monkeypatch.setenv("CANBO_DEPLOY_ON_STARTUP", "0")
     monkeypatch.setattr(sys, "argv", ["canbo", *args])
     with pytest.raises(SystemExit) as exited:

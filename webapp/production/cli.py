@@ -79,7 +79,8 @@ def serve_command(workers: int, bind: str, timeout: int) -> None:
 @click.command(
     "check",
     help="Check the invariants (inbox = READY engine tasks, audit chains verify, each task completed once); "
-    "print every finding and exit 1 if there is any. A missing export signing key is warned about, not counted.",
+    "print every finding and exit 1 if there is any. A missing export signing key, SECRET_KEY or AUDIT_ANCHOR_KEY, and "
+    "a BASE_URL e-mails cannot link to, are warned about, not counted.",
 )
 @with_appcontext
 def check_command() -> None:
