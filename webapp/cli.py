@@ -11,11 +11,13 @@ import errno
 import functools
 import json
 import math
+import os
 import secrets
 import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -83,6 +85,7 @@ from workflows.notifications import SmtpSettings, run_notifications
 from workflows.overdue_digest import notify_overdue_weekly
 from workflows.production.heartbeat import WorkerIdentity, beat
 from workflows.query_args import MAX_ID
+from workflows.registry.account_import import UserImportResult, accounts_for_cadres, import_users
 from workflows.registry.accounts import (
     change_username,
     create_user,
@@ -105,7 +108,15 @@ from workflows.registry.demo import (
 from workflows.registry.importing import ImportRefused, export_cadres, import_cadres
 from workflows.registry.models import Cadre, OrgUnit, UnitType, User
 from workflows.registry.records import local_today
-from workflows.registry.tabular import Format, template, write_problem_report, write_table
+from workflows.registry.tabular import (
+    CellProblem,
+    Column,
+    Format,
+    ValidationReport,
+    template,
+    write_problem_report,
+    write_table,
+)
 from workflows.registry.tokens import create_token
 from workflows.registry.units import create_top_unit, in_tree_order
 from workflows.states import Role
@@ -949,6 +960,24 @@ def _change_or_refuse(work: Callable[[], Any]) -> Any:
 
 _REASON = click.option("--reason", required=True, help="Why; recorded in the account's audit log.")
 
+PASSWORD_COLUMNS = [
+    Column("username", "Tên đăng nhập", "text"),
+    Column("full_name", "Họ và tên", "text"),
+    Column("unit_code", "Mã đơn vị", "text"),
+    Column("password", "Mật khẩu tạm thời", "text"),
+]
+_PASSWORDS_OPTION = click.option(
+    "--passwords",
+    "passwords_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Where to write the new accounts' temporary passwords, readable by you alone (.csv or .xlsx); "
+    "an existing file is never overwritten.",
+)
+_DRY_RUN_OPTION = click.option(
+    "--dry-run", is_flag=True, help="Check everything and say what would be created; nothing is written."
+)
+
 
 @users.command(
     "create",
@@ -981,6 +1010,44 @@ def create_user_command(
     )
     click.echo(f"Đã tạo tài khoản {created.username}; mật khẩu tạm thời (chỉ hiện một lần):", err=True)
     click.echo(password)
+
+
+@users.command(
+    "create-for-cadres",
+    help="Create an account for every active cadre of the unit with code UNIT and the units below it who has none: "
+    "the cadre code in lower case as username, the ROLE (officer by default) in the cadre's own unit. Checked as "
+    "`users create` checks each; the temporary passwords go to a file only you can read.",
+)
+@click.option("--unit", "unit", required=True, help="Code of the unit; its whole subtree is covered.")
+@click.option("--role", type=click.Choice([r.value for r in Role]), default=Role.OFFICER.value, show_default=True)
+@_PASSWORDS_OPTION
+@_DRY_RUN_OPTION
+@click.option("--skip-bad-rows", is_flag=True, help="Create the others when some cadres cannot have one.")
+@click.option("--reason", default=None, help="A note for each account's audit log.")
+@with_appcontext
+def create_for_cadres_command(
+    unit: str, role: str, passwords_path: Path | None, dry_run: bool, skip_bad_rows: bool, reason: str | None
+) -> None:
+    unit_id = _unit_id(unit)
+    passwords = _passwords_target(passwords_path or Path(f"tai-khoan-{unit.strip().upper()}-mat-khau.csv"), dry_run)
+
+    def describe(problem: CellProblem, report: ValidationReport) -> str:
+        # The rows are cadres, not lines of a file: the cadre code says which.
+        code = next((row.values["cadre_code"] for row in report.rows if row.row_number == problem.row), "?")
+        return f"Cán bộ {code}: {replace(problem, row=None)}"
+
+    result = _create_accounts(
+        lambda: accounts_for_cadres(
+            db.session, None, unit_id, role=role, skip_bad_rows=skip_bad_rows, reason=reason, explain=_in_vietnamese
+        ),
+        passwords,
+        dry_run,
+        describe,
+    )
+    for problem in result.report.problems:
+        click.echo(describe(problem, result.report), err=True)
+    if result.skipped_rows:
+        click.echo(f"bỏ qua {len(result.skipped_rows)} cán bộ không tạo được tài khoản.", err=True)
 
 
 @users.command("edit", help="Correct the full name or e-mail address of USERNAME (an empty --email removes it).")
@@ -1104,11 +1171,12 @@ def _check_writable(path: Path, consequence: str) -> None:
         exit_with(_cannot_write(path, error, consequence))
 
 
-def _write_file(path: Path, content: bytes) -> None:
-    """All or nothing: written beside PATH and renamed, so a failed write never leaves half a file."""
+def _write_file(path: Path, content: bytes, *, mode: int = 0o666) -> None:
+    """All or nothing: written beside PATH and renamed, so a failed write never leaves half a file. `mode` is the
+    permission the file is created with (less what the umask takes away): 0o600 for what only its owner may read."""
     part = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
     try:
-        with part.open("xb") as file:
+        with os.fdopen(os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode), "wb") as file:
             file.write(content)
         part.replace(path)
     except OSError:
@@ -1194,6 +1262,116 @@ def import_cadres_command(path: Path, skip_bad_rows: bool, report_path: Path | N
         click.echo(f"bỏ qua {len(result.skipped_rows)} dòng có lỗi; báo cáo: {report_target}", err=True)
     if result.skipped_rows and not result.created + result.updated + result.unchanged:
         exit_with(f"Cả {len(result.skipped_rows)} dòng đều có lỗi; không có dòng nào được nhập.")
+
+
+def _passwords_target(path: Path, dry_run: bool) -> tuple[Path, Format]:
+    """Checked before any account is made: accounts whose passwords could not be handed out would need a reset
+    each."""
+    fmt = _file_format(path, None, "'--passwords'")
+    if not dry_run:
+        if path.exists():
+            exit_with(f"Tệp {path} đã có: không ghi đè mật khẩu đã phát; chọn tệp khác bằng --passwords.")
+        _check_writable(path, "không tài khoản nào được tạo")
+    return path, fmt
+
+
+def _create_accounts(
+    work: Callable[[], UserImportResult],
+    passwords: tuple[Path, Format],
+    dry_run: bool,
+    describe: Callable[[CellProblem, ValidationReport], str] = lambda problem, _: str(problem),
+) -> UserImportResult:
+    """The accounts `work` creates, committed once their temporary passwords are in the file (mode 0600: only the
+    operator reads it; `users create` prints the one password instead). A refusal lists every problem, nothing
+    written; a dry run checks everything, rolls it all back and writes no file."""
+    target, fmt = passwords
+    written = False
+    try:
+        with transaction(db.session):
+            result = work()
+            if dry_run:
+                db.session.rollback()
+            elif result.created:
+                rows = [vars(account) for account in result.created]
+                _write_file(target, write_table(rows, PASSWORD_COLUMNS, fmt), mode=0o600)
+                written = True
+    except ImportRefused as refused:
+        for problem in refused.report.problems:
+            click.echo(describe(problem, refused.report), err=True)
+        exit_with(f"{len(refused.report.problems)} lỗi; không tài khoản nào được tạo.")
+    except WorkflowError as error:
+        exit_with(str(error))
+    except OSError as error:
+        exit_with(_cannot_write(target, error, "không tài khoản nào được tạo"))
+    except BaseException:
+        if written:  # the accounts were not committed: their passwords must not be handed out
+            target.unlink(missing_ok=True)
+        raise
+    if dry_run:
+        click.echo(f"Chạy thử: sẽ tạo {len(result.created)} tài khoản; không có gì được ghi.")
+    elif result.created:
+        click.echo(f"Đã tạo {len(result.created)} tài khoản; mật khẩu tạm thời (chỉ bạn đọc được): {target}")
+        click.echo("Mỗi người đổi mật khẩu ở lần đăng nhập đầu tiên; hãy xoá tệp sau khi đã trao mật khẩu.", err=True)
+    else:
+        click.echo("Không có tài khoản nào cần tạo.")
+    return result
+
+
+@import_group.command(
+    "users",
+    help="Create sign-in accounts from a .xlsx or .csv file (columns: Tên đăng nhập, Vai trò, Mã đơn vị, Mã cán bộ, "
+    "Họ và tên, Email), each checked as `users create` checks it. Nothing is created unless the whole file is "
+    "valid, or with --skip-bad-rows. The temporary passwords go to a file only you can read.",
+)
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--skip-bad-rows", is_flag=True, help="Create the good rows' accounts; write a report of the bad ones.")
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Where to write the problem report (default: next to the file, *-loi.xlsx).",
+)
+@_PASSWORDS_OPTION
+@_DRY_RUN_OPTION
+@click.option("--reason", default=None, help="A note for each account's audit log.")
+@click.option("--as", "username", help="Create the accounts as this administrator (default: the system).")
+@with_appcontext
+def import_users_command(
+    path: Path,
+    skip_bad_rows: bool,
+    report_path: Path | None,
+    passwords_path: Path | None,
+    dry_run: bool,
+    reason: str | None,
+    username: str | None,
+) -> None:
+    report_target = report_path or path.with_name(f"{path.stem}-loi.xlsx")
+    report_format = _file_format(report_target, None, "'--report'")
+    passwords = _passwords_target(passwords_path or path.with_name(f"{path.stem}-mat-khau.csv"), dry_run)
+    actor = _user(username)
+    if skip_bad_rows and not dry_run:
+        hint = "" if report_path else " (chọn nơi khác bằng --report)"
+        _check_writable(report_target, f"không tài khoản nào được tạo{hint}")
+    content = path.read_bytes()
+    result = _create_accounts(
+        lambda: import_users(
+            db.session, actor, content, path.name, skip_bad_rows=skip_bad_rows, reason=reason, explain=_in_vietnamese
+        ),
+        passwords,
+        dry_run,
+    )
+    if result.skipped_rows:
+        for problem in result.report.problems:
+            click.echo(str(problem), err=True)
+        if not dry_run:
+            try:
+                _write_file(report_target, write_problem_report(result.report, report_format))
+            except OSError as error:
+                exit_with(_cannot_write(report_target, error, "các dòng hợp lệ đã được tạo tài khoản"))
+            click.echo(f"bỏ qua {len(result.skipped_rows)} dòng có lỗi; báo cáo: {report_target}", err=True)
+    if result.skipped_rows and not result.created:
+        exit_with(f"Cả {len(result.skipped_rows)} dòng đều có lỗi; không tài khoản nào được tạo.")
 
 
 def _in_vietnamese(problem: Problem) -> str:

@@ -112,13 +112,13 @@ def _record_values(row: ParsedRow, units: Mapping[str, int], is_new: bool) -> di
     return values
 
 
-def _row_problems(row: ParsedRow, error: Invalid, explain: Callable[[Problem], str]) -> list[CellProblem]:
-    """What the records API refused in a row, at that row and under the column the field comes from."""
+def refused_row_problems(
+    row: ParsedRow, error: Invalid, explain: Callable[[Problem], str], headers: Mapping[str, str]
+) -> list[CellProblem]:
+    """What a service refused in a row, at that row and under the column (`headers`: field → header) the field
+    comes from."""
     problems = error.problems or [Problem(error.message, message_args=error.message_args)]
-    return [
-        CellProblem(row.row_number, _FIELD_HEADERS.get(p.field or ""), "", explain(p).rstrip(".") + ".")
-        for p in problems
-    ]
+    return [CellProblem(row.row_number, headers.get(p.field or ""), "", explain(p).rstrip(".") + ".") for p in problems]
 
 
 def _differing_emails(session: Session, rows: Iterable[ParsedRow]) -> list[int]:
@@ -185,7 +185,7 @@ def import_cadres(
             else:
                 result.unchanged += 1
         except Invalid as error:
-            refused.extend(_row_problems(row, error, explain))
+            refused.extend(refused_row_problems(row, error, explain, _FIELD_HEADERS))
     if refused:
         report.problems.extend(refused)
         report.problems.sort(key=lambda p: p.row or 0)
