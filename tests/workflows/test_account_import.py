@@ -55,7 +55,9 @@ def test_only_an_administrator_may_import(session: Session, demo_users: dict) ->
         import_users(session, officer, content, "tai-khoan.csv")
 
 
-def test_an_administrator_imports_and_a_bad_row_is_named_by_row_and_column(session_factory: sessionmaker[Session], demo_users: dict) -> None:
+def test_an_administrator_imports_and_a_bad_row_is_named_by_row_and_column(
+    session_factory: sessionmaker[Session], demo_users: dict
+) -> None:
     with session_factory() as session:
         admin = session.scalar(select(User).where(User.username == "admin"))
         content = write_table(_rows(1), USER_COLUMNS, "csv")
