@@ -143,6 +143,12 @@ DATA_COLUMNS = {
     # the screening's proposals: since decision 0081 the form shows the cadre and title in the entry's select, so the
     # rows' own columns are named here (and so for every version alike)
     "removals": _REMOVAL_COLUMNS,
+    # the planning review's nominations as its steps carry them (workflows/planning/hooks.py `nominate`)
+    "nominees": {
+        "title": N_("Planned title"),
+        "committee": N_("Party committee title"),
+        "checks": N_("Conditions checked"),
+    },
     "frame": {
         "position_id": N_("Title code (number)"),
         "title": N_("Planned title"),

@@ -44,6 +44,7 @@ from workflows.errors import NotFound
 from workflows.inbox import PER_PAGE, visible_instances_query
 from workflows.models import Attachment, AuditEvent, Comment, HumanTask, ProcessInstance, ProcessVersion
 from workflows.outcomes import Ending, ending_of
+from workflows.planning.steps import is_nomination_key
 from workflows.prepared import server_prepared
 from workflows.query_args import MAX_ID, reference_condition
 from workflows.registry.models import Cadre, OrgUnit, RoleAssignment, User
@@ -661,6 +662,10 @@ class FieldNames:
         return self.columns.get(key, {}).get(column, column)
 
     def value(self, key: str, value: Any) -> Any:
+        """A choice by its label; a list of choices (the documents ticked received) as the list of their labels."""
+        if isinstance(value, list) and value and all(isinstance(item, str) for item in value):
+            labels = self.choices.get(key, {})
+            return [labels.get(item, item) for item in value]
         if isinstance(value, bool) or not isinstance(value, str | int | float):
             return value
         return self.choices.get(key, {}).get(str(value), value)
@@ -719,14 +724,16 @@ def _field_names(definition: Definition, locale: str) -> FieldNames:
             for source in (top_labels.get(key), prop.get("x-labels")):
                 if isinstance(source, dict):
                     choices.update({str(v): str(label) for v, label in source.items()})
-            for option in prop.get("oneOf") or []:
+            items = prop.get("items")
+            # A list of choices (checkboxes) names them on its items.
+            options = [*(prop.get("oneOf") or []), *((items.get("oneOf") or []) if isinstance(items, dict) else [])]
+            for option in options:
                 if isinstance(option, dict) and "const" in option and isinstance(option.get("title"), str):
                     choices[str(option["const"])] = option["title"]
             if locale == "en" and isinstance(hint.get("labels_en"), dict):
                 choices.update({str(v): str(label) for v, label in hint["labels_en"].items()})
             if choices:
                 names.choices.setdefault(key, choices)
-            items = prop.get("items")
             if isinstance(items, dict) and isinstance(items.get("properties"), dict):
                 raw_hints = items.get("x-ui")
                 row_hints: dict[str, Any] = raw_hints if isinstance(raw_hints, dict) else {}
@@ -810,10 +817,19 @@ def data_summary(data: dict[str, Any], names: FieldNames, attachments: list[Atta
     ]
 
 
+# What the shipped procedures write for their own routing, each said in words elsewhere on the page (decision 0109):
+# where a ballot led (its result, in the decision's summary), whether the planning review has nominees and committee
+# nominees (the list of nominees), the planning review's unit code (its name, `unit_name`).
+ROUTING_KEYS = frozenset({"ballot_next", "has_nominees", "has_committee_nominees", "unit_code"})
+
+
 def is_technical(key: str, value: Any, names: FieldNames) -> bool:
     """Working data of the model rather than a fact of the procedure: a settings object, an id or key of another row,
-    or a list of ids (the ballot boxes used) — unless a form names it or the page words it (a review's changes, whose
-    reader is the reviewed person and whoever follows the file, decision 0095)."""
+    or a list of ids (the ballot boxes used), a value the model routes by (`ROUTING_KEYS`) — unless a form names it or
+    the page words it (a review's changes, whose reader is the reviewed person and whoever follows the file, decision
+    0095)."""
+    if key in ROUTING_KEYS:
+        return True
     if key in names.titles or key in REVIEWED_KEYS:
         return False
     ids = isinstance(value, list) and all(isinstance(item, int) and not isinstance(item, bool) for item in value)
@@ -823,7 +839,10 @@ def is_technical(key: str, value: Any, names: FieldNames) -> bool:
 def is_id_column(column: Any, rows: list[dict[str, Any]]) -> bool:
     """A table's column holding ids of other rows (a planning entry's, a title's): a number people never see. The row
     names what it points at in its own words (the cadre's code and name, the title) — or a list beside it does, the
-    nominees beside the nominations — so the pages leave the column out; the data keeps it (decision 0095)."""
+    nominees beside the nominations — so the pages leave the column out; the data keeps it (decision 0095). So is a
+    nomination's ballot key, which carries a title's id ("SH000580@40", decision 0109)."""
+    if column == "key" and rows and all(is_nomination_key(row.get(column)) for row in rows):
+        return True
     if not str(column).endswith("_id"):
         return False
     return all(isinstance(row.get(column), int | None) and not isinstance(row.get(column), bool) for row in rows)

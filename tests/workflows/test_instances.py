@@ -379,6 +379,24 @@ def test_field_names_follow_the_forms_and_the_language() -> None:
     assert en.title("grade") == "Xếp loại"  # no English given: the form's own title
 
 
+def test_a_list_of_choices_is_named_by_its_items_choices() -> None:
+    """Decision 0109: the documents ticked received read "Tờ trình; …", not "submission; minutes"."""
+    form = {
+        "properties": {
+            "documents_received": {
+                "type": "array",
+                "title": "Thành phần hồ sơ đã nhận",
+                "items": {"type": "string", "oneOf": [{"const": "cv", "title": "Sơ yếu lý lịch"}]},
+            },
+        }
+    }
+    names = field_names(_definition({"f.json": form}))
+    assert names.value("documents_received", ["cv", "unknown"]) == ["Sơ yếu lý lịch", "unknown"]
+    assert names.value("documents_received", []) == []
+    (item,) = data_summary({"documents_received": ["cv"]}, names, [])
+    assert (item.label, item.value, item.technical) == ("Thành phần hồ sơ đã nhận", ["Sơ yếu lý lịch"], False)
+
+
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
@@ -541,11 +559,15 @@ def test_the_models_working_data_is_marked_technical_unless_a_form_names_it() ->
         "ballot_boxes_used": [3, 9],
         "members": ["CB0001", "CB0002"],
         "review_changes": {},  # a dict, but worded for every reader (decision 0095)
+        "ballot_next": "proceed",  # what the gateways route by (decision 0109)
+        "has_nominees": True,
     }
     items = {item.key: item.technical for item in data_summary(data, names, [])}
     assert items == {
         "appointment_key": True,
         "ballot_boxes_used": True,
+        "ballot_next": True,
+        "has_nominees": True,
         "members": False,
         "review_changes": False,
         "decider_id": False,
@@ -569,6 +591,12 @@ def test_a_tables_column_of_ids_is_left_out_of_the_page_and_its_history() -> Non
         ["decision"],
         ["cadre_code", "title"],
     ]
+    # A nomination's ballot key carries a title's id ("SH000580@40"): the row names its cadre and title (0109).
+    nominees = [{"key": "CB0001@40", "cadre_code": "CB0001", "title": "Chủ tịch"}]
+    (listed,) = data_summary({"nominees": nominees}, names, [])
+    assert listed.table is not None and [key for key, _label in listed.table.columns] == ["cadre_code", "title"]
+    (kept_key,) = data_summary({"nominees": [{"key": "CB0001", "name": "An"}]}, names, [])  # an appointment's
+    assert kept_key.table is not None and [key for key, _label in kept_key.table.columns] == ["key", "name"]
     # A text column that ends in _id is not an id of a row, and stays.
     (kept,) = data_summary({"codes": [{"unit_id": "X001"}]}, names, [])
     assert kept.table is not None and kept.table.columns == [("unit_id", "unit_id")]

@@ -3,13 +3,15 @@ notice that a ballot waits for them (decisions 0094, 0102)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy.orm import object_session
 
 from webapp.extensions import db
 from webapp.i18n import format_fixed
-from workflows.appointment.ballots import earlier_result, own_question
+from workflows.appointment.ballots import ResultRow, earlier_result, own_question
 from workflows.models import BallotBox
 
 
@@ -20,7 +22,17 @@ def box_question(box: BallotBox) -> str:
     rows = earlier_result(object_session(box) or db.session, box)
     if not rows:
         return box.question
-    results = "; ".join(
+    return _(
+        "%(question)s. Result of the previous conference: %(results)s",
+        question=own_question(box.question),
+        results=result_text(rows),
+    )
+
+
+def result_text(rows: Iterable[ResultRow]) -> str:
+    """A conference's result as it is announced and summed up for the one deciding: "Lê Khánh Hồng: 2/3 (66,67%)",
+    the candidates joined by "; "."""
+    return "; ".join(
         _(
             "%(name)s: %(yes)s/%(of)s (%(percent)s%%)",
             name=row.name,
@@ -29,11 +41,6 @@ def box_question(box: BallotBox) -> str:
             percent=format_fixed(row.percent, 2),
         )
         for row in rows
-    )
-    return _(
-        "%(question)s. Result of the previous conference: %(results)s",
-        question=own_question(box.question),
-        results=results,
     )
 
 

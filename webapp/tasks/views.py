@@ -39,6 +39,7 @@ from webapp.number_fields import format_amount
 from webapp.planning.live import live_structure_panel
 from webapp.query_args import parse_id
 from webapp.start_form import MAX_SEARCH_LENGTH, found_cadres_json
+from webapp.tasks.decision_summary import decision_summary
 from webapp.tasks.forms import ReassignForm, receiver_choices
 from webapp.tasks.schema_forms import (
     FIND_ENTRIES,
@@ -331,6 +332,7 @@ def _render(  # type: ignore[no-untyped-def]
     _offer_positions(view, form)
     _offer_checklists(view, form)
     _offer_entries(view, form)
+    context_items = _context_items(view, attachments)
     return (
         render_template(
             "tasks/show.html",
@@ -340,7 +342,8 @@ def _render(  # type: ignore[no-untyped-def]
             cadres=_cadre_boxes(view, form),
             checklist_filter=form is not None and has_long_checklist(form),
             entry_search=form is not None and has_entry_search(form),
-            context_items=_context_items(view, attachments),
+            context_items=context_items,
+            summary=decision_summary(view, context_items, current_user) if view.context else None,
             show_technical=sees_technical_data(current_user),
             show_value=display_value,
             annual_rollup=annual_rollup_panel(view),

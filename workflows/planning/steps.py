@@ -30,6 +30,7 @@ __all__ = [
     "StepKind",
     "after_ballot",
     "committee_titles_at",
+    "is_nomination_key",
     "nomination_key",
     "tally_key",
 ]
@@ -98,6 +99,14 @@ def committee_titles_at(commune_level: bool) -> list[str]:
 
 def nomination_key(cadre_code: str, position_id: int) -> str:
     return f"{cadre_code}@{position_id}"
+
+
+def is_nomination_key(value: Any) -> bool:
+    """Whether a value is a `nomination_key`: a cadre code, "@", a title's id."""
+    if not isinstance(value, str):
+        return False
+    code, at, position_id = value.rpartition("@")
+    return bool(code and at and position_id.isdigit())
 
 
 def tally_key(step: str) -> str:
