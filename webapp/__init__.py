@@ -45,7 +45,9 @@ from workflows.states import Role
 log = logging.getLogger(__name__)
 
 
-def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+def create_app(test_config: dict[str, Any] | None = None, *, deploy: bool = True) -> Flask:
+    """The app; with `deploy` (and DEPLOY_ON_STARTUP) bpmn/ is deployed at once, which needs the database. The CLI
+    passes False: its commands deploy when they run (`deploy_bundled_once`), so `--help` never touches the database."""
     app = Flask(__name__, instance_relative_config=True)
     instance_path = Path(app.instance_path)
     app.config.from_mapping(default_config(instance_path))
@@ -115,8 +117,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         from workflows.production.logs import use_json_lines
 
         use_json_lines()
-    if app.config["DEPLOY_ON_STARTUP"]:
-        deploy_bundled_processes(app)
+    if deploy:
+        deploy_bundled_once(app)
     return app
 
 
@@ -359,6 +361,16 @@ def process_engine(app: Flask) -> ProcessEngine:
     return app.extensions["canbo_engine"]
 
 
+# Set in app.extensions once bpmn/ has been deployed (or found unchanged) by this process.
+_BUNDLE_DEPLOYED = "canbo_bundle_deployed"
+
+
+def deploy_bundled_once(app: Flask) -> None:
+    """Deploy bpmn/ if DEPLOY_ON_STARTUP says so and this process has not yet done it."""
+    if app.config["DEPLOY_ON_STARTUP"] and not app.extensions.get(_BUNDLE_DEPLOYED):
+        deploy_bundled_processes(app)
+
+
 def deploy_bundled_processes(app: Flask) -> None:
     """Deploy bpmn/ when the schema exists. Identical content is a no-op, so every process may try it."""
     with app.app_context():
@@ -371,7 +383,9 @@ def deploy_bundled_processes(app: Flask) -> None:
             db.session.commit()
         except IntegrityError:
             db.session.rollback()  # another process deployed the same version at the same moment
+            app.extensions[_BUNDLE_DEPLOYED] = True
             return
+        app.extensions[_BUNDLE_DEPLOYED] = True
         for result in results:
             if result.created:
                 log.info("deployed %s", result)

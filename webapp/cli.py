@@ -10,13 +10,15 @@ import contextlib
 import errno
 import functools
 import json
+import logging
 import math
 import os
 import secrets
+import signal
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -24,10 +26,10 @@ from urllib.parse import urlsplit
 
 import click
 from flask import Flask, current_app
-from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import FlaskGroup, ScriptInfo, with_appcontext
 from flask_babel import force_locale, gettext
 from sqlalchemy import select
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from webapp import display_zone
@@ -49,6 +51,7 @@ from webapp.generated_keys import unset_keys_refusal
 from webapp.http import problem_text, translated
 from webapp.notifications import digest_schedule, email_links
 from webapp.own_start_pages import own_start_page
+from webapp.production.database_wait import DatabaseWait, database_away, first_line
 from webapp.start_commands import exit_with, start_or_exit
 from workflows import clock
 from workflows.appointment.service import (
@@ -83,7 +86,7 @@ from workflows.exports import (
 from workflows.inspection.anchors import write_daily_anchor
 from workflows.notifications import SmtpSettings, run_notifications
 from workflows.overdue_digest import notify_overdue_weekly
-from workflows.production.heartbeat import WorkerIdentity, beat
+from workflows.production.heartbeat import WorkerIdentity, beat, forget, worker_forget_after
 from workflows.query_args import MAX_ID
 from workflows.registry.account_import import UserImportResult, accounts_for_cadres, import_users
 from workflows.registry.accounts import (
@@ -126,10 +129,13 @@ from workflows.timers import run_due_timers
 def main() -> None:
     from webapp import create_app
 
-    make_app: Callable[[], Flask] = create_app
+    # Loading the app touches no database: bpmn/ is deployed when a command runs (`deploy_before_running`), so
+    # `--help` and a mistyped option are answered with the database away, and without the deploy's seconds.
+    make_app: Callable[[], Flask] = functools.partial(create_app, deploy=False)
     if _checks_offline(sys.argv[1:]):
-        make_app = functools.partial(create_app, offline_config())
+        make_app = functools.partial(create_app, offline_config(), deploy=False)
     cli = FlaskGroup(create_app=make_app, help="Cán bộ — personnel procedures as BPMN workflows.")
+    deploy_before_running(cli.commands["run"])
     try:
         cli.main(prog_name="canbo")
     except DBAPIError as error:
@@ -165,7 +171,7 @@ _UNDEFINED_TABLE = "42P01"
 
 
 def _database_error_message(error: DBAPIError) -> str:
-    reason = _first_line(error)
+    reason = first_line(error)
     code = getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", None)
     if code == _UNDEFINED_TABLE or reason.startswith("no such table"):
         return f"the database schema is missing or out of date ({reason}): run `canbo db upgrade` first"
@@ -188,7 +194,7 @@ def init_app(app: Flask) -> None:
     )
     for group in groups:
         app.cli.add_command(group)
-    app.cli.add_command(worker)
+    app.cli.add_command(runs_without_deploying(worker))  # it deploys once the database answers (it waits for it)
     from webapp.rotation.cli import rotation
 
     app.cli.add_command(rotation)
@@ -199,6 +205,38 @@ def init_app(app: Flask) -> None:
 
     for command in production_commands:
         app.cli.add_command(command)
+    deploy_before_running(app.cli)
+
+
+def runs_without_deploying(command: click.Command) -> click.Command:
+    """Marks a command that needs no procedure deployed first: it reads no database (the offline export check, key
+    files), or it deploys itself once the database answers (`worker`, `serve`: they wait for it)."""
+    command.canbo_deploys_first = False  # type: ignore[attr-defined]
+    return command
+
+
+def deploy_before_running(command: click.Command) -> None:
+    """Each command (a group: each of its commands) deploys bpmn/ (DEPLOY_ON_STARTUP) just before its own code runs,
+    after its arguments are parsed: `--help`, which ends the parsing, never reaches the database (decision 0108)."""
+    if not getattr(command, "canbo_deploys_first", True):
+        return
+    if isinstance(command, click.Group):
+        for subcommand in command.commands.values():
+            deploy_before_running(subcommand)
+        return
+    run = command.callback
+    if run is None or getattr(run, "canbo_deploys_first", False):
+        return  # already wrapped: the commands are shared by every app made in this process
+
+    @functools.wraps(run)
+    def deploying_first(*args: Any, **kwargs: Any) -> Any:
+        from webapp import deploy_bundled_once
+
+        deploy_bundled_once(click.get_current_context().ensure_object(ScriptInfo).load_app())
+        return run(*args, **kwargs)
+
+    deploying_first.canbo_deploys_first = True  # type: ignore[attr-defined]
+    command.callback = deploying_first
 
 
 def _user(username: str | None) -> User | None:
@@ -397,9 +435,9 @@ def verify_command(instance_id: int | None, digest_file: str | None) -> None:
 
 
 audit.add_command(anchor_command)
-audit.add_command(verify_export_command)
-audit.add_command(export_key_command)
-audit.add_command(new_signing_key_command)
+audit.add_command(runs_without_deploying(verify_export_command))
+audit.add_command(runs_without_deploying(export_key_command))
+audit.add_command(runs_without_deploying(new_signing_key_command))
 
 
 # -- demo ---------------------------------------------------------------------------------------------
@@ -674,58 +712,91 @@ class _PollSeconds(click.FloatRange):
 def worker(once: bool, poll: float | None) -> None:
     if refusal := unset_keys_refusal(current_app, "worker"):
         exit_with(refusal)
+    from webapp import deploy_bundled_once
+
     interval = poll if poll is not None else current_app.config["WORKER_POLL_SECONDS"]
     if not POLL_SECONDS[0] <= interval <= POLL_SECONDS[1]:  # false for nan too
         exit_with(
             f"CANBO_WORKER_POLL_SECONDS must be between {POLL_SECONDS[0]} and {POLL_SECONDS[1]} (it is {interval})"
         )
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    _worker_logging(app.config["LOG_FORMAT"])
     session_factory = sessionmaker(bind=db.engine, expire_on_commit=False)
     auto_open = [code.strip() for code in current_app.config["EVALUATION_AUTO_OPEN_UNITS"].split(",") if code.strip()]
     identity = WorkerIdentity()
     smtp = _smtp_settings()
     if smtp is not None and (warning := base_url_warning(smtp.base_url)):
-        click.echo(warning, err=True)
-    failures = 0
-    while True:
+        worker_log.warning(warning)
+    said = {"worker_id": identity.worker_id}
+    running = "for one pass" if once else f"polling every {interval:g} s"
+    worker_log.info("worker %s started, %s", identity.worker_id, running, extra={"event": "worker_start", **said})
+    wait = DatabaseWait(interval, worker_log.warning)
+    stopped_cleanly = False
+    with _stopped_by_sigterm():
         try:
-            _worker_pass(session_factory, identity, smtp, auto_open, once)
+            while True:
+                try:
+                    # At start too: a worker started while the database is away waits for it as a poll does.
+                    deploy_bundled_once(app)
+                    _worker_pass(session_factory, identity, smtp, auto_open, once)
+                except DBAPIError as error:
+                    if once or not database_away(error):
+                        raise
+                    time.sleep(wait.failed(error))
+                    continue
+                wait.succeeded()
+                if once:
+                    stopped_cleanly = True
+                    return
+                time.sleep(interval)
+        except (WorkerStop, KeyboardInterrupt):
+            stopped_cleanly = True
+        finally:
+            if stopped_cleanly:
+                _leave(session_factory, identity, database_away=bool(wait.failures))
+
+
+worker_log = logging.getLogger("canbo.worker")
+
+
+class WorkerStop(BaseException):
+    """SIGTERM (systemd stopping the unit): a BaseException so that no `except Exception` on the way swallows it;
+    a transaction it interrupts rolls back, as when the process was killed."""
+
+
+@contextlib.contextmanager
+def _stopped_by_sigterm() -> Iterator[None]:
+    def stop(_signum: int, _frame: Any) -> None:
+        raise WorkerStop
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _leave(session_factory: sessionmaker[Session], identity: WorkerIdentity, *, database_away: bool) -> None:
+    """A worker stopping cleanly removes its heartbeat: /healthz and /metrics then show the workers that run, not
+    every one that ever ran. With the database away the row is left for the others to forget (FORGET_AFTER)."""
+    if not database_away:
+        try:
+            forget(session_factory, identity)
         except DBAPIError as error:
-            if once or not _database_away(error):
-                raise
-            failures += 1
-            delay = min(interval * 2 ** min(failures, 10), WORKER_RETRY_CAP_SECONDS)
-            click.echo(
-                f"database unavailable ({_first_line(error)}): try {failures} failed, the next in {delay:.1f} s",
-                err=True,
-            )
-            time.sleep(delay)
-            continue
-        if failures:
-            click.echo(f"database available again after {failures} failed tr{'y' if failures == 1 else 'ies'}")
-            failures = 0
-        if once:
-            return
-        time.sleep(interval)
+            worker_log.warning("heartbeat of %s left behind: %s", identity.worker_id, first_line(error))
+    worker_log.info(
+        "worker %s stopped", identity.worker_id, extra={"event": "worker_stop", "worker_id": identity.worker_id}
+    )
 
 
-# Between tries while the database is away: doubling from the poll interval up to this, so a long outage costs a
-# log line a minute, and the worker is back within a minute of the database.
-WORKER_RETRY_CAP_SECONDS = 60.0
+def _worker_logging(log_format: str) -> None:
+    """The worker's lines on stderr: JSON unless CANBO_LOG_FORMAT=text says otherwise (docs/deploy.md)."""
+    from workflows.production.logs import use_json_lines, use_text_lines
 
-
-def _database_away(error: DBAPIError) -> bool:
-    """A database restarting, failing over or unreachable, or SQLite locked by a long import: worth waiting for. A
-    worker that exits instead stops every deadline, escalation and notification, and nobody is told. A missing
-    schema is not waited for: only an operator fixes that."""
-    if error.connection_invalidated:
-        return True
-    said = str(error.orig)
-    return isinstance(error, OperationalError) and "no such table" not in said
-
-
-def _first_line(error: DBAPIError) -> str:
-    said = str(error.orig).strip()
-    return said.splitlines()[0] if said else type(error.orig).__name__
+    if log_format in ("", "json"):
+        use_json_lines()
+    else:
+        use_text_lines()
 
 
 def _worker_pass(
@@ -737,18 +808,19 @@ def _worker_pass(
 ) -> None:
     """One poll: the heartbeat, due timers, notifications, scheduled starts, rotation signals, the leaders' weekly
     digest of overdue work, the daily anchor."""
-    beat(session_factory, identity, 0)  # alive before a long run too, not only after it
+    # Alive before a long run too, not only after it; the workers silent past the horizon are forgotten.
+    beat(session_factory, identity, 0, worker_forget_after(current_app.config))
     run = run_due_timers(session_factory, _engine())
     mail = run_notifications(session_factory, smtp, reminders=reminder_leads(), ballot_question=box_question_in)
     if mail.created or mail.emailed or mail.failed:
-        click.echo(f"notifications: {mail.created} created, {mail.emailed} e-mailed, {mail.failed} failed")
+        worker_log.info(f"notifications: {mail.created} created, {mail.emailed} e-mailed, {mail.failed} failed")
     beat(session_factory, identity, run.instances + len(run.failures) + mail.created + mail.emailed)
     if once or run.instances or run.failures:
-        click.echo(
+        worker_log.info(
             f"timers: {run.instances} instance(s) advanced, {run.timers_fired} fired, {len(run.failures)} failed"
         )
     for instance_id, message in run.failures:
-        click.echo(f"  instance {instance_id}: {message}", err=True)
+        worker_log.warning("  instance %s: %s", instance_id, message)
     if auto_open:
         include = bool(current_app.config["EVALUATION_AUTO_OPEN_INCLUDE_WITHOUT_ACCOUNT"])
         for opening in open_scheduled_months(
@@ -758,22 +830,24 @@ def _worker_pass(
             policy=evaluation_policy(),
             skip_without_account=not include,
         ):
-            click.echo(
+            worker_log.info(
                 f"evaluation {opening.month} opened for {opening.unit_code}: {opening.opened} instance(s)"
                 + _without_login_said(opening.skipped_without_account, opening.opened_without_account)
             )
     for started in start_due_reappointments_daily(
         session_factory, _engine(), policy=appointment_policy(), calendar=work_calendar()
     ):
-        click.echo(f"re-appointment of {started.cadre_code} (term ends {started.term_ends_on}): {started.instance_id}")
+        worker_log.info(
+            f"re-appointment of {started.cadre_code} (term ends {started.term_ends_on}): {started.instance_id}"
+        )
     from workflows.rotation.signals import notify_signals_weekly
 
     if notified := notify_signals_weekly(session_factory):
-        click.echo(f"rotation signals sent to {notified} personnel officer(s)")
+        worker_log.info(f"rotation signals sent to {notified} personnel officer(s)")
     if digests := notify_overdue_weekly(session_factory, zone=display_zone(current_app), schedule=digest_schedule()):
-        click.echo(f"overdue digest sent to {digests} leader(s)")
+        worker_log.info(f"overdue digest sent to {digests} leader(s)")
     if anchor := write_daily_anchor(session_factory, key=anchor_key()):
-        click.echo(f"audit anchor of {anchor.anchored_on}: {anchor.chains} chain(s), {anchor.events} event(s)")
+        worker_log.info(f"audit anchor of {anchor.anchored_on}: {anchor.chains} chain(s), {anchor.events} event(s)")
 
 
 def _without_login_said(skipped: int, opened: int) -> str:

@@ -50,8 +50,11 @@ def default_config(instance_path: Path) -> dict[str, Any]:
         # Production mode (docs/deploy.md): /healthz fails when no worker has polled for this long; /metrics answers
         # only this bearer token (empty: /metrics is off); "json": one JSON line per request and per worker job.
         "WORKER_HEARTBEAT_MAX_AGE": float(os.environ.get("CANBO_WORKER_HEARTBEAT_MAX_AGE", "60")),
+        # A worker not heard from for this long is forgotten: out of /healthz and /metrics, its row deleted.
+        "WORKER_FORGET_AFTER": float(os.environ.get("CANBO_WORKER_FORGET_AFTER", "600")),
         "METRICS_TOKEN": os.environ.get("CANBO_METRICS_TOKEN", ""),
-        "LOG_FORMAT": os.environ.get("CANBO_LOG_FORMAT", "text"),
+        # Unset: "json" under `canbo serve` and `canbo worker`, plain text for the other commands.
+        "LOG_FORMAT": os.environ.get("CANBO_LOG_FORMAT", ""),
         "UPLOAD_DIR": os.environ.get("CANBO_UPLOAD_DIR", str(instance_path / "uploads")),
         "DISPLAY_TIMEZONE": os.environ.get("CANBO_TIMEZONE", "Asia/Ho_Chi_Minh"),
         # The Ed25519 key exported histories are signed with (decision 0077, webapp/audit/signing.py): a PEM file,

@@ -643,6 +643,64 @@ def test_a_database_url_that_cannot_be_used_is_named_without_its_password(
     assert "secret" not in printed.out + printed.err and "Traceback" not in printed.err
 
 
+NOTHING_ANSWERS = "postgresql+psycopg://nobody@127.0.0.1:9/nothing"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--help"], ["users", "--help"], ["users", "create", "--help"], ["worker", "--help"], ["serve", "--help"]],
+)
+def test_help_needs_no_database(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], args: list[str]
+) -> None:
+    """An operator reads how to use a command before the database is set up, or while it is away: help is parsed
+    before any command runs, and the procedures are deployed only when one does (decision 0108)."""
+    monkeypatch.setenv("DATABASE_URL", NOTHING_ANSWERS)
+    monkeypatch.setenv("SECRET_KEY", "test-secret-key")
+    monkeypatch.delenv("CANBO_DEPLOY_ON_STARTUP", raising=False)
+    monkeypatch.setattr(sys, "argv", ["canbo", *args])
+    with pytest.raises(SystemExit) as exited:
+        main()
+    printed = capsys.readouterr()
+    assert exited.value.code == 0, printed
+    assert printed.out.startswith("Usage: canbo") and "database" not in printed.err
+
+
+def test_verify_export_with_the_installs_keys_needs_no_database(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """docs/deploy.md: the check runs on any machine, no database — with the install's own (here: retired) keys too."""
+    exports = Path(__file__).resolve().parents[1] / "workflows" / "exports"
+    monkeypatch.setenv("DATABASE_URL", NOTHING_ANSWERS)
+    monkeypatch.setenv("SECRET_KEY", "test-secret-key")
+    monkeypatch.setenv("CANBO_EXPORT_RETIRED_PUBLIC_KEYS", str(exports / "format-4-public-key.pem"))
+    monkeypatch.delenv("CANBO_DEPLOY_ON_STARTUP", raising=False)
+    monkeypatch.setattr(sys, "argv", ["canbo", "audit", "verify-export", str(exports / "format-4.json")])
+    with pytest.raises(SystemExit) as exited:
+        main()
+    printed = capsys.readouterr()
+    assert exited.value.code in (0, None), printed
+    assert "intact" in printed.out and "database" not in printed.err
+
+
+def test_a_command_deploys_the_bundled_procedures_when_it_runs(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """What loading the app did before: the command that runs finds bpmn/ deployed (the migrations do not deploy
+    into the schema they are building)."""
+    fresh = tmp_path / "fresh.db"
+    code, printed = _canbo(monkeypatch, capsys, fresh, "db", "upgrade")
+    assert code == 0, printed
+    monkeypatch.setenv("CANBO_DEPLOY_ON_STARTUP", "1")
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{fresh}")
+    monkeypatch.setattr(sys, "argv", ["canbo", "processes", "list"])
+    with pytest.raises(SystemExit) as exited:
+        main()
+    printed_now = capsys.readouterr()
+    assert exited.value.code in (0, None), printed_now
+    assert "sample_approval\tv1" in printed_now.out
+
+
 def test_postgresql_missing_table_is_recognised_by_its_sqlstate() -> None:
     missing = ProgrammingError("SELECT 1", {}, psycopg.errors.UndefinedTable('relation "users" does not exist'))
     assert "run `canbo db upgrade` first" in _database_error_message(missing)

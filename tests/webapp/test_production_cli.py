@@ -2,21 +2,36 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
+import signal
+import socket
 import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
 from contextlib import closing
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic.script import ScriptDirectory
 from flask.testing import FlaskCliRunner
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, make_url, select, text, update
 
 from tests.fixtures.workflow_helpers import WorkflowDriver
+from workflows import clock
 from workflows.audit import PendingEvent, insert_audit_rows, instance_audit_rows
+from workflows.db import make_engine
 from workflows.engine.store import lock_instance
 from workflows.migrate import alembic_config
 from workflows.models import HumanTask, ProcessInstance
 from workflows.production.health import migration_heads
+from workflows.production.heartbeat import WorkerIdentity, beat, worker_forget_after
 from workflows.production.models import WorkerHeartbeat
 from workflows.states import EventType, TaskStatus
 
@@ -121,16 +136,58 @@ def test_check_reports_a_task_completed_twice(runner: FlaskCliRunner, driver: Wo
     assert "[audit]" not in result.output
 
 
-def test_worker_writes_its_heartbeat(runner: FlaskCliRunner, driver: WorkflowDriver) -> None:
-    first = runner.invoke(args=["worker", "--once"])
-    assert first.exit_code == 0, first.output
+def test_worker_writes_its_heartbeat_and_removes_it_when_it_stops(
+    runner: FlaskCliRunner, driver: WorkflowDriver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A running worker's row is there at every poll; a worker that stops cleanly (SIGTERM, the end of --once) takes
+    it away, so /healthz and /metrics count the workers that run, not every one that ever ran (decision 0108)."""
+    seen: list[list[str]] = []
+
+    def sleep(_seconds: float) -> None:
+        with driver.session_factory() as s:
+            seen.append([beat.worker_id for beat in s.scalars(select(WorkerHeartbeat))])
+        if len(seen) == 2:
+            os.kill(os.getpid(), signal.SIGTERM)  # what systemd sends to stop the unit
+
+    monkeypatch.setattr(time, "sleep", sleep)
+    result = runner.invoke(args=["worker", "--poll", "1"])
+    assert result.exit_code == 0, result.output
+    assert len(seen) == 2 and len(seen[0]) == 1 and seen[0] == seen[1]
+    lines = [json.loads(line) for line in result.stderr.splitlines()]
+    assert lines[0]["event"] == "worker_start" and lines[-1]["event"] == "worker_stop", lines
+    assert lines[0]["worker_id"] == seen[0][0] and "polling every 1 s" in lines[0]["msg"]
     with driver.session_factory() as s:
-        (beat,) = s.scalars(select(WorkerHeartbeat)).all()
-        first_beat = beat.beat_dt
-    runner.invoke(args=["worker", "--once"])
+        assert s.scalars(select(WorkerHeartbeat)).all() == []
+    once = runner.invoke(args=["worker", "--once"])
+    assert once.exit_code == 0, once.output
     with driver.session_factory() as s:
-        (again,) = s.scalars(select(WorkerHeartbeat)).all()
-    assert again.worker_id == beat.worker_id and again.beat_dt >= first_beat
+        assert s.scalars(select(WorkerHeartbeat)).all() == []
+
+
+def test_a_live_worker_forgets_the_workers_silent_past_the_horizon(app, driver: WorkflowDriver) -> None:
+    """A worker killed (no clean stop) or restarted under a new pid: its row goes once it is older than
+    CANBO_WORKER_FORGET_AFTER, and until then /healthz and /metrics leave it out past that horizon too."""
+    app.config.update(WORKER_FORGET_AFTER=300, METRICS_TOKEN="t")
+    gone = WorkerIdentity(hostname="old-host", pid=1)
+    recent = WorkerIdentity(hostname="old-host", pid=2)
+    clock.set_now(clock.now() - timedelta(seconds=301))
+    beat(driver.session_factory, gone, 0)
+    clock.set_now(clock.now() + timedelta(seconds=200))
+    beat(driver.session_factory, recent, 0)
+    clock.set_now(None)
+    client = app.test_client()
+    worker = client.get("/healthz").get_json()["checks"]["worker"]
+    assert worker["workers_seen"] == 1 and worker["ok"] is False  # the one left is late, not forgotten
+    metrics = client.get("/metrics", headers={"Authorization": "Bearer t"}).get_data(as_text=True)
+    assert 'worker="old-host:2"' in metrics and 'worker="old-host:1"' not in metrics
+    beat(driver.session_factory, WorkerIdentity(hostname="live", pid=3), 0, worker_forget_after(app.config))
+    with driver.session_factory() as s:
+        assert sorted(s.scalars(select(WorkerHeartbeat.worker_id))) == ["live:3", "old-host:2"]
+
+
+def test_the_horizon_is_never_shorter_than_the_heartbeats_max_age() -> None:
+    config = {"WORKER_FORGET_AFTER": 10, "WORKER_HEARTBEAT_MAX_AGE": 60}
+    assert worker_forget_after(config) == timedelta(seconds=60)
 
 
 def test_backup_and_restore_sqlite(app, runner: FlaskCliRunner, driver: WorkflowDriver, tmp_path: Path) -> None:
@@ -252,3 +309,134 @@ def test_restore_refuses_a_backup_missing_a_table(
     with closing(sqlite3.connect(backup)) as copy, copy:
         copy.execute("DROP TABLE cadre_positions")
     _refused(runner, driver, backup, "lacks the table(s) cadre_positions of its schema")
+
+
+# -- `canbo worker` started while the database is away -----------------------------------------------------------
+
+NOTHING_LISTENS = "127.0.0.1"
+
+
+def _free_port() -> int:
+    with closing(socket.socket()) as probe:
+        probe.bind((NOTHING_LISTENS, 0))
+        return int(probe.getsockname()[1])
+
+
+@contextlib.contextmanager
+def _forwarding(port: int, target: tuple[str, int]) -> Iterator[None]:
+    """A TCP forwarder on `port` to `target`, from now on: the database "comes back" at the address the worker was
+    given. Bounded: it stops with the block."""
+    listener = socket.create_server((NOTHING_LISTENS, port))
+    listener.settimeout(0.2)
+    stop = threading.Event()
+    open_sockets: list[socket.socket] = [listener]
+
+    def pipe(source: socket.socket, sink: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                sink.sendall(data)
+        with contextlib.suppress(OSError):
+            sink.shutdown(socket.SHUT_WR)
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                client, _ = listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            upstream = socket.create_connection(target)
+            open_sockets.extend((client, upstream))
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=pipe, args=(a, b), daemon=True).start()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(5)
+        for sock in open_sockets:
+            with contextlib.suppress(OSError):
+                sock.close()
+
+
+def _read_json_lines(stream: Any, lines: list[dict[str, Any]], until: Callable[[dict[str, Any]], bool]) -> None:
+    """Every line the worker writes is one JSON object (the test fails on any other); read until `until` holds."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        raw = stream.readline()
+        if not raw:
+            raise AssertionError(f"the worker ended early: {lines}")
+        lines.append(json.loads(raw))
+        if until(lines[-1]):
+            return
+    raise AssertionError(f"not seen in time: {lines}")
+
+
+def test_a_worker_started_while_the_database_is_away_waits_for_it(database_url: str, demo_users: dict) -> None:
+    """At start, as while running (decision 0108): a database away is logged and waited for, not an exit; it carries
+    on when the database answers (PostgreSQL: a forwarder opens on the port it was given), and SIGTERM stops it at
+    once, with a JSON line for its start, each failed try and its stop on stderr and nothing on stdout."""
+    port = _free_port()
+    if database_url.startswith("postgresql"):
+        real = make_url(database_url)
+        url = real.set(host=NOTHING_LISTENS, port=port).render_as_string(hide_password=False)
+    else:
+        url = f"postgresql+psycopg://nobody@{NOTHING_LISTENS}:{port}/nothing"
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("CANBO_", "PYTEST_"))}
+    env.update(DATABASE_URL=url, SECRET_KEY="worker-test", CANBO_DEPLOY_ON_STARTUP="0")
+    canbo = Path(sys.executable).with_name("canbo")
+    worker = subprocess.Popen(
+        [str(canbo), "worker", "--poll", "0.1"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lines: list[dict[str, Any]] = []
+    try:
+        _read_json_lines(worker.stderr, lines, lambda line: "try 2 failed" in line["msg"])
+        assert lines[0]["event"] == "worker_start"
+        assert "database unavailable (" in lines[1]["msg"] and "the next in 0.2 s" in lines[1]["msg"]
+        assert all(line["level"] == "warning" for line in lines[1:])
+        if database_url.startswith("postgresql"):
+            real = make_url(database_url)
+            with _forwarding(port, (real.host or NOTHING_LISTENS, real.port or 5432)):
+                _read_json_lines(worker.stderr, lines, lambda line: "available again" in line["msg"])
+                deadline = time.monotonic() + 60
+                engine = make_engine(database_url)
+                try:
+                    while time.monotonic() < deadline:
+                        with engine.connect() as connection:
+                            if connection.execute(select(func.count()).select_from(WorkerHeartbeat)).scalar():
+                                break
+                        time.sleep(0.2)
+                    else:
+                        raise AssertionError("the worker never beat once the database answered")
+                finally:
+                    engine.dispose()
+                stopping_at = time.monotonic()
+                worker.send_signal(signal.SIGTERM)
+                assert worker.wait(timeout=20) == 0
+        else:
+            stopping_at = time.monotonic()
+            worker.send_signal(signal.SIGTERM)
+            assert worker.wait(timeout=20) == 0
+        assert time.monotonic() - stopping_at < 10
+        rest, printed = worker.stderr.read(), worker.stdout.read()  # type: ignore[union-attr]
+        lines += [json.loads(line) for line in rest.splitlines()]
+        assert lines[-1]["event"] == "worker_stop" and printed == ""
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
+        for stream in (worker.stdout, worker.stderr):
+            stream.close()  # type: ignore[union-attr]
+    if database_url.startswith("postgresql"):
+        engine = make_engine(database_url)
+        with engine.connect() as connection:
+            assert connection.execute(select(func.count()).select_from(WorkerHeartbeat)).scalar() == 0
+        engine.dispose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import sys
@@ -9,11 +10,12 @@ import tempfile
 from pathlib import Path
 
 import click
-from flask import current_app
-from flask.cli import with_appcontext
+from flask import Flask, current_app
+from flask.cli import ScriptInfo, with_appcontext
 
 from webapp.extensions import db
 from webapp.generated_keys import unset_keys_note, unset_keys_refusal
+from webapp.production.database_wait import DatabaseWait, until_reached
 from workflows.db import Base
 from workflows.migrate import known_revisions
 from workflows.production.backup import BackupError, KnownSchema, backup_sqlite, restore_sqlite, sqlite_path
@@ -52,6 +54,10 @@ def serve_command(workers: int, bind: str, timeout: int) -> None:
         _fail("gunicorn is not installed (pip install -e .)")
     env = dict(os.environ)
     env.setdefault("CANBO_LOG_FORMAT", "json")
+    app = click.get_current_context().ensure_object(ScriptInfo).load_app()
+    if app.config["DEPLOY_ON_STARTUP"]:
+        _deploy_when_the_database_answers(app, json_lines=env["CANBO_LOG_FORMAT"] == "json")
+        env["CANBO_DEPLOY_ON_STARTUP"] = "0"  # done: gunicorn's master loads the app without the database
     # Each gunicorn worker writes its counters here; emptied at every start so a restart does not double-count.
     metrics_dir = Path(env.get("PROMETHEUS_MULTIPROC_DIR") or tempfile.mkdtemp(prefix="canbo-metrics-"))
     metrics_dir.mkdir(parents=True, exist_ok=True)
@@ -74,6 +80,25 @@ def serve_command(workers: int, bind: str, timeout: int) -> None:
     ]
     # Replace this process: gunicorn's master then receives the service manager's signals directly.
     os.execve(gunicorn, args, env)  # noqa: S606
+
+
+# The first wait for a database away at start; doubling up to a minute, as the worker's (docs/deploy.md).
+SERVE_RETRY_SECONDS = 2.5
+
+
+def _deploy_when_the_database_answers(app: Flask, *, json_lines: bool) -> None:
+    """bpmn/ deployed before gunicorn starts listening. A database away at start (the host booted before it, a
+    failover) is waited for, each try logged as the worker logs it, rather than exiting for the service manager to
+    restart in a loop (decision 0108); SIGTERM meanwhile ends the process at once (no handler of ours)."""
+    from webapp import deploy_bundled_once
+    from workflows.production.logs import use_json_lines, use_text_lines
+
+    use_json_lines() if json_lines else use_text_lines()
+    wait = DatabaseWait(SERVE_RETRY_SECONDS, logging.getLogger("canbo.serve").warning)
+    until_reached(lambda: deploy_bundled_once(app), wait)
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()  # gunicorn, exec'd in this process, must not inherit our connection
 
 
 @click.command(
@@ -139,4 +164,5 @@ def restore_command(path: Path, yes: bool) -> None:
     click.echo(f"restored {result.path} from {path} ({result.bytes:,} bytes); run {then} before reopening")
 
 
+serve_command.canbo_deploys_first = False  # type: ignore[attr-defined]  # it deploys once the database answers
 COMMANDS = (serve_command, check_command, backup_command, restore_command)

@@ -52,8 +52,9 @@ def _user_id(user: Any) -> int | None:
 def init_app(app: Flask) -> None:
     from workflows.clock import utcnow_naive
     from workflows.production.figures import read_figures
+    from workflows.production.heartbeat import worker_forget_after
 
-    metrics = AppMetrics(lambda: read_figures(db.session, utcnow_naive()))
+    metrics = AppMetrics(lambda: read_figures(db.session, utcnow_naive(), worker_forget_after(app.config)))
     app.extensions[METRICS_KEY] = metrics
 
     @app.before_request

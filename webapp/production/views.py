@@ -19,6 +19,7 @@ from flask.typing import ResponseReturnValue
 from webapp.extensions import db
 from workflows.clock import utcnow_naive
 from workflows.production.health import ALL_CHECKS, DATABASE, MIGRATIONS, health
+from workflows.production.heartbeat import worker_forget_after
 
 bp = Blueprint("production", __name__)
 
@@ -29,7 +30,11 @@ METRICS_KEY = "canbo_metrics"
 def healthz() -> ResponseReturnValue:
     checks = (DATABASE, MIGRATIONS) if request.args.get("check") == "app" else ALL_CHECKS
     report = health(
-        db.session, utcnow_naive(), worker_max_age=current_app.config["WORKER_HEARTBEAT_MAX_AGE"], checks=checks
+        db.session,
+        utcnow_naive(),
+        worker_max_age=current_app.config["WORKER_HEARTBEAT_MAX_AGE"],
+        worker_forget_after=worker_forget_after(current_app.config),
+        checks=checks,
     )
     response = jsonify(report.as_json())
     response.status_code = 200 if report.ok else 503

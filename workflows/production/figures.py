@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from workflows.models import HumanTask, ProcessInstance
-from workflows.production.heartbeat import heartbeats
+from workflows.production.heartbeat import FORGET_AFTER, heartbeats
 from workflows.states import InstanceStatus, TaskStatus
 
 
@@ -37,7 +37,7 @@ class Figures:
         return min((w.age_seconds for w in self.workers), default=None)
 
 
-def read_figures(session: Session, now: datetime) -> Figures:
+def read_figures(session: Session, now: datetime, worker_forget_after: timedelta = FORGET_AFTER) -> Figures:
     figures = Figures()
     open_rows = session.execute(
         select(HumanTask.process_id, func.count())
@@ -62,7 +62,8 @@ def read_figures(session: Session, now: datetime) -> Figures:
     figures.due_timers = due_count or 0
     figures.timer_lag_seconds = _seconds(now - oldest_due) if oldest_due is not None else 0.0
     figures.workers = [
-        WorkerFigure(row.worker_id, _seconds(now - row.beat_dt), row.jobs, row.beat_dt) for row in heartbeats(session)
+        WorkerFigure(row.worker_id, _seconds(now - row.beat_dt), row.jobs, row.beat_dt)
+        for row in heartbeats(session, now, worker_forget_after)
     ]
     return figures
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from workflows.migrate import alembic_config
 from workflows.production.figures import read_figures
+from workflows.production.heartbeat import FORGET_AFTER
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,12 @@ def migration_heads() -> tuple[str, ...]:
 
 
 def health(
-    session: Session, now: datetime, *, worker_max_age: float, checks: tuple[str, ...] = ALL_CHECKS
+    session: Session,
+    now: datetime,
+    *,
+    worker_max_age: float,
+    worker_forget_after: timedelta = FORGET_AFTER,
+    checks: tuple[str, ...] = ALL_CHECKS,
 ) -> HealthReport:
     report = HealthReport()
     try:
@@ -70,7 +76,7 @@ def health(
             "head": list(heads),
         }
     if WORKER in checks:
-        figures = read_figures(session, now)
+        figures = read_figures(session, now, worker_forget_after)
         age = figures.freshest_worker_age()
         report.checks[WORKER] = {
             "ok": age is not None and age <= worker_max_age,

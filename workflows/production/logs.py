@@ -71,10 +71,35 @@ def json_line(line: dict[str, Any]) -> str:
         return json.dumps(line, ensure_ascii=False, default=str)
 
 
+class CurrentStderr(logging.StreamHandler):
+    """Writes to whatever sys.stderr is when a record is emitted (as logging's last-resort handler does), not to the
+    stream of the moment it was made: a command run in a test's CLI runner logs into what the runner captures."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: TextIO) -> None:
+        pass
+
+
 def use_json_lines(stream: TextIO | None = None, level: int = logging.INFO) -> None:
     """Send every logger's records to `stream` (stderr) as JSON lines, replacing the root handlers."""
-    handler = logging.StreamHandler(stream or sys.stderr)
-    handler.setFormatter(JsonLineFormatter())
+    use_lines(JsonLineFormatter(), stream, level)
+
+
+def use_text_lines(stream: TextIO | None = None, level: int = logging.INFO) -> None:
+    """Every logger's records as their bare message, one a line: CANBO_LOG_FORMAT=text for a person at a terminal."""
+    use_lines(logging.Formatter("%(message)s"), stream, level)
+
+
+def use_lines(formatter: logging.Formatter, stream: TextIO | None, level: int) -> None:
+    handler = logging.StreamHandler(stream) if stream is not None else CurrentStderr()
+    handler.setFormatter(formatter)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
