@@ -379,8 +379,11 @@ class Server:
         return _children(self.process.pid)
 
     def errors(self, limit: int = 12) -> list[str]:
-        """The last exception lines gunicorn wrote (tracebacks' final lines), to say what a 500 was."""
-        text = self.log_path.read_text(errors="replace")
+        """The last exception lines gunicorn wrote (tracebacks' final lines, in its JSON lines' "exception"), to say
+        what a 500 was."""
+        text = "\n".join(
+            [self.log_path.read_text(errors="replace")] + [line.get("exception", "") for line in self.log_lines()]
+        )
         found = [line for line in text.splitlines() if line[:1].isalpha() and "Error" in line.split(":", 1)[0]]
         return found[-limit:]
 

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import closing
 from datetime import timedelta
@@ -440,3 +441,50 @@ def test_a_worker_started_while_the_database_is_away_waits_for_it(database_url: 
         with engine.connect() as connection:
             assert connection.execute(select(func.count()).select_from(WorkerHeartbeat)).scalar() == 0
         engine.dispose()
+
+
+def test_every_line_canbo_serve_writes_is_json(database_url: str, demo_users: dict, tmp_path: Path) -> None:
+    """gunicorn's own lines (starting, listening, a worker booted, shutting down) are the app's JSON lines too, so the
+    log store parses each one (decision 0108); the request line is among them."""
+    port = _free_port()
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("CANBO_", "PYTEST_"))}
+    env.update(
+        DATABASE_URL=database_url,
+        SECRET_KEY="serve-test",
+        PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"),
+        CANBO_EXPORT_SIGNING_KEY_FILE="",
+    )
+    canbo = Path(sys.executable).with_name("canbo")
+    log_path = tmp_path / "serve.log"
+    with log_path.open("wb") as log:
+        server = subprocess.Popen(
+            [str(canbo), "serve", "--workers", "1", "--bind", f"{NOTHING_LISTENS}:{port}"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            cwd=tmp_path,
+        )
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://{NOTHING_LISTENS}:{port}/healthz?check=app", timeout=5) as answer:
+                    if answer.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.3)
+        else:
+            raise AssertionError(log_path.read_text())
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=60) == 0
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+        printed = server.stdout.read()  # type: ignore[union-attr]
+        server.stdout.close()  # type: ignore[union-attr]
+    lines = [json.loads(line) for line in log_path.read_text().splitlines()]
+    assert printed == b""
+    assert any(line["logger"] == "gunicorn.error" and "Listening at" in line["msg"] for line in lines), lines
+    assert any(line.get("event") == "request" and line.get("path") == "/healthz" for line in lines)
+    assert any(line["logger"] == "gunicorn.error" and "Shutting down" in line["msg"] for line in lines)

@@ -3,10 +3,39 @@
 from __future__ import annotations
 
 import gc
+import os
 from typing import Any
 
 # Our own JSON request line replaces gunicorn's access log (CANBO_LOG_FORMAT=json).
 accesslog = None
+
+
+def _log_config(log_format: str) -> dict[str, Any]:
+    """gunicorn's own lines (its master and workers: starting, a worker booted, timed out, replaced) as the app's JSON
+    lines on stderr, so that every line `canbo serve` writes is one JSON object (decision 0108). Empty: gunicorn's
+    plain text (CANBO_LOG_FORMAT=text)."""
+    if log_format not in ("", "json"):
+        return {}
+    stderr = {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": "workflows.production.logs.JsonLineFormatter"}},
+        "handlers": {"stderr": stderr},
+        "root": {"level": "INFO", "handlers": ["stderr"]},
+        "loggers": {
+            "gunicorn.error": {
+                "level": "INFO",
+                "handlers": ["stderr"],
+                "propagate": False,
+                "qualname": "gunicorn.error",
+            },
+            "gunicorn.access": {"level": "INFO", "handlers": [], "propagate": False, "qualname": "gunicorn.access"},
+        },
+    }
+
+
+logconfig_dict = _log_config(os.environ.get("CANBO_LOG_FORMAT", "json"))
 # A completion is short; a worker stuck this long is killed and replaced by the master.
 timeout = 60
 graceful_timeout = 30
