@@ -70,7 +70,7 @@ from workflows.deployment.operations import (
 )
 from workflows.deployment.validation import BundleFile, split_uploads, validate_bundle
 from workflows.engine import operations
-from workflows.errors import Invalid, Problem, ScriptFailure, WorkflowError
+from workflows.errors import Invalid, NotAllowed, NotFound, Problem, ScriptFailure, WorkflowError
 from workflows.evaluation.demo_month import DEMO_OPENED_BY, DEMO_UNIT_CODE, demo_products
 from workflows.evaluation.opening import open_for_cadres, plan_month
 from workflows.evaluation.products import read_assigned_products
@@ -601,6 +601,9 @@ def tasks_complete_command(task_id: int, username: str, data_json: str) -> None:
     data = _json_object(data_json)
     try:
         instance = _complete(actor, task_id, data)
+    except (NotFound, NotAllowed) as error:
+        # The pages hide a task outside a person's reach as missing; the operator is told who it waits for.
+        exit_with(_why_not_completed(actor, task_id) or str(error))
     except WorkflowError as error:
         exit_with(str(error))
     click.echo(f"{instance.reference}: {instance.status}")
@@ -653,10 +656,41 @@ def _print_open_tasks(instance_id: int) -> int:
         select(HumanTask).where(HumanTask.instance_id == instance_id, HumanTask.status == TaskStatus.OPEN)
     ).all()
     for row in rows:
-        who = f"user {row.assignee_id}" if row.assignee_id else f"{row.candidate_role}@unit {row.candidate_unit_id}"
         due = f" due {row.due_dt:%Y-%m-%d %H:%M}" if row.due_dt else ""
-        click.echo(f"  task {row.id}: {row.name} [{row.lane}] → {who}{due}")
+        click.echo(f"  task {row.id}: {row.name} [{row.lane}] → {_waits_for(row)}{due}")
     return len(rows)
+
+
+def _waits_for(task: Any) -> str:
+    """Who an open task waits for, by name: a user, a role in a unit (by code), or nobody and why (an administrator
+    reassigns it, decision 0078)."""
+    if task.assignee_id is not None:
+        user = db.session.get(User, task.assignee_id)
+        return f"user {user.username if user else task.assignee_id}"
+    if task.candidate_role:
+        return f"{task.candidate_role} in unit {_unit_code(task.candidate_unit_id)}"
+    problem = f": {task.assignment_problem}" if task.assignment_problem else ""
+    return f"nobody yet (unit {_unit_code(task.unit_id)}{problem}); reassign it with `canbo tasks reassign`"
+
+
+def _unit_code(unit_id: int | None) -> str:
+    unit = db.session.get(OrgUnit, unit_id) if unit_id is not None else None
+    return unit.code if unit is not None else "?"
+
+
+def _why_not_completed(actor: User, task_id: int) -> str | None:
+    """Why `actor` may not complete the task: it is not open, or it waits for someone else (named). None when there
+    is no such task."""
+    from workflows.models import HumanTask
+    from workflows.states import TaskStatus
+
+    db.session.rollback()
+    task = db.session.get(HumanTask, task_id) if 0 < task_id <= MAX_ID else None
+    if task is None:
+        return None
+    if task.status != TaskStatus.OPEN:
+        return f"task {task_id} “{task.name}” is {task.status}, not open"
+    return f"{actor.username} may not complete task {task_id} “{task.name}”: it waits for {_waits_for(task)}"
 
 
 def _json_object(text: str) -> dict[str, Any]:

@@ -576,6 +576,36 @@ def test_tasks_of_a_missing_instance_is_an_error(
     assert f"no such instance: {instance_id}" in result.output
 
 
+def test_tasks_name_who_they_wait_for_and_why_someone_may_not_complete_them(
+    runner: FlaskCliRunner, driver: WorkflowDriver
+) -> None:
+    """An operator reads user names and unit codes, not ids or "None"; a refused completion says whom the task waits
+    for instead of calling it missing."""
+    instance_id = driver.start("sample_approval", as_user="officer1", subject="CB0001")
+    submit = driver.task(instance_id, "submit_request")
+    listed = runner.invoke(args=["tasks", "list", str(instance_id)])
+    assert f"task {submit.id}: Lập đề nghị" in listed.output and "→ user officer1" in listed.output, listed.output
+    refused = runner.invoke(args=["tasks", "complete", str(submit.id), "--as", "head1"])
+    assert refused.exit_code == 1
+    assert f"head1 may not complete task {submit.id} “Lập đề nghị”: it waits for user officer1" in refused.output
+    with driver.session_factory() as s, transaction(s):
+        task = s.get(HumanTask, submit.id)
+        assert task is not None
+        unit_code = s.get(OrgUnit, task.unit_id).code  # type: ignore[union-attr]
+        task.assignee_id = None
+        task.candidate_role = None
+        task.candidate_unit_id = None
+        task.assignment_problem = "no one holds the role"
+    nobody = runner.invoke(args=["tasks", "list", str(instance_id)])
+    assert f"→ nobody yet (unit {unit_code}: no one holds the role)" in nobody.output, nobody.output
+    assert "None" not in nobody.output
+    refused = runner.invoke(args=["tasks", "complete", str(submit.id), "--as", "officer1"])
+    assert refused.exit_code == 1 and "does not exist" not in refused.output
+    assert f"officer1 may not complete task {submit.id}" in refused.output and "nobody yet" in refused.output
+    missing = runner.invoke(args=["tasks", "complete", "999999", "--as", "officer1"])
+    assert missing.exit_code == 1 and "task 999999 does not exist" in missing.output
+
+
 def test_tasks_of_an_instance_without_open_tasks_says_so(runner: FlaskCliRunner, driver: WorkflowDriver) -> None:
     instance_id = driver.start("sample_approval", as_user="officer1", subject="CB0001")
     listed = runner.invoke(args=["tasks", "list", str(instance_id)])
