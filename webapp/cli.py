@@ -746,15 +746,20 @@ class _PollSeconds(click.FloatRange):
 def worker(once: bool, poll: float | None) -> None:
     if refusal := unset_keys_refusal(current_app, "worker"):
         exit_with(refusal)
-    from webapp import deploy_bundled_once
-
     interval = poll if poll is not None else current_app.config["WORKER_POLL_SECONDS"]
     if not POLL_SECONDS[0] <= interval <= POLL_SECONDS[1]:  # false for nan too
         exit_with(
             f"CANBO_WORKER_POLL_SECONDS must be between {POLL_SECONDS[0]} and {POLL_SECONDS[1]} (it is {interval})"
         )
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    _worker_logging(app.config["LOG_FORMAT"])
+    with _worker_logging(app.config["LOG_FORMAT"]):
+        _work(app, interval, once)
+
+
+def _work(app: Flask, interval: float, once: bool) -> None:
+    """The worker's loop: a pass, then the poll's sleep, until SIGTERM (or once)."""
+    from webapp import deploy_bundled_once
+
     session_factory = sessionmaker(bind=db.engine, expire_on_commit=False)
     auto_open = [code.strip() for code in current_app.config["EVALUATION_AUTO_OPEN_UNITS"].split(",") if code.strip()]
     identity = WorkerIdentity()
@@ -823,14 +828,23 @@ def _leave(session_factory: sessionmaker[Session], identity: WorkerIdentity, *, 
     )
 
 
-def _worker_logging(log_format: str) -> None:
-    """The worker's lines on stderr: JSON unless CANBO_LOG_FORMAT=text says otherwise (docs/deploy.md)."""
+@contextlib.contextmanager
+def _worker_logging(log_format: str) -> Iterator[None]:
+    """The worker's lines on stderr: JSON unless CANBO_LOG_FORMAT=text says otherwise (docs/deploy.md). The logging
+    set before is put back when the command ends (it matters to a process that runs it in-process: the tests)."""
     from workflows.production.logs import use_json_lines, use_text_lines
 
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
     if log_format in ("", "json"):
         use_json_lines()
     else:
         use_text_lines()
+    try:
+        yield
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
 
 
 def _worker_pass(
