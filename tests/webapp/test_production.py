@@ -18,7 +18,7 @@ from tests.fixtures.app import AuthActions
 from tests.fixtures.workflow_helpers import WorkflowDriver
 from webapp.extensions import db
 from workflows import clock
-from workflows.models import HumanTask
+from workflows.models import HumanTask, Notification
 from workflows.production.heartbeat import WorkerIdentity, beat
 from workflows.production.logs import JsonLineFormatter
 from workflows.registry.models import User
@@ -157,6 +157,40 @@ def test_metrics_count_completions_latency_open_tasks_timers_and_workers(app: Fl
     assert 0 <= samples[("canbo_worker_heartbeat_age_seconds", (("worker", "worker-a:11"),))] < 60
     assert ("canbo_timer_lag_seconds", ()) in samples and ("canbo_due_timers", ()) in samples
     assert instance_id
+
+
+def test_metrics_show_e_mail_waiting_retried_and_given_up(app: Flask, client, driver) -> None:
+    """SMTP unreachable: the worker keeps each notification pending and retries it; monitoring sees that in /metrics
+    (decision 0108) rather than only in the worker's log."""
+    app.config["METRICS_TOKEN"] = TOKEN
+    now = clock.utcnow_naive()
+    with driver.session_factory() as session:
+        officer_id = session.scalars(select(User.id).where(User.username == "officer1")).one()
+        rows = [
+            ("pending", None, timedelta(minutes=30)),  # tried and failed: retried later
+            ("pending", None, timedelta(minutes=1)),  # not tried yet
+            ("failed", "connection refused", timedelta(hours=2)),
+            ("sent", None, timedelta(hours=3)),
+        ]
+        for number, (status, error, age) in enumerate(rows):
+            session.add(
+                Notification(
+                    user_id=officer_id,
+                    kind="new_task",
+                    title=f"n{number}",
+                    created_dt=now - age,
+                    email_status=status,
+                    email_error=error if status == "failed" else ("connection refused" if number == 0 else None),
+                    email_attempts=1 if number in (0, 2) else 0,
+                )
+            )
+        session.commit()
+    response = client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
+    samples = _samples(response.get_data(as_text=True))
+    assert samples[("canbo_emails_pending", ())] == 2
+    assert samples[("canbo_emails_retrying", ())] == 1
+    assert samples[("canbo_emails_failed_total", ())] == 1
+    assert 30 * 60 <= samples[("canbo_email_oldest_pending_age_seconds", ())] < 31 * 60
 
 
 def test_timer_lag_is_the_wait_of_the_oldest_due_timer(app: Flask, client, driver) -> None:

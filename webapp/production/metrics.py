@@ -54,6 +54,24 @@ class DatabaseCollector:
             jobs.add_metric([worker.worker_id], worker.jobs)
         yield age
         yield jobs
+        yield GaugeMetricFamily(
+            "canbo_emails_pending", "Notifications waiting to be e-mailed.", value=figures.emails_pending
+        )
+        yield GaugeMetricFamily(
+            "canbo_emails_retrying",
+            "Notifications whose e-mail failed at least once and will be tried again (SMTP unreachable or refusing).",
+            value=figures.emails_retrying,
+        )
+        yield GaugeMetricFamily(
+            "canbo_email_oldest_pending_age_seconds",
+            "How long the oldest notification waiting to be e-mailed has waited.",
+            value=figures.email_oldest_pending_seconds,
+        )
+        yield CounterMetricFamily(
+            "canbo_emails_failed",
+            "Notifications whose e-mail was given up after every try.",
+            value=figures.emails_failed,
+        )
 
 
 class AppMetrics:

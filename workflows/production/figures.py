@@ -11,7 +11,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from workflows.models import HumanTask, ProcessInstance
+from workflows.models import HumanTask, Notification, ProcessInstance
+from workflows.notifications import FAILED, PENDING
 from workflows.production.heartbeat import FORGET_AFTER, heartbeats
 from workflows.states import InstanceStatus, TaskStatus
 
@@ -32,6 +33,12 @@ class Figures:
     # How long the oldest due timer has been waiting for a worker (0 when none is due).
     timer_lag_seconds: float = 0.0
     workers: list[WorkerFigure] = field(default_factory=list)
+    # E-mail of notifications: waiting to be sent (SMTP unset: all of them wait), of those the ones whose sending
+    # failed at least once and will be retried, the age of the oldest waiting, and those given up on (decision 0108).
+    emails_pending: int = 0
+    emails_retrying: int = 0
+    email_oldest_pending_seconds: float = 0.0
+    emails_failed: int = 0
 
     def freshest_worker_age(self) -> float | None:
         return min((w.age_seconds for w in self.workers), default=None)
@@ -61,6 +68,16 @@ def read_figures(session: Session, now: datetime, worker_forget_after: timedelta
     ).one()
     figures.due_timers = due_count or 0
     figures.timer_lag_seconds = _seconds(now - oldest_due) if oldest_due is not None else 0.0
+    pending, oldest, retrying = session.execute(
+        select(func.count(), func.min(Notification.created_dt), func.count(Notification.email_error)).where(
+            Notification.email_status == PENDING
+        )
+    ).one()
+    figures.emails_pending, figures.emails_retrying = pending or 0, retrying or 0
+    figures.email_oldest_pending_seconds = _seconds(now - oldest) if oldest is not None else 0.0
+    figures.emails_failed = (
+        session.scalar(select(func.count()).select_from(Notification).where(Notification.email_status == FAILED)) or 0
+    )
     figures.workers = [
         WorkerFigure(row.worker_id, _seconds(now - row.beat_dt), row.jobs, row.beat_dt)
         for row in heartbeats(session, now, worker_forget_after)
