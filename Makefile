@@ -71,7 +71,7 @@ bench: install-dev
 
 # Re-extract UI strings, merge them into the catalogs, compile. Msgids are English; vi is the default locale.
 BABEL_KEYWORDS := -k _l -k lazy_gettext -k N_ -k NotFound -k NotAllowed -k Conflict -k Invalid -k Problem \
-                  -k TooManyAttempts -k ScriptFailure
+                  -k TooManyAttempts -k ScriptFailure -k NN_:1,2
 translations: install-dev
 	$(BIN)/pybabel extract -F babel.cfg $(BABEL_KEYWORDS) --no-location --sort-output --omit-header \
 	  -o webapp/translations/messages.pot .

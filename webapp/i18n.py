@@ -10,7 +10,7 @@ from typing import Any
 from weakref import WeakKeyDictionary
 
 from babel.dates import format_timedelta
-from babel.numbers import format_decimal
+from babel.numbers import format_decimal, get_decimal_symbol
 from babel.support import NullTranslations, Translations
 from flask import Flask, current_app, g, session
 from flask_babel import get_locale, get_translations
@@ -24,6 +24,7 @@ from webapp.data_labels import DATA_COLUMNS, DATA_LABELS, DATA_VALUES, EVENT_TYP
 from webapp.http import located_problem_text
 from webapp.number_fields import format_amount
 from workflows.audit import ChainBreak
+from workflows.charts import ChartWords
 from workflows.diagram import DiagramWords
 from workflows.errors import N_
 from workflows.evaluation.rollup import TASK_GROUP_NAMES
@@ -85,6 +86,22 @@ def diagram_words() -> DiagramWords:
     words = _DIAGRAM_WORDS.get(translations)
     if words is None:
         words = _DIAGRAM_WORDS[translations] = DiagramWords.translated_by(translations.ugettext)
+    return words
+
+
+# Per catalogue (one catalogue is one language), the charts' own words and decimal mark (decision 0111).
+_CHART_WORDS: WeakKeyDictionary[Translations | NullTranslations, ChartWords] = WeakKeyDictionary()
+
+
+def chart_words() -> ChartWords:
+    """The words `workflows.charts` draws of its own (no data, the target, the grades' names, "3 people") and its
+    numbers' decimal mark, in the reader's language; labels and titles are the caller's."""
+    translations = _page_translations()
+    words = _CHART_WORDS.get(translations)
+    if words is None:
+        words = _CHART_WORDS[translations] = ChartWords.translated_by(
+            translations.ugettext, translations.ungettext, get_decimal_symbol(_locale())
+        )
     return words
 
 

@@ -17,12 +17,23 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from workflows.errors import N_, NN_
 from workflows.rules.targets import GRADES, format_number
 
-__all__ = ["GRADE_SERIES", "Series", "bar_chart", "stacked_bar"]
+__all__ = [
+    "CHART_MSGIDS",
+    "CHART_PLURALS",
+    "ENGLISH",
+    "GRADE_SERIES",
+    "ChartWords",
+    "Series",
+    "bar_chart",
+    "stacked_bar",
+]
 
 _WIDTH = 320.0
 _PAD = 12.0
@@ -51,8 +62,15 @@ _TRACK = "#e5e7eb"
 _HALO = {"stroke": "#ffffff", "stroke_width": "3", "stroke_linejoin": "round", "paint_order": "stroke"}
 _FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Noto Sans', Arial, sans-serif"
 
-NO_DATA = "Không có dữ liệu"
-NO_RESULTS = "Chưa có kết quả"
+# The charts' own words are English msgids (`N_`), drawn in the reader's language through `ChartWords`, as the
+# diagram's are (decisions 0103, 0111): the engine cannot translate, the web layer can.
+NO_DATA = N_("No data")
+NO_RESULTS = N_("No results yet")
+TARGET_IS = N_("Target: %(target)s")
+EACH_TARGET = N_("Dashed line: each figure's target")
+OWN_TARGET = N_("(target %(target)s)")
+TOTAL = N_("(total %(total)s)")
+PEOPLE = NN_("%(count)s person", "%(count)s people")
 
 # Characters XML 1.0 forbids even when escaped; a stray one in a name would make the whole page fail to parse.
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -65,13 +83,68 @@ class Series(NamedTuple):
     color: str
 
 
+# A series' `full_label` is drawn through the words too: the grades' names are msgids; a caller's own series, whose
+# names have no translation, are drawn as given.
 GRADE_SERIES: tuple[Series, ...] = (
-    Series("HTXSNV", "HTXSNV", "Hoàn thành xuất sắc nhiệm vụ", "#1a7f37"),
-    Series("HTTNV", "HTTNV", "Hoàn thành tốt nhiệm vụ", "#74c476"),
-    Series("HTNV", "HTNV", "Hoàn thành nhiệm vụ", "#fdd049"),
-    Series("KHTNV", "KHTNV", "Không hoàn thành nhiệm vụ", "#c0392b"),
+    Series("HTXSNV", "HTXSNV", N_("Completed duties excellently"), "#1a7f37"),
+    Series("HTTNV", "HTTNV", N_("Completed duties well"), "#74c476"),
+    Series("HTNV", "HTNV", N_("Completed duties"), "#fdd049"),
+    Series("KHTNV", "KHTNV", N_("Did not complete duties"), "#c0392b"),
 )
 assert tuple(s.key for s in GRADE_SERIES) == GRADES
+CHART_MSGIDS = frozenset(
+    {NO_DATA, NO_RESULTS, TARGET_IS, EACH_TARGET, OWN_TARGET, TOTAL, *(s.full_label for s in GRADE_SERIES)}
+)
+CHART_PLURALS = (PEOPLE,)
+
+
+@dataclass(frozen=True)
+class ChartWords:
+    """The charts' own words and numbers in one language: each of `CHART_MSGIDS` with its translation (the msgid,
+    English, where none is given), each plural of `CHART_PLURALS` as said of one and of several, and the decimal
+    mark ("12.5" in English, "12,5" in Vietnamese). The two languages the product speaks have at most these two plural
+    forms."""
+
+    translations: tuple[tuple[str, str], ...] = ()
+    plurals: tuple[tuple[tuple[str, str], tuple[str, str]], ...] = ()
+    decimal_mark: str = "."
+    _table: dict[str, str] = field(init=False, repr=False, compare=False, hash=False)
+    _plural_table: dict[tuple[str, str], tuple[str, str]] = field(init=False, repr=False, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_table", dict(self.translations))
+        object.__setattr__(self, "_plural_table", dict(self.plurals))
+
+    @classmethod
+    def translated_by(
+        cls,
+        translate: Callable[[str], str],
+        translate_plural: Callable[[str, str, int], str],
+        decimal_mark: str,
+    ) -> ChartWords:
+        """The words as a catalog's gettext and ngettext give them, numbers with `decimal_mark`."""
+        return cls(
+            tuple((msgid, translate(msgid)) for msgid in sorted(CHART_MSGIDS)),
+            tuple(
+                ((one, many), (translate_plural(one, many, 1), translate_plural(one, many, 2)))
+                for one, many in CHART_PLURALS
+            ),
+            decimal_mark,
+        )
+
+    def __getitem__(self, msgid: str) -> str:
+        return self._table.get(msgid, msgid)
+
+    def plural(self, forms: tuple[str, str], count: int) -> str:
+        one, many = self._plural_table.get(forms, forms)
+        return (one if count == 1 else many) % {"count": count}
+
+    def number(self, value: float | None) -> str:
+        # `format_number` writes no thousands separator: its only comma is the decimal one.
+        return format_number(value).replace(",", self.decimal_mark)
+
+
+ENGLISH = ChartWords()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -129,12 +202,12 @@ def _block_height(line_count: int, font_size: float) -> float:
     return line_count * font_size * _LINE_HEIGHT
 
 
-def _value_text(value: float | None, unit: str) -> str:
+def _value_text(value: float | None, unit: str, words: ChartWords) -> str:
     if value is None:
         return "—"
     if unit == "%":
-        return f"{format_number(value)}%"
-    return f"{format_number(value)} {unit}" if unit else format_number(value)
+        return f"{words.number(value)}%"
+    return f"{words.number(value)} {unit}" if unit else words.number(value)
 
 
 def _svg(kind: str, title: str, description: str, height: float, body: str) -> str:
@@ -182,13 +255,15 @@ def bar_chart(
     target_label: str | None = None,
     max_value: float | None = None,
     targets: Sequence[float | None] | None = None,
+    words: ChartWords = ENGLISH,
 ) -> str:
     """One horizontal bar per (label, value); a None value (e.g. an empty denominator) draws no bar and says so.
 
     The scale runs from 0 to `max_value`, by default 100 for percentages and otherwise the largest value or
     target. A target draws a dashed line across every bar, explained in a legend line under the title.
     `targets` (one per item, None for none) marks each bar at its own target instead, as the overview of figures
-    with different targets needs; each bar's <title> then names its target too.
+    with different targets needs; each bar's <title> then names its target too. The chart's own words and its
+    numbers are `words`' (the reader's language, decision 0111); labels and titles are drawn as given.
     """
     if targets is not None:
         if len(targets) != len(items):
@@ -211,9 +286,11 @@ def bar_chart(
     body = [parts]
     if targets is not None:
         marked = any(t is not None for t in targets)
-        target_text = target_label or ("Vạch đứt: mục tiêu của từng chỉ tiêu" if marked else "")
+        target_text = target_label or (words[EACH_TARGET] if marked else "")
     else:
-        target_text = target_label or (f"Mục tiêu: {_value_text(target, unit)}" if target is not None else "")
+        target_text = target_label or (
+            words[TARGET_IS] % {"target": _value_text(target, unit, words)} if target is not None else ""
+        )
     if target_text and any(t is not None for t in row_targets):
         legend_lines = _wrap(target_text, track, _SMALL_FONT, 2)
         legend_y = y + _SMALL_FONT / 2 + 2
@@ -225,18 +302,18 @@ def bar_chart(
     y += 4
 
     if not items:
-        body.append(_text([NO_DATA], _PAD, y, _LABEL_FONT, fill=_MUTED, class_="no-data"))
+        body.append(_text([words[NO_DATA]], _PAD, y, _LABEL_FONT, fill=_MUTED, class_="no-data"))
         y += _block_height(1, _LABEL_FONT)
     target_segments: list[str] = []
     value_labels: list[str] = []
     for (label, value), row_target in zip(items, row_targets, strict=True):
         lines = _wrap(label, _WIDTH - 2 * _PAD, _LABEL_FONT, _LABEL_LINES)
-        shown = _value_text(value, unit)
+        shown = _value_text(value, unit, words)
         own_target = ""
         if targets is not None and row_target is not None:
-            own_target = f" (mục tiêu {_value_text(row_target, unit)})"
+            own_target = " " + words[OWN_TARGET] % {"target": _value_text(row_target, unit, words)}
         row = [
-            f'<g class="bar-row"><title>{_esc(label)}: {_esc(shown if value is not None else NO_DATA)}'
+            f'<g class="bar-row"><title>{_esc(label)}: {_esc(shown if value is not None else words[NO_DATA])}'
             f"{_esc(own_target)}</title>",
             _text(lines, _PAD, y, _LABEL_FONT, class_="bar-label"),
         ]
@@ -259,7 +336,7 @@ def bar_chart(
             )
         else:
             value_labels.append(
-                _text([NO_DATA], _PAD + 4, value_top, _VALUE_FONT, fill=_MUTED, class_="bar-value", **_HALO)
+                _text([words[NO_DATA]], _PAD + 4, value_top, _VALUE_FONT, fill=_MUTED, class_="bar-value", **_HALO)
             )
         row.append("</g>")
         body.append("".join(row))
@@ -276,11 +353,15 @@ def bar_chart(
     body.append(f'<g class="bar-values">{"".join(value_labels)}</g>')
 
     summary = "; ".join(
-        f"{label}: {_value_text(value, unit) if value is not None else NO_DATA}"
-        + (f" (mục tiêu {_value_text(t, unit)})" if targets is not None and t is not None else "")
+        f"{label}: {_value_text(value, unit, words) if value is not None else words[NO_DATA]}"
+        + (
+            " " + words[OWN_TARGET] % {"target": _value_text(t, unit, words)}
+            if targets is not None and t is not None
+            else ""
+        )
         for (label, value), t in zip(items, row_targets, strict=True)
     )
-    description = ". ".join(part for part in (summary or NO_DATA, target_text) if part)
+    description = ". ".join(part for part in (summary or words[NO_DATA], target_text) if part)
     return _svg("bar", title, description, y + _PAD - _ROW_GAP + 4, "".join(body))
 
 
@@ -299,10 +380,12 @@ def stacked_bar(
     title: str,
     series: Sequence[Series] = GRADE_SERIES,
     row_notes: Sequence[str | None] | None = None,
+    words: ChartWords = ENGLISH,
 ) -> str:
     """One 100%-wide bar per (label, counts), split by `series` in their order; segments show head counts, their
     <title>s the count and share. `row_notes` (same length as `rows`) prints a warning under a row, such as an
-    exceeded HTXSNV quota. Counts for a key that is not a series raise ValueError."""
+    exceeded HTXSNV quota. Counts for a key that is not a series raise ValueError. The chart's own words, the series'
+    names and the shares are `words`' (decision 0111)."""
     if row_notes is not None and len(row_notes) != len(rows):
         raise ValueError("row_notes must have one entry per row")
     keys = {s.key for s in series}
@@ -315,19 +398,21 @@ def stacked_bar(
 
     parts, y = _heading(title)
     body = [parts]
-    body.append(_legend(series, y))
+    body.append(_legend(series, y, words))
     y += _legend_height(series) + 6
     track = _WIDTH - 2 * _PAD - _VALUE_ROOM
 
     if not rows:
-        body.append(_text([NO_DATA], _PAD, y, _LABEL_FONT, fill=_MUTED, class_="no-data"))
+        body.append(_text([words[NO_DATA]], _PAD, y, _LABEL_FONT, fill=_MUTED, class_="no-data"))
         y += _block_height(1, _LABEL_FONT) + _ROW_GAP
     summaries = []
     for index, (label, counts) in enumerate(rows):
         total = sum(counts.get(s.key, 0) for s in series)
         lines = _wrap(label, _WIDTH - 2 * _PAD, _LABEL_FONT, _LABEL_LINES)
         breakdown = ", ".join(f"{s.label} {counts.get(s.key, 0)}" for s in series)
-        summaries.append(f"{label}: {breakdown} (tổng {total})" if total else f"{label}: {NO_RESULTS}")
+        summaries.append(
+            f"{label}: {breakdown} {words[TOTAL] % {'total': total}}" if total else f"{label}: {words[NO_RESULTS]}"
+        )
         row = [
             f'<g class="stacked-row"><title>{_esc(summaries[-1])}</title>',
             _text(lines, _PAD, y, _LABEL_FONT, class_="bar-label"),
@@ -341,8 +426,8 @@ def stacked_bar(
                 if not count:
                     continue
                 width = track * count / total
-                share = format_number(100 * count / total)
-                tip = f"{label} — {s.full_label} ({s.label}): {count} người ({share}%)"
+                share = words.number(100 * count / total)
+                tip = f"{label} — {words[s.full_label]} ({s.label}): {words.plural(PEOPLE, count)} ({share}%)"
                 row.append(
                     f'<g class="segment-group"><title>{_esc(tip)}</title>'
                     f'<rect class="segment" data-series="{_esc(s.key)}" x="{_n(x)}" y="{_n(bar_y)}" '
@@ -368,7 +453,7 @@ def stacked_bar(
                 f'<rect class="bar-track" x="{_n(_PAD)}" y="{_n(bar_y)}" width="{_n(track)}" '
                 f'height="{_n(_BAR_HEIGHT)}" fill="{_TRACK}"/>'
             )
-            row.append(_text([NO_RESULTS], _PAD + 4, value_top, _VALUE_FONT, fill=_MUTED, class_="bar-value"))
+            row.append(_text([words[NO_RESULTS]], _PAD + 4, value_top, _VALUE_FONT, fill=_MUTED, class_="bar-value"))
         y = bar_y + _BAR_HEIGHT
         note = row_notes[index] if row_notes is not None else None
         if note:
@@ -380,8 +465,8 @@ def stacked_bar(
         body.append("".join(row))
         y += _ROW_GAP
 
-    legend = ", ".join(f"{s.label}: {s.full_label}" for s in series)
-    description = f"{'; '.join(summaries) or NO_DATA}. {legend}."
+    legend = ", ".join(f"{s.label}: {words[s.full_label]}" for s in series)
+    description = f"{'; '.join(summaries) or words[NO_DATA]}. {legend}."
     return _svg("stacked", title, description, y + _PAD - _ROW_GAP + 4, "".join(body))
 
 
@@ -408,12 +493,13 @@ def _legend_height(series: Sequence[Series]) -> float:
     return lines * (_SWATCH + 6)
 
 
-def _legend(series: Sequence[Series], top: float) -> str:
+def _legend(series: Sequence[Series], top: float, words: ChartWords) -> str:
     items = []
     for s, x, line in _legend_layout(series):
         y = top + line * (_SWATCH + 6)
         items.append(
-            f'<g class="legend-item" data-series="{_esc(s.key)}"><title>{_esc(s.label)}: {_esc(s.full_label)}</title>'
+            f'<g class="legend-item" data-series="{_esc(s.key)}">'
+            f"<title>{_esc(s.label)}: {_esc(words[s.full_label])}</title>"
             f'<rect x="{_n(x)}" y="{_n(y)}" width="{_n(_SWATCH)}" height="{_n(_SWATCH)}" fill="{s.color}"/>'
             + _text([s.label], x + _SWATCH + 4, y + _SWATCH / 2 - _SMALL_FONT * _LINE_HEIGHT / 2, _SMALL_FONT)
             + "</g>"

@@ -22,6 +22,11 @@ def N_(message: str) -> str:
     return message
 
 
+def NN_(singular: str, plural: str) -> tuple[str, str]:
+    """`N_` for a message said of one and of several: extracted as one plural entry, translated with `ngettext`."""
+    return singular, plural
+
+
 @dataclass(frozen=True)
 class Amount:
     """A number in a message — a limit, a maximum — that each reader reads their own way: the web layer writes

@@ -80,7 +80,10 @@ def test_a_models_problems_are_said_in_the_administrators_language_with_their_id
     ) in page
     assert "is not defined" not in page and "element compute_grade" not in page
     page = _refused_page(auth, "xsd_error.bpmn")
-    assert "tệp xsd_error.bpmn, dòng 7, phần tử Flow_2: Không đúng lược đồ (XSD): Element 'bpmn:sequenceFlow'" in page
+    assert (
+        "tệp xsd_error.bpmn, dòng 7, phần tử Flow_2: Không đúng lược đồ (XSD). Chi tiết kỹ thuật: "
+        "Element 'bpmn:sequenceFlow'"
+    ) in page
 
     auth.post("/auth/language", {"locale": "en", "next": "/admin"}, page="/admin")
     page = _refused_page(auth, "with_dmn.bpmn")

@@ -931,7 +931,9 @@ def test_an_invalid_model_lists_every_problem_and_stores_nothing(api: Api, drive
     assert {p["file"] for p in problems} == {"xsd_error.bpmn", "missing_form.bpmn", "readme.txt"}
     flow = next(p for p in problems if p["element"] == "Flow_2")
     # The API speaks the token user's language, as everywhere else: the administrator's is Vietnamese.
-    assert flow["line"] > 1 and flow["message"].startswith("Không đúng lược đồ (XSD): Element 'bpmn:sequenceFlow'")
+    assert flow["line"] > 1 and flow["message"].startswith(
+        "Không đúng lược đồ (XSD). Chi tiết kỹ thuật: Element 'bpmn:sequenceFlow'"
+    )
     assert any(
         p["element"] == "task_with_missing_form" and p["message"] == "Không tìm thấy biểu mẫu does_not_exist.json"
         for p in problems

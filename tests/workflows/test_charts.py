@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import functools
 import re
+from pathlib import Path
 
 import pytest
+from babel.support import Translations
 from lxml import etree
 
-from workflows.charts import GRADE_SERIES, Series, bar_chart, stacked_bar
+from workflows import charts
+from workflows.charts import CHART_MSGIDS, CHART_PLURALS, ENGLISH, GRADE_SERIES, ChartWords, Series
 
 SVG = "http://www.w3.org/2000/svg"
 NS = {"s": SVG}
+_CATALOGUE = Translations.load(str(Path(__file__).parents[2] / "webapp" / "translations"), ["vi"])
+# What a Vietnamese reader is given (webapp.i18n.chart_words): the catalogue's words, the decimal comma.
+VIETNAMESE = ChartWords.translated_by(_CATALOGUE.ugettext, _CATALOGUE.ungettext, ",")
+# The drawings below are pinned as a Vietnamese reader sees them; the English ones are checked at the end.
+bar_chart = functools.partial(charts.bar_chart, words=VIETNAMESE)
+stacked_bar = functools.partial(charts.stacked_bar, words=VIETNAMESE)
 
 
 def _parse(svg: str) -> etree._Element:
@@ -400,3 +410,47 @@ def test_per_bar_targets_must_match_the_bars_and_exclude_one_target() -> None:
         bar_chart(ITEMS, title="T", targets=[1])
     with pytest.raises(ValueError, match="not both"):
         bar_chart(ITEMS, title="T", target=5, targets=[5] * len(ITEMS))
+
+
+def test_every_word_of_the_charts_has_its_vietnamese_as_it_was_drawn() -> None:
+    """Decision 0111: the words were Vietnamese constants; the catalogue gives them back word for word."""
+    assert {msgid: VIETNAMESE[msgid] for msgid in CHART_MSGIDS} == {
+        "No data": "Không có dữ liệu",
+        "No results yet": "Chưa có kết quả",
+        "Target: %(target)s": "Mục tiêu: %(target)s",
+        "Dashed line: each figure's target": "Vạch đứt: mục tiêu của từng chỉ tiêu",
+        "(target %(target)s)": "(mục tiêu %(target)s)",
+        "(total %(total)s)": "(tổng %(total)s)",
+        "Completed duties excellently": "Hoàn thành xuất sắc nhiệm vụ",
+        "Completed duties well": "Hoàn thành tốt nhiệm vụ",
+        "Completed duties": "Hoàn thành nhiệm vụ",
+        "Did not complete duties": "Không hoàn thành nhiệm vụ",
+    }
+    assert [(VIETNAMESE.plural(forms, 1), VIETNAMESE.plural(forms, 3)) for forms in CHART_PLURALS] == [
+        ("1 người", "3 người")
+    ]
+
+
+def test_an_english_reader_gets_english_words_and_decimal_points() -> None:
+    """The reviewer's "73,1%" in an English chart beside "73.1%" in its table: the numbers follow the words."""
+    bars = _parse(charts.bar_chart([("Xã A", 73.125), ("Xã B", None)], title="T", target=12.5, words=ENGLISH))
+    assert [_text(t) for t in _all(bars, "bar-value", "text")] == ["73.1%", "No data"]
+    assert _title(_all(bars, "target-line", "path")[0]) == "Target: 12.5%"
+    overview = _parse(charts.bar_chart([("A", 76.0)], title="T", targets=[100.0], words=ENGLISH))
+    assert _title(_all(overview, "bar-row", "g")[0]) == "A: 76% (target 100%)"
+    assert "Dashed line: each figure's target" in " ".join(_all(overview, "target-legend", "g")[0].itertext())
+
+    grades = _parse(
+        charts.stacked_bar([("Xã Tân Trào", {"HTXSNV": 1, "HTTNV": 2}), ("Xã Trống", {})], title="T", words=ENGLISH)
+    )
+    tips = [_title(g) for g in _all(grades, "segment-group", "g")]
+    assert tips == [
+        "Xã Tân Trào — Completed duties excellently (HTXSNV): 1 person (33.3%)",
+        "Xã Tân Trào — Completed duties well (HTTNV): 2 people (66.7%)",
+    ]
+    assert _title(_all(grades, "stacked-row", "g")[0]) == "Xã Tân Trào: HTXSNV 1, HTTNV 2, HTNV 0, KHTNV 0 (total 3)"
+    assert _text(_all(grades, "bar-value", "text")[0]) == "No results yet"
+    assert "HTNV: Completed duties" in grades.find(f"{{{SVG}}}desc").text
+    assert not re.search(
+        "[À-ỹ]", etree.tostring(grades, encoding="unicode").replace("Xã Tân Trào", "").replace("Xã Trống", "")
+    )

@@ -17,7 +17,7 @@ from webapp.evaluation.forms import AnnualRunForm, OpenMonthForm
 from webapp.evaluation.opening import OpeningSummary, open_month, preview_month, shown_codes
 from webapp.extensions import db
 from webapp.http import act, problem_text, process_engine, refusal_on_fields, status_for, translated, trusted_svg
-from webapp.i18n import task_group_name
+from webapp.i18n import chart_words, task_group_name
 from webapp.instances.views import STATUS_LABELS
 from webapp.query_args import page_arg
 from webapp.start_form import unit_tree
@@ -358,7 +358,9 @@ def results() -> Any:
         if include_subunits
         else _("Grades of %(month)s: %(unit)s", month=shown_month, unit=unit.name)
     )
-    chart = trusted_svg(stacked_bar([(unit.name, page.counts)] if any(page.counts.values()) else [], title=title))
+    chart = trusted_svg(
+        stacked_bar([(unit.name, page.counts)] if any(page.counts.values()) else [], title=title, words=chart_words())
+    )
     return render_template(
         "evaluation/results.html",
         page=page,
@@ -463,6 +465,7 @@ def mine() -> str:
         chart = trusted_svg(
             bar_chart(
                 [(month_text(row.period), row.score) for row in history],
+                words=chart_words(),
                 title=_("My monthly scores"),
                 unit=_("points"),
                 max_value=100,

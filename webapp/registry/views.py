@@ -174,8 +174,26 @@ def _record_of(cadre_id: int) -> dict[str, Any]:
     }
 
 
-# The record's own fields as its import file heads them; the few the file does not carry are named here.
-_FIELD_NAMES = {column.key: column.header for column in CADRE_COLUMNS} | {
+# The record's own fields in the reader's language (decision 0111). The import file's headers (CADRE_COLUMNS) are
+# the file's own Vietnamese, which an import matches, so they are not the words of the page: each field is named
+# here, in the Vietnamese of its header, and a test keeps every column named.
+_FIELD_NAMES = {
+    "code": _l("Cadre code"),
+    "full_name": _l("Full name"),
+    "birth_date": _l("Date of birth"),
+    "gender": _l("Gender"),
+    "ethnicity": _l("Ethnicity"),
+    "hometown": _l("Hometown"),
+    "hometown_unit_code": _l("Hometown unit code"),
+    "unit_code": _l("Unit code"),
+    "is_party_member": _l("Party member"),
+    "party_joined_date": _l("Joined the Party on"),
+    "education_level": _l("Education"),
+    "education_field": _l("Field of study"),
+    "is_science_technology": _l("Science and technology"),
+    "political_theory": _l("Political theory"),
+    "state_management_training": _l("State management training"),
+    "email": _l("Email"),
     "unit_id": _l("Unit"),
     "hometown_unit_id": _l("Hometown unit"),
     "position_id": _l("Post"),
@@ -198,7 +216,7 @@ def _choice_label(name: str, value: str | None) -> str:
 
 
 def _field_name(name: str) -> str:
-    """A record field's name: the import column's header, else the record's own labels, else a procedure's."""
+    """A record field's name: the record's field names, else the record's own labels, else a procedure's."""
     if name in _FIELD_NAMES:
         return str(_FIELD_NAMES[name])
     label = RECORD_LABELS.get(name) or DATA_LABELS.get(name)

@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 from webapp.downloads import send_table
 from webapp.extensions import db
 from webapp.http import Pagination, trusted_svg
-from webapp.i18n import format_share
+from webapp.i18n import chart_words, format_share
 from workflows import clock
 from workflows.charts import bar_chart, stacked_bar
 from workflows.instances import deployed_processes
@@ -80,6 +80,7 @@ def targets() -> str:
     overview = trusted_svg(
         bar_chart(
             [(definitions[f.key].label_vi, f.percent) for f in figures],
+            words=chart_words(),
             title=_("The targets against their goals"),
             targets=[definitions[f.key].reference_value for f in figures],
             target_label=_("Dashed mark: each figure's target"),
@@ -95,6 +96,7 @@ def targets() -> str:
             grades_chart = trusted_svg(
                 stacked_bar(
                     [(index.name(commune), grades) for commune, grades in ordered],
+                    words=chart_words(),
                     title=_("Grades, month %(month)s", month=month_text(month)),
                     row_notes=[
                         _("HTXSNV over the quota: %(count)d", count=c.over_by) if c.over_by else None for c in checks
@@ -183,9 +185,10 @@ def figure(key: str) -> Any:
     chart = trusted_svg(
         bar_chart(
             sorted(per_commune, key=lambda item: item[0]),
+            words=chart_words(),
             title=definition.label_vi,
             target=definition.reference_value,
-            target_label=f"Mục tiêu {definition.target_text}",
+            target_label=_("Target %(target)s", target=definition.target_text),
         )
     )
     return render_template(

@@ -305,7 +305,7 @@ def _xsd_problems(schema: etree.XMLSchema, root: etree._Element, filename: str) 
             element_id = found[0].get("id") or _owner(found[0]).get("id")
         problems.append(
             Problem(
-                N_("does not conform to the schema: %(detail)s"),
+                N_("does not conform to the schema. Technical details: %(detail)s"),
                 element_id=element_id,
                 line=error.line or None,
                 filename=filename,
