@@ -170,3 +170,28 @@ def test_evaluation_periods_read_as_people_write_them(app: Flask) -> None:
     )
     assert _render(app, "vi", source) == "11/2026|5/2026|Quý 4/2026|2026"
     assert _render(app, "en", source) == "11/2026|5/2026|Q4/2026|2026"
+
+
+def test_the_charts_words_and_numbers_are_the_readers(app: Flask) -> None:
+    """Decision 0111: the chart beside the targets table wrote "73,1%" to an English reader and its grades,
+    "no data" and "target" in Vietnamese; the web layer hands it the reader's words and decimal mark."""
+    from workflows.charts import PEOPLE, bar_chart, stacked_bar
+    from webapp.i18n import chart_words
+
+    drawn = {}
+    for locale in ("vi", "en", "vi"):
+        with app.test_request_context("/"):
+            session["locale"] = locale
+            words = chart_words()
+            drawn[locale] = (
+                bar_chart([("Xã A", 73.125), ("Xã B", None)], title="T", target=12.5, words=words)
+                + stacked_bar([("Xã A", {"HTXSNV": 1})], title="T", words=words),
+                words.plural(PEOPLE, 1),
+                words.plural(PEOPLE, 2),
+            )
+    vi_svg, vi_one, vi_two = drawn["vi"]
+    assert "73,1%" in vi_svg and "Mục tiêu: 12,5%" in vi_svg and "Không có dữ liệu" in vi_svg
+    assert "Hoàn thành xuất sắc nhiệm vụ" in vi_svg and (vi_one, vi_two) == ("1 người", "2 người")
+    en_svg, en_one, en_two = drawn["en"]
+    assert "73.1%" in en_svg and "Target: 12.5%" in en_svg and "No data" in en_svg and "73,1" not in en_svg
+    assert "Completed duties excellently" in en_svg and (en_one, en_two) == ("1 person", "2 people")

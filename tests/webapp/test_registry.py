@@ -389,3 +389,70 @@ def test_a_record_without_procedures_says_none_is_under_way(auth: AuthActions, c
     running, ended, doc = _procedures(client, _lan(driver))
     assert running == [] and ended == []
     assert "Không có quy trình nào" in doc.text_content()
+
+
+FULL_ROW = {
+    **ROW,
+    "code": "CB9200",
+    "ethnicity": "Tày",
+    "hometown": "Xã An Phú, tỉnh Sơn Hà",
+    "is_party_member": True,
+    "party_joined_date": date(2015, 3, 2),
+    "education_level": "dai_hoc",
+    "education_field": "Luật",
+    "is_science_technology": True,
+    "political_theory": "trung_cap",
+    "state_management_training": "Chuyên viên",
+}
+# Each field as the Vietnamese record named it before decision 0111 (the import file's header) and in English.
+FIELD_NAMES = {
+    "Mã cán bộ": "Cadre code",
+    "Họ và tên": "Full name",
+    "Ngày sinh": "Date of birth",
+    "Giới tính": "Gender",
+    "Dân tộc": "Ethnicity",
+    "Quê quán": "Hometown",
+    "Đơn vị": "Unit",
+    "Đảng viên": "Party member",
+    "Ngày vào Đảng": "Joined the Party on",
+    "Trình độ chuyên môn": "Education",
+    "Chuyên ngành": "Field of study",
+    "Khoa học - công nghệ": "Science and technology",
+    "Lý luận chính trị": "Political theory",
+    "Quản lý nhà nước": "State management training",
+    "Ngày nghỉ hưu": "Retirement date",
+    "Đang công tác": "In service",
+}
+
+
+def _change_names(page: str) -> set[str]:
+    changes = lxml_html.fromstring(page).xpath("//ol[@class='timeline']//ul[@class='changes']/li")
+    return {li.text_content().split(":")[0] for li in changes}
+
+
+def test_the_record_history_names_every_field_in_the_readers_language(
+    auth: AuthActions, client, driver: WorkflowDriver
+) -> None:
+    """Decision 0111: an English reader read "Unit:" beside "Ngày sinh:", "Mã cán bộ:", "Quê quán:" — the import
+    file's headers. Every field is named through the catalogue; the Vietnamese names are the headers, as before."""
+    auth.login("personnel1")
+    assert _upload(auth, client, [FULL_ROW]).status_code == 302
+    with driver.session_factory() as s:
+        cadre_id = s.scalars(select(Cadre.id).where(Cadre.code == "CB9200")).one()
+    page = f"/registry/cadres/{cadre_id}"
+    assert _change_names(client.get(page).get_data(as_text=True)) == set(FIELD_NAMES)
+
+    auth.post("/auth/language", {"locale": "en", "next": page}, page=page)
+    assert _change_names(client.get(page).get_data(as_text=True)) == set(FIELD_NAMES.values())
+    auth.logout()
+    auth.login("auditor1")
+    auth.post("/auth/language", {"locale": "en", "next": "/audit/events"}, page="/audit/events")
+    audit = client.get("/audit/events").get_data(as_text=True)
+    assert "Date of birth:" in audit and "Ngày sinh:" not in audit and "Mã cán bộ:" not in audit
+
+
+def test_every_column_of_the_record_has_a_name_in_the_catalogue() -> None:
+    """A new column of the import file is a new field of the history: it needs its name here, not its header."""
+    from webapp.registry.views import _FIELD_NAMES
+
+    assert {column.key for column in CADRE_COLUMNS} <= set(_FIELD_NAMES)

@@ -194,6 +194,26 @@ def test_each_target_says_how_many_people_it_is_short_by(auth: AuthActions, clie
     assert 'data-short="1"' in figure_page
 
 
+def test_an_english_reader_is_told_one_person_and_the_charts_words_in_english(
+    auth: AuthActions, client, two_chairs
+) -> None:
+    """Decision 0111: "1 people" (ngettext now) and the charts' "(mục tiêu 100%)" beside an English table."""
+    auth.login("personnel1")
+    auth.post("/auth/language", {"locale": "en", "next": "/reports/targets"}, page="/reports/targets")
+    page = client.get("/reports/targets").get_data(as_text=True)
+    row = _row(page, "/reports/targets/non_local_commune_pc_chair")
+    assert 'data-short="1"' in row and "1 person" in row and "1 people" not in row
+    charts = "".join(part.split("</svg>")[0] for part in page.split("<svg")[1:])
+    assert "(target 100%)" in charts and "mục tiêu" not in charts.lower()
+    figure_page = client.get("/reports/targets/non_local_commune_pc_chair").get_data(as_text=True)
+    assert (
+        "1 person" in figure_page
+        and "1 people" not in figure_page
+        and "Target 100%" in figure_page
+        and "Mục tiêu" not in figure_page
+    )
+
+
 def test_an_unknown_hometown_is_short_by_a_range_and_said_apart(
     auth: AuthActions, client, driver: WorkflowDriver, two_chairs
 ) -> None:
