@@ -23,6 +23,7 @@ from markupsafe import Markup
 from webapp.data_labels import DATA_COLUMNS, DATA_LABELS, DATA_VALUES, EVENT_TYPE_NAMES, READ_KIND_NAMES
 from webapp.http import located_problem_text
 from webapp.number_fields import format_amount
+from webapp.planning import planning_policy
 from workflows.audit import ChainBreak
 from workflows.charts import ChartWords
 from workflows.diagram import DiagramWords
@@ -31,6 +32,8 @@ from workflows.evaluation.rollup import TASK_GROUP_NAMES
 from workflows.instances import DataItem
 from workflows.rules.ballots import Outcome
 from workflows.rules.evaluation import month_text
+from workflows.rules.planning import structure_label
+from workflows.rules.targets import BY_YEAR, TargetDefinition
 
 
 def select_locale() -> str:
@@ -105,6 +108,17 @@ def chart_words() -> ChartWords:
     return words
 
 
+def target_text(definition: TargetDefinition) -> str:
+    """A target as the reader writes it: "≥ 5% (đến năm 2030)" in Vietnamese, "≥ 5% (by 2030)" in English, its
+    figures as the charts beside it write theirs."""
+    return definition.target_words(chart_words().number, _page_translations().ugettext(BY_YEAR))
+
+
+def structure_name(key: str) -> str:
+    """A planning structure figure's name in the reader's language ("Nữ", "Women"), the young's age the policy's."""
+    return structure_label(key, planning_policy(), _page_translations().ugettext)
+
+
 def _trusted(translated: str) -> Markup:
     # The catalogue is ours (webapp/translations, reviewed like code): its strings may carry markup.
     return Markup(translated)  # noqa: S704
@@ -144,6 +158,8 @@ def install_page_translations(app: Flask) -> None:
     app.jinja_env.filters["event_type"] = lambda code: _named(EVENT_TYPE_NAMES, code)
     app.jinja_env.filters["read_kind"] = lambda code: _named(READ_KIND_NAMES, code)
     app.jinja_env.filters["task_group"] = task_group_name
+    app.jinja_env.filters["target_text"] = target_text
+    app.jinja_env.filters["structure_name"] = structure_name
 
 
 def translate_detailed(message: str | None) -> str:

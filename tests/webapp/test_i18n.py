@@ -175,8 +175,8 @@ def test_evaluation_periods_read_as_people_write_them(app: Flask) -> None:
 def test_the_charts_words_and_numbers_are_the_readers(app: Flask) -> None:
     """Decision 0111: the chart beside the targets table wrote "73,1%" to an English reader and its grades,
     "no data" and "target" in Vietnamese; the web layer hands it the reader's words and decimal mark."""
-    from workflows.charts import PEOPLE, bar_chart, stacked_bar
     from webapp.i18n import chart_words
+    from workflows.charts import PEOPLE, bar_chart, stacked_bar
 
     drawn = {}
     for locale in ("vi", "en", "vi"):
@@ -195,3 +195,25 @@ def test_the_charts_words_and_numbers_are_the_readers(app: Flask) -> None:
     en_svg, en_one, en_two = drawn["en"]
     assert "73.1%" in en_svg and "Target: 12.5%" in en_svg and "No data" in en_svg and "73,1" not in en_svg
     assert "Completed duties excellently" in en_svg and (en_one, en_two) == ("1 person", "2 people")
+
+
+def test_targets_and_structure_figures_are_named_in_the_readers_language(app: Flask) -> None:
+    """Decision 0111: "(đến năm 2030)" and the plan's "Nữ", "Cán bộ trẻ (dưới 40 tuổi)" beside English pages. The
+    Vietnamese is what the engine writes, word for word; the English has none of it."""
+    from datetime import date
+
+    from webapp.i18n import structure_name, target_text
+    from workflows.rules.planning import STRUCTURE_KEYS, structure_figures
+    from workflows.rules.targets import resolve_definitions
+
+    definitions = list(resolve_definitions({}).values())
+    engine_labels = [figure.label for figure in structure_figures([], on=date(2026, 1, 1))]
+    shown = {}
+    for locale in ("vi", "en"):
+        with app.test_request_context("/"):
+            session["locale"] = locale
+            shown[locale] = ([target_text(d) for d in definitions], [structure_name(key) for key in STRUCTURE_KEYS])
+    assert shown["vi"] == ([d.target_text for d in definitions], engine_labels)
+    assert "≥ 5% (đến năm 2030)" in shown["vi"][0] and "Cán bộ trẻ (dưới 40 tuổi)" in shown["vi"][1]
+    assert "≥ 5% (by 2030)" in shown["en"][0] and not any("năm" in text for text in shown["en"][0])
+    assert shown["en"][1] == ["Women", "Young cadres (under 40)", "Ethnic minorities", "Science, technology"]

@@ -13,6 +13,7 @@ from typing import Any
 from flask import url_for
 
 from webapp.extensions import db
+from webapp.i18n import structure_name, target_text
 from workflows.planning.live import live_structure
 from workflows.registry.records import local_today
 from workflows.rules.targets import format_percent
@@ -46,11 +47,11 @@ def live_structure_panel(view: TaskView, form: Any) -> dict[str, Any] | None:
         "figures": [
             {
                 "key": f.key,
-                "label": f.label,
+                "label": structure_name(f.key),
                 "count": f"{f.numerator}/{f.denominator}",
                 "percent": format_percent(f.percent),
                 "unknown": f.unknown,
-                "target": f.target.target_text if f.target is not None else None,
+                "target": target_text(f.target) if f.target is not None else None,
                 "meets": f.meets_target,
             }
             for f in live.figures

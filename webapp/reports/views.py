@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 from webapp.downloads import send_table
 from webapp.extensions import db
 from webapp.http import Pagination, trusted_svg
-from webapp.i18n import chart_words, format_share
+from webapp.i18n import chart_words, format_share, target_text
 from workflows import clock
 from workflows.charts import bar_chart, stacked_bar
 from workflows.instances import deployed_processes
@@ -188,7 +188,7 @@ def figure(key: str) -> Any:
             words=chart_words(),
             title=definition.label_vi,
             target=definition.reference_value,
-            target_label=_("Target %(target)s", target=definition.target_text),
+            target_label=_("Target %(target)s", target=target_text(definition)),
         )
     )
     return render_template(
@@ -230,7 +230,7 @@ def _export_title(
     return [
         definition.label_vi,
         _("Value: %(value)s", value=value),
-        _("Target: %(target)s · short by: %(short)s", target=definition.target_text, short=shortfall.text),
+        _("Target: %(target)s · short by: %(short)s", target=target_text(definition), short=shortfall.text),
         _("Computed on: %(day)s", day=f"{today:%d/%m/%Y}"),
         _("Listed: %(who)s · scope: %(units)s", who=_counted_filter_text(counted), units=", ".join(scope)),
         _("Source: %(source)s", source=definition.source),

@@ -23,7 +23,7 @@ higher, and the rule fails with a message saying so.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from fractions import Fraction
@@ -80,9 +80,11 @@ __all__ = [
     "STRUCTURE_ETHNIC_MINORITY",
     "STRUCTURE_INDICATORS",
     "STRUCTURE_KEYS",
+    "STRUCTURE_LABELS",
     "STRUCTURE_SCIENCE_TECHNOLOGY",
     "STRUCTURE_WOMEN",
     "STRUCTURE_YOUNG",
+    "YOUNG_UNDER",
     "ConfidenceVote",
     "HeldPost",
     "NominationFacts",
@@ -98,6 +100,7 @@ __all__ = [
     "screen_for_review",
     "structure_figures",
     "structure_flags",
+    "structure_label",
     "term_problems",
     "term_start",
 ]
@@ -202,6 +205,24 @@ STRUCTURE_INDICATORS: Mapping[str, StructureIndicator] = {
         "U",
     ),
 }
+
+# The figures' names as the pages show them (decision 0111): product words, English msgids the web layer translates
+# (the Vietnamese is `label_vi`, which the engine's own messages keep). The young's age is the policy's.
+STRUCTURE_LABELS: Mapping[str, str] = {
+    STRUCTURE_WOMEN: N_("Women"),
+    STRUCTURE_YOUNG: N_("Young cadres"),
+    STRUCTURE_ETHNIC_MINORITY: N_("Ethnic minorities"),
+    STRUCTURE_SCIENCE_TECHNOLOGY: N_("Science, technology"),
+}
+YOUNG_UNDER = N_("%(label)s (under %(age)s)")
+
+
+def structure_label(key: str, policy: PlanningPolicy, translate: Callable[[str], str]) -> str:
+    """A structure figure's name in the language of `translate` (a catalogue's gettext): "Cán bộ trẻ (dưới 40
+    tuổi)", "Young cadres (under 40)"."""
+    label = translate(STRUCTURE_LABELS[key])
+    return translate(YOUNG_UNDER) % {"label": label, "age": policy.young_age_years} if key == STRUCTURE_YOUNG else label
+
 
 # key → {"kind", "low", "high"} (the fields of targets.TargetDefinition) or None for "no numeric target".
 DEFAULT_STRUCTURE_TARGETS: Mapping[str, Mapping[str, Any] | None] = {

@@ -28,6 +28,7 @@ from enum import StrEnum
 from fractions import Fraction
 from typing import Any, TypeVar
 
+from workflows.errors import N_
 from workflows.rules.retirement import add_months, age_in_months
 
 __all__ = [
@@ -199,16 +200,23 @@ class TargetDefinition:
 
     @property
     def target_text(self) -> str:
-        """The target as the page and the charts print it, e.g. "≥ 10%", "20–25% (đến năm 2030)"."""
+        """The target as text the engine writes (a stored finding), e.g. "≥ 10%", "20–25% (đến năm 2030)"."""
+        return self.target_words()
+
+    def target_words(self, number: Callable[[float | None], str] | None = None, by_year: str | None = None) -> str:
+        """The target in a reader's words: `number` writes a figure, `by_year` (the msgid `BY_YEAR` translated) the
+        deadline; the pages pass the reader's (webapp.i18n.target_text, decision 0111). Without them: Vietnamese."""
+        number = number or format_number
+        by_year = by_year or _BY_YEAR_VI
         if self.kind is TargetKind.AT_LEAST:
-            text = f"≥ {format_percent(self.low)}"
+            text = f"≥ {number(self.low)}%"
         elif self.kind is TargetKind.AT_MOST:
-            text = f"≤ {format_percent(self.high)}"
+            text = f"≤ {number(self.high)}%"
         elif self.kind is TargetKind.BETWEEN:
-            text = f"{format_number(self.low)}–{format_percent(self.high)}"
+            text = f"{number(self.low)}–{number(self.high)}%"
         else:
-            text = format_percent(self.low)
-        return f"{text} (đến năm {self.by_year})" if self.by_year else text
+            text = f"{number(self.low)}%"
+        return by_year % {"target": text, "year": self.by_year} if self.by_year else text
 
     @property
     def reference_value(self) -> float:
@@ -243,6 +251,11 @@ def _bounds_wanted(kind: TargetKind) -> str:
 def _exact(value: float | None) -> Fraction:
     # str() first so that a configured 12.1 means twelve point one, not its nearest binary double.
     return Fraction(str(value)) if value is not None else Fraction(0)
+
+
+# A target's deadline: the engine's text is Vietnamese (as its findings are), the pages translate `BY_YEAR`.
+BY_YEAR = N_("%(target)s (by %(year)s)")
+_BY_YEAR_VI = "%(target)s (đến năm %(year)s)"
 
 
 def format_number(value: float | None, decimals: int = 1) -> str:
