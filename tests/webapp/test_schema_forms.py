@@ -1262,3 +1262,25 @@ def test_a_long_checklist_gets_its_filter_box_count_and_show_only_ticked_hidden_
     # Every box is still in the page, ticked as held: the filter only hides, in the browser.
     ticked = [b.get("value") for b in page.xpath('//input[@name="failed"]') if b.get("checked") is not None]
     assert ticked == ["QH01", "QH05"]
+
+
+def _every_spec(specs: Any) -> Iterator[Any]:
+    for spec in specs:
+        yield spec
+        yield from _every_spec(spec.columns)
+
+
+@pytest.mark.parametrize("path", sorted((Path(__file__).parents[2] / "forms").glob("*.json")), ids=lambda p: p.name)
+def test_a_shipped_forms_help_and_choices_are_english_where_its_labels_are(path: Path) -> None:
+    """Decision 0111: a field's label had its "label_en" while its help and its options (the grades) stayed
+    Vietnamese for an English reader. Every help text has its "help_en" and every option its "labels_en"; the
+    Vietnamese form is unchanged."""
+    from webapp.tasks.schema_forms import _specs
+
+    schema = json.loads(path.read_text(encoding="utf-8"))
+    vietnamese, english = list(_every_spec(_specs(schema, "vi"))), list(_every_spec(_specs(schema, "en")))
+    for vi, en in zip(vietnamese, english, strict=True):
+        assert not vi.help or en.help != vi.help, f"{vi.name}: help without help_en"
+        untranslated = [vi_label for (_k, _v, vi_label), (_k2, _v2, en_label) in zip(vi.choices, en.choices, strict=True)
+                        if vi_label == en_label and vi_label != _k]  # fmt: skip
+        assert not untranslated, f"{vi.name}: options without labels_en: {untranslated}"
