@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from flask import Flask
 from flask.testing import FlaskCliRunner
+from lxml import html as lxml_html
 from sqlalchemy import select, update
 
 from tests.fixtures.app import AuthActions
@@ -55,6 +56,29 @@ def test_email_opt_out_and_address(auth: AuthActions, client, driver: WorkflowDr
     with driver.session_factory() as s:
         user = s.scalars(select(User).where(User.username == "officer1")).one()
         assert user.email == "lan@xa-anphu.example.vn" and user.notify_by_email is False
+
+
+def test_notices_by_email_without_an_address_are_refused_at_the_field(
+    auth: AuthActions, client, driver: WorkflowDriver
+) -> None:
+    auth.login("officer1")
+    with driver.session_factory() as s:
+        before = s.scalars(select(User).where(User.username == "officer1")).one()
+        stored_before = (before.email, before.notify_by_email)
+    for email in ("", "   "):
+        refused = auth.post("/auth/profile", {"email": email, "notify_by_email": "y"}, page="/auth/profile")
+        assert refused.status_code == 422, email
+        page = lxml_html.fromstring(refused.get_data(as_text=True))
+        (field,) = page.xpath('//input[@name="email"]')
+        assert field.get("aria-invalid") == "true"
+        (error,) = page.xpath(f'//*[@id="{field.get("aria-describedby")}"]')
+        assert "Nhập địa chỉ thư điện tử" in error.text_content()
+        assert page.xpath('//input[@name="notify_by_email"]/@checked')  # the tick stays as it was sent
+    with driver.session_factory() as s:
+        after = s.scalars(select(User).where(User.username == "officer1")).one()
+        assert (after.email, after.notify_by_email) == stored_before
+    ok = auth.post("/auth/profile", {"email": "lan@xa-anphu.example.vn", "notify_by_email": "y"}, page="/auth/profile")
+    assert ok.status_code == 302
 
 
 def test_api_token_is_shown_once_stored_hashed_and_revocable(auth: AuthActions, client, driver: WorkflowDriver) -> None:

@@ -29,6 +29,18 @@ class ProfileForm(Form):
     )
     notify_by_email = BooleanField(_l("Send me notifications by e-mail"))
 
+    def validate(self, extra_validators=None) -> bool:  # type: ignore[no-untyped-def]
+        valid = super().validate(extra_validators)
+        # Notices by e-mail need an address to go to: ticking the box without one would save a promise never kept.
+        # (Not a validate_email: the field's Optional() ends its checks when it is empty.)
+        if self.notify_by_email.data and not (self.email.data or "").strip():
+            self.email.errors = [
+                *self.email.errors,
+                _l("Enter an e-mail address to receive notifications by e-mail, or untick the box."),
+            ]
+            return False
+        return valid
+
 
 class TokenForm(Form):
     name = StringField(_l("Token name (which software uses it)"), validators=[Length(max=120)])
