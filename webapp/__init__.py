@@ -276,6 +276,9 @@ def _init_templates(app: Flask) -> None:
         return url_for(request.endpoint or "inbox.index", **(request.view_args or {}), **args)
 
     app.jinja_env.globals["page_url"] = page_url
+    from webapp.upload_limits import upload_limit
+
+    app.jinja_env.globals["upload_limit"] = upload_limit
     from webapp.ballots.steps import OPEN_BALLOT_PAGES
 
     app.jinja_env.globals["open_ballot_pages"] = OPEN_BALLOT_PAGES

@@ -10,7 +10,9 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from webapp.http import NOT_FOUND, problem_text, status_for, translated, wants_json
+from webapp.number_fields import format_amount
 from webapp.query_args import safe_next
+from webapp.upload_limits import megabytes, request_limit
 from workflows.errors import N_, Invalid, WorkflowError
 
 MESSAGES = {
@@ -70,6 +72,14 @@ def csrf_refused():  # type: ignore[no-untyped-def]
     return _respond(400, _(FORM_EXPIRED), back=None if wants_json() else page_left())
 
 
+def upload_too_large():  # type: ignore[no-untyped-def]
+    """A form sent with more than the server accepts (MAX_CONTENT_LENGTH): nothing of it was read or saved. The page
+    says the limit and leads back to the form, whose typed values the browser's history keeps (decision 0110)."""
+    limit = request_limit()
+    size = format_amount(megabytes(limit)) if limit else "?"
+    return render_template("errors/upload_too_large.html", size=size, back=page_left()), 413
+
+
 def init_app(app: Flask) -> None:
     @app.errorhandler(WorkflowError)
     def workflow_error(error: WorkflowError):  # type: ignore[no-untyped-def]
@@ -85,6 +95,8 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):  # type: ignore[no-untyped-def]
         status = error.code or 500
+        if status == 413 and not wants_json():
+            return upload_too_large()
         body, status = _respond(status, _(MESSAGES.get(status, error.description or "Error")))
         # What the exception says in headers stays said: a 405's Allow (RFC 9110 requires it), a 429's Retry-After.
         headers = [(name, value) for name, value in error.get_headers() if name.lower() != "content-type"]

@@ -170,8 +170,13 @@ def test_each_row_keeps_its_own_evidence_from_self_assessment_to_review(
     [
         (lambda: _file(b"MZ\x90\x00", "virus.exe"), f"Chỉ chấp nhận tệp có định dạng: {ACCEPTED}."),
         (lambda: _file(b"%PDF" + b"x" * (10 * 1024 * 1024), "qua-lon.pdf"), "Tệp không được lớn hơn 10 MB."),
+        (
+            lambda: _file(b"MZ\x90\x00" + b"\x00" * 60 + b"This program cannot be run in DOS mode", "fake.pdf"),
+            "Nội dung tệp “fake.pdf” không phải là tệp PDF như tên tệp cho thấy; hãy chọn đúng tệp.",
+        ),
+        (lambda: _file(PDF_A, "bang-tinh.xlsx"), "Nội dung tệp “bang-tinh.xlsx” không phải là tệp XLSX"),
     ],
-    ids=["wrong type", "too big"],
+    ids=["wrong type", "too big", "a program named .pdf", "a pdf named .xlsx"],
 )
 def test_a_refused_row_file_is_said_on_its_cell_and_nothing_is_written(
     app: Flask, auth: AuthActions, client, driver: WorkflowDriver, upload: Any, message: str
@@ -355,3 +360,43 @@ def test_the_month_a_small_files_size_and_a_drafts_decimal_read_the_vietnamese_w
     period = re.search(r'<dd data-key="period">(.*?)</dd>', shown)
     assert period is not None and period.group(1) == "tháng 11/2026"
     assert f"({len(PDF_A)} byte" in shown and "0.0 KB" not in shown and "0,0 KB" not in shown
+
+
+def test_the_evidence_fields_state_their_limit_and_carry_it_for_the_page_script(
+    app: Flask, auth: AuthActions, client, driver: WorkflowDriver
+) -> None:
+    _instance_id, task = _opened(auth, driver)
+    page = client.get(f"/tasks/{task.id}").get_data(as_text=True)
+    # The form's own 10 MB, below the server's 20 MB; a server that takes less lowers it (decision 0110).
+    general = re.search(r'<input[^>]*id="evidence"[^>]*>', page)
+    assert general is not None and 'data-max-bytes="10485760"' in general.group(0)
+    assert re.search(r'id="evidence-limit">tối đa 10 MB<', page) and re.search(
+        r'id="products-0-evidence-limit">tối đa 10 MB<', page
+    )
+    assert "evidence-limit" in general.group(0)  # named in aria-describedby
+    app.config["MAX_CONTENT_LENGTH"] = 5 * 1024 * 1024
+    page = client.get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert 'id="evidence-limit">tối đa 5 MB<' in page and 'data-max-bytes="5242880"' in page
+    assert "Tệp “{name}” lớn hơn mức tối đa 5 MB; hãy chọn tệp nhỏ hơn." in page
+
+
+def test_a_draft_over_the_server_limit_stores_nothing_and_leads_back_to_the_task(
+    app: Flask, auth: AuthActions, client, driver: WorkflowDriver
+) -> None:
+    instance_id, task = _opened(auth, driver)
+    app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
+    response = auth.post(
+        f"/tasks/{task.id}",
+        _form(action="draft", evidence=_file(b"%PDF" + b"x" * (1024 * 1024), "qua-lon.pdf")),
+        page=f"/tasks/{task.id}",
+        content_type="multipart/form-data",
+        headers={"Referer": f"http://localhost/tasks/{task.id}"},
+    )
+    response.request.environ["wsgi.input"].close()  # a large test body is spooled to a file nobody else closes
+    assert response.status_code == 413
+    page = response.get_data(as_text=True)
+    assert "1 MB" in page and f'href="/tasks/{task.id}" data-history-back>Quay lại</a>' in page
+    assert _attachments(driver) == [] and _stored_files(app) == []
+    with driver.session_factory() as s:
+        assert s.scalar(select(func.count()).select_from(TaskDraft)) == 0
+    assert driver.task(instance_id, "self_assessment").id == task.id

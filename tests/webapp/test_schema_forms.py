@@ -651,7 +651,7 @@ def test_a_required_file_is_satisfied_by_one_uploaded_before() -> None:
         assert data["evidence"] == "attachment:7"
         assert list(Draft202012Validator(schema, format_checker=FormatChecker()).iter_errors(data)) == []
         html = render(form, schema)
-    assert 'aria-describedby="evidence-existing"' in html
+    assert 'aria-describedby="evidence-limit evidence-existing"' in html
     assert "<input" in html and 'name="evidence" required' not in html
 
 
@@ -699,7 +699,7 @@ def test_files_chosen_in_rows_come_back_with_the_row_they_belong_to() -> None:
         "products-1-evidence": _upload(b"%PDF-1 a", "a.pdf"),
         "products-2-name": "Tờ trình",
         "products-3-name": "Kế hoạch",
-        "products-3-evidence": _upload(b"\x89PNG b", "b.png", "image/png"),
+        "products-3-evidence": _upload(b"\x89PNG\r\n\x1a\n b", "b.png", "image/png"),
     }
     with posted(post, ROW_FILES) as form:
         assert form.validate(), form.errors
@@ -757,7 +757,7 @@ def test_a_row_shown_with_a_stored_file_keeps_it_unless_another_is_chosen() -> N
         html = render(form, ROW_FILES)
     assert '<input type="hidden" name="products-0-evidence__kept" value="attachment:7">' in html
     assert 'name="products-1-evidence__kept"' not in html
-    assert 'aria-describedby="products-0-evidence-existing"' in html
+    assert 'aria-describedby="products-0-evidence-limit products-0-evidence-existing"' in html
     # Posted back without a new file: the reference stays in its row (the row's value is replaced as a whole).
     post = {
         "products-0-name": "Báo cáo",

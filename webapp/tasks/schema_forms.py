@@ -101,6 +101,8 @@ from wtforms.validators import StopValidation, ValidationError
 
 from webapp.form_base import Form as PageForm
 from webapp.number_fields import format_amount, read_integer, read_number
+from webapp.tasks.file_signatures import content_matches
+from webapp.upload_limits import MEGABYTE, megabytes, request_limit
 from workflows.text import storable
 
 __all__ = [
@@ -175,6 +177,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "duplicate_rows": "Các dòng không được trùng nhau.",
         "file_type": "Chỉ chấp nhận tệp có định dạng: {accept}.",
         "file_size": "Tệp không được lớn hơn {n} MB.",
+        "file_content": "Nội dung tệp “{name}” không phải là tệp {type} như tên tệp cho thấy; hãy chọn đúng tệp.",
+        "file_limit": "tối đa {n} MB",
+        "file_too_large": "Tệp “{name}” lớn hơn mức tối đa {n} MB; hãy chọn tệp nhỏ hơn.",
         "yes": "Có",
         "no": "Không",
         "choose": "— Chọn —",
@@ -206,6 +211,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "duplicate_rows": "Rows must not repeat.",
         "file_type": "Only these file types are accepted: {accept}.",
         "file_size": "The file must not be larger than {n} MB.",
+        "file_content": "The content of “{name}” is not a {type} file as its name says; choose the right file.",
+        "file_limit": "at most {n} MB",
+        "file_too_large": "“{name}” is larger than the {n} MB allowed; choose a smaller file.",
         "yes": "Yes",
         "no": "No",
         "choose": "— Choose —",
@@ -945,9 +953,37 @@ class SchemaFileField(_SchemaField, FileField):
     def is_blank(self) -> bool:
         return self.data is None and not self.existing
 
+    def _rules(self) -> _FileRules | None:
+        return next((v for v in self.validators if isinstance(v, _FileRules)), None)
+
+    @property
+    def limit_mb(self) -> float:
+        """The largest file this field takes: its own `max_size_mb`, or less when the server accepts less in one
+        request (a file the form would allow but the request limit refuses would lose the whole form, decision
+        0110)."""
+        rules = self._rules()
+        own = rules.max_size_mb if rules else DEFAULT_MAX_SIZE_MB
+        server = request_limit()
+        return min(own, megabytes(server)) if server else own
+
+    @property
+    def limit_text(self) -> str:
+        """ "tối đa 10 MB", beside the field."""
+        rules = self._rules()
+        messages = rules.messages if rules else MESSAGES["vi"]
+        return messages["file_limit"].format(n=format_amount(self.limit_mb, rules.lang if rules else "vi"))
+
     def __call__(self, **kwargs: Any) -> Any:
         if self.existing:
             kwargs.setdefault("required", False)  # a file is already there; choosing another is optional
+        rules = self._rules()
+        if rules is not None:
+            # For static/upload_limits.js: the file is checked where it is chosen, before the form is sent.
+            kwargs.setdefault("data-max-bytes", int(self.limit_mb * MEGABYTE))
+            kwargs.setdefault(
+                "data-too-large",
+                rules.messages["file_too_large"].format(name="{name}", n=format_amount(self.limit_mb, rules.lang)),
+            )
         return super().__call__(**kwargs)
 
 
@@ -1137,6 +1173,12 @@ class _FileRules:
             raise ValidationError(self.messages["file_type"].format(accept=", ".join(self.tokens)))
         if _upload_size(upload) > self.max_size_mb * 1024 * 1024:
             raise ValidationError(self.messages["file_size"].format(n=format_amount(self.max_size_mb, self.lang)))
+        # The name passed; the content must be what the name says (a program renamed .pdf is not evidence).
+        extension = os.path.splitext(upload.filename or "")[1].lower()
+        if not content_matches(extension, upload.stream):
+            raise ValidationError(
+                self.messages["file_content"].format(name=upload.filename, type=extension.lstrip(".").upper() or "?")
+            )
 
 
 # -- building the form -----------------------------------------------------------------------------------------------
