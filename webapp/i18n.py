@@ -99,7 +99,7 @@ _CHART_WORDS: WeakKeyDictionary[Translations | NullTranslations, ChartWords] = W
 def chart_words() -> ChartWords:
     """The words `workflows.charts` draws of its own (no data, the target, the grades' names, "3 people") and its
     numbers' decimal mark, in the reader's language; labels and titles are the caller's."""
-    translations = _page_translations()
+    translations = page_translations()
     words = _CHART_WORDS.get(translations)
     if words is None:
         words = _CHART_WORDS[translations] = ChartWords.translated_by(
@@ -111,12 +111,12 @@ def chart_words() -> ChartWords:
 def target_text(definition: TargetDefinition) -> str:
     """A target as the reader writes it: "≥ 5% (đến năm 2030)" in Vietnamese, "≥ 5% (by 2030)" in English, its
     figures as the charts beside it write theirs."""
-    return definition.target_words(chart_words().number, _page_translations().ugettext(BY_YEAR))
+    return definition.target_words(chart_words().number, page_translations().ugettext(BY_YEAR))
 
 
 def structure_name(key: str) -> str:
     """A planning structure figure's name in the reader's language ("Nữ", "Women"), the young's age the policy's."""
-    return structure_label(key, planning_policy(), _page_translations().ugettext)
+    return structure_label(key, planning_policy(), page_translations().ugettext)
 
 
 def _trusted(translated: str) -> Markup:
