@@ -46,9 +46,17 @@ from workflows.deployment.operations import reinstate_process, retire_process
 from workflows.errors import Conflict, Invalid, NotAllowed
 from workflows.instances import load_instance_detail
 from workflows.models import AuditEvent, Notification, ProcessInstance
-from workflows.registry.models import Cadre, CadrePosition, PlanningEntry
-from workflows.registry.records import add_position, local_today, remove_planning_entry
+from workflows.planning.facts import nomination_facts
+from workflows.registry.models import Cadre, CadrePosition, OrgUnit, PlanningEntry, PlanningStatus, Position
+from workflows.registry.records import (
+    add_planning_entry,
+    add_position,
+    cadre_chain,
+    local_today,
+    remove_planning_entry,
+)
 from workflows.rules.appointment import REAPPOINTMENT_RULES, AppointmentPolicy
+from workflows.rules.planning import RULE_TITLES_PER_CADRE, check_nomination
 from workflows.states import InstanceStatus
 from workflows.timers import run_due_timers
 
@@ -174,6 +182,116 @@ def test_internal_source_from_policy_to_decision(
         casts = s.scalars(select(AuditEvent.payload).where(AuditEvent.event_type == "ballot_cast")).all()
         assert casts and all(set(json.loads(p)) == {"box_id"} for p in casts)
     _verify(session_factory)
+
+
+def _appoint(
+    driver: WorkflowDriver, session_factory: sessionmaker[Session], world: dict[str, Any], effective: date
+) -> int:
+    """The nominee through the whole internal-source procedure, every ballot unanimous, to an approved decision."""
+    members = world["members"]
+    instance_id = start(session_factory, driver.engine, world["post_id"])
+    _to_policy(driver, instance_id)
+    _complete(driver, instance_id, "step1_conference", "personnel1", {"held_on": today_text(), "minutes_summary": "x"})
+    for step in ("ballot_step2", "ballot_step3", "ballot_step4", "ballot_step5"):
+        if step == "ballot_step5":
+            _clearances_and_final_check(driver, instance_id)
+        run_ballot(session_factory, driver.engine, instance_id, members, _everyone_votes(members, YES))
+        _complete(driver, instance_id, step, "personnel1")
+    _decide(driver, instance_id, effective)
+    return instance_id
+
+
+def _commune_title(session_factory: sessionmaker[Session], title: str, code: str) -> int:
+    with session_factory() as s, transaction(s):
+        x001 = s.scalars(select(OrgUnit.id).where(OrgUnit.code == "X001")).one()
+        post = Position(title=title, unit_id=x001, level="commune", is_leadership=True, title_code=code)
+        s.add(post)
+        s.flush()
+        return post.id
+
+
+def test_an_appointment_ends_the_plan_for_the_post_and_frees_its_place_among_the_3_titles(
+    driver: WorkflowDriver, session_factory: sessionmaker[Session], world: dict[str, Any]
+) -> None:
+    """Decision 0113 (the reviewer's case): the nominee is planned for the vice-chair post and two more commune
+    titles. Appointed, the entry for the post ends — removed, the decision its reason, this procedure its remover,
+    an event on the cadre's chain — in the completion's transaction; the other two stay; nominating a third commune
+    title is no longer refused by the 3 titles per cadre, and the registry writes it."""
+    front, inspection = (
+        _commune_title(session_factory, "Chủ tịch Ủy ban MTTQ xã", "commune_front_chair"),
+        _commune_title(session_factory, "Chủ nhiệm UBKT Đảng ủy xã", "commune_inspection_chair"),
+    )
+    chair = _commune_title(session_factory, "Chủ tịch UBND xã", "commune_pc_chair")
+    with session_factory() as s, transaction(s):
+        nominee = s.scalars(select(Cadre).where(Cadre.code == NOMINEE)).one()
+        for position_id in (front, inspection):
+            add_planning_entry(s, None, nominee, position_id=position_id, term="2026-2031")
+        nominee_id = nominee.id
+    with session_factory() as s:
+        refused = check_nomination(nomination_facts(s, nominee_id, chair, "2026-2031"), on=local_today())
+        assert not next(r for r in refused if r.rule == RULE_TITLES_PER_CADRE).passed  # 3 of 3 before
+
+    effective = local_today() + timedelta(days=3)
+    instance_id = _appoint(driver, session_factory, world, effective)
+
+    assert driver.instance(instance_id).status == InstanceStatus.COMPLETED
+    with session_factory() as s:
+        entries = {
+            e.position_id: e for e in s.scalars(select(PlanningEntry).where(PlanningEntry.cadre_id == nominee_id))
+        }
+        ended = entries[world["post_id"]]
+        assert (ended.status, ended.removal_instance_id) == (PlanningStatus.REMOVED, instance_id)
+        assert ended.removed_on == local_today()  # the decision takes effect later: the plan holds no future day
+        assert ended.reason is not None and ended.reason.startswith(
+            f"Đã được bổ nhiệm vào chức danh quy hoạch (Quyết định số 123/QĐ-UBND, hiệu lực từ "
+            f"{effective.strftime('%d/%m/%Y')})"
+        )
+        assert "QĐ 377-QĐ/TW" in ended.reason
+        assert {entries[p].status for p in (front, inspection)} == {PlanningStatus.ACTIVE}
+        events = s.execute(
+            select(AuditEvent.event_type, AuditEvent.payload, AuditEvent.actor_id)
+            .where(AuditEvent.chain_key == cadre_chain(nominee_id))
+            .order_by(AuditEvent.seq)
+        ).all()
+        removals = [(json.loads(p), a) for t, p, a in events if t == "planning_entry_removed"]
+        assert len(removals) == 1
+        payload, actor_id = removals[0]
+        assert payload["record_id"] == ended.id and actor_id == user(s, "leader1").id
+        assert payload["changes"]["removal_instance_id"]["to"] == instance_id
+        assert payload["changes"]["reason"]["to"] == ended.reason
+        # The position is written before the plan leaves it, both by the decision's completion.
+        kinds = [t for t, _, _ in events]
+        assert kinds.index("cadre_position_added") < kinds.index("planning_entry_removed")
+
+        results = check_nomination(nomination_facts(s, nominee_id, chair, "2026-2031"), on=local_today())
+        titles = next(r for r in results if r.rule == RULE_TITLES_PER_CADRE)
+        assert titles.passed and "thêm chức danh này là 3/3" in titles.message, titles.message
+    with session_factory() as s, transaction(s):
+        nominee = s.scalars(select(Cadre).where(Cadre.code == NOMINEE)).one()
+        add_planning_entry(s, None, nominee, position_id=chair, term="2026-2031")
+    _verify(session_factory)
+
+
+def test_a_refused_appointment_leaves_the_plan_as_it_was(
+    driver: WorkflowDriver, session_factory: sessionmaker[Session], world: dict[str, Any]
+) -> None:
+    members = world["members"]
+    instance_id = start(session_factory, driver.engine, world["post_id"])
+    _to_policy(driver, instance_id)
+    _complete(driver, instance_id, "step1_conference", "personnel1", {"held_on": today_text(), "minutes_summary": "x"})
+    for step in ("ballot_step2", "ballot_step3", "ballot_step4", "ballot_step5"):
+        if step == "ballot_step5":
+            _clearances_and_final_check(driver, instance_id)
+        run_ballot(session_factory, driver.engine, instance_id, members, _everyone_votes(members, YES))
+        _complete(driver, instance_id, step, "personnel1")
+    _complete(driver, instance_id, "submission", "personnel1", {"submission_summary": "Tờ trình bổ nhiệm"})
+    refusal = {"final_decision": "reject", "decision_reason": "Chưa phù hợp"}
+    _complete(driver, instance_id, "decision", "leader1", refusal)
+    assert driver.instance(instance_id).status == InstanceStatus.COMPLETED
+    with session_factory() as s:
+        statuses = s.scalars(select(PlanningEntry.status).where(PlanningEntry.position_id == world["post_id"])).all()
+        assert statuses == [PlanningStatus.ACTIVE, PlanningStatus.ACTIVE]  # the nominee's and the outsider's
+        assert not s.scalars(select(AuditEvent.id).where(AuditEvent.event_type == "planning_entry_removed")).all()
 
 
 def test_each_ballot_step_has_its_own_note(

@@ -35,7 +35,8 @@ from workflows.errors import Conflict, Invalid, NotAllowed
 from workflows.models import ProcessInstance
 from workflows.planning.ballots import PLANNING_BALLOTS
 from workflows.planning.service import start_planning
-from workflows.registry.models import Cadre, OrgUnit, PlanningEntry, PlanningStatus
+from workflows.registry.models import Cadre, OrgUnit, PlanningEntry, PlanningStatus, Position
+from workflows.registry.records import add_planning_entry, local_today
 from workflows.states import InstanceStatus, Role
 
 
@@ -240,6 +241,51 @@ def test_approval_checks_the_rules_again_and_a_nomination_below_the_threshold_le
         assert s.scalar(select(Cadre.id).where(Cadre.code == NEW_VICE)) is not None
         assert verify_chains(s).ok
         assert_every_export_verifies(s)
+
+
+def test_an_entry_for_the_post_a_cadre_holds_takes_none_of_the_3_titles_at_nomination_and_approval(
+    driver: WorkflowDriver, session_factory: sessionmaker[Session], world: dict[str, Any]
+) -> None:
+    """Decision 0113, the reviewer's case as the demo had it: CB0003 holds the vice-chair post and an entry for it
+    stayed active (recorded before appointments ended such entries), beside two more commune titles. Nominated for
+    the party secretary, the 3 titles per cadre count two — at the nomination and again when the approval writes."""
+    with session_factory() as s, transaction(s):
+        holder = s.scalars(select(Cadre).where(Cadre.code == "CB0003")).one()
+        x001 = s.scalars(select(OrgUnit.id).where(OrgUnit.code == "X001")).one()
+        front = Position(
+            title="Chủ tịch Ủy ban MTTQ xã", unit_id=x001, level="commune", is_leadership=True,
+            title_code="commune_front_chair",
+        )  # fmt: skip
+        s.add(front)
+        s.flush()
+        # The stale entry, written as the older code left it: the registry refuses a new one for a post held.
+        s.add(PlanningEntry(cadre_id=holder.id, position_id=world["vice"], term=TERM, status="active",
+                            added_on=local_today()))  # fmt: skip
+        for position_id in (world["department"], front.id):
+            add_planning_entry(s, None, holder, position_id=position_id, term=TERM)
+        holder_id = holder.id
+    members = world["members"]
+    instance_id = _start(driver)
+    _to_nominations(driver, instance_id, world)
+    _nominate(driver, instance_id, world, [("CB0003", "secretary")])
+    assert [t.task_key for t in driver.open_tasks(instance_id)] == ["ballot_key_cadres"]
+    [nominee] = _task_data(driver, instance_id)["nominees"]
+    [titles] = [line for line in nominee["checks"] if "chức danh cấp xã trong quy hoạch" in line]
+    assert " có 2 chức danh cấp xã" in titles, titles
+    assert "không tính chức danh đang giữ (Phó Chủ tịch UBND xã" in titles and "là 3/3" in titles
+    for step in ("ballot_key_cadres", "ballot_leadership", "ballot_committee"):
+        _ballot(driver, instance_id, members)
+        _do(driver, instance_id, step, "personnel1", {})
+    _do(driver, instance_id, "dossier", "personnel1", {"submission_number": "7/TTr"})
+    _do(driver, instance_id, "approval", "leader1", {"approval_decision": "approve", "decision_number": "9/QĐ"})
+    with session_factory() as s:
+        planned = s.scalars(
+            select(PlanningEntry.position_id).where(
+                PlanningEntry.cadre_id == holder_id, PlanningEntry.status == PlanningStatus.ACTIVE
+            )
+        ).all()
+        assert world["secretary"] in planned and len(planned) == 4
+        assert verify_chains(s).ok
 
 
 def test_each_ballot_step_has_its_own_note(driver: WorkflowDriver, world: dict[str, Any]) -> None:

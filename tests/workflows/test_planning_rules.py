@@ -35,15 +35,19 @@ from workflows.rules.planning import (
     ConfidenceVote,
     HeldPost,
     NominationFacts,
+    PlanEntryRef,
     PlanningDiscipline,
     PlanningPolicy,
     ReviewFacts,
     StructureMember,
     age_reference_date,
+    appointed_leaves_plan_reason,
     check_nomination,
+    entries_ended_by_appointment,
     screen_for_review,
     structure_figures,
     term_problems,
+    titles_counted_toward_limit,
 )
 from workflows.rules.retirement import add_months, retirement_date
 
@@ -110,6 +114,46 @@ def test_qd377_at_most_3_titles_per_cadre_at_the_same_level(titles: int, passed:
     assert f"{titles} chức danh cấp xã" in result.message
     if not passed:
         assert "tối đa 3 chức danh cùng cấp" in result.message
+
+
+def test_qd377_a_title_the_cadre_holds_takes_none_of_the_3_titles() -> None:
+    # The reviewer's case: appointed vice-chair while planned for it and two more commune titles, the stale entry
+    # for the post she holds is not a plan for a higher title (decision 0113).
+    vice_chair = HeldPost(15, "Phó Chủ tịch UBND (Xã An Phú)", "commune", VICE_CHAIR)
+    planned = (
+        PlannedTitle(15, "Phó Chủ tịch UBND (Xã An Phú)", VICE_CHAIR),
+        PlannedTitle(16, "Phó Bí thư (Xã An Phú)", CHAIR),
+        PlannedTitle(17, "Chủ tịch HĐND (Xã An Phú)", CHAIR),
+    )
+    result = rule(RULE_TITLES_PER_CADRE, nominee(titles_at_level=planned, held_posts=(vice_chair,)))
+    assert result.passed
+    assert result.message == (
+        "Lê Thị Hoa có 2 chức danh cấp xã trong quy hoạch nhiệm kỳ 2026-2031 (Phó Bí thư (Xã An Phú); "
+        "Chủ tịch HĐND (Xã An Phú)); không tính chức danh đang giữ (Phó Chủ tịch UBND (Xã An Phú)); "
+        "thêm chức danh này là 3/3"
+    )
+    # Without the post held, the same three titles fill the limit.
+    assert not rule(RULE_TITLES_PER_CADRE, nominee(titles_at_level=planned)).passed
+
+
+def test_titles_counted_toward_limit_splits_the_held_ones_off() -> None:
+    planned = (PlannedTitle(1, "A"), PlannedTitle(2, "B"), PlannedTitle(3, "C"))
+    held = (HeldPost(2, "B", "commune"), HeldPost(9, "Z", "commune"))
+    assert titles_counted_toward_limit(planned, held) == ((planned[0], planned[2]), (planned[1],))
+    assert titles_counted_toward_limit(planned, ()) == (planned, ())
+
+
+def test_qd377_an_appointment_ends_the_entries_for_the_post_and_no_other() -> None:
+    entries = [PlanEntryRef(1, 15), PlanEntryRef(2, 16), PlanEntryRef(3, 15), PlanEntryRef(4, 7)]
+    assert entries_ended_by_appointment(entries, 15) == [1, 3]  # every term's entry for the post
+    assert entries_ended_by_appointment(entries, 99) == []
+    assert entries_ended_by_appointment([], 15) == []
+
+
+def test_the_reason_names_the_decision_and_the_rule() -> None:
+    reason = appointed_leaves_plan_reason("125/QĐ-UBND", date(2026, 11, 2))
+    assert reason.startswith("Đã được bổ nhiệm vào chức danh quy hoạch (Quyết định số 125/QĐ-UBND, hiệu lực từ 02/11")
+    assert "QĐ 377-QĐ/TW" in reason and "chức danh cao hơn" in reason
 
 
 @pytest.mark.parametrize(

@@ -752,6 +752,28 @@ def test_a_cadre_is_planned_for_at_most_three_titles_of_one_level(
     records.add_planning_entry(session, registry.actor, dummy_cadre, position_id=registry.director.id, term="2026-2031")
 
 
+def test_a_title_the_cadre_holds_takes_none_of_the_three(
+    session: Session, registry: Registry, dummy_cadre: Cadre
+) -> None:
+    """Decision 0113: planned for three commune titles, then appointed to one of them (the entry left active, as
+    before appointments ended it): the held title is no plan, so a fourth title fits; once the post ends, it counts."""
+    for position in (registry.secretary, registry.chairman, registry.vice_chairman):
+        records.add_planning_entry(session, registry.actor, dummy_cadre, position_id=position.id, term="2026-2031")
+    held = records.add_position(
+        session, registry.actor, dummy_cadre, position_id=registry.vice_chairman.id, started_on=date(2026, 1, 1)
+    )
+    records.add_planning_entry(session, registry.actor, dummy_cadre, position_id=registry.officer.id, term="2026-2031")
+    records.end_position(session, registry.actor, dummy_cadre, held.id, ended_on=date(2026, 2, 1))
+    council_chair = Position(title="Chủ tịch HĐND", unit_id=registry.commune.id, level="commune", is_leadership=True)
+    session.add(council_chair)
+    session.flush()
+    with pytest.raises(Invalid) as raised:
+        records.add_planning_entry(session, registry.actor, dummy_cadre, position_id=council_chair.id, term="2026-2031")
+    assert problems(raised.value) == {
+        ("position_id", "the cadre is already planned for the most titles allowed at this level")
+    }
+
+
 def test_a_cadre_is_not_planned_for_the_title_they_hold(
     session: Session, registry: Registry, dummy_cadre: Cadre
 ) -> None:

@@ -40,6 +40,7 @@ from workflows.rules.appointment import (
     is_eligible,
     reappointment_term_end,
 )
+from workflows.rules.planning import PlanEntryRef, appointed_leaves_plan_reason, entries_ended_by_appointment
 from workflows.rules.retirement import add_months
 from workflows.rules.workdays import DEFAULT_CALENDAR, WorkCalendar
 from workflows.states import Role
@@ -480,7 +481,8 @@ def _outcome(data: Mapping[str, Any]) -> tuple[bool, str]:
 
 def record_result(session: Session, instance: InstanceLike, data: Mapping[str, Any], actor: User | None) -> None:
     """Approved: the new position on the cadre's record (start date, term end), on the cadre's audit chain; a
-    re-appointment ends the term it renews. Either way the cadre and the heads of the unit are told."""
+    re-appointment ends the term it renews; the cadre's planning for the post ends. Either way the cadre and the
+    heads of the unit are told."""
     cadre = session.get(Cadre, instance.subject_cadre_id) if instance.subject_cadre_id else None
     if cadre is None:
         return
@@ -502,6 +504,7 @@ def record_result(session: Session, instance: InstanceLike, data: Mapping[str, A
             term_ends_on=str(data["term_ends_on"]),
             source_instance_id=instance.id,
         )
+        _out_of_planning_for_the_post(session, instance, cadre, data, actor)
     _out_of_planning_after_low_confidence(session, instance, cadre, data, actor)
     verb = "bổ nhiệm lại" if data.get("source") == Source.REAPPOINTMENT else "bổ nhiệm"
     title = f"{'Đã' if appointed else 'Không'} {verb} {data.get('target_position_title')}: {cadre.full_name}"
@@ -514,6 +517,35 @@ def record_result(session: Session, instance: InstanceLike, data: Mapping[str, A
         )
     )
     _notify(session, users, instance, title[:255], detail)
+
+
+# QĐ 377-QĐ/TW [V] S7, S8, S9: only higher titles are planned; the post now held is not one (decision 0113).
+def _out_of_planning_for_the_post(
+    session: Session, instance: InstanceLike, cadre: Cadre, data: Mapping[str, Any], actor: User | None
+) -> None:
+    """The cadre's active entries for the post they were appointed to end, marked removed with the decision as the
+    reason and this procedure as the one that removed them, each on the cadre's audit chain. The day is the
+    decision's effective date, or today when it takes effect later (the plan holds no future dates)."""
+    position_id = int(data["target_position_id"])
+    active = session.execute(
+        select(PlanningEntry.id, PlanningEntry.position_id, PlanningEntry.added_on).where(
+            PlanningEntry.cadre_id == cadre.id, PlanningEntry.status == PlanningStatus.ACTIVE
+        )
+    ).all()
+    added = {entry_id: added_on for entry_id, _, added_on in active}
+    effective = date.fromisoformat(str(data["effective_on"]))
+    reason = appointed_leaves_plan_reason(str(data.get("decision_number") or ""), effective)
+    ended = min(effective, local_today())
+    for entry_id in entries_ended_by_appointment((PlanEntryRef(i, p) for i, p, _ in active), position_id):
+        remove_planning_entry(
+            session,
+            actor,
+            cadre,
+            entry_id,
+            reason=reason,
+            removed_on=max(ended, added[entry_id]),
+            removal_instance_id=instance.id,
+        )
 
 
 # QĐ 96-QĐ/TW [V] S47: more than half low confidence takes the cadre out of planning for higher posts.

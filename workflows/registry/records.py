@@ -651,8 +651,9 @@ def add_planning_entry(
     added_on: date | str | None = None,
     source_instance_id: int | None = None,
 ) -> PlanningEntry:
-    """Checks the verified limits of QĐ 377 (3 cadres per title, 3 titles per cadre and level, per term) and that the
-    cadre does not already hold the title; the other planning conditions are decided in the planning procedure."""
+    """Checks the verified limits of QĐ 377 (3 cadres per title, 3 titles per cadre and level, per term — a title the
+    cadre holds not counted) and that the cadre does not already hold the title; the other planning conditions are
+    decided in the planning procedure."""
     form = _Form()
     today = local_today()
     position_id = form.need("position_id", position_id, _id)
@@ -673,14 +674,18 @@ def add_planning_entry(
         form.add(Problem("the cadre is already planned for this title in this term", field="position_id"))
     elif (session.scalar(active.where(PlanningEntry.position_id == position.id)) or 0) >= MAX_CADRES_PER_TITLE:
         form.add(Problem("this title already has the most planned cadres allowed for the term", field="position_id"))
+    # A title the cadre holds is no plan (only higher titles are), so it takes none of the 3 (decision 0113).
+    held_posts = select(CadrePosition.position_id).where(
+        CadrePosition.cadre_id == cadre.id, CadrePosition.ended_on.is_(None)
+    )
     same_level = active.join(Position, Position.id == PlanningEntry.position_id).where(
-        PlanningEntry.cadre_id == cadre.id, Position.level == position.level
+        PlanningEntry.cadre_id == cadre.id,
+        Position.level == position.level,
+        PlanningEntry.position_id.not_in(held_posts),
     )
     if (session.scalar(same_level) or 0) >= MAX_TITLES_PER_CADRE_AND_LEVEL:
         form.add(Problem("the cadre is already planned for the most titles allowed at this level", field="position_id"))
-    held = select(CadrePosition.id).where(
-        CadrePosition.cadre_id == cadre.id, CadrePosition.position_id == position.id, CadrePosition.ended_on.is_(None)
-    )
+    held = held_posts.where(CadrePosition.position_id == position.id)
     if session.scalar(held) is not None:
         form.add(Problem("a cadre is planned only for a title they do not hold", field="position_id"))
     form.check(_change_failed)

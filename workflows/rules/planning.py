@@ -14,6 +14,9 @@ the numbers it compared and the legal source:
   proposal to remove, its message the reason; the collective confirms each removal (the process, not here).
 - `structure_figures`: % women, % young, % ethnic minority, % S&T of a list being built, against targets.
 
+And what an appointment does to the plan (`entries_ended_by_appointment`): the entries for the post the cadre is
+appointed to end, so they neither linger as "in the plan" nor take one of the 3 titles (decision 0113).
+
 Ranks: "only higher titles" compares the cadre's current leadership posts with the planned title through the same
 `title_ranks` as the appointment rules (larger = more senior; `workflows.rules.appointment.DEFAULT_TITLE_RANKS`).
 An unranked title is compared by level (commune below province); on the same level it cannot be shown to be
@@ -88,6 +91,7 @@ __all__ = [
     "ConfidenceVote",
     "HeldPost",
     "NominationFacts",
+    "PlanEntryRef",
     "PlanningDiscipline",
     "PlanningPolicy",
     "ReviewFacts",
@@ -96,13 +100,16 @@ __all__ = [
     "StructureIndicator",
     "StructureMember",
     "age_reference_date",
+    "appointed_leaves_plan_reason",
     "check_nomination",
+    "entries_ended_by_appointment",
     "screen_for_review",
     "structure_figures",
     "structure_flags",
     "structure_label",
     "term_problems",
     "term_start",
+    "titles_counted_toward_limit",
 ]
 
 # --- Nomination rules (one RuleResult each, in this order). ---
@@ -147,6 +154,7 @@ _SOURCE_NOT_TWICE = "QĐ 377-QĐ/TW, chương quy hoạch (mỗi chức danh t�
 _SOURCE_PER_TITLE = "QĐ 377-QĐ/TW, chương quy hoạch: mỗi chức danh quy hoạch không quá 3 cán bộ"
 _SOURCE_PER_CADRE = "QĐ 377-QĐ/TW, chương quy hoạch: mỗi cán bộ quy hoạch không quá 3 chức danh cùng cấp"
 _SOURCE_HIGHER = "QĐ 377-QĐ/TW, chương quy hoạch: chỉ quy hoạch chức danh cao hơn"
+_SOURCE_APPOINTED = "QĐ 377-QĐ/TW, chương quy hoạch: chỉ quy hoạch chức danh cao hơn chức danh đang giữ"
 _SOURCE_CONCURRENT = "QĐ 377-QĐ/TW: không thực hiện quy hoạch đồng thời với đề xuất bổ nhiệm, giới thiệu ứng cử"
 _SOURCE_AGE = "QĐ 377-QĐ/TW (đủ tuổi công tác từ 2 nhiệm kỳ trở lên); QĐ 50-QĐ/TW (ít nhất trọn 1 nhiệm kỳ)"
 _SOURCE_OVER_AGE = "QĐ 50-QĐ/TW (đưa ra khỏi quy hoạch cán bộ quá tuổi quy hoạch)"
@@ -489,21 +497,37 @@ def _check_cadres_per_title(facts: NominationFacts) -> RuleResult:
     return RuleResult(RULE_CADRES_PER_TITLE, True, message, _SOURCE_PER_TITLE)
 
 
+# QĐ 377 [V] S7, S8, S9: only higher titles are planned, so a title the cadre holds is no plan and takes no place.
+def titles_counted_toward_limit(
+    titles: Iterable[PlannedTitle], held_posts: Iterable[HeldPost]
+) -> tuple[tuple[PlannedTitle, ...], tuple[PlannedTitle, ...]]:
+    """The planned titles that count toward the 3 titles per cadre, and those left out because the cadre holds them
+    (an entry an appointment should have ended: one recorded before appointments ended it, decision 0113)."""
+    held = {post.position_id for post in held_posts}
+    titles = tuple(titles)
+    return (
+        tuple(t for t in titles if t.position_id not in held),
+        tuple(t for t in titles if t.position_id in held),
+    )
+
+
 # QĐ 377 [V] S7, S8, S9: no more than 3 titles per cadre at the same level.
 def _check_titles_per_cadre(facts: NominationFacts) -> RuleResult:
     limit = MAX_TITLES_PER_CADRE_AND_LEVEL
-    count = len(facts.titles_at_level)
+    counted, held = titles_counted_toward_limit(facts.titles_at_level, facts.held_posts)
+    count = len(counted)
     level = _level_label(facts.target_level)
-    listed = f" ({'; '.join(t.title for t in facts.titles_at_level)})" if facts.titles_at_level else ""
+    listed = f" ({'; '.join(t.title for t in counted)})" if counted else ""
+    not_counted = f"; không tính chức danh đang giữ ({'; '.join(t.title for t in held)})" if held else ""
     if count >= limit:
         message = (
             f"{facts.cadre_name} đã được quy hoạch {count} chức danh {level} nhiệm kỳ {facts.term}{listed}, "
-            f"tối đa {limit} chức danh cùng cấp"
+            f"tối đa {limit} chức danh cùng cấp{not_counted}"
         )
         return RuleResult(RULE_TITLES_PER_CADRE, False, message, _SOURCE_PER_CADRE)
     message = (
-        f"{facts.cadre_name} có {count} chức danh {level} trong quy hoạch nhiệm kỳ {facts.term}{listed}; "
-        f"thêm chức danh này là {count + 1}/{limit}"
+        f"{facts.cadre_name} có {count} chức danh {level} trong quy hoạch nhiệm kỳ {facts.term}{listed}"
+        f"{not_counted}; thêm chức danh này là {count + 1}/{limit}"
     )
     return RuleResult(RULE_TITLES_PER_CADRE, True, message, _SOURCE_PER_CADRE)
 
@@ -609,6 +633,31 @@ def check_nomination(
         _check_no_appointment(facts),
         _check_age(facts, on, policy, schedule),
     ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Appointment: the plan for the post a cadre is appointed to ends
+# ---------------------------------------------------------------------------------------------
+class PlanEntryRef(NamedTuple):
+    """An active planning entry of the appointed cadre: its id and the position it plans them for."""
+
+    entry_id: int
+    position_id: int
+
+
+# QĐ 377 [V] S7, S8, S9: only titles higher than the one held are planned — once appointed, the post is not one.
+def entries_ended_by_appointment(entries: Iterable[PlanEntryRef], appointed_position_id: int) -> list[int]:
+    """The ids of the entries an appointment to `appointed_position_id` ends: those for that very post, in every
+    term. Entries for other titles stay: whether they are still higher is the annual review's to judge (§2.4)."""
+    return [entry.entry_id for entry in entries if entry.position_id == appointed_position_id]
+
+
+def appointed_leaves_plan_reason(decision_number: str, effective_on: date) -> str:
+    """The reason written on an entry the appointment ended, with the decision that appointed the cadre."""
+    return (
+        f"Đã được bổ nhiệm vào chức danh quy hoạch (Quyết định số {decision_number}, hiệu lực từ "
+        f"{format_date(effective_on)}) — {_SOURCE_APPOINTED}"
+    )
 
 
 # ---------------------------------------------------------------------------------------------
