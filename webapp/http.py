@@ -27,6 +27,7 @@ from workflows.errors import (
     WorkflowError,
     fill_in,
 )
+from workflows.query_args import page_count, page_within
 
 T = TypeVar("T")
 
@@ -179,8 +180,8 @@ class Pagination:
     """What templates/_pagination.html needs: the page shown, how many pages, how many rows in all."""
 
     def __init__(self, page: int, total: int, per_page: int) -> None:
-        self.page, self.total = page, total
-        self.pages = max(1, -(-total // per_page))
+        self.page, self.total = page_within(page, total, per_page), total
+        self.pages = page_count(total, per_page)
 
 
 def refusal_on_fields(form: Any, error: WorkflowError) -> list[str]:

@@ -7,9 +7,9 @@ from urllib.parse import urlsplit
 
 from flask import url_for
 
-from workflows.query_args import MAX_ID, id_arg, page_arg, parse_id
+from workflows.query_args import MAX_ID, id_arg, page_arg, page_within, parse_id
 
-__all__ = ["MAX_ID", "id_arg", "page_arg", "parse_id", "safe_next"]
+__all__ = ["MAX_ID", "id_arg", "page_arg", "page_within", "parse_id", "safe_next"]
 
 
 def safe_next(target: str | None, default: str = "inbox.index") -> str:

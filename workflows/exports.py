@@ -22,11 +22,15 @@ from workflows.access import in_subtree, role_units
 from workflows.ballots import BALLOT_EVENTS
 from workflows.db import folded
 from workflows.errors import Invalid, Problem
+from workflows.inbox import SCOPES as INBOX_SCOPES
+from workflows.inbox import SORTS as INBOX_SORTS
 from workflows.inbox import InboxFilters, inbox_task_ids
 from workflows.inspection.notes import NOTE_EVENT
-from workflows.instances import day_start_utc, parse_day
+from workflows.instances import SORTS as INSTANCE_SORTS
+from workflows.instances import STATUSES as INSTANCE_STATUSES
+from workflows.instances import InstanceFilters, day_start_utc, parse_day
 from workflows.models import AuditEvent, HumanTask, ProcessInstance, ProcessVersion
-from workflows.query_args import parse_id
+from workflows.query_args import page_arg, page_within, parse_id
 from workflows.registry.accounts import UserEvent
 from workflows.registry.importing import cadre_rows
 from workflows.registry.models import Cadre, EvaluationGrade, EvaluationResult, OrgUnit, PeriodKind, User
@@ -110,7 +114,7 @@ def _page(session: Session, query: Select[Any], page: int, per_page: int, to_rec
     total = count_rows(session, query)
     result = ListPage([], total, 1, per_page)
     # Past the last page shows the last page: a huge page number must not reach the database as an offset.
-    result.page = min(max(1, page), result.pages)
+    result.page = page_within(page, total, per_page)
     rows = session.execute(query.limit(per_page).offset((result.page - 1) * per_page))
     result.records = [to_record(row) for row in rows]
     return result
@@ -164,6 +168,87 @@ def _choice_arg(args: Mapping[str, Any], problems: _Problems, name: str, allowed
         problems.add(Problem("not one of the allowed values", field=name))
         return None
     return raw
+
+
+def _day_args(args: Mapping[str, Any], problems: _Problems) -> dict[str, date]:
+    """The `from` and `to` days typed (either may be missing); an unreadable day or an end before the start is a
+    problem."""
+    days = {}
+    for name in ("from", "to"):
+        raw = _text_arg(args, name)
+        if raw is None:
+            continue
+        try:
+            days[name] = parse_day(raw)
+        except ValueError:
+            problems.add(Problem("Enter a date as dd/mm/yyyy, for example 02/11/2026.", field=name))
+    if "from" in days and "to" in days and days["to"] < days["from"]:
+        problems.add(Problem("the end date cannot be before the start date", field="to"))
+    return days
+
+
+def _version_arg(
+    args: Mapping[str, Any], problems: _Problems, process_id: str | None, latest: int | None
+) -> int | None:
+    """The version asked for (a number, or "v2"), of the procedure asked for, whose `latest` version it cannot pass."""
+    raw = _text_arg(args, "version")
+    if raw is None:
+        return None
+    number = parse_id(raw.removeprefix("v").removeprefix("V"))
+    if number is None:
+        problems.add(Problem("Enter a version number, for example 2.", field="version"))
+    elif process_id is None or latest is None:
+        problems.add(Problem("Choose a procedure to filter by its version.", field="version"))
+    elif number > latest:
+        problems.add(
+            Problem("This procedure has no version %(version)d.", field="version", message_args={"version": number})
+        )
+    else:
+        return number
+    return None
+
+
+def read_instance_filters(
+    args: Mapping[str, Any], zone: tzinfo, *, latest_versions: Mapping[str, int], unit_ids: Collection[int]
+) -> tuple[InstanceFilters, list[Problem]]:
+    """The procedure list's filters from a query string, with a problem for each that cannot be applied (the page
+    answers 400 naming them, as the audit log does). The filters keep every good value, so that the form shows
+    what was typed. `latest_versions`: each procedure's latest version; `unit_ids`: the units the reader may pick."""
+    problems = _Problems()
+    process_id = _choice_arg(args, problems, "process", latest_versions)
+    days = _day_args(args, problems)
+    filters = InstanceFilters(
+        status=_choice_arg(args, problems, "status", INSTANCE_STATUSES),
+        process_id=process_id,
+        version=_version_arg(args, problems, process_id, latest_versions.get(process_id or "")),
+        unit_id=_unit_arg(args, problems, unit_ids),
+        search=(_text_arg(args, "q") or "")[:100] or None,
+        started_from=day_start_utc(days["from"], zone) if "from" in days else None,
+        # The "to" day is included: the bound is the start of the day after it.
+        started_before=day_start_utc(days["to"] + timedelta(days=1), zone) if "to" in days else None,
+        sort=_choice_arg(args, problems, "sort", INSTANCE_SORTS) or "newest",
+        page=page_arg(args),
+    )
+    return filters, problems.problems
+
+
+def read_inbox_filters(
+    args: Mapping[str, Any], *, process_ids: Collection[str], unit_ids: Collection[int]
+) -> tuple[InboxFilters, list[Problem]]:
+    """The inbox's filters from a query string, with a problem for each that cannot be applied (as
+    `read_instance_filters`). `process_ids`: the deployed procedures; `unit_ids`: the units the reader may pick."""
+    problems = _Problems()
+    filters = InboxFilters(
+        scope=_choice_arg(args, problems, "scope", INBOX_SCOPES) or "mine",
+        process_id=_choice_arg(args, problems, "process", process_ids),
+        task_key=_text_arg(args, "step"),
+        unit_id=_unit_arg(args, problems, unit_ids),
+        search=(_text_arg(args, "q") or "")[:100] or None,
+        due=_choice_arg(args, problems, "due", ("overdue", "soon")),
+        sort=_choice_arg(args, problems, "sort", INBOX_SORTS) or "due",
+        page=page_arg(args),
+    )
+    return filters, problems.problems
 
 
 # -- cadres ---------------------------------------------------------------------------------------------------------
@@ -369,17 +454,7 @@ def parse_audit_filters(
     actor = _name_arg(args, "actor")
     if actor is not None and len(actor) > MAX_ACTOR_LENGTH:
         problems.add(Problem("at most 80 characters", field="actor"))
-    days = {}
-    for name in ("from", "to"):
-        raw = _text_arg(args, name)
-        if raw is None:
-            continue
-        try:
-            days[name] = parse_day(raw)
-        except ValueError:
-            problems.add(Problem("Enter a date as dd/mm/yyyy, for example 02/11/2026.", field=name))
-    if "from" in days and "to" in days and days["to"] < days["from"]:
-        problems.add(Problem("the end date cannot be before the start date", field="to"))
+    days = _day_args(args, problems)
     problems.check()
     return AuditFilters(
         chain_key=chain,

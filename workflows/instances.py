@@ -46,7 +46,7 @@ from workflows.models import Attachment, AuditEvent, Comment, HumanTask, Process
 from workflows.outcomes import Ending, ending_of
 from workflows.planning.steps import is_nomination_key
 from workflows.prepared import server_prepared
-from workflows.query_args import MAX_ID, reference_condition
+from workflows.query_args import MAX_ID, page_within, reference_condition
 from workflows.registry.models import Cadre, OrgUnit, RoleAssignment, User
 from workflows.rules.evaluation import REVIEW_CHANGES
 from workflows.states import EventType, InstanceStatus, Role, TaskStatus
@@ -215,7 +215,7 @@ def instance_page(session: Session, user: User, filters: InstanceFilters) -> Ins
     query = _filtered(user, filters, subject, version)
     result = InstancePage(rows=[], total=count_instances(session, user, filters), page=1, per_page=filters.per_page)
     # Past the last page shows the last page: a huge page number must not reach the database as an offset.
-    result.page = min(max(1, filters.page), result.pages)
+    result.page = page_within(filters.page, result.total, result.per_page)
     rows = session.execute(
         _order(
             query.add_columns(_COMPLETION_PAYLOAD),

@@ -55,6 +55,17 @@ def page_arg(args: Mapping[str, Any], name: str = "page") -> int:
     return MAX_ID if len(text) > len(str(MAX_ID)) else min(max(1, int(text)), MAX_ID)
 
 
+def page_count(total: int, per_page: int) -> int:
+    """How many pages `total` rows take: at least one (an empty list is one empty page)."""
+    return max(1, -(-total // per_page))
+
+
+def page_within(page: int, total: int, per_page: int) -> int:
+    """The page to show for the `page` asked for: a page past the last shows the last, so that an old link or a
+    typed number never shows "page 100000 of 41" over an empty table (and no huge offset reaches the database)."""
+    return min(max(1, page), page_count(total, per_page))
+
+
 def reference_condition(text: str, instance_id: Any, process_id: Any) -> ColumnElement[bool] | None:
     """A search for one procedure, written "#12" or "sample_approval#12", as a condition on the columns holding the
     instance id and the process id (false for "#0" or an id past MAX_ID: no procedure has it); None when `text` is

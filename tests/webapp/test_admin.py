@@ -592,10 +592,11 @@ def test_a_version_filter_that_cannot_apply_is_named_in_vietnamese(
     started = driver.start("versioned", as_user="personnel1", subject="CB0001")
     auth.login("admin")
     response = client.get(f"/instances?{query}")
-    assert response.status_code == 200  # as for a date: the other filters still apply
+    assert response.status_code == 400  # refused as the audit log refuses a filter (decision 0112)
     page = lxml_html.fromstring(response.get_data(as_text=True))
-    assert page.xpath('//*[@id="version-error"]/text()') == [message]
-    assert started in [int(i) for i in page.xpath("//tr/@data-instance-id")]
+    assert page.xpath('//div[@role="alert"]//li/text()') == [message]
+    assert page.xpath('//input[@name="version"]/@aria-invalid') == ["true"]
+    assert started not in [int(i) for i in page.xpath("//tr/@data-instance-id")]
 
 
 def test_a_withdrawn_procedure_is_put_back_in_use_from_its_own_page(

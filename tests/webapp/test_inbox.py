@@ -204,9 +204,21 @@ def test_bulk_approval_names_only_the_tasks_the_person_may_see(
     assert driver.instance(two_communes["x001_draft"]).status == InstanceStatus.RUNNING
 
 
-def test_bad_filter_values_are_ignored_not_errors(auth: AuthActions, client, two_communes: dict) -> None:
+def test_filters_that_cannot_be_applied_are_refused_by_name(auth: AuthActions, client, two_communes: dict) -> None:
     auth.login("supervisor1")
-    for query in ("scope=nope", "page=-4", "page=abc", "sort=drop", "due=yesterday", "unit=x", "q=" + "x" * 500):
+    for query in ("scope=nope", "sort=drop", "due=yesterday", "unit=x", "process=nope"):
+        response = client.get(f"/inbox?{query}")
+        assert response.status_code == 400, query
+        assert "Không áp dụng được điều kiện lọc" in response.get_data(as_text=True), query
+    response = client.get("/inbox?process=nope&unit=abc&due=xyz&sort=zzz")
+    page = response.get_data(as_text=True)
+    assert page.count("Không thuộc các giá trị cho phép") == 3 and "Đơn vị không tồn tại" in page
+    assert '<table class="tasks">' not in page
+
+
+def test_odd_pages_and_searches_are_not_filters_to_refuse(auth: AuthActions, client, two_communes: dict) -> None:
+    auth.login("supervisor1")
+    for query in ("page=-4", "page=abc", "q=" + "x" * 500):
         assert client.get(f"/inbox?{query}").status_code == 200, query
 
 

@@ -146,37 +146,47 @@ def test_pagination_keeps_the_filters(
     assert _listed(client, next_link.removeprefix("/instances")) == {started[-1]}
 
 
-def test_bad_filter_values_are_ignored_not_errors(auth: AuthActions, client, procedures: dict[str, int]) -> None:
+@pytest.mark.parametrize(
+    ("query", "field_message"),
+    [
+        ("status=nope", "Không thuộc các giá trị cho phép"),
+        ("process=unknown", "Không thuộc các giá trị cho phép"),
+        ("unit=abc", "Đơn vị không tồn tại"),
+        ("unit=99999", "Đơn vị không tồn tại"),  # outside one's scope: refused, not silently dropped
+        ("sort=drop", "Không thuộc các giá trị cho phép"),
+        ("version=-5", "nhập số phiên bản"),
+        ("from=2026-13-45", "Nhập ngày theo định dạng"),
+        ("from=2027-01-01&to=2026-01-01", "Ngày kết thúc không thể trước ngày bắt đầu"),
+    ],
+)
+def test_filters_that_cannot_be_applied_are_refused_by_name(
+    auth: AuthActions, client, procedures: dict[str, int], query: str, field_message: str
+) -> None:
     auth.login("supervisor1")
-    everything = {procedures["x001"], procedures["x001_draft"]}
-    for query in (
-        "status=nope",
-        "process=unknown",
-        "unit=abc",
-        "unit=99999999999999999999",
-        "sort=drop",
-        "page=-4",
-        "page=abc",
-        "page=" + "9" * 30,
-        "q=" + "x" * 500,
-        "q=%23" + "9" * 30,
-        "from=",
-    ):
-        response = client.get(f"/instances?{query}")
-        assert response.status_code == 200, query
-    assert _listed(client, "?unit=99999") == everything  # a unit outside one's scope is dropped, not applied
+    response = client.get(f"/instances?{query}&q=Nguyen")
+    assert response.status_code == 400, query
+    page = response.get_data(as_text=True)
+    assert "Không áp dụng được điều kiện lọc" in page and field_message in page
+    doc = _doc(response)
+    assert not doc.xpath("//tr[@data-instance-id]")
+    assert doc.xpath('//input[@name="q"]/@value') == ["Nguyen"]  # the form keeps what was typed
+
+
+def test_odd_pages_and_searches_are_not_filters_to_refuse(
+    auth: AuthActions, client, procedures: dict[str, int]
+) -> None:
+    auth.login("supervisor1")
+    for query in ("page=-4", "page=abc", "page=" + "9" * 30, "q=" + "x" * 500, "q=%23" + "9" * 30, "from="):
+        assert client.get(f"/instances?{query}").status_code == 200, query
 
 
 @pytest.mark.parametrize("value", ["31/02/2026", "2026-13-01", "yesterday", "02/11/0001", "1/1/99999"])
-def test_unreadable_dates_are_named_not_errors(
-    auth: AuthActions, client, procedures: dict[str, int], value: str
-) -> None:
+def test_unreadable_dates_are_named(auth: AuthActions, client, procedures: dict[str, int], value: str) -> None:
     auth.login("supervisor1")
     response = client.get(f"/instances?from={value}")
-    assert response.status_code == 200
+    assert response.status_code == 400
     doc = _doc(response)
-    assert doc.xpath('//*[@id="from-error"]')
-    assert len(doc.xpath("//tr[@data-instance-id]")) == 2  # the other filters still apply
+    assert doc.xpath('//label[@class="invalid"]/input[@name="from"]/@value') == [value]
 
 
 # -- one instance -----------------------------------------------------------------------------------------

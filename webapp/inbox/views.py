@@ -10,43 +10,36 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from webapp.ballots.wording import box_question
-from webapp.downloads import bad_filters, export_format, format_problems, send_table
+from webapp.downloads import export_format, format_problems, send_table
 from webapp.extensions import db
-from webapp.http import act, flash_error, process_engine, translated
-from webapp.query_args import id_arg, page_arg, parse_id, safe_next
+from webapp.http import act, flash_error, problem_text, process_engine, translated
+from webapp.query_args import parse_id, safe_next
 from workflows.access import visible_units
 from workflows.ballots import BallotToCast, ballots_to_cast
 from workflows.engine import operations
-from workflows.errors import WorkflowError
-from workflows.exports import TASK_COLUMNS, inbox_task_count, inbox_task_records
+from workflows.errors import Problem, WorkflowError
+from workflows.exports import TASK_COLUMNS, inbox_task_count, inbox_task_records, read_inbox_filters
 from workflows.inbox import (
-    SCOPES,
-    SORTS,
     InboxFilters,
+    InboxPage,
     facet_summary,
     group_task_labels,
     inbox_facets,
     inbox_page,
     watched_instances,
 )
+from workflows.instances import deployed_processes
 from workflows.models import BallotBox, HumanTask
 from workflows.states import TaskStatus
 
 bp = Blueprint("inbox", __name__)
 
 
-def _filters() -> InboxFilters:
-    args = request.args
-    scope = args.get("scope", "mine")
-    return InboxFilters(
-        scope=scope if scope in SCOPES else "mine",
-        process_id=args.get("process") or None,
-        task_key=args.get("step") or None,
-        unit_id=id_arg(args, "unit"),
-        search=(args.get("q") or "").strip()[:100] or None,
-        due=args.get("due") if args.get("due") in ("overdue", "soon") else None,
-        sort=args.get("sort") if args.get("sort") in SORTS else "due",
-        page=page_arg(args),
+def _filters() -> tuple[InboxFilters, list[Problem]]:
+    processes = deployed_processes(db.session)
+    units = visible_units(db.session, current_user)
+    return read_inbox_filters(
+        request.args, process_ids={p.process_id for p in processes}, unit_ids={u.id for u in units}
     )
 
 
@@ -59,12 +52,11 @@ def home() -> Response:
 @bp.get("/inbox")
 @login_required
 def index() -> Any:
-    filters = _filters()
-    problems = format_problems()
-    if problems:
-        return bad_filters(problems)
+    filters, problems = _filters()
+    problems = [*problems, *format_problems()]
+    errors = {problem.field or "": problem_text(problem) for problem in problems}
     fmt = export_format()
-    if fmt is not None:
+    if fmt is not None and not errors:
         if filters.scope == "watching":
             abort(404)  # a list of procedures, not tasks: the instances page exports nothing of it
         return send_table(
@@ -74,12 +66,16 @@ def index() -> Any:
             "cong-viec",
             count=lambda: inbox_task_count(db.session, current_user, filters),
         )
-    if filters.scope == "watching":
+    if filters.scope == "watching" and not errors:
         instances, total = watched_instances(db.session, current_user, page=filters.page)
         return render_template("inbox/watching.html", filters=filters, instances=instances, total=total)
     facets = inbox_facets(db.session, current_user, filters.scope)
     in_scope = sum(count for *_names, count in facets)
-    page = inbox_page(db.session, current_user, filters, known_total=in_scope)
+    if errors:
+        # Refused as the audit log refuses them (decision 0112): silently dropped, they showed another list.
+        page = InboxPage([], 0, 1, filters.per_page)
+    else:
+        page = inbox_page(db.session, current_user, filters, known_total=in_scope)
     # The navigation shows the same number for this scope: no need to count it again.
     g.inbox_counts = {filters.scope: in_scope}
     # A checkbox only where the bulk approval would agree: elsewhere it would only invite a refusal.
@@ -102,7 +98,8 @@ def index() -> Any:
         approvable=approvable,
         to_cast=to_cast,
         questions=_ballot_questions(to_cast),
-    )
+        errors=errors,
+    ), (400 if errors else 200)
 
 
 def _ballot_questions(to_cast: list[BallotToCast]) -> dict[int, str]:

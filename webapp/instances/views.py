@@ -8,7 +8,6 @@ import functools
 import hashlib
 import html
 import re
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,27 +32,25 @@ from werkzeug.wrappers import Response
 from webapp import display_zone
 from webapp.audit.reads import read_logged
 from webapp.extensions import db
-from webapp.http import act, process_engine, status_for, translated
+from webapp.http import act, problem_text, process_engine, status_for, translated
 from webapp.i18n import diagram_words
 from webapp.instances.event_words import EventWords
 from webapp.instances.forms import CancelForm, CommentForm, StartForm
 from webapp.own_start_pages import own_page_links, own_start_page, refusal_message
-from webapp.query_args import parse_id
 from webapp.start_form import cadres_json, unit_tree
 from workflows.access import holds_role_over_instance, visible_units
 from workflows.engine import operations
 from workflows.errors import Conflict, Invalid, NotAllowed, NotFound, ScriptFailure, WorkflowError
+from workflows.exports import read_instance_filters
 from workflows.inspection.reads import ViewedObject
 from workflows.instances import (
-    SORTS,
     STARTING_ROLES,
     STATUSES,
-    InstanceFilters,
+    InstancePage,
     ProcessChoice,
     can_cancel_instance,
     can_comment,
     can_start_any,
-    day_start_utc,
     deployed_processes,
     diagram_for,
     display_value,
@@ -193,56 +190,6 @@ def _csp_hash(text: str) -> str:
 # -- the list ---------------------------------------------------------------------------------------------------
 
 
-def _version_filter(process_id: str | None, latest: dict[str, int], errors: dict[str, str]) -> int | None:
-    """The version asked for, of the procedure asked for; what cannot be one is named on the page, like a date."""
-    text = (request.args.get("version") or "").strip()
-    if not text:
-        return None
-    number = parse_id(text.removeprefix("v").removeprefix("V"))
-    if number is None:
-        errors["version"] = _("Enter a version number, for example 2.")
-    elif process_id is None:
-        errors["version"] = _("Choose a procedure to filter by its version.")
-    elif number > latest[process_id]:
-        errors["version"] = _("This procedure has no version %(version)d.", version=number)
-    else:
-        return number
-    return None
-
-
-def _filters(process_ids: dict[str, int], unit_ids: set[int]) -> tuple[InstanceFilters, dict[str, str]]:
-    """Unknown values are dropped rather than refused, so a stale bookmark still shows a list; a date or a version
-    that cannot be read is named on the page. `process_ids`: each procedure's latest version."""
-    args = request.args
-    zone = display_zone(current_app)
-    errors: dict[str, str] = {}
-    days = {}
-    for name in ("from", "to"):
-        text = (args.get(name) or "").strip()
-        if not text:
-            continue
-        try:
-            days[name] = parse_day(text)
-        except ValueError:
-            errors[name] = _("Enter a date as dd/mm/yyyy, for example 02/11/2026.")
-    unit_id = args.get("unit", type=int)
-    sort = args.get("sort", "")
-    process_id = args.get("process") if args.get("process") in process_ids else None
-    filters = InstanceFilters(
-        status=args.get("status") if args.get("status") in STATUSES else None,
-        process_id=process_id,
-        version=_version_filter(process_id, process_ids, errors),
-        unit_id=unit_id if unit_id in unit_ids else None,
-        search=(args.get("q") or "").strip()[:100] or None,
-        started_from=day_start_utc(days["from"], zone) if "from" in days else None,
-        # The "to" day is included: the bound is the start of the day after it.
-        started_before=day_start_utc(days["to"] + timedelta(days=1), zone) if "to" in days else None,
-        sort=sort if sort in SORTS else "newest",
-        page=max(1, args.get("page", 1, type=int)),
-    )
-    return filters, errors
-
-
 def _date_inputs(errors: dict[str, str]) -> dict[str, str]:
     """Values for the date inputs: ISO when readable (what type=date expects), else what was typed."""
     values = {}
@@ -254,23 +201,32 @@ def _date_inputs(errors: dict[str, str]) -> dict[str, str]:
 
 @bp.get("/instances")
 @login_required
-def index() -> str:
+def index() -> tuple[str, int]:
     processes = deployed_processes(db.session)
     units = visible_units(db.session, current_user)
-    filters, errors = _filters({p.process_id: p.version for p in processes}, {u.id for u in units})
+    filters, problems = read_instance_filters(
+        request.args,
+        display_zone(current_app),
+        latest_versions={p.process_id: p.version for p in processes},
+        unit_ids={u.id for u in units},
+    )
+    # Filters that cannot be applied are refused as the audit log refuses them (decision 0112): an empty list
+    # would read as "nothing matches".
+    errors = {problem.field or "": problem_text(problem) for problem in problems}
+    empty = InstancePage(rows=[], total=0, page=1, per_page=filters.per_page)
     return render_template(
         "instances/index.html",
         filters=filters,
         errors=errors,
         dates=_date_inputs(errors),
         version_input=(request.args.get("version") or "").strip()[:20],
-        page=instance_page(db.session, current_user, filters),
+        page=empty if errors else instance_page(db.session, current_user, filters),
         processes=processes,
         units=units,
         statuses=STATUSES,
         sort_labels=SORT_LABELS,
         can_start=can_start_any(db.session, current_user),
-    )
+    ), (400 if errors else 200)
 
 
 # -- one instance -----------------------------------------------------------------------------------------------

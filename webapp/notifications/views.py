@@ -8,7 +8,7 @@ from werkzeug.wrappers import Response
 from webapp.extensions import db
 from webapp.http import Pagination
 from webapp.notifications import DIGEST_ANCHOR, DIGEST_ENDPOINT
-from webapp.query_args import page_arg
+from webapp.query_args import page_arg, page_within
 from workflows.clock import utcnow_naive
 from workflows.db import transaction
 from workflows.errors import NotFound
@@ -27,7 +27,7 @@ def index() -> str:
     query = select(Notification).where(Notification.user_id == current_user.id)
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
     # Past the last page shows the last page (a huge number must not reach the database as an offset).
-    page = min(page_arg(request.args), max(1, -(-total // PER_PAGE)))
+    page = page_within(page_arg(request.args), total, PER_PAGE)
     items = db.session.scalars(
         query.order_by(Notification.read_dt.is_not(None), Notification.created_dt.desc(), Notification.id.desc())
         .limit(PER_PAGE)

@@ -18,7 +18,7 @@ from webapp.extensions import db
 from webapp.http import Pagination, problem_text, translated
 from webapp.i18n import data_text
 from webapp.instances.views import OUTCOME_LABELS, STATUS_LABELS
-from webapp.query_args import page_arg
+from webapp.query_args import page_arg, page_within
 from workflows import clock
 from workflows.access import in_subtree, oversees_unit, role_units
 from workflows.db import transaction
@@ -107,8 +107,8 @@ def cadres() -> Any:
             "can-bo",
             count=lambda: count_rows(db.session, ordered),
         )
-    page = min(page_arg(request.args), 100_000)
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    page = page_within(page_arg(request.args), total, PER_PAGE)
     rows = db.session.scalars(query.order_by(Cadre.full_name, Cadre.code).limit(PER_PAGE).offset((page - 1) * PER_PAGE))
     return render_template(
         "registry/cadres.html", cadres=rows.all(), page=Pagination(page, total, PER_PAGE), can_import=_can_import()

@@ -11,6 +11,7 @@ from webapp.downloads import send_table
 from webapp.extensions import db
 from webapp.http import Pagination, trusted_svg
 from webapp.i18n import chart_words, format_share, target_text
+from webapp.query_args import page_arg, page_within
 from workflows import clock
 from workflows.charts import bar_chart, stacked_bar
 from workflows.instances import deployed_processes
@@ -165,18 +166,26 @@ def figure(key: str) -> Any:
         ]
         title_rows = _export_title(result, shortfall, counted, [index.name(root) for root in roots], today)
         return send_table(records, DRILLDOWN_COLUMNS, fmt, slug(definition.label_vi), title_rows=title_rows)
-    page = max(1, min(request.args.get("page", 1, type=int), 100_000))
-    rows, total = figure_rows(
-        db.session,
-        roots,
-        today,
-        definitions,
-        index,
-        key,
-        counted=counted,
-        limit=PER_PAGE,
-        offset=(page - 1) * PER_PAGE,
-    )
+
+    def rows_of(page: int) -> tuple[Any, int]:
+        return figure_rows(
+            db.session,
+            roots,
+            today,
+            definitions,
+            index,
+            key,
+            counted=counted,
+            limit=PER_PAGE,
+            offset=(page - 1) * PER_PAGE,
+        )
+
+    page = page_arg(request.args)
+    rows, total = rows_of(page)
+    if page != page_within(page, total, PER_PAGE):
+        # Past the last page shows the last, as every list does (the total is only known once read).
+        page = page_within(page, total, PER_PAGE)
+        rows, total = rows_of(page)
     per_commune = [
         (index.name(commune), figure_from_counts(definition, by_key[key]).percent)
         for commune, by_key in counts.by_commune.items()

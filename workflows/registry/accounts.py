@@ -29,6 +29,7 @@ from workflows.audit import PendingEvent, append_events
 from workflows.clock import utcnow_naive
 from workflows.errors import N_, Invalid, NotAllowed, NotFound, Problem
 from workflows.models import HumanTask
+from workflows.query_args import page_within
 from workflows.registry.models import ApiToken, Cadre, OrgUnit, RoleAssignment, User
 from workflows.registry.passwords import hash_password
 from workflows.rules.accounts import removes_last_top_administrator
@@ -135,7 +136,7 @@ def account_page(
     query = _accounts_query(unit_ids, filters)
     total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
     result = AccountPage([], total, 1, per_page)
-    result.page = min(max(1, page), result.pages)
+    result.page = page_within(page, total, per_page)
     ordered = query.order_by(User.username).options(selectinload(User.role_assignments))
     result.users = list(session.scalars(ordered.limit(per_page).offset((result.page - 1) * per_page)))
     return result
