@@ -14,14 +14,15 @@ caller's transaction is rolled back anyway). Lock order everywhere: the box, the
 
 from __future__ import annotations
 
+import json
 import random
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, bindparam, delete, func, insert, select, update
+from sqlalchemy import Select, Table, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from workflows.access import ancestry, oversees_unit
@@ -41,7 +42,8 @@ from workflows.models import (
 )
 from workflows.prepared import fetch_rows, server_prepared
 from workflows.query_args import parse_id
-from workflows.registry.models import OrgUnit, User
+from workflows.registry.cadre_columns import age_on
+from workflows.registry.models import Cadre, CadrePosition, OrgUnit, Position, User
 from workflows.rules.ballots import (
     BallotRules,
     CandidateCount,
@@ -369,6 +371,46 @@ def cast_ballot(session: Session, *, voter: User, box_id: int, contents: Mapping
     _audit(session, box, voter, "ballot_cast", {"box_id": box.id})
 
 
+# -- who the candidates are -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NomineeFacts:
+    """What an elector reads about a candidate before marking them: the papers of the conference say it too."""
+
+    unit_name: str
+    posts: tuple[str, ...]  # "Phó Chủ tịch UBND (Ủy ban nhân dân xã Tân Phong)", held today
+    age: int | None
+
+
+def nominee_facts(session: Session, box: BallotBox, on: date) -> dict[str, NomineeFacts]:
+    """By candidate key, for the candidates who are cadres of the register (their key is the cadre's code, as the
+    steps open their boxes); a candidate named otherwise has nothing here. Two queries whatever the count."""
+    codes = [str(candidate["key"]) for candidate in box.candidates]
+    cadres = session.execute(
+        select(Cadre.id, Cadre.code, Cadre.birth_date, OrgUnit.name)
+        .join(OrgUnit, OrgUnit.id == Cadre.unit_id)
+        .where(Cadre.code.in_(codes))
+    ).all()
+    held: dict[int, list[str]] = {}
+    for cadre_id, title, unit_name in session.execute(
+        select(CadrePosition.cadre_id, Position.title, OrgUnit.name)
+        .join(Position, Position.id == CadrePosition.position_id)
+        .join(OrgUnit, OrgUnit.id == Position.unit_id)
+        .where(
+            CadrePosition.cadre_id.in_([row.id for row in cadres]),
+            CadrePosition.started_on <= on,
+            or_(CadrePosition.ended_on.is_(None), CadrePosition.ended_on > on),
+        )
+        .order_by(CadrePosition.started_on, CadrePosition.id)
+    ):
+        held.setdefault(cadre_id, []).append(f"{title} ({unit_name})")
+    return {
+        code: NomineeFacts(unit_name, tuple(held.get(cadre_id, ())), age_on(birth, on) if birth else None)
+        for cadre_id, code, birth, unit_name in cadres
+    }
+
+
 # -- the ballots a member still has to cast ---------------------------------------------------------------------
 
 
@@ -379,11 +421,22 @@ class BallotToCast:
     step_name: str
     question: str
     is_present: bool  # False: the secretary has not recorded the member as present yet
+    instance_id: int
+    nominees: tuple[str, ...]  # the candidates' names, in ballot order
+    opened_dt: datetime
+    step_due_dt: datetime | None  # the conference step's deadline: nothing closes a box by the clock
 
 
 # Every signed-in person's inbox asks this, so it is built once and prepared on the server (decision 0028).
 _STEP_NAME = (
     select(HumanTask.name)
+    .where(HumanTask.instance_id == BallotBox.instance_id, HumanTask.task_key == BallotBox.step_key)
+    .order_by(HumanTask.id.desc())
+    .limit(1)
+    .scalar_subquery()
+)
+_STEP_DUE = (
+    select(HumanTask.due_dt)
     .where(HumanTask.instance_id == BallotBox.instance_id, HumanTask.task_key == BallotBox.step_key)
     .order_by(HumanTask.id.desc())
     .limit(1)
@@ -418,10 +471,32 @@ _BALLOTS_TO_CAST = server_prepared(
         BallotBox.question,
         BallotElector.is_present,
         ProcessInstance.subject_cadre_id,
+        BallotBox.instance_id,
+        BallotBox.candidates,
+        BallotBox.opened_dt,
+        _STEP_DUE,
     )
     .where(BallotElector.user_id == bindparam("user_id"))
     .order_by(BallotBox.id)
 )
+# How many of them the user may cast, for the menu's count (`is_own_ballot` in SQL: the nominee is left out).
+BALLOTS_TO_CAST_COUNT = (
+    awaited_votes(func.count())
+    .join(User, User.id == BallotElector.user_id)
+    .where(
+        BallotElector.user_id == bindparam("user_id"),
+        or_(
+            User.cadre_id.is_(None),
+            ProcessInstance.subject_cadre_id.is_(None),
+            ProcessInstance.subject_cadre_id != User.cadre_id,
+        ),
+    )
+)
+
+
+def _json_list(value: Any) -> list[Any]:
+    """A JSON column read straight from the driver: parsed by psycopg, text where a driver leaves it so."""
+    return list(json.loads(value) if isinstance(value, str) else value or [])
 
 
 def ballots_to_cast(session: Session, user: User) -> list[BallotToCast]:
@@ -430,8 +505,18 @@ def ballots_to_cast(session: Session, user: User) -> list[BallotToCast]:
     procedure about the user is left out: they do not vote in it."""
     rows = fetch_rows(session.connection(), _BALLOTS_TO_CAST, {"user_id": user.id}).rows
     return [
-        BallotToCast(box_id, process_name, name or question, question, bool(present))
-        for box_id, process_name, name, question, present, subject in rows
+        BallotToCast(
+            box_id,
+            process_name,
+            name or question,
+            question,
+            bool(present),
+            instance_id,
+            tuple(str(candidate["name"]) for candidate in _json_list(candidates)),
+            opened,
+            due,
+        )
+        for box_id, process_name, name, question, present, subject, instance_id, candidates, opened, due in rows
         if not is_own_ballot(user.cadre_id, subject)
     ]
 

@@ -104,3 +104,31 @@ def test_a_conference_nobody_attended_is_closed_only_once_ticked(  # type: ignor
     page.wait_for_url(f"{live_server}/ballots/{box}/minutes")
     assert "Không đủ số người có mặt: hội nghị không hợp lệ" in page.locator("main").inner_text()
     context.close()
+
+
+def test_a_ballot_is_sent_only_once_ticked_and_the_inbox_keeps_it_apart_from_the_filters(  # type: ignore[no-untyped-def]
+    live_server: str, browser, driver: WorkflowDriver, session_factory: sessionmaker[Session]
+) -> None:
+    """On a laptop screen (1366 px) the inbox's ballots stand apart from the task filters below them; on the vote
+    page the button alone sends nothing (the box "I have checked my ballot" must be ticked), ticked it sends."""
+    boxes = _boxes(session_factory, driver)
+    context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="vi-VN")
+    page = context.new_page()
+    sign_in(page, live_server, "officer1")
+    page.goto(f"{live_server}/inbox")
+    gap = page.evaluate(
+        """() => document.querySelector('form.filters').getBoundingClientRect().top
+                 - document.querySelector('section.ballots-to-cast table').getBoundingClientRect().bottom"""
+    )
+    assert gap >= 12, gap
+    page.goto(f"{live_server}/ballots/{boxes['online']}/vote")
+    marks = {"Nguyễn Văn An": "Đồng ý", "Trần Thị Bình": "Không đồng ý"}  # one seat: one name agreed
+    for fieldset in page.locator("fieldset").all():
+        fieldset.get_by_label(marks[fieldset.locator("legend").inner_text()], exact=True).check()
+    button = page.get_by_role("button", name="Bỏ phiếu", exact=True)
+    button.click()  # unticked: refused, nothing sent
+    assert "Đánh dấu ô để xác nhận bạn đã kiểm tra phiếu." in page.locator("main").inner_text()
+    page.get_by_label("Tôi đã kiểm tra phiếu và muốn gửi", exact=False).check()
+    button.click()
+    assert "Bạn đã bỏ phiếu." in page.locator("main").inner_text()
+    context.close()

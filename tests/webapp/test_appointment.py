@@ -50,7 +50,7 @@ from workflows.rules.appointment import check_eligibility, is_eligible
 from workflows.rules.workdays import WorkCalendar
 from workflows.states import InstanceStatus, Role
 
-YES = {"candidate_0": "yes"}
+YES = {"candidate_0": "yes", "confirm": "y"}  # ticked: the voter checked their ballot
 
 
 @pytest.fixture
@@ -745,7 +745,7 @@ def test_starting_the_same_appointment_again_links_to_the_case_under_way(
         assert s.scalar(select(func.count(ProcessInstance.id))) == before
 
 
-NO = {"candidate_0": "no"}
+NO = {"candidate_0": "no", "confirm": "y"}
 
 
 def _reappointment_at_confidence_review(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import unicodedata
 import warnings
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +24,16 @@ from tests.fixtures.evaluation import vietnamese
 from tests.fixtures.workflow_helpers import WorkflowDriver
 from webapp.ballots.pdf import DEFAULT_FONT
 from workflows import ballots
+from workflows.ballots import Candidate
 from workflows.db import transaction
 from workflows.models import Ballot, BallotBox, BallotMode, Notification
 from workflows.notifications import BALLOT_OPENED, create_notifications
-from workflows.registry.models import User
+from workflows.registry.cadre_columns import age_on
+from workflows.registry.models import Cadre, CadrePosition, OrgUnit, Position, User
+from workflows.registry.records import local_today
 from workflows.rules.ballots import BallotRules
 
-YES_A = {"candidate_0": "yes", "candidate_1": "no"}
+YES_A = {"candidate_0": "yes", "candidate_1": "no", "confirm": "y"}  # the voter ticks that they checked it
 
 
 @pytest.fixture
@@ -84,6 +88,107 @@ def test_a_present_member_votes_once(
     assert ballot_tables(session_factory) == before
 
 
+def test_a_ballot_is_sent_only_once_the_voter_ticks_that_they_checked_it(
+    client: FlaskClient, auth: AuthActions, session_factory: sessionmaker[Session], box_id: int
+) -> None:
+    """One send, final: unticked, nothing is stored, the voter is not marked as having voted, and the page says why
+    with the marks kept as they were."""
+    auth.login("officer1")
+    form = lxml_html.fromstring(client.get(f"/ballots/{box_id}/vote").get_data(as_text=True))
+    (confirm,) = form.xpath("//form[@method='post']//input[@name='confirm']")
+    assert confirm.get("type") == "checkbox" and confirm.get("required") is not None
+    before = ballot_tables(session_factory)
+    unticked = _vote(auth, box_id, {k: v for k, v in YES_A.items() if k != "confirm"})
+    assert unticked.status_code == 422
+    page = lxml_html.fromstring(unticked.get_data(as_text=True))
+    assert "Đánh dấu ô để xác nhận bạn đã kiểm tra phiếu." in page.text_content()
+    assert page.xpath("//input[@name='candidate_0'][@value='yes']/@checked")  # what they marked stays marked
+    assert ballot_tables(session_factory) == before
+    assert _vote(auth, box_id, YES_A).status_code == 302
+    assert _ballot_count(session_factory) == 1
+
+
+def test_the_vote_page_says_who_each_nominee_is(
+    client: FlaskClient,
+    auth: AuthActions,
+    session_factory: sessionmaker[Session],
+    members: dict[str, int],
+    instance_id: int,
+) -> None:
+    """A candidate of the register by the posts they hold today and their age, one holding none by their unit; one
+    named otherwise by name alone."""
+    today = local_today()
+    with session_factory() as s, transaction(s):
+        holder = s.scalars(select(Cadre).where(Cadre.code == "CB0001")).one()
+        posts = [
+            Position(title=title, unit_id=unit_id(s, "X001"), level="commune") for title in ("Phó Chủ tịch", "Ủy viên")
+        ]
+        s.add_all(posts)
+        s.flush()
+        s.add_all(
+            [
+                CadrePosition(cadre_id=holder.id, position_id=posts[0].id, started_on=date(2020, 1, 1)),
+                # a post left is not held today
+                CadrePosition(
+                    cadre_id=holder.id, position_id=posts[1].id, started_on=date(2015, 1, 1), ended_on=date(2019, 1, 1)
+                ),
+            ]
+        )
+        holder.birth_date = date(1980, 12, 31)
+        unit = s.scalars(select(OrgUnit.name).where(OrgUnit.code == "X001")).one()
+        without_post = s.scalars(select(Cadre).where(Cadre.code == "CB0006")).one()
+        assert not s.scalars(select(CadrePosition).where(CadrePosition.cadre_id == without_post.id)).all()
+        age, unit_name = age_on(date(1980, 12, 31), today), without_post.unit.name
+        box_id = ballots.open_box(
+            s,
+            actor=user(s, "personnel1"),
+            instance_id=instance_id,
+            step_key="review_request",
+            question="Giới thiệu nhân sự",
+            candidates=[
+                Candidate(holder.code, holder.full_name),
+                Candidate(without_post.code, without_post.full_name),
+                Candidate("x", "Người ngoài danh sách"),
+            ],
+            elector_ids=list(members.values()),
+            members_count=len(members),
+            rules=BallotRules(seats=3),
+            mode=BallotMode.ONLINE,
+            unit_id=unit_id(s, "X001"),
+            is_signable=False,
+        ).id
+    _attend(session_factory, box_id, list(members.values()))
+    auth.login("officer1")
+    page = lxml_html.fromstring(client.get(f"/ballots/{box_id}/vote").get_data(as_text=True))
+    facts = [" ".join(p.text_content().split()) for p in page.xpath("//p[contains(@class, 'nominee-facts')]")]
+    assert len(facts) == 2  # the outsider has none
+    assert f"Phó Chủ tịch ({unit}) · {age} tuổi" == facts[0]
+    assert f"Công tác tại {unit_name}" in facts[1]
+
+
+def test_the_vote_page_links_the_case_only_for_whom_it_opens(
+    client: FlaskClient,
+    auth: AuthActions,
+    session_factory: sessionmaker[Session],
+    members: dict[str, int],
+    driver: WorkflowDriver,
+) -> None:
+    """The case page by its own rule: the commune's head oversees officer1's case and opens it from the ballot;
+    member1 may vote on it but not read it, and finds no link to it."""
+    instance_id = driver.start("sample_approval", as_user="officer1", subject="CB0001")
+    electors = [i for name, i in members.items() if name != "officer1"]  # CB0001, the person it is about
+    box_id = open_test_box(session_factory, instance_id, electors)
+    _attend(session_factory, box_id, electors)
+    seen = {}
+    for username in ("head1", "member1"):
+        auth.login(username)
+        page = lxml_html.fromstring(client.get(f"/ballots/{box_id}/vote").get_data(as_text=True))
+        linked = bool(page.xpath(f"//a[@href='/instances/{instance_id}']"))
+        seen[username] = (linked, client.get(f"/instances/{instance_id}").status_code)
+        auth.logout()
+    assert seen == {"head1": (True, 200), "member1": (False, 404)}
+
+
 def test_vote_without_csrf_is_refused(
     client: FlaskClient, auth: AuthActions, session_factory: sessionmaker[Session], box_id: int
 ) -> None:
@@ -97,9 +202,9 @@ def test_vote_without_csrf_is_refused(
     ("username", "data", "status"),
     [
         ("member3", YES_A, 403),  # summoned, absent
-        ("officer1", {"candidate_0": "yes", "candidate_1": "yes"}, 422),  # two names for one seat
-        ("officer1", {"candidate_0": "yes"}, 422),  # a candidate left unmarked
-        ("officer1", {"candidate_0": "maybe", "candidate_1": "no"}, 422),
+        ("officer1", {"candidate_0": "yes", "candidate_1": "yes", "confirm": "y"}, 422),  # two names for one seat
+        ("officer1", {"candidate_0": "yes", "confirm": "y"}, 422),  # a candidate left unmarked
+        ("officer1", {"candidate_0": "maybe", "candidate_1": "no", "confirm": "y"}, 422),
     ],
 )
 def test_bad_votes_change_nothing(
@@ -620,6 +725,37 @@ def test_an_elector_finds_the_open_ballot_in_the_inbox_until_voting(
         ballots.close_box(s, actor=user(s, "personnel1"), box_id=box_id)
     auth.login("member1")
     assert _ballots_to_cast(client) == []  # closed
+
+
+def _counts(client: FlaskClient) -> dict[str, str]:
+    """The inbox's numbers: the "All" chip, the "My tasks" tab and the menu's inbox link."""
+    page = lxml_html.fromstring(client.get("/inbox").get_data(as_text=True))
+    numbers = {
+        "all": page.xpath("//nav[@class='inbox-summary']//a[1]/span[@class='count']/text()"),
+        "tab": page.xpath("//nav[@class='tabs']/a[1]/span[@class='count']/text()"),
+        "menu": page.xpath("//nav[@class='mainnav']/a[1]/span[@class='count']/text()"),
+    }
+    return {name: found[0] if found else "" for name, found in numbers.items()}
+
+
+def test_the_inbox_counts_and_describes_the_ballot_waiting_for_the_voter(
+    client: FlaskClient, auth: AuthActions, box_id: int, instance_id: int
+) -> None:
+    """The ballot is work in the inbox as a task is: counted in "All", the tab and the menu; its row says which case,
+    whom it is about and who closes it."""
+    auth.login("officer1")  # no task of their own: the ballot is the one thing waiting
+    assert _counts(client) == {"all": "1", "tab": "1", "menu": "1"}
+    assert client.get("/inbox?scope=group").status_code == 200  # the menu counts the ballot on another tab too
+    group = lxml_html.fromstring(client.get("/inbox?scope=group").get_data(as_text=True))
+    assert group.xpath("//nav[@class='tabs']/a[1]/span[@class='count']/text()") == ["1"]
+    page = lxml_html.fromstring(client.get("/inbox").get_data(as_text=True))
+    (row,) = page.xpath("//section[@class='ballots-to-cast']//tbody/tr")
+    text = " ".join(row.text_content().split())
+    assert f"Phê duyệt đề nghị (mẫu) — hồ sơ số {instance_id}" in text
+    assert "Nguyễn Văn An, Trần Thị Bình" in text
+    assert "Thư ký đóng hộp phiếu tại hội nghị" in text and "Mở lúc" in text
+    assert _vote(auth, box_id, YES_A).status_code == 302
+    assert _counts(client)["tab"] == "0"
 
 
 def test_an_elector_is_notified_when_a_ballot_opens(

@@ -78,7 +78,9 @@ def _hold_ballot(auth: AuthActions, instance_id: int, members: dict[str, int], m
         vote_page = auth.client.get(f"/ballots/{box}/vote").get_data(as_text=True)
         fields = sorted(set(re.findall(r'name="(candidate_\d+)"', vote_page)))
         assert fields
-        response = auth.post(f"/ballots/{box}/vote", {f: mark for f in fields}, page=f"/ballots/{box}/vote")
+        response = auth.post(
+            f"/ballots/{box}/vote", {**{f: mark for f in fields}, "confirm": "y"}, page=f"/ballots/{box}/vote"
+        )
         assert response.status_code == 302
     _as(auth, "personnel1")
     assert auth.post(f"/ballots/{box}/close", {"confirm": "y"}, page=manage).status_code == 302

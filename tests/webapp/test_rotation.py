@@ -41,7 +41,7 @@ from workflows.rules.retirement import add_months
 from workflows.states import InstanceStatus
 from workflows.timers import run_due_timers
 
-YES = {"candidate_0": "yes"}
+YES = {"candidate_0": "yes", "confirm": "y"}  # ticked: the voter checked their ballot
 
 
 @pytest.fixture

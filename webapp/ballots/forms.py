@@ -39,6 +39,11 @@ def vote_form(candidates: list[dict[str, Any]], is_signable: bool, **kwargs: Any
         )
     if is_signable:
         VoteForm.sign = BooleanField(_l("Sign my ballot (my name is kept with it)"))  # type: ignore[attr-defined]
+    # A ballot is sent once and cannot be changed: the voter says they checked it, without JavaScript (the pages'
+    # policy allows no inline script); the view refuses the form unticked (422) and stores nothing.
+    VoteForm.confirm = BooleanField(  # type: ignore[attr-defined]
+        _l("I have checked my ballot and want to send it; it cannot be changed afterwards.")
+    )
     return VoteForm(**kwargs)
 
 

@@ -28,9 +28,11 @@ from webapp.ballots.wording import box_question
 from webapp.extensions import db
 from webapp.http import act, problem_text, process_engine, status_for, translated
 from workflows import ballots
+from workflows.access import can_view_instance
 from workflows.errors import Invalid, NotFound, WorkflowError
 from workflows.models import BallotBox, BallotElector, BallotMode
 from workflows.registry.models import User
+from workflows.registry.records import local_today
 from workflows.rules.ballots import BallotRules, CandidateCount, Mark, Outcome, is_own_ballot
 
 bp = Blueprint("ballots", __name__, url_prefix="/ballots")
@@ -102,6 +104,9 @@ def _render_vote(
         "errors": errors,
         "result": result,
         "names": {c["key"]: c["name"] for c in box.candidates},
+        "nominees": ballots.nominee_facts(db.session, box, local_today()),
+        # The case page only for whom it opens (its own rule): a link that answers 404 tells nothing but teases.
+        "may_open_case": can_view_instance(db.session, current_user, box.instance),
         "may_vote": (
             not own and box.is_open and box.mode == BallotMode.ONLINE and elector.is_present and not elector.has_voted
         ),
@@ -124,6 +129,9 @@ def vote(box_id: int) -> Any:
         return _render_vote(box, elector, form, errors=[], status=200)
     if not form.validate():
         return _render_vote(box, elector, form, errors=[_("Mark every candidate.")], status=422)
+    if not form["confirm"].data:  # sent once and final: nothing is stored until the voter says they checked it
+        form["confirm"].errors = [_("Tick the box to confirm that you checked your ballot.")]
+        return _render_vote(box, elector, form, errors=[], status=422)
     contents = {c["key"]: form[candidate_field(i)].data for i, c in enumerate(box.candidates)}
     sign = bool(box.is_signable and form["sign"].data)
     try:

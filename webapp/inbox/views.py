@@ -76,8 +76,9 @@ def index() -> Any:
         page = InboxPage([], 0, 1, filters.per_page)
     else:
         page = inbox_page(db.session, current_user, filters, known_total=in_scope)
-    # The navigation shows the same number for this scope: no need to count it again.
-    g.inbox_counts = {filters.scope: in_scope}
+    to_cast = ballots_to_cast(db.session, current_user) if filters.scope == "mine" else []
+    # The navigation shows the same numbers for this scope: no need to count them again.
+    g.inbox_counts = {filters.scope: in_scope, **({"ballots": len(to_cast)} if filters.scope == "mine" else {})}
     # A checkbox only where the bulk approval would agree: elsewhere it would only invite a refusal.
     approvable: set[int] = set()
     if filters.scope == "mine":
@@ -87,7 +88,6 @@ def index() -> Any:
             for row in page.rows
             if operations.is_bulk_approvable_step(db.session, engine, row.version_id, row.form_filename)
         }
-    to_cast = ballots_to_cast(db.session, current_user) if filters.scope == "mine" else []
     return render_template(
         "inbox/index.html",
         filters=filters,
