@@ -389,7 +389,10 @@ def test_a_worker_started_while_the_database_is_away_waits_for_it(database_url: 
     else:
         url = f"postgresql+psycopg://nobody@{NOTHING_LISTENS}:{port}/nothing"
     env = {key: value for key, value in os.environ.items() if not key.startswith(("CANBO_", "PYTEST_"))}
-    env.update(DATABASE_URL=url, SECRET_KEY="worker-test", CANBO_DEPLOY_ON_STARTUP="0")
+    # Both keys: a worker on PostgreSQL refuses to start without them (decision 0107).
+    env.update(
+        DATABASE_URL=url, SECRET_KEY="worker-test", AUDIT_ANCHOR_KEY="worker-test-anchor", CANBO_DEPLOY_ON_STARTUP="0"
+    )
     canbo = Path(sys.executable).with_name("canbo")
     worker = subprocess.Popen(
         [str(canbo), "worker", "--poll", "0.1"],
