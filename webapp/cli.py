@@ -1096,6 +1096,14 @@ _PASSWORDS_OPTION = click.option(
     help="Where to write the new accounts' temporary passwords, readable by you alone (.csv or .xlsx); "
     "an existing file is never overwritten.",
 )
+# Both imports (cadres, accounts) write the rows they refused to the same kind of file.
+_REPORT_OPTION = click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Where to write the problem report (default: next to the file, *-loi.xlsx).",
+)
 _DRY_RUN_OPTION = click.option(
     "--dry-run", is_flag=True, help="Check everything and say what would be created; nothing is written."
 )
@@ -1333,13 +1341,7 @@ def import_group() -> None:
 )
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--skip-bad-rows", is_flag=True, help="Import the good rows; write a report of the bad ones.")
-@click.option(
-    "--report",
-    "report_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Where to write the problem report (default: next to the file, *-loi.xlsx).",
-)
+@_REPORT_OPTION
 @click.option("--as", "username", help="Record the changes as this user (default: the system).")
 @with_appcontext
 def import_cadres_command(path: Path, skip_bad_rows: bool, report_path: Path | None, username: str | None) -> None:
@@ -1447,13 +1449,7 @@ def _create_accounts(
 )
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--skip-bad-rows", is_flag=True, help="Create the good rows' accounts; write a report of the bad ones.")
-@click.option(
-    "--report",
-    "report_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Where to write the problem report (default: next to the file, *-loi.xlsx).",
-)
+@_REPORT_OPTION
 @_PASSWORDS_OPTION
 @_DRY_RUN_OPTION
 @click.option("--reason", default=None, help="A note for each account's audit log.")
