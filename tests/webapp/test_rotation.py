@@ -445,6 +445,7 @@ def test_the_unit_select_offers_only_the_units_in_scope_and_the_posts_endpoint_r
     assert page.xpath("//script/@src") == [
         "/static/stacked_tables.js",
         "/static/json_get.js",
+        "/static/upload_limits.js",
         "/static/post_picker.js",
         "/static/cadre_search.js",
     ]

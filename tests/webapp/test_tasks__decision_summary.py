@@ -63,7 +63,7 @@ def _at_appointment_decision(auth: AuthActions, driver: WorkflowDriver, session_
     submit("eligibility_policy", "personnel1", {"dossier_received_on": today_text()})
     submit("policy_decision", "leader1", {"policy_decision": "approve"})
     submit("step1_conference", "personnel1", {"held_on": today_text(), "minutes_summary": "Thống nhất"})
-    one_against = {**everyone, next(iter(members)): {"candidate_0": "no"}}
+    one_against = {**everyone, next(iter(members)): {"candidate_0": "no", "confirm": "y"}}
     for step, marks in (("ballot_step2", one_against), ("ballot_step3", everyone), ("ballot_step4", everyone)):
         appointment._hold_ballot(auth, instance_id, members, marks)
         submit(step, "personnel1", {})

@@ -357,6 +357,7 @@ def test_the_add_form_carries_the_tree_for_its_script(auth: AuthActions, client,
     assert page.xpath("//script/@src") == [
         "/static/stacked_tables.js",
         "/static/json_get.js",
+        "/static/upload_limits.js",
         "/static/unit_type_picker.js",
     ] and not page.xpath("//script[not(@src)]")
 
