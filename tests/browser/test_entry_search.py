@@ -50,7 +50,7 @@ def test_a_row_added_chooses_its_entry_by_typing_a_name_without_marks(  # type: 
     problems = _watch(page)
     sign_in(page, live_server, "head1")
     page.goto(f"{live_server}/tasks/{task_id}")
-    # The screening's proposals come decided ("remove") in their own rows; one more is added.
+    # The screening's proposals come undecided in their own rows (decision 0106); one more is added.
     page.get_by_role("button", name="Thêm dòng").click()
     page.wait_for_load_state()
 
@@ -82,7 +82,8 @@ def test_a_row_added_chooses_its_entry_by_typing_a_name_without_marks(  # type: 
     shoot("entry-search-chosen")
 
     page.locator("[name='removals-2-reason']").fill("Không hoàn thành nhiệm vụ được giao")
-    page.locator("[name='removals-2-decision']").select_option("remove")
+    for row in range(3):  # the collective decides every row, the screening's too
+        page.locator(f"[name='removals-{row}-decision']").select_option("remove")
     page.get_by_role("button", name="Gửi").click()
     page.wait_for_url(f"{live_server}/inbox")
     with driver.session_factory() as session:

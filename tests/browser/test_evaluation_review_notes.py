@@ -37,8 +37,9 @@ def test_a_returned_self_assessment_shows_what_was_changed_on_a_phone(  # type: 
         note = page.locator("#products-0-completed_on_time-review")
         note.scroll_into_view_if_needed()
         assert note.is_visible()
-        assert "4 văn bản trễ hạn" in note.inner_text() and "10" in note.inner_text()
-        assert page.input_value("#products-0-completed_on_time") == "6"
+        # A return keeps her number and shows the leader's proposal beside it (decision 0105).
+        assert "4 văn bản trễ hạn" in note.inner_text() and "6" in note.inner_text()
+        assert page.input_value("#products-0-completed_on_time") == "10"
         # The page itself does not scroll sideways (the table may, inside its own box).
         assert page.evaluate("document.documentElement.scrollWidth") <= 400
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
