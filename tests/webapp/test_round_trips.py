@@ -176,13 +176,15 @@ def test_the_html_inbox_loads_the_user_once_with_the_roles(
     # the user; the step filters with their counts; the page; the units filter; the ballots waiting for the
     # person's vote (decision 0058, prepared); the menu (the group count, the unread notifications and whether
     # anything is deployed, in one statement: workflows/navigation.py)
-    assert len(sent.statements) == 6, str(sent)
+    # 6 before 0112 and 0114, which each added one: the unit filter's check and the ballots waiting for a vote.
+    # Both are costs still to fold into the statements the page already sends (the session's closing note says so).
+    assert len(sent.statements) == 8, str(sent)
     (menu,) = [s for s in sent.statements if "FROM notifications" in s]
     assert "FROM human_tasks" in menu and "FROM process_versions" in menu, str(sent)
     assert sent.commits == 0
 
 
-def test_a_task_form_post_is_four_statements_in_one_transaction(
+def test_a_task_form_post_is_five_statements_in_one_transaction(
     engine: Engine, auth: AuthActions, client: FlaskClient, driver: WorkflowDriver
 ) -> None:
     (_, warm_up), (instance_id, task_id) = _requests(driver, 2)
@@ -197,7 +199,9 @@ def test_a_task_form_post_is_four_statements_in_one_transaction(
     assert driver.task(instance_id, "review_request").status == "open"
     # the user with roles; the task with its instance (not the workflow state: the form needs none of it); the
     # engine's locking read and its one write — which also takes the task's draft away (its trigger, decision 0085)
-    assert len(sent.statements) == 4, str(sent)
+    # 4 before 0106, which reads the steps just opened to warn of one waiting for a role nobody holds: a cost on the
+    # completion's path still to fold into the advance's own statement (the session's closing note says so).
+    assert len(sent.statements) == 5, str(sent)
     assert not any("task_drafts" in s for s in sent.statements), str(sent)
     assert not any("process_instances.state" in s for s in sent.statements[:2]), str(sent)
     assert sent.commits == 1
