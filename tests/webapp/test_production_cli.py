@@ -455,6 +455,7 @@ def test_every_line_canbo_serve_writes_is_json(database_url: str, demo_users: di
     env.update(
         DATABASE_URL=database_url,
         SECRET_KEY="serve-test",
+        AUDIT_ANCHOR_KEY="serve-test-anchor",  # serve refuses PostgreSQL without it (decision 0107)
         PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"),
         CANBO_EXPORT_SIGNING_KEY_FILE="",
     )
