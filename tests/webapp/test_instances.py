@@ -328,6 +328,27 @@ def test_a_start_whose_first_step_nobody_can_take_warns_in_the_flash(app, proced
         assert get_flashed_messages(with_categories=True) == [("warning", NOBODY_CAN_TAKE)]
 
 
+def test_a_form_completion_that_opens_a_step_nobody_can_take_warns_in_the_flash(
+    auth: AuthActions, client, driver: WorkflowDriver
+) -> None:
+    """The advance itself says which of the steps it opened wait for nobody (on PostgreSQL its write answers it,
+    no read of its own): officer3's request in Phường Bình Minh goes to a review nobody there can take; officer1's in
+    Xã An Phú to supervisor1, without a warning."""
+    clock.set_now(T0)
+    for officer, cadre, warned in (("officer3", "CB0005", [NOBODY_CAN_TAKE]), ("officer1", "CB0001", [])):
+        instance_id = driver.start("sample_approval", as_user=officer, subject=cadre)
+        task_id = driver.task(instance_id, "submit_request").id
+        auth.login(officer)
+        csrf = auth.csrf_token(f"/tasks/{task_id}")
+        response = client.post(f"/tasks/{task_id}", data={"subject_line": "Đề nghị", "csrf_token": csrf})
+        assert response.status_code == 302
+        assert driver.task(instance_id, "review_request").status == "open"
+        inbox = _doc(client.get("/inbox"))
+        shown = [" ".join(n.text_content().split()) for n in inbox.xpath('//div[@class="flash warning"]')]
+        assert shown == warned
+        auth.logout()
+
+
 def test_after_a_deadline_in_a_parallel_branch_the_page_shows_every_branchs_data(
     auth: AuthActions, client, driver: WorkflowDriver
 ) -> None:

@@ -30,14 +30,17 @@ from workflows.inbox import (
 )
 from workflows.instances import deployed_processes
 from workflows.models import BallotBox, HumanTask
+from workflows.registry.models import OrgUnit
 from workflows.states import TaskStatus
 
 bp = Blueprint("inbox", __name__)
 
 
-def _filters() -> tuple[InboxFilters, list[Problem]]:
-    processes = deployed_processes(db.session)
-    units = visible_units(db.session, current_user)
+def _filters(units: list[OrgUnit]) -> tuple[InboxFilters, list[Problem]]:
+    """The list's filters from the query, checked against what may be chosen (decision 0112); the deployed
+    procedures are read only when one is asked for: the inbox is every person's first page."""
+    asked = request.args.get("process", "").strip()
+    processes = deployed_processes(db.session) if asked else []
     return read_inbox_filters(
         request.args, process_ids={p.process_id for p in processes}, unit_ids={u.id for u in units}
     )
@@ -52,7 +55,8 @@ def home() -> Response:
 @bp.get("/inbox")
 @login_required
 def index() -> Any:
-    filters, problems = _filters()
+    units = visible_units(db.session, current_user)  # the filter's choices, and what it may be set to
+    filters, problems = _filters(units)
     problems = [*problems, *format_problems()]
     errors = {problem.field or "": problem_text(problem) for problem in problems}
     fmt = export_format()
@@ -94,7 +98,7 @@ def index() -> Any:
         page=page,
         facets=facets,
         summary=facet_summary(facets),
-        units=visible_units(db.session, current_user),
+        units=units,
         approvable=approvable,
         to_cast=to_cast,
         questions=_ballot_questions(to_cast),

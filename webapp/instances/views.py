@@ -40,6 +40,7 @@ from webapp.own_start_pages import own_page_links, own_start_page, refusal_messa
 from webapp.start_form import cadres_json, unit_tree
 from workflows.access import holds_role_over_instance, visible_units
 from workflows.engine import operations
+from workflows.engine.store import InstanceSnapshot, UntakeableTask
 from workflows.errors import Conflict, Invalid, NotAllowed, NotFound, ScriptFailure, WorkflowError
 from workflows.exports import read_instance_filters
 from workflows.inspection.reads import ViewedObject
@@ -130,7 +131,7 @@ def event_words(detail: Any) -> EventWords:
     return EventWords.for_page(detail, ROLE_LABELS)
 
 
-def nobody_can_take(task: HumanTask, unit_name: str) -> str:
+def nobody_can_take(task: HumanTask | UntakeableTask, unit_name: str) -> str:
     """The warning for a step waiting for a role nobody holds where it waits (workflows.instances.untakeable_tasks)."""
     role = task.candidate_role or ""
     return _(
@@ -146,6 +147,13 @@ def warn_if_nobody_can_take(instance_id: int) -> None:
     """After a start: flash a warning for each first step nobody can take, so the starter knows it will wait."""
     for task, unit_name in untakeable_tasks(db.session, instance_id=instance_id):
         flash(nobody_can_take(task, unit_name), "warning")
+
+
+def warn_of_untakeable(advanced: InstanceSnapshot) -> None:
+    """After a completion: the same warning for the steps it opened, as the advance found them (no read of its
+    own: `complete_task(find_untakeable=True)`)."""
+    for task in advanced.untakeable or ():
+        flash(nobody_can_take(task, task.unit_name), "warning")
 
 
 def _load(instance_id: int) -> ProcessInstance:

@@ -34,7 +34,7 @@ from webapp.http import (
     translated,
     wants_json,
 )
-from webapp.instances.views import ROLE_LABELS, warn_if_nobody_can_take
+from webapp.instances.views import ROLE_LABELS, warn_of_untakeable
 from webapp.number_fields import format_amount
 from webapp.planning.live import live_structure_panel
 from webapp.query_args import parse_id
@@ -726,11 +726,17 @@ def submit(task_id: int):  # type: ignore[no-untyped-def]
             )
         # The task's draft goes with the task's row leaving "open" (the database's trigger, decision 0085).
         return operations.complete_task(
-            db.session, process_engine(), actor=current_user, task_id=task_id, data=submitted, refused=refused
+            db.session,
+            process_engine(),
+            actor=current_user,
+            task_id=task_id,
+            data=submitted,
+            refused=refused,
+            find_untakeable=True,
         )
 
     try:
-        act(complete, instance_id=instance_id)
+        advanced = act(complete, instance_id=instance_id)
     except Conflict as error:
         # Closed between the read above and the lock (another tab, a deadline): the same answer as a stale page;
         # the service's reason when the task still reads as open (a deadline that passed, its timer not yet run).
@@ -754,7 +760,7 @@ def submit(task_id: int):  # type: ignore[no-untyped-def]
     else:
         flash(_("Done: “%(name)s” was submitted.", name=task_name), "success")
     # Said to the sender now, while they can still ask for the role to be granted, not found later by nobody.
-    warn_if_nobody_can_take(instance_id)
+    warn_of_untakeable(advanced)
     return redirect(url_for("inbox.index"))
 
 

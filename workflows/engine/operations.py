@@ -634,11 +634,14 @@ def complete_task(
     read_open_tasks: bool = False,
     form_fields_only: bool = False,
     refused: Collection[str] = (),
+    find_untakeable: bool = False,
 ) -> InstanceSnapshot:
     """Complete one open user task with the person's data and run the process on to its next wait state.
 
     With `read_open_tasks` the snapshot returned carries the instance's labels and its open tasks after the
-    completion, read with the lock and the write instead of by a further query. With `form_fields_only` a key that
+    completion, read with the lock and the write instead of by a further query; with `find_untakeable` its
+    `untakeable` names the steps just opened that nobody can take (answered by the write on PostgreSQL). With
+    `form_fields_only` a key that
     is not a field of the task's form is refused (the API; the web form sends nothing else); a task without a form
     takes any data.
 
@@ -658,7 +661,18 @@ def complete_task(
         raise NotFound(f"task {task_id} does not exist")
     try:
         return _complete_locked(
-            session, engine, actor, locked, data, read_open_tasks, form_fields_only, frozenset(refused)
+            session,
+            engine,
+            actor,
+            locked,
+            data,
+            AdvanceWrites(
+                reserved_task_ids=locked.reserved_task_ids,
+                read_open_tasks=read_open_tasks,
+                find_untakeable=find_untakeable,
+            ),
+            form_fields_only,
+            frozenset(refused),
         )
     except ScriptFailure as failure:
         failure.instance_id = locked.instance.id
@@ -671,7 +685,7 @@ def _complete_locked(
     actor: User,
     locked: LockedTask,
     data: Mapping[str, Any] | None,
-    read_open_tasks: bool = False,
+    writes: AdvanceWrites,
     form_fields_only: bool = False,
     refused: frozenset[str] = frozenset(),
 ) -> InstanceSnapshot:
@@ -735,7 +749,7 @@ def _complete_locked(
         ready_before=ready_before,
         completed=task,
         context=context,
-        writes=AdvanceWrites(reserved_task_ids=locked.reserved_task_ids, read_open_tasks=read_open_tasks),
+        writes=writes,
     )
     if workflow.is_completed():
         run_completion_effect(session, instance, _current_data(workflow), actor)

@@ -21,26 +21,30 @@ from typing import Any, cast
 from sqlalchemy import (
     JSON,
     Connection,
+    Integer,
     Table,
     Text,
     and_,
+    any_,
     bindparam,
     column,
+    exists,
     func,
     insert,
     select,
     update,
 )
 from sqlalchemy import cast as sql_cast
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
 from sqlalchemy.sql.selectable import CTE
 
-from workflows.assignment import chain_of
+from workflows.assignment import chain_of, unit_chain
 from workflows.errors import Conflict, NotFound
 from workflows.models import AuditEvent, HumanTask, ProcessInstance, ProcessVersion
 from workflows.prepared import fetch_rows
-from workflows.registry.models import Cadre, OrgUnit, User
+from workflows.registry.models import Cadre, OrgUnit, RoleAssignment, User
 from workflows.states import TaskStatus
 
 _instances = cast(Table, ProcessInstance.__table__)
@@ -50,6 +54,7 @@ _users = cast(Table, User.__table__)
 _audit_events = cast(Table, AuditEvent.__table__)
 _versions = cast(Table, ProcessVersion.__table__)
 _cadres = cast(Table, Cadre.__table__)
+_roles = cast(Table, RoleAssignment.__table__)
 
 # Fields of the snapshots below that are not columns of their table.
 NOT_A_COLUMN = {"column": False}
@@ -85,6 +90,15 @@ class OpenTask:
 _OPEN_TASK_FIELDS = tuple(f.name for f in fields(OpenTask))
 
 
+@dataclass(frozen=True)
+class UntakeableTask:
+    """A step an advance just opened for a role nobody active holds where it waits (decision 0106's warning)."""
+
+    name: str
+    candidate_role: str
+    unit_name: str
+
+
 @dataclass
 class InstanceSnapshot:
     id: int
@@ -109,6 +123,8 @@ class InstanceSnapshot:
     # then needs no read of its own after the write.
     labels: InstanceLabels | None = field(default=None, metadata=NOT_A_COLUMN)
     open_tasks: list[OpenTask] | None = field(default=None, metadata=NOT_A_COLUMN)
+    # Filled by a save with `AdvanceWrites.find_untakeable`: the steps it opened that nobody can take.
+    untakeable: list[UntakeableTask] | None = field(default=None, metadata=NOT_A_COLUMN)
 
     @property
     def reference(self) -> str:
@@ -246,6 +262,9 @@ class AdvanceWrites:
     # Read the instance's open tasks back with the write (into the snapshot's `open_tasks`): on PostgreSQL the
     # same statement returns them, so a completion's answer costs no further round trip.
     read_open_tasks: bool = False
+    # Find which of the steps opened wait for a role nobody active holds (into the snapshot's `untakeable`): on
+    # PostgreSQL the write answers it, so the web form's warning costs no round trip of its own (decision 0106).
+    find_untakeable: bool = False
 
     def close_task(self, task_id: int, *, status: str, closed_dt: datetime, closed_by_id: int | None) -> None:
         self.closed_task = {
@@ -306,7 +325,10 @@ def open_task_rows(session: Session, rows: list[dict[str, Any]], writes: Advance
     instance UPDATE; otherwise they are inserted now."""
     connection = session.connection()
     if writes is None or not _is_postgres(connection):
-        return list(connection.execute(_INSERT_TASKS, rows).scalars())
+        ids = list(connection.execute(_INSERT_TASKS, rows).scalars())
+        if writes is not None and writes.find_untakeable:  # inserted already: kept only for that check
+            writes.opened_tasks.extend({**row, "id": row_id} for row_id, row in zip(ids, rows, strict=True))
+        return ids
     missing = len(rows) - len(writes.reserved_task_ids)
     if missing > 0:
         drawn = fetch_rows(connection, _DRAW_TASK_IDS, {"count": missing}).rows
@@ -328,10 +350,73 @@ _OPEN_TASKS = (
 )
 
 
+def _untakeable_opened() -> Any:
+    """PostgreSQL: [[id, unit name], …] of the rows in `v_opened` that wait for a role no active user holds in
+    their unit or a unit above it (workflows.instances._nobody_can_take), read from the parameter, not the table:
+    every part of one statement sees the table as it was before the statement's own inserts."""
+    rows = func.json_to_recordset(sql_cast(bindparam("v_opened", type_=Text), JSON))
+    opened = rows.table_valued(
+        column("id", Integer),
+        column("candidate_role", _tasks.c.candidate_role.type),
+        column("candidate_unit_id", Integer),
+        column("assignee_id", Integer),
+        column("assignment_problem", Text),
+    ).render_derived(name="untakeable_opened", with_types=True)
+    unit = _units.alias("untakeable_unit")
+    # The unit and those above it (OrgUnit.path holds the ancestors): looked up by the index on unit_id.
+    chain = func.array_append(
+        sql_cast(func.string_to_array(func.btrim(unit.c.path, "/"), "/"), ARRAY(Integer)), unit.c.id
+    )
+    holder = (
+        select(_roles.c.id)
+        .join(_users, _users.c.id == _roles.c.user_id)
+        .where(_users.c.is_active, _roles.c.role == opened.c.candidate_role, _roles.c.unit_id == any_(chain))
+    )
+    return (
+        select(func.json_agg(func.json_build_array(opened.c.id, unit.c.name)))
+        .select_from(opened.join(unit, unit.c.id == opened.c.candidate_unit_id))
+        .where(
+            opened.c.assignee_id.is_(None),
+            opened.c.assignment_problem.is_(None),
+            opened.c.candidate_role.is_not(None),
+            ~exists(holder),
+        )
+        .scalar_subquery()
+    )
+
+
+def _untakeable_elsewhere(connection: Connection, rows: Sequence[dict[str, Any]]) -> dict[int, str]:
+    """SQLite (rows already inserted): the same answer as `_untakeable_opened`, by a read per group step."""
+    found = {}
+    for row in rows:
+        if row["assignee_id"] is not None or row["assignment_problem"] or not row["candidate_role"]:
+            continue
+        unit = connection.execute(
+            select(_units.c.path, _units.c.name).where(_units.c.id == row["candidate_unit_id"])
+        ).first()
+        if unit is None:
+            continue
+        holder = (
+            select(_roles.c.id)
+            .join(_users, _users.c.id == _roles.c.user_id)
+            .where(
+                _users.c.is_active,
+                _roles.c.role == row["candidate_role"],
+                _roles.c.unit_id.in_(unit_chain(unit.path, row["candidate_unit_id"])),
+            )
+        )
+        if connection.execute(select(exists(holder))).scalar() is False:
+            found[row["id"]] = unit.name
+    return found
+
+
 def _save_statement(
-    columns: tuple[str, ...], ctes: tuple[tuple[str, tuple[str, ...]], ...], read_open_tasks: bool = False
+    columns: tuple[str, ...],
+    ctes: tuple[tuple[str, tuple[str, ...]], ...],
+    read_open_tasks: bool = False,
+    find_untakeable: bool = False,
 ) -> Executable:
-    key = (columns, ctes, read_open_tasks)
+    key = (columns, ctes, read_open_tasks, find_untakeable)
     cached = _saves.get(key)
     if cached is not None:
         return cached
@@ -357,9 +442,14 @@ def _save_statement(
         still_open = [_tasks.c.instance_id == updated.c.id, _tasks.c.status == TaskStatus.OPEN]
         if any(name == "closed" for name, _names in ctes):
             still_open.append(_tasks.c.id != bindparam("v_close_task_id"))
-        answer = select(updated.c.id, *_OPEN_TASK_COLUMNS).select_from(updated.outerjoin(_tasks, and_(*still_open)))
+        answered = [updated.c.id, *_OPEN_TASK_COLUMNS]
+        if find_untakeable:
+            answered.append(_untakeable_opened())
+        answer = select(*answered).select_from(updated.outerjoin(_tasks, and_(*still_open)))
         statement: Executable = answer.add_cte(*parts, updated)
     else:
+        if find_untakeable:
+            saved = saved.returning(_instances.c.id, _untakeable_opened())
         statement = saved.add_cte(*parts) if parts else saved
     _saves[key] = statement
     return statement
@@ -396,11 +486,20 @@ def save_instance(
         if audit_rows:
             connection.execute(_INSERT_AUDIT_ROWS, list(audit_rows))
     reading_back = writes.read_open_tasks and _is_postgres(connection)
-    result = fetch_rows(connection, _save_statement(tuple(sorted(values)), tuple(ctes), reading_back), params)
+    # Only when steps were opened; on PostgreSQL answered by the write itself.
+    asking = writes.find_untakeable and bool(writes.opened_tasks) and _is_postgres(connection)
+    statement = _save_statement(tuple(sorted(values)), tuple(ctes), reading_back, asking)
+    result = fetch_rows(connection, statement, params)
+    untakeable_units: dict[int, str] = {}
+    if asking and result.rows:
+        untakeable_units = {task_id: name for task_id, name in result.rows[0][-1] or ()}
     if reading_back:
         answered = result.rows
         saved = bool(answered)
-        still_open = [OpenTask(*row[1:]) for row in answered if row[1] is not None]
+        width = len(_OPEN_TASK_FIELDS) + 1
+        still_open = [OpenTask(*row[1:width]) for row in answered if row[1] is not None]
+    elif asking:
+        saved = bool(result.rows)
     else:
         saved = result.rowcount == 1
     if not saved:
@@ -413,6 +512,14 @@ def save_instance(
         instance.open_tasks = sorted(still_open + opened, key=lambda task: task.id)
     elif writes.read_open_tasks:
         instance.open_tasks = [OpenTask(*row) for row in connection.execute(_OPEN_TASKS, {"instance_id": instance.id})]
+    if writes.find_untakeable:
+        if writes.opened_tasks and not asking:
+            untakeable_units = _untakeable_elsewhere(connection, writes.opened_tasks)
+        instance.untakeable = [
+            UntakeableTask(row["name"], row["candidate_role"], untakeable_units[row["id"]])
+            for row in writes.opened_tasks
+            if row["id"] in untakeable_units
+        ]
     _expire_orm_copy(session, instance.id)
 
 
