@@ -73,6 +73,10 @@ DATA_LABELS = {
     "is_appointment": N_("Rotation onto a leadership post (also an appointment)"),
     "purpose": N_("Purpose (code)"),
     "purpose_note": N_("Grounds for the purpose"),
+    # … and what the rotation's deciding step works out for its summary (webapp/rotation/summary.py, decision 0119)
+    "current_post": N_("Post held when proposed"),
+    "rotation_duration": N_("Duration of the rotation"),
+    "rotation_signals": N_("Rotation signals"),
     # … and what their steps work out (workflows/appointment/hooks.py, workflows/rotation/hooks.py)
     "eligibility_exceptable": N_("Unmet conditions may be set aside"),
     "eligibility_exceptions": N_("Conditions set aside"),

@@ -20,6 +20,7 @@ from webapp.instances.views import warn_if_nobody_can_take
 from webapp.rotation import rotation_policy
 from webapp.rotation.forms import StartRotationForm
 from webapp.rotation.preview import rotation_rows
+from webapp.rotation.summary import SIGNAL_KINDS
 from webapp.start_form import cadre_suggestions, cadres_json, post_picker, posts_json, showing_posts
 from workflows.access import role_units
 from workflows.errors import WorkflowError
@@ -139,7 +140,7 @@ def signals() -> Any:
     if not can_see_signals(current_user):
         abort(403)
     found = rotation_signals(db.session, signal_scope(current_user))
-    return render_template("rotation/signals.html", signals=found)
+    return render_template("rotation/signals.html", signals=found, kinds=SIGNAL_KINDS)
 
 
 @bp.route("/<int:instance_id>/ballot", methods=["GET", "POST"])

@@ -9,7 +9,8 @@ history reads them (`ballot_tallies`), each result worded as a conference is tol
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from flask import url_for
@@ -17,6 +18,7 @@ from flask import url_for
 from webapp.ballots.views import OUTCOME_LABELS
 from webapp.ballots.wording import result_text
 from webapp.extensions import db
+from webapp.rotation.summary import CURRENT_POST, DURATION, SIGNALS, rotation_items
 from workflows import ballots
 from workflows.appointment.steps import result_rows
 from workflows.inspection.history import ballot_tallies
@@ -26,8 +28,9 @@ from workflows.registry.models import User
 from workflows.tasks import TaskView
 
 # The deciding step of each procedure (process id → task key) and the data its summary shows, in this order: the post
-# and the nominee(s), the conditions, the submission.
-DECISION_STEPS: dict[tuple[str, str], tuple[str, ...]] = {
+# and the nominee(s), the conditions, the submission. A key given with a step's key is labelled with the step's name
+# before the form's title: out of its form, "Ý kiến" or "Cán bộ" does not say whose opinion or what about the cadre.
+DECISION_STEPS: dict[tuple[str, str], tuple[str | tuple[str, str], ...]] = {
     ("appointment", "decision"): (
         "target_position_title",
         "cadre_name",
@@ -46,6 +49,44 @@ DECISION_STEPS: dict[tuple[str, str], tuple[str, ...]] = {
         "removals_confirmed",
         "submission_number",
     ),
+    # Decision 0119: whom the rotation moves, from where to where, why and for how long, the signals that concern
+    # them, then each earlier step's outcome in the procedure's order (the plan, the eligibility check and any
+    # condition set aside, the two units' opinions, the meeting with the cadre) and the submission.
+    ("rotation", "decision"): (
+        "cadre_name",
+        "cadre_code",
+        CURRENT_POST,
+        "sending_unit_name",
+        "target_position_title",
+        "to_unit_name",
+        "purpose_label",
+        "purpose_note",
+        "starts_on",
+        "planned_end_on",
+        DURATION,
+        SIGNALS,
+        "plan_reference",
+        ("plan_decision", "plan_approval"),
+        ("plan_decision_reason", "plan_approval"),
+        "proposal_summary",
+        "eligible",
+        "eligibility_failed",
+        "eligibility_exceptions",
+        ("sending_opinion", "consult_sending"),
+        ("sending_note", "consult_sending"),
+        ("receiving_opinion", "consult_receiving"),
+        ("receiving_note", "consult_receiving"),
+        ("met_on", "meet_cadre"),
+        ("cadre_agrees", "meet_cadre"),
+        ("cadre_opinion", "meet_cadre"),
+        "submission_summary",
+    ),
+}
+
+# What a deciding step says beyond its data (process id, task key → the items it adds, by the keys above): facts
+# the steps did not write but the decision turns on, worked out where the procedure's own rules are.
+DERIVED_ITEMS: dict[tuple[str, str], Callable[[TaskView], list[DataItem]]] = {
+    ("rotation", "decision"): rotation_items,
 }
 
 
@@ -71,8 +112,16 @@ def decision_summary(view: TaskView, items: list[DataItem], reader: User) -> Dec
     keys = DECISION_STEPS.get((view.task.process_id, view.task.task_key))
     if keys is None:
         return None
-    by_key = {item.key: item for item in items}
-    return DecisionSummary([by_key[key] for key in keys if key in by_key], _ballots(view, reader))
+    derived = DERIVED_ITEMS.get((view.task.process_id, view.task.task_key))
+    by_key = {item.key: item for item in [*items, *(derived(view) if derived else [])]}
+    picked = []
+    for entry in keys:
+        key, step = (entry, None) if isinstance(entry, str) else entry
+        if key not in by_key:
+            continue
+        item = by_key[key]
+        picked.append(replace(item, label=f"{view.definition.step_name(step)}: {item.label}") if step else item)
+    return DecisionSummary(picked, _ballots(view, reader))
 
 
 def _ballots(view: TaskView, reader: User) -> list[BallotResult]:

@@ -37,7 +37,33 @@ from workflows.reports import UnitIndex
 from workflows.rules.appointment import PlannedTitle
 from workflows.rules.rotation import DEFAULT_POLICY, RotationFacts, RotationPolicy
 
-__all__ = ["rotation_facts"]
+__all__ = ["current_post", "rotation_facts"]
+
+
+def current_post(
+    session: Session, cadre_id: int, on: date, policy: RotationPolicy = DEFAULT_POLICY
+) -> tuple[Position, OrgUnit] | None:
+    """The post a rotation moves the cadre from: the most senior leadership post held on `on` (by the policy's
+    ranks, unranked counting as least senior), the longest held among equals; None when no leadership post is
+    held. The eligibility check compares it with the post rotated to; the decision's summary names it."""
+    held = session.execute(
+        select(CadrePosition, Position, OrgUnit)
+        .join(Position, Position.id == CadrePosition.position_id)
+        .join(OrgUnit, OrgUnit.id == Position.unit_id)
+        .where(
+            CadrePosition.cadre_id == cadre_id,
+            Position.is_leadership.is_(True),
+            CadrePosition.started_on <= on,
+            (CadrePosition.ended_on.is_(None)) | (CadrePosition.ended_on > on),
+        )
+        .order_by(CadrePosition.started_on, CadrePosition.id)
+    ).all()
+    if not held:
+        return None
+    _held, position, unit = max(
+        held, key=lambda row: (policy.rank_of(row[1].title_code) or -1, -row[0].started_on.toordinal())
+    )
+    return position, unit
 
 
 def rotation_facts(
@@ -102,23 +128,7 @@ def rotation_facts(
         )
     )
 
-    held = session.execute(
-        select(CadrePosition, Position, OrgUnit)
-        .join(Position, Position.id == CadrePosition.position_id)
-        .join(OrgUnit, OrgUnit.id == Position.unit_id)
-        .where(
-            CadrePosition.cadre_id == cadre_id,
-            Position.is_leadership.is_(True),
-            CadrePosition.started_on <= starts_on,
-            (CadrePosition.ended_on.is_(None)) | (CadrePosition.ended_on > starts_on),
-        )
-        .order_by(CadrePosition.started_on, CadrePosition.id)
-    ).all()
-    current = None
-    if held:
-        # The most senior post (unranked counts as least senior), the longest held among equals.
-        current = max(held, key=lambda row: (policy.rank_of(row[1].title_code) or -1, -row[0].started_on.toordinal()))
-
+    current = current_post(session, cadre_id, starts_on, policy)
     latest = session.execute(
         select(EvaluationResult.period, EvaluationResult.grade)
         .where(EvaluationResult.cadre_id == cadre_id, EvaluationResult.period_kind == PeriodKind.YEAR)
@@ -142,8 +152,8 @@ def rotation_facts(
         purpose=purpose,
         purpose_note=purpose_note,
         to_unit_active=to_unit.is_active_on(starts_on),
-        current_title=position_label(current[1], current[2]) if current else None,
-        current_title_code=current[1].title_code if current else None,
+        current_title=position_label(current[0], current[1]) if current else None,
+        current_title_code=current[0].title_code if current else None,
         target_position_id=target.id if target else None,
         target_in_receiving_unit=target_unit is None
         or target_unit.id == to_unit.id

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from workflows.access import in_subtree, role_units
@@ -37,7 +37,14 @@ from workflows.rules.rotation_signals import (
 )
 from workflows.states import Role
 
-__all__ = ["RotationSignal", "can_see_signals", "notify_signals_weekly", "rotation_signals", "signal_scope"]
+__all__ = [
+    "RotationSignal",
+    "cadre_signals",
+    "can_see_signals",
+    "notify_signals_weekly",
+    "rotation_signals",
+    "signal_scope",
+]
 
 
 @dataclass(frozen=True)
@@ -72,11 +79,25 @@ def rotation_signals(
     policy: SignalPolicy = DEFAULT_SIGNAL_POLICY,
 ) -> list[RotationSignal]:
     """Every signal for cadres working in the units under `roots`, ordered by kind, then name."""
-    day = today or local_today()
     roots = list(roots)
     if not roots:
         return []
-    scope = or_(*(in_subtree(OrgUnit, root) for root in roots))
+    return _signals(session, or_(*(in_subtree(OrgUnit, root) for root in roots)), today or local_today(), policy)
+
+
+def cadre_signals(
+    session: Session,
+    cadre_id: int,
+    *,
+    today: date | None = None,
+    policy: SignalPolicy = DEFAULT_SIGNAL_POLICY,
+) -> list[RotationSignal]:
+    """The signals of one cadre, by the same rules and in the same order as the signals page: what the deciding
+    step of the cadre's rotation names as the reasons to rotate them (decision 0119)."""
+    return _signals(session, Cadre.id == cadre_id, today or local_today(), policy)
+
+
+def _signals(session: Session, scope: ColumnElement[bool], day: date, policy: SignalPolicy) -> list[RotationSignal]:
     suffixes = [OrgUnit.code.like(f"%{suffix}") for suffix in policy.personnel_unit_suffixes]
     post_unit = select(OrgUnit.id, OrgUnit.code)
     personnel_units = {uid for uid, _ in session.execute(post_unit.where(or_(*suffixes)))} if suffixes else set()
