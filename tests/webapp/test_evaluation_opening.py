@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from flask_babel import force_locale, ngettext
 from lxml import html as lxml_html
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
@@ -327,6 +328,54 @@ def test_the_page_says_whom_it_left_out_because_an_ordinary_start_refuses_them(
         ),
     ) in flashes
     assert reason.startswith("Bạn không có quyền")  # translated, as the single start's refusal is
+
+
+def test_the_preview_names_whom_the_opening_will_refuse_and_counts_them_out(
+    app, auth: AuthActions, client, driver: WorkflowDriver
+) -> None:
+    """Decision 0119: before the commune's own personnel officer confirms, the preview says that the head's
+    evaluation will not be opened, naming the head and the single start's reason, and counts it out of the
+    evaluations to open — the figure the opening then reports."""
+    _add_cadre_without_login(driver)
+    add_personnel_officer(driver.session_factory, "personnelx1", "X001")
+    [head] = _heads(driver)
+    cadres, with_login = _counts(driver)
+    auth.login("personnelx1")
+    page = _post(auth).get_data(as_text=True)
+    assert _to_open(page) == {
+        "skip": f"{with_login - 1} nếu tạm chưa mở cho cán bộ chưa có tài khoản",
+        "open": f"{cadres - 1} nếu mở cả cho cán bộ chưa có tài khoản",
+    }
+    assert _facts(page)["Không mở được (bị từ chối)"] == "1"
+    doc = lxml_html.fromstring(page)
+    (warning,) = doc.xpath('//div[contains(@class, "refused-ahead")]')
+    reason = vietnamese(app, START_NOT_ALLOWED, html=False)
+    with app.test_request_context(), force_locale("vi"):
+        said = ngettext(
+            "%(num)d evaluation will not be opened, as starting it on its own would be refused: “%(reason)s”.",
+            "%(num)d evaluations will not be opened, as starting each of them on its own would be refused: "
+            "“%(reason)s”.",
+            1,
+            reason=reason,
+        )
+    assert " ".join(warning.xpath("string(p)").split()) == said
+    assert said.startswith("1 ") and reason in said and "evaluation" not in said
+    assert warning.xpath(".//li/@data-cadre") == [head]
+    with driver.session_factory() as s:
+        name = s.scalars(select(Cadre.full_name).where(Cadre.code == head)).one()
+    assert f"{name} ({head}) — Xã An Phú" in warning.text_content()
+    assert _opened(driver) == set()  # the preview opens nothing
+    # The opening then does what the preview said.
+    response = _post(auth, confirm="1", without_account="skip")
+    assert response.status_code == 302
+    assert len(_opened(driver)) == with_login - 1 and head not in _opened(driver)
+
+
+def test_a_preview_nobody_is_refused_in_says_nothing_of_refusals(auth: AuthActions, driver: WorkflowDriver) -> None:
+    auth.login("personnel1")  # covers the province: the head's evaluation at the level above is hers to open
+    page = _post(auth).get_data(as_text=True)
+    assert "Không mở được (bị từ chối)" not in _facts(page)
+    assert not lxml_html.fromstring(page).xpath('//div[contains(@class, "refused-ahead")]')
 
 
 def test_the_cli_says_whom_it_left_out_because_an_ordinary_start_refuses_them(

@@ -36,6 +36,7 @@ from workflows.evaluation.opening import (
     business_key,
     open_for_cadres,
     plan_month,
+    plan_refusals,
     shared_data,
     start_request,
 )
@@ -497,6 +498,28 @@ def test_both_bulk_paths_leave_out_whom_an_ordinary_start_refuses_with_its_reaso
         assert check_consistency(session, driver.engine).ok
     assert opened == {r.business_key for r in requests} - set(ordinary)
     assert len(started.instance_ids) == len(opened)
+
+
+@pytest.mark.parametrize("refusal", list(REFUSALS))
+def test_the_preview_names_whom_the_opening_will_refuse_without_asking_the_database(
+    driver, session_factory, db_engine, refusal
+):
+    """Decision 0119: before opening, `plan_refusals` names exactly whom a single start refuses, with its message,
+    decided in memory on the plan — not one statement sent, however many cadres."""
+    username, unit_code, arrange, reason = REFUSALS[refusal]
+    add_personnel_officer(session_factory, "personnelx1", "X001")
+    if arrange is not None:
+        arrange(session_factory)
+    ordinary = refused_ordinarily(session_factory, driver.engine, username, unit_code)
+    assert ordinary and set(ordinary.values()) == {reason}
+    with session_factory() as session:
+        actor = _actor(session, username)
+        plan = plan_month(session, actor=actor, month=MONTH, unit_code=unit_code)
+        with statements_sent(db_engine) as sent:
+            ahead = plan_refusals(plan, actor)
+    assert {business_key(MONTH, code): why for code, why in ahead.items()} == ordinary
+    assert sent.statements == [], str(sent)
+    assert len(plan.to_open) > len(ahead)  # the others are not named
 
 
 @pytest.mark.parametrize("model", [None, "evaluation_heads_apart.bpmn"], ids=["template", "engine per cadre"])

@@ -21,6 +21,7 @@ from workflows.evaluation.opening import (
     OpenResult,
     open_for_cadres,
     plan_month,
+    plan_refusals,
 )
 from workflows.registry.models import User
 
@@ -72,12 +73,36 @@ def shown_codes(codes: Sequence[str]) -> tuple[str, int]:
     return ", ".join(codes[:SHOWN_CODES]), max(0, len(codes) - SHOWN_CODES)
 
 
-def preview_month(*, actor: User | None, month: str, unit_code: str, include_subunits: bool) -> MonthPlan:
+@dataclass(frozen=True)
+class OpeningPreview:
+    """What opening a month would do, before anything is opened: the plan, and who of it the opening will leave out
+    as an ordinary start would refuse them ({cadre code: reason msgid}, decision 0104) — said ahead (decision 0119)."""
+
+    plan: MonthPlan
+    refused: dict[str, str]
+
+    def count_to_open(self, *, skip_without_account: bool) -> int:
+        """How many evaluations the opening would start, with or without the cadres who have no login: the plan's,
+        less those refused."""
+        cadres = self.plan.cadres_to_open(skip_without_account=skip_without_account)
+        return sum(1 for cadre in cadres if cadre.code not in self.refused)
+
+    def refused_by_reason(self) -> dict[str, list[CadreToOpen]]:
+        """{reason (msgid): the cadres it refuses}, in the plan's order, as the opening's flash groups them."""
+        grouped: dict[str, list[CadreToOpen]] = {}
+        for cadre in self.plan.to_open:
+            if cadre.code in self.refused:
+                grouped.setdefault(self.refused[cadre.code], []).append(cadre)
+        return grouped
+
+
+def preview_month(*, actor: User | None, month: str, unit_code: str, include_subunits: bool) -> OpeningPreview:
     """What opening would do, with nothing written: who would be opened, how many have no account, how many are
-    already open. Raises what `plan_month` raises."""
-    return act(
+    already open, who would be refused and why. Raises what `plan_month` raises."""
+    plan = act(
         lambda: plan_month(db.session, actor=actor, month=month, unit_code=unit_code, include_subunits=include_subunits)
     )
+    return OpeningPreview(plan, plan_refusals(plan, actor))
 
 
 def open_month(

@@ -14,7 +14,7 @@ from sqlalchemy import or_, select
 from webapp.downloads import export_format, format_problems, send_table
 from webapp.evaluation import evaluation_policy, task_grouping
 from webapp.evaluation.forms import AnnualRunForm, OpenMonthForm
-from webapp.evaluation.opening import OpeningSummary, open_month, preview_month, shown_codes
+from webapp.evaluation.opening import OpeningPreview, OpeningSummary, open_month, preview_month, shown_codes
 from webapp.extensions import db
 from webapp.http import act, problem_text, process_engine, refusal_on_fields, status_for, translated, trusted_svg
 from webapp.i18n import chart_words, task_group_name
@@ -27,7 +27,7 @@ from workflows.errors import Invalid, NotAllowed, NotFound, WorkflowError
 from workflows.evaluation.annual import PROCESS_ID as ANNUAL_PROCESS_ID
 from workflows.evaluation.annual import business_key as annual_business_key
 from workflows.evaluation.annual import start_annual_run
-from workflows.evaluation.opening import OPENING_ROLES, MonthPlan
+from workflows.evaluation.opening import OPENING_ROLES
 from workflows.evaluation.products import read_assigned_products
 from workflows.evaluation.results import (
     FULL,
@@ -140,7 +140,7 @@ def open_page() -> Any:
     if request.method == "GET":
         form.month.data = form.month.data or f"{local_today():%Y-%m}"
     problems: list[str] = []
-    preview: MonthPlan | None = None
+    preview: OpeningPreview | None = None
     status = 200
     if request.method == "POST":
         status = 422

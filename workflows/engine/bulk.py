@@ -394,9 +394,10 @@ class BulkStarted:
     failed: dict[int, ScriptFailure] = field(default_factory=dict)  # {index of a request: its failure}
 
 
-def _refusals(actor: User | None, requests: Sequence[StartRequest]) -> dict[int, str]:
+def refusals(actor: User | None, requests: Sequence[StartRequest]) -> dict[int, str]:
     """The members `start_instance` would refuse — the unit closed, the actor not covering it — with its reason,
-    decided per member in memory on what the request carries (decision 0104)."""
+    decided per member in memory on what the request carries (decision 0104). The bulk starts leave them out; a
+    preview asks it of the same requests to say so before anything is started (decision 0119)."""
     refused: dict[int, str] = {}
     starter = Starter.of(actor) if actor is not None else None
     for index, request in enumerate(requests):
@@ -435,7 +436,7 @@ def start_many(
     keys = requests[0].data.keys()
     if any(request.data.keys() != keys for request in requests):
         raise BulkStartUnsupported("the members' values are not all named alike")
-    result.refused = _refusals(actor, requests)
+    result.refused = refusals(actor, requests)
     allowed = [request for index, request in enumerate(requests) if index not in result.refused]
     if not allowed:
         return result
@@ -486,7 +487,7 @@ def start_each(
     if not requests:
         return result
     shared = validate_task_data(dict(shared), None)
-    result.refused = _refusals(actor, requests)
+    result.refused = refusals(actor, requests)
     started: list[_Started] = []
     for index, request in enumerate(requests):
         if index in result.refused:

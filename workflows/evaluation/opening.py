@@ -21,7 +21,7 @@ from workflows.access import ancestry, in_subtree, role_units
 from workflows.assignment import holds_role_over, path_ancestors
 from workflows.deployment.operations import require_in_use
 from workflows.engine import operations
-from workflows.engine.bulk import BulkStartUnsupported, StartRequest, start_each, start_many
+from workflows.engine.bulk import BulkStartUnsupported, StartRequest, refusals, start_each, start_many
 from workflows.engine.runtime import ProcessEngine
 from workflows.errors import Invalid, NotAllowed, NotFound, ScriptFailure
 from workflows.evaluation import PROCESS_ID
@@ -286,6 +286,14 @@ def start_request(month: str, cadre: CadreToOpen, products: Sequence[Mapping[str
     )
 
 
+def plan_refusals(plan: MonthPlan, actor: User | None) -> dict[str, str]:
+    """{cadre code: the reason} for the cadres of the plan an ordinary start would refuse, which the opening will
+    leave out (decision 0104): the bulk starts' own rule (`bulk.refusals`) on the requests the opening builds, decided
+    in memory on what the plan read — nothing is asked of the database per cadre. For the preview (decision 0119)."""
+    requests = [start_request(plan.month, cadre, ()) for cadre in plan.to_open]
+    return {plan.to_open[index].code: reason for index, reason in refusals(actor, requests).items()}
+
+
 def _existing_keys(session: Session, keys: list[str]) -> set[str]:
     if session.get_bind().dialect.name == "postgresql":
         # One array parameter: psycopg prepares a statement it sees often, and PostgreSQL's generic plan for a
@@ -374,6 +382,7 @@ __all__ = [
     "current_successor",
     "open_for_cadres",
     "plan_month",
+    "plan_refusals",
     "shared_data",
     "start_request",
 ]
