@@ -47,6 +47,7 @@ __all__ = [
     "open_step_ballot",
     "pending_box",
     "procedure_for",
+    "step_candidates",
     "step_note_key",
     "task_ballot",
 ]
@@ -139,6 +140,12 @@ def current_step(session: Session, engine: ProcessEngine, procedure: BallotProce
     workflow = engine.load(definition, instance)
     spiff_task = workflow.get_task_from_id(UUID(task.spiff_task_id))
     return OpenStep(instance, task, task.task_key, dict(spiff_task.data))
+
+
+def step_candidates(session: Session, procedure: BallotProcedure, current: OpenStep) -> list[Candidate]:
+    """Whom the step's box would name if opened now, before any code the secretary adds: for the page that opens it
+    (the appointment's step 2 draws its pool from the plan, decision 0121). Reads only."""
+    return procedure.candidates(session, current.step, current.data, ())
 
 
 def boxes_of_step(session: Session, instance_id: int, step: str) -> list[BallotBox]:

@@ -1158,7 +1158,13 @@ def test_the_demo_province_runs_an_appointment_to_its_first_ballot_with_demo_log
         assert len(members) >= 3
         for name in members:
             assert user(s, name).full_name in page
-    _hold_ballot(auth, instance_id, members, {name: YES for name in members})
+    # The slip names the nominee first, then others of the demo's plan for the post (decision 0121); each member
+    # names the nominee.
+    slip = [li.text_content() for li in lxml_html.fromstring(page).xpath("//ul[@class='ballot-candidates']/li")]
+    assert slip[0] == next(c.full_name for c in planned if c.code == passing[0])
+    assert set(slip) <= {c.full_name for c in planned}
+    nominee_named = {**YES, **{f"candidate_{i}": "no" for i in range(1, len(slip))}}
+    _hold_ballot(auth, instance_id, members, {name: nominee_named for name in members})
     assert _submit(auth, driver, instance_id, "ballot_step2", "personnel1", {}).status_code == 302
 
     provincial = _demo_post(session_factory, "T01-SNV", "Phó Giám đốc Sở")

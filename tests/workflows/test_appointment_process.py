@@ -39,7 +39,7 @@ from workflows.appointment.service import (
     start_due_reappointments,
     start_due_reappointments_daily,
 )
-from workflows.appointment.steps import Confidence, Next, after_ballot, confidence_level
+from workflows.appointment.steps import STEPS, Confidence, Next, after_ballot, confidence_level
 from workflows.audit import verify_chains
 from workflows.db import transaction
 from workflows.deployment.operations import reinstate_process, retire_process
@@ -56,6 +56,7 @@ from workflows.registry.records import (
     remove_planning_entry,
 )
 from workflows.rules.appointment import REAPPOINTMENT_RULES, AppointmentPolicy
+from workflows.rules.ballots import CandidateCount, tally
 from workflows.rules.planning import RULE_TITLES_PER_CADRE, check_nomination
 from workflows.states import InstanceStatus
 from workflows.timers import run_due_timers
@@ -439,8 +440,11 @@ def _to_final_exception(
     _complete(driver, instance_id, "exception_policy", "leader1", granted)
     _complete(driver, instance_id, "policy_decision", "leader1", {"policy_decision": "approve"})
     _complete(driver, instance_id, "step1_conference", "personnel1", {"held_on": today_text(), "minutes_summary": "x"})
+    # Step 2's slip also names CB0002, planned for the post in the same commune (decision 0121); step 3 votes on the
+    # one it chose.
+    marks = {"ballot_step2": {code: "yes", NOMINEE: "no"}, "ballot_step3": {code: "yes"}, "ballot_step4": {code: "yes"}}
     for step in ("ballot_step2", "ballot_step3", "ballot_step4"):
-        run_ballot(session_factory, driver.engine, instance_id, members, _everyone_votes(members, {code: "yes"}))
+        run_ballot(session_factory, driver.engine, instance_id, members, _everyone_votes(members, marks[step]))
         _complete(driver, instance_id, step, "personnel1")
     _clearances_and_final_check(driver, instance_id)
     assert {t.task_key for t in driver.open_tasks(instance_id)} == {"exception_final"}
@@ -640,7 +644,19 @@ def test_a_nominee_voted_down_at_step_5_ends_not_nominated(
     ("step", "tally", "nominees", "expected"),
     [
         ("ballot_step2", {"outcome": "quorum_failed"}, ["A"], (Next.REPEAT, ("A",))),
-        ("ballot_step2", {"outcome": "runoff", "runoff": ["A", "B"]}, ["A"], (Next.PROCEED, ("A",))),
+        # Step 2 (decision 0121) hands on whom its slip chose or carried forward, and the nominee if not among them.
+        ("ballot_step2", {"outcome": "runoff", "runoff": ["A", "B"]}, ["A"], (Next.PROCEED, ("A", "B"))),
+        ("ballot_step2", {"outcome": "runoff", "runoff": ["C", "B"]}, ["A"], (Next.PROCEED, ("C", "B", "A"))),
+        ("ballot_step2", {"outcome": "elected", "elected": ["B"]}, ["A"], (Next.PROCEED, ("B", "A"))),
+        ("ballot_step2", {"outcome": "elected", "elected": ["A"]}, ["A"], (Next.PROCEED, ("A",))),
+        (
+            "ballot_step2",
+            {"outcome": "head_decides", "head_decides": ["B", "C"]},
+            ["A"],
+            (Next.PROCEED, ("B", "C", "A")),
+        ),
+        ("ballot_step2", {"outcome": "not_elected"}, ["A"], (Next.PROCEED, ("A",))),
+        ("ballot_step2", {"outcome": "quorum_failed", "runoff": []}, ["A", "B"], (Next.REPEAT, ("A", "B"))),
         ("ballot_step3", {"outcome": "elected", "elected": ["A"]}, ["A", "B"], (Next.PROCEED, ("A",))),
         ("ballot_step3", {"outcome": "elected", "elected": ["B"]}, ["A", "B"], (Next.STOP, ("A", "B"))),
         ("ballot_step3", {"outcome": "runoff", "runoff": ["B", "A"]}, ["A"], (Next.PROCEED, ("B", "A"))),
@@ -657,6 +673,29 @@ def test_where_the_procedure_goes_after_a_ballot(
 ) -> None:
     after = after_ballot(step, tally, "A", nominees)
     assert (after.next, after.nominees) == expected
+
+
+@pytest.mark.parametrize(
+    ("yes", "outcome", "handed"),
+    [
+        ({"B": 4, "A": 2, "C": 1}, "elected", ("B", "A")),  # B above half: chosen, the nominee goes on beside
+        ({"A": 5, "B": 1, "C": 1}, "elected", ("A",)),
+        ({"B": 3, "C": 3, "A": 1}, "runoff", ("B", "C", "A")),  # nobody above half: the top two, then the nominee
+        ({"A": 3, "B": 2, "C": 2}, "runoff", ("A", "B", "C")),  # a tie at the cut carries both
+    ],
+)
+def test_the_nomination_slips_tally_hands_on_the_chosen_or_the_top_two(
+    yes: dict[str, int], outcome: str, handed: tuple[str, ...]
+) -> None:
+    """§3.4 step 2 (decision 0121): one name per slip among 7 summoned and present; what step 3 votes on."""
+    rules = STEPS["ballot_step2"].rules
+    assert (rules.seats, rules.announce) == (1, False)
+    candidates = ["A", "B", "C"]
+    counts = {key: CandidateCount(yes=yes[key], no=7 - yes[key]) for key in candidates}
+    result = tally(rules, candidates, counts, members=7, summoned=7, present=7, issued=7, returned=7, valid=7)
+    assert result.outcome == outcome
+    after = after_ballot("ballot_step2", result.to_json(), "A", ["A"])
+    assert (after.next, after.nominees) == (Next.PROCEED, handed)
 
 
 def test_start_refusals_write_nothing(

@@ -24,6 +24,7 @@ from workflows.rules.appointment import (
     CandidateFacts,
     Confidence,
     DisciplineFact,
+    PlannedCadre,
     PlannedTitle,
     ReappointmentFacts,
     RuleResult,
@@ -39,6 +40,7 @@ from workflows.rules.appointment import (
     local_source_root,
     months_between,
     months_to_retirement,
+    nomination_pool,
     reappointment_due,
     reappointment_plan,
     reappointment_start_date,
@@ -742,3 +744,39 @@ def test_the_whole_commune_pool_can_be_switched_off(cadre_unit: int, local: bool
     with pytest.raises(Invalid) as refused:
         AppointmentPolicy.from_mapping({"local_source_whole_commune": "yes"})
     assert [problem.field for problem in refused.value.problems] == ["local_source_whole_commune"]
+
+
+# -- the nomination slip's pool (§3.4 step 2, decision 0121) ------------------------------------------------------------
+NOMINEE_OF_POOL = ("N", "Người được đề xuất")
+
+
+@pytest.mark.parametrize(
+    ("planned", "expected"),
+    [
+        ([], ["N"]),  # nobody else planned: the slip names the nominee alone
+        ([PlannedCadre("B", "B", 12), PlannedCadre("C", "C", 13)], ["N", "B", "C"]),  # the plan's order
+        ([PlannedCadre("N", "N", 12), PlannedCadre("B", "B", 10)], ["N", "B"]),  # the nominee once, first
+        ([PlannedCadre("B", "B", 22)], ["N"]),  # planned from another commune: not this slip's local source
+        ([PlannedCadre("B", "B", 3)], ["N"]),  # a provincial department: from elsewhere
+        ([PlannedCadre("B", "B", None)], ["N"]),  # no unit recorded
+        ([PlannedCadre("B", "B", 12, is_active=False)], ["N"]),  # no longer active
+        ([PlannedCadre("B", "B", 12, holds_post=True)], ["N"]),  # already holds the post
+        ([PlannedCadre("B", "B", 12), PlannedCadre("B", "B", 12)], ["N", "B"]),  # planned in two terms: once
+    ],
+)
+def test_the_nomination_slip_names_the_nominee_and_the_local_plan_for_the_post(
+    planned: list[PlannedCadre], expected: list[str]
+) -> None:
+    pool = nomination_pool(NOMINEE_OF_POOL, planned, POST_IN_COMMUNE_PC, UNITS)
+    assert [code for code, _name in pool] == expected
+    assert pool[0] == NOMINEE_OF_POOL
+
+
+def test_the_nomination_pool_follows_the_local_source_setting_and_can_be_switched_off() -> None:
+    planned = [PlannedCadre("B", "B", 12), PlannedCadre("C", "C", 14)]
+    narrow = AppointmentPolicy.from_mapping({"local_source_whole_commune": False})
+    assert [c for c, _ in nomination_pool(NOMINEE_OF_POOL, planned, POST_IN_COMMUNE_PC, UNITS, narrow)] == ["N", "B"]
+    off = AppointmentPolicy.from_mapping({"nomination_pool_from_plan": False})
+    assert nomination_pool(NOMINEE_OF_POOL, planned, POST_IN_COMMUNE_PC, UNITS, off) == [NOMINEE_OF_POOL]
+    with pytest.raises(Invalid):
+        AppointmentPolicy.from_mapping({"nomination_pool_from_plan": "yes"})

@@ -16,7 +16,7 @@ from webapp.appointment.forms import OpenBallotForm
 from webapp.extensions import db
 from webapp.http import act, problem_text, process_engine, status_for, translated
 from workflows.access import OVERSEEING_ROLES, in_subtree, oversees_unit
-from workflows.ballot_steps import BallotProcedure, current_step, open_ballot_task, open_step_ballot
+from workflows.ballot_steps import BallotProcedure, current_step, open_ballot_task, open_step_ballot, step_candidates
 from workflows.ballots import MANAGING_ROLES
 from workflows.errors import Invalid, WorkflowError
 from workflows.models import ProcessInstance
@@ -112,5 +112,6 @@ def open_ballot_page(instance: ProcessInstance, procedure: BallotProcedure) -> A
     elif form.is_submitted():
         errors, status = [_("Check the fields marked below.")], 422
     nominee = db.session.get(Cadre, instance.subject_cadre_id) if instance.subject_cadre_id else None
-    context.update(form=form, errors=errors, nominee=nominee, electors_unit=electors_unit)
+    candidates = step_candidates(db.session, procedure, step)
+    context.update(form=form, errors=errors, nominee=nominee, electors_unit=electors_unit, candidates=candidates)
     return render_template("appointment/ballot.html", **context), status

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from workflows import ballot_steps
 from workflows.appointment import PROCESS_ID
+from workflows.appointment.facts import planned_for_post
 from workflows.appointment.steps import STEPS, ResultRow, VotingUnit, result_rows
 from workflows.ballot_steps import USED_BOXES, BallotProcedure, OpenStep, boxes_of_step, pending_box, step_note_key
 from workflows.ballots import Candidate
@@ -28,6 +29,7 @@ from workflows.engine.runtime import ProcessEngine
 from workflows.errors import Invalid, Problem
 from workflows.models import BallotBox, BallotMode, HumanTask
 from workflows.registry.models import Cadre, User
+from workflows.rules.appointment import AppointmentPolicy, nomination_pool
 
 __all__ = [
     "APPOINTMENT_BALLOTS",
@@ -45,8 +47,22 @@ __all__ = [
 ]
 
 
+def _pool(session: Session, data: Mapping[str, Any]) -> list[Candidate]:
+    """The nomination slip's names (§3.4 step 2, decision 0121): the proposed nominee and the local-source cadres of
+    the approved plan for the post (`rules.appointment.nomination_pool`, as the procedure's policy says)."""
+    nominee = (str(data.get("cadre_code")), str(data.get("cadre_name")))
+    position_id, unit_id = data.get("target_position_id"), data.get("target_unit_id")
+    if position_id is None or unit_id is None:
+        return [Candidate(*nominee)]
+    planned, units = planned_for_post(session, int(position_id))
+    policy = AppointmentPolicy.from_mapping(data.get("policy") or {})
+    return [Candidate(code, name) for code, name in nomination_pool(nominee, planned, int(unit_id), units, policy)]
+
+
 def _candidates(session: Session, step: str, data: Mapping[str, Any], more_codes: Sequence[str]) -> list[Candidate]:
     nominees = [Candidate(str(n["key"]), str(n["name"])) for n in data.get("nominees") or []]
+    if STEPS[step].pool_from_plan:
+        nominees = [*nominees, *(c for c in _pool(session, data) if c.key not in {n.key for n in nominees})]
     codes = [code.strip() for code in more_codes if code.strip()]
     if codes and not STEPS[step].accepts_more_candidates:
         raise Invalid(

@@ -13,6 +13,9 @@ Read-only: nothing here writes. What counts as what:
   `exclude_instance_id` (the instance asking).
 - planning in progress: a running instance of a planning process ("planning_review") whose subject is the cadre.
   A review that runs for a whole unit and names cadres only in its data is not seen here.
+- planned for a post (`planned_for_post`, the nomination slip's pool, decision 0121): every cadre with an active
+  entry for the post (any term), whether active and whether holding the post today, with the units
+  `rules.appointment.is_local_source` reads.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workflows.appointment import PROCESS_ID
+from workflows.assignment import path_ancestors
 from workflows.errors import NotFound
 from workflows.models import ProcessInstance, ProcessVersion
 from workflows.registry.models import (
@@ -43,16 +47,18 @@ from workflows.rules.appointment import (
     AppointmentPolicy,
     CandidateFacts,
     DisciplineFact,
+    PlannedCadre,
     PlannedTitle,
     ReappointmentFacts,
     RunningCase,
     months_between,
 )
+from workflows.rules.communes import UnitNode
 from workflows.states import InstanceStatus
 
 PLANNING_PROCESS_IDS: tuple[str, ...] = ("planning_review",)
 
-__all__ = ["PLANNING_PROCESS_IDS", "candidate_facts", "position_label", "reappointment_facts"]
+__all__ = ["PLANNING_PROCESS_IDS", "candidate_facts", "planned_for_post", "position_label", "reappointment_facts"]
 
 
 def position_label(position: Position, unit: OrgUnit) -> str:
@@ -209,3 +215,37 @@ def reappointment_facts(
         health_certificate_on=health_certificate_on,
         head_proposes=head_proposes,
     )
+
+
+def planned_for_post(
+    session: Session, position_id: int, on: date | None = None
+) -> tuple[list[PlannedCadre], dict[int, UnitNode]]:
+    """The cadres the approved plan names for the post (active entries, oldest first, each cadre once) and the units
+    — theirs, the post's and every unit above them — that decide who is the local source; in three statements."""
+    on = on or local_today()
+    holds = (
+        select(CadrePosition.id)
+        .where(
+            CadrePosition.cadre_id == Cadre.id,
+            CadrePosition.position_id == position_id,
+            CadrePosition.started_on <= on,
+            (CadrePosition.ended_on.is_(None)) | (CadrePosition.ended_on > on),
+        )
+        .exists()
+    )
+    rows = session.execute(
+        select(Cadre.code, Cadre.full_name, Cadre.unit_id, Cadre.is_active, holds)
+        .join(PlanningEntry, PlanningEntry.cadre_id == Cadre.id)
+        .where(PlanningEntry.position_id == position_id, PlanningEntry.status == PlanningStatus.ACTIVE)
+        .order_by(PlanningEntry.added_on, PlanningEntry.id)
+    ).all()
+    planned: list[PlannedCadre] = []
+    for code, name, unit_id, is_active, holds_post in rows:  # a cadre planned in two terms is named once
+        if all(cadre.code != code for cadre in planned):
+            planned.append(PlannedCadre(code, name, unit_id, bool(is_active), bool(holds_post)))
+    post_unit = session.scalar(select(Position.unit_id).where(Position.id == position_id))
+    wanted = {cadre.unit_id for cadre in planned if cadre.unit_id is not None} | {post_unit}
+    paths = session.execute(select(OrgUnit.id, OrgUnit.path).where(OrgUnit.id.in_(wanted - {None}))).all()
+    ids = {row.id for row in paths} | {a for row in paths for a in path_ancestors(row.path)}
+    units = session.execute(select(OrgUnit.id, OrgUnit.unit_type, OrgUnit.path).where(OrgUnit.id.in_(ids))).all()
+    return planned, {row.id: UnitNode(row.id, row.unit_type, tuple(path_ancestors(row.path))) for row in units}

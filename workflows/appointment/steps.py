@@ -52,6 +52,9 @@ class StepBallot:
     shows_result_of: str | None = None  # §7: step 3 announces step 2's result
     # The conference summons more than the collective (§3.4 steps 2 and 4), so the collective may be the smaller.
     wider_conference: bool = False
+    # The slip offers the approved plan's people for the post beside the nominee (§3.4 step 2, decision 0121;
+    # `rules.appointment.nomination_pool`, switched off by the policy's `nomination_pool_from_plan`).
+    pool_from_plan: bool = False
 
 
 # Rules per step: domain rules §3.4 (NĐ 170 Đ33 k2, QĐ 105 pattern), §3.5 (Đ33 k3), §3.8 (Đ39), §7.
@@ -62,6 +65,7 @@ STEPS: dict[str, StepBallot] = {
         BallotRules(announce=False),
         accepts_more_candidates=True,
         wider_conference=True,
+        pool_from_plan=True,
     ),
     "ballot_step3": StepBallot(
         "Hội nghị tập thể lãnh đạo (lần 2): giới thiệu nhân sự bổ nhiệm {position}",
@@ -121,7 +125,9 @@ def after_ballot(step: str, tally: Mapping[str, Any], subject_key: str, nominees
     current = tuple(nominees)
     if outcome == Outcome.QUORUM_FAILED:
         return AfterBallot(Next.REPEAT, current)
-    if kind in (StepKind.POOL, StepKind.OPINION):
+    if kind == StepKind.POOL:
+        return AfterBallot(Next.PROCEED, carried_forward(tally, subject_key))
+    if kind == StepKind.OPINION:
         return AfterBallot(Next.PROCEED, current)
     elected = tuple(tally.get("elected") or ())
     if outcome == Outcome.HEAD_DECIDES:
@@ -141,6 +147,19 @@ def after_ballot(step: str, tally: Mapping[str, Any], subject_key: str, nominees
             return AfterBallot(Next.PROCEED, runoff)
         return AfterBallot(Next.STOP, current)
     return AfterBallot(Next.STOP, current)
+
+
+# NĐ 170 Điều 33 k2 step 3 [V] S34, QĐ 105 [P] S43: the leadership nominates from step 2's pool or others qualified.
+def carried_forward(tally: Mapping[str, Any], subject_key: str) -> tuple[str, ...]:
+    """Whom a nomination slip's tally hands to the next conference: the one chosen (most votes above the threshold),
+    else those tied at it for the head, else the top ones carried forward (`runoff`) — then the proposed nominee,
+    if not among them: step 2 decides nothing (it is not announced), so the procedure about the nominee reaches the
+    step that does (decision 0121). A tally without any of these (nobody named) hands on the nominee alone."""
+    result = [*(tally.get("elected") or ()), *(tally.get("head_decides") or ()), *(tally.get("runoff") or ())]
+    keys = list(dict.fromkeys(str(key) for key in result))
+    if subject_key not in keys:
+        keys.append(subject_key)
+    return tuple(keys)
 
 
 def after_head_choice(choice: str | None, subject_key: str) -> Next:

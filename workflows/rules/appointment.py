@@ -65,6 +65,7 @@ __all__ = [
     "CandidateFacts",
     "Confidence",
     "DisciplineFact",
+    "PlannedCadre",
     "PlannedTitle",
     "ReappointmentFacts",
     "ReappointmentPlan",
@@ -83,6 +84,7 @@ __all__ = [
     "local_source_root",
     "months_between",
     "months_to_retirement",
+    "nomination_pool",
     "reappointment_due",
     "reappointment_plan",
     "reappointment_start_date",
@@ -193,6 +195,11 @@ class AppointmentPolicy:
     # committee, front and their offices, one political system under BTV Đảng ủy xã (§0 [V] S54; §9.8 [U]); False,
     # only the post's unit and the units below it. Which pool a province uses is its phân cấp rule [U].
     local_source_whole_commune: bool = True
+    # The expanded leadership's nomination slip (NĐ 170 Điều 33 k2 step 2, one person per post [P]) offers, beside the
+    # proposed nominee, the local-source cadres of the approved plan for the post — only planned people may be
+    # appointed (QĐ 377 Điều 34 [V] S5). Which names the slip prints is [P]: False prints the nominee alone (the
+    # secretary still adds others by code), as before decision 0121.
+    nomination_pool_from_plan: bool = True
     # title_code → rank (larger = more senior) [U]; see DEFAULT_TITLE_RANKS.
     title_ranks: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_TITLE_RANKS))
     # Term of office: 5 years from the decision's effective date, NĐ 170 Điều 28 [V] S39.
@@ -295,6 +302,7 @@ def _policy_problems(values: Mapping[str, Any]) -> list[Problem]:
     flag("allow_missing_annual_grade")
     flag("planning_accepts_equivalent")
     flag("local_source_whole_commune")
+    flag("nomination_pool_from_plan")
     if values["reappointment_min_grade"] not in GRADES:
         problems.append(Problem("must be one of HTXSNV, HTTNV, HTNV, KHTNV", field="reappointment_min_grade"))
     whole_in("health_certificate_valid_months", 1, 60)
@@ -489,6 +497,45 @@ def is_local_source(
         return False
     root = local_source_root(post_unit_id, units, policy)
     return cadre.id == root or root in cadre.ancestors
+
+
+# ---------------------------------------------------------------------------------------------
+# The nomination slip's pool (the expanded leadership, NĐ 170 Điều 33 k2 step 2)
+# ---------------------------------------------------------------------------------------------
+class PlannedCadre(NamedTuple):
+    """A cadre with an active entry of the approved plan for the post, as the slip's pool reads them."""
+
+    code: str
+    name: str
+    unit_id: int | None
+    is_active: bool = True
+    holds_post: bool = False  # already holds the post: planning stops there (decision 0113)
+
+
+# QĐ 377 Điều 34 [V] S5 (only planned people, the local source planned for the title), NĐ 170 Điều 33 k2 step 2 [P]
+def nomination_pool(
+    nominee: tuple[str, str],
+    planned: Iterable[PlannedCadre],
+    post_unit_id: int,
+    units: Mapping[int, UnitNode],
+    policy: AppointmentPolicy = DEFAULT_POLICY,
+) -> list[tuple[str, str]]:
+    """The people the nomination slip names, as (code, name): the proposed nominee first, then — when
+    `policy.nomination_pool_from_plan` — each active local-source cadre planned for the post who does not hold it
+    yet, in the plan's order, each once. A cadre planned from elsewhere stays off: this slip is the local source's
+    (§3.4); the secretary may still add anyone by code."""
+    pool = [nominee]
+    if not policy.nomination_pool_from_plan:
+        return pool
+    seen = {nominee[0]}
+    for cadre in planned:
+        if cadre.code in seen or not cadre.is_active or cadre.holds_post:
+            continue
+        if not is_local_source(cadre.unit_id, post_unit_id, units, policy):
+            continue
+        pool.append((cadre.code, cadre.name))
+        seen.add(cadre.code)
+    return pool
 
 
 # ---------------------------------------------------------------------------------------------
