@@ -32,7 +32,7 @@ from tests.fixtures.appointment import (
 from tests.fixtures.ballots import ballot_tables, user
 from tests.fixtures.inspection import assert_every_export_verifies
 from tests.fixtures.workflow_helpers import WorkflowDriver
-from workflows import clock
+from workflows import ballots, clock
 from workflows.appointment import PROCESS_ID
 from workflows.appointment.service import (
     start_appointment,
@@ -45,7 +45,7 @@ from workflows.db import transaction
 from workflows.deployment.operations import reinstate_process, retire_process
 from workflows.errors import Conflict, Invalid, NotAllowed
 from workflows.instances import load_instance_detail
-from workflows.models import AuditEvent, Notification, ProcessInstance
+from workflows.models import AuditEvent, BallotBox, Notification, ProcessInstance
 from workflows.planning.facts import nomination_facts
 from workflows.registry.models import Cadre, CadrePosition, OrgUnit, PlanningEntry, PlanningStatus, Position
 from workflows.registry.records import (
@@ -894,3 +894,42 @@ def test_a_reappointment_the_head_does_not_propose_needs_the_competent_authority
     data = _data(driver, instance_id)
     assert data["eligibility_failed"] == ["standards"]
     assert {t.task_key for t in driver.open_tasks(instance_id)} == {"exception_final"}
+
+
+def test_a_step2_box_opened_before_the_pool_still_hands_on_its_nominee(
+    driver: WorkflowDriver, session_factory: sessionmaker[Session], world: dict[str, Any]
+) -> None:
+    """Decision 0121: an instance already at step 2 whose box was opened with the nominee alone (as every step-2 box
+    was) is counted and handed on as before, although the plan for the post now holds another local cadre."""
+    members = world["members"]
+    instance_id = start(session_factory, driver.engine, world["post_id"])
+    _to_policy(driver, instance_id)
+    _complete(driver, instance_id, "step1_conference", "personnel1", {"held_on": today_text(), "minutes_summary": "x"})
+    with session_factory() as s, transaction(s):
+        officer = s.scalars(select(Cadre).where(Cadre.code == "CB0001")).one()  # X001: the local source
+        add_planning_entry(s, None, officer, position_id=world["post_id"], term="2021-2026")
+        nominee = s.scalars(select(Cadre).where(Cadre.code == NOMINEE)).one()
+        box = ballots.open_box(
+            s,
+            actor=user(s, "personnel1"),
+            instance_id=instance_id,
+            step_key="ballot_step2",
+            question="Hội nghị tập thể lãnh đạo mở rộng",
+            candidates=[ballots.Candidate(NOMINEE, nominee.full_name)],
+            elector_ids=list(members.values()),
+            members_count=len(members),
+            rules=STEPS["ballot_step2"].rules,
+            wider_conference=True,
+        ).id
+    attend(session_factory, box, members.values())
+    for name in members:
+        vote(session_factory, box, name, YES)
+    close(session_factory, box)
+    _complete(driver, instance_id, "ballot_step2", "personnel1")
+    data = _data(driver, instance_id)
+    assert [n["key"] for n in data["nominees"]] == [NOMINEE] and data["ballot_next"] == "proceed"
+    # The next step's box opens with the nominee: the pool is step 2's alone.
+    step3 = open_ballot(session_factory, driver.engine, instance_id, members.values())
+    with session_factory() as s:
+        stored = s.get(BallotBox, step3)
+        assert stored is not None and [c["key"] for c in stored.candidates] == [NOMINEE]
