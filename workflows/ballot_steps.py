@@ -27,19 +27,22 @@ from sqlalchemy.orm import Session
 from workflows.access import oversees_unit
 from workflows.ballots import MANAGING_ROLES, Candidate, open_box
 from workflows.engine.runtime import ProcessEngine
-from workflows.errors import Conflict, Invalid, NotFound, Problem
+from workflows.errors import Amount, Conflict, Invalid, NotFound, Problem
 from workflows.models import BallotBox, BallotMode, HumanTask, ProcessInstance, ProcessVersion
 from workflows.registry.models import User
-from workflows.rules.ballots import BallotRules
-from workflows.states import InstanceStatus, TaskStatus
+from workflows.registry.voting_bodies import VotingBody, voting_body
+from workflows.rules.ballots import BallotRules, is_own_ballot, outsiders
+from workflows.states import BodyKind, InstanceStatus, TaskStatus
 
 __all__ = [
     "SHARED_NOTE_KEY",
     "USED_BOXES",
     "BallotProcedure",
     "OpenStep",
+    "StepBody",
     "StepConfig",
     "TaskBallot",
+    "body_electors",
     "boxes_of_step",
     "closed_box",
     "current_step",
@@ -47,6 +50,7 @@ __all__ = [
     "open_step_ballot",
     "pending_box",
     "procedure_for",
+    "step_body",
     "step_candidates",
     "step_note_key",
     "task_ballot",
@@ -68,6 +72,10 @@ class StepConfig(Protocol):
     # The conference summons people beyond the collective (expanded leadership, key cadres).
     @property
     def wider_conference(self) -> bool: ...
+
+    # The voting unit's body the step summons (decision 0122), or None.
+    @property
+    def body(self) -> BodyKind | None: ...
 
 
 @dataclass(frozen=True)
@@ -186,6 +194,28 @@ def task_ballot(session: Session, user: User, task: HumanTask, data: Mapping[str
     return TaskBallot(box.id if box is not None else None)
 
 
+@dataclass(frozen=True)
+class StepBody:
+    """The body a ballot step summons in its voting unit: `body` None when the step names none (`kind` None) or the
+    unit has not configured it (decision 0122)."""
+
+    unit_id: int | None
+    kind: BodyKind | None
+    body: VotingBody | None
+
+
+def step_body(session: Session, procedure: BallotProcedure, current: OpenStep) -> StepBody:
+    voting_unit = procedure.voting_unit(current.step, current.data)
+    unit_id = voting_unit if voting_unit is not None else current.instance.unit_id
+    kind = procedure.steps[current.step].body
+    return StepBody(unit_id, kind, voting_body(session, unit_id, kind))
+
+
+def body_electors(body: VotingBody, subject_cadre_id: int | None) -> list[int]:
+    """Whom a body's ballot summons: every active member but the person the procedure is about (who never votes)."""
+    return [m.user_id for m in body.members if not is_own_ballot(m.cadre_id, subject_cadre_id)]
+
+
 def open_step_ballot(
     session: Session,
     engine: ProcessEngine,
@@ -193,18 +223,42 @@ def open_step_ballot(
     *,
     actor: User,
     instance_id: int,
-    elector_ids: Iterable[int],
-    members_count: int,
+    elector_ids: Iterable[int] | None = None,
+    members_count: int | None = None,
     mode: str = BallotMode.ONLINE,
     more_candidates: Sequence[str] = (),
 ) -> BallotBox:
     """Open the box of the ballot step the instance is at. Refused (nothing written) when the procedure is not at a
-    ballot step, when this step already has a box not yet taken into the data, or by `ballots.open_box`."""
+    ballot step, when this step already has a box not yet taken into the data, or by `ballots.open_box`.
+
+    When the step names a body its voting unit has configured (decision 0122), the body decides: every active member
+    but the nominee is summoned and the body's size is the members count. `elector_ids` may then be left out; any
+    given must be the body's members, and a `members_count` given must be its size — an outsider is added to the
+    body by the unit's personnel officer, on the unit's audited page, not at the conference."""
     current = current_step(session, engine, procedure, instance_id)
     step = current.step
     if pending_box(session, current.instance.id, step, current.data) is not None:
         raise Conflict("A ballot for this step is already open or counted; complete the step with its result.")
     config = procedure.steps[step]
+    found = step_body(session, procedure, current)
+    body = found.body
+    if body is not None:
+        problems = [
+            Problem("Not a member of the voting body of this step.", field=f"elector:{user_id}")
+            for user_id in outsiders(body.member_ids, elector_ids or ())
+        ]
+        if members_count is not None and members_count != body.size:
+            problems.append(
+                Problem(
+                    "The voting body has %(members)s members.",
+                    field="members_count",
+                    message_args={"members": Amount(body.size)},
+                )
+            )
+        if problems:
+            raise Invalid("The ballot cannot be opened.", problems)
+        elector_ids = body_electors(body, current.instance.subject_cadre_id)
+        members_count = body.size
     return open_box(
         session,
         actor=actor,
@@ -212,13 +266,14 @@ def open_step_ballot(
         step_key=step,
         question=procedure.question(step, current.data),
         candidates=procedure.candidates(session, step, current.data, more_candidates),
-        elector_ids=elector_ids,
-        members_count=members_count,
+        elector_ids=elector_ids or (),
+        members_count=members_count if members_count is not None else 0,
         rules=config.rules,
         mode=mode,
         unit_id=procedure.voting_unit(step, current.data),
         is_signable=config.is_signable,
         wider_conference=config.wider_conference,
+        body_kind=body.kind if body is not None else None,
     )
 
 

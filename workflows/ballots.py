@@ -201,10 +201,13 @@ def open_box(
     unit_id: int | None = None,
     is_signable: bool = False,
     wider_conference: bool = False,
+    body_kind: str | None = None,
 ) -> BallotBox:
     """A box for one ballot of one step. Electors are the summoned members: users of the voting unit or below it
     (`unit_id`, by default the procedure's unit), never the person the procedure is about. `wider_conference`: the
-    conference summons people beyond the collective, so the collective may be smaller than those summoned."""
+    conference summons people beyond the collective, so the collective may be smaller than those summoned.
+    `body_kind`: the unit's voting body the electors and the members count were taken from (decision 0122), named in
+    the opening's event; None when the secretary chose them."""
     instance = session.get(ProcessInstance, instance_id)
     if instance is None:
         raise NotFound(f"instance {instance_id} does not exist")
@@ -287,6 +290,8 @@ def open_box(
         "mode": box.mode,
         "is_signable": is_signable,
     }
+    if body_kind is not None:
+        payload["body"] = str(body_kind)
     _audit(session, box, actor, "ballot_opened", payload)
     return box
 

@@ -45,6 +45,16 @@ class Outcome(StrEnum):
     ENDED = "ended"  # the model does not say (the result is in the data)
 
 
+class BodyKind(StrEnum):
+    """A unit's voting bodies (domain rules §1, §3.4, §2.3): who a conference of that kind summons. Their make-up is
+    [U] in the rules, so each unit's personnel officer keeps the members (workflows/registry/voting_bodies.py)."""
+
+    LEADERSHIP = "leadership"  # tập thể lãnh đạo (Ban Thường vụ, ban cán sự, lãnh đạo sở, thường trực UBND…)
+    EXPANDED_LEADERSHIP = "expanded_leadership"  # hội nghị tập thể lãnh đạo mở rộng (appointment step 2)
+    KEY_CADRES = "key_cadres"  # hội nghị cán bộ chủ chốt
+    PARTY_COMMITTEE = "party_committee"  # cấp ủy (Ban Chấp hành)
+
+
 class Role(StrEnum):
     """Roles a user holds in an org unit. `head` is the unit head (thủ trưởng), the competent person of a unit."""
 

@@ -15,6 +15,7 @@ from workflows.rules.ballots import (
     Outcome,
     ballot_problems,
     count_ballots,
+    outsiders,
     paper_count_problems,
     quorum_met,
     tally,
@@ -364,3 +365,18 @@ def test_a_conference_nobody_attended_is_a_missed_quorum() -> None:
     """What the box records when nobody came: the same tally as any conference below its quorum, nobody chosen."""
     result = tally(DEFAULT_RULES, ["a"], {}, members=5, summoned=5, present=0, issued=0, returned=0, valid=0)
     assert result.outcome == Outcome.QUORUM_FAILED and not result.is_quorum_met and result.elected == ()
+
+
+@pytest.mark.parametrize(
+    ("allowed", "chosen", "refused"),
+    [
+        ([1, 2, 3], [1, 2, 3], []),
+        ([1, 2, 3], [], []),
+        ([1, 2, 3], [3, 1], []),
+        ([1, 2, 3], [4, 1, 4], [4]),
+        ([], [2, 1], [1, 2]),
+    ],
+)
+def test_only_the_bodys_members_are_summoned(allowed: list[int], chosen: list[int], refused: list[int]) -> None:
+    """Decision 0122: a kept body summons its own members; anyone else is named, once, in order."""
+    assert outsiders(allowed, chosen) == refused

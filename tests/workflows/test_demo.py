@@ -33,6 +33,7 @@ from workflows.evaluation.opening import open_for_cadres, plan_month
 from workflows.models import AuditEvent
 from workflows.registry.demo import (
     COLLECTIVE_LOGINS,
+    DEMO_BODY_LOGINS,
     LOGINS,
     PLANNING_TERM,
     PROVINCE_LOGINS,
@@ -52,10 +53,11 @@ from workflows.registry.models import (
     User,
 )
 from workflows.registry.passwords import verify_password
+from workflows.registry.voting_bodies import voting_body
 from workflows.rules.appointment import RULE_ANNUAL_GRADE, RuleResult, check_eligibility, is_eligible
 from workflows.rules.evaluation import EvaluationPolicy
 from workflows.rules.retirement import age_in_months, months_until_retirement, retirement_date
-from workflows.states import Role
+from workflows.states import BodyKind, Role
 
 TODAY = date(2026, 11, 22)
 SMALL = 300
@@ -347,6 +349,12 @@ def test_the_existing_logins_still_work_and_new_ones_are_added(session_factory: 
                 .where(CadrePosition.cadre_id == user.cadre_id)
             ).all()
             assert login.seat[1] in held
+        # The demo's appointment to a post of Ủy ban nhân dân xã An Phú summons its kept bodies (decision 0122).
+        committee = s.scalars(select(OrgUnit.id).where(OrgUnit.code == "X001-UB")).one()
+        for kind in (BodyKind.LEADERSHIP, BodyKind.EXPANDED_LEADERSHIP, BodyKind.KEY_CADRES):
+            body = voting_body(s, committee, kind)
+            assert body is not None and body.member_ids == {users[n].id for n in DEMO_BODY_LOGINS}
+        assert voting_body(s, committee, BodyKind.PARTY_COMMITTEE) is None
         assert verify_chains(s).ok
 
 

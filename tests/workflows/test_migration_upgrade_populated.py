@@ -13,7 +13,9 @@ import pytest
 from alembic import command
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, text
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
 from tests.fixtures.workflow_helpers import WorkflowDriver
@@ -129,3 +131,43 @@ def test_drafts_left_behind_by_closed_tasks_are_removed_and_new_ones_go_with_the
     assert driver.drafts() == {review: "open"}
     driver.complete("supervisor1", review, {"decision": "approve"})
     assert driver.drafts() == {}
+
+
+BEFORE_VOTING_BODIES = "e2b9c4d7a810"  # before a unit kept its voting bodies (a6c2e8f4b913, decision 0122)
+
+
+def test_voting_bodies_are_added_empty_and_taken_away_on_the_way_back(own_engine: Engine) -> None:
+    _run(own_engine, command.upgrade, BEFORE_VOTING_BODIES)
+    factory = sessionmaker(bind=own_engine, expire_on_commit=False)
+    with own_engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO org_units (id, code, name, unit_type, path, is_active, created_dt) "
+                "VALUES (1, 'T01', 'Tỉnh', 'province', '/', true, '2026-01-01')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO users (id, username, full_name, password_hash, unit_id, is_active, locale, "
+                "notify_by_email, must_change_password, created_dt) "
+                "VALUES (1, 'head1', 'Phạm Quốc Dũng', 'x', 1, true, 'vi', true, false, '2026-01-01')"
+            )
+        )
+    upgrade(own_engine)
+    assert current_revision(own_engine) == "a6c2e8f4b913"
+    member = (
+        "INSERT INTO voting_body_members (unit_id, body_kind, user_id, added_dt) "
+        "VALUES (1, 'leadership', 1, '2026-12-06')"
+    )
+    with own_engine.begin() as conn:
+        assert conn.execute(text("SELECT count(*) FROM voting_body_members")).scalar_one() == 0
+        conn.execute(text(member))
+    with pytest.raises(IntegrityError), own_engine.begin() as conn:  # one row per member of a body
+        conn.execute(text(member))
+    _run(own_engine, command.downgrade, BEFORE_VOTING_BODIES)
+    with factory() as session:
+        assert "voting_body_members" not in sa_inspect(session.connection()).get_table_names()
+        assert session.execute(text("SELECT username FROM users")).scalar_one() == "head1"
+    upgrade(own_engine)
+    with own_engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM voting_body_members")).scalar_one() == 0

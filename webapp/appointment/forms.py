@@ -35,7 +35,23 @@ class StartForm(Form):
     )
 
 
-class OpenBallotForm(Form):
+class OpenBodyBallotForm(Form):
+    """Opening the ballot of a step whose voting body the unit keeps (decision 0122): the body summons, so the
+    secretary chooses only how the ballot is cast and who else is nominated."""
+
+    mode = RadioField(
+        _l("Ballots"),
+        choices=[SelectChoice(BallotMode.ONLINE, _l("Online")), SelectChoice(BallotMode.PAPER, _l("Paper ballots"))],
+        default=BallotMode.ONLINE,
+        validators=[InputRequired()],
+    )
+    more_candidates = StringField(
+        _l("Other people nominated (cadre codes, comma-separated)"),
+        validators=[Optional(), Length(max=MAX_NOMINATED, message=_NOMINATED_TOO_LONG)],
+    )
+
+
+class OpenBallotForm(OpenBodyBallotForm):
     electors = SelectMultipleField(
         _l("Members summoned"),
         coerce=int,
@@ -48,14 +64,4 @@ class OpenBallotForm(Form):
         _l("Members of the collective"),
         validators=[InputRequired(_l("Enter the number of members.")), NumberRange(1, MAX_MEMBERS, _MEMBERS_RANGE)],
         message=_MEMBERS_RANGE,
-    )
-    mode = RadioField(
-        _l("Ballots"),
-        choices=[SelectChoice(BallotMode.ONLINE, _l("Online")), SelectChoice(BallotMode.PAPER, _l("Paper ballots"))],
-        default=BallotMode.ONLINE,
-        validators=[InputRequired()],
-    )
-    more_candidates = StringField(
-        _l("Other people nominated (cadre codes, comma-separated)"),
-        validators=[Optional(), Length(max=MAX_NOMINATED, message=_NOMINATED_TOO_LONG)],
     )

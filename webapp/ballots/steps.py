@@ -12,15 +12,25 @@ from flask_login import current_user
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
-from webapp.appointment.forms import OpenBallotForm
+from webapp.appointment.forms import OpenBallotForm, OpenBodyBallotForm
 from webapp.extensions import db
 from webapp.http import act, problem_text, process_engine, status_for, translated
+from webapp.units.voting_bodies import BODY_LABELS
 from workflows.access import OVERSEEING_ROLES, in_subtree, oversees_unit
-from workflows.ballot_steps import BallotProcedure, current_step, open_ballot_task, open_step_ballot, step_candidates
+from workflows.ballot_steps import (
+    BallotProcedure,
+    body_electors,
+    current_step,
+    open_ballot_task,
+    open_step_ballot,
+    step_body,
+    step_candidates,
+)
 from workflows.ballots import MANAGING_ROLES
 from workflows.errors import Invalid, WorkflowError
 from workflows.models import ProcessInstance
 from workflows.registry.models import Cadre, OrgUnit, User
+from workflows.registry.voting_bodies import can_edit_voting_bodies
 from workflows.rules.ballots import is_own_ballot
 
 __all__ = ["load_instance", "messages", "open_ballot_page"]
@@ -70,22 +80,30 @@ def _members(unit_id: int | None, subject_cadre_id: int | None) -> list[User]:
 
 
 def open_ballot_page(instance: ProcessInstance, procedure: BallotProcedure) -> Any:
+    """When the step's voting body is configured (decision 0122) its members are summoned and counted, and the page
+    lists them; otherwise the secretary ticks the electors and types the members count, and the page says that the
+    body is not configured (linking to its page for whom may keep it)."""
     task = open_ballot_task(db.session, instance.id, procedure.steps)
     context: dict[str, Any] = {"instance": instance, "task": task, "form": None, "errors": [], "nominee": None}
     if task is None:
         return render_template("appointment/ballot.html", **context), 409
     step = current_step(db.session, process_engine(), procedure, instance.id)
-    voting_unit = procedure.voting_unit(task.task_key, step.data)
-    form = OpenBallotForm()
-    electors_unit_id = voting_unit if voting_unit is not None else instance.unit_id
-    members = _members(electors_unit_id, instance.subject_cadre_id)
-    # An empty list says why: the electors are the users of this unit and the units under it.
-    electors_unit = db.session.get(OrgUnit, electors_unit_id) if electors_unit_id is not None and not members else None
-    form.electors.choices = [SelectChoice(member.id, member.full_name) for member in members]
+    found = step_body(db.session, procedure, step)
+    body = found.body
+    form: OpenBodyBallotForm = OpenBodyBallotForm() if body is not None else OpenBallotForm()
+    members: list[User] = []
+    electors_unit = None
+    if isinstance(form, OpenBallotForm):
+        members = _members(found.unit_id, instance.subject_cadre_id)
+        # An empty list says why: the electors are the users of this unit and the units under it.
+        electors_unit = db.session.get(OrgUnit, found.unit_id) if found.unit_id is not None and not members else None
+        form.electors.choices = [SelectChoice(member.id, member.full_name) for member in members]
     errors: list[str] = []
     status = 200
     if form.validate_on_submit():
         more = [code for code in (form.more_candidates.data or "").split(",") if code.strip()]
+        chosen = (form.electors.data or []) if isinstance(form, OpenBallotForm) else None
+        count = (form.members_count.data or 0) if isinstance(form, OpenBallotForm) else None
         try:
             box = act(
                 lambda: open_step_ballot(
@@ -94,15 +112,15 @@ def open_ballot_page(instance: ProcessInstance, procedure: BallotProcedure) -> A
                     procedure,
                     actor=current_user,
                     instance_id=instance.id,
-                    elector_ids=form.electors.data or [],
-                    members_count=form.members_count.data or 0,
+                    elector_ids=chosen,
+                    members_count=count,
                     mode=form.mode.data or "",
                     more_candidates=more,
                 )
             )
         except WorkflowError as error:
             errors, status = messages(error), status_for(error)
-            if isinstance(error, Invalid):
+            if isinstance(error, Invalid) and isinstance(form, OpenBallotForm):
                 for problem in error.problems:  # a count the service refused is shown at its field
                     if problem.field == "members_count":
                         form.members_count.errors = [*form.members_count.errors, problem_text(problem)]
@@ -112,6 +130,18 @@ def open_ballot_page(instance: ProcessInstance, procedure: BallotProcedure) -> A
     elif form.is_submitted():
         errors, status = [_("Check the fields marked below.")], 422
     nominee = db.session.get(Cadre, instance.subject_cadre_id) if instance.subject_cadre_id else None
-    candidates = step_candidates(db.session, procedure, step)
-    context.update(form=form, errors=errors, nominee=nominee, electors_unit=electors_unit, candidates=candidates)
+    summoned = set(body_electors(body, instance.subject_cadre_id)) if body is not None else set()
+    context.update(
+        form=form,
+        errors=errors,
+        nominee=nominee,
+        electors_unit=electors_unit,
+        candidates=step_candidates(db.session, procedure, step),
+        body=body,
+        body_kind=found.kind,
+        body_labels=BODY_LABELS,
+        body_unit=db.session.get(OrgUnit, found.unit_id) if found.kind is not None and found.unit_id else None,
+        body_summoned=summoned,
+        may_edit_body=found.unit_id is not None and can_edit_voting_bodies(db.session, current_user, found.unit_id),
+    )
     return render_template("appointment/ballot.html", **context), status

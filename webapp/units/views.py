@@ -13,19 +13,30 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
+from wtforms.fields.choices import SelectChoice
 
 from webapp.extensions import db
-from webapp.http import act, refusal_on_fields
+from webapp.http import act, problem_text, refusal_on_fields, status_for, translated
 from webapp.query_args import parse_id
 from webapp.start_form import unit_tree
 from webapp.units import unit_policy
 from webapp.units.forms import MergeForm, NewUnitForm, UnitForm
+from webapp.units.voting_bodies import BODY_HELP, BODY_LABELS, VotingBodyForm
 from workflows.access import visible_units
 from workflows.errors import Invalid, NotAllowed, NotFound, WorkflowError
 from workflows.models import AuditEvent
-from workflows.registry.models import Cadre, OrgUnit, UnitType
+from workflows.registry.models import Cadre, OrgUnit, UnitType, User
 from workflows.registry.units import UnitEvent, can_manage_unit, create_unit, merge_unit, org_unit_chain, update_unit
+from workflows.registry.voting_bodies import (
+    BODY_CHANGED,
+    body_candidates,
+    body_kind,
+    can_edit_voting_bodies,
+    set_body_members,
+    voting_bodies,
+)
 from workflows.rules.units import UnitPolicy, child_types
+from workflows.states import BodyKind
 
 bp = Blueprint("units", __name__, url_prefix="/units")
 
@@ -46,6 +57,7 @@ EVENT_LABELS = {
     UnitEvent.CREATED: _l("Created"),
     UnitEvent.UPDATED: _l("Changed"),
     UnitEvent.MERGED: _l("Merged"),
+    BODY_CHANGED: _l("Voting body changed"),
 }
 
 
@@ -154,6 +166,7 @@ def _render_unit(
         problems=problems,
         history=_history(unit.id),
         event_labels=EVENT_LABELS,
+        body_labels=BODY_LABELS,
         types=UNIT_TYPES,
         names={u.id: u.name for u in units},
         can_manage=can_manage_unit(db.session, current_user, unit.id),
@@ -293,3 +306,82 @@ def new() -> Any:
         holds_nothing=parent is not None and not form.unit_type.choices,
     )
     return page, 422 if request.method == "POST" else 200
+
+
+# -- voting bodies (decision 0122) --------------------------------------------------------------------------------
+
+
+def _messages(error: WorkflowError) -> list[str]:
+    found = [translated(error)]
+    if isinstance(error, Invalid):
+        found += [problem_text(problem) for problem in error.problems]
+    return found
+
+
+def _body_forms(unit: OrgUnit, candidates: list[User]) -> dict[BodyKind, VotingBodyForm]:
+    choices = [SelectChoice(user.id, user.full_name) for user in candidates]
+    forms = {}
+    for kind in BodyKind:
+        form = VotingBodyForm(prefix=str(kind), formdata=None)
+        form.members.choices = choices
+        forms[kind] = form
+    return forms
+
+
+def _render_bodies(unit: OrgUnit, forms: dict[BodyKind, VotingBodyForm], problems: list[str], status: int = 200) -> Any:
+    bodies = voting_bodies(db.session, unit.id)
+    for kind, form in forms.items():
+        if form.members.data is None:
+            form.members.data = [member.user_id for member in bodies[kind]]
+    page = render_template(
+        "units/voting_bodies.html",
+        unit=unit,
+        forms=forms,
+        bodies=bodies,
+        labels=BODY_LABELS,
+        help=BODY_HELP,
+        problems=problems,
+        can_edit=unit.is_active and can_edit_voting_bodies(db.session, current_user, unit.id),
+    )
+    return page, status
+
+
+@bp.get("/<int:unit_id>/voting-bodies")
+@login_required
+def voting_bodies_page(unit_id: int) -> Any:
+    unit, _units = _in_scope(unit_id)
+    return _render_bodies(unit, _body_forms(unit, body_candidates(db.session, unit.id)), [])
+
+
+@bp.post("/<int:unit_id>/voting-bodies/<kind>")
+@login_required
+def save_voting_body(unit_id: int, kind: str) -> Any:
+    unit, _units = _in_scope(unit_id)
+    body = body_kind(kind)
+    if body is None:
+        abort(404)
+    if not can_edit_voting_bodies(db.session, current_user, unit.id):
+        abort(403)
+    forms = _body_forms(unit, body_candidates(db.session, unit.id))
+    form = VotingBodyForm(prefix=str(body))
+    form.members.choices = forms[body].members.choices
+    forms[body] = form
+    if not form.validate_on_submit():
+        if form.csrf_token.errors:
+            return _render_bodies(unit, forms, [_("The form has expired; please try again.")], 400)
+        form.members.errors = [_("Choose members from the list.")]
+        return _render_bodies(unit, forms, [_("The voting body was not saved.")], 422)
+    chosen = list(form.members.data or [])
+    try:
+        change = act(lambda: set_body_members(db.session, current_user, unit.id, body, chosen))
+    except WorkflowError as error:
+        db.session.expire_all()
+        return _render_bodies(unit, forms, _messages(error), status_for(error))
+    if change.is_change:
+        flash(
+            _("%(body)s saved: %(count)d members.", body=BODY_LABELS[body], count=change.size),
+            "success",
+        )
+    else:
+        flash(_("Nothing changed."), "info")
+    return redirect(url_for("units.voting_bodies_page", unit_id=unit.id) + f"#body-{body}")

@@ -147,12 +147,13 @@ def open_step_ballot(
     *,
     actor: User,
     instance_id: int,
-    elector_ids: Iterable[int],
-    members_count: int,
+    elector_ids: Iterable[int] | None = None,
+    members_count: int | None = None,
     mode: str = BallotMode.ONLINE,
     more_candidates: Sequence[str] = (),
 ) -> BallotBox:
-    """Open the box of the ballot step the appointment is at (`ballot_steps.open_step_ballot`)."""
+    """Open the box of the ballot step the appointment is at (`ballot_steps.open_step_ballot`; a kept voting body
+    summons itself, decision 0122)."""
     return ballot_steps.open_step_ballot(
         session,
         engine,

@@ -18,6 +18,7 @@ from workflows.rules.appointment import DEFAULT_POLICY, AppointmentPolicy
 from workflows.rules.appointment import Confidence as Confidence  # re-exported: the confidence step's levels
 from workflows.rules.appointment import confidence_level as rules_confidence_level
 from workflows.rules.ballots import BallotRules, Denominator, Outcome
+from workflows.states import BodyKind
 
 
 class StepKind(StrEnum):
@@ -55,6 +56,9 @@ class StepBallot:
     # The slip offers the approved plan's people for the post beside the nominee (§3.4 step 2, decision 0121;
     # `rules.appointment.nomination_pool`, switched off by the policy's `nomination_pool_from_plan`).
     pool_from_plan: bool = False
+    # The voting unit's body the step summons (decision 0122): its members are the electors and its size the members
+    # count; None, or a body the unit has not configured: the secretary chooses as before.
+    body: BodyKind | None = None
 
 
 # Rules per step: domain rules §3.4 (NĐ 170 Đ33 k2, QĐ 105 pattern), §3.5 (Đ33 k3), §3.8 (Đ39), §7.
@@ -66,6 +70,7 @@ STEPS: dict[str, StepBallot] = {
         accepts_more_candidates=True,
         wider_conference=True,
         pool_from_plan=True,
+        body=BodyKind.EXPANDED_LEADERSHIP,
     ),
     "ballot_step3": StepBallot(
         "Hội nghị tập thể lãnh đạo (lần 2): giới thiệu nhân sự bổ nhiệm {position}",
@@ -73,6 +78,7 @@ STEPS: dict[str, StepBallot] = {
         BallotRules(announce=True),
         accepts_more_candidates=True,
         shows_result_of="ballot_step2",
+        body=BodyKind.LEADERSHIP,
     ),
     "ballot_step4": StepBallot(
         "Hội nghị cán bộ chủ chốt: lấy ý kiến về nhân sự bổ nhiệm {position}",
@@ -80,28 +86,33 @@ STEPS: dict[str, StepBallot] = {
         BallotRules(seats=None, runoff_size=0, head_decides_at_threshold=False, announce=False),
         is_signable=True,
         wider_conference=True,
+        body=BodyKind.KEY_CADRES,
     ),
     "ballot_step5": StepBallot(
         "Hội nghị tập thể lãnh đạo (lần 3): biểu quyết bổ nhiệm {position}",
         StepKind.FINAL,
         BallotRules(denominator=Denominator.MEMBERS, runoff_size=0, announce=False),
+        body=BodyKind.LEADERSHIP,
     ),
     "ballot_sending_unit": StepBallot(
         "Tập thể lãnh đạo nơi cán bộ đang công tác: lấy phiếu về việc bổ nhiệm {position}",
         StepKind.FINAL,
         BallotRules(denominator=Denominator.SUMMONED, runoff_size=0, announce=False),
         voting_unit=VotingUnit.CADRE,
+        body=BodyKind.LEADERSHIP,
     ),
     "ballot_confidence": StepBallot(
         "Hội nghị cán bộ chủ chốt: tín nhiệm bổ nhiệm lại {position}",
         StepKind.OPINION,
         BallotRules(seats=None, runoff_size=0, head_decides_at_threshold=False, announce=False),
         wider_conference=True,
+        body=BodyKind.KEY_CADRES,
     ),
     "ballot_reappointment": StepBallot(
         "Tập thể lãnh đạo biểu quyết bổ nhiệm lại {position}",
         StepKind.FINAL,
         BallotRules(denominator=Denominator.MEMBERS, runoff_size=0, announce=False),
+        body=BodyKind.LEADERSHIP,
     ),
 }
 

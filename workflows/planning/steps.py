@@ -20,6 +20,7 @@ from enum import StrEnum
 from typing import Any
 
 from workflows.rules.ballots import BallotRules, Denominator, Outcome
+from workflows.states import BodyKind
 
 __all__ = [
     "COMMITTEE_TITLE_CODES",
@@ -54,6 +55,7 @@ class PlanningStep:
     rules: BallotRules
     is_signable: bool = False
     wider_conference: bool = False  # the key cadres conference summons more than the collective
+    body: BodyKind | None = None  # the voting unit's body the step summons (decision 0122)
 
 
 # QĐ 377-QĐ/TW (domain rules §2.3): > 50% of the members of the collective / the committee [V]; the quorum (2/3 of
@@ -65,16 +67,19 @@ STEPS: dict[str, PlanningStep] = {
         StepKind.REFERENCE,
         BallotRules(denominator=Denominator.SUMMONED, **_EACH_ON_ITS_OWN),  # type: ignore[arg-type]
         wider_conference=True,
+        body=BodyKind.KEY_CADRES,
     ),
     "ballot_leadership": PlanningStep(
         "Tập thể lãnh đạo: giới thiệu nhân sự quy hoạch {scope}",
         StepKind.NOMINATE,
         BallotRules(denominator=Denominator.MEMBERS, **_EACH_ON_ITS_OWN),  # type: ignore[arg-type]
+        body=BodyKind.LEADERSHIP,
     ),
     "ballot_committee": PlanningStep(
         "Cấp ủy: biểu quyết quy hoạch chức danh cấp ủy {scope}",
         StepKind.COMMITTEE,
         BallotRules(denominator=Denominator.MEMBERS, **_EACH_ON_ITS_OWN),  # type: ignore[arg-type]
+        body=BodyKind.PARTY_COMMITTEE,
     ),
 }
 

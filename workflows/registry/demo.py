@@ -77,8 +77,9 @@ from workflows.registry.records import (
     cadre_chain,
     local_today,
 )
+from workflows.registry.voting_bodies import seed_voting_body
 from workflows.rules.retirement import add_months, age_in_months, required_age_months, retirement_date
-from workflows.states import Role
+from workflows.states import BodyKind, Role
 
 DEMO_PASSWORD = "demo"  # noqa: S105  (demo data only; printed by `make run`)
 
@@ -1019,6 +1020,7 @@ def load_demo_province(
     if added["audit_events"] >= CHUNK:
         _refresh_statistics(session, (AuditEvent, AuditChain))
     logins = _add_province_logins(session, unit_ids, position_ids, added)
+    _add_voting_bodies(session, unit_ids, added)
     if added:
         payload = {
             "province": PROVINCE_CODE,
@@ -1587,6 +1589,24 @@ def _add_province_logins(
         code = session.scalar(select(Cadre.code).where(Cadre.id == user.cadre_id)) if user.cadre_id else None
         logins.append(DemoLogin(login.username, user.full_name, login.unit_code, login.roles, code, login.description))
     return tuple(logins)
+
+
+# The bodies a demo ballot summons (decision 0122): an appointment to a post of Ủy ban nhân dân xã An Phú holds its
+# conferences there, and the demo has four logins among its leaders, so each body of that committee is these four.
+DEMO_BODY_UNIT = "X001-UB"
+DEMO_BODY_LOGINS = ("supervisor4", "head4", "head5", "head6")
+DEMO_BODIES = (BodyKind.LEADERSHIP, BodyKind.EXPANDED_LEADERSHIP, BodyKind.KEY_CADRES)
+
+
+def _add_voting_bodies(session: Session, unit_ids: dict[str, int], added: Counter[str]) -> None:
+    """The demo committee's voting bodies, from the collective's logins; a body already kept is left alone."""
+    users = list(session.scalars(select(User).where(User.username.in_(DEMO_BODY_LOGINS))))
+    unit_id = unit_ids.get(DEMO_BODY_UNIT)
+    if unit_id is None or not users:
+        return
+    for kind in DEMO_BODIES:
+        if seed_voting_body(session, unit_id, kind, users):
+            added["voting_body_members"] += len(users)
 
 
 def _percent(part: int, whole: int) -> float:

@@ -379,3 +379,17 @@ class LoginAttempt(Base):
     remote_addr: Mapped[str | None] = mapped_column(String(64))
     attempted_dt: Mapped[datetime] = mapped_column(DateTime, default=utcnow_naive)
     succeeded: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class VotingBodyMember(Base):
+    """A member of one of a unit's voting bodies (`BodyKind`): whom a ballot of that body summons, and how many the
+    rules count as its members (decision 0122). Kept by the unit's personnel officer or administrator; each change
+    is an event on the unit's audit chain."""
+
+    __tablename__ = "voting_body_members"
+
+    unit_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"), primary_key=True)
+    body_kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True, index=True)
+    added_dt: Mapped[datetime] = mapped_column(DateTime, default=utcnow_naive)
+    added_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

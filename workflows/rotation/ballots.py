@@ -20,6 +20,7 @@ from workflows.ballots import Candidate
 from workflows.errors import Invalid, Problem
 from workflows.rotation import PROCESS_ID
 from workflows.rules.ballots import BallotRules, Denominator, Outcome
+from workflows.states import BodyKind
 
 __all__ = ["ROTATION_BALLOTS", "STEPS", "after_collective_ballot", "take_tally"]
 
@@ -29,6 +30,7 @@ STEPS: dict[str, StepBallot] = {
         "Tập thể lãnh đạo biểu quyết luân chuyển, bổ nhiệm {cadre} giữ chức vụ {position}",
         StepKind.FINAL,
         BallotRules(denominator=Denominator.MEMBERS, runoff_size=0, head_decides_at_threshold=False, announce=False),
+        body=BodyKind.LEADERSHIP,
     ),
 }
 

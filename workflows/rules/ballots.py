@@ -42,6 +42,7 @@ __all__ = [
     "is_own_ballot",
     "members_count_problems",
     "nobody_attended_problems",
+    "outsiders",
     "paper_count_problems",
     "quorum_met",
     "tally",
@@ -226,6 +227,15 @@ def members_count_problems(*, members: int, summoned: int, wider_conference: boo
             message_args={"members": Amount(members), "summoned": Amount(summoned)},
         )
     ]
+
+
+# A body's conference summons its members (NĐ 170 Đ33 k2, k3: "tổng số thành viên", "tổng số người được triệu tập");
+# who sits on a body is [U] (domain rules §1, §3.4), so the unit keeps it and nobody outside it is summoned
+# (decision 0122).
+def outsiders(allowed: Iterable[int], chosen: Iterable[int]) -> list[int]:
+    """The chosen ids that are not among the allowed, in order: whom a body's ballot or the body itself refuses."""
+    members = set(allowed)
+    return sorted({value for value in chosen if value not in members})
 
 
 def ballot_problems(rules: BallotRules, candidates: Sequence[str], contents: Mapping[str, Any]) -> list[Problem]:
