@@ -3,6 +3,7 @@ diagram information, Vietnamese names on what people see, lanes named after role
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -74,3 +75,22 @@ def test_each_model_validates_and_draws(path: Path) -> None:
     for process in root.iter(f"{{{BPMN}}}process"):
         svg = render_svg(path.read_bytes(), process.get("id", ""), {})
         assert svg.startswith("<svg")
+
+
+# A person's step that calls itself automatic misleads: the people on it decide (decision 0120). The system may mark
+# proposals in advance, but the name says what the person does.
+AUTOMATIC = ("tự động", "máy ")
+
+
+@pytest.mark.parametrize("path", MODELS, ids=[p.name for p in MODELS])
+def test_a_persons_step_does_not_call_itself_automatic(path: Path) -> None:
+    root = etree.parse(str(path)).getroot()
+    for task in root.iter(f"{{{BPMN}}}userTask"):
+        name = (task.get("name") or "").lower()
+        assert not any(word in name for word in AUTOMATIC), f"{task.get('id')}: {task.get('name')!r}"
+
+
+def test_each_forms_title_does_not_call_it_automatic() -> None:
+    for form in sorted((ROOT / "forms").glob("*.json")):
+        title = str(json.loads(form.read_text(encoding="utf-8")).get("title") or "").lower()
+        assert "tự động" not in title, form.name
