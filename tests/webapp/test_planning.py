@@ -571,3 +571,18 @@ def test_the_instance_page_shows_no_internal_key_of_a_planning_reviews_data(
     assert not doc.xpath('//details[contains(@class, "technical-data")]')
     for key in ("planning_key", "unit_id", "authority_unit_id"):
         assert f'data-key="{key}"' not in page, key
+
+
+def test_each_step_shows_its_deadline_in_the_inbox_and_on_its_page(
+    app: Flask, auth: AuthActions, driver: WorkflowDriver, world: dict[str, Any]
+) -> None:
+    """Decision 0120: a planning step opens with its deadline, shown as the evaluation's are."""
+    instance_id = _instance_id(_start(auth))
+    task = driver.task(instance_id, "screening")
+    assert task.due_dt is not None
+    shown = app.jinja_env.filters["localdatetime"](task.due_dt)
+    assert shown.endswith("23:59")  # the end of the working day, Vietnam's time
+    inbox = auth.client.get("/inbox?scope=group").get_data(as_text=True)
+    assert f'<time datetime="{task.due_dt.isoformat()}Z">{shown}</time>' in inbox
+    page = auth.client.get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert f"<dt>Hạn xử lý</dt><dd>{shown}</dd>" in page

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import pytest
@@ -20,6 +20,7 @@ from tests.fixtures.appointment import (
     add_commune_pc_post,
     attend,
     close,
+    deploy_appointment_version,
     deploy_shared_ballot_form_version,
     open_ballot,
     recent,
@@ -44,11 +45,14 @@ from workflows.audit import verify_chains
 from workflows.db import transaction
 from workflows.deployment.operations import reinstate_process, retire_process
 from workflows.errors import Conflict, Invalid, NotAllowed
+from workflows.inbox import InboxFilters, inbox_page
 from workflows.instances import load_instance_detail
 from workflows.models import AuditEvent, BallotBox, Notification, ProcessInstance
 from workflows.planning.facts import nomination_facts
+from workflows.production.figures import read_figures
 from workflows.registry.models import Cadre, CadrePosition, OrgUnit, PlanningEntry, PlanningStatus, Position
 from workflows.registry.records import (
+    VIETNAM_TZ,
     add_planning_entry,
     add_position,
     cadre_chain,
@@ -58,6 +62,7 @@ from workflows.registry.records import (
 from workflows.rules.appointment import REAPPOINTMENT_RULES, AppointmentPolicy
 from workflows.rules.ballots import CandidateCount, tally
 from workflows.rules.planning import RULE_TITLES_PER_CADRE, check_nomination
+from workflows.rules.workdays import DEFAULT_CALENDAR
 from workflows.states import InstanceStatus
 from workflows.timers import run_due_timers
 
@@ -933,3 +938,100 @@ def test_a_step2_box_opened_before_the_pool_still_hands_on_its_nominee(
     with session_factory() as s:
         stored = s.get(BallotBox, step3)
         assert stored is not None and [c["key"] for c in stored.candidates] == [NOMINEE]
+
+
+# -- each step's deadline (decision 0120) -------------------------------------------------------------------------
+
+
+def _end_of_working_day(start_day: date, working_days: int) -> datetime:
+    """What the inbox stores: the end of that working day in Vietnam's time, as naive UTC."""
+    day = DEFAULT_CALENDAR.add_working_days(start_day, working_days)
+    return datetime.combine(day, time(23, 59, 59), VIETNAM_TZ).astimezone(UTC).replace(tzinfo=None)
+
+
+def _naive_utc(iso: str) -> datetime:
+    return datetime.fromisoformat(iso).astimezone(UTC).replace(tzinfo=None)
+
+
+def test_each_step_is_due_its_working_days_after_it_opens(
+    driver: WorkflowDriver, session_factory: sessionmaker[Session], world: dict[str, Any]
+) -> None:
+    instance_id = start(session_factory, driver.engine, world["post_id"])
+    today = local_today()
+    eligibility = driver.task(instance_id, "eligibility_policy")
+    assert (eligibility.due_dt, eligibility.assignment_problem) == (_end_of_working_day(today, 5), None)
+    _complete(driver, instance_id, "eligibility_policy", "personnel1", {"dossier_received_on": today_text()})
+    # The policy keeps its own 15 working days (its boundary timer), the [V] rule.
+    assert driver.task(instance_id, "policy_decision").due_dt == _naive_utc(
+        _data(driver, instance_id)["deadline_policy"]
+    )
+    clock.set_now(clock.now() + timedelta(days=7))  # the step opens a week later: its days count from then
+    opened_on = local_today()
+    _complete(driver, instance_id, "policy_decision", "leader1", {"policy_decision": "approve"})
+    conference = driver.task(instance_id, "step1_conference")
+    assert (conference.due_dt, conference.assignment_problem) == (_end_of_working_day(opened_on, 5), None)
+
+
+def test_no_step_after_the_policy_is_due_after_the_30_working_days(
+    driver: WorkflowDriver, session_factory: sessionmaker[Session], world: dict[str, Any]
+) -> None:
+    policy = AppointmentPolicy.from_mapping({"step_working_days": {"step1_conference": 45}})
+    with session_factory() as s, transaction(s):
+        instance_id = start_appointment(
+            s, driver.engine, actor=user(s, "personnel1"), cadre_code=NOMINEE, position_id=world["post_id"],
+            source="internal", policy=policy,
+        ).id  # fmt: skip
+    _to_policy(driver, instance_id)
+    deadline_process = _naive_utc(_data(driver, instance_id)["deadline_process"])
+    assert driver.task(instance_id, "step1_conference").due_dt == deadline_process
+    assert deadline_process < _end_of_working_day(local_today(), 45)
+
+
+def test_a_reappointments_steps_are_due_before_the_last_day_for_the_decision(
+    driver: WorkflowDriver, session_factory: sessionmaker[Session], world: dict[str, Any]
+) -> None:
+    today = local_today()
+    _nominee_term_ends(session_factory, world, today + timedelta(days=8))
+    [started] = start_due_reappointments(session_factory, driver.engine, today=today)
+    last_day = _naive_utc(_data(driver, started.instance_id)["deadline_reappointment"])
+    report = driver.task(started.instance_id, "self_report")
+    assert report.due_dt == last_day < _end_of_working_day(today, 10)
+
+
+def test_an_overdue_step_counts_as_overdue(
+    driver: WorkflowDriver, session_factory: sessionmaker[Session], world: dict[str, Any]
+) -> None:
+    instance_id = start(session_factory, driver.engine, world["post_id"])
+    task = driver.task(instance_id, "eligibility_policy")
+
+    def overdue() -> tuple[set[int], int]:
+        with session_factory() as s:
+            page = inbox_page(s, user(s, "personnel1"), InboxFilters(scope="group", due="overdue"))
+            return {row.task_id for row in page.rows}, read_figures(s, clock.utcnow_naive()).overdue_tasks
+
+    assert overdue() == (set(), 0)
+    assert task.due_dt is not None
+    clock.set_now(task.due_dt - timedelta(minutes=1))
+    assert overdue() == (set(), 0)
+    clock.set_now(task.due_dt + timedelta(minutes=1))
+    assert overdue() == ({task.id}, 1)
+
+
+def test_an_appointment_running_on_a_version_without_step_deadlines_goes_on_as_it_was(
+    driver: WorkflowDriver, session_factory: sessionmaker[Session], world: dict[str, Any]
+) -> None:
+    """The deadlines come as a new version deployed beside the old one: an instance keeps the version it started on,
+    whose steps open without a deadline and without a problem, while one started afterwards gets them."""
+    old = deploy_appointment_version(session_factory, with_step_deadlines=False)
+    running = start(session_factory, driver.engine, world["post_id"])
+    new = deploy_appointment_version(session_factory, with_step_deadlines=True)
+    assert (driver.version_of(running), new) == (old, old + 1)
+    _to_policy(driver, running)
+    conference = driver.task(running, "step1_conference")
+    assert (conference.due_dt, conference.assignment_problem) == (None, None)
+    _complete(driver, running, "step1_conference", "personnel1", {"held_on": today_text(), "minutes_summary": "x"})
+    assert driver.task(running, "ballot_step2").due_dt is None
+    # Another cadre (one appointment per cadre and post at a time) starts on the new version.
+    started = start(session_factory, driver.engine, world["post_id"], code=OUTSIDER, source="external")
+    assert driver.version_of(started) == new
+    assert driver.task(started, "eligibility_policy").due_dt is not None

@@ -5,6 +5,7 @@ writes nothing on the records. Refusals change nothing."""
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import pytest
@@ -25,18 +26,21 @@ from tests.fixtures.planning import (
 )
 from tests.fixtures.statements import statements_sent
 from tests.fixtures.workflow_helpers import WorkflowDriver
-from workflows import ballots
+from workflows import ballots, clock
 from workflows.appointment.service import start_appointment
 from workflows.audit import verify_chains
 from workflows.ballot_steps import open_step_ballot
 from workflows.db import transaction
 from workflows.engine import runtime
 from workflows.errors import Conflict, Invalid, NotAllowed
+from workflows.inbox import InboxFilters, inbox_page
 from workflows.models import ProcessInstance
 from workflows.planning.ballots import PLANNING_BALLOTS
 from workflows.planning.service import start_planning
 from workflows.registry.models import Cadre, OrgUnit, PlanningEntry, PlanningStatus, Position
-from workflows.registry.records import add_planning_entry, local_today
+from workflows.registry.records import VIETNAM_TZ, add_planning_entry, local_today
+from workflows.rules.planning import PlanningPolicy
+from workflows.rules.workdays import DEFAULT_CALENDAR, WorkCalendar
 from workflows.states import InstanceStatus, Role
 
 
@@ -392,3 +396,49 @@ def test_a_reviews_committee_votes_on_its_own_levels_committee_titles(
     assert commune == ["commune_party_secretary", "commune_deputy_party_secretary", "party_committee_member"]
     province = _task_data(driver, _start(driver, "term", unit="T01"))["committee_title_codes"]
     assert province == ["party_committee_member", "province_party_secretary", "province_deputy_party_secretary"]
+
+
+# -- each step's deadline (decision 0120) -------------------------------------------------------------------------
+
+
+def _end_of_working_day(calendar: WorkCalendar, start_day: date, working_days: int) -> datetime:
+    day = calendar.add_working_days(start_day, working_days)
+    return datetime.combine(day, time(23, 59, 59), VIETNAM_TZ).astimezone(UTC).replace(tzinfo=None)
+
+
+def test_each_step_is_due_its_configured_working_days_on_the_calendar_the_review_started_with(
+    driver: WorkflowDriver, world: dict[str, Any]
+) -> None:
+    today = local_today()
+    # A province's calendar with the next ten days off: the deadline moves past them.
+    holidays = [(today + timedelta(days=n)).isoformat() for n in range(1, 11)]
+    calendar = WorkCalendar.from_mapping({"holidays": holidays})
+    policy = PlanningPolicy.from_mapping({"step_working_days": {"screening": 3}})
+    with driver.session_factory() as s, transaction(s):
+        instance_id = start_planning(
+            s, driver.engine, actor=user(s, "personnel1"), unit_code="X001", term=TERM, variant="annual",
+            policy=policy, calendar=calendar,
+        ).id  # fmt: skip
+    screening = driver.task(instance_id, "screening")
+    assert (screening.due_dt, screening.assignment_problem) == (_end_of_working_day(calendar, today, 3), None)
+    assert screening.due_dt is not None and screening.due_dt > _end_of_working_day(DEFAULT_CALENDAR, today, 3)
+    clock.set_now(clock.now() + timedelta(days=2))
+    opened_on = local_today()
+    _do(driver, instance_id, "screening", "personnel1", {"screening_note": ""})
+    # The next step counts from the day it opened, with the default duration.
+    assert driver.task(instance_id, "confirm_removals").due_dt == _end_of_working_day(calendar, opened_on, 10)
+
+
+def test_an_overdue_planning_step_counts_as_overdue(driver: WorkflowDriver, world: dict[str, Any]) -> None:
+    instance_id = _start(driver)
+    task = driver.task(instance_id, "review_frame")
+    assert task.due_dt == _end_of_working_day(DEFAULT_CALENDAR, local_today(), 10)
+
+    def overdue() -> set[int]:
+        with driver.session_factory() as s:
+            page = inbox_page(s, user(s, "personnel1"), InboxFilters(scope="group", due="overdue"))
+            return {row.task_id for row in page.rows}
+
+    assert overdue() == set()
+    clock.set_now(task.due_dt + timedelta(minutes=1))
+    assert overdue() == {task.id}

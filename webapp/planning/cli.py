@@ -8,6 +8,7 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
+from webapp.appointment import work_calendar
 from webapp.extensions import db
 from webapp.http import process_engine
 from webapp.planning import planning_policy
@@ -45,6 +46,7 @@ def planning_start(unit_code: str, term: str, variant: str, username: str) -> No
             term=term,
             variant=variant,
             policy=planning_policy(),
+            calendar=work_calendar(),
         ),
         fail=_click_error,
     )

@@ -10,6 +10,7 @@ from flask import Blueprint, abort, flash, jsonify, redirect, render_template, r
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from webapp.appointment import work_calendar
 from webapp.ballots.steps import load_instance, messages, open_ballot_page
 from webapp.downloads import export_format, format_problems, send_table
 from webapp.extensions import db
@@ -82,6 +83,7 @@ def start() -> Any:
                         term=form.term.data or "",
                         variant=form.variant.data or "",
                         policy=planning_policy(),
+                        calendar=work_calendar(),
                     )
                 )
             except WorkflowError as error:

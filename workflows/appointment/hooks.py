@@ -42,6 +42,7 @@ from workflows.rules.appointment import (
 )
 from workflows.rules.planning import PlanEntryRef, appointed_leaves_plan_reason, entries_ended_by_appointment
 from workflows.rules.retirement import add_months
+from workflows.rules.step_deadlines import CALENDAR_KEY
 from workflows.rules.workdays import DEFAULT_CALENDAR, WorkCalendar
 from workflows.states import Role
 
@@ -63,7 +64,6 @@ DOSSIER_ITEMS = (
     "diplomas",
 )
 CLEARANCES = ("political", "residence", "inspection")
-CALENDAR_KEY = "work_calendar"
 
 
 def end_of_day(day: date) -> str:

@@ -41,14 +41,13 @@ from workflows.rules.appointment import (
 )
 from workflows.rules.communes import UnitNode
 from workflows.rules.retirement import add_months
+from workflows.rules.step_deadlines import CALENDAR_YEARS
 from workflows.rules.workdays import DEFAULT_CALENDAR, WorkCalendar
 from workflows.states import InstanceStatus, Role
 
 log = logging.getLogger(__name__)
 
 STARTING_ROLES = (Role.PERSONNEL, Role.ADMIN)
-# A procedure keeps the holidays of this many years from its start (its deadlines are weeks or months away).
-CALENDAR_YEARS = 3
 
 
 def can_start_appointment(session: Session, actor: User | None, unit_id: int) -> bool:

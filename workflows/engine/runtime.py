@@ -9,7 +9,7 @@ import copy
 import json
 import re
 import threading
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -26,11 +26,16 @@ from SpiffWorkflow.util.deep_merge import DeepMerge
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy.orm import Session
 
+from workflows import clock
 from workflows.assignment import LaneRule, parse_lane_rules
 from workflows.deployment.validation import BundleFile, build_parser, parse_xml_safely
 from workflows.engine.serializer import SERIALIZER_VERSION, StateSerializer
 from workflows.errors import N_, ScriptFailure
 from workflows.models import ProcessVersion
+from workflows.registry.records import VIETNAM_TZ
+from workflows.rules.step_deadlines import CALENDAR_KEY
+from workflows.rules.step_deadlines import step_deadline as rule_step_deadline
+from workflows.rules.workdays import DEFAULT_CALENDAR, WorkCalendar
 from workflows.scripting import ScriptTimeout, ScriptViolation, create_script_engine
 
 
@@ -240,7 +245,14 @@ def describe_user_task(task: Any, attributes: dict[str, str], script_engine: Any
         task, properties.get("assignee"), attributes.get("assignee"), script_engine, problems
     )
     due_dt = boundary_timer_due(task)
-    due_value = _evaluate_hint(task, properties.get("dueDate"), attributes.get("dueDate"), script_engine, problems)
+    due_value = _evaluate_hint(
+        task,
+        properties.get("dueDate"),
+        attributes.get("dueDate"),
+        script_engine,
+        problems,
+        {"step_deadline": _step_deadline_of(task)},
+    )
     if due_value is not None:
         explicit = _as_due_datetime(due_value)
         if explicit is None:
@@ -261,7 +273,12 @@ def describe_user_task(task: Any, attributes: dict[str, str], script_engine: Any
 
 
 def _evaluate_hint(
-    task: Any, spiff_expression: str | None, camunda_value: str | None, script_engine: Any, problems: list[str]
+    task: Any,
+    spiff_expression: str | None,
+    camunda_value: str | None,
+    script_engine: Any,
+    problems: list[str],
+    context: dict[str, Any] | None = None,
 ) -> Any:
     """Spiff properties are Python expressions; Camunda attributes are literals unless written ${expression}."""
     if spiff_expression:
@@ -274,10 +291,27 @@ def _evaluate_hint(
     else:
         return None
     try:
-        return script_engine.evaluate(task, expression)
+        return script_engine.evaluate(task, expression, context)
     except Exception as error:  # the model is at fault, not the person: report it, keep the task
         problems.append(f"{EXPRESSION_FAILED}: {expression} → {str(error).splitlines()[0]}")
         return None
+
+
+def _step_deadline_of(task: Any) -> Callable[..., str]:
+    """`step_deadline(working_days, within=(data keys…))` for a dueDate expression (decision 0120): the end of the
+    working day so many working days from today (Vietnam's date, the one clock), counted on the calendar the
+    procedure keeps in its data (`work_calendar`, else the shipped one), capped by the deadlines the named data
+    keys hold — a key missing or empty is no cap (a re-appointment has no policy deadline, an appointment no term)."""
+
+    def step_deadline(working_days: int, within: Iterable[str] = ()) -> str:
+        data = task.data
+        kept = data.get(CALENDAR_KEY)
+        calendar = WorkCalendar.from_mapping(kept) if kept else DEFAULT_CALENDAR
+        today = clock.now().astimezone(VIETNAM_TZ).date()
+        caps = [data.get(key) for key in within]
+        return rule_step_deadline(today, working_days, calendar, VIETNAM_TZ, [c for c in caps if isinstance(c, str)])
+
+    return step_deadline
 
 
 def _as_due_datetime(value: Any) -> datetime | None:

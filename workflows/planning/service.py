@@ -8,7 +8,7 @@ party committee votes on. One review of a unit and term runs at a time.
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -29,6 +29,9 @@ from workflows.registry.records import local_today
 from workflows.registry.units import in_tree_order
 from workflows.rules.communes import COMMUNE_TYPES
 from workflows.rules.planning import DEFAULT_POLICY, PlanningPolicy, term_problems
+from workflows.rules.retirement import add_months
+from workflows.rules.step_deadlines import CALENDAR_KEY, CALENDAR_YEARS
+from workflows.rules.workdays import DEFAULT_CALENDAR, WorkCalendar
 from workflows.states import InstanceStatus, Role
 
 __all__ = ["STARTING_ROLES", "Variant", "can_start_planning", "start_planning", "startable_units"]
@@ -65,6 +68,7 @@ def start_planning(
     term: str,
     variant: str,
     policy: PlanningPolicy = DEFAULT_POLICY,
+    calendar: WorkCalendar = DEFAULT_CALENDAR,
 ) -> InstanceSnapshot:
     """Start a planning review. Refused, with nothing written, when the unit does not exist, the term (written like
     2026-2031, as long as a term in the policy, near the present: `term_problems`) or the variant is not valid
@@ -99,7 +103,9 @@ def start_planning(
         .where(OrgUnit.id.in_(ancestry(session, unit.id)), OrgUnit.unit_type.in_(COMMUNE_TYPES))
         .limit(1)
     )
-    data = start_data(key, variant, term, unit, local_today(), policy, commune_level=commune_level is not None)
+    data = start_data(
+        key, variant, term, unit, local_today(), policy, commune_level=commune_level is not None, calendar=calendar
+    )
     return start_instance(
         session, engine, actor=actor, process_id=PROCESS_ID, data=data, unit_id=unit.id, business_key=key
     )
@@ -114,9 +120,12 @@ def start_data(
     policy: PlanningPolicy,
     *,
     commune_level: bool = True,
+    calendar: WorkCalendar = DEFAULT_CALENDAR,
 ) -> dict[str, Any]:
     """What a planning review starts with: the model's gateways read every one of these keys. `commune_level`: the
-    unit is a commune, ward or special zone or lies in one (its committee titles are the commune's)."""
+    unit is a commune, ward or special zone or lies in one (its committee titles are the commune's). The calendar
+    in force at the start (WORK_CALENDAR), around the review's year, counts its steps' deadlines (decision 0120)."""
+    window = calendar.between(requested_on - timedelta(days=366), add_months(requested_on, 12 * CALENDAR_YEARS))
     return {
         "planning_key": key,
         "variant": str(variant),
@@ -132,4 +141,5 @@ def start_data(
         "has_nominees": False,
         "has_committee_nominees": False,
         "ballot_boxes_used": [],
+        CALENDAR_KEY: window.to_mapping(),
     }

@@ -43,6 +43,7 @@ from workflows.rules.retirement import (
     retirement_date,
 )
 from workflows.rules.settings import check_settings, is_whole, merged_settings, whole_setting
+from workflows.rules.step_deadlines import APPOINTMENT_STEP_WORKING_DAYS, merged_step_days, step_days_problems
 from workflows.rules.workdays import WorkCalendar
 
 __all__ = [
@@ -223,6 +224,9 @@ class AppointmentPolicy:
     reappointment_min_grade: str = "HTNV"
     # The health certificate (giấy chứng nhận sức khỏe) is at most this old at dossier receipt [U] (§3.6, §8).
     health_certificate_valid_months: int = 6
+    # Working days each step has from the day it opens [U] (rules/step_deadlines.py; decision 0120); the [V] caps
+    # (30 working days after the policy, 1 working day before the term ends) are the model's.
+    step_working_days: Mapping[str, int] = field(default_factory=lambda: dict(APPOINTMENT_STEP_WORKING_DAYS))
 
     def __post_init__(self) -> None:
         check_settings(self, _policy_problems, N_("the appointment settings are not valid"))
@@ -235,6 +239,7 @@ class AppointmentPolicy:
         )
         merged["discipline_wait_months"] = dict(merged["discipline_wait_months"])
         merged["title_ranks"] = dict(merged["title_ranks"])
+        merged["step_working_days"] = dict(merged["step_working_days"])
         for name in _FRACTIONS:
             merged[name] = tuple(merged[name])
         return cls(**merged)
@@ -244,6 +249,7 @@ class AppointmentPolicy:
         data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         data["discipline_wait_months"] = dict(self.discipline_wait_months)
         data["title_ranks"] = dict(self.title_ranks)
+        data["step_working_days"] = dict(self.step_working_days)
         for name in _FRACTIONS:
             data[name] = list(getattr(self, name))
         return data
@@ -253,6 +259,8 @@ class AppointmentPolicy:
 
 
 def _as_given(name: str, value: Any, default: Any) -> tuple[Any, list[Problem]]:
+    if name == "step_working_days":
+        return merged_step_days(default, value), []
     return value, []
 
 
@@ -329,6 +337,7 @@ def _policy_problems(values: Mapping[str, Any]) -> list[Problem]:
                 field="extension_below_months",
             )
         )
+    problems.extend(step_days_problems(values["step_working_days"], APPOINTMENT_STEP_WORKING_DAYS))
     low, dismissal = (_fraction_setting(values, problems, name) for name in _FRACTIONS)
     if low is not None and dismissal is not None and dismissal <= low:
         problems.append(

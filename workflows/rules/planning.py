@@ -52,6 +52,7 @@ from workflows.rules.retirement import (
     months_until_retirement,
 )
 from workflows.rules.settings import check_settings, is_whole, merged_settings, plain, whole_setting
+from workflows.rules.step_deadlines import PLANNING_STEP_WORKING_DAYS, merged_step_days, step_days_problems
 from workflows.rules.targets import (
     UNIVERSITY_OR_HIGHER,
     Figure,
@@ -300,6 +301,8 @@ class PlanningPolicy:
     # to the terms being planned for [U: no rule bounds it; the window catches a mistyped year such as 1000-1005].
     term_start_years_back: int = 10
     term_start_years_ahead: int = 20
+    # Working days each step has from the day it opens [U] (rules/step_deadlines.py; decision 0120).
+    step_working_days: Mapping[str, int] = field(default_factory=lambda: dict(PLANNING_STEP_WORKING_DAYS))
 
     def __post_init__(self) -> None:
         check_settings(self, _policy_problems, N_("the planning settings are not valid"))
@@ -315,6 +318,7 @@ class PlanningPolicy:
             k: (dict(v) if v is not None else None) for k, v in merged["structure_targets"].items()
         }
         merged["title_ranks"] = dict(merged["title_ranks"])
+        merged["step_working_days"] = dict(merged["step_working_days"])
         return cls(**merged)
 
     def to_mapping(self) -> dict[str, Any]:
@@ -324,6 +328,7 @@ class PlanningPolicy:
             data[name] = list(data[name])
         data["structure_targets"] = {k: (dict(v) if v is not None else None) for k, v in self.structure_targets.items()}
         data["title_ranks"] = dict(self.title_ranks)
+        data["step_working_days"] = dict(self.step_working_days)
         return data
 
     def rank_of(self, title_code: str | None) -> int | None:
@@ -337,6 +342,8 @@ class PlanningPolicy:
 def _setting(name: str, value: Any, default: Any) -> tuple[Any, list[Problem]]:
     if name == "structure_targets" and isinstance(value, Mapping):
         return {**default, **value}, []
+    if name == "step_working_days":
+        return merged_step_days(default, value), []
     return plain(name, value, default)
 
 
@@ -401,6 +408,7 @@ def _policy_problems(values: Mapping[str, Any]) -> list[Problem]:
                 problems.append(Problem("expected a title code", field=where))
             elif not is_whole(rank) or not 0 <= rank <= 1000:
                 problems.append(Problem("the value is outside the allowed range", field=where))
+    problems.extend(step_days_problems(values["step_working_days"], PLANNING_STEP_WORKING_DAYS))
     return problems
 
 
