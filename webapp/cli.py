@@ -53,7 +53,6 @@ from webapp.notifications import digest_schedule, email_links
 from webapp.own_start_pages import own_start_page
 from webapp.production.database_wait import DatabaseWait, database_away, first_line
 from webapp.start_commands import exit_with, start_or_exit
-from workflows import clock
 from workflows.appointment.service import (
     start_appointment,
     start_due_reappointments,
@@ -1366,7 +1365,7 @@ def import_cadres_command(path: Path, skip_bad_rows: bool, report_path: Path | N
                     actor,
                     content,
                     path.name,
-                    today=clock.now().date(),
+                    today=local_today(),
                     skip_bad_rows=skip_bad_rows,
                     on_progress=progress,
                     explain=_in_vietnamese,

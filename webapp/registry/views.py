@@ -19,7 +19,6 @@ from webapp.http import Pagination, problem_text, translated
 from webapp.i18n import data_text
 from webapp.instances.views import OUTCOME_LABELS, STATUS_LABELS
 from webapp.query_args import page_arg, page_within
-from workflows import clock
 from workflows.access import in_subtree, oversees_unit, role_units
 from workflows.db import transaction
 from workflows.errors import Invalid, WorkflowError
@@ -339,7 +338,7 @@ def import_file() -> Any:
                 current_user,
                 content,
                 upload.filename,
-                today=clock.now().date(),
+                today=local_today(),
                 skip_bad_rows=skip,
                 explain=problem_text,
             )

@@ -16,6 +16,7 @@ from workflows import clock
 from workflows.charts import bar_chart, stacked_bar
 from workflows.instances import deployed_processes
 from workflows.planning.plan import scope_structure
+from workflows.registry.records import local_today
 from workflows.registry.tabular import Column
 from workflows.reports import (
     COUNTED_FILTERS,
@@ -72,7 +73,7 @@ def _definitions() -> dict[str, TargetDefinition]:
 @login_required
 def targets() -> str:
     roots = _scope()
-    today = clock.now().date()
+    today = local_today()  # the province's day: after 17:00 UTC it is already tomorrow in Vietnam
     definitions = _definitions()
     index = UnitIndex(db.session)
     counts = figure_counts(db.session, roots, today, definitions, index)
@@ -141,7 +142,7 @@ def figure(key: str) -> Any:
     roots = _scope()
     if key not in FIGURE_KEYS:
         abort(404)
-    today = clock.now().date()
+    today = local_today()  # the province's day: after 17:00 UTC it is already tomorrow in Vietnam
     definitions = _definitions()
     definition = definitions[key]
     index = UnitIndex(db.session)
