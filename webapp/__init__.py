@@ -21,7 +21,7 @@ from werkzeug.wrappers import Response
 from webapp.config import (
     _secret_key,
     appointment_policy_from,
-    check_database_url,
+    database_url,
     default_config,
     digest_schedule_from,
     evaluation_policy_from,
@@ -81,8 +81,7 @@ def create_app(test_config: dict[str, Any] | None = None, *, deploy: bool = True
     from webapp.audit import signing as export_signing
 
     export_signing.init_app(app)  # the export signing key and the retired public keys, read and checked once
-    uri = app.config["SQLALCHEMY_DATABASE_URI"]
-    check_database_url(uri)
+    uri = app.config["SQLALCHEMY_DATABASE_URI"] = database_url(str(app.config["SQLALCHEMY_DATABASE_URI"]))
     if uri.startswith("sqlite:///"):
         Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         app.config["SQLALCHEMY_ENGINE_OPTIONS"].setdefault("connect_args", {"timeout": 30, "check_same_thread": False})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
@@ -123,16 +124,43 @@ class ConfigError(ValueError):
     """A setting the app cannot run with; the message names the setting and every problem found."""
 
 
-def check_database_url(uri: str) -> None:
-    """The URL's form and its driver, checked before anything connects. The URL itself is not repeated in the
-    message: it may hold a password."""
-    try:
-        make_url(uri).get_dialect()
-    except (ArgumentError, NoSuchModuleError) as error:
+# The schemes DATABASE_URL may start with, and what each becomes: the app speaks to PostgreSQL through psycopg 3 only
+# (its prepared statements and COPY, workflows/prepared.py, workflows/engine/bulk.py), so the forms every PostgreSQL
+# tool and hosting provider prints (`postgres://`, `postgresql://`, which SQLAlchemy would take for psycopg2, which is
+# not installed) are given that driver here, once, for the app, `canbo serve`, `canbo worker` and every command.
+_DATABASE_SCHEMES = {
+    "postgresql+psycopg": "postgresql+psycopg",
+    "postgresql": "postgresql+psycopg",
+    "postgres": "postgresql+psycopg",
+    "sqlite": "sqlite",
+    "sqlite+pysqlite": "sqlite+pysqlite",
+}
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]{0,30}")
+ACCEPTED_DATABASE_URLS = (
+    "postgresql://user:password@host:5432/database (or postgres://, postgresql+psycopg://), sqlite:///path/to/file.db"
+)
+
+
+def database_url(uri: str) -> str:
+    """DATABASE_URL as the app connects with: `postgres://` and `postgresql://` get the psycopg 3 driver, every other
+    part is kept as written (a password's escapes, `?sslmode=require`). Its form and driver are checked before
+    anything connects; a refusal names the accepted forms but not the URL itself, which may hold a password."""
+    scheme, separator, rest = uri.partition("://")
+    if not separator or scheme.lower() not in _DATABASE_SCHEMES:
+        # Only a scheme's usual characters are repeated: text before "://" could be a mistyped password.
+        shown = f"the scheme {scheme!r}" if separator and _SCHEME.fullmatch(scheme) else "no scheme it knows"
         raise ConfigError(
-            "DATABASE_URL is not a database URL this app can use: expected sqlite:///path/to/file.db or "
-            f"postgresql+psycopg://user@host:5432/database ({type(error).__name__})"
+            f"DATABASE_URL is not a database URL this app can use ({shown}): expected {ACCEPTED_DATABASE_URLS}"
+        )
+    normalised = f"{_DATABASE_SCHEMES[scheme.lower()]}://{rest}"
+    try:
+        make_url(normalised).get_dialect()
+    except (ArgumentError, NoSuchModuleError, ValueError) as error:
+        raise ConfigError(
+            f"DATABASE_URL is not a database URL this app can use ({type(error).__name__}): expected "
+            f"{ACCEPTED_DATABASE_URLS}"
         ) from error
+    return normalised
 
 
 def _settings_from(name: str, value: Any, empty: str = "{}") -> Mapping[str, Any]:

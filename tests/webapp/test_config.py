@@ -12,7 +12,8 @@ from sqlalchemy import select
 
 from tests.fixtures.app import configured_app
 from tests.fixtures.planning import setup_planning
-from webapp.config import ConfigError
+from webapp.config import ConfigError, database_url
+from webapp.extensions import db
 from webapp.notifications import digest_schedule
 from webapp.planning import planning_policy
 from webapp.rotation import rotation_policy
@@ -99,3 +100,55 @@ def test_a_planning_review_starts_with_the_configured_policy(
         db.session.remove()
         db.engine.dispose()
     assert data["policy"]["term_years"] == 4
+
+
+@pytest.mark.parametrize(
+    ("given", "used"),
+    [
+        (
+            "postgres://canbo:s%40cret@db.example:5432/canbo",
+            "postgresql+psycopg://canbo:s%40cret@db.example:5432/canbo",
+        ),
+        ("postgresql://postgres@127.0.0.1/canbo", "postgresql+psycopg://postgres@127.0.0.1/canbo"),
+        ("postgresql://u@h/canbo?sslmode=require", "postgresql+psycopg://u@h/canbo?sslmode=require"),
+        ("POSTGRES://u@h/canbo", "postgresql+psycopg://u@h/canbo"),
+        ("postgresql+psycopg://u@h:5433/canbo", "postgresql+psycopg://u@h:5433/canbo"),
+        ("sqlite:////var/lib/canbo/canbo.db", "sqlite:////var/lib/canbo/canbo.db"),
+        ("sqlite://", "sqlite://"),
+    ],
+)
+def test_the_database_url_gets_the_psycopg_3_driver_and_keeps_the_rest(given: str, used: str) -> None:
+    assert database_url(given) == used
+
+
+@pytest.mark.parametrize(
+    ("given", "named"),
+    [
+        ("mysql://canbo:secret@db/canbo", "the scheme 'mysql'"),
+        ("postgresql+psycopg2://canbo:secret@db/canbo", "the scheme 'postgresql+psycopg2'"),
+        ("postgresql+asyncpg://canbo:secret@db/canbo", "the scheme 'postgresql+asyncpg'"),
+        ("canbo:secret@db/canbo", "no scheme it knows"),
+        ("secret", "no scheme it knows"),
+        ("postgres://canbo:secret@db:port/canbo", "ValueError"),
+    ],
+)
+def test_a_database_url_of_another_kind_is_refused_naming_the_accepted_forms(given: str, named: str) -> None:
+    with pytest.raises(ConfigError) as refused:
+        database_url(given)
+    message = str(refused.value)
+    assert message.startswith("DATABASE_URL is not a database URL this app can use (") and named in message
+    assert "postgresql://" in message and "postgres://" in message and "sqlite:///" in message
+    assert "secret" not in message  # the URL may hold a password: never repeated
+
+
+def test_the_app_connects_with_the_normalised_url(tmp_path: Path) -> None:
+    """What create_app keeps is what every command and `canbo serve`'s gunicorn use (none connects here)."""
+    app = configured_app("postgres://canbo@127.0.0.1:1/canbo", tmp_path)
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://canbo@127.0.0.1:1/canbo"
+    with app.app_context():
+        assert db.engine.dialect.driver == "psycopg"
+
+
+def test_an_app_on_another_database_does_not_start(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="the scheme 'mysql'"):
+        configured_app("mysql://canbo@127.0.0.1/canbo", tmp_path)

@@ -494,3 +494,32 @@ def test_every_line_canbo_serve_writes_is_json(database_url: str, demo_users: di
     assert any(line["logger"] == "gunicorn.error" and "Listening at" in line["msg"] for line in lines), lines
     assert any(line.get("event") == "request" and line.get("path") == "/healthz" for line in lines)
     assert any(line["logger"] == "gunicorn.error" and "Shutting down" in line["msg"] for line in lines)
+
+
+def _canbo(args: list[str], **settings: str) -> subprocess.CompletedProcess[str]:
+    """`canbo ARGS` as an operator starts it: a process of its own, with these settings in its environment."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("CANBO_", "PYTEST_"))}
+    env.update(settings)
+    canbo = Path(sys.executable).with_name("canbo")
+    return subprocess.run([str(canbo), *args], env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_a_command_runs_on_the_url_postgresql_tools_print(database_url: str, demo_users: dict) -> None:
+    """`postgresql://…`, as psql, pg_dump and every hosting provider write it, reaches PostgreSQL through psycopg 3
+    (SQLAlchemy alone would look for psycopg2, which is not installed)."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL only: run with DATABASE_URL=postgresql+psycopg://…")
+    as_printed = "postgresql://" + database_url.partition("://")[2]
+    result = _canbo(["check"], DATABASE_URL=as_printed, SECRET_KEY="check-test", AUDIT_ANCHOR_KEY="check-test-anchor")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("consistent: ")
+
+
+def test_a_command_on_a_database_the_app_cannot_use_says_which_it_can(tmp_path: Path) -> None:
+    result = _canbo(["check"], DATABASE_URL="mysql://canbo:secret@127.0.0.1/canbo", SECRET_KEY="check-test")
+    assert result.returncode == 1
+    assert (
+        "DATABASE_URL is not a database URL this app can use (the scheme 'mysql')" in result.stderr
+        and "postgresql://" in result.stderr
+    )
+    assert "secret" not in result.stderr and "Traceback" not in result.stderr
