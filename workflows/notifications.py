@@ -361,7 +361,7 @@ def _from_task_opened(session: Session, event_ids: Sequence[int]) -> list[_Candi
     if not event_ids:
         return []
     events = session.execute(
-        select(AuditEvent.id, AuditEvent.instance_id, AuditEvent.human_task_id, AuditEvent.payload)
+        select(AuditEvent.id, AuditEvent.instance_id, AuditEvent.human_task_id, AuditEvent.actor_id, AuditEvent.payload)
         .where(AuditEvent.id.in_(event_ids))
         .order_by(AuditEvent.id)
     ).all()
@@ -377,6 +377,10 @@ def _from_task_opened(session: Session, event_ids: Sequence[int]) -> list[_Candi
         user_ids = recipients(
             payload.get("assignee_id"), payload.get("candidate_role"), payload.get("candidate_unit_id")
         )
+        # Whoever opened the task by her own action (started the procedure, completed the step before, returned it
+        # to herself) is looking at it already: a notice and an e-mail about it would only be noise. Everybody else
+        # the task is for still hears of it; a task a timer opened has no actor and skips nobody (decision 0117).
+        user_ids = [uid for uid in user_ids if uid != event.actor_id]
         if not user_ids:
             continue
         lines = _task_lines(task, subject)

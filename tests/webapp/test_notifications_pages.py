@@ -25,7 +25,8 @@ from workflows.registry.tokens import user_for_token
 
 
 def test_a_new_task_notification_opens_the_task(auth: AuthActions, client, driver: WorkflowDriver) -> None:
-    instance_id = driver.start("sample_approval", as_user="officer1", subject="CB0001")
+    # Started by the personnel officer: nobody hears of a task she opened herself (decision 0117).
+    instance_id = driver.start("sample_approval", as_user="personnel1", subject="CB0001")
     create_notifications(driver.session_factory)
     auth.login("officer1")
     page = client.get("/notifications").get_data(as_text=True)
@@ -39,7 +40,7 @@ def test_a_new_task_notification_opens_the_task(auth: AuthActions, client, drive
 
 
 def test_someone_elses_notification_is_not_found(auth: AuthActions, client, driver: WorkflowDriver) -> None:
-    driver.start("sample_approval", as_user="officer1", subject="CB0001")
+    driver.start("sample_approval", as_user="personnel1", subject="CB0001")
     create_notifications(driver.session_factory)
     with driver.session_factory() as s:
         item = s.scalars(select(Notification)).first()

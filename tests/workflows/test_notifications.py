@@ -72,6 +72,11 @@ def _submitted(driver: WorkflowDriver, user: str = "officer1", subject: str = "C
     return instance_id
 
 
+def _opened_for_officer1(driver: WorkflowDriver) -> int:
+    """A request about officer1 started by the personnel officer: its first task is officer1's, by another's hand."""
+    return driver.start("sample_approval", as_user="personnel1", subject="CB0001")
+
+
 def _set_user(session_factory: sessionmaker[Session], username: str, **values: Any) -> None:
     with session_factory() as s, transaction(s):
         s.execute(update(User).where(User.username == username).values(**values))
@@ -82,7 +87,7 @@ def _set_user(session_factory: sessionmaker[Session], username: str, **values: A
 
 def test_new_task_goes_to_the_assignee_then_to_everyone_in_the_group(driver: WorkflowDriver) -> None:
     factory = driver.session_factory
-    instance_id = driver.start("sample_approval", as_user="officer1", subject="CB0001")
+    instance_id = _opened_for_officer1(driver)
     assert create_notifications(factory) == 1
     [(who, note)] = _notes(factory)
     assert (who, note.kind, note.title) == ("officer1", "new_task", "Công việc mới: Lập đề nghị")
@@ -105,6 +110,25 @@ def test_new_task_goes_to_the_assignee_then_to_everyone_in_the_group(driver: Wor
     position, last_event = _cursor(factory)
     assert position == last_event
     assert len(_notes(factory)) == 3
+
+
+def test_whoever_opens_a_task_for_herself_hears_nothing_of_it(driver: WorkflowDriver) -> None:
+    """Starting one's own request, and completing a step whose next step is one's own group's, open tasks the actor
+    is looking at already: no notice and no e-mail for her; everybody else the task is for hears of it as before."""
+    factory = driver.session_factory
+    own = driver.start("sample_approval", as_user="officer1", subject="CB0001")
+    assert create_notifications(factory) == 0 and _notes(factory) == []
+
+    driver.complete("officer1", driver.task(own, "submit_request").id, REQUEST)  # the review is not hers
+    assert create_notifications(factory) == 2
+    assert _who(factory, "new_task") == ["head1", "supervisor1"]
+
+    # head1 is a supervisor of her unit too: the review of her own request is for her group, supervisor1 and her.
+    heads_own = driver.start("sample_approval", as_user="head1", subject="CB0004")
+    driver.complete("head1", driver.task(heads_own, "submit_request").id, REQUEST)
+    assert create_notifications(factory) == 1
+    [(who, note)] = [(who, n) for who, n in _notes(factory) if n.instance_id == heads_own]
+    assert (who, note.title) == ("supervisor1", f"Công việc mới: {REVIEW}")
 
 
 def test_a_task_closed_before_the_worker_reaches_it_is_not_announced(driver: WorkflowDriver) -> None:
@@ -221,7 +245,7 @@ def test_an_event_committed_late_below_the_cursor_is_not_lost(driver: WorkflowDr
 def test_the_cursor_passes_a_gap_that_never_fills_once_it_has_settled(driver: WorkflowDriver) -> None:
     factory = driver.session_factory
     _postgres_only(factory)
-    instance_id = driver.start("sample_approval", as_user="officer1", subject="CB0001")
+    instance_id = _opened_for_officer1(driver)  # by another's hand, so that it is announced
     with factory() as rolled_back:
         officer1 = driver.user(rolled_back, "officer1")
         assert officer1 is not None
@@ -234,7 +258,7 @@ def test_the_cursor_passes_a_gap_that_never_fills_once_it_has_settled(driver: Wo
         )
         rolled_back.flush()
         rolled_back.rollback()
-    driver.start("sample_approval", as_user="officer2", subject="CB0002")
+    driver.start("sample_approval", as_user="personnel1", subject="CB0002")
     assert create_notifications(factory) == 2
     position, last_event = _cursor(factory)
     assert position < last_event
@@ -355,6 +379,18 @@ def test_notifications_are_emailed_in_vietnamese(
     assert len(inbox.envelopes) == 1
 
 
+def test_nobody_is_emailed_about_the_task_she_opened_herself(
+    driver: WorkflowDriver, smtp_server: tuple[_Inbox, SmtpSettings]
+) -> None:
+    inbox, settings = smtp_server
+    _with_addresses(driver.session_factory)
+    driver.start("sample_approval", as_user="officer1", subject="CB0001")
+    assert run_notifications(driver.session_factory, settings) == NotificationRun(0, 0, 0, 0)
+    _opened_for_officer1(driver)  # the same task opened by the personnel officer: officer1 hears of it
+    assert run_notifications(driver.session_factory, settings) == NotificationRun(1, 1, 0, 0)
+    assert [recipients for recipients, _ in inbox.messages()] == [["officer1@sonha.example"]]
+
+
 def test_without_a_base_url_a_task_email_names_the_inbox_instead_of_a_dead_link(
     driver: WorkflowDriver, smtp_server: tuple[_Inbox, SmtpSettings]
 ) -> None:
@@ -379,7 +415,7 @@ def test_without_smtp_settings_emails_wait(driver: WorkflowDriver) -> None:
 
 def test_a_user_without_an_address_is_skipped(driver: WorkflowDriver, smtp_server: tuple[_Inbox, SmtpSettings]) -> None:
     inbox, settings = smtp_server
-    driver.start("sample_approval", as_user="officer1", subject="CB0001")
+    _opened_for_officer1(driver)
     create_notifications(driver.session_factory)
     assert send_pending_emails(driver.session_factory, settings) == NotificationRun(0, 0, 0, 1)
     assert _email_state(driver.session_factory, "officer1").email_status == "skipped" and inbox.envelopes == []
@@ -389,7 +425,7 @@ def test_unreachable_server_backs_off_then_gives_up(driver: WorkflowDriver) -> N
     factory = driver.session_factory
     clock.set_now(T0)
     _with_addresses(factory)
-    driver.start("sample_approval", as_user="officer1", subject="CB0001")
+    _opened_for_officer1(driver)
     create_notifications(factory)
     closed = SmtpSettings(host="127.0.0.1", port=_free_port(), timeout=2.0)
 
@@ -487,7 +523,7 @@ class _Accounts:
 def test_login_when_the_server_requires_it(driver: WorkflowDriver) -> None:
     factory = driver.session_factory
     _with_addresses(factory)
-    driver.start("sample_approval", as_user="officer1", subject="CB0001")
+    _opened_for_officer1(driver)
     create_notifications(factory)
     inbox = _Inbox()
     controller = Controller(
