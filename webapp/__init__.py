@@ -30,12 +30,11 @@ from webapp.config import (
     unit_policy_from,
     work_calendar_from,
 )
-from webapp.extensions import babel, csrf, db, login_manager, migrate
+from webapp.extensions import babel, csrf, db, login_manager
 from webapp.generated_keys import SECRET_KEY_GENERATED
 from workflows.db import configure_engine
 from workflows.deployment.operations import deploy_directory
 from workflows.engine.runtime import ProcessEngine
-from workflows.migrate import MIGRATIONS_DIR
 from workflows.query_args import MAX_ID
 from workflows.registry.models import User
 from workflows.registry.signed_in import user_with_roles
@@ -87,7 +86,9 @@ def create_app(test_config: dict[str, Any] | None = None, *, deploy: bool = True
         app.config["SQLALCHEMY_ENGINE_OPTIONS"].setdefault("connect_args", {"timeout": 30, "check_same_thread": False})
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
+    from webapp.migration_commands import MigrationCommands
+
+    app.cli.add_command(MigrationCommands())  # `canbo db …`; Flask-Migrate and Alembic load when one runs
     _init_login(app)
     csrf.init_app(app)
     from webapp.i18n import install_page_translations, select_locale

@@ -22,7 +22,7 @@ from tests.fixtures.app import AuthActions
 from tests.fixtures.ballots import CANDIDATES, add_members, ballot_tables, collective, open_test_box, unit_id, user
 from tests.fixtures.evaluation import vietnamese
 from tests.fixtures.workflow_helpers import WorkflowDriver
-from webapp.ballots.pdf import DEFAULT_FONT
+from webapp.ballots.fonts import DEFAULT_FONT
 from workflows import ballots
 from workflows.ballots import Candidate
 from workflows.db import transaction

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -794,3 +796,34 @@ def test_demo_load_says_why_no_month_was_opened_and_keeps_the_demo(
     assert f"The evaluation of {MONTH} was not opened for the demo logins" in result.stderr
     assert "no unit with the code 'NOPE'" in result.stderr and "Demo logins" in result.stdout
     assert _evaluations_of(driver, MONTH) == []
+
+
+# The libraries only some commands use (decision 0117): a spreadsheet, a PDF, a migration.
+ONLY_WHEN_USED = ("openpyxl", "PIL", "fpdf", "fontTools", "alembic", "flask_migrate")
+
+
+def test_the_cli_and_the_app_load_without_the_libraries_only_some_commands_use(tmp_path: Path) -> None:
+    """`canbo --help` and every command build the app first: it must not import what only a spreadsheet, the tally
+    minutes' PDF or a migration needs. A fresh interpreter, since this test process has them all loaded."""
+    probe = (
+        "import sys; sys.argv = ['canbo', '--help']\n"
+        "from webapp.cli import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        f"print(','.join(sorted(m for m in {ONLY_WHEN_USED!r} if m in sys.modules)))"
+    )
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("CANBO_", "PYTEST_"))}
+    env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'never-opened.db'}", SECRET_KEY="probe", AUDIT_ANCHOR_KEY="probe")
+    result = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == ""
+    assert not (tmp_path / "never-opened.db").exists()
+
+
+def test_the_migration_commands_load_flask_migrate_when_they_run(app: Flask, runner: FlaskCliRunner) -> None:
+    assert "migrate" not in app.extensions
+    listed = runner.invoke(args=["db", "--help"])  # Flask-Migrate's own group: its options and its commands
+    assert listed.exit_code == 0 and "upgrade" in listed.output and "--directory" in listed.output
+    assert app.extensions["migrate"].directory.endswith("migrations")
+    for args in (["db", "current"], ["db", "upgrade"], ["db", "heads"]):
+        ran = runner.invoke(args=args)
+        assert ran.exit_code == 0, (args, ran.output)

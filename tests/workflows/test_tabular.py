@@ -25,6 +25,7 @@ from workflows.registry.tabular import (
     Format,
     UnreadableFile,
     ValidationReport,
+    _column_letter,
     read_rows,
     template,
     validate,
@@ -711,3 +712,10 @@ def test_the_template_leaves_export_only_columns_out() -> None:
 def test_an_export_only_column_cannot_be_required() -> None:
     with pytest.raises(ValueError):
         Column("age", "Tuổi", "int", required=True, export_only=True)
+
+
+def test_column_letters_are_excels() -> None:
+    """Our own column naming (openpyxl is imported only to read or write .xlsx, decision 0117) agrees with it."""
+    from openpyxl.utils import get_column_letter
+
+    assert [_column_letter(i) for i in range(1, 2000)] == [get_column_letter(i) for i in range(1, 2000)]

@@ -14,7 +14,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from flask import current_app
 from flask_babel import gettext as _
 from fpdf import FPDF
 from fpdf.fonts import FontFace
@@ -22,18 +21,7 @@ from fpdf.fonts import FontFace
 from webapp.i18n import case_reference
 from workflows.ballots import TallyMinutes
 
-DEFAULT_FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
-DEFAULT_BOLD_FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
 FAMILY = "minutes"
-
-
-def pdf_font() -> tuple[Path, Path] | None:
-    """The regular and bold font files, or None when the regular one is missing (bold falls back to regular)."""
-    regular = Path(current_app.config.get("MINUTES_PDF_FONT") or DEFAULT_FONT)
-    bold = Path(current_app.config.get("MINUTES_PDF_FONT_BOLD") or DEFAULT_BOLD_FONT)
-    if not regular.is_file():
-        return None
-    return regular, (bold if bold.is_file() else regular)
 
 
 def _nfc(text: Any) -> str:

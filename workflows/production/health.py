@@ -9,7 +9,6 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
-from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -40,6 +39,8 @@ class HealthReport:
 @cache
 def migration_heads() -> tuple[str, ...]:
     """The heads of the code's migration scripts; they never change while the process runs."""
+    from alembic.script import ScriptDirectory  # not at import: only /healthz and the schema checks read it
+
     return tuple(sorted(ScriptDirectory.from_config(alembic_config()).get_heads()))
 
 

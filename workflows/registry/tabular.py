@@ -23,16 +23,16 @@ import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
-from typing import IO, Any, Literal
-
-import openpyxl
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.datavalidation import DataValidation
-from openpyxl.worksheet.worksheet import Worksheet
+from typing import IO, TYPE_CHECKING, Any, Literal
 
 from workflows.errors import Invalid
+
+if TYPE_CHECKING:
+    import openpyxl
+    from openpyxl.worksheet.worksheet import Worksheet
+
+# openpyxl (with Pillow behind it) is imported by the functions that read or write .xlsx, not here: every `canbo`
+# command and every app start imports this module, and most never touch a spreadsheet (decision 0117).
 
 Kind = Literal["text", "date", "bool", "choice", "int"]
 Format = Literal["xlsx", "csv"]
@@ -193,6 +193,8 @@ def read_rows(
 
 
 def _xlsx_table(content: bytes, max_rows: int) -> list[tuple[int, list[str]]]:
+    import openpyxl
+
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
             unpacked = sum(info.file_size for info in archive.infolist())
@@ -275,7 +277,7 @@ def _label_rows(table: list[tuple[int, list[str]]]) -> Iterator[tuple[int, dict[
             if header:
                 values[header] = text
             elif text:
-                values[f"Cột {get_column_letter(index + 1)} (không có tiêu đề)"] = text
+                values[f"Cột {_column_letter(index + 1)} (không có tiêu đề)"] = text
         yield number, values
 
 
@@ -471,6 +473,9 @@ def write_table(
     records: Iterable[Mapping[str, Any]], columns: Sequence[Column], fmt: Format, *, sheet_title: str = DATA_SHEET_TITLE
 ) -> bytes:
     """A list as a file people open in Excel: Vietnamese headers, dates dd/mm/yyyy, booleans Có/Không, labels."""
+    import openpyxl
+    from openpyxl.worksheet.worksheet import Worksheet
+
     rows = [[_export_value(c, record.get(c.key)) for c in columns] for record in records]
     if fmt == "csv":
         return _csv_bytes(columns, rows)
@@ -532,13 +537,17 @@ def write_xlsx(
 
     `title_rows` go above the table, one line each in the first column (the first in bold), then a blank row:
     a report's name, figures and filters, for the person who prints it. The header and filter follow below."""
+    import openpyxl
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
     workbook = openpyxl.Workbook(write_only=True)
     sheet = workbook.create_sheet(sheet_title)
     rows = iter(records)
     sample = [[_export_value(c, record.get(c.key)) for c in columns] for record in itertools.islice(rows, sample_rows)]
     for index, column in enumerate(columns, start=1):
         longest = max([len(column.header), *(len(_shown_text(r[index - 1])) for r in sample)])
-        sheet.column_dimensions[get_column_letter(index)].width = min(max(longest + 2, 10), 60)
+        sheet.column_dimensions[_column_letter(index)].width = min(max(longest + 2, 10), 60)
     header_row = len(title_rows) + 2 if title_rows else 1
     sheet.freeze_panes = f"A{header_row + 1}"
     bold = Font(bold=True)
@@ -564,20 +573,21 @@ def write_xlsx(
             sheet.close()  # finish the temporary file properly, then remove it
             sheet._writer.cleanup()
             raise TooManyRows(max_rows)
-        sheet.append([_xlsx_cell(sheet, value, index in dates) for index, value in enumerate(values)])
+        sheet.append([_xlsx_cell(sheet, value, index in dates, WriteOnlyCell) for index, value in enumerate(values)])
     if count:
-        sheet.auto_filter.ref = f"A{header_row}:{get_column_letter(len(columns))}{header_row + count}"
+        sheet.auto_filter.ref = f"A{header_row}:{_column_letter(len(columns))}{header_row + count}"
     workbook.save(target)
     return count
 
 
-def _xlsx_cell(sheet: Any, value: Any, is_date: bool) -> Any:
+def _xlsx_cell(sheet: Any, value: Any, is_date: bool, cell_type: Callable[[Any, Any], Any]) -> Any:
+    """`cell_type` is openpyxl's WriteOnlyCell, passed in: importing it here would cost every cell a lookup."""
     if is_date and value is not None:
-        cell = WriteOnlyCell(sheet, value)
+        cell = cell_type(sheet, value)
         cell.number_format = "DD/MM/YYYY"
         return cell
     if isinstance(value, str) and value.startswith("="):
-        cell = WriteOnlyCell(sheet, value)
+        cell = cell_type(sheet, value)
         cell.data_type = "s"  # a name that starts with "=" is data, not a formula to run
         return cell
     return value
@@ -586,6 +596,10 @@ def _xlsx_cell(sheet: Any, value: Any, is_date: bool) -> Any:
 def template(columns: Sequence[Column], fmt: Format) -> bytes:
     """An empty import file; the .xlsx one has drop-down lists and a "Hướng dẫn" sheet describing each column.
     Export-only columns are left out: nobody is asked to type what the import does not read."""
+    import openpyxl
+    from openpyxl.worksheet.datavalidation import DataValidation
+    from openpyxl.worksheet.worksheet import Worksheet
+
     columns = [c for c in columns if not c.export_only]
     if fmt == "csv":
         return _csv_bytes(columns, [])
@@ -597,7 +611,7 @@ def template(columns: Sequence[Column], fmt: Format) -> bytes:
     sheet.title = DATA_SHEET_TITLE
     _fill_sheet(sheet, [c.header for c in columns], [])
     for index, column in enumerate(columns, start=1):
-        letter = get_column_letter(index)
+        letter = _column_letter(index)
         _as_typed_text(sheet, letter)
         labels = _labels(column)
         formula = '"' + ",".join(labels) + '"'
@@ -654,6 +668,9 @@ def write_rows_to_correct(content: bytes, filename: str, report: ValidationRepor
 
     The first sheet is what the importer reads: the file's own headers and only the rejected rows. The second
     lists each problem at the row it now has, so the officer fixes the cells in place rather than retyping them."""
+    import openpyxl
+    from openpyxl.worksheet.worksheet import Worksheet
+
     bad = set(report.bad_row_numbers)
     sent = [(number, cells) for number, cells in read_rows(content, filename) if number in bad]
     headers = list(dict.fromkeys(header for _, cells in sent for header in cells))
@@ -663,7 +680,7 @@ def write_rows_to_correct(content: bytes, filename: str, report: ValidationRepor
     sheet.title = DATA_SHEET_TITLE
     _fill_sheet(sheet, headers, [[cells.get(header, "") or None for header in headers] for _, cells in sent])
     for index in range(1, len(headers) + 1):
-        _as_typed_text(sheet, get_column_letter(index))
+        _as_typed_text(sheet, _column_letter(index))
     new_row = {number: position for position, (number, _) in enumerate(sent, start=HEADER_ROW + 1)}
     problems = [
         [
@@ -719,6 +736,8 @@ def _shown_text(value: Any) -> str:
 
 
 def _fill_sheet(sheet: Worksheet, headers: list[str], rows: list[list[Any]]) -> None:
+    from openpyxl.styles import Font
+
     sheet.append(headers)
     bold = Font(bold=True)
     for cell in sheet[1]:
@@ -730,10 +749,19 @@ def _fill_sheet(sheet: Worksheet, headers: list[str], rows: list[list[Any]]) -> 
                 cell.data_type = "s"  # a name that starts with "=" is data, not a formula to run
     sheet.freeze_panes = "A2"
     if rows:
-        sheet.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{len(rows) + 1}"
+        sheet.auto_filter.ref = f"A1:{_column_letter(len(headers))}{len(rows) + 1}"
     for index, header in enumerate(headers, start=1):
         longest = max([len(header), *(len(_shown_text(r[index - 1])) for r in rows)])
-        sheet.column_dimensions[get_column_letter(index)].width = min(max(longest + 2, 10), 60)
+        sheet.column_dimensions[_column_letter(index)].width = min(max(longest + 2, 10), 60)
+
+
+def _column_letter(index: int) -> str:
+    """Excel's name of the column at 1-based `index`: A … Z, AA … (openpyxl's get_column_letter, without openpyxl)."""
+    letters = ""
+    while index > 0:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
 
 
 def _as_typed_text(sheet: Worksheet, letter: str) -> None:
