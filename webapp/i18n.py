@@ -21,7 +21,7 @@ from jinja2.nodes import EvalContext
 from markupsafe import Markup
 
 from webapp.data_labels import DATA_COLUMNS, DATA_LABELS, DATA_VALUES, EVENT_TYPE_NAMES, READ_KIND_NAMES
-from webapp.http import located_problem_text
+from webapp.http import located_problem_text, shown_args
 from webapp.number_fields import format_amount
 from webapp.planning import planning_policy
 from workflows.audit import ChainBreak
@@ -33,6 +33,7 @@ from workflows.instances import DataItem
 from workflows.rules.ballots import Outcome
 from workflows.rules.evaluation import month_text
 from workflows.rules.planning import structure_label
+from workflows.rules.rotation_signals import SignalReason
 from workflows.rules.targets import BY_YEAR, TargetDefinition
 
 
@@ -119,6 +120,12 @@ def structure_name(key: str) -> str:
     return structure_label(key, planning_policy(), page_translations().ugettext)
 
 
+def signal_reason(reason: SignalReason) -> str:
+    """Why a cadre is signalled for rotation, in the reader's language, its numbers the reader's way (decision
+    0118); the places and posts named as the registry writes them."""
+    return reason.text(page_translations().ugettext, shown_args)
+
+
 def _trusted(translated: str) -> Markup:
     # The catalogue is ours (webapp/translations, reviewed like code): its strings may carry markup.
     return Markup(translated)  # noqa: S704
@@ -160,6 +167,7 @@ def install_page_translations(app: Flask) -> None:
     app.jinja_env.filters["task_group"] = task_group_name
     app.jinja_env.filters["target_text"] = target_text
     app.jinja_env.filters["structure_name"] = structure_name
+    app.jinja_env.filters["signal_reason"] = signal_reason
 
 
 def translate_detailed(message: str | None) -> str:

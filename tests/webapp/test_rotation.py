@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
+from flask_babel import force_locale
 from lxml import html as lxml_html
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -499,6 +501,57 @@ def test_signals_list_the_local_chair_with_a_start_action(
     assert 'href="/rotations/start?cadre=CB0005"' in page
     form = client.get("/rotations/start?cadre=CB0005").get_data(as_text=True)
     assert 'value="CB0005"' in form
+
+
+def test_a_signals_reason_is_the_readers_language_and_the_notification_stays_vietnamese(
+    auth: AuthActions, client: FlaskClient, session_factory: sessionmaker[Session], world: dict[str, Any]
+) -> None:
+    """Decision 0118: the reason was a Vietnamese sentence whatever the reader chose."""
+    from workflows.rotation.signals import rotation_signals, signal_scope
+
+    _as(auth, "personnel1")
+    vietnamese = client.get("/rotations/signals").get_data(as_text=True)
+    assert "Là người địa phương" in vietnamese and "chức danh bố trí người không là người địa phương" in vietnamese
+    auth.post("/auth/language", {"locale": "en", "next": "/rotations/signals"}, page="/rotations/signals")
+    english = client.get("/rotations/signals").get_data(as_text=True)
+    assert "A local person" in english and "a post reserved for people from elsewhere" in english
+    assert "Là người địa phương" not in english and "quê quán" not in english
+    # The engine's words for the notification and the shell stay as they were.
+    with session_factory() as s:
+        found = rotation_signals(s, signal_scope(user(s, "personnel1")))
+    assert found and all(signal.reason.vietnamese().startswith("Là người địa phương") for signal in found)
+
+
+def test_a_signals_numbers_are_written_the_readers_way(app: Any) -> None:
+    from webapp.i18n import signal_reason
+    from workflows.errors import Amount
+    from workflows.rules.rotation_signals import PERSONNEL_YEARS_REASON, SignalReason
+
+    reason = SignalReason(
+        PERSONNEL_YEARS_REASON,
+        (("post", "Chuyên viên"), ("since", "03/12/2021"), ("years", Amount(1200)), ("most", Amount(5))),
+    )
+    for locale, expected in (
+        ("vi", "Làm công tác tổ chức cán bộ ở vị trí Chuyên viên liên tục từ 03/12/2021 (1.200 năm; định kỳ luân "
+               "chuyển sau 5 năm)"),
+        ("en", "Has done personnel work in the post Chuyên viên continuously since 03/12/2021 (1,200 years; rotated "
+               "every 5 years)"),
+    ):  # fmt: skip
+        with app.test_request_context("/"), force_locale(locale):
+            assert signal_reason(reason) == expected
+
+
+def test_the_catalogues_vietnamese_of_each_reason_is_the_engines() -> None:
+    from babel.messages.pofile import read_po
+
+    from workflows.rules.rotation_signals import REASONS_VI
+
+    catalogue_file = Path(__file__).parents[2] / "webapp/translations/vi/LC_MESSAGES/messages.po"
+    with catalogue_file.open("rb") as po:
+        catalogue = read_po(po)
+    for msgid, vietnamese in REASONS_VI.items():
+        entry = catalogue.get(msgid)
+        assert entry is not None and entry.string == vietnamese, msgid
 
 
 def test_signals_cover_the_three_cases_in_scope_and_are_sent_weekly(

@@ -82,5 +82,5 @@ def rotation_signals_command(username: str) -> None:
         exit_with(f"{username} may not see rotation signals: only personnel officers and administrators may.")
     found = rotation_signals(db.session, signal_scope(user))
     for signal in found:
-        click.echo(f"{signal.kind}\t{signal.cadre_code}\t{signal.cadre_name}\t{signal.reason}")
+        click.echo(f"{signal.kind}\t{signal.cadre_code}\t{signal.cadre_name}\t{signal.reason.vietnamese()}")
     click.echo(f"{len(found)} signal(s)")

@@ -29,6 +29,7 @@ from workflows.rules.rotation_signals import (
     SIGNAL_LOCAL_KEY_POST,
     SIGNAL_PERSONNEL_YEARS,
     SignalPolicy,
+    SignalReason,
     Span,
     continuous_since,
     head_term_reason,
@@ -54,7 +55,7 @@ class RotationSignal:
     cadre_code: str
     cadre_name: str
     post: str
-    reason: str
+    reason: SignalReason  # worded by the reader's language on the page, in Vietnamese by the engine (`vietnamese()`)
 
 
 def signal_scope(user: User) -> list[int]:
@@ -134,7 +135,7 @@ def _signals(session: Session, scope: ColumnElement[bool], day: date, policy: Si
     found: list[RotationSignal] = []
     seen: set[tuple[str, int, int]] = set()
 
-    def add(kind: str, cadre: Cadre, place_id: int, post: str, reason: str | None) -> None:
+    def add(kind: str, cadre: Cadre, place_id: int, post: str, reason: SignalReason | None) -> None:
         if reason is not None and (kind, cadre.id, place_id) not in seen:
             seen.add((kind, cadre.id, place_id))
             found.append(RotationSignal(kind, cadre.id, cadre.code, cadre.full_name, post, reason))
@@ -212,7 +213,7 @@ def notify_signals_weekly(
             found = rotation_signals(session, signal_scope(officer), today=day, policy=policy)
             if not found:
                 continue
-            lines = [f"{s.cadre_name} ({s.cadre_code}): {s.reason}" for s in found[:20]]
+            lines = [f"{s.cadre_name} ({s.cadre_code}): {s.reason.vietnamese()}" for s in found[:20]]
             session.add(
                 Notification(
                     user_id=officer.id,

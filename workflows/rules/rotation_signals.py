@@ -1,6 +1,9 @@
 """Proactive rotation signals (issue #7): who is due to be considered for rotation. Pure: plain data in, findings out.
 
-Three signals, each with a Vietnamese reason carrying the dates it compared:
+Three signals, each with a reason carrying the dates and numbers it compared. A reason is a `SignalReason`: an
+English msgid (`N_`) with its arguments, worded by the web layer in the reader's language (decision 0118), and by
+`SignalReason.vietnamese` where the engine writes it (the weekly notification, the CLI) — the same Vietnamese as
+the catalogue's:
 - a head (người đứng đầu) serving the last consecutive term allowed in one place — QĐ 65-QĐ/TW Điều 4 [V] S50:
   heads serve at most 2 consecutive terms in one locality or body, so the signal comes while the 2nd runs, early
   enough to plan the rotation;
@@ -14,22 +17,29 @@ starts at most a day after the previous one ends — each re-appointment is a ne
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from workflows.errors import N_, Problem
+from workflows.errors import N_, Amount, Problem, fill_in
 from workflows.rules.appointment import format_date, months_between
 from workflows.rules.rotation import DEFAULT_POLICY as ROTATION_POLICY
 from workflows.rules.settings import check_settings, whole_setting
 
 __all__ = [
     "DEFAULT_SIGNAL_POLICY",
+    "HEAD_TERMS_REASON",
+    "LOCAL_KEY_POST_HOMETOWN_REASON",
+    "LOCAL_KEY_POST_REASON",
+    "PERSONNEL_YEARS_REASON",
+    "REASONS_VI",
     "SIGNAL_HEAD_TERMS",
     "SIGNAL_LOCAL_KEY_POST",
     "SIGNAL_PERSONNEL_YEARS",
+    "SIGNAL_REASON_MSGIDS",
     "SignalPolicy",
+    "SignalReason",
     "Span",
     "continuous_since",
     "head_term_reason",
@@ -82,6 +92,62 @@ def _problems(values: Mapping[str, Any]) -> list[Problem]:
 DEFAULT_SIGNAL_POLICY = SignalPolicy()
 
 
+# The reasons' words: English msgids for the catalogue, and the Vietnamese the engine writes itself (the catalogue's
+# Vietnamese is the same text, word for word: tests/webapp/test_rotation_signal_words.py keeps the two in step).
+HEAD_TERMS_REASON = N_(
+    "Has held a head post in %(place)s continuously since %(since)s, now in term %(term)s (at most %(most)s "
+    "consecutive terms in one place)"
+)
+PERSONNEL_YEARS_REASON = N_(
+    "Has done personnel work in the post %(post)s continuously since %(since)s (%(years)s years; rotated every "
+    "%(most)s years)"
+)
+LOCAL_KEY_POST_REASON = N_("A local person holding %(post)s, a post reserved for people from elsewhere")
+LOCAL_KEY_POST_HOMETOWN_REASON = N_(
+    "A local person (hometown: %(hometown)s) holding %(post)s, a post reserved for people from elsewhere"
+)
+REASONS_VI: Mapping[str, str] = {
+    HEAD_TERMS_REASON: (
+        "Giữ chức vụ người đứng đầu tại %(place)s liên tục từ %(since)s, đang ở nhiệm kỳ thứ %(term)s "
+        "(tối đa %(most)s nhiệm kỳ liên tiếp ở một nơi)"
+    ),
+    PERSONNEL_YEARS_REASON: (
+        "Làm công tác tổ chức cán bộ ở vị trí %(post)s liên tục từ %(since)s (%(years)s năm; "
+        "định kỳ luân chuyển sau %(most)s năm)"
+    ),
+    LOCAL_KEY_POST_REASON: "Là người địa phương nhưng giữ %(post)s, chức danh bố trí người không là người địa phương",
+    LOCAL_KEY_POST_HOMETOWN_REASON: (
+        "Là người địa phương (quê quán: %(hometown)s) nhưng giữ %(post)s, chức danh bố trí người không là người "
+        "địa phương"
+    ),
+}
+SIGNAL_REASON_MSGIDS = frozenset(REASONS_VI)
+
+
+@dataclass(frozen=True)
+class SignalReason:
+    """Why a cadre is signalled, in no language yet: the msgid and its arguments. Numbers are `Amount`s (each
+    reader writes them their way); a date is written dd/mm/yyyy, as every page writes dates; names are the
+    registry's, as written."""
+
+    message: str
+    args: tuple[tuple[str, str | Amount], ...]
+
+    def text(
+        self, translate: Callable[[str], str], shown: Callable[[Mapping[str, object]], Mapping[str, object]]
+    ) -> str:
+        """In the language of `translate` (a catalogue's gettext), the numbers written by `shown` (the web layer's
+        `shown_args`)."""
+        return fill_in(translate(self.message), shown(dict(self.args)))
+
+    def vietnamese(self) -> str:
+        """As the engine writes it where no reader chose a language (the weekly notification, the CLI)."""
+        return fill_in(REASONS_VI[self.message], dict(self.args))
+
+    def __str__(self) -> str:  # the English, as a `WorkflowError` explains itself
+        return fill_in(self.message, dict(self.args))
+
+
 @dataclass(frozen=True)
 class Span:
     started_on: date
@@ -109,28 +175,38 @@ def continuous_since(spans: Iterable[Span], today: date) -> date | None:
 
 def head_term_reason(
     since: date, today: date, term_years: int, place: str, policy: SignalPolicy = DEFAULT_SIGNAL_POLICY
-) -> str | None:
+) -> SignalReason | None:
     """QĐ 65 Điều 4 [V] S50: the reason when the current term in `place` is the last consecutive one allowed."""
     years = max(term_years, 1)
     term_number = months_between(since, today) // (12 * years) + 1
     if term_number < policy.head_terms:
         return None
-    return (
-        f"Giữ chức vụ người đứng đầu tại {place} liên tục từ {format_date(since)}, đang ở nhiệm kỳ thứ {term_number} "
-        f"(tối đa {policy.head_terms} nhiệm kỳ liên tiếp ở một nơi)"
+    return SignalReason(
+        HEAD_TERMS_REASON,
+        (
+            ("place", place),
+            ("since", format_date(since)),
+            ("term", Amount(term_number)),
+            ("most", Amount(policy.head_terms)),
+        ),
     )
 
 
 def personnel_years_reason(
     since: date, today: date, post: str, policy: SignalPolicy = DEFAULT_SIGNAL_POLICY
-) -> str | None:
+) -> SignalReason | None:
     """Seed 004 §1.10 [P]: the reason when a personnel officer has held `post` for the configured years or more."""
     months = months_between(since, today)
     if months < 12 * policy.personnel_years:
         return None
-    return (
-        f"Làm công tác tổ chức cán bộ ở vị trí {post} liên tục từ {format_date(since)} ({months // 12} năm; "
-        f"định kỳ luân chuyển sau {policy.personnel_years} năm)"
+    return SignalReason(
+        PERSONNEL_YEARS_REASON,
+        (
+            ("post", post),
+            ("since", format_date(since)),
+            ("years", Amount(months // 12)),
+            ("most", Amount(policy.personnel_years)),
+        ),
     )
 
 
@@ -142,12 +218,13 @@ def local_key_post_reason(
     post: str,
     hometown: str | None,
     policy: SignalPolicy = DEFAULT_SIGNAL_POLICY,
-) -> str | None:
+) -> SignalReason | None:
     """Seeds 000–002 [V]/[P]: the reason when a post reserved for non-local people is held by a local person.
     Unknown hometowns are not guessed."""
     if not (requires_non_local or title_code in policy.non_local_titles):
         return None
     if hometown_commune_id is None or post_commune_id is None or hometown_commune_id != post_commune_id:
         return None
-    home = f" (quê quán: {hometown})" if hometown else ""
-    return f"Là người địa phương{home} nhưng giữ {post}, chức danh bố trí người không là người địa phương"
+    if hometown:
+        return SignalReason(LOCAL_KEY_POST_HOMETOWN_REASON, (("hometown", hometown), ("post", post)))
+    return SignalReason(LOCAL_KEY_POST_REASON, (("post", post),))
