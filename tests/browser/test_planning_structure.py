@@ -62,7 +62,7 @@ def test_typing_a_cadre_code_changes_the_share_of_women(  # type: ignore[no-unty
     assert women.inner_text() == "33,3%"
 
     page.fill("#nominations-0-cadre_code", NEW_VICE)  # Vũ Thị Hạnh, a woman of X001
-    expect(women).to_have_text("50%")
+    expect(women).to_have_text("50,0%")
     expect(panel.locator('[data-out="women-count"]')).to_have_text("2/4")
     shoot("30-planning-live-structure")
 
@@ -95,7 +95,7 @@ def test_a_nominee_is_found_by_name_and_a_title_chosen_by_name(  # type: ignore[
     expect(box).to_have_value(NEW_VICE)
     expect(page.locator("#nominations-0-cadre_code-name")).to_have_text("Vũ Thị Hạnh")
     expect(page.locator("#nominations-0-cadre_code-results")).to_be_hidden()
-    expect(page.locator('aside[data-live-structure] [data-out="women-percent"]')).to_have_text("50%")
+    expect(page.locator('aside[data-live-structure] [data-out="women-percent"]')).to_have_text("50,0%")
     title = page.locator("#nominations-0-position_id")
     title.select_option(label=title.locator(f'option[value="{world["vice"]}"]').inner_text())
     shoot("31-planning-nominee-by-name")

@@ -4,11 +4,12 @@ are those of cadres of the review's unit only, for people who oversee it (404 ot
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
 import pytest
-from flask import Flask
+from flask import Flask, template_rendered
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -58,8 +59,8 @@ def test_the_panel_counts_the_kept_plan_and_the_rows_of_the_form(
     again = auth.post(f"/tasks/{task_id}", {**rows, "add_row__nominations": "1"}, page=f"/tasks/{task_id}")
     assert again.status_code == 200
     html = again.get_data(as_text=True)
-    assert _figure(html, "women")[:2] == ("50%", "2/4")
-    assert _figure(html, "ethnic_minority")[:2] == ("25%", "1/4")
+    assert _figure(html, "women")[:2] == ("50,0%", "2/4")
+    assert _figure(html, "ethnic_minority")[:2] == ("25,0%", "1/4")
 
     # Kept as a draft, the page drawn from it shows the same; a code typed twice or unknown counts once or not.
     rows = _rows(
@@ -74,8 +75,33 @@ def test_the_panel_counts_the_kept_plan_and_the_rows_of_the_form(
     saved = auth.post(f"/tasks/{task_id}", {**rows, "action": "draft"}, page=f"/tasks/{task_id}")
     assert saved.status_code == 302
     drafted = client.get(f"/tasks/{task_id}").get_data(as_text=True)
-    assert _figure(drafted, "women")[:2] == ("40%", "2/5")
-    assert _figure(drafted, "ethnic_minority")[:2] == ("40%", "2/5")
+    assert _figure(drafted, "women")[:2] == ("40,0%", "2/5")
+    assert _figure(drafted, "ethnic_minority")[:2] == ("40,0%", "2/5")
+
+
+def test_the_panel_carries_a_plain_number_and_the_pages_label_in_the_readers_language(
+    app: Flask, client: FlaskClient, auth: AuthActions, driver: WorkflowDriver, world: dict[str, Any]
+) -> None:
+    """Decision 0118: the panel's figures carry `percent`, a plain number, and `percent_text`, the label as the
+    targets pages write a share ("33,3%" / "33.3%"); the script writes its recount with the same decimal mark."""
+    _instance_id, task_id = _nominating(auth, driver, world)
+    panels: list[dict[str, Any]] = []
+
+    def keep(sender: Any, template: Any, context: dict[str, Any], **extra: Any) -> None:
+        if context.get("live_structure"):
+            panels.append(context["live_structure"])
+
+    with template_rendered.connected_to(keep, app):
+        page = client.get(f"/tasks/{task_id}").get_data(as_text=True)
+        assert 'data-decimal-mark=","' in page and _figure(page, "women")[0] == "33,3%"
+        auth.post("/auth/language", {"locale": "en", "next": f"/tasks/{task_id}"}, page=f"/tasks/{task_id}")
+        english = client.get(f"/tasks/{task_id}").get_data(as_text=True)
+    assert 'data-decimal-mark="."' in english and _figure(english, "women")[0] == "33.3%"
+    vietnamese, in_english = ({f["key"]: f for f in panel["figures"]} for panel in (panels[0], panels[-1]))
+    assert vietnamese["women"]["percent"] == in_english["women"]["percent"] == 33.3
+    assert (vietnamese["women"]["percent_text"], in_english["women"]["percent_text"]) == ("33,3%", "33.3%")
+    assert isinstance(vietnamese["women"]["percent"], float)
+    assert json.loads(json.dumps(panels[0]["figures"]))[0]["percent"] is not None  # JSON as it stands
 
 
 def test_structure_facts_answer_for_cadres_of_the_unit_only(

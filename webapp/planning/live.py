@@ -13,10 +13,9 @@ from typing import Any
 from flask import url_for
 
 from webapp.extensions import db
-from webapp.i18n import structure_name, target_text
+from webapp.i18n import chart_words, format_share, structure_name, target_text
 from workflows.planning.live import live_structure
 from workflows.registry.records import local_today
-from workflows.rules.targets import format_percent
 from workflows.tasks import TaskView
 
 TABLE, CODE = "nominations", "cadre_code"
@@ -37,7 +36,12 @@ def row_codes(form: Any) -> list[str]:
 
 
 def live_structure_panel(view: TaskView, form: Any) -> dict[str, Any] | None:
-    """What the panel needs, for a form that asks for it and a person who can act on the task."""
+    """What the panel needs, for a form that asks for it and a person who can act on the task.
+
+    A figure's share is given twice (decision 0118): `percent`, the plain number (one decimal, or None when nobody
+    is counted), for whatever computes with it, and `percent_text`, the label the page shows — written as the
+    targets pages write a share ("76,0%" in Vietnamese, "76.0%" in English, "—"). The script writes its recount
+    the same way with `decimal_mark`."""
     if not view.can_act or not (view.schema or {}).get("x-live-structure"):
         return None
     if "unit_id" not in view.context or "term" not in view.context:
@@ -49,7 +53,8 @@ def live_structure_panel(view: TaskView, form: Any) -> dict[str, Any] | None:
                 "key": f.key,
                 "label": structure_name(f.key),
                 "count": f"{f.numerator}/{f.denominator}",
-                "percent": format_percent(f.percent),
+                "percent": None if f.percent is None else round(f.percent, 1),
+                "percent_text": format_share(f.percent),
                 "unknown": f.unknown,
                 "target": target_text(f.target) if f.target is not None else None,
                 "meets": f.meets_target,
@@ -58,5 +63,6 @@ def live_structure_panel(view: TaskView, form: Any) -> dict[str, Any] | None:
         ],
         "plan": live.plan,
         "targets": live.targets,
+        "decimal_mark": chart_words().decimal_mark,
         "facts_url": url_for("planning.structure_facts", instance_id=view.instance.id),
     }

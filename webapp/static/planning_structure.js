@@ -32,6 +32,8 @@
   var targets = readJson("data-targets", {});
   var verdicts = readJson("data-verdicts", {});
   var url = panel.getAttribute("data-facts-url");
+  // The reader's decimal mark: the recount is written as the server wrote the figure ("50,0%" / "50.0%").
+  var decimalMark = panel.getAttribute("data-decimal-mark") || ",";
   var known = {}; // code → facts, or null when the server does not count it
   var timer = null;
 
@@ -74,8 +76,7 @@
 
   function percent(numerator, denominator) {
     if (!denominator) { return "—"; }
-    var text = (100 * numerator / denominator).toFixed(1).replace(/\.?0+$/, "");
-    return text.replace(".", ",") + "%";
+    return (100 * numerator / denominator).toFixed(1).replace(".", decimalMark) + "%";
   }
 
   function output(name, text) {
