@@ -450,3 +450,50 @@ def test_taking_nothing_says_so(auth: AuthActions, client, two_communes: dict) -
     auth.login("supervisor1")
     response = auth.post("/inbox/claim", {"next": "/inbox?scope=group"})
     assert "Chưa chọn công việc nào" in client.get(response.headers["Location"]).get_data(as_text=True)
+
+
+def _guide(page: str) -> list[str]:
+    """The links of the empty inbox's guide, by what they point to (decision 0118)."""
+    tree = lxml_html.fromstring(page)
+    return [str(link) for link in tree.xpath("//div[@data-empty-guide]//a/@href")]
+
+
+def test_an_inspector_with_no_tasks_is_pointed_to_the_pages_she_works_in(
+    auth: AuthActions, client, two_communes: dict
+) -> None:
+    """An auditor is given no tasks: a bare "No tasks here." told her nothing of where her work is."""
+    auth.login("auditor1")
+    response = client.get("/inbox")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "/tasks/" not in page
+    assert _guide(page) == ["/audit/events", "/instances"]
+    assert "Để kiểm tra các quy trình thuộc phạm vi của bạn:" in page and "Nhật ký hệ thống" in page
+    assert _guide(client.get("/inbox?scope=group").get_data(as_text=True)) == ["/audit/events", "/instances"]
+    for link in _guide(page):
+        assert client.get(link).status_code == 200  # each page the guide names opens for her
+    auth.post("/auth/language", {"locale": "en", "next": "/inbox"})
+    english = client.get("/inbox").get_data(as_text=True)
+    assert "To inspect the procedures of your units:" in english and _guide(english) == ["/audit/events", "/instances"]
+
+
+def test_an_empty_list_of_ones_own_points_to_the_groups_tasks_waiting(
+    auth: AuthActions, client, two_communes: dict
+) -> None:
+    auth.login("supervisor1")  # nothing of her own, one review for the group to take; no inspector
+    page = client.get("/inbox").get_data(as_text=True)
+    assert _guide(page) == ["/inbox?scope=group"]
+    assert "Nhóm của bạn có 1 việc đang chờ người nhận." in page
+    auth.post("/auth/language", {"locale": "en", "next": "/inbox"})
+    assert "1 task of your group is waiting for someone to take it." in client.get("/inbox").get_data(as_text=True)
+
+
+def test_a_filtered_empty_list_is_only_empty(auth: AuthActions, client, two_communes: dict) -> None:
+    """An empty list under a filter is the filter's answer, not a sign that the work is elsewhere."""
+    auth.login("auditor1")
+    page = client.get("/inbox?due=overdue").get_data(as_text=True)
+    assert "Không có công việc nào." in page
+    assert _guide(page) == [] and "data-empty-guide" not in page
+    auth.logout()
+    auth.login("officer2")  # a task of her own: no guide either
+    assert "data-empty-guide" not in client.get("/inbox").get_data(as_text=True)
