@@ -154,3 +154,9 @@ class IdField(IntegerField):
             self.data = None
             raise ValueError(self.gettext(_NOT_AN_INTEGER))
         self.data = int(text)
+
+    def pre_validate(self, form: Any) -> None:
+        if self.process_errors:
+            # What was posted is no id: one message, not also the range's ("between 1 and 2147483647"), which only
+            # followed from the first (decision 0118).
+            raise StopValidation

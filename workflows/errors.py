@@ -111,6 +111,15 @@ class Problem:
         return f"{prefix}: {self.explained}" if prefix else self.explained
 
 
+# A text longer than its column allows (or than a limit of ours): the one message, naming the maximum ("Tối đa 255 ký
+# tự"), so a refused name says how long it may be rather than only that it is too long (decision 0118).
+TOO_LONG = N_("At most %(max)s characters.")
+
+
+def too_long(field: str | None, limit: int) -> Problem:
+    return Problem(TOO_LONG, field=field, message_args={"max": Amount(limit)})
+
+
 UNKNOWN_FIELD = N_("unknown field")
 
 

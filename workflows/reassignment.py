@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, aliased, selectinload
 from workflows.access import ancestry, in_subtree, role_units, sees_task
 from workflows.assignment import chain_of, unit_chain
 from workflows.ballot_steps import procedure_for
-from workflows.errors import Problem
+from workflows.errors import Problem, too_long
 from workflows.models import HumanTask, ProcessInstance
 from workflows.registry.models import Cadre, OrgUnit, RoleAssignment, User
 from workflows.rules.reassignment import Receiver, TaskFacts, can_reassign, receiver_refusal, transfer_refusal
@@ -111,7 +111,7 @@ def clean_reason(raw: Any, problems: list[Problem]) -> str:
     if not reason:
         problems.append(Problem("say why the task is handed on; it is recorded in the audit log", field="reason"))
     elif len(reason) > REASON_LIMIT:
-        problems.append(Problem("the reason is too long (at most 500 characters)", field="reason"))
+        problems.append(too_long("reason", REASON_LIMIT))
     return reason
 
 

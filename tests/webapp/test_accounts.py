@@ -616,3 +616,27 @@ def test_the_page_does_not_let_the_last_provincial_administrator_keep_only_a_com
     assert response.status_code == 422
     assert LAST_TOP_ADMIN in response.get_data(as_text=True)
     assert _events(driver) == before
+
+
+def test_a_name_or_reason_too_long_for_the_record_says_its_maximum_and_nothing_is_written(
+    auth: AuthActions, driver: WorkflowDriver
+) -> None:
+    """Decision 0118: "Họ và tên quá dài" did not say how long a name may be; the other fields, right, say nothing."""
+    auth.login("admin")
+    before = _events(driver)
+    refused = _create(auth, driver, full_name="Nguyễn " * 50, reason="x" * 501)
+    assert refused.status_code == 422
+    page = _doc(refused)
+    assert [" ".join(e.text_content().split()) for e in page.xpath('//*[@id="full_name-error"]')] == [
+        "Tối đa 255 ký tự."
+    ]
+    assert [" ".join(e.text_content().split()) for e in page.xpath('//*[@id="reason-error"]')] == ["Tối đa 500 ký tự."]
+    assert not page.xpath('//*[@id="username-error" or @id="email-error" or @id="role-error" or @id="unit_id-error"]')
+    assert _user(driver, "nguyen.van.an") is None and _events(driver) == before
+    officer = _user(driver, "officer2")
+    assert officer is not None
+    renamed = _edit(auth, officer.id, full_name="Trần " * 60)
+    assert renamed.status_code == 422
+    assert "Tối đa 255 ký tự." in renamed.get_data(as_text=True)
+    after = _user(driver, "officer2")
+    assert after is not None and after.full_name == officer.full_name and _events(driver) == before

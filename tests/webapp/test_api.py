@@ -402,7 +402,7 @@ def test_what_the_form_schema_refuses_is_said_in_the_token_users_language(
         return {p["field"]: p["message"] for p in response.get_json()["problems"]}
 
     assert messages() == {
-        "subject_line": "Không được dài quá 500 ký tự",
+        "subject_line": "Tối đa 500 ký tự",
         "amount": "Phải lớn hơn hoặc bằng 0",
         "needed_by": "Phải là ngày, viết theo dạng yyyy-mm-dd",
         "details": "Phải là văn bản",
@@ -535,9 +535,8 @@ def test_a_completion_is_refused_with_the_forms_and_the_servers_problems_at_once
     assert problems["criteria_politics"] == "Phải là một số"
     assert problems["criteria_competence"] == "Điểm phải từ 0 đến 10"  # the policy's maximum, named
     assert problems["products.0.completed"] == "Không được vượt quá số lượng được giao"
-    assert (
-        problems["products.1.assigned"] == "Phải nhỏ hơn hoặc bằng 10.000"
-    )  # the form's limit, as Vietnamese writes it
+    # The form's range, both ends, as Vietnamese writes them (decision 0118).
+    assert problems["products.1.assigned"] == "Nhập số từ 0 đến 10.000."
     assert everything_stored(driver.session_factory) == before
 
 

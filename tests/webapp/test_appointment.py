@@ -1379,3 +1379,34 @@ def test_a_conference_nobody_attended_is_held_again_as_any_missed_quorum(
     assert _submit(auth, driver, instance_id, "ballot_step2", "personnel1", {}).status_code == 302
     assert [t.task_key for t in driver.open_tasks(instance_id)] == ["ballot_step3"]
     _verified(session_factory)
+
+
+def test_the_start_form_says_each_fields_own_fault_once_and_the_maximum_length(
+    auth: AuthActions, session_factory: sessionmaker[Session], world: dict[str, Any]
+) -> None:
+    """Decision 0118: a post that is no id said also "Số phải nằm trong khoảng từ 1 đến 2147483647.", which only
+    followed from the first fault; a code too long said "Không được dài quá 40 ký tự." — now "Tối đa 40 ký tự."."""
+    _as(auth, "personnel1")
+    unit = str(_post_unit(auth, world["post_id"]))
+
+    def errors(response: Any) -> dict[str, str]:
+        return {
+            str(e.get("id")): " ".join(e.text_content().split())
+            for e in _doc(response).xpath('//*[@class="field-error"]')
+        }
+
+    not_an_id = auth.post(
+        "/appointments/start",
+        {"cadre": NOMINEE, "unit": unit, "position": "abc", "source": "internal"},
+        page="/appointments/start",
+    )
+    assert not_an_id.status_code == 422
+    assert errors(not_an_id) == {"position-error": "Không phải là số nguyên hợp lệ."}
+    too_long = auth.post(
+        "/appointments/start",
+        {"cadre": "CB" * 30, "unit": unit, "position": str(world["post_id"]), "source": "internal"},
+        page="/appointments/start",
+    )
+    assert too_long.status_code == 422
+    assert errors(too_long) == {"cadre-error": "Tối đa 40 ký tự."}
+    assert _appointments(session_factory) == 0

@@ -48,4 +48,4 @@ def test_a_page_form_answers_with_wtforms_messages_in_vietnamese(auth: AuthActio
     token = auth.csrf_token()
     response = client.post("/auth/login", data={"username": "x" * 5000, "password": "demo", "csrf_token": token})
     page = response.get_data(as_text=True)
-    assert "Không được dài quá" in page and "Field cannot be longer" not in page
+    assert "Tối đa 80 ký tự." in page and "Field cannot be longer" not in page  # the maximum named (0118)

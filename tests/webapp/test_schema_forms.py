@@ -270,7 +270,7 @@ INVALID = [
     ("amount with decimals", {"amount": "1.5"}, ("amount",), "Phải là một số nguyên.", {"amount": 1.5}),
     ("amount missing", {"amount": ""}, ("amount",), "Trường này là bắt buộc.", {"amount": DELETE}),
     ("subject blank", {"subject": "   "}, ("subject",), "Trường này là bắt buộc.", {"subject": ""}),
-    ("subject 501 chars", {"subject": "x" * 501}, ("subject",), "Độ dài tối đa là 500 ký tự.", {"subject": "x" * 501}),
+    ("subject 501 chars", {"subject": "x" * 501}, ("subject",), "Tối đa 500 ký tự.", {"subject": "x" * 501}),
     ("code pattern", {"code": "hs2026"}, ("code",), "Giá trị không đúng định dạng yêu cầu.", {"code": "hs2026"}),
     ("ratio zero", {"ratio": "0"}, ("ratio",), "Giá trị phải lớn hơn 0.", {"ratio": 0}),
     ("ratio too big", {"ratio": "1,5"}, ("ratio",), "Giá trị phải nhỏ hơn hoặc bằng 1.", {"ratio": 1.5}),
@@ -512,17 +512,17 @@ LIMITS: dict[str, Any] = {
         (
             "vi",
             {
-                "units": ["Giá trị phải nhỏ hơn hoặc bằng 10.000."],
-                "share": ["Giá trị phải nhỏ hơn hoặc bằng 2,5."],
-                "note": ["Độ dài tối đa là 4.000 ký tự."],
+                "units": ["Nhập số từ 1.500 đến 10.000."],  # both ends: the range (decision 0118)
+                "share": ["Giá trị phải nhỏ hơn hoặc bằng 2,5."],  # one end: said alone
+                "note": ["Tối đa 4.000 ký tự."],
             },
         ),
         (
             "en",
             {
-                "units": ["Must be less than or equal to 10,000."],
+                "units": ["Enter a number from 1,500 to 10,000."],
                 "share": ["Must be less than or equal to 2.5."],
-                "note": ["Must be at most 4,000 characters long."],
+                "note": ["At most 4,000 characters."],
             },
         ),
     ],
@@ -534,7 +534,7 @@ def test_a_limit_in_a_message_is_written_the_readers_way(locale: str, expected: 
         assert {name: form[name].errors for name in expected} == expected
     with posted({"units": "1499"}, LIMITS, locale=locale) as form:
         assert not form.validate()
-        minimum = {"vi": "Giá trị phải lớn hơn hoặc bằng 1.500.", "en": "Must be greater than or equal to 1,500."}
+        minimum = {"vi": "Nhập số từ 1.500 đến 10.000.", "en": "Enter a number from 1,500 to 10,000."}
         assert form.units.errors == [minimum[locale]]
     rows = {f"items-{index}-name": "x" for index in range(1201)}
     with posted(rows, LIMITS, locale=locale) as form:

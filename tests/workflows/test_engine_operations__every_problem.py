@@ -124,7 +124,7 @@ def test_a_type_error_and_a_rule_of_the_hook_are_reported_together(
         ("criteria_competence", "the score must be between 0 and %(maximum)s"),
         ("criteria_politics", "must be a number"),
         ("products.0.completed", "cannot exceed the amount assigned"),
-        ("products.1.assigned", "must be less than or equal to %(limit)s"),
+        ("products.1.assigned", "Enter a number from %(low)s to %(high)s."),  # both ends named (0118)
     ]
     assert everything_stored(session_factory) == before
     assert driver.task(instance_id, "self_assessment").id == task.id

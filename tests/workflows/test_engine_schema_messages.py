@@ -43,8 +43,9 @@ def _problems(data: dict[str, Any]) -> list[Problem]:
         ({"title": "ABCDEF"}, "title", "must be at most 5 characters long"),
         ({"title": "ab"}, "title", "is not in the required format"),
         ({"title": 7}, "title", "must be text"),
-        ({"title": "AB", "count": 0}, "count", "must be greater than or equal to 1"),
-        ({"title": "AB", "count": 10}, "count", "must be less than or equal to 9"),
+        # Both ends given: the whole range, whichever was passed (decision 0118).
+        ({"title": "AB", "count": 0}, "count", "Enter a whole number from 1 to 9."),
+        ({"title": "AB", "count": 10}, "count", "Enter a whole number from 1 to 9."),
         ({"title": "AB", "count": 1.5}, "count", "must be a whole number"),
         ({"title": "AB", "ratio": 0}, "ratio", "must be greater than 0"),
         ({"title": "AB", "ratio": 1.5}, "ratio", "must be less than 1.5"),
@@ -72,10 +73,15 @@ def test_each_keyword_has_its_own_message_with_the_limit_as_an_argument(
 def test_a_limit_is_an_amount_each_reader_reads_their_way() -> None:
     """The web layer writes an `Amount` with the reader's marks ("10.000"); the English here is the plain number."""
     (problem,) = _problems({"title": "AB", "count": 10})
-    assert problem.message_args == {"limit": Amount(9)}
+    assert problem.message_args == {"low": Amount(1), "high": Amount(9)}
     big = Draft202012Validator({"type": "object", "properties": {"n": {"type": "number", "maximum": 10000}}})
     (error,) = big.iter_errors({"n": 10001})
-    assert schema_problem(error, "n").explained == "must be less than or equal to 10000"
+    assert schema_problem(error, "n").explained == "must be less than or equal to 10000"  # one end: said alone
+    ranged = Draft202012Validator(
+        {"type": "object", "properties": {"n": {"type": "number", "minimum": 0, "maximum": 100}}}
+    )
+    (below,) = ranged.iter_errors({"n": -1})
+    assert schema_problem(below, "n").explained == "Enter a number from 0 to 100."
 
 
 def test_a_keyword_without_a_message_of_its_own_is_named() -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from workflows.errors import Amount, Invalid
+from workflows.errors import Amount, Invalid, fill_in
 from workflows.registry.models import EvaluationGrade
 from workflows.rules import targets
 from workflows.rules.evaluation import (
@@ -793,17 +793,26 @@ def test_nd335_dieu17_19_period_deadlines(
     [
         ("2026-11", date(2026, 11, 20), []),
         ("2026-10", date(2026, 11, 20), []),
-        ("2026-12", date(2026, 11, 30), ["the month has not begun yet"]),
-        ("2027-01", date(2026, 11, 30), ["the month has not begun yet"]),
-        ("2026-1", date(2026, 11, 30), ["expected a month (YYYY-MM)"]),
-        ("1999-12", date(2026, 11, 30), ["expected a month (YYYY-MM)"]),
-        (None, date(2026, 11, 30), ["expected a month (YYYY-MM)"]),
+        (
+            "2026-12",
+            date(2026, 11, 30),
+            ["month 12/2026 has not begun yet: a month is evaluated once it has begun (this is 11/2026)"],
+        ),
+        (
+            "2027-01",
+            date(2026, 11, 30),
+            ["month 1/2027 has not begun yet: a month is evaluated once it has begun (this is 11/2026)"],
+        ),
+        ("2026-1", date(2026, 11, 30), ["write the month as YYYY-MM, for example 2026-11"]),
+        ("1999-12", date(2026, 11, 30), ["month 12/1999 is before 1/2000, the first month this system evaluates"]),
+        ("2000-01", date(2026, 11, 30), []),
+        (None, date(2026, 11, 30), ["write the month as YYYY-MM, for example 2026-11"]),
     ],
 )
 def test_nd335_dieu17_a_month_in_the_future_cannot_be_opened(month: Any, today: date, problems: list[str]) -> None:
     """NĐ 335 Điều 17: a month is evaluated once it has begun; opening a future month is refused."""
     found = month_problems(month, today)
-    assert [p.message for p in found] == problems
+    assert [fill_in(p.message, p.message_args) for p in found] == problems  # each says which month, and why
     assert all(p.field == "month" for p in found)
 
 

@@ -133,7 +133,7 @@ def assert_chains_ok(session: Session) -> None:
 
 
 def problems(error: Invalid) -> set[tuple[str | None, str]]:
-    return {(p.field, p.message) for p in error.problems}
+    return {(p.field, p.explained) for p in error.problems}
 
 
 def stub_instance(session: Session) -> ProcessInstance:
@@ -291,8 +291,8 @@ def test_recompute_fills_in_cadres_stored_without_a_retirement_date(session: Ses
         ({"code": "CBĐ01"}, "code", "a code is 1 to 40 Latin letters or digits, with '.', '-' or '_' after the first"),
         ({"full_name": ...}, "full_name", "this field is required"),
         ({"full_name": 123}, "full_name", "expected text"),
-        ({"full_name": "A" * 256}, "full_name", "at most 255 characters"),
-        ({"ethnicity": "K" * 61}, "ethnicity", "at most 60 characters"),
+        ({"full_name": "A" * 256}, "full_name", "At most 255 characters."),  # the maximum named (decision 0118)
+        ({"ethnicity": "K" * 61}, "ethnicity", "At most 60 characters."),
         ({"unit_id": ...}, "unit_id", "this field is required"),
         ({"unit_id": "1"}, "unit_id", "expected the id of a record"),
         ({"unit_id": True}, "unit_id", "expected the id of a record"),
@@ -582,7 +582,7 @@ def test_add_discipline(session: Session, registry: Registry, dummy_cadre: Cadre
         ({"decided_on": None}, "decided_on", "this field is required"),
         ({"decided_on": date(2026, 6, 16)}, "decided_on", "the date cannot be in the future"),
         ({"expires_on": date(2025, 9, 9)}, "expires_on", "the discipline cannot expire before it was decided"),
-        ({"note": "x" * 2001}, "note", "at most 2000 characters"),
+        ({"note": "x" * 2001}, "note", "At most 2000 characters."),
     ],
 )
 def test_add_discipline_rejects(

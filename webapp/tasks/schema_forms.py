@@ -156,7 +156,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "vi": {
         "required": "Trường này là bắt buộc.",
         "min_length": "Độ dài tối thiểu là {n} ký tự.",
-        "max_length": "Độ dài tối đa là {n} ký tự.",
+        "max_length": "Tối đa {n} ký tự.",
         "pattern": "Giá trị không đúng định dạng yêu cầu.",
         "email": "Không phải là địa chỉ email hợp lệ.",
         "integer": "Phải là một số nguyên.",
@@ -164,6 +164,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ambiguous_number": (
             "Chưa rõ “{text}” là số nào: viết {whole} nếu là số hàng nghìn, hoặc {decimal} nếu là số thập phân."
         ),
+        "range": "Nhập số từ {low} đến {high}.",
+        "whole_range": "Nhập số nguyên từ {low} đến {high}.",
         "minimum": "Giá trị phải lớn hơn hoặc bằng {n}.",
         "maximum": "Giá trị phải nhỏ hơn hoặc bằng {n}.",
         "exclusive_minimum": "Giá trị phải lớn hơn {n}.",
@@ -190,7 +192,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "en": {
         "required": "This field is required.",
         "min_length": "Must be at least {n} characters long.",
-        "max_length": "Must be at most {n} characters long.",
+        "max_length": "At most {n} characters.",
         "pattern": "The value is not in the required format.",
         "email": "Not a valid email address.",
         "integer": "Must be a whole number.",
@@ -198,6 +200,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ambiguous_number": (
             "“{text}” could be read two ways: write {whole} for thousands, or {decimal} with a decimal comma."
         ),
+        "range": "Enter a number from {low} to {high}.",
+        "whole_range": "Enter a whole number from {low} to {high}.",
         "minimum": "Must be greater than or equal to {n}.",
         "maximum": "Must be less than or equal to {n}.",
         "exclusive_minimum": "Must be greater than {n}.",
@@ -1111,12 +1115,21 @@ class _Bounds:
             if keyword in schema
         ]
         self.messages, self.lang = messages, lang
+        # Both ends inclusive: a value outside says the whole range ("Nhập số từ 0 đến 100"), not only the end it
+        # passed, so the person need not be refused twice to learn it (decision 0118).
+        low, high = schema.get("minimum"), schema.get("maximum")
+        self.range: str | None = None
+        if low is not None and high is not None:
+            key = "whole_range" if schema.get("type") == "integer" else "range"
+            self.range = messages[key].format(low=format_amount(low, lang), high=format_amount(high, lang))
 
     def __call__(self, form: Any, field: Any) -> None:
         if field.data is None:
             return
-        for _keyword, limit, check, key in self.rules:
+        for keyword, limit, check, key in self.rules:
             if not check(field.data, limit):
+                if self.range is not None and keyword in ("minimum", "maximum"):
+                    raise ValidationError(self.range)
                 raise ValidationError(self.messages[key].format(n=format_amount(limit, self.lang)))
 
 

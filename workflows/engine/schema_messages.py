@@ -40,6 +40,9 @@ _LIMITS = {
     "maxItems": N_("too many items: at most %(limit)s"),
 }
 REQUIRED = N_("This field is required.")
+# Both ends inclusive: the whole range is said whichever end was passed (decision 0118).
+IN_RANGE = N_("Enter a number from %(low)s to %(high)s.")
+WHOLE_IN_RANGE = N_("Enter a whole number from %(low)s to %(high)s.")
 ONE_OF = N_("must be one of: %(values)s")
 OTHER_RULE = N_("is not accepted by the form's rule %(rule)s")
 
@@ -51,6 +54,11 @@ def schema_problem(error: ValidationError, field: str | None) -> Problem:
         return Problem(REQUIRED, field=field)
     if rule == "type" and isinstance(expected, str) and expected in _TYPES:
         return Problem(_TYPES[expected], field=field)
+    if rule in ("minimum", "maximum") and isinstance(error.schema, Mapping):
+        low, high = error.schema.get("minimum"), error.schema.get("maximum")
+        if _is_limit(low) and _is_limit(high):
+            message = WHOLE_IN_RANGE if error.schema.get("type") == "integer" else IN_RANGE
+            return Problem(message, field=field, message_args={"low": _limit(low), "high": _limit(high)})
     if rule in _LIMITS:
         return Problem(_LIMITS[rule], field=field, message_args={"limit": _limit(expected)})
     if rule == "enum" and isinstance(expected, list):
@@ -73,6 +81,10 @@ def schema_problem(error: ValidationError, field: str | None) -> Problem:
             N_("fields not accepted here: %(fields)s"), field=field, message_args={"fields": ", ".join(extra)}
         )
     return Problem(OTHER_RULE, field=field, message_args={"rule": rule})
+
+
+def _is_limit(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _is_const(option: Any) -> bool:

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session, selectinload
 from workflows.access import in_subtree, oversees_unit
 from workflows.audit import PendingEvent, append_events
 from workflows.clock import utcnow_naive
-from workflows.errors import N_, Invalid, NotAllowed, NotFound, Problem
+from workflows.errors import N_, Invalid, NotAllowed, NotFound, Problem, too_long
 from workflows.models import HumanTask
 from workflows.query_args import page_within
 from workflows.registry.models import ApiToken, Cadre, OrgUnit, RoleAssignment, User
@@ -166,7 +166,7 @@ def _reason(raw: Any, problems: list[Problem], *, required: bool) -> str:
     if required and not reason:
         problems.append(Problem("say why; it is recorded in the audit log", field="reason"))
     elif len(reason) > REASON_LIMIT:
-        problems.append(Problem("the reason is too long (at most 500 characters)", field="reason"))
+        problems.append(too_long("reason", REASON_LIMIT))
     return reason
 
 
@@ -199,7 +199,7 @@ def _full_name(raw: Any, problems: list[Problem]) -> str:
     if not full:
         problems.append(Problem("the full name is required", field="full_name"))
     elif len(full) > NAME_LIMIT:
-        problems.append(Problem("the full name is too long", field="full_name"))
+        problems.append(too_long("full_name", NAME_LIMIT))
     return full
 
 

@@ -12,7 +12,6 @@ literal inside `Problem(...)`, `NotFound(...)`, `Conflict(...)` or `Invalid(...)
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta, timezone
@@ -25,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from workflows import clock
 from workflows.audit import PendingEvent, append_events
-from workflows.errors import N_, Conflict, Invalid, NotFound, Problem
+from workflows.errors import N_, Conflict, Invalid, NotFound, Problem, too_long
 from workflows.models import ProcessInstance
 from workflows.prepared import server_prepared
 from workflows.registry.models import (
@@ -105,17 +104,6 @@ class _Rejected(Exception):
         self.problem = problem
 
 
-def _at(problem: Problem, field: str) -> _Rejected:
-    return _Rejected(dataclasses.replace(problem, field=field))
-
-
-_TOO_LONG = {
-    60: Problem("at most 60 characters"),
-    255: Problem("at most 255 characters"),
-    2000: Problem("at most 2000 characters"),
-}
-
-
 def _text(limit: int) -> Callable[[str, Any], str | None]:
     def parse(field: str, raw: Any) -> str | None:
         if raw is None:
@@ -124,7 +112,7 @@ def _text(limit: int) -> Callable[[str, Any], str | None]:
             raise _Rejected(Problem("expected text", field=field))
         value = raw.strip()
         if len(value) > limit:
-            raise _at(_TOO_LONG[limit], field)
+            raise _Rejected(too_long(field, limit))
         return value or None
 
     return parse

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from workflows.access import in_subtree, oversees_unit
 from workflows.audit import PendingEvent, append_events
-from workflows.errors import N_, Invalid, NotAllowed, NotFound, Problem
+from workflows.errors import N_, Invalid, NotAllowed, NotFound, Problem, too_long
 from workflows.registry.models import Cadre, OrgUnit, UnitType, User
 from workflows.registry.records import local_today
 from workflows.rules.units import DEFAULT_POLICY, UnitPolicy, may_hold
@@ -84,7 +84,7 @@ def _checked_name(raw: Any, problems: list[Problem]) -> str:
     if not name:
         problems.append(Problem("a name is required", field="name"))
     elif len(name) > NAME_LIMIT:
-        problems.append(Problem("the name is too long", field="name"))
+        problems.append(too_long("name", NAME_LIMIT))
     return name
 
 

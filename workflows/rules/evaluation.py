@@ -32,7 +32,7 @@ from fractions import Fraction
 from functools import partial
 from typing import Any
 
-from workflows.errors import N_, Amount, Invalid, Problem
+from workflows.errors import N_, Amount, Invalid, Problem, too_long
 from workflows.rules.settings import KEEP_DEFAULT, check_settings, merged_settings, plain, whole_setting
 from workflows.rules.targets import htxsnv_quota_check
 
@@ -109,6 +109,8 @@ COMBINES = ("average", "weighted")
 ROUNDINGS = ("floor", "round", "ceil")
 TIE_BREAKS = ("tie_key", "cadre_id")
 MAX_PRODUCTS = 200
+# A work product's name (the forms' own maxLength, 300, lets the browser send longer: this check decides).
+PRODUCT_NAME_LIMIT = 255
 MAX_UNITS = 100_000
 _MONTH_RE = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")
 
@@ -364,7 +366,7 @@ def product_problems(products: Any) -> list[Problem]:
         if not isinstance(name, str) or not name.strip():
             problems.append(Problem("a name is required", field=f"{where}.name"))
         elif len(name) > 255:
-            problems.append(Problem("at most 255 characters", field=f"{where}.name"))
+            problems.append(too_long(f"{where}.name", PRODUCT_NAME_LIMIT))
         amounts: dict[str, float] = {}
         for field in _AMOUNTS:
             value = _row_value(row, field)
@@ -784,15 +786,25 @@ def quarter_of(month: str) -> str:
 
 
 # NĐ 335 Điều 17 (domain rules §6.3): a month can be opened once it has begun, never ahead of time.
+# Why a month cannot be opened, each naming the months it compared (decision 0118): "not valid" alone left the person
+# to guess whether the form, the date or the system was at fault.
+MONTH_FORMAT = N_("write the month as YYYY-MM, for example 2026-11")
+MONTH_NOT_BEGUN = N_("month %(month)s has not begun yet: a month is evaluated once it has begun (this is %(current)s)")
+MONTH_TOO_EARLY = N_("month %(month)s is before %(first)s, the first month this system evaluates")
+FIRST_MONTH = "2000-01"
+
+
 def month_problems(month: Any, today: date) -> list[Problem]:
     try:
         year, number = _parse_month(month)
     except ValueError:
-        return [Problem("expected a month (YYYY-MM)", field="month")]
+        return [Problem(MONTH_FORMAT, field="month")]
+    shown = {"month": month_text(month)}
     if (year, number) > (today.year, today.month):
-        return [Problem("the month has not begun yet", field="month")]
-    if year < 2000:
-        return [Problem("expected a month (YYYY-MM)", field="month")]
+        current = month_text(f"{today:%Y-%m}")
+        return [Problem(MONTH_NOT_BEGUN, field="month", message_args={**shown, "current": current})]
+    if month < FIRST_MONTH:
+        return [Problem(MONTH_TOO_EARLY, field="month", message_args={**shown, "first": month_text(FIRST_MONTH)})]
     return []
 
 
