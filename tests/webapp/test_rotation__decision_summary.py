@@ -127,14 +127,14 @@ def test_the_leader_deciding_a_rotation_reads_whom_she_rotates_where_and_why(
     assert "Nguyễn Văn Sơn: 5/5 (100,00%)" in line.text_content()
     assert line.xpath("string(.//a/@href)") == f"/ballots/{box}/minutes"
     assert client.get(f"/ballots/{box}/minutes").status_code == 200
-    # In English, the product's words are English; the model's step names and the engine's reasons stay as written.
+    # In English, the product's words are English; the model's step names stay as written; a signal's reason follows the reader (0118).
     auth.post("/auth/language", {"locale": "en", "next": "/inbox"})
     english = _facts(_summary(client.get(f"/tasks/{task.id}").get_data(as_text=True)))
     assert english["current_post"] == ("Post held when proposed", "Phó Giám đốc Sở (Sở Nội vụ)")
     assert english["rotation_duration"] == ("Duration of the rotation", "36 months")
     assert english["sending_unit_name"][0] == "Sending unit" and english["to_unit_name"][0] == "Receiving unit"
     assert english["rotation_signals"][0] == "Rotation signals"
-    assert english["rotation_signals"][1].startswith("Personnel staff: years in one post: Làm công tác tổ chức")
+    assert english["rotation_signals"][1].startswith("Personnel staff: years in one post: Has done personnel work")
     assert english["eligible"] == ("Meets the conditions", "Yes")
 
 

@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 
 from webapp.extensions import db
+from webapp.i18n import signal_reason
 from workflows.appointment.facts import position_label
 from workflows.errors import N_
 from workflows.instances import DataItem
@@ -64,6 +65,6 @@ def rotation_items(view: TaskView) -> list[DataItem]:
         items.append(DataItem(DURATION, DURATION, ngettext("%(num)d month", "%(num)d months", months)))
     if cadre_id is not None:
         found = cadre_signals(db.session, cadre_id)
-        reasons = [f"{_(SIGNAL_KINDS[signal.kind])}: {signal.reason}" for signal in found]
+        reasons = [f"{_(SIGNAL_KINDS[signal.kind])}: {signal_reason(signal.reason)}" for signal in found]
         items.append(DataItem(SIGNALS, SIGNALS, reasons or _("No rotation signal concerns this cadre.")))
     return items
