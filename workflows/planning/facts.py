@@ -27,7 +27,6 @@ from workflows.errors import NotFound
 from workflows.models import ProcessInstance, ProcessVersion
 from workflows.registry.models import (
     Cadre,
-    CadrePosition,
     DisciplineRecord,
     EvaluationResult,
     OrgUnit,
@@ -36,6 +35,7 @@ from workflows.registry.models import (
     PlanningStatus,
     Position,
 )
+from workflows.registry.posts import leadership_posts_held
 from workflows.registry.records import local_today
 from workflows.rules.appointment import PlannedTitle, RunningCase
 from workflows.rules.planning import (
@@ -67,18 +67,7 @@ def held_posts(
     session: Session, cadre_id: int, on: date, policy: PlanningPolicy = DEFAULT_POLICY
 ) -> tuple[HeldPost, ...]:
     """The leadership posts `cadre_id` holds on `on`, earliest started first."""
-    rows = session.execute(
-        select(CadrePosition, Position, OrgUnit)
-        .join(Position, Position.id == CadrePosition.position_id)
-        .join(OrgUnit, OrgUnit.id == Position.unit_id)
-        .where(
-            CadrePosition.cadre_id == cadre_id,
-            Position.is_leadership.is_(True),
-            CadrePosition.started_on <= on,
-            (CadrePosition.ended_on.is_(None)) | (CadrePosition.ended_on > on),
-        )
-        .order_by(CadrePosition.started_on, CadrePosition.id)
-    ).all()
+    rows = leadership_posts_held(session, cadre_id, on)
     return tuple(
         HeldPost(pos.id, position_label(pos, unit), pos.level, policy.rank_of(pos.title_code)) for _, pos, unit in rows
     )

@@ -32,6 +32,7 @@ from workflows.registry.models import (
     PlanningStatus,
     Position,
 )
+from workflows.registry.posts import leadership_posts_held
 from workflows.registry.records import local_today
 from workflows.reports import UnitIndex
 from workflows.rules.appointment import PlannedTitle
@@ -46,18 +47,7 @@ def current_post(
     """The post a rotation moves the cadre from: the most senior leadership post held on `on` (by the policy's
     ranks, unranked counting as least senior), the longest held among equals; None when no leadership post is
     held. The eligibility check compares it with the post rotated to; the decision's summary names it."""
-    held = session.execute(
-        select(CadrePosition, Position, OrgUnit)
-        .join(Position, Position.id == CadrePosition.position_id)
-        .join(OrgUnit, OrgUnit.id == Position.unit_id)
-        .where(
-            CadrePosition.cadre_id == cadre_id,
-            Position.is_leadership.is_(True),
-            CadrePosition.started_on <= on,
-            (CadrePosition.ended_on.is_(None)) | (CadrePosition.ended_on > on),
-        )
-        .order_by(CadrePosition.started_on, CadrePosition.id)
-    ).all()
+    held = leadership_posts_held(session, cadre_id, on)
     if not held:
         return None
     _held, position, unit = max(
