@@ -18,13 +18,11 @@ from sqlalchemy import (
     CompoundSelect,
     Integer,
     Select,
-    String,
     Subquery,
     and_,
     any_,
     bindparam,
     case,
-    cast,
     func,
     literal_column,
     or_,
@@ -40,6 +38,7 @@ from workflows.audit import instance_chain
 from workflows.db import folded
 from workflows.diagram import ENGLISH, DiagramWords, element_states_from_workflow, render_svg
 from workflows.engine.runtime import Definition, ProcessEngine, instance_data
+from workflows.engine.store import nobody_can_take
 from workflows.errors import NotFound
 from workflows.inbox import PER_PAGE, visible_instances_query
 from workflows.models import Attachment, AuditEvent, Comment, HumanTask, ProcessInstance, ProcessVersion
@@ -47,7 +46,7 @@ from workflows.outcomes import Ending, ending_of
 from workflows.planning.steps import is_nomination_key
 from workflows.prepared import server_prepared
 from workflows.query_args import MAX_ID, page_within, reference_condition
-from workflows.registry.models import Cadre, OrgUnit, RoleAssignment, User
+from workflows.registry.models import Cadre, OrgUnit, User
 from workflows.rules.evaluation import REVIEW_CHANGES
 from workflows.states import EventType, InstanceStatus, Role, TaskStatus
 from workflows.text import as_typed, comparable
@@ -599,39 +598,14 @@ def instance_detail(
     )
 
 
-def _role_holder(unit: Any) -> Any:
-    """An active user holding the task's candidate role in `unit` or a unit above it (a role covers the units below)."""
-    return (
-        select(RoleAssignment.id)
-        .join(User, User.id == RoleAssignment.user_id)
-        .where(
-            User.is_active,
-            RoleAssignment.role == HumanTask.candidate_role,
-            (RoleAssignment.unit_id == unit.id) | unit.path.like("%/" + cast(RoleAssignment.unit_id, String) + "/%"),
-        )
-    )
-
-
-def _nobody_can_take(unit: Any) -> Any:
-    """An open group task whose role no active user holds where it waits: no inbox offers it, though the assignment
-    itself raised no problem."""
-    return and_(
-        HumanTask.assignee_id.is_(None),
-        HumanTask.assignment_problem.is_(None),
-        HumanTask.candidate_role.is_not(None),
-        HumanTask.candidate_unit_id.is_not(None),
-        ~_role_holder(unit).exists(),
-    )
-
-
 def untakeable_tasks(session: Session, *, instance_id: int | None = None, limit: int = 100) -> list[Any]:
-    """Open group tasks nobody can take (`_nobody_can_take`): (task, unit name) rows, oldest first; `instance_id`:
+    """Open group tasks nobody can take (`store.nobody_can_take`): (task, unit name) rows, oldest first; `instance_id`:
     only that instance's (the flash after a start). The instance page reads the same from its open tasks' row."""
     unit = aliased(OrgUnit)
     query = (
         select(HumanTask, unit.name)
         .join(unit, unit.id == HumanTask.candidate_unit_id)
-        .where(HumanTask.status == TaskStatus.OPEN, _nobody_can_take(unit))
+        .where(HumanTask.status == TaskStatus.OPEN, nobody_can_take(unit.id, unit.path))
         .order_by(HumanTask.opened_dt, HumanTask.id)
         .limit(limit)
     )
@@ -866,7 +840,7 @@ _OPEN_TASKS = server_prepared(
         _open_task_candidate_unit.name,
         _open_task_candidate_unit.path,
         _open_task_unit.path,
-        _nobody_can_take(_open_task_candidate_unit).label("nobody_can_take"),
+        nobody_can_take(_open_task_candidate_unit.id, _open_task_candidate_unit.path).label("nobody_can_take"),
     )
     .outerjoin(_open_task_assignee, HumanTask.assignee_id == _open_task_assignee.id)
     .outerjoin(_open_task_candidate_unit, HumanTask.candidate_unit_id == _open_task_candidate_unit.id)
@@ -879,14 +853,14 @@ _OPEN_TASKS = server_prepared(
 def open_tasks(session: Session, instance_id: int, user: User | None = None) -> list[OpenTask]:
     held = role_units(user) if user is not None else []
     found = []
-    for task, assignee_name, unit_name, candidate_path, unit_path, nobody_can_take in session.execute(
+    for task, assignee_name, unit_name, candidate_path, unit_path, untakeable in session.execute(
         _OPEN_TASKS, {"instance_id": instance_id}
     ):
         # `workflows.tasks.can_view`, on the paths read with the rows
         can_open = user is not None and sees_task(
             user.id, held, task, chain_of(task.candidate_unit_id, candidate_path), chain_of(task.unit_id, unit_path)
         )
-        found.append(OpenTask(task, assignee_name, unit_name, can_open, bool(nobody_can_take)))
+        found.append(OpenTask(task, assignee_name, unit_name, can_open, bool(untakeable)))
     return found
 
 

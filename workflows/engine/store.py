@@ -22,6 +22,7 @@ from sqlalchemy import (
     JSON,
     Connection,
     Integer,
+    String,
     Table,
     Text,
     and_,
@@ -40,7 +41,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
 from sqlalchemy.sql.selectable import CTE
 
-from workflows.assignment import chain_of, unit_chain
+from workflows.assignment import chain_of
 from workflows.errors import Conflict, NotFound
 from workflows.models import AuditEvent, HumanTask, ProcessInstance, ProcessVersion
 from workflows.prepared import fetch_rows
@@ -352,7 +353,7 @@ _OPEN_TASKS = (
 
 def _untakeable_opened() -> Any:
     """PostgreSQL: [[id, unit name], …] of the rows in `v_opened` that wait for a role no active user holds in
-    their unit or a unit above it (workflows.instances._nobody_can_take), read from the parameter, not the table:
+    their unit or a unit above it (`nobody_can_take`), read from the parameter, not the table:
     every part of one statement sees the table as it was before the statement's own inserts."""
     rows = func.json_to_recordset(sql_cast(bindparam("v_opened", type_=Text), JSON))
     opened = rows.table_valued(
@@ -385,29 +386,41 @@ def _untakeable_opened() -> Any:
     )
 
 
-def _untakeable_elsewhere(connection: Connection, rows: Sequence[dict[str, Any]]) -> dict[int, str]:
-    """SQLite (rows already inserted): the same answer as `_untakeable_opened`, by a read per group step."""
-    found = {}
-    for row in rows:
-        if row["assignee_id"] is not None or row["assignment_problem"] or not row["candidate_role"]:
-            continue
-        unit = connection.execute(
-            select(_units.c.path, _units.c.name).where(_units.c.id == row["candidate_unit_id"])
-        ).first()
-        if unit is None:
-            continue
-        holder = (
-            select(_roles.c.id)
-            .join(_users, _users.c.id == _roles.c.user_id)
-            .where(
-                _users.c.is_active,
-                _roles.c.role == row["candidate_role"],
-                _roles.c.unit_id.in_(unit_chain(unit.path, row["candidate_unit_id"])),
-            )
+def _role_holder(unit_id: Any, unit_path: Any) -> Any:
+    """An active user holding the task's candidate role in `unit` or a unit above it (a role covers the units below)."""
+    return (
+        select(_roles.c.id)
+        .join(_users, _users.c.id == _roles.c.user_id)
+        .where(
+            _users.c.is_active,
+            _roles.c.role == _tasks.c.candidate_role,
+            (_roles.c.unit_id == unit_id) | unit_path.like("%/" + sql_cast(_roles.c.unit_id, String) + "/%"),
         )
-        if connection.execute(select(exists(holder))).scalar() is False:
-            found[row["id"]] = unit.name
-    return found
+    )
+
+
+def nobody_can_take(unit_id: Any, unit_path: Any) -> Any:
+    """An open group task whose role no active user holds where it waits (`unit_id`, `unit_path`: the columns of the
+    org_units row joined as the task's candidate unit): no inbox offers it, though the assignment itself raised no
+    problem."""
+    return and_(
+        _tasks.c.assignee_id.is_(None),
+        _tasks.c.assignment_problem.is_(None),
+        _tasks.c.candidate_role.is_not(None),
+        _tasks.c.candidate_unit_id.is_not(None),
+        ~_role_holder(unit_id, unit_path).exists(),
+    )
+
+
+def _untakeable_elsewhere(connection: Connection, rows: Sequence[dict[str, Any]]) -> dict[int, str]:
+    """SQLite (rows already inserted): the same answer as `_untakeable_opened`, read from the table."""
+    unit = _units.alias("untakeable_unit")
+    found = connection.execute(
+        select(_tasks.c.id, unit.c.name)
+        .join(unit, unit.c.id == _tasks.c.candidate_unit_id)
+        .where(_tasks.c.id.in_([row["id"] for row in rows]), nobody_can_take(unit.c.id, unit.c.path))
+    )
+    return dict(found.tuples().all())
 
 
 def _save_statement(
