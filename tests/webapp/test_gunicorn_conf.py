@@ -88,3 +88,21 @@ def test_a_forked_worker_forgets_the_masters_connections_without_closing_them(ap
     else:
         driver_connection.execute("SELECT 1")  # sqlite3 raises ProgrammingError on a closed connection
     driver_connection.close()
+
+
+def test_gunicorn_builds_no_access_line_beside_the_apps_own() -> None:
+    """The app logs every request itself; gunicorn's logger, though configured (JSON lines for its own messages),
+    neither builds nor writes an access line."""
+    from gunicorn.config import Config
+
+    config = Config()
+    config.set("logconfig_dict", gunicorn_conf.logconfig_dict)
+    config.set("logger_class", gunicorn_conf.logger_class)
+    logger = config.logger_class(config)
+    assert isinstance(logger, gunicorn_conf.WithoutAccessLines)
+    assert not logger.access_log_enabled
+
+    built: list[object] = []
+    logger.atoms = lambda *args: built.append(args) or {}  # type: ignore[method-assign]
+    logger.access(None, None, {}, None)
+    assert built == []

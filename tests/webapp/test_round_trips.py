@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 from werkzeug.test import TestResponse
 
+from bench.floor import KINDS
 from tests.fixtures.app import AuthActions
 from tests.fixtures.evaluation import MONTH, SELF_ASSESSMENT
 from tests.fixtures.statements import Sent, statements_sent
@@ -129,6 +130,21 @@ def test_an_api_inbox_read_is_two_statements_and_no_commit(
 
     assert response.status_code == 200 and response.get_json()["total"] == 3
     assert len(sent.statements) == 2, str(sent)  # the token with user and roles; the page with its total
+    assert sent.commits == 0
+
+
+def test_the_token_floor_is_the_token_read_alone(app: Flask, engine: Engine, officer_token: str) -> None:
+    """bench/floor.py's api_token request reads the token with its user and roles and is refused: nothing else of
+    an API request's own work, so its cost is what every API request pays before it."""
+    path, status = KINDS["api_token"]
+    api = app.test_client(use_cookies=False)
+    headers = {"Authorization": f"Bearer {officer_token}", "Accept": "application/json"}
+    assert api.get(path, headers=headers).status_code == status  # the token's first use is written here
+
+    with statements_sent(engine) as sent:
+        assert api.get(path, headers=headers).status_code == status
+
+    assert len(sent.statements) == 1, str(sent)
     assert sent.commits == 0
 
 
