@@ -10,7 +10,8 @@ median and spread of the rounds. --profile KIND runs that kind under cProfile in
 profile.
 
 Usage: python bench/views.py [--postgres-url postgresql+psycopg://postgres@127.0.0.1:5432/canbo_load]
-       [--rounds 5] [--requests 40] [--profile history] [--sort tottime] [--production] [--part 1/2]
+       [--rounds 5] [--requests 40] [--profile history] [--sort tottime] [--lines 45] [--production]
+       [--part 1/2]
 """
 
 from __future__ import annotations
@@ -142,6 +143,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=40)
     parser.add_argument("--profile", default=None)
     parser.add_argument("--sort", default="cumulative")
+    parser.add_argument("--lines", type=int, default=45, help="how many lines of the profile to print")
     parser.add_argument("--callers", default=None, help="also print the callers of the functions matching this")
     parser.add_argument("--callees", default=None, help="also print what the functions matching this call")
     parser.add_argument("--production", action="store_true", help="JSON request log lines and file-backed metrics")
@@ -174,7 +176,7 @@ def main() -> None:
             kinds[args.profile]()
         profile.disable()
         stats = pstats.Stats(profile).sort_stats(args.sort)
-        stats.print_stats(45)
+        stats.print_stats(args.lines)
         if args.callers:
             stats.print_callers(args.callers)
         if args.callees:
