@@ -85,6 +85,9 @@ def create_app(test_config: dict[str, Any] | None = None, *, deploy: bool = True
         Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         app.config["SQLALCHEMY_ENGINE_OPTIONS"].setdefault("connect_args", {"timeout": 30, "check_same_thread": False})
 
+    from webapp.reports import replica
+
+    replica.init_app(app)  # the reports replica is a bind of its own: set before db.init_app reads the binds
     db.init_app(app)
     from webapp.migration_commands import MigrationCommands
 

@@ -41,6 +41,8 @@ def default_config(instance_path: Path) -> dict[str, Any]:
     return {
         "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL", f"sqlite:///{instance_path / 'canbo.db'}"),
         "SQLALCHEMY_ENGINE_OPTIONS": {},
+        # A PostgreSQL streaming replica the report pages read from (webapp/reports/replica.py); empty: the primary.
+        "REPORTS_DATABASE_URL": os.environ.get("REPORTS_DATABASE_URL", ""),
         "BPMN_DIR": os.environ.get("CANBO_BPMN_DIR", str(PROJECT_ROOT / "bpmn")),
         "FORMS_DIR": os.environ.get("CANBO_FORMS_DIR", str(PROJECT_ROOT / "forms")),
         "DEPLOY_ON_STARTUP": os.environ.get("CANBO_DEPLOY_ON_STARTUP", "1") == "1",
@@ -141,23 +143,24 @@ ACCEPTED_DATABASE_URLS = (
 )
 
 
-def database_url(uri: str) -> str:
-    """DATABASE_URL as the app connects with: `postgres://` and `postgresql://` get the psycopg 3 driver, every other
-    part is kept as written (a password's escapes, `?sslmode=require`). Its form and driver are checked before
-    anything connects; a refusal names the accepted forms but not the URL itself, which may hold a password."""
+def database_url(uri: str, setting: str = "DATABASE_URL") -> str:
+    """DATABASE_URL (or another `setting` holding a database URL) as the app connects with: `postgres://` and
+    `postgresql://` get the psycopg 3 driver, every other part is kept as written (a password's escapes,
+    `?sslmode=require`). Its form and driver are checked before anything connects; a refusal names the accepted
+    forms but not the URL itself, which may hold a password."""
     scheme, separator, rest = uri.partition("://")
     if not separator or scheme.lower() not in _DATABASE_SCHEMES:
         # Only a scheme's usual characters are repeated: text before "://" could be a mistyped password.
         shown = f"the scheme {scheme!r}" if separator and _SCHEME.fullmatch(scheme) else "no scheme it knows"
         raise ConfigError(
-            f"DATABASE_URL is not a database URL this app can use ({shown}): expected {ACCEPTED_DATABASE_URLS}"
+            f"{setting} is not a database URL this app can use ({shown}): expected {ACCEPTED_DATABASE_URLS}"
         )
     normalised = f"{_DATABASE_SCHEMES[scheme.lower()]}://{rest}"
     try:
         make_url(normalised).get_dialect()
     except (ArgumentError, NoSuchModuleError, ValueError) as error:
         raise ConfigError(
-            f"DATABASE_URL is not a database URL this app can use ({type(error).__name__}): expected "
+            f"{setting} is not a database URL this app can use ({type(error).__name__}): expected "
             f"{ACCEPTED_DATABASE_URLS}"
         ) from error
     return normalised

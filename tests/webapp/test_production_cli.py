@@ -515,6 +515,20 @@ def test_a_command_runs_on_the_url_postgresql_tools_print(database_url: str, dem
     assert result.stdout.startswith("consistent: ")
 
 
+def test_check_runs_on_a_read_only_connection_as_on_a_replica(
+    database_url: str, demo_users: dict, driver: WorkflowDriver
+) -> None:
+    """docs/deploy.md sends `canbo check` to the reports replica: a hot standby refuses every write, as a connection
+    whose transactions are read-only does. The check reads only."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL only: run with DATABASE_URL=postgresql+psycopg://…")
+    driver.start("sample_approval", as_user="officer1", subject="CB0001")
+    read_only = database_url + "?options=-c%20default_transaction_read_only%3Don"
+    result = _canbo(["check"], DATABASE_URL=read_only, SECRET_KEY="check-test", AUDIT_ANCHOR_KEY="check-test-anchor")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("consistent: 1 running instance(s)")
+
+
 def test_a_command_on_a_database_the_app_cannot_use_says_which_it_can(tmp_path: Path) -> None:
     result = _canbo(["check"], DATABASE_URL="mysql://canbo:secret@127.0.0.1/canbo", SECRET_KEY="check-test")
     assert result.returncode == 1

@@ -8,10 +8,10 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from webapp.downloads import send_table
-from webapp.extensions import db
 from webapp.http import Pagination, trusted_svg
 from webapp.i18n import chart_words, format_share, target_text
 from webapp.query_args import page_arg, page_within
+from webapp.reports.replica import reports_session
 from workflows import clock
 from workflows.charts import bar_chart, stacked_bar
 from workflows.instances import deployed_processes
@@ -75,8 +75,9 @@ def targets() -> str:
     roots = _scope()
     today = local_today()  # the province's day: after 17:00 UTC it is already tomorrow in Vietnam
     definitions = _definitions()
-    index = UnitIndex(db.session)
-    counts = figure_counts(db.session, roots, today, definitions, index)
+    reads = reports_session()  # the figures come from the reports replica when there is one
+    index = UnitIndex(reads)
+    counts = figure_counts(reads, roots, today, definitions, index)
     figures = [figure_from_counts(definitions[key], counts.total(key)) for key in FIGURE_KEYS]
     shortfalls = {key: people_short(definitions[key], counts.total(key)) for key in FIGURE_KEYS}
     overview = trusted_svg(
@@ -88,10 +89,10 @@ def targets() -> str:
             target_label=_("Dashed mark: each figure's target"),
         )
     )
-    month = latest_month(db.session)
+    month = latest_month(reads)
     grades_chart, quota_rows = None, []
     if month:
-        distribution = grade_distribution_from_counts(month_grade_counts(db.session, month, roots, index))
+        distribution = grade_distribution_from_counts(month_grade_counts(reads, month, roots, index))
         ordered = sorted(distribution.items(), key=lambda item: index.name(item[0]))
         checks = [htxsnv_quota_check(grades) for _commune, grades in ordered]
         if ordered:
@@ -108,7 +109,7 @@ def targets() -> str:
         for (commune, grades), check in zip(ordered, checks, strict=True):
             quota_rows.append((index.name(commune), grades.get(HTXSNV, 0), grades.get(HTTNV, 0), check))
     now = clock.utcnow_naive()
-    tasks = task_rows(db.session, roots, now - timedelta(days=90))
+    tasks = task_rows(reads, roots, now - timedelta(days=90))
     steps = average_step_durations(
         [(t.process_id, t.name, t.opened_dt, t.closed_dt) for t in tasks if t.closed_dt is not None]
     )
@@ -117,7 +118,7 @@ def targets() -> str:
         for o in overdue_by_unit([(t.id, t.unit_id, t.process_id, t.due_dt, t.closed_dt) for t in tasks], now)
         if o.open_count
     ]
-    planning_term, planning_figures = scope_structure(db.session, roots, today)
+    planning_term, planning_figures = scope_structure(reads, roots, today)
     return render_template(
         "reports/targets.html",
         planning_term=planning_term,
@@ -131,7 +132,7 @@ def targets() -> str:
         quota_rows=quota_rows,
         steps=steps,
         overdue=overdue,
-        process_names={choice.process_id: choice.name for choice in deployed_processes(db.session)},
+        process_names={choice.process_id: choice.name for choice in deployed_processes(reads)},
         cadre_count=counts.cadres,
     )
 
@@ -145,16 +146,17 @@ def figure(key: str) -> Any:
     today = local_today()  # the province's day: after 17:00 UTC it is already tomorrow in Vietnam
     definitions = _definitions()
     definition = definitions[key]
-    index = UnitIndex(db.session)
+    reads = reports_session()  # the figures come from the reports replica when there is one
+    index = UnitIndex(reads)
     counted = request.args.get("counted")
     if counted not in COUNTED_FILTERS:
         counted = None
-    counts = figure_counts(db.session, roots, today, definitions, index, keys=[key])
+    counts = figure_counts(reads, roots, today, definitions, index, keys=[key])
     result = figure_from_counts(definition, counts.total(key))
     shortfall = people_short(definition, counts.total(key))
     fmt = request.args.get("format")
     if fmt in ("xlsx", "csv"):
-        everyone, _total = figure_rows(db.session, roots, today, definitions, index, key, counted=counted)
+        everyone, _total = figure_rows(reads, roots, today, definitions, index, key, counted=counted)
         records = [
             {
                 "code": r.code,
@@ -170,7 +172,7 @@ def figure(key: str) -> Any:
 
     def rows_of(page: int) -> tuple[Any, int]:
         return figure_rows(
-            db.session,
+            reads,
             roots,
             today,
             definitions,
