@@ -133,6 +133,8 @@ def main() -> None:
     make_app: Callable[[], Flask] = functools.partial(create_app, deploy=False)
     if _checks_offline(sys.argv[1:]):
         make_app = functools.partial(create_app, offline_config(), deploy=False)
+    elif _makes_a_key(sys.argv[1:]):
+        make_app = functools.partial(create_app, WITHOUT_INSTALL_KEYS, deploy=False)
     cli = FlaskGroup(create_app=make_app, help="Cán bộ — personnel procedures as BPMN workflows.")
     deploy_before_running(cli.commands["run"])
     try:
@@ -149,6 +151,17 @@ def _checks_offline(args: list[str]) -> bool:
     return args[:2] == ["audit", "verify-export"] and any(
         arg == "--public-key" or arg.startswith("--public-key=") for arg in args[2:]
     )
+
+
+def _makes_a_key(args: list[str]) -> bool:
+    """`canbo audit new-signing-key PATH`: run on a new install before the key it makes exists — often with the
+    setting already pointing at PATH (a systemd environment file written first), which would stop any other
+    command at start ("cannot be read")."""
+    return args[:2] == ["audit", "new-signing-key"]
+
+
+# The install's keys are not loaded for a command that makes a key: it reads none of them.
+WITHOUT_INSTALL_KEYS: dict[str, Any] = {"EXPORT_SIGNING_KEY_FILE": "", "EXPORT_RETIRED_PUBLIC_KEYS": ""}
 
 
 def offline_config() -> dict[str, Any]:

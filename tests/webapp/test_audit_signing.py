@@ -326,6 +326,29 @@ def _canbo(monkeypatch: pytest.MonkeyPatch, *args: str) -> int | str | None:
     return exited.value.code
 
 
+def test_the_key_is_made_where_the_setting_already_points_before_it_exists(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """docs/deploy.md's first install with the environment file written first: CANBO_EXPORT_SIGNING_KEY_FILE names
+    the file `canbo audit new-signing-key` is about to make. Every other command stops on the missing file; this
+    one makes it, and the next command starts with it."""
+    key_file = tmp_path / "export-signing-key.pem"
+    monkeypatch.setenv("CANBO_EXPORT_SIGNING_KEY_FILE", str(key_file))
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'canbo.db'}")
+    monkeypatch.setenv("SECRET_KEY", "first-install")
+    assert _canbo(monkeypatch, "units", "list") == 1
+    assert f"{key_file} cannot be read" in capsys.readouterr().err
+
+    assert _canbo(monkeypatch, "audit", "new-signing-key", str(key_file)) == 0
+    made = capsys.readouterr().out
+    assert f"wrote a new export signing key to {key_file}" in made
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+
+    assert _canbo(monkeypatch, "audit", "export-key") == 0  # the next command starts, with the key just made
+    public = signing.load_private_key(key_file.read_bytes()).public_key()
+    assert signing.public_pem(public) in capsys.readouterr().out
+
+
 def test_the_offline_check_leaves_nothing_behind_and_other_commands_keep_their_instance_folder(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
