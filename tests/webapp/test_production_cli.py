@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import sqlite3
@@ -527,6 +528,62 @@ def test_check_runs_on_a_read_only_connection_as_on_a_replica(
     result = _canbo(["check"], DATABASE_URL=read_only, SECRET_KEY="check-test", AUDIT_ANCHOR_KEY="check-test-anchor")
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("consistent: 1 running instance(s)")
+
+
+def test_a_postgresql_backup_restores_as_docs_deploy_says(
+    database_url: str, demo_users: dict, driver: WorkflowDriver, tmp_path: Path
+) -> None:
+    """docs/deploy.md's PostgreSQL backup, word for word: `pg_dump --format=custom`, `pg_restore --no-owner` into an
+    empty database, `canbo check` there. The restored database holds the same work, its audit chains verify and
+    its audit rows still refuse to change (the triggers are part of the schema)."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite's backup is canbo backup / canbo restore (test_backup_and_restore_sqlite)")
+    tools = {name: shutil.which(name) for name in ("pg_dump", "pg_restore")}
+    if not all(tools.values()):
+        missing = f"PostgreSQL's client tools are not installed: {tools}"
+        if os.environ.get("CI"):
+            pytest.fail(f"CI is set and {missing}", pytrace=False)
+        pytest.skip(missing)
+    _some_work(driver)
+    settings = {"SECRET_KEY": "backup-test", "AUDIT_ANCHOR_KEY": "backup-test-anchor"}
+    source = make_url(database_url)
+    as_tools_write = source.set(drivername="postgresql").render_as_string(hide_password=False)
+    before = _canbo(["check"], DATABASE_URL=as_tools_write, **settings)
+    assert before.returncode == 0 and before.stdout.startswith("consistent: 2 running instance(s)"), before
+
+    dump = tmp_path / "canbo.dump"
+    subprocess.run(
+        [tools["pg_dump"], "--format=custom", "--compress=6", f"--file={dump}", as_tools_write],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    restored = source.set(database=f"{source.database}_restored_{os.getpid()}")
+    admin = make_engine(source.set(database="postgres").render_as_string(hide_password=False))
+    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{restored.database}"'))
+        conn.execute(text(f'CREATE DATABASE "{restored.database}"'))
+    try:
+        restored_url = restored.set(drivername="postgresql").render_as_string(hide_password=False)
+        subprocess.run(
+            [tools["pg_restore"], "--jobs=2", "--no-owner", f"--dbname={restored_url}", str(dump)],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+        after = _canbo(["check"], DATABASE_URL=restored_url, **settings)
+        assert after.returncode == 0, after.stderr
+        assert after.stdout == before.stdout  # the same instances, tasks, completions, chains and events
+        engine = make_engine(restored.render_as_string(hide_password=False))
+        try:
+            with pytest.raises(Exception, match="append-only"), engine.begin() as conn:
+                conn.execute(text("UPDATE audit_events SET actor_name = 'someone else'"))
+        finally:
+            engine.dispose()
+    finally:
+        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{restored.database}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def test_a_command_on_a_database_the_app_cannot_use_says_which_it_can(tmp_path: Path) -> None:
