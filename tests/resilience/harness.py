@@ -582,6 +582,17 @@ def assert_consistent(seeder: Seeder) -> CheckReport:
     return report
 
 
+def assert_every_round_done(seeder: Seeder, instance_ids: list[int], *rounds: Outcomes) -> None:
+    """Each round completed one step of every instance: each job ended acknowledged or, after a lost answer, as a
+    409 because its first try had committed; nothing else was answered; every acknowledged completion is in the
+    database exactly once; and every instance ended, `canbo check` holding."""
+    for outcome in rounds:
+        assert not outcome.other, outcome.other[:5]
+        assert_exactly_once(seeder, outcome.acknowledged)
+        assert len(outcome.acknowledged) + len(outcome.conflicts) == len(instance_ids)
+    assert_all_completed(seeder, instance_ids, len(rounds) * len(instance_ids))
+
+
 def assert_all_completed(seeder: Seeder, instance_ids: list[int], completions: int) -> None:
     """Every sample approval of the run ended, with `completions` task completions in all, and `canbo check` holds."""
     completed = seeder.scalar(
