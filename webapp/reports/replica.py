@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from webapp.config import ConfigError, database_url
 from webapp.extensions import db
+from workflows.db import configure_engine
 
 REPORTS_BIND = "reports"
 _SESSION = "_reports_session"
@@ -55,8 +56,6 @@ def reports_session() -> Session:
         return db.session  # type: ignore[return-value]
     session: Session | None = g.get(_SESSION)
     if session is None:
-        from workflows.db import configure_engine
-
         session = Session(configure_engine(db.engines[REPORTS_BIND]), expire_on_commit=False)
         setattr(g, _SESSION, session)
     return session
