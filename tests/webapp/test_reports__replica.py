@@ -22,6 +22,11 @@ from webapp.reports.replica import REPORTS_BIND, reports_session
 FIGURE = "/reports/targets/non_local_commune_pc_chair"
 
 
+def _tables(statements: list[str]) -> set[str]:
+    """The tables statements read FROM or JOIN."""
+    return {name for sql in statements for name in re.findall(r"\b(?:FROM|JOIN)\s+(\w+)", sql)}
+
+
 @pytest.fixture
 def postgres_url(database_url: str, demo_users: dict) -> str:
     """The test database on PostgreSQL, with the demo's people (personnel1 sees the province's reports)."""
@@ -58,24 +63,22 @@ def test_the_report_figures_are_read_on_the_replica_and_only_read(
         replica, primary = db.engines[REPORTS_BIND], db.engine
     assert replica is not primary
 
-    with statements_sent(replica) as on_replica, statements_sent(primary) as on_primary:
+    with statements_sent(replica) as sent_to_replica, statements_sent(primary) as sent_to_primary:
         dashboard = client.get("/reports/targets")
         figure = client.get(FIGURE)
         export = client.get(f"{FIGURE}?format=csv")
 
     assert dashboard.status_code == figure.status_code == export.status_code == 200
     assert "Mã cán bộ" in export.get_data(as_text=True)
-    assert len(on_replica.statements) >= 6, str(on_replica)  # the figures, the units, the drill-down's rows
-    assert all(s.lstrip().upper().startswith(("SELECT", "WITH")) for s in on_replica.statements), str(on_replica)
-    assert on_replica.commits == 0
+    assert len(sent_to_replica.statements) >= 6, str(sent_to_replica)  # the figures, the units, the drill-down's rows
+    assert all(s.lstrip().upper().startswith(("SELECT", "WITH")) for s in sent_to_replica.statements), str(
+        sent_to_replica
+    )
+    assert sent_to_replica.commits == 0
     # The primary still answers for the person and the menu, not for the figures.
     figures_tables = {"evaluation_results", "planning_entries", "positions"}
-    assert figures_tables <= _tables(on_replica.statements)
-    assert not figures_tables & _tables(on_primary.statements), str(on_primary)
-
-
-def _tables(statements: list[str]) -> set[str]:
-    return {name for sql in statements for name in re.findall(r"\b(?:FROM|JOIN)\s+(\w+)", sql)}
+    assert figures_tables <= _tables(sent_to_replica.statements)
+    assert not figures_tables & _tables(sent_to_primary.statements), str(sent_to_primary)
 
 
 def test_the_replicas_session_refuses_a_write(postgres_url: str, on_replica: Callable[[str, str], Flask]) -> None:
