@@ -173,8 +173,7 @@ def offline_config() -> dict[str, Any]:
         "SECRET_KEY": secrets.token_hex(32),
         "SQLALCHEMY_DATABASE_URI": "sqlite://",
         "DEPLOY_ON_STARTUP": False,
-        "EXPORT_SIGNING_KEY_FILE": "",
-        "EXPORT_RETIRED_PUBLIC_KEYS": "",
+        **WITHOUT_INSTALL_KEYS,
     }
 
 
