@@ -99,7 +99,8 @@ def create_app(test_config: dict[str, Any] | None = None, *, deploy: bool = True
     babel.init_app(app, locale_selector=select_locale, default_translation_directories="translations")
     install_page_translations(app)
     with app.app_context():
-        configure_engine(db.engine)
+        for engine in db.engines.values():  # the primary, and the reports replica when there is one
+            configure_engine(engine)
 
     app.extensions["canbo_engine"] = ProcessEngine(
         script_time_limit=app.config["SCRIPT_TIME_LIMIT"], lane_rules=app.config["LANE_RULES"]

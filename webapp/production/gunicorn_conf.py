@@ -96,7 +96,8 @@ def prepare_for_fork(app: Any) -> None:
 
     compile_templates(app)
     with app.app_context():
-        db.engine.dispose()
+        for engine in db.engines.values():
+            engine.dispose()
     gc.collect()
     gc.freeze()
 
@@ -106,7 +107,8 @@ def post_fork(server: Any, worker: Any) -> None:
     from webapp.extensions import db
 
     with worker.app.wsgi().app_context():
-        db.engine.dispose(close=False)
+        for engine in db.engines.values():
+            engine.dispose(close=False)
 
 
 def post_worker_init(worker: Any) -> None:

@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session
 
 from webapp.config import ConfigError, database_url
 from webapp.extensions import db
-from workflows.db import configure_engine
 
 REPORTS_BIND = "reports"
 _SESSION = "_reports_session"
@@ -46,17 +45,17 @@ def init_app(app: Flask) -> None:
     app.teardown_appcontext(_close)
 
 
-def has_replica() -> bool:
+def _has_replica() -> bool:
     return REPORTS_BIND in current_app.config.get("SQLALCHEMY_BINDS", {})
 
 
 def reports_session() -> Session:
     """The session the report queries run in: the replica's (one per request), or the app's own session."""
-    if not has_replica():
+    if not _has_replica():
         return db.session  # type: ignore[return-value]
     session: Session | None = g.get(_SESSION)
     if session is None:
-        session = Session(configure_engine(db.engines[REPORTS_BIND]), expire_on_commit=False)
+        session = Session(db.engines[REPORTS_BIND], expire_on_commit=False)
         setattr(g, _SESSION, session)
     return session
 
