@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
 from sqlalchemy import create_engine, select, text
@@ -323,6 +323,12 @@ class Answer:
     body: Any = None
 
 
+class Caller(Protocol):
+    """What sends a request to the app and returns its answer: one host (`Http`) or a balancer over several."""
+
+    def call(self, method: str, path: str, token: str | None = None, payload: Any = None) -> Answer: ...
+
+
 class Http:
     def __init__(self, port: int, timeout: float = 30.0) -> None:
         self.port, self.timeout = port, timeout
@@ -490,7 +496,7 @@ def answered(*outcomes: Outcomes) -> dict[int, int]:
 
 
 def complete_all(
-    http: Http,
+    http: Caller,
     tokens: dict[str, str],
     jobs: list[Job],
     *,

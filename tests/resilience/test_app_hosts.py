@@ -72,11 +72,6 @@ class Balancer:
         return answer
 
 
-def _browser() -> tuple[urllib.request.OpenerDirector, http.cookiejar.CookieJar]:
-    jar = http.cookiejar.CookieJar()
-    return urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar)), jar
-
-
 def _csrf(page: str) -> str:
     found = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
     assert found, "no form token on the page"
@@ -84,7 +79,7 @@ def _csrf(page: str) -> str:
 
 
 def _signed_in_on(host: Server, username: str) -> urllib.request.OpenerDirector:
-    browser, _jar = _browser()
+    browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
     base = f"http://127.0.0.1:{host.port}"
     page = browser.open(f"{base}/auth/login", timeout=30).read().decode()
     form = {"username": username, "password": DEMO_PASSWORD, "csrf_token": _csrf(page)}
@@ -117,7 +112,7 @@ def test_two_app_hosts_share_the_people_and_the_work_and_one_stops_mid_load(run_
 
             balancer = Balancer(first.http, second.http)
             submitted = complete_all(
-                balancer,  # type: ignore[arg-type]
+                balancer,
                 tokens,
                 open_jobs(seeder, instance_ids, "submit_request", "officer1", {"subject_line": "Đề nghị"}),
             )
@@ -132,7 +127,7 @@ def test_two_app_hosts_share_the_people_and_the_work_and_one_stops_mid_load(run_
                     first.process.send_signal(signal.SIGTERM)  # a rolling upgrade stops one host
 
             reviewed = complete_all(
-                balancer,  # type: ignore[arg-type]
+                balancer,
                 tokens,
                 open_jobs(seeder, instance_ids, "review_request", "supervisor1", {"decision": "approve"}),
                 on_progress=stop_first_host_halfway,
