@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from tests.fixtures.app import AuthActions
+from tests.fixtures.databases import empty_postgresql_database
 from webapp import create_app
 from webapp.cli import main
 from webapp.extensions import db
@@ -36,18 +37,8 @@ def empty_database(tmp_path: Path, worker_id: str) -> Iterator[str]:
     if not url.startswith("postgresql"):
         yield f"sqlite:///{tmp_path / 'canbo.db'}"
         return
-    server = make_url(url)
-    name = f"{server.database}_first_install_{worker_id}"
-    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with empty_postgresql_database(url, f"{make_url(url).database}_first_install_{worker_id}") as database:
+        yield database.render_as_string(hide_password=False)
 
 
 @pytest.fixture

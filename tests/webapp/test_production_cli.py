@@ -26,6 +26,7 @@ from alembic.script import ScriptDirectory
 from flask.testing import FlaskCliRunner
 from sqlalchemy import func, make_url, select, text, update
 
+from tests.fixtures.databases import empty_postgresql_database
 from tests.fixtures.workflow_helpers import WorkflowDriver
 from workflows import clock
 from workflows.audit import PendingEvent, insert_audit_rows, instance_audit_rows
@@ -558,12 +559,7 @@ def test_a_postgresql_backup_restores_as_docs_deploy_says(
         capture_output=True,
         timeout=120,
     )
-    restored = source.set(database=f"{source.database}_restored_{os.getpid()}")
-    admin = make_engine(source.set(database="postgres").render_as_string(hide_password=False))
-    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{restored.database}"'))
-        conn.execute(text(f'CREATE DATABASE "{restored.database}"'))
-    try:
+    with empty_postgresql_database(source, f"{source.database}_restored_{os.getpid()}") as restored:
         restored_url = restored.set(drivername="postgresql").render_as_string(hide_password=False)
         subprocess.run(
             [tools["pg_restore"], "--jobs=2", "--no-owner", f"--dbname={restored_url}", str(dump)],
@@ -580,10 +576,6 @@ def test_a_postgresql_backup_restores_as_docs_deploy_says(
                 conn.execute(text("UPDATE audit_events SET actor_name = 'someone else'"))
         finally:
             engine.dispose()
-    finally:
-        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{restored.database}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def test_a_command_on_a_database_the_app_cannot_use_says_which_it_can(tmp_path: Path) -> None:

@@ -12,12 +12,13 @@ from pathlib import Path
 import pytest
 from alembic import command
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, text
 from sqlalchemy import inspect as sa_inspect
+from sqlalchemy import text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
+from tests.fixtures.databases import empty_postgresql_database
 from tests.fixtures.workflow_helpers import WorkflowDriver
 from workflows.db import make_engine
 from workflows.deployment.operations import deploy_directory
@@ -34,18 +35,10 @@ COUNTED = ("process_instances", "human_tasks", "audit_events", "users", "cadres"
 def own_engine(tmp_path: Path) -> Iterator[Engine]:
     url = os.environ.get("DATABASE_URL", "")
     if url.startswith("postgresql"):
-        base = make_url(url)
-        name = f"{base.database}_upgrade"
-        admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        engine = make_engine(base.set(database=name).render_as_string(hide_password=False))
-        yield engine
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        with empty_postgresql_database(url, f"{make_url(url).database}_upgrade") as database:
+            engine = make_engine(database.render_as_string(hide_password=False))
+            yield engine
+            engine.dispose()
         return
     engine = make_engine(f"sqlite:///{tmp_path / 'populated.db'}")
     yield engine
