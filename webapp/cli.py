@@ -130,11 +130,17 @@ def main() -> None:
 
     # Loading the app touches no database: bpmn/ is deployed when a command runs (`deploy_before_running`), so
     # `--help` and a mistyped option are answered with the database away, and without the deploy's seconds.
-    make_app: Callable[[], Flask] = functools.partial(create_app, deploy=False)
+    factory: Callable[[], Flask] = functools.partial(create_app, deploy=False)
     if _checks_offline(sys.argv[1:]):
-        make_app = functools.partial(create_app, offline_config(), deploy=False)
+        factory = functools.partial(create_app, offline_config(), deploy=False)
     elif _makes_a_key(sys.argv[1:]):
-        make_app = functools.partial(create_app, WITHOUT_INSTALL_KEYS, deploy=False)
+        factory = functools.partial(create_app, WITHOUT_INSTALL_KEYS, deploy=False)
+    made: list[Flask] = []
+
+    def make_app() -> Flask:
+        made.append(factory())
+        return made[-1]
+
     cli = FlaskGroup(create_app=make_app, help="Cán bộ — personnel procedures as BPMN workflows.")
     deploy_before_running(cli.commands["run"])
     try:
@@ -144,6 +150,17 @@ def main() -> None:
         exit_with(_database_error_message(error))
     except ConfigError as error:
         exit_with(str(error))
+    finally:
+        for app in made:
+            _close_connections(app)
+
+
+def _close_connections(app: Flask) -> None:
+    """A command ends by closing its connections, so the server sees a goodbye rather than a dropped socket (and a
+    command run in-process, as the tests run them, leaves no connection for the collector to find open)."""
+    with app.app_context():
+        for engine in db.engines.values():
+            engine.dispose()
 
 
 def _checks_offline(args: list[str]) -> bool:

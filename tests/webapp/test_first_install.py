@@ -28,12 +28,15 @@ SECRET_KEY = "a-long-random-value-the-same-on-every-host"
 ANCHOR_KEY = "another-long-random-value-for-the-anchors"
 # Nothing answers there: the refusals come before any connection.
 NOWHERE = "postgresql+psycopg://nobody@127.0.0.1:9/nothing"
+# The suite's database, read when the module loads: the `environment` fixture clears DATABASE_URL, and a test that
+# asks for it before `empty_database` left that fixture nothing to read, so it always fell back to SQLite.
+SUITE_DATABASE_URL = os.environ.get("DATABASE_URL", "")
 
 
 @pytest.fixture
 def empty_database(tmp_path: Path, worker_id: str) -> Iterator[str]:
     """A database with nothing in it, not even the schema: a file on SQLite, a database of its own on PostgreSQL."""
-    url = os.environ.get("DATABASE_URL", "")
+    url = SUITE_DATABASE_URL
     if not url.startswith("postgresql"):
         yield f"sqlite:///{tmp_path / 'canbo.db'}"
         return
