@@ -37,8 +37,6 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy.engine import make_url  # noqa: E402
-
 from bench.load import (  # noqa: E402
     RAW_MODELS,
     READ_MIX,
@@ -50,6 +48,7 @@ from bench.load import (  # noqa: E402
     free_port,
     prepare,
     raw_rate,
+    require_local_database,
     start_server,
 )
 
@@ -128,8 +127,7 @@ def main() -> None:
     parser.add_argument("--cores", type=float, default=2.0, help="the cores the target is set for")
     parser.add_argument("--raw-instances", type=int, default=300)
     args = parser.parse_args()
-    if make_url(args.postgres_url).host not in ("127.0.0.1", "localhost", "::1"):
-        raise SystemExit("the floor benchmark runs against a database on this machine only")
+    require_local_database(args.postgres_url, "floor")
 
     raw = {procedure: raw_rate(procedure, args.raw_instances)[0] for procedure in RAW_MODELS}
     print(

@@ -329,6 +329,12 @@ def prepare(
     return {"tokens": tokens, "work": work}
 
 
+def require_local_database(url: str, benchmark: str) -> None:
+    """The benchmarks load the machine they run on and drop and create their database: never another server's."""
+    if make_url(url).host not in ("127.0.0.1", "localhost", "::1"):
+        raise SystemExit(f"the {benchmark} benchmark runs against a database on this machine only")
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -652,8 +658,7 @@ def main() -> None:
         help="share of reads among the requests (the mix's proportions kept); 0: completions only",
     )
     args = parser.parse_args()
-    if make_url(args.postgres_url).host not in ("127.0.0.1", "localhost", "::1"):
-        raise SystemExit("the load benchmark runs against a database on this machine only")
+    require_local_database(args.postgres_url, "load")
 
     raw_before = measure_raw(args.raw_instances, "before the load")
     setup = prepare(
