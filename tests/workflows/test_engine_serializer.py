@@ -1,5 +1,6 @@
 """`workflows.engine.serializer.StateSerializer`: the state's JSON written and read with orjson is the document the
-standard library would write, and what orjson cannot do exactly goes the standard library's way (decision 0043)."""
+standard library would write, and what orjson cannot do exactly goes the standard library's way (decision 0043);
+its task converter writes and restores what SpiffWorkflow's own does (decision 0126)."""
 
 from __future__ import annotations
 
@@ -11,14 +12,56 @@ from typing import Any
 
 import pytest
 from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.serializer.default.workflow import TaskConverter
+from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
 from bench.load import RAW_MODELS
 from tests.fixtures.spiff import parsed
-from workflows.engine.serializer import SERIALIZER_VERSION, StateSerializer
+from workflows.engine.serializer import SERIALIZER_VERSION, SpecByReferenceConverter, StateSerializer
 
 SERIALIZER = StateSerializer()
+
+
+def _with_spiffs_task_converter() -> StateSerializer:
+    """The same serializer with SpiffWorkflow's own task converter in place of ours."""
+    serializer = StateSerializer()
+    config = dict(SPIFF_CONFIG)
+    config[BpmnWorkflow] = SpecByReferenceConverter
+    config[Task] = TaskConverter
+    serializer._spiff = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
+    return serializer
+
+
+SPIFFS_OWN = _with_spiffs_task_converter()
+
+
+def _tasks_as_restored(workflow: BpmnWorkflow) -> dict[Any, tuple[Any, ...]]:
+    return {
+        task.id: (
+            task._parent,
+            task._children,
+            task.state,
+            task.task_spec,
+            task.triggered,
+            task.last_state_change,
+            task.internal_data,
+            task.data,
+        )
+        for task in workflow.tasks.values()
+    }
+
+
+def _same_as_spiffs_own(state: str, spec: Any, subprocess_specs: Any) -> None:
+    ours = SERIALIZER.loads(state, spec, subprocess_specs, SERIALIZER_VERSION)
+    theirs = SPIFFS_OWN.loads(state, spec, subprocess_specs, SERIALIZER_VERSION)
+    assert _tasks_as_restored(ours) == _tasks_as_restored(theirs)
+    assert ours.task_tree.id == theirs.task_tree.id and ours.data == theirs.data
+    assert ours.last_task.id == theirs.last_task.id
+    assert SERIALIZER.dumps(ours) == SPIFFS_OWN.dumps(theirs)
 
 
 def _standard_json(workflow: BpmnWorkflow) -> str:
@@ -52,6 +95,25 @@ def test_every_state_of_every_shipped_procedure_is_the_standard_document(procedu
         task.run()
         workflow.do_engine_steps()
     _same_document(workflow)
+
+
+@pytest.mark.parametrize("procedure", sorted(RAW_MODELS))
+def test_our_task_converter_writes_and_restores_what_spiffs_own_does(procedure: str) -> None:
+    files, process_id, initial, steps, _finishes = RAW_MODELS[procedure]
+    spec, subprocess_specs = parsed(files, process_id)
+    workflow = BpmnWorkflow(spec, subprocess_specs)
+    workflow.get_tasks(state=TaskState.READY)[0].data.update(initial)
+    workflow.do_engine_steps()
+    for key, data in steps:
+        state = SERIALIZER.dumps(workflow)
+        assert state == SPIFFS_OWN.dumps(workflow)
+        _same_as_spiffs_own(state, spec, subprocess_specs)
+        workflow = SERIALIZER.loads(state, spec, subprocess_specs, SERIALIZER_VERSION)
+        (task,) = [t for t in workflow.get_tasks(state=TaskState.READY) if t.task_spec.name == key]
+        task.data.update(data)
+        task.run()
+        workflow.do_engine_steps()
+    _same_as_spiffs_own(SERIALIZER.dumps(workflow), spec, subprocess_specs)
 
 
 ONE_TASK = """<?xml version="1.0" encoding="UTF-8"?>
@@ -142,3 +204,26 @@ def test_the_encoder_mode_is_left_off_after_a_failed_write() -> None:
     with pytest.raises(TypeError):
         SERIALIZER.dumps(workflow)
     assert SERIALIZER._spiff.registry._encoder_mode is False
+
+
+def test_a_restored_tasks_data_is_its_parents_copied_one_level_deep_as_spiff_makes_it() -> None:
+    # The delta a task stores is applied to a copy of its parent's data: a list or dict at the top is the task's
+    # own (changing it leaves the parent's alone), what lies deeper is shared — SpiffWorkflow's own semantics.
+    workflow, spec, subprocess_specs = _waiting_with(
+        {"remarks": ["một"], "scores": {"inner": {"a": 1}}, "dropped": "x", "kept": 7}
+    )
+    ready = workflow.get_tasks(state=TaskState.READY)[0]
+    del ready.data["dropped"]
+    ready.data["added"] = "mới"
+    state = SERIALIZER.dumps(workflow)
+    _same_as_spiffs_own(state, spec, subprocess_specs)
+
+    for serializer in (SERIALIZER, SPIFFS_OWN):
+        restored = serializer.loads(state, spec, subprocess_specs, SERIALIZER_VERSION)
+        (task,) = restored.get_tasks(state=TaskState.READY)
+        parent = task.parent
+        assert task.data == {"remarks": ["một"], "scores": {"inner": {"a": 1}}, "kept": 7, "added": "mới"}
+        assert "dropped" in parent.data and "added" not in parent.data
+        assert task.data["remarks"] is not parent.data["remarks"]
+        assert task.data["scores"] is not parent.data["scores"]
+        assert task.data["scores"]["inner"] is parent.data["scores"]["inner"]
