@@ -659,6 +659,8 @@ def main() -> None:
     )
     args = parser.parse_args()
     require_local_database(args.postgres_url, "load")
+    # The interpreter's build moves every figure below by 15–20 % (docs/deploy.md, "The interpreter"): say which ran.
+    print(f"python {sys.version.split()[0]} at {Path(sys.executable).resolve()} (the app and the raw engine alike)")
 
     raw_before = measure_raw(args.raw_instances, "before the load")
     setup = prepare(

@@ -43,6 +43,9 @@ def test_a_short_run_reports_every_kind_and_measures_only_the_load_after_the_sig
     )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     report = run.stdout
+    # Which interpreter ran it: its build moves every figure (docs/deploy.md, "The interpreter").
+    version = ".".join(str(part) for part in sys.version_info[:3])
+    assert f"python {version} at {Path(sys.executable).resolve()}" in report, report
 
     load_line = re.search(r"(\d+) answered requests \((\d+)/s\), errors: (.+)", report)
     assert load_line, report
