@@ -92,12 +92,7 @@ class StateTaskConverter(TaskConverter):
         delta = dct.get("delta")
         parent = task.parent
         if delta and parent is not None:
-            data = {
-                key: (value.copy() if type(value) in _MUTABLE else copy(value))
-                if isinstance(value, _MUTABLE)
-                else value
-                for key, value in parent.data.items()
-            }
+            data = {key: copy(value) if isinstance(value, _MUTABLE) else value for key, value in parent.data.items()}
             data.update(restore(delta.get("updates", {})))
             for key in delta.get("deletions", {}):
                 data.pop(key, None)
