@@ -31,8 +31,10 @@ What runs:
 Prints throughput and latency percentiles per request kind, completions/s against the target (≥ 300/s with p95
 ≤ 100 ms) and against 50 % of the raw single-core rate, the CPU per request of the app workers and the database, and
 where the workers' CPU went: each kind's CPU per request as the server's JSON request log records it (`cpu_ms`,
-the view's own, completions also by procedure) and the part outside the views (gunicorn's own work).
-Everything is bounded and stops by itself; only loopback.
+the view's own, completions also by procedure) and the part outside the views (gunicorn's own work). Last, one
+completion's CPU part by part — its own view, the reads that come with it in the mix, the workers' CPU outside the
+views, the database, the load's clients — beside the CPU per completion each target allows on this machine's cores:
+the gap to the targets in one unit. Everything is bounded and stops by itself; only loopback.
 
 Usage: python bench/load.py [--duration 20] [--max-requests 20000] [--clients 4] [--workers 4] [--instances 3000]
        [--evaluations 1000] [--appointments 150] [--rotations 150] [--plannings 150] [--read-share 0.4]
@@ -59,6 +61,7 @@ import urllib.parse
 import urllib.request
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -633,6 +636,70 @@ def print_view_cpu(views: dict[str, list[float]], worker_seconds: float) -> None
     )
 
 
+@dataclass(frozen=True)
+class CompletionBudget:
+    """One completion's CPU in the mix, by part (ms), beside what the targets allow it on this machine's cores."""
+
+    parts: dict[str, float]
+    requests_per_completion: float
+    allowed_for_rate: float  # ms of CPU per completion at which TARGET_RATE fills the cores
+    allowed_for_share: float  # ... at which TARGET_RAW_SHARE of the raw rate fills them
+    raw_advance: float  # ms of one raw advance of the same mix
+
+    @property
+    def total(self) -> float:
+        return sum(self.parts.values())
+
+
+def completion_budget(
+    views: dict[str, list[float]],
+    cpu_seconds: dict[str, float],
+    raw_rate: float,
+    cores: int,
+) -> CompletionBudget | None:
+    """Everything the run's CPU paid for, divided by its completions: the completions' own views, the other requests'
+    views (the mix's reads, which come with the completions in the same proportion), the workers' CPU outside any view,
+    the database and the load's clients (`cpu_seconds`: app, database, clients). The targets turn into the same unit:
+    `cores` kept busy by TARGET_RATE completions a second, or by TARGET_RAW_SHARE of `raw_rate`. None without a
+    completion (nothing to divide by)."""
+    completions = len(views.get("complete", []))
+    if not completions or raw_rate <= 0:
+        return None
+    # The complete_<procedure> rows repeat the completions; every other kind is counted once.
+    own = sum(views["complete"])
+    others = [values for kind, values in views.items() if not kind.startswith("complete")]
+    reads = sum(sum(values) for values in others)
+    parts = {
+        "the completion's view": own / completions,
+        "the reads' views": reads / completions,
+        "outside the views": (cpu_seconds["app"] * 1000 - own - reads) / completions,
+        "the database": cpu_seconds["database"] * 1000 / completions,
+        "the load's clients": cpu_seconds["clients"] * 1000 / completions,
+    }
+    return CompletionBudget(
+        parts=parts,
+        requests_per_completion=(completions + sum(len(values) for values in others)) / completions,
+        allowed_for_rate=cores * 1000 / TARGET_RATE,
+        allowed_for_share=cores * 1000 / (raw_rate * TARGET_RAW_SHARE),
+        raw_advance=1000 / raw_rate,
+    )
+
+
+def print_completion_budget(budget: CompletionBudget | None, raw_rate: float, cores: int) -> None:
+    """The gap to the targets in one unit: what a completion costs, part by part, and what they allow it."""
+    if budget is None:
+        return
+    parts = ", ".join(f"{name} {ms:.2f}" for name, ms in budget.parts.items())
+    print(
+        f"\none completion's CPU in this mix ({budget.requests_per_completion:.2f} requests per completion): {parts} — "
+        f"{budget.total:.2f} ms in all; the raw advance of the same mix is {budget.raw_advance:.2f} ms"
+    )
+    print(
+        f"on {cores} cores the targets allow {budget.allowed_for_rate:.2f} ms ({TARGET_RATE:.0f} completions/s) and "
+        f"{budget.allowed_for_share:.2f} ms ({TARGET_RAW_SHARE:.0%} of the raw {raw_rate:.0f}/s)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--postgres-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/canbo_load")
@@ -764,7 +831,10 @@ def main() -> None:
     with (log_dir / "serve.log").open("rb") as server_log:
         server_log.seek(log_offset)
         log_lines = server_log.read().decode("utf-8", errors="replace").splitlines()
-    print_view_cpu(view_cpu(log_lines), used["app"])
+    views = view_cpu(log_lines)
+    print_view_cpu(views, used["app"])
+    cores = os.cpu_count() or 1
+    print_completion_budget(completion_budget(views, {**used, "clients": client_cpu}, rate, cores), rate, cores)
     print(f"server log: {log_dir / 'serve.log'}")
 
 

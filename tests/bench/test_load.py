@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.load import ALL_STEPS, PROCEDURES, cores_needed, exchange, view_cpu
+from bench.load import ALL_STEPS, PROCEDURES, completion_budget, cores_needed, exchange, view_cpu
 from bench.load_procedures import FIRST_TASKS, step_data
 from workflows.deployment.validation import BundleFile, build_parser
 from workflows.engine.operations import unknown_form_fields
@@ -133,3 +133,41 @@ def test_every_completion_the_load_posts_holds_only_fields_of_its_tasks_form() -
             task_key = step[2]
             checked += 1
     assert checked == sum(len(steps) for steps in ALL_STEPS.values())
+
+
+def test_a_completions_budget_divides_everything_the_run_paid_for_by_its_completions() -> None:
+    # 4 completions (3 + 5 + 4 + 4 = 16 ms of view CPU, repeated by procedure) and 6 reads (12 ms); the workers spent
+    # 40 ms in all, so 12 ms outside any view; the database 8 ms, the clients 2 ms: 40 ms + 8 + 2 over 4 completions.
+    views = {
+        "complete": [3.0, 5.0, 4.0, 4.0],
+        "complete_sample": [3.0, 5.0],
+        "complete_evaluation": [4.0, 4.0],
+        "inbox_api": [1.0, 1.0, 1.0],
+        "history": [3.0, 6.0],
+        "other": [0.0],
+    }
+    budget = completion_budget(views, {"app": 0.040, "database": 0.008, "clients": 0.002}, raw_rate=500, cores=2)
+
+    assert budget is not None
+    assert budget.parts == pytest.approx(
+        {
+            "the completion's view": 4.0,
+            "the reads' views": 3.0,
+            "outside the views": 3.0,
+            "the database": 2.0,
+            "the load's clients": 0.5,
+        }
+    )
+    assert budget.total == pytest.approx(12.5)
+    assert budget.requests_per_completion == pytest.approx(2.5)
+    # Two cores give 2,000 ms of CPU a second: 300 completions/s may each cost 6.67 ms; half of a raw 500/s is
+    # 250/s, 8 ms each; one raw advance is 2 ms.
+    assert budget.allowed_for_rate == pytest.approx(2000 / 300)
+    assert budget.allowed_for_share == pytest.approx(8.0)
+    assert budget.raw_advance == pytest.approx(2.0)
+
+
+def test_a_run_without_a_completion_or_a_raw_rate_has_no_budget() -> None:
+    cpu = {"app": 0.04, "database": 0.008, "clients": 0.002}
+    assert completion_budget({"inbox_api": [1.0]}, cpu, raw_rate=500, cores=2) is None
+    assert completion_budget({"complete": [3.0]}, cpu, raw_rate=0.0, cores=2) is None

@@ -53,6 +53,16 @@ def test_a_short_run_reports_every_kind_and_measures_only_the_load_after_the_sig
     assert answered > 0 and load_line.group(3) == "none", report
     assert re.search(r"^complete_sample\s+\d+", report, re.MULTILINE), report
     assert re.search(r"completions / raw single-core advance rate: \d+%", report), report
+    # The gap to the targets in one unit: a completion's CPU by part, beside what each target allows it.
+    budget = re.search(
+        r"one completion's CPU in this mix \(([\d.]+) requests per completion\): (.+) — ([\d.]+) ms in all", report
+    )
+    assert budget, report
+    parts = [float(ms) for ms in re.findall(r" (-?[\d.]+)(?:,|$)", budget.group(2))]
+    assert len(parts) == 5 and sum(parts) == pytest.approx(float(budget.group(3)), abs=0.02), budget.group(0)
+    assert re.search(r"the targets allow [\d.]+ ms \(300 completions/s\) and [\d.]+ ms \(50% of the raw", report), (
+        report
+    )
 
     # The views' table is read from the server's log from the moment every client had signed in: the six sign-ins
     # (three per client, each hashing a password) are not in it, and it counts exactly the requests answered.
