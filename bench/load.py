@@ -642,13 +642,26 @@ class CompletionBudget:
 
     parts: dict[str, float]
     requests_per_completion: float
-    allowed_for_rate: float  # ms of CPU per completion at which TARGET_RATE fills the cores
-    allowed_for_share: float  # ... at which TARGET_RAW_SHARE of the raw rate fills them
-    raw_advance: float  # ms of one raw advance of the same mix
+    raw_rate: float  # raw advances a second of the same mix, one core
+    cores: int
 
     @property
     def total(self) -> float:
         return sum(self.parts.values())
+
+    @property
+    def allowed_for_rate(self) -> float:
+        """ms of CPU per completion at which TARGET_RATE completions a second fill the cores."""
+        return self.cores * 1000 / TARGET_RATE
+
+    @property
+    def allowed_for_share(self) -> float:
+        """ms of CPU per completion at which TARGET_RAW_SHARE of the raw rate fills the cores."""
+        return self.cores * 1000 / (self.raw_rate * TARGET_RAW_SHARE)
+
+    @property
+    def raw_advance(self) -> float:
+        return 1000 / self.raw_rate
 
 
 def completion_budget(
@@ -679,13 +692,12 @@ def completion_budget(
     return CompletionBudget(
         parts=parts,
         requests_per_completion=(completions + sum(len(values) for values in others)) / completions,
-        allowed_for_rate=cores * 1000 / TARGET_RATE,
-        allowed_for_share=cores * 1000 / (raw_rate * TARGET_RAW_SHARE),
-        raw_advance=1000 / raw_rate,
+        raw_rate=raw_rate,
+        cores=cores,
     )
 
 
-def print_completion_budget(budget: CompletionBudget | None, raw_rate: float, cores: int) -> None:
+def print_completion_budget(budget: CompletionBudget | None) -> None:
     """The gap to the targets in one unit: what a completion costs, part by part, and what they allow it."""
     if budget is None:
         return
@@ -695,8 +707,9 @@ def print_completion_budget(budget: CompletionBudget | None, raw_rate: float, co
         f"{budget.total:.2f} ms in all; the raw advance of the same mix is {budget.raw_advance:.2f} ms"
     )
     print(
-        f"on {cores} cores the targets allow {budget.allowed_for_rate:.2f} ms ({TARGET_RATE:.0f} completions/s) and "
-        f"{budget.allowed_for_share:.2f} ms ({TARGET_RAW_SHARE:.0%} of the raw {raw_rate:.0f}/s)"
+        f"on {budget.cores} cores the targets allow {budget.allowed_for_rate:.2f} ms ({TARGET_RATE:.0f} "
+        f"completions/s) and {budget.allowed_for_share:.2f} ms ({TARGET_RAW_SHARE:.0%} of the raw "
+        f"{budget.raw_rate:.0f}/s)"
     )
 
 
@@ -833,8 +846,7 @@ def main() -> None:
         log_lines = server_log.read().decode("utf-8", errors="replace").splitlines()
     views = view_cpu(log_lines)
     print_view_cpu(views, used["app"])
-    cores = os.cpu_count() or 1
-    print_completion_budget(completion_budget(views, {**used, "clients": client_cpu}, rate, cores), rate, cores)
+    print_completion_budget(completion_budget(views, {**used, "clients": client_cpu}, rate, os.cpu_count() or 1))
     print(f"server log: {log_dir / 'serve.log'}")
 
 
