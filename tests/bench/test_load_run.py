@@ -59,7 +59,8 @@ def test_a_short_run_reports_every_kind_and_measures_only_the_load_after_the_sig
     )
     assert budget, report
     parts = [float(ms) for ms in re.findall(r" (-?[\d.]+)(?:,|$)", budget.group(2))]
-    assert len(parts) == 5 and sum(parts) == pytest.approx(float(budget.group(3)), abs=0.02), budget.group(0)
+    # Six figures each rounded to 0.01 ms: the printed parts and total may differ by up to 6 × 0.005 ms.
+    assert len(parts) == 5 and sum(parts) == pytest.approx(float(budget.group(3)), abs=0.031), budget.group(0)
     assert re.search(r"the targets allow [\d.]+ ms \(300 completions/s\) and [\d.]+ ms \(50% of the raw", report), (
         report
     )
