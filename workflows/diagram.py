@@ -5,10 +5,13 @@ The drawing comes only from the model's own diagram interchange (BPMNDI): shapes
 modeller drew. The output is a self-contained SVG string (no scripts, no external references) meant to be
 inlined in the instance page; its CSS is scoped under `.bpmn-diagram` so the page can restyle it.
 
-Taken flows: SpiffWorkflow 3.2 keeps no sequence-flow ids on its task specs, so a workflow cannot say which
-flow it travelled. `render_svg` therefore infers it: a sequence flow counts as taken when both its source
-and its target are completed or current. That is exact for straight paths and for gateways, but a loop
-can mark a flow taken whose two ends were reached by other routes.
+Taken flows: SpiffWorkflow 3.2 keeps no sequence-flow ids on its task specs, so a workflow cannot name the flow
+it travelled. Its task tree does say where each task came from, though: a task's parent (past the engine's own
+helper tasks) is the element the token left to reach it. `element_states_from_workflow` reads these
+(source, target) steps and `render_svg` marks the flows between them — exact across loops: a step's "not enough
+members came, vote again" flow is taken only when a conference was repeated, although both of its ends were
+reached by the forward path. Without a workflow (a diagram drawn from states alone) `render_svg` falls back to
+inferring the flows whose two ends were both reached, which a loop can mislead.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ __all__ = [
     "STATE_LABELS",
     "DiagramWords",
     "ElementState",
+    "TakenStep",
     "element_states_from_workflow",
     "render_svg",
 ]
@@ -186,28 +190,61 @@ _STYLE = (
 # ---------------------------------------------------------------------------------------------
 # Runtime state
 # ---------------------------------------------------------------------------------------------
-def element_states_from_workflow(workflow: BpmnWorkflow) -> tuple[dict[str, ElementState], set[str]]:
-    """The state of every BPMN element of `workflow` that has been reached, keyed by its BPMN id.
+TakenStep = tuple[str, str]  # (source element id, target element id): a token went from one to the other
 
-    Returns `(states, taken_flows)`. Elements never reached (no task, or only predicted ones) are left out,
-    which `render_svg` draws as pending. `taken_flows` is always empty with SpiffWorkflow 3.2: its task specs
-    do not carry sequence-flow ids, so `render_svg` infers the taken flows from the model itself. The pair
-    keeps the call site unchanged should a later engine report them.
+
+def element_states_from_workflow(workflow: BpmnWorkflow) -> tuple[dict[str, ElementState], set[TakenStep]]:
+    """The state of every BPMN element of `workflow` that has been reached, keyed by its BPMN id, and the steps
+    its tokens took between elements.
+
+    Returns `(states, steps)`. Elements never reached (no task, or only predicted ones) are left out, which
+    `render_svg` draws as pending. `steps` are the (source, target) pairs of the flows travelled, read from
+    the task tree (see the module docstring); `render_svg(..., taken_steps=steps)` marks those flows.
 
     Tasks of embedded sub-processes count (their elements live in the same model and diagram); tasks of
     called processes do not, since their ids belong to another model and could collide with this one's.
     """
     masks: dict[str, int] = {}
+    arrivals: list[tuple[str, Task, Task]] = []  # (target id, the task there, the task the token came from)
     for task in _own_tasks(workflow, workflow):
         bpmn_id = getattr(task.task_spec, "bpmn_id", None)
-        if bpmn_id is not None:
-            masks[bpmn_id] = masks.get(bpmn_id, 0) | task.state
+        if bpmn_id is None:
+            continue
+        masks[bpmn_id] = masks.get(bpmn_id, 0) | task.state
+        source = _element_before(task)
+        if source is not None:
+            arrivals.append((bpmn_id, task, source))
     states: dict[str, ElementState] = {}
     for bpmn_id, mask in masks.items():
         state = _state_of(mask)
         if state is not None:
             states[bpmn_id] = state
-    return states, set()
+    steps = {
+        (source.task_spec.bpmn_id, target_id)
+        for target_id, task, source in arrivals
+        if _arrived(task, source, masks[target_id])
+    }
+    return states, steps
+
+
+def _element_before(task: Task) -> Task | None:
+    """The nearest ancestor that stands for a BPMN element, past the engine's helper tasks (a boundary event's
+    split, the start task)."""
+    parent = task.parent
+    while parent is not None and getattr(parent.task_spec, "bpmn_id", None) is None:
+        parent = parent.parent
+    return parent
+
+
+def _arrived(task: Task, source: Task, target_mask: int) -> bool:
+    """Whether a token really reached `task` from `source`, rather than the engine predicting it would. A branch
+    that reached a join which another branch's task then fired is left cancelled, so it counts when the join
+    fired (some task of the element completed) after its own source completed."""
+    if task.state & (_ACTIVE_MASK | TaskState.COMPLETED | TaskState.ERROR):
+        return True
+    return bool(
+        task.state & TaskState.CANCELLED and source.state & TaskState.COMPLETED and target_mask & TaskState.COMPLETED
+    )
 
 
 def _own_tasks(top: BpmnWorkflow, workflow: object) -> Iterator[Task]:
@@ -358,6 +395,15 @@ def _collect(plane: etree._Element, index: Mapping[str, etree._Element]) -> tupl
             if len(points) >= 2:
                 edges.append(_Edge(element, kind, tuple(points), _label_bounds(di)))
     return shapes, edges
+
+
+def _flows_of_steps(index: Mapping[str, etree._Element], steps: set[TakenStep]) -> set[str]:
+    return {
+        flow_id
+        for flow_id, element in index.items()
+        if _local(element) == "sequenceFlow"
+        and (element.get("sourceRef") or "", element.get("targetRef") or "") in steps
+    }
 
 
 def _infer_taken(index: Mapping[str, etree._Element], states: Mapping[str, ElementState]) -> set[str]:
@@ -877,14 +923,17 @@ def render_svg(
     taken_flows: Iterable[str] = (),
     title: str | None = None,
     *,
+    taken_steps: Iterable[TakenStep] | None = None,
     infer_taken_flows: bool = True,
     words: DiagramWords = ENGLISH,
 ) -> str:
     """Render the diagram of `process_id` as an SVG document (a `str`, to be sent or inlined as UTF-8).
 
     `states` maps BPMN element ids to their state; elements not in it are pending. `taken_flows` are
-    sequence-flow ids to highlight; unless `infer_taken_flows` is false, the flows whose source and target
-    are both completed or current are added (see the module docstring for why this is approximate). `words`: the
+    sequence-flow ids to highlight. `taken_steps`, the (source, target) pairs a workflow's tokens travelled
+    (`element_states_from_workflow`), add the flows between them; without them, and unless `infer_taken_flows` is
+    false, the flows whose source and target are both completed or current are added (see the module docstring for
+    why that is approximate). `words`: the
     diagram's own words in the reader's language (the model's names are drawn as written); English by default.
 
     The diagram drawn is the BPMN plane of the process itself or of a collaboration in which it takes part
@@ -909,7 +958,9 @@ def render_svg(
 
     normalised = _normalise_states(states)
     taken = set(taken_flows)
-    if infer_taken_flows:
+    if taken_steps is not None:
+        taken |= _flows_of_steps(index, set(taken_steps))
+    elif infer_taken_flows:
         taken |= _infer_taken(index, normalised)
     prefix = "bpmn-" + re.sub(r"[^A-Za-z0-9_-]", "_", process_id)
     renderer = _Renderer(index, normalised, taken, prefix, words)

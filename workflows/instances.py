@@ -1214,7 +1214,8 @@ def instance_diagram(
     key = ("diagram", progress, frozenset(taken), title, words)
     return str(
         definition.derived(
-            key, lambda: render_svg(source, definition.process_id, states, taken, title=title, words=words)
+            key,
+            lambda: render_svg(source, definition.process_id, states, title=title, taken_steps=taken, words=words),
         )
     )
 

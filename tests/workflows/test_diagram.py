@@ -327,20 +327,23 @@ def _ready(workflow: BpmnWorkflow, bpmn_id: str):
 
 def test_states_from_a_running_workflow() -> None:
     workflow = _sample_workflow()
-    states, flows = element_states_from_workflow(workflow)
+    states, steps = element_states_from_workflow(workflow)
     assert states["submit_request"] == ElementState.CURRENT
     assert states["start"] == states["init"] == ElementState.COMPLETED
-    assert flows == set()
+    assert steps == {("start", "init"), ("init", "submit_request")}
 
     task = _ready(workflow, "submit_request")
     task.data.update({"subject_line": "Đề nghị"})
     task.run()
     workflow.do_engine_steps()
 
-    states, _ = element_states_from_workflow(workflow)
+    states, steps = element_states_from_workflow(workflow)
     assert states["submit_request"] == ElementState.COMPLETED
     assert states["review_request"] == ElementState.CURRENT
     assert states["review_deadline"] == ElementState.CURRENT  # the timer is waiting
+    # The review is waiting: the flow into it is taken, none out of it.
+    assert ("submit_request", "review_request") in steps
+    assert not any(source == "review_request" for source, _target in steps)
     assert "end_approved" not in states
     assert "escalated_review" not in states
     assert all(isinstance(key, str) for key in states)
@@ -433,3 +436,83 @@ def test_embedded_subprocess_counts_but_called_process_does_not(tmp_path: Path) 
     assert states["sub"] == states["inner"] == states["sub_end"] == ElementState.COMPLETED
     assert states["call"] == ElementState.CURRENT
     assert "review" not in states and "end" not in states and "callee_start" not in states
+
+
+# A conference that is held again when too few members came: the loop-back flow's two ends are both reached by the
+# forward path, so only the task tree can say whether it was travelled.
+CONFERENCE = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:bpmndi="http://www.omg.org/spec/BPMN/20100524/DI" xmlns:dc="http://www.omg.org/spec/DD/20100524/DC"
+    xmlns:di="http://www.omg.org/spec/DD/20100524/DI" id="D3" targetNamespace="x">
+  <bpmn:process id="conference" isExecutable="true">
+    <bpmn:startEvent id="start"/>
+    <bpmn:userTask id="vote"/>
+    <bpmn:exclusiveGateway id="quorum" default="enough"/>
+    <bpmn:endEvent id="end"/>
+    <bpmn:sequenceFlow id="to_vote" sourceRef="start" targetRef="vote"/>
+    <bpmn:sequenceFlow id="to_quorum" sourceRef="vote" targetRef="quorum"/>
+    <bpmn:sequenceFlow id="again" sourceRef="quorum" targetRef="vote">
+      <bpmn:conditionExpression>too_few</bpmn:conditionExpression>
+    </bpmn:sequenceFlow>
+    <bpmn:sequenceFlow id="enough" sourceRef="quorum" targetRef="end"/>
+  </bpmn:process>
+  <bpmndi:BPMNDiagram id="DI3">
+    <bpmndi:BPMNPlane id="P3" bpmnElement="conference">
+      <bpmndi:BPMNShape id="s_start" bpmnElement="start"><dc:Bounds x="0" y="20" width="36" height="36"/></bpmndi:BPMNShape>
+      <bpmndi:BPMNShape id="s_vote" bpmnElement="vote"><dc:Bounds x="80" y="0" width="100" height="80"/></bpmndi:BPMNShape>
+      <bpmndi:BPMNShape id="s_quorum" bpmnElement="quorum"><dc:Bounds x="220" y="15" width="50" height="50"/></bpmndi:BPMNShape>
+      <bpmndi:BPMNShape id="s_end" bpmnElement="end"><dc:Bounds x="320" y="20" width="36" height="36"/></bpmndi:BPMNShape>
+      <bpmndi:BPMNEdge id="e_to_vote" bpmnElement="to_vote"><di:waypoint x="36" y="38"/><di:waypoint x="80" y="40"/></bpmndi:BPMNEdge>
+      <bpmndi:BPMNEdge id="e_to_quorum" bpmnElement="to_quorum"><di:waypoint x="180" y="40"/><di:waypoint x="220" y="40"/></bpmndi:BPMNEdge>
+      <bpmndi:BPMNEdge id="e_again" bpmnElement="again"><di:waypoint x="245" y="15"/><di:waypoint x="245" y="-20"/><di:waypoint x="130" y="-20"/><di:waypoint x="130" y="0"/></bpmndi:BPMNEdge>
+      <bpmndi:BPMNEdge id="e_enough" bpmnElement="enough"><di:waypoint x="270" y="40"/><di:waypoint x="320" y="38"/></bpmndi:BPMNEdge>
+    </bpmndi:BPMNPlane>
+  </bpmndi:BPMNDiagram>
+</bpmn:definitions>
+"""
+
+
+def _conference(tmp_path: Path, too_few: list[bool]) -> BpmnWorkflow:
+    """The conference model run through one vote per entry of `too_few` (whether too few came to that one)."""
+    (tmp_path / "conference.bpmn").write_text(CONFERENCE, encoding="utf-8")
+    parser = SpiffBpmnParser()
+    parser.add_bpmn_files([str(tmp_path / "conference.bpmn")])
+    workflow = BpmnWorkflow(parser.get_spec("conference"))
+    workflow.do_engine_steps()
+    for again in too_few:
+        vote = _ready(workflow, "vote")
+        vote.data["too_few"] = again
+        vote.run()
+        workflow.do_engine_steps()
+    return workflow
+
+
+def _taken_in(svg: str) -> set[str]:
+    root = _parse(svg)
+    return {
+        element.get("data-element-id") or ""
+        for element in root.iter(f"{{{SVG}}}g")
+        if "flow" in _classes(element) and "taken" in _classes(element)
+    }
+
+
+def test_a_loop_back_flow_is_taken_only_when_it_was_travelled(tmp_path: Path) -> None:
+    held_once = _conference(tmp_path, [False])
+    assert held_once.completed
+    states, steps = element_states_from_workflow(held_once)
+    assert steps == {("start", "vote"), ("vote", "quorum"), ("quorum", "end")}
+    assert states["vote"] == states["quorum"] == ElementState.COMPLETED
+    drawn = _taken_in(render_svg(CONFERENCE, "conference", states, taken_steps=steps))
+    assert drawn == {"to_vote", "to_quorum", "enough"}
+    # From the states alone (no task tree) the loop-back flow looks taken: both of its ends were reached.
+    assert "again" in _taken_in(render_svg(CONFERENCE, "conference", states))
+
+    held_again = _conference(tmp_path, [True, False])
+    states, steps = element_states_from_workflow(held_again)
+    assert ("quorum", "vote") in steps
+    assert _taken_in(render_svg(CONFERENCE, "conference", states, taken_steps=steps)) == {
+        "to_vote",
+        "to_quorum",
+        "again",
+        "enough",
+    }
