@@ -53,6 +53,7 @@ from webapp.notifications import digest_schedule, email_links
 from webapp.own_start_pages import own_start_page
 from webapp.production.database_wait import DatabaseWait, database_away, first_line
 from webapp.start_commands import exit_with, start_or_exit
+from workflows.appointment.demo import run_past_appointment
 from workflows.appointment.service import (
     start_appointment,
     start_due_reappointments,
@@ -523,6 +524,8 @@ def demo_load_command(cadres: int, seed: int, no_open_month: bool) -> None:
         click.echo(f"  {login.username:<12} {login.full_name:<18} {login.description}")
     if not no_open_month:
         _open_demo_month()
+    if summary is not None:
+        _past_demo_appointment()
 
 
 def _open_demo_month() -> None:
@@ -555,6 +558,27 @@ def _open_demo_month() -> None:
         )
     else:
         click.echo(f"Work waiting: the evaluation of {month} in {plan.unit.name} was already open.")
+
+
+def _past_demo_appointment() -> None:
+    """An appointment decided weeks ago in Xã An Phú, every step taken by the demo logins (workflows.appointment.demo):
+    a whole history for the inspector to read."""
+    try:
+        with transaction(db.session):
+            past = run_past_appointment(
+                db.session, _engine(), today=local_today(), policy=appointment_policy(), calendar=work_calendar()
+            )
+    except WorkflowError as error:  # e.g. the appointment procedure not deployed: the demo itself is loaded
+        click.echo(f"The demo's past appointment was not recorded: {error}", err=True)
+        return
+    if past is None:
+        return
+    click.echo(
+        f"History to read: appointment #{past.instance_id}, {past.nominee} to {past.post} of Xã An Phú, decided on "
+        f"{past.decided_on:%d/%m/%Y} (auditor1: /audit/instances/{past.instance_id})"
+        + ("" if past.created else ", kept from an earlier load")
+        + "."
+    )
 
 
 # -- instances and tasks ------------------------------------------------------------------------------

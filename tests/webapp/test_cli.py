@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -299,6 +300,12 @@ def test_demo_load_is_idempotent_and_prints_logins(runner: FlaskCliRunner) -> No
     for login in ("admin", "officer1", "officer2", "supervisor1", "head1", "officer3", "personnel1", "auditor1"):
         assert login in second.output
     assert "password: demo" in second.output
+    # A decided appointment for the inspector to read, made by the first load and only found by the second.
+    told = re.search(r"History to read: appointment #(\d+), (.+) to Phó Chủ tịch UBND of Xã An Phú", first.output)
+    assert told is not None, first.output
+    assert f"/audit/instances/{told.group(1)}" in first.output and "kept from an earlier load" not in first.output
+    assert f"appointment #{told.group(1)}, {told.group(2)} " in second.output
+    assert "kept from an earlier load" in second.output
 
 
 def test_import_and_export_cadres_from_the_command_line(
