@@ -562,7 +562,14 @@ def _finish(session: Session, box: BallotBox, actor: User, result: TallyResult) 
     box.closed_by_id = actor.id
     box.tally = result.to_json()
     session.flush()
-    payload = {"box_id": box.id, "step_key": box.step_key, "mode": box.mode, "tally": box.tally}
+    # The candidates' names with the count: the history words the result without reading the box (decision 0129).
+    payload = {
+        "box_id": box.id,
+        "step_key": box.step_key,
+        "mode": box.mode,
+        "tally": box.tally,
+        "candidates": box.candidates,
+    }
     _audit(session, box, actor, "ballot_closed", payload)
     return result
 

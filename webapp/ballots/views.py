@@ -23,7 +23,7 @@ from webapp.ballots.forms import (
     paper_form,
     vote_form,
 )
-from webapp.ballots.wording import box_question
+from webapp.ballots.wording import DENOMINATOR_WORDS, box_question
 from webapp.extensions import db
 from webapp.http import act, problem_text, process_engine, status_for, translated
 from workflows import ballots
@@ -43,11 +43,7 @@ OUTCOME_LABELS = {
     Outcome.NOT_ELECTED: _l("Nobody passed"),
     Outcome.QUORUM_FAILED: _l("Quorum not reached: the conference is not valid"),
 }
-DENOMINATOR_LABELS = {
-    "members": _l("members of the collective"),
-    "summoned": _l("those summoned"),
-    "present": _l("those present"),
-}
+DENOMINATOR_LABELS = {code: _l(words) for code, words in DENOMINATOR_WORDS.items()}
 MODE_LABELS = {BallotMode.ONLINE: _l("Online"), BallotMode.PAPER: _l("Paper ballots")}
 
 

@@ -12,7 +12,15 @@ from sqlalchemy.orm import object_session
 from webapp.extensions import db
 from webapp.i18n import format_fixed
 from workflows.appointment.ballots import ResultRow, earlier_result, own_question
+from workflows.errors import N_
 from workflows.models import BallotBox
+
+# Whom a ballot's share is counted of (workflows.rules.ballots.Denominator), as the minutes and the history say it.
+DENOMINATOR_WORDS = {
+    "members": N_("members of the collective"),
+    "summoned": N_("those summoned"),
+    "present": N_("those present"),
+}
 
 
 def box_question(box: BallotBox) -> str:

@@ -17,8 +17,9 @@ from babel.support import NullTranslations, Translations
 from flask import current_app
 from markupsafe import Markup, escape
 
+from webapp.ballots.wording import DENOMINATOR_WORDS
 from webapp.data_labels import EVENT_TYPE_NAMES
-from webapp.i18n import page_translations, translate_detailed
+from webapp.i18n import page_translations, tally_text, translate_detailed
 from workflows.engine.runtime import Definition
 from workflows.errors import N_
 from workflows.instances import TimelineEntry
@@ -161,6 +162,34 @@ def _ballot_attendance(words: EventWords, entry: TimelineEntry, p: _Payload) -> 
     return words._(N_("Attendance recorded: %(count)s present."), count=p["count"])
 
 
+def _ballot_closed(words: EventWords, entry: TimelineEntry, p: _Payload) -> Markup:
+    """The count with the basis it was decided on — who came against the quorum, what a candidate needed — and each
+    candidate's share: an inspector reads why "3/4" passed without opening the minutes. A closing recorded before
+    the chain kept the tally says only that it closed."""
+    tally = p["tally"]
+    rules = tally.get("rules") if isinstance(tally, Mapping) else None
+    if not isinstance(tally, Mapping) or not isinstance(rules, Mapping):
+        return words._(N_("Ballot closed and counted."))
+    denominator = str(rules.get("denominator") or "")
+    basis = words._(
+        N_(
+            "Ballot closed and counted: %(present)s of the %(summoned)s summoned were present (a quorum of "
+            "%(quorum)s of those summoned: %(quorum_result)s); a candidate passes with more than %(threshold)s of "
+            "%(who)s (%(count)s)."
+        ),
+        present=tally.get("present", "—"),
+        summoned=tally.get("summoned", "—"),
+        quorum=rules.get("quorum", "—"),
+        quorum_result=words._(N_("reached") if tally.get("quorum_met") else N_("not reached")),
+        threshold=rules.get("threshold", "—"),
+        who=words._(DENOMINATOR_WORDS[denominator]) if denominator in DENOMINATOR_WORDS else denominator,
+        count=tally.get("denominator", "—"),
+    )
+    candidates = p["candidates"] if isinstance(p["candidates"], list) else []
+    names = {str(c.get("key")): str(c.get("name")) for c in candidates if isinstance(c, Mapping)}
+    return basis + Markup(" ") + escape(tally_text(tally, names)) + Markup(".")
+
+
 def _error(words: EventWords, entry: TimelineEntry, p: _Payload) -> Markup:
     text = words._(N_("A step of the procedure model failed; nothing was saved."))
     if not words.sees_errors:
@@ -209,6 +238,6 @@ _SENTENCES: dict[str, Callable[[EventWords, TimelineEntry, _Payload], Markup]] =
     "ballot_opened": _ballot_opened,
     "ballot_attendance": _ballot_attendance,
     "ballot_cast": _fixed(N_("A ballot was cast (the ballot itself is secret).")),
-    "ballot_closed": _fixed(N_("Ballot closed and counted.")),
+    "ballot_closed": _ballot_closed,
     EventType.ERROR: _error,
 }

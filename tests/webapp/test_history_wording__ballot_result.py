@@ -1,0 +1,110 @@
+"""A closed ballot in the history says its result and the basis it was decided on (decision 0129): who came against
+the quorum, what a candidate needed, each candidate's share — read on the demo's past appointment (decision 0127),
+by the inspector, in both languages, on the history page and in the exported file. Who voted is named, never how."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from lxml import html as lxml_html
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from tests.fixtures.app import AuthActions
+from tests.fixtures.workflow_helpers import WorkflowDriver
+from workflows.appointment.demo import run_past_appointment
+from workflows.db import transaction
+from workflows.models import AuditEvent
+from workflows.registry.demo import load_demo_province
+from workflows.registry.records import local_today
+
+# fmt: off
+CLOSED_VI = [
+    "Đã kết thúc bỏ phiếu và kiểm phiếu: có mặt 3 trong số 3 người được triệu tập (số người có mặt tối thiểu 2/3 tổng số người được triệu tập: đạt); người được giới thiệu đạt khi có số phiếu đồng ý trên 1/2 tổng số người được triệu tập (3). {nominee}: 3/3 đồng ý (100,00%); {other}: 0/3 đồng ý (0,00%) — trúng cử.",
+    "Đã kết thúc bỏ phiếu và kiểm phiếu: có mặt 3 trong số 3 người được triệu tập (số người có mặt tối thiểu 2/3 tổng số người được triệu tập: đạt); người được giới thiệu đạt khi có số phiếu đồng ý trên 1/2 tổng số người được triệu tập (3). {nominee}: 3/3 đồng ý (100,00%) — trúng cử.",
+    "Đã kết thúc bỏ phiếu và kiểm phiếu: có mặt 3 trong số 3 người được triệu tập (số người có mặt tối thiểu 2/3 tổng số người được triệu tập: đạt); người được giới thiệu đạt khi có số phiếu đồng ý trên 1/2 tổng số người được triệu tập (3). {nominee}: 2/3 đồng ý (66,67%) — trúng cử.",
+    "Đã kết thúc bỏ phiếu và kiểm phiếu: có mặt 3 trong số 3 người được triệu tập (số người có mặt tối thiểu 2/3 tổng số người được triệu tập: đạt); người được giới thiệu đạt khi có số phiếu đồng ý trên 1/2 tổng số thành viên tập thể lãnh đạo (4). {nominee}: 3/4 đồng ý (75,00%) — trúng cử.",
+]
+CLOSED_EN_LAST = "Ballot closed and counted: 3 of the 3 summoned were present (a quorum of 2/3 of those summoned: reached); a candidate passes with more than 1/2 of members of the collective (4). {nominee}: 3/4 in favour (75.00%) — elected."
+# fmt: on
+
+
+@pytest.fixture
+def appointment(driver: WorkflowDriver, session_factory: sessionmaker[Session]) -> tuple[int, str, str]:
+    """The demo's past appointment: its id, the nominee's name and the other name on step 2's slip."""
+    with session_factory() as s, transaction(s):
+        load_demo_province(s, cadres=300, today=local_today())
+    with session_factory() as s, transaction(s):
+        past = run_past_appointment(s, driver.engine, today=local_today())
+        assert past is not None
+    with session_factory() as s:
+        first_closed = s.scalars(
+            select(AuditEvent.payload)
+            .where(AuditEvent.instance_id == past.instance_id, AuditEvent.event_type == "ballot_closed")
+            .order_by(AuditEvent.seq)
+        ).first()
+    assert first_closed is not None
+    names = [c["name"] for c in json.loads(first_closed)["candidates"]]
+    assert names[0] == past.nominee and len(names) == 2
+    return past.instance_id, past.nominee, names[1]
+
+
+def _reader(app: Flask, driver: WorkflowDriver, language: str) -> FlaskClient:
+    with driver.session_factory() as s, transaction(s):
+        driver.user(s, "auditor1").locale = language  # type: ignore[union-attr]
+    client = app.test_client()
+    assert AuthActions(client).login("auditor1").status_code == 302
+    return client
+
+
+def _text(element: Any) -> str:
+    return " ".join(element.text_content().split())
+
+
+def _rows(client: FlaskClient, instance_id: int, event: str) -> list[tuple[str, str]]:
+    """(who, what) of each row of one kind of event on the history page, as a person reads them."""
+    page = client.get(f"/audit/instances/{instance_id}")
+    assert page.status_code == 200
+    rows = lxml_html.fromstring(page.get_data(as_text=True)).xpath(f'//tr[@data-event="{event}"]')
+    return [(_text(row.xpath("./td")[2]), _text(row.xpath("./td")[4])) for row in rows]
+
+
+def test_each_closed_ballot_says_its_result_and_the_basis_it_was_decided_on(
+    app: Flask, driver: WorkflowDriver, appointment: tuple[int, str, str]
+) -> None:
+    instance_id, nominee, other = appointment
+    client = _reader(app, driver, "vi")
+    closed = _rows(client, instance_id, "ballot_closed")
+    assert [what for _who, what in closed] == [line.format(nominee=nominee, other=other) for line in CLOSED_VI]
+    assert all(who == "Đỗ Thị Hoa personnel1" for who, _what in closed)
+    # Who voted at each conference, by name and minute; what they marked is nowhere.
+    cast = _rows(client, instance_id, "ballot_cast")
+    assert len(cast) == 12 and {who.rsplit(" ", 1)[1] for who, _what in cast} == {"supervisor4", "head5", "head6"}
+    assert {what for _who, what in cast} == {"Đã có một phiếu được bỏ (nội dung phiếu được giữ bí mật)."}
+
+    english = _rows(_reader(app, driver, "en"), instance_id, "ballot_closed")
+    assert english[-1][1] == CLOSED_EN_LAST.format(nominee=nominee)
+
+
+def test_the_exported_history_says_the_same(
+    app: Flask, driver: WorkflowDriver, appointment: tuple[int, str, str]
+) -> None:
+    instance_id, nominee, other = appointment
+    client = _reader(app, driver, "vi")
+    document = json.loads(client.get(f"/audit/instances/{instance_id}/export?format=json").get_data())
+    closed = [e["what"] for e in document["readable"]["events"] if e["what"].startswith("Đã kết thúc bỏ phiếu")]
+    assert closed == [line.format(nominee=nominee, other=other) for line in CLOSED_VI]
+
+
+def test_a_closing_recorded_without_its_tally_still_reads_as_before(app: Flask, driver: WorkflowDriver) -> None:
+    """Events written before the chain kept the tally with the closing keep their one sentence (the pinned wording
+    in test_history_wording.py covers it too)."""
+    from tests.fixtures.history_wording import build_worded_instance
+
+    worded = build_worded_instance(driver)
+    closed = _rows(_reader(app, driver, "vi"), worded, "ballot_closed")
+    assert [what for _who, what in closed] == ["Đã kết thúc bỏ phiếu và kiểm phiếu."]
