@@ -217,6 +217,18 @@ def test_an_export_verifies_offline_and_fails_after_any_one_byte_change(driver: 
         ):
             assert not verify_export(changed).ok, needle
 
+    # A byte that breaks the JSON's syntax or a character's UTF-8 is an export damaged, never another file picked.
+    opening = data.find(b"{", data.find(b'id="canbo-export">') + 1 if render is render_export_html else 0)
+    first_multibyte = next(i for i, byte in enumerate(data) if byte >= 0xC0)
+    for damaged, said in (
+        (data[:opening] + b"[" + data[opening + 1 :], "the embedded JSON cannot be read"),
+        (data[:first_multibyte] + b"\xff" + data[first_multibyte + 1 :], "the file is not UTF-8 text"),
+    ):
+        report = verify_export(damaged)
+        assert report.is_export and not report.ok and said in report.explained[0], report.explained
+    for other_file in (b'{"a": 1', b"<html><body>a page</body></html>", "Lịch sử".encode("utf-16")):
+        assert not verify_export(other_file).is_export
+
 
 def _resealed(document: dict) -> bytes:
     """What someone editing the file does beyond the chain: change a part, then recompute the document's SHA-256,

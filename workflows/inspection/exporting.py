@@ -54,7 +54,10 @@ HMAC_FORMATS = (WORDED_FORMAT, SIGNED_FORMAT)  # checked with the audit key, as 
 # export's moment as people read them, who exported (name and user name), each closed ballot's result in words, and
 # for each event its number, local time, who acted, one sentence and its changes before → after. Signed with the rest.
 Readable = Callable[[list[AuditEvent], datetime], dict[str, Any]]
-_EMBEDDED = re.compile(r'<script type="application/json" id="canbo-export">(.*?)</script>', re.DOTALL)
+_EMBEDDED_MARK = '<script type="application/json" id="canbo-export">'
+_EMBEDDED = re.compile(re.escape(_EMBEDDED_MARK) + r"(.*?)</script>", re.DOTALL)
+# How an export names its own hash: a JSON text that holds it and does not parse is an export that was damaged.
+_DOCUMENT_HASH_KEY = '"document_sha256"'
 
 
 def export_instance(
@@ -454,24 +457,30 @@ def verify_export(
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         report.problems.append(Problem(N_("the file is not UTF-8 text")))
-        report.is_export = False
+        # A changed byte can break a character: an export's marks still readable around it say it was one.
+        readable = data.decode("utf-8", errors="replace")
+        report.is_export = _EMBEDDED_MARK in readable or _DOCUMENT_HASH_KEY in readable
         return report
     is_html = not text.lstrip().startswith("{")
     raw = text
     if is_html:
         match = _EMBEDDED.search(text)
-        if match is None:
+        if match is not None:
+            raw = match.group(1)
+        elif _DOCUMENT_HASH_KEY not in text:
             report.problems.append(Problem(N_("no embedded history found (neither an exported .json nor .html)")))
             report.is_export = False
             return report
-        raw = match.group(1)
+        # Else an export whose first character or whose block's tags were changed: read as it is, it fails below.
     try:
         document = json.loads(raw)
     except ValueError as error:
         report.problems.append(
             Problem(N_("the embedded JSON cannot be read: %(detail)s"), message_args={"detail": str(error)})
         )
-        report.is_export = False
+        # An export's own block, or a text naming the document's hash, that no longer parses was damaged or edited:
+        # that is a broken export, not another file picked by mistake (a changed byte can land on the JSON's syntax).
+        report.is_export = is_html or _DOCUMENT_HASH_KEY in raw
         return report
     if not isinstance(document, dict) or document.get("format") not in FORMATS:
         report.problems.append(
