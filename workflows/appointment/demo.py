@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from workflows import ballots, clock
 from workflows.appointment import PROCESS_ID, Source
 from workflows.appointment.ballots import open_step_ballot
+from workflows.appointment.hooks import DOSSIER_ITEMS
 from workflows.appointment.service import start_appointment
 from workflows.appointment.steps import STEPS, StepKind
 from workflows.engine.operations import claim_task, complete_task
@@ -54,19 +55,6 @@ STARTED_DAYS_AGO = 60
 DAYS_BETWEEN_STEPS = 2
 # The one member who leaves the key cadres' opinion blank, so that the tallies are not all unanimous.
 ABSTAINS_AT_OPINION = "head6"
-
-_PAPERS = [
-    "submission",
-    "minutes",
-    "cv",
-    "self_assessment",
-    "unit_evaluation",
-    "residence_comment",
-    "political_conclusion",
-    "asset_declaration",
-    "health_certificate",
-    "diplomas",
-]
 
 
 @dataclass(frozen=True)
@@ -111,7 +99,7 @@ def _step_data(day: date, calendar: WorkCalendar, nominee: str) -> dict[str, Cal
             "minutes_summary": "Tập thể lãnh đạo thống nhất chủ trương, cơ cấu và nguồn nhân sự bổ nhiệm.",
         },
         "dossier_checklist": lambda: {
-            "documents_received": list(_PAPERS),
+            "documents_received": list(DOSSIER_ITEMS),  # every paper the dossier lists
             "photo_taken_on": recent,
             "health_certificate_on": recent,
         },
