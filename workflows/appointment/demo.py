@@ -16,9 +16,9 @@ clears the inspection, and the competent authority (`head1`, by the model's assi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -72,12 +72,14 @@ class _Schedule:
 
     def __init__(self, first_day: date, calendar: WorkCalendar) -> None:
         self.calendar = calendar
-        self.day = calendar.next_working_day(first_day)
-        self.at = datetime.combine(self.day, time(8, 5), tzinfo=VIETNAM_TZ)
+        self._start(calendar.next_working_day(first_day))
+
+    def _start(self, day: date) -> None:
+        self.day = day
+        self.at = datetime.combine(day, time(8, 5), tzinfo=VIETNAM_TZ)
 
     def next_day(self) -> None:
-        self.day = self.calendar.add_working_days(self.day, DAYS_BETWEEN_STEPS)
-        self.at = datetime.combine(self.day, time(8, 5), tzinfo=VIETNAM_TZ)
+        self._start(self.calendar.add_working_days(self.day, DAYS_BETWEEN_STEPS))
 
     def afternoon(self) -> None:
         self.at = max(self.at, datetime.combine(self.day, time(14, 0), tzinfo=VIETNAM_TZ))
@@ -87,30 +89,30 @@ class _Schedule:
         return self.at
 
 
-def _step_data(day: date, calendar: WorkCalendar, nominee: str) -> dict[str, Callable[[], dict[str, Any]]]:
+def _step_data(day: date, calendar: WorkCalendar, nominee: str) -> dict[str, dict[str, Any]]:
     """What `personnel1` and the authority enter at each step, as the forms ask it (forms/appointment_*.json)."""
     text = day.isoformat()
     recent = (day - timedelta(days=10)).isoformat()
     return {
-        "eligibility_policy": lambda: {"dossier_received_on": text},
-        "policy_decision": lambda: {"policy_decision": "approve"},
-        "step1_conference": lambda: {
+        "eligibility_policy": {"dossier_received_on": text},
+        "policy_decision": {"policy_decision": "approve"},
+        "step1_conference": {
             "held_on": text,
             "minutes_summary": "Tập thể lãnh đạo thống nhất chủ trương, cơ cấu và nguồn nhân sự bổ nhiệm.",
         },
-        "dossier_checklist": lambda: {
+        "dossier_checklist": {
             "documents_received": list(DOSSIER_ITEMS),  # every paper the dossier lists
             "photo_taken_on": recent,
             "health_certificate_on": recent,
         },
-        "clearance_political": lambda: {"political_result": "cleared"},
-        "clearance_residence": lambda: {"residence_result": "cleared"},
-        "clearance_inspection": lambda: {"inspection_result": "cleared"},
-        "eligibility_final": lambda: {"final_dossier_received_on": text},
-        "submission": lambda: {
+        "clearance_political": {"political_result": "cleared"},
+        "clearance_residence": {"residence_result": "cleared"},
+        "clearance_inspection": {"inspection_result": "cleared"},
+        "eligibility_final": {"final_dossier_received_on": text},
+        "submission": {
             "submission_summary": f"Tờ trình đề nghị bổ nhiệm đồng chí {nominee} giữ chức Phó Chủ tịch UBND xã."
         },
-        "decision": lambda: {
+        "decision": {
             "final_decision": "approve",
             "decision_number": DECISION_NUMBER,
             "effective_on": calendar.add_working_days(day, 3).isoformat(),
@@ -145,18 +147,20 @@ def _nominee(session: Session, post: Position) -> Cadre | None:
     return None
 
 
-def _held(session: Session, nominee: Cadre, post: Position) -> PastAppointment | None:
+def _held(session: Session, nominee: Cadre) -> ProcessInstance | None:
     """The demo's past appointment when an earlier load made it (any appointment of the nominee: the demo starts no
     other)."""
-    instance = session.scalar(
+    return session.scalar(
         select(ProcessInstance)
         .where(ProcessInstance.process_id == PROCESS_ID, ProcessInstance.subject_cadre_id == nominee.id)
         .order_by(ProcessInstance.id)
     )
-    if instance is None:
-        return None
-    decided = (instance.ended_dt or instance.started_dt).date()
-    return PastAppointment(instance.id, nominee.full_name, post.title, decided, created=False)
+
+
+def _past(instance: ProcessInstance, nominee: Cadre, post: Position, *, created: bool) -> PastAppointment:
+    """Decided on the day the procedure ended (Vietnam's date), whether this load or an earlier one ran it."""
+    ended = (instance.ended_dt or instance.started_dt).replace(tzinfo=UTC).astimezone(VIETNAM_TZ)
+    return PastAppointment(instance.id, nominee.full_name, post.title, ended.date(), created=created)
 
 
 def run_past_appointment(
@@ -174,10 +178,13 @@ def run_past_appointment(
     nominee = _nominee(session, post) if post is not None else None
     if nominee is None or post is None:
         return None
-    if (earlier := _held(session, nominee, post)) is not None:
-        return earlier
+    if (earlier := _held(session, nominee)) is not None:
+        return _past(earlier, nominee, post, created=False)
+    takers = [user for username in STEP_TAKERS if (user := _user(session, username)) is not None]
+    personnel = next((user for user in takers if user.username == "personnel1"), None)
+    if personnel is None:
+        raise WorkflowError("the demo login personnel1 is missing: load the demo province first")
     schedule = _Schedule(today - timedelta(days=STARTED_DAYS_AGO), calendar)
-    personnel = _required(session, "personnel1")
     with clock.frozen(schedule.after(0)):
         instance = start_appointment(
             session,
@@ -192,18 +199,11 @@ def run_past_appointment(
     instance_id = instance.id
     while (task := _open_task(session, instance_id)) is not None:
         schedule.next_day()
-        _take_step(session, engine, task, schedule, nominee)
+        _take_step(session, engine, task, _taker(session, task, takers), schedule, nominee)
     finished = session.get(ProcessInstance, instance_id)
     if finished is None or finished.status != InstanceStatus.COMPLETED:
         raise WorkflowError(f"the demo appointment #{instance_id} did not reach its decision")
-    return PastAppointment(instance_id, nominee.full_name, post.title, schedule.day, created=True)
-
-
-def _required(session: Session, username: str) -> User:
-    user = _user(session, username)
-    if user is None:
-        raise WorkflowError(f"the demo login {username} is missing: load the demo province first")
-    return user
+    return _past(finished, nominee, post, created=True)
 
 
 def _open_task(session: Session, instance_id: int) -> HumanTask | None:
@@ -214,16 +214,16 @@ def _open_task(session: Session, instance_id: int) -> HumanTask | None:
     )
 
 
-def _taker(session: Session, task: HumanTask) -> User:
-    for username in STEP_TAKERS:
-        user = _user(session, username)
-        if user is not None and (task.assignee_id == user.id or can_act(session, user, task)):
+def _taker(session: Session, task: HumanTask, takers: Sequence[User]) -> User:
+    for user in takers:
+        if task.assignee_id == user.id or can_act(session, user, task):
             return user
     raise WorkflowError(f"no demo login may take the step {task.name!r} ({task.task_key})")
 
 
-def _take_step(session: Session, engine: ProcessEngine, task: HumanTask, schedule: _Schedule, nominee: Cadre) -> None:
-    taker = _taker(session, task)
+def _take_step(
+    session: Session, engine: ProcessEngine, task: HumanTask, taker: User, schedule: _Schedule, nominee: Cadre
+) -> None:
     task_id, key = task.id, task.task_key
     if task.assignee_id is None:
         with clock.frozen(schedule.after(0)):
@@ -232,10 +232,10 @@ def _take_step(session: Session, engine: ProcessEngine, task: HumanTask, schedul
         _hold_conference(session, engine, taker, task.instance_id, key, schedule, nominee.code)
         data: dict[str, Any] = {}
     else:
-        fill = _step_data(schedule.day, schedule.calendar, nominee.full_name).get(key)
-        if fill is None:
+        known = _step_data(schedule.day, schedule.calendar, nominee.full_name).get(key)
+        if known is None:
             raise WorkflowError(f"the demo appointment does not know the step {task.name!r} ({key})")
-        data = fill()
+        data = known
     with clock.frozen(schedule.after(25 if key in STEPS else 95)):
         complete_task(session, engine, actor=taker, task_id=task_id, data=data)
         # What the completion added for the flush (the result's notices) takes its time from the clock at the flush.
@@ -263,8 +263,8 @@ def _hold_conference(
     with clock.frozen(schedule.after(10)):
         ballots.mark_attendance(session, actor=secretary, box_id=box_id, present_ids=summoned)
     keys = [str(candidate["key"]) for candidate in box.candidates]
+    opinion = STEPS[step].kind == StepKind.OPINION
     for voter in _voters(session, box, summoned):
-        opinion = STEPS[step].kind == StepKind.OPINION
         mark = Mark.ABSTAIN if opinion and voter.username == ABSTAINS_AT_OPINION else Mark.YES
         contents = {key: (mark if key == nominee_code else Mark.ABSTAIN).value for key in keys}
         with clock.frozen(schedule.after(3)):
@@ -275,9 +275,5 @@ def _hold_conference(
 
 def _voters(session: Session, box: BallotBox, summoned: Sequence[int]) -> list[User]:
     """The summoned who may cast a ballot (`ballots.votes_on_self`: never the person the procedure is about)."""
-    users: Mapping[int, User] = {u.id: u for u in session.scalars(select(User).where(User.id.in_(summoned)))}
-    return [
-        users[user_id]
-        for user_id in sorted(summoned)
-        if user_id in users and not ballots.votes_on_self(session, users[user_id], box)
-    ]
+    users = session.scalars(select(User).where(User.id.in_(summoned)).order_by(User.id))
+    return [user for user in users if not ballots.votes_on_self(session, user, box)]
