@@ -397,25 +397,14 @@ def _collect(plane: etree._Element, index: Mapping[str, etree._Element]) -> tupl
     return shapes, edges
 
 
-def _flows_of_steps(index: Mapping[str, etree._Element], steps: set[TakenStep]) -> set[str]:
+def _flows_between(index: Mapping[str, etree._Element], is_taken: Callable[[str, str], bool]) -> set[str]:
+    """The sequence flows whose (source, target) `is_taken` accepts."""
     return {
         flow_id
         for flow_id, element in index.items()
         if _local(element) == "sequenceFlow"
-        and (element.get("sourceRef") or "", element.get("targetRef") or "") in steps
+        and is_taken(element.get("sourceRef") or "", element.get("targetRef") or "")
     }
-
-
-def _infer_taken(index: Mapping[str, etree._Element], states: Mapping[str, ElementState]) -> set[str]:
-    taken: set[str] = set()
-    for flow_id, element in index.items():
-        if _local(element) != "sequenceFlow":
-            continue
-        source = states.get(element.get("sourceRef") or "")
-        target = states.get(element.get("targetRef") or "")
-        if source in _REACHED and target in _REACHED:
-            taken.add(flow_id)
-    return taken
 
 
 # ---------------------------------------------------------------------------------------------
@@ -959,9 +948,12 @@ def render_svg(
     normalised = _normalise_states(states)
     taken = set(taken_flows)
     if taken_steps is not None:
-        taken |= _flows_of_steps(index, set(taken_steps))
+        steps = set(taken_steps)
+        taken |= _flows_between(index, lambda source, target: (source, target) in steps)
     elif infer_taken_flows:
-        taken |= _infer_taken(index, normalised)
+        taken |= _flows_between(
+            index, lambda source, target: normalised.get(source) in _REACHED and normalised.get(target) in _REACHED
+        )
     prefix = "bpmn-" + re.sub(r"[^A-Za-z0-9_-]", "_", process_id)
     renderer = _Renderer(index, normalised, taken, prefix, words)
 
