@@ -60,6 +60,12 @@ _EMBEDDED = re.compile(re.escape(_EMBEDDED_MARK) + r"(.*?)</script>", re.DOTALL)
 _DOCUMENT_HASH_KEY = '"document_sha256"'
 
 
+def _carries_export_marks(text: str) -> bool:
+    """An export's own marks (the HTML's embedded block, the document's hash): a file holding one that fails to read
+    was an export, damaged or edited — not another file picked by mistake (decision 0130)."""
+    return _EMBEDDED_MARK in text or _DOCUMENT_HASH_KEY in text
+
+
 def export_instance(
     session: Session,
     instance: ProcessInstance,
@@ -458,8 +464,7 @@ def verify_export(
     except UnicodeDecodeError:
         report.problems.append(Problem(N_("the file is not UTF-8 text")))
         # A changed byte can break a character: an export's marks still readable around it say it was one.
-        readable = data.decode("utf-8", errors="replace")
-        report.is_export = _EMBEDDED_MARK in readable or _DOCUMENT_HASH_KEY in readable
+        report.is_export = _carries_export_marks(data.decode("utf-8", errors="replace"))
         return report
     is_html = not text.lstrip().startswith("{")
     raw = text
@@ -467,7 +472,7 @@ def verify_export(
         match = _EMBEDDED.search(text)
         if match is not None:
             raw = match.group(1)
-        elif _DOCUMENT_HASH_KEY not in text:
+        elif not _carries_export_marks(text):
             report.problems.append(Problem(N_("no embedded history found (neither an exported .json nor .html)")))
             report.is_export = False
             return report
@@ -478,9 +483,8 @@ def verify_export(
         report.problems.append(
             Problem(N_("the embedded JSON cannot be read: %(detail)s"), message_args={"detail": str(error)})
         )
-        # An export's own block, or a text naming the document's hash, that no longer parses was damaged or edited:
-        # that is a broken export, not another file picked by mistake (a changed byte can land on the JSON's syntax).
-        report.is_export = is_html or _DOCUMENT_HASH_KEY in raw
+        # A changed byte can land on the JSON's syntax.
+        report.is_export = _carries_export_marks(text)
         return report
     if not isinstance(document, dict) or document.get("format") not in FORMATS:
         report.problems.append(
