@@ -378,6 +378,7 @@ _YES, _NO = N_("Yes"), N_("No")
 TALLY_OUTCOMES = {
     Outcome.ELECTED: N_("elected"),
     Outcome.NOT_ELECTED: N_("not elected"),
+    Outcome.OPINION: N_("opinion recorded"),
     Outcome.HEAD_DECIDES: N_("at the threshold: the head decides"),
     Outcome.RUNOFF: N_("nobody passed: the leading candidates go on"),
     Outcome.QUORUM_FAILED: N_("quorum not reached"),

@@ -1,6 +1,7 @@
 """A closed ballot in the history says its result and the basis it was decided on (decision 0129): who came against
 the quorum, what a candidate needed, each candidate's share — read on the demo's past appointment (decision 0127),
-by the inspector, in both languages, on the history page and in the exported file. Who voted is named, never how."""
+by the inspector, in both languages, on the history page and in the exported file. Who voted is named, never how.
+The key cadres' opinion is worded as advice that chooses nobody (decision 0131)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from tests.fixtures.app import AuthActions
 from tests.fixtures.workflow_helpers import WorkflowDriver
 from workflows.appointment.demo import run_past_appointment
 from workflows.db import transaction
-from workflows.models import AuditEvent
+from workflows.models import AuditEvent, BallotBox
 from workflows.registry.demo import load_demo_province
 from workflows.registry.records import local_today
 
@@ -26,9 +27,11 @@ from workflows.registry.records import local_today
 CLOSED_VI = [
     "Đã kết thúc bỏ phiếu và kiểm phiếu: có mặt 3 trong số 3 người được triệu tập (số người có mặt tối thiểu 2/3 tổng số người được triệu tập: đạt); người được giới thiệu đạt khi có số phiếu đồng ý trên 1/2 tổng số người được triệu tập (3). {nominee}: 3/3 đồng ý (100,00%); {other}: 0/3 đồng ý (0,00%) — trúng cử.",
     "Đã kết thúc bỏ phiếu và kiểm phiếu: có mặt 3 trong số 3 người được triệu tập (số người có mặt tối thiểu 2/3 tổng số người được triệu tập: đạt); người được giới thiệu đạt khi có số phiếu đồng ý trên 1/2 tổng số người được triệu tập (3). {nominee}: 3/3 đồng ý (100,00%) — trúng cử.",
-    "Đã kết thúc bỏ phiếu và kiểm phiếu: có mặt 3 trong số 3 người được triệu tập (số người có mặt tối thiểu 2/3 tổng số người được triệu tập: đạt); người được giới thiệu đạt khi có số phiếu đồng ý trên 1/2 tổng số người được triệu tập (3). {nominee}: 2/3 đồng ý (66,67%) — trúng cử.",
+    # Step 4, the key cadres' opinion, chooses nobody (decision 0131).
+    "Đã kết thúc bỏ phiếu và kiểm phiếu: có mặt 3 trong số 3 người được triệu tập (số người có mặt tối thiểu 2/3 tổng số người được triệu tập: đạt); kết quả là ý kiến gửi kèm hồ sơ, không quyết định việc lựa chọn, tỷ lệ tính trên tổng số người được triệu tập (3). {nominee}: 2/3 đồng ý (66,67%) — đã ghi nhận ý kiến.",
     "Đã kết thúc bỏ phiếu và kiểm phiếu: có mặt 3 trong số 3 người được triệu tập (số người có mặt tối thiểu 2/3 tổng số người được triệu tập: đạt); người được giới thiệu đạt khi có số phiếu đồng ý trên 1/2 tổng số thành viên tập thể lãnh đạo (4). {nominee}: 3/4 đồng ý (75,00%) — trúng cử.",
 ]
+CLOSED_EN_OPINION = "Ballot closed and counted: 3 of the 3 summoned were present (a quorum of 2/3 of those summoned: reached); an opinion that goes with the dossier and chooses nobody, each share of those summoned (3). {nominee}: 2/3 in favour (66.67%) — opinion recorded."
 CLOSED_EN_LAST = "Ballot closed and counted: 3 of the 3 summoned were present (a quorum of 2/3 of those summoned: reached); a candidate passes with more than 1/2 of members of the collective (4). {nominee}: 3/4 in favour (75.00%) — elected."
 # fmt: on
 
@@ -87,6 +90,7 @@ def test_each_closed_ballot_says_its_result_and_the_basis_it_was_decided_on(
     assert {what for _who, what in cast} == {"Đã có một phiếu được bỏ (nội dung phiếu được giữ bí mật)."}
 
     english = _rows(_reader(app, driver, "en"), instance_id, "ballot_closed")
+    assert english[2][1] == CLOSED_EN_OPINION.format(nominee=nominee)
     assert english[-1][1] == CLOSED_EN_LAST.format(nominee=nominee)
 
 
@@ -108,3 +112,40 @@ def test_a_closing_recorded_without_its_tally_still_reads_as_before(app: Flask, 
     worded = build_worded_instance(driver)
     closed = _rows(_reader(app, driver, "vi"), worded, "ballot_closed")
     assert [what for _who, what in closed] == ["Đã kết thúc bỏ phiếu và kiểm phiếu."]
+
+
+def test_the_minutes_of_the_opinion_say_it_chooses_nobody(
+    app: Flask, driver: WorkflowDriver, appointment: tuple[int, str, str]
+) -> None:
+    """The tally minutes of step 4 state no pass mark and no one chosen; step 5's keep theirs (decision 0131)."""
+    instance_id, nominee, _other = appointment
+    with driver.session_factory() as s:
+        boxes = dict(
+            s.execute(
+                select(BallotBox.step_key, BallotBox.id).where(
+                    BallotBox.instance_id == instance_id, BallotBox.step_key.in_(["ballot_step4", "ballot_step5"])
+                )
+            ).all()
+        )
+    client = app.test_client()
+    assert AuthActions(client).login("personnel1").status_code == 302
+
+    def results(box_id: int) -> tuple[str, str, str]:
+        page = lxml_html.fromstring(client.get(f"/ballots/{box_id}/minutes").get_data(as_text=True))
+        heading = page.xpath('//h2[normalize-space()="Kết quả"]')[0]
+        basis = _text(heading.getnext())
+        last_column = _text(page.xpath("//table[thead/tr/th[.='%']]//th")[-1])
+        result = _text(page.xpath('//p[strong[starts-with(normalize-space(), "Kết quả")]]')[0])
+        return basis, last_column, result
+
+    assert results(boxes["ballot_step4"]) == (
+        "Kết quả là ý kiến gửi kèm hồ sơ, không quyết định việc lựa chọn; tỷ lệ tính trên tổng số người được triệu"
+        " tập (3).",
+        "Đồng ý trên 1/2",
+        "Kết quả: Ý kiến gửi kèm hồ sơ, không quyết định việc lựa chọn",
+    )
+    assert results(boxes["ballot_step5"]) == (
+        "Người được giới thiệu đạt khi có số phiếu đồng ý trên 1/2 tổng số thành viên tập thể lãnh đạo (4).",
+        "Đạt",
+        f"Kết quả: Có người đạt — {nominee}",
+    )

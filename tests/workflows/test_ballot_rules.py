@@ -206,6 +206,24 @@ def test_every_candidate_on_their_own() -> None:
     assert result.outcome == Outcome.NOT_ELECTED
 
 
+# -- an advisory ballot chooses nobody (NĐ 170 Đ33 k2 step 4, QĐ 96; decision 0131) ------------------------------
+
+
+@pytest.mark.parametrize("yes", [{"a": 9}, {"a": 5, "b": 4}, {"a": 0}])
+def test_an_advisory_ballot_records_the_shares_and_chooses_nobody(yes: dict[str, int]) -> None:
+    rules = BallotRules(seats=None, runoff_size=0, head_decides_at_threshold=False, advisory=True)
+    result = _tally(rules, yes)
+    assert result.outcome == Outcome.OPINION
+    assert (result.elected, result.head_decides, result.runoff) == ((), (), ())
+    # Each share is still judged against the threshold: whether the opinion was a majority in favour.
+    assert [c.passed for c in result.candidates] == [n > 4.5 for n in yes.values()]
+
+
+def test_an_advisory_ballot_without_its_quorum_is_still_a_failed_conference() -> None:
+    result = _tally(BallotRules(seats=None, advisory=True), {"a": 5}, summoned=9, present=5)
+    assert result.outcome == Outcome.QUORUM_FAILED
+
+
 def test_no_percent_for_confidence_votes() -> None:
     """QĐ 96: low confidence > 1/2 or ≥ 2/3 leads to different paths; the tally gives the share of "no"."""
     counts = {"a": CandidateCount(yes=3, no=6, abstain=0)}
@@ -230,6 +248,7 @@ def test_default_is_not_announced() -> None:
 def test_record_json() -> None:
     record = _tally(DEFAULT_RULES, {"a": 6, "b": 4}, summoned=10, present=10).to_json()
     assert record["outcome"] == "elected"
+    assert record["rules"]["advisory"] is False
     assert record["candidates"][0] == {
         "key": "a",
         "yes": 6,
@@ -249,7 +268,7 @@ def test_record_json() -> None:
 
 def test_rules_round_trip() -> None:
     rules = BallotRules(
-        quorum=Fraction(3, 4), denominator=Denominator.MEMBERS, seats=None, runoff_size=0, announce=True
+        quorum=Fraction(3, 4), denominator=Denominator.MEMBERS, seats=None, runoff_size=0, announce=True, advisory=True
     )
     assert BallotRules.from_json(rules.to_json()) == rules
     assert BallotRules.from_json({}) == DEFAULT_RULES
@@ -267,6 +286,7 @@ def test_rules_round_trip() -> None:
         ({"runoff_size": -1}, "runoff_size"),
         ({"denominator": "everyone"}, "denominator"),
         ({"announce": "yes"}, "announce"),
+        ({"advisory": 1}, "advisory"),
         ({"secret": True}, "secret"),
     ],
 )

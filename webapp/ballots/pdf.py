@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 
+from webapp.ballots.wording import counting_basis, passed_heading
 from webapp.i18n import case_reference
 from workflows.ballots import TallyMinutes
 
@@ -92,16 +93,9 @@ def minutes_pdf(
 
     pdf.ln(3)
     pdf.paragraph(_("Results"), bold=True, size=12)
-    pdf.paragraph(
-        _(
-            "A candidate passes with more than %(threshold)s of %(who)s (%(count)d).",
-            threshold=m.rules.threshold,
-            who=labels["denominator"][m.rules.denominator],
-            count=m.denominator,
-        )
-    )
+    pdf.paragraph(counting_basis(m.rules, m.denominator))
     pdf.set_font(FAMILY, "", 10)
-    headings = (_("Candidate"), _("Agree"), _("Disagree"), _("Abstain"), "%", _("Passed"))
+    headings = (_("Candidate"), _("Agree"), _("Disagree"), _("Abstain"), "%", passed_heading(m.rules))
     with pdf.table(
         col_widths=(60, 20, 22, 20, 20, 28),
         text_align=("LEFT", "RIGHT", "RIGHT", "RIGHT", "RIGHT", "LEFT"),

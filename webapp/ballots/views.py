@@ -23,7 +23,7 @@ from webapp.ballots.forms import (
     paper_form,
     vote_form,
 )
-from webapp.ballots.wording import DENOMINATOR_WORDS, box_question
+from webapp.ballots.wording import DENOMINATOR_WORDS, box_question, counting_basis, passed_heading
 from webapp.extensions import db
 from webapp.http import act, problem_text, process_engine, status_for, translated
 from workflows import ballots
@@ -41,6 +41,7 @@ OUTCOME_LABELS = {
     Outcome.HEAD_DECIDES: _l("Exactly at the threshold or tied: the head decides"),
     Outcome.RUNOFF: _l("Nobody passed: the top candidates go on to the next step"),
     Outcome.NOT_ELECTED: _l("Nobody passed"),
+    Outcome.OPINION: _l("An opinion for the dossier: it chooses nobody"),
     Outcome.QUORUM_FAILED: _l("Quorum not reached: the conference is not valid"),
 }
 DENOMINATOR_LABELS = {code: _l(words) for code, words in DENOMINATOR_WORDS.items()}
@@ -55,6 +56,8 @@ def labels() -> dict[str, Any]:
         "mode_labels": MODE_LABELS,
         "mark_labels": MARK_LABELS,
         "box_question": box_question,
+        "counting_basis": counting_basis,
+        "passed_heading": passed_heading,
     }
 
 
@@ -326,7 +329,7 @@ def minutes_pdf(box_id: int) -> Any:
         abort(404)
     from webapp.ballots.pdf import minutes_pdf as build_minutes_pdf  # fpdf2 costs every command 0.3 s (0117)
 
-    labels = {"outcome": OUTCOME_LABELS, "denominator": DENOMINATOR_LABELS, "mode": MODE_LABELS}
+    labels = {"outcome": OUTCOME_LABELS, "mode": MODE_LABELS}
     document = build_minutes_pdf(
         _minutes(box),
         fonts,

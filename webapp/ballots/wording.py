@@ -1,9 +1,10 @@
 """A ballot box's question as its readers are shown it: on the ballot pages, in the elector's inbox row and in the
-notice that a ballot waits for them (decisions 0094, 0102)."""
+notice that a ballot waits for them (decisions 0094, 0102); and what its results are judged by (decision 0131)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
@@ -14,6 +15,7 @@ from webapp.i18n import format_fixed
 from workflows.appointment.ballots import ResultRow, earlier_result, own_question
 from workflows.errors import N_
 from workflows.models import BallotBox
+from workflows.rules.ballots import BallotRules
 
 # Whom a ballot's share is counted of (workflows.rules.ballots.Denominator), as the minutes and the history say it.
 DENOMINATOR_WORDS = {
@@ -56,3 +58,32 @@ def box_question_in(box: BallotBox, locale: str) -> str:
     """`box_question` for a reader of `locale` outside their request: the worker's notice to each elector."""
     with force_locale(locale):
         return box_question(box)
+
+
+def counting_basis(rules: BallotRules, count: int) -> str:
+    """What the results above the candidates are judged by, on the minutes' page and PDF: the pass mark, or for an
+    advisory ballot that it chooses nobody (decision 0131)."""
+    who = _(DENOMINATOR_WORDS[str(rules.denominator)])
+    if rules.advisory:
+        return _(
+            "An opinion that goes with the dossier and chooses nobody; each share is of %(who)s (%(count)d).",
+            who=who,
+            count=count,
+        )
+    return _(
+        "A candidate passes with more than %(threshold)s of %(who)s (%(count)d).",
+        threshold=rules.threshold,
+        who=who,
+        count=count,
+    )
+
+
+def passed_heading(rules: BallotRules | Mapping[str, Any]) -> str:
+    """The heading of the results' last column: whether a candidate passed, or for an advisory ballot whether the
+    opinion was a majority in favour — which decides nothing. `rules` as the minutes hold them or as a tally's record
+    stores them."""
+    if isinstance(rules, Mapping):
+        rules = BallotRules.from_json(rules)
+    if rules.advisory:
+        return _("More than %(threshold)s in favour", threshold=rules.threshold)
+    return _("Passed")

@@ -174,6 +174,12 @@ def _ballot_closed(words: EventWords, entry: TimelineEntry, p: _Payload) -> Mark
     basis = words._(
         N_(
             "Ballot closed and counted: %(present)s of the %(summoned)s summoned were present (a quorum of "
+            "%(quorum)s of those summoned: %(quorum_result)s); an opinion that goes with the dossier and chooses "
+            "nobody, each share of %(who)s (%(count)s)."
+        )
+        if rules.get("advisory")
+        else N_(
+            "Ballot closed and counted: %(present)s of the %(summoned)s summoned were present (a quorum of "
             "%(quorum)s of those summoned: %(quorum_result)s); a candidate passes with more than %(threshold)s of "
             "%(who)s (%(count)s)."
         ),

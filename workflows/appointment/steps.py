@@ -83,7 +83,7 @@ STEPS: dict[str, StepBallot] = {
     "ballot_step4": StepBallot(
         "Hội nghị cán bộ chủ chốt: lấy ý kiến về nhân sự bổ nhiệm {position}",
         StepKind.OPINION,
-        BallotRules(seats=None, runoff_size=0, head_decides_at_threshold=False, announce=False),
+        BallotRules(seats=None, runoff_size=0, head_decides_at_threshold=False, announce=False, advisory=True),
         is_signable=True,
         wider_conference=True,
         body=BodyKind.KEY_CADRES,
@@ -104,7 +104,7 @@ STEPS: dict[str, StepBallot] = {
     "ballot_confidence": StepBallot(
         "Hội nghị cán bộ chủ chốt: tín nhiệm bổ nhiệm lại {position}",
         StepKind.OPINION,
-        BallotRules(seats=None, runoff_size=0, head_decides_at_threshold=False, announce=False),
+        BallotRules(seats=None, runoff_size=0, head_decides_at_threshold=False, announce=False, advisory=True),
         wider_conference=True,
         body=BodyKind.KEY_CADRES,
     ),

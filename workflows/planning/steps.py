@@ -65,7 +65,7 @@ STEPS: dict[str, PlanningStep] = {
     "ballot_key_cadres": PlanningStep(
         "Hội nghị cán bộ chủ chốt: giới thiệu nhân sự quy hoạch {scope}",
         StepKind.REFERENCE,
-        BallotRules(denominator=Denominator.SUMMONED, **_EACH_ON_ITS_OWN),  # type: ignore[arg-type]
+        BallotRules(denominator=Denominator.SUMMONED, advisory=True, **_EACH_ON_ITS_OWN),  # type: ignore[arg-type]
         wider_conference=True,
         body=BodyKind.KEY_CADRES,
     ),

@@ -15,6 +15,9 @@ A ballot marks every candidate yes / no / abstain (a nomination slip is a ballot
 4. seats still open: candidates at exactly the threshold go to the head (`head_decides`), else the top
    `runoff_size` per open seat carry forward (`runoff`), else `not_elected`.
 
+An `advisory` ballot (the key cadres' opinion, a confidence vote) chooses nobody: with its quorum, each candidate's
+share is recorded for the dossier (`opinion`), whatever it says.
+
 Messages are English msgids, translated at display time (decision 0008).
 """
 
@@ -68,6 +71,7 @@ class Outcome(StrEnum):
     HEAD_DECIDES = "head_decides"  # exactly at the threshold, or a tie at the last seat: a user task for the head
     RUNOFF = "runoff"  # nobody passed: the top candidates carry forward to the next step
     NOT_ELECTED = "not_elected"  # nobody passed and nobody carries forward (a single-person agreement vote)
+    OPINION = "opinion"  # an advisory ballot with its quorum: the shares go with the dossier, nobody is chosen
     QUORUM_FAILED = "quorum_failed"  # fewer than the quorum present: the conference is not valid
 
 
@@ -97,6 +101,8 @@ class BallotRules:
     head_decides_at_threshold: bool = True
     # Whether the result is announced to the conference — §7: step 2 no, step 3 yes, step 4 no, re-appointment no.
     announce: bool = False
+    # An opinion that goes with the dossier and decides nothing — NĐ 170 Đ33 k2 step 4 [V] S34, QĐ 96 [V] S47.
+    advisory: bool = False
 
     def __post_init__(self) -> None:
         problems = []
@@ -122,6 +128,7 @@ class BallotRules:
             "runoff_size": self.runoff_size,
             "head_decides_at_threshold": self.head_decides_at_threshold,
             "announce": self.announce,
+            "advisory": self.advisory,
         }
 
     @classmethod
@@ -151,7 +158,7 @@ class BallotRules:
                 if not (value is None and name == "seats") and (not isinstance(value, int) or isinstance(value, bool)):
                     raise Invalid("The ballot rules are not valid.", [Problem("Not a whole number.", field=name)])
                 values[name] = value
-        for name in ("head_decides_at_threshold", "announce"):
+        for name in ("head_decides_at_threshold", "announce", "advisory"):
             if name in data:
                 if not isinstance(data[name], bool):
                     raise Invalid("The ballot rules are not valid.", [Problem("Not true or false.", field=name)])
@@ -447,6 +454,8 @@ def tally(
     )
     if not is_quorum_met or denominator <= 0:
         return base
+    if rules.advisory:
+        return replace(base, outcome=Outcome.OPINION)
 
     order = {key: index for index, key in enumerate(candidates)}
     ranked = sorted(results, key=lambda c: (-c.yes, order[c.key]))  # most yes first; ballot order among equals
