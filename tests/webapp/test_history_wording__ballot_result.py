@@ -149,3 +149,33 @@ def test_the_minutes_of_the_opinion_say_it_chooses_nobody(
         "Đạt",
         f"Kết quả: Có người đạt — {nominee}",
     )
+
+
+def test_the_final_vote_is_told_every_earlier_conferences_result(
+    app: Flask, driver: WorkflowDriver, appointment: tuple[int, str, str]
+) -> None:
+    """§3.4 step 5 analyses all results (decision 0132): its question names each earlier conference with its shares,
+    step 4's unannounced opinion among them; step 3 is still told step 2's alone."""
+    instance_id, nominee, other = appointment
+    with driver.session_factory() as s:
+        boxes = dict(
+            s.execute(select(BallotBox.step_key, BallotBox.id).where(BallotBox.instance_id == instance_id)).all()
+        )
+    client = app.test_client()
+    assert AuthActions(client).login("personnel1").status_code == 302
+
+    def question(step: str) -> str:
+        page = lxml_html.fromstring(client.get(f"/ballots/{boxes[step]}/minutes").get_data(as_text=True))
+        return _text(page.xpath('//div[@class="heading"]/p')[1])
+
+    post = "Phó Chủ tịch UBND (Ủy ban nhân dân xã An Phú)"
+    step2 = f"{nominee}: 3/3 (100,00%); {other}: 0/3 (0,00%)"
+    assert question("ballot_step3") == (
+        f"Hội nghị tập thể lãnh đạo (lần 2): giới thiệu nhân sự bổ nhiệm {post}. Kết quả hội nghị trước: {step2}"
+    )
+    assert question("ballot_step5") == (
+        f"Hội nghị tập thể lãnh đạo (lần 3): biểu quyết bổ nhiệm {post}. Kết quả các hội nghị trước: "
+        f"Hội nghị tập thể lãnh đạo mở rộng — {step2}. "
+        f"Hội nghị tập thể lãnh đạo (lần 2) — {nominee}: 3/3 (100,00%). "
+        f"Hội nghị cán bộ chủ chốt — {nominee}: 2/3 (66,67%)"
+    )

@@ -1,5 +1,6 @@
 """A ballot box's question as its readers are shown it: on the ballot pages, in the elector's inbox row and in the
-notice that a ballot waits for them (decisions 0094, 0102); and what its results are judged by (decision 0131)."""
+notice that a ballot waits for them (decisions 0094, 0102, 0132); and what its results are judged by (decision
+0131)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from sqlalchemy.orm import object_session
 
 from webapp.extensions import db
 from webapp.i18n import format_fixed
-from workflows.appointment.ballots import ResultRow, earlier_result, own_question
+from workflows.appointment.ballots import ResultRow, earlier_results, own_question
 from workflows.errors import N_
 from workflows.models import BallotBox
 from workflows.rules.ballots import BallotRules
@@ -26,16 +27,24 @@ DENOMINATOR_WORDS = {
 
 
 def box_question(box: BallotBox) -> str:
-    """The box's question, followed by the earlier conference's result where its step announces one (§7), worded
-    and numbered in the reader's language (decision 0094): "… Kết quả hội nghị trước: Lê Khánh Hồng: 3/3 (100,00%)".
-    The earlier box is read in the box's own session: the worker words its notices inside its transaction."""
-    rows = earlier_result(object_session(box) or db.session, box)
-    if not rows:
+    """The box's question, followed by the earlier conferences' results its step is told (§7, §3.4 step 5), worded
+    and numbered in the reader's language (decisions 0094, 0132): "… Kết quả hội nghị trước: Lê Khánh Hồng: 3/3
+    (100,00%)", or with several, each conference named: "… Kết quả các hội nghị trước: Hội nghị cán bộ chủ chốt —
+    Lê Khánh Hồng: 2/3 (66,67%). …". The earlier boxes are read in the box's own session: the worker words its
+    notices inside its transaction."""
+    earlier = earlier_results(object_session(box) or db.session, box)
+    if not earlier:
         return box.question
+    if len(earlier) == 1:
+        return _(
+            "%(question)s. Result of the previous conference: %(results)s",
+            question=own_question(box.question),
+            results=result_text(earlier[0].rows),
+        )
     return _(
-        "%(question)s. Result of the previous conference: %(results)s",
+        "%(question)s. Results of the previous conferences: %(results)s",
         question=own_question(box.question),
-        results=result_text(rows),
+        results=". ".join(f"{result.conference} — {result_text(result.rows)}" for result in earlier),
     )
 
 

@@ -14,6 +14,7 @@ which then takes a new box.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -35,11 +36,12 @@ __all__ = [
     "APPOINTMENT_BALLOTS",
     "LEGACY_RESULT_MARK",
     "USED_BOXES",
+    "EarlierResult",
     "OpenStep",
     "ResultRow",
     "boxes_of_step",
     "current_step",
-    "earlier_result",
+    "earlier_results",
     "open_ballot_task",
     "open_step_ballot",
     "own_question",
@@ -85,7 +87,7 @@ def _candidates(session: Session, step: str, data: Mapping[str, Any], more_codes
 
 def _question(step: str, data: Mapping[str, Any]) -> str:
     # The earlier conference's result (§7) is not written into the question: the pages word it in the reader's
-    # language from the earlier box (`earlier_result`, decision 0094).
+    # language from the earlier boxes (`earlier_results`, decision 0094).
     return STEPS[step].question.format(position=data.get("target_position_title") or "")
 
 
@@ -99,26 +101,43 @@ def own_question(question: str) -> str:
     return question.split(LEGACY_RESULT_MARK, 1)[0]
 
 
-def earlier_result(session: Session, box: BallotBox) -> tuple[ResultRow, ...]:
-    """The result the box's step announces to its conference (§7: step 3 shows step 2's): the tally of the last box
-    of that step closed before this one opened; empty for any other step or procedure."""
+@dataclass(frozen=True)
+class EarlierResult:
+    """One earlier conference's result as a later conference is told it: the conference (its question up to the
+    colon, "Hội nghị cán bộ chủ chốt") and each candidate's share."""
+
+    conference: str
+    rows: tuple[ResultRow, ...]
+
+
+def earlier_results(session: Session, box: BallotBox) -> tuple[EarlierResult, ...]:
+    """The results the box's step tells its conference (§7: step 3 is told step 2's; §3.4: step 5 analyses all of
+    them, decision 0132): of each step it names, the tally of the last box closed before this one opened, in the
+    steps' order; empty for any other step or procedure."""
     config = STEPS.get(box.step_key)
-    if config is None or config.shows_result_of is None or box.instance.process_id != PROCESS_ID:
+    if config is None or not config.shows_result_of or box.instance.process_id != PROCESS_ID:
         return ()
-    earlier = session.scalars(
+    closed = session.scalars(
         select(BallotBox)
         .where(
             BallotBox.instance_id == box.instance_id,
-            BallotBox.step_key == config.shows_result_of,
+            BallotBox.step_key.in_(config.shows_result_of),
             BallotBox.closed_dt.is_not(None),
             BallotBox.closed_dt <= box.opened_dt,
         )
         .order_by(BallotBox.closed_dt.desc(), BallotBox.id.desc())
-        .limit(1)
-    ).first()
-    if earlier is None or not earlier.tally:
-        return ()
-    return result_rows(earlier.tally, {str(c["key"]): str(c["name"]) for c in earlier.candidates})
+    ).all()
+    last: dict[str, BallotBox] = {}
+    for each in closed:
+        last.setdefault(each.step_key, each)
+    return tuple(
+        EarlierResult(
+            own_question(earlier.question).split(":", 1)[0].strip(),
+            result_rows(earlier.tally, {str(c["key"]): str(c["name"]) for c in earlier.candidates}),
+        )
+        for step in config.shows_result_of
+        if (earlier := last.get(step)) is not None and earlier.tally
+    )
 
 
 def _voting_unit(step: str, data: Mapping[str, Any]) -> int | None:

@@ -50,7 +50,9 @@ class StepBallot:
     is_signable: bool = False
     voting_unit: VotingUnit = VotingUnit.PROCEDURE
     accepts_more_candidates: bool = False  # a nomination may name others than the nominee
-    shows_result_of: str | None = None  # §7: step 3 announces step 2's result
+    # The earlier steps whose results the conference is told (§7: step 3 announces step 2's; §3.4 step 5 analyses all
+    # results, decision 0132), in the order they ran.
+    shows_result_of: tuple[str, ...] = ()
     # The conference summons more than the collective (§3.4 steps 2 and 4), so the collective may be the smaller.
     wider_conference: bool = False
     # The slip offers the approved plan's people for the post beside the nominee (§3.4 step 2, decision 0121;
@@ -77,7 +79,7 @@ STEPS: dict[str, StepBallot] = {
         StepKind.CHOOSE,
         BallotRules(announce=True),
         accepts_more_candidates=True,
-        shows_result_of="ballot_step2",
+        shows_result_of=("ballot_step2",),
         body=BodyKind.LEADERSHIP,
     ),
     "ballot_step4": StepBallot(
@@ -92,6 +94,7 @@ STEPS: dict[str, StepBallot] = {
         "Hội nghị tập thể lãnh đạo (lần 3): biểu quyết bổ nhiệm {position}",
         StepKind.FINAL,
         BallotRules(denominator=Denominator.MEMBERS, runoff_size=0, announce=False),
+        shows_result_of=("ballot_step2", "ballot_step3", "ballot_step4"),
         body=BodyKind.LEADERSHIP,
     ),
     "ballot_sending_unit": StepBallot(
