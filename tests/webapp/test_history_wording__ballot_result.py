@@ -144,6 +144,12 @@ def test_the_minutes_of_the_opinion_say_it_chooses_nobody(
         "Đồng ý trên 1/2",
         "Kết quả: Ý kiến gửi kèm hồ sơ, không quyết định việc lựa chọn",
     )
+    # The secretary's page states the same rule.
+    manage = lxml_html.fromstring(client.get(f"/ballots/{boxes['ballot_step4']}/manage").get_data(as_text=True))
+    assert _text(manage.xpath('//dt[.="Nguyên tắc"]/following-sibling::dd[1]')[0]) == (
+        "ý kiến gửi kèm hồ sơ, không quyết định việc lựa chọn, tỷ lệ tính trên tổng số người được triệu tập; số người"
+        " có mặt tối thiểu 2/3 tổng số người được triệu tập"
+    )
     assert results(boxes["ballot_step5"]) == (
         "Người được giới thiệu đạt khi có số phiếu đồng ý trên 1/2 tổng số thành viên tập thể lãnh đạo (4).",
         "Đạt",
