@@ -193,7 +193,9 @@ def test_approval_checks_the_rules_again_and_a_nomination_below_the_threshold_le
     assert _ballot(driver, instance_id, members, present=4)["outcome"] == "quorum_failed"
     _do(driver, instance_id, "ballot_key_cadres", "personnel1", {})
     assert [t.task_key for t in driver.open_tasks(instance_id)] == ["ballot_key_cadres"]
-    _ballot(driver, instance_id, members)
+    # With its quorum, the key cadres' reference is an opinion: it chooses nobody (decision 0131).
+    reference = _ballot(driver, instance_id, members)
+    assert reference["outcome"] == "opinion" and reference["elected"] == []
     _do(driver, instance_id, "ballot_key_cadres", "personnel1", {})
 
     # The collective: 4 of 7 members say no to the department head nominee (3/7 yes, not more than half).
