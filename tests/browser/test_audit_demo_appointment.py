@@ -5,6 +5,7 @@ repeated conference, who voted at each conference and each count with its basis 
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from tests.browser.test_journeys import sign_in
@@ -39,7 +40,7 @@ def test_an_inspector_finds_the_demo_appointment_and_reads_its_conferences(  # t
     found.first.click()
     page.wait_for_url(f"{live_server}/audit/instances/{past.instance_id}")
 
-    assert page.locator("figure.diagram svg").is_visible()
+    expect(page.locator("figure.diagram svg")).to_be_visible()
     assert "taken" in (page.locator('g[data-element-id="Flow_step5_next"]').get_attribute("class") or "")
     for step in (2, 3, 4, 5):  # every conference had its quorum: no way back to it is drawn as taken
         assert "taken" not in (
@@ -49,8 +50,8 @@ def test_an_inspector_finds_the_demo_appointment_and_reads_its_conferences(  # t
     closed = page.locator("tr[data-event=ballot_closed]")
     assert closed.count() == 4
     assert "trên 1/2 tổng số thành viên tập thể lãnh đạo (4)" in closed.nth(3).inner_text()
-    assert page.locator(".chain-status[data-intact=yes]").is_visible()
+    expect(page.locator(".chain-status[data-intact=yes]")).to_be_visible()
     shoot("audit-demo-01-appointment-history")
 
     page.goto(f"{live_server}/audit/integrity")
-    assert page.locator(".verify-result[data-ok=yes]").is_visible()
+    expect(page.locator(".verify-result[data-ok=yes]")).to_be_visible()

@@ -4,6 +4,7 @@ through the form, the integrity page."""
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.test_journeys import sign_in
 from tests.fixtures.inspection import EVERY_EVENT, build_story
@@ -16,12 +17,12 @@ def test_an_inspector_reads_the_history_and_adds_a_note(live_server: str, page, 
     story = build_story(driver)
     sign_in(page, live_server, "auditor1")
     page.goto(f"{live_server}/audit/instances/{story['eventful']}")
-    assert page.locator("figure.diagram svg").is_visible()  # the diagram is drawn (the CSP let its styles in)
+    expect(page.locator("figure.diagram svg")).to_be_visible()  # the diagram is drawn (the CSP let its styles in)
     rows = page.locator("table.history tbody tr")
     kinds = {rows.nth(i).get_attribute("data-event") for i in range(rows.count())}
     assert kinds == EVERY_EVENT
-    assert page.locator(".chain-status[data-intact=yes]").is_visible()
-    assert page.locator(".tally[data-step=collective_vote] table").is_visible()
+    expect(page.locator(".chain-status[data-intact=yes]")).to_be_visible()
+    expect(page.locator(".tally[data-step=collective_vote] table")).to_be_visible()
     shoot("audit-01-instance-history")
 
     page.fill("#note-body", "Đề nghị bổ sung biên bản họp.")
@@ -32,5 +33,5 @@ def test_an_inspector_reads_the_history_and_adds_a_note(live_server: str, page, 
     shoot("audit-02-note-added")
 
     page.goto(f"{live_server}/audit/integrity")
-    assert page.locator(".verify-result[data-ok=yes]").is_visible()
+    expect(page.locator(".verify-result[data-ok=yes]")).to_be_visible()
     shoot("audit-03-integrity")

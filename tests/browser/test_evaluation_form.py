@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from flask import Flask
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from tests.browser.test_journeys import sign_in, sign_out
@@ -46,7 +47,7 @@ def test_live_score_validation_and_submit(  # type: ignore[no-untyped-def]
     sign_in(page, live_server, "officer1")
     page.get_by_role("link", name="Tự đánh giá kết quả tháng").click()
     panel = page.locator("aside.live-score")
-    assert panel.is_visible()  # unhidden by the script: it ran under the page's CSP
+    expect(panel).to_be_visible()  # unhidden by the script: it ran under the page's CSP
     total = panel.locator('[data-out="total"]')
     assert total.inner_text() == "—"
 
@@ -126,6 +127,6 @@ def test_live_score_validation_and_submit(  # type: ignore[no-untyped-def]
     sign_out(page)
     sign_in(page, live_server, "personnel1")
     page.goto(f"{live_server}/evaluation/results?unit=X001&month={MONTH}")
-    assert page.locator("svg.chart-stacked").is_visible()
+    expect(page.locator("svg.chart-stacked")).to_be_visible()
     assert "HTXSNV" in page.locator("table.results tbody tr", has_text="CB0001").inner_text()
     shoot("23-evaluation-results")

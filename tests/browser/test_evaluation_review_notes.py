@@ -4,6 +4,7 @@ top, each changed value marked with her value, his and his reason — readable w
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import ARTIFACTS
 from tests.browser.test_evaluation_form import _open_month
@@ -36,7 +37,7 @@ def test_a_returned_self_assessment_shows_what_was_changed_on_a_phone(  # type: 
         assert top.is_visible() and "Xem lại tiến độ" in top.inner_text()
         note = page.locator("#products-0-completed_on_time-review")
         note.scroll_into_view_if_needed()
-        assert note.is_visible()
+        expect(note).to_be_visible()
         # A return keeps her number and shows the leader's proposal beside it (decision 0105).
         assert "4 văn bản trễ hạn" in note.inner_text() and "6" in note.inner_text()
         assert page.input_value("#products-0-completed_on_time") == "10"

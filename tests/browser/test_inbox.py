@@ -4,6 +4,7 @@ group task at once with "select all" (the page's own script, under the CSP) and 
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -40,7 +41,7 @@ def test_a_supervisor_takes_every_group_task_at_once_on_a_phone(  # type: ignore
     shoot("inbox-group-400px")
 
     select_all = page.get_by_label("Chọn tất cả")
-    assert select_all.is_visible()  # shown by the script: hidden without it
+    expect(select_all).to_be_visible()  # shown by the script: hidden without it
     select_all.check()
     boxes = page.locator('input[type=checkbox][name="task_id"]')
     assert boxes.count() == 3 and all(boxes.nth(n).is_checked() for n in range(3))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from tests.fixtures.workflow_helpers import WorkflowDriver
@@ -41,7 +42,7 @@ def test_officer_submits_and_supervisor_approves(live_server: str, page, shoot, 
     page.fill("#amount", "-3")
     page.click("button[value=submit]")
     error = page.locator(".field-error").first
-    assert error.is_visible()
+    expect(error).to_be_visible()
     assert "0" in page.locator("#amount").input_value() or page.locator("#amount").input_value() == "-3"
     shoot("03-form-validation-error")
     assert page.locator("#amount").input_value() == "-3"  # what the person typed is kept
@@ -66,7 +67,7 @@ def test_officer_submits_and_supervisor_approves(live_server: str, page, shoot, 
 
     page.goto(f"{live_server}/instances/{instance_id}")
     diagram = page.locator("svg[role=img]")
-    assert diagram.is_visible()
+    expect(diagram).to_be_visible()
     assert "completed" in (page.locator('[data-element-id="review_request"]').get_attribute("class") or "")
     assert "completed" in (page.locator('[data-element-id="end_approved"]').get_attribute("class") or "")
     shoot("06-instance-diagram")
@@ -100,7 +101,7 @@ def test_phone_sized_inbox(live_server: str, browser, driver: WorkflowDriver) ->
     context = browser.new_context(viewport={"width": 390, "height": 844}, locale="vi-VN", is_mobile=True)
     page = context.new_page()
     sign_in(page, live_server, "officer1")
-    assert page.get_by_role("link", name="Lập đề nghị").is_visible()
+    expect(page.get_by_role("link", name="Lập đề nghị")).to_be_visible()
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 400  # no sideways scrolling on a phone
     from tests.browser.conftest import ARTIFACTS
@@ -145,8 +146,9 @@ def test_targets_dashboard_renders_its_charts(live_server: str, page, shoot, dri
     sign_in(page, live_server, "personnel1")
     page.goto(f"{live_server}/reports/targets")
     assert page.locator("h1").inner_text() == "Chỉ tiêu"
-    assert page.locator("svg[role=img]").first.is_visible()
+    expect(page.locator("svg[role=img]").first).to_be_visible()
     shoot("10-targets-dashboard")
     page.locator("table.tasks a").first.click()
-    assert page.locator("svg[role=img]").first.is_visible()
+    page.wait_for_url(re.compile(r"/reports/targets/[^/?#]+"))  # the drill-down, not the dashboard's own charts
+    expect(page.locator("svg[role=img]").first).to_be_visible()
     shoot("11-target-drilldown")

@@ -5,6 +5,7 @@ count says whose it is in words."""
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from tests.browser.conftest import ARTIFACTS
@@ -56,7 +57,7 @@ def test_the_officers_notifications_are_in_the_menu_in_view(  # type: ignore[no-
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "phone-390-officer-menu.png"))
     notifications = page.locator("nav.mainnav").get_by_role("link", name="Thông báo")
-    assert notifications.is_visible()
+    expect(notifications).to_be_visible()
     assert " ".join(notifications.inner_text().split()) == "Thông báo 1"
     measured = page.evaluate(MENU_BOXES)
     shown = {entry["text"]: entry for entry in measured["entries"]}

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from tests.browser.test_journeys import sign_in
@@ -45,8 +46,6 @@ def _at_nominations(driver: WorkflowDriver, world: dict[str, Any]) -> int:
 def test_typing_a_cadre_code_changes_the_share_of_women(  # type: ignore[no-untyped-def]
     app: Flask, live_server: str, page, shoot, driver: WorkflowDriver
 ) -> None:
-    from playwright.sync_api import expect
-
     world = setup_planning(driver.session_factory)
     task_id = _at_nominations(driver, world)
     problems: list[str] = []
@@ -56,7 +55,7 @@ def test_typing_a_cadre_code_changes_the_share_of_women(  # type: ignore[no-unty
     sign_in(page, live_server, "personnel1")
     page.goto(f"{live_server}/tasks/{task_id}")
     panel = page.locator("aside[data-live-structure]")
-    assert panel.is_visible()
+    expect(panel).to_be_visible()
     women = panel.locator('[data-out="women-percent"]')
     # Drawn by the server: QH01, QH02 (a woman), QH03 are kept on the plan.
     assert women.inner_text() == "33,3%"
@@ -76,8 +75,6 @@ def test_a_nominee_is_found_by_name_and_a_title_chosen_by_name(  # type: ignore[
 ) -> None:
     """Decision 0071: the cadre box searches the review's unit by name (marks ignored), choosing puts the code in
     the box and the name under it, and the live panel counts the chosen cadre as if typed; the title is a select."""
-    from playwright.sync_api import expect
-
     world = setup_planning(driver.session_factory)
     task_id = _at_nominations(driver, world)
     problems: list[str] = []
