@@ -185,3 +185,24 @@ def test_the_final_vote_is_told_every_earlier_conferences_result(
         f"Hội nghị tập thể lãnh đạo (lần 2) — {nominee}: 3/3 (100,00%). "
         f"Hội nghị cán bộ chủ chốt — {nominee}: 2/3 (66,67%)"
     )
+
+
+def test_the_inspector_opens_each_conferences_minutes_from_the_history(
+    app: Flask, driver: WorkflowDriver, appointment: tuple[int, str, str]
+) -> None:
+    """The history's tallies link each counted box's printable minutes (attendance by name, the tally committee);
+    a reader who may not read the minutes gets no link."""
+    instance_id, _nominee, _other = appointment
+    client = _reader(app, driver, "vi")
+    page = lxml_html.fromstring(client.get(f"/audit/instances/{instance_id}").get_data(as_text=True))
+    links = page.xpath('//div[contains(@class, "tally")]//a[.="Biên bản kiểm phiếu"]/@href')
+    with driver.session_factory() as s:
+        boxes = s.scalars(select(BallotBox.id).where(BallotBox.instance_id == instance_id).order_by(BallotBox.id)).all()
+    assert links == [f"/ballots/{box}/minutes" for box in boxes] and len(boxes) == 4
+    assert all(client.get(link).status_code == 200 for link in links)
+    # The administrator reads the history, not the minutes (they go to those who run and inspect the ballots).
+    admin = app.test_client()
+    assert AuthActions(admin).login("admin").status_code == 302
+    page = lxml_html.fromstring(admin.get(f"/audit/instances/{instance_id}").get_data(as_text=True))
+    assert len(page.xpath('//div[contains(@class, "tally")]')) == 4
+    assert not page.xpath('//a[.="Biên bản kiểm phiếu"]') and admin.get(links[0]).status_code == 404

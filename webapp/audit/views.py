@@ -29,6 +29,7 @@ from webapp.instances.event_words import EventWords
 from webapp.instances.views import ROLE_LABELS, STATUS_LABELS, labels, page_with_diagram
 from webapp.query_args import id_arg, page_arg
 from webapp.registry.views import readable_history
+from workflows import ballots
 from workflows.access import visible_units
 from workflows.audit import check_events, verify_chains
 from workflows.clock import utcnow_naive
@@ -62,7 +63,7 @@ from workflows.instances import (
     load_visible_instance,
     sees_errors,
 )
-from workflows.models import AuditAnchor, AuditEvent, ProcessInstance
+from workflows.models import AuditAnchor, AuditEvent, BallotBox, ProcessInstance
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 bp.add_app_template_filter(payload_summary, "payload_summary")
@@ -182,11 +183,20 @@ def _render_history(instance: ProcessInstance, *, note_form: NoteForm | None = N
         locale=str(get_locale() or "vi"),
         diagram_words=diagram_words(),
     )
+    # The printable minutes of each counted box, where the reader's roles reach its units (as the task pages link them).
+    minutes_of = {
+        tally.box_id
+        for tally in history.tallies
+        if not tally.is_open
+        and (box := db.session.get(BallotBox, tally.box_id)) is not None
+        and ballots.can_view_minutes(db.session, current_user, box)
+    }
     page = render_template(
         "audit/instance.html",
         history=history,
         detail=history.detail,
         instance=instance,
+        minutes_of=minutes_of,
         note_form=note_form or NoteForm(formdata=None),
         can_note=can_add_note(db.session, current_user, instance),
         **labels(),
