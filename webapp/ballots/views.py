@@ -23,7 +23,7 @@ from webapp.ballots.forms import (
     paper_form,
     vote_form,
 )
-from webapp.ballots.wording import DENOMINATOR_WORDS, box_question, counting_basis, passed_heading
+from webapp.ballots.wording import DENOMINATOR_WORDS, box_question, counting_basis, passed_heading, rule_summary
 from webapp.extensions import db
 from webapp.http import act, problem_text, process_engine, status_for, translated
 from workflows import ballots
@@ -58,6 +58,7 @@ def labels() -> dict[str, Any]:
         "box_question": box_question,
         "counting_basis": counting_basis,
         "passed_heading": passed_heading,
+        "rule_summary": rule_summary,
     }
 
 
@@ -101,6 +102,7 @@ def _render_vote(
         "fields": fields,
         "errors": errors,
         "result": result,
+        "rules": BallotRules.from_json(box.rules),
         "names": {c["key"]: c["name"] for c in box.candidates},
         "nominees": ballots.nominee_facts(db.session, box, local_today()),
         # The case page only for whom it opens (its own rule): a link that answers 404 tells nothing but teases.

@@ -4,8 +4,7 @@ notice that a ballot waits for them (decisions 0094, 0102, 0132); and what its r
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
@@ -87,12 +86,28 @@ def counting_basis(rules: BallotRules, count: int) -> str:
     )
 
 
-def passed_heading(rules: BallotRules | Mapping[str, Any]) -> str:
+def passed_heading(rules: BallotRules) -> str:
     """The heading of the results' last column: whether a candidate passed, or for an advisory ballot whether the
-    opinion was a majority in favour — which decides nothing. `rules` as the minutes hold them or as a tally's record
-    stores them."""
-    if isinstance(rules, Mapping):
-        rules = BallotRules.from_json(rules)
+    opinion was a majority in favour — which decides nothing."""
     if rules.advisory:
         return _("More than %(threshold)s in favour", threshold=rules.threshold)
     return _("Passed")
+
+
+def rule_summary(rules: BallotRules) -> str:
+    """The rule in a line, as the secretary's page states it beside the box: the pass mark and the quorum, or for an
+    advisory ballot that it chooses nobody."""
+    who = _(DENOMINATOR_WORDS[str(rules.denominator)])
+    if rules.advisory:
+        return _(
+            "an opinion for the dossier that chooses nobody, each share of %(who)s; quorum %(quorum)s of those "
+            "summoned",
+            who=who,
+            quorum=rules.quorum,
+        )
+    return _(
+        "more than %(threshold)s of %(who)s; quorum %(quorum)s of those summoned",
+        threshold=rules.threshold,
+        who=who,
+        quorum=rules.quorum,
+    )
