@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, Integer, Select, String, and_, bindparam, false, inspect, or_, select
+from sqlalchemy import ColumnElement, Integer, Select, String, and_, bindparam, false, func, inspect, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from workflows.assignment import can_act_on_task, holds_role_over, unit_chain
@@ -47,7 +47,11 @@ def sees_task(
     if task.assignee_id == user_id or task.closed_by_id == user_id:
         return True
     held = list(held)
-    if task.status == TaskStatus.OPEN and can_act_on_task(user_id, held, task, candidate_unit_chain):
+    # Whoever may act on an open task sees it; the person it is about, who may not act on a step of their own case,
+    # still sees it here when their role oversees its unit (every role a step goes to is an overseeing role).
+    if task.status == TaskStatus.OPEN and can_act_on_task(
+        user_id, held, task, candidate_unit_chain, user_cadre_id=None, subject_cadre_id=None
+    ):
         return True
     return any(holds_role_over(held, role, unit_chain_ids) for role in OVERSEEING_ROLES)
 
@@ -74,9 +78,17 @@ def _claimable(candidate_unit: Any, held: Iterable[tuple[Any, Any, Any]]) -> Col
     return or_(*clauses) if clauses else false()
 
 
-def group_task_condition(user: User, candidate_unit: Any) -> ColumnElement[bool]:
-    """Open group tasks this user may claim: the task's role held in the candidate unit or above."""
-    return _claimable(candidate_unit, [(role, unit_id, _below(unit_id)) for role, unit_id in role_units(user)])
+def group_task_condition(user: User, candidate_unit: Any, *, including_own_cases: bool = False) -> ColumnElement[bool]:
+    """Open group tasks this user may claim: the task's role held in the candidate unit or above, in a procedure not
+    about them (`assignment.can_act_on_task`); `including_own_cases` keeps those too (to name a refused claim)."""
+    claimable = _claimable(candidate_unit, [(role, unit_id, _below(unit_id)) for role, unit_id in role_units(user)])
+    if including_own_cases or user.cadre_id is None:
+        return claimable
+    return and_(claimable, or_(HumanTask.subject_cadre_id.is_(None), HumanTask.subject_cadre_id != user.cadre_id))
+
+
+# The cadre id no record has (ids start at 1): what a person without a cadre record is compared with.
+_NO_CADRE = 0
 
 
 def group_task_condition_bound(roles: int, candidate_unit: Any) -> ColumnElement[bool]:
@@ -86,11 +98,12 @@ def group_task_condition_bound(roles: int, candidate_unit: Any) -> ColumnElement
         (bindparam(f"group_role_{n}"), bindparam(f"group_unit_{n}"), bindparam(f"group_below_{n}"))
         for n in range(roles)
     ]
-    return _claimable(candidate_unit, held)
+    not_own_case = func.coalesce(HumanTask.subject_cadre_id, _NO_CADRE) != bindparam("group_cadre", type_=Integer)
+    return and_(_claimable(candidate_unit, held), not_own_case)
 
 
 def group_task_parameters(user: User) -> dict[str, Any]:
-    parameters: dict[str, Any] = {}
+    parameters: dict[str, Any] = {"group_cadre": user.cadre_id or _NO_CADRE}
     for n, (role, unit_id) in enumerate(role_units(user)):
         parameters.update({f"group_role_{n}": role, f"group_unit_{n}": unit_id, f"group_below_{n}": _below(unit_id)})
     return parameters

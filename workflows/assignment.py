@@ -11,11 +11,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from workflows.errors import N_
-from workflows.registry.models import Cadre, OrgUnit, User
+from workflows.registry.models import Cadre, OrgUnit, RoleAssignment, User
 from workflows.states import Role
 
 SUBJECT = "subject"  # the subject cadre themself
@@ -131,6 +131,30 @@ class AssignmentContext:
             self._subject_unit_id = self.session.scalar(select(Cadre.unit_id).where(Cadre.id == self.subject_cadre_id))
         return self._subject_unit_id  # type: ignore[return-value]
 
+    def unit_chain_of(self, unit_id: int) -> list[int]:
+        """The unit and the units above it, root first, from what this context already read where it can."""
+        ancestors = self._ancestors() if self.unit_id is not None else []
+        if unit_id == self.unit_id:
+            return [*ancestors, unit_id]
+        if unit_id in ancestors:
+            return ancestors[: ancestors.index(unit_id) + 1]
+        path = self.session.scalar(select(OrgUnit.path).where(OrgUnit.id == unit_id))
+        return unit_chain(path or "/", unit_id)
+
+    def role_holders(self, role: str, unit_id: int) -> tuple[bool, bool] | None:
+        """Whether the subject holds `role` over the unit, and whether anyone else active does; None when the
+        subject has no active account (then nobody can be acting on their own case)."""
+        if self.subject_cadre_id is None or self.subject_user_id() is None:
+            return None
+        is_subject = User.cadre_id == self.subject_cadre_id
+        subject_holds, others_hold = self.session.execute(
+            select(func.max(case((is_subject, 1), else_=0)), func.max(case((is_subject, 0), else_=1)))
+            .select_from(RoleAssignment)
+            .join(User, User.id == RoleAssignment.user_id)
+            .where(RoleAssignment.role == role, RoleAssignment.unit_id.in_(self.unit_chain_of(unit_id)), User.is_active)
+        ).one()
+        return bool(subject_holds), bool(others_hold)
+
     def parent_unit_id(self) -> int | None:
         """The unit above the instance's; the province itself has none above it, so it answers for itself."""
         if self.unit_id is None:
@@ -147,6 +171,7 @@ NO_SUBJECT = N_("the task belongs to the subject cadre, but the instance has no 
 NO_SUBJECT_ACCOUNT = N_("the subject cadre has no active user account")
 UNKNOWN_ROLE = N_("the task's lane names an unknown role")
 NO_UNIT = N_("the instance has no org unit to resolve the role in")
+ONLY_THE_SUBJECT = N_("the only holder of the role is the person the procedure is about")
 
 
 def resolve_assignment(
@@ -189,7 +214,36 @@ def resolve_assignment(
         unit_id = context.unit_id
     if unit_id is None:
         return Assignment(candidate_role=rule.who, problem=NO_UNIT)
-    return Assignment(candidate_role=rule.who, candidate_unit_id=unit_id)
+    return _away_from_the_subject(context, rule.who, unit_id)
+
+
+# How far a step may climb when the person it is about is the only one who could take it (decision 0133).
+_MAX_CLIMB = 3
+
+
+def _away_from_the_subject(context: AssignmentContext, role: str, unit_id: int) -> Assignment:
+    """The role's step, where someone besides the subject holds the role; where only the subject does, the step goes
+    to the one who leads them: a direct manager's step to the unit's head, a head's to the head of the unit above.
+    Nobody reviews, approves or decides their own case (decision 0133)."""
+    for _ in range(_MAX_CLIMB):
+        holders = context.role_holders(role, unit_id)
+        if holders is None or not holders[0] or holders[1]:
+            break
+        above = leader_above(role, context.unit_chain_of(unit_id))
+        if above is None:
+            return Assignment(candidate_role=role, candidate_unit_id=unit_id, problem=ONLY_THE_SUBJECT)
+        role, unit_id = above
+    return Assignment(candidate_role=role, candidate_unit_id=unit_id)
+
+
+def leader_above(role: str, chain: list[int]) -> tuple[str, int] | None:
+    """Who leads the holder of `role` in the last unit of `chain` (root first): the head of the same unit for a direct
+    manager, the head of the unit above for a head; None for any other role, or a head with no unit above."""
+    if role == Role.SUPERVISOR:
+        return Role.HEAD, chain[-1]
+    if role == Role.HEAD and len(chain) > 1:
+        return Role.HEAD, chain[-2]
+    return None
 
 
 # -- permission predicates (pure) ------------------------------------------------------------------
@@ -216,13 +270,29 @@ def holds_role_over(role_units: Iterable[tuple[str, int]], role: str, unit_chain
     return any(r == role and unit in chain for r, unit in role_units)
 
 
+# Why the person a procedure is about may not take or complete one of its steps given to a role.
+OWN_CASE = N_("this step is in a procedure about you: someone else must take it")
+
+
+def is_own_case(user_cadre_id: int | None, subject_cadre_id: int | None) -> bool:
+    """Whether the procedure is about this person (their cadre record is its subject)."""
+    return user_cadre_id is not None and user_cadre_id == subject_cadre_id
+
+
 def can_act_on_task(
     user_id: int,
     role_units: Iterable[tuple[str, int]],
     task: TaskLike,
     candidate_unit_chain: list[int],
+    *,
+    user_cadre_id: int | None,
+    subject_cadre_id: int | None,
 ) -> bool:
-    """May this user claim or complete this task? Assigned tasks: only the assignee. Group tasks: the role in scope."""
+    """May this user claim or complete this task? A step given to a role is never the person the procedure is about
+    (nobody reviews, approves or decides their own case, decision 0133), even once they took it. Otherwise assigned
+    tasks: only the assignee; group tasks: the role in scope."""
+    if task.candidate_role is not None and is_own_case(user_cadre_id, subject_cadre_id):
+        return False
     if task.assignee_id is not None:
         return task.assignee_id == user_id
     if task.candidate_role is None or task.candidate_unit_id is None:

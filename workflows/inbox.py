@@ -288,7 +288,7 @@ def group_task_labels(session: Session, user: User, task_ids: list[int]) -> dict
     rows = session.execute(
         select(HumanTask.id, HumanTask.instance_id, HumanTask.name)
         .outerjoin(_CANDIDATE_UNIT, HumanTask.candidate_unit_id == _CANDIDATE_UNIT.id)
-        .where(HumanTask.id.in_(task_ids), group_task_condition(user, _CANDIDATE_UNIT))
+        .where(HumanTask.id.in_(task_ids), group_task_condition(user, _CANDIDATE_UNIT, including_own_cases=True))
     )
     return {row[0]: (row[1], row[2]) for row in rows}
 

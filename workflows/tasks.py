@@ -51,7 +51,12 @@ class TaskView:
 
 def can_act(session: Session, user: User, task: HumanTask) -> bool:
     return task.status == TaskStatus.OPEN and can_act_on_task(
-        user.id, role_units(user), task, ancestry(session, task.candidate_unit_id)
+        user.id,
+        role_units(user),
+        task,
+        ancestry(session, task.candidate_unit_id),
+        user_cadre_id=user.cadre_id,
+        subject_cadre_id=task.subject_cadre_id,
     )
 
 

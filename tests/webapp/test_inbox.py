@@ -497,3 +497,22 @@ def test_a_filtered_empty_list_is_only_empty(auth: AuthActions, client, two_comm
     auth.logout()
     auth.login("officer2")  # a task of her own: no guide either
     assert "data-empty-guide" not in client.get("/inbox").get_data(as_text=True)
+
+
+def test_a_manager_cannot_approve_his_own_request_in_bulk(
+    auth: AuthActions, client, driver: WorkflowDriver, two_communes: dict
+) -> None:
+    """supervisor1 (CB0003) files a request; its approval is a direct manager's step he may not take (decision 0133)."""
+    own = _submitted(driver, "supervisor1", "CB0003", "Xin cấp kinh phí công tác")
+    review = driver.task(own, "review_request")
+    auth.login("supervisor1")
+    group = client.get("/inbox?scope=group").get_data(as_text=True)
+    assert f'href="/tasks/{review.id}"' not in group
+    assert f'href="/tasks/{driver.task(two_communes["x001_review"], "review_request").id}"' in group
+    auth.post("/inbox/bulk-approve", {"task_id": [str(review.id)]})
+    page = client.get("/inbox").get_data(as_text=True)
+    assert f"#{own} {review.name} (đây là một bước trong quy trình về chính đồng chí" in page
+    assert driver.instance(own).status == InstanceStatus.RUNNING
+    auth.post(f"/inbox/tasks/{review.id}/claim", {"next": "/inbox"})
+    assert "đây là một bước trong quy trình về chính đồng chí" in client.get("/inbox").get_data(as_text=True)
+    assert driver.task(own, "review_request").assignee_id is None

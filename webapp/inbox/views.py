@@ -186,6 +186,7 @@ def bulk_approve() -> Response:
     engine = process_engine()
     approvable = operations.bulk_approvable_tasks(db.session, engine, task_ids)
     done, refused = 0, []
+    reasons: dict[int, str] = {}  # why a step that could be approved was refused (e.g. the case is one's own)
     own: dict[int, tuple[int, str]] = {}
     for task_id in task_ids:
         task = db.session.get(HumanTask, task_id)
@@ -206,8 +207,9 @@ def bulk_approve() -> Response:
                 instance_id=instance_id,
             )
             done += 1
-        except WorkflowError:
+        except WorkflowError as error:
             refused.append(task_id)
+            reasons[task_id] = translated(error)
     if done:
         flash(ngettext("%(num)d task approved.", "%(num)d tasks approved.", done), "success")
     if refused:
@@ -215,7 +217,11 @@ def bulk_approve() -> Response:
         # a forged id must not tell them the case number and step of someone else's task.
         others = [task_id for task_id in refused if task_id not in own]
         labels = own | group_task_labels(db.session, current_user, others)
-        named = [f"#{labels[task_id][0]} {labels[task_id][1]}" for task_id in refused if task_id in labels]
+        named = [
+            f"#{labels[task_id][0]} {labels[task_id][1]}" + (f" ({reasons[task_id]})" if task_id in reasons else "")
+            for task_id in refused
+            if task_id in labels
+        ]
         if unseen := sum(task_id not in labels for task_id in refused):
             named.append(ngettext("%(num)d task outside your scope", "%(num)d tasks outside your scope", unseen))
         flash(_("Not approved (not an approval step, or no longer open): %(list)s", list=", ".join(named)), "error")

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workflows.access import ancestry, role_units, sees_task
-from workflows.assignment import AssignmentContext, can_act_on_task, holds_role_over
+from workflows.assignment import OWN_CASE, AssignmentContext, can_act_on_task, holds_role_over, is_own_case
 from workflows.audit import GENESIS_HASH, SYSTEM_CHAIN, PendingEvent, append_event, instance_audit_rows
 from workflows.clock import utcnow_naive
 from workflows.deployment.operations import require_in_use
@@ -65,7 +65,20 @@ MAX_DATA_KEYS = 200
 
 
 def can_act(user: User, locked: LockedTask) -> bool:
-    return can_act_on_task(user.id, role_units(user), locked.task, locked.candidate_unit_chain)
+    return can_act_on_task(
+        user.id,
+        role_units(user),
+        locked.task,
+        locked.candidate_unit_chain,
+        user_cadre_id=user.cadre_id,
+        subject_cadre_id=locked.instance.subject_cadre_id,
+    )
+
+
+def _refuse_own_case(user: User, locked: LockedTask) -> None:
+    """A step given to a role, in a procedure about this person: refused with its own reason (decision 0133)."""
+    if locked.task.candidate_role is not None and is_own_case(user.cadre_id, locked.instance.subject_cadre_id):
+        raise NotAllowed(OWN_CASE)
 
 
 def can_see(user: User, locked: LockedTask) -> bool:
@@ -508,6 +521,7 @@ def claim_task(session: Session, *, actor: User, task_id: int) -> TaskSnapshot:
         return task
     if task.assignee_id is not None:
         raise Conflict("this task has already been claimed by someone else")
+    _refuse_own_case(actor, locked)
     if not can_act(actor, locked):
         raise NotAllowed("you may not take this task")
     update_task(session, task.id, assignee_id=actor.id)
@@ -692,6 +706,7 @@ def _complete_locked(
     task, instance = locked.task, locked.instance
     if task.status != "open":
         raise Conflict("this task has already been completed or closed")
+    _refuse_own_case(actor, locked)
     if not can_act(actor, locked):
         raise NotAllowed("you may not complete this task")
     definition = engine.definition(session, instance.process_version_id)
