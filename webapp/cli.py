@@ -70,7 +70,7 @@ from workflows.deployment.operations import (
 )
 from workflows.deployment.validation import BundleFile, split_uploads, validate_bundle
 from workflows.engine import operations
-from workflows.errors import Invalid, NotAllowed, NotFound, Problem, ScriptFailure, WorkflowError
+from workflows.errors import UNKNOWN_FIELD, Invalid, NotAllowed, NotFound, Problem, ScriptFailure, WorkflowError
 from workflows.evaluation.demo_month import DEMO_OPENED_BY, DEMO_UNIT_CODE, demo_products
 from workflows.evaluation.opening import open_for_cadres, plan_month
 from workflows.evaluation.products import read_assigned_products
@@ -657,7 +657,7 @@ def tasks_complete_command(task_id: int, username: str, data_json: str) -> None:
         # The pages hide a task outside a person's reach as missing; the operator is told who it waits for.
         exit_with(_why_not_completed(actor, task_id) or str(error))
     except WorkflowError as error:
-        exit_with(str(error))
+        exit_with(str(error) + _form_fields_note(task_id, error))
     click.echo(f"{instance.reference}: {instance.status}")
     _print_open_tasks(instance.id)
 
@@ -692,12 +692,33 @@ def _complete(actor: User, task_id: int, data: dict[str, Any]):  # type: ignore[
 
     try:
         with transaction(db.session):
-            return operations.complete_task(db.session, _engine(), actor=actor, task_id=task_id, data=data)
+            # As the API: only the form's own fields. Any other key would overwrite the procedure's data
+            # (a count of returns, a decision of the server's), which no form lets a person set.
+            return operations.complete_task(
+                db.session, _engine(), actor=actor, task_id=task_id, data=data, form_fields_only=True
+            )
     except ScriptFailure as failure:
         instance_id = operations.task_instance_id(db.session, task_id)
         with transaction(db.session):
             operations.record_failure(db.session, actor=actor, instance_id=instance_id, error=failure)
         raise
+
+
+def _form_fields_note(task_id: int, error: WorkflowError) -> str:
+    """For a completion refused for a key that is not a field of the task's form: the fields the form has, so the
+    operator sees what --data may hold. Empty for any other refusal."""
+    from workflows.models import HumanTask, ProcessInstance
+
+    if not isinstance(error, Invalid) or not any(p.message == UNKNOWN_FIELD for p in error.problems):
+        return ""
+    db.session.rollback()
+    task = db.session.get(HumanTask, task_id)
+    instance = db.session.get(ProcessInstance, task.instance_id) if task is not None else None
+    if task is None or instance is None:
+        return ""
+    schema = _engine().definition(db.session, instance.process_version_id).form_schema(task.form_filename)
+    fields = ", ".join((schema or {}).get("properties") or {})
+    return f"\nthe form of task {task_id} has the fields: {fields}; nothing was changed"
 
 
 def _print_open_tasks(instance_id: int) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from flask import Flask
 from lxml import html as lxml_html
 from sqlalchemy import select
@@ -49,6 +50,30 @@ def test_repeated_failures_are_throttled(auth: AuthActions, driver: WorkflowDriv
     assert auth.login("officer1").status_code == 302  # other accounts are unaffected
     with driver.session_factory() as s:
         assert len(s.scalars(select(LoginAttempt).where(LoginAttempt.username == "officer2")).all()) == 5
+
+
+def test_sign_in_reads_the_username_as_accounts_store_it(auth: AuthActions, driver: WorkflowDriver) -> None:
+    """Usernames are stored lower-case and unique without regard to case: "Officer1" (a phone's capital) is officer1,
+    and its failures count towards officer1's throttling, not towards a name of their own."""
+    assert auth.login("Officer1").status_code == 302
+    auth.logout()
+    assert auth.login("  OFFICER1 ").status_code == 302
+    auth.logout()
+    for typed in ("Officer2", "OFFICER2", "officer2", "oFFicer2", " Officer2"):
+        assert auth.login(typed, "bad").status_code == 401
+    assert auth.login("Officer2").status_code == 429  # five failures of one account, however it was typed
+    with driver.session_factory() as s:
+        attempted = s.scalars(select(LoginAttempt.username).where(LoginAttempt.succeeded.is_(False))).all()
+    assert attempted == ["officer2"] * 5
+
+
+def test_the_username_input_is_neither_capitalised_nor_corrected(client) -> None:
+    page = lxml_html.fromstring(client.get("/auth/login").get_data(as_text=True))
+    (username,) = page.xpath('//input[@name="username"]')
+    assert username.get("autocapitalize") == "none" and username.get("autocorrect") == "off"
+    assert username.get("spellcheck") == "false" and username.get("autocomplete") == "username"
+    (password,) = page.xpath('//input[@name="password"]')
+    assert password.get("autocomplete") == "current-password" and password.get("autocapitalize") is None
 
 
 def test_passwords_are_stored_hashed(driver: WorkflowDriver) -> None:
@@ -173,6 +198,50 @@ def test_password_change_ends_other_sessions(app, auth: AuthActions, client) -> 
     auth.logout()
     assert auth.login("officer1", "demo").status_code == 401
     assert auth.login("officer1", "a-longer-secret").status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("new", "refusals"),
+    [
+        ("officer1-2026", ["Mật khẩu mới không được trùng hoặc chứa tên đăng nhập của bạn"]),
+        ("12345678", ["Mật khẩu mới thuộc số mật khẩu phổ biến nhất"]),
+        ("zzzzzzzzzz", ["Mật khẩu mới không được chỉ là một ký tự lặp lại"]),
+        ("OFFICER1", ["Mật khẩu mới không được trùng hoặc chứa tên đăng nhập của bạn"]),
+        ("off1", ["Mật khẩu mới phải có ít nhất 8 ký tự"]),
+    ],
+)
+def test_a_guessable_new_password_is_refused_saying_why(
+    auth: AuthActions, driver: WorkflowDriver, new: str, refusals: list[str]
+) -> None:
+    auth.login("officer1")
+    page = auth.client.get("/auth/password").get_data(as_text=True)
+    assert "không phải mật khẩu phổ biến như 12345678" in page  # the rules are said before a refusal
+    before = everything_stored(driver.session_factory)
+    with driver.session_factory() as s:
+        stored = s.scalars(select(User.password_hash).where(User.username == "officer1")).one()
+    refused = auth.post(
+        "/auth/password",
+        {"current_password": "demo", "new_password": new, "confirm_password": new},
+        page="/auth/password",
+    )
+    assert refused.status_code == 422
+    shown = refused.get_data(as_text=True)
+    assert all(refusal in shown for refusal in refusals), shown
+    assert everything_stored(driver.session_factory) == before
+    with driver.session_factory() as s:
+        assert s.scalars(select(User.password_hash).where(User.username == "officer1")).one() == stored
+
+
+def test_every_reason_a_new_password_is_refused_is_shown(auth: AuthActions) -> None:
+    auth.login("officer1")
+    refused = auth.post(
+        "/auth/password",
+        {"current_password": "demo", "new_password": "aaaa", "confirm_password": "aaaa"},
+        page="/auth/password",
+    )
+    shown = refused.get_data(as_text=True)
+    assert "Mật khẩu mới phải có ít nhất 8 ký tự" in shown
+    assert "Mật khẩu mới không được chỉ là một ký tự lặp lại" in shown
 
 
 def test_security_headers(client) -> None:

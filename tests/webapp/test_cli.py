@@ -24,7 +24,7 @@ from sqlalchemy.exc import DatabaseError, ProgrammingError
 from tests.fixtures.app import configured_app
 from tests.fixtures.evaluation import MONTH
 from tests.fixtures.tampering import bypass_append_only
-from tests.fixtures.workflow_helpers import WorkflowDriver
+from tests.fixtures.workflow_helpers import WorkflowDriver, everything_stored
 from webapp.cli import _database_error_message, main
 from webapp.extensions import db
 from webapp.notifications import DIGEST_SCHEDULE_KEY
@@ -178,6 +178,28 @@ def test_start_and_complete_from_the_command_line(runner: FlaskCliRunner, driver
     )
     assert done.exit_code == 0 and "Xem xét, phê duyệt" in done.output
     assert driver.drafts() == {}  # the draft went with the task (decision 0085)
+
+
+def test_a_completion_takes_only_the_forms_fields_as_the_api_does(
+    runner: FlaskCliRunner, driver: WorkflowDriver
+) -> None:
+    """A key that is not a field of the step's form would overwrite the procedure's data (the request's subject,
+    a count the model keeps): refused as the API refuses it, nothing written, the form's fields named."""
+    instance_id = driver.start("sample_approval", as_user="officer1", subject="CB0001")
+    driver.complete("officer1", driver.task(instance_id, "submit_request").id, {"subject_line": "Đề nghị"})
+    review = driver.task(instance_id, "review_request")
+    before = everything_stored(driver.session_factory)
+    for data in ('{"decision": "approve", "subject_line": "Đã sửa"}', '{"decision": "approve", "return_count": -100}'):
+        refused = runner.invoke(args=["tasks", "complete", str(review.id), "--as", "supervisor1", "--data", data])
+        assert refused.exit_code == 1, refused.output
+        assert "unknown field" in refused.output and "nothing was changed" in refused.output
+        assert "has the fields: decision, comment" in refused.output
+        assert everything_stored(driver.session_factory) == before
+    assert driver.task(instance_id, "review_request").id == review.id
+    done = runner.invoke(
+        args=["tasks", "complete", str(review.id), "--as", "supervisor1", "--data", '{"decision": "approve"}']
+    )
+    assert done.exit_code == 0, done.output
 
 
 @pytest.mark.parametrize(

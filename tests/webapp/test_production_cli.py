@@ -315,6 +315,74 @@ def test_restore_refuses_a_backup_missing_a_table(
     _refused(runner, driver, backup, "lacks the table(s) cadre_positions of its schema")
 
 
+def _database_file(app) -> Path:  # type: ignore[no-untyped-def]
+    return Path(app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///"))
+
+
+def test_a_backup_is_readable_by_its_owner_alone(sqlite_only: None, runner: FlaskCliRunner, tmp_path: Path) -> None:
+    """It holds every person's record and every password hash: 0600 whatever the umask, from its first byte."""
+    backups = tmp_path / "backups"
+    previous = os.umask(0o002)
+    try:
+        made = runner.invoke(args=["backup", str(backups / "b.db")])
+    finally:
+        os.umask(previous)
+    assert made.exit_code == 0, made.output
+    assert (backups / "b.db").stat().st_mode & 0o777 == 0o600
+    assert [p.name for p in backups.iterdir()] == ["b.db"]  # no partial file or journal left beside it
+
+
+def test_restore_refuses_the_database_itself(
+    app, sqlite_only: None, runner: FlaskCliRunner, driver: WorkflowDriver, tmp_path: Path
+) -> None:
+    _some_work(driver)
+    database = _database_file(app)
+    _refused(runner, driver, database, "is the database itself")
+    alias = tmp_path / "alias.db"
+    alias.symlink_to(database)
+    _refused(runner, driver, alias, "is the database itself")
+    forced = runner.invoke(args=["restore", str(database), "--yes", "--force"])  # --force is for a worker, not this
+    assert forced.exit_code == 1 and "is the database itself" in forced.output
+
+
+def test_restore_refuses_while_a_worker_beats_in_the_database(
+    app, sqlite_only: None, runner: FlaskCliRunner, driver: WorkflowDriver, tmp_path: Path
+) -> None:
+    """A worker running on the database would go on writing into the restored data: stop it first, or --force."""
+    _some_work(driver)
+    backup = tmp_path / "b.db"
+    assert runner.invoke(args=["backup", str(backup)]).exit_code == 0
+    driver.start("sample_approval", as_user="officer1", subject="CB0001")  # after the backup: the restore undoes it
+    app.config["WORKER_HEARTBEAT_MAX_AGE"] = 60
+    beat(driver.session_factory, WorkerIdentity(hostname="app-host", pid=7), 0)
+    _refused(runner, driver, backup, "is in use: a worker beat in it 0 s ago (under the 60 s")
+    refused = runner.invoke(args=["restore", str(backup), "--yes"])
+    assert "Stop `canbo run`/`canbo serve` and `canbo worker` first" in refused.output and "--force" in refused.output
+
+    clock.set_now(clock.now() + timedelta(seconds=59))
+    try:
+        _refused(runner, driver, backup, "a worker beat in it 59 s ago")
+        clock.set_now(clock.now() + timedelta(seconds=1))  # as old as /healthz calls a worker gone
+        restored = runner.invoke(args=["restore", str(backup), "--yes"])
+    finally:
+        clock.set_now(None)
+    assert restored.exit_code == 0, restored.output
+    assert _instance_count(driver) == 2
+
+
+def test_restore_with_force_goes_past_a_worker_heartbeat(
+    sqlite_only: None, runner: FlaskCliRunner, driver: WorkflowDriver, tmp_path: Path
+) -> None:
+    _some_work(driver)
+    backup = tmp_path / "b.db"
+    assert runner.invoke(args=["backup", str(backup)]).exit_code == 0
+    driver.start("sample_approval", as_user="officer1", subject="CB0001")
+    beat(driver.session_factory, WorkerIdentity(hostname="killed", pid=8), 0)  # killed: its row has not aged yet
+    forced = runner.invoke(args=["restore", str(backup), "--yes", "--force"])
+    assert forced.exit_code == 0, forced.output
+    assert _instance_count(driver) == 2
+
+
 # -- `canbo worker` started while the database is away -----------------------------------------------------------
 
 NOTHING_LISTENS = "127.0.0.1"

@@ -15,6 +15,7 @@ from workflows.db import transaction
 from workflows.errors import Invalid, NotFound
 from workflows.registry.authentication import TooManyAttempts, authenticate, change_password
 from workflows.registry.tokens import create_token, revoke_token, tokens_of
+from workflows.rules.passwords import MIN_PASSWORD_LENGTH
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
@@ -85,14 +86,16 @@ def password() -> str | Response | tuple[str, int]:
                     form.confirm_password.data or "",
                 )
         except Invalid as error:
-            for problem in error.problems:
-                getattr(form, problem.field or "new_password").errors = [problem_text(problem)]
-            return render_template("auth/password.html", form=form), 422
+            for problem in error.problems:  # a field may have several ("too short" and "holds your username")
+                field = getattr(form, problem.field or "new_password")
+                field.errors = [*field.errors, problem_text(problem)]
+            return render_template("auth/password.html", form=form, min_length=MIN_PASSWORD_LENGTH), 422
         login_user(current_user._get_current_object())  # keep this session; others end with the old password
         flash(_("Your password has been changed."), "success")
         return redirect(url_for("inbox.index"))
     # A refused form (a field left empty, an expired form) is shown again with its errors, as 422 like the others.
-    return render_template("auth/password.html", form=form), 422 if request.method == "POST" else 200
+    status = 422 if request.method == "POST" else 200
+    return render_template("auth/password.html", form=form, min_length=MIN_PASSWORD_LENGTH), status
 
 
 @bp.post("/language")

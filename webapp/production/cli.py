@@ -7,6 +7,7 @@ import os
 import shutil
 import sys
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -16,6 +17,7 @@ from flask.cli import ScriptInfo, with_appcontext
 from webapp.extensions import db
 from webapp.generated_keys import unset_keys_note, unset_keys_refusal
 from webapp.production.database_wait import DatabaseWait, until_reached
+from workflows.clock import utcnow_naive
 from workflows.db import Base
 from workflows.migrate import known_revisions
 from workflows.production.backup import BackupError, KnownSchema, backup_sqlite, restore_sqlite, sqlite_path
@@ -144,19 +146,36 @@ def backup_command(path: Path) -> None:
     click.echo(f"backup written: {result.path} ({result.bytes:,} bytes, {result.pages:,} pages, integrity ok)")
 
 
-@click.command("restore", help="Replace the SQLite database with the backup at PATH. Stop the app and workers first.")
+@click.command(
+    "restore",
+    help="Replace the SQLite database with the backup at PATH. Stop `canbo run`/`canbo serve` and `canbo worker` "
+    "first: a worker heartbeat in the database younger than CANBO_WORKER_HEARTBEAT_MAX_AGE refuses the restore.",
+)
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--yes", is_flag=True, help="Confirm that the current contents are to be replaced.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Restore even though a worker beat in the database recently (one killed without a clean stop, whose row "
+    "has not aged yet).",
+)
 @with_appcontext
-def restore_command(path: Path, yes: bool) -> None:
+def restore_command(path: Path, yes: bool, force: bool) -> None:
     if not yes:
         _fail("restore replaces every row of the database: add --yes to confirm")
+    max_age = None if force else timedelta(seconds=float(current_app.config["WORKER_HEARTBEAT_MAX_AGE"]))
     db.session.remove()
     db.engine.dispose()  # our own connections must not hold the file while it is replaced
     try:
         (head,) = migration_heads()
         schema = KnownSchema(known_revisions(), head, set(Base.metadata.tables))
-        result = restore_sqlite(path, sqlite_path(current_app.config["SQLALCHEMY_DATABASE_URI"]), schema)
+        result = restore_sqlite(
+            path,
+            sqlite_path(current_app.config["SQLALCHEMY_DATABASE_URI"]),
+            schema,
+            now=utcnow_naive(),
+            worker_max_age=max_age,
+        )
     except BackupError as error:
         _fail(str(error))
     # An older backup holds an older schema: GET /healthz reports it behind the code until it is upgraded.

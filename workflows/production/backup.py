@@ -4,11 +4,18 @@ PostgreSQL is backed up with its own tools (pg_dump / pg_restore, docs/deploy.md
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Collection
 from contextlib import closing, suppress
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
+
+# A backup holds every person's record and every password hash: only its owner reads it (as the passwords file of
+# `canbo users import`, decision 0116).
+BACKUP_MODE = 0o600
+STOP_FIRST = "stop `canbo run`/`canbo serve` and `canbo worker` first"
 
 
 class BackupError(RuntimeError):
@@ -45,7 +52,8 @@ def _integrity_problem(connection: sqlite3.Connection) -> str | None:
 
 
 def backup_sqlite(source: Path, destination: Path) -> BackupResult:
-    """Copy `source` into a new file `destination` page by page while others may write; checked afterwards."""
+    """Copy `source` into a new file `destination` page by page while others may write; checked afterwards. The file
+    is its owner's alone (mode 0600) from its first byte: it is made so before SQLite writes to it."""
     if not source.is_file():
         raise BackupError(f"{source}: no such database")
     if destination.exists():
@@ -54,6 +62,8 @@ def backup_sqlite(source: Path, destination: Path) -> BackupResult:
     try:
         destination.parent.mkdir(parents=True, exist_ok=True)
         partial.unlink(missing_ok=True)
+        os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, BACKUP_MODE))
+        os.chmod(partial, BACKUP_MODE)  # whatever the umask: 0600 exactly, as the instance folder's keys
         with (
             closing(sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=30)) as src,
             closing(sqlite3.connect(partial)) as dst,
@@ -82,21 +92,69 @@ def _backup_revision(connection: sqlite3.Connection) -> str | None:
     return str(row[0]) if row else None
 
 
-def restore_sqlite(backup: Path, target: Path, schema: KnownSchema) -> BackupResult:
+def restore_sqlite(
+    backup: Path,
+    target: Path,
+    schema: KnownSchema,
+    *,
+    now: datetime | None = None,
+    worker_max_age: timedelta | None = None,
+) -> BackupResult:
     """Replace the contents of `target` with `backup` (checked first). Stop the app and the workers before.
 
-    Refused, with `target` untouched: a file that is not an SQLite database, one that fails its integrity check,
-    one this app did not write, one written by a newer version (a migration revision this build does not have: the
-    app would run on a schema it does not know), and one at this build's revision with a table missing."""
+    Refused, with `target` untouched: `target` itself (a database restored onto itself), a file that is not an
+    SQLite database, one that fails its integrity check, one this app did not write, one written by a newer version
+    (a migration revision this build does not have: the app would run on a schema it does not know), and one at
+    this build's revision with a table missing. With `worker_max_age` (None: `--force`), also a `target` where a
+    worker beat less than that long before `now` (the age past which /healthz calls the worker gone): a worker
+    running on it would go on writing into the restored data, or over it."""
     if not backup.is_file():
         raise BackupError(f"{backup}: no such backup")
+    if target.exists() and os.path.samefile(backup, target):
+        raise BackupError(
+            f"{backup} is the database itself, nothing was restored: restore a backup made with `canbo backup`"
+        )
     with closing(sqlite3.connect(f"file:{backup}?mode=ro", uri=True)) as src:
         revision = _restorable_revision(src, backup, schema)
+        if worker_max_age is not None and now is not None:
+            _refuse_a_running_worker(target, now, worker_max_age)
         target.parent.mkdir(parents=True, exist_ok=True)
         with closing(sqlite3.connect(target, timeout=30)) as dst:
             src.backup(dst)
             pages = dst.execute("PRAGMA page_count").fetchone()[0]
     return BackupResult(target, pages, target.stat().st_size, revision)
+
+
+def latest_heartbeat(database: Path) -> datetime | None:
+    """When a worker last beat in this database (`worker_heartbeats`), or None: no file, no table, no row, or not
+    a database one can read (a damaged database is what a restore replaces)."""
+    if not database.is_file():
+        return None
+    try:
+        with closing(sqlite3.connect(database, timeout=30)) as connection:
+            if "worker_heartbeats" not in _tables(connection):
+                return None
+            row = connection.execute("SELECT MAX(beat_dt) FROM worker_heartbeats").fetchone()
+    except sqlite3.DatabaseError:
+        return None
+    if not row or row[0] is None:
+        return None
+    try:
+        return datetime.fromisoformat(str(row[0]))
+    except ValueError:
+        return None
+
+
+def _refuse_a_running_worker(target: Path, now: datetime, worker_max_age: timedelta) -> None:
+    beat = latest_heartbeat(target)
+    if beat is None or now - beat >= worker_max_age:
+        return
+    seconds = max(0, round((now - beat).total_seconds()))
+    limit = round(worker_max_age.total_seconds())
+    raise BackupError(
+        f"{target} is in use: a worker beat in it {seconds} s ago (under the {limit} s after which /healthz calls a "
+        f"worker gone), nothing was restored. {STOP_FIRST.capitalize()}, then restore (or add --force)"
+    )
 
 
 def _restorable_revision(src: sqlite3.Connection, backup: Path, schema: KnownSchema) -> str:

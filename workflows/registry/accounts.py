@@ -33,6 +33,7 @@ from workflows.query_args import page_within
 from workflows.registry.models import ApiToken, Cadre, OrgUnit, RoleAssignment, User
 from workflows.registry.passwords import hash_password
 from workflows.rules.accounts import removes_last_top_administrator
+from workflows.rules.passwords import password_problems
 from workflows.states import Role, TaskStatus
 from workflows.text import storable
 
@@ -142,8 +143,13 @@ def account_page(
     return result
 
 
-def temporary_password() -> str:
-    return "".join(secrets.choice(_PASSWORD_ALPHABET) for _ in range(TEMPORARY_PASSWORD_LENGTH))
+def temporary_password(username: str = "") -> str:
+    """A random password the account's own rules accept (`rules.passwords`): drawn again in the rare case it holds
+    the username."""
+    while True:
+        password = "".join(secrets.choice(_PASSWORD_ALPHABET) for _ in range(TEMPORARY_PASSWORD_LENGTH))
+        if not password_problems(password, username):
+            return password
 
 
 def open_tasks_held(session: Session, user_id: int) -> int:
@@ -170,11 +176,17 @@ def _reason(raw: Any, problems: list[Problem], *, required: bool) -> str:
     return reason
 
 
+def normal_username(raw: Any) -> str:
+    """A username as it is stored: lower-case, without surrounding spaces. Signing in reads the typed name the same
+    way, so "Officer1" is officer1 there too."""
+    return storable(str(raw or "")).strip().lower()
+
+
 def _username(session: Session, raw: Any, problems: list[Problem], *, owner: User | None = None) -> str:
     """The username as it is stored (lower-case), checked alike on creation and on a change: required, the allowed
     characters and length, and not another account's — compared case-insensitively. `owner` is the account being
     renamed: its own name, in any case, is not "taken"."""
-    name_text = storable(str(raw or "")).strip().lower()
+    name_text = normal_username(raw)
     if not name_text:
         problems.append(Problem("a username is required", field="username"))
     elif len(name_text) > USERNAME_LIMIT or not _USERNAME.fullmatch(name_text):
@@ -296,7 +308,7 @@ def create_user(
     if problems:
         raise Invalid("the account was not created", problems)
     assert unit is not None
-    password = temporary_password()
+    password = temporary_password(name_text)
     now = utcnow_naive()
     user = User(
         username=name_text,
@@ -413,7 +425,7 @@ def reset_password(session: Session, actor: User | None, user_id: int, *, reason
     why = _reason(reason, problems, required=True)
     if problems:
         raise Invalid("the password was not reset", problems)
-    password = temporary_password()
+    password = temporary_password(user.username)
     user.password_hash = hash_password(password)
     user.password_changed_dt = utcnow_naive()
     user.must_change_password = True

@@ -8,14 +8,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from workflows.clock import utcnow_naive
-from workflows.errors import N_, Invalid, NotAllowed, Problem
+from workflows.errors import Invalid, NotAllowed, Problem
+from workflows.registry.accounts import normal_username
 from workflows.registry.models import LoginAttempt, User
 from workflows.registry.passwords import hash_password, verify_password
+from workflows.rules.passwords import password_problems
 
 THROTTLE_WINDOW = timedelta(minutes=15)
 MAX_FAILURES_PER_USERNAME = 5
 MAX_FAILURES_PER_ADDRESS = 30
-MIN_PASSWORD_LENGTH = 8
 
 
 class TooManyAttempts(NotAllowed):
@@ -34,9 +35,12 @@ def authenticate(session: Session, username: str, password: str, remote_addr: st
     """The user if the password is right, else None (one answer for a wrong name and a wrong password, so that
     the form does not reveal which usernames exist). Every attempt is recorded: commit even when it fails.
 
+    The name is read as account creation stores it (lower-case, `accounts.normal_username`): "Officer1" signs in as
+    officer1, and its failures count towards officer1's throttling.
+
     Raises TooManyAttempts when throttled (the password is then not even checked).
     """
-    username = (username or "").strip()
+    username = normal_username(username)
     if (
         _recent_failures(session, username=username) >= MAX_FAILURES_PER_USERNAME
         or _recent_failures(session, remote_addr=remote_addr) >= MAX_FAILURES_PER_ADDRESS
@@ -53,14 +57,7 @@ def change_password(session: Session, user: User, current: str, new: str, confir
     problems = []
     if not verify_password(user.password_hash, current):
         problems.append(Problem("the current password is wrong", field="current_password"))
-    if len(new) < MIN_PASSWORD_LENGTH:
-        problems.append(
-            Problem(
-                N_("the new password needs at least %(count)d characters"),
-                field="new_password",
-                message_args={"count": MIN_PASSWORD_LENGTH},
-            )
-        )
+    problems.extend(password_problems(new, user.username, field="new_password"))
     if new != confirm:
         problems.append(Problem("the two new passwords differ", field="confirm_password"))
     elif user.must_change_password and new == current:
