@@ -28,6 +28,7 @@ from workflows.rules.targets import (
     drilldown,
     earliest_birth_date_under,
     figure_from_counts,
+    format_number,
     grade_distribution,
     grade_distribution_from_counts,
     htxsnv_quota_check,
@@ -819,3 +820,21 @@ def test_every_figure_has_a_basis_and_an_unknown_figure_is_refused() -> None:
     assert all(counting_basis(key, person, TODAY, UNIT_NAMES) for key in FIGURE_KEYS)
     with pytest.raises(ValueError, match="unknown figure"):
         counting_basis("no_such_figure", person, TODAY, UNIT_NAMES)
+
+
+@pytest.mark.parametrize(
+    ("value", "decimals", "written"),
+    [
+        (72.35, 1, "72,4"),  # the chart beside a table reading 72,35 (a float just below the half)
+        (98.25, 1, "98,3"),
+        (12.5, 1, "12,5"),
+        (100.0, 1, "100"),
+        (-0.04, 1, "0"),
+        (66.666, 2, "66,67"),
+        (6.5, 0, "7"),
+        (float("nan"), 1, "—"),
+        (None, 1, "—"),
+    ],
+)
+def test_numbers_are_rounded_as_written(value: float | None, decimals: int, written: str) -> None:
+    assert format_number(value, decimals) == written

@@ -259,11 +259,15 @@ _BY_YEAR_VI = "%(target)s (đến năm %(year)s)"
 
 
 def format_number(value: float | None, decimals: int = 1) -> str:
-    """Vietnamese notation: decimal comma, no trailing zeros ("12,5", "100")."""
-    if value is None:
+    """Vietnamese notation: decimal comma, no trailing zeros ("12,5", "100"). Halves round up, as the number is written
+    (72,35 → "72,4"), not as the float holding it happens to lie (72.35 is 72.3499…, which "%.1f" writes "72,3")."""
+    if value is None or not math.isfinite(value):
         return "—"
-    text = f"{value:.{decimals}f}".rstrip("0").rstrip(".") if decimals else f"{value:.0f}"
-    return "0" if text == "-0" else text.replace(".", ",")
+    rounded = Decimal(repr(value)).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+    text = f"{rounded:f}"
+    if decimals:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "-0.0") or rounded.is_zero() else text.replace(".", ",")
 
 
 def format_percent(value: float | None, decimals: int = 1) -> str:
