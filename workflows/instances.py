@@ -35,7 +35,6 @@ from sqlalchemy.orm import Session, aliased, contains_eager, joinedload
 from workflows.access import can_view_instance, holds_role_over_instance, in_subtree, role_units, sees_task
 from workflows.assignment import chain_of
 from workflows.audit import instance_chain
-from workflows.db import folded
 from workflows.diagram import ENGLISH, DiagramWords, element_states_from_workflow, render_svg
 from workflows.engine.runtime import Definition, ProcessEngine, instance_data
 from workflows.engine.store import nobody_can_take
@@ -47,9 +46,10 @@ from workflows.planning.steps import is_nomination_key
 from workflows.prepared import server_prepared
 from workflows.query_args import MAX_ID, page_within, reference_condition
 from workflows.registry.models import Cadre, OrgUnit, User
+from workflows.registry.search import cadre_match
 from workflows.rules.evaluation import REVIEW_CHANGES
 from workflows.states import EventType, InstanceStatus, Role, TaskStatus
-from workflows.text import as_typed, comparable
+from workflows.text import as_typed
 
 SORTS = ("newest", "oldest", "ended", "process", "subject")
 STATUSES = tuple(status.value for status in InstanceStatus)
@@ -489,8 +489,8 @@ class CellChange:
 
 @dataclass
 class RowChange:
-    """A row of a changed table: its number (from 1), the name people know it by (its first column), and what
-    changed in it; `added` / `removed` when the whole row came or went (its cells then are its values)."""
+    """A row of a changed table: its number (from 1), the name people know it by (its first column, a file aside), and
+    what changed in it; `added` / `removed` when the whole row came or went (its cells then are its values)."""
 
     number: int
     name: Any
@@ -1168,7 +1168,15 @@ def _row_changes(key: str, before: Any, after: Any, names: FieldNames) -> list[R
         ]
 
     def name(row: dict[str, Any]) -> Any:
-        first = next((v for c, v in row.items() if not str(c).startswith(HIDDEN_PREFIX)), None)
+        # A stored file's reference ("attachment:12") is no name: the cell shows the file.
+        first = next(
+            (
+                v
+                for c, v in row.items()
+                if not str(c).startswith(HIDDEN_PREFIX) and not (isinstance(v, str) and v.startswith(ATTACHMENT_PREFIX))
+            ),
+            None,
+        )
         return first if isinstance(first, str) else None
 
     rows = []
@@ -1353,18 +1361,15 @@ def unit_cadre_names(session: Session, unit_id: int, codes: Collection[str]) -> 
 
 
 def _search_cadres(session: Session, scope: ColumnElement[bool], text: str, limit: int) -> list[Cadre]:
-    typed = as_typed(text)
-    if not typed:
+    match = cadre_match(text)
+    if match is None:
         return []
-    folded_name = folded(Cadre.full_name)
-    by_code = Cadre.code.startswith(typed.upper(), autoescape=True)
-    by_name = folded_name.contains(comparable(typed), autoescape=True)
     return list(
         session.scalars(
             select(Cadre)
-            .where(scope, or_(by_code, by_name))
+            .where(scope, match.either)
             .options(joinedload(Cadre.unit))
-            .order_by(by_code.desc(), Cadre.code)
+            .order_by(match.by_code.desc(), Cadre.code)
             .limit(limit)
         )
     )

@@ -467,3 +467,20 @@ def test_a_page_past_the_end_of_the_cadres_shows_the_last(auth: AuthActions, cli
 
     first = rows("page=1")
     assert first and rows("page=999999") == first  # the fixture's cadres fit on one page: the last is the first
+
+
+@pytest.mark.parametrize(
+    ("typed", "found", "not_found"),
+    [
+        ("tran van hung", "Trần Văn Hùng", "Nguyễn Thị Lan"),  # without marks, in lower case
+        ("TRẦN  VĂN", "Trần Văn Hùng", "Nguyễn Thị Lan"),  # repeated spaces, upper case
+        ("cb000", "Nguyễn Thị Lan", "Hoàng Thị Mai"),  # the start of a code (officer3 is outside the commune)
+        ("CB0002", "Trần Văn Hùng", "Nguyễn Thị Lan"),
+    ],
+)
+def test_the_list_finds_a_cadre_as_the_start_pages_do(
+    auth: AuthActions, client, typed: str, found: str, not_found: str
+) -> None:
+    auth.login("supervisor1")
+    page = client.get("/registry/cadres", query_string={"q": typed}).get_data(as_text=True)
+    assert found in page and not_found not in page

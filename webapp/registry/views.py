@@ -50,6 +50,7 @@ from workflows.registry.models import (
     Position,
 )
 from workflows.registry.records import cadre_chain, local_today
+from workflows.registry.search import cadre_match
 from workflows.registry.tabular import (
     MEDIA_TYPES,
     ValidationReport,
@@ -77,12 +78,8 @@ def _scoped_query(roots: list[int]) -> Any:
     query = (
         select(Cadre).join(OrgUnit, Cadre.unit_id == OrgUnit.id).where(or_(*(in_subtree(OrgUnit, r) for r in roots)))
     )
-    search = (request.args.get("q") or "").strip()[:100]
-    if search:
-        query = query.where(
-            or_(func.lower(Cadre.full_name).contains(search.lower(), autoescape=True), Cadre.code == search.upper())
-        )
-    return query
+    match = cadre_match((request.args.get("q") or "")[:100])
+    return query if match is None else query.where(match.either)
 
 
 def _can_import() -> bool:
