@@ -303,6 +303,8 @@ READ_KIND_NAMES = {
     "instance_export": N_("Procedure history exported"),
     "cadre": N_("Cadre record"),
     "cadre_history": N_("Cadre's procedures"),
+    "cadre_list": N_("Cadre list exported"),
+    "event_list": N_("Audit log exported"),
 }
 
 # The fields of a cadre's record that its history (/registry/cadres/<id>) names and no import column does: the posts

@@ -364,6 +364,8 @@ class RecordView(Base):
     object_id: Mapped[int] = mapped_column(Integer)
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"))  # the unit the object belongs to (scope)
     viewed_dt: Mapped[datetime] = mapped_column(DateTime, default=utcnow_naive, index=True)
+    # A list exported as a file (decision 0137): its format and filters, as the reader's query string gave them.
+    detail: Mapped[str | None] = mapped_column(String(500))
 
 
 class AuditAnchor(Base):

@@ -681,6 +681,32 @@ def test_reads_of_histories_and_records_are_logged_and_shown(auth: AuthActions, 
     assert client.get("/audit/reads").status_code == 403
 
 
+def test_lists_exported_as_files_are_logged_with_their_filters(auth: AuthActions, client, story, driver) -> None:
+    """The whole cadre list or the audit log's search leaves in one file: a read of every row, logged (decision 0137).
+    A page of the list on screen is not."""
+    auth.login("personnel1")
+    assert client.get("/registry/cadres?q=Lan").status_code == 200
+    assert client.get("/registry/cadres?q=Lan&format=xlsx&page=2").status_code == 200
+    auth.logout()
+    auth.login("auditor1")
+    assert client.get("/audit/events?format=csv&event_type=task_completed").status_code == 200
+    with driver.session_factory() as s:
+        views = s.execute(
+            select(RecordView.viewer_name, RecordView.object_kind, RecordView.detail).where(
+                RecordView.object_kind.in_(["cadre_list", "event_list"])
+            )
+        ).all()
+    assert sorted(views) == [
+        ("auditor1", "event_list", "format=csv&event_type=task_completed"),
+        ("personnel1", "cadre_list", "q=Lan&format=xlsx"),
+    ]
+    page = lxml_html.fromstring(client.get("/audit/reads").get_data(as_text=True))
+    (row,) = page.xpath('//tr[@data-viewer="personnel1"][@data-kind="cadre_list"]')
+    assert "Xuất danh sách cán bộ" in row.text_content() and "q=Lan&format=xlsx" in row.text_content()
+    kinds = client.get("/audit/reads?kind=event_list").get_data(as_text=True)
+    assert 'data-kind="event_list"' in kinds and 'data-kind="cadre_list"' not in kinds
+
+
 def _views_of(driver: WorkflowDriver, instance_id: int) -> list[str]:
     with driver.session_factory() as s:
         return list(s.scalars(select(RecordView.viewer_name).where(RecordView.object_id == instance_id)))

@@ -511,8 +511,8 @@ def test_a_manager_cannot_approve_his_own_request_in_bulk(
     assert f'href="/tasks/{driver.task(two_communes["x001_review"], "review_request").id}"' in group
     auth.post("/inbox/bulk-approve", {"task_id": [str(review.id)]})
     page = client.get("/inbox").get_data(as_text=True)
-    assert f"#{own} {review.name} (đây là một bước trong quy trình về chính đồng chí" in page
+    assert f"#{own} {review.name} (đây là một bước trong quy trình về chính bạn" in page
     assert driver.instance(own).status == InstanceStatus.RUNNING
     auth.post(f"/inbox/tasks/{review.id}/claim", {"next": "/inbox"})
-    assert "đây là một bước trong quy trình về chính đồng chí" in client.get("/inbox").get_data(as_text=True)
+    assert "đây là một bước trong quy trình về chính bạn" in client.get("/inbox").get_data(as_text=True)
     assert driver.task(own, "review_request").assignee_id is None

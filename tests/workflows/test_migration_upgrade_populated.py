@@ -147,7 +147,7 @@ def test_voting_bodies_are_added_empty_and_taken_away_on_the_way_back(own_engine
             )
         )
     upgrade(own_engine)
-    assert current_revision(own_engine) == "a6c2e8f4b913"
+    assert current_revision(own_engine) == "b7d1f3a9c254"
     member = (
         "INSERT INTO voting_body_members (unit_id, body_kind, user_id, added_dt) "
         "VALUES (1, 'leadership', 1, '2026-12-06')"
@@ -164,3 +164,45 @@ def test_voting_bodies_are_added_empty_and_taken_away_on_the_way_back(own_engine
     upgrade(own_engine)
     with own_engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM voting_body_members")).scalar_one() == 0
+
+
+BEFORE_READ_DETAIL = "a6c2e8f4b913"  # before a list exported as a file was logged with its filters (decision 0137)
+
+
+def test_the_read_log_keeps_its_rows_when_it_gains_and_loses_the_detail(own_engine: Engine) -> None:
+    _run(own_engine, command.upgrade, BEFORE_READ_DETAIL)
+    with own_engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO org_units (id, code, name, unit_type, path, is_active, created_dt) "
+                "VALUES (1, 'T01', 'Tỉnh', 'province', '/', true, '2026-01-01')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO users (id, username, full_name, password_hash, unit_id, is_active, locale, "
+                "notify_by_email, must_change_password, created_dt) "
+                "VALUES (1, 'auditor1', 'Vũ Đức Tuấn', 'x', 1, true, 'vi', true, false, '2026-01-01')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO record_views (viewer_id, viewer_name, object_kind, object_id, unit_id, viewed_dt) "
+                "VALUES (1, 'auditor1', 'instance_history', 9, 1, '2026-12-01')"
+            )
+        )
+    upgrade(own_engine)
+    assert current_revision(own_engine) == "b7d1f3a9c254"
+    with own_engine.begin() as conn:
+        assert conn.execute(text("SELECT object_id, detail FROM record_views")).one() == (9, None)
+        conn.execute(
+            text(
+                "INSERT INTO record_views (viewer_id, viewer_name, object_kind, object_id, unit_id, viewed_dt, "
+                "detail) VALUES (1, 'auditor1', 'event_list', 0, 1, '2026-12-07', 'format=csv')"
+            )
+        )
+    _run(own_engine, command.downgrade, BEFORE_READ_DETAIL)
+    with own_engine.connect() as conn:
+        assert "detail" not in {column["name"] for column in sa_inspect(conn).get_columns("record_views")}
+        rows = conn.execute(text("SELECT object_kind, object_id FROM record_views ORDER BY id")).all()
+        assert [tuple(row) for row in rows] == [("instance_history", 9), ("event_list", 0)]

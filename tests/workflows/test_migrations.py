@@ -128,5 +128,5 @@ def test_must_change_password_is_added_false_for_existing_accounts_and_removed_o
         assert "must_change_password" not in columns and "username" in columns
         assert conn.execute(text("SELECT username FROM users")).scalar_one() == "admin"
     upgrade(engine)
-    assert current_revision(engine) == "a6c2e8f4b913"  # the head: later migrations came after this column
+    assert current_revision(engine) == "b7d1f3a9c254"  # the head: later migrations came after this column
     engine.dispose()

@@ -19,7 +19,7 @@ from webapp import display_zone, display_zone_label
 from webapp.audit.anchoring import anchor_key, existing_anchor_key
 from webapp.audit.forms import DigestForm, ExportCheckForm, NoteForm
 from webapp.audit.payloads import payload_summary
-from webapp.audit.reads import read_logged
+from webapp.audit.reads import list_export_logged, read_logged
 from webapp.audit.signing import SigningKeyMissing, signing_key, trusted_keys
 from webapp.downloads import export_format, format_problems, send_table
 from webapp.extensions import db
@@ -53,13 +53,14 @@ from workflows.inspection.anchors import read_digest, recent_anchors
 from workflows.inspection.exporting import Readable, dumps_export, export_instance, render_export_html, verify_export
 from workflows.inspection.history import ballot_tallies, instance_history, load_cadre, load_cadre_history
 from workflows.inspection.notes import add_note, can_add_note
-from workflows.inspection.reads import ViewedObject, ViewFilters, views_page
+from workflows.inspection.reads import LIST_KINDS, ViewedObject, ViewFilters, views_page
 from workflows.inspection.signing import TrustedKey, public_pem, readable_fingerprint
 from workflows.instances import (
     STATUSES,
     TimelineEntry,
     deployed_processes,
     event_entries,
+    instance_attachments,
     load_visible_instance,
     sees_errors,
 )
@@ -136,13 +137,15 @@ def events() -> Any:
         return render_template("audit/events.html", page=ListPage([], 0, 1, PER_PAGE), errors=errors, **context), 400
     fmt = export_format()
     if fmt is not None:
-        return send_table(
-            audit_records(db.session, filters, scope),
-            AUDIT_COLUMNS,
-            fmt,
-            "nhat-ky",
-            count=lambda: audit_count(db.session, filters, scope),
-        )
+        roots = audit_roots(db.session, current_user)
+        with list_export_logged(ViewedObject.EVENT_LIST, min(roots) if roots else None):
+            return send_table(
+                audit_records(db.session, filters, scope),
+                AUDIT_COLUMNS,
+                fmt,
+                "nhat-ky",
+                count=lambda: audit_count(db.session, filters, scope),
+            )
     page = audit_page(db.session, filters, scope, page=page_arg(request.args), per_page=PER_PAGE)
     names = audit_names(db.session, page.records)
     # The rows shown, each checked against its hash and the one before it in its chain: one statement, not one per
@@ -255,8 +258,11 @@ def _export_words(instance: ProcessInstance) -> Readable:
     def words(events: list[AuditEvent], exported: datetime) -> dict[str, Any]:
         engine, locale = process_engine(), str(get_locale() or "vi")
         entries = event_entries(db.session, events, engine, locale=locale)
+        # The procedure's files name the file a data change refers to ("attachment:12"), as on the history page.
         detail = SimpleNamespace(
-            sees_errors=sees_errors(current_user), definition=engine.definition(db.session, instance.process_version_id)
+            sees_errors=sees_errors(current_user),
+            definition=engine.definition(db.session, instance.process_version_id),
+            attachments=instance_attachments(db.session, instance.id),
         )
         macros = current_app.jinja_env.get_template("audit/_export_words.html").make_module(
             {**labels(), "detail": detail}
@@ -477,4 +483,6 @@ def reads() -> str:
         for view in page.records
     ]
     names = audit_names(db.session, read)
-    return render_template("audit/reads.html", page=page, filters=filters, kinds=list(ViewedObject), names=names)
+    return render_template(
+        "audit/reads.html", page=page, filters=filters, kinds=list(ViewedObject), names=names, list_kinds=LIST_KINDS
+    )

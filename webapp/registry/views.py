@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select
 
-from webapp.audit.reads import read_logged
+from webapp.audit.reads import list_export_logged, read_logged
 from webapp.data_labels import DATA_LABELS, RECORD_LABELS, RECORD_VALUES
 from webapp.downloads import bad_filters, export_format, format_problems, send_table
 from webapp.extensions import db
@@ -89,20 +89,23 @@ def _can_import() -> bool:
 @bp.get("/cadres")
 @login_required
 def cadres() -> Any:
-    query = _scoped_query(_roots())
+    roots = _roots()
+    query = _scoped_query(roots)
     problems = format_problems()
     if problems:
         return bad_filters(problems)
     fmt = export_format()
     if fmt is not None:
         ordered = query.order_by(Cadre.code)
-        return send_table(
-            cadre_records(db.session, ordered, local_today()),
-            CADRE_EXPORT_COLUMNS,
-            fmt,
-            "can-bo",
-            count=lambda: count_rows(db.session, ordered),
-        )
+        # Every record of the list leaves in one file: a read like opening each, logged once (decision 0137).
+        with list_export_logged(ViewedObject.CADRE_LIST, roots[0]):
+            return send_table(
+                cadre_records(db.session, ordered, local_today()),
+                CADRE_EXPORT_COLUMNS,
+                fmt,
+                "can-bo",
+                count=lambda: count_rows(db.session, ordered),
+            )
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
     page = page_within(page_arg(request.args), total, PER_PAGE)
     rows = db.session.scalars(query.order_by(Cadre.full_name, Cadre.code).limit(PER_PAGE).offset((page - 1) * PER_PAGE))

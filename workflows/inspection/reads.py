@@ -26,6 +26,16 @@ class ViewedObject(StrEnum):
     INSTANCE_EXPORT = "instance_export"  # the history downloaded as a file
     CADRE = "cadre"  # a personal record
     CADRE_HISTORY = "cadre_history"  # the inspector's timeline of a cadre's procedures
+    # Lists exported as files (decision 0137): many records at once, named by the filters in the log's detail.
+    CADRE_LIST = "cadre_list"  # the cadre list (/registry/cadres) as .xlsx or .csv
+    EVENT_LIST = "event_list"  # the audit log's search (/audit/events) as .xlsx or .csv
+
+
+# What a list's log row gives as its object: a list is no one record.
+LIST_OBJECT_ID = 0
+LIST_KINDS = frozenset({ViewedObject.CADRE_LIST, ViewedObject.EVENT_LIST})
+# The longest detail kept: a query string of every filter is far shorter; a longer one is cut, not refused.
+DETAIL_LIMIT = 500
 
 
 # Every page and API answer that shows a record or a history runs it: prepared on the connection (decision 0028).
@@ -37,12 +47,15 @@ _RECORD_VIEW = server_prepared(
         object_id=bindparam("object_id"),
         unit_id=bindparam("unit_id"),
         viewed_dt=bindparam("viewed_dt"),
+        detail=bindparam("detail"),
     )
 )
 
 
-def record_view(session: Session, viewer: User, kind: ViewedObject, object_id: int, unit_id: int | None) -> None:
-    """Log one read in the caller's transaction."""
+def record_view(
+    session: Session, viewer: User, kind: ViewedObject, object_id: int, unit_id: int | None, detail: str | None = None
+) -> None:
+    """Log one read in the caller's transaction (`detail`: a list's format and filters)."""
     # On the Session's connection: through the Session an INSERT of a mapped class takes the ORM's bulk-insert path,
     # which cost more than the statement (issue #9).
     fetch_rows(
@@ -55,6 +68,7 @@ def record_view(session: Session, viewer: User, kind: ViewedObject, object_id: i
             "object_id": object_id,
             "unit_id": unit_id,
             "viewed_dt": utcnow_naive(),
+            "detail": detail[:DETAIL_LIMIT] if detail else None,
         },
     )
 
@@ -94,6 +108,7 @@ def _view_record(row: Any) -> dict[str, Any]:
         "kind": view.object_kind,
         "object_id": view.object_id,
         "viewed_dt": view.viewed_dt,
+        "detail": view.detail,
     }
 
 
