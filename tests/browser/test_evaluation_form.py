@@ -63,10 +63,10 @@ def test_live_score_validation_and_submit(  # type: ignore[no-untyped-def]
     assert panel.locator('[data-out="progress_pct"]').inner_text() == "50%"
     assert panel.locator('[data-out="task_points"]').inner_text() == "58,33"
     assert total.inner_text() == "86,33"
-    assert panel.locator('[data-out="grade"]').inner_text() == "HTTNV"
+    assert panel.locator('[data-out="grade"]').inner_text() == "Hoàn thành tốt nhiệm vụ (HTTNV)"
     page.fill("#products-0-completed_on_time", "10")
     assert total.inner_text() == "98"
-    assert panel.locator('[data-out="grade"]').inner_text() == "HTXSNV"
+    assert panel.locator('[data-out="grade"]').inner_text() == "Hoàn thành xuất sắc nhiệm vụ (HTXSNV)"
     shoot("20-evaluation-live-score")
 
     over = vietnamese(app, "cannot exceed the amount assigned", html=False)

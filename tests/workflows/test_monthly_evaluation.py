@@ -683,7 +683,7 @@ def test_the_cadres_notice_carries_the_heads_reason_and_comment_in_the_app_and_t
         },
     )
     lines = _result_notice(session_factory).split("\n")
-    assert lines[0].startswith("Điểm: ") and lines[0].endswith(". Xếp loại: HTTNV.")
+    assert lines[0].startswith("Điểm: ") and lines[0].endswith(". Xếp loại: Hoàn thành tốt nhiệm vụ (HTTNV).")
     assert lines[1:] == [
         "Lý do xếp loại: Chậm nộp báo cáo quý",
         "Ý kiến của thủ trưởng: Cần chú ý tiến độ",
@@ -708,7 +708,11 @@ def test_without_a_comment_the_notice_is_the_score_and_grade(driver, session_fac
     driver.complete("supervisor1", driver.task(instance_id, "manager_review").id, {**SELF, "decision": "submit"})
     driver.complete("head1", driver.task(instance_id, "head_decision").id, {"grade": "HTXSNV", "decision_comment": " "})
     notice = _result_notice(session_factory)
-    assert "\n" not in notice and notice.startswith("Điểm: ") and notice.endswith(". Xếp loại: HTXSNV.")
+    assert (
+        "\n" not in notice
+        and notice.startswith("Điểm: ")
+        and notice.endswith(". Xếp loại: Hoàn thành xuất sắc nhiệm vụ (HTXSNV).")
+    )
 
 
 def test_the_latest_reviews_own_comment_is_the_one_kept(driver, session_factory):

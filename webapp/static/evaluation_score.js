@@ -307,6 +307,13 @@
     return "KHTNV";
   }
 
+  // The grade as the reader's language names it (the page gives the names), with its code.
+  var gradeNames = readJson("data-grade-names", {});
+
+  function gradeName(code) {
+    return gradeNames[code] ? gradeNames[code] + " (" + code + ")" : code;
+  }
+
   function output(name, text) {
     var element = panel.querySelector('[data-out="' + name + '"]');
     if (element && element.textContent !== text) {
@@ -325,7 +332,7 @@
     // Like the server, the total is rounded once, from the unrounded parts.
     var total = result && criteriaPoints !== null ? round2(criteriaPoints + result.task_points) : null;
     output("total", shown(total));
-    output("grade", total === null ? "—" : gradeOf(total));
+    output("grade", total === null ? "—" : gradeName(gradeOf(total)));
     panel.classList.toggle("incomplete", total === null);
   }
 

@@ -24,6 +24,7 @@ from workflows.prepared import server_prepared
 from workflows.registry.models import Cadre, DisciplineRecord, EvaluationResult, User
 from workflows.registry.records import lock_cadre, record_evaluation
 from workflows.rules.evaluation import (
+    GRADE_LABELS,
     GRADES,
     REVIEW_CHANGES,
     EvaluationPolicy,
@@ -297,16 +298,21 @@ def record_result(session: Session, instance: InstanceLike, data: Mapping[str, A
         cadre.id,
         kind=RESULT_NOTICE,
         instance_id=instance.id,
-        title=f"Kết quả đánh giá tháng {month_text(str(data.get('period')))}: {grade}",
+        title=f"Kết quả đánh giá tháng {month_text(str(data.get('period')))}: {_grade_words(str(grade))}",
         body=result_notice(data, str(grade)),
     )
+
+
+def _grade_words(grade: str) -> str:
+    """A grade as the cadre reads it, its code after it: "Hoàn thành tốt nhiệm vụ (HTTNV)"."""
+    return f"{GRADE_LABELS[grade]} ({grade})" if grade in GRADE_LABELS else grade
 
 
 def result_notice(data: Mapping[str, Any], grade: str) -> str:
     """The cadre's notice of the decided month: the score and grade, then what the head wrote — the reason for a
     grade other than the proposed one and his comment, each when given — so that she reads why without opening the
     procedure (in the app and in the e-mail, which sends this text)."""
-    lines = [f"Điểm: {_score_shown(data.get('score'))}. Xếp loại: {grade}."]
+    lines = [f"Điểm: {_score_shown(data.get('score'))}. Xếp loại: {_grade_words(grade)}."]
     for label, key in (("Lý do xếp loại", "grade_reason"), ("Ý kiến của thủ trưởng", "decision_comment")):
         written = data.get(key)
         if isinstance(written, str) and written.strip():
