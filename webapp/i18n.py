@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -29,7 +29,7 @@ from workflows.charts import ChartWords
 from workflows.diagram import DiagramWords
 from workflows.errors import N_
 from workflows.evaluation.rollup import TASK_GROUP_NAMES
-from workflows.instances import DataItem
+from workflows.instances import ATTACHMENT_PREFIX, DataItem
 from workflows.rules.ballots import Outcome
 from workflows.rules.evaluation import month_text
 from workflows.rules.planning import structure_label
@@ -152,6 +152,7 @@ def install_page_translations(app: Flask) -> None:
     app.jinja_env.filters["data_value"] = data_value
     app.jinja_env.filters["data_column"] = data_column
     app.jinja_env.filters["data_text"] = data_text
+    app.jinja_env.filters["attached_file"] = attached_file
     app.jinja_env.filters["split_technical"] = split_technical
     app.jinja_env.globals["case_reference"] = case_reference
     app.jinja_env.filters["fixed"] = format_fixed
@@ -159,6 +160,7 @@ def install_page_translations(app: Flask) -> None:
     app.jinja_env.filters["file_size"] = format_file_size
     app.jinja_env.filters["tally_outcome"] = tally_outcome
     app.jinja_env.filters["tally_text"] = tally_text
+    app.jinja_env.filters["tally_results"] = tally_results
     app.jinja_env.filters["amount"] = format_amount
     app.jinja_env.filters["duration"] = format_duration
     app.jinja_env.filters["period_text"] = format_period
@@ -248,19 +250,23 @@ def _locale() -> str:
         return "vi"
 
 
-def format_data_number(value: float) -> str:
+def format_data_number(value: float, *, grouped: bool = False) -> str:
     """A number as the reader writes it: "26,5" and "9" in Vietnamese (not "26.5", "9.0"), no thousands separator
-    (a year is 2027, a code stays one)."""
+    (a year is 2027, a code stays one). `grouped`: an amount of the procedure's data, grouped by thousands from 10 000
+    on as the app writes counts ("50.000.000"; "50,000,000" in English) — a four-digit figure, a year, stays whole."""
     if value == 0:  # 0.0 and -0.0 are one key of the cache below, and Babel writes "0" and "-0"
         return format_decimal(value, format="0.####", locale=_locale())
-    return _number_text(value, _locale())
+    return _number_text(value, _locale(), grouped and abs(value) >= _GROUPED_FROM)
+
+
+_GROUPED_FROM = 10_000
 
 
 # Babel parses the pattern and looks the locale's symbols up on every call (18 µs); a page of data repeats the same
 # few numbers (scores, counts, amounts) in every event of its history (decision 0093). `typed`: 1 and 1.0 stay apart.
 @functools.lru_cache(maxsize=4096, typed=True)
-def _number_text(value: float, locale: str) -> str:
-    return format_decimal(value, format="0.####", locale=locale)
+def _number_text(value: float, locale: str, grouped: bool = False) -> str:
+    return format_decimal(value, format="#,##0.####" if grouped else "0.####", locale=locale)
 
 
 def case_reference(procedure: str, number: int) -> str:
@@ -348,14 +354,16 @@ def split_technical(items: list[DataItem]) -> tuple[list[DataItem], list[DataIte
     return facts, [item for item in items if item.technical and item.key not in DATA_COLUMNS]
 
 
-def data_text(value: Any, key: str | None = None) -> Any:
+def data_text(value: Any, key: str | None = None, *, amounts: bool = False) -> Any:
     """A data value as a person reads it: numbers the reader's way, ISO days and times as the pages write them,
     a list as its items, a structured value (a score in detail) as "label: value" parts; None and booleans pass
-    through for the page to word ("—", "Có"). Codes are named first (`data_value`)."""
+    through for the page to word ("—", "Có"). Codes are named first (`data_value`). `amounts`: a procedure's data
+    as its pages show it (its data and its history, instances/_history.html), where a large number is an amount and
+    reads grouped by thousands ("50.000.000") — not under a key naming another row (`…_id`), whose number is a code."""
     if value is None or isinstance(value, bool):
         return value
     if isinstance(value, int | float):
-        return format_data_number(value)
+        return format_data_number(value, grouped=amounts and not _names_a_row(key))
     if isinstance(value, str):
         return period_words(value) if key in PERIOD_KEYS else _format_text(value)
     if isinstance(value, Mapping):
@@ -363,13 +371,27 @@ def data_text(value: Any, key: str | None = None) -> Any:
         parts = []
         for part, item in value.items():
             label = _named(columns, part) if part in columns else data_label(str(part))
-            parts.append(f"{label}: {_word(data_text(data_value(item, str(part)), str(part)))}")
+            text = data_text(data_value(item, str(part)), str(part), amounts=amounts)
+            parts.append(f"{label}: {_word(text)}")
         return "; ".join(parts)
     if isinstance(value, list | tuple):
         return (" | " if any(isinstance(item, Mapping) for item in value) else "; ").join(
-            _word(data_text(data_value(item, key or ""), key)) for item in value
+            _word(data_text(data_value(item, key or ""), key, amounts=amounts)) for item in value
         )
     return str(value)
+
+
+def attached_file(value: Any, rows: Iterable[Any] | None) -> Any:
+    """The stored file a data value refers to ("attachment:12") among a procedure's files (its `AttachmentRow`s,
+    workflows.instances); None for any other value, or a file not among them."""
+    if not rows or not isinstance(value, str) or not value.startswith(ATTACHMENT_PREFIX):
+        return None
+    return next((row.attachment for row in rows if f"{ATTACHMENT_PREFIX}{row.attachment.id}" == value), None)
+
+
+def _names_a_row(key: str | None) -> bool:
+    """A data key holding another row's id or key (as `workflows.instances.is_technical` tells them)."""
+    return key is not None and key.endswith(("_id", "_ids", "_key"))
 
 
 _YES, _NO = N_("Yes"), N_("No")
@@ -390,27 +412,73 @@ def tally_outcome(code: Any) -> str:
     return _(TALLY_OUTCOMES[code]) if isinstance(code, str) and code in TALLY_OUTCOMES else str(code or "—")
 
 
+# A candidate's own result in a closed ballot ("Nguyễn Văn An: 2/3 đồng ý (66,67%) — trúng cử"), by where the tally
+# record puts them: each candidate is said to be elected or not, so that a result after the last of several candidates
+# is never read as that candidate's (decision 0135).
+_ELECTED, _NOT_ELECTED = TALLY_OUTCOMES[Outcome.ELECTED], TALLY_OUTCOMES[Outcome.NOT_ELECTED]
+_AT_THRESHOLD = TALLY_OUTCOMES[Outcome.HEAD_DECIDES]
+_TIED = N_("tied for the last seat: the head decides")
+_GOES_ON = N_("goes on to the next round")
+# Outcomes whose record says which candidates were chosen (`elected`, `head_decides`, `runoff`).
+_CHOOSING = frozenset({Outcome.ELECTED, Outcome.NOT_ELECTED, Outcome.HEAD_DECIDES, Outcome.RUNOFF})
+
+
+def tally_results(tally: Any) -> dict[str, str]:
+    """Each candidate's own result in a tally record, by candidate key, in the reader's language: elected, not
+    elected, for the head to decide (at the threshold, or tied for the last seat), going on to the next round; an
+    advisory ballot's "opinion recorded" for each. Empty where the record says no candidate's own result: a missed
+    quorum (nobody was chosen, the conference is held again), an unknown outcome, or a record without the lists of
+    those chosen — the ballot's outcome is then said once, for the whole."""
+    if not isinstance(tally, Mapping):
+        return {}
+    outcome = tally.get("outcome")
+    rows = [row for row in tally.get("candidates") or [] if isinstance(row, Mapping)]
+    if outcome == Outcome.OPINION:
+        return {str(row.get("key")): _(TALLY_OUTCOMES[Outcome.OPINION]) for row in rows}
+    lists = ("elected", "head_decides", "runoff")
+    if outcome not in _CHOOSING or not any(isinstance(tally.get(name), list) for name in lists):
+        return {}
+    elected, head, runoff = ({str(key) for key in tally.get(name) or ()} for name in lists)
+    results = {}
+    for row in rows:
+        key = str(row.get("key"))
+        if key in elected:
+            results[key] = _(_ELECTED)
+        elif key in head:
+            results[key] = _(_AT_THRESHOLD if row.get("at_threshold") else _TIED)
+        elif key in runoff:
+            results[key] = _(_GOES_ON)
+        else:
+            results[key] = _(_NOT_ELECTED)
+    return results
+
+
 def tally_text(tally: Any, names: Mapping[str, str] | None = None) -> str:
     """A ballot's tally record (as the data and the chain keep it) in words: each candidate's votes in favour of the
-    denominator with the percentage, then the outcome — "Nguyễn Văn An: 2/3 đồng ý (66,67%) — trúng cử"."""
+    denominator with the percentage and their own result — "Nguyễn Văn An: 2/3 đồng ý (66,67%) — trúng cử; Trần Thị
+    Bình: 0/3 đồng ý (0,00%) — không trúng cử" —, or, when the record gives none per candidate (`tally_results`), the
+    ballot's outcome once after them ("… — không đủ số người dự"). Worded when read, so a tally recorded before reads
+    the same way."""
     if not isinstance(tally, Mapping):
         return str(data_text(tally))
     names = names or {}
+    results = tally_results(tally)
     parts = []
     for row in tally.get("candidates") or []:
         if not isinstance(row, Mapping):
             continue
         key = str(row.get("key"))
         percent = row.get("percent")
-        parts.append(
-            _(
-                "%(name)s: %(yes)s/%(of)s in favour (%(percent)s%%)",
-                name=names.get(key, key),
-                yes=row.get("yes", 0),
-                of=tally.get("denominator", "—"),
-                percent=format_fixed(percent, 2) if isinstance(percent, int | float) else "—",
-            )
+        share = _(
+            "%(name)s: %(yes)s/%(of)s in favour (%(percent)s%%)",
+            name=names.get(key, key),
+            yes=row.get("yes", 0),
+            of=tally.get("denominator", "—"),
+            percent=format_fixed(percent, 2) if isinstance(percent, int | float) else "—",
         )
+        parts.append(f"{share} — {results[key]}" if key in results else share)
+    if results:
+        return "; ".join(parts)
     outcome = tally_outcome(tally.get("outcome"))
     return f"{'; '.join(parts)} — {outcome}" if parts else outcome
 

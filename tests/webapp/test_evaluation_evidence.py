@@ -178,9 +178,10 @@ def test_each_row_keeps_its_own_evidence_from_self_assessment_to_review(
     ],
     ids=["wrong type", "too big", "a program named .pdf", "a pdf named .xlsx"],
 )
-def test_a_refused_row_file_is_said_on_its_cell_and_nothing_is_written(
+def test_a_refused_row_file_is_said_on_its_cell_and_only_the_accepted_one_is_kept(
     app: Flask, auth: AuthActions, client, driver: WorkflowDriver, upload: Any, message: str
 ) -> None:
+    """Nothing is sent; the accepted file is kept in the draft (decision 0135), the refused one is stored nowhere."""
     instance_id, task = _opened(auth, driver)
     response = _post(
         auth, task, _form(**{"products-0-evidence": _file(PDF_A, "bien-ban.pdf"), "products-1-evidence": upload()})
@@ -189,11 +190,13 @@ def test_a_refused_row_file_is_said_on_its_cell_and_nothing_is_written(
     assert response.status_code == 422
     page = response.get_data(as_text=True)
     error = re.search(r'<div class="field-error" id="products-1-evidence-error" role="alert">(.*?)</div>', page, re.S)
-    assert error is not None and message in error.group(1)
+    assert error is not None and message in error.group(1) and "Không giữ tệp" in error.group(1)
     assert 'id="products-0-evidence-error"' not in page
     assert 'value="Tham mưu văn bản"' in page and 'value="Giải quyết hồ sơ"' in page  # the rows are shown again
     assert re.search(r'name="criteria_politics"[^>]*value="10"', page)
-    assert _attachments(driver) == [] and _stored_files(app) == []
+    (stored,) = _attachments(driver)
+    assert stored.filename == "bien-ban.pdf" and len(_stored_files(app)) == 1
+    assert _kept(page) == {"products-0-evidence__kept": f"attachment:{stored.id}"}
     assert driver.task(instance_id, "self_assessment").id == task.id  # still open
 
 

@@ -1,7 +1,8 @@
 """A closed ballot in the history says its result and the basis it was decided on (decision 0129): who came against
 the quorum, what a candidate needed, each candidate's share — read on the demo's past appointment (decision 0127),
 by the inspector, in both languages, on the history page and in the exported file. Who voted is named, never how.
-The key cadres' opinion is worded as advice that chooses nobody (decision 0131)."""
+The key cadres' opinion is worded as advice that chooses nobody (decision 0131). Each candidate's share is followed by
+their own result, so that the last of several is not read as the one elected (decision 0135)."""
 
 from __future__ import annotations
 
@@ -25,13 +26,14 @@ from workflows.registry.records import local_today
 
 # fmt: off
 CLOSED_VI = [
-    "Đã kết thúc bỏ phiếu và kiểm phiếu: có mặt 3 trong số 3 người được triệu tập (số người có mặt tối thiểu 2/3 tổng số người được triệu tập: đạt); người được giới thiệu đạt khi có số phiếu đồng ý trên 1/2 tổng số người được triệu tập (3). {nominee}: 3/3 đồng ý (100,00%); {other}: 0/3 đồng ý (0,00%) — trúng cử.",
+    "Đã kết thúc bỏ phiếu và kiểm phiếu: có mặt 3 trong số 3 người được triệu tập (số người có mặt tối thiểu 2/3 tổng số người được triệu tập: đạt); người được giới thiệu đạt khi có số phiếu đồng ý trên 1/2 tổng số người được triệu tập (3). {nominee}: 3/3 đồng ý (100,00%) — trúng cử; {other}: 0/3 đồng ý (0,00%) — không trúng cử.",
     "Đã kết thúc bỏ phiếu và kiểm phiếu: có mặt 3 trong số 3 người được triệu tập (số người có mặt tối thiểu 2/3 tổng số người được triệu tập: đạt); người được giới thiệu đạt khi có số phiếu đồng ý trên 1/2 tổng số người được triệu tập (3). {nominee}: 3/3 đồng ý (100,00%) — trúng cử.",
     # Step 4, the key cadres' opinion, chooses nobody (decision 0131).
     "Đã kết thúc bỏ phiếu và kiểm phiếu: có mặt 3 trong số 3 người được triệu tập (số người có mặt tối thiểu 2/3 tổng số người được triệu tập: đạt); kết quả là ý kiến gửi kèm hồ sơ, không quyết định việc lựa chọn, tỷ lệ tính trên tổng số người được triệu tập (3). {nominee}: 2/3 đồng ý (66,67%) — đã ghi nhận ý kiến.",
     "Đã kết thúc bỏ phiếu và kiểm phiếu: có mặt 3 trong số 3 người được triệu tập (số người có mặt tối thiểu 2/3 tổng số người được triệu tập: đạt); người được giới thiệu đạt khi có số phiếu đồng ý trên 1/2 tổng số thành viên tập thể lãnh đạo (4). {nominee}: 3/4 đồng ý (75,00%) — trúng cử.",
 ]
 CLOSED_EN_OPINION = "Ballot closed and counted: 3 of the 3 summoned were present (a quorum of 2/3 of those summoned: reached); an opinion that goes with the dossier and chooses nobody, each share of those summoned (3). {nominee}: 2/3 in favour (66.67%) — opinion recorded."
+CLOSED_EN_FIRST = "Ballot closed and counted: 3 of the 3 summoned were present (a quorum of 2/3 of those summoned: reached); a candidate passes with more than 1/2 of those summoned (3). {nominee}: 3/3 in favour (100.00%) — elected; {other}: 0/3 in favour (0.00%) — not elected."
 CLOSED_EN_LAST = "Ballot closed and counted: 3 of the 3 summoned were present (a quorum of 2/3 of those summoned: reached); a candidate passes with more than 1/2 of members of the collective (4). {nominee}: 3/4 in favour (75.00%) — elected."
 # fmt: on
 
@@ -90,6 +92,7 @@ def test_each_closed_ballot_says_its_result_and_the_basis_it_was_decided_on(
     assert {what for _who, what in cast} == {"Đã có một phiếu được bỏ (nội dung phiếu được giữ bí mật)."}
 
     english = _rows(_reader(app, driver, "en"), instance_id, "ballot_closed")
+    assert english[0][1] == CLOSED_EN_FIRST.format(nominee=nominee, other=other)
     assert english[2][1] == CLOSED_EN_OPINION.format(nominee=nominee)
     assert english[-1][1] == CLOSED_EN_LAST.format(nominee=nominee)
 
@@ -102,6 +105,44 @@ def test_the_exported_history_says_the_same(
     document = json.loads(client.get(f"/audit/instances/{instance_id}/export?format=json").get_data())
     closed = [e["what"] for e in document["readable"]["events"] if e["what"].startswith("Đã kết thúc bỏ phiếu")]
     assert closed == [line.format(nominee=nominee, other=other) for line in CLOSED_VI]
+    # The file's list of tallies words each the same way: step 2's first.
+    assert document["readable"]["ballots"][0].endswith(
+        f": {nominee}: 3/3 đồng ý (100,00%) — trúng cử; {other}: 0/3 đồng ý (0,00%) — không trúng cử"
+    )
+
+
+def test_each_tally_card_says_each_candidates_own_result(
+    app: Flask, driver: WorkflowDriver, appointment: tuple[int, str, str]
+) -> None:
+    """The history's tally cards: the outcome is the ballot's, each candidate's row says their own result."""
+    instance_id, nominee, other = appointment
+    for language, results in (
+        (
+            "vi",
+            [
+                [(nominee, "trúng cử"), (other, "không trúng cử")],
+                [(nominee, "trúng cử")],
+                [(nominee, "đã ghi nhận ý kiến")],
+                [(nominee, "trúng cử")],
+            ],
+        ),
+        (
+            "en",
+            [
+                [(nominee, "elected"), (other, "not elected")],
+                [(nominee, "elected")],
+                [(nominee, "opinion recorded")],
+                [(nominee, "elected")],
+            ],
+        ),
+    ):
+        page = _reader(app, driver, language).get(f"/audit/instances/{instance_id}")
+        cards = lxml_html.fromstring(page.get_data(as_text=True)).xpath('//div[contains(@class, "tally")]')
+        rows = [
+            [(_text(row.xpath("./td")[0]), _text(row.xpath("./td")[-1])) for row in card.xpath(".//tbody/tr")]
+            for card in cards
+        ]
+        assert rows == results
 
 
 def test_a_closing_recorded_without_its_tally_still_reads_as_before(app: Flask, driver: WorkflowDriver) -> None:

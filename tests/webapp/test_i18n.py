@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from flask import Flask, session
 from flask.testing import FlaskClient
 from flask_babel import force_locale
@@ -217,3 +218,81 @@ def test_targets_and_structure_figures_are_named_in_the_readers_language(app: Fl
     assert "≥ 5% (đến năm 2030)" in shown["vi"][0] and "Cán bộ trẻ (dưới 40 tuổi)" in shown["vi"][1]
     assert "≥ 5% (by 2030)" in shown["en"][0] and not any("năm" in text for text in shown["en"][0])
     assert shown["en"][1] == ["Women", "Young cadres (under 40)", "Ethnic minorities", "Science, technology"]
+
+
+def _tally(outcome: str, *rows: tuple[str, int, bool], **lists: list[str]) -> dict[str, object]:
+    """A tally record as the chain keeps it (TallyResult.to_json): (key, yes, at the threshold) per candidate of 4."""
+    candidates = [{"key": key, "yes": yes, "percent": yes * 25.0, "at_threshold": at} for key, yes, at in rows]
+    return {"outcome": outcome, "denominator": 4, "candidates": candidates, **lists}
+
+
+@pytest.mark.parametrize(
+    ("tally", "vi", "en"),
+    [
+        pytest.param(
+            _tally("elected", ("a", 4, False), ("b", 0, False), elected=["a"], head_decides=[], runoff=[]),
+            "An: 4/4 đồng ý (100,00%) — trúng cử; Bình: 0/4 đồng ý (0,00%) — không trúng cử",
+            "An: 4/4 in favour (100.00%) — elected; Bình: 0/4 in favour (0.00%) — not elected",
+            id="the first elected, the last not",
+        ),
+        pytest.param(
+            _tally("not_elected", ("a", 1, False), ("b", 0, False), elected=[], head_decides=[], runoff=[]),
+            "An: 1/4 đồng ý (25,00%) — không trúng cử; Bình: 0/4 đồng ý (0,00%) — không trúng cử",
+            "An: 1/4 in favour (25.00%) — not elected; Bình: 0/4 in favour (0.00%) — not elected",
+            id="nobody elected",
+        ),
+        pytest.param(
+            _tally("head_decides", ("a", 3, False), ("b", 2, True), elected=["a"], head_decides=["b"], runoff=[]),
+            "An: 3/4 đồng ý (75,00%) — trúng cử; Bình: 2/4 đồng ý (50,00%) — đúng ngưỡng: người đứng đầu quyết định",
+            "An: 3/4 in favour (75.00%) — elected; Bình: 2/4 in favour (50.00%) — at the threshold: the head decides",
+            id="at the threshold",
+        ),
+        pytest.param(
+            _tally("head_decides", ("a", 3, False), ("b", 3, False), elected=[], head_decides=["a", "b"], runoff=[]),
+            "An: 3/4 đồng ý (75,00%) — bằng phiếu nhau ở vị trí cuối: người đứng đầu quyết định; Bình: 3/4 đồng ý "
+            "(75,00%) — bằng phiếu nhau ở vị trí cuối: người đứng đầu quyết định",
+            "An: 3/4 in favour (75.00%) — tied for the last seat: the head decides; Bình: 3/4 in favour (75.00%) — "
+            "tied for the last seat: the head decides",
+            id="tied for the last seat",
+        ),
+        pytest.param(
+            _tally("runoff", ("a", 2, False), ("b", 1, False), elected=[], head_decides=[], runoff=["a"]),
+            "An: 2/4 đồng ý (50,00%) — vào vòng sau; Bình: 1/4 đồng ý (25,00%) — không trúng cử",
+            "An: 2/4 in favour (50.00%) — goes on to the next round; Bình: 1/4 in favour (25.00%) — not elected",
+            id="a runoff",
+        ),
+        pytest.param(
+            _tally("opinion", ("a", 3, False), ("b", 0, False), elected=[], head_decides=[], runoff=[]),
+            "An: 3/4 đồng ý (75,00%) — đã ghi nhận ý kiến; Bình: 0/4 đồng ý (0,00%) — đã ghi nhận ý kiến",
+            "An: 3/4 in favour (75.00%) — opinion recorded; Bình: 0/4 in favour (0.00%) — opinion recorded",
+            id="an opinion",
+        ),
+        pytest.param(
+            _tally("quorum_failed", ("a", 1, False), ("b", 0, False), elected=[], head_decides=[], runoff=[]),
+            "An: 1/4 đồng ý (25,00%); Bình: 0/4 đồng ý (0,00%) — không đủ số người dự",
+            "An: 1/4 in favour (25.00%); Bình: 0/4 in favour (0.00%) — quorum not reached",
+            id="the quorum missed: the whole ballot's",
+        ),
+        pytest.param(
+            # Recorded before the advisory kind (decision 0131): the key cadres' opinion "elected", as it was.
+            _tally("elected", ("a", 2, False), elected=["a"], head_decides=[], runoff=[]),
+            "An: 2/4 đồng ý (50,00%) — trúng cử",
+            "An: 2/4 in favour (50.00%) — elected",
+            id="recorded before the advisory kind",
+        ),
+        pytest.param(
+            # A record without the lists of those chosen: its outcome once, for the whole.
+            _tally("elected", ("a", 4, False)),
+            "An: 4/4 đồng ý (100,00%) — trúng cử",
+            "An: 4/4 in favour (100.00%) — elected",
+            id="no lists of those chosen",
+        ),
+    ],
+)
+def test_a_tally_says_each_candidates_own_result(app: Flask, tally: dict[str, object], vi: str, en: str) -> None:
+    """The words are made when read, from the stored tally: a tally recorded before reads the same way
+    (decision 0135)."""
+    names = {"a": "An", "b": "Bình"}
+    source = "{{ tally|tally_text(names) }}"
+    assert _render(app, "vi", source, tally=tally, names=names) == vi
+    assert _render(app, "en", source, tally=tally, names=names) == en

@@ -20,9 +20,10 @@ from workflows import clock
 from workflows.db import transaction
 from workflows.errors import NotFound
 from workflows.evaluation.opening import open_for_cadres, plan_month
-from workflows.inspection.history import load_cadre_history, load_instance_history
+from workflows.inspection.history import eligibility_snapshots, load_cadre_history, load_instance_history
 from workflows.inspection.notes import add_note
-from workflows.models import ProcessInstance
+from workflows.instances import TimelineEntry
+from workflows.models import AuditEvent, ProcessInstance
 from workflows.registry import records
 from workflows.registry.models import Cadre, User
 from workflows.rules.evaluation import DEFAULT_POLICY
@@ -145,6 +146,72 @@ def test_eligibility_is_shown_as_it_was_decided(driver: WorkflowDriver) -> None:
         failed = {r["rule"] for r in snapshot.results if not r["passed"]}
         assert {"planning", "annual_grade"} <= failed
         assert all(r["message"] and r["source"] for r in snapshot.results)
+
+
+def _checked(seq: int, **changes: Any) -> TimelineEntry:
+    """A data change of the chain: each key's value before → after, as the events record them."""
+    event = AuditEvent(
+        seq=seq, event_type="data_changed", actor_name="personnel1", occurred_dt=T0 + timedelta(days=seq)
+    )
+    diff = {key: {"from": None, "to": value} for key, value in changes.items()}
+    return TimelineEntry(event=event, payload={"changes": diff}, actor_full_name="Đỗ Thị Hoa")
+
+
+PASSED = [
+    {"rule": "age", "passed": True, "message": "Đủ tuổi"},
+    {"rule": "term", "passed": True, "message": "Còn 40 tháng"},
+]
+RECHECKED = [PASSED[0], {"rule": "term", "passed": True, "message": "Còn 39 tháng"}]
+FAILED = [PASSED[0], {"rule": "term", "passed": False, "message": "Không đủ thời gian công tác"}]
+
+
+@pytest.mark.parametrize(
+    ("entries", "expected"),
+    [
+        pytest.param(
+            # The demo's appointment: re-checked before the final vote, still eligible — the diff has no `eligible`.
+            [
+                _checked(1, eligibility=PASSED, eligible=True, eligibility_checked_on="2026-10-12"),
+                _checked(2, dossier_checked_on="2026-11-02"),
+                _checked(3, eligibility=RECHECKED, eligibility_checked_on="2026-11-09"),
+            ],
+            [(True, "2026-10-12", PASSED), (True, "2026-11-09", RECHECKED)],
+            id="a re-check that keeps the verdict",
+        ),
+        pytest.param(
+            # Checked again on the same day with other results: the day is carried too.
+            [
+                _checked(1, eligibility=FAILED, eligible=False, eligibility_checked_on="2026-10-12"),
+                _checked(2, eligibility=PASSED, eligible=True),
+                _checked(3, eligibility=RECHECKED),
+            ],
+            [(False, "2026-10-12", FAILED), (True, "2026-10-12", PASSED), (True, "2026-10-12", RECHECKED)],
+            id="verdicts that change and the same day",
+        ),
+        pytest.param(
+            # Checked again another day, the results unchanged: the check is shown with the results that stood.
+            [
+                _checked(1, eligibility=FAILED, eligible=False, eligibility_checked_on="2026-10-12"),
+                _checked(2, eligibility_checked_on="2026-11-09"),
+            ],
+            [(False, "2026-10-12", FAILED), (False, "2026-11-09", FAILED)],
+            id="another day, the same results",
+        ),
+        pytest.param(
+            # No verdict in the chain at all: the one the results imply.
+            [_checked(1, eligibility=PASSED), _checked(2, eligibility=FAILED)],
+            [(True, None, PASSED), (False, None, FAILED)],
+            id="a verdict never recorded",
+        ),
+    ],
+)
+def test_every_eligibility_check_states_its_verdict(
+    entries: list[TimelineEntry], expected: list[tuple[bool, str | None, list[dict[str, Any]]]]
+) -> None:
+    """A data change records only what changed: a verdict (or a day) a re-check left as it was is the one before."""
+    snapshots = eligibility_snapshots(entries)
+    assert [(s.eligible, s.checked_on, s.results) for s in snapshots] == expected
+    assert all(s.actor_name == "Đỗ Thị Hoa" for s in snapshots)
 
 
 def test_the_rule_files_are_hashed_from_the_stored_version_and_read_once_per_version(driver: WorkflowDriver) -> None:

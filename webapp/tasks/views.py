@@ -117,7 +117,8 @@ DECISIONS_NEEDING_COMMENT = ("return", "reject")
 ENTRY_SEARCH_FROM = 100
 ENTRY_SEARCH_LIMIT = 20
 # What stands for a file chosen with a submission the page refused itself (the engine then refuses it anyway, so the
-# stand-in is never kept): the hooks see the field answered, and nothing is stored for a refused submission.
+# stand-in is never kept): the hooks see the field answered. The files are kept afterwards, as a draft keeps them
+# (`_refused_submission`).
 CHOSEN_FILE = "chosen:"
 
 
@@ -324,6 +325,7 @@ def _render(  # type: ignore[no-untyped-def]
     comment_error: str | None = None,
     *,
     draft_saved: bool = False,
+    files_kept: bool = False,
 ):
     attachments: list[Attachment] = []
     decisions = _decision_choices(view.schema)
@@ -363,6 +365,7 @@ def _render(  # type: ignore[no-untyped-def]
             context_open=_context_open(view),
             task_comments=_task_comments(view),
             draft_saved=draft_saved,
+            files_kept=files_kept,
             ballot_link=_ballot_link(view),
             reassign_url=_reassign_url(view),
         ),
@@ -636,6 +639,32 @@ def _keep_chosen_files(view: TaskView, form: Any, then: Any = None) -> tuple[boo
     return True, not refused
 
 
+def _refused_submission(  # type: ignore[no-untyped-def]
+    view: TaskView, form: Any, comment: str, comment_error: str | None, *, keep_files: bool = True
+):
+    """A submission refused on what was entered (422): nothing is sent. A browser cannot show a chosen file again, so
+    the files chosen with it are kept as "Save draft" keeps them — stored, each field holding its reference, the form
+    saved as the person's draft with them — and the page says so (decision 0135). A file its field's rules refuse is
+    said on its field, as for a draft; the problems found on the kept files' fields stay said. With no file to keep,
+    nothing is saved, as before; nor when `keep_files` is false (a hand-made request)."""
+    uploads = pending_uploads(form, view.schema) if keep_files and form is not None and view.schema else []
+    found = {id(upload.field): list(upload.field.errors) for upload in uploads}
+    files_kept = False
+    if [upload for upload in uploads if upload.field.check_upload()]:
+
+        def save() -> None:
+            save_draft(db.session, current_user, view.task, _jsonable(form_to_draft(form, view.schema)))
+
+        try:
+            files_kept, _every = _keep_chosen_files(view, form, then=save)
+        except NotAllowed:
+            abort(403)
+    for upload in uploads:
+        if not upload.field.errors or not files_kept:  # what the check found on a kept file's field stays to correct
+            upload.field.errors = found[id(upload.field)]
+    return _render(_shown(view), form, 422, comment, comment_error, files_kept=files_kept)
+
+
 @bp.post("/<int:task_id>")
 @login_required
 def submit(task_id: int):  # type: ignore[no-untyped-def]
@@ -693,6 +722,7 @@ def submit(task_id: int):  # type: ignore[no-untyped-def]
     refused: frozenset[str] = frozenset({own_comment or "comment"} if comment_error else ())
     data: dict[str, Any] = {}
     uploads: list[Upload] = []
+    foreign = False
     if form is not None:
         valid = form.validate()  # first: it starts every field's errors afresh
         if comment_error and own_comment:
@@ -702,7 +732,10 @@ def submit(task_id: int):  # type: ignore[no-untyped-def]
         data, refused_fields = form_to_checked_data(form, view.schema)
         refused |= refused_fields
         if (foreign or not valid) and (not refused_fields or form.errors.get("csrf_token")):
-            return _render(_shown(view), form, 422, comment, comment_error)  # refused, but on no field of the data
+            # Refused, but on no field of the data. A reference not this procedure's is a hand-made request: nothing
+            # of it is kept.
+            kept = not foreign and not form.errors.get("csrf_token")
+            return _refused_submission(view, form, comment, comment_error, keep_files=kept)
         uploads = [u for u in pending_uploads(form, view.schema) if not is_refused(refused, u.name)]
     if decision and "decision" in ((view.schema or {}).get("properties") or {}):
         data["decision"] = decision
@@ -748,7 +781,7 @@ def submit(task_id: int):  # type: ignore[no-untyped-def]
         for problem in error.problems:
             if problem.field in drawn_apart or not _show_problem(form, problem):
                 flash(problem_text(problem), "error")
-        return _render(_shown(view), form, 422, comment, comment_error)
+        return _refused_submission(view, form, comment, comment_error, keep_files=not foreign)
     except ScriptFailure as error:
         flash_error(error)  # says nothing was lost and the administrators were told
         return _render(_shown(view), form, status_for(error), comment)

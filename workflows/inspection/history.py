@@ -261,29 +261,42 @@ def inspection_notes(entries: list[TimelineEntry]) -> list[InspectionNote]:
 
 
 def eligibility_snapshots(entries: list[TimelineEntry]) -> list[EligibilitySnapshot]:
+    """Each eligibility check the chain recorded, with its results, its verdict and the day it was checked. A data
+    change records only what changed: a re-check whose verdict stayed the same has no `eligible` in its diff, one on
+    another day with the same results has only `eligibility_checked_on`; what it does not say is what stood before it,
+    carried from the events before. A verdict the chain never recorded is the one the results imply: eligible when
+    every rule passed (`rules.appointment.is_eligible`)."""
     snapshots = []
-    for entry in entries:
+    standing: dict[str, Any] = {}
+    for entry in entries:  # in the chain's order
         changes = entry.payload.get("changes")
-        if not isinstance(changes, dict) or not isinstance(changes.get("eligibility"), dict):
+        if not isinstance(changes, dict):
             continue
-        results = changes["eligibility"].get("to")
-        if not isinstance(results, list):
+        checked = [key for key in _ELIGIBILITY_KEYS if isinstance(changes.get(key), dict)]
+        for key in checked:
+            standing[key] = changes[key].get("to")
+        results = standing.get("eligibility")
+        if not ({"eligibility", "eligibility_checked_on"} & set(checked)) or not isinstance(results, list):
             continue
-
-        def after(key: str, changes: dict[str, Any] = changes) -> Any:
-            change = changes.get(key)
-            return change.get("to") if isinstance(change, dict) else None
-
+        shown = [r for r in results if isinstance(r, dict)]
+        eligible = standing.get("eligible")
+        if not isinstance(eligible, bool) and shown and all(isinstance(r.get("passed"), bool) for r in shown):
+            eligible = all(r["passed"] for r in shown)
+        checked_on = standing.get("eligibility_checked_on")
         snapshots.append(
             EligibilitySnapshot(
                 decided_dt=entry.event.occurred_dt,
                 actor_name=entry.actor_full_name or entry.event.actor_name,
-                eligible=after("eligible"),
-                checked_on=after("eligibility_checked_on"),
-                results=[r for r in results if isinstance(r, dict)],
+                eligible=eligible if isinstance(eligible, bool) else None,
+                checked_on=checked_on if isinstance(checked_on, str) else None,
+                results=shown,
             )
         )
     return snapshots
+
+
+# The data an eligibility check writes (workflows/appointment/hooks.py, workflows/rotation/hooks.py).
+_ELIGIBILITY_KEYS = ("eligibility", "eligible", "eligibility_checked_on")
 
 
 # -- a cadre ----------------------------------------------------------------------------------------------------
