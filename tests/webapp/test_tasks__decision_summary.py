@@ -101,6 +101,12 @@ def test_the_head_deciding_an_appointment_reads_its_summary_and_no_raw_key(
     # The key cadres' opinion is told as advice, the final vote as a choice (decision 0131).
     assert "Ý kiến gửi kèm hồ sơ, không quyết định việc lựa chọn" in lines[2][0]
     assert "Có người đạt" in lines[3][0] and "Có người đạt" not in lines[2][0]
+    # Each candidate's own result follows their share, not only the ballot's outcome after the last one.
+    assert "Trần Văn Hùng: 7/7 (100,00%) — trúng cử" in lines[3][0]
+    assert "Trần Văn Hùng: 7/7 (100,00%) — đã ghi nhận ý kiến" in lines[2][0]
+    # Each candidate's own result follows their share, not only the ballot's outcome after the last one.
+    assert "Trần Văn Hùng: 7/7 (100,00%) — trúng cử" in lines[3][0]
+    assert "Trần Văn Hùng: 7/7 (100,00%) — đã ghi nhận ý kiến" in lines[2][0]
     assert client.get(lines[0][1]).status_code == 200  # the head reads the minutes the summary links to
     # The documents received by their names; no key, no routing field, no technical block for the head.
     shown = _shown_text(page)

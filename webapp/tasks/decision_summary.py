@@ -12,12 +12,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from flask import url_for
 
 from webapp.ballots.views import OUTCOME_LABELS
 from webapp.ballots.wording import result_text
 from webapp.extensions import db
+from webapp.i18n import tally_results
 from webapp.rotation.summary import CURRENT_POST, DURATION, SIGNALS, rotation_items
 from workflows import ballots
 from workflows.appointment.steps import result_rows
@@ -124,6 +126,18 @@ def decision_summary(view: TaskView, items: list[DataItem], reader: User) -> Dec
     return DecisionSummary(picked, _ballots(view, reader))
 
 
+def _each_with_its_result(tally: dict[str, Any], names: dict[str, str]) -> str:
+    """Each candidate's share followed by their own result ("A: 3/3 (100,00%) — trúng cử; B: 0/3 (0,00%) — không
+    trúng cử"): the ballot's outcome after the last share read as if it were the last candidate's."""
+    results = tally_results(tally)
+    keys = [str(c.get("key")) for c in tally.get("candidates") or []]
+    rows = result_rows(tally, names)
+    return "; ".join(
+        result_text([row]) + (f" — {results[key]}" if key in results else "")
+        for row, key in zip(rows, keys, strict=True)
+    )
+
+
 def _ballots(view: TaskView, reader: User) -> list[BallotResult]:
     """The instance's counted boxes in the order they were opened, each one the reader may read the minutes of (§7:
     the minutes go to the competent authority; a member of a conference reads none here)."""
@@ -137,7 +151,7 @@ def _ballots(view: TaskView, reader: User) -> list[BallotResult]:
             BallotResult(
                 step_name=view.definition.step_name(tally.step_key),
                 closed_dt=tally.closed_dt,
-                result=result_text(result_rows(tally.tally, tally.candidate_names)),
+                result=_each_with_its_result(tally.tally, tally.candidate_names),
                 outcome=str(OUTCOME_LABELS[outcome]) if outcome in OUTCOME_LABELS else "",
                 minutes_url=url_for("ballots.minutes", box_id=tally.box_id),
             )
