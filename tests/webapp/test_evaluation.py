@@ -16,6 +16,7 @@ from typing import Any
 import openpyxl
 import pytest
 from flask import Flask
+from lxml import html as lxml_html
 from sqlalchemy import func, select
 
 from tests.fixtures.app import AuthActions
@@ -257,6 +258,22 @@ def test_bad_self_assessments_are_refused_at_the_field(
     assert _task(driver, "CB0001", "self_assessment").id == task.id  # still open: nothing advanced
     with driver.session_factory() as s:
         assert s.scalar(select(func.count(EvaluationResult.id))) == 0
+
+
+def test_a_stale_tab_gives_numbers_back_as_they_were_typed(app: Flask, auth: AuthActions, client, driver) -> None:
+    """The page of a self-assessment already sent: the numbers to copy read as written ("10", "9,5"), not as the
+    form's fields hold them ("10.0", "9.5")."""
+    auth.login("personnel1")
+    assert _open(auth).status_code == 302
+    _switch(auth, "officer1")
+    task = _task(driver, "CB0001", "self_assessment")
+    token = auth.csrf_token(f"/tasks/{task.id}")
+    assert auth.post(f"/tasks/{task.id}", _self_assessment(), page=f"/tasks/{task.id}").status_code == 302
+    stale = client.post(f"/tasks/{task.id}", data={**_self_assessment(criteria_competence="9,5"), "csrf_token": token})
+    assert stale.status_code == 409
+    typed = lxml_html.fromstring(stale.get_data(as_text=True)).xpath('//section[@class="entered"]//textarea/text()')
+    assert "10" in typed and "9,5" in typed
+    assert not [text for text in typed if text.endswith(".0") or text == "9.5"], typed
 
 
 def test_a_cell_error_lands_on_the_row_as_sent_when_blank_rows_are_skipped(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import hashlib
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -401,6 +402,9 @@ def _entered_text(field: Any, value: Any) -> str:
         return ""
     if value is True:
         return _("Yes")
+    raw = getattr(field, "raw_data", None)
+    if isinstance(value, int | float | Decimal) and raw and isinstance(raw[0], str) and raw[0].strip():
+        return raw[0].strip()  # a number as it was typed ("40"), not as the field holds it ("40.0")
     if getattr(field, "options", None) is not None and hasattr(field, "boxes"):  # a checklist: what was ticked
         return "; ".join(label for _value, label, ticked in field.boxes() if ticked)
     labels: dict[str, str] = {}
