@@ -1,7 +1,8 @@
 """The eligibility preview the start pages share (the appointment's, decision 0070, and the rotation's, 0096): each
 rule's result as a row — met, not met or unknown (the registry lacks a fact the rule needs) — with what the personnel
-officer can do about it; and the flash naming the rules not met when the procedure is started anyway, worded as the
-preview words them."""
+officer can do about it; the flash naming the rules not met when the procedure is started anyway, worded as the
+preview words them; and the lines naming the rules that refuse a start certain to stop at the eligibility check
+(decision 0136: a rule not met that nobody there may set aside — none of the appointment's, some of the rotation's)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from webapp.i18n import data_value
+from workflows.errors import N_
 from workflows.rules.appointment import RuleResult
 
 PASSED, FAILED, UNKNOWN = "passed", "failed", "unknown"
@@ -29,6 +31,7 @@ class PreviewRow:
     result: RuleResult
     status: str  # PASSED, FAILED or UNKNOWN
     to_fix: str  # empty when met
+    is_blocking: bool = False  # not met, and the procedure would stop at the eligibility check: it cannot start
 
 
 def status_of(result: RuleResult) -> str:
@@ -38,20 +41,38 @@ def status_of(result: RuleResult) -> str:
 
 
 def preview_rows(
-    results: Iterable[RuleResult], advice: Mapping[tuple[str, str], object], exceptable: Container[str]
+    results: Iterable[RuleResult],
+    advice: Mapping[tuple[str, str], object],
+    *,
+    exceptable: Container[str],
+    stopping: Container[str],
 ) -> list[PreviewRow]:
     """`advice` by (rule, status): where the remedy lies (the finding already says the numbers and dates);
-    `exceptable`: the rules the competent authority may set aside, which the advice then says."""
+    `exceptable`: the rules the competent authority may set aside, which the advice then says; `stopping`: the
+    rules whose failure stops the procedure at the eligibility check whatever is decided there, which the advice
+    says too — a failed one blocks the start. A rule in neither (met by a decision the check records) has its
+    advice alone."""
     rows = []
     for result in results:
         status = status_of(result)
         to_fix = ""
         if status != PASSED:
-            exception = _EXCEPTION if result.rule in exceptable else _NO_EXCEPTION
+            exception = _EXCEPTION if result.rule in exceptable else _NO_EXCEPTION if result.rule in stopping else ""
             remedy = advice.get((result.rule, status))
-            to_fix = f"{remedy} {exception}" if remedy else str(exception)
-        rows.append(PreviewRow(result, status, to_fix))
+            to_fix = " ".join(str(part) for part in (remedy, exception) if part)
+        is_blocking = status == FAILED and result.rule in stopping and result.rule not in exceptable
+        rows.append(PreviewRow(result, status, to_fix, is_blocking))
     return rows
+
+
+# The same words as the service's refusal (workflows/rotation/service.py NOT_MET), the rule named for the reader.
+_NOT_MET = N_("%(rule)s not met: %(finding)s (%(source)s).")
+
+
+def blocking_lines(blocked: Iterable[RuleResult]) -> list[str]:
+    """A start refused as certain to stop (decision 0136): each rule that refuses it by its name, with the finding
+    (why) and its legal basis — the words the service's refusal uses, the rule named as the preview names it."""
+    return [_(_NOT_MET, rule=str(data_value(r.rule, "rule")), finding=r.message, source=r.source) for r in blocked]
 
 
 def warn_of_unmet_rules(results: Iterable[RuleResult] | None) -> None:

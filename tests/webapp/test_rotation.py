@@ -7,6 +7,7 @@ a clear message and change nothing."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,8 @@ from workflows.registry.records import (
     add_position,
     create_cadre,
     local_today,
+    record_evaluation,
+    update_cadre,
 )
 from workflows.rules.retirement import add_months
 from workflows.states import InstanceStatus
@@ -98,7 +101,11 @@ def _instance_id(response: Any) -> int:
     return int(match.group(1))
 
 
-def _through_eligibility(auth: AuthActions, driver: WorkflowDriver, world: dict, code: str) -> int:
+def _through_eligibility(
+    auth: AuthActions, driver: WorkflowDriver, world: dict, code: str, before_check: Callable[[], None] = lambda: None
+) -> int:
+    """Started on the page, planned, approved, proposed and checked; `before_check` changes the registry before the
+    step "Thẩm định"."""
     _as(auth, "personnel1")
     started = _start(auth, world, code)
     _ok(started)
@@ -113,6 +120,7 @@ def _through_eligibility(auth: AuthActions, driver: WorkflowDriver, world: dict,
     _ok(_submit(auth, driver, instance_id, "plan", "personnel1", plan))
     _ok(_submit(auth, driver, instance_id, "plan_approval", "leader1", {"plan_decision": "approve"}))
     _ok(_submit(auth, driver, instance_id, "propose", "personnel1", {"proposal_summary": "Đề xuất theo kế hoạch"}))
+    before_check()
     _ok(_submit(auth, driver, instance_id, "eligibility", "personnel1", {}))
     return instance_id
 
@@ -238,20 +246,41 @@ def test_a_provincial_officer_rotated_to_chair_a_commune_through_http(
     _verified(session_factory)
 
 
+def _made_local(session_factory: sessionmaker[Session], world: dict[str, Any]) -> None:
+    """The officer's hometown corrected to X001 after the start: a local person there."""
+    with session_factory() as s, transaction(s):
+        cadre = s.scalars(select(Cadre).where(Cadre.code == OFFICER)).one()
+        update_cadre(s, None, cadre, {"hometown_unit_id": world["x001"]})
+
+
+def _regraded_weak(session_factory: sessionmaker[Session], world: dict[str, Any]) -> None:
+    """Last year's grade of the officer corrected to KHTNV after the start."""
+    with session_factory() as s, transaction(s):
+        cadre = s.scalars(select(Cadre).where(Cadre.code == OFFICER)).one()
+        record_evaluation(s, None, cadre, period_kind="year", period=str(local_today().year - 1), grade="KHTNV")
+
+
 @pytest.mark.parametrize(
-    ("code", "failed", "words"),
-    [(LOCAL, "non_local", "là người địa phương"), (WEAK, "commune_key_post_capability", "Không hoàn thành")],
+    ("change", "failed", "words"),
+    [
+        (_made_local, "non_local", "là người địa phương"),
+        (_regraded_weak, "commune_key_post_capability", "Không hoàn thành"),
+    ],
 )
-def test_a_local_or_weak_cadre_is_refused_with_the_rule_that_failed(
+def test_a_rule_failing_by_the_eligibility_check_stops_the_rotation_there(
     auth: AuthActions,
     driver: WorkflowDriver,
     session_factory: sessionmaker[Session],
     world: dict[str, Any],
-    code: str,
+    change: Any,
     failed: str,
     words: str,
 ) -> None:
-    instance_id = _through_eligibility(auth, driver, world, code)
+    """The start refuses a cadre who fails such a rule (decision 0136), but the check runs on the registry as it
+    stands then: a record corrected after the start still stops the rotation at the step "Thẩm định"."""
+    instance_id = _through_eligibility(
+        auth, driver, world, OFFICER, before_check=lambda: change(session_factory, world)
+    )
     data = _data(driver, instance_id)
     assert data["eligible"] is False and data["eligibility_failed"] == [failed]
     assert words.lower() in next(r["message"] for r in data["eligibility"] if r["rule"] == failed).lower()
@@ -295,8 +324,9 @@ def test_the_start_page_checks_the_conditions_up_front(
     auth: AuthActions, driver: WorkflowDriver, world: dict[str, Any], code: str, failed: set[str]
 ) -> None:
     """The user journey: the officer sees which rules pass or fail for the person, with each rule's source, before
-    starting, not at the step "Thẩm định". Checking starts nothing; starting anyway is allowed (setting a rule
-    aside is the competent authority's) and the flash names the rules not met."""
+    starting, not at the step "Thẩm định". Checking starts nothing. Neither provincial rule is the competent
+    authority's to set aside: a cadre failing one cannot be started (decision 0136), and the check's header says so
+    rather than "you may still start"."""
     _as(auth, "personnel1")
     checked = _check(auth, world, code)
     assert checked.status_code == 200
@@ -318,12 +348,32 @@ def test_the_start_page_checks_the_conditions_up_front(
         assert "quê quán" in to_do["non_local"]
     assert "QĐ 65-QĐ/TW" in rows[0].xpath("string(td[4])") and "NĐ 170/2025" in rows[6].xpath("string(td[4])")
     assert "Không là người địa phương nơi đến" in page.text_content()  # the rule's name, not its code
+    (header,) = page.xpath('//section[contains(@class, "eligibility-preview")]/div[contains(@class, "flash")]')
+    header_text = " ".join(header.text_content().split())
+    if failed:
+        assert "Không thể bắt đầu" in header_text and "Vẫn có thể bắt đầu" not in header_text, header_text
+        assert "error" in header.get("class")
+    else:
+        assert header_text == "Đạt tất cả điều kiện."
     with driver.session_factory() as s:
         assert s.scalar(select(func.count()).select_from(ProcessInstance)) == 0
     started = _start(auth, world, code)
-    _ok(started)
-    shown = auth.client.get(started.headers["Location"]).get_data(as_text=True)
-    assert ("Chưa đạt điều kiện" in shown) == bool(failed)
+    if not failed:
+        _ok(started)
+        shown = auth.client.get(started.headers["Location"]).get_data(as_text=True)
+        assert "Chưa đạt điều kiện" not in shown
+        return
+    # Refused: the form kept, each rule named with why, the table beside, nothing written.
+    assert started.status_code == 422
+    refused = _doc(started)
+    alerts = [" ".join(a.text_content().split()) for a in refused.xpath('//div[@role="alert"]')]
+    assert alerts[0].startswith("Không thể bắt đầu luân chuyển") and alerts[0].endswith("Chưa có gì được lưu."), alerts
+    (name,) = [str(refused.xpath(f'string(//tr[@data-rule="{rule}"]/td[1])')) for rule in failed]
+    assert any(line.startswith(f"Chưa đạt “{name}”: ") for line in alerts[1:]), alerts
+    assert refused.xpath('//input[@name="cadre"]/@value') == [code]
+    assert refused.xpath('//section[contains(@class, "eligibility-preview")]//tr[@data-status="failed"]')
+    with driver.session_factory() as s:
+        assert s.scalar(select(func.count()).select_from(ProcessInstance)) == 0
 
 
 def test_checking_a_choice_the_rules_cannot_run_on_says_what_to_put_right(
@@ -615,6 +665,22 @@ def test_cli_starts_a_rotation_and_refuses_a_short_one(
             world["x001"],
             f"{OFFICER}/1",
         )
+
+
+def test_the_shell_refuses_a_rotation_certain_to_stop_as_the_page_does(
+    runner: Any, session_factory: sessionmaker[Session], world: dict[str, Any]
+) -> None:
+    """Decision 0136: the refusal is the service's, so `canbo rotation start` refuses it too, naming the rule."""
+    starts, ends = _period()
+    before = _written(session_factory)
+    result = runner.invoke(args=[
+        "rotation", "start", LOCAL, "--to-unit", str(world["x001"]), "--position", str(world["post"]),
+        "--starts-on", starts.isoformat(), "--ends-on", ends.isoformat(), "--purpose", "training", "--as", "personnel1",
+    ])  # fmt: skip
+    assert result.exit_code == 1, result.output
+    assert "cannot be started" in result.output and "non_local not met" in result.output, result.output
+    assert "là người địa phương" in result.output and "Traceback" not in result.output
+    assert _written(session_factory) == before
 
 
 @pytest.mark.parametrize("unit", ["²", "99999999999999999999", "１"])

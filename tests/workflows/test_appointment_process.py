@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.fixtures.appointment import (
@@ -35,6 +35,7 @@ from tests.fixtures.inspection import assert_every_export_verifies
 from tests.fixtures.workflow_helpers import WorkflowDriver
 from workflows import ballots, clock
 from workflows.appointment import PROCESS_ID
+from workflows.appointment import hooks as appointment_hooks
 from workflows.appointment.service import (
     start_appointment,
     start_due_reappointments,
@@ -59,9 +60,10 @@ from workflows.registry.records import (
     local_today,
     remove_planning_entry,
 )
-from workflows.rules.appointment import REAPPOINTMENT_RULES, AppointmentPolicy
+from workflows.rules.appointment import DEFAULT_POLICY, REAPPOINTMENT_RULES, AppointmentPolicy
 from workflows.rules.ballots import CandidateCount, tally
 from workflows.rules.planning import RULE_TITLES_PER_CADRE, check_nomination
+from workflows.rules.retirement import add_months, retirement_date
 from workflows.rules.workdays import DEFAULT_CALENDAR
 from workflows.states import InstanceStatus
 from workflows.timers import run_due_timers
@@ -194,8 +196,17 @@ def _appoint(
     driver: WorkflowDriver, session_factory: sessionmaker[Session], world: dict[str, Any], effective: date
 ) -> int:
     """The nominee through the whole internal-source procedure, every ballot unanimous, to an approved decision."""
-    members = world["members"]
     instance_id = start(session_factory, driver.engine, world["post_id"])
+    _to_decision(driver, session_factory, world, instance_id)
+    _decide(driver, instance_id, effective)
+    return instance_id
+
+
+def _to_decision(
+    driver: WorkflowDriver, session_factory: sessionmaker[Session], world: dict[str, Any], instance_id: int
+) -> None:
+    """An internal-source procedure from its start to its submission, every ballot unanimous."""
+    members = world["members"]
     _to_policy(driver, instance_id)
     _complete(driver, instance_id, "step1_conference", "personnel1", {"held_on": today_text(), "minutes_summary": "x"})
     for step in ("ballot_step2", "ballot_step3", "ballot_step4", "ballot_step5"):
@@ -203,8 +214,6 @@ def _appoint(
             _clearances_and_final_check(driver, instance_id)
         run_ballot(session_factory, driver.engine, instance_id, members, _everyone_votes(members, YES))
         _complete(driver, instance_id, step, "personnel1")
-    _decide(driver, instance_id, effective)
-    return instance_id
 
 
 def _commune_title(session_factory: sessionmaker[Session], title: str, code: str) -> int:
@@ -1035,3 +1044,114 @@ def test_an_appointment_running_on_a_version_without_step_deadlines_goes_on_as_i
     started = start(session_factory, driver.engine, world["post_id"], code=OUTSIDER, source="external")
     assert driver.version_of(started) == new
     assert driver.task(started, "eligibility_policy").due_dt is not None
+
+
+# -- the days recorded at the steps (decision 0136) ---------------------------------------------------------------
+
+DAYS_AGO = 10
+
+
+def _started_days_ago(
+    session_factory: sessionmaker[Session],
+    driver: WorkflowDriver,
+    world: dict[str, Any],
+    code: str = NOMINEE,
+    source: str = "internal",
+    policy: AppointmentPolicy = DEFAULT_POLICY,
+) -> tuple[int, date]:
+    """An appointment started `DAYS_AGO` days ago, and that day; the steps after it run today."""
+    with clock.frozen(datetime.now(UTC) - timedelta(days=DAYS_AGO)), session_factory() as s, transaction(s):
+        started = local_today()
+        instance = start_appointment(
+            s, driver.engine, actor=user(s, "personnel1"), cadre_code=code, position_id=world["post_id"],
+            source=source, policy=policy,
+        )  # fmt: skip
+    return instance.id, started
+
+
+@pytest.mark.parametrize(
+    ("code", "source", "step"),
+    [(NOMINEE, "internal", "step1_conference"), (OUTSIDER, "external", "ext_consult_receiving")],
+)
+def test_a_conference_is_held_on_a_day_of_the_procedure(
+    driver: WorkflowDriver, session_factory: sessionmaker[Session], world: dict[str, Any], code: str, source: str,
+    step: str,
+) -> None:  # fmt: skip
+    """ "2020-01-01" was accepted for a procedure started years later: the minutes' day is from its start to today."""
+    instance_id, started = _started_days_ago(session_factory, driver, world, code, source)
+    _to_policy(driver, instance_id)
+    task = driver.task(instance_id, step)
+    for day, words in (
+        (date(2020, 1, 1), f"before the procedure started ({started:%d/%m/%Y})"),
+        (started - timedelta(days=1), f"before the procedure started ({started:%d/%m/%Y})"),
+        (local_today() + timedelta(days=1), "cannot be in the future"),
+    ):
+        with pytest.raises(Invalid) as refused:
+            driver.complete("personnel1", task.id, {"held_on": day.isoformat(), "minutes_summary": "x"})
+        (problem,) = refused.value.problems
+        assert problem.field == "held_on" and words in problem.explained
+    assert driver.task(instance_id, step).id == task.id
+    driver.complete("personnel1", task.id, {"held_on": started.isoformat(), "minutes_summary": "x"})
+    assert _data(driver, instance_id)["held_on"] == started.isoformat()
+
+
+def test_a_decision_takes_effect_from_the_procedures_start_to_the_months_the_settings_allow(
+    driver: WorkflowDriver, session_factory: sessionmaker[Session], world: dict[str, Any]
+) -> None:
+    """ "2019-01-01" was accepted and written to the record with a term already over; a year typed 2062 for 2026 would
+    be too. The window ahead is a setting ([U]): 2 months here."""
+    policy = AppointmentPolicy(decision_effective_within_months=2)
+    instance_id, started = _started_days_ago(session_factory, driver, world, policy=policy)
+    _to_decision(driver, session_factory, world, instance_id)
+    _complete(driver, instance_id, "submission", "personnel1", {"submission_summary": "Tờ trình bổ nhiệm"})
+    task = driver.task(instance_id, "decision")
+    last = add_months(local_today(), 2)
+    for day, words in (
+        (date(2019, 1, 1), f"before the procedure started ({started:%d/%m/%Y})"),
+        (started - timedelta(days=1), f"before the procedure started ({started:%d/%m/%Y})"),
+        (last + timedelta(days=1), f"more than 2 months from today (after {last:%d/%m/%Y})"),
+    ):
+        approve = {"final_decision": "approve", "decision_number": "12/QĐ-UBND", "effective_on": day.isoformat()}
+        with pytest.raises(Invalid) as refused:
+            driver.complete("leader1", task.id, approve)
+        (problem,) = refused.value.problems
+        assert problem.field == "effective_on" and words in problem.explained
+    with session_factory() as s:
+        assert s.scalars(select(CadrePosition).where(CadrePosition.position_id == world["post_id"])).all() == []
+    # Taking effect on the day it started: the term is written as it began.
+    approve = {"final_decision": "approve", "decision_number": "12/QĐ-UBND", "effective_on": started.isoformat()}
+    driver.complete("leader1", task.id, approve)
+    with session_factory() as s:
+        held = s.scalars(select(CadrePosition).where(CadrePosition.position_id == world["post_id"])).one()
+        assert held.started_on == started
+
+
+# -- the retirement date the decision's term stops at --------------------------------------------------------------
+
+
+def test_a_cadre_stored_without_a_retirement_date_still_has_the_term_stop_at_retirement(
+    driver: WorkflowDriver, session_factory: sessionmaker[Session], world: dict[str, Any]
+) -> None:
+    """A record stored before retirement dates were (or the demo's logins before they had one): the start computes it
+    from the birth date and gender, as the re-appointment's age rule does, so the decision's term near retirement
+    runs to it (NĐ 138 Điều 49) instead of silently running 5 years."""
+    born = date(local_today().year - 60, 1, 15)  # retires in about two years
+    with session_factory() as s, transaction(s):
+        s.execute(update(Cadre).where(Cadre.code == NOMINEE).values(birth_date=born, retirement_date=None))
+    instance_id = start(session_factory, driver.engine, world["post_id"])
+    retires = retirement_date(born, "male")
+    data = _data(driver, instance_id)
+    assert data["retirement_date"] == retires.isoformat()
+    today = local_today()
+    approve = {"final_decision": "approve", "decision_number": "5/QĐ-UBND", "effective_on": today.isoformat()}
+    with session_factory() as s:
+        decided = appointment_hooks.decision(s, approve, data, frozenset())
+    assert decided["term_ends_on"] == (retires - timedelta(days=1)).isoformat()
+
+
+def test_without_a_birth_date_nor_a_stored_one_the_retirement_date_stays_unknown(
+    driver: WorkflowDriver, session_factory: sessionmaker[Session], world: dict[str, Any]
+) -> None:
+    with session_factory() as s, transaction(s):
+        s.execute(update(Cadre).where(Cadre.code == NOMINEE).values(birth_date=None, retirement_date=None))
+    assert _data(driver, start(session_factory, driver.engine, world["post_id"]))["retirement_date"] is None

@@ -423,6 +423,10 @@ def test_policy_defaults_round_trip_and_overrides() -> None:
     assert DEFAULT_POLICY.discipline_wait_months == {"khien_trach": 24, "canh_cao": 36, "cach_chuc": 60}
     assert DEFAULT_POLICY.min_months_in_post == 24
     assert DEFAULT_POLICY.min_months_to_retirement == 60
+    assert DEFAULT_POLICY.decision_effective_within_months == 12  # [U], decision 0136
+    assert (
+        AppointmentPolicy.from_mapping({"decision_effective_within_months": 60}).decision_effective_within_months == 60
+    )
     custom = AppointmentPolicy.from_mapping(
         {"min_annual_grade": "HTTNV", "title_ranks": {"x": 3}, "discipline_wait_months": {"canh_cao": 30}}
     )
@@ -452,6 +456,9 @@ def test_policy_defaults_round_trip_and_overrides() -> None:
         ({"confidence_dismissal_from": [3, 2]}, ["confidence_dismissal_from"]),
         ({"confidence_low_above": [2, 3], "confidence_dismissal_from": [1, 2]}, ["confidence_dismissal_from"]),
         ({"min_months_in_post": "x", "term_years": 11}, ["min_months_in_post", "term_years"]),
+        ({"decision_effective_within_months": 0}, ["decision_effective_within_months"]),
+        ({"decision_effective_within_months": 61}, ["decision_effective_within_months"]),
+        ({"decision_effective_within_months": "12"}, ["decision_effective_within_months"]),
     ],
 )
 def test_bad_policy_is_refused_with_every_problem(values: dict[str, Any], fields: list[str]) -> None:

@@ -373,6 +373,18 @@ def test_load_demo_stays_small_unless_asked(session_factory: sessionmaker[Sessio
         _load(session_factory, cadres=-1)
 
 
+def test_the_login_cadres_have_their_retirement_date(session_factory: sessionmaker[Session]) -> None:
+    """As the registry sets it on create (records.py): the appointment's term stops at it (NĐ 138 Điều 49)."""
+    with session_factory() as s:
+        load_demo(s)
+        s.commit()
+        cadres = s.scalars(select(Cadre).where(Cadre.code.in_([x.cadre_code for x in LOGINS if x.cadre_code]))).all()
+    assert len(cadres) == len([x for x in LOGINS if x.cadre_code])
+    for cadre in cadres:
+        assert cadre.birth_date is not None and cadre.gender is not None
+        assert cadre.retirement_date == retirement_date(cadre.birth_date, cadre.gender), cadre.code
+
+
 def test_a_later_load_leaves_a_month_opened_as_a_procedure_to_that_procedure(
     session_factory: sessionmaker[Session], process_engine: ProcessEngine, demo_users: dict[str, User]
 ) -> None:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tests.fixtures.ballots import user
 from tests.fixtures.inspection import assert_every_export_verifies
-from tests.fixtures.rotation import BOARD, OFFICER, setup_rotation
+from tests.fixtures.rotation import BOARD, LOCAL, OFFICER, WEAK, setup_rotation
 from tests.fixtures.statements import statements_sent
 from tests.fixtures.workflow_helpers import WorkflowDriver
 from workflows import ballots, clock
@@ -25,8 +25,9 @@ from workflows.errors import Invalid
 from workflows.models import AuditEvent, ProcessInstance
 from workflows.registry.models import Cadre, CadrePosition, RotationRecord
 from workflows.registry.records import end_position, local_today
+from workflows.rotation import hooks as rotation_hooks
 from workflows.rotation.ballots import ROTATION_BALLOTS
-from workflows.rotation.service import RotationRequest, start_rotation
+from workflows.rotation.service import CERTAIN_TO_STOP, RotationRequest, start_rotation
 from workflows.rules.retirement import add_months
 from workflows.states import InstanceStatus
 from workflows.timers import run_due_timers
@@ -37,11 +38,11 @@ def world(driver: WorkflowDriver, session_factory: sessionmaker[Session]) -> dic
     return setup_rotation(session_factory)
 
 
-def _start(driver: WorkflowDriver, world: dict[str, Any], code: str = OFFICER) -> int:
+def _start(driver: WorkflowDriver, world: dict[str, Any], code: str = OFFICER, months: int = 36) -> int:
     starts = local_today()
     with driver.session_factory() as s, transaction(s):
         request = RotationRequest(
-            code, world["x001"], world["post"], starts, add_months(starts, 36) - timedelta(1), "training"
+            code, world["x001"], world["post"], starts, add_months(starts, months) - timedelta(1), "training"
         )
         return start_rotation(s, driver.engine, actor=user(s, "personnel1"), request=request).id
 
@@ -52,7 +53,10 @@ def _do(driver: WorkflowDriver, instance_id: int, key: str, username: str, data:
 
 def _proposed(driver: WorkflowDriver, world: dict[str, Any], code: str = OFFICER) -> int:
     """A rotation planned, approved and proposed: its eligibility check is next."""
-    instance_id = _start(driver, world, code)
+    return _planned(driver, _start(driver, world, code))
+
+
+def _planned(driver: WorkflowDriver, instance_id: int) -> int:
     _do(driver, instance_id, "plan", "personnel1", {
         "plan_reference": "KH-02", "plan_count": 1, "plan_needs": "Đào tạo", "plan_posts_places": "Xã An Phú",
         "expected_placement": "Trở về",
@@ -237,3 +241,110 @@ def test_the_sending_units_consultation_goes_to_the_cadres_unit_read_with_the_lo
     assert (consultation.candidate_role, consultation.candidate_unit_id) == ("head", cadre_unit)
     flat = [" ".join(statement.split()) for statement in sent.statements]
     assert not any(statement.startswith("SELECT cadres.unit_id FROM cadres") for statement in flat), str(sent)
+
+
+# -- the start refused when certain to stop (decision 0136) --------------------------------------------------------
+
+
+def _written(session_factory: sessionmaker[Session]) -> tuple[int, int]:
+    with session_factory() as s:
+        return (
+            s.scalar(select(func.count()).select_from(ProcessInstance)) or 0,
+            s.scalar(select(func.count()).select_from(AuditEvent)) or 0,
+        )
+
+
+@pytest.mark.parametrize(("code", "rule"), [(LOCAL, "non_local"), (WEAK, "commune_key_post_capability")])
+def test_a_start_certain_to_stop_at_the_eligibility_check_is_refused_and_nothing_written(
+    driver: WorkflowDriver, session_factory: sessionmaker[Session], world: dict[str, Any], code: str, rule: str
+) -> None:
+    """Neither provincial rule is the competent authority's to set aside: the rotation would end "Dừng: không đủ
+    điều kiện" at the step "Thẩm định", so it is not started — from the page, the shell or here alike."""
+    before = _written(session_factory)
+    with pytest.raises(Invalid) as refused:
+        _start(driver, world, code)
+    assert refused.value.message == CERTAIN_TO_STOP
+    (problem,) = refused.value.problems
+    assert problem.message_args["rule"] == rule and problem.message_args["finding"] and problem.field is None
+    assert _written(session_factory) == before
+
+
+def test_a_rule_the_competent_authority_may_set_aside_does_not_refuse_the_start(
+    driver: WorkflowDriver, session_factory: sessionmaker[Session], world: dict[str, Any]
+) -> None:
+    _without_a_leadership_post(session_factory)  # a higher post: "equivalent_post" fails, the authority may allow it
+    assert driver.instance(_start(driver, world)).status == InstanceStatus.RUNNING
+
+
+# -- the days recorded at the steps (decision 0136) ---------------------------------------------------------------
+
+
+def _started_days_ago(driver: WorkflowDriver, world: dict[str, Any], days: int) -> int:
+    """A rotation started `days` ago (its first day then, 48 months long: a decision taking effect later still leaves
+    the 36 months), to its eligibility check: the steps after it run today."""
+    with clock.frozen(datetime.now(UTC) - timedelta(days=days)):
+        instance_id = _start(driver, world, months=48)
+    _do(driver, _planned(driver, instance_id), "eligibility", "personnel1")
+    return instance_id
+
+
+def test_the_meeting_with_the_cadre_is_on_a_day_of_the_procedure(
+    driver: WorkflowDriver, session_factory: sessionmaker[Session], world: dict[str, Any]
+) -> None:
+    instance_id = _started_days_ago(driver, world, 10)
+    started = local_today() - timedelta(days=10)
+    task = driver.task(instance_id, "meet_cadre")
+    meeting = {"cadre_agrees": "agree", "cadre_opinion": "Đồng ý"}
+    for day, words in (
+        (started - timedelta(days=1), f"before the procedure started ({started:%d/%m/%Y})"),
+        (local_today() + timedelta(days=1), "cannot be in the future"),
+    ):
+        with pytest.raises(Invalid) as refused:
+            driver.complete("personnel1", task.id, {**meeting, "met_on": day.isoformat()})
+        (problem,) = refused.value.problems
+        assert problem.field == "met_on" and words in problem.explained
+    driver.complete("personnel1", task.id, {**meeting, "met_on": started.isoformat()})
+    assert _data(driver, instance_id)["met_on"] == started.isoformat()
+
+
+def test_the_arrival_is_not_before_the_procedure_started_nor_before_the_decision_took_effect(
+    driver: WorkflowDriver, session_factory: sessionmaker[Session], world: dict[str, Any]
+) -> None:
+    instance_id = _started_days_ago(driver, world, 10)
+    started = local_today() - timedelta(days=10)
+    _consulted(driver, instance_id)
+    _vote(driver, instance_id, dict.fromkeys(BOARD, "yes"))
+    _do(driver, instance_id, "ballot_collective", "personnel1")
+    effective = local_today() - timedelta(days=3)
+    _do(driver, instance_id, "decision", "leader1",
+        {"final_decision": "approve", "decision_number": "9", "effective_on": effective.isoformat()})  # fmt: skip
+    _do(driver, instance_id, "handover", "headsnv", {"handover_on": effective.isoformat(), "handover_note": "Xong"})
+    task = driver.task(instance_id, "arrival")
+    for day, words in (
+        (started - timedelta(days=1), f"before the decision took effect ({effective:%d/%m/%Y})"),
+        (effective - timedelta(days=1), f"before the decision took effect ({effective:%d/%m/%Y})"),
+        (local_today() + timedelta(days=1), "cannot be in the future"),
+    ):
+        with pytest.raises(Invalid) as refused:
+            driver.complete("head1", task.id, {"arrived_on": day.isoformat(), "assigned_work": "Phụ trách chung"})
+        (problem,) = refused.value.problems
+        assert problem.field == "arrived_on" and words in problem.explained
+    with session_factory() as s:  # refused: the cadre has not moved
+        assert s.scalars(select(Cadre.unit_id).where(Cadre.code == OFFICER)).one() == world["snv"]
+    _do(driver, instance_id, "arrival", "head1", {"arrived_on": effective.isoformat(), "assigned_work": "Phụ trách"})
+    with session_factory() as s:
+        assert s.scalars(select(Cadre.unit_id).where(Cadre.code == OFFICER)).one() == world["x001"]
+
+
+def test_without_a_decision_day_the_arrival_is_not_before_the_procedure_started(
+    session: Session, driver: WorkflowDriver, world: dict[str, Any]
+) -> None:
+    """A rotation recorded before the decision's day was kept (or data without it): the procedure's start bounds it."""
+    instance_id = _started_days_ago(driver, world, 10)
+    started = local_today() - timedelta(days=10)
+    data = {**_data(driver, instance_id)}
+    data.pop("effective_on", None)
+    with pytest.raises(Invalid) as refused:
+        rotation_hooks.arrival(session, {"arrived_on": (started - timedelta(days=1)).isoformat()}, data, frozenset())
+    (problem,) = refused.value.problems
+    assert f"before the procedure started ({started:%d/%m/%Y})" in problem.explained

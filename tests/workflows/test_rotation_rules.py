@@ -31,6 +31,8 @@ from workflows.rules.rotation import (
     near_today,
     period_problems,
     rotation_months,
+    start_blockers,
+    stopping_rules,
 )
 
 START = date(2026, 7, 1)
@@ -318,3 +320,33 @@ def test_only_the_configured_rules_may_be_set_aside_by_the_competent_authority()
     with pytest.raises(Invalid) as caught:
         RotationPolicy.from_mapping({"exceptable_rules": ["nope"], "review_lead_days": -1})
     assert {p.field for p in caught.value.problems} == {"exceptable_rules.nope", "review_lead_days"}
+
+
+# Decision 0136: a start certain to stop at the eligibility check is refused.
+def test_the_rules_that_stop_the_rotation_whatever_the_check_decides() -> None:
+    """Not the competent authority's to set aside; the Politburo's decision on an added title is recorded at the
+    check itself, so that rule is not one of them."""
+    assert stopping_rules(DEFAULT_POLICY) == (
+        RULE_PLANNING, RULE_PURPOSE, RULE_UNITS, RULE_DURATION, RULE_CAPABILITY, RULE_NON_LOCAL,
+    )  # fmt: skip
+    wider = dataclasses.replace(
+        DEFAULT_POLICY, exceptable_rules=(RULE_SERVICE_LEFT, RULE_EQUIVALENT_POST, RULE_PLANNING)
+    )
+    assert RULE_PLANNING not in stopping_rules(wider)
+
+
+@pytest.mark.parametrize(
+    ("result", "blocks"),
+    [
+        (RuleResult(RULE_NON_LOCAL, False, "là người địa phương", "Seeds"), True),
+        (RuleResult(RULE_PLANNING, False, "chưa có trong quy hoạch", "QĐ 65"), True),
+        (RuleResult(RULE_NON_LOCAL, True, "không là người địa phương", "Seeds"), False),
+        (RuleResult(RULE_SERVICE_LEFT, False, "còn 100 tháng", "QĐ 65"), False),  # the authority may set it aside
+        (RuleResult(RULE_EQUIVALENT_POST, False, "cao hơn", "QĐ 65"), False),
+        (RuleResult(RULE_NO_NEW_POST, False, "đang có người giữ", "QĐ 65"), False),  # the Politburo, at the check
+        (RuleResult(RULE_PLANNING, False, "thiếu dữ liệu", "QĐ 65", unknown=True), False),  # data to record first
+    ],
+)
+def test_a_start_is_blocked_by_a_stopping_rule_not_met(result: RuleResult, blocks: bool) -> None:
+    passing = RuleResult(RULE_DURATION, True, "36 tháng", "NĐ 170")
+    assert start_blockers([passing, result], DEFAULT_POLICY) == ([result] if blocks else [])

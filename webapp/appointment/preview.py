@@ -36,4 +36,6 @@ _TO_FIX = {
 
 
 def appointment_rows(results: list[RuleResult]) -> list[PreviewRow]:
-    return preview_rows(results, _TO_FIX, exceptable=RULES)
+    # Every rule is the competent authority's to set aside (hooks.exception): none stops the procedure for certain,
+    # so none refuses the start (decision 0136).
+    return preview_rows(results, _TO_FIX, exceptable=RULES, stopping=())

@@ -13,7 +13,7 @@ from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
 from webapp.ballots.steps import load_instance, open_ballot_page
-from webapp.eligibility import PreviewRow, warn_of_unmet_rules
+from webapp.eligibility import PreviewRow, blocking_lines, warn_of_unmet_rules
 from webapp.extensions import db
 from webapp.http import act, process_engine, refusal_on_fields, running_case, status_for
 from webapp.instances.views import warn_if_nobody_can_take
@@ -26,10 +26,16 @@ from workflows.access import role_units
 from workflows.errors import WorkflowError
 from workflows.rotation import PROCESS_ID
 from workflows.rotation.ballots import ROTATION_BALLOTS
-from workflows.rotation.service import STARTING_ROLES, RotationRequest, preview_eligibility, start_rotation
+from workflows.rotation.service import (
+    CERTAIN_TO_STOP,
+    STARTING_ROLES,
+    RotationRequest,
+    preview_eligibility,
+    start_rotation,
+)
 from workflows.rotation.signals import can_see_signals, rotation_signals, signal_scope
 from workflows.rules.appointment import RuleResult
-from workflows.rules.rotation import RotationPolicy
+from workflows.rules.rotation import RotationPolicy, start_blockers
 
 bp = Blueprint("rotation", __name__, url_prefix="/rotations")
 
@@ -73,8 +79,12 @@ def start() -> Any:
                 )
             except WorkflowError as error:
                 errors, status = refusal_on_fields(form, error), status_for(error)
+        elif blocked := start_blockers(unmet := _eligibility_if_valid(rotation, policy), policy):
+            # Certain to stop at the eligibility check (decision 0136): refused as the service refuses it, each rule
+            # named as the preview names it, the table beside; the form kept, nothing written.
+            errors, status = [_(CERTAIN_TO_STOP), *blocking_lines(blocked)], 422
+            eligibility = rotation_rows(unmet, policy)
         else:
-            unmet = _eligibility_or_none(rotation, policy)
             try:
                 instance = act(
                     lambda: start_rotation(
@@ -83,7 +93,7 @@ def start() -> Any:
                 )
             except WorkflowError as error:
                 errors, status, running = refusal_on_fields(form, error), status_for(error), running_case(error)
-                eligibility = rotation_rows(unmet, policy) if unmet is not None else None
+                eligibility = rotation_rows(unmet, policy) if unmet else None
             else:
                 flash(_("The rotation was started."), "success")
                 warn_of_unmet_rules(unmet)
@@ -108,12 +118,13 @@ def start() -> Any:
     return page, status
 
 
-def _eligibility_or_none(rotation: RotationRequest, policy: RotationPolicy) -> list[RuleResult] | None:
-    """The rules' results to warn of once started; none while the request is refused (the start names why)."""
+def _eligibility_if_valid(rotation: RotationRequest, policy: RotationPolicy) -> list[RuleResult]:
+    """The rules' results to refuse a start certain to stop or to warn of once started; none (empty) while the
+    request is refused (the start names why)."""
     try:
         return preview_eligibility(db.session, actor=current_user, request=rotation, policy=policy)
     except WorkflowError:
-        return None
+        return []
 
 
 @bp.get("/posts")

@@ -41,6 +41,7 @@ from workflows.rules.appointment import (
     reappointment_term_end,
 )
 from workflows.rules.planning import PlanEntryRef, appointed_leaves_plan_reason, entries_ended_by_appointment
+from workflows.rules.procedure_days import DayBound, effective_day_bound, past_day_bound
 from workflows.rules.retirement import add_months
 from workflows.rules.step_deadlines import CALENDAR_KEY
 from workflows.rules.workdays import DEFAULT_CALENDAR, WorkCalendar
@@ -106,6 +107,11 @@ def _day(values: Mapping[str, Any], name: str) -> date | None:
         return None
 
 
+def _started_on(instance: ProcessInstance) -> date:
+    """The day the procedure started, in Vietnam's time."""
+    return instance.started_dt.replace(tzinfo=UTC).astimezone(VIETNAM_TZ).date()
+
+
 # -- eligibility ------------------------------------------------------------------------------------------------
 
 
@@ -123,7 +129,7 @@ def _eligibility(
             [Problem("Enter the date the dossier was received; it cannot be in the future.", field=received_key)],
         )
     instance = _instance(session, data)
-    started_on = instance.started_dt.replace(tzinfo=UTC).astimezone(VIETNAM_TZ).date()
+    started_on = _started_on(instance)
     if received < add_months(started_on, -DOSSIER_MONTHS_BEFORE_START):
         # A dossier may reach the personnel body before its procedure is entered here, but not years before:
         # "1900-01-01" passed every age and time-in-post rule as of that day.
@@ -240,6 +246,32 @@ def policy(
         # NĐ 170 Đ33 k1c: the whole personnel process within 30 working days of the policy.
         "deadline_process": working_deadline(today, PROCESS_WORKING_DAYS, _calendar(data)),
     }
+
+
+# -- the conferences --------------------------------------------------------------------------------------------
+
+
+def conference(
+    session: Session, submitted: dict[str, Any], data: Mapping[str, Any], refused: frozenset[str]
+) -> dict[str, Any]:
+    """The minutes of a conference (`step1_conference`, `ext_consult_receiving`): held on a day of the procedure,
+    from the day it started to today (decision 0136)."""
+    if is_refused(refused, "held_on"):
+        return submitted  # not a date: the form says so
+    held = _day(submitted, "held_on")
+    started_on = _started_on(_instance(session, data))
+    bound = None if held is None else past_day_bound(held, earliest=started_on, today=local_today())
+    if held is None or bound == DayBound.AFTER_TODAY:
+        problem = Problem("Enter the day of the meeting; it cannot be in the future.", field="held_on")
+    elif bound == DayBound.BEFORE:
+        problem = Problem(
+            N_("The meeting cannot have been held before the procedure started (%(day)s)."),
+            field="held_on",
+            message_args={"day": started_on.strftime("%d/%m/%Y")},
+        )
+    else:
+        return submitted
+    raise Invalid("the minutes are not valid", [problem])
 
 
 # -- the dossier and the clearances ------------------------------------------------------------------------------
@@ -437,16 +469,35 @@ def decision(
     if not _text(submitted, "decision_number"):
         problems.append(Problem("Enter the number of the decision.", field="decision_number"))
     effective = _day(submitted, "effective_on")
+    policy = _policy(data)
     if effective is None:
         problems.append(Problem("Enter the date the decision takes effect.", field="effective_on"))
+    else:
+        problems.extend(_effective_problems(effective, _started_on(_instance(session, data)), policy))
     if problems:
         raise Invalid("the decision is not complete", problems)
     assert effective is not None
     retirement = _day(data, "retirement_date")
-    term_years = _policy(data).term_years
+    term_years = policy.term_years
     # NĐ 170 Điều 28: 5 years from the effective date; near retirement the term runs to retirement (§3.8).
     term_end = reappointment_term_end(effective, retirement, term_years)
     return {**submitted, "term_ends_on": term_end.isoformat()}
+
+
+def _effective_problems(effective: date, started_on: date, policy: AppointmentPolicy) -> list[Problem]:
+    """An effective date before the procedure started would write a term already running, or over, on the record;
+    one further ahead than the setting allows is a mistyped year (decision 0136)."""
+    today = local_today()
+    months = policy.decision_effective_within_months
+    bound = effective_day_bound(effective, started_on=started_on, today=today, within_months=months)
+    if bound == DayBound.BEFORE:
+        message = N_("The decision cannot take effect before the procedure started (%(day)s).")
+        return [Problem(message, field="effective_on", message_args={"day": started_on.strftime("%d/%m/%Y")})]
+    if bound == DayBound.TOO_FAR_AHEAD:
+        message = N_("The decision cannot take effect more than %(months)s months from today (after %(day)s).")
+        last = add_months(today, months).strftime("%d/%m/%Y")
+        return [Problem(message, field="effective_on", message_args={"months": months, "day": last})]
+    return []
 
 
 # -- what a finished appointment writes -------------------------------------------------------------------------
@@ -582,6 +633,7 @@ TASK_HOOKS: dict[str, TaskHook] = {
     "appointment_exception_final": exception_final,
     "appointment_policy": policy,
     "appointment_dossier": dossier,
+    "appointment_conference": conference,
     "appointment_clearance": clearance,
     "appointment_clearance_resolution": clearance_resolution,
     "appointment_ballot": ballot,

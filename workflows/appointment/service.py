@@ -40,7 +40,7 @@ from workflows.rules.appointment import (
     reappointment_plan,
 )
 from workflows.rules.communes import UnitNode
-from workflows.rules.retirement import add_months
+from workflows.rules.retirement import FEMALE, MALE, add_months, retirement_date
 from workflows.rules.step_deadlines import CALENDAR_YEARS
 from workflows.rules.workdays import DEFAULT_CALENDAR, WorkCalendar
 from workflows.states import InstanceStatus, Role
@@ -79,6 +79,21 @@ def _running_for(session: Session, cadre: Cadre, position: Position) -> int | No
     )
 
 
+def retirement_of(cadre: Cadre) -> date | None:
+    """The cadre's retirement date as stored, else computed from the birth date and gender (a record stored before
+    retirement dates were, or imported without one), as the re-appointment's age rule counts it; None when neither
+    is known. The decision's term stops at it (NĐ 138 Điều 49): missing, it would be silently left uncapped."""
+    if cadre.retirement_date is not None:
+        return cadre.retirement_date
+    if cadre.birth_date is not None and cadre.gender in (MALE, FEMALE):
+        return retirement_date(cadre.birth_date, cadre.gender)
+    return None
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day is not None else None
+
+
 def _base_data(
     cadre: Cadre, position: Position, source: Source, key: str, policy: AppointmentPolicy, calendar: WorkCalendar
 ) -> dict:
@@ -93,7 +108,7 @@ def _base_data(
         "target_position_id": position.id,
         "target_position_title": f"{position.title} ({position.unit.name})",
         "target_unit_id": position.unit_id,
-        "retirement_date": cadre.retirement_date.isoformat() if cadre.retirement_date else None,
+        "retirement_date": _iso(retirement_of(cadre)),
         "nominees": [{"key": cadre.code, "name": cadre.full_name}],
         "candidate_names": [{"key": cadre.code, "name": cadre.full_name}],
         "ballot_boxes_used": [],
@@ -265,7 +280,7 @@ def start_reappointment(
         raise Conflict("This position has no running term to renew.")
     if not can_start_appointment(session, actor, position.unit_id):
         raise NotAllowed("Only the personnel body over this unit may start a re-appointment.")
-    plan = reappointment_plan(held.term_ends_on, cadre.retirement_date, policy)
+    plan = reappointment_plan(held.term_ends_on, retirement_of(cadre), policy)
     key = reappointment_key(held, cadre)
     data = {
         **_base_data(cadre, position, Source.REAPPOINTMENT, key, policy, calendar),

@@ -177,12 +177,16 @@ def _load_small_org(session: Session) -> list[DemoLogin]:
         if login.cadre_code:
             cadre = session.scalar(select(Cadre).where(Cadre.code == login.cadre_code))
             if cadre is None:
+                birth = date(1975 + index * 2, 1 + index, 10 + index)
+                gender = "female" if login.full_name.split()[1] == "Thị" else "male"
                 cadre = Cadre(
                     code=login.cadre_code,
                     full_name=login.full_name,
                     unit=unit,
-                    birth_date=date(1975 + index * 2, 1 + index, 10 + index),
-                    gender="female" if login.full_name.split()[1] == "Thị" else "male",
+                    birth_date=birth,
+                    gender=gender,
+                    # As records.py sets it on create: the appointment's term stops at it (NĐ 138 Điều 49).
+                    retirement_date=retirement_date(birth, gender),
                 )
                 session.add(cadre)
         password_hash = password_hash or hash_password(DEMO_PASSWORD)

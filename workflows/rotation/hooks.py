@@ -15,13 +15,13 @@ becomes the receiving unit — so the dashboards count them there); the placemen
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflows.errors import Invalid, Problem
+from workflows.errors import N_, Invalid, Problem
 from workflows.hooks import CompletionEffect, InstanceLike, TaskHook, is_refused
 from workflows.models import Notification, ProcessInstance
 from workflows.registry.models import Cadre, CadrePosition, Position, RoleAssignment, User
@@ -37,6 +37,7 @@ from workflows.registry.records import (
 from workflows.rotation import PROCESS_ID
 from workflows.rotation.facts import rotation_facts
 from workflows.rules.appointment import failed_rules, is_eligible
+from workflows.rules.procedure_days import DayBound, past_day_bound
 from workflows.rules.rotation import (
     RULE_EQUIVALENT_POST,
     RotationPolicy,
@@ -74,6 +75,15 @@ def _day(values: Mapping[str, Any], name: str) -> date | None:
         return date.fromisoformat(str(values.get(name)))
     except ValueError:
         return None
+
+
+def _started_on(instance: ProcessInstance) -> date:
+    """The day the procedure started, in Vietnam's time."""
+    return instance.started_dt.replace(tzinfo=UTC).astimezone(VIETNAM_TZ).date()
+
+
+def _formatted(day: date) -> str:
+    return day.strftime("%d/%m/%Y")
 
 
 def _refuse(message: str, problems: list[Problem]) -> None:
@@ -193,13 +203,23 @@ def consultation(
 def meeting(
     session: Session, submitted: dict[str, Any], data: Mapping[str, Any], refused: frozenset[str]
 ) -> dict[str, Any]:
+    """The meeting with the cadre: on a day of the procedure, from the day it started to today (decision 0136)."""
+    if is_refused(refused, "met_on"):
+        return submitted  # not a date: the form says so
     met = _day(submitted, "met_on")
-    if met is None or met > local_today():
-        raise Invalid(
-            "the meeting is not valid",
-            [Problem("Enter the day of the meeting; it cannot be in the future.", field="met_on")],
+    started_on = _started_on(_instance(session, data))
+    bound = None if met is None else past_day_bound(met, earliest=started_on, today=local_today())
+    if met is None or bound == DayBound.AFTER_TODAY:
+        problem = Problem("Enter the day of the meeting; it cannot be in the future.", field="met_on")
+    elif bound == DayBound.BEFORE:
+        problem = Problem(
+            N_("The meeting cannot have been held before the procedure started (%(day)s)."),
+            field="met_on",
+            message_args={"day": _formatted(started_on)},
         )
-    return submitted
+    else:
+        return submitted
+    raise Invalid("the meeting is not valid", [problem])
 
 
 # -- the collective's ballot -------------------------------------------------------------------------------------
@@ -278,13 +298,27 @@ def arrival(
 ) -> dict[str, Any]:
     """The receiving unit confirms the arrival: the posts held in the sending unit end the day before, the post
     rotated to starts, and the cadre's unit becomes the receiving unit (the monthly evaluation runs there now)."""
-    arrived = _day(submitted, "arrived_on")
-    if arrived is None or arrived > local_today():
-        raise Invalid(
-            "the arrival is not valid",
-            [Problem("Enter the day the cadre arrived; it cannot be in the future.", field="arrived_on")],
-        )
+    if is_refused(refused, "arrived_on"):
+        return submitted  # not a date: the form says so (and nothing is moved)
     instance = _instance(session, data)
+    arrived = _day(submitted, "arrived_on")
+    started_on, effective = _started_on(instance), _day(data, "effective_on")
+    # Not before the procedure started, nor before the decision took effect (decision 0136).
+    earliest = max(started_on, effective) if effective is not None else started_on
+    bound = None if arrived is None else past_day_bound(arrived, earliest=earliest, today=local_today())
+    if arrived is None or bound == DayBound.AFTER_TODAY:
+        problem = Problem("Enter the day the cadre arrived; it cannot be in the future.", field="arrived_on")
+    elif bound == DayBound.BEFORE and earliest == effective:
+        message = N_("The cadre cannot have arrived before the decision took effect (%(day)s).")
+        problem = Problem(message, field="arrived_on", message_args={"day": _formatted(earliest)})
+    elif bound == DayBound.BEFORE:
+        message = N_("The cadre cannot have arrived before the procedure started (%(day)s).")
+        problem = Problem(message, field="arrived_on", message_args={"day": _formatted(earliest)})
+    else:
+        problem = None
+    if problem is not None:
+        raise Invalid("the arrival is not valid", [problem])
+    assert arrived is not None
     cadre = _cadre(session, instance)
     sending = int(data["cadre_unit_id"])
     held = session.execute(

@@ -20,7 +20,7 @@ from workflows.assignment import holds_role_over
 from workflows.engine.operations import start_instance
 from workflows.engine.runtime import ProcessEngine
 from workflows.engine.store import InstanceSnapshot
-from workflows.errors import Conflict, Invalid, NotAllowed, Problem
+from workflows.errors import N_, Conflict, Invalid, NotAllowed, Problem
 from workflows.models import ProcessInstance
 from workflows.query_args import parse_id
 from workflows.registry.models import Cadre, OrgUnit, Position, RotationRecord, User
@@ -28,10 +28,24 @@ from workflows.registry.records import local_today
 from workflows.rotation import PROCESS_ID
 from workflows.rotation.facts import rotation_facts
 from workflows.rules.appointment import RuleResult
-from workflows.rules.rotation import DEFAULT_POLICY, RotationPolicy, check_rotation, period_problems
+from workflows.rules.rotation import (
+    DEFAULT_POLICY,
+    RotationPolicy,
+    check_rotation,
+    period_problems,
+    start_blockers,
+)
 from workflows.states import InstanceStatus, Role
 
-__all__ = ["STARTING_ROLES", "RotationRequest", "can_start_rotation", "preview_eligibility", "start_rotation"]
+__all__ = [
+    "CERTAIN_TO_STOP",
+    "NOT_MET",
+    "STARTING_ROLES",
+    "RotationRequest",
+    "can_start_rotation",
+    "preview_eligibility",
+    "start_rotation",
+]
 
 STARTING_ROLES = (Role.PERSONNEL, Role.ADMIN)
 
@@ -120,6 +134,14 @@ def preview_eligibility(
     checked = _checked_request(session, actor, request, policy)
     if checked.problems:
         raise Invalid("The conditions cannot be checked until the choices below are put right.", checked.problems)
+    return _results(session, checked, request, policy)
+
+
+def _results(
+    session: Session, checked: _CheckedRequest, request: RotationRequest, policy: RotationPolicy
+) -> list[RuleResult]:
+    """The rules on a request with no problems: as they stand before the plan is approved and before the
+    eligibility check records its decisions."""
     assert checked.cadre is not None and checked.position is not None and request.to_unit_id is not None
     assert request.starts_on is not None
     facts = rotation_facts(
@@ -136,6 +158,13 @@ def preview_eligibility(
     return check_rotation(facts, policy=policy)
 
 
+CERTAIN_TO_STOP = N_(
+    "The rotation cannot be started: it would stop at the eligibility check, where the competent authority "
+    "cannot set aside the conditions below. Nothing was saved."
+)
+NOT_MET = N_("%(rule)s not met: %(finding)s (%(source)s).")
+
+
 def start_rotation(
     session: Session,
     engine: ProcessEngine,
@@ -149,7 +178,9 @@ def start_rotation(
     the actor's scope; the post is not in the receiving unit; the cadre already works there; the dates are missing,
     the first day lies outside the policy's window around today, or the rotation is shorter than the policy's
     minimum (NĐ 170 Điều 48: 36 months) or longer than its maximum (`period_problems`); the purpose is unknown or an
-    "other" purpose has no note. `Conflict` while the cadre has a rotation running or not ended."""
+    "other" purpose has no note; a rule the competent authority cannot set aside is not met, so the rotation would
+    stop at the eligibility check (`start_blockers`, one problem per rule, naming no field; decision 0136).
+    `Conflict` while the cadre has a rotation running or not ended."""
     checked = _checked_request(session, actor, request, policy)
     cadre, to_unit, position = checked.cadre, checked.to_unit, checked.position
     starts, ends = request.starts_on, request.planned_end_on
@@ -168,6 +199,16 @@ def start_rotation(
         )
     if session.scalar(open_record) is not None:
         raise Conflict("This cadre already has a rotation that has not ended.")
+    if blockers := start_blockers(_results(session, checked, request, policy), policy):
+        # Decision 0136: a case certain to stop at the eligibility check is not started; the registry is put right
+        # first (the plan, the hometown, the grade), or another cadre or post chosen.
+        raise Invalid(
+            CERTAIN_TO_STOP,
+            [
+                Problem(NOT_MET, message_args={"rule": r.rule, "finding": r.message, "source": r.source})
+                for r in blockers
+            ],
+        )
 
     started = session.scalar(
         select(func.count())

@@ -205,6 +205,9 @@ class AppointmentPolicy:
     title_ranks: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_TITLE_RANKS))
     # Term of office: 5 years from the decision's effective date, NĐ 170 Điều 28 [V] S39.
     term_years: int = 5
+    # The decision takes effect at most this many months after the day it is entered [U: no rule bounds it; the
+    # window catches a mistyped year] — and never before the procedure started (rules/procedure_days.py).
+    decision_effective_within_months: int = 12
     # Re-appointment starts ≥ 90 days before the term ends, NĐ 170 Điều 39 [V] S37; QĐ 377 says 90 working days
     # [V] S6 — set reappointment_lead_in_working_days for party-managed cadres.
     reappointment_lead_days: int = 90
@@ -327,6 +330,7 @@ def _policy_problems(values: Mapping[str, Any]) -> list[Problem]:
             elif not 0 <= rank <= 1000:
                 problems.append(Problem("the value is outside the allowed range", field=where))
     whole_in("term_years", 1, 10)
+    whole_in("decision_effective_within_months", 1, 60)
     whole_in("reappointment_lead_days", 1, 365)
     flag("reappointment_lead_in_working_days")
     below_ok = [whole_in(name, 0, MAX_MONTHS) for name in ("extension_below_months", "to_retirement_below_months")]

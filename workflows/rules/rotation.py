@@ -21,7 +21,7 @@ chủ nhiệm UBKT, chủ tịch MTTQ xã ≡ 30 (trưởng phòng thuộc sở,
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import partial
@@ -43,6 +43,7 @@ __all__ = [
     "DEFAULT_POLICY",
     "DEFAULT_PURPOSES",
     "DEFAULT_ROTATION_RANKS",
+    "MET_BY_A_DECISION_AT_THE_CHECK",
     "ROTATION_RULES",
     "RULE_CAPABILITY",
     "RULE_DURATION",
@@ -60,6 +61,8 @@ __all__ = [
     "near_today",
     "period_problems",
     "rotation_months",
+    "start_blockers",
+    "stopping_rules",
 ]
 
 RULE_PLANNING = "planning"
@@ -602,6 +605,29 @@ def _check_non_local(facts: RotationFacts, policy: RotationPolicy) -> RuleResult
 def exceptable(failed: list[str] | tuple[str, ...], policy: RotationPolicy = DEFAULT_POLICY) -> bool:
     """Whether the competent authority may set aside every one of these failed rules (`exceptable_rules`)."""
     return bool(failed) and all(rule in policy.exceptable_rules for rule in failed)
+
+
+# QĐ 65 [V] S52: an added title only by the Politburo's decision, which the eligibility check itself records
+# (`new_post_exception`): not met at the start, the rule may still be met there.
+MET_BY_A_DECISION_AT_THE_CHECK = (RULE_NO_NEW_POST,)
+
+
+def stopping_rules(policy: RotationPolicy = DEFAULT_POLICY) -> tuple[str, ...]:
+    """The rules whose failure stops the rotation at the eligibility check whatever anyone decides there: not the
+    competent authority's to set aside (`exceptable_rules`), nor met by a decision the check records."""
+    return tuple(
+        rule
+        for rule in ROTATION_RULES
+        if rule not in policy.exceptable_rules and rule not in MET_BY_A_DECISION_AT_THE_CHECK
+    )
+
+
+# Decision 0136: a start certain to stop at the eligibility check is refused (the registry put right first).
+def start_blockers(results: Iterable[RuleResult], policy: RotationPolicy = DEFAULT_POLICY) -> list[RuleResult]:
+    """The results, checked before a rotation starts, that would stop it at the eligibility check: a stopping rule
+    not met. A rule that could not be checked for want of data is not one: the data may be recorded before then."""
+    stopping = stopping_rules(policy)
+    return [result for result in results if not result.passed and not result.unknown and result.rule in stopping]
 
 
 def check_rotation(

@@ -1,0 +1,43 @@
+"""The days a step records — a meeting held, a cadre's arrival, a decision taking effect — against the procedure's
+own span (decision 0136). Pure functions of dates: the hooks give them the day the procedure started (in Vietnam's
+time) and today.
+
+No rule the domain reference read dates these days [U]; a day outside the span can only be mistyped ("2020-01-01" for
+a conference of a procedure started in 2027), and a mistyped effective date is written to the cadre's record with a
+term already over. Each function returns which bound the day breaks (`BEFORE`, `AFTER_TODAY`, `TOO_FAR_AHEAD`), or
+None when it may be recorded; the hooks word the problem on the field.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+
+from workflows.rules.retirement import add_months
+
+__all__ = ["DayBound", "effective_day_bound", "past_day_bound"]
+
+
+class DayBound(StrEnum):
+    BEFORE = "before"  # before the earliest day it may be (the procedure's start, a decision's effective date)
+    AFTER_TODAY = "after_today"  # a day that has not come yet, for something already done
+    TOO_FAR_AHEAD = "too_far_ahead"  # further ahead of today than the setting allows
+
+
+# [U] Something done (a meeting held, an arrival) is dated from the earliest day it may be to today.
+def past_day_bound(day: date, *, earliest: date, today: date) -> DayBound | None:
+    if day > today:
+        return DayBound.AFTER_TODAY
+    if day < earliest:
+        return DayBound.BEFORE
+    return None
+
+
+# [U] A decision takes effect on or after the day its procedure started, and at most `within_months` after today
+# (AppointmentPolicy.decision_effective_within_months): no rule bounds it; the window catches a mistyped year.
+def effective_day_bound(day: date, *, started_on: date, today: date, within_months: int) -> DayBound | None:
+    if day < started_on:
+        return DayBound.BEFORE
+    if day > add_months(today, within_months):
+        return DayBound.TOO_FAR_AHEAD
+    return None
