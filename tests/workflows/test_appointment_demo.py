@@ -82,6 +82,16 @@ def test_the_past_appointment_runs_to_its_decision_with_the_committees_votes(
             )
         ).one()
         assert held.position_id == post.id and held.started_on < today
+        # The posts she held until then ended before it (decision 0138: the day before, or the decision's day when it
+        # takes effect later, the record holding no future dates): one post open, the new one.
+        still_held = s.scalars(
+            select(CadrePosition).where(CadrePosition.cadre_id == head4.cadre_id, CadrePosition.ended_on.is_(None))
+        ).all()
+        assert [p.id for p in still_held] == [held.id]
+        left = s.scalars(
+            select(CadrePosition).where(CadrePosition.cadre_id == head4.cadre_id, CadrePosition.id != held.id)
+        ).all()
+        assert left and all(p.ended_on is not None and p.ended_on < held.started_on for p in left)
         plan = s.scalars(
             select(PlanningEntry).where(PlanningEntry.cadre_id == head4.cadre_id, PlanningEntry.position_id == post.id)
         ).one()

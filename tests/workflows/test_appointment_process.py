@@ -30,7 +30,7 @@ from tests.fixtures.appointment import (
     today_text,
     vote,
 )
-from tests.fixtures.ballots import ballot_tables, user
+from tests.fixtures.ballots import ballot_tables, unit_id, user
 from tests.fixtures.inspection import assert_every_export_verifies
 from tests.fixtures.workflow_helpers import WorkflowDriver
 from workflows import ballots, clock
@@ -1155,3 +1155,39 @@ def test_without_a_birth_date_nor_a_stored_one_the_retirement_date_stays_unknown
     with session_factory() as s, transaction(s):
         s.execute(update(Cadre).where(Cadre.code == NOMINEE).values(birth_date=None, retirement_date=None))
     assert _data(driver, start(session_factory, driver.engine, world["post_id"]))["retirement_date"] is None
+
+
+def _held_before(session_factory: sessionmaker[Session], started_on: str) -> int:
+    """The nominee's post in X001's office, held since `started_on`; its CadrePosition id."""
+    with session_factory() as s, transaction(s):
+        office = Position(title="Công chức Văn phòng - Thống kê", unit_id=unit_id(s, "X001"), level="commune")
+        s.add(office)
+        s.flush()
+        cadre = s.scalars(select(Cadre).where(Cadre.code == NOMINEE)).one()
+        return add_position(s, None, cadre, position_id=office.id, started_on=started_on).id
+
+
+@pytest.mark.parametrize(("posts_held", "ends"), [("end", True), ("keep", False), (None, False)])
+def test_the_decision_says_whether_the_posts_held_end(
+    driver: WorkflowDriver,
+    session_factory: sessionmaker[Session],
+    world: dict[str, Any],
+    posts_held: str | None,
+    ends: bool,
+) -> None:
+    """Appointed to a new post, the cadre leaves the one held the day before (or keeps it, kiêm nhiệm); a decision of
+    an earlier form, without the choice, keeps it as before (decision 0138)."""
+    instance_id = start(session_factory, driver.engine, world["post_id"])
+    _to_decision(driver, session_factory, world, instance_id)
+    held_id = _held_before(session_factory, "2022-03-01")
+    _complete(driver, instance_id, "submission", "personnel1", {"submission_summary": "Tờ trình bổ nhiệm"})
+    today = local_today()
+    decision = {"final_decision": "approve", "decision_number": "7/QĐ-UBND", "effective_on": today.isoformat()}
+    _complete(driver, instance_id, "decision", "leader1", decision | ({"posts_held": posts_held} if posts_held else {}))
+    with session_factory() as s:
+        held = s.get(CadrePosition, held_id)
+        assert held is not None
+        assert held.ended_on == (today - timedelta(days=1) if ends else None)
+        new = s.scalars(select(CadrePosition).where(CadrePosition.position_id == world["post_id"])).one()
+        assert new.started_on == today and new.ended_on is None
+    _verify(session_factory)

@@ -116,6 +116,7 @@ def _step_data(day: date, calendar: WorkCalendar, nominee: str) -> dict[str, dic
             "final_decision": "approve",
             "decision_number": DECISION_NUMBER,
             "effective_on": calendar.add_working_days(day, 3).isoformat(),
+            "posts_held": "end",  # the office chief leaves the office for the committee (decision 0138)
         },
     }
 

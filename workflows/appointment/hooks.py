@@ -546,6 +546,8 @@ def record_result(session: Session, instance: InstanceLike, data: Mapping[str, A
             if held is not None and held.ended_on is None:
                 ended = min(effective - timedelta(days=1), local_today())
                 end_position(session, actor, cadre, held.id, ended_on=max(ended, held.started_on))
+        elif data.get("posts_held") == POSTS_HELD_END:
+            _leave_posts_held(session, actor, cadre, effective)
         add_position(
             session,
             actor,
@@ -568,6 +570,24 @@ def record_result(session: Session, instance: InstanceLike, data: Mapping[str, A
         )
     )
     _notify(session, users, instance, title[:255], detail)
+
+
+# What the decision says of the posts the appointed cadre holds (form appointment_decision, decision 0138): left the
+# day before the new post takes effect, or kept (kiêm nhiệm). A decision of an earlier form, without it, keeps them.
+POSTS_HELD_END = "end"
+
+
+def _leave_posts_held(session: Session, actor: User | None, cadre: Cadre, effective: date) -> None:
+    """Every post the cadre holds ends the day before the appointment takes effect (today at the latest: the record
+    holds no future dates; never before the post began), each on the cadre's audit chain."""
+    held = session.execute(
+        select(CadrePosition.id, CadrePosition.started_on).where(
+            CadrePosition.cadre_id == cadre.id, CadrePosition.ended_on.is_(None)
+        )
+    ).all()
+    ended = min(effective - timedelta(days=1), local_today())
+    for held_id, started_on in held:
+        end_position(session, actor, cadre, held_id, ended_on=max(ended, started_on))
 
 
 # QĐ 377-QĐ/TW [V] S7, S8, S9: only higher titles are planned; the post now held is not one (decision 0113).
