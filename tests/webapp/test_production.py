@@ -14,7 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
-from tests.fixtures.app import AuthActions
+from tests.fixtures.app import AuthActions, configured_app
 from tests.fixtures.workflow_helpers import WorkflowDriver
 from webapp.extensions import db
 from workflows import clock
@@ -197,6 +197,14 @@ def test_metrics_show_e_mail_waiting_retried_and_given_up(app: Flask, client, dr
     assert samples[("canbo_emails_retrying", ())] == 1
     assert samples[("canbo_emails_failed_total", ())] == 1
     assert 30 * 60 <= samples[("canbo_email_oldest_pending_age_seconds", ())] < 31 * 60
+    assert samples[("canbo_email_configured", ())] == 0  # the test app sets no SMTP_HOST: the backlog is by design
+
+
+def test_the_metrics_say_whether_e_mail_is_set_up(database_url: str, tmp_path: Path, demo_users: dict) -> None:
+    """An alert on the e-mail backlog is conditioned on it: an install notifying in the app only pages nobody."""
+    mailing = configured_app(database_url, tmp_path, SMTP_HOST="127.0.0.1", METRICS_TOKEN=TOKEN)
+    response = mailing.test_client().get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert _samples(response.get_data(as_text=True))[("canbo_email_configured", ())] == 1
 
 
 def test_timer_lag_is_the_wait_of_the_oldest_due_timer(app: Flask, client, driver) -> None:

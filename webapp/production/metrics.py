@@ -24,8 +24,9 @@ COMPLETION_ENDPOINTS = frozenset({"tasks.submit", "api.complete_task", "inbox.bu
 
 
 class DatabaseCollector:
-    def __init__(self, read: Callable[[], Figures]) -> None:
+    def __init__(self, read: Callable[[], Figures], *, email_configured: bool = False) -> None:
         self._read = read
+        self._email_configured = email_configured
 
     def describe(self) -> list[Metric]:
         return []  # figures are read at scrape time only, never at registration
@@ -54,6 +55,13 @@ class DatabaseCollector:
             jobs.add_metric([worker.worker_id], worker.jobs)
         yield age
         yield jobs
+        # Without SMTP every notification waits for e-mail (sent once it is set up): an alert on the backlog is
+        # conditioned on this, so an install meant to notify in the app only does not page anyone.
+        yield GaugeMetricFamily(
+            "canbo_email_configured",
+            "1 when SMTP_HOST is set and notifications are e-mailed, 0 when they wait (in-app notifications only).",
+            value=1 if self._email_configured else 0,
+        )
         yield GaugeMetricFamily(
             "canbo_emails_pending", "Notifications waiting to be e-mailed.", value=figures.emails_pending
         )
@@ -75,7 +83,7 @@ class DatabaseCollector:
 
 
 class AppMetrics:
-    def __init__(self, read_figures: Callable[[], Figures]) -> None:
+    def __init__(self, read_figures: Callable[[], Figures], *, email_configured: bool = False) -> None:
         multiprocess_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
         self.registry = CollectorRegistry()
         # In multiprocess mode the values live in files shared by the workers; the registry sums them at scrape time.
@@ -100,7 +108,7 @@ class AppMetrics:
         if multiprocess_dir:
             os.makedirs(multiprocess_dir, exist_ok=True)
             MultiProcessCollector(self.registry, path=multiprocess_dir)
-        self.registry.register(DatabaseCollector(read_figures))  # type: ignore[arg-type]
+        self.registry.register(DatabaseCollector(read_figures, email_configured=email_configured))  # type: ignore[arg-type]
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

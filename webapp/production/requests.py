@@ -54,7 +54,10 @@ def init_app(app: Flask) -> None:
     from workflows.production.figures import read_figures
     from workflows.production.heartbeat import worker_forget_after
 
-    metrics = AppMetrics(lambda: read_figures(db.session, utcnow_naive(), worker_forget_after(app.config)))
+    metrics = AppMetrics(
+        lambda: read_figures(db.session, utcnow_naive(), worker_forget_after(app.config)),
+        email_configured=bool(app.config.get("SMTP_HOST")),
+    )
     app.extensions[METRICS_KEY] = metrics
 
     @app.before_request
