@@ -8,7 +8,7 @@ from datetime import date
 
 import pytest
 
-from workflows.rules.procedure_days import DayBound, effective_day_bound, past_day_bound
+from workflows.rules.procedure_days import DayBound, effective_day_bound, meeting_day_problem, past_day_bound
 
 STARTED = date(2027, 3, 1)
 TODAY = date(2027, 4, 15)
@@ -45,3 +45,21 @@ def test_a_decision_takes_effect_from_the_start_to_so_many_months_ahead(
     day: date, months: int, expected: DayBound | None
 ) -> None:
     assert effective_day_bound(day, started_on=STARTED, today=TODAY, within_months=months) is expected
+
+
+@pytest.mark.parametrize(
+    ("day", "message"),
+    [
+        (None, "Enter the day of the meeting; it cannot be in the future."),
+        (date(2027, 4, 16), "Enter the day of the meeting; it cannot be in the future."),
+        (date(2020, 1, 1), "The meeting cannot have been held before the procedure started (%(day)s)."),
+        (STARTED, None),
+    ],
+)
+def test_a_meeting_day_is_refused_on_its_field_with_the_start_day(day: date | None, message: str | None) -> None:
+    problem = meeting_day_problem(day, "held_on", started_on=STARTED, today=TODAY)
+    if message is None:
+        assert problem is None
+    else:
+        assert problem is not None and (problem.message, problem.field) == (message, "held_on")
+        assert problem.message_args == ({"day": "01/03/2027"} if "%(day)s" in message else {})

@@ -41,7 +41,7 @@ from workflows.rules.appointment import (
     reappointment_term_end,
 )
 from workflows.rules.planning import PlanEntryRef, appointed_leaves_plan_reason, entries_ended_by_appointment
-from workflows.rules.procedure_days import DayBound, effective_day_bound, past_day_bound
+from workflows.rules.procedure_days import DayBound, effective_day_bound, meeting_day_problem
 from workflows.rules.retirement import add_months
 from workflows.rules.step_deadlines import CALENDAR_KEY
 from workflows.rules.workdays import DEFAULT_CALENDAR, WorkCalendar
@@ -258,18 +258,9 @@ def conference(
     from the day it started to today (decision 0136)."""
     if is_refused(refused, "held_on"):
         return submitted  # not a date: the form says so
-    held = _day(submitted, "held_on")
     started_on = _started_on(_instance(session, data))
-    bound = None if held is None else past_day_bound(held, earliest=started_on, today=local_today())
-    if held is None or bound == DayBound.AFTER_TODAY:
-        problem = Problem("Enter the day of the meeting; it cannot be in the future.", field="held_on")
-    elif bound == DayBound.BEFORE:
-        problem = Problem(
-            N_("The meeting cannot have been held before the procedure started (%(day)s)."),
-            field="held_on",
-            message_args={"day": started_on.strftime("%d/%m/%Y")},
-        )
-    else:
+    problem = meeting_day_problem(_day(submitted, "held_on"), "held_on", started_on=started_on, today=local_today())
+    if problem is None:
         return submitted
     raise Invalid("the minutes are not valid", [problem])
 

@@ -37,7 +37,7 @@ from workflows.registry.records import (
 from workflows.rotation import PROCESS_ID
 from workflows.rotation.facts import rotation_facts
 from workflows.rules.appointment import failed_rules, is_eligible
-from workflows.rules.procedure_days import DayBound, past_day_bound
+from workflows.rules.procedure_days import DayBound, meeting_day_problem, past_day_bound
 from workflows.rules.rotation import (
     RULE_EQUIVALENT_POST,
     RotationPolicy,
@@ -206,18 +206,9 @@ def meeting(
     """The meeting with the cadre: on a day of the procedure, from the day it started to today (decision 0136)."""
     if is_refused(refused, "met_on"):
         return submitted  # not a date: the form says so
-    met = _day(submitted, "met_on")
     started_on = _started_on(_instance(session, data))
-    bound = None if met is None else past_day_bound(met, earliest=started_on, today=local_today())
-    if met is None or bound == DayBound.AFTER_TODAY:
-        problem = Problem("Enter the day of the meeting; it cannot be in the future.", field="met_on")
-    elif bound == DayBound.BEFORE:
-        problem = Problem(
-            N_("The meeting cannot have been held before the procedure started (%(day)s)."),
-            field="met_on",
-            message_args={"day": _formatted(started_on)},
-        )
-    else:
+    problem = meeting_day_problem(_day(submitted, "met_on"), "met_on", started_on=started_on, today=local_today())
+    if problem is None:
         return submitted
     raise Invalid("the meeting is not valid", [problem])
 

@@ -13,9 +13,10 @@ from __future__ import annotations
 from datetime import date
 from enum import StrEnum
 
+from workflows.errors import N_, Problem
 from workflows.rules.retirement import add_months
 
-__all__ = ["DayBound", "effective_day_bound", "past_day_bound"]
+__all__ = ["DayBound", "effective_day_bound", "meeting_day_problem", "past_day_bound"]
 
 
 class DayBound(StrEnum):
@@ -40,4 +41,19 @@ def effective_day_bound(day: date, *, started_on: date, today: date, within_mont
         return DayBound.BEFORE
     if day > add_months(today, within_months):
         return DayBound.TOO_FAR_AHEAD
+    return None
+
+
+def meeting_day_problem(day: date | None, field: str, *, started_on: date, today: date) -> Problem | None:
+    """What is wrong with the day a meeting of the procedure was held (a conference, a talk with the cadre), on its
+    field: missing or still to come, or before the procedure started; None when it may be recorded."""
+    bound = None if day is None else past_day_bound(day, earliest=started_on, today=today)
+    if day is None or bound == DayBound.AFTER_TODAY:
+        return Problem("Enter the day of the meeting; it cannot be in the future.", field=field)
+    if bound == DayBound.BEFORE:
+        return Problem(
+            N_("The meeting cannot have been held before the procedure started (%(day)s)."),
+            field=field,
+            message_args={"day": started_on.strftime("%d/%m/%Y")},
+        )
     return None
