@@ -14,7 +14,7 @@ from alembic import command
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
@@ -126,6 +126,24 @@ def test_drafts_left_behind_by_closed_tasks_are_removed_and_new_ones_go_with_the
     assert driver.drafts() == {}
 
 
+def _province_and_one_account(conn: Connection, username: str, full_name: str) -> None:
+    """Unit 1 (the province) and account 1 in it, written as the schema of a revision since 2026-12-06 holds them."""
+    conn.execute(
+        text(
+            "INSERT INTO org_units (id, code, name, unit_type, path, is_active, created_dt) "
+            "VALUES (1, 'T01', 'Tỉnh', 'province', '/', true, '2026-01-01')"
+        )
+    )
+    conn.execute(
+        text(
+            "INSERT INTO users (id, username, full_name, password_hash, unit_id, is_active, locale, "
+            "notify_by_email, must_change_password, created_dt) "
+            "VALUES (1, :username, :full_name, 'x', 1, true, 'vi', true, false, '2026-01-01')"
+        ),
+        {"username": username, "full_name": full_name},
+    )
+
+
 BEFORE_VOTING_BODIES = "e2b9c4d7a810"  # before a unit kept its voting bodies (a6c2e8f4b913, decision 0122)
 
 
@@ -133,19 +151,7 @@ def test_voting_bodies_are_added_empty_and_taken_away_on_the_way_back(own_engine
     _run(own_engine, command.upgrade, BEFORE_VOTING_BODIES)
     factory = sessionmaker(bind=own_engine, expire_on_commit=False)
     with own_engine.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO org_units (id, code, name, unit_type, path, is_active, created_dt) "
-                "VALUES (1, 'T01', 'Tỉnh', 'province', '/', true, '2026-01-01')"
-            )
-        )
-        conn.execute(
-            text(
-                "INSERT INTO users (id, username, full_name, password_hash, unit_id, is_active, locale, "
-                "notify_by_email, must_change_password, created_dt) "
-                "VALUES (1, 'head1', 'Phạm Quốc Dũng', 'x', 1, true, 'vi', true, false, '2026-01-01')"
-            )
-        )
+        _province_and_one_account(conn, "head1", "Phạm Quốc Dũng")
     upgrade(own_engine)
     assert current_revision(own_engine) == "b7d1f3a9c254"
     member = (
@@ -172,19 +178,7 @@ BEFORE_READ_DETAIL = "a6c2e8f4b913"  # before a list exported as a file was logg
 def test_the_read_log_keeps_its_rows_when_it_gains_and_loses_the_detail(own_engine: Engine) -> None:
     _run(own_engine, command.upgrade, BEFORE_READ_DETAIL)
     with own_engine.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO org_units (id, code, name, unit_type, path, is_active, created_dt) "
-                "VALUES (1, 'T01', 'Tỉnh', 'province', '/', true, '2026-01-01')"
-            )
-        )
-        conn.execute(
-            text(
-                "INSERT INTO users (id, username, full_name, password_hash, unit_id, is_active, locale, "
-                "notify_by_email, must_change_password, created_dt) "
-                "VALUES (1, 'auditor1', 'Vũ Đức Tuấn', 'x', 1, true, 'vi', true, false, '2026-01-01')"
-            )
-        )
+        _province_and_one_account(conn, "auditor1", "Vũ Đức Tuấn")
         conn.execute(
             text(
                 "INSERT INTO record_views (viewer_id, viewer_name, object_kind, object_id, unit_id, viewed_dt) "
