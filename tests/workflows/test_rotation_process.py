@@ -4,7 +4,7 @@ effective day would shorten the rotation below 36 months (NĐ 170 Điều 48) �
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import pytest
@@ -24,11 +24,13 @@ from workflows.db import transaction
 from workflows.errors import Invalid
 from workflows.models import AuditEvent, ProcessInstance
 from workflows.registry.models import Cadre, CadrePosition, RotationRecord
-from workflows.registry.records import end_position, local_today
+from workflows.registry.records import VIETNAM_TZ, end_position, local_today
 from workflows.rotation import hooks as rotation_hooks
 from workflows.rotation.ballots import ROTATION_BALLOTS
 from workflows.rotation.service import CERTAIN_TO_STOP, RotationRequest, start_rotation
 from workflows.rules.retirement import add_months
+from workflows.rules.rotation import RotationPolicy
+from workflows.rules.workdays import DEFAULT_CALENDAR, WorkCalendar
 from workflows.states import InstanceStatus
 from workflows.timers import run_due_timers
 
@@ -348,3 +350,48 @@ def test_without_a_decision_day_the_arrival_is_not_before_the_procedure_started(
         rotation_hooks.arrival(session, {"arrived_on": (started - timedelta(days=1)).isoformat()}, data, frozenset())
     (problem,) = refused.value.problems
     assert f"before the procedure started ({started:%d/%m/%Y})" in problem.explained
+
+
+# -- each step's deadline (decision 0139) -------------------------------------------------------------------------
+
+
+def _end_of_working_day(calendar: WorkCalendar, start_day: date, working_days: int) -> datetime:
+    day = calendar.add_working_days(start_day, working_days)
+    return datetime.combine(day, time(23, 59, 59), VIETNAM_TZ).astimezone(UTC).replace(tzinfo=None)
+
+
+def test_each_step_is_due_its_configured_working_days_on_the_calendar_the_rotation_started_with(
+    driver: WorkflowDriver, world: dict[str, Any]
+) -> None:
+    """Rotation steps showed "Hạn xử lý —": now each is due as the appointment's and the planning review's are."""
+    today = local_today()
+    holidays = [(today + timedelta(days=n)).isoformat() for n in range(1, 11)]  # ten days off ahead
+    after_the_end = add_months(today, 40).isoformat()  # past the 3 years an appointment keeps: the review's time
+    calendar = WorkCalendar.from_mapping({"holidays": [*holidays, after_the_end]})
+    policy = RotationPolicy.from_mapping({"step_working_days": {"plan": 3}})
+    with driver.session_factory() as s, transaction(s):
+        request = RotationRequest(
+            OFFICER, world["x001"], world["post"], today, add_months(today, 36) - timedelta(1), "training"
+        )
+        started = start_rotation(
+            s, driver.engine, actor=user(s, "personnel1"), request=request, policy=policy, calendar=calendar
+        )
+    plan = driver.task(started.id, "plan")
+    assert (plan.due_dt, plan.assignment_problem) == (_end_of_working_day(calendar, today, 3), None)
+    assert plan.due_dt is not None and plan.due_dt > _end_of_working_day(DEFAULT_CALENDAR, today, 3)
+    clock.set_now(clock.now() + timedelta(days=2))
+    opened_on = local_today()
+    _planned(driver, started.id)
+    # The next steps count from the day they opened, with the default durations.
+    eligibility = driver.task(started.id, "eligibility")
+    assert eligibility.due_dt == _end_of_working_day(calendar, opened_on, 10)
+    # The calendar kept reaches past the rotation's last day, where the end-of-rotation review opens.
+    assert _data(driver, started.id)["work_calendar"]["holidays"] == [*holidays, after_the_end]
+
+
+def test_a_rotation_policy_names_only_its_own_steps_and_keeps_the_others_defaults() -> None:
+    policy = RotationPolicy.from_mapping({"step_working_days": {"decision": 15}})
+    assert policy.step_working_days["decision"] == 15 and policy.step_working_days["plan"] == 10
+    with pytest.raises(Invalid) as refused:
+        RotationPolicy.from_mapping({"step_working_days": {"arrival": 5, "plan": 0}})
+    assert {p.field for p in refused.value.problems} == {"step_working_days.arrival", "step_working_days.plan"}

@@ -12,9 +12,11 @@ from lxml import etree
 from workflows.errors import Invalid
 from workflows.rules.appointment import AppointmentPolicy
 from workflows.rules.planning import PlanningPolicy
+from workflows.rules.rotation import RotationPolicy
 from workflows.rules.step_deadlines import (
     APPOINTMENT_STEP_WORKING_DAYS,
     PLANNING_STEP_WORKING_DAYS,
+    ROTATION_STEP_WORKING_DAYS,
     step_deadline,
 )
 from workflows.rules.workdays import WorkCalendar
@@ -51,20 +53,22 @@ def test_no_step_is_due_after_the_procedures_own_deadline(latest: list[str | Non
     assert step_deadline(MONDAY, 5, CALENDAR, VN, latest) == expected
 
 
-def test_every_user_step_of_the_two_procedures_has_a_default() -> None:
+def test_every_user_step_of_the_procedures_has_a_default() -> None:
     bpmn = Path(__file__).resolve().parents[2] / "bpmn"
     ns = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
     for name, defaults, timed in (
         ("appointment.bpmn", APPOINTMENT_STEP_WORKING_DAYS, {"policy_decision"}),
         ("planning_review.bpmn", PLANNING_STEP_WORKING_DAYS, set()),
+        # The handover and the arrival wait for the decision's effective date (decision 0139).
+        ("rotation.bpmn", ROTATION_STEP_WORKING_DAYS, {"handover", "arrival"}),
     ):
         steps = {t.get("id") for t in etree.parse(str(bpmn / name)).getroot().iter(f"{ns}userTask")}
         assert set(defaults) == steps - timed, name
 
 
-@pytest.mark.parametrize("policy", [AppointmentPolicy, PlanningPolicy])
+@pytest.mark.parametrize("policy", [AppointmentPolicy, PlanningPolicy, RotationPolicy])
 def test_a_province_sets_one_steps_duration_and_keeps_the_others(policy: type) -> None:
-    step = "decision" if policy is AppointmentPolicy else "approval"
+    step = "approval" if policy is PlanningPolicy else "decision"
     configured = policy.from_mapping({"step_working_days": {step: 20}})
     default = policy()
     assert configured.step_working_days[step] == 20
@@ -74,7 +78,9 @@ def test_a_province_sets_one_steps_duration_and_keeps_the_others(policy: type) -
     assert policy.from_mapping(configured.to_mapping()) == configured
 
 
-@pytest.mark.parametrize(("policy", "step"), [(AppointmentPolicy, "submission"), (PlanningPolicy, "dossier")])
+@pytest.mark.parametrize(
+    ("policy", "step"), [(AppointmentPolicy, "submission"), (PlanningPolicy, "dossier"), (RotationPolicy, "placement")]
+)
 def test_a_wrong_duration_is_refused_naming_the_step(policy: type, step: str) -> None:
     with pytest.raises(Invalid) as refused:
         policy.from_mapping({"step_working_days": {"no_such_step": 5, step: 0}})
@@ -91,7 +97,7 @@ def test_a_wrong_duration_is_refused_naming_the_step(policy: type, step: str) ->
         policy.from_mapping({"step_working_days": [5]})
 
 
-@pytest.mark.parametrize("policy", [AppointmentPolicy, PlanningPolicy])
+@pytest.mark.parametrize("policy", [AppointmentPolicy, PlanningPolicy, RotationPolicy])
 def test_the_policy_kept_by_a_procedure_started_before_the_setting_reads_with_the_defaults(policy: type) -> None:
     kept = {name: value for name, value in policy().to_mapping().items() if name != "step_working_days"}
     assert policy.from_mapping(kept) == policy()

@@ -9,6 +9,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
+from webapp.appointment import work_calendar
 from webapp.extensions import db
 from webapp.rotation import rotation_policy
 from webapp.start_commands import exit_with, start_or_exit
@@ -58,7 +59,7 @@ def rotation_start(
     instance = start_or_exit(
         lambda: start_rotation(
             db.session, current_app.extensions["canbo_engine"], actor=actor, request=request,
-            policy=rotation_policy(),
+            policy=rotation_policy(), calendar=work_calendar(),
         ),
         refused=_refusal_text,
     )  # fmt: skip

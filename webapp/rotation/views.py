@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
+from webapp.appointment import work_calendar
 from webapp.ballots.steps import load_instance, open_ballot_page
 from webapp.eligibility import PreviewRow, blocking_lines, warn_of_unmet_rules
 from webapp.extensions import db
@@ -88,7 +89,12 @@ def start() -> Any:
             try:
                 instance = act(
                     lambda: start_rotation(
-                        db.session, process_engine(), actor=current_user, request=rotation, policy=policy
+                        db.session,
+                        process_engine(),
+                        actor=current_user,
+                        request=rotation,
+                        policy=policy,
+                        calendar=work_calendar(),
                     )
                 )
             except WorkflowError as error:

@@ -9,7 +9,7 @@ business key), the cadre, the units, the post, the dates, the purpose and the po
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -28,6 +28,7 @@ from workflows.registry.records import local_today
 from workflows.rotation import PROCESS_ID
 from workflows.rotation.facts import rotation_facts
 from workflows.rules.appointment import RuleResult
+from workflows.rules.retirement import add_months
 from workflows.rules.rotation import (
     DEFAULT_POLICY,
     RotationPolicy,
@@ -35,6 +36,8 @@ from workflows.rules.rotation import (
     period_problems,
     start_blockers,
 )
+from workflows.rules.step_deadlines import CALENDAR_KEY, CALENDAR_YEARS
+from workflows.rules.workdays import DEFAULT_CALENDAR, WorkCalendar
 from workflows.states import InstanceStatus, Role
 
 __all__ = [
@@ -172,8 +175,10 @@ def start_rotation(
     actor: User | None,
     request: RotationRequest,
     policy: RotationPolicy = DEFAULT_POLICY,
+    calendar: WorkCalendar = DEFAULT_CALENDAR,
 ) -> InstanceSnapshot:
-    """Start the rotation of a cadre to a post of another unit. Refused, with nothing written (`Invalid`, one
+    """Start the rotation of a cadre to a post of another unit. The calendar in force at the start (WORK_CALENDAR)
+    counts its steps' deadlines (decision 0139). Refused, with nothing written (`Invalid`, one
     problem per field), when: the cadre, unit or post does not exist; the receiving unit or the cadre is outside
     the actor's scope; the post is not in the receiving unit; the cadre already works there; the dates are missing,
     the first day lies outside the policy's window around today, or the rotation is shorter than the policy's
@@ -216,6 +221,7 @@ def start_rotation(
         .where(ProcessInstance.process_id == PROCESS_ID, ProcessInstance.subject_cadre_id == cadre.id)
     )
     key = f"{cadre.code}/{int(started or 0) + 1}"
+    today = local_today()
     authority = to_unit.parent_id if to_unit.parent_id is not None else to_unit.id
     data = {
         "rotation_key": key,
@@ -239,6 +245,10 @@ def start_rotation(
         "candidate_names": [{"key": cadre.code, "name": cadre.full_name}],
         "ballot_boxes_used": [],
         "policy": policy.to_mapping(),
+        # The end-of-rotation review opens years later, near the rotation's last day: the calendar reaches past it.
+        CALENDAR_KEY: calendar.between(
+            today - timedelta(days=366), max(add_months(today, 12 * CALENDAR_YEARS), add_months(ends, 12))
+        ).to_mapping(),
     }
     return start_instance(
         session,

@@ -38,6 +38,7 @@ from workflows.rules.appointment import (
 from workflows.rules.evaluation import GRADE_LABELS, GRADES, KHTNV
 from workflows.rules.retirement import DEFAULT_SCHEDULE, RetirementSchedule, add_months, months_until_retirement
 from workflows.rules.settings import check_settings, is_whole, merged_settings, whole_setting
+from workflows.rules.step_deadlines import ROTATION_STEP_WORKING_DAYS, merged_step_days, step_days_problems
 
 __all__ = [
     "DEFAULT_POLICY",
@@ -188,6 +189,8 @@ class RotationPolicy:
     # The longest rotation: NĐ 170 Điều 48 [V] S38 sets only the minimum, so no rule bounds it [U]; the default is
     # the longest period these rules count in (MAX_MONTHS).
     max_duration_months: int = MAX_MONTHS
+    # Working days each step has from the day it opens [U] (rules/step_deadlines.py; decision 0139).
+    step_working_days: Mapping[str, int] = field(default_factory=lambda: dict(ROTATION_STEP_WORKING_DAYS))
 
     def __post_init__(self) -> None:
         check_settings(self, _policy_problems, N_("the rotation settings are not valid"))
@@ -195,9 +198,15 @@ class RotationPolicy:
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> RotationPolicy:
         """Settings as JSON (admin configuration); every bad value is reported, not only the first."""
-        merged = merged_settings(DEFAULT_POLICY, values, _policy_problems, N_("the rotation settings are not valid"))
+        merged = merged_settings(
+            DEFAULT_POLICY, values, _policy_problems, N_("the rotation settings are not valid"), convert=_as_given
+        )
         merged["purposes"] = dict(merged["purposes"])
         merged["title_ranks"] = dict(merged["title_ranks"])
+        merged["step_working_days"] = dict(merged["step_working_days"])
+        for f in dataclasses.fields(cls):  # a list as JSON keeps it is the tuple the policy holds
+            if isinstance(getattr(DEFAULT_POLICY, f.name), tuple):
+                merged[f.name] = tuple(merged[f.name])
         return cls(**merged)
 
     def to_mapping(self) -> dict[str, Any]:
@@ -214,6 +223,12 @@ class RotationPolicy:
         return self.title_ranks.get(title_code) if title_code else None
 
 
+def _as_given(name: str, value: Any, default: Any) -> tuple[Any, list[Problem]]:
+    if name == "step_working_days":
+        return merged_step_days(default, value), []
+    return value, []
+
+
 def _policy_problems(values: Mapping[str, Any]) -> list[Problem]:
     problems: list[Problem] = []
 
@@ -226,6 +241,7 @@ def _policy_problems(values: Mapping[str, Any]) -> list[Problem]:
             return []
         return list(value)
 
+    problems.extend(step_days_problems(values["step_working_days"], ROTATION_STEP_WORKING_DAYS))
     whole_in("min_months_of_service_left", 0, MAX_MONTHS)
     whole_in("min_duration_months", 1, MAX_MONTHS)
     whole_in("review_lead_days", 0, 3650)

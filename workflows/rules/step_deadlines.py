@@ -77,6 +77,27 @@ PLANNING_STEP_WORKING_DAYS: dict[str, int] = {
 }
 
 
+# [U] Rotation (QĐ 65-QĐ/TW §4.4, NĐ 170 Điều 48–50): no step has a verified duration. Two weeks a step, one for the
+# collective's proposal and vote; four for the end-of-rotation review and placement (the timer opens the review
+# `review_lead_days` before the last day). The handover and the arrival wait for the decision's effective date, which
+# may lie months ahead: they have no deadline of their own.
+ROTATION_STEP_WORKING_DAYS: dict[str, int] = {
+    "plan": 10,
+    "plan_approval": 10,
+    "propose": 10,
+    "eligibility": 10,
+    "exception": 10,
+    "consult_sending": 10,
+    "consult_receiving": 10,
+    "meet_cadre": 10,
+    "submission": 5,
+    "ballot_collective": 5,
+    "decision": 10,
+    "review": 20,
+    "placement": 20,
+}
+
+
 def step_deadline(
     opened_on: date, working_days: int, calendar: WorkCalendar, zone: tzinfo, latest: Iterable[str | None] = ()
 ) -> str:
