@@ -11,10 +11,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
-from sqlalchemy import case, func, select
+from sqlalchemy import ColumnElement, Integer, Select, any_, bindparam, case, func, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from workflows.errors import N_
+from workflows.prepared import server_prepared
 from workflows.registry.models import Cadre, OrgUnit, RoleAssignment, User
 from workflows.states import Role
 
@@ -72,6 +74,26 @@ class Assignment:
     candidate_role: str | None = None
     candidate_unit_id: int | None = None
     problem: str | None = None
+
+
+def _role_holders(in_chain: ColumnElement[bool]) -> Select[tuple[int | None, int | None]]:
+    """Whether the subject (`subject`: their cadre id) holds `role` in a unit of the chain, and whether anyone else
+    active does: 1 or 0 each, None when nobody holds it there."""
+    is_subject = User.cadre_id == bindparam("subject", type_=Integer)
+    return (
+        select(func.max(case((is_subject, 1), else_=0)), func.max(case((is_subject, 0), else_=1)))
+        .select_from(RoleAssignment)
+        .join(User, User.id == RoleAssignment.user_id)
+        .where(RoleAssignment.role == bindparam("role"), in_chain, User.is_active)
+    )
+
+
+# Built once (a step opening for a role asks it, decision 0133): on PostgreSQL with the chain as an array, one text
+# for every chain, prepared; SQLite has no arrays and takes the chain as an IN list.
+_ROLE_HOLDERS = _role_holders(RoleAssignment.unit_id.in_(bindparam("chain", expanding=True)))
+_ROLE_HOLDERS_BY_ARRAY = server_prepared(
+    _role_holders(RoleAssignment.unit_id == any_(bindparam("chain", type_=ARRAY(Integer))))
+)
 
 
 class AssignmentContext:
@@ -146,12 +168,10 @@ class AssignmentContext:
         subject has no active account (then nobody can be acting on their own case)."""
         if self.subject_cadre_id is None or self.subject_user_id() is None:
             return None
-        is_subject = User.cadre_id == self.subject_cadre_id
+        on_postgresql = self.session.get_bind().dialect.name == "postgresql"
         subject_holds, others_hold = self.session.execute(
-            select(func.max(case((is_subject, 1), else_=0)), func.max(case((is_subject, 0), else_=1)))
-            .select_from(RoleAssignment)
-            .join(User, User.id == RoleAssignment.user_id)
-            .where(RoleAssignment.role == role, RoleAssignment.unit_id.in_(self.unit_chain_of(unit_id)), User.is_active)
+            _ROLE_HOLDERS_BY_ARRAY if on_postgresql else _ROLE_HOLDERS,
+            {"subject": self.subject_cadre_id, "role": role, "chain": self.unit_chain_of(unit_id)},
         ).one()
         return bool(subject_holds), bool(others_hold)
 
