@@ -402,9 +402,6 @@ def _entered_text(field: Any, value: Any) -> str:
         return ""
     if value is True:
         return _("Yes")
-    raw = getattr(field, "raw_data", None)
-    if isinstance(value, int | float | Decimal) and raw and isinstance(raw[0], str) and raw[0].strip():
-        return raw[0].strip()  # a number as it was typed ("40"), not as the field holds it ("40.0")
     if getattr(field, "options", None) is not None and hasattr(field, "boxes"):  # a checklist: what was ticked
         return "; ".join(label for _value, label, ticked in field.boxes() if ticked)
     labels: dict[str, str] = {}
@@ -414,7 +411,12 @@ def _entered_text(field: Any, value: Any) -> str:
             labels[str(choice[0])] = str(choice[1])
     if isinstance(value, (list, tuple)):
         return ", ".join(text for text in (_entered_text(field, item) for item in value) if text)
-    return labels.get(str(value), str(value)).strip()
+    if str(value) in labels:  # a choice (a title, an entry of the plan) by its name, not its id
+        return labels[str(value)].strip()
+    raw = getattr(field, "raw_data", None)
+    if isinstance(value, int | float | Decimal) and raw and isinstance(raw[0], str) and raw[0].strip():
+        return raw[0].strip()  # a number as it was typed ("40"), not as the field holds it ("40.0")
+    return str(value).strip()
 
 
 def _entered(form: Any) -> list[tuple[str, str]]:
