@@ -72,6 +72,7 @@ from webapp.tasks.schema_forms import (
 )
 from webapp.text_fields import MAX_COMMENT, clean_text
 from workflows.access import role_units
+from workflows.assignment import is_own_case
 from workflows.ballot_steps import task_ballot
 from workflows.clock import utcnow_naive
 from workflows.db import transaction
@@ -227,6 +228,8 @@ def _viewer_notice(view: TaskView) -> str | None:
     task = view.task
     if view.can_act or task.status != TaskStatus.OPEN:
         return None
+    if task.candidate_role is not None and is_own_case(current_user.cadre_id, task.subject_cadre_id):
+        return _("This step is in a procedure about you: someone else must take it; you can only view it.")
     if task.assignee_id is not None:
         holder = db.session.scalar(select(User.full_name).where(User.id == task.assignee_id))
         if taken_by_another(db.session, current_user, task):  # a task of their group, held by someone else
