@@ -108,6 +108,8 @@ class AssignmentContext:
         subject_user_id: object = _UNKNOWN,
         unit_ancestors: list[int] | None = None,
         subject_unit_id: object = _UNKNOWN,
+        *,
+        reads_holders: bool = True,
     ) -> None:
         """`subject_user_id`, `unit_ancestors` (the instance unit's ancestors, root first) and `subject_unit_id`
         when the caller has already read them; otherwise each is looked up when a lane first needs it."""
@@ -117,6 +119,9 @@ class AssignmentContext:
         self._subject_user_id = subject_user_id
         self._unit_ancestors = unit_ancestors
         self._subject_unit_id = subject_unit_id
+        # False where the connection is busy streaming rows (a bulk start's COPY): no statement may run on it then, so
+        # a step for a role stays with the role; the subject still may not act on it (`can_act_on_task`).
+        self._reads_holders = reads_holders
 
     def subject_user_id(self) -> int | None:
         if self._subject_user_id is AssignmentContext._UNKNOWN:
@@ -166,7 +171,7 @@ class AssignmentContext:
     def role_holders(self, role: str, unit_id: int) -> tuple[bool, bool] | None:
         """Whether the subject holds `role` over the unit, and whether anyone else active does; None when the
         subject has no active account (then nobody can be acting on their own case)."""
-        if self.subject_cadre_id is None or self.subject_user_id() is None:
+        if not self._reads_holders or self.subject_cadre_id is None or self.subject_user_id() is None:
             return None
         on_postgresql = self.session.get_bind().dialect.name == "postgresql"
         subject_holds, others_hold = self.session.execute(

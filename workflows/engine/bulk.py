@@ -581,7 +581,8 @@ def _write_started(
                     },
                 )
             ]
-            context = AssignmentContext(session, snapshot, subject_user_id=request.subject_user_id)
+            # The rows are streamed into COPY as they are made (`_copy_rows`): nothing else may be read meanwhile.
+            context = AssignmentContext(session, snapshot, subject_user_id=request.subject_user_id, reads_holders=False)
             for ready, spiff_task_id in zip(member.ready, member.spiff_task_ids, strict=True):
                 assignment = resolve_assignment(
                     context, ready.lane, ready.properties, engine.lane_rules, ready.assignee_hint
