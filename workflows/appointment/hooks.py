@@ -9,7 +9,7 @@ audit chain through the task's data diff — an exception to a failed rule is re
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -41,7 +41,7 @@ from workflows.rules.appointment import (
     reappointment_term_end,
 )
 from workflows.rules.planning import PlanEntryRef, appointed_leaves_plan_reason, entries_ended_by_appointment
-from workflows.rules.procedure_days import DayBound, effective_day_bound, meeting_day_problem
+from workflows.rules.procedure_days import DayBound, effective_day_bound, meeting_day_problem, start_day
 from workflows.rules.retirement import add_months
 from workflows.rules.step_deadlines import CALENDAR_KEY
 from workflows.rules.workdays import DEFAULT_CALENDAR, WorkCalendar
@@ -107,11 +107,6 @@ def _day(values: Mapping[str, Any], name: str) -> date | None:
         return None
 
 
-def _started_on(instance: ProcessInstance) -> date:
-    """The day the procedure started, in Vietnam's time."""
-    return instance.started_dt.replace(tzinfo=UTC).astimezone(VIETNAM_TZ).date()
-
-
 # -- eligibility ------------------------------------------------------------------------------------------------
 
 
@@ -129,7 +124,7 @@ def _eligibility(
             [Problem("Enter the date the dossier was received; it cannot be in the future.", field=received_key)],
         )
     instance = _instance(session, data)
-    started_on = _started_on(instance)
+    started_on = start_day(instance.started_dt, VIETNAM_TZ)
     if received < add_months(started_on, -DOSSIER_MONTHS_BEFORE_START):
         # A dossier may reach the personnel body before its procedure is entered here, but not years before:
         # "1900-01-01" passed every age and time-in-post rule as of that day.
@@ -258,7 +253,7 @@ def conference(
     from the day it started to today (decision 0136)."""
     if is_refused(refused, "held_on"):
         return submitted  # not a date: the form says so
-    started_on = _started_on(_instance(session, data))
+    started_on = start_day(_instance(session, data).started_dt, VIETNAM_TZ)
     problem = meeting_day_problem(_day(submitted, "held_on"), "held_on", started_on=started_on, today=local_today())
     if problem is None:
         return submitted
@@ -464,7 +459,9 @@ def decision(
     if effective is None:
         problems.append(Problem("Enter the date the decision takes effect.", field="effective_on"))
     else:
-        problems.extend(_effective_problems(effective, _started_on(_instance(session, data)), policy))
+        problems.extend(
+            _effective_problems(effective, start_day(_instance(session, data).started_dt, VIETNAM_TZ), policy)
+        )
     if problems:
         raise Invalid("the decision is not complete", problems)
     assert effective is not None

@@ -15,7 +15,7 @@ becomes the receiving unit — so the dashboards count them there); the placemen
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -37,7 +37,7 @@ from workflows.registry.records import (
 from workflows.rotation import PROCESS_ID
 from workflows.rotation.facts import rotation_facts
 from workflows.rules.appointment import failed_rules, is_eligible
-from workflows.rules.procedure_days import DayBound, meeting_day_problem, past_day_bound
+from workflows.rules.procedure_days import DayBound, meeting_day_problem, past_day_bound, start_day
 from workflows.rules.rotation import (
     RULE_EQUIVALENT_POST,
     RotationPolicy,
@@ -75,11 +75,6 @@ def _day(values: Mapping[str, Any], name: str) -> date | None:
         return date.fromisoformat(str(values.get(name)))
     except ValueError:
         return None
-
-
-def _started_on(instance: ProcessInstance) -> date:
-    """The day the procedure started, in Vietnam's time."""
-    return instance.started_dt.replace(tzinfo=UTC).astimezone(VIETNAM_TZ).date()
 
 
 def _formatted(day: date) -> str:
@@ -206,7 +201,7 @@ def meeting(
     """The meeting with the cadre: on a day of the procedure, from the day it started to today (decision 0136)."""
     if is_refused(refused, "met_on"):
         return submitted  # not a date: the form says so
-    started_on = _started_on(_instance(session, data))
+    started_on = start_day(_instance(session, data).started_dt, VIETNAM_TZ)
     problem = meeting_day_problem(_day(submitted, "met_on"), "met_on", started_on=started_on, today=local_today())
     if problem is None:
         return submitted
@@ -293,7 +288,7 @@ def arrival(
         return submitted  # not a date: the form says so (and nothing is moved)
     instance = _instance(session, data)
     arrived = _day(submitted, "arrived_on")
-    started_on, effective = _started_on(instance), _day(data, "effective_on")
+    started_on, effective = start_day(instance.started_dt, VIETNAM_TZ), _day(data, "effective_on")
     # Not before the procedure started, nor before the decision took effect (decision 0136).
     earliest = max(started_on, effective) if effective is not None else started_on
     bound = None if arrived is None else past_day_bound(arrived, earliest=earliest, today=local_today())

@@ -10,13 +10,18 @@ None when it may be recorded; the hooks word the problem on the field.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, tzinfo
 from enum import StrEnum
 
 from workflows.errors import N_, Problem
 from workflows.rules.retirement import add_months
 
-__all__ = ["DayBound", "effective_day_bound", "meeting_day_problem", "past_day_bound"]
+__all__ = ["DayBound", "effective_day_bound", "meeting_day_problem", "past_day_bound", "start_day"]
+
+
+def start_day(started_dt: datetime, zone: tzinfo) -> date:
+    """The day a procedure started (its `started_dt`, stored in UTC without a zone) in the province's time."""
+    return started_dt.replace(tzinfo=UTC).astimezone(zone).date()
 
 
 class DayBound(StrEnum):
