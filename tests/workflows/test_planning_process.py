@@ -5,7 +5,7 @@ writes nothing on the records. Refusals change nothing."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.fixtures.ballots import user
+from tests.fixtures.deadlines import end_of_working_day
 from tests.fixtures.inspection import assert_every_export_verifies
 from tests.fixtures.planning import (
     CHAIR_PLANNED,
@@ -38,7 +39,7 @@ from workflows.models import ProcessInstance
 from workflows.planning.ballots import PLANNING_BALLOTS
 from workflows.planning.service import start_planning
 from workflows.registry.models import Cadre, OrgUnit, PlanningEntry, PlanningStatus, Position
-from workflows.registry.records import VIETNAM_TZ, add_planning_entry, local_today
+from workflows.registry.records import add_planning_entry, local_today
 from workflows.rules.planning import PlanningPolicy
 from workflows.rules.workdays import DEFAULT_CALENDAR, WorkCalendar
 from workflows.states import InstanceStatus, Role
@@ -403,11 +404,6 @@ def test_a_reviews_committee_votes_on_its_own_levels_committee_titles(
 # -- each step's deadline (decision 0120) -------------------------------------------------------------------------
 
 
-def _end_of_working_day(calendar: WorkCalendar, start_day: date, working_days: int) -> datetime:
-    day = calendar.add_working_days(start_day, working_days)
-    return datetime.combine(day, time(23, 59, 59), VIETNAM_TZ).astimezone(UTC).replace(tzinfo=None)
-
-
 def test_each_step_is_due_its_configured_working_days_on_the_calendar_the_review_started_with(
     driver: WorkflowDriver, world: dict[str, Any]
 ) -> None:
@@ -422,19 +418,19 @@ def test_each_step_is_due_its_configured_working_days_on_the_calendar_the_review
             policy=policy, calendar=calendar,
         ).id  # fmt: skip
     screening = driver.task(instance_id, "screening")
-    assert (screening.due_dt, screening.assignment_problem) == (_end_of_working_day(calendar, today, 3), None)
-    assert screening.due_dt is not None and screening.due_dt > _end_of_working_day(DEFAULT_CALENDAR, today, 3)
+    assert (screening.due_dt, screening.assignment_problem) == (end_of_working_day(calendar, today, 3), None)
+    assert screening.due_dt is not None and screening.due_dt > end_of_working_day(DEFAULT_CALENDAR, today, 3)
     clock.set_now(clock.now() + timedelta(days=2))
     opened_on = local_today()
     _do(driver, instance_id, "screening", "personnel1", {"screening_note": ""})
     # The next step counts from the day it opened, with the default duration.
-    assert driver.task(instance_id, "confirm_removals").due_dt == _end_of_working_day(calendar, opened_on, 10)
+    assert driver.task(instance_id, "confirm_removals").due_dt == end_of_working_day(calendar, opened_on, 10)
 
 
 def test_an_overdue_planning_step_counts_as_overdue(driver: WorkflowDriver, world: dict[str, Any]) -> None:
     instance_id = _start(driver)
     task = driver.task(instance_id, "review_frame")
-    assert task.due_dt == _end_of_working_day(DEFAULT_CALENDAR, local_today(), 10)
+    assert task.due_dt == end_of_working_day(DEFAULT_CALENDAR, local_today(), 10)
 
     def overdue() -> set[int]:
         with driver.session_factory() as s:

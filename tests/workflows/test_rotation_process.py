@@ -4,7 +4,7 @@ effective day would shorten the rotation below 36 months (NĐ 170 Điều 48) �
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.fixtures.ballots import user
+from tests.fixtures.deadlines import end_of_working_day
 from tests.fixtures.inspection import assert_every_export_verifies
 from tests.fixtures.rotation import BOARD, LOCAL, OFFICER, WEAK, setup_rotation
 from tests.fixtures.statements import statements_sent
@@ -24,7 +25,7 @@ from workflows.db import transaction
 from workflows.errors import Invalid
 from workflows.models import AuditEvent, ProcessInstance
 from workflows.registry.models import Cadre, CadrePosition, RotationRecord
-from workflows.registry.records import VIETNAM_TZ, end_position, local_today
+from workflows.registry.records import end_position, local_today
 from workflows.rotation import hooks as rotation_hooks
 from workflows.rotation.ballots import ROTATION_BALLOTS
 from workflows.rotation.service import CERTAIN_TO_STOP, RotationRequest, start_rotation
@@ -355,11 +356,6 @@ def test_without_a_decision_day_the_arrival_is_not_before_the_procedure_started(
 # -- each step's deadline (decision 0139) -------------------------------------------------------------------------
 
 
-def _end_of_working_day(calendar: WorkCalendar, start_day: date, working_days: int) -> datetime:
-    day = calendar.add_working_days(start_day, working_days)
-    return datetime.combine(day, time(23, 59, 59), VIETNAM_TZ).astimezone(UTC).replace(tzinfo=None)
-
-
 def test_each_step_is_due_its_configured_working_days_on_the_calendar_the_rotation_started_with(
     driver: WorkflowDriver, world: dict[str, Any]
 ) -> None:
@@ -377,14 +373,14 @@ def test_each_step_is_due_its_configured_working_days_on_the_calendar_the_rotati
             s, driver.engine, actor=user(s, "personnel1"), request=request, policy=policy, calendar=calendar
         )
     plan = driver.task(started.id, "plan")
-    assert (plan.due_dt, plan.assignment_problem) == (_end_of_working_day(calendar, today, 3), None)
-    assert plan.due_dt is not None and plan.due_dt > _end_of_working_day(DEFAULT_CALENDAR, today, 3)
+    assert (plan.due_dt, plan.assignment_problem) == (end_of_working_day(calendar, today, 3), None)
+    assert plan.due_dt is not None and plan.due_dt > end_of_working_day(DEFAULT_CALENDAR, today, 3)
     clock.set_now(clock.now() + timedelta(days=2))
     opened_on = local_today()
     _planned(driver, started.id)
     # The next steps count from the day they opened, with the default durations.
     eligibility = driver.task(started.id, "eligibility")
-    assert eligibility.due_dt == _end_of_working_day(calendar, opened_on, 10)
+    assert eligibility.due_dt == end_of_working_day(calendar, opened_on, 10)
     # The calendar kept reaches past the rotation's last day, where the end-of-rotation review opens.
     assert _data(driver, started.id)["work_calendar"]["holidays"] == [*holidays, after_the_end]
 
