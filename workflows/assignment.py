@@ -95,6 +95,18 @@ _ROLE_HOLDERS_BY_ARRAY = server_prepared(
     _role_holders(RoleAssignment.unit_id == any_(bindparam("chain", type_=ARRAY(Integer))))
 )
 
+# The subject's active account, and the roles it holds (comma-separated): most cadres hold only the officer's, and then
+# no step for another role can be theirs to keep away from (decision 0133), which spares asking who holds it.
+_SUBJECT_ACCOUNT = select(
+    User.id,
+    select(func.aggregate_strings(RoleAssignment.role, ",")).where(RoleAssignment.user_id == User.id).scalar_subquery(),
+).where(User.cadre_id == bindparam("cadre", type_=Integer), User.is_active)
+
+
+def roles_named(aggregated: str | None) -> frozenset[str]:
+    """The roles of a comma-separated aggregate of `RoleAssignment.role`."""
+    return frozenset(aggregated.split(",")) if aggregated else frozenset()
+
 
 class AssignmentContext:
     """What lanes resolve against, for one instance; looks each fact up at most once per advance."""
@@ -109,25 +121,27 @@ class AssignmentContext:
         unit_ancestors: list[int] | None = None,
         subject_unit_id: object = _UNKNOWN,
         *,
+        subject_roles: frozenset[str] | None = None,
         reads_holders: bool = True,
     ) -> None:
         """`subject_user_id`, `unit_ancestors` (the instance unit's ancestors, root first) and `subject_unit_id`
-        when the caller has already read them; otherwise each is looked up when a lane first needs it."""
+        when the caller has already read them; otherwise each is looked up when a lane first needs it.
+        `subject_roles`: the roles the subject's account holds, where the caller has read them."""
         self.session = session
         self.subject_cadre_id = instance.subject_cadre_id
         self.unit_id = instance.unit_id
         self._subject_user_id = subject_user_id
         self._unit_ancestors = unit_ancestors
         self._subject_unit_id = subject_unit_id
+        self._subject_roles = subject_roles
         # False where the connection is busy streaming rows (a bulk start's COPY): no statement may run on it then, so
         # a step for a role stays with the role; the subject still may not act on it (`can_act_on_task`).
         self._reads_holders = reads_holders
 
     def subject_user_id(self) -> int | None:
         if self._subject_user_id is AssignmentContext._UNKNOWN:
-            self._subject_user_id = self.session.scalar(
-                select(User.id).where(User.cadre_id == self.subject_cadre_id, User.is_active)
-            )
+            row = self.session.execute(_SUBJECT_ACCOUNT, {"cadre": self.subject_cadre_id}).first()
+            self._subject_user_id, self._subject_roles = (row[0], roles_named(row[1])) if row else (None, frozenset())
         return self._subject_user_id  # type: ignore[return-value]
 
     def user_id_for(self, hint: str | int) -> int | None:
@@ -168,17 +182,19 @@ class AssignmentContext:
         path = self.session.scalar(select(OrgUnit.path).where(OrgUnit.id == unit_id))
         return unit_chain(path or "/", unit_id)
 
-    def role_holders(self, role: str, unit_id: int) -> tuple[bool, bool] | None:
-        """Whether the subject holds `role` over the unit, and whether anyone else active does; None when the
-        subject has no active account (then nobody can be acting on their own case)."""
+    def only_the_subject_holds(self, role: str, unit_id: int) -> bool:
+        """Whether the subject holds `role` over the unit and nobody else active does. False without asking when
+        the subject has no active account or does not hold the role anywhere: then the step cannot be theirs."""
         if not self._reads_holders or self.subject_cadre_id is None or self.subject_user_id() is None:
-            return None
+            return False
+        if self._subject_roles is not None and role not in self._subject_roles:
+            return False
         on_postgresql = self.session.get_bind().dialect.name == "postgresql"
         subject_holds, others_hold = self.session.execute(
             _ROLE_HOLDERS_BY_ARRAY if on_postgresql else _ROLE_HOLDERS,
             {"subject": self.subject_cadre_id, "role": role, "chain": self.unit_chain_of(unit_id)},
         ).one()
-        return bool(subject_holds), bool(others_hold)
+        return bool(subject_holds) and not others_hold
 
     def parent_unit_id(self) -> int | None:
         """The unit above the instance's; the province itself has none above it, so it answers for itself."""
@@ -251,8 +267,7 @@ def _away_from_the_subject(context: AssignmentContext, role: str, unit_id: int) 
     to the one who leads them: a direct manager's step to the unit's head, a head's to the head of the unit above.
     Nobody reviews, approves or decides their own case (decision 0133)."""
     for _ in range(_MAX_CLIMB):
-        holders = context.role_holders(role, unit_id)
-        if holders is None or not holders[0] or holders[1]:
+        if not context.only_the_subject_holds(role, unit_id):
             break
         above = leader_above(role, context.unit_chain_of(unit_id))
         if above is None:

@@ -6,20 +6,24 @@
 
 from __future__ import annotations
 
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from tests.fixtures.workflow_helpers import WorkflowDriver
 from workflows.assignment import (
     ONLY_THE_SUBJECT,
     OWN_CASE,
     Assignment,
+    AssignmentContext,
     LaneRule,
     can_act_on_task,
     leader_above,
     resolve_assignment,
+    roles_named,
 )
 from workflows.db import transaction
 from workflows.engine import operations
@@ -153,8 +157,9 @@ class _Context:
     def __init__(self, holders: dict[tuple[str, int], tuple[bool, bool]]) -> None:
         self.holders = holders
 
-    def role_holders(self, role: str, unit_id: int) -> tuple[bool, bool] | None:
-        return self.holders.get((role, unit_id), (False, True))
+    def only_the_subject_holds(self, role: str, unit_id: int) -> bool:
+        subject_holds, others_hold = self.holders.get((role, unit_id), (False, True))
+        return subject_holds and not others_hold
 
     def unit_chain_of(self, unit_id: int) -> list[int]:
         return {7: [1, 7], 1: [1]}[unit_id]
@@ -176,3 +181,20 @@ def test_a_role_nobody_leads_is_flagged_when_only_the_subject_holds_it() -> None
     flagged = _resolve({(Role.PERSONNEL, 7): (True, False)}, "Ban Tổ chức")
     assert (flagged.candidate_role, flagged.candidate_unit_id) == (Role.PERSONNEL, 7)
     assert flagged.problem == ONLY_THE_SUBJECT
+
+
+def test_roles_named_reads_the_aggregate_of_role_rows() -> None:
+    assert roles_named("officer,supervisor") == {Role.OFFICER, Role.SUPERVISOR}
+    assert roles_named(None) == frozenset()  # no account, or one without a role
+    assert roles_named("") == frozenset()
+
+
+def test_a_role_the_subject_holds_nowhere_asks_the_database_nothing() -> None:
+    """Most cadres hold only the officer's role: a step for a manager opening in their case costs no statement
+    (the completion read their roles with its lock). The session here would fail at any query."""
+    instance = SimpleNamespace(subject_cadre_id=3, unit_id=7)
+    context = AssignmentContext(
+        cast(Session, None), instance, subject_user_id=5, unit_ancestors=[1], subject_roles=frozenset({Role.OFFICER})
+    )
+    assert context.only_the_subject_holds(Role.SUPERVISOR, 7) is False
+    assert context.only_the_subject_holds(Role.HEAD, 1) is False

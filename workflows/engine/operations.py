@@ -752,6 +752,7 @@ def _complete_locked(
         subject_user_id=locked.subject_user_id,
         unit_ancestors=locked.unit_chain[:-1] if same_unit else None,
         subject_unit_id=locked.subject_unit_id,
+        subject_roles=locked.subject_roles,
     )
     _save_advance(
         session,

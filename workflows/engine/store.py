@@ -41,7 +41,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
 from sqlalchemy.sql.selectable import CTE
 
-from workflows.assignment import chain_of
+from workflows.assignment import chain_of, roles_named
 from workflows.errors import Conflict, NotFound
 from workflows.models import AuditEvent, HumanTask, ProcessInstance, ProcessVersion
 from workflows.prepared import fetch_rows
@@ -171,6 +171,11 @@ _LABEL_COLUMNS = [
     _instance_units.c.name,
     _starters.c.username,
 ]
+# The roles the subject's account holds, comma-separated: most cadres hold only the officer's, and then a step opening
+# for another role cannot be theirs to keep away from (decision 0133); the advance asks nothing more of its holders.
+_SUBJECT_ROLES = (
+    select(func.aggregate_strings(_roles.c.role, ",")).where(_roles.c.user_id == _users.c.id).scalar_subquery()
+)
 # Both rows are locked: on PostgreSQL a waiter then re-reads both once the holder commits
 # (a row read through a join but not locked would come back as it was before the wait). The two units' paths are
 # what deciding who may see and act on the task needs; the labels are what the completion's answer shows.
@@ -182,6 +187,7 @@ _LOCK_TASK = (
         _task_units.c.path,
         _users.c.id,
         _cadres.c.unit_id,
+        _SUBJECT_ROLES,
         *_LABEL_COLUMNS,
     )
     .join_from(_tasks, _instances, _tasks.c.instance_id == _instances.c.id)
@@ -245,6 +251,7 @@ class LockedTask:
     unit_chain: list[int]  # the task's unit and those above it: where overseers of the task hold their roles
     subject_user_id: int | None  # read in the same statement: the next task often belongs to the subject
     subject_unit_id: int | None = None  # the subject cadre's unit: where lanes "@subject" look for the role
+    subject_roles: frozenset[str] | None = None  # the roles the subject's account holds anywhere (None: not read)
     reserved_task_ids: list[int] = field(default_factory=list)
 
 
@@ -294,11 +301,13 @@ def lock_task(session: Session, task_id: int, *, reserve_task_id: bool = False) 
     task = TaskSnapshot(*row[:_N_TASK])
     end = _N_TASK + _N_INSTANCE
     instance = InstanceSnapshot(*row[_N_TASK:end])
-    path, unit_path, subject_user_id, subject_unit_id = row[end : end + 4]
-    instance.labels = InstanceLabels(*row[end + 4 : end + 4 + len(_LABEL_COLUMNS)])
+    path, unit_path, subject_user_id, subject_unit_id, subject_roles = row[end : end + 5]
+    instance.labels = InstanceLabels(*row[end + 5 : end + 5 + len(_LABEL_COLUMNS)])
     candidate_chain, chain = chain_of(task.candidate_unit_id, path), chain_of(task.unit_id, unit_path)
     reserved = [row[-1]] if reserving else []
-    return LockedTask(task, instance, candidate_chain, chain, subject_user_id, subject_unit_id, reserved)
+    return LockedTask(
+        task, instance, candidate_chain, chain, subject_user_id, subject_unit_id, roles_named(subject_roles), reserved
+    )
 
 
 def lock_instance(session: Session, instance_id: int) -> InstanceSnapshot:
