@@ -109,7 +109,7 @@ def _registry() -> tuple[
             **rotation.COMPLETION_EFFECTS,
         },
         {**planning.POSITION_CHOICES},
-        {**planning.CHECKLIST_CHOICES},
+        {**planning.CHECKLIST_CHOICES, **appointment.CHECKLIST_CHOICES},
         {**planning.PLANNING_ENTRY_CHOICES},
         {**planning.PLANNING_ENTRY_SEARCH},
     )

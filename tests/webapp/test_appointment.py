@@ -863,6 +863,18 @@ def test_external_source_at_exactly_half_goes_to_the_receiving_units_head(
         assert instance is not None and (task.candidate_role, task.candidate_unit_id) == ("head", instance.unit_id)
     choice = {"final_head_choice": "CB0005", "final_head_reason": "Đáp ứng yêu cầu nhiệm vụ"}
     assert _submit(auth, driver, instance_id, "head_final", "head_x002", choice).status_code in (403, 404)
+
+    # The head picks a person by name, or nobody (decision 0140); no code is typed.
+    _as(auth, "head1")
+    page = auth.client.get(f"/tasks/{task.id}").get_data(as_text=True)
+    with session_factory() as s:
+        name = s.scalars(select(Cadre.full_name).where(Cadre.code == "CB0005")).one()
+    radios = re.findall(r'<input type="radio"[^>]*name="final_head_choice"[^>]*value="([^"]*)"', page)
+    assert radios == ["", "CB0005"]
+    assert f"{name} (CB0005)</label>" in page and "Không chọn ai</label>" in page
+    outsider = {**choice, "final_head_choice": "CB0001"}
+    refused = _submit(auth, driver, instance_id, "head_final", "head1", outsider)
+    assert refused.status_code == 422 and "Hãy chọn một trong: CB0005" in refused.get_data(as_text=True)
     assert _submit(auth, driver, instance_id, "head_final", "head1", choice).status_code == 302
     assert [t.task_key for t in driver.open_tasks(instance_id)] == ["submission"]
     _verified(session_factory)

@@ -1155,6 +1155,58 @@ def test_a_checklist_is_a_checkbox_per_choice_kept_as_the_comma_separated_text()
         )
 
 
+PICK_ONE: dict[str, Any] = {
+    "type": "object",
+    "properties": {"chosen": {"type": "string", "title": "Người được chọn", "maxLength": 40}},
+    "x-ui": {"chosen": {"widget": "checklist", "pick_one": True, "none": "Không chọn ai", "none_en": "Nobody"}},
+}
+
+
+def test_a_pick_one_checklist_is_a_radio_per_choice_and_nobody_first() -> None:
+    with shown({}, PICK_ONE) as form:
+        offer_checklists(form, {"chosen": [("CB0005", "Lê Văn Năm (CB0005)"), ("CB0007", "Trần Bảy (CB0007)")]})
+        html = render(form, PICK_ONE)
+    radios = lxml_html.fromstring(html).xpath('//input[@type="radio"]')
+    assert [(r.get("name"), r.get("value"), r.get("checked") is not None) for r in radios] == [
+        ("chosen", "", True),
+        ("chosen", "CB0005", False),
+        ("chosen", "CB0007", False),
+    ]
+    assert "Không chọn ai" in html and 'type="checkbox"' not in html
+    with shown({"chosen": "CB0007"}, PICK_ONE, locale="en") as form:
+        offer_checklists(form, {"chosen": [("CB0005", "A"), ("CB0007", "B")]})
+        html = render(form, PICK_ONE)
+    checked = lxml_html.fromstring(html).xpath('//input[@type="radio"][@checked]')
+    assert [r.get("value") for r in checked] == ["CB0007"] and "Nobody" in html
+    # "Nobody" posts the empty value: the field is left out, as an empty text box was.
+    with posted({"chosen": ""}, PICK_ONE) as form:
+        assert form.validate() and form_to_data(form, PICK_ONE) == {}
+    with posted({"chosen": "CB0005"}, PICK_ONE) as form:
+        assert form.validate() and form_to_data(form, PICK_ONE) == {"chosen": "CB0005"}
+    # A required one offers no "nobody".
+    required = {**PICK_ONE, "required": ["chosen"]}
+    with shown({}, required) as form:
+        offer_checklists(form, {"chosen": [("CB0005", "A")]})
+        assert [
+            r.get("value") for r in lxml_html.fromstring(render(form, required)).xpath("//input[@type='radio']")
+        ] == ["CB0005"]
+
+
+@pytest.mark.parametrize(
+    ("hints", "named"),
+    [
+        ({"pick_one": True}, "checklist"),
+        ({"widget": "textarea", "none": "Không ai"}, "checklist"),
+        ({"widget": "checklist", "pick_one": "yes"}, "true or false"),
+        ({"widget": "checklist", "none": 1}, "must be a string"),
+    ],
+)
+def test_pick_one_and_none_are_hints_of_a_checklist_only(hints: dict[str, Any], named: str) -> None:
+    schema = {"type": "object", "properties": {"chosen": {"type": "string"}}, "x-ui": {"chosen": hints}}
+    with pytest.raises(UnsupportedSchema, match=named):
+        build_form_class(schema)
+
+
 def test_a_checklist_is_a_string_outside_tables() -> None:
     on_integer = {"type": "object", "properties": {"n": {"type": "integer"}}, "x-ui": {"n": {"widget": "checklist"}}}
     with pytest.raises(UnsupportedSchema, match="checklist"):

@@ -22,7 +22,7 @@ Hints live in the top-level "x-ui" object (for table columns, in the row schema'
                         | "cadre" | "position" | "checklist" | "planning_entry",
               "label_en": "...", "help": "...", "help_en": "...", "labels_en": {"value": "label"},
               "rows": 6, "placeholder": "...", "autofocus": true, "empty": "...", "empty_en": "...",
-              "accept": ".pdf,.jpg,image/*", "max_size_mb": 10,
+              "accept": ".pdf,.jpg,image/*", "max_size_mb": 10, "pick_one": true, "none": "...", "none_en": "...",
               "placement": "column" | "below"}  # a table's cell: its own column, or its row's second line
 
 In a wide table, files and long texts sit on each row's second line (`_placed_below`, decision 0091).
@@ -53,7 +53,9 @@ A third lists registry things by name where the data keeps a comma-separated tex
   "empty_en") says what the page shows when there is nothing to tick. As with "position", a value outside the
   choices is the hook's to refuse; it is shown ticked, as what it is. A long list (`CHECKLIST_FILTER_FROM` boxes
   or more) gets a filter box, the count of ticked boxes and "show only ticked" (static/checklist_filter.js, shown
-  only when the script runs; without it the whole list works as before; decision 0081).
+  only when the script runs; without it the whole list works as before; decision 0081). With "pick_one" it is one
+  choice: a radio button per choice, and first a "none" one ("none", "none_en": its label) when the field may be
+  left empty (the head's choice among those tied, decision 0140).
 
 A fourth names an entry of the plan where the data keeps its id (decision 0081):
 
@@ -260,8 +262,12 @@ _HINTS = frozenset(
         "empty",
         "empty_en",
         "placement",
+        "pick_one",
+        "none",
+        "none_en",
     }
 )
+_TEXT_HINTS = ("widget", "label_en", "help", "help_en", "placeholder", "accept", "empty", "empty_en", "none", "none_en")
 # The top-level key naming the form's own comment field (`own_comment_field`).
 COMMENT_FIELD_KEY = "x-comment-field"
 # What makes a text field something else than words to write (a choice, a date, a file).
@@ -397,9 +403,13 @@ def _check_hints(hints: Any, where: str) -> Mapping[str, Any]:
     size = hints.get("max_size_mb", DEFAULT_MAX_SIZE_MB)
     if isinstance(size, bool) or not isinstance(size, int | float) or size <= 0:
         raise UnsupportedSchema(f'{where}: "x-ui.max_size_mb" must be a positive number')
-    for key in ("widget", "label_en", "help", "help_en", "placeholder", "accept", "empty", "empty_en"):
+    for key in _TEXT_HINTS:
         if key in hints and not isinstance(hints[key], str):
             raise UnsupportedSchema(f'{where}: "x-ui.{key}" must be a string')
+    if "pick_one" in hints and not isinstance(hints["pick_one"], bool):
+        raise UnsupportedSchema(f'{where}: "x-ui.pick_one" must be true or false')
+    if ("pick_one" in hints or "none" in hints) and hints.get("widget") != "checklist":
+        raise UnsupportedSchema(f'{where}: "x-ui.pick_one" and "x-ui.none" are hints of the "checklist" widget')
     if "placement" in hints and hints["placement"] not in ("column", "below"):
         raise UnsupportedSchema(f'{where}: "x-ui.placement" must be "column" or "below"')
     if "labels_en" in hints and not isinstance(hints["labels_en"], Mapping):
@@ -1272,6 +1282,8 @@ def _unbound(spec: _Spec, lang: str, readonly: bool, *, in_row: bool) -> Any:
             render_kw["autocomplete"] = "off"
         if kind == "checklist":
             ui["empty"] = (hints.get("empty_en") if lang == "en" else None) or hints.get("empty")
+            ui["pick_one"] = bool(hints.get("pick_one"))
+            ui["none"] = (hints.get("none_en") if lang == "en" else None) or hints.get("none")
         field_class = {
             "string": SchemaTextField,
             "cadre": SchemaTextField,

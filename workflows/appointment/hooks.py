@@ -8,7 +8,7 @@ audit chain through the task's data diff — an exception to a failed rule is re
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -28,7 +28,7 @@ from workflows.appointment.steps import (
 )
 from workflows.ballot_steps import closed_box
 from workflows.errors import N_, Invalid, Problem
-from workflows.hooks import CompletionEffect, InstanceLike, TaskHook, is_refused, refused_within
+from workflows.hooks import ChecklistChoices, CompletionEffect, InstanceLike, TaskHook, is_refused, refused_within
 from workflows.models import Notification, ProcessInstance
 from workflows.registry.models import Cadre, CadrePosition, PlanningEntry, PlanningStatus, RoleAssignment, User
 from workflows.registry.records import VIETNAM_TZ, add_position, end_position, local_today, remove_planning_entry
@@ -401,6 +401,30 @@ def _head_choice(
     return values
 
 
+def _tied(data: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(code, name) of each person the head may choose at a tie: those tied on the ballot, else the candidate."""
+    listed = data.get("head_candidates") or (
+        [{"key": data["cadre_code"], "name": data.get("cadre_name")}] if data.get("cadre_code") else []
+    )
+    return [(str(c["key"]), str(c.get("name") or c["key"])) for c in listed]
+
+
+def _head_choices(choice_key: str) -> ChecklistChoices:
+    def choices(
+        session: Session, data: Mapping[str, Any], held: Mapping[str, Collection[str]]
+    ) -> dict[str, list[tuple[str, str]]]:
+        """The head's choice as one of those tied, by name (the hook above accepts no other). Without the task's data
+        (a completed task) the one chosen, by name from the registry."""
+        tied = _tied(data)
+        if not tied:
+            codes = list(held.get(choice_key) or ())
+            found = session.execute(select(Cadre.code, Cadre.full_name).where(Cadre.code.in_(codes))).all()
+            tied = [(code, name) for code, name in found]
+        return {choice_key: [(code, f"{name} ({code})" if name != code else code) for code, name in tied]}
+
+    return choices
+
+
 def head_choice(
     session: Session, submitted: dict[str, Any], data: Mapping[str, Any], refused: frozenset[str]
 ) -> dict[str, Any]:
@@ -651,3 +675,8 @@ TASK_HOOKS: dict[str, TaskHook] = {
     "appointment_decision": decision,
 }
 COMPLETION_EFFECTS: dict[str, CompletionEffect] = {PROCESS_ID: record_result}
+# What the head may choose at a tie, drawn as one choice among those tied (decision 0140).
+CHECKLIST_CHOICES: dict[str, ChecklistChoices] = {
+    "appointment_head_choice": _head_choices("head_choice"),
+    "appointment_head_final": _head_choices("final_head_choice"),
+}
