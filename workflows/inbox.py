@@ -58,6 +58,7 @@ class InboxRow:
     form_filename: str | None
     version_id: int
     business_key: str | None = None
+    reopened: bool = False  # done before in the same case, open again (returned for changes)
 
     @property
     def reference(self) -> str:
@@ -87,6 +88,7 @@ class InboxPage:
 _CANDIDATE_UNIT = aliased(OrgUnit, name="candidate_unit")
 _SUBJECT = aliased(Cadre, name="subject")
 _UNIT = aliased(OrgUnit, name="task_unit")
+_EARLIER = aliased(HumanTask, name="earlier")
 
 
 # The group tab: tasks nobody holds yet that the person's roles let them claim.
@@ -98,6 +100,18 @@ def _scope_condition(user: User, scope: str, candidate_unit: Any) -> ColumnEleme
         return and_(_UNCLAIMED, group_task_condition(user, candidate_unit))
     return HumanTask.assignee_id == user.id
 
+
+# Whether the step was done before in the same case and is open again: a self-assessment returned for changes. The
+# person sees at a glance that it is not new (found by a new user's walk); one indexed probe per row of the page.
+_REOPENED = (
+    select(_EARLIER.id)
+    .where(
+        _EARLIER.instance_id == HumanTask.instance_id,
+        _EARLIER.status == TaskStatus.COMPLETED,
+        _EARLIER.task_key == HumanTask.task_key,
+    )
+    .exists()
+)
 
 _TASK_ROWS = (
     select(
@@ -115,6 +129,7 @@ _TASK_ROWS = (
         HumanTask.form_filename,
         ProcessInstance.process_version_id,
         ProcessInstance.business_key,
+        _REOPENED,
     )
     .outerjoin(_CANDIDATE_UNIT, HumanTask.candidate_unit_id == _CANDIDATE_UNIT.id)
     .outerjoin(_SUBJECT, HumanTask.subject_cadre_id == _SUBJECT.id)
@@ -212,6 +227,7 @@ def inbox_page(session: Session, user: User, filters: InboxFilters, known_total:
                 form_filename=row[11],
                 version_id=row[12],
                 business_key=row[13],
+                reopened=bool(row[14]),
             )
             for row in rows
         ],

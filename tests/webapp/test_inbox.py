@@ -520,3 +520,23 @@ def test_a_manager_cannot_approve_his_own_request_in_bulk(
     auth.post(f"/inbox/tasks/{review.id}/claim", {"next": "/inbox"})
     assert "đây là một bước trong quy trình về chính bạn" in client.get("/inbox").get_data(as_text=True)
     assert driver.task(own, "review_request").assignee_id is None
+
+
+def test_a_step_returned_for_changes_is_marked_reopened_in_the_inbox(
+    auth: AuthActions, client, driver: WorkflowDriver
+) -> None:
+    """A request sent back comes to the officer's inbox as the same step: the row says it is open again, so it is
+    not taken for a new one. A first submission is not marked."""
+    returned = _submitted(driver, "officer1", "CB0001", "Đề nghị lần 1")
+    fresh = driver.start("sample_approval", as_user="officer1", subject="CB0001")
+    review = driver.task(returned, "review_request")
+    driver.complete("supervisor1", review.id, {"decision": "return", "comment": "Bổ sung số tiền"})
+
+    auth.login("officer1")
+    page = client.get("/inbox").get_data(as_text=True)
+    rows = {
+        int(row.xpath(".//a/@href")[0].rsplit("/", 1)[1]): row.text_content()
+        for row in lxml_html.fromstring(page).xpath("//table[@class='tasks']/tbody/tr")
+    }
+    again, first = driver.task(returned, "submit_request").id, driver.task(fresh, "submit_request").id
+    assert "Mở lại" in rows[again] and "Mở lại" not in rows[first]
