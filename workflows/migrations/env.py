@@ -44,6 +44,8 @@ def run_migrations_online():
         with connectable.connect() as connection:
             _run(connection)
             connection.commit()
+        if config.get_main_option("sqlalchemy.url") and config.attributes.get("connection") is None:
+            connectable.dispose()  # the engine made here for the URL: its connection is not left for the collector
     else:
         _run(connectable)
 
