@@ -1178,6 +1178,14 @@ def test_a_pick_one_checklist_is_a_radio_per_choice_and_nobody_first() -> None:
         html = render(form, PICK_ONE)
     checked = lxml_html.fromstring(html).xpath('//input[@type="radio"][@checked]')
     assert [r.get("value") for r in checked] == ["CB0007"] and "Nobody" in html
+    # A completed task where nobody was chosen: "nobody" shown chosen, not "nothing to choose".
+    with shown({}, PICK_ONE, readonly=True) as form:
+        offer_checklists(form, {"chosen": []})
+        html = render(form, PICK_ONE)
+    assert [(r.get("value"), r.get("checked") is not None) for r in lxml_html.fromstring(html).xpath("//input")] == [
+        ("", True)
+    ]
+    assert "Không có mục nào để chọn." not in html
     # "Nobody" posts the empty value: the field is left out, as an empty text box was.
     with posted({"chosen": ""}, PICK_ONE) as form:
         assert form.validate() and form_to_data(form, PICK_ONE) == {}
