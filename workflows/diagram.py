@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from lxml import etree
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.task import Task
@@ -50,6 +51,8 @@ __all__ = [
 class ElementState(StrEnum):
     COMPLETED = "completed"
     CURRENT = "current"
+    # An event waiting for its moment (a deadline's timer): reached, but nobody's step to take (decision 0142).
+    WAITING = "waiting"
     PENDING = "pending"
     CANCELLED = "cancelled"
     ERROR = "error"
@@ -61,6 +64,7 @@ class ElementState(StrEnum):
 STATE_LABELS: dict[ElementState, str] = {
     ElementState.COMPLETED: N_("Completed"),
     ElementState.CURRENT: N_("In progress"),
+    ElementState.WAITING: N_("Waiting"),
     ElementState.PENDING: N_("Not started"),
     ElementState.CANCELLED: N_("Cancelled"),
     ElementState.ERROR: N_("Error"),
@@ -128,8 +132,9 @@ EVENTS = frozenset({"startEvent", "endEvent", "intermediateCatchEvent", "interme
 GATEWAYS = frozenset({"exclusiveGateway", "parallelGateway", "inclusiveGateway", "eventBasedGateway", "complexGateway"})
 FLOW_NODES = ACTIVITIES | EVENTS | GATEWAYS
 
-_REACHED = frozenset({ElementState.COMPLETED, ElementState.CURRENT})
+_REACHED = frozenset({ElementState.COMPLETED, ElementState.CURRENT, ElementState.WAITING})
 _ACTIVE_MASK = TaskState.READY | TaskState.STARTED | TaskState.WAITING
+_RUNNING_MASK = TaskState.READY | TaskState.STARTED
 
 _MARGIN = 20.0
 _TASK_FONT = 12.0
@@ -157,6 +162,8 @@ _STYLE = (
     ".bpmn-diagram .node.completed .shape{fill:#dcfce7}"
     ".bpmn-diagram .node.current{color:#b45309}"
     ".bpmn-diagram .node.current .shape{fill:#fef3c7;stroke-width:3}"
+    ".bpmn-diagram .node.waiting{color:#1d4ed8}"
+    ".bpmn-diagram .node.waiting .shape{fill:#eff6ff;stroke-width:2}"
     ".bpmn-diagram .node.cancelled{color:#6b7280}"
     ".bpmn-diagram .node.cancelled .shape{fill:#f3f4f6;stroke-dasharray:4 3}"
     ".bpmn-diagram .node.error{color:#b91c1c}"
@@ -205,18 +212,23 @@ def element_states_from_workflow(workflow: BpmnWorkflow) -> tuple[dict[str, Elem
     called processes do not, since their ids belong to another model and could collide with this one's.
     """
     masks: dict[str, int] = {}
+    events: set[str] = set()  # catching events: a timer, a message awaited
     arrivals: list[tuple[str, Task, Task]] = []  # (target id, the task there, the task the token came from)
     for task in _own_tasks(workflow, workflow):
         bpmn_id = getattr(task.task_spec, "bpmn_id", None)
         if bpmn_id is None:
             continue
         masks[bpmn_id] = masks.get(bpmn_id, 0) | task.state
+        if isinstance(task.task_spec, CatchingEvent):
+            events.add(bpmn_id)
         source = _element_before(task)
         if source is not None:
             arrivals.append((bpmn_id, task, source))
     states: dict[str, ElementState] = {}
     for bpmn_id, mask in masks.items():
         state = _state_of(mask)
+        if state == ElementState.CURRENT and bpmn_id in events and not mask & _RUNNING_MASK:
+            state = ElementState.WAITING
         if state is not None:
             states[bpmn_id] = state
     steps = {

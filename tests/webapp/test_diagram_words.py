@@ -48,7 +48,7 @@ VIETNAMESE_HOVER = [
     "Ghi nhận trả lại — Chưa thực hiện",
     "Quá số lần trả lại? — Chưa thực hiện",
     "Dừng: trả lại quá 3 lần — Chưa thực hiện",
-    "Quá hạn 3 ngày — Đang thực hiện",
+    "Quá hạn 3 ngày — Đang chờ",  # the deadline's timer: reached, nobody's step (decision 0142)
 ]
 
 
@@ -56,6 +56,7 @@ VIETNAMESE_HOVER = [
 TODAYS_VIETNAMESE = {
     "Completed": "Đã hoàn thành",
     "In progress": "Đang thực hiện",
+    "Waiting": "Đang chờ",
     "Not started": "Chưa thực hiện",
     "Cancelled": "Đã hủy",
     "Error": "Lỗi",
@@ -78,6 +79,7 @@ ENGLISH_HOVER = [
     .replace("Đã hoàn thành", "Completed")
     .replace("Đang thực hiện", "In progress")
     .replace("Chưa thực hiện", "Not started")
+    .replace("Đang chờ", "Waiting")
     for text in VIETNAMESE_HOVER
 ]
 VIETNAMESE_WORDS = re.compile("|".join(sorted(set(TODAYS_VIETNAMESE.values()) - {"Bắt đầu"})))

@@ -340,7 +340,8 @@ def test_states_from_a_running_workflow() -> None:
     states, steps = element_states_from_workflow(workflow)
     assert states["submit_request"] == ElementState.COMPLETED
     assert states["review_request"] == ElementState.CURRENT
-    assert states["review_deadline"] == ElementState.CURRENT  # the timer is waiting
+    # The deadline's timer is reached but is nobody's step: waiting, not in progress (decision 0142).
+    assert states["review_deadline"] == ElementState.WAITING
     # The review is waiting: the flow into it is taken, none out of it.
     assert ("submit_request", "review_request") in steps
     assert not any(source == "review_request" for source, _target in steps)
@@ -351,6 +352,9 @@ def test_states_from_a_running_workflow() -> None:
     root = _parse(render_svg(SAMPLE.read_bytes(), "sample_approval", states))
     nodes = _nodes(root)
     assert "current" in _classes(nodes["review_request"])
+    assert "waiting" in _classes(nodes["review_deadline"]) and "current" not in _classes(nodes["review_deadline"])
+    deadline_hover = nodes["review_deadline"].find(f"{{{SVG}}}title")
+    assert deadline_hover is not None and (deadline_hover.text or "").endswith("— Waiting")
     assert "pending" in _classes(nodes["end_approved"])
     assert "taken" in _classes(_by_id(root, "Flow_submit_review"))
 
