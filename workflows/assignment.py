@@ -11,9 +11,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
-from sqlalchemy import ColumnElement, Integer, Select, any_, bindparam, case, func, select
+from sqlalchemy import ColumnElement, Integer, ScalarSelect, Select, any_, bindparam, case, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from workflows.errors import N_
 from workflows.prepared import server_prepared
@@ -95,12 +95,22 @@ _ROLE_HOLDERS_BY_ARRAY = server_prepared(
     _role_holders(RoleAssignment.unit_id == any_(bindparam("chain", type_=ARRAY(Integer))))
 )
 
+
 # The subject's active account, and the roles it holds (comma-separated): most cadres hold only the officer's, and then
 # no step for another role can be theirs to keep away from (decision 0133), which spares asking who holds it.
-_SUBJECT_ACCOUNT = select(
-    User.id,
-    select(func.aggregate_strings(RoleAssignment.role, ",")).where(RoleAssignment.user_id == User.id).scalar_subquery(),
-).where(User.cadre_id == bindparam("cadre", type_=Integer), User.is_active)
+def roles_held_by(user_id: ColumnElement[int] | InstrumentedAttribute[int]) -> ScalarSelect[str]:
+    """The roles the account `user_id` (a column of the enclosing statement) holds, comma-separated, read by
+    `roles_named`: one scalar subquery, so the statement that reads the account reads its roles too."""
+    return (
+        select(func.aggregate_strings(RoleAssignment.role, ","))
+        .where(RoleAssignment.user_id == user_id)
+        .scalar_subquery()
+    )
+
+
+_SUBJECT_ACCOUNT = select(User.id, roles_held_by(User.id)).where(
+    User.cadre_id == bindparam("cadre", type_=Integer), User.is_active
+)
 
 
 def roles_named(aggregated: str | None) -> frozenset[str]:

@@ -226,9 +226,7 @@ def element_states_from_workflow(workflow: BpmnWorkflow) -> tuple[dict[str, Elem
             arrivals.append((bpmn_id, task, source))
     states: dict[str, ElementState] = {}
     for bpmn_id, mask in masks.items():
-        state = _state_of(mask)
-        if state == ElementState.CURRENT and bpmn_id in events and not mask & _RUNNING_MASK:
-            state = ElementState.WAITING
+        state = _state_of(mask, is_event=bpmn_id in events)
         if state is not None:
             states[bpmn_id] = state
     steps = {
@@ -270,13 +268,13 @@ def _own_tasks(top: BpmnWorkflow, workflow: object) -> Iterator[Task]:
             yield from _own_tasks(top, subprocess)
 
 
-def _state_of(mask: int) -> ElementState | None:
+def _state_of(mask: int, *, is_event: bool = False) -> ElementState | None:
     # An error blocks the instance, so it outranks everything; a revisited element (a loop) is current even
-    # though an earlier pass completed it.
+    # though an earlier pass completed it. A catching event that only waits (a deadline's timer) is nobody's step.
     if mask & TaskState.ERROR:
         return ElementState.ERROR
     if mask & _ACTIVE_MASK:
-        return ElementState.CURRENT
+        return ElementState.WAITING if is_event and not mask & _RUNNING_MASK else ElementState.CURRENT
     if mask & TaskState.COMPLETED:
         return ElementState.COMPLETED
     if mask & TaskState.CANCELLED:

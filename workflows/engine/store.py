@@ -41,7 +41,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
 from sqlalchemy.sql.selectable import CTE
 
-from workflows.assignment import chain_of, roles_named
+from workflows.assignment import chain_of, roles_held_by, roles_named
 from workflows.errors import Conflict, NotFound
 from workflows.models import AuditEvent, HumanTask, ProcessInstance, ProcessVersion
 from workflows.prepared import fetch_rows
@@ -173,9 +173,7 @@ _LABEL_COLUMNS = [
 ]
 # The roles the subject's account holds, comma-separated: most cadres hold only the officer's, and then a step opening
 # for another role cannot be theirs to keep away from (decision 0133); the advance asks nothing more of its holders.
-_SUBJECT_ROLES = (
-    select(func.aggregate_strings(_roles.c.role, ",")).where(_roles.c.user_id == _users.c.id).scalar_subquery()
-)
+_SUBJECT_ROLES = roles_held_by(_users.c.id)
 # Both rows are locked: on PostgreSQL a waiter then re-reads both once the holder commits
 # (a row read through a join but not locked would come back as it was before the wait). The two units' paths are
 # what deciding who may see and act on the task needs; the labels are what the completion's answer shows.
