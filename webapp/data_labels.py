@@ -303,8 +303,16 @@ READ_KIND_NAMES = {
     "instance_export": N_("Procedure history exported"),
     "cadre": N_("Cadre record"),
     "cadre_history": N_("Cadre's procedures"),
+    "instance_file": N_("Dossier file downloaded"),
+    "instance_minutes": N_("Ballot minutes"),
+    "instance_diagram": N_("Procedure diagram"),
     "cadre_list": N_("Cadre list exported"),
     "event_list": N_("Audit log exported"),
+    "plan_list": N_("Planning list exported"),
+    "evaluation_list": N_("Evaluation results exported"),
+    "month_results_list": N_("Month's results exported"),
+    "rollup_list": N_("Evaluation summary exported"),
+    "figure_list": N_("Target's people exported"),
 }
 
 # The fields of a cadre's record that its history (/registry/cadres/<id>) names and no import column does: the posts

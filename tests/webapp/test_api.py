@@ -19,6 +19,7 @@ from werkzeug.test import TestResponse
 from tests.fixtures.app import AuthActions
 from tests.fixtures.evaluation import PRODUCT, SELF_ASSESSMENT
 from tests.fixtures.models import parallel_model, script_model
+from tests.fixtures.reads import logged_reads
 from tests.fixtures.tampering import bypass_append_only
 from tests.fixtures.workflow_helpers import WorkflowDriver, everything_stored
 from webapp.extensions import db
@@ -1282,7 +1283,7 @@ def test_reading_an_instances_data_is_logged_as_a_read_of_the_instance(
     assert (views[-1].object_kind, views[-1].viewer_name) == ("instance", "head1")
 
 
-def test_diagram_shows_progress(api: Api, app: Flask, two_communes: dict) -> None:
+def test_diagram_shows_progress(api: Api, app: Flask, two_communes: dict, driver: WorkflowDriver) -> None:
     response = api.get(f"/api/v1/instances/{two_communes['x001_review']}/diagram.svg", "officer1")
     assert response.status_code == 200 and response.mimetype == "image/svg+xml"
     svg = response.get_data(as_text=True)
@@ -1295,6 +1296,8 @@ def test_diagram_shows_progress(api: Api, app: Flask, two_communes: dict) -> Non
         db.session.commit()
     english = api.get(f"/api/v1/instances/{two_communes['x001_review']}/diagram.svg", "officer1").get_data(as_text=True)
     assert "Xem xét, phê duyệt — In progress" in english and "Đang thực hiện" not in english
+    reads = logged_reads(driver.session_factory, "instance_diagram")
+    assert [read[:2] for read in reads] == [("officer1", two_communes["x001_review"])] * 2
 
 
 # -- audit -------------------------------------------------------------------------------------------------

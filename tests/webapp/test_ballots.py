@@ -21,12 +21,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from tests.fixtures.app import AuthActions
 from tests.fixtures.ballots import CANDIDATES, add_members, ballot_tables, collective, open_test_box, unit_id, user
 from tests.fixtures.evaluation import vietnamese
+from tests.fixtures.reads import logged_reads
 from tests.fixtures.workflow_helpers import WorkflowDriver
 from webapp.ballots.fonts import DEFAULT_FONT
 from workflows import ballots
 from workflows.ballots import Candidate
 from workflows.db import transaction
-from workflows.models import Ballot, BallotBox, BallotMode, Notification
+from workflows.models import Ballot, BallotBox, BallotMode, Notification, ProcessInstance
 from workflows.notifications import BALLOT_OPENED, create_notifications
 from workflows.registry.cadre_columns import age_on
 from workflows.registry.models import Cadre, CadrePosition, OrgUnit, Position, User
@@ -622,11 +623,34 @@ def test_the_minutes_download_as_a_pdf(
         response = client.get(f"/ballots/{box_id}/minutes.pdf")
     assert response.status_code == 200 and response.mimetype == "application/pdf"
     assert response.data.startswith(b"%PDF-") and b"DejaVuSans" in response.data  # the Unicode font is embedded
+    details = [read[3] for read in logged_reads(session_factory, "instance_minutes")]
+    assert details == [f"ballot={box_id}&format=html", f"ballot={box_id}&format=pdf"]  # the 409 logged nothing
     auth.logout()
     for username, status in (("auditor1", 200), ("officer1", 403), ("officer3", 404)):  # as the printable page
         auth.login(username)
         assert client.get(f"/ballots/{box_id}/minutes.pdf").status_code == status, username
         auth.logout()
+
+
+def test_reading_the_minutes_is_logged_against_the_procedure(
+    client: FlaskClient, auth: AuthActions, session_factory: sessionmaker[Session], box_id: int, instance_id: int
+) -> None:
+    """The minutes name who was summoned and how the vote went (decision 0143): each reading is logged, a refused
+    one is not."""
+    with session_factory() as s, transaction(s):
+        ballots.close_box(s, actor=user(s, "personnel1"), box_id=box_id)
+    with session_factory() as s:
+        procedure_unit = s.get(ProcessInstance, instance_id).unit_id  # type: ignore[union-attr]
+    auth.login("officer1")
+    assert client.get(f"/ballots/{box_id}/minutes").status_code == 403
+    auth.logout()
+    auth.login("auditor1")
+    assert client.get(f"/ballots/{box_id}/minutes").status_code == 200
+    assert logged_reads(session_factory, "instance_minutes") == [
+        ("auditor1", instance_id, procedure_unit, f"ballot={box_id}&format=html")
+    ]
+    reads = client.get("/audit/reads?kind=instance_minutes").get_data(as_text=True)
+    assert "Biên bản kiểm phiếu" in reads and f"ballot={box_id}&amp;format=html" in reads
 
 
 def test_without_a_font_the_pdf_is_not_offered(

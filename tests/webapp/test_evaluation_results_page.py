@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tests.fixtures.app import AuthActions
 from tests.fixtures.evaluation import vietnamese
+from tests.fixtures.reads import logged_reads
 from tests.webapp.test_evaluation import _self_assessment, _switch, _task
 from tests.workflows.test_evaluation_rollup import DECEMBER, UNIT, seed_unit
 from webapp.evaluation import POLICY_KEY, views
@@ -108,7 +109,7 @@ def test_a_page_at_a_time_with_the_whole_month_counted(
 
 
 def test_the_export_holds_every_row_of_every_page(
-    auth: AuthActions, client, seeded, monkeypatch: pytest.MonkeyPatch
+    auth: AuthActions, client, seeded, monkeypatch: pytest.MonkeyPatch, session_factory
 ) -> None:
     monkeypatch.setattr(views, "RESULTS_PER_PAGE", 5)
     auth.login("personnel1")
@@ -119,6 +120,8 @@ def test_the_export_holds_every_row_of_every_page(
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
     codes = [row["Mã cán bộ"] for row in rows]
     assert len([c for c in codes if c.startswith("R")]) == SUBUNIT_RESULTS and "CB0001" in codes
+    (read,) = logged_reads(session_factory, "month_results_list")  # the page number is no part of the list
+    assert (read[0], read[3]) == ("personnel1", f"unit=X001&month={MONTH}&subunits=1&format=csv")
 
 
 @pytest.mark.parametrize(

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tests.fixtures.app import AuthActions
 from tests.fixtures.evaluation import vietnamese
+from tests.fixtures.reads import logged_reads
 from tests.workflows.test_evaluation_rollup import DECEMBER, UNIT, seed_unit
 from workflows import clock
 from workflows.db import transaction
@@ -135,7 +136,7 @@ def test_a_standard_titles_group_is_named_on_the_page_and_in_the_export(
     assert by_code["RX03"]["Nhóm nhiệm vụ"] == "Chủ tịch UBND xã" and "commune_pc_chair" not in exported
 
 
-def test_export_as_csv_and_xlsx(auth: AuthActions, client, seeded) -> None:
+def test_export_as_csv_and_xlsx(auth: AuthActions, client, seeded, session_factory) -> None:
     auth.login("auditor1")
     response = client.get(PAGE + "&format=csv")
     assert response.status_code == 200
@@ -157,6 +158,11 @@ def test_export_as_csv_and_xlsx(auth: AuthActions, client, seeded) -> None:
     assert values[0][2:6] == ("Đơn vị", "Mã đơn vị", "Nhóm nhiệm vụ", "Kỳ")
     assert {row[5] for row in values[1:]} == {"2026-Q1"}
     assert {row[4] for row in values[1:]} == {COMMON, "ke_toan"}
+    reads = logged_reads(session_factory, "rollup_list")
+    assert [(viewer, detail) for viewer, _object, _unit, detail in reads] == [
+        ("auditor1", f"unit={UNIT}&year=2026&format=csv"),
+        ("auditor1", f"unit={UNIT}&year=2026&period=Q1&format=xlsx"),
+    ]
 
 
 def test_scope_out_of_reach_is_404_and_no_overseeing_role_is_403(

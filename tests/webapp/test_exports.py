@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 import webapp.downloads
 from tests.fixtures.app import AuthActions
+from tests.fixtures.reads import logged_reads
 from tests.fixtures.workflow_helpers import WorkflowDriver
 from workflows import clock
 from workflows.db import transaction
@@ -136,7 +137,9 @@ def test_a_commune_supervisor_lists_their_commune_s_results(auth: AuthActions, c
     assert "HTXSNV" in text and "92,00" in text
 
 
-def test_the_evaluation_export_holds_the_filtered_results_in_scope(auth: AuthActions, client, evaluations) -> None:
+def test_the_evaluation_export_holds_the_filtered_results_in_scope(
+    auth: AuthActions, client, evaluations, session_factory
+) -> None:
     auth.login("personnel1")  # province-wide: both communes
     everything = csv_rows(client.get("/registry/evaluations?format=csv"))
     assert everything[0] == [c.header for c in EVALUATION_COLUMNS]
@@ -155,6 +158,15 @@ def test_the_evaluation_export_holds_the_filtered_results_in_scope(auth: AuthAct
     auth.login("supervisor1")
     scoped = csv_rows(client.get("/registry/evaluations?period=2026-11&format=csv"))
     assert [row[0] for row in scoped[1:]] == ["CB0001"]
+    # Every file is a logged read with its filters, in the unit filtered to (decision 0143).
+    reads = logged_reads(session_factory, "evaluation_list")
+    assert [(viewer, detail) for viewer, _object, _unit, detail in reads] == [
+        ("personnel1", "format=csv"),
+        ("personnel1", "period_kind=month&period=2026-11&format=csv"),
+        ("personnel1", f"unit={x001}&grade=HTTNV&format=xlsx"),
+        ("supervisor1", "period=2026-11&format=csv"),
+    ]
+    assert reads[2][2] == x001
 
 
 @pytest.mark.parametrize(

@@ -22,6 +22,7 @@ from werkzeug.test import TestResponse
 
 from tests.fixtures.app import AuthActions
 from tests.fixtures.evaluation import PRODUCTS, SELF_WITH_TWO_ROWS
+from tests.fixtures.reads import logged_reads
 from tests.fixtures.workflow_helpers import WorkflowDriver
 from webapp.instances.views import diagram_page_policy
 from workflows import clock
@@ -591,6 +592,38 @@ def test_attachment_download_scope(auth: AuthActions, client, attachment: int, u
         assert "quyet_dinh.pdf" in response.headers["Content-Disposition"]
         assert "sandbox" in response.headers["Content-Security-Policy"]
     response.close()  # the file is streamed from disk
+
+
+def test_a_dossier_file_downloaded_is_a_logged_read(
+    auth: AuthActions, client, attachment: int, procedures: dict[str, int], driver: WorkflowDriver
+) -> None:
+    """The file leaves the server: who took it is logged against the procedure, with the file's name (decision 0143).
+    A download refused leaves no read."""
+    instance_id = procedures["x001"]
+    with driver.session_factory() as s:
+        unit_id = s.get(ProcessInstance, instance_id).unit_id  # type: ignore[union-attr]
+    auth.login("officer3")
+    assert client.get(f"/attachments/{attachment}").status_code == 404
+    auth.logout()
+    auth.login("supervisor1")
+    client.get(f"/attachments/{attachment}").close()
+    assert logged_reads(driver.session_factory, "instance_file") == [
+        ("supervisor1", instance_id, unit_id, "quyet_dinh.pdf")
+    ]
+
+
+def test_the_diagram_opened_on_its_own_is_a_logged_read(
+    auth: AuthActions, client, procedures: dict[str, int], driver: WorkflowDriver
+) -> None:
+    instance_id = procedures["x001"]
+    auth.login("officer3")
+    assert client.get(f"/instances/{instance_id}/diagram.svg").status_code == 404
+    auth.logout()
+    auth.login("supervisor1")
+    assert client.get(f"/instances/{instance_id}/diagram.svg").status_code == 200
+    assert [read[:2] for read in logged_reads(driver.session_factory, "instance_diagram")] == [
+        ("supervisor1", instance_id)
+    ]
 
 
 def test_attachment_is_listed_and_a_missing_file_is_404(

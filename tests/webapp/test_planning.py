@@ -33,6 +33,7 @@ from tests.fixtures.planning import (
     add_unit,
     setup_planning,
 )
+from tests.fixtures.reads import logged_reads
 from tests.fixtures.workflow_helpers import WorkflowDriver
 from workflows.audit import verify_chains
 from workflows.models import AuditEvent, BallotBox, Notification, ProcessInstance
@@ -359,6 +360,9 @@ def test_annual_review_of_a_commune_removes_two_and_adds_three_through_http(
     assert values[0][:6] == ["Đơn vị", "Chức danh quy hoạch", "Nhiệm kỳ", "Mã cán bộ", "Họ và tên", "Trạng thái"]
     assert len(values) == 1 + 8
     assert sum(1 for v in values[1:] if v[5] == "Đã đưa ra khỏi quy hoạch") == 2
+    assert [(viewer, detail) for viewer, _object, _unit, detail in logged_reads(session_factory, "plan_list")] == [
+        ("personnel1", f"unit=X001&term={TERM}&format=xlsx")  # the page on screen was not logged
+    ]
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ from lxml import html as lxml_html
 from sqlalchemy import func, select
 
 from tests.fixtures.app import AuthActions
+from tests.fixtures.reads import logged_reads
 from tests.fixtures.workflow_helpers import WorkflowDriver
 from workflows.db import transaction
 from workflows.registry.models import Cadre, OrgUnit, Position
@@ -70,12 +71,14 @@ def test_a_commune_leader_sees_only_their_commune(auth: AuthActions, client, two
     assert "100,0%" in row and "(1/1)" in row
 
 
-def test_drilldown_lists_the_people_and_exports(auth: AuthActions, client, two_chairs) -> None:
+def test_drilldown_lists_the_people_and_exports(auth: AuthActions, client, two_chairs, driver: WorkflowDriver) -> None:
     auth.login("personnel1")
     page = client.get("/reports/targets/non_local_commune_pc_chair").get_data(as_text=True)
     assert "CB0004" in page and "CB0005" in page
     export = client.get("/reports/targets/non_local_commune_pc_chair?format=csv")
     assert export.status_code == 200 and "CB0004" in export.get_data(as_text=True)
+    reads = logged_reads(driver.session_factory, "figure_list")  # the people by name, as a file (decision 0143)
+    assert [(viewer, detail) for viewer, _object, _unit, detail in reads] == [("personnel1", "format=csv")]
     assert client.get("/reports/targets/no_such_figure").status_code == 404
 
 

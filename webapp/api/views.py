@@ -419,9 +419,10 @@ def history(instance_id: int) -> ResponseReturnValue:
 @bp.get(f"/instances/<{ID}:instance_id>/diagram.svg")
 def diagram(instance_id: int) -> ResponseReturnValue:
     instance = load_visible_instance(db.session, _user(), instance_id)
-    svg = diagram_for(db.session, process_engine(), instance, words=diagram_words())
-    if svg is None:
-        raise NotFound("this process has no diagram")
+    with read_logged(ViewedObject.INSTANCE_DIAGRAM, instance.id, instance.unit_id):
+        svg = diagram_for(db.session, process_engine(), instance, words=diagram_words())
+        if svg is None:
+            raise NotFound("this process has no diagram")
     response = Response(svg, mimetype="image/svg+xml")
     # Opened on its own, the drawing needs its inline <style>; nothing in it may run or be framed.
     response.headers["Content-Security-Policy"] = SVG_POLICY

@@ -3,6 +3,7 @@ tally minutes print. Every route loads the box in the user's scope (404 otherwis
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from dataclasses import replace
 from typing import Any
 
@@ -13,6 +14,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
+from webapp.audit.reads import read_logged
 from webapp.ballots.fonts import pdf_font
 from webapp.ballots.forms import (
     MARK_LABELS,
@@ -29,6 +31,7 @@ from webapp.http import act, problem_text, process_engine, status_for, translate
 from workflows import ballots
 from workflows.access import can_view_instance
 from workflows.errors import Invalid, NotFound, WorkflowError
+from workflows.inspection.reads import ViewedObject
 from workflows.models import BallotBox, BallotElector, BallotMode
 from workflows.registry.models import User
 from workflows.registry.records import local_today
@@ -77,6 +80,14 @@ def _load(box_id: int) -> BallotBox:
         return ballots.load_box(db.session, current_user, box_id)
     except NotFound:
         abort(404)
+
+
+def _minutes_read(box: BallotBox, shown_as: str) -> AbstractContextManager[None]:
+    """The minutes name the collective's members and how the vote went: reading them is logged against the
+    procedure (decision 0143), as "ballot=<box>&format=<html|pdf>"."""
+    return read_logged(
+        ViewedObject.INSTANCE_MINUTES, box.instance_id, box.instance.unit_id, f"ballot={box.id}&format={shown_as}"
+    )
 
 
 def _problems(error: WorkflowError) -> list[str]:
@@ -309,12 +320,13 @@ def minutes(box_id: int) -> Any:
         return render_template("ballots/not_counted.html", box=box), 409
     if not ballots.can_view_minutes(db.session, current_user, box):
         abort(403)
-    return render_template(
-        "ballots/minutes.html",
-        minutes=_minutes(box),
-        may_manage=ballots.can_manage_box(db.session, current_user, box),
-        has_pdf=pdf_font() is not None,
-    )
+    with _minutes_read(box, "html"):
+        return render_template(
+            "ballots/minutes.html",
+            minutes=_minutes(box),
+            may_manage=ballots.can_manage_box(db.session, current_user, box),
+            has_pdf=pdf_font() is not None,
+        )
 
 
 @bp.get("/<int:box_id>/minutes.pdf")
@@ -332,12 +344,13 @@ def minutes_pdf(box_id: int) -> Any:
     from webapp.ballots.pdf import minutes_pdf as build_minutes_pdf  # fpdf2 costs every command 0.3 s (0117)
 
     labels = {"outcome": OUTCOME_LABELS, "mode": MODE_LABELS}
-    document = build_minutes_pdf(
-        _minutes(box),
-        fonts,
-        labels,
-        current_app.jinja_env.filters["localdatetime"],
-    )
+    with _minutes_read(box, "pdf"):
+        document = build_minutes_pdf(
+            _minutes(box),
+            fonts,
+            labels,
+            current_app.jinja_env.filters["localdatetime"],
+        )
     response = make_response(document)
     response.headers["Content-Type"] = "application/pdf"
     response.headers["Content-Disposition"] = f'inline; filename="bien-ban-kiem-phieu-{box.id}.pdf"'

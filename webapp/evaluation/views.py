@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import or_, select
 
+from webapp.audit.reads import list_export_logged
 from webapp.downloads import export_format, format_problems, send_table
 from webapp.evaluation import evaluation_policy, task_grouping
 from webapp.evaluation.forms import AnnualRunForm, OpenMonthForm
@@ -57,6 +58,7 @@ from workflows.evaluation.rollup import (
     year_problems,
 )
 from workflows.exports import ListPage
+from workflows.inspection.reads import ViewedObject
 from workflows.models import ProcessInstance
 from workflows.registry.models import OrgUnit
 from workflows.registry.records import local_today
@@ -345,7 +347,9 @@ def results() -> Any:
     if fmt is not None:
         records = result_records(iter_month_results(db.session, query))
         suffix = "-va-don-vi-truc-thuoc" if include_subunits else ""
-        return send_table(records, RESULT_COLUMNS, fmt, f"ket-qua-danh-gia-{unit.code}{suffix}-{month}")
+        # Each cadre's grade of the month, as a file: a logged read (decisions 0137, 0143).
+        with list_export_logged(ViewedObject.MONTH_RESULTS_LIST, unit.id):
+            return send_table(records, RESULT_COLUMNS, fmt, f"ket-qua-danh-gia-{unit.code}{suffix}-{month}")
     # The progress summary's links narrow the list to a stage (only those who see the evaluations under way).
     stage = request.args.get("stage") if access == FULL else None
     page = month_page(db.session, query, page=page_arg(request.args), per_page=RESULTS_PER_PAGE, stage=stage)
@@ -425,7 +429,8 @@ def rollup() -> Any:
         label = view.period.replace("-", "")
         # The task groups by name, as the page shows them (the unit by name and code: period_records)
         records = ({**record, "task_group": task_group_name(record["task_group"])} for record in period_records(view))
-        return send_table(records, ROLLUP_COLUMNS, fmt, f"tong-hop-danh-gia-{unit.code}-{label}")
+        with list_export_logged(ViewedObject.ROLLUP_LIST, unit.id):  # each cadre's grades of the period
+            return send_table(records, ROLLUP_COLUMNS, fmt, f"tong-hop-danh-gia-{unit.code}-{label}")
     number = page_arg(request.args)
     page = ListPage([], len(view.rows), 1, ROLLUP_PER_PAGE)
     page.page = min(max(1, number), page.pages)

@@ -282,9 +282,11 @@ def show(instance_id: int) -> Response:
 @bp.get("/instances/<int:instance_id>/diagram.svg")
 @login_required
 def diagram(instance_id: int) -> Response:
-    svg = diagram_for(db.session, process_engine(), _load(instance_id), words=diagram_words())
-    if svg is None:
-        abort(404)
+    found = _load(instance_id)
+    with read_logged(ViewedObject.INSTANCE_DIAGRAM, found.id, found.unit_id):
+        svg = diagram_for(db.session, process_engine(), found, words=diagram_words())
+        if svg is None:
+            abort(404)  # nothing shown, nothing logged
     response = make_response(svg)
     response.mimetype = "image/svg+xml"
     response.headers["Content-Security-Policy"] = SVG_POLICY.format(styles=" ".join(_style_sources(svg)) or "'none'")
@@ -303,13 +305,17 @@ def download(attachment_id: int) -> Response:
     path = Path(current_app.config["UPLOAD_DIR"]) / attachment.sha256
     if not SHA256_HEX.fullmatch(attachment.sha256) or not path.is_file():
         abort(404)
-    response = send_file(
-        path,
-        mimetype=attachment.content_type or "application/octet-stream",
-        as_attachment=True,
-        download_name=attachment.filename,
-        max_age=0,
-    )
+    # A dossier's file is the most personal thing a procedure holds: its download is a read (decision 0143).
+    instance = db.session.get(ProcessInstance, attachment.instance_id)  # loaded by the scope check above
+    unit_id = instance.unit_id if instance is not None else None
+    with read_logged(ViewedObject.INSTANCE_FILE, attachment.instance_id, unit_id, attachment.filename):
+        response = send_file(
+            path,
+            mimetype=attachment.content_type or "application/octet-stream",
+            as_attachment=True,
+            download_name=attachment.filename,
+            max_age=0,
+        )
     response.headers["Content-Security-Policy"] = DOWNLOAD_POLICY
     response.cache_control.private = True
     return response

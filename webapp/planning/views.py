@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from webapp.appointment import work_calendar
+from webapp.audit.reads import list_export_logged
 from webapp.ballots.steps import load_instance, messages, open_ballot_page
 from webapp.downloads import export_format, format_problems, send_table
 from webapp.extensions import db
@@ -21,6 +22,7 @@ from webapp.planning.forms import StartForm
 from workflows.access import OVERSEEING_ROLES, oversees_unit, role_units
 from workflows.engine.runtime import instance_data
 from workflows.errors import NotFound, Problem, WorkflowError
+from workflows.inspection.reads import ViewedObject
 from workflows.models import ProcessInstance
 from workflows.planning import PROCESS_ID
 from workflows.planning.ballots import PLANNING_BALLOTS
@@ -132,7 +134,11 @@ def plan() -> Any:
     rows = plan_rows(db.session, unit.id, term or None)
     fmt = export_format()
     if fmt is not None:
-        return send_table(plan_records(rows), PLAN_COLUMNS, fmt, f"quy-hoach-{unit.code}{'-' + term if term else ''}")
+        # Who is planned for which post, as a file: a logged read (decisions 0137, 0143).
+        with list_export_logged(ViewedObject.PLAN_LIST, unit.id):
+            return send_table(
+                plan_records(rows), PLAN_COLUMNS, fmt, f"quy-hoach-{unit.code}{'-' + term if term else ''}"
+            )
     figures = plan_structure(db.session, rows, local_today(), planning_policy())
     return render_template("planning/plan.html", rows=rows, events=history(rows), figures=figures, errors={}, **context)
 

@@ -135,13 +135,15 @@ def evaluations() -> Any:
         return render_template("registry/evaluations.html", page=empty, errors=errors, **context), 400
     fmt = export_format()
     if fmt is not None:
-        return send_table(
-            evaluation_records(db.session, filters, roots),
-            EVALUATION_COLUMNS,
-            fmt,
-            "ket-qua-danh-gia",
-            count=lambda: evaluation_count(db.session, filters, roots),
-        )
+        # Each cadre's grades in one file: a logged read (decisions 0137, 0143), in the unit the filter narrowed to.
+        with list_export_logged(ViewedObject.EVALUATION_LIST, filters.unit_id or roots[0]):
+            return send_table(
+                evaluation_records(db.session, filters, roots),
+                EVALUATION_COLUMNS,
+                fmt,
+                "ket-qua-danh-gia",
+                count=lambda: evaluation_count(db.session, filters, roots),
+            )
     page = evaluation_page(db.session, filters, roots, page=page_arg(request.args), per_page=PER_PAGE)
     return render_template("registry/evaluations.html", page=page, errors={}, **context)
 

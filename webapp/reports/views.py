@@ -7,6 +7,7 @@ from flask import Blueprint, abort, current_app, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from webapp.audit.reads import list_export_logged
 from webapp.downloads import send_table
 from webapp.http import Pagination, trusted_svg
 from webapp.i18n import chart_words, format_share, target_text
@@ -14,6 +15,7 @@ from webapp.query_args import page_arg, page_within
 from webapp.reports.replica import reports_session
 from workflows import clock
 from workflows.charts import bar_chart, stacked_bar
+from workflows.inspection.reads import ViewedObject
 from workflows.instances import deployed_processes
 from workflows.planning.plan import scope_structure
 from workflows.registry.records import local_today
@@ -168,7 +170,10 @@ def figure(key: str) -> Any:
             for r in everyone
         ]
         title_rows = _export_title(result, shortfall, counted, [index.name(root) for root in roots], today)
-        return send_table(records, DRILLDOWN_COLUMNS, fmt, slug(definition.label_vi), title_rows=title_rows)
+        # The people behind a figure, by name, as a file: a logged read (decisions 0137, 0143). The log is written to
+        # the primary; the rows were read from the reports replica, if there is one.
+        with list_export_logged(ViewedObject.FIGURE_LIST, min(roots) if roots else None):
+            return send_table(records, DRILLDOWN_COLUMNS, fmt, slug(definition.label_vi), title_rows=title_rows)
 
     def rows_of(page: int) -> tuple[Any, int]:
         return figure_rows(

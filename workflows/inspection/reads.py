@@ -26,14 +26,33 @@ class ViewedObject(StrEnum):
     INSTANCE_EXPORT = "instance_export"  # the history downloaded as a file
     CADRE = "cadre"  # a personal record
     CADRE_HISTORY = "cadre_history"  # the inspector's timeline of a cadre's procedures
+    # What leaves a procedure as a file of its own (decision 0143); the detail says which one.
+    INSTANCE_FILE = "instance_file"  # a file attached to the dossier, downloaded
+    INSTANCE_MINUTES = "instance_minutes"  # a ballot's tally minutes, as a page or a PDF
+    INSTANCE_DIAGRAM = "instance_diagram"  # the diagram of where the procedure stands, opened on its own
     # Lists exported as files (decision 0137): many records at once, named by the filters in the log's detail.
     CADRE_LIST = "cadre_list"  # the cadre list (/registry/cadres) as .xlsx or .csv
     EVENT_LIST = "event_list"  # the audit log's search (/audit/events) as .xlsx or .csv
+    PLAN_LIST = "plan_list"  # a unit's planning list (/planning), who is planned for which post
+    EVALUATION_LIST = "evaluation_list"  # evaluation results by filters (/registry/evaluations)
+    MONTH_RESULTS_LIST = "month_results_list"  # a unit's results of one month (/evaluation/results)
+    ROLLUP_LIST = "rollup_list"  # a unit's results summed over a quarter or a year (/evaluation/rollup)
+    FIGURE_LIST = "figure_list"  # the people behind one planning target's figure (/reports/targets/<key>)
 
 
 # What a list's log row gives as its object: a list is no one record.
 LIST_OBJECT_ID = 0
-LIST_KINDS = frozenset({ViewedObject.CADRE_LIST, ViewedObject.EVENT_LIST})
+LIST_KINDS = frozenset(
+    {
+        ViewedObject.CADRE_LIST,
+        ViewedObject.EVENT_LIST,
+        ViewedObject.PLAN_LIST,
+        ViewedObject.EVALUATION_LIST,
+        ViewedObject.MONTH_RESULTS_LIST,
+        ViewedObject.ROLLUP_LIST,
+        ViewedObject.FIGURE_LIST,
+    }
+)
 # The longest detail kept: a query string of every filter is far shorter; a longer one is cut, not refused.
 DETAIL_LIMIT = 500
 
