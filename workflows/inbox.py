@@ -103,7 +103,7 @@ def _scope_condition(user: User, scope: str, candidate_unit: Any) -> ColumnEleme
 
 # Whether the step was done before in the same case and is open again: a self-assessment returned for changes. The
 # person sees at a glance that it is not new (found by a new user's walk); one indexed probe per row of the page.
-_REOPENED = (
+REOPENED = (
     select(_EARLIER.id)
     .where(
         _EARLIER.instance_id == HumanTask.instance_id,
@@ -129,7 +129,7 @@ _TASK_ROWS = (
         HumanTask.form_filename,
         ProcessInstance.process_version_id,
         ProcessInstance.business_key,
-        _REOPENED,
+        REOPENED,
     )
     .outerjoin(_CANDIDATE_UNIT, HumanTask.candidate_unit_id == _CANDIDATE_UNIT.id)
     .outerjoin(_SUBJECT, HumanTask.subject_cadre_id == _SUBJECT.id)

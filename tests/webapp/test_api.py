@@ -243,6 +243,19 @@ def test_my_tasks_and_group_tasks(api: Api, two_communes: dict, driver: Workflow
     assert group["items"][0]["due"] == "2026-11-05T08:00:00Z" and group["items"][0]["assignee_id"] is None
     province = api.get("/api/v1/tasks?scope=group", "auditor1").get_json()
     assert province["items"] == []  # overseeing is not acting: no review task waits for an auditor
+    assert {item["reopened"] for item in mine["items"] + group["items"]} == {False}
+
+
+def test_a_step_returned_for_changes_is_listed_as_reopened(
+    api: Api, two_communes: dict, driver: WorkflowDriver
+) -> None:
+    """As the inbox page marks it: the officer's request sent back is the same step open again, not a new one."""
+    review = driver.task(two_communes["x001_review"], "review_request")
+    driver.complete("supervisor1", review.id, {"decision": "return", "comment": "Bổ sung số tiền"})
+    driver.start("sample_approval", as_user="officer1", subject="CB0001")  # a first draft beside it
+    items = api.get("/api/v1/tasks", "officer1").get_json()["items"]
+    again = driver.task(two_communes["x001_review"], "submit_request").id
+    assert sorted((item["id"] == again, item["reopened"]) for item in items) == [(False, False), (True, True)]
 
 
 def test_overdue_filter(api: Api, two_communes: dict) -> None:

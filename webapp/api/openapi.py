@@ -96,9 +96,18 @@ SCHEMAS: dict[str, Schema] = {
         }
     ),
     "TaskSummary": _object(_TASK_SUMMARY),
+    "TaskListItem": _object(
+        {
+            **_TASK_SUMMARY,
+            "reopened": {
+                "type": "boolean",
+                "description": "the step was done before in this case and is open again: returned for changes",
+            },
+        }
+    ),
     "TaskList": _object(
         {
-            "items": {"type": "array", "items": _ref("TaskSummary")},
+            "items": {"type": "array", "items": _ref("TaskListItem")},
             "total": _INT,
             "page": _INT,
             "per_page": _INT,

@@ -84,6 +84,14 @@ def task_summary(task: HumanTask, subject: Cadre | None, unit: OrgUnit | None, n
     return _task_summary(task, task.instance_id, ref(subject), ref(unit), now)
 
 
+def task_list_item(
+    task: HumanTask, subject: Cadre | None, unit: OrgUnit | None, reopened: bool, now: datetime
+) -> dict[str, Any]:
+    """A row of the task list: the summary, and whether the step was done before in this case (returned for changes),
+    as the inbox page marks it."""
+    return {**task_summary(task, subject, unit, now), "reopened": reopened}
+
+
 def _task_summary(
     task: Any, instance_id: int, subject: dict[str, str] | None, unit: dict[str, str] | None, now: datetime
 ) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, Row, Select, and_, bindparam, func, or_, s
 from sqlalchemy.orm import Session, aliased
 
 from workflows.access import group_task_condition
+from workflows.inbox import REOPENED
 from workflows.instances import InstanceFilters, count_instances, instance_page_ids
 from workflows.models import AuditEvent, HumanTask, ProcessInstance, ProcessVersion
 from workflows.prepared import run_prepared
@@ -39,7 +40,7 @@ _starter = aliased(User, name="started_by")
 # Built once (fresh aliases per request made SQLAlchemy adapt every column anew: most of an inbox read's CPU). The
 # window count rides in the page's statement: one round trip instead of a COUNT and a SELECT.
 _OPEN_TASKS = (
-    select(HumanTask, _subject, _unit, func.count().over().label("total"))
+    select(HumanTask, _subject, _unit, REOPENED.label("reopened"), func.count().over().label("total"))
     .outerjoin(_candidate_unit, HumanTask.candidate_unit_id == _candidate_unit.id)
     .outerjoin(_subject, HumanTask.subject_cadre_id == _subject.id)
     .outerjoin(_unit, HumanTask.unit_id == _unit.id)
@@ -74,7 +75,7 @@ def _own_tasks_page(has_process: bool, overdue: bool | None) -> Select[Any]:
 
 def task_page(
     session: Session, user: User, query: TaskQuery, now: datetime
-) -> tuple[list[tuple[HumanTask, Cadre | None, OrgUnit | None]], int]:
+) -> tuple[list[tuple[HumanTask, Cadre | None, OrgUnit | None, bool]], int]:
     """Open tasks in the caller's inbox. `workflows.inbox.inbox_page` cannot filter on "not overdue" and does not
     return cadre and unit codes, which API clients need to refer back to them."""
     params: dict[str, Any] = {
@@ -103,7 +104,7 @@ def task_page(
     else:  # past the last page: the window count came with no row
         counted = statement.with_only_columns(func.count()).order_by(None).limit(None).offset(None)
         total = session.scalar(counted, params) or 0
-    return [(row[0], row[1], row[2]) for row in rows], total
+    return [(row[0], row[1], row[2], bool(row.reopened)) for row in rows], total
 
 
 def open_tasks(session: Session, instance_id: int) -> list[HumanTask]:

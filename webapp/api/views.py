@@ -163,7 +163,9 @@ def list_tasks() -> ResponseReturnValue:
     rows, total = queries.task_page(db.session, _user(), query, now)
     return jsonify(
         {
-            "items": [payloads.task_summary(task, subject, unit, now) for task, subject, unit in rows],
+            "items": [
+                payloads.task_list_item(task, subject, unit, reopened, now) for task, subject, unit, reopened in rows
+            ],
             "total": total,
             "page": query.page,
             "per_page": query.per_page,
