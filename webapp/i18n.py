@@ -152,6 +152,7 @@ def install_page_translations(app: Flask) -> None:
     app.jinja_env.filters["data_value"] = data_value
     app.jinja_env.filters["data_column"] = data_column
     app.jinja_env.filters["data_text"] = data_text
+    app.jinja_env.filters["summary_parts"] = summary_parts
     app.jinja_env.filters["attached_file"] = attached_file
     app.jinja_env.filters["split_technical"] = split_technical
     app.jinja_env.globals["case_reference"] = case_reference
@@ -225,6 +226,25 @@ def data_value(value: Any, key: str) -> Any:
     if isinstance(value, list) and value and all(isinstance(item, str) and item in codes for item in value):
         return "; ".join(_named(codes, item) for item in value)
     return _named(codes, value)
+
+
+def summary_parts(summary: Any) -> list[tuple[str, Any]]:
+    """A procedure's summary (decision 0144) as (label, value) in the reader's language: the shipped procedures'
+    own keys by their names here, other fields by the title their form gave them, values as the instance page writes
+    them. A malformed item is left out rather than shown raw."""
+    parts: list[tuple[str, Any]] = []
+    for item in summary if isinstance(summary, list) else ():
+        if not isinstance(item, list) or len(item) < 2 or not isinstance(item[0], str):
+            continue
+        key, value = item[0], item[1]
+        title = item[2] if len(item) > 2 and isinstance(item[2], str) else None
+        label = data_label(key) if key in DATA_LABELS or not title else title
+        if isinstance(value, bool):
+            shown: Any = _("Yes") if value else _("No")
+        else:
+            shown = data_text(data_value(value, key), key, amounts=True)
+        parts.append((label, shown))
+    return parts
 
 
 def task_group_name(key: str) -> str:

@@ -59,6 +59,7 @@ class InboxRow:
     version_id: int
     business_key: str | None = None
     reopened: bool = False  # done before in the same case, open again (returned for changes)
+    summary: list[list[Any]] | None = None  # what the case is about: its instance's summary (decision 0144)
 
     @property
     def reference(self) -> str:
@@ -130,6 +131,7 @@ _TASK_ROWS = (
         ProcessInstance.process_version_id,
         ProcessInstance.business_key,
         REOPENED,
+        ProcessInstance.summary,
     )
     .outerjoin(_CANDIDATE_UNIT, HumanTask.candidate_unit_id == _CANDIDATE_UNIT.id)
     .outerjoin(_SUBJECT, HumanTask.subject_cadre_id == _SUBJECT.id)
@@ -228,6 +230,7 @@ def inbox_page(session: Session, user: User, filters: InboxFilters, known_total:
                 version_id=row[12],
                 business_key=row[13],
                 reopened=bool(row[14]),
+                summary=row[15],
             )
             for row in rows
         ],

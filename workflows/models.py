@@ -83,6 +83,9 @@ class ProcessInstance(Base):
     # Head of this instance's audit hash chain, kept on the row the advance locks and updates anyway.
     audit_seq: Mapped[int] = mapped_column(Integer, default=0)
     audit_head: Mapped[str] = mapped_column(String(64), default="0" * 64)
+    # The case in a few of its values, as the model's `caseSummary` names them ([[key, value, title], ...]): what a row
+    # says the procedure is about ("Mua máy tính · 35.000.000") without reading its state (decision 0144).
+    summary: Mapped[list | None] = mapped_column(JSON)
 
     process_version: Mapped[ProcessVersion] = relationship()
     subject: Mapped[Cadre | None] = relationship()

@@ -132,9 +132,16 @@ def test_a_month_from_opening_to_the_published_result(app: Flask, auth: AuthActi
     submitted = auth.post(f"/tasks/{task.id}", _self_assessment(), page=f"/tasks/{task.id}")
     assert submitted.status_code == 302
 
-    # supervisor1 returns it once, with a comment.
+    # supervisor1 returns it once, with a comment. His inbox says which grade she proposed (decision 0144).
     _switch(auth, "supervisor1")
     review = _task(driver, "CB0001", "manager_review")
+    listed = client.get("/inbox?scope=group").get_data(as_text=True) + client.get("/inbox").get_data(as_text=True)
+    (summary,) = [
+        " ".join(row.xpath(".//div[@class='case-summary']")[0].text_content().split())
+        for row in lxml_html.fromstring(listed).xpath(f"//tr[.//a[@href='/tasks/{review.id}']]")
+        if row.xpath(".//div[@class='case-summary']")
+    ][:1]
+    assert summary == "Tự xếp loại: Hoàn thành xuất sắc nhiệm vụ"
     review_page = client.get(f"/tasks/{review.id}").get_data(as_text=True)
     assert 'name="decision" value="submit"' in review_page  # the process's own decision gets its button
     assert "Đồng ý, trình thủ trưởng quyết định" in review_page

@@ -522,6 +522,36 @@ def test_a_manager_cannot_approve_his_own_request_in_bulk(
     assert driver.task(own, "review_request").assignee_id is None
 
 
+def test_each_row_says_what_its_case_is_about(auth: AuthActions, client, driver: WorkflowDriver) -> None:
+    """Two requests waiting for the same review read alike but for their summaries (decision 0144): what is asked
+    and how much, in the reader's language, so that a supervisor can tell them apart, and agree to several, without
+    opening each. A draft not yet submitted says nothing."""
+    computers = driver.start("sample_approval", as_user="officer1", subject="CB0001")
+    request = {"subject_line": "Mua máy tính cho bộ phận một cửa", "amount": 35000000}
+    driver.complete("officer1", driver.task(computers, "submit_request").id, request)
+    advance = _submitted(driver, "officer2", "CB0002", "Tạm ứng công tác phí")
+    driver.start("sample_approval", as_user="officer1", subject="CB0001")
+
+    def summaries(page: str) -> dict[int, str]:
+        rows = lxml_html.fromstring(page).xpath("//table[@class='tasks']/tbody/tr[td/a]")
+        return {
+            int(row.xpath(".//td/a/@href")[0].rsplit("/", 1)[1]): " ".join(
+                "".join(row.xpath(".//div[@class='case-summary']//text()")).split()
+            )
+            for row in rows
+        }
+
+    auth.login("supervisor1")
+    shown = summaries(client.get("/inbox?scope=group").get_data(as_text=True))
+    assert shown[driver.task(computers, "review_request").id] == (
+        "Nội dung đề nghị: Mua máy tính cho bộ phận một cửa · Số lượng: 35.000.000"
+    )
+    assert shown[driver.task(advance, "review_request").id] == "Nội dung đề nghị: Tạm ứng công tác phí"
+    auth.logout()
+    auth.login("officer1")
+    assert set(summaries(client.get("/inbox").get_data(as_text=True)).values()) == {""}  # a draft says nothing yet
+
+
 def test_a_step_returned_for_changes_is_marked_reopened_in_the_inbox(
     auth: AuthActions, client, driver: WorkflowDriver
 ) -> None:

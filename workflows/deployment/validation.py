@@ -259,6 +259,52 @@ def _decision_ids(root: etree._Element) -> list[tuple[str, etree._Element]]:
     return [(d.get("id") or "", d) for d in root.findall(f"{{{ns}}}decision")]
 
 
+# A process's own property naming the data fields that say what a case is about, comma-separated ("subject_line,
+# amount"): kept on the instance as its summary and shown in the inbox (decision 0144).
+CASE_SUMMARY_PROPERTY = "caseSummary"
+CASE_SUMMARY_LIMIT = 4  # fields: a list row has room for a line, not a form
+_DATA_FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,59}")
+
+
+def _case_summary_property(process: etree._Element) -> etree._Element | None:
+    for prop in process.findall(f"{{{BPMN_NS}}}extensionElements/{{{SPIFF_NS}}}properties/{{{SPIFF_NS}}}property"):
+        if prop.get("name") == CASE_SUMMARY_PROPERTY:
+            return prop
+    return None
+
+
+def _summary_names(prop: etree._Element) -> list[str]:
+    return [name.strip() for name in (prop.get("value") or "").split(",") if name.strip()]
+
+
+def case_summary_fields(root: etree._Element, process_id: str) -> tuple[str, ...]:
+    """The data fields the process's `caseSummary` names, in its order; () when it names none. A deployed version
+    passed `_case_summary_problems`, so every name is a field name."""
+    for process in root.findall(f"{{{BPMN_NS}}}process"):
+        if process.get("id") == process_id:
+            prop = _case_summary_property(process)
+            return tuple(_summary_names(prop)) if prop is not None else ()
+    return ()
+
+
+def _case_summary_problems(process: etree._Element, filename: str) -> Iterator[Problem]:
+    prop = _case_summary_property(process)
+    if prop is None:
+        return
+    names = _summary_names(prop)
+    if not names:
+        yield _at(N_("the caseSummary property names no data field"), process, prop, filename)
+    for name in names:
+        if not _DATA_FIELD_NAME.fullmatch(name):
+            message = N_("the caseSummary property names %(field)s, which is not a data field name")
+            yield _at(message, process, prop, filename, field=repr(name))
+    if len(names) > CASE_SUMMARY_LIMIT:
+        message = N_("the caseSummary property names %(count)d data fields; at most %(limit)d fit on a list row")
+        yield _at(message, process, prop, filename, count=len(names), limit=CASE_SUMMARY_LIMIT)
+    if len(set(names)) != len(names):
+        yield _at(N_("the caseSummary property names a data field twice"), process, prop, filename)
+
+
 def _form_references(root: etree._Element) -> list[tuple[str, etree._Element]]:
     refs = []
     for prop in root.iter(f"{{{SPIFF_NS}}}property"):
@@ -852,6 +898,7 @@ def validate_bundle(
                 if process.find(f"{{{BPMN_NS}}}{tag}") is None
             )
             problems.extend(_dead_end_gateways(process, name))
+            problems.extend(_case_summary_problems(process, name))
             dangling = list(_dangling_flow_problems(process, name))
             problems.extend(dangling)
             fatal = fatal or bool(dangling)

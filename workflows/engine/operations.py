@@ -30,6 +30,7 @@ from workflows.engine.runtime import (
     ProcessEngine,
     advance_baseline,
     advanced_from,
+    case_summary,
     fired_timers,
     next_timer_at,
     reached_end_event,
@@ -378,6 +379,10 @@ def _save_advance(
         "next_timer_at": next_timer_at(workflow),
         "last_error": None,
     }
+    if definition.summary_fields:
+        summary = case_summary(definition.summary_fields, _current_data(workflow), definition.summary_titles)
+        if summary is not None and summary != instance.summary:
+            changes["summary"] = summary  # written with the state, only when it changed (decision 0144)
     if workflow.is_completed() and instance.status == InstanceStatus.RUNNING:
         end = reached_end_event(workflow)
         changes.update(status=InstanceStatus.COMPLETED, ended_dt=utcnow_naive(), next_timer_at=None)

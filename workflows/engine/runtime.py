@@ -28,7 +28,13 @@ from sqlalchemy.orm import Session
 
 from workflows import clock
 from workflows.assignment import LaneRule, parse_lane_rules
-from workflows.deployment.validation import BundleFile, build_parser, parse_xml_safely
+from workflows.deployment.validation import (
+    CASE_SUMMARY_PROPERTY,
+    BundleFile,
+    build_parser,
+    case_summary_fields,
+    parse_xml_safely,
+)
 from workflows.engine.serializer import SERIALIZER_VERSION, StateSerializer
 from workflows.errors import N_, ScriptFailure
 from workflows.models import ProcessVersion
@@ -46,6 +52,49 @@ def defining_bpmn_file(version: ProcessVersion) -> str | None:
         if pattern.search(text):
             return text
     return None
+
+
+def _summary_fields(source: str | None, process_id: str) -> tuple[str, ...]:
+    """What the defining BPMN file's `caseSummary` names (parsed only when it has one)."""
+    if source is None or CASE_SUMMARY_PROPERTY not in source:
+        return ()
+    return case_summary_fields(parse_xml_safely(source.encode(), "process.bpmn"), process_id)
+
+
+def _summary_titles(summary_fields: tuple[str, ...], forms: Mapping[str, Any]) -> dict[str, str]:
+    """Each summary field's title in the first form (by file name) that asks for it."""
+    titles: dict[str, str] = {}
+    for name in sorted(forms):
+        properties = forms[name].get("properties") if isinstance(forms[name], dict) else None
+        for key in summary_fields:
+            field_schema = properties.get(key) if isinstance(properties, dict) else None
+            if key not in titles and isinstance(field_schema, dict) and isinstance(field_schema.get("title"), str):
+                titles[key] = field_schema["title"]
+    return titles
+
+
+# A summary's text value is cut here: a list row shows a line, and the row is written on every change of it.
+SUMMARY_TEXT_LIMIT = 120
+
+
+def case_summary(
+    fields: tuple[str, ...], data: Mapping[str, Any], titles: Mapping[str, str] | None = None
+) -> list[list[Any]] | None:
+    """The instance's summary from the data where an advance stopped: [key, value, title] for each named field the
+    data holds with a plain value (text, number, a yes/no), in the model's order; the title is the form's, or None.
+    None when the data holds none of them, so that an advance along a branch without them keeps the summary as it
+    was."""
+    found: list[list[Any]] = []
+    for key in fields:
+        value = data.get(key)
+        if isinstance(value, str):
+            value = value.strip()
+            if len(value) > SUMMARY_TEXT_LIMIT:
+                value = value[: SUMMARY_TEXT_LIMIT - 1].rstrip() + "…"
+        if value is None or value == "" or not isinstance(value, str | int | float | bool):
+            continue
+        found.append([key, value, (titles or {}).get(key)])
+    return found or None
 
 
 class StoredState(Protocol):
@@ -70,6 +119,10 @@ class Definition:
     # The stored BPMN file that defines the process itself (a version also stores DMN and called models): what
     # its diagram is drawn from. None when no stored file defines it.
     diagram_source: str | None = None
+    # The data fields its `caseSummary` names (decision 0144): what each advance keeps on the instance row, each
+    # with the title a form of the version gives it, if any.
+    summary_fields: tuple[str, ...] = ()
+    summary_titles: dict[str, str] = field(default_factory=dict)
     _validators: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
     # Values derived from the version alone (its forms' field names, its diagram in a given progress), kept because
     # versions are immutable; see `derived`.
@@ -149,6 +202,9 @@ class ProcessEngine:
                     raise LookupError(f"process version {version_id} does not exist")
                 files = [BundleFile(name, text.encode()) for name, text in sorted(version.files.items())]
                 parser = build_parser(files)
+                forms = {name: json.loads(text) for name, text in (version.forms or {}).items()}
+                source = defining_bpmn_file(version)
+                summary_fields = _summary_fields(source, version.process_id)
                 cached = Definition(
                     id=version.id,
                     process_id=version.process_id,
@@ -157,9 +213,11 @@ class ProcessEngine:
                     content_hash=version.content_hash,
                     spec=parser.get_spec(version.process_id),
                     subprocess_specs=parser.get_subprocess_specs(version.process_id),
-                    forms={name: json.loads(text) for name, text in (version.forms or {}).items()},
+                    forms=forms,
                     task_attributes=camunda_task_attributes(files),
-                    diagram_source=defining_bpmn_file(version),
+                    diagram_source=source,
+                    summary_fields=summary_fields,
+                    summary_titles=_summary_titles(summary_fields, forms),
                 )
                 self._definitions[version_id] = cached
         return cached

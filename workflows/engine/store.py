@@ -120,6 +120,7 @@ class InstanceSnapshot:
     last_error: str | None
     audit_seq: int
     audit_head: str
+    summary: list[list[Any]] | None = None  # what the advance compares its new summary with (decision 0144)
     # Filled by a completion (`lock_task`, then `save_instance` with `AdvanceWrites.read_open_tasks`): its answer
     # then needs no read of its own after the write.
     labels: InstanceLabels | None = field(default=None, metadata=NOT_A_COLUMN)
@@ -430,13 +431,27 @@ def _untakeable_elsewhere(connection: Connection, rows: Sequence[dict[str, Any]]
     return dict(found.tuples().all())
 
 
+# Columns holding JSON (the summary, decision 0144): their value is sent as its JSON text, since a prepared call
+# quotes the arguments itself and runs no SQLAlchemy bind processing (workflows.prepared).
+_JSON_COLUMNS = frozenset(column.name for column in _instances.columns if isinstance(column.type, JSON))
+
+
+def _new_value(name: str, postgres: bool) -> Any:
+    if name not in _JSON_COLUMNS:
+        return bindparam(f"v_new_{name}", type_=_instances.c[name].type)
+    text = bindparam(f"v_new_{name}", type_=Text)
+    # SQLite keeps JSON as its text (a CAST to JSON there would be a cast to a number).
+    return sql_cast(text, JSON) if postgres else text
+
+
 def _save_statement(
     columns: tuple[str, ...],
     ctes: tuple[tuple[str, tuple[str, ...]], ...],
     read_open_tasks: bool = False,
     find_untakeable: bool = False,
+    postgres: bool = True,
 ) -> Executable:
-    key = (columns, ctes, read_open_tasks, find_untakeable)
+    key = (columns, ctes, read_open_tasks, find_untakeable, postgres)
     cached = _saves.get(key)
     if cached is not None:
         return cached
@@ -444,7 +459,7 @@ def _save_statement(
         update(_instances)
         .where(_instances.c.id == bindparam("v_instance_id"))
         .where(_instances.c.lock_version == bindparam("v_old_version"))
-        .values({name: bindparam(f"v_new_{name}", type_=_instances.c[name].type) for name in columns})
+        .values({name: _new_value(name, postgres) for name in columns})
     )
     parts: list[CTE] = []
     for name, names in ctes:
@@ -488,7 +503,12 @@ def save_instance(
     writes = writes or AdvanceWrites()
     new_version = instance.lock_version + 1
     values = {**changes, "lock_version": new_version}
-    params: dict[str, Any] = {f"v_new_{name}": value for name, value in values.items()}
+    params: dict[str, Any] = {
+        f"v_new_{name}": (
+            json.dumps(value, ensure_ascii=False) if name in _JSON_COLUMNS and value is not None else value
+        )
+        for name, value in values.items()
+    }
     params.update(v_instance_id=instance.id, v_old_version=instance.lock_version)
     connection = session.connection()
     ctes: list[tuple[str, tuple[str, ...]]] = []
@@ -508,7 +528,7 @@ def save_instance(
     reading_back = writes.read_open_tasks and _is_postgres(connection)
     # Only when steps were opened; on PostgreSQL answered by the write itself.
     asking = writes.find_untakeable and bool(writes.opened_tasks) and _is_postgres(connection)
-    statement = _save_statement(tuple(sorted(values)), tuple(ctes), reading_back, asking)
+    statement = _save_statement(tuple(sorted(values)), tuple(ctes), reading_back, asking, _is_postgres(connection))
     result = fetch_rows(connection, statement, params)
     untakeable_units: dict[int, str] = {}
     if asking and result.rows:
