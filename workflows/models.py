@@ -238,6 +238,8 @@ class Attachment(Base):
     uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     uploaded_dt: Mapped[datetime] = mapped_column(DateTime, default=utcnow_naive)
 
+    instance: Mapped[ProcessInstance] = relationship()
+
 
 class Notification(Base):
     """In-app notification, also e-mailed by the worker (after the commit that caused it) unless the user opted out."""

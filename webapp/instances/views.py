@@ -306,9 +306,8 @@ def download(attachment_id: int) -> Response:
     if not SHA256_HEX.fullmatch(attachment.sha256) or not path.is_file():
         abort(404)
     # A dossier's file is the most personal thing a procedure holds: its download is a read (decision 0143).
-    instance = db.session.get(ProcessInstance, attachment.instance_id)  # loaded by the scope check above
-    unit_id = instance.unit_id if instance is not None else None
-    with read_logged(ViewedObject.INSTANCE_FILE, attachment.instance_id, unit_id, attachment.filename):
+    instance = attachment.instance  # loaded by the scope check above: taken from the session, not read again
+    with read_logged(ViewedObject.INSTANCE_FILE, instance.id, instance.unit_id, attachment.filename):
         response = send_file(
             path,
             mimetype=attachment.content_type or "application/octet-stream",

@@ -379,8 +379,9 @@ def _save_advance(
         "next_timer_at": next_timer_at(workflow),
         "last_error": None,
     }
-    if definition.summary_fields:
-        summary = case_summary(definition.summary_fields, _current_data(workflow), definition.summary_titles)
+    if definition.summary_fields and workflow.last_task is not None:
+        # Read in place: `_current_data` copies the whole data, and the summary needs a few keys of it.
+        summary = case_summary(definition.summary_fields, workflow.last_task.data, definition.summary_titles)
         if summary is not None and summary != instance.summary:
             changes["summary"] = summary  # written with the state, only when it changed (decision 0144)
     if workflow.is_completed() and instance.status == InstanceStatus.RUNNING:
